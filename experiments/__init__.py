@@ -1,0 +1,1 @@
+"""The studies a user runs: command line, sweeps, plots and reports."""

@@ -1,0 +1,1 @@
+"""One module per `vscale` sub-command; each defines ``register(subparsers)``."""

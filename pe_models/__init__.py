@@ -1,0 +1,1 @@
+"""What a PE is made of and how its timing behaves with supply voltage."""

@@ -1,0 +1,1 @@
+"""How data moves through the systolic array, cycle by cycle."""

@@ -1,0 +1,1 @@
+"""What runs on the array: layer shapes, int8 models and data."""
