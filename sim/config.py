@@ -12,10 +12,27 @@ from numbers import Integral, Real
 
 from pe_models.errors import ConfigError
 
-__all__ = ["DATAFLOWS", "ArrayConfig"]
+__all__ = ["DATAFLOWS", "ArrayConfig", "ArrayConfigError"]
 
 DATAFLOWS: tuple[str, ...] = ("ws", "os", "is")
 """Weight-, output- and input-stationary, in SCALE-Sim's spelling."""
+
+
+class ArrayConfigError(ConfigError):
+    """An `ArrayConfig` field is invalid.
+
+    Attributes
+    ----------
+    field : str
+        The dataclass field, e.g. ``"rows"``.
+    detail : str
+        What is wrong, without the field name.
+    """
+
+    def __init__(self, field: str, detail: str) -> None:
+        self.field = field
+        self.detail = detail
+        super().__init__(f"ArrayConfig.{field}: {detail}")
 
 
 def _is_int(value: object) -> bool:
@@ -28,14 +45,12 @@ def _is_real(value: object) -> bool:
 
 def _positive_int(field: str, value: object) -> None:
     if not _is_int(value) or value <= 0:
-        raise ConfigError(f"ArrayConfig.{field}: expected a positive integer, got {value!r}")
+        raise ArrayConfigError(field, f"expected a positive integer, got {value!r}")
 
 
 def _positive_finite(field: str, value: object, unit: str) -> None:
     if not _is_real(value) or not math.isfinite(float(value)) or float(value) <= 0.0:
-        raise ConfigError(
-            f"ArrayConfig.{field}: expected a positive finite number of {unit}, got {value!r}"
-        )
+        raise ArrayConfigError(field, f"expected a positive finite number of {unit}, got {value!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,15 +103,14 @@ class ArrayConfig:
         _positive_int("rows", self.rows)
         _positive_int("cols", self.cols)
         if not isinstance(self.dataflow, str) or self.dataflow not in DATAFLOWS:
-            raise ConfigError(
-                f"ArrayConfig.dataflow: expected one of {', '.join(DATAFLOWS)}, "
-                f"got {self.dataflow!r}"
+            raise ArrayConfigError(
+                "dataflow", f"expected one of {', '.join(DATAFLOWS)}, got {self.dataflow!r}"
             )
         _positive_finite("f_clk_mhz", self.f_clk_mhz, "MHz")
         if not _is_int(self.accumulator_bits) or not 2 <= self.accumulator_bits <= 64:
-            raise ConfigError(
-                "ArrayConfig.accumulator_bits: expected an integer number of bits in 2..64, "
-                f"got {self.accumulator_bits!r}"
+            raise ArrayConfigError(
+                "accumulator_bits",
+                f"expected an integer number of bits in 2..64, got {self.accumulator_bits!r}",
             )
         _positive_int("ifmap_sram_kib", self.ifmap_sram_kib)
         _positive_int("filter_sram_kib", self.filter_sram_kib)
@@ -108,8 +122,8 @@ class ArrayConfig:
                 "words per cycle (or None for unlimited)",
             )
         if not _is_int(self.word_bytes) or not 1 <= self.word_bytes <= 8:
-            raise ConfigError(
-                f"ArrayConfig.word_bytes: expected an integer in 1..8, got {self.word_bytes!r}"
+            raise ArrayConfigError(
+                "word_bytes", f"expected an integer in 1..8, got {self.word_bytes!r}"
             )
 
     @property
