@@ -1,0 +1,47 @@
+"""numba kernels of the int8 engine (bit-exact with the numpy reference in :mod:`workloads.quant`)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["requantize"]
+
+_INT32_MIN = -(2**31)
+_INT32_MAX = 2**31 - 1
+
+
+@numba.njit(cache=True, inline="always")
+def _wrap32(value: np.int64) -> np.int64:
+    return ((value + 2**31) & 0xFFFFFFFF) - 2**31
+
+
+@numba.njit(cache=True, inline="always")
+def _multiply(value: np.int64, multiplier: np.int64, shift: np.int64) -> np.int64:
+    if shift > 0:
+        value = value << shift
+        value = min(max(value, _INT32_MIN), _INT32_MAX)
+    if value == _INT32_MIN and multiplier == _INT32_MIN:
+        high = np.int64(_INT32_MAX)
+    else:
+        product = value * multiplier
+        nudged = product + (1 << 30) if product >= 0 else product + 1 - (1 << 30)
+        high = nudged >> 31 if nudged >= 0 else -((-nudged) >> 31)
+    right = -shift if shift < 0 else 0
+    mask = (np.int64(1) << right) - 1
+    remainder = high & mask
+    threshold = (mask >> 1) + (1 if high < 0 else 0)
+    return (high >> right) + (1 if remainder > threshold else 0)
+
+
+@numba.njit(cache=True)
+def requantize(accumulator, bias, multiplier, shift, qmin, qmax):  # pragma: no cover - jitted
+    """int64 (M, N) accumulators + int32 bias, wrapped at 32 bits, requantised, clamped -> int8."""
+    rows, cols = accumulator.shape
+    out = np.empty((rows, cols), dtype=np.int8)
+    for row in range(rows):
+        for col in range(cols):
+            value = _wrap32(accumulator[row, col] + bias[col])
+            value = _multiply(value, multiplier[col], shift[col])
+            out[row, col] = min(max(value, qmin), qmax)
+    return out

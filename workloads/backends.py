@@ -1,0 +1,163 @@
+"""Pluggable GEMM backends: how the engine's int8 x int8 -> int32 products are computed.
+
+Every convolution and linear layer of :mod:`workloads.engine` reaches the hardware as
+one or more GEMMs ``activations (M, K) @ weights (K, N)``; a backend computes them.
+``exact`` is the error-free reference. Backends that model timing errors
+(``statistical``, ``bitlevel``) register themselves with :func:`register_backend` and
+are built by :func:`make_backend`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from pe_models.errors import ConfigError
+
+from .quant import wrap_to_width
+
+__all__ = [
+    "ExactBackend",
+    "GemmBackend",
+    "available_backends",
+    "float_dtype_for_depth",
+    "make_backend",
+    "register_backend",
+]
+
+_MAX_INT8_PRODUCT = 128 * 128
+
+
+@runtime_checkable
+class GemmBackend(Protocol):
+    """What the engine needs from a GEMM backend.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"exact"``, ...).
+    stats : dict
+        Filled by the backend while it runs: per layer name, an int64 array of error
+        counts per accumulator bit position (index 0 = least significant bit).
+        Error-free backends leave it empty.
+    """
+
+    name: str
+    stats: dict[str, np.ndarray]
+
+    def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
+        """Multiply int8 operands as the array's accumulators would.
+
+        Parameters
+        ----------
+        activations : ndarray of int8, shape (M, K)
+            One row per output pixel (im2col), images of a batch stacked image-major.
+        weights : ndarray of int8, shape (K, N)
+            One column per output channel (of the group, for grouped convolution).
+        layer : str
+            Name of the layer (the same for every group of a grouped convolution).
+
+        Returns
+        -------
+        ndarray of int64, shape (M, N)
+            Exact integer sums wrapped to the accumulator width (two's complement).
+        """
+        ...
+
+
+def float_dtype_for_depth(depth: int) -> type[np.floating]:
+    """The narrowest float type in which a depth-`depth` int8 dot product is exact.
+
+    Every partial sum of ``depth`` int8 x int8 products is an integer of magnitude at
+    most ``depth * 128 * 128``; float32 represents every integer up to ``2**24``
+    exactly and float64 up to ``2**53``, whatever order BLAS adds in.
+
+    Parameters
+    ----------
+    depth : int
+        The reduction length K.
+
+    Returns
+    -------
+    numpy.float32 or numpy.float64
+    """
+    bound = depth * _MAX_INT8_PRODUCT
+    if bound <= 2**24:
+        return np.float32
+    if bound <= 2**53:
+        return np.float64
+    raise ValueError(f"reduction length {depth} is too long for an exact float GEMM")
+
+
+class ExactBackend:
+    """Error-free GEMM through BLAS (float32 when exact, float64 otherwise).
+
+    Parameters
+    ----------
+    accumulator_bits : int
+        Width of the array's accumulator; results wrap like a two's-complement register
+        of that width (default 32).
+    """
+
+    name = "exact"
+
+    def __init__(self, *, accumulator_bits: int = 32) -> None:
+        if not isinstance(accumulator_bits, int) or not 16 <= accumulator_bits <= 64:
+            raise ConfigError(
+                f"accumulator_bits: {accumulator_bits!r} is not allowed; allowed: 16..64"
+            )
+        self.accumulator_bits = accumulator_bits
+        self.stats: dict[str, np.ndarray] = {}
+
+    def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
+        """See :meth:`GemmBackend.matmul`."""
+        if activations.dtype != np.int8 or weights.dtype != np.int8:
+            raise TypeError(f"{layer}: GEMM operands must be int8")
+        if activations.ndim != 2 or weights.ndim != 2 or activations.shape[1] != weights.shape[0]:
+            raise ValueError(
+                f"{layer}: GEMM shapes {activations.shape} and {weights.shape} do not match"
+            )
+        depth = activations.shape[1]
+        dtype = float_dtype_for_depth(depth)
+        product = np.matmul(activations.astype(dtype), weights.astype(dtype)).astype(np.int64)
+        if depth * _MAX_INT8_PRODUCT < 2 ** (self.accumulator_bits - 1):
+            return product
+        return wrap_to_width(product, self.accumulator_bits)
+
+
+_REGISTRY: dict[str, Callable[..., GemmBackend]] = {"exact": ExactBackend}
+
+
+def register_backend(name: str, factory: Callable[..., GemmBackend]) -> None:
+    """Make `factory` available as :func:`make_backend` (`name`, ...).
+
+    Parameters
+    ----------
+    name : str
+        Registry name, also the backend's ``name`` attribute.
+    factory : callable
+        Called with the keyword options given to :func:`make_backend`.
+    """
+    _REGISTRY[name] = factory
+
+
+def available_backends() -> tuple[str, ...]:
+    """Names accepted by :func:`make_backend`, in registration order."""
+    return tuple(_REGISTRY)
+
+
+def make_backend(name: str, **options) -> GemmBackend:
+    """Build the backend registered as `name` with keyword `options`.
+
+    Raises
+    ------
+    ConfigError
+        `name` is not registered.
+    """
+    if name not in _REGISTRY:
+        raise ConfigError(
+            f"backend: {name!r} is unknown; allowed: {', '.join(available_backends())}"
+        )
+    return _REGISTRY[name](**options)

@@ -1,0 +1,427 @@
+"""Int8 inference: calibrate and quantise a float graph, run it through a GEMM backend.
+
+The arithmetic is that of an integer accelerator with zero points fixed at 0:
+
+* every convolution and linear layer is ``int8 (M, K) x int8 (K, N)`` GEMMs computed by
+  a :class:`workloads.backends.GemmBackend` (one GEMM per group for grouped and
+  depthwise convolutions, in group order, all with the layer's name), then the int32
+  bias is added (two's-complement wrap at 32 bits), the sum requantised by the
+  per-channel fixed-point multiplier (:func:`workloads.quant.multiply_by_quantized_multiplier`)
+  and clamped to int8 (ReLU: [0, 127]; ReLU6: [0, min(127, round(6 / s_out))]);
+* a residual add requantises both inputs to a common scale as TFLite's int8 ``Add``
+  (inputs shifted left by 20 bits, each scaled by ``s_in / (2 max(s_a, s_b))``, the
+  sum scaled by ``2 max(s_a, s_b) / (2**20 s_out)``; tensorflow/lite/kernels/add.cc);
+* pooling keeps the input scale; average pooling divides window sums with rounding
+  half away from zero (TFLite int8 ``AveragePool``).
+
+The images of a batch are stacked along M (image-major, then output row, then column),
+so a backend sees each layer's GEMM once per batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from pe_models.errors import ConfigError
+
+from . import _kernels, ops
+from .backends import GemmBackend
+from .graph import (
+    INPUT,
+    Activation,
+    Add,
+    AvgPool,
+    Conv2d,
+    Flatten,
+    GlobalAvgPool,
+    Graph,
+    Linear,
+    MaxPool,
+    check_images,
+    prepare_for_quantization,
+    run_float,
+)
+from .quant import (
+    ACTIVATION_QMAX,
+    ACTIVATION_QMIN,
+    CALIBRATION_METHODS,
+    INT32_MAX,
+    INT32_MIN,
+    HistogramObserver,
+    multiply_by_quantized_multiplier,
+    quantize_activations,
+    quantize_multiplier,
+    quantize_weights_per_channel,
+    round_half_away,
+)
+
+__all__ = [
+    "ADD_LEFT_SHIFT",
+    "CalibrationConfig",
+    "GemmLayer",
+    "QuantizedModel",
+    "calibrate",
+    "quantize_model",
+]
+
+ADD_LEFT_SHIFT = 20
+_TENSOR_BUDGET = 2**22
+
+
+@dataclass(frozen=True, kw_only=True)
+class CalibrationConfig:
+    """How activation scales are chosen.
+
+    Attributes
+    ----------
+    method : {"mse", "percentile"}
+        Clipping threshold minimising the quantisation MSE, or a percentile of |x|.
+    percentile : float
+        Percentile of |x| for ``method="percentile"`` (default 99.99).
+    bins : int
+        Histogram bins per tensor (power of two).
+    batch_size : int
+        Calibration images per float forward pass.
+    """
+
+    method: str = "mse"
+    percentile: float = 99.99
+    bins: int = 2048
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        if self.method not in CALIBRATION_METHODS:
+            raise ConfigError(
+                f"calibration: {self.method!r} is unknown; allowed: "
+                f"{', '.join(CALIBRATION_METHODS)}"
+            )
+        if not 0 < self.percentile <= 100:
+            raise ConfigError(f"percentile: {self.percentile} must be in (0, 100]")
+        if self.bins < 2 or self.bins & (self.bins - 1):
+            raise ConfigError(f"bins: {self.bins} must be a power of two >= 2")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch_size: {self.batch_size} must be >= 1")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GemmLayer:
+    """One GEMM layer of a quantised model, for mapping onto the array.
+
+    ``m_per_image`` rows per image, reduction depth ``k``, ``n`` output columns per
+    group, ``groups`` GEMMs per image.
+    """
+
+    name: str
+    m_per_image: int
+    k: int
+    n: int
+    groups: int
+
+    @property
+    def macs_per_image(self) -> int:
+        return self.m_per_image * self.k * self.n * self.groups
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class _QuantGemm:
+    name: str
+    inputs: tuple[str, ...]
+    weights: tuple[np.ndarray, ...]
+    bias: np.ndarray
+    multiplier: np.ndarray
+    shift: np.ndarray
+    qmin: int
+    qmax: int
+    kernel: tuple[int, int] | None = None
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+    def run(self, args: list[np.ndarray], backend: GemmBackend) -> np.ndarray:
+        x = args[0]
+        if self.kernel is None:
+            if x.ndim != 2:
+                raise ConfigError(f"layer {self.name!r}: linear input must be flat; add a flatten")
+            columns, out_shape = [x], (x.shape[0],)
+        else:
+            columns, out_shape = ops.im2col_groups(
+                x, self.kernel, self.stride, self.padding, len(self.weights)
+            )
+        parts = [backend.matmul(c, w, layer=self.name) for c, w in zip(columns, self.weights,
+                                                                        strict=True)]
+        accumulator = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        out = _kernels.requantize(np.ascontiguousarray(accumulator, dtype=np.int64), self.bias,
+                                  self.multiplier, self.shift, self.qmin, self.qmax)
+        return out.reshape(*out_shape, -1)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class _QuantAdd:
+    name: str
+    inputs: tuple[str, ...]
+    multipliers: tuple[np.ndarray, np.ndarray, np.ndarray]
+    shifts: tuple[np.ndarray, np.ndarray, np.ndarray]
+    qmin: int
+    qmax: int
+
+    def run(self, args: list[np.ndarray], backend: GemmBackend) -> np.ndarray:
+        scaled = [
+            multiply_by_quantized_multiplier(a.astype(np.int64) << ADD_LEFT_SHIFT, m, s)
+            for a, m, s in zip(args, self.multipliers[:2], self.shifts[:2], strict=True)
+        ]
+        total = multiply_by_quantized_multiplier(
+            scaled[0] + scaled[1], self.multipliers[2], self.shifts[2]
+        )
+        return np.clip(total, self.qmin, self.qmax).astype(np.int8)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class _QuantElementwise:
+    name: str
+    inputs: tuple[str, ...]
+    op: Activation | MaxPool | AvgPool | GlobalAvgPool | Flatten
+    qmin: int = ACTIVATION_QMIN
+    qmax: int = ACTIVATION_QMAX
+
+    def run(self, args: list[np.ndarray], backend: GemmBackend) -> np.ndarray:
+        x, op = args[0], self.op
+        if isinstance(op, Activation):
+            return np.clip(x, self.qmin, self.qmax).astype(np.int8)
+        if isinstance(op, MaxPool):
+            return ops.max_pool(x, op.kernel, op.stride, op.padding)
+        if isinstance(op, AvgPool):
+            return ops.avg_pool(x, op.kernel, op.stride, op.padding,
+                                count_include_pad=op.count_include_pad)
+        if isinstance(op, GlobalAvgPool):
+            sums = x.astype(np.int64).sum(axis=(1, 2))
+            return ops.integer_average(sums, x.shape[1] * x.shape[2]).astype(np.int8)
+        return x.transpose(0, 3, 1, 2).reshape(x.shape[0], -1) if x.ndim == 4 else x
+
+
+_QuantLayer = _QuantGemm | _QuantAdd | _QuantElementwise
+
+
+def _activation_range(activation: str | None, scale: float) -> tuple[int, int]:
+    if activation == "relu":
+        return 0, ACTIVATION_QMAX
+    if activation == "relu6":
+        return 0, int(min(ACTIVATION_QMAX, round_half_away(6.0 / scale)))
+    return ACTIVATION_QMIN, ACTIVATION_QMAX
+
+
+class QuantizedModel:
+    """A calibrated int8 network.
+
+    Attributes
+    ----------
+    layers : tuple
+        Quantised layers in execution order.
+    scales : dict of str to float
+        Scale of every tensor (``"input"`` and each layer output).
+    input_shape : (C, H, W)
+    output : str
+        Name of the output tensor.
+    """
+
+    def __init__(self, *, layers, scales: dict[str, float], input_shape, output: str,
+                 gemm_layers: tuple[GemmLayer, ...], tensor_elements_per_image: int) -> None:
+        self.layers: tuple[_QuantLayer, ...] = tuple(layers)
+        self.scales = dict(scales)
+        self.input_shape = tuple(input_shape)
+        self.output = output
+        self.gemm_layers = gemm_layers
+        self._tensor_elements_per_image = tensor_elements_per_image
+
+    @property
+    def macs_per_image(self) -> int:
+        """Multiply-accumulates of all GEMMs for one image."""
+        return sum(layer.macs_per_image for layer in self.gemm_layers)
+
+    @property
+    def output_scale(self) -> float:
+        return self.scales[self.output]
+
+    def default_batch_size(self) -> int:
+        """Images per batch so that the largest int64 intermediate stays near 32 MiB."""
+        return max(1, _TENSOR_BUDGET // max(1, self._tensor_elements_per_image))
+
+    def quantize_input(self, images: np.ndarray) -> np.ndarray:
+        """Float images (N, C, H, W) -> int8 NHWC with the calibrated input scale."""
+        check_images_shape(self.input_shape, images)
+        return quantize_activations(images.transpose(0, 2, 3, 1), self.scales[INPUT])
+
+    def run(self, images: np.ndarray, backend: GemmBackend, *,
+            batch_size: int | None = None) -> np.ndarray:
+        """Int8 forward pass.
+
+        Parameters
+        ----------
+        images : ndarray of float, shape (N, C, H, W)
+            Preprocessed float images (as the float model takes them).
+        backend : GemmBackend
+            Computes every convolution and linear GEMM.
+        batch_size : int, optional
+            Images per pass (default :meth:`default_batch_size`).
+
+        Returns
+        -------
+        ndarray of int8, shape (N, ...)
+            Output codes; real values are ``codes * output_scale``.
+        """
+        check_images_shape(self.input_shape, images)
+        batch_size = batch_size or self.default_batch_size()
+        outputs = [self._run_batch(images[start:start + batch_size], backend)
+                   for start in range(0, len(images), batch_size)]
+        return np.concatenate(outputs) if outputs else np.zeros((0,), np.int8)
+
+    def logits(self, images: np.ndarray, backend: GemmBackend, *,
+               batch_size: int | None = None) -> np.ndarray:
+        """Dequantised outputs (float64), shape (N, classes)."""
+        return self.run(images, backend, batch_size=batch_size) * self.output_scale
+
+    def _run_batch(self, images: np.ndarray, backend: GemmBackend) -> np.ndarray:
+        values = {INPUT: self.quantize_input(images)}
+        for layer in self.layers:
+            values[layer.name] = layer.run([values[i] for i in layer.inputs], backend)
+        return values[self.output]
+
+
+def check_images_shape(input_shape: tuple[int, ...], images: np.ndarray) -> None:
+    if images.ndim != 4 or tuple(images.shape[1:]) != tuple(input_shape):
+        raise ConfigError(
+            f"images: shape {tuple(images.shape)} does not match the model input "
+            f"(N, {', '.join(map(str, input_shape))})"
+        )
+
+
+def _batches(images: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    for start in range(0, len(images), size):
+        yield images[start:start + size]
+
+
+def calibrate(
+    graph: Graph, images: np.ndarray, config: CalibrationConfig = CalibrationConfig()
+) -> tuple[dict[str, float], dict[str, tuple[int, ...]]]:
+    """Activation scales of a prepared graph from float runs on calibration images.
+
+    Parameters
+    ----------
+    graph : Graph
+        Batch norms folded and activations fused (:func:`prepare_for_quantization`).
+    images : ndarray of float, shape (N, C, H, W)
+        Calibration images (training data, never test data).
+    config : CalibrationConfig
+
+    Returns
+    -------
+    scales : dict of str to float
+        ``threshold / 127`` for the input and every node output.
+    shapes : dict of str to tuple
+        Per-image shape of every tensor.
+    """
+    check_images(graph, images)
+    if len(images) == 0:
+        raise ConfigError("calibration: at least one calibration image is required")
+    observers: dict[str, HistogramObserver] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def observe(name: str, value: np.ndarray) -> None:
+        observers.setdefault(name, HistogramObserver(config.bins)).observe(value)
+        shapes[name] = tuple(value.shape[1:])
+
+    for batch in _batches(images, config.batch_size):
+        run_float(graph, batch, observer=observe)
+    scales = {
+        name: observer.threshold(config.method, percentile=config.percentile) / ACTIVATION_QMAX
+        for name, observer in observers.items()
+    }
+    return scales, shapes
+
+
+def quantize_model(
+    graph: Graph,
+    calibration_images: np.ndarray,
+    *,
+    calibration: CalibrationConfig = CalibrationConfig(),
+) -> QuantizedModel:
+    """Fold, fuse, calibrate and quantise a float graph.
+
+    Parameters
+    ----------
+    graph : Graph
+        The float network (batch norms may still be separate).
+    calibration_images : ndarray of float, shape (N, C, H, W)
+    calibration : CalibrationConfig
+
+    Returns
+    -------
+    QuantizedModel
+    """
+    prepared = prepare_for_quantization(graph)
+    observed, shapes = calibrate(prepared, calibration_images, calibration)
+    scales: dict[str, float] = {INPUT: observed[INPUT]}
+    layers: list[_QuantLayer] = []
+    gemms: list[GemmLayer] = []
+    for node in prepared.nodes:
+        op = node.op
+        in_scale = scales[node.inputs[0]]
+        if isinstance(op, Conv2d | Linear):
+            out_scale = observed[node.name]
+            layer, gemm = _quantize_gemm(node.name, node.inputs, op, in_scale, out_scale,
+                                         shapes[node.name])
+            layers.append(layer)
+            gemms.append(gemm)
+        elif isinstance(op, Add):
+            out_scale = observed[node.name]
+            layers.append(_quantize_add(node.name, node.inputs,
+                                        (in_scale, scales[node.inputs[1]]), out_scale))
+        else:
+            out_scale = in_scale
+            low, high = ACTIVATION_QMIN, ACTIVATION_QMAX
+            if isinstance(op, Activation):
+                low, high = _activation_range(op.kind, out_scale)
+            layers.append(_QuantElementwise(name=node.name, inputs=node.inputs, op=op,
+                                            qmin=low, qmax=high))
+        scales[node.name] = out_scale
+    largest = max(int(np.prod(shape)) for shape in shapes.values())
+    return QuantizedModel(layers=layers, scales=scales, input_shape=prepared.input_shape,
+                          output=prepared.output, gemm_layers=tuple(gemms),
+                          tensor_elements_per_image=largest)
+
+
+def _quantize_gemm(name, inputs, op: Conv2d | Linear, in_scale: float, out_scale: float,
+                   out_shape: tuple[int, ...]) -> tuple[_QuantGemm, GemmLayer]:
+    codes, weight_scales = quantize_weights_per_channel(op.weight)
+    bias = np.zeros(op.weight.shape[0]) if op.bias is None else np.asarray(op.bias, np.float64)
+    bias_codes = np.clip(round_half_away(bias / (in_scale * weight_scales)), INT32_MIN, INT32_MAX)
+    multiplier, shift = quantize_multiplier(in_scale * weight_scales / out_scale)
+    qmin, qmax = _activation_range(op.activation, out_scale)
+    common = dict(name=name, inputs=inputs, bias=bias_codes.astype(np.int64),
+                  multiplier=multiplier.astype(np.int64), shift=shift.astype(np.int64),
+                  qmin=qmin, qmax=qmax)
+    if isinstance(op, Linear):
+        matrix = np.ascontiguousarray(codes.T)
+        gemm = GemmLayer(name=name, m_per_image=1, k=matrix.shape[0], n=matrix.shape[1],
+                         groups=1)
+        return _QuantGemm(weights=(matrix,), **common), gemm
+    groups = op.groups
+    per_group = op.weight.shape[0] // groups
+    weights = tuple(ops.conv_weight_matrix(codes[g * per_group:(g + 1) * per_group])
+                    for g in range(groups))
+    gemm = GemmLayer(name=name, m_per_image=out_shape[0] * out_shape[1], k=weights[0].shape[0],
+                     n=per_group, groups=groups)
+    layer = _QuantGemm(weights=weights, kernel=op.kernel, stride=op.stride,
+                       padding=op.padding, **common)
+    return layer, gemm
+
+
+def _quantize_add(name, inputs, in_scales: tuple[float, float], out_scale: float) -> _QuantAdd:
+    twice_max = 2 * max(in_scales)
+    reals = np.array([in_scales[0] / twice_max, in_scales[1] / twice_max,
+                      twice_max / ((1 << ADD_LEFT_SHIFT) * out_scale)])
+    multipliers, shifts = quantize_multiplier(reals)
+    return _QuantAdd(name=name, inputs=inputs,
+                     multipliers=tuple(multipliers), shifts=tuple(shifts),
+                     qmin=ACTIVATION_QMIN, qmax=ACTIVATION_QMAX)

@@ -1,0 +1,1 @@
+"""Network definitions built from the engine's float graph (:mod:`workloads.graph`)."""

@@ -1,0 +1,1 @@
+"""Float weights of the bundled models (package data)."""
