@@ -87,6 +87,7 @@ class Netlist:
         self.cells: list[Cell] = []
         self.inputs: dict[str, list[int]] = {}
         self.outputs: dict[str, list[int]] = {}
+        self.taps: dict[str, list[int]] = {}
 
     @property
     def n_nets(self) -> int:
@@ -105,6 +106,10 @@ class Netlist:
     def set_output(self, name: str, nets: Sequence[int]) -> None:
         """Declare an output bus (LSB first)."""
         self.outputs[name] = list(nets)
+
+    def tap(self, name: str, nets: Sequence[int]) -> None:
+        """Name an internal bus (for example the product inside a fused MAC)."""
+        self.taps[name] = list(nets)
 
     def gate(self, kind: str, *inputs: int, name: str) -> int:
         """Add a cell (or fold it to a constant) and return its output net."""
@@ -296,6 +301,7 @@ def fused_pe(library: CellLibrary, *, adder: str = "rca", width: int = 32) -> Ne
     b = netlist.add_input("b", OPERAND_BITS)
     partial_sum = netlist.add_input("c", width)
     product = _baugh_wooley(netlist, a, b, library)
+    netlist.tap("product", product)
     extended = product + [product[-1]] * (width - PRODUCT_BITS)
     netlist.set_output("sum", _add(netlist, partial_sum, extended, library, adder, "acc"))
     return netlist

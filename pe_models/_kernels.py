@@ -1,0 +1,315 @@
+"""numba kernels of the chain level (bit-parallel carry-chain timing per MAC).
+
+Operands are unsigned bit patterns in int64 (masked to the adder width); times are
+integer femtoseconds. The per-MAC functions (``*_one``) are jitted so the array
+simulator can call them from its own kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__: list[str] = []
+
+_STEP_LIMIT = 256
+
+
+@njit(cache=True, inline="always")
+def rca_compound_one(old_a, old_b, new_a, new_b, mask, t_sample, d_carry, d_sum):
+    """Compound-cell ripple-carry adder: (latched, correct, settle_fs) of one MAC.
+
+    Carry vector after k carry delays: ``C_k = G | (P & C_{k-1})`` shifted into the next
+    bit, from the previous cycle's settled carries; sum latched at ``t_sample`` is
+    ``A ^ B ^ C_k`` with ``k = floor((t_sample - d_sum) / d_carry)``.
+    """
+    carry_in = ((old_a + old_b) ^ old_a ^ old_b) & mask
+    generate = new_a & new_b
+    propagate = new_a ^ new_b
+    correct = (new_a + new_b) & mask
+    if t_sample < d_sum:
+        steps = -1
+    else:
+        steps = (t_sample - d_sum) // d_carry
+    latched = correct
+    if steps < 0:
+        latched = (old_a + old_b) & mask
+    last_change = 0
+    j = 0
+    while True:
+        if j == steps:
+            latched = propagate ^ carry_in
+        following = ((generate | (propagate & carry_in)) << 1) & mask
+        if following == carry_in:
+            break
+        j += 1
+        carry_in = following
+        last_change = j
+    if last_change > 0:
+        settle = d_sum + last_change * d_carry
+    elif propagate != ((old_a ^ old_b) & mask):
+        settle = d_sum
+    else:
+        settle = 0
+    return latched, correct, settle
+
+
+@njit(cache=True, inline="always")
+def rca_2in_one(old_a, old_b, new_a, new_b, mask, t_sample, d_xor, d_and, d_or):
+    """2-input-cell ripple-carry adder: (latched, correct) of one MAC, exact.
+
+    Full adder ``p = a ^ b, s = p ^ ci, g = a & b, t = p & ci, co = g | t``: the carry
+    vector at time x is ``G(x - d_or) | P(x - d_or - d_and) & CI(x - d_or - d_and)``,
+    evaluated backwards from the sampling instant on one lattice of step
+    ``d_and + d_or`` down to the settled previous carries.
+    """
+    p_old = (old_a ^ old_b) & mask
+    g_old = old_a & old_b
+    co_old = (((old_a + old_b) ^ old_a ^ old_b) >> 1) & mask
+    p_new = (new_a ^ new_b) & mask
+    g_new = new_a & new_b
+    co_new = (((new_a + new_b) ^ new_a ^ new_b) >> 1) & mask
+    correct = (new_a + new_b) & mask
+    step = d_and + d_or
+    x0 = t_sample - d_xor
+    carry_out = co_old
+    if x0 >= step:
+        count = (x0 - step) // step + 1
+        for m in range(count - 1, -1, -1):
+            x = x0 - m * step
+            g = g_new if x - d_or >= d_and else g_old
+            inner = x - step
+            p = p_new if inner >= d_xor else p_old
+            following = g | (p & ((carry_out << 1) & mask))
+            if following == carry_out and x - d_or >= d_and and inner >= d_xor:
+                carry_out = co_new
+                break
+            carry_out = following
+    p_sample = p_new if x0 >= d_xor else p_old
+    return p_sample ^ ((carry_out << 1) & mask), correct
+
+
+@njit(cache=True)
+def _co_on_lattice(start, step, until, base_time_value, p_old, p_new, g_old, g_new, mask,
+                   d_xor, d_and, d_or, times, values, count):
+    """Append the carry-out vector at times ``start + m * step`` (m >= 0) until it is stable
+    and the time has passed `until`."""
+    previous = base_time_value
+    m = 0
+    while m < _STEP_LIMIT:
+        x = start + m * step
+        g = g_new if x - d_or >= d_and else g_old
+        inner = x - step
+        p = p_new if inner >= d_xor else p_old
+        value = g | (p & ((previous << 1) & mask))
+        times[count] = x
+        values[count] = value
+        count += 1
+        settled_inputs = x - d_or >= d_and and inner >= d_xor
+        if settled_inputs and value == previous and x >= until:
+            break
+        previous = value
+        m += 1
+    return count
+
+
+@njit(cache=True)
+def rca_2in_bit_settle(old_a, old_b, new_a, new_b, mask, width, d_xor, d_and, d_or, out):
+    """Last transition time (fs) of every sum bit of the 2-input-cell ripple-carry adder.
+
+    The carry-out vector changes only on two lattices of step ``d_and + d_or``: one
+    started by the generate cells (at ``d_and + d_or``), one by the propagate cells (at
+    ``d_xor + d_and + d_or``). Both are walked to their fixed point, merged in time, and
+    the sum ``P(t - d_xor) ^ CI(t - d_xor)`` is evaluated at every candidate time.
+    """
+    p_old = (old_a ^ old_b) & mask
+    g_old = old_a & old_b
+    co_old = (((old_a + old_b) ^ old_a ^ old_b) >> 1) & mask
+    p_new = (new_a ^ new_b) & mask
+    g_new = new_a & new_b
+    step = d_and + d_or
+    times = np.empty(2 * _STEP_LIMIT, dtype=np.int64)
+    values = np.empty(2 * _STEP_LIMIT, dtype=np.int64)
+    until = 0
+    for _ in range(2):
+        count = _co_on_lattice(step, step, until, co_old, p_old, p_new, g_old, g_new, mask,
+                               d_xor, d_and, d_or, times, values, 0)
+        first = count
+        base = co_old
+        for i in range(first):
+            if times[i] <= d_xor:
+                base = values[i]
+        count = _co_on_lattice(d_xor + step, step, until, base, p_old, p_new, g_old, g_new, mask,
+                               d_xor, d_and, d_or, times, values, count)
+        until = max(times[first - 1], times[count - 1])
+    order = np.argsort(times[:count], kind="mergesort")
+    candidates = np.empty(count + 1, dtype=np.int64)
+    candidates[0] = 2 * d_xor
+    for i in range(count):
+        candidates[i + 1] = times[order[i]] + d_xor
+    candidates.sort()
+    for bit in range(width):
+        out[bit] = 0
+    previous_sum = (p_old ^ ((co_old << 1) & mask))
+    for c in range(count + 1):
+        t = candidates[c]
+        x = t - d_xor
+        carry_out = co_old
+        best = -1
+        for i in range(count):
+            if times[i] <= x and times[i] > best:
+                best = times[i]
+                carry_out = values[i]
+        p = p_new if x >= d_xor else p_old
+        total = p ^ ((carry_out << 1) & mask)
+        changed = total ^ previous_sum
+        if changed != 0:
+            for bit in range(width):
+                if (changed >> bit) & 1:
+                    out[bit] = t
+        previous_sum = total
+
+
+@njit(cache=True)
+def rca_compound_bit_settle(old_a, old_b, new_a, new_b, mask, width, d_carry, d_sum, out):
+    """Last transition time (fs) of every sum bit of the compound-cell ripple-carry adder."""
+    carry_in = ((old_a + old_b) ^ old_a ^ old_b) & mask
+    generate = new_a & new_b
+    propagate = new_a ^ new_b
+    first = propagate ^ ((old_a ^ old_b) & mask)
+    for bit in range(width):
+        out[bit] = d_sum if (first >> bit) & 1 else 0
+    j = 0
+    while True:
+        following = ((generate | (propagate & carry_in)) << 1) & mask
+        if following == carry_in:
+            break
+        j += 1
+        changed = following ^ carry_in
+        for bit in range(width):
+            if (changed >> bit) & 1:
+                out[bit] = d_sum + j * d_carry
+        carry_in = following
+
+
+@njit(cache=True)
+def _lane(values, i):
+    return values[i] if values.shape[0] > 1 else values[0]
+
+
+@njit(cache=True)
+def rca_compound_lanes(old_a, old_b, new_a, new_b, mask, t_sample, d_carry, d_sum,
+                       latched, correct, settle):
+    """Lane-parallel compound ripple-carry adder; delays are per lane or broadcast (length 1)."""
+    for i in range(old_a.shape[0]):
+        latched[i], correct[i], settle[i] = rca_compound_one(
+            old_a[i] & mask, old_b[i] & mask, new_a[i] & mask, new_b[i] & mask, mask, t_sample,
+            _lane(d_carry, i), _lane(d_sum, i),
+        )
+
+
+@njit(cache=True)
+def rca_2in_lanes(old_a, old_b, new_a, new_b, mask, t_sample, d_xor, d_and, d_or, latched, correct):
+    """Lane-parallel 2-input-cell ripple-carry adder."""
+    for i in range(old_a.shape[0]):
+        latched[i], correct[i] = rca_2in_one(
+            old_a[i] & mask, old_b[i] & mask, new_a[i] & mask, new_b[i] & mask, mask, t_sample,
+            _lane(d_xor, i), _lane(d_and, i), _lane(d_or, i),
+        )
+
+
+@njit(cache=True)
+def rca_bit_settle_lanes(old_a, old_b, new_a, new_b, mask, width, compound, d0, d1, d2, out):
+    """Per-bit settle times for every lane; ``compound`` selects (d_carry, d_sum) or (d_xor, d_and, d_or)."""
+    for i in range(old_a.shape[0]):
+        if compound:
+            rca_compound_bit_settle(old_a[i] & mask, old_b[i] & mask, new_a[i] & mask, new_b[i] & mask,
+                                    mask, width, _lane(d0, i), _lane(d1, i), out[i])
+        else:
+            rca_2in_bit_settle(old_a[i] & mask, old_b[i] & mask, new_a[i] & mask, new_b[i] & mask,
+                               mask, width, _lane(d0, i), _lane(d1, i), _lane(d2, i), out[i])
+
+
+@njit(cache=True)
+def _arrived(arrival, scale, x, width):
+    """Mask of product bits (sign-extended to `width`) that have switched by time x."""
+    mask = 0
+    for bit in range(arrival.shape[0]):
+        if arrival[bit] * scale <= x:
+            mask |= 1 << bit
+    if (mask >> (arrival.shape[0] - 1)) & 1:
+        top = arrival.shape[0] - 1
+        mask |= ((1 << width) - 1) ^ ((1 << (top + 1)) - 1)
+    return mask
+
+
+@njit(cache=True)
+def fused_rca_lanes(old_c, old_p, new_c, new_p, mask, width, t_sample, compound, d0, d1, d2,
+                    arrival, scales, latched, correct):
+    """Fused MAC: ripple-carry adder whose product input bits switch at their static arrival.
+
+    The partial sum switches at t = 0; product bit j switches from old to new at its
+    static (longest-path) arrival time through the multiplier, an approximation of the
+    multiplier's real (possibly glitching) waveform. The adder itself is evaluated
+    exactly on the carry lattice.
+    """
+    for i in range(old_c.shape[0]):
+        a_old = old_c[i] & mask
+        b_old = old_p[i] & mask
+        a_new = new_c[i] & mask
+        b_new = new_p[i] & mask
+        scale = _lane(scales, i)
+        correct[i] = (a_new + b_new) & mask
+        co_old = (((a_old + b_old) ^ a_old ^ b_old) >> 1) & mask
+        if compound:
+            d_carry = _lane(d0, i)
+            d_sum = _lane(d1, i)
+            step = d_carry
+            x0 = t_sample - d_sum
+            head = d_carry
+        else:
+            d_xor = _lane(d0, i)
+            d_and = _lane(d1, i)
+            d_or = _lane(d2, i)
+            step = d_and + d_or
+            x0 = t_sample - d_xor
+            head = step
+        carry_out = co_old
+        if x0 >= head:
+            count = (x0 - head) // step + 1
+            for m in range(count - 1, -1, -1):
+                x = x0 - m * step
+                if compound:
+                    y = x - d_carry
+                    arrived = _arrived(arrival, scale, y, width) if y >= 0 else 0
+                    b = (b_new & arrived) | (b_old & ~arrived)
+                    a = a_new if y >= 0 else a_old
+                    g = a & b
+                    p = a ^ b
+                else:
+                    yg = x - d_or - d_and
+                    arrived = _arrived(arrival, scale, yg, width) if yg >= 0 else 0
+                    b = (b_new & arrived) | (b_old & ~arrived)
+                    a = a_new if yg >= 0 else a_old
+                    g = a & b
+                    yp = x - step - d_xor
+                    arrived = _arrived(arrival, scale, yp, width) if yp >= 0 else 0
+                    b = (b_new & arrived) | (b_old & ~arrived)
+                    a = a_new if yp >= 0 else a_old
+                    p = (a ^ b) & mask
+                carry_out = g | (p & ((carry_out << 1) & mask))
+        if compound:
+            y = x0
+        else:
+            y = x0 - d_xor
+        arrived = _arrived(arrival, scale, y, width) if y >= 0 else 0
+        b = (b_new & arrived) | (b_old & ~arrived)
+        a = a_new if y >= 0 else a_old
+        latched[i] = (a ^ b ^ ((carry_out << 1) & mask)) & mask
+
+
+@njit(cache=True)
+def plain_mac_loop(a, b, c, out):
+    """Reference: a plain int8 multiply-accumulate loop (for benchmarks)."""
+    for i in range(a.shape[0]):
+        out[i] = c[i] + np.int32(a[i]) * np.int32(b[i])

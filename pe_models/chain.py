@@ -1,0 +1,270 @@
+"""Chain level: per-MAC timing from the sensitized carry chains (numba, lane-parallel).
+
+For each MAC the chain level returns the value each output bit latches at the
+sampling instant, the correct value, their XOR (flip mask) and the settle time, under
+the same semantics and integer-femtosecond delays as :mod:`pe_models.gate`.
+
+Exactness (see ``docs/pe_timing.md``):
+
+* ripple-carry adder stage of the ``registered`` pipeline, both cell libraries:
+  bit-exact with the gate level, glitch values and settle times included;
+* multiplier stage, Kogge-Stone adder: each output bit is modelled as switching once,
+  from its old to its new value, at its static (longest-path) arrival time;
+* ``fused`` pipeline with a ripple-carry adder: the adder is evaluated exactly, its
+  product inputs switch at their static arrival times through the multiplier.
+
+Per-lane delay factors (process variation) scale every cell delay of a lane; each
+delay is rounded to whole femtoseconds after scaling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from pe_models import _kernels
+from pe_models.netlist import Netlist
+from pe_models.pe import PEConfig, StageTiming
+
+__all__ = ["ChainResult", "evaluate_adder_stage", "evaluate_chain", "static_output_arrival_fs"]
+
+PRODUCT_MASK = 0xFFFF
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    """Chain-level timing of n MACs.
+
+    Attributes
+    ----------
+    latched, correct : ndarray, shape (n,), int64
+        Signed value latched at the sampling instant, and the settled (correct) value.
+    flip_mask : ndarray, shape (n,), int64
+        Unsigned mask of wrong bits (``latched ^ correct`` within the adder width).
+    settle_fs : ndarray, shape (n,), int64
+        Last transition of any output bit, in fs (0 when nothing switches).
+    product_latched, product_flip_mask, product_settle_fs : ndarray or None
+        The same for the registered multiplier stage (None for the fused pipeline).
+    bit_settle_fs : ndarray, shape (n, width), int64, or None
+        Per-bit settle times when requested.
+    """
+
+    latched: np.ndarray
+    correct: np.ndarray
+    flip_mask: np.ndarray
+    settle_fs: np.ndarray
+    product_latched: np.ndarray | None = None
+    product_flip_mask: np.ndarray | None = None
+    product_settle_fs: np.ndarray | None = None
+    bit_settle_fs: np.ndarray | None = None
+
+
+def _signed(values: np.ndarray, width: int) -> np.ndarray:
+    values = np.asarray(values, dtype=np.int64) & ((1 << width) - 1)
+    return np.where(values >= 1 << (width - 1), values - (1 << width), values)
+
+
+def _lane_delays(delay_fs: int, nominal_fs: int | None, factors: np.ndarray | None) -> np.ndarray:
+    if factors is None:
+        return np.array([delay_fs], dtype=np.int64)
+    return np.maximum(1, np.rint(nominal_fs * factors)).astype(np.int64)
+
+
+def static_output_arrival_fs(netlist: Netlist, delays_fs: Mapping[str, int], output: str) -> np.ndarray:
+    """Longest-path arrival time (fs) of each bit of an output bus; -1 for constant bits."""
+    arrival = netlist.static_arrival_fs(dict(delays_fs))
+    return np.array([arrival[net] for net in netlist.outputs[output]], dtype=np.int64)
+
+
+def _static_stage(
+    old: np.ndarray, new: np.ndarray, arrival_fs: np.ndarray, t_sample_fs: int, factors: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each bit switches once at its static arrival: (latched, settle) unsigned."""
+    n = old.shape[0]
+    scale = np.ones(n) if factors is None else np.asarray(factors, dtype=np.float64)
+    weights = np.left_shift(np.int64(1), np.arange(arrival_fs.shape[0], dtype=np.int64))
+    arrival = np.floor(arrival_fs[None, :] * scale[:, None]).astype(np.int64)
+    arrived = (arrival <= t_sample_fs) & (arrival_fs[None, :] >= 0)
+    arrived_mask = (arrived * weights[None, :]).sum(axis=1)
+    latched = (new & arrived_mask) | (old & ~arrived_mask)
+    changed = ((old ^ new)[:, None] & weights[None, :]) != 0
+    settle = np.where(changed, arrival, 0).max(axis=1)
+    return latched, settle
+
+
+def evaluate_adder_stage(
+    pe: PEConfig,
+    timing: StageTiming,
+    *,
+    old_product: np.ndarray,
+    old_partial: np.ndarray,
+    new_product: np.ndarray,
+    new_partial: np.ndarray,
+    lane_factors: np.ndarray | None = None,
+    bit_settle: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The registered adder stage: ``product + partial`` from the old to the new operands.
+
+    Parameters
+    ----------
+    pe : PEConfig
+    timing : StageTiming
+    old_product, new_product : ndarray, shape (n,)
+        16-bit signed products (sign-extended by the adder).
+    old_partial, new_partial : ndarray, shape (n,)
+        Incoming partial sums (signed, wrapped to the adder width).
+    lane_factors : ndarray, shape (n,), optional
+        Per-lane delay factors (process variation).
+    bit_settle : bool
+        Also return per-bit settle times (exact for the ripple-carry adder).
+
+    Returns
+    -------
+    latched, correct, settle_fs : ndarray, shape (n,), int64 (unsigned bit patterns)
+    bit_settle_fs : ndarray, shape (n, width), int64, or None
+    """
+    width = pe.width
+    mask = (1 << width) - 1
+    n = np.asarray(old_product).shape[0]
+    old_b = np.asarray(old_product, dtype=np.int64) & mask
+    new_b = np.asarray(new_product, dtype=np.int64) & mask
+    old_a = np.asarray(old_partial, dtype=np.int64) & mask
+    new_a = np.asarray(new_partial, dtype=np.int64) & mask
+    latched = np.empty(n, dtype=np.int64)
+    correct = np.empty(n, dtype=np.int64)
+    settle = np.zeros(n, dtype=np.int64)
+    bits = None
+    nominal = {cell: round(d * timing.delay_scale * 1000) for cell, d in pe.library.delays_ps.items()}
+    lanes = {cell: _lane_delays(timing.delays_fs[cell], nominal[cell], lane_factors) for cell in nominal}
+    if pe.adder == "rca":
+        if pe.cells == "compound":
+            delays = (lanes["maj3"], lanes["xor3"], lanes["maj3"])
+            _kernels.rca_compound_lanes(old_a, old_b, new_a, new_b, mask, timing.t_sample_fs,
+                                        delays[0], delays[1], latched, correct, settle)
+        else:
+            delays = (lanes["xor2"], lanes["and2"], lanes["or2"])
+            _kernels.rca_2in_lanes(old_a, old_b, new_a, new_b, mask, timing.t_sample_fs,
+                                   delays[0], delays[1], delays[2], latched, correct)
+        if bit_settle or pe.cells != "compound":
+            bits = np.zeros((n, width), dtype=np.int64)
+            _kernels.rca_bit_settle_lanes(old_a, old_b, new_a, new_b, mask, width, pe.cells == "compound",
+                                          delays[0], delays[1], delays[2], bits)
+            settle = bits.max(axis=1)
+    else:
+        netlist = pe.stages["adder"]
+        arrival = static_output_arrival_fs(netlist, timing.delays_fs, "sum")
+        old_sum = (old_a + old_b) & mask
+        correct = (new_a + new_b) & mask
+        latched, settle = _static_stage(old_sum, correct, arrival, timing.t_sample_fs, lane_factors)
+        if bit_settle:
+            scale = np.ones(n) if lane_factors is None else lane_factors
+            changed = ((old_sum ^ correct)[:, None] >> np.arange(width)) & 1
+            bits = np.where(changed == 1, np.floor(arrival[None, :] * scale[:, None]).astype(np.int64), 0)
+    return latched, correct, settle, (bits if bit_settle else None)
+
+
+def evaluate_chain(
+    pe: PEConfig,
+    timing: StageTiming,
+    *,
+    prev_a: np.ndarray,
+    prev_b: np.ndarray,
+    prev_c: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray,
+    lane_factors: np.ndarray | None = None,
+    bit_settle: bool = False,
+) -> ChainResult:
+    """Chain-level timing of n MACs ``a * b + c`` after ``prev_a * prev_b + prev_c``.
+
+    In the ``registered`` pipeline the adder stage sees its product register switch from
+    ``prev_a * prev_b`` to ``a * b`` and its partial-sum input from ``prev_c`` to ``c``;
+    the multiplier stage (timed on its own) switches from ``(prev_a, prev_b)`` to
+    ``(a, b)`` and its latched product is reported separately. In the ``fused`` pipeline
+    all of ``a, b, c`` switch at t = 0 and one cycle computes ``a * b + c``.
+
+    Parameters
+    ----------
+    pe : PEConfig
+    timing : StageTiming
+    prev_a, prev_b, a, b : ndarray, shape (n,)
+        Signed int8 operands.
+    prev_c, c : ndarray, shape (n,)
+        Signed partial sums (wrapped to the accumulator width).
+    lane_factors : ndarray, shape (n,), optional
+        Per-lane delay factors (process variation).
+    bit_settle : bool
+        Also return per-bit settle times.
+
+    Returns
+    -------
+    ChainResult
+    """
+    width = pe.width
+    mask = (1 << width) - 1
+    prev_a, prev_b, a, b = (np.asarray(x, dtype=np.int64) for x in (prev_a, prev_b, a, b))
+    prev_c, c = (np.asarray(x, dtype=np.int64) for x in (prev_c, c))
+    old_product = prev_a * prev_b
+    new_product = a * b
+    if pe.pipeline == "registered":
+        latched, correct, settle, bits = evaluate_adder_stage(
+            pe, timing, old_product=old_product, old_partial=prev_c, new_product=new_product,
+            new_partial=c, lane_factors=lane_factors, bit_settle=bit_settle,
+        )
+        arrival = static_output_arrival_fs(pe.stages["multiplier"], timing.delays_fs, "product")
+        product_latched, product_settle = _static_stage(
+            old_product & PRODUCT_MASK, new_product & PRODUCT_MASK, arrival, timing.t_sample_fs, lane_factors
+        )
+        return ChainResult(
+            latched=_signed(latched, width),
+            correct=_signed(correct, width),
+            flip_mask=(latched ^ correct) & mask,
+            settle_fs=settle,
+            product_latched=_signed(product_latched, 16),
+            product_flip_mask=(product_latched ^ new_product) & PRODUCT_MASK,
+            product_settle_fs=product_settle,
+            bit_settle_fs=bits,
+        )
+    netlist = pe.stages["mac"]
+    old_sum = (prev_c + old_product) & mask
+    correct = (c + new_product) & mask
+    arrival_sum = static_output_arrival_fs(netlist, timing.delays_fs, "sum")
+    if pe.adder == "rca":
+        product_arrival = _product_arrival_fs(netlist, timing)
+        n = a.shape[0]
+        latched = np.empty(n, dtype=np.int64)
+        correct_kernel = np.empty(n, dtype=np.int64)
+        scales = np.ones(1) if lane_factors is None else np.asarray(lane_factors, dtype=np.float64)
+        if pe.cells == "compound":
+            d = [timing.delays_fs["maj3"], timing.delays_fs["xor3"], 0]
+        else:
+            d = [timing.delays_fs[k] for k in ("xor2", "and2", "or2")]
+        lanes = [np.rint(np.array([x], dtype=np.float64) * (scales if lane_factors is not None else 1)).astype(np.int64)
+                 for x in d]
+        _kernels.fused_rca_lanes(prev_c & mask, old_product & mask, c & mask, new_product & mask, mask, width,
+                                 timing.t_sample_fs, pe.cells == "compound", lanes[0], lanes[1], lanes[2],
+                                 product_arrival, scales, latched, correct_kernel)
+        _, settle = _static_stage(old_sum, correct, arrival_sum, timing.t_sample_fs, lane_factors)
+    else:
+        latched, settle = _static_stage(old_sum, correct, arrival_sum, timing.t_sample_fs, lane_factors)
+    bits = None
+    if bit_settle:
+        scale = np.ones(a.shape[0]) if lane_factors is None else lane_factors
+        changed = ((old_sum ^ correct)[:, None] >> np.arange(width)) & 1
+        bits = np.where(changed == 1, np.floor(arrival_sum[None, :] * scale[:, None]).astype(np.int64), 0)
+    return ChainResult(
+        latched=_signed(latched, width),
+        correct=_signed(correct, width),
+        flip_mask=(latched ^ correct) & mask,
+        settle_fs=settle,
+        bit_settle_fs=bits,
+    )
+
+
+def _product_arrival_fs(netlist: Netlist, timing: StageTiming) -> np.ndarray:
+    """Static arrival of the 16 product bits inside a fused netlist (at the adder's inputs)."""
+    arrival = netlist.static_arrival_fs(dict(timing.delays_fs))
+    return np.array([max(arrival[net], 0) for net in netlist.taps["product"]], dtype=np.int64)

@@ -1,0 +1,180 @@
+"""PE configuration, operating point and the integer-femtosecond timing they imply."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+
+from pe_models.cells import CellLibrary, get_cell_library
+from pe_models.errors import ConfigError
+from pe_models.netlist import ADDERS, PIPELINES, Netlist, pe_stages
+from pe_models.technology import DEFAULT_TECHNOLOGY, Technology, get_technology
+
+__all__ = ["OperatingPoint", "PEConfig", "StageTiming", "stage_timing"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PEConfig:
+    """What a PE is made of.
+
+    Parameters
+    ----------
+    cells : str
+        Cell library, ``"compound"`` (XOR3/MAJ3 full adders, default) or ``"2in"``.
+    cell_delays_ps : mapping of str to float, optional
+        Per-cell-type delay overrides in ps at nominal VDD.
+    adder : str
+        Accumulator adder, ``"rca"`` (ripple-carry, default) or ``"ks"`` (Kogge-Stone).
+    pipeline : str
+        ``"registered"`` (product registered, multiplier and adder timed separately,
+        default) or ``"fused"`` (multiply and add in one cycle).
+    width : int
+        Accumulator width in bits (16..62, default 32).
+    technology : str
+        Technology preset name (voltage scaling of delays).
+    """
+
+    cells: str = "compound"
+    cell_delays_ps: Mapping[str, float] | None = None
+    adder: str = "rca"
+    pipeline: str = "registered"
+    width: int = 32
+    technology: str = DEFAULT_TECHNOLOGY
+    library: CellLibrary = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        library = get_cell_library(self.cells)
+        if self.cell_delays_ps:
+            library = library.with_delays(dict(self.cell_delays_ps))
+            object.__setattr__(self, "cell_delays_ps", MappingProxyType(dict(self.cell_delays_ps)))
+        object.__setattr__(self, "library", library)
+        if self.adder not in ADDERS:
+            raise ConfigError(f"adder: unknown adder {self.adder!r}; allowed: {', '.join(ADDERS)}")
+        if self.pipeline not in PIPELINES:
+            raise ConfigError(
+                f"pipeline: unknown pipeline {self.pipeline!r}; allowed: {', '.join(PIPELINES)}"
+            )
+        if not isinstance(self.width, int) or isinstance(self.width, bool) or not 16 <= self.width <= 62:
+            raise ConfigError(f"width: expected an integer number of bits in 16..62, got {self.width!r}")
+        get_technology(self.technology)
+
+    def __hash__(self) -> int:
+        return hash((self.cells, self.library, self.adder, self.pipeline, self.width, self.technology))
+
+    @cached_property
+    def stages(self) -> dict[str, Netlist]:
+        """The timed netlists: ``multiplier`` and ``adder`` (registered) or ``mac`` (fused)."""
+        return pe_stages(self.library, pipeline=self.pipeline, adder=self.adder, width=self.width)
+
+    @property
+    def tech(self) -> Technology:
+        return get_technology(self.technology)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "cells": self.cells,
+            "cell_delays_ps": dict(self.library.delays_ps),
+            "t_setup_ps": self.library.t_setup_ps,
+            "adder": self.adder,
+            "pipeline": self.pipeline,
+            "width": self.width,
+            "technology": self.technology,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperatingPoint:
+    """Supply voltage and clock frequency.
+
+    Parameters
+    ----------
+    vdd_v : float
+        Supply voltage in V (validated against the technology when timing is derived).
+    f_clk_mhz : float
+        Clock frequency in MHz (> 0, <= 20000).
+    """
+
+    vdd_v: float = 0.9
+    f_clk_mhz: float = 700.0
+
+    def __post_init__(self) -> None:
+        _positive("f_clk_mhz", self.f_clk_mhz, "MHz", upper=20000.0)
+        if isinstance(self.vdd_v, bool) or not isinstance(self.vdd_v, int | float) or not math.isfinite(self.vdd_v):
+            raise ConfigError(f"vdd_v: expected a finite number of volts, got {self.vdd_v!r}")
+
+    @property
+    def t_clk_ps(self) -> float:
+        """Clock period in ps."""
+        return 1e6 / self.f_clk_mhz
+
+
+def _positive(name: str, value: object, unit: str, *, upper: float) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not 0 < value <= upper:  # type: ignore[operator]
+        raise ConfigError(f"{name}: expected a number of {unit} in (0, {upper:g}], got {value!r}")
+
+
+@dataclass(frozen=True)
+class StageTiming:
+    """Integer-femtosecond timing shared by every fidelity level.
+
+    Attributes
+    ----------
+    delays_fs : mapping of str to int
+        Delay of each cell type in fs (nominal delay x delay scale, rounded).
+    t_sample_fs : int
+        ``T_clk - t_setup`` in fs: the instant output bits are latched.
+    delay_scale : float
+        Delay relative to nominal VDD.
+    t_clk_fs : int
+        Clock period in fs.
+    """
+
+    delays_fs: Mapping[str, int]
+    t_sample_fs: int
+    delay_scale: float
+    t_clk_fs: int
+
+
+def stage_timing(
+    pe: PEConfig,
+    *,
+    t_clk_ps: float | None = None,
+    delay_scale: float | None = None,
+    operating_point: OperatingPoint | None = None,
+) -> StageTiming:
+    """Timing of `pe` from a clock period and delay scale, or from an operating point.
+
+    Either give ``operating_point`` (the delay scale comes from the PE's technology at
+    its VDD) or ``t_clk_ps`` and ``delay_scale`` (default 1). Cell delays and the
+    flip-flop setup time scale together.
+
+    Raises
+    ------
+    ConfigError
+        Clock period <= 0, delay scale <= 0, or VDD outside the technology's range.
+    """
+    if operating_point is not None:
+        scale = pe.tech.delay_scale(operating_point.vdd_v)
+        period_ps = operating_point.t_clk_ps
+    else:
+        if t_clk_ps is None:
+            raise ConfigError("t-clk-ps: give a clock period or an operating point (--vdd and --f-clk-mhz)")
+        _positive("t-clk-ps", t_clk_ps, "ps", upper=1e9)
+        scale = 1.0 if delay_scale is None else delay_scale
+        _positive("delay-scale", scale, "x nominal", upper=1000.0)
+        period_ps = float(t_clk_ps)
+    delays = {cell: max(1, round(d * scale * 1000)) for cell, d in pe.library.delays_ps.items()}
+    t_clk_fs = round(period_ps * 1000)
+    t_sample_fs = t_clk_fs - round(pe.library.t_setup_ps * scale * 1000)
+    if t_sample_fs <= 0:
+        raise ConfigError(
+            f"t-clk-ps: clock period {period_ps:g} ps is not longer than the setup time "
+            f"{pe.library.t_setup_ps * scale:g} ps"
+        )
+    return StageTiming(
+        delays_fs=MappingProxyType(delays), t_sample_fs=t_sample_fs, delay_scale=float(scale), t_clk_fs=t_clk_fs
+    )
