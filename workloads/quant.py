@@ -17,8 +17,10 @@ Conventions (zero points are always 0, i.e. symmetric quantisation):
   ``SaturatingRoundingDoublingHighMul`` followed by ``RoundingDivideByPOT``
   (gemmlowp/fixedpoint/fixedpoint.h).
 
-All rounding of real numbers to integers here is round-half-away-from-zero
-(``std::round``, as TFLite's ``TfLiteRound``).
+Rounding: real numbers are rounded half away from zero (``std::round``, as TFLite's
+``TfLiteRound``); inside the fixed-point multiply, ``SaturatingRoundingDoublingHighMul``
+rounds ties toward +infinity (its nudge, then C's truncating division) and
+``RoundingDivideByPOT`` rounds ties away from zero, exactly as gemmlowp does.
 """
 
 from __future__ import annotations
@@ -174,9 +176,9 @@ def quantize_multiplier(real_multiplier: np.ndarray) -> tuple[np.ndarray, np.nda
 def saturating_rounding_doubling_high_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """gemmlowp ``SaturatingRoundingDoublingHighMul`` on int32 values held in int64.
 
-    Returns the high 32 bits of ``2 * a * b`` rounded with gemmlowp's nudge
-    (``+2**30`` for a non-negative product, ``1 - 2**30`` otherwise, then division by
-    ``2**31`` truncating toward zero); the single overflow case
+    Returns ``a * b / 2**31`` rounded to nearest with ties toward +infinity: gemmlowp
+    adds a nudge (``+2**30`` for a non-negative product, ``1 - 2**30`` otherwise) and
+    divides by ``2**31`` truncating toward zero; the single overflow case
     ``a == b == -2**31`` saturates to ``2**31 - 1``.
     """
     a = np.asarray(a, dtype=np.int64)
