@@ -1,0 +1,77 @@
+"""Analytic per-bit error probabilities against chain-level Monte Carlo (i.i.d. operands)."""
+
+import numpy as np
+import pytest
+
+from pe_models.analytic import adder_bit_error_probabilities, carry_statistics
+from pe_models.chain import evaluate_chain
+from pe_models.errors import ConfigError
+from pe_models.operands import synthetic_stream
+from pe_models.pe import PEConfig, stage_timing
+
+
+@pytest.fixture(scope="module")
+def dnn_stream():
+    return synthetic_stream("dnn", lanes=32, steps=1024, seed=7)
+
+
+@pytest.fixture(scope="module")
+def dnn_statistics(dnn_stream):
+    return carry_statistics(dnn_stream)
+
+
+@pytest.mark.parametrize("scale", [2.4, 2.8, 3.3])
+def test_compound_rca_matches_chain_monte_carlo_within_tolerance(dnn_stream, dnn_statistics, scale):
+    pe = PEConfig(cells="compound")
+    timing = stage_timing(pe, t_clk_ps=1428.6, delay_scale=scale)
+    predicted = adder_bit_error_probabilities(pe, timing, dnn_statistics)
+    pairs = dnn_stream.iid_pairs(1_000_000, seed=np.random.SeedSequence(11))
+    flips = evaluate_chain(pe, timing, **pairs).flip_mask
+    measured = ((flips[:, None] >> np.arange(32)) & 1).mean(axis=0)
+    if scale >= 2.8:
+        assert measured.max() > 1e-3
+    frequent = measured >= 1e-3
+    assert np.all(np.abs(predicted[frequent] - measured[frequent]) <= 0.10 * measured[frequent])
+    assert np.all(np.abs(predicted[~frequent] - measured[~frequent]) <= 1e-4)
+
+
+def test_hand_computed_single_value_distribution():
+    """Partial sum always 0, product alternating between 1 and -1 with equal probability.
+
+    0 + 1: no propagate bits above bit 0 matter; 0 + (-1) = 0xFFFFFFFF: every bit
+    propagates and no carry is generated. Old and new pairs are independent, carries
+    are all 0 in both cases, so no bit can ever be wrong whatever k is.
+    """
+    from pe_models.operands import OperandStream
+
+    a = np.array([[1, 1, 1, 1]])
+    b = np.array([[1, -1, 1, -1]])
+    c = np.zeros((1, 4), dtype=np.int64)
+    stats = carry_statistics(OperandStream(a=a, b=b, c=c, source="hand"))
+    pe = PEConfig(cells="compound")
+    timing = stage_timing(pe, t_clk_ps=400.0, delay_scale=1.0)
+    assert not adder_bit_error_probabilities(pe, timing, stats).any()
+    assert stats.run[31, 31] == pytest.approx(0.5)
+
+
+def test_carry_probability_of_a_sign_crossing_by_hand():
+    """c = 1 always and product = -1 or +1 (p = 1/2).
+
+    1 + 1 = 2 carries out of bit 0 only; 1 + (-1) carries out of every bit. So
+    P(carry out of bit 0) = 1, P(carry out of bit l >= 1) = 1/2, and P(bits 1..31 all
+    propagate and carry out of bit 0) = P(product = -1) = 1/2.
+    """
+    from pe_models.operands import OperandStream
+
+    stats = carry_statistics(
+        OperandStream(a=np.array([[1, 1]]), b=np.array([[1, -1]]), c=np.array([[1, 1]]), source="hand")
+    )
+    assert stats.carry[0] == pytest.approx(1.0)
+    assert np.allclose(stats.carry[1:], 0.5)
+    assert stats.run_carry[31, 31] == pytest.approx(0.5)
+
+
+def test_fused_pipeline_is_rejected(dnn_statistics):
+    pe = PEConfig(pipeline="fused")
+    with pytest.raises(ConfigError, match=r"^level: the analytic level models the registered pipeline"):
+        adder_bit_error_probabilities(pe, stage_timing(pe, t_clk_ps=1000.0), dnn_statistics)
