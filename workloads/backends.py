@@ -19,13 +19,18 @@ from pe_models.errors import ConfigError
 from .quant import wrap_to_width
 
 __all__ = [
+    "INJECTIONS",
     "ExactBackend",
     "GemmBackend",
     "available_backends",
+    "check_injection",
     "float_dtype_for_depth",
     "make_backend",
+    "make_injection_backend",
     "register_backend",
 ]
+
+INJECTIONS = ("exact", "statistical", "bitlevel")
 
 _MAX_INT8_PRODUCT = 128 * 128
 
@@ -161,3 +166,42 @@ def make_backend(name: str, **options) -> GemmBackend:
             f"backend: {name!r} is unknown; allowed: {', '.join(available_backends())}"
         )
     return _REGISTRY[name](**options)
+
+
+def check_injection(injection: str) -> None:
+    """Raise ConfigError unless `injection` names a registered error-injection backend."""
+    if injection not in INJECTIONS:
+        raise ConfigError(
+            f"--injection: {injection!r} is unknown; allowed: {', '.join(INJECTIONS)}"
+        )
+    if injection not in _REGISTRY:
+        ready = ", ".join(name for name in INJECTIONS if name in _REGISTRY)
+        raise ConfigError(f"--injection: {injection!r} is not available yet; allowed: {ready}")
+
+
+def make_injection_backend(
+    injection: str, *, vdd_v: float, protect_mask: int, seed: np.random.SeedSequence
+) -> GemmBackend:
+    """The backend of one voltage point of an accuracy sweep.
+
+    Parameters
+    ----------
+    injection : {"exact", "statistical", "bitlevel"}
+        ``exact`` ignores the other arguments (no timing errors).
+    vdd_v : float
+        Supply voltage, volts.
+    protect_mask : int
+        Accumulator bits protected by error detection and correction (bit i set =
+        bit i protected).
+    seed : numpy.random.SeedSequence
+        The point's own seed (spawned per voltage by the caller).
+
+    Returns
+    -------
+    GemmBackend
+        A fresh backend; its ``stats`` collect this point's per-layer error counts.
+    """
+    check_injection(injection)
+    if injection == "exact":
+        return ExactBackend()
+    return make_backend(injection, vdd_v=vdd_v, protect_mask=protect_mask, seed=seed)

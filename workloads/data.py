@@ -56,13 +56,14 @@ class LabelledImages:
     Attributes
     ----------
     images : ndarray of float32, shape (N, C, H, W)
-    labels : ndarray of int64, shape (N,)
+    labels : ndarray of int64, shape (N,), or None
+        None for images without labels (evaluated by agreement with the float model).
     names : tuple of str
         Where each image came from.
     """
 
     images: np.ndarray
-    labels: np.ndarray
+    labels: np.ndarray | None
     names: tuple[str, ...] = ()
 
 

