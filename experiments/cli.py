@@ -28,11 +28,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def add_output_options(parser: argparse.ArgumentParser, command: str) -> None:
+def add_output_options(parser: argparse.ArgumentParser, command: str, *, default_format: str = "table") -> None:
     """Add the `--format` and `--out` options every result-producing command takes."""
     parser.add_argument(
-        "--format", choices=FORMATS, default="table",
-        help="what goes to stdout: aligned table, CSV or JSON (default: table)",
+        "--format", choices=FORMATS, default=default_format,
+        help=f"what goes to stdout: aligned table, CSV or JSON (default: {default_format})",
     )
     parser.add_argument(
         "--out", type=Path, default=Path("vscale-out") / command, metavar="DIR",

@@ -1,0 +1,181 @@
+"""`vscale pe eval` and `vscale pe verilog`: characterize one PE at gate or chain level."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from experiments.cli import add_output_options, output_dir
+from experiments.output import Table, emit, write_csv, write_json
+from experiments.pe_options import add_pe_options, add_timing_options, pe_config, timing_from_args
+from pe_models.chain import evaluate_chain
+from pe_models.errors import ConfigError
+from pe_models.gate import simulate_gate
+from pe_models.pe import PEConfig, StageTiming
+
+__all__ = ["read_vectors", "register"]
+
+VECTOR_COLUMNS = ("prev_a", "prev_b", "prev_c", "a", "b", "c")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("pe", help="characterize one PE: evaluate vectors, emit Verilog")
+    commands = parser.add_subparsers(dest="pe_command", metavar="PE_COMMAND")
+    commands.required = True
+
+    evaluate = commands.add_parser(
+        "eval", help="latched value, flip mask and settle time of each MAC in a vector file",
+        description="Read VECTORS.csv with columns prev_a,prev_b,prev_c,a,b,c (signed decimal; c is the "
+        "adder's partial-sum input) and write the input columns plus latched,correct,flip_mask,settle_ps. "
+        "In the registered pipeline the adder stage is reported: its product register switches from "
+        "prev_a*prev_b to a*b and its partial-sum input from prev_c to c.",
+    )
+    evaluate.add_argument("vectors", type=Path, metavar="VECTORS.csv", help="input vectors")
+    evaluate.add_argument("--level", choices=("gate", "chain"), default="chain",
+                          help="fidelity level (default: chain)")
+    add_pe_options(evaluate)
+    add_timing_options(evaluate)
+    add_output_options(evaluate, "pe-eval", default_format="csv")
+    evaluate.set_defaults(handler=run_eval)
+
+    verilog = commands.add_parser(
+        "verilog", help="write the PE netlist as structural Verilog with a testbench for Icarus",
+        description="Write cells.v, one module and one testbench per timed stage, the vectors and "
+        "run_icarus.sh. Delays are the cell delays at the chosen operating point.",
+    )
+    verilog.add_argument("--vectors", type=Path, default=None, metavar="VECTORS.csv",
+                         help="vectors for the testbench (default: 100 random vectors)")
+    verilog.add_argument("--seed", type=int, default=0, help="seed of the random vectors (default: 0)")
+    add_pe_options(verilog)
+    add_timing_options(verilog)
+    verilog.add_argument("--out", type=Path, default=Path("vscale-out") / "pe-verilog", metavar="DIR",
+                         help="output directory (default: ./vscale-out/pe-verilog/)")
+    verilog.set_defaults(handler=run_verilog)
+
+
+def read_vectors(path: Path, *, width: int) -> dict[str, np.ndarray]:
+    """Parse a vector CSV into int64 arrays, with one-line errors naming file, line and column."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such vector file")
+    limits = {name: (-128, 127) for name in ("prev_a", "prev_b", "a", "b")}
+    limits["prev_c"] = limits["c"] = (-(1 << (width - 1)), (1 << (width - 1)) - 1)
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise ConfigError(f"{path}: empty file; expected a header {','.join(VECTOR_COLUMNS)}")
+        header = [h.strip() for h in header]
+        for column in VECTOR_COLUMNS:
+            if column not in header:
+                raise ConfigError(f"{path}:1: missing column {column!r}; required: {','.join(VECTOR_COLUMNS)}")
+        index = {column: header.index(column) for column in VECTOR_COLUMNS}
+        values: dict[str, list[int]] = {column: [] for column in VECTOR_COLUMNS}
+        for line, row in enumerate(reader, start=2):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            for column in VECTOR_COLUMNS:
+                low, high = limits[column]
+                text = row[index[column]].strip() if index[column] < len(row) else ""
+                try:
+                    value = int(text)
+                except ValueError:
+                    raise ConfigError(
+                        f"{path}:{line}: {column}: expected an integer in {low}..{high}, got {text!r}"
+                    ) from None
+                if not low <= value <= high:
+                    raise ConfigError(f"{path}:{line}: {column}: expected an integer in {low}..{high}, got {value}")
+                values[column].append(value)
+    if not values["a"]:
+        raise ConfigError(f"{path}: no vectors after the header")
+    return {column: np.array(v, dtype=np.int64) for column, v in values.items()}
+
+
+def _signed(values: np.ndarray, width: int) -> np.ndarray:
+    values = values & ((1 << width) - 1)
+    return np.where(values >= 1 << (width - 1), values - (1 << width), values)
+
+
+def evaluate(pe: PEConfig, timing: StageTiming, vectors: dict[str, np.ndarray], level: str):
+    """(latched, correct, flip_mask, settle_fs) of every vector at `level`."""
+    mask = (1 << pe.width) - 1
+    if level == "chain":
+        result = evaluate_chain(pe, timing, **vectors)
+        return result.latched, result.correct, result.flip_mask, result.settle_fs
+    if pe.pipeline == "registered":
+        netlist = pe.stages["adder"]
+        old = {"product": vectors["prev_a"] * vectors["prev_b"], "c": vectors["prev_c"]}
+        new = {"product": vectors["a"] * vectors["b"], "c": vectors["c"]}
+    else:
+        netlist = pe.stages["mac"]
+        old = {"a": vectors["prev_a"], "b": vectors["prev_b"], "c": vectors["prev_c"]}
+        new = {"a": vectors["a"], "b": vectors["b"], "c": vectors["c"]}
+    gate = simulate_gate(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
+    return _signed(gate.latched, pe.width), _signed(gate.correct, pe.width), gate.flip_mask & mask, gate.settle_fs
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    pe = pe_config(args)
+    timing = timing_from_args(args, pe)
+    vectors = read_vectors(args.vectors, width=pe.width)
+    latched, correct, flips, settle = evaluate(pe, timing, vectors, args.level)
+    rows = [
+        [*(int(vectors[c][i]) for c in VECTOR_COLUMNS), int(latched[i]), int(correct[i]),
+         f"0x{int(flips[i]):08x}", float(settle[i]) / 1000.0]
+        for i in range(latched.shape[0])
+    ]
+    table = Table(columns=[*VECTOR_COLUMNS, "latched", "correct", "flip_mask", "settle_ps"], rows=rows)
+    if args.out != Path("vscale-out") / "pe-eval" or args.format != "csv":
+        directory = output_dir(args)
+        write_csv(directory / "pe_eval.csv", table)
+        write_json(directory / "config.json", _config(args, pe, timing))
+    emit(table, args.format)
+    return 0
+
+
+def _config(args: argparse.Namespace, pe: PEConfig, timing: StageTiming) -> dict:
+    return {
+        "command": " ".join(sys.argv[1:]) or "pe",
+        "pe": pe.as_dict(),
+        "level": getattr(args, "level", "gate"),
+        "t_clk_ps": timing.t_clk_fs / 1000,
+        "t_sample_ps": timing.t_sample_fs / 1000,
+        "delay_scale": timing.delay_scale,
+        "cell_delays_fs": dict(timing.delays_fs),
+        "vdd_v": args.vdd,
+        "f_clk_mhz": args.f_clk_mhz,
+    }
+
+
+def run_verilog(args: argparse.Namespace) -> int:
+    from pe_models.verilog import write_verilog_bundle
+
+    pe = pe_config(args)
+    timing = timing_from_args(args, pe)
+    if args.vectors is not None:
+        vectors = read_vectors(args.vectors, width=pe.width)
+    else:
+        rng = np.random.default_rng(np.random.SeedSequence(args.seed))
+        vectors = {c: rng.integers(-128, 128, 100) for c in ("prev_a", "prev_b", "a", "b")}
+        vectors["prev_c"], vectors["c"] = rng.integers(-(2**16), 2**16, (2, 100))
+    directory = output_dir(args)
+    written = {}
+    for stage, netlist in pe.stages.items():
+        if stage == "multiplier":
+            old = {"a": vectors["prev_a"], "b": vectors["prev_b"]}
+            new = {"a": vectors["a"], "b": vectors["b"]}
+        elif stage == "adder":
+            old = {"product": vectors["prev_a"] * vectors["prev_b"], "c": vectors["prev_c"]}
+            new = {"product": vectors["a"] * vectors["b"], "c": vectors["c"]}
+        else:
+            old = {"a": vectors["prev_a"], "b": vectors["prev_b"], "c": vectors["prev_c"]}
+            new = {"a": vectors["a"], "b": vectors["b"], "c": vectors["c"]}
+        written.update(write_verilog_bundle(directory, netlist, delays_fs=timing.delays_fs,
+                                            t_sample_fs=timing.t_sample_fs, old_inputs=old, new_inputs=new))
+    write_json(directory / "config.json", _config(args, pe, timing))
+    for path in sorted({str(p) for p in written.values()}):
+        print(path)
+    return 0

@@ -1,0 +1,122 @@
+"""Command-line options shared by the PE commands: PE build, timing and VDD ranges."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+
+from pe_models.cells import parse_cell_delays
+from pe_models.errors import ConfigError
+from pe_models.operands import OPERAND_SOURCES, OperandStream, load_trace, synthetic_stream
+from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
+from pe_models.technology import DEFAULT_TECHNOLOGY, TECHNOLOGIES
+
+__all__ = [
+    "add_operand_options",
+    "add_pe_options",
+    "add_timing_options",
+    "operand_stream",
+    "parse_vdd_range",
+    "pe_config",
+    "timing_from_args",
+]
+
+
+def add_pe_options(parser: argparse.ArgumentParser) -> None:
+    """--cells, --cell-delays, --adder, --pipeline, --width, --technology."""
+    group = parser.add_argument_group("PE")
+    group.add_argument("--cells", choices=("2in", "compound"), default="compound",
+                       help="cell library: 2-input cells or XOR3/MAJ3 compound cells (default: compound)")
+    group.add_argument("--cell-delays", metavar="CELL=PS,...", default=None,
+                       help="override cell delays in ps at nominal VDD, e.g. xor2=30,and2=20 (default: library values)")
+    group.add_argument("--adder", choices=("rca", "ks"), default="rca",
+                       help="accumulator adder: ripple-carry or Kogge-Stone (default: rca)")
+    group.add_argument("--pipeline", choices=("registered", "fused"), default="registered",
+                       help="registered product (stages timed separately) or fused multiply-add (default: registered)")
+    group.add_argument("--width", type=int, default=32, metavar="BITS",
+                       help="accumulator width in bits, 16..62 (default: 32)")
+    group.add_argument("--technology", choices=sorted(TECHNOLOGIES), default=DEFAULT_TECHNOLOGY,
+                       help=f"voltage-scaling preset (default: {DEFAULT_TECHNOLOGY})")
+
+
+def pe_config(args: argparse.Namespace) -> PEConfig:
+    overrides = parse_cell_delays(args.cell_delays) if args.cell_delays else None
+    return PEConfig(cells=args.cells, cell_delays_ps=overrides, adder=args.adder, pipeline=args.pipeline,
+                    width=args.width, technology=args.technology)
+
+
+def add_timing_options(parser: argparse.ArgumentParser, *, vdd_range: bool = False) -> None:
+    """Either --t-clk-ps [--delay-scale] or --vdd with --f-clk-mhz."""
+    group = parser.add_argument_group("timing")
+    group.add_argument("--t-clk-ps", type=float, default=None, metavar="PS",
+                       help="clock period in ps (with --delay-scale; instead of --vdd/--f-clk-mhz)")
+    group.add_argument("--delay-scale", type=float, default=None, metavar="S",
+                       help="cell delays relative to nominal, with --t-clk-ps (default: 1)")
+    if vdd_range:
+        group.add_argument("--vdd", default="0.9:0.5:0.05", metavar="START:STOP:STEP",
+                           help="supply voltages in V: START:STOP:STEP (inclusive), a list V1,V2 or one value "
+                                "(default: 0.9:0.5:0.05)")
+    else:
+        group.add_argument("--vdd", type=float, default=None, metavar="V",
+                           help="supply voltage in V (with --f-clk-mhz)")
+    group.add_argument("--f-clk-mhz", type=float, default=700.0, metavar="MHZ",
+                       help="clock frequency in MHz (default: 700)")
+
+
+def timing_from_args(args: argparse.Namespace, pe: PEConfig, *, vdd_v: float | None = None) -> StageTiming:
+    vdd = args.vdd if vdd_v is None else vdd_v
+    if args.t_clk_ps is not None:
+        if vdd_v is None and args.vdd is not None:
+            raise ConfigError("--vdd: give either --t-clk-ps (with --delay-scale) or --vdd with --f-clk-mhz, not both")
+        return stage_timing(pe, t_clk_ps=args.t_clk_ps, delay_scale=args.delay_scale)
+    if args.delay_scale is not None:
+        raise ConfigError("--delay-scale: only with --t-clk-ps; with --vdd the technology gives the scale")
+    if vdd is None:
+        raise ConfigError("--vdd: give --vdd V (with --f-clk-mhz) or --t-clk-ps T")
+    return stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=args.f_clk_mhz))
+
+
+def parse_vdd_range(text: str) -> list[float]:
+    """``"0.9:0.5:0.05"`` -> [0.9, 0.85, ..., 0.5]; ``"0.9,0.7"``; ``"0.6"``."""
+    message = f"--vdd: expected START:STOP:STEP, V1,V2,... or V in volts, got {text!r}"
+    try:
+        if ":" in text:
+            parts = [float(x) for x in text.split(":")]
+            if len(parts) != 3:
+                raise ConfigError(message)
+            start, stop, step = parts
+            if not all(math.isfinite(x) for x in parts) or step <= 0:
+                raise ConfigError(f"--vdd: STEP must be a positive number of volts, got {text!r}")
+            count = math.floor(abs(stop - start) / step + 1e-9) + 1
+            direction = -1.0 if stop < start else 1.0
+            values = [round(start + direction * i * step, 6) for i in range(count)]
+        else:
+            values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(message) from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise ConfigError(message)
+    return values
+
+
+def add_operand_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("operands")
+    group.add_argument("--operands", default="dnn", metavar="uniform|dnn|TRACE.npz",
+                       help="operand source: uniform int8 and partial sums, a synthetic weight-stationary "
+                            "DNN column (dnn), or a trace file with arrays a, b, c (default: dnn)")
+    group.add_argument("--rows", type=int, default=256, metavar="R",
+                       help="array rows (column depth) for the dnn operand model (default: 256)")
+    group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+
+
+def operand_stream(args: argparse.Namespace, *, lanes: int = 32, steps: int = 2048) -> OperandStream:
+    if args.operands in OPERAND_SOURCES:
+        if args.rows < 1:
+            raise ConfigError(f"--rows: expected a positive number of array rows, got {args.rows}")
+        return synthetic_stream(args.operands, lanes=lanes, steps=steps,
+                                seed=np.random.SeedSequence(args.seed), depth=args.rows)
+    if not args.operands.endswith(".npz"):
+        raise ConfigError(f"--operands: expected uniform, dnn or a .npz trace file, got {args.operands!r}")
+    return load_trace(args.operands)
