@@ -65,8 +65,8 @@ def read_topology(path: Path, *, gemm: bool) -> list[tuple[str, list[int]]]:
 def operand_matrices(params: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Address matrices: ifmap (M x K), filter (K x N), ofmap (M x N), as SCALE-Sim builds them."""
     ifmap_h, ifmap_w, filt_h, filt_w, channels, filters, stride_h, stride_w = params
-    ofmap_h = int(math.ceil((ifmap_h - filt_h + stride_h) / stride_h))
-    ofmap_w = int(math.ceil((ifmap_w - filt_w + stride_w) / stride_w))
+    ofmap_h = math.ceil((ifmap_h - filt_h + stride_h) / stride_h)
+    ofmap_w = math.ceil((ifmap_w - filt_w + stride_w) / stride_w)
     pixels = ofmap_h * ofmap_w
     window = filt_h * filt_w * channels
     ifmap_offset, filter_offset, ofmap_offset = 0, 10_000_000, 20_000_000
