@@ -137,8 +137,8 @@ def load_trace(path: str | Path) -> OperandStream:
                 if name not in data.files:
                     raise ConfigError(f"{path}: missing array {name!r}; a trace needs arrays a, b, c")
                 arrays[name] = data[name]
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise ConfigError(f"{path}: not a readable .npz trace ({error.__class__.__name__})") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+        raise ConfigError(f"{path}: not a readable .npz trace; expected integer arrays a, b, c") from None
     shapes = {name: array.shape for name, array in arrays.items()}
     if len(set(shapes.values())) != 1 or arrays["a"].ndim not in (1, 2) or arrays["a"].shape[-1] < 2:
         raise ConfigError(f"{path}: arrays a, b, c must share a shape (steps,) or (lanes, steps) with steps >= 2")

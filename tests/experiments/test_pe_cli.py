@@ -1,0 +1,113 @@
+"""The PE commands: pe eval, probs, slack, run (outputs, formats and bad input)."""
+
+import json
+
+import pytest
+
+from experiments.cli import main
+
+HAND_VECTORS = "prev_a,prev_b,prev_c,a,b,c\n1,5,7,1,-3,7\n"
+
+
+def _vectors(tmp_path, text=HAND_VECTORS):
+    path = tmp_path / "vectors.csv"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("level", ["gate", "chain"])
+def test_pe_eval_reports_the_hand_computed_late_carry(tmp_path, capsys, level):
+    """5 + 7 -> -3 + 7 sampled at 325 - 25 = 300 ps: bits 17..31 still wrong (see test_timing_levels)."""
+    code = main(["pe", "eval", str(_vectors(tmp_path)), "--level", level, "--t-clk-ps", "325",
+                 "--out", str(tmp_path / "out")])
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "prev_a,prev_b,prev_c,a,b,c,latched,correct,flip_mask,settle_ps"
+    assert lines[1] == f"1,5,7,1,-3,7,{0xFFFE0004 - 2**32},4,0xfffe0000,590.0"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("prev_a,prev_b,prev_c,a,b\n1,2,3,4,5\n", r"vectors.csv:1: missing column 'c'; required: prev_a,prev_b,prev_c,a,b,c"),
+        ("prev_a,prev_b,prev_c,a,b,c\n1,2,3,x,5,6\n", r"vectors.csv:2: a: expected an integer in -128..127, got 'x'"),
+        ("prev_a,prev_b,prev_c,a,b,c\n1,2,3,4,128,6\n", r"vectors.csv:2: b: expected an integer in -128..127, got 128"),
+        ("prev_a,prev_b,prev_c,a,b,c\n", r"vectors.csv: no vectors after the header"),
+    ],
+)
+def test_pe_eval_rejects_malformed_vectors(tmp_path, capsys, text, message):
+    out = tmp_path / "out"
+    code = main(["pe", "eval", str(_vectors(tmp_path, text)), "--t-clk-ps", "1000", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.strip().endswith(message)
+    assert captured.err.count("\n") == 1
+    assert captured.out == ""
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--t-clk-ps", "0"], r"vscale: error: t-clk-ps: expected a number of ps in (0, 1e+09], got 0.0"),
+        (["--t-clk-ps", "-5"], r"vscale: error: t-clk-ps: expected a number of ps in (0, 1e+09], got -5.0"),
+        (["--t-clk-ps", "100", "--cell-delays", "xor3=-1"],
+         r"vscale: error: cell-delays: xor3: expected a number of ps > 0, got '-1'"),
+        (["--t-clk-ps", "100", "--cell-delays", "foo=1"],
+         r"vscale: error: cell-delays: unknown cell 'foo'; allowed: xor2, and2, or2, nand2, xor3, maj3, ao21"),
+        (["--vdd", "0.2"], r"vscale: error: vdd_v: 0.2 V is at or below the threshold voltage 0.35 V of technology "
+                           r"'generic-28nm'; allowed: 0.35 < vdd_v <= 1.35"),
+    ],
+)
+def test_pe_eval_rejects_bad_timing(tmp_path, capsys, arguments, message):
+    code = main(["pe", "eval", str(_vectors(tmp_path)), *arguments])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err == message + "\n"
+    assert captured.out == ""
+
+
+def test_probs_writes_long_csv_heatmap_and_config(tmp_path, capsys):
+    out = tmp_path / "probs"
+    assert main(["probs", "--vdd", "0.9:0.5:0.2", "--format", "csv", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "vdd_v,bit,p_err"
+    assert len(lines) == 1 + 3 * 32
+    assert {p.name for p in out.iterdir()} == {
+        "probs.csv", "probs_product.csv", "probs_summary.csv", "probs_heatmap.png", "config.json"
+    }
+    assert json.loads((out / "config.json").read_text())["vdd_v"] == [0.9, 0.7, 0.5]
+
+
+def test_probs_rejects_a_malformed_voltage_range(tmp_path, capsys):
+    out = tmp_path / "probs"
+    assert main(["probs", "--vdd", "0.9:0.5", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --vdd: expected START:STOP:STEP, V1,V2,... or V in volts, got '0.9:0.5'\n"
+    )
+    assert not out.exists()
+
+
+def test_probs_rejects_an_unreadable_trace(tmp_path, capsys):
+    trace = tmp_path / "trace.npz"
+    trace.write_bytes(b"not a zip")
+    assert main(["probs", "--operands", str(trace), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == f"vscale: error: {trace}: not a readable .npz trace; expected integer arrays a, b, c\n"
+
+
+def test_slack_writes_histograms(tmp_path, capsys):
+    out = tmp_path / "slack"
+    assert main(["slack", "--vdd", "0.5", "--format", "json", "--out", str(out)]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["bit"] for r in records] == list(range(32))
+    assert {"slack_mac.csv", "slack_bits.csv", "slack_bits_hist.csv", "slack.png", "config.json"} <= {
+        p.name for p in out.iterdir()
+    }
+
+
+def test_run_prints_one_row_per_voltage(tmp_path, capsys):
+    assert main(["run", "--out", str(tmp_path / "run")]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split()[:2] == ["vdd_v", "delay_scale"]
+    assert [line.split()[0] for line in lines[2:]] == ["0.9", "0.85", "0.8", "0.75", "0.7", "0.65", "0.6", "0.55",
+                                                        "0.5"]
