@@ -132,6 +132,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument("--weights", type=Path, default=WEIGHTS_PATH,
+                        help="output weight file (default: the package's)")
+    parser.add_argument("--data", type=Path, default=DATA_PATH,
+                        help="output image file (default: the package's)")
     args = parser.parse_args()
 
     torch.manual_seed(SEED)
@@ -167,7 +172,8 @@ def main() -> None:
         total_loss = 0.0
         for batch in order.split(args.batch_size):
             inputs = augment(train_x[batch], generator)
-            loss = functional.cross_entropy(model(inputs), train_y[batch])
+            loss = functional.cross_entropy(model(inputs), train_y[batch],
+                                            label_smoothing=args.label_smoothing)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -183,17 +189,17 @@ def main() -> None:
         for key, value in model.state_dict().items()
         if not key.endswith("num_batches_tracked")
     }
-    WEIGHTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(WEIGHTS_PATH, **state)
+    args.weights.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.weights, **state)
     np.savez_compressed(
-        DATA_PATH,
+        args.data,
         test_images=pixels[test_idx], test_labels=labels[test_idx].astype(np.uint8),
         test_indices=test_idx.astype(np.int32),
         calibration_images=pixels[calibration_idx],
         calibration_labels=labels[calibration_idx].astype(np.uint8),
         calibration_indices=calibration_idx.astype(np.int32),
     )
-    print(f"wrote {WEIGHTS_PATH.relative_to(REPO)} and {DATA_PATH.relative_to(REPO)}")
+    print(f"wrote {args.weights} and {args.data}")
 
 
 if __name__ == "__main__":

@@ -156,8 +156,16 @@ def float_conv2d(
     c_out, c_in_group, kh, kw = weight.shape
     out_group = c_out // groups
     if groups > 1 and c_in_group == 1 and out_group == 1:
-        windows = _windows(pad_nhwc(x, padding), (kh, kw), stride)
-        out = np.einsum("nhwcij,cij->nhwc", windows, weight[:, 0], optimize=True)
+        padded = pad_nhwc(x, padding)
+        n, height, width, _ = x.shape
+        out_h = conv_output_size(height, kh, stride[0], padding[0], padding[2])
+        out_w = conv_output_size(width, kw, stride[1], padding[1], padding[3])
+        taps = weight[:, 0].astype(x.dtype)
+        out = np.zeros((n, out_h, out_w, c_out), dtype=x.dtype)
+        for ky in range(kh):
+            for kx in range(kw):
+                rows = padded[:, ky:ky + stride[0] * (out_h - 1) + 1:stride[0]]
+                out += rows[:, :, kx:kx + stride[1] * (out_w - 1) + 1:stride[1]] * taps[:, ky, kx]
     else:
         outputs = []
         for group in range(groups):

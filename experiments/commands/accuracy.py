@@ -1,0 +1,267 @@
+"""``vscale accuracy``: int8 accuracy (or agreement with the float model) against VDD.
+
+For every supply voltage the int8 model runs through a GEMM backend built by
+:func:`workloads.backends.make_injection_backend` (injection, VDD, protected bits,
+seed); the backend's ``stats`` give per-layer error counts per accumulator bit. Writes
+``accuracy.csv``, ``accuracy.png``, ``errors_per_bit.csv`` and ``config.json`` to
+``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiments.cli import add_output_options, output_dir
+from experiments.output import Table, emit, progress, save_figure, write_csv, write_json
+from pe_models.errors import ConfigError
+from workloads.backends import INJECTIONS, check_injection, make_injection_backend
+from workloads.engine import CalibrationConfig, quantize_model
+from workloads.graph import run_float
+from workloads.models.zoo import MODEL_NAMES, ModelBundle, load_bundle
+from workloads.quant import CALIBRATION_METHODS
+
+__all__ = [
+    "ACCUMULATOR_BITS",
+    "COLUMNS",
+    "parse_images",
+    "parse_protect",
+    "parse_vdd",
+    "register",
+    "run",
+    "top_k_hits",
+]
+
+ACCUMULATOR_BITS = 32
+COLUMNS = ("vdd_v", "injection", "metric", "images", "top1_pct", "top5_pct",
+           "float_top1_pct", "unprotected_errors")
+_NUMBER = r"\s*([0-9]*\.?[0-9]+)\s*"
+
+
+def parse_vdd(text: str) -> list[float]:
+    """``START:STOP:STEP`` (inclusive, either direction), ``V1,V2,...`` or ``V`` -> volts.
+
+    Raises
+    ------
+    ConfigError
+        Malformed text, a step <= 0, or a voltage outside (0, 2] V.
+    """
+    message = (f"--vdd: {text!r} is not START:STOP:STEP or a comma-separated list of volts "
+               "(e.g. 0.9:0.5:0.05)")
+    range_match = re.fullmatch(f"{_NUMBER}:{_NUMBER}:{_NUMBER}", text)
+    if range_match:
+        start, stop, step = (float(v) for v in range_match.groups())
+        if step <= 0:
+            raise ConfigError(f"--vdd: step {step:g} must be > 0")
+        count = int(np.floor(abs(stop - start) / step + 1e-9)) + 1
+        direction = 1 if stop >= start else -1
+        values = [round(start + direction * i * step, 6) for i in range(count)]
+    elif re.fullmatch(f"{_NUMBER}(,{_NUMBER})*", text):
+        values = [float(v) for v in text.split(",")]
+    else:
+        raise ConfigError(message)
+    for value in values:
+        if not 0 < value <= 2:
+            raise ConfigError(f"--vdd: {value:g} V is out of range; allowed: (0, 2] V")
+    return values
+
+
+def parse_protect(text: str | None, bits: int = ACCUMULATOR_BITS) -> int:
+    """Protected accumulator bits as a mask: ``31:20`` (a range), ``31,5``, ``none``.
+
+    Raises
+    ------
+    ConfigError
+        Malformed text or a bit outside 0..bits-1.
+    """
+    if text is None or text.strip().lower() in ("", "none"):
+        return 0
+    mask = 0
+    for part in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*(?::\s*(\d+)\s*)?", part)
+        if not match:
+            raise ConfigError(
+                f"--protect: {text!r} is not HIGH:LOW bit ranges or bit numbers (e.g. 31:20)"
+            )
+        high = int(match.group(1))
+        low = int(match.group(2)) if match.group(2) is not None else high
+        for bit in (high, low):
+            if not 0 <= bit < bits:
+                raise ConfigError(f"--protect: bit {bit} is out of range; allowed: 0..{bits - 1}")
+        for bit in range(min(high, low), max(high, low) + 1):
+            mask |= 1 << bit
+    return mask
+
+
+def parse_images(text: str | None) -> int | Path | None:
+    """``--images``: a positive count or an existing directory."""
+    if text is None:
+        return None
+    if text.isdigit():
+        if int(text) < 1:
+            raise ConfigError(f"--images: {text} must be >= 1")
+        return int(text)
+    path = Path(text)
+    if not path.is_dir():
+        raise ConfigError(f"--images: {text!r} is neither a number of images nor a directory")
+    return path
+
+
+def top_k_hits(scores: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
+    """Whether each target is among the `k` highest scores (ties: lower index first).
+
+    Parameters
+    ----------
+    scores : ndarray, shape (N, classes)
+    targets : ndarray of int, shape (N,)
+    k : int
+
+    Returns
+    -------
+    ndarray of bool, shape (N,)
+    """
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), axis=1, kind="stable")[:, :k]
+    return (order == np.asarray(targets)[:, None]).any(axis=1)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "accuracy",
+        help="int8 accuracy (or agreement with the float model) against supply voltage",
+        description="Quantise a model to int8 (calibrated on training images), run it at "
+        "every supply voltage through an error-injecting GEMM backend, and report top-1/"
+        "top-5 accuracy (labelled images) or agreement with the float model (unlabelled "
+        "photos), with per-layer error counts per accumulator bit.",
+    )
+    parser.add_argument(
+        "--model", default="tinymnv2", metavar="NAME|FILE.onnx",
+        help=f"{' or '.join(MODEL_NAMES)} or a float ONNX file (default: tinymnv2)",
+    )
+    parser.add_argument(
+        "--vdd", default="0.9:0.5:0.05", metavar="START:STOP:STEP",
+        help="supply voltages in volts: START:STOP:STEP inclusive or a comma list "
+        "(default: 0.9:0.5:0.05)",
+    )
+    parser.add_argument(
+        "--injection", default="exact", metavar="|".join(INJECTIONS),
+        help="how timing errors enter the GEMMs: exact (none), statistical (analytic "
+        "per-bit probabilities), bitlevel (every MAC through the chain model) "
+        "(default: exact)",
+    )
+    parser.add_argument(
+        "--images", metavar="N|DIR",
+        help="number of evaluation images (default: all 1000 MNIST test images for "
+        "tinymnv2, 100 photo views for ImageNet models) or a folder of images (needs "
+        "--labels)",
+    )
+    parser.add_argument(
+        "--labels", metavar="FILE",
+        help="labels of the --images folder: one 'FILE LABEL' per line (class index)",
+    )
+    parser.add_argument(
+        "--protect", default=None, metavar="HIGH:LOW",
+        help="accumulator bits protected by error detection and correction, e.g. 31:20 "
+        "(bits 20..31), or 'none' (default: none)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--calibration", default="mse", metavar="|".join(CALIBRATION_METHODS),
+        help="activation calibration: mse (threshold minimising quantisation MSE) or "
+        "percentile (99.99th percentile of |x|) (default: mse)",
+    )
+    add_output_options(parser, "accuracy")
+    parser.set_defaults(handler=run)
+
+
+def _plot(rows: list[list[Any]], bundle: ModelBundle, injection: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 4))
+    vdd = [row[0] for row in rows]
+    axes.plot(vdd, [row[4] for row in rows], "o-", label=f"int8 top-1 ({injection})")
+    axes.plot(vdd, [row[5] for row in rows], "s--", label=f"int8 top-5 ({injection})")
+    if bundle.metric == "accuracy":
+        axes.axhline(rows[0][6], color="grey", linestyle=":", label="float top-1")
+    axes.set_xlabel("VDD (V)")
+    axes.set_ylabel(f"{bundle.metric} (%)")
+    axes.set_title(f"{bundle.name}: {bundle.metric} vs supply voltage "
+                   f"({len(bundle.evaluation.images)} images)")
+    axes.set_ylim(0, 101)
+    axes.invert_xaxis()
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    return figure
+
+
+def run(args: argparse.Namespace) -> int:
+    out = output_dir(args)
+    vdds = parse_vdd(args.vdd)
+    protect_mask = parse_protect(args.protect)
+    check_injection(args.injection)
+    calibration = CalibrationConfig(method=args.calibration)
+    if args.seed < 0:
+        raise ConfigError(f"--seed: {args.seed} must be >= 0")
+    bundle = load_bundle(args.model, images=parse_images(args.images), labels=args.labels,
+                         seed=args.seed)
+
+    model = quantize_model(bundle.graph, bundle.calibration_images, calibration=calibration)
+    images = bundle.evaluation.images
+    float_logits = run_float(bundle.graph, images)
+    float_top1 = float_logits.argmax(axis=1)
+    targets = bundle.evaluation.labels if bundle.metric == "accuracy" else float_top1
+    float_accuracy = 100.0 * float(np.mean(float_top1 == targets))
+
+    rows: list[list[Any]] = []
+    error_rows: list[list[Any]] = []
+    seeds = np.random.SeedSequence(args.seed).spawn(len(vdds))
+    for vdd, seed in progress(list(zip(vdds, seeds, strict=True)), label="accuracy"):
+        backend = make_injection_backend(args.injection, vdd_v=vdd, protect_mask=protect_mask,
+                                         seed=seed)
+        codes = model.run(images, backend)
+        top1 = 100.0 * float(np.mean(top_k_hits(codes, targets, 1)))
+        top5 = 100.0 * float(np.mean(top_k_hits(codes, targets, 5)))
+        errors = 0
+        for layer, counts in backend.stats.items():
+            for bit, count in enumerate(np.asarray(counts)):
+                if count:
+                    error_rows.append([vdd, layer, bit, int(count),
+                                       bool(protect_mask >> bit & 1)])
+                    errors += int(count) if not protect_mask >> bit & 1 else 0
+        rows.append([vdd, args.injection, bundle.metric, len(images), top1, top5,
+                     float_accuracy, errors])
+
+    table = Table(columns=COLUMNS, rows=rows)
+    write_csv(out / "accuracy.csv", table)
+    write_csv(out / "errors_per_bit.csv",
+              Table(columns=("vdd_v", "layer", "bit", "errors", "protected"), rows=error_rows))
+    save_figure(out / "accuracy.png", _plot(rows, bundle, args.injection))
+    write_json(out / "config.json", {
+        "command": "accuracy",
+        "model": args.model,
+        "weights": bundle.source,
+        "metric": bundle.metric,
+        "images": len(images),
+        "image_source": args.images if args.images else "bundled",
+        "labels": args.labels,
+        "vdd_v": vdds,
+        "injection": args.injection,
+        "protect": args.protect,
+        "protect_mask": f"0x{protect_mask:08x}",
+        "seed": args.seed,
+        "calibration": {"method": calibration.method, "percentile": calibration.percentile,
+                        "images": len(bundle.calibration_images)},
+        "accumulator_bits": ACCUMULATOR_BITS,
+        "macs_per_image": model.macs_per_image,
+    })
+    emit(table, args.format)
+    if args.format == "table":
+        print(f"{bundle.name}: float top-1 {float_accuracy:.2f} % ({bundle.metric}, "
+              f"{len(images)} images); results in {out}")
+    return 0

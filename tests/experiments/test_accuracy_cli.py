@@ -1,0 +1,94 @@
+"""``vscale accuracy``: outputs, option parsing and one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from experiments.cli import main
+from experiments.commands.accuracy import parse_protect, parse_vdd, top_k_hits
+
+
+def test_vdd_range_is_inclusive_and_descending():
+    assert parse_vdd("0.9:0.5:0.05") == [0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5]
+    assert parse_vdd("0.5:0.7:0.1") == [0.5, 0.6, 0.7]
+    assert parse_vdd("0.8,0.6") == [0.8, 0.6]
+
+
+def test_protect_range_sets_bits_20_to_31():
+    assert parse_protect("31:20") == 0xFFF00000
+    assert parse_protect("31,0") == 0x80000001
+    assert parse_protect("none") == 0
+
+
+def test_top_k_counts_a_target_among_the_k_best():
+    scores = np.array([[5, 9, 1, 7], [3, 3, 0, 1]])
+    # row 0 order: 1, 3, 0, 2 ; row 1 ties break to the lower index: 0, 1, 3, 2
+    assert top_k_hits(scores, np.array([3, 1]), 1).tolist() == [False, False]
+    assert top_k_hits(scores, np.array([3, 1]), 2).tolist() == [True, True]
+
+
+def test_accuracy_writes_table_csv_plot_and_config(tmp_path, capsys):
+    out = tmp_path / "out"
+    status = main(["accuracy", "--images", "40", "--vdd", "0.9,0.7", "--format", "csv",
+                   "--out", str(out)])
+    assert status == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [float(r["vdd_v"]) for r in rows] == [0.9, 0.7]
+    assert {r["images"] for r in rows} == {"40"}
+    assert rows[0]["top1_pct"] == rows[1]["top1_pct"]  # exact: flat in VDD
+    assert sorted(p.name for p in out.iterdir()) == [
+        "accuracy.csv", "accuracy.png", "config.json", "errors_per_bit.csv"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["vdd_v"] == [0.9, 0.7]
+    assert config["injection"] == "exact"
+    assert (out / "errors_per_bit.csv").read_text() == "vdd_v,layer,bit,errors,protected\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--injection", "bitlevel"],
+         "--injection: 'bitlevel' is not available yet; allowed: exact"),
+        (["--injection", "magic"],
+         "--injection: 'magic' is unknown; allowed: exact, statistical, bitlevel"),
+        (["--vdd", "0.9:0.5"],
+         "--vdd: '0.9:0.5' is not START:STOP:STEP or a comma-separated list of volts "
+         "(e.g. 0.9:0.5:0.05)"),
+        (["--vdd", "0.9:0.5:0"], "--vdd: step 0 must be > 0"),
+        (["--vdd", "3"], "--vdd: 3 V is out of range; allowed: (0, 2] V"),
+        (["--protect", "40:20"], "--protect: bit 40 is out of range; allowed: 0..31"),
+        (["--protect", "high"],
+         "--protect: 'high' is not HIGH:LOW bit ranges or bit numbers (e.g. 31:20)"),
+        (["--model", "resnet"],
+         "--model: 'resnet' is unknown; allowed: tinymnv2, mobilenetv2, FILE.onnx"),
+        (["--images", "5000"], "--images: 5000 is out of range; allowed: 1..1000"),
+        (["--images", "nowhere"],
+         "--images: 'nowhere' is neither a number of images nor a directory"),
+        (["--labels", "x.txt"], "--labels: needs --images DIR (a folder of images)"),
+        (["--calibration", "max"],
+         "calibration: 'max' is unknown; allowed: mse, percentile"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_files(tmp_path, capsys, argv, message):
+    out = tmp_path / "out"
+    assert main(["accuracy", *argv, "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"vscale: error: {message}\n"
+    assert not out.exists()
+
+
+def test_empty_image_folder_is_rejected(tmp_path, capsys):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    (tmp_path / "labels.txt").write_text("a.png 1\n")
+    out = tmp_path / "out"
+    assert main(["accuracy", "--images", str(folder), "--labels",
+                 str(tmp_path / "labels.txt"), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith(f"vscale: error: --images: {folder} contains no "
+                                              "images (")
+    assert not out.exists()
+
