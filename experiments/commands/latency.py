@@ -30,7 +30,9 @@ _TABLE_COLUMNS = (
 )
 
 
-def add_array_options(parser: argparse.ArgumentParser, *, dataflow_help: str) -> None:
+def add_array_options(
+    parser: argparse.ArgumentParser, *, dataflow_help: str, dataflow_metavar: str = "ws|os|is"
+) -> None:
     """Options shared by ``latency`` and ``size``: topology, config, dataflow, bandwidth."""
     parser.add_argument(
         "--topology", required=True, metavar="FILE|NAME",
@@ -43,7 +45,7 @@ def add_array_options(parser: argparse.ArgumentParser, *, dataflow_help: str) ->
         "options given on the command line override it (default: none, a 256x256 ws array, "
         "700 MHz, unlimited bandwidth)",
     )
-    parser.add_argument("--dataflow", metavar="ws|os|is", help=dataflow_help)
+    parser.add_argument("--dataflow", metavar=dataflow_metavar, help=dataflow_help)
     parser.add_argument(
         "--bandwidth", metavar="WORDS_PER_CYCLE",
         help="DRAM bandwidth in words per clock cycle (a word is word_bytes bytes, 1 for "

@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_array_options(
         parser, dataflow_help="one or more of ws, os, is, comma-separated, e.g. ws,os,is "
         "(default: from --config, else ws)",
+        dataflow_metavar="DF[,DF...]",
     )
     parser.add_argument(
         "--arrays", default=DEFAULT_ARRAYS, metavar="RxC,RxC,...",
