@@ -55,6 +55,52 @@ def rca_compound_one(old_a, old_b, new_a, new_b, mask, t_sample, d_carry, d_sum)
 
 
 @njit(cache=True, inline="always")
+def _run_mask(propagate, steps):
+    """Bits j whose `steps` bits j-steps+1..j all propagate (shifted-in bits do not)."""
+    result = -1
+    block = propagate
+    span = 1
+    offset = 0
+    remaining = steps
+    while remaining > 0:
+        if remaining & 1:
+            result &= block << offset
+            offset += span
+        block = block & (block << span)
+        span *= 2
+        remaining >>= 1
+    return result
+
+
+@njit(cache=True, inline="always")
+def carries_after(start, final, propagate, steps, mask):
+    """Carry-out vector after `steps` carry delays from `start`, with settled inputs (closed form).
+
+    A carry out of bit j is final unless bits j-steps+1..j all propagate, in which case
+    it still shows the starting carry out of bit j-steps.
+    """
+    if steps <= 0:
+        return start
+    if steps >= 63:
+        return final
+    run = _run_mask(propagate, steps) & mask
+    return ((final & ~run) | ((start << steps) & run)) & mask
+
+
+@njit(cache=True, inline="always")
+def rca_compound_latched(old_a, old_b, new_a, new_b, mask, t_sample, d_carry, d_sum):
+    """Compound ripple-carry adder: latched value of one MAC in O(log k) word operations."""
+    if t_sample < d_sum:
+        return (old_a + old_b) & mask
+    steps = (t_sample - d_sum) // d_carry
+    propagate = (new_a ^ new_b) & mask
+    start = (((old_a + old_b) ^ old_a ^ old_b) >> 1) & mask
+    final = (((new_a + new_b) ^ new_a ^ new_b) >> 1) & mask
+    carry_out = carries_after(start, final, propagate, steps, mask)
+    return propagate ^ ((carry_out << 1) & mask)
+
+
+@njit(cache=True, inline="always")
 def rca_2in_one(old_a, old_b, new_a, new_b, mask, t_sample, d_xor, d_and, d_or):
     """2-input-cell ripple-carry adder: (latched, correct) of one MAC, exact.
 
@@ -75,16 +121,17 @@ def rca_2in_one(old_a, old_b, new_a, new_b, mask, t_sample, d_xor, d_and, d_or):
     carry_out = co_old
     if x0 >= step:
         count = (x0 - step) // step + 1
-        for m in range(count - 1, -1, -1):
+        m = count - 1
+        while m >= 0:
             x = x0 - m * step
-            g = g_new if x - d_or >= d_and else g_old
             inner = x - step
-            p = p_new if inner >= d_xor else p_old
-            following = g | (p & ((carry_out << 1) & mask))
-            if following == carry_out and x - d_or >= d_and and inner >= d_xor:
-                carry_out = co_new
+            if x - d_or >= d_and and inner >= d_xor:
+                carry_out = carries_after(carry_out, co_new, p_new, m + 1, mask)
                 break
-            carry_out = following
+            g = g_new if x - d_or >= d_and else g_old
+            p = p_new if inner >= d_xor else p_old
+            carry_out = g | (p & ((carry_out << 1) & mask))
+            m -= 1
     p_sample = p_new if x0 >= d_xor else p_old
     return p_sample ^ ((carry_out << 1) & mask), correct
 
@@ -206,6 +253,17 @@ def rca_compound_lanes(old_a, old_b, new_a, new_b, mask, t_sample, d_carry, d_su
             old_a[i] & mask, old_b[i] & mask, new_a[i] & mask, new_b[i] & mask, mask, t_sample,
             _lane(d_carry, i), _lane(d_sum, i),
         )
+
+
+@njit(cache=True)
+def rca_compound_latched_lanes(old_a, old_b, new_a, new_b, mask, t_sample, d_carry, d_sum, latched, correct):
+    """Lane-parallel compound ripple-carry adder, latched and correct values only."""
+    for i in range(old_a.shape[0]):
+        a = new_a[i] & mask
+        b = new_b[i] & mask
+        latched[i] = rca_compound_latched(old_a[i] & mask, old_b[i] & mask, a, b, mask, t_sample,
+                                          _lane(d_carry, i), _lane(d_sum, i))
+        correct[i] = (a + b) & mask
 
 
 @njit(cache=True)

@@ -104,6 +104,7 @@ def evaluate_adder_stage(
     new_partial: np.ndarray,
     lane_factors: np.ndarray | None = None,
     bit_settle: bool = False,
+    need_settle: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """The registered adder stage: ``product + partial`` from the old to the new operands.
 
@@ -119,6 +120,8 @@ def evaluate_adder_stage(
         Per-lane delay factors (process variation).
     bit_settle : bool
         Also return per-bit settle times (exact for the ripple-carry adder).
+    need_settle : bool
+        Compute settle times (False: latched values only, the fastest path; settle_fs is 0).
 
     Returns
     -------
@@ -141,13 +144,17 @@ def evaluate_adder_stage(
     if pe.adder == "rca":
         if pe.cells == "compound":
             delays = (lanes["maj3"], lanes["xor3"], lanes["maj3"])
-            _kernels.rca_compound_lanes(old_a, old_b, new_a, new_b, mask, timing.t_sample_fs,
-                                        delays[0], delays[1], latched, correct, settle)
+            if need_settle:
+                _kernels.rca_compound_lanes(old_a, old_b, new_a, new_b, mask, timing.t_sample_fs,
+                                            delays[0], delays[1], latched, correct, settle)
+            else:
+                _kernels.rca_compound_latched_lanes(old_a, old_b, new_a, new_b, mask, timing.t_sample_fs,
+                                                    delays[0], delays[1], latched, correct)
         else:
             delays = (lanes["xor2"], lanes["and2"], lanes["or2"])
             _kernels.rca_2in_lanes(old_a, old_b, new_a, new_b, mask, timing.t_sample_fs,
                                    delays[0], delays[1], delays[2], latched, correct)
-        if bit_settle or pe.cells != "compound":
+        if bit_settle or (need_settle and pe.cells != "compound"):
             bits = np.zeros((n, width), dtype=np.int64)
             _kernels.rca_bit_settle_lanes(old_a, old_b, new_a, new_b, mask, width, pe.cells == "compound",
                                           delays[0], delays[1], delays[2], bits)

@@ -29,7 +29,8 @@ def test_pe_eval_reports_the_hand_computed_late_carry(tmp_path, capsys, level):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("prev_a,prev_b,prev_c,a,b\n1,2,3,4,5\n", r"vectors.csv:1: missing column 'c'; required: prev_a,prev_b,prev_c,a,b,c"),
+        ("prev_a,prev_b,prev_c,a,b\n1,2,3,4,5\n",
+         r"vectors.csv:1: missing column 'c'; required: prev_a,prev_b,prev_c,a,b,c"),
         ("prev_a,prev_b,prev_c,a,b,c\n1,2,3,x,5,6\n", r"vectors.csv:2: a: expected an integer in -128..127, got 'x'"),
         ("prev_a,prev_b,prev_c,a,b,c\n1,2,3,4,128,6\n", r"vectors.csv:2: b: expected an integer in -128..127, got 128"),
         ("prev_a,prev_b,prev_c,a,b,c\n", r"vectors.csv: no vectors after the header"),
@@ -92,7 +93,8 @@ def test_probs_rejects_an_unreadable_trace(tmp_path, capsys):
     trace = tmp_path / "trace.npz"
     trace.write_bytes(b"not a zip")
     assert main(["probs", "--operands", str(trace), "--out", str(tmp_path / "o")]) == 2
-    assert capsys.readouterr().err == f"vscale: error: {trace}: not a readable .npz trace; expected integer arrays a, b, c\n"
+    expected = f"vscale: error: {trace}: not a readable .npz trace; expected integer arrays a, b, c\n"
+    assert capsys.readouterr().err == expected
 
 
 def test_slack_writes_histograms(tmp_path, capsys):

@@ -98,6 +98,21 @@ class ExactAdderStageContract:
             assert wrong.sum() >= 50
             assert glitches.sum() >= 5
 
+    @pytest.mark.parametrize("scale", [1.0, 2.4, 3.7])
+    def test_fast_latched_only_path_is_bit_exact(self, rng, scale):
+        pe = PEConfig(cells=self.cells)
+        timing = stage_timing(pe, t_clk_ps=700.0, delay_scale=scale)
+        old_p, old_c, new_p, new_c = _operands(rng, 600)
+        latched, _, _, _ = evaluate_adder_stage(
+            pe, timing, old_product=old_p, old_partial=old_c, new_product=new_p, new_partial=new_c,
+            need_settle=False,
+        )
+        gate = simulate_gate(
+            pe.stages["adder"], {"product": old_p, "c": old_c}, {"product": new_p, "c": new_c},
+            delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs,
+        )
+        assert np.array_equal(latched, gate.latched)
+
     def test_process_variation_factors_match_gate_with_scaled_delays(self, rng):
         pe = PEConfig(cells=self.cells)
         timing = stage_timing(pe, t_clk_ps=700.0, delay_scale=2.0)
