@@ -8,19 +8,16 @@ gate level (exact event-driven, pure Python) on 2000 MACs.
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from pe_models import _kernels  # noqa: E402
-from pe_models.chain import evaluate_adder_stage  # noqa: E402
-from pe_models.gate import simulate_gate  # noqa: E402
-from pe_models.operands import synthetic_stream  # noqa: E402
-from pe_models.pe import OperatingPoint, PEConfig, stage_timing  # noqa: E402
+from pe_models import _kernels
+from pe_models.chain import evaluate_adder_stage
+from pe_models.gate import simulate_gate
+from pe_models.operands import synthetic_stream
+from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 
 N = 4_000_000
 RUNS = 5
@@ -54,13 +51,13 @@ def main() -> None:
         if cells == "compound":
             d = (np.array([timing.delays_fs["maj3"]]), np.array([timing.delays_fs["xor3"]]))
 
-            def call(d=d, timing=timing):
+            def call(d=d, timing=timing, oa=oa, ob=ob, na=na, nb=nb, out=out, mask=mask):
                 _kernels.rca_compound_latched_lanes(oa, ob, na, nb, mask, timing.t_sample_fs, d[0], d[1],
                                                     out[0], out[1])
         else:
             d = tuple(np.array([timing.delays_fs[k]]) for k in ("xor2", "and2", "or2"))
 
-            def call(d=d, timing=timing):
+            def call(d=d, timing=timing, oa=oa, ob=ob, na=na, nb=nb, out=out, mask=mask):
                 _kernels.rca_2in_lanes(oa, ob, na, nb, mask, timing.t_sample_fs, *d, out[0], out[1])
         seconds = median_seconds(call)
         flipped = float(np.mean(out[0] != out[1]))
