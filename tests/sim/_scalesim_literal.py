@@ -183,7 +183,7 @@ def simulate_layer(params: list[int], *, rows: int, cols: int, dataflow: str) ->
     return LiteralResult(
         total_cycles=total_cycles,
         folds=row_folds * col_folds,
-        overall_util_pct=M * N * K * 100 / (total_cycles * rows * cols),
+        overall_util_pct=M * N * K * 100 / (total_cycles * rows * cols) if total_cycles else float("inf"),
         mapping_eff_pct=100 * sum(mapping_effs) / len(mapping_effs),
         compute_util_pct=100 * sum(compute_utils) / len(compute_utils),
         m=M,
