@@ -18,6 +18,7 @@ from pe_models.errors import ConfigError
 from pe_models.gate import GateResult, evaluate_logic, simulate_gate
 from pe_models.netlist import Netlist, pe_stages
 from pe_models.verilog import (
+    IcarusError,
     IcarusResult,
     cell_library_verilog,
     netlist_verilog,
@@ -390,3 +391,17 @@ def test_run_icarus_without_iverilog_is_one_line_error(tmp_path, monkeypatch):
         run_icarus(paths)
     assert "\n" not in str(info.value)
     assert os.environ["PATH"].endswith("empty")
+
+
+@pytest.mark.icarus
+@requires_icarus
+def test_run_icarus_reports_missing_vectors(tmp_path):
+    netlist = stage_netlist("compound", "registered", "rca", "adder")
+    old = {"product": np.array([1, 2]), "c": np.array([3, 4])}
+    new = {"product": np.array([5, 6]), "c": np.array([7, 8])}
+    paths = write_verilog_bundle(
+        tmp_path, netlist, delays_fs=nominal_fs("compound", 1.0), t_sample_fs=1000, old_inputs=old, new_inputs=new
+    )
+    paths["vectors"].write_text("\n".join(paths["vectors"].read_text().splitlines()[:2]) + "\n")
+    with pytest.raises(IcarusError, match="vector 1 of 2"):
+        run_icarus(paths)
