@@ -371,3 +371,79 @@ def plain_mac_loop(a, b, c, out):
     """Reference: a plain int8 multiply-accumulate loop (for benchmarks)."""
     for i in range(a.shape[0]):
         out[i] = c[i] + np.int32(a[i]) * np.int32(b[i])
+
+
+PARAM_CELLS = 0
+PARAM_MASK = 1
+PARAM_T_SAMPLE = 2
+PARAM_D0 = 3
+PARAM_D1 = 4
+PARAM_D2 = 5
+PARAM_ARRIVAL = 6
+PARAM_COUNT = PARAM_ARRIVAL + 16
+
+
+@njit(cache=True, inline="always")
+def product_stage(old_product, new_product, params):
+    """Registered multiplier stage: bit j of the product register switches at its static arrival."""
+    latched = 0
+    changed = (old_product ^ new_product) & 0xFFFF
+    for bit in range(16):
+        source = new_product
+        if (changed >> bit) & 1 and params[PARAM_ARRIVAL + bit] > params[PARAM_T_SAMPLE]:
+            source = old_product
+        latched |= source & (1 << bit)
+    return latched
+
+
+@njit(cache=True, inline="always")
+def registered_mac(prev_a, prev_b, prev_product, prev_partial, a, b, partial, params):
+    """One MAC of a registered PE with a ripple-carry accumulator.
+
+    Parameters
+    ----------
+    prev_a, prev_b : int
+        Operands of this PE's previous MAC (int8).
+    prev_product : int
+        Product register value of the previous MAC (16-bit pattern, as latched).
+    prev_partial : int
+        Incoming partial sum of the previous MAC (signed).
+    a, b, partial : int
+        This MAC's operands and incoming partial sum.
+    params : int64 array, shape (PARAM_COUNT,)
+        From :func:`pe_models.chain.mac_parameters`.
+
+    Returns
+    -------
+    sum_latched, sum_settled : int
+        Unsigned accumulator patterns: latched at the sampling instant, and settled from
+        the latched product (their XOR is the stage's flip mask).
+    product_latched : int
+        16-bit product register pattern latched by the multiplier stage.
+    """
+    mask = params[PARAM_MASK]
+    t_sample = params[PARAM_T_SAMPLE]
+    old_product = (prev_a * prev_b) & 0xFFFF
+    new_product = (a * b) & 0xFFFF
+    product = product_stage(old_product, new_product, params)
+    extended_old = ((prev_product ^ 0x8000) - 0x8000) & mask
+    extended_new = ((product ^ 0x8000) - 0x8000) & mask
+    old_c = prev_partial & mask
+    new_c = partial & mask
+    if params[PARAM_CELLS] == 0:
+        latched = rca_compound_latched(old_c, extended_old, new_c, extended_new, mask, t_sample,
+                                       params[PARAM_D0], params[PARAM_D1])
+    else:
+        latched, _ = rca_2in_one(old_c, extended_old, new_c, extended_new, mask, t_sample,
+                                 params[PARAM_D0], params[PARAM_D1], params[PARAM_D2])
+    return latched, (new_c + extended_new) & mask, product
+
+
+@njit(cache=True)
+def registered_mac_lanes(prev_a, prev_b, prev_product, prev_partial, a, b, partial, params,
+                         sum_latched, sum_settled, product_latched):
+    """`registered_mac` over lanes; ``params`` has one row per lane or a single row."""
+    for i in range(a.shape[0]):
+        row = params[i] if params.shape[0] > 1 else params[0]
+        sum_latched[i], sum_settled[i], product_latched[i] = registered_mac(
+            prev_a[i], prev_b[i], prev_product[i], prev_partial[i], a[i], b[i], partial[i], row)

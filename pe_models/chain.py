@@ -28,7 +28,13 @@ from pe_models import _kernels
 from pe_models.netlist import Netlist
 from pe_models.pe import PEConfig, StageTiming
 
-__all__ = ["ChainResult", "evaluate_adder_stage", "evaluate_chain", "static_output_arrival_fs"]
+__all__ = [
+    "ChainResult",
+    "evaluate_adder_stage",
+    "evaluate_chain",
+    "mac_parameters",
+    "static_output_arrival_fs",
+]
 
 PRODUCT_MASK = 0xFFFF
 
@@ -275,3 +281,50 @@ def _product_arrival_fs(netlist: Netlist, timing: StageTiming) -> np.ndarray:
     """Static arrival of the 16 product bits inside a fused netlist (at the adder's inputs)."""
     arrival = netlist.static_arrival_fs(dict(timing.delays_fs))
     return np.array([max(arrival[net], 0) for net in netlist.taps["product"]], dtype=np.int64)
+
+
+def mac_parameters(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None) -> np.ndarray:
+    """Parameter rows for the numba per-MAC kernel ``pe_models._kernels.registered_mac``.
+
+    Parameters
+    ----------
+    pe : PEConfig
+        Registered pipeline with the ``rca`` adder (the configurations the array engines run).
+    timing : StageTiming
+    lane_factors : ndarray, shape (n,), optional
+        Per-PE delay factors (process variation); each cell delay is rounded to whole fs
+        after scaling, as the gate level does.
+
+    Returns
+    -------
+    ndarray, int64, shape (n or 1, PARAM_COUNT)
+        Cell-library flag, adder mask, sampling instant (fs), the adder's cell delays
+        (compound: MAJ3, XOR3; 2in: XOR2, AND2, OR2) and the 16 product bits' static
+        arrival times through the multiplier (fs).
+    """
+    from pe_models.errors import ConfigError
+
+    if pe.pipeline != "registered" or pe.adder != "rca":
+        raise ConfigError(
+            f"pe: the array engines run the registered pipeline with the rca adder; got {pe.pipeline} {pe.adder}"
+        )
+    factors = np.ones(1) if lane_factors is None else np.asarray(lane_factors, dtype=np.float64).ravel()
+    cells = ("maj3", "xor3", "maj3") if pe.cells == "compound" else ("xor2", "and2", "or2")
+    nominal = {cell: d * timing.delay_scale * 1000 for cell, d in pe.library.delays_ps.items()}
+    params = np.zeros((factors.size, _kernels.PARAM_COUNT), dtype=np.int64)
+    params[:, _kernels.PARAM_CELLS] = 0 if pe.cells == "compound" else 1
+    params[:, _kernels.PARAM_MASK] = (1 << pe.width) - 1
+    params[:, _kernels.PARAM_T_SAMPLE] = timing.t_sample_fs
+    for offset, cell in enumerate(cells):
+        if lane_factors is None:
+            params[:, _kernels.PARAM_D0 + offset] = timing.delays_fs[cell]
+        else:
+            params[:, _kernels.PARAM_D0 + offset] = np.maximum(1, np.rint(nominal[cell] * factors))
+    multiplier = pe.stages["multiplier"]
+    for row, factor in enumerate(factors):
+        if lane_factors is None:
+            delays = dict(timing.delays_fs)
+        else:
+            delays = {cell: max(1, round(nominal[cell] * factor)) for cell in nominal}
+        params[row, _kernels.PARAM_ARRIVAL:] = static_output_arrival_fs(multiplier, delays, "product")
+    return params
