@@ -155,7 +155,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--images", metavar="N|DIR",
         help="number of evaluation images (default: all 1000 MNIST test images for "
-        "tinymnv2, 100 photo views for ImageNet models) or a folder of images (needs "
+        "tinymnv2, 50 photo views for ImageNet models) or a folder of images (needs "
         "--labels)",
     )
     parser.add_argument(

@@ -38,7 +38,7 @@ __all__ = ["METRICS", "MODEL_NAMES", "ModelBundle", "load_bundle", "mnist_image_
 
 MODEL_NAMES = ("tinymnv2", "mobilenetv2")
 METRICS = ("accuracy", "agreement")
-DEFAULT_PHOTO_COUNT = 100
+DEFAULT_PHOTO_COUNT = 50
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -102,7 +102,7 @@ def load_bundle(
     model : str
         ``tinymnv2``, ``mobilenetv2`` or a path ending in ``.onnx``.
     images : int, path or None
-        Number of evaluation images (default: all shipped test images, or 100 photo
+        Number of evaluation images (default: all shipped test images, or 50 photo
         views), or a folder of images (then `labels` is required).
     labels : path, optional
         ``FILE LABEL`` lines for the images of the folder.
