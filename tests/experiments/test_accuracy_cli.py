@@ -92,3 +92,41 @@ def test_empty_image_folder_is_rejected(tmp_path, capsys):
                                               "images (")
     assert not out.exists()
 
+
+
+def _mnist_onnx(path, op_type="Relu"):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(np.random.SeedSequence(40))
+    inits = [numpy_helper.from_array(rng.normal(size=(4, 1, 5, 5)).astype(np.float32), "w"),
+             numpy_helper.from_array(rng.normal(size=(10, 4)).astype(np.float32), "fc")]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", strides=[2, 2]),
+             helper.make_node(op_type, ["c"], ["r"], name="act"),
+             helper.make_node("GlobalAveragePool", ["r"], ["g"], name="gap"),
+             helper.make_node("Flatten", ["g"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "fc"], ["y"], name="fc", transB=1)]
+    graph = helper.make_graph(
+        nodes, "mnist", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 28, 28])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], initializer=inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_onnx_model_with_mnist_input_runs_on_the_bundled_images(tmp_path, capsys):
+    model = _mnist_onnx(tmp_path / "net.onnx")
+    out = tmp_path / "out"
+    assert main(["accuracy", "--model", str(model), "--images", "20", "--vdd", "0.8",
+                 "--format", "json", "--out", str(out)]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["metric"] == "accuracy" and row["images"] == 20
+    assert json.loads((out / "config.json").read_text())["model"] == str(model)
+
+
+def test_onnx_model_with_an_unsupported_operator_is_rejected(tmp_path, capsys):
+    model = _mnist_onnx(tmp_path / "net.onnx", op_type="Tanh")
+    out = tmp_path / "out"
+    assert main(["accuracy", "--model", str(model), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"vscale: error: {model}: operator 'Tanh' (node 'act') is not supported; allowed: ")
+    assert not out.exists()
