@@ -1,9 +1,11 @@
 """Chain-level MAC evaluations per second on one core, beside a plain numba MAC loop.
 
-Run: ``python benchmarks/bench_chain.py``. Registered pipeline, compound-cell
-ripple-carry adder at 0.5 V / 700 MHz (errors occur), random int8 operands and the
-synthetic DNN partial-sum stream; median of 5 runs of 4 M MACs each. Also times the
-gate level (exact event-driven, pure Python) on 2000 MACs.
+Run: ``python benchmarks/bench_chain.py``. Consecutive MACs of one registered PE with a
+ripple-carry accumulator at 0.5 V / 700 MHz (timing errors occur): random int8
+operands and the synthetic DNN partial-sum stream (``pe_models.operands``). Each row
+is the median of 5 runs over 4 M MACs; the plain loop ``c + a * b`` runs in the same
+process on the same arrays. The gate level (exact event-driven, pure Python) is timed
+on 2000 MACs.
 """
 
 from __future__ import annotations
@@ -14,81 +16,78 @@ import time
 import numpy as np
 
 from pe_models import _kernels
-from pe_models.chain import evaluate_adder_stage
+from pe_models.chain import evaluate_adder_stage, evaluate_stream, mac_parameters
 from pe_models.gate import simulate_gate
 from pe_models.operands import synthetic_stream
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 
 N = 4_000_000
 RUNS = 5
+MASK = (1 << 32) - 1
 
 
-def median_seconds(function) -> float:
+def rate(function, count: int) -> float:
     function()
     times = []
     for _ in range(RUNS):
         start = time.perf_counter()
         function()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return count / statistics.median(times)
 
 
 def main() -> None:
     rng = np.random.default_rng(np.random.SeedSequence(1))
-    stream = synthetic_stream("dnn", lanes=64, steps=N // 64 + 1, seed=2)
-    partial = stream.c.ravel()[:N]
-    a, b = rng.integers(-128, 128, (2, N))
-    product = a * b
-    old_product, new_product = product[:-1], product[1:]
-    old_partial, new_partial = partial[:-1], partial[1:]
+    partial = synthetic_stream("dnn", lanes=64, steps=N // 64, seed=2).c.ravel()[:N]
+    a, b = rng.integers(-128, 128, (2, N)).astype(np.int8)
+    c32 = partial.astype(np.int32)
+    exact = (partial + a.astype(np.int64) * b) & MASK
+    operating_point = OperatingPoint(vdd_v=0.5, f_clk_mhz=700.0)
     rows = []
+    plain_out = np.empty(N, dtype=np.int32)
+    plain = rate(lambda: _kernels.plain_mac_loop(a, b, c32, plain_out), N)
     for cells in ("compound", "2in"):
         pe = PEConfig(cells=cells)
-        timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.5, f_clk_mhz=700.0))
-        mask = (1 << 32) - 1
-        out = [np.empty(N - 1, dtype=np.int64) for _ in range(3)]
-        ob, nb, oa, na = old_product & mask, new_product & mask, old_partial & mask, new_partial & mask
+        timing = stage_timing(pe, operating_point=operating_point)
+        params = mac_parameters(pe, timing)[0]
+        out = np.empty(N, dtype=np.int64)
+
+        def generic(params=params, out=out):
+            _kernels.registered_mac_stream(a, b, partial, params, out)
+
+        generic_rate = rate(generic, N)
+        wrong = float(np.mean((out & MASK) != exact))
         if cells == "compound":
-            d = (np.array([timing.delays_fs["maj3"]]), np.array([timing.delays_fs["xor3"]]))
+            fast_out = np.empty(N, dtype=np.int64)
 
-            def call(d=d, timing=timing, oa=oa, ob=ob, na=na, nb=nb, out=out, mask=mask):
-                _kernels.rca_compound_latched_lanes(oa, ob, na, nb, mask, timing.t_sample_fs, d[0], d[1],
-                                                    out[0], out[1])
-        else:
-            d = tuple(np.array([timing.delays_fs[k]]) for k in ("xor2", "and2", "or2"))
+            def vectorised(params=params, fast_out=fast_out):
+                _kernels.compound_mac_stream(a, b, partial, params[_kernels.PARAM_LATE_PRODUCT],
+                                             params[_kernels.PARAM_CARRY_STEPS], params[_kernels.PARAM_MASK], fast_out)
 
-            def call(d=d, timing=timing, oa=oa, ob=ob, na=na, nb=nb, out=out, mask=mask):
-                _kernels.rca_2in_lanes(oa, ob, na, nb, mask, timing.t_sample_fs, *d, out[0], out[1])
-        seconds = median_seconds(call)
-        flipped = float(np.mean(out[0] != out[1]))
-        rows.append((f"chain {cells} rca registered (kernel)", (N - 1) / seconds, flipped))
-    mask = (1 << 32) - 1
+            rows.append(("chain, compound, vectorised stream kernel", rate(vectorised, N),
+                         float(np.mean(fast_out != exact))))
+            latched = evaluate_stream(pe, timing, a, b, partial)
+            rows.append(("chain, compound, evaluate_stream() incl. set-up",
+                         rate(lambda pe=pe, timing=timing: evaluate_stream(pe, timing, a, b, partial), N),
+                         float(np.mean((latched & MASK) != exact))))
+        rows.append((f"chain, {cells}, per-MAC kernel (array engines)", generic_rate, wrong))
     pe = PEConfig(cells="compound")
-    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.5, f_clk_mhz=700.0))
-    seconds = median_seconds(lambda: evaluate_adder_stage(
-        pe, timing, old_product=old_product, old_partial=old_partial, new_product=new_product, new_partial=new_partial,
-        need_settle=False))
-    rows.append(("chain compound via evaluate_adder_stage()", (N - 1) / seconds, float("nan")))
-    settle_out = [np.empty(N - 1, dtype=np.int64) for _ in range(3)]
-    d = (np.array([timing.delays_fs["maj3"]]), np.array([timing.delays_fs["xor3"]]))
-    seconds = median_seconds(lambda: _kernels.rca_compound_lanes(
-        old_partial & mask, old_product & mask, new_partial & mask, new_product & mask, mask, timing.t_sample_fs,
-        d[0], d[1], *settle_out))
-    rows.append(("chain compound with settle time (kernel)", (N - 1) / seconds, float("nan")))
-    a8, b8 = a.astype(np.int8), b.astype(np.int8)
-    c32 = partial.astype(np.int32)
-    plain_out = np.empty(N, dtype=np.int32)
-    plain = N / median_seconds(lambda: _kernels.plain_mac_loop(a8, b8, c32, plain_out))
-    rows.append(("plain numba int8 MAC loop", plain, float("nan")))
+    timing = stage_timing(pe, operating_point=operating_point)
+    product = a.astype(np.int64) * b
+    rows.append(("chain, compound, evaluate_adder_stage with settle times",
+                 rate(lambda: evaluate_adder_stage(pe, timing, old_product=product[:-1], old_partial=partial[:-1],
+                                                   new_product=product[1:], new_partial=partial[1:]), N - 1),
+                 float("nan")))
     m = 2000
-    start = time.perf_counter()
-    simulate_gate(pe.stages["adder"], {"product": old_product[:m], "c": old_partial[:m]},
-                  {"product": new_product[:m], "c": new_partial[:m]}, delays_fs=timing.delays_fs,
-                  t_sample_fs=timing.t_sample_fs)
-    rows.append(("gate compound adder stage (Python)", m / (time.perf_counter() - start), float("nan")))
-    print(f"{'what':45s} {'MAC/s':>14s} {'vs plain':>9s} {'flipped':>8s}")
-    for name, rate, flipped in rows:
-        print(f"{name:45s} {rate:14.3e} {plain / rate:8.1f}x {flipped:8.4f}")
+    gate_rate = rate(lambda: simulate_gate(
+        pe.stages["adder"], {"product": product[:m], "c": partial[:m]},
+        {"product": product[1:m + 1], "c": partial[1:m + 1]}, delays_fs=timing.delays_fs,
+        t_sample_fs=timing.t_sample_fs), m)
+    rows.append(("gate, compound adder stage (pure Python)", gate_rate, float("nan")))
+    rows.append(("plain numba int8 MAC loop (c + a*b)", plain, 0.0))
+    print(f"{'what':58s} {'MAC/s':>10s} {'plain/this':>10s} {'wrong':>7s}")
+    for name, value, wrong in rows:
+        print(f"{name:58s} {value:10.3e} {plain / value:9.1f}x {wrong:7.4f}")
 
 
 if __name__ == "__main__":

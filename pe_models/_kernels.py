@@ -380,20 +380,32 @@ PARAM_D0 = 3
 PARAM_D1 = 4
 PARAM_D2 = 5
 PARAM_ARRIVAL = 6
-PARAM_COUNT = PARAM_ARRIVAL + 16
+PARAM_LATE_PRODUCT = PARAM_ARRIVAL + 16
+PARAM_CARRY_STEPS = PARAM_LATE_PRODUCT + 1
+PARAM_COUNT = PARAM_CARRY_STEPS + 1
 
 
 @njit(cache=True, inline="always")
 def product_stage(old_product, new_product, params):
-    """Registered multiplier stage: bit j of the product register switches at its static arrival."""
-    latched = 0
-    changed = (old_product ^ new_product) & 0xFFFF
-    for bit in range(16):
-        source = new_product
-        if (changed >> bit) & 1 and params[PARAM_ARRIVAL + bit] > params[PARAM_T_SAMPLE]:
-            source = old_product
-        latched |= source & (1 << bit)
-    return latched
+    """Registered multiplier stage: bit j of the product register switches at its static arrival.
+
+    Bits whose arrival is later than the sampling instant (``params[PARAM_LATE_PRODUCT]``)
+    keep their old value.
+    """
+    late = params[PARAM_LATE_PRODUCT]
+    return (new_product & ~late) | (old_product & late)
+
+
+@njit(cache=True, inline="always")
+def rca_compound_latched_steps(old_a, old_b, new_a, new_b, mask, steps):
+    """Compound ripple-carry adder, latched value after `steps` carry delays (-1: old sum)."""
+    if steps < 0:
+        return (old_a + old_b) & mask
+    propagate = (new_a ^ new_b) & mask
+    final = (((new_a + new_b) ^ new_a ^ new_b) >> 1) & mask
+    start = (((old_a + old_b) ^ old_a ^ old_b) >> 1) & mask
+    carry_out = carries_after(start, final, propagate, steps, mask)
+    return propagate ^ ((carry_out << 1) & mask)
 
 
 @njit(cache=True, inline="always")
@@ -431,8 +443,8 @@ def registered_mac(prev_a, prev_b, prev_product, prev_partial, a, b, partial, pa
     old_c = prev_partial & mask
     new_c = partial & mask
     if params[PARAM_CELLS] == 0:
-        latched = rca_compound_latched(old_c, extended_old, new_c, extended_new, mask, t_sample,
-                                       params[PARAM_D0], params[PARAM_D1])
+        latched = rca_compound_latched_steps(old_c, extended_old, new_c, extended_new, mask,
+                                             params[PARAM_CARRY_STEPS])
     else:
         latched, _ = rca_2in_one(old_c, extended_old, new_c, extended_new, mask, t_sample,
                                  params[PARAM_D0], params[PARAM_D1], params[PARAM_D2])
@@ -447,3 +459,91 @@ def registered_mac_lanes(prev_a, prev_b, prev_product, prev_partial, a, b, parti
         row = params[i] if params.shape[0] > 1 else params[0]
         sum_latched[i], sum_settled[i], product_latched[i] = registered_mac(
             prev_a[i], prev_b[i], prev_product[i], prev_partial[i], a[i], b[i], partial[i], row)
+
+
+@njit(cache=True)
+def registered_mac_stream(a, b, c, params, latched_out):
+    """Consecutive MACs of one registered PE: ``a[t] * b[t] + c[t]`` after MAC t - 1.
+
+    Parameters
+    ----------
+    a, b : int8 array, shape (n,)
+    c : int32 or int64 array, shape (n,)
+        Incoming partial sums.
+    params : int64 array, shape (PARAM_COUNT,)
+    latched_out : int64 array, shape (n,)
+        Receives the latched accumulator patterns (unsigned); MAC 0 starts from a settled
+        all-zero state.
+    """
+    mask = params[PARAM_MASK]
+    prev_a = 0
+    prev_b = 0
+    prev_product = 0
+    prev_partial = 0
+    for t in range(a.shape[0]):
+        x = np.int64(a[t])
+        y = np.int64(b[t])
+        partial = np.int64(c[t])
+        latched, _, product = registered_mac(prev_a, prev_b, prev_product, prev_partial, x, y, partial, params)
+        latched_out[t] = latched & mask
+        prev_a = x
+        prev_b = y
+        prev_product = product
+        prev_partial = partial
+
+
+@njit(cache=True, inline="always")
+def _run_mask_branch_free(propagate, steps):
+    """`_run_mask` without data-dependent branches (vectorisable), for 0 < steps < 64."""
+    run = np.int64(-1)
+    offset = np.int64(0)
+    block = propagate
+    span = np.int64(1)
+    for level in range(6):
+        take = -((steps >> level) & 1)
+        run &= (block << offset) | ~take
+        offset += span & take
+        block &= block << span
+        span += span
+    return run
+
+
+@njit(cache=True)
+def compound_mac_stream(a, b, c, late_product, steps, mask, latched_out):
+    """Fast path of :func:`registered_mac_stream` for compound cells, no per-PE variation.
+
+    Each MAC depends only on the operands of itself and the two MACs before it (the
+    product register latched by the multiplier stage is a function of consecutive
+    exact products), so the loop carries no state and vectorises.
+    """
+    n = a.shape[0]
+    if steps >= 63:
+        for t in range(n):
+            product = np.int64(a[t]) * np.int64(b[t])
+            latched_out[t] = (np.int64(c[t]) + product) & mask
+        if late_product == 0:
+            return
+    for t in range(n):
+        p0 = np.int64(a[t]) * np.int64(b[t]) & 0xFFFF
+        p1 = (np.int64(a[t - 1]) * np.int64(b[t - 1]) & 0xFFFF) if t >= 1 else np.int64(0)
+        p2 = (np.int64(a[t - 2]) * np.int64(b[t - 2]) & 0xFFFF) if t >= 2 else np.int64(0)
+        product = (p0 & ~late_product) | (p1 & late_product)
+        previous_product = (p1 & ~late_product) | (p2 & late_product) if t >= 1 else np.int64(0)
+        new_b = ((product ^ 0x8000) - 0x8000) & mask
+        old_b = ((previous_product ^ 0x8000) - 0x8000) & mask
+        new_a = np.int64(c[t]) & mask
+        old_a = (np.int64(c[t - 1]) & mask) if t >= 1 else np.int64(0)
+        propagate = new_a ^ new_b
+        final = (((new_a + new_b) ^ propagate) >> 1) & mask
+        start = (((old_a + old_b) ^ old_a ^ old_b) >> 1) & mask
+        if steps <= 0:
+            carry_out = start
+        elif steps >= 63:
+            carry_out = final
+        else:
+            run = _run_mask_branch_free(propagate, steps) & mask
+            carry_out = (final & ~run) | ((start << steps) & run)
+        latched = propagate ^ ((carry_out << 1) & mask)
+        if steps < 0:
+            latched = (old_a + old_b) & mask
+        latched_out[t] = latched

@@ -32,6 +32,7 @@ __all__ = [
     "ChainResult",
     "evaluate_adder_stage",
     "evaluate_chain",
+    "evaluate_stream",
     "mac_parameters",
     "static_output_arrival_fs",
 ]
@@ -300,7 +301,9 @@ def mac_parameters(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray |
     ndarray, int64, shape (n or 1, PARAM_COUNT)
         Cell-library flag, adder mask, sampling instant (fs), the adder's cell delays
         (compound: MAJ3, XOR3; 2in: XOR2, AND2, OR2) and the 16 product bits' static
-        arrival times through the multiplier (fs).
+        arrival times through the multiplier (fs), the mask of product bits that arrive
+        after the sampling instant, and (compound) the number of carry delays that fit
+        before it.
     """
     from pe_models.errors import ConfigError
 
@@ -326,5 +329,45 @@ def mac_parameters(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray |
             delays = dict(timing.delays_fs)
         else:
             delays = {cell: max(1, round(nominal[cell] * factor)) for cell in nominal}
-        params[row, _kernels.PARAM_ARRIVAL:] = static_output_arrival_fs(multiplier, delays, "product")
+        arrival = static_output_arrival_fs(multiplier, delays, "product")
+        params[row, _kernels.PARAM_ARRIVAL:_kernels.PARAM_LATE_PRODUCT] = arrival
+        late = arrival > timing.t_sample_fs
+        params[row, _kernels.PARAM_LATE_PRODUCT] = int(np.sum(np.left_shift(1, np.arange(16))[late]))
+    d_carry = params[:, _kernels.PARAM_D0]
+    d_sum = params[:, _kernels.PARAM_D1]
+    params[:, _kernels.PARAM_CARRY_STEPS] = np.where(
+        timing.t_sample_fs < d_sum, -1, (timing.t_sample_fs - d_sum) // np.maximum(d_carry, 1)
+    )
     return params
+
+
+def evaluate_stream(pe: PEConfig, timing: StageTiming, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Latched accumulator values of consecutive MACs of one registered PE.
+
+    Parameters
+    ----------
+    pe : PEConfig
+        Registered pipeline, ``rca`` adder.
+    timing : StageTiming
+    a, b : ndarray, int8-valued, shape (n,)
+        Operands of consecutive MACs.
+    c : ndarray, shape (n,)
+        Incoming partial sums.
+
+    Returns
+    -------
+    ndarray, int64, shape (n,)
+        Signed latched values; MAC 0 follows a settled all-zero state. The product
+        register of MAC t is what the multiplier stage latched (static-arrival model).
+    """
+    params = mac_parameters(pe, timing)[0]
+    a = np.ascontiguousarray(a, dtype=np.int8)
+    b = np.ascontiguousarray(b, dtype=np.int8)
+    c = np.ascontiguousarray(c, dtype=np.int64)
+    out = np.empty(a.shape[0], dtype=np.int64)
+    if pe.cells == "compound":
+        _kernels.compound_mac_stream(a, b, c, params[_kernels.PARAM_LATE_PRODUCT],
+                                     params[_kernels.PARAM_CARRY_STEPS], params[_kernels.PARAM_MASK], out)
+    else:
+        _kernels.registered_mac_stream(a, b, c, params, out)
+    return _signed(out, pe.width)

@@ -1,0 +1,46 @@
+"""Consecutive-MAC kernels: the vectorised compound path, the generic per-MAC kernel and the gate level."""
+
+import numpy as np
+import pytest
+
+from pe_models import _kernels
+from pe_models.chain import evaluate_stream, mac_parameters
+from pe_models.gate import simulate_gate
+from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+
+
+def _stream(rng, n):
+    a, b = rng.integers(-128, 128, (2, n)).astype(np.int8)
+    c = rng.integers(-(2**11), 2**11, n)
+    return a, b, c
+
+
+@pytest.mark.parametrize("vdd", [0.9, 0.55, 0.5, 0.45])
+def test_vectorised_compound_stream_equals_the_per_mac_kernel(rng, vdd):
+    pe = PEConfig(cells="compound")
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
+    a, b, c = _stream(rng, 5000)
+    generic = np.empty(5000, dtype=np.int64)
+    _kernels.registered_mac_stream(a, b, c, mac_parameters(pe, timing)[0], generic)
+    fast = evaluate_stream(pe, timing, a, b, c) & 0xFFFFFFFF
+    assert np.array_equal(fast, generic)
+
+
+@pytest.mark.parametrize(("cells", "t_clk_ps"), [("compound", 450.0), ("2in", 620.0)])
+def test_stream_adder_matches_gate_level_when_products_are_on_time(rng, cells, t_clk_ps):
+    """With a clock the multiplier meets but the adder does not, each MAC is the gate-level adder stage.
+
+    Longest multiplier paths at nominal delays: compound 389 ps, 2in 571 ps (below
+    T_clk - 25 ps setup); longest adder paths 650 ps and 983 ps (above it).
+    """
+    pe = PEConfig(cells=cells)
+    timing = stage_timing(pe, t_clk_ps=t_clk_ps, delay_scale=1.0)
+    a, b, c = _stream(rng, 800)
+    latched = evaluate_stream(pe, timing, a, b, c) & 0xFFFFFFFF
+    product = a.astype(np.int64) * b
+    old = {"product": np.concatenate([[0], product[:-1]]), "c": np.concatenate([[0], c[:-1]])}
+    gate = simulate_gate(pe.stages["adder"], old, {"product": product, "c": c},
+                         delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
+    assert mac_parameters(pe, timing)[0, _kernels.PARAM_LATE_PRODUCT] == 0
+    assert np.array_equal(latched, gate.latched)
+    assert (gate.latched != gate.correct).sum() > 0
