@@ -1,0 +1,512 @@
+"""The array simulator: a SimPy controller walks the folds, a grid engine runs each one.
+
+:func:`simulate_gemm` (and :func:`simulate_grouped_gemm`, :func:`simulate_conv`) run int8
+operands through the R x C array with every MAC evaluated by the chain-level model of
+the registered PE at the configured timing (:mod:`sim.grid`). The discrete-event part
+(:func:`run_schedule`) is a SimPy process per role:
+
+* the *controller* walks the folds in SCALE-Sim's order (:meth:`sim.mapping.Mapping.iter_folds`);
+* a *compute* process per fold occupies the array for the fold's busy cycles, then for
+  its correction stall (an event of ``penalty x detection cycles``, see
+  :func:`sim.grid.fold_correction_cycles`);
+* *DRAM transfers* hold the one DRAM interface (a ``simpy.Resource``) for
+  ``ceil(words / bandwidth)`` cycles: the first fold's operands before it starts, the next
+  fold's operands plus the current fold's results while it computes (double buffering),
+  the last results after the last fold -- the model of :func:`sim.cycles.memory_stall_cycles`.
+
+Cycle counts keep SCALE-Sim's convention (:mod:`sim.cycles`): ``cycles`` is the index of
+the last busy cycle, one less than the simulated time. Without errors and without a
+bandwidth limit it equals :func:`sim.cycles.compute_cycles`; with a bandwidth it equals
+``compute_cycles + memory_stall_cycles`` of the closed forms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from numbers import Integral
+
+import numpy as np
+import simpy
+
+from pe_models.chain import mac_parameters
+from pe_models.errors import ConfigError
+from pe_models.pe import PEConfig, StageTiming
+from pe_models.variation import ProcessVariation
+
+from .config import ArrayConfig
+from .cycles import fold_traffic_words
+from .grid import ENGINES, GridSetup, fold_busy_cycles, fold_correction_cycles, fold_operands, make_grid, scatter_fold
+from .layers import ConvLayer, GemmProblem, im2col, weights_to_gemm
+from .mapping import Fold, Mapping, map_gemm
+from .protection import Protection
+
+__all__ = [
+    "EVENT_COLUMNS",
+    "GemmResult",
+    "Schedule",
+    "exact_gemm",
+    "run_schedule",
+    "simulate_conv",
+    "simulate_gemm",
+    "simulate_grouped_gemm",
+    "to_signed",
+]
+
+EVENT_COLUMNS: tuple[str, ...] = ("fold", "cycle", "row", "col", "flip_mask", "detected")
+"""Columns of :attr:`GemmResult.events` (cycle is fold-local, without stalls)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedule:
+    """Cycle accounting of one layer as the discrete-event controller counted it.
+
+    Attributes
+    ----------
+    cycles : int
+        Index of the last busy cycle (SCALE-Sim's convention): simulated time - 1.
+    compute_cycles : int
+        Sum of the folds' busy cycles - 1; equals :func:`sim.cycles.compute_cycles`.
+    correction_cycles : int
+        Cycles the array (or its slowest column) waited for corrections.
+    memory_stall_cycles : int
+        Cycles the array waited for DRAM transfers.
+    fold_correction_cycles : ndarray, int64, shape (folds,)
+        Correction cycles of each fold.
+    """
+
+    cycles: int
+    compute_cycles: int
+    correction_cycles: int
+    memory_stall_cycles: int
+    fold_correction_cycles: np.ndarray
+
+
+def _transfer_cycles(words: int, bandwidth: Fraction) -> int:
+    return -(-(words * bandwidth.denominator) // bandwidth.numerator)
+
+
+def run_schedule(mapping: Mapping, array: ArrayConfig,
+                 fold_work: Callable[[Fold], tuple[int, int]] | None = None) -> Schedule:
+    """Walk the folds of `mapping` with SimPy: compute, correction stalls and DRAM transfers.
+
+    Parameters
+    ----------
+    mapping : Mapping
+        The folded GEMM problem.
+    array : ArrayConfig
+        Array shape, dataflow and DRAM bandwidth (``None``: transfers take no time).
+    fold_work : callable, optional
+        ``fold -> (busy_cycles, correction_cycles)``, called when the fold starts (it runs
+        the grid engine). Default: no MACs are evaluated, busy cycles from the timeline of
+        :mod:`sim.grid`, no corrections.
+
+    Returns
+    -------
+    Schedule
+    """
+    env = simpy.Environment()
+    dram = simpy.Resource(env, capacity=1)
+    value = array.dram_bandwidth_words_per_cycle
+    bandwidth = None if value is None else Fraction(value)
+    dataflow = array.dataflow
+    totals = {"busy": 0, "correction": 0, "memory": 0}
+    per_fold: list[int] = []
+
+    def work(fold: Fold) -> tuple[int, int]:
+        if fold_work is not None:
+            return fold_work(fold)
+        return fold_busy_cycles(dataflow, array.rows, array.cols, fold.temporal), 0
+
+    def traffic(fold: Fold) -> tuple[int, int]:
+        return fold_traffic_words(rows_used=fold.rows_used, cols_used=fold.cols_used, temporal=fold.temporal,
+                                  dataflow=dataflow)
+
+    def transfer(words: int) -> Iterator[simpy.Event]:
+        if bandwidth is None or words == 0:
+            return
+        with dram.request() as request:
+            yield request
+            yield env.timeout(_transfer_cycles(words, bandwidth))
+
+    def compute(fold: Fold) -> Iterator[simpy.Event]:
+        busy, correction = work(fold)
+        per_fold.append(correction)
+        yield env.timeout(busy)
+        totals["busy"] += busy
+        if correction:
+            yield env.timeout(correction)
+            totals["correction"] += correction
+
+    def wait_for(process: simpy.Process) -> Iterator[simpy.Event]:
+        ready = env.now
+        yield process
+        totals["memory"] += env.now - ready
+
+    def controller() -> Iterator[simpy.Event]:
+        folds = mapping.iter_folds()
+        current: Fold | None = next(folds)
+        yield from wait_for(env.process(transfer(traffic(current)[0])))
+        while current is not None:
+            following = next(folds, None)
+            writes = traffic(current)[1]
+            if following is None:
+                yield env.process(compute(current))
+                yield from wait_for(env.process(transfer(writes)))
+            else:
+                prefetch = env.process(transfer(traffic(following)[0] + writes))
+                yield env.process(compute(current))
+                yield from wait_for(prefetch)
+            current = following
+
+    env.process(controller())
+    env.run()
+    return Schedule(
+        cycles=int(env.now) - 1,
+        compute_cycles=totals["busy"] - 1,
+        correction_cycles=totals["correction"],
+        memory_stall_cycles=totals["memory"],
+        fold_correction_cycles=np.array(per_fold, dtype=np.int64),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class GemmResult:
+    """A GEMM (or the groups of a grouped GEMM) run through the array.
+
+    Attributes
+    ----------
+    outputs : ndarray, int64, shape (M, N) or (groups, M, N)
+        What the array produced: signed, wrapped to the accumulator width.
+    exact : ndarray, int64, same shape
+        The exact integer GEMM, wrapped the same way.
+    cycles : int
+        Layer latency in cycles, SCALE-Sim's convention:
+        ``compute_cycles + correction_cycles + memory_stall_cycles``.
+    compute_cycles : int
+        Busy cycles of the folds - 1 (the closed form :func:`sim.cycles.compute_cycles`).
+    correction_cycles : int
+        Cycles spent waiting for corrections, counted fold by fold.
+    memory_stall_cycles : int
+        Cycles spent waiting for DRAM (0 with unlimited bandwidth).
+    folds : int
+        Folds run.
+    macs : int
+        MACs evaluated (``groups * M * N * K``).
+    erroneous_macs : int
+        MACs whose latched accumulator differs from the settled one.
+    detections : int
+        Erroneous MACs with a protected bit wrong (detected and corrected).
+    detection_cycles : int
+        Sum over folds of the distinct cycles with at least one detection in the array.
+    flip_counts : ndarray, int64, shape (width,)
+        Wrong bits latched, per accumulator bit position (index 0 = LSB), over all MACs.
+    residual_flip_counts : ndarray, int64, shape (width,)
+        The same over undetected MACs: the wrong bits that stayed in the computation.
+    fold_correction_cycles : ndarray, int64, shape (folds,)
+        Correction cycles per fold.
+    events : ndarray, int64, shape (n, 6), or None
+        With ``record_events``: every MAC with a non-zero flip mask, columns
+        :data:`EVENT_COLUMNS`, sorted by fold, cycle, row, column.
+    engine : str
+        Grid engine used.
+    width : int
+        Accumulator width in bits.
+    """
+
+    outputs: np.ndarray
+    exact: np.ndarray
+    cycles: int
+    compute_cycles: int
+    correction_cycles: int
+    memory_stall_cycles: int
+    folds: int
+    macs: int
+    erroneous_macs: int
+    detections: int
+    detection_cycles: int
+    flip_counts: np.ndarray
+    residual_flip_counts: np.ndarray
+    fold_correction_cycles: np.ndarray
+    events: np.ndarray | None
+    engine: str
+    width: int
+
+    @property
+    def output_errors(self) -> np.ndarray:
+        """``outputs - exact`` (int64, same shape)."""
+        return self.outputs - self.exact
+
+    @property
+    def wrong_outputs(self) -> int:
+        """Number of outputs that differ from the exact GEMM."""
+        return int(np.count_nonzero(self.outputs != self.exact))
+
+    @property
+    def wrong_output_fraction(self) -> float:
+        """Fraction of outputs that differ from the exact GEMM."""
+        return self.wrong_outputs / self.outputs.size
+
+    @property
+    def max_abs_error(self) -> int:
+        """Largest ``|output - exact|``."""
+        return int(np.abs(self.output_errors).max())
+
+    @property
+    def mean_abs_error(self) -> float:
+        """Mean of ``|output - exact|`` over all outputs."""
+        return float(np.abs(self.output_errors.astype(np.float64)).mean())
+
+    @property
+    def relative_error(self) -> float:
+        """``||outputs - exact||_2 / ||exact||_2`` (0 when both are zero, inf for errors on a zero GEMM)."""
+        error = float(np.linalg.norm(self.output_errors.astype(np.float64)))
+        norm = float(np.linalg.norm(self.exact.astype(np.float64)))
+        if norm == 0.0:
+            return 0.0 if error == 0.0 else float("inf")
+        return error / norm
+
+
+def to_signed(patterns: np.ndarray, width: int) -> np.ndarray:
+    """Two's-complement value of `width`-bit patterns (int64)."""
+    patterns = np.asarray(patterns, dtype=np.int64) & ((1 << width) - 1)
+    return np.where(patterns >= 1 << (width - 1), patterns - (1 << width), patterns)
+
+
+def exact_gemm(activations: np.ndarray, weights: np.ndarray, width: int) -> np.ndarray:
+    """The exact integer product ``activations @ weights`` wrapped to `width` bits (int64).
+
+    Computed with BLAS in float64, exact for int8 operands whenever ``K * 2**14 < 2**53``;
+    in int64 otherwise. Works on (M, K) @ (K, N) or batched (G, M, K) @ (G, K, N).
+    """
+    depth = activations.shape[-1]
+    if depth * (1 << 14) < 1 << 53:
+        product = np.rint(np.matmul(activations.astype(np.float64), weights.astype(np.float64))).astype(np.int64)
+    else:
+        product = np.matmul(activations.astype(np.int64), weights.astype(np.int64))
+    return to_signed(product, width)
+
+
+def _check_operands(activations: object, weights: object, *, grouped: bool) -> tuple[np.ndarray, np.ndarray]:
+    a_shape, b_shape = ("(groups, M, K)", "(groups, K, N)") if grouped else ("(M, K)", "(K, N)")
+    ndim = 3 if grouped else 2
+    for name, value, shape in (("activations", activations, a_shape), ("weights", weights, b_shape)):
+        if not isinstance(value, np.ndarray) or value.dtype != np.int8 or value.ndim != ndim or 0 in value.shape:
+            got = (f"{value.dtype} array of shape {value.shape}" if isinstance(value, np.ndarray)
+                   else type(value).__name__)
+            raise ConfigError(f"{name}: expected a non-empty int8 array of shape {shape}, got {got}")
+    assert isinstance(activations, np.ndarray) and isinstance(weights, np.ndarray)
+    if grouped and weights.shape[0] != activations.shape[0]:
+        raise ConfigError(
+            f"weights: expected {activations.shape[0]} groups (as activations), got shape {weights.shape}"
+        )
+    if weights.shape[-2] != activations.shape[-1]:
+        raise ConfigError(
+            f"weights: expected K = {activations.shape[-1]} rows (the columns of activations), "
+            f"got shape {weights.shape}"
+        )
+    return activations, weights
+
+
+def _seed_sequence(seed: object) -> np.random.SeedSequence:
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, Integral) and not isinstance(seed, bool) and int(seed) >= 0:
+        return np.random.SeedSequence(int(seed))
+    raise ConfigError(f"seed: expected a non-negative integer or a numpy.random.SeedSequence, got {seed!r}")
+
+
+def _grid_setup(array: ArrayConfig, pe: PEConfig, timing: StageTiming, protection: Protection | None,
+                variation: ProcessVariation | None, seed: object, record_events: bool) -> GridSetup:
+    if not isinstance(array, ArrayConfig):
+        raise ConfigError(f"array: expected an ArrayConfig, got {type(array).__name__}")
+    if not isinstance(pe, PEConfig):
+        raise ConfigError(f"pe: expected a PEConfig, got {type(pe).__name__}")
+    if not isinstance(timing, StageTiming):
+        raise ConfigError(f"timing: expected a StageTiming (pe_models.pe.stage_timing), got {type(timing).__name__}")
+    if protection is not None and not isinstance(protection, Protection):
+        raise ConfigError(f"protection: expected a Protection or None, got {type(protection).__name__}")
+    if variation is not None and not isinstance(variation, ProcessVariation):
+        raise ConfigError(f"variation: expected a ProcessVariation or None, got {type(variation).__name__}")
+    if array.accumulator_bits != pe.width:
+        raise ConfigError(
+            f"array.accumulator_bits: expected the PE accumulator width {pe.width}, got {array.accumulator_bits}"
+        )
+    root = _seed_sequence(seed)
+    if protection is not None:
+        protection.check_width(pe.width)
+    factors = None
+    if variation is not None:
+        factors = variation.pe_delay_factors(shape=(array.rows, array.cols), seed=root).ravel()
+    params = mac_parameters(pe, timing, lane_factors=factors)
+    return GridSetup(
+        rows=array.rows, cols=array.cols, dataflow=array.dataflow, params=params, width=pe.width,
+        protected_mask=0 if protection is None else protection.protected_mask, record_events=record_events,
+    )
+
+
+def simulate_grouped_gemm(
+    activations: np.ndarray,
+    weights: np.ndarray,
+    *,
+    array: ArrayConfig,
+    pe: PEConfig,
+    timing: StageTiming,
+    protection: Protection | None = None,
+    variation: ProcessVariation | None = None,
+    seed: int | np.random.SeedSequence = 0,
+    engine: str = "fast",
+    record_events: bool = False,
+) -> GemmResult:
+    """Run ``groups`` independent GEMMs back to back on the array (a grouped convolution).
+
+    Parameters
+    ----------
+    activations : ndarray, int8, shape (groups, M, K)
+    weights : ndarray, int8, shape (groups, K, N)
+    array, pe, timing, protection, variation, seed, engine, record_events
+        As :func:`simulate_gemm`.
+
+    Returns
+    -------
+    GemmResult
+        With ``outputs`` and ``exact`` of shape (groups, M, N).
+    """
+    activations, weights = _check_operands(activations, weights, grouped=True)
+    if engine not in ENGINES:
+        raise ConfigError(f"engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
+    setup = _grid_setup(array, pe, timing, protection, variation, seed, record_events)
+    grid = make_grid(engine, setup)
+    groups, m, k = activations.shape
+    n = weights.shape[2]
+    mapping = map_gemm(GemmProblem(m=m, n=n, k=k, groups=groups), array)
+    patterns = np.zeros((groups, m, n), dtype=np.int64)
+    width = setup.width
+    flip_counts = np.zeros(width, dtype=np.int64)
+    residual = np.zeros(width, dtype=np.int64)
+    counters = {"macs": 0, "erroneous": 0, "detections": 0, "detection_cycles": 0}
+    events: list[np.ndarray] = []
+
+    def fold_work(fold: Fold) -> tuple[int, int]:
+        operands = fold_operands(array.dataflow, fold, activations[fold.group], weights[fold.group])
+        result = grid.run_fold(fold, operands)
+        scatter_fold(array.dataflow, fold, result.tile, patterns[fold.group], setup.mask)
+        flip_counts[:] += result.flip_counts
+        residual[:] += result.residual_flip_counts
+        counters["macs"] += result.macs
+        counters["erroneous"] += result.erroneous_macs
+        counters["detections"] += result.detections
+        counters["detection_cycles"] += result.detection_cycles
+        if result.events is not None:
+            index = np.full((result.events.shape[0], 1), fold.index, dtype=np.int64)
+            events.append(np.hstack([index, result.events]))
+        return result.busy_cycles, fold_correction_cycles(result, protection)
+
+    schedule = run_schedule(mapping, array, fold_work)
+    recorded = None
+    if record_events:
+        recorded = np.vstack(events) if events else np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
+    return GemmResult(
+        outputs=to_signed(patterns, width),
+        exact=exact_gemm(activations, weights, width),
+        cycles=schedule.cycles,
+        compute_cycles=schedule.compute_cycles,
+        correction_cycles=schedule.correction_cycles,
+        memory_stall_cycles=schedule.memory_stall_cycles,
+        folds=mapping.folds,
+        macs=counters["macs"],
+        erroneous_macs=counters["erroneous"],
+        detections=counters["detections"],
+        detection_cycles=counters["detection_cycles"],
+        flip_counts=flip_counts,
+        residual_flip_counts=residual,
+        fold_correction_cycles=schedule.fold_correction_cycles,
+        events=recorded,
+        engine=engine,
+        width=width,
+    )
+
+
+def simulate_gemm(
+    activations: np.ndarray,
+    weights: np.ndarray,
+    *,
+    array: ArrayConfig,
+    pe: PEConfig,
+    timing: StageTiming,
+    protection: Protection | None = None,
+    variation: ProcessVariation | None = None,
+    seed: int | np.random.SeedSequence = 0,
+    engine: str = "fast",
+    record_events: bool = False,
+) -> GemmResult:
+    """Run ``activations @ weights`` on the array, every MAC through the chain-level PE model.
+
+    Parameters
+    ----------
+    activations : ndarray, int8, shape (M, K)
+    weights : ndarray, int8, shape (K, N)
+    array : ArrayConfig
+        Array shape, dataflow, DRAM bandwidth; ``accumulator_bits`` must equal ``pe.width``.
+    pe : PEConfig
+        Registered pipeline with the ``rca`` adder.
+    timing : StageTiming
+        Clock period and delays at the supply voltage (:func:`pe_models.pe.stage_timing`).
+    protection : Protection, optional
+        Protected accumulator bits, correction penalty and stall scope; None: no detection.
+    variation : ProcessVariation, optional
+        Per-PE delay factors drawn from `seed` (one die); None: nominal delays everywhere.
+    seed : int or numpy.random.SeedSequence
+        Root of all randomness (the process-variation draw).
+    engine : str
+        ``"fast"`` (numba, default) or ``"detailed"`` (PE objects; small arrays).
+    record_events : bool
+        Keep every erroneous MAC in :attr:`GemmResult.events` (small problems only).
+
+    Returns
+    -------
+    GemmResult
+        ``outputs`` and ``exact`` of shape (M, N). Memory is O(M K + K N + M N) plus
+        O(T + R + C) per fold: nothing of size M x N x K is built.
+
+    Raises
+    ------
+    ConfigError
+        Bad operands (dtype, shape), engine, widths or configuration.
+    """
+    activations, weights = _check_operands(activations, weights, grouped=False)
+    result = simulate_grouped_gemm(
+        activations[None], weights[None], array=array, pe=pe, timing=timing, protection=protection,
+        variation=variation, seed=seed, engine=engine, record_events=record_events,
+    )
+    return _ungrouped(result)
+
+
+def _ungrouped(result: GemmResult) -> GemmResult:
+    return replace(result, outputs=result.outputs[0], exact=result.exact[0])
+
+
+def simulate_conv(
+    layer: ConvLayer,
+    ifmap: np.ndarray,
+    filters: np.ndarray,
+    **options: object,
+) -> GemmResult:
+    """Run a convolution on the array: im2col, then one GEMM per group, back to back.
+
+    Parameters
+    ----------
+    layer : ConvLayer
+    ifmap : ndarray, int8, shape (channels, ifmap_h, ifmap_w)
+    filters : ndarray, int8, shape (num_filters, channels / groups, filter_h, filter_w)
+    **options
+        Keyword arguments of :func:`simulate_gemm` (``array``, ``pe``, ``timing``, ...).
+
+    Returns
+    -------
+    GemmResult
+        ``outputs`` of shape (groups, M, N); :func:`sim.layers.gemm_output_to_ofmap` turns
+        them into the output feature map.
+    """
+    return simulate_grouped_gemm(im2col(layer, ifmap), weights_to_gemm(layer, filters), **options)

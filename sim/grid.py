@@ -1,0 +1,285 @@
+"""The PE grid shared by the two engines: fold operands, timeline, MAC setup and results.
+
+A *grid engine* runs one fold (tile) of a GEMM on the R x C array and reports what the
+PEs computed and which of their MACs latched wrong bits. Two engines implement
+:class:`GridEngine` and must agree bit for bit:
+
+* ``detailed`` (:mod:`sim.grid_detailed`): one :class:`~sim.grid_detailed.ProcessingElement`
+  object per array position, stepped cycle by cycle with two-phase compute/commit;
+* ``fast`` (:mod:`sim.grid_fast`): one numba kernel per fold.
+
+Both call :func:`pe_models._kernels.registered_mac` for every MAC with the PE's previous
+state, and both use the definitions of this module:
+
+Operands of a fold (:func:`fold_operands`)
+    ``row_stream[r, t]``: the operand entering array row ``r`` at stream step ``t``
+    (activations in ws and os, weights in is); ``stationary[r, c]``: the operand held by
+    PE (r, c) in ws (weights) and is (activations); ``col_stream[c, t]``: the operand
+    entering column ``c`` at step ``t`` in os (weights).
+
+Timeline (:func:`mac_cycle`)
+    PE (r, c) performs its MAC of stream step ``t`` in fold-local cycle
+    ``offset + t + r + c`` with ``offset = R`` in ws and is (the R cycles of loading the
+    stationary operand come first) and 0 in os. A fold occupies the array for
+    :func:`fold_busy_cycles` ``= mac_cycle(R - 1, C - 1, T - 1) + 1`` cycles, the whole
+    array's extent even for a partial fold (SCALE-Sim pads partial folds).
+
+MAC state at fold boundaries
+    Every PE starts each fold from an all-zero state: its previous operands, product
+    register and previous partial-sum input are 0 (bubbles fill the pipeline while the
+    stationary operand loads). The first MAC of a fold therefore switches from ``0 + 0``.
+
+Partial sums
+    ws and is: PE (r, c) adds its product to the partial sum of PE (r - 1, c) (0 in row 0)
+    and passes the latched sum down; the sum leaving the last used row is the fold's
+    output for (t, c). PEs below the used rows hold a zero operand; an addition of zero
+    after zero never switches a carry of a ripple-carry adder, so they pass the sum
+    unchanged and are not evaluated. os: PE (r, c) accumulates over t in its own
+    register, which is the adder's partial-sum input; it starts from 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from pe_models.errors import ConfigError
+
+from .mapping import Fold
+from .protection import Protection
+
+__all__ = [
+    "ENGINES",
+    "EVENT_COLUMNS",
+    "FoldOperands",
+    "FoldResult",
+    "GridEngine",
+    "GridSetup",
+    "fold_busy_cycles",
+    "fold_correction_cycles",
+    "fold_operands",
+    "mac_cycle",
+    "make_grid",
+    "scatter_fold",
+    "sort_events",
+    "stream_offset",
+]
+
+ENGINES: tuple[str, ...] = ("fast", "detailed")
+"""Names of the interchangeable grid engines."""
+
+EVENT_COLUMNS: tuple[str, ...] = ("cycle", "row", "col", "flip_mask", "detected")
+"""Columns of :attr:`FoldResult.events`: fold-local cycle, PE row and column, flip mask, 0/1."""
+
+
+def stream_offset(dataflow: str, rows: int) -> int:
+    """Fold-local cycle of the first MAC of PE (0, 0): R in ws and is (stationary load), 0 in os."""
+    return 0 if dataflow == "os" else rows
+
+
+def mac_cycle(dataflow: str, rows: int, row: int, col: int, step: int) -> int:
+    """Fold-local cycle in which PE (`row`, `col`) performs its MAC of stream step `step`."""
+    return stream_offset(dataflow, rows) + step + row + col
+
+
+def fold_busy_cycles(dataflow: str, rows: int, cols: int, temporal: int) -> int:
+    """Cycles a fold occupies the array: one past the last MAC of the padded R x C tile."""
+    return mac_cycle(dataflow, rows, rows - 1, cols - 1, temporal - 1) + 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class GridSetup:
+    """What every PE of the array needs to evaluate its MACs.
+
+    Attributes
+    ----------
+    rows, cols : int
+        Array shape R x C.
+    dataflow : str
+        ``"ws"``, ``"os"`` or ``"is"``.
+    params : ndarray, int64, shape (1, P) or (R * C, P)
+        Parameter rows of :func:`pe_models.chain.mac_parameters`: one shared row, or one
+        per PE in row-major order (process variation).
+    width : int
+        Accumulator width in bits.
+    protected_mask : int
+        Protected accumulator bits (0 without protection).
+    record_events : bool
+        Return every MAC with a non-zero flip mask in :attr:`FoldResult.events`.
+    """
+
+    rows: int
+    cols: int
+    dataflow: str
+    params: np.ndarray
+    width: int
+    protected_mask: int = 0
+    record_events: bool = False
+
+    def __post_init__(self) -> None:
+        expected = (1, self.rows * self.cols)
+        if self.params.ndim != 2 or self.params.shape[0] not in expected:
+            raise ConfigError(
+                f"GridSetup.params: expected 1 or {self.rows * self.cols} parameter rows, got shape {self.params.shape}"
+            )
+
+    @property
+    def mask(self) -> int:
+        """``2**width - 1``."""
+        return (1 << self.width) - 1
+
+    def params_row(self, row: int, col: int) -> np.ndarray:
+        """The parameter row of PE (`row`, `col`)."""
+        if self.params.shape[0] == 1:
+            return self.params[0]
+        return self.params[row * self.cols + col]
+
+
+@dataclass(frozen=True)
+class FoldOperands:
+    """The operands of one fold as the array sees them (int8).
+
+    Attributes
+    ----------
+    row_stream : ndarray, shape (rows_used, T)
+        Operand entering array row r at stream step t.
+    stationary : ndarray, shape (rows_used, cols_used), or None
+        Operand held by PE (r, c) in ws and is.
+    col_stream : ndarray, shape (cols_used, T), or None
+        Operand entering array column c at stream step t in os.
+    """
+
+    row_stream: np.ndarray
+    stationary: np.ndarray | None = None
+    col_stream: np.ndarray | None = None
+
+
+def fold_operands(dataflow: str, fold: Fold, activations: np.ndarray, weights: np.ndarray) -> FoldOperands:
+    """Cut the operands of `fold` out of one GEMM's ``activations (M, K)`` and ``weights (K, N)``.
+
+    ws: weights ``B[k, n]`` stationary, activations ``A[m, k]`` stream (t = m) into row k;
+    is: activations stationary at PE (k, m), weights stream (t = n) into row k;
+    os: ``A[m, k]`` streams (t = k) into row m, ``B[k, n]`` into column n.
+    """
+    m, n, k = slice(fold.m_start, fold.m_stop), slice(fold.n_start, fold.n_stop), slice(fold.k_start, fold.k_stop)
+    if dataflow == "ws":
+        return FoldOperands(row_stream=np.ascontiguousarray(activations[m, k].T),
+                            stationary=np.ascontiguousarray(weights[k, n]))
+    if dataflow == "is":
+        return FoldOperands(row_stream=np.ascontiguousarray(weights[k, n]),
+                            stationary=np.ascontiguousarray(activations[m, k].T))
+    return FoldOperands(row_stream=np.ascontiguousarray(activations[m, k]),
+                        col_stream=np.ascontiguousarray(weights[k, n].T))
+
+
+def scatter_fold(dataflow: str, fold: Fold, tile: np.ndarray, outputs: np.ndarray, mask: int) -> None:
+    """Add a fold's output tile into the output buffer ``outputs (M, N)`` (unsigned patterns).
+
+    The output buffer adds the partial results of successive row folds with an exact
+    adder wrapped to the accumulator width (``& mask``): it is not a PE of the array.
+    ws: ``tile (cols_used, M)`` -> ``C[:, n]``; is: ``tile (cols_used, N)`` -> ``C[m, :]``;
+    os: ``tile (rows_used, cols_used)`` -> ``C[m, n]``.
+    """
+    m, n = slice(fold.m_start, fold.m_stop), slice(fold.n_start, fold.n_stop)
+    if dataflow == "ws":
+        outputs[m, n] = (outputs[m, n] + tile.T) & mask
+    else:
+        outputs[m, n] = (outputs[m, n] + tile) & mask
+
+
+@dataclass(frozen=True, kw_only=True)
+class FoldResult:
+    """What a grid engine reports for one fold.
+
+    Attributes
+    ----------
+    tile : ndarray, int64
+        Unsigned accumulator patterns: ``(cols_used, T)`` leaving the columns (ws, is) or
+        ``(rows_used, cols_used)`` accumulators (os).
+    busy_cycles : int
+        Cycles the fold occupies the array without correction stalls.
+    macs : int
+        MACs evaluated (used PEs x T).
+    erroneous_macs : int
+        MACs with a non-zero flip mask.
+    detections : int
+        MACs detected by the protection (and corrected).
+    detection_cycles : int
+        Distinct fold-local cycles with at least one detection anywhere in the array.
+    column_detection_cycles : ndarray, int64, shape (cols_used,)
+        Distinct fold-local cycles with at least one detection in each column.
+    flip_counts : ndarray, int64, shape (width,)
+        Wrong bits latched, per accumulator bit position, over all MACs.
+    residual_flip_counts : ndarray, int64, shape (width,)
+        The same over MACs that were not detected (their wrong bits stay in the result).
+    events : ndarray, int64, shape (n, 5), or None
+        With ``record_events``: one row per MAC with a non-zero flip mask, columns
+        :data:`EVENT_COLUMNS`, sorted by (cycle, row, col).
+    """
+
+    tile: np.ndarray
+    busy_cycles: int
+    macs: int
+    erroneous_macs: int
+    detections: int
+    detection_cycles: int
+    column_detection_cycles: np.ndarray
+    flip_counts: np.ndarray
+    residual_flip_counts: np.ndarray
+    events: np.ndarray | None = None
+
+
+def fold_correction_cycles(result: FoldResult, protection: Protection | None) -> int:
+    """Correction stall cycles of one fold.
+
+    ``global``: ``penalty * detection_cycles``. ``column``: each column is delayed by
+    ``penalty`` per cycle in which it detected; the next fold starts when the most
+    delayed column has drained, so the fold is ``penalty * max(column_detection_cycles)``
+    longer.
+    """
+    if protection is None or protection.penalty_cycles == 0:
+        return 0
+    if protection.stall_scope == "global":
+        return protection.penalty_cycles * result.detection_cycles
+    per_column = result.column_detection_cycles
+    return protection.penalty_cycles * (int(per_column.max()) if per_column.size else 0)
+
+
+def sort_events(events: np.ndarray) -> np.ndarray:
+    """Events in canonical order: by cycle, then row, then column."""
+    if events.shape[0] == 0:
+        return events.reshape(0, len(EVENT_COLUMNS))
+    order = np.lexsort((events[:, 2], events[:, 1], events[:, 0]))
+    return np.ascontiguousarray(events[order])
+
+
+class GridEngine(Protocol):
+    """A PE-grid engine: runs folds one at a time."""
+
+    name: str
+    setup: GridSetup
+
+    def run_fold(self, fold: Fold, operands: FoldOperands) -> FoldResult:
+        """Run one fold from an all-zero PE state and report its results."""
+        ...
+
+
+def make_grid(engine: str, setup: GridSetup) -> GridEngine:
+    """The grid engine named `engine` (``"fast"`` or ``"detailed"``) for `setup`.
+
+    Raises
+    ------
+    ConfigError
+        ``engine: expected one of fast, detailed, got 'x'``.
+    """
+    if engine == "fast":
+        from .grid_fast import FastGrid
+
+        return FastGrid(setup)
+    if engine == "detailed":
+        from .grid_detailed import DetailedGrid
+
+        return DetailedGrid(setup)
+    raise ConfigError(f"engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
