@@ -44,6 +44,11 @@ def _drop_stale_cache() -> None:
 _drop_stale_cache()
 
 registered_mac = _pe_kernels.registered_mac
+compound_mac_stream = _pe_kernels.compound_mac_stream
+product_stage = _pe_kernels.product_stage
+PARAM_CELLS = _pe_kernels.PARAM_CELLS
+PARAM_LATE_PRODUCT = _pe_kernels.PARAM_LATE_PRODUCT
+PARAM_CARRY_STEPS = _pe_kernels.PARAM_CARRY_STEPS
 
 
 @njit(cache=True, inline="always")
@@ -55,10 +60,39 @@ def _record_flips(flips, detected, width, flip_counts, residual_counts):
                 residual_counts[bit] += 1
 
 
+@njit(cache=True, inline="always")
+def _handle_error(flips, detected, cycle, r, c, width, record, flip_counts, residual_counts, cycle_flags,
+                  column_flags, events, n_events):
+    """Book-keeping of one MAC with a non-zero flip mask; returns (new column detection, n_events)."""
+    _record_flips(flips, detected, width, flip_counts, residual_counts)
+    new_column_cycle = 0
+    if detected:
+        cycle_flags[cycle] = 1
+        if column_flags[cycle] == 0:
+            column_flags[cycle] = 1
+            new_column_cycle = 1
+    if record:
+        if n_events < events.shape[0]:
+            events[n_events, 0] = cycle
+            events[n_events, 1] = r
+            events[n_events, 2] = c
+            events[n_events, 3] = flips
+            events[n_events, 4] = 1 if detected else 0
+        n_events += 1
+    return new_column_cycle, n_events
+
+
 @njit(cache=True)
 def stationary_fold(row_stream, stationary, params, array_cols, offset, protected_mask, mask, width, record,
                     out, flip_counts, residual_counts, cycle_flags, column_counts, column_flags, events):
     """One fold of a weight- or input-stationary array.
+
+    Column by column, row by row: PE (r, c) sees the partial sums its upper neighbour
+    passed down for every stream step, so its T MACs form one stream. With compound
+    cells the latched values of a stream come from the vectorised
+    :func:`pe_models._kernels.compound_mac_stream` (tested equal to consecutive
+    ``registered_mac`` calls) and the settled values from the same product stage;
+    otherwise every MAC calls ``registered_mac``.
 
     Parameters
     ----------
@@ -96,60 +130,73 @@ def stationary_fold(row_stream, stationary, params, array_cols, offset, protecte
     steps = row_stream.shape[1]
     cols_used = stationary.shape[1]
     per_pe = params.shape[0] > 1
-    psum = np.zeros(steps, dtype=np.int64)
+    compound = params[0, PARAM_CELLS] == 0
+    psum_in = np.zeros(steps, dtype=np.int64)
+    psum_out = np.zeros(steps, dtype=np.int64)
+    operand = np.empty(steps, dtype=np.int8)
+    flips = np.empty(steps, dtype=np.int64)
+    settled = np.empty(steps, dtype=np.int64)
     erroneous = 0
     detections = 0
     n_events = 0
     for c in range(cols_used):
-        psum[:] = 0
+        psum_in[:] = 0
         column_detections = 0
         for r in range(rows_used):
             row = params[r * array_cols + c] if per_pe else params[0]
             b = np.int64(stationary[r, c])
-            prev_a = np.int64(0)
-            prev_b = np.int64(0)
-            prev_product = np.int64(0)
-            prev_partial = np.int64(0)
-            base = offset + r + c
-            for t in range(steps):
-                a = np.int64(row_stream[r, t])
-                partial = psum[t]
-                latched, settled, product = registered_mac(prev_a, prev_b, prev_product, prev_partial,
-                                                           a, b, partial, row)
-                prev_a = a
-                prev_b = b
-                prev_product = product
-                prev_partial = partial
-                flips = (latched ^ settled) & mask
-                if flips == 0:
-                    psum[t] = latched & mask
-                    continue
-                erroneous += 1
-                detected = (flips & protected_mask) != 0
-                _record_flips(flips, detected, width, flip_counts, residual_counts)
-                cycle = base + t
-                if detected:
-                    detections += 1
-                    psum[t] = settled & mask
-                    cycle_flags[cycle] = 1
-                    if column_flags[cycle] == 0:
-                        column_flags[cycle] = 1
-                        column_detections += 1
-                else:
-                    psum[t] = latched & mask
-                if record:
-                    if n_events < events.shape[0]:
-                        events[n_events, 0] = cycle
-                        events[n_events, 1] = r
-                        events[n_events, 2] = c
-                        events[n_events, 3] = flips
-                        events[n_events, 4] = 1 if detected else 0
-                    n_events += 1
+            stream = row_stream[r]
+            any_flip = np.int64(0)
+            if compound:
+                operand[:] = stationary[r, c]
+                compound_mac_stream(stream, operand, psum_in, row[PARAM_LATE_PRODUCT], row[PARAM_CARRY_STEPS],
+                                    mask, psum_out)
+                previous = np.int64(0)
+                for t in range(steps):
+                    current = (np.int64(stream[t]) * b) & 0xFFFF
+                    product = product_stage(previous, current, row)
+                    previous = current
+                    settled[t] = (psum_in[t] + (((product ^ 0x8000) - 0x8000) & mask)) & mask
+                    flips[t] = (psum_out[t] ^ settled[t]) & mask
+                    any_flip |= flips[t]
+            else:
+                prev_a = np.int64(0)
+                prev_b = np.int64(0)
+                prev_product = np.int64(0)
+                prev_partial = np.int64(0)
+                for t in range(steps):
+                    a = np.int64(stream[t])
+                    partial = psum_in[t]
+                    latched, settled_value, product = registered_mac(prev_a, prev_b, prev_product, prev_partial,
+                                                                     a, b, partial, row)
+                    prev_a = a
+                    prev_b = b
+                    prev_product = product
+                    prev_partial = partial
+                    psum_out[t] = latched & mask
+                    settled[t] = settled_value & mask
+                    flips[t] = (latched ^ settled_value) & mask
+                    any_flip |= flips[t]
+            if any_flip != 0:
+                base = offset + r + c
+                for t in range(steps):
+                    if flips[t] == 0:
+                        continue
+                    erroneous += 1
+                    detected = (flips[t] & protected_mask) != 0
+                    if detected:
+                        detections += 1
+                        psum_out[t] = settled[t]
+                    new_cycle, n_events = _handle_error(flips[t], detected, base + t, r, c, width, record,
+                                                        flip_counts, residual_counts, cycle_flags, column_flags,
+                                                        events, n_events)
+                    column_detections += new_cycle
+            psum_in, psum_out = psum_out, psum_in
         column_counts[c] = column_detections
         if column_detections:
             column_flags[:] = 0
         for t in range(steps):
-            out[c, t] = psum[t]
+            out[c, t] = psum_in[t]
     return erroneous, detections, n_events
 
 
@@ -196,25 +243,14 @@ def output_stationary_fold(row_stream, col_stream, params, array_cols, protected
                     continue
                 erroneous += 1
                 detected = (flips & protected_mask) != 0
-                _record_flips(flips, detected, width, flip_counts, residual_counts)
-                cycle = base + t
                 if detected:
                     detections += 1
                     accumulator = settled & mask
-                    cycle_flags[cycle] = 1
-                    if column_flags[cycle] == 0:
-                        column_flags[cycle] = 1
-                        column_detections += 1
                 else:
                     accumulator = latched & mask
-                if record:
-                    if n_events < events.shape[0]:
-                        events[n_events, 0] = cycle
-                        events[n_events, 1] = r
-                        events[n_events, 2] = c
-                        events[n_events, 3] = flips
-                        events[n_events, 4] = 1 if detected else 0
-                    n_events += 1
+                new_cycle, n_events = _handle_error(flips, detected, base + t, r, c, width, record, flip_counts,
+                                                    residual_counts, cycle_flags, column_flags, events, n_events)
+                column_detections += new_cycle
             out[r, c] = accumulator
         column_counts[c] = column_detections
         if column_detections:
