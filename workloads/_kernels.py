@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["requantize"]
+__all__ = ["requantize", "requantize_add"]
 
 _INT32_MIN = -(2**31)
 _INT32_MAX = 2**31 - 1
@@ -45,3 +45,16 @@ def requantize(accumulator, bias, multiplier, shift, qmin, qmax):  # pragma: no 
             value = _multiply(value, multiplier[col], shift[col])
             out[row, col] = min(max(value, qmin), qmax)
     return out
+
+
+@numba.njit(cache=True)
+def requantize_add(a, b, multipliers, shifts, left_shift, qmin, qmax):  # pragma: no cover
+    """TFLite int8 Add of two equally shaped flat int8 arrays -> int8 (see engine)."""
+    out = np.empty(a.size, dtype=np.int8)
+    for index in range(a.size):
+        scaled_a = _multiply(np.int64(a[index]) << left_shift, multipliers[0], shifts[0])
+        scaled_b = _multiply(np.int64(b[index]) << left_shift, multipliers[1], shifts[1])
+        value = _multiply(scaled_a + scaled_b, multipliers[2], shifts[2])
+        out[index] = min(max(value, qmin), qmax)
+    return out
+

@@ -51,7 +51,6 @@ from .quant import (
     INT32_MAX,
     INT32_MIN,
     HistogramObserver,
-    multiply_by_quantized_multiplier,
     quantize_activations,
     quantize_multiplier,
     quantize_weights_per_channel,
@@ -167,14 +166,15 @@ class _QuantAdd:
     qmax: int
 
     def run(self, args: list[np.ndarray], backend: GemmBackend) -> np.ndarray:
-        scaled = [
-            multiply_by_quantized_multiplier(a.astype(np.int64) << ADD_LEFT_SHIFT, m, s)
-            for a, m, s in zip(args, self.multipliers[:2], self.shifts[:2], strict=True)
-        ]
-        total = multiply_by_quantized_multiplier(
-            scaled[0] + scaled[1], self.multipliers[2], self.shifts[2]
+        a, b = args
+        if a.shape != b.shape:
+            raise ConfigError(f"layer {self.name!r}: cannot add shapes {a.shape} and {b.shape}")
+        out = _kernels.requantize_add(
+            np.ascontiguousarray(a).ravel(), np.ascontiguousarray(b).ravel(),
+            np.asarray(self.multipliers, np.int64), np.asarray(self.shifts, np.int64),
+            ADD_LEFT_SHIFT, self.qmin, self.qmax,
         )
-        return np.clip(total, self.qmin, self.qmax).astype(np.int8)
+        return out.reshape(a.shape)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
