@@ -128,10 +128,9 @@ def run_eval(args: argparse.Namespace) -> int:
         for i in range(latched.shape[0])
     ]
     table = Table(columns=[*VECTOR_COLUMNS, "latched", "correct", "flip_mask", "settle_ps"], rows=rows)
-    if args.out != Path("vscale-out") / "pe-eval" or args.format != "csv":
-        directory = output_dir(args)
-        write_csv(directory / "pe_eval.csv", table)
-        write_json(directory / "config.json", _config(args, pe, timing))
+    directory = output_dir(args)
+    write_csv(directory / "pe_eval.csv", table)
+    write_json(directory / "config.json", _config(args, pe, timing))
     emit(table, args.format)
     return 0
 
