@@ -22,6 +22,7 @@ bandwidth limit it equals :func:`sim.cycles.compute_cycles`; with a bandwidth it
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -317,6 +318,34 @@ def _seed_sequence(seed: object) -> np.random.SeedSequence:
     raise ConfigError(f"seed: expected a non-negative integer or a numpy.random.SeedSequence, got {seed!r}")
 
 
+_PARAMETER_CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_PARAMETER_CACHE_SIZE = 4
+
+
+def _parameters(pe: PEConfig, timing: StageTiming, variation: ProcessVariation | None,
+                root: np.random.SeedSequence, rows: int, cols: int) -> np.ndarray:
+    """MAC parameter rows, one per PE with process variation; the last few are kept.
+
+    With variation, :func:`pe_models.chain.mac_parameters` walks the multiplier netlist
+    once per PE (about 20 s for 256 x 256 PEs), so layers of one die reuse the rows.
+    """
+    key: tuple = (pe, timing.t_clk_fs, timing.t_sample_fs, timing.delay_scale,
+                  tuple(sorted(timing.delays_fs.items())))
+    if variation is not None:
+        key += (variation, rows, cols, root.entropy, tuple(root.spawn_key), root.pool_size)
+    params = _PARAMETER_CACHE.get(key)
+    if params is None:
+        factors = None
+        if variation is not None:
+            factors = variation.pe_delay_factors(shape=(rows, cols), seed=root).ravel()
+        params = mac_parameters(pe, timing, lane_factors=factors)
+        _PARAMETER_CACHE[key] = params
+        while len(_PARAMETER_CACHE) > _PARAMETER_CACHE_SIZE:
+            _PARAMETER_CACHE.popitem(last=False)
+    _PARAMETER_CACHE.move_to_end(key)
+    return params
+
+
 def _grid_setup(array: ArrayConfig, pe: PEConfig, timing: StageTiming, protection: Protection | None,
                 variation: ProcessVariation | None, seed: object, record_events: bool) -> GridSetup:
     if not isinstance(array, ArrayConfig):
@@ -336,10 +365,7 @@ def _grid_setup(array: ArrayConfig, pe: PEConfig, timing: StageTiming, protectio
     root = _seed_sequence(seed)
     if protection is not None:
         protection.check_width(pe.width)
-    factors = None
-    if variation is not None:
-        factors = variation.pe_delay_factors(shape=(array.rows, array.cols), seed=root).ravel()
-    params = mac_parameters(pe, timing, lane_factors=factors)
+    params = _parameters(pe, timing, variation, root, array.rows, array.cols)
     return GridSetup(
         rows=array.rows, cols=array.cols, dataflow=array.dataflow, params=params, width=pe.width,
         protected_mask=0 if protection is None else protection.protected_mask, record_events=record_events,
