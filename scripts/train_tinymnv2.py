@@ -14,7 +14,9 @@ last 100 for testing. The 200 calibration images are 20 per digit drawn from the
 training images with a seeded generator.
 
 Run from the repository root: ``python scripts/train_tinymnv2.py`` (100 epochs, about
-10 minutes on one core; the committed weights came from exactly this command).
+10-17 minutes on one shared core; the committed weights came from this command with these
+defaults; all randomness is seeded, but bit-for-bit reproduction across torch builds and
+CPUs is not guaranteed).
 """
 
 from __future__ import annotations

@@ -184,6 +184,8 @@ def photo_views(split: str, *, size: int = 224, seed: int = 0, count: int | None
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     images, names = [], []
     for name in PHOTO_NAMES[split]:
+        if count is not None and len(images) >= count:
+            break
         photo = _photo(name)
         height, width = photo.shape[:2]
         crops: list[tuple[str, np.ndarray]] = []
