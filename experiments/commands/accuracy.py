@@ -213,8 +213,9 @@ def run(args: argparse.Namespace) -> int:
 
     model = quantize_model(bundle.graph, bundle.calibration_images, calibration=calibration)
     images = bundle.evaluation.images
-    float_logits = run_float(bundle.graph, images)
-    float_top1 = float_logits.argmax(axis=1)
+    step = model.default_batch_size()
+    float_top1 = np.concatenate([run_float(bundle.graph, images[i:i + step]).argmax(axis=1)
+                                 for i in range(0, len(images), step)])
     targets = bundle.evaluation.labels if bundle.metric == "accuracy" else float_top1
     float_accuracy = 100.0 * float(np.mean(float_top1 == targets))
 
