@@ -60,7 +60,7 @@ from .quant import (
 __all__ = [
     "ADD_LEFT_SHIFT",
     "CalibrationConfig",
-    "GemmLayer",
+    "GemmShape",
     "QuantizedModel",
     "calibrate",
     "quantize_model",
@@ -89,7 +89,7 @@ class CalibrationConfig:
     method: str = "mse"
     percentile: float = 99.99
     bins: int = 2048
-    batch_size: int = 32
+    batch_size: int = 16
 
     def __post_init__(self) -> None:
         if self.method not in CALIBRATION_METHODS:
@@ -106,7 +106,7 @@ class CalibrationConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
-class GemmLayer:
+class GemmShape:
     """One GEMM layer of a quantised model, for mapping onto the array.
 
     ``m_per_image`` rows per image, reduction depth ``k``, ``n`` output columns per
@@ -226,7 +226,7 @@ class QuantizedModel:
     """
 
     def __init__(self, *, layers, scales: dict[str, float], input_shape, output: str,
-                 gemm_layers: tuple[GemmLayer, ...], tensor_elements_per_image: int) -> None:
+                 gemm_layers: tuple[GemmShape, ...], tensor_elements_per_image: int) -> None:
         self.layers: tuple[_QuantLayer, ...] = tuple(layers)
         self.scales = dict(scales)
         self.input_shape = tuple(input_shape)
@@ -249,7 +249,7 @@ class QuantizedModel:
 
     def quantize_input(self, images: np.ndarray) -> np.ndarray:
         """Float images (N, C, H, W) -> int8 NHWC with the calibrated input scale."""
-        check_images_shape(self.input_shape, images)
+        _check_images_shape(self.input_shape, images)
         return quantize_activations(images.transpose(0, 2, 3, 1), self.scales[INPUT])
 
     def run(self, images: np.ndarray, backend: GemmBackend, *,
@@ -270,7 +270,7 @@ class QuantizedModel:
         ndarray of int8, shape (N, ...)
             Output codes; real values are ``codes * output_scale``.
         """
-        check_images_shape(self.input_shape, images)
+        _check_images_shape(self.input_shape, images)
         batch_size = batch_size or self.default_batch_size()
         outputs = [self._run_batch(images[start:start + batch_size], backend)
                    for start in range(0, len(images), batch_size)]
@@ -288,7 +288,7 @@ class QuantizedModel:
         return values[self.output]
 
 
-def check_images_shape(input_shape: tuple[int, ...], images: np.ndarray) -> None:
+def _check_images_shape(input_shape: tuple[int, ...], images: np.ndarray) -> None:
     if images.ndim != 4 or tuple(images.shape[1:]) != tuple(input_shape):
         raise ConfigError(
             f"images: shape {tuple(images.shape)} does not match the model input "
@@ -363,7 +363,7 @@ def quantize_model(
     observed, shapes = calibrate(prepared, calibration_images, calibration)
     scales: dict[str, float] = {INPUT: observed[INPUT]}
     layers: list[_QuantLayer] = []
-    gemms: list[GemmLayer] = []
+    gemms: list[GemmShape] = []
     for node in prepared.nodes:
         op = node.op
         in_scale = scales[node.inputs[0]]
@@ -392,7 +392,7 @@ def quantize_model(
 
 
 def _quantize_gemm(name, inputs, op: Conv2d | Linear, in_scale: float, out_scale: float,
-                   out_shape: tuple[int, ...]) -> tuple[_QuantGemm, GemmLayer]:
+                   out_shape: tuple[int, ...]) -> tuple[_QuantGemm, GemmShape]:
     codes, weight_scales = quantize_weights_per_channel(op.weight)
     bias = np.zeros(op.weight.shape[0]) if op.bias is None else np.asarray(op.bias, np.float64)
     bias_codes = np.clip(round_half_away(bias / (in_scale * weight_scales)), INT32_MIN, INT32_MAX)
@@ -403,14 +403,14 @@ def _quantize_gemm(name, inputs, op: Conv2d | Linear, in_scale: float, out_scale
                   qmin=qmin, qmax=qmax)
     if isinstance(op, Linear):
         matrix = np.ascontiguousarray(codes.T)
-        gemm = GemmLayer(name=name, m_per_image=1, k=matrix.shape[0], n=matrix.shape[1],
+        gemm = GemmShape(name=name, m_per_image=1, k=matrix.shape[0], n=matrix.shape[1],
                          groups=1)
         return _QuantGemm(weights=(matrix,), **common), gemm
     groups = op.groups
     per_group = op.weight.shape[0] // groups
     weights = tuple(ops.conv_weight_matrix(codes[g * per_group:(g + 1) * per_group])
                     for g in range(groups))
-    gemm = GemmLayer(name=name, m_per_image=out_shape[0] * out_shape[1], k=weights[0].shape[0],
+    gemm = GemmShape(name=name, m_per_image=out_shape[0] * out_shape[1], k=weights[0].shape[0],
                      n=per_group, groups=groups)
     layer = _QuantGemm(weights=weights, kernel=op.kernel, stride=op.stride,
                        padding=op.padding, **common)

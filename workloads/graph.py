@@ -48,10 +48,6 @@ def _check_activation(activation: str | None) -> None:
         )
 
 
-def _pair(value: int | tuple[int, int]) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Conv2d:
     """2-D convolution; grouped when ``groups > 1`` (depthwise when groups == C_in).

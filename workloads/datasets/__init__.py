@@ -1,1 +1,3 @@
 """Images shipped with the package (package data)."""
+
+__all__: list[str] = []

@@ -1,1 +1,3 @@
 """Network definitions built from the engine's float graph (:mod:`workloads.graph`)."""
+
+__all__: list[str] = []
