@@ -130,3 +130,40 @@ def test_onnx_model_with_an_unsupported_operator_is_rejected(tmp_path, capsys):
     assert capsys.readouterr().err.startswith(
         f"vscale: error: {model}: operator 'Tanh' (node 'act') is not supported; allowed: ")
     assert not out.exists()
+
+
+def test_registered_injection_backend_gets_its_point_and_reports_stats(tmp_path, capsys,
+                                                                        monkeypatch):
+    from workloads import backends
+
+    monkeypatch.setattr(backends, "_REGISTRY", dict(backends._REGISTRY))
+    built = []
+
+    class FakeBitlevel(backends.ExactBackend):
+        name = "bitlevel"
+
+        def __init__(self, *, vdd_v, protect_mask, seed):
+            super().__init__()
+            built.append((vdd_v, protect_mask, seed))
+
+        def matmul(self, activations, weights, *, layer):
+            counts = self.stats.setdefault(layer, np.zeros(32, dtype=np.int64))
+            counts[0] += 1  # one "error" in bit 0 per GEMM call
+            counts[31] += 2  # two in bit 31 (protected below)
+            return super().matmul(activations, weights, layer=layer)
+
+    backends.register_backend("bitlevel", FakeBitlevel)
+    out = tmp_path / "out"
+    assert main(["accuracy", "--injection", "bitlevel", "--images", "10", "--vdd", "0.8,0.6",
+                 "--protect", "31:20", "--seed", "7", "--format", "json",
+                 "--out", str(out)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(v, m) for v, m, _ in built] == [(0.8, 0xFFF00000), (0.6, 0xFFF00000)]
+    assert [s.spawn_key for _, _, s in built] == [(0,), (1,)]
+    assert {s.entropy for _, _, s in built} == {7}
+    # tinymnv2: 17 GEMM layers, depthwise layers one call per channel: 16 + 64 + 96 + 96 + 128
+    calls = 17 - 5 + 16 + 64 + 96 + 96 + 128
+    assert [r["unprotected_errors"] for r in rows] == [calls, calls]
+    errors = list(csv.DictReader(io.StringIO((out / "errors_per_bit.csv").read_text())))
+    assert {(r["bit"], r["protected"]) for r in errors} == {("0", "False"), ("31", "True")}
+    assert sum(int(r["errors"]) for r in errors if r["bit"] == "31") == 2 * 2 * calls
