@@ -327,7 +327,7 @@ def _parameters(pe: PEConfig, timing: StageTiming, variation: ProcessVariation |
     """MAC parameter rows, one per PE with process variation; the last few are kept.
 
     With variation, :func:`pe_models.chain.mac_parameters` walks the multiplier netlist
-    once per PE (about 20 s for 256 x 256 PEs), so layers of one die reuse the rows.
+    once per PE (10-20 s for 256 x 256 PEs), so the layers of one die reuse the rows.
     """
     key: tuple = (pe, timing.t_clk_fs, timing.t_sample_fs, timing.delay_scale,
                   tuple(sorted(timing.delays_fs.items())))
