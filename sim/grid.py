@@ -52,7 +52,7 @@ from .protection import Protection
 
 __all__ = [
     "ENGINES",
-    "EVENT_COLUMNS",
+    "FOLD_EVENT_COLUMNS",
     "FoldOperands",
     "FoldResult",
     "GridEngine",
@@ -70,7 +70,7 @@ __all__ = [
 ENGINES: tuple[str, ...] = ("fast", "detailed")
 """Names of the interchangeable grid engines."""
 
-EVENT_COLUMNS: tuple[str, ...] = ("cycle", "row", "col", "flip_mask", "detected")
+FOLD_EVENT_COLUMNS: tuple[str, ...] = ("cycle", "row", "col", "flip_mask", "detected")
 """Columns of :attr:`FoldResult.events`: fold-local cycle, PE row and column, flip mask, 0/1."""
 
 
@@ -137,7 +137,7 @@ class GridSetup:
         return self.params[row * self.cols + col]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FoldOperands:
     """The operands of one fold as the array sees them (int8).
 
@@ -216,7 +216,7 @@ class FoldResult:
         The same over MACs that were not detected (their wrong bits stay in the result).
     events : ndarray, int64, shape (n, 5), or None
         With ``record_events``: one row per MAC with a non-zero flip mask, columns
-        :data:`EVENT_COLUMNS`, sorted by (cycle, row, col).
+        :data:`FOLD_EVENT_COLUMNS`, sorted by (cycle, row, col).
     """
 
     tile: np.ndarray
@@ -250,7 +250,7 @@ def fold_correction_cycles(result: FoldResult, protection: Protection | None) ->
 def sort_events(events: np.ndarray) -> np.ndarray:
     """Events in canonical order: by cycle, then row, then column."""
     if events.shape[0] == 0:
-        return events.reshape(0, len(EVENT_COLUMNS))
+        return events.reshape(0, len(FOLD_EVENT_COLUMNS))
     order = np.lexsort((events[:, 2], events[:, 1], events[:, 0]))
     return np.ascontiguousarray(events[order])
 
