@@ -324,15 +324,14 @@ def mac_parameters(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray |
         else:
             params[:, _kernels.PARAM_D0 + offset] = np.maximum(1, np.rint(nominal[cell] * factors))
     multiplier = pe.stages["multiplier"]
-    for row, factor in enumerate(factors):
-        if lane_factors is None:
-            delays = dict(timing.delays_fs)
-        else:
-            delays = {cell: max(1, round(nominal[cell] * factor)) for cell in nominal}
-        arrival = static_output_arrival_fs(multiplier, delays, "product")
-        params[row, _kernels.PARAM_ARRIVAL:_kernels.PARAM_LATE_PRODUCT] = arrival
-        late = arrival > timing.t_sample_fs
-        params[row, _kernels.PARAM_LATE_PRODUCT] = int(np.sum(np.left_shift(1, np.arange(16))[late]))
+    if lane_factors is None:
+        lane_delays = {cell: np.full(1, timing.delays_fs[cell], dtype=np.int64) for cell in nominal}
+    else:
+        lane_delays = {cell: np.maximum(1, np.rint(nominal[cell] * factors)).astype(np.int64) for cell in nominal}
+    arrival = multiplier.static_arrival_lanes_fs(lane_delays, "product")
+    params[:, _kernels.PARAM_ARRIVAL:_kernels.PARAM_LATE_PRODUCT] = arrival
+    late = arrival > timing.t_sample_fs
+    params[:, _kernels.PARAM_LATE_PRODUCT] = (late * np.left_shift(np.int64(1), np.arange(16))).sum(axis=1)
     d_carry = params[:, _kernels.PARAM_D0]
     d_sum = params[:, _kernels.PARAM_D1]
     params[:, _kernels.PARAM_CARRY_STEPS] = np.where(

@@ -17,6 +17,8 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from pe_models.cells import CELL_FUNCTIONS, CellLibrary
 from pe_models.errors import ConfigError
 
@@ -134,6 +136,34 @@ class Netlist:
         for cell in self.cells:
             counts[cell.kind] = counts.get(cell.kind, 0) + 1
         return counts
+
+    def static_arrival_lanes_fs(self, delays_fs: dict[str, np.ndarray], output: str) -> np.ndarray:
+        """Static arrival of each bit of `output` for many delay sets at once.
+
+        Parameters
+        ----------
+        delays_fs : dict of str to ndarray
+            Per cell type, an int64 array of shape (n,) of delays in fs (one per lane).
+        output : str
+            Output bus name.
+
+        Returns
+        -------
+        ndarray, int64, shape (n, width)
+            Longest-path arrival in fs; -1 for constant bits.
+        """
+        n = next(iter(delays_fs.values())).shape[0]
+        arrival: list[np.ndarray | None] = [None] * self.n_nets
+        for nets in self.inputs.values():
+            for net in nets:
+                arrival[net] = np.zeros(n, dtype=np.int64)
+        for cell in self.cells:
+            sources = [arrival[i] for i in cell.inputs if arrival[i] is not None]
+            if sources:
+                arrival[cell.output] = np.maximum.reduce(sources) + delays_fs[cell.kind]
+        columns = [arrival[net] if arrival[net] is not None else np.full(n, -1, dtype=np.int64)
+                   for net in self.outputs[output]]
+        return np.stack(columns, axis=1)
 
     def static_arrival_fs(self, delays_fs: dict[str, int]) -> list[int]:
         """Latest possible transition time of every net (static timing analysis).

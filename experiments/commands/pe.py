@@ -161,7 +161,7 @@ def run_verilog(args: argparse.Namespace) -> int:
         vectors = {c: rng.integers(-128, 128, 100) for c in ("prev_a", "prev_b", "a", "b")}
         vectors["prev_c"], vectors["c"] = rng.integers(-(2**16), 2**16, (2, 100))
     directory = output_dir(args)
-    written = {}
+    written: list[Path] = []
     for stage, netlist in pe.stages.items():
         if stage == "multiplier":
             old = {"a": vectors["prev_a"], "b": vectors["prev_b"]}
@@ -172,9 +172,10 @@ def run_verilog(args: argparse.Namespace) -> int:
         else:
             old = {"a": vectors["prev_a"], "b": vectors["prev_b"], "c": vectors["prev_c"]}
             new = {"a": vectors["a"], "b": vectors["b"], "c": vectors["c"]}
-        written.update(write_verilog_bundle(directory, netlist, delays_fs=timing.delays_fs,
-                                            t_sample_fs=timing.t_sample_fs, old_inputs=old, new_inputs=new))
-    write_json(directory / "config.json", _config(args, pe, timing))
-    for path in sorted({str(p) for p in written.values()}):
+        files = write_verilog_bundle(directory, netlist, delays_fs=timing.delays_fs,
+                                     t_sample_fs=timing.t_sample_fs, old_inputs=old, new_inputs=new)
+        written.extend(files.values())
+    written.append(write_json(directory / "config.json", _config(args, pe, timing)))
+    for path in sorted({str(p) for p in written}):
         print(path)
     return 0

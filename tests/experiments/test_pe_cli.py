@@ -113,3 +113,13 @@ def test_run_prints_one_row_per_voltage(tmp_path, capsys):
     assert lines[0].split()[:2] == ["vdd_v", "delay_scale"]
     assert [line.split()[0] for line in lines[2:]] == ["0.9", "0.85", "0.8", "0.75", "0.7", "0.65", "0.6", "0.55",
                                                         "0.5"]
+
+
+def test_pe_verilog_writes_every_stage_of_the_registered_pe(tmp_path, capsys):
+    out = tmp_path / "verilog"
+    assert main(["pe", "verilog", "--vdd", "0.6", "--out", str(out)]) == 0
+    printed = set(capsys.readouterr().out.split())
+    names = {p.name for p in out.iterdir()}
+    assert {"cells.v", "mul_compound.v", "tb_mul_compound.v", "acc_rca32_compound.v", "tb_acc_rca32_compound.v",
+            "run_icarus.sh", "config.json"} <= names
+    assert {str(out / name) for name in names} == printed
