@@ -229,10 +229,12 @@ def multiply_by_quantized_multiplier(
 class HistogramObserver:
     """Collect the distribution of |x| of one tensor over calibration batches.
 
-    A fixed number of equal-width bins covers ``[0, range)``; when a batch exceeds the
-    range, the range doubles and adjacent bin pairs merge, so the histogram stays
-    exact at its current resolution whatever the order of the batches. Exact zeros
-    (most post-ReLU values) are counted apart: they quantise without error.
+    A fixed number of equal-width bins covers ``[0, range)`` with the range a power of
+    two; when a batch exceeds the range, the range doubles and adjacent bin pairs merge.
+    The final histogram is therefore the one of all values at once with the range the
+    smallest power of two above their maximum, whatever the batching and order of the
+    calibration images. Exact zeros (most post-ReLU values) are counted apart: they
+    quantise without error.
 
     Parameters
     ----------
@@ -259,7 +261,7 @@ class HistogramObserver:
         peak = float(nonzero.max())
         self.peak = max(self.peak, peak)
         if self.upper == 0.0:
-            self.upper = peak * (1 + 1e-9)
+            self.upper = float(2.0 ** np.ceil(np.log2(peak)))
         while peak >= self.upper:
             self.counts = self.counts.reshape(-1, 2).sum(axis=1)
             self.counts = np.concatenate([self.counts, np.zeros(self.bins // 2, np.int64)])

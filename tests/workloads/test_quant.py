@@ -165,6 +165,19 @@ def test_histogram_range_doubling_keeps_counts():
     assert observer.upper >= 3.0
 
 
+def test_histogram_does_not_depend_on_how_values_are_batched():
+    rng = np.random.default_rng(np.random.SeedSequence(5))
+    values = rng.laplace(size=30000) * 3
+    whole = HistogramObserver()
+    whole.observe(values)
+    batched = HistogramObserver()
+    for part in np.array_split(np.sort(np.abs(values)), 7):  # growing maxima: range doubles
+        batched.observe(part)
+    assert whole.upper == batched.upper == 2.0 ** np.ceil(np.log2(np.abs(values).max()))
+    assert np.array_equal(whole.counts, batched.counts)
+    assert whole.threshold("mse") == batched.threshold("mse")
+
+
 def test_unknown_calibration_method_is_rejected():
     with pytest.raises(ConfigError, match=r"^calibration: 'max' is unknown; allowed: mse, percentile$"):
         HistogramObserver().threshold("max")
