@@ -132,13 +132,12 @@ def load_trace(path: str | Path) -> OperandStream:
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {}
-            for name in ("a", "b", "c"):
-                if name not in data.files:
-                    raise ConfigError(f"{path}: missing array {name!r}; a trace needs arrays a, b, c")
-                arrays[name] = data[name]
+            arrays = {name: data[name] for name in ("a", "b", "c") if name in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError):
         raise ConfigError(f"{path}: not a readable .npz trace; expected integer arrays a, b, c") from None
+    for name in ("a", "b", "c"):
+        if name not in arrays:
+            raise ConfigError(f"{path}: missing array {name!r}; a trace needs arrays a, b, c")
     shapes = {name: array.shape for name, array in arrays.items()}
     if len(set(shapes.values())) != 1 or arrays["a"].ndim not in (1, 2) or arrays["a"].shape[-1] < 2:
         raise ConfigError(f"{path}: arrays a, b, c must share a shape (steps,) or (lanes, steps) with steps >= 2")

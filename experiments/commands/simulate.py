@@ -30,7 +30,16 @@ from sim.layers import ConvLayer, GemmLayer, Layer
 from sim.protection import STALL_SCOPES, Protection, parse_bit_mask
 from workloads.topologies import BUILTIN_TOPOLOGIES, load_topology
 
-__all__ = ["COLUMNS", "OPERAND_MODEL", "layer_operands", "parse_layer", "parse_layer_range", "register", "run"]
+__all__ = [
+    "COLUMNS",
+    "OPERAND_MODEL",
+    "layer_operands",
+    "load_gemm_operands",
+    "parse_layer",
+    "parse_layer_range",
+    "register",
+    "run",
+]
 
 COLUMNS = (
     "layer_id", "layer_name", "m", "n", "k", "groups", "folds", "macs", "cycles", "compute_cycles",
@@ -117,6 +126,37 @@ def layer_operands(layer: Layer, seed: np.random.SeedSequence) -> tuple[np.ndarr
     return _activations(rng, (1, problem.m, problem.k)), _weights(rng, (1, problem.k, problem.n))
 
 
+def load_gemm_operands(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Read supplied GEMM operands: a ``.npz`` with int8-valued ``activations`` (M, K) and ``weights`` (K, N).
+
+    Raises
+    ------
+    ConfigError
+        Unreadable file, missing array, wrong rank, mismatched K, non-integer or out-of-range values.
+    """
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in ("activations", "weights") if name in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+        raise ConfigError(f"{path}: not a readable .npz file with arrays activations, weights") from None
+    for name in ("activations", "weights"):
+        if name not in arrays:
+            raise ConfigError(f"{path}: missing array {name!r}; --operands needs arrays activations, weights")
+    activations, weights = arrays["activations"], arrays["weights"]
+    for name, array in arrays.items():
+        if array.ndim != 2 or 0 in array.shape:
+            raise ConfigError(f"{path}: array {name!r} must be a non-empty 2-D matrix, got shape {array.shape}")
+        if array.dtype.kind not in "iu" or array.min() < -128 or array.max() > 127:
+            raise ConfigError(f"{path}: array {name!r} must hold integers in -128..127")
+    if activations.shape[1] != weights.shape[0]:
+        raise ConfigError(
+            f"{path}: activations {activations.shape} and weights {weights.shape} do not share K"
+        )
+    return activations.astype(np.int8), weights.astype(np.int8)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "simulate",
@@ -128,6 +168,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--layer", metavar="M,N,K", help="one GEMM layer C[M,N] = A[M,K] @ B[K,N]")
+    source.add_argument("--operands", metavar="FILE.npz",
+                        help="one GEMM with supplied operands: int8-valued arrays activations (M, K) and "
+                        "weights (K, N)")
     source.add_argument(
         "--topology", metavar="FILE|NAME",
         help=f"topology CSV file (SCALE-Sim or vscale format) or a built-in name: {', '.join(BUILTIN_TOPOLOGIES)}",
@@ -223,11 +266,19 @@ def run(args: argparse.Namespace) -> int:
     f_clk_mhz = 1e9 / timing.t_clk_fs
     array = resolve_array_config(array=args.array, dataflow=args.dataflow, bandwidth=args.bandwidth)
     array = dataclasses.replace(array, f_clk_mhz=f_clk_mhz, accumulator_bits=pe.width)
-    if args.layer is not None:
+    supplied = None
+    if args.operands is not None:
         if args.layers is not None:
             raise ConfigError("--layers: only with --topology")
-        layers: list[tuple[int, Layer]] = [(0, parse_layer(args.layer))]
-        source: dict[str, Any] = {"layer": args.layer}
+        supplied = load_gemm_operands(args.operands)
+        m, k = supplied[0].shape
+        layers: list[tuple[int, Layer]] = [(0, GemmLayer(name="operands", m=m, n=supplied[1].shape[1], k=k))]
+        source: dict[str, Any] = {"operands": args.operands}
+    elif args.layer is not None:
+        if args.layers is not None:
+            raise ConfigError("--layers: only with --topology")
+        layers = [(0, parse_layer(args.layer))]
+        source = {"layer": args.layer}
     else:
         topology = load_topology(args.topology)
         selected = parse_layer_range(args.layers, len(topology.layers))
@@ -243,7 +294,10 @@ def run(args: argparse.Namespace) -> int:
     flip_rows: list[list[Any]] = []
     error_sq = exact_sq = 0.0
     for index, layer in progress(layers, label="simulate"):
-        activations, weights = layer_operands(layer, np.random.SeedSequence(root.entropy, spawn_key=(0, index)))
+        if supplied is not None:
+            activations, weights = supplied[0][None], supplied[1][None]
+        else:
+            activations, weights = layer_operands(layer, np.random.SeedSequence(root.entropy, spawn_key=(0, index)))
         result = simulate_grouped_gemm(activations, weights, array=array, pe=pe, timing=timing,
                                        protection=protection, variation=variation, seed=die, engine=args.engine)
         rows.append(_layer_row(index, layer, result))
@@ -288,7 +342,7 @@ def run(args: argparse.Namespace) -> int:
         "variation": None if variation is None else dataclasses.asdict(variation),
         "engine": args.engine,
         "seed": args.seed,
-        "operands": OPERAND_MODEL,
+        "operands": args.operands if supplied is not None else OPERAND_MODEL,
     })
 
     table_rows = [[row[1], row[2], row[3], row[4], row[5], row[7], row[8], row[10], row[11], row[12], row[13],

@@ -191,3 +191,39 @@ def test_layer_and_topology_are_mutually_exclusive(tmp_path, capsys):
     assert exit_status.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_supplied_operands_at_low_vdd_with_every_bit_protected_give_the_exact_product(tmp_path):
+    rng = np.random.default_rng(np.random.SeedSequence(9))
+    activations = rng.integers(-128, 128, (12, 7)).astype(np.int8)
+    weights = rng.integers(-128, 128, (7, 5)).astype(np.int8)
+    path = tmp_path / "gemm.npz"
+    np.savez(path, activations=activations, weights=weights)
+    out = tmp_path / "out"
+    assert main(["simulate", "--operands", str(path), "--t-clk-ps", "500", "--delay-scale", "1.2",
+                 "--array", "3x4", "--protect", "31:0", "--out", str(out)]) == 0
+    (row,) = _rows(out / "simulate.csv")
+    assert (row["m"], row["n"], row["k"]) == ("12", "5", "7")
+    assert int(row["detections"]) > 0
+    assert row["wrong_outputs"] == "0"
+    assert json.loads((out / "config.json").read_text())["operands"] == str(path)
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"activations": np.zeros((2, 3), np.int8)},
+         "missing array 'weights'; --operands needs arrays activations, weights"),
+        ({"activations": np.zeros((2, 3), np.int8), "weights": np.zeros((4, 2), np.int8)},
+         "activations (2, 3) and weights (4, 2) do not share K"),
+        ({"activations": np.full((2, 3), 300), "weights": np.zeros((3, 2), np.int8)},
+         "array 'activations' must hold integers in -128..127"),
+    ],
+)
+def test_bad_supplied_operands_are_rejected(tmp_path, capsys, arrays, message):
+    path = tmp_path / "gemm.npz"
+    np.savez(path, **arrays)
+    out = tmp_path / "out"
+    assert main(["simulate", "--operands", str(path), "--vdd", "0.6", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"vscale: error: {path}: {message}\n"
+    assert not out.exists()

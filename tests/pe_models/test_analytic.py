@@ -75,3 +75,31 @@ def test_fused_pipeline_is_rejected(dnn_statistics):
     pe = PEConfig(pipeline="fused")
     with pytest.raises(ConfigError, match=r"^level: the analytic level models the registered pipeline"):
         adder_bit_error_probabilities(pe, stage_timing(pe, t_clk_ps=1000.0), dnn_statistics)
+
+
+def test_trace_without_array_c_is_rejected_by_name(tmp_path):
+    from pe_models.operands import load_trace
+
+    path = tmp_path / "trace.npz"
+    np.savez(path, a=np.zeros(4, np.int8), b=np.zeros(4, np.int8))
+    with pytest.raises(ConfigError, match=rf"^{path}: missing array 'c'; a trace needs arrays a, b, c$"):
+        load_trace(path)
+
+
+def test_trace_with_out_of_range_operands_is_rejected(tmp_path):
+    from pe_models.operands import load_trace
+
+    path = tmp_path / "trace.npz"
+    np.savez(path, a=np.array([1, 200]), b=np.array([1, 2]), c=np.array([0, 0]))
+    with pytest.raises(ConfigError, match=rf"^{path}: array 'a' must hold int8 values in -128..127$"):
+        load_trace(path)
+
+
+def test_trace_round_trips_as_one_lane(tmp_path):
+    from pe_models.operands import load_trace
+
+    path = tmp_path / "trace.npz"
+    np.savez(path, a=np.array([1, -2, 3]), b=np.array([4, 5, -6]), c=np.array([7, 8, 9]))
+    stream = load_trace(path)
+    assert stream.products.tolist() == [[4, -10, -18]]
+    assert stream.consecutive_pairs()["prev_c"].tolist() == [7, 8]
