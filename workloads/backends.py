@@ -180,7 +180,7 @@ def check_injection(injection: str) -> None:
 
 
 def make_injection_backend(
-    injection: str, *, vdd_v: float, protect_mask: int, seed: np.random.SeedSequence
+    injection: str, *, vdd_v: float, protect_mask: int, seed: np.random.SeedSequence, **options
 ) -> GemmBackend:
     """The backend of one voltage point of an accuracy sweep.
 
@@ -195,6 +195,8 @@ def make_injection_backend(
         bit i protected).
     seed : numpy.random.SeedSequence
         The point's own seed (spawned per voltage by the caller).
+    **options
+        Passed on to timing-error backends (``pe``, ``f_clk_mhz``, ``array`` ...).
 
     Returns
     -------
@@ -204,4 +206,14 @@ def make_injection_backend(
     check_injection(injection)
     if injection == "exact":
         return ExactBackend()
-    return make_backend(injection, vdd_v=vdd_v, protect_mask=protect_mask, seed=seed)
+    return make_backend(injection, vdd_v=vdd_v, protect_mask=protect_mask, seed=seed, **options)
+
+
+def _register_timing_error_backends() -> None:
+    from .injection import BitlevelBackend, StatisticalBackend
+
+    register_backend("statistical", StatisticalBackend)
+    register_backend("bitlevel", BitlevelBackend)
+
+
+_register_timing_error_backends()

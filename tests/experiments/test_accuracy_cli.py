@@ -52,8 +52,6 @@ def test_accuracy_writes_table_csv_plot_and_config(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--injection", "bitlevel"],
-         "--injection: 'bitlevel' is not available yet; allowed: exact"),
         (["--injection", "magic"],
          "--injection: 'magic' is unknown; allowed: exact, statistical, bitlevel"),
         (["--vdd", "0.9:0.5"],

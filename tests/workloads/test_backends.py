@@ -81,8 +81,8 @@ def test_exact_backend_has_empty_stats_and_satisfies_the_protocol():
 
 
 def test_unknown_backend_names_the_allowed_ones():
-    with pytest.raises(ConfigError, match=r"^backend: 'bitlevel' is unknown; allowed: exact$"):
-        make_backend("bitlevel")
+    with pytest.raises(ConfigError, match=r"^backend: 'magic' is unknown; allowed: exact, statistical, bitlevel$"):
+        make_backend("magic")
 
 
 def test_bad_accumulator_width_is_rejected():
@@ -101,5 +101,5 @@ def test_registered_backend_is_built_with_its_options(monkeypatch):
             self.factor = factor
 
     register_backend("doubling", Doubling)
-    assert available_backends() == ("exact", "doubling")
+    assert available_backends() == ("exact", "statistical", "bitlevel", "doubling")
     assert make_backend("doubling", factor=2).factor == 2

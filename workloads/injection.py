@@ -1,0 +1,241 @@
+"""Timing-error injection into the GEMMs of int8 inference: ``statistical`` and ``bitlevel``.
+
+``bitlevel``: every MAC through the chain-level model in array order (see
+:class:`BitlevelBackend`).
+
+``statistical``: the exact GEMM plus bit errors drawn from the analytic per-bit error
+probabilities of the PE at the given VDD (:mod:`pe_models.analytic`), applied where
+they arise. Every MAC step of a dot product latches a partial sum; bit i of it is wrong
+with probability ``p_i`` (accumulator) and bit j of the product register with ``q_j``
+(multiplier stage). A wrong bit changes the partial sum by ``+2^i`` (a 0 latched as 1)
+or ``-2^i`` (a 1 latched as 0), and the change flows on through the rest of the
+column, so the final output moves by the same amount (wrapped to the accumulator
+width). Protected bits (EDAC) are detected and corrected: counted, not applied.
+
+The operand statistics behind ``p_i`` are taken from the layer itself: partial sums and
+products sampled from the GEMM as a weight-stationary array of ``rows`` rows forms
+them (the partial sum entering row r of a K-fold is the dot product over the rows
+above it in that fold). They are computed once per layer shape and weights and cached.
+
+Events are rare, so they are drawn sparsely: the number of wrong bits of kind i over
+the whole GEMM is Poisson with mean ``M N K p_i`` (the binomial limit for small p_i),
+placed uniformly over outputs; the sign of each is ``+`` with probability
+``1 - P(bit i of a partial sum is 1)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pe_models.analytic import CarryStatistics, adder_bit_error_probabilities, carry_statistics
+from pe_models.chain import static_output_arrival_fs
+from pe_models.operands import OperandStream
+from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
+
+from .quant import wrap_to_width
+
+__all__ = ["BitlevelBackend", "StatisticalBackend", "layer_operand_sample"]
+
+_SAMPLE_SIZE = 4096
+_STATISTICS_CACHE: dict[tuple, tuple[CarryStatistics, np.ndarray]] = {}
+
+
+def layer_operand_sample(
+    activations: np.ndarray, weights: np.ndarray, *, rows: int, size: int, seed: np.random.SeedSequence
+) -> OperandStream:
+    """Partial sums and operands of `size` MAC steps sampled from one GEMM.
+
+    Parameters
+    ----------
+    activations : ndarray of int8, shape (M, K)
+    weights : ndarray of int8, shape (K, N)
+    rows : int
+        Array rows: K is folded into chunks of `rows`; partial sums restart at each fold.
+    size : int
+    seed : SeedSequence
+
+    Returns
+    -------
+    OperandStream
+        One lane of `size` steps (a = activation, b = weight, c = incoming partial sum).
+    """
+    rng = np.random.default_rng(seed)
+    m_count, depth = activations.shape
+    n_count = weights.shape[1]
+    m = rng.integers(0, m_count, size)
+    n = rng.integers(0, n_count, size)
+    k = rng.integers(0, depth, size)
+    fold_start = (k // rows) * rows
+    a = activations[m, k].astype(np.int64)
+    b = weights[k, n].astype(np.int64)
+    c = np.zeros(size, dtype=np.int64)
+    for row in range(int((k - fold_start).max()) if size else 0):
+        index = fold_start + row
+        inside = index < k
+        c += np.where(inside, activations[m, np.minimum(index, depth - 1)].astype(np.int64)
+                      * weights[np.minimum(index, depth - 1), n], 0)
+    return OperandStream(a=a[None, :], b=b[None, :], c=c[None, :], source="layer sample")
+
+
+@dataclass
+class StatisticalBackend:
+    """Exact GEMM plus analytic-probability bit errors (see the module docstring).
+
+    Parameters
+    ----------
+    vdd_v : float
+        Supply voltage in V.
+    protect_mask : int
+        Protected accumulator bits (bit i set = protected).
+    seed : SeedSequence
+        This voltage point's seed; each GEMM spawns its own child in call order.
+    pe : PEConfig
+        Registered pipeline with the ``rca`` adder (default PE).
+    f_clk_mhz : float
+        Clock frequency in MHz (default 700).
+    rows : int
+        Array rows (column depth) used to sample partial sums (default 256).
+    """
+
+    vdd_v: float
+    protect_mask: int
+    seed: np.random.SeedSequence
+    pe: PEConfig = field(default_factory=PEConfig)
+    f_clk_mhz: float = 700.0
+    rows: int = 256
+    name: str = "statistical"
+    stats: dict[str, np.ndarray] = field(default_factory=dict)
+    detections: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.timing: StageTiming = stage_timing(
+            self.pe, operating_point=OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz)
+        )
+        self._calls = 0
+
+    def _statistics(self, activations: np.ndarray, weights: np.ndarray) -> tuple[CarryStatistics, np.ndarray]:
+        digest = hashlib.blake2b(activations[: min(64, activations.shape[0])].tobytes(), digest_size=8)
+        digest.update(weights.tobytes())
+        key = (activations.shape, weights.shape, self.rows, self.pe.width, digest.hexdigest())
+        if key not in _STATISTICS_CACHE:
+            sample = layer_operand_sample(
+                activations, weights, rows=self.rows, size=_SAMPLE_SIZE,
+                seed=np.random.SeedSequence(int(digest.hexdigest(), 16)),
+            )
+            products = sample.products.ravel() & 0xFFFF
+            product_ones = ((products[:, None] >> np.arange(16)) & 1).mean(axis=0)
+            _STATISTICS_CACHE[key] = (carry_statistics(sample, width=self.pe.width), product_ones)
+        return _STATISTICS_CACHE[key]
+
+    def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
+        """Exact GEMM plus injected errors; (M, K) int8 @ (K, N) int8 -> (M, N) int64."""
+        width = self.pe.width
+        exact = activations.astype(np.int64) @ weights.astype(np.int64)
+        child = np.random.SeedSequence(self.seed.entropy, spawn_key=(*self.seed.spawn_key, self._calls))
+        self._calls += 1
+        statistics, product_ones = self._statistics(activations, weights)
+        adder = adder_bit_error_probabilities(self.pe, self.timing, statistics)
+        arrival = static_output_arrival_fs(self.pe.stages["multiplier"], self.timing.delays_fs, "product")
+        product = np.where(arrival > self.timing.t_sample_fs, 2 * product_ones * (1 - product_ones), 0.0)
+        m_count, depth = activations.shape
+        n_count = weights.shape[1]
+        rng = np.random.default_rng(child)
+        counts = self.stats.setdefault(layer, np.zeros(width, dtype=np.int64))
+        delta = np.zeros(m_count * n_count, dtype=np.int64)
+        steps = m_count * n_count * depth
+        for bit in range(width):
+            p = adder[bit]
+            events = int(rng.poisson(steps * p)) if p > 0 else 0
+            if not events:
+                continue
+            counts[bit] += events
+            if (self.protect_mask >> bit) & 1:
+                self.detections[layer] = self.detections.get(layer, 0) + events
+                continue
+            where = rng.integers(0, m_count * n_count, events)
+            ones = statistics.sum_bit[bit]
+            signs = np.where(rng.random(events) < 1 - ones, 1, -1)
+            np.add.at(delta, where, signs * (1 << bit))
+        for bit in range(16):
+            p = product[bit]
+            events = int(rng.poisson(steps * p)) if p > 0 else 0
+            if not events:
+                continue
+            where = rng.integers(0, m_count * n_count, events)
+            signs = np.where(rng.random(events) < 1 - product_ones[bit], 1, -1)
+            weight = -(1 << bit) if bit == 15 else 1 << bit
+            np.add.at(delta, where, signs * weight)
+        return wrap_to_width(exact + delta.reshape(m_count, n_count), width)
+
+
+@dataclass
+class BitlevelBackend:
+    """Every MAC through the chain-level PE model in weight-stationary array order.
+
+    Runs each GEMM on the array simulator's ``fast`` engine
+    (:func:`sim.engine.simulate_gemm`, the same numba kernel): each PE keeps its previous
+    operands, product register and partial-sum input, and a wrong partial sum flows on
+    down its column as in hardware. Protected bits are detected and corrected (replayed)
+    at `penalty_cycles` each with a global stall; the backend accumulates the cycles.
+
+    Parameters
+    ----------
+    vdd_v : float
+    protect_mask : int
+    seed : SeedSequence
+        Seed of the process-variation die (used only with `variation`).
+    pe : PEConfig
+    array : ArrayConfig or None
+        Default: 256x256 weight-stationary at `f_clk_mhz`.
+    f_clk_mhz : float
+    variation : ProcessVariation or None
+    penalty_cycles : int
+    """
+
+    vdd_v: float
+    protect_mask: int
+    seed: np.random.SeedSequence
+    pe: PEConfig = field(default_factory=PEConfig)
+    array: object = None
+    f_clk_mhz: float = 700.0
+    variation: object = None
+    penalty_cycles: int = 1
+    name: str = "bitlevel"
+    stats: dict[str, np.ndarray] = field(default_factory=dict)
+    detections: dict[str, int] = field(default_factory=dict)
+    cycles: int = 0
+    compute_cycles: int = 0
+    correction_cycles: int = 0
+
+    def __post_init__(self) -> None:
+        from sim.config import ArrayConfig
+        from sim.protection import Protection
+
+        self.timing = stage_timing(
+            self.pe, operating_point=OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz)
+        )
+        if self.array is None:
+            self.array = ArrayConfig(rows=256, cols=256, dataflow="ws", f_clk_mhz=self.f_clk_mhz,
+                                     accumulator_bits=self.pe.width)
+        self.protection = Protection(protected_mask=self.protect_mask, penalty_cycles=self.penalty_cycles,
+                                     stall_scope="global")
+
+    def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
+        """(M, K) int8 @ (K, N) int8 on the simulated array -> (M, N) int64, wrapped."""
+        from sim.engine import simulate_gemm
+
+        result = simulate_gemm(
+            np.ascontiguousarray(activations, dtype=np.int8), np.ascontiguousarray(weights, dtype=np.int8),
+            array=self.array, pe=self.pe, timing=self.timing, protection=self.protection,
+            variation=self.variation, seed=self.seed, engine="fast",
+        )
+        counts = self.stats.setdefault(layer, np.zeros(self.pe.width, dtype=np.int64))
+        counts += result.flip_counts
+        self.detections[layer] = self.detections.get(layer, 0) + int(result.detections)
+        self.cycles += int(result.cycles)
+        self.compute_cycles += int(result.compute_cycles)
+        self.correction_cycles += int(result.correction_cycles)
+        return result.outputs
