@@ -1,11 +1,13 @@
-"""Int8 inference speed of the engine with the ``exact`` GEMM backend (prints a table).
+"""Int8 inference speed of the engine with each GEMM backend (prints a table).
 
 Run: ``python benchmarks/bench_inference.py [--imagenet] [--runs 5]``. Rows:
 
 * ``tinymnv2`` on the 1000 shipped MNIST test images: float forward pass, int8 forward
-  pass (exact backend, default batch size), calibration + quantisation (200 images);
+  pass with the exact, statistical and bitlevel backends at 0.55 V / 700 MHz (a fresh
+  backend per run, as for one voltage point of ``vscale accuracy``), calibration +
+  quantisation (200 images);
 * with ``--imagenet`` (needs the weights package and scikit-image): MobileNetV2 at
-  224x224 on 12 photo views, per image.
+  224x224 on 12 photo views with the exact backend and 2 views with bitlevel.
 
 Each figure is the median of ``--runs`` runs after one warm-up run (numba compiled).
 Single-threaded BLAS is forced (``OMP_NUM_THREADS=1`` etc.) so figures are per core.
@@ -22,7 +24,9 @@ import argparse  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
-from workloads.backends import ExactBackend  # noqa: E402
+import numpy as np  # noqa: E402
+
+from workloads.backends import ExactBackend, make_injection_backend  # noqa: E402
 from workloads.data import mnist_calibration_images, mnist_test_set  # noqa: E402
 from workloads.engine import quantize_model  # noqa: E402
 from workloads.graph import run_float  # noqa: E402
@@ -52,9 +56,15 @@ def main() -> None:
     model = quantize_model(graph, calibration)
     count = len(test.images)
     macs = model.macs_per_image
+    def injected(name, images, quantized):
+        backend = make_injection_backend(name, vdd_v=0.55, protect_mask=0, seed=np.random.SeedSequence(0))
+        return quantized.run(images, backend)
+
     for label, function in (
         ("float forward", lambda: run_float(graph, test.images)),
         ("int8 exact", lambda: model.run(test.images, ExactBackend())),
+        ("int8 statistical", lambda: injected("statistical", test.images, model)),
+        ("int8 bitlevel", lambda: injected("bitlevel", test.images, model)),
     ):
         seconds = median_seconds(function, args.runs)
         rows.append(("tinymnv2", label, count, seconds, count / seconds,
@@ -79,6 +89,10 @@ def main() -> None:
             seconds = median_seconds(function, max(1, args.runs // 2))
             rows.append(("mobilenetv2", label, len(images), seconds, len(images) / seconds,
                          big_macs * len(images) / seconds / 1e9))
+        pair = images[:2]
+        seconds = median_seconds(lambda: injected("bitlevel", pair, big_model), 1)
+        rows.append(("mobilenetv2", "int8 bitlevel", len(pair), seconds, len(pair) / seconds,
+                     big_macs * len(pair) / seconds / 1e9))
 
     header = ("model", "pass", "images", "seconds", "images/s", "GMAC/s")
     print("  ".join(f"{h:>18s}" for h in header))

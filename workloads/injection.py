@@ -15,7 +15,9 @@ width). Protected bits (EDAC) are detected and corrected: counted, not applied.
 The operand statistics behind ``p_i`` are taken from the layer itself: partial sums and
 products sampled from the GEMM as a weight-stationary array of ``rows`` rows forms
 them (the partial sum entering row r of a K-fold is the dot product over the rows
-above it in that fold). They are computed once per layer shape and weights and cached.
+above it in that fold). They are computed once per layer, from its first GEMM (the
+first group of a grouped or depthwise convolution stands for all its groups), and
+cached.
 
 Events are rare, so they are drawn sparsely: the number of wrong bits of kind i over
 the whole GEMM is Poisson with mean ``M N K p_i`` (the binomial limit for small p_i),
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pe_models.analytic import CarryStatistics, adder_bit_error_probabilities, carry_statistics
+from pe_models.analytic import CarryStatistics, adder_bit_error_probabilities, carry_statistics, carry_steps
 from pe_models.chain import static_output_arrival_fs
 from pe_models.operands import OperandStream
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
@@ -115,11 +117,22 @@ class StatisticalBackend:
             self.pe, operating_point=OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz)
         )
         self._calls = 0
+        self._steps = carry_steps(self.pe, self.timing)
+        arrival = static_output_arrival_fs(self.pe.stages["multiplier"], self.timing.delays_fs, "product")
+        self._late_product = arrival > self.timing.t_sample_fs
+        self._layer_statistics: dict[str, tuple[CarryStatistics, np.ndarray]] = {}
+        from .backends import ExactBackend
 
-    def _statistics(self, activations: np.ndarray, weights: np.ndarray) -> tuple[CarryStatistics, np.ndarray]:
+        self._exact = ExactBackend(accumulator_bits=self.pe.width)
+
+    def _statistics(self, activations: np.ndarray, weights: np.ndarray, layer: str
+                    ) -> tuple[CarryStatistics, np.ndarray]:
+        """Statistics of a layer, from its first GEMM (the first group of a grouped convolution)."""
+        if layer in self._layer_statistics:
+            return self._layer_statistics[layer]
         digest = hashlib.blake2b(activations[: min(64, activations.shape[0])].tobytes(), digest_size=8)
         digest.update(weights.tobytes())
-        key = (activations.shape, weights.shape, self.rows, self.pe.width, digest.hexdigest())
+        key = (activations.shape, weights.shape, self.rows, self.pe.width, self._steps, digest.hexdigest())
         if key not in _STATISTICS_CACHE:
             sample = layer_operand_sample(
                 activations, weights, rows=self.rows, size=_SAMPLE_SIZE,
@@ -127,19 +140,21 @@ class StatisticalBackend:
             )
             products = sample.products.ravel() & 0xFFFF
             product_ones = ((products[:, None] >> np.arange(16)) & 1).mean(axis=0)
-            _STATISTICS_CACHE[key] = (carry_statistics(sample, width=self.pe.width), product_ones)
-        return _STATISTICS_CACHE[key]
+            steps = self._steps if 0 < self._steps < self.pe.width else None
+            statistics = carry_statistics(sample, width=self.pe.width, steps=steps)
+            _STATISTICS_CACHE[key] = (statistics, product_ones)
+        self._layer_statistics[layer] = _STATISTICS_CACHE[key]
+        return self._layer_statistics[layer]
 
     def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
         """Exact GEMM plus injected errors; (M, K) int8 @ (K, N) int8 -> (M, N) int64."""
         width = self.pe.width
-        exact = activations.astype(np.int64) @ weights.astype(np.int64)
+        exact = self._exact.matmul(activations, weights, layer=layer)
         child = np.random.SeedSequence(self.seed.entropy, spawn_key=(*self.seed.spawn_key, self._calls))
         self._calls += 1
-        statistics, product_ones = self._statistics(activations, weights)
+        statistics, product_ones = self._statistics(activations, weights, layer)
         adder = adder_bit_error_probabilities(self.pe, self.timing, statistics)
-        arrival = static_output_arrival_fs(self.pe.stages["multiplier"], self.timing.delays_fs, "product")
-        product = np.where(arrival > self.timing.t_sample_fs, 2 * product_ones * (1 - product_ones), 0.0)
+        product = np.where(self._late_product, 2 * product_ones * (1 - product_ones), 0.0)
         m_count, depth = activations.shape
         n_count = weights.shape[1]
         rng = np.random.default_rng(child)

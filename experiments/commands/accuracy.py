@@ -38,7 +38,8 @@ __all__ = [
 
 ACCUMULATOR_BITS = 32
 COLUMNS = ("vdd_v", "injection", "metric", "images", "top1_pct", "top5_pct",
-           "float_top1_pct", "unprotected_errors")
+           "float_top1_pct", "unprotected_errors", "detections", "compute_cycles", "correction_cycles",
+           "latency_overhead_pct")
 _NUMBER = r"\s*([0-9]*\.?[0-9]+)\s*"
 
 
@@ -168,6 +169,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(bits 20..31), or 'none' (default: none)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--f-clk-mhz", type=float, default=700.0, metavar="MHZ",
+                        help="clock frequency in MHz for statistical/bitlevel injection (default: 700)")
+    parser.add_argument("--array", default="256x256", metavar="ROWSxCOLS",
+                        help="weight-stationary array for bitlevel injection (and the column depth of "
+                        "statistical), rows x columns of PEs (default: 256x256)")
+    parser.add_argument("--penalty", type=int, default=1, metavar="CYCLES",
+                        help="cycles one correction of a protected bit costs, global stall, bitlevel "
+                        "(default: 1)")
     parser.add_argument(
         "--calibration", default="mse", metavar="|".join(CALIBRATION_METHODS),
         help="activation calibration: mse (threshold minimising quantisation MSE) or "
@@ -175,6 +184,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_output_options(parser, "accuracy")
     parser.set_defaults(handler=run)
+
+
+def _injection_options(args: argparse.Namespace, vdds: list[float]) -> dict[str, Any]:
+    """Validated options of the timing-error backends (checked before any work is done)."""
+    if args.injection == "exact":
+        return {}
+    from experiments.configs import resolve_array_config
+    from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+
+    pe = PEConfig()
+    for vdd in vdds:
+        stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=args.f_clk_mhz))
+    if args.penalty < 0:
+        raise ConfigError(f"--penalty: expected a non-negative integer number of cycles, got {args.penalty}")
+    array = resolve_array_config(array=args.array, dataflow="ws", bandwidth=None)
+    if args.injection == "statistical":
+        return {"pe": pe, "f_clk_mhz": args.f_clk_mhz, "rows": array.rows}
+    import dataclasses
+
+    array = dataclasses.replace(array, f_clk_mhz=args.f_clk_mhz, accumulator_bits=pe.width)
+    return {"pe": pe, "f_clk_mhz": args.f_clk_mhz, "array": array, "penalty_cycles": args.penalty}
 
 
 def _plot(rows: list[list[Any]], bundle: ModelBundle, injection: str):
@@ -208,6 +238,7 @@ def run(args: argparse.Namespace) -> int:
     calibration = CalibrationConfig(method=args.calibration)
     if args.seed < 0:
         raise ConfigError(f"--seed: {args.seed} must be >= 0")
+    options = _injection_options(args, vdds)
     bundle = load_bundle(args.model, images=parse_images(args.images), labels=args.labels,
                          seed=args.seed)
 
@@ -224,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
     seeds = np.random.SeedSequence(args.seed).spawn(len(vdds))
     for vdd, seed in progress(list(zip(vdds, seeds, strict=True)), label="accuracy"):
         backend = make_injection_backend(args.injection, vdd_v=vdd, protect_mask=protect_mask,
-                                         seed=seed)
+                                         seed=seed, **options)
         codes = model.run(images, backend)
         top1 = 100.0 * float(np.mean(top_k_hits(codes, targets, 1)))
         top5 = 100.0 * float(np.mean(top_k_hits(codes, targets, 5)))
@@ -235,8 +266,13 @@ def run(args: argparse.Namespace) -> int:
                     error_rows.append([vdd, layer, bit, int(count),
                                        bool(protect_mask >> bit & 1)])
                     errors += int(count) if not protect_mask >> bit & 1 else 0
+        detections = sum(getattr(backend, "detections", {}).values())
+        compute = getattr(backend, "compute_cycles", None)
+        correction = getattr(backend, "correction_cycles", None)
+        overhead = 100.0 * correction / compute if compute else ""
         rows.append([vdd, args.injection, bundle.metric, len(images), top1, top5,
-                     float_accuracy, errors])
+                     float_accuracy, errors, detections, "" if compute is None else compute,
+                     "" if correction is None else correction, overhead])
 
     table = Table(columns=COLUMNS, rows=rows)
     write_csv(out / "accuracy.csv", table)
@@ -256,6 +292,9 @@ def run(args: argparse.Namespace) -> int:
         "protect": args.protect,
         "protect_mask": f"0x{protect_mask:08x}",
         "seed": args.seed,
+        "f_clk_mhz": args.f_clk_mhz,
+        "array": args.array,
+        "penalty_cycles": args.penalty,
         "calibration": {"method": calibration.method, "percentile": calibration.percentile,
                         "images": len(bundle.calibration_images)},
         "accumulator_bits": ACCUMULATOR_BITS,

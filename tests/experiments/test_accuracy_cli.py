@@ -140,7 +140,7 @@ def test_registered_injection_backend_gets_its_point_and_reports_stats(tmp_path,
     class FakeBitlevel(backends.ExactBackend):
         name = "bitlevel"
 
-        def __init__(self, *, vdd_v, protect_mask, seed):
+        def __init__(self, *, vdd_v, protect_mask, seed, **options):
             super().__init__()
             built.append((vdd_v, protect_mask, seed))
 
@@ -165,3 +165,33 @@ def test_registered_injection_backend_gets_its_point_and_reports_stats(tmp_path,
     errors = list(csv.DictReader(io.StringIO((out / "errors_per_bit.csv").read_text())))
     assert {(r["bit"], r["protected"]) for r in errors} == {("0", "False"), ("31", "True")}
     assert sum(int(r["errors"]) for r in errors if r["bit"] == "31") == 2 * 2 * calls
+
+
+@pytest.mark.parametrize("injection", ["statistical", "bitlevel"])
+def test_injection_at_nominal_vdd_matches_the_exact_run(tmp_path, capsys, injection):
+    results = {}
+    for name in ("exact", injection):
+        assert main(["accuracy", "--injection", name, "--images", "40", "--vdd", "0.9",
+                     "--format", "json", "--out", str(tmp_path / name)]) == 0
+        results[name] = json.loads(capsys.readouterr().out)[0]
+    assert results[injection]["top1_pct"] == results["exact"]["top1_pct"]
+    assert results[injection]["unprotected_errors"] == 0
+
+
+def test_bitlevel_reports_latency_overhead_of_corrections(tmp_path, capsys):
+    assert main(["accuracy", "--injection", "bitlevel", "--images", "20", "--vdd", "0.5",
+                 "--protect", "31:16", "--penalty", "3", "--format", "json", "--out", str(tmp_path / "o")]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["detections"] > 0
+    assert row["correction_cycles"] > 0
+    assert row["latency_overhead_pct"] == pytest.approx(100 * row["correction_cycles"] / row["compute_cycles"])
+
+
+def test_voltage_below_threshold_is_rejected_before_any_work(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["accuracy", "--injection", "bitlevel", "--vdd", "0.3", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: vdd_v: 0.3 V is at or below the threshold voltage 0.35 V of technology 'generic-28nm'; "
+        "allowed: 0.35 < vdd_v <= 1.35\n"
+    )
+    assert not out.exists()

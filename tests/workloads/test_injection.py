@@ -1,0 +1,67 @@
+"""Timing-error backends: statistical and bitlevel against exact references."""
+
+import numpy as np
+import pytest
+
+from workloads.backends import ExactBackend, make_injection_backend
+from workloads.injection import layer_operand_sample
+
+
+@pytest.fixture
+def gemm(rng):
+    activations = np.clip(np.abs(rng.normal(0, 40, (300, 72))), 0, 127).astype(np.int8)
+    weights = np.clip(rng.normal(0, 25, (72, 24)), -128, 127).astype(np.int8)
+    return activations, weights
+
+
+@pytest.mark.parametrize("injection", ["statistical", "bitlevel"])
+def test_nominal_vdd_gives_the_exact_gemm(gemm, injection):
+    backend = make_injection_backend(injection, vdd_v=0.9, protect_mask=0, seed=np.random.SeedSequence(1))
+    result = backend.matmul(*gemm, layer="l")
+    assert np.array_equal(result, ExactBackend().matmul(*gemm, layer="l"))
+    assert not backend.stats["l"].any()
+
+
+@pytest.mark.parametrize("injection", ["statistical", "bitlevel"])
+def test_low_vdd_corrupts_outputs_and_counts_errors(gemm, injection):
+    backend = make_injection_backend(injection, vdd_v=0.5, protect_mask=0, seed=np.random.SeedSequence(1))
+    result = backend.matmul(*gemm, layer="l")
+    assert np.any(result != ExactBackend().matmul(*gemm, layer="l"))
+    assert backend.stats["l"][24:].sum() > 0
+
+
+@pytest.mark.parametrize("injection", ["statistical", "bitlevel"])
+def test_protecting_every_bit_restores_the_exact_gemm_at_0_5_v(gemm, injection):
+    """At 0.5 V / 700 MHz the compound multiplier (389 ps x 2.94 = 1144 ps) meets the clock, so
+    only accumulator bits fail, and all of them are protected."""
+    backend = make_injection_backend(injection, vdd_v=0.5, protect_mask=(1 << 32) - 1,
+                                     seed=np.random.SeedSequence(1))
+    result = backend.matmul(*gemm, layer="l")
+    assert np.array_equal(result, ExactBackend().matmul(*gemm, layer="l"))
+    assert sum(backend.detections.values()) > 0
+
+
+def test_statistical_is_reproducible_from_its_seed(gemm):
+    outputs = []
+    for _ in range(2):
+        backend = make_injection_backend("statistical", vdd_v=0.52, protect_mask=0, seed=np.random.SeedSequence(5))
+        outputs.append(backend.matmul(*gemm, layer="l"))
+    assert np.array_equal(*outputs)
+
+
+def test_bitlevel_counts_correction_cycles_for_detections(gemm):
+    backend = make_injection_backend("bitlevel", vdd_v=0.5, protect_mask=0xFF000000,
+                                     seed=np.random.SeedSequence(1), penalty_cycles=2)
+    backend.matmul(*gemm, layer="l")
+    assert backend.correction_cycles > 0
+    assert backend.correction_cycles % 2 == 0
+    assert backend.cycles == backend.compute_cycles + backend.correction_cycles
+
+
+def test_layer_sample_partial_sums_restart_at_each_fold():
+    """K = 6 on 4 rows: step k = 5 sits in the second fold (rows 4, 5), so its partial sum is
+    a[4] * w[4] only; with all-ones operands that is 1 (hand count), and at most 3 in fold one."""
+    activations = np.ones((1, 6), dtype=np.int8)
+    weights = np.ones((6, 1), dtype=np.int8)
+    sample = layer_operand_sample(activations, weights, rows=4, size=2000, seed=np.random.SeedSequence(3))
+    assert set(np.unique(sample.c)) == {0, 1, 2, 3}
