@@ -44,8 +44,8 @@ def bit_probabilities(
 ) -> BitProbabilities:
     """Per-bit error probabilities at every VDD (analytic, or chain-level Monte Carlo).
 
-    The chain level draws `samples` i.i.d. (previous, new) operand pairs from the
-    stream's distribution; ``chain-trace`` uses the stream's own consecutive pairs.
+    ``chain`` draws `samples` i.i.d. (previous, new) operand pairs from the stream's
+    distribution; ``trace`` uses the stream's own consecutive pairs.
     """
     timings = [stage_timing(pe, operating_point=OperatingPoint(vdd_v=v, f_clk_mhz=f_clk_mhz)) for v in vdds]
     adder = np.zeros((len(vdds), pe.width))

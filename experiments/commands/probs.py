@@ -37,8 +37,10 @@ def add_step1_options(parser: argparse.ArgumentParser) -> None:
                         "(default: 0.9:0.5:0.05)")
     parser.add_argument("--f-clk-mhz", type=float, default=700.0, metavar="MHZ",
                         help="clock frequency in MHz (default: 700)")
-    parser.add_argument("--level", choices=("analytic", "chain"), default="analytic",
-                        help="analytic (carry-run statistics) or chain-level Monte Carlo (default: analytic)")
+    parser.add_argument("--level", choices=("analytic", "chain", "trace"), default="analytic",
+                        help="analytic (carry-run statistics, i.i.d. operands), chain (chain-level Monte Carlo "
+                        "on i.i.d. pairs drawn from the operands) or trace (chain level on the operand "
+                        "stream's own consecutive MACs, temporal correlation kept) (default: analytic)")
     parser.add_argument("--samples", type=int, default=200_000, metavar="N",
                         help="Monte Carlo MACs per VDD for --level chain (default: 200000)")
     add_operand_options(parser)

@@ -1,0 +1,50 @@
+"""`vscale trace`: operand traces of a layer, as weight-stationary PEs see them."""
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments.cli import main
+from experiments.commands.trace import trace_from_gemms
+from pe_models.operands import load_trace
+
+
+def test_trace_lane_holds_weight_activation_column_and_fold_partial_sum():
+    """K = 5 on 2 rows: row k = 3 is in the fold of rows 2, 3, so its partial sum is A[:, 2] * W[2, n]."""
+    activations = np.arange(20, dtype=np.int8).reshape(4, 5)
+    weights = np.arange(10, dtype=np.int8).reshape(5, 2) - 4
+    trace = trace_from_gemms([(activations, weights)], rows=2, lanes=40, steps=4, seed=np.random.SeedSequence(1))
+    for lane in range(40):
+        k, n = trace["k"][lane], trace["n"][lane]
+        start = (k // 2) * 2
+        assert trace["a"][lane].tolist() == activations[:, k].tolist()
+        assert set(trace["b"][lane].tolist()) == {int(weights[k, n])}
+        expected = [sum(int(activations[m, j]) * int(weights[j, n]) for j in range(start, k)) for m in range(4)]
+        assert trace["c"][lane].tolist() == expected
+
+
+def test_trace_command_writes_a_trace_probs_can_read(tmp_path, capsys):
+    out = tmp_path / "trace"
+    assert main(["trace", "--layer", "3", "--images", "8", "--lanes", "5", "--steps", "50", "--format", "json",
+                 "--out", str(out)]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    stream = load_trace(out / "trace.npz")
+    assert stream.a.shape == (5, min(50, row["m"]))
+    assert json.loads((out / "config.json").read_text())["layer"] == row["layer"]
+    assert main(["probs", "--operands", str(out / "trace.npz"), "--vdd", "0.5", "--out", str(tmp_path / "p")]) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--layer", "99"], "--layer: unknown layer '99'; allowed: 0..16 or a name such as 'features.0.0'"),
+        (["--layer", "0", "--lanes", "0"], "--lanes: expected a positive integer, got 0"),
+        (["--layer", "0", "--steps", "1"], "--steps: expected at least 2 consecutive MACs, got 1"),
+    ],
+)
+def test_bad_trace_arguments_are_rejected(tmp_path, capsys, argv, message):
+    out = tmp_path / "trace"
+    assert main(["trace", "--images", "4", *argv, "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"vscale: error: {message}\n"
+    assert not out.exists()
