@@ -10,7 +10,9 @@ seed); the backend's ``stats`` give per-layer error counts per accumulator bit. 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,13 @@ from workloads.quant import CALIBRATION_METHODS
 __all__ = [
     "ACCUMULATOR_BITS",
     "COLUMNS",
+    "PreparedModel",
+    "accuracy_points",
+    "injection_options",
     "parse_images",
     "parse_protect",
     "parse_vdd",
+    "prepare_model",
     "register",
     "run",
     "top_k_hits",
@@ -186,25 +192,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _injection_options(args: argparse.Namespace, vdds: list[float]) -> dict[str, Any]:
+def injection_options(injection: str, vdds: list[float], *, f_clk_mhz: float, array: str,
+                      penalty: int) -> dict[str, Any]:
     """Validated options of the timing-error backends (checked before any work is done)."""
-    if args.injection == "exact":
+    if injection == "exact":
         return {}
     from experiments.configs import resolve_array_config
     from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 
     pe = PEConfig()
     for vdd in vdds:
-        stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=args.f_clk_mhz))
-    if args.penalty < 0:
-        raise ConfigError(f"--penalty: expected a non-negative integer number of cycles, got {args.penalty}")
-    array = resolve_array_config(array=args.array, dataflow="ws", bandwidth=None)
-    if args.injection == "statistical":
-        return {"pe": pe, "f_clk_mhz": args.f_clk_mhz, "rows": array.rows}
-    import dataclasses
-
-    array = dataclasses.replace(array, f_clk_mhz=args.f_clk_mhz, accumulator_bits=pe.width)
-    return {"pe": pe, "f_clk_mhz": args.f_clk_mhz, "array": array, "penalty_cycles": args.penalty}
+        stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=f_clk_mhz))
+    if penalty < 0:
+        raise ConfigError(f"--penalty: expected a non-negative integer number of cycles, got {penalty}")
+    array_config = resolve_array_config(array=array, dataflow="ws", bandwidth=None)
+    if injection == "statistical":
+        return {"pe": pe, "f_clk_mhz": f_clk_mhz, "rows": array_config.rows}
+    array_config = dataclasses.replace(array_config, f_clk_mhz=f_clk_mhz, accumulator_bits=pe.width)
+    return {"pe": pe, "f_clk_mhz": f_clk_mhz, "array": array_config, "penalty_cycles": penalty}
 
 
 def _plot(rows: list[list[Any]], bundle: ModelBundle, injection: str):
@@ -230,33 +235,43 @@ def _plot(rows: list[list[Any]], bundle: ModelBundle, injection: str):
     return figure
 
 
-def run(args: argparse.Namespace) -> int:
-    out = output_dir(args)
-    vdds = parse_vdd(args.vdd)
-    protect_mask = parse_protect(args.protect)
-    check_injection(args.injection)
-    calibration = CalibrationConfig(method=args.calibration)
-    if args.seed < 0:
-        raise ConfigError(f"--seed: {args.seed} must be >= 0")
-    options = _injection_options(args, vdds)
-    bundle = load_bundle(args.model, images=parse_images(args.images), labels=args.labels,
-                         seed=args.seed)
+@dataclass(frozen=True)
+class PreparedModel:
+    """A quantised model with its evaluation images and the targets it is scored against."""
 
+    bundle: ModelBundle
+    model: Any
+    images: np.ndarray
+    targets: np.ndarray
+    float_accuracy: float
+
+
+def prepare_model(model_name: str, *, images: int | str | None, labels: str | None, seed: int,
+                  calibration: CalibrationConfig) -> PreparedModel:
+    """Load, calibrate and quantise `model_name`; score the float model on its images."""
+    bundle = load_bundle(model_name, images=images, labels=labels, seed=seed)
     model = quantize_model(bundle.graph, bundle.calibration_images, calibration=calibration)
-    images = bundle.evaluation.images
+    evaluation = bundle.evaluation.images
     step = model.default_batch_size()
-    float_top1 = np.concatenate([run_float(bundle.graph, images[i:i + step]).argmax(axis=1)
-                                 for i in range(0, len(images), step)])
+    float_top1 = np.concatenate([run_float(bundle.graph, evaluation[i:i + step]).argmax(axis=1)
+                                 for i in range(0, len(evaluation), step)])
     targets = bundle.evaluation.labels if bundle.metric == "accuracy" else float_top1
-    float_accuracy = 100.0 * float(np.mean(float_top1 == targets))
+    return PreparedModel(bundle=bundle, model=model, images=evaluation, targets=targets,
+                         float_accuracy=100.0 * float(np.mean(float_top1 == targets)))
 
+
+def accuracy_points(prepared: PreparedModel, *, injection: str, vdds: list[float], protect_mask: int,
+                    seed: int, options: dict[str, Any], label: str = "accuracy"
+                    ) -> tuple[list[list[Any]], list[list[Any]]]:
+    """Run the int8 model at every VDD: rows of :data:`COLUMNS` and per-layer error rows."""
     rows: list[list[Any]] = []
     error_rows: list[list[Any]] = []
-    seeds = np.random.SeedSequence(args.seed).spawn(len(vdds))
-    for vdd, seed in progress(list(zip(vdds, seeds, strict=True)), label="accuracy"):
-        backend = make_injection_backend(args.injection, vdd_v=vdd, protect_mask=protect_mask,
-                                         seed=seed, **options)
-        codes = model.run(images, backend)
+    seeds = np.random.SeedSequence(seed).spawn(len(vdds))
+    images, targets, bundle = prepared.images, prepared.targets, prepared.bundle
+    for vdd, point_seed in progress(list(zip(vdds, seeds, strict=True)), label=label):
+        backend = make_injection_backend(injection, vdd_v=vdd, protect_mask=protect_mask,
+                                         seed=point_seed, **options)
+        codes = prepared.model.run(images, backend)
         top1 = 100.0 * float(np.mean(top_k_hits(codes, targets, 1)))
         top5 = 100.0 * float(np.mean(top_k_hits(codes, targets, 5)))
         errors = 0
@@ -270,9 +285,27 @@ def run(args: argparse.Namespace) -> int:
         compute = getattr(backend, "compute_cycles", None)
         correction = getattr(backend, "correction_cycles", None)
         overhead = 100.0 * correction / compute if compute else ""
-        rows.append([vdd, args.injection, bundle.metric, len(images), top1, top5,
-                     float_accuracy, errors, detections, "" if compute is None else compute,
+        rows.append([vdd, injection, bundle.metric, len(images), top1, top5,
+                     prepared.float_accuracy, errors, detections, "" if compute is None else compute,
                      "" if correction is None else correction, overhead])
+    return rows, error_rows
+
+
+def run(args: argparse.Namespace) -> int:
+    out = output_dir(args)
+    vdds = parse_vdd(args.vdd)
+    protect_mask = parse_protect(args.protect)
+    check_injection(args.injection)
+    calibration = CalibrationConfig(method=args.calibration)
+    if args.seed < 0:
+        raise ConfigError(f"--seed: {args.seed} must be >= 0")
+    options = injection_options(args.injection, vdds, f_clk_mhz=args.f_clk_mhz, array=args.array,
+                                penalty=args.penalty)
+    prepared = prepare_model(args.model, images=parse_images(args.images), labels=args.labels,
+                             seed=args.seed, calibration=calibration)
+    bundle, model, images, float_accuracy = prepared.bundle, prepared.model, prepared.images, prepared.float_accuracy
+    rows, error_rows = accuracy_points(prepared, injection=args.injection, vdds=vdds,
+                                       protect_mask=protect_mask, seed=args.seed, options=options)
 
     table = Table(columns=COLUMNS, rows=rows)
     write_csv(out / "accuracy.csv", table)

@@ -1,5 +1,6 @@
 """The PE commands: pe eval, probs, slack, run (outputs, formats and bad input)."""
 
+import csv
 import json
 
 import pytest
@@ -107,12 +108,32 @@ def test_slack_writes_histograms(tmp_path, capsys):
     }
 
 
-def test_run_prints_one_row_per_voltage(tmp_path, capsys):
-    assert main(["run", "--out", str(tmp_path / "run")]) == 0
+def test_run_step1_prints_one_row_per_voltage(tmp_path, capsys):
+    assert main(["run", "--skip-step2", "--out", str(tmp_path / "run")]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split()[:2] == ["vdd_v", "delay_scale"]
     assert [line.split()[0] for line in lines[2:]] == ["0.9", "0.85", "0.8", "0.75", "0.7", "0.65", "0.6", "0.55",
                                                         "0.5"]
+
+
+def test_run_step2_protects_the_failing_bits_and_keeps_nominal_accuracy(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--vdd", "0.9,0.5", "--images", "30", "--format", "json", "--out", str(out)]) == 0
+    rows = list(csv.DictReader((out / "accuracy.csv").open()))
+    assert [(r["vdd_v"], r["protected_bits"]) for r in rows] == [
+        ("0.9", "none"), ("0.5", "none"), ("0.9", "31:22"), ("0.5", "31:22")
+    ]
+    assert rows[0]["top1_pct"] == rows[2]["top1_pct"]
+    assert float(rows[3]["latency_overhead_pct"]) > 0
+    assert (out / "accuracy.png").exists()
+    assert json.loads((out / "config_step2.json").read_text())["protected_bits"] == "31:22"
+
+
+def test_run_rejects_a_bad_image_count(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "--images", "0", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == "vscale: error: --images: expected 1..1000 MNIST test images, got 0\n"
+    assert not out.exists()
 
 
 def test_pe_verilog_writes_every_stage_of_the_registered_pe(tmp_path, capsys):
