@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 
 import numpy as np
 
@@ -79,25 +80,32 @@ def timing_from_args(args: argparse.Namespace, pe: PEConfig, *, vdd_v: float | N
 
 
 def parse_vdd_range(text: str) -> list[float]:
-    """``"0.9:0.5:0.05"`` -> [0.9, 0.85, ..., 0.5]; ``"0.9,0.7"``; ``"0.6"``."""
-    message = f"--vdd: expected START:STOP:STEP, V1,V2,... or V in volts, got {text!r}"
-    try:
-        if ":" in text:
-            parts = [float(x) for x in text.split(":")]
-            if len(parts) != 3:
-                raise ConfigError(message)
-            start, stop, step = parts
-            if not all(math.isfinite(x) for x in parts) or step <= 0:
-                raise ConfigError(f"--vdd: STEP must be a positive number of volts, got {text!r}")
-            count = math.floor(abs(stop - start) / step + 1e-9) + 1
-            direction = -1.0 if stop < start else 1.0
-            values = [round(start + direction * i * step, 6) for i in range(count)]
-        else:
-            values = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise ConfigError(message) from None
-    if not values or not all(math.isfinite(v) for v in values):
-        raise ConfigError(message)
+    """``START:STOP:STEP`` (inclusive, either direction), ``V1,V2,...`` or ``V`` -> volts.
+
+    Raises
+    ------
+    ConfigError
+        Malformed text, a step <= 0, or a voltage outside (0, 2] V (the technology then
+        checks its own range).
+    """
+    number = r"\s*([0-9]*\.?[0-9]+)\s*"
+    range_match = re.fullmatch(f"{number}:{number}:{number}", text)
+    if range_match:
+        start, stop, step = (float(v) for v in range_match.groups())
+        if step <= 0:
+            raise ConfigError(f"--vdd: step {step:g} must be > 0")
+        count = math.floor(abs(stop - start) / step + 1e-9) + 1
+        direction = 1 if stop >= start else -1
+        values = [round(start + direction * i * step, 6) for i in range(count)]
+    elif re.fullmatch(f"{number}(,{number})*", text):
+        values = [float(v) for v in text.split(",")]
+    else:
+        raise ConfigError(
+            f"--vdd: {text!r} is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)"
+        )
+    for value in values:
+        if not 0 < value <= 2:
+            raise ConfigError(f"--vdd: {value:g} V is out of range; allowed: (0, 2] V")
     return values
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,9 @@ import numpy as np
 
 from experiments.cli import add_output_options, output_dir
 from experiments.output import Table, emit, progress, save_figure, write_csv, write_json
+from experiments.pe_options import parse_vdd_range as parse_vdd
 from pe_models.errors import ConfigError
+from sim.protection import parse_bit_mask
 from workloads.backends import INJECTIONS, check_injection, make_injection_backend
 from workloads.engine import CalibrationConfig, quantize_model
 from workloads.graph import run_float
@@ -46,62 +47,11 @@ ACCUMULATOR_BITS = 32
 COLUMNS = ("vdd_v", "injection", "metric", "images", "top1_pct", "top5_pct",
            "float_top1_pct", "unprotected_errors", "detections", "compute_cycles", "correction_cycles",
            "latency_overhead_pct")
-_NUMBER = r"\s*([0-9]*\.?[0-9]+)\s*"
-
-
-def parse_vdd(text: str) -> list[float]:
-    """``START:STOP:STEP`` (inclusive, either direction), ``V1,V2,...`` or ``V`` -> volts.
-
-    Raises
-    ------
-    ConfigError
-        Malformed text, a step <= 0, or a voltage outside (0, 2] V.
-    """
-    message = (f"--vdd: {text!r} is not START:STOP:STEP or a comma-separated list of volts "
-               "(e.g. 0.9:0.5:0.05)")
-    range_match = re.fullmatch(f"{_NUMBER}:{_NUMBER}:{_NUMBER}", text)
-    if range_match:
-        start, stop, step = (float(v) for v in range_match.groups())
-        if step <= 0:
-            raise ConfigError(f"--vdd: step {step:g} must be > 0")
-        count = int(np.floor(abs(stop - start) / step + 1e-9)) + 1
-        direction = 1 if stop >= start else -1
-        values = [round(start + direction * i * step, 6) for i in range(count)]
-    elif re.fullmatch(f"{_NUMBER}(,{_NUMBER})*", text):
-        values = [float(v) for v in text.split(",")]
-    else:
-        raise ConfigError(message)
-    for value in values:
-        if not 0 < value <= 2:
-            raise ConfigError(f"--vdd: {value:g} V is out of range; allowed: (0, 2] V")
-    return values
 
 
 def parse_protect(text: str | None, bits: int = ACCUMULATOR_BITS) -> int:
-    """Protected accumulator bits as a mask: ``31:20`` (a range), ``31,5``, ``none``.
-
-    Raises
-    ------
-    ConfigError
-        Malformed text or a bit outside 0..bits-1.
-    """
-    if text is None or text.strip().lower() in ("", "none"):
-        return 0
-    mask = 0
-    for part in text.split(","):
-        match = re.fullmatch(r"\s*(\d+)\s*(?::\s*(\d+)\s*)?", part)
-        if not match:
-            raise ConfigError(
-                f"--protect: {text!r} is not HIGH:LOW bit ranges or bit numbers (e.g. 31:20)"
-            )
-        high = int(match.group(1))
-        low = int(match.group(2)) if match.group(2) is not None else high
-        for bit in (high, low):
-            if not 0 <= bit < bits:
-                raise ConfigError(f"--protect: bit {bit} is out of range; allowed: 0..{bits - 1}")
-        for bit in range(min(high, low), max(high, low) + 1):
-            mask |= 1 << bit
-    return mask
+    """Protected accumulator bits as a mask: ``31:20`` (a range), ``31,5``, ``none`` (or None)."""
+    return parse_bit_mask(text or "none", width=bits)
 
 
 def parse_images(text: str | None) -> int | Path | None:

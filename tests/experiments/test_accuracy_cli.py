@@ -61,7 +61,7 @@ def test_accuracy_writes_table_csv_plot_and_config(tmp_path, capsys):
         (["--vdd", "3"], "--vdd: 3 V is out of range; allowed: (0, 2] V"),
         (["--protect", "40:20"], "--protect: bit 40 is out of range; allowed: 0..31"),
         (["--protect", "high"],
-         "--protect: 'high' is not HIGH:LOW bit ranges or bit numbers (e.g. 31:20)"),
+         "--protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 'high'"),
         (["--model", "resnet"],
          "--model: 'resnet' is unknown; allowed: tinymnv2, mobilenetv2, FILE.onnx"),
         (["--images", "5000"], "--images: 5000 is out of range; allowed: 1..1000"),

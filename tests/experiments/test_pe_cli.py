@@ -85,7 +85,8 @@ def test_probs_rejects_a_malformed_voltage_range(tmp_path, capsys):
     out = tmp_path / "probs"
     assert main(["probs", "--vdd", "0.9:0.5", "--out", str(out)]) == 2
     assert capsys.readouterr().err == (
-        "vscale: error: --vdd: expected START:STOP:STEP, V1,V2,... or V in volts, got '0.9:0.5'\n"
+        "vscale: error: --vdd: '0.9:0.5' is not START:STOP:STEP or a comma-separated list of volts "
+        "(e.g. 0.9:0.5:0.05)\n"
     )
     assert not out.exists()
 
