@@ -125,6 +125,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(bits 20..31), or 'none' (default: none)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="worker processes, one voltage point each at a time; results do not depend on it "
+                        "(default: 1)")
     parser.add_argument("--f-clk-mhz", type=float, default=700.0, metavar="MHZ",
                         help="clock frequency in MHz for statistical/bitlevel injection (default: 700)")
     parser.add_argument("--array", default="256x256", metavar="ROWSxCOLS",
@@ -210,34 +213,72 @@ def prepare_model(model_name: str, *, images: int | str | None, labels: str | No
                          float_accuracy=100.0 * float(np.mean(float_top1 == targets)))
 
 
+_FORKED_STATE: tuple[PreparedModel, dict[str, Any]] | None = None
+
+
+def _forked_point(injection: str, vdd: float, protect_mask: int, point_seed: np.random.SeedSequence
+                  ) -> tuple[list[Any], list[list[Any]]]:
+    """One voltage point in a forked worker, with the parent's prepared model and options."""
+    assert _FORKED_STATE is not None
+    prepared, options = _FORKED_STATE
+    return _accuracy_point(prepared, injection, vdd, protect_mask, point_seed, options)
+
+
+def _accuracy_point(prepared: PreparedModel, injection: str, vdd: float, protect_mask: int,
+                    point_seed: np.random.SeedSequence, options: dict[str, Any]
+                    ) -> tuple[list[Any], list[list[Any]]]:
+    """One voltage point: (row of COLUMNS, per-layer error rows)."""
+    backend = make_injection_backend(injection, vdd_v=vdd, protect_mask=protect_mask,
+                                     seed=point_seed, **options)
+    codes = prepared.model.run(prepared.images, backend)
+    top1 = 100.0 * float(np.mean(top_k_hits(codes, prepared.targets, 1)))
+    top5 = 100.0 * float(np.mean(top_k_hits(codes, prepared.targets, 5)))
+    errors = 0
+    error_rows = []
+    for layer, counts in backend.stats.items():
+        for bit, count in enumerate(np.asarray(counts)):
+            if count:
+                error_rows.append([vdd, layer, bit, int(count), bool(protect_mask >> bit & 1)])
+                errors += int(count) if not protect_mask >> bit & 1 else 0
+    detections = sum(getattr(backend, "detections", {}).values())
+    compute = getattr(backend, "compute_cycles", None)
+    correction = getattr(backend, "correction_cycles", None)
+    overhead = 100.0 * correction / compute if compute else ""
+    row = [vdd, injection, prepared.bundle.metric, len(prepared.images), top1, top5,
+           prepared.float_accuracy, errors, detections, "" if compute is None else compute,
+           "" if correction is None else correction, overhead]
+    return row, error_rows
+
+
 def accuracy_points(prepared: PreparedModel, *, injection: str, vdds: list[float], protect_mask: int,
-                    seed: int, options: dict[str, Any], label: str = "accuracy"
+                    seed: int, options: dict[str, Any], label: str = "accuracy", jobs: int = 1
                     ) -> tuple[list[list[Any]], list[list[Any]]]:
-    """Run the int8 model at every VDD: rows of :data:`COLUMNS` and per-layer error rows."""
-    rows: list[list[Any]] = []
-    error_rows: list[list[Any]] = []
+    """Run the int8 model at every VDD: rows of :data:`COLUMNS` and per-layer error rows.
+
+    Each voltage point has its own child of ``SeedSequence(seed)``, so the results do not
+    depend on `jobs` (worker processes, forked with the prepared model).
+    """
+    global _FORKED_STATE
     seeds = np.random.SeedSequence(seed).spawn(len(vdds))
-    images, targets, bundle = prepared.images, prepared.targets, prepared.bundle
-    for vdd, point_seed in progress(list(zip(vdds, seeds, strict=True)), label=label):
-        backend = make_injection_backend(injection, vdd_v=vdd, protect_mask=protect_mask,
-                                         seed=point_seed, **options)
-        codes = prepared.model.run(images, backend)
-        top1 = 100.0 * float(np.mean(top_k_hits(codes, targets, 1)))
-        top5 = 100.0 * float(np.mean(top_k_hits(codes, targets, 5)))
-        errors = 0
-        for layer, counts in backend.stats.items():
-            for bit, count in enumerate(np.asarray(counts)):
-                if count:
-                    error_rows.append([vdd, layer, bit, int(count),
-                                       bool(protect_mask >> bit & 1)])
-                    errors += int(count) if not protect_mask >> bit & 1 else 0
-        detections = sum(getattr(backend, "detections", {}).values())
-        compute = getattr(backend, "compute_cycles", None)
-        correction = getattr(backend, "correction_cycles", None)
-        overhead = 100.0 * correction / compute if compute else ""
-        rows.append([vdd, injection, bundle.metric, len(images), top1, top5,
-                     prepared.float_accuracy, errors, detections, "" if compute is None else compute,
-                     "" if correction is None else correction, overhead])
+    points = list(zip(vdds, seeds, strict=True))
+    if jobs <= 1 or len(points) == 1:
+        results = [_accuracy_point(prepared, injection, vdd, protect_mask, point_seed, options)
+                   for vdd, point_seed in progress(points, label=label)]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _FORKED_STATE = (prepared, options)
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                futures = [pool.submit(_forked_point, injection, vdd, protect_mask, point_seed)
+                           for vdd, point_seed in points]
+                results = [future.result() for future in progress(futures, label=label)]
+        finally:
+            _FORKED_STATE = None
+    rows = [row for row, _ in results]
+    error_rows = [error for _, errors in results for error in errors]
     return rows, error_rows
 
 
@@ -249,13 +290,15 @@ def run(args: argparse.Namespace) -> int:
     calibration = CalibrationConfig(method=args.calibration)
     if args.seed < 0:
         raise ConfigError(f"--seed: {args.seed} must be >= 0")
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs: expected a positive number of processes, got {args.jobs}")
     options = injection_options(args.injection, vdds, f_clk_mhz=args.f_clk_mhz, array=args.array,
                                 penalty=args.penalty)
     prepared = prepare_model(args.model, images=parse_images(args.images), labels=args.labels,
                              seed=args.seed, calibration=calibration)
     bundle, model, images, float_accuracy = prepared.bundle, prepared.model, prepared.images, prepared.float_accuracy
     rows, error_rows = accuracy_points(prepared, injection=args.injection, vdds=vdds,
-                                       protect_mask=protect_mask, seed=args.seed, options=options)
+                                       protect_mask=protect_mask, seed=args.seed, options=options, jobs=args.jobs)
 
     table = Table(columns=COLUMNS, rows=rows)
     write_csv(out / "accuracy.csv", table)

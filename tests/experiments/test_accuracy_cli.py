@@ -195,3 +195,14 @@ def test_voltage_below_threshold_is_rejected_before_any_work(tmp_path, capsys):
         "allowed: 0.35 < vdd_v <= 1.35\n"
     )
     assert not out.exists()
+
+
+def test_same_seed_gives_the_same_results_on_any_number_of_processes(tmp_path, capsys):
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / jobs
+        assert main(["accuracy", "--injection", "statistical", "--images", "60", "--vdd", "0.56,0.53,0.5",
+                     "--seed", "3", "--jobs", jobs, "--format", "csv", "--out", str(out)]) == 0
+        outputs.append((capsys.readouterr().out, (out / "errors_per_bit.csv").read_text()))
+    assert outputs[0] == outputs[1]
+    assert "0.53" in outputs[0][1]
