@@ -289,84 +289,6 @@ def rca_bit_settle_lanes(old_a, old_b, new_a, new_b, mask, width, compound, d0, 
 
 
 @njit(cache=True)
-def _arrived(arrival, scale, x, width):
-    """Mask of product bits (sign-extended to `width`) that have switched by time x."""
-    mask = 0
-    for bit in range(arrival.shape[0]):
-        if arrival[bit] * scale <= x:
-            mask |= 1 << bit
-    if (mask >> (arrival.shape[0] - 1)) & 1:
-        top = arrival.shape[0] - 1
-        mask |= ((1 << width) - 1) ^ ((1 << (top + 1)) - 1)
-    return mask
-
-
-@njit(cache=True)
-def fused_rca_lanes(old_c, old_p, new_c, new_p, mask, width, t_sample, compound, d0, d1, d2,
-                    arrival, scales, latched, correct):
-    """Fused MAC: ripple-carry adder whose product input bits switch at their static arrival.
-
-    The partial sum switches at t = 0; product bit j switches from old to new at its
-    static (longest-path) arrival time through the multiplier, an approximation of the
-    multiplier's real (possibly glitching) waveform. The adder itself is evaluated
-    exactly on the carry lattice.
-    """
-    for i in range(old_c.shape[0]):
-        a_old = old_c[i] & mask
-        b_old = old_p[i] & mask
-        a_new = new_c[i] & mask
-        b_new = new_p[i] & mask
-        scale = _lane(scales, i)
-        correct[i] = (a_new + b_new) & mask
-        co_old = (((a_old + b_old) ^ a_old ^ b_old) >> 1) & mask
-        if compound:
-            d_carry = _lane(d0, i)
-            d_sum = _lane(d1, i)
-            step = d_carry
-            x0 = t_sample - d_sum
-            head = d_carry
-        else:
-            d_xor = _lane(d0, i)
-            d_and = _lane(d1, i)
-            d_or = _lane(d2, i)
-            step = d_and + d_or
-            x0 = t_sample - d_xor
-            head = step
-        carry_out = co_old
-        if x0 >= head:
-            count = (x0 - head) // step + 1
-            for m in range(count - 1, -1, -1):
-                x = x0 - m * step
-                if compound:
-                    y = x - d_carry
-                    arrived = _arrived(arrival, scale, y, width) if y >= 0 else 0
-                    b = (b_new & arrived) | (b_old & ~arrived)
-                    a = a_new if y >= 0 else a_old
-                    g = a & b
-                    p = a ^ b
-                else:
-                    yg = x - d_or - d_and
-                    arrived = _arrived(arrival, scale, yg, width) if yg >= 0 else 0
-                    b = (b_new & arrived) | (b_old & ~arrived)
-                    a = a_new if yg >= 0 else a_old
-                    g = a & b
-                    yp = x - step - d_xor
-                    arrived = _arrived(arrival, scale, yp, width) if yp >= 0 else 0
-                    b = (b_new & arrived) | (b_old & ~arrived)
-                    a = a_new if yp >= 0 else a_old
-                    p = (a ^ b) & mask
-                carry_out = g | (p & ((carry_out << 1) & mask))
-        if compound:
-            y = x0
-        else:
-            y = x0 - d_xor
-        arrived = _arrived(arrival, scale, y, width) if y >= 0 else 0
-        b = (b_new & arrived) | (b_old & ~arrived)
-        a = a_new if y >= 0 else a_old
-        latched[i] = (a ^ b ^ ((carry_out << 1) & mask)) & mask
-
-
-@njit(cache=True)
 def plain_mac_loop(a, b, c, out):
     """Reference: a plain int8 multiply-accumulate loop (for benchmarks)."""
     for i in range(a.shape[0]):
@@ -547,3 +469,116 @@ def compound_mac_stream(a, b, c, late_product, steps, mask, latched_out):
         if steps < 0:
             latched = (old_a + old_b) & mask
         latched_out[t] = latched
+
+
+GATE_MAX_EVENTS = 512
+
+CELL_CODES = {"xor2": 0, "and2": 1, "or2": 2, "nand2": 3, "xor3": 4, "maj3": 5, "ao21": 6}
+
+
+@njit(cache=True, inline="always")
+def _cell_value(kind, x, y, z):
+    if kind == 0:
+        return x ^ y
+    if kind == 1:
+        return x & y
+    if kind == 2:
+        return x | y
+    if kind == 3:
+        return 1 - (x & y)
+    if kind == 4:
+        return x ^ y ^ z
+    if kind == 5:
+        return (x & y) | (x & z) | (y & z)
+    return (x & y) | z
+
+
+@njit(cache=True)
+def gate_lanes(cell_kind, cell_inputs, cell_output, cell_delay, lane_factors, n_nets, input_nets, input_bus,
+               input_bit, old_buses, new_buses, output_nets, t_sample, latched, correct, bit_settle):
+    """Exact event-driven transport-delay simulation of one clock cycle per lane (numba).
+
+    The same algorithm as :func:`pe_models.gate.simulate_gate`: in topological order,
+    each net's transitions are computed from its inputs' transitions; simultaneous
+    input changes are evaluated together. Cell c of lane i has the delay
+    ``max(1, rint(cell_delay[c] * lane_factors[i]))`` fs (``lane_factors`` of length 1
+    applies to every lane). Returns False if a net exceeded ``GATE_MAX_EVENTS``
+    transitions (the caller then falls back to the Python level).
+    """
+    n_cells = cell_kind.shape[0]
+    times = np.empty((n_nets, GATE_MAX_EVENTS), dtype=np.int64)
+    values = np.empty((n_nets, GATE_MAX_EVENTS), dtype=np.int8)
+    counts = np.zeros(n_nets, dtype=np.int64)
+    initial = np.zeros(n_nets, dtype=np.int8)
+    pointer = np.zeros(3, dtype=np.int64)
+    state = np.zeros(3, dtype=np.int8)
+    delays = np.empty(n_cells, dtype=np.int64)
+    for lane in range(old_buses.shape[1]):
+        factor = lane_factors[lane] if lane_factors.shape[0] > 1 else lane_factors[0]
+        for c in range(n_cells):
+            delays[c] = max(1, np.int64(np.rint(cell_delay[c] * factor)))
+        counts[:] = 0
+        initial[:] = 0
+        initial[1] = 1
+        for i in range(input_nets.shape[0]):
+            net = input_nets[i]
+            before = (old_buses[input_bus[i], lane] >> input_bit[i]) & 1
+            after = (new_buses[input_bus[i], lane] >> input_bit[i]) & 1
+            initial[net] = before
+            if after != before:
+                times[net, 0] = 0
+                values[net, 0] = after
+                counts[net] = 1
+        for c in range(n_cells):
+            kind = cell_kind[c]
+            arity = 2 if kind < 4 else 3
+            for k in range(3):
+                pointer[k] = 0
+                state[k] = 0
+            for k in range(arity):
+                state[k] = initial[cell_inputs[c, k]]
+            current = _cell_value(kind, state[0], state[1], state[2])
+            out = cell_output[c]
+            initial[out] = current
+            delay = delays[c]
+            while True:
+                t = np.int64(-1)
+                for k in range(arity):
+                    net = cell_inputs[c, k]
+                    if pointer[k] < counts[net]:
+                        candidate = times[net, pointer[k]]
+                        if t < 0 or candidate < t:
+                            t = candidate
+                if t < 0:
+                    break
+                for k in range(arity):
+                    net = cell_inputs[c, k]
+                    while pointer[k] < counts[net] and times[net, pointer[k]] == t:
+                        state[k] = values[net, pointer[k]]
+                        pointer[k] += 1
+                value = _cell_value(kind, state[0], state[1], state[2])
+                if value != current:
+                    if counts[out] >= GATE_MAX_EVENTS:
+                        return False
+                    times[out, counts[out]] = t + delay
+                    values[out, counts[out]] = value
+                    counts[out] += 1
+                    current = value
+        latched_word = 0
+        correct_word = 0
+        for i in range(output_nets.shape[0]):
+            net = output_nets[i]
+            value = initial[net]
+            final = value
+            last = 0
+            for e in range(counts[net]):
+                if times[net, e] <= t_sample:
+                    value = values[net, e]
+                final = values[net, e]
+                last = times[net, e]
+            latched_word |= np.int64(value) << i
+            correct_word |= np.int64(final) << i
+            bit_settle[lane, i] = last
+        latched[lane] = latched_word
+        correct[lane] = correct_word
+    return True

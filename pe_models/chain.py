@@ -4,14 +4,17 @@ For each MAC the chain level returns the value each output bit latches at the
 sampling instant, the correct value, their XOR (flip mask) and the settle time, under
 the same semantics and integer-femtosecond delays as :mod:`pe_models.gate`.
 
-Exactness (see ``docs/pe_timing.md``):
+How each stage is evaluated (see ``docs/pe_timing.md``):
 
-* ripple-carry adder stage of the ``registered`` pipeline, both cell libraries:
-  bit-exact with the gate level, glitch values and settle times included;
-* multiplier stage, Kogge-Stone adder: each output bit is modelled as switching once,
-  from its old to its new value, at its static (longest-path) arrival time;
-* ``fused`` pipeline with a ripple-carry adder: the adder is evaluated exactly, its
-  product inputs switch at their static arrival times through the multiplier.
+* ripple-carry adder stage of the ``registered`` pipeline, both cell libraries: the
+  carry-chain recurrences (closed form, bit-parallel), bit-exact with the gate level,
+  glitch values and settle times included;
+* every other stage (the multiplier stage, the Kogge-Stone adder, the ``fused`` MAC):
+  the numba event-driven kernel of :func:`pe_models.gate.simulate_gate_fast`, exact by
+  construction and slower (2e4-1e5 MACs/s).
+
+Only the array engines' per-MAC kernel (:func:`mac_parameters`,
+``_kernels.registered_mac``) keeps a static-arrival model of the multiplier stage.
 
 Per-lane delay factors (process variation) scale every cell delay of a lane; each
 delay is rounded to whole femtoseconds after scaling.
@@ -54,6 +57,9 @@ class ChainResult:
         Last transition of any output bit, in fs (0 when nothing switches).
     product_latched, product_flip_mask, product_settle_fs : ndarray or None
         The same for the registered multiplier stage (None for the fused pipeline).
+        When the multiplier's longest static path meets the sampling instant in every
+        lane, its latched product is the new product and ``product_settle_fs`` is None
+        (not simulated).
     bit_settle_fs : ndarray, shape (n, width), int64, or None
         Per-bit settle times when requested.
     """
@@ -83,22 +89,6 @@ def static_output_arrival_fs(netlist: Netlist, delays_fs: Mapping[str, int], out
     """Longest-path arrival time (fs) of each bit of an output bus; -1 for constant bits."""
     arrival = netlist.static_arrival_fs(dict(delays_fs))
     return np.array([arrival[net] for net in netlist.outputs[output]], dtype=np.int64)
-
-
-def _static_stage(
-    old: np.ndarray, new: np.ndarray, arrival_fs: np.ndarray, t_sample_fs: int, factors: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each bit switches once at its static arrival: (latched, settle) unsigned."""
-    n = old.shape[0]
-    scale = np.ones(n) if factors is None else np.asarray(factors, dtype=np.float64)
-    weights = np.left_shift(np.int64(1), np.arange(arrival_fs.shape[0], dtype=np.int64))
-    arrival = np.floor(arrival_fs[None, :] * scale[:, None]).astype(np.int64)
-    arrived = (arrival <= t_sample_fs) & (arrival_fs[None, :] >= 0)
-    arrived_mask = (arrived * weights[None, :]).sum(axis=1)
-    latched = (new & arrived_mask) | (old & ~arrived_mask)
-    changed = ((old ^ new)[:, None] & weights[None, :]) != 0
-    settle = np.where(changed, arrival, 0).max(axis=1)
-    return latched, settle
 
 
 def evaluate_adder_stage(
@@ -167,15 +157,9 @@ def evaluate_adder_stage(
                                           delays[0], delays[1], delays[2], bits)
             settle = bits.max(axis=1)
     else:
-        netlist = pe.stages["adder"]
-        arrival = static_output_arrival_fs(netlist, timing.delays_fs, "sum")
-        old_sum = (old_a + old_b) & mask
-        correct = (new_a + new_b) & mask
-        latched, settle = _static_stage(old_sum, correct, arrival, timing.t_sample_fs, lane_factors)
-        if bit_settle:
-            scale = np.ones(n) if lane_factors is None else lane_factors
-            changed = ((old_sum ^ correct)[:, None] >> np.arange(width)) & 1
-            bits = np.where(changed == 1, np.floor(arrival[None, :] * scale[:, None]).astype(np.int64), 0)
+        gate = _gate(pe, timing, "adder", {"product": old_b, "c": old_a}, {"product": new_b, "c": new_a},
+                     lane_factors)
+        latched, correct, settle, bits = gate.latched, gate.correct, gate.settle_fs, gate.bit_settle_fs
     return latched, correct, settle, (bits if bit_settle else None)
 
 
@@ -228,10 +212,18 @@ def evaluate_chain(
             pe, timing, old_product=old_product, old_partial=prev_c, new_product=new_product,
             new_partial=c, lane_factors=lane_factors, bit_settle=bit_settle,
         )
-        arrival = static_output_arrival_fs(pe.stages["multiplier"], timing.delays_fs, "product")
-        product_latched, product_settle = _static_stage(
-            old_product & PRODUCT_MASK, new_product & PRODUCT_MASK, arrival, timing.t_sample_fs, lane_factors
-        )
+        multiplier = pe.stages["multiplier"]
+        longest_fs = static_output_arrival_fs(multiplier, timing.delays_fs, "product").max()
+        if lane_factors is None:
+            bound_fs = float(longest_fs)
+        else:
+            slack_fs = 0.5 * len(multiplier.cells)
+            bound_fs = (longest_fs + slack_fs) * float(np.max(lane_factors)) + slack_fs
+        if bound_fs <= timing.t_sample_fs:
+            product_latched, product_settle = new_product & PRODUCT_MASK, None
+        else:
+            product = _gate(pe, timing, "multiplier", {"a": prev_a, "b": prev_b}, {"a": a, "b": b}, lane_factors)
+            product_latched, product_settle = product.latched, product.settle_fs
         return ChainResult(
             latched=_signed(latched, width),
             correct=_signed(correct, width),
@@ -242,46 +234,26 @@ def evaluate_chain(
             product_settle_fs=product_settle,
             bit_settle_fs=bits,
         )
-    netlist = pe.stages["mac"]
-    old_sum = (prev_c + old_product) & mask
-    correct = (c + new_product) & mask
-    arrival_sum = static_output_arrival_fs(netlist, timing.delays_fs, "sum")
-    if pe.adder == "rca":
-        product_arrival = _product_arrival_fs(netlist, timing)
-        n = a.shape[0]
-        latched = np.empty(n, dtype=np.int64)
-        correct_kernel = np.empty(n, dtype=np.int64)
-        scales = np.ones(1) if lane_factors is None else np.asarray(lane_factors, dtype=np.float64)
-        if pe.cells == "compound":
-            d = [timing.delays_fs["maj3"], timing.delays_fs["xor3"], 0]
-        else:
-            d = [timing.delays_fs[k] for k in ("xor2", "and2", "or2")]
-        lanes = [np.rint(np.array([x], dtype=np.float64) * (scales if lane_factors is not None else 1)).astype(np.int64)
-                 for x in d]
-        _kernels.fused_rca_lanes(prev_c & mask, old_product & mask, c & mask, new_product & mask, mask, width,
-                                 timing.t_sample_fs, pe.cells == "compound", lanes[0], lanes[1], lanes[2],
-                                 product_arrival, scales, latched, correct_kernel)
-        _, settle = _static_stage(old_sum, correct, arrival_sum, timing.t_sample_fs, lane_factors)
-    else:
-        latched, settle = _static_stage(old_sum, correct, arrival_sum, timing.t_sample_fs, lane_factors)
-    bits = None
-    if bit_settle:
-        scale = np.ones(a.shape[0]) if lane_factors is None else lane_factors
-        changed = ((old_sum ^ correct)[:, None] >> np.arange(width)) & 1
-        bits = np.where(changed == 1, np.floor(arrival_sum[None, :] * scale[:, None]).astype(np.int64), 0)
+    mac = _gate(pe, timing, "mac", {"a": prev_a, "b": prev_b, "c": prev_c}, {"a": a, "b": b, "c": c}, lane_factors)
     return ChainResult(
-        latched=_signed(latched, width),
-        correct=_signed(correct, width),
-        flip_mask=(latched ^ correct) & mask,
-        settle_fs=settle,
-        bit_settle_fs=bits,
+        latched=_signed(mac.latched, width),
+        correct=_signed(mac.correct, width),
+        flip_mask=(mac.latched ^ mac.correct) & mask,
+        settle_fs=mac.settle_fs,
+        bit_settle_fs=mac.bit_settle_fs if bit_settle else None,
     )
 
 
-def _product_arrival_fs(netlist: Netlist, timing: StageTiming) -> np.ndarray:
-    """Static arrival of the 16 product bits inside a fused netlist (at the adder's inputs)."""
-    arrival = netlist.static_arrival_fs(dict(timing.delays_fs))
-    return np.array([max(arrival[net], 0) for net in netlist.taps["product"]], dtype=np.int64)
+def _gate(pe: PEConfig, timing: StageTiming, stage: str, old: dict, new: dict, lane_factors: np.ndarray | None):
+    """One stage through the numba event-driven kernel (exact), with optional per-lane factors."""
+    from pe_models.gate import simulate_gate_fast
+
+    netlist = pe.stages[stage]
+    if lane_factors is None:
+        return simulate_gate_fast(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
+    nominal = {cell: d * timing.delay_scale * 1000 for cell, d in pe.library.delays_ps.items()}
+    return simulate_gate_fast(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs,
+                              nominal_delays_fs=nominal, lane_factors=lane_factors)
 
 
 def mac_parameters(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None) -> np.ndarray:

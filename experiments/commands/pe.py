@@ -14,7 +14,7 @@ from experiments.output import Table, emit, write_csv, write_json
 from experiments.pe_options import add_pe_options, add_timing_options, pe_config, timing_from_args
 from pe_models.chain import evaluate_chain
 from pe_models.errors import ConfigError
-from pe_models.gate import simulate_gate
+from pe_models.gate import simulate_gate_fast
 from pe_models.pe import PEConfig, StageTiming
 
 __all__ = ["read_vectors", "register"]
@@ -113,7 +113,7 @@ def evaluate(pe: PEConfig, timing: StageTiming, vectors: dict[str, np.ndarray], 
         netlist = pe.stages["mac"]
         old = {"a": vectors["prev_a"], "b": vectors["prev_b"], "c": vectors["prev_c"]}
         new = {"a": vectors["a"], "b": vectors["b"], "c": vectors["c"]}
-    gate = simulate_gate(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
+    gate = simulate_gate_fast(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
     return _signed(gate.latched, pe.width), _signed(gate.correct, pe.width), gate.flip_mask & mask, gate.settle_fs
 
 
