@@ -17,15 +17,21 @@ of partial sums and sign-extended products (independent of each other), computed
 once per operand source for every ``(l, k)`` by sorting and binary search; after that,
 each VDD costs a table lookup.
 
-The 2-input-cell adder uses the same table with an effective
-``k = floor((t_sample - 2 t_xor) / (t_and + t_or))``: an approximation (the first
-carry steps see propagate signals that are still switching). The multiplier stage
+The 2-input-cell adder walks back from ``t_sample - t_xor`` in carry steps of
+``t_and + t_or``; every step sees new generate signals, and only the first (oldest) one
+can still see old propagate signals (when ``t_xor < t_and + t_or``). Without such a
+step the formula above holds with k steps; with it, the start vector is
+``G_new | P_old & (C_old << 1)`` and, by the same argument,
+``P_i = P(run >= k+1, c_new(l-1) = 1) (1 - q'_l) + P(run >= k, c_new(l) = 0) q'_l`` with
+``q'_l = P(p_old(l) = 1, c_old(l-1) = 1)`` (a generating bit l is never wrong). Both
+are exact under the i.i.d. model. The multiplier stage
 uses the static-arrival model of the chain level: product bit j is wrong when it
 changes and its longest path exceeds the sampling instant.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +47,8 @@ __all__ = [
     "carry_statistics",
     "carry_steps",
     "product_bit_error_probabilities",
+    "run_lengths_needed",
+    "two_input_schedule",
 ]
 
 
@@ -74,7 +82,9 @@ def _distribution(values: np.ndarray, mask: int) -> tuple[np.ndarray, np.ndarray
     return unique, counts / counts.sum()
 
 
-def carry_statistics(stream: OperandStream, *, width: int = 32, steps: int | None = None) -> CarryStatistics:
+def carry_statistics(
+    stream: OperandStream, *, width: int = 32, steps: int | Iterable[int] | None = None
+) -> CarryStatistics:
     """Tabulate the carry-run statistics of a stream's partial sums and products.
 
     Parameters
@@ -84,15 +94,16 @@ def carry_statistics(stream: OperandStream, *, width: int = 32, steps: int | Non
         used; they are treated as independent, and consecutive MACs as independent.
     width : int
         Adder width in bits.
-    steps : int, optional
-        Tabulate only runs of this length (the carry steps of one operating point):
-        about width/2 times faster. Default: every length.
+    steps : int or iterable of int, optional
+        Tabulate only runs of these lengths (:func:`run_lengths_needed` of one operating
+        point): about width/2 times faster. Default: every length.
 
     Returns
     -------
     CarryStatistics
     """
     mask = (1 << width) - 1
+    wanted = None if steps is None else ({steps} if isinstance(steps, int) else set(steps))
     a_values, a_weights = _distribution(stream.c, mask)
     b_values, b_weights = _distribution(stream.products, mask)
     run_carry = np.zeros((width, width + 1))
@@ -107,7 +118,9 @@ def carry_statistics(stream: OperandStream, *, width: int = 32, steps: int | Non
         thresholds = (1 << (low + 1)) - a_low
         index = np.searchsorted(b_low[order], thresholds, side="left")
         carry[low] = float(np.sum(a_weights * (1.0 - cumulative[index])))
-        for k in range(1, width - low) if steps is None else ([steps] if 1 <= steps < width - low else []):
+        for k in range(1, width - low):
+            if wanted is not None and k not in wanted:
+                continue
             mid_mask = (1 << k) - 1
             a_mid = (a_values >> (low + 1)) & mid_mask
             b_key = (((b_values >> (low + 1)) & mid_mask) << (low + 1)) | b_low
@@ -128,16 +141,58 @@ def carry_statistics(stream: OperandStream, *, width: int = 32, steps: int | Non
 
 
 def carry_steps(pe: PEConfig, timing: StageTiming) -> int:
-    """Carry delays that fit before the sampling instant (-1: not even the sum delay fits)."""
-    delays = timing.delays_fs
+    """Carry steps with settled inputs before the sampling instant (-1: the old sum is latched).
+
+    Compound cells: ``floor((t_sample - t_xor3) / t_maj3)``. 2-input cells: the steps of
+    the lattice ``t_sample - t_xor2 - m (t_and2 + t_or2)`` whose propagate inputs are new
+    (see :func:`two_input_schedule`).
+    """
     if pe.cells == "compound":
+        delays = timing.delays_fs
         if timing.t_sample_fs < delays["xor3"]:
             return -1
         return (timing.t_sample_fs - delays["xor3"]) // delays["maj3"]
-    available = timing.t_sample_fs - 2 * delays["xor2"]
-    if available < 0:
-        return -1
-    return available // (delays["and2"] + delays["or2"])
+    return two_input_schedule(timing)[0]
+
+
+def two_input_schedule(timing: StageTiming) -> tuple[int, bool]:
+    """(carry steps from the start vector, whether the first lattice step mixes old propagates).
+
+    The sampled carry-out vector is ``CO(x0)`` with ``x0 = t_sample - t_xor2``; going back
+    in steps of ``t_and2 + t_or2`` it reaches the settled old carries below one step. The
+    generate inputs of every step are new; the propagate inputs of the first (oldest)
+    step are old when that step reads them before ``t_xor2``. Then the start vector is
+    ``G_new | P_old & (CO_old << 1)`` and the remaining steps are all new.
+
+    Raises
+    ------
+    ConfigError
+        ``t_xor2 >= t_and2 + t_or2`` (more than one mixed step; use the chain level).
+    """
+    delays = timing.delays_fs
+    step = delays["and2"] + delays["or2"]
+    if delays["xor2"] >= step:
+        raise ConfigError(
+            "level: the analytic 2in model needs t_xor2 < t_and2 + t_or2; use --level chain"
+        )
+    x0 = timing.t_sample_fs - delays["xor2"]
+    if x0 < delays["xor2"]:
+        return -1, False
+    if x0 < step:
+        return 0, False
+    count = (x0 - step) // step + 1
+    oldest = x0 - count * step
+    if oldest < delays["xor2"]:
+        return count - 1, True
+    return count, False
+
+
+def run_lengths_needed(pe: PEConfig, timing: StageTiming) -> set[int]:
+    """Run lengths :func:`adder_bit_error_probabilities` reads at this operating point."""
+    if pe.cells == "compound":
+        return {carry_steps(pe, timing)}
+    steps, mixed = two_input_schedule(timing)
+    return {steps, steps + 1, 1} if mixed else {steps}
 
 
 def adder_bit_error_probabilities(pe: PEConfig, timing: StageTiming, statistics: CarryStatistics) -> np.ndarray:
@@ -163,7 +218,10 @@ def adder_bit_error_probabilities(pe: PEConfig, timing: StageTiming, statistics:
     if statistics.width != pe.width:
         raise ValueError("statistics were tabulated for another adder width")
     width = pe.width
-    steps = carry_steps(pe, timing)
+    if pe.cells == "compound":
+        steps, mixed = carry_steps(pe, timing), False
+    else:
+        steps, mixed = two_input_schedule(timing)
     probabilities = np.zeros(width)
     if steps < 0:
         s = statistics.sum_bit
@@ -173,6 +231,14 @@ def adder_bit_error_probabilities(pe: PEConfig, timing: StageTiming, statistics:
         if steps >= bit:
             continue
         low = top - steps
+        if mixed:
+            start_one = statistics.run_carry[low, 1] if low >= 1 else 0.0
+            propagate_in = statistics.run_carry[top, steps + 1] if low >= 1 else 0.0
+            no_carry = (statistics.run[top, steps] if steps else 1.0) - (
+                statistics.run_carry[top, steps] if steps else statistics.carry[top]
+            )
+            probabilities[bit] = propagate_in * (1 - start_one) + no_carry * start_one
+            continue
         q = statistics.carry[low]
         if steps == 0:
             p_carry = statistics.carry[top]

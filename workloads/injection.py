@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pe_models.analytic import CarryStatistics, adder_bit_error_probabilities, carry_statistics, carry_steps
+from pe_models.analytic import (
+    CarryStatistics,
+    adder_bit_error_probabilities,
+    carry_statistics,
+    carry_steps,
+    run_lengths_needed,
+)
 from pe_models.chain import static_output_arrival_fs
 from pe_models.operands import OperandStream
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
@@ -140,8 +146,8 @@ class StatisticalBackend:
             )
             products = sample.products.ravel() & 0xFFFF
             product_ones = ((products[:, None] >> np.arange(16)) & 1).mean(axis=0)
-            steps = self._steps if 0 < self._steps < self.pe.width else None
-            statistics = carry_statistics(sample, width=self.pe.width, steps=steps)
+            lengths = {k for k in run_lengths_needed(self.pe, self.timing) if 0 < k < self.pe.width}
+            statistics = carry_statistics(sample, width=self.pe.width, steps=lengths)
             _STATISTICS_CACHE[key] = (statistics, product_ones)
         self._layer_statistics[layer] = _STATISTICS_CACHE[key]
         return self._layer_statistics[layer]
