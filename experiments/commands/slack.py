@@ -17,6 +17,7 @@ from experiments.pe_options import (
     timing_from_args,
 )
 from pe_models.chain import evaluate_chain
+from pe_models.errors import ConfigError
 
 __all__ = ["register"]
 
@@ -39,13 +40,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
+    if args.bins < 2:
+        raise ConfigError(f"--bins: expected at least 2 histogram bins, got {args.bins}")
     stream = operand_stream(args, lanes=16, steps=4096)
     result = evaluate_chain(pe, timing, **stream.consecutive_pairs(), bit_settle=True)
     t_sample_ps = timing.t_sample_fs / 1000
     switched = result.settle_fs > 0
     mac_slack = t_sample_ps - result.settle_fs[switched] / 1000
     bit_settle = result.bit_settle_fs
-    edges = np.histogram_bin_edges(np.concatenate([mac_slack, [t_sample_ps]]), bins=max(args.bins, 2))
+    edges = np.histogram_bin_edges(np.concatenate([mac_slack, [t_sample_ps]]), bins=args.bins)
     counts, _ = np.histogram(mac_slack, bins=edges)
     mac_table = Table(columns=["slack_low_ps", "slack_high_ps", "macs"],
                       rows=[[float(edges[i]), float(edges[i + 1]), int(counts[i])] for i in range(counts.size)])

@@ -145,3 +145,37 @@ def test_pe_verilog_writes_every_stage_of_the_registered_pe(tmp_path, capsys):
     assert {"cells.v", "mul_compound.v", "tb_mul_compound.v", "acc_rca32_compound.v", "tb_acc_rca32_compound.v",
             "run_icarus.sh", "config.json"} <= names
     assert {str(out / name) for name in names} == printed
+
+
+def test_slack_rejects_a_single_bin(tmp_path, capsys):
+    out = tmp_path / "slack"
+    assert main(["slack", "--vdd", "0.5", "--bins", "1", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == "vscale: error: --bins: expected at least 2 histogram bins, got 1\n"
+    assert not out.exists()
+
+
+def test_slack_of_a_mac_equals_the_sampling_instant_minus_its_gate_level_settle_time(tmp_path, capsys):
+    """Per-bit minimum slack in slack_bits.csv against the gate level on the same operand stream."""
+    import numpy as np
+
+    from pe_models.gate import simulate_gate
+    from pe_models.operands import synthetic_stream
+    from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+
+    out = tmp_path / "slack"
+    assert main(["slack", "--vdd", "0.55", "--operands", "dnn", "--seed", "4", "--format", "csv",
+                 "--out", str(out)]) == 0
+    rows = list(csv.DictReader((out / "slack_bits.csv").open()))
+    pe = PEConfig()
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.55, f_clk_mhz=700.0))
+    stream = synthetic_stream("dnn", lanes=16, steps=4096, seed=np.random.SeedSequence(4), depth=256)
+    pairs = stream.consecutive_pairs()
+    sample = slice(0, 3000)
+    gate = simulate_gate(pe.stages["adder"],
+                         {"product": pairs["prev_a"][sample] * pairs["prev_b"][sample], "c": pairs["prev_c"][sample]},
+                         {"product": pairs["a"][sample] * pairs["b"][sample], "c": pairs["c"][sample]},
+                         delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
+    for bit in (0, 16, 31):
+        settles = gate.bit_settle_fs[:, bit]
+        gate_min = (timing.t_sample_fs - settles[settles > 0].max()) / 1000
+        assert float(rows[bit]["min_slack_ps"]) <= gate_min + 1e-9
