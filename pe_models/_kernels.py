@@ -27,10 +27,7 @@ def rca_compound_one(old_a, old_b, new_a, new_b, mask, t_sample, d_carry, d_sum)
     generate = new_a & new_b
     propagate = new_a ^ new_b
     correct = (new_a + new_b) & mask
-    if t_sample < d_sum:
-        steps = -1
-    else:
-        steps = (t_sample - d_sum) // d_carry
+    steps = compound_carry_steps(t_sample, d_carry, d_sum)
     latched = correct
     if steps < 0:
         latched = (old_a + old_b) & mask
@@ -56,20 +53,38 @@ def rca_compound_one(old_a, old_b, new_a, new_b, mask, t_sample, d_carry, d_sum)
 
 @njit(cache=True, inline="always")
 def _run_mask(propagate, steps):
-    """Bits j whose `steps` bits j-steps+1..j all propagate (shifted-in bits do not)."""
-    result = -1
+    """Bits j whose `steps` bits j-steps+1..j all propagate (shifted-in bits do not), 0 < steps < 64.
+
+    Built by doubling (runs of 1, 2, 4, ... bits); the only branch depends on `steps`
+    alone, so loops over MACs with one `steps` still vectorise.
+    """
+    run = np.int64(-1)
+    offset = np.int64(0)
     block = propagate
-    span = 1
-    offset = 0
-    remaining = steps
-    while remaining > 0:
-        if remaining & 1:
-            result &= block << offset
-            offset += span
-        block = block & (block << span)
-        span *= 2
-        remaining >>= 1
-    return result
+    span = np.int64(1)
+    for level in range(6):
+        if steps >> level == 0:
+            break
+        take = -((steps >> level) & 1)
+        run &= (block << offset) | ~take
+        offset += span & take
+        block &= block << span
+        span += span
+    return run
+
+
+@njit(cache=True, inline="always")
+def carry_outs(a, b, mask):
+    """Settled carry-out vector of ``a + b`` (bit j = carry out of bit j)."""
+    return (((a + b) ^ a ^ b) >> 1) & mask
+
+
+@njit(cache=True, inline="always")
+def compound_carry_steps(t_sample, d_carry, d_sum):
+    """Carry delays that fit before the sampling instant after the sum delay (-1: none)."""
+    if t_sample < d_sum:
+        return -1
+    return (t_sample - d_sum) // d_carry
 
 
 @njit(cache=True, inline="always")
@@ -90,13 +105,16 @@ def carries_after(start, final, propagate, steps, mask):
 @njit(cache=True, inline="always")
 def rca_compound_latched(old_a, old_b, new_a, new_b, mask, t_sample, d_carry, d_sum):
     """Compound ripple-carry adder: latched value of one MAC in O(log k) word operations."""
-    if t_sample < d_sum:
+    return rca_compound_latched_steps(old_a, old_b, new_a, new_b, mask, compound_carry_steps(t_sample, d_carry, d_sum))
+
+
+@njit(cache=True, inline="always")
+def rca_compound_latched_steps(old_a, old_b, new_a, new_b, mask, steps):
+    """Compound ripple-carry adder, latched value after `steps` carry delays (-1: old sum)."""
+    if steps < 0:
         return (old_a + old_b) & mask
-    steps = (t_sample - d_sum) // d_carry
     propagate = (new_a ^ new_b) & mask
-    start = (((old_a + old_b) ^ old_a ^ old_b) >> 1) & mask
-    final = (((new_a + new_b) ^ new_a ^ new_b) >> 1) & mask
-    carry_out = carries_after(start, final, propagate, steps, mask)
+    carry_out = carries_after(carry_outs(old_a, old_b, mask), carry_outs(new_a, new_b, mask), propagate, steps, mask)
     return propagate ^ ((carry_out << 1) & mask)
 
 
@@ -111,10 +129,10 @@ def rca_2in_one(old_a, old_b, new_a, new_b, mask, t_sample, d_xor, d_and, d_or):
     """
     p_old = (old_a ^ old_b) & mask
     g_old = old_a & old_b
-    co_old = (((old_a + old_b) ^ old_a ^ old_b) >> 1) & mask
+    co_old = carry_outs(old_a, old_b, mask)
     p_new = (new_a ^ new_b) & mask
     g_new = new_a & new_b
-    co_new = (((new_a + new_b) ^ new_a ^ new_b) >> 1) & mask
+    co_new = carry_outs(new_a, new_b, mask)
     correct = (new_a + new_b) & mask
     step = d_and + d_or
     x0 = t_sample - d_xor
@@ -171,7 +189,7 @@ def rca_2in_bit_settle(old_a, old_b, new_a, new_b, mask, width, d_xor, d_and, d_
     """
     p_old = (old_a ^ old_b) & mask
     g_old = old_a & old_b
-    co_old = (((old_a + old_b) ^ old_a ^ old_b) >> 1) & mask
+    co_old = carry_outs(old_a, old_b, mask)
     p_new = (new_a ^ new_b) & mask
     g_new = new_a & new_b
     step = d_and + d_or
@@ -319,18 +337,6 @@ def product_stage(old_product, new_product, params):
 
 
 @njit(cache=True, inline="always")
-def rca_compound_latched_steps(old_a, old_b, new_a, new_b, mask, steps):
-    """Compound ripple-carry adder, latched value after `steps` carry delays (-1: old sum)."""
-    if steps < 0:
-        return (old_a + old_b) & mask
-    propagate = (new_a ^ new_b) & mask
-    final = (((new_a + new_b) ^ new_a ^ new_b) >> 1) & mask
-    start = (((old_a + old_b) ^ old_a ^ old_b) >> 1) & mask
-    carry_out = carries_after(start, final, propagate, steps, mask)
-    return propagate ^ ((carry_out << 1) & mask)
-
-
-@njit(cache=True, inline="always")
 def registered_mac(prev_a, prev_b, prev_product, prev_partial, a, b, partial, params):
     """One MAC of a registered PE with a ripple-carry accumulator.
 
@@ -374,16 +380,6 @@ def registered_mac(prev_a, prev_b, prev_product, prev_partial, a, b, partial, pa
 
 
 @njit(cache=True)
-def registered_mac_lanes(prev_a, prev_b, prev_product, prev_partial, a, b, partial, params,
-                         sum_latched, sum_settled, product_latched):
-    """`registered_mac` over lanes; ``params`` has one row per lane or a single row."""
-    for i in range(a.shape[0]):
-        row = params[i] if params.shape[0] > 1 else params[0]
-        sum_latched[i], sum_settled[i], product_latched[i] = registered_mac(
-            prev_a[i], prev_b[i], prev_product[i], prev_partial[i], a[i], b[i], partial[i], row)
-
-
-@njit(cache=True)
 def registered_mac_stream(a, b, c, params, latched_out):
     """Consecutive MACs of one registered PE: ``a[t] * b[t] + c[t]`` after MAC t - 1.
 
@@ -414,22 +410,6 @@ def registered_mac_stream(a, b, c, params, latched_out):
         prev_partial = partial
 
 
-@njit(cache=True, inline="always")
-def _run_mask_branch_free(propagate, steps):
-    """`_run_mask` without data-dependent branches (vectorisable), for 0 < steps < 64."""
-    run = np.int64(-1)
-    offset = np.int64(0)
-    block = propagate
-    span = np.int64(1)
-    for level in range(6):
-        take = -((steps >> level) & 1)
-        run &= (block << offset) | ~take
-        offset += span & take
-        block &= block << span
-        span += span
-    return run
-
-
 @njit(cache=True)
 def compound_mac_stream(a, b, c, late_product, steps, mask, latched_out):
     """Fast path of :func:`registered_mac_stream` for compound cells, no per-PE variation.
@@ -438,14 +418,7 @@ def compound_mac_stream(a, b, c, late_product, steps, mask, latched_out):
     product register latched by the multiplier stage is a function of consecutive
     exact products), so the loop carries no state and vectorises.
     """
-    n = a.shape[0]
-    if steps >= 63:
-        for t in range(n):
-            product = np.int64(a[t]) * np.int64(b[t])
-            latched_out[t] = (np.int64(c[t]) + product) & mask
-        if late_product == 0:
-            return
-    for t in range(n):
+    for t in range(a.shape[0]):
         p0 = np.int64(a[t]) * np.int64(b[t]) & 0xFFFF
         p1 = (np.int64(a[t - 1]) * np.int64(b[t - 1]) & 0xFFFF) if t >= 1 else np.int64(0)
         p2 = (np.int64(a[t - 2]) * np.int64(b[t - 2]) & 0xFFFF) if t >= 2 else np.int64(0)
@@ -455,20 +428,7 @@ def compound_mac_stream(a, b, c, late_product, steps, mask, latched_out):
         old_b = ((previous_product ^ 0x8000) - 0x8000) & mask
         new_a = np.int64(c[t]) & mask
         old_a = (np.int64(c[t - 1]) & mask) if t >= 1 else np.int64(0)
-        propagate = new_a ^ new_b
-        final = (((new_a + new_b) ^ propagate) >> 1) & mask
-        start = (((old_a + old_b) ^ old_a ^ old_b) >> 1) & mask
-        if steps <= 0:
-            carry_out = start
-        elif steps >= 63:
-            carry_out = final
-        else:
-            run = _run_mask_branch_free(propagate, steps) & mask
-            carry_out = (final & ~run) | ((start << steps) & run)
-        latched = propagate ^ ((carry_out << 1) & mask)
-        if steps < 0:
-            latched = (old_a + old_b) & mask
-        latched_out[t] = latched
+        latched_out[t] = rca_compound_latched_steps(old_a, old_b, new_a, new_b, mask, steps)
 
 
 GATE_MAX_EVENTS = 512

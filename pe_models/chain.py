@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pe_models import _kernels
+from pe_models.integers import to_signed
 from pe_models.netlist import Netlist
 from pe_models.pe import PEConfig, StageTiming
 
@@ -72,11 +73,6 @@ class ChainResult:
     product_flip_mask: np.ndarray | None = None
     product_settle_fs: np.ndarray | None = None
     bit_settle_fs: np.ndarray | None = None
-
-
-def _signed(values: np.ndarray, width: int) -> np.ndarray:
-    values = np.asarray(values, dtype=np.int64) & ((1 << width) - 1)
-    return np.where(values >= 1 << (width - 1), values - (1 << width), values)
 
 
 def _lane_delays(delay_fs: int, nominal_fs: int | None, factors: np.ndarray | None) -> np.ndarray:
@@ -225,19 +221,19 @@ def evaluate_chain(
             product = _gate(pe, timing, "multiplier", {"a": prev_a, "b": prev_b}, {"a": a, "b": b}, lane_factors)
             product_latched, product_settle = product.latched, product.settle_fs
         return ChainResult(
-            latched=_signed(latched, width),
-            correct=_signed(correct, width),
+            latched=to_signed(latched, width),
+            correct=to_signed(correct, width),
             flip_mask=(latched ^ correct) & mask,
             settle_fs=settle,
-            product_latched=_signed(product_latched, 16),
+            product_latched=to_signed(product_latched, 16),
             product_flip_mask=(product_latched ^ new_product) & PRODUCT_MASK,
             product_settle_fs=product_settle,
             bit_settle_fs=bits,
         )
     mac = _gate(pe, timing, "mac", {"a": prev_a, "b": prev_b, "c": prev_c}, {"a": a, "b": b, "c": c}, lane_factors)
     return ChainResult(
-        latched=_signed(mac.latched, width),
-        correct=_signed(mac.correct, width),
+        latched=to_signed(mac.latched, width),
+        correct=to_signed(mac.correct, width),
         flip_mask=(mac.latched ^ mac.correct) & mask,
         settle_fs=mac.settle_fs,
         bit_settle_fs=mac.bit_settle_fs if bit_settle else None,
@@ -341,4 +337,4 @@ def evaluate_stream(pe: PEConfig, timing: StageTiming, a: np.ndarray, b: np.ndar
                                      params[_kernels.PARAM_CARRY_STEPS], params[_kernels.PARAM_MASK], out)
     else:
         _kernels.registered_mac_stream(a, b, c, params, out)
-    return _signed(out, pe.width)
+    return to_signed(out, pe.width)

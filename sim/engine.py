@@ -33,6 +33,7 @@ import simpy
 
 from pe_models.chain import mac_parameters
 from pe_models.errors import ConfigError
+from pe_models.integers import exact_gemm, to_signed
 from pe_models.pe import PEConfig, StageTiming
 from pe_models.variation import ProcessVariation
 
@@ -267,26 +268,6 @@ class GemmResult:
         if norm == 0.0:
             return 0.0 if error == 0.0 else float("inf")
         return error / norm
-
-
-def to_signed(patterns: np.ndarray, width: int) -> np.ndarray:
-    """Two's-complement value of `width`-bit patterns (int64)."""
-    patterns = np.asarray(patterns, dtype=np.int64) & ((1 << width) - 1)
-    return np.where(patterns >= 1 << (width - 1), patterns - (1 << width), patterns)
-
-
-def exact_gemm(activations: np.ndarray, weights: np.ndarray, width: int) -> np.ndarray:
-    """The exact integer product ``activations @ weights`` wrapped to `width` bits (int64).
-
-    Computed with BLAS in float64, exact for int8 operands whenever ``K * 2**14 < 2**53``;
-    in int64 otherwise. Works on (M, K) @ (K, N) or batched (G, M, K) @ (G, K, N).
-    """
-    depth = activations.shape[-1]
-    if depth * (1 << 14) < 1 << 53:
-        product = np.rint(np.matmul(activations.astype(np.float64), weights.astype(np.float64))).astype(np.int64)
-    else:
-        product = np.matmul(activations.astype(np.int64), weights.astype(np.int64))
-    return to_signed(product, width)
 
 
 def _check_operands(activations: object, weights: object, *, grouped: bool) -> tuple[np.ndarray, np.ndarray]:

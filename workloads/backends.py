@@ -15,8 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from pe_models.errors import ConfigError
-
-from .quant import wrap_to_width
+from pe_models.integers import exact_gemm, float_dtype_for_depth
 
 __all__ = [
     "INJECTIONS",
@@ -31,8 +30,6 @@ __all__ = [
 ]
 
 INJECTIONS = ("exact", "statistical", "bitlevel")
-
-_MAX_INT8_PRODUCT = 128 * 128
 
 
 @runtime_checkable
@@ -72,30 +69,6 @@ class GemmBackend(Protocol):
         ...
 
 
-def float_dtype_for_depth(depth: int) -> type[np.floating]:
-    """The narrowest float type in which a depth-`depth` int8 dot product is exact.
-
-    Every partial sum of ``depth`` int8 x int8 products is an integer of magnitude at
-    most ``depth * 128 * 128``; float32 represents every integer up to ``2**24``
-    exactly and float64 up to ``2**53``, whatever order BLAS adds in.
-
-    Parameters
-    ----------
-    depth : int
-        The reduction length K.
-
-    Returns
-    -------
-    numpy.float32 or numpy.float64
-    """
-    bound = depth * _MAX_INT8_PRODUCT
-    if bound <= 2**24:
-        return np.float32
-    if bound <= 2**53:
-        return np.float64
-    raise ValueError(f"reduction length {depth} is too long for an exact float GEMM")
-
-
 class ExactBackend:
     """Error-free GEMM through BLAS (float32 when exact, float64 otherwise).
 
@@ -124,12 +97,7 @@ class ExactBackend:
             raise ValueError(
                 f"{layer}: GEMM shapes {activations.shape} and {weights.shape} do not match"
             )
-        depth = activations.shape[1]
-        dtype = float_dtype_for_depth(depth)
-        product = np.matmul(activations.astype(dtype), weights.astype(dtype)).astype(np.int64)
-        if depth * _MAX_INT8_PRODUCT < 2 ** (self.accumulator_bits - 1):
-            return product
-        return wrap_to_width(product, self.accumulator_bits)
+        return exact_gemm(activations, weights, self.accumulator_bits)
 
 
 _REGISTRY: dict[str, Callable[..., GemmBackend]] = {"exact": ExactBackend}

@@ -40,10 +40,9 @@ from pe_models.analytic import (
     run_lengths_needed,
 )
 from pe_models.chain import static_output_arrival_fs
+from pe_models.integers import to_signed
 from pe_models.operands import OperandStream
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
-
-from .quant import wrap_to_width
 
 __all__ = ["BitlevelBackend", "StatisticalBackend", "layer_operand_sample"]
 
@@ -189,7 +188,7 @@ class StatisticalBackend:
             signs = np.where(rng.random(events) < 1 - product_ones[bit], 1, -1)
             weight = -(1 << bit) if bit == 15 else 1 << bit
             np.add.at(delta, where, signs * weight)
-        return wrap_to_width(exact + delta.reshape(m_count, n_count), width)
+        return to_signed(exact + delta.reshape(m_count, n_count), width)
 
 
 @dataclass

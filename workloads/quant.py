@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from pe_models.errors import ConfigError
+from pe_models.integers import to_signed as wrap_to_width
 
 __all__ = [
     "ACTIVATION_QMAX",
@@ -71,29 +72,6 @@ def round_half_away(values: np.ndarray) -> np.ndarray:
     """
     values = np.asarray(values, dtype=np.float64)
     return np.sign(values) * np.floor(np.abs(values) + 0.5)
-
-
-def wrap_to_width(values: np.ndarray, bits: int) -> np.ndarray:
-    """Wrap integers to a ``bits``-wide two's-complement register.
-
-    Parameters
-    ----------
-    values : ndarray of int64
-        Exact integers, any shape.
-    bits : int
-        Register width, 2..64.
-
-    Returns
-    -------
-    ndarray of int64
-        ``values`` modulo ``2**bits``, mapped to ``[-2**(bits-1), 2**(bits-1))``.
-    """
-    values = np.asarray(values, dtype=np.int64)
-    if bits >= 64:
-        return values
-    half = np.int64(1) << np.int64(bits - 1)
-    mask = (np.int64(1) << np.int64(bits)) - np.int64(1)
-    return ((values + half) & mask) - half
 
 
 def quantize_weights_per_channel(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ from experiments.pe_options import add_pe_options, add_timing_options, pe_config
 from pe_models.chain import evaluate_chain
 from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate_fast
+from pe_models.integers import to_signed
 from pe_models.pe import PEConfig, StageTiming
 
 __all__ = ["read_vectors", "register"]
@@ -94,11 +95,6 @@ def read_vectors(path: Path, *, width: int) -> dict[str, np.ndarray]:
     return {column: np.array(v, dtype=np.int64) for column, v in values.items()}
 
 
-def _signed(values: np.ndarray, width: int) -> np.ndarray:
-    values = values & ((1 << width) - 1)
-    return np.where(values >= 1 << (width - 1), values - (1 << width), values)
-
-
 def evaluate(pe: PEConfig, timing: StageTiming, vectors: dict[str, np.ndarray], level: str):
     """(latched, correct, flip_mask, settle_fs) of every vector at `level`."""
     mask = (1 << pe.width) - 1
@@ -114,7 +110,7 @@ def evaluate(pe: PEConfig, timing: StageTiming, vectors: dict[str, np.ndarray], 
         old = {"a": vectors["prev_a"], "b": vectors["prev_b"], "c": vectors["prev_c"]}
         new = {"a": vectors["a"], "b": vectors["b"], "c": vectors["c"]}
     gate = simulate_gate_fast(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
-    return _signed(gate.latched, pe.width), _signed(gate.correct, pe.width), gate.flip_mask & mask, gate.settle_fs
+    return to_signed(gate.latched, pe.width), to_signed(gate.correct, pe.width), gate.flip_mask & mask, gate.settle_fs
 
 
 def run_eval(args: argparse.Namespace) -> int:
