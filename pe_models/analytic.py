@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pe_models._kernels import compound_carry_steps
 from pe_models.chain import static_output_arrival_fs
 from pe_models.errors import ConfigError
 from pe_models.operands import OperandStream
@@ -149,9 +150,7 @@ def carry_steps(pe: PEConfig, timing: StageTiming) -> int:
     """
     if pe.cells == "compound":
         delays = timing.delays_fs
-        if timing.t_sample_fs < delays["xor3"]:
-            return -1
-        return (timing.t_sample_fs - delays["xor3"]) // delays["maj3"]
+        return int(compound_carry_steps(timing.t_sample_fs, delays["maj3"], delays["xor3"]))
     return two_input_schedule(timing)[0]
 
 

@@ -37,7 +37,9 @@ __all__ = [
     "evaluate_adder_stage",
     "evaluate_chain",
     "evaluate_stream",
+    "lane_delays_fs",
     "mac_parameters",
+    "nominal_delays_fs",
     "static_output_arrival_fs",
 ]
 
@@ -75,10 +77,19 @@ class ChainResult:
     bit_settle_fs: np.ndarray | None = None
 
 
-def _lane_delays(delay_fs: int, nominal_fs: int | None, factors: np.ndarray | None) -> np.ndarray:
-    if factors is None:
-        return np.array([delay_fs], dtype=np.int64)
-    return np.maximum(1, np.rint(nominal_fs * factors)).astype(np.int64)
+def nominal_delays_fs(pe: PEConfig, timing: StageTiming) -> dict[str, float]:
+    """Cell delays in fs at the timing's voltage before rounding (what variation factors scale)."""
+    return {cell: d * timing.delay_scale * 1000 for cell, d in pe.library.delays_ps.items()}
+
+
+def lane_delays_fs(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Per-lane integer cell delays: ``max(1, rint(nominal * factor))`` fs, or the timing's own
+    delays (one entry, broadcast) without factors. Every level rounds the same way."""
+    if lane_factors is None:
+        return {cell: np.array([delay], dtype=np.int64) for cell, delay in timing.delays_fs.items()}
+    factors = np.asarray(lane_factors, dtype=np.float64).ravel()
+    return {cell: np.maximum(1, np.rint(value * factors)).astype(np.int64)
+            for cell, value in nominal_delays_fs(pe, timing).items()}
 
 
 def static_output_arrival_fs(netlist: Netlist, delays_fs: Mapping[str, int], output: str) -> np.ndarray:
@@ -132,8 +143,7 @@ def evaluate_adder_stage(
     correct = np.empty(n, dtype=np.int64)
     settle = np.zeros(n, dtype=np.int64)
     bits = None
-    nominal = {cell: round(d * timing.delay_scale * 1000) for cell, d in pe.library.delays_ps.items()}
-    lanes = {cell: _lane_delays(timing.delays_fs[cell], nominal[cell], lane_factors) for cell in nominal}
+    lanes = lane_delays_fs(pe, timing, lane_factors)
     if pe.adder == "rca":
         if pe.cells == "compound":
             delays = (lanes["maj3"], lanes["xor3"], lanes["maj3"])
@@ -247,9 +257,8 @@ def _gate(pe: PEConfig, timing: StageTiming, stage: str, old: dict, new: dict, l
     netlist = pe.stages[stage]
     if lane_factors is None:
         return simulate_gate_fast(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
-    nominal = {cell: d * timing.delay_scale * 1000 for cell, d in pe.library.delays_ps.items()}
     return simulate_gate_fast(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs,
-                              nominal_delays_fs=nominal, lane_factors=lane_factors)
+                              nominal_delays_fs=nominal_delays_fs(pe, timing), lane_factors=lane_factors)
 
 
 def mac_parameters(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None) -> np.ndarray:
@@ -279,24 +288,16 @@ def mac_parameters(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray |
         raise ConfigError(
             f"pe: the array engines run the registered pipeline with the rca adder; got {pe.pipeline} {pe.adder}"
         )
-    factors = np.ones(1) if lane_factors is None else np.asarray(lane_factors, dtype=np.float64).ravel()
+    lane_delays = lane_delays_fs(pe, timing, lane_factors)
+    rows = 1 if lane_factors is None else np.asarray(lane_factors).size
     cells = ("maj3", "xor3", "maj3") if pe.cells == "compound" else ("xor2", "and2", "or2")
-    nominal = {cell: d * timing.delay_scale * 1000 for cell, d in pe.library.delays_ps.items()}
-    params = np.zeros((factors.size, _kernels.PARAM_COUNT), dtype=np.int64)
+    params = np.zeros((rows, _kernels.PARAM_COUNT), dtype=np.int64)
     params[:, _kernels.PARAM_CELLS] = 0 if pe.cells == "compound" else 1
     params[:, _kernels.PARAM_MASK] = (1 << pe.width) - 1
     params[:, _kernels.PARAM_T_SAMPLE] = timing.t_sample_fs
     for offset, cell in enumerate(cells):
-        if lane_factors is None:
-            params[:, _kernels.PARAM_D0 + offset] = timing.delays_fs[cell]
-        else:
-            params[:, _kernels.PARAM_D0 + offset] = np.maximum(1, np.rint(nominal[cell] * factors))
-    multiplier = pe.stages["multiplier"]
-    if lane_factors is None:
-        lane_delays = {cell: np.full(1, timing.delays_fs[cell], dtype=np.int64) for cell in nominal}
-    else:
-        lane_delays = {cell: np.maximum(1, np.rint(nominal[cell] * factors)).astype(np.int64) for cell in nominal}
-    arrival = multiplier.static_arrival_lanes_fs(lane_delays, "product")
+        params[:, _kernels.PARAM_D0 + offset] = lane_delays[cell]
+    arrival = pe.stages["multiplier"].static_arrival_lanes_fs(lane_delays, "product")
     params[:, _kernels.PARAM_ARRIVAL:_kernels.PARAM_LATE_PRODUCT] = arrival
     late = arrival > timing.t_sample_fs
     params[:, _kernels.PARAM_LATE_PRODUCT] = (late * np.left_shift(np.int64(1), np.arange(16))).sum(axis=1)

@@ -16,6 +16,7 @@ transitions, so glitches are represented.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -60,23 +61,7 @@ def evaluate_logic(netlist: Netlist, inputs: Mapping[str, np.ndarray]) -> dict[s
     for name, bus in netlist.inputs.items():
         nets[bus] = _bits_of(inputs[name], len(bus))
     for cell in netlist.cells:
-        operands = [nets[i] for i in cell.inputs]
-        if cell.kind == "xor2":
-            value = operands[0] ^ operands[1]
-        elif cell.kind == "and2":
-            value = operands[0] & operands[1]
-        elif cell.kind == "or2":
-            value = operands[0] | operands[1]
-        elif cell.kind == "nand2":
-            value = 1 - (operands[0] & operands[1])
-        elif cell.kind == "xor3":
-            value = operands[0] ^ operands[1] ^ operands[2]
-        elif cell.kind == "maj3":
-            x, y, z = operands
-            value = (x & y) | (x & z) | (y & z)
-        else:
-            value = (operands[0] & operands[1]) | operands[2]
-        nets[cell.output] = value
+        nets[cell.output] = cell_output(cell.kind, [nets[i] for i in cell.inputs])
     return {name: _value_of(nets[bus]) for name, bus in netlist.outputs.items()}
 
 
@@ -198,12 +183,31 @@ def simulate_gate(
             latched[v, i] = value
             correct[v, i] = final
             settle[v, i] = last
-    weights = np.left_shift(np.int64(1), np.arange(len(bus), dtype=np.int64))
-    return GateResult(
-        latched=(latched * weights).sum(axis=1),
-        correct=(correct * weights).sum(axis=1),
-        bit_settle_fs=settle,
-    )
+    return GateResult(latched=_value_of(latched.T), correct=_value_of(correct.T), bit_settle_fs=settle)
+
+
+_ENCODINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _encoded(netlist: Netlist) -> tuple[np.ndarray, ...]:
+    """The netlist as arrays for the numba kernel, built once per (finished) netlist."""
+    cached = _ENCODINGS.get(netlist)
+    if cached is not None and cached[0] == len(netlist.cells):
+        return cached[1]
+    from pe_models import _kernels
+
+    kinds = np.array([_kernels.CELL_CODES[cell.kind] for cell in netlist.cells], dtype=np.int8)
+    inputs = np.zeros((len(netlist.cells), 3), dtype=np.int64)
+    for c, cell in enumerate(netlist.cells):
+        inputs[c, : len(cell.inputs)] = cell.inputs
+    outputs = np.array([cell.output for cell in netlist.cells], dtype=np.int64)
+    bus_names = list(netlist.inputs)
+    input_nets = np.array([net for name in bus_names for net in netlist.inputs[name]], dtype=np.int64)
+    input_bus = np.array([b for b, name in enumerate(bus_names) for _ in netlist.inputs[name]], dtype=np.int64)
+    input_bit = np.array([i for name in bus_names for i in range(len(netlist.inputs[name]))], dtype=np.int64)
+    encoding = (kinds, inputs, outputs, input_nets, input_bus, input_bit)
+    _ENCODINGS[netlist] = (len(netlist.cells), encoding)
+    return encoding
 
 
 def simulate_gate_fast(
@@ -244,15 +248,8 @@ def simulate_gate_fast(
         factors = np.ones(1)
         if cell_delays.shape != (len(netlist.cells),):
             raise ValueError("one delay per cell is required")
-    kinds = np.array([_kernels.CELL_CODES[cell.kind] for cell in netlist.cells], dtype=np.int8)
-    inputs = np.zeros((len(netlist.cells), 3), dtype=np.int64)
-    for c, cell in enumerate(netlist.cells):
-        inputs[c, : len(cell.inputs)] = cell.inputs
-    outputs = np.array([cell.output for cell in netlist.cells], dtype=np.int64)
+    kinds, inputs, outputs, input_nets, input_bus, input_bit = _encoded(netlist)
     bus_names = list(netlist.inputs)
-    input_nets = np.array([net for name in bus_names for net in netlist.inputs[name]], dtype=np.int64)
-    input_bus = np.array([b for b, name in enumerate(bus_names) for _ in netlist.inputs[name]], dtype=np.int64)
-    input_bit = np.array([i for name in bus_names for i in range(len(netlist.inputs[name]))], dtype=np.int64)
     old = np.stack([np.asarray(old_inputs[name], dtype=np.int64) for name in bus_names])
     new = np.stack([np.asarray(new_inputs[name], dtype=np.int64) for name in bus_names])
     bus = np.array(netlist.outputs[output or list(netlist.outputs)[-1]], dtype=np.int64)

@@ -36,11 +36,10 @@ from pe_models.analytic import (
     CarryStatistics,
     adder_bit_error_probabilities,
     carry_statistics,
-    carry_steps,
     run_lengths_needed,
 )
 from pe_models.chain import static_output_arrival_fs
-from pe_models.integers import to_signed
+from pe_models.integers import exact_gemm, to_signed
 from pe_models.operands import OperandStream
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
 
@@ -122,22 +121,23 @@ class StatisticalBackend:
             self.pe, operating_point=OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz)
         )
         self._calls = 0
-        self._steps = carry_steps(self.pe, self.timing)
+        self._run_lengths = frozenset(
+            k for k in run_lengths_needed(self.pe, self.timing) if 0 < k < self.pe.width
+        )
         arrival = static_output_arrival_fs(self.pe.stages["multiplier"], self.timing.delays_fs, "product")
         self._late_product = arrival > self.timing.t_sample_fs
-        self._layer_statistics: dict[str, tuple[CarryStatistics, np.ndarray]] = {}
-        from .backends import ExactBackend
+        self._layer_errors: dict[str, list[tuple[float, float, int, int | None]]] = {}
 
-        self._exact = ExactBackend(accumulator_bits=self.pe.width)
-
-    def _statistics(self, activations: np.ndarray, weights: np.ndarray, layer: str
-                    ) -> tuple[CarryStatistics, np.ndarray]:
-        """Statistics of a layer, from its first GEMM (the first group of a grouped convolution)."""
-        if layer in self._layer_statistics:
-            return self._layer_statistics[layer]
+    def _error_kinds(self, activations: np.ndarray, weights: np.ndarray, layer: str
+                     ) -> list[tuple[float, float, int, int | None]]:
+        """Per kind of wrong bit of a layer: (probability per MAC step, P(the bit is 1), value of
+        the bit, accumulator bit or None for a product bit). From the layer's first GEMM (the
+        first group of a grouped convolution stands for all its groups)."""
+        if layer in self._layer_errors:
+            return self._layer_errors[layer]
         digest = hashlib.blake2b(activations[: min(64, activations.shape[0])].tobytes(), digest_size=8)
         digest.update(weights.tobytes())
-        key = (activations.shape, weights.shape, self.rows, self.pe.width, self._steps, digest.hexdigest())
+        key = (activations.shape, weights.shape, self.rows, self.pe.width, self._run_lengths, digest.hexdigest())
         if key not in _STATISTICS_CACHE:
             sample = layer_operand_sample(
                 activations, weights, rows=self.rows, size=_SAMPLE_SIZE,
@@ -145,50 +145,43 @@ class StatisticalBackend:
             )
             products = sample.products.ravel() & 0xFFFF
             product_ones = ((products[:, None] >> np.arange(16)) & 1).mean(axis=0)
-            lengths = {k for k in run_lengths_needed(self.pe, self.timing) if 0 < k < self.pe.width}
-            statistics = carry_statistics(sample, width=self.pe.width, steps=lengths)
+            statistics = carry_statistics(sample, width=self.pe.width, steps=self._run_lengths)
             _STATISTICS_CACHE[key] = (statistics, product_ones)
-        self._layer_statistics[layer] = _STATISTICS_CACHE[key]
-        return self._layer_statistics[layer]
+        statistics, product_ones = _STATISTICS_CACHE[key]
+        adder = adder_bit_error_probabilities(self.pe, self.timing, statistics)
+        product = np.where(self._late_product, 2 * product_ones * (1 - product_ones), 0.0)
+        kinds = [(float(adder[bit]), float(statistics.sum_bit[bit]), 1 << bit, bit)
+                 for bit in range(self.pe.width) if adder[bit] > 0]
+        kinds += [(float(product[bit]), float(product_ones[bit]), -(1 << bit) if bit == 15 else 1 << bit, None)
+                  for bit in range(16) if product[bit] > 0]
+        self._layer_errors[layer] = kinds
+        return kinds
 
     def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
         """Exact GEMM plus injected errors; (M, K) int8 @ (K, N) int8 -> (M, N) int64."""
         width = self.pe.width
-        exact = self._exact.matmul(activations, weights, layer=layer)
+        exact = exact_gemm(activations, weights, width)
         child = np.random.SeedSequence(self.seed.entropy, spawn_key=(*self.seed.spawn_key, self._calls))
         self._calls += 1
-        statistics, product_ones = self._statistics(activations, weights, layer)
-        adder = adder_bit_error_probabilities(self.pe, self.timing, statistics)
-        product = np.where(self._late_product, 2 * product_ones * (1 - product_ones), 0.0)
+        kinds = self._error_kinds(activations, weights, layer)
         m_count, depth = activations.shape
-        n_count = weights.shape[1]
+        outputs = m_count * weights.shape[1]
         rng = np.random.default_rng(child)
         counts = self.stats.setdefault(layer, np.zeros(width, dtype=np.int64))
-        delta = np.zeros(m_count * n_count, dtype=np.int64)
-        steps = m_count * n_count * depth
-        for bit in range(width):
-            p = adder[bit]
-            events = int(rng.poisson(steps * p)) if p > 0 else 0
+        delta = np.zeros(outputs, dtype=np.int64)
+        for probability, ones, value, bit in kinds:
+            events = int(rng.poisson(outputs * depth * probability))
             if not events:
                 continue
-            counts[bit] += events
-            if (self.protect_mask >> bit) & 1:
-                self.detections[layer] = self.detections.get(layer, 0) + events
-                continue
-            where = rng.integers(0, m_count * n_count, events)
-            ones = statistics.sum_bit[bit]
+            if bit is not None:
+                counts[bit] += events
+                if (self.protect_mask >> bit) & 1:
+                    self.detections[layer] = self.detections.get(layer, 0) + events
+                    continue
+            where = rng.integers(0, outputs, events)
             signs = np.where(rng.random(events) < 1 - ones, 1, -1)
-            np.add.at(delta, where, signs * (1 << bit))
-        for bit in range(16):
-            p = product[bit]
-            events = int(rng.poisson(steps * p)) if p > 0 else 0
-            if not events:
-                continue
-            where = rng.integers(0, m_count * n_count, events)
-            signs = np.where(rng.random(events) < 1 - product_ones[bit], 1, -1)
-            weight = -(1 << bit) if bit == 15 else 1 << bit
-            np.add.at(delta, where, signs * weight)
-        return to_signed(exact + delta.reshape(m_count, n_count), width)
+            np.add.at(delta, where, signs * value)
+        return to_signed(exact + delta.reshape(exact.shape), width)
 
 
 @dataclass
@@ -247,9 +240,6 @@ class BitlevelBackend:
             static_output_arrival_fs(self.pe.stages["multiplier"], self.timing.delays_fs, "product").max(),
         )
         self.error_free = self.variation is None and latest_fs <= self.timing.t_sample_fs
-        from .backends import ExactBackend
-
-        self._exact = ExactBackend(accumulator_bits=self.pe.width)
 
     def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
         """(M, K) int8 @ (K, N) int8 on the simulated array -> (M, N) int64, wrapped.
@@ -268,7 +258,7 @@ class BitlevelBackend:
                                     self.array)
             self.cycles += cycles
             self.compute_cycles += cycles
-            return self._exact.matmul(activations, weights, layer=layer)
+            return exact_gemm(activations, weights, self.pe.width)
 
         result = simulate_gemm(
             np.ascontiguousarray(activations, dtype=np.int8), np.ascontiguousarray(weights, dtype=np.int8),
