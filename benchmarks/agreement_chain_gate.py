@@ -14,6 +14,7 @@ import numpy as np
 
 from pe_models.chain import evaluate_chain, static_output_arrival_fs
 from pe_models.gate import simulate_gate
+from pe_models.integers import bit_frequencies
 from pe_models.pe import PEConfig, stage_timing
 
 MACS = 3000
@@ -48,7 +49,7 @@ def main() -> None:
                                          t_sample_fs=timing.t_sample_fs)
                     latched = chain.latched & MASK
                     differ = latched ^ gate.latched
-                    bits = 1 - np.mean((differ[:, None] >> np.arange(32)) & 1)
+                    bits = 1 - np.mean(bit_frequencies(differ, 32))
                     print(f"{cells:9s} {adder:5s} {pipeline:10s} {fraction:6.1f} {np.mean(differ == 0):7.2%} "
                           f"{bits:8.3%} {np.mean(gate.flip_mask != 0):8.3f} {np.mean(chain.flip_mask != 0):9.3f} "
                           f"{np.mean(chain.settle_fs == gate.settle_fs):7.2%}")

@@ -16,6 +16,7 @@ import numpy as np
 from experiments.commands.trace import _by_group, _RecordingBackend, trace_from_gemms
 from pe_models.analytic import adder_bit_error_probabilities, carry_statistics
 from pe_models.chain import evaluate_chain
+from pe_models.integers import bit_frequencies
 from pe_models.operands import OperandStream
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 from workloads.engine import quantize_model
@@ -23,7 +24,7 @@ from workloads.models.zoo import load_bundle
 
 
 def per_bit(flips: np.ndarray) -> np.ndarray:
-    return ((flips[:, None] >> np.arange(32)) & 1).mean(axis=0)
+    return bit_frequencies(flips, 32)
 
 
 def worst(predicted: np.ndarray, measured: np.ndarray) -> str:

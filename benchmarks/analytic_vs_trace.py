@@ -15,12 +15,13 @@ import numpy as np
 
 from pe_models.analytic import adder_bit_error_probabilities, carry_statistics
 from pe_models.chain import evaluate_chain
+from pe_models.integers import bit_frequencies
 from pe_models.operands import synthetic_stream
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 
 
 def per_bit(flips: np.ndarray, width: int) -> np.ndarray:
-    return ((flips[:, None] >> np.arange(width)) & 1).mean(axis=0)
+    return bit_frequencies(flips, width)
 
 
 def worst_relative(predicted: np.ndarray, measured: np.ndarray) -> float:

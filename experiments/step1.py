@@ -8,6 +8,7 @@ import numpy as np
 
 from pe_models.analytic import adder_bit_error_probabilities, carry_statistics, product_bit_error_probabilities
 from pe_models.chain import evaluate_chain
+from pe_models.integers import bit_frequencies
 from pe_models.operands import OperandStream
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 
@@ -27,15 +28,18 @@ class BitProbabilities:
     level: str
 
     def long_table(self) -> Table:
-        rows = [[float(v), bit, float(self.adder[i, bit])]
-                for i, v in enumerate(self.vdd_v) for bit in range(self.adder.shape[1])]
-        return Table(columns=["vdd_v", "bit", "p_err"], rows=rows, float_format="{:.4g}")
+        """Accumulator bits: one row ``vdd_v, bit, p_err`` per voltage and bit."""
+        return self._long(self.adder)
 
     def product_table(self) -> Table:
+        """Product-register bits, same columns."""
         assert self.product is not None
-        rows = [[float(v), bit, float(self.product[i, bit])]
-                for i, v in enumerate(self.vdd_v) for bit in range(self.product.shape[1])]
-        return Table(columns=["vdd_v", "bit", "p_err"], rows=rows)
+        return self._long(self.product)
+
+    def _long(self, probabilities: np.ndarray) -> Table:
+        rows = [[float(v), bit, float(probabilities[i, bit])]
+                for i, v in enumerate(self.vdd_v) for bit in range(probabilities.shape[1])]
+        return Table(columns=["vdd_v", "bit", "p_err"], rows=rows, float_format="{:.4g}")
 
 
 def bit_probabilities(
@@ -53,7 +57,7 @@ def bit_probabilities(
     statistics = carry_statistics(stream, width=pe.width) if level == "analytic" else None
     if level == "chain":
         pairs = stream.iid_pairs(samples, np.random.SeedSequence(seed))
-    else:
+    elif level == "trace":
         pairs = stream.consecutive_pairs()
     for i, timing in enumerate(progress(timings, label="VDD")):
         if level == "analytic":
@@ -62,9 +66,9 @@ def bit_probabilities(
                 product[i] = product_bit_error_probabilities(pe, timing, stream)
             continue
         result = evaluate_chain(pe, timing, **pairs)
-        adder[i] = ((result.flip_mask[:, None] >> np.arange(pe.width)) & 1).mean(axis=0)
+        adder[i] = bit_frequencies(result.flip_mask, pe.width)
         if product is not None:
-            product[i] = ((result.product_flip_mask[:, None] >> np.arange(16)) & 1).mean(axis=0)
+            product[i] = bit_frequencies(result.product_flip_mask, 16)
     return BitProbabilities(
         vdd_v=np.array(vdds), delay_scale=np.array([t.delay_scale for t in timings]),
         adder=adder, product=product, level=level,

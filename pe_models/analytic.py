@@ -39,6 +39,7 @@ import numpy as np
 from pe_models._kernels import compound_carry_steps
 from pe_models.chain import static_output_arrival_fs
 from pe_models.errors import ConfigError
+from pe_models.integers import bit_frequencies
 from pe_models.operands import OperandStream
 from pe_models.pe import PEConfig, StageTiming
 
@@ -137,7 +138,7 @@ def carry_statistics(
             run_carry[top, k] = float(np.sum(a_weights * (cumulative[stop] - cumulative[np.minimum(with_carry, stop)])))
     rng = np.random.default_rng(np.random.SeedSequence(0x5E77))
     sampled = (rng.choice(a_values, 1 << 14, p=a_weights) + rng.choice(b_values, 1 << 14, p=b_weights)) & mask
-    sum_bit = np.array([np.count_nonzero((sampled >> bit) & 1) for bit in range(width)]) / sampled.size
+    sum_bit = bit_frequencies(sampled, width)
     return CarryStatistics(width=width, run_carry=run_carry, run=run, carry=carry, sum_bit=sum_bit)
 
 
@@ -258,5 +259,5 @@ def product_bit_error_probabilities(pe: PEConfig, timing: StageTiming, stream: O
     """
     arrival = static_output_arrival_fs(pe.stages["multiplier"], timing.delays_fs, "product")
     products = stream.products.ravel() & 0xFFFF
-    ones = ((products[:, None] >> np.arange(16)) & 1).mean(axis=0)
+    ones = bit_frequencies(products, 16)
     return np.where(arrival > timing.t_sample_fs, 2 * ones * (1 - ones), 0.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["exact_gemm", "float_dtype_for_depth", "to_signed"]
+__all__ = ["bit_frequencies", "exact_gemm", "float_dtype_for_depth", "to_signed"]
 
 _MAX_INT8_PRODUCT = 128 * 128
 
@@ -73,3 +73,22 @@ def exact_gemm(activations: np.ndarray, weights: np.ndarray, width: int) -> np.n
     if depth * _MAX_INT8_PRODUCT < 2 ** (width - 1):
         return product
     return to_signed(product, width)
+
+
+def bit_frequencies(words: np.ndarray, width: int) -> np.ndarray:
+    """Fraction of `words` with bit i set, for i < `width`.
+
+    Parameters
+    ----------
+    words : ndarray of int
+        Bit patterns (flip masks, products ...), any shape.
+    width : int
+
+    Returns
+    -------
+    ndarray, float64, shape (width,)
+    """
+    words = np.asarray(words, dtype=np.int64).ravel()
+    if words.size == 0:
+        return np.zeros(width)
+    return np.array([np.count_nonzero((words >> bit) & 1) for bit in range(width)]) / words.size

@@ -39,7 +39,7 @@ from pe_models.analytic import (
     run_lengths_needed,
 )
 from pe_models.chain import static_output_arrival_fs
-from pe_models.integers import exact_gemm, to_signed
+from pe_models.integers import bit_frequencies, exact_gemm, to_signed
 from pe_models.operands import OperandStream
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
 
@@ -144,7 +144,7 @@ class StatisticalBackend:
                 seed=np.random.SeedSequence(int(digest.hexdigest(), 16)),
             )
             products = sample.products.ravel() & 0xFFFF
-            product_ones = ((products[:, None] >> np.arange(16)) & 1).mean(axis=0)
+            product_ones = bit_frequencies(products, 16)
             statistics = carry_statistics(sample, width=self.pe.width, steps=self._run_lengths)
             _STATISTICS_CACHE[key] = (statistics, product_ones)
         statistics, product_ones = _STATISTICS_CACHE[key]

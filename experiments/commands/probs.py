@@ -15,7 +15,6 @@ from experiments.pe_options import (
 )
 from experiments.step1 import bit_probabilities, heatmap_figure, summary_table
 from pe_models.errors import ConfigError
-from pe_models.pe import OperatingPoint, stage_timing
 
 __all__ = ["register", "run_step1"]
 
@@ -51,8 +50,6 @@ def run_step1(args: argparse.Namespace, command: str):
     """Validate everything, compute the probabilities, write CSV/PNG/config; return the result."""
     pe = pe_config(args)
     vdds = parse_vdd_range(args.vdd)
-    for vdd in vdds:
-        stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=args.f_clk_mhz))
     if args.samples < 1000:
         raise ConfigError(f"--samples: expected at least 1000 MACs, got {args.samples}")
     if args.level == "analytic" and (pe.pipeline != "registered" or pe.adder != "rca"):

@@ -8,6 +8,7 @@ import numpy as np
 
 from experiments.cli import add_output_options, output_dir
 from experiments.output import Table, emit, save_figure, write_csv, write_json
+from sim.protection import format_bit_mask
 
 from .probs import add_step1_options, run_step1
 
@@ -39,15 +40,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _mask_text(mask: int) -> str:
-    bits = [bit for bit in range(64) if mask >> bit & 1]
-    if not bits:
-        return "none"
-    if bits == list(range(bits[0], bits[-1] + 1)):
-        return f"{bits[-1]}:{bits[0]}"
-    return ",".join(str(bit) for bit in reversed(bits))
-
-
 def run(args: argparse.Namespace) -> int:
     from experiments.step1 import summary_table
     from pe_models.errors import ConfigError
@@ -56,19 +48,18 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.images <= 1000:
         raise ConfigError(f"--images: expected 1..1000 MNIST test images, got {args.images}")
-    if args.protect != "auto":
-        parse_protect(args.protect)
+    chosen_mask = None if args.protect == "auto" else parse_protect(args.protect)
     result = run_step1(args, "run")
     emit(summary_table(result) if args.format == "table" else result.long_table(), args.format)
     if args.skip_step2:
         return 0
     from workloads.engine import CalibrationConfig
 
-    if args.protect == "auto":
+    if chosen_mask is None:
         failing = np.nonzero(result.adder[int(np.argmin(result.vdd_v))] > 0)[0]
         protect_mask = sum(1 << int(bit) for bit in failing)
     else:
-        protect_mask = parse_protect(args.protect)
+        protect_mask = chosen_mask
     vdds = [float(v) for v in result.vdd_v]
     options = injection_options("bitlevel", vdds, f_clk_mhz=args.f_clk_mhz, array="256x256", penalty=1)
     prepared = prepare_model("tinymnv2", images=args.images, labels=None, seed=args.seed,
@@ -77,11 +68,11 @@ def run(args: argparse.Namespace) -> int:
     curves = {}
     for mask in dict.fromkeys((0, protect_mask)):
         points, _ = accuracy_points(prepared, injection="bitlevel", vdds=vdds, protect_mask=mask, seed=args.seed,
-                                    options=options, label=f"step 2, protected {_mask_text(mask)}")
+                                    options=options, label=f"step 2, protected {format_bit_mask(mask)}")
         exact_top1 = points[0][4] if vdds[0] == max(vdds) else None
-        curves[_mask_text(mask)] = [point[4] for point in points]
+        curves[format_bit_mask(mask)] = [point[4] for point in points]
         for point in points:
-            rows.append([point[0], _mask_text(mask), point[3], point[4],
+            rows.append([point[0], format_bit_mask(mask), point[3], point[4],
                          "" if exact_top1 is None else exact_top1 - point[4], point[7], point[8], point[11]])
     table = Table(columns=STEP2_COLUMNS, rows=rows)
     directory = output_dir(args)
@@ -90,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     write_json(directory / "config_step2.json", {
         "command": "run", "step": 2, "model": "tinymnv2", "images": args.images, "injection": "bitlevel",
         "vdd_v": vdds, "f_clk_mhz": args.f_clk_mhz, "array": "256x256 ws", "penalty_cycles": 1,
-        "stall": "global", "protect": args.protect, "protected_bits": _mask_text(protect_mask),
+        "stall": "global", "protect": args.protect, "protected_bits": format_bit_mask(protect_mask),
         "seed": args.seed, "float_top1_pct": prepared.float_accuracy,
     })
     if args.format == "table":
