@@ -20,6 +20,7 @@ __all__ = [
     "emit",
     "progress",
     "save_figure",
+    "subplots",
     "write_csv",
     "write_json",
 ]
@@ -149,6 +150,16 @@ def save_figure(path: str | os.PathLike[str], figure) -> Path:
         figure.savefig(tmp, dpi=150, bbox_inches="tight", format="png")
     plt.close(figure)
     return Path(path)
+
+
+def subplots(*args, **kwargs):
+    """``matplotlib.pyplot.subplots`` on the non-interactive Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(*args, **kwargs)
 
 
 def progress(items: Iterable[T], *, total: int | None = None, label: str = "") -> Iterator[T]:

@@ -12,7 +12,7 @@ from pe_models.integers import bit_frequencies
 from pe_models.operands import OperandStream
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 
-from .output import Table, progress
+from .output import Table, progress, subplots
 
 __all__ = ["BitProbabilities", "bit_probabilities", "heatmap_figure", "summary_table"]
 
@@ -94,13 +94,9 @@ def summary_table(result: BitProbabilities) -> Table:
 
 
 def heatmap_figure(result: BitProbabilities, title: str):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
-    figure, axis = plt.subplots(figsize=(8, 4.5))
+    figure, axis = subplots(figsize=(8, 4.5))
     data = np.where(result.adder > 0, result.adder, np.nan)
     image = axis.imshow(data.T, aspect="auto", origin="lower", cmap="magma",
                         norm=LogNorm(vmin=1e-7, vmax=1.0), interpolation="nearest",

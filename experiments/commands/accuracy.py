@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from experiments.cli import add_output_options, output_dir
-from experiments.output import Table, emit, progress, save_figure, write_csv, write_json
+from experiments.output import Table, emit, progress, save_figure, subplots, write_csv, write_json
 from experiments.pe_options import parse_vdd_range as parse_vdd
 from pe_models.errors import ConfigError
 from sim.protection import parse_bit_mask
@@ -166,12 +166,8 @@ def injection_options(injection: str, vdds: list[float], *, f_clk_mhz: float, ar
 
 
 def _plot(rows: list[list[Any]], bundle: ModelBundle, injection: str):
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(6, 4))
+    figure, axes = subplots(figsize=(6, 4))
     vdd = [row[0] for row in rows]
     axes.plot(vdd, [row[4] for row in rows], "o-", label=f"int8 top-1 ({injection})")
     axes.plot(vdd, [row[5] for row in rows], "s--", label=f"int8 top-5 ({injection})")

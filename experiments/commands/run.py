@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 
 from experiments.cli import add_output_options, output_dir
-from experiments.output import Table, emit, save_figure, write_csv, write_json
+from experiments.output import Table, emit, save_figure, subplots, write_csv, write_json
 from sim.protection import format_bit_mask
 
 from .probs import add_step1_options, run_step1
@@ -93,12 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _figure(vdds, curves, float_accuracy, images):
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(6, 4))
+    figure, axes = subplots(figsize=(6, 4))
     for label, values in curves.items():
         axes.plot(vdds, values, "o-", label=f"int8, protected {label}")
     axes.axhline(float_accuracy, color="grey", linestyle=":", label="float")

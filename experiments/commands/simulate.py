@@ -22,7 +22,7 @@ import numpy as np
 
 from experiments.cli import add_output_options, output_dir
 from experiments.configs import resolve_array_config
-from experiments.output import Table, emit, progress, save_figure, write_csv, write_json
+from experiments.output import Table, emit, progress, save_figure, subplots, write_csv, write_json
 from experiments.pe_options import add_pe_options, add_timing_options, pe_config, timing_from_args
 from pe_models.errors import ConfigError
 from sim.config import DATAFLOWS
@@ -217,14 +217,10 @@ def _layer_row(index: int, layer: Layer, result: Any) -> list[Any]:
 
 
 def _plot(flips: np.ndarray, residual: np.ndarray, protected_mask: int, title: str):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     width = flips.shape[0]
     bits = np.arange(width)
-    figure, axes = plt.subplots(figsize=(8, 3.5))
+    figure, axes = subplots(figsize=(8, 3.5))
     for bit in bits:
         if (protected_mask >> int(bit)) & 1:
             axes.axvspan(bit - 0.5, bit + 0.5, color="0.9", zorder=0)

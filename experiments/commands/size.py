@@ -14,7 +14,7 @@ from typing import Any
 from experiments.cli import add_output_options, output_dir
 from experiments.commands.latency import add_array_options, topology_record
 from experiments.configs import parse_array_shape, resolve_array_config
-from experiments.output import Table, emit, save_figure, write_csv, write_json
+from experiments.output import Table, emit, save_figure, subplots, write_csv, write_json
 from pe_models.errors import ConfigError
 from sim.config import DATAFLOWS
 from sim.cycles import summarize, topology_report
@@ -57,12 +57,8 @@ def _parse_list(text: str, option: str) -> list[str]:
 
 
 def _plot(rows: list[list[Any]], arrays: list[str], dataflows: list[str], macs: int, title: str):
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(3, 1, figsize=(7, 9), sharex=True)
+    figure, axes = subplots(3, 1, figsize=(7, 9), sharex=True)
     positions = range(len(arrays))
     index = {column: SIZE_COLUMNS.index(column) for column in SIZE_COLUMNS}
     for dataflow in dataflows:

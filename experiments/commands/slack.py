@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 
 from experiments.cli import add_output_options, output_dir
-from experiments.output import Table, emit, save_figure, write_csv, write_json
+from experiments.output import Table, emit, save_figure, subplots, write_csv, write_json
 from experiments.pe_options import (
     add_operand_options,
     add_pe_options,
@@ -53,15 +53,16 @@ def run(args: argparse.Namespace) -> int:
     mac_table = Table(columns=["slack_low_ps", "slack_high_ps", "macs"],
                       rows=[[float(edges[i]), float(edges[i + 1]), int(counts[i])] for i in range(counts.size)])
     bit_rows, hist_rows = [], []
+    bit_counts = np.zeros((pe.width, edges.size - 1), dtype=np.int64)
     for bit in range(pe.width):
         moved = bit_settle[:, bit] > 0
         slack = t_sample_ps - bit_settle[moved, bit] / 1000
         if slack.size:
             bit_rows.append([bit, int(slack.size), float(slack.min()), float(np.median(slack)),
                              float(np.mean(slack < 0))])
-            bit_counts, _ = np.histogram(slack, bins=edges)
-            hist_rows.extend([bit, float(edges[i]), float(edges[i + 1]), int(bit_counts[i])]
-                             for i in range(bit_counts.size) if bit_counts[i])
+            bit_counts[bit], _ = np.histogram(slack, bins=edges)
+            hist_rows.extend([bit, float(edges[i]), float(edges[i + 1]), int(bit_counts[bit, i])]
+                             for i in range(edges.size - 1) if bit_counts[bit, i])
         else:
             bit_rows.append([bit, 0, float("nan"), float("nan"), 0.0])
     bit_table = Table(columns=["bit", "transitions", "min_slack_ps", "median_slack_ps", "p_negative"], rows=bit_rows)
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     write_csv(directory / "slack_bits.csv", bit_table)
     write_csv(directory / "slack_bits_hist.csv",
               Table(columns=["bit", "slack_low_ps", "slack_high_ps", "transitions"], rows=hist_rows))
-    save_figure(directory / "slack.png", _figure(mac_slack, bit_settle, t_sample_ps, edges, pe.width))
+    save_figure(directory / "slack.png", _figure(mac_slack, bit_counts, edges))
     write_json(directory / "config.json", {
         "command": "slack", "pe": pe.as_dict(), "vdd_v": args.vdd, "f_clk_mhz": args.f_clk_mhz,
         "t_clk_ps": timing.t_clk_fs / 1000, "t_sample_ps": t_sample_ps, "delay_scale": timing.delay_scale,
@@ -80,24 +81,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _figure(mac_slack, bit_settle, t_sample_ps, edges, width):
-    import matplotlib
+def _figure(mac_slack, bit_counts, edges):
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    width = bit_counts.shape[0]
+    figure, (left, right) = subplots(1, 2, figsize=(11, 4))
     left.hist(mac_slack, bins=edges, color="tab:blue")
     left.axvline(0, color="red", linestyle="--", label="late")
     left.set_xlabel("slack per MAC (ps)")
     left.set_ylabel("MACs")
     left.set_yscale("log")
     left.legend()
-    matrix = np.zeros((width, edges.size - 1))
-    for bit in range(width):
-        moved = bit_settle[:, bit] > 0
-        matrix[bit], _ = np.histogram(t_sample_ps - bit_settle[moved, bit] / 1000, bins=edges)
-    image = right.imshow(np.log10(matrix + 1), aspect="auto", origin="lower", cmap="viridis",
+    image = right.imshow(np.log10(bit_counts + 1), aspect="auto", origin="lower", cmap="viridis",
                          extent=(edges[0], edges[-1], -0.5, width - 0.5))
     right.axvline(0, color="red", linestyle="--")
     right.set_xlabel("slack per bit transition (ps)")
