@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pe_models.chain import evaluate_chain, static_output_arrival_fs
+from pe_models.chain import evaluate_chain, stage_inputs, static_output_arrival_fs
 from pe_models.gate import simulate_gate
 from pe_models.integers import bit_frequencies
 from pe_models.pe import PEConfig, stage_timing
@@ -31,21 +31,15 @@ def main() -> None:
                 pe = PEConfig(cells=cells, adder=adder, pipeline=pipeline)
                 prev_a, prev_b, a, b = rng.integers(-128, 128, (4, MACS))
                 prev_c, c = rng.integers(-(2**12), 2**12, (2, MACS))
-                stage = pe.stages["adder" if pipeline == "registered" else "mac"]
+                stage_name = "adder" if pipeline == "registered" else "mac"
+                stage = pe.stages[stage_name]
+                old, new = stage_inputs(stage_name, prev_a, prev_b, prev_c, a, b, c)
                 nominal = stage_timing(pe, t_clk_ps=1000.0)
                 longest_ps = static_output_arrival_fs(stage, nominal.delays_fs, "sum").max() / 1000
                 for fraction in (1.2, 0.8, 0.6):
                     timing = stage_timing(pe, t_clk_ps=fraction * longest_ps + pe.library.t_setup_ps)
                     chain = evaluate_chain(pe, timing, prev_a=prev_a, prev_b=prev_b, prev_c=prev_c, a=a, b=b, c=c)
-                    if pipeline == "registered":
-                        netlist = pe.stages["adder"]
-                        old = {"product": prev_a * prev_b, "c": prev_c}
-                        new = {"product": a * b, "c": c}
-                    else:
-                        netlist = pe.stages["mac"]
-                        old = {"a": prev_a, "b": prev_b, "c": prev_c}
-                        new = {"a": a, "b": b, "c": c}
-                    gate = simulate_gate(netlist, old, new, delays_fs=timing.delays_fs,
+                    gate = simulate_gate(stage, old, new, delays_fs=timing.delays_fs,
                                          t_sample_fs=timing.t_sample_fs)
                     latched = chain.latched & MASK
                     differ = latched ^ gate.latched

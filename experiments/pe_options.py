@@ -48,35 +48,30 @@ def pe_config(args: argparse.Namespace) -> PEConfig:
                     width=args.width, technology=args.technology)
 
 
-def add_timing_options(parser: argparse.ArgumentParser, *, vdd_range: bool = False) -> None:
+def add_timing_options(parser: argparse.ArgumentParser) -> None:
     """Either --t-clk-ps [--delay-scale] or --vdd with --f-clk-mhz."""
     group = parser.add_argument_group("timing")
     group.add_argument("--t-clk-ps", type=float, default=None, metavar="PS",
                        help="clock period in ps (with --delay-scale; instead of --vdd/--f-clk-mhz)")
     group.add_argument("--delay-scale", type=float, default=None, metavar="S",
                        help="cell delays relative to nominal, with --t-clk-ps (default: 1)")
-    if vdd_range:
-        group.add_argument("--vdd", default="0.9:0.5:0.05", metavar="START:STOP:STEP",
-                           help="supply voltages in V: START:STOP:STEP (inclusive), a list V1,V2 or one value "
-                                "(default: 0.9:0.5:0.05)")
-    else:
-        group.add_argument("--vdd", type=float, default=None, metavar="V",
-                           help="supply voltage in V (with --f-clk-mhz)")
+    group.add_argument("--vdd", type=float, default=None, metavar="V",
+                       help="supply voltage in V (with --f-clk-mhz)")
     group.add_argument("--f-clk-mhz", type=float, default=700.0, metavar="MHZ",
                        help="clock frequency in MHz (default: 700)")
 
 
-def timing_from_args(args: argparse.Namespace, pe: PEConfig, *, vdd_v: float | None = None) -> StageTiming:
-    vdd = args.vdd if vdd_v is None else vdd_v
+def timing_from_args(args: argparse.Namespace, pe: PEConfig) -> StageTiming:
+    """The PE timing of --t-clk-ps [--delay-scale] or of --vdd with --f-clk-mhz."""
     if args.t_clk_ps is not None:
-        if vdd_v is None and args.vdd is not None:
+        if args.vdd is not None:
             raise ConfigError("--vdd: give either --t-clk-ps (with --delay-scale) or --vdd with --f-clk-mhz, not both")
         return stage_timing(pe, t_clk_ps=args.t_clk_ps, delay_scale=args.delay_scale)
     if args.delay_scale is not None:
         raise ConfigError("--delay-scale: only with --t-clk-ps; with --vdd the technology gives the scale")
-    if vdd is None:
+    if args.vdd is None:
         raise ConfigError("--vdd: give --vdd V (with --f-clk-mhz) or --t-clk-ps T")
-    return stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=args.f_clk_mhz))
+    return stage_timing(pe, operating_point=OperatingPoint(vdd_v=args.vdd, f_clk_mhz=args.f_clk_mhz))
 
 
 def parse_vdd_range(text: str) -> list[float]:

@@ -40,6 +40,7 @@ __all__ = [
     "lane_delays_fs",
     "mac_parameters",
     "nominal_delays_fs",
+    "stage_inputs",
     "static_output_arrival_fs",
 ]
 
@@ -75,6 +76,19 @@ class ChainResult:
     product_flip_mask: np.ndarray | None = None
     product_settle_fs: np.ndarray | None = None
     bit_settle_fs: np.ndarray | None = None
+
+
+def stage_inputs(stage: str, prev_a, prev_b, prev_c, a, b, c) -> tuple[dict, dict]:
+    """(old, new) input buses of one timed stage for MACs ``a * b + c`` after ``prev_a * prev_b + prev_c``.
+
+    ``multiplier``: operands; ``adder``: product register and partial sum; ``mac``: all three.
+    """
+    if stage == "multiplier":
+        return {"a": prev_a, "b": prev_b}, {"a": a, "b": b}
+    if stage == "adder":
+        return ({"product": np.asarray(prev_a) * np.asarray(prev_b), "c": prev_c},
+                {"product": np.asarray(a) * np.asarray(b), "c": c})
+    return {"a": prev_a, "b": prev_b, "c": prev_c}, {"a": a, "b": b, "c": c}
 
 
 def nominal_delays_fs(pe: PEConfig, timing: StageTiming) -> dict[str, float]:
@@ -228,7 +242,8 @@ def evaluate_chain(
         if bound_fs <= timing.t_sample_fs:
             product_latched, product_settle = new_product & PRODUCT_MASK, None
         else:
-            product = _gate(pe, timing, "multiplier", {"a": prev_a, "b": prev_b}, {"a": a, "b": b}, lane_factors)
+            product = _gate(pe, timing, "multiplier", *stage_inputs("multiplier", prev_a, prev_b, prev_c, a, b, c),
+                            lane_factors)
             product_latched, product_settle = product.latched, product.settle_fs
         return ChainResult(
             latched=to_signed(latched, width),
@@ -240,7 +255,7 @@ def evaluate_chain(
             product_settle_fs=product_settle,
             bit_settle_fs=bits,
         )
-    mac = _gate(pe, timing, "mac", {"a": prev_a, "b": prev_b, "c": prev_c}, {"a": a, "b": b, "c": c}, lane_factors)
+    mac = _gate(pe, timing, "mac", *stage_inputs("mac", prev_a, prev_b, prev_c, a, b, c), lane_factors)
     return ChainResult(
         latched=to_signed(mac.latched, width),
         correct=to_signed(mac.correct, width),

@@ -12,7 +12,7 @@ import numpy as np
 from experiments.cli import add_output_options, output_dir
 from experiments.output import Table, emit, write_csv, write_json
 from experiments.pe_options import add_pe_options, add_timing_options, pe_config, timing_from_args
-from pe_models.chain import evaluate_chain
+from pe_models.chain import evaluate_chain, stage_inputs
 from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate_fast
 from pe_models.integers import to_signed
@@ -101,15 +101,10 @@ def evaluate(pe: PEConfig, timing: StageTiming, vectors: dict[str, np.ndarray], 
     if level == "chain":
         result = evaluate_chain(pe, timing, **vectors)
         return result.latched, result.correct, result.flip_mask, result.settle_fs
-    if pe.pipeline == "registered":
-        netlist = pe.stages["adder"]
-        old = {"product": vectors["prev_a"] * vectors["prev_b"], "c": vectors["prev_c"]}
-        new = {"product": vectors["a"] * vectors["b"], "c": vectors["c"]}
-    else:
-        netlist = pe.stages["mac"]
-        old = {"a": vectors["prev_a"], "b": vectors["prev_b"], "c": vectors["prev_c"]}
-        new = {"a": vectors["a"], "b": vectors["b"], "c": vectors["c"]}
-    gate = simulate_gate_fast(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
+    stage = "adder" if pe.pipeline == "registered" else "mac"
+    old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
+    gate = simulate_gate_fast(pe.stages[stage], old, new, delays_fs=timing.delays_fs,
+                              t_sample_fs=timing.t_sample_fs)
     return to_signed(gate.latched, pe.width), to_signed(gate.correct, pe.width), gate.flip_mask & mask, gate.settle_fs
 
 
@@ -159,15 +154,7 @@ def run_verilog(args: argparse.Namespace) -> int:
     directory = output_dir(args)
     written: list[Path] = []
     for stage, netlist in pe.stages.items():
-        if stage == "multiplier":
-            old = {"a": vectors["prev_a"], "b": vectors["prev_b"]}
-            new = {"a": vectors["a"], "b": vectors["b"]}
-        elif stage == "adder":
-            old = {"product": vectors["prev_a"] * vectors["prev_b"], "c": vectors["prev_c"]}
-            new = {"product": vectors["a"] * vectors["b"], "c": vectors["c"]}
-        else:
-            old = {"a": vectors["prev_a"], "b": vectors["prev_b"], "c": vectors["prev_c"]}
-            new = {"a": vectors["a"], "b": vectors["b"], "c": vectors["c"]}
+        old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
         files = write_verilog_bundle(directory, netlist, delays_fs=timing.delays_fs,
                                      t_sample_fs=timing.t_sample_fs, old_inputs=old, new_inputs=new)
         written.extend(files.values())
