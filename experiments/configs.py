@@ -33,6 +33,7 @@ from pathlib import Path
 
 from pe_models.errors import ConfigError
 from sim.config import DATAFLOWS, ArrayConfig, ArrayConfigError
+from workloads.topologies import read_text_file
 
 __all__ = [
     "ARRAY_TOML_KEYS",
@@ -60,19 +61,6 @@ _CFG_KEYS = {
     "dataflow": "Dataflow",
     "dram_bandwidth_words_per_cycle": "Bandwidth",
 }
-
-
-def _read_text(path: Path, what: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such {what} file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected a {what} file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path.name}: not a UTF-8 text file") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
 
 
 def _ini_entries(text: str, label: str) -> dict[tuple[str, str], tuple[int, str]]:
@@ -169,7 +157,7 @@ def parse_scalesim_cfg(text: str, *, label: str) -> ArrayConfig:
 def read_scalesim_cfg(path: str | Path) -> ArrayConfig:
     """Read a SCALE-Sim ``.cfg`` file (see the module docstring)."""
     path = Path(path)
-    return parse_scalesim_cfg(_read_text(path, "SCALE-Sim config"), label=path.name)
+    return parse_scalesim_cfg(read_text_file(path, "SCALE-Sim config"), label=path.name)
 
 
 def parse_array_toml(text: str, *, label: str) -> ArrayConfig:
@@ -202,7 +190,7 @@ def parse_array_toml(text: str, *, label: str) -> ArrayConfig:
 def read_array_toml(path: str | Path) -> ArrayConfig:
     """Read a vscale TOML array configuration (see the module docstring)."""
     path = Path(path)
-    return parse_array_toml(_read_text(path, "TOML config"), label=path.name)
+    return parse_array_toml(read_text_file(path, "TOML config"), label=path.name)
 
 
 def load_array_config(path: str | Path) -> ArrayConfig:

@@ -43,6 +43,7 @@ __all__ = [
     "format_topology",
     "load_topology",
     "parse_topology",
+    "read_text_file",
     "read_topology_file",
 ]
 
@@ -309,19 +310,33 @@ def read_topology_file(path: str | Path, *, scalesim_compat: bool = False) -> To
         If the file cannot be read or is malformed (one line naming file, line, column).
     """
     path = Path(path)
+    text = read_text_file(path, "topology", expected="topology CSV")
+    return parse_topology(
+        text, label=path.name, name=path.stem, source=str(path), scalesim_compat=scalesim_compat
+    )
+
+
+def read_text_file(path: Path, what: str, *, expected: str | None = None) -> str:
+    """The UTF-8 text of a user's input file, or a one-line ConfigError naming the file.
+
+    Parameters
+    ----------
+    path : Path
+    what : str
+        Kind of file for "no such <what> file".
+    expected : str, optional
+        Kind of file for "is a directory, expected a <expected> file" (default: `what`).
+    """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such topology file") from None
+        raise ConfigError(f"{path}: no such {what} file") from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected a topology CSV file") from None
+        raise ConfigError(f"{path}: is a directory, expected a {expected or what} file") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path.name}: not a UTF-8 text file") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
-    return parse_topology(
-        text, label=path.name, name=path.stem, source=str(path), scalesim_compat=scalesim_compat
-    )
 
 
 def load_topology(spec: str | Path, *, scalesim_compat: bool = False) -> Topology:
