@@ -29,6 +29,7 @@ __all__ = [
     "Netlist",
     "adder_stage",
     "cell_output",
+    "check_pe_build",
     "fused_pe",
     "multiplier_stage",
     "pe_stages",
@@ -296,11 +297,14 @@ def _baugh_wooley(
     return _ripple_carry(netlist, sums, carries, library, "vm")
 
 
-def _check(library: CellLibrary, adder: str, width: int) -> None:
+def check_pe_build(*, adder: str, width: int, pipeline: str = "registered") -> None:
+    """Raise ConfigError unless the adder, accumulator width and pipeline can be built."""
     if adder not in ADDERS:
         raise ConfigError(f"adder: unknown adder {adder!r}; allowed: {', '.join(ADDERS)}")
     if not isinstance(width, int) or isinstance(width, bool) or not PRODUCT_BITS <= width <= 62:
         raise ConfigError(f"width: expected an integer number of bits in 16..62, got {width!r}")
+    if pipeline not in PIPELINES:
+        raise ConfigError(f"pipeline: unknown pipeline {pipeline!r}; allowed: {', '.join(PIPELINES)}")
 
 
 def multiplier_stage(library: CellLibrary) -> Netlist:
@@ -314,7 +318,7 @@ def multiplier_stage(library: CellLibrary) -> Netlist:
 
 def adder_stage(library: CellLibrary, *, adder: str = "rca", width: int = 32) -> Netlist:
     """Registered pipeline, stage 2: ``product`` (16 bits, sign-extended) + ``c`` -> ``sum``."""
-    _check(library, adder, width)
+    check_pe_build(adder=adder, width=width)
     netlist = Netlist(f"acc_{adder}{width}_{library.name}")
     product = netlist.add_input("product", PRODUCT_BITS)
     partial_sum = netlist.add_input("c", width)
@@ -325,7 +329,7 @@ def adder_stage(library: CellLibrary, *, adder: str = "rca", width: int = 32) ->
 
 def fused_pe(library: CellLibrary, *, adder: str = "rca", width: int = 32) -> Netlist:
     """Fused pipeline: ``a * b + c`` in one combinational stage -> ``sum``."""
-    _check(library, adder, width)
+    check_pe_build(adder=adder, width=width)
     netlist = Netlist(f"mac_{adder}{width}_{library.name}")
     a = netlist.add_input("a", OPERAND_BITS)
     b = netlist.add_input("b", OPERAND_BITS)
@@ -341,11 +345,10 @@ def pe_stages(
     library: CellLibrary, *, pipeline: str = "registered", adder: str = "rca", width: int = 32
 ) -> dict[str, Netlist]:
     """The timed stages of a PE: ``{"multiplier", "adder"}`` or ``{"mac"}``."""
+    check_pe_build(adder=adder, width=width, pipeline=pipeline)
     if pipeline == "registered":
         return {
             "multiplier": multiplier_stage(library),
             "adder": adder_stage(library, adder=adder, width=width),
         }
-    if pipeline == "fused":
-        return {"mac": fused_pe(library, adder=adder, width=width)}
-    raise ConfigError(f"pipeline: unknown pipeline {pipeline!r}; allowed: {', '.join(PIPELINES)}")
+    return {"mac": fused_pe(library, adder=adder, width=width)}

@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from pe_models.cells import CellLibrary, get_cell_library
 from pe_models.errors import ConfigError
-from pe_models.netlist import ADDERS, PIPELINES, Netlist, pe_stages
+from pe_models.netlist import Netlist, check_pe_build, pe_stages
 from pe_models.technology import DEFAULT_TECHNOLOGY, Technology, get_technology
 
 __all__ = ["OperatingPoint", "PEConfig", "StageTiming", "stage_timing"]
@@ -51,14 +51,7 @@ class PEConfig:
             library = library.with_delays(dict(self.cell_delays_ps))
             object.__setattr__(self, "cell_delays_ps", MappingProxyType(dict(self.cell_delays_ps)))
         object.__setattr__(self, "library", library)
-        if self.adder not in ADDERS:
-            raise ConfigError(f"adder: unknown adder {self.adder!r}; allowed: {', '.join(ADDERS)}")
-        if self.pipeline not in PIPELINES:
-            raise ConfigError(
-                f"pipeline: unknown pipeline {self.pipeline!r}; allowed: {', '.join(PIPELINES)}"
-            )
-        if not isinstance(self.width, int) or isinstance(self.width, bool) or not 16 <= self.width <= 62:
-            raise ConfigError(f"width: expected an integer number of bits in 16..62, got {self.width!r}")
+        check_pe_build(adder=self.adder, width=self.width, pipeline=self.pipeline)
         get_technology(self.technology)
 
     def __hash__(self) -> int:
