@@ -23,8 +23,10 @@ MASK = (1 << 32) - 1
 
 def main() -> None:
     rng = np.random.default_rng(np.random.SeedSequence(5))
-    print(f"{'cells':9s} {'adder':5s} {'pipeline':10s} {'T/path':>6s} {'words':>7s} {'bits':>8s} "
-          f"{'gate err':>8s} {'chain err':>9s} {'settle':>7s}")
+    print(
+        f"{'cells':9s} {'adder':5s} {'pipeline':10s} {'T/path':>6s} {'words':>7s} {'bits':>8s} "
+        f"{'gate err':>8s} {'chain err':>9s} {'settle':>7s}"
+    )
     for cells in ("compound", "2in"):
         for adder in ("rca", "ks"):
             for pipeline in ("registered", "fused"):
@@ -39,14 +41,15 @@ def main() -> None:
                 for fraction in (1.2, 0.8, 0.6):
                     timing = stage_timing(pe, t_clk_ps=fraction * longest_ps + pe.library.t_setup_ps)
                     chain = evaluate_chain(pe, timing, prev_a=prev_a, prev_b=prev_b, prev_c=prev_c, a=a, b=b, c=c)
-                    gate = simulate_gate(stage, old, new, delays_fs=timing.delays_fs,
-                                         t_sample_fs=timing.t_sample_fs)
+                    gate = simulate_gate(stage, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
                     latched = chain.latched & MASK
                     differ = latched ^ gate.latched
                     bits = 1 - np.mean(bit_frequencies(differ, 32))
-                    print(f"{cells:9s} {adder:5s} {pipeline:10s} {fraction:6.1f} {np.mean(differ == 0):7.2%} "
-                          f"{bits:8.3%} {np.mean(gate.flip_mask != 0):8.3f} {np.mean(chain.flip_mask != 0):9.3f} "
-                          f"{np.mean(chain.settle_fs == gate.settle_fs):7.2%}")
+                    print(
+                        f"{cells:9s} {adder:5s} {pipeline:10s} {fraction:6.1f} {np.mean(differ == 0):7.2%} "
+                        f"{bits:8.3%} {np.mean(gate.flip_mask != 0):8.3f} {np.mean(chain.flip_mask != 0):9.3f} "
+                        f"{np.mean(chain.settle_fs == gate.settle_fs):7.2%}"
+                    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,10 @@ def main() -> None:
     bundle = load_bundle("tinymnv2", images=100)
     model = quantize_model(bundle.graph, bundle.calibration_images)
     pe = PEConfig()
-    print(f"{'layer':22s} {'vdd':>5s} {'sum P analytic':>14s} {'iid MC':>9s} {'trace':>9s} "
-          f"{'worst iid':>9s} {'worst trace':>11s}")
+    print(
+        f"{'layer':22s} {'vdd':>5s} {'sum P analytic':>14s} {'iid MC':>9s} {'trace':>9s} "
+        f"{'worst iid':>9s} {'worst trace':>11s}"
+    )
     for index in (0, 2, 5, 9, 16):
         shape = model.gemm_layers[index]
         recorder = _RecordingBackend(shape.name)
@@ -56,8 +58,10 @@ def main() -> None:
             predicted = adder_bit_error_probabilities(pe, timing, statistics)
             iid_p = per_bit(evaluate_chain(pe, timing, **iid).flip_mask)
             trace_p = per_bit(evaluate_chain(pe, timing, **ordered).flip_mask)
-            print(f"{shape.name:22s} {vdd:5.2f} {predicted.sum():14.3e} {iid_p.sum():9.3e} {trace_p.sum():9.3e} "
-                  f"{worst(predicted, iid_p):>9s} {worst(predicted, trace_p):>11s}")
+            print(
+                f"{shape.name:22s} {vdd:5.2f} {predicted.sum():14.3e} {iid_p.sum():9.3e} {trace_p.sum():9.3e} "
+                f"{worst(predicted, iid_p):>9s} {worst(predicted, trace_p):>11s}"
+            )
 
 
 if __name__ == "__main__":

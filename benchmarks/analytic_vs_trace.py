@@ -37,15 +37,19 @@ def main() -> None:
     statistics = carry_statistics(stream)
     iid = stream.iid_pairs(1_000_000, np.random.SeedSequence(4))
     ordered = stream.consecutive_pairs()
-    print(f"{'vdd_v':>5s} {'sum P analytic':>14s} {'sum P iid MC':>12s} {'sum P trace':>11s} "
-          f"{'worst rel iid':>13s} {'worst rel trace':>15s}")
+    print(
+        f"{'vdd_v':>5s} {'sum P analytic':>14s} {'sum P iid MC':>12s} {'sum P trace':>11s} "
+        f"{'worst rel iid':>13s} {'worst rel trace':>15s}"
+    )
     for vdd in (0.6, 0.575, 0.55, 0.525, 0.5):
         timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
         predicted = adder_bit_error_probabilities(pe, timing, statistics)
         iid_measured = per_bit(evaluate_chain(pe, timing, **iid).flip_mask, pe.width)
         trace_measured = per_bit(evaluate_chain(pe, timing, **ordered).flip_mask, pe.width)
-        print(f"{vdd:5.3f} {predicted.sum():14.3e} {iid_measured.sum():12.3e} {trace_measured.sum():11.3e} "
-              f"{worst_relative(predicted, iid_measured):13.1%} {worst_relative(predicted, trace_measured):15.1%}")
+        print(
+            f"{vdd:5.3f} {predicted.sum():14.3e} {iid_measured.sum():12.3e} {trace_measured.sum():11.3e} "
+            f"{worst_relative(predicted, iid_measured):13.1%} {worst_relative(predicted, trace_measured):15.1%}"
+        )
 
 
 if __name__ == "__main__":

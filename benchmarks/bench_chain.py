@@ -61,42 +61,85 @@ def main() -> None:
             fast_out = np.empty(N, dtype=np.int64)
 
             def vectorised(params=params, fast_out=fast_out):
-                _kernels.compound_mac_stream(a, b, partial, params[_kernels.PARAM_LATE_PRODUCT],
-                                             params[_kernels.PARAM_CARRY_STEPS], params[_kernels.PARAM_MASK], fast_out)
+                _kernels.compound_mac_stream(
+                    a,
+                    b,
+                    partial,
+                    params[_kernels.PARAM_LATE_PRODUCT],
+                    params[_kernels.PARAM_CARRY_STEPS],
+                    params[_kernels.PARAM_MASK],
+                    fast_out,
+                )
 
-            rows.append(("chain, compound, vectorised stream kernel", rate(vectorised, N),
-                         float(np.mean(fast_out != exact))))
+            rows.append(
+                ("chain, compound, vectorised stream kernel", rate(vectorised, N), float(np.mean(fast_out != exact)))
+            )
             latched = evaluate_stream(pe, timing, a, b, partial)
-            rows.append(("chain, compound, evaluate_stream() incl. set-up",
-                         rate(lambda pe=pe, timing=timing: evaluate_stream(pe, timing, a, b, partial), N),
-                         float(np.mean((latched & MASK) != exact))))
+            rows.append(
+                (
+                    "chain, compound, evaluate_stream() incl. set-up",
+                    rate(lambda pe=pe, timing=timing: evaluate_stream(pe, timing, a, b, partial), N),
+                    float(np.mean((latched & MASK) != exact)),
+                )
+            )
         rows.append((f"chain, {cells}, per-MAC kernel (array engines)", generic_rate, wrong))
     pe = PEConfig(cells="compound")
     timing = stage_timing(pe, operating_point=operating_point)
     product = a.astype(np.int64) * b
-    rows.append(("chain, compound, evaluate_adder_stage with settle times",
-                 rate(lambda: evaluate_adder_stage(pe, timing, old_product=product[:-1], old_partial=partial[:-1],
-                                                   new_product=product[1:], new_partial=partial[1:]), N - 1),
-                 float("nan")))
+    rows.append(
+        (
+            "chain, compound, evaluate_adder_stage with settle times",
+            rate(
+                lambda: evaluate_adder_stage(
+                    pe,
+                    timing,
+                    old_product=product[:-1],
+                    old_partial=partial[:-1],
+                    new_product=product[1:],
+                    new_partial=partial[1:],
+                ),
+                N - 1,
+            ),
+            float("nan"),
+        )
+    )
     m = 2000
-    gate_rate = rate(lambda: simulate_gate(
-        pe.stages["adder"], {"product": product[:m], "c": partial[:m]},
-        {"product": product[1:m + 1], "c": partial[1:m + 1]}, delays_fs=timing.delays_fs,
-        t_sample_fs=timing.t_sample_fs), m)
+    gate_rate = rate(
+        lambda: simulate_gate(
+            pe.stages["adder"],
+            {"product": product[:m], "c": partial[:m]},
+            {"product": product[1 : m + 1], "c": partial[1 : m + 1]},
+            delays_fs=timing.delays_fs,
+            t_sample_fs=timing.t_sample_fs,
+        ),
+        m,
+    )
     rows.append(("gate, compound adder stage (pure Python)", gate_rate, float("nan")))
     m_fast = 200_000
-    fast_gate_rate = rate(lambda: simulate_gate_fast(
-        pe.stages["adder"], {"product": product[:m_fast], "c": partial[:m_fast]},
-        {"product": product[1:m_fast + 1], "c": partial[1:m_fast + 1]}, delays_fs=timing.delays_fs,
-        t_sample_fs=timing.t_sample_fs), m_fast)
+    fast_gate_rate = rate(
+        lambda: simulate_gate_fast(
+            pe.stages["adder"],
+            {"product": product[:m_fast], "c": partial[:m_fast]},
+            {"product": product[1 : m_fast + 1], "c": partial[1 : m_fast + 1]},
+            delays_fs=timing.delays_fs,
+            t_sample_fs=timing.t_sample_fs,
+        ),
+        m_fast,
+    )
     rows.append(("gate, compound adder stage (numba event-driven)", fast_gate_rate, float("nan")))
     fused = PEConfig(cells="compound", pipeline="fused")
     fused_timing = stage_timing(fused, operating_point=operating_point)
     m_fused = 50_000
-    fused_rate = rate(lambda: simulate_gate_fast(
-        fused.stages["mac"], {"a": a[:m_fused], "b": b[:m_fused], "c": partial[:m_fused]},
-        {"a": a[1:m_fused + 1], "b": b[1:m_fused + 1], "c": partial[1:m_fused + 1]},
-        delays_fs=fused_timing.delays_fs, t_sample_fs=fused_timing.t_sample_fs), m_fused)
+    fused_rate = rate(
+        lambda: simulate_gate_fast(
+            fused.stages["mac"],
+            {"a": a[:m_fused], "b": b[:m_fused], "c": partial[:m_fused]},
+            {"a": a[1 : m_fused + 1], "b": b[1 : m_fused + 1], "c": partial[1 : m_fused + 1]},
+            delays_fs=fused_timing.delays_fs,
+            t_sample_fs=fused_timing.t_sample_fs,
+        ),
+        m_fused,
+    )
     rows.append(("gate/chain, compound fused MAC (numba event-driven)", fused_rate, float("nan")))
     rows.append(("plain numba int8 MAC loop (c + a*b)", plain, 0.0))
     print(f"{'what':58s} {'MAC/s':>10s} {'plain/this':>10s} {'wrong':>7s}")

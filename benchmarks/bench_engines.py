@@ -59,8 +59,9 @@ def _operands(rng: np.random.Generator, m: int, n: int, k: int) -> tuple[np.ndar
     return a, b
 
 
-def _fast_mac_rate(dataflow: str, vdd: float, stream: int, repeats: int, *, cells: str = "compound",
-                   sigma_pe: float = 0.0) -> tuple[float, float, float]:
+def _fast_mac_rate(
+    dataflow: str, vdd: float, stream: int, repeats: int, *, cells: str = "compound", sigma_pe: float = 0.0
+) -> tuple[float, float, float]:
     """(median MAC/s, fraction of erroneous MACs, first-call seconds) of one 256x256 tile.
 
     The first, untimed call compiles or loads the kernels and builds the MAC parameter
@@ -115,7 +116,10 @@ def _detailed_rate(repeats: int) -> tuple[float, float]:
 def _peak_rss_kib(m: int, n: int, k: int, vdd: float) -> tuple[int, int, int, int]:
     result = subprocess.run(
         [sys.executable, "-c", _RSS_PROBE, str(m), str(n), str(k), str(vdd)],
-        check=True, capture_output=True, text=True, cwd=REPOSITORY,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY,
         env={**os.environ, "NUMBA_NUM_THREADS": "1"},
     )
     before, after, macs, erroneous = (int(value) for value in result.stdout.split())
@@ -125,15 +129,23 @@ def _peak_rss_kib(m: int, n: int, k: int, vdd: float) -> tuple[int, int, int, in
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per measurement (default: 5)")
-    parser.add_argument("--stream", type=int, default=2048,
-                        help="streamed operands per 256x256 tile (ws: M, os: K, is: N) (default: 2048)")
+    parser.add_argument(
+        "--stream",
+        type=int,
+        default=2048,
+        help="streamed operands per 256x256 tile (ws: M, os: K, is: N) (default: 2048)",
+    )
     parser.add_argument("--rss-m", type=int, default=12544, help="M of the memory probe (default: 12544)")
     args = parser.parse_args()
 
     rows: list[tuple[str, str, str]] = []
     cases = [
-        ("ws", 0.5, {}), ("os", 0.5, {}), ("is", 0.5, {}), ("ws", 0.9, {}),
-        ("ws", 0.5, {"sigma_pe": 0.05}), ("ws", 0.5, {"cells": "2in"}),
+        ("ws", 0.5, {}),
+        ("os", 0.5, {}),
+        ("is", 0.5, {}),
+        ("ws", 0.9, {}),
+        ("ws", 0.5, {"sigma_pe": 0.05}),
+        ("ws", 0.5, {"cells": "2in"}),
     ]
     for dataflow, vdd, options in cases:
         rate, fraction, setup = _fast_mac_rate(dataflow, vdd, args.stream, args.repeats, **options)
@@ -146,12 +158,14 @@ def main() -> int:
     pe_cycles, macs = _detailed_rate(args.repeats)
     rows.append(("detailed, 16x16 ws, 0.5 V, M=64 K=16 N=16", f"{pe_cycles:.3g} PE-cycles/s", f"{macs:.3g} MAC/s"))
     before, after, probe_macs, erroneous = _peak_rss_kib(args.rss_m, 256, 256, 0.5)
-    rows.append((
-        f"peak RSS, fast, 256x256 ws, M={args.rss_m} N=256 K=256, 0.5 V",
-        f"{after / 1024:.1f} MiB",
-        f"+{(after - before) / 1024:.1f} MiB for the run ({probe_macs:.3g} MACs, {erroneous:.3g} wrong); "
-        f"M*N*K bytes: {args.rss_m * 256 * 256 / 2**20:,.0f} MiB",
-    ))
+    rows.append(
+        (
+            f"peak RSS, fast, 256x256 ws, M={args.rss_m} N=256 K=256, 0.5 V",
+            f"{after / 1024:.1f} MiB",
+            f"+{(after - before) / 1024:.1f} MiB for the run ({probe_macs:.3g} MACs, {erroneous:.3g} wrong); "
+            f"M*N*K bytes: {args.rss_m * 256 * 256 / 2**20:,.0f} MiB",
+        )
+    )
     header = ("what", "median", "notes")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
     for row in [header, tuple("-" * w for w in widths), *rows]:

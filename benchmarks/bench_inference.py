@@ -56,6 +56,7 @@ def main() -> None:
     model = quantize_model(graph, calibration)
     count = len(test.images)
     macs = model.macs_per_image
+
     def injected(name, images, quantized):
         backend = make_injection_backend(name, vdd_v=0.55, protect_mask=0, seed=np.random.SeedSequence(0))
         return quantized.run(images, backend)
@@ -67,11 +68,9 @@ def main() -> None:
         ("int8 bitlevel", lambda: injected("bitlevel", test.images, model)),
     ):
         seconds = median_seconds(function, args.runs)
-        rows.append(("tinymnv2", label, count, seconds, count / seconds,
-                     macs * count / seconds / 1e9))
+        rows.append(("tinymnv2", label, count, seconds, count / seconds, macs * count / seconds / 1e9))
     seconds = median_seconds(lambda: quantize_model(graph, calibration), args.runs)
-    rows.append(("tinymnv2", "calibrate+quantise", len(calibration), seconds,
-                 len(calibration) / seconds, float("nan")))
+    rows.append(("tinymnv2", "calibrate+quantise", len(calibration), seconds, len(calibration) / seconds, float("nan")))
 
     if args.imagenet:
         from workloads.data import photo_views
@@ -87,18 +86,33 @@ def main() -> None:
             ("int8 exact", lambda: big_model.run(images, ExactBackend())),
         ):
             seconds = median_seconds(function, max(1, args.runs // 2))
-            rows.append(("mobilenetv2", label, len(images), seconds, len(images) / seconds,
-                         big_macs * len(images) / seconds / 1e9))
+            rows.append(
+                (
+                    "mobilenetv2",
+                    label,
+                    len(images),
+                    seconds,
+                    len(images) / seconds,
+                    big_macs * len(images) / seconds / 1e9,
+                )
+            )
         pair = images[:2]
         seconds = median_seconds(lambda: injected("bitlevel", pair, big_model), 1)
-        rows.append(("mobilenetv2", "int8 bitlevel", len(pair), seconds, len(pair) / seconds,
-                     big_macs * len(pair) / seconds / 1e9))
+        rows.append(
+            (
+                "mobilenetv2",
+                "int8 bitlevel",
+                len(pair),
+                seconds,
+                len(pair) / seconds,
+                big_macs * len(pair) / seconds / 1e9,
+            )
+        )
 
     header = ("model", "pass", "images", "seconds", "images/s", "GMAC/s")
     print("  ".join(f"{h:>18s}" for h in header))
     for row in rows:
-        print(f"{row[0]:>18s}  {row[1]:>18s}  {row[2]:>18d}  {row[3]:>18.3f}  "
-              f"{row[4]:>18.1f}  {row[5]:>18.2f}")
+        print(f"{row[0]:>18s}  {row[1]:>18s}  {row[2]:>18d}  {row[3]:>18.3f}  {row[4]:>18.1f}  {row[5]:>18.2f}")
     print(f"tinymnv2: {macs} MACs per image")
 
 

@@ -70,9 +70,21 @@ def _time_cli(repeats: int) -> float:
     times = []
     with tempfile.TemporaryDirectory() as out:
         command = [
-            sys.executable, "-m", "experiments", "latency", "--topology", str(MOBILENET),
-            "--array", "256x256", "--dataflow", "ws", "--scalesim-compat", "--format", "csv",
-            "--out", out,
+            sys.executable,
+            "-m",
+            "experiments",
+            "latency",
+            "--topology",
+            str(MOBILENET),
+            "--array",
+            "256x256",
+            "--dataflow",
+            "ws",
+            "--scalesim-compat",
+            "--format",
+            "csv",
+            "--out",
+            out,
         ]
         for _ in range(repeats):
             start = time.perf_counter()
@@ -84,7 +96,10 @@ def _time_cli(repeats: int) -> float:
 def _peak_rss_kib(m: int, n: int, k: int) -> tuple[int, int]:
     result = subprocess.run(
         [sys.executable, "-c", _RSS_PROBE, str(m), str(n), str(k)],
-        check=True, capture_output=True, text=True, cwd=REPOSITORY,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPOSITORY,
     )
     before, after = (int(value) for value in result.stdout.split())
     return before, after
@@ -107,11 +122,13 @@ def main() -> int:
     rows.append(("vscale latency process, ws, incl. start-up", f"{_time_cli(args.cli_repeats):.3f} s", "wall time"))
     for m, n, k in ((12544, 32, 27), (12544, 1024, 4608)):
         before, after = _peak_rss_kib(m, n, k)
-        rows.append((
-            f"peak RSS, 256x256, M={m} N={n} K={k}, ws+os+is",
-            f"{after / 1024:.1f} MiB",
-            f"+{(after - before) / 1024:.1f} MiB over imports; M*N*K bytes: {m * n * k / 2**20:,.0f} MiB",
-        ))
+        rows.append(
+            (
+                f"peak RSS, 256x256, M={m} N={n} K={k}, ws+os+is",
+                f"{after / 1024:.1f} MiB",
+                f"+{(after - before) / 1024:.1f} MiB over imports; M*N*K bytes: {m * n * k / 2**20:,.0f} MiB",
+            )
+        )
     widths = [max(len(row[i]) for row in [("what", "median", "result"), *rows]) for i in range(3)]
     for row in [("what", "median", "result"), tuple("-" * w for w in widths), *rows]:
         print(f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]}")

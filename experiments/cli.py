@@ -31,11 +31,16 @@ class _Parser(argparse.ArgumentParser):
 def add_output_options(parser: argparse.ArgumentParser, command: str, *, default_format: str = "table") -> None:
     """Add the `--format` and `--out` options every result-producing command takes."""
     parser.add_argument(
-        "--format", choices=FORMATS, default=default_format,
+        "--format",
+        choices=FORMATS,
+        default=default_format,
         help=f"what goes to stdout: aligned table, CSV or JSON (default: {default_format})",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("vscale-out") / command, metavar="DIR",
+        "--out",
+        type=Path,
+        default=Path("vscale-out") / command,
+        metavar="DIR",
         help=f"directory for CSV, PNG and the config used (default: ./vscale-out/{command}/)",
     )
 
@@ -51,8 +56,7 @@ def output_dir(args: argparse.Namespace) -> Path:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="vscale",
-        description="Cycle-level simulator of systolic-array DNN accelerators under "
-        "supply-voltage scaling.",
+        description="Cycle-level simulator of systolic-array DNN accelerators under supply-voltage scaling.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True

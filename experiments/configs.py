@@ -123,16 +123,12 @@ def parse_scalesim_cfg(text: str, *, label: str) -> ArrayConfig:
     }
     number, dataflow = required("Dataflow")
     if dataflow not in DATAFLOWS:
-        raise ConfigError(
-            f"{label}:{number}: Dataflow: expected one of {', '.join(DATAFLOWS)}, got {dataflow!r}"
-        )
+        raise ConfigError(f"{label}:{number}: Dataflow: expected one of {', '.join(DATAFLOWS)}, got {dataflow!r}")
     values["dataflow"] = dataflow
     mode_entry = entry(_RUN, "InterfaceBandwidth")
     mode = "CALC" if mode_entry is None else mode_entry[1]
     if mode not in ("USER", "CALC"):
-        raise ConfigError(
-            f"{label}:{mode_entry[0]}: InterfaceBandwidth: expected USER or CALC, got {mode!r}"
-        )
+        raise ConfigError(f"{label}:{mode_entry[0]}: InterfaceBandwidth: expected USER or CALC, got {mode!r}")
     values["dram_bandwidth_words_per_cycle"] = None
     if mode == "USER":
         number, text_value = required("Bandwidth")
@@ -237,9 +233,7 @@ def parse_bandwidth(text: str, *, option: str = "--bandwidth") -> float | None:
     except ValueError:
         value = 0.0
     if not value > 0.0 or value == float("inf"):
-        raise ConfigError(
-            f"{option}: expected a positive number of words per cycle or 'unlimited', got {text!r}"
-        )
+        raise ConfigError(f"{option}: expected a positive number of words per cycle or 'unlimited', got {text!r}")
     return int(value) if value.is_integer() else value
 
 

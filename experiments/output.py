@@ -65,8 +65,7 @@ class Table:
         return buffer.getvalue()
 
     def to_json(self) -> str:
-        records = [dict(zip(self.columns, (_plain(v) for v in row), strict=True))
-                   for row in self.rows]
+        records = [dict(zip(self.columns, (_plain(v) for v in row), strict=True)) for row in self.rows]
         return json.dumps(records, indent=1) + "\n"
 
     def to_text(self) -> str:

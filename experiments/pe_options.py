@@ -28,37 +28,74 @@ __all__ = [
 def add_pe_options(parser: argparse.ArgumentParser) -> None:
     """--cells, --cell-delays, --adder, --pipeline, --width, --technology."""
     group = parser.add_argument_group("PE")
-    group.add_argument("--cells", choices=("2in", "compound"), default="compound",
-                       help="cell library: 2-input cells or XOR3/MAJ3 compound cells (default: compound)")
-    group.add_argument("--cell-delays", metavar="CELL=PS,...", default=None,
-                       help="override cell delays in ps at nominal VDD, e.g. xor2=30,and2=20 (default: library values)")
-    group.add_argument("--adder", choices=("rca", "ks"), default="rca",
-                       help="accumulator adder: ripple-carry or Kogge-Stone (default: rca)")
-    group.add_argument("--pipeline", choices=("registered", "fused"), default="registered",
-                       help="registered product (stages timed separately) or fused multiply-add (default: registered)")
-    group.add_argument("--width", type=int, default=32, metavar="BITS",
-                       help="accumulator width in bits, 16..62 (default: 32)")
-    group.add_argument("--technology", choices=sorted(TECHNOLOGIES), default=DEFAULT_TECHNOLOGY,
-                       help=f"voltage-scaling preset (default: {DEFAULT_TECHNOLOGY})")
+    group.add_argument(
+        "--cells",
+        choices=("2in", "compound"),
+        default="compound",
+        help="cell library: 2-input cells or XOR3/MAJ3 compound cells (default: compound)",
+    )
+    group.add_argument(
+        "--cell-delays",
+        metavar="CELL=PS,...",
+        default=None,
+        help="override cell delays in ps at nominal VDD, e.g. xor2=30,and2=20 (default: library values)",
+    )
+    group.add_argument(
+        "--adder",
+        choices=("rca", "ks"),
+        default="rca",
+        help="accumulator adder: ripple-carry or Kogge-Stone (default: rca)",
+    )
+    group.add_argument(
+        "--pipeline",
+        choices=("registered", "fused"),
+        default="registered",
+        help="registered product (stages timed separately) or fused multiply-add (default: registered)",
+    )
+    group.add_argument(
+        "--width", type=int, default=32, metavar="BITS", help="accumulator width in bits, 16..62 (default: 32)"
+    )
+    group.add_argument(
+        "--technology",
+        choices=sorted(TECHNOLOGIES),
+        default=DEFAULT_TECHNOLOGY,
+        help=f"voltage-scaling preset (default: {DEFAULT_TECHNOLOGY})",
+    )
 
 
 def pe_config(args: argparse.Namespace) -> PEConfig:
     overrides = parse_cell_delays(args.cell_delays) if args.cell_delays else None
-    return PEConfig(cells=args.cells, cell_delays_ps=overrides, adder=args.adder, pipeline=args.pipeline,
-                    width=args.width, technology=args.technology)
+    return PEConfig(
+        cells=args.cells,
+        cell_delays_ps=overrides,
+        adder=args.adder,
+        pipeline=args.pipeline,
+        width=args.width,
+        technology=args.technology,
+    )
 
 
 def add_timing_options(parser: argparse.ArgumentParser) -> None:
     """Either --t-clk-ps [--delay-scale] or --vdd with --f-clk-mhz."""
     group = parser.add_argument_group("timing")
-    group.add_argument("--t-clk-ps", type=float, default=None, metavar="PS",
-                       help="clock period in ps (with --delay-scale; instead of --vdd/--f-clk-mhz)")
-    group.add_argument("--delay-scale", type=float, default=None, metavar="S",
-                       help="cell delays relative to nominal, with --t-clk-ps (default: 1)")
-    group.add_argument("--vdd", type=float, default=None, metavar="V",
-                       help="supply voltage in V (with --f-clk-mhz)")
-    group.add_argument("--f-clk-mhz", type=float, default=700.0, metavar="MHZ",
-                       help="clock frequency in MHz (default: 700)")
+    group.add_argument(
+        "--t-clk-ps",
+        type=float,
+        default=None,
+        metavar="PS",
+        help="clock period in ps (with --delay-scale; instead of --vdd/--f-clk-mhz)",
+    )
+    group.add_argument(
+        "--delay-scale",
+        type=float,
+        default=None,
+        metavar="S",
+        help="cell delays relative to nominal, with --t-clk-ps (default: 1)",
+    )
+    group.add_argument("--vdd", type=float, default=None, metavar="V", help="supply voltage in V (with --f-clk-mhz)")
+    group.add_argument(
+        "--f-clk-mhz", type=float, default=700.0, metavar="MHZ", help="clock frequency in MHz (default: 700)"
+    )
 
 
 def timing_from_args(args: argparse.Namespace, pe: PEConfig) -> StageTiming:
@@ -106,11 +143,20 @@ def parse_vdd_range(text: str) -> list[float]:
 
 def add_operand_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("operands")
-    group.add_argument("--operands", default="dnn", metavar="uniform|dnn|TRACE.npz",
-                       help="operand source: uniform int8 and partial sums, a synthetic weight-stationary "
-                            "DNN column (dnn), or a trace file with arrays a, b, c (default: dnn)")
-    group.add_argument("--rows", type=int, default=256, metavar="R",
-                       help="array rows (column depth) for the dnn operand model (default: 256)")
+    group.add_argument(
+        "--operands",
+        default="dnn",
+        metavar="uniform|dnn|TRACE.npz",
+        help="operand source: uniform int8 and partial sums, a synthetic weight-stationary "
+        "DNN column (dnn), or a trace file with arrays a, b, c (default: dnn)",
+    )
+    group.add_argument(
+        "--rows",
+        type=int,
+        default=256,
+        metavar="R",
+        help="array rows (column depth) for the dnn operand model (default: 256)",
+    )
     group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
 
 
@@ -118,8 +164,9 @@ def operand_stream(args: argparse.Namespace, *, lanes: int = 32, steps: int = 20
     if args.operands in OPERAND_SOURCES:
         if args.rows < 1:
             raise ConfigError(f"--rows: expected a positive number of array rows, got {args.rows}")
-        return synthetic_stream(args.operands, lanes=lanes, steps=steps,
-                                seed=np.random.SeedSequence(args.seed), depth=args.rows)
+        return synthetic_stream(
+            args.operands, lanes=lanes, steps=steps, seed=np.random.SeedSequence(args.seed), depth=args.rows
+        )
     if not args.operands.endswith(".npz"):
         raise ConfigError(f"--operands: expected uniform, dnn or a .npz trace file, got {args.operands!r}")
     return load_trace(args.operands)

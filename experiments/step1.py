@@ -37,14 +37,23 @@ class BitProbabilities:
         return self._long(self.product)
 
     def _long(self, probabilities: np.ndarray) -> Table:
-        rows = [[float(v), bit, float(probabilities[i, bit])]
-                for i, v in enumerate(self.vdd_v) for bit in range(probabilities.shape[1])]
+        rows = [
+            [float(v), bit, float(probabilities[i, bit])]
+            for i, v in enumerate(self.vdd_v)
+            for bit in range(probabilities.shape[1])
+        ]
         return Table(columns=["vdd_v", "bit", "p_err"], rows=rows, float_format="{:.4g}")
 
 
 def bit_probabilities(
-    pe: PEConfig, vdds: list[float], f_clk_mhz: float, stream: OperandStream, *, level: str = "analytic",
-    samples: int = 200_000, seed: int = 0,
+    pe: PEConfig,
+    vdds: list[float],
+    f_clk_mhz: float,
+    stream: OperandStream,
+    *,
+    level: str = "analytic",
+    samples: int = 200_000,
+    seed: int = 0,
 ) -> BitProbabilities:
     """Per-bit error probabilities at every VDD (analytic, or chain-level Monte Carlo).
 
@@ -70,8 +79,11 @@ def bit_probabilities(
         if product is not None:
             product[i] = bit_frequencies(result.product_flip_mask, 16)
     return BitProbabilities(
-        vdd_v=np.array(vdds), delay_scale=np.array([t.delay_scale for t in timings]),
-        adder=adder, product=product, level=level,
+        vdd_v=np.array(vdds),
+        delay_scale=np.array([t.delay_scale for t in timings]),
+        adder=adder,
+        product=product,
+        level=level,
     )
 
 
@@ -81,14 +93,27 @@ def summary_table(result: BitProbabilities) -> Table:
     for i, vdd in enumerate(result.vdd_v):
         p = result.adder[i]
         failing = np.nonzero(p > 1e-9)[0]
-        rows.append([
-            float(vdd), float(result.delay_scale[i]), float(p.sum()), float(p.max()),
-            int(p.argmax()) if p.max() > 0 else "-", int(failing.min()) if failing.size else "-",
-            float(result.product[i].sum()) if result.product is not None else 0.0,
-        ])
+        rows.append(
+            [
+                float(vdd),
+                float(result.delay_scale[i]),
+                float(p.sum()),
+                float(p.max()),
+                int(p.argmax()) if p.max() > 0 else "-",
+                int(failing.min()) if failing.size else "-",
+                float(result.product[i].sum()) if result.product is not None else 0.0,
+            ]
+        )
     return Table(
-        columns=["vdd_v", "delay_scale", "wrong_bits_per_mac", "max_p_err", "worst_bit", "lowest_failing_bit",
-                 "product_wrong_bits"],
+        columns=[
+            "vdd_v",
+            "delay_scale",
+            "wrong_bits_per_mac",
+            "max_p_err",
+            "worst_bit",
+            "lowest_failing_bit",
+            "product_wrong_bits",
+        ],
         rows=rows,
     )
 
@@ -98,9 +123,15 @@ def heatmap_figure(result: BitProbabilities, title: str):
 
     figure, axis = subplots(figsize=(8, 4.5))
     data = np.where(result.adder > 0, result.adder, np.nan)
-    image = axis.imshow(data.T, aspect="auto", origin="lower", cmap="magma",
-                        norm=LogNorm(vmin=1e-7, vmax=1.0), interpolation="nearest",
-                        extent=(-0.5, len(result.vdd_v) - 0.5, -0.5, result.adder.shape[1] - 0.5))
+    image = axis.imshow(
+        data.T,
+        aspect="auto",
+        origin="lower",
+        cmap="magma",
+        norm=LogNorm(vmin=1e-7, vmax=1.0),
+        interpolation="nearest",
+        extent=(-0.5, len(result.vdd_v) - 0.5, -0.5, result.adder.shape[1] - 0.5),
+    )
     axis.set_xticks(range(len(result.vdd_v)), [f"{v:.2f}" for v in result.vdd_v], rotation=45)
     axis.set_xlabel("VDD (V)")
     axis.set_ylabel("accumulator bit")

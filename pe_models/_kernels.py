@@ -155,8 +155,9 @@ def rca_2in_one(old_a, old_b, new_a, new_b, mask, t_sample, d_xor, d_and, d_or):
 
 
 @njit(cache=True)
-def _co_on_lattice(start, step, until, base_time_value, p_old, p_new, g_old, g_new, mask,
-                   d_xor, d_and, d_or, times, values, count):
+def _co_on_lattice(
+    start, step, until, base_time_value, p_old, p_new, g_old, g_new, mask, d_xor, d_and, d_or, times, values, count
+):
     """Append the carry-out vector at times ``start + m * step`` (m >= 0) until it is stable
     and the time has passed `until`."""
     previous = base_time_value
@@ -197,15 +198,17 @@ def rca_2in_bit_settle(old_a, old_b, new_a, new_b, mask, width, d_xor, d_and, d_
     values = np.empty(2 * _STEP_LIMIT, dtype=np.int64)
     until = 0
     for _ in range(2):
-        count = _co_on_lattice(step, step, until, co_old, p_old, p_new, g_old, g_new, mask,
-                               d_xor, d_and, d_or, times, values, 0)
+        count = _co_on_lattice(
+            step, step, until, co_old, p_old, p_new, g_old, g_new, mask, d_xor, d_and, d_or, times, values, 0
+        )
         first = count
         base = co_old
         for i in range(first):
             if times[i] <= d_xor:
                 base = values[i]
-        count = _co_on_lattice(d_xor + step, step, until, base, p_old, p_new, g_old, g_new, mask,
-                               d_xor, d_and, d_or, times, values, count)
+        count = _co_on_lattice(
+            d_xor + step, step, until, base, p_old, p_new, g_old, g_new, mask, d_xor, d_and, d_or, times, values, count
+        )
         until = max(times[first - 1], times[count - 1])
     order = np.argsort(times[:count], kind="mergesort")
     candidates = np.empty(count + 1, dtype=np.int64)
@@ -215,7 +218,7 @@ def rca_2in_bit_settle(old_a, old_b, new_a, new_b, mask, width, d_xor, d_and, d_
     candidates.sort()
     for bit in range(width):
         out[bit] = 0
-    previous_sum = (p_old ^ ((co_old << 1) & mask))
+    previous_sum = p_old ^ ((co_old << 1) & mask)
     for c in range(count + 1):
         t = candidates[c]
         x = t - d_xor
@@ -263,13 +266,18 @@ def _lane(values, i):
 
 
 @njit(cache=True)
-def rca_compound_lanes(old_a, old_b, new_a, new_b, mask, t_sample, d_carry, d_sum,
-                       latched, correct, settle):
+def rca_compound_lanes(old_a, old_b, new_a, new_b, mask, t_sample, d_carry, d_sum, latched, correct, settle):
     """Lane-parallel compound ripple-carry adder; delays are per lane or broadcast (length 1)."""
     for i in range(old_a.shape[0]):
         latched[i], correct[i], settle[i] = rca_compound_one(
-            old_a[i] & mask, old_b[i] & mask, new_a[i] & mask, new_b[i] & mask, mask, t_sample,
-            _lane(d_carry, i), _lane(d_sum, i),
+            old_a[i] & mask,
+            old_b[i] & mask,
+            new_a[i] & mask,
+            new_b[i] & mask,
+            mask,
+            t_sample,
+            _lane(d_carry, i),
+            _lane(d_sum, i),
         )
 
 
@@ -279,8 +287,9 @@ def rca_compound_latched_lanes(old_a, old_b, new_a, new_b, mask, t_sample, d_car
     for i in range(old_a.shape[0]):
         a = new_a[i] & mask
         b = new_b[i] & mask
-        latched[i] = rca_compound_latched(old_a[i] & mask, old_b[i] & mask, a, b, mask, t_sample,
-                                          _lane(d_carry, i), _lane(d_sum, i))
+        latched[i] = rca_compound_latched(
+            old_a[i] & mask, old_b[i] & mask, a, b, mask, t_sample, _lane(d_carry, i), _lane(d_sum, i)
+        )
         correct[i] = (a + b) & mask
 
 
@@ -289,8 +298,15 @@ def rca_2in_lanes(old_a, old_b, new_a, new_b, mask, t_sample, d_xor, d_and, d_or
     """Lane-parallel 2-input-cell ripple-carry adder."""
     for i in range(old_a.shape[0]):
         latched[i], correct[i] = rca_2in_one(
-            old_a[i] & mask, old_b[i] & mask, new_a[i] & mask, new_b[i] & mask, mask, t_sample,
-            _lane(d_xor, i), _lane(d_and, i), _lane(d_or, i),
+            old_a[i] & mask,
+            old_b[i] & mask,
+            new_a[i] & mask,
+            new_b[i] & mask,
+            mask,
+            t_sample,
+            _lane(d_xor, i),
+            _lane(d_and, i),
+            _lane(d_or, i),
         )
 
 
@@ -299,11 +315,30 @@ def rca_bit_settle_lanes(old_a, old_b, new_a, new_b, mask, width, compound, d0, 
     """Per-bit settle times for every lane; ``compound`` selects (d_carry, d_sum) or (d_xor, d_and, d_or)."""
     for i in range(old_a.shape[0]):
         if compound:
-            rca_compound_bit_settle(old_a[i] & mask, old_b[i] & mask, new_a[i] & mask, new_b[i] & mask,
-                                    mask, width, _lane(d0, i), _lane(d1, i), out[i])
+            rca_compound_bit_settle(
+                old_a[i] & mask,
+                old_b[i] & mask,
+                new_a[i] & mask,
+                new_b[i] & mask,
+                mask,
+                width,
+                _lane(d0, i),
+                _lane(d1, i),
+                out[i],
+            )
         else:
-            rca_2in_bit_settle(old_a[i] & mask, old_b[i] & mask, new_a[i] & mask, new_b[i] & mask,
-                               mask, width, _lane(d0, i), _lane(d1, i), _lane(d2, i), out[i])
+            rca_2in_bit_settle(
+                old_a[i] & mask,
+                old_b[i] & mask,
+                new_a[i] & mask,
+                new_b[i] & mask,
+                mask,
+                width,
+                _lane(d0, i),
+                _lane(d1, i),
+                _lane(d2, i),
+                out[i],
+            )
 
 
 @njit(cache=True)
@@ -371,11 +406,19 @@ def registered_mac(prev_a, prev_b, prev_product, prev_partial, a, b, partial, pa
     old_c = prev_partial & mask
     new_c = partial & mask
     if params[PARAM_CELLS] == 0:
-        latched = rca_compound_latched_steps(old_c, extended_old, new_c, extended_new, mask,
-                                             params[PARAM_CARRY_STEPS])
+        latched = rca_compound_latched_steps(old_c, extended_old, new_c, extended_new, mask, params[PARAM_CARRY_STEPS])
     else:
-        latched, _ = rca_2in_one(old_c, extended_old, new_c, extended_new, mask, t_sample,
-                                 params[PARAM_D0], params[PARAM_D1], params[PARAM_D2])
+        latched, _ = rca_2in_one(
+            old_c,
+            extended_old,
+            new_c,
+            extended_new,
+            mask,
+            t_sample,
+            params[PARAM_D0],
+            params[PARAM_D1],
+            params[PARAM_D2],
+        )
     return latched, (new_c + extended_new) & mask, product
 
 
@@ -454,8 +497,24 @@ def _cell_value(kind, x, y, z):
 
 
 @njit(cache=True)
-def gate_lanes(cell_kind, cell_inputs, cell_output, cell_delay, lane_factors, n_nets, input_nets, input_bus,
-               input_bit, old_buses, new_buses, output_nets, t_sample, latched, correct, bit_settle):
+def gate_lanes(
+    cell_kind,
+    cell_inputs,
+    cell_output,
+    cell_delay,
+    lane_factors,
+    n_nets,
+    input_nets,
+    input_bus,
+    input_bit,
+    old_buses,
+    new_buses,
+    output_nets,
+    t_sample,
+    latched,
+    correct,
+    bit_settle,
+):
     """Exact event-driven transport-delay simulation of one clock cycle per lane (numba).
 
     The same algorithm as :func:`pe_models.gate.simulate_gate`: in topological order,

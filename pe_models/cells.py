@@ -74,8 +74,7 @@ class CellLibrary:
         for cell in delays:
             if cell not in required:
                 raise ConfigError(
-                    f"cell-delays: unknown cell {cell!r} for library {self.name!r}; "
-                    f"allowed: {', '.join(required)}"
+                    f"cell-delays: unknown cell {cell!r} for library {self.name!r}; allowed: {', '.join(required)}"
                 )
         for cell in required:
             if cell not in delays:
@@ -101,7 +100,9 @@ class CellLibrary:
         if not isinstance(other, CellLibrary):
             return NotImplemented
         return (self.name, dict(self.delays_ps), self.t_setup_ps) == (
-            other.name, dict(other.delays_ps), other.t_setup_ps
+            other.name,
+            dict(other.delays_ps),
+            other.t_setup_ps,
         )
 
 
@@ -127,9 +128,7 @@ _DEFAULT_DELAYS_PS = {
 
 CELL_LIBRARIES: Mapping[str, CellLibrary] = MappingProxyType(
     {
-        "2in": CellLibrary(
-            name="2in", delays_ps={c: _DEFAULT_DELAYS_PS[c] for c in _TWO_INPUT}
-        ),
+        "2in": CellLibrary(name="2in", delays_ps={c: _DEFAULT_DELAYS_PS[c] for c in _TWO_INPUT}),
         "compound": CellLibrary(name="compound", delays_ps=dict(_DEFAULT_DELAYS_PS)),
     }
 )
@@ -169,9 +168,7 @@ def parse_cell_delays(text: str, *, allowed: tuple[str, ...] = CELL_TYPES) -> di
         if not sep:
             raise ConfigError(f"cell-delays: expected CELL=PS, got {item!r}")
         if name not in allowed:
-            raise ConfigError(
-                f"cell-delays: unknown cell {name!r}; allowed: {', '.join(allowed)}"
-            )
+            raise ConfigError(f"cell-delays: unknown cell {name!r}; allowed: {', '.join(allowed)}")
         _check_delay(f"cell-delays: {name}", value.strip())
         delays[name] = float(value)
     return delays

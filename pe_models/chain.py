@@ -86,8 +86,10 @@ def stage_inputs(stage: str, prev_a, prev_b, prev_c, a, b, c) -> tuple[dict, dic
     if stage == "multiplier":
         return {"a": prev_a, "b": prev_b}, {"a": a, "b": b}
     if stage == "adder":
-        return ({"product": np.asarray(prev_a) * np.asarray(prev_b), "c": prev_c},
-                {"product": np.asarray(a) * np.asarray(b), "c": c})
+        return (
+            {"product": np.asarray(prev_a) * np.asarray(prev_b), "c": prev_c},
+            {"product": np.asarray(a) * np.asarray(b), "c": c},
+        )
     return {"a": prev_a, "b": prev_b, "c": prev_c}, {"a": a, "b": b, "c": c}
 
 
@@ -102,8 +104,10 @@ def lane_delays_fs(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray |
     if lane_factors is None:
         return {cell: np.array([delay], dtype=np.int64) for cell, delay in timing.delays_fs.items()}
     factors = np.asarray(lane_factors, dtype=np.float64).ravel()
-    return {cell: np.maximum(1, np.rint(value * factors)).astype(np.int64)
-            for cell, value in nominal_delays_fs(pe, timing).items()}
+    return {
+        cell: np.maximum(1, np.rint(value * factors)).astype(np.int64)
+        for cell, value in nominal_delays_fs(pe, timing).items()
+    }
 
 
 def static_output_arrival_fs(netlist: Netlist, delays_fs: Mapping[str, int], output: str) -> np.ndarray:
@@ -162,23 +166,26 @@ def evaluate_adder_stage(
         if pe.cells == "compound":
             delays = (lanes["maj3"], lanes["xor3"], lanes["maj3"])
             if need_settle:
-                _kernels.rca_compound_lanes(old_a, old_b, new_a, new_b, mask, timing.t_sample_fs,
-                                            delays[0], delays[1], latched, correct, settle)
+                _kernels.rca_compound_lanes(
+                    old_a, old_b, new_a, new_b, mask, timing.t_sample_fs, delays[0], delays[1], latched, correct, settle
+                )
             else:
-                _kernels.rca_compound_latched_lanes(old_a, old_b, new_a, new_b, mask, timing.t_sample_fs,
-                                                    delays[0], delays[1], latched, correct)
+                _kernels.rca_compound_latched_lanes(
+                    old_a, old_b, new_a, new_b, mask, timing.t_sample_fs, delays[0], delays[1], latched, correct
+                )
         else:
             delays = (lanes["xor2"], lanes["and2"], lanes["or2"])
-            _kernels.rca_2in_lanes(old_a, old_b, new_a, new_b, mask, timing.t_sample_fs,
-                                   delays[0], delays[1], delays[2], latched, correct)
+            _kernels.rca_2in_lanes(
+                old_a, old_b, new_a, new_b, mask, timing.t_sample_fs, delays[0], delays[1], delays[2], latched, correct
+            )
         if bit_settle or (need_settle and pe.cells != "compound"):
             bits = np.zeros((n, width), dtype=np.int64)
-            _kernels.rca_bit_settle_lanes(old_a, old_b, new_a, new_b, mask, width, pe.cells == "compound",
-                                          delays[0], delays[1], delays[2], bits)
+            _kernels.rca_bit_settle_lanes(
+                old_a, old_b, new_a, new_b, mask, width, pe.cells == "compound", delays[0], delays[1], delays[2], bits
+            )
             settle = bits.max(axis=1)
     else:
-        gate = _gate(pe, timing, "adder", {"product": old_b, "c": old_a}, {"product": new_b, "c": new_a},
-                     lane_factors)
+        gate = _gate(pe, timing, "adder", {"product": old_b, "c": old_a}, {"product": new_b, "c": new_a}, lane_factors)
         latched, correct, settle, bits = gate.latched, gate.correct, gate.settle_fs, gate.bit_settle_fs
     return latched, correct, settle, (bits if bit_settle else None)
 
@@ -229,8 +236,14 @@ def evaluate_chain(
     new_product = a * b
     if pe.pipeline == "registered":
         latched, correct, settle, bits = evaluate_adder_stage(
-            pe, timing, old_product=old_product, old_partial=prev_c, new_product=new_product,
-            new_partial=c, lane_factors=lane_factors, bit_settle=bit_settle,
+            pe,
+            timing,
+            old_product=old_product,
+            old_partial=prev_c,
+            new_product=new_product,
+            new_partial=c,
+            lane_factors=lane_factors,
+            bit_settle=bit_settle,
         )
         multiplier = pe.stages["multiplier"]
         longest_fs = static_output_arrival_fs(multiplier, timing.delays_fs, "product").max()
@@ -242,8 +255,9 @@ def evaluate_chain(
         if bound_fs <= timing.t_sample_fs:
             product_latched, product_settle = new_product & PRODUCT_MASK, None
         else:
-            product = _gate(pe, timing, "multiplier", *stage_inputs("multiplier", prev_a, prev_b, prev_c, a, b, c),
-                            lane_factors)
+            product = _gate(
+                pe, timing, "multiplier", *stage_inputs("multiplier", prev_a, prev_b, prev_c, a, b, c), lane_factors
+            )
             product_latched, product_settle = product.latched, product.settle_fs
         return ChainResult(
             latched=to_signed(latched, width),
@@ -272,8 +286,15 @@ def _gate(pe: PEConfig, timing: StageTiming, stage: str, old: dict, new: dict, l
     netlist = pe.stages[stage]
     if lane_factors is None:
         return simulate_gate_fast(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
-    return simulate_gate_fast(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs,
-                              nominal_delays_fs=nominal_delays_fs(pe, timing), lane_factors=lane_factors)
+    return simulate_gate_fast(
+        netlist,
+        old,
+        new,
+        delays_fs=timing.delays_fs,
+        t_sample_fs=timing.t_sample_fs,
+        nominal_delays_fs=nominal_delays_fs(pe, timing),
+        lane_factors=lane_factors,
+    )
 
 
 def mac_parameters(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None) -> np.ndarray:
@@ -313,7 +334,7 @@ def mac_parameters(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray |
     for offset, cell in enumerate(cells):
         params[:, _kernels.PARAM_D0 + offset] = lane_delays[cell]
     arrival = pe.stages["multiplier"].static_arrival_lanes_fs(lane_delays, "product")
-    params[:, _kernels.PARAM_ARRIVAL:_kernels.PARAM_LATE_PRODUCT] = arrival
+    params[:, _kernels.PARAM_ARRIVAL : _kernels.PARAM_LATE_PRODUCT] = arrival
     late = arrival > timing.t_sample_fs
     params[:, _kernels.PARAM_LATE_PRODUCT] = (late * np.left_shift(np.int64(1), np.arange(16))).sum(axis=1)
     d_carry = params[:, _kernels.PARAM_D0]
@@ -349,8 +370,15 @@ def evaluate_stream(pe: PEConfig, timing: StageTiming, a: np.ndarray, b: np.ndar
     c = np.ascontiguousarray(c, dtype=np.int64)
     out = np.empty(a.shape[0], dtype=np.int64)
     if pe.cells == "compound":
-        _kernels.compound_mac_stream(a, b, c, params[_kernels.PARAM_LATE_PRODUCT],
-                                     params[_kernels.PARAM_CARRY_STEPS], params[_kernels.PARAM_MASK], out)
+        _kernels.compound_mac_stream(
+            a,
+            b,
+            c,
+            params[_kernels.PARAM_LATE_PRODUCT],
+            params[_kernels.PARAM_CARRY_STEPS],
+            params[_kernels.PARAM_MASK],
+            out,
+        )
     else:
         _kernels.registered_mac_stream(a, b, c, params, out)
     return to_signed(out, pe.width)

@@ -257,11 +257,28 @@ def simulate_gate_fast(
     latched = np.zeros(n, dtype=np.int64)
     correct = np.zeros(n, dtype=np.int64)
     settle = np.zeros((n, bus.size), dtype=np.int64)
-    done = _kernels.gate_lanes(kinds, inputs, outputs, cell_delays, factors, netlist.n_nets, input_nets,
-                               input_bus, input_bit, old, new, bus, int(t_sample_fs), latched, correct, settle)
+    done = _kernels.gate_lanes(
+        kinds,
+        inputs,
+        outputs,
+        cell_delays,
+        factors,
+        netlist.n_nets,
+        input_nets,
+        input_bus,
+        input_bit,
+        old,
+        new,
+        bus,
+        int(t_sample_fs),
+        latched,
+        correct,
+        settle,
+    )
     if not done and lane_factors is None:
-        return simulate_gate(netlist, old_inputs, new_inputs, delays_fs=delays_fs, t_sample_fs=t_sample_fs,
-                             output=output)
+        return simulate_gate(
+            netlist, old_inputs, new_inputs, delays_fs=delays_fs, t_sample_fs=t_sample_fs, output=output
+        )
     if not done:
         raise ValueError(f"a net switched more than {_kernels.GATE_MAX_EVENTS} times; use simulate_gate")
     return GateResult(latched=latched, correct=correct, bit_settle_fs=settle)

@@ -162,8 +162,9 @@ class Netlist:
             sources = [arrival[i] for i in cell.inputs if arrival[i] is not None]
             if sources:
                 arrival[cell.output] = np.maximum.reduce(sources) + delays_fs[cell.kind]
-        columns = [arrival[net] if arrival[net] is not None else np.full(n, -1, dtype=np.int64)
-                   for net in self.outputs[output]]
+        columns = [
+            arrival[net] if arrival[net] is not None else np.full(n, -1, dtype=np.int64) for net in self.outputs[output]
+        ]
         return np.stack(columns, axis=1)
 
     def static_arrival_fs(self, delays_fs: dict[str, int]) -> list[int]:
@@ -181,9 +182,7 @@ class Netlist:
         return arrival
 
 
-def _full_adder(
-    netlist: Netlist, a: int, b: int, carry_in: int, library: CellLibrary, tag: str
-) -> tuple[int, int]:
+def _full_adder(netlist: Netlist, a: int, b: int, carry_in: int, library: CellLibrary, tag: str) -> tuple[int, int]:
     if library.name == "compound":
         total = netlist.gate("xor3", a, b, carry_in, name=f"{tag}_s")
         carry = netlist.gate("maj3", a, b, carry_in, name=f"{tag}_co")
@@ -196,9 +195,7 @@ def _full_adder(
     return total, carry
 
 
-def _ripple_carry(
-    netlist: Netlist, a: Sequence[int], b: Sequence[int], library: CellLibrary, tag: str
-) -> list[int]:
+def _ripple_carry(netlist: Netlist, a: Sequence[int], b: Sequence[int], library: CellLibrary, tag: str) -> list[int]:
     carry = CONST0
     sums = []
     for i, (x, y) in enumerate(zip(a, b, strict=True)):
@@ -207,9 +204,7 @@ def _ripple_carry(
     return sums
 
 
-def _kogge_stone(
-    netlist: Netlist, a: Sequence[int], b: Sequence[int], library: CellLibrary, tag: str
-) -> list[int]:
+def _kogge_stone(netlist: Netlist, a: Sequence[int], b: Sequence[int], library: CellLibrary, tag: str) -> list[int]:
     width = len(a)
     propagate = [netlist.gate("xor2", x, y, name=f"{tag}_p{i}") for i, (x, y) in enumerate(zip(a, b, strict=True))]
     generate = [netlist.gate("and2", x, y, name=f"{tag}_g{i}") for i, (x, y) in enumerate(zip(a, b, strict=True))]
@@ -219,18 +214,12 @@ def _kogge_stone(
         next_g, next_p = list(group_g), list(group_p)
         for i in range(span, width):
             if library.name == "compound":
-                next_g[i] = netlist.gate(
-                    "ao21", group_p[i], group_g[i - span], group_g[i], name=f"{tag}_G{level}_{i}"
-                )
+                next_g[i] = netlist.gate("ao21", group_p[i], group_g[i - span], group_g[i], name=f"{tag}_G{level}_{i}")
             else:
-                through = netlist.gate(
-                    "and2", group_p[i], group_g[i - span], name=f"{tag}_T{level}_{i}"
-                )
+                through = netlist.gate("and2", group_p[i], group_g[i - span], name=f"{tag}_T{level}_{i}")
                 next_g[i] = netlist.gate("or2", group_g[i], through, name=f"{tag}_G{level}_{i}")
             if i >= 2 * span and 2 * span < width:
-                next_p[i] = netlist.gate(
-                    "and2", group_p[i], group_p[i - span], name=f"{tag}_P{level}_{i}"
-                )
+                next_p[i] = netlist.gate("and2", group_p[i], group_p[i - span], name=f"{tag}_P{level}_{i}")
         group_g, group_p = next_g, next_p
         span *= 2
         level += 1
@@ -238,17 +227,13 @@ def _kogge_stone(
     return [netlist.gate("xor2", propagate[i], carries[i], name=f"{tag}_s{i}") for i in range(width)]
 
 
-def _add(
-    netlist: Netlist, a: Sequence[int], b: Sequence[int], library: CellLibrary, adder: str, tag: str
-) -> list[int]:
+def _add(netlist: Netlist, a: Sequence[int], b: Sequence[int], library: CellLibrary, adder: str, tag: str) -> list[int]:
     if adder == "rca":
         return _ripple_carry(netlist, a, b, library, tag)
     return _kogge_stone(netlist, a, b, library, tag)
 
 
-def _baugh_wooley(
-    netlist: Netlist, a: Sequence[int], b: Sequence[int], library: CellLibrary
-) -> list[int]:
+def _baugh_wooley(netlist: Netlist, a: Sequence[int], b: Sequence[int], library: CellLibrary) -> list[int]:
     """Signed 8x8 Baugh-Wooley carry-save array with a ripple-carry vector-merging adder.
 
     Partial products ``a_i b_j`` (AND2), with the sign row and column ``~(a_i b_7)``,

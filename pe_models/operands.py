@@ -51,8 +51,12 @@ class OperandStream:
     def consecutive_pairs(self) -> dict[str, np.ndarray]:
         """Flattened (prev, new) operand pairs of consecutive MACs, as chain inputs."""
         return {
-            "prev_a": self.a[:, :-1].ravel(), "prev_b": self.b[:, :-1].ravel(), "prev_c": self.c[:, :-1].ravel(),
-            "a": self.a[:, 1:].ravel(), "b": self.b[:, 1:].ravel(), "c": self.c[:, 1:].ravel(),
+            "prev_a": self.a[:, :-1].ravel(),
+            "prev_b": self.b[:, :-1].ravel(),
+            "prev_c": self.c[:, :-1].ravel(),
+            "a": self.a[:, 1:].ravel(),
+            "b": self.b[:, 1:].ravel(),
+            "c": self.c[:, 1:].ravel(),
         }
 
     def iid_pairs(self, n: int, seed: int | np.random.SeedSequence) -> dict[str, np.ndarray]:
@@ -66,8 +70,12 @@ class OperandStream:
         product_index = rng.integers(0, flat_a.size, (2, n))
         partial_index = rng.integers(0, flat_c.size, (2, n))
         return {
-            "prev_a": flat_a[product_index[0]], "prev_b": flat_b[product_index[0]], "prev_c": flat_c[partial_index[0]],
-            "a": flat_a[product_index[1]], "b": flat_b[product_index[1]], "c": flat_c[partial_index[1]],
+            "prev_a": flat_a[product_index[0]],
+            "prev_b": flat_b[product_index[0]],
+            "prev_c": flat_c[partial_index[0]],
+            "a": flat_a[product_index[1]],
+            "b": flat_b[product_index[1]],
+            "c": flat_c[partial_index[1]],
         }
 
 

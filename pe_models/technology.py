@@ -122,14 +122,9 @@ class Technology:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip() or "\n" in self.name:
             raise ConfigError(
-                f"name: {self.name!r} is not a valid technology name; "
-                "allowed: a non-empty single-line string"
+                f"name: {self.name!r} is not a valid technology name; allowed: a non-empty single-line string"
             )
-        if (
-            not isinstance(self.description, str)
-            or not self.description.strip()
-            or "\n" in self.description
-        ):
+        if not isinstance(self.description, str) or not self.description.strip() or "\n" in self.description:
             raise ConfigError(
                 f"description: {self.description!r} is not valid for technology "
                 f"{self.name!r}; allowed: a non-empty single-line string"
@@ -152,9 +147,7 @@ class Technology:
             high_inclusive=False,
         )
         low, high = _ALPHA_RANGE
-        self._checked_field(
-            "alpha", self.alpha, f"{low:g} <= alpha <= {high:g}", low=low, high=high
-        )
+        self._checked_field("alpha", self.alpha, f"{low:g} <= alpha <= {high:g}", low=low, high=high)
         low, high = _SLOPE_FACTOR_RANGE
         self._checked_field(
             "slope_factor_n",
@@ -172,9 +165,7 @@ class Technology:
             high=high,
         )
         low, high = _DIBL_RANGE
-        self._checked_field(
-            "dibl_eta", self.dibl_eta, f"{low:g} <= dibl_eta <= {high:g}", low=low, high=high
-        )
+        self._checked_field("dibl_eta", self.dibl_eta, f"{low:g} <= dibl_eta <= {high:g}", low=low, high=high)
         vdd_max_limit = _VDD_MAX_OVER_NOMINAL_LIMIT * vdd_nominal_v
         self._checked_field(
             "vdd_max_v",
@@ -206,8 +197,7 @@ class Technology:
         below_high = number <= high if high_inclusive else number < high
         if not (above_low and below_high):
             raise ConfigError(
-                f"{field}: {_format_number(number)} is out of range for technology "
-                f"{self.name!r}; allowed: {allowed}"
+                f"{field}: {_format_number(number)} is out of range for technology {self.name!r}; allowed: {allowed}"
             )
         return number
 
@@ -230,8 +220,7 @@ class Technology:
             )
         if number <= 0.0:
             return (
-                f"{label}: {_format_number(number)} V is not positive for technology "
-                f"{self.name!r}; allowed: {allowed}"
+                f"{label}: {_format_number(number)} V is not positive for technology {self.name!r}; allowed: {allowed}"
             )
         if number <= self.vth_v:
             return (
@@ -341,11 +330,7 @@ class Technology:
             Dimensionless current ratio, 1.0 at nominal.
         """
         value = self._checked_vdd(vdd_v)
-        exponent = (
-            self.dibl_eta
-            * (value - self.vdd_nominal_v)
-            / (self.slope_factor_n * self.thermal_voltage_v)
-        )
+        exponent = self.dibl_eta * (value - self.vdd_nominal_v) / (self.slope_factor_n * self.thermal_voltage_v)
         return math.exp(exponent)
 
     def dynamic_energy_scale(self, vdd_v: float) -> float:
@@ -455,8 +440,5 @@ def get_technology(name: str) -> Technology:
         If ``name`` is not a preset; the message lists the allowed names.
     """
     if not isinstance(name, str) or name not in TECHNOLOGIES:
-        raise ConfigError(
-            f"technology: {name!r} is not a known technology; "
-            f"allowed: {', '.join(sorted(TECHNOLOGIES))}"
-        )
+        raise ConfigError(f"technology: {name!r} is not a known technology; allowed: {', '.join(sorted(TECHNOLOGIES))}")
     return TECHNOLOGIES[name]

@@ -52,9 +52,7 @@ def _root_seed_sequence(seed: int | np.random.SeedSequence) -> np.random.SeedSeq
     raise ConfigError(f"seed: {seed!r} is invalid; allowed: {_SEED_ALLOWED}")
 
 
-def _stream_generator(
-    root: np.random.SeedSequence, *stream_key: int
-) -> np.random.Generator:
+def _stream_generator(root: np.random.SeedSequence, *stream_key: int) -> np.random.Generator:
     child = np.random.SeedSequence(
         root.entropy,
         spawn_key=(*root.spawn_key, *stream_key),
@@ -112,18 +110,14 @@ class ProcessVariation:
         )
 
     @staticmethod
-    def _check_number(
-        field: str, value: object, *, allowed: str, in_range: Callable[[float], bool]
-    ) -> None:
+    def _check_number(field: str, value: object, *, allowed: str, in_range: Callable[[float], bool]) -> None:
         is_number = isinstance(value, Real) and not isinstance(value, bool)
         if not is_number or not math.isfinite(float(value)):
             raise ConfigError(f"{field}: {value!r} is not a finite number; allowed: {allowed}")
         if not in_range(float(value)):
             raise ConfigError(f"{field}: {float(value)!r} is out of range; allowed: {allowed}")
 
-    def pe_delay_factors(
-        self, *, shape: tuple[int, ...], seed: int | np.random.SeedSequence
-    ) -> np.ndarray:
+    def pe_delay_factors(self, *, shape: tuple[int, ...], seed: int | np.random.SeedSequence) -> np.ndarray:
         """Delay factor of every PE of one array (one die).
 
         ``max(min_factor, (1 + sigma_die * z_die) * (1 + sigma_pe * z_pe))`` with ``z_die``
@@ -151,9 +145,7 @@ class ProcessVariation:
             or len(shape) == 0
             or any(isinstance(n, bool) or not isinstance(n, Integral) or n < 1 for n in shape)
         ):
-            raise ConfigError(
-                f"shape: {shape!r} is invalid; allowed: a non-empty tuple of positive integers"
-            )
+            raise ConfigError(f"shape: {shape!r} is invalid; allowed: a non-empty tuple of positive integers")
         shape = tuple(int(n) for n in shape)
         root = _root_seed_sequence(seed)
         die_factor = 1.0
@@ -166,9 +158,7 @@ class ProcessVariation:
             pe_factors += self.sigma_pe * z_pe
         return np.maximum(die_factor * pe_factors, self.min_factor)
 
-    def cell_delay_factors(
-        self, *, n_cells: int, pe_index: int, seed: int | np.random.SeedSequence
-    ) -> np.ndarray:
+    def cell_delay_factors(self, *, n_cells: int, pe_index: int, seed: int | np.random.SeedSequence) -> np.ndarray:
         """Delay factor of every cell of one PE, relative to that PE's factor.
 
         ``max(min_factor, 1 + sigma_cell * z_cell)`` with one standard normal per cell,
@@ -195,9 +185,7 @@ class ProcessVariation:
             If ``n_cells``, ``pe_index`` or ``seed`` is invalid.
         """
         n_cells = _checked_count("n_cells", n_cells, minimum=1, allowed="a positive integer")
-        pe_index = _checked_count(
-            "pe_index", pe_index, minimum=0, allowed="a non-negative integer (flat PE index)"
-        )
+        pe_index = _checked_count("pe_index", pe_index, minimum=0, allowed="a non-negative integer (flat PE index)")
         root = _root_seed_sequence(seed)
         if self.sigma_cell == 0.0:
             return np.ones(n_cells, dtype=np.float64)

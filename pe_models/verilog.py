@@ -126,9 +126,7 @@ def _cell_delays(netlist: Netlist, delays_fs: Mapping[str, int] | Sequence[int])
     else:
         values = list(delays_fs)
         if len(values) != len(netlist.cells):
-            raise ConfigError(
-                f"delays_fs: expected one delay per cell ({len(netlist.cells)}), got {len(values)}"
-            )
+            raise ConfigError(f"delays_fs: expected one delay per cell ({len(netlist.cells)}), got {len(values)}")
     return [_check_fs("delays_fs", value, allow_zero=False) for value in values]
 
 
@@ -241,9 +239,7 @@ def netlist_verilog(netlist: Netlist, *, delays_fs: Mapping[str, int] | Sequence
     ]
     lines += [f"  wire n{cell.output};" for cell in netlist.cells]
     for index, (cell, delay) in enumerate(zip(netlist.cells, delays, strict=True)):
-        connections = ", ".join(
-            f".{port}({refs[net]})" for port, net in zip(_PORTS, cell.inputs, strict=False)
-        )
+        connections = ", ".join(f".{port}({refs[net]})" for port, net in zip(_PORTS, cell.inputs, strict=False))
         lines.append(f"  {cell.kind} #(.D({_ps(delay)})) g{index} (.y(n{cell.output}), {connections});")
     for name, nets in netlist.outputs.items():
         lines += [f"  assign {name}[{i}] = {refs[net]};" for i, net in enumerate(nets)]
@@ -590,14 +586,24 @@ def run_icarus_detailed(
     image = f"{netlist_name}.vvp"
     compiled = subprocess.run(
         [iverilog, "-g2012", "-s", f"tb_{netlist_name}", "-o", image, *files],
-        cwd=directory, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout_s, check=False,
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout_s,
+        check=False,
     )
     if compiled.returncode != 0:
         message = _first_line(compiled.stderr + compiled.stdout)
         raise IcarusError(f"iverilog failed on {directory / files[-1]}: {message}")
     ran = subprocess.run(
-        [vvp, "-n", image], cwd=directory, capture_output=True, text=True,
-        stdin=subprocess.DEVNULL, timeout=timeout_s, check=False,
+        [vvp, "-n", image],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout_s,
+        check=False,
     )
     if ran.returncode != 0:
         raise IcarusError(f"vvp failed on {directory / image}: {_first_line(ran.stderr + ran.stdout)}")

@@ -72,16 +72,12 @@ class InvertedResidual(nn.Module):
 class MobileNetV2(nn.Module):
     def __init__(self, config: MobileNetV2Config, dropout: float = 0.1) -> None:
         super().__init__()
-        features: list[nn.Module] = [
-            conv_bn_relu6(config.in_channels, config.stem_channels, 3, config.stem_stride, 1)
-        ]
+        features: list[nn.Module] = [conv_bn_relu6(config.in_channels, config.stem_channels, 3, config.stem_stride, 1)]
         for in_ch, out_ch, stride, expansion in config.block_list():
             features.append(InvertedResidual(in_ch, out_ch, stride, expansion))
         features.append(conv_bn_relu6(config.block_list()[-1][1], config.last_channels, 1, 1, 1))
         self.features = nn.Sequential(*features)
-        self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(config.last_channels, config.num_classes)
-        )
+        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(config.last_channels, config.num_classes))
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out")
@@ -116,9 +112,7 @@ def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     scale = 0.9 + 0.2 * torch.rand(n, generator=generator)
     shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * (2 / 14)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack(
-        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
-    )
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
     grid = functional.affine_grid(theta, list(images.shape), align_corners=False)
     return functional.grid_sample(images, grid, align_corners=False, padding_mode="zeros")
 
@@ -136,10 +130,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--label-smoothing", type=float, default=0.05)
-    parser.add_argument("--weights", type=Path, default=WEIGHTS_PATH,
-                        help="output weight file (default: the package's)")
-    parser.add_argument("--data", type=Path, default=DATA_PATH,
-                        help="output image file (default: the package's)")
+    parser.add_argument(
+        "--weights", type=Path, default=WEIGHTS_PATH, help="output weight file (default: the package's)"
+    )
+    parser.add_argument("--data", type=Path, default=DATA_PATH, help="output image file (default: the package's)")
     args = parser.parse_args()
 
     torch.manual_seed(SEED)
@@ -161,7 +155,9 @@ def main() -> None:
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     optimizer = torch.optim.SGD(
         [{"params": decay, "weight_decay": 4e-5}, {"params": no_decay, "weight_decay": 0}],
-        lr=0.05, momentum=0.9, nesterov=True,
+        lr=0.05,
+        momentum=0.9,
+        nesterov=True,
     )
     steps_per_epoch = math.ceil(len(train_x) / args.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -175,16 +171,18 @@ def main() -> None:
         total_loss = 0.0
         for batch in order.split(args.batch_size):
             inputs = augment(train_x[batch], generator)
-            loss = functional.cross_entropy(model(inputs), train_y[batch],
-                                            label_smoothing=args.label_smoothing)
+            loss = functional.cross_entropy(model(inputs), train_y[batch], label_smoothing=args.label_smoothing)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             scheduler.step()
             total_loss += loss.item() * len(batch)
-        print(f"epoch {epoch + 1:3d}  loss {total_loss / len(train_x):.4f}  "
-              f"train-acc {evaluate(model, train_x, train_y):.4f}  "
-              f"{time.monotonic() - start:6.1f}s", flush=True)
+        print(
+            f"epoch {epoch + 1:3d}  loss {total_loss / len(train_x):.4f}  "
+            f"train-acc {evaluate(model, train_x, train_y):.4f}  "
+            f"{time.monotonic() - start:6.1f}s",
+            flush=True,
+        )
     print(f"float test accuracy {evaluate(model, test_x, test_y):.4f}")
 
     state = {
@@ -196,7 +194,8 @@ def main() -> None:
     np.savez_compressed(args.weights, **state)
     np.savez_compressed(
         args.data,
-        test_images=pixels[test_idx], test_labels=labels[test_idx].astype(np.uint8),
+        test_images=pixels[test_idx],
+        test_labels=labels[test_idx].astype(np.uint8),
         test_indices=test_idx.astype(np.int32),
         calibration_images=pixels[calibration_idx],
         calibration_labels=labels[calibration_idx].astype(np.uint8),

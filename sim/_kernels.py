@@ -61,8 +61,21 @@ def _record_flips(flips, detected, width, flip_counts, residual_counts):
 
 
 @njit(cache=True, inline="always")
-def _handle_error(flips, detected, cycle, r, c, width, record, flip_counts, residual_counts, cycle_flags,
-                  column_flags, events, n_events):
+def _handle_error(
+    flips,
+    detected,
+    cycle,
+    r,
+    c,
+    width,
+    record,
+    flip_counts,
+    residual_counts,
+    cycle_flags,
+    column_flags,
+    events,
+    n_events,
+):
     """Book-keeping of one MAC with a non-zero flip mask; returns (new column detection, n_events)."""
     _record_flips(flips, detected, width, flip_counts, residual_counts)
     new_column_cycle = 0
@@ -83,8 +96,24 @@ def _handle_error(flips, detected, cycle, r, c, width, record, flip_counts, resi
 
 
 @njit(cache=True)
-def stationary_fold(row_stream, stationary, params, array_cols, offset, protected_mask, mask, width, record,
-                    out, flip_counts, residual_counts, cycle_flags, column_counts, column_flags, events):
+def stationary_fold(
+    row_stream,
+    stationary,
+    params,
+    array_cols,
+    offset,
+    protected_mask,
+    mask,
+    width,
+    record,
+    out,
+    flip_counts,
+    residual_counts,
+    cycle_flags,
+    column_counts,
+    column_flags,
+    events,
+):
     """One fold of a weight- or input-stationary array.
 
     Column by column, row by row: PE (r, c) sees the partial sums its upper neighbour
@@ -149,8 +178,9 @@ def stationary_fold(row_stream, stationary, params, array_cols, offset, protecte
             any_flip = np.int64(0)
             if compound:
                 operand[:] = stationary[r, c]
-                compound_mac_stream(stream, operand, psum_in, row[PARAM_LATE_PRODUCT], row[PARAM_CARRY_STEPS],
-                                    mask, psum_out)
+                compound_mac_stream(
+                    stream, operand, psum_in, row[PARAM_LATE_PRODUCT], row[PARAM_CARRY_STEPS], mask, psum_out
+                )
                 previous = np.int64(0)
                 for t in range(steps):
                     current = (np.int64(stream[t]) * b) & 0xFFFF
@@ -167,8 +197,9 @@ def stationary_fold(row_stream, stationary, params, array_cols, offset, protecte
                 for t in range(steps):
                     a = np.int64(stream[t])
                     partial = psum_in[t]
-                    latched, settled_value, product = registered_mac(prev_a, prev_b, prev_product, prev_partial,
-                                                                     a, b, partial, row)
+                    latched, settled_value, product = registered_mac(
+                        prev_a, prev_b, prev_product, prev_partial, a, b, partial, row
+                    )
                     prev_a = a
                     prev_b = b
                     prev_product = product
@@ -187,9 +218,21 @@ def stationary_fold(row_stream, stationary, params, array_cols, offset, protecte
                     if detected:
                         detections += 1
                         psum_out[t] = settled[t]
-                    new_cycle, n_events = _handle_error(flips[t], detected, base + t, r, c, width, record,
-                                                        flip_counts, residual_counts, cycle_flags, column_flags,
-                                                        events, n_events)
+                    new_cycle, n_events = _handle_error(
+                        flips[t],
+                        detected,
+                        base + t,
+                        r,
+                        c,
+                        width,
+                        record,
+                        flip_counts,
+                        residual_counts,
+                        cycle_flags,
+                        column_flags,
+                        events,
+                        n_events,
+                    )
                     column_detections += new_cycle
             psum_in, psum_out = psum_out, psum_in
         column_counts[c] = column_detections
@@ -201,8 +244,23 @@ def stationary_fold(row_stream, stationary, params, array_cols, offset, protecte
 
 
 @njit(cache=True)
-def output_stationary_fold(row_stream, col_stream, params, array_cols, protected_mask, mask, width, record,
-                           out, flip_counts, residual_counts, cycle_flags, column_counts, column_flags, events):
+def output_stationary_fold(
+    row_stream,
+    col_stream,
+    params,
+    array_cols,
+    protected_mask,
+    mask,
+    width,
+    record,
+    out,
+    flip_counts,
+    residual_counts,
+    cycle_flags,
+    column_counts,
+    column_flags,
+    events,
+):
     """One fold of an output-stationary array.
 
     PE (r, c) accumulates ``row_stream[r, t] * col_stream[c, t]`` over t in cycle
@@ -231,8 +289,9 @@ def output_stationary_fold(row_stream, col_stream, params, array_cols, protected
                 a = np.int64(row_stream[r, t])
                 b = np.int64(col_stream[c, t])
                 partial = accumulator
-                latched, settled, product = registered_mac(prev_a, prev_b, prev_product, prev_partial,
-                                                           a, b, partial, row)
+                latched, settled, product = registered_mac(
+                    prev_a, prev_b, prev_product, prev_partial, a, b, partial, row
+                )
                 prev_a = a
                 prev_b = b
                 prev_product = product
@@ -248,8 +307,21 @@ def output_stationary_fold(row_stream, col_stream, params, array_cols, protected
                     accumulator = settled & mask
                 else:
                     accumulator = latched & mask
-                new_cycle, n_events = _handle_error(flips, detected, base + t, r, c, width, record, flip_counts,
-                                                    residual_counts, cycle_flags, column_flags, events, n_events)
+                new_cycle, n_events = _handle_error(
+                    flips,
+                    detected,
+                    base + t,
+                    r,
+                    c,
+                    width,
+                    record,
+                    flip_counts,
+                    residual_counts,
+                    cycle_flags,
+                    column_flags,
+                    events,
+                    n_events,
+                )
                 column_detections += new_cycle
             out[r, c] = accumulator
         column_counts[c] = column_detections

@@ -103,9 +103,7 @@ class ArrayConfig:
         _positive_int("rows", self.rows)
         _positive_int("cols", self.cols)
         if not isinstance(self.dataflow, str) or self.dataflow not in DATAFLOWS:
-            raise ArrayConfigError(
-                "dataflow", f"expected one of {', '.join(DATAFLOWS)}, got {self.dataflow!r}"
-            )
+            raise ArrayConfigError("dataflow", f"expected one of {', '.join(DATAFLOWS)}, got {self.dataflow!r}")
         _positive_finite("f_clk_mhz", self.f_clk_mhz, "MHz")
         if not _is_int(self.accumulator_bits) or not 2 <= self.accumulator_bits <= 64:
             raise ArrayConfigError(
@@ -122,9 +120,7 @@ class ArrayConfig:
                 "words per cycle (or None for unlimited)",
             )
         if not _is_int(self.word_bytes) or not 1 <= self.word_bytes <= 8:
-            raise ArrayConfigError(
-                "word_bytes", f"expected an integer in 1..8, got {self.word_bytes!r}"
-            )
+            raise ArrayConfigError("word_bytes", f"expected an integer in 1..8, got {self.word_bytes!r}")
 
     @property
     def mac_units(self) -> int:

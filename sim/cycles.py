@@ -82,15 +82,11 @@ def compute_cycles(problem: GemmProblem, config: ArrayConfig) -> int:
     SCALE-Sim reports it; the array is busy for one cycle more.
     """
     mapping = map_gemm(problem, config)
-    per_fold = fold_cycles(
-        rows=config.rows, cols=config.cols, temporal=mapping.temporal, dataflow=config.dataflow
-    )
+    per_fold = fold_cycles(rows=config.rows, cols=config.cols, temporal=mapping.temporal, dataflow=config.dataflow)
     return mapping.folds * per_fold - 1
 
 
-def fold_traffic_words(
-    *, rows_used: int, cols_used: int, temporal: int, dataflow: str
-) -> tuple[int, int]:
+def fold_traffic_words(*, rows_used: int, cols_used: int, temporal: int, dataflow: str) -> tuple[int, int]:
     """DRAM words one fold reads and writes in the double-buffered stall model.
 
     Every fold reads its stationary tile and its streamed tile(s) and writes the outputs it
@@ -137,9 +133,7 @@ def memory_stall_cycles(problem: GemmProblem, config: ArrayConfig) -> int:
     mapping = map_gemm(problem, config)
     dataflow = config.dataflow
     temporal = mapping.temporal
-    per_fold = fold_cycles(
-        rows=config.rows, cols=config.cols, temporal=temporal, dataflow=dataflow
-    )
+    per_fold = fold_cycles(rows=config.rows, cols=config.cols, temporal=temporal, dataflow=dataflow)
     row_folds, row_first, row_last = fold_extents(mapping.spatial_rows, config.rows)
     col_folds, col_full, col_last = fold_extents(mapping.spatial_cols, config.cols)
     groups = problem.groups
@@ -241,9 +235,7 @@ def gemm_report(name: str, problem: GemmProblem, config: ArrayConfig) -> LayerRe
     """Compute report of one GEMM problem on the array of `config`."""
     mapping = map_gemm(problem, config)
     mapping_efficiency = mapping.mapping_efficiency
-    compute_utilisation = (
-        mapping_efficiency * mapping.temporal / _utilisation_window_cycles(mapping)
-    )
+    compute_utilisation = mapping_efficiency * mapping.temporal / _utilisation_window_cycles(mapping)
     return LayerReport(
         name=name,
         m=problem.m,

@@ -89,8 +89,9 @@ def _transfer_cycles(words: int, bandwidth: Fraction) -> int:
     return -(-(words * bandwidth.denominator) // bandwidth.numerator)
 
 
-def run_schedule(mapping: Mapping, array: ArrayConfig,
-                 fold_work: Callable[[Fold], tuple[int, int]] | None = None) -> Schedule:
+def run_schedule(
+    mapping: Mapping, array: ArrayConfig, fold_work: Callable[[Fold], tuple[int, int]] | None = None
+) -> Schedule:
     """Walk the folds of `mapping` with SimPy: compute, correction stalls and DRAM transfers.
 
     Parameters
@@ -122,8 +123,9 @@ def run_schedule(mapping: Mapping, array: ArrayConfig,
         return fold_busy_cycles(dataflow, array.rows, array.cols, fold.temporal), 0
 
     def traffic(fold: Fold) -> tuple[int, int]:
-        return fold_traffic_words(rows_used=fold.rows_used, cols_used=fold.cols_used, temporal=fold.temporal,
-                                  dataflow=dataflow)
+        return fold_traffic_words(
+            rows_used=fold.rows_used, cols_used=fold.cols_used, temporal=fold.temporal, dataflow=dataflow
+        )
 
     def transfer(words: int) -> Iterator[simpy.Event]:
         if bandwidth is None or words == 0:
@@ -275,8 +277,9 @@ def _check_operands(activations: object, weights: object, *, grouped: bool) -> t
     ndim = 3 if grouped else 2
     for name, value, shape in (("activations", activations, a_shape), ("weights", weights, b_shape)):
         if not isinstance(value, np.ndarray) or value.dtype != np.int8 or value.ndim != ndim or 0 in value.shape:
-            got = (f"{value.dtype} array of shape {value.shape}" if isinstance(value, np.ndarray)
-                   else type(value).__name__)
+            got = (
+                f"{value.dtype} array of shape {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+            )
             raise ConfigError(f"{name}: expected a non-empty int8 array of shape {shape}, got {got}")
     assert isinstance(activations, np.ndarray) and isinstance(weights, np.ndarray)
     if grouped and weights.shape[0] != activations.shape[0]:
@@ -303,15 +306,20 @@ _PARAMETER_CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
 _PARAMETER_CACHE_SIZE = 4
 
 
-def _parameters(pe: PEConfig, timing: StageTiming, variation: ProcessVariation | None,
-                root: np.random.SeedSequence, rows: int, cols: int) -> np.ndarray:
+def _parameters(
+    pe: PEConfig,
+    timing: StageTiming,
+    variation: ProcessVariation | None,
+    root: np.random.SeedSequence,
+    rows: int,
+    cols: int,
+) -> np.ndarray:
     """MAC parameter rows, one per PE with process variation; the last few are kept.
 
     With variation, :func:`pe_models.chain.mac_parameters` walks the multiplier netlist
     once per PE (10-20 s for 256 x 256 PEs), so the layers of one die reuse the rows.
     """
-    key: tuple = (pe, timing.t_clk_fs, timing.t_sample_fs, timing.delay_scale,
-                  tuple(sorted(timing.delays_fs.items())))
+    key: tuple = (pe, timing.t_clk_fs, timing.t_sample_fs, timing.delay_scale, tuple(sorted(timing.delays_fs.items())))
     if variation is not None:
         key += (variation, rows, cols, root.entropy, tuple(root.spawn_key), root.pool_size)
     params = _PARAMETER_CACHE.get(key)
@@ -327,8 +335,15 @@ def _parameters(pe: PEConfig, timing: StageTiming, variation: ProcessVariation |
     return params
 
 
-def _grid_setup(array: ArrayConfig, pe: PEConfig, timing: StageTiming, protection: Protection | None,
-                variation: ProcessVariation | None, seed: object, record_events: bool) -> GridSetup:
+def _grid_setup(
+    array: ArrayConfig,
+    pe: PEConfig,
+    timing: StageTiming,
+    protection: Protection | None,
+    variation: ProcessVariation | None,
+    seed: object,
+    record_events: bool,
+) -> GridSetup:
     if not isinstance(array, ArrayConfig):
         raise ConfigError(f"array: expected an ArrayConfig, got {type(array).__name__}")
     if not isinstance(pe, PEConfig):
@@ -348,8 +363,13 @@ def _grid_setup(array: ArrayConfig, pe: PEConfig, timing: StageTiming, protectio
         protection.check_width(pe.width)
     params = _parameters(pe, timing, variation, root, array.rows, array.cols)
     return GridSetup(
-        rows=array.rows, cols=array.cols, dataflow=array.dataflow, params=params, width=pe.width,
-        protected_mask=0 if protection is None else protection.protected_mask, record_events=record_events,
+        rows=array.rows,
+        cols=array.cols,
+        dataflow=array.dataflow,
+        params=params,
+        width=pe.width,
+        protected_mask=0 if protection is None else protection.protected_mask,
+        record_events=record_events,
     )
 
 
@@ -484,8 +504,16 @@ def simulate_gemm(
     """
     activations, weights = _check_operands(activations, weights, grouped=False)
     result = simulate_grouped_gemm(
-        activations[None], weights[None], array=array, pe=pe, timing=timing, protection=protection,
-        variation=variation, seed=seed, engine=engine, record_events=record_events,
+        activations[None],
+        weights[None],
+        array=array,
+        pe=pe,
+        timing=timing,
+        protection=protection,
+        variation=variation,
+        seed=seed,
+        engine=engine,
+        record_events=record_events,
     )
     return _ungrouped(result)
 

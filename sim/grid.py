@@ -165,13 +165,16 @@ def fold_operands(dataflow: str, fold: Fold, activations: np.ndarray, weights: n
     """
     m, n, k = slice(fold.m_start, fold.m_stop), slice(fold.n_start, fold.n_stop), slice(fold.k_start, fold.k_stop)
     if dataflow == "ws":
-        return FoldOperands(row_stream=np.ascontiguousarray(activations[m, k].T),
-                            stationary=np.ascontiguousarray(weights[k, n]))
+        return FoldOperands(
+            row_stream=np.ascontiguousarray(activations[m, k].T), stationary=np.ascontiguousarray(weights[k, n])
+        )
     if dataflow == "is":
-        return FoldOperands(row_stream=np.ascontiguousarray(weights[k, n]),
-                            stationary=np.ascontiguousarray(activations[m, k].T))
-    return FoldOperands(row_stream=np.ascontiguousarray(activations[m, k]),
-                        col_stream=np.ascontiguousarray(weights[k, n].T))
+        return FoldOperands(
+            row_stream=np.ascontiguousarray(weights[k, n]), stationary=np.ascontiguousarray(activations[m, k].T)
+        )
+    return FoldOperands(
+        row_stream=np.ascontiguousarray(activations[m, k]), col_stream=np.ascontiguousarray(weights[k, n].T)
+    )
 
 
 def scatter_fold(dataflow: str, fold: Fold, tile: np.ndarray, outputs: np.ndarray, mask: int) -> None:

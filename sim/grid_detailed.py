@@ -53,8 +53,21 @@ class ProcessingElement:
     """
 
     __slots__ = (
-        "_next", "accumulator", "col", "h_out", "mask", "params", "prev_a", "prev_b", "prev_partial",
-        "prev_product", "protected_mask", "row", "stationary", "used", "v_out",
+        "_next",
+        "accumulator",
+        "col",
+        "h_out",
+        "mask",
+        "params",
+        "prev_a",
+        "prev_b",
+        "prev_partial",
+        "prev_product",
+        "protected_mask",
+        "row",
+        "stationary",
+        "used",
+        "v_out",
     )
 
     def __init__(self, row: int, col: int, params: np.ndarray, mask: int, protected_mask: int) -> None:
@@ -114,16 +127,17 @@ class DetailedGrid:
     def __init__(self, setup: GridSetup) -> None:
         self.setup = setup
         self.pes = [
-            [ProcessingElement(r, c, setup.params_row(r, c), setup.mask, setup.protected_mask)
-             for c in range(setup.cols)]
+            [
+                ProcessingElement(r, c, setup.params_row(r, c), setup.mask, setup.protected_mask)
+                for c in range(setup.cols)
+            ]
             for r in range(setup.rows)
         ]
 
     def run_fold(self, fold: Fold, operands: FoldOperands) -> FoldResult:
         """Run one fold from an all-zero PE state (see :class:`sim.grid.GridEngine`)."""
         rows_used = operands.row_stream.shape[0]
-        cols_used = (operands.stationary.shape[1] if operands.stationary is not None
-                     else operands.col_stream.shape[0])
+        cols_used = operands.stationary.shape[1] if operands.stationary is not None else operands.col_stream.shape[0]
         for r, line in enumerate(self.pes):
             for c, pe in enumerate(line):
                 pe.reset(used=r < rows_used and c < cols_used)
@@ -132,8 +146,9 @@ class DetailedGrid:
             tile, busy = self._run_stationary(operands, rows_used, cols_used)
         else:
             tile, busy = self._run_output_stationary(operands, rows_used, cols_used)
-        return self._stats.result(tile, busy, rows_used * cols_used * operands.row_stream.shape[1],
-                                  self.setup.record_events)
+        return self._stats.result(
+            tile, busy, rows_used * cols_used * operands.row_stream.shape[1], self.setup.record_events
+        )
 
     def _run_stationary(self, operands: FoldOperands, rows_used: int, cols_used: int) -> tuple[np.ndarray, int]:
         rows, cols = self.setup.rows, self.setup.cols
@@ -180,8 +195,7 @@ class DetailedGrid:
             cycle += 1
         return tile, cycle
 
-    def _run_output_stationary(self, operands: FoldOperands, rows_used: int,
-                               cols_used: int) -> tuple[np.ndarray, int]:
+    def _run_output_stationary(self, operands: FoldOperands, rows_used: int, cols_used: int) -> tuple[np.ndarray, int]:
         rows, cols = self.setup.rows, self.setup.cols
         left, top = operands.row_stream, operands.col_stream
         steps = left.shape[1]
@@ -216,8 +230,9 @@ class DetailedGrid:
             self._stats.end_cycle()
             self._commit()
             cycle += 1
-        tile = np.array([[self.pes[r][c].accumulator for c in range(cols_used)] for r in range(rows_used)],
-                        dtype=np.int64).reshape(rows_used, cols_used)
+        tile = np.array(
+            [[self.pes[r][c].accumulator for c in range(cols_used)] for r in range(rows_used)], dtype=np.int64
+        ).reshape(rows_used, cols_used)
         return tile, cycle
 
     def _commit(self) -> None:
@@ -266,7 +281,14 @@ class _FoldStats:
         if record:
             events = sort_events(np.array(self.events, dtype=np.int64).reshape(-1, 5))
         return FoldResult(
-            tile=tile, busy_cycles=busy, macs=macs, erroneous_macs=self.erroneous, detections=self.detections,
-            detection_cycles=self.detection_cycles, column_detection_cycles=self.column_counts,
-            flip_counts=self.flip_counts, residual_flip_counts=self.residual, events=events,
+            tile=tile,
+            busy_cycles=busy,
+            macs=macs,
+            erroneous_macs=self.erroneous,
+            detections=self.detections,
+            detection_cycles=self.detection_cycles,
+            column_detection_cycles=self.column_counts,
+            flip_counts=self.flip_counts,
+            residual_flip_counts=self.residual,
+            events=events,
         )

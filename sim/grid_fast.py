@@ -64,9 +64,22 @@ class FastGrid:
             tile = np.empty((cols_used, steps), dtype=np.int64)
             column_counts = np.zeros(cols_used, dtype=np.int64)
             erroneous, detections, n_events = _kernels.stationary_fold(
-                operands.row_stream, operands.stationary, setup.params, setup.cols,
-                stream_offset(setup.dataflow, setup.rows), setup.protected_mask, setup.mask, width,
-                setup.record_events, tile, flip_counts, residual, cycle_flags, column_counts, column_flags, events,
+                operands.row_stream,
+                operands.stationary,
+                setup.params,
+                setup.cols,
+                stream_offset(setup.dataflow, setup.rows),
+                setup.protected_mask,
+                setup.mask,
+                width,
+                setup.record_events,
+                tile,
+                flip_counts,
+                residual,
+                cycle_flags,
+                column_counts,
+                column_flags,
+                events,
             )
         else:
             assert operands.col_stream is not None
@@ -74,9 +87,21 @@ class FastGrid:
             tile = np.empty((rows_used, cols_used), dtype=np.int64)
             column_counts = np.zeros(cols_used, dtype=np.int64)
             erroneous, detections, n_events = _kernels.output_stationary_fold(
-                operands.row_stream, operands.col_stream, setup.params, setup.cols, setup.protected_mask,
-                setup.mask, width, setup.record_events, tile, flip_counts, residual, cycle_flags, column_counts,
-                column_flags, events,
+                operands.row_stream,
+                operands.col_stream,
+                setup.params,
+                setup.cols,
+                setup.protected_mask,
+                setup.mask,
+                width,
+                setup.record_events,
+                tile,
+                flip_counts,
+                residual,
+                cycle_flags,
+                column_counts,
+                column_flags,
+                events,
             )
         result = {
             "tile": tile,

@@ -68,9 +68,7 @@ def _is_int(value: object) -> bool:
 
 def _check_name(kind: str, name: object) -> None:
     if not isinstance(name, str) or not name.strip() or "\n" in name or "\r" in name:
-        raise LayerShapeError(
-            kind, str(name), "name", f"expected a non-empty single-line string, got {name!r}"
-        )
+        raise LayerShapeError(kind, str(name), "name", f"expected a non-empty single-line string, got {name!r}")
 
 
 def _check_positive(kind: str, name: str, field: str, value: object) -> None:
@@ -194,12 +192,20 @@ class ConvLayer:
         kind = "ConvLayer"
         _check_name(kind, self.name)
         for field in (
-            "ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters", "stride",
+            "ifmap_h",
+            "ifmap_w",
+            "filter_h",
+            "filter_w",
+            "channels",
+            "num_filters",
+            "stride",
         ):
             _check_positive(kind, self.name, field, getattr(self, field))
         if not _is_int(self.padding) or self.padding < 0:
             raise LayerShapeError(
-                kind, self.name, "padding",
+                kind,
+                self.name,
+                "padding",
                 f"expected a non-negative integer, got {self.padding!r}",
             )
         _check_positive(kind, self.name, "groups", self.groups)
@@ -207,23 +213,30 @@ class ConvLayer:
         padded_w = self.ifmap_w + 2 * self.padding
         if self.filter_h > padded_h:
             raise LayerShapeError(
-                kind, self.name, "filter_h",
+                kind,
+                self.name,
+                "filter_h",
                 f"expected at most the padded input height {padded_h}, got {self.filter_h}",
             )
         if self.filter_w > padded_w:
             raise LayerShapeError(
-                kind, self.name, "filter_w",
+                kind,
+                self.name,
+                "filter_w",
                 f"expected at most the padded input width {padded_w}, got {self.filter_w}",
             )
         if self.stride > min(padded_h, padded_w):
             raise LayerShapeError(
-                kind, self.name, "stride",
-                f"expected at most the padded input size {min(padded_h, padded_w)}, "
-                f"got {self.stride}",
+                kind,
+                self.name,
+                "stride",
+                f"expected at most the padded input size {min(padded_h, padded_w)}, got {self.stride}",
             )
         if self.channels % self.groups or self.num_filters % self.groups:
             raise LayerShapeError(
-                kind, self.name, "groups",
+                kind,
+                self.name,
+                "groups",
                 f"expected a divisor of both channels ({self.channels}) and num_filters "
                 f"({self.num_filters}), got {self.groups}",
             )
@@ -257,9 +270,7 @@ class ConvLayer:
         out_h, out_w = self.output_hw(scalesim_compat=scalesim_compat)
         window = self.filter_h * self.filter_w
         if scalesim_compat:
-            return GemmProblem(
-                m=out_h * out_w, n=self.num_filters // self.groups, k=window * self.channels
-            )
+            return GemmProblem(m=out_h * out_w, n=self.num_filters // self.groups, k=window * self.channels)
         return GemmProblem(
             m=out_h * out_w,
             n=self.num_filters // self.groups,
@@ -355,6 +366,4 @@ def gemm_output_to_ofmap(layer: ConvLayer, outputs: np.ndarray) -> np.ndarray:
     expected = (layer.groups, out_h * out_w, filters_per_group)
     if outputs.shape != expected:
         raise ValueError(f"outputs shape {outputs.shape} != {expected} for layer {layer.name!r}")
-    return np.ascontiguousarray(
-        outputs.transpose(0, 2, 1).reshape(layer.num_filters, out_h, out_w)
-    )
+    return np.ascontiguousarray(outputs.transpose(0, 2, 1).reshape(layer.num_filters, out_h, out_w))

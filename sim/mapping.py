@@ -170,9 +170,7 @@ class Mapping:
         SCALE-Sim's ``get_avg_mapping_efficiency``: the mean of ``rows_used * cols_used /
         (R * C)``, which sums to ``S_r * S_c / (row_folds * col_folds * R * C)``.
         """
-        return (self.spatial_rows * self.spatial_cols) / (
-            self.folds_per_group * self.rows * self.cols
-        )
+        return (self.spatial_rows * self.spatial_cols) / (self.folds_per_group * self.rows * self.cols)
 
     def iter_folds(self) -> Iterator[Fold]:
         """Yield every fold in execution order (group, column fold, row fold)."""

@@ -129,11 +129,13 @@ class Protection:
         object.__setattr__(self, "penalty_cycles", int(self.penalty_cycles))
 
     @classmethod
-    def from_spec(cls, spec: str, *, penalty_cycles: int = 1, stall_scope: str = "global",
-                  width: int = 64) -> Protection:
+    def from_spec(
+        cls, spec: str, *, penalty_cycles: int = 1, stall_scope: str = "global", width: int = 64
+    ) -> Protection:
         """Build from a bit specification such as ``"31:20"`` (see :func:`parse_bit_mask`)."""
-        return cls(protected_mask=parse_bit_mask(spec, width=width), penalty_cycles=penalty_cycles,
-                   stall_scope=stall_scope)
+        return cls(
+            protected_mask=parse_bit_mask(spec, width=width), penalty_cycles=penalty_cycles, stall_scope=stall_scope
+        )
 
     @property
     def protected_bits(self) -> tuple[int, ...]:

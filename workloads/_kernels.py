@@ -57,4 +57,3 @@ def requantize_add(a, b, multipliers, shifts, left_shift, qmin, qmax):  # pragma
         value = _multiply(scaled_a + scaled_b, multipliers[2], shifts[2])
         out[index] = min(max(value, qmin), qmax)
     return out
-

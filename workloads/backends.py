@@ -83,9 +83,7 @@ class ExactBackend:
 
     def __init__(self, *, accumulator_bits: int = 32) -> None:
         if not isinstance(accumulator_bits, int) or not 16 <= accumulator_bits <= 64:
-            raise ConfigError(
-                f"accumulator_bits: {accumulator_bits!r} is not allowed; allowed: 16..64"
-            )
+            raise ConfigError(f"accumulator_bits: {accumulator_bits!r} is not allowed; allowed: 16..64")
         self.accumulator_bits = accumulator_bits
         self.stats: dict[str, np.ndarray] = {}
 
@@ -94,9 +92,7 @@ class ExactBackend:
         if activations.dtype != np.int8 or weights.dtype != np.int8:
             raise TypeError(f"{layer}: GEMM operands must be int8")
         if activations.ndim != 2 or weights.ndim != 2 or activations.shape[1] != weights.shape[0]:
-            raise ValueError(
-                f"{layer}: GEMM shapes {activations.shape} and {weights.shape} do not match"
-            )
+            raise ValueError(f"{layer}: GEMM shapes {activations.shape} and {weights.shape} do not match")
         return exact_gemm(activations, weights, self.accumulator_bits)
 
 
@@ -130,18 +126,14 @@ def make_backend(name: str, **options) -> GemmBackend:
         `name` is not registered.
     """
     if name not in _REGISTRY:
-        raise ConfigError(
-            f"backend: {name!r} is unknown; allowed: {', '.join(available_backends())}"
-        )
+        raise ConfigError(f"backend: {name!r} is unknown; allowed: {', '.join(available_backends())}")
     return _REGISTRY[name](**options)
 
 
 def check_injection(injection: str) -> None:
     """Raise ConfigError unless `injection` names a registered error-injection backend."""
     if injection not in INJECTIONS:
-        raise ConfigError(
-            f"--injection: {injection!r} is unknown; allowed: {', '.join(INJECTIONS)}"
-        )
+        raise ConfigError(f"--injection: {injection!r} is unknown; allowed: {', '.join(INJECTIONS)}")
     if injection not in _REGISTRY:
         ready = ", ".join(name for name in INJECTIONS if name in _REGISTRY)
         raise ConfigError(f"--injection: {injection!r} is not available yet; allowed: {ready}")

@@ -38,8 +38,18 @@ IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
 PHOTO_NAMES = {
     "calibration": ("astronaut", "coffee", "camera", "moon", "gravel", "page"),
-    "evaluation": ("chelsea", "rocket", "stereo_motorcycle", "hubble_deep_field",
-                   "immunohistochemistry", "retina", "coins", "brick", "grass", "text"),
+    "evaluation": (
+        "chelsea",
+        "rocket",
+        "stereo_motorcycle",
+        "hubble_deep_field",
+        "immunohistochemistry",
+        "retina",
+        "coins",
+        "brick",
+        "grass",
+        "text",
+    ),
 }
 _MNIST_ARRAYS = {
     "test_images": ((1000, 28, 28), np.uint8),
@@ -86,8 +96,7 @@ def _load_mnist_subset(path: Path | None) -> dict[str, np.ndarray]:
     return arrays
 
 
-def mnist_test_set(count: int | None = None, *, path: str | PathLike[str] | None = None
-                   ) -> LabelledImages:
+def mnist_test_set(count: int | None = None, *, path: str | PathLike[str] | None = None) -> LabelledImages:
     """The first `count` (default all 1000) shipped MNIST test images, preprocessed.
 
     The test images are, for every digit, the last 100 of its 500 images in
@@ -114,8 +123,7 @@ def mnist_calibration_images(*, path: str | PathLike[str] | None = None) -> np.n
     """The 200 shipped calibration images (training split only), preprocessed (N, 1, 28, 28)."""
     from .models.tinymnv2 import preprocess_mnist
 
-    return preprocess_mnist(_load_mnist_subset(Path(path) if path else None)
-                            ["calibration_images"])
+    return preprocess_mnist(_load_mnist_subset(Path(path) if path else None)["calibration_images"])
 
 
 def imagenet_preprocess(image: np.ndarray, *, size: int = 224, resize: int = 256) -> np.ndarray:
@@ -165,8 +173,9 @@ def _photo(name: str) -> np.ndarray:
     return image[0] if isinstance(image, tuple) else image
 
 
-def photo_views(split: str, *, size: int = 224, seed: int = 0, count: int | None = None
-                ) -> tuple[np.ndarray, tuple[str, ...]]:
+def photo_views(
+    split: str, *, size: int = 224, seed: int = 0, count: int | None = None
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """ImageNet-preprocessed views of scikit-image's sample photos.
 
     The photos are split in two disjoint sets (:data:`PHOTO_NAMES`): ``calibration``
@@ -191,8 +200,13 @@ def photo_views(split: str, *, size: int = 224, seed: int = 0, count: int | None
         crops: list[tuple[str, np.ndarray]] = []
         if split == "evaluation":
             h, w = int(height * 0.7), int(width * 0.7)
-            windows = {"full": photo, "top-left": photo[:h, :w], "top-right": photo[:h, -w:],
-                       "bottom-left": photo[-h:, :w], "bottom-right": photo[-h:, -w:]}
+            windows = {
+                "full": photo,
+                "top-left": photo[:h, :w],
+                "top-right": photo[:h, -w:],
+                "bottom-left": photo[-h:, :w],
+                "bottom-right": photo[-h:, -w:],
+            }
             for label, crop in windows.items():
                 crops += [(f"{name}/{label}", crop), (f"{name}/{label}/flip", crop[:, ::-1])]
         else:
@@ -201,7 +215,7 @@ def photo_views(split: str, *, size: int = 224, seed: int = 0, count: int | None
                 h, w = max(16, int(height * side)), max(16, int(width * side))
                 top = int(rng.integers(0, height - h + 1))
                 left = int(rng.integers(0, width - w + 1))
-                crop = photo[top:top + h, left:left + w]
+                crop = photo[top : top + h, left : left + w]
                 crops.append((f"{name}/crop{index}", crop[:, ::-1] if index % 2 else crop))
         for label, crop in crops:
             images.append(imagenet_preprocess(np.ascontiguousarray(crop), size=size))
@@ -222,15 +236,10 @@ def _parse_labels(labels_file: Path, num_classes: int) -> list[tuple[int, str, i
             continue
         fields = stripped.replace(",", " ").split()
         if len(fields) != 2:
-            raise ConfigError(
-                f"{labels_file}:{number}: expected 'FILE LABEL' (space or comma separated)"
-            )
+            raise ConfigError(f"{labels_file}:{number}: expected 'FILE LABEL' (space or comma separated)")
         name, label = fields
         if not label.isdigit() or not 0 <= int(label) < num_classes:
-            raise ConfigError(
-                f"{labels_file}:{number}: label {label!r} is not an integer in "
-                f"0..{num_classes - 1}"
-            )
+            raise ConfigError(f"{labels_file}:{number}: label {label!r} is not an integer in 0..{num_classes - 1}")
         entries.append((number, name, int(label)))
     if not entries:
         raise ConfigError(f"{labels_file}: no labelled images")
@@ -269,9 +278,7 @@ def load_image_folder(
     if not folder.is_dir():
         raise ConfigError(f"--images: {folder} is not a directory")
     if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
-        raise ConfigError(
-            f"--images: {folder} contains no images ({', '.join(IMAGE_SUFFIXES)})"
-        )
+        raise ConfigError(f"--images: {folder} contains no images ({', '.join(IMAGE_SUFFIXES)})")
     labels_file = Path(labels_file)
     entries = _parse_labels(labels_file, num_classes)
     images, labels, names = [], [], []
@@ -287,5 +294,6 @@ def load_image_folder(
         images.append(preprocess(pixels))
         labels.append(label)
         names.append(name)
-    return LabelledImages(images=np.stack(images).astype(np.float32),
-                          labels=np.asarray(labels, dtype=np.int64), names=tuple(names))
+    return LabelledImages(
+        images=np.stack(images).astype(np.float32), labels=np.asarray(labels, dtype=np.int64), names=tuple(names)
+    )

@@ -93,10 +93,7 @@ class CalibrationConfig:
 
     def __post_init__(self) -> None:
         if self.method not in CALIBRATION_METHODS:
-            raise ConfigError(
-                f"calibration: {self.method!r} is unknown; allowed: "
-                f"{', '.join(CALIBRATION_METHODS)}"
-            )
+            raise ConfigError(f"calibration: {self.method!r} is unknown; allowed: {', '.join(CALIBRATION_METHODS)}")
         if not 0 < self.percentile <= 100:
             raise ConfigError(f"percentile: {self.percentile} must be in (0, 100]")
         if self.bins < 2 or self.bins & (self.bins - 1):
@@ -145,14 +142,17 @@ class _QuantGemm:
                 raise ConfigError(f"layer {self.name!r}: linear input must be flat; add a flatten")
             columns, out_shape = [x], (x.shape[0],)
         else:
-            columns, out_shape = ops.im2col_groups(
-                x, self.kernel, self.stride, self.padding, len(self.weights)
-            )
-        parts = [backend.matmul(c, w, layer=self.name) for c, w in zip(columns, self.weights,
-                                                                        strict=True)]
+            columns, out_shape = ops.im2col_groups(x, self.kernel, self.stride, self.padding, len(self.weights))
+        parts = [backend.matmul(c, w, layer=self.name) for c, w in zip(columns, self.weights, strict=True)]
         accumulator = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
-        out = _kernels.requantize(np.ascontiguousarray(accumulator, dtype=np.int64), self.bias,
-                                  self.multiplier, self.shift, self.qmin, self.qmax)
+        out = _kernels.requantize(
+            np.ascontiguousarray(accumulator, dtype=np.int64),
+            self.bias,
+            self.multiplier,
+            self.shift,
+            self.qmin,
+            self.qmax,
+        )
         return out.reshape(*out_shape, -1)
 
 
@@ -170,9 +170,13 @@ class _QuantAdd:
         if a.shape != b.shape:
             raise ConfigError(f"layer {self.name!r}: cannot add shapes {a.shape} and {b.shape}")
         out = _kernels.requantize_add(
-            np.ascontiguousarray(a).ravel(), np.ascontiguousarray(b).ravel(),
-            np.asarray(self.multipliers, np.int64), np.asarray(self.shifts, np.int64),
-            ADD_LEFT_SHIFT, self.qmin, self.qmax,
+            np.ascontiguousarray(a).ravel(),
+            np.ascontiguousarray(b).ravel(),
+            np.asarray(self.multipliers, np.int64),
+            np.asarray(self.shifts, np.int64),
+            ADD_LEFT_SHIFT,
+            self.qmin,
+            self.qmax,
         )
         return out.reshape(a.shape)
 
@@ -192,8 +196,7 @@ class _QuantElementwise:
         if isinstance(op, MaxPool):
             return ops.max_pool(x, op.kernel, op.stride, op.padding)
         if isinstance(op, AvgPool):
-            return ops.avg_pool(x, op.kernel, op.stride, op.padding,
-                                count_include_pad=op.count_include_pad)
+            return ops.avg_pool(x, op.kernel, op.stride, op.padding, count_include_pad=op.count_include_pad)
         if isinstance(op, GlobalAvgPool):
             sums = x.astype(np.int64).sum(axis=(1, 2))
             return ops.integer_average(sums, x.shape[1] * x.shape[2]).astype(np.int8)
@@ -225,8 +228,16 @@ class QuantizedModel:
         Name of the output tensor.
     """
 
-    def __init__(self, *, layers, scales: dict[str, float], input_shape, output: str,
-                 gemm_layers: tuple[GemmShape, ...], tensor_elements_per_image: int) -> None:
+    def __init__(
+        self,
+        *,
+        layers,
+        scales: dict[str, float],
+        input_shape,
+        output: str,
+        gemm_layers: tuple[GemmShape, ...],
+        tensor_elements_per_image: int,
+    ) -> None:
         self.layers: tuple[_QuantLayer, ...] = tuple(layers)
         self.scales = dict(scales)
         self.input_shape = tuple(input_shape)
@@ -252,8 +263,7 @@ class QuantizedModel:
         _check_images_shape(self.input_shape, images)
         return quantize_activations(images.transpose(0, 2, 3, 1), self.scales[INPUT])
 
-    def run(self, images: np.ndarray, backend: GemmBackend, *,
-            batch_size: int | None = None) -> np.ndarray:
+    def run(self, images: np.ndarray, backend: GemmBackend, *, batch_size: int | None = None) -> np.ndarray:
         """Int8 forward pass.
 
         Parameters
@@ -272,12 +282,12 @@ class QuantizedModel:
         """
         _check_images_shape(self.input_shape, images)
         batch_size = batch_size or self.default_batch_size()
-        outputs = [self._run_batch(images[start:start + batch_size], backend)
-                   for start in range(0, len(images), batch_size)]
+        outputs = [
+            self._run_batch(images[start : start + batch_size], backend) for start in range(0, len(images), batch_size)
+        ]
         return np.concatenate(outputs) if outputs else np.zeros((0,), np.int8)
 
-    def logits(self, images: np.ndarray, backend: GemmBackend, *,
-               batch_size: int | None = None) -> np.ndarray:
+    def logits(self, images: np.ndarray, backend: GemmBackend, *, batch_size: int | None = None) -> np.ndarray:
         """Dequantised outputs (float64), shape (N, classes)."""
         return self.run(images, backend, batch_size=batch_size) * self.output_scale
 
@@ -298,7 +308,7 @@ def _check_images_shape(input_shape: tuple[int, ...], images: np.ndarray) -> Non
 
 def _batches(images: np.ndarray, size: int) -> Iterator[np.ndarray]:
     for start in range(0, len(images), size):
-        yield images[start:start + size]
+        yield images[start : start + size]
 
 
 def calibrate(
@@ -369,59 +379,72 @@ def quantize_model(
         in_scale = scales[node.inputs[0]]
         if isinstance(op, Conv2d | Linear):
             out_scale = observed[node.name]
-            layer, gemm = _quantize_gemm(node.name, node.inputs, op, in_scale, out_scale,
-                                         shapes[node.name])
+            layer, gemm = _quantize_gemm(node.name, node.inputs, op, in_scale, out_scale, shapes[node.name])
             layers.append(layer)
             gemms.append(gemm)
         elif isinstance(op, Add):
             out_scale = observed[node.name]
-            layers.append(_quantize_add(node.name, node.inputs,
-                                        (in_scale, scales[node.inputs[1]]), out_scale))
+            layers.append(_quantize_add(node.name, node.inputs, (in_scale, scales[node.inputs[1]]), out_scale))
         else:
             out_scale = in_scale
             low, high = ACTIVATION_QMIN, ACTIVATION_QMAX
             if isinstance(op, Activation):
                 low, high = _activation_range(op.kind, out_scale)
-            layers.append(_QuantElementwise(name=node.name, inputs=node.inputs, op=op,
-                                            qmin=low, qmax=high))
+            layers.append(_QuantElementwise(name=node.name, inputs=node.inputs, op=op, qmin=low, qmax=high))
         scales[node.name] = out_scale
     largest = max(int(np.prod(shape)) for shape in shapes.values())
-    return QuantizedModel(layers=layers, scales=scales, input_shape=prepared.input_shape,
-                          output=prepared.output, gemm_layers=tuple(gemms),
-                          tensor_elements_per_image=largest)
+    return QuantizedModel(
+        layers=layers,
+        scales=scales,
+        input_shape=prepared.input_shape,
+        output=prepared.output,
+        gemm_layers=tuple(gemms),
+        tensor_elements_per_image=largest,
+    )
 
 
-def _quantize_gemm(name, inputs, op: Conv2d | Linear, in_scale: float, out_scale: float,
-                   out_shape: tuple[int, ...]) -> tuple[_QuantGemm, GemmShape]:
+def _quantize_gemm(
+    name, inputs, op: Conv2d | Linear, in_scale: float, out_scale: float, out_shape: tuple[int, ...]
+) -> tuple[_QuantGemm, GemmShape]:
     codes, weight_scales = quantize_weights_per_channel(op.weight)
     bias = np.zeros(op.weight.shape[0]) if op.bias is None else np.asarray(op.bias, np.float64)
     bias_codes = np.clip(round_half_away(bias / (in_scale * weight_scales)), INT32_MIN, INT32_MAX)
     multiplier, shift = quantize_multiplier(in_scale * weight_scales / out_scale)
     qmin, qmax = _activation_range(op.activation, out_scale)
-    common = dict(name=name, inputs=inputs, bias=bias_codes.astype(np.int64),
-                  multiplier=multiplier.astype(np.int64), shift=shift.astype(np.int64),
-                  qmin=qmin, qmax=qmax)
+    common = dict(
+        name=name,
+        inputs=inputs,
+        bias=bias_codes.astype(np.int64),
+        multiplier=multiplier.astype(np.int64),
+        shift=shift.astype(np.int64),
+        qmin=qmin,
+        qmax=qmax,
+    )
     if isinstance(op, Linear):
         matrix = np.ascontiguousarray(codes.T)
-        gemm = GemmShape(name=name, m_per_image=1, k=matrix.shape[0], n=matrix.shape[1],
-                         groups=1)
+        gemm = GemmShape(name=name, m_per_image=1, k=matrix.shape[0], n=matrix.shape[1], groups=1)
         return _QuantGemm(weights=(matrix,), **common), gemm
     groups = op.groups
     per_group = op.weight.shape[0] // groups
-    weights = tuple(ops.conv_weight_matrix(codes[g * per_group:(g + 1) * per_group])
-                    for g in range(groups))
-    gemm = GemmShape(name=name, m_per_image=out_shape[0] * out_shape[1], k=weights[0].shape[0],
-                     n=per_group, groups=groups)
-    layer = _QuantGemm(weights=weights, kernel=op.kernel, stride=op.stride,
-                       padding=op.padding, **common)
+    weights = tuple(ops.conv_weight_matrix(codes[g * per_group : (g + 1) * per_group]) for g in range(groups))
+    gemm = GemmShape(
+        name=name, m_per_image=out_shape[0] * out_shape[1], k=weights[0].shape[0], n=per_group, groups=groups
+    )
+    layer = _QuantGemm(weights=weights, kernel=op.kernel, stride=op.stride, padding=op.padding, **common)
     return layer, gemm
 
 
 def _quantize_add(name, inputs, in_scales: tuple[float, float], out_scale: float) -> _QuantAdd:
     twice_max = 2 * max(in_scales)
-    reals = np.array([in_scales[0] / twice_max, in_scales[1] / twice_max,
-                      twice_max / ((1 << ADD_LEFT_SHIFT) * out_scale)])
+    reals = np.array(
+        [in_scales[0] / twice_max, in_scales[1] / twice_max, twice_max / ((1 << ADD_LEFT_SHIFT) * out_scale)]
+    )
     multipliers, shifts = quantize_multiplier(reals)
-    return _QuantAdd(name=name, inputs=inputs,
-                     multipliers=tuple(multipliers), shifts=tuple(shifts),
-                     qmin=ACTIVATION_QMIN, qmax=ACTIVATION_QMAX)
+    return _QuantAdd(
+        name=name,
+        inputs=inputs,
+        multipliers=tuple(multipliers),
+        shifts=tuple(shifts),
+        qmin=ACTIVATION_QMIN,
+        qmax=ACTIVATION_QMAX,
+    )

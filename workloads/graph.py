@@ -43,9 +43,7 @@ ACTIVATIONS = ("relu", "relu6")
 
 def _check_activation(activation: str | None) -> None:
     if activation is not None and activation not in ACTIVATIONS:
-        raise ConfigError(
-            f"activation: {activation!r} is unknown; allowed: {', '.join(ACTIVATIONS)}"
-        )
+        raise ConfigError(f"activation: {activation!r} is unknown; allowed: {', '.join(ACTIVATIONS)}")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -74,13 +72,9 @@ class Conv2d:
         if self.weight.ndim != 4:
             raise ConfigError(f"conv weight: shape {self.weight.shape} is not 4-D")
         if self.groups < 1 or self.weight.shape[0] % self.groups:
-            raise ConfigError(
-                f"conv groups: {self.groups} does not divide {self.weight.shape[0]} outputs"
-            )
+            raise ConfigError(f"conv groups: {self.groups} does not divide {self.weight.shape[0]} outputs")
         if self.bias is not None and self.bias.shape != (self.weight.shape[0],):
-            raise ConfigError(
-                f"conv bias: shape {self.bias.shape} != ({self.weight.shape[0]},)"
-            )
+            raise ConfigError(f"conv bias: shape {self.bias.shape} != ({self.weight.shape[0]},)")
         if min(self.stride) < 1 or min(self.padding) < 0:
             raise ConfigError(f"conv: stride {self.stride} / padding {self.padding} invalid")
         _check_activation(self.activation)
@@ -102,9 +96,7 @@ class Linear:
         if self.weight.ndim != 2:
             raise ConfigError(f"linear weight: shape {self.weight.shape} is not 2-D")
         if self.bias is not None and self.bias.shape != (self.weight.shape[0],):
-            raise ConfigError(
-                f"linear bias: shape {self.bias.shape} != ({self.weight.shape[0]},)"
-            )
+            raise ConfigError(f"linear bias: shape {self.bias.shape} != ({self.weight.shape[0]},)")
         _check_activation(self.activation)
 
 
@@ -134,9 +126,7 @@ class Activation:
 
     def __post_init__(self) -> None:
         if self.kind not in ACTIVATIONS:
-            raise ConfigError(
-                f"activation: {self.kind!r} is unknown; allowed: {', '.join(ACTIVATIONS)}"
-            )
+            raise ConfigError(f"activation: {self.kind!r} is unknown; allowed: {', '.join(ACTIVATIONS)}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -208,14 +198,10 @@ class Graph:
                 raise ConfigError(f"graph: node name {node.name!r} is used twice")
             arity = 2 if isinstance(node.op, Add) else 1
             if len(node.inputs) != arity:
-                raise ConfigError(
-                    f"graph: node {node.name!r} has {len(node.inputs)} inputs; needs {arity}"
-                )
+                raise ConfigError(f"graph: node {node.name!r} has {len(node.inputs)} inputs; needs {arity}")
             for name in node.inputs:
                 if name not in known:
-                    raise ConfigError(
-                        f"graph: node {node.name!r} reads {name!r} before it is computed"
-                    )
+                    raise ConfigError(f"graph: node {node.name!r} reads {name!r} before it is computed")
             known.add(node.name)
         if not self.output:
             object.__setattr__(self, "output", self.nodes[-1].name if self.nodes else INPUT)
@@ -257,11 +243,14 @@ def fold_batchnorm(graph: Graph) -> Graph:
         if not isinstance(node.op, BatchNorm):
             continue
         source = by_name.get(node.inputs[0])
-        if (source is None or not isinstance(source.op, Conv2d)
-                or source.op.activation is not None or len(consumers[source.name]) != 1):
+        if (
+            source is None
+            or not isinstance(source.op, Conv2d)
+            or source.op.activation is not None
+            or len(consumers[source.name]) != 1
+        ):
             raise ConfigError(
-                f"batchnorm {node.name!r}: cannot be folded; it must directly follow a "
-                "convolution used by nothing else"
+                f"batchnorm {node.name!r}: cannot be folded; it must directly follow a convolution used by nothing else"
             )
         bn = node.op
         factor = bn.gamma.astype(np.float64) / np.sqrt(bn.var.astype(np.float64) + bn.eps)
@@ -294,8 +283,12 @@ def fuse_activations(graph: Graph) -> Graph:
         if not isinstance(node.op, Activation):
             continue
         source = by_name.get(node.inputs[0])
-        if (source is not None and isinstance(source.op, Conv2d | Linear)
-                and source.op.activation is None and len(consumers[source.name]) == 1):
+        if (
+            source is not None
+            and isinstance(source.op, Conv2d | Linear)
+            and source.op.activation is None
+            and len(consumers[source.name]) == 1
+        ):
             fused[source.name] = replace(source, op=replace(source.op, activation=node.op.kind))
             renames[node.name] = source.name
             removed.add(node.name)
@@ -323,8 +316,7 @@ def _activate(x: np.ndarray, kind: str | None) -> np.ndarray:
 def _float_node(op: Operator, args: list[np.ndarray], dtype) -> np.ndarray:
     x = args[0]
     if isinstance(op, Conv2d):
-        out = ops.float_conv2d(x, op.weight.astype(dtype), op.bias, op.stride, op.padding,
-                               op.groups)
+        out = ops.float_conv2d(x, op.weight.astype(dtype), op.bias, op.stride, op.padding, op.groups)
         return _activate(out, op.activation)
     if isinstance(op, Linear):
         out = x @ op.weight.astype(dtype).T
@@ -341,8 +333,7 @@ def _float_node(op: Operator, args: list[np.ndarray], dtype) -> np.ndarray:
     if isinstance(op, MaxPool):
         return ops.max_pool(x, op.kernel, op.stride, op.padding)
     if isinstance(op, AvgPool):
-        return ops.avg_pool(x, op.kernel, op.stride, op.padding,
-                            count_include_pad=op.count_include_pad).astype(dtype)
+        return ops.avg_pool(x, op.kernel, op.stride, op.padding, count_include_pad=op.count_include_pad).astype(dtype)
     if isinstance(op, GlobalAvgPool):
         return x.mean(axis=(1, 2))
     if isinstance(op, Flatten):

@@ -81,8 +81,11 @@ def layer_operand_sample(
     for row in range(int((k - fold_start).max()) if size else 0):
         index = fold_start + row
         inside = index < k
-        c += np.where(inside, activations[m, np.minimum(index, depth - 1)].astype(np.int64)
-                      * weights[np.minimum(index, depth - 1), n], 0)
+        c += np.where(
+            inside,
+            activations[m, np.minimum(index, depth - 1)].astype(np.int64) * weights[np.minimum(index, depth - 1), n],
+            0,
+        )
     return OperandStream(a=a[None, :], b=b[None, :], c=c[None, :], source="layer sample")
 
 
@@ -121,15 +124,14 @@ class StatisticalBackend:
             self.pe, operating_point=OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz)
         )
         self._calls = 0
-        self._run_lengths = frozenset(
-            k for k in run_lengths_needed(self.pe, self.timing) if 0 < k < self.pe.width
-        )
+        self._run_lengths = frozenset(k for k in run_lengths_needed(self.pe, self.timing) if 0 < k < self.pe.width)
         arrival = static_output_arrival_fs(self.pe.stages["multiplier"], self.timing.delays_fs, "product")
         self._late_product = arrival > self.timing.t_sample_fs
         self._layer_errors: dict[str, list[tuple[float, float, int, int | None]]] = {}
 
-    def _error_kinds(self, activations: np.ndarray, weights: np.ndarray, layer: str
-                     ) -> list[tuple[float, float, int, int | None]]:
+    def _error_kinds(
+        self, activations: np.ndarray, weights: np.ndarray, layer: str
+    ) -> list[tuple[float, float, int, int | None]]:
         """Per kind of wrong bit of a layer: (probability per MAC step, P(the bit is 1), value of
         the bit, accumulator bit or None for a product bit). From the layer's first GEMM (the
         first group of a grouped convolution stands for all its groups)."""
@@ -140,7 +142,10 @@ class StatisticalBackend:
         key = (activations.shape, weights.shape, self.rows, self.pe.width, self._run_lengths, digest.hexdigest())
         if key not in _STATISTICS_CACHE:
             sample = layer_operand_sample(
-                activations, weights, rows=self.rows, size=_SAMPLE_SIZE,
+                activations,
+                weights,
+                rows=self.rows,
+                size=_SAMPLE_SIZE,
                 seed=np.random.SeedSequence(int(digest.hexdigest(), 16)),
             )
             products = sample.products.ravel() & 0xFFFF
@@ -150,10 +155,16 @@ class StatisticalBackend:
         statistics, product_ones = _STATISTICS_CACHE[key]
         adder = adder_bit_error_probabilities(self.pe, self.timing, statistics)
         product = np.where(self._late_product, 2 * product_ones * (1 - product_ones), 0.0)
-        kinds = [(float(adder[bit]), float(statistics.sum_bit[bit]), 1 << bit, bit)
-                 for bit in range(self.pe.width) if adder[bit] > 0]
-        kinds += [(float(product[bit]), float(product_ones[bit]), -(1 << bit) if bit == 15 else 1 << bit, None)
-                  for bit in range(16) if product[bit] > 0]
+        kinds = [
+            (float(adder[bit]), float(statistics.sum_bit[bit]), 1 << bit, bit)
+            for bit in range(self.pe.width)
+            if adder[bit] > 0
+        ]
+        kinds += [
+            (float(product[bit]), float(product_ones[bit]), -(1 << bit) if bit == 15 else 1 << bit, None)
+            for bit in range(16)
+            if product[bit] > 0
+        ]
         self._layer_errors[layer] = kinds
         return kinds
 
@@ -227,14 +238,14 @@ class BitlevelBackend:
         from sim.config import ArrayConfig
         from sim.protection import Protection
 
-        self.timing = stage_timing(
-            self.pe, operating_point=OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz)
-        )
+        self.timing = stage_timing(self.pe, operating_point=OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz))
         if self.array is None:
-            self.array = ArrayConfig(rows=256, cols=256, dataflow="ws", f_clk_mhz=self.f_clk_mhz,
-                                     accumulator_bits=self.pe.width)
-        self.protection = Protection(protected_mask=self.protect_mask, penalty_cycles=self.penalty_cycles,
-                                     stall_scope="global")
+            self.array = ArrayConfig(
+                rows=256, cols=256, dataflow="ws", f_clk_mhz=self.f_clk_mhz, accumulator_bits=self.pe.width
+            )
+        self.protection = Protection(
+            protected_mask=self.protect_mask, penalty_cycles=self.penalty_cycles, stall_scope="global"
+        )
         latest_fs = max(
             static_output_arrival_fs(self.pe.stages["adder"], self.timing.delays_fs, "sum").max(),
             static_output_arrival_fs(self.pe.stages["multiplier"], self.timing.delays_fs, "product").max(),
@@ -254,16 +265,23 @@ class BitlevelBackend:
 
         if self.error_free:
             self.stats.setdefault(layer, np.zeros(self.pe.width, dtype=np.int64))
-            cycles = compute_cycles(GemmProblem(m=activations.shape[0], n=weights.shape[1], k=weights.shape[0]),
-                                    self.array)
+            cycles = compute_cycles(
+                GemmProblem(m=activations.shape[0], n=weights.shape[1], k=weights.shape[0]), self.array
+            )
             self.cycles += cycles
             self.compute_cycles += cycles
             return exact_gemm(activations, weights, self.pe.width)
 
         result = simulate_gemm(
-            np.ascontiguousarray(activations, dtype=np.int8), np.ascontiguousarray(weights, dtype=np.int8),
-            array=self.array, pe=self.pe, timing=self.timing, protection=self.protection,
-            variation=self.variation, seed=self.seed, engine="fast",
+            np.ascontiguousarray(activations, dtype=np.int8),
+            np.ascontiguousarray(weights, dtype=np.int8),
+            array=self.array,
+            pe=self.pe,
+            timing=self.timing,
+            protection=self.protection,
+            variation=self.variation,
+            seed=self.seed,
+            engine="fast",
         )
         counts = self.stats.setdefault(layer, np.zeros(self.pe.width, dtype=np.int64))
         counts += result.flip_counts

@@ -116,9 +116,7 @@ def im2col_groups(
     out_shape = windows.shape[1:4]
     depth = kernel[0] * kernel[1] * c_group
     columns = [
-        np.ascontiguousarray(
-            windows[g * c_group:(g + 1) * c_group].transpose(1, 2, 3, 4, 5, 0)
-        ).reshape(-1, depth)
+        np.ascontiguousarray(windows[g * c_group : (g + 1) * c_group].transpose(1, 2, 3, 4, 5, 0)).reshape(-1, depth)
         for g in range(groups)
     ]
     return columns, out_shape
@@ -164,16 +162,19 @@ def float_conv2d(
         out = np.zeros((n, out_h, out_w, c_out), dtype=x.dtype)
         for ky in range(kh):
             for kx in range(kw):
-                rows = padded[:, ky:ky + stride[0] * (out_h - 1) + 1:stride[0]]
-                out += rows[:, :, kx:kx + stride[1] * (out_w - 1) + 1:stride[1]] * taps[:, ky, kx]
+                rows = padded[:, ky : ky + stride[0] * (out_h - 1) + 1 : stride[0]]
+                out += rows[:, :, kx : kx + stride[1] * (out_w - 1) + 1 : stride[1]] * taps[:, ky, kx]
     else:
         outputs = []
         for group in range(groups):
             columns, shape = im2col(
-                x, (kh, kw), stride, padding,
+                x,
+                (kh, kw),
+                stride,
+                padding,
                 channels=slice(group * c_in_group, (group + 1) * c_in_group),
             )
-            matrix = conv_weight_matrix(weight[group * out_group:(group + 1) * out_group])
+            matrix = conv_weight_matrix(weight[group * out_group : (group + 1) * out_group])
             outputs.append((columns @ matrix.astype(x.dtype)).reshape(*shape, out_group))
         out = outputs[0] if groups == 1 else np.concatenate(outputs, axis=-1)
     if bias is not None:
@@ -193,9 +194,7 @@ def max_pool(
     return windows.max(axis=(4, 5))
 
 
-def _window_counts(
-    shape: tuple[int, int], kernel, stride, padding, count_include_pad: bool
-) -> np.ndarray:
+def _window_counts(shape: tuple[int, int], kernel, stride, padding, count_include_pad: bool) -> np.ndarray:
     ones = np.ones((1, *shape, 1), dtype=np.int64)
     if count_include_pad:
         ones = pad_nhwc(ones, padding, 1)

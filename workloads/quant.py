@@ -178,9 +178,7 @@ def rounding_divide_by_pot(values: np.ndarray, exponent: np.ndarray) -> np.ndarr
     return (values >> exponent) + (remainder > threshold).astype(np.int64)
 
 
-def multiply_by_quantized_multiplier(
-    values: np.ndarray, multiplier: np.ndarray, shift: np.ndarray
-) -> np.ndarray:
+def multiply_by_quantized_multiplier(values: np.ndarray, multiplier: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """TFLite ``MultiplyByQuantizedMultiplier``: ``round(values * q * 2**(shift - 31))``.
 
     Parameters
@@ -266,9 +264,7 @@ class HistogramObserver:
             Threshold > 0 (1.0 for a tensor that was always zero).
         """
         if method not in CALIBRATION_METHODS:
-            raise ConfigError(
-                f"calibration: {method!r} is unknown; allowed: {', '.join(CALIBRATION_METHODS)}"
-            )
+            raise ConfigError(f"calibration: {method!r} is unknown; allowed: {', '.join(CALIBRATION_METHODS)}")
         if not 0 < percentile <= 100:
             raise ConfigError(f"percentile: {percentile} must be in (0, 100]")
         total = int(self.counts.sum())

@@ -51,20 +51,45 @@ BUILTIN_TOPOLOGIES: tuple[str, ...] = ("mobilenetv2", "resnet18", "resnet50")
 """Names accepted by :func:`load_topology` for the files shipped in the package."""
 
 VSCALE_COLUMNS: tuple[str, ...] = (
-    "name", "kind", "ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels",
-    "num_filters", "stride", "padding", "groups", "m", "n", "k",
+    "name",
+    "kind",
+    "ifmap_h",
+    "ifmap_w",
+    "filter_h",
+    "filter_w",
+    "channels",
+    "num_filters",
+    "stride",
+    "padding",
+    "groups",
+    "m",
+    "n",
+    "k",
 )
 """Header of the vscale topology CSV format."""
 
 _CONV_FIELDS = (
-    "ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filters", "stride",
-    "padding", "groups",
+    "ifmap_h",
+    "ifmap_w",
+    "filter_h",
+    "filter_w",
+    "channels",
+    "num_filters",
+    "stride",
+    "padding",
+    "groups",
 )
 _GEMM_FIELDS = ("m", "n", "k")
 
 _SCALESIM_CONV_COLUMNS = (
-    "Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
-    "Channels", "Num Filter", "Strides",
+    "Layer name",
+    "IFMAP Height",
+    "IFMAP Width",
+    "Filter Height",
+    "Filter Width",
+    "Channels",
+    "Num Filter",
+    "Strides",
 )
 _SCALESIM_CONV_FIELD_COLUMN = {
     "name": "Layer name",
@@ -170,27 +195,31 @@ def _scalesim_conv_layers(row: _Row, *, scalesim_compat: bool) -> list[Layer]:
         if depthwise_by_name:
             return [
                 _build(
-                    row, _SCALESIM_CONV_FIELD_COLUMN, ConvLayer,
-                    name=f"{name}Channel_{channel}", **{**sizes, "channels": 1},
+                    row,
+                    _SCALESIM_CONV_FIELD_COLUMN,
+                    ConvLayer,
+                    name=f"{name}Channel_{channel}",
+                    **{**sizes, "channels": 1},
                 )
                 for channel in range(channels)
             ]
         return [_build(row, _SCALESIM_CONV_FIELD_COLUMN, ConvLayer, name=name, **sizes)]
-    single_filter_depthwise = (
-        filters == 1 and channels > 1 and sizes["filter_h"] * sizes["filter_w"] > 1
-    )
+    single_filter_depthwise = filters == 1 and channels > 1 and sizes["filter_h"] * sizes["filter_w"] > 1
     if depthwise_by_name or single_filter_depthwise:
         sizes = {**sizes, "num_filters": channels * filters}
-        return [
-            _build(row, _SCALESIM_CONV_FIELD_COLUMN, ConvLayer, name=name, groups=channels, **sizes)
-        ]
+        return [_build(row, _SCALESIM_CONV_FIELD_COLUMN, ConvLayer, name=name, groups=channels, **sizes)]
     return [_build(row, _SCALESIM_CONV_FIELD_COLUMN, ConvLayer, name=name, **sizes)]
 
 
 def _scalesim_gemm_layer(row: _Row) -> Layer:
     return _build(
-        row, _SCALESIM_GEMM_FIELD_COLUMN, GemmLayer,
-        name=row.name("Layer"), m=row.positive("M"), n=row.positive("N"), k=row.positive("K"),
+        row,
+        _SCALESIM_GEMM_FIELD_COLUMN,
+        GemmLayer,
+        name=row.name("Layer"),
+        m=row.positive("M"),
+        n=row.positive("N"),
+        k=row.positive("K"),
     )
 
 
@@ -206,9 +235,7 @@ def _vscale_layer(row: _Row) -> Layer:
     for column in empty:
         if row.values[column]:
             raise row.fail(column, f"expected empty for kind {kind}, got {row.values[column]!r}")
-    fields = {
-        column: row.positive(column, allow_zero=column == "padding") for column in required
-    }
+    fields = {column: row.positive(column, allow_zero=column == "padding") for column in required}
     factory = ConvLayer if kind == "conv" else GemmLayer
     return _build(row, {}, factory, name=name, **fields)
 
@@ -224,9 +251,7 @@ def _detect_format(header: list[str]) -> str | None:
     return None
 
 
-def parse_topology(
-    text: str, *, label: str, name: str, source: str, scalesim_compat: bool = False
-) -> Topology:
+def parse_topology(text: str, *, label: str, name: str, source: str, scalesim_compat: bool = False) -> Topology:
     """Parse the text of a topology file.
 
     Parameters
@@ -247,11 +272,7 @@ def parse_topology(
     """
     lines = text.splitlines()
     header_index = next(
-        (
-            index
-            for index, line in enumerate(lines)
-            if line.strip() and not line.lstrip().startswith("#")
-        ),
+        (index for index, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")),
         None,
     )
     if header_index is None:
@@ -311,9 +332,7 @@ def read_topology_file(path: str | Path, *, scalesim_compat: bool = False) -> To
     """
     path = Path(path)
     text = read_text_file(path, "topology", expected="topology CSV")
-    return parse_topology(
-        text, label=path.name, name=path.stem, source=str(path), scalesim_compat=scalesim_compat
-    )
+    return parse_topology(text, label=path.name, name=path.stem, source=str(path), scalesim_compat=scalesim_compat)
 
 
 def read_text_file(path: Path, what: str, *, expected: str | None = None) -> str:
@@ -386,7 +405,5 @@ def format_topology(layers: tuple[Layer, ...] | list[Layer]) -> str:
             lines.append(",".join([layer.name, "conv", *values, "", "", ""]))
         else:
             blanks = [""] * len(_CONV_FIELDS)
-            lines.append(
-                ",".join([layer.name, "gemm", *blanks, str(layer.m), str(layer.n), str(layer.k)])
-            )
+            lines.append(",".join([layer.name, "gemm", *blanks, str(layer.m), str(layer.n), str(layer.k)]))
     return "\n".join(lines) + "\n"

@@ -44,9 +44,20 @@ __all__ = [
 ]
 
 ACCUMULATOR_BITS = 32
-COLUMNS = ("vdd_v", "injection", "metric", "images", "top1_pct", "top5_pct",
-           "float_top1_pct", "unprotected_errors", "detections", "compute_cycles", "correction_cycles",
-           "latency_overhead_pct")
+COLUMNS = (
+    "vdd_v",
+    "injection",
+    "metric",
+    "images",
+    "top1_pct",
+    "top5_pct",
+    "float_top1_pct",
+    "unprotected_errors",
+    "detections",
+    "compute_cycles",
+    "correction_cycles",
+    "latency_overhead_pct",
+)
 
 
 def parse_protect(text: str | None, bits: int = ACCUMULATOR_BITS) -> int:
@@ -95,49 +106,77 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "photos), with per-layer error counts per accumulator bit.",
     )
     parser.add_argument(
-        "--model", default="tinymnv2", metavar="NAME|FILE.onnx",
+        "--model",
+        default="tinymnv2",
+        metavar="NAME|FILE.onnx",
         help=f"{' or '.join(MODEL_NAMES)} or a float ONNX file (default: tinymnv2)",
     )
     parser.add_argument(
-        "--vdd", default="0.9:0.5:0.05", metavar="START:STOP:STEP",
-        help="supply voltages in volts: START:STOP:STEP inclusive or a comma list "
-        "(default: 0.9:0.5:0.05)",
+        "--vdd",
+        default="0.9:0.5:0.05",
+        metavar="START:STOP:STEP",
+        help="supply voltages in volts: START:STOP:STEP inclusive or a comma list (default: 0.9:0.5:0.05)",
     )
     parser.add_argument(
-        "--injection", default="exact", metavar="|".join(INJECTIONS),
+        "--injection",
+        default="exact",
+        metavar="|".join(INJECTIONS),
         help="how timing errors enter the GEMMs: exact (none), statistical (analytic "
         "per-bit probabilities), bitlevel (every MAC through the chain model) "
         "(default: exact)",
     )
     parser.add_argument(
-        "--images", metavar="N|DIR",
+        "--images",
+        metavar="N|DIR",
         help="number of evaluation images (default: all 1000 MNIST test images for "
         "tinymnv2, 50 photo views for ImageNet models) or a folder of images (needs "
         "--labels)",
     )
     parser.add_argument(
-        "--labels", metavar="FILE",
+        "--labels",
+        metavar="FILE",
         help="labels of the --images folder: one 'FILE LABEL' per line (class index)",
     )
     parser.add_argument(
-        "--protect", default=None, metavar="HIGH:LOW",
+        "--protect",
+        default=None,
+        metavar="HIGH:LOW",
         help="accumulator bits protected by error detection and correction, e.g. 31:20 "
         "(bits 20..31), or 'none' (default: none)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N",
-                        help="worker processes, one voltage point each at a time; results do not depend on it "
-                        "(default: 1)")
-    parser.add_argument("--f-clk-mhz", type=float, default=700.0, metavar="MHZ",
-                        help="clock frequency in MHz for statistical/bitlevel injection (default: 700)")
-    parser.add_argument("--array", default="256x256", metavar="ROWSxCOLS",
-                        help="weight-stationary array for bitlevel injection (and the column depth of "
-                        "statistical), rows x columns of PEs (default: 256x256)")
-    parser.add_argument("--penalty", type=int, default=1, metavar="CYCLES",
-                        help="cycles one correction of a protected bit costs, global stall, bitlevel "
-                        "(default: 1)")
     parser.add_argument(
-        "--calibration", default="mse", metavar="|".join(CALIBRATION_METHODS),
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes, one voltage point each at a time; results do not depend on it (default: 1)",
+    )
+    parser.add_argument(
+        "--f-clk-mhz",
+        type=float,
+        default=700.0,
+        metavar="MHZ",
+        help="clock frequency in MHz for statistical/bitlevel injection (default: 700)",
+    )
+    parser.add_argument(
+        "--array",
+        default="256x256",
+        metavar="ROWSxCOLS",
+        help="weight-stationary array for bitlevel injection (and the column depth of "
+        "statistical), rows x columns of PEs (default: 256x256)",
+    )
+    parser.add_argument(
+        "--penalty",
+        type=int,
+        default=1,
+        metavar="CYCLES",
+        help="cycles one correction of a protected bit costs, global stall, bitlevel (default: 1)",
+    )
+    parser.add_argument(
+        "--calibration",
+        default="mse",
+        metavar="|".join(CALIBRATION_METHODS),
         help="activation calibration: mse (threshold minimising quantisation MSE) or "
         "percentile (99.99th percentile of |x|) (default: mse)",
     )
@@ -145,8 +184,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def injection_options(injection: str, vdds: list[float], *, f_clk_mhz: float, array: str,
-                      penalty: int) -> dict[str, Any]:
+def injection_options(
+    injection: str, vdds: list[float], *, f_clk_mhz: float, array: str, penalty: int
+) -> dict[str, Any]:
     """Validated options of the timing-error backends (checked before any work is done)."""
     if injection == "exact":
         return {}
@@ -175,8 +215,7 @@ def _plot(rows: list[list[Any]], bundle: ModelBundle, injection: str):
         axes.axhline(rows[0][6], color="grey", linestyle=":", label="float top-1")
     axes.set_xlabel("VDD (V)")
     axes.set_ylabel(f"{bundle.metric} (%)")
-    axes.set_title(f"{bundle.name}: {bundle.metric} vs supply voltage "
-                   f"({len(bundle.evaluation.images)} images)")
+    axes.set_title(f"{bundle.name}: {bundle.metric} vs supply voltage ({len(bundle.evaluation.images)} images)")
     axes.set_ylim(0, 101)
     axes.invert_xaxis()
     axes.grid(True, alpha=0.3)
@@ -195,37 +234,49 @@ class PreparedModel:
     float_accuracy: float
 
 
-def prepare_model(model_name: str, *, images: int | str | None, labels: str | None, seed: int,
-                  calibration: CalibrationConfig) -> PreparedModel:
+def prepare_model(
+    model_name: str, *, images: int | str | None, labels: str | None, seed: int, calibration: CalibrationConfig
+) -> PreparedModel:
     """Load, calibrate and quantise `model_name`; score the float model on its images."""
     bundle = load_bundle(model_name, images=images, labels=labels, seed=seed)
     model = quantize_model(bundle.graph, bundle.calibration_images, calibration=calibration)
     evaluation = bundle.evaluation.images
     step = model.default_batch_size()
-    float_top1 = np.concatenate([run_float(bundle.graph, evaluation[i:i + step]).argmax(axis=1)
-                                 for i in range(0, len(evaluation), step)])
+    float_top1 = np.concatenate(
+        [run_float(bundle.graph, evaluation[i : i + step]).argmax(axis=1) for i in range(0, len(evaluation), step)]
+    )
     targets = bundle.evaluation.labels if bundle.metric == "accuracy" else float_top1
-    return PreparedModel(bundle=bundle, model=model, images=evaluation, targets=targets,
-                         float_accuracy=100.0 * float(np.mean(float_top1 == targets)))
+    return PreparedModel(
+        bundle=bundle,
+        model=model,
+        images=evaluation,
+        targets=targets,
+        float_accuracy=100.0 * float(np.mean(float_top1 == targets)),
+    )
 
 
 _FORKED_STATE: tuple[PreparedModel, dict[str, Any]] | None = None
 
 
-def _forked_point(injection: str, vdd: float, protect_mask: int, point_seed: np.random.SeedSequence
-                  ) -> tuple[list[Any], list[list[Any]]]:
+def _forked_point(
+    injection: str, vdd: float, protect_mask: int, point_seed: np.random.SeedSequence
+) -> tuple[list[Any], list[list[Any]]]:
     """One voltage point in a forked worker, with the parent's prepared model and options."""
     assert _FORKED_STATE is not None
     prepared, options = _FORKED_STATE
     return _accuracy_point(prepared, injection, vdd, protect_mask, point_seed, options)
 
 
-def _accuracy_point(prepared: PreparedModel, injection: str, vdd: float, protect_mask: int,
-                    point_seed: np.random.SeedSequence, options: dict[str, Any]
-                    ) -> tuple[list[Any], list[list[Any]]]:
+def _accuracy_point(
+    prepared: PreparedModel,
+    injection: str,
+    vdd: float,
+    protect_mask: int,
+    point_seed: np.random.SeedSequence,
+    options: dict[str, Any],
+) -> tuple[list[Any], list[list[Any]]]:
     """One voltage point: (row of COLUMNS, per-layer error rows)."""
-    backend = make_injection_backend(injection, vdd_v=vdd, protect_mask=protect_mask,
-                                     seed=point_seed, **options)
+    backend = make_injection_backend(injection, vdd_v=vdd, protect_mask=protect_mask, seed=point_seed, **options)
     codes = prepared.model.run(prepared.images, backend)
     top1 = 100.0 * float(np.mean(top_k_hits(codes, prepared.targets, 1)))
     top5 = 100.0 * float(np.mean(top_k_hits(codes, prepared.targets, 5)))
@@ -240,15 +291,34 @@ def _accuracy_point(prepared: PreparedModel, injection: str, vdd: float, protect
     compute = getattr(backend, "compute_cycles", None)
     correction = getattr(backend, "correction_cycles", None)
     overhead = 100.0 * correction / compute if compute else ""
-    row = [vdd, injection, prepared.bundle.metric, len(prepared.images), top1, top5,
-           prepared.float_accuracy, errors, detections, "" if compute is None else compute,
-           "" if correction is None else correction, overhead]
+    row = [
+        vdd,
+        injection,
+        prepared.bundle.metric,
+        len(prepared.images),
+        top1,
+        top5,
+        prepared.float_accuracy,
+        errors,
+        detections,
+        "" if compute is None else compute,
+        "" if correction is None else correction,
+        overhead,
+    ]
     return row, error_rows
 
 
-def accuracy_points(prepared: PreparedModel, *, injection: str, vdds: list[float], protect_mask: int,
-                    seed: int, options: dict[str, Any], label: str = "accuracy", jobs: int = 1
-                    ) -> tuple[list[list[Any]], list[list[Any]]]:
+def accuracy_points(
+    prepared: PreparedModel,
+    *,
+    injection: str,
+    vdds: list[float],
+    protect_mask: int,
+    seed: int,
+    options: dict[str, Any],
+    label: str = "accuracy",
+    jobs: int = 1,
+) -> tuple[list[list[Any]], list[list[Any]]]:
     """Run the int8 model at every VDD: rows of :data:`COLUMNS` and per-layer error rows.
 
     Each voltage point has its own child of ``SeedSequence(seed)``, so the results do not
@@ -258,8 +328,10 @@ def accuracy_points(prepared: PreparedModel, *, injection: str, vdds: list[float
     seeds = np.random.SeedSequence(seed).spawn(len(vdds))
     points = list(zip(vdds, seeds, strict=True))
     if jobs <= 1 or len(points) == 1:
-        results = [_accuracy_point(prepared, injection, vdd, protect_mask, point_seed, options)
-                   for vdd, point_seed in progress(points, label=label)]
+        results = [
+            _accuracy_point(prepared, injection, vdd, protect_mask, point_seed, options)
+            for vdd, point_seed in progress(points, label=label)
+        ]
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -268,8 +340,9 @@ def accuracy_points(prepared: PreparedModel, *, injection: str, vdds: list[float
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                futures = [pool.submit(_forked_point, injection, vdd, protect_mask, point_seed)
-                           for vdd, point_seed in points]
+                futures = [
+                    pool.submit(_forked_point, injection, vdd, protect_mask, point_seed) for vdd, point_seed in points
+                ]
                 results = [future.result() for future in progress(futures, label=label)]
         finally:
             _FORKED_STATE = None
@@ -288,42 +361,58 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--seed: {args.seed} must be >= 0")
     if args.jobs < 1:
         raise ConfigError(f"--jobs: expected a positive number of processes, got {args.jobs}")
-    options = injection_options(args.injection, vdds, f_clk_mhz=args.f_clk_mhz, array=args.array,
-                                penalty=args.penalty)
-    prepared = prepare_model(args.model, images=parse_images(args.images), labels=args.labels,
-                             seed=args.seed, calibration=calibration)
+    options = injection_options(args.injection, vdds, f_clk_mhz=args.f_clk_mhz, array=args.array, penalty=args.penalty)
+    prepared = prepare_model(
+        args.model, images=parse_images(args.images), labels=args.labels, seed=args.seed, calibration=calibration
+    )
     bundle, model, images, float_accuracy = prepared.bundle, prepared.model, prepared.images, prepared.float_accuracy
-    rows, error_rows = accuracy_points(prepared, injection=args.injection, vdds=vdds,
-                                       protect_mask=protect_mask, seed=args.seed, options=options, jobs=args.jobs)
+    rows, error_rows = accuracy_points(
+        prepared,
+        injection=args.injection,
+        vdds=vdds,
+        protect_mask=protect_mask,
+        seed=args.seed,
+        options=options,
+        jobs=args.jobs,
+    )
 
     table = Table(columns=COLUMNS, rows=rows)
     write_csv(out / "accuracy.csv", table)
-    write_csv(out / "errors_per_bit.csv",
-              Table(columns=("vdd_v", "layer", "bit", "errors", "protected"), rows=error_rows))
+    write_csv(
+        out / "errors_per_bit.csv", Table(columns=("vdd_v", "layer", "bit", "errors", "protected"), rows=error_rows)
+    )
     save_figure(out / "accuracy.png", _plot(rows, bundle, args.injection))
-    write_json(out / "config.json", {
-        "command": "accuracy",
-        "model": args.model,
-        "weights": bundle.source,
-        "metric": bundle.metric,
-        "images": len(images),
-        "image_source": args.images if args.images else "bundled",
-        "labels": args.labels,
-        "vdd_v": vdds,
-        "injection": args.injection,
-        "protect": args.protect,
-        "protect_mask": f"0x{protect_mask:08x}",
-        "seed": args.seed,
-        "f_clk_mhz": args.f_clk_mhz,
-        "array": args.array,
-        "penalty_cycles": args.penalty,
-        "calibration": {"method": calibration.method, "percentile": calibration.percentile,
-                        "images": len(bundle.calibration_images)},
-        "accumulator_bits": ACCUMULATOR_BITS,
-        "macs_per_image": model.macs_per_image,
-    })
+    write_json(
+        out / "config.json",
+        {
+            "command": "accuracy",
+            "model": args.model,
+            "weights": bundle.source,
+            "metric": bundle.metric,
+            "images": len(images),
+            "image_source": args.images if args.images else "bundled",
+            "labels": args.labels,
+            "vdd_v": vdds,
+            "injection": args.injection,
+            "protect": args.protect,
+            "protect_mask": f"0x{protect_mask:08x}",
+            "seed": args.seed,
+            "f_clk_mhz": args.f_clk_mhz,
+            "array": args.array,
+            "penalty_cycles": args.penalty,
+            "calibration": {
+                "method": calibration.method,
+                "percentile": calibration.percentile,
+                "images": len(bundle.calibration_images),
+            },
+            "accumulator_bits": ACCUMULATOR_BITS,
+            "macs_per_image": model.macs_per_image,
+        },
+    )
     emit(table, args.format)
     if args.format == "table":
-        print(f"{bundle.name}: float top-1 {float_accuracy:.2f} % ({bundle.metric}, "
-              f"{len(images)} images); results in {out}")
+        print(
+            f"{bundle.name}: float top-1 {float_accuracy:.2f} % ({bundle.metric}, "
+            f"{len(images)} images); results in {out}"
+        )
     return 0

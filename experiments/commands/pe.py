@@ -29,32 +29,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands.required = True
 
     evaluate = commands.add_parser(
-        "eval", help="latched value, flip mask and settle time of each MAC in a vector file",
+        "eval",
+        help="latched value, flip mask and settle time of each MAC in a vector file",
         description="Read VECTORS.csv with columns prev_a,prev_b,prev_c,a,b,c (signed decimal; c is the "
         "adder's partial-sum input) and write the input columns plus latched,correct,flip_mask,settle_ps. "
         "In the registered pipeline the adder stage is reported: its product register switches from "
         "prev_a*prev_b to a*b and its partial-sum input from prev_c to c.",
     )
     evaluate.add_argument("vectors", type=Path, metavar="VECTORS.csv", help="input vectors")
-    evaluate.add_argument("--level", choices=("gate", "chain"), default="chain",
-                          help="fidelity level (default: chain)")
+    evaluate.add_argument("--level", choices=("gate", "chain"), default="chain", help="fidelity level (default: chain)")
     add_pe_options(evaluate)
     add_timing_options(evaluate)
     add_output_options(evaluate, "pe-eval", default_format="csv")
     evaluate.set_defaults(handler=run_eval)
 
     verilog = commands.add_parser(
-        "verilog", help="write the PE netlist as structural Verilog with a testbench for Icarus",
+        "verilog",
+        help="write the PE netlist as structural Verilog with a testbench for Icarus",
         description="Write cells.v, one module and one testbench per timed stage, the vectors and "
         "run_icarus.sh. Delays are the cell delays at the chosen operating point.",
     )
-    verilog.add_argument("--vectors", type=Path, default=None, metavar="VECTORS.csv",
-                         help="vectors for the testbench (default: 100 random vectors)")
+    verilog.add_argument(
+        "--vectors",
+        type=Path,
+        default=None,
+        metavar="VECTORS.csv",
+        help="vectors for the testbench (default: 100 random vectors)",
+    )
     verilog.add_argument("--seed", type=int, default=0, help="seed of the random vectors (default: 0)")
     add_pe_options(verilog)
     add_timing_options(verilog)
-    verilog.add_argument("--out", type=Path, default=Path("vscale-out") / "pe-verilog", metavar="DIR",
-                         help="output directory (default: ./vscale-out/pe-verilog/)")
+    verilog.add_argument(
+        "--out",
+        type=Path,
+        default=Path("vscale-out") / "pe-verilog",
+        metavar="DIR",
+        help="output directory (default: ./vscale-out/pe-verilog/)",
+    )
     verilog.set_defaults(handler=run_verilog)
 
 
@@ -103,8 +114,7 @@ def evaluate(pe: PEConfig, timing: StageTiming, vectors: dict[str, np.ndarray], 
         return result.latched, result.correct, result.flip_mask, result.settle_fs
     stage = "adder" if pe.pipeline == "registered" else "mac"
     old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
-    gate = simulate_gate_fast(pe.stages[stage], old, new, delays_fs=timing.delays_fs,
-                              t_sample_fs=timing.t_sample_fs)
+    gate = simulate_gate_fast(pe.stages[stage], old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
     return to_signed(gate.latched, pe.width), to_signed(gate.correct, pe.width), gate.flip_mask & mask, gate.settle_fs
 
 
@@ -114,8 +124,13 @@ def run_eval(args: argparse.Namespace) -> int:
     vectors = read_vectors(args.vectors, width=pe.width)
     latched, correct, flips, settle = evaluate(pe, timing, vectors, args.level)
     rows = [
-        [*(int(vectors[c][i]) for c in VECTOR_COLUMNS), int(latched[i]), int(correct[i]),
-         f"0x{int(flips[i]):08x}", float(settle[i]) / 1000.0]
+        [
+            *(int(vectors[c][i]) for c in VECTOR_COLUMNS),
+            int(latched[i]),
+            int(correct[i]),
+            f"0x{int(flips[i]):08x}",
+            float(settle[i]) / 1000.0,
+        ]
         for i in range(latched.shape[0])
     ]
     table = Table(columns=[*VECTOR_COLUMNS, "latched", "correct", "flip_mask", "settle_ps"], rows=rows)
@@ -155,8 +170,14 @@ def run_verilog(args: argparse.Namespace) -> int:
     written: list[Path] = []
     for stage, netlist in pe.stages.items():
         old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
-        files = write_verilog_bundle(directory, netlist, delays_fs=timing.delays_fs,
-                                     t_sample_fs=timing.t_sample_fs, old_inputs=old, new_inputs=new)
+        files = write_verilog_bundle(
+            directory,
+            netlist,
+            delays_fs=timing.delays_fs,
+            t_sample_fs=timing.t_sample_fs,
+            old_inputs=old,
+            new_inputs=new,
+        )
         written.extend(files.values())
     written.append(write_json(directory / "config.json", _config(args, pe, timing)))
     for path in sorted({str(p) for p in written}):

@@ -42,13 +42,39 @@ __all__ = [
 ]
 
 COLUMNS = (
-    "layer_id", "layer_name", "m", "n", "k", "groups", "folds", "macs", "cycles", "compute_cycles",
-    "correction_cycles", "memory_stall_cycles", "erroneous_macs", "detections", "detection_cycles",
-    "wrong_outputs", "relative_error", "max_abs_error",
+    "layer_id",
+    "layer_name",
+    "m",
+    "n",
+    "k",
+    "groups",
+    "folds",
+    "macs",
+    "cycles",
+    "compute_cycles",
+    "correction_cycles",
+    "memory_stall_cycles",
+    "erroneous_macs",
+    "detections",
+    "detection_cycles",
+    "wrong_outputs",
+    "relative_error",
+    "max_abs_error",
 )
 _TABLE_COLUMNS = (
-    "layer", "M", "N", "K", "groups", "macs", "cycles", "correction", "memory", "erroneous_macs",
-    "detections", "wrong_outputs", "rel_error",
+    "layer",
+    "M",
+    "N",
+    "K",
+    "groups",
+    "macs",
+    "cycles",
+    "correction",
+    "memory",
+    "erroneous_macs",
+    "detections",
+    "wrong_outputs",
+    "rel_error",
 )
 OPERAND_MODEL = {
     "activations": "ReLU-like: 0 with probability 1/2, else |N(0, 40)|; rounded, clipped to 0..127",
@@ -151,9 +177,7 @@ def load_gemm_operands(path: str) -> tuple[np.ndarray, np.ndarray]:
         if array.dtype.kind not in "iu" or array.min() < -128 or array.max() > 127:
             raise ConfigError(f"{path}: array {name!r} must hold integers in -128..127")
     if activations.shape[1] != weights.shape[0]:
-        raise ConfigError(
-            f"{path}: activations {activations.shape} and weights {weights.shape} do not share K"
-        )
+        raise ConfigError(f"{path}: activations {activations.shape} and weights {weights.shape} do not share K")
     return activations.astype(np.int8), weights.astype(np.int8)
 
 
@@ -168,38 +192,75 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--layer", metavar="M,N,K", help="one GEMM layer C[M,N] = A[M,K] @ B[K,N]")
-    source.add_argument("--operands", metavar="FILE.npz",
-                        help="one GEMM with supplied operands: int8-valued arrays activations (M, K) and "
-                        "weights (K, N)")
     source.add_argument(
-        "--topology", metavar="FILE|NAME",
+        "--operands",
+        metavar="FILE.npz",
+        help="one GEMM with supplied operands: int8-valued arrays activations (M, K) and weights (K, N)",
+    )
+    source.add_argument(
+        "--topology",
+        metavar="FILE|NAME",
         help=f"topology CSV file (SCALE-Sim or vscale format) or a built-in name: {', '.join(BUILTIN_TOPOLOGIES)}",
     )
-    parser.add_argument("--layers", metavar="START:STOP",
-                        help="with --topology: run only these layers (0-based, STOP exclusive) (default: all)")
-    parser.add_argument("--array", metavar="ROWSxCOLS", default="256x256",
-                        help="array shape in PEs, rows x columns (default: 256x256)")
-    parser.add_argument("--dataflow", metavar="|".join(DATAFLOWS), default="ws",
-                        help="ws (weights stationary), os (outputs stationary) or is (inputs stationary) "
-                        "(default: ws)")
-    parser.add_argument("--bandwidth", metavar="WORDS_PER_CYCLE",
-                        help="DRAM bandwidth in words per cycle; adds the double-buffered memory stalls of "
-                        "docs/latency.md (default: unlimited, no stalls)")
-    parser.add_argument("--engine", choices=("fast", "detailed"), default="fast",
-                        help="PE grid engine: numba kernel per fold, or PE objects stepped cycle by cycle "
-                        "(small arrays only) (default: fast)")
-    parser.add_argument("--protect", metavar="HIGH:LOW,...", default="none",
-                        help="protected accumulator bits, e.g. 31:20 or 31,30 (default: none)")
-    parser.add_argument("--penalty", type=int, default=1, metavar="CYCLES",
-                        help="cycles one correction costs, >= 0 (default: 1)")
-    parser.add_argument("--stall", choices=STALL_SCOPES, default="global",
-                        help="who waits for a correction: the whole array or the PE's column (default: global)")
-    parser.add_argument("--sigma-die", type=float, default=0.0, metavar="S",
-                        help="process variation: relative delay std between dies, 0..0.3 (default: 0)")
-    parser.add_argument("--sigma-pe", type=float, default=0.0, metavar="S",
-                        help="process variation: relative delay std between PEs, 0..0.3 (default: 0)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the operands and of the process-variation die, >= 0 (default: 0)")
+    parser.add_argument(
+        "--layers",
+        metavar="START:STOP",
+        help="with --topology: run only these layers (0-based, STOP exclusive) (default: all)",
+    )
+    parser.add_argument(
+        "--array", metavar="ROWSxCOLS", default="256x256", help="array shape in PEs, rows x columns (default: 256x256)"
+    )
+    parser.add_argument(
+        "--dataflow",
+        metavar="|".join(DATAFLOWS),
+        default="ws",
+        help="ws (weights stationary), os (outputs stationary) or is (inputs stationary) (default: ws)",
+    )
+    parser.add_argument(
+        "--bandwidth",
+        metavar="WORDS_PER_CYCLE",
+        help="DRAM bandwidth in words per cycle; adds the double-buffered memory stalls of "
+        "docs/latency.md (default: unlimited, no stalls)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("fast", "detailed"),
+        default="fast",
+        help="PE grid engine: numba kernel per fold, or PE objects stepped cycle by cycle "
+        "(small arrays only) (default: fast)",
+    )
+    parser.add_argument(
+        "--protect",
+        metavar="HIGH:LOW,...",
+        default="none",
+        help="protected accumulator bits, e.g. 31:20 or 31,30 (default: none)",
+    )
+    parser.add_argument(
+        "--penalty", type=int, default=1, metavar="CYCLES", help="cycles one correction costs, >= 0 (default: 1)"
+    )
+    parser.add_argument(
+        "--stall",
+        choices=STALL_SCOPES,
+        default="global",
+        help="who waits for a correction: the whole array or the PE's column (default: global)",
+    )
+    parser.add_argument(
+        "--sigma-die",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="process variation: relative delay std between dies, 0..0.3 (default: 0)",
+    )
+    parser.add_argument(
+        "--sigma-pe",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="process variation: relative delay std between PEs, 0..0.3 (default: 0)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the operands and of the process-variation die, >= 0 (default: 0)"
+    )
     add_timing_options(parser)
     add_pe_options(parser)
     add_output_options(parser, "simulate")
@@ -209,9 +270,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _layer_row(index: int, layer: Layer, result: Any) -> list[Any]:
     problem = layer.gemm()
     return [
-        index, layer.name, problem.m, problem.n, problem.k, problem.groups, result.folds, result.macs, result.cycles,
-        result.compute_cycles, result.correction_cycles, result.memory_stall_cycles, result.erroneous_macs,
-        result.detections, result.detection_cycles, result.wrong_outputs, result.relative_error,
+        index,
+        layer.name,
+        problem.m,
+        problem.n,
+        problem.k,
+        problem.groups,
+        result.folds,
+        result.macs,
+        result.cycles,
+        result.compute_cycles,
+        result.correction_cycles,
+        result.memory_stall_cycles,
+        result.erroneous_macs,
+        result.detections,
+        result.detection_cycles,
+        result.wrong_outputs,
+        result.relative_error,
         result.max_abs_error,
     ]
 
@@ -251,8 +326,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--seed: expected a non-negative integer, got {args.seed}")
     if args.penalty < 0:
         raise ConfigError(f"--penalty: expected a non-negative integer number of cycles, got {args.penalty}")
-    protection = Protection(protected_mask=parse_bit_mask(args.protect, width=pe.width),
-                            penalty_cycles=args.penalty, stall_scope=args.stall)
+    protection = Protection(
+        protected_mask=parse_bit_mask(args.protect, width=pe.width), penalty_cycles=args.penalty, stall_scope=args.stall
+    )
     for option, sigma in (("--sigma-die", args.sigma_die), ("--sigma-pe", args.sigma_pe)):
         if not 0.0 <= sigma <= MAX_SIGMA:
             raise ConfigError(f"{option}: expected a relative standard deviation in 0..{MAX_SIGMA:g}, got {sigma:g}")
@@ -279,8 +355,12 @@ def run(args: argparse.Namespace) -> int:
         topology = load_topology(args.topology)
         selected = parse_layer_range(args.layers, len(topology.layers))
         layers = [(index, topology.layers[index]) for index in selected]
-        source = {"topology": args.topology, "source": topology.source, "format": topology.format,
-                  "layers": args.layers or f"0:{len(topology.layers)}"}
+        source = {
+            "topology": args.topology,
+            "source": topology.source,
+            "format": topology.format,
+            "layers": args.layers or f"0:{len(topology.layers)}",
+        }
 
     root = np.random.SeedSequence(args.seed)
     die = np.random.SeedSequence(root.entropy, spawn_key=(1,))
@@ -294,61 +374,130 @@ def run(args: argparse.Namespace) -> int:
             activations, weights = supplied[0][None], supplied[1][None]
         else:
             activations, weights = layer_operands(layer, np.random.SeedSequence(root.entropy, spawn_key=(0, index)))
-        result = simulate_grouped_gemm(activations, weights, array=array, pe=pe, timing=timing,
-                                       protection=protection, variation=variation, seed=die, engine=args.engine)
+        result = simulate_grouped_gemm(
+            activations,
+            weights,
+            array=array,
+            pe=pe,
+            timing=timing,
+            protection=protection,
+            variation=variation,
+            seed=die,
+            engine=args.engine,
+        )
         rows.append(_layer_row(index, layer, result))
         flips += result.flip_counts
         residual += result.residual_flip_counts
-        flip_rows.extend([index, layer.name, bit, int(result.flip_counts[bit]), int(result.residual_flip_counts[bit]),
-                          int((protection.protected_mask >> bit) & 1)] for bit in range(pe.width))
+        flip_rows.extend(
+            [
+                index,
+                layer.name,
+                bit,
+                int(result.flip_counts[bit]),
+                int(result.residual_flip_counts[bit]),
+                int((protection.protected_mask >> bit) & 1),
+            ]
+            for bit in range(pe.width)
+        )
         error_sq += float(np.sum(result.output_errors.astype(np.float64) ** 2))
         exact_sq += float(np.sum(result.exact.astype(np.float64) ** 2))
 
-    totals = {name: sum(row[COLUMNS.index(name)] for row in rows) for name in (
-        "macs", "cycles", "compute_cycles", "correction_cycles", "memory_stall_cycles", "erroneous_macs",
-        "detections", "detection_cycles", "wrong_outputs")}
+    totals = {
+        name: sum(row[COLUMNS.index(name)] for row in rows)
+        for name in (
+            "macs",
+            "cycles",
+            "compute_cycles",
+            "correction_cycles",
+            "memory_stall_cycles",
+            "erroneous_macs",
+            "detections",
+            "detection_cycles",
+            "wrong_outputs",
+        )
+    }
     if exact_sq > 0:
         relative_error = math.sqrt(error_sq / exact_sq)
     else:
         relative_error = 0.0 if error_sq == 0 else math.inf
-    summary = {"layers": len(rows), **totals, "relative_error": relative_error,
-               "latency_us": array.cycles_to_us(totals["cycles"]),
-               "correction_overhead_pct": 100.0 * totals["correction_cycles"] / max(totals["compute_cycles"], 1),
-               "flipped_bits": [int(x) for x in flips], "unprotected_flipped_bits": [int(x) for x in residual]}
-    flip_rows.extend(["", "TOTAL", bit, int(flips[bit]), int(residual[bit]),
-                      int((protection.protected_mask >> bit) & 1)] for bit in range(pe.width))
+    summary = {
+        "layers": len(rows),
+        **totals,
+        "relative_error": relative_error,
+        "latency_us": array.cycles_to_us(totals["cycles"]),
+        "correction_overhead_pct": 100.0 * totals["correction_cycles"] / max(totals["compute_cycles"], 1),
+        "flipped_bits": [int(x) for x in flips],
+        "unprotected_flipped_bits": [int(x) for x in residual],
+    }
+    flip_rows.extend(
+        ["", "TOTAL", bit, int(flips[bit]), int(residual[bit]), int((protection.protected_mask >> bit) & 1)]
+        for bit in range(pe.width)
+    )
     vdd = "" if args.vdd is None else f" at {args.vdd:g} V"
-    title = (f"{array.shape} {array.dataflow}{vdd}, {f_clk_mhz:g} MHz, "
-             f"protected {protection.to_dict()['protected_bits']}: "
-             f"{totals['erroneous_macs']} erroneous of {totals['macs']} MACs")
+    title = (
+        f"{array.shape} {array.dataflow}{vdd}, {f_clk_mhz:g} MHz, "
+        f"protected {protection.to_dict()['protected_bits']}: "
+        f"{totals['erroneous_macs']} erroneous of {totals['macs']} MACs"
+    )
 
     write_csv(out / "simulate.csv", Table(columns=COLUMNS, rows=rows))
-    write_csv(out / "flips.csv", Table(columns=("layer_id", "layer_name", "bit", "flipped_bits",
-                                                "unprotected_flipped_bits", "protected"), rows=flip_rows))
+    write_csv(
+        out / "flips.csv",
+        Table(
+            columns=("layer_id", "layer_name", "bit", "flipped_bits", "unprotected_flipped_bits", "protected"),
+            rows=flip_rows,
+        ),
+    )
     write_json(out / "summary.json", summary)
     save_figure(out / "flips.png", _plot(flips, residual, protection.protected_mask, title))
-    write_json(out / "config.json", {
-        "command": "simulate",
-        **source,
-        "array": array.to_dict(),
-        "pe": pe.as_dict(),
-        "timing": {"vdd_v": args.vdd, "f_clk_mhz": f_clk_mhz, "t_clk_ps": timing.t_clk_fs / 1000,
-                   "delay_scale": timing.delay_scale, "t_sample_ps": timing.t_sample_fs / 1000},
-        "protection": protection.to_dict(),
-        "variation": None if variation is None else dataclasses.asdict(variation),
-        "engine": args.engine,
-        "seed": args.seed,
-        "operands": args.operands if supplied is not None else OPERAND_MODEL,
-    })
+    write_json(
+        out / "config.json",
+        {
+            "command": "simulate",
+            **source,
+            "array": array.to_dict(),
+            "pe": pe.as_dict(),
+            "timing": {
+                "vdd_v": args.vdd,
+                "f_clk_mhz": f_clk_mhz,
+                "t_clk_ps": timing.t_clk_fs / 1000,
+                "delay_scale": timing.delay_scale,
+                "t_sample_ps": timing.t_sample_fs / 1000,
+            },
+            "protection": protection.to_dict(),
+            "variation": None if variation is None else dataclasses.asdict(variation),
+            "engine": args.engine,
+            "seed": args.seed,
+            "operands": args.operands if supplied is not None else OPERAND_MODEL,
+        },
+    )
 
-    table_rows = [[row[1], row[2], row[3], row[4], row[5], row[7], row[8], row[10], row[11], row[12], row[13],
-                   row[15], row[16]] for row in rows]
-    table_rows.append(["TOTAL", "", "", "", "", totals["macs"], totals["cycles"], totals["correction_cycles"],
-                       totals["memory_stall_cycles"], totals["erroneous_macs"], totals["detections"],
-                       totals["wrong_outputs"], relative_error])
+    table_rows = [
+        [row[1], row[2], row[3], row[4], row[5], row[7], row[8], row[10], row[11], row[12], row[13], row[15], row[16]]
+        for row in rows
+    ]
+    table_rows.append(
+        [
+            "TOTAL",
+            "",
+            "",
+            "",
+            "",
+            totals["macs"],
+            totals["cycles"],
+            totals["correction_cycles"],
+            totals["memory_stall_cycles"],
+            totals["erroneous_macs"],
+            totals["detections"],
+            totals["wrong_outputs"],
+            relative_error,
+        ]
+    )
     emit(Table(columns=_TABLE_COLUMNS, rows=table_rows), args.format)
     if args.format == "table":
-        print(f"{title}; {totals['cycles']} cycles ({totals['correction_cycles']} correction, "
-              f"{summary['correction_overhead_pct']:.3g} %) = {summary['latency_us']:.6g} us; "
-              f"relative output error {relative_error:.3g}")
+        print(
+            f"{title}; {totals['cycles']} cycles ({totals['correction_cycles']} correction, "
+            f"{summary['correction_overhead_pct']:.3g} %) = {summary['latency_us']:.6g} us; "
+            f"relative output error {relative_error:.3g}"
+        )
     return 0

@@ -24,8 +24,18 @@ __all__ = ["DEFAULT_ARRAYS", "SIZE_COLUMNS", "register", "run"]
 
 DEFAULT_ARRAYS = "32x32,64x64,128x128,256x256,128x512"
 SIZE_COLUMNS = (
-    "array", "rows", "cols", "dataflow", "mac_units", "compute_cycles", "stall_cycles",
-    "total_cycles", "latency_us", "overall_util_pct", "mac_cycles", "macs",
+    "array",
+    "rows",
+    "cols",
+    "dataflow",
+    "mac_units",
+    "compute_cycles",
+    "stall_cycles",
+    "total_cycles",
+    "latency_us",
+    "overall_util_pct",
+    "mac_cycles",
+    "macs",
 )
 
 
@@ -37,12 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "topology for several array shapes and dataflows, from the closed-form counts.",
     )
     add_array_options(
-        parser, dataflow_help="one or more of ws, os, is, comma-separated, e.g. ws,os,is "
-        "(default: from --config, else ws)",
+        parser,
+        dataflow_help="one or more of ws, os, is, comma-separated, e.g. ws,os,is (default: from --config, else ws)",
         dataflow_metavar="DF[,DF...]",
     )
     parser.add_argument(
-        "--arrays", default=DEFAULT_ARRAYS, metavar="RxC,RxC,...",
+        "--arrays",
+        default=DEFAULT_ARRAYS,
+        metavar="RxC,RxC,...",
         help=f"array shapes in PEs, rows x columns, comma-separated (default: {DEFAULT_ARRAYS})",
     )
     add_output_options(parser, "size")
@@ -95,14 +107,20 @@ def run(args: argparse.Namespace) -> int:
     for dataflow in dataflows:
         for array_rows, array_cols in shapes:
             config = dataclasses.replace(base, rows=array_rows, cols=array_cols, dataflow=dataflow)
-            summary = summarize(
-                topology_report(topology.layers, config, scalesim_compat=args.scalesim_compat), config
-            )
+            summary = summarize(topology_report(topology.layers, config, scalesim_compat=args.scalesim_compat), config)
             rows.append(
                 [
-                    config.shape, array_rows, array_cols, dataflow, config.mac_units,
-                    summary.compute_cycles, summary.stall_cycles, summary.total_cycles,
-                    summary.latency_us, 100.0 * summary.overall_utilisation, summary.mac_cycles,
+                    config.shape,
+                    array_rows,
+                    array_cols,
+                    dataflow,
+                    config.mac_units,
+                    summary.compute_cycles,
+                    summary.stall_cycles,
+                    summary.total_cycles,
+                    summary.latency_us,
+                    100.0 * summary.overall_utilisation,
+                    summary.mac_cycles,
                     summary.macs,
                 ]
             )

@@ -24,7 +24,8 @@ __all__ = ["register"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "slack", help="timing-slack histograms per MAC and per bit (PNG and CSV)",
+        "slack",
+        help="timing-slack histograms per MAC and per bit (PNG and CSV)",
         description="Slack = (T_clk - t_setup) - settle time of each MAC's output (and of each bit that "
         "switches), at chain level, over the operand stream in its own order (temporal correlation kept). "
         "Negative slack means a late bit.",
@@ -50,33 +51,52 @@ def run(args: argparse.Namespace) -> int:
     bit_settle = result.bit_settle_fs
     edges = np.histogram_bin_edges(np.concatenate([mac_slack, [t_sample_ps]]), bins=args.bins)
     counts, _ = np.histogram(mac_slack, bins=edges)
-    mac_table = Table(columns=["slack_low_ps", "slack_high_ps", "macs"],
-                      rows=[[float(edges[i]), float(edges[i + 1]), int(counts[i])] for i in range(counts.size)])
+    mac_table = Table(
+        columns=["slack_low_ps", "slack_high_ps", "macs"],
+        rows=[[float(edges[i]), float(edges[i + 1]), int(counts[i])] for i in range(counts.size)],
+    )
     bit_rows, hist_rows = [], []
     bit_counts = np.zeros((pe.width, edges.size - 1), dtype=np.int64)
     for bit in range(pe.width):
         moved = bit_settle[:, bit] > 0
         slack = t_sample_ps - bit_settle[moved, bit] / 1000
         if slack.size:
-            bit_rows.append([bit, int(slack.size), float(slack.min()), float(np.median(slack)),
-                             float(np.mean(slack < 0))])
+            bit_rows.append(
+                [bit, int(slack.size), float(slack.min()), float(np.median(slack)), float(np.mean(slack < 0))]
+            )
             bit_counts[bit], _ = np.histogram(slack, bins=edges)
-            hist_rows.extend([bit, float(edges[i]), float(edges[i + 1]), int(bit_counts[bit, i])]
-                             for i in range(edges.size - 1) if bit_counts[bit, i])
+            hist_rows.extend(
+                [bit, float(edges[i]), float(edges[i + 1]), int(bit_counts[bit, i])]
+                for i in range(edges.size - 1)
+                if bit_counts[bit, i]
+            )
         else:
             bit_rows.append([bit, 0, float("nan"), float("nan"), 0.0])
     bit_table = Table(columns=["bit", "transitions", "min_slack_ps", "median_slack_ps", "p_negative"], rows=bit_rows)
     directory = output_dir(args)
     write_csv(directory / "slack_mac.csv", mac_table)
     write_csv(directory / "slack_bits.csv", bit_table)
-    write_csv(directory / "slack_bits_hist.csv",
-              Table(columns=["bit", "slack_low_ps", "slack_high_ps", "transitions"], rows=hist_rows))
+    write_csv(
+        directory / "slack_bits_hist.csv",
+        Table(columns=["bit", "slack_low_ps", "slack_high_ps", "transitions"], rows=hist_rows),
+    )
     save_figure(directory / "slack.png", _figure(mac_slack, bit_counts, edges))
-    write_json(directory / "config.json", {
-        "command": "slack", "pe": pe.as_dict(), "vdd_v": args.vdd, "f_clk_mhz": args.f_clk_mhz,
-        "t_clk_ps": timing.t_clk_fs / 1000, "t_sample_ps": t_sample_ps, "delay_scale": timing.delay_scale,
-        "operands": args.operands, "rows": args.rows, "seed": args.seed, "macs": int(result.settle_fs.size),
-    })
+    write_json(
+        directory / "config.json",
+        {
+            "command": "slack",
+            "pe": pe.as_dict(),
+            "vdd_v": args.vdd,
+            "f_clk_mhz": args.f_clk_mhz,
+            "t_clk_ps": timing.t_clk_fs / 1000,
+            "t_sample_ps": t_sample_ps,
+            "delay_scale": timing.delay_scale,
+            "operands": args.operands,
+            "rows": args.rows,
+            "seed": args.seed,
+            "macs": int(result.settle_fs.size),
+        },
+    )
     emit(bit_table, args.format)
     return 0
 
@@ -91,8 +111,13 @@ def _figure(mac_slack, bit_counts, edges):
     left.set_ylabel("MACs")
     left.set_yscale("log")
     left.legend()
-    image = right.imshow(np.log10(bit_counts + 1), aspect="auto", origin="lower", cmap="viridis",
-                         extent=(edges[0], edges[-1], -0.5, width - 0.5))
+    image = right.imshow(
+        np.log10(bit_counts + 1),
+        aspect="auto",
+        origin="lower",
+        cmap="viridis",
+        extent=(edges[0], edges[-1], -0.5, width - 0.5),
+    )
     right.axvline(0, color="red", linestyle="--")
     right.set_xlabel("slack per bit transition (ps)")
     right.set_ylabel("bit")

@@ -27,22 +27,35 @@ __all__ = ["register", "trace_from_gemms"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "trace", help="save the operand trace of one layer (products, partial sums) for vscale probs",
+        "trace",
+        help="save the operand trace of one layer (products, partial sums) for vscale probs",
         description=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model", default="tinymnv2", metavar="NAME|FILE.onnx",
-                        help="tinymnv2, mobilenetv2 or a float ONNX file (default: tinymnv2)")
-    parser.add_argument("--layer", required=True, metavar="NAME|INDEX",
-                        help="GEMM layer: its name or its index among the model's GEMM layers (0-based)")
-    parser.add_argument("--images", type=int, default=100, metavar="N",
-                        help="evaluation images to run (default: 100)")
-    parser.add_argument("--lanes", type=int, default=64, metavar="PES",
-                        help="PEs (lanes) to record (default: 64)")
-    parser.add_argument("--steps", type=int, default=4096, metavar="MACS",
-                        help="consecutive MACs per PE, at most the layer's M (default: 4096)")
-    parser.add_argument("--array", default="256x256", metavar="ROWSxCOLS",
-                        help="array shape; its rows fold K (default: 256x256)")
+    parser.add_argument(
+        "--model",
+        default="tinymnv2",
+        metavar="NAME|FILE.onnx",
+        help="tinymnv2, mobilenetv2 or a float ONNX file (default: tinymnv2)",
+    )
+    parser.add_argument(
+        "--layer",
+        required=True,
+        metavar="NAME|INDEX",
+        help="GEMM layer: its name or its index among the model's GEMM layers (0-based)",
+    )
+    parser.add_argument("--images", type=int, default=100, metavar="N", help="evaluation images to run (default: 100)")
+    parser.add_argument("--lanes", type=int, default=64, metavar="PES", help="PEs (lanes) to record (default: 64)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=4096,
+        metavar="MACS",
+        help="consecutive MACs per PE, at most the layer's M (default: 4096)",
+    )
+    parser.add_argument(
+        "--array", default="256x256", metavar="ROWSxCOLS", help="array shape; its rows fold K (default: 256x256)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the lane choice (default: 0)")
     add_output_options(parser, "trace")
     parser.set_defaults(handler=run)
@@ -138,19 +151,39 @@ def run(args: argparse.Namespace) -> int:
     gemms = _by_group(recorder.gemms, shape.groups)
     m_total = gemms[0][0].shape[0]
     steps = min(args.steps, m_total)
-    trace = trace_from_gemms(gemms, rows=array.rows, lanes=args.lanes, steps=steps,
-                             seed=np.random.SeedSequence(args.seed))
-    metadata = {"model": args.model, "layer": name, "m": m_total, "n": shape.n, "k": shape.k,
-                "groups": shape.groups, "rows": array.rows, "images": len(bundle.evaluation.images),
-                "lanes": args.lanes, "steps": steps, "seed": args.seed}
+    trace = trace_from_gemms(
+        gemms, rows=array.rows, lanes=args.lanes, steps=steps, seed=np.random.SeedSequence(args.seed)
+    )
+    metadata = {
+        "model": args.model,
+        "layer": name,
+        "m": m_total,
+        "n": shape.n,
+        "k": shape.k,
+        "groups": shape.groups,
+        "rows": array.rows,
+        "images": len(bundle.evaluation.images),
+        "lanes": args.lanes,
+        "steps": steps,
+        "seed": args.seed,
+    }
     with atomic_path(out / "trace.npz") as tmp:
         with tmp.open("wb") as handle:
-            np.savez_compressed(handle, a=trace["a"], b=trace["b"], c=trace["c"], lane_k=trace["k"],
-                                lane_n=trace["n"], lane_group=trace["gemm"])
+            np.savez_compressed(
+                handle,
+                a=trace["a"],
+                b=trace["b"],
+                c=trace["c"],
+                lane_k=trace["k"],
+                lane_n=trace["n"],
+                lane_group=trace["gemm"],
+            )
     table = _summary(trace, metadata)
     write_csv(out / "trace_summary.csv", table)
-    write_json(out / "config.json", {"command": "trace", **metadata, "array": args.array,
-                                     "trace": str(Path(out) / "trace.npz")})
+    write_json(
+        out / "config.json",
+        {"command": "trace", **metadata, "array": args.array, "trace": str(Path(out) / "trace.npz")},
+    )
     emit(table, args.format)
     return 0
 
@@ -169,8 +202,34 @@ def _summary(trace: dict[str, np.ndarray], metadata: dict[str, Any]) -> Table:
     sign_changes = np.mean(np.sign(c[:, 1:]) * np.sign(c[:, :-1]) < 0)
     changed = (c[:, 1:] ^ c[:, :-1]) & 0xFFFFFFFF
     toggles = sum(float(np.mean((changed >> bit) & 1)) for bit in range(32))
-    rows = [[metadata["layer"], metadata["m"], metadata["n"], metadata["k"], metadata["groups"], metadata["lanes"],
-             metadata["steps"], float(np.mean(products == 0)), float(np.mean(np.abs(c))),
-             float(sign_changes), toggles]]
-    return Table(columns=["layer", "m", "n", "k", "groups", "lanes", "steps", "zero_products", "mean_abs_partial_sum",
-                          "partial_sum_sign_changes", "partial_sum_bit_toggles_per_mac"], rows=rows)
+    rows = [
+        [
+            metadata["layer"],
+            metadata["m"],
+            metadata["n"],
+            metadata["k"],
+            metadata["groups"],
+            metadata["lanes"],
+            metadata["steps"],
+            float(np.mean(products == 0)),
+            float(np.mean(np.abs(c))),
+            float(sign_changes),
+            toggles,
+        ]
+    ]
+    return Table(
+        columns=[
+            "layer",
+            "m",
+            "n",
+            "k",
+            "groups",
+            "lanes",
+            "steps",
+            "zero_products",
+            "mean_abs_partial_sum",
+            "partial_sum_sign_changes",
+            "partial_sum_bit_toggles_per_mac",
+        ],
+        rows=rows,
+    )

@@ -34,15 +34,18 @@ def test_top_k_counts_a_target_among_the_k_best():
 
 def test_accuracy_writes_table_csv_plot_and_config(tmp_path, capsys):
     out = tmp_path / "out"
-    status = main(["accuracy", "--images", "40", "--vdd", "0.9,0.7", "--format", "csv",
-                   "--out", str(out)])
+    status = main(["accuracy", "--images", "40", "--vdd", "0.9,0.7", "--format", "csv", "--out", str(out)])
     assert status == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [float(r["vdd_v"]) for r in rows] == [0.9, 0.7]
     assert {r["images"] for r in rows} == {"40"}
     assert rows[0]["top1_pct"] == rows[1]["top1_pct"]  # exact: flat in VDD
     assert sorted(p.name for p in out.iterdir()) == [
-        "accuracy.csv", "accuracy.png", "config.json", "errors_per_bit.csv"]
+        "accuracy.csv",
+        "accuracy.png",
+        "config.json",
+        "errors_per_bit.csv",
+    ]
     config = json.loads((out / "config.json").read_text())
     assert config["vdd_v"] == [0.9, 0.7]
     assert config["injection"] == "exact"
@@ -52,24 +55,20 @@ def test_accuracy_writes_table_csv_plot_and_config(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--injection", "magic"],
-         "--injection: 'magic' is unknown; allowed: exact, statistical, bitlevel"),
-        (["--vdd", "0.9:0.5"],
-         "--vdd: '0.9:0.5' is not START:STOP:STEP or a comma-separated list of volts "
-         "(e.g. 0.9:0.5:0.05)"),
+        (["--injection", "magic"], "--injection: 'magic' is unknown; allowed: exact, statistical, bitlevel"),
+        (
+            ["--vdd", "0.9:0.5"],
+            "--vdd: '0.9:0.5' is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)",
+        ),
         (["--vdd", "0.9:0.5:0"], "--vdd: step 0 must be > 0"),
         (["--vdd", "3"], "--vdd: 3 V is out of range; allowed: (0, 2] V"),
         (["--protect", "40:20"], "--protect: bit 40 is out of range; allowed: 0..31"),
-        (["--protect", "high"],
-         "--protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 'high'"),
-        (["--model", "resnet"],
-         "--model: 'resnet' is unknown; allowed: tinymnv2, mobilenetv2, FILE.onnx"),
+        (["--protect", "high"], "--protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 'high'"),
+        (["--model", "resnet"], "--model: 'resnet' is unknown; allowed: tinymnv2, mobilenetv2, FILE.onnx"),
         (["--images", "5000"], "--images: 5000 is out of range; allowed: 1..1000"),
-        (["--images", "nowhere"],
-         "--images: 'nowhere' is neither a number of images nor a directory"),
+        (["--images", "nowhere"], "--images: 'nowhere' is neither a number of images nor a directory"),
         (["--labels", "x.txt"], "--labels: needs --images DIR (a folder of images)"),
-        (["--calibration", "max"],
-         "calibration: 'max' is unknown; allowed: mse, percentile"),
+        (["--calibration", "max"], "calibration: 'max' is unknown; allowed: mse, percentile"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_no_files(tmp_path, capsys, argv, message):
@@ -84,12 +83,9 @@ def test_empty_image_folder_is_rejected(tmp_path, capsys):
     folder.mkdir()
     (tmp_path / "labels.txt").write_text("a.png 1\n")
     out = tmp_path / "out"
-    assert main(["accuracy", "--images", str(folder), "--labels",
-                 str(tmp_path / "labels.txt"), "--out", str(out)]) == 2
-    assert capsys.readouterr().err.startswith(f"vscale: error: --images: {folder} contains no "
-                                              "images (")
+    assert main(["accuracy", "--images", str(folder), "--labels", str(tmp_path / "labels.txt"), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith(f"vscale: error: --images: {folder} contains no images (")
     assert not out.exists()
-
 
 
 def _mnist_onnx(path, op_type="Relu"):
@@ -97,16 +93,24 @@ def _mnist_onnx(path, op_type="Relu"):
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(np.random.SeedSequence(40))
-    inits = [numpy_helper.from_array(rng.normal(size=(4, 1, 5, 5)).astype(np.float32), "w"),
-             numpy_helper.from_array(rng.normal(size=(10, 4)).astype(np.float32), "fc")]
-    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="conv", strides=[2, 2]),
-             helper.make_node(op_type, ["c"], ["r"], name="act"),
-             helper.make_node("GlobalAveragePool", ["r"], ["g"], name="gap"),
-             helper.make_node("Flatten", ["g"], ["f"], name="flat"),
-             helper.make_node("Gemm", ["f", "fc"], ["y"], name="fc", transB=1)]
+    inits = [
+        numpy_helper.from_array(rng.normal(size=(4, 1, 5, 5)).astype(np.float32), "w"),
+        numpy_helper.from_array(rng.normal(size=(10, 4)).astype(np.float32), "fc"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", strides=[2, 2]),
+        helper.make_node(op_type, ["c"], ["r"], name="act"),
+        helper.make_node("GlobalAveragePool", ["r"], ["g"], name="gap"),
+        helper.make_node("Flatten", ["g"], ["f"], name="flat"),
+        helper.make_node("Gemm", ["f", "fc"], ["y"], name="fc", transB=1),
+    ]
     graph = helper.make_graph(
-        nodes, "mnist", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 28, 28])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], initializer=inits)
+        nodes,
+        "mnist",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 28, 28])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+        initializer=inits,
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     return path
 
@@ -114,8 +118,12 @@ def _mnist_onnx(path, op_type="Relu"):
 def test_onnx_model_with_mnist_input_runs_on_the_bundled_images(tmp_path, capsys):
     model = _mnist_onnx(tmp_path / "net.onnx")
     out = tmp_path / "out"
-    assert main(["accuracy", "--model", str(model), "--images", "20", "--vdd", "0.8",
-                 "--format", "json", "--out", str(out)]) == 0
+    assert (
+        main(
+            ["accuracy", "--model", str(model), "--images", "20", "--vdd", "0.8", "--format", "json", "--out", str(out)]
+        )
+        == 0
+    )
     (row,) = json.loads(capsys.readouterr().out)
     assert row["metric"] == "accuracy" and row["images"] == 20
     assert json.loads((out / "config.json").read_text())["model"] == str(model)
@@ -126,12 +134,12 @@ def test_onnx_model_with_an_unsupported_operator_is_rejected(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["accuracy", "--model", str(model), "--out", str(out)]) == 2
     assert capsys.readouterr().err.startswith(
-        f"vscale: error: {model}: operator 'Tanh' (node 'act') is not supported; allowed: ")
+        f"vscale: error: {model}: operator 'Tanh' (node 'act') is not supported; allowed: "
+    )
     assert not out.exists()
 
 
-def test_registered_injection_backend_gets_its_point_and_reports_stats(tmp_path, capsys,
-                                                                        monkeypatch):
+def test_registered_injection_backend_gets_its_point_and_reports_stats(tmp_path, capsys, monkeypatch):
     from workloads import backends
 
     monkeypatch.setattr(backends, "_REGISTRY", dict(backends._REGISTRY))
@@ -152,9 +160,28 @@ def test_registered_injection_backend_gets_its_point_and_reports_stats(tmp_path,
 
     backends.register_backend("bitlevel", FakeBitlevel)
     out = tmp_path / "out"
-    assert main(["accuracy", "--injection", "bitlevel", "--images", "10", "--vdd", "0.8,0.6",
-                 "--protect", "31:20", "--seed", "7", "--format", "json",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "accuracy",
+                "--injection",
+                "bitlevel",
+                "--images",
+                "10",
+                "--vdd",
+                "0.8,0.6",
+                "--protect",
+                "31:20",
+                "--seed",
+                "7",
+                "--format",
+                "json",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = json.loads(capsys.readouterr().out)
     assert [(v, m) for v, m, _ in built] == [(0.8, 0xFFF00000), (0.6, 0xFFF00000)]
     assert [s.spawn_key for _, _, s in built] == [(0,), (1,)]
@@ -171,16 +198,52 @@ def test_registered_injection_backend_gets_its_point_and_reports_stats(tmp_path,
 def test_injection_at_nominal_vdd_matches_the_exact_run(tmp_path, capsys, injection):
     results = {}
     for name in ("exact", injection):
-        assert main(["accuracy", "--injection", name, "--images", "40", "--vdd", "0.9",
-                     "--format", "json", "--out", str(tmp_path / name)]) == 0
+        assert (
+            main(
+                [
+                    "accuracy",
+                    "--injection",
+                    name,
+                    "--images",
+                    "40",
+                    "--vdd",
+                    "0.9",
+                    "--format",
+                    "json",
+                    "--out",
+                    str(tmp_path / name),
+                ]
+            )
+            == 0
+        )
         results[name] = json.loads(capsys.readouterr().out)[0]
     assert results[injection]["top1_pct"] == results["exact"]["top1_pct"]
     assert results[injection]["unprotected_errors"] == 0
 
 
 def test_bitlevel_reports_latency_overhead_of_corrections(tmp_path, capsys):
-    assert main(["accuracy", "--injection", "bitlevel", "--images", "20", "--vdd", "0.5",
-                 "--protect", "31:16", "--penalty", "3", "--format", "json", "--out", str(tmp_path / "o")]) == 0
+    assert (
+        main(
+            [
+                "accuracy",
+                "--injection",
+                "bitlevel",
+                "--images",
+                "20",
+                "--vdd",
+                "0.5",
+                "--protect",
+                "31:16",
+                "--penalty",
+                "3",
+                "--format",
+                "json",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
     (row,) = json.loads(capsys.readouterr().out)
     assert row["detections"] > 0
     assert row["correction_cycles"] > 0
@@ -201,8 +264,28 @@ def test_same_seed_gives_the_same_results_on_any_number_of_processes(tmp_path, c
     outputs = []
     for jobs in ("1", "2"):
         out = tmp_path / jobs
-        assert main(["accuracy", "--injection", "statistical", "--images", "60", "--vdd", "0.56,0.53,0.5",
-                     "--seed", "3", "--jobs", jobs, "--format", "csv", "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "accuracy",
+                    "--injection",
+                    "statistical",
+                    "--images",
+                    "60",
+                    "--vdd",
+                    "0.56,0.53,0.5",
+                    "--seed",
+                    "3",
+                    "--jobs",
+                    jobs,
+                    "--format",
+                    "csv",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         outputs.append((capsys.readouterr().out, (out / "errors_per_bit.csv").read_text()))
     assert outputs[0] == outputs[1]
     assert "0.53" in outputs[0][1]

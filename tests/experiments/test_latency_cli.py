@@ -23,8 +23,7 @@ from sim.config import ArrayConfig
 REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "scalesim"
 needs_reference = pytest.mark.skipif(
     not REFERENCE.is_dir(),
-    reason="SCALE-Sim reference results not found at ../shared/reference/scalesim/ "
-    "(relative to the repository)",
+    reason="SCALE-Sim reference results not found at ../shared/reference/scalesim/ (relative to the repository)",
 )
 
 CFG = """[general]
@@ -72,8 +71,11 @@ def test_reference_cfg_files_are_read():
         ("ArrayWidth:     16", "ArrayWidth: 0", r"^a\.cfg:6: ArrayWidth: expected a positive integer, got '0'$"),
         ("Dataflow : os", "Dataflow : rs", r"^a\.cfg:11: Dataflow: expected one of ws, os, is, got 'rs'$"),
         ("Dataflow : os\n", "", r"^a\.cfg: \[architecture_presets\] Dataflow: missing$"),
-        ("InterfaceBandwidth: CALC", "InterfaceBandwidth: FAST",
-         r"^a\.cfg:16: InterfaceBandwidth: expected USER or CALC, got 'FAST'$"),
+        (
+            "InterfaceBandwidth: CALC",
+            "InterfaceBandwidth: FAST",
+            r"^a\.cfg:16: InterfaceBandwidth: expected USER or CALC, got 'FAST'$",
+        ),
         ("[general]", "[general", r"^a\.cfg:1: expected a section header '\[name\]', got '\[general'$"),
         ("IfmapOffset:    0", "IfmapOffset", r"^a\.cfg:10: expected 'Key: value' or 'Key = value', got 'IfmapOffset'$"),
     ],
@@ -153,11 +155,20 @@ def test_default_array_is_256x256_ws():
 @pytest.mark.parametrize("run", ["a32x32_ws_calc", "a256x256_os_calc", "a32x32_is_calc"])
 def test_cli_reproduces_scalesim_reference_from_its_cfg_and_topology(tmp_path, capsys, run):
     out = tmp_path / "out"
-    status = main([
-        "latency", "--topology", str(REFERENCE / "topologies" / "mobilenet.csv"),
-        "--config", str(REFERENCE / "configs" / f"{run}.cfg"), "--scalesim-compat",
-        "--format", "csv", "--out", str(out),
-    ])
+    status = main(
+        [
+            "latency",
+            "--topology",
+            str(REFERENCE / "topologies" / "mobilenet.csv"),
+            "--config",
+            str(REFERENCE / "configs" / f"{run}.cfg"),
+            "--scalesim-compat",
+            "--format",
+            "csv",
+            "--out",
+            str(out),
+        ]
+    )
     assert status == 0
     with (REFERENCE / "results" / f"mobilenet__{run}.csv").open() as handle:
         expected = [int(row["total_cycles"]) for row in csv.DictReader(handle)]
@@ -172,8 +183,24 @@ def test_cli_reproduces_scalesim_reference_from_its_cfg_and_topology(tmp_path, c
 
 def test_cli_records_the_config_that_produced_the_results(tmp_path):
     out = tmp_path / "out"
-    assert main(["latency", "--topology", "resnet18", "--array", "64x48", "--dataflow", "is",
-                 "--bandwidth", "16", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "latency",
+                "--topology",
+                "resnet18",
+                "--array",
+                "64x48",
+                "--dataflow",
+                "is",
+                "--bandwidth",
+                "16",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     config = json.loads((out / "config.json").read_text())
     assert config["array"]["rows"] == 64 and config["array"]["cols"] == 48
     assert config["array"]["dataflow"] == "is"
@@ -190,8 +217,20 @@ def test_cli_depthwise_default_mapping_differs_from_scalesim_compat(tmp_path, ca
     )
     main(["latency", "--topology", str(topology), "--array", "32x32", "--format", "json", "--out", str(tmp_path / "a")])
     default = json.loads(capsys.readouterr().out)[0]
-    main(["latency", "--topology", str(topology), "--array", "32x32", "--format", "json", "--scalesim-compat",
-          "--out", str(tmp_path / "b")])
+    main(
+        [
+            "latency",
+            "--topology",
+            str(topology),
+            "--array",
+            "32x32",
+            "--format",
+            "json",
+            "--scalesim-compat",
+            "--out",
+            str(tmp_path / "b"),
+        ]
+    )
     compat = json.loads(capsys.readouterr().out)[0]
     # default: 32 groups of M = 110*110, N = 1, K = 9; SCALE-Sim: one GEMM, N = 1, K = 288.
     assert (default["M"], default["N"], default["K"], default["groups"]) == (12100, 1, 9, 32)
@@ -202,8 +241,21 @@ def test_cli_depthwise_default_mapping_differs_from_scalesim_compat(tmp_path, ca
 
 
 def test_cli_bandwidth_adds_stall_cycles(tmp_path, capsys):
-    main(["latency", "--topology", "resnet18", "--array", "32x32", "--bandwidth", "4", "--format", "json",
-          "--out", str(tmp_path / "a")])
+    main(
+        [
+            "latency",
+            "--topology",
+            "resnet18",
+            "--array",
+            "32x32",
+            "--bandwidth",
+            "4",
+            "--format",
+            "json",
+            "--out",
+            str(tmp_path / "a"),
+        ]
+    )
     rows = json.loads(capsys.readouterr().out)
     total = rows[-1]
     assert total["stall_cycles"] > 0

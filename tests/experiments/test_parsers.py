@@ -29,8 +29,10 @@ def _write(text: str) -> Path:
 @settings(max_examples=100, deadline=None)
 @given(st.lists(vector, min_size=1, max_size=20), st.permutations(VECTOR_COLUMNS))
 def test_valid_vectors_round_trip_in_any_column_order(rows, order):
-    text = ",".join(order) + "\n" + "".join(
-        ",".join(str(row[VECTOR_COLUMNS.index(column)]) for column in order) + "\n" for row in rows
+    text = (
+        ",".join(order)
+        + "\n"
+        + "".join(",".join(str(row[VECTOR_COLUMNS.index(column)]) for column in order) + "\n" for row in rows)
     )
     parsed = read_vectors(_write(text), width=32)
     for i, column in enumerate(VECTOR_COLUMNS):

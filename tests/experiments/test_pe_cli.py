@@ -19,8 +19,9 @@ def _vectors(tmp_path, text=HAND_VECTORS):
 @pytest.mark.parametrize("level", ["gate", "chain"])
 def test_pe_eval_reports_the_hand_computed_late_carry(tmp_path, capsys, level):
     """5 + 7 -> -3 + 7 sampled at 325 - 25 = 300 ps: bits 17..31 still wrong (see test_timing_levels)."""
-    code = main(["pe", "eval", str(_vectors(tmp_path)), "--level", level, "--t-clk-ps", "325",
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        ["pe", "eval", str(_vectors(tmp_path)), "--level", level, "--t-clk-ps", "325", "--out", str(tmp_path / "out")]
+    )
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "prev_a,prev_b,prev_c,a,b,c,latched,correct,flip_mask,settle_ps"
@@ -30,8 +31,10 @@ def test_pe_eval_reports_the_hand_computed_late_carry(tmp_path, capsys, level):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("prev_a,prev_b,prev_c,a,b\n1,2,3,4,5\n",
-         r"vectors.csv:1: missing column 'c'; required: prev_a,prev_b,prev_c,a,b,c"),
+        (
+            "prev_a,prev_b,prev_c,a,b\n1,2,3,4,5\n",
+            r"vectors.csv:1: missing column 'c'; required: prev_a,prev_b,prev_c,a,b,c",
+        ),
         ("prev_a,prev_b,prev_c,a,b,c\n1,2,3,x,5,6\n", r"vectors.csv:2: a: expected an integer in -128..127, got 'x'"),
         ("prev_a,prev_b,prev_c,a,b,c\n1,2,3,4,128,6\n", r"vectors.csv:2: b: expected an integer in -128..127, got 128"),
         ("prev_a,prev_b,prev_c,a,b,c\n", r"vectors.csv: no vectors after the header"),
@@ -53,12 +56,19 @@ def test_pe_eval_rejects_malformed_vectors(tmp_path, capsys, text, message):
     [
         (["--t-clk-ps", "0"], r"vscale: error: t-clk-ps: expected a number of ps in (0, 1e+09], got 0.0"),
         (["--t-clk-ps", "-5"], r"vscale: error: t-clk-ps: expected a number of ps in (0, 1e+09], got -5.0"),
-        (["--t-clk-ps", "100", "--cell-delays", "xor3=-1"],
-         r"vscale: error: cell-delays: xor3: expected a number of ps > 0, got '-1'"),
-        (["--t-clk-ps", "100", "--cell-delays", "foo=1"],
-         r"vscale: error: cell-delays: unknown cell 'foo'; allowed: xor2, and2, or2, nand2, xor3, maj3, ao21"),
-        (["--vdd", "0.2"], r"vscale: error: vdd_v: 0.2 V is at or below the threshold voltage 0.35 V of technology "
-                           r"'generic-28nm'; allowed: 0.35 < vdd_v <= 1.35"),
+        (
+            ["--t-clk-ps", "100", "--cell-delays", "xor3=-1"],
+            r"vscale: error: cell-delays: xor3: expected a number of ps > 0, got '-1'",
+        ),
+        (
+            ["--t-clk-ps", "100", "--cell-delays", "foo=1"],
+            r"vscale: error: cell-delays: unknown cell 'foo'; allowed: xor2, and2, or2, nand2, xor3, maj3, ao21",
+        ),
+        (
+            ["--vdd", "0.2"],
+            r"vscale: error: vdd_v: 0.2 V is at or below the threshold voltage 0.35 V of technology "
+            r"'generic-28nm'; allowed: 0.35 < vdd_v <= 1.35",
+        ),
     ],
 )
 def test_pe_eval_rejects_bad_timing(tmp_path, capsys, arguments, message):
@@ -76,7 +86,11 @@ def test_probs_writes_long_csv_heatmap_and_config(tmp_path, capsys):
     assert lines[0] == "vdd_v,bit,p_err"
     assert len(lines) == 1 + 3 * 32
     assert {p.name for p in out.iterdir()} == {
-        "probs.csv", "probs_product.csv", "probs_summary.csv", "probs_heatmap.png", "config.json"
+        "probs.csv",
+        "probs_product.csv",
+        "probs_summary.csv",
+        "probs_heatmap.png",
+        "config.json",
     }
     assert json.loads((out / "config.json").read_text())["vdd_v"] == [0.9, 0.7, 0.5]
 
@@ -113,8 +127,17 @@ def test_run_step1_prints_one_row_per_voltage(tmp_path, capsys):
     assert main(["run", "--skip-step2", "--out", str(tmp_path / "run")]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].split()[:2] == ["vdd_v", "delay_scale"]
-    assert [line.split()[0] for line in lines[2:]] == ["0.9", "0.85", "0.8", "0.75", "0.7", "0.65", "0.6", "0.55",
-                                                        "0.5"]
+    assert [line.split()[0] for line in lines[2:]] == [
+        "0.9",
+        "0.85",
+        "0.8",
+        "0.75",
+        "0.7",
+        "0.65",
+        "0.6",
+        "0.55",
+        "0.5",
+    ]
 
 
 def test_run_step2_protects_the_failing_bits_and_keeps_nominal_accuracy(tmp_path, capsys):
@@ -122,7 +145,10 @@ def test_run_step2_protects_the_failing_bits_and_keeps_nominal_accuracy(tmp_path
     assert main(["run", "--vdd", "0.9,0.5", "--images", "30", "--format", "json", "--out", str(out)]) == 0
     rows = list(csv.DictReader((out / "accuracy.csv").open()))
     assert [(r["vdd_v"], r["protected_bits"]) for r in rows] == [
-        ("0.9", "none"), ("0.5", "none"), ("0.9", "31:22"), ("0.5", "31:22")
+        ("0.9", "none"),
+        ("0.5", "none"),
+        ("0.9", "31:22"),
+        ("0.5", "31:22"),
     ]
     assert rows[0]["top1_pct"] == rows[2]["top1_pct"]
     assert float(rows[3]["latency_overhead_pct"]) > 0
@@ -142,8 +168,15 @@ def test_pe_verilog_writes_every_stage_of_the_registered_pe(tmp_path, capsys):
     assert main(["pe", "verilog", "--vdd", "0.6", "--out", str(out)]) == 0
     printed = set(capsys.readouterr().out.split())
     names = {p.name for p in out.iterdir()}
-    assert {"cells.v", "mul_compound.v", "tb_mul_compound.v", "acc_rca32_compound.v", "tb_acc_rca32_compound.v",
-            "run_icarus.sh", "config.json"} <= names
+    assert {
+        "cells.v",
+        "mul_compound.v",
+        "tb_mul_compound.v",
+        "acc_rca32_compound.v",
+        "tb_acc_rca32_compound.v",
+        "run_icarus.sh",
+        "config.json",
+    } <= names
     assert {str(out / name) for name in names} == printed
 
 
@@ -163,18 +196,22 @@ def test_slack_of_a_mac_equals_the_sampling_instant_minus_its_gate_level_settle_
     from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 
     out = tmp_path / "slack"
-    assert main(["slack", "--vdd", "0.55", "--operands", "dnn", "--seed", "4", "--format", "csv",
-                 "--out", str(out)]) == 0
+    assert (
+        main(["slack", "--vdd", "0.55", "--operands", "dnn", "--seed", "4", "--format", "csv", "--out", str(out)]) == 0
+    )
     rows = list(csv.DictReader((out / "slack_bits.csv").open()))
     pe = PEConfig()
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.55, f_clk_mhz=700.0))
     stream = synthetic_stream("dnn", lanes=16, steps=4096, seed=np.random.SeedSequence(4), depth=256)
     pairs = stream.consecutive_pairs()
     sample = slice(0, 3000)
-    gate = simulate_gate(pe.stages["adder"],
-                         {"product": pairs["prev_a"][sample] * pairs["prev_b"][sample], "c": pairs["prev_c"][sample]},
-                         {"product": pairs["a"][sample] * pairs["b"][sample], "c": pairs["c"][sample]},
-                         delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
+    gate = simulate_gate(
+        pe.stages["adder"],
+        {"product": pairs["prev_a"][sample] * pairs["prev_b"][sample], "c": pairs["prev_c"][sample]},
+        {"product": pairs["a"][sample] * pairs["b"][sample], "c": pairs["c"][sample]},
+        delays_fs=timing.delays_fs,
+        t_sample_fs=timing.t_sample_fs,
+    )
     for bit in (0, 16, 31):
         settles = gate.bit_settle_fs[:, bit]
         gate_min = (timing.t_sample_fs - settles[settles > 0].max()) / 1000

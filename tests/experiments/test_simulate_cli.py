@@ -42,8 +42,12 @@ def test_one_gemm_at_nominal_vdd_writes_every_file(tmp_path, capsys):
     (row,) = _rows(out / "simulate.csv")
     # ws, K = 6 on 4 rows (2 row folds), N = 5 on 3 columns (2 column folds):
     # 4 folds of 2*4 + 3 + 10 - 2 = 19 cycles; SCALE-Sim's count 4 * 19 - 1 = 75.
-    assert (row["cycles"], row["correction_cycles"], row["erroneous_macs"], row["wrong_outputs"]) == ("75", "0",
-                                                                                                      "0", "0")
+    assert (row["cycles"], row["correction_cycles"], row["erroneous_macs"], row["wrong_outputs"]) == (
+        "75",
+        "0",
+        "0",
+        "0",
+    )
     assert int(row["macs"]) == 10 * 5 * 6
     flips = _rows(out / "flips.csv")
     assert len(flips) == 2 * 32
@@ -60,8 +64,28 @@ def test_one_gemm_at_nominal_vdd_writes_every_file(tmp_path, capsys):
 
 def test_protecting_every_bit_at_low_vdd_leaves_no_wrong_output(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["simulate", "--layer", "40,6,9", "--vdd", "0.5", "--array", "3x5", "--protect", "31:0",
-                 "--penalty", "2", "--format", "csv", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--layer",
+                "40,6,9",
+                "--vdd",
+                "0.5",
+                "--array",
+                "3x5",
+                "--protect",
+                "31:0",
+                "--penalty",
+                "2",
+                "--format",
+                "csv",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     (row,) = _rows(out / "simulate.csv")
     assert int(row["erroneous_macs"]) > 0
     assert row["detections"] == row["erroneous_macs"]
@@ -85,8 +109,26 @@ def test_unprotected_low_vdd_errors_reach_the_outputs(tmp_path):
 
 def test_topology_layers_have_the_closed_form_cycles(tmp_path, topology):
     out = tmp_path / "out"
-    assert main(["simulate", "--topology", str(topology), "--vdd", "0.9", "--array", "4x4", "--dataflow", "os",
-                 "--out", str(out), "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--topology",
+                str(topology),
+                "--vdd",
+                "0.9",
+                "--array",
+                "4x4",
+                "--dataflow",
+                "os",
+                "--out",
+                str(out),
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     rows = _rows(out / "simulate.csv")
     config = ArrayConfig(rows=4, cols=4, dataflow="os")
     layers = load_topology(topology).layers
@@ -98,8 +140,24 @@ def test_topology_layers_have_the_closed_form_cycles(tmp_path, topology):
 
 def test_layers_option_selects_a_slice(tmp_path, topology):
     out = tmp_path / "out"
-    assert main(["simulate", "--topology", str(topology), "--layers", "1:", "--vdd", "0.9", "--array", "4x4",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--topology",
+                str(topology),
+                "--layers",
+                "1:",
+                "--vdd",
+                "0.9",
+                "--array",
+                "4x4",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert [row["layer_name"] for row in _rows(out / "simulate.csv")] == ["dw", "fc"]
 
 
@@ -107,8 +165,30 @@ def test_the_two_engines_write_the_same_results(tmp_path, topology):
     outputs = {}
     for engine in ("fast", "detailed"):
         out = tmp_path / engine
-        assert main(["simulate", "--topology", str(topology), "--vdd", "0.5", "--array", "3x4", "--protect", "31:26",
-                     "--stall", "column", "--engine", engine, "--sigma-pe", "0.05", "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "simulate",
+                    "--topology",
+                    str(topology),
+                    "--vdd",
+                    "0.5",
+                    "--array",
+                    "3x4",
+                    "--protect",
+                    "31:26",
+                    "--stall",
+                    "column",
+                    "--engine",
+                    engine,
+                    "--sigma-pe",
+                    "0.05",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         outputs[engine] = ((out / "simulate.csv").read_text(), (out / "flips.csv").read_text())
     assert outputs["fast"] == outputs["detailed"]
 
@@ -117,16 +197,31 @@ def test_same_seed_same_files_other_seed_other_operands(tmp_path):
     texts = []
     for seed, name in ((3, "a"), (3, "b"), (4, "c")):
         out = tmp_path / name
-        assert main(["simulate", "--layer", "30,6,9", "--vdd", "0.5", "--array", "3x5", "--seed", str(seed),
-                     "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "simulate",
+                    "--layer",
+                    "30,6,9",
+                    "--vdd",
+                    "0.5",
+                    "--array",
+                    "3x5",
+                    "--seed",
+                    str(seed),
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         texts.append((out / "simulate.csv").read_text())
     assert texts[0] == texts[1]
     assert texts[0] != texts[2]
 
 
 def test_operands_follow_the_documented_distributions():
-    layer = ConvLayer(name="c", ifmap_h=40, ifmap_w=40, filter_h=3, filter_w=3, channels=8, num_filters=64,
-                      padding=1)
+    layer = ConvLayer(name="c", ifmap_h=40, ifmap_w=40, filter_h=3, filter_w=3, channels=8, num_filters=64, padding=1)
     activations, weights = layer_operands(layer, np.random.SeedSequence(0))
     assert activations.shape == (1, 1600, 72) and weights.shape == (1, 72, 64)
     assert activations.dtype == weights.dtype == np.int8
@@ -147,32 +242,54 @@ def test_layer_ranges(text, count, expected):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--layer", "0,3,4", "--vdd", "0.9"],
-         "--layer: expected M,N,K with positive integers, e.g. 64,32,27, got '0,3,4'"),
-        (["--layer", "1,2", "--vdd", "0.9"],
-         "--layer: expected M,N,K with positive integers, e.g. 64,32,27, got '1,2'"),
-        (["--layer", "4,4,4", "--vdd", "0.9", "--protect", "40:3"],
-         "--protect: bit 40 is out of range; allowed: 0..31"),
-        (["--layer", "4,4,4", "--vdd", "0.9", "--protect", "x"],
-         "--protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 'x'"),
-        (["--layer", "4,4,4", "--vdd", "0.9", "--penalty", "-1"],
-         "--penalty: expected a non-negative integer number of cycles, got -1"),
-        (["--layer", "4,4,4", "--vdd", "0.9", "--array", "0x4"],
-         "--array: expected ROWSxCOLS with positive integers, e.g. 256x256, got '0x4'"),
+        (
+            ["--layer", "0,3,4", "--vdd", "0.9"],
+            "--layer: expected M,N,K with positive integers, e.g. 64,32,27, got '0,3,4'",
+        ),
+        (
+            ["--layer", "1,2", "--vdd", "0.9"],
+            "--layer: expected M,N,K with positive integers, e.g. 64,32,27, got '1,2'",
+        ),
+        (
+            ["--layer", "4,4,4", "--vdd", "0.9", "--protect", "40:3"],
+            "--protect: bit 40 is out of range; allowed: 0..31",
+        ),
+        (
+            ["--layer", "4,4,4", "--vdd", "0.9", "--protect", "x"],
+            "--protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 'x'",
+        ),
+        (
+            ["--layer", "4,4,4", "--vdd", "0.9", "--penalty", "-1"],
+            "--penalty: expected a non-negative integer number of cycles, got -1",
+        ),
+        (
+            ["--layer", "4,4,4", "--vdd", "0.9", "--array", "0x4"],
+            "--array: expected ROWSxCOLS with positive integers, e.g. 256x256, got '0x4'",
+        ),
         (["--layer", "4,4,4", "--vdd", "0.9", "--dataflow", "rs"], "--dataflow: expected one of ws, os, is, got 'rs'"),
         (["--layer", "4,4,4"], "--vdd: give --vdd V (with --f-clk-mhz) or --t-clk-ps T"),
-        (["--layer", "4,4,4", "--vdd", "0.9", "--pipeline", "fused"],
-         "pe: the array engines run the registered pipeline with the rca adder; got fused rca"),
+        (
+            ["--layer", "4,4,4", "--vdd", "0.9", "--pipeline", "fused"],
+            "pe: the array engines run the registered pipeline with the rca adder; got fused rca",
+        ),
         (["--layer", "4,4,4", "--vdd", "0.9", "--seed", "-1"], "--seed: expected a non-negative integer, got -1"),
-        (["--layer", "4,4,4", "--vdd", "0.9", "--sigma-pe", "0.5"],
-         "--sigma-pe: expected a relative standard deviation in 0..0.3, got 0.5"),
+        (
+            ["--layer", "4,4,4", "--vdd", "0.9", "--sigma-pe", "0.5"],
+            "--sigma-pe: expected a relative standard deviation in 0..0.3, got 0.5",
+        ),
         (["--layer", "4,4,4", "--vdd", "0.9", "--layers", "0:1"], "--layers: only with --topology"),
-        (["--topology", "mobilenetv2", "--vdd", "0.9", "--layers", "90:99"],
-         "--layers: '90:99' selects no layer; the topology has layers 0..52"),
-        (["--topology", "mobilenetv2", "--vdd", "0.9", "--layers", "a"],
-         "--layers: expected START:STOP or an index (0-based), e.g. 0:3, got 'a'"),
-        (["--layer", "4,4,4", "--vdd", "0.9", "--bandwidth", "0"],
-         "--bandwidth: expected a positive number of words per cycle or 'unlimited', got '0'"),
+        (
+            ["--topology", "mobilenetv2", "--vdd", "0.9", "--layers", "90:99"],
+            "--layers: '90:99' selects no layer; the topology has layers 0..52",
+        ),
+        (
+            ["--topology", "mobilenetv2", "--vdd", "0.9", "--layers", "a"],
+            "--layers: expected START:STOP or an index (0-based), e.g. 0:3, got 'a'",
+        ),
+        (
+            ["--layer", "4,4,4", "--vdd", "0.9", "--bandwidth", "0"],
+            "--bandwidth: expected a positive number of words per cycle or 'unlimited', got '0'",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, arguments, message):
@@ -186,8 +303,19 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, argu
 
 def test_layer_and_topology_are_mutually_exclusive(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_status:
-        main(["simulate", "--layer", "4,4,4", "--topology", "mobilenetv2", "--vdd", "0.9",
-              "--out", str(tmp_path / "out")])
+        main(
+            [
+                "simulate",
+                "--layer",
+                "4,4,4",
+                "--topology",
+                "mobilenetv2",
+                "--vdd",
+                "0.9",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
     assert exit_status.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
@@ -200,8 +328,26 @@ def test_supplied_operands_at_low_vdd_with_every_bit_protected_give_the_exact_pr
     path = tmp_path / "gemm.npz"
     np.savez(path, activations=activations, weights=weights)
     out = tmp_path / "out"
-    assert main(["simulate", "--operands", str(path), "--t-clk-ps", "500", "--delay-scale", "1.2",
-                 "--array", "3x4", "--protect", "31:0", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--operands",
+                str(path),
+                "--t-clk-ps",
+                "500",
+                "--delay-scale",
+                "1.2",
+                "--array",
+                "3x4",
+                "--protect",
+                "31:0",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     (row,) = _rows(out / "simulate.csv")
     assert (row["m"], row["n"], row["k"]) == ("12", "5", "7")
     assert int(row["detections"]) > 0
@@ -212,12 +358,18 @@ def test_supplied_operands_at_low_vdd_with_every_bit_protected_give_the_exact_pr
 @pytest.mark.parametrize(
     ("arrays", "message"),
     [
-        ({"activations": np.zeros((2, 3), np.int8)},
-         "missing array 'weights'; --operands needs arrays activations, weights"),
-        ({"activations": np.zeros((2, 3), np.int8), "weights": np.zeros((4, 2), np.int8)},
-         "activations (2, 3) and weights (4, 2) do not share K"),
-        ({"activations": np.full((2, 3), 300), "weights": np.zeros((3, 2), np.int8)},
-         "array 'activations' must hold integers in -128..127"),
+        (
+            {"activations": np.zeros((2, 3), np.int8)},
+            "missing array 'weights'; --operands needs arrays activations, weights",
+        ),
+        (
+            {"activations": np.zeros((2, 3), np.int8), "weights": np.zeros((4, 2), np.int8)},
+            "activations (2, 3) and weights (4, 2) do not share K",
+        ),
+        (
+            {"activations": np.full((2, 3), 300), "weights": np.zeros((3, 2), np.int8)},
+            "array 'activations' must hold integers in -128..127",
+        ),
     ],
 )
 def test_bad_supplied_operands_are_rejected(tmp_path, capsys, arrays, message):

@@ -21,10 +21,21 @@ def gemm_topology(tmp_path):
 
 def test_size_table_csv_plot_and_config(tmp_path, capsys, gemm_topology):
     out = tmp_path / "out"
-    status = main([
-        "size", "--topology", str(gemm_topology), "--arrays", "4x4,2x8", "--dataflow", "ws,os",
-        "--format", "csv", "--out", str(out),
-    ])
+    status = main(
+        [
+            "size",
+            "--topology",
+            str(gemm_topology),
+            "--arrays",
+            "4x4,2x8",
+            "--dataflow",
+            "ws,os",
+            "--format",
+            "csv",
+            "--out",
+            str(out),
+        ]
+    )
     assert status == 0
     with (out / "size.csv").open() as handle:
         rows = list(csv.DictReader(handle))
@@ -35,8 +46,10 @@ def test_size_table_csv_plot_and_config(tmp_path, capsys, gemm_topology):
     # os 4x4: M in 3 row folds, N in 2 column folds, 6 x (4 + 4 + 6 - 2) - 1 = 71
     # os 2x8: 5 row folds, 1 column fold, 5 x (2 + 8 + 6 - 2) - 1 = 69
     assert got == [
-        ("4x4", "ws", 79, 16 * 79), ("2x8", "ws", 59, 16 * 59),
-        ("4x4", "os", 71, 16 * 71), ("2x8", "os", 69, 16 * 69),
+        ("4x4", "ws", 79, 16 * 79),
+        ("2x8", "ws", 59, 16 * 59),
+        ("4x4", "os", 71, 16 * 71),
+        ("2x8", "os", 69, 16 * 69),
     ]
     assert all(int(row["macs"]) == 300 for row in rows)
     assert (out / "size.png").read_bytes()[:8] == PNG_MAGIC
@@ -48,10 +61,24 @@ def test_size_table_csv_plot_and_config(tmp_path, capsys, gemm_topology):
 def test_size_defaults_to_the_dataflow_of_the_config_file(tmp_path, capsys, gemm_topology):
     config = tmp_path / "a.toml"
     config.write_text("[array]\nrows = 4\ncols = 4\ndataflow = 'is'\n")
-    assert main([
-        "size", "--topology", str(gemm_topology), "--arrays", "4x4", "--config", str(config),
-        "--format", "json", "--out", str(tmp_path / "out"),
-    ]) == 0
+    assert (
+        main(
+            [
+                "size",
+                "--topology",
+                str(gemm_topology),
+                "--arrays",
+                "4x4",
+                "--config",
+                str(config),
+                "--format",
+                "json",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     (row,) = json.loads(capsys.readouterr().out)
     # is 4x4: K = 6 in 2 row folds, M = 10 in 3 column folds, 6 x (2*4 + 4 + 5 - 2) - 1 = 89
     assert (row["dataflow"], row["total_cycles"]) == ("is", 89)

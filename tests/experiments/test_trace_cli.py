@@ -26,8 +26,26 @@ def test_trace_lane_holds_weight_activation_column_and_fold_partial_sum():
 
 def test_trace_command_writes_a_trace_probs_can_read(tmp_path, capsys):
     out = tmp_path / "trace"
-    assert main(["trace", "--layer", "3", "--images", "8", "--lanes", "5", "--steps", "50", "--format", "json",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "trace",
+                "--layer",
+                "3",
+                "--images",
+                "8",
+                "--lanes",
+                "5",
+                "--steps",
+                "50",
+                "--format",
+                "json",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     (row,) = json.loads(capsys.readouterr().out)
     stream = load_trace(out / "trace.npz")
     assert stream.a.shape == (5, min(50, row["m"]))

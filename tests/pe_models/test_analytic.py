@@ -20,10 +20,17 @@ def dnn_statistics(dnn_stream):
     return carry_statistics(dnn_stream)
 
 
-@pytest.mark.parametrize(("cells", "scale", "frequent_errors"), [
-    ("compound", 2.4, False), ("compound", 2.8, True), ("compound", 3.3, True),
-    ("2in", 1.6, False), ("2in", 2.3, True), ("2in", 3.2, True),
-])
+@pytest.mark.parametrize(
+    ("cells", "scale", "frequent_errors"),
+    [
+        ("compound", 2.4, False),
+        ("compound", 2.8, True),
+        ("compound", 3.3, True),
+        ("2in", 1.6, False),
+        ("2in", 2.3, True),
+        ("2in", 3.2, True),
+    ],
+)
 def test_rca_matches_chain_monte_carlo_within_tolerance(dnn_stream, dnn_statistics, cells, scale, frequent_errors):
     """2in at x1.6 and x2.3 has a first carry step with old propagates; x3.2 has none."""
     pe = PEConfig(cells=cells)

@@ -9,7 +9,9 @@ from pe_models.pe import PEConfig, stage_timing
 
 CONFIGS = [
     dict(cells=c, adder=a, pipeline=p)
-    for c in ("compound", "2in") for a in ("rca", "ks") for p in ("registered", "fused")
+    for c in ("compound", "2in")
+    for a in ("rca", "ks")
+    for p in ("registered", "fused")
 ]
 
 
@@ -33,8 +35,7 @@ def test_numba_gate_level_equals_the_python_reference(config, scale, rng):
         nominal = stage_timing(pe, t_clk_ps=1000.0, delay_scale=scale)
         output = list(netlist.outputs)[-1]
         longest_ps = max(netlist.static_arrival_fs(dict(nominal.delays_fs))[net] for net in netlist.outputs[output])
-        timing = stage_timing(pe, t_clk_ps=0.7 * longest_ps / 1000 + pe.library.t_setup_ps * scale,
-                              delay_scale=scale)
+        timing = stage_timing(pe, t_clk_ps=0.7 * longest_ps / 1000 + pe.library.t_setup_ps * scale, delay_scale=scale)
         old, new = _operands(rng, netlist, 150)
         reference = simulate_gate(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
         fast = simulate_gate_fast(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
@@ -62,18 +63,32 @@ def test_per_lane_factors_equal_per_lane_rounded_delays(rng):
     old, new = _operands(rng, netlist, 40)
     factors = rng.uniform(0.8, 1.3, 40)
     nominal = {cell: d * 2.0 * 1000 for cell, d in pe.library.delays_ps.items()}
-    fast = simulate_gate_fast(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs,
-                              nominal_delays_fs=nominal, lane_factors=factors)
+    fast = simulate_gate_fast(
+        netlist,
+        old,
+        new,
+        delays_fs=timing.delays_fs,
+        t_sample_fs=timing.t_sample_fs,
+        nominal_delays_fs=nominal,
+        lane_factors=factors,
+    )
     for lane in range(40):
         lane_delays = {cell: max(1, int(np.rint(value * factors[lane]))) for cell, value in nominal.items()}
-        one = simulate_gate(netlist, {k: v[lane:lane + 1] for k, v in old.items()},
-                            {k: v[lane:lane + 1] for k, v in new.items()}, delays_fs=lane_delays,
-                            t_sample_fs=timing.t_sample_fs)
+        one = simulate_gate(
+            netlist,
+            {k: v[lane : lane + 1] for k, v in old.items()},
+            {k: v[lane : lane + 1] for k, v in new.items()},
+            delays_fs=lane_delays,
+            t_sample_fs=timing.t_sample_fs,
+        )
         assert fast.latched[lane] == one.latched[0]
 
 
-@pytest.mark.parametrize("config", [c for c in CONFIGS if not (c["adder"] == "rca" and c["pipeline"] == "registered")],
-                         ids=lambda c: "-".join(c.values()))
+@pytest.mark.parametrize(
+    "config",
+    [c for c in CONFIGS if not (c["adder"] == "rca" and c["pipeline"] == "registered")],
+    ids=lambda c: "-".join(c.values()),
+)
 def test_chain_level_of_every_other_configuration_is_exact(config, rng):
     pe = PEConfig(**config)
     timing = stage_timing(pe, t_clk_ps=450.0, delay_scale=1.8)
@@ -81,13 +96,28 @@ def test_chain_level_of_every_other_configuration_is_exact(config, rng):
     prev_c, c = rng.integers(-(2**12), 2**12, (2, 200))
     chain = evaluate_chain(pe, timing, prev_a=prev_a, prev_b=prev_b, prev_c=prev_c, a=a, b=b, c=c)
     if pe.pipeline == "registered":
-        gate = simulate_gate(pe.stages["adder"], {"product": prev_a * prev_b, "c": prev_c},
-                             {"product": a * b, "c": c}, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
-        product = simulate_gate(pe.stages["multiplier"], {"a": prev_a, "b": prev_b}, {"a": a, "b": b},
-                                delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
+        gate = simulate_gate(
+            pe.stages["adder"],
+            {"product": prev_a * prev_b, "c": prev_c},
+            {"product": a * b, "c": c},
+            delays_fs=timing.delays_fs,
+            t_sample_fs=timing.t_sample_fs,
+        )
+        product = simulate_gate(
+            pe.stages["multiplier"],
+            {"a": prev_a, "b": prev_b},
+            {"a": a, "b": b},
+            delays_fs=timing.delays_fs,
+            t_sample_fs=timing.t_sample_fs,
+        )
         assert np.array_equal(chain.product_latched & 0xFFFF, product.latched)
     else:
-        gate = simulate_gate(pe.stages["mac"], {"a": prev_a, "b": prev_b, "c": prev_c}, {"a": a, "b": b, "c": c},
-                             delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
+        gate = simulate_gate(
+            pe.stages["mac"],
+            {"a": prev_a, "b": prev_b, "c": prev_c},
+            {"a": a, "b": b, "c": c},
+            delays_fs=timing.delays_fs,
+            t_sample_fs=timing.t_sample_fs,
+        )
     assert np.array_equal(chain.latched & 0xFFFFFFFF, gate.latched)
     assert np.array_equal(chain.settle_fs, gate.settle_fs)

@@ -39,8 +39,13 @@ def test_stream_adder_matches_gate_level_when_products_are_on_time(rng, cells, t
     latched = evaluate_stream(pe, timing, a, b, c) & 0xFFFFFFFF
     product = a.astype(np.int64) * b
     old = {"product": np.concatenate([[0], product[:-1]]), "c": np.concatenate([[0], c[:-1]])}
-    gate = simulate_gate(pe.stages["adder"], old, {"product": product, "c": c},
-                         delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
+    gate = simulate_gate(
+        pe.stages["adder"],
+        old,
+        {"product": product, "c": c},
+        delays_fs=timing.delays_fs,
+        t_sample_fs=timing.t_sample_fs,
+    )
     assert mac_parameters(pe, timing)[0, _kernels.PARAM_LATE_PRODUCT] == 0
     assert np.array_equal(latched, gate.latched)
     assert (gate.latched != gate.correct).sum() > 0

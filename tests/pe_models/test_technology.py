@@ -169,9 +169,7 @@ def test_leakage_current_and_power_grow_with_supply(case):
 def supply_well_above_threshold(draw):
     technology = get_technology(draw(st.sampled_from(sorted(TECHNOLOGIES))))
     strong_inversion_v = 3.0 * technology.alpha * technology.slope_factor_n * PHI_T_300K_V
-    vdd_v = draw(
-        st.floats(min_value=technology.vth_v + strong_inversion_v, max_value=technology.vdd_max_v)
-    )
+    vdd_v = draw(st.floats(min_value=technology.vth_v + strong_inversion_v, max_value=technology.vdd_max_v))
     return technology, vdd_v
 
 
@@ -308,9 +306,7 @@ def test_delay_scale_rejects_bad_supply(vdd_v, message, delay_model):
         generic_28nm(delay_model).delay_scale(vdd_v)
 
 
-@pytest.mark.parametrize(
-    "method", ["leakage_scale", "dynamic_energy_scale", "leakage_power_scale"]
-)
+@pytest.mark.parametrize("method", ["leakage_scale", "dynamic_energy_scale", "leakage_power_scale"])
 def test_energy_scales_validate_supply_like_delay(method):
     with pytest.raises(
         ConfigError,

@@ -27,9 +27,11 @@ def test_gate_level_matches_hand_calculation_of_a_long_carry():
     """
     pe = PEConfig(cells="compound")
     result = simulate_gate(
-        pe.stages["adder"], {"product": np.array([5]), "c": np.array([7])},
+        pe.stages["adder"],
+        {"product": np.array([5]), "c": np.array([7])},
         {"product": np.array([-3]), "c": np.array([7])},
-        delays_fs={"xor3": 30_000, "maj3": 20_000}, t_sample_fs=300_000,
+        delays_fs={"xor3": 30_000, "maj3": 20_000},
+        t_sample_fs=300_000,
     )
     assert result.correct[0] == 4
     assert result.latched[0] == 0xFFFE0004
@@ -84,8 +86,11 @@ class ExactAdderStageContract:
             pe, timing, old_product=old_p, old_partial=old_c, new_product=new_p, new_partial=new_c, bit_settle=True
         )
         gate = simulate_gate(
-            pe.stages["adder"], {"product": old_p, "c": old_c}, {"product": new_p, "c": new_c},
-            delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs,
+            pe.stages["adder"],
+            {"product": old_p, "c": old_c},
+            {"product": new_p, "c": new_c},
+            delays_fs=timing.delays_fs,
+            t_sample_fs=timing.t_sample_fs,
         )
         assert np.array_equal(latched, gate.latched)
         assert np.array_equal(correct, gate.correct)
@@ -104,12 +109,20 @@ class ExactAdderStageContract:
         timing = stage_timing(pe, t_clk_ps=700.0, delay_scale=scale)
         old_p, old_c, new_p, new_c = _operands(rng, 600)
         latched, _, _, _ = evaluate_adder_stage(
-            pe, timing, old_product=old_p, old_partial=old_c, new_product=new_p, new_partial=new_c,
+            pe,
+            timing,
+            old_product=old_p,
+            old_partial=old_c,
+            new_product=new_p,
+            new_partial=new_c,
             need_settle=False,
         )
         gate = simulate_gate(
-            pe.stages["adder"], {"product": old_p, "c": old_c}, {"product": new_p, "c": new_c},
-            delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs,
+            pe.stages["adder"],
+            {"product": old_p, "c": old_c},
+            {"product": new_p, "c": new_c},
+            delays_fs=timing.delays_fs,
+            t_sample_fs=timing.t_sample_fs,
         )
         assert np.array_equal(latched, gate.latched)
 
@@ -119,13 +132,21 @@ class ExactAdderStageContract:
         old_p, old_c, new_p, new_c = _operands(rng, 100)
         factors = np.full(old_p.shape, 1.37)
         latched, _, _, _ = evaluate_adder_stage(
-            pe, timing, old_product=old_p, old_partial=old_c, new_product=new_p, new_partial=new_c,
+            pe,
+            timing,
+            old_product=old_p,
+            old_partial=old_c,
+            new_product=new_p,
+            new_partial=new_c,
             lane_factors=factors,
         )
         scaled = {cell: max(1, round(d * 2.0 * 1.37 * 1000)) for cell, d in pe.library.delays_ps.items()}
         gate = simulate_gate(
-            pe.stages["adder"], {"product": old_p, "c": old_c}, {"product": new_p, "c": new_c},
-            delays_fs=scaled, t_sample_fs=timing.t_sample_fs,
+            pe.stages["adder"],
+            {"product": old_p, "c": old_c},
+            {"product": new_p, "c": new_c},
+            delays_fs=scaled,
+            t_sample_fs=timing.t_sample_fs,
         )
         assert np.array_equal(latched, gate.latched)
 
@@ -140,7 +161,9 @@ class TestTwoInputRippleCarry(ExactAdderStageContract):
 
 CONFIGS = [
     dict(cells=c, adder=a, pipeline=p)
-    for c in ("compound", "2in") for a in ("rca", "ks") for p in ("registered", "fused")
+    for c in ("compound", "2in")
+    for a in ("rca", "ks")
+    for p in ("registered", "fused")
 ]
 
 

@@ -90,9 +90,7 @@ def test_die_factors_over_many_dies_have_mean_one_and_std_sigma_die():
     sigma = 0.05
     n_dies = 4000
     variation = ProcessVariation(sigma_die=sigma)
-    factors = np.array(
-        [variation.pe_delay_factors(shape=(1,), seed=seed)[0] for seed in range(n_dies)]
-    )
+    factors = np.array([variation.pe_delay_factors(shape=(1,), seed=seed)[0] for seed in range(n_dies)])
     assert abs(factors.mean() - 1.0) <= mean_tolerance(sigma, n_dies)
     assert abs(factors.std(ddof=1) - sigma) <= std_tolerance(sigma, n_dies)
 
@@ -104,9 +102,7 @@ def test_die_and_pe_variation_multiply():
     # Var[(1 + d)(1 + p)] = (1 + s_d^2)(1 + s_p^2) - 1 for independent zero-mean d, p.
     expected_std = math.sqrt((1 + sigma_die**2) * (1 + sigma_pe**2) - 1)
     variation = ProcessVariation(sigma_die=sigma_die, sigma_pe=sigma_pe)
-    factors = np.array(
-        [variation.pe_delay_factors(shape=(1,), seed=seed)[0] for seed in range(n_dies)]
-    )
+    factors = np.array([variation.pe_delay_factors(shape=(1,), seed=seed)[0] for seed in range(n_dies)])
     assert abs(factors.mean() - 1.0) <= mean_tolerance(expected_std, n_dies)
     assert abs(factors.std(ddof=1) - expected_std) <= std_tolerance(expected_std, n_dies)
 
@@ -114,9 +110,7 @@ def test_die_and_pe_variation_multiply():
 def test_cell_factors_have_mean_one_and_std_sigma_cell():
     sigma = 0.04
     n_cells = 200_000
-    factors = ProcessVariation(sigma_cell=sigma).cell_delay_factors(
-        n_cells=n_cells, pe_index=123, seed=8
-    )
+    factors = ProcessVariation(sigma_cell=sigma).cell_delay_factors(n_cells=n_cells, pe_index=123, seed=8)
     assert abs(factors.mean() - 1.0) <= mean_tolerance(sigma, n_cells)
     assert abs(factors.std(ddof=1) - sigma) <= std_tolerance(sigma, n_cells)
 
@@ -124,9 +118,7 @@ def test_cell_factors_have_mean_one_and_std_sigma_cell():
 def test_cell_factors_do_not_depend_on_the_order_pes_are_asked_for():
     variation = ProcessVariation(sigma_cell=0.03)
     forward = {p: variation.cell_delay_factors(n_cells=10, pe_index=p, seed=4) for p in range(6)}
-    backward = {
-        p: variation.cell_delay_factors(n_cells=10, pe_index=p, seed=4) for p in reversed(range(6))
-    }
+    backward = {p: variation.cell_delay_factors(n_cells=10, pe_index=p, seed=4) for p in reversed(range(6))}
     for p in range(6):
         np.testing.assert_array_equal(forward[p], backward[p])
 
@@ -142,11 +134,9 @@ def test_cell_factors_differ_between_pes():
 def test_die_pe_and_cell_streams_are_distinct():
     sigma = 0.1
     seed = 21
-    die_deviate = (ProcessVariation(sigma_die=sigma).pe_delay_factors(shape=(1,), seed=seed) - 1)
-    pe_deviate = (ProcessVariation(sigma_pe=sigma).pe_delay_factors(shape=(1,), seed=seed) - 1)
-    cell_deviate = (
-        ProcessVariation(sigma_cell=sigma).cell_delay_factors(n_cells=1, pe_index=0, seed=seed) - 1
-    )
+    die_deviate = ProcessVariation(sigma_die=sigma).pe_delay_factors(shape=(1,), seed=seed) - 1
+    pe_deviate = ProcessVariation(sigma_pe=sigma).pe_delay_factors(shape=(1,), seed=seed) - 1
+    cell_deviate = ProcessVariation(sigma_cell=sigma).cell_delay_factors(n_cells=1, pe_index=0, seed=seed) - 1
     assert len({float(die_deviate[0]), float(pe_deviate[0]), float(cell_deviate[0])}) == 3
 
 
@@ -159,9 +149,7 @@ def test_same_seed_reuses_the_same_deviates_for_another_sigma():
 def test_factors_are_clipped_at_min_factor_with_the_gaussian_tail_fraction():
     sigma = 0.3
     n = 200_000
-    factors = ProcessVariation(sigma_pe=sigma, min_factor=0.5).pe_delay_factors(
-        shape=(n,), seed=12
-    )
+    factors = ProcessVariation(sigma_pe=sigma, min_factor=0.5).pe_delay_factors(shape=(n,), seed=12)
     # P(1 + sigma Z < 0.5) = P(Z < -0.5 / 0.3) = erfc((5/3) / sqrt 2) / 2 = 0.04779
     tail = 0.5 * math.erfc((0.5 / sigma) / math.sqrt(2.0))
     clipped = np.mean(factors == 0.5)
@@ -170,9 +158,7 @@ def test_factors_are_clipped_at_min_factor_with_the_gaussian_tail_fraction():
 
 
 def test_cell_factors_are_clipped_at_min_factor():
-    factors = ProcessVariation(sigma_cell=0.3, min_factor=0.9).cell_delay_factors(
-        n_cells=10_000, pe_index=0, seed=1
-    )
+    factors = ProcessVariation(sigma_cell=0.3, min_factor=0.9).cell_delay_factors(n_cells=10_000, pe_index=0, seed=1)
     assert factors.min() == 0.9
 
 
@@ -215,9 +201,7 @@ def test_pe_delay_factors_rejects_bad_shape(shape, message):
         ProcessVariation(sigma_pe=0.1).pe_delay_factors(shape=shape, seed=0)
 
 
-@pytest.mark.parametrize(
-    ("seed", "shown"), [(-1, r"-1"), (1.5, r"1\.5"), (True, r"True"), ("7", r"'7'")]
-)
+@pytest.mark.parametrize(("seed", "shown"), [(-1, r"-1"), (1.5, r"1\.5"), (True, r"True"), ("7", r"'7'")])
 def test_bad_seed_is_rejected(seed, shown):
     message = (
         rf"^seed: {shown} is invalid; "

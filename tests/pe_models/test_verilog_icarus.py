@@ -97,10 +97,13 @@ def extremes(width: int) -> list[int]:
     top = (1 << (width - 1)) - 1
     alternating = int("01" * (width // 2), 2)
     low_half = (1 << (width // 2)) - 1
-    return [int(x) for x in wrap(
-        np.array([0, 1, -1, 2, -2, top, -top - 1, top - 1, -top, alternating, ~alternating, low_half, ~low_half]),
-        width,
-    )]
+    return [
+        int(x)
+        for x in wrap(
+            np.array([0, 1, -1, 2, -2, top, -top - 1, top - 1, -top, alternating, ~alternating, low_half, ~low_half]),
+            width,
+        )
+    ]
 
 
 def targeted_vectors(netlist: Netlist, n: int, rng: np.random.Generator) -> tuple[dict, dict]:
@@ -183,9 +186,7 @@ def compare(gate: GateResult, verilog: IcarusResult, netlist: Netlist, old: dict
     bus = list(netlist.outputs)[-1]
     n = len(gate.latched)
     mismatch = np.flatnonzero(verilog.latched != gate.latched)
-    detail = [
-        (int(v), hex(int(gate.latched[v])), hex(int(verilog.latched[v]))) for v in mismatch[:5]
-    ]
+    detail = [(int(v), hex(int(gate.latched[v])), hex(int(verilog.latched[v]))) for v in mismatch[:5]]
     assert mismatch.size == 0, f"{netlist.name}: {mismatch.size}/{n} mismatches (vector, gate, icarus): {detail}"
     np.testing.assert_array_equal(verilog.correct, gate.correct)
     np.testing.assert_array_equal(gate.correct, evaluate_logic(netlist, new)[bus])
@@ -275,8 +276,9 @@ def test_short_pulse_passes_transport_delay_and_edge_at_sample_is_latched(tmp_pa
     old, new = {"a": np.array([0, 1])}, {"a": np.array([1, 0])}
     expected = 1 if 52_000 <= t_sample < 67_000 else 0
     gate = simulate_gate(netlist, old, new, delays_fs=delays, t_sample_fs=t_sample)
-    paths = write_verilog_bundle(tmp_path, netlist, delays_fs=delays, t_sample_fs=t_sample, old_inputs=old,
-                                 new_inputs=new)
+    paths = write_verilog_bundle(
+        tmp_path, netlist, delays_fs=delays, t_sample_fs=t_sample, old_inputs=old, new_inputs=new
+    )
     verilog = run_icarus_detailed(paths)
     np.testing.assert_array_equal(gate.latched, [expected, expected])
     np.testing.assert_array_equal(verilog.latched, gate.latched)
@@ -361,7 +363,11 @@ def test_bundle_files_are_complete_and_vectors_encode_twos_complement(tmp_path):
     old = {"a": np.array([-1, 5]), "b": np.array([-128, 0]), "c": np.array([-1, 0x7FFFFFFF])}
     new = {"a": np.array([127, 0]), "b": np.array([1, -1]), "c": np.array([1, -0x80000000])}
     paths = write_verilog_bundle(
-        tmp_path / "out", netlist, delays_fs=nominal_fs("2in", 1.0), t_sample_fs=500_000, old_inputs=old,
+        tmp_path / "out",
+        netlist,
+        delays_fs=nominal_fs("2in", 1.0),
+        t_sample_fs=500_000,
+        old_inputs=old,
         new_inputs=new,
     )
     assert set(paths) == {"cells", "netlist", "testbench", "vectors", "script"}

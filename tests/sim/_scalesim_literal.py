@@ -88,9 +88,7 @@ def operand_matrices(params: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndar
     ifmap = np.where(outside, NULL, address)
 
     filter_matrix = (
-        np.arange(filters)[None, :] * filt_h * filt_w * channels
-        + np.arange(window)[:, None]
-        + filter_offset
+        np.arange(filters)[None, :] * filt_h * filt_w * channels + np.arange(window)[:, None] + filter_offset
     )
     ofmap = np.arange(pixels)[:, None] * filters + np.arange(filters)[None, :] + ofmap_offset
     return ifmap, filter_matrix, ofmap
@@ -169,9 +167,7 @@ def simulate_layer(params: list[int], *, rows: int, cols: int, dataflow: str) ->
     compute_utils: list[float] = []
     for fc in range(col_folds):
         for fr in range(row_folds):
-            demands, (used_r, used_c, T), util_shape = _fold_demands(
-                dataflow, ifmap, filt, ofmap, rows, cols, fr, fc
-            )
+            demands, (used_r, used_c, T), util_shape = _fold_demands(dataflow, ifmap, filt, ofmap, rows, cols, fr, fc)
             lengths = {demand.shape[0] for demand in demands}
             assert len(lengths) == 1, "demand matrices out of sync"
             demand_rows += lengths.pop()

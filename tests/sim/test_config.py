@@ -13,9 +13,7 @@ from sim.config import DATAFLOWS, ArrayConfig
 
 def test_defaults_are_a_ws_int8_array_at_700_mhz_with_unlimited_bandwidth():
     config = ArrayConfig(rows=256, cols=256)
-    assert (config.dataflow, config.f_clk_mhz, config.accumulator_bits, config.word_bytes) == (
-        "ws", 700.0, 32, 1
-    )
+    assert (config.dataflow, config.f_clk_mhz, config.accumulator_bits, config.word_bytes) == ("ws", 700.0, 32, 1)
     assert (config.ifmap_sram_kib, config.filter_sram_kib, config.ofmap_sram_kib) == (6144, 6144, 2048)
     assert config.dram_bandwidth_words_per_cycle is None
 
@@ -58,14 +56,16 @@ def test_to_dict_round_trips():
         ("f_clk_mhz", 0, r"^ArrayConfig\.f_clk_mhz: expected a positive finite number of MHz, got 0$"),
         ("f_clk_mhz", math.inf, r"^ArrayConfig\.f_clk_mhz: expected a positive finite number of MHz, got inf$"),
         (
-            "accumulator_bits", 65,
+            "accumulator_bits",
+            65,
             r"^ArrayConfig\.accumulator_bits: expected an integer number of bits in 2\.\.64, got 65$",
         ),
         ("ifmap_sram_kib", 0, r"^ArrayConfig\.ifmap_sram_kib: expected a positive integer, got 0$"),
         ("filter_sram_kib", "64", r"^ArrayConfig\.filter_sram_kib: expected a positive integer, got '64'$"),
         ("ofmap_sram_kib", -1, r"^ArrayConfig\.ofmap_sram_kib: expected a positive integer, got -1$"),
         (
-            "dram_bandwidth_words_per_cycle", 0,
+            "dram_bandwidth_words_per_cycle",
+            0,
             r"^ArrayConfig\.dram_bandwidth_words_per_cycle: expected a positive finite number of "
             r"words per cycle \(or None for unlimited\), got 0$",
         ),

@@ -52,8 +52,15 @@ def test_depthwise_groups_run_back_to_back():
     # MobileNetV2 features.1.depthwise on 256x256 ws: 32 groups of M = 12544, N = 1, K = 9,
     # one fold each of 2*256 + 256 + 12544 - 2 = 13310 cycles.
     layer = ConvLayer(
-        name="dw", ifmap_h=112, ifmap_w=112, filter_h=3, filter_w=3, channels=32,
-        num_filters=32, padding=1, groups=32,
+        name="dw",
+        ifmap_h=112,
+        ifmap_w=112,
+        filter_h=3,
+        filter_w=3,
+        channels=32,
+        num_filters=32,
+        padding=1,
+        groups=32,
     )
     report = layer_report(layer, ArrayConfig(rows=256, cols=256))
     assert (report.folds, report.compute_cycles) == (32, 32 * 13310 - 1)
@@ -149,8 +156,13 @@ def _stalls_fold_by_fold(problem: GemmProblem, config: ArrayConfig) -> int:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    m=st.integers(1, 40), n=st.integers(1, 40), k=st.integers(1, 40), groups=st.integers(1, 3),
-    rows=st.integers(1, 9), cols=st.integers(1, 9), dataflow=DATAFLOWS,
+    m=st.integers(1, 40),
+    n=st.integers(1, 40),
+    k=st.integers(1, 40),
+    groups=st.integers(1, 3),
+    rows=st.integers(1, 9),
+    cols=st.integers(1, 9),
+    dataflow=DATAFLOWS,
     bandwidth=st.one_of(st.integers(1, 64), st.sampled_from([0.25, 0.5, 1.5, 3.75])),
 )
 def test_closed_form_stalls_equal_fold_by_fold_walk(m, n, k, groups, rows, cols, dataflow, bandwidth):
@@ -161,9 +173,14 @@ def test_closed_form_stalls_equal_fold_by_fold_walk(m, n, k, groups, rows, cols,
 
 @settings(max_examples=100, deadline=None)
 @given(
-    m=st.integers(1, 500), n=st.integers(1, 500), k=st.integers(1, 500),
-    rows=st.integers(1, 64), cols=st.integers(1, 64), dataflow=DATAFLOWS,
-    bandwidth=st.integers(1, 100), factor=st.integers(2, 10),
+    m=st.integers(1, 500),
+    n=st.integers(1, 500),
+    k=st.integers(1, 500),
+    rows=st.integers(1, 64),
+    cols=st.integers(1, 64),
+    dataflow=DATAFLOWS,
+    bandwidth=st.integers(1, 100),
+    factor=st.integers(2, 10),
 )
 def test_more_bandwidth_never_adds_stalls(m, n, k, rows, cols, dataflow, bandwidth, factor):
     problem = GemmProblem(m=m, n=n, k=k)

@@ -84,8 +84,9 @@ def _stationary_column_reference(timing, stream: np.ndarray, stationary: np.ndar
     return partial
 
 
-def _run(engine: str, a: np.ndarray, b: np.ndarray, dataflow: str, rows: int, cols: int, *, timing=NOMINAL,
-         **options) -> object:
+def _run(
+    engine: str, a: np.ndarray, b: np.ndarray, dataflow: str, rows: int, cols: int, *, timing=NOMINAL, **options
+) -> object:
     array = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, **options.pop("array_options", {}))
     return simulate_gemm(a, b, array=array, pe=options.pop("pe", PE), timing=timing, engine=engine, **options)
 
@@ -171,16 +172,14 @@ class EngineContract:
     @pytest.mark.parametrize("dataflow", DATAFLOWS)
     def test_protecting_every_bit_corrects_every_error(self, dataflow):
         a, b = _signed_operands(8, 20, 6, 11)
-        result = _run(self.engine, a, b, dataflow, 3, 5, timing=LOW,
-                      protection=Protection.from_spec("31:0", width=32))
+        result = _run(self.engine, a, b, dataflow, 3, 5, timing=LOW, protection=Protection.from_spec("31:0", width=32))
         assert result.detections == result.erroneous_macs > 0
         assert np.array_equal(result.outputs, _wrapped_matmul(a, b))
 
     @pytest.mark.parametrize("dataflow", DATAFLOWS)
     def test_protected_bits_never_stay_wrong(self, dataflow):
         a, b = _signed_operands(9, 20, 6, 11)
-        result = _run(self.engine, a, b, dataflow, 3, 5, timing=LOW,
-                      protection=Protection.from_spec("31:28", width=32))
+        result = _run(self.engine, a, b, dataflow, 3, 5, timing=LOW, protection=Protection.from_spec("31:28", width=32))
         assert result.flip_counts[28:].sum() > 0
         assert result.residual_flip_counts[28:].sum() == 0
 
@@ -191,8 +190,9 @@ class EngineContract:
         assert result.wrong_outputs > 0
         assert result.detections == 0
         assert np.array_equal(result.residual_flip_counts, result.flip_counts)
-        assert result.cycles == compute_cycles(GemmProblem(m=20, n=6, k=11),
-                                               ArrayConfig(rows=3, cols=5, dataflow=dataflow))
+        assert result.cycles == compute_cycles(
+            GemmProblem(m=20, n=6, k=11), ArrayConfig(rows=3, cols=5, dataflow=dataflow)
+        )
 
     @pytest.mark.parametrize("dataflow", DATAFLOWS)
     def test_global_stall_costs_the_penalty_per_cycle_with_a_detection(self, dataflow):
@@ -221,8 +221,16 @@ class EngineContract:
 
     def test_zero_penalty_detects_and_corrects_for_free(self):
         a, b = _signed_operands(13, 20, 6, 11)
-        result = _run(self.engine, a, b, "ws", 3, 5, timing=LOW,
-                      protection=Protection.from_spec("31:0", penalty_cycles=0, width=32))
+        result = _run(
+            self.engine,
+            a,
+            b,
+            "ws",
+            3,
+            5,
+            timing=LOW,
+            protection=Protection.from_spec("31:0", penalty_cycles=0, width=32),
+        )
         assert result.detections > 0
         assert result.correction_cycles == 0
         assert np.array_equal(result.outputs, _wrapped_matmul(a, b))
@@ -235,8 +243,9 @@ class EngineContract:
         assert np.array_equal(bits.sum(axis=0), result.flip_counts)
 
     def test_depthwise_convolution_is_one_gemm_per_group(self):
-        layer = ConvLayer(name="dw", ifmap_h=5, ifmap_w=4, filter_h=3, filter_w=3, channels=3, num_filters=3,
-                          padding=1, groups=3)
+        layer = ConvLayer(
+            name="dw", ifmap_h=5, ifmap_w=4, filter_h=3, filter_w=3, channels=3, num_filters=3, padding=1, groups=3
+        )
         rng = np.random.default_rng(np.random.SeedSequence(15))
         ifmap = rng.integers(-128, 128, (3, 5, 4)).astype(np.int8)
         filters = rng.integers(-128, 128, (3, 1, 3, 3)).astype(np.int8)
@@ -247,25 +256,36 @@ class EngineContract:
         for channel in range(3):
             for y in range(5):
                 for x in range(4):
-                    direct[channel, y, x] = (padded[channel, y:y + 3, x:x + 3] * filters[channel, 0]).sum()
+                    direct[channel, y, x] = (padded[channel, y : y + 3, x : x + 3] * filters[channel, 0]).sum()
         assert np.array_equal(gemm_output_to_ofmap(layer, result.outputs), direct)
         # 3 groups, each K = 9 on 4 rows (3 folds) x N = 1: 9 folds of 2*4 + 2 + 20 - 2 = 28 cycles.
         assert result.cycles == 9 * 28 - 1
 
     def test_same_seed_same_die_same_bits(self):
         a, b = _signed_operands(16, 12, 5, 7)
-        options = dict(timing=stage_timing(PE, operating_point=OperatingPoint(vdd_v=0.52, f_clk_mhz=700.0)),
-                       variation=ProcessVariation(sigma_pe=0.1), record_events=True)
+        options = dict(
+            timing=stage_timing(PE, operating_point=OperatingPoint(vdd_v=0.52, f_clk_mhz=700.0)),
+            variation=ProcessVariation(sigma_pe=0.1),
+            record_events=True,
+        )
         first = _run(self.engine, a, b, "ws", 3, 5, seed=7, **options)
         second = _run(self.engine, a, b, "ws", 3, 5, seed=7, **options)
         assert np.array_equal(first.outputs, second.outputs)
         assert np.array_equal(first.events, second.events)
 
     def test_hypothesis_nominal_vdd_equals_exact_gemm(self):
-        @settings(max_examples=self.max_examples, deadline=None,
-                  suppress_health_check=[HealthCheck.function_scoped_fixture])
-        @given(rows=st.integers(1, 5), cols=st.integers(1, 5), m=st.integers(1, 9), n=st.integers(1, 9),
-               k=st.integers(1, 9), dataflow=st.sampled_from(DATAFLOWS), seed=st.integers(0, 2**16))
+        @settings(
+            max_examples=self.max_examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+        )
+        @given(
+            rows=st.integers(1, 5),
+            cols=st.integers(1, 5),
+            m=st.integers(1, 9),
+            n=st.integers(1, 9),
+            k=st.integers(1, 9),
+            dataflow=st.sampled_from(DATAFLOWS),
+            seed=st.integers(0, 2**16),
+        )
         def check(rows, cols, m, n, k, dataflow, seed):
             a, b = _signed_operands(seed, m, n, k)
             result = _run(self.engine, a, b, dataflow, rows, cols)
@@ -275,9 +295,15 @@ class EngineContract:
 
     def test_hypothesis_closed_form_equals_the_engine(self):
         @settings(max_examples=self.max_examples, deadline=None)
-        @given(rows=st.integers(1, 5), cols=st.integers(1, 5), m=st.integers(1, 9), n=st.integers(1, 9),
-               k=st.integers(1, 9), dataflow=st.sampled_from(DATAFLOWS),
-               bandwidth=st.one_of(st.none(), st.sampled_from([0.5, 1, 3, 16])))
+        @given(
+            rows=st.integers(1, 5),
+            cols=st.integers(1, 5),
+            m=st.integers(1, 9),
+            n=st.integers(1, 9),
+            k=st.integers(1, 9),
+            dataflow=st.sampled_from(DATAFLOWS),
+            bandwidth=st.one_of(st.none(), st.sampled_from([0.5, 1, 3, 16])),
+        )
         def check(rows, cols, m, n, k, dataflow, bandwidth):
             a, b = _signed_operands(0, m, n, k)
             array = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow, dram_bandwidth_words_per_cycle=bandwidth)
@@ -289,9 +315,16 @@ class EngineContract:
 
     def test_hypothesis_cycles_never_decrease_when_m_n_or_k_grows(self):
         @settings(max_examples=self.max_examples, deadline=None)
-        @given(rows=st.integers(1, 4), cols=st.integers(1, 4), m=st.integers(1, 7), n=st.integers(1, 7),
-               k=st.integers(1, 7), dataflow=st.sampled_from(DATAFLOWS), grow=st.sampled_from("mnk"),
-               by=st.integers(1, 5))
+        @given(
+            rows=st.integers(1, 4),
+            cols=st.integers(1, 4),
+            m=st.integers(1, 7),
+            n=st.integers(1, 7),
+            k=st.integers(1, 7),
+            dataflow=st.sampled_from(DATAFLOWS),
+            grow=st.sampled_from("mnk"),
+            by=st.integers(1, 5),
+        )
         def check(rows, cols, m, n, k, dataflow, grow, by):
             sizes = {"m": m, "n": n, "k": k}
             bigger = dict(sizes, **{grow: sizes[grow] + by})
@@ -317,12 +350,23 @@ class TestDetailedEngine(EngineContract):
 AGREEMENT_CASES = [
     pytest.param("compound", 0.5, None, None, id="compound-0.5V"),
     pytest.param("compound", 0.5, Protection.from_spec("31:20", penalty_cycles=2), None, id="compound-0.5V-global"),
-    pytest.param("compound", 0.45, Protection.from_spec("31:24", stall_scope="column"), None,
-                 id="compound-0.45V-late-products-column"),
-    pytest.param("2in", 0.55, Protection.from_spec("31:16", stall_scope="column", penalty_cycles=3), None,
-                 id="2in-0.55V-column"),
-    pytest.param("compound", 0.52, Protection.from_spec("31:26"), ProcessVariation(sigma_die=0.05, sigma_pe=0.1),
-                 id="compound-0.52V-variation"),
+    pytest.param(
+        "compound",
+        0.45,
+        Protection.from_spec("31:24", stall_scope="column"),
+        None,
+        id="compound-0.45V-late-products-column",
+    ),
+    pytest.param(
+        "2in", 0.55, Protection.from_spec("31:16", stall_scope="column", penalty_cycles=3), None, id="2in-0.55V-column"
+    ),
+    pytest.param(
+        "compound",
+        0.52,
+        Protection.from_spec("31:26"),
+        ProcessVariation(sigma_die=0.05, sigma_pe=0.1),
+        id="compound-0.52V-variation",
+    ),
     pytest.param("2in", 0.5, None, ProcessVariation(sigma_pe=0.1), id="2in-0.5V-variation"),
 ]
 
@@ -330,14 +374,25 @@ AGREEMENT_CASES = [
 @pytest.mark.parametrize("dataflow", DATAFLOWS)
 @pytest.mark.parametrize(("rows", "cols", "m", "n", "k"), ODD_SHAPES)
 @pytest.mark.parametrize(("cells", "vdd", "protection", "variation"), AGREEMENT_CASES)
-def test_fast_and_detailed_engines_agree_bit_for_bit(dataflow, rows, cols, m, n, k, cells, vdd, protection,
-                                                     variation):
+def test_fast_and_detailed_engines_agree_bit_for_bit(dataflow, rows, cols, m, n, k, cells, vdd, protection, variation):
     pe = PEConfig(cells=cells)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
     a, b = _signed_operands(17, 3 * m, n, k)
     results = [
-        _run(engine, a, b, dataflow, rows, cols, timing=timing, pe=pe, protection=protection, variation=variation,
-             seed=5, record_events=True)
+        _run(
+            engine,
+            a,
+            b,
+            dataflow,
+            rows,
+            cols,
+            timing=timing,
+            pe=pe,
+            protection=protection,
+            variation=variation,
+            seed=5,
+            record_events=True,
+        )
         for engine in ("fast", "detailed")
     ]
     fast, detailed = results
@@ -347,8 +402,12 @@ def test_fast_and_detailed_engines_agree_bit_for_bit(dataflow, rows, cols, m, n,
     assert np.array_equal(fast.residual_flip_counts, detailed.residual_flip_counts)
     assert np.array_equal(fast.fold_correction_cycles, detailed.fold_correction_cycles)
     assert (fast.cycles, fast.correction_cycles, fast.detections, fast.detection_cycles, fast.erroneous_macs) == (
-        detailed.cycles, detailed.correction_cycles, detailed.detections, detailed.detection_cycles,
-        detailed.erroneous_macs)
+        detailed.cycles,
+        detailed.correction_cycles,
+        detailed.detections,
+        detailed.detection_cycles,
+        detailed.erroneous_macs,
+    )
 
 
 def test_agreement_cases_do_produce_errors():
@@ -357,8 +416,9 @@ def test_agreement_cases_do_produce_errors():
         cells, vdd, protection, variation = case.values
         pe = PEConfig(cells=cells)
         timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
-        result = _run("fast", a, b, "ws", 3, 5, timing=timing, pe=pe, protection=protection, variation=variation,
-                      seed=5)
+        result = _run(
+            "fast", a, b, "ws", 3, 5, timing=timing, pe=pe, protection=protection, variation=variation, seed=5
+        )
         assert result.erroneous_macs > 0, case.id
         if protection is not None:
             assert result.detections > 0, case.id
@@ -393,26 +453,49 @@ def test_simulate_gemm_does_not_build_anything_of_size_m_n_k():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda a, b: simulate_gemm(a.astype(np.int16), b, array=ArrayConfig(rows=2, cols=2), pe=PE,
-                                    timing=NOMINAL),
-         "activations: expected a non-empty int8 array of shape (M, K), got int16 array of shape (4, 3)"),
-        (lambda a, b: simulate_gemm(a, b[:2], array=ArrayConfig(rows=2, cols=2), pe=PE, timing=NOMINAL),
-         "weights: expected K = 3 rows (the columns of activations), got shape (2, 5)"),
-        (lambda a, b: simulate_gemm(a[:0], b, array=ArrayConfig(rows=2, cols=2), pe=PE, timing=NOMINAL),
-         "activations: expected a non-empty int8 array of shape (M, K), got int8 array of shape (0, 3)"),
-        (lambda a, b: simulate_gemm(a, b, array=ArrayConfig(rows=2, cols=2), pe=PE, timing=NOMINAL, engine="gpu"),
-         "engine: expected one of fast, detailed, got 'gpu'"),
-        (lambda a, b: simulate_gemm(a, b, array=ArrayConfig(rows=2, cols=2, accumulator_bits=24), pe=PE,
-                                    timing=NOMINAL),
-         "array.accumulator_bits: expected the PE accumulator width 32, got 24"),
-        (lambda a, b: simulate_gemm(a, b, array=ArrayConfig(rows=2, cols=2), pe=PE, timing=NOMINAL, seed=-1),
-         "seed: expected a non-negative integer or a numpy.random.SeedSequence, got -1"),
-        (lambda a, b: simulate_gemm(a, b, array=ArrayConfig(rows=2, cols=2), pe=PE, timing=NOMINAL,
-                                    protection=Protection(protected_mask=1 << 35)),
-         "Protection.protected_mask: bit 35 is outside the 32-bit accumulator; allowed: 0..31"),
-        (lambda a, b: simulate_gemm(a, b, array=ArrayConfig(rows=2, cols=2), pe=PEConfig(pipeline="fused"),
-                                    timing=NOMINAL),
-         "pe: the array engines run the registered pipeline with the rca adder; got fused rca"),
+        (
+            lambda a, b: simulate_gemm(a.astype(np.int16), b, array=ArrayConfig(rows=2, cols=2), pe=PE, timing=NOMINAL),
+            "activations: expected a non-empty int8 array of shape (M, K), got int16 array of shape (4, 3)",
+        ),
+        (
+            lambda a, b: simulate_gemm(a, b[:2], array=ArrayConfig(rows=2, cols=2), pe=PE, timing=NOMINAL),
+            "weights: expected K = 3 rows (the columns of activations), got shape (2, 5)",
+        ),
+        (
+            lambda a, b: simulate_gemm(a[:0], b, array=ArrayConfig(rows=2, cols=2), pe=PE, timing=NOMINAL),
+            "activations: expected a non-empty int8 array of shape (M, K), got int8 array of shape (0, 3)",
+        ),
+        (
+            lambda a, b: simulate_gemm(a, b, array=ArrayConfig(rows=2, cols=2), pe=PE, timing=NOMINAL, engine="gpu"),
+            "engine: expected one of fast, detailed, got 'gpu'",
+        ),
+        (
+            lambda a, b: simulate_gemm(
+                a, b, array=ArrayConfig(rows=2, cols=2, accumulator_bits=24), pe=PE, timing=NOMINAL
+            ),
+            "array.accumulator_bits: expected the PE accumulator width 32, got 24",
+        ),
+        (
+            lambda a, b: simulate_gemm(a, b, array=ArrayConfig(rows=2, cols=2), pe=PE, timing=NOMINAL, seed=-1),
+            "seed: expected a non-negative integer or a numpy.random.SeedSequence, got -1",
+        ),
+        (
+            lambda a, b: simulate_gemm(
+                a,
+                b,
+                array=ArrayConfig(rows=2, cols=2),
+                pe=PE,
+                timing=NOMINAL,
+                protection=Protection(protected_mask=1 << 35),
+            ),
+            "Protection.protected_mask: bit 35 is outside the 32-bit accumulator; allowed: 0..31",
+        ),
+        (
+            lambda a, b: simulate_gemm(
+                a, b, array=ArrayConfig(rows=2, cols=2), pe=PEConfig(pipeline="fused"), timing=NOMINAL
+            ),
+            "pe: the array engines run the registered pipeline with the rca adder; got fused rca",
+        ),
     ],
 )
 def test_bad_arguments_are_one_line_config_errors(call, message):
@@ -440,8 +523,7 @@ REFERENCE_RUNS = [(array, dataflow) for array in ("32x32", "256x256") for datafl
 def test_discrete_event_schedule_equals_scalesim_for_every_mobilenet_layer(array, dataflow):
     topology = load_topology(REFERENCE / "topologies" / "mobilenet.csv", scalesim_compat=True)
     config = _array(array, dataflow)
-    got = [run_schedule(map_gemm(layer.gemm(scalesim_compat=True), config), config).cycles
-           for layer in topology.layers]
+    got = [run_schedule(map_gemm(layer.gemm(scalesim_compat=True), config), config).cycles for layer in topology.layers]
     assert got == [int(row["total_cycles"]) for row in _reference_rows(array, dataflow)]
 
 

@@ -19,8 +19,16 @@ from sim.layers import (
 
 def _conv(**changes) -> ConvLayer:
     fields = dict(
-        name="c", ifmap_h=8, ifmap_w=8, filter_h=3, filter_w=3, channels=4, num_filters=4,
-        stride=1, padding=0, groups=1,
+        name="c",
+        ifmap_h=8,
+        ifmap_w=8,
+        filter_h=3,
+        filter_w=3,
+        channels=4,
+        num_filters=4,
+        stride=1,
+        padding=0,
+        groups=1,
     )
     fields.update(changes)
     return ConvLayer(**fields)
@@ -60,10 +68,10 @@ def test_scalesim_compat_maps_depthwise_as_one_filter_over_all_channels():
     [
         (224, 3, 2, 111, 112),  # floor(221/2)+1 vs ceil(223/2)
         (112, 3, 1, 110, 110),
-        (7, 3, 2, 3, 3),        # (7-3) divisible by 2: both agree
+        (7, 3, 2, 3, 3),  # (7-3) divisible by 2: both agree
         (10, 1, 3, 4, 4),
-        (8, 2, 3, 3, 3),        # floor(6/3)+1 = 3, ceil(9/3) = 3
-        (9, 2, 3, 3, 4),        # floor(7/3)+1 = 3, ceil(10/3) = 4
+        (8, 2, 3, 3, 3),  # floor(6/3)+1 = 3, ceil(9/3) = 3
+        (9, 2, 3, 3, 4),  # floor(7/3)+1 = 3, ceil(10/3) = 4
     ],
 )
 def test_output_size_default_and_scalesim_formula(size, filter_size, stride, default, compat):
@@ -113,7 +121,9 @@ def test_shape_error_carries_field_and_detail_for_file_readers():
     with pytest.raises(LayerShapeError) as caught:
         _conv(stride=0)
     assert (caught.value.layer, caught.value.field, caught.value.detail) == (
-        "c", "stride", "expected a positive integer, got 0"
+        "c",
+        "stride",
+        "expected a positive integer, got 0",
     )
 
 
@@ -162,7 +172,8 @@ def test_im2col_gemm_equals_direct_convolution(layer):
     rng = np.random.default_rng(np.random.SeedSequence(2024))
     ifmap = rng.integers(-128, 128, size=(layer.channels, layer.ifmap_h, layer.ifmap_w), dtype=np.int64)
     weights = rng.integers(
-        -128, 128,
+        -128,
+        128,
         size=(layer.num_filters, layer.channels // layer.groups, layer.filter_h, layer.filter_w),
         dtype=np.int64,
     )

@@ -32,7 +32,9 @@ def test_dataflow_places_gemm_dimensions_like_scalesim(dataflow, rows_dim, cols_
     mapping = map_gemm(problem, ArrayConfig(rows=4, cols=4, dataflow=dataflow))
     sizes = {"m": 11, "n": 13, "k": 17}
     assert (mapping.spatial_rows, mapping.spatial_cols, mapping.temporal) == (
-        sizes[rows_dim], sizes[cols_dim], sizes[time_dim]
+        sizes[rows_dim],
+        sizes[cols_dim],
+        sizes[time_dim],
     )
 
 

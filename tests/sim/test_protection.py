@@ -60,16 +60,21 @@ def test_defaults_are_no_bits_one_cycle_global():
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"penalty_cycles": -1},
-         "Protection.penalty_cycles: expected a non-negative integer number of cycles, got -1"),
-        ({"penalty_cycles": 1.5},
-         "Protection.penalty_cycles: expected a non-negative integer number of cycles, got 1.5"),
-        ({"penalty_cycles": True},
-         "Protection.penalty_cycles: expected a non-negative integer number of cycles, got True"),
+        ({"penalty_cycles": -1}, "Protection.penalty_cycles: expected a non-negative integer number of cycles, got -1"),
+        (
+            {"penalty_cycles": 1.5},
+            "Protection.penalty_cycles: expected a non-negative integer number of cycles, got 1.5",
+        ),
+        (
+            {"penalty_cycles": True},
+            "Protection.penalty_cycles: expected a non-negative integer number of cycles, got True",
+        ),
         ({"stall_scope": "local"}, "Protection.stall_scope: expected one of global, column, got 'local'"),
         ({"protected_mask": -1}, "Protection.protected_mask: expected an integer bit mask in 0..2^64-1, got -1"),
-        ({"protected_mask": "31:20"},
-         "Protection.protected_mask: expected an integer bit mask in 0..2^64-1, got '31:20'"),
+        (
+            {"protected_mask": "31:20"},
+            "Protection.protected_mask: expected an integer bit mask in 0..2^64-1, got '31:20'",
+        ),
     ],
 )
 def test_bad_fields_name_the_field_and_the_allowed_values(fields, message):
@@ -90,5 +95,8 @@ def test_check_width_accepts_the_top_bit():
 
 def test_to_dict_records_bits_as_ranges():
     assert Protection.from_spec("31:20", width=32).to_dict() == {
-        "protected_bits": "31:20", "protected_mask": 0xFFF00000, "penalty_cycles": 1, "stall_scope": "global",
+        "protected_bits": "31:20",
+        "protected_mask": 0xFFF00000,
+        "penalty_cycles": 1,
+        "stall_scope": "global",
     }

@@ -27,8 +27,7 @@ from ._scalesim_literal import read_topology, simulate_layer
 REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "scalesim"
 needs_reference = pytest.mark.skipif(
     not REFERENCE.is_dir(),
-    reason="SCALE-Sim reference results not found at ../shared/reference/scalesim/ "
-    "(relative to the repository)",
+    reason="SCALE-Sim reference results not found at ../shared/reference/scalesim/ (relative to the repository)",
 )
 REFERENCE_RUNS = [(array, dataflow) for array in ("32x32", "256x256") for dataflow in ("ws", "os", "is")]
 PERCENT_TOLERANCE = 6e-5  # the reference CSV rounds percentages to 4 decimals
@@ -51,10 +50,7 @@ def test_compute_cycles_equal_scalesim_reference_for_every_mobilenet_layer(array
     topology = load_topology(REFERENCE / "topologies" / "mobilenet.csv", scalesim_compat=True)
     config = _config(array, dataflow)
     expected = [(row["layer_name"], int(row["total_cycles"])) for row in _reference_rows(array, dataflow)]
-    got = [
-        (layer.name, layer_report(layer, config, scalesim_compat=True).compute_cycles)
-        for layer in topology.layers
-    ]
+    got = [(layer.name, layer_report(layer, config, scalesim_compat=True).compute_cycles) for layer in topology.layers]
     assert got == expected
 
 
@@ -79,15 +75,9 @@ def test_utilisation_and_mapping_efficiency_equal_scalesim_reference(array, data
     for layer, row in zip(topology.layers, _reference_rows(array, dataflow), strict=True):
         report = layer_report(layer, config, scalesim_compat=True)
         assert report.stall_cycles == int(row["stall_cycles"]) == 0
-        assert 100 * report.overall_utilisation == pytest.approx(
-            float(row["overall_util_pct"]), abs=PERCENT_TOLERANCE
-        )
-        assert 100 * report.mapping_efficiency == pytest.approx(
-            float(row["mapping_eff_pct"]), abs=PERCENT_TOLERANCE
-        )
-        assert 100 * report.compute_utilisation == pytest.approx(
-            float(row["compute_util_pct"]), abs=PERCENT_TOLERANCE
-        )
+        assert 100 * report.overall_utilisation == pytest.approx(float(row["overall_util_pct"]), abs=PERCENT_TOLERANCE)
+        assert 100 * report.mapping_efficiency == pytest.approx(float(row["mapping_eff_pct"]), abs=PERCENT_TOLERANCE)
+        assert 100 * report.compute_utilisation == pytest.approx(float(row["compute_util_pct"]), abs=PERCENT_TOLERANCE)
 
 
 @pytest.mark.slow
@@ -99,7 +89,9 @@ def test_literal_model_reproduces_scalesim_reference(array, dataflow):
     for (name, params), row in zip(entries, _reference_rows(array, dataflow), strict=True):
         literal = simulate_layer(params, rows=rows, cols=cols, dataflow=dataflow)
         assert (name, literal.total_cycles, literal.folds) == (
-            row["layer_name"], int(row["total_cycles"]), int(row["folds"])
+            row["layer_name"],
+            int(row["total_cycles"]),
+            int(row["folds"]),
         )
         assert literal.mapping_eff_pct == pytest.approx(float(row["mapping_eff_pct"]), abs=PERCENT_TOLERANCE)
         assert literal.compute_util_pct == pytest.approx(float(row["compute_util_pct"]), abs=PERCENT_TOLERANCE)
@@ -124,9 +116,7 @@ def _assert_topology_matches_literal(file_name: str, *, gemm: bool, rows: int, c
 @needs_reference
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
 def test_gemm_topology_matches_literal_scalesim_model_on_32x32(dataflow):
-    _assert_topology_matches_literal(
-        "transformer_partial_mnk.csv", gemm=True, rows=32, cols=32, dataflow=dataflow
-    )
+    _assert_topology_matches_literal("transformer_partial_mnk.csv", gemm=True, rows=32, cols=32, dataflow=dataflow)
 
 
 @pytest.mark.slow
@@ -134,9 +124,7 @@ def test_gemm_topology_matches_literal_scalesim_model_on_32x32(dataflow):
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
 @pytest.mark.parametrize(("rows", "cols"), [(7, 12), (16, 8)])
 def test_gemm_topology_matches_literal_scalesim_model_on_odd_arrays(rows, cols, dataflow):
-    _assert_topology_matches_literal(
-        "transformer_partial_mnk.csv", gemm=True, rows=rows, cols=cols, dataflow=dataflow
-    )
+    _assert_topology_matches_literal("transformer_partial_mnk.csv", gemm=True, rows=rows, cols=cols, dataflow=dataflow)
 
 
 @pytest.mark.slow
@@ -144,9 +132,7 @@ def test_gemm_topology_matches_literal_scalesim_model_on_odd_arrays(rows, cols, 
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
 @pytest.mark.parametrize(("rows", "cols"), [(32, 32), (24, 40)])
 def test_resnet50_topology_matches_literal_scalesim_model(rows, cols, dataflow):
-    _assert_topology_matches_literal(
-        "Resnet50_mlperf.csv", gemm=False, rows=rows, cols=cols, dataflow=dataflow
-    )
+    _assert_topology_matches_literal("Resnet50_mlperf.csv", gemm=False, rows=rows, cols=cols, dataflow=dataflow)
 
 
 @st.composite
@@ -169,8 +155,14 @@ def _conv_rows(draw):
 def test_closed_form_equals_literal_model_for_random_convolutions(params, rows, cols, dataflow):
     ifmap_h, ifmap_w, filter_h, filter_w, channels, filters, stride, _ = params
     layer = ConvLayer(
-        name="c", ifmap_h=ifmap_h, ifmap_w=ifmap_w, filter_h=filter_h, filter_w=filter_w,
-        channels=channels, num_filters=filters, stride=stride,
+        name="c",
+        ifmap_h=ifmap_h,
+        ifmap_w=ifmap_w,
+        filter_h=filter_h,
+        filter_w=filter_w,
+        channels=channels,
+        num_filters=filters,
+        stride=stride,
     )
     literal = simulate_layer(params, rows=rows, cols=cols, dataflow=dataflow)
     report = layer_report(layer, ArrayConfig(rows=rows, cols=cols, dataflow=dataflow), scalesim_compat=True)
@@ -191,9 +183,7 @@ def test_closed_form_equals_literal_model_for_random_convolutions(params, rows, 
 )
 def test_closed_form_equals_literal_model_for_random_gemms(m, n, k, rows, cols, dataflow):
     literal = simulate_layer([m, k, 1, k, 1, n, 1, 1], rows=rows, cols=cols, dataflow=dataflow)
-    report = layer_report(
-        GemmLayer(name="g", m=m, n=n, k=k), ArrayConfig(rows=rows, cols=cols, dataflow=dataflow)
-    )
+    report = layer_report(GemmLayer(name="g", m=m, n=n, k=k), ArrayConfig(rows=rows, cols=cols, dataflow=dataflow))
     assert (report.compute_cycles, report.folds) == (literal.total_cycles, literal.folds)
 
 
@@ -209,7 +199,10 @@ def test_depthwise_dp_rows_are_split_per_channel_like_scalesim(tmp_path, dataflo
     topology = load_topology(path, scalesim_compat=True)
     config = ArrayConfig(rows=4, cols=3, dataflow=dataflow)
     assert [layer.name for layer in topology.layers] == [
-        "Conv_DP1Channel_0", "Conv_DP1Channel_1", "Conv_DP1Channel_2", "Conv2",
+        "Conv_DP1Channel_0",
+        "Conv_DP1Channel_1",
+        "Conv_DP1Channel_2",
+        "Conv2",
     ]
     for layer, (_, params) in zip(topology.layers, entries, strict=True):
         literal = simulate_layer(params, rows=4, cols=3, dataflow=dataflow)

@@ -61,8 +61,11 @@ def test_bad_label_files_are_named_by_line(tmp_path, text, message):
 def test_unreadable_image_is_named(tmp_path):
     folder, labels = _folder(tmp_path, "a.png 1\n")
     (folder / "a.png").write_bytes(b"not a png")
-    with pytest.raises(ConfigError, match=rf"^{folder / 'a.png'}: not a readable image "
-                       r"\(UnidentifiedImageError\)$"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"^{folder / 'a.png'}: not a readable image "
+        r"\(UnidentifiedImageError\)$",
+    ):
         load_image_folder(folder, labels, preprocess=mnist_image_preprocess, num_classes=10)
 
 
@@ -79,5 +82,4 @@ def test_photo_views_are_whole_photos_corners_and_mirrors():
     pytest.importorskip("skimage")
     images, names = photo_views("evaluation", count=4)
     assert images.shape == (4, 3, 224, 224)
-    assert names == ("chelsea/full", "chelsea/full/flip", "chelsea/top-left",
-                     "chelsea/top-left/flip")
+    assert names == ("chelsea/full", "chelsea/full/flip", "chelsea/top-left", "chelsea/top-left/flip")

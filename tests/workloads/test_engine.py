@@ -38,11 +38,15 @@ class RecordingBackend(ExactBackend):
 
 
 def _single_conv_graph(rng, activation=None, groups=1, c_in=3, c_out=5):
-    conv = Conv2d(weight=rng.normal(size=(c_out, c_in // groups, 3, 3)) * 0.3,
-                  bias=rng.normal(size=c_out) * 0.1, stride=(1, 1), padding=(1, 1, 1, 1),
-                  groups=groups, activation=activation)
-    return Graph(nodes=(Node(name="conv", op=conv, inputs=(INPUT,)),),
-                 input_shape=(c_in, 6, 6)), conv
+    conv = Conv2d(
+        weight=rng.normal(size=(c_out, c_in // groups, 3, 3)) * 0.3,
+        bias=rng.normal(size=c_out) * 0.1,
+        stride=(1, 1),
+        padding=(1, 1, 1, 1),
+        groups=groups,
+        activation=activation,
+    )
+    return Graph(nodes=(Node(name="conv", op=conv, inputs=(INPUT,)),), input_shape=(c_in, 6, 6)), conv
 
 
 def _direct_integer_conv(codes_nhwc, weight_codes):
@@ -52,7 +56,7 @@ def _direct_integer_conv(codes_nhwc, weight_codes):
     out = np.zeros((n, h, w, weight_codes.shape[0]), np.int64)
     for y in range(h):
         for x in range(w):
-            window = padded[:, y:y + 3, x:x + 3, :]
+            window = padded[:, y : y + 3, x : x + 3, :]
             out[:, y, x, :] = np.einsum("nijc,ocij->no", window, weight_codes.astype(np.int64))
     return out
 
@@ -89,8 +93,7 @@ def test_relu6_clamp_is_six_in_output_steps():
     rng = np.random.default_rng(np.random.SeedSequence(13))
     graph, _ = _single_conv_graph(rng, activation="relu6")
     images = rng.normal(size=(8, 3, 6, 6)) * 20
-    model = quantize_model(graph, images, calibration=CalibrationConfig(method="percentile",
-                                                                        percentile=100))
+    model = quantize_model(graph, images, calibration=CalibrationConfig(method="percentile", percentile=100))
     codes = model.run(images, ExactBackend())
     assert codes.min() == 0
     assert codes.max() == min(127, round(6 / model.output_scale))
@@ -99,9 +102,10 @@ def test_relu6_clamp_is_six_in_output_steps():
 def test_residual_add_requantises_both_inputs():
     rng = np.random.default_rng(np.random.SeedSequence(14))
     conv = Conv2d(weight=rng.normal(size=(3, 3, 1, 1)) * 3, bias=None)
-    graph = Graph(nodes=(Node(name="conv", op=conv, inputs=(INPUT,)),
-                         Node(name="add", op=Add(), inputs=(INPUT, "conv"))),
-                  input_shape=(3, 4, 4))
+    graph = Graph(
+        nodes=(Node(name="conv", op=conv, inputs=(INPUT,)), Node(name="add", op=Add(), inputs=(INPUT, "conv"))),
+        input_shape=(3, 4, 4),
+    )
     images = rng.normal(size=(6, 3, 4, 4))
     model = quantize_model(graph, images)
     got = model.run(images, ExactBackend()).astype(np.int64)
@@ -134,19 +138,29 @@ def test_grouped_conv_matches_the_float_model():
 
 def _every_operator_graph(rng):
     nodes = (
-        Node(name="c1", inputs=(INPUT,), op=Conv2d(
-            weight=rng.normal(size=(4, 2, 3, 3)) * 0.4, bias=rng.normal(size=4) * 0.1,
-            stride=(2, 2), padding=(1, 1, 1, 1), activation="relu")),
+        Node(
+            name="c1",
+            inputs=(INPUT,),
+            op=Conv2d(
+                weight=rng.normal(size=(4, 2, 3, 3)) * 0.4,
+                bias=rng.normal(size=4) * 0.1,
+                stride=(2, 2),
+                padding=(1, 1, 1, 1),
+                activation="relu",
+            ),
+        ),
         Node(name="mp", inputs=("c1",), op=MaxPool(kernel=(2, 2), stride=(1, 1))),
-        Node(name="dw", inputs=("mp",), op=Conv2d(
-            weight=rng.normal(size=(4, 1, 3, 3)) * 0.4, padding=(1, 1, 1, 1), groups=4)),
+        Node(
+            name="dw",
+            inputs=("mp",),
+            op=Conv2d(weight=rng.normal(size=(4, 1, 3, 3)) * 0.4, padding=(1, 1, 1, 1), groups=4),
+        ),
         Node(name="add", inputs=("mp", "dw"), op=Add()),
         Node(name="r6", inputs=("add",), op=Activation(kind="relu6")),
         Node(name="ap", inputs=("r6",), op=AvgPool(kernel=(2, 2), stride=(2, 2))),
         Node(name="pw", inputs=("ap",), op=Conv2d(weight=rng.normal(size=(8, 4, 1, 1)))),
         Node(name="flat", inputs=("pw",), op=Flatten()),
-        Node(name="fc", inputs=("flat",), op=Linear(weight=rng.normal(size=(3, 32)) * 0.2,
-                                                    bias=np.zeros(3))),
+        Node(name="fc", inputs=("flat",), op=Linear(weight=rng.normal(size=(3, 32)) * 0.2, bias=np.zeros(3))),
     )
     return Graph(nodes=nodes, input_shape=(2, 10, 10))
 
@@ -169,10 +183,12 @@ def test_every_operator_gives_the_float_shapes_and_close_values():
 
 
 def test_global_average_pool_keeps_the_scale_and_rounds():
-    graph = Graph(nodes=(Node(name="gap", op=GlobalAvgPool(), inputs=(INPUT,)),),
-                  input_shape=(1, 2, 2))
-    model = quantize_model(graph, np.array([[[[1.27, 0.0], [0.0, 0.0]]]]),
-                           calibration=CalibrationConfig(method="percentile", percentile=100))
+    graph = Graph(nodes=(Node(name="gap", op=GlobalAvgPool(), inputs=(INPUT,)),), input_shape=(1, 2, 2))
+    model = quantize_model(
+        graph,
+        np.array([[[[1.27, 0.0], [0.0, 0.0]]]]),
+        calibration=CalibrationConfig(method="percentile", percentile=100),
+    )
     assert model.scales["gap"] == model.scales[INPUT]
     images = np.array([[[[0.05, 0.01], [0.0, 0.0]]]])  # codes 5 and 1 -> (6 + 2) // 4 = 2
     assert abs(model.scales[INPUT] - 0.01) < 1e-4
@@ -192,14 +208,20 @@ def test_wrong_image_shape_is_rejected():
     rng = np.random.default_rng(np.random.SeedSequence(19))
     graph, _ = _single_conv_graph(rng)
     model = quantize_model(graph, rng.normal(size=(2, 3, 6, 6)))
-    with pytest.raises(ConfigError, match=r"^images: shape \(2, 6, 6\) does not match the "
-                       r"model input \(N, 3, 6, 6\)$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^images: shape \(2, 6, 6\) does not match the "
+        r"model input \(N, 3, 6, 6\)$",
+    ):
         model.run(np.zeros((2, 6, 6)), ExactBackend())
 
 
 def test_calibration_needs_images():
     rng = np.random.default_rng(np.random.SeedSequence(20))
     graph, _ = _single_conv_graph(rng)
-    with pytest.raises(ConfigError, match=r"^calibration: at least one calibration image is "
-                       r"required$"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^calibration: at least one calibration image is "
+        r"required$",
+    ):
         quantize_model(graph, np.zeros((0, 3, 6, 6)))

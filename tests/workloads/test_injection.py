@@ -34,8 +34,7 @@ def test_low_vdd_corrupts_outputs_and_counts_errors(gemm, injection):
 def test_protecting_every_bit_restores_the_exact_gemm_at_0_5_v(gemm, injection):
     """At 0.5 V / 700 MHz the compound multiplier (389 ps x 2.94 = 1144 ps) meets the clock, so
     only accumulator bits fail, and all of them are protected."""
-    backend = make_injection_backend(injection, vdd_v=0.5, protect_mask=(1 << 32) - 1,
-                                     seed=np.random.SeedSequence(1))
+    backend = make_injection_backend(injection, vdd_v=0.5, protect_mask=(1 << 32) - 1, seed=np.random.SeedSequence(1))
     result = backend.matmul(*gemm, layer="l")
     assert np.array_equal(result, ExactBackend().matmul(*gemm, layer="l"))
     assert sum(backend.detections.values()) > 0
@@ -50,8 +49,9 @@ def test_statistical_is_reproducible_from_its_seed(gemm):
 
 
 def test_bitlevel_counts_correction_cycles_for_detections(gemm):
-    backend = make_injection_backend("bitlevel", vdd_v=0.5, protect_mask=0xFF000000,
-                                     seed=np.random.SeedSequence(1), penalty_cycles=2)
+    backend = make_injection_backend(
+        "bitlevel", vdd_v=0.5, protect_mask=0xFF000000, seed=np.random.SeedSequence(1), penalty_cycles=2
+    )
     backend.matmul(*gemm, layer="l")
     assert backend.correction_cycles > 0
     assert backend.correction_cycles % 2 == 0

@@ -41,14 +41,23 @@ def _training_module():
 def test_tinymnv2_gemms_total_the_hand_counted_macs(quantized_tinymnv2):
     # output pixels x kernel taps x input channels (per group) x output channels
     hand = (
-        28 * 28 * 9 * 16                                  # stem 3x3, 1 -> 16
-        + 14 * 14 * 9 * 16 + 14 * 14 * 16 * 16            # block 1: dw s2, project
-        + 14 * 14 * 16 * 64 + 7 * 7 * 9 * 64 + 7 * 7 * 64 * 24   # block 2 (t=4, s2)
-        + 7 * 7 * 24 * 96 + 7 * 7 * 9 * 96 + 7 * 7 * 96 * 24     # block 3 (residual)
-        + 7 * 7 * 24 * 96 + 4 * 4 * 9 * 96 + 4 * 4 * 96 * 32     # block 4 (s2)
-        + 4 * 4 * 32 * 128 + 4 * 4 * 9 * 128 + 4 * 4 * 128 * 32  # block 5 (residual)
-        + 4 * 4 * 32 * 128                                # last 1x1
-        + 128 * 10                                        # classifier
+        28 * 28 * 9 * 16  # stem 3x3, 1 -> 16
+        + 14 * 14 * 9 * 16
+        + 14 * 14 * 16 * 16  # block 1: dw s2, project
+        + 14 * 14 * 16 * 64
+        + 7 * 7 * 9 * 64
+        + 7 * 7 * 64 * 24  # block 2 (t=4, s2)
+        + 7 * 7 * 24 * 96
+        + 7 * 7 * 9 * 96
+        + 7 * 7 * 96 * 24  # block 3 (residual)
+        + 7 * 7 * 24 * 96
+        + 4 * 4 * 9 * 96
+        + 4 * 4 * 96 * 32  # block 4 (s2)
+        + 4 * 4 * 32 * 128
+        + 4 * 4 * 9 * 128
+        + 4 * 4 * 128 * 32  # block 5 (residual)
+        + 4 * 4 * 32 * 128  # last 1x1
+        + 128 * 10  # classifier
     )
     assert quantized_tinymnv2.macs_per_image == hand == 1_155_808
 
@@ -84,8 +93,7 @@ def test_shipped_images_are_mlxtends_at_the_documented_indices():
     for digit in range(10):
         of_digit = np.flatnonzero(labels == digit)
         assert set(shipped["test_indices"][shipped["test_labels"] == digit]) == set(of_digit[400:])
-        assert set(shipped["calibration_indices"][shipped["calibration_labels"] == digit]) <= set(
-            of_digit[:400])
+        assert set(shipped["calibration_indices"][shipped["calibration_labels"] == digit]) <= set(of_digit[:400])
 
 
 @pytest.mark.slow
@@ -119,10 +127,13 @@ def test_corrupt_array_in_weight_file_is_rejected(tmp_path):
     np.savez(path, **load_npz(default_weights_path()))
     data = bytearray(path.read_bytes())
     start = data.index(b"features.0.0.weight.npy") + 200  # inside that member's data
-    data[start:start + 64] = bytes(64)
+    data[start : start + 64] = bytes(64)
     path.write_bytes(bytes(data))
-    with pytest.raises(ConfigError, match=rf"^{path}: array 'features\.0\.0\.weight' is corrupt "
-                       r"or truncated \(.*\)$"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"^{path}: array 'features\.0\.0\.weight' is corrupt "
+        r"or truncated \(.*\)$",
+    ):
         load_tinymnv2(path)
 
 
@@ -140,8 +151,11 @@ def test_wrong_shape_is_named(tmp_path):
     arrays["features.0.0.weight"] = arrays["features.0.0.weight"][:8]
     path = tmp_path / "w.npz"
     np.savez(path, **arrays)
-    with pytest.raises(ConfigError, match=rf"^{path}: array 'features\.0\.0\.weight' has shape "
-                       r"\(8, 1, 3, 3\); expected \(16, 1, 3, 3\)$"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"^{path}: array 'features\.0\.0\.weight' has shape "
+        r"\(8, 1, 3, 3\); expected \(16, 1, 3, 3\)$",
+    ):
         load_tinymnv2(path)
 
 
@@ -155,11 +169,13 @@ def test_checkpoint_reader_matches_torch_load(tmp_path, zip_format):
     torch = pytest.importorskip("torch")
     generator = torch.Generator().manual_seed(0)
     base = torch.randn(6, 4, generator=generator)
-    state = {"conv.weight": torch.randn(3, 2, 3, 3, generator=generator),
-             "bn.num_batches_tracked": torch.tensor(7),
-             "fc.weight": base.t(),  # a non-contiguous view
-             "fc.bias": base[2],  # shares the storage at an offset
-             "half": torch.arange(5, dtype=torch.float16)}
+    state = {
+        "conv.weight": torch.randn(3, 2, 3, 3, generator=generator),
+        "bn.num_batches_tracked": torch.tensor(7),
+        "fc.weight": base.t(),  # a non-contiguous view
+        "fc.bias": base[2],  # shares the storage at an offset
+        "half": torch.arange(5, dtype=torch.float16),
+    }
     path = tmp_path / "state.pth"
     torch.save(state, path, _use_new_zipfile_serialization=zip_format)
     arrays = load_torch_state_dict(path)
@@ -178,10 +194,17 @@ class _Exploit:
 
 def test_checkpoint_reader_refuses_code_in_the_pickle(tmp_path):
     path = tmp_path / "evil.pth"
-    path.write_bytes(pickle.dumps(LEGACY_MAGIC) + pickle.dumps(1001)
-                     + pickle.dumps({"little_endian": True}) + pickle.dumps(_Exploit()))
-    with pytest.raises(ConfigError, match=rf"^{path}: refuses to unpickle (posix|nt)\.system; "
-                       r"only tensor state dicts are read$"):
+    path.write_bytes(
+        pickle.dumps(LEGACY_MAGIC)
+        + pickle.dumps(1001)
+        + pickle.dumps({"little_endian": True})
+        + pickle.dumps(_Exploit())
+    )
+    with pytest.raises(
+        ConfigError,
+        match=rf"^{path}: refuses to unpickle (posix|nt)\.system; "
+        r"only tensor state dicts are read$",
+    ):
         load_torch_state_dict(path)
 
 

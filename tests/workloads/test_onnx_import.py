@@ -29,27 +29,32 @@ def _small_model(rng, *, extra_nodes=()):
     inits = [
         _constant("w1", rng.normal(size=(4, 3, 3, 3)) * 0.5),
         _constant("b1", rng.normal(size=4) * 0.1),
-        _constant("g", rng.uniform(0.5, 1.5, 4)), _constant("be", rng.normal(size=4) * 0.1),
-        _constant("mu", rng.normal(size=4) * 0.1), _constant("var", rng.uniform(0.5, 2, 4)),
+        _constant("g", rng.uniform(0.5, 1.5, 4)),
+        _constant("be", rng.normal(size=4) * 0.1),
+        _constant("mu", rng.normal(size=4) * 0.1),
+        _constant("var", rng.uniform(0.5, 2, 4)),
         _constant("w2", rng.normal(size=(4, 1, 3, 3)) * 0.5),
-        _constant("zero", 0.0), _constant("six", 6.0),
-        _constant("w3", rng.normal(size=(3, 36)) * 0.3), _constant("b3", rng.normal(size=3)),
-        _constant("w4", rng.normal(size=(3, 2)) * 0.5), _constant("b4", rng.normal(size=2)),
+        _constant("zero", 0.0),
+        _constant("six", 6.0),
+        _constant("w3", rng.normal(size=(3, 36)) * 0.3),
+        _constant("b3", rng.normal(size=3)),
+        _constant("w4", rng.normal(size=(3, 2)) * 0.5),
+        _constant("b4", rng.normal(size=2)),
         numpy_helper.from_array(np.array([0, -1], dtype=np.int64), "shape"),
     ]
     nodes = [
-        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="conv1", strides=[2, 2],
-                         pads=[1, 1, 1, 1], kernel_shape=[3, 3]),
-        helper.make_node("BatchNormalization", ["c1", "g", "be", "mu", "var"], ["n1"],
-                         name="bn1", epsilon=1e-3),
+        helper.make_node(
+            "Conv", ["x", "w1", "b1"], ["c1"], name="conv1", strides=[2, 2], pads=[1, 1, 1, 1], kernel_shape=[3, 3]
+        ),
+        helper.make_node("BatchNormalization", ["c1", "g", "be", "mu", "var"], ["n1"], name="bn1", epsilon=1e-3),
         helper.make_node("Relu", ["n1"], ["r1"], name="relu1"),
         helper.make_node("Conv", ["r1", "w2"], ["c2"], name="dw", group=4, pads=[1, 1, 1, 1]),
         helper.make_node("Clip", ["c2", "zero", "six"], ["r2"], name="relu6"),
         helper.make_node("Add", ["r1", "r2"], ["s"], name="residual"),
-        helper.make_node("MaxPool", ["s"], ["m"], name="maxpool", kernel_shape=[2, 2],
-                         strides=[1, 1]),
-        helper.make_node("AveragePool", ["m"], ["a"], name="avgpool", kernel_shape=[2, 2],
-                         strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("MaxPool", ["s"], ["m"], name="maxpool", kernel_shape=[2, 2], strides=[1, 1]),
+        helper.make_node(
+            "AveragePool", ["m"], ["a"], name="avgpool", kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 1, 1]
+        ),
         helper.make_node("Reshape", ["a", "shape"], ["f"], name="reshape"),
         helper.make_node("Gemm", ["f", "w3", "b3"], ["y3"], name="fc", transB=1),
         helper.make_node("MatMul", ["y3", "w4"], ["y4"], name="matmul"),
@@ -58,7 +63,8 @@ def _small_model(rng, *, extra_nodes=()):
     ]
     output = nodes[-1].output[0]
     graph = helper.make_graph(
-        nodes, "small",
+        nodes,
+        "small",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 11, 11])],
         [helper.make_tensor_value_info(output, TensorProto.FLOAT, ["N", None])],
         initializer=inits,
@@ -90,10 +96,12 @@ def test_imported_model_quantises_and_runs():
 
 def test_unsupported_operator_names_the_operator_and_node():
     rng = np.random.default_rng(np.random.SeedSequence(32))
-    model = _small_model(rng, extra_nodes=[helper.make_node("Sigmoid", ["y"], ["p"],
-                                                            name="squash")])
-    with pytest.raises(ConfigError, match=r"^model\.onnx: operator 'Sigmoid' \(node 'squash'\) "
-                       r"is not supported; allowed: Add, AveragePool, .*, Reshape$"):
+    model = _small_model(rng, extra_nodes=[helper.make_node("Sigmoid", ["y"], ["p"], name="squash")])
+    with pytest.raises(
+        ConfigError,
+        match=r"^model\.onnx: operator 'Sigmoid' \(node 'squash'\) "
+        r"is not supported; allowed: Add, AveragePool, .*, Reshape$",
+    ):
         graph_from_onnx(model)
 
 

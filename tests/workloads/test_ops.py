@@ -23,7 +23,7 @@ def _direct_conv(x, weight, stride, padding, groups):
     c_out, c_group, kh, kw = weight.shape
     top, left, bottom, right = padding
     padded = np.zeros((n, h + top + bottom, w + left + right, c_in))
-    padded[:, top:top + h, left:left + w] = x
+    padded[:, top : top + h, left : left + w] = x
     ho = (h + top + bottom - kh) // stride[0] + 1
     wo = (w + left + right - kw) // stride[1] + 1
     out = np.zeros((n, ho, wo, c_out))
@@ -37,16 +37,20 @@ def _direct_conv(x, weight, stride, padding, groups):
                         for ky in range(kh):
                             for kx in range(kw):
                                 out[b, y, xx, o] += (
-                                    padded[b, y * stride[0] + ky, xx * stride[1] + kx,
-                                           g * c_group + i] * weight[o, i, ky, kx]
+                                    padded[b, y * stride[0] + ky, xx * stride[1] + kx, g * c_group + i]
+                                    * weight[o, i, ky, kx]
                                 )
     return out
 
 
 @pytest.mark.parametrize(
     ("stride", "padding", "groups", "c_in", "c_out"),
-    [((1, 1), (1, 1, 1, 1), 1, 3, 4), ((2, 2), (0, 1, 1, 0), 1, 2, 3),
-     ((2, 1), (1, 1, 1, 1), 2, 4, 6), ((1, 1), (1, 1, 1, 1), 4, 4, 4)],
+    [
+        ((1, 1), (1, 1, 1, 1), 1, 3, 4),
+        ((2, 2), (0, 1, 1, 0), 1, 2, 3),
+        ((2, 1), (1, 1, 1, 1), 2, 4, 6),
+        ((1, 1), (1, 1, 1, 1), 4, 4, 4),
+    ],
 )
 def test_float_conv_matches_direct_loops(stride, padding, groups, c_in, c_out):
     rng = np.random.default_rng(np.random.SeedSequence(5))
@@ -78,8 +82,7 @@ def test_grouped_im2col_equals_im2col_of_each_channel_slice():
     x = rng.integers(-128, 128, size=(2, 7, 7, 6), dtype=np.int8)
     groups, shape = im2col_groups(x, (3, 3), (2, 2), (1, 1, 1, 1), 3)
     for g, columns in enumerate(groups):
-        reference, ref_shape = im2col(x, (3, 3), (2, 2), (1, 1, 1, 1),
-                                      channels=slice(2 * g, 2 * g + 2))
+        reference, ref_shape = im2col(x, (3, 3), (2, 2), (1, 1, 1, 1), channels=slice(2 * g, 2 * g + 2))
         assert shape == ref_shape == (2, 4, 4)
         assert columns.dtype == np.int8
         assert np.array_equal(columns, reference)
@@ -104,8 +107,7 @@ def test_max_pool_of_a_hand_example_ignores_padding():
 
 def test_integer_average_pool_rounds_half_away_from_zero():
     x = np.array([[1, 2, 5, 5], [1, 1, 5, 6], [-1, -2, -5, -5], [-1, -1, -5, -6]], np.int8)
-    out = avg_pool(x[None, :, :, None], (2, 2), (2, 2), (0, 0, 0, 0),
-                   count_include_pad=True)[0, :, :, 0]
+    out = avg_pool(x[None, :, :, None], (2, 2), (2, 2), (0, 0, 0, 0), count_include_pad=True)[0, :, :, 0]
     # 5/4 = 1.25 -> 1, 21/4 = 5.25 -> 5, -5/4 -> -1, -21/4 -> -5
     assert out.tolist() == [[1, 5], [-1, -5]]
 

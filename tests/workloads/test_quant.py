@@ -105,8 +105,7 @@ def test_rounding_divide_by_pot_rounds_ties_away_from_zero():
 
 def test_fixed_point_multiply_matches_transcribed_reference():
     rng = np.random.default_rng(np.random.SeedSequence(2))
-    values = np.concatenate([rng.integers(-(2**31), 2**31, size=300),
-                             [0, 1, -1, 2**31 - 1, -(2**31)]])
+    values = np.concatenate([rng.integers(-(2**31), 2**31, size=300), [0, 1, -1, 2**31 - 1, -(2**31)]])
     reals = np.concatenate([10.0 ** rng.uniform(-6, 0.5, size=40), [0.5, 1.0, 2.0]])
     multipliers, shifts = quantize_multiplier(reals)
     for multiplier, shift in zip(multipliers, shifts, strict=True):

@@ -70,10 +70,12 @@ def test_scalesim_gemm_rows(tmp_path):
 
 def test_vscale_format_round_trips_padding_groups_and_gemms():
     layers = (
-        ConvLayer(name="stem", ifmap_h=32, ifmap_w=30, filter_h=3, filter_w=3, channels=3, num_filters=16,
-                  stride=2, padding=1),
-        ConvLayer(name="dw", ifmap_h=16, ifmap_w=15, filter_h=3, filter_w=3, channels=16, num_filters=16,
-                  padding=1, groups=16),
+        ConvLayer(
+            name="stem", ifmap_h=32, ifmap_w=30, filter_h=3, filter_w=3, channels=3, num_filters=16, stride=2, padding=1
+        ),
+        ConvLayer(
+            name="dw", ifmap_h=16, ifmap_w=15, filter_h=3, filter_w=3, channels=16, num_filters=16, padding=1, groups=16
+        ),
         GemmLayer(name="fc", m=1, n=10, k=16),
     )
     text = "# a comment before the header\n" + format_topology(layers)
@@ -126,8 +128,8 @@ def test_builtin_parameter_count_equals_torchvision(name, torchvision_params):
     ("name", "published_macs", "tolerance"),
     [
         ("mobilenetv2", 300e6, 0.01),  # Sandler et al. 2018, Table 4: 300M multiply-adds
-        ("resnet18", 1.8e9, 0.02),     # He et al. 2016, Table 1: 1.8 x 10^9 FLOPs (multiply-adds)
-        ("resnet50", 3.8e9, 0.02),     # He et al. 2016, Table 1: 3.8 x 10^9
+        ("resnet18", 1.8e9, 0.02),  # He et al. 2016, Table 1: 1.8 x 10^9 FLOPs (multiply-adds)
+        ("resnet50", 3.8e9, 0.02),  # He et al. 2016, Table 1: 3.8 x 10^9
     ],
 )
 def test_builtin_mac_count_matches_the_paper(name, published_macs, tolerance):
@@ -189,9 +191,18 @@ def test_resnet50_downsamples_in_the_first_1x1_as_in_he_et_al():
         ),
     ],
     ids=[
-        "bad-stride", "zero-channels", "missing-column", "stride-larger-than-input",
-        "filter-larger-than-input", "unequal-strides", "empty-name", "too-many-values",
-        "negative-gemm-k", "header-only", "empty-file", "unknown-header",
+        "bad-stride",
+        "zero-channels",
+        "missing-column",
+        "stride-larger-than-input",
+        "filter-larger-than-input",
+        "unequal-strides",
+        "empty-name",
+        "too-many-values",
+        "negative-gemm-k",
+        "header-only",
+        "empty-file",
+        "unknown-header",
     ],
 )
 def test_malformed_scalesim_file_gives_one_line_naming_file_line_and_column(tmp_path, text, message):

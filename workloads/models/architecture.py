@@ -57,8 +57,7 @@ class MobileNetV2Config:
     num_classes: int
 
     def __post_init__(self) -> None:
-        for field in ("in_channels", "input_size", "stem_channels", "last_channels",
-                      "num_classes"):
+        for field in ("in_channels", "input_size", "stem_channels", "last_channels", "num_classes"):
             if getattr(self, field) < 1:
                 raise ConfigError(f"{field}: {getattr(self, field)} must be >= 1")
         if self.stem_stride not in (1, 2):

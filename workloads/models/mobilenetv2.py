@@ -75,18 +75,14 @@ def expected_parameter_shapes(config: MobileNetV2Config) -> dict[str, tuple[int,
     return shapes
 
 
-def check_parameters(
-    parameters: Mapping[str, np.ndarray], config: MobileNetV2Config, source: str
-) -> None:
+def check_parameters(parameters: Mapping[str, np.ndarray], config: MobileNetV2Config, source: str) -> None:
     """Raise ConfigError naming `source` and the array if a parameter is missing or misshapen."""
     for key, shape in expected_parameter_shapes(config).items():
         if key not in parameters:
             raise ConfigError(f"{source}: array {key!r} is missing")
         actual = tuple(np.shape(parameters[key]))
         if actual != shape:
-            raise ConfigError(
-                f"{source}: array {key!r} has shape {actual}; expected {shape}"
-            )
+            raise ConfigError(f"{source}: array {key!r} has shape {actual}; expected {shape}")
         if not np.all(np.isfinite(parameters[key])):
             raise ConfigError(f"{source}: array {key!r} has non-finite values")
 
@@ -119,13 +115,27 @@ def build_mobilenetv2(
     def conv_bn(conv: str, source_name: str, stride: int, groups: int, relu6: bool) -> str:
         weight = array(f"{conv}.weight")
         pad = weight.shape[2] // 2
-        nodes.append(Node(name=conv, inputs=(source_name,), op=Conv2d(
-            weight=weight, stride=(stride, stride), padding=(pad, pad, pad, pad),
-            groups=groups)))
+        nodes.append(
+            Node(
+                name=conv,
+                inputs=(source_name,),
+                op=Conv2d(weight=weight, stride=(stride, stride), padding=(pad, pad, pad, pad), groups=groups),
+            )
+        )
         bn = _bn_name(conv)
-        nodes.append(Node(name=bn, inputs=(conv,), op=BatchNorm(
-            gamma=array(f"{bn}.weight"), beta=array(f"{bn}.bias"),
-            mean=array(f"{bn}.running_mean"), var=array(f"{bn}.running_var"), eps=BN_EPS)))
+        nodes.append(
+            Node(
+                name=bn,
+                inputs=(conv,),
+                op=BatchNorm(
+                    gamma=array(f"{bn}.weight"),
+                    beta=array(f"{bn}.bias"),
+                    mean=array(f"{bn}.running_mean"),
+                    var=array(f"{bn}.running_var"),
+                    eps=BN_EPS,
+                ),
+            )
+        )
         if not relu6:
             return bn
         nodes.append(Node(name=f"{bn}.relu6", inputs=(bn,), op=Activation(kind="relu6")))
@@ -144,12 +154,15 @@ def build_mobilenetv2(
         current = conv_bn(f"{prefix}.{position}.0", current, stride, hidden, True)
         current = conv_bn(f"{prefix}.{position + 1}", current, 1, 1, False)
         if stride == 1 and c_in == c_out:
-            nodes.append(Node(name=f"features.{index}.add", inputs=(block_input, current),
-                              op=Add()))
+            nodes.append(Node(name=f"features.{index}.add", inputs=(block_input, current), op=Add()))
             current = f"features.{index}.add"
     current = conv_bn(f"features.{len(blocks) + 1}.0", current, 1, 1, True)
     nodes.append(Node(name="pool", inputs=(current,), op=GlobalAvgPool()))
-    nodes.append(Node(name="classifier.1", inputs=("pool",), op=Linear(
-        weight=array("classifier.1.weight"), bias=array("classifier.1.bias"))))
-    return Graph(nodes=tuple(nodes),
-                 input_shape=(config.in_channels, config.input_size, config.input_size))
+    nodes.append(
+        Node(
+            name="classifier.1",
+            inputs=("pool",),
+            op=Linear(weight=array("classifier.1.weight"), bias=array("classifier.1.bias")),
+        )
+    )
+    return Graph(nodes=tuple(nodes), input_shape=(config.in_channels, config.input_size, config.input_size))

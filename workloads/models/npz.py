@@ -47,11 +47,8 @@ def load_npz(path: str | PathLike[str]) -> dict[str, np.ndarray]:
         for name in archive.files:
             try:
                 arrays[name] = archive[name]
-            except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile,
-                    zlib.error) as error:
-                raise ConfigError(
-                    f"{path}: array {name!r} is corrupt or truncated ({_reason(error)})"
-                ) from None
+            except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+                raise ConfigError(f"{path}: array {name!r} is corrupt or truncated ({_reason(error)})") from None
     return arrays
 
 

@@ -35,8 +35,20 @@ from ..graph import (
 __all__ = ["SUPPORTED_OPERATORS", "graph_from_onnx", "load_onnx"]
 
 SUPPORTED_OPERATORS = (
-    "Add", "AveragePool", "BatchNormalization", "Clip", "Constant", "Conv", "Dropout",
-    "Flatten", "Gemm", "GlobalAveragePool", "Identity", "MatMul", "MaxPool", "Relu",
+    "Add",
+    "AveragePool",
+    "BatchNormalization",
+    "Clip",
+    "Constant",
+    "Conv",
+    "Dropout",
+    "Flatten",
+    "Gemm",
+    "GlobalAveragePool",
+    "Identity",
+    "MatMul",
+    "MaxPool",
+    "Relu",
     "Reshape",
 )
 
@@ -52,9 +64,7 @@ def load_onnx(path: str | PathLike[str]) -> Graph:
     try:
         import onnx
     except ImportError:
-        raise ConfigError(
-            "--model: reading ONNX needs the 'onnx' extra (pip install onnx)"
-        ) from None
+        raise ConfigError("--model: reading ONNX needs the 'onnx' extra (pip install onnx)") from None
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"--model: {path} does not exist")
@@ -73,8 +83,7 @@ def _attributes(node) -> dict:
 
 def _pads(attrs: dict, source: str, label: str) -> tuple[int, int, int, int]:
     if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET", b"VALID", "VALID"):
-        raise ConfigError(f"{source}: {label}: auto_pad {attrs['auto_pad']!r} is not supported; "
-                          "give explicit pads")
+        raise ConfigError(f"{source}: {label}: auto_pad {attrs['auto_pad']!r} is not supported; give explicit pads")
     pads = list(attrs.get("pads", [0, 0, 0, 0]))
     if len(pads) != 4:
         raise ConfigError(f"{source}: {label}: pads {pads} are not 2-D")
@@ -93,8 +102,7 @@ def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
         raise ConfigError(f"{source}: needs exactly one image input and one output")
     dims = [d.dim_value for d in inputs[0].type.tensor_type.shape.dim]
     if len(dims) != 4 or min(dims[1:]) < 1:
-        raise ConfigError(f"{source}: input {inputs[0].name!r} must be (N, C, H, W) with fixed "
-                          f"C, H, W; got {dims}")
+        raise ConfigError(f"{source}: input {inputs[0].name!r} must be (N, C, H, W) with fixed C, H, W; got {dims}")
     tensors = {inputs[0].name: INPUT}
     nodes: list[Node] = []
     by_name: dict[str, Node] = {}
@@ -132,20 +140,30 @@ def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
             tensors[output] = tensor(onnx_node.input[0], label)
         elif op_type == "Conv":
             weight = constant(onnx_node.input[1], label)
-            bias = constant(onnx_node.input[2], label) if len(onnx_node.input) > 2 and \
-                onnx_node.input[2] else None
+            bias = constant(onnx_node.input[2], label) if len(onnx_node.input) > 2 and onnx_node.input[2] else None
             if any(d != 1 for d in attrs.get("dilations", [1, 1])):
                 raise ConfigError(f"{source}: {label}: dilation is not supported")
             stride = tuple(int(s) for s in attrs.get("strides", [1, 1]))
-            add(name, Conv2d(weight=weight, bias=bias, stride=stride,
-                             padding=_pads(attrs, source, label),
-                             groups=int(attrs.get("group", 1))),
-                (tensor(onnx_node.input[0], label),), output)
+            add(
+                name,
+                Conv2d(
+                    weight=weight,
+                    bias=bias,
+                    stride=stride,
+                    padding=_pads(attrs, source, label),
+                    groups=int(attrs.get("group", 1)),
+                ),
+                (tensor(onnx_node.input[0], label),),
+                output,
+            )
         elif op_type == "BatchNormalization":
             gamma, beta, mean, var = (constant(n, label) for n in onnx_node.input[1:5])
-            add(name, BatchNorm(gamma=gamma, beta=beta, mean=mean, var=var,
-                                eps=float(attrs.get("epsilon", 1e-5))),
-                (tensor(onnx_node.input[0], label),), output)
+            add(
+                name,
+                BatchNorm(gamma=gamma, beta=beta, mean=mean, var=var, eps=float(attrs.get("epsilon", 1e-5))),
+                (tensor(onnx_node.input[0], label),),
+                output,
+            )
         elif op_type == "Gemm":
             if attrs.get("transA", 0):
                 raise ConfigError(f"{source}: {label}: transA=1 is not supported")
@@ -153,10 +171,10 @@ def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
             weight = weight if attrs.get("transB", 0) else weight.T
             bias = None
             if len(onnx_node.input) > 2 and onnx_node.input[2]:
-                bias = np.broadcast_to(constant(onnx_node.input[2], label)
-                                       * float(attrs.get("beta", 1.0)), weight.shape[:1]).copy()
-            add(name, Linear(weight=weight, bias=bias),
-                (tensor(onnx_node.input[0], label),), output)
+                bias = np.broadcast_to(
+                    constant(onnx_node.input[2], label) * float(attrs.get("beta", 1.0)), weight.shape[:1]
+                ).copy()
+            add(name, Linear(weight=weight, bias=bias), (tensor(onnx_node.input[0], label),), output)
         elif op_type == "MatMul":
             weight = constant(onnx_node.input[1], label)
             if weight.ndim != 2:
@@ -167,14 +185,10 @@ def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
             if left in constants or right in constants:
                 value_name, bias_name = (right, left) if left in constants else (left, right)
                 target = by_name.get(tensor(value_name, label))
-                if target is None or not isinstance(target.op, Linear) or target.op.bias \
-                        is not None:
-                    raise ConfigError(f"{source}: {label}: adding a constant is only "
-                                      "supported as the bias of a MatMul")
-                bias = np.broadcast_to(constant(bias_name, label),
-                                       target.op.weight.shape[:1]).copy()
-                updated = Node(name=target.name, inputs=target.inputs,
-                               op=Linear(weight=target.op.weight, bias=bias))
+                if target is None or not isinstance(target.op, Linear) or target.op.bias is not None:
+                    raise ConfigError(f"{source}: {label}: adding a constant is only supported as the bias of a MatMul")
+                bias = np.broadcast_to(constant(bias_name, label), target.op.weight.shape[:1]).copy()
+                updated = Node(name=target.name, inputs=target.inputs, op=Linear(weight=target.op.weight, bias=bias))
                 nodes[nodes.index(target)] = updated
                 by_name[target.name] = updated
                 tensors[output] = target.name
@@ -194,8 +208,9 @@ def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
             elif low == 0 and (high is None or np.isinf(high)):
                 kind = "relu"
             else:
-                raise ConfigError(f"{source}: {label}: Clip({low}, {high}) is not supported; "
-                                  "allowed: Clip(0, 6) and Clip(0, inf)")
+                raise ConfigError(
+                    f"{source}: {label}: Clip({low}, {high}) is not supported; allowed: Clip(0, 6) and Clip(0, inf)"
+                )
             add(name, Activation(kind=kind), (tensor(onnx_node.input[0], label),), output)
         elif op_type in ("MaxPool", "AveragePool"):
             if attrs.get("ceil_mode", 0) or any(d != 1 for d in attrs.get("dilations", [1, 1])):
@@ -203,9 +218,16 @@ def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
             kernel = tuple(int(k) for k in attrs["kernel_shape"])
             stride = tuple(int(s) for s in attrs.get("strides", [1, 1]))
             pads = _pads(attrs, source, label)
-            op = (MaxPool(kernel=kernel, stride=stride, padding=pads) if op_type == "MaxPool"
-                  else AvgPool(kernel=kernel, stride=stride, padding=pads,
-                               count_include_pad=bool(attrs.get("count_include_pad", 0))))
+            op = (
+                MaxPool(kernel=kernel, stride=stride, padding=pads)
+                if op_type == "MaxPool"
+                else AvgPool(
+                    kernel=kernel,
+                    stride=stride,
+                    padding=pads,
+                    count_include_pad=bool(attrs.get("count_include_pad", 0)),
+                )
+            )
             add(name, op, (tensor(onnx_node.input[0], label),), output)
         elif op_type == "GlobalAveragePool":
             add(name, GlobalAvgPool(), (tensor(onnx_node.input[0], label),), output)
@@ -215,11 +237,9 @@ def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
             if op_type == "Reshape":
                 shape = constant(onnx_node.input[1], label).astype(np.int64).tolist()
                 if len(shape) != 2 or shape[1] != -1 or shape[0] not in (0, 1, -1):
-                    raise ConfigError(f"{source}: {label}: only reshapes to (N, -1) are "
-                                      f"supported; got {shape}")
+                    raise ConfigError(f"{source}: {label}: only reshapes to (N, -1) are supported; got {shape}")
             add(name, Flatten(), (tensor(onnx_node.input[0], label),), output)
     output_name = graph.output[0].name
     if output_name not in tensors or tensors[output_name] == INPUT:
         raise ConfigError(f"{source}: output {output_name!r} is not computed by the graph")
-    return Graph(nodes=tuple(nodes), input_shape=tuple(int(d) for d in dims[1:]),
-                 output=tensors[output_name])
+    return Graph(nodes=tuple(nodes), input_shape=tuple(int(d) for d in dims[1:]), output=tensors[output_name])

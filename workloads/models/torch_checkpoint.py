@@ -73,7 +73,7 @@ class _StorageView:
     def values(self) -> np.ndarray | None:
         if self.root.array is None:
             return None
-        return self.root.array[self.offset:self.offset + self.numel]
+        return self.root.array[self.offset : self.offset + self.numel]
 
 
 class _Tensor:
@@ -91,15 +91,12 @@ class _Tensor:
             if self.offset >= data.size:
                 raise ConfigError(f"{source}: storage {self.storage.key} is too short")
             return np.array(data[self.offset])
-        extent = self.offset + sum((n - 1) * s for n, s in zip(self.size, self.stride,
-                                                               strict=True)) + 1
+        extent = self.offset + sum((n - 1) * s for n, s in zip(self.size, self.stride, strict=True)) + 1
         if min(self.size) > 0 and extent > data.size:
-            raise ConfigError(
-                f"{source}: storage {self.storage.key} holds {data.size} values; a tensor "
-                f"needs {extent}"
-            )
+            raise ConfigError(f"{source}: storage {self.storage.key} holds {data.size} values; a tensor needs {extent}")
         view = np.lib.stride_tricks.as_strided(
-            data[self.offset:], shape=self.size,
+            data[self.offset :],
+            shape=self.size,
             strides=tuple(s * data.itemsize for s in self.stride),
         )
         return np.array(view)
@@ -128,10 +125,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
             return _rebuild_tensor
         if module == "torch" and name in _STORAGE_DTYPES:
             return _StorageType(name)
-        raise ConfigError(
-            f"{self.source}: refuses to unpickle {module}.{name}; only tensor state dicts "
-            "are read"
-        )
+        raise ConfigError(f"{self.source}: refuses to unpickle {module}.{name}; only tensor state dicts are read")
 
     def persistent_load(self, pid):
         if not isinstance(pid, tuple) or len(pid) < 5 or pid[0] != "storage":
@@ -244,7 +238,17 @@ def load_torch_state_dict(path: str | PathLike[str]) -> dict[str, np.ndarray]:
         return _load_legacy(path, source)
     except ConfigError:
         raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError,
-            AttributeError, struct.error, zipfile.BadZipFile, OSError) as error:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        struct.error,
+        zipfile.BadZipFile,
+        OSError,
+    ) as error:
         reason = " ".join(str(error).split())[:100] or type(error).__name__
         raise ConfigError(f"{source}: not a readable PyTorch checkpoint ({reason})") from None

@@ -120,13 +120,17 @@ def load_bundle(
 
         graph = load_tinymnv2()
         if folder is not None:
-            evaluation = load_image_folder(folder, labels, preprocess=mnist_image_preprocess,
-                                           num_classes=10)
+            evaluation = load_image_folder(folder, labels, preprocess=mnist_image_preprocess, num_classes=10)
         else:
             evaluation = mnist_test_set(count)
-        return ModelBundle(name=model, graph=graph, calibration_images=mnist_calibration_images(),
-                           evaluation=evaluation, metric="accuracy",
-                           source=str(default_weights_path()))
+        return ModelBundle(
+            name=model,
+            graph=graph,
+            calibration_images=mnist_calibration_images(),
+            evaluation=evaluation,
+            metric="accuracy",
+            source=str(default_weights_path()),
+        )
     if model == "mobilenetv2":
         from .imagenet import load_imagenet_mobilenetv2, weights_path
 
@@ -138,10 +142,14 @@ def load_bundle(
         graph = load_onnx(model)
         channels, height, width = graph.input_shape
         if (channels, height, width) == (1, 28, 28) and folder is None:
-            return ModelBundle(name=Path(model).name, graph=graph,
-                               calibration_images=mnist_calibration_images(),
-                               evaluation=mnist_test_set(count), metric="accuracy",
-                               source=str(model))
+            return ModelBundle(
+                name=Path(model).name,
+                graph=graph,
+                calibration_images=mnist_calibration_images(),
+                evaluation=mnist_test_set(count),
+                metric="accuracy",
+                source=str(model),
+            )
         if channels != 3 and folder is None:
             raise ConfigError(
                 f"--model: {model} takes {channels}x{height}x{width} inputs; without "
@@ -149,9 +157,7 @@ def load_bundle(
                 "inputs can be evaluated"
             )
         return _photo_bundle(Path(model).name, graph, count, folder, labels, seed, str(model))
-    raise ConfigError(
-        f"--model: {model!r} is unknown; allowed: {', '.join(MODEL_NAMES)}, FILE.onnx"
-    )
+    raise ConfigError(f"--model: {model!r} is unknown; allowed: {', '.join(MODEL_NAMES)}, FILE.onnx")
 
 
 def _photo_bundle(name, graph: Graph, count, folder, labels, seed, source) -> ModelBundle:
@@ -167,18 +173,28 @@ def _photo_bundle(name, graph: Graph, count, folder, labels, seed, source) -> Mo
     calibration, _ = photo_views("calibration", size=height, seed=seed)
     if folder is not None:
         num_classes = _num_classes(graph)
-        evaluation = load_image_folder(folder, labels, preprocess=preprocess,
-                                       num_classes=num_classes)
-        return ModelBundle(name=name, graph=graph, calibration_images=calibration,
-                           evaluation=evaluation, metric="accuracy", source=source)
+        evaluation = load_image_folder(folder, labels, preprocess=preprocess, num_classes=num_classes)
+        return ModelBundle(
+            name=name,
+            graph=graph,
+            calibration_images=calibration,
+            evaluation=evaluation,
+            metric="accuracy",
+            source=source,
+        )
     total = 10 * len(PHOTO_NAMES["evaluation"])
     count = DEFAULT_PHOTO_COUNT if count is None else count
     if not 1 <= count <= total:
         raise ConfigError(f"--images: {count} is out of range; allowed: 1..{total}")
     views, names = photo_views("evaluation", size=height, count=count)
-    return ModelBundle(name=name, graph=graph, calibration_images=calibration,
-                       evaluation=LabelledImages(images=views, labels=None, names=names),
-                       metric="agreement", source=source)
+    return ModelBundle(
+        name=name,
+        graph=graph,
+        calibration_images=calibration,
+        evaluation=LabelledImages(images=views, labels=None, names=names),
+        metric="agreement",
+        source=source,
+    )
 
 
 def _gray(pixels: np.ndarray, size: int) -> np.ndarray:
