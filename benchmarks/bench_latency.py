@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-REFERENCE = REPOSITORY / ".." / "shared" / "reference" / "scalesim"
+REFERENCE = REPOSITORY / "tests" / "data" / "scalesim"
 MOBILENET = REFERENCE / "topologies" / "mobilenet.csv"
 
 _RSS_PROBE = """

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 
@@ -19,12 +18,6 @@ from experiments.configs import (
 )
 from pe_models.errors import ConfigError
 from sim.config import ArrayConfig
-
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "scalesim"
-needs_reference = pytest.mark.skipif(
-    not REFERENCE.is_dir(),
-    reason="SCALE-Sim reference results not found at ../shared/reference/scalesim/ (relative to the repository)",
-)
 
 CFG = """[general]
 run_name = test
@@ -57,9 +50,8 @@ def test_scalesim_cfg_in_user_mode_takes_the_first_bandwidth():
     assert config.dram_bandwidth_words_per_cycle == 10
 
 
-@needs_reference
-def test_reference_cfg_files_are_read():
-    config = load_array_config(REFERENCE / "configs" / "a256x256_is_calc.cfg")
+def test_reference_cfg_files_are_read(scalesim_reference):
+    config = load_array_config(scalesim_reference.config("a256x256_is_calc.cfg"))
     assert (config.rows, config.cols, config.dataflow) == (256, 256, "is")
     assert (config.ifmap_sram_kib, config.filter_sram_kib, config.ofmap_sram_kib) == (6144, 6144, 2048)
 
@@ -151,17 +143,16 @@ def test_default_array_is_256x256_ws():
     assert resolve_array_config() == ArrayConfig(rows=256, cols=256, dataflow="ws")
 
 
-@needs_reference
 @pytest.mark.parametrize("run", ["a32x32_ws_calc", "a256x256_os_calc", "a32x32_is_calc"])
-def test_cli_reproduces_scalesim_reference_from_its_cfg_and_topology(tmp_path, capsys, run):
+def test_cli_reproduces_scalesim_reference_from_its_cfg_and_topology(tmp_path, capsys, run, scalesim_reference):
     out = tmp_path / "out"
     status = main(
         [
             "latency",
             "--topology",
-            str(REFERENCE / "topologies" / "mobilenet.csv"),
+            str(scalesim_reference.topology("mobilenet.csv")),
             "--config",
-            str(REFERENCE / "configs" / f"{run}.cfg"),
+            str(scalesim_reference.config(f"{run}.cfg")),
             "--scalesim-compat",
             "--format",
             "csv",
@@ -170,8 +161,8 @@ def test_cli_reproduces_scalesim_reference_from_its_cfg_and_topology(tmp_path, c
         ]
     )
     assert status == 0
-    with (REFERENCE / "results" / f"mobilenet__{run}.csv").open() as handle:
-        expected = [int(row["total_cycles"]) for row in csv.DictReader(handle)]
+    array, dataflow, _ = run[1:].split("_")
+    expected = [int(row["total_cycles"]) for row in scalesim_reference.results(array, dataflow)]
     with (out / "compute_report.csv").open() as handle:
         written = [int(row["compute_cycles"]) for row in csv.DictReader(handle)]
     printed = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))

@@ -11,9 +11,6 @@ engine.
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -42,10 +39,6 @@ ODD_SHAPES = [
     pytest.param(4, 2, 5, 3, 4, id="4x2-K-equals-rows"),
     pytest.param(1, 1, 2, 3, 2, id="1x1"),
 ]
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "scalesim"
-needs_reference = pytest.mark.skipif(
-    not REFERENCE.is_dir(), reason="SCALE-Sim reference results not found at ../shared/reference/scalesim/"
-)
 
 
 def _signed_operands(seed: int, m: int, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -505,11 +498,6 @@ def test_bad_arguments_are_one_line_config_errors(call, message):
     assert str(error.value) == message
 
 
-def _reference_rows(array: str, dataflow: str) -> list[dict[str, str]]:
-    with (REFERENCE / "results" / f"mobilenet__a{array}_{dataflow}_calc.csv").open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 def _array(text: str, dataflow: str) -> ArrayConfig:
     rows, cols = (int(part) for part in text.split("x"))
     return ArrayConfig(rows=rows, cols=cols, dataflow=dataflow)
@@ -518,19 +506,18 @@ def _array(text: str, dataflow: str) -> ArrayConfig:
 REFERENCE_RUNS = [(array, dataflow) for array in ("32x32", "256x256") for dataflow in DATAFLOWS]
 
 
-@needs_reference
 @pytest.mark.parametrize(("array", "dataflow"), REFERENCE_RUNS)
-def test_discrete_event_schedule_equals_scalesim_for_every_mobilenet_layer(array, dataflow):
-    topology = load_topology(REFERENCE / "topologies" / "mobilenet.csv", scalesim_compat=True)
+def test_discrete_event_schedule_equals_scalesim_for_every_mobilenet_layer(array, dataflow, scalesim_reference):
+    topology = load_topology(scalesim_reference.topology("mobilenet.csv"), scalesim_compat=True)
     config = _array(array, dataflow)
     got = [run_schedule(map_gemm(layer.gemm(scalesim_compat=True), config), config).cycles for layer in topology.layers]
-    assert got == [int(row["total_cycles"]) for row in _reference_rows(array, dataflow)]
+    assert got == [int(row["total_cycles"]) for row in scalesim_reference.results(array, dataflow)]
 
 
-def _simulate_reference_layers(array: str, dataflow: str, names: set[str]) -> None:
-    topology = load_topology(REFERENCE / "topologies" / "mobilenet.csv", scalesim_compat=True)
+def _simulate_reference_layers(scalesim_reference, array: str, dataflow: str, names: set[str]) -> None:
+    topology = load_topology(scalesim_reference.topology("mobilenet.csv"), scalesim_compat=True)
     config = _array(array, dataflow)
-    expected = {row["layer_name"]: int(row["total_cycles"]) for row in _reference_rows(array, dataflow)}
+    expected = {row["layer_name"]: int(row["total_cycles"]) for row in scalesim_reference.results(array, dataflow)}
     rng = np.random.default_rng(np.random.SeedSequence(21))
     for layer in topology.layers:
         if layer.name not in names:
@@ -543,9 +530,8 @@ def _simulate_reference_layers(array: str, dataflow: str, names: set[str]) -> No
         assert np.array_equal(result.outputs, _wrapped_matmul(a, b)), layer.name
 
 
-@needs_reference
 @pytest.mark.parametrize(("array", "dataflow"), REFERENCE_RUNS)
-def test_fast_engine_cycles_equal_scalesim_on_the_small_mobilenet_layers(array, dataflow):
+def test_fast_engine_cycles_equal_scalesim_on_the_small_mobilenet_layers(array, dataflow, scalesim_reference):
     # The first convolution and every depthwise layer (SCALE-Sim's N = 1 rows), simulated MAC by MAC.
     names = {f"Conv{i}" for i in (1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26)}
-    _simulate_reference_layers(array, dataflow, names)
+    _simulate_reference_layers(scalesim_reference, array, dataflow, names)

@@ -2,7 +2,7 @@
 
 Two independent sources of expected values:
 
-- the reference results measured with SCALE-Sim v2 in ``../shared/reference/scalesim/``
+- the reference results measured with SCALE-Sim v2 in ``tests/data/scalesim/``
   (MobileNet on 32x32 and 256x256, ws/os/is);
 - a literal model of SCALE-Sim's demand-matrix cycle counting (``_scalesim_literal``),
   itself checked against those reference results, for other topologies and shapes.
@@ -10,7 +10,6 @@ Two independent sources of expected values:
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -24,19 +23,8 @@ from workloads.topologies import load_topology
 
 from ._scalesim_literal import read_topology, simulate_layer
 
-REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "scalesim"
-needs_reference = pytest.mark.skipif(
-    not REFERENCE.is_dir(),
-    reason="SCALE-Sim reference results not found at ../shared/reference/scalesim/ (relative to the repository)",
-)
 REFERENCE_RUNS = [(array, dataflow) for array in ("32x32", "256x256") for dataflow in ("ws", "os", "is")]
 PERCENT_TOLERANCE = 6e-5  # the reference CSV rounds percentages to 4 decimals
-
-
-def _reference_rows(array: str, dataflow: str) -> list[dict[str, str]]:
-    path = REFERENCE / "results" / f"mobilenet__a{array}_{dataflow}_calc.csv"
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _config(array: str, dataflow: str) -> ArrayConfig:
@@ -44,35 +32,32 @@ def _config(array: str, dataflow: str) -> ArrayConfig:
     return ArrayConfig(rows=rows, cols=cols, dataflow=dataflow)
 
 
-@needs_reference
 @pytest.mark.parametrize(("array", "dataflow"), REFERENCE_RUNS)
-def test_compute_cycles_equal_scalesim_reference_for_every_mobilenet_layer(array, dataflow):
-    topology = load_topology(REFERENCE / "topologies" / "mobilenet.csv", scalesim_compat=True)
+def test_compute_cycles_equal_scalesim_reference_for_every_mobilenet_layer(array, dataflow, scalesim_reference):
+    topology = load_topology(scalesim_reference.topology("mobilenet.csv"), scalesim_compat=True)
     config = _config(array, dataflow)
-    expected = [(row["layer_name"], int(row["total_cycles"])) for row in _reference_rows(array, dataflow)]
+    expected = [(row["layer_name"], int(row["total_cycles"])) for row in scalesim_reference.results(array, dataflow)]
     got = [(layer.name, layer_report(layer, config, scalesim_compat=True).compute_cycles) for layer in topology.layers]
     assert got == expected
 
 
-@needs_reference
 @pytest.mark.parametrize(("array", "dataflow"), REFERENCE_RUNS)
-def test_folds_and_gemm_shape_equal_scalesim_reference(array, dataflow):
-    topology = load_topology(REFERENCE / "topologies" / "mobilenet.csv", scalesim_compat=True)
+def test_folds_and_gemm_shape_equal_scalesim_reference(array, dataflow, scalesim_reference):
+    topology = load_topology(scalesim_reference.topology("mobilenet.csv"), scalesim_compat=True)
     config = _config(array, dataflow)
     expected = [
         (int(row["M_ofmap_px"]), int(row["N_filters"]), int(row["K_window"]), int(row["folds"]))
-        for row in _reference_rows(array, dataflow)
+        for row in scalesim_reference.results(array, dataflow)
     ]
     reports = [layer_report(layer, config, scalesim_compat=True) for layer in topology.layers]
     assert [(r.m, r.n, r.k, r.folds) for r in reports] == expected
 
 
-@needs_reference
 @pytest.mark.parametrize(("array", "dataflow"), REFERENCE_RUNS)
-def test_utilisation_and_mapping_efficiency_equal_scalesim_reference(array, dataflow):
-    topology = load_topology(REFERENCE / "topologies" / "mobilenet.csv", scalesim_compat=True)
+def test_utilisation_and_mapping_efficiency_equal_scalesim_reference(array, dataflow, scalesim_reference):
+    topology = load_topology(scalesim_reference.topology("mobilenet.csv"), scalesim_compat=True)
     config = _config(array, dataflow)
-    for layer, row in zip(topology.layers, _reference_rows(array, dataflow), strict=True):
+    for layer, row in zip(topology.layers, scalesim_reference.results(array, dataflow), strict=True):
         report = layer_report(layer, config, scalesim_compat=True)
         assert report.stall_cycles == int(row["stall_cycles"]) == 0
         assert 100 * report.overall_utilisation == pytest.approx(float(row["overall_util_pct"]), abs=PERCENT_TOLERANCE)
@@ -81,12 +66,11 @@ def test_utilisation_and_mapping_efficiency_equal_scalesim_reference(array, data
 
 
 @pytest.mark.slow
-@needs_reference
 @pytest.mark.parametrize(("array", "dataflow"), REFERENCE_RUNS)
-def test_literal_model_reproduces_scalesim_reference(array, dataflow):
+def test_literal_model_reproduces_scalesim_reference(array, dataflow, scalesim_reference):
     rows, cols = (int(part) for part in array.split("x"))
-    entries = read_topology(REFERENCE / "topologies" / "mobilenet.csv", gemm=False)
-    for (name, params), row in zip(entries, _reference_rows(array, dataflow), strict=True):
+    entries = read_topology(scalesim_reference.topology("mobilenet.csv"), gemm=False)
+    for (name, params), row in zip(entries, scalesim_reference.results(array, dataflow), strict=True):
         literal = simulate_layer(params, rows=rows, cols=cols, dataflow=dataflow)
         assert (name, literal.total_cycles, literal.folds) == (
             row["layer_name"],
@@ -97,8 +81,7 @@ def test_literal_model_reproduces_scalesim_reference(array, dataflow):
         assert literal.compute_util_pct == pytest.approx(float(row["compute_util_pct"]), abs=PERCENT_TOLERANCE)
 
 
-def _assert_topology_matches_literal(file_name: str, *, gemm: bool, rows: int, cols: int, dataflow: str):
-    path = REFERENCE / "topologies" / file_name
+def _assert_topology_matches_literal(path: Path, *, gemm: bool, rows: int, cols: int, dataflow: str):
     entries = read_topology(path, gemm=gemm)
     topology = load_topology(path, scalesim_compat=True)
     config = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow)
@@ -113,26 +96,29 @@ def _assert_topology_matches_literal(file_name: str, *, gemm: bool, rows: int, c
         assert 100 * report.overall_utilisation == pytest.approx(literal.overall_util_pct, rel=1e-12)
 
 
-@needs_reference
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
-def test_gemm_topology_matches_literal_scalesim_model_on_32x32(dataflow):
-    _assert_topology_matches_literal("transformer_partial_mnk.csv", gemm=True, rows=32, cols=32, dataflow=dataflow)
+def test_gemm_topology_matches_literal_scalesim_model_on_32x32(dataflow, scalesim_reference):
+    _assert_topology_matches_literal(
+        scalesim_reference.topology("transformer_partial_mnk.csv"), gemm=True, rows=32, cols=32, dataflow=dataflow
+    )
 
 
 @pytest.mark.slow
-@needs_reference
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
 @pytest.mark.parametrize(("rows", "cols"), [(7, 12), (16, 8)])
-def test_gemm_topology_matches_literal_scalesim_model_on_odd_arrays(rows, cols, dataflow):
-    _assert_topology_matches_literal("transformer_partial_mnk.csv", gemm=True, rows=rows, cols=cols, dataflow=dataflow)
+def test_gemm_topology_matches_literal_scalesim_model_on_odd_arrays(rows, cols, dataflow, scalesim_reference):
+    _assert_topology_matches_literal(
+        scalesim_reference.topology("transformer_partial_mnk.csv"), gemm=True, rows=rows, cols=cols, dataflow=dataflow
+    )
 
 
 @pytest.mark.slow
-@needs_reference
 @pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
 @pytest.mark.parametrize(("rows", "cols"), [(32, 32), (24, 40)])
-def test_resnet50_topology_matches_literal_scalesim_model(rows, cols, dataflow):
-    _assert_topology_matches_literal("Resnet50_mlperf.csv", gemm=False, rows=rows, cols=cols, dataflow=dataflow)
+def test_resnet50_topology_matches_literal_scalesim_model(rows, cols, dataflow, scalesim_reference):
+    _assert_topology_matches_literal(
+        scalesim_reference.topology("Resnet50_mlperf.csv"), gemm=False, rows=rows, cols=cols, dataflow=dataflow
+    )
 
 
 @st.composite
