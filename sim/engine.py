@@ -8,7 +8,7 @@ the registered PE at the configured timing (:mod:`sim.grid`). The discrete-event
 * the *controller* walks the folds in SCALE-Sim's order (:meth:`sim.mapping.Mapping.iter_folds`);
 * a *compute* process per fold occupies the array for the fold's busy cycles, then for
   its correction stall (an event of ``penalty x detection cycles``, see
-  :func:`sim.grid.fold_correction_cycles`);
+  :func:`fold_correction_cycles`);
 * *DRAM transfers* hold the one DRAM interface (a ``simpy.Resource``) for
   ``ceil(words / bandwidth)`` cycles: the first fold's operands before it starts, the next
   fold's operands plus the current fold's results while it computes (double buffering),
@@ -23,10 +23,11 @@ bandwidth limit it equals :func:`sim.cycles.compute_cycles`; with a bandwidth it
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from numbers import Integral
+from typing import Any
 
 import numpy as np
 import simpy
@@ -39,22 +40,32 @@ from pe_models.variation import ProcessVariation
 
 from .config import ArrayConfig
 from .cycles import fold_traffic_words
-from .grid import ENGINES, GridSetup, fold_busy_cycles, fold_correction_cycles, fold_operands, make_grid, scatter_fold
+from .grid import FoldOperands, FoldResult, GridEngine, GridSetup, fold_busy_cycles
+from .grid_detailed import DetailedGrid
+from .grid_fast import FastGrid
 from .layers import ConvLayer, GemmProblem, im2col, weights_to_gemm
 from .mapping import Fold, Mapping, map_gemm
 from .protection import Protection
 
 __all__ = [
+    "ENGINES",
     "EVENT_COLUMNS",
     "GemmResult",
     "Schedule",
     "exact_gemm",
+    "fold_correction_cycles",
+    "fold_operands",
+    "make_grid",
     "run_schedule",
+    "scatter_fold",
     "simulate_conv",
     "simulate_gemm",
     "simulate_grouped_gemm",
     "to_signed",
 ]
+
+ENGINES: dict[str, Callable[[GridSetup], GridEngine]] = {"fast": FastGrid, "detailed": DetailedGrid}
+"""The interchangeable grid engines by name (the one list of engine names)."""
 
 EVENT_COLUMNS: tuple[str, ...] = ("fold", "cycle", "row", "col", "flip_mask", "detected")
 """Columns of :attr:`GemmResult.events` (cycle is fold-local, without stalls)."""
@@ -127,14 +138,14 @@ def run_schedule(
             rows_used=fold.rows_used, cols_used=fold.cols_used, temporal=fold.temporal, dataflow=dataflow
         )
 
-    def transfer(words: int) -> Iterator[simpy.Event]:
+    def transfer(words: int) -> Generator[simpy.Event, Any, None]:
         if bandwidth is None or words == 0:
             return
         with dram.request() as request:
             yield request
             yield env.timeout(_transfer_cycles(words, bandwidth))
 
-    def compute(fold: Fold) -> Iterator[simpy.Event]:
+    def compute(fold: Fold) -> Generator[simpy.Event, Any, None]:
         busy, correction = work(fold)
         per_fold.append(correction)
         yield env.timeout(busy)
@@ -143,15 +154,16 @@ def run_schedule(
             yield env.timeout(correction)
             totals["correction"] += correction
 
-    def wait_for(process: simpy.Process) -> Iterator[simpy.Event]:
+    def wait_for(process: simpy.Process) -> Generator[simpy.Event, Any, None]:
         ready = env.now
         yield process
-        totals["memory"] += env.now - ready
+        totals["memory"] += int(env.now - ready)
 
-    def controller() -> Iterator[simpy.Event]:
+    def controller() -> Generator[simpy.Event, Any, None]:
         folds = mapping.iter_folds()
-        current: Fold | None = next(folds)
-        yield from wait_for(env.process(transfer(traffic(current)[0])))
+        first = next(folds)
+        current: Fold | None = first
+        yield from wait_for(env.process(transfer(traffic(first)[0])))
         while current is not None:
             following = next(folds, None)
             writes = traffic(current)[1]
@@ -373,6 +385,71 @@ def _grid_setup(
     )
 
 
+def fold_operands(dataflow: str, fold: Fold, activations: np.ndarray, weights: np.ndarray) -> FoldOperands:
+    """Cut the operands of `fold` out of one GEMM's ``activations (M, K)`` and ``weights (K, N)``.
+
+    ws: weights ``B[k, n]`` stationary, activations ``A[m, k]`` stream (t = m) into row k;
+    is: activations stationary at PE (k, m), weights stream (t = n) into row k;
+    os: ``A[m, k]`` streams (t = k) into row m, ``B[k, n]`` into column n.
+    """
+    m, n, k = slice(fold.m_start, fold.m_stop), slice(fold.n_start, fold.n_stop), slice(fold.k_start, fold.k_stop)
+    if dataflow == "ws":
+        return FoldOperands(
+            row_stream=np.ascontiguousarray(activations[m, k].T), stationary=np.ascontiguousarray(weights[k, n])
+        )
+    if dataflow == "is":
+        return FoldOperands(
+            row_stream=np.ascontiguousarray(weights[k, n]), stationary=np.ascontiguousarray(activations[m, k].T)
+        )
+    return FoldOperands(
+        row_stream=np.ascontiguousarray(activations[m, k]), col_stream=np.ascontiguousarray(weights[k, n].T)
+    )
+
+
+def scatter_fold(dataflow: str, fold: Fold, tile: np.ndarray, outputs: np.ndarray, mask: int) -> None:
+    """Add a fold's output tile into the output buffer ``outputs (M, N)`` (unsigned patterns).
+
+    The output buffer adds the partial results of successive row folds with an exact
+    adder wrapped to the accumulator width (``& mask``): it is not a PE of the array.
+    ws: ``tile (cols_used, M)`` -> ``C[:, n]``; is: ``tile (cols_used, N)`` -> ``C[m, :]``;
+    os: ``tile (rows_used, cols_used)`` -> ``C[m, n]``.
+    """
+    m, n = slice(fold.m_start, fold.m_stop), slice(fold.n_start, fold.n_stop)
+    if dataflow == "ws":
+        outputs[m, n] = (outputs[m, n] + tile.T) & mask
+    else:
+        outputs[m, n] = (outputs[m, n] + tile) & mask
+
+
+def fold_correction_cycles(result: FoldResult, protection: Protection | None) -> int:
+    """Correction stall cycles of one fold.
+
+    ``global``: ``penalty * detection_cycles``. ``column``: each column is delayed by
+    ``penalty`` per cycle in which it detected; the next fold starts when the most
+    delayed column has drained, so the fold is ``penalty * max(column_detection_cycles)``
+    longer.
+    """
+    if protection is None or protection.penalty_cycles == 0:
+        return 0
+    if protection.stall_scope == "global":
+        return protection.penalty_cycles * result.detection_cycles
+    per_column = result.column_detection_cycles
+    return protection.penalty_cycles * (int(per_column.max()) if per_column.size else 0)
+
+
+def make_grid(engine: str, setup: GridSetup) -> GridEngine:
+    """The grid engine named `engine` (a key of :data:`ENGINES`) for `setup`.
+
+    Raises
+    ------
+    ConfigError
+        ``engine: expected one of fast, detailed, got 'x'``.
+    """
+    if engine not in ENGINES:
+        raise ConfigError(f"engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
+    return ENGINES[engine](setup)
+
+
 def simulate_grouped_gemm(
     activations: np.ndarray,
     weights: np.ndarray,
@@ -526,7 +603,7 @@ def simulate_conv(
     layer: ConvLayer,
     ifmap: np.ndarray,
     filters: np.ndarray,
-    **options: object,
+    **options: Any,
 ) -> GemmResult:
     """Run a convolution on the array: im2col, then one GEMM per group, back to back.
 

@@ -1,4 +1,4 @@
-"""The PE grid shared by the two engines: fold operands, timeline, MAC setup and results.
+"""The contract of a grid engine: what it is given (setup, fold operands) and what it reports.
 
 A *grid engine* runs one fold (tile) of a GEMM on the R x C array and reports what the
 PEs computed and which of their MACs latched wrong bits. Two engines implement
@@ -8,10 +8,11 @@ PEs computed and which of their MACs latched wrong bits. Two engines implement
   object per array position, stepped cycle by cycle with two-phase compute/commit;
 * ``fast`` (:mod:`sim.grid_fast`): one numba kernel per fold.
 
-Both call :func:`pe_models._kernels.registered_mac` for every MAC with the PE's previous
-state, and both use the definitions of this module:
+Both evaluate every MAC with the PE's previous state through the chain-level model, and
+both follow the definitions of this module. The registry of engines and the cutting of a
+GEMM into fold operands live in the consumer, :mod:`sim.engine`:
 
-Operands of a fold (:func:`fold_operands`)
+Operands of a fold (:func:`sim.engine.fold_operands`)
     ``row_stream[r, t]``: the operand entering array row ``r`` at stream step ``t``
     (activations in ws and os, weights in is); ``stationary[r, c]``: the operand held by
     PE (r, c) in ws (weights) and is (activations); ``col_stream[c, t]``: the operand
@@ -48,27 +49,18 @@ import numpy as np
 from pe_models.errors import ConfigError
 
 from .mapping import Fold
-from .protection import Protection
 
 __all__ = [
-    "ENGINES",
     "FOLD_EVENT_COLUMNS",
     "FoldOperands",
     "FoldResult",
     "GridEngine",
     "GridSetup",
     "fold_busy_cycles",
-    "fold_correction_cycles",
-    "fold_operands",
     "mac_cycle",
-    "make_grid",
-    "scatter_fold",
     "sort_events",
     "stream_offset",
 ]
-
-ENGINES: tuple[str, ...] = ("fast", "detailed")
-"""Names of the interchangeable grid engines."""
 
 FOLD_EVENT_COLUMNS: tuple[str, ...] = ("cycle", "row", "col", "flip_mask", "detected")
 """Columns of :attr:`FoldResult.events`: fold-local cycle, PE row and column, flip mask, 0/1."""
@@ -156,42 +148,6 @@ class FoldOperands:
     col_stream: np.ndarray | None = None
 
 
-def fold_operands(dataflow: str, fold: Fold, activations: np.ndarray, weights: np.ndarray) -> FoldOperands:
-    """Cut the operands of `fold` out of one GEMM's ``activations (M, K)`` and ``weights (K, N)``.
-
-    ws: weights ``B[k, n]`` stationary, activations ``A[m, k]`` stream (t = m) into row k;
-    is: activations stationary at PE (k, m), weights stream (t = n) into row k;
-    os: ``A[m, k]`` streams (t = k) into row m, ``B[k, n]`` into column n.
-    """
-    m, n, k = slice(fold.m_start, fold.m_stop), slice(fold.n_start, fold.n_stop), slice(fold.k_start, fold.k_stop)
-    if dataflow == "ws":
-        return FoldOperands(
-            row_stream=np.ascontiguousarray(activations[m, k].T), stationary=np.ascontiguousarray(weights[k, n])
-        )
-    if dataflow == "is":
-        return FoldOperands(
-            row_stream=np.ascontiguousarray(weights[k, n]), stationary=np.ascontiguousarray(activations[m, k].T)
-        )
-    return FoldOperands(
-        row_stream=np.ascontiguousarray(activations[m, k]), col_stream=np.ascontiguousarray(weights[k, n].T)
-    )
-
-
-def scatter_fold(dataflow: str, fold: Fold, tile: np.ndarray, outputs: np.ndarray, mask: int) -> None:
-    """Add a fold's output tile into the output buffer ``outputs (M, N)`` (unsigned patterns).
-
-    The output buffer adds the partial results of successive row folds with an exact
-    adder wrapped to the accumulator width (``& mask``): it is not a PE of the array.
-    ws: ``tile (cols_used, M)`` -> ``C[:, n]``; is: ``tile (cols_used, N)`` -> ``C[m, :]``;
-    os: ``tile (rows_used, cols_used)`` -> ``C[m, n]``.
-    """
-    m, n = slice(fold.m_start, fold.m_stop), slice(fold.n_start, fold.n_stop)
-    if dataflow == "ws":
-        outputs[m, n] = (outputs[m, n] + tile.T) & mask
-    else:
-        outputs[m, n] = (outputs[m, n] + tile) & mask
-
-
 @dataclass(frozen=True, kw_only=True)
 class FoldResult:
     """What a grid engine reports for one fold.
@@ -234,22 +190,6 @@ class FoldResult:
     events: np.ndarray | None = None
 
 
-def fold_correction_cycles(result: FoldResult, protection: Protection | None) -> int:
-    """Correction stall cycles of one fold.
-
-    ``global``: ``penalty * detection_cycles``. ``column``: each column is delayed by
-    ``penalty`` per cycle in which it detected; the next fold starts when the most
-    delayed column has drained, so the fold is ``penalty * max(column_detection_cycles)``
-    longer.
-    """
-    if protection is None or protection.penalty_cycles == 0:
-        return 0
-    if protection.stall_scope == "global":
-        return protection.penalty_cycles * result.detection_cycles
-    per_column = result.column_detection_cycles
-    return protection.penalty_cycles * (int(per_column.max()) if per_column.size else 0)
-
-
 def sort_events(events: np.ndarray) -> np.ndarray:
     """Events in canonical order: by cycle, then row, then column."""
     if events.shape[0] == 0:
@@ -267,22 +207,3 @@ class GridEngine(Protocol):
     def run_fold(self, fold: Fold, operands: FoldOperands) -> FoldResult:
         """Run one fold from an all-zero PE state and report its results."""
         ...
-
-
-def make_grid(engine: str, setup: GridSetup) -> GridEngine:
-    """The grid engine named `engine` (``"fast"`` or ``"detailed"``) for `setup`.
-
-    Raises
-    ------
-    ConfigError
-        ``engine: expected one of fast, detailed, got 'x'``.
-    """
-    if engine == "fast":
-        from .grid_fast import FastGrid
-
-        return FastGrid(setup)
-    if engine == "detailed":
-        from .grid_detailed import DetailedGrid
-
-        return DetailedGrid(setup)
-    raise ConfigError(f"engine: expected one of {', '.join(ENGINES)}, got {engine!r}")

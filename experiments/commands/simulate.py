@@ -26,6 +26,7 @@ from experiments.output import Table, emit, progress, save_figure, subplots, wri
 from experiments.pe_options import add_pe_options, add_timing_options, pe_config, timing_from_args
 from pe_models.errors import ConfigError
 from sim.config import DATAFLOWS
+from sim.engine import ENGINES
 from sim.layers import ConvLayer, GemmLayer, Layer
 from sim.protection import STALL_SCOPES, Protection, parse_bit_mask
 from workloads.topologies import BUILTIN_TOPOLOGIES, load_topology
@@ -224,7 +225,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--engine",
-        choices=("fast", "detailed"),
+        choices=tuple(ENGINES),
         default="fast",
         help="PE grid engine: numba kernel per fold, or PE objects stepped cycle by cycle "
         "(small arrays only) (default: fast)",
