@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-import pe_models._kernels as _pe_kernels
+import pe_models.mac_kernels as _pe_kernels
 
 __all__: list[str] = []
 
@@ -28,7 +28,7 @@ def _drop_stale_cache() -> None:
     """Delete this module's numba cache files when ``pe_models/_kernels.py`` has changed."""
     cache_dir = Path(__file__).with_name("__pycache__")
     try:
-        digest = hashlib.sha256(Path(_pe_kernels.__file__).read_bytes()).hexdigest()
+        digest = hashlib.sha256(_pe_kernels.KERNEL_SOURCE.read_bytes()).hexdigest()
         stamp = cache_dir / "_kernels.pe_models.sha256"
         if stamp.is_file() and stamp.read_text().strip() == digest:
             return

@@ -1,0 +1,32 @@
+"""The numba MAC kernels that other packages compose into their own numba kernels.
+
+The array engines (``sim``) call these per-MAC chain-level kernels from inside their own
+compiled loops, so they need the jitted functions themselves, not the array-level wrappers
+of :mod:`pe_models.chain`. This module is their public name; the implementations live in
+the private ``pe_models._kernels``. ``KERNEL_SOURCE`` is that file, whose content hash lets a
+consumer invalidate its own numba cache when the kernels change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import _kernels
+
+__all__ = [
+    "KERNEL_SOURCE",
+    "PARAM_CARRY_STEPS",
+    "PARAM_CELLS",
+    "PARAM_LATE_PRODUCT",
+    "compound_mac_stream",
+    "product_stage",
+    "registered_mac",
+]
+
+KERNEL_SOURCE = Path(_kernels.__file__)
+registered_mac = _kernels.registered_mac
+compound_mac_stream = _kernels.compound_mac_stream
+product_stage = _kernels.product_stage
+PARAM_CELLS = _kernels.PARAM_CELLS
+PARAM_LATE_PRODUCT = _kernels.PARAM_LATE_PRODUCT
+PARAM_CARRY_STEPS = _kernels.PARAM_CARRY_STEPS
