@@ -159,12 +159,11 @@ class Netlist:
             for net in nets:
                 arrival[net] = np.zeros(n, dtype=np.int64)
         for cell in self.cells:
-            sources = [arrival[i] for i in cell.inputs if arrival[i] is not None]
+            sources = [source for source in (arrival[i] for i in cell.inputs) if source is not None]
             if sources:
                 arrival[cell.output] = np.maximum.reduce(sources) + delays_fs[cell.kind]
-        columns = [
-            arrival[net] if arrival[net] is not None else np.full(n, -1, dtype=np.int64) for net in self.outputs[output]
-        ]
+        missing = np.full(n, -1, dtype=np.int64)
+        columns = [settled if (settled := arrival[net]) is not None else missing for net in self.outputs[output]]
         return np.stack(columns, axis=1)
 
     def static_arrival_fs(self, delays_fs: dict[str, int]) -> list[int]:

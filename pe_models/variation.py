@@ -111,8 +111,7 @@ class ProcessVariation:
 
     @staticmethod
     def _check_number(field: str, value: object, *, allowed: str, in_range: Callable[[float], bool]) -> None:
-        is_number = isinstance(value, Real) and not isinstance(value, bool)
-        if not is_number or not math.isfinite(float(value)):
+        if not isinstance(value, Real) or isinstance(value, bool) or not math.isfinite(float(value)):
             raise ConfigError(f"{field}: {value!r} is not a finite number; allowed: {allowed}")
         if not in_range(float(value)):
             raise ConfigError(f"{field}: {float(value)!r} is out of range; allowed: {allowed}")

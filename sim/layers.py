@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from numbers import Integral
+from typing import TypeGuard
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -62,7 +63,7 @@ class LayerShapeError(ConfigError):
         super().__init__(f"{kind} {layer!r}: {field}: {detail}")
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
