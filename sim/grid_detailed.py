@@ -137,7 +137,11 @@ class DetailedGrid:
     def run_fold(self, fold: Fold, operands: FoldOperands) -> FoldResult:
         """Run one fold from an all-zero PE state (see :class:`sim.grid.GridEngine`)."""
         rows_used = operands.row_stream.shape[0]
-        cols_used = operands.stationary.shape[1] if operands.stationary is not None else operands.col_stream.shape[0]
+        if operands.stationary is not None:
+            cols_used = operands.stationary.shape[1]
+        else:
+            assert operands.col_stream is not None
+            cols_used = operands.col_stream.shape[0]
         for r, line in enumerate(self.pes):
             for c, pe in enumerate(line):
                 pe.reset(used=r < rows_used and c < cols_used)
@@ -154,6 +158,7 @@ class DetailedGrid:
         rows, cols = self.setup.rows, self.setup.cols
         stream = operands.row_stream
         steps = stream.shape[1]
+        assert operands.stationary is not None
         stationary = np.zeros((rows, cols), dtype=np.int64)
         stationary[:rows_used, :cols_used] = operands.stationary
         tile = np.zeros((cols_used, steps), dtype=np.int64)
@@ -168,7 +173,7 @@ class DetailedGrid:
         while received < cols * steps:
             for r in range(rows):
                 step = cycle - rows - r
-                feed = None
+                feed: int | None = None
                 if 0 <= step < steps:
                     feed = int(stream[r, step]) if r < rows_used else 0
                 for c in range(cols):
@@ -178,7 +183,9 @@ class DetailedGrid:
                         pe.stage(h_out=None, v_out=None)
                         continue
                     partial = 0 if r == 0 else self.pes[r - 1][c].v_out
+                    value: int | None
                     if pe.used:
+                        assert partial is not None
                         value, flips, detected = pe.mac(operand, pe.stationary, partial)
                         self._stats.mac(cycle, r, c, flips, detected)
                     else:
@@ -198,6 +205,7 @@ class DetailedGrid:
     def _run_output_stationary(self, operands: FoldOperands, rows_used: int, cols_used: int) -> tuple[np.ndarray, int]:
         rows, cols = self.setup.rows, self.setup.cols
         left, top = operands.row_stream, operands.col_stream
+        assert top is not None
         steps = left.shape[1]
         last_done = 0
         cycle = 0

@@ -44,11 +44,8 @@ class FastGrid:
             if n_events <= capacity:
                 break
             capacity = n_events
-        if setup.record_events:
-            events = sort_events(events[:n_events])
-        else:
-            events = None
-        return FoldResult(events=events, busy_cycles=busy, **result)
+        recorded = sort_events(events[:n_events]) if setup.record_events else None
+        return FoldResult(events=recorded, busy_cycles=busy, **result)
 
     def _run(self, operands: FoldOperands, busy: int, capacity: int) -> tuple[dict, int, np.ndarray]:
         setup = self.setup
