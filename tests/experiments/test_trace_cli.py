@@ -11,13 +11,15 @@ from pe_models.operands import load_trace
 
 
 def test_trace_lane_holds_weight_activation_column_and_fold_partial_sum():
-    """K = 5 on 2 rows: row k = 3 is in the fold of rows 2, 3, so its partial sum is A[:, 2] * W[2, n]."""
+    """K = 5 on 2 rows: the folds hold rows k = {0, 1}, {2, 3}, {4}; row k = 3 is in the fold of rows
+    2, 3, so its partial sum is A[:, 2] * W[2, n]."""
+    first_row_of_fold = {0: 0, 1: 0, 2: 2, 3: 2, 4: 4}
     activations = np.arange(20, dtype=np.int8).reshape(4, 5)
     weights = np.arange(10, dtype=np.int8).reshape(5, 2) - 4
     trace = trace_from_gemms([(activations, weights)], rows=2, lanes=40, steps=4, seed=np.random.SeedSequence(1))
     for lane in range(40):
         k, n = trace["k"][lane], trace["n"][lane]
-        start = (k // 2) * 2
+        start = first_row_of_fold[int(k)]
         assert trace["a"][lane].tolist() == activations[:, k].tolist()
         assert set(trace["b"][lane].tolist()) == {int(weights[k, n])}
         expected = [sum(int(activations[m, j]) * int(weights[j, n]) for j in range(start, k)) for m in range(4)]
