@@ -519,9 +519,9 @@ def _simulate_reference_layers(scalesim_reference, array: str, dataflow: str, na
     config = _array(array, dataflow)
     expected = {row["layer_name"]: int(row["total_cycles"]) for row in scalesim_reference.results(array, dataflow)}
     rng = np.random.default_rng(np.random.SeedSequence(21))
-    for layer in topology.layers:
-        if layer.name not in names:
-            continue
+    chosen = [layer for layer in topology.layers if layer.name in names]
+    assert sorted(layer.name for layer in chosen) == sorted(names)
+    for layer in chosen:
         problem = layer.gemm(scalesim_compat=True)
         a = rng.integers(0, 128, (problem.m, problem.k)).astype(np.int8)
         b = rng.integers(-128, 128, (problem.k, problem.n)).astype(np.int8)
