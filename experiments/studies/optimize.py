@@ -1,0 +1,1049 @@
+"""Step 3: the protection and voltage optimizer.
+
+Choose the supply voltage (a grid of 10 mV steps), per layer the protected accumulator
+bits ``k_l .. MSB`` and the recovery policy that minimise energy per inference subject to
+an accuracy-loss budget, a latency-overhead budget and optionally a budget of Razor
+flip-flops. Method (details and the argument for each step in ``docs/optimizer.md``):
+
+1. **Screen.** The int8 model runs error-free on a few images; every GEMM layer's
+   partial sums and products are sampled as a weight-stationary column forms them, and
+   the analytic level (:mod:`pe_models.analytic`) gives per layer and VDD the probability
+   ``p_{l,i}`` that accumulator bit ``i`` of a MAC step is latched wrong.
+2. **Sensitivity table.** For every (VDD, layer, first protected bit ``k``): the MAC
+   detection probability ``q = 1 - prod_{i>=k} (1 - p_i)``, the expected number of
+   *visible* unprotected errors per image ``lambda`` (an error of ``2^i`` moves the
+   requantised output with probability ``min(1, 2^i s_l)``, ``s_l`` the layer's largest
+   requantisation multiplier), the recovery cycles of each policy in closed form and the
+   energy of the layer.
+3. **Solve.** The per-layer choices are a multiple-choice knapsack with two linear
+   constraints, solved exactly per (VDD, policy) by ``scipy.optimize.milp``:
+   ``sum lambda <= -ln(1 - budget)`` (an upper bound on the accuracy loss: an image is
+   lost at worst when at least one visible error hits it, Poisson), recovery cycles
+   ``<= budget x base cycles``, protected bits ``<= Razor budget / PEs``.
+4. **Confirm.** The chosen plan and its neighbours (best plans at the adjacent VDDs)
+   run with bit-level injection (every MAC through the chain-level PE in array order);
+   measured accuracy (with a paired test and a bootstrap interval against the int8 model
+   at nominal VDD) and latency overhead are reported beside the screen's predictions,
+   with any disagreement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from experiments.results import NOT_A_COLUMN, StudyResult
+from pe_models.errors import ConfigError
+from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+
+__all__ = [
+    "RECOVERIES",
+    "SOLVERS",
+    "Candidate",
+    "ConfirmationRow",
+    "LayerProfile",
+    "OptimizeConfig",
+    "OptimizeResult",
+    "ParetoRow",
+    "PlanChoice",
+    "SensitivityTable",
+    "VddRow",
+    "best_plan",
+    "layer_profiles",
+    "optimize",
+    "sensitivity_table",
+    "solve_exhaustive",
+    "solve_milp",
+    "vdd_grid",
+]
+
+RECOVERIES: tuple[str, ...] = ("global", "column", "local", "drop")
+SOLVERS: tuple[str, ...] = ("milp", "exhaustive")
+_NO_PROTECTION = -1
+
+
+def vdd_grid(vdd_max_v: float, vdd_min_v: float, step_v: float = 0.01) -> tuple[float, ...]:
+    """Supply voltages from `vdd_max_v` down to `vdd_min_v` in steps of `step_v`, rounded to 1 mV."""
+    count = math.floor((vdd_max_v - vdd_min_v) / step_v + 1e-9) + 1
+    return tuple(round(vdd_max_v - i * step_v, 3) for i in range(count))
+
+
+def _budget(name: str, value: object, upper: float | None) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    allowed = f"[0, {upper:g}]" if upper is not None else ">= 0"
+    if not ok or value < 0 or (upper is not None and value > upper):  # type: ignore[operator]
+        raise ConfigError(f"{name}: {value!r} is out of range; allowed: {allowed} %")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimizeConfig:
+    """What the optimizer searches and the budgets it respects.
+
+    Parameters
+    ----------
+    model : str
+        A model name of :mod:`workloads.models.zoo` (default ``"tinymnv2"``).
+    images : int
+        Evaluation images for the confirmation (bit-level injection), >= 1.
+    screen_images : int
+        Images whose layer operands feed the analytic screen, >= 1.
+    vdd_max_v, vdd_min_v : float
+        The VDD grid, 10 mV steps from `vdd_max_v` (default: the technology's nominal
+        supply) down to `vdd_min_v`; both inside the technology's range.
+    f_clk_mhz : float
+        Clock frequency in MHz.
+    rows, cols : int
+        Weight-stationary array shape.
+    pe : PEConfig
+    recoveries : tuple of str
+        Recovery policies to consider, a subset of :data:`RECOVERIES`.
+    penalty_cycles : int
+        Cycles one recovery costs (global, column, local), >= 0.
+    max_accuracy_loss_pct : float
+        Accuracy-loss budget in percentage points against the int8 model at nominal VDD, 0..100.
+    max_latency_overhead_pct : float
+        Latency-overhead budget in percent of the error-free cycles, >= 0.
+    max_razor_flops : int or None
+        Razor flip-flops the array may contain (protected bits x PEs), or None for no limit.
+    solver : str
+        ``"milp"`` (``scipy.optimize.milp``) or ``"exhaustive"`` (every combination; small
+        instances only).
+    confirm : bool
+        Run the chosen plan and its neighbours with bit-level injection.
+    neighbours : int
+        Adjacent VDD grid points (each side) whose best plans are confirmed too.
+    seed : int
+    """
+
+    model: str = "tinymnv2"
+    images: int = 200
+    screen_images: int = 8
+    vdd_max_v: float | None = None
+    vdd_min_v: float = 0.5
+    f_clk_mhz: float = 700.0
+    rows: int = 256
+    cols: int = 256
+    pe: PEConfig = field(default_factory=PEConfig)
+    recoveries: tuple[str, ...] = RECOVERIES
+    penalty_cycles: int = 1
+    max_accuracy_loss_pct: float = 1.0
+    max_latency_overhead_pct: float = 5.0
+    max_razor_flops: int | None = None
+    solver: str = "milp"
+    confirm: bool = True
+    neighbours: int = 1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _budget("max_accuracy_loss_pct", self.max_accuracy_loss_pct, 100.0)
+        _budget("max_latency_overhead_pct", self.max_latency_overhead_pct, None)
+        if self.max_razor_flops is not None and (
+            not isinstance(self.max_razor_flops, int)
+            or isinstance(self.max_razor_flops, bool)
+            or self.max_razor_flops < 0
+        ):
+            raise ConfigError(f"max_razor_flops: {self.max_razor_flops!r} is out of range; allowed: integers >= 0")
+        for name in ("images", "screen_images", "rows", "cols"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name}: {value!r} is out of range; allowed: integers >= 1")
+        if not isinstance(self.penalty_cycles, int) or self.penalty_cycles < 0:
+            raise ConfigError(f"penalty_cycles: {self.penalty_cycles!r} is out of range; allowed: integers >= 0")
+        if not self.recoveries or any(r not in RECOVERIES for r in self.recoveries):
+            raise ConfigError(f"recoveries: {self.recoveries!r} is not allowed; allowed: {', '.join(RECOVERIES)}")
+        object.__setattr__(self, "recoveries", tuple(dict.fromkeys(self.recoveries)))
+        if self.solver not in SOLVERS:
+            raise ConfigError(f"solver: {self.solver!r} is unknown; allowed: {', '.join(SOLVERS)}")
+        if self.seed < 0 or self.neighbours < 0:
+            raise ConfigError("seed, neighbours: allowed: integers >= 0")
+        tech = self.pe.tech
+        top = tech.vdd_nominal_v if self.vdd_max_v is None else self.vdd_max_v
+        for name, value in (("vdd_max_v", top), ("vdd_min_v", self.vdd_min_v)):
+            problem = tech._vdd_problem(name, value)
+            if problem:
+                raise ConfigError(problem)
+        if self.vdd_min_v > top:
+            raise ConfigError(f"vdd_min_v: {self.vdd_min_v:g} V is above vdd_max_v {top:g} V; allowed: <= {top:g} V")
+        OperatingPoint(vdd_v=top, f_clk_mhz=self.f_clk_mhz)
+        object.__setattr__(self, "vdd_max_v", float(top))
+
+    @property
+    def vdds(self) -> tuple[float, ...]:
+        assert self.vdd_max_v is not None
+        return vdd_grid(self.vdd_max_v, self.vdd_min_v)
+
+    @property
+    def pes(self) -> int:
+        return self.rows * self.cols
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LayerProfile:
+    """What the screen knows of one GEMM layer (per image).
+
+    Attributes
+    ----------
+    name : str
+    macs : int
+        MAC steps per image.
+    base_cycles : int
+        Error-free cycles per image on the array (SCALE-Sim compute cycles + 1 per GEMM).
+    rows_used, cols_used : int
+        PEs of a fold (the K and N extents mapped on the array).
+    lsb_per_unit : float
+        Output LSBs per accumulator unit (largest requantisation multiplier of the layer).
+    drop_visible : float
+        Probability that dropping one product (TE-Drop) moves the requantised output.
+    statistics : CarryStatistics
+        Carry-run statistics of the layer's sampled partial sums and products.
+    """
+
+    name: str
+    macs: int
+    base_cycles: int
+    rows_used: int
+    cols_used: int
+    lsb_per_unit: float
+    drop_visible: float
+    statistics: Any
+
+
+class _RecordingBackend:
+    """Exact GEMMs; keeps the first GEMM of every layer for the screen."""
+
+    name = "exact"
+
+    def __init__(self) -> None:
+        self.stats: dict[str, np.ndarray] = {}
+        self.first: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
+        from pe_models.integers import exact_gemm
+
+        self.first.setdefault(layer, (activations.copy(), weights.copy()))
+        return exact_gemm(activations, weights, 32)
+
+
+def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
+    """Profile every GEMM layer of a prepared model (see :class:`LayerProfile`).
+
+    Parameters
+    ----------
+    prepared : PreparedModel
+        The quantised model with its evaluation images.
+    config : OptimizeConfig
+    """
+    from pe_models.analytic import carry_statistics, run_lengths_needed
+    from sim.config import ArrayConfig
+    from sim.cycles import compute_cycles
+    from sim.layers import GemmProblem
+    from workloads.injection import layer_operand_sample
+
+    model = prepared.model
+    recorder = _RecordingBackend()
+    model.run(prepared.images[: config.screen_images], recorder)
+    array = ArrayConfig(rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz)
+    steps: set[int] = set()
+    for vdd in config.vdds:
+        timing = stage_timing(config.pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=config.f_clk_mhz))
+        steps |= {k for k in run_lengths_needed(config.pe, timing) if 0 < k < config.pe.width}
+    gemm_layers = {layer.name: layer for layer in model.layers if hasattr(layer, "multiplier")}
+    seeds = np.random.SeedSequence(config.seed).spawn(len(model.gemm_layers))
+    profiles = []
+    for shape, seed in zip(model.gemm_layers, seeds, strict=True):
+        activations, weights = recorder.first[shape.name]
+        sample = layer_operand_sample(activations, weights, rows=config.rows, size=4096, seed=seed)
+        statistics = carry_statistics(sample, width=config.pe.width, steps=steps or None)
+        quant = gemm_layers[shape.name]
+        reals = np.asarray(quant.multiplier, np.float64) * 2.0 ** (np.asarray(quant.shift, np.float64) - 31)
+        lsb = float(reals.max())
+        products = np.abs(sample.products.ravel()).astype(np.float64)
+        cycles = compute_cycles(GemmProblem(m=shape.m_per_image, n=shape.n, k=shape.k), array) + 1
+        profiles.append(
+            LayerProfile(
+                name=shape.name,
+                macs=shape.macs_per_image,
+                base_cycles=cycles * shape.groups,
+                rows_used=min(shape.k, config.rows),
+                cols_used=min(shape.n, config.cols),
+                lsb_per_unit=lsb,
+                drop_visible=float(np.mean(np.minimum(1.0, products * lsb))),
+                statistics=statistics,
+            )
+        )
+    return profiles
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyCoefficients:
+    """Closed-form energy of the screen at nominal VDD, per event, in pJ.
+
+    The energy study (``experiments/studies/energy.py``) is the reference; these are the
+    same components reduced to one number each so that a plan's energy is linear in its
+    choices. Sources and bands in ``docs/optimizer.md``.
+    """
+
+    mac_pj: float = 0.19
+    pe_clock_pj: float = 0.048
+    pe_leakage_uw: float = 1.0
+    razor_bit_pj: float = 0.0015
+    correction_pe_pj: float = 0.05
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SensitivityTable:
+    """Per (VDD, layer, choice): the screen's figures (arrays indexed ``[v, l, c]``).
+
+    ``choices[c]`` is the first protected bit (``-1``: none); ``valid[v, l, c]`` is False
+    where the choice is dominated (below the lowest failing bit of the layer at that VDD,
+    except the lowest useful one).
+    """
+
+    vdds: tuple[float, ...]
+    layers: tuple[str, ...]
+    choices: tuple[int, ...]
+    bit_probabilities: np.ndarray
+    detect: np.ndarray
+    visible: np.ndarray
+    visible_drop: np.ndarray
+    recovery_cycles: dict[str, np.ndarray]
+    energy_pj: dict[str, np.ndarray]
+    base_cycles: np.ndarray
+    valid: np.ndarray
+    protected_bits: np.ndarray
+
+
+def _recovery_cycles(profile: LayerProfile, q: np.ndarray, penalty: int) -> dict[str, np.ndarray]:
+    """Closed-form recovery cycles per image of one layer for MAC detection probabilities `q`."""
+    in_flight = profile.rows_used * profile.cols_used
+    busy = profile.macs / in_flight
+    global_cycles = penalty * busy * -np.expm1(in_flight * np.log1p(-np.minimum(q, 1 - 1e-12)))
+    column_cycles = penalty * busy * -np.expm1(profile.rows_used * np.log1p(-np.minimum(q, 1 - 1e-12)))
+    return {
+        "global": global_cycles,
+        "column": column_cycles,
+        "local": column_cycles,
+        "drop": np.zeros_like(q),
+    }
+
+
+def sensitivity_table(
+    profiles: Sequence[LayerProfile],
+    config: OptimizeConfig,
+    coefficients: EnergyCoefficients = EnergyCoefficients(),
+) -> SensitivityTable:
+    """Build the per-(VDD, layer, first protected bit) table of the screen.
+
+    Returns
+    -------
+    SensitivityTable
+    """
+    from pe_models.analytic import adder_bit_error_probabilities
+
+    width = config.pe.width
+    vdds = config.vdds
+    choices = (_NO_PROTECTION, *range(width - 1, -1, -1))
+    n_v, n_l, n_c = len(vdds), len(profiles), len(choices)
+    probabilities = np.zeros((n_v, n_l, width))
+    tech = config.pe.tech
+    for v, vdd in enumerate(vdds):
+        timing = stage_timing(config.pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=config.f_clk_mhz))
+        for index, profile in enumerate(profiles):
+            probabilities[v, index] = adder_bit_error_probabilities(config.pe, timing, profile.statistics)
+    bits = np.arange(width)
+    first = np.array([width if c == _NO_PROTECTION else c for c in choices])
+    protected = (bits[None, :] >= first[:, None]).astype(np.float64)
+    log_ok = np.log1p(-np.minimum(probabilities, 1 - 1e-12))
+    detect = -np.expm1(np.einsum("vlb,cb->vlc", log_ok, protected))
+    macs = np.array([p.macs for p in profiles], np.float64)
+    lsb = np.array([p.lsb_per_unit for p in profiles])
+    harm = np.minimum(1.0, (2.0 ** bits[None, :]) * lsb[:, None])
+    visible = np.einsum("vlb,lb,cb->vlc", probabilities, harm, 1.0 - protected) * macs[None, :, None]
+    visible_drop = detect * np.array([p.drop_visible for p in profiles])[None, :, None] * macs[None, :, None]
+    base = np.array([p.base_cycles for p in profiles], np.float64)
+    recovery = {r: np.zeros((n_v, n_l, n_c)) for r in RECOVERIES}
+    for index, profile in enumerate(profiles):
+        cycles = _recovery_cycles(profile, detect[:, index, :], config.penalty_cycles)
+        for r in RECOVERIES:
+            recovery[r][:, index, :] = cycles[r]
+    protected_bits = protected.sum(axis=1)
+    t_clk_us = 1.0 / config.f_clk_mhz
+    energy = {}
+    for r in RECOVERIES:
+        table = np.zeros((n_v, n_l, n_c))
+        for v, vdd in enumerate(vdds):
+            dynamic = tech.dynamic_energy_scale(vdd)
+            leakage = tech.leakage_power_scale(vdd)
+            cycles = base[:, None] + recovery[r][v]
+            per_pe_cycle = coefficients.pe_clock_pj * dynamic + coefficients.pe_leakage_uw * t_clk_us * leakage
+            table[v] = (
+                macs[:, None] * coefficients.mac_pj * dynamic
+                + cycles * config.pes * (per_pe_cycle + protected_bits[None, :] * coefficients.razor_bit_pj * dynamic)
+                + recovery[r][v] * config.pes * coefficients.correction_pe_pj * dynamic
+            )
+        energy[r] = table
+    lowest = np.full((n_v, n_l), width)
+    failing = probabilities > 0
+    for v in range(n_v):
+        for index in range(n_l):
+            bits_failing = np.nonzero(failing[v, index])[0]
+            if bits_failing.size:
+                lowest[v, index] = bits_failing.min()
+    valid = first[None, None, :] >= lowest[:, :, None]
+    valid[:, :, 0] = True
+    return SensitivityTable(
+        vdds=tuple(vdds),
+        layers=tuple(p.name for p in profiles),
+        choices=choices,
+        bit_probabilities=probabilities,
+        detect=detect,
+        visible=visible,
+        visible_drop=visible_drop,
+        recovery_cycles=recovery,
+        energy_pj=energy,
+        base_cycles=base,
+        valid=valid,
+        protected_bits=np.broadcast_to(protected_bits, (n_v, n_l, n_c)).copy(),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanChoice:
+    """One solution of the screen at one (VDD, recovery)."""
+
+    vdd_v: float
+    recovery: str
+    first_bits: tuple[int, ...]
+    energy_pj: float
+    visible_errors: float
+    predicted_loss_pct: float
+    latency_overhead_pct: float
+    razor_flops: int
+
+
+def _limits(table: SensitivityTable, config: OptimizeConfig) -> tuple[float, float, int]:
+    loss = config.max_accuracy_loss_pct / 100.0
+    visible_budget = math.inf if loss >= 1.0 else -math.log1p(-loss)
+    max_bits = config.pe.width if config.max_razor_flops is None else config.max_razor_flops // config.pes
+    return visible_budget, config.max_latency_overhead_pct, int(max_bits)
+
+
+def _arrays(table: SensitivityTable, v: int, recovery: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    visible = table.visible[v] + (table.visible_drop[v] if recovery == "drop" else 0.0)
+    return table.energy_pj[recovery][v], visible, table.recovery_cycles[recovery][v]
+
+
+def _choice(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: str, picks: Sequence[int]) -> PlanChoice:
+    energy, visible, recovery_cycles = _arrays(table, v, recovery)
+    rows = range(len(picks))
+    total_visible = float(sum(visible[i, c] for i, c in zip(rows, picks, strict=True)))
+    overhead = (
+        100.0
+        * float(sum(recovery_cycles[i, c] for i, c in zip(rows, picks, strict=True)))
+        / float(table.base_cycles.sum())
+    )
+    bits = max(int(table.protected_bits[v, i, c]) for i, c in zip(rows, picks, strict=True))
+    return PlanChoice(
+        vdd_v=table.vdds[v],
+        recovery=recovery,
+        first_bits=tuple(table.choices[c] for c in picks),
+        energy_pj=float(sum(energy[i, c] for i, c in zip(rows, picks, strict=True))),
+        visible_errors=total_visible,
+        predicted_loss_pct=100.0 * float(-np.expm1(-total_visible)),
+        latency_overhead_pct=overhead,
+        razor_flops=bits * config.pes,
+    )
+
+
+def _allowed(table: SensitivityTable, v: int, max_bits: int) -> np.ndarray:
+    return table.valid[v] & (table.protected_bits[v] <= max_bits)
+
+
+def solve_milp(
+    table: SensitivityTable,
+    config: OptimizeConfig,
+    v: int,
+    recovery: str,
+    *,
+    visible_budget: float | None = None,
+    overhead_budget_pct: float | None = None,
+) -> PlanChoice | None:
+    """The minimum-energy plan at VDD index `v` with `recovery`, by ``scipy.optimize.milp``.
+
+    Binary ``x[l, c]`` picks choice ``c`` for layer ``l``; one choice per layer; the sum
+    of visible errors and of recovery cycles are bounded by the budgets. Returns None
+    when no plan meets them.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
+    default_visible, default_overhead, max_bits = _limits(table, config)
+    visible_budget = default_visible if visible_budget is None else visible_budget
+    overhead_budget_pct = default_overhead if overhead_budget_pct is None else overhead_budget_pct
+    energy, visible, recovery_cycles = _arrays(table, v, recovery)
+    allowed = _allowed(table, v, max_bits)
+    index = np.argwhere(allowed)
+    if not all(allowed[layer].any() for layer in range(allowed.shape[0])):
+        return None
+    count = len(index)
+    layer_of = index[:, 0]
+    choice_of = index[:, 1]
+    scale = float(np.max(energy[allowed])) or 1.0
+    cost = energy[layer_of, choice_of] / scale
+    one_per_layer = coo_matrix((np.ones(count), (layer_of, np.arange(count))), shape=(allowed.shape[0], count)).tocsr()
+    rows = [LinearConstraint(one_per_layer, 1, 1)]
+    if math.isfinite(visible_budget):
+        rows.append(LinearConstraint(visible[layer_of, choice_of][None, :], -np.inf, visible_budget))
+    if math.isfinite(overhead_budget_pct):
+        limit = overhead_budget_pct / 100.0 * float(table.base_cycles.sum())
+        rows.append(LinearConstraint(recovery_cycles[layer_of, choice_of][None, :], -np.inf, limit))
+    result = milp(cost, constraints=rows, integrality=np.ones(count), bounds=Bounds(0, 1))
+    if result.status != 0 or result.x is None:
+        return None
+    chosen = np.round(result.x).astype(bool)
+    picks = [0] * allowed.shape[0]
+    for position in np.nonzero(chosen)[0]:
+        picks[layer_of[position]] = int(choice_of[position])
+    return _choice(table, config, v, recovery, picks)
+
+
+def solve_exhaustive(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: str) -> PlanChoice | None:
+    """Every combination of per-layer choices (small instances only): the minimum-energy feasible plan."""
+    visible_budget, overhead_budget, max_bits = _limits(table, config)
+    energy, visible, recovery_cycles = _arrays(table, v, recovery)
+    allowed = _allowed(table, v, max_bits)
+    options = [np.nonzero(allowed[layer])[0].tolist() for layer in range(allowed.shape[0])]
+    limit = overhead_budget / 100.0 * float(table.base_cycles.sum())
+    best: tuple[float, tuple[int, ...]] | None = None
+    layers = range(len(options))
+    for picks in itertools.product(*options):
+        if sum(visible[i, c] for i, c in zip(layers, picks, strict=True)) > visible_budget * (1 + 1e-9):
+            continue
+        if sum(recovery_cycles[i, c] for i, c in zip(layers, picks, strict=True)) > limit * (1 + 1e-9):
+            continue
+        total = float(sum(energy[i, c] for i, c in zip(layers, picks, strict=True)))
+        if best is None or total < best[0]:
+            best = (total, picks)
+    return None if best is None else _choice(table, config, v, recovery, best[1])
+
+
+def _solve(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: str, **budgets) -> PlanChoice | None:
+    if config.solver == "exhaustive" and not budgets:
+        return solve_exhaustive(table, config, v, recovery)
+    return solve_milp(table, config, v, recovery, **budgets)
+
+
+def best_plan(table: SensitivityTable, config: OptimizeConfig) -> tuple[PlanChoice | None, dict[float, PlanChoice]]:
+    """The minimum-energy feasible plan over the VDD grid and policies, and the best plan per VDD."""
+    per_vdd: dict[float, PlanChoice] = {}
+    for v, vdd in enumerate(table.vdds):
+        for recovery in config.recoveries:
+            plan = _solve(table, config, v, recovery)
+            if plan is not None and (vdd not in per_vdd or plan.energy_pj < per_vdd[vdd].energy_pj):
+                per_vdd[vdd] = plan
+    chosen = min(per_vdd.values(), key=lambda plan: plan.energy_pj, default=None)
+    return chosen, per_vdd
+
+
+@dataclass(frozen=True, kw_only=True)
+class VddRow:
+    """The best plan at one VDD (``feasible`` False: no plan meets the budgets there)."""
+
+    vdd_v: float
+    feasible: bool
+    recovery: str
+    protected_bits: str
+    razor_flops: int
+    energy_pj: float
+    saving_pct: float
+    predicted_loss_pct: float
+    latency_overhead_pct: float
+    binding: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParetoRow:
+    """One screened plan: energy, predicted accuracy loss and latency overhead."""
+
+    vdd_v: float
+    recovery: str
+    protected_bits: str
+    energy_pj: float
+    saving_pct: float
+    predicted_loss_pct: float
+    latency_overhead_pct: float
+    meets_budgets: bool
+    pareto: bool
+    chosen: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmationRow:
+    """A plan re-run with bit-level injection beside the screen's prediction."""
+
+    role: str
+    vdd_v: float
+    recovery: str
+    protected_bits: str
+    images: int
+    top1_pct: float
+    reference_top1_pct: float
+    accuracy_loss_pct: float
+    loss_ci_low_pct: float
+    loss_ci_high_pct: float
+    mcnemar_p: float
+    predicted_loss_pct: float
+    latency_overhead_pct: float
+    predicted_overhead_pct: float
+    meets_budgets: bool
+    agreement: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Candidate:
+    """The chosen plan: its VDD, recovery policy and first protected bit per layer (-1: none)."""
+
+    vdd_v: float
+    recovery: str
+    penalty_cycles: int
+    layers: tuple[str, ...]
+    first_bits: tuple[int, ...]
+    model: str
+    width: int
+
+    def layer_masks(self) -> dict[str, int]:
+        """Protected-bit mask of every layer."""
+        top = (1 << self.width) - 1
+        return {
+            name: 0 if bit < 0 else top & ~((1 << bit) - 1)
+            for name, bit in zip(self.layers, self.first_bits, strict=True)
+        }
+
+    def to_toml(self) -> str:
+        """The plan file (``--plan FILE.toml``), as ``experiments/plans.py`` reads it."""
+        from sim.protection import format_bit_mask
+
+        lines = [
+            f'model = "{self.model}"',
+            f"vdd_v = {self.vdd_v:.3f}",
+            f'recovery = "{self.recovery}"',
+            f"penalty_cycles = {self.penalty_cycles}",
+            'default = "none"',
+            "",
+            "[layers]",
+        ]
+        lines += [f'"{name}" = "{format_bit_mask(mask)}"' for name, mask in self.layer_masks().items()]
+        return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimizeResult(StudyResult[VddRow, OptimizeConfig]):
+    """Best plan per VDD (rows), the Pareto candidates, the chosen plan and its confirmation.
+
+    ``totals`` holds the chosen plan's figures (``vdd_v``, ``recovery``, ``energy_pj``,
+    ``saving_pct``, ``predicted_loss_pct``, ``latency_overhead_pct``, ...).
+    """
+
+    row_type = VddRow
+
+    chosen: Candidate | None = None
+    pareto: tuple[ParetoRow, ...] = ()
+    confirmation: tuple[ConfirmationRow, ...] = ()
+    sensitivity: Any = field(default=None, metadata=NOT_A_COLUMN)
+
+
+def _binding(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: str) -> str:
+    """Which budget makes VDD index `v` infeasible: solve with each budget lifted in turn."""
+    if solve_milp(table, config, v, recovery, visible_budget=math.inf) is not None:
+        return "accuracy"
+    if solve_milp(table, config, v, recovery, overhead_budget_pct=math.inf) is not None:
+        return "latency"
+    if solve_milp(table, config, v, recovery, visible_budget=math.inf, overhead_budget_pct=math.inf) is not None:
+        return "accuracy+latency"
+    return "razor_flops"
+
+
+def _best_achievable(table: SensitivityTable, config: OptimizeConfig) -> dict[str, float]:
+    """Lowest predicted loss and lowest latency overhead any plan reaches on the grid."""
+    loss = math.inf
+    overhead = math.inf
+    for v in range(len(table.vdds)):
+        for recovery in config.recoveries:
+            low_loss = solve_milp(table, config, v, recovery, visible_budget=math.inf, overhead_budget_pct=math.inf)
+            if low_loss is None:
+                continue
+            _, visible, recovery_cycles = _arrays(table, v, recovery)
+            allowed = _allowed(table, v, _limits(table, config)[2])
+            loss = min(loss, 100.0 * float(-np.expm1(-np.where(allowed, visible, np.inf).min(axis=1).sum())))
+            overhead = min(
+                overhead,
+                100.0 * float(np.where(allowed, recovery_cycles, np.inf).min(axis=1).sum() / table.base_cycles.sum()),
+            )
+    return {"accuracy_loss_pct": loss, "latency_overhead_pct": overhead}
+
+
+class Infeasible(ConfigError):
+    """No plan on the grid meets the budgets."""
+
+
+def infeasible_message(table: SensitivityTable, config: OptimizeConfig) -> str:
+    """One line: which budget binds and the best achievable figures."""
+    binding = {_binding(table, config, v, r) for v in range(len(table.vdds)) for r in config.recoveries}
+    best = _best_achievable(table, config)
+    order = [b for b in ("accuracy", "latency", "accuracy+latency", "razor_flops") if b in binding]
+    return (
+        f"no plan meets the budgets (binding: {', '.join(order)}); best achievable on "
+        f"{table.vdds[0]:g}..{table.vdds[-1]:g} V: accuracy loss {best['accuracy_loss_pct']:.3g} % "
+        f"(budget {config.max_accuracy_loss_pct:g} %), latency overhead {best['latency_overhead_pct']:.3g} % "
+        f"(budget {config.max_latency_overhead_pct:g} %)"
+    )
+
+
+def _pareto_flags(points: np.ndarray) -> np.ndarray:
+    """Non-dominated rows of `points` (all columns minimised)."""
+    flags = np.ones(len(points), bool)
+    for i, point in enumerate(points):
+        dominated = np.all(points <= point, axis=1) & np.any(points < point, axis=1)
+        flags[i] = not dominated.any()
+    return flags
+
+
+def _plan_bits(plan: PlanChoice, layers: Sequence[str], width: int = 32) -> str:
+    """Short description of a plan's protection: ``31:22 (15/17 layers)``, ``31:22 to 31:25 (17/17 layers)``."""
+    first = [b for b in plan.first_bits if b >= 0]
+    if not first:
+        return "none"
+    msb = width - 1
+
+    def span(bit: int) -> str:
+        return str(msb) if bit == msb else f"{msb}:{bit}"
+
+    lowest, highest = min(first), max(first)
+    text = span(lowest) if lowest == highest else f"{span(lowest)} to {span(highest)}"
+    return f"{text} ({len(first)}/{len(layers)} layers)"
+
+
+def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: str = "optimize") -> OptimizeResult:
+    """Run the optimizer (screen, sensitivity table, solve, confirm). See the module docstring.
+
+    Parameters
+    ----------
+    config : OptimizeConfig
+    prepared : PreparedModel, optional
+        A model already quantised with its evaluation images (default: prepared from
+        ``config.model`` with ``config.images`` images).
+
+    Returns
+    -------
+    OptimizeResult
+
+    Raises
+    ------
+    ConfigError
+        No plan on the grid meets the budgets (:class:`Infeasible`, the message says
+        which budget binds and the best achievable figures).
+    """
+    if prepared is None:
+        prepared = _prepare(config)
+    profiles = layer_profiles(prepared, config)
+    table = sensitivity_table(profiles, config)
+    chosen, per_vdd = best_plan(table, config)
+    if chosen is None:
+        raise Infeasible(infeasible_message(table, config))
+    nominal_energy = _nominal_energy(table, config)
+    rows = []
+    for v, vdd in enumerate(table.vdds):
+        plan = per_vdd.get(vdd)
+        if plan is None:
+            binding = sorted({_binding(table, config, v, r) for r in config.recoveries})
+            rows.append(
+                VddRow(
+                    vdd_v=vdd,
+                    feasible=False,
+                    recovery="",
+                    protected_bits="",
+                    razor_flops=0,
+                    energy_pj=math.nan,
+                    saving_pct=math.nan,
+                    predicted_loss_pct=math.nan,
+                    latency_overhead_pct=math.nan,
+                    binding="+".join(binding),
+                )
+            )
+            continue
+        rows.append(
+            VddRow(
+                vdd_v=vdd,
+                feasible=True,
+                recovery=plan.recovery,
+                protected_bits=_plan_bits(plan, table.layers, config.pe.width),
+                razor_flops=plan.razor_flops,
+                energy_pj=plan.energy_pj,
+                saving_pct=100.0 * (1.0 - plan.energy_pj / nominal_energy),
+                predicted_loss_pct=plan.predicted_loss_pct,
+                latency_overhead_pct=plan.latency_overhead_pct,
+                binding="",
+            )
+        )
+    pareto = _pareto(table, config, chosen, nominal_energy)
+    candidate = Candidate(
+        vdd_v=chosen.vdd_v,
+        recovery=chosen.recovery,
+        penalty_cycles=config.penalty_cycles,
+        layers=table.layers,
+        first_bits=chosen.first_bits,
+        model=config.model,
+        width=config.pe.width,
+    )
+    confirmation: tuple[ConfirmationRow, ...] = ()
+    if config.confirm:
+        confirmation = confirm_plans(prepared, config, table, chosen, per_vdd, progress_label=progress_label)
+    totals = {
+        "vdd_v": chosen.vdd_v,
+        "recovery": chosen.recovery,
+        "protected_bits": _plan_bits(chosen, table.layers, config.pe.width),
+        "energy_pj": chosen.energy_pj,
+        "nominal_energy_pj": nominal_energy,
+        "saving_pct": 100.0 * (1.0 - chosen.energy_pj / nominal_energy),
+        "predicted_loss_pct": chosen.predicted_loss_pct,
+        "latency_overhead_pct": chosen.latency_overhead_pct,
+        "razor_flops": chosen.razor_flops,
+        "layers": len(table.layers),
+        "vdd_points": len(table.vdds),
+    }
+    return OptimizeResult(
+        config=config,
+        rows=tuple(rows),
+        totals=totals,
+        chosen=candidate,
+        pareto=pareto,
+        confirmation=confirmation,
+        sensitivity=table,
+    )
+
+
+def _nominal_energy(table: SensitivityTable, config: OptimizeConfig) -> float:
+    """Energy per image at the top of the grid with no protection (the reference of `saving_pct`)."""
+    return float(table.energy_pj["global"][0, :, 0].sum())
+
+
+def _pareto(
+    table: SensitivityTable, config: OptimizeConfig, chosen: PlanChoice, nominal_energy: float
+) -> tuple[ParetoRow, ...]:
+    """Screened plans per (VDD, policy): min-energy under the budgets, under the accuracy
+    budget alone, under the latency budget alone, and with every failing bit protected."""
+    plans: list[tuple[PlanChoice, bool]] = []
+    seen = set()
+    for v in range(len(table.vdds)):
+        for recovery in config.recoveries:
+            for budgets in ({}, {"overhead_budget_pct": math.inf}, {"visible_budget": math.inf}):
+                plan = solve_milp(table, config, v, recovery, **budgets)
+                if plan is None:
+                    continue
+                key = (plan.vdd_v, plan.recovery, plan.first_bits)
+                if key in seen:
+                    continue
+                seen.add(key)
+                plans.append((plan, not budgets or _meets(plan, config)))
+    points = np.array([[p.energy_pj, p.predicted_loss_pct, p.latency_overhead_pct] for p, _ in plans])
+    flags = _pareto_flags(points)
+    chosen_key = (chosen.vdd_v, chosen.recovery, chosen.first_bits)
+    return tuple(
+        ParetoRow(
+            vdd_v=plan.vdd_v,
+            recovery=plan.recovery,
+            protected_bits=_plan_bits(plan, table.layers, config.pe.width),
+            energy_pj=plan.energy_pj,
+            saving_pct=100.0 * (1.0 - plan.energy_pj / nominal_energy),
+            predicted_loss_pct=plan.predicted_loss_pct,
+            latency_overhead_pct=plan.latency_overhead_pct,
+            meets_budgets=meets,
+            pareto=bool(flag),
+            chosen=(plan.vdd_v, plan.recovery, plan.first_bits) == chosen_key,
+        )
+        for (plan, meets), flag in zip(plans, flags, strict=True)
+    )
+
+
+def _meets(plan: PlanChoice, config: OptimizeConfig) -> bool:
+    return (
+        plan.predicted_loss_pct <= config.max_accuracy_loss_pct + 1e-9
+        and plan.latency_overhead_pct <= config.max_latency_overhead_pct + 1e-9
+        and (config.max_razor_flops is None or plan.razor_flops <= config.max_razor_flops)
+    )
+
+
+def _prepare(config: OptimizeConfig) -> Any:
+    from experiments.commands.accuracy import prepare_model
+    from workloads.engine import CalibrationConfig
+
+    return prepare_model(
+        config.model, images=config.images, labels=None, seed=config.seed, calibration=CalibrationConfig()
+    )
+
+
+def confirm_plans(
+    prepared: Any,
+    config: OptimizeConfig,
+    table: SensitivityTable,
+    chosen: PlanChoice,
+    per_vdd: dict[float, PlanChoice],
+    *,
+    progress_label: str = "confirm",
+) -> tuple[ConfirmationRow, ...]:
+    """Bit-level injection of the chosen plan and its neighbours against the int8 model at nominal VDD."""
+    from experiments.stats import bootstrap_difference_ci, mcnemar
+
+    index = table.vdds.index(chosen.vdd_v)
+    plans = [("chosen", chosen)]
+    for offset in range(1, config.neighbours + 1):
+        for role, position in (("lower VDD", index + offset), ("higher VDD", index - offset)):
+            if 0 <= position < len(table.vdds) and table.vdds[position] in per_vdd:
+                plans.append((f"{role} {offset}", per_vdd[table.vdds[position]]))
+    reference = plan_predictions(prepared, config, None)
+    rows = []
+    for role, plan in plans:
+        measured = plan_predictions(prepared, config, plan, layers=table.layers)
+        hits = measured.hits
+        reference_hits = reference.hits
+        loss = 100.0 * float(np.mean(reference_hits) - np.mean(hits))
+        low, high = bootstrap_difference_ci(reference_hits, hits, seed=config.seed)
+        test = mcnemar(reference_hits, hits)
+        meets = high <= config.max_accuracy_loss_pct and measured.overhead_pct <= config.max_latency_overhead_pct
+        predicted_ok = _meets(plan, config)
+        measured_ok = loss <= config.max_accuracy_loss_pct and measured.overhead_pct <= config.max_latency_overhead_pct
+        if predicted_ok == measured_ok:
+            agreement = "agree"
+        elif predicted_ok:
+            agreement = "screen feasible, measured over budget"
+        else:
+            agreement = "screen over budget, measured feasible"
+        rows.append(
+            ConfirmationRow(
+                role=role,
+                vdd_v=plan.vdd_v,
+                recovery=plan.recovery,
+                protected_bits=_plan_bits(plan, table.layers, config.pe.width),
+                images=len(hits),
+                top1_pct=100.0 * float(np.mean(hits)),
+                reference_top1_pct=100.0 * float(np.mean(reference_hits)),
+                accuracy_loss_pct=loss,
+                loss_ci_low_pct=100.0 * low,
+                loss_ci_high_pct=100.0 * high,
+                mcnemar_p=test.p_value,
+                predicted_loss_pct=plan.predicted_loss_pct,
+                latency_overhead_pct=measured.overhead_pct,
+                predicted_overhead_pct=plan.latency_overhead_pct,
+                meets_budgets=meets,
+                agreement=agreement,
+            )
+        )
+    return tuple(rows)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    hits: np.ndarray
+    overhead_pct: float
+    detections: int
+    unprotected_errors: int
+
+
+class _PlanBackend:
+    """Bit-level GEMMs with each layer's own protected bits (global stall per detection)."""
+
+    name = "bitlevel"
+
+    def __init__(self, backends: dict[int, Any], masks: dict[str, int]) -> None:
+        self.backends = backends
+        self.masks = masks
+        self.stats: dict[str, np.ndarray] = {}
+
+    def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
+        backend = self.backends[self.masks.get(layer, 0)]
+        out = backend.matmul(activations, weights, layer=layer)
+        self.stats[layer] = backend.stats[layer]
+        return out
+
+
+def plan_predictions(
+    prepared: Any, config: OptimizeConfig, plan: PlanChoice | None, *, layers: Sequence[str] = ()
+) -> _Measured:
+    """Top-1 hits per image and latency overhead of a plan with bit-level injection (None: nominal VDD)."""
+    from experiments.commands.accuracy import top_k_hits
+    from sim.config import ArrayConfig
+    from workloads.injection import BitlevelBackend
+
+    vdd = config.vdd_max_v if plan is None else plan.vdd_v
+    assert vdd is not None
+    array = ArrayConfig(
+        rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz, accumulator_bits=config.pe.width
+    )
+    candidate = (
+        None
+        if plan is None
+        else Candidate(
+            vdd_v=plan.vdd_v,
+            recovery=plan.recovery,
+            penalty_cycles=config.penalty_cycles,
+            layers=tuple(layers),
+            first_bits=plan.first_bits,
+            model=config.model,
+            width=config.pe.width,
+        )
+    )
+    masks = {} if candidate is None else candidate.layer_masks()
+    seed = np.random.SeedSequence(config.seed)
+    backends = {
+        mask: BitlevelBackend(
+            vdd_v=vdd,
+            protect_mask=mask,
+            seed=seed,
+            pe=config.pe,
+            array=array,
+            f_clk_mhz=config.f_clk_mhz,
+            penalty_cycles=config.penalty_cycles,
+        )
+        for mask in {0, *masks.values()}
+    }
+    backend = _PlanBackend(backends, masks)
+    codes = prepared.model.run(prepared.images, backend)
+    hits = top_k_hits(codes, prepared.targets, 1)
+    compute = sum(b.compute_cycles for b in backends.values())
+    correction = sum(b.correction_cycles for b in backends.values())
+    detections = sum(sum(b.detections.values()) for b in backends.values())
+    errors = 0
+    for name, counts in backend.stats.items():
+        mask = masks.get(name, 0)
+        errors += int(sum(int(c) for bit, c in enumerate(counts) if not (mask >> bit) & 1))
+    return _Measured(
+        hits=hits,
+        overhead_pct=100.0 * correction / compute if compute else 0.0,
+        detections=detections,
+        unprotected_errors=errors,
+    )
+
+
+def replace(config: OptimizeConfig, **changes: Any) -> OptimizeConfig:
+    """A copy of `config` with `changes` (validated again)."""
+    return dataclasses.replace(config, **changes)
+
+
+def _study() -> Any:
+    from experiments.studies import Study
+
+    return Study(
+        name="optimize",
+        config_type=OptimizeConfig,
+        function=optimize,
+        summary="VDD, per-layer protected bits and recovery policy of minimum energy within accuracy and latency budgets",
+    )
+
+
+STUDY = _study()
