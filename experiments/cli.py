@@ -2,30 +2,76 @@
 
 Every module in :mod:`experiments.commands` defines ``register(subparsers)``, which
 adds its sub-command and sets ``handler`` (a function of the parsed arguments that
-returns an exit status). Bad input raises :class:`pe_models.errors.ConfigError`,
-printed here as one line with exit status 2.
+returns an exit status).
+
+:func:`main` owns what every command shares:
+
+- Bad input raises :class:`pe_models.errors.ConfigError`, printed as one line
+  ``vscale: error: ...`` with exit status 2; so is a request the resource guard
+  (:mod:`experiments.validation`, ``--max-memory``) refuses.
+- Results are written into a staging folder beside ``--out`` (:func:`output_dir`) and
+  moved into ``--out`` only after the handler returned 0: a command that fails or is
+  interrupted leaves ``--out`` as it was.
+- Ctrl-C (SIGINT) and SIGTERM stop every worker process, print ``vscale: interrupted``
+  and exit with 130 or 143.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import pkgutil
+import shutil
+import signal
 import sys
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pe_models.errors import ConfigError
 
-from . import commands
-from .output import FORMATS
+from . import commands, validation
+from .output import FORMATS, current_umask
 
-__all__ = ["add_output_options", "build_parser", "main", "output_dir"]
+__all__ = [
+    "EXIT_CODES",
+    "Interrupted",
+    "add_output_options",
+    "build_parser",
+    "main",
+    "output_dir",
+    "published_path",
+]
+
+EXIT_CODES = {
+    0: "success",
+    1: "the run failed for a reason outside the input (out of memory, disk full, a worker died)",
+    2: "bad input: an option, a file's content, or a request above the resource limit; nothing written",
+    130: "interrupted by Ctrl-C (SIGINT); nothing written",
+    143: "stopped by SIGTERM; nothing written",
+}
+_STAGING = "_vscale_staging"
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):
+    """Raised in the main process when SIGINT or SIGTERM arrives."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit status 2, like every other bad input
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _out_argument(text: str) -> Path | str:
+    return Path(text) if text.strip() else text
 
 
 def add_output_options(parser: argparse.ArgumentParser, command: str, *, default_format: str = "table") -> None:
@@ -36,28 +82,198 @@ def add_output_options(parser: argparse.ArgumentParser, command: str, *, default
         default=default_format,
         help=f"what goes to stdout: aligned table, CSV or JSON (default: {default_format})",
     )
+    add_out_option(parser, command)
+
+
+def add_out_option(parser: argparse.ArgumentParser, command: str) -> None:
+    """Add `--out DIR` (default ./vscale-out/<command>/)."""
     parser.add_argument(
         "--out",
-        type=Path,
+        type=_out_argument,
         default=Path("vscale-out") / command,
         metavar="DIR",
-        help=f"directory for CSV, PNG and the config used (default: ./vscale-out/{command}/)",
+        help=f"directory for CSV, PNG and the config used (default: ./vscale-out/{command}/); "
+        "written only when the command succeeds",
     )
 
 
+class _Staging:
+    """A folder beside `out` that receives a command's files until they are all written."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = Path(os.path.abspath(out))
+        anchor = self.out.parent
+        while not anchor.exists() and anchor.parent != anchor:
+            anchor = anchor.parent
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".vscale-staging", dir=anchor))
+        except OSError as error:
+            raise ConfigError(f"--out: {out}: cannot write in {anchor}: {error.strerror}") from None
+
+    def publish(self) -> None:
+        """Move every file into `out` (signals held back until done)."""
+        mask = current_umask()
+        blocked = _block_signals()
+        try:
+            if not self.out.exists():
+                self.out.parent.mkdir(parents=True, exist_ok=True)
+                os.chmod(self.path, 0o777 & ~mask)
+                try:
+                    os.rename(self.path, self.out)
+                    return
+                except OSError:
+                    self.out.mkdir(exist_ok=True)
+            for source in sorted(self.path.rglob("*")):
+                target = self.out / source.relative_to(self.path)
+                if source.is_dir():
+                    target.mkdir(exist_ok=True)
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        os.replace(source, target)
+                    except OSError:
+                        shutil.move(source, target)
+            shutil.rmtree(self.path, ignore_errors=True)
+        finally:
+            _unblock_signals(blocked)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
 def output_dir(args: argparse.Namespace) -> Path:
-    """The directory results go to, created on first use."""
-    path = Path(args.out)
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"--out: {path} exists and is not a directory")
+    """The folder a command writes its files to: a staging folder published by :func:`main`.
+
+    Outside :func:`main` (a handler called directly) this is ``--out`` itself, created.
+    """
+    staging = getattr(args, _STAGING, None)
+    if staging is not None:
+        return staging.path
+    path = validation.output_folder(args.out)
+    path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def published_path(args: argparse.Namespace, path: str | os.PathLike[str]) -> Path:
+    """Where a file written to :func:`output_dir` ends up once published (for messages, configs)."""
+    staging = getattr(args, _STAGING, None)
+    if staging is None:
+        return Path(path)
+    try:
+        return Path(args.out) / Path(path).relative_to(staging.path)
+    except ValueError:
+        return Path(path)
+
+
+def _block_signals() -> bool:
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        return True
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _unblock_signals(blocked: bool) -> None:
+    if blocked:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is `pid` (from /proc; empty where /proc is absent)."""
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1 and int(fields[1]) == pid and fields[0] != b"Z":
+            found.append(int(entry))
+    return found
+
+
+def _descendants(pid: int) -> list[int]:
+    result, queue = [], [pid]
+    while queue:
+        children = _children(queue.pop())
+        result.extend(children)
+        queue.extend(children)
+    return result
+
+
+def stop_workers(grace_s: float = 2.0) -> None:
+    """Terminate every process started by this one (SIGTERM, then SIGKILL after `grace_s`)."""
+    pids = _descendants(os.getpid())
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while pids and time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError, OSError):
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        pids = [pid for pid in pids if _alive(pid)]
+        if pids:
+            time.sleep(0.02)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] != b"Z"
+
+
+@contextlib.contextmanager
+def _signal_handlers() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`Interrupted` in this process; forked workers just die."""
+    main_pid = os.getpid()
+    state = {"seen": False}
+
+    def handler(signum, frame):
+        if os.getpid() != main_pid:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        if state["seen"]:
+            os._exit(128 + signum)
+        state["seen"] = True
+        stop_workers()
+        raise Interrupted(signum)
+
+    previous = {}
+    try:
+        for signum in _SIGNALS:
+            previous[signum] = signal.signal(signum, handler)
+    except ValueError:
+        pass
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="vscale",
         description="Cycle-level simulator of systolic-array DNN accelerators under supply-voltage scaling.",
+        epilog="exit status: "
+        + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()),
     )
+    _add_max_memory(parser, argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
@@ -65,19 +281,77 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         module.register(subparsers)
+    for sub in _all_subparsers(subparsers):
+        _add_max_memory(sub, argparse.SUPPRESS)
     return parser
+
+
+def _add_max_memory(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--max-memory",
+        default=default,
+        metavar="SIZE",
+        help="refuse requests estimated to need more memory than SIZE (e.g. 512M, 4G) "
+        f"(default: {validation.DEFAULT_MEMORY_FRACTION:.0%} of the available memory)",
+    )
+
+
+def _all_subparsers(action: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:
+    found = []
+    for sub in dict.fromkeys(action.choices.values()):
+        found.append(sub)
+        for nested in sub._actions:
+            if isinstance(nested, argparse._SubParsersAction):
+                found.extend(_all_subparsers(nested))
+    return found
+
+
+def _error(message: str) -> None:
+    print(f"vscale: error: {' '.join(str(message).split())}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.handler(args) or 0)
-    except ConfigError as error:
-        print(f"vscale: error: {error}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        return 0
+    staging: _Staging | None = None
+    with _signal_handlers():
+        try:
+            limit = None
+            if getattr(args, "max_memory", None) is not None:
+                limit = validation.parse_size(args.max_memory)
+            if hasattr(args, "out"):
+                validation.output_folder(args.out)
+                staging = _Staging(Path(args.out))
+                setattr(args, _STAGING, staging)
+            with validation.use_memory_limit(limit):
+                status = int(args.handler(args) or 0)
+            if status == 0 and staging is not None:
+                staging.publish()
+            return status
+        except ConfigError as error:
+            _error(str(error))
+            return 2
+        except Interrupted as interrupt:
+            print("vscale: interrupted", file=sys.stderr)
+            return 128 + interrupt.signum
+        except KeyboardInterrupt:
+            stop_workers()
+            print("vscale: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            with contextlib.suppress(OSError):
+                sys.stdout = open(os.devnull, "w")
+            return 0
+        except MemoryError:
+            _error("out of memory; ask for less (fewer samples, lanes, images) or lower --max-memory")
+            return 1
+        except OSError as error:
+            name = f"{error.filename}: " if error.filename else ""
+            _error(f"{name}{error.strerror or error}")
+            return 1
+        finally:
+            if staging is not None:
+                staging.discard()
 
 
 if __name__ == "__main__":

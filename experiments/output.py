@@ -17,6 +17,7 @@ __all__ = [
     "FORMATS",
     "Table",
     "atomic_path",
+    "current_umask",
     "emit",
     "progress",
     "save_figure",
@@ -100,10 +101,18 @@ def emit(table: Table, fmt: str, *, stream=None) -> None:
     (stream or sys.stdout).write(table.render(fmt))
 
 
+def current_umask() -> int:
+    """The process's file-creation mask (read without changing it for longer than a call)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 class atomic_path:
     """Context manager yielding a temporary path that is renamed to `path` on success.
 
-    Nothing is left at `path` (or beside it) when the body raises.
+    Nothing is left at `path` (or beside it) when the body raises. The file gets the
+    permissions of an ordinary new file (``0o666`` less the umask), not ``mkstemp``'s 0600.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -116,6 +125,7 @@ class atomic_path:
             prefix=f".{self.path.name}.", suffix=".tmp" + self.path.suffix, dir=self.path.parent
         )
         os.close(handle)
+        os.chmod(name, 0o666 & ~current_umask())
         self.tmp = Path(name)
         return self.tmp
 

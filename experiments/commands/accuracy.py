@@ -413,6 +413,6 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "table":
         print(
             f"{bundle.name}: float top-1 {float_accuracy:.2f} % ({bundle.metric}, "
-            f"{len(images)} images); results in {out}"
+            f"{len(images)} images); results in {args.out}"
         )
     return 0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.cli import add_output_options, output_dir
+from experiments.cli import add_out_option, add_output_options, output_dir, published_path
 from experiments.output import Table, emit, write_csv, write_json
 from experiments.pe_options import add_pe_options, add_timing_options, pe_config, timing_from_args
 from pe_models.chain import evaluate_chain, stage_inputs
@@ -59,13 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verilog.add_argument("--seed", type=int, default=0, help="seed of the random vectors (default: 0)")
     add_pe_options(verilog)
     add_timing_options(verilog)
-    verilog.add_argument(
-        "--out",
-        type=Path,
-        default=Path("vscale-out") / "pe-verilog",
-        metavar="DIR",
-        help="output directory (default: ./vscale-out/pe-verilog/)",
-    )
+    add_out_option(verilog, "pe-verilog")
     verilog.set_defaults(handler=run_verilog)
 
 
@@ -180,6 +174,6 @@ def run_verilog(args: argparse.Namespace) -> int:
         )
         written.extend(files.values())
     written.append(write_json(directory / "config.json", _config(args, pe, timing)))
-    for path in sorted({str(p) for p in written}):
+    for path in sorted({str(published_path(args, p)) for p in written}):
         print(path)
     return 0

@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
     write_csv(out / "trace_summary.csv", table)
     write_json(
         out / "config.json",
-        {"command": "trace", **metadata, "array": args.array, "trace": str(Path(out) / "trace.npz")},
+        {"command": "trace", **metadata, "array": args.array, "trace": str(Path(args.out) / "trace.npz")},
     )
     emit(table, args.format)
     return 0

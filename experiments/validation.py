@@ -1,0 +1,374 @@
+"""One validator per kind of user value, and the resource guard.
+
+Every command checks its seeds, counts, folders, voltage ranges, bit ranges and worker
+counts here, so the same input gets the same one-line message everywhere. Each
+validator takes the name of the field (``--seed`` on the command line, ``seed`` in a
+library config) and raises :class:`pe_models.errors.ConfigError` naming it and the
+allowed values; the command line prints the message and exits with status 2.
+
+The resource guard refuses, before anything is allocated, a request whose estimated
+memory exceeds the limit: ``--max-memory`` on the command line, by default
+:data:`DEFAULT_MEMORY_FRACTION` of the available memory (``MemAvailable`` in
+``/proc/meminfo``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pe_models.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_MEMORY_FRACTION",
+    "MAX_SEED",
+    "available_memory",
+    "bit_range",
+    "check_memory",
+    "count",
+    "default_memory_limit",
+    "format_bytes",
+    "memory_limit",
+    "output_folder",
+    "parse_size",
+    "seed",
+    "usable_cores",
+    "use_memory_limit",
+    "vdd_range",
+    "workers",
+]
+
+MAX_SEED = 2**63 - 1
+"""Largest seed: seeds are 0 .. 2**63 - 1 (a non-negative signed 64-bit integer)."""
+
+DEFAULT_MEMORY_FRACTION = 0.5
+"""Default ``--max-memory``: this fraction of the available memory (``MemAvailable``)."""
+
+_FALLBACK_AVAILABLE = 4 * 2**30
+_VIRTUAL_FILESYSTEMS = frozenset(
+    {"proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "debugfs", "securityfs", "tracefs", "configfs"}
+)
+_SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 2**10,
+    "kb": 10**3,
+    "kib": 2**10,
+    "m": 2**20,
+    "mb": 10**6,
+    "mib": 2**20,
+    "g": 2**30,
+    "gb": 10**9,
+    "gib": 2**30,
+    "t": 2**40,
+    "tb": 10**12,
+    "tib": 2**40,
+}
+
+
+def _integer(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{field}: expected an integer, got {value!r}")
+    return int(value)
+
+
+def seed(value: object, *, field: str = "--seed") -> int:
+    """A random seed: an integer in 0 .. 2**63 - 1.
+
+    Raises
+    ------
+    ConfigError
+        ``--seed: -1 is out of range; allowed: 0..2**63-1``.
+    """
+    number = _integer(value, field)
+    if not 0 <= number <= MAX_SEED:
+        raise ConfigError(f"{field}: {number} is out of range; allowed: 0..2**63-1")
+    return number
+
+
+def count(value: object, *, field: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """A whole number of things (samples, lanes, bins, images ...) in ``minimum .. maximum``.
+
+    Raises
+    ------
+    ConfigError
+        ``--lanes: 0 is out of range; allowed: 1..4096`` (or ``allowed: >= 1`` without a
+        maximum).
+    """
+    number = _integer(value, field)
+    if number < minimum or (maximum is not None and number > maximum):
+        allowed = f">= {minimum}" if maximum is None else f"{minimum}..{maximum}"
+        raise ConfigError(f"{field}: {number} is out of range; allowed: {allowed}")
+    return number
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity set), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def workers(value: object, *, work: int, field: str = "--jobs") -> int:
+    """Worker processes actually started: ``value`` capped by the work items and the cores.
+
+    Parameters
+    ----------
+    value : int
+        Requested workers, >= 1.
+    work : int
+        Independent work items (e.g. voltage points); more workers than items would idle.
+
+    Raises
+    ------
+    ConfigError
+        ``--jobs: 0 is out of range; allowed: >= 1``.
+    """
+    number = count(value, field=field, minimum=1)
+    return max(1, min(number, work, usable_cores()))
+
+
+def vdd_range(text: str, *, field: str = "--vdd", technology: str | None = None) -> list[float]:
+    """``START:STOP:STEP`` (inclusive, either direction), ``V1,V2,...`` or ``V`` -> volts.
+
+    Parameters
+    ----------
+    text : str
+    field : str
+        Name in messages.
+    technology : str or None
+        When given, every voltage must lie in the operating range of this technology
+        (above its threshold voltage, at most its maximum supply).
+
+    Raises
+    ------
+    ConfigError
+        Malformed text, a step <= 0, more than 10000 points, a voltage outside (0, 2] V,
+        or outside the technology's range.
+    """
+    number = r"\s*([0-9]*\.?[0-9]+)\s*"
+    range_match = re.fullmatch(f"{number}:{number}:{number}", text)
+    if range_match:
+        start, stop, step = (float(v) for v in range_match.groups())
+        if step <= 0:
+            raise ConfigError(f"{field}: step {step:g} must be > 0")
+        points = math.floor(abs(stop - start) / step + 1e-9) + 1
+        if points > 10_000:
+            raise ConfigError(f"{field}: {text!r} gives {points} voltages; allowed: at most 10000")
+        direction = 1 if stop >= start else -1
+        values = [round(start + direction * i * step, 6) for i in range(points)]
+    elif re.fullmatch(f"{number}(,{number})*", text):
+        values = [float(v) for v in text.split(",")]
+        if len(values) > 10_000:
+            raise ConfigError(f"{field}: {len(values)} voltages; allowed: at most 10000")
+    else:
+        raise ConfigError(
+            f"{field}: {text!r} is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)"
+        )
+    for value in values:
+        if not 0 < value <= 2:
+            raise ConfigError(f"{field}: {value:g} V is out of range; allowed: (0, 2] V")
+    if technology is not None:
+        from pe_models.technology import get_technology
+
+        preset = get_technology(technology)
+        for value in values:
+            try:
+                preset.delay_scale(value)
+            except ConfigError as error:
+                message = str(error)
+                raise ConfigError(field + message[message.index(":") :]) from None
+    return values
+
+
+def bit_range(text: str | None, *, width: int, field: str = "--protect") -> int:
+    """Bit positions ``31:20``, ``31,5`` or ``none`` as a mask of bits 0 .. width - 1.
+
+    Raises
+    ------
+    ConfigError
+        ``--protect: bit 40 is out of range; allowed: 0..31`` or a malformed list.
+    """
+    from sim.protection import parse_bit_mask
+
+    return parse_bit_mask(text or "none", width=width, option=field)
+
+
+def _mount_type(path: Path) -> str | None:
+    """The filesystem type of the mount holding `path` (Linux), or None when unknown."""
+    try:
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as handle:
+            mounts = [line.split() for line in handle]
+    except OSError:
+        return None
+    best, kind = "", None
+    text = str(path)
+    for fields in mounts:
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        if (text == point or text.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
+            best, kind = point, fields[2]
+    return kind
+
+
+def _existing_ancestor(path: Path) -> Path:
+    current = path
+    while not current.exists():
+        if current.parent == current:
+            break
+        current = current.parent
+    return current
+
+
+def output_folder(value: object, *, field: str = "--out") -> Path:
+    """A folder results may be written to: checked before any work is done.
+
+    The folder need not exist (it is created with its parents), but it must not be an
+    existing file, the empty string, or lie on a virtual filesystem (``/proc``, ``/sys``,
+    ``/dev``); its nearest existing ancestor must be a folder this user can enter and
+    write in, on a writable filesystem.
+
+    Raises
+    ------
+    ConfigError
+        ``--out: '' is not a folder; allowed: a folder path such as vscale-out/probs``, or
+        one line naming the folder and why it cannot be written.
+    """
+    text = os.fspath(value) if isinstance(value, (str, os.PathLike)) else value
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{field}: {text!r} is not a folder; allowed: a folder path such as vscale-out/probs")
+    if "\x00" in text:
+        raise ConfigError(f"{field}: {text!r} contains a NUL character")
+    path = Path(text)
+    try:
+        resolved = path.resolve()
+        ancestor = _existing_ancestor(resolved)
+        if resolved.exists() and not resolved.is_dir():
+            raise ConfigError(f"{field}: {path} exists and is not a directory")
+        if not ancestor.is_dir():
+            raise ConfigError(f"{field}: {path}: {ancestor} is not a directory")
+    except OSError as error:
+        raise ConfigError(f"{field}: {path}: {error.strerror or type(error).__name__}") from None
+    kind = _mount_type(ancestor)
+    virtual = kind in _VIRTUAL_FILESYSTEMS or any(
+        resolved == Path(root) or Path(root) in resolved.parents for root in ("/proc", "/sys", "/dev/pts")
+    )
+    if virtual:
+        raise ConfigError(f"{field}: {path} is on a virtual filesystem ({kind or 'system'}); choose a folder on a disk")
+    if not os.access(ancestor, os.X_OK):
+        raise ConfigError(f"{field}: {path}: cannot enter {ancestor} (permission denied)")
+    if not os.access(ancestor, os.W_OK):
+        raise ConfigError(f"{field}: {path}: cannot write in {ancestor} (permission denied)")
+    try:
+        if os.statvfs(ancestor).f_flag & os.ST_RDONLY:
+            raise ConfigError(f"{field}: {path}: {ancestor} is on a read-only filesystem")
+    except (OSError, AttributeError):
+        pass
+    return path
+
+
+def parse_size(text: str, *, field: str = "--max-memory") -> int:
+    """A memory size such as ``512M``, ``2G``, ``1.5GiB``, ``800MB`` or ``1000000`` (bytes).
+
+    ``K``/``M``/``G``/``T`` and ``KiB`` .. ``TiB`` are powers of 1024, ``KB`` .. ``TB``
+    powers of 1000; case does not matter.
+
+    Raises
+    ------
+    ConfigError
+        ``--max-memory: expected a size such as 512M, 2G or 1.5GiB, got 'lots'``.
+    """
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-z]*)\s*", str(text).lower())
+    if match is None or match.group(2) not in _SIZE_UNITS:
+        raise ConfigError(f"{field}: expected a size such as 512M, 2G or 1.5GiB, got {text!r}")
+    size = float(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    if not math.isfinite(size) or size < 1:
+        raise ConfigError(f"{field}: {text!r} is out of range; allowed: at least 1 byte")
+    return int(size)
+
+
+def format_bytes(size: float) -> str:
+    """``1536`` -> ``'1.5 KiB'``; binary units up to EiB."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(value) < 1024 or unit == "PiB":
+            return f"{value:.0f} B" if unit == "B" else f"{value:.3g} {unit}"
+        value /= 1024
+    return f"{value:.3g} EiB"
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new allocations (``MemAvailable`` of ``/proc/meminfo``).
+
+    Falls back to the free physical pages, then to 4 GiB, where ``/proc/meminfo`` is absent.
+    """
+    try:
+        with open("/proc/meminfo", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return _FALLBACK_AVAILABLE
+
+
+def default_memory_limit() -> int:
+    """:data:`DEFAULT_MEMORY_FRACTION` of :func:`available_memory`, in bytes."""
+    return int(DEFAULT_MEMORY_FRACTION * available_memory())
+
+
+_limit: int | None = None
+
+
+def memory_limit() -> int:
+    """The limit in force: the one set by :func:`use_memory_limit`, else the default."""
+    return default_memory_limit() if _limit is None else _limit
+
+
+@contextmanager
+def use_memory_limit(limit: int | None) -> Iterator[None]:
+    """Within the block, :func:`check_memory` compares against `limit` bytes (None: default)."""
+    global _limit
+    previous, _limit = _limit, limit
+    try:
+        yield
+    finally:
+        _limit = previous
+
+
+def check_memory(estimate_bytes: float, *, field: str, request: object) -> None:
+    """Refuse a request whose estimated memory exceeds :func:`memory_limit`.
+
+    Parameters
+    ----------
+    estimate_bytes : float
+        Estimated peak memory of the request, in bytes.
+    field : str
+        The option (or config field) that makes the request large, e.g. ``--samples``.
+    request : object
+        Its value, shown in the message.
+
+    Raises
+    ------
+    ConfigError
+        ``--samples: 1000000000000 needs about 140 TiB of memory; the limit is 11.2 GiB
+        (--max-memory, default 50 % of available memory)``.
+    """
+    limit = memory_limit()
+    if estimate_bytes > limit:
+        source = "--max-memory" if _limit is not None else "--max-memory; default 50 % of available memory"
+        raise ConfigError(
+            f"{field}: {request} needs about {format_bytes(estimate_bytes)} of memory; "
+            f"the limit is {format_bytes(limit)} ({source})"
+        )
