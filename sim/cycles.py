@@ -13,25 +13,24 @@ ofmap_serviced_cycles[-1]``). With ``F`` folds of ``c`` cycles each that is
 - os: ``c = R + C + T - 2`` -- ``T`` cycles of streaming, ``R - 1`` and ``C - 1`` of
   skew of the two streamed operands, the outputs draining while the next fold starts.
 
-Memory stalls are *not* SCALE-Sim's memory system; see :func:`memory_stall_cycles`.
+Memory stalls come from the SRAM/DRAM model of :mod:`sim.memory` (not SCALE-Sim's memory system).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 
 from .config import ArrayConfig
 from .layers import GemmProblem, Layer
-from .mapping import Mapping, fold_extents, map_gemm
+from .mapping import Mapping, map_gemm
+from .memory import MemoryReport, layer_memory
 
 __all__ = [
     "LayerReport",
     "TopologySummary",
     "compute_cycles",
     "fold_cycles",
-    "fold_traffic_words",
     "gemm_report",
     "layer_report",
     "memory_stall_cycles",
@@ -86,89 +85,12 @@ def compute_cycles(problem: GemmProblem, config: ArrayConfig) -> int:
     return mapping.folds * per_fold - 1
 
 
-def fold_traffic_words(*, rows_used: int, cols_used: int, temporal: int, dataflow: str) -> tuple[int, int]:
-    """DRAM words one fold reads and writes in the double-buffered stall model.
-
-    Every fold reads its stationary tile and its streamed tile(s) and writes the outputs it
-    produces (partial sums included, as SCALE-Sim's output demand matrices do); nothing is
-    reused from one fold to the next.
-
-    Returns
-    -------
-    (reads, writes) : tuple of int, words
-        ws and is: ``(a b + a T, b T)``; os: ``(a T + b T, a b)`` with ``a = rows_used``,
-        ``b = cols_used``, ``T = temporal``.
-    """
-    a, b = rows_used, cols_used
-    if dataflow == "os":
-        return a * temporal + b * temporal, a * b
-    return a * b + a * temporal, b * temporal
-
-
-def _transfer_cycles(words: int, bandwidth: Fraction) -> int:
-    """``ceil(words / bandwidth)`` computed exactly."""
-    return -(-(words * bandwidth.denominator) // bandwidth.numerator)
-
-
 def memory_stall_cycles(problem: GemmProblem, config: ArrayConfig) -> int:
-    """Cycles the array waits for DRAM, in a simple double-buffered model.
+    """Cycles the array waits for DRAM: the SRAM/DRAM model of :func:`sim.memory.layer_memory`.
 
-    This is the project's own model, not SCALE-Sim's memory system. With ``F`` folds of
-    ``c`` cycles (:func:`fold_cycles`), reads ``r_i`` and writes ``w_i`` per fold
-    (:func:`fold_traffic_words`) and bandwidth ``B`` words per cycle:
-
-    ``stall = ceil(r_0 / B) + sum_{i=1}^{F-1} max(0, ceil((r_i + w_{i-1}) / B) - c)
-    + ceil(w_{F-1} / B)``
-
-    i.e. the first fold's operands are loaded before it starts, the operands of fold ``i``
-    are loaded and the results of fold ``i - 1`` written back while fold ``i - 1``
-    computes, and the last fold's results are written after it ends. Zero when the
-    bandwidth is unlimited (``None``). Evaluated in O(1) by counting the few distinct
-    pairs of consecutive fold sizes.
+    Zero when the bandwidth is unlimited (``None``).
     """
-    bandwidth_value = config.dram_bandwidth_words_per_cycle
-    if bandwidth_value is None:
-        return 0
-    bandwidth = Fraction(bandwidth_value)
-    mapping = map_gemm(problem, config)
-    dataflow = config.dataflow
-    temporal = mapping.temporal
-    per_fold = fold_cycles(rows=config.rows, cols=config.cols, temporal=temporal, dataflow=dataflow)
-    row_folds, row_first, row_last = fold_extents(mapping.spatial_rows, config.rows)
-    col_folds, col_full, col_last = fold_extents(mapping.spatial_cols, config.cols)
-    groups = problem.groups
-
-    def traffic(a: int, b: int) -> tuple[int, int]:
-        return fold_traffic_words(rows_used=a, cols_used=b, temporal=temporal, dataflow=dataflow)
-
-    def overlap_stall(previous: tuple[int, int], current: tuple[int, int]) -> int:
-        writes = traffic(*previous)[1]
-        reads = traffic(*current)[0]
-        return max(0, _transfer_cycles(reads + writes, bandwidth) - per_fold)
-
-    pair_counts: list[tuple[tuple[int, int], tuple[int, int], int]] = []
-    column_blocks = [(col_full, groups * (col_folds - 1)), (col_last, groups)]
-    for b, blocks in column_blocks:
-        if blocks == 0:
-            continue
-        if row_folds >= 3:
-            pair_counts.append(((config.rows, b), (config.rows, b), blocks * (row_folds - 2)))
-        if row_folds >= 2:
-            pair_counts.append(((config.rows, b), (row_last, b), blocks))
-    if col_folds >= 2:
-        pair_counts.append(((row_last, col_full), (row_first, col_full), groups * (col_folds - 2)))
-        pair_counts.append(((row_last, col_full), (row_first, col_last), groups))
-        pair_counts.append(((row_last, col_last), (row_first, col_full), groups - 1))
-    else:
-        pair_counts.append(((row_last, col_last), (row_first, col_last), groups - 1))
-
-    first_reads = traffic(row_first, col_full)[0]
-    last_writes = traffic(row_last, col_last)[1]
-    stall = _transfer_cycles(first_reads, bandwidth) + _transfer_cycles(last_writes, bandwidth)
-    for previous, current, count in pair_counts:
-        if count > 0:
-            stall += count * overlap_stall(previous, current)
-    return stall
+    return layer_memory(problem, config).stall_cycles
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,6 +119,9 @@ class LayerReport:
         Mean fraction of PEs mapped to work per fold, in (0, 1].
     compute_utilisation : float
         SCALE-Sim's mean per-fold compute utilisation, in (0, 1].
+    memory : MemoryReport
+        SRAM and DRAM accesses per operand, bandwidth needs and stall cycles
+        (:func:`sim.memory.layer_memory`); ``stall_cycles == memory.stall_cycles``.
     """
 
     name: str
@@ -214,6 +139,7 @@ class LayerReport:
     mac_units: int
     mapping_efficiency: float
     compute_utilisation: float
+    memory: MemoryReport
 
     @property
     def total_cycles(self) -> int:
@@ -236,6 +162,7 @@ def gemm_report(name: str, problem: GemmProblem, config: ArrayConfig) -> LayerRe
     mapping = map_gemm(problem, config)
     mapping_efficiency = mapping.mapping_efficiency
     compute_utilisation = mapping_efficiency * mapping.temporal / _utilisation_window_cycles(mapping)
+    memory = layer_memory(problem, config)
     return LayerReport(
         name=name,
         m=problem.m,
@@ -247,11 +174,12 @@ def gemm_report(name: str, problem: GemmProblem, config: ArrayConfig) -> LayerRe
         col_folds=mapping.col_folds,
         folds=mapping.folds,
         compute_cycles=compute_cycles(problem, config),
-        stall_cycles=memory_stall_cycles(problem, config),
+        stall_cycles=memory.stall_cycles,
         macs=problem.macs,
         mac_units=config.mac_units,
         mapping_efficiency=mapping_efficiency,
         compute_utilisation=compute_utilisation,
+        memory=memory,
     )
 
 

@@ -12,7 +12,9 @@ the registered PE at the configured timing (:mod:`sim.grid`). The discrete-event
 * *DRAM transfers* hold the one DRAM interface (a ``simpy.Resource``) for
   ``ceil(words / bandwidth)`` cycles: the first fold's operands before it starts, the next
   fold's operands plus the current fold's results while it computes (double buffering),
-  the last results after the last fold -- the model of :func:`sim.cycles.memory_stall_cycles`.
+  the last results after the last fold. The words per fold come from the SRAM model of
+  :mod:`sim.memory` (buffer capacities, reuse); the closed form :func:`sim.memory.layer_memory`
+  gives the same stall count.
 
 Cycle counts keep SCALE-Sim's convention (:mod:`sim.cycles`): ``cycles`` is the index of
 the last busy cycle, one less than the simulated time. Without errors and without a
@@ -39,12 +41,12 @@ from pe_models.pe import PEConfig, StageTiming
 from pe_models.variation import ProcessVariation
 
 from .config import ArrayConfig
-from .cycles import fold_traffic_words
 from .grid import FoldOperands, FoldResult, GridEngine, GridSetup, fold_busy_cycles
 from .grid_detailed import DetailedGrid
 from .grid_fast import FastGrid
 from .layers import ConvLayer, GemmProblem, im2col, weights_to_gemm
 from .mapping import Fold, Mapping, map_gemm
+from .memory import BufferWords, buffer_words, iter_fold_traffic, transfer_cycles
 from .protection import Protection
 
 __all__ = [
@@ -96,12 +98,12 @@ class Schedule:
     fold_correction_cycles: np.ndarray
 
 
-def _transfer_cycles(words: int, bandwidth: Fraction) -> int:
-    return -(-(words * bandwidth.denominator) // bandwidth.numerator)
-
-
 def run_schedule(
-    mapping: Mapping, array: ArrayConfig, fold_work: Callable[[Fold], tuple[int, int]] | None = None
+    mapping: Mapping,
+    array: ArrayConfig,
+    fold_work: Callable[[Fold], tuple[int, int]] | None = None,
+    *,
+    buffers: BufferWords | None = None,
 ) -> Schedule:
     """Walk the folds of `mapping` with SimPy: compute, correction stalls and DRAM transfers.
 
@@ -115,6 +117,8 @@ def run_schedule(
         ``fold -> (busy_cycles, correction_cycles)``, called when the fold starts (it runs
         the grid engine). Default: no MACs are evaluated, busy cycles from the timeline of
         :mod:`sim.grid`, no corrections.
+    buffers : BufferWords, optional
+        SRAM capacities in words overriding ``array``'s (:func:`sim.memory.buffer_words`).
 
     Returns
     -------
@@ -133,17 +137,18 @@ def run_schedule(
             return fold_work(fold)
         return fold_busy_cycles(dataflow, array.rows, array.cols, fold.temporal), 0
 
+    fold_traffic = iter_fold_traffic(mapping, buffer_words(array) if buffers is None else buffers)
+
     def traffic(fold: Fold) -> tuple[int, int]:
-        return fold_traffic_words(
-            rows_used=fold.rows_used, cols_used=fold.cols_used, temporal=fold.temporal, dataflow=dataflow
-        )
+        words = next(fold_traffic)
+        return words.dram_reads, words.ofmap_dram_writes
 
     def transfer(words: int) -> Generator[simpy.Event, Any, None]:
         if bandwidth is None or words == 0:
             return
         with dram.request() as request:
             yield request
-            yield env.timeout(_transfer_cycles(words, bandwidth))
+            yield env.timeout(transfer_cycles(words, bandwidth))
 
     def compute(fold: Fold) -> Generator[simpy.Event, Any, None]:
         busy, correction = work(fold)
@@ -163,17 +168,19 @@ def run_schedule(
         folds = mapping.iter_folds()
         first = next(folds)
         current: Fold | None = first
-        yield from wait_for(env.process(transfer(traffic(first)[0])))
+        reads, writes = traffic(first)
+        yield from wait_for(env.process(transfer(reads)))
         while current is not None:
             following = next(folds, None)
-            writes = traffic(current)[1]
             if following is None:
                 yield env.process(compute(current))
                 yield from wait_for(env.process(transfer(writes)))
             else:
-                prefetch = env.process(transfer(traffic(following)[0] + writes))
+                reads, next_writes = traffic(following)
+                prefetch = env.process(transfer(reads + writes))
                 yield env.process(compute(current))
                 yield from wait_for(prefetch)
+                writes = next_writes
             current = following
 
     env.process(controller())
