@@ -1,0 +1,771 @@
+"""Energy of one PE: cited constants with bands, gate-level transitions, a characterised toggle model.
+
+Every constant is a set of published points (value, node, supply, source). A point is
+scaled to the PE's technology node and nominal supply with :func:`node_energy_scale`;
+the scaled points give a :class:`Band` (low = smallest, nominal = the designated
+source, high = largest). ``docs/energy.md`` lists every constant, its sources and its band.
+
+Datapath switching energy comes from transitions. :func:`net_toggles` runs the same
+event-driven transport-delay semantics as :func:`pe_models.gate.simulate_gate` and
+counts every transition of every net (glitches included). A transition of net ``i``
+costs ``0.5 * C_unit * units[i] * VDD**2`` where ``units`` (:func:`net_capacitance_units`)
+is the switched capacitance of the net in unit-inverter input capacitances (logical
+effort: parasitic of the driver plus the input capacitance of every driven pin) and
+``C_unit`` (fF) is calibrated so that the compound-cell 8x8 multiplier on uniform random
+operands costs the cited 8-bit multiply energy. Because every cell delay scales by the
+same factor with VDD, the transitions of a vector do not depend on VDD: only the energy
+per transition does, by :meth:`pe_models.technology.Technology.dynamic_energy_scale`.
+
+At array level :class:`StageToggleModel` predicts transitions and switched capacitance of a
+stage from Hamming distances of its input and output buses, fitted by least squares
+against gate-level counts; :attr:`StageToggleModel.validation_error_pct` is its error on a
+held-out weight-stationary stream of DNN-like operands.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
+
+import numpy as np
+
+from pe_models.errors import ConfigError
+from pe_models.netlist import OPERAND_BITS, PRODUCT_BITS, Netlist, cell_output
+from pe_models.pe import PEConfig
+from pe_models.technology import Technology
+
+__all__ = [
+    "CONSTANTS",
+    "STAGE_FEATURES",
+    "Band",
+    "Constant",
+    "PEEnergyModel",
+    "SourcePoint",
+    "StageToggleModel",
+    "flops_per_pe",
+    "net_capacitance_units",
+    "net_toggles",
+    "node_energy_scale",
+    "pe_energy_model",
+    "peak_macs_per_s",
+    "stage_features",
+    "technology_node_nm",
+]
+
+
+@dataclass(frozen=True)
+class Band:
+    """A quantity with its low, nominal and high estimate (``low <= nominal <= high``)."""
+
+    low: float
+    nominal: float
+    high: float
+
+    def __post_init__(self) -> None:
+        values = (self.low, self.nominal, self.high)
+        if not all(math.isfinite(v) for v in values) or not self.low <= self.nominal <= self.high:
+            raise ConfigError(f"band: expected finite low <= nominal <= high, got {values}")
+
+    def __add__(self, other: Band) -> Band:
+        return Band(self.low + other.low, self.nominal + other.nominal, self.high + other.high)
+
+    def __mul__(self, factor: float) -> Band:
+        factor = float(factor)
+        if factor < 0:
+            raise ConfigError(f"band: cannot scale by a negative factor {factor}")
+        return Band(self.low * factor, self.nominal * factor, self.high * factor)
+
+    __rmul__ = __mul__
+
+    def times(self, other: Band) -> Band:
+        """Corner-wise product (low x low, nominal x nominal, high x high)."""
+        return Band(self.low * other.low, self.nominal * other.nominal, self.high * other.high)
+
+    def corner(self, name: str) -> float:
+        """``"low"``, ``"nominal"`` or ``"high"``."""
+        return float(getattr(self, name))
+
+    @classmethod
+    def exact(cls, value: float) -> Band:
+        return cls(value, value, value)
+
+
+_STILLMAKER_NODES_NM = (130.0, 90.0, 65.0, 45.0, 32.0, 20.0, 16.0, 14.0, 10.0, 7.0)
+_STILLMAKER_ENERGY = (
+    (7.171, -6.709, 2.904),
+    (4.762, -4.781, 2.092),
+    (3.755, -4.398, 1.975),
+    (1.103, -0.362, 0.2767),
+    (0.9559, -0.7823, 0.471),
+    (0.373, -0.1582, 0.04104),
+    (0.2958, -0.1241, 0.03024),
+    (0.2363, -0.09675, 0.02239),
+    (0.2068, -0.09311, 0.02375),
+    (0.1776, -0.09097, 0.02447),
+)
+"""Stillmaker and Baas, Integration 58 (2017) 74-81, Table: switching energy of a fixed
+circuit as ``a V**2 + b V + c`` per node (arbitrary common unit)."""
+
+
+def _stillmaker_energy(node_nm: float, vdd_v: float) -> float:
+    nodes = _STILLMAKER_NODES_NM
+    if not nodes[-1] <= node_nm <= nodes[0]:
+        raise ConfigError(f"node_nm: {node_nm:g} nm is outside the scaling table; allowed: 7..130 nm")
+    for index in range(len(nodes) - 1):
+        big, small = nodes[index], nodes[index + 1]
+        if small <= node_nm <= big:
+            weight = (big - node_nm) / (big - small)
+            coefficients = [
+                (1 - weight) * x + weight * y
+                for x, y in zip(_STILLMAKER_ENERGY[index], _STILLMAKER_ENERGY[index + 1], strict=True)
+            ]
+            a, b, c = coefficients
+            return a * vdd_v**2 + b * vdd_v + c
+    raise AssertionError("unreachable")
+
+
+def node_energy_scale(from_nm: float, from_vdd_v: float, to_nm: float, to_vdd_v: float) -> Band:
+    """Switching-energy ratio of the same circuit moved between nodes and supplies.
+
+    Nominal: Stillmaker-Baas (2017) fitted polynomials, coefficients interpolated linearly
+    in node between the table's nodes. The other end of the band is constant-field
+    scaling, ``C proportional to L`` times ``(V_to / V_from)**2``.
+
+    Returns
+    -------
+    Band
+        Dimensionless ratio energy(to) / energy(from).
+    """
+    stillmaker = _stillmaker_energy(to_nm, to_vdd_v) / _stillmaker_energy(from_nm, from_vdd_v)
+    linear = (to_nm / from_nm) * (to_vdd_v / from_vdd_v) ** 2
+    return Band(min(stillmaker, linear), stillmaker, max(stillmaker, linear))
+
+
+@dataclass(frozen=True)
+class SourcePoint:
+    """One published value of a constant."""
+
+    value: float
+    node_nm: float
+    vdd_v: float
+    source: str
+    node_scaled: bool = True
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A cited constant: its published points and which one is nominal."""
+
+    name: str
+    unit: str
+    meaning: str
+    points: tuple[SourcePoint, ...]
+    nominal_index: int = 0
+
+    def at(self, node_nm: float, vdd_v: float) -> Band:
+        """The constant at a node and nominal supply (see :func:`node_energy_scale`)."""
+        scaled = []
+        for point in self.points:
+            factor = (
+                node_energy_scale(point.node_nm, point.vdd_v, node_nm, vdd_v) if point.node_scaled else Band.exact(1.0)
+            )
+            scaled.append(factor * point.value)
+        nominal = scaled[self.nominal_index].nominal
+        return Band(min(b.low for b in scaled), nominal, max(b.high for b in scaled))
+
+
+_HOROWITZ = "Horowitz, ISSCC 2014, 'Computing's energy problem', 45 nm table"
+_ALADDIN = "Aladdin (Shao et al., ISCA 2014) 40 nm table as shipped in Accelergy/hwcomponents"
+_ALADDIN_GEM5 = "gem5-aladdin power_delay.h (TSMC 40G at 1 GHz)"
+_ALADDIN_FUNC = "Aladdin power_func.h (TSMC 40G at 1 GHz, REG_1ns)"
+
+CONSTANTS: Mapping[str, Constant] = MappingProxyType(
+    {
+        c.name: c
+        for c in (
+            Constant(
+                name="mult8_pj",
+                unit="pJ per operation",
+                meaning="8x8-bit integer multiply, random operands (calibrates C_unit)",
+                points=(
+                    SourcePoint(0.2, 45.0, 0.9, _HOROWITZ),
+                    SourcePoint(12.68 * 64 / 1024, 40.0, 0.9, _ALADDIN + ": 32x32 12.68 pJ x (8x8)/(32x32)"),
+                ),
+            ),
+            Constant(
+                name="add32_pj",
+                unit="pJ per operation",
+                meaning="32-bit integer add (check of the gate-level adder, MAC band)",
+                points=(
+                    SourcePoint(0.1, 45.0, 0.9, _HOROWITZ),
+                    SourcePoint(0.21, 40.0, 0.9, _ALADDIN),
+                ),
+            ),
+            Constant(
+                name="flop_pj",
+                unit="pJ per flop per cycle",
+                meaning="register bit, clock and data, every cycle",
+                points=(
+                    SourcePoint(0.009, 40.0, 0.9, _ALADDIN + ": register 0.009 pJ per bit"),
+                    SourcePoint((5.7056e-4 + 7.5293e-5), 40.0, 0.9, _ALADDIN_FUNC + ": 0.57 + 0.075 uW at 1 GHz"),
+                    SourcePoint(9.158399e-3, 40.0, 0.9, "Aladdin power_func.h variant: REG_1ns 9.16e-3 mW"),
+                ),
+            ),
+            Constant(
+                name="leak_mult8_uw",
+                unit="uW per 8x8 multiplier",
+                meaning="leakage of the multiplier at nominal VDD",
+                points=(
+                    SourcePoint(80.0 * 64 / 1024, 40.0, 0.9, _ALADDIN + ": 32x32 80 uW x (8x8)/(32x32)"),
+                    SourcePoint(25.0 * 64 / 1024, 40.0, 0.9, _ALADDIN_GEM5 + ": MUL 0.025 mW x (8x8)/(32x32)"),
+                ),
+            ),
+            Constant(
+                name="leak_adder_bit_uw",
+                unit="uW per adder bit",
+                meaning="leakage of the accumulator adder per bit at nominal VDD",
+                points=(
+                    SourcePoint(2.4 / 32, 40.0, 0.9, _ALADDIN + ": 32-bit adder 2.4 uW"),
+                    SourcePoint(1.5927 / 32, 40.0, 0.9, _ALADDIN_FUNC + ": ADD 1.59e-3 mW"),
+                    SourcePoint(3.911312 / 32, 40.0, 0.9, "Aladdin power_func.h variant: ADD 3.91e-3 mW"),
+                ),
+            ),
+            Constant(
+                name="leak_flop_uw",
+                unit="uW per flop",
+                meaning="leakage of one register bit at nominal VDD",
+                points=(
+                    SourcePoint(0.074, 40.0, 0.9, "Aladdin power_func.h: REG leakage 7.40e-5 mW"),
+                    SourcePoint(0.0533, 40.0, 0.9, _ALADDIN_FUNC + ": REG leakage 5.33e-5 mW"),
+                    SourcePoint(0.1308, 40.0, 0.9, "Aladdin power_func.h variant: REG leakage 1.31e-4 mW"),
+                ),
+            ),
+            Constant(
+                name="razor_extra_flop_ratio",
+                unit="x plain-flop energy",
+                meaning="Razor flop minus plain flop per cycle (shadow latch, XOR, metastability detector)",
+                points=(
+                    SourcePoint(
+                        1.0, 45.0, 0.9, "estimate from the Razor flop structure, Ernst et al. MICRO 2003", False
+                    ),
+                    SourcePoint(0.5, 45.0, 0.9, "shadow latch clocked only (Das et al. JSSC 2006 design)", False),
+                    SourcePoint(2.0, 45.0, 0.9, "shadow latch + comparator + detector each a flop", False),
+                ),
+            ),
+            Constant(
+                name="sram_pj_per_byte",
+                unit="pJ per byte",
+                meaning="on-chip SRAM access (read or write), 32 KiB bank nominal",
+                points=(
+                    SourcePoint(20.0 / 8, 45.0, 0.9, _HOROWITZ + ": 32 KB, 64-bit access 20 pJ"),
+                    SourcePoint(10.0 / 8, 45.0, 0.9, _HOROWITZ + ": 8 KB, 64-bit access 10 pJ"),
+                    SourcePoint(100.0 / 8, 45.0, 0.9, _HOROWITZ + ": 1 MB, 64-bit access 100 pJ"),
+                ),
+            ),
+            Constant(
+                name="dram_pj_per_byte",
+                unit="pJ per byte",
+                meaning="DRAM access, not node scaled (own process and supply)",
+                points=(
+                    SourcePoint(1950.0 / 8, 45.0, 0.9, _HOROWITZ + ": DRAM 1.3-2.6 nJ per 64 bits, midpoint", False),
+                    SourcePoint(1300.0 / 8, 45.0, 0.9, _HOROWITZ + ": DRAM 1.3 nJ per 64 bits", False),
+                    SourcePoint(2600.0 / 8, 45.0, 0.9, _HOROWITZ + ": DRAM 2.6 nJ per 64 bits", False),
+                ),
+            ),
+        )
+    }
+)
+
+_GATE_EFFORT: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {
+        "nand2": (4 / 3, 2.0),
+        "and2": (4 / 3, 4.0),
+        "or2": (5 / 3, 4.0),
+        "xor2": (4.0, 4.0),
+        "xor3": (12.0, 12.0),
+        "maj3": (2.0, 6.0),
+        "ao21": (2.0, 13 / 3),
+    }
+)
+"""Cell -> (logical effort g per input pin, switched parasitic p) in unit-inverter input
+capacitances (Sutherland, Sproull and Harris, *Logical Effort*, 1999, Table 4.2: NAND2
+4/3 and 2, XOR2 4 and 4, 3-input parity 12 and 12, majority 2 and 6). AND2, OR2 and AO21
+are NAND2, NOR2 and AOI21 plus an inverter: the internal node (p + 1) and the inverter's
+parasitic 1 switch with the output."""
+
+_FLOP_D_UNITS = 1.0
+_FLOP_Q_UNITS = 1.0
+
+
+def net_capacitance_units(netlist: Netlist) -> np.ndarray:
+    """Switched capacitance of each net per transition, in unit-inverter input capacitances.
+
+    Driver parasitic (a flop's Q for input buses) plus the input capacitance of every
+    cell pin the net drives, plus a flop D pin per output-bus bit.
+
+    Returns
+    -------
+    ndarray, float64, shape (netlist.n_nets,)
+        0 for the constant nets 0 and 1.
+    """
+    units = np.zeros(netlist.n_nets, dtype=np.float64)
+    for nets in netlist.inputs.values():
+        units[nets] += _FLOP_Q_UNITS
+    for cell in netlist.cells:
+        effort, parasitic = _GATE_EFFORT[cell.kind]
+        units[cell.output] += parasitic
+        for net in cell.inputs:
+            units[net] += effort
+    for nets in netlist.outputs.values():
+        for net in nets:
+            units[net] += _FLOP_D_UNITS
+    units[:2] = 0.0
+    return units
+
+
+def _bits(values: np.ndarray, width: int) -> np.ndarray:
+    unsigned = np.asarray(values, dtype=np.int64).astype(np.uint64)
+    shifts = np.arange(width, dtype=np.uint64)[:, None]
+    return ((unsigned[None, :] >> shifts) & np.uint64(1)).astype(np.int64)
+
+
+def net_toggles(
+    netlist: Netlist,
+    old_inputs: Mapping[str, np.ndarray],
+    new_inputs: Mapping[str, np.ndarray],
+    *,
+    delays_fs: Mapping[str, int],
+) -> np.ndarray:
+    """Transitions of every net in one clock cycle per vector, glitches included.
+
+    The semantics of :func:`pe_models.gate.simulate_gate` (transport delays, primary
+    inputs switch at t = 0, simultaneous input events evaluated together); each net's
+    waveform is computed in topological order and its transitions counted.
+
+    Parameters
+    ----------
+    netlist : Netlist
+    old_inputs, new_inputs : mapping of str to ndarray
+        Input bus values (two's complement accepted) before and after the edge, shape (n,).
+    delays_fs : mapping of str to int
+        Delay per cell type in fs.
+
+    Returns
+    -------
+    ndarray, int64, shape (n, netlist.n_nets)
+        Transitions per vector and net (primary inputs: their Hamming distance).
+    """
+    cells = [(cell.kind, cell.inputs, cell.output, int(delays_fs[cell.kind])) for cell in netlist.cells]
+    old_bits = {name: _bits(old_inputs[name], len(nets)) for name, nets in netlist.inputs.items()}
+    new_bits = {name: _bits(new_inputs[name], len(nets)) for name, nets in netlist.inputs.items()}
+    n = next(iter(old_bits.values())).shape[1]
+    toggles = np.zeros((n, netlist.n_nets), dtype=np.int64)
+    for v in range(n):
+        initial = [0] * netlist.n_nets
+        initial[1] = 1
+        times: list[list[int]] = [[] for _ in range(netlist.n_nets)]
+        values: list[list[int]] = [[] for _ in range(netlist.n_nets)]
+        for name, nets in netlist.inputs.items():
+            for i, net in enumerate(nets):
+                before, after = int(old_bits[name][i, v]), int(new_bits[name][i, v])
+                initial[net] = before
+                if after != before:
+                    times[net].append(0)
+                    values[net].append(after)
+        for kind, inputs, out, delay in cells:
+            state = [initial[i] for i in inputs]
+            current = cell_output(kind, state)
+            initial[out] = current
+            events = sorted((t, k) for k, i in enumerate(inputs) for t in times[i])
+            pointers = [0] * len(inputs)
+            index = 0
+            while index < len(events):
+                t = events[index][0]
+                while index < len(events) and events[index][0] == t:
+                    k = events[index][1]
+                    state[k] = values[inputs[k]][pointers[k]]
+                    pointers[k] += 1
+                    index += 1
+                value = cell_output(kind, state)
+                if value != current:
+                    times[out].append(t + delay)
+                    values[out].append(value)
+                    current = value
+        toggles[v] = [len(t) for t in times]
+    return toggles
+
+
+def _popcount(values: np.ndarray) -> np.ndarray:
+    return np.bitwise_count(np.asarray(values, dtype=np.int64).astype(np.uint64)).astype(np.float64)
+
+
+def _hd(old: np.ndarray, new: np.ndarray, width: int) -> np.ndarray:
+    mask = np.int64(-1) if width >= 64 else np.int64((1 << width) - 1)
+    return _popcount((np.asarray(old, dtype=np.int64) ^ np.asarray(new, dtype=np.int64)) & mask)
+
+
+STAGE_FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "multiplier": ("hd_a", "hd_b", "hd_pp", "hd_product", "hd_pp_squared"),
+        "adder": ("hd_product", "hd_c", "hd_sum", "hd_c_x_hd_product"),
+        "mac": ("hd_a", "hd_b", "hd_pp", "hd_c", "hd_product", "hd_sum", "hd_pp_squared"),
+    }
+)
+"""Regressors of each stage's toggle model: Hamming distances between the previous and
+the current MAC of the stage's buses (no constant: a MAC whose inputs do not change
+switches nothing); ``hd_pp`` counts the partial products
+``a_i b_j`` that change, ``|a0||b0| + |a1||b1| - 2 |a0 & a1||b0 & b1|`` (``|x|`` = set bits)."""
+
+
+def _wrap(values: np.ndarray, width: int) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64) & np.int64((1 << width) - 1)
+
+
+def stage_features(
+    stage: str,
+    old: Mapping[str, np.ndarray],
+    new: Mapping[str, np.ndarray],
+    *,
+    width: int,
+) -> np.ndarray:
+    """Toggle-model regressors of consecutive MACs of one PE.
+
+    Parameters
+    ----------
+    stage : str
+        ``"multiplier"``, ``"adder"`` or ``"mac"`` (fused).
+    old, new : mapping of str to ndarray
+        ``a``, ``b`` (int8 values) and ``c`` (incoming partial sum) of the previous and
+        the current MAC, each of shape (n,).
+    width : int
+        Accumulator width in bits.
+
+    Returns
+    -------
+    ndarray, float64, shape (n, len(STAGE_FEATURES[stage]))
+    """
+    a0, b0, c0 = (np.asarray(old[k], dtype=np.int64) for k in "abc")
+    a1, b1, c1 = (np.asarray(new[k], dtype=np.int64) for k in "abc")
+    p0, p1 = a0 * b0, a1 * b1
+    columns: dict[str, np.ndarray] = {
+        "hd_a": _hd(a0, a1, OPERAND_BITS),
+        "hd_b": _hd(b0, b1, OPERAND_BITS),
+        "hd_c": _hd(c0, c1, width),
+        "hd_product": _hd(p0, p1, PRODUCT_BITS),
+        "hd_sum": _hd(_wrap(c0 + p0, width), _wrap(c1 + p1, width), width),
+    }
+    ones = {
+        name: _popcount(_wrap(value, OPERAND_BITS)) for name, value in (("a0", a0), ("a1", a1), ("b0", b0), ("b1", b1))
+    }
+    both_a = _popcount(_wrap(a0 & a1, OPERAND_BITS))
+    both_b = _popcount(_wrap(b0 & b1, OPERAND_BITS))
+    columns["hd_pp"] = ones["a0"] * ones["b0"] + ones["a1"] * ones["b1"] - 2 * both_a * both_b
+    columns["hd_pp_squared"] = columns["hd_pp"] ** 2 / 64.0
+    columns["hd_c_x_hd_product"] = columns["hd_c"] * columns["hd_product"] / 16.0
+    return np.stack([columns[name] for name in STAGE_FEATURES[stage]], axis=1)
+
+
+def _stage_inputs(stage: str, operands: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    a, b, c = (np.asarray(operands[k], dtype=np.int64) for k in "abc")
+    if stage == "multiplier":
+        return {"a": a, "b": b}
+    if stage == "adder":
+        return {"product": a * b, "c": c}
+    return {"a": a, "b": b, "c": c}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageToggleModel:
+    """Linear toggle model of one stage, fitted to gate-level counts.
+
+    Attributes
+    ----------
+    stage : str
+    features : tuple of str
+        Names of the regressors (:data:`STAGE_FEATURES`).
+    toggle_coefficients, unit_coefficients : ndarray, float64, shape (len(features),)
+        Transitions and switched capacitance units per regressor unit.
+    validation_error_pct : float
+        Error of the predicted total transitions against gate-level counts on a held-out
+        weight-stationary stream of DNN-like operands, percent (signed).
+    validation_rms_pct : float
+        RMS per-MAC error of the predicted transitions, percent of the mean count.
+    random_units_per_mac : float
+        Gate-level mean switched capacitance units per MAC for uniform random operands.
+    """
+
+    stage: str
+    features: tuple[str, ...]
+    toggle_coefficients: np.ndarray = field(repr=False)
+    unit_coefficients: np.ndarray = field(repr=False)
+    validation_error_pct: float
+    validation_rms_pct: float
+    random_units_per_mac: float
+
+    def predict_units(self, features: np.ndarray) -> np.ndarray:
+        """Switched capacitance units per MAC, clipped at 0."""
+        return np.maximum(features @ self.unit_coefficients, 0.0)
+
+    def predict_toggles(self, features: np.ndarray) -> np.ndarray:
+        """Transitions per MAC, clipped at 0."""
+        return np.maximum(features @ self.toggle_coefficients, 0.0)
+
+
+def _random_training_operands(seed: int, n: int, width: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Consecutive operand pairs spanning every switching activity (see docs/energy.md)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    a0 = rng.integers(-128, 128, n)
+    b0 = rng.integers(-128, 128, n)
+    flip_a = rng.random(n)[:, None] > rng.random((n, OPERAND_BITS))
+    flip_b = rng.random(n)[:, None] > rng.random((n, OPERAND_BITS))
+    flip_b[: n // 2] = False
+    weights = 1 << np.arange(OPERAND_BITS)
+    a1 = _signed8(a0 ^ (flip_a @ weights))
+    b1 = _signed8(b0 ^ (flip_b @ weights))
+    magnitude = 2.0 ** rng.uniform(2, 23, n)
+    c0 = np.rint(rng.standard_normal(n) * magnitude).astype(np.int64)
+    independent = rng.random(n) < 0.5
+    c1 = np.where(independent, np.rint(rng.standard_normal(n) * magnitude).astype(np.int64), c0 + a0 * b0)
+    limit = 1 << (width - 1)
+    c0, c1 = np.clip(c0, -limit, limit - 1), np.clip(c1, -limit, limit - 1)
+    return {"a": a0, "b": b0, "c": c0}, {"a": a1, "b": b1, "c": c1}
+
+
+def _signed8(values: np.ndarray) -> np.ndarray:
+    return ((np.asarray(values, dtype=np.int64) + 128) & 0xFF) - 128
+
+
+def _validation_stream(seed: int, width: int, steps: int = 400, depth: int = 8) -> tuple[dict, dict]:
+    """Weight-stationary PE streams: ReLU-like activations, Gaussian weights, real partial sums.
+
+    One GEMM column of `depth` rows; every row is a PE whose consecutive MACs are
+    consecutive activations, so about `steps` MACs in total over the rows.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    per_row = max(2, -(-steps // depth) + 1)
+    zeros = rng.random((per_row, depth)) < 0.5
+    magnitudes = np.clip(np.rint(np.abs(rng.normal(0, 40, (per_row, depth)))), 0, 127)
+    activations = np.where(zeros, 0, magnitudes).astype(np.int64)
+    weights = np.clip(np.rint(rng.normal(0, 25, depth)), -128, 127).astype(np.int64)
+    partial = np.concatenate(
+        [np.zeros((per_row, 1), dtype=np.int64), np.cumsum(activations * weights, axis=1)[:, :-1]], axis=1
+    )
+    a, b, c = activations.T, np.broadcast_to(weights[:, None], (depth, per_row)), partial.T
+    old = {"a": a[:, :-1].ravel()[:steps], "b": b[:, :-1].ravel()[:steps], "c": c[:, :-1].ravel()[:steps]}
+    new = {"a": a[:, 1:].ravel()[:steps], "b": b[:, 1:].ravel()[:steps], "c": c[:, 1:].ravel()[:steps]}
+    return old, new
+
+
+def _fit_stage(
+    stage: str, netlist: Netlist, delays_fs: Mapping[str, int], width: int, samples: int
+) -> StageToggleModel:
+    units = net_capacitance_units(netlist)
+    old, new = _random_training_operands(1, samples // 2, width)
+    sold, snew = _validation_stream(11, width, steps=samples - samples // 2, depth=24)
+    old = {k: np.concatenate([old[k], sold[k]]) for k in "abc"}
+    new = {k: np.concatenate([new[k], snew[k]]) for k in "abc"}
+    toggles = net_toggles(netlist, _stage_inputs(stage, old), _stage_inputs(stage, new), delays_fs=delays_fs)
+    features = stage_features(stage, old, new, width=width)
+    cell_nets = np.array([cell.output for cell in netlist.cells], dtype=np.int64)
+    counts = toggles[:, cell_nets].sum(axis=1).astype(np.float64)
+    switched = (toggles * units).sum(axis=1)
+    toggle_coefficients = np.linalg.lstsq(features, counts, rcond=None)[0]
+    unit_coefficients = np.linalg.lstsq(features, switched, rcond=None)[0]
+    rold, rnew = _random_training_operands(2, samples // 2, width)
+    for key in ("a", "b"):
+        rnew[key] = np.random.default_rng(np.random.SeedSequence(3)).integers(-128, 128, samples // 2)
+    random_toggles = net_toggles(netlist, _stage_inputs(stage, rold), _stage_inputs(stage, rnew), delays_fs=delays_fs)
+    vold, vnew = _validation_stream(4, width)
+    vtoggles = net_toggles(netlist, _stage_inputs(stage, vold), _stage_inputs(stage, vnew), delays_fs=delays_fs)
+    vcounts = vtoggles[:, cell_nets].sum(axis=1).astype(np.float64)
+    predicted = np.maximum(stage_features(stage, vold, vnew, width=width) @ toggle_coefficients, 0.0)
+    mean = max(float(vcounts.mean()), 1e-12)
+    return StageToggleModel(
+        stage=stage,
+        features=STAGE_FEATURES[stage],
+        toggle_coefficients=toggle_coefficients,
+        unit_coefficients=unit_coefficients,
+        validation_error_pct=100.0 * (float(predicted.sum()) - float(vcounts.sum())) / max(float(vcounts.sum()), 1e-12),
+        validation_rms_pct=100.0 * float(np.sqrt(np.mean((predicted - vcounts) ** 2))) / mean,
+        random_units_per_mac=float((random_toggles * units).sum(axis=1).mean()),
+    )
+
+
+def flops_per_pe(pe: PEConfig) -> int:
+    """Flip-flops of one PE: operand registers (2 x 8), product register (16, registered
+    pipeline only) and the partial-sum register (accumulator width)."""
+    product = PRODUCT_BITS if pe.pipeline == "registered" else 0
+    return 2 * OPERAND_BITS + product + pe.width
+
+
+def peak_macs_per_s(pes: int, f_clk_mhz: float) -> float:
+    """Peak throughput: one MAC per PE per cycle, MAC/s (2 operations per MAC)."""
+    return float(pes) * float(f_clk_mhz) * 1e6
+
+
+def technology_node_nm(technology: Technology) -> float:
+    """The node in nm named in a technology preset (``generic-28nm`` -> 28).
+
+    Raises
+    ------
+    ConfigError
+        If the name carries no ``<number>nm``; give ``node_nm`` explicitly then.
+    """
+    match = re.search(r"(\d+(?:\.\d+)?)\s*nm", technology.name)
+    if match is None:
+        raise ConfigError(f"node_nm: technology {technology.name!r} names no node; allowed: give node_nm in 7..130 nm")
+    return float(match.group(1))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PEEnergyModel:
+    """Every per-PE energy figure at the technology's node and nominal supply.
+
+    Attributes
+    ----------
+    pe : PEConfig
+    node_nm : float
+    vdd_nominal_v : float
+    unit_capacitance_ff : Band
+        ``C_unit``: fF per unit-inverter input capacitance, calibrated on the multiplier.
+    stages : mapping of str to StageToggleModel
+    flops : int
+        Flip-flops per PE.
+    flop_pj : Band
+        Energy per flop per cycle (clock and data).
+    leakage_uw : Band
+        Leakage power of one PE at nominal VDD, uW.
+    razor_extra_pj : Band
+        Razor flop minus plain flop, per protected bit per cycle.
+    hold_buffer_pj : Band
+        One hold-fix buffer per cycle (its switched capacitance at the protected bit's activity).
+    hold_buffers_per_bit : float
+        Hold-fix buffers per protected bit.
+    error_network_pj : Band
+        Error-signal OR tree per protected bit per detection (its transitions).
+    sram_pj_per_byte, dram_pj_per_byte : Band
+    """
+
+    pe: PEConfig
+    node_nm: float
+    vdd_nominal_v: float
+    unit_capacitance_ff: Band
+    stages: Mapping[str, StageToggleModel]
+    flops: int
+    flop_pj: Band
+    leakage_uw: Band
+    razor_extra_pj: Band
+    hold_buffer_pj: Band
+    hold_buffers_per_bit: float
+    error_network_pj: Band
+    sram_pj_per_byte: Band
+    dram_pj_per_byte: Band
+
+    def switching_pj(self, units: float) -> Band:
+        """Energy at nominal VDD of `units` unit-capacitance transitions, pJ."""
+        return self.unit_capacitance_ff * (0.5 * units * self.vdd_nominal_v**2 * 1e-3)
+
+    def mac_units(self, old: Mapping[str, np.ndarray], new: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Predicted switched capacitance units of every MAC (all stages), shape (n,)."""
+        total = np.zeros(len(np.asarray(new["a"])), dtype=np.float64)
+        for name, model in self.stages.items():
+            total += model.predict_units(stage_features(name, old, new, width=self.pe.width))
+        return total
+
+    @property
+    def random_mac_pj(self) -> Band:
+        """Datapath energy of one MAC with uniform random operands at nominal VDD."""
+        return self.switching_pj(sum(m.random_units_per_mac for m in self.stages.values()))
+
+
+_HOLD_BUFFER_UNITS = 2.0
+_HOLD_BUFFER_ACTIVITY = 0.25
+
+
+@lru_cache(maxsize=8)
+def pe_energy_model(
+    pe: PEConfig,
+    *,
+    node_nm: float | None = None,
+    hold_buffers_per_bit: float = 2.0,
+    samples: int = 1500,
+) -> PEEnergyModel:
+    """The energy model of `pe` on its technology (cached).
+
+    Parameters
+    ----------
+    pe : PEConfig
+    node_nm : float, optional
+        Technology node in nm (default: from the technology name).
+    hold_buffers_per_bit : float
+        Hold-fix buffers per protected bit (>= 0).
+    samples : int
+        Gate-level vectors per stage for the toggle-model fit.
+
+    Raises
+    ------
+    ConfigError
+        Bad node or buffer count.
+    """
+    tech = pe.tech
+    node = technology_node_nm(tech) if node_nm is None else float(node_nm)
+    if not math.isfinite(node) or not 7.0 <= node <= 130.0:
+        raise ConfigError(f"node_nm: {node_nm!r} is out of range; allowed: 7..130 nm")
+    if not isinstance(hold_buffers_per_bit, int | float) or not 0 <= hold_buffers_per_bit < 1e3:
+        raise ConfigError(f"hold_buffers_per_bit: expected a number >= 0, got {hold_buffers_per_bit!r}")
+    vdd = float(tech.vdd_nominal_v)
+    delays_fs = {kind: round(ps * 1000) for kind, ps in pe.library.delays_ps.items()}
+    calibration = _calibration_units()
+    mult8 = CONSTANTS["mult8_pj"].at(node, vdd)
+    unit_ff = mult8 * (1.0 / (0.5 * calibration * vdd**2 * 1e-3))
+    stages = {name: _fit_stage(name, netlist, delays_fs, pe.width, samples) for name, netlist in pe.stages.items()}
+    flop = CONSTANTS["flop_pj"].at(node, vdd)
+    flops = flops_per_pe(pe)
+    leak = (
+        CONSTANTS["leak_mult8_uw"].at(node, vdd)
+        + CONSTANTS["leak_adder_bit_uw"].at(node, vdd) * pe.width
+        + CONSTANTS["leak_flop_uw"].at(node, vdd) * flops
+    )
+    hold = unit_ff * (0.5 * _HOLD_BUFFER_UNITS * _HOLD_BUFFER_ACTIVITY * vdd**2 * 1e-3)
+    network_units = 2 * (_GATE_EFFORT["or2"][0] + _GATE_EFFORT["or2"][1])
+    network = unit_ff * (0.5 * network_units * vdd**2 * 1e-3)
+    return PEEnergyModel(
+        pe=pe,
+        node_nm=node,
+        vdd_nominal_v=vdd,
+        unit_capacitance_ff=unit_ff,
+        stages=MappingProxyType(stages),
+        flops=flops,
+        flop_pj=flop,
+        leakage_uw=leak,
+        razor_extra_pj=flop.times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd)),
+        hold_buffer_pj=hold,
+        hold_buffers_per_bit=float(hold_buffers_per_bit),
+        error_network_pj=network,
+        sram_pj_per_byte=CONSTANTS["sram_pj_per_byte"].at(node, vdd),
+        dram_pj_per_byte=CONSTANTS["dram_pj_per_byte"].at(node, vdd),
+    )
+
+
+@lru_cache(maxsize=1)
+def _calibration_units() -> float:
+    """Mean switched capacitance units of the compound-cell multiplier, uniform random operands."""
+    reference = PEConfig()
+    netlist = reference.stages["multiplier"]
+    delays_fs = {kind: round(ps * 1000) for kind, ps in reference.library.delays_ps.items()}
+    rng = np.random.default_rng(np.random.SeedSequence(5))
+    old = {"a": rng.integers(-128, 128, 2000), "b": rng.integers(-128, 128, 2000)}
+    new = {"a": rng.integers(-128, 128, 2000), "b": rng.integers(-128, 128, 2000)}
+    toggles = net_toggles(netlist, old, new, delays_fs=delays_fs)
+    return float((toggles * net_capacitance_units(netlist)).sum(axis=1).mean())
+
+
+def mean_mac_units(model: PEEnergyModel, streams: Sequence[tuple[Mapping, Mapping]]) -> float:
+    """Mean predicted switched capacitance units per MAC over several (old, new) streams."""
+    totals = [model.mac_units(old, new) for old, new in streams]
+    values = np.concatenate(totals) if totals else np.zeros(1)
+    return float(values.mean())
