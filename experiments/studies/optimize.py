@@ -282,18 +282,50 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
 
 @dataclass(frozen=True, kw_only=True)
 class EnergyCoefficients:
-    """Closed-form energy of the screen at nominal VDD, per event, in pJ.
+    """Closed-form energy of the screen at nominal VDD, per event, in pJ (one corner of the bands).
 
-    The energy study (``experiments/studies/energy.py``) is the reference; these are the
-    same components reduced to one number each so that a plan's energy is linear in its
-    choices. Sources and bands in ``docs/optimizer.md``.
+    Taken from the PE energy model (:func:`pe_models.energy.pe_energy_model`, constants
+    and sources in ``docs/energy.md``) and reduced to one number per event so that a
+    plan's energy is linear in its choices. Memory (SRAM, DRAM) is on its own supply and
+    the same for every plan: it is left out of the screen (the report's energy study has it).
+
+    Attributes
+    ----------
+    mac_pj : float
+        Datapath switching of one MAC.
+    pe_cycle_pj : float
+        Every flip-flop of one PE, one cycle (stall cycles included).
+    pe_leakage_uw : float
+        Leakage power of one PE.
+    razor_bit_cycle_pj : float
+        Extra of a Razor flop over a plain flop plus its hold-fix buffers, per protected bit per cycle.
+    detection_pj : float
+        One recovery: the replayed MAC plus the error-signal network of the protected bits.
     """
 
-    mac_pj: float = 0.19
-    pe_clock_pj: float = 0.048
-    pe_leakage_uw: float = 1.0
-    razor_bit_pj: float = 0.0015
-    correction_pe_pj: float = 0.05
+    mac_pj: float
+    pe_cycle_pj: float
+    pe_leakage_uw: float
+    razor_bit_cycle_pj: float
+    detection_pj: float
+
+    @classmethod
+    def of(cls, pe: PEConfig, corner: str = "nominal") -> EnergyCoefficients:
+        """The coefficients of `pe` at one corner (``low``, ``nominal``, ``high``) of the bands."""
+        from pe_models.energy import pe_energy_model
+
+        model = pe_energy_model(pe)
+
+        def value(band: Any) -> float:
+            return float(getattr(band, corner))
+
+        return cls(
+            mac_pj=value(model.random_mac_pj),
+            pe_cycle_pj=value(model.flop_pj) * model.flops,
+            pe_leakage_uw=value(model.leakage_uw),
+            razor_bit_cycle_pj=value(model.razor_extra_pj) + value(model.hold_buffer_pj) * model.hold_buffers_per_bit,
+            detection_pj=value(model.random_mac_pj) + value(model.error_network_pj),
+        )
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -336,7 +368,7 @@ def _recovery_cycles(profile: LayerProfile, q: np.ndarray, penalty: int) -> dict
 def sensitivity_table(
     profiles: Sequence[LayerProfile],
     config: OptimizeConfig,
-    coefficients: EnergyCoefficients = EnergyCoefficients(),
+    coefficients: EnergyCoefficients | None = None,
 ) -> SensitivityTable:
     """Build the per-(VDD, layer, first protected bit) table of the screen.
 
@@ -346,6 +378,7 @@ def sensitivity_table(
     """
     from pe_models.analytic import adder_bit_error_probabilities
 
+    coefficients = coefficients or EnergyCoefficients.of(config.pe)
     width = config.pe.width
     vdds = config.vdds
     choices = (_NO_PROTECTION, *range(width - 1, -1, -1))
@@ -374,6 +407,7 @@ def sensitivity_table(
             recovery[r][:, index, :] = cycles[r]
     protected_bits = protected.sum(axis=1)
     t_clk_us = 1.0 / config.f_clk_mhz
+    detections = detect * macs[None, :, None]
     energy = {}
     for r in RECOVERIES:
         table = np.zeros((n_v, n_l, n_c))
@@ -381,12 +415,13 @@ def sensitivity_table(
             dynamic = tech.dynamic_energy_scale(vdd)
             leakage = tech.leakage_power_scale(vdd)
             cycles = base[:, None] + recovery[r][v]
-            per_pe_cycle = coefficients.pe_clock_pj * dynamic + coefficients.pe_leakage_uw * t_clk_us * leakage
-            table[v] = (
-                macs[:, None] * coefficients.mac_pj * dynamic
-                + cycles * config.pes * (per_pe_cycle + protected_bits[None, :] * coefficients.razor_bit_pj * dynamic)
-                + recovery[r][v] * config.pes * coefficients.correction_pe_pj * dynamic
+            per_pe_cycle = (
+                coefficients.pe_cycle_pj * dynamic
+                + coefficients.pe_leakage_uw * t_clk_us * leakage
+                + protected_bits[None, :] * coefficients.razor_bit_cycle_pj * dynamic
             )
+            replayed = 0.0 if r == "drop" else detections[v] * coefficients.detection_pj * dynamic
+            table[v] = macs[:, None] * coefficients.mac_pj * dynamic + cycles * config.pes * per_pe_cycle + replayed
         energy[r] = table
     lowest = np.full((n_v, n_l), width)
     failing = probabilities > 0
@@ -1042,7 +1077,7 @@ def _study() -> Any:
         name="optimize",
         config_type=OptimizeConfig,
         function=optimize,
-        summary="VDD, per-layer protected bits and recovery policy of minimum energy within accuracy and latency budgets",
+        summary="VDD, per-layer protected bits and recovery of least energy within accuracy and latency budgets",
     )
 
 
