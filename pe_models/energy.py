@@ -692,7 +692,7 @@ def pe_energy_model(
     *,
     node_nm: float | None = None,
     hold_buffers_per_bit: float = 2.0,
-    samples: int = 1500,
+    samples: int = 800,
 ) -> PEEnergyModel:
     """The energy model of `pe` on its technology (cached).
 
@@ -758,8 +758,8 @@ def _calibration_units() -> float:
     netlist = reference.stages["multiplier"]
     delays_fs = {kind: round(ps * 1000) for kind, ps in reference.library.delays_ps.items()}
     rng = np.random.default_rng(np.random.SeedSequence(5))
-    old = {"a": rng.integers(-128, 128, 2000), "b": rng.integers(-128, 128, 2000)}
-    new = {"a": rng.integers(-128, 128, 2000), "b": rng.integers(-128, 128, 2000)}
+    old = {"a": rng.integers(-128, 128, 1000), "b": rng.integers(-128, 128, 1000)}
+    new = {"a": rng.integers(-128, 128, 1000), "b": rng.integers(-128, 128, 1000)}
     toggles = net_toggles(netlist, old, new, delays_fs=delays_fs)
     return float((toggles * net_capacitance_units(netlist)).sum(axis=1).mean())
 

@@ -1,0 +1,447 @@
+"""Energy of a layer on the array: the counts a simulation produces times per-PE energies.
+
+:func:`layer_energy` turns a :class:`LayerActivity` (MACs, cycles with stalls and
+corrections, PEs, protected bits, detections, memory traffic, switching activity per
+MAC) into an :class:`EnergyBreakdown` whose components sum to the total, each with the
+low/nominal/high band of the constants in :mod:`pe_models.energy`:
+
+``mac_dynamic_pj``
+    MACs x switched capacitance per MAC (toggle model on the layer's operands) x
+    ``0.5 C_unit VDD**2``.
+``register_clock_pj``
+    Every flop of every PE, every cycle that is not a correction cycle (memory stalls
+    included): ``pes x flops x (cycles - correction_cycles) x E_flop``.
+``leakage_pj``
+    Every powered PE for the whole latency: ``P_leak x powered_pes x cycles / f_clk``;
+    with power gating only the PEs the mapping uses are powered.
+``razor_overhead_pj``
+    Per protected bit of every PE, every cycle: Razor flop minus plain flop plus the
+    hold-fix buffers; plus the error-signal OR tree at every detection.
+``correction_pj``
+    The recovery: every flop during the correction cycles and the replayed MACs.
+``sram_pj``, ``dram_pj``
+    Bytes moved times energy per byte, on the memories' own supply (nominal by default).
+
+Dynamic terms scale with :meth:`Technology.dynamic_energy_scale`, leakage with
+:meth:`Technology.leakage_power_scale`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from pe_models.energy import Band, PEEnergyModel
+from pe_models.errors import ConfigError
+
+from .config import ArrayConfig
+from .cycles import LayerReport
+from .engine import GemmResult
+from .layers import GemmProblem
+from .mapping import map_gemm
+from .protection import Protection
+
+__all__ = [
+    "COMPONENTS",
+    "EnergyBreakdown",
+    "LayerActivity",
+    "MemoryTraffic",
+    "activity_from_report",
+    "activity_from_result",
+    "compulsory_traffic",
+    "consecutive_operands",
+    "layer_energy",
+    "mean_units_per_mac",
+    "total_energy",
+]
+
+COMPONENTS: tuple[str, ...] = (
+    "mac_dynamic_pj",
+    "register_clock_pj",
+    "leakage_pj",
+    "razor_overhead_pj",
+    "correction_pj",
+    "sram_pj",
+    "dram_pj",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryTraffic:
+    """Bytes moved between the array and its SRAM, and between SRAM and DRAM.
+
+    Attributes
+    ----------
+    sram_read_bytes, sram_write_bytes, dram_read_bytes, dram_write_bytes : int
+    by_operand : mapping of str to int
+        Words per operand and direction, e.g. ``ifmap_sram_reads``.
+    """
+
+    sram_read_bytes: int
+    sram_write_bytes: int
+    dram_read_bytes: int
+    dram_write_bytes: int
+    by_operand: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("sram_read_bytes", "sram_write_bytes", "dram_read_bytes", "dram_write_bytes"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < 0:
+                raise ConfigError(f"MemoryTraffic.{name}: expected a non-negative integer, got {value!r}")
+        object.__setattr__(self, "by_operand", MappingProxyType(dict(self.by_operand)))
+
+
+def compulsory_traffic(problem: GemmProblem, array: ArrayConfig) -> MemoryTraffic:
+    """SRAM traffic of every fold and compulsory DRAM traffic of a GEMM problem.
+
+    SRAM: every fold reads its stationary and streamed tiles and writes its outputs
+    (partial sums of a row fold included, at the accumulator width), as the
+    double-buffered model of :func:`sim.cycles.fold_traffic_words` counts them. DRAM:
+    each input and weight once, each final output once (``word_bytes``): the scratchpads
+    are assumed large enough to hold a layer.
+    """
+    mapping = map_gemm(problem, array)
+    groups, m, n, k = problem.groups, problem.m, problem.n, problem.k
+    spatial = groups * mapping.spatial_rows * mapping.spatial_cols
+    streamed = groups * mapping.col_folds * mapping.spatial_rows * mapping.temporal
+    outputs = groups * mapping.row_folds * mapping.spatial_cols * mapping.temporal
+    if array.dataflow == "ws":
+        words = {"filter_sram_reads": spatial, "ifmap_sram_reads": streamed, "ofmap_sram_writes": outputs}
+    elif array.dataflow == "is":
+        words = {"ifmap_sram_reads": spatial, "filter_sram_reads": streamed, "ofmap_sram_writes": outputs}
+    else:
+        ifmap = groups * mapping.col_folds * mapping.spatial_rows * mapping.temporal
+        filters = groups * mapping.row_folds * mapping.spatial_cols * mapping.temporal
+        words = {"ifmap_sram_reads": ifmap, "filter_sram_reads": filters, "ofmap_sram_writes": spatial}
+    words.update(
+        {"ifmap_dram_reads": groups * m * k, "filter_dram_reads": groups * k * n, "ofmap_dram_writes": groups * m * n}
+    )
+    word = array.word_bytes
+    accumulator = -(-array.accumulator_bits // 8)
+    return MemoryTraffic(
+        sram_read_bytes=(words["ifmap_sram_reads"] + words["filter_sram_reads"]) * word,
+        sram_write_bytes=words["ofmap_sram_writes"] * accumulator,
+        dram_read_bytes=(words["ifmap_dram_reads"] + words["filter_dram_reads"]) * word,
+        dram_write_bytes=words["ofmap_dram_writes"] * word,
+        by_operand=words,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerActivity:
+    """What one layer did on the array, as the energy model needs it.
+
+    Attributes
+    ----------
+    name : str
+    macs : int
+        Multiply-accumulates evaluated.
+    cycles : int
+        Latency in cycles (stalls and corrections included), the simulator's count.
+    correction_cycles : int
+        Cycles spent recovering from detected errors.
+    detections : int
+        Detected (and replayed) MACs.
+    pes : int
+        PEs in the array.
+    mapped_pe_fraction : float
+        Mean fraction of PEs the mapping uses, (0, 1] (for power gating).
+    protected_bits : int
+        Protected accumulator bits per PE.
+    units_per_mac : float
+        Mean switched capacitance per MAC in unit-inverter capacitances (toggle model).
+    traffic : MemoryTraffic
+    """
+
+    name: str
+    macs: int
+    cycles: int
+    correction_cycles: int = 0
+    detections: int = 0
+    pes: int
+    mapped_pe_fraction: float = 1.0
+    protected_bits: int = 0
+    units_per_mac: float
+    traffic: MemoryTraffic
+
+    def __post_init__(self) -> None:
+        for name in ("macs", "cycles", "correction_cycles", "detections", "pes", "protected_bits"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"LayerActivity.{name}: expected a non-negative integer, got {value!r}")
+        if self.correction_cycles > self.cycles:
+            raise ConfigError(
+                f"LayerActivity.correction_cycles: {self.correction_cycles} exceeds the layer's {self.cycles} cycles"
+            )
+        if not 0.0 < float(self.mapped_pe_fraction) <= 1.0:
+            raise ConfigError(f"LayerActivity.mapped_pe_fraction: expected (0, 1], got {self.mapped_pe_fraction!r}")
+        if not math.isfinite(float(self.units_per_mac)) or self.units_per_mac < 0:
+            raise ConfigError(f"LayerActivity.units_per_mac: expected a finite number >= 0, got {self.units_per_mac!r}")
+
+
+def activity_from_report(
+    report: LayerReport,
+    problem: GemmProblem,
+    array: ArrayConfig,
+    *,
+    units_per_mac: float,
+    protection: Protection | None = None,
+) -> LayerActivity:
+    """Activity of a layer from the closed-form cycle counts (no timing errors)."""
+    return LayerActivity(
+        name=report.name,
+        macs=report.macs,
+        cycles=report.total_cycles,
+        pes=array.mac_units,
+        mapped_pe_fraction=report.mapping_efficiency,
+        protected_bits=0 if protection is None else len(protection.protected_bits),
+        units_per_mac=units_per_mac,
+        traffic=compulsory_traffic(problem, array),
+    )
+
+
+def activity_from_result(
+    name: str,
+    result: GemmResult,
+    problem: GemmProblem,
+    array: ArrayConfig,
+    *,
+    units_per_mac: float,
+    protection: Protection | None = None,
+) -> LayerActivity:
+    """Activity of a layer the array simulator ran (:mod:`sim.engine`)."""
+    return LayerActivity(
+        name=name,
+        macs=result.macs,
+        cycles=result.cycles,
+        correction_cycles=result.correction_cycles,
+        detections=result.detections,
+        pes=array.mac_units,
+        mapped_pe_fraction=map_gemm(problem, array).mapping_efficiency,
+        protected_bits=0 if protection is None else len(protection.protected_bits),
+        units_per_mac=units_per_mac,
+        traffic=compulsory_traffic(problem, array),
+    )
+
+
+def consecutive_operands(
+    activations: np.ndarray,
+    weights: np.ndarray,
+    array: ArrayConfig,
+    *,
+    samples: int = 4096,
+    seed: int | np.random.SeedSequence = 0,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Sampled (previous, current) MAC operands of PEs of the array, as the dataflow orders them.
+
+    A PE holding ``(k, n)`` (ws), ``(m, n)`` (os) or ``(k, m)`` (is) sees MAC after MAC
+    along the streamed dimension (m, k or n). Its incoming partial sum is
+    ``sum_{k0 <= k' < k} A[m, k'] B[k', n]`` with ``k0`` the first K index of its fold
+    (0 for os, which accumulates in place).
+
+    Parameters
+    ----------
+    activations : ndarray, int8, shape (M, K) or (groups, M, K)
+    weights : ndarray, int8, shape (K, N) or (groups, K, N)
+    array : ArrayConfig
+    samples : int
+        MAC positions drawn uniformly (all of them when there are fewer).
+    seed : int or SeedSequence
+
+    Returns
+    -------
+    (old, new) : dicts of ``a``, ``b``, ``c`` int64 arrays of shape (samples,)
+    """
+    a_all = np.asarray(activations, dtype=np.int64)
+    b_all = np.asarray(weights, dtype=np.int64)
+    if a_all.ndim == 2:
+        a_all, b_all = a_all[None], b_all[None]
+    groups, m_size, k_size = a_all.shape
+    n_size = b_all.shape[2]
+    rng = np.random.default_rng(seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed))
+    dataflow = array.dataflow
+    streamed = {"ws": m_size, "os": k_size, "is": n_size}[dataflow]
+    if streamed < 2:
+        zero = {key: np.zeros(0, dtype=np.int64) for key in "abc"}
+        return zero, dict(zero)
+    depth = array.rows if dataflow != "os" else k_size
+    samples = min(samples, max(256, (1 << 22) // depth))
+    g = rng.integers(0, groups, samples)
+    m = rng.integers(0, m_size, samples)
+    k = rng.integers(0, k_size, samples)
+    n = rng.integers(0, n_size, samples)
+    if dataflow == "ws":
+        m = np.maximum(m, 1)
+    elif dataflow == "os":
+        k = np.maximum(k, 1)
+    else:
+        n = np.maximum(n, 1)
+    k0 = (k // array.rows) * array.rows if dataflow != "os" else np.zeros_like(k)
+
+    def partial(mm: np.ndarray, kk: np.ndarray, nn: np.ndarray) -> np.ndarray:
+        offsets = np.arange(depth)
+        index = k0[:, None] + offsets[None, :]
+        valid = index < kk[:, None]
+        index = np.minimum(index, k_size - 1)
+        products = a_all[g[:, None], mm[:, None], index] * b_all[g[:, None], index, nn[:, None]]
+        return np.where(valid, products, 0).sum(axis=1)
+
+    def operands(mm: np.ndarray, kk: np.ndarray, nn: np.ndarray) -> dict[str, np.ndarray]:
+        return {"a": a_all[g, mm, kk], "b": b_all[g, kk, nn], "c": partial(mm, kk, nn)}
+
+    if dataflow == "ws":
+        old = operands(m - 1, k, n)
+    elif dataflow == "os":
+        old = operands(m, k - 1, n)
+    else:
+        old = operands(m, k, n - 1)
+    return old, operands(m, k, n)
+
+
+def mean_units_per_mac(
+    model: PEEnergyModel,
+    activations: np.ndarray,
+    weights: np.ndarray,
+    array: ArrayConfig,
+    *,
+    samples: int = 4096,
+    seed: int | np.random.SeedSequence = 0,
+) -> float:
+    """Mean switched capacitance per MAC of a GEMM on the array (toggle model, sampled)."""
+    old, new = consecutive_operands(activations, weights, array, samples=samples, seed=seed)
+    if old["a"].size == 0:
+        return 0.0
+    return float(model.mac_units(old, new).mean())
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyBreakdown:
+    """Energy of a layer (or of several layers summed), by component, in pJ.
+
+    Attributes
+    ----------
+    name : str
+    vdd_v, f_clk_mhz : float
+    cycles : int
+    latency_us : float
+        ``cycles / f_clk_mhz``.
+    macs : int
+    mac_dynamic_pj, register_clock_pj, leakage_pj, razor_overhead_pj, correction_pj, sram_pj, dram_pj : Band
+    """
+
+    name: str
+    vdd_v: float
+    f_clk_mhz: float
+    cycles: int
+    latency_us: float
+    macs: int
+    mac_dynamic_pj: Band
+    register_clock_pj: Band
+    leakage_pj: Band
+    razor_overhead_pj: Band
+    correction_pj: Band
+    sram_pj: Band
+    dram_pj: Band
+
+    @property
+    def total_pj(self) -> Band:
+        """Sum of the components, corner by corner."""
+        total = Band.exact(0.0)
+        for band in self.components().values():
+            total = total + band
+        return total
+
+    def components(self) -> dict[str, Band]:
+        """Component name -> band, in :data:`COMPONENTS` order."""
+        return {name: getattr(self, name) for name in COMPONENTS}
+
+
+def layer_energy(
+    activity: LayerActivity,
+    model: PEEnergyModel,
+    *,
+    vdd_v: float,
+    f_clk_mhz: float,
+    memory_vdd_v: float | None = None,
+    power_gating: bool = False,
+) -> EnergyBreakdown:
+    """Energy breakdown of one layer at a supply voltage and clock.
+
+    Parameters
+    ----------
+    activity : LayerActivity
+    model : PEEnergyModel
+        Per-PE energies at the technology's nominal supply.
+    vdd_v : float
+        Array supply in V.
+    f_clk_mhz : float
+        Clock in MHz (converts cycles to time for leakage).
+    memory_vdd_v : float, optional
+        SRAM supply; default nominal (SRAM energy unscaled). DRAM is never scaled.
+    power_gating : bool
+        Power only the PEs the mapping uses (default: every PE leaks).
+
+    Raises
+    ------
+    ConfigError
+        VDD outside the technology's range, or a clock that is not positive.
+    """
+    tech = model.pe.tech
+    dynamic = tech.dynamic_energy_scale(vdd_v)
+    leakage = tech.leakage_power_scale(vdd_v)
+    memory = 1.0 if memory_vdd_v is None else tech.dynamic_energy_scale(memory_vdd_v)
+    if not isinstance(f_clk_mhz, int | float) or not math.isfinite(f_clk_mhz) or f_clk_mhz <= 0:
+        raise ConfigError(f"f_clk_mhz: expected a positive number of MHz, got {f_clk_mhz!r}")
+    cycles = int(activity.cycles)
+    latency_us = cycles / float(f_clk_mhz)
+    flop_cycle = model.flop_pj * (activity.pes * model.flops * dynamic)
+    mac = model.switching_pj(activity.units_per_mac) * dynamic
+    powered = activity.pes * (activity.mapped_pe_fraction if power_gating else 1.0)
+    razor = Band.exact(0.0)
+    if activity.protected_bits:
+        per_bit_cycle = model.razor_extra_pj + model.hold_buffer_pj * model.hold_buffers_per_bit
+        levels = math.ceil(math.log2(max(2, activity.protected_bits * activity.pes)))
+        razor = per_bit_cycle * (activity.protected_bits * activity.pes * cycles * dynamic) + model.error_network_pj * (
+            activity.detections * levels * dynamic
+        )
+    return EnergyBreakdown(
+        name=activity.name,
+        vdd_v=float(vdd_v),
+        f_clk_mhz=float(f_clk_mhz),
+        cycles=cycles,
+        latency_us=latency_us,
+        macs=int(activity.macs),
+        mac_dynamic_pj=mac * activity.macs,
+        register_clock_pj=flop_cycle * (cycles - activity.correction_cycles),
+        leakage_pj=model.leakage_uw * (powered * latency_us * leakage),
+        razor_overhead_pj=razor,
+        correction_pj=flop_cycle * activity.correction_cycles + mac * activity.detections,
+        sram_pj=model.sram_pj_per_byte
+        * ((activity.traffic.sram_read_bytes + activity.traffic.sram_write_bytes) * memory),
+        dram_pj=model.dram_pj_per_byte * (activity.traffic.dram_read_bytes + activity.traffic.dram_write_bytes),
+    )
+
+
+def total_energy(breakdowns: Iterable[EnergyBreakdown], *, name: str = "total") -> EnergyBreakdown:
+    """Sum of layer breakdowns run back to back (one inference)."""
+    items = list(breakdowns)
+    if not items:
+        raise ConfigError("layers: expected at least one layer breakdown")
+    sums = {component: Band.exact(0.0) for component in COMPONENTS}
+    for item in items:
+        for component, band in item.components().items():
+            sums[component] = sums[component] + band
+    cycles = sum(item.cycles for item in items)
+    return EnergyBreakdown(
+        name=name,
+        vdd_v=items[0].vdd_v,
+        f_clk_mhz=items[0].f_clk_mhz,
+        cycles=cycles,
+        latency_us=sum(item.latency_us for item in items),
+        macs=sum(item.macs for item in items),
+        **sums,
+    )
