@@ -43,6 +43,7 @@ from .cycles import LayerReport
 from .engine import GemmResult
 from .layers import GemmProblem
 from .mapping import map_gemm
+from .memory import layer_memory
 from .protection import Protection
 
 __all__ = [
@@ -52,10 +53,10 @@ __all__ = [
     "MemoryTraffic",
     "activity_from_report",
     "activity_from_result",
-    "compulsory_traffic",
     "consecutive_operands",
     "layer_energy",
     "mean_units_per_mac",
+    "memory_traffic",
     "total_energy",
 ]
 
@@ -95,37 +96,32 @@ class MemoryTraffic:
         object.__setattr__(self, "by_operand", MappingProxyType(dict(self.by_operand)))
 
 
-def compulsory_traffic(problem: GemmProblem, array: ArrayConfig) -> MemoryTraffic:
-    """SRAM traffic of every fold and compulsory DRAM traffic of a GEMM problem.
+def memory_traffic(problem: GemmProblem, array: ArrayConfig, *, ifmap_words: int | None = None) -> MemoryTraffic:
+    """SRAM and DRAM bytes of a GEMM problem, from the buffer model of :func:`sim.memory.layer_memory`.
 
-    SRAM: every fold reads its stationary and streamed tiles and writes its outputs
-    (partial sums of a row fold included, at the accumulator width), as the
-    double-buffered model of :func:`sim.cycles.fold_traffic_words` counts them. DRAM:
-    each input and weight once, each final output once (``word_bytes``): the scratchpads
-    are assumed large enough to hold a layer.
+    Every count is in words of ``array.word_bytes`` bytes (partial sums too, as
+    :mod:`sim.memory` counts them). SRAM: array reads and writes plus DRAM fills and
+    drains; DRAM: reads and write-backs (spilled partial sums included).
     """
-    mapping = map_gemm(problem, array)
-    groups, m, n, k = problem.groups, problem.m, problem.n, problem.k
-    spatial = groups * mapping.spatial_rows * mapping.spatial_cols
-    streamed = groups * mapping.col_folds * mapping.spatial_rows * mapping.temporal
-    outputs = groups * mapping.row_folds * mapping.spatial_cols * mapping.temporal
-    if array.dataflow == "ws":
-        words = {"filter_sram_reads": spatial, "ifmap_sram_reads": streamed, "ofmap_sram_writes": outputs}
-    elif array.dataflow == "is":
-        words = {"ifmap_sram_reads": spatial, "filter_sram_reads": streamed, "ofmap_sram_writes": outputs}
-    else:
-        ifmap = groups * mapping.col_folds * mapping.spatial_rows * mapping.temporal
-        filters = groups * mapping.row_folds * mapping.spatial_cols * mapping.temporal
-        words = {"ifmap_sram_reads": ifmap, "filter_sram_reads": filters, "ofmap_sram_writes": spatial}
-    words.update(
-        {"ifmap_dram_reads": groups * m * k, "filter_dram_reads": groups * k * n, "ofmap_dram_writes": groups * m * n}
+    report = layer_memory(problem, array, ifmap_words=ifmap_words)
+    names = (
+        "ifmap_sram_reads",
+        "ifmap_sram_writes",
+        "filter_sram_reads",
+        "filter_sram_writes",
+        "ofmap_sram_reads",
+        "ofmap_sram_writes",
+        "ifmap_dram_reads",
+        "filter_dram_reads",
+        "ofmap_dram_reads",
+        "ofmap_dram_writes",
     )
+    words = {name: int(getattr(report, name)) for name in names}
     word = array.word_bytes
-    accumulator = -(-array.accumulator_bits // 8)
     return MemoryTraffic(
-        sram_read_bytes=(words["ifmap_sram_reads"] + words["filter_sram_reads"]) * word,
-        sram_write_bytes=words["ofmap_sram_writes"] * accumulator,
-        dram_read_bytes=(words["ifmap_dram_reads"] + words["filter_dram_reads"]) * word,
+        sram_read_bytes=(words["ifmap_sram_reads"] + words["filter_sram_reads"] + words["ofmap_sram_reads"]) * word,
+        sram_write_bytes=(words["ifmap_sram_writes"] + words["filter_sram_writes"] + words["ofmap_sram_writes"]) * word,
+        dram_read_bytes=(words["ifmap_dram_reads"] + words["filter_dram_reads"] + words["ofmap_dram_reads"]) * word,
         dram_write_bytes=words["ofmap_dram_writes"] * word,
         by_operand=words,
     )
@@ -200,7 +196,7 @@ def activity_from_report(
         mapped_pe_fraction=report.mapping_efficiency,
         protected_bits=0 if protection is None else len(protection.protected_bits),
         units_per_mac=units_per_mac,
-        traffic=compulsory_traffic(problem, array),
+        traffic=memory_traffic(problem, array),
     )
 
 
@@ -224,7 +220,7 @@ def activity_from_result(
         mapped_pe_fraction=map_gemm(problem, array).mapping_efficiency,
         protected_bits=0 if protection is None else len(protection.protected_bits),
         units_per_mac=units_per_mac,
-        traffic=compulsory_traffic(problem, array),
+        traffic=memory_traffic(problem, array),
     )
 
 
