@@ -508,6 +508,7 @@ def solve_milp(
     *,
     visible_budget: float | None = None,
     overhead_budget_pct: float | None = None,
+    objective: str = "energy",
 ) -> PlanChoice | None:
     """The minimum-energy plan at VDD index `v` with `recovery`, by ``scipy.optimize.milp``.
 
@@ -529,8 +530,9 @@ def solve_milp(
     count = len(index)
     layer_of = index[:, 0]
     choice_of = index[:, 1]
-    scale = float(np.max(energy[allowed])) or 1.0
-    cost = energy[layer_of, choice_of] / scale
+    minimised = {"energy": energy, "visible": visible, "recovery": recovery_cycles}[objective]
+    scale = float(np.max(np.abs(minimised[allowed]))) or 1.0
+    cost = minimised[layer_of, choice_of] / scale + 1e-9 * energy[layer_of, choice_of] / (np.max(energy) or 1.0)
     one_per_layer = coo_matrix((np.ones(count), (layer_of, np.arange(count))), shape=(allowed.shape[0], count)).tocsr()
     rows = [LinearConstraint(one_per_layer, 1, 1)]
     if math.isfinite(visible_budget):
@@ -705,21 +707,18 @@ def _binding(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: 
 
 
 def _best_achievable(table: SensitivityTable, config: OptimizeConfig) -> dict[str, float]:
-    """Lowest predicted loss and lowest latency overhead any plan reaches on the grid."""
+    """Lowest predicted loss within the latency budget, and lowest latency overhead within the
+    accuracy budget, over the grid and policies (inf: not reachable even so)."""
     loss = math.inf
     overhead = math.inf
     for v in range(len(table.vdds)):
         for recovery in config.recoveries:
-            low_loss = solve_milp(table, config, v, recovery, visible_budget=math.inf, overhead_budget_pct=math.inf)
-            if low_loss is None:
-                continue
-            _, visible, recovery_cycles = _arrays(table, v, recovery)
-            allowed = _allowed(table, v, _limits(table, config)[2])
-            loss = min(loss, 100.0 * float(-np.expm1(-np.where(allowed, visible, np.inf).min(axis=1).sum())))
-            overhead = min(
-                overhead,
-                100.0 * float(np.where(allowed, recovery_cycles, np.inf).min(axis=1).sum() / table.base_cycles.sum()),
-            )
+            plan = solve_milp(table, config, v, recovery, visible_budget=math.inf, objective="visible")
+            if plan is not None:
+                loss = min(loss, plan.predicted_loss_pct)
+            plan = solve_milp(table, config, v, recovery, overhead_budget_pct=math.inf, objective="recovery")
+            if plan is not None:
+                overhead = min(overhead, plan.latency_overhead_pct)
     return {"accuracy_loss_pct": loss, "latency_overhead_pct": overhead}
 
 
@@ -734,8 +733,9 @@ def infeasible_message(table: SensitivityTable, config: OptimizeConfig) -> str:
     order = [b for b in ("accuracy", "latency", "accuracy+latency", "razor_flops") if b in binding]
     return (
         f"no plan meets the budgets (binding: {', '.join(order)}); best achievable on "
-        f"{table.vdds[0]:g}..{table.vdds[-1]:g} V: accuracy loss {best['accuracy_loss_pct']:.3g} % "
-        f"(budget {config.max_accuracy_loss_pct:g} %), latency overhead {best['latency_overhead_pct']:.3g} % "
+        f"{table.vdds[0]:g}..{table.vdds[-1]:g} V: accuracy loss {best['accuracy_loss_pct']:.3g} points within "
+        f"the latency budget (budget {config.max_accuracy_loss_pct:g}), latency overhead "
+        f"{best['latency_overhead_pct']:.3g} % within the accuracy budget "
         f"(budget {config.max_latency_overhead_pct:g} %)"
     )
 

@@ -1,0 +1,149 @@
+"""The optimizer: MILP equals exhaustive search, budgets and bad input, the plan file."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from experiments.cli import main
+from experiments.studies.optimize import (
+    Candidate,
+    OptimizeConfig,
+    SensitivityTable,
+    solve_exhaustive,
+    solve_milp,
+    vdd_grid,
+)
+from pe_models.errors import ConfigError
+from sim.protection import parse_bit_mask
+
+
+def _random_table(rng: np.random.Generator, layers: int = 4, choices: int = 5) -> SensitivityTable:
+    """A synthetic instance: energy rises and visible errors fall as more bits are protected."""
+    shape = (1, layers, choices)
+    step_energy = rng.uniform(0.5, 3.0, shape)
+    energy = 100.0 + np.cumsum(step_energy, axis=2)
+    visible = np.flip(np.cumsum(rng.exponential(0.004, shape), axis=2), axis=2)
+    visible[..., -1] = 0.0
+    recovery = np.cumsum(rng.uniform(0.0, 40.0, shape), axis=2)
+    recovery[..., 0] = 0.0
+    bits = np.broadcast_to(np.arange(choices, dtype=float), shape).copy()
+    return SensitivityTable(
+        vdds=(0.6,),
+        layers=tuple(f"layer{i}" for i in range(layers)),
+        choices=(-1, *range(31, 31 - (choices - 1), -1)),
+        bit_probabilities=np.zeros((1, layers, 32)),
+        detect=np.zeros(shape),
+        visible=visible,
+        visible_drop=np.zeros(shape),
+        recovery_cycles={r: recovery for r in ("global", "column", "local", "drop")},
+        energy_pj={r: energy for r in ("global", "column", "local", "drop")},
+        base_cycles=np.full(layers, 1000.0),
+        valid=np.ones(shape, bool),
+        protected_bits=bits,
+    )
+
+
+@pytest.mark.parametrize("trial", range(12))
+def test_milp_equals_exhaustive_search_on_small_instances(trial, rng):
+    generator = np.random.default_rng(np.random.SeedSequence([20231121, trial]))
+    table = _random_table(generator)
+    config = OptimizeConfig(
+        max_accuracy_loss_pct=float(generator.choice([0.5, 1.0, 2.0, 5.0])),
+        max_latency_overhead_pct=float(generator.choice([1.0, 3.0, 8.0])),
+        vdd_max_v=0.6,
+        vdd_min_v=0.6,
+    )
+    exhaustive = solve_exhaustive(table, config, 0, "global")
+    milp = solve_milp(table, config, 0, "global")
+    assert (exhaustive is None) == (milp is None)
+    if exhaustive is not None:
+        assert milp.energy_pj == pytest.approx(exhaustive.energy_pj, rel=1e-9)
+        assert milp.predicted_loss_pct <= config.max_accuracy_loss_pct + 1e-9
+        assert milp.latency_overhead_pct <= config.max_latency_overhead_pct + 1e-9
+
+
+def test_razor_flop_budget_limits_the_protected_bits():
+    table = _random_table(np.random.default_rng(np.random.SeedSequence(7)))
+    config = OptimizeConfig(
+        max_accuracy_loss_pct=100.0,
+        max_latency_overhead_pct=100.0,
+        max_razor_flops=2 * 65536,
+        vdd_max_v=0.6,
+        vdd_min_v=0.6,
+    )
+    plan = solve_milp(table, config, 0, "global", visible_budget=0.0)
+    assert plan is None or plan.razor_flops <= 2 * 65536
+    unlimited = OptimizeConfig(max_accuracy_loss_pct=0.0, vdd_max_v=0.6, vdd_min_v=0.6, max_latency_overhead_pct=1e6)
+    assert solve_milp(table, unlimited, 0, "global") is not None
+
+
+def test_vdd_grid_has_10_mv_steps_inclusive():
+    grid = vdd_grid(0.9, 0.5)
+    assert len(grid) == 41 and grid[0] == 0.9 and grid[-1] == 0.5
+    assert all(math.isclose(a - b, 0.01, abs_tol=1e-9) for a, b in itertools.pairwise(grid))
+
+
+def test_plan_file_protects_bits_k_to_msb_per_layer():
+    candidate = Candidate(
+        vdd_v=0.55,
+        recovery="column",
+        penalty_cycles=1,
+        layers=("a", "b", "c"),
+        first_bits=(22, -1, 31),
+        model="tinymnv2",
+        width=32,
+    )
+    text = candidate.to_toml()
+    assert 'recovery = "column"' in text and "vdd_v = 0.550" in text and 'model = "tinymnv2"' in text
+    assert '"a" = "31:22"' in text and '"b" = "none"' in text and '"c" = "31"' in text
+    assert candidate.layer_masks()["a"] == parse_bit_mask("31:22")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"max_accuracy_loss_pct": -1.0}, r"^max_accuracy_loss_pct: -1\.0 is out of range; allowed: \[0, 100\] %$"),
+        ({"max_accuracy_loss_pct": 101.0}, r"^max_accuracy_loss_pct: 101\.0 is out of range; allowed: \[0, 100\] %$"),
+        ({"max_latency_overhead_pct": -0.5}, r"^max_latency_overhead_pct: -0\.5 is out of range; allowed: >= 0 %$"),
+        (
+            {"recoveries": ("stall",)},
+            r"^recoveries: \('stall',\) is not allowed; allowed: global, column, local, drop$",
+        ),
+    ],
+)
+def test_bad_budgets_name_the_field(fields, message):
+    with pytest.raises(ConfigError, match=message):
+        OptimizeConfig(**fields)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--max-accuracy-loss-pct", "-1"], "--max-accuracy-loss-pct: -1.0 is out of range; allowed: [0, 100] %"),
+        (["--max-accuracy-loss-pct", "150"], "--max-accuracy-loss-pct: 150.0 is out of range; allowed: [0, 100] %"),
+        (["--max-latency-overhead-pct", "-2"], "--max-latency-overhead-pct: -2.0 is out of range; allowed: >= 0 %"),
+    ],
+)
+def test_cli_bad_budgets_one_line_exit_2_nothing_written(argv, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["optimize", *argv, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == f"vscale: error: {message}"
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_infeasible_budgets_say_which_binds_exit_2_nothing_written(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["optimize", "--vdd", "0.55:0.5", "--recovery", "global", "--max-accuracy-loss-pct", "0"]
+    argv += ["--max-latency-overhead-pct", "0", "--no-confirm", "--images", "20", "--out", str(out)]
+    assert main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(
+        "vscale: error: no plan meets the budgets (binding: accuracy); best achievable on 0.55..0.5 V"
+    )
+    assert "\n" not in error
+    assert not out.exists()
