@@ -17,8 +17,10 @@ from pe_models.technology import DEFAULT_TECHNOLOGY, TECHNOLOGIES
 __all__ = [
     "add_operand_options",
     "add_pe_options",
+    "add_razor_window_option",
     "add_timing_options",
     "operand_stream",
+    "parse_razor_window",
     "parse_vdd_range",
     "pe_config",
     "timing_from_args",
@@ -96,6 +98,14 @@ def add_timing_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--f-clk-mhz", type=float, default=700.0, metavar="MHZ", help="clock frequency in MHz (default: 700)"
     )
+    group.add_argument(
+        "--t-setup-ps",
+        type=float,
+        default=None,
+        metavar="PS",
+        help="setup time of the output flip-flops at this operating point in ps "
+        "(default: the cell library's 25 ps at nominal VDD, scaled with the cell delays)",
+    )
 
 
 def timing_from_args(args: argparse.Namespace, pe: PEConfig) -> StageTiming:
@@ -103,12 +113,50 @@ def timing_from_args(args: argparse.Namespace, pe: PEConfig) -> StageTiming:
     if args.t_clk_ps is not None:
         if args.vdd is not None:
             raise ConfigError("--vdd: give either --t-clk-ps (with --delay-scale) or --vdd with --f-clk-mhz, not both")
-        return stage_timing(pe, t_clk_ps=args.t_clk_ps, delay_scale=args.delay_scale)
+        return stage_timing(
+            pe, t_clk_ps=args.t_clk_ps, delay_scale=args.delay_scale, t_setup_ps=getattr(args, "t_setup_ps", None)
+        )
     if args.delay_scale is not None:
         raise ConfigError("--delay-scale: only with --t-clk-ps; with --vdd the technology gives the scale")
     if args.vdd is None:
         raise ConfigError("--vdd: give --vdd V (with --f-clk-mhz) or --t-clk-ps T")
-    return stage_timing(pe, operating_point=OperatingPoint(vdd_v=args.vdd, f_clk_mhz=args.f_clk_mhz))
+    return stage_timing(
+        pe,
+        operating_point=OperatingPoint(vdd_v=args.vdd, f_clk_mhz=args.f_clk_mhz),
+        t_setup_ps=getattr(args, "t_setup_ps", None),
+    )
+
+
+def add_razor_window_option(parser: argparse.ArgumentParser, *, default_help: str) -> None:
+    """--razor-window-ps: the Razor detection window, in ps or as a percentage of the clock period."""
+    parser.add_argument(
+        "--razor-window-ps",
+        default=None,
+        metavar="PS|PCT%",
+        help="Razor detection window: the shadow latch samples PS after the main sample "
+        f"(or PCT%% of the clock period, e.g. 25%%); {default_help}",
+    )
+
+
+def parse_razor_window(text: str | None, t_clk_ps: float) -> float | None:
+    """``"150"`` -> 150.0 ps, ``"25%"`` -> a quarter of `t_clk_ps`; None stays None.
+
+    Raises
+    ------
+    ConfigError
+        Not a number of ps or a percentage.
+    """
+    if text is None:
+        return None
+    value = text.strip()
+    try:
+        if value.endswith("%"):
+            return float(value[:-1]) / 100.0 * t_clk_ps
+        return float(value)
+    except ValueError:
+        raise ConfigError(
+            f"--razor-window-ps: expected ps or a percentage of the clock period (e.g. 150 or 25%), got {text!r}"
+        ) from None
 
 
 def parse_vdd_range(text: str) -> list[float]:

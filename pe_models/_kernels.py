@@ -511,7 +511,9 @@ def gate_lanes(
     new_buses,
     output_nets,
     t_sample,
+    t_shadow,
     latched,
+    shadow,
     correct,
     bit_settle,
 ):
@@ -522,7 +524,8 @@ def gate_lanes(
     input changes are evaluated together. Cell c of lane i has the delay
     ``max(1, rint(cell_delay[c] * lane_factors[i]))`` fs (``lane_factors`` of length 1
     applies to every lane). Returns False if a net exceeded ``GATE_MAX_EVENTS``
-    transitions (the caller then falls back to the Python level).
+    transitions (the caller then falls back to the Python level). ``shadow`` receives
+    the outputs sampled at ``t_shadow`` (a Razor shadow latch) the same way.
     """
     n_cells = cell_kind.shape[0]
     times = np.empty((n_nets, GATE_MAX_EVENTS), dtype=np.int64)
@@ -584,20 +587,26 @@ def gate_lanes(
                     counts[out] += 1
                     current = value
         latched_word = 0
+        shadow_word = 0
         correct_word = 0
         for i in range(output_nets.shape[0]):
             net = output_nets[i]
             value = initial[net]
+            late_value = value
             final = value
             last = 0
             for e in range(counts[net]):
                 if times[net, e] <= t_sample:
                     value = values[net, e]
+                if times[net, e] <= t_shadow:
+                    late_value = values[net, e]
                 final = values[net, e]
                 last = times[net, e]
             latched_word |= np.int64(value) << i
+            shadow_word |= np.int64(late_value) << i
             correct_word |= np.int64(final) << i
             bit_settle[lane, i] = last
         latched[lane] = latched_word
+        shadow[lane] = shadow_word
         correct[lane] = correct_word
     return True

@@ -23,7 +23,7 @@ delay is rounded to whole femtoseconds after scaling.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -66,6 +66,10 @@ class ChainResult:
         (not simulated).
     bit_settle_fs : ndarray, shape (n, width), int64, or None
         Per-bit settle times when requested.
+    shadow : ndarray, shape (n,), int64, or None
+        With a Razor window: the signed value of the adder (or fused MAC) output at
+        ``t_sample + window``, the instant the shadow latch samples (exact, glitches
+        included; see :mod:`pe_models.razor`).
     """
 
     latched: np.ndarray
@@ -76,6 +80,7 @@ class ChainResult:
     product_flip_mask: np.ndarray | None = None
     product_settle_fs: np.ndarray | None = None
     bit_settle_fs: np.ndarray | None = None
+    shadow: np.ndarray | None = None
 
 
 def stage_inputs(stage: str, prev_a, prev_b, prev_c, a, b, c) -> tuple[dict, dict]:
@@ -202,6 +207,7 @@ def evaluate_chain(
     c: np.ndarray,
     lane_factors: np.ndarray | None = None,
     bit_settle: bool = False,
+    window_fs: int | None = None,
 ) -> ChainResult:
     """Chain-level timing of n MACs ``a * b + c`` after ``prev_a * prev_b + prev_c``.
 
@@ -223,6 +229,11 @@ def evaluate_chain(
         Per-lane delay factors (process variation).
     bit_settle : bool
         Also return per-bit settle times.
+    window_fs : int, optional
+        Razor detection window in fs (>= 0): also sample the output at
+        ``t_sample + window_fs`` into :attr:`ChainResult.shadow`, with the same exact
+        machinery as the main sample (the carry vector after a second number of carry
+        delays for the ripple-carry adder, the event-driven kernel otherwise).
 
     Returns
     -------
@@ -245,6 +256,19 @@ def evaluate_chain(
             lane_factors=lane_factors,
             bit_settle=bit_settle,
         )
+        shadow = None
+        if window_fs is not None:
+            shadow, _, _, _ = evaluate_adder_stage(
+                pe,
+                replace(timing, t_sample_fs=timing.t_sample_fs + int(window_fs)),
+                old_product=old_product,
+                old_partial=prev_c,
+                new_product=new_product,
+                new_partial=c,
+                lane_factors=lane_factors,
+                need_settle=False,
+            )
+            shadow = to_signed(shadow, width)
         multiplier = pe.stages["multiplier"]
         longest_fs = static_output_arrival_fs(multiplier, timing.delays_fs, "product").max()
         if lane_factors is None:
@@ -268,24 +292,37 @@ def evaluate_chain(
             product_flip_mask=(product_latched ^ new_product) & PRODUCT_MASK,
             product_settle_fs=product_settle,
             bit_settle_fs=bits,
+            shadow=shadow,
         )
-    mac = _gate(pe, timing, "mac", *stage_inputs("mac", prev_a, prev_b, prev_c, a, b, c), lane_factors)
+    t_shadow = None if window_fs is None else timing.t_sample_fs + int(window_fs)
+    mac = _gate(pe, timing, "mac", *stage_inputs("mac", prev_a, prev_b, prev_c, a, b, c), lane_factors, t_shadow)
     return ChainResult(
         latched=to_signed(mac.latched, width),
         correct=to_signed(mac.correct, width),
         flip_mask=(mac.latched ^ mac.correct) & mask,
         settle_fs=mac.settle_fs,
         bit_settle_fs=mac.bit_settle_fs if bit_settle else None,
+        shadow=None if mac.shadow is None else to_signed(mac.shadow, width),
     )
 
 
-def _gate(pe: PEConfig, timing: StageTiming, stage: str, old: dict, new: dict, lane_factors: np.ndarray | None):
+def _gate(
+    pe: PEConfig,
+    timing: StageTiming,
+    stage: str,
+    old: dict,
+    new: dict,
+    lane_factors: np.ndarray | None,
+    t_shadow_fs: int | None = None,
+):
     """One stage through the numba event-driven kernel (exact), with optional per-lane factors."""
     from pe_models.gate import simulate_gate_fast
 
     netlist = pe.stages[stage]
     if lane_factors is None:
-        return simulate_gate_fast(netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
+        return simulate_gate_fast(
+            netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs, t_shadow_fs=t_shadow_fs
+        )
     return simulate_gate_fast(
         netlist,
         old,
@@ -294,6 +331,7 @@ def _gate(pe: PEConfig, timing: StageTiming, stage: str, old: dict, new: dict, l
         t_sample_fs=timing.t_sample_fs,
         nominal_delays_fs=nominal_delays_fs(pe, timing),
         lane_factors=lane_factors,
+        t_shadow_fs=t_shadow_fs,
     )
 
 

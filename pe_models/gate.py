@@ -7,7 +7,9 @@ Semantics (shared by every fidelity level):
 * every cell has a transport delay: its output at time ``t`` is its function of its
   inputs at ``t - d`` (every pulse propagates, however short);
 * an output bit is sampled at ``t_sample = T_clk - t_setup``: it latches the value its
-  net holds then, counting a transition at exactly ``t_sample`` as done.
+  net holds then, counting a transition at exactly ``t_sample`` as done;
+* optionally a second sample at ``t_shadow = t_sample + window`` (a Razor shadow latch,
+  see :mod:`pe_models.razor`) takes the value the net holds then, by the same rule.
 
 Times are integer femtoseconds, so every level compares identical sums of delays.
 Each net's waveform is computed in topological order as the exact list of its
@@ -77,11 +79,14 @@ class GateResult:
         Unsigned settled value.
     bit_settle_fs : ndarray, shape (n, width), int64
         Time of each bit's last transition in fs (0 if it never switches).
+    shadow : ndarray, shape (n,), int64, or None
+        Unsigned value at the shadow instant ``t_shadow_fs``, when one was given.
     """
 
     latched: np.ndarray
     correct: np.ndarray
     bit_settle_fs: np.ndarray
+    shadow: np.ndarray | None = None
 
     @property
     def flip_mask(self) -> np.ndarray:
@@ -102,6 +107,7 @@ def simulate_gate(
     delays_fs: Mapping[str, int] | Sequence[int],
     t_sample_fs: int,
     output: str | None = None,
+    t_shadow_fs: int | None = None,
 ) -> GateResult:
     """Event-driven transport-delay simulation of one clock cycle per vector.
 
@@ -117,6 +123,9 @@ def simulate_gate(
         Sampling instant ``T_clk - t_setup`` in fs.
     output : str, optional
         Output bus to report (default: the only or last one).
+    t_shadow_fs : int, optional
+        Second sampling instant in fs (Razor shadow latch, ``t_sample + window``); the
+        result's ``shadow`` holds the outputs sampled then.
 
     Returns
     -------
@@ -133,6 +142,8 @@ def simulate_gate(
     new_bits = {name: _bits_of(new_inputs[name], len(nets)) for name, nets in netlist.inputs.items()}
     n = old_bits[next(iter(old_bits))].shape[1]
     latched = np.zeros((n, len(bus)), dtype=np.int64)
+    shadow = np.zeros((n, len(bus)), dtype=np.int64)
+    t_shadow = t_sample_fs if t_shadow_fs is None else t_shadow_fs
     correct = np.zeros((n, len(bus)), dtype=np.int64)
     settle = np.zeros((n, len(bus)), dtype=np.int64)
     cells = [(cell.kind, cell.inputs, cell.output, d) for cell, d in zip(netlist.cells, cell_delays, strict=True)]
@@ -173,17 +184,26 @@ def simulate_gate(
                     current = value
         for i, net in enumerate(bus):
             value = initial[net]
+            late_value = value
             final = value
             last = 0
             for t, x in zip(times[net], values[net], strict=True):
                 if t <= t_sample_fs:
                     value = x
+                if t <= t_shadow:
+                    late_value = x
                 final = x
                 last = t
             latched[v, i] = value
+            shadow[v, i] = late_value
             correct[v, i] = final
             settle[v, i] = last
-    return GateResult(latched=_value_of(latched.T), correct=_value_of(correct.T), bit_settle_fs=settle)
+    return GateResult(
+        latched=_value_of(latched.T),
+        correct=_value_of(correct.T),
+        bit_settle_fs=settle,
+        shadow=None if t_shadow_fs is None else _value_of(shadow.T),
+    )
 
 
 _ENCODINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -220,6 +240,7 @@ def simulate_gate_fast(
     output: str | None = None,
     nominal_delays_fs: Mapping[str, float] | None = None,
     lane_factors: np.ndarray | None = None,
+    t_shadow_fs: int | None = None,
 ) -> GateResult:
     """:func:`simulate_gate` compiled with numba (same arguments, same results).
 
@@ -232,6 +253,8 @@ def simulate_gate_fast(
     nominal_delays_fs, lane_factors : optional
         Per-lane process variation: lane i uses ``rint(nominal_delays_fs[kind] *
         lane_factors[i])`` fs per cell (``delays_fs`` is then ignored).
+    t_shadow_fs : int, optional
+        Second sampling instant (Razor shadow latch), as for :func:`simulate_gate`.
     """
     from pe_models import _kernels
 
@@ -255,6 +278,7 @@ def simulate_gate_fast(
     bus = np.array(netlist.outputs[output or list(netlist.outputs)[-1]], dtype=np.int64)
     n = old.shape[1]
     latched = np.zeros(n, dtype=np.int64)
+    shadow = np.zeros(n, dtype=np.int64)
     correct = np.zeros(n, dtype=np.int64)
     settle = np.zeros((n, bus.size), dtype=np.int64)
     done = _kernels.gate_lanes(
@@ -271,14 +295,24 @@ def simulate_gate_fast(
         new,
         bus,
         int(t_sample_fs),
+        int(t_sample_fs if t_shadow_fs is None else t_shadow_fs),
         latched,
+        shadow,
         correct,
         settle,
     )
     if not done and lane_factors is None:
         return simulate_gate(
-            netlist, old_inputs, new_inputs, delays_fs=delays_fs, t_sample_fs=t_sample_fs, output=output
+            netlist,
+            old_inputs,
+            new_inputs,
+            delays_fs=delays_fs,
+            t_sample_fs=t_sample_fs,
+            output=output,
+            t_shadow_fs=t_shadow_fs,
         )
     if not done:
         raise ValueError(f"a net switched more than {_kernels.GATE_MAX_EVENTS} times; use simulate_gate")
-    return GateResult(latched=latched, correct=correct, bit_settle_fs=settle)
+    return GateResult(
+        latched=latched, correct=correct, bit_settle_fs=settle, shadow=None if t_shadow_fs is None else shadow
+    )

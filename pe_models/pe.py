@@ -124,12 +124,19 @@ class StageTiming:
         Delay relative to nominal VDD.
     t_clk_fs : int
         Clock period in fs.
+    t_setup_fs : int
+        Setup time of the output flip-flops in fs (``t_clk_fs - t_sample_fs``).
     """
 
     delays_fs: Mapping[str, int]
     t_sample_fs: int
     delay_scale: float
     t_clk_fs: int
+
+    @property
+    def t_setup_fs(self) -> int:
+        """Setup time of the output flip-flops in fs."""
+        return self.t_clk_fs - self.t_sample_fs
 
 
 def stage_timing(
@@ -138,6 +145,7 @@ def stage_timing(
     t_clk_ps: float | None = None,
     delay_scale: float | None = None,
     operating_point: OperatingPoint | None = None,
+    t_setup_ps: float | None = None,
 ) -> StageTiming:
     """Timing of `pe` from a clock period and delay scale, or from an operating point.
 
@@ -145,10 +153,15 @@ def stage_timing(
     its VDD) or ``t_clk_ps`` and ``delay_scale`` (default 1). Cell delays and the
     flip-flop setup time scale together.
 
+    ``t_setup_ps`` replaces the library's setup time: the setup time of the user's
+    flip-flop **at this operating point** in ps (not scaled again), >= 0 and shorter than
+    the clock period.
+
     Raises
     ------
     ConfigError
-        Clock period <= 0, delay scale <= 0, or VDD outside the technology's range.
+        Clock period <= 0, delay scale <= 0, VDD outside the technology's range, or a
+        setup time < 0 or not shorter than the clock period.
     """
     if operating_point is not None:
         scale = pe.tech.delay_scale(operating_point.vdd_v)
@@ -162,7 +175,16 @@ def stage_timing(
         period_ps = float(t_clk_ps)
     delays = {cell: max(1, round(d * scale * 1000)) for cell, d in pe.library.delays_ps.items()}
     t_clk_fs = round(period_ps * 1000)
-    t_sample_fs = t_clk_fs - round(pe.library.t_setup_ps * scale * 1000)
+    if t_setup_ps is not None:
+        ok = isinstance(t_setup_ps, int | float) and not isinstance(t_setup_ps, bool) and math.isfinite(t_setup_ps)
+        if not ok or not 0 <= t_setup_ps < period_ps:
+            raise ConfigError(
+                f"t_setup_ps: expected a setup time in [0, {period_ps:g}) ps (shorter than the clock period), "
+                f"got {t_setup_ps!r}"
+            )
+        t_sample_fs = t_clk_fs - round(t_setup_ps * 1000)
+    else:
+        t_sample_fs = t_clk_fs - round(pe.library.t_setup_ps * scale * 1000)
     if t_sample_fs <= 0:
         raise ConfigError(
             f"t-clk-ps: clock period {period_ps:g} ps is not longer than the setup time "

@@ -15,7 +15,9 @@ level bit for bit under the same semantics (see :mod:`pe_models.gate`):
   ``$strobe`` exactly ``t_sample`` after the switch. ``$strobe`` prints in the
   postponed region, after every update of that time step, so a transition at exactly
   ``t_sample`` is latched, and if one net is updated several times in that step the
-  last update (the one computed from the final inputs of its cause) is what counts.
+  last update (the one computed from the final inputs of its cause) is what counts;
+* with a Razor window the testbench also ``$strobe`` s the output at ``t_sample +
+  window`` (the shadow latch of :mod:`pe_models.razor`), by the same rule.
 
 A bundle directory holds ``cells.v``, ``<name>.v``, ``tb_<name>.v``,
 ``vectors_<name>.hex`` and ``run_icarus.sh``; :func:`run_icarus` compiles it with
@@ -90,11 +92,15 @@ class IcarusResult:
         Unsigned settled value of the output bus.
     bit_settle_fs : ndarray, shape (n, width), int64
         Time of each output bit's last transition after the switch in fs (0 if none).
+    shadow : ndarray, shape (n,), int64, or None
+        Unsigned value of the output bus at ``t_sample + window`` (testbenches written
+        with a window).
     """
 
     latched: np.ndarray
     correct: np.ndarray
     bit_settle_fs: np.ndarray
+    shadow: np.ndarray | None = None
 
 
 def _ps(fs: int) -> str:
@@ -263,6 +269,7 @@ def testbench_verilog(
     t_sample_fs: int,
     settle_fs: int,
     output: str | None = None,
+    window_fs: int | None = None,
 ) -> str:
     """A testbench that times one clock cycle per vector, like ``simulate_gate``.
 
@@ -288,6 +295,9 @@ def testbench_verilog(
         Wait after applying inputs, fs; must exceed :func:`settle_bound_fs`.
     output : str, optional
         Output bus to sample (default: the last one, as ``simulate_gate``).
+    window_fs : int, optional
+        Razor detection window, fs: also ``$strobe`` the output at ``t_sample_fs +
+        window_fs`` and print ``H <v> <hex>`` (the shadow latch's value).
 
     Returns
     -------
@@ -303,11 +313,12 @@ def testbench_verilog(
         raise ConfigError(f"n_vectors: expected an integer >= 1, got {n_vectors!r}")
     t_sample = _check_fs("t_sample_fs", t_sample_fs, allow_zero=True)
     settle = _check_fs("settle_fs", settle_fs, allow_zero=False)
+    window = None if window_fs is None else _check_fs("window_fs", window_fs, allow_zero=True)
     if any(ch in vectors_path for ch in '"\\\n'):
         raise ConfigError(f"vectors_path: {vectors_path!r} must not contain quotes, backslashes or newlines")
     width = len(netlist.outputs[bus])
     in_width = sum(len(nets) for nets in netlist.inputs.values())
-    rest = max(settle - t_sample, 1)
+    rest = max(settle - t_sample - (window or 0), 1)
     names = ", ".join(netlist.inputs)
     lines = [
         f"// Testbench of {netlist.name}: one clock cycle per vector, output sampled with $strobe.",
@@ -322,6 +333,7 @@ def testbench_verilog(
         f"  localparam real T_SETTLE = {_ps(settle)};",
         f"  localparam real T_SAMPLE = {_ps(t_sample)};",
         f"  localparam real T_REST = {_ps(rest)};",
+        f"  localparam real T_WINDOW = {_ps(window or 0)};",
         "  reg [VW-1:0] vectors [0:N-1];",
         "  reg [VW-1:0] word;",
         "  reg [VW/2-1:0] applied;",
@@ -376,6 +388,8 @@ def testbench_verilog(
         "      t_switch = $realtime;",
         "      #(T_SAMPLE);",
         f'      $strobe("S %0d %h", v, {bus});',
+        *(["      #(T_WINDOW);"] if window else []),
+        *([] if window is None else [f'      $strobe("H %0d %h", v, {bus});']),
         "      #(T_REST);",
         f'      $write("F %0d %h", v, {bus});',
         "      for (k = 0; k < W; k = k + 1) begin",
@@ -461,6 +475,7 @@ def write_verilog_bundle(
     old_inputs: Mapping[str, np.ndarray],
     new_inputs: Mapping[str, np.ndarray],
     output: str | None = None,
+    window_fs: int | None = None,
 ) -> dict[str, Path]:
     """Write a runnable Icarus Verilog bundle for `netlist` and the given vectors.
 
@@ -482,6 +497,9 @@ def write_verilog_bundle(
         complement accepted), as for ``simulate_gate``.
     output : str, optional
         Output bus to sample (default: the last one).
+    window_fs : int, optional
+        Razor detection window, fs: the testbench also samples at ``t_sample_fs +
+        window_fs`` (see :func:`testbench_verilog`).
 
     Returns
     -------
@@ -513,6 +531,7 @@ def write_verilog_bundle(
             t_sample_fs=t_sample_fs,
             settle_fs=settle,
             output=output,
+            window_fs=window_fs,
         ),
         "vectors": "\n".join([f"// {layout}, MSB first", *vectors, ""]),
         "script": _SCRIPT,
@@ -612,6 +631,7 @@ def run_icarus_detailed(
 
 def _parse(stdout: str, label: str) -> IcarusResult:
     latched: dict[int, int] = {}
+    shadow: dict[int, int] = {}
     final: dict[int, tuple[int, list[int]]] = {}
     total = None
     try:
@@ -623,6 +643,8 @@ def _parse(stdout: str, label: str) -> IcarusResult:
                 raise IcarusError(f"{label}: {line[2:].strip()}")
             if fields[0] == "S":
                 latched[int(fields[1])] = int(fields[2], 16)
+            elif fields[0] == "H":
+                shadow[int(fields[1])] = int(fields[2], 16)
             elif fields[0] == "F":
                 times = [round(float(x) * 1000) for x in fields[3:]]
                 final[int(fields[1])] = (int(fields[2], 16), times)
@@ -632,7 +654,10 @@ def _parse(stdout: str, label: str) -> IcarusResult:
         raise IcarusError(f"{label}: unparsable output line {line!r} (x or z on an output?)") from None
     if total is None or sorted(latched) != list(range(total)) or sorted(final) != list(range(total)):
         raise IcarusError(f"{label}: incomplete output ({len(latched)} sampled, {len(final)} settled vectors)")
+    if shadow and sorted(shadow) != list(range(total)):
+        raise IcarusError(f"{label}: incomplete output ({len(shadow)} shadow samples of {total} vectors)")
     return IcarusResult(
+        shadow=np.array([shadow[v] for v in range(total)], dtype=np.uint64).astype(np.int64) if shadow else None,
         latched=np.array([latched[v] for v in range(total)], dtype=np.uint64).astype(np.int64),
         correct=np.array([final[v][0] for v in range(total)], dtype=np.uint64).astype(np.int64),
         bit_settle_fs=np.array([final[v][1] for v in range(total)], dtype=np.int64).reshape(total, -1),

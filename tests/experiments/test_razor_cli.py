@@ -1,0 +1,87 @@
+"""`vscale pe eval --razor-window-ps`: the shadow and mask columns against a hand calculation."""
+
+import pytest
+
+from experiments.cli import main
+
+HAND_VECTORS = "prev_a,prev_b,prev_c,a,b,c\n1,5,7,1,-3,7\n"
+
+
+def _vectors(tmp_path):
+    path = tmp_path / "vectors.csv"
+    path.write_text(HAND_VECTORS)
+    return path
+
+
+@pytest.mark.parametrize("level", ["gate", "chain"])
+@pytest.mark.parametrize(
+    ("extra", "detected", "silent"),
+    [([], "0x003e0000", "0xffc00000"), (["--protect", "31:20"], "0x00300000", "0xffc00000")],
+)
+def test_pe_eval_shadow_and_masks_of_the_hand_computed_late_carry(tmp_path, capsys, level, extra, detected, silent):
+    """5 + 7 -> -3 + 7, compound cells, t_s = 325 - 25 = 300 ps, window 100 ps.
+
+    Bit i >= 4 falls from 1 to 0 once, at 30 + (i - 3) * 20 ps: at t_s bits 17..31 are still
+    1 (latched 0xFFFE0004); at 400 ps bits 22..31 are (shadow 0xFFC00004). Detected: bits
+    17..21 (of the protected ones); silent: bits 22..31; none mis-corrected (each bit moves once).
+    """
+    out = tmp_path / "out"
+    args = ["pe", "eval", str(_vectors(tmp_path)), "--level", level, "--t-clk-ps", "325"]
+    code = main([*args, "--razor-window-ps", "100", *extra, "--out", str(out)])
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == (
+        "prev_a,prev_b,prev_c,a,b,c,latched,correct,flip_mask,settle_ps,"
+        "shadow,detected_mask,silent_mask,miscorrected_mask"
+    )
+    shadow = 0xFFC00004 - 2**32
+    assert lines[1] == f"1,5,7,1,-3,7,{0xFFFE0004 - 2**32},4,0xfffe0000,590.0,{shadow},{detected},{silent},0x00000000"
+
+
+def test_window_as_a_percentage_of_the_clock_period(tmp_path, capsys):
+    """40 % of a 250 ps clock is 100 ps: the same shadow as --razor-window-ps 100."""
+    vectors = _vectors(tmp_path)
+    base = ["pe", "eval", str(vectors), "--t-clk-ps", "250", "--t-setup-ps", "0", "--delay-scale", "1"]
+    assert main([*base, "--razor-window-ps", "40%", "--out", str(tmp_path / "a")]) == 0
+    percent = capsys.readouterr().out
+    assert main([*base, "--razor-window-ps", "100", "--out", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().out == percent
+
+
+def test_t_setup_moves_the_sampling_instant(tmp_path, capsys):
+    """--t-setup-ps 0 with a 300 ps clock samples at 300 ps, as the library's 25 ps with 325 ps."""
+    vectors = _vectors(tmp_path)
+    assert main(["pe", "eval", str(vectors), "--t-clk-ps", "300", "--t-setup-ps", "0", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[1].endswith(f"{0xFFFE0004 - 2**32},4,0xfffe0000,590.0")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--razor-window-ps", "400"],
+            "vscale: error: razor_window_ps: 400 ps is longer than the clock period 325 ps; allowed: 0..325 ps",
+        ),
+        (["--razor-window-ps", "-5"], "vscale: error: razor_window_ps: -5 ps is negative; allowed: 0..325 ps"),
+        (
+            ["--razor-window-ps", "abc"],
+            "vscale: error: --razor-window-ps: expected ps or a percentage of the clock period "
+            "(e.g. 150 or 25%), got 'abc'",
+        ),
+        (
+            ["--razor-window-ps", "100", "--protect", "40"],
+            "vscale: error: --protect: bit 40 is out of range; allowed: 0..31",
+        ),
+        (["--protect", "3"], "vscale: error: --protect: the mask columns need a Razor window; add --razor-window-ps"),
+        (
+            ["--t-setup-ps", "400"],
+            "vscale: error: t_setup_ps: expected a setup time in [0, 325) ps "
+            "(shorter than the clock period), got 400.0",
+        ),
+    ],
+)
+def test_bad_razor_options_are_one_line_errors_and_write_nothing(tmp_path, capsys, extra, message):
+    out = tmp_path / "out"
+    assert main(["pe", "eval", str(_vectors(tmp_path)), "--t-clk-ps", "325", *extra, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == message
+    assert not out.exists()
