@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from experiments.cli import add_out_option, add_output_options, output_dir, published_path
 from experiments.output import Table, emit, write_csv, write_json
-from experiments.pe_options import add_pe_options, add_timing_options, pe_config, timing_from_args
+from experiments.pe_options import (
+    add_pe_options,
+    add_razor_window_option,
+    add_timing_options,
+    parse_razor_window,
+    pe_config,
+    timing_from_args,
+)
 from pe_models.chain import evaluate_chain, stage_inputs
 from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate_fast
 from pe_models.integers import to_signed
 from pe_models.pe import PEConfig, StageTiming
+from pe_models.razor import razor_masks, window_fs
+from sim.protection import parse_bit_mask
+from workloads.topologies import read_text_file
 
 __all__ = ["read_vectors", "register"]
 
@@ -40,6 +52,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--level", choices=("gate", "chain"), default="chain", help="fidelity level (default: chain)")
     add_pe_options(evaluate)
     add_timing_options(evaluate)
+    add_razor_window_option(
+        evaluate, default_help="adds the columns shadow, detected_mask, silent_mask, miscorrected_mask (default: off)"
+    )
+    evaluate.add_argument(
+        "--protect",
+        default=None,
+        metavar="BITS",
+        help="bits with a Razor flip-flop for the mask columns, e.g. 31:20 or 31,5 (default: all bits)",
+    )
     add_output_options(evaluate, "pe-eval", default_format="csv")
     evaluate.set_defaults(handler=run_eval)
 
@@ -63,14 +84,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verilog.set_defaults(handler=run_verilog)
 
 
+def _csv_rows(handle: io.StringIO, path: Path) -> Iterator[list[str]]:
+    """Rows of a CSV text; a malformed line is a one-line ConfigError naming it."""
+    reader = csv.reader(handle)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise ConfigError(f"{path}:{reader.line_num}: not a CSV line ({error})") from None
+        yield row
+
+
 def read_vectors(path: Path, *, width: int) -> dict[str, np.ndarray]:
     """Parse a vector CSV into int64 arrays, with one-line errors naming file, line and column."""
     if not path.is_file():
         raise ConfigError(f"{path}: no such vector file")
     limits = {name: (-128, 127) for name in ("prev_a", "prev_b", "a", "b")}
     limits["prev_c"] = limits["c"] = (-(1 << (width - 1)), (1 << (width - 1)) - 1)
-    with path.open(newline="") as handle:
-        reader = csv.reader(handle)
+    with io.StringIO(read_text_file(path, "vector"), newline="") as handle:
+        reader = _csv_rows(handle, path)
         header = next(reader, None)
         if header is None:
             raise ConfigError(f"{path}: empty file; expected a header {','.join(VECTOR_COLUMNS)}")
@@ -100,23 +134,41 @@ def read_vectors(path: Path, *, width: int) -> dict[str, np.ndarray]:
     return {column: np.array(v, dtype=np.int64) for column, v in values.items()}
 
 
-def evaluate(pe: PEConfig, timing: StageTiming, vectors: dict[str, np.ndarray], level: str):
-    """(latched, correct, flip_mask, settle_fs) of every vector at `level`."""
+def evaluate(
+    pe: PEConfig, timing: StageTiming, vectors: dict[str, np.ndarray], level: str, window_fs: int | None = None
+):
+    """(latched, correct, flip_mask, settle_fs, shadow) of every vector at `level` (shadow: None without a window)."""
     mask = (1 << pe.width) - 1
     if level == "chain":
-        result = evaluate_chain(pe, timing, **vectors)
-        return result.latched, result.correct, result.flip_mask, result.settle_fs
+        result = evaluate_chain(pe, timing, **vectors, window_fs=window_fs)
+        return result.latched, result.correct, result.flip_mask, result.settle_fs, result.shadow
     stage = "adder" if pe.pipeline == "registered" else "mac"
     old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
-    gate = simulate_gate_fast(pe.stages[stage], old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs)
-    return to_signed(gate.latched, pe.width), to_signed(gate.correct, pe.width), gate.flip_mask & mask, gate.settle_fs
+    t_shadow = None if window_fs is None else timing.t_sample_fs + window_fs
+    gate = simulate_gate_fast(
+        pe.stages[stage], old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs, t_shadow_fs=t_shadow
+    )
+    shadow = None if gate.shadow is None else to_signed(gate.shadow, pe.width)
+    return (
+        to_signed(gate.latched, pe.width),
+        to_signed(gate.correct, pe.width),
+        gate.flip_mask & mask,
+        gate.settle_fs,
+        shadow,
+    )
 
 
 def run_eval(args: argparse.Namespace) -> int:
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
+    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000)
+    window = None if window_ps is None else window_fs(timing, window_ps)
+    if args.protect is not None and window is None:
+        raise ConfigError("--protect: the mask columns need a Razor window; add --razor-window-ps")
+    protected = (1 << pe.width) - 1 if args.protect is None else parse_bit_mask(args.protect, width=pe.width)
     vectors = read_vectors(args.vectors, width=pe.width)
-    latched, correct, flips, settle = evaluate(pe, timing, vectors, args.level)
+    latched, correct, flips, settle, shadow = evaluate(pe, timing, vectors, args.level, window)
+    columns = [*VECTOR_COLUMNS, "latched", "correct", "flip_mask", "settle_ps"]
     rows = [
         [
             *(int(vectors[c][i]) for c in VECTOR_COLUMNS),
@@ -127,7 +179,12 @@ def run_eval(args: argparse.Namespace) -> int:
         ]
         for i in range(latched.shape[0])
     ]
-    table = Table(columns=[*VECTOR_COLUMNS, "latched", "correct", "flip_mask", "settle_ps"], rows=rows)
+    if shadow is not None:
+        columns += ["shadow", "detected_mask", "silent_mask", "miscorrected_mask"]
+        masks = razor_masks(latched, shadow, correct, protected, pe.width)
+        for i, row in enumerate(rows):
+            row += [int(shadow[i]), *(f"0x{int(m[i]):08x}" for m in masks)]
+    table = Table(columns=columns, rows=rows)
     directory = output_dir(args)
     write_csv(directory / "pe_eval.csv", table)
     write_json(directory / "config.json", _config(args, pe, timing))
@@ -142,6 +199,9 @@ def _config(args: argparse.Namespace, pe: PEConfig, timing: StageTiming) -> dict
         "level": getattr(args, "level", "gate"),
         "t_clk_ps": timing.t_clk_fs / 1000,
         "t_sample_ps": timing.t_sample_fs / 1000,
+        "t_setup_ps": timing.t_setup_fs / 1000,
+        "razor_window_ps": getattr(args, "razor_window_ps", None),
+        "protect": getattr(args, "protect", None),
         "delay_scale": timing.delay_scale,
         "cell_delays_fs": dict(timing.delays_fs),
         "vdd_v": args.vdd,
