@@ -1,0 +1,470 @@
+"""Energy per layer and per inference against supply voltage, as a breakdown that sums to the total.
+
+For every layer of a topology (or one GEMM) and every supply voltage, the array's
+counts (MACs, cycles with stalls and corrections, detections, memory traffic) go through
+:func:`sim.energy.layer_energy` with the per-PE energies of :mod:`pe_models.energy`.
+Switching activity comes from the toggle model on seeded DNN-like operands of the
+layer's shape (ReLU-like activations, Gaussian weights, the operand model of
+``vscale simulate``) in the array's dataflow order. Without ``simulate`` the cycles are
+the closed forms of :mod:`sim.cycles` (no timing errors, hence no corrections); with
+``simulate`` every MAC runs through the array simulator at each voltage
+(:func:`sim.engine.simulate_grouped_gemm`) and its detections and recovery cycles are
+charged. ``saving_pct`` compares each row with the same layer at the technology's nominal
+supply and the same clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiments.results import NOT_A_COLUMN, StudyResult
+from pe_models.energy import PEEnergyModel, pe_energy_model, peak_macs_per_s
+from pe_models.errors import ConfigError
+from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+from sim.config import ArrayConfig
+from sim.cycles import gemm_report
+from sim.energy import (
+    COMPONENTS,
+    EnergyBreakdown,
+    LayerActivity,
+    activity_from_report,
+    activity_from_result,
+    layer_energy,
+    mean_units_per_mac,
+    total_energy,
+)
+from sim.engine import simulate_grouped_gemm
+from sim.layers import GemmProblem
+from sim.protection import STALL_SCOPES, Protection, parse_bit_mask
+from workloads.topologies import load_topology
+
+from . import Study
+from .common import Progress, SweepFields, as_config, check_choice, check_int, check_number, no_progress, resolve_array
+
+__all__ = [
+    "EnergyConfig",
+    "EnergyResult",
+    "EnergyRow",
+    "energy",
+    "plot_energy",
+    "plot_energy_layers",
+    "required_leakage_share",
+]
+
+TOTAL = "total"
+
+
+def _gemm_shape(value: object) -> tuple[int, int, int] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parts = value.split(",")
+        try:
+            numbers = [int(p) for p in parts]
+        except ValueError:
+            numbers = []
+    else:
+        numbers = list(value) if isinstance(value, tuple | list) else []
+    if len(numbers) != 3 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in numbers):
+        raise ConfigError(f"gemm: expected M,N,K as three positive integers, e.g. 512,256,256, got {value!r}")
+    return (numbers[0], numbers[1], numbers[2])
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyConfig(SweepFields):
+    """A workload on one array at several supply voltages, and the energy model's options.
+
+    Attributes
+    ----------
+    topology : str or path, optional
+        Topology CSV or built-in name; exactly one of `topology` and `gemm`.
+    gemm : "M,N,K" or (M, N, K), optional
+        One GEMM ``C[M, N] = A[M, K] @ B[K, N]``.
+    config_file, array, dataflow, bandwidth :
+        The array, as :class:`~experiments.studies.latency.LatencyConfig`; its clock is `f_clk_mhz`.
+    scalesim_compat : bool
+        Lower layers as SCALE-Sim v2 does.
+    protect : str
+        Protected accumulator bits, e.g. ``"31:20"`` (default ``"none"``).
+    penalty_cycles : int
+        Cycles one correction costs (simulate only), >= 0.
+    stall_scope : str
+        ``global`` or ``column``.
+    simulate : bool
+        Run every MAC through the array simulator at each voltage (timing errors,
+        detections and recovery cycles); default False: closed-form cycles, no errors.
+    power_gating : bool
+        Power only the PEs the mapping uses (default False: every PE leaks).
+    memory_vdd_v : float, optional
+        SRAM supply in V (default: nominal, SRAM energy unscaled).
+    node_nm : float, optional
+        Technology node in nm for the constants' node scaling (default: from the technology name).
+    hold_buffers_per_bit : float
+        Hold-fix buffers per protected bit, >= 0 (default 2).
+    activity_samples : int
+        MAC positions sampled per layer for the switching activity, >= 64.
+    seed : int
+        Seed of the operands, >= 0.
+    (PE fields, ``vdd_v`` sweep and ``f_clk_mhz``: :class:`~experiments.studies.common.SweepFields`.)
+    """
+
+    topology: str | Path | None = None
+    gemm: Any = None
+    config_file: str | Path | None = None
+    array: Any = None
+    dataflow: str | None = None
+    bandwidth: Any = None
+    scalesim_compat: bool = False
+    protect: str = "none"
+    penalty_cycles: int = 1
+    stall_scope: str = "global"
+    simulate: bool = False
+    power_gating: bool = False
+    memory_vdd_v: float | None = None
+    node_nm: float | None = None
+    hold_buffers_per_bit: float = 2.0
+    activity_samples: int = 4096
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "gemm", _gemm_shape(self.gemm))
+        if (self.topology is None) == (self.gemm is None):
+            raise ConfigError("topology: give exactly one of topology and gemm")
+        self.array_config()
+        pe = self.pe_config()
+        parse_bit_mask(self.protect, width=pe.width, option="protect")
+        check_int("penalty_cycles", self.penalty_cycles, minimum=0)
+        check_choice("stall_scope", self.stall_scope, STALL_SCOPES)
+        check_int("activity_samples", self.activity_samples, minimum=64)
+        check_int("seed", self.seed, minimum=0)
+        check_number("hold_buffers_per_bit", self.hold_buffers_per_bit, unit="buffers", minimum=0)
+        if self.node_nm is not None:
+            check_number("node_nm", self.node_nm, unit="nm", minimum=7, maximum=130)
+        if self.memory_vdd_v is not None:
+            pe.tech.dynamic_energy_scale(check_number("memory_vdd_v", self.memory_vdd_v, unit="V", minimum=0))
+        if self.simulate and (pe.pipeline != "registered" or pe.adder != "rca"):
+            raise ConfigError("simulate: the array simulator models the registered pipeline with the rca adder")
+
+    def array_config(self) -> ArrayConfig:
+        """The array (its clock is `f_clk_mhz`, its accumulator the PE's width)."""
+        array = resolve_array(
+            config_file=self.config_file,
+            array=self.array,
+            dataflow=self.dataflow,
+            bandwidth=self.bandwidth,
+            f_clk_mhz=self.f_clk_mhz,
+        )
+        return dataclasses.replace(array, accumulator_bits=self.width)
+
+    def protection(self) -> Protection | None:
+        """The protection these fields describe (None without protected bits)."""
+        mask = parse_bit_mask(self.protect, width=self.width, option="protect")
+        if mask == 0:
+            return None
+        return Protection(protected_mask=mask, penalty_cycles=self.penalty_cycles, stall_scope=self.stall_scope)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyRow:
+    """One layer (or the whole inference, ``layer_name = "total"``) at one supply voltage.
+
+    Attributes
+    ----------
+    vdd_v, f_clk_mhz : float
+    layer_id : int
+        Position in the topology; -1 for the total.
+    layer_name : str
+    macs, cycles, correction_cycles, detections : int
+    latency_us : float
+        ``cycles / f_clk_mhz``.
+    mac_dynamic_pj, register_clock_pj, leakage_pj, razor_overhead_pj, correction_pj, sram_pj, dram_pj : float
+        Components at the nominal constants.
+    total_pj : float
+        Their sum.
+    total_low_pj, total_high_pj : float
+        The total with every constant at the low (high) end of its band.
+    pj_per_mac : float
+        ``total_pj / macs``.
+    saving_pct : float
+        ``100 (1 - total_pj / total_pj at nominal VDD)``, same layer and clock.
+    breakdown : EnergyBreakdown
+        Every component's band (not a column).
+    """
+
+    vdd_v: float
+    f_clk_mhz: float
+    layer_id: int
+    layer_name: str
+    macs: int
+    cycles: int
+    correction_cycles: int
+    detections: int
+    latency_us: float
+    mac_dynamic_pj: float
+    register_clock_pj: float
+    leakage_pj: float
+    razor_overhead_pj: float
+    correction_pj: float
+    sram_pj: float
+    dram_pj: float
+    total_pj: float
+    total_low_pj: float
+    total_high_pj: float
+    pj_per_mac: float
+    saving_pct: float
+    breakdown: EnergyBreakdown = field(metadata=NOT_A_COLUMN, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyResult(StudyResult[EnergyRow, EnergyConfig]):
+    """Rows per (VDD, layer) and a ``total`` row per VDD.
+
+    ``totals``: nominal VDD, energy per MAC at nominal (datapath and total), peak
+    throughput, the toggle model's validation errors, the saving at the lowest VDD.
+
+    Attributes
+    ----------
+    model : PEEnergyModel
+    """
+
+    row_type = EnergyRow
+
+    model: PEEnergyModel = field(repr=False)
+
+
+def _operands(problem: GemmProblem, seed: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    shape_a = (problem.groups, problem.m, problem.k)
+    magnitude = np.clip(np.rint(np.abs(rng.normal(0.0, 40.0, shape_a))), 0, 127)
+    activations = np.where(rng.random(shape_a) < 0.5, 0, magnitude).astype(np.int8)
+    weights = np.clip(np.rint(rng.normal(0.0, 25.0, (problem.groups, problem.k, problem.n))), -128, 127)
+    return activations, weights.astype(np.int8)
+
+
+def _workload(config: EnergyConfig) -> list[tuple[str, GemmProblem]]:
+    if config.gemm is not None:
+        m, n, k = config.gemm
+        return [("gemm", GemmProblem(m=m, n=n, k=k))]
+    assert config.topology is not None
+    topology = load_topology(config.topology, scalesim_compat=config.scalesim_compat)
+    return [(layer.name, layer.gemm(scalesim_compat=config.scalesim_compat)) for layer in topology.layers]
+
+
+def _row(
+    breakdown: EnergyBreakdown,
+    layer_id: int,
+    reference: EnergyBreakdown,
+    correction_cycles: int,
+    detections: int,
+) -> EnergyRow:
+    components = {name: band.nominal for name, band in breakdown.components().items()}
+    total = breakdown.total_pj
+    nominal_total = reference.total_pj.nominal
+    return EnergyRow(
+        vdd_v=breakdown.vdd_v,
+        f_clk_mhz=breakdown.f_clk_mhz,
+        layer_id=layer_id,
+        layer_name=breakdown.name,
+        macs=breakdown.macs,
+        cycles=breakdown.cycles,
+        correction_cycles=correction_cycles,
+        detections=detections,
+        latency_us=breakdown.latency_us,
+        **components,
+        total_pj=total.nominal,
+        total_low_pj=total.low,
+        total_high_pj=total.high,
+        pj_per_mac=total.nominal / breakdown.macs if breakdown.macs else 0.0,
+        saving_pct=100.0 * (1.0 - total.nominal / nominal_total) if nominal_total else 0.0,
+        breakdown=breakdown,
+    )
+
+
+def _activities(
+    config: EnergyConfig,
+    pe: PEConfig,
+    array: ArrayConfig,
+    workload: list[tuple[str, GemmProblem]],
+    units: list[float],
+    operands: list[tuple[np.ndarray, np.ndarray]],
+    vdd_v: float,
+    protection: Protection | None,
+) -> list[LayerActivity]:
+    if not config.simulate:
+        return [
+            activity_from_report(
+                gemm_report(name, problem, array), problem, array, units_per_mac=u, protection=protection
+            )
+            for (name, problem), u in zip(workload, units, strict=True)
+        ]
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz))
+    activities = []
+    for index, ((name, problem), u, (activations, weights)) in enumerate(zip(workload, units, operands, strict=True)):
+        result = simulate_grouped_gemm(
+            activations,
+            weights,
+            array=array,
+            pe=pe,
+            timing=timing,
+            protection=protection,
+            seed=np.random.SeedSequence(config.seed, spawn_key=(1, index)),
+        )
+        activities.append(activity_from_result(name, result, problem, array, units_per_mac=u, protection=protection))
+    return activities
+
+
+def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_progress, **fields: Any) -> EnergyResult:
+    """Energy breakdown per layer and per inference at every supply voltage of the sweep.
+
+    Parameters
+    ----------
+    config : EnergyConfig, optional
+        Or its fields as keyword arguments (``gemm="512,256,256"``, ``vdd_v="0.9,0.5"`` ...).
+    progress : callable
+        Progress hook over the voltages.
+    """
+    config = as_config(EnergyConfig, config, fields)
+    pe = config.pe_config()
+    array = config.array_config()
+    protection = config.protection()
+    model = pe_energy_model(pe, node_nm=config.node_nm, hold_buffers_per_bit=float(config.hold_buffers_per_bit))
+    workload = _workload(config)
+    root = np.random.SeedSequence(config.seed)
+    operands = [
+        _operands(problem, child) for (_, problem), child in zip(workload, root.spawn(len(workload)), strict=True)
+    ]
+    units = [
+        mean_units_per_mac(
+            model, a, w, array, samples=config.activity_samples, seed=np.random.SeedSequence(config.seed)
+        )
+        for a, w in operands
+    ]
+    nominal_v = float(pe.tech.vdd_nominal_v)
+    voltages = list(config.vdd_v)
+    evaluated: dict[float, tuple[list[EnergyBreakdown], list[LayerActivity]]] = {}
+    for vdd in progress([nominal_v, *[v for v in voltages if v != nominal_v]], label="energy"):
+        activities = _activities(config, pe, array, workload, units, operands, vdd, protection)
+        breakdowns = [
+            layer_energy(
+                activity,
+                model,
+                vdd_v=vdd,
+                f_clk_mhz=config.f_clk_mhz,
+                memory_vdd_v=config.memory_vdd_v,
+                power_gating=config.power_gating,
+            )
+            for activity in activities
+        ]
+        evaluated[vdd] = (breakdowns, activities)
+    reference = evaluated[nominal_v][0]
+    reference_total = total_energy(reference, name=TOTAL)
+    rows: list[EnergyRow] = []
+    for vdd in voltages:
+        breakdowns, activities = evaluated[vdd]
+        for index, (breakdown, activity, ref) in enumerate(zip(breakdowns, activities, reference, strict=True)):
+            rows.append(_row(breakdown, index, ref, activity.correction_cycles, activity.detections))
+        rows.append(
+            _row(
+                total_energy(breakdowns, name=TOTAL),
+                -1,
+                reference_total,
+                sum(a.correction_cycles for a in activities),
+                sum(a.detections for a in activities),
+            )
+        )
+    macs = reference_total.macs
+    lowest = min(voltages)
+    lowest_total = total_energy(evaluated[lowest][0], name=TOTAL).total_pj.nominal
+    peak = peak_macs_per_s(array.mac_units, config.f_clk_mhz)
+    totals = {
+        "nominal_vdd_v": nominal_v,
+        "f_clk_mhz": float(config.f_clk_mhz),
+        "macs": macs,
+        "energy_per_mac_nominal_pj": reference_total.total_pj.nominal / macs,
+        "mac_dynamic_per_mac_nominal_pj": reference_total.mac_dynamic_pj.nominal / macs,
+        "lowest_vdd_v": lowest,
+        "saving_at_lowest_vdd_pct": 100.0 * (1.0 - lowest_total / reference_total.total_pj.nominal),
+        "peak_tmac_per_s": peak / 1e12,
+        "peak_tops": 2 * peak / 1e12,
+        "unit_capacitance_ff": model.unit_capacitance_ff.nominal,
+        "node_nm": model.node_nm,
+        **{f"{name}_toggle_error_pct": stage.validation_error_pct for name, stage in model.stages.items()},
+    }
+    return EnergyResult(config=config, rows=tuple(rows), totals=totals, model=model)
+
+
+def required_leakage_share(saving_pct: float, vdd_v: float, nominal_vdd_v: float, leakage_power_ratio: float) -> float:
+    """Leakage share of the nominal energy that a dynamic + leakage model needs for a saving.
+
+    With energy ``D + L`` at nominal (shares summing to 1), dynamic energy scaling by
+    ``(V / V_nom)**2`` and leakage energy by `leakage_power_ratio` at the same clock,
+    ``1 - saving = (1 - L) s_dyn + L s_leak``, so ``L = (s_dyn - (1 - saving)) / (s_dyn - s_leak)``.
+
+    Returns
+    -------
+    float
+        The share L in [0, 1], or NaN if no share in [0, 1] gives the saving.
+    """
+    dynamic = (vdd_v / nominal_vdd_v) ** 2
+    remaining = 1.0 - saving_pct / 100.0
+    if dynamic == leakage_power_ratio:
+        return float("nan")
+    share = (dynamic - remaining) / (dynamic - leakage_power_ratio)
+    return share if 0.0 <= share <= 1.0 else float("nan")
+
+
+_COLOURS = ("#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3")
+
+
+def plot_energy(result: EnergyResult):
+    """Stacked bars of the inference energy per supply voltage, one segment per component."""
+    from experiments.output import subplots
+
+    totals = [row for row in result.rows if row.layer_id == -1]
+    figure, axis = subplots(figsize=(1.2 + 0.7 * len(totals), 4.0))
+    labels = [f"{row.vdd_v:g}" for row in totals]
+    bottom = np.zeros(len(totals))
+    for colour, component in zip(_COLOURS, COMPONENTS, strict=True):
+        values = np.array([getattr(row, component) for row in totals]) / 1e6
+        axis.bar(labels, values, bottom=bottom, color=colour, label=component.removesuffix("_pj"))
+        bottom += values
+    low = np.array([row.total_low_pj for row in totals]) / 1e6
+    high = np.array([row.total_high_pj for row in totals]) / 1e6
+    axis.errorbar(labels, bottom, yerr=[bottom - low, high - bottom], fmt="none", ecolor="black", capsize=3)
+    axis.set_xlabel("VDD (V)")
+    axis.set_ylabel("energy per inference (uJ)")
+    axis.legend(fontsize=7)
+    return figure
+
+
+def plot_energy_layers(result: EnergyResult, vdd_v: float):
+    """Stacked bars per layer at one supply voltage."""
+    from experiments.output import subplots
+
+    rows = [row for row in result.rows if row.layer_id >= 0 and row.vdd_v == vdd_v]
+    figure, axis = subplots(figsize=(max(4.0, 0.25 * len(rows) + 2), 4.0))
+    positions = np.arange(len(rows))
+    bottom = np.zeros(len(rows))
+    for colour, component in zip(_COLOURS, COMPONENTS, strict=True):
+        values = np.array([getattr(row, component) for row in rows]) / 1e6
+        axis.bar(positions, values, bottom=bottom, color=colour, label=component.removesuffix("_pj"))
+        bottom += values
+    axis.set_xticks(positions, [row.layer_name for row in rows], rotation=90, fontsize=6)
+    axis.set_ylabel("energy (uJ)")
+    axis.set_title(f"VDD {vdd_v:g} V")
+    axis.legend(fontsize=7)
+    return figure
+
+
+STUDY = Study(
+    name="energy",
+    config_type=EnergyConfig,
+    function=energy,
+    summary="energy per layer and per inference against VDD, as a breakdown with bands",
+)
