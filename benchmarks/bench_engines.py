@@ -32,6 +32,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 _RSS_PROBE = """
 import resource, sys
 import numpy as np
+from pe_models.operands import dnn_activations, dnn_weights
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 from sim.config import ArrayConfig
 from sim.engine import simulate_gemm
@@ -42,8 +43,7 @@ timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=70
 array = ArrayConfig(rows=256, cols=256, dataflow="ws")
 simulate_gemm(np.ones((1, 1), np.int8), np.ones((1, 1), np.int8), array=array, pe=pe, timing=timing)
 rng = np.random.default_rng(0)
-a = np.clip(np.rint(np.abs(rng.normal(0, 40, (m, k))) * (rng.random((m, k)) < 0.5)), 0, 127).astype(np.int8)
-b = np.clip(np.rint(rng.normal(0, 25, (k, n))), -128, 127).astype(np.int8)
+a, b = dnn_activations(rng, (m, k)), dnn_weights(rng, (k, n))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 result = simulate_gemm(a, b, array=array, pe=pe, timing=timing)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -52,11 +52,9 @@ print(before, after, result.macs, result.erroneous_macs)
 
 
 def _operands(rng: np.random.Generator, m: int, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    activations = np.abs(rng.normal(0.0, 40.0, (m, k)))
-    activations[rng.random((m, k)) < 0.5] = 0.0
-    a = np.clip(np.rint(activations), 0, 127).astype(np.int8)
-    b = np.clip(np.rint(rng.normal(0.0, 25.0, (k, n))), -128, 127).astype(np.int8)
-    return a, b
+    from pe_models.operands import dnn_activations, dnn_weights
+
+    return dnn_activations(rng, (m, k)), dnn_weights(rng, (k, n))
 
 
 def _fast_mac_rate(

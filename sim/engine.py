@@ -50,6 +50,7 @@ from .memory import BufferWords, buffer_words, iter_fold_traffic, transfer_cycle
 from .protection import Protection
 
 __all__ = [
+    "DETAILED_MAX_PES",
     "ENGINES",
     "EVENT_COLUMNS",
     "GemmResult",
@@ -68,6 +69,10 @@ __all__ = [
 
 ENGINES: dict[str, Callable[[GridSetup], GridEngine]] = {"fast": FastGrid, "detailed": DetailedGrid}
 """The interchangeable grid engines by name (the one list of engine names)."""
+
+DETAILED_MAX_PES = 1024
+"""Largest array (in PEs, 32 x 32) the ``detailed`` engine is meant for: it steps one Python
+object per PE and cycle, some 10^5 PE-cycles per second (benchmarks/bench_engines.py)."""
 
 EVENT_COLUMNS: tuple[str, ...] = ("fold", "cycle", "row", "col", "flip_mask", "detected")
 """Columns of :attr:`GemmResult.events` (cycle is fold-local, without stalls)."""
@@ -104,6 +109,7 @@ def run_schedule(
     fold_work: Callable[[Fold], tuple[int, int]] | None = None,
     *,
     buffers: BufferWords | None = None,
+    ifmap_words: int | None = None,
 ) -> Schedule:
     """Walk the folds of `mapping` with SimPy: compute, correction stalls and DRAM transfers.
 
@@ -119,6 +125,8 @@ def run_schedule(
         :mod:`sim.grid`, no corrections.
     buffers : BufferWords, optional
         SRAM capacities in words overriding ``array``'s (:func:`sim.memory.buffer_words`).
+    ifmap_words : int, optional
+        Distinct ifmap words per group (:func:`sim.memory.ifmap_words`); default ``M K``.
 
     Returns
     -------
@@ -137,13 +145,15 @@ def run_schedule(
             return fold_work(fold)
         return fold_busy_cycles(dataflow, array.rows, array.cols, fold.temporal), 0
 
-    fold_traffic = iter_fold_traffic(mapping, buffer_words(array) if buffers is None else buffers)
+    fold_traffic = iter_fold_traffic(
+        mapping, buffer_words(array) if buffers is None else buffers, ifmap_words=ifmap_words
+    )
 
-    def traffic(fold: Fold) -> tuple[int, int]:
+    def traffic(fold: Fold) -> tuple[Fraction, int]:
         words = next(fold_traffic)
         return words.dram_reads, words.ofmap_dram_writes
 
-    def transfer(words: int) -> Generator[simpy.Event, Any, None]:
+    def transfer(words: int | Fraction) -> Generator[simpy.Event, Any, None]:
         if bandwidth is None or words == 0:
             return
         with dram.request() as request:

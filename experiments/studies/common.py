@@ -1,0 +1,403 @@
+"""What the study configs share: field checks and the PE, timing and operand field groups.
+
+A study config is a frozen, keyword-only dataclass that validates itself in
+``__post_init__`` and raises :class:`pe_models.errors.ConfigError` with a message that
+starts with the *field* name (``vdd_v: ...``), never a command-line option; the command
+line translates field names to its options in one place (:mod:`experiments.options`).
+
+The field groups are mixins: a config that evaluates timing at one operating point
+inherits :class:`TimingFields` (which includes :class:`PEFields`), a voltage sweep
+:class:`SweepFields`, a study on an operand stream :class:`OperandFields`. Each group's
+``__post_init__`` checks its own fields and calls the next one in the MRO, so a config
+class only checks the fields it adds, after ``super().__post_init__()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from pe_models.cells import parse_cell_delays
+from pe_models.errors import ConfigError
+from pe_models.operands import OPERAND_SOURCES, OperandStream, load_trace, synthetic_stream
+from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
+from pe_models.technology import DEFAULT_TECHNOLOGY
+from sim.config import DATAFLOWS, ArrayConfig
+
+__all__ = [
+    "DEFAULT_VDD_SWEEP",
+    "OperandFields",
+    "PEFields",
+    "Progress",
+    "SweepFields",
+    "TimingFields",
+    "array_shape",
+    "as_config",
+    "check_choice",
+    "check_int",
+    "check_number",
+    "config_dict",
+    "no_progress",
+    "resolve_array",
+    "set_field",
+    "vdd_values",
+]
+
+DEFAULT_VDD_SWEEP: tuple[float, ...] = tuple(round(0.9 - 0.05 * i, 6) for i in range(9))
+"""0.9 V down to 0.5 V in 50 mV steps."""
+
+T = TypeVar("T")
+C = TypeVar("C")
+Progress = Callable[..., Iterable[Any]]
+"""``progress(items, *, total=None, label="") -> iterable`` (e.g. :func:`experiments.output.progress`)."""
+
+
+def no_progress(items: Iterable[T], *, total: int | None = None, label: str = "") -> Iterator[T]:
+    """The default progress hook of a study: yields `items`, draws nothing."""
+    yield from items
+
+
+def as_config(config_type: type[C], config: C | None, fields: Mapping[str, Any]) -> C:
+    """`config` itself, or ``config_type(**fields)``; both at once is an error."""
+    if config is None:
+        return config_type(**fields)
+    if fields:
+        raise TypeError(f"give a {config_type.__name__} or keyword arguments, not both")
+    if not isinstance(config, config_type):
+        raise TypeError(f"expected a {config_type.__name__}, got {type(config).__name__}")
+    return config
+
+
+def set_field(config: object, name: str, value: object) -> None:
+    """Normalise a field of a frozen config in its ``__post_init__``."""
+    object.__setattr__(config, name, value)
+
+
+def check_int(name: str, value: object, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """`value` as an int within [minimum, maximum]; ConfigError naming `name` otherwise."""
+    if minimum is not None and maximum is not None:
+        allowed = f"an integer in {minimum}..{maximum}"
+    elif minimum is not None:
+        allowed = f"an integer >= {minimum}"
+    elif maximum is not None:
+        allowed = f"an integer <= {maximum}"
+    else:
+        allowed = "an integer"
+    if not isinstance(value, int | np.integer) or isinstance(value, bool):
+        raise ConfigError(f"{name}: expected {allowed}, got {value!r}")
+    number = int(value)
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        raise ConfigError(f"{name}: expected {allowed}, got {number}")
+    return number
+
+
+def check_number(
+    name: str,
+    value: object,
+    *,
+    unit: str,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    open_minimum: bool = False,
+) -> float:
+    """`value` as a finite float within the bounds; ConfigError naming `name` and `unit` otherwise."""
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    number = float(value) if ok else math.nan  # type: ignore[arg-type]
+    below = minimum is not None and (number <= minimum if open_minimum else number < minimum)
+    above = maximum is not None and number > maximum
+    if not ok or not math.isfinite(number) or below or above:
+        left = "(" if open_minimum else "["
+        low = "-inf" if minimum is None else f"{minimum:g}"
+        high = "inf)" if maximum is None else f"{maximum:g}]"
+        raise ConfigError(f"{name}: expected a number of {unit} in {left}{low}, {high}, got {value!r}")
+    return number
+
+
+def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
+    """`value` if it is one of `choices`; ConfigError listing them otherwise."""
+    allowed = tuple(choices)
+    if value not in allowed:
+        raise ConfigError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
+    return str(value)
+
+
+_NUMBER = r"\s*([0-9]*\.?[0-9]+)\s*"
+
+
+def vdd_values(value: object, name: str = "vdd_v") -> tuple[float, ...]:
+    """Supply voltages from a number, a sequence of numbers, or text.
+
+    Text is ``START:STOP:STEP`` (inclusive, either direction), ``V1,V2,...`` or ``V``.
+
+    Raises
+    ------
+    ConfigError
+        Malformed text, a step <= 0, an empty list, or a voltage outside (0, 2] V (the
+        technology then checks its own range).
+    """
+    if isinstance(value, str):
+        range_match = re.fullmatch(f"{_NUMBER}:{_NUMBER}:{_NUMBER}", value)
+        if range_match:
+            start, stop, step = (float(v) for v in range_match.groups())
+            if step <= 0:
+                raise ConfigError(f"{name}: step {step:g} must be > 0")
+            count = math.floor(abs(stop - start) / step + 1e-9) + 1
+            direction = 1 if stop >= start else -1
+            values: list[object] = [round(start + direction * i * step, 6) for i in range(count)]
+        elif re.fullmatch(f"{_NUMBER}(,{_NUMBER})*", value):
+            values = [float(v) for v in value.split(",")]
+        else:
+            raise ConfigError(
+                f"{name}: {value!r} is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)"
+            )
+    elif isinstance(value, Sequence | np.ndarray):
+        values = list(value)
+    else:
+        values = [value]
+    if not values:
+        raise ConfigError(f"{name}: expected at least one supply voltage")
+    result = []
+    for item in values:
+        ok = isinstance(item, int | float | np.integer | np.floating) and not isinstance(item, bool)
+        if not ok or not 0 < float(item) <= 2:  # type: ignore[arg-type]
+            shown = f"{float(item):g} V" if ok else repr(item)  # type: ignore[arg-type]
+            raise ConfigError(f"{name}: {shown} is out of range; allowed: (0, 2] V")
+        result.append(float(item))  # type: ignore[arg-type]
+    return tuple(result)
+
+
+def _cell_delays(value: object) -> tuple[tuple[str, float], ...] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return tuple(sorted(parse_cell_delays(value).items()))
+    if isinstance(value, Mapping):
+        items = value.items()
+    elif isinstance(value, Iterable):
+        items = value  # type: ignore[assignment]
+    else:
+        raise ConfigError(f"cell_delays_ps: expected a mapping of cell to ps or 'CELL=PS,...', got {value!r}")
+    text = ",".join(f"{cell}={delay}" for cell, delay in items)
+    return tuple(sorted(parse_cell_delays(text).items())) if text else None
+
+
+def _chain_post_init(config: object, cls: type) -> None:
+    parent = super(cls, config)  # type: ignore[arg-type]
+    hook = getattr(parent, "__post_init__", None)
+    if hook is not None:
+        hook()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PEFields:
+    """What the PE is made of (see :class:`pe_models.pe.PEConfig`).
+
+    Attributes
+    ----------
+    cells : str
+        ``"compound"`` (XOR3/MAJ3 full adders) or ``"2in"`` (2-input cells).
+    cell_delays_ps : mapping of str to float, or "CELL=PS,...", optional
+        Cell delay overrides in ps at nominal VDD; stored as sorted (cell, ps) pairs.
+    adder : str
+        ``"rca"`` or ``"ks"``.
+    pipeline : str
+        ``"registered"`` or ``"fused"``.
+    width : int
+        Accumulator width in bits, 16..62.
+    technology : str
+        Voltage-scaling preset.
+    """
+
+    cells: str = "compound"
+    cell_delays_ps: Any = None
+    adder: str = "rca"
+    pipeline: str = "registered"
+    width: int = 32
+    technology: str = DEFAULT_TECHNOLOGY
+
+    def __post_init__(self) -> None:
+        set_field(self, "cell_delays_ps", _cell_delays(self.cell_delays_ps))
+        self.pe_config()
+        _chain_post_init(self, PEFields)
+
+    def pe_config(self) -> PEConfig:
+        """The :class:`~pe_models.pe.PEConfig` of these fields."""
+        return PEConfig(
+            cells=self.cells,
+            cell_delays_ps=None if self.cell_delays_ps is None else dict(self.cell_delays_ps),
+            adder=self.adder,
+            pipeline=self.pipeline,
+            width=self.width,
+            technology=self.technology,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimingFields(PEFields):
+    """PE fields plus one operating point: ``vdd_v`` with ``f_clk_mhz``, or ``t_clk_ps`` [with ``delay_scale``].
+
+    Attributes
+    ----------
+    vdd_v : float, optional
+        Supply voltage in V (the technology gives the delay scale).
+    f_clk_mhz : float
+        Clock frequency in MHz, with `vdd_v` (default 700).
+    t_clk_ps : float, optional
+        Clock period in ps, instead of `vdd_v`.
+    delay_scale : float, optional
+        Cell delays relative to nominal, with `t_clk_ps` (default 1).
+    t_setup_ps : float, optional
+        Setup time of the output flip-flops at this operating point in ps (default: the
+        cell library's, scaled with the delays).
+    """
+
+    vdd_v: float | None = None
+    f_clk_mhz: float = 700.0
+    t_clk_ps: float | None = None
+    delay_scale: float | None = None
+    t_setup_ps: float | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.t_clk_ps is not None:
+            if self.vdd_v is not None:
+                raise ConfigError("vdd_v: give either t_clk_ps (with delay_scale) or vdd_v with f_clk_mhz, not both")
+        else:
+            if self.delay_scale is not None:
+                raise ConfigError("delay_scale: only with t_clk_ps; with vdd_v the technology gives the scale")
+            if self.vdd_v is None:
+                raise ConfigError("vdd_v: give vdd_v (with f_clk_mhz) or t_clk_ps")
+        self.timing()
+
+    def operating_point(self) -> OperatingPoint | None:
+        """The operating point (None when timed by ``t_clk_ps``)."""
+        if self.vdd_v is None:
+            return None
+        return OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz)
+
+    def timing(self) -> StageTiming:
+        """The PE timing of these fields."""
+        pe = self.pe_config()
+        extra: dict[str, Any] = {} if self.t_setup_ps is None else {"t_setup_ps": self.t_setup_ps}
+        point = self.operating_point()
+        if point is None:
+            return stage_timing(pe, t_clk_ps=self.t_clk_ps, delay_scale=self.delay_scale, **extra)
+        return stage_timing(pe, operating_point=point, **extra)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepFields(PEFields):
+    """PE fields plus a voltage sweep at one clock frequency.
+
+    Attributes
+    ----------
+    vdd_v : sequence of float, float or "START:STOP:STEP"
+        Supply voltages in V, stored as a tuple (default 0.9 V to 0.5 V in 50 mV steps).
+    f_clk_mhz : float
+        Clock frequency in MHz (default 700).
+    """
+
+    vdd_v: Any = DEFAULT_VDD_SWEEP
+    f_clk_mhz: float = 700.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        set_field(self, "vdd_v", vdd_values(self.vdd_v))
+        self.timings()
+
+    def timings(self) -> list[StageTiming]:
+        """The PE timing at every voltage of the sweep, in order."""
+        pe = self.pe_config()
+        return [stage_timing(pe, operating_point=OperatingPoint(vdd_v=v, f_clk_mhz=self.f_clk_mhz)) for v in self.vdd_v]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperandFields:
+    """Where the PE's operands come from.
+
+    Attributes
+    ----------
+    operands : str or path
+        ``"uniform"``, ``"dnn"`` (a synthetic weight-stationary column, see
+        :func:`pe_models.operands.synthetic_stream`) or a ``.npz`` trace with arrays a, b, c.
+    array_rows : int
+        Column depth of the ``dnn`` model, >= 1 (default 256).
+    seed : int
+        Seed of the synthetic operands, >= 0.
+    """
+
+    operands: str = "dnn"
+    array_rows: int = 256
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.operands, Path):
+            set_field(self, "operands", str(self.operands))
+        if self.operands not in OPERAND_SOURCES and not str(self.operands).endswith(".npz"):
+            raise ConfigError(f"operands: expected uniform, dnn or a .npz trace file, got {self.operands!r}")
+        check_int("array_rows", self.array_rows, minimum=1)
+        check_int("seed", self.seed, minimum=0)
+        _chain_post_init(self, OperandFields)
+
+    def operand_stream(self, *, lanes: int, steps: int) -> OperandStream:
+        """The operand stream: synthetic (`lanes` x `steps`, seeded) or the trace file."""
+        if self.operands in OPERAND_SOURCES:
+            return synthetic_stream(
+                self.operands, lanes=lanes, steps=steps, seed=np.random.SeedSequence(self.seed), depth=self.array_rows
+            )
+        return load_trace(self.operands)
+
+
+def array_shape(value: object, name: str = "array") -> tuple[int, int]:
+    """An array shape from ``"RxC"`` or ``(rows, cols)``; ConfigError naming `name` otherwise."""
+    from experiments.configs import parse_array_shape
+
+    if isinstance(value, str):
+        return parse_array_shape(value, option=name)
+    if isinstance(value, Sequence) and len(value) == 2:
+        rows, cols = (check_int(name, v, minimum=1) for v in value)
+        return rows, cols
+    raise ConfigError(f"{name}: expected ROWSxCOLS with positive integers, e.g. 256x256, got {value!r}")
+
+
+def resolve_array(
+    *,
+    config_file: str | Path | None = None,
+    array: object = None,
+    dataflow: str | None = None,
+    bandwidth: object = None,
+    f_clk_mhz: float | None = None,
+) -> ArrayConfig:
+    """The array of a study: defaults (256x256 ws), then `config_file`, then the other fields.
+
+    Errors name the fields ``array``, ``dataflow``, ``bandwidth``, ``f_clk_mhz``.
+    """
+    from experiments.configs import parse_bandwidth, resolve_array_config
+
+    config = resolve_array_config(config_file=None if config_file is None else str(config_file))
+    changes: dict[str, object] = {}
+    if array is not None:
+        changes["rows"], changes["cols"] = array_shape(array)
+    if dataflow is not None:
+        changes["dataflow"] = check_choice("dataflow", dataflow, DATAFLOWS)
+    if bandwidth is not None:
+        if isinstance(bandwidth, str):
+            changes["dram_bandwidth_words_per_cycle"] = parse_bandwidth(bandwidth, option="bandwidth")
+        else:
+            value = check_number("bandwidth", bandwidth, unit="words per cycle", minimum=0, open_minimum=True)
+            changes["dram_bandwidth_words_per_cycle"] = int(value) if value.is_integer() else value
+    if f_clk_mhz is not None:
+        changes["f_clk_mhz"] = check_number("f_clk_mhz", f_clk_mhz, unit="MHz", minimum=0, open_minimum=True)
+    return dataclasses.replace(config, **changes)
+
+
+def config_dict(config: object) -> dict[str, Any]:
+    """The init fields of a config dataclass as a dict (for ``config.json``)."""
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.init}  # type: ignore[arg-type]

@@ -1,0 +1,200 @@
+"""Per-layer cycles and utilisation of a topology on one array (closed forms of :mod:`sim.cycles`).
+
+Compute cycles are SCALE-Sim v2's; with a DRAM bandwidth the stall cycles of the
+project's double-buffered DRAM model are added (docs/latency.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from experiments.results import StudyResult
+from sim.config import ArrayConfig
+from sim.cycles import summarize, topology_report
+from workloads.topologies import Topology, load_topology
+
+from . import Study
+from .common import as_config, resolve_array
+
+__all__ = ["LatencyConfig", "LatencyResult", "LatencyRow", "latency", "topology_record"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LatencyConfig:
+    """A topology on one array.
+
+    Attributes
+    ----------
+    topology : str or path
+        Topology CSV (SCALE-Sim convolution or GEMM format, or vscale format) or a
+        built-in name (``mobilenetv2``, ``resnet18``, ...).
+    config_file : str or path, optional
+        Array configuration: SCALE-Sim ``.cfg`` or vscale TOML; the fields below override it.
+    array : "RxC" or (rows, cols), optional
+        Array shape in PEs (default: from `config_file`, else 256x256).
+    dataflow : str, optional
+        ``ws``, ``os`` or ``is`` (default: from `config_file`, else ws).
+    bandwidth : float or "unlimited", optional
+        DRAM bandwidth in words per cycle (default: from `config_file`, else unlimited).
+    f_clk_mhz : float, optional
+        Clock frequency in MHz for ``latency_us`` (default: from `config_file`, else 700).
+    scalesim_compat : bool
+        Lower layers as SCALE-Sim v2 does (reproduces its cycle counts).
+    """
+
+    topology: str | Path
+    config_file: str | Path | None = None
+    array: Any = None
+    dataflow: str | None = None
+    bandwidth: Any = None
+    f_clk_mhz: float | None = None
+    scalesim_compat: bool = False
+
+    def __post_init__(self) -> None:
+        self.array_config()
+
+    def array_config(self) -> ArrayConfig:
+        """The array these fields describe."""
+        return resolve_array(
+            config_file=self.config_file,
+            array=self.array,
+            dataflow=self.dataflow,
+            bandwidth=self.bandwidth,
+            f_clk_mhz=self.f_clk_mhz,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LatencyRow:
+    """One layer of the topology on the array.
+
+    Attributes
+    ----------
+    layer_id : int
+        Position in the topology (0-based).
+    layer_name : str
+    m, n, k, groups : int
+        The layer's GEMM ``C[M, N] = A[M, K] @ B[K, N]``, per group.
+    dataflow, array : str
+        Dataflow and array shape (``RxC``).
+    row_folds, col_folds, folds : int
+        Folds of the mapping (tiles of the array), per group and in total.
+    compute_cycles, stall_cycles, total_cycles : int
+        SCALE-Sim's compute cycles, DRAM stall cycles, their sum.
+    macs : int
+        Multiply-accumulates of the layer.
+    overall_util_pct : float
+        ``macs / (PEs x total cycles)`` in %.
+    mapping_eff_pct : float
+        Share of the PEs the folds use, averaged over folds, in %.
+    compute_util_pct : float
+        ``macs / (PEs x compute cycles)`` in %.
+    latency_us : float
+        ``total_cycles`` at the clock frequency, in µs.
+    """
+
+    layer_id: int
+    layer_name: str
+    m: int
+    n: int
+    k: int
+    groups: int
+    dataflow: str
+    array: str
+    row_folds: int
+    col_folds: int
+    folds: int
+    compute_cycles: int
+    stall_cycles: int
+    total_cycles: int
+    macs: int
+    overall_util_pct: float
+    mapping_eff_pct: float
+    compute_util_pct: float
+    latency_us: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class LatencyResult(StudyResult[LatencyRow, LatencyConfig]):
+    """Per-layer rows; ``totals``: layers, compute/stall/total cycles, macs, mac_units,
+    overall_util_pct, latency_us, f_clk_mhz.
+
+    Attributes
+    ----------
+    topology : Topology
+        The topology as read.
+    array_config : ArrayConfig
+        The array it ran on.
+    """
+
+    row_type = LatencyRow
+
+    topology: Topology
+    array_config: ArrayConfig
+
+
+def latency(config: LatencyConfig | None = None, /, **fields: Any) -> LatencyResult:
+    """Cycles, utilisation and latency of every layer of a topology on one array.
+
+    Parameters
+    ----------
+    config : LatencyConfig, optional
+        Or its fields as keyword arguments (``topology="resnet18"``, ``array="128x128"`` ...).
+    """
+    config = as_config(LatencyConfig, config, fields)
+    array = config.array_config()
+    topology = load_topology(config.topology, scalesim_compat=config.scalesim_compat)
+    reports = topology_report(topology.layers, array, scalesim_compat=config.scalesim_compat)
+    summary = summarize(reports, array)
+    rows = tuple(
+        LatencyRow(
+            layer_id=index,
+            layer_name=report.name,
+            m=report.m,
+            n=report.n,
+            k=report.k,
+            groups=report.groups,
+            dataflow=report.dataflow,
+            array=array.shape,
+            row_folds=report.row_folds,
+            col_folds=report.col_folds,
+            folds=report.folds,
+            compute_cycles=report.compute_cycles,
+            stall_cycles=report.stall_cycles,
+            total_cycles=report.total_cycles,
+            macs=report.macs,
+            overall_util_pct=100.0 * report.overall_utilisation,
+            mapping_eff_pct=100.0 * report.mapping_efficiency,
+            compute_util_pct=100.0 * report.compute_utilisation,
+            latency_us=array.cycles_to_us(report.total_cycles),
+        )
+        for index, report in enumerate(reports)
+    )
+    totals = {
+        "layers": summary.layers,
+        "folds": sum(report.folds for report in reports),
+        "compute_cycles": summary.compute_cycles,
+        "stall_cycles": summary.stall_cycles,
+        "total_cycles": summary.total_cycles,
+        "macs": summary.macs,
+        "mac_units": summary.mac_units,
+        "overall_util_pct": 100.0 * summary.overall_utilisation,
+        "latency_us": summary.latency_us,
+        "f_clk_mhz": float(array.f_clk_mhz),
+    }
+    return LatencyResult(config=config, rows=rows, totals=totals, topology=topology, array_config=array)
+
+
+def topology_record(spec: str | Path, topology: Topology) -> dict[str, Any]:
+    """How a topology was obtained, for ``config.json``."""
+    return {"spec": str(spec), "source": topology.source, "format": topology.format, "layers": len(topology.layers)}
+
+
+STUDY = Study(
+    name="latency",
+    config_type=LatencyConfig,
+    function=latency,
+    summary="per-layer cycles and utilisation of a topology on one array",
+)

@@ -1,0 +1,519 @@
+"""Layers run MAC by MAC on the array at one operating point (:func:`sim.network.simulate_layers`).
+
+Operands are seeded int8 values of the DNN operand model
+(:data:`pe_models.operands.DNN_OPERAND_MODEL`) or a supplied GEMM (``.npz`` with arrays
+``activations`` (M, K) and ``weights`` (K, N)).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiments.results import StudyResult
+from pe_models.chain import mac_parameters
+from pe_models.errors import ConfigError
+from pe_models.operands import DNN_OPERAND_MODEL
+from pe_models.variation import MAX_SIGMA, ProcessVariation
+from sim.config import ArrayConfig
+from sim.engine import DETAILED_MAX_PES, ENGINES
+from sim.layers import GemmLayer, Layer
+from sim.network import NetworkOutcome, simulate_layers
+from sim.protection import STALL_SCOPES, Protection, format_bit_mask, parse_bit_mask
+from workloads.topologies import load_topology
+
+from . import Study
+from .common import Progress, TimingFields, as_config, check_choice, check_int, no_progress, resolve_array, set_field
+
+__all__ = [
+    "FlipRow",
+    "SimulateConfig",
+    "SimulateResult",
+    "SimulateRow",
+    "load_gemm_operands",
+    "parse_layer",
+    "parse_layer_range",
+    "plot_flips",
+    "simulate",
+]
+
+
+def parse_layer(value: object, name: str = "layer") -> GemmLayer:
+    """``"M,N,K"`` or ``(M, N, K)`` -> a GEMM layer named ``gemm``.
+
+    Raises
+    ------
+    ConfigError
+        ``layer: expected M,N,K with positive integers, e.g. 64,32,27, got '...'``.
+    """
+    text = ",".join(str(v) for v in value) if isinstance(value, tuple | list) else str(value)
+    match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", text)
+    if match is None or 0 in (int(v) for v in match.groups()):
+        raise ConfigError(f"{name}: expected M,N,K with positive integers, e.g. 64,32,27, got {value!r}")
+    m, n, k = (int(v) for v in match.groups())
+    return GemmLayer(name="gemm", m=m, n=n, k=k)
+
+
+def parse_layer_range(text: str | None, count: int, name: str = "layer_range") -> range:
+    """``START:STOP`` (0-based, STOP exclusive, either may be empty) or ``I``; None: all `count`.
+
+    Raises
+    ------
+    ConfigError
+        Malformed text or an empty selection.
+    """
+    if text is None:
+        return range(count)
+    match = re.fullmatch(r"\s*(\d*)\s*(:\s*(\d*)\s*)?", text)
+    if match is None or (match.group(2) is None and not match.group(1)):
+        raise ConfigError(f"{name}: expected START:STOP or an index (0-based), e.g. 0:3, got {text!r}")
+    start = int(match.group(1)) if match.group(1) else 0
+    if match.group(2) is None:
+        stop = start + 1
+    else:
+        stop = int(match.group(3)) if match.group(3) else count
+    selected = range(count)[start:stop]
+    if len(selected) == 0:
+        raise ConfigError(f"{name}: {text!r} selects no layer; the topology has layers 0..{count - 1}")
+    return selected
+
+
+def load_gemm_operands(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read supplied GEMM operands: a ``.npz`` with int8-valued ``activations`` (M, K) and ``weights`` (K, N).
+
+    Raises
+    ------
+    ConfigError
+        Unreadable file, missing array, wrong rank, mismatched K, non-integer or out-of-range values.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in ("activations", "weights") if name in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+        raise ConfigError(f"{path}: not a readable .npz file with arrays activations, weights") from None
+    for name in ("activations", "weights"):
+        if name not in arrays:
+            raise ConfigError(f"{path}: missing array {name!r}; a GEMM operand file needs arrays activations, weights")
+    activations, weights = arrays["activations"], arrays["weights"]
+    for name, array in arrays.items():
+        if array.ndim != 2 or 0 in array.shape:
+            raise ConfigError(f"{path}: array {name!r} must be a non-empty 2-D matrix, got shape {array.shape}")
+        if array.dtype.kind not in "iu" or array.min() < -128 or array.max() > 127:
+            raise ConfigError(f"{path}: array {name!r} must hold integers in -128..127")
+    if activations.shape[1] != weights.shape[0]:
+        raise ConfigError(f"{path}: activations {activations.shape} and weights {weights.shape} do not share K")
+    return activations.astype(np.int8), weights.astype(np.int8)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimulateConfig(TimingFields):
+    """Layers on the array at one operating point.
+
+    Exactly one source: `layer`, `operand_file` or `topology`.
+
+    Attributes
+    ----------
+    layer : "M,N,K" or (M, N, K), optional
+        One GEMM layer ``C[M, N] = A[M, K] @ B[K, N]`` (stored as ``"M,N,K"``).
+    operand_file : str or path, optional
+        One GEMM with supplied operands (``.npz``: activations (M, K), weights (K, N)).
+    topology : str or path, optional
+        Topology CSV or built-in name.
+    layer_range : str, optional
+        With `topology`: ``START:STOP`` (0-based, STOP exclusive) or an index (default: all).
+    array : "RxC" or (rows, cols)
+        Array shape (default 256x256).
+    dataflow : str
+        ``ws``, ``os`` or ``is``.
+    bandwidth : float or "unlimited", optional
+        DRAM bandwidth in words per cycle (default unlimited: no memory stalls).
+    engine : str
+        Grid engine, a key of :data:`sim.engine.ENGINES`.
+    allow_large_detailed : bool
+        Let the ``detailed`` engine run arrays above :data:`sim.engine.DETAILED_MAX_PES` PEs.
+    protect : str or int
+        Protected accumulator bits: ``"31:20"``, ``"31,30"``, ``"none"`` or a bit mask.
+    penalty_cycles : int
+        Cycles one correction costs, >= 0.
+    stall_scope : str
+        ``global`` or ``column``.
+    sigma_die, sigma_pe : float
+        Process variation: relative delay std between dies and between PEs, 0..0.3.
+    seed : int
+        Seed of the operands and of the process-variation die, >= 0.
+    (PE and timing fields: :class:`~experiments.studies.common.TimingFields`.)
+    """
+
+    layer: Any = None
+    operand_file: str | Path | None = None
+    topology: str | Path | None = None
+    layer_range: str | None = None
+    array: Any = "256x256"
+    dataflow: str = "ws"
+    bandwidth: Any = None
+    engine: str = "fast"
+    allow_large_detailed: bool = False
+    protect: Any = "none"
+    penalty_cycles: int = 1
+    stall_scope: str = "global"
+    sigma_die: float = 0.0
+    sigma_pe: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        sources = [name for name in ("layer", "operand_file", "topology") if getattr(self, name) is not None]
+        if len(sources) != 1:
+            raise ConfigError(
+                f"layer: give exactly one of layer, operand_file or topology, got {', '.join(sources) or 'none'}"
+            )
+        if self.layer is not None:
+            problem = parse_layer(self.layer)
+            set_field(self, "layer", f"{problem.m},{problem.n},{problem.k}")
+        if self.layer_range is not None and self.topology is None:
+            raise ConfigError("layer_range: only with topology")
+        mac_parameters(self.pe_config(), self.timing())
+        check_int("seed", self.seed, minimum=0)
+        if not isinstance(self.penalty_cycles, int) or isinstance(self.penalty_cycles, bool) or self.penalty_cycles < 0:
+            raise ConfigError(
+                f"penalty_cycles: expected a non-negative integer number of cycles, got {self.penalty_cycles!r}"
+            )
+        check_choice("stall_scope", self.stall_scope, STALL_SCOPES)
+        check_choice("engine", self.engine, ENGINES)
+        self.protection()
+        for name in ("sigma_die", "sigma_pe"):
+            sigma = getattr(self, name)
+            ok = isinstance(sigma, int | float) and not isinstance(sigma, bool)
+            if not ok or not 0.0 <= sigma <= MAX_SIGMA:
+                raise ConfigError(f"{name}: expected a relative standard deviation in 0..{MAX_SIGMA:g}, got {sigma:g}")
+        array = self.array_config()
+        if self.engine == "detailed" and array.mac_units > DETAILED_MAX_PES and not self.allow_large_detailed:
+            raise ConfigError(
+                f"engine: detailed steps one Python object per PE and is meant for arrays of up to "
+                f"{DETAILED_MAX_PES} PEs; {array.shape} has {array.mac_units}; use fast (bit-identical) "
+                "or set allow_large_detailed"
+            )
+
+    def protection(self) -> Protection:
+        """Protected bits, correction penalty and stall scope."""
+        if isinstance(self.protect, str):
+            mask = parse_bit_mask(self.protect, width=self.width, option="protect")
+        else:
+            mask = check_int("protect", self.protect, minimum=0)
+            if mask >> self.width:
+                raise ConfigError(f"protect: bit {mask.bit_length() - 1} is out of range; allowed: 0..{self.width - 1}")
+        return Protection(protected_mask=mask, penalty_cycles=self.penalty_cycles, stall_scope=self.stall_scope)
+
+    def variation(self) -> ProcessVariation | None:
+        """Process variation, None without any."""
+        if not (self.sigma_die or self.sigma_pe):
+            return None
+        return ProcessVariation(sigma_die=self.sigma_die, sigma_pe=self.sigma_pe)
+
+    def array_config(self) -> ArrayConfig:
+        """The array, clocked at the timing's frequency, with the PE's accumulator width."""
+        timing = self.timing()
+        array = resolve_array(array=self.array, dataflow=self.dataflow, bandwidth=self.bandwidth)
+        return dataclasses.replace(array, f_clk_mhz=1e9 / timing.t_clk_fs, accumulator_bits=self.width)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimulateRow:
+    """One layer run on the array.
+
+    Attributes
+    ----------
+    layer_id : int
+        Position in the topology (0 for a single layer).
+    layer_name : str
+    m, n, k, groups : int
+        The layer's GEMM per group.
+    folds, macs : int
+        Folds run and MACs evaluated.
+    cycles : int
+        ``compute_cycles + correction_cycles + memory_stall_cycles`` (SCALE-Sim's convention).
+    compute_cycles, correction_cycles, memory_stall_cycles : int
+    erroneous_macs : int
+        MACs whose latched accumulator differs from the settled one.
+    detections : int
+        Erroneous MACs with a protected bit wrong (detected and corrected).
+    detection_cycles : int
+        Cycles with at least one detection, summed over folds.
+    wrong_outputs : int
+        Outputs that differ from the exact GEMM.
+    relative_error : float
+        ``||outputs - exact||_2 / ||exact||_2`` of the layer.
+    max_abs_error : int
+        Largest ``|output - exact|``.
+    """
+
+    layer_id: int
+    layer_name: str
+    m: int
+    n: int
+    k: int
+    groups: int
+    folds: int
+    macs: int
+    cycles: int
+    compute_cycles: int
+    correction_cycles: int
+    memory_stall_cycles: int
+    erroneous_macs: int
+    detections: int
+    detection_cycles: int
+    wrong_outputs: int
+    relative_error: float
+    max_abs_error: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class FlipRow:
+    """Wrong bits latched at one accumulator bit position in one layer (or in total).
+
+    Attributes
+    ----------
+    layer_id : int or ""
+        Empty on the TOTAL rows.
+    layer_name : str
+        The layer, or ``TOTAL``.
+    bit : int
+    flipped_bits : int
+        Wrong values latched at this bit over all MACs.
+    unprotected_flipped_bits : int
+        The same over undetected MACs (stayed in the result).
+    protected : int
+        1 if the bit is protected.
+    """
+
+    layer_id: int | str
+    layer_name: str
+    bit: int
+    flipped_bits: int
+    unprotected_flipped_bits: int
+    protected: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Flips(StudyResult[FlipRow, SimulateConfig]):
+    """The flip counts per layer and bit, TOTAL rows last."""
+
+    row_type = FlipRow
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimulateResult(StudyResult[SimulateRow, SimulateConfig]):
+    """Per-layer rows; ``totals``: sums, overall ``relative_error``, ``latency_us``,
+    ``correction_overhead_pct`` and per-bit ``flipped_bits``/``unprotected_flipped_bits``.
+
+    Attributes
+    ----------
+    outcome : NetworkOutcome
+        Per-layer counts and flip arrays.
+    array_config : ArrayConfig
+    protection : Protection
+    source : dict
+        Where the layers came from (for the record).
+    """
+
+    row_type = SimulateRow
+
+    outcome: NetworkOutcome = field(compare=False)
+    array_config: ArrayConfig
+    protection: Protection
+    source: dict[str, Any] = field(compare=False)
+
+    def flips(self) -> Flips:
+        """Flip counts per layer and bit position, then the TOTAL rows."""
+        mask = self.protection.protected_mask
+        rows = [
+            FlipRow(
+                layer_id=layer.index,
+                layer_name=layer.layer.name,
+                bit=bit,
+                flipped_bits=int(layer.flip_counts[bit]),
+                unprotected_flipped_bits=int(layer.residual_flip_counts[bit]),
+                protected=(mask >> bit) & 1,
+            )
+            for layer in self.outcome.layers
+            for bit in range(layer.flip_counts.size)
+        ]
+        rows.extend(
+            FlipRow(
+                layer_id="",
+                layer_name="TOTAL",
+                bit=bit,
+                flipped_bits=int(self.outcome.flip_counts[bit]),
+                unprotected_flipped_bits=int(self.outcome.residual_flip_counts[bit]),
+                protected=(mask >> bit) & 1,
+            )
+            for bit in range(self.outcome.flip_counts.size)
+        )
+        return Flips(config=self.config, rows=tuple(rows), totals=self.totals)
+
+    def title(self) -> str:
+        """One line describing the run (plot title and table footer)."""
+        array = self.array_config
+        vdd = "" if self.config.vdd_v is None else f" at {self.config.vdd_v:g} V"
+        return (
+            f"{array.shape} {array.dataflow}{vdd}, {float(array.f_clk_mhz):g} MHz, "
+            f"protected {format_bit_mask(self.protection.protected_mask)}: "
+            f"{self.totals['erroneous_macs']} erroneous of {self.totals['macs']} MACs"
+        )
+
+
+_SUMMED = (
+    "macs",
+    "cycles",
+    "compute_cycles",
+    "correction_cycles",
+    "memory_stall_cycles",
+    "erroneous_macs",
+    "detections",
+    "detection_cycles",
+    "wrong_outputs",
+)
+
+
+def simulate(
+    config: SimulateConfig | None = None, /, *, progress: Progress = no_progress, **fields: Any
+) -> SimulateResult:
+    """Run the layers of the config on the array, every MAC through the chain-level PE.
+
+    Parameters
+    ----------
+    config : SimulateConfig, optional
+        Or its fields as keyword arguments (``layer="64,32,27"``, ``vdd_v=0.55`` ...).
+    progress : callable
+        Wraps the layer loop; default: silent.
+    """
+    config = as_config(SimulateConfig, config, fields)
+    pe = config.pe_config()
+    timing = config.timing()
+    array = config.array_config()
+    protection = config.protection()
+    supplied = None
+    layers: list[tuple[int, Layer]]
+    if config.operand_file is not None:
+        supplied = load_gemm_operands(config.operand_file)
+        m, k = supplied[0].shape
+        layers = [(0, GemmLayer(name="operands", m=m, n=supplied[1].shape[1], k=k))]
+        source: dict[str, Any] = {"operands": str(config.operand_file)}
+    elif config.layer is not None:
+        layers = [(0, parse_layer(config.layer))]
+        source = {"layer": config.layer}
+    else:
+        assert config.topology is not None
+        topology = load_topology(config.topology)
+        selected = parse_layer_range(config.layer_range, len(topology.layers))
+        layers = [(index, topology.layers[index]) for index in selected]
+        source = {
+            "topology": str(config.topology),
+            "source": topology.source,
+            "format": topology.format,
+            "layers": config.layer_range or f"0:{len(topology.layers)}",
+        }
+    outcome = simulate_layers(
+        layers,
+        array=array,
+        pe=pe,
+        timing=timing,
+        protection=protection,
+        variation=config.variation(),
+        seed=config.seed,
+        engine=config.engine,
+        operands=supplied,
+        progress=progress,
+    )
+    rows = []
+    for layer in outcome.layers:
+        problem = layer.layer.gemm()
+        rows.append(
+            SimulateRow(
+                layer_id=layer.index,
+                layer_name=layer.layer.name,
+                m=problem.m,
+                n=problem.n,
+                k=problem.k,
+                groups=problem.groups,
+                folds=layer.folds,
+                macs=layer.macs,
+                cycles=layer.cycles,
+                compute_cycles=layer.compute_cycles,
+                correction_cycles=layer.correction_cycles,
+                memory_stall_cycles=layer.memory_stall_cycles,
+                erroneous_macs=layer.erroneous_macs,
+                detections=layer.detections,
+                detection_cycles=layer.detection_cycles,
+                wrong_outputs=layer.wrong_outputs,
+                relative_error=layer.relative_error,
+                max_abs_error=layer.max_abs_error,
+            )
+        )
+    sums = {name: outcome.total(name) for name in _SUMMED}
+    totals: dict[str, Any] = {
+        "layers": len(rows),
+        **sums,
+        "relative_error": outcome.relative_error,
+        "latency_us": array.cycles_to_us(sums["cycles"]),
+        "correction_overhead_pct": 100.0 * sums["correction_cycles"] / max(sums["compute_cycles"], 1),
+        "flipped_bits": [int(x) for x in outcome.flip_counts],
+        "unprotected_flipped_bits": [int(x) for x in outcome.residual_flip_counts],
+    }
+    return SimulateResult(
+        config=config,
+        rows=tuple(rows),
+        totals=totals,
+        outcome=outcome,
+        array_config=array,
+        protection=protection,
+        source=source,
+    )
+
+
+def operand_description(result: SimulateResult) -> Any:
+    """What the operands were, for the record: the file, or the DNN operand model."""
+    if result.config.operand_file is not None:
+        return str(result.config.operand_file)
+    return DNN_OPERAND_MODEL
+
+
+def plot_flips(result: SimulateResult) -> Any:
+    """Flipped bits per accumulator bit position: corrected (green) and remaining (red)."""
+    from experiments.output import subplots
+
+    flips = result.outcome.flip_counts
+    residual = result.outcome.residual_flip_counts
+    mask = result.protection.protected_mask
+    width = flips.shape[0]
+    bits = np.arange(width)
+    figure, axes = subplots(figsize=(8, 3.5))
+    for bit in bits:
+        if (mask >> int(bit)) & 1:
+            axes.axvspan(bit - 0.5, bit + 0.5, color="0.9", zorder=0)
+    axes.bar(bits, flips - residual, color="tab:green", label="detected and corrected", zorder=2)
+    axes.bar(bits, residual, bottom=flips - residual, color="tab:red", label="unprotected (stayed)", zorder=2)
+    axes.set_xlim(-0.5, width - 0.5)
+    axes.set_xlabel("accumulator bit position (grey: protected)")
+    axes.set_ylabel("flipped bits")
+    axes.set_title(result.title(), fontsize=9)
+    if flips.sum() > 0:
+        axes.set_yscale("symlog", linthresh=1)
+        axes.legend(fontsize=8, loc="upper left")
+    else:
+        axes.text(0.5, 0.5, "no timing errors", transform=axes.transAxes, ha="center", va="center")
+    return figure
+
+
+STUDY = Study(
+    name="simulate",
+    config_type=SimulateConfig,
+    function=simulate,
+    summary="layers MAC by MAC on the array at one VDD: cycles, corrections, bit flips, output error",
+)
