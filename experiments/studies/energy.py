@@ -26,6 +26,7 @@ from experiments.results import NOT_A_COLUMN, StudyResult
 from pe_models.energy import PEEnergyModel, pe_energy_model, peak_macs_per_s
 from pe_models.errors import ConfigError
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+from pe_models.razor import hold_buffers
 from sim.config import ArrayConfig
 from sim.cycles import gemm_report
 from sim.energy import (
@@ -104,8 +105,10 @@ class EnergyConfig(SweepFields):
         SRAM supply in V (default: nominal, SRAM energy unscaled).
     node_nm : float, optional
         Technology node in nm for the constants' node scaling (default: from the technology name).
-    hold_buffers_per_bit : float
-        Hold-fix buffers per protected bit, >= 0 (default 2).
+    hold_buffers_per_bit : float, optional
+        Hold-fix buffers per protected bit, >= 0 (default: the mean over the protected bits
+        of :func:`pe_models.razor.hold_buffers` at nominal VDD, the clock and the default
+        detection window: hold fixing is done once, at design time).
     activity_samples : int
         MAC positions sampled per layer for the switching activity, >= 64.
     seed : int
@@ -127,7 +130,7 @@ class EnergyConfig(SweepFields):
     power_gating: bool = False
     memory_vdd_v: float | None = None
     node_nm: float | None = None
-    hold_buffers_per_bit: float = 2.0
+    hold_buffers_per_bit: float | None = None
     activity_samples: int = 4096
     seed: int = 0
 
@@ -143,7 +146,8 @@ class EnergyConfig(SweepFields):
         check_choice("stall_scope", self.stall_scope, STALL_SCOPES)
         check_int("activity_samples", self.activity_samples, minimum=64)
         check_int("seed", self.seed, minimum=0)
-        check_number("hold_buffers_per_bit", self.hold_buffers_per_bit, unit="buffers", minimum=0)
+        if self.hold_buffers_per_bit is not None:
+            check_number("hold_buffers_per_bit", self.hold_buffers_per_bit, unit="buffers", minimum=0)
         if self.node_nm is not None:
             check_number("node_nm", self.node_nm, unit="nm", minimum=7, maximum=130)
         if self.memory_vdd_v is not None:
@@ -161,6 +165,18 @@ class EnergyConfig(SweepFields):
             f_clk_mhz=self.f_clk_mhz,
         )
         return dataclasses.replace(array, accumulator_bits=self.width)
+
+    def hold_buffers(self) -> float:
+        """Hold-fix buffers per protected bit (the field, or counted at nominal VDD)."""
+        if self.hold_buffers_per_bit is not None:
+            return float(self.hold_buffers_per_bit)
+        protection = self.protection()
+        if protection is None:
+            return 0.0
+        pe = self.pe_config()
+        timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=pe.tech.vdd_nominal_v, f_clk_mhz=self.f_clk_mhz))
+        counts = hold_buffers(pe, timing, None)
+        return float(np.mean([counts[bit] for bit in protection.protected_bits]))
 
     def protection(self) -> Protection | None:
         """The protection these fields describe (None without protected bits)."""
@@ -333,7 +349,7 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
     pe = config.pe_config()
     array = config.array_config()
     protection = config.protection()
-    model = pe_energy_model(pe, node_nm=config.node_nm, hold_buffers_per_bit=float(config.hold_buffers_per_bit))
+    model = pe_energy_model(pe, node_nm=config.node_nm, hold_buffers_per_bit=config.hold_buffers())
     workload = _workload(config)
     root = np.random.SeedSequence(config.seed)
     operands = [
@@ -394,6 +410,7 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
         "peak_tops": 2 * peak / 1e12,
         "unit_capacitance_ff": model.unit_capacitance_ff.nominal,
         "node_nm": model.node_nm,
+        "hold_buffers_per_bit": model.hold_buffers_per_bit,
         **{f"{name}_toggle_error_pct": stage.validation_error_pct for name, stage in model.stages.items()},
     }
     return EnergyResult(config=config, rows=tuple(rows), totals=totals, model=model)
