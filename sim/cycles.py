@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from .config import ArrayConfig
 from .layers import GemmProblem, Layer
 from .mapping import Mapping, map_gemm
-from .memory import MemoryReport, layer_memory
+from .memory import MemoryReport, ifmap_words, layer_memory
 
 __all__ = [
     "LayerReport",
@@ -157,12 +157,16 @@ class LayerReport:
         return self.macs / (self.mac_units * max(self.total_cycles, 1))
 
 
-def gemm_report(name: str, problem: GemmProblem, config: ArrayConfig) -> LayerReport:
-    """Compute report of one GEMM problem on the array of `config`."""
+def gemm_report(name: str, problem: GemmProblem, config: ArrayConfig, *, ifmap_words: int | None = None) -> LayerReport:
+    """Compute report of one GEMM problem on the array of `config`.
+
+    `ifmap_words`: distinct ifmap words per group for the memory model
+    (:func:`sim.memory.ifmap_words`); default ``M K``.
+    """
     mapping = map_gemm(problem, config)
     mapping_efficiency = mapping.mapping_efficiency
     compute_utilisation = mapping_efficiency * mapping.temporal / _utilisation_window_cycles(mapping)
-    memory = layer_memory(problem, config)
+    memory = layer_memory(problem, config, ifmap_words=ifmap_words)
     return LayerReport(
         name=name,
         m=problem.m,
@@ -185,7 +189,12 @@ def gemm_report(name: str, problem: GemmProblem, config: ArrayConfig) -> LayerRe
 
 def layer_report(layer: Layer, config: ArrayConfig, *, scalesim_compat: bool = False) -> LayerReport:
     """Compute report of one layer (lowered with or without SCALE-Sim's conventions)."""
-    return gemm_report(layer.name, layer.gemm(scalesim_compat=scalesim_compat), config)
+    return gemm_report(
+        layer.name,
+        layer.gemm(scalesim_compat=scalesim_compat),
+        config,
+        ifmap_words=ifmap_words(layer, scalesim_compat=scalesim_compat),
+    )
 
 
 def topology_report(

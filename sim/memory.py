@@ -33,9 +33,14 @@ is        *unique*: tile (r, c) (a b)   *cyclic*: tile ``r`` (a x T)  *accumulat
   otherwise every fold's partial sums are written to DRAM and read back by the next row
   fold.
 
-So when every operand fits in its buffer the DRAM traffic is the compulsory traffic
-(each input word read once, each output word written once), and it never decreases when a
-buffer shrinks.
+The ifmap lives in DRAM as a feature map, not as its im2col matrix: the array reads
+``M K`` im2col words per pass, but a convolution has only ``U = min(H W C / groups, M K)``
+distinct input words per group (the buffer serves the repeats of overlapping windows, as
+SCALE-Sim's address-based buffers do). A tile's ifmap DRAM words are its share of ``U``,
+proportional to its share of the im2col words (``a T U / (M K)``, exact rationals; halo
+pixels fetched twice by neighbouring tiles are not counted). So when every operand fits
+in its buffer the DRAM traffic is the compulsory traffic (each distinct input word read
+once, each output word written once), and it never decreases when a buffer shrinks.
 
 SRAM accesses: the array reads every operand word it consumes from its buffer (``a b``
 for a stationary tile, ``a T`` or ``b T`` for a streamed one, as SCALE-Sim's demand
@@ -59,6 +64,7 @@ with :func:`iter_fold_traffic` and gets the same count.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -67,7 +73,7 @@ from typing import NamedTuple
 from pe_models.errors import ConfigError
 
 from .config import ArrayConfig
-from .layers import GemmProblem
+from .layers import ConvLayer, GemmProblem, Layer
 from .mapping import Mapping, fold_extents, map_gemm
 
 __all__ = [
@@ -76,6 +82,7 @@ __all__ = [
     "FoldTraffic",
     "MemoryReport",
     "buffer_words",
+    "ifmap_words",
     "iter_fold_traffic",
     "layer_memory",
     "transfer_cycles",
@@ -123,7 +130,7 @@ class FoldTraffic(NamedTuple):
     SRAM accesses during the fold.
     """
 
-    ifmap_dram_reads: int
+    ifmap_dram_reads: Fraction
     filter_dram_reads: int
     ofmap_dram_reads: int
     ofmap_dram_writes: int
@@ -133,28 +140,56 @@ class FoldTraffic(NamedTuple):
     ofmap_array_writes: int
 
     @property
-    def dram_reads(self) -> int:
+    def dram_reads(self) -> Fraction:
         """All DRAM reads of the fold."""
         return self.ifmap_dram_reads + self.filter_dram_reads + self.ofmap_dram_reads
 
 
-_ZERO = FoldTraffic(0, 0, 0, 0, 0, 0, 0, 0)
+_ZERO = FoldTraffic(Fraction(0), 0, 0, 0, 0, 0, 0, 0)
 
 
 def _add(x: FoldTraffic, y: FoldTraffic, times: int = 1) -> FoldTraffic:
-    return FoldTraffic(*(a + times * b for a, b in zip(x, y, strict=True)))
+    return FoldTraffic(
+        x.ifmap_dram_reads + times * y.ifmap_dram_reads,
+        x.filter_dram_reads + times * y.filter_dram_reads,
+        x.ofmap_dram_reads + times * y.ofmap_dram_reads,
+        x.ofmap_dram_writes + times * y.ofmap_dram_writes,
+        x.ifmap_array_reads + times * y.ifmap_array_reads,
+        x.filter_array_reads + times * y.filter_array_reads,
+        x.ofmap_array_reads + times * y.ofmap_array_reads,
+        x.ofmap_array_writes + times * y.ofmap_array_writes,
+    )
 
 
-def transfer_cycles(words: int, bandwidth: Fraction) -> int:
+def transfer_cycles(words: int | Fraction, bandwidth: Fraction) -> int:
     """``ceil(words / bandwidth)`` computed exactly."""
-    return -(-(words * bandwidth.denominator) // bandwidth.numerator)
+    return math.ceil(Fraction(words) / bandwidth)
+
+
+def ifmap_words(layer: Layer, *, scalesim_compat: bool = False) -> int:
+    """Distinct ifmap words per group of `layer`: what DRAM must deliver at least once.
+
+    ``min(H W C_g, M K)`` for a convolution (``C_g = channels / groups``, all channels in
+    SCALE-Sim compatibility mode, where a grouped layer is one GEMM; padding is not
+    fetched; a stride larger than the filter skips pixels, hence the ``M K`` bound);
+    ``M K`` for a GEMM layer.
+    """
+    problem = layer.gemm(scalesim_compat=scalesim_compat)
+    im2col_words = problem.m * problem.k
+    if not isinstance(layer, ConvLayer):
+        return im2col_words
+    channels = layer.channels if scalesim_compat else layer.channels // layer.groups
+    return min(layer.ifmap_h * layer.ifmap_w * channels, im2col_words)
 
 
 class _Layout:
     """Per-fold traffic of one mapping as a function of (column fold, row fold)."""
 
-    def __init__(self, mapping: Mapping, buffers: BufferWords) -> None:
+    def __init__(self, mapping: Mapping, buffers: BufferWords, ifmap_words: int | None) -> None:
         self.mapping = mapping
+        problem = mapping.problem
+        distinct = problem.m * problem.k if ifmap_words is None else ifmap_words
+        self.ifmap_share = Fraction(distinct, problem.m * problem.k)
         rows, cols, temporal = mapping.rows, mapping.cols, mapping.temporal
         self.row_folds, self.row_full, self.row_last = fold_extents(mapping.spatial_rows, rows)
         self.col_folds, self.col_full, self.col_last = fold_extents(mapping.spatial_cols, cols)
@@ -185,16 +220,17 @@ class _Layout:
         a, b, t = self.rows_used(r), self.cols_used(c), self.temporal
         cyclic_reads = a * t if c == 0 or r >= self.pinned else 0
         held = self.held[b]
+        share = self.ifmap_share
         if self.mapping.dataflow == "os":
             filter_reads = b * t if (r == 0 or not held) else 0
-            return FoldTraffic(cyclic_reads, filter_reads, 0, a * b, a * t, b * t, 0, a * b)
+            return FoldTraffic(cyclic_reads * share, filter_reads, 0, a * b, a * t, b * t, 0, a * b)
         psum = b * t if r > 0 else 0
         last = r == self.row_folds - 1
         writes = b * t if (last or not held) else 0
         psum_dram = 0 if held else psum
         if self.mapping.dataflow == "ws":
-            return FoldTraffic(cyclic_reads, a * b, psum_dram, writes, a * t, a * b, psum, b * t)
-        return FoldTraffic(a * b, cyclic_reads, psum_dram, writes, a * b, a * t, psum, b * t)
+            return FoldTraffic(cyclic_reads * share, a * b, psum_dram, writes, a * t, a * b, psum, b * t)
+        return FoldTraffic(a * b * share, cyclic_reads, psum_dram, writes, a * b, a * t, psum, b * t)
 
     def row_segments(self, c: int) -> list[tuple[int, int]]:
         """``(first_row_fold, count)`` runs of row folds with equal traffic in column `c`."""
@@ -222,7 +258,7 @@ class _Sequence:
     folds: int
     totals: FoldTraffic
     stall: int
-    peak_words: int
+    peak_words: Fraction
 
 
 class _Timing:
@@ -230,14 +266,14 @@ class _Timing:
         self.fold_cycles = fold_cycles
         self.bandwidth = bandwidth
 
-    def pair(self, previous: FoldTraffic, current: FoldTraffic) -> tuple[int, int]:
+    def pair(self, previous: FoldTraffic, current: FoldTraffic) -> tuple[int, Fraction]:
         words = current.dram_reads + previous.ofmap_dram_writes
         if self.bandwidth is None:
             return 0, words
         return max(0, transfer_cycles(words, self.bandwidth) - self.fold_cycles), words
 
     def run(self, fold: FoldTraffic, count: int) -> _Sequence:
-        stall, words = self.pair(fold, fold) if count > 1 else (0, 0)
+        stall, words = self.pair(fold, fold) if count > 1 else (0, Fraction(0))
         return _Sequence(fold, fold, count, _add(_ZERO, fold, count), (count - 1) * stall, words)
 
     def concat(self, x: _Sequence, y: _Sequence) -> _Sequence:
@@ -282,15 +318,22 @@ class MemoryReport:
     ofmap_sram_reads : int
         Partial sums the array read back to accumulate onto, plus words drained to DRAM.
     ifmap_dram_reads, filter_dram_reads : int
-        Words read from DRAM.
+        Words read from DRAM (ifmap: feature-map words, rounded to the nearest integer).
     ofmap_dram_reads : int
         Partial sums read back from DRAM (0 when the accumulated tile fits).
     ofmap_dram_writes : int
         Outputs and spilled partial sums written to DRAM.
     compulsory_dram_words : int
-        ``groups (M K + K N + M N)``: each input read once, each output written once.
+        ``groups (U + K N + M N)`` with ``U`` the distinct ifmap words per group: each
+        input read once, each output written once.
     stall_cycles : int
-        Cycles the array waits for DRAM (0 with unlimited bandwidth).
+        Cycles the array waits for DRAM (0 with unlimited bandwidth), including:
+    first_load_cycles : int
+        ``ceil(r_0 / B)``, loading the first fold's operands before anything can start;
+    last_drain_cycles : int
+        ``ceil(w_{F-1} / B)``, writing the last fold's outputs after the array is done
+        (SCALE-Sim counts neither: it preloads at negative cycles and drains after its
+        last cycle).
     busy_cycles : int
         ``folds * fold_cycles``, the cycles the array computes.
     avg_dram_bw_words_per_cycle : float
@@ -313,6 +356,8 @@ class MemoryReport:
     ofmap_dram_writes: int
     compulsory_dram_words: int
     stall_cycles: int
+    first_load_cycles: int
+    last_drain_cycles: int
     busy_cycles: int
     avg_dram_bw_words_per_cycle: float
     peak_dram_bw_words_per_cycle: float
@@ -338,13 +383,14 @@ class MemoryReport:
         return self.ifmap_sram_writes + self.filter_sram_writes + self.ofmap_sram_writes
 
 
-def _layout(problem: GemmProblem, config: ArrayConfig, buffers: BufferWords | None) -> _Layout:
-    return _Layout(map_gemm(problem, config), buffer_words(config) if buffers is None else buffers)
+def iter_fold_traffic(
+    mapping: Mapping, buffers: BufferWords, *, ifmap_words: int | None = None
+) -> Iterator[FoldTraffic]:
+    """The traffic of every fold of `mapping`, in :meth:`Mapping.iter_folds` order.
 
-
-def iter_fold_traffic(mapping: Mapping, buffers: BufferWords) -> Iterator[FoldTraffic]:
-    """The traffic of every fold of `mapping`, in :meth:`Mapping.iter_folds` order."""
-    layout = _Layout(mapping, buffers)
+    `ifmap_words`: distinct ifmap words per group (:func:`ifmap_words`); default ``M K``.
+    """
+    layout = _Layout(mapping, buffers, ifmap_words)
     for _ in range(mapping.problem.groups):
         for c in range(layout.col_folds):
             for r in range(layout.row_folds):
@@ -357,7 +403,13 @@ def _fold_cycles(mapping: Mapping) -> int:
     return 2 * mapping.rows + mapping.cols + mapping.temporal - 2
 
 
-def layer_memory(problem: GemmProblem, config: ArrayConfig, *, buffers: BufferWords | None = None) -> MemoryReport:
+def layer_memory(
+    problem: GemmProblem,
+    config: ArrayConfig,
+    *,
+    buffers: BufferWords | None = None,
+    ifmap_words: int | None = None,
+) -> MemoryReport:
     """SRAM and DRAM accesses and memory stall cycles of `problem` on `config` (closed form).
 
     Parameters
@@ -368,13 +420,18 @@ def layer_memory(problem: GemmProblem, config: ArrayConfig, *, buffers: BufferWo
         Array shape, dataflow, buffer sizes and DRAM bandwidth (``None``: no stalls).
     buffers : BufferWords, optional
         Buffer capacities in words, overriding ``config``'s ``*_sram_kib``.
+    ifmap_words : int, optional
+        Distinct ifmap words per group (:func:`ifmap_words`), at most ``M K``; default
+        ``M K`` (a GEMM: no im2col repeats).
 
     Returns
     -------
     MemoryReport
         O(1) work per layer whatever the number of folds.
     """
-    layout = _layout(problem, config, buffers)
+    if ifmap_words is not None and not 0 < ifmap_words <= problem.m * problem.k:
+        raise ConfigError(f"ifmap_words: expected an integer in 1..M K = {problem.m * problem.k}, got {ifmap_words!r}")
+    layout = _Layout(map_gemm(problem, config), buffer_words(config) if buffers is None else buffers, ifmap_words)
     bandwidth = (
         None if config.dram_bandwidth_words_per_cycle is None else Fraction(config.dram_bandwidth_words_per_cycle)
     )
@@ -392,27 +449,31 @@ def layer_memory(problem: GemmProblem, config: ArrayConfig, *, buffers: BufferWo
     assert group is not None
     whole = timing.repeat(group, problem.groups)
     totals = whole.totals
-    stall = whole.stall
+    first_load = last_drain = 0
     if bandwidth is not None:
-        stall += transfer_cycles(whole.first.dram_reads, bandwidth)
-        stall += transfer_cycles(whole.last.ofmap_dram_writes, bandwidth)
+        first_load = transfer_cycles(whole.first.dram_reads, bandwidth)
+        last_drain = transfer_cycles(whole.last.ofmap_dram_writes, bandwidth)
     busy = whole.folds * fold_cycles
+    ifmap_dram = round(totals.ifmap_dram_reads)
     dram_words = totals.dram_reads + totals.ofmap_dram_writes
+    distinct = problem.m * problem.k if ifmap_words is None else ifmap_words
     g = problem.groups
     return MemoryReport(
         ifmap_sram_reads=totals.ifmap_array_reads,
-        ifmap_sram_writes=totals.ifmap_dram_reads,
+        ifmap_sram_writes=ifmap_dram,
         filter_sram_reads=totals.filter_array_reads,
         filter_sram_writes=totals.filter_dram_reads,
         ofmap_sram_reads=totals.ofmap_array_reads + totals.ofmap_dram_writes,
         ofmap_sram_writes=totals.ofmap_array_writes + totals.ofmap_dram_reads,
-        ifmap_dram_reads=totals.ifmap_dram_reads,
+        ifmap_dram_reads=ifmap_dram,
         filter_dram_reads=totals.filter_dram_reads,
         ofmap_dram_reads=totals.ofmap_dram_reads,
         ofmap_dram_writes=totals.ofmap_dram_writes,
-        compulsory_dram_words=g * (problem.m * problem.k + problem.k * problem.n + problem.m * problem.n),
-        stall_cycles=stall,
+        compulsory_dram_words=g * (distinct + problem.k * problem.n + problem.m * problem.n),
+        stall_cycles=first_load + whole.stall + last_drain,
+        first_load_cycles=first_load,
+        last_drain_cycles=last_drain,
         busy_cycles=busy,
-        avg_dram_bw_words_per_cycle=dram_words / busy,
-        peak_dram_bw_words_per_cycle=whole.peak_words / fold_cycles,
+        avg_dram_bw_words_per_cycle=float(dram_words / busy),
+        peak_dram_bw_words_per_cycle=float(whole.peak_words / fold_cycles),
     )
