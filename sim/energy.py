@@ -35,8 +35,9 @@ from types import MappingProxyType
 
 import numpy as np
 
-from pe_models.energy import Band, PEEnergyModel
+from pe_models.energy import Band, PEEnergyModel, pe_energy_model
 from pe_models.errors import ConfigError
+from pe_models.pe import PEConfig
 
 from .config import ArrayConfig
 from .cycles import LayerReport
@@ -53,7 +54,9 @@ __all__ = [
     "MemoryTraffic",
     "activity_from_report",
     "activity_from_result",
+    "breakdown_columns",
     "consecutive_operands",
+    "gemm_energy",
     "layer_energy",
     "mean_units_per_mac",
     "memory_traffic",
@@ -441,3 +444,59 @@ def total_energy(breakdowns: Iterable[EnergyBreakdown], *, name: str = "total") 
         macs=sum(item.macs for item in items),
         **sums,
     )
+
+
+def breakdown_columns(breakdown: EnergyBreakdown) -> dict[str, float]:
+    """The columns a result table shows for a breakdown: every component at the nominal
+    constants, ``total_pj`` and the band ``total_low_pj``, ``total_high_pj``."""
+    columns = {name: band.nominal for name, band in breakdown.components().items()}
+    total = breakdown.total_pj
+    columns.update({"total_pj": total.nominal, "total_low_pj": total.low, "total_high_pj": total.high})
+    return columns
+
+
+def gemm_energy(
+    result: GemmResult,
+    activations: np.ndarray,
+    weights: np.ndarray,
+    *,
+    array: ArrayConfig,
+    pe: PEConfig,
+    vdd_v: float,
+    protection: Protection | None = None,
+    name: str = "gemm",
+    samples: int = 4096,
+    seed: int | np.random.SeedSequence = 0,
+    power_gating: bool = False,
+) -> EnergyBreakdown:
+    """Energy breakdown of a GEMM the array simulator ran (for ``simulate`` and ``accuracy`` results).
+
+    Parameters
+    ----------
+    result : GemmResult
+        From :func:`sim.engine.simulate_gemm` or :func:`sim.engine.simulate_grouped_gemm`.
+    activations, weights : ndarray, int8
+        The operands it ran on, shapes (M, K) and (K, N) or with a leading groups axis.
+    array, pe : ArrayConfig, PEConfig
+        As given to the simulator.
+    vdd_v : float
+        Supply of the run; the clock is ``array.f_clk_mhz``.
+    protection : Protection, optional
+        As given to the simulator.
+    name, samples, seed, power_gating
+        Layer name, MACs sampled for the switching activity, its seed, power gating.
+
+    Returns
+    -------
+    EnergyBreakdown
+        :func:`breakdown_columns` gives the table columns.
+    """
+    a = np.asarray(activations)
+    w = np.asarray(weights)
+    if a.ndim == 2:
+        a, w = a[None], w[None]
+    problem = GemmProblem(m=a.shape[1], n=w.shape[2], k=a.shape[2], groups=a.shape[0])
+    model = pe_energy_model(pe)
+    units = mean_units_per_mac(model, a, w, array, samples=samples, seed=seed)
+    activity = activity_from_result(name, result, problem, array, units_per_mac=units, protection=protection)
+    return layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, power_gating=power_gating)
