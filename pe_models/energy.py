@@ -11,10 +11,11 @@ counts every transition of every net (glitches included). A transition of net ``
 costs ``0.5 * C_unit * units[i] * VDD**2`` where ``units`` (:func:`net_capacitance_units`)
 is the switched capacitance of the net in unit-inverter input capacitances (logical
 effort: parasitic of the driver plus the input capacitance of every driven pin) and
-``C_unit`` (fF) is calibrated so that the compound-cell 8x8 multiplier on uniform random
-operands costs the cited 8-bit multiply energy. Because every cell delay scales by the
-same factor with VDD, the transitions of a vector do not depend on VDD: only the energy
-per transition does, by :meth:`pe_models.technology.Technology.dynamic_energy_scale`.
+``C_unit`` (fF) is calibrated so that the default PE's multiplier and 32-bit accumulator
+adder on uniform random operands cost the cited 8-bit multiply plus 32-bit add energy.
+Because every cell delay scales by the same factor with VDD, the transitions of a vector
+do not depend on VDD: only the energy per transition does, by
+:meth:`pe_models.technology.Technology.dynamic_energy_scale`.
 
 At array level :class:`StageToggleModel` predicts transitions and switched capacitance of a
 stage from Hamming distances of its input and output buses, fitted by least squares
@@ -188,9 +189,23 @@ CONSTANTS: Mapping[str, Constant] = MappingProxyType(
         c.name: c
         for c in (
             Constant(
+                name="mac8_acc32_pj",
+                unit="pJ per MAC",
+                meaning="8x8-bit multiply plus 32-bit add, random operands (calibrates C_unit)",
+                points=(
+                    SourcePoint(0.2 + 0.1, 45.0, 0.9, _HOROWITZ + ": 8-bit multiply 0.2 pJ + 32-bit add 0.1 pJ"),
+                    SourcePoint(
+                        12.68 * 64 / 1024 + 0.21,
+                        40.0,
+                        0.9,
+                        _ALADDIN + ": 32x32 multiply 12.68 pJ x (8x8)/(32x32) + 32-bit add 0.21 pJ",
+                    ),
+                ),
+            ),
+            Constant(
                 name="mult8_pj",
                 unit="pJ per operation",
-                meaning="8x8-bit integer multiply, random operands (calibrates C_unit)",
+                meaning="8x8-bit integer multiply, random operands (check of the gate-level multiplier)",
                 points=(
                     SourcePoint(0.2, 45.0, 0.9, _HOROWITZ),
                     SourcePoint(12.68 * 64 / 1024, 40.0, 0.9, _ALADDIN + ": 32x32 12.68 pJ x (8x8)/(32x32)"),
@@ -631,7 +646,7 @@ class PEEnergyModel:
     node_nm : float
     vdd_nominal_v : float
     unit_capacitance_ff : Band
-        ``C_unit``: fF per unit-inverter input capacitance, calibrated on the multiplier.
+        ``C_unit``: fF per unit-inverter input capacitance, calibrated on the reference MAC.
     stages : mapping of str to StageToggleModel
     flops : int
         Flip-flops per PE.
@@ -720,8 +735,8 @@ def pe_energy_model(
     vdd = float(tech.vdd_nominal_v)
     delays_fs = {kind: round(ps * 1000) for kind, ps in pe.library.delays_ps.items()}
     calibration = _calibration_units()
-    mult8 = CONSTANTS["mult8_pj"].at(node, vdd)
-    unit_ff = mult8 * (1.0 / (0.5 * calibration * vdd**2 * 1e-3))
+    mac = CONSTANTS["mac8_acc32_pj"].at(node, vdd)
+    unit_ff = mac * (1.0 / (0.5 * calibration * vdd**2 * 1e-3))
     stages = {name: _fit_stage(name, netlist, delays_fs, pe.width, samples) for name, netlist in pe.stages.items()}
     flop = CONSTANTS["flop_pj"].at(node, vdd)
     flops = flops_per_pe(pe)
@@ -753,15 +768,24 @@ def pe_energy_model(
 
 @lru_cache(maxsize=1)
 def _calibration_units() -> float:
-    """Mean switched capacitance units of the compound-cell multiplier, uniform random operands."""
+    """Mean switched capacitance units of the reference MAC on uniform random operands.
+
+    The reference is the default PE (compound cells, registered, 32-bit ripple-carry
+    accumulator): the multiplier on random int8 pairs plus the adder on a random 16-bit
+    product and a random 32-bit partial sum, the operands of the cited per-operation figures.
+    """
     reference = PEConfig()
-    netlist = reference.stages["multiplier"]
     delays_fs = {kind: round(ps * 1000) for kind, ps in reference.library.delays_ps.items()}
     rng = np.random.default_rng(np.random.SeedSequence(5))
-    old = {"a": rng.integers(-128, 128, 1000), "b": rng.integers(-128, 128, 1000)}
-    new = {"a": rng.integers(-128, 128, 1000), "b": rng.integers(-128, 128, 1000)}
-    toggles = net_toggles(netlist, old, new, delays_fs=delays_fs)
-    return float((toggles * net_capacitance_units(netlist)).sum(axis=1).mean())
+    n = 1000
+    ranges = {"a": 1 << 7, "b": 1 << 7, "product": 1 << 15, "c": 1 << 31}
+    total = 0.0
+    for netlist in reference.stages.values():
+        old = {name: rng.integers(-ranges[name], ranges[name], n) for name in netlist.inputs}
+        new = {name: rng.integers(-ranges[name], ranges[name], n) for name in netlist.inputs}
+        toggles = net_toggles(netlist, old, new, delays_fs=delays_fs)
+        total += float((toggles * net_capacitance_units(netlist)).sum(axis=1).mean())
+    return total
 
 
 def mean_mac_units(model: PEEnergyModel, streams: Sequence[tuple[Mapping, Mapping]]) -> float:
