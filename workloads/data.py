@@ -238,7 +238,7 @@ def _parse_labels(labels_file: Path, num_classes: int) -> list[tuple[int, str, i
         if len(fields) != 2:
             raise ConfigError(f"{labels_file}:{number}: expected 'FILE LABEL' (space or comma separated)")
         name, label = fields
-        if not label.isdigit() or not 0 <= int(label) < num_classes:
+        if not (label.isascii() and label.isdigit()) or not 0 <= int(label) < num_classes:
             raise ConfigError(f"{labels_file}:{number}: label {label!r} is not an integer in 0..{num_classes - 1}")
         entries.append((number, name, int(label)))
     if not entries:
@@ -272,6 +272,8 @@ def load_image_folder(
         Missing or empty folder, bad label line (named by file and line), missing or
         unreadable image.
     """
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     folder = Path(folder)
@@ -287,9 +289,17 @@ def load_image_folder(
         if not path.is_file():
             raise ConfigError(f"{labels_file}:{number}: image {name!r} not found in {folder}")
         try:
-            with Image.open(path) as picture:
-                pixels = np.asarray(picture.convert("RGB"))
-        except (UnidentifiedImageError, OSError) as error:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(path) as picture:
+                    pixels = np.asarray(picture.convert("RGB"))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            size = "".join(ch for ch in str(error).split("pixels")[0] if ch.isdigit()) or "too many"
+            raise ConfigError(
+                f"{path}: {size} pixels is out of range; allowed: at most {Image.MAX_IMAGE_PIXELS} "
+                "pixels per image (decompression-bomb guard)"
+            ) from None
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as error:
             raise ConfigError(f"{path}: not a readable image ({type(error).__name__})") from None
         images.append(preprocess(pixels))
         labels.append(label)

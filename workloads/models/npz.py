@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import zipfile
-import zlib
 from os import PathLike
 from pathlib import Path
 
@@ -29,16 +27,18 @@ def load_npz(path: str | PathLike[str]) -> dict[str, np.ndarray]:
     Raises
     ------
     ConfigError
-        The file is missing, is not a zip archive, is truncated or corrupt, or holds
-        an array that cannot be decoded (including pickled object arrays); the message
-        names the file and, where known, the array.
+        The file is missing, is not a zip archive, is truncated or corrupt (any byte
+        sequence), or holds an array that cannot be decoded (including pickled object
+        arrays); the message names the file and, where known, the array.
     """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: weight file does not exist")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+    except MemoryError:
+        raise
+    except Exception as error:
         raise ConfigError(f"{path}: not a readable .npz file ({_reason(error)})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ConfigError(f"{path}: not an .npz archive (a single .npy array)")
@@ -47,7 +47,9 @@ def load_npz(path: str | PathLike[str]) -> dict[str, np.ndarray]:
         for name in archive.files:
             try:
                 arrays[name] = archive[name]
-            except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+            except MemoryError:
+                raise
+            except Exception as error:
                 raise ConfigError(f"{path}: array {name!r} is corrupt or truncated ({_reason(error)})") from None
     return arrays
 
