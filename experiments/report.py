@@ -156,3 +156,290 @@ def markdown_table(table: Table, *, float_format: str = "{:.4g}") -> str:
 def as_dict(row: Any) -> dict[str, Any]:
     """A row dataclass as a dict of display values."""
     return {f.name: display_value(getattr(row, f.name)) for f in dataclasses.fields(row)}
+
+
+def _curves(rows: Sequence[Any]) -> dict[str, list[Any]]:
+    curves: dict[str, list[Any]] = {}
+    for row in rows:
+        curves.setdefault(row.label, []).append(row)
+    for values in curves.values():
+        values.sort(key=lambda r: -r.vdd_v)
+    return curves
+
+
+def accuracy_figure(rows: Sequence[Any], config: Any, prepared: Any):
+    """Accuracy against VDD per curve with its 95 % band (top), the protection's latency and
+    energy cost (bottom)."""
+    figure, (top, bottom) = subplots(2, 1, figsize=(7, 7), sharex=True)
+    twin = bottom.twinx()
+    for index, (label, values) in enumerate(_curves(rows).items()):
+        vdd = np.array([r.vdd_v for r in values])
+        top1 = np.array([r.top1_pct for r in values])
+        reference = top1 + np.array([r.accuracy_loss_pct for r in values])
+        colour = f"C{index}"
+        protection = values[-1].protected_bits
+        top.plot(vdd, top1, "o-", color=colour, label=f"{label} ({protection} at {values[-1].vdd_v:.2f} V)")
+        top.fill_between(
+            vdd,
+            reference - np.array([r.loss_ci_high_pct for r in values]),
+            reference - np.array([r.loss_ci_low_pct for r in values]),
+            color=colour,
+            alpha=0.15,
+        )
+        bottom.plot(vdd, [r.latency_overhead_pct for r in values], "s--", color=colour, label=label)
+        twin.plot(vdd, [r.saving_pct for r in values], "o:", color=colour, alpha=0.7)
+    top.axhline(prepared.float_accuracy, color="grey", ls=":", label="float model")
+    top.set_ylabel(f"top-1 {prepared.bundle.metric} (%)")
+    top.set_ylim(0, 101)
+    top.set_title(
+        f"{prepared.bundle.name} on {len(prepared.images)} images, {config.f_clk_mhz:g} MHz, "
+        f"{config.rows}x{config.cols} ws, bitlevel (band: 95 % interval of the paired loss)"
+    )
+    top.legend(fontsize=7)
+    top.grid(True, alpha=0.3)
+    bottom.set_ylabel("latency overhead (%) [dashed]")
+    twin.set_ylabel("energy saving vs nominal (%) [dotted]")
+    bottom.set_xlabel("VDD (V)")
+    bottom.invert_xaxis()
+    bottom.grid(True, alpha=0.3)
+    return figure
+
+
+def energy_figure(rows: Sequence[Any], config: Any):
+    """Energy per image as stacked components per VDD, for the best plan of step 3."""
+    from sim.energy import COMPONENTS
+
+    best = [r for r in rows if r.label.startswith("step 3")] or list(rows)
+    best = sorted({r.vdd_v: r for r in best}.values(), key=lambda r: -r.vdd_v)
+    figure, axes = subplots(figsize=(7, 4))
+    x = np.arange(len(best))
+    bottom = np.zeros(len(best))
+    for index, component in enumerate(COMPONENTS):
+        name = component.removesuffix("_pj")
+        values = np.array([getattr(r, f"{name}_uj") for r in best])
+        axes.bar(x, values, bottom=bottom, color=f"C{index}", label=name.replace("_", " "))
+        bottom += values
+    errors = np.array([[r.energy_uj - r.energy_low_uj for r in best], [r.energy_high_uj - r.energy_uj for r in best]])
+    axes.errorbar(x, bottom, yerr=errors, fmt="none", ecolor="black", capsize=3, label="low-high band")
+    axes.set_xticks(x, [f"{r.vdd_v:.2f}\n{r.recovery}" for r in best], fontsize=7)
+    axes.set_xlabel("VDD (V) and recovery of the best plan")
+    axes.set_ylabel("energy per image (uJ)")
+    axes.set_title(f"energy per inference, {config.rows}x{config.cols} at {config.f_clk_mhz:g} MHz")
+    axes.legend(fontsize=7, ncol=2)
+    axes.grid(True, axis="y", alpha=0.3)
+    return figure
+
+
+def write_run_report(
+    path: Any,
+    *,
+    config: Any,
+    run_config: dict[str, Any],
+    step1: Any,
+    rows: Sequence[Any],
+    result: Any,
+    prepared: Any,
+    files: dict[str, str],
+) -> None:
+    """``report.md``: configuration, headline table, figures, the paper's headline beside ours."""
+    from experiments.output import atomic_path
+    from experiments.step1 import summary_table
+
+    from .stats import resolution_statement
+
+    pe = config.pe
+    tech = pe.tech
+    slack = _slack_ratio(config)
+    chosen = result.chosen_plan
+    chosen_rows = [r for r in rows if r.label.startswith("step 3") and r.vdd_v == chosen.vdd_v]
+    headline = chosen_rows[0] if chosen_rows else None
+    best_rows = [r for r in rows if r.label.startswith("step 3")]
+    lines = [
+        f"# vscale run: {run_config['model']}" + (" (paper configuration)" if run_config["paper"] else ""),
+        "",
+        "## Configuration",
+        "",
+        f"- PE: {pe.cells} cells, {pe.adder} accumulator of {pe.width} bits, {pe.pipeline} pipeline",
+        f"- technology: {tech.name} (nominal {tech.vdd_nominal_v:g} V, threshold {tech.vth_v:g} V); "
+        f"source: {tech.description}",
+        f"- timing slack ratio (clock period / critical path at nominal VDD): {slack:.3g}",
+        f"- array: {config.rows}x{config.cols} weight-stationary, clock {config.f_clk_mhz:g} MHz",
+        f"- recovery policies considered: {', '.join(config.recoveries)}; penalty {config.penalty_cycles} cycle(s)",
+        f"- budgets: accuracy loss <= {config.max_accuracy_loss_pct:g} points against the int8 model at "
+        f"{tech.vdd_nominal_v:g} V, latency overhead <= {config.max_latency_overhead_pct:g} %, Razor flops "
+        f"{'unlimited' if config.max_razor_flops is None else config.max_razor_flops}",
+        f"- model: {run_config['model']} ({run_config['weights']}), {run_config['images']} images, metric "
+        f"{run_config['metric']}"
+        + (
+            " -- agreement with the float model on the shipped photos, NOT ImageNet accuracy"
+            if run_config["metric"] == "agreement"
+            else ""
+        ),
+        f"- VDD list {', '.join(f'{v:g}' for v in run_config['vdd_v'])} V; optimizer grid "
+        f"{config.vdd_max_v:g}..{config.vdd_min_v:g} V in 10 mV steps; seed {run_config['seed']}",
+        f"- run time {run_config['elapsed_s']} s",
+        "",
+        "## Headline",
+        "",
+    ]
+    if headline is not None:
+        lines += [
+            f"Chosen plan: **{headline.vdd_v:.2f} V**, recovery **{headline.recovery}**, protected bits "
+            f"**{headline.protected_bits}** (per layer in `plan.toml`).",
+            "",
+            markdown_table(_select(rows_table([headline]), _HEADLINE)),
+            "",
+            resolution_statement(headline.top1_pct, headline.images, headline.accuracy_loss_pct),
+            "",
+        ]
+    lines += [
+        "### Beside the seed paper",
+        "",
+        "| | VDD (V) | latency overhead (%) | energy saving (%) | accuracy loss (points) |",
+        "|---|---|---|---|---|",
+        f"| paper (MobileNetV2, ImageNet) | {PAPER_HEADLINE['vdd_v']} | {PAPER_HEADLINE['latency_overhead_pct']} | "
+        f"{PAPER_HEADLINE['saving_pct']} | {PAPER_HEADLINE['accuracy_loss_pct']} |",
+    ]
+    if headline is not None:
+        lines.append(
+            f"| vscale ({run_config['model']}) | {headline.vdd_v:.2f} | {headline.latency_overhead_pct:.4g} | "
+            f"{headline.saving_pct:.4g} | {headline.accuracy_loss_pct:.4g} "
+            f"[{headline.loss_ci_low_pct:.3g}, {headline.loss_ci_high_pct:.3g}] |"
+        )
+    lines += [
+        "",
+        "Assumptions that differ from the paper's:",
+        "",
+        f"- model and data: {run_config['model']} on {run_config['images']} images ({run_config['metric']}); "
+        "the paper: MobileNetV2 on ImageNet validation images.",
+        f"- PE timing: this simulator's netlist and cell delays with the {tech.name} voltage scaling; the paper's "
+        "PE slack at 0.7 GHz is not published.",
+        "- error model: every MAC through the chain-level PE in array order (partial sums cross zero, long "
+        "carry chains); an i.i.d.-operand analytic estimate predicts other latency overheads (column "
+        "`predicted_overhead_pct`).",
+        "- energy: this project's PE energy model (cited constants with bands, docs/energy.md), memory on its "
+        "own nominal supply; the paper's leakage share and memory assumptions are not published.",
+        "- accuracy loss: paired against the int8 model at nominal VDD on the same images; "
+        + resolution_statement(
+            headline.top1_pct if headline else 90.0, run_config["images"], PAPER_HEADLINE["accuracy_loss_pct"]
+        ),
+        "",
+        "## Step 1: per-bit error probability",
+        "",
+        markdown_table(summary_table(step1)),
+        "",
+        "![per-bit error probability](probs_heatmap.png)",
+        "",
+        "## Steps 2 and 3: accuracy, latency and energy per VDD",
+        "",
+        "All rows measured with bit-level injection (`accuracy.csv`); loss interval: 95 % bootstrap of the "
+        "paired difference (rule of three when no image differs); McNemar exact p.",
+        "",
+        markdown_table(_select(rows_table(rows), _STEPS)),
+        "",
+        "![accuracy, latency and energy against VDD](accuracy.png)",
+        "",
+        "## Energy of the best plan per VDD",
+        "",
+        markdown_table(_select(rows_table(best_rows), _ENERGY)),
+        "",
+        "![energy per inference](energy.png)",
+        "",
+        "## The optimizer",
+        "",
+        "Best plan per VDD of the screen (`best_per_vdd.csv`): predicted figures (analytic, i.i.d. operands, "
+        "closed-form latency and energy); the measured ones are above.",
+        "",
+        markdown_table(_select(result.table(), _SCREEN)),
+        "",
+        "![Pareto front](pareto.png)",
+        "",
+        "Files: " + ", ".join(f"`{name}`" for name in sorted(files.values())) + ", `accuracy.csv`, `config.json`.",
+        "",
+    ]
+    with atomic_path(path) as target:
+        target.write_text("\n".join(lines))
+
+
+_HEADLINE = (
+    "vdd_v",
+    "protected_bits",
+    "top1_pct",
+    "accuracy_loss_pct",
+    "loss_ci_low_pct",
+    "loss_ci_high_pct",
+    "latency_overhead_pct",
+    "energy_uj",
+    "energy_low_uj",
+    "energy_high_uj",
+    "saving_pct",
+    "mac_dynamic_uj",
+    "register_clock_uj",
+    "leakage_uj",
+    "razor_overhead_uj",
+    "correction_uj",
+    "sram_uj",
+    "dram_uj",
+)
+_STEPS = (
+    "label",
+    "vdd_v",
+    "recovery",
+    "protected_bits",
+    "top1_pct",
+    "accuracy_loss_pct",
+    "loss_ci_low_pct",
+    "loss_ci_high_pct",
+    "mcnemar_p",
+    "latency_overhead_pct",
+    "predicted_overhead_pct",
+    "energy_uj",
+    "saving_pct",
+)
+_ENERGY = (
+    "vdd_v",
+    "recovery",
+    "energy_uj",
+    "energy_low_uj",
+    "energy_high_uj",
+    "saving_pct",
+    "mac_dynamic_uj",
+    "register_clock_uj",
+    "leakage_uj",
+    "razor_overhead_uj",
+    "correction_uj",
+    "sram_uj",
+    "dram_uj",
+)
+_SCREEN = (
+    "vdd_v",
+    "feasible",
+    "recovery",
+    "protected_bits",
+    "energy_pj",
+    "saving_pct",
+    "predicted_loss_pct",
+    "latency_overhead_pct",
+    "binding",
+)
+
+
+def _slack_ratio(config: Any) -> float:
+    """Clock period over the PE's longest static path at nominal VDD."""
+    from pe_models.chain import static_output_arrival_fs
+    from pe_models.pe import OperatingPoint, stage_timing
+
+    pe = config.pe
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=pe.tech.vdd_nominal_v, f_clk_mhz=config.f_clk_mhz))
+    outputs = {"adder": "sum", "multiplier": "product", "mac": "sum"}
+    longest = max(
+        float(np.max(static_output_arrival_fs(netlist, timing.delays_fs, outputs[name])))
+        for name, netlist in pe.stages.items()
+    )
+    return timing.t_clk_fs / longest
+
+
+def _select(table: Table, columns: Sequence[str]) -> Table:
+    """The named columns of `table`, in that order."""
+    index = [table.columns.index(c) for c in columns]
+    return Table(columns=list(columns), rows=[[row[i] for i in index] for row in table.rows])

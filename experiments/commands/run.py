@@ -1,47 +1,46 @@
-"""`vscale run`: the main study at the default operating point (steps 1 and 2)."""
+"""`vscale run`: the whole methodology at one operating point, with ``report.md``.
+
+Step 1: per-bit error probability against VDD. Step 2: the model with bit-level injection,
+unprotected and with step 1's failing bits protected. Step 3: the optimizer, then energy,
+latency and accuracy of the best plan at every VDD (and of the chosen plan), all measured
+with bit-level injection against the int8 model at nominal VDD. ``--paper``: the seed
+paper's configuration (MobileNetV2, ImageNet weights).
+"""
 
 from __future__ import annotations
 
 import argparse
+import time
 
-import numpy as np
+from experiments.cli import add_output_options, output_dir, published_path
+from experiments.output import Table, emit, progress, save_figure, write_csv, write_json
+from pe_models.errors import ConfigError
 
-from experiments.cli import add_output_options, output_dir
-from experiments.output import Table, emit, save_figure, subplots, write_csv, write_json
-from sim.protection import format_bit_mask
-
+from .optimize import add_optimizer_options, optimizer_config, write_optimizer_outputs
 from .probs import add_step1_options, run_step1
 
 __all__ = ["register"]
-
-STEP2_COLUMNS = (
-    "vdd_v",
-    "protected_bits",
-    "images",
-    "top1_pct",
-    "accuracy_loss_pct",
-    "unprotected_errors",
-    "detections",
-    "latency_overhead_pct",
-)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="the main study: per-bit error probability vs VDD (step 1), then accuracy vs VDD of the "
-        "bundled model with and without protection (step 2)",
-        description="Step 1 at the default operating point: a 256x256 weight-stationary array of int8 PEs "
-        "(compound-cell ripple-carry accumulator, registered product), 700 MHz, VDD 0.9 V to 0.5 V in 50 mV "
-        "steps, operands of a weight-stationary column of 256 rows: per-bit error probabilities. Step 2: the "
-        "bundled int8 MobileNetV2-style MNIST model (tinymnv2) with every MAC through the chain-level PE in "
-        "array order (bitlevel injection), unprotected and with the bits step 1 finds failing protected "
-        "(or --protect). Prints both tables; writes CSV, plots and the config to --out.",
+        help="the whole study: per-bit error probability (step 1), accuracy with and without protection "
+        "(step 2), the protection and voltage optimizer with energy and latency (step 3), and report.md",
+        description="Step 1: per-bit error probabilities of the accumulator against VDD. Step 2: the model "
+        "with every MAC through the chain-level PE in array order (bitlevel injection), unprotected and with "
+        "the bits step 1 finds failing protected (or --protect). Step 3: the optimizer (vscale optimize) "
+        "picks VDD, protected bits per layer and recovery policy; the best plan at every VDD and the chosen "
+        "one are measured (accuracy with a 95 %% interval against the int8 model at nominal VDD, latency "
+        "overhead, energy with its breakdown and band). Writes every CSV and figure and report.md to --out. "
+        "--paper: the seed paper's configuration (MobileNetV2 ImageNet weights, 256x256, 700 MHz).",
     )
     add_step1_options(parser)
     parser.add_argument(
-        "--images", type=int, default=1000, metavar="N", help="MNIST test images for step 2, 1..1000 (default: 1000)"
+        "--images", default=None, metavar="N|DIR", help="evaluation images (default: 500; --paper: 8 photo views)"
     )
+    parser.add_argument("--labels", default=None, metavar="FILE", help="labels of an --images folder")
+    parser.add_argument("--array", default="256x256", metavar="ROWSxCOLS", help="array (default: 256x256)")
     parser.add_argument(
         "--protect",
         default="auto",
@@ -50,106 +49,158 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "probability at the lowest VDD of step 1), none, or ranges such as 31:20 (default: auto)",
     )
     parser.add_argument("--skip-step2", action="store_true", help="run step 1 only")
+    parser.add_argument(
+        "--paper",
+        action="store_true",
+        help="the seed paper's configuration: mobilenetv2 (ImageNet weights), 256x256, 700 MHz, 0.9 -> 0.5 V",
+    )
+    add_optimizer_options(parser)
     add_output_options(parser, "run")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, model="tinymnv2")
+
+
+def _validate(args: argparse.Namespace):
+    """Every option checked before anything is computed or written."""
+    from experiments.commands.accuracy import parse_images, parse_protect
+    from experiments.pe_options import parse_vdd_range, pe_config
+    from pe_models.pe import OperatingPoint, stage_timing
+
+    if args.paper:
+        args.model = "mobilenetv2"
+        if args.images is None:
+            args.images = "8"
+    pe = pe_config(args)
+    vdds = parse_vdd_range(args.vdd)
+    for vdd in vdds:
+        stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=args.f_clk_mhz))
+    images = parse_images(args.images or "500")
+    if isinstance(images, int) and args.model == "tinymnv2" and images > 1000:
+        raise ConfigError(f"--images: expected 1..1000 MNIST test images, got {images}")
+    mask = None if args.protect == "auto" else parse_protect(args.protect, pe.width)
+    vdd_text = f"{max(vdds):.2f}:{min(vdds):.2f}"
+    config = optimizer_config(
+        args, vdd_text=vdd_text, images=images if isinstance(images, int) else 1, confirm=False, neighbours=0
+    )
+    return pe, vdds, images, mask, config
 
 
 def run(args: argparse.Namespace) -> int:
+    from experiments.commands.accuracy import prepare_model
+    from experiments.report import write_run_report
     from experiments.step1 import summary_table
-    from pe_models.errors import ConfigError
-
-    from .accuracy import accuracy_points, injection_options, parse_protect, prepare_model
-
-    if not 1 <= args.images <= 1000:
-        raise ConfigError(f"--images: expected 1..1000 MNIST test images, got {args.images}")
-    chosen_mask = None if args.protect == "auto" else parse_protect(args.protect)
-    result = run_step1(args, "run")
-    emit(summary_table(result) if args.format == "table" else result.long_table(), args.format)
-    if args.skip_step2:
-        return 0
+    from experiments.studies.optimize import measure_plans, optimize, uniform_plan, unprotected_plan
     from workloads.engine import CalibrationConfig
 
-    if chosen_mask is None:
-        failing = np.nonzero(result.adder[int(np.argmin(result.vdd_v))] > 0)[0]
-        protect_mask = sum(1 << int(bit) for bit in failing)
-    else:
-        protect_mask = chosen_mask
-    vdds = [float(v) for v in result.vdd_v]
-    options = injection_options("bitlevel", vdds, f_clk_mhz=args.f_clk_mhz, array="256x256", penalty=1)
-    prepared = prepare_model(
-        "tinymnv2", images=args.images, labels=None, seed=args.seed, calibration=CalibrationConfig()
-    )
-    rows = []
-    curves = {}
-    for mask in dict.fromkeys((0, protect_mask)):
-        points, _ = accuracy_points(
-            prepared,
-            injection="bitlevel",
-            vdds=vdds,
-            protect_mask=mask,
-            seed=args.seed,
-            options=options,
-            label=f"step 2, protected {format_bit_mask(mask)}",
+    started = time.monotonic()
+    pe, vdds, images, chosen_mask, config = _validate(args)
+    step1 = run_step1(args, "run")
+    if args.format == "table":
+        print(
+            f"step 1: per-bit error probability of the {pe.width}-bit accumulator vs VDD "
+            f"({args.level} level, {args.operands} operands, {args.f_clk_mhz:g} MHz)"
         )
-        exact_top1 = points[0][4] if vdds[0] == max(vdds) else None
-        curves[format_bit_mask(mask)] = [point[4] for point in points]
-        for point in points:
-            rows.append(
-                [
-                    point[0],
-                    format_bit_mask(mask),
-                    point[3],
-                    point[4],
-                    "" if exact_top1 is None else exact_top1 - point[4],
-                    point[7],
-                    point[8],
-                    point[11],
-                ]
-            )
-    table = Table(columns=STEP2_COLUMNS, rows=rows)
+    emit(summary_table(step1) if args.format == "table" else step1.long_table(), args.format)
+    if args.skip_step2:
+        return 0
+    if chosen_mask is None:
+        import numpy as np
+
+        failing = np.nonzero(step1.adder[int(np.argmin(step1.vdd_v))] > 0)[0]
+        chosen_mask = sum(1 << int(bit) for bit in failing)
+    prepared = prepare_model(
+        args.model,
+        images=images,
+        labels=args.labels,
+        seed=args.seed,
+        calibration=CalibrationConfig(),
+    )
+    result = optimize(config, prepared=prepared)
+    layers = tuple(p.name for p in result.profiles)
+    plans = []
+    for vdd in vdds:
+        plans.append(("step 2: unprotected", unprotected_plan(vdd, layers)))
+    if chosen_mask:
+        for vdd in vdds:
+            plans.append(("step 2: step-1 bits protected", uniform_plan(vdd, layers, chosen_mask, "global", pe.width)))
+    for vdd in vdds:
+        if vdd in result.plans:
+            plans.append(("step 3: best plan", result.plans[vdd]))
+    chosen = result.chosen_plan
+    if chosen.vdd_v not in vdds:
+        plans.append(("step 3: best plan", chosen))
+    rows = measure_plans(
+        prepared,
+        config,
+        result.profiles,
+        plans,
+        table=result.sensitivity,
+        progress=lambda items: progress(items, label="steps 2-3"),
+    )
     directory = output_dir(args)
-    write_csv(directory / "accuracy.csv", table)
-    save_figure(directory / "accuracy.png", _figure(vdds, curves, prepared.float_accuracy, args.images))
-    write_json(
-        directory / "config_step2.json",
-        {
-            "command": "run",
-            "step": 2,
-            "model": "tinymnv2",
-            "images": args.images,
-            "injection": "bitlevel",
-            "vdd_v": vdds,
-            "f_clk_mhz": args.f_clk_mhz,
-            "array": "256x256 ws",
-            "penalty_cycles": 1,
-            "stall": "global",
-            "protect": args.protect,
-            "protected_bits": format_bit_mask(protect_mask),
-            "seed": args.seed,
-            "float_top1_pct": prepared.float_accuracy,
+    from experiments.report import accuracy_figure, energy_figure, rows_table
+
+    measured = rows_table(rows)
+    write_csv(directory / "accuracy.csv", measured)
+    files = write_optimizer_outputs(result, directory)
+    save_figure(directory / "accuracy.png", accuracy_figure(rows, config, prepared))
+    save_figure(directory / "energy.png", energy_figure(rows, config))
+    elapsed = time.monotonic() - started
+    run_config = {
+        "command": "run",
+        "paper": args.paper,
+        "model": args.model,
+        "weights": prepared.bundle.source,
+        "metric": prepared.bundle.metric,
+        "images": len(prepared.images),
+        "pe": pe.as_dict(),
+        "technology": pe.tech.name,
+        "technology_source": pe.tech.description,
+        "array": f"{config.rows}x{config.cols} ws",
+        "f_clk_mhz": config.f_clk_mhz,
+        "vdd_v": vdds,
+        "protect_step2": args.protect,
+        "budgets": {
+            "max_accuracy_loss_pct": config.max_accuracy_loss_pct,
+            "max_latency_overhead_pct": config.max_latency_overhead_pct,
+            "max_razor_flops": config.max_razor_flops,
         },
+        "recoveries": list(config.recoveries),
+        "penalty_cycles": config.penalty_cycles,
+        "seed": args.seed,
+        "elapsed_s": round(elapsed, 1),
+    }
+    write_json(directory / "config.json", run_config)
+    write_run_report(
+        directory / "report.md",
+        config=config,
+        run_config=run_config,
+        step1=step1,
+        rows=rows,
+        result=result,
+        prepared=prepared,
+        files=files,
     )
     if args.format == "table":
         print()
         print(
-            f"step 2: tinymnv2 int8 on {args.images} MNIST test images, bitlevel injection "
-            f"(float top-1 {prepared.float_accuracy:.2f} %); accuracy loss against the first VDD"
+            f"steps 2-3: {args.model} on {len(prepared.images)} images, bitlevel injection, {prepared.bundle.metric} "
+            "against the int8 model at nominal VDD (paired)"
         )
-    emit(table, args.format)
+    emit(Table(columns=_SHOWN, rows=[[getattr(r, c) for c in _SHOWN] for r in rows]), args.format)
+    if args.format == "table":
+        print(f"report: {published_path(args, directory / 'report.md')}")
     return 0
 
 
-def _figure(vdds, curves, float_accuracy, images):
-
-    figure, axes = subplots(figsize=(6, 4))
-    for label, values in curves.items():
-        axes.plot(vdds, values, "o-", label=f"int8, protected {label}")
-    axes.axhline(float_accuracy, color="grey", linestyle=":", label="float")
-    axes.set_xlabel("VDD (V)")
-    axes.set_ylabel("top-1 accuracy (%)")
-    axes.set_title(f"tinymnv2 on {images} MNIST test images, 700 MHz, bitlevel")
-    axes.set_ylim(0, 101)
-    axes.invert_xaxis()
-    axes.grid(True, alpha=0.3)
-    axes.legend()
-    return figure
+_SHOWN = (
+    "label",
+    "vdd_v",
+    "recovery",
+    "protected_bits",
+    "top1_pct",
+    "accuracy_loss_pct",
+    "loss_ci_high_pct",
+    "latency_overhead_pct",
+    "energy_uj",
+    "saving_pct",
+)

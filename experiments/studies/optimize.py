@@ -212,6 +212,11 @@ class LayerProfile:
     lsb_per_unit: float
     drop_visible: float
     statistics: Any
+    m: int = 0
+    k: int = 0
+    n: int = 0
+    groups: int = 1
+    units_per_mac: float = 0.0
 
 
 class _RecordingBackend:
@@ -275,9 +280,22 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
                 lsb_per_unit=lsb,
                 drop_visible=float(np.mean(np.minimum(1.0, products * lsb))),
                 statistics=statistics,
+                m=shape.m_per_image,
+                k=shape.k,
+                n=shape.n,
+                groups=shape.groups,
+                units_per_mac=_units_per_mac(config, activations, weights, array, seed),
             )
         )
     return profiles
+
+
+def _units_per_mac(config: OptimizeConfig, activations: np.ndarray, weights: np.ndarray, array: Any, seed) -> float:
+    """Mean switched capacitance per MAC of a layer's GEMM (toggle model of the PE energy model)."""
+    from pe_models.energy import pe_energy_model
+    from sim.energy import mean_units_per_mac
+
+    return mean_units_per_mac(pe_energy_model(config.pe), activations, weights, array, samples=1024, seed=seed)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -693,6 +711,9 @@ class OptimizeResult(StudyResult[VddRow, OptimizeConfig]):
     pareto: tuple[ParetoRow, ...] = ()
     confirmation: tuple[ConfirmationRow, ...] = ()
     sensitivity: Any = field(default=None, metadata=NOT_A_COLUMN)
+    plans: Any = field(default=None, metadata=NOT_A_COLUMN)
+    profiles: Any = field(default=None, metadata=NOT_A_COLUMN)
+    chosen_plan: Any = field(default=None, metadata=NOT_A_COLUMN)
 
 
 def _binding(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: str) -> str:
@@ -860,6 +881,9 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
         pareto=pareto,
         confirmation=confirmation,
         sensitivity=table,
+        plans=per_vdd,
+        profiles=tuple(profiles),
+        chosen_plan=chosen,
     )
 
 
@@ -988,10 +1012,12 @@ class _Measured:
     overhead_pct: float
     detections: int
     unprotected_errors: int
+    layer_counts: dict[str, list[int]] = field(default_factory=dict)
+    masks: dict[str, int] = field(default_factory=dict)
 
 
 class _PlanBackend:
-    """Bit-level GEMMs with each layer's own protected bits (global stall per detection)."""
+    """Bit-level GEMMs with each layer's own protected bits; counts cycles and detections per layer."""
 
     name = "bitlevel"
 
@@ -999,10 +1025,16 @@ class _PlanBackend:
         self.backends = backends
         self.masks = masks
         self.stats: dict[str, np.ndarray] = {}
+        self.layer_counts: dict[str, list[int]] = {}
 
     def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
         backend = self.backends[self.masks.get(layer, 0)]
+        before = (backend.compute_cycles, backend.correction_cycles, backend.detections.get(layer, 0))
         out = backend.matmul(activations, weights, layer=layer)
+        counts = self.layer_counts.setdefault(layer, [0, 0, 0])
+        counts[0] += backend.compute_cycles - before[0]
+        counts[1] += backend.correction_cycles - before[1]
+        counts[2] += backend.detections.get(layer, 0) - before[2]
         self.stats[layer] = backend.stats[layer]
         return out
 
@@ -1015,7 +1047,7 @@ def plan_predictions(
     from sim.config import ArrayConfig
     from workloads.injection import BitlevelBackend
 
-    vdd = config.vdd_max_v if plan is None else plan.vdd_v
+    vdd = float(config.pe.tech.vdd_nominal_v) if plan is None else plan.vdd_v
     assert vdd is not None
     array = ArrayConfig(
         rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz, accumulator_bits=config.pe.width
@@ -1062,6 +1094,8 @@ def plan_predictions(
         overhead_pct=100.0 * correction / compute if compute else 0.0,
         detections=detections,
         unprotected_errors=errors,
+        layer_counts=backend.layer_counts,
+        masks=masks,
     )
 
 
@@ -1082,3 +1116,167 @@ def _study() -> Any:
 
 
 STUDY = _study()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanRow:
+    """A plan measured with bit-level injection: accuracy against the int8 model at nominal
+    VDD (paired), latency, and energy per image with its breakdown and band (uJ)."""
+
+    label: str
+    vdd_v: float
+    recovery: str
+    protected_bits: str
+    images: int
+    top1_pct: float
+    accuracy_loss_pct: float
+    loss_ci_low_pct: float
+    loss_ci_high_pct: float
+    mcnemar_p: float
+    detections_per_image: float
+    unprotected_errors_per_image: float
+    latency_overhead_pct: float
+    predicted_overhead_pct: float
+    latency_us: float
+    energy_uj: float
+    energy_low_uj: float
+    energy_high_uj: float
+    saving_pct: float
+    mac_dynamic_uj: float
+    register_clock_uj: float
+    leakage_uj: float
+    razor_overhead_uj: float
+    correction_uj: float
+    sram_uj: float
+    dram_uj: float
+
+
+def plan_energy(
+    config: OptimizeConfig, profiles: Sequence[LayerProfile], vdd_v: float, measured: _Measured, images: int
+) -> Any:
+    """Energy breakdown per image (``sim.energy``) of a measured run: per layer its MACs, its
+    cycles with the recovery cycles counted by the simulator, detections and protected bits."""
+    from pe_models.energy import pe_energy_model
+    from sim.config import ArrayConfig
+    from sim.energy import LayerActivity, layer_energy, memory_traffic, total_energy
+    from sim.layers import GemmProblem
+    from sim.mapping import map_gemm
+
+    model = pe_energy_model(config.pe)
+    array = ArrayConfig(
+        rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz, accumulator_bits=config.pe.width
+    )
+    breakdowns = []
+    for profile in profiles:
+        counts = measured.layer_counts.get(profile.name, [0, 0, 0])
+        correction = round(counts[1] / images)
+        cycles = profile.base_cycles + correction
+        problem = GemmProblem(m=profile.m, n=profile.n, k=profile.k)
+        traffic = memory_traffic(problem, array)
+        if profile.groups > 1:
+            traffic = dataclasses.replace(
+                traffic,
+                sram_read_bytes=traffic.sram_read_bytes * profile.groups,
+                sram_write_bytes=traffic.sram_write_bytes * profile.groups,
+                dram_read_bytes=traffic.dram_read_bytes * profile.groups,
+                dram_write_bytes=traffic.dram_write_bytes * profile.groups,
+            )
+        activity = LayerActivity(
+            name=profile.name,
+            macs=profile.macs,
+            cycles=cycles,
+            correction_cycles=correction,
+            detections=round(counts[2] / images),
+            pes=config.pes,
+            mapped_pe_fraction=map_gemm(problem, array).mapping_efficiency,
+            protected_bits=bin(measured.masks.get(profile.name, 0)).count("1"),
+            units_per_mac=profile.units_per_mac,
+            traffic=traffic,
+        )
+        breakdowns.append(layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz))
+    return total_energy(breakdowns)
+
+
+def measure_plans(
+    prepared: Any,
+    config: OptimizeConfig,
+    profiles: Sequence[LayerProfile],
+    plans: Sequence[tuple[str, PlanChoice | None]],
+    *,
+    table: SensitivityTable | None = None,
+    progress: Any = None,
+) -> tuple[PlanRow, ...]:
+    """Run each plan (None: unprotected at the top of the grid) with bit-level injection and
+    measure accuracy (paired against the int8 model at nominal VDD), latency and energy."""
+    from experiments.stats import bootstrap_difference_ci, mcnemar
+
+    layers = tuple(p.name for p in profiles)
+    images = len(prepared.images)
+    reference = plan_predictions(prepared, config, None)
+    nominal = plan_energy(config, profiles, float(config.pe.tech.vdd_nominal_v), reference, images)
+    nominal_uj = nominal.total_pj.nominal / 1e6
+    rows = []
+    for label, plan in plans if progress is None else progress(plans):
+        measured = reference if plan is None else plan_predictions(prepared, config, plan, layers=layers)
+        vdd = float(config.pe.tech.vdd_nominal_v if plan is None else plan.vdd_v)
+        energy = plan_energy(config, profiles, vdd, measured, images)
+        low, high = bootstrap_difference_ci(reference.hits, measured.hits, seed=config.seed)
+        parts = {name: band.nominal / 1e6 for name, band in energy.components().items()}
+        total = energy.total_pj
+        compute = sum(c[0] for c in measured.layer_counts.values())
+        correction = sum(c[1] for c in measured.layer_counts.values())
+        rows.append(
+            PlanRow(
+                label=label,
+                vdd_v=vdd,
+                recovery="none" if plan is None else plan.recovery,
+                protected_bits="none" if plan is None else _plan_bits(plan, layers, config.pe.width),
+                images=images,
+                top1_pct=100.0 * float(np.mean(measured.hits)),
+                accuracy_loss_pct=100.0 * float(np.mean(reference.hits) - np.mean(measured.hits)),
+                loss_ci_low_pct=100.0 * low,
+                loss_ci_high_pct=100.0 * high,
+                mcnemar_p=mcnemar(reference.hits, measured.hits).p_value,
+                detections_per_image=measured.detections / images,
+                unprotected_errors_per_image=measured.unprotected_errors / images,
+                latency_overhead_pct=100.0 * correction / compute if compute else 0.0,
+                predicted_overhead_pct=_predicted_overhead(table, plan) if table is not None else math.nan,
+                latency_us=energy.latency_us,
+                energy_uj=total.nominal / 1e6,
+                energy_low_uj=total.low / 1e6,
+                energy_high_uj=total.high / 1e6,
+                saving_pct=100.0 * (1.0 - total.nominal / 1e6 / nominal_uj),
+                **{f"{name.removesuffix('_pj')}_uj": value for name, value in parts.items()},
+            )
+        )
+    return tuple(rows)
+
+
+def unprotected_plan(vdd_v: float, layers: Sequence[str]) -> PlanChoice:
+    """No protected bit in any layer at `vdd_v` (screen figures left at 0)."""
+    return PlanChoice(
+        vdd_v=vdd_v,
+        recovery="global",
+        first_bits=(-1,) * len(layers),
+        energy_pj=0.0,
+        visible_errors=0.0,
+        predicted_loss_pct=0.0,
+        latency_overhead_pct=0.0,
+        razor_flops=0,
+    )
+
+
+def uniform_plan(vdd_v: float, layers: Sequence[str], mask: int, recovery: str, width: int) -> PlanChoice:
+    """The same protected bits (`mask`, from its lowest set bit to the MSB) in every layer."""
+    first = -1 if mask == 0 else (mask & -mask).bit_length() - 1
+    return dataclasses.replace(unprotected_plan(vdd_v, layers), recovery=recovery, first_bits=(first,) * len(layers))
+
+
+def _predicted_overhead(table: SensitivityTable, plan: PlanChoice | None) -> float:
+    """Latency overhead the screen predicts for `plan` (i.i.d. analytic probabilities, closed form)."""
+    if plan is None or plan.vdd_v not in table.vdds:
+        return 0.0 if plan is None else math.nan
+    v = table.vdds.index(plan.vdd_v)
+    cycles = table.recovery_cycles[plan.recovery][v]
+    total = sum(cycles[i, table.choices.index(bit)] for i, bit in enumerate(plan.first_bits))
+    return 100.0 * float(total) / float(table.base_cycles.sum())
