@@ -21,7 +21,6 @@ FIELD_OPTIONS: dict[str, str] = {
     "vdd_v": "--vdd",
     "array_rows": "--rows",
     "penalty_cycles": "--penalty",
-    "stall_scope": "--stall",
     "cell_delays_ps": "--cell-delays",
     "layer_range": "--layers",
     "operand_file": "--operands",

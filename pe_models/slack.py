@@ -80,11 +80,23 @@ def slack_analysis(pe: PEConfig, timing: StageTiming, stream: OperandStream, *, 
     """
     if bins < 2:
         raise ConfigError(f"bins: expected at least 2 histogram bins, got {bins}")
-    result = evaluate_chain(pe, timing, **stream.consecutive_pairs(), bit_settle=True)
+    pairs = stream.consecutive_pairs()
+    result = evaluate_chain(
+        pe,
+        timing,
+        prev_a=pairs["prev_a"],
+        prev_b=pairs["prev_b"],
+        prev_c=pairs["prev_c"],
+        a=pairs["a"],
+        b=pairs["b"],
+        c=pairs["c"],
+        bit_settle=True,
+    )
     t_sample_ps = timing.t_sample_fs / 1000
     switched = result.settle_fs > 0
     mac_slack = t_sample_ps - result.settle_fs[switched] / 1000
     bit_settle = result.bit_settle_fs
+    assert bit_settle is not None
     edges = np.histogram_bin_edges(np.concatenate([mac_slack, [t_sample_ps]]), bins=bins)
     mac_counts, _ = np.histogram(mac_slack, bins=edges)
     width = pe.width

@@ -20,6 +20,14 @@ from importlib.metadata import PackageNotFoundError, version
 
 from experiments.results import StudyResult
 from experiments.studies import STUDIES, Study, run_study
+from experiments.studies.accuracy import AccuracyConfig, AccuracyResult, accuracy, plot_accuracy
+from experiments.studies.latency import LatencyConfig, LatencyResult, latency
+from experiments.studies.probs import ProbsConfig, ProbsResult, plot_probs, probs
+from experiments.studies.run import RunConfig, RunResult, plot_run, run
+from experiments.studies.simulate import SimulateConfig, SimulateResult, plot_flips, simulate
+from experiments.studies.size import SizeConfig, SizeResult, plot_size, size
+from experiments.studies.slack import SlackConfig, SlackResult, plot_slack, slack
+from experiments.studies.trace import ModelLayers, TraceConfig, TraceResult, model_layers, trace
 from pe_models.analytic import adder_bit_error_probabilities, carry_statistics, product_bit_error_probabilities
 from pe_models.cells import CellLibrary, get_cell_library
 from pe_models.chain import evaluate_chain, evaluate_stream
@@ -27,12 +35,14 @@ from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate, simulate_gate_fast
 from pe_models.operands import OperandStream, load_trace, synthetic_stream
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
+from pe_models.slack import slack_analysis
 from pe_models.technology import TECHNOLOGIES, Technology, get_technology
 from pe_models.variation import ProcessVariation
 from pe_models.verilog import run_icarus
 from sim.config import ArrayConfig
 from sim.engine import ENGINES, GemmResult, simulate_conv, simulate_gemm, simulate_grouped_gemm
 from sim.layers import ConvLayer, GemmLayer
+from sim.network import simulate_layers
 from sim.protection import Protection
 
 try:
@@ -44,37 +54,71 @@ __all__ = [
     "ENGINES",
     "STUDIES",
     "TECHNOLOGIES",
+    "AccuracyConfig",
+    "AccuracyResult",
     "ArrayConfig",
     "CellLibrary",
     "ConfigError",
     "ConvLayer",
     "GemmLayer",
     "GemmResult",
+    "LatencyConfig",
+    "LatencyResult",
+    "ModelLayers",
     "OperandStream",
     "OperatingPoint",
     "PEConfig",
+    "ProbsConfig",
+    "ProbsResult",
     "ProcessVariation",
     "Protection",
+    "RunConfig",
+    "RunResult",
+    "SimulateConfig",
+    "SimulateResult",
+    "SizeConfig",
+    "SizeResult",
+    "SlackConfig",
+    "SlackResult",
     "StageTiming",
     "Study",
     "StudyResult",
     "Technology",
+    "TraceConfig",
+    "TraceResult",
     "__version__",
+    "accuracy",
     "adder_bit_error_probabilities",
     "carry_statistics",
     "evaluate_chain",
     "evaluate_stream",
     "get_cell_library",
     "get_technology",
+    "latency",
     "load_trace",
+    "model_layers",
+    "plot_accuracy",
+    "plot_flips",
+    "plot_probs",
+    "plot_run",
+    "plot_size",
+    "plot_slack",
+    "probs",
     "product_bit_error_probabilities",
+    "run",
     "run_icarus",
     "run_study",
+    "simulate",
     "simulate_conv",
     "simulate_gate",
     "simulate_gate_fast",
     "simulate_gemm",
     "simulate_grouped_gemm",
+    "simulate_layers",
+    "size",
+    "slack",
+    "slack_analysis",
     "stage_timing",
     "synthetic_stream",
+    "trace",
 ]

@@ -84,6 +84,10 @@ def check_int(name: str, value: object, *, minimum: int | None = None, maximum: 
     """`value` as an int within [minimum, maximum]; ConfigError naming `name` otherwise."""
     if minimum is not None and maximum is not None:
         allowed = f"an integer in {minimum}..{maximum}"
+    elif minimum == 0:
+        allowed = "a non-negative integer"
+    elif minimum == 1:
+        allowed = "a positive integer"
     elif minimum is not None:
         allowed = f"an integer >= {minimum}"
     elif maximum is not None:
@@ -382,7 +386,7 @@ def resolve_array(
     from experiments.configs import parse_bandwidth, resolve_array_config
 
     config = resolve_array_config(config_file=None if config_file is None else str(config_file))
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if array is not None:
         changes["rows"], changes["cols"] = array_shape(array)
     if dataflow is not None:

@@ -230,9 +230,18 @@ def probs(config: ProbsConfig | None = None, /, *, progress: Progress = no_progr
             if product is not None:
                 product[i] = product_bit_error_probabilities(pe, timing, stream)
             continue
-        result = evaluate_chain(pe, timing, **pairs)
+        result = evaluate_chain(
+            pe,
+            timing,
+            prev_a=pairs["prev_a"],
+            prev_b=pairs["prev_b"],
+            prev_c=pairs["prev_c"],
+            a=pairs["a"],
+            b=pairs["b"],
+            c=pairs["c"],
+        )
         adder[i] = bit_frequencies(result.flip_mask, pe.width)
-        if product is not None:
+        if product is not None and result.product_flip_mask is not None:
             product[i] = bit_frequencies(result.product_flip_mask, PRODUCT_BITS)
     vdd_v = np.array(config.vdd_v)
     return ProbsResult(

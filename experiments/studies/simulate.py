@@ -140,9 +140,11 @@ class SimulateConfig(TimingFields):
     protect : str or int
         Protected accumulator bits: ``"31:20"``, ``"31,30"``, ``"none"`` or a bit mask.
     penalty_cycles : int
-        Cycles one correction costs, >= 0.
-    stall_scope : str
-        ``global`` or ``column``.
+        Cycles one recovery costs, >= 0.
+    recovery : str
+        Recovery policy of a detection (:data:`sim.protection.RECOVERY_POLICIES`).
+    razor_window_ps : float, optional
+        Razor detection window in ps (default: the library's fraction of the clock period).
     sigma_die, sigma_pe : float
         Process variation: relative delay std between dies and between PEs, 0..0.3.
     seed : int
@@ -161,7 +163,8 @@ class SimulateConfig(TimingFields):
     allow_large_detailed: bool = False
     protect: Any = "none"
     penalty_cycles: int = 1
-    stall_scope: str = "global"
+    recovery: str = "global"
+    razor_window_ps: float | None = None
     sigma_die: float = 0.0
     sigma_pe: float = 0.0
     seed: int = 0
@@ -184,7 +187,7 @@ class SimulateConfig(TimingFields):
             raise ConfigError(
                 f"penalty_cycles: expected a non-negative integer number of cycles, got {self.penalty_cycles!r}"
             )
-        check_choice("stall_scope", self.stall_scope, STALL_SCOPES)
+        check_choice("recovery", self.recovery, STALL_SCOPES)
         check_choice("engine", self.engine, ENGINES)
         self.protection()
         for name in ("sigma_die", "sigma_pe"):
@@ -208,7 +211,12 @@ class SimulateConfig(TimingFields):
             mask = check_int("protect", self.protect, minimum=0)
             if mask >> self.width:
                 raise ConfigError(f"protect: bit {mask.bit_length() - 1} is out of range; allowed: 0..{self.width - 1}")
-        return Protection(protected_mask=mask, penalty_cycles=self.penalty_cycles, stall_scope=self.stall_scope)
+        return Protection(
+            protected_mask=mask,
+            penalty_cycles=self.penalty_cycles,
+            recovery=self.recovery,
+            razor_window_ps=self.razor_window_ps,
+        )
 
     def variation(self) -> ProcessVariation | None:
         """Process variation, None without any."""

@@ -1,0 +1,455 @@
+"""int8 accuracy (or agreement with the float model) against supply voltage.
+
+For every supply voltage the quantised model runs through a GEMM backend built by
+:func:`workloads.backends.make_injection_backend` (injection, VDD, protected bits, seed);
+the backend's ``stats`` give per-layer error counts per accumulator bit. Each voltage
+point has its own child of ``SeedSequence(seed)``, so results do not depend on ``jobs``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from experiments.results import StudyResult
+from pe_models.errors import ConfigError
+from sim.protection import parse_bit_mask
+from workloads.backends import INJECTIONS, make_injection_backend
+from workloads.engine import CalibrationConfig, quantize_model
+from workloads.graph import run_float
+from workloads.models.zoo import ModelBundle, load_bundle
+from workloads.quant import CALIBRATION_METHODS
+
+from . import Study
+from .common import Progress, SweepFields, as_config, check_choice, check_int, no_progress, resolve_array
+
+__all__ = [
+    "AccuracyConfig",
+    "AccuracyResult",
+    "AccuracyRow",
+    "ErrorRow",
+    "PreparedModel",
+    "accuracy",
+    "accuracy_points",
+    "plot_accuracy",
+    "prepare_model",
+    "top_k_hits",
+]
+
+
+def top_k_hits(scores: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
+    """Whether each target is among the `k` highest scores (ties: lower index first).
+
+    Parameters
+    ----------
+    scores : ndarray, shape (N, classes)
+    targets : ndarray of int, shape (N,)
+    k : int
+
+    Returns
+    -------
+    ndarray of bool, shape (N,)
+    """
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), axis=1, kind="stable")[:, :k]
+    return (order == np.asarray(targets)[:, None]).any(axis=1)
+
+
+def _images(value: object) -> int | Path | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise ConfigError(f"images: {value} must be >= 1")
+        return value
+    if isinstance(value, str | Path):
+        path = Path(value)
+        if not path.is_dir():
+            raise ConfigError(f"images: {str(value)!r} is neither a number of images nor a directory")
+        return path
+    raise ConfigError(f"images: expected a number of images or a directory, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccuracyConfig(SweepFields):
+    """The accuracy sweep.
+
+    Attributes
+    ----------
+    model : str
+        ``tinymnv2``, ``mobilenetv2`` or a float ONNX file.
+    injection : str
+        How timing errors enter the GEMMs: ``exact`` (none), ``statistical`` (analytic
+        per-bit probabilities) or ``bitlevel`` (every MAC through the chain model in
+        array order).
+    images : int, path or None
+        Number of evaluation images (default: all shipped test images, or 50 photo views)
+        or a folder of images (needs `labels`).
+    labels : path, optional
+        ``FILE LABEL`` lines for the `images` folder.
+    protect : str or int
+        Protected accumulator bits: ``"31:20"``, ``"31,5"``, ``"none"`` or a mask.
+    seed : int
+        Root seed (voltage points, calibration crops), >= 0.
+    jobs : int
+        Worker processes, one voltage point each at a time; results do not depend on it.
+    array : "RxC" or (rows, cols)
+        Weight-stationary array of ``bitlevel`` (and the column depth of ``statistical``).
+    penalty_cycles : int
+        Cycles one correction costs (``bitlevel``, global stall), >= 0.
+    calibration : str
+        Activation calibration: ``mse`` or ``percentile``.
+    (PE fields, ``vdd_v`` and ``f_clk_mhz``: :class:`~experiments.studies.common.SweepFields`.)
+    """
+
+    model: str = "tinymnv2"
+    injection: str = "exact"
+    images: Any = None
+    labels: str | Path | None = None
+    protect: Any = "none"
+    seed: int = 0
+    jobs: int = 1
+    array: Any = "256x256"
+    penalty_cycles: int = 1
+    calibration: str = "mse"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choice("injection", self.injection, INJECTIONS)
+        if self.injection != "exact" and (self.pipeline != "registered" or self.adder != "rca"):
+            raise ConfigError(
+                f"injection: {self.injection} models the registered pipeline with the rca adder; "
+                f"got {self.pipeline} {self.adder}"
+            )
+        _images(self.images)
+        self.protect_mask()
+        check_int("seed", self.seed, minimum=0)
+        check_int("jobs", self.jobs, minimum=1)
+        if not isinstance(self.penalty_cycles, int) or isinstance(self.penalty_cycles, bool) or self.penalty_cycles < 0:
+            raise ConfigError(
+                f"penalty_cycles: expected a non-negative integer number of cycles, got {self.penalty_cycles!r}"
+            )
+        check_choice("calibration", self.calibration, CALIBRATION_METHODS)
+        resolve_array(array=self.array, dataflow="ws")
+
+    def protect_mask(self) -> int:
+        """The protected bits as a mask."""
+        if isinstance(self.protect, str) or self.protect is None:
+            return parse_bit_mask(self.protect or "none", width=self.width, option="protect")
+        mask = check_int("protect", self.protect, minimum=0)
+        if mask >> self.width:
+            raise ConfigError(f"protect: bit {mask.bit_length() - 1} is out of range; allowed: 0..{self.width - 1}")
+        return mask
+
+    def backend_options(self) -> dict[str, Any]:
+        """Keyword options of :func:`workloads.backends.make_injection_backend` (besides VDD, mask, seed)."""
+        if self.injection == "exact":
+            return {}
+        pe = self.pe_config()
+        array = resolve_array(array=self.array, dataflow="ws")
+        if self.injection == "statistical":
+            return {"pe": pe, "f_clk_mhz": self.f_clk_mhz, "rows": array.rows}
+        array = dataclasses.replace(array, f_clk_mhz=self.f_clk_mhz, accumulator_bits=pe.width)
+        return {"pe": pe, "f_clk_mhz": self.f_clk_mhz, "array": array, "penalty_cycles": self.penalty_cycles}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccuracyRow:
+    """The int8 model at one supply voltage.
+
+    Attributes
+    ----------
+    vdd_v : float
+        Supply voltage in V.
+    injection : str
+    metric : str
+        ``accuracy`` (against labels) or ``agreement`` (against the float model's top-1).
+    images : int
+        Evaluation images.
+    top1_pct, top5_pct : float
+        Images whose target is the top-1 / among the top-5 int8 scores, in %.
+    float_top1_pct : float
+        The float model's top-1 against the same targets, in % (100 for ``agreement``).
+    unprotected_errors : int
+        Wrong accumulator bits latched at unprotected positions, all layers.
+    detections : int
+        Corrected MACs (bitlevel) or protected wrong bits (statistical).
+    compute_cycles, correction_cycles : int or None
+        Array cycles without and for corrections (bitlevel only).
+    latency_overhead_pct : float or None
+        ``100 x correction_cycles / compute_cycles`` (bitlevel only).
+    """
+
+    vdd_v: float
+    injection: str
+    metric: str
+    images: int
+    top1_pct: float
+    top5_pct: float
+    float_top1_pct: float
+    unprotected_errors: int
+    detections: int
+    compute_cycles: int | None
+    correction_cycles: int | None
+    latency_overhead_pct: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorRow:
+    """Wrong values latched at one accumulator bit of one layer at one voltage.
+
+    Attributes
+    ----------
+    vdd_v : float
+    layer : str
+    bit : int
+    errors : int
+        Wrong bits latched (over all MACs of the layer and all images).
+    protected : bool
+    """
+
+    vdd_v: float
+    layer: str
+    bit: int
+    errors: int
+    protected: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorsPerBit(StudyResult[ErrorRow, AccuracyConfig]):
+    """Per-layer, per-bit error counts (non-zero only)."""
+
+    row_type = ErrorRow
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccuracyResult(StudyResult[AccuracyRow, AccuracyConfig]):
+    """One row per voltage; ``totals``: model, weights, metric, images, float_top1_pct,
+    macs_per_image, calibration_images, protect_mask.
+
+    Attributes
+    ----------
+    error_rows : tuple of ErrorRow
+        Non-zero error counts per voltage, layer and bit.
+    """
+
+    row_type = AccuracyRow
+
+    error_rows: tuple[ErrorRow, ...] = field(compare=False)
+
+    def errors_per_bit(self) -> ErrorsPerBit:
+        """The error counts as a result of their own (table, CSV, JSON)."""
+        return ErrorsPerBit(config=self.config, rows=self.error_rows, totals=self.totals)
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    """A quantised model with its evaluation images and the targets it is scored against."""
+
+    bundle: ModelBundle
+    model: Any
+    images: np.ndarray
+    targets: np.ndarray
+    float_accuracy: float
+
+
+def prepare_model(
+    model_name: str,
+    *,
+    images: int | str | Path | None,
+    labels: str | Path | None,
+    seed: int,
+    calibration: CalibrationConfig,
+) -> PreparedModel:
+    """Load, calibrate and quantise `model_name`; score the float model on its images."""
+    bundle = load_bundle(model_name, images=images, labels=labels, seed=seed)
+    model = quantize_model(bundle.graph, bundle.calibration_images, calibration=calibration)
+    evaluation = bundle.evaluation.images
+    step = model.default_batch_size()
+    float_top1 = np.concatenate(
+        [run_float(bundle.graph, evaluation[i : i + step]).argmax(axis=1) for i in range(0, len(evaluation), step)]
+    )
+    known = bundle.evaluation.labels
+    targets = known if bundle.metric == "accuracy" and known is not None else float_top1
+    return PreparedModel(
+        bundle=bundle,
+        model=model,
+        images=evaluation,
+        targets=targets,
+        float_accuracy=100.0 * float(np.mean(float_top1 == targets)),
+    )
+
+
+_FORKED_STATE: tuple[PreparedModel, dict[str, Any]] | None = None
+
+
+def _forked_point(
+    injection: str, vdd: float, protect_mask: int, point_seed: np.random.SeedSequence
+) -> tuple[AccuracyRow, list[ErrorRow]]:
+    """One voltage point in a forked worker, with the parent's prepared model and options."""
+    assert _FORKED_STATE is not None
+    prepared, options = _FORKED_STATE
+    return _accuracy_point(prepared, injection, vdd, protect_mask, point_seed, options)
+
+
+def _accuracy_point(
+    prepared: PreparedModel,
+    injection: str,
+    vdd: float,
+    protect_mask: int,
+    point_seed: np.random.SeedSequence,
+    options: dict[str, Any],
+) -> tuple[AccuracyRow, list[ErrorRow]]:
+    backend = make_injection_backend(injection, vdd_v=vdd, protect_mask=protect_mask, seed=point_seed, **options)
+    codes = prepared.model.run(prepared.images, backend)
+    errors = 0
+    error_rows = []
+    for layer, counts in backend.stats.items():
+        for bit, count in enumerate(np.asarray(counts)):
+            if count:
+                protected = bool(protect_mask >> bit & 1)
+                error_rows.append(ErrorRow(vdd_v=vdd, layer=layer, bit=bit, errors=int(count), protected=protected))
+                errors += 0 if protected else int(count)
+    compute: int | None = getattr(backend, "compute_cycles", None)
+    correction: int | None = getattr(backend, "correction_cycles", None)
+    row = AccuracyRow(
+        vdd_v=vdd,
+        injection=injection,
+        metric=prepared.bundle.metric,
+        images=len(prepared.images),
+        top1_pct=100.0 * float(np.mean(top_k_hits(codes, prepared.targets, 1))),
+        top5_pct=100.0 * float(np.mean(top_k_hits(codes, prepared.targets, 5))),
+        float_top1_pct=prepared.float_accuracy,
+        unprotected_errors=errors,
+        detections=int(sum(getattr(backend, "detections", {}).values())),
+        compute_cycles=compute,
+        correction_cycles=correction,
+        latency_overhead_pct=100.0 * correction / compute if compute and correction is not None else None,
+    )
+    return row, error_rows
+
+
+def accuracy_points(
+    prepared: PreparedModel,
+    *,
+    injection: str,
+    vdds: list[float] | tuple[float, ...],
+    protect_mask: int,
+    seed: int,
+    options: dict[str, Any],
+    label: str = "accuracy",
+    jobs: int = 1,
+    progress: Progress = no_progress,
+) -> tuple[list[AccuracyRow], list[ErrorRow]]:
+    """Run the prepared model at every VDD: one row per voltage and the per-layer error rows.
+
+    Each voltage point has its own child of ``SeedSequence(seed)``, so the results do not
+    depend on `jobs` (worker processes, forked with the prepared model).
+    """
+    global _FORKED_STATE
+    seeds = np.random.SeedSequence(seed).spawn(len(vdds))
+    points = list(zip(vdds, seeds, strict=True))
+    if jobs <= 1 or len(points) == 1:
+        results = [
+            _accuracy_point(prepared, injection, vdd, protect_mask, point_seed, options)
+            for vdd, point_seed in progress(points, label=label)
+        ]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _FORKED_STATE = (prepared, options)
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                futures = [
+                    pool.submit(_forked_point, injection, vdd, protect_mask, point_seed) for vdd, point_seed in points
+                ]
+                results = [future.result() for future in progress(futures, label=label)]
+        finally:
+            _FORKED_STATE = None
+    return [row for row, _ in results], [error for _, errors in results for error in errors]
+
+
+def accuracy(
+    config: AccuracyConfig | None = None, /, *, progress: Progress = no_progress, **fields: Any
+) -> AccuracyResult:
+    """Accuracy of the int8 model at every supply voltage of the sweep.
+
+    Parameters
+    ----------
+    config : AccuracyConfig, optional
+        Or its fields as keyword arguments, e.g.
+        ``accuracy(model="tinymnv2", vdd_v=[0.9, 0.55], injection="bitlevel", images=100)``.
+    progress : callable
+        Wraps the voltage loop; default: silent.
+
+    Returns
+    -------
+    AccuracyResult
+    """
+    config = as_config(AccuracyConfig, config, fields)
+    options = config.backend_options()
+    protect_mask = config.protect_mask()
+    calibration = CalibrationConfig(method=config.calibration)
+    prepared = prepare_model(
+        config.model, images=_images(config.images), labels=config.labels, seed=config.seed, calibration=calibration
+    )
+    rows, error_rows = accuracy_points(
+        prepared,
+        injection=config.injection,
+        vdds=config.vdd_v,
+        protect_mask=protect_mask,
+        seed=config.seed,
+        options=options,
+        jobs=config.jobs,
+        progress=progress,
+    )
+    bundle = prepared.bundle
+    totals = {
+        "model": bundle.name,
+        "weights": bundle.source,
+        "metric": bundle.metric,
+        "images": len(prepared.images),
+        "float_top1_pct": prepared.float_accuracy,
+        "macs_per_image": prepared.model.macs_per_image,
+        "calibration_images": len(bundle.calibration_images),
+        "protect_mask": f"0x{protect_mask:08x}",
+    }
+    return AccuracyResult(config=config, rows=tuple(rows), totals=totals, error_rows=tuple(error_rows))
+
+
+def plot_accuracy(result: AccuracyResult) -> Any:
+    """Top-1 and top-5 against VDD (and the float top-1 for labelled images)."""
+    from experiments.output import subplots
+
+    rows = result.rows
+    totals = result.totals
+    injection = result.config.injection
+    figure, axes = subplots(figsize=(6, 4))
+    vdd = [row.vdd_v for row in rows]
+    axes.plot(vdd, [row.top1_pct for row in rows], "o-", label=f"int8 top-1 ({injection})")
+    axes.plot(vdd, [row.top5_pct for row in rows], "s--", label=f"int8 top-5 ({injection})")
+    if totals["metric"] == "accuracy":
+        axes.axhline(totals["float_top1_pct"], color="grey", linestyle=":", label="float top-1")
+    axes.set_xlabel("VDD (V)")
+    axes.set_ylabel(f"{totals['metric']} (%)")
+    axes.set_title(f"{totals['model']}: {totals['metric']} vs supply voltage ({totals['images']} images)")
+    axes.set_ylim(0, 101)
+    axes.invert_xaxis()
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    return figure
+
+
+STUDY = Study(
+    name="accuracy",
+    config_type=AccuracyConfig,
+    function=accuracy,
+    summary="int8 accuracy (or agreement with the float model) against supply voltage",
+)
