@@ -10,9 +10,10 @@ the registered PE at the configured timing (:mod:`sim.grid`). The discrete-event
   its correction stall (an event of ``penalty x detection cycles``, see
   :func:`fold_correction_cycles`);
 * *DRAM transfers* hold the one DRAM interface (a ``simpy.Resource``) for
-  ``ceil(words / bandwidth)`` cycles: the first fold's operands before it starts, the next
-  fold's operands plus the current fold's results while it computes (double buffering),
-  the last results after the last fold. The words per fold come from the SRAM model of
+  ``ceil(words / bandwidth)`` cycles: the first fold's stationary tile before it starts;
+  while fold ``i`` computes, its streamed operands and partial sums, the next fold's
+  stationary tile and the previous fold's finished outputs (double buffering); the last
+  fold's finished outputs after it. The words per fold come from the SRAM model of
   :mod:`sim.memory` (buffer capacities, reuse); the closed form :func:`sim.memory.layer_memory`
   gives the same stall count.
 
@@ -149,10 +150,6 @@ def run_schedule(
         mapping, buffer_words(array) if buffers is None else buffers, ifmap_words=ifmap_words
     )
 
-    def traffic(fold: Fold) -> tuple[Fraction, int]:
-        words = next(fold_traffic)
-        return words.dram_reads, words.ofmap_dram_writes
-
     def transfer(words: int | Fraction) -> Generator[simpy.Event, Any, None]:
         if bandwidth is None or words == 0:
             return
@@ -176,22 +173,21 @@ def run_schedule(
 
     def controller() -> Generator[simpy.Event, Any, None]:
         folds = mapping.iter_folds()
-        first = next(folds)
-        current: Fold | None = first
-        reads, writes = traffic(first)
-        yield from wait_for(env.process(transfer(reads)))
+        current: Fold | None = next(folds)
+        words = next(fold_traffic)
+        yield from wait_for(env.process(transfer(words.before)))
+        behind = 0
         while current is not None:
             following = next(folds, None)
-            if following is None:
-                yield env.process(compute(current))
-                yield from wait_for(env.process(transfer(writes)))
-            else:
-                reads, next_writes = traffic(following)
-                prefetch = env.process(transfer(reads + writes))
-                yield env.process(compute(current))
-                yield from wait_for(prefetch)
-                writes = next_writes
+            ahead = None if following is None else next(fold_traffic)
+            window = env.process(transfer(behind + words.during + (0 if ahead is None else ahead.before)))
+            yield env.process(compute(current))
+            yield from wait_for(window)
+            behind = words.after
+            if ahead is not None:
+                words = ahead
             current = following
+        yield from wait_for(env.process(transfer(behind)))
 
     env.process(controller())
     env.run()

@@ -123,11 +123,13 @@ def buffer_words(config: ArrayConfig) -> BufferWords:
 
 
 class FoldTraffic(NamedTuple):
-    """Words one fold moves, per operand.
+    """Words one fold moves, per operand, and when.
 
-    ``*_dram_reads`` are read from DRAM *for* this fold (before it starts);
-    ``ofmap_dram_writes`` are written back after it. ``*_array_*`` are the array's own
-    SRAM accesses during the fold.
+    ``*_dram_reads`` are read from DRAM for this fold and ``ofmap_dram_writes`` written
+    by it; ``*_array_*`` are the array's own SRAM accesses. Of its DRAM words, `before`
+    must be in the buffer before the fold starts (the stationary tile), `during` streams
+    while it computes (streamed operands, partial sums) and `after` is written once it has
+    finished (the outputs of an output-stationary fold).
     """
 
     ifmap_dram_reads: Fraction
@@ -138,6 +140,9 @@ class FoldTraffic(NamedTuple):
     filter_array_reads: int
     ofmap_array_reads: int
     ofmap_array_writes: int
+    before: Fraction
+    during: Fraction
+    after: int
 
     @property
     def dram_reads(self) -> Fraction:
@@ -145,7 +150,7 @@ class FoldTraffic(NamedTuple):
         return self.ifmap_dram_reads + self.filter_dram_reads + self.ofmap_dram_reads
 
 
-_ZERO = FoldTraffic(Fraction(0), 0, 0, 0, 0, 0, 0, 0)
+_ZERO = FoldTraffic(Fraction(0), 0, 0, 0, 0, 0, 0, 0, Fraction(0), Fraction(0), 0)
 
 
 def _add(x: FoldTraffic, y: FoldTraffic, times: int = 1) -> FoldTraffic:
@@ -158,6 +163,9 @@ def _add(x: FoldTraffic, y: FoldTraffic, times: int = 1) -> FoldTraffic:
         x.filter_array_reads + times * y.filter_array_reads,
         x.ofmap_array_reads + times * y.ofmap_array_reads,
         x.ofmap_array_writes + times * y.ofmap_array_writes,
+        x.before + times * y.before,
+        x.during + times * y.during,
+        x.after + times * y.after,
     )
 
 
@@ -223,14 +231,23 @@ class _Layout:
         share = self.ifmap_share
         if self.mapping.dataflow == "os":
             filter_reads = b * t if (r == 0 or not held) else 0
-            return FoldTraffic(cyclic_reads * share, filter_reads, 0, a * b, a * t, b * t, 0, a * b)
+            ifmap = cyclic_reads * share
+            streamed = ifmap + filter_reads
+            return FoldTraffic(ifmap, filter_reads, 0, a * b, a * t, b * t, 0, a * b, Fraction(0), streamed, a * b)
         psum = b * t if r > 0 else 0
         last = r == self.row_folds - 1
         writes = b * t if (last or not held) else 0
         psum_dram = 0 if held else psum
         if self.mapping.dataflow == "ws":
-            return FoldTraffic(cyclic_reads * share, a * b, psum_dram, writes, a * t, a * b, psum, b * t)
-        return FoldTraffic(a * b * share, cyclic_reads, psum_dram, writes, a * b, a * t, psum, b * t)
+            ifmap = cyclic_reads * share
+            stationary = Fraction(a * b)
+            streamed = ifmap + psum_dram + writes
+            return FoldTraffic(ifmap, a * b, psum_dram, writes, a * t, a * b, psum, b * t, stationary, streamed, 0)
+        stationary = a * b * share
+        streamed = Fraction(cyclic_reads + psum_dram + writes)
+        return FoldTraffic(
+            stationary, cyclic_reads, psum_dram, writes, a * b, a * t, psum, b * t, stationary, streamed, 0
+        )
 
     def row_segments(self, c: int) -> list[tuple[int, int]]:
         """``(first_row_fold, count)`` runs of row folds with equal traffic in column `c`."""
@@ -262,15 +279,27 @@ class _Sequence:
 
 
 class _Timing:
-    def __init__(self, fold_cycles: int, bandwidth: Fraction | None) -> None:
+    """Stall of the window of one fold: ``after_{i-1} + during_i + before_{i+1}`` words.
+
+    In ws and is nothing is written after a fold (``after = 0``), so the window of fold
+    ``i`` is a function of the pair (i, i + 1); in os nothing is needed before a fold
+    (``before = 0``) and the window of fold ``i`` is a function of the pair (i - 1, i).
+    """
+
+    def __init__(self, fold_cycles: int, bandwidth: Fraction | None, *, outputs_after: bool) -> None:
         self.fold_cycles = fold_cycles
         self.bandwidth = bandwidth
+        self.outputs_after = outputs_after
 
-    def pair(self, previous: FoldTraffic, current: FoldTraffic) -> tuple[int, Fraction]:
-        words = current.dram_reads + previous.ofmap_dram_writes
+    def window(self, words: Fraction) -> tuple[int, Fraction]:
         if self.bandwidth is None:
             return 0, words
         return max(0, transfer_cycles(words, self.bandwidth) - self.fold_cycles), words
+
+    def pair(self, previous: FoldTraffic, current: FoldTraffic) -> tuple[int, Fraction]:
+        if self.outputs_after:
+            return self.window(previous.after + current.during)
+        return self.window(previous.during + current.before)
 
     def run(self, fold: FoldTraffic, count: int) -> _Sequence:
         stall, words = self.pair(fold, fold) if count > 1 else (0, Fraction(0))
@@ -436,7 +465,8 @@ def layer_memory(
         None if config.dram_bandwidth_words_per_cycle is None else Fraction(config.dram_bandwidth_words_per_cycle)
     )
     fold_cycles = _fold_cycles(layout.mapping)
-    timing = _Timing(fold_cycles, bandwidth)
+    outputs_after = layout.mapping.dataflow == "os"
+    timing = _Timing(fold_cycles, bandwidth, outputs_after=outputs_after)
     group: _Sequence | None = None
     for c, columns in layout.column_classes():
         column: _Sequence | None = None
@@ -449,10 +479,11 @@ def layer_memory(
     assert group is not None
     whole = timing.repeat(group, problem.groups)
     totals = whole.totals
+    edge_stall, edge_words = timing.window(whole.first.during if outputs_after else whole.last.during)
     first_load = last_drain = 0
     if bandwidth is not None:
-        first_load = transfer_cycles(whole.first.dram_reads, bandwidth)
-        last_drain = transfer_cycles(whole.last.ofmap_dram_writes, bandwidth)
+        first_load = transfer_cycles(whole.first.before, bandwidth)
+        last_drain = transfer_cycles(whole.last.after, bandwidth)
     busy = whole.folds * fold_cycles
     ifmap_dram = round(totals.ifmap_dram_reads)
     dram_words = totals.dram_reads + totals.ofmap_dram_writes
@@ -470,10 +501,10 @@ def layer_memory(
         ofmap_dram_reads=totals.ofmap_dram_reads,
         ofmap_dram_writes=totals.ofmap_dram_writes,
         compulsory_dram_words=g * (distinct + problem.k * problem.n + problem.m * problem.n),
-        stall_cycles=first_load + whole.stall + last_drain,
+        stall_cycles=first_load + whole.stall + edge_stall + last_drain,
         first_load_cycles=first_load,
         last_drain_cycles=last_drain,
         busy_cycles=busy,
         avg_dram_bw_words_per_cycle=float(dram_words / busy),
-        peak_dram_bw_words_per_cycle=float(whole.peak_words / fold_cycles),
+        peak_dram_bw_words_per_cycle=float(max(whole.peak_words, edge_words) / fold_cycles),
     )

@@ -1,0 +1,182 @@
+"""The stationary-operand stream kernel (screen + closed form) against two independent evaluations.
+
+``compound_stationary_stream`` must give, bit for bit, what consecutive MACs of one PE
+give through (a) the existing stream kernel ``compound_mac_stream`` (closed form per MAC)
+and (b) the iterative carry recurrence of the chain level (``rca_compound_one`` via
+``evaluate_adder_stage``, stepping ``C_k = G | P & C_{k-1}`` one carry delay at a time), on
+random streams and on streams built to exercise long carry runs, at several VDDs, with
+per-PE delay factors (process variation), late product bits and several accumulator
+widths. Both of its internal paths (screened suspects, full vectorised pass) are forced.
+"""
+
+import numpy as np
+import pytest
+
+from pe_models import _kernels
+from pe_models.chain import evaluate_adder_stage, mac_parameters
+from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+from pe_models.variation import ProcessVariation
+
+
+def _new_kernel(stream, weight, partial, late, steps, mask):
+    n = stream.shape[0]
+    latched = np.empty(n, dtype=np.int64)
+    settled = np.empty(n, dtype=np.int64)
+    any_flip = _kernels.compound_stationary_stream(
+        stream, weight, partial, late, steps, mask, latched, settled, np.empty(n, dtype=np.uint8)
+    )
+    return latched, settled, any_flip
+
+
+def _stream_kernel(stream, weight, partial, late, steps, mask):
+    """(a): the per-MAC closed form of compound_mac_stream; settled sums from the latched product."""
+    n = stream.shape[0]
+    latched = np.empty(n, dtype=np.int64)
+    _kernels.compound_mac_stream(stream, np.full(n, weight, dtype=np.int8), partial, late, steps, mask, latched)
+    products = (stream.astype(np.int64) * weight) & 0xFFFF
+    previous = np.concatenate([[0], products[:-1]])
+    register = (products & ~late) | (previous & late)
+    extended = ((register ^ 0x8000) - 0x8000) & mask
+    return latched, (partial + extended) & mask
+
+
+def _long_carry_stream(rng, n, width):
+    """Partial sums hovering around 0 and around the wrap point, with products that cross them."""
+    kind = rng.integers(0, 4, n)
+    small = rng.integers(-200, 200, n)
+    near_top = (1 << (width - 1)) - 1 - rng.integers(0, 300, n)
+    partial = np.where(kind == 0, small, np.where(kind == 1, near_top, np.where(kind == 2, -1 - small, 0)))
+    stream = rng.choice(np.array([-128, -1, 0, 1, 127, 64, -64], dtype=np.int8), n)
+    return stream, partial & ((1 << width) - 1)
+
+
+def _dnn_like_stream(rng, n, width):
+    """ReLU activations and growing partial sums of one sign: few MACs can latch a stale carry."""
+    stream = np.clip(rng.normal(0, 30, n), 0, 127).astype(np.int8)
+    partial = np.cumsum(rng.integers(0, 3000, n))
+    crossings = rng.random(n) < 0.01
+    partial[crossings] = -rng.integers(1, 100, crossings.sum())
+    return stream, partial & ((1 << width) - 1)
+
+
+def _streams(rng, width):
+    mask = (1 << width) - 1
+    n = 600
+    yield rng.integers(-128, 128, n).astype(np.int8), rng.integers(0, 1 << width, n) & mask
+    yield rng.integers(-128, 128, n).astype(np.int8), rng.integers(-3000, 3000, n) & mask
+    yield _long_carry_stream(rng, n, width)
+    yield _dnn_like_stream(rng, n, width)
+    yield rng.integers(-128, 128, 2).astype(np.int8), rng.integers(-5, 5, 2) & mask
+    yield rng.integers(-128, 128, 1).astype(np.int8), rng.integers(-5, 5, 1) & mask
+
+
+@pytest.mark.parametrize("width", [32, 24, 40])
+@pytest.mark.parametrize("steps", [-1, 0, 3, 11, 12, 16, 21, 28, 31, 39, 45])
+def test_stream_kernel_equals_the_per_mac_closed_form(rng, width, steps):
+    mask = (1 << width) - 1
+    weights = (-128, -77, -1, 1, 45, 127)
+    compared = flips = 0
+    for stream, partial in _streams(rng, width):
+        for weight in weights:
+            for late in (0, 0x8000, 0x0F0F):
+                latched, settled, any_flip = _new_kernel(stream, weight, partial, late, steps, mask)
+                expected_latched, expected_settled = _stream_kernel(stream, weight, partial, late, steps, mask)
+                assert np.array_equal(latched, expected_latched), (weight, late)
+                assert np.array_equal(settled, expected_settled), (weight, late)
+                assert any_flip == np.bitwise_or.reduce(expected_latched ^ expected_settled)
+                compared += 1
+                flips += int(np.count_nonzero(expected_latched != expected_settled))
+    assert compared == 6 * len(weights) * 3
+    if 0 <= steps < width - 8:
+        assert flips > 0
+
+
+def _recurrence(pe, timing, stream, weight, partial, lane_factor=None):
+    """(b): the chain level's iterative carry recurrence, MAC by MAC (old inputs = the MAC before)."""
+    width = pe.width
+    products = stream.astype(np.int64) * weight
+    old_products = np.concatenate([[0], products[:-1]])
+    old_partial = np.concatenate([[0], partial[:-1]])
+    factors = None if lane_factor is None else np.full(stream.shape[0], lane_factor)
+    latched, correct, _, _ = evaluate_adder_stage(
+        pe,
+        timing,
+        old_product=old_products,
+        old_partial=old_partial,
+        new_product=products,
+        new_partial=partial,
+        lane_factors=factors,
+    )
+    mask = (1 << width) - 1
+    return latched & mask, correct & mask
+
+
+@pytest.mark.parametrize("vdd", [0.9, 0.6, 0.55, 0.5, 0.48])
+def test_stream_kernel_equals_the_iterative_carry_recurrence(rng, vdd):
+    pe = PEConfig(cells="compound")
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
+    params = mac_parameters(pe, timing)[0]
+    assert params[_kernels.PARAM_LATE_PRODUCT] == 0
+    mask = params[_kernels.PARAM_MASK]
+    wrong = 0
+    for stream, partial in _streams(rng, pe.width):
+        for weight in (-128, -3, 77):
+            latched, settled, _ = _new_kernel(stream, weight, partial, 0, params[_kernels.PARAM_CARRY_STEPS], mask)
+            expected_latched, expected_settled = _recurrence(pe, timing, stream, weight, partial)
+            assert np.array_equal(latched, expected_latched)
+            assert np.array_equal(settled, expected_settled)
+            wrong += int(np.count_nonzero(latched != settled))
+    if vdd <= 0.55:
+        assert wrong > 0
+
+
+def test_stream_kernel_with_process_variation(rng):
+    """Per-PE delay factors: every PE's own carry steps and late product bits (its parameter row)."""
+    pe = PEConfig(cells="compound")
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.52, f_clk_mhz=700.0))
+    factors = ProcessVariation(sigma_pe=0.08).pe_delay_factors(shape=(4, 4), seed=np.random.SeedSequence(3)).ravel()
+    rows = mac_parameters(pe, timing, lane_factors=factors)
+    assert len(set(rows[:, _kernels.PARAM_CARRY_STEPS].tolist())) > 1
+    mask = rows[0, _kernels.PARAM_MASK]
+    for factor, row in zip(factors, rows, strict=True):
+        stream, partial = _long_carry_stream(rng, 400, pe.width)
+        latched, settled, _ = _new_kernel(
+            stream, 93, partial, row[_kernels.PARAM_LATE_PRODUCT], row[_kernels.PARAM_CARRY_STEPS], mask
+        )
+        expected_latched, expected_settled = _stream_kernel(
+            stream, 93, partial, row[_kernels.PARAM_LATE_PRODUCT], row[_kernels.PARAM_CARRY_STEPS], mask
+        )
+        assert np.array_equal(latched, expected_latched)
+        assert np.array_equal(settled, expected_settled)
+        if row[_kernels.PARAM_LATE_PRODUCT] == 0:
+            recurrence_latched, _ = _recurrence(pe, timing, stream, 93, partial, factor)
+            assert np.array_equal(latched, recurrence_latched)
+
+
+def test_screened_and_full_paths_both_run():
+    """A stream with no suspect, one with a few (screened path) and one with many (full pass).
+
+    Product 6 after a partial sum of -1 (sum 5: carries into bits 2..31 set), then -7: the
+    new sum -1 has no carry and every bit propagates, so after 21 carry delays the carry
+    into bit i >= 21 still shows the old carry into bit i - 21, set for i >= 23: bits
+    23..31 latch 0 instead of 1.
+    """
+    mask = 0xFFFFFFFF
+    steps = 21
+    stream = np.full(64, 3, dtype=np.int8)
+    calm = np.arange(64, dtype=np.int64) * 1000 + 5_000_000
+    latched, settled, any_flip = _new_kernel(stream, 2, calm, 0, steps, mask)
+    assert any_flip == 0 and np.array_equal(latched, settled)
+    few = calm.copy()
+    few[40] = mask
+    few[41] = mask - 6
+    expected = _stream_kernel(stream, 2, few, 0, steps, mask)[0]
+    latched, settled, any_flip = _new_kernel(stream, 2, few, 0, steps, mask)
+    assert np.array_equal(latched, expected)
+    assert any_flip != 0
+    assert latched[41] ^ settled[41] == 0xFF800000
+    many = np.where(np.arange(64) % 2 == 0, mask, mask - 6).astype(np.int64)
+    expected = _stream_kernel(stream, 2, many, 0, steps, mask)[0]
+    latched, _, any_flip = _new_kernel(stream, 2, many, 0, steps, mask)
+    assert np.array_equal(latched, expected)
+    assert any_flip != 0
