@@ -1,0 +1,211 @@
+"""Array-level energy: closed forms of each component, operand sampling, array-level vs gate-level switching."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import MappingProxyType
+
+import numpy as np
+import pytest
+
+from pe_models.energy import Band, PEEnergyModel, net_capacitance_units, net_toggles, pe_energy_model
+from pe_models.errors import ConfigError
+from pe_models.pe import PEConfig
+from sim.config import ArrayConfig
+from sim.energy import (
+    COMPONENTS,
+    LayerActivity,
+    MemoryTraffic,
+    consecutive_operands,
+    layer_energy,
+    mean_units_per_mac,
+    memory_traffic,
+    total_energy,
+)
+from sim.layers import GemmProblem
+from sim.memory import layer_memory
+
+PE = PEConfig()
+TECH = PE.tech
+ZERO = Band.exact(0.0)
+NO_TRAFFIC = MemoryTraffic(sram_read_bytes=0, sram_write_bytes=0, dram_read_bytes=0, dram_write_bytes=0)
+
+
+def _model(**changes) -> PEEnergyModel:
+    base = PEEnergyModel(
+        pe=PE,
+        node_nm=28.0,
+        vdd_nominal_v=0.9,
+        unit_capacitance_ff=ZERO,
+        stages=MappingProxyType({}),
+        flops=64,
+        flop_pj=ZERO,
+        leakage_uw=ZERO,
+        razor_extra_pj=ZERO,
+        hold_buffer_pj=ZERO,
+        hold_buffers_per_bit=0.0,
+        error_network_pj=ZERO,
+        sram_pj_per_byte=ZERO,
+        dram_pj_per_byte=ZERO,
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def _activity(**changes) -> LayerActivity:
+    base = {"name": "l", "macs": 1000, "cycles": 700, "pes": 16, "units_per_mac": 100.0, "traffic": NO_TRAFFIC}
+    base.update(changes)
+    return LayerActivity(**base)
+
+
+def _total(model, activity, vdd, f=700.0, **options) -> Band:
+    return layer_energy(activity, model, vdd_v=vdd, f_clk_mhz=f, **options).total_pj
+
+
+def test_dynamic_only_scales_by_the_switching_energy_ratio():
+    model = _model(unit_capacitance_ff=Band(1.0, 2.0, 3.0), flop_pj=Band(0.001, 0.002, 0.004))
+    activity = _activity()
+    nominal = _total(model, activity, 0.9)
+    # MACs: 0.5 x 2 fF x 100 units x 0.81 V^2 = 81 fJ per MAC; flops: 16 PEs x 64 x 700 cycles x 2 fJ.
+    assert nominal.nominal == pytest.approx(1000 * 0.081 + 16 * 64 * 700 * 0.002)
+    for vdd in (0.8, 0.6, 0.5):
+        scaled = _total(model, activity, vdd)
+        ratio = TECH.dynamic_energy_scale(vdd)
+        assert scaled.low == pytest.approx(nominal.low * ratio, rel=1e-12)
+        assert scaled.nominal == pytest.approx(nominal.nominal * ratio, rel=1e-12)
+        assert scaled.high == pytest.approx(nominal.high * ratio, rel=1e-12)
+
+
+def test_leakage_only_scales_by_leakage_power_ratio_times_latency():
+    model = _model(leakage_uw=Band(5.0, 10.0, 20.0))
+    activity = _activity(cycles=700)
+    # 16 PEs x 10 uW x (700 cycles / 700 MHz = 1 us) = 160 pJ.
+    assert _total(model, activity, 0.9).nominal == pytest.approx(160.0)
+    assert _total(model, activity, 0.9, f=350.0).nominal == pytest.approx(320.0)
+    for vdd in (0.7, 0.5):
+        assert _total(model, activity, vdd).nominal == pytest.approx(160.0 * TECH.leakage_power_scale(vdd))
+    gated = _activity(cycles=700, mapped_pe_fraction=0.25)
+    assert _total(model, gated, 0.9, power_gating=True).nominal == pytest.approx(40.0)
+    assert _total(model, gated, 0.9).nominal == pytest.approx(160.0)
+
+
+def test_no_protected_bits_no_detection_overhead():
+    model = _model(razor_extra_pj=Band.exact(0.003), hold_buffer_pj=Band.exact(0.001), hold_buffers_per_bit=4.0)
+    breakdown = layer_energy(_activity(protected_bits=0), model, vdd_v=0.9, f_clk_mhz=700.0)
+    assert breakdown.razor_overhead_pj == ZERO
+    protected = layer_energy(_activity(protected_bits=8), model, vdd_v=0.9, f_clk_mhz=700.0)
+    # 8 bits x 16 PEs x 700 cycles x (3 fJ + 4 x 1 fJ)
+    assert protected.razor_overhead_pj.nominal == pytest.approx(8 * 16 * 700 * 0.007)
+
+
+def test_no_errors_no_correction_energy():
+    model = _model(unit_capacitance_ff=Band.exact(2.0), flop_pj=Band.exact(0.002))
+    assert layer_energy(_activity(), model, vdd_v=0.9, f_clk_mhz=700.0).correction_pj == ZERO
+    recovering = _activity(cycles=710, correction_cycles=10, detections=5)
+    breakdown = layer_energy(recovering, model, vdd_v=0.9, f_clk_mhz=700.0)
+    # 10 cycles of every flop (16 x 64 x 2 fJ) plus 5 replayed MACs of 81 fJ.
+    assert breakdown.correction_pj.nominal == pytest.approx(10 * 16 * 64 * 0.002 + 5 * 0.081)
+    assert breakdown.register_clock_pj.nominal == pytest.approx(700 * 16 * 64 * 0.002)
+
+
+def test_breakdown_sums_to_total_and_layers_sum_to_inference():
+    model = _model(
+        unit_capacitance_ff=Band(1.0, 2.0, 3.0),
+        flop_pj=Band(0.001, 0.002, 0.003),
+        leakage_uw=Band(1.0, 2.0, 3.0),
+        sram_pj_per_byte=Band(1.0, 2.0, 3.0),
+        dram_pj_per_byte=Band(100.0, 200.0, 300.0),
+    )
+    traffic = MemoryTraffic(sram_read_bytes=10, sram_write_bytes=5, dram_read_bytes=3, dram_write_bytes=1)
+    layers = [
+        layer_energy(_activity(name=f"l{i}", traffic=traffic), model, vdd_v=0.6, f_clk_mhz=700.0) for i in range(3)
+    ]
+    for corner in ("low", "nominal", "high"):
+        assert layers[0].total_pj.corner(corner) == pytest.approx(
+            sum(band.corner(corner) for band in layers[0].components().values())
+        )
+    assert layers[0].sram_pj.nominal == pytest.approx(15 * 2.0)
+    assert layers[0].dram_pj.nominal == pytest.approx(4 * 200.0)
+    inference = total_energy(layers)
+    assert inference.total_pj.nominal == pytest.approx(3 * layers[0].total_pj.nominal)
+    assert inference.cycles == 3 * 700
+    assert inference.latency_us == pytest.approx(3 * 700 / 700.0)
+    assert tuple(inference.components()) == COMPONENTS
+
+
+def test_memory_traffic_is_sim_memory_words_times_word_bytes():
+    problem = GemmProblem(m=300, n=70, k=90)
+    array = ArrayConfig(rows=32, cols=32, word_bytes=2)
+    traffic = memory_traffic(problem, array)
+    report = layer_memory(problem, array)
+    assert traffic.dram_read_bytes == 2 * (report.ifmap_dram_reads + report.filter_dram_reads + report.ofmap_dram_reads)
+    assert traffic.dram_write_bytes == 2 * report.ofmap_dram_writes
+    assert traffic.sram_read_bytes == 2 * (report.ifmap_sram_reads + report.filter_sram_reads + report.ofmap_sram_reads)
+
+
+def test_bad_activity_names_the_field():
+    with pytest.raises(ConfigError, match=r"^LayerActivity\.cycles: expected a non-negative integer, got -1$"):
+        _activity(cycles=-1)
+    with pytest.raises(ConfigError, match=r"^LayerActivity\.correction_cycles: 9 exceeds the layer's 5 cycles$"):
+        _activity(cycles=5, correction_cycles=9)
+
+
+def _all_pairs(a: np.ndarray, w: np.ndarray, dataflow: str, rows: int) -> list[tuple[int, ...]]:
+    """Every (previous, current) MAC of every PE, by explicit loops over the GEMM."""
+    m_size, k_size = a.shape
+    n_size = w.shape[1]
+
+    def psum(m: int, k: int, n: int) -> int:
+        start = 0 if dataflow == "os" else (k // rows) * rows
+        return int(sum(int(a[m, j]) * int(w[j, n]) for j in range(start, k)))
+
+    pairs = []
+    for m in range(m_size):
+        for k in range(k_size):
+            for n in range(n_size):
+                prev = {"ws": (m - 1, k, n), "os": (m, k - 1, n), "is": (m, k, n - 1)}[dataflow]
+                if min(prev) < 0:
+                    continue
+                pm, pk, pn = prev
+                pairs.add((int(a[pm, pk]), int(w[pk, pn]), psum(pm, pk, pn), int(a[m, k]), int(w[k, n]), psum(m, k, n)))
+    return pairs
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
+def test_sampled_consecutive_operands_are_real_consecutive_macs(dataflow):
+    rng = np.random.default_rng(1)
+    a = rng.integers(-128, 128, (5, 6)).astype(np.int8)
+    w = rng.integers(-128, 128, (6, 4)).astype(np.int8)
+    array = ArrayConfig(rows=4, cols=4, dataflow=dataflow)
+    old, new = consecutive_operands(a, w, array, samples=300, seed=2)
+    expected = set(_all_pairs(a, w, dataflow, rows=4))
+    got = set(zip(old["a"], old["b"], old["c"], new["a"], new["b"], new["c"], strict=True))
+    got = {tuple(int(x) for x in item) for item in got}
+    assert got <= expected
+    assert len(got) > len(expected) // 2
+
+
+@pytest.mark.slow
+def test_array_level_switching_matches_gate_level_counts():
+    pe = PEConfig()
+    model = pe_energy_model(pe)
+    rng = np.random.default_rng(4)
+    zeros = rng.random((40, 16)) < 0.5
+    a = np.where(zeros, 0, np.clip(np.abs(rng.normal(0, 40, (40, 16))), 0, 127)).astype(np.int8)
+    w = np.clip(rng.normal(0, 25, (16, 6)), -128, 127).astype(np.int8)
+    array = ArrayConfig(rows=16, cols=8, dataflow="ws")
+    pairs = np.array(_all_pairs(a, w, "ws", rows=16), dtype=np.int64)
+    old = {"a": pairs[:, 0], "b": pairs[:, 1], "c": pairs[:, 2]}
+    new = {"a": pairs[:, 3], "b": pairs[:, 4], "c": pairs[:, 5]}
+    delays = {kind: round(ps * 1000) for kind, ps in pe.library.delays_ps.items()}
+    gate_units = 0.0
+    for name, netlist in pe.stages.items():
+        if name == "multiplier":
+            buses_old, buses_new = {"a": old["a"], "b": old["b"]}, {"a": new["a"], "b": new["b"]}
+        else:
+            buses_old = {"product": old["a"] * old["b"], "c": old["c"]}
+            buses_new = {"product": new["a"] * new["b"], "c": new["c"]}
+        toggles = net_toggles(netlist, buses_old, buses_new, delays_fs=delays)
+        gate_units += float((toggles * net_capacitance_units(netlist)).sum(axis=1).mean())
+    array_units = mean_units_per_mac(model, a, w, array, samples=20000, seed=5)
+    print(f"switched capacitance per MAC: array level {array_units:.1f}, gate level {gate_units:.1f}")
+    assert array_units == pytest.approx(gate_units, rel=0.15)
