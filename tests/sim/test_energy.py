@@ -166,7 +166,9 @@ def _all_pairs(a: np.ndarray, w: np.ndarray, dataflow: str, rows: int) -> list[t
                 if min(prev) < 0:
                     continue
                 pm, pk, pn = prev
-                pairs.add((int(a[pm, pk]), int(w[pk, pn]), psum(pm, pk, pn), int(a[m, k]), int(w[k, n]), psum(m, k, n)))
+                pairs.append(
+                    (int(a[pm, pk]), int(w[pk, pn]), psum(pm, pk, pn), int(a[m, k]), int(w[k, n]), psum(m, k, n))
+                )
     return pairs
 
 
