@@ -37,13 +37,16 @@ from workloads.topologies import read_text_file
 
 __all__ = [
     "ARRAY_TOML_KEYS",
+    "ScaleSimRun",
     "load_array_config",
     "parse_array_shape",
     "parse_array_toml",
     "parse_bandwidth",
     "parse_scalesim_cfg",
+    "parse_scalesim_run",
     "read_array_toml",
     "read_scalesim_cfg",
+    "read_scalesim_run",
     "resolve_array_config",
 ]
 
@@ -148,6 +151,68 @@ def parse_scalesim_cfg(text: str, *, label: str) -> ArrayConfig:
     except ArrayConfigError as error:
         key = _CFG_KEYS.get(error.field, error.field)
         raise ConfigError(f"{label}: {key}: {error.detail}") from None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ScaleSimRun:
+    """What a SCALE-Sim ``.cfg`` file asks for, read as strictly as SCALE-Sim reads it.
+
+    Attributes
+    ----------
+    run_name : str
+        ``[general] run_name``: SCALE-Sim writes its reports to ``<log dir>/<run_name>/``.
+    array : ArrayConfig
+        Array, buffers, dataflow; ``dram_bandwidth_words_per_cycle`` is the first
+        ``Bandwidth`` value in ``USER`` mode and ``None`` in ``CALC`` mode.
+    bandwidth_mode : str
+        ``"USER"`` or ``"CALC"``.
+    """
+
+    run_name: str
+    array: ArrayConfig
+    bandwidth_mode: str
+
+
+_REQUIRED_SECTIONS = {
+    "general": "run_name",
+    _ARCH: "ArrayHeight, ArrayWidth, IfmapSramSzkB, FilterSramSzkB, OfmapSramSzkB, Dataflow",
+    _RUN: "InterfaceBandwidth",
+}
+
+
+def parse_scalesim_run(text: str, *, label: str) -> ScaleSimRun:
+    """A :class:`ScaleSimRun` from the text of a SCALE-Sim ``.cfg`` file.
+
+    Unlike :func:`parse_scalesim_cfg` (used by ``--config``) the three sections SCALE-Sim
+    reads are required, with ``run_name`` and ``InterfaceBandwidth``.
+
+    Raises
+    ------
+    ConfigError
+        One line naming `label`, the line (where there is one), the section or key.
+    """
+    entries = _ini_entries(text, label)
+    sections = {section for section, _ in entries}
+    for section, keys in _REQUIRED_SECTIONS.items():
+        if section not in sections:
+            raise ConfigError(f"{label}: [{section}]: missing section; SCALE-Sim needs it with {keys}")
+    found = entries.get(("general", "run_name"))
+    if found is None:
+        raise ConfigError(f"{label}: [general] run_name: missing")
+    number, run_name = found
+    if not run_name or run_name in (".", "..") or "/" in run_name or "\\" in run_name:
+        raise ConfigError(f"{label}:{number}: run_name: expected a folder name without '/', got {run_name!r}")
+    if (_RUN, "interfacebandwidth") not in entries:
+        raise ConfigError(f"{label}: [{_RUN}] InterfaceBandwidth: missing; expected USER or CALC")
+    array = parse_scalesim_cfg(text, label=label)
+    mode = "CALC" if array.dram_bandwidth_words_per_cycle is None else "USER"
+    return ScaleSimRun(run_name=run_name, array=array, bandwidth_mode=mode)
+
+
+def read_scalesim_run(path: str | Path) -> ScaleSimRun:
+    """Read a SCALE-Sim ``.cfg`` file strictly (see :func:`parse_scalesim_run`)."""
+    path = Path(path)
+    return parse_scalesim_run(read_text_file(path, "SCALE-Sim config"), label=path.name)
 
 
 def read_scalesim_cfg(path: str | Path) -> ArrayConfig:

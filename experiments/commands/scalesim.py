@@ -1,0 +1,87 @@
+"""``vscale scalesim``: a drop-in for SCALE-Sim v2's command line.
+
+``vscale scalesim -c CFG -t TOPOLOGY -p OUTDIR [-i conv|gemm]`` takes SCALE-Sim's
+arguments and files unchanged and writes ``OUTDIR/<run_name>/COMPUTE_REPORT.csv``,
+``BANDWIDTH_REPORT.csv`` and ``DETAILED_ACCESS_REPORT.csv`` in SCALE-Sim's format
+(:mod:`experiments.scalesim_reports`), plus vscale's ``MEMORY_REPORT.csv`` (every SRAM and
+DRAM count per operand) and ``config.json``. Compute cycles equal SCALE-Sim's; stalls and
+DRAM traffic come from vscale's memory model (docs/migrating_from_scalesim.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from experiments.cli import output_dir, published_path
+from experiments.output import FORMATS, emit, write_json
+from experiments.scalesim_reports import write_reports
+from experiments.studies.scalesim import INPUT_TYPES, ScaleSimConfig, scalesim_study
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "scalesim",
+        help="drop-in for SCALE-Sim: its .cfg and topology in, its three reports out",
+        description="Run a SCALE-Sim topology on the array of a SCALE-Sim .cfg and write "
+        "COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv with SCALE-Sim's "
+        "headers into OUTDIR/<run_name>/, plus MEMORY_REPORT.csv (vscale's SRAM/DRAM counts per "
+        "operand). Compute cycles equal SCALE-Sim's; stalls come from vscale's memory model.",
+    )
+    parser.add_argument("-c", dest="config", required=True, metavar="CFG", help="SCALE-Sim .cfg file (required)")
+    parser.add_argument(
+        "-t", dest="topology", required=True, metavar="TOPOLOGY", help="SCALE-Sim topology CSV (required)"
+    )
+    parser.add_argument(
+        "-p",
+        dest="out",
+        default=Path("."),
+        type=Path,
+        metavar="OUTDIR",
+        help="log directory; reports go to OUTDIR/<run_name>/ (default: current directory)",
+    )
+    parser.add_argument(
+        "-i",
+        dest="input_type",
+        default="conv",
+        choices=INPUT_TYPES,
+        help="topology format: conv (SCALE-Sim convolution CSV) or gemm (M, N, K CSV) (default: conv)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="what goes to stdout: per-layer table, CSV or JSON (default: table)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = ScaleSimConfig(config_file=args.config, topology_file=args.topology, input_type=args.input_type)
+    result = scalesim_study(config)
+    folder = output_dir(args) / result.run.run_name
+    write_reports(result, folder)
+    result.to_csv(folder / "MEMORY_REPORT.csv")
+    write_json(
+        folder / "config.json",
+        {
+            "command": "scalesim",
+            "config_file": str(config.config_file),
+            "topology_file": str(config.topology_file),
+            "input_type": config.input_type,
+            "run_name": result.run.run_name,
+            "bandwidth_mode": result.run.bandwidth_mode,
+            "array": result.run.array.to_dict(),
+            "totals": dict(result.totals),
+        },
+    )
+    emit(result.table(), args.format)
+    if args.format == "table":
+        totals = result.totals
+        print(
+            f"{totals['layers']} layers: {totals['total_cycles']} cycles ({totals['stall_cycles']} stall, "
+            f"{result.run.bandwidth_mode} bandwidth); reports in {published_path(args, folder)}"
+        )
+    return 0
