@@ -209,22 +209,33 @@ def _descendants(pid: int) -> list[int]:
 
 
 def stop_workers(grace_s: float = 2.0) -> None:
-    """Terminate every process started by this one (SIGTERM, then SIGKILL after `grace_s`)."""
-    pids = _descendants(os.getpid())
+    """Terminate every process started by this one (SIGTERM, then SIGKILL after `grace_s`).
+
+    Children are not reaped here (a zombie counts as stopped): their owners (a process
+    pool's bookkeeping) must still see their exit status, or they wait for them forever.
+    """
+    pids = [pid for pid in _descendants(os.getpid()) if not _is_resource_tracker(pid)]
     for pid in pids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     while pids and time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError, OSError):
-            while os.waitpid(-1, os.WNOHANG)[0] > 0:
-                pass
         pids = [pid for pid in pids if _alive(pid)]
         if pids:
             time.sleep(0.02)
     for pid in pids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
+
+
+def _is_resource_tracker(pid: int) -> bool:
+    """Whether `pid` is multiprocessing's resource tracker: it ends by itself with this process,
+    and killing it first makes the pool start a new one that prints a traceback."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return b"resource_tracker" in handle.read()
+    except OSError:
+        return False
 
 
 def _alive(pid: int) -> bool:
@@ -270,8 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="vscale",
         description="Cycle-level simulator of systolic-array DNN accelerators under supply-voltage scaling.",
-        epilog="exit status: "
-        + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()),
+        epilog="exit status: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()),
     )
     _add_max_memory(parser, argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import importlib
 import io
 import itertools
 import json
@@ -262,13 +263,17 @@ def point_key(study: str, config: Any, *, version: str | None = None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def compute_point(study_name: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
+def compute_point(study_name: str, parameters: Mapping[str, Any], module: str | None = None) -> dict[str, Any]:
     """Run one point in this process: ``{"status": "ok", "result": {...}}`` or ``{"status": "failed", ...}``.
 
     A module-level function so that process-pool and Dask workers can run it; it uses one
     core for the point (``VSCALE_WORKERS=1``) because the sweep runs points in parallel.
+    `module` is imported first: the module that defines (and registers) a study that is
+    not one of vscale's own, so that a worker process knows it too.
     """
     os.environ[WORKERS_ENV] = "1"
+    if module is not None and study_name not in STUDIES:
+        importlib.import_module(module)
     study = STUDIES[study_name]
     start = time.perf_counter()
     try:
@@ -458,20 +463,20 @@ def _progress(total: int) -> Callable[[], None]:
     return tick
 
 
-def _serial(jobs: list[tuple[SweepPoint, dict[str, Any]]], study: str) -> Iterator[tuple[SweepPoint, dict[str, Any]]]:
-    for point, _ in jobs:
-        yield point, compute_point(study, point.parameters)
+def _serial(jobs: list[SweepPoint], study: str, module: str) -> Iterator[tuple[SweepPoint, dict[str, Any]]]:
+    for point in jobs:
+        yield point, compute_point(study, point.parameters, module)
 
 
 def _processes(
-    jobs: list[tuple[SweepPoint, dict[str, Any]]], study: str, workers: int | None
+    jobs: list[SweepPoint], study: str, module: str, workers: int | None
 ) -> Iterator[tuple[SweepPoint, dict[str, Any]]]:
     import multiprocessing
 
     count = min(len(jobs), workers or os.cpu_count() or 1)
     pool = ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
     try:
-        futures: dict[Future, SweepPoint] = {pool.submit(compute_point, study, p.parameters): p for p, _ in jobs}
+        futures: dict[Future, SweepPoint] = {pool.submit(compute_point, study, p.parameters, module): p for p in jobs}
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -485,40 +490,46 @@ def _processes(
     pool.shutdown(wait=True)
 
 
-def _dask(
-    jobs: list[tuple[SweepPoint, dict[str, Any]]], study: str, address: str | None
-) -> Iterator[tuple[SweepPoint, dict[str, Any]]]:
+def _dask_client(address: str | None, workers: int) -> tuple[Any, Any]:
+    """(client, local cluster or None): a LocalCluster of process workers, or the scheduler at `address`."""
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
     except ImportError:
         raise ConfigError("executor: dask needs the optional extra: pip install 'vscale[dask]'") from None
-    cluster = None
+    if address is None:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        return Client(cluster), cluster
     try:
-        if address is None:
-            cluster = LocalCluster(
-                n_workers=min(len(jobs), os.cpu_count() or 1),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-            )
-            client = Client(cluster)
-        else:
-            client = Client(address, timeout="10s")
-    except (OSError, TimeoutError) as error:
-        if cluster is not None:
-            cluster.close()
-        raise ConfigError(f"executor: cannot reach the Dask scheduler at {address}: {error}") from None
+        return Client(address, timeout="5s"), None
+    except (OSError, TimeoutError, ValueError) as error:
+        detail = " ".join(str(error).split()) or type(error).__name__
+        raise ConfigError(f"executor: cannot reach the Dask scheduler at {address}: {detail}") from None
+
+
+def _dask(
+    jobs: list[SweepPoint], study: str, module: str, connection: tuple[Any, Any]
+) -> Iterator[tuple[SweepPoint, dict[str, Any]]]:
+    from distributed import as_completed
+
+    client, _ = connection
     try:
         futures = {
-            client.submit(compute_point, study, dict(p.parameters), key=f"vscale-{p.key}", pure=False, retries=3): p
-            for p, _ in jobs
+            client.submit(
+                compute_point, study, dict(p.parameters), module, key=f"vscale-{p.key}", pure=False, retries=3
+            ): p
+            for p in jobs
         }
         for future in as_completed(futures):
             yield futures[future], future.result()
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        _close(connection)
+
+
+def _close(connection: tuple[Any, Any]) -> None:
+    client, cluster = connection
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 def run_sweep(
@@ -563,20 +574,31 @@ def run_sweep(
         points.append((SweepPoint(index=index, parameters=parameters, key=point_key(spec.study, config)), config))
     root = Path(store)
     sweep_store = _Store(root, spec)
-    sweep_store.open()
-    configs = {point.key: config for point, config in points}
     todo = [(point, config) for point, config in points if not sweep_store.done(point.key)]
+    connection = None
+    if kind == "dask" and todo:
+        connection = _dask_client(argument if isinstance(argument, str) else None, min(len(todo), os.cpu_count() or 1))
+    try:
+        sweep_store.open()
+    except BaseException:
+        if connection is not None:
+            _close(connection)
+        raise
+    configs = {point.key: config for point, config in points}
     failed: list[tuple[dict[str, Any], str]] = []
     tick = _progress(len(todo))
     if todo:
-        for point, _ in todo:
+        jobs = [point for point, _ in todo]
+        for point in jobs:
             sweep_store.journal("start", point.key)
+        module = study.function.__module__
         if kind == "serial":
-            stream = _serial(todo, spec.study)
+            stream = _serial(jobs, spec.study, module)
         elif kind == "processes":
-            stream = _processes(todo, spec.study, argument if isinstance(argument, int) else None)
+            stream = _processes(jobs, spec.study, module, argument if isinstance(argument, int) else None)
         else:
-            stream = _dask(todo, spec.study, argument if isinstance(argument, str) else None)
+            assert connection is not None
+            stream = _dask(jobs, spec.study, module, connection)
         for point, payload in stream:
             sweep_store.record(point, configs[point.key], payload)
             if payload["status"] != "ok":

@@ -39,6 +39,7 @@ from pe_models.chain import mac_parameters
 from pe_models.errors import ConfigError
 from pe_models.integers import exact_gemm, to_signed
 from pe_models.pe import PEConfig, StageTiming
+from pe_models.razor import window_fs
 from pe_models.variation import ProcessVariation
 
 from .config import ArrayConfig
@@ -226,13 +227,23 @@ class GemmResult:
     erroneous_macs : int
         MACs whose latched accumulator differs from the settled one.
     detections : int
-        Erroneous MACs with a protected bit wrong (detected and corrected).
+        MACs whose Razor flip-flops detected (main and shadow samples differ on a
+        protected bit), corrected with the shadow value or dropped.
     detection_cycles : int
         Sum over folds of the distinct cycles with at least one detection in the array.
     flip_counts : ndarray, int64, shape (width,)
         Wrong bits latched, per accumulator bit position (index 0 = LSB), over all MACs.
     residual_flip_counts : ndarray, int64, shape (width,)
-        The same over undetected MACs: the wrong bits that stayed in the computation.
+        Wrong bits in the values the MACs passed on (after correction): the wrong bits
+        that stayed in the computation.
+    miscorrections : int
+        Detected MACs whose correction wrote a wrong (not yet settled) shadow value.
+    silent_protected_errors : int
+        MACs with a protected bit wrong at the sampling instant and not detected.
+    unprotected_errors : int
+        MACs with an unprotected bit wrong at the sampling instant.
+    recovery : str
+        Recovery policy (``"none"`` without protection).
     fold_correction_cycles : ndarray, int64, shape (folds,)
         Correction cycles per fold.
     events : ndarray, int64, shape (n, 6), or None
@@ -261,6 +272,15 @@ class GemmResult:
     events: np.ndarray | None
     engine: str
     width: int
+    miscorrections: int = 0
+    silent_protected_errors: int = 0
+    unprotected_errors: int = 0
+    recovery: str = "none"
+
+    @property
+    def recovery_cycles(self) -> int:
+        """Cycles spent recovering from detections (:attr:`correction_cycles`)."""
+        return self.correction_cycles
 
     @property
     def output_errors(self) -> np.ndarray:
@@ -338,13 +358,21 @@ def _parameters(
     root: np.random.SeedSequence,
     rows: int,
     cols: int,
+    window_fs: int = 0,
 ) -> np.ndarray:
     """MAC parameter rows, one per PE with process variation; the last few are kept.
 
     With variation, :func:`pe_models.chain.mac_parameters` walks the multiplier netlist
     once per PE (10-20 s for 256 x 256 PEs), so the layers of one die reuse the rows.
     """
-    key: tuple = (pe, timing.t_clk_fs, timing.t_sample_fs, timing.delay_scale, tuple(sorted(timing.delays_fs.items())))
+    key: tuple = (
+        pe,
+        timing.t_clk_fs,
+        timing.t_sample_fs,
+        timing.delay_scale,
+        tuple(sorted(timing.delays_fs.items())),
+        window_fs,
+    )
     if variation is not None:
         key += (variation, rows, cols, root.entropy, tuple(root.spawn_key), root.pool_size)
     params = _PARAMETER_CACHE.get(key)
@@ -352,7 +380,7 @@ def _parameters(
         factors = None
         if variation is not None:
             factors = variation.pe_delay_factors(shape=(rows, cols), seed=root).ravel()
-        params = mac_parameters(pe, timing, lane_factors=factors)
+        params = mac_parameters(pe, timing, lane_factors=factors, window_fs=window_fs)
         _PARAMETER_CACHE[key] = params
         while len(_PARAMETER_CACHE) > _PARAMETER_CACHE_SIZE:
             _PARAMETER_CACHE.popitem(last=False)
@@ -384,9 +412,11 @@ def _grid_setup(
             f"array.accumulator_bits: expected the PE accumulator width {pe.width}, got {array.accumulator_bits}"
         )
     root = _seed_sequence(seed)
+    window = 0
     if protection is not None:
         protection.check_width(pe.width)
-    params = _parameters(pe, timing, variation, root, array.rows, array.cols)
+        window = window_fs(timing, protection.razor_window_ps, field="Protection.razor_window_ps")
+    params = _parameters(pe, timing, variation, root, array.rows, array.cols, window)
     return GridSetup(
         rows=array.rows,
         cols=array.cols,
@@ -394,6 +424,7 @@ def _grid_setup(
         params=params,
         width=pe.width,
         protected_mask=0 if protection is None else protection.protected_mask,
+        recovery="global" if protection is None else protection.recovery,
         record_events=record_events,
     )
 
@@ -435,17 +466,23 @@ def scatter_fold(dataflow: str, fold: Fold, tile: np.ndarray, outputs: np.ndarra
 
 
 def fold_correction_cycles(result: FoldResult, protection: Protection | None) -> int:
-    """Correction stall cycles of one fold.
+    """Recovery cycles of one fold under the protection's recovery policy.
 
     ``global``: ``penalty * detection_cycles``. ``column``: each column is delayed by
     ``penalty`` per cycle in which it detected; the next fold starts when the most
     delayed column has drained, so the fold is ``penalty * max(column_detection_cycles)``
-    longer.
+    longer. ``local``: every replay delays the MACs downstream and to the right of it, so
+    the fold is ``penalty * replay_depth`` longer (the most detections on one monotone
+    path of MACs). ``drop``: 0.
     """
     if protection is None or protection.penalty_cycles == 0:
         return 0
-    if protection.stall_scope == "global":
+    if protection.recovery == "global":
         return protection.penalty_cycles * result.detection_cycles
+    if protection.recovery == "local":
+        return protection.penalty_cycles * result.replay_depth
+    if protection.recovery == "drop":
+        return 0
     per_column = result.column_detection_cycles
     return protection.penalty_cycles * (int(per_column.max()) if per_column.size else 0)
 
@@ -502,7 +539,9 @@ def simulate_grouped_gemm(
     width = setup.width
     flip_counts = np.zeros(width, dtype=np.int64)
     residual = np.zeros(width, dtype=np.int64)
-    counters = {"macs": 0, "erroneous": 0, "detections": 0, "detection_cycles": 0}
+    counters = dict.fromkeys(
+        ("macs", "erroneous", "detections", "detection_cycles", "miscorrections", "silent", "unprotected"), 0
+    )
     events: list[np.ndarray] = []
 
     def fold_work(fold: Fold) -> tuple[int, int]:
@@ -515,6 +554,9 @@ def simulate_grouped_gemm(
         counters["erroneous"] += result.erroneous_macs
         counters["detections"] += result.detections
         counters["detection_cycles"] += result.detection_cycles
+        counters["miscorrections"] += result.miscorrections
+        counters["silent"] += result.silent_protected_errors
+        counters["unprotected"] += result.unprotected_errors
         if result.events is not None:
             index = np.full((result.events.shape[0], 1), fold.index, dtype=np.int64)
             events.append(np.hstack([index, result.events]))
@@ -536,6 +578,10 @@ def simulate_grouped_gemm(
         erroneous_macs=counters["erroneous"],
         detections=counters["detections"],
         detection_cycles=counters["detection_cycles"],
+        miscorrections=counters["miscorrections"],
+        silent_protected_errors=counters["silent"],
+        unprotected_errors=counters["unprotected"],
+        recovery="none" if protection is None else protection.recovery,
         flip_counts=flip_counts,
         residual_flip_counts=residual,
         fold_correction_cycles=schedule.fold_correction_cycles,
