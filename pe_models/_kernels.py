@@ -357,7 +357,9 @@ PARAM_D2 = 5
 PARAM_ARRIVAL = 6
 PARAM_LATE_PRODUCT = PARAM_ARRIVAL + 16
 PARAM_CARRY_STEPS = PARAM_LATE_PRODUCT + 1
-PARAM_COUNT = PARAM_CARRY_STEPS + 1
+PARAM_T_SHADOW = PARAM_CARRY_STEPS + 1
+PARAM_SHADOW_STEPS = PARAM_T_SHADOW + 1
+PARAM_COUNT = PARAM_SHADOW_STEPS + 1
 
 
 @njit(cache=True, inline="always")
@@ -924,3 +926,33 @@ def gate_lanes(
         shadow[lane] = shadow_word
         correct[lane] = correct_word
     return True
+
+
+@njit(cache=True, inline="always")
+def registered_mac_shadow(prev_a, prev_b, prev_product, prev_partial, a, b, partial, params):
+    """The accumulator pattern at ``t_sample + window`` (the Razor shadow latch) of one MAC.
+
+    Same arguments as :func:`registered_mac`; the adder stage is sampled a second time at
+    ``params[PARAM_T_SHADOW]`` with the same exact machinery (the carry vector after
+    ``params[PARAM_SHADOW_STEPS]`` carry delays, or the 2-input-cell lattice walk).
+    """
+    mask = params[PARAM_MASK]
+    product = product_stage((prev_a * prev_b) & 0xFFFF, (a * b) & 0xFFFF, params)
+    extended_old = ((prev_product ^ 0x8000) - 0x8000) & mask
+    extended_new = ((product ^ 0x8000) - 0x8000) & mask
+    old_c = prev_partial & mask
+    new_c = partial & mask
+    if params[PARAM_CELLS] == 0:
+        return rca_compound_latched_steps(old_c, extended_old, new_c, extended_new, mask, params[PARAM_SHADOW_STEPS])
+    shadow, _ = rca_2in_one(
+        old_c,
+        extended_old,
+        new_c,
+        extended_new,
+        mask,
+        params[PARAM_T_SHADOW],
+        params[PARAM_D0],
+        params[PARAM_D1],
+        params[PARAM_D2],
+    )
+    return shadow

@@ -335,7 +335,9 @@ def _gate(
     )
 
 
-def mac_parameters(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None) -> np.ndarray:
+def mac_parameters(
+    pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None, window_fs: int = 0
+) -> np.ndarray:
     """Parameter rows for the numba per-MAC kernel ``pe_models._kernels.registered_mac``.
 
     Parameters
@@ -346,6 +348,9 @@ def mac_parameters(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray |
     lane_factors : ndarray, shape (n,), optional
         Per-PE delay factors (process variation); each cell delay is rounded to whole fs
         after scaling, as the gate level does.
+    window_fs : int
+        Razor detection window in fs (>= 0): the shadow latch samples the accumulator at
+        ``t_sample + window_fs`` (0: the shadow equals the main sample).
 
     Returns
     -------
@@ -354,7 +359,8 @@ def mac_parameters(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray |
         (compound: MAJ3, XOR3; 2in: XOR2, AND2, OR2) and the 16 product bits' static
         arrival times through the multiplier (fs), the mask of product bits that arrive
         after the sampling instant, and (compound) the number of carry delays that fit
-        before it.
+        before it; then the shadow instant ``t_sample + window_fs`` and the carry delays
+        that fit before it.
     """
     from pe_models.errors import ConfigError
 
@@ -380,6 +386,9 @@ def mac_parameters(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray |
     params[:, _kernels.PARAM_CARRY_STEPS] = np.where(
         timing.t_sample_fs < d_sum, -1, (timing.t_sample_fs - d_sum) // np.maximum(d_carry, 1)
     )
+    t_shadow = timing.t_sample_fs + int(window_fs)
+    params[:, _kernels.PARAM_T_SHADOW] = t_shadow
+    params[:, _kernels.PARAM_SHADOW_STEPS] = np.where(t_shadow < d_sum, -1, (t_shadow - d_sum) // np.maximum(d_carry, 1))
     return params
 
 

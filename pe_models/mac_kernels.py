@@ -18,15 +18,19 @@ __all__ = [
     "PARAM_CARRY_STEPS",
     "PARAM_CELLS",
     "PARAM_LATE_PRODUCT",
+    "PARAM_SHADOW_STEPS",
     "compound_mac_stream",
     "product_stage",
     "registered_mac",
+    "registered_mac_shadow",
 ]
 
 KERNEL_SOURCE = Path(_kernels.__file__)
 registered_mac = _kernels.registered_mac
+registered_mac_shadow = _kernels.registered_mac_shadow
 compound_mac_stream = _kernels.compound_mac_stream
 product_stage = _kernels.product_stage
 PARAM_CELLS = _kernels.PARAM_CELLS
 PARAM_LATE_PRODUCT = _kernels.PARAM_LATE_PRODUCT
 PARAM_CARRY_STEPS = _kernels.PARAM_CARRY_STEPS
+PARAM_SHADOW_STEPS = _kernels.PARAM_SHADOW_STEPS

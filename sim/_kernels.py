@@ -3,7 +3,9 @@
 Every MAC goes through :func:`pe_models._kernels.registered_mac` with the PE's previous
 state, exactly as the detailed engine's PE objects do (see :mod:`sim.grid` for the
 timeline and the fold-boundary convention). Accumulator values are unsigned bit patterns
-masked to the accumulator width.
+masked to the accumulator width. Protected bits are Razor flip-flops: a MAC whose value at
+``t_sample`` differs on a protected bit from its shadow value at ``t_sample + window``
+(:func:`pe_models._kernels.registered_mac_shadow`) is detected (:func:`_razor`).
 
 numba's on-disk cache does not notice changes to functions it inlined from other
 modules, so a stale cached kernel could keep an old ``registered_mac``. On import this
@@ -49,50 +51,109 @@ product_stage = _pe_kernels.product_stage
 PARAM_CELLS = _pe_kernels.PARAM_CELLS
 PARAM_LATE_PRODUCT = _pe_kernels.PARAM_LATE_PRODUCT
 PARAM_CARRY_STEPS = _pe_kernels.PARAM_CARRY_STEPS
+PARAM_SHADOW_STEPS = _pe_kernels.PARAM_SHADOW_STEPS
+registered_mac_shadow = _pe_kernels.registered_mac_shadow
+
+RECOVERY_CODES = {"global": 0, "column": 1, "local": 2, "drop": 3}
+"""Recovery policy -> the code the kernels take."""
+LOCAL = 2
+DROP = 3
+
+ERRONEOUS = 0
+DETECTIONS = 1
+MISCORRECTIONS = 2
+SILENT = 3
+UNPROTECTED = 4
+EVENTS = 5
+LOCAL_DEPTH = 6
+COUNTER_COUNT = 7
+"""Indices of the ``counts`` array the fold kernels fill."""
 
 
 @njit(cache=True, inline="always")
-def _record_flips(flips, detected, width, flip_counts, residual_counts):
-    for bit in range(width):
-        if (flips >> bit) & 1:
-            flip_counts[bit] += 1
-            if not detected:
+def _razor(latched, settled, shadow, partial, protected_mask, mask, drop, width, counts, flip_counts, residual_counts):
+    """Razor detection and correction of one MAC; returns (value passed on, detected).
+
+    ``detected`` bits differ between the main sample and the shadow sample on a protected
+    bit. A detected MAC passes on its shadow value on the protected bits (``drop``: the
+    incoming partial sum, the MAC's contribution skipped). Counts: erroneous MACs (a
+    wrong bit at ``t_sample``), detections, mis-corrections (a corrected bit whose shadow
+    is not the settled value), silent protected errors (a wrong protected bit not
+    detected), unprotected errors (a wrong unprotected bit); per bit, wrong bits latched
+    and wrong bits in the value passed on (dropped MACs excluded).
+    """
+    flips = (latched ^ settled) & mask
+    detected_bits = (latched ^ shadow) & protected_mask
+    value = latched
+    dropped = False
+    if detected_bits != 0:
+        counts[DETECTIONS] += 1
+        if drop:
+            value = partial & mask
+            dropped = True
+        else:
+            value = latched ^ detected_bits
+            if (shadow ^ settled) & detected_bits:
+                counts[MISCORRECTIONS] += 1
+    if flips != 0:
+        counts[ERRONEOUS] += 1
+        if flips & protected_mask & ~detected_bits:
+            counts[SILENT] += 1
+        if flips & ~protected_mask:
+            counts[UNPROTECTED] += 1
+        residual = 0 if dropped else (value ^ settled) & mask
+        for bit in range(width):
+            if (flips >> bit) & 1:
+                flip_counts[bit] += 1
+            if (residual >> bit) & 1:
                 residual_counts[bit] += 1
+    elif not dropped:
+        residual = (value ^ settled) & mask
+        if residual != 0:
+            for bit in range(width):
+                if (residual >> bit) & 1:
+                    residual_counts[bit] += 1
+    return value, detected_bits != 0
 
 
 @njit(cache=True, inline="always")
-def _handle_error(
-    flips,
-    detected,
-    cycle,
-    r,
-    c,
-    width,
-    record,
-    flip_counts,
-    residual_counts,
-    cycle_flags,
-    column_flags,
-    events,
-    n_events,
-):
-    """Book-keeping of one MAC with a non-zero flip mask; returns (new column detection, n_events)."""
-    _record_flips(flips, detected, width, flip_counts, residual_counts)
+def _book(flips, detected, cycle, r, c, record, cycle_flags, column_flags, events, counts):
+    """Detection cycles and the event record of one MAC; returns 1 for a new detection cycle of the column."""
     new_column_cycle = 0
     if detected:
         cycle_flags[cycle] = 1
         if column_flags[cycle] == 0:
             column_flags[cycle] = 1
             new_column_cycle = 1
-    if record:
-        if n_events < events.shape[0]:
-            events[n_events, 0] = cycle
-            events[n_events, 1] = r
-            events[n_events, 2] = c
-            events[n_events, 3] = flips
-            events[n_events, 4] = 1 if detected else 0
-        n_events += 1
-    return new_column_cycle, n_events
+    if record and (flips != 0 or detected):
+        n = counts[EVENTS]
+        if n < events.shape[0]:
+            events[n, 0] = cycle
+            events[n, 1] = r
+            events[n, 2] = c
+            events[n, 3] = flips
+            events[n, 4] = 1 if detected else 0
+        counts[EVENTS] = n + 1
+    return new_column_cycle
+
+
+@njit(cache=True, inline="always")
+def _replay_depth(depth, r, detected, steps):
+    """Local recovery: replays on the longest monotone path ending at each MAC of PE row r.
+
+    ``depth[r, t]`` holds the value of the PE to the left (the previous column) on entry
+    and of this PE on return: ``max(above, left, previous step) + detected[t]``.
+    """
+    previous = np.int32(0)
+    for t in range(steps):
+        value = depth[r, t]
+        if r > 0 and depth[r - 1, t] > value:
+            value = depth[r - 1, t]
+        if previous > value:
+            value = previous
+        value += detected[t]
+        depth[r, t] = value
+        previous = value
 
 
 @njit(cache=True)
@@ -105,6 +166,7 @@ def stationary_fold(
     protected_mask,
     mask,
     width,
+    recovery,
     record,
     out,
     flip_counts,
@@ -112,7 +174,9 @@ def stationary_fold(
     cycle_flags,
     column_counts,
     column_flags,
+    depth,
     events,
+    counts,
 ):
     """One fold of a weight- or input-stationary array.
 
@@ -121,7 +185,10 @@ def stationary_fold(
     cells the latched values of a stream come from the vectorised
     :func:`pe_models._kernels.compound_mac_stream` (tested equal to consecutive
     ``registered_mac`` calls) and the settled values from the same product stage;
-    otherwise every MAC calls ``registered_mac``.
+    otherwise every MAC calls ``registered_mac``. The shadow value is computed for the
+    MACs that can differ from their main sample: with compound cells those latched wrong
+    (a carry vector that has settled at ``t_sample`` stays settled), with 2-input cells
+    every MAC (a correct bit can still glitch later).
 
     Parameters
     ----------
@@ -136,38 +203,43 @@ def stationary_fold(
         Fold-local cycle of PE (0, 0)'s first MAC (R).
     protected_mask, mask, width : int
         Protected bits, accumulator mask and width.
+    recovery : int
+        :data:`RECOVERY_CODES` of the policy.
     record : bool
-        Write error events (cycle, row, col, flip mask, detected) into `events`.
+        Write events (cycle, row, col, flip mask, detected) into `events`.
     out : int64 array, shape (cols_used, T)
         Receives the partial sums leaving each column (unsigned patterns).
     flip_counts, residual_counts : int64 array, shape (width,)
-        Incremented per wrong bit (all MACs; undetected MACs only).
+        Incremented per wrong bit latched, and per wrong bit passed on.
     cycle_flags : uint8 array, shape (busy_cycles,)
         Set to 1 for every fold-local cycle with a detection (zero on entry).
     column_counts : int64 array, shape (cols_used,)
         Receives the number of distinct cycles with a detection, per column.
     column_flags : uint8 array, shape (busy_cycles,)
         Scratch, zero on entry and on return.
+    depth : int32 array, shape (rows_used, T) with ``local``, else any
+        Scratch of the local policy, zero on entry.
     events : int64 array, shape (capacity, 5)
-
-    Returns
-    -------
-    (erroneous, detections, n_events) : int
-        ``n_events`` may exceed the capacity; then only the first rows were written.
+    counts : int64 array, shape (COUNTER_COUNT,)
+        Zero on entry; receives the counters (``EVENTS`` may exceed the capacity, then
+        only the first rows were written; ``LOCAL_DEPTH``: the most replays on one
+        monotone path of MACs).
     """
     rows_used = row_stream.shape[0]
     steps = row_stream.shape[1]
     cols_used = stationary.shape[1]
     per_pe = params.shape[0] > 1
     compound = params[0, PARAM_CELLS] == 0
+    drop = recovery == DROP
+    local = recovery == LOCAL
+    depth_active = False
     psum_in = np.zeros(steps, dtype=np.int64)
     psum_out = np.zeros(steps, dtype=np.int64)
     operand = np.empty(steps, dtype=np.int8)
     flips = np.empty(steps, dtype=np.int64)
     settled = np.empty(steps, dtype=np.int64)
-    erroneous = 0
-    detections = 0
-    n_events = 0
+    registers = np.empty(steps, dtype=np.int64)
+    detected = np.zeros(steps, dtype=np.int32)
     for c in range(cols_used):
         psum_in[:] = 0
         column_detections = 0
@@ -186,9 +258,11 @@ def stationary_fold(
                     current = (np.int64(stream[t]) * b) & 0xFFFF
                     product = product_stage(previous, current, row)
                     previous = current
+                    registers[t] = product
                     settled[t] = (psum_in[t] + (((product ^ 0x8000) - 0x8000) & mask)) & mask
                     flips[t] = (psum_out[t] ^ settled[t]) & mask
                     any_flip |= flips[t]
+                check_all = row[PARAM_CARRY_STEPS] < 0
             else:
                 prev_a = np.int64(0)
                 prev_b = np.int64(0)
@@ -204,43 +278,66 @@ def stationary_fold(
                     prev_b = b
                     prev_product = product
                     prev_partial = partial
+                    registers[t] = product
                     psum_out[t] = latched & mask
                     settled[t] = settled_value & mask
                     flips[t] = (latched ^ settled_value) & mask
                     any_flip |= flips[t]
-            if any_flip != 0:
+                check_all = True
+            row_detected = False
+            if any_flip != 0 or (check_all and protected_mask != 0):
                 base = offset + r + c
                 for t in range(steps):
-                    if flips[t] == 0:
+                    if flips[t] == 0 and not (check_all and protected_mask != 0):
                         continue
-                    erroneous += 1
-                    detected = (flips[t] & protected_mask) != 0
-                    if detected:
-                        detections += 1
-                        psum_out[t] = settled[t]
-                    new_cycle, n_events = _handle_error(
-                        flips[t],
-                        detected,
-                        base + t,
-                        r,
-                        c,
+                    shadow = psum_out[t]
+                    if protected_mask != 0:
+                        prev_a = np.int64(stream[t - 1]) if t > 0 else np.int64(0)
+                        shadow = registered_mac_shadow(
+                            prev_a,
+                            b if t > 0 else np.int64(0),
+                            registers[t - 1] if t > 0 else np.int64(0),
+                            psum_in[t - 1] if t > 0 else np.int64(0),
+                            np.int64(stream[t]),
+                            b,
+                            psum_in[t],
+                            row,
+                        )
+                    value, hit = _razor(
+                        psum_out[t],
+                        settled[t],
+                        shadow,
+                        psum_in[t],
+                        protected_mask,
+                        mask,
+                        drop,
                         width,
-                        record,
+                        counts,
                         flip_counts,
                         residual_counts,
-                        cycle_flags,
-                        column_flags,
-                        events,
-                        n_events,
                     )
-                    column_detections += new_cycle
+                    psum_out[t] = value
+                    if hit:
+                        detected[t] = 1
+                        row_detected = True
+                    column_detections += _book(
+                        flips[t], hit, base + t, r, c, record, cycle_flags, column_flags, events, counts
+                    )
+            if local:
+                if row_detected:
+                    depth_active = True
+                if depth_active:
+                    _replay_depth(depth, r, detected, steps)
+            if row_detected:
+                detected[:] = 0
             psum_in, psum_out = psum_out, psum_in
         column_counts[c] = column_detections
         if column_detections:
             column_flags[:] = 0
         for t in range(steps):
             out[c, t] = psum_in[t]
-    return erroneous, detections, n_events
+    if local and depth_active:
+        counts[LOCAL_DEPTH] = depth[rows_used - 1, steps - 1]
 
 
 @njit(cache=True)
@@ -252,6 +349,7 @@ def output_stationary_fold(
     protected_mask,
     mask,
     width,
+    recovery,
     record,
     out,
     flip_counts,
@@ -259,32 +357,38 @@ def output_stationary_fold(
     cycle_flags,
     column_counts,
     column_flags,
+    depth,
     events,
+    counts,
 ):
     """One fold of an output-stationary array.
 
     PE (r, c) accumulates ``row_stream[r, t] * col_stream[c, t]`` over t in cycle
     ``t + r + c``; its accumulator register (from 0) is the adder's partial-sum input.
-    Arguments and return value as :func:`stationary_fold`, with ``col_stream`` (cols_used, T)
-    and ``out`` (rows_used, cols_used).
+    Arguments as :func:`stationary_fold`, with ``col_stream`` (cols_used, T) and ``out``
+    (rows_used, cols_used).
     """
     rows_used = row_stream.shape[0]
     steps = row_stream.shape[1]
     cols_used = col_stream.shape[0]
     per_pe = params.shape[0] > 1
-    erroneous = 0
-    detections = 0
-    n_events = 0
+    compound = params[0, PARAM_CELLS] == 0
+    drop = recovery == DROP
+    local = recovery == LOCAL
+    depth_active = False
+    detected = np.zeros(steps, dtype=np.int32)
     for c in range(cols_used):
         column_detections = 0
         for r in range(rows_used):
             row = params[r * array_cols + c] if per_pe else params[0]
+            check_all = protected_mask != 0 and (not compound or row[PARAM_CARRY_STEPS] < 0)
             accumulator = np.int64(0)
             prev_a = np.int64(0)
             prev_b = np.int64(0)
             prev_product = np.int64(0)
             prev_partial = np.int64(0)
             base = r + c
+            row_detected = False
             for t in range(steps):
                 a = np.int64(row_stream[r, t])
                 b = np.int64(col_stream[c, t])
@@ -292,39 +396,47 @@ def output_stationary_fold(
                 latched, settled, product = registered_mac(
                     prev_a, prev_b, prev_product, prev_partial, a, b, partial, row
                 )
+                flips = (latched ^ settled) & mask
+                if flips == 0 and not check_all:
+                    accumulator = latched & mask
+                else:
+                    shadow = latched & mask
+                    if protected_mask != 0:
+                        shadow = registered_mac_shadow(prev_a, prev_b, prev_product, prev_partial, a, b, partial, row)
+                    value, hit = _razor(
+                        latched & mask,
+                        settled & mask,
+                        shadow,
+                        partial,
+                        protected_mask,
+                        mask,
+                        drop,
+                        width,
+                        counts,
+                        flip_counts,
+                        residual_counts,
+                    )
+                    accumulator = value
+                    if hit:
+                        detected[t] = 1
+                        row_detected = True
+                    column_detections += _book(
+                        flips, hit, base + t, r, c, record, cycle_flags, column_flags, events, counts
+                    )
                 prev_a = a
                 prev_b = b
                 prev_product = product
                 prev_partial = partial
-                flips = (latched ^ settled) & mask
-                if flips == 0:
-                    accumulator = latched & mask
-                    continue
-                erroneous += 1
-                detected = (flips & protected_mask) != 0
-                if detected:
-                    detections += 1
-                    accumulator = settled & mask
-                else:
-                    accumulator = latched & mask
-                new_cycle, n_events = _handle_error(
-                    flips,
-                    detected,
-                    base + t,
-                    r,
-                    c,
-                    width,
-                    record,
-                    flip_counts,
-                    residual_counts,
-                    cycle_flags,
-                    column_flags,
-                    events,
-                    n_events,
-                )
-                column_detections += new_cycle
             out[r, c] = accumulator
+            if local:
+                if row_detected:
+                    depth_active = True
+                if depth_active:
+                    _replay_depth(depth, r, detected, steps)
+            if row_detected:
+                detected[:] = 0
         column_counts[c] = column_detections
         if column_detections:
             column_flags[:] = 0
-    return erroneous, detections, n_events
+    if local and depth_active:
+        counts[LOCAL_DEPTH] = depth[rows_used - 1, steps - 1]

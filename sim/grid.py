@@ -97,9 +97,14 @@ class GridSetup:
     width : int
         Accumulator width in bits.
     protected_mask : int
-        Protected accumulator bits (0 without protection).
+        Protected accumulator bits (Razor flip-flops; 0 without protection). The shadow
+        instant is in ``params`` (:func:`pe_models.chain.mac_parameters`).
+    recovery : str
+        Recovery policy of :data:`sim.protection.RECOVERY_POLICIES`; ``drop`` changes the
+        values (a detected MAC passes its incoming partial sum on), the others only the
+        cycle count.
     record_events : bool
-        Return every MAC with a non-zero flip mask in :attr:`FoldResult.events`.
+        Return every MAC with a non-zero flip mask or a detection in :attr:`FoldResult.events`.
     """
 
     rows: int
@@ -108,6 +113,7 @@ class GridSetup:
     params: np.ndarray
     width: int
     protected_mask: int = 0
+    recovery: str = "global"
     record_events: bool = False
 
     def __post_init__(self) -> None:
@@ -162,9 +168,19 @@ class FoldResult:
     macs : int
         MACs evaluated (used PEs x T).
     erroneous_macs : int
-        MACs with a non-zero flip mask.
+        MACs with a non-zero flip mask (a wrong bit at the sampling instant).
     detections : int
-        MACs detected by the protection (and corrected).
+        MACs whose main and shadow samples differ on a protected bit (corrected with the
+        shadow value, or dropped).
+    miscorrections : int
+        Detected MACs whose shadow value is wrong on a corrected bit (0 with ``drop``).
+    silent_protected_errors : int
+        MACs with a protected bit wrong at the sampling instant and not detected.
+    unprotected_errors : int
+        MACs with an unprotected bit wrong at the sampling instant.
+    replay_depth : int
+        Most detections on one monotone path of MACs (r, c and t not decreasing): the
+        replays the ``local`` policy delays the fold by (0 for the other policies).
     detection_cycles : int
         Distinct fold-local cycles with at least one detection anywhere in the array.
     column_detection_cycles : ndarray, int64, shape (cols_used,)
@@ -172,9 +188,10 @@ class FoldResult:
     flip_counts : ndarray, int64, shape (width,)
         Wrong bits latched, per accumulator bit position, over all MACs.
     residual_flip_counts : ndarray, int64, shape (width,)
-        The same over MACs that were not detected (their wrong bits stay in the result).
+        Wrong bits in the values the MACs passed on (after correction; dropped MACs not
+        counted): the wrong bits that stayed in the computation.
     events : ndarray, int64, shape (n, 5), or None
-        With ``record_events``: one row per MAC with a non-zero flip mask, columns
+        With ``record_events``: one row per MAC with a non-zero flip mask or a detection, columns
         :data:`FOLD_EVENT_COLUMNS`, sorted by (cycle, row, col).
     """
 
@@ -187,6 +204,10 @@ class FoldResult:
     column_detection_cycles: np.ndarray
     flip_counts: np.ndarray
     residual_flip_counts: np.ndarray
+    miscorrections: int = 0
+    silent_protected_errors: int = 0
+    unprotected_errors: int = 0
+    replay_depth: int = 0
     events: np.ndarray | None = None
 
 

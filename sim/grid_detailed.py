@@ -11,13 +11,21 @@ as in SCALE-Sim, every fold occupies the whole array's extent.
 For small arrays, teaching and checking the ``fast`` engine (:mod:`sim.grid_fast`), which
 must agree with it bit for bit. The cycle count of a fold is counted here by stepping
 until the last token has left the array, not taken from a formula.
+
+Razor detection is evaluated for every MAC of every PE (the shadow value at
+``t_sample + window`` of :func:`pe_models.mac_kernels.registered_mac_shadow`), without
+the fast engine's shortcuts. For the ``local`` recovery policy every token carries the
+replay delay of the PE that produced it: a PE starts a MAC when its operand, its partial
+sum (or, in os, its vertical operand) and its own previous MAC are ready, so its delay is
+the largest of the three plus one replay if it detects.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import _kernels
+from pe_models.mac_kernels import registered_mac, registered_mac_shadow
+
 from .grid import FoldOperands, FoldResult, GridSetup, sort_events
 from .mapping import Fold
 
@@ -35,6 +43,8 @@ class ProcessingElement:
         Its parameter row of :func:`pe_models.chain.mac_parameters`.
     mask, protected_mask : int
         Accumulator mask and protected bits (its Razor flip-flops).
+    drop : bool
+        ``drop`` recovery: a detected MAC passes its incoming partial sum on.
 
     Attributes
     ----------
@@ -50,12 +60,18 @@ class ProcessingElement:
     h_out, v_out : int or None
         Registers read by the right and lower neighbours: the horizontally forwarded
         operand, and the partial sum (ws, is) or the vertically forwarded operand (os).
+    delay, h_delay, v_delay : int
+        ``local`` recovery: replays this PE's last MAC waited for, and the delay carried
+        by the tokens it passes right and down.
     """
 
     __slots__ = (
         "_next",
         "accumulator",
         "col",
+        "delay",
+        "drop",
+        "h_delay",
         "h_out",
         "mask",
         "params",
@@ -67,15 +83,19 @@ class ProcessingElement:
         "row",
         "stationary",
         "used",
+        "v_delay",
         "v_out",
     )
 
-    def __init__(self, row: int, col: int, params: np.ndarray, mask: int, protected_mask: int) -> None:
+    def __init__(
+        self, row: int, col: int, params: np.ndarray, mask: int, protected_mask: int, drop: bool = False
+    ) -> None:
         self.row = row
         self.col = col
         self.params = params
         self.mask = mask
         self.protected_mask = protected_mask
+        self.drop = drop
         self.reset(used=False)
 
     def reset(self, *, used: bool) -> None:
@@ -86,22 +106,27 @@ class ProcessingElement:
         self.accumulator = 0
         self.h_out = None
         self.v_out = None
+        self.delay = self.h_delay = self.v_delay = 0
         self._next: dict[str, object] = {}
 
-    def mac(self, a: int, b: int, partial: int) -> tuple[int, int, bool]:
-        """Compute phase of one MAC ``a * b + partial``: (value passed on, flip mask, detected).
+    def mac(self, a: int, b: int, partial: int) -> tuple[int, int, int, int, bool]:
+        """Compute phase of one MAC ``a * b + partial``: (value passed on, latched, settled, shadow, detected).
 
         The PE's state for its next MAC is staged and takes effect at :meth:`commit`.
-        A detected error is replayed: the value passed on is the settled sum.
+        The Razor flip-flops of the protected bits compare the main sample with the
+        shadow sample; on a difference the shadow value is written into them (``drop``:
+        the incoming partial sum is passed on instead).
         """
-        latched, settled, product = _kernels.registered_mac(
-            self.prev_a, self.prev_b, self.prev_product, self.prev_partial, a, b, partial, self.params
-        )
+        state = (self.prev_a, self.prev_b, self.prev_product, self.prev_partial, a, b, partial, self.params)
+        latched, settled, product = registered_mac(*state)
+        shadow = registered_mac_shadow(*state) if self.protected_mask else latched
         self._next.update(prev_a=a, prev_b=b, prev_product=int(product), prev_partial=partial)
-        flips = (int(latched) ^ int(settled)) & self.mask
-        detected = (flips & self.protected_mask) != 0
-        value = int(settled) if detected else int(latched)
-        return value & self.mask, flips, detected
+        latched, settled, shadow = int(latched) & self.mask, int(settled) & self.mask, int(shadow) & self.mask
+        detected = ((latched ^ shadow) & self.protected_mask) != 0
+        value = latched
+        if detected:
+            value = partial if self.drop else (latched & ~self.protected_mask) | (shadow & self.protected_mask)
+        return value & self.mask, latched, settled, shadow, detected
 
     def stage(self, **registers: object) -> None:
         """Compute phase: the values the named registers take at the clock edge."""
@@ -126,9 +151,11 @@ class DetailedGrid:
 
     def __init__(self, setup: GridSetup) -> None:
         self.setup = setup
+        self.local = setup.recovery == "local"
+        self.drop = setup.recovery == "drop"
         self.pes = [
             [
-                ProcessingElement(r, c, setup.params_row(r, c), setup.mask, setup.protected_mask)
+                ProcessingElement(r, c, setup.params_row(r, c), setup.mask, setup.protected_mask, self.drop)
                 for c in range(setup.cols)
             ]
             for r in range(setup.rows)
@@ -145,7 +172,7 @@ class DetailedGrid:
         for r, line in enumerate(self.pes):
             for c, pe in enumerate(line):
                 pe.reset(used=r < rows_used and c < cols_used)
-        self._stats = _FoldStats(self.setup.width, cols_used)
+        self._stats = _FoldStats(self.setup.width, cols_used, self.setup.protected_mask)
         if operands.stationary is not None:
             tile, busy = self._run_stationary(operands, rows_used, cols_used)
         else:
@@ -184,12 +211,16 @@ class DetailedGrid:
                         continue
                     partial = 0 if r == 0 else self.pes[r - 1][c].v_out
                     value: int | None
+                    delay_left = 0 if c == 0 else self.pes[r][c - 1].h_delay
+                    delay_up = 0 if r == 0 else self.pes[r - 1][c].v_delay
                     if pe.used:
                         assert partial is not None
-                        value, flips, detected = pe.mac(operand, pe.stationary, partial)
-                        self._stats.mac(cycle, r, c, flips, detected)
+                        value, latched, settled, shadow, detected = pe.mac(operand, pe.stationary, partial)
+                        self._stats.mac(cycle, r, c, latched, settled, shadow, value, detected, self.drop)
+                        self._replay(pe, delay_left, delay_up, detected)
                     else:
                         value = partial
+                        pe.stage(h_delay=delay_left, v_delay=delay_up)
                     pe.stage(h_out=operand, v_out=value)
             self._stats.end_cycle()
             self._commit()
@@ -229,8 +260,11 @@ class DetailedGrid:
                         pe.stage(h_out=None, v_out=None)
                         continue
                     if pe.used:
-                        value, flips, detected = pe.mac(a, b, pe.accumulator)
-                        self._stats.mac(cycle, r, c, flips, detected)
+                        value, latched, settled, shadow, detected = pe.mac(a, b, pe.accumulator)
+                        self._stats.mac(cycle, r, c, latched, settled, shadow, value, detected, self.drop)
+                        delay_left = 0 if c == 0 else self.pes[r][c - 1].h_delay
+                        delay_up = 0 if r == 0 else self.pes[r - 1][c].v_delay
+                        self._replay(pe, delay_left, delay_up, detected)
                         pe.stage(accumulator=value)
                     pe.stage(h_out=a, v_out=b)
                     if r == rows - 1 and c == cols - 1:
@@ -243,6 +277,14 @@ class DetailedGrid:
         ).reshape(rows_used, cols_used)
         return tile, cycle
 
+    def _replay(self, pe: ProcessingElement, left: int, up: int, detected: bool) -> None:
+        """``local``: the MAC starts when its inputs and the PE are ready, and waits one more replay if it detects."""
+        if not self.local:
+            return
+        delay = max(left, up, pe.delay) + int(detected)
+        pe.stage(delay=delay, h_delay=delay, v_delay=delay)
+        self._stats.replay_depth = max(self._stats.replay_depth, delay)
+
     def _commit(self) -> None:
         for line in self.pes:
             for pe in line:
@@ -252,30 +294,55 @@ class DetailedGrid:
 class _FoldStats:
     """Error and detection bookkeeping of one fold, cycle by cycle."""
 
-    def __init__(self, width: int, cols_used: int) -> None:
+    def __init__(self, width: int, cols_used: int, protected_mask: int) -> None:
         self.width = width
+        self.protected_mask = protected_mask
         self.flip_counts = np.zeros(width, dtype=np.int64)
         self.residual = np.zeros(width, dtype=np.int64)
         self.column_counts = np.zeros(cols_used, dtype=np.int64)
         self.erroneous = 0
         self.detections = 0
+        self.miscorrections = 0
+        self.silent = 0
+        self.unprotected = 0
         self.detection_cycles = 0
+        self.replay_depth = 0
         self.events: list[tuple[int, int, int, int, int]] = []
         self._columns_this_cycle: set[int] = set()
 
-    def mac(self, cycle: int, row: int, col: int, flips: int, detected: bool) -> None:
-        if flips == 0:
-            return
-        self.erroneous += 1
-        for bit in range(self.width):
-            if (flips >> bit) & 1:
-                self.flip_counts[bit] += 1
-                if not detected:
-                    self.residual[bit] += 1
+    def mac(
+        self,
+        cycle: int,
+        row: int,
+        col: int,
+        latched: int,
+        settled: int,
+        shadow: int,
+        value: int,
+        detected: bool,
+        drop: bool,
+    ) -> None:
+        protected = self.protected_mask
+        flips = latched ^ settled
+        caught = (latched ^ shadow) & protected
+        if flips:
+            self.erroneous += 1
+            if flips & protected & ~caught:
+                self.silent += 1
+            if flips & ~protected:
+                self.unprotected += 1
+        passed_on = 0 if detected and drop else value ^ settled
+        if flips or passed_on:
+            for bit in range(self.width):
+                self.flip_counts[bit] += (flips >> bit) & 1
+                self.residual[bit] += (passed_on >> bit) & 1
         if detected:
             self.detections += 1
+            if not drop and (shadow ^ settled) & caught:
+                self.miscorrections += 1
             self._columns_this_cycle.add(col)
-        self.events.append((cycle, row, col, flips, int(detected)))
+        if flips or detected:
+            self.events.append((cycle, row, col, flips, int(detected)))
 
     def end_cycle(self) -> None:
         if self._columns_this_cycle:
@@ -294,6 +361,10 @@ class _FoldStats:
             macs=macs,
             erroneous_macs=self.erroneous,
             detections=self.detections,
+            miscorrections=self.miscorrections,
+            silent_protected_errors=self.silent,
+            unprotected_errors=self.unprotected,
+            replay_depth=self.replay_depth,
             detection_cycles=self.detection_cycles,
             column_detection_cycles=self.column_counts,
             flip_counts=self.flip_counts,

@@ -55,12 +55,16 @@ class FastGrid:
         cycle_flags = np.zeros(busy, dtype=np.uint8)
         column_flags = np.zeros(busy, dtype=np.uint8)
         events = np.zeros((capacity, 5), dtype=np.int64)
+        counts = np.zeros(_kernels.COUNTER_COUNT, dtype=np.int64)
+        recovery = _kernels.RECOVERY_CODES[setup.recovery]
         rows_used, steps = operands.row_stream.shape
+        depth_shape = (rows_used, steps) if recovery == _kernels.LOCAL else (1, 1)
+        depth = np.zeros(depth_shape, dtype=np.int32)
         if operands.stationary is not None:
             cols_used = operands.stationary.shape[1]
             tile = np.empty((cols_used, steps), dtype=np.int64)
             column_counts = np.zeros(cols_used, dtype=np.int64)
-            erroneous, detections, n_events = _kernels.stationary_fold(
+            _kernels.stationary_fold(
                 operands.row_stream,
                 operands.stationary,
                 setup.params,
@@ -69,6 +73,7 @@ class FastGrid:
                 setup.protected_mask,
                 setup.mask,
                 width,
+                recovery,
                 setup.record_events,
                 tile,
                 flip_counts,
@@ -76,14 +81,16 @@ class FastGrid:
                 cycle_flags,
                 column_counts,
                 column_flags,
+                depth,
                 events,
+                counts,
             )
         else:
             assert operands.col_stream is not None
             cols_used = operands.col_stream.shape[0]
             tile = np.empty((rows_used, cols_used), dtype=np.int64)
             column_counts = np.zeros(cols_used, dtype=np.int64)
-            erroneous, detections, n_events = _kernels.output_stationary_fold(
+            _kernels.output_stationary_fold(
                 operands.row_stream,
                 operands.col_stream,
                 setup.params,
@@ -91,6 +98,7 @@ class FastGrid:
                 setup.protected_mask,
                 setup.mask,
                 width,
+                recovery,
                 setup.record_events,
                 tile,
                 flip_counts,
@@ -98,16 +106,22 @@ class FastGrid:
                 cycle_flags,
                 column_counts,
                 column_flags,
+                depth,
                 events,
+                counts,
             )
         result = {
             "tile": tile,
             "macs": rows_used * cols_used * steps,
-            "erroneous_macs": int(erroneous),
-            "detections": int(detections),
+            "erroneous_macs": int(counts[_kernels.ERRONEOUS]),
+            "detections": int(counts[_kernels.DETECTIONS]),
+            "miscorrections": int(counts[_kernels.MISCORRECTIONS]),
+            "silent_protected_errors": int(counts[_kernels.SILENT]),
+            "unprotected_errors": int(counts[_kernels.UNPROTECTED]),
+            "replay_depth": int(counts[_kernels.LOCAL_DEPTH]),
             "detection_cycles": int(np.count_nonzero(cycle_flags)),
             "column_detection_cycles": column_counts,
             "flip_counts": flip_counts,
             "residual_flip_counts": residual,
         }
-        return result, int(n_events), events
+        return result, int(counts[_kernels.EVENTS]), events

@@ -1,27 +1,58 @@
-"""Selective error detection and correction (EDAC, Razor-style) of the PE accumulators.
+"""Razor-style error detection of the PE accumulators, recovery policies and per-layer plans.
 
-A :class:`Protection` names the accumulator bits that carry a detecting flip-flop, the
-cost of one correction in clock cycles and which part of the array waits for it. The
-engines (:mod:`sim.engine`) apply it MAC by MAC: a MAC whose flip mask (latched XOR
-settled accumulator pattern) has a protected bit set is *detected*; it is replayed, so
-the PE passes on the settled value, and the array (``global``) or the PE's column
-(``column``) stalls `penalty_cycles` cycles for every clock cycle in which at least one
-detection occurred. Flips on unprotected bits of a MAC that is not detected stay in the
-result. See ``docs/array_simulation.md`` for how column stalls make up the latency.
+A :class:`Protection` names the accumulator bits that carry a Razor flip-flop (a shadow
+latch sampling ``razor_window_ps`` after the main sample, :mod:`pe_models.razor`), the
+recovery policy and the cost of one recovery in clock cycles. The engines
+(:mod:`sim.engine`) apply it MAC by MAC: a MAC whose main and shadow samples differ on a
+protected bit is *detected*; its protected bits take the shadow value (``drop``: the MAC's
+contribution is skipped). Whatever is still wrong stays in the result: silent errors on
+protected bits (a transition later than the window), mis-corrections (a shadow value that
+is not yet the settled one) and every error on an unprotected bit. Recovery cycles, per
+fold, counted by the discrete-event run:
+
+* ``global``: the whole array stalls ``penalty_cycles`` for every cycle with a detection;
+* ``column``: the detecting PE's column stalls (elastic buffers at the column's edges);
+  the fold ends when its most-stalled column has drained;
+* ``local``: the detecting PE replays; the bubble travels down and to the right, so the
+  fold is ``penalty_cycles`` x the most detections on one monotone path of MACs longer;
+* ``drop``: no stall (ThUnderVolt's TE-Drop), an accuracy effect only.
+
+A :class:`ProtectionPlan` gives each layer its own protected bits. See
+``docs/array_simulation.md``.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import InitVar, dataclass, field
 from numbers import Integral
+from types import MappingProxyType
 
 from pe_models.errors import ConfigError
 
-__all__ = ["STALL_SCOPES", "Protection", "format_bit_mask", "parse_bit_mask"]
+__all__ = [
+    "DEFAULT_PENALTY_CYCLES",
+    "RECOVERY_POLICIES",
+    "STALL_SCOPES",
+    "Protection",
+    "ProtectionPlan",
+    "format_bit_mask",
+    "parse_bit_mask",
+]
 
-STALL_SCOPES: tuple[str, ...] = ("global", "column")
-"""``global``: the whole array waits; ``column``: only the column of the detecting PE."""
+RECOVERY_POLICIES: tuple[str, ...] = ("global", "column", "local", "drop")
+"""``global``: the array stalls; ``column``: the detecting PE's column; ``local``: the
+detecting PE replays; ``drop``: the detected MAC's contribution is skipped, no stall."""
+
+STALL_SCOPES = RECOVERY_POLICIES
+"""The former name of :data:`RECOVERY_POLICIES`."""
+
+DEFAULT_PENALTY_CYCLES = 1
+"""Cycles one recovery costs by default: Razor's one-cycle restore of the shadow value
+(Ernst et al., MICRO 2003). A global stall of a 256 x 256 array also has to reach every PE;
+with a pipelined stall network that takes a few more cycles, see ``docs/array_simulation.md``."""
 
 _MAX_BIT = 63
 
@@ -86,20 +117,42 @@ def format_bit_mask(mask: int) -> str:
     return ",".join(parts)
 
 
+def _check_window(label: str, value: object) -> None:
+    if value is None:
+        return
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0:  # type: ignore[operator]
+        raise ConfigError(f"{label}: expected a non-negative number of ps (at most the clock period), got {value!r}")
+
+
+def _check_common(owner: str, penalty_cycles: object, recovery: object, razor_window_ps: object) -> None:
+    if not _is_int(penalty_cycles) or penalty_cycles < 0:  # type: ignore[operator]
+        raise ConfigError(
+            f"{owner}.penalty_cycles: expected a non-negative integer number of cycles, got {penalty_cycles!r}"
+        )
+    if recovery not in RECOVERY_POLICIES:
+        raise ConfigError(f"{owner}.recovery: expected one of {', '.join(RECOVERY_POLICIES)}, got {recovery!r}")
+    _check_window(f"{owner}.razor_window_ps", razor_window_ps)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Protection:
-    """Which accumulator bits are protected, and what a correction costs.
+    """Which accumulator bits are protected, how a detection is recovered and what it costs.
 
     Parameters
     ----------
     protected_mask : int
-        Bit i set = accumulator output bit i has a detecting (Razor) flip-flop. 0..2^64-1.
+        Bit i set = accumulator output bit i has a Razor flip-flop. 0..2^64-1.
     penalty_cycles : int
-        Clock cycles a correction (replay of the detecting MAC) costs, >= 0. Default 1.
-    stall_scope : str
-        ``"global"`` (default): the whole array waits `penalty_cycles` for every cycle with at
-        least one detection. ``"column"``: only the detecting PE's column waits; a fold ends
-        when its most-stalled column has drained.
+        Clock cycles one recovery costs, >= 0. Default :data:`DEFAULT_PENALTY_CYCLES`.
+    recovery : str
+        One of :data:`RECOVERY_POLICIES` (default ``"global"``).
+    razor_window_ps : float or None
+        Detection window in ps: the shadow latch samples this long after the main sample.
+        None: :data:`pe_models.razor.DEFAULT_WINDOW_FRACTION` of the clock period. Checked
+        against the clock period when the timing is known.
+    stall_scope : str, optional
+        The former name of `recovery` (accepted when `recovery` is left at its default).
 
     Raises
     ------
@@ -108,33 +161,40 @@ class Protection:
     """
 
     protected_mask: int = 0
-    penalty_cycles: int = 1
-    stall_scope: str = "global"
+    penalty_cycles: int = DEFAULT_PENALTY_CYCLES
+    recovery: str = "global"
+    razor_window_ps: float | None = None
+    stall_scope: InitVar[str | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, stall_scope: str | None) -> None:
+        if stall_scope is not None and self.recovery == "global":
+            object.__setattr__(self, "recovery", stall_scope)
         if not _is_int(self.protected_mask) or not 0 <= self.protected_mask < 1 << (_MAX_BIT + 1):
             raise ConfigError(
                 f"Protection.protected_mask: expected an integer bit mask in 0..2^64-1, got {self.protected_mask!r}"
             )
-        if not _is_int(self.penalty_cycles) or self.penalty_cycles < 0:
-            raise ConfigError(
-                f"Protection.penalty_cycles: expected a non-negative integer number of cycles, "
-                f"got {self.penalty_cycles!r}"
-            )
-        if self.stall_scope not in STALL_SCOPES:
-            raise ConfigError(
-                f"Protection.stall_scope: expected one of {', '.join(STALL_SCOPES)}, got {self.stall_scope!r}"
-            )
+        _check_common("Protection", self.penalty_cycles, self.recovery, self.razor_window_ps)
         object.__setattr__(self, "protected_mask", int(self.protected_mask))
         object.__setattr__(self, "penalty_cycles", int(self.penalty_cycles))
+        if self.razor_window_ps is not None:
+            object.__setattr__(self, "razor_window_ps", float(self.razor_window_ps))
 
     @classmethod
     def from_spec(
-        cls, spec: str, *, penalty_cycles: int = 1, stall_scope: str = "global", width: int = 64
+        cls,
+        spec: str,
+        *,
+        penalty_cycles: int = DEFAULT_PENALTY_CYCLES,
+        recovery: str = "global",
+        razor_window_ps: float | None = None,
+        width: int = 64,
     ) -> Protection:
         """Build from a bit specification such as ``"31:20"`` (see :func:`parse_bit_mask`)."""
         return cls(
-            protected_mask=parse_bit_mask(spec, width=width), penalty_cycles=penalty_cycles, stall_scope=stall_scope
+            protected_mask=parse_bit_mask(spec, width=width),
+            penalty_cycles=penalty_cycles,
+            recovery=recovery,
+            razor_window_ps=razor_window_ps,
         )
 
     @property
@@ -156,5 +216,98 @@ class Protection:
             "protected_bits": format_bit_mask(self.protected_mask),
             "protected_mask": self.protected_mask,
             "penalty_cycles": self.penalty_cycles,
-            "stall_scope": self.stall_scope,
+            "recovery": self.recovery,
+            "razor_window_ps": self.razor_window_ps,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProtectionPlan:
+    """Protected accumulator bits per layer, with one recovery policy, penalty and window.
+
+    Parameters
+    ----------
+    layers : mapping of str to int
+        Layer name -> protected bit mask.
+    default_mask : int
+        Protected bits of the layers not listed (0: none).
+    recovery, penalty_cycles, razor_window_ps
+        As :class:`Protection`, shared by every layer.
+    model : str or None
+        The model the plan was made for (checked by :meth:`check_layers` when given).
+    vdd_v : float or None
+        The supply voltage the plan was made for (informative).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the field and the allowed values.
+    """
+
+    layers: Mapping[str, int] = field(default_factory=dict)
+    default_mask: int = 0
+    recovery: str = "global"
+    penalty_cycles: int = DEFAULT_PENALTY_CYCLES
+    razor_window_ps: float | None = None
+    model: str | None = None
+    vdd_v: float | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.layers, Mapping):
+            raise ConfigError(
+                f"ProtectionPlan.layers: expected a mapping of layer name to bit mask, got {self.layers!r}"
+            )
+        for name, mask in {"<default>": self.default_mask, **self.layers}.items():
+            if not isinstance(name, str) or not _is_int(mask) or not 0 <= mask < 1 << (_MAX_BIT + 1):
+                raise ConfigError(
+                    f"ProtectionPlan.layers: expected an integer bit mask in 0..2^64-1 for layer {name!r}, got {mask!r}"
+                )
+        _check_common("ProtectionPlan", self.penalty_cycles, self.recovery, self.razor_window_ps)
+        object.__setattr__(self, "layers", MappingProxyType({str(k): int(v) for k, v in self.layers.items()}))
+
+    def mask_for(self, layer: str) -> int:
+        """Protected bits of `layer` (the default mask when the plan does not list it)."""
+        return self.layers.get(layer, self.default_mask)
+
+    def protection_for(self, layer: str) -> Protection:
+        """The :class:`Protection` of one layer."""
+        return Protection(
+            protected_mask=self.mask_for(layer),
+            penalty_cycles=self.penalty_cycles,
+            recovery=self.recovery,
+            razor_window_ps=self.razor_window_ps,
+        )
+
+    def check_layers(self, names: Iterable[str], *, model: str | None = None) -> None:
+        """Raise ConfigError if the plan names a layer not in `names`, or was made for another model.
+
+        ``plan: layer 'x' is not a layer of model 'tinymnv2'; allowed: features.0.conv, ...``
+        """
+        known = list(names)
+        label = f"model {model!r}" if model is not None else "the model"
+        if self.model is not None and model is not None and self.model != model:
+            raise ConfigError(f"plan.model: the plan is for model {self.model!r}, not {model!r}; allowed: {model!r}")
+        for name in self.layers:
+            if name not in known:
+                raise ConfigError(f"plan: layer {name!r} is not a layer of {label}; allowed: {', '.join(known)}")
+
+    def check_width(self, width: int) -> None:
+        """Raise ConfigError if a protected bit lies outside an accumulator of `width` bits."""
+        for name, mask in {"default": self.default_mask, **self.layers}.items():
+            if mask >> width:
+                top = mask.bit_length() - 1
+                raise ConfigError(
+                    f"plan: bit {top} of layer {name!r} is outside the {width}-bit accumulator; allowed: 0..{width - 1}"
+                )
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready fields, masks written as bit ranges."""
+        return {
+            "model": self.model,
+            "vdd_v": self.vdd_v,
+            "recovery": self.recovery,
+            "penalty_cycles": self.penalty_cycles,
+            "razor_window_ps": self.razor_window_ps,
+            "default": format_bit_mask(self.default_mask),
+            "layers": {name: format_bit_mask(mask) for name, mask in self.layers.items()},
         }

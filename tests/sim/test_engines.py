@@ -202,7 +202,7 @@ class EngineContract:
     @pytest.mark.parametrize("dataflow", DATAFLOWS)
     def test_column_stall_costs_the_penalty_times_the_most_delayed_column_per_fold(self, dataflow):
         a, b = _signed_operands(12, 20, 6, 11)
-        protection = Protection.from_spec("31:20", penalty_cycles=2, stall_scope="column", width=32)
+        protection = Protection.from_spec("31:20", penalty_cycles=2, recovery="column", width=32)
         result = _run(self.engine, a, b, dataflow, 3, 5, timing=LOW, protection=protection, record_events=True)
         per_fold: dict[int, dict[int, set[int]]] = {}
         for fold, cycle, _row, col, _mask, detected in result.events.tolist():
@@ -346,12 +346,12 @@ AGREEMENT_CASES = [
     pytest.param(
         "compound",
         0.45,
-        Protection.from_spec("31:24", stall_scope="column"),
+        Protection.from_spec("31:24", recovery="column"),
         None,
         id="compound-0.45V-late-products-column",
     ),
     pytest.param(
-        "2in", 0.55, Protection.from_spec("31:16", stall_scope="column", penalty_cycles=3), None, id="2in-0.55V-column"
+        "2in", 0.55, Protection.from_spec("31:16", recovery="column", penalty_cycles=3), None, id="2in-0.55V-column"
     ),
     pytest.param(
         "compound",
@@ -361,6 +361,34 @@ AGREEMENT_CASES = [
         id="compound-0.52V-variation",
     ),
     pytest.param("2in", 0.5, None, ProcessVariation(sigma_pe=0.1), id="2in-0.5V-variation"),
+    pytest.param(
+        "compound",
+        0.5,
+        Protection.from_spec("31:12", recovery="local", penalty_cycles=2, razor_window_ps=60.0),
+        None,
+        id="compound-0.5V-local-60ps",
+    ),
+    pytest.param(
+        "compound",
+        0.5,
+        Protection.from_spec("31:8", recovery="drop", razor_window_ps=40.0),
+        None,
+        id="compound-0.5V-drop-40ps",
+    ),
+    pytest.param(
+        "2in",
+        0.5,
+        Protection.from_spec("31:10", recovery="local", razor_window_ps=400.0),
+        ProcessVariation(sigma_pe=0.1),
+        id="2in-0.5V-local-400ps-variation",
+    ),
+    pytest.param(
+        "2in",
+        0.55,
+        Protection.from_spec("31:4", recovery="global", razor_window_ps=250.0),
+        None,
+        id="2in-0.55V-global-250ps",
+    ),
 ]
 
 
@@ -394,13 +422,17 @@ def test_fast_and_detailed_engines_agree_bit_for_bit(dataflow, rows, cols, m, n,
     assert np.array_equal(fast.flip_counts, detailed.flip_counts)
     assert np.array_equal(fast.residual_flip_counts, detailed.residual_flip_counts)
     assert np.array_equal(fast.fold_correction_cycles, detailed.fold_correction_cycles)
-    assert (fast.cycles, fast.correction_cycles, fast.detections, fast.detection_cycles, fast.erroneous_macs) == (
-        detailed.cycles,
-        detailed.correction_cycles,
-        detailed.detections,
-        detailed.detection_cycles,
-        detailed.erroneous_macs,
+    counts = (
+        "cycles",
+        "correction_cycles",
+        "detections",
+        "detection_cycles",
+        "erroneous_macs",
+        "miscorrections",
+        "silent_protected_errors",
+        "unprotected_errors",
     )
+    assert [getattr(fast, name) for name in counts] == [getattr(detailed, name) for name in counts]
 
 
 def test_agreement_cases_do_produce_errors():

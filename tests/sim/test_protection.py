@@ -1,11 +1,11 @@
-"""Protection: bit-mask parsing, validation messages, width check."""
+"""Protection and ProtectionPlan: bit-mask parsing, validation messages, width and layer checks."""
 
 from __future__ import annotations
 
 import pytest
 
 from pe_models.errors import ConfigError
-from sim.protection import Protection, format_bit_mask, parse_bit_mask
+from sim.protection import Protection, ProtectionPlan, format_bit_mask, parse_bit_mask
 
 
 def test_range_31_20_is_the_twelve_top_bits_of_a_32_bit_accumulator():
@@ -48,13 +48,15 @@ def test_format_bit_mask_writes_ranges_high_to_low(mask, text):
 
 
 def test_from_spec_builds_a_validated_protection():
-    protection = Protection.from_spec("31:30", penalty_cycles=3, stall_scope="column", width=32)
-    assert protection == Protection(protected_mask=0xC0000000, penalty_cycles=3, stall_scope="column")
+    protection = Protection.from_spec("31:30", penalty_cycles=3, recovery="column", razor_window_ps=150, width=32)
+    assert protection == Protection(
+        protected_mask=0xC0000000, penalty_cycles=3, recovery="column", razor_window_ps=150.0
+    )
     assert protection.protected_bits == (30, 31)
 
 
-def test_defaults_are_no_bits_one_cycle_global():
-    assert Protection() == Protection(protected_mask=0, penalty_cycles=1, stall_scope="global")
+def test_defaults_are_no_bits_one_cycle_global_default_window():
+    assert Protection() == Protection(protected_mask=0, penalty_cycles=1, recovery="global", razor_window_ps=None)
 
 
 @pytest.mark.parametrize(
@@ -69,7 +71,14 @@ def test_defaults_are_no_bits_one_cycle_global():
             {"penalty_cycles": True},
             "Protection.penalty_cycles: expected a non-negative integer number of cycles, got True",
         ),
-        ({"stall_scope": "local"}, "Protection.stall_scope: expected one of global, column, got 'local'"),
+        (
+            {"recovery": "stall"},
+            "Protection.recovery: expected one of global, column, local, drop, got 'stall'",
+        ),
+        (
+            {"razor_window_ps": -3.0},
+            "Protection.razor_window_ps: expected a non-negative number of ps (at most the clock period), got -3.0",
+        ),
         ({"protected_mask": -1}, "Protection.protected_mask: expected an integer bit mask in 0..2^64-1, got -1"),
         (
             {"protected_mask": "31:20"},
@@ -98,5 +107,34 @@ def test_to_dict_records_bits_as_ranges():
         "protected_bits": "31:20",
         "protected_mask": 0xFFF00000,
         "penalty_cycles": 1,
-        "stall_scope": "global",
+        "recovery": "global",
+        "razor_window_ps": None,
     }
+
+
+def test_plan_gives_each_layer_its_bits_and_the_default_to_the_others():
+    plan = ProtectionPlan(
+        layers={"conv1": 0xFFC00000}, default_mask=0x80000020, recovery="local", penalty_cycles=2, razor_window_ps=90.0
+    )
+    assert plan.protection_for("conv1") == Protection(
+        protected_mask=0xFFC00000, penalty_cycles=2, recovery="local", razor_window_ps=90.0
+    )
+    assert plan.protection_for("fc").protected_mask == 0x80000020
+    assert plan.to_dict()["layers"] == {"conv1": "31:22"}
+    assert plan.to_dict()["default"] == "31,5"
+
+
+def test_plan_rejects_unknown_layers_other_models_and_wide_bits():
+    plan = ProtectionPlan(layers={"conv9": 1}, model="tinymnv2")
+    with pytest.raises(ConfigError) as error:
+        plan.check_layers(["conv1", "fc"], model="tinymnv2")
+    assert str(error.value) == "plan: layer 'conv9' is not a layer of model 'tinymnv2'; allowed: conv1, fc"
+    with pytest.raises(ConfigError) as error:
+        plan.check_layers(["conv9"], model="lenet")
+    assert str(error.value) == "plan.model: the plan is for model 'tinymnv2', not 'lenet'; allowed: 'lenet'"
+    with pytest.raises(ConfigError) as error:
+        ProtectionPlan(layers={"conv1": 1 << 40}).check_width(32)
+    assert str(error.value) == "plan: bit 40 of layer 'conv1' is outside the 32-bit accumulator; allowed: 0..31"
+    with pytest.raises(ConfigError) as error:
+        ProtectionPlan(penalty_cycles=-1)
+    assert str(error.value) == "ProtectionPlan.penalty_cycles: expected a non-negative integer number of cycles, got -1"
