@@ -1,0 +1,149 @@
+"""Per-layer protection plans: the TOML file format, read into :class:`sim.protection.ProtectionPlan`.
+
+A plan gives each layer its own protected accumulator bits (each layer's requantisation
+shift makes different bits matter), with one recovery policy, penalty and Razor window::
+
+    model = "tinymnv2"          # optional; checked against the model it is used with
+    vdd_v = 0.55                # optional
+    recovery = "global"         # global | column | local | drop
+    penalty_cycles = 1
+    razor_window_ps = 150.0     # optional; default: half the clock period
+    default = "none"            # protected bits of layers not listed: "HIGH:LOW", "31,5" or "none"
+    [layers]
+    "features.1.conv" = "31:22"
+
+Every error is one line naming the file, the field and the allowed values.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+
+from pe_models.errors import ConfigError
+from sim.protection import RECOVERY_POLICIES, ProtectionPlan, format_bit_mask, parse_bit_mask
+
+__all__ = ["PLAN_KEYS", "load_plan", "parse_plan", "plan_toml"]
+
+PLAN_KEYS: tuple[str, ...] = (
+    "model",
+    "vdd_v",
+    "recovery",
+    "penalty_cycles",
+    "razor_window_ps",
+    "default",
+    "layers",
+)
+"""The keys a plan file may have."""
+
+
+def _number(source: str, key: str, value: object, *, allowed: str) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok:
+        raise ConfigError(f"{source}: {key}: expected {allowed}, got {value!r}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def parse_plan(data: dict, *, source: str = "plan", width: int = 32) -> ProtectionPlan:
+    """A :class:`~sim.protection.ProtectionPlan` from the parsed TOML table of a plan file.
+
+    Parameters
+    ----------
+    data : dict
+        The TOML document.
+    source : str
+        Name used in error messages (the file).
+    width : int
+        Accumulator width: protected bits must lie in ``0 .. width - 1``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown key, wrong type, unknown recovery policy, negative penalty or window, or a
+        bit above the accumulator width.
+    """
+    for key in data:
+        if key not in PLAN_KEYS:
+            raise ConfigError(f"{source}: unknown key {key!r}; allowed: {', '.join(PLAN_KEYS)}")
+    model = data.get("model")
+    if model is not None and (not isinstance(model, str) or not model):
+        raise ConfigError(f"{source}: model: expected a model name, got {model!r}")
+    vdd_v = data.get("vdd_v")
+    if vdd_v is not None:
+        vdd_v = _number(source, "vdd_v", vdd_v, allowed="a supply voltage in V")
+    recovery = data.get("recovery", "global")
+    if recovery not in RECOVERY_POLICIES:
+        raise ConfigError(f"{source}: recovery: expected one of {', '.join(RECOVERY_POLICIES)}, got {recovery!r}")
+    penalty = data.get("penalty_cycles", 1)
+    if not isinstance(penalty, int) or isinstance(penalty, bool) or penalty < 0:
+        raise ConfigError(
+            f"{source}: penalty_cycles: expected a non-negative integer number of cycles, got {penalty!r}"
+        )
+    window = data.get("razor_window_ps")
+    if window is not None:
+        window = _number(source, "razor_window_ps", window, allowed="a non-negative number of ps")
+        if window < 0:
+            raise ConfigError(f"{source}: razor_window_ps: expected a non-negative number of ps, got {window:g}")
+    default = data.get("default", "none")
+    if not isinstance(default, str):
+        raise ConfigError(f'{source}: default: expected bits as "HIGH:LOW", "31,5" or "none", got {default!r}')
+    default_mask = parse_bit_mask(default, width=width, option=f"{source}: default")
+    layers = data.get("layers", {})
+    if not isinstance(layers, dict):
+        raise ConfigError(f"{source}: layers: expected a table of layer name = bits, got {layers!r}")
+    masks = {}
+    for name, spec in layers.items():
+        if not isinstance(spec, str):
+            raise ConfigError(f'{source}: layers.{name}: expected bits as "HIGH:LOW", "31,5" or "none", got {spec!r}')
+        masks[name] = parse_bit_mask(spec, width=width, option=f"{source}: layers.{name}")
+    return ProtectionPlan(
+        layers=masks,
+        default_mask=default_mask,
+        recovery=recovery,
+        penalty_cycles=penalty,
+        razor_window_ps=window,
+        model=model,
+        vdd_v=vdd_v,
+    )
+
+
+def load_plan(path: str | Path, *, width: int = 32) -> ProtectionPlan:
+    """Read a plan file (TOML, see the module docstring).
+
+    Raises
+    ------
+    ConfigError
+        Missing or unreadable file, invalid TOML, or an invalid field (see :func:`parse_plan`).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError(f"{path}: not a readable protection plan (TOML)") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {str(error).splitlines()[0]}") from None
+    return parse_plan(data, source=str(path), width=width)
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def plan_toml(plan: ProtectionPlan) -> str:
+    """The text of a plan file that :func:`load_plan` reads back as `plan`."""
+    lines = []
+    if plan.model is not None:
+        lines.append(f"model = {_toml_string(plan.model)}")
+    if plan.vdd_v is not None:
+        lines.append(f"vdd_v = {plan.vdd_v!r}")
+    lines.append(f"recovery = {_toml_string(plan.recovery)}")
+    lines.append(f"penalty_cycles = {plan.penalty_cycles}")
+    if plan.razor_window_ps is not None:
+        lines.append(f"razor_window_ps = {plan.razor_window_ps!r}")
+    lines.append(f"default = {_toml_string(format_bit_mask(plan.default_mask))}")
+    lines.append("[layers]")
+    lines += [f"{_toml_string(name)} = {_toml_string(format_bit_mask(mask))}" for name, mask in plan.layers.items()]
+    return "\n".join(lines) + "\n"
