@@ -27,7 +27,7 @@ from pe_models.variation import ProcessVariation
 from .config import ArrayConfig
 from .engine import simulate_grouped_gemm
 from .layers import ConvLayer, Layer, im2col, weights_to_gemm
-from .protection import Protection
+from .protection import Protection, ProtectionPlan
 
 __all__ = ["LayerOutcome", "NetworkOutcome", "layer_operands", "simulate_layers"]
 
@@ -65,6 +65,10 @@ class LayerOutcome:
     folds, macs, cycles, compute_cycles, correction_cycles, memory_stall_cycles,
     erroneous_macs, detections, detection_cycles : int
         As :class:`sim.engine.GemmResult`.
+    miscorrections, silent_protected_errors, unprotected_errors : int
+        As :class:`sim.engine.GemmResult`.
+    protected_mask : int
+        The layer's protected bits (its entry of a protection plan).
     wrong_outputs : int
         Outputs that differ from the exact GEMM.
     relative_error : float
@@ -95,6 +99,15 @@ class LayerOutcome:
     exact_sq: float
     flip_counts: np.ndarray
     residual_flip_counts: np.ndarray
+    miscorrections: int = 0
+    silent_protected_errors: int = 0
+    unprotected_errors: int = 0
+    protected_mask: int = 0
+
+    @property
+    def recovery_cycles(self) -> int:
+        """Cycles spent recovering from detections (:attr:`correction_cycles`)."""
+        return self.correction_cycles
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,7 +139,7 @@ def simulate_layers(
     array: ArrayConfig,
     pe: PEConfig,
     timing: StageTiming,
-    protection: Protection | None = None,
+    protection: Protection | ProtectionPlan | None = None,
     variation: ProcessVariation | None = None,
     seed: int = 0,
     engine: str = "fast",
@@ -139,8 +152,10 @@ def simulate_layers(
     ----------
     layers : sequence of (index, Layer)
         The layers with their positions in the topology (the positions seed the operands).
-    array, pe, timing, protection, variation, engine
+    array, pe, timing, variation, engine
         As :func:`sim.engine.simulate_gemm`.
+    protection : Protection or ProtectionPlan, optional
+        One protection for every layer, or a plan giving each layer (by name) its bits.
     seed : int
         Root seed of the operands and of the process-variation die (module docstring).
     operands : (activations (M, K), weights (K, N)) int8, optional
@@ -165,13 +180,16 @@ def simulate_layers(
             activations, weights = operands[0][None], operands[1][None]
         else:
             activations, weights = layer_operands(layer, np.random.SeedSequence(root.entropy, spawn_key=(0, index)))
+        layer_protection = (
+            protection.protection_for(layer.name) if isinstance(protection, ProtectionPlan) else protection
+        )
         result = simulate_grouped_gemm(
             activations,
             weights,
             array=array,
             pe=pe,
             timing=timing,
-            protection=protection,
+            protection=layer_protection,
             variation=variation,
             seed=die,
             engine=engine,
@@ -198,6 +216,10 @@ def simulate_layers(
                 exact_sq=layer_exact_sq,
                 flip_counts=result.flip_counts,
                 residual_flip_counts=result.residual_flip_counts,
+                miscorrections=result.miscorrections,
+                silent_protected_errors=result.silent_protected_errors,
+                unprotected_errors=result.unprotected_errors,
+                protected_mask=0 if layer_protection is None else layer_protection.protected_mask,
             )
         )
         flips += result.flip_counts
