@@ -240,6 +240,8 @@ def write_run_report(
     result: Any,
     prepared: Any,
     files: dict[str, str],
+    confirmed: Any,
+    confidence: str,
 ) -> None:
     """``report.md``: configuration, headline table, figures, the paper's headline beside ours."""
     from experiments.output import atomic_path
@@ -251,8 +253,8 @@ def write_run_report(
     tech = pe.tech
     slack = _slack_ratio(config)
     chosen = result.chosen_plan
-    chosen_rows = [r for r in rows if r.label.startswith("step 3") and r.vdd_v == chosen.vdd_v]
-    headline = chosen_rows[0] if chosen_rows else None
+    screen_rows = [r for r in rows if r.label.startswith("step 3") and r.vdd_v == chosen.vdd_v]
+    headline = confirmed
     best_rows = [r for r in rows if r.label.startswith("step 3")]
     lines = [
         f"# vscale run: {run_config['model']}" + (" (paper configuration)" if run_config["paper"] else ""),
@@ -285,7 +287,10 @@ def write_run_report(
     if headline is not None:
         lines += [
             f"Chosen plan: **{headline.vdd_v:.2f} V**, recovery **{headline.recovery}**, protected bits "
-            f"**{headline.protected_bits}** (per layer in `plan.toml`).",
+            f"**{headline.protected_bits}** (per layer in `plan.toml`): the measured plan of least energy "
+            f"within both budgets ({_CONFIDENCE[confidence]}).",
+            "",
+            _screen_sentence(chosen, screen_rows, headline, config),
             "",
             markdown_table(_select(rows_table([headline]), _HEADLINE)),
             "",
@@ -443,3 +448,25 @@ def _select(table: Table, columns: Sequence[str]) -> Table:
     """The named columns of `table`, in that order."""
     index = [table.columns.index(c) for c in columns]
     return Table(columns=list(columns), rows=[[row[i] for i in index] for row in table.rows])
+
+
+_CONFIDENCE = {
+    "confident": "the upper end of the 95 % interval of the loss is inside the accuracy budget",
+    "point estimate": "on the point estimate of the loss: the images cannot confirm the budget at 95 %",
+    "none (nominal)": "no measured plan met both budgets: the highest VDD is shown",
+}
+
+
+def _screen_sentence(chosen: Any, screen_rows: Sequence[Any], headline: Any, config: Any) -> str:
+    """Whether the screen's choice was confirmed by the measurement."""
+    if not screen_rows:
+        return f"The screen chose {chosen.vdd_v:.2f} V ({chosen.recovery}), not measured here."
+    measured = screen_rows[0]
+    predicted = (
+        f"the screen chose {chosen.vdd_v:.2f} V with {chosen.recovery} recovery, predicting a loss <= "
+        f"{chosen.predicted_loss_pct:.3g} points and {chosen.latency_overhead_pct:.3g} % latency overhead; measured: "
+        f"{measured.accuracy_loss_pct:.3g} points, {measured.latency_overhead_pct:.3g} % overhead"
+    )
+    if measured.vdd_v == headline.vdd_v and measured.recovery == headline.recovery:
+        return f"Confirmed: {predicted}."
+    return f"Disagreement: {predicted}, over budget, so the measured choice above replaces it (`plan_screen.toml`)."

@@ -137,11 +137,31 @@ def run(args: argparse.Namespace) -> int:
         progress=lambda items: progress(items, label="steps 2-3"),
     )
     directory = output_dir(args)
+    from experiments.output import atomic_path
     from experiments.report import accuracy_figure, energy_figure, rows_table
+    from experiments.studies.optimize import Candidate
 
     measured = rows_table(rows)
     write_csv(directory / "accuracy.csv", measured)
     files = write_optimizer_outputs(result, directory)
+    confirmed, confidence = _confirmed(rows, plans, config)
+    row, plan = confirmed
+    candidate = Candidate(
+        vdd_v=plan.vdd_v,
+        recovery=plan.recovery,
+        penalty_cycles=config.penalty_cycles,
+        layers=layers,
+        first_bits=plan.first_bits,
+        model=config.model,
+        width=pe.width,
+    )
+    with atomic_path(directory / "plan.toml") as target:
+        target.write_text(candidate.to_toml())
+    if (plan.vdd_v, plan.recovery, plan.first_bits) != (chosen.vdd_v, chosen.recovery, chosen.first_bits):
+        with atomic_path(directory / "plan_screen.toml") as target:
+            assert result.chosen is not None
+            target.write_text(result.chosen.to_toml())
+        files["plan_screen"] = "plan_screen.toml"
     save_figure(directory / "accuracy.png", accuracy_figure(rows, config, prepared))
     save_figure(directory / "energy.png", energy_figure(rows, config))
     elapsed = time.monotonic() - started
@@ -179,6 +199,8 @@ def run(args: argparse.Namespace) -> int:
         result=result,
         prepared=prepared,
         files=files,
+        confirmed=row,
+        confidence=confidence,
     )
     if args.format == "table":
         print()
@@ -190,6 +212,20 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "table":
         print(f"report: {published_path(args, directory / 'report.md')}")
     return 0
+
+
+def _confirmed(rows, plans, config):
+    """The measured step-3 plan of least energy within both budgets: with the upper 95 % bound of
+    the loss inside the accuracy budget when one is ("confident"), else on the point estimate."""
+    step3 = [(row, plan) for row, (label, plan) in zip(rows, plans, strict=True) if label.startswith("step 3")]
+    latency_ok = [pair for pair in step3 if pair[0].latency_overhead_pct <= config.max_latency_overhead_pct]
+    confident = [pair for pair in latency_ok if pair[0].loss_ci_high_pct <= config.max_accuracy_loss_pct]
+    if confident:
+        return min(confident, key=lambda pair: pair[0].energy_uj), "confident"
+    point = [pair for pair in latency_ok if pair[0].accuracy_loss_pct <= config.max_accuracy_loss_pct]
+    if point:
+        return min(point, key=lambda pair: pair[0].energy_uj), "point estimate"
+    return min(step3, key=lambda pair: pair[0].vdd_v * 0 - pair[0].vdd_v), "none (nominal)"
 
 
 _SHOWN = (

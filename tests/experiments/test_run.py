@@ -1,0 +1,87 @@
+"""``vscale run``: the three steps, report.md against its CSVs, bad input before any work."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+
+from experiments.cli import main
+
+
+def _markdown_rows(text: str, heading: str) -> list[dict[str, str]]:
+    """The first Markdown table after `heading`, as dicts."""
+    lines = text[text.index(heading) :].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    header = [c.strip() for c in lines[start].strip("|").split("|")]
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append(dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True)))
+    return rows
+
+
+def _same(report_cell: str, csv_cell: str) -> bool:
+    try:
+        return float(report_cell) == float(f"{float(csv_cell):.4g}")
+    except ValueError:
+        return report_cell == csv_cell
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--vdd", "0.9:0.3:0.1"],
+            "vdd_v: 0.3 V is at or below the threshold voltage 0.35 V of technology",
+        ),
+        (["--max-accuracy-loss-pct", "-3"], "--max-accuracy-loss-pct: -3.0 is out of range; allowed: [0, 100] %"),
+        (["--images", "5000"], "--images: expected 1..1000 MNIST test images, got 5000"),
+    ],
+)
+def test_bad_input_is_refused_before_anything_is_written(argv, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", *argv, "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"vscale: error: {message}")
+    assert "\n" not in error
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_run_writes_report_whose_numbers_equal_its_csvs(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["run", "--images", "60", "--vdd", "0.9,0.55,0.5", "--out", str(out)]
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    assert stdout.startswith("step 1: per-bit error probability")
+    names = {p.name for p in out.iterdir()}
+    assert {"report.md", "accuracy.csv", "accuracy.png", "energy.png", "pareto.png", "plan.toml"} <= names
+    assert {"best_per_vdd.csv", "pareto.csv", "probs.csv", "probs_heatmap.png", "config.json"} <= names
+    report = (out / "report.md").read_text()
+    with (out / "accuracy.csv").open() as handle:
+        measured = list(csv.DictReader(handle))
+    headline = _markdown_rows(report, "## Headline")[0]
+    match = [r for r in measured if r["label"] == "step 3: best plan" and _same(headline["vdd_v"], r["vdd_v"])]
+    assert len(match) == 1
+    for column, value in headline.items():
+        assert _same(value, match[0][column]), column
+    steps = _markdown_rows(report, "## Steps 2 and 3")
+    assert len(steps) == len(measured)
+    for shown, row in zip(steps, measured, strict=True):
+        for column, value in shown.items():
+            assert _same(value, row[column]), column
+    with (out / "best_per_vdd.csv").open() as handle:
+        screen = list(csv.DictReader(handle))
+    shown = _markdown_rows(report, "## The optimizer")
+    assert len(shown) == len(screen)
+    for table_row, row in zip(shown, screen, strict=True):
+        for column, value in table_row.items():
+            if value:
+                assert _same(value, row[column]), column
+    assert "| paper (MobileNetV2, ImageNet) | 0.5 | 0.001 | 79.4 | 0.29 |" in report
+    assert re.search(r"images resolve about \+-[0-9.]+ points", report)
+    plan = (out / "plan.toml").read_text()
+    assert 'model = "tinymnv2"' in plan and "[layers]" in plan
