@@ -426,14 +426,16 @@ def _hd(old: np.ndarray, new: np.ndarray, width: int) -> np.ndarray:
 STAGE_FEATURES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "multiplier": ("hd_a", "hd_b", "hd_pp", "hd_product", "hd_pp_squared"),
-        "adder": ("hd_product", "hd_c", "hd_sum", "hd_c_x_hd_product"),
-        "mac": ("hd_a", "hd_b", "hd_pp", "hd_c", "hd_product", "hd_sum", "hd_pp_squared"),
+        "adder": ("hd_product", "hd_c", "hd_sum", "hd_carry"),
+        "mac": ("hd_a", "hd_b", "hd_pp", "hd_c", "hd_product", "hd_sum", "hd_carry", "hd_pp_squared"),
     }
 )
 """Regressors of each stage's toggle model: Hamming distances between the previous and
 the current MAC of the stage's buses (no constant: a MAC whose inputs do not change
 switches nothing); ``hd_pp`` counts the partial products
-``a_i b_j`` that change, ``|a0||b0| + |a1||b1| - 2 |a0 & a1||b0 & b1|`` (``|x|`` = set bits)."""
+``a_i b_j`` that change, ``|a0||b0| + |a1||b1| - 2 |a0 & a1||b0 & b1|`` (``|x|`` = set bits);
+``hd_carry`` the carries into the accumulator's bits that change (carry vector
+``(c + p) ^ c ^ p``)."""
 
 
 def _wrap(values: np.ndarray, width: int) -> np.ndarray:
@@ -480,7 +482,9 @@ def stage_features(
     both_b = _popcount(_wrap(b0 & b1, OPERAND_BITS))
     columns["hd_pp"] = ones["a0"] * ones["b0"] + ones["a1"] * ones["b1"] - 2 * both_a * both_b
     columns["hd_pp_squared"] = columns["hd_pp"] ** 2 / 64.0
-    columns["hd_c_x_hd_product"] = columns["hd_c"] * columns["hd_product"] / 16.0
+    carry0 = _wrap((c0 + p0) ^ c0 ^ p0, width)
+    carry1 = _wrap((c1 + p1) ^ c1 ^ p1, width)
+    columns["hd_carry"] = _hd(carry0, carry1, width)
     return np.stack([columns[name] for name in STAGE_FEATURES[stage]], axis=1)
 
 
@@ -554,22 +558,23 @@ def _signed8(values: np.ndarray) -> np.ndarray:
     return ((np.asarray(values, dtype=np.int64) + 128) & 0xFF) - 128
 
 
-def _validation_stream(seed: int, width: int, steps: int = 400, depth: int = 8) -> tuple[dict, dict]:
+def _validation_stream(seed: int, width: int, steps: int = 400, depth: int = 8, columns: int = 1) -> tuple[dict, dict]:
     """Weight-stationary PE streams: ReLU-like activations, Gaussian weights, real partial sums.
 
-    One GEMM column of `depth` rows; every row is a PE whose consecutive MACs are
-    consecutive activations, so about `steps` MACs in total over the rows.
+    `columns` GEMM columns of `depth` rows; every (row, column) is a PE whose consecutive
+    MACs are consecutive activations; `steps` MACs in total over the PEs.
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed))
-    per_row = max(2, -(-steps // depth) + 1)
-    zeros = rng.random((per_row, depth)) < 0.5
-    magnitudes = np.clip(np.rint(np.abs(rng.normal(0, 40, (per_row, depth)))), 0, 127)
+    per_pe = max(2, -(-steps // (depth * columns)) + 1)
+    zeros = rng.random((per_pe, depth)) < 0.5
+    magnitudes = np.clip(np.rint(np.abs(rng.normal(0, 40, (per_pe, depth)))), 0, 127)
     activations = np.where(zeros, 0, magnitudes).astype(np.int64)
-    weights = np.clip(np.rint(rng.normal(0, 25, depth)), -128, 127).astype(np.int64)
-    partial = np.concatenate(
-        [np.zeros((per_row, 1), dtype=np.int64), np.cumsum(activations * weights, axis=1)[:, :-1]], axis=1
-    )
-    a, b, c = activations.T, np.broadcast_to(weights[:, None], (depth, per_row)), partial.T
+    weights = np.clip(np.rint(rng.normal(0, 25, (depth, columns))), -128, 127).astype(np.int64)
+    products = activations[:, :, None] * weights[None, :, :]
+    partial = np.cumsum(products, axis=1) - products
+    a = np.broadcast_to(activations[:, :, None], products.shape).transpose(1, 2, 0).reshape(-1, per_pe)
+    b = np.broadcast_to(weights[None], products.shape).transpose(1, 2, 0).reshape(-1, per_pe)
+    c = partial.transpose(1, 2, 0).reshape(-1, per_pe)
     old = {"a": a[:, :-1].ravel()[:steps], "b": b[:, :-1].ravel()[:steps], "c": c[:, :-1].ravel()[:steps]}
     new = {"a": a[:, 1:].ravel()[:steps], "b": b[:, 1:].ravel()[:steps], "c": c[:, 1:].ravel()[:steps]}
     return old, new
@@ -580,7 +585,7 @@ def _fit_stage(
 ) -> StageToggleModel:
     units = net_capacitance_units(netlist)
     old, new = _random_training_operands(1, samples // 2, width)
-    sold, snew = _validation_stream(11, width, steps=samples - samples // 2, depth=24)
+    sold, snew = _validation_stream(11, width, steps=samples - samples // 2, depth=16, columns=16)
     old = {k: np.concatenate([old[k], sold[k]]) for k in "abc"}
     new = {k: np.concatenate([new[k], snew[k]]) for k in "abc"}
     toggles = net_toggles(netlist, _stage_inputs(stage, old), _stage_inputs(stage, new), delays_fs=delays_fs)
@@ -594,7 +599,7 @@ def _fit_stage(
     for key in ("a", "b"):
         rnew[key] = np.random.default_rng(np.random.SeedSequence(3)).integers(-128, 128, samples // 2)
     random_toggles = net_toggles(netlist, _stage_inputs(stage, rold), _stage_inputs(stage, rnew), delays_fs=delays_fs)
-    vold, vnew = _validation_stream(4, width)
+    vold, vnew = _validation_stream(4, width, steps=400, depth=8, columns=8)
     vtoggles = net_toggles(netlist, _stage_inputs(stage, vold), _stage_inputs(stage, vnew), delays_fs=delays_fs)
     vcounts = vtoggles[:, cell_nets].sum(axis=1).astype(np.float64)
     predicted = np.maximum(stage_features(stage, vold, vnew, width=width) @ toggle_coefficients, 0.0)
