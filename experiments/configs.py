@@ -44,10 +44,12 @@ __all__ = [
     "parse_bandwidth",
     "parse_scalesim_cfg",
     "parse_scalesim_run",
+    "parse_sram_kib",
     "read_array_toml",
     "read_scalesim_cfg",
     "read_scalesim_run",
     "resolve_array_config",
+    "with_sram_kib",
 ]
 
 ARRAY_TOML_KEYS: tuple[str, ...] = tuple(field.name for field in dataclasses.fields(ArrayConfig))
@@ -300,6 +302,47 @@ def parse_bandwidth(text: str, *, option: str = "--bandwidth") -> float | None:
     if not value > 0.0 or value == float("inf"):
         raise ConfigError(f"{option}: expected a positive number of words per cycle or 'unlimited', got {text!r}")
     return int(value) if value.is_integer() else value
+
+
+def parse_sram_kib(value: object, *, option: str = "--sram-kib") -> tuple[int, int, int]:
+    """SRAM buffer sizes in KiB: one size for all three buffers or ``IFMAP,FILTER,OFMAP``.
+
+    Accepts ``"64"``, ``"64,64,32"``, an int, or a sequence of three ints.
+
+    Raises
+    ------
+    ConfigError
+        ``<option>: expected a positive integer number of KiB or three (IFMAP,FILTER,OFMAP), got ...``.
+    """
+    items: list[object]
+    if isinstance(value, str):
+        items = [item.strip() for item in value.split(",")]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        items = [value]
+    sizes: list[int] = []
+    for item in items:
+        number = 0
+        if isinstance(item, int) and not isinstance(item, bool):
+            number = item
+        elif isinstance(item, str) and item.strip().isdigit():
+            number = int(item)
+        sizes.append(number)
+    if len(sizes) not in (1, 3) or any(size <= 0 for size in sizes):
+        raise ConfigError(
+            f"{option}: expected a positive integer number of KiB or three (IFMAP,FILTER,OFMAP), got {value!r}"
+        )
+    if len(sizes) == 1:
+        return sizes[0], sizes[0], sizes[0]
+    return sizes[0], sizes[1], sizes[2]
+
+
+def with_sram_kib(config: ArrayConfig, sizes: tuple[int, int, int] | None) -> ArrayConfig:
+    """`config` with its three buffer sizes replaced (unchanged for ``None``)."""
+    if sizes is None:
+        return config
+    return dataclasses.replace(config, ifmap_sram_kib=sizes[0], filter_sram_kib=sizes[1], ofmap_sram_kib=sizes[2])
 
 
 def resolve_array_config(

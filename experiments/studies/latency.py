@@ -1,7 +1,8 @@
 """Per-layer cycles and utilisation of a topology on one array (closed forms of :mod:`sim.cycles`).
 
-Compute cycles are SCALE-Sim v2's; with a DRAM bandwidth the stall cycles of the
-project's double-buffered DRAM model are added (docs/latency.md).
+Compute cycles are SCALE-Sim v2's; the SRAM/DRAM model of :mod:`sim.memory` gives every
+layer's SRAM and DRAM accesses per operand, the bandwidth it needs and, with a DRAM
+bandwidth limit, its stall cycles (docs/latency.md).
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from experiments.configs import parse_sram_kib, with_sram_kib
 from experiments.results import StudyResult
 from sim.config import ArrayConfig
 from sim.cycles import summarize, topology_report
 from workloads.topologies import Topology, load_topology
 
 from . import Study
-from .common import as_config, resolve_array
+from .common import as_config, resolve_array, set_field
 
 __all__ = ["LatencyConfig", "LatencyResult", "LatencyRow", "latency", "topology_record"]
 
@@ -42,6 +44,9 @@ class LatencyConfig:
         Clock frequency in MHz for ``latency_us`` (default: from `config_file`, else 700).
     scalesim_compat : bool
         Lower layers as SCALE-Sim v2 does (reproduces its cycle counts).
+    sram_kib : int, "I,F,O" or (ifmap, filter, ofmap), optional
+        SRAM buffer sizes in KiB, one for all three buffers or one each (default: from
+        `config_file`, else 6144, 6144, 2048); stored as a tuple of three.
     """
 
     topology: str | Path
@@ -51,19 +56,23 @@ class LatencyConfig:
     bandwidth: Any = None
     f_clk_mhz: float | None = None
     scalesim_compat: bool = False
+    sram_kib: Any = None
 
     def __post_init__(self) -> None:
+        if self.sram_kib is not None:
+            set_field(self, "sram_kib", parse_sram_kib(self.sram_kib, option="sram_kib"))
         self.array_config()
 
     def array_config(self) -> ArrayConfig:
         """The array these fields describe."""
-        return resolve_array(
+        array = resolve_array(
             config_file=self.config_file,
             array=self.array,
             dataflow=self.dataflow,
             bandwidth=self.bandwidth,
             f_clk_mhz=self.f_clk_mhz,
         )
+        return with_sram_kib(array, self.sram_kib)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,6 +102,17 @@ class LatencyRow:
         ``macs / (PEs x compute cycles)`` in %.
     latency_us : float
         ``total_cycles`` at the clock frequency, in µs.
+    ifmap_sram_reads, filter_sram_reads : int
+        Words the array reads from the ifmap and filter buffers.
+    ofmap_sram_writes : int
+        Outputs and partial sums written into the ofmap buffer (plus spilled partial sums
+        filled back from DRAM).
+    ifmap_sram_writes, filter_sram_writes, ofmap_sram_reads : int
+        Buffer fills from DRAM; partial sums read back plus outputs drained to DRAM.
+    ifmap_dram_reads, filter_dram_reads, ofmap_dram_reads, ofmap_dram_writes : int
+        DRAM words per operand (ofmap reads: spilled partial sums read back).
+    avg_dram_bw_words_per_cycle, peak_dram_bw_words_per_cycle : float
+        DRAM words per busy cycle, and the bandwidth with no stall inside the layer.
     """
 
     layer_id: int
@@ -114,6 +134,18 @@ class LatencyRow:
     mapping_eff_pct: float
     compute_util_pct: float
     latency_us: float
+    ifmap_sram_reads: int
+    ifmap_sram_writes: int
+    filter_sram_reads: int
+    filter_sram_writes: int
+    ofmap_sram_reads: int
+    ofmap_sram_writes: int
+    ifmap_dram_reads: int
+    filter_dram_reads: int
+    ofmap_dram_reads: int
+    ofmap_dram_writes: int
+    avg_dram_bw_words_per_cycle: float
+    peak_dram_bw_words_per_cycle: float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,6 +201,18 @@ def latency(config: LatencyConfig | None = None, /, **fields: Any) -> LatencyRes
             mapping_eff_pct=100.0 * report.mapping_efficiency,
             compute_util_pct=100.0 * report.compute_utilisation,
             latency_us=array.cycles_to_us(report.total_cycles),
+            ifmap_sram_reads=report.memory.ifmap_sram_reads,
+            ifmap_sram_writes=report.memory.ifmap_sram_writes,
+            filter_sram_reads=report.memory.filter_sram_reads,
+            filter_sram_writes=report.memory.filter_sram_writes,
+            ofmap_sram_reads=report.memory.ofmap_sram_reads,
+            ofmap_sram_writes=report.memory.ofmap_sram_writes,
+            ifmap_dram_reads=report.memory.ifmap_dram_reads,
+            filter_dram_reads=report.memory.filter_dram_reads,
+            ofmap_dram_reads=report.memory.ofmap_dram_reads,
+            ofmap_dram_writes=report.memory.ofmap_dram_writes,
+            avg_dram_bw_words_per_cycle=report.memory.avg_dram_bw_words_per_cycle,
+            peak_dram_bw_words_per_cycle=report.memory.peak_dram_bw_words_per_cycle,
         )
         for index, report in enumerate(reports)
     )
@@ -183,6 +227,10 @@ def latency(config: LatencyConfig | None = None, /, **fields: Any) -> LatencyRes
         "overall_util_pct": 100.0 * summary.overall_utilisation,
         "latency_us": summary.latency_us,
         "f_clk_mhz": float(array.f_clk_mhz),
+        "dram_words": sum(report.memory.dram_words for report in reports),
+        "compulsory_dram_words": sum(report.memory.compulsory_dram_words for report in reports),
+        "sram_words": sum(report.memory.sram_reads + report.memory.sram_writes for report in reports),
+        "peak_dram_bw_words_per_cycle": max(report.memory.peak_dram_bw_words_per_cycle for report in reports),
     }
     return LatencyResult(config=config, rows=rows, totals=totals, topology=topology, array_config=array)
 

@@ -1,13 +1,17 @@
-"""What-if array sizing: a topology's cycles, utilisation and MAC-cycles on several array shapes."""
+"""What-if sizing: a topology's cycles, utilisation, MAC-cycles and DRAM traffic on several array
+shapes, SRAM sizes and DRAM bandwidths."""
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from experiments.configs import parse_sram_kib, with_sram_kib
 from experiments.results import StudyResult
 from pe_models.errors import ConfigError
 from sim.config import DATAFLOWS, ArrayConfig
@@ -17,7 +21,7 @@ from workloads.topologies import Topology, load_topology
 from . import Study
 from .common import array_shape, as_config, resolve_array, set_field
 
-__all__ = ["DEFAULT_ARRAYS", "SizeConfig", "SizeResult", "SizeRow", "plot_size", "size"]
+__all__ = ["DEFAULT_ARRAYS", "SizeConfig", "SizeResult", "SizeRow", "plot_size", "plot_size_sram", "size"]
 
 DEFAULT_ARRAYS: tuple[tuple[int, int], ...] = ((32, 32), (64, 64), (128, 128), (256, 256), (128, 512))
 
@@ -53,6 +57,13 @@ class SizeConfig:
         Clock frequency in MHz for ``latency_us`` (default: from `config_file`, else 700).
     scalesim_compat : bool
         Lower layers as SCALE-Sim v2 does.
+    sram_kib : "S,S,..." or sequence, optional
+        SRAM sizes to sweep, in KiB: each one size for all three buffers (or, from Python,
+        an ``(ifmap, filter, ofmap)`` triple); stored as a tuple of triples. Default: the
+        base array's sizes only.
+    bandwidths : "B,B,..." or sequence, optional
+        DRAM bandwidths to sweep in words per cycle (``unlimited`` allowed); default: only
+        `bandwidth`.
     """
 
     topology: str | Path
@@ -62,9 +73,20 @@ class SizeConfig:
     bandwidth: Any = None
     f_clk_mhz: float | None = None
     scalesim_compat: bool = False
+    sram_kib: Any = None
+    bandwidths: Any = None
 
     def __post_init__(self) -> None:
         set_field(self, "arrays", tuple(array_shape(item, "arrays") for item in _items(self.arrays, "arrays")))
+        if self.sram_kib is not None:
+            sizes = tuple(parse_sram_kib(item, option="sram_kib") for item in _items(self.sram_kib, "sram_kib"))
+            set_field(self, "sram_kib", sizes)
+        if self.bandwidths is not None:
+            values = tuple(
+                resolve_array(bandwidth=item).dram_bandwidth_words_per_cycle
+                for item in _items(self.bandwidths, "bandwidths")
+            )
+            set_field(self, "bandwidths", values)
         if self.dataflow is not None:
             dataflows = tuple(_items(self.dataflow, "dataflow"))
             for item in dataflows:
@@ -80,6 +102,19 @@ class SizeConfig:
     def dataflows(self) -> tuple[str, ...]:
         """The dataflows studied."""
         return (self.base_array().dataflow,) if self.dataflow is None else tuple(self.dataflow)
+
+    def sram_sizes(self) -> tuple[tuple[int, int, int], ...]:
+        """The (ifmap, filter, ofmap) buffer sizes studied, in KiB."""
+        if self.sram_kib is None:
+            base = self.base_array()
+            return ((base.ifmap_sram_kib, base.filter_sram_kib, base.ofmap_sram_kib),)
+        return tuple(self.sram_kib)
+
+    def bandwidth_values(self) -> tuple[float | None, ...]:
+        """The DRAM bandwidths studied (``None``: unlimited)."""
+        if self.bandwidths is None:
+            return (self.base_array().dram_bandwidth_words_per_cycle,)
+        return tuple(self.bandwidths)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,12 +139,22 @@ class SizeRow:
         ``mac_units x total_cycles``: the array occupancy (``macs`` is its lower bound).
     macs : int
         Multiply-accumulates of the topology.
+    ifmap_sram_kib, filter_sram_kib, ofmap_sram_kib : int
+        Buffer sizes in KiB.
+    dram_bandwidth_words_per_cycle : float
+        DRAM bandwidth (``inf``: unlimited).
+    dram_words : int
+        DRAM reads and writes of the topology (:mod:`sim.memory`).
     """
 
     array: str
     rows: int
     cols: int
     dataflow: str
+    ifmap_sram_kib: int
+    filter_sram_kib: int
+    ofmap_sram_kib: int
+    dram_bandwidth_words_per_cycle: float
     mac_units: int
     compute_cycles: int
     stall_cycles: int
@@ -118,6 +163,7 @@ class SizeRow:
     overall_util_pct: float
     mac_cycles: int
     macs: int
+    dram_words: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,40 +181,57 @@ def size(config: SizeConfig | None = None, /, **fields: Any) -> SizeResult:
     base = config.base_array()
     topology = load_topology(config.topology, scalesim_compat=config.scalesim_compat)
     rows = []
-    for dataflow in config.dataflows():
-        for array_rows, array_cols in config.arrays:
-            array = dataclasses.replace(base, rows=array_rows, cols=array_cols, dataflow=dataflow)
-            summary = summarize(topology_report(topology.layers, array, scalesim_compat=config.scalesim_compat), array)
-            rows.append(
-                SizeRow(
-                    array=array.shape,
-                    rows=array_rows,
-                    cols=array_cols,
-                    dataflow=dataflow,
-                    mac_units=array.mac_units,
-                    compute_cycles=summary.compute_cycles,
-                    stall_cycles=summary.stall_cycles,
-                    total_cycles=summary.total_cycles,
-                    latency_us=summary.latency_us,
-                    overall_util_pct=100.0 * summary.overall_utilisation,
-                    mac_cycles=summary.mac_cycles,
-                    macs=summary.macs,
-                )
+    points = itertools.product(config.dataflows(), config.arrays, config.sram_sizes(), config.bandwidth_values())
+    for dataflow, (array_rows, array_cols), sizes, bandwidth in points:
+        array = with_sram_kib(
+            dataclasses.replace(
+                base, rows=array_rows, cols=array_cols, dataflow=dataflow, dram_bandwidth_words_per_cycle=bandwidth
+            ),
+            sizes,
+        )
+        reports = topology_report(topology.layers, array, scalesim_compat=config.scalesim_compat)
+        summary = summarize(reports, array)
+        rows.append(
+            SizeRow(
+                array=array.shape,
+                rows=array_rows,
+                cols=array_cols,
+                dataflow=dataflow,
+                ifmap_sram_kib=sizes[0],
+                filter_sram_kib=sizes[1],
+                ofmap_sram_kib=sizes[2],
+                dram_bandwidth_words_per_cycle=math.inf if bandwidth is None else float(bandwidth),
+                mac_units=array.mac_units,
+                compute_cycles=summary.compute_cycles,
+                stall_cycles=summary.stall_cycles,
+                total_cycles=summary.total_cycles,
+                latency_us=summary.latency_us,
+                overall_util_pct=100.0 * summary.overall_utilisation,
+                mac_cycles=summary.mac_cycles,
+                macs=summary.macs,
+                dram_words=sum(report.memory.dram_words for report in reports),
             )
+        )
     macs = sum(layer.gemm(scalesim_compat=config.scalesim_compat).macs for layer in topology.layers)
     totals = {"layers": len(topology.layers), "macs": macs, "f_clk_mhz": float(base.f_clk_mhz)}
     return SizeResult(config=config, rows=tuple(rows), totals=totals, topology=topology)
 
 
 def plot_size(result: SizeResult) -> Any:
-    """Total cycles, utilisation and MAC-cycles against array shape, one line per dataflow."""
+    """Total cycles, utilisation and MAC-cycles against array shape, one line per dataflow
+    (at the first SRAM size and bandwidth of the sweep)."""
     from experiments.output import subplots
 
     arrays = [f"{r}x{c}" for r, c in result.config.arrays]
     figure, axes = subplots(3, 1, figsize=(7, 9), sharex=True)
     positions = range(len(arrays))
+    first = (result.rows[0].ifmap_sram_kib, result.rows[0].dram_bandwidth_words_per_cycle)
     for dataflow in result.config.dataflows():
-        selected = [row for row in result.rows if row.dataflow == dataflow]
+        selected = [
+            row
+            for row in result.rows
+            if row.dataflow == dataflow and (row.ifmap_sram_kib, row.dram_bandwidth_words_per_cycle) == first
+        ]
         axes[0].plot(positions, [row.total_cycles for row in selected], "o-", label=dataflow)
         axes[1].plot(positions, [row.overall_util_pct for row in selected], "o-", label=dataflow)
         axes[2].plot(positions, [row.mac_cycles for row in selected], "o-", label=dataflow)
@@ -184,6 +247,32 @@ def plot_size(result: SizeResult) -> Any:
         axis.grid(True, which="both", alpha=0.3)
         axis.legend()
     axes[0].set_title(f"{result.topology.name}: array sizing")
+    return figure
+
+
+def plot_size_sram(result: SizeResult) -> Any:
+    """Latency against SRAM size (the three buffers summed), one line per array, dataflow and
+    bandwidth; DRAM traffic below."""
+    from experiments.output import subplots
+
+    figure, axes = subplots(2, 1, figsize=(7, 8), sharex=True)
+    series: dict[tuple[str, str, float], list[SizeRow]] = {}
+    for row in result.rows:
+        series.setdefault((row.array, row.dataflow, row.dram_bandwidth_words_per_cycle), []).append(row)
+    for (array, dataflow, bandwidth), selected in series.items():
+        selected = sorted(selected, key=lambda row: row.ifmap_sram_kib + row.filter_sram_kib + row.ofmap_sram_kib)
+        sizes = [row.ifmap_sram_kib + row.filter_sram_kib + row.ofmap_sram_kib for row in selected]
+        label = f"{array} {dataflow}, " + ("unlimited" if math.isinf(bandwidth) else f"{bandwidth:g} words/cycle")
+        axes[0].plot(sizes, [row.latency_us for row in selected], "o-", label=label)
+        axes[1].plot(sizes, [row.dram_words for row in selected], "o-", label=label)
+    axes[0].set_ylabel("latency (us)")
+    axes[1].set_ylabel("DRAM words")
+    axes[1].set_xlabel("SRAM size, ifmap + filter + ofmap buffers (KiB)")
+    for axis in axes:
+        axis.set_xscale("log", base=2)
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize="small")
+    axes[0].set_title(f"{result.topology.name}: latency vs SRAM size")
     return figure
 
 
