@@ -48,6 +48,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="protected accumulator bits in step 2: auto (every bit with a non-zero error "
         "probability at the lowest VDD of step 1), none, or ranges such as 31:20 (default: auto)",
     )
+    parser.add_argument(
+        "--plan",
+        default=None,
+        metavar="FILE.toml",
+        help="protection plan for step 2 instead of --protect (per-layer bits, recovery; e.g. a plan.toml "
+        "written by vscale optimize)",
+    )
     parser.add_argument("--skip-step2", action="store_true", help="run step 1 only")
     parser.add_argument(
         "--paper",
@@ -77,22 +84,37 @@ def _validate(args: argparse.Namespace):
     if isinstance(images, int) and args.model == "tinymnv2" and images > 1000:
         raise ConfigError(f"--images: expected 1..1000 MNIST test images, got {images}")
     mask = None if args.protect == "auto" else parse_protect(args.protect, pe.width)
+    plan = None
+    if args.plan is not None:
+        from experiments.plans import load_plan
+
+        plan = load_plan(args.plan, width=pe.width)
+        if plan.model is not None and plan.model != args.model:
+            raise ConfigError(
+                f"plan.model: the plan is for model {plan.model!r}, not {args.model!r}; allowed: {args.model!r}"
+            )
     vdd_text = f"{max(vdds):.2f}:{min(vdds):.2f}"
     config = optimizer_config(
         args, vdd_text=vdd_text, images=images if isinstance(images, int) else 1, confirm=False, neighbours=0
     )
-    return pe, vdds, images, mask, config
+    return pe, vdds, images, mask, config, plan
 
 
 def run(args: argparse.Namespace) -> int:
     from experiments.commands.accuracy import prepare_model
     from experiments.report import write_run_report
     from experiments.step1 import summary_table
-    from experiments.studies.optimize import measure_plans, optimize, uniform_plan, unprotected_plan
+    from experiments.studies.optimize import (
+        measure_plans,
+        optimize,
+        plan_from_file,
+        uniform_plan,
+        unprotected_plan,
+    )
     from workloads.engine import CalibrationConfig
 
     started = time.monotonic()
-    pe, vdds, images, chosen_mask, config = _validate(args)
+    pe, vdds, images, chosen_mask, config, plan_file = _validate(args)
     step1 = run_step1(args, "run")
     if args.format == "table":
         print(
@@ -114,12 +136,17 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         calibration=CalibrationConfig(),
     )
+    if plan_file is not None:
+        plan_file.check_layers([shape.name for shape in prepared.model.gemm_layers], model=args.model)
     result = optimize(config, prepared=prepared)
     layers = tuple(p.name for p in result.profiles)
     plans = []
     for vdd in vdds:
         plans.append(("step 2: unprotected", unprotected_plan(vdd, layers)))
-    if chosen_mask:
+    if plan_file is not None:
+        for vdd in vdds:
+            plans.append((f"step 2: {args.plan}", plan_from_file(plan_file, vdd, layers, pe.width)))
+    elif chosen_mask:
         for vdd in vdds:
             plans.append(("step 2: step-1 bits protected", uniform_plan(vdd, layers, chosen_mask, "global", pe.width)))
     for vdd in vdds:

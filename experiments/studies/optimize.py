@@ -478,6 +478,7 @@ class PlanChoice:
     predicted_loss_pct: float
     latency_overhead_pct: float
     razor_flops: int
+    masks: tuple[int, ...] | None = None
 
 
 def _limits(table: SensitivityTable, config: OptimizeConfig) -> tuple[float, float, int]:
@@ -680,21 +681,23 @@ class Candidate:
             for name, bit in zip(self.layers, self.first_bits, strict=True)
         }
 
-    def to_toml(self) -> str:
-        """The plan file (``--plan FILE.toml``), as ``experiments/plans.py`` reads it."""
-        from sim.protection import format_bit_mask
+    def to_plan(self) -> Any:
+        """The plan as a :class:`sim.protection.ProtectionPlan`."""
+        from sim.protection import ProtectionPlan
 
-        lines = [
-            f'model = "{self.model}"',
-            f"vdd_v = {self.vdd_v:.3f}",
-            f'recovery = "{self.recovery}"',
-            f"penalty_cycles = {self.penalty_cycles}",
-            'default = "none"',
-            "",
-            "[layers]",
-        ]
-        lines += [f'"{name}" = "{format_bit_mask(mask)}"' for name, mask in self.layer_masks().items()]
-        return "\n".join(lines) + "\n"
+        return ProtectionPlan(
+            layers=self.layer_masks(),
+            recovery=self.recovery,
+            penalty_cycles=self.penalty_cycles,
+            model=self.model,
+            vdd_v=round(self.vdd_v, 3),
+        )
+
+    def to_toml(self) -> str:
+        """The plan file (``--plan FILE.toml``), written by :func:`experiments.plans.plan_toml`."""
+        from experiments.plans import plan_toml
+
+        return plan_toml(self.to_plan())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -1075,6 +1078,8 @@ def plan_predictions(
         )
     )
     masks = {} if candidate is None else candidate.layer_masks()
+    if plan is not None and plan.masks is not None:
+        masks = dict(zip(layers, plan.masks, strict=True))
     seed = np.random.SeedSequence(config.seed)
     backends = {
         mask: BitlevelBackend(
@@ -1305,3 +1310,10 @@ def _set_recovery(backend: Any, recovery: str) -> None:
     if key == "stall_scope" and recovery not in ("global", "column"):
         return
     backend.protection = dataclasses.replace(backend.protection, **{key: recovery})
+
+
+def plan_from_file(plan: Any, vdd_v: float, layers: Sequence[str], width: int) -> PlanChoice:
+    """A :class:`sim.protection.ProtectionPlan` (``--plan``) at `vdd_v` as a PlanChoice with its own masks."""
+    masks = tuple(plan.mask_for(name) for name in layers)
+    first = tuple(-1 if mask == 0 else (mask & -mask).bit_length() - 1 for mask in masks)
+    return dataclasses.replace(unprotected_plan(vdd_v, layers), recovery=plan.recovery, first_bits=first, masks=masks)

@@ -87,7 +87,9 @@ def test_vdd_grid_has_10_mv_steps_inclusive():
     assert all(math.isclose(a - b, 0.01, abs_tol=1e-9) for a, b in itertools.pairwise(grid))
 
 
-def test_plan_file_protects_bits_k_to_msb_per_layer():
+def test_plan_file_protects_bits_k_to_msb_per_layer(tmp_path):
+    from experiments.plans import load_plan
+
     candidate = Candidate(
         vdd_v=0.55,
         recovery="column",
@@ -97,10 +99,13 @@ def test_plan_file_protects_bits_k_to_msb_per_layer():
         model="tinymnv2",
         width=32,
     )
-    text = candidate.to_toml()
-    assert 'recovery = "column"' in text and "vdd_v = 0.550" in text and 'model = "tinymnv2"' in text
-    assert '"a" = "31:22"' in text and '"b" = "none"' in text and '"c" = "31"' in text
-    assert candidate.layer_masks()["a"] == parse_bit_mask("31:22")
+    path = tmp_path / "plan.toml"
+    path.write_text(candidate.to_toml())
+    plan = load_plan(path)
+    assert plan.recovery == "column" and plan.vdd_v == 0.55 and plan.model == "tinymnv2"
+    assert plan.mask_for("a") == parse_bit_mask("31:22") == 0xFFC00000
+    assert plan.mask_for("b") == 0
+    assert plan.mask_for("c") == 0x80000000
 
 
 @pytest.mark.parametrize(

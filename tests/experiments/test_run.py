@@ -85,3 +85,14 @@ def test_run_writes_report_whose_numbers_equal_its_csvs(tmp_path, capsys):
     assert re.search(r"images resolve about \+-[0-9.]+ points", report)
     plan = (out / "plan.toml").read_text()
     assert 'model = "tinymnv2"' in plan and "[layers]" in plan
+
+
+def test_plan_for_another_model_is_refused_before_anything_is_written(tmp_path, capsys):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('model = "mobilenetv2"\nrecovery = "global"\n[layers]\n"features.0.0" = "31:22"\n')
+    out = tmp_path / "out"
+    assert main(["run", "--plan", str(plan), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "vscale: error: plan.model: the plan is for model 'mobilenetv2', not 'tinymnv2'; allowed: 'tinymnv2'"
+    )
+    assert not out.exists()
