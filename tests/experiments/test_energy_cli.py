@@ -1,0 +1,112 @@
+"""``vscale energy``: files, breakdown sums, cycles against the closed form, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from experiments.cli import main
+from sim.energy import COMPONENTS
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _rows(path):
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_one_gemm_writes_every_file_and_the_breakdown_sums(tmp_path, capsys):
+    out = tmp_path / "out"
+    arguments = ["energy", "--gemm", "128,64,96", "--array", "32x32", "--vdd", "0.9,0.5", "--format", "csv"]
+    assert main([*arguments, "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    for name in ("energy.csv", "summary.json", "config.json", "energy.png", "energy_layers_0.9V.png"):
+        assert (out / name).exists()
+    assert (out / "energy.png").read_bytes()[:8] == PNG_MAGIC
+    rows = _rows(out / "energy.csv")
+    assert stdout.splitlines()[0] == ",".join(rows[0])
+    assert [c for c in rows[0] if c.endswith("_pj")][: len(COMPONENTS)] == list(COMPONENTS)
+    for row in rows:
+        parts = sum(float(row[c]) for c in COMPONENTS)
+        assert float(row["total_pj"]) == pytest.approx(parts, rel=1e-9)
+        assert float(row["total_low_pj"]) <= float(row["total_pj"]) <= float(row["total_high_pj"])
+        # ws on 32x32: K = 96 on rows (3 folds), N = 64 on columns (2 folds), T = M = 128;
+        # SCALE-Sim: 6 folds x (2 R + C + T - 2 = 222) - 1 = 1331 cycles, at 700 MHz.
+        assert int(row["cycles"]) == 1331
+        assert float(row["latency_us"]) == pytest.approx(1331 / 700.0)
+        assert int(row["macs"]) == 128 * 64 * 96
+    nominal = [r for r in rows if r["vdd_v"] == "0.9"]
+    low = [r for r in rows if r["vdd_v"] == "0.5"]
+    assert all(float(r["saving_pct"]) == 0.0 for r in nominal)
+    assert 0.0 < float(low[-1]["saving_pct"]) < 100.0
+    assert float(low[-1]["razor_overhead_pj"]) == 0.0
+    assert float(low[-1]["correction_pj"]) == 0.0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["peak_tmac_per_s"] == pytest.approx(32 * 32 * 700e6 / 1e12)
+
+
+def test_topology_rows_per_layer_and_total(tmp_path, capsys):
+    topology = tmp_path / "net.csv"
+    topology.write_text(
+        "name,kind,ifmap_h,ifmap_w,filter_h,filter_w,channels,num_filters,stride,padding,groups,m,n,k\n"
+        "conv,conv,6,5,3,3,2,4,1,1,1\n"
+        "fc,gemm,,,,,,,,,,5,3,8\n"
+    )
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "energy",
+                "--topology",
+                str(topology),
+                "--array",
+                "8x8",
+                "--vdd",
+                "0.7",
+                "--format",
+                "json",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    printed = json.loads(capsys.readouterr().out)
+    rows = _rows(out / "energy.csv")
+    assert [r["layer_name"] for r in rows] == ["conv", "fc", "total"]
+    assert list(printed[0]) == list(rows[0])
+    for column in (*COMPONENTS, "total_pj", "macs", "cycles"):
+        assert float(rows[2][column]) == pytest.approx(float(rows[0][column]) + float(rows[1][column]))
+
+
+def test_protected_bits_cost_detection_overhead(tmp_path):
+    out = tmp_path / "out"
+    arguments = ["energy", "--gemm", "64,32,32", "--array", "16x16", "--vdd", "0.9", "--protect", "31:24"]
+    assert main([*arguments, "--hold-buffers-per-bit", "3", "--format", "csv", "--out", str(out)]) == 0
+    rows = _rows(out / "energy.csv")
+    assert float(rows[0]["razor_overhead_pj"]) > 0.0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--gemm", "1,2"], "--gemm: expected M,N,K as three positive integers, e.g. 512,256,256, got '1,2'"),
+        (
+            ["--gemm", "4,4,4", "--vdd", "0.2"],
+            "--vdd: 0.2 V is at or below the threshold voltage 0.35 V of technology 'generic-28nm'; "
+            "allowed: 0.35 < --vdd <= 1.35",
+        ),
+        (["--gemm", "4,4,4", "--protect", "40:35"], "--protect: bit 40 is out of range; allowed: 0..31"),
+        (["--gemm", "4,4,4", "--activity-samples", "3"], "--activity-samples: expected an integer >= 64, got 3"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, arguments, message):
+    out = tmp_path / "out"
+    assert main(["energy", *arguments, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"vscale: error: {message}\n"
+    assert captured.out == ""
+    assert not out.exists()
