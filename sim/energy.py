@@ -367,6 +367,7 @@ def layer_energy(
     f_clk_mhz: float,
     memory_vdd_v: float | None = None,
     power_gating: bool = False,
+    clock_gating: bool = False,
 ) -> EnergyBreakdown:
     """Energy breakdown of one layer at a supply voltage and clock.
 
@@ -383,6 +384,8 @@ def layer_energy(
         SRAM supply; default nominal (SRAM energy unscaled). DRAM is never scaled.
     power_gating : bool
         Power only the PEs the mapping uses (default: every PE leaks).
+    clock_gating : bool
+        Clock only the PEs the mapping uses (default: every flop of every PE, every cycle).
 
     Raises
     ------
@@ -397,7 +400,8 @@ def layer_energy(
         raise ConfigError(f"f_clk_mhz: expected a positive number of MHz, got {f_clk_mhz!r}")
     cycles = int(activity.cycles)
     latency_us = cycles / float(f_clk_mhz)
-    flop_cycle = model.flop_pj * (activity.pes * model.flops * dynamic)
+    clocked = activity.pes * (activity.mapped_pe_fraction if clock_gating else 1.0)
+    flop_cycle = model.flop_pj * (clocked * model.flops * dynamic)
     mac = model.switching_pj(activity.units_per_mac) * dynamic
     powered = activity.pes * (activity.mapped_pe_fraction if power_gating else 1.0)
     razor = Band.exact(0.0)

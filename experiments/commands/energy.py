@@ -83,6 +83,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--power-gating", action="store_true", help="power only the PEs the mapping uses (default: all leak)"
     )
     parser.add_argument(
+        "--clock-gating", action="store_true", help="clock only the PEs the mapping uses (default: all clocked)"
+    )
+    parser.add_argument(
         "--memory-vdd-v", type=float, metavar="V", help="SRAM supply in V (default: nominal, SRAM energy unscaled)"
     )
     parser.add_argument(

@@ -101,6 +101,8 @@ class EnergyConfig(SweepFields):
         detections and recovery cycles); default False: closed-form cycles, no errors.
     power_gating : bool
         Power only the PEs the mapping uses (default False: every PE leaks).
+    clock_gating : bool
+        Clock only the PEs the mapping uses (default False: every flop of every PE, every cycle).
     memory_vdd_v : float, optional
         SRAM supply in V (default: nominal, SRAM energy unscaled).
     node_nm : float, optional
@@ -128,6 +130,7 @@ class EnergyConfig(SweepFields):
     stall_scope: str = "global"
     simulate: bool = False
     power_gating: bool = False
+    clock_gating: bool = False
     memory_vdd_v: float | None = None
     node_nm: float | None = None
     hold_buffers_per_bit: float | None = None
@@ -374,6 +377,7 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
                 f_clk_mhz=config.f_clk_mhz,
                 memory_vdd_v=config.memory_vdd_v,
                 power_gating=config.power_gating,
+                clock_gating=config.clock_gating,
             )
             for activity in activities
         ]
