@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import hashlib
 import importlib
 import io
@@ -69,6 +70,7 @@ WORKERS_ENV = "VSCALE_WORKERS"
 """Environment variable a sweep worker sets to 1 so that a point uses one core."""
 
 
+@functools.cache
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -88,13 +90,17 @@ def _config_fields(study: Study) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(study.config_type) if f.init}
 
 
+@functools.cache
+def _type_hints(config_type: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(config_type)
+    except (NameError, TypeError):
+        return {}
+
+
 def _is_sequence_field(study: Study, name: str) -> bool:
     """Whether the config field takes a sequence (so a scalar grid value is wrapped in a list)."""
-    try:
-        hints = typing.get_type_hints(study.config_type)
-    except Exception:
-        return False
-    hint = hints.get(name)
+    hint = _type_hints(study.config_type).get(name)
     candidates = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
     for candidate in candidates:
         origin = typing.get_origin(candidate) or candidate
@@ -414,10 +420,7 @@ class _Store:
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with temporary.open("w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+    temporary.write_text(text)
     os.replace(temporary, path)
 
 

@@ -1,7 +1,8 @@
 """A small study for the sweep tests, registered on import (as a user's own study would be).
 
 ``value`` is drawn from ``SeedSequence(seed, spawn_key=(x,))``, so it is a pure function of
-the config; ``sleep_s`` makes a point take time (for interrupt tests); ``fail`` raises.
+the config; ``sleep_s`` makes a point take time (for interrupt tests); ``spin_s`` keeps one
+core busy for that long (CPU-bound work, for the sweep benchmark); ``fail`` raises.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class ProbeConfig:
     x: int
     seed: int = 0
     sleep_s: float = 0.0
+    spin_s: float = 0.0
     fail: bool = False
     vdd_v: tuple[float, ...] = (0.9,)
 
@@ -46,6 +48,9 @@ def probe(config: ProbeConfig) -> ProbeResult:
     if config.fail:
         raise ValueError(f"probe point x={config.x} failed on purpose")
     time.sleep(config.sleep_s)
+    end = time.process_time() + config.spin_s
+    while time.process_time() < end:
+        pass
     value = float(np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(config.x,))).random())
     return ProbeResult(config=config, rows=(ProbeRow(x=config.x, value=value, vdd_count=len(config.vdd_v)),))
 

@@ -184,7 +184,7 @@ def test_kill_9_then_rerun_loses_no_point_and_recomputes_none(tmp_path):
         ('study = "sweep_probe"\ngird = 1\n', r"^{file}: unknown key 'gird'; allowed: study, fixed, grid, points$"),
         (
             'study = "sweep_probe"\n[grid]\nxx = [1]\n',
-            r"^{file}: grid\.xx: not a parameter of study sweep_probe; allowed: fail, seed, sleep_s, vdd_v, x$",
+            r"^{file}: grid\.xx: not a parameter of study sweep_probe; allowed: fail, seed, sleep_s, spin_s, vdd_v, x$",
         ),
         ('study = "sweep_probe"\n[grid]\nx = []\n', r"^{file}: grid\.x: empty list; give at least one value$"),
         ('study = "sweep_probe"\n[grid]\nx = 3\n', r"^{file}: grid\.x: expected a list of values, got 3$"),
