@@ -344,6 +344,15 @@ def write_run_report(
         "",
         "![accuracy, latency and energy against VDD](accuracy.png)",
         "",
+        "## Latency overhead: i.i.d. analytic prediction against array order",
+        "",
+        "`predicted_overhead_pct`: the closed-form recovery count on the analytic level's per-bit probabilities, "
+        "which assume consecutive operands independent (i.i.d.); `latency_overhead_pct`: recovery cycles counted "
+        "by the array engine with operands in array order (a PE keeps its weight; partial sums cross zero). "
+        "This is where our figures and the paper's part ways.",
+        "",
+        markdown_table(_select(rows_table([r for r in rows if r.protected_bits != "none"]), _LATENCY)),
+        "",
         "## Energy of the best plan per VDD",
         "",
         markdown_table(_select(rows_table(best_rows), _ENERGY)),
@@ -401,6 +410,15 @@ _STEPS = (
     "energy_uj",
     "saving_pct",
 )
+_LATENCY = (
+    "label",
+    "vdd_v",
+    "recovery",
+    "protected_bits",
+    "detections_per_image",
+    "predicted_overhead_pct",
+    "latency_overhead_pct",
+)
 _ENERGY = (
     "vdd_v",
     "recovery",
@@ -446,6 +464,8 @@ def _slack_ratio(config: Any) -> float:
 
 def _select(table: Table, columns: Sequence[str]) -> Table:
     """The named columns of `table`, in that order."""
+    if not table.rows:
+        return Table(columns=list(columns), rows=[])
     index = [table.columns.index(c) for c in columns]
     return Table(columns=list(columns), rows=[[row[i] for i in index] for row in table.rows])
 
