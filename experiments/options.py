@@ -25,6 +25,7 @@ FIELD_OPTIONS: dict[str, str] = {
     "layer_range": "--layers",
     "operand_file": "--operands",
     "list_layers": "--list-layers",
+    "config_file": "--config",
 }
 """Fields whose option is not ``--`` + the field name with ``-`` for ``_``."""
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
-import re
 
 import numpy as np
 
@@ -18,6 +16,7 @@ __all__ = [
     "add_operand_options",
     "add_pe_options",
     "add_razor_window_option",
+    "add_sweep_options",
     "add_timing_options",
     "operand_stream",
     "parse_razor_window",
@@ -78,25 +77,38 @@ def pe_config(args: argparse.Namespace) -> PEConfig:
 
 
 def add_timing_options(parser: argparse.ArgumentParser) -> None:
-    """Either --t-clk-ps [--delay-scale] or --vdd with --f-clk-mhz."""
-    group = parser.add_argument_group("timing")
+    """Either --t-clk-ps [--delay-scale] or --vdd with --f-clk-mhz (one of --vdd, --t-clk-ps is required)."""
+    group = parser.add_argument_group(
+        "timing (required: one of --vdd or --t-clk-ps)",
+        "--vdd V with --f-clk-mhz (the technology gives the delay scale), or --t-clk-ps PS with --delay-scale.",
+    )
     group.add_argument(
         "--t-clk-ps",
         type=float,
         default=None,
         metavar="PS",
-        help="clock period in ps (with --delay-scale; instead of --vdd/--f-clk-mhz)",
+        help="clock period in ps, > 0 and longer than the setup time (with --delay-scale; instead of --vdd)",
     )
     group.add_argument(
         "--delay-scale",
         type=float,
         default=None,
         metavar="S",
-        help="cell delays relative to nominal, with --t-clk-ps (default: 1)",
+        help="cell delays relative to nominal, > 0 and <= 1000, with --t-clk-ps (default: 1)",
     )
-    group.add_argument("--vdd", type=float, default=None, metavar="V", help="supply voltage in V (with --f-clk-mhz)")
     group.add_argument(
-        "--f-clk-mhz", type=float, default=700.0, metavar="MHZ", help="clock frequency in MHz (default: 700)"
+        "--vdd",
+        type=float,
+        default=None,
+        metavar="V",
+        help="supply voltage in V, above the technology's threshold and at most its maximum (with --f-clk-mhz)",
+    )
+    group.add_argument(
+        "--f-clk-mhz",
+        type=float,
+        default=700.0,
+        metavar="MHZ",
+        help="clock frequency in MHz, > 0 and <= 20000, with --vdd (default: 700)",
     )
     group.add_argument(
         "--t-setup-ps",
@@ -165,28 +177,31 @@ def parse_vdd_range(text: str) -> list[float]:
     Raises
     ------
     ConfigError
-        Malformed text, a step <= 0, or a voltage outside (0, 2] V (the technology then
-        checks its own range).
+        ``--vdd: ...``: malformed text, a step <= 0, or a voltage outside (0, 2] V (the
+        technology then checks its own range); see :func:`experiments.studies.common.vdd_values`.
     """
-    number = r"\s*([0-9]*\.?[0-9]+)\s*"
-    range_match = re.fullmatch(f"{number}:{number}:{number}", text)
-    if range_match:
-        start, stop, step = (float(v) for v in range_match.groups())
-        if step <= 0:
-            raise ConfigError(f"--vdd: step {step:g} must be > 0")
-        count = math.floor(abs(stop - start) / step + 1e-9) + 1
-        direction = 1 if stop >= start else -1
-        values = [round(start + direction * i * step, 6) for i in range(count)]
-    elif re.fullmatch(f"{number}(,{number})*", text):
-        values = [float(v) for v in text.split(",")]
-    else:
-        raise ConfigError(
-            f"--vdd: {text!r} is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)"
-        )
-    for value in values:
-        if not 0 < value <= 2:
-            raise ConfigError(f"--vdd: {value:g} V is out of range; allowed: (0, 2] V")
-    return values
+    from experiments.studies.common import vdd_values
+
+    return list(vdd_values(text, "--vdd"))
+
+
+def add_sweep_options(parser: argparse.ArgumentParser, *, default: str = "0.9:0.5:0.05") -> None:
+    """--vdd START:STOP:STEP|V1,V2,... and --f-clk-mhz: the timing group of a voltage sweep."""
+    group = parser.add_argument_group("timing (voltage sweep)")
+    group.add_argument(
+        "--vdd",
+        default=default,
+        metavar="START:STOP:STEP",
+        help="supply voltages in V: START:STOP:STEP (inclusive, STEP > 0), V1,V2,... or V; each above the "
+        f"technology's threshold and at most its maximum (default: {default})",
+    )
+    group.add_argument(
+        "--f-clk-mhz",
+        type=float,
+        default=700.0,
+        metavar="MHZ",
+        help="clock frequency in MHz, > 0 and <= 20000 (default: 700)",
+    )
 
 
 def add_operand_options(parser: argparse.ArgumentParser) -> None:
@@ -203,9 +218,9 @@ def add_operand_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=256,
         metavar="R",
-        help="array rows (column depth) for the dnn operand model (default: 256)",
+        help="array rows (column depth) for the dnn operand model, >= 1 (default: 256)",
     )
-    group.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    group.add_argument("--seed", type=int, default=0, help="seed of the synthetic operands, >= 0 (default: 0)")
 
 
 def operand_stream(args: argparse.Namespace, *, lanes: int = 32, steps: int = 2048) -> OperandStream:

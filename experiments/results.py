@@ -146,9 +146,14 @@ class StudyResult(Generic[RowT, ConfigT]):
         columns = self.columns
         return [{c: display_value(getattr(row, c)) for c in columns} for row in self.rows]
 
-    def table(self, *, float_format: str = "{:.4g}") -> Table:
-        """The rows as an :class:`experiments.output.Table` (for ``--format table|csv|json``)."""
-        columns = self.columns
+    def table(self, *, columns: Sequence[str] | None = None, float_format: str = "{:.4g}") -> Table:
+        """The rows as an :class:`experiments.output.Table`: all columns, or the named subset."""
+        if columns is None:
+            columns = self.columns
+        else:
+            unknown = [c for c in columns if c not in self.columns]
+            if unknown:
+                raise ValueError(f"columns: {', '.join(unknown)} not among {', '.join(self.columns)}")
         return Table(
             columns=columns,
             rows=([display_value(getattr(row, c)) for c in columns] for row in self.rows),

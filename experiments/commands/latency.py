@@ -8,57 +8,48 @@ the stall cycles of the project's double-buffered DRAM model are added. Writes
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from experiments.cli import add_output_options, output_dir
-from experiments.configs import resolve_array_config
-from experiments.output import Table, emit, write_csv, write_json
-from sim.config import ArrayConfig
-from sim.cycles import LayerReport, TopologySummary, summarize, topology_report
-from workloads.topologies import BUILTIN_TOPOLOGIES, Topology, load_topology
+from experiments.options import config_from_args
+from experiments.output import Table, write_csv, write_json
+from experiments.results import display_value
+from experiments.studies.latency import LatencyConfig, LatencyResult, latency, topology_record
+from workloads.topologies import BUILTIN_TOPOLOGIES
 
-__all__ = ["REPORT_COLUMNS", "add_array_options", "register", "report_rows", "run", "topology_record"]
+from ._results import emit_result, study_handler, write_config
 
-REPORT_COLUMNS = (
-    "layer_id",
+__all__ = ["TABLE_COLUMNS", "add_array_options", "register", "run"]
+
+TABLE_COLUMNS = (
     "layer_name",
     "m",
     "n",
     "k",
     "groups",
-    "dataflow",
-    "array",
-    "row_folds",
-    "col_folds",
     "folds",
     "compute_cycles",
     "stall_cycles",
     "total_cycles",
-    "macs",
     "overall_util_pct",
     "mapping_eff_pct",
     "compute_util_pct",
+    "latency_us",
 )
-_TABLE_COLUMNS = (
-    "layer",
-    "M",
-    "N",
-    "K",
-    "groups",
-    "folds",
-    "compute_cycles",
-    "stall_cycles",
-    "total_cycles",
-    "overall_util_%",
-    "mapping_eff_%",
-    "compute_util_%",
+"""Columns of the aligned table on stdout (CSV and JSON have every column)."""
+
+DEFINITIONS = (
+    "Columns: m, n, k, groups = the layer's GEMM C[M,N] = A[M,K] @ B[K,N] per group; folds = tiles of the "
+    "array; compute_cycles = SCALE-Sim v2's count; stall_cycles = DRAM stalls of the double-buffered model "
+    "(0 without --bandwidth); total_cycles = their sum; overall_util_pct = MACs / (PEs x total cycles); "
+    "mapping_eff_pct = share of the PEs the folds use; compute_util_pct = MACs / (PEs x compute cycles); "
+    "latency_us = total_cycles / f_clk_mhz."
 )
 
 
 def add_array_options(
     parser: argparse.ArgumentParser, *, dataflow_help: str, dataflow_metavar: str = "ws|os|is"
 ) -> None:
-    """Options shared by ``latency`` and ``size``: topology, config, dataflow, bandwidth."""
+    """Options shared by ``latency`` and ``size``: topology, config, dataflow, bandwidth, clock."""
     parser.add_argument(
         "--topology",
         required=True,
@@ -77,10 +68,17 @@ def add_array_options(
     parser.add_argument(
         "--bandwidth",
         metavar="WORDS_PER_CYCLE",
-        help="DRAM bandwidth in words per clock cycle (a word is word_bytes bytes, 1 for "
+        help="DRAM bandwidth in words per clock cycle, > 0 (a word is word_bytes bytes, 1 for "
         "int8), shared by reads and writes; adds the stall cycles of the double-buffered "
         "model in docs/latency.md, which is not SCALE-Sim's memory system; 'unlimited' for "
         "none (default: from --config, else unlimited, no stalls)",
+    )
+    parser.add_argument(
+        "--f-clk-mhz",
+        type=float,
+        default=None,
+        metavar="MHZ",
+        help="clock frequency in MHz for latency_us, > 0 (default: from --config, else 700)",
     )
     parser.add_argument(
         "--scalesim-compat",
@@ -97,7 +95,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "latency",
         help="per-layer cycles and utilisation of a topology on one array",
         description="Per-layer compute cycles (equal to SCALE-Sim v2's), memory stall cycles "
-        "with a DRAM bandwidth limit, utilisation, mapping efficiency and folds; totals.",
+        "with a DRAM bandwidth limit, utilisation, mapping efficiency and folds; totals. stdout: the "
+        "per-layer table with a TOTAL line (table), the per-layer rows (csv) or config, totals and rows (json).",
+        epilog=DEFINITIONS,
     )
     add_array_options(
         parser,
@@ -107,129 +107,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--array",
         metavar="ROWSxCOLS",
-        help="array shape in PEs, rows x columns, e.g. 256x256 or 128x512 (default: from --config, else 256x256)",
+        help="array shape in PEs, rows x columns, each >= 1, e.g. 256x256 or 128x512 "
+        "(default: from --config, else 256x256)",
     )
     add_output_options(parser, "latency")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=study_handler(run, LatencyConfig), config_type=LatencyConfig)
 
 
-def report_rows(reports: tuple[LayerReport, ...], config: ArrayConfig) -> list[list[Any]]:
-    """One row per layer with the columns :data:`REPORT_COLUMNS`."""
-    return [
-        [
-            index,
-            report.name,
-            report.m,
-            report.n,
-            report.k,
-            report.groups,
-            report.dataflow,
-            config.shape,
-            report.row_folds,
-            report.col_folds,
-            report.folds,
-            report.compute_cycles,
-            report.stall_cycles,
-            report.total_cycles,
-            report.macs,
-            100.0 * report.overall_utilisation,
-            100.0 * report.mapping_efficiency,
-            100.0 * report.compute_utilisation,
-        ]
-        for index, report in enumerate(reports)
-    ]
-
-
-def _stdout_table(reports: tuple[LayerReport, ...], summary: TopologySummary) -> Table:
-    rows: list[list[Any]] = [
-        [
-            report.name,
-            report.m,
-            report.n,
-            report.k,
-            report.groups,
-            report.folds,
-            report.compute_cycles,
-            report.stall_cycles,
-            report.total_cycles,
-            100.0 * report.overall_utilisation,
-            100.0 * report.mapping_efficiency,
-            100.0 * report.compute_utilisation,
-        ]
-        for report in reports
-    ]
-    rows.append(
-        [
-            "TOTAL",
-            "",
-            "",
-            "",
-            "",
-            sum(report.folds for report in reports),
-            summary.compute_cycles,
-            summary.stall_cycles,
-            summary.total_cycles,
-            100.0 * summary.overall_utilisation,
-            "",
-            "",
-        ]
+def _text(result: LatencyResult) -> str:
+    table = result.table(columns=TABLE_COLUMNS)
+    totals = result.totals
+    total_row = ["TOTAL", "", "", "", "", totals["folds"]]
+    total_row += [totals[name] for name in ("compute_cycles", "stall_cycles", "total_cycles", "overall_util_pct")]
+    total_row += ["", "", totals["latency_us"]]
+    table = Table(columns=table.columns, rows=[*table.rows, [display_value(v) for v in total_row]])
+    array = result.array_config
+    return table.to_text() + (
+        f"{result.topology.name} on {array.shape} {array.dataflow}: {totals['total_cycles']} cycles "
+        f"({totals['stall_cycles']} stall) = {totals['latency_us']:.6g} us at {totals['f_clk_mhz']:g} MHz\n"
     )
-    return Table(columns=_TABLE_COLUMNS, rows=rows)
-
-
-def _summary_dict(summary: TopologySummary, config: ArrayConfig) -> dict[str, Any]:
-    return {
-        "layers": summary.layers,
-        "compute_cycles": summary.compute_cycles,
-        "stall_cycles": summary.stall_cycles,
-        "total_cycles": summary.total_cycles,
-        "macs": summary.macs,
-        "mac_units": summary.mac_units,
-        "overall_util_pct": 100.0 * summary.overall_utilisation,
-        "latency_us": summary.latency_us,
-        "f_clk_mhz": float(config.f_clk_mhz),
-    }
-
-
-def topology_record(spec: str, topology: Topology) -> dict[str, Any]:
-    """How a topology was obtained, for ``config.json``."""
-    return {
-        "spec": spec,
-        "source": topology.source,
-        "format": topology.format,
-        "layers": len(topology.layers),
-    }
 
 
 def run(args: argparse.Namespace) -> int:
+    result = latency(config_from_args(LatencyConfig, args))
     out = output_dir(args)
-    config = resolve_array_config(
-        config_file=args.config,
-        array=args.array,
-        dataflow=args.dataflow,
-        bandwidth=args.bandwidth,
+    write_csv(out / "compute_report.csv", result.table())
+    write_json(out / "summary.json", result.as_dict()["totals"])
+    write_config(
+        out,
+        "latency",
+        result,
+        topology=topology_record(result.config.topology, result.topology),
+        array=result.array_config.to_dict(),
     )
-    topology = load_topology(args.topology, scalesim_compat=args.scalesim_compat)
-    reports = topology_report(topology.layers, config, scalesim_compat=args.scalesim_compat)
-    summary = summarize(reports, config)
-
-    write_csv(out / "compute_report.csv", Table(columns=REPORT_COLUMNS, rows=report_rows(reports, config)))
-    write_json(out / "summary.json", _summary_dict(summary, config))
-    write_json(
-        out / "config.json",
-        {
-            "command": "latency",
-            "topology": topology_record(args.topology, topology),
-            "config_file": args.config,
-            "array": config.to_dict(),
-            "scalesim_compat": bool(args.scalesim_compat),
-        },
-    )
-    emit(_stdout_table(reports, summary), args.format)
     if args.format == "table":
-        print(
-            f"{topology.name} on {config.shape} {config.dataflow}: {summary.total_cycles} cycles "
-            f"({summary.stall_cycles} stall) = {summary.latency_us:.6g} us at "
-            f"{float(config.f_clk_mhz):g} MHz"
-        )
+        print(_text(result), end="")
+    else:
+        emit_result(result, args.format)
     return 0

@@ -5,18 +5,14 @@ from __future__ import annotations
 import argparse
 
 from experiments.cli import add_output_options, output_dir
-from experiments.output import emit, save_figure, write_csv, write_json
-from experiments.pe_options import (
-    add_operand_options,
-    add_pe_options,
-    operand_stream,
-    parse_vdd_range,
-    pe_config,
-)
-from experiments.step1 import bit_probabilities, heatmap_figure, summary_table
-from pe_models.errors import ConfigError
+from experiments.options import config_from_args
+from experiments.output import save_figure, write_csv
+from experiments.pe_options import add_operand_options, add_pe_options, add_sweep_options
+from experiments.studies.probs import LEVELS, ProbsConfig, ProbsResult, plot_probs, probs
 
-__all__ = ["register", "run_step1"]
+from ._results import emit_result, study_handler, write_config
+
+__all__ = ["add_step1_options", "register", "run_step1"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,76 +21,55 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="per-bit timing-error probability vs VDD (CSV vdd_v,bit,p_err and a heatmap)",
         description="Per-bit probability that the accumulator latches a wrong value, for each supply voltage. "
         "stdout: a summary per VDD (table) or the long form vdd_v,bit,p_err (csv/json).",
+        epilog="Printed numbers: p_err = probability that the bit is latched wrong in one MAC (wrong MACs / "
+        "MACs); wrong_bits_per_mac = sum of p_err over the accumulator bits (expected wrong bits per MAC); "
+        "max_p_err and worst_bit = the largest p_err and its bit; lowest_failing_bit = the lowest bit with "
+        "p_err > 1e-9; product_wrong_bits = the same sum over the 16 product-register bits; delay_scale = "
+        "cell delays relative to nominal VDD.",
     )
     add_step1_options(parser)
     add_output_options(parser, "probs")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=study_handler(run, ProbsConfig), config_type=ProbsConfig)
 
 
 def add_step1_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--vdd",
-        default="0.9:0.5:0.05",
-        metavar="START:STOP:STEP",
-        help="supply voltages in V: START:STOP:STEP (inclusive), V1,V2,... or V (default: 0.9:0.5:0.05)",
-    )
-    parser.add_argument(
-        "--f-clk-mhz", type=float, default=700.0, metavar="MHZ", help="clock frequency in MHz (default: 700)"
-    )
+    """The options of step 1: the voltage sweep, the level, the operands and the PE."""
+    add_sweep_options(parser)
     parser.add_argument(
         "--level",
-        choices=("analytic", "chain", "trace"),
+        choices=LEVELS,
         default="analytic",
-        help="analytic (carry-run statistics, i.i.d. operands), chain (chain-level Monte Carlo "
-        "on i.i.d. pairs drawn from the operands) or trace (chain level on the operand "
-        "stream's own consecutive MACs, temporal correlation kept) (default: analytic)",
+        help="analytic (carry-run statistics, i.i.d. operands; registered pipeline with the rca adder), "
+        "chain (chain-level Monte Carlo on i.i.d. pairs drawn from the operands) or trace (chain level on the "
+        "operand stream's own consecutive MACs, temporal correlation kept) (default: analytic)",
     )
     parser.add_argument(
         "--samples",
         type=int,
         default=200_000,
         metavar="N",
-        help="Monte Carlo MACs per VDD for --level chain (default: 200000)",
+        help="Monte Carlo MACs per VDD for --level chain, >= 1000 (default: 200000)",
     )
     add_operand_options(parser)
     add_pe_options(parser)
 
 
-def run_step1(args: argparse.Namespace, command: str):
-    """Validate everything, compute the probabilities, write CSV/PNG/config; return the result."""
-    pe = pe_config(args)
-    vdds = parse_vdd_range(args.vdd)
-    if args.samples < 1000:
-        raise ConfigError(f"--samples: expected at least 1000 MACs, got {args.samples}")
-    if args.level == "analytic" and (pe.pipeline != "registered" or pe.adder != "rca"):
-        raise ConfigError("--level: analytic models the registered pipeline with the rca adder; use --level chain")
-    stream = operand_stream(args, lanes=16, steps=2048)
-    result = bit_probabilities(pe, vdds, args.f_clk_mhz, stream, level=args.level, samples=args.samples, seed=args.seed)
+def run_step1(args: argparse.Namespace, command: str) -> ProbsResult:
+    """Run step 1 from the parsed options; write probs*.csv, the heatmap and config.json; return the result."""
+    from experiments.output import progress
+
+    result = probs(config_from_args(ProbsConfig, args), progress=progress)
     directory = output_dir(args)
-    write_csv(directory / "probs.csv", result.long_table())
+    write_csv(directory / "probs.csv", result.table())
     if result.product is not None:
-        write_csv(directory / "probs_product.csv", result.product_table())
-    write_csv(directory / "probs_summary.csv", summary_table(result))
-    title = f"{pe.cells} {pe.adder} {pe.pipeline}, {args.f_clk_mhz:g} MHz, {stream.source} operands ({args.level})"
-    save_figure(directory / "probs_heatmap.png", heatmap_figure(result, title))
-    write_json(
-        directory / "config.json",
-        {
-            "command": command,
-            "pe": pe.as_dict(),
-            "vdd_v": vdds,
-            "f_clk_mhz": args.f_clk_mhz,
-            "level": args.level,
-            "samples": args.samples,
-            "operands": args.operands,
-            "rows": args.rows,
-            "seed": args.seed,
-        },
-    )
+        write_csv(directory / "probs_product.csv", result.product_result().table())
+    write_csv(directory / "probs_summary.csv", result.summary_result().table())
+    save_figure(directory / "probs_heatmap.png", plot_probs(result))
+    write_config(directory, command, result, pe=result.config.pe_config().as_dict())
     return result
 
 
 def run(args: argparse.Namespace) -> int:
     result = run_step1(args, "probs")
-    emit(summary_table(result) if args.format == "table" else result.long_table(), args.format)
+    emit_result(result.summary_result() if args.format == "table" else result, args.format)
     return 0

@@ -137,6 +137,10 @@ class ProbsResult(StudyResult[ProbsRow, ProbsConfig]):
     product: np.ndarray | None = field(compare=False)
     operands_source: str
 
+    def long_table(self) -> Any:
+        """The accumulator rows as a table (``vdd_v, bit, p_err``)."""
+        return self.table()
+
     @property
     def product_rows(self) -> tuple[ProbsRow, ...]:
         """Long form of the product-register bits (empty for the fused pipeline)."""

@@ -111,6 +111,18 @@ def load_gemm_operands(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return activations.astype(np.int8), weights.astype(np.int8)
 
 
+def _window_ps(text: str, t_clk_ps: float) -> float:
+    value = text.strip()
+    try:
+        if value.endswith("%"):
+            return float(value[:-1]) / 100.0 * t_clk_ps
+        return float(value)
+    except ValueError:
+        raise ConfigError(
+            f"razor_window_ps: expected ps or a percentage of the clock period (e.g. 150 or 25%), got {text!r}"
+        ) from None
+
+
 @dataclass(frozen=True, kw_only=True)
 class SimulateConfig(TimingFields):
     """Layers on the array at one operating point.
@@ -143,8 +155,9 @@ class SimulateConfig(TimingFields):
         Cycles one recovery costs, >= 0.
     recovery : str
         Recovery policy of a detection (:data:`sim.protection.RECOVERY_POLICIES`).
-    razor_window_ps : float, optional
-        Razor detection window in ps (default: the library's fraction of the clock period).
+    razor_window_ps : float or "PCT%", optional
+        Razor detection window in ps, or a percentage of the clock period (default: the
+        library's fraction of the clock period).
     sigma_die, sigma_pe : float
         Process variation: relative delay std between dies and between PEs, 0..0.3.
     seed : int
@@ -188,13 +201,16 @@ class SimulateConfig(TimingFields):
                 f"penalty_cycles: expected a non-negative integer number of cycles, got {self.penalty_cycles!r}"
             )
         check_choice("recovery", self.recovery, STALL_SCOPES)
+        if isinstance(self.razor_window_ps, str):
+            set_field(self, "razor_window_ps", _window_ps(self.razor_window_ps, self.timing().t_clk_fs / 1000))
         check_choice("engine", self.engine, ENGINES)
         self.protection()
         for name in ("sigma_die", "sigma_pe"):
             sigma = getattr(self, name)
             ok = isinstance(sigma, int | float) and not isinstance(sigma, bool)
             if not ok or not 0.0 <= sigma <= MAX_SIGMA:
-                raise ConfigError(f"{name}: expected a relative standard deviation in 0..{MAX_SIGMA:g}, got {sigma:g}")
+                shown = f"{sigma:g}" if ok else repr(sigma)
+                raise ConfigError(f"{name}: expected a relative standard deviation in 0..{MAX_SIGMA:g}, got {shown}")
         array = self.array_config()
         if self.engine == "detailed" and array.mac_units > DETAILED_MAX_PES and not self.allow_large_detailed:
             raise ConfigError(

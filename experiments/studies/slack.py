@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from experiments.results import StudyResult
+from pe_models.errors import ConfigError
 from pe_models.slack import SlackAnalysis, slack_analysis
 
 from . import Study
@@ -41,7 +42,8 @@ class SlackConfig(TimingFields, OperandFields):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_int("bins", self.bins, minimum=2)
+        if check_int("bins", self.bins) < 2:
+            raise ConfigError(f"bins: expected at least 2 histogram bins, got {self.bins}")
 
 
 @dataclass(frozen=True, kw_only=True)

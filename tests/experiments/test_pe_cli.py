@@ -116,7 +116,7 @@ def test_probs_rejects_an_unreadable_trace(tmp_path, capsys):
 def test_slack_writes_histograms(tmp_path, capsys):
     out = tmp_path / "slack"
     assert main(["slack", "--vdd", "0.5", "--format", "json", "--out", str(out)]) == 0
-    records = json.loads(capsys.readouterr().out)
+    records = json.loads(capsys.readouterr().out)["rows"]
     assert [r["bit"] for r in records] == list(range(32))
     assert {"slack_mac.csv", "slack_bits.csv", "slack_bits_hist.csv", "slack.png", "config.json"} <= {
         p.name for p in out.iterdir()

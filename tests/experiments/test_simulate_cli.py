@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
-from experiments.commands.simulate import layer_operands, parse_layer_range
+from experiments.studies.simulate import parse_layer_range
 from sim.config import ArrayConfig
 from sim.cycles import layer_report
 from sim.layers import ConvLayer, GemmLayer
+from sim.network import layer_operands
 from workloads.topologies import load_topology
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -93,7 +94,7 @@ def test_protecting_every_bit_at_low_vdd_leaves_no_wrong_output(tmp_path, capsys
     # every correction is paid: cycles = closed form + 2 x detection cycles
     closed = layer_report(GemmLayer(name="g", m=40, n=6, k=9), ArrayConfig(rows=3, cols=5)).compute_cycles
     assert int(row["cycles"]) == closed + 2 * int(row["detection_cycles"]) == closed + int(row["correction_cycles"])
-    assert capsys.readouterr().out.startswith("layer,M,N,K")
+    assert capsys.readouterr().out.startswith("layer_id,layer_name,m,n,k")
 
 
 def test_unprotected_low_vdd_errors_reach_the_outputs(tmp_path):
@@ -267,7 +268,7 @@ def test_layer_ranges(text, count, expected):
             "--array: expected ROWSxCOLS with positive integers, e.g. 256x256, got '0x4'",
         ),
         (["--layer", "4,4,4", "--vdd", "0.9", "--dataflow", "rs"], "--dataflow: expected one of ws, os, is, got 'rs'"),
-        (["--layer", "4,4,4"], "--vdd: give --vdd V (with --f-clk-mhz) or --t-clk-ps T"),
+        (["--layer", "4,4,4"], "--vdd: give --vdd (with --f-clk-mhz) or --t-clk-ps"),
         (
             ["--layer", "4,4,4", "--vdd", "0.9", "--pipeline", "fused"],
             "pe: the array engines run the registered pipeline with the rca adder; got fused rca",
@@ -277,7 +278,7 @@ def test_layer_ranges(text, count, expected):
             ["--layer", "4,4,4", "--vdd", "0.9", "--sigma-pe", "0.5"],
             "--sigma-pe: expected a relative standard deviation in 0..0.3, got 0.5",
         ),
-        (["--layer", "4,4,4", "--vdd", "0.9", "--layers", "0:1"], "--layers: only with --topology"),
+        (["--layer", "4,4,4", "--vdd", "0.9", "--layers", "0:1"], "--layers: only with topology"),
         (
             ["--topology", "mobilenetv2", "--vdd", "0.9", "--layers", "90:99"],
             "--layers: '90:99' selects no layer; the topology has layers 0..52",
@@ -360,7 +361,7 @@ def test_supplied_operands_at_low_vdd_with_every_bit_protected_give_the_exact_pr
     [
         (
             {"activations": np.zeros((2, 3), np.int8)},
-            "missing array 'weights'; --operands needs arrays activations, weights",
+            "missing array 'weights'; a GEMM operand file needs arrays activations, weights",
         ),
         (
             {"activations": np.zeros((2, 3), np.int8), "weights": np.zeros((4, 2), np.int8)},

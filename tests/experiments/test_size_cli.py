@@ -79,7 +79,7 @@ def test_size_defaults_to_the_dataflow_of_the_config_file(tmp_path, capsys, gemm
         )
         == 0
     )
-    (row,) = json.loads(capsys.readouterr().out)
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
     # is 4x4: K = 6 in 2 row folds, M = 10 in 3 column folds, 6 x (2*4 + 4 + 5 - 2) - 1 = 89
     assert (row["dataflow"], row["total_cycles"]) == ("is", 89)
 
