@@ -20,6 +20,7 @@ __all__ = [
     "PARAM_LATE_PRODUCT",
     "PARAM_SHADOW_STEPS",
     "compound_mac_stream",
+    "compound_stationary_stream",
     "product_stage",
     "registered_mac",
     "registered_mac_shadow",
@@ -29,6 +30,7 @@ KERNEL_SOURCE = Path(_kernels.__file__)
 registered_mac = _kernels.registered_mac
 registered_mac_shadow = _kernels.registered_mac_shadow
 compound_mac_stream = _kernels.compound_mac_stream
+compound_stationary_stream = _kernels.compound_stationary_stream
 product_stage = _kernels.product_stage
 PARAM_CELLS = _kernels.PARAM_CELLS
 PARAM_LATE_PRODUCT = _kernels.PARAM_LATE_PRODUCT

@@ -46,7 +46,7 @@ def _drop_stale_cache() -> None:
 _drop_stale_cache()
 
 registered_mac = _pe_kernels.registered_mac
-compound_mac_stream = _pe_kernels.compound_mac_stream
+compound_stationary_stream = _pe_kernels.compound_stationary_stream
 product_stage = _pe_kernels.product_stage
 PARAM_CELLS = _pe_kernels.PARAM_CELLS
 PARAM_LATE_PRODUCT = _pe_kernels.PARAM_LATE_PRODUCT
@@ -182,10 +182,9 @@ def stationary_fold(
 
     Column by column, row by row: PE (r, c) sees the partial sums its upper neighbour
     passed down for every stream step, so its T MACs form one stream. With compound
-    cells the latched values of a stream come from the vectorised
-    :func:`pe_models._kernels.compound_mac_stream` (tested equal to consecutive
-    ``registered_mac`` calls) and the settled values from the same product stage;
-    otherwise every MAC calls ``registered_mac``. The shadow value is computed for the
+    cells the latched and settled values of a stream come from the vectorised
+    :func:`pe_models.mac_kernels.compound_stationary_stream` (tested equal to consecutive
+    ``registered_mac`` calls); otherwise every MAC calls ``registered_mac``. The shadow value is computed for the
     MACs that can differ from their main sample: with compound cells those latched wrong
     (a carry vector that has settled at ``t_sample`` stays settled), with 2-input cells
     every MAC (a correct bit can still glitch later).
@@ -235,10 +234,8 @@ def stationary_fold(
     depth_active = False
     psum_in = np.zeros(steps, dtype=np.int64)
     psum_out = np.zeros(steps, dtype=np.int64)
-    operand = np.empty(steps, dtype=np.int8)
-    flips = np.empty(steps, dtype=np.int64)
+    scratch = np.empty(steps, dtype=np.uint8)
     settled = np.empty(steps, dtype=np.int64)
-    registers = np.empty(steps, dtype=np.int64)
     detected = np.zeros(steps, dtype=np.int32)
     for c in range(cols_used):
         psum_in[:] = 0
@@ -249,19 +246,17 @@ def stationary_fold(
             stream = row_stream[r]
             any_flip = np.int64(0)
             if compound:
-                operand[:] = stationary[r, c]
-                compound_mac_stream(
-                    stream, operand, psum_in, row[PARAM_LATE_PRODUCT], row[PARAM_CARRY_STEPS], mask, psum_out
+                any_flip = compound_stationary_stream(
+                    stream,
+                    b,
+                    psum_in,
+                    row[PARAM_LATE_PRODUCT],
+                    row[PARAM_CARRY_STEPS],
+                    mask,
+                    psum_out,
+                    settled,
+                    scratch,
                 )
-                previous = np.int64(0)
-                for t in range(steps):
-                    current = (np.int64(stream[t]) * b) & 0xFFFF
-                    product = product_stage(previous, current, row)
-                    previous = current
-                    registers[t] = product
-                    settled[t] = (psum_in[t] + (((product ^ 0x8000) - 0x8000) & mask)) & mask
-                    flips[t] = (psum_out[t] ^ settled[t]) & mask
-                    any_flip |= flips[t]
                 check_all = row[PARAM_CARRY_STEPS] < 0
             else:
                 prev_a = np.int64(0)
@@ -278,30 +273,32 @@ def stationary_fold(
                     prev_b = b
                     prev_product = product
                     prev_partial = partial
-                    registers[t] = product
                     psum_out[t] = latched & mask
                     settled[t] = settled_value & mask
-                    flips[t] = (latched ^ settled_value) & mask
-                    any_flip |= flips[t]
+                    any_flip |= latched ^ settled_value
                 check_all = True
             row_detected = False
             if any_flip != 0 or (check_all and protected_mask != 0):
                 base = offset + r + c
+                every = check_all and protected_mask != 0
                 for t in range(steps):
-                    if flips[t] == 0 and not (check_all and protected_mask != 0):
+                    flips = (psum_out[t] ^ settled[t]) & mask
+                    if flips == 0 and not every:
                         continue
                     shadow = psum_out[t]
                     if protected_mask != 0:
-                        prev_a = np.int64(stream[t - 1]) if t > 0 else np.int64(0)
+                        prev_a = np.int64(0)
+                        prev_b = np.int64(0)
+                        prev_product = np.int64(0)
+                        prev_partial = np.int64(0)
+                        if t > 0:
+                            prev_a = np.int64(stream[t - 1])
+                            prev_b = b
+                            before = (np.int64(stream[t - 2]) * b) & 0xFFFF if t > 1 else np.int64(0)
+                            prev_product = product_stage(before, (prev_a * b) & 0xFFFF, row)
+                            prev_partial = psum_in[t - 1]
                         shadow = registered_mac_shadow(
-                            prev_a,
-                            b if t > 0 else np.int64(0),
-                            registers[t - 1] if t > 0 else np.int64(0),
-                            psum_in[t - 1] if t > 0 else np.int64(0),
-                            np.int64(stream[t]),
-                            b,
-                            psum_in[t],
-                            row,
+                            prev_a, prev_b, prev_product, prev_partial, np.int64(stream[t]), b, psum_in[t], row
                         )
                     value, hit = _razor(
                         psum_out[t],
@@ -321,7 +318,7 @@ def stationary_fold(
                         detected[t] = 1
                         row_detected = True
                     column_detections += _book(
-                        flips[t], hit, base + t, r, c, record, cycle_flags, column_flags, events, counts
+                        flips, hit, base + t, r, c, record, cycle_flags, column_flags, events, counts
                     )
             if local:
                 if row_detected:
