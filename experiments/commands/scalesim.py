@@ -4,7 +4,9 @@
 arguments and files unchanged and writes ``OUTDIR/<run_name>/COMPUTE_REPORT.csv``,
 ``BANDWIDTH_REPORT.csv`` and ``DETAILED_ACCESS_REPORT.csv`` in SCALE-Sim's format
 (:mod:`experiments.scalesim_reports`), plus vscale's ``MEMORY_REPORT.csv`` (every SRAM and
-DRAM count per operand) and ``config.json``. Compute cycles equal SCALE-Sim's; stalls and
+DRAM count per operand), ``ENERGY_REPORT.csv`` (the energy study of
+:mod:`experiments.studies.energy` per layer at the technology's nominal supply and the
+array's clock; ``--no-energy`` skips it) and ``config.json``. Compute cycles equal SCALE-Sim's; stalls and
 DRAM traffic come from vscale's memory model (docs/migrating_from_scalesim.md).
 """
 
@@ -16,7 +18,8 @@ from pathlib import Path
 from experiments.cli import output_dir, published_path
 from experiments.output import FORMATS, emit, write_json
 from experiments.scalesim_reports import write_reports
-from experiments.studies.scalesim import INPUT_TYPES, ScaleSimConfig, scalesim_study
+from experiments.studies.energy import EnergyConfig, energy
+from experiments.studies.scalesim import INPUT_TYPES, ScaleSimConfig, ScaleSimResult, scalesim_study
 
 __all__ = ["register", "run"]
 
@@ -50,6 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="topology format: conv (SCALE-Sim convolution CSV) or gemm (M, N, K CSV) (default: conv)",
     )
     parser.add_argument(
+        "--no-energy",
+        dest="energy",
+        action="store_false",
+        help="skip ENERGY_REPORT.csv (vscale's per-layer energy breakdown at nominal VDD)",
+    )
+    parser.add_argument(
         "--format",
         choices=FORMATS,
         default="table",
@@ -58,12 +67,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def _energy_report(config: ScaleSimConfig, result: ScaleSimResult, path: Path) -> None:
+    nominal_v = float(EnergyConfig(gemm=(1, 1, 1)).pe_config().tech.vdd_nominal_v)
+    breakdown = energy(
+        topology=config.topology_file,
+        config_file=config.config_file,
+        scalesim_compat=True,
+        vdd_v=(nominal_v,),
+        f_clk_mhz=float(result.run.array.f_clk_mhz),
+    )
+    breakdown.to_csv(path)
+
+
 def run(args: argparse.Namespace) -> int:
     config = ScaleSimConfig(config_file=args.config, topology_file=args.topology, input_type=args.input_type)
     result = scalesim_study(config)
     folder = output_dir(args) / result.run.run_name
     write_reports(result, folder)
     result.to_csv(folder / "MEMORY_REPORT.csv")
+    if args.energy:
+        _energy_report(config, result, folder / "ENERGY_REPORT.csv")
     write_json(
         folder / "config.json",
         {

@@ -38,6 +38,7 @@ def test_calc_mode_reports_have_scalesim_headers_layout_and_cycles(tmp_path, cap
         "BANDWIDTH_REPORT.csv",
         "COMPUTE_REPORT.csv",
         "DETAILED_ACCESS_REPORT.csv",
+        "ENERGY_REPORT.csv",
         "MEMORY_REPORT.csv",
         "config.json",
     ]
@@ -55,6 +56,11 @@ def test_calc_mode_reports_have_scalesim_headers_layout_and_cycles(tmp_path, cap
         assert float(row[5]) == pytest.approx(float(ref["compute_util_pct"]), abs=PERCENT_TOLERANCE)
     assert len(_scalesim_rows(folder / "BANDWIDTH_REPORT.csv")[0]) == 7
     assert len(_scalesim_rows(folder / "DETAILED_ACCESS_REPORT.csv")[0]) == 19
+    with (folder / "ENERGY_REPORT.csv").open(newline="") as handle:
+        energy = list(csv.DictReader(handle))
+    layers = [row for row in energy if row["layer_name"] != "total"]
+    assert [int(row["cycles"]) for row in layers] == [int(ref["total_cycles"]) for ref in reference]
+    assert all(float(row["total_pj"]) > 0 for row in energy)
 
 
 def test_user_mode_compute_cycles_and_sram_counts_equal_scalesim(tmp_path):
@@ -62,7 +68,8 @@ def test_user_mode_compute_cycles_and_sram_counts_equal_scalesim(tmp_path):
     # must equal its Total - Stall, and the array's SRAM accesses (its demand matrices) must
     # be the same. Stalls differ by design (docs/migrating_from_scalesim.md).
     run = DATA / "user" / "results" / "u256_ws_bw10"
-    assert _run(tmp_path, "-c", str(DATA / "user" / "configs" / "u256_ws_bw10.cfg"), "-t", str(MOBILENET)) == 0
+    config = DATA / "user" / "configs" / "u256_ws_bw10.cfg"
+    assert _run(tmp_path, "-c", str(config), "-t", str(MOBILENET), "--no-energy") == 0
     ours = tmp_path / "logs" / "u256_ws_bw10"
     with (ours / "MEMORY_REPORT.csv").open(newline="") as handle:
         memory = list(csv.DictReader(handle))
@@ -80,7 +87,7 @@ def test_user_mode_compute_cycles_and_sram_counts_equal_scalesim(tmp_path):
 def test_gemm_input(tmp_path):
     topology = DATA / "topologies" / "transformer_partial_mnk.csv"
     config = DATA / "configs" / "a32x32_ws_calc.cfg"
-    assert _run(tmp_path, "-c", str(config), "-t", str(topology), "-i", "gemm") == 0
+    assert _run(tmp_path, "-c", str(config), "-t", str(topology), "-i", "gemm", "--no-energy") == 0
     rows = _scalesim_rows(tmp_path / "logs" / "a32x32_ws_calc" / "COMPUTE_REPORT.csv")
     assert len(rows) == 6
 
