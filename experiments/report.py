@@ -177,8 +177,9 @@ def accuracy_figure(rows: Sequence[Any], config: Any, prepared: Any):
         top1 = np.array([r.top1_pct for r in values])
         reference = top1 + np.array([r.accuracy_loss_pct for r in values])
         colour = f"C{index}"
-        protection = values[-1].protected_bits
-        top.plot(vdd, top1, "o-", color=colour, label=f"{label} ({protection} at {values[-1].vdd_v:.2f} V)")
+        last = values[-1]
+        protection = f"{last.protected_bits}, {last.recovery}" if last.protected_bits != "none" else "none"
+        top.plot(vdd, top1, "o-", color=colour, label=f"{label} ({protection} at {last.vdd_v:.2f} V)")
         top.fill_between(
             vdd,
             reference - np.array([r.loss_ci_high_pct for r in values]),
@@ -193,7 +194,8 @@ def accuracy_figure(rows: Sequence[Any], config: Any, prepared: Any):
     top.set_ylim(0, 101)
     top.set_title(
         f"{prepared.bundle.name} on {len(prepared.images)} images, {config.f_clk_mhz:g} MHz, "
-        f"{config.rows}x{config.cols} ws, bitlevel (band: 95 % interval of the paired loss)"
+        f"{config.rows}x{config.cols} ws, bitlevel\n(band: 95 % interval of the paired loss against nominal VDD)",
+        fontsize=9,
     )
     top.legend(fontsize=7)
     top.grid(True, alpha=0.3)
