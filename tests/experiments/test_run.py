@@ -96,3 +96,16 @@ def test_plan_for_another_model_is_refused_before_anything_is_written(tmp_path, 
         "vscale: error: plan.model: the plan is for model 'mobilenetv2', not 'tinymnv2'; allowed: 'tinymnv2'"
     )
     assert not out.exists()
+
+
+def test_steps_2_and_3_take_the_pe_technology_clock_and_array_options():
+    from experiments.cli import build_parser
+    from experiments.commands.run import _validate
+
+    args = build_parser().parse_args(
+        ["run", "--cells", "2in", "--f-clk-mhz", "600", "--array", "128x64", "--vdd", "0.9,0.6", "--images", "10"]
+    )
+    pe, vdds, images, mask, config, plan = _validate(args)
+    assert (config.pe.cells, config.f_clk_mhz, config.rows, config.cols) == ("2in", 600.0, 128, 64)
+    assert (config.vdd_max_v, config.vdd_min_v, vdds, images) == (0.9, 0.6, [0.9, 0.6], 10)
+    assert mask is None and plan is None
