@@ -100,9 +100,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--activity-samples",
         type=int,
-        default=4096,
+        default=2048,
         metavar="N",
-        help="MACs sampled per layer for the switching activity (default: 4096)",
+        help="MACs sampled per layer for the switching activity (default: 2048, about 1.4 %% sampling error)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the operands, >= 0 (default: 0)")
     add_pe_options(parser)

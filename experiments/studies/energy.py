@@ -134,7 +134,7 @@ class EnergyConfig(SweepFields):
     memory_vdd_v: float | None = None
     node_nm: float | None = None
     hold_buffers_per_bit: float | None = None
-    activity_samples: int = 4096
+    activity_samples: int = 2048
     seed: int = 0
 
     def __post_init__(self) -> None:
