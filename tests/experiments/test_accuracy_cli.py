@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
-from experiments.commands.accuracy import parse_protect, parse_vdd, top_k_hits
+from experiments.commands.accuracy import parse_protect, top_k_hits
+from experiments.pe_options import parse_vdd_range as parse_vdd
 
 
 def test_vdd_range_is_inclusive_and_descending():
@@ -55,7 +56,7 @@ def test_accuracy_writes_table_csv_plot_and_config(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--injection", "magic"], "--injection: 'magic' is unknown; allowed: exact, statistical, bitlevel"),
+        (["--injection", "magic"], "--injection: expected one of exact, statistical, bitlevel, got 'magic'"),
         (
             ["--vdd", "0.9:0.5"],
             "--vdd: '0.9:0.5' is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)",
@@ -68,7 +69,7 @@ def test_accuracy_writes_table_csv_plot_and_config(tmp_path, capsys):
         (["--images", "5000"], "--images: 5000 is out of range; allowed: 1..1000"),
         (["--images", "nowhere"], "--images: 'nowhere' is neither a number of images nor a directory"),
         (["--labels", "x.txt"], "--labels: needs --images DIR (a folder of images)"),
-        (["--calibration", "max"], "calibration: 'max' is unknown; allowed: mse, percentile"),
+        (["--calibration", "max"], "--calibration: expected one of mse, percentile, got 'max'"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_no_files(tmp_path, capsys, argv, message):
@@ -124,7 +125,7 @@ def test_onnx_model_with_mnist_input_runs_on_the_bundled_images(tmp_path, capsys
         )
         == 0
     )
-    (row,) = json.loads(capsys.readouterr().out)
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
     assert row["metric"] == "accuracy" and row["images"] == 20
     assert json.loads((out / "config.json").read_text())["model"] == str(model)
 
@@ -182,7 +183,7 @@ def test_registered_injection_backend_gets_its_point_and_reports_stats(tmp_path,
         )
         == 0
     )
-    rows = json.loads(capsys.readouterr().out)
+    rows = json.loads(capsys.readouterr().out)["rows"]
     assert [(v, m) for v, m, _ in built] == [(0.8, 0xFFF00000), (0.6, 0xFFF00000)]
     assert [s.spawn_key for _, _, s in built] == [(0,), (1,)]
     assert {s.entropy for _, _, s in built} == {7}
@@ -216,7 +217,7 @@ def test_injection_at_nominal_vdd_matches_the_exact_run(tmp_path, capsys, inject
             )
             == 0
         )
-        results[name] = json.loads(capsys.readouterr().out)[0]
+        results[name] = json.loads(capsys.readouterr().out)["rows"][0]
     assert results[injection]["top1_pct"] == results["exact"]["top1_pct"]
     assert results[injection]["unprotected_errors"] == 0
 
@@ -244,7 +245,7 @@ def test_bitlevel_reports_latency_overhead_of_corrections(tmp_path, capsys):
         )
         == 0
     )
-    (row,) = json.loads(capsys.readouterr().out)
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
     assert row["detections"] > 0
     assert row["correction_cycles"] > 0
     assert row["latency_overhead_pct"] == pytest.approx(100 * row["correction_cycles"] / row["compute_cycles"])
@@ -254,8 +255,8 @@ def test_voltage_below_threshold_is_rejected_before_any_work(tmp_path, capsys):
     out = tmp_path / "o"
     assert main(["accuracy", "--injection", "bitlevel", "--vdd", "0.3", "--out", str(out)]) == 2
     assert capsys.readouterr().err == (
-        "vscale: error: vdd_v: 0.3 V is at or below the threshold voltage 0.35 V of technology 'generic-28nm'; "
-        "allowed: 0.35 < vdd_v <= 1.35\n"
+        "vscale: error: --vdd: 0.3 V is at or below the threshold voltage 0.35 V of technology 'generic-28nm'; "
+        "allowed: 0.35 < --vdd <= 1.35\n"
     )
     assert not out.exists()
 

@@ -66,8 +66,8 @@ def test_pe_eval_rejects_malformed_vectors(tmp_path, capsys, text, message):
         ),
         (
             ["--vdd", "0.2"],
-            r"vscale: error: vdd_v: 0.2 V is at or below the threshold voltage 0.35 V of technology "
-            r"'generic-28nm'; allowed: 0.35 < vdd_v <= 1.35",
+            r"vscale: error: --vdd: 0.2 V is at or below the threshold voltage 0.35 V of technology "
+            r"'generic-28nm'; allowed: 0.35 < --vdd <= 1.35",
         ),
     ],
 )

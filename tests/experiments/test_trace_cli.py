@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
-from experiments.commands.trace import trace_from_gemms
 from pe_models.operands import load_trace
+from workloads.trace import trace_from_gemms
 
 
 def test_trace_lane_holds_weight_activation_column_and_fold_partial_sum():
@@ -48,7 +48,7 @@ def test_trace_command_writes_a_trace_probs_can_read(tmp_path, capsys):
         )
         == 0
     )
-    (row,) = json.loads(capsys.readouterr().out)
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
     stream = load_trace(out / "trace.npz")
     assert stream.a.shape == (5, min(50, row["m"]))
     assert json.loads((out / "config.json").read_text())["layer"] == row["layer"]
