@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments.commands.trace import _by_group, _RecordingBackend, trace_from_gemms
 from pe_models.analytic import adder_bit_error_probabilities, carry_statistics
 from pe_models.chain import evaluate_chain
 from pe_models.integers import bit_frequencies
@@ -21,6 +20,7 @@ from pe_models.operands import OperandStream
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 from workloads.engine import quantize_model
 from workloads.models.zoo import load_bundle
+from workloads.trace import RecordingBackend, by_group, trace_from_gemms
 
 
 def per_bit(flips: np.ndarray) -> np.ndarray:
@@ -44,9 +44,9 @@ def main() -> None:
     )
     for index in (0, 2, 5, 9, 16):
         shape = model.gemm_layers[index]
-        recorder = _RecordingBackend(shape.name)
+        recorder = RecordingBackend(shape.name)
         model.run(bundle.evaluation.images, recorder)
-        gemms = _by_group(recorder.gemms, shape.groups)
+        gemms = by_group(recorder.gemms, shape.groups)
         steps = min(4096, gemms[0][0].shape[0])
         trace = trace_from_gemms(gemms, rows=256, lanes=64, steps=steps, seed=np.random.SeedSequence(index))
         stream = OperandStream(a=trace["a"], b=trace["b"], c=trace["c"], source=shape.name)
