@@ -1,7 +1,7 @@
 """``vscale latency``: per-layer cycles and utilisation of a topology on one array.
 
 Compute cycles are SCALE-Sim v2's closed form (:mod:`sim.cycles`); with ``--bandwidth``
-the stall cycles of the project's double-buffered DRAM model are added. Writes
+the stall cycles of the SRAM/DRAM model of :mod:`sim.memory` are added. Writes
 ``compute_report.csv``, ``summary.json`` and ``config.json`` to ``--out``.
 """
 
@@ -42,7 +42,8 @@ DEFINITIONS = (
     "array; compute_cycles = SCALE-Sim v2's count; stall_cycles = DRAM stalls of the double-buffered model "
     "(0 without --bandwidth); total_cycles = their sum; overall_util_pct = MACs / (PEs x total cycles); "
     "mapping_eff_pct = share of the PEs the folds use; compute_util_pct = MACs / (PEs x compute cycles); "
-    "latency_us = total_cycles / f_clk_mhz."
+    "latency_us = total_cycles / f_clk_mhz. CSV and JSON add, per operand (ifmap, filter, ofmap), the SRAM reads "
+    "and writes and DRAM reads and writes in words, and avg/peak_dram_bw_words_per_cycle (docs/latency.md)."
 )
 
 
@@ -69,8 +70,8 @@ def add_array_options(
         "--bandwidth",
         metavar="WORDS_PER_CYCLE",
         help="DRAM bandwidth in words per clock cycle, > 0 (a word is word_bytes bytes, 1 for "
-        "int8), shared by reads and writes; adds the stall cycles of the double-buffered "
-        "model in docs/latency.md, which is not SCALE-Sim's memory system; 'unlimited' for "
+        "int8), shared by reads and writes; adds the stall cycles of the SRAM/DRAM model in "
+        "docs/latency.md, which is not SCALE-Sim's memory system; 'unlimited' for "
         "none (default: from --config, else unlimited, no stalls)",
     )
     parser.add_argument(
@@ -109,6 +110,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="ROWSxCOLS",
         help="array shape in PEs, rows x columns, each >= 1, e.g. 256x256 or 128x512 "
         "(default: from --config, else 256x256)",
+    )
+    parser.add_argument(
+        "--sram-kib",
+        metavar="KIB|IFMAP,FILTER,OFMAP",
+        help="SRAM buffer sizes in KiB, positive integers: one for all three buffers or one each "
+        "(default: from --config, else 6144,6144,2048)",
     )
     add_output_options(parser, "latency")
     parser.set_defaults(handler=study_handler(run, LatencyConfig), config_type=LatencyConfig)

@@ -14,7 +14,7 @@ from experiments.commands.latency import add_array_options
 from experiments.options import config_from_args
 from experiments.output import save_figure, write_csv
 from experiments.studies.latency import topology_record
-from experiments.studies.size import DEFAULT_ARRAYS, SizeConfig, plot_size, size
+from experiments.studies.size import DEFAULT_ARRAYS, SizeConfig, plot_size, plot_size_sram, size
 
 from ._results import emit_result, study_handler, write_config
 
@@ -44,6 +44,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="RxC,RxC,...",
         help=f"array shapes in PEs, rows x columns (each >= 1), comma-separated (default: {_DEFAULT_ARRAYS})",
     )
+    parser.add_argument(
+        "--sram-kib",
+        metavar="S,S,...",
+        help="SRAM sizes to sweep in KiB, comma-separated, each for all three buffers; adds size_sram.png "
+        "(default: from --config, else 6144,6144,2048)",
+    )
+    parser.add_argument(
+        "--bandwidths",
+        metavar="B,B,...",
+        help="DRAM bandwidths to sweep in words per cycle, comma-separated, 'unlimited' allowed (default: --bandwidth)",
+    )
     add_output_options(parser, "size")
     parser.set_defaults(handler=study_handler(run, SizeConfig), config_type=SizeConfig)
 
@@ -53,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
     out = output_dir(args)
     write_csv(out / "size.csv", result.table())
     save_figure(out / "size.png", plot_size(result))
+    if result.config.sram_kib is not None:
+        save_figure(out / "size_sram.png", plot_size_sram(result))
     write_config(
         out,
         "size",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from experiments.configs import parse_sram_kib, with_sram_kib
+from experiments.configs import parse_bandwidth, parse_sram_kib, with_sram_kib
 from experiments.results import StudyResult
 from pe_models.errors import ConfigError
 from sim.config import DATAFLOWS, ArrayConfig
@@ -83,8 +83,7 @@ class SizeConfig:
             set_field(self, "sram_kib", sizes)
         if self.bandwidths is not None:
             values = tuple(
-                resolve_array(bandwidth=item).dram_bandwidth_words_per_cycle
-                for item in _items(self.bandwidths, "bandwidths")
+                parse_bandwidth(str(item), option="bandwidths") for item in _items(self.bandwidths, "bandwidths")
             )
             set_field(self, "bandwidths", values)
         if self.dataflow is not None:
