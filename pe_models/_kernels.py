@@ -956,3 +956,83 @@ def registered_mac_shadow(prev_a, prev_b, prev_product, prev_partial, a, b, part
         params[PARAM_D2],
     )
     return shadow
+
+
+@njit(cache=True)
+def net_toggle_lanes(
+    cell_kind,
+    cell_inputs,
+    cell_output,
+    cell_delay,
+    n_nets,
+    input_nets,
+    input_bus,
+    input_bit,
+    old_buses,
+    new_buses,
+    toggles,
+):
+    """Transitions of every net in one clock cycle per lane, glitches included (numba).
+
+    The event-driven transport-delay algorithm of :func:`gate_lanes` with integer cell
+    delays ``cell_delay[c]`` fs; writes ``toggles[lane, net]``. Returns False if a net
+    exceeded ``GATE_MAX_EVENTS`` transitions (the caller then uses the Python level).
+    """
+    n_cells = cell_kind.shape[0]
+    times = np.empty((n_nets, GATE_MAX_EVENTS), dtype=np.int64)
+    values = np.empty((n_nets, GATE_MAX_EVENTS), dtype=np.int8)
+    counts = np.zeros(n_nets, dtype=np.int64)
+    initial = np.zeros(n_nets, dtype=np.int8)
+    pointer = np.zeros(3, dtype=np.int64)
+    state = np.zeros(3, dtype=np.int8)
+    for lane in range(old_buses.shape[1]):
+        counts[:] = 0
+        initial[:] = 0
+        initial[1] = 1
+        for i in range(input_nets.shape[0]):
+            net = input_nets[i]
+            before = (old_buses[input_bus[i], lane] >> input_bit[i]) & 1
+            after = (new_buses[input_bus[i], lane] >> input_bit[i]) & 1
+            initial[net] = before
+            if after != before:
+                times[net, 0] = 0
+                values[net, 0] = after
+                counts[net] = 1
+        for c in range(n_cells):
+            kind = cell_kind[c]
+            arity = 2 if kind < 4 else 3
+            for k in range(3):
+                pointer[k] = 0
+                state[k] = 0
+            for k in range(arity):
+                state[k] = initial[cell_inputs[c, k]]
+            current = _cell_value(kind, state[0], state[1], state[2])
+            out = cell_output[c]
+            initial[out] = current
+            delay = cell_delay[c]
+            while True:
+                t = np.int64(-1)
+                for k in range(arity):
+                    net = cell_inputs[c, k]
+                    if pointer[k] < counts[net]:
+                        candidate = times[net, pointer[k]]
+                        if t < 0 or candidate < t:
+                            t = candidate
+                if t < 0:
+                    break
+                for k in range(arity):
+                    net = cell_inputs[c, k]
+                    while pointer[k] < counts[net] and times[net, pointer[k]] == t:
+                        state[k] = values[net, pointer[k]]
+                        pointer[k] += 1
+                value = _cell_value(kind, state[0], state[1], state[2])
+                if value != current:
+                    if counts[out] >= GATE_MAX_EVENTS:
+                        return False
+                    times[out, counts[out]] = t + delay
+                    values[out, counts[out]] = value
+                    counts[out] += 1
+                    current = value
+        for net in range(n_nets):
+            toggles[lane, net] = counts[net]
+    return True
