@@ -6,6 +6,7 @@ import argparse
 
 import numpy as np
 
+from experiments.technology_files import resolve_user_technology
 from pe_models.cells import parse_cell_delays
 from pe_models.errors import ConfigError
 from pe_models.operands import OPERAND_SOURCES, OperandStream, load_trace, synthetic_stream
@@ -58,9 +59,10 @@ def add_pe_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--technology",
-        choices=sorted(TECHNOLOGIES),
         default=DEFAULT_TECHNOLOGY,
-        help=f"voltage-scaling preset (default: {DEFAULT_TECHNOLOGY})",
+        metavar="NAME|FILE",
+        help=f"voltage-scaling preset ({', '.join(sorted(TECHNOLOGIES))}), a fitted FILE.toml or a FILE.csv of "
+        f"vdd_v,delay_scale points (default: {DEFAULT_TECHNOLOGY}; see vscale tech list)",
     )
 
 
@@ -72,7 +74,7 @@ def pe_config(args: argparse.Namespace) -> PEConfig:
         adder=args.adder,
         pipeline=args.pipeline,
         width=args.width,
-        technology=args.technology,
+        technology=resolve_user_technology(args.technology),
     )
 
 

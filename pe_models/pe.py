@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,9 +12,17 @@ from types import MappingProxyType
 from pe_models.cells import CellLibrary, get_cell_library
 from pe_models.errors import ConfigError
 from pe_models.netlist import Netlist, check_pe_build, pe_stages
-from pe_models.technology import DEFAULT_TECHNOLOGY, Technology, get_technology
+from pe_models.technology import DEFAULT_TECHNOLOGY, TechnologyModel, resolve_technology
 
-__all__ = ["OperatingPoint", "PEConfig", "StageTiming", "stage_timing"]
+__all__ = [
+    "OperatingPoint",
+    "PEConfig",
+    "StageTiming",
+    "critical_path_ps",
+    "max_error_free_f_clk_mhz",
+    "slack_ratio",
+    "stage_timing",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,8 +42,9 @@ class PEConfig:
         default) or ``"fused"`` (multiply and add in one cycle).
     width : int
         Accumulator width in bits (16..62, default 32).
-    technology : str
-        Technology preset name (voltage scaling of delays).
+    technology : str, Technology or TabulatedTechnology
+        Technology preset name, or a technology object (a user's fit or table), for the
+        voltage scaling of delays.
     """
 
     cells: str = "compound"
@@ -42,7 +52,7 @@ class PEConfig:
     adder: str = "rca"
     pipeline: str = "registered"
     width: int = 32
-    technology: str = DEFAULT_TECHNOLOGY
+    technology: str | TechnologyModel = DEFAULT_TECHNOLOGY
     library: CellLibrary = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -52,7 +62,7 @@ class PEConfig:
             object.__setattr__(self, "cell_delays_ps", MappingProxyType(dict(self.cell_delays_ps)))
         object.__setattr__(self, "library", library)
         check_pe_build(adder=self.adder, width=self.width, pipeline=self.pipeline)
-        get_technology(self.technology)
+        resolve_technology(self.technology)
 
     def __hash__(self) -> int:
         return hash((self.cells, self.library, self.adder, self.pipeline, self.width, self.technology))
@@ -63,8 +73,8 @@ class PEConfig:
         return pe_stages(self.library, pipeline=self.pipeline, adder=self.adder, width=self.width)
 
     @property
-    def tech(self) -> Technology:
-        return get_technology(self.technology)
+    def tech(self) -> TechnologyModel:
+        return resolve_technology(self.technology)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -74,7 +84,7 @@ class PEConfig:
             "adder": self.adder,
             "pipeline": self.pipeline,
             "width": self.width,
-            "technology": self.technology,
+            "technology": self.tech.name,
         }
 
 
@@ -193,3 +203,81 @@ def stage_timing(
     return StageTiming(
         delays_fs=MappingProxyType(delays), t_sample_fs=t_sample_fs, delay_scale=float(scale), t_clk_fs=t_clk_fs
     )
+
+
+@functools.cache
+def critical_path_ps(pe: PEConfig) -> float:
+    """Longest register-to-register path of `pe` at nominal VDD, in ps.
+
+    The slowest timed stage's longest static path (every cell at its nominal delay,
+    rounded to fs as :func:`stage_timing` does) plus the flip-flop setup time. Settle
+    times of real operand transitions never exceed it, so a clock period at least this
+    long (times the delay scale) is error-free for a PE without process variation.
+
+    Parameters
+    ----------
+    pe : PEConfig
+
+    Returns
+    -------
+    float
+        Critical path in ps.
+    """
+    delays_fs = {cell: max(1, round(d * 1000)) for cell, d in pe.library.delays_ps.items()}
+    longest_fs = 0
+    for netlist in pe.stages.values():
+        arrival = netlist.static_arrival_fs(delays_fs)
+        for nets in netlist.outputs.values():
+            longest_fs = max(longest_fs, *(arrival[net] for net in nets))
+    return longest_fs / 1000 + pe.library.t_setup_ps
+
+
+def slack_ratio(pe: PEConfig, f_clk_mhz: float) -> float:
+    """Timing slack ratio: clock period / critical path at nominal VDD.
+
+    1.0 means the critical path exactly fills the period at nominal VDD; 2.0 means the
+    delays can double (``delay_scale`` 2) before the first path fails.
+
+    Parameters
+    ----------
+    pe : PEConfig
+    f_clk_mhz : float
+        Clock frequency in MHz, ``0 < f_clk_mhz <= 20000``.
+
+    Returns
+    -------
+    float
+        Dimensionless ratio.
+
+    Raises
+    ------
+    ConfigError
+        If `f_clk_mhz` is out of range.
+    """
+    _positive("f_clk_mhz", f_clk_mhz, "MHz", upper=20000.0)
+    return (1e6 / f_clk_mhz) / critical_path_ps(pe)
+
+
+def max_error_free_f_clk_mhz(pe: PEConfig, vdd_v: float) -> float:
+    """Highest clock in MHz at which every path of `pe` meets setup at supply `vdd_v`.
+
+    ``1e6 / (critical_path_ps(pe) * delay_scale(vdd_v))``. Above it some operand
+    transitions may be latched late; below it none can be (no process variation).
+
+    Parameters
+    ----------
+    pe : PEConfig
+    vdd_v : float
+        Supply voltage in V, inside the PE technology's range.
+
+    Returns
+    -------
+    float
+        Frequency in MHz.
+
+    Raises
+    ------
+    ConfigError
+        If `vdd_v` is outside the technology's range.
+    """
+    return 1e6 / (critical_path_ps(pe) * pe.tech.delay_scale(vdd_v))

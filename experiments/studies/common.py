@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from experiments.technology_files import resolve_user_technology
 from pe_models.cells import parse_cell_delays
 from pe_models.errors import ConfigError
 from pe_models.operands import OPERAND_SOURCES, OperandStream, load_trace, synthetic_stream
@@ -215,8 +216,10 @@ class PEFields:
         ``"registered"`` or ``"fused"``.
     width : int
         Accumulator width in bits, 16..62.
-    technology : str
-        Voltage-scaling preset.
+    technology : str, path or technology object
+        Voltage-scaling preset name, a fitted ``FILE.toml`` or a ``FILE.csv`` of
+        ``vdd_v,delay_scale`` points (loaded once, stored as the technology object), or a
+        :class:`~pe_models.technology.Technology` / ``TabulatedTechnology``.
     """
 
     cells: str = "compound"
@@ -224,10 +227,11 @@ class PEFields:
     adder: str = "rca"
     pipeline: str = "registered"
     width: int = 32
-    technology: str = DEFAULT_TECHNOLOGY
+    technology: Any = DEFAULT_TECHNOLOGY
 
     def __post_init__(self) -> None:
         set_field(self, "cell_delays_ps", _cell_delays(self.cell_delays_ps))
+        set_field(self, "technology", resolve_user_technology(self.technology))
         self.pe_config()
         _chain_post_init(self, PEFields)
 
