@@ -316,6 +316,22 @@ def _all_subparsers(action: argparse._SubParsersAction) -> list[argparse.Argumen
     return found
 
 
+def _option_names(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
+    """Destination -> the option string users type, for the chosen (sub-)command."""
+    names: dict[str, str] = {}
+    current: argparse.ArgumentParser | None = parser
+    while current is not None:
+        chosen = None
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(getattr(args, action.dest, None) or "")
+            elif action.option_strings:
+                long = [text for text in action.option_strings if text.startswith("--")]
+                names[action.dest] = (long or action.option_strings)[0]
+        current = chosen
+    return names
+
+
 def _error(message: str) -> None:
     print(f"vscale: error: {' '.join(str(message).split())}", file=sys.stderr)
 
@@ -329,11 +345,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             limit = None
             if getattr(args, "max_memory", None) is not None:
                 limit = validation.parse_size(args.max_memory)
+            validation.check_arguments(args, _option_names(parser, args))
             if hasattr(args, "out"):
                 validation.output_folder(args.out)
-                staging = _Staging(Path(args.out))
-                setattr(args, _STAGING, staging)
             with validation.use_memory_limit(limit):
+                validation.guard(args)
+                if hasattr(args, "out"):
+                    staging = _Staging(Path(args.out))
+                    setattr(args, _STAGING, staging)
                 status = int(args.handler(args) or 0)
             if status == 0 and staging is not None:
                 staging.publish()

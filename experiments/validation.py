@@ -21,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
 from pe_models.errors import ConfigError
 
 __all__ = [
@@ -28,10 +30,14 @@ __all__ = [
     "MAX_SEED",
     "available_memory",
     "bit_range",
+    "check_arguments",
     "check_memory",
     "count",
     "default_memory_limit",
+    "estimate_memory",
     "format_bytes",
+    "guard",
+    "integer",
     "memory_limit",
     "output_folder",
     "parse_size",
@@ -70,12 +76,31 @@ _SIZE_UNITS = {
 }
 
 
-def _integer(value: object, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise ConfigError(f"{field}: expected an integer, got {value!r}")
-    return int(value)
+def integer(field: str, value: object, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """`value` as an int within [minimum, maximum]; ConfigError naming `field` otherwise.
+
+    Messages: ``FIELD: expected a positive integer, got 0`` (minimum 1), ``... a non-negative
+    integer ...`` (minimum 0), ``... an integer >= 2 ...``, ``... an integer in 1..1000 ...``.
+    """
+    if minimum is not None and maximum is not None:
+        shown_max = "2**63-1" if maximum == MAX_SEED else str(maximum)
+        allowed = f"an integer in {minimum}..{shown_max}"
+    elif minimum == 0:
+        allowed = "a non-negative integer"
+    elif minimum == 1:
+        allowed = "a positive integer"
+    elif minimum is not None:
+        allowed = f"an integer >= {minimum}"
+    elif maximum is not None:
+        allowed = f"an integer <= {maximum}"
+    else:
+        allowed = "an integer"
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ConfigError(f"{field}: expected {allowed}, got {value!r}")
+    number = int(value)
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        raise ConfigError(f"{field}: expected {allowed}, got {number}")
+    return number
 
 
 def seed(value: object, *, field: str = "--seed") -> int:
@@ -84,12 +109,9 @@ def seed(value: object, *, field: str = "--seed") -> int:
     Raises
     ------
     ConfigError
-        ``--seed: -1 is out of range; allowed: 0..2**63-1``.
+        ``--seed: expected an integer in 0..2**63-1, got -1``.
     """
-    number = _integer(value, field)
-    if not 0 <= number <= MAX_SEED:
-        raise ConfigError(f"{field}: {number} is out of range; allowed: 0..2**63-1")
-    return number
+    return integer(field, value, minimum=0, maximum=MAX_SEED)
 
 
 def count(value: object, *, field: str, minimum: int = 1, maximum: int | None = None) -> int:
@@ -98,14 +120,10 @@ def count(value: object, *, field: str, minimum: int = 1, maximum: int | None = 
     Raises
     ------
     ConfigError
-        ``--lanes: 0 is out of range; allowed: 1..4096`` (or ``allowed: >= 1`` without a
-        maximum).
+        ``--lanes: expected a positive integer, got 0``, ``--bins: expected an integer >= 2,
+        got 1`` or ``--images: expected an integer in 1..1000, got 5000``.
     """
-    number = _integer(value, field)
-    if number < minimum or (maximum is not None and number > maximum):
-        allowed = f">= {minimum}" if maximum is None else f"{minimum}..{maximum}"
-        raise ConfigError(f"{field}: {number} is out of range; allowed: {allowed}")
-    return number
+    return integer(field, value, minimum=minimum, maximum=maximum)
 
 
 def usable_cores() -> int:
@@ -183,8 +201,7 @@ def vdd_range(text: str, *, field: str = "--vdd", technology: str | None = None)
             try:
                 preset.delay_scale(value)
             except ConfigError as error:
-                message = str(error)
-                raise ConfigError(field + message[message.index(":") :]) from None
+                raise ConfigError(str(error).replace("vdd_v", field)) from None
     return values
 
 
@@ -367,8 +384,130 @@ def check_memory(estimate_bytes: float, *, field: str, request: object) -> None:
     """
     limit = memory_limit()
     if estimate_bytes > limit:
-        source = "--max-memory" if _limit is not None else "--max-memory; default 50 % of available memory"
+        source = "--max-memory"
+        if _limit is None:
+            source += f"; default {DEFAULT_MEMORY_FRACTION:.0%} of the available memory"
         raise ConfigError(
             f"{field}: {request} needs about {format_bytes(estimate_bytes)} of memory; "
             f"the limit is {format_bytes(limit)} ({source})"
         )
+
+
+_COUNT_MINIMUM = {
+    "samples": 1000,
+    "rows": 1,
+    "lanes": 1,
+    "steps": 2,
+    "bins": 2,
+    "penalty": 0,
+    "activity_samples": 1,
+    "jobs": 1,
+}
+"""Integer options shared by several commands and their smallest allowed value."""
+
+BYTES_PER_CHAIN_SAMPLE = 160
+"""Peak memory per Monte Carlo MAC of ``probs --level chain`` (measured 127 B, with margin)."""
+BYTES_PER_DNN_ROW_STEP = 32
+"""Peak memory per (column row x step) of the synthetic ``dnn`` operand stream (measured 22 B)."""
+BYTES_PER_BIT_BIN = 500
+"""Memory per (accumulator bit x histogram bin) of ``slack`` (measured 372 B)."""
+BYTES_PER_OUTPUT = 48
+"""Memory per output element of a simulated GEMM (measured 30 B), plus the int8 operands."""
+BYTES_PER_TRACE_VALUE = 64
+"""Memory per (lane x step) of ``trace`` (measured 49 B)."""
+BYTES_PER_IMAGE = 1_300_000
+"""Memory per ImageNet-preprocessed image of a folder (3 x 224 x 224 float32, stacked twice)."""
+
+
+def check_arguments(args: object, options: dict[str, str] | None = None) -> None:
+    """Check the options several commands share, by name, with the same message everywhere.
+
+    Seeds, counts (``--samples``, ``--rows``, ``--lanes``, ``--steps``, ``--bins``,
+    ``--penalty``, ``--jobs``, ``--images N``), finite floats, ``--f-clk-mhz`` > 0 and
+    supply voltages (``--vdd``, text or number; inside the technology's operating range,
+    whatever the command does with them). Worker counts are then capped by the cores and
+    the voltage points.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+    options : dict, optional
+        Destination -> option string (default ``--`` + dest with ``-`` for ``_``).
+    """
+    values = vars(args)
+    names = options or {}
+
+    def option(dest: str) -> str:
+        return names.get(dest, "--" + dest.replace("_", "-"))
+
+    for dest, value in values.items():
+        if dest.startswith("_") or value is None:
+            continue
+        if dest == "seed":
+            seed(value, field=option(dest))
+        elif dest in _COUNT_MINIMUM and isinstance(value, int):
+            count(value, field=option(dest), minimum=_COUNT_MINIMUM[dest])
+        elif dest == "images" and isinstance(value, int):
+            count(value, field=option(dest))
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{option(dest)}: expected a finite number, got {value!r}")
+        if dest == "f_clk_mhz" and isinstance(value, float) and value <= 0:
+            raise ConfigError(f"{option(dest)}: expected a number of MHz in (0, inf), got {value!r}")
+    technology = values.get("technology") or _default_technology()
+    vdd = values.get("vdd")
+    points = None
+    if isinstance(vdd, str):
+        points = len(vdd_range(vdd, field=option("vdd"), technology=technology))
+    elif isinstance(vdd, float):
+        vdd_range(f"{vdd!r}", field=option("vdd"), technology=technology)
+    if isinstance(values.get("jobs"), int):
+        setattr(args, "jobs", workers(values["jobs"], work=points or values["jobs"], field=option("jobs")))  # noqa: B010
+
+
+def _default_technology() -> str:
+    from pe_models.technology import DEFAULT_TECHNOLOGY
+
+    return DEFAULT_TECHNOLOGY
+
+
+def estimate_memory(args: object) -> list[tuple[str, str, int]]:
+    """Estimated peak memory of the large parts of a request: ``(option, request, bytes)``.
+
+    Only what grows with the request is counted (not the interpreter and libraries, about
+    200 MiB); the constants are measured peaks with a margin (see this module's
+    ``BYTES_PER_*``).
+    """
+    values = vars(args)
+    command = values.get("command")
+    found: list[tuple[str, str, int]] = []
+    if command in ("probs", "run") and values.get("level") == "chain" and isinstance(values.get("samples"), int):
+        found.append(("--samples", str(values["samples"]), BYTES_PER_CHAIN_SAMPLE * values["samples"]))
+    if command in ("probs", "run", "slack") and values.get("operands") == "dnn" and isinstance(values.get("rows"), int):
+        steps = 4096 if command == "slack" else 2048
+        found.append(("--rows", str(values["rows"]), BYTES_PER_DNN_ROW_STEP * values["rows"] * steps))
+    if command == "slack" and isinstance(values.get("bins"), int):
+        width = values.get("width") if isinstance(values.get("width"), int) else 32
+        found.append(("--bins", str(values["bins"]), BYTES_PER_BIT_BIN * width * values["bins"]))
+    if command == "simulate" and isinstance(values.get("layer"), str):
+        match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", values["layer"])
+        if match:
+            m, n, k = (int(v) for v in match.groups())
+            found.append(("--layer", values["layer"], BYTES_PER_OUTPUT * m * n + m * k + k * n))
+    if command == "trace" and isinstance(values.get("lanes"), int) and isinstance(values.get("steps"), int):
+        request = f"{values['lanes']} lanes x {values['steps']} steps"
+        found.append(("--lanes", request, BYTES_PER_TRACE_VALUE * values["lanes"] * values["steps"]))
+    images = values.get("images")
+    if command in ("accuracy", "run") and isinstance(images, str) and not images.isdigit():
+        folder = Path(images)
+        try:
+            files = sum(1 for entry in os.scandir(folder) if entry.is_file()) if folder.is_dir() else 0
+        except OSError:
+            files = 0
+        found.append(("--images", f"{images} ({files} files)", BYTES_PER_IMAGE * files))
+    return found
+
+
+def guard(args: object) -> None:
+    """Refuse the request when one of its :func:`estimate_memory` parts exceeds the limit."""
+    for field, request, size in estimate_memory(args):
+        check_memory(size, field=field, request=request)
