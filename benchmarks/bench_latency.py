@@ -9,7 +9,11 @@ Prints a table:
 - wall time of the whole ``vscale latency`` process (interpreter start, imports, files);
 - peak resident memory of a process computing 256x256 layers with M = 12544, walking
   every fold and evaluating the stall model, against the size an M x N x K array would
-  need.
+  need;
+- the whole ``vscale latency`` process on ResNet-50 (54 layers) on a 32x32 array with a
+  DRAM bandwidth of 16 words per cycle and 64/64/32 KiB buffers (the memory model on every
+  layer): median wall time and CPU time (user + system) of several processes, and their
+  peak resident memory; targets < 2 s and < 300 MB.
 
 Run: ``python benchmarks/bench_latency.py [--repeats N]``.
 """
@@ -17,6 +21,7 @@ Run: ``python benchmarks/bench_latency.py [--repeats N]``.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -93,6 +98,38 @@ def _time_cli(repeats: int) -> float:
     return statistics.median(times)
 
 
+RESNET_COMMAND = (
+    "latency",
+    "--topology",
+    "resnet50",
+    "--array",
+    "32x32",
+    "--bandwidth",
+    "16",
+    "--sram-kib",
+    "64,64,32",
+    "--format",
+    "csv",
+)
+
+
+def _time_resnet_cli(repeats: int) -> tuple[float, float, float]:
+    """Median wall and CPU seconds of `vscale latency` on ResNet-50, and the largest peak RSS (MiB)."""
+    walls, cpus, peaks = [], [], []
+    with tempfile.TemporaryDirectory() as out:
+        for _ in range(repeats):
+            command = [sys.executable, "-m", "experiments", *RESNET_COMMAND, "--out", out]
+            start = time.perf_counter()
+            process = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(process.pid, 0)
+            walls.append(time.perf_counter() - start)
+            if status != 0:
+                raise RuntimeError(f"vscale latency failed: {process.stderr.read().decode() if process.stderr else ''}")
+            cpus.append(usage.ru_utime + usage.ru_stime)
+            peaks.append(usage.ru_maxrss / 1024)
+    return statistics.median(walls), statistics.median(cpus), max(peaks)
+
+
 def _peak_rss_kib(m: int, n: int, k: int) -> tuple[int, int]:
     result = subprocess.run(
         [sys.executable, "-c", _RSS_PROBE, str(m), str(n), str(k)],
@@ -120,6 +157,10 @@ def main() -> int:
         label = f"MobileNet 27 layers, 256x256 {dataflow}, in process"
         rows.append((label, f"{seconds * 1e3:.3f} ms", f"{total} cycles"))
     rows.append(("vscale latency process, ws, incl. start-up", f"{_time_cli(args.cli_repeats):.3f} s", "wall time"))
+    wall, cpu, peak = _time_resnet_cli(args.cli_repeats)
+    rows.append(("vscale latency ResNet-50, 32x32, 16 words/cycle, 64/64/32 KiB", f"{wall:.3f} s", "wall time"))
+    rows.append(("  same, CPU time (user + system)", f"{cpu:.3f} s", "target < 2 s"))
+    rows.append(("  same, peak RSS", f"{peak:.1f} MiB", "target < 300 MB"))
     for m, n, k in ((12544, 32, 27), (12544, 1024, 4608)):
         before, after = _peak_rss_kib(m, n, k)
         rows.append(
