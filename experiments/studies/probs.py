@@ -273,19 +273,29 @@ def plot_probs(result: ProbsResult, title: str | None = None) -> Any:
             f"{result.operands_source} operands ({config.level})"
         )
     figure, axis = subplots(figsize=(8, 4.5))
-    data = np.where(result.adder > 0, result.adder, np.nan)
+    failing = np.nonzero((result.adder > 0).any(axis=0))[0]
+    if failing.size == 0:
+        axis.text(0.5, 0.5, "no accumulator bit fails at any VDD", ha="center", va="center", transform=axis.transAxes)
+        axis.set_xticks(range(len(result.vdd_v)), [f"{v:.2f}" for v in result.vdd_v], rotation=45)
+        axis.set_xlabel("VDD (V)")
+        axis.set_title(title)
+        return figure
+    low_bit, high_bit = int(failing.min()), int(failing.max())
+    shown = result.adder[:, low_bit : high_bit + 1]
+    positive = shown[shown > 0]
+    data = np.where(shown > 0, shown, np.nan)
     image = axis.imshow(
         data.T,
         aspect="auto",
         origin="lower",
         cmap="magma",
-        norm=LogNorm(vmin=1e-7, vmax=1.0),
+        norm=LogNorm(vmin=float(positive.min()), vmax=float(positive.max())),
         interpolation="nearest",
-        extent=(-0.5, len(result.vdd_v) - 0.5, -0.5, result.adder.shape[1] - 0.5),
+        extent=(-0.5, len(result.vdd_v) - 0.5, low_bit - 0.5, high_bit + 0.5),
     )
     axis.set_xticks(range(len(result.vdd_v)), [f"{v:.2f}" for v in result.vdd_v], rotation=45)
     axis.set_xlabel("VDD (V)")
-    axis.set_ylabel("accumulator bit")
+    axis.set_ylabel(f"accumulator bit (bits {low_bit}..{high_bit} fail somewhere)")
     axis.set_title(title)
     figure.colorbar(image, ax=axis, label="P(bit latched wrong)  (blank: 0)")
     return figure
