@@ -50,6 +50,7 @@ __all__ = [
     "flops_per_pe",
     "net_capacitance_units",
     "net_toggles",
+    "net_toggles_fast",
     "node_energy_scale",
     "pe_energy_model",
     "peak_macs_per_s",
@@ -414,6 +415,35 @@ def net_toggles(
     return toggles
 
 
+def net_toggles_fast(
+    netlist: Netlist,
+    old_inputs: Mapping[str, np.ndarray],
+    new_inputs: Mapping[str, np.ndarray],
+    *,
+    delays_fs: Mapping[str, int],
+) -> np.ndarray:
+    """:func:`net_toggles` compiled with numba (same arguments, same result).
+
+    Falls back to the Python reference when a net switches more than
+    ``GATE_MAX_EVENTS`` times in a cycle.
+    """
+    from pe_models import _kernels
+    from pe_models.gate import _encoded
+
+    kinds, inputs, outputs, input_nets, input_bus, input_bit = _encoded(netlist)
+    bus_names = list(netlist.inputs)
+    old = np.stack([np.asarray(old_inputs[name], dtype=np.int64) for name in bus_names])
+    new = np.stack([np.asarray(new_inputs[name], dtype=np.int64) for name in bus_names])
+    delays = np.array([int(delays_fs[cell.kind]) for cell in netlist.cells], dtype=np.int64)
+    toggles = np.zeros((old.shape[1], netlist.n_nets), dtype=np.int64)
+    done = _kernels.net_toggle_lanes(
+        kinds, inputs, outputs, delays, netlist.n_nets, input_nets, input_bus, input_bit, old, new, toggles
+    )
+    if not done:
+        return net_toggles(netlist, old_inputs, new_inputs, delays_fs=delays_fs)
+    return toggles
+
+
 def _popcount(values: np.ndarray) -> np.ndarray:
     return np.bitwise_count(np.asarray(values, dtype=np.int64).astype(np.uint64)).astype(np.float64)
 
@@ -584,11 +614,11 @@ def _fit_stage(
     stage: str, netlist: Netlist, delays_fs: Mapping[str, int], width: int, samples: int
 ) -> StageToggleModel:
     units = net_capacitance_units(netlist)
-    old, new = _random_training_operands(1, samples // 2, width)
-    sold, snew = _validation_stream(11, width, steps=samples - samples // 2, depth=16, columns=16)
+    old, new = _random_training_operands(1, samples // 4, width)
+    sold, snew = _validation_stream(11, width, steps=samples - samples // 4, depth=32, columns=32)
     old = {k: np.concatenate([old[k], sold[k]]) for k in "abc"}
     new = {k: np.concatenate([new[k], snew[k]]) for k in "abc"}
-    toggles = net_toggles(netlist, _stage_inputs(stage, old), _stage_inputs(stage, new), delays_fs=delays_fs)
+    toggles = net_toggles_fast(netlist, _stage_inputs(stage, old), _stage_inputs(stage, new), delays_fs=delays_fs)
     features = stage_features(stage, old, new, width=width)
     cell_nets = np.array([cell.output for cell in netlist.cells], dtype=np.int64)
     counts = toggles[:, cell_nets].sum(axis=1).astype(np.float64)
@@ -598,9 +628,11 @@ def _fit_stage(
     rold, rnew = _random_training_operands(2, samples // 2, width)
     for key in ("a", "b"):
         rnew[key] = np.random.default_rng(np.random.SeedSequence(3)).integers(-128, 128, samples // 2)
-    random_toggles = net_toggles(netlist, _stage_inputs(stage, rold), _stage_inputs(stage, rnew), delays_fs=delays_fs)
-    vold, vnew = _validation_stream(4, width, steps=400, depth=8, columns=8)
-    vtoggles = net_toggles(netlist, _stage_inputs(stage, vold), _stage_inputs(stage, vnew), delays_fs=delays_fs)
+    random_toggles = net_toggles_fast(
+        netlist, _stage_inputs(stage, rold), _stage_inputs(stage, rnew), delays_fs=delays_fs
+    )
+    vold, vnew = _validation_stream(4, width, steps=2000, depth=8, columns=8)
+    vtoggles = net_toggles_fast(netlist, _stage_inputs(stage, vold), _stage_inputs(stage, vnew), delays_fs=delays_fs)
     vcounts = vtoggles[:, cell_nets].sum(axis=1).astype(np.float64)
     predicted = np.maximum(stage_features(stage, vold, vnew, width=width) @ toggle_coefficients, 0.0)
     mean = max(float(vcounts.mean()), 1e-12)
@@ -712,7 +744,7 @@ def pe_energy_model(
     *,
     node_nm: float | None = None,
     hold_buffers_per_bit: float = 2.0,
-    samples: int = 800,
+    samples: int = 4000,
 ) -> PEEnergyModel:
     """The energy model of `pe` on its technology (cached).
 
@@ -782,13 +814,13 @@ def _calibration_units() -> float:
     reference = PEConfig()
     delays_fs = {kind: round(ps * 1000) for kind, ps in reference.library.delays_ps.items()}
     rng = np.random.default_rng(np.random.SeedSequence(5))
-    n = 1000
+    n = 4000
     ranges = {"a": 1 << 7, "b": 1 << 7, "product": 1 << 15, "c": 1 << 31}
     total = 0.0
     for netlist in reference.stages.values():
         old = {name: rng.integers(-ranges[name], ranges[name], n) for name in netlist.inputs}
         new = {name: rng.integers(-ranges[name], ranges[name], n) for name in netlist.inputs}
-        toggles = net_toggles(netlist, old, new, delays_fs=delays_fs)
+        toggles = net_toggles_fast(netlist, old, new, delays_fs=delays_fs)
         total += float((toggles * net_capacitance_units(netlist)).sum(axis=1).mean())
     return total
 

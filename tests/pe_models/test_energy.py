@@ -10,6 +10,7 @@ from pe_models.energy import (
     Band,
     net_capacitance_units,
     net_toggles,
+    net_toggles_fast,
     node_energy_scale,
     pe_energy_model,
     peak_macs_per_s,
@@ -178,3 +179,15 @@ def test_toggle_model_error_against_gate_level_counts_is_small():
     model = pe_energy_model(PEConfig())
     for stage in model.stages.values():
         assert abs(stage.validation_error_pct) < 10.0
+
+
+@pytest.mark.parametrize("pe", [PEConfig(), PEConfig(cells="2in", adder="ks"), PEConfig(pipeline="fused")])
+def test_numba_transition_counts_equal_the_python_reference(pe):
+    delays = {kind: round(ps * 1000) for kind, ps in pe.library.delays_ps.items()}
+    rng = np.random.default_rng(11)
+    ranges = {"a": 1 << 7, "b": 1 << 7, "product": 1 << 15, "c": 1 << 31}
+    for netlist in pe.stages.values():
+        old = {name: rng.integers(-ranges[name], ranges[name], 60) for name in netlist.inputs}
+        new = {name: rng.integers(-ranges[name], ranges[name], 60) for name in netlist.inputs}
+        expected = net_toggles(netlist, old, new, delays_fs=delays)
+        assert np.array_equal(net_toggles_fast(netlist, old, new, delays_fs=delays), expected)
