@@ -44,6 +44,11 @@ class GemmBackend(Protocol):
         Filled by the backend while it runs: per layer name, an int64 array of error
         counts per accumulator bit position (index 0 = least significant bit).
         Error-free backends leave it empty.
+
+    A backend may also have ``matmul_groups(activations, weights, *, layer)`` taking the
+    groups of a grouped convolution at once, shapes (G, M, K) and (G, K, N), returning
+    (G, M, N); and ``counters`` and ``start_batch`` to let the engine split images across
+    worker processes (:class:`workloads.parallel.BatchBackend`).
     """
 
     name: str
@@ -80,6 +85,7 @@ class ExactBackend:
     """
 
     name = "exact"
+    counters = ("stats",)
 
     def __init__(self, *, accumulator_bits: int = 32) -> None:
         if not isinstance(accumulator_bits, int) or not 16 <= accumulator_bits <= 64:
@@ -94,6 +100,9 @@ class ExactBackend:
         if activations.ndim != 2 or weights.ndim != 2 or activations.shape[1] != weights.shape[0]:
             raise ValueError(f"{layer}: GEMM shapes {activations.shape} and {weights.shape} do not match")
         return exact_gemm(activations, weights, self.accumulator_bits)
+
+    def start_batch(self, index: int) -> None:
+        """Nothing to reset (see :class:`workloads.parallel.BatchBackend`)."""
 
 
 _REGISTRY: dict[str, Callable[..., GemmBackend]] = {"exact": ExactBackend}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -135,6 +136,11 @@ class _QuantGemm:
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)
 
+    @cached_property
+    def weight_stack(self) -> np.ndarray:
+        """The groups' weight matrices stacked, shape (groups, K, N)."""
+        return np.stack(self.weights)
+
     def run(self, args: list[np.ndarray], backend: GemmBackend) -> np.ndarray:
         x = args[0]
         if self.kernel is None:
@@ -143,8 +149,15 @@ class _QuantGemm:
             columns, out_shape = [x], (x.shape[0],)
         else:
             columns, out_shape = ops.im2col_groups(x, self.kernel, self.stride, self.padding, len(self.weights))
-        parts = [backend.matmul(c, w, layer=self.name) for c, w in zip(columns, self.weights, strict=True)]
-        accumulator = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        grouped = getattr(backend, "matmul_groups", None)
+        if grouped is not None and len(columns) > 1:
+            stacked = np.stack(columns)
+            del columns
+            parts = grouped(stacked, self.weight_stack, layer=self.name)
+            accumulator = parts.transpose(1, 0, 2).reshape(parts.shape[1], -1)
+        else:
+            parts = [backend.matmul(c, w, layer=self.name) for c, w in zip(columns, self.weights, strict=True)]
+            accumulator = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
         out = _kernels.requantize(
             np.ascontiguousarray(accumulator, dtype=np.int64),
             self.bias,
@@ -263,7 +276,14 @@ class QuantizedModel:
         _check_images_shape(self.input_shape, images)
         return quantize_activations(images.transpose(0, 2, 3, 1), self.scales[INPUT])
 
-    def run(self, images: np.ndarray, backend: GemmBackend, *, batch_size: int | None = None) -> np.ndarray:
+    def run(
+        self,
+        images: np.ndarray,
+        backend: GemmBackend,
+        *,
+        batch_size: int | None = None,
+        workers: int | None = None,
+    ) -> np.ndarray:
         """Int8 forward pass.
 
         Parameters
@@ -271,25 +291,37 @@ class QuantizedModel:
         images : ndarray of float, shape (N, C, H, W)
             Preprocessed float images (as the float model takes them).
         backend : GemmBackend
-            Computes every convolution and linear GEMM.
+            Computes every convolution and linear GEMM. Its counters (``stats`` ...) add
+            up over all images.
         batch_size : int, optional
-            Images per pass (default :meth:`default_batch_size`).
+            Images per pass (default :meth:`default_batch_size`). Images of a batch reach
+            the backend as one GEMM per layer, so with an error-injecting backend the
+            results depend on it (and never on `workers`).
+        workers : int, optional
+            Worker processes the batches are split across (default: all cores, or the
+            ``VSCALE_WORKERS`` environment variable; see :mod:`workloads.parallel`).
+            Backends without batch support run in this process.
 
         Returns
         -------
         ndarray of int8, shape (N, ...)
             Output codes; real values are ``codes * output_scale``.
         """
+        from .parallel import run_batches
+
         _check_images_shape(self.input_shape, images)
         batch_size = batch_size or self.default_batch_size()
-        outputs = [
-            self._run_batch(images[start : start + batch_size], backend) for start in range(0, len(images), batch_size)
-        ]
-        return np.concatenate(outputs) if outputs else np.zeros((0,), np.int8)
+        return run_batches(self, images, [backend], batch_size=batch_size, workers=workers)[0]
 
-    def logits(self, images: np.ndarray, backend: GemmBackend, *, batch_size: int | None = None) -> np.ndarray:
+    def logits(
+        self, images: np.ndarray, backend: GemmBackend, *, batch_size: int | None = None, workers: int | None = None
+    ) -> np.ndarray:
         """Dequantised outputs (float64), shape (N, classes)."""
-        return self.run(images, backend, batch_size=batch_size) * self.output_scale
+        return self.run(images, backend, batch_size=batch_size, workers=workers) * self.output_scale
+
+    def run_batch(self, images: np.ndarray, backend: GemmBackend) -> np.ndarray:
+        """Int8 forward pass of one batch in this process (every GEMM of a layer at once)."""
+        return self._run_batch(images, backend)
 
     def _run_batch(self, images: np.ndarray, backend: GemmBackend) -> np.ndarray:
         values = {INPUT: self.quantize_input(images)}

@@ -15,9 +15,13 @@ width). Protected bits (EDAC) are detected and corrected: counted, not applied.
 The operand statistics behind ``p_i`` are taken from the layer itself: partial sums and
 products sampled from the GEMM as a weight-stationary array of ``rows`` rows forms
 them (the partial sum entering row r of a K-fold is the dot product over the rows
-above it in that fold). They are computed once per layer, from its first GEMM (the
-first group of a grouped or depthwise convolution stands for all its groups), and
-cached.
+above it in that fold). They are computed once per layer and batch, from its first
+GEMM of the batch (the first group of a grouped or depthwise convolution stands for
+all its groups), and cached under a digest of that GEMM's operands (its first rows,
+a CRC-32 of all of them, the weights), so a batch's statistics never come from another
+batch. The errors of GEMM j of batch b are drawn from the seed's child keyed by
+(b, j) (:func:`workloads.parallel.batch_seed`), so results do not depend on how
+batches are spread over worker processes.
 
 Events are rare, so they are drawn sparsely: the number of wrong bits of kind i over
 the whole GEMM is Poisson with mean ``M N K p_i`` (the binomial limit for small p_i),
@@ -28,7 +32,9 @@ placed uniformly over outputs; the sign of each is ``+`` with probability
 from __future__ import annotations
 
 import hashlib
+import zlib
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -42,6 +48,8 @@ from pe_models.chain import static_output_arrival_fs
 from pe_models.integers import bit_frequencies, exact_gemm, to_signed
 from pe_models.operands import OperandStream
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
+
+from .parallel import batch_seed
 
 __all__ = ["BitlevelBackend", "StatisticalBackend", "layer_operand_sample"]
 
@@ -118,12 +126,14 @@ class StatisticalBackend:
     name: str = "statistical"
     stats: dict[str, np.ndarray] = field(default_factory=dict)
     detections: dict[str, int] = field(default_factory=dict)
+    counters: ClassVar[tuple[str, ...]] = ("stats", "detections")
 
     def __post_init__(self) -> None:
         self.timing: StageTiming = stage_timing(
             self.pe, operating_point=OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz)
         )
         self._calls = 0
+        self._batch: int | None = None
         self._run_lengths = frozenset(k for k in run_lengths_needed(self.pe, self.timing) if 0 < k < self.pe.width)
         arrival = static_output_arrival_fs(self.pe.stages["multiplier"], self.timing.delays_fs, "product")
         self._late_product = arrival > self.timing.t_sample_fs
@@ -138,6 +148,7 @@ class StatisticalBackend:
         if layer in self._layer_errors:
             return self._layer_errors[layer]
         digest = hashlib.blake2b(activations[: min(64, activations.shape[0])].tobytes(), digest_size=8)
+        digest.update(zlib.crc32(np.ascontiguousarray(activations)).to_bytes(4, "little"))
         digest.update(weights.tobytes())
         key = (activations.shape, weights.shape, self.rows, self.pe.width, self._run_lengths, digest.hexdigest())
         if key not in _STATISTICS_CACHE:
@@ -168,11 +179,29 @@ class StatisticalBackend:
         self._layer_errors[layer] = kinds
         return kinds
 
+    def start_batch(self, index: int) -> None:
+        """Draw the next GEMMs' errors from children of `seed` keyed by (batch `index`, call).
+
+        The per-layer error kinds are re-derived from the batch's own first GEMM of each
+        layer, so a batch's errors depend on its index and images only (not on which
+        batches ran before it in the same process).
+        """
+        self._batch = index
+        self._calls = 0
+        self._layer_errors = {}
+
     def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
-        """Exact GEMM plus injected errors; (M, K) int8 @ (K, N) int8 -> (M, N) int64."""
+        """Exact GEMM plus injected errors; (M, K) int8 @ (K, N) int8 -> (M, N) int64.
+
+        Call j draws from ``SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, j))``,
+        or after :meth:`start_batch` (b) from ``spawn_key=(*seed.spawn_key, b, j)``.
+        """
         width = self.pe.width
         exact = exact_gemm(activations, weights, width)
-        child = np.random.SeedSequence(self.seed.entropy, spawn_key=(*self.seed.spawn_key, self._calls))
+        if self._batch is None:
+            child = np.random.SeedSequence(self.seed.entropy, spawn_key=(*self.seed.spawn_key, self._calls))
+        else:
+            child = batch_seed(self.seed, self._batch, self._calls)
         self._calls += 1
         kinds = self._error_kinds(activations, weights, layer)
         m_count, depth = activations.shape
@@ -233,6 +262,7 @@ class BitlevelBackend:
     cycles: int = 0
     compute_cycles: int = 0
     correction_cycles: int = 0
+    counters: ClassVar[tuple[str, ...]] = ("stats", "detections", "cycles", "compute_cycles", "correction_cycles")
 
     def __post_init__(self) -> None:
         from sim.config import ArrayConfig
@@ -252,6 +282,10 @@ class BitlevelBackend:
         )
         self.error_free = self.variation is None and latest_fs <= self.timing.t_sample_fs
 
+    def start_batch(self, index: int) -> None:
+        """Nothing to reset: the only randomness is the die, drawn from `seed` (see
+        :class:`workloads.parallel.BatchBackend`)."""
+
     def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
         """(M, K) int8 @ (K, N) int8 on the simulated array -> (M, N) int64, wrapped.
 
@@ -259,20 +293,28 @@ class BitlevelBackend:
         process variation), no MAC can latch a wrong value, so the exact product and the
         closed-form cycle count (equal to the engine's without errors) are used.
         """
+        return self.matmul_groups(activations[None], weights[None], layer=layer)[0]
+
+    def matmul_groups(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
+        """The G GEMMs of a grouped convolution back to back on the array: (G, M, K) @ (G, K, N) -> (G, M, N).
+
+        One call of :func:`sim.engine.simulate_grouped_gemm` (the groups' folds in order,
+        as G calls of :meth:`matmul` would run them). The cycles are counted as for G
+        separate GEMMs (each one less than its busy cycles, SCALE-Sim's convention).
+        """
         from sim.cycles import compute_cycles
-        from sim.engine import simulate_gemm
+        from sim.engine import simulate_grouped_gemm
         from sim.layers import GemmProblem
 
+        groups, m, depth = activations.shape
+        counts = self.stats.setdefault(layer, np.zeros(self.pe.width, dtype=np.int64))
         if self.error_free:
-            self.stats.setdefault(layer, np.zeros(self.pe.width, dtype=np.int64))
-            cycles = compute_cycles(
-                GemmProblem(m=activations.shape[0], n=weights.shape[1], k=weights.shape[0]), self.array
-            )
+            cycles = groups * compute_cycles(GemmProblem(m=m, n=weights.shape[2], k=depth), self.array)
             self.cycles += cycles
             self.compute_cycles += cycles
             return exact_gemm(activations, weights, self.pe.width)
 
-        result = simulate_gemm(
+        result = simulate_grouped_gemm(
             np.ascontiguousarray(activations, dtype=np.int8),
             np.ascontiguousarray(weights, dtype=np.int8),
             array=self.array,
@@ -283,10 +325,9 @@ class BitlevelBackend:
             seed=self.seed,
             engine="fast",
         )
-        counts = self.stats.setdefault(layer, np.zeros(self.pe.width, dtype=np.int64))
         counts += result.flip_counts
         self.detections[layer] = self.detections.get(layer, 0) + int(result.detections)
-        self.cycles += int(result.cycles)
-        self.compute_cycles += int(result.compute_cycles)
+        self.cycles += int(result.cycles) - (groups - 1)
+        self.compute_cycles += int(result.compute_cycles) - (groups - 1)
         self.correction_cycles += int(result.correction_cycles)
         return result.outputs

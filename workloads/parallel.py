@@ -1,0 +1,253 @@
+"""Images split across worker processes: batches of int8 inference run in a pool, results merged.
+
+Inference is split into batches of a fixed size (independent of the number of workers);
+each batch is one task. A backend that supports batch parallelism (it has
+``start_batch(index)``, see :class:`BatchBackend`) is told the index of the batch before
+it runs it, and draws its randomness from ``SeedSequence`` children keyed by that index,
+never by the worker. Its counters (per-layer error counts, detections, cycles) are sums
+over batches, merged in batch order. So the output codes and every counter are
+bit-identical for any number of workers.
+
+Workers
+    ``workers=None`` means :func:`default_workers`: the ``VSCALE_WORKERS`` environment
+    variable if set, else every core this process may run on. The pool never has more
+    workers than tasks or cores. A sweep that runs its points in parallel sets
+    ``VSCALE_WORKERS=1`` in its own workers (or passes ``workers=1``) so that each point
+    uses one core; the pool's workers do the same for any inference nested in them.
+
+Start method
+    ``fork`` where the platform has it (the model, images and compiled numba kernels are
+    inherited, nothing is pickled but the task indices and the results), else ``spawn``.
+    ``VSCALE_START_METHOD=spawn`` (or ``forkserver``) overrides it, e.g. when the parent
+    runs threads that make forking unsafe; then the model, images and backends are
+    pickled once per worker and the numba kernels load from their on-disk cache.
+
+Interruption
+    Workers ignore SIGINT; if the parent is interrupted (Ctrl-C, SIGTERM turned into an
+    exception) or a task fails, the pool is terminated and joined before the exception
+    propagates, so no worker outlives the call.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import multiprocessing
+import os
+import signal
+from collections.abc import Sequence
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from pe_models.errors import ConfigError
+
+__all__ = [
+    "START_METHOD_VARIABLE",
+    "WORKERS_VARIABLE",
+    "BatchBackend",
+    "batch_seed",
+    "counts_of",
+    "default_workers",
+    "merge_counts",
+    "reset_counts",
+    "run_batches",
+    "usable_cores",
+]
+
+WORKERS_VARIABLE = "VSCALE_WORKERS"
+START_METHOD_VARIABLE = "VSCALE_START_METHOD"
+
+
+def _reduce_mapping_proxy(proxy: MappingProxyType) -> tuple:
+    return MappingProxyType, (dict(proxy),)
+
+
+copyreg.pickle(MappingProxyType, _reduce_mapping_proxy)
+
+
+@runtime_checkable
+class BatchBackend(Protocol):
+    """A GEMM backend whose batches may run in separate processes.
+
+    Attributes
+    ----------
+    counters : tuple of str
+        Names of its counter attributes: ints, or dicts (layer -> int or int array), each
+        a sum over the GEMMs it ran.
+    """
+
+    counters: tuple[str, ...]
+
+    def start_batch(self, index: int) -> None:
+        """Forget per-batch state; draw the randomness of the next GEMMs from batch `index`."""
+        ...
+
+    def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray: ...
+
+
+def batch_seed(seed: np.random.SeedSequence, batch: int, call: int) -> np.random.SeedSequence:
+    """The SeedSequence of GEMM `call` of batch `batch`: a child of `seed` keyed by both indices."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, batch, call), pool_size=seed.pool_size)
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity set), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def default_workers() -> int:
+    """``VSCALE_WORKERS`` if set (a positive integer), else :func:`usable_cores`.
+
+    Raises
+    ------
+    ConfigError
+        The variable is set to something other than a positive integer.
+    """
+    text = os.environ.get(WORKERS_VARIABLE, "").strip()
+    if not text:
+        return usable_cores()
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{WORKERS_VARIABLE}: {text!r} is not allowed; allowed: a positive integer")
+    return int(text)
+
+
+def _check_workers(workers: int | None) -> int:
+    if workers is None:
+        return default_workers()
+    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
+        raise ConfigError(f"workers: {workers!r} is not allowed; allowed: a positive integer or None (all cores)")
+    return int(workers)
+
+
+def reset_counts(backend: Any) -> None:
+    """Zero every counter of `backend` (dicts emptied, ints set to 0)."""
+    for name in getattr(backend, "counters", ()):
+        value = getattr(backend, name)
+        setattr(backend, name, {} if isinstance(value, dict) else 0)
+
+
+def counts_of(backend: Any) -> dict[str, Any]:
+    """The counters of `backend` (a picklable dict, see :class:`BatchBackend`)."""
+    return {name: getattr(backend, name) for name in getattr(backend, "counters", ())}
+
+
+def merge_counts(backend: Any, counts: dict[str, Any]) -> None:
+    """Add counters of one batch (from :func:`counts_of`) to `backend`'s."""
+    for name, value in counts.items():
+        current = getattr(backend, name)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in current:
+                    current[key] = current[key] + item
+                else:
+                    current[key] = item.copy() if isinstance(item, np.ndarray) else item
+        else:
+            setattr(backend, name, current + value)
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _start_worker(model: Any, images: np.ndarray, backends: Sequence[Any], batch_size: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ[WORKERS_VARIABLE] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+
+        _STATE["limits"] = threadpool_limits(1)
+    except ImportError:
+        pass
+    _STATE.update(model=model, images=images, backends=backends, batch_size=batch_size)
+
+
+def _run_task(task: tuple[int, int]) -> tuple[int, int, np.ndarray, dict[str, Any]]:
+    point, batch = task
+    size = _STATE["batch_size"]
+    backend = _STATE["backends"][point]
+    reset_counts(backend)
+    backend.start_batch(batch)
+    codes = _STATE["model"].run_batch(_STATE["images"][batch * size : (batch + 1) * size], backend)
+    return point, batch, codes, counts_of(backend)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    method = os.environ.get(START_METHOD_VARIABLE, "").strip()
+    available = multiprocessing.get_all_start_methods()
+    if method:
+        if method not in available:
+            raise ConfigError(f"{START_METHOD_VARIABLE}: {method!r} is not allowed; allowed: {', '.join(available)}")
+        return multiprocessing.get_context(method)
+    return multiprocessing.get_context("fork" if "fork" in available else "spawn")
+
+
+def run_batches(
+    model: Any,
+    images: np.ndarray,
+    backends: Sequence[Any],
+    *,
+    batch_size: int,
+    workers: int | None = None,
+) -> list[np.ndarray]:
+    """Run every batch of `images` through `model` with each backend (one per sweep point).
+
+    Parameters
+    ----------
+    model : QuantizedModel
+        Anything with ``run_batch(images, backend) -> codes``.
+    images : ndarray, shape (N, ...)
+    backends : sequence of GemmBackend
+        One per point. Each worker runs its batches on its own copy of the backend (its
+        counters zeroed and :meth:`BatchBackend.start_batch` called before each batch);
+        the counters of every batch are added to the given backend's in batch order.
+        With a start method other than ``fork`` the backends, the model and the images
+        are pickled (read-only mappings included: this module registers a pickler for
+        ``types.MappingProxyType``).
+    batch_size : int
+        Images per batch (>= 1), independent of `workers`.
+    workers : int or None
+        Worker processes (None: :func:`default_workers`), capped by the number of
+        batches times backends and by the usable cores. Backends without ``start_batch``
+        always run in this process, batch after batch, on the template itself.
+
+    Returns
+    -------
+    list of ndarray
+        Output codes of all images, one array per backend.
+    """
+    requested = _check_workers(workers)
+    count = len(images)
+    batches = -(-count // batch_size) if count else 0
+    parallel = all(isinstance(backend, BatchBackend) for backend in backends)
+    tasks = [(point, batch) for point in range(len(backends)) for batch in range(batches)]
+    pool_size = min(requested, len(tasks), usable_cores()) if parallel else 1
+    if pool_size <= 1:
+        outputs = []
+        for backend in backends:
+            codes = []
+            for batch in range(batches):
+                if parallel:
+                    backend.start_batch(batch)
+                codes.append(model.run_batch(images[batch * batch_size : (batch + 1) * batch_size], backend))
+            outputs.append(np.concatenate(codes) if codes else np.zeros((0,), np.int8))
+        return outputs
+    results: dict[tuple[int, int], tuple[np.ndarray, dict[str, Any]]] = {}
+    pool = _context().Pool(pool_size, initializer=_start_worker, initargs=(model, images, list(backends), batch_size))
+    try:
+        for point, batch, codes, counts in pool.imap_unordered(_run_task, tasks):
+            results[point, batch] = (codes, counts)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    outputs = []
+    for point, backend in enumerate(backends):
+        for batch in range(batches):
+            merge_counts(backend, results[point, batch][1])
+        outputs.append(np.concatenate([results[point, batch][0] for batch in range(batches)]))
+    return outputs
