@@ -37,7 +37,6 @@ import numpy as np
 from pe_models.errors import ConfigError
 from pe_models.netlist import OPERAND_BITS, PRODUCT_BITS, Netlist, cell_output
 from pe_models.pe import PEConfig
-from pe_models.technology import Technology
 
 __all__ = [
     "CONSTANTS",
@@ -659,17 +658,23 @@ def peak_macs_per_s(pes: int, f_clk_mhz: float) -> float:
     return float(pes) * float(f_clk_mhz) * 1e6
 
 
-def technology_node_nm(technology: Technology) -> float:
+def technology_node_nm(technology: object) -> float:
     """The node in nm named in a technology preset (``generic-28nm`` -> 28).
+
+    Parameters
+    ----------
+    technology : Technology or TabulatedTechnology
+        Anything with a ``name``.
 
     Raises
     ------
     ConfigError
         If the name carries no ``<number>nm``; give ``node_nm`` explicitly then.
     """
-    match = re.search(r"(\d+(?:\.\d+)?)\s*nm", technology.name)
+    name = str(getattr(technology, "name", ""))
+    match = re.search(r"(\d+(?:\.\d+)?)\s*nm", name)
     if match is None:
-        raise ConfigError(f"node_nm: technology {technology.name!r} names no node; allowed: give node_nm in 7..130 nm")
+        raise ConfigError(f"node_nm: technology {name!r} names no node; allowed: give node_nm in 7..130 nm")
     return float(match.group(1))
 
 
