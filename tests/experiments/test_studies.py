@@ -1,0 +1,254 @@
+"""The study API: typed frozen results, configs that name their fields, the registry, the CLI map."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import io
+import json
+import os
+import re
+
+import pytest
+
+import vscale
+from experiments.options import cli_message, config_from_args, option_of
+from experiments.results import StudyResult, display_value
+from experiments.studies import STUDIES, Study
+from experiments.studies.common import check_int, vdd_values
+from pe_models.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Row:
+    vdd_v: float
+    error_pct: float
+    label: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Result(StudyResult[_Row, dict]):
+    row_type = _Row
+
+
+def _result() -> _Result:
+    rows = (_Row(vdd_v=0.9, error_pct=46.800000000000004, label="a"), _Row(vdd_v=0.55, error_pct=0.1 + 0.2, label="b"))
+    return _Result(config={"vdd_v": (0.9, 0.55)}, rows=rows, totals={"mean_pct": (46.8 + 0.3) / 2})
+
+
+def test_numbers_are_rounded_for_display_only():
+    result = _result()
+    assert result.to_csv() == "vdd_v,error_pct,label\n0.9,46.8,a\n0.55,0.3,b\n"
+    assert result.rows[0].error_pct == 46.800000000000004
+    assert display_value(1 / 3) == 0.333333333333
+
+
+def test_json_keeps_config_and_totals_apart_from_the_rows_with_the_csv_column_names():
+    data = json.loads(_result().to_json())
+    assert list(data) == ["config", "totals", "rows"]
+    assert data["config"] == {"vdd_v": [0.9, 0.55]}
+    assert data["totals"] == {"mean_pct": 23.55}
+    header = next(csv.reader(io.StringIO(_result().to_csv())))
+    assert [list(row) for row in data["rows"]] == [header, header]
+
+
+def test_to_csv_with_a_path_writes_the_same_text_with_the_umask(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        text = _result().to_csv(tmp_path / "sub" / "r.csv")
+    finally:
+        os.umask(previous)
+    path = tmp_path / "sub" / "r.csv"
+    assert path.read_text() == text
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in path.parent.iterdir()] == ["r.csv"]
+
+
+def test_results_and_configs_are_frozen_and_rows_typed():
+    result = _result()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.rows = ()  # type: ignore[misc]
+    with pytest.raises(TypeError, match="expected _Row"):
+        _Result(config={}, rows=({"vdd_v": 1.0},))  # type: ignore[arg-type]
+    config = vscale.SlackConfig(vdd_v=0.6)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.vdd_v = 0.5  # type: ignore[misc]
+
+
+def test_table_shows_a_subset_of_the_same_columns():
+    table = _result().table(columns=("label", "error_pct"))
+    assert table.columns == ["label", "error_pct"]
+    with pytest.raises(ValueError, match="columns: top1_pct not among"):
+        _result().table(columns=("top1_pct",))
+
+
+def test_simulate_counts_the_cycles_of_the_hand_worked_tiles():
+    """ws on 4x3: K = 6 in 2 row folds, N = 5 in 2 column folds, 4 folds of 2*4 + 3 + 10 - 2 = 19 cycles;
+    SCALE-Sim's count is 4 * 19 - 1 = 75, i.e. 75 / 700 us at 700 MHz."""
+    result = vscale.simulate(layer="10,5,6", vdd_v=0.9, array="4x3")
+    (row,) = result.rows
+    assert (row.m, row.n, row.k, row.folds, row.cycles, row.macs) == (10, 5, 6, 4, 75, 300)
+    assert result.totals["latency_us"] == pytest.approx(75 / 700)
+    assert (row.erroneous_macs, row.wrong_outputs, row.relative_error) == (0, 0, 0.0)
+
+
+def test_keyword_arguments_and_a_config_give_the_same_result(tmp_path):
+    topology = tmp_path / "net.csv"
+    topology.write_text(
+        "name,kind,ifmap_h,ifmap_w,filter_h,filter_w,channels,num_filters,stride,padding,groups,m,n,k\n"
+        "fc,gemm,,,,,,,,,,10,5,6\n"
+    )
+    by_keywords = vscale.latency(topology=str(topology), array="4x3")
+    by_config = vscale.latency(vscale.LatencyConfig(topology=str(topology), array=(4, 3)))
+    assert by_keywords.rows == by_config.rows
+    assert by_keywords.rows[0].compute_cycles == 75
+    with pytest.raises(TypeError, match="not both"):
+        vscale.latency(vscale.LatencyConfig(topology=str(topology)), array="4x3")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: vscale.simulate(layer="4,4,4", vdd_v=0.9, array="0x4"),
+            "array: expected ROWSxCOLS with positive integers, e.g. 256x256, got '0x4'",
+        ),
+        (lambda: vscale.simulate(layer="4,4,4"), "vdd_v: give vdd_v (with f_clk_mhz) or t_clk_ps"),
+        (
+            lambda: vscale.simulate(layer="4,4,4", vdd_v=0.9, t_clk_ps=900),
+            "vdd_v: give either t_clk_ps (with delay_scale) or vdd_v with f_clk_mhz, not both",
+        ),
+        (
+            lambda: vscale.simulate(layer="4,0,4", vdd_v=0.9),
+            "layer: expected M,N,K with positive integers, e.g. 64,32,27, got '4,0,4'",
+        ),
+        (lambda: vscale.slack(vdd_v=0.6, bins=1), "bins: expected at least 2 histogram bins, got 1"),
+        (
+            lambda: vscale.probs(vdd_v="0.9:0.5"),
+            "vdd_v: '0.9:0.5' is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)",
+        ),
+        (lambda: vscale.probs(level="chain", samples=10), "samples: expected an integer >= 1000, got 10"),
+        (
+            lambda: vscale.accuracy(injection="magic"),
+            "injection: expected one of exact, statistical, bitlevel, got 'magic'",
+        ),
+        (lambda: vscale.trace(layer=0, steps=1), "steps: expected at least 2 consecutive MACs, got 1"),
+        (
+            lambda: vscale.size(topology="resnet18", dataflow="ws,rs"),
+            "dataflow: expected one or more of ws, os, is, got 'rs'",
+        ),
+    ],
+)
+def test_library_errors_name_the_config_field(call, message):
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        call()
+
+
+def test_the_detailed_engine_refuses_large_arrays_unless_asked():
+    message = (
+        "engine: detailed steps one Python object per PE and is meant for arrays of up to 1024 PEs; 64x64 has "
+        "4096; use fast (bit-identical) or set allow_large_detailed"
+    )
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        vscale.SimulateConfig(layer="4,4,4", vdd_v=0.9, array="64x64", engine="detailed")
+    assert vscale.SimulateConfig(layer="4,4,4", vdd_v=0.9, array="64x64", engine="detailed", allow_large_detailed=True)
+    assert vscale.SimulateConfig(layer="4,4,4", vdd_v=0.9, array="32x32", engine="detailed")
+
+
+def test_vdd_values_accept_text_numbers_and_sequences():
+    assert vdd_values("0.9:0.5:0.2") == (0.9, 0.7, 0.5)
+    assert vdd_values("0.5:0.7:0.1") == (0.5, 0.6, 0.7)
+    assert vdd_values(0.55) == (0.55,)
+    assert vdd_values([0.9, 0.55]) == (0.9, 0.55)
+    with pytest.raises(ConfigError, match=r"^vdd_v: 2\.5 V is out of range; allowed: \(0, 2\] V$"):
+        vdd_values([0.9, 2.5])
+
+
+def test_check_int_names_the_field_and_the_bound():
+    assert check_int("lanes", 3, minimum=1) == 3
+    with pytest.raises(ConfigError, match=r"^lanes: expected a positive integer, got 0$"):
+        check_int("lanes", 0, minimum=1)
+    with pytest.raises(ConfigError, match=r"^seed: expected a non-negative integer, got -1$"):
+        check_int("seed", -1, minimum=0)
+    with pytest.raises(ConfigError, match=r"^images: expected an integer in 1\.\.1000, got True$"):
+        check_int("images", True, minimum=1, maximum=1000)
+
+
+def test_the_cli_shows_fields_as_the_options_the_user_typed():
+    assert option_of("vdd_v") == "--vdd"
+    assert option_of("f_clk_mhz") == "--f-clk-mhz"
+    assert option_of("array_rows") == "--rows"
+    config = vscale.SimulateConfig
+    assert cli_message("vdd_v: give vdd_v (with f_clk_mhz) or t_clk_ps", config) == (
+        "--vdd: give --vdd (with --f-clk-mhz) or --t-clk-ps"
+    )
+    penalty = cli_message("penalty_cycles: expected a non-negative integer", config)
+    assert penalty == "--penalty: expected a non-negative integer"
+    assert cli_message("net.csv:3: Strides: expected a positive integer", config) == (
+        "net.csv:3: Strides: expected a positive integer"
+    )
+    assert cli_message("pe: the array engines run the registered pipeline", config) == (
+        "pe: the array engines run the registered pipeline"
+    )
+
+
+def test_config_from_args_takes_each_field_from_its_option():
+    args = argparse.Namespace(vdd=0.6, f_clk_mhz=500.0, bins=8, rows=16, operands="uniform", unrelated=1)
+    config = config_from_args(vscale.SlackConfig, args)
+    assert (config.vdd_v, config.f_clk_mhz, config.bins, config.array_rows, config.operands) == (
+        0.6,
+        500.0,
+        8,
+        16,
+        "uniform",
+    )
+    assert config.cells == "compound"
+
+
+def test_every_registered_study_has_a_frozen_keyword_only_config():
+    mine = {"probs", "slack", "latency", "size", "simulate", "accuracy", "trace", "run"}
+    assert mine <= set(STUDIES)
+    for name, study in STUDIES.items():
+        assert isinstance(study, Study) and study.name == name
+        params = study.config_type.__dataclass_params__
+        assert params.frozen
+        assert all(f.kw_only for f in dataclasses.fields(study.config_type))
+    for name in mine:
+        assert getattr(vscale, name) is STUDIES[name].function
+
+
+def test_vscale_exports_what_it_lists():
+    assert vscale.__all__ == sorted(vscale.__all__, key=lambda n: (not n.isupper(), n))
+    for name in vscale.__all__:
+        assert hasattr(vscale, name), name
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", vscale.__version__)
+
+
+def test_the_study_result_is_what_the_command_writes(tmp_path, capsys):
+    from experiments.cli import main
+
+    out = tmp_path / "probs"
+    assert main(["probs", "--vdd", "0.9,0.5", "--format", "csv", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    result = vscale.probs(vdd_v=[0.9, 0.5])
+    assert printed == result.to_csv() == (out / "probs.csv").read_text()
+
+
+def test_vscale_version_option(capsys):
+    from experiments.cli import main
+
+    with pytest.raises(SystemExit) as status:
+        main(["--version"])
+    assert status.value.code == 0
+    assert capsys.readouterr().out == f"vscale {vscale.__version__}\n"
+
+
+def test_trace_lists_the_layers_of_a_model(tmp_path, capsys):
+    from experiments.cli import main
+
+    assert main(["trace", "--list-layers", "--format", "csv", "--out", str(tmp_path / "t")]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    # tinymnv2's first layer: a 3x3 convolution of the 28x28 image, 16 filters, stride 1 -> 784 x 16 x 9
+    assert (rows[0]["layer_id"], rows[0]["m_per_image"], rows[0]["n"], rows[0]["k"]) == ("0", "784", "16", "9")
+    assert rows[-1]["layer_name"] == "classifier.1"
