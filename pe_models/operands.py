@@ -167,7 +167,9 @@ def synthetic_stream(
 
 def _declared_values(data: np.lib.npyio.NpzFile, name: str) -> int:
     """Number of values array `name` of an open ``.npz`` declares in its header (nothing decompressed)."""
-    with data.zip.open(f"{name}.npy") as member:
+    archive = data.zip
+    assert archive is not None
+    with archive.open(f"{name}.npy") as member:
         version = np.lib.format.read_magic(member)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, _, _ = read_header(member)
