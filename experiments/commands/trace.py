@@ -83,7 +83,16 @@ def run(args: argparse.Namespace) -> int:
     result = trace(config_from_args(TraceConfig, args))
     out = output_dir(args)
     with atomic_path(out / "trace.npz") as tmp, tmp.open("wb") as handle:
-        np.savez_compressed(handle, **result.trace.arrays())
+        arrays = result.trace.arrays()
+        np.savez_compressed(
+            handle,
+            a=arrays["a"],
+            b=arrays["b"],
+            c=arrays["c"],
+            lane_k=arrays["lane_k"],
+            lane_n=arrays["lane_n"],
+            lane_group=arrays["lane_group"],
+        )
     write_csv(out / "trace_summary.csv", result.table())
     row = result.rows[0]
     write_config(
