@@ -24,6 +24,7 @@ from pe_models.variation import MAX_SIGMA, ProcessVariation
 from sim.config import ArrayConfig
 from sim.engine import DETAILED_MAX_PES, ENGINES
 from sim.layers import GemmLayer, Layer
+from sim.memory import layer_memory
 from sim.network import NetworkOutcome, simulate_layers
 from sim.protection import STALL_SCOPES, Protection, format_bit_mask, parse_bit_mask
 from workloads.topologies import load_topology
@@ -275,6 +276,13 @@ class SimulateRow:
         ``||outputs - exact||_2 / ||exact||_2`` of the layer.
     max_abs_error : int
         Largest ``|output - exact|``.
+    ifmap_sram_reads, ifmap_sram_writes, filter_sram_reads, filter_sram_writes,
+    ofmap_sram_reads, ofmap_sram_writes, ifmap_dram_reads, filter_dram_reads,
+    ofmap_dram_reads, ofmap_dram_writes : int
+        SRAM and DRAM words per operand (:mod:`sim.memory`; the ifmap counted as the im2col
+        words the array is given), the counts behind ``memory_stall_cycles``.
+    avg_dram_bw_words_per_cycle, peak_dram_bw_words_per_cycle : float
+        DRAM words per busy cycle; the bandwidth with no stall inside the layer.
     """
 
     layer_id: int
@@ -295,6 +303,18 @@ class SimulateRow:
     wrong_outputs: int
     relative_error: float
     max_abs_error: int
+    ifmap_sram_reads: int
+    ifmap_sram_writes: int
+    filter_sram_reads: int
+    filter_sram_writes: int
+    ofmap_sram_reads: int
+    ofmap_sram_writes: int
+    ifmap_dram_reads: int
+    filter_dram_reads: int
+    ofmap_dram_reads: int
+    ofmap_dram_writes: int
+    avg_dram_bw_words_per_cycle: float
+    peak_dram_bw_words_per_cycle: float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -458,6 +478,7 @@ def simulate(
     rows = []
     for layer in outcome.layers:
         problem = layer.layer.gemm()
+        memory = layer_memory(problem, array)
         rows.append(
             SimulateRow(
                 layer_id=layer.index,
@@ -478,6 +499,18 @@ def simulate(
                 wrong_outputs=layer.wrong_outputs,
                 relative_error=layer.relative_error,
                 max_abs_error=layer.max_abs_error,
+                ifmap_sram_reads=memory.ifmap_sram_reads,
+                ifmap_sram_writes=memory.ifmap_sram_writes,
+                filter_sram_reads=memory.filter_sram_reads,
+                filter_sram_writes=memory.filter_sram_writes,
+                ofmap_sram_reads=memory.ofmap_sram_reads,
+                ofmap_sram_writes=memory.ofmap_sram_writes,
+                ifmap_dram_reads=memory.ifmap_dram_reads,
+                filter_dram_reads=memory.filter_dram_reads,
+                ofmap_dram_reads=memory.ofmap_dram_reads,
+                ofmap_dram_writes=memory.ofmap_dram_writes,
+                avg_dram_bw_words_per_cycle=memory.avg_dram_bw_words_per_cycle,
+                peak_dram_bw_words_per_cycle=memory.peak_dram_bw_words_per_cycle,
             )
         )
     sums = {name: outcome.total(name) for name in _SUMMED}
