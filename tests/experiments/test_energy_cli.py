@@ -110,3 +110,21 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, argu
     assert captured.err == f"vscale: error: {message}\n"
     assert captured.out == ""
     assert not out.exists()
+
+
+def test_simulate_charges_the_recovery_cycles_the_simulator_counted(tmp_path):
+    out = tmp_path / "out"
+    arguments = ["energy", "--gemm", "32,16,24", "--array", "8x8", "--vdd", "0.9,0.5", "--protect", "31:0"]
+    assert main([*arguments, "--simulate", "--format", "csv", "--out", str(out)]) == 0
+    rows = {row["vdd_v"]: row for row in _rows(out / "energy.csv") if row["layer_name"] == "total"}
+    # ws on 8x8: K = 24 on rows (3 folds), N = 16 on columns (2 folds), T = M = 32;
+    # 6 folds x (2 R + C + T - 2 = 54) - 1 = 323 busy cycles, plus the recovery cycles.
+    assert int(rows["0.9"]["cycles"]) == 323
+    assert int(rows["0.9"]["detections"]) == 0
+    assert float(rows["0.9"]["correction_pj"]) == 0.0
+    low = rows["0.5"]
+    assert int(low["detections"]) > 0
+    assert int(low["correction_cycles"]) > 0
+    assert int(low["cycles"]) == 323 + int(low["correction_cycles"])
+    assert float(low["correction_pj"]) > 0.0
+    assert float(low["razor_overhead_pj"]) > 0.0
