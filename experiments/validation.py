@@ -194,9 +194,10 @@ def vdd_range(text: str, *, field: str = "--vdd", technology: str | None = None)
         if not 0 < value <= 2:
             raise ConfigError(f"{field}: {value:g} V is out of range; allowed: (0, 2] V")
     if technology is not None:
-        from pe_models.technology import get_technology
+        from experiments.technology_files import resolve_user_technology
+        from pe_models.technology import resolve_technology
 
-        preset = get_technology(technology)
+        preset = resolve_technology(resolve_user_technology(technology))
         for value in values:
             try:
                 preset.delay_scale(value)
