@@ -133,6 +133,9 @@ def run_schedule(
     Returns
     -------
     Schedule
+
+    Without a bandwidth limit no transfer takes time, so the folds are walked in order
+    without SimPy (compute, then correction stall, back to back: the same counts).
     """
     env = simpy.Environment()
     dram = simpy.Resource(env, capacity=1)
@@ -146,6 +149,20 @@ def run_schedule(
         if fold_work is not None:
             return fold_work(fold)
         return fold_busy_cycles(dataflow, array.rows, array.cols, fold.temporal), 0
+
+    if bandwidth is None:
+        for fold in mapping.iter_folds():
+            busy, correction = work(fold)
+            per_fold.append(correction)
+            totals["busy"] += busy
+            totals["correction"] += correction
+        return Schedule(
+            cycles=totals["busy"] + totals["correction"] - 1,
+            compute_cycles=totals["busy"] - 1,
+            correction_cycles=totals["correction"],
+            memory_stall_cycles=0,
+            fold_correction_cycles=np.array(per_fold, dtype=np.int64),
+        )
 
     fold_traffic = iter_fold_traffic(
         mapping, buffer_words(array) if buffers is None else buffers, ifmap_words=ifmap_words
