@@ -167,9 +167,12 @@ def _curves(rows: Sequence[Any]) -> dict[str, list[Any]]:
     return curves
 
 
-def accuracy_figure(rows: Sequence[Any], config: Any, prepared: Any):
+def accuracy_figure(run_result: Any):
     """Accuracy against VDD per curve with its 95 % band (top), the protection's latency and
     energy cost (bottom)."""
+    rows = run_result.rows
+    config = run_result.optimizer.config
+    totals = run_result.totals
     figure, (top, bottom) = subplots(2, 1, figsize=(7, 7), sharex=True)
     twin = bottom.twinx()
     for index, (label, values) in enumerate(_curves(rows).items()):
@@ -189,11 +192,12 @@ def accuracy_figure(rows: Sequence[Any], config: Any, prepared: Any):
         )
         bottom.plot(vdd, [r.latency_overhead_pct for r in values], "s--", color=colour, label=label)
         twin.plot(vdd, [r.saving_pct for r in values], "o:", color=colour, alpha=0.7)
-    top.axhline(prepared.float_accuracy, color="grey", ls=":", label="float model")
-    top.set_ylabel(f"top-1 {prepared.bundle.metric} (%)")
+    if totals["metric"] == "accuracy":
+        top.axhline(totals["float_top1_pct"], color="grey", ls=":", label="float model")
+    top.set_ylabel(f"top-1 {totals['metric']} (%)")
     top.set_ylim(0, 101)
     top.set_title(
-        f"{prepared.bundle.name} on {len(prepared.images)} images, {config.f_clk_mhz:g} MHz, "
+        f"{totals['model']} on {totals['images']} images, {config.f_clk_mhz:g} MHz, "
         f"{config.rows}x{config.cols} ws, bitlevel\n(band: 95 % interval of the paired loss against nominal VDD)",
         fontsize=9,
     )
@@ -232,31 +236,35 @@ def energy_figure(rows: Sequence[Any], config: Any):
     return figure
 
 
-def write_run_report(
-    path: Any,
-    *,
-    config: Any,
-    run_config: dict[str, Any],
-    step1: Any,
-    rows: Sequence[Any],
-    result: Any,
-    prepared: Any,
-    files: dict[str, str],
-    confirmed: Any,
-    confidence: str,
-) -> None:
+def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elapsed_s: float) -> None:
     """``report.md``: configuration, headline table, figures, the paper's headline beside ours."""
     from experiments.output import atomic_path
     from experiments.step1 import summary_table
 
     from .stats import resolution_statement
 
+    result = run_result.optimizer
+    config = result.config
+    step1 = run_result.step1
+    rows = run_result.rows
+    confidence = run_result.confidence
+    totals = run_result.totals
+    run_config = {
+        "model": totals["model"],
+        "paper": run_result.config.paper,
+        "weights": totals["weights"],
+        "images": totals["images"],
+        "metric": totals["metric"],
+        "vdd_v": [float(v) for v in step1.vdd_v],
+        "seed": run_result.config.seed,
+        "elapsed_s": round(elapsed_s, 1),
+    }
     pe = config.pe
     tech = pe.tech
     slack = _slack_ratio(config)
     chosen = result.chosen_plan
     screen_rows = [r for r in rows if r.label.startswith("step 3") and r.vdd_v == chosen.vdd_v]
-    headline = confirmed
+    headline = run_result.headline
     best_rows = [r for r in rows if r.label.startswith("step 3")]
     lines = [
         f"# vscale run: {run_config['model']}" + (" (paper configuration)" if run_config["paper"] else ""),

@@ -13,7 +13,7 @@ from pe_models.errors import ConfigError
 __all__ = ["add_optimizer_options", "optimizer_config", "register", "run", "write_optimizer_outputs"]
 
 
-def add_optimizer_options(parser: argparse.ArgumentParser, *, prefix_help: str = "") -> None:
+def add_optimizer_options(parser: argparse.ArgumentParser, *, confirm: bool = True) -> None:
     """Budget and search options shared by ``optimize`` and ``run``."""
     group = parser.add_argument_group("optimizer")
     group.add_argument(
@@ -52,6 +52,8 @@ def add_optimizer_options(parser: argparse.ArgumentParser, *, prefix_help: str =
         default="milp",
         help="scipy.optimize.milp, or every combination (small models only) (default: milp)",
     )
+    if not confirm:
+        return
     group.add_argument("--no-confirm", action="store_true", help="skip the bit-level confirmation of the chosen plan")
     group.add_argument(
         "--neighbours",

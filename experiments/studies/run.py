@@ -1,214 +1,317 @@
-"""The main study: step 1 (per-bit error probability against VDD), then step 2 (accuracy against VDD).
+"""The main study: the three steps of the methodology at one operating point.
 
-Step 2 runs the bundled int8 MobileNetV2-style MNIST model (``tinymnv2``) with every MAC
-through the chain-level PE in array order (``bitlevel`` injection) on a 256x256
-weight-stationary array, unprotected and with the protected bits of ``protect``
-(``auto``: every bit with a non-zero error probability at the lowest VDD of step 1).
+Step 1: per-bit error probability of the accumulator against VDD
+(:mod:`experiments.studies.probs`). Step 2: the model with every MAC through the
+chain-level PE in array order (bit-level injection), unprotected and with step 1's failing
+bits protected (or a plan file). Step 3: the optimizer
+(:mod:`experiments.studies.optimize`) on the 10 mV grid spanning the sweep, then the best
+plan at every VDD of the sweep (and the screen's choice) measured: accuracy against the
+int8 model at nominal VDD (paired: bootstrap interval, McNemar), latency overhead counted
+by the array engine, energy per inference with its breakdown and band
+(:mod:`sim.energy`). The headline plan is the measured one of least energy within both
+budgets.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from experiments.results import StudyResult
 from pe_models.errors import ConfigError
-from sim.protection import format_bit_mask, parse_bit_mask
-from workloads.engine import CalibrationConfig
+from sim.protection import parse_bit_mask
 
 from . import Study
-from .accuracy import AccuracyConfig, accuracy_points, prepare_model
-from .common import Progress, as_config, no_progress
+from .common import Progress, as_config, check_choice, no_progress
+from .optimize import RECOVERIES, Candidate, OptimizeConfig, OptimizeResult, PlanChoice, PlanRow
 from .probs import ProbsConfig, ProbsResult, probs
 
-__all__ = ["RunConfig", "RunResult", "Step2Row", "plot_run", "run"]
+__all__ = ["PAPER", "RunConfig", "RunResult", "plot_run", "run"]
 
-STEP2_ARRAY = "256x256"
-STEP2_MODEL = "tinymnv2"
+PAPER: dict[str, Any] = {
+    "model": "mobilenetv2",
+    "array": "256x256",
+    "f_clk_mhz": 700.0,
+    "vdd_v": (0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5),
+    "images": 8,
+}
+"""The seed paper's configuration: 256x256 weight-stationary at 0.7 GHz, MobileNetV2 with the
+ImageNet weights, 0.9 V -> 0.5 V (here on 8 photo views unless images are given)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunConfig(ProbsConfig):
-    """Step 1 (the :class:`~experiments.studies.probs.ProbsConfig` fields) and step 2.
+    """Step 1 (the :class:`~experiments.studies.probs.ProbsConfig` fields), steps 2 and 3.
 
     Attributes
     ----------
-    images : int
-        MNIST test images for step 2, 1..1000.
+    model : str
+        Model name (``tinymnv2``, ``mobilenetv2``).
+    images : int or str
+        Evaluation images: a count (tinymnv2: 1..1000) or a folder (with `labels`).
+    labels : str or None
+        Labels of an image folder.
+    array : str
+        Weight-stationary array ``ROWSxCOLS`` of steps 2 and 3.
     protect : str
-        ``auto``, ``none`` or bit ranges such as ``31:20``.
+        Step 2's protected bits: ``auto`` (failing at the lowest VDD of step 1), ``none`` or ranges.
+    plan : str or None
+        A plan file (TOML) replacing `protect` in step 2.
     skip_step2 : bool
-        Run step 1 only.
+        Step 1 only.
+    max_accuracy_loss_pct, max_latency_overhead_pct, max_razor_flops : budgets of step 3.
+    recovery : str
+        Comma list of the recovery policies step 3 considers.
+    penalty_cycles : int
+    solver : str
+        ``milp`` or ``exhaustive``.
+    paper : bool
+        The seed paper's configuration (:data:`PAPER`) for the fields left at their defaults.
     """
 
-    images: int = 1000
+    model: str = "tinymnv2"
+    images: Any = 500
+    labels: str | None = None
+    array: str = "256x256"
     protect: str = "auto"
+    plan: str | None = None
     skip_step2: bool = False
+    max_accuracy_loss_pct: float = 1.0
+    max_latency_overhead_pct: float = 5.0
+    max_razor_flops: int | None = None
+    recovery: str = ",".join(RECOVERIES)
+    penalty_cycles: int = 1
+    solver: str = "milp"
+    paper: bool = False
 
     def __post_init__(self) -> None:
+        if self.paper:
+            defaults = {f.name: f.default for f in self.__dataclass_fields__.values()}
+            for name, value in PAPER.items():
+                if getattr(self, name) == defaults[name] or (name == "vdd_v" and self.vdd_v is None):
+                    object.__setattr__(self, name, value)
         super().__post_init__()
-        ok = isinstance(self.images, int) and not isinstance(self.images, bool)
-        if not ok or not 1 <= self.images <= 1000:
-            raise ConfigError(f"images: expected 1..1000 MNIST test images, got {self.images}")
+        check_choice("model", self.model, ("tinymnv2", "mobilenetv2"))
+        images = self.images
+        if isinstance(images, str) and images.isdigit():
+            images = int(images)
+            object.__setattr__(self, "images", images)
+        if isinstance(images, int) and not isinstance(images, bool):
+            if images < 1 or (self.model == "tinymnv2" and images > 1000):
+                allowed = "1..1000 MNIST test images" if self.model == "tinymnv2" else "a positive count"
+                raise ConfigError(f"images: expected {allowed}, got {images}")
+        elif not (isinstance(images, str | Path) and Path(images).is_dir()):
+            raise ConfigError(f"images: {images!r} is neither a number of images nor a directory")
         if self.protect != "auto":
             parse_bit_mask(self.protect, width=self.width, option="protect")
+        if self.plan is not None:
+            plan = self.protection_plan()
+            if plan.model is not None and plan.model != self.model:
+                raise ConfigError(
+                    f"plan.model: the plan is for model {plan.model!r}, not {self.model!r}; allowed: {self.model!r}"
+                )
+        self.optimizer()
+
+    def protection_plan(self) -> Any:
+        """The plan file, read (None without one)."""
+        if self.plan is None:
+            return None
+        from experiments.plans import load_plan
+
+        return load_plan(self.plan, width=self.width)
 
     def step1(self) -> ProbsConfig:
         """The step-1 part of this config."""
         names = [f for f in ProbsConfig.__dataclass_fields__.values() if f.init]
         return ProbsConfig(**{f.name: getattr(self, f.name) for f in names})
 
+    def optimizer(self) -> OptimizeConfig:
+        """Step 3's optimizer config: the 10 mV grid spanning the sweep, the same PE, clock and array."""
+        text = self.array.lower().split("x")
+        if len(text) != 2 or not all(part.strip().isdigit() for part in text):
+            raise ConfigError(f"array: expected ROWSxCOLS, e.g. 256x256, got {self.array!r}")
+        vdds = [float(v) for v in self.vdd_values()]
+        recoveries = tuple(part.strip() for part in self.recovery.split(",") if part.strip())
+        try:
+            return OptimizeConfig(
+                model=self.model,
+                images=self.images if isinstance(self.images, int) else 1,
+                vdd_max_v=max(vdds),
+                vdd_min_v=min(vdds),
+                f_clk_mhz=self.f_clk_mhz,
+                rows=int(text[0]),
+                cols=int(text[1]),
+                pe=self.pe_config(),
+                recoveries=recoveries,
+                penalty_cycles=self.penalty_cycles,
+                max_accuracy_loss_pct=self.max_accuracy_loss_pct,
+                max_latency_overhead_pct=self.max_latency_overhead_pct,
+                max_razor_flops=self.max_razor_flops,
+                solver=self.solver,
+                confirm=False,
+                neighbours=0,
+                seed=self.seed,
+            )
+        except ConfigError as error:
+            message = str(error)
+            if message.startswith("recoveries:"):
+                message = "recovery:" + message.removeprefix("recoveries:")
+            raise ConfigError(message) from None
+
+    def vdd_values(self) -> tuple[float, ...]:
+        from .common import vdd_values
+
+        return tuple(vdd_values(self.vdd_v))
+
 
 @dataclass(frozen=True, kw_only=True)
-class Step2Row:
-    """Accuracy of tinymnv2 at one voltage with one set of protected bits.
-
-    Attributes
-    ----------
-    vdd_v : float
-    protected_bits : str
-        Protected accumulator bits (``none`` or ranges ``HIGH:LOW``).
-    images : int
-    top1_pct : float
-        Top-1 accuracy in %.
-    accuracy_loss_pct : float or None
-        Top-1 at the first (highest) VDD minus top-1 here, in percentage points (None
-        when the first VDD is not the highest).
-    unprotected_errors : int
-        Wrong accumulator bits latched at unprotected positions.
-    detections : int
-        Corrected MACs.
-    latency_overhead_pct : float or None
-        Correction cycles / compute cycles in %.
-    """
-
-    vdd_v: float
-    protected_bits: str
-    images: int
-    top1_pct: float
-    accuracy_loss_pct: float | None
-    unprotected_errors: int
-    detections: int
-    latency_overhead_pct: float | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunResult(StudyResult[Step2Row, RunConfig]):
-    """Step-2 rows (empty with ``skip_step2``); ``step1`` holds the probabilities.
+class RunResult(StudyResult[PlanRow, RunConfig]):
+    """Every measured plan (rows), step 1, the optimizer and the headline plan.
 
     Attributes
     ----------
     step1 : ProbsResult
-    protect_mask : int
-        Protected bits of the protected step-2 curve.
-    curves : dict of str to list of float
-        Top-1 per voltage for each set of protected bits.
+    optimizer : OptimizeResult or None
+        None with ``skip_step2``.
+    plans : tuple of (str, PlanChoice)
+        The plan behind each row, in row order.
+    headline : PlanRow or None
+        The measured plan of least energy within both budgets.
+    headline_plan : Candidate or None
+        Its per-layer protection (``plan.toml``).
+    confidence : str
+        ``confident`` (the 95 % upper bound of the loss inside the budget), ``point
+        estimate`` (only the point estimate is) or ``none (nominal)``.
     """
 
-    row_type = Step2Row
+    row_type = PlanRow
 
     step1: ProbsResult = field(compare=False)
-    protect_mask: int
-    curves: dict[str, list[float]] = field(compare=False)
+    optimizer: OptimizeResult | None = field(default=None, compare=False)
+    plans: tuple[tuple[str, PlanChoice], ...] = field(default=(), compare=False)
+    headline: PlanRow | None = None
+    headline_plan: Candidate | None = None
+    confidence: str = ""
+
+
+def _headline(rows: tuple[PlanRow, ...], plans, config: OptimizeConfig) -> tuple[PlanRow, PlanChoice, str]:
+    """The measured step-3 plan of least energy within both budgets (upper 95 % bound of the
+    loss inside the budget when one is, else the point estimate; else the highest VDD)."""
+    step3 = [(row, plan) for row, (label, plan) in zip(rows, plans, strict=True) if label.startswith("step 3")]
+    latency_ok = [pair for pair in step3 if pair[0].latency_overhead_pct <= config.max_latency_overhead_pct]
+    confident = [pair for pair in latency_ok if pair[0].loss_ci_high_pct <= config.max_accuracy_loss_pct]
+    if confident:
+        row, plan = min(confident, key=lambda pair: pair[0].energy_uj)
+        return row, plan, "confident"
+    point = [pair for pair in latency_ok if pair[0].accuracy_loss_pct <= config.max_accuracy_loss_pct]
+    if point:
+        row, plan = min(point, key=lambda pair: pair[0].energy_uj)
+        return row, plan, "point estimate"
+    row, plan = max(step3, key=lambda pair: pair[0].vdd_v)
+    return row, plan, "none (nominal)"
 
 
 def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress, **fields: Any) -> RunResult:
-    """Step 1, then (unless ``skip_step2``) step 2 unprotected and protected."""
+    """Steps 1, 2 and 3 (see the module docstring)."""
+    from workloads.engine import CalibrationConfig
+
+    from .accuracy import prepare_model
+    from .optimize import measure_plans, optimize, plan_from_file, uniform_plan, unprotected_plan
+
     config = as_config(RunConfig, config, fields)
     step1 = probs(config.step1(), progress=progress)
-    if config.protect == "auto":
-        failing = np.nonzero(step1.adder[int(np.argmin(step1.vdd_v))] > 0)[0]
-        protect_mask = sum(1 << int(bit) for bit in failing)
-    else:
-        protect_mask = parse_bit_mask(config.protect, width=config.width, option="protect")
     if config.skip_step2:
-        return RunResult(config=config, rows=(), step1=step1, protect_mask=protect_mask, curves={})
-    vdds = [float(v) for v in step1.vdd_v]
-    options = AccuracyConfig(
-        cells=config.cells,
-        cell_delays_ps=config.cell_delays_ps,
-        adder=config.adder,
-        pipeline=config.pipeline,
-        width=config.width,
-        technology=config.technology,
-        vdd_v=tuple(vdds),
-        f_clk_mhz=config.f_clk_mhz,
-        injection="bitlevel",
-        array=STEP2_ARRAY,
-        penalty_cycles=1,
-    ).backend_options()
+        return RunResult(config=config, rows=(), step1=step1)
+    optimizer_config = config.optimizer()
     prepared = prepare_model(
-        STEP2_MODEL, images=config.images, labels=None, seed=config.seed, calibration=CalibrationConfig()
+        config.model,
+        images=config.images,
+        labels=config.labels,
+        seed=config.seed,
+        calibration=CalibrationConfig(),
     )
-    rows: list[Step2Row] = []
-    curves: dict[str, list[float]] = {}
-    for mask in dict.fromkeys((0, protect_mask)):
-        points, _ = accuracy_points(
-            prepared,
-            injection="bitlevel",
-            vdds=vdds,
-            protect_mask=mask,
-            seed=config.seed,
-            options=options,
-            label=f"step 2, protected {format_bit_mask(mask)}",
-            progress=progress,
-        )
-        first_top1 = points[0].top1_pct if vdds[0] == max(vdds) else None
-        curves[format_bit_mask(mask)] = [point.top1_pct for point in points]
-        rows.extend(
-            Step2Row(
-                vdd_v=point.vdd_v,
-                protected_bits=format_bit_mask(mask),
-                images=point.images,
-                top1_pct=point.top1_pct,
-                accuracy_loss_pct=None if first_top1 is None else first_top1 - point.top1_pct,
-                unprotected_errors=point.unprotected_errors,
-                detections=point.detections,
-                latency_overhead_pct=point.latency_overhead_pct,
-            )
-            for point in points
-        )
+    plan_file = config.protection_plan()
+    if plan_file is not None:
+        plan_file.check_layers([shape.name for shape in prepared.model.gemm_layers], model=config.model)
+    result = optimize(optimizer_config, prepared=prepared)
+    layers = tuple(p.name for p in result.profiles)
+    vdds = [float(v) for v in step1.vdd_v]
+    width = config.width
+    plans: list[tuple[str, PlanChoice]] = [("step 2: unprotected", unprotected_plan(v, layers)) for v in vdds]
+    if plan_file is not None:
+        label = f"step 2: plan {Path(config.plan or '').name}"
+        plans += [(label, plan_from_file(plan_file, v, layers, width)) for v in vdds]
+    else:
+        if config.protect == "auto":
+            failing = np.nonzero(step1.adder[int(np.argmin(step1.vdd_v))] > 0)[0]
+            mask = sum(1 << int(bit) for bit in failing)
+        else:
+            mask = parse_bit_mask(config.protect, width=width, option="protect")
+        if mask:
+            plans += [("step 2: step-1 bits protected", uniform_plan(v, layers, mask, "global", width)) for v in vdds]
+    plans += [("step 3: best plan", result.plans[v]) for v in vdds if v in result.plans]
+    chosen = result.chosen_plan
+    if chosen.vdd_v not in vdds:
+        plans.append(("step 3: best plan", chosen))
+    rows = measure_plans(
+        prepared,
+        optimizer_config,
+        result.profiles,
+        plans,
+        table=result.sensitivity,
+        progress=lambda items: progress(items, label="steps 2-3"),
+    )
+    headline, plan, confidence = _headline(rows, plans, optimizer_config)
+    candidate = Candidate(
+        vdd_v=plan.vdd_v,
+        recovery=plan.recovery,
+        penalty_cycles=config.penalty_cycles,
+        layers=layers,
+        first_bits=plan.first_bits,
+        model=config.model,
+        width=width,
+    )
     totals = {
-        "model": STEP2_MODEL,
-        "images": config.images,
-        "injection": "bitlevel",
-        "array": f"{STEP2_ARRAY} ws",
-        "penalty_cycles": 1,
-        "stall": "global",
-        "protected_bits": format_bit_mask(protect_mask),
+        "model": config.model,
+        "weights": prepared.bundle.source,
+        "metric": prepared.bundle.metric,
+        "images": len(prepared.images),
         "float_top1_pct": prepared.float_accuracy,
+        "headline_vdd_v": headline.vdd_v,
+        "headline_recovery": headline.recovery,
+        "headline_energy_uj": headline.energy_uj,
+        "headline_saving_pct": headline.saving_pct,
+        "headline_accuracy_loss_pct": headline.accuracy_loss_pct,
+        "headline_latency_overhead_pct": headline.latency_overhead_pct,
+        "confidence": confidence,
     }
     return RunResult(
-        config=config, rows=tuple(rows), totals=totals, step1=step1, protect_mask=protect_mask, curves=curves
+        config=config,
+        rows=rows,
+        totals=totals,
+        step1=step1,
+        optimizer=result,
+        plans=tuple(plans),
+        headline=headline,
+        headline_plan=candidate,
+        confidence=confidence,
     )
 
 
 def plot_run(result: RunResult) -> Any:
-    """Step-2 top-1 against VDD, one curve per set of protected bits, and the float top-1."""
-    from experiments.output import subplots
+    """Accuracy against VDD per curve with its 95 % band, and the protection's latency and energy cost."""
+    from experiments.report import accuracy_figure
 
-    vdds = [float(v) for v in result.step1.vdd_v]
-    figure, axes = subplots(figsize=(6, 4))
-    for label, values in result.curves.items():
-        axes.plot(vdds, values, "o-", label=f"int8, protected {label}")
-    axes.axhline(result.totals["float_top1_pct"], color="grey", linestyle=":", label="float")
-    axes.set_xlabel("VDD (V)")
-    axes.set_ylabel("top-1 accuracy (%)")
-    axes.set_title(
-        f"{STEP2_MODEL} on {result.config.images} MNIST test images, {result.config.f_clk_mhz:g} MHz, bitlevel"
-    )
-    axes.set_ylim(0, 101)
-    axes.invert_xaxis()
-    axes.grid(True, alpha=0.3)
-    axes.legend()
-    return figure
+    return accuracy_figure(result)
 
 
 STUDY = Study(
     name="run",
     config_type=RunConfig,
     function=run,
-    summary="the main study: step 1 then accuracy vs VDD with and without protection (step 2)",
+    summary="the main study: per-bit probabilities (step 1), accuracy with and without protection (step 2), "
+    "the protection and voltage optimizer with measured accuracy, latency and energy (step 3)",
 )

@@ -100,12 +100,21 @@ def test_plan_for_another_model_is_refused_before_anything_is_written(tmp_path, 
 
 def test_steps_2_and_3_take_the_pe_technology_clock_and_array_options():
     from experiments.cli import build_parser
-    from experiments.commands.run import _validate
+    from experiments.options import config_from_args
+    from experiments.studies.run import RunConfig
 
     args = build_parser().parse_args(
         ["run", "--cells", "2in", "--f-clk-mhz", "600", "--array", "128x64", "--vdd", "0.9,0.6", "--images", "10"]
     )
-    pe, vdds, images, mask, config, plan = _validate(args)
-    assert (config.pe.cells, config.f_clk_mhz, config.rows, config.cols) == ("2in", 600.0, 128, 64)
-    assert (config.vdd_max_v, config.vdd_min_v, vdds, images) == (0.9, 0.6, [0.9, 0.6], 10)
-    assert mask is None and plan is None
+    optimizer = config_from_args(RunConfig, args).optimizer()
+    assert (optimizer.pe.cells, optimizer.f_clk_mhz, optimizer.rows, optimizer.cols) == ("2in", 600.0, 128, 64)
+    assert (optimizer.vdd_max_v, optimizer.vdd_min_v, optimizer.images) == (0.9, 0.6, 10)
+
+
+def test_paper_configuration_replaces_only_the_defaults():
+    from experiments.studies.run import RunConfig
+
+    paper = RunConfig(paper=True)
+    assert (paper.model, paper.array, paper.f_clk_mhz, paper.images) == ("mobilenetv2", "256x256", 700.0, 8)
+    assert paper.vdd_values() == (0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5)
+    assert RunConfig(paper=True, images=3).images == 3
