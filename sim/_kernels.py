@@ -71,7 +71,30 @@ COUNTER_COUNT = 7
 
 
 @njit(cache=True, inline="always")
-def _razor(latched, settled, shadow, partial, protected_mask, mask, drop, width, counts, flip_counts, residual_counts):
+def _tally(planes, which, bits):
+    """Add 1 to the counter of every set bit of `bits`: bit-sliced counters, ``planes[which, level]``
+    holding bit `level` of every bit position's count (amortised O(1) word operations)."""
+    carry = bits
+    level = 0
+    while carry != 0:
+        overflow = planes[which, level] & carry
+        planes[which, level] ^= carry
+        carry = overflow
+        level += 1
+
+
+@njit(cache=True)
+def _flush(planes, which, width, counts):
+    """Add the bit-sliced counters ``planes[which]`` to ``counts`` (one entry per bit position)."""
+    for level in range(planes.shape[1]):
+        word = planes[which, level]
+        if word != 0:
+            for bit in range(width):
+                counts[bit] += ((word >> bit) & 1) << level
+
+
+@njit(cache=True, inline="always")
+def _razor(latched, settled, shadow, partial, protected_mask, mask, drop, counts, planes):
     """Razor detection and correction of one MAC; returns (value passed on, detected).
 
     ``detected`` bits differ between the main sample and the shadow sample on a protected
@@ -79,8 +102,9 @@ def _razor(latched, settled, shadow, partial, protected_mask, mask, drop, width,
     incoming partial sum, the MAC's contribution skipped). Counts: erroneous MACs (a
     wrong bit at ``t_sample``), detections, mis-corrections (a corrected bit whose shadow
     is not the settled value), silent protected errors (a wrong protected bit not
-    detected), unprotected errors (a wrong unprotected bit); per bit, wrong bits latched
-    and wrong bits in the value passed on (dropped MACs excluded).
+    detected), unprotected errors (a wrong unprotected bit); per bit (``planes`` 0 and 1,
+    see :func:`_tally`), wrong bits latched and wrong bits in the value passed on
+    (dropped MACs excluded).
     """
     flips = (latched ^ settled) & mask
     detected_bits = (latched ^ shadow) & protected_mask
@@ -101,18 +125,9 @@ def _razor(latched, settled, shadow, partial, protected_mask, mask, drop, width,
             counts[SILENT] += 1
         if flips & ~protected_mask:
             counts[UNPROTECTED] += 1
-        residual = 0 if dropped else (value ^ settled) & mask
-        for bit in range(width):
-            if (flips >> bit) & 1:
-                flip_counts[bit] += 1
-            if (residual >> bit) & 1:
-                residual_counts[bit] += 1
-    elif not dropped:
-        residual = (value ^ settled) & mask
-        if residual != 0:
-            for bit in range(width):
-                if (residual >> bit) & 1:
-                    residual_counts[bit] += 1
+        _tally(planes, 0, flips)
+    if not dropped:
+        _tally(planes, 1, (value ^ settled) & mask)
     return value, detected_bits != 0
 
 
@@ -144,15 +159,12 @@ def _replay_depth(depth, r, detected, steps):
     ``depth[r, t]`` holds the value of the PE to the left (the previous column) on entry
     and of this PE on return: ``max(above, left, previous step) + detected[t]``.
     """
+    own = depth[r]
+    above = depth[r - 1] if r > 0 else depth[r]
     previous = np.int32(0)
     for t in range(steps):
-        value = depth[r, t]
-        if r > 0 and depth[r - 1, t] > value:
-            value = depth[r - 1, t]
-        if previous > value:
-            value = previous
-        value += detected[t]
-        depth[r, t] = value
+        value = max(max(own[t], above[t]), previous) + detected[t]
+        own[t] = value
         previous = value
 
 
@@ -232,6 +244,7 @@ def stationary_fold(
     drop = recovery == DROP
     local = recovery == LOCAL
     depth_active = False
+    planes = np.zeros((2, 64), dtype=np.int64)
     psum_in = np.zeros(steps, dtype=np.int64)
     psum_out = np.zeros(steps, dtype=np.int64)
     scratch = np.empty(steps, dtype=np.uint8)
@@ -308,10 +321,8 @@ def stationary_fold(
                         protected_mask,
                         mask,
                         drop,
-                        width,
                         counts,
-                        flip_counts,
-                        residual_counts,
+                        planes,
                     )
                     psum_out[t] = value
                     if hit:
@@ -335,6 +346,8 @@ def stationary_fold(
             out[c, t] = psum_in[t]
     if local and depth_active:
         counts[LOCAL_DEPTH] = depth[rows_used - 1, steps - 1]
+    _flush(planes, 0, width, flip_counts)
+    _flush(planes, 1, width, residual_counts)
 
 
 @njit(cache=True)
@@ -373,6 +386,7 @@ def output_stationary_fold(
     drop = recovery == DROP
     local = recovery == LOCAL
     depth_active = False
+    planes = np.zeros((2, 64), dtype=np.int64)
     detected = np.zeros(steps, dtype=np.int32)
     for c in range(cols_used):
         column_detections = 0
@@ -408,10 +422,8 @@ def output_stationary_fold(
                         protected_mask,
                         mask,
                         drop,
-                        width,
                         counts,
-                        flip_counts,
-                        residual_counts,
+                        planes,
                     )
                     accumulator = value
                     if hit:
@@ -437,3 +449,5 @@ def output_stationary_fold(
             column_flags[:] = 0
     if local and depth_active:
         counts[LOCAL_DEPTH] = depth[rows_used - 1, steps - 1]
+    _flush(planes, 0, width, flip_counts)
+    _flush(planes, 1, width, residual_counts)
