@@ -3,14 +3,14 @@
 For every layer of a topology (or one GEMM) and every supply voltage, the array's
 counts (MACs, cycles with stalls and corrections, detections, memory traffic) go through
 :func:`sim.energy.layer_energy` with the per-PE energies of :mod:`pe_models.energy`.
-Switching activity comes from the toggle model on seeded DNN-like operands of the
-layer's shape (ReLU-like activations, Gaussian weights, the operand model of
-``vscale simulate``) in the array's dataflow order. Without ``simulate`` the cycles are
-the closed forms of :mod:`sim.cycles` (no timing errors, hence no corrections); with
-``simulate`` every MAC runs through the array simulator at each voltage
-(:func:`sim.engine.simulate_grouped_gemm`) and its detections and recovery cycles are
-charged. ``saving_pct`` compares each row with the same layer at the technology's nominal
-supply and the same clock.
+Switching activity comes from the toggle model on seeded DNN-like operands of the layer
+(``sim.network.layer_operands``, the operands ``vscale simulate`` draws with the same
+seed: ReLU-like activations, Gaussian weights, convolutions lowered by im2col) in the
+array's dataflow order. Without ``simulate`` the cycles are the closed forms of
+:mod:`sim.cycles` (no timing errors, hence no corrections); with ``simulate`` every MAC
+runs through the array simulator at each voltage (:func:`sim.engine.simulate_grouped_gemm`)
+and its detections and recovery cycles are charged. ``saving_pct`` compares each row
+with the same layer at the technology's nominal supply and the same clock.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ from sim.energy import (
     total_energy,
 )
 from sim.engine import simulate_grouped_gemm
-from sim.layers import GemmProblem
+from sim.layers import GemmLayer, GemmProblem, Layer
+from sim.network import layer_operands
 from sim.protection import STALL_SCOPES, Protection, parse_bit_mask
 from workloads.topologies import load_topology
 
@@ -257,8 +258,16 @@ class EnergyResult(StudyResult[EnergyRow, EnergyConfig]):
     model: PEEnergyModel = field(repr=False)
 
 
-def _operands(problem: GemmProblem, seed: np.random.SeedSequence) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
+def _operands(layer: Layer, problem: GemmProblem, index: int, seed: int, scalesim_compat: bool) -> tuple:
+    """The layer's operands as ``vscale simulate`` draws them (``sim.network.layer_operands``).
+
+    With SCALE-Sim's lowering the GEMM shape can differ from the layer's own: then random
+    operands of the same model and of the GEMM's shape.
+    """
+    child = np.random.SeedSequence(seed, spawn_key=(0, index))
+    if not scalesim_compat:
+        return layer_operands(layer, child)
+    rng = np.random.default_rng(child)
     shape_a = (problem.groups, problem.m, problem.k)
     magnitude = np.clip(np.rint(np.abs(rng.normal(0.0, 40.0, shape_a))), 0, 127)
     activations = np.where(rng.random(shape_a) < 0.5, 0, magnitude).astype(np.int8)
@@ -266,13 +275,14 @@ def _operands(problem: GemmProblem, seed: np.random.SeedSequence) -> tuple[np.nd
     return activations, weights.astype(np.int8)
 
 
-def _workload(config: EnergyConfig) -> list[tuple[str, GemmProblem]]:
+def _workload(config: EnergyConfig) -> list[tuple[Layer, GemmProblem]]:
     if config.gemm is not None:
         m, n, k = config.gemm
-        return [("gemm", GemmProblem(m=m, n=n, k=k))]
+        layer = GemmLayer(name="gemm", m=m, n=n, k=k)
+        return [(layer, layer.gemm())]
     assert config.topology is not None
     topology = load_topology(config.topology, scalesim_compat=config.scalesim_compat)
-    return [(layer.name, layer.gemm(scalesim_compat=config.scalesim_compat)) for layer in topology.layers]
+    return [(layer, layer.gemm(scalesim_compat=config.scalesim_compat)) for layer in topology.layers]
 
 
 def _row(
@@ -309,7 +319,7 @@ def _activities(
     config: EnergyConfig,
     pe: PEConfig,
     array: ArrayConfig,
-    workload: list[tuple[str, GemmProblem]],
+    workload: list[tuple[Layer, GemmProblem]],
     units: list[float],
     operands: list[tuple[np.ndarray, np.ndarray]],
     vdd_v: float,
@@ -318,13 +328,13 @@ def _activities(
     if not config.simulate:
         return [
             activity_from_report(
-                gemm_report(name, problem, array), problem, array, units_per_mac=u, protection=protection
+                gemm_report(layer.name, problem, array), problem, array, units_per_mac=u, protection=protection
             )
-            for (name, problem), u in zip(workload, units, strict=True)
+            for (layer, problem), u in zip(workload, units, strict=True)
         ]
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz))
     activities = []
-    for index, ((name, problem), u, (activations, weights)) in enumerate(zip(workload, units, operands, strict=True)):
+    for index, ((layer, problem), u, (activations, weights)) in enumerate(zip(workload, units, operands, strict=True)):
         result = simulate_grouped_gemm(
             activations,
             weights,
@@ -334,7 +344,9 @@ def _activities(
             protection=protection,
             seed=np.random.SeedSequence(config.seed, spawn_key=(1, index)),
         )
-        activities.append(activity_from_result(name, result, problem, array, units_per_mac=u, protection=protection))
+        activities.append(
+            activity_from_result(layer.name, result, problem, array, units_per_mac=u, protection=protection)
+        )
     return activities
 
 
@@ -354,9 +366,9 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
     protection = config.protection()
     model = pe_energy_model(pe, node_nm=config.node_nm, hold_buffers_per_bit=config.hold_buffers())
     workload = _workload(config)
-    root = np.random.SeedSequence(config.seed)
     operands = [
-        _operands(problem, child) for (_, problem), child in zip(workload, root.spawn(len(workload)), strict=True)
+        _operands(layer, problem, index, config.seed, config.scalesim_compat)
+        for index, (layer, problem) in enumerate(workload)
     ]
     units = [
         mean_units_per_mac(
