@@ -183,7 +183,7 @@ def test_pe_verilog_writes_every_stage_of_the_registered_pe(tmp_path, capsys):
 def test_slack_rejects_a_single_bin(tmp_path, capsys):
     out = tmp_path / "slack"
     assert main(["slack", "--vdd", "0.5", "--bins", "1", "--out", str(out)]) == 2
-    assert capsys.readouterr().err == "vscale: error: --bins: expected at least 2 histogram bins, got 1\n"
+    assert capsys.readouterr().err == "vscale: error: --bins: expected an integer >= 2, got 1\n"
     assert not out.exists()
 
 

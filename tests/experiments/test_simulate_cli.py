@@ -261,7 +261,7 @@ def test_layer_ranges(text, count, expected):
         ),
         (
             ["--layer", "4,4,4", "--vdd", "0.9", "--penalty", "-1"],
-            "--penalty: expected a non-negative integer number of cycles, got -1",
+            "--penalty: expected a non-negative integer, got -1",
         ),
         (
             ["--layer", "4,4,4", "--vdd", "0.9", "--array", "0x4"],
@@ -273,7 +273,7 @@ def test_layer_ranges(text, count, expected):
             ["--layer", "4,4,4", "--vdd", "0.9", "--pipeline", "fused"],
             "pe: the array engines run the registered pipeline with the rca adder; got fused rca",
         ),
-        (["--layer", "4,4,4", "--vdd", "0.9", "--seed", "-1"], "--seed: expected a non-negative integer, got -1"),
+        (["--layer", "4,4,4", "--vdd", "0.9", "--seed", "-1"], "--seed: expected an integer in 0..2**63-1, got -1"),
         (
             ["--layer", "4,4,4", "--vdd", "0.9", "--sigma-pe", "0.5"],
             "--sigma-pe: expected a relative standard deviation in 0..0.3, got 0.5",

@@ -60,7 +60,7 @@ def test_trace_command_writes_a_trace_probs_can_read(tmp_path, capsys):
     [
         (["--layer", "99"], "--layer: unknown layer '99'; allowed: 0..16 or a name such as 'features.0.0'"),
         (["--layer", "0", "--lanes", "0"], "--lanes: expected a positive integer, got 0"),
-        (["--layer", "0", "--steps", "1"], "--steps: expected at least 2 consecutive MACs, got 1"),
+        (["--layer", "0", "--steps", "1"], "--steps: expected an integer >= 2, got 1"),
     ],
 )
 def test_bad_trace_arguments_are_rejected(tmp_path, capsys, argv, message):
