@@ -45,6 +45,7 @@ from .engine import GemmResult
 from .layers import GemmProblem
 from .mapping import map_gemm
 from .memory import layer_memory
+from .network import LayerOutcome, layer_operands
 from .protection import Protection
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "layer_energy",
     "mean_units_per_mac",
     "memory_traffic",
+    "outcome_energy",
     "total_energy",
 ]
 
@@ -511,3 +513,73 @@ def gemm_energy(
     units = mean_units_per_mac(model, a, w, array, samples=samples, seed=seed)
     activity = activity_from_result(name, result, problem, array, units_per_mac=units, protection=protection)
     return layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, power_gating=power_gating)
+
+
+def outcome_energy(
+    outcome: LayerOutcome,
+    *,
+    array: ArrayConfig,
+    pe: PEConfig,
+    vdd_v: float,
+    seed: int = 0,
+    operands: tuple[np.ndarray, np.ndarray] | None = None,
+    samples: int = 2048,
+    power_gating: bool = False,
+    clock_gating: bool = False,
+) -> EnergyBreakdown:
+    """Energy breakdown of one layer :func:`sim.network.simulate_layers` ran.
+
+    The switching activity is taken from the operands the simulation used: `operands`
+    when they were supplied, else the seeded operands ``simulate_layers`` drew for this
+    layer (``layer_operands`` with ``SeedSequence(seed, spawn_key=(0, outcome.index))``).
+    Protected bits are the outcome's ``protected_mask``.
+
+    Parameters
+    ----------
+    outcome : LayerOutcome
+    array, pe : ArrayConfig, PEConfig
+        As given to ``simulate_layers``.
+    vdd_v : float
+        Supply of the run; the clock is ``array.f_clk_mhz``.
+    seed : int
+        The root seed given to ``simulate_layers``.
+    operands : (activations, weights), optional
+        Supplied operands, shapes (M, K) and (K, N).
+    samples, power_gating, clock_gating
+        As :func:`mean_units_per_mac` and :func:`layer_energy`.
+
+    Returns
+    -------
+    EnergyBreakdown
+        :func:`breakdown_columns` gives the table columns.
+    """
+    if operands is not None:
+        activations, weights = np.asarray(operands[0])[None], np.asarray(operands[1])[None]
+    else:
+        activations, weights = layer_operands(
+            outcome.layer, np.random.SeedSequence(np.random.SeedSequence(seed).entropy, spawn_key=(0, outcome.index))
+        )
+    problem = GemmProblem(
+        m=activations.shape[1], n=weights.shape[2], k=activations.shape[2], groups=activations.shape[0]
+    )
+    model = pe_energy_model(pe)
+    activity = LayerActivity(
+        name=outcome.layer.name,
+        macs=outcome.macs,
+        cycles=outcome.cycles,
+        correction_cycles=outcome.correction_cycles,
+        detections=outcome.detections,
+        pes=array.mac_units,
+        mapped_pe_fraction=map_gemm(problem, array).mapping_efficiency,
+        protected_bits=int(outcome.protected_mask).bit_count(),
+        units_per_mac=mean_units_per_mac(model, activations, weights, array, samples=samples, seed=seed),
+        traffic=memory_traffic(problem, array),
+    )
+    return layer_energy(
+        activity,
+        model,
+        vdd_v=vdd_v,
+        f_clk_mhz=array.f_clk_mhz,
+        power_gating=power_gating,
+        clock_gating=clock_gating,
+    )

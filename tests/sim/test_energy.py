@@ -211,3 +211,27 @@ def test_array_level_switching_matches_gate_level_counts():
     array_units = mean_units_per_mac(model, a, w, array, samples=20000, seed=5)
     print(f"switched capacitance per MAC: array level {array_units:.1f}, gate level {gate_units:.1f}")
     assert array_units == pytest.approx(gate_units, rel=0.15)
+
+
+def test_outcome_energy_uses_the_operands_the_network_simulation_drew():
+    from pe_models.integers import exact_gemm
+    from pe_models.pe import OperatingPoint, stage_timing
+    from sim.energy import outcome_energy
+    from sim.layers import ConvLayer
+    from sim.network import layer_operands, simulate_layers
+
+    array = ArrayConfig(rows=8, cols=8)
+    timing = stage_timing(PE, operating_point=OperatingPoint(vdd_v=0.9, f_clk_mhz=700.0))
+    conv = ConvLayer(
+        name="conv", ifmap_h=6, ifmap_w=5, filter_h=3, filter_w=3, channels=2, num_filters=4, stride=1, padding=1
+    )
+    outcome = simulate_layers([(2, conv)], array=array, pe=PE, timing=timing, seed=7).layers[0]
+    activations, weights = layer_operands(
+        conv, np.random.SeedSequence(np.random.SeedSequence(7).entropy, spawn_key=(0, 2))
+    )
+    exact = exact_gemm(activations, weights, 32).astype(np.float64)
+    assert float(np.sum(exact**2)) == outcome.exact_sq
+    from_outcome = outcome_energy(outcome, array=array, pe=PE, vdd_v=0.9, seed=7)
+    supplied = outcome_energy(outcome, array=array, pe=PE, vdd_v=0.9, seed=7, operands=(activations[0], weights[0]))
+    assert from_outcome.total_pj == supplied.total_pj
+    assert from_outcome.cycles == outcome.cycles
