@@ -86,8 +86,25 @@ def _study(name: object) -> Study:
     return STUDIES[name]
 
 
-def _config_fields(study: Study) -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(study.config_type) if f.init}
+def parameter_names(study: Study) -> dict[str, str]:
+    """Every key a sweep may give for `study`, mapped to its config field.
+
+    The canonical keys are the command-line options with underscores (``vdd`` for the field
+    ``vdd_v``, ``penalty`` for ``penalty_cycles``, ``f_clk_mhz``); the field names themselves
+    are accepted too.
+    """
+    from .options import dest_of
+
+    fields = [f.name for f in dataclasses.fields(study.config_type) if f.init]
+    names = {dest_of(name): name for name in fields}
+    names.update({name: name for name in fields})
+    return names
+
+
+def _canonical_names(study: Study) -> list[str]:
+    from .options import dest_of
+
+    return sorted(dest_of(f.name) for f in dataclasses.fields(study.config_type) if f.init)
 
 
 @functools.cache
@@ -144,15 +161,21 @@ class SweepSpec:
 
     def __post_init__(self) -> None:
         study = _study(self.study)
-        allowed = _config_fields(study)
+        allowed = parameter_names(study)
 
         def check_keys(table: str, keys: object) -> None:
+            fields: dict[str, str] = {}
             for key in keys:  # type: ignore[attr-defined]
                 if key not in allowed:
                     raise ConfigError(
                         f"{self.label}: {table}.{key}: not a parameter of study {self.study}; "
-                        f"allowed: {', '.join(sorted(allowed))}"
+                        f"allowed: {', '.join(_canonical_names(study))}"
                     )
+                if allowed[key] in fields:
+                    raise ConfigError(
+                        f"{self.label}: {table}.{key}: the same parameter as {fields[allowed[key]]}; give it once"
+                    )
+                fields[allowed[key]] = key
 
         if not isinstance(self.fixed, Mapping):
             raise ConfigError(f"{self.label}: fixed: expected a table of parameters")
@@ -160,12 +183,13 @@ class SweepSpec:
             raise ConfigError(f"{self.label}: grid: expected a table of parameter lists")
         check_keys("fixed", self.fixed)
         check_keys("grid", self.grid)
+        fixed_fields = {allowed[key] for key in self.fixed}
         for key, values in self.grid.items():
             if not isinstance(values, list | tuple):
                 raise ConfigError(f"{self.label}: grid.{key}: expected a list of values, got {values!r}")
             if not values:
                 raise ConfigError(f"{self.label}: grid.{key}: empty list; give at least one value")
-            if key in self.fixed:
+            if allowed[key] in fixed_fields:
                 raise ConfigError(f"{self.label}: grid.{key}: also in [fixed]; give it in one table only")
         if not isinstance(self.points, list | tuple):
             raise ConfigError(f"{self.label}: points: expected an array of tables [[points]]")
@@ -235,11 +259,12 @@ def load_sweep_spec(path: str | os.PathLike[str]) -> SweepSpec:
 
 
 def build_config(study: Study, parameters: Mapping[str, Any]) -> Any:
-    """The study's frozen config for one point (scalars given to list fields are wrapped)."""
-    kwargs = {
-        name: [value] if _is_sequence_field(study, name) and not isinstance(value, list | tuple) else value
-        for name, value in parameters.items()
-    }
+    """The study's frozen config for one point (keys mapped to fields; scalars given to list fields wrapped)."""
+    names = parameter_names(study)
+    kwargs = {}
+    for key, value in parameters.items():
+        name = names.get(key, key)
+        kwargs[name] = [value] if _is_sequence_field(study, name) and not isinstance(value, list | tuple) else value
     return study.config_type(**kwargs)
 
 
@@ -316,8 +341,9 @@ class SweepResult:
     ----------
     rows : tuple of dict
         One tidy row per finished point: ``point_key``, the point's parameters, then the
-        study's result columns (its totals, or its single row); a study whose result has
-        several rows and no totals gives one row per result row.
+        study's result columns: its single row and its totals; with several rows, the totals
+        when they sum the rows (they share columns, as ``simulate``'s per-layer rows do),
+        else one row per result row (numbered in ``row``).
     computed, skipped : int
         Points computed in this run, and points already in the store.
     failed : tuple of (dict, str)
@@ -428,11 +454,18 @@ def _tidy_rows(key: str, parameters: Mapping[str, Any], result: Mapping[str, Any
     base = {"point_key": key, **{name: _flat(value) for name, value in parameters.items()}}
     totals = result.get("totals") or {}
     rows = result.get("rows") or []
-    if totals:
-        return [{**base, **{k: _flat(v) for k, v in totals.items() if k not in base}}]
+
+    def merged(*parts: Mapping[str, Any]) -> dict[str, Any]:
+        row = dict(base)
+        for part in parts:
+            row.update({k: _flat(v) for k, v in part.items() if k not in row})
+        return row
+
     if len(rows) <= 1:
-        return [{**base, **{k: _flat(v) for k, v in (rows[0] if rows else {}).items() if k not in base}}]
-    return [{**base, "row": i, **{k: _flat(v) for k, v in row.items() if k not in base}} for i, row in enumerate(rows)]
+        return [merged(rows[0] if rows else {}, totals)]
+    if set(totals) & set(rows[0]):
+        return [merged(totals)]
+    return [{**merged(row, totals), "row": i} for i, row in enumerate(rows)]
 
 
 def _flat(value: Any) -> Any:

@@ -23,8 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sweep",
         help="run a study over a grid of parameters (resumable; process pool or Dask)",
         description="Run the study named in STUDY.toml at every point of its [grid] (the Cartesian product "
-        "of its lists) and its [[points]], with the [fixed] parameters. Keys are the study's config fields "
-        "(`vscale sweep --list` shows them). Each point is keyed by a hash of its full config and the vscale "
+        "of its lists) and its [[points]], with the [fixed] parameters. Keys are the study's options with "
+        "underscores, e.g. vdd, protect, f_clk_mhz (`vscale sweep --list` shows them). "
+        "Each point is keyed by a hash of its full config and the vscale "
         "version and stored atomically under --out; a rerun skips finished points. DIR/results.csv has one "
         "row per point (its parameters, then the result columns); DIR/results.parquet too with pyarrow. "
         "Failed points are recorded with their message, the sweep goes on, and the exit status is 1.",
@@ -58,11 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _study_listing() -> Table:
     import dataclasses
 
+    from experiments.options import dest_of
     from experiments.studies import STUDIES
 
     rows = []
     for name, study in sorted(STUDIES.items()):
-        fields = [f.name for f in dataclasses.fields(study.config_type) if f.init]
+        fields = sorted(dest_of(f.name) for f in dataclasses.fields(study.config_type) if f.init)
         rows.append([name, study.summary, " ".join(fields)])
     return Table(columns=["study", "summary", "parameters"], rows=rows)
 

@@ -68,8 +68,14 @@ def test_serial_sweep_stores_one_file_per_point_and_a_tidy_csv(tmp_path):
 
 
 def test_scalar_grid_value_of_a_list_field_becomes_a_one_element_list(tmp_path):
-    result = run_sweep(SweepSpec(study=PROBE, grid={"x": [1], "vdd_v": [0.9, 0.5]}), store=tmp_path, executor="serial")
+    result = run_sweep(SweepSpec(study=PROBE, grid={"x": [1], "vdd": [0.9, 0.5]}), store=tmp_path, executor="serial")
     assert [row["vdd_count"] for row in result.rows] == [1, 1]
+
+
+def test_option_names_and_field_names_are_both_accepted_but_not_together():
+    assert SweepSpec(study=PROBE, grid={"x": [1], "vdd_v": [0.9]}).parameter_sets() == [{"x": 1, "vdd_v": 0.9}]
+    with pytest.raises(ConfigError, match=r"^sweep: grid\.vdd_v: the same parameter as vdd; give it once$"):
+        SweepSpec(study=PROBE, grid={"vdd": [0.9], "vdd_v": [0.8]})
 
 
 def test_rerun_skips_finished_points(tmp_path):
@@ -184,7 +190,7 @@ def test_kill_9_then_rerun_loses_no_point_and_recomputes_none(tmp_path):
         ('study = "sweep_probe"\ngird = 1\n', r"^{file}: unknown key 'gird'; allowed: study, fixed, grid, points$"),
         (
             'study = "sweep_probe"\n[grid]\nxx = [1]\n',
-            r"^{file}: grid\.xx: not a parameter of study sweep_probe; allowed: fail, seed, sleep_s, spin_s, vdd_v, x$",
+            r"^{file}: grid\.xx: not a parameter of study sweep_probe; allowed: fail, seed, sleep_s, spin_s, vdd, x$",
         ),
         ('study = "sweep_probe"\n[grid]\nx = []\n', r"^{file}: grid\.x: empty list; give at least one value$"),
         ('study = "sweep_probe"\n[grid]\nx = 3\n', r"^{file}: grid\.x: expected a list of values, got 3$"),
@@ -301,3 +307,33 @@ def test_ctrl_c_stops_the_workers_and_keeps_finished_points(tmp_path):
     finished = list((store / "points").glob("*.json"))
     assert 2 <= len(finished) < 12
     assert all(json.loads(path.read_text())["status"] == "ok" for path in finished)
+
+
+REAL_GRIDS = {
+    "accuracy": SweepSpec(
+        study="accuracy",
+        fixed={"model": "tinymnv2", "injection": "bitlevel", "images": 10, "array": "32x32"},
+        grid={"vdd": [0.9, 0.5], "protect": ["none", "31:22"]},
+    ),
+    "simulate": SweepSpec(
+        study="simulate", fixed={"layer": "40,24,48", "array": "16x16"}, grid={"vdd": [0.9, 0.5], "seed": [1, 2]}
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("study", sorted(REAL_GRIDS))
+def test_serial_processes_and_dask_give_identical_results_on_a_real_study(tmp_path, study):
+    pytest.importorskip("distributed")
+    spec = REAL_GRIDS[study]
+    results = {
+        executor: run_sweep(spec, store=tmp_path / executor.replace(":", "-"), executor=executor)
+        for executor in ("serial", "processes:2", "dask")
+    }
+    stores = {executor: tmp_path / executor.replace(":", "-") for executor in results}
+    assert results["processes:2"].rows == results["serial"].rows == results["dask"].rows
+    for path in (stores["serial"] / "points").glob("*.json"):
+        expected = json.loads(path.read_text())["result"]
+        for executor in ("processes:2", "dask"):
+            assert json.loads((stores[executor] / "points" / path.name).read_text())["result"] == expected
+    assert len(results["serial"].rows) == 4
