@@ -28,6 +28,7 @@ from experiments.studies.simulate import SimulateConfig, SimulateResult, plot_fl
 from experiments.studies.size import SizeConfig, SizeResult, plot_size, size
 from experiments.studies.slack import SlackConfig, SlackResult, plot_slack, slack
 from experiments.studies.trace import ModelLayers, TraceConfig, TraceResult, model_layers, trace
+from experiments.sweep import SweepResult, SweepSpec, load_sweep_spec, run_sweep
 from pe_models.analytic import adder_bit_error_probabilities, carry_statistics, product_bit_error_probabilities
 from pe_models.cells import CellLibrary, get_cell_library
 from pe_models.chain import evaluate_chain, evaluate_stream
@@ -83,6 +84,8 @@ __all__ = [
     "StageTiming",
     "Study",
     "StudyResult",
+    "SweepResult",
+    "SweepSpec",
     "Technology",
     "TraceConfig",
     "TraceResult",
@@ -95,6 +98,7 @@ __all__ = [
     "get_cell_library",
     "get_technology",
     "latency",
+    "load_sweep_spec",
     "load_trace",
     "model_layers",
     "plot_accuracy",
@@ -108,6 +112,7 @@ __all__ = [
     "run",
     "run_icarus",
     "run_study",
+    "run_sweep",
     "simulate",
     "simulate_conv",
     "simulate_gate",
