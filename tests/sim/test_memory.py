@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from sim.engine import run_schedule
 from sim.layers import ConvLayer, GemmLayer, GemmProblem
 from sim.mapping import map_gemm
 from sim.memory import BufferWords, buffer_words, ifmap_words, iter_fold_traffic, layer_memory
+from workloads.topologies import load_topology
 
 DATAFLOWS = st.sampled_from(["ws", "os", "is"])
 HUGE = BufferWords(ifmap=10**9, filter=10**9, ofmap=10**9)
@@ -252,3 +254,29 @@ def test_roofline_bound_and_array_side_counts(case):
     assert (report.ifmap_sram_reads, report.filter_sram_reads, report.ofmap_sram_writes - report.ofmap_dram_reads) == (
         tuple(g * value for value in expected)
     )
+
+
+MOBILENET = Path(__file__).resolve().parents[1] / "data" / "scalesim" / "topologies" / "mobilenet.csv"
+
+
+@pytest.mark.parametrize(
+    "dataflow", ["ws", pytest.param("os", marks=pytest.mark.slow), pytest.param("is", marks=pytest.mark.slow)]
+)
+def test_discrete_event_run_equals_the_closed_form_on_scalesim_mobilenet(dataflow):
+    # Every layer of SCALE-Sim's MobileNet on 32x32 with 64 KiB buffers and 10 words/cycle:
+    # thousands of folds, feature-map ifmap counts, spills and pinned tiles.
+    topology = load_topology(MOBILENET, scalesim_compat=True)
+    config = ArrayConfig(
+        rows=32,
+        cols=32,
+        dataflow=dataflow,
+        dram_bandwidth_words_per_cycle=10,
+        ifmap_sram_kib=64,
+        filter_sram_kib=64,
+        ofmap_sram_kib=64,
+    )
+    for layer in topology.layers:
+        report = layer_report(layer, config, scalesim_compat=True)
+        mapping = map_gemm(layer.gemm(scalesim_compat=True), config)
+        schedule = run_schedule(mapping, config, ifmap_words=ifmap_words(layer, scalesim_compat=True))
+        assert (schedule.memory_stall_cycles, schedule.cycles) == (report.stall_cycles, report.total_cycles), layer.name
