@@ -494,9 +494,10 @@ def estimate_memory(args: object) -> list[tuple[str, str, int]]:
         if match:
             m, n, k = (int(v) for v in match.groups())
             found.append(("--layer", values["layer"], BYTES_PER_OUTPUT * m * n + m * k + k * n))
-    if command == "trace" and isinstance(values.get("lanes"), int) and isinstance(values.get("steps"), int):
-        request = f"{values['lanes']} lanes x {values['steps']} steps"
-        found.append(("--lanes", request, BYTES_PER_TRACE_VALUE * values["lanes"] * values["steps"]))
+    if command == "trace" and isinstance(values.get("lanes"), int):
+        steps = values.get("steps") if isinstance(values.get("steps"), int) else 4096
+        request = f"{values['lanes']} lanes x {steps} steps"
+        found.append(("--lanes", request, BYTES_PER_TRACE_VALUE * values["lanes"] * steps))
     images = values.get("images")
     if command in ("accuracy", "run") and isinstance(images, str) and not images.isdigit():
         folder = Path(images)

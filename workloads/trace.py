@@ -21,7 +21,18 @@ from pe_models.errors import ConfigError
 
 from .backends import ExactBackend
 
-__all__ = ["LayerTrace", "RecordingBackend", "by_group", "record_layer_trace", "resolve_layer", "trace_from_gemms"]
+__all__ = [
+    "DEFAULT_STEPS",
+    "LayerTrace",
+    "RecordingBackend",
+    "by_group",
+    "record_layer_trace",
+    "resolve_layer",
+    "trace_from_gemms",
+]
+
+DEFAULT_STEPS = 4096
+"""Consecutive MACs per PE recorded when none are asked for (fewer when the layer's M is smaller)."""
 
 
 class RecordingBackend:
@@ -154,7 +165,14 @@ class LayerTrace:
 
 
 def record_layer_trace(
-    model: Any, images: np.ndarray, layer: str, *, rows: int, lanes: int, steps: int, seed: np.random.SeedSequence
+    model: Any,
+    images: np.ndarray,
+    layer: str,
+    *,
+    rows: int,
+    lanes: int,
+    steps: int | None,
+    seed: np.random.SeedSequence,
 ) -> LayerTrace:
     """Run `model` (a quantised model) exactly on `images` and trace the GEMMs of `layer`.
 
@@ -169,8 +187,8 @@ def record_layer_trace(
         Array rows (K fold).
     lanes : int
         PEs to record.
-    steps : int
-        Consecutive MACs per PE; at most the layer's M (fewer are recorded if M is smaller).
+    steps : int or None
+        Consecutive MACs per PE, 2 .. the layer's M; None: :data:`DEFAULT_STEPS`, or M when smaller.
     seed : SeedSequence
         Seed of the lane choice.
     """
@@ -180,7 +198,11 @@ def record_layer_trace(
     model.run(images, recorder)
     gemms = by_group(recorder.gemms, shape.groups)
     m_total = gemms[0][0].shape[0]
-    trace = trace_from_gemms(gemms, rows=rows, lanes=lanes, steps=min(steps, m_total), seed=seed)
+    if steps is None:
+        steps = min(DEFAULT_STEPS, m_total)
+    elif not 2 <= steps <= m_total:
+        raise ConfigError(f"steps: expected an integer in 2..{m_total} (the M of layer {layer!r}), got {steps}")
+    trace = trace_from_gemms(gemms, rows=rows, lanes=lanes, steps=steps, seed=seed)
     return LayerTrace(
         layer=layer,
         m=int(m_total),

@@ -64,9 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--steps",
         type=int,
-        default=4096,
+        default=None,
         metavar="MACS",
-        help="consecutive MACs per PE, >= 2, at most the layer's M (default: 4096)",
+        help="consecutive MACs per PE, 2..the layer's M (default: 4096, or M when the layer has fewer)",
     )
     parser.add_argument(
         "--array", default="256x256", metavar="ROWSxCOLS", help="array shape; its rows fold K (default: 256x256)"

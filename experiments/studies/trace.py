@@ -47,8 +47,8 @@ class TraceConfig:
         Evaluation images to run, >= 1.
     lanes : int
         PEs (lanes) to record, >= 1.
-    steps : int
-        Consecutive MACs per PE, >= 2 (at most the layer's M are recorded).
+    steps : int or None
+        Consecutive MACs per PE, 2 .. the layer's M (None: 4096, or M when smaller).
     array : "RxC" or (rows, cols)
         Array whose rows fold K.
     seed : int
@@ -59,14 +59,14 @@ class TraceConfig:
     layer: str | int = 0
     images: int = 100
     lanes: int = 64
-    steps: int = 4096
+    steps: int | None = None
     array: Any = "256x256"
     seed: int = 0
 
     def __post_init__(self) -> None:
         check_int("images", self.images, minimum=1)
         check_int("lanes", self.lanes, minimum=1)
-        if check_int("steps", self.steps, minimum=1) < 2:
+        if self.steps is not None and check_int("steps", self.steps, minimum=1) < 2:
             raise ConfigError(f"steps: expected at least 2 consecutive MACs, got {self.steps}")
         check_int("seed", self.seed, minimum=0)
         resolve_array(array=self.array, dataflow="ws")
