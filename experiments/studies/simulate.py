@@ -67,7 +67,7 @@ def parse_layer_range(text: str | None, count: int, name: str = "layer_range") -
     Raises
     ------
     ConfigError
-        Malformed text or an empty selection.
+        Malformed text, an empty selection, or one reaching past the last layer.
     """
     if text is None:
         return range(count)
@@ -82,6 +82,11 @@ def parse_layer_range(text: str | None, count: int, name: str = "layer_range") -
     selected = range(count)[start:stop]
     if len(selected) == 0:
         raise ConfigError(f"{name}: {text!r} selects no layer; the topology has layers 0..{count - 1}")
+    if stop > count:
+        raise ConfigError(
+            f"{name}: {text!r} reaches past the last layer; allowed: START:STOP with STOP <= {count} "
+            f"(layers 0..{count - 1})"
+        )
     return selected
 
 
