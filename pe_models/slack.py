@@ -8,6 +8,7 @@ settle time and is not counted.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +61,25 @@ class SlackAnalysis:
     bit_p_negative: np.ndarray
 
 
+def _grid_edges(values_ps: np.ndarray, upper_ps: float, bins: int) -> np.ndarray:
+    """At most about `bins` histogram edges on the time grid of the slacks, up to `upper_ps`.
+
+    Settle times are sums of integer-femtosecond cell delays, so the slacks lie on a grid
+    ``t_sample - j q``; ``q`` is the greatest common divisor of the differences between
+    the distinct slacks observed. Bins are a whole number of grid steps wide and centred
+    between grid points, so no bin is empty merely because no grid point falls in it.
+    """
+    distinct_fs = np.unique(np.round(np.asarray(values_ps) * 1000).astype(np.int64))
+    quantum_fs = int(np.gcd.reduce(np.diff(distinct_fs))) if distinct_fs.size > 1 else 0
+    quantum = max(quantum_fs, 1) / 1000
+    low = float(distinct_fs[0]) / 1000 if distinct_fs.size else upper_ps
+    high = max(float(distinct_fs[-1]) / 1000 if distinct_fs.size else upper_ps, upper_ps)
+    width = quantum * max(1, math.ceil((high - low) / bins / quantum))
+    start = low - quantum / 2
+    count = max(1, math.ceil((high - start) / width + 1e-9))
+    return start + width * np.arange(count + 1)
+
+
 def slack_analysis(pe: PEConfig, timing: StageTiming, stream: OperandStream, *, bins: int = 60) -> SlackAnalysis:
     """Slack of every MAC and every bit transition over `stream`'s consecutive MACs.
 
@@ -97,7 +117,7 @@ def slack_analysis(pe: PEConfig, timing: StageTiming, stream: OperandStream, *, 
     mac_slack = t_sample_ps - result.settle_fs[switched] / 1000
     bit_settle = result.bit_settle_fs
     assert bit_settle is not None
-    edges = np.histogram_bin_edges(np.concatenate([mac_slack, [t_sample_ps]]), bins=bins)
+    edges = _grid_edges(mac_slack, t_sample_ps, bins)
     mac_counts, _ = np.histogram(mac_slack, bins=edges)
     width = pe.width
     bit_counts = np.zeros((width, edges.size - 1), dtype=np.int64)

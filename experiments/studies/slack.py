@@ -222,6 +222,13 @@ def plot_slack(result: SlackResult) -> Any:
     right.set_xlabel("slack per bit transition (ps)")
     right.set_ylabel("bit")
     figure.colorbar(image, ax=right, label="log10(1 + transitions)")
+    config = result.config
+    point = (
+        f"VDD {config.vdd_v:g} V, {config.f_clk_mhz:g} MHz"
+        if getattr(config, "vdd_v", None) is not None
+        else f"T_clk {config.t_clk_ps:g} ps, delay x{config.delay_scale or 1:g}"
+    )
+    figure.suptitle(f"timing slack at {point} (bins follow the {a.edges_ps[1] - a.edges_ps[0]:.3g} ps time grid)")
     return figure
 
 
