@@ -231,8 +231,10 @@ class BitlevelBackend:
     Runs each GEMM on the array simulator's ``fast`` engine
     (:func:`sim.engine.simulate_gemm`, the same numba kernel): each PE keeps its previous
     operands, product register and partial-sum input, and a wrong partial sum flows on
-    down its column as in hardware. Protected bits are detected and corrected (replayed)
-    at `penalty_cycles` each with a global stall; the backend accumulates the cycles.
+    down its column as in hardware. Protected bits are Razor flip-flops (detection window
+    `razor_window_ps`); a detection is recovered by `recovery` at `penalty_cycles` (see
+    :mod:`sim.protection`), or by the layer's entry of `plan`; the backend accumulates the
+    cycles and the counts.
 
     Parameters
     ----------
@@ -246,6 +248,13 @@ class BitlevelBackend:
     f_clk_mhz : float
     variation : ProcessVariation or None
     penalty_cycles : int
+    recovery : str
+        ``global``, ``column``, ``local`` or ``drop``.
+    razor_window_ps : float or None
+        Razor detection window in ps (None: the default fraction of the clock period).
+    plan : ProtectionPlan or None
+        Per-layer protected bits (replaces `protect_mask`; its recovery, penalty and window
+        replace the backend's).
     """
 
     vdd_v: float
@@ -256,13 +265,28 @@ class BitlevelBackend:
     f_clk_mhz: float = 700.0
     variation: object = None
     penalty_cycles: int = 1
+    recovery: str = "global"
+    razor_window_ps: float | None = None
+    plan: object = None
     name: str = "bitlevel"
     stats: dict[str, np.ndarray] = field(default_factory=dict)
     detections: dict[str, int] = field(default_factory=dict)
     cycles: int = 0
     compute_cycles: int = 0
     correction_cycles: int = 0
-    counters: ClassVar[tuple[str, ...]] = ("stats", "detections", "cycles", "compute_cycles", "correction_cycles")
+    miscorrections: int = 0
+    silent_protected_errors: int = 0
+    unprotected_errors: int = 0
+    counters: ClassVar[tuple[str, ...]] = (
+        "stats",
+        "detections",
+        "cycles",
+        "compute_cycles",
+        "correction_cycles",
+        "miscorrections",
+        "silent_protected_errors",
+        "unprotected_errors",
+    )
 
     def __post_init__(self) -> None:
         from sim.config import ArrayConfig
@@ -274,7 +298,10 @@ class BitlevelBackend:
                 rows=256, cols=256, dataflow="ws", f_clk_mhz=self.f_clk_mhz, accumulator_bits=self.pe.width
             )
         self.protection = Protection(
-            protected_mask=self.protect_mask, penalty_cycles=self.penalty_cycles, stall_scope="global"
+            protected_mask=self.protect_mask,
+            penalty_cycles=self.penalty_cycles,
+            recovery=self.recovery,
+            razor_window_ps=self.razor_window_ps,
         )
         latest_fs = max(
             static_output_arrival_fs(self.pe.stages["adder"], self.timing.delays_fs, "sum").max(),
@@ -320,12 +347,15 @@ class BitlevelBackend:
             array=self.array,
             pe=self.pe,
             timing=self.timing,
-            protection=self.protection,
+            protection=self.protection if self.plan is None else self.plan.protection_for(layer),  # type: ignore[attr-defined]
             variation=self.variation,
             seed=self.seed,
             engine="fast",
         )
         counts += result.flip_counts
+        self.miscorrections += int(result.miscorrections)
+        self.silent_protected_errors += int(result.silent_protected_errors)
+        self.unprotected_errors += int(result.unprotected_errors)
         self.detections[layer] = self.detections.get(layer, 0) + int(result.detections)
         self.cycles += int(result.cycles) - (groups - 1)
         self.compute_cycles += int(result.compute_cycles) - (groups - 1)

@@ -12,7 +12,7 @@ from pathlib import Path
 from experiments.cli import add_output_options, output_dir
 from experiments.options import config_from_args
 from experiments.output import progress, save_figure, write_csv
-from experiments.pe_options import add_pe_options, add_sweep_options
+from experiments.pe_options import add_pe_options, add_razor_window_option, add_sweep_options
 from experiments.studies.accuracy import (
     AccuracyConfig,
     accuracy,
@@ -21,7 +21,7 @@ from experiments.studies.accuracy import (
     top_k_hits,
 )
 from pe_models.errors import ConfigError
-from sim.protection import parse_bit_mask
+from sim.protection import RECOVERY_POLICIES, parse_bit_mask
 from workloads.backends import INJECTIONS
 from workloads.models.zoo import MODEL_NAMES
 from workloads.quant import CALIBRATION_METHODS
@@ -124,7 +124,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=1,
         metavar="CYCLES",
-        help="cycles one correction of a protected bit costs, >= 0, global stall, bitlevel (default: 1)",
+        help="cycles one recovery costs, >= 0, bitlevel (default: 1)",
+    )
+    parser.add_argument(
+        "--recovery",
+        choices=RECOVERY_POLICIES,
+        default="global",
+        help="recovery of a detection, bitlevel: the whole array stalls (global), the PE's column (column), "
+        "the PE replays (local) or the MAC is dropped (drop) (default: global)",
+    )
+    add_razor_window_option(parser, default_help="bitlevel (default: half the clock period)")
+    parser.add_argument(
+        "--plan",
+        metavar="FILE.toml",
+        default=None,
+        help="per-layer protection plan replacing --protect, --recovery, --penalty and --razor-window-ps, "
+        "bitlevel (see docs/array_simulation.md)",
     )
     parser.add_argument(
         "--calibration",

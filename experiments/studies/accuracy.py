@@ -17,7 +17,7 @@ import numpy as np
 
 from experiments.results import StudyResult
 from pe_models.errors import ConfigError
-from sim.protection import parse_bit_mask
+from sim.protection import RECOVERY_POLICIES, parse_bit_mask
 from workloads.backends import INJECTIONS, make_injection_backend
 from workloads.engine import CalibrationConfig, quantize_model
 from workloads.graph import run_float
@@ -101,7 +101,16 @@ class AccuracyConfig(SweepFields):
     array : "RxC" or (rows, cols)
         Weight-stationary array of ``bitlevel`` (and the column depth of ``statistical``).
     penalty_cycles : int
-        Cycles one correction costs (``bitlevel``, global stall), >= 0.
+        Cycles one recovery costs (``bitlevel``), >= 0.
+    recovery : str
+        Recovery policy of a detection (``bitlevel``): ``global``, ``column``, ``local`` or
+        ``drop`` (:data:`sim.protection.RECOVERY_POLICIES`).
+    razor_window_ps : float, "PCT%" or None
+        Razor detection window in ps, or a percentage of the clock period (``bitlevel``;
+        default: half the clock period).
+    plan : path or None
+        Per-layer protection plan (TOML, :mod:`experiments.plans`) replacing `protect`,
+        `recovery`, `penalty_cycles` and `razor_window_ps` (``bitlevel``).
     calibration : str
         Activation calibration: ``mse`` or ``percentile``.
     (PE fields, ``vdd_v`` and ``f_clk_mhz``: :class:`~experiments.studies.common.SweepFields`.)
@@ -116,6 +125,9 @@ class AccuracyConfig(SweepFields):
     jobs: int = 1
     array: Any = "256x256"
     penalty_cycles: int = 1
+    recovery: str = "global"
+    razor_window_ps: Any = None
+    plan: str | Path | None = None
     calibration: str = "mse"
 
     def __post_init__(self) -> None:
@@ -134,8 +146,42 @@ class AccuracyConfig(SweepFields):
             raise ConfigError(
                 f"penalty_cycles: expected a non-negative integer number of cycles, got {self.penalty_cycles!r}"
             )
+        check_choice("recovery", self.recovery, RECOVERY_POLICIES)
+        if isinstance(self.razor_window_ps, str):
+            from experiments.pe_options import parse_razor_window
+
+            window = parse_razor_window(self.razor_window_ps, 1e6 / self.f_clk_mhz)
+            object.__setattr__(self, "razor_window_ps", window)
+        if self.razor_window_ps is not None:
+            ok = isinstance(self.razor_window_ps, int | float) and not isinstance(self.razor_window_ps, bool)
+            period_ps = 1e6 / self.f_clk_mhz
+            if not ok:
+                raise ConfigError(
+                    f"razor_window_ps: expected a number of ps in 0..{period_ps:g}, got {self.razor_window_ps!r}"
+                )
+            if self.razor_window_ps < 0:
+                raise ConfigError(
+                    f"razor_window_ps: {self.razor_window_ps:g} ps is negative; allowed: 0..{period_ps:g} ps"
+                )
+            if self.razor_window_ps > period_ps:
+                raise ConfigError(
+                    f"razor_window_ps: {self.razor_window_ps:g} ps is longer than the clock period {period_ps:g} ps; "
+                    f"allowed: 0..{period_ps:g} ps"
+                )
+        if self.plan is not None:
+            plan = self.protection_plan()
+            if plan.model is not None and plan.model != self.model:
+                raise ConfigError(f"plan.model: the plan is for model {plan.model!r}, not {self.model!r}")
         check_choice("calibration", self.calibration, CALIBRATION_METHODS)
         resolve_array(array=self.array, dataflow="ws")
+
+    def protection_plan(self) -> Any:
+        """The plan file, read (None without one)."""
+        if self.plan is None:
+            return None
+        from experiments.plans import load_plan
+
+        return load_plan(self.plan, width=self.width)
 
     def protect_mask(self) -> int:
         """The protected bits as a mask."""
@@ -155,7 +201,15 @@ class AccuracyConfig(SweepFields):
         if self.injection == "statistical":
             return {"pe": pe, "f_clk_mhz": self.f_clk_mhz, "rows": array.rows}
         array = dataclasses.replace(array, f_clk_mhz=self.f_clk_mhz, accumulator_bits=pe.width)
-        return {"pe": pe, "f_clk_mhz": self.f_clk_mhz, "array": array, "penalty_cycles": self.penalty_cycles}
+        return {
+            "pe": pe,
+            "f_clk_mhz": self.f_clk_mhz,
+            "array": array,
+            "penalty_cycles": self.penalty_cycles,
+            "recovery": self.recovery,
+            "razor_window_ps": self.razor_window_ps,
+            "plan": self.protection_plan(),
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -363,10 +417,13 @@ def accuracy_points(
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        from experiments.validation import workers
+
         _FORKED_STATE = (prepared, options)
         try:
             context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            count = workers(jobs, work=len(points), field="jobs")
+            with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
                 futures = [
                     pool.submit(_forked_point, injection, vdd, protect_mask, point_seed) for vdd, point_seed in points
                 ]
@@ -400,6 +457,9 @@ def accuracy(
     prepared = prepare_model(
         config.model, images=_images(config.images), labels=config.labels, seed=config.seed, calibration=calibration
     )
+    plan = options.get("plan")
+    if plan is not None:
+        plan.check_layers([layer.name for layer in prepared.model.gemm_layers], model=config.model)
     rows, error_rows = accuracy_points(
         prepared,
         injection=config.injection,

@@ -85,3 +85,38 @@ def test_bad_razor_options_are_one_line_errors_and_write_nothing(tmp_path, capsy
     assert main(["pe", "eval", str(_vectors(tmp_path)), "--t-clk-ps", "325", *extra, "--out", str(out)]) == 2
     assert capsys.readouterr().err.strip() == message
     assert not out.exists()
+
+
+PLAN_WITH_UNKNOWN_LAYER = 'model = "tinymnv2"\nrecovery = "local"\n[layers]\n"nope" = "31:20"\n'
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--razor-window-ps", "3000"],
+            "vscale: error: --razor-window-ps: 3000 ps is longer than the clock period 1428.57 ps; "
+            "allowed: 0..1428.57 ps",
+        ),
+        (["--penalty", "-1"], "vscale: error: --penalty: expected a non-negative integer, got -1"),
+        (["--protect", "32:30"], "vscale: error: --protect: bit 32 is out of range; allowed: 0..31"),
+    ],
+)
+def test_accuracy_bad_razor_options_are_one_line_errors(tmp_path, capsys, extra, message):
+    out = tmp_path / "out"
+    args = ["accuracy", "--model", "tinymnv2", "--injection", "bitlevel", "--vdd", "0.5", "--images", "4"]
+    assert main([*args, *extra, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == message
+    assert not out.exists()
+
+
+def test_accuracy_plan_naming_an_unknown_layer_is_one_line_error(tmp_path, capsys):
+    plan = tmp_path / "plan.toml"
+    plan.write_text(PLAN_WITH_UNKNOWN_LAYER)
+    out = tmp_path / "out"
+    args = ["accuracy", "--model", "tinymnv2", "--injection", "bitlevel", "--vdd", "0.5", "--images", "4"]
+    assert main([*args, "--plan", str(plan), "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("vscale: error: --plan: layer 'nope' is not a layer of model 'tinymnv2'; allowed: ")
+    assert "features.1.conv.1" in error and "\n" not in error
+    assert not out.exists()
