@@ -961,6 +961,45 @@ TECHNOLOGIES: dict[str, Technology] = {
             vdd_max_v=1.35,
         ),
         Technology(
+            name="ptm-32nm-hp",
+            description=(
+                "PTM 32 nm HP (BSIM4) at 0.9 V, EKV fitted to an ngspice FO4 inverter chain from 0.4 to 0.9 V: "
+                "delay x2.67 at 0.6 V, x3.94 at 0.55 V, x6.77 at 0.5 V (fit error 0.5 %); see docs/technology.md"
+            ),
+            vdd_nominal_v=0.9,
+            vth_v=0.46871,
+            delay_model="ekv",
+            alpha=1.19572,
+            slope_factor_n=1.64699,
+            temperature_k=300.15,
+            dibl_eta=0.26866,
+            vdd_max_v=1.35,
+            switching_energy_exponent=2.15626,
+            source="ptm-32nm-hp.pm, ngspice-39 FO4 inverter chain",
+            fit_error_pct=0.495,
+            vdd_min_v=0.4,
+        ),
+        Technology(
+            name="ptm-32nm-hp-carry",
+            description=(
+                "PTM 32 nm HP (BSIM4) at 0.9 V, EKV fitted to the carry delay of an ngspice mirror full-adder "
+                "chain from 0.4 to 0.9 V: delay x2.90 at 0.6 V, x7.68 at 0.5 V (fit error 0.44 %); "
+                "see docs/technology.md"
+            ),
+            vdd_nominal_v=0.9,
+            vth_v=0.47443,
+            delay_model="ekv",
+            alpha=1.24271,
+            slope_factor_n=1.66667,
+            temperature_k=300.15,
+            dibl_eta=0.27187,
+            vdd_max_v=1.35,
+            switching_energy_exponent=2.15626,
+            source="ptm-32nm-hp.pm, ngspice-39 mirror full-adder carry chain",
+            fit_error_pct=0.439,
+            vdd_min_v=0.4,
+        ),
+        Technology(
             name="finfet-7nm",
             description=(
                 "ASAP7-like 7 nm FinFET at 0.7 V (Clark et al. 2016 nominal supply): RVT-class "
@@ -978,7 +1017,7 @@ TECHNOLOGIES: dict[str, Technology] = {
     )
 }
 
-DEFAULT_TECHNOLOGY: str = "generic-28nm"
+DEFAULT_TECHNOLOGY: str = "ptm-32nm-hp"
 
 
 def resolve_technology(technology: object) -> TechnologyModel:
