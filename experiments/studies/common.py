@@ -360,7 +360,9 @@ class OperandFields:
             return synthetic_stream(
                 self.operands, lanes=lanes, steps=steps, seed=np.random.SeedSequence(self.seed), depth=self.array_rows
             )
-        return load_trace(self.operands)
+        from experiments.validation import memory_limit
+
+        return load_trace(self.operands, width=getattr(self, "width", None), max_bytes=memory_limit())
 
 
 def array_shape(value: object, name: str = "array") -> tuple[int, int]:
