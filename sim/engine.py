@@ -49,6 +49,7 @@ from .grid_fast import FastGrid
 from .layers import ConvLayer, GemmProblem, im2col, weights_to_gemm
 from .mapping import Fold, Mapping, map_gemm
 from .memory import BufferWords, buffer_words, iter_fold_traffic, transfer_cycles
+from .memory import ifmap_words as layer_ifmap_words
 from .protection import Protection
 
 __all__ = [
@@ -529,6 +530,7 @@ def simulate_grouped_gemm(
     seed: int | np.random.SeedSequence = 0,
     engine: str = "fast",
     record_events: bool = False,
+    ifmap_words: int | None = None,
 ) -> GemmResult:
     """Run ``groups`` independent GEMMs back to back on the array (a grouped convolution).
 
@@ -538,6 +540,9 @@ def simulate_grouped_gemm(
     weights : ndarray, int8, shape (groups, K, N)
     array, pe, timing, protection, variation, seed, engine, record_events
         As :func:`simulate_gemm`.
+    ifmap_words : int, optional
+        Distinct ifmap words per group for the memory model when the activations are an
+        im2col matrix (:func:`sim.memory.ifmap_words`); default ``M K``.
 
     Returns
     -------
@@ -579,7 +584,7 @@ def simulate_grouped_gemm(
             events.append(np.hstack([index, result.events]))
         return result.busy_cycles, fold_correction_cycles(result, protection)
 
-    schedule = run_schedule(mapping, array, fold_work)
+    schedule = run_schedule(mapping, array, fold_work, ifmap_words=ifmap_words)
     recorded = None
     if record_events:
         recorded = np.vstack(events) if events else np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
@@ -697,4 +702,6 @@ def simulate_conv(
         ``outputs`` of shape (groups, M, N); :func:`sim.layers.gemm_output_to_ofmap` turns
         them into the output feature map.
     """
-    return simulate_grouped_gemm(im2col(layer, ifmap), weights_to_gemm(layer, filters), **options)
+    return simulate_grouped_gemm(
+        im2col(layer, ifmap), weights_to_gemm(layer, filters), ifmap_words=layer_ifmap_words(layer), **options
+    )

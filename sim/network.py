@@ -27,6 +27,7 @@ from pe_models.variation import ProcessVariation
 from .config import ArrayConfig
 from .engine import simulate_grouped_gemm
 from .layers import ConvLayer, Layer, im2col, weights_to_gemm
+from .memory import ifmap_words
 from .protection import Protection, ProtectionPlan
 
 __all__ = ["LayerOutcome", "NetworkOutcome", "layer_operands", "simulate_layers"]
@@ -193,6 +194,7 @@ def simulate_layers(
             variation=variation,
             seed=die,
             engine=engine,
+            ifmap_words=None if operands is not None else ifmap_words(layer),
         )
         layer_error_sq = float(np.sum(result.output_errors.astype(np.float64) ** 2))
         layer_exact_sq = float(np.sum(result.exact.astype(np.float64) ** 2))

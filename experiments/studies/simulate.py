@@ -24,7 +24,7 @@ from pe_models.variation import MAX_SIGMA, ProcessVariation
 from sim.config import ArrayConfig
 from sim.engine import DETAILED_MAX_PES, ENGINES
 from sim.layers import GemmLayer, Layer
-from sim.memory import layer_memory
+from sim.memory import ifmap_words, layer_memory
 from sim.network import NetworkOutcome, simulate_layers
 from sim.protection import STALL_SCOPES, Protection, format_bit_mask, parse_bit_mask
 from workloads.topologies import load_topology
@@ -284,8 +284,8 @@ class SimulateRow:
     ifmap_sram_reads, ifmap_sram_writes, filter_sram_reads, filter_sram_writes,
     ofmap_sram_reads, ofmap_sram_writes, ifmap_dram_reads, filter_dram_reads,
     ofmap_dram_reads, ofmap_dram_writes : int
-        SRAM and DRAM words per operand (:mod:`sim.memory`; the ifmap counted as the im2col
-        words the array is given), the counts behind ``memory_stall_cycles``.
+        SRAM and DRAM words per operand (:mod:`sim.memory`; a convolution's ifmap counted as
+        feature-map words), the counts behind ``memory_stall_cycles``.
     avg_dram_bw_words_per_cycle, peak_dram_bw_words_per_cycle : float
         DRAM words per busy cycle; the bandwidth with no stall inside the layer.
     """
@@ -483,7 +483,9 @@ def simulate(
     rows = []
     for layer in outcome.layers:
         problem = layer.layer.gemm()
-        memory = layer_memory(problem, array)
+        memory = layer_memory(
+            problem, array, ifmap_words=None if config.operand_file is not None else ifmap_words(layer.layer)
+        )
         rows.append(
             SimulateRow(
                 layer_id=layer.index,
