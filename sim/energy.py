@@ -242,7 +242,8 @@ def consecutive_operands(
     A PE holding ``(k, n)`` (ws), ``(m, n)`` (os) or ``(k, m)`` (is) sees MAC after MAC
     along the streamed dimension (m, k or n). Its incoming partial sum is
     ``sum_{k0 <= k' < k} A[m, k'] B[k', n]`` with ``k0`` the first K index of its fold
-    (0 for os, which accumulates in place).
+    (0 for os, which accumulates in place). A PE that sees a single MAC (streamed length 1)
+    switches from all-zero operands.
 
     Parameters
     ----------
@@ -266,20 +267,17 @@ def consecutive_operands(
     rng = np.random.default_rng(seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed))
     dataflow = array.dataflow
     streamed = {"ws": m_size, "os": k_size, "is": n_size}[dataflow]
-    if streamed < 2:
-        zero = {key: np.zeros(0, dtype=np.int64) for key in "abc"}
-        return zero, dict(zero)
     depth = array.rows if dataflow != "os" else k_size
     samples = min(samples, max(256, (1 << 22) // depth))
     g = rng.integers(0, groups, samples)
     m = rng.integers(0, m_size, samples)
     k = rng.integers(0, k_size, samples)
     n = rng.integers(0, n_size, samples)
-    if dataflow == "ws":
+    if dataflow == "ws" and streamed > 1:
         m = np.maximum(m, 1)
-    elif dataflow == "os":
+    elif dataflow == "os" and streamed > 1:
         k = np.maximum(k, 1)
-    else:
+    elif streamed > 1:
         n = np.maximum(n, 1)
     k0 = (k // array.rows) * array.rows if dataflow != "os" else np.zeros_like(k)
     index = k0[:, None] + np.arange(depth)[None, :]
@@ -300,7 +298,9 @@ def consecutive_operands(
 
     a_row, b_column = row_of_a(m), column_of_b(n)
     new = {"a": value(a_all, m, k), "b": value(b_all, k, n), "c": np.einsum("ij,ij->i", a_row, b_column)}
-    if dataflow == "ws":
+    if streamed < 2:
+        old = {key: np.zeros_like(values) for key, values in new.items()}
+    elif dataflow == "ws":
         old = {"a": value(a_all, m - 1, k), "b": new["b"], "c": np.einsum("ij,ij->i", row_of_a(m - 1), b_column)}
     elif dataflow == "is":
         old = {"a": new["a"], "b": value(b_all, k, n - 1), "c": np.einsum("ij,ij->i", a_row, column_of_b(n - 1))}
@@ -321,8 +321,6 @@ def mean_units_per_mac(
 ) -> float:
     """Mean switched capacitance per MAC of a GEMM on the array (toggle model, sampled)."""
     old, new = consecutive_operands(activations, weights, array, samples=samples, seed=seed)
-    if old["a"].size == 0:
-        return 0.0
     return float(model.mac_units(old, new).mean())
 
 

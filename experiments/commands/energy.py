@@ -1,6 +1,7 @@
 """``vscale energy``: energy per layer and per inference against VDD, as a breakdown with bands.
 
-Writes ``energy.csv`` (one row per VDD and layer plus a ``total`` row per VDD),
+The workload is a topology, one GEMM or a quantised network (``--model``). Writes
+``energy.csv`` (one row per VDD and layer plus a ``total`` row per VDD),
 ``summary.json`` (whole-study figures), ``energy.png`` (stacked bars per VDD),
 ``energy_layers_<VDD>V.png`` (stacked bars per layer, one per VDD) and ``config.json``.
 """
@@ -18,6 +19,7 @@ from experiments.studies.energy import EnergyConfig, energy, plot_energy, plot_e
 from pe_models.errors import ConfigError
 from sim.config import DATAFLOWS
 from sim.protection import STALL_SCOPES
+from workloads.models.zoo import MODEL_NAMES
 from workloads.topologies import BUILTIN_TOPOLOGIES
 
 __all__ = ["register", "run"]
@@ -39,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"topology CSV file or a built-in name: {', '.join(BUILTIN_TOPOLOGIES)}",
     )
     source.add_argument("--gemm", metavar="M,N,K", help="one GEMM C[M,N] = A[M,K] @ B[K,N]")
+    source.add_argument(
+        "--model",
+        choices=MODEL_NAMES,
+        help="a quantised network: its GEMM layers for one image, with the int8 operands its first "
+        "evaluation image produces",
+    )
     parser.add_argument(
         "--vdd",
         default="0.9:0.5:0.05",

@@ -25,6 +25,7 @@ import numpy as np
 from experiments.results import NOT_A_COLUMN, StudyResult
 from pe_models.energy import PEEnergyModel, pe_energy_model, peak_macs_per_s
 from pe_models.errors import ConfigError
+from pe_models.integers import exact_gemm
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 from pe_models.razor import hold_buffers
 from sim.config import ArrayConfig
@@ -43,6 +44,7 @@ from sim.engine import simulate_grouped_gemm
 from sim.layers import GemmLayer, GemmProblem, Layer
 from sim.network import layer_operands
 from sim.protection import STALL_SCOPES, Protection, parse_bit_mask
+from workloads.models.zoo import MODEL_NAMES
 from workloads.topologies import load_topology
 
 from . import Study
@@ -84,9 +86,13 @@ class EnergyConfig(SweepFields):
     Attributes
     ----------
     topology : str or path, optional
-        Topology CSV or built-in name; exactly one of `topology` and `gemm`.
+        Topology CSV or built-in name; exactly one of `topology`, `gemm` and `model`.
     gemm : "M,N,K" or (M, N, K), optional
         One GEMM ``C[M, N] = A[M, K] @ B[K, N]``.
+    model : str, optional
+        A quantised network of :mod:`workloads` (``tinymnv2``, ``mobilenetv2``): its GEMM
+        layers for one image, with the int8 operands its first evaluation image produces
+        (real activity instead of the synthetic operand model).
     config_file, array, dataflow, bandwidth :
         The array, as :class:`~experiments.studies.latency.LatencyConfig`; its clock is `f_clk_mhz`.
     scalesim_compat : bool
@@ -121,6 +127,7 @@ class EnergyConfig(SweepFields):
 
     topology: str | Path | None = None
     gemm: Any = None
+    model: str | None = None
     config_file: str | Path | None = None
     array: Any = None
     dataflow: str | None = None
@@ -141,8 +148,10 @@ class EnergyConfig(SweepFields):
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "gemm", _gemm_shape(self.gemm))
-        if (self.topology is None) == (self.gemm is None):
-            raise ConfigError("topology: give exactly one of topology and gemm")
+        if sum(value is not None for value in (self.topology, self.gemm, self.model)) != 1:
+            raise ConfigError("topology: give exactly one of topology, gemm and model")
+        if self.model is not None:
+            check_choice("model", self.model, MODEL_NAMES)
         self.array_config()
         pe = self.pe_config()
         parse_bit_mask(self.protect, width=pe.width, option="protect")
@@ -275,14 +284,53 @@ def _operands(layer: Layer, problem: GemmProblem, index: int, seed: int, scalesi
     return activations, weights.astype(np.int8)
 
 
-def _workload(config: EnergyConfig) -> list[tuple[Layer, GemmProblem]]:
+def _workload(config: EnergyConfig) -> list[tuple[str, GemmProblem, tuple[np.ndarray, np.ndarray]]]:
+    """(name, GEMM problem, operands) of every layer of the config's workload."""
+    if config.model is not None:
+        return _model_workload(config.model, config.seed)
     if config.gemm is not None:
         m, n, k = config.gemm
-        layer = GemmLayer(name="gemm", m=m, n=n, k=k)
-        return [(layer, layer.gemm())]
-    assert config.topology is not None
-    topology = load_topology(config.topology, scalesim_compat=config.scalesim_compat)
-    return [(layer, layer.gemm(scalesim_compat=config.scalesim_compat)) for layer in topology.layers]
+        layers: list[Layer] = [GemmLayer(name="gemm", m=m, n=n, k=k)]
+    else:
+        assert config.topology is not None
+        layers = list(load_topology(config.topology, scalesim_compat=config.scalesim_compat).layers)
+    workload = []
+    for index, layer in enumerate(layers):
+        problem = layer.gemm(scalesim_compat=config.scalesim_compat)
+        workload.append((layer.name, problem, _operands(layer, problem, index, config.seed, config.scalesim_compat)))
+    return workload
+
+
+class _RecordingBackend:
+    """Exact GEMMs that keep every call's int8 operands, by layer."""
+
+    name = "energy-recording"
+
+    def __init__(self) -> None:
+        self.stats: dict[str, np.ndarray] = {}
+        self.calls: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+
+    def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
+        self.calls.setdefault(layer, []).append((np.array(activations, np.int8), np.array(weights, np.int8)))
+        return exact_gemm(activations, weights, 32)
+
+
+def _model_workload(name: str, seed: int) -> list[tuple[str, GemmProblem, tuple[np.ndarray, np.ndarray]]]:
+    from workloads.engine import CalibrationConfig
+
+    from .accuracy import prepare_model
+
+    prepared = prepare_model(name, images=1, labels=None, seed=seed, calibration=CalibrationConfig())
+    recorder = _RecordingBackend()
+    prepared.model.run(prepared.images[:1], recorder)
+    workload = []
+    for shape in prepared.model.gemm_layers:
+        calls = recorder.calls[shape.name][: shape.groups]
+        activations = np.stack([a for a, _ in calls])
+        weights = np.stack([w for _, w in calls])
+        problem = GemmProblem(m=activations.shape[1], n=weights.shape[2], k=activations.shape[2], groups=len(calls))
+        workload.append((shape.name, problem, (activations, weights)))
+    return workload
 
 
 def _row(
@@ -319,7 +367,7 @@ def _activities(
     config: EnergyConfig,
     pe: PEConfig,
     array: ArrayConfig,
-    workload: list[tuple[Layer, GemmProblem]],
+    workload: list[tuple[str, GemmProblem, tuple[np.ndarray, np.ndarray]]],
     units: list[float],
     operands: list[tuple[np.ndarray, np.ndarray]],
     vdd_v: float,
@@ -328,13 +376,15 @@ def _activities(
     if not config.simulate:
         return [
             activity_from_report(
-                gemm_report(layer.name, problem, array), problem, array, units_per_mac=u, protection=protection
+                gemm_report(name, problem, array), problem, array, units_per_mac=u, protection=protection
             )
-            for (layer, problem), u in zip(workload, units, strict=True)
+            for (name, problem, _), u in zip(workload, units, strict=True)
         ]
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz))
     activities = []
-    for index, ((layer, problem), u, (activations, weights)) in enumerate(zip(workload, units, operands, strict=True)):
+    for index, ((name, problem, _), u, (activations, weights)) in enumerate(
+        zip(workload, units, operands, strict=True)
+    ):
         result = simulate_grouped_gemm(
             activations,
             weights,
@@ -344,9 +394,7 @@ def _activities(
             protection=protection,
             seed=np.random.SeedSequence(config.seed, spawn_key=(1, index)),
         )
-        activities.append(
-            activity_from_result(layer.name, result, problem, array, units_per_mac=u, protection=protection)
-        )
+        activities.append(activity_from_result(name, result, problem, array, units_per_mac=u, protection=protection))
     return activities
 
 
@@ -366,10 +414,7 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
     protection = config.protection()
     model = pe_energy_model(pe, node_nm=config.node_nm, hold_buffers_per_bit=config.hold_buffers())
     workload = _workload(config)
-    operands = [
-        _operands(layer, problem, index, config.seed, config.scalesim_compat)
-        for index, (layer, problem) in enumerate(workload)
-    ]
+    operands = [item[2] for item in workload]
     units = [
         mean_units_per_mac(
             model, a, w, array, samples=config.activity_samples, seed=np.random.SeedSequence(config.seed)

@@ -95,7 +95,7 @@ def test_protected_bits_cost_detection_overhead(tmp_path):
     [
         (["--gemm", "1,2"], "--gemm: expected M,N,K as three positive integers, e.g. 512,256,256, got '1,2'"),
         (
-            ["--gemm", "4,4,4", "--vdd", "0.2"],
+            ["--gemm", "4,4,4", "--vdd", "0.2", "--technology", "generic-28nm"],
             "--vdd: 0.2 V is at or below the threshold voltage 0.35 V of technology 'generic-28nm'; "
             "allowed: 0.35 < --vdd <= 1.35",
         ),

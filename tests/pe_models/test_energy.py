@@ -138,10 +138,10 @@ def _cited_mac_band_28nm() -> tuple[float, float]:
 @pytest.mark.parametrize(
     "pe",
     [
-        PEConfig(),
-        PEConfig(cells="2in"),
-        PEConfig(adder="ks"),
-        PEConfig(pipeline="fused"),
+        PEConfig(technology="generic-28nm"),
+        PEConfig(cells="2in", technology="generic-28nm"),
+        PEConfig(adder="ks", technology="generic-28nm"),
+        PEConfig(pipeline="fused", technology="generic-28nm"),
     ],
     ids=["compound-rca", "2in-rca", "compound-ks", "fused"],
 )
@@ -169,7 +169,7 @@ def test_node_from_technology_name():
 
 def test_bad_node_and_bad_band():
     with pytest.raises(ConfigError, match=r"^node_nm: 3 is out of range; allowed: 7\.\.130 nm$"):
-        pe_energy_model(PEConfig(), node_nm=3)
+        pe_energy_model(PEConfig(technology="generic-28nm"), node_nm=3)
     with pytest.raises(ConfigError, match=r"^band: expected finite low <= nominal <= high, got \(2, 1, 3\)$"):
         Band(2, 1, 3)
 
