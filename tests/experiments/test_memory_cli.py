@@ -8,6 +8,8 @@ import io
 import pytest
 
 from experiments.cli import main
+from experiments.studies.latency import latency
+from experiments.studies.simulate import simulate
 
 # One GEMM, M = 256, N = 64, K = 128, on a 32 x 32 ws array: K on 4 row folds, N on 2
 # column folds, M = 256 streamed. ifmap (K x M) = 32 KiB in 4 tiles of 32 x 256 = 8 KiB,
@@ -59,18 +61,16 @@ def test_latency_bandwidth_adds_stalls_bounded_by_the_roofline(tmp_path, capsys)
 
 def test_size_sweeps_sram_and_bandwidth(tmp_path, capsys):
     out = tmp_path / "out"
-    args = ["size", "--topology", "resnet50", "--arrays", "32x32", "--format", "csv", "--out", str(out)]
-    assert main([*args, "--sram-kib", "16,64,256", "--bandwidths", "8,32,unlimited"]) == 0
+    args = ["size", "--topology", "resnet18", "--arrays", "32x32", "--format", "csv", "--out", str(out)]
+    assert main([*args, "--sram-kib", "16,256", "--bandwidths", "8,unlimited"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert len(rows) == 9
+    assert len(rows) == 4
     assert (out / "size_sram.png").stat().st_size > 0
-    by_point = {(int(r["ifmap_sram_kib"]), float(r["dram_bandwidth_words_per_cycle"])): r for r in rows}
-    for sram in (16, 64, 256):
-        stalls = [int(by_point[(sram, bandwidth)]["stall_cycles"]) for bandwidth in (8.0, 32.0, float("inf"))]
-        assert stalls[0] > stalls[1] > stalls[2] == 0
-    for bandwidth in (8.0, 32.0):
-        words = [int(by_point[(sram, bandwidth)]["dram_words"]) for sram in (16, 64, 256)]
-        assert words[0] > words[1] > words[2]
+    point = {(int(r["ifmap_sram_kib"]), float(r["dram_bandwidth_words_per_cycle"])): r for r in rows}
+    for sram in (16, 256):
+        assert int(point[(sram, 8.0)]["stall_cycles"]) > int(point[(sram, float("inf"))]["stall_cycles"]) == 0
+    for bandwidth in (8.0, float("inf")):
+        assert int(point[(16, bandwidth)]["dram_words"]) > int(point[(256, bandwidth)]["dram_words"])
 
 
 @pytest.mark.parametrize(
@@ -89,3 +89,20 @@ def test_bad_memory_options(tmp_path, capsys, command, option, value, message):
     assert err.startswith(f"vscale: error: {message}")
     assert len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_simulate_reports_the_memory_model_of_latency(tmp_path):
+    # The discrete-event run of `vscale simulate` and the closed form of `vscale latency`
+    # count the same stalls and DRAM words for a convolution and a depthwise layer.
+    path = tmp_path / "small.csv"
+    path.write_text(
+        "name,kind,ifmap_h,ifmap_w,filter_h,filter_w,channels,num_filters,stride,padding,groups,m,n,k\n"
+        "c1,conv,10,10,3,3,4,8,1,1,1,,,\n"
+        "d1,conv,10,10,3,3,4,4,1,1,4,,,\n"
+    )
+    simulated = simulate(topology=str(path), array="8x8", dataflow="ws", bandwidth=2, vdd_v=0.9)
+    closed = latency(topology=str(path), array="8x8", dataflow="ws", bandwidth=2)
+    for sim_row, latency_row in zip(simulated.rows, closed.rows, strict=True):
+        assert sim_row.memory_stall_cycles == latency_row.stall_cycles > 0
+        assert sim_row.cycles == latency_row.total_cycles
+        assert sim_row.ifmap_dram_reads == latency_row.ifmap_dram_reads == 400  # 10 x 10 x 4 pixels, once
