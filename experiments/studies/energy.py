@@ -477,23 +477,23 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
     return EnergyResult(config=config, rows=tuple(rows), totals=totals, model=model)
 
 
-def required_leakage_share(saving_pct: float, vdd_v: float, nominal_vdd_v: float, leakage_power_ratio: float) -> float:
+def required_leakage_share(saving_pct: float, dynamic_energy_ratio: float, leakage_power_ratio: float) -> float:
     """Leakage share of the nominal energy that a dynamic + leakage model needs for a saving.
 
     With energy ``D + L`` at nominal (shares summing to 1), dynamic energy scaling by
-    ``(V / V_nom)**2`` and leakage energy by `leakage_power_ratio` at the same clock,
-    ``1 - saving = (1 - L) s_dyn + L s_leak``, so ``L = (s_dyn - (1 - saving)) / (s_dyn - s_leak)``.
+    `dynamic_energy_ratio` and leakage energy by `leakage_power_ratio` (same clock, same
+    cycles), ``1 - saving = (1 - L) s_dyn + L s_leak``, so
+    ``L = (s_dyn - (1 - saving)) / (s_dyn - s_leak)``.
 
     Returns
     -------
     float
         The share L in [0, 1], or NaN if no share in [0, 1] gives the saving.
     """
-    dynamic = (vdd_v / nominal_vdd_v) ** 2
     remaining = 1.0 - saving_pct / 100.0
-    if dynamic == leakage_power_ratio:
+    if dynamic_energy_ratio == leakage_power_ratio:
         return float("nan")
-    share = (dynamic - remaining) / (dynamic - leakage_power_ratio)
+    share = (dynamic_energy_ratio - remaining) / (dynamic_energy_ratio - leakage_power_ratio)
     return share if 0.0 <= share <= 1.0 else float("nan")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
+import numpy as np
 import pytest
 
 from experiments.cli import main
@@ -128,3 +129,12 @@ def test_simulate_charges_the_recovery_cycles_the_simulator_counted(tmp_path):
     assert int(low["cycles"]) == 323 + int(low["correction_cycles"])
     assert float(low["correction_pj"]) > 0.0
     assert float(low["razor_overhead_pj"]) > 0.0
+
+
+def test_required_leakage_share_closed_form():
+    from experiments.studies.energy import required_leakage_share
+
+    # 1 - 0.6 = 0.4 = (1 - L) 0.5 + L 0.1  ->  L = 0.25
+    assert required_leakage_share(60.0, 0.5, 0.1) == pytest.approx(0.25)
+    assert required_leakage_share(50.0, 0.5, 0.25) == pytest.approx(0.0)
+    assert np.isnan(required_leakage_share(99.0, 0.5, 0.25))
