@@ -15,8 +15,9 @@ comma). What each column means here (docs/migrating_from_scalesim.md has the com
 ``DETAILED_ACCESS_REPORT.csv``
     SRAM start/stop: the window in which the array computes, ``first_load_cycles`` to
     ``Total Cycles - last_drain_cycles``. DRAM reads: from cycle 0 (vscale does not
-    preload at negative cycles) to the start of the last fold, by which every read is
-    done. DRAM ofmap writes: from the end of the first fold to ``Total Cycles``. Counts:
+    preload at negative cycles) to the end of the computation (streamed operands arrive
+    while the folds run). DRAM ofmap writes: from the start of the computation to
+    ``Total Cycles``. Counts:
     the array's SRAM reads (ifmap, filter) and writes (ofmap), and the DRAM reads and
     writes of :mod:`sim.memory`.
 """
@@ -63,15 +64,12 @@ def _line(layer_id: int, values: list[Any]) -> str:
 
 def _windows(row: ScaleSimLayerRow) -> dict[str, tuple[int, int]]:
     """``(start, stop)`` cycles of the array and of the DRAM reads and writes."""
-    report = row.report
-    fold = report.memory.busy_cycles // report.folds
     compute_start = row.first_load_cycles
     compute_stop = row.total_cycles - row.last_drain_cycles
-    last_fold_start = max(0, compute_stop + 1 - fold)
     return {
         "sram": (compute_start, compute_stop),
-        "dram_read": (0, last_fold_start),
-        "dram_write": (min(compute_start + fold, row.total_cycles), row.total_cycles),
+        "dram_read": (0, compute_stop),
+        "dram_write": (compute_start, row.total_cycles),
     }
 
 
