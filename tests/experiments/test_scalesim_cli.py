@@ -82,6 +82,18 @@ def test_user_mode_compute_cycles_and_sram_counts_equal_scalesim(tmp_path):
         # SRAM IFMAP Reads, SRAM Filter Reads, SRAM OFMAP Writes
         assert [int(detail[i]) for i in (3, 6, 9)] == [int(theirs[i]) for i in (3, 6, 9)]
         assert int(row["total_cycles"]) == int(row["compute_cycles"]) + int(row["stall_cycles"])
+        # the SCALE-Sim-format files carry vscale's counts: DRAM IFMAP/Filter Reads, OFMAP Writes
+        assert [int(detail[i]) for i in (12, 15, 18)] == [
+            int(row[name]) for name in ("ifmap_dram_reads", "filter_dram_reads", "ofmap_dram_writes")
+        ]
+        starts_stops = [int(detail[i]) for i in (1, 2, 10, 11, 16, 17)]
+        assert all(start <= stop for start, stop in zip(starts_stops[::2], starts_stops[1::2], strict=True))
+    bandwidth = _scalesim_rows(ours / "BANDWIDTH_REPORT.csv")
+    compute = _scalesim_rows(ours / "COMPUTE_REPORT.csv")
+    for bw, total, detail in zip(bandwidth, compute, ours_detail, strict=True):
+        # Avg SRAM BW = the array's accesses / Total Cycles, as SCALE-Sim computes it
+        assert float(bw[1]) * int(total[1]) == pytest.approx(int(detail[3]))
+        assert float(bw[3]) * int(total[1]) == pytest.approx(int(detail[9]))
 
 
 def test_gemm_input(tmp_path):
