@@ -217,6 +217,7 @@ class LayerProfile:
     n: int = 0
     groups: int = 1
     units_per_mac: float = 0.0
+    sample_gemm: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class _RecordingBackend:
@@ -285,9 +286,50 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
                 n=shape.n,
                 groups=shape.groups,
                 units_per_mac=_units_per_mac(config, activations, weights, array, seed),
+                sample_gemm=(
+                    activations[: max(1, min(len(activations), _ORDER_MACS // max(1, weights.size)))],
+                    weights,
+                ),
             )
         )
     return profiles
+
+
+_ORDER_MACS = 200_000
+"""MACs of each layer's first GEMM the screen runs in array order per failing VDD."""
+
+
+def _array_order_probabilities(
+    profiles: Sequence[LayerProfile], config: OptimizeConfig, vdd_v: float
+) -> np.ndarray | None:
+    """Per layer and accumulator bit, the fraction of MACs latched wrong when a slice of the
+    layer's first GEMM runs in array order on the chain-level engine (None when static
+    timing says no MAC can be wrong at `vdd_v`)."""
+    from pe_models.chain import static_output_arrival_fs
+    from sim.config import ArrayConfig
+    from sim.engine import simulate_gemm
+
+    timing = stage_timing(config.pe, operating_point=OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz))
+    outputs = {"adder": "sum", "multiplier": "product", "mac": "sum"}
+    latest = max(
+        float(np.max(static_output_arrival_fs(netlist, timing.delays_fs, outputs[name])))
+        for name, netlist in config.pe.stages.items()
+    )
+    if latest <= timing.t_sample_fs:
+        return None
+    array = ArrayConfig(
+        rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz, accumulator_bits=config.pe.width
+    )
+    result = np.zeros((len(profiles), config.pe.width))
+    for index, profile in enumerate(profiles):
+        if profile.sample_gemm is None:
+            continue
+        activations, weights = profile.sample_gemm
+        gemm = simulate_gemm(
+            np.ascontiguousarray(activations), np.ascontiguousarray(weights), array=array, pe=config.pe, timing=timing
+        )
+        result[index] = gemm.flip_counts / max(1, gemm.macs)
+    return result
 
 
 def _units_per_mac(config: OptimizeConfig, activations: np.ndarray, weights: np.ndarray, array: Any, seed) -> float:
@@ -407,6 +449,9 @@ def sensitivity_table(
         timing = stage_timing(config.pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=config.f_clk_mhz))
         for index, profile in enumerate(profiles):
             probabilities[v, index] = adder_bit_error_probabilities(config.pe, timing, profile.statistics)
+        measured = _array_order_probabilities(profiles, config, vdd)
+        if measured is not None:
+            probabilities[v] = np.maximum(probabilities[v], measured)
     bits = np.arange(width)
     first = np.array([width if c == _NO_PROTECTION else c for c in choices])
     protected = (bits[None, :] >= first[:, None]).astype(np.float64)
