@@ -128,7 +128,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the PE replays (local) or the MAC is dropped (drop) (default: global)",
     )
     protection.add_argument("--stall", dest="recovery", choices=STALL_SCOPES, help="former name of --recovery")
-    add_razor_window_option(protection, default_help="default: the library's fraction of the clock period")
+    add_razor_window_option(protection, default_help="default: half the clock period")
+    protection.add_argument(
+        "--plan",
+        metavar="FILE.toml",
+        default=None,
+        help="per-layer protection plan replacing --protect, --recovery, --penalty and --razor-window-ps "
+        "(see docs/array_simulation.md)",
+    )
     variation = parser.add_argument_group("process variation and seed")
     variation.add_argument(
         "--sigma-die",
@@ -160,8 +167,10 @@ def _text(result: SimulateResult) -> str:
     total_row += [totals[name] for name in TABLE_COLUMNS[5:]]
     table = Table(columns=table.columns, rows=[*table.rows, [display_value(v) for v in total_row]])
     return table.to_text() + (
-        f"{result.title()}; {totals['cycles']} cycles ({totals['correction_cycles']} correction, "
+        f"{result.title()}; {totals['cycles']} cycles ({totals['correction_cycles']} recovery, "
         f"{totals['correction_overhead_pct']:.3g} %) = {totals['latency_us']:.6g} us; "
+        f"{totals['detections']} detections, {totals['miscorrections']} mis-corrections, "
+        f"{totals['silent_protected_errors']} silent protected, {totals['unprotected_errors']} unprotected errors; "
         f"relative output error {totals['relative_error']:.3g}\n"
     )
 

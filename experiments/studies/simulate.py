@@ -20,6 +20,7 @@ from experiments.results import StudyResult
 from pe_models.chain import mac_parameters
 from pe_models.errors import ConfigError
 from pe_models.operands import DNN_OPERAND_MODEL
+from pe_models.razor import window_fs
 from pe_models.variation import MAX_SIGMA, ProcessVariation
 from sim.config import ArrayConfig
 from sim.engine import DETAILED_MAX_PES, ENGINES
@@ -164,6 +165,10 @@ class SimulateConfig(TimingFields):
     razor_window_ps : float or "PCT%", optional
         Razor detection window in ps, or a percentage of the clock period (default: the
         library's fraction of the clock period).
+    plan : path, optional
+        Per-layer protection plan (TOML, :mod:`experiments.plans`), replacing `protect`,
+        `recovery`, `penalty_cycles` and `razor_window_ps`; its layers must be layers of
+        the topology.
     sigma_die, sigma_pe : float
         Process variation: relative delay std between dies and between PEs, 0..0.3.
     seed : int
@@ -184,6 +189,7 @@ class SimulateConfig(TimingFields):
     penalty_cycles: int = 1
     recovery: str = "global"
     razor_window_ps: float | None = None
+    plan: str | Path | None = None
     sigma_die: float = 0.0
     sigma_pe: float = 0.0
     seed: int = 0
@@ -209,8 +215,14 @@ class SimulateConfig(TimingFields):
         check_choice("recovery", self.recovery, STALL_SCOPES)
         if isinstance(self.razor_window_ps, str):
             set_field(self, "razor_window_ps", _window_ps(self.razor_window_ps, self.timing().t_clk_fs / 1000))
+        if self.razor_window_ps is not None:
+            window_fs(self.timing(), self.razor_window_ps)
         check_choice("engine", self.engine, ENGINES)
         self.protection()
+        if self.plan is not None:
+            plan = self.protection_plan()
+            if plan.razor_window_ps is not None:
+                window_fs(self.timing(), plan.razor_window_ps)
         for name in ("sigma_die", "sigma_pe"):
             sigma = getattr(self, name)
             ok = isinstance(sigma, int | float) and not isinstance(sigma, bool)
@@ -224,6 +236,14 @@ class SimulateConfig(TimingFields):
                 f"{DETAILED_MAX_PES} PEs; {array.shape} has {array.mac_units}; use fast (bit-identical) "
                 "or set allow_large_detailed"
             )
+
+    def protection_plan(self) -> Any:
+        """The plan file, read (None without one)."""
+        if self.plan is None:
+            return None
+        from experiments.plans import load_plan
+
+        return load_plan(self.plan, width=self.width)
 
     def protection(self) -> Protection:
         """Protected bits, correction penalty and stall scope."""
@@ -272,9 +292,17 @@ class SimulateRow:
     erroneous_macs : int
         MACs whose latched accumulator differs from the settled one.
     detections : int
-        Erroneous MACs with a protected bit wrong (detected and corrected).
+        MACs whose Razor flip-flops detected (main and shadow samples differ on a protected bit).
     detection_cycles : int
         Cycles with at least one detection, summed over folds.
+    miscorrections : int
+        Detected MACs whose correction wrote a wrong (not yet settled) shadow value.
+    silent_protected_errors : int
+        MACs with a protected bit wrong at the sampling instant and not detected.
+    unprotected_errors : int
+        MACs with an unprotected bit wrong at the sampling instant.
+    recovery_cycles : int
+        Cycles spent recovering (``correction_cycles``) under the recovery policy.
     wrong_outputs : int
         Outputs that differ from the exact GEMM.
     relative_error : float
@@ -305,6 +333,10 @@ class SimulateRow:
     erroneous_macs: int
     detections: int
     detection_cycles: int
+    miscorrections: int
+    silent_protected_errors: int
+    unprotected_errors: int
+    recovery_cycles: int
     wrong_outputs: int
     relative_error: float
     max_abs_error: int
@@ -426,6 +458,10 @@ _SUMMED = (
     "erroneous_macs",
     "detections",
     "detection_cycles",
+    "miscorrections",
+    "silent_protected_errors",
+    "unprotected_errors",
+    "recovery_cycles",
     "wrong_outputs",
 )
 
@@ -447,6 +483,7 @@ def simulate(
     timing = config.timing()
     array = config.array_config()
     protection = config.protection()
+    plan = config.protection_plan()
     supplied = None
     layers: list[tuple[int, Layer]]
     if config.operand_file is not None:
@@ -468,12 +505,16 @@ def simulate(
             "format": topology.format,
             "layers": config.layer_range or f"0:{len(topology.layers)}",
         }
+    if plan is not None:
+        plan.check_layers(
+            [layer.name for layer in topology.layers] if config.topology is not None else [layers[0][1].name]
+        )
     outcome = simulate_layers(
         layers,
         array=array,
         pe=pe,
         timing=timing,
-        protection=protection,
+        protection=protection if plan is None else plan,
         variation=config.variation(),
         seed=config.seed,
         engine=config.engine,
@@ -503,6 +544,10 @@ def simulate(
                 erroneous_macs=layer.erroneous_macs,
                 detections=layer.detections,
                 detection_cycles=layer.detection_cycles,
+                miscorrections=layer.miscorrections,
+                silent_protected_errors=layer.silent_protected_errors,
+                unprotected_errors=layer.unprotected_errors,
+                recovery_cycles=layer.recovery_cycles,
                 wrong_outputs=layer.wrong_outputs,
                 relative_error=layer.relative_error,
                 max_abs_error=layer.max_abs_error,

@@ -79,6 +79,8 @@ def test_protecting_every_bit_at_low_vdd_leaves_no_wrong_output(tmp_path, capsys
                 "31:0",
                 "--penalty",
                 "2",
+                "--technology",
+                "generic-28nm",
                 "--format",
                 "csv",
                 "--out",
