@@ -138,3 +138,22 @@ def test_required_leakage_share_closed_form():
     assert required_leakage_share(60.0, 0.5, 0.1) == pytest.approx(0.25)
     assert required_leakage_share(50.0, 0.5, 0.25) == pytest.approx(0.0)
     assert np.isnan(required_leakage_share(99.0, 0.5, 0.25))
+
+
+@pytest.mark.slow
+def test_model_rows_are_its_gemm_layers_for_one_image(tmp_path):
+    from experiments.studies.accuracy import prepare_model
+    from workloads.engine import CalibrationConfig
+
+    out = tmp_path / "out"
+    assert (
+        main(
+            ["energy", "--model", "tinymnv2", "--array", "32x32", "--vdd", "0.9", "--format", "csv", "--out", str(out)]
+        )
+        == 0
+    )
+    rows = _rows(out / "energy.csv")
+    shapes = prepare_model("tinymnv2", images=1, labels=None, seed=0, calibration=CalibrationConfig()).model.gemm_layers
+    assert [r["layer_name"] for r in rows] == [s.name for s in shapes] + ["total"]
+    assert [int(r["macs"]) for r in rows[:-1]] == [s.macs_per_image for s in shapes]
+    assert all(float(r["mac_dynamic_pj"]) > 0.0 for r in rows)
