@@ -35,7 +35,7 @@ def _same(report_cell: str, csv_cell: str) -> bool:
     [
         (
             ["--vdd", "0.9:0.3:0.1"],
-            "--vdd: 0.3 V is at or below the threshold voltage 0.35 V of technology 'generic-28nm'",
+            "--vdd: 0.3 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'",
         ),
         (["--max-accuracy-loss-pct", "-3"], "--max-accuracy-loss-pct: -3.0 is out of range; allowed: [0, 100] %"),
         (["--images", "5000"], "--images: expected 1..1000 MNIST test images, got 5000"),
