@@ -21,6 +21,7 @@ from experiments.pe_options import (
     pe_config,
     timing_from_args,
 )
+from experiments.studies.common import TimingFields
 from pe_models.chain import evaluate_chain, stage_inputs
 from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate_fast
@@ -29,6 +30,8 @@ from pe_models.pe import PEConfig, StageTiming
 from pe_models.razor import razor_masks, window_fs
 from sim.protection import parse_bit_mask
 from workloads.topologies import read_text_file
+
+from ._results import study_handler
 
 __all__ = ["read_vectors", "register"]
 
@@ -62,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="bits with a Razor flip-flop for the mask columns, e.g. 31:20 or 31,5 (default: all bits)",
     )
     add_output_options(evaluate, "pe-eval", default_format="csv")
-    evaluate.set_defaults(handler=run_eval)
+    evaluate.set_defaults(handler=study_handler(run_eval, TimingFields))
 
     verilog = commands.add_parser(
         "verilog",
@@ -81,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_pe_options(verilog)
     add_timing_options(verilog)
     add_out_option(verilog, "pe-verilog")
-    verilog.set_defaults(handler=run_verilog)
+    verilog.set_defaults(handler=study_handler(run_verilog, TimingFields))
 
 
 def _csv_rows(handle: io.StringIO, path: Path) -> Iterator[list[str]]:
@@ -162,7 +165,7 @@ def run_eval(args: argparse.Namespace) -> int:
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
     window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000)
-    window = None if window_ps is None else window_fs(timing, window_ps)
+    window = None if window_ps is None else window_fs(timing, window_ps, field="--razor-window-ps")
     if args.protect is not None and window is None:
         raise ConfigError("--protect: the mask columns need a Razor window; add --razor-window-ps")
     protected = (1 << pe.width) - 1 if args.protect is None else parse_bit_mask(args.protect, width=pe.width)

@@ -60,9 +60,9 @@ def test_t_setup_moves_the_sampling_instant(tmp_path, capsys):
     [
         (
             ["--razor-window-ps", "400"],
-            "vscale: error: razor_window_ps: 400 ps is longer than the clock period 325 ps; allowed: 0..325 ps",
+            "vscale: error: --razor-window-ps: 400 ps is longer than the clock period 325 ps; allowed: 0..325 ps",
         ),
-        (["--razor-window-ps", "-5"], "vscale: error: razor_window_ps: -5 ps is negative; allowed: 0..325 ps"),
+        (["--razor-window-ps", "-5"], "vscale: error: --razor-window-ps: -5 ps is negative; allowed: 0..325 ps"),
         (
             ["--razor-window-ps", "abc"],
             "vscale: error: --razor-window-ps: expected ps or a percentage of the clock period "
@@ -75,7 +75,7 @@ def test_t_setup_moves_the_sampling_instant(tmp_path, capsys):
         (["--protect", "3"], "vscale: error: --protect: the mask columns need a Razor window; add --razor-window-ps"),
         (
             ["--t-setup-ps", "400"],
-            "vscale: error: t_setup_ps: expected a setup time in [0, 325) ps "
+            "vscale: error: --t-setup-ps: expected a setup time in [0, 325) ps "
             "(shorter than the clock period), got 400.0",
         ),
     ],

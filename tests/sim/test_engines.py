@@ -28,7 +28,9 @@ from sim.mapping import map_gemm
 from sim.protection import Protection
 from workloads.topologies import load_topology
 
-PE = PEConfig()
+TECHNOLOGY = "generic-28nm"
+"""The operating points of these tests (0.45-0.55 V at 700 MHz) are chosen for its delays."""
+PE = PEConfig(technology=TECHNOLOGY)
 NOMINAL = stage_timing(PE, operating_point=OperatingPoint(vdd_v=0.9, f_clk_mhz=700.0))
 LOW = stage_timing(PE, operating_point=OperatingPoint(vdd_v=0.5, f_clk_mhz=700.0))
 DATAFLOWS = ("ws", "os", "is")
@@ -396,7 +398,7 @@ AGREEMENT_CASES = [
 @pytest.mark.parametrize(("rows", "cols", "m", "n", "k"), ODD_SHAPES)
 @pytest.mark.parametrize(("cells", "vdd", "protection", "variation"), AGREEMENT_CASES)
 def test_fast_and_detailed_engines_agree_bit_for_bit(dataflow, rows, cols, m, n, k, cells, vdd, protection, variation):
-    pe = PEConfig(cells=cells)
+    pe = PEConfig(cells=cells, technology=TECHNOLOGY)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
     a, b = _signed_operands(17, 3 * m, n, k)
     results = [
@@ -439,7 +441,7 @@ def test_agreement_cases_do_produce_errors():
     a, b = _signed_operands(17, 21, 6, 11)
     for case in AGREEMENT_CASES:
         cells, vdd, protection, variation = case.values
-        pe = PEConfig(cells=cells)
+        pe = PEConfig(cells=cells, technology=TECHNOLOGY)
         timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
         result = _run(
             "fast", a, b, "ws", 3, 5, timing=timing, pe=pe, protection=protection, variation=variation, seed=5

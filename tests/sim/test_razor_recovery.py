@@ -21,6 +21,8 @@ from sim.grid import stream_offset
 from sim.protection import Protection
 
 ENGINES = ("fast", "detailed")
+TECHNOLOGY = "generic-28nm"
+"""The operating points below (0.5-0.6 V, 700 MHz) are chosen for this technology's delays."""
 
 
 def _operands(seed: int, m: int, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -29,7 +31,7 @@ def _operands(seed: int, m: int, n: int, k: int) -> tuple[np.ndarray, np.ndarray
 
 
 def _run(engine, a, b, *, rows, cols, dataflow="ws", cells="compound", vdd=0.5, protection=None, events=False):
-    pe = PEConfig(cells=cells)
+    pe = PEConfig(cells=cells, technology=TECHNOLOGY)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
     array = ArrayConfig(rows=rows, cols=cols, dataflow=dataflow)
     return simulate_gemm(
@@ -39,7 +41,7 @@ def _run(engine, a, b, *, rows, cols, dataflow="ws", cells="compound", vdd=0.5, 
 
 def _past_last_transition_ps(cells: str, vdd: float) -> float:
     """A window that reaches past the adder's longest path (< the clock period at 0.5 V, 700 MHz)."""
-    pe = PEConfig(cells=cells)
+    pe = PEConfig(cells=cells, technology=TECHNOLOGY)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
     longest = settle_bound_fs(pe.stages["adder"], timing.delays_fs)
     window = (longest - timing.t_sample_fs) / 1000 + 1
