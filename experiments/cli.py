@@ -247,6 +247,21 @@ def _alive(pid: int) -> bool:
     return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] != b"Z"
 
 
+def _set_child_subreaper(on: bool) -> bool:
+    """Make orphaned descendants (a dead worker's own workers) children of this process (Linux).
+
+    :func:`stop_workers` then still finds them. Returns whether the setting took effect.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(36, int(on), 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
 @contextlib.contextmanager
 def _signal_handlers() -> Iterator[None]:
     """SIGINT and SIGTERM raise :class:`Interrupted` in this process; forked workers just die."""
@@ -255,6 +270,9 @@ def _signal_handlers() -> Iterator[None]:
 
     def handler(signum, frame):
         if os.getpid() != main_pid:
+            for pid in _descendants(os.getpid()):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
@@ -265,6 +283,7 @@ def _signal_handlers() -> Iterator[None]:
         raise Interrupted(signum)
 
     previous = {}
+    subreaper = _set_child_subreaper(True)
     try:
         for signum in _SIGNALS:
             previous[signum] = signal.signal(signum, handler)
@@ -275,6 +294,8 @@ def _signal_handlers() -> Iterator[None]:
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+        if subreaper:
+            _set_child_subreaper(False)
 
 
 def _version() -> str:
