@@ -93,11 +93,18 @@ def chosen_summary(result: Any) -> str:
     totals = result.totals
     config = result.config
     return (
-        f"chosen: {totals['vdd_v']:.2f} V, recovery {totals['recovery']}, protected {totals['protected_bits']}; "
+        f"plan: {totals['vdd_v']:.2f} V, recovery {totals['recovery']}, protected {totals['protected_bits']}; "
         f"energy {totals['energy_pj'] / 1e6:.4g} uJ per image ({totals['saving_pct']:.1f} % saving against "
         f"{config.vdd_max_v:g} V unprotected), predicted accuracy loss <= {totals['predicted_loss_pct']:.3g} points "
         f"(budget {config.max_accuracy_loss_pct:g}), latency overhead {totals['latency_overhead_pct']:.3g} % "
-        f"(budget {config.max_latency_overhead_pct:g} %) [screen]"
+        f"(budget {config.max_latency_overhead_pct:g} %) [screen figures"
+        + (
+            f"; the screen's own choice {totals['screen_choice_vdd_v']:.2f} V missed a budget on the measurement]"
+            if totals["screen_choice_vdd_v"] != totals["vdd_v"]
+            else "; confirmed by bit-level injection]"
+            if totals["confirmed"]
+            else "; not confirmed]"
+        )
     )
 
 

@@ -152,3 +152,25 @@ def test_infeasible_budgets_say_which_binds_exit_2_nothing_written(tmp_path, cap
     )
     assert "\n" not in error
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_plan_rerun_independently_with_accuracy_meets_both_budgets(tmp_path, capsys):
+    import csv
+    import tomllib
+
+    optimized = tmp_path / "optimize"
+    argv = ["optimize", "--images", "100", "--neighbours", "0", "--out", str(optimized), "--format", "csv"]
+    assert main(argv) == 0
+    plan_path = optimized / "plan.toml"
+    vdd = tomllib.loads(plan_path.read_text())["vdd_v"]
+    measured = tmp_path / "accuracy"
+    argv = ["accuracy", "--model", "tinymnv2", "--injection", "bitlevel", "--plan", str(plan_path)]
+    argv += ["--vdd", f"0.9,{vdd}", "--images", "100", "--out", str(measured), "--format", "csv"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    with (measured / "accuracy.csv").open() as handle:
+        rows = {float(row["vdd_v"]): row for row in csv.DictReader(handle)}
+    loss = float(rows[0.9]["top1_pct"]) - float(rows[vdd]["top1_pct"])
+    assert loss <= 1.0
+    assert float(rows[vdd]["latency_overhead_pct"] or 0.0) <= 5.0
