@@ -24,17 +24,9 @@ FIELD_OPTIONS: dict[str, str] = {
     "cell_delays_ps": "--cell-delays",
     "layer_range": "--layers",
     "operand_file": "--operands",
-    "list_layers": "--list-layers",
     "config_file": "--config",
 }
 """Fields whose option is not ``--`` + the field name with ``-`` for ``_``."""
-
-_LIBRARY_ALIASES: dict[str, str] = {
-    "cell-delays": "cell_delays_ps",
-    "t-clk-ps": "t_clk_ps",
-    "delay-scale": "delay_scale",
-}
-"""Spellings of field names in older library messages."""
 
 C = TypeVar("C")
 
@@ -75,7 +67,6 @@ def cli_message(message: str, config_type: type | None = None) -> str:
     if config_type is not None and dataclasses.is_dataclass(config_type):
         fields |= {f.name for f in dataclasses.fields(config_type) if f.init}
     head, sep, rest = message.partition(":")
-    head = _LIBRARY_ALIASES.get(head, head)
     if sep and head in fields:
         message = option_of(head) + sep + rest
     else:

@@ -74,12 +74,12 @@ class CellLibrary:
         for cell in delays:
             if cell not in required:
                 raise ConfigError(
-                    f"cell-delays: unknown cell {cell!r} for library {self.name!r}; allowed: {', '.join(required)}"
+                    f"cell_delays_ps: unknown cell {cell!r} for library {self.name!r}; allowed: {', '.join(required)}"
                 )
         for cell in required:
             if cell not in delays:
-                raise ConfigError(f"cell-delays: missing delay for cell {cell!r}")
-            _check_delay(f"cell-delays: {cell}", delays[cell])
+                raise ConfigError(f"cell_delays_ps: missing delay for cell {cell!r}")
+            _check_delay(f"cell_delays_ps: {cell}", delays[cell])
         _check_delay("t_setup_ps", self.t_setup_ps, allow_zero=True)
         object.__setattr__(self, "delays_ps", MappingProxyType({c: float(delays[c]) for c in required}))
         object.__setattr__(self, "t_setup_ps", float(self.t_setup_ps))
@@ -166,9 +166,9 @@ def parse_cell_delays(text: str, *, allowed: tuple[str, ...] = CELL_TYPES) -> di
         name, sep, value = item.partition("=")
         name = name.strip().lower()
         if not sep:
-            raise ConfigError(f"cell-delays: expected CELL=PS, got {item!r}")
+            raise ConfigError(f"cell_delays_ps: expected CELL=PS, got {item!r}")
         if name not in allowed:
-            raise ConfigError(f"cell-delays: unknown cell {name!r}; allowed: {', '.join(allowed)}")
-        _check_delay(f"cell-delays: {name}", value.strip())
+            raise ConfigError(f"cell_delays_ps: unknown cell {name!r}; allowed: {', '.join(allowed)}")
+        _check_delay(f"cell_delays_ps: {name}", value.strip())
         delays[name] = float(value)
     return delays

@@ -178,10 +178,10 @@ def stage_timing(
         period_ps = operating_point.t_clk_ps
     else:
         if t_clk_ps is None:
-            raise ConfigError("t-clk-ps: give a clock period or an operating point (--vdd and --f-clk-mhz)")
-        _positive("t-clk-ps", t_clk_ps, "ps", upper=1e9)
+            raise ConfigError("t_clk_ps: give a clock period or an operating point (vdd_v and f_clk_mhz)")
+        _positive("t_clk_ps", t_clk_ps, "ps", upper=1e9)
         scale = 1.0 if delay_scale is None else delay_scale
-        _positive("delay-scale", scale, "x nominal", upper=1000.0)
+        _positive("delay_scale", scale, "x nominal", upper=1000.0)
         period_ps = float(t_clk_ps)
     delays = {cell: max(1, round(d * scale * 1000)) for cell, d in pe.library.delays_ps.items()}
     t_clk_fs = round(period_ps * 1000)
@@ -197,7 +197,7 @@ def stage_timing(
         t_sample_fs = t_clk_fs - round(pe.library.t_setup_ps * scale * 1000)
     if t_sample_fs <= 0:
         raise ConfigError(
-            f"t-clk-ps: clock period {period_ps:g} ps is not longer than the setup time "
+            f"t_clk_ps: clock period {period_ps:g} ps is not longer than the setup time "
             f"{pe.library.t_setup_ps * scale:g} ps"
         )
     return StageTiming(

@@ -16,7 +16,7 @@ __all__ = ["emit_result", "study_handler", "write_config"]
 
 
 def study_handler(
-    function: Callable[[argparse.Namespace], int], config_type: type
+    function: Callable[[argparse.Namespace], int], config_type: type | None
 ) -> Callable[[argparse.Namespace], int]:
     """`function` with library errors naming `config_type`'s fields rewritten with option names."""
 

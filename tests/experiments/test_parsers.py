@@ -88,5 +88,5 @@ def test_cell_delays_round_trip(delays):
 
 @given(st.sampled_from(CELL_TYPES), st.floats(max_value=0.0, allow_nan=False))
 def test_non_positive_cell_delays_are_rejected(cell, value):
-    with pytest.raises(ConfigError, match=rf"^cell-delays: {cell}: expected a number of ps > 0, got "):
+    with pytest.raises(ConfigError, match=rf"^cell_delays_ps: {cell}: expected a number of ps > 0, got "):
         parse_cell_delays(f"{cell}={value!r}")

@@ -54,18 +54,18 @@ def test_pe_eval_rejects_malformed_vectors(tmp_path, capsys, text, message):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--t-clk-ps", "0"], r"vscale: error: t-clk-ps: expected a number of ps in (0, 1e+09], got 0.0"),
-        (["--t-clk-ps", "-5"], r"vscale: error: t-clk-ps: expected a number of ps in (0, 1e+09], got -5.0"),
+        (["--t-clk-ps", "0"], r"vscale: error: --t-clk-ps: expected a number of ps in (0, 1e+09], got 0.0"),
+        (["--t-clk-ps", "-5"], r"vscale: error: --t-clk-ps: expected a number of ps in (0, 1e+09], got -5.0"),
         (
             ["--t-clk-ps", "100", "--cell-delays", "xor3=-1"],
-            r"vscale: error: cell-delays: xor3: expected a number of ps > 0, got '-1'",
+            r"vscale: error: --cell-delays: xor3: expected a number of ps > 0, got '-1'",
         ),
         (
             ["--t-clk-ps", "100", "--cell-delays", "foo=1"],
-            r"vscale: error: cell-delays: unknown cell 'foo'; allowed: xor2, and2, or2, nand2, xor3, maj3, ao21",
+            r"vscale: error: --cell-delays: unknown cell 'foo'; allowed: xor2, and2, or2, nand2, xor3, maj3, ao21",
         ),
         (
-            ["--vdd", "0.2"],
+            ["--vdd", "0.2", "--technology", "generic-28nm"],
             r"vscale: error: --vdd: 0.2 V is at or below the threshold voltage 0.35 V of technology "
             r"'generic-28nm'; allowed: 0.35 < --vdd <= 1.35",
         ),

@@ -15,22 +15,22 @@ def test_override_changes_only_named_cells():
 
 
 def test_unknown_cell_name_is_rejected():
-    with pytest.raises(ConfigError, match=r"^cell-delays: unknown cell 'xor9'; allowed: xor2, and2, or2, nand2$"):
+    with pytest.raises(ConfigError, match=r"^cell_delays_ps: unknown cell 'xor9'; allowed: xor2, and2, or2, nand2$"):
         get_cell_library("2in", cell_delays="xor9=3")
 
 
 def test_negative_delay_is_rejected():
-    with pytest.raises(ConfigError, match=r"^cell-delays: xor2: expected a number of ps > 0, got '-5'$"):
+    with pytest.raises(ConfigError, match=r"^cell_delays_ps: xor2: expected a number of ps > 0, got '-5'$"):
         parse_cell_delays("xor2=-5")
 
 
 def test_non_numeric_delay_is_rejected():
-    with pytest.raises(ConfigError, match=r"^cell-delays: maj3: expected a number of ps > 0, got 'fast'$"):
+    with pytest.raises(ConfigError, match=r"^cell_delays_ps: maj3: expected a number of ps > 0, got 'fast'$"):
         parse_cell_delays("maj3=fast")
 
 
 def test_item_without_value_is_rejected():
-    with pytest.raises(ConfigError, match=r"^cell-delays: expected CELL=PS, got 'xor2'$"):
+    with pytest.raises(ConfigError, match=r"^cell_delays_ps: expected CELL=PS, got 'xor2'$"):
         parse_cell_delays("xor2")
 
 
