@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
@@ -543,7 +543,9 @@ class StageToggleModel:
     validation_rms_pct : float
         RMS per-MAC error of the predicted transitions, percent of the mean count.
     random_units_per_mac : float
-        Gate-level mean switched capacitance units per MAC for uniform random operands.
+        Gate-level mean switched capacitance units per MAC: the previous MAC's operands with
+        random bit flips, the current one's int8 operands uniform random, partial sums of
+        random magnitude.
     """
 
     stage: str
@@ -625,8 +627,9 @@ def _fit_stage(
     toggle_coefficients = np.linalg.lstsq(features, counts, rcond=None)[0]
     unit_coefficients = np.linalg.lstsq(features, switched, rcond=None)[0]
     rold, rnew = _random_training_operands(2, samples // 2, width)
+    fresh = np.random.default_rng(np.random.SeedSequence(3))
     for key in ("a", "b"):
-        rnew[key] = np.random.default_rng(np.random.SeedSequence(3)).integers(-128, 128, samples // 2)
+        rnew[key] = fresh.integers(-128, 128, samples // 2)
     random_toggles = net_toggles_fast(
         netlist, _stage_inputs(stage, rold), _stage_inputs(stage, rnew), delays_fs=delays_fs
     )
@@ -703,7 +706,7 @@ class PEEnergyModel:
     hold_buffers_per_bit : float
         Hold-fix buffers per protected bit.
     error_network_pj : Band
-        Error-signal OR tree per protected bit per detection (its transitions).
+        One OR2 of the error-signal tree switching up and down: per tree level per detection.
     sram_pj_per_byte, dram_pj_per_byte : Band
     """
 
@@ -735,7 +738,8 @@ class PEEnergyModel:
 
     @property
     def random_mac_pj(self) -> Band:
-        """Datapath energy of one MAC with uniform random operands at nominal VDD."""
+        """Datapath energy of one MAC at nominal VDD: uniform random int8 operands, partial sums
+        of random magnitude (2^2..2^23), each stage's ``random_units_per_mac``."""
         return self.switching_pj(sum(m.random_units_per_mac for m in self.stages.values()))
 
 
@@ -828,10 +832,3 @@ def _calibration_units() -> float:
         toggles = net_toggles_fast(netlist, old, new, delays_fs=delays_fs)
         total += float((toggles * net_capacitance_units(netlist)).sum(axis=1).mean())
     return total
-
-
-def mean_mac_units(model: PEEnergyModel, streams: Sequence[tuple[Mapping, Mapping]]) -> float:
-    """Mean predicted switched capacitance units per MAC over several (old, new) streams."""
-    totals = [model.mac_units(old, new) for old, new in streams]
-    values = np.concatenate(totals) if totals else np.zeros(1)
-    return float(values.mean())
