@@ -333,7 +333,7 @@ def _add_max_memory(parser: argparse.ArgumentParser, default: object) -> None:
         default=default,
         metavar="SIZE",
         help="refuse requests estimated to need more memory than SIZE (e.g. 512M, 4G) "
-        f"(default: {validation.DEFAULT_MEMORY_FRACTION:.0%} of the available memory)",
+        f"(default: {100 * validation.DEFAULT_MEMORY_FRACTION:.0f}%% of the available memory)",
     )
 
 

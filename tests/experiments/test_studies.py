@@ -252,3 +252,14 @@ def test_trace_lists_the_layers_of_a_model(tmp_path, capsys):
     # tinymnv2's first layer: a 3x3 convolution of the 28x28 image, 16 filters, stride 1 -> 784 x 16 x 9
     assert (rows[0]["layer_id"], rows[0]["m_per_image"], rows[0]["n"], rows[0]["k"]) == ("0", "784", "16", "9")
     assert rows[-1]["layer_name"] == "classifier.1"
+
+
+def test_every_command_prints_its_help(capsys):
+    from experiments.cli import build_parser, main
+
+    subparsers = build_parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
+    for name in subparsers.choices:
+        with pytest.raises(SystemExit) as status:
+            main([name, "--help"])
+        assert status.value.code == 0, name
+        assert capsys.readouterr().out.startswith("usage: vscale "), name
