@@ -27,7 +27,7 @@ from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate_fast
 from pe_models.integers import to_signed
 from pe_models.pe import PEConfig, StageTiming
-from pe_models.razor import razor_masks, window_fs
+from pe_models.razor import hold_buffers, razor_masks, window_fs
 from sim.protection import parse_bit_mask
 from workloads.topologies import read_text_file
 
@@ -83,6 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verilog.add_argument("--seed", type=int, default=0, help="seed of the random vectors (default: 0)")
     add_pe_options(verilog)
     add_timing_options(verilog)
+    add_razor_window_option(verilog, default_help="the testbenches also sample there and print H lines (default: off)")
     add_out_option(verilog, "pe-verilog")
     verilog.set_defaults(handler=study_handler(run_verilog, TimingFields))
 
@@ -190,7 +191,14 @@ def run_eval(args: argparse.Namespace) -> int:
     table = Table(columns=columns, rows=rows)
     directory = output_dir(args)
     write_csv(directory / "pe_eval.csv", table)
-    write_json(directory / "config.json", _config(args, pe, timing))
+    config = _config(args, pe, timing)
+    if window is not None:
+        buffers = hold_buffers(pe, timing, window / 1000)
+        config["razor_window_ps"] = window / 1000
+        config["hold_buffers_per_protected_bit"] = {
+            str(bit): int(buffers[bit]) for bit in range(pe.width) if (protected >> bit) & 1
+        }
+    write_json(directory / "config.json", config)
     emit(table, args.format)
     return 0
 
@@ -217,6 +225,8 @@ def run_verilog(args: argparse.Namespace) -> int:
 
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
+    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000)
+    window = None if window_ps is None else window_fs(timing, window_ps, field="--razor-window-ps")
     if args.vectors is not None:
         vectors = read_vectors(args.vectors, width=pe.width)
     else:
@@ -234,6 +244,7 @@ def run_verilog(args: argparse.Namespace) -> int:
             t_sample_fs=timing.t_sample_fs,
             old_inputs=old,
             new_inputs=new,
+            window_fs=window,
         )
         written.extend(files.values())
     written.append(write_json(directory / "config.json", _config(args, pe, timing)))

@@ -1,5 +1,7 @@
 """`vscale pe eval --razor-window-ps`: the shadow and mask columns against a hand calculation."""
 
+import json
+
 import pytest
 
 from experiments.cli import main
@@ -120,3 +122,22 @@ def test_accuracy_plan_naming_an_unknown_layer_is_one_line_error(tmp_path, capsy
     assert error.startswith("vscale: error: --plan: layer 'nope' is not a layer of model 'tinymnv2'; allowed: ")
     assert "features.1.conv.1" in error and "\n" not in error
     assert not out.exists()
+
+
+def test_pe_eval_reports_hold_buffers_of_the_protected_bits(tmp_path, capsys):
+    """Nominal compound delays, window 100 ps + default hold 10 ps: 16 buffers per bit >= 1
+    (see tests/pe_models/test_razor.py for the hand count)."""
+    out = tmp_path / "out"
+    args = ["pe", "eval", str(_vectors(tmp_path)), "--t-clk-ps", "325", "--razor-window-ps", "100"]
+    assert main([*args, "--protect", "31:30,0", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["hold_buffers_per_protected_bit"] == {"0": 12, "30": 16, "31": 16}
+
+
+@pytest.mark.icarus
+def test_pe_verilog_testbench_samples_the_shadow_instant(tmp_path, capsys):
+    out = tmp_path / "bundle"
+    assert main(["pe", "verilog", "--t-clk-ps", "325", "--razor-window-ps", "40", "--out", str(out)]) == 0
+    bench = (out / "tb_acc_rca32_compound.v").read_text()
+    assert "localparam real T_WINDOW = 40.000;" in bench
+    assert '$strobe("H %0d %h", v, sum);' in bench
