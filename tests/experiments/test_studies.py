@@ -263,3 +263,20 @@ def test_every_command_prints_its_help(capsys):
             main([name, "--help"])
         assert status.value.code == 0, name
         assert capsys.readouterr().out.startswith("usage: vscale "), name
+
+
+def test_the_cli_refuses_the_detailed_engine_on_a_large_array_unless_asked(tmp_path, capsys):
+    from experiments.cli import main
+
+    out = tmp_path / "out"
+    argv = ["simulate", "--layer", "2,2,2", "--vdd", "0.9", "--engine", "detailed", "--out", str(out)]
+    assert main([*argv, "--array", "40x40"]) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --engine: detailed steps one Python object per PE and is meant for arrays of up to 1024 "
+        "PEs; 40x40 has 1600; use fast (bit-identical) or set --allow-large-detailed\n"
+    )
+    assert not out.exists()
+    assert main([*argv, "--array", "40x40", "--allow-large-detailed", "--format", "csv"]) == 0
+    (row,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    # ws on 40x40 with K = N = M = 2: one fold of 2 * 40 + 40 + 2 - 2 = 120 cycles, SCALE-Sim's count 119
+    assert row["cycles"] == "119"
