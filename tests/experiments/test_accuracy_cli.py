@@ -253,7 +253,8 @@ def test_bitlevel_reports_latency_overhead_of_corrections(tmp_path, capsys):
 
 def test_voltage_below_threshold_is_rejected_before_any_work(tmp_path, capsys):
     out = tmp_path / "o"
-    assert main(["accuracy", "--injection", "bitlevel", "--vdd", "0.3", "--out", str(out)]) == 2
+    argv = ["accuracy", "--injection", "bitlevel", "--vdd", "0.3", "--technology", "generic-28nm", "--out", str(out)]
+    assert main(argv) == 2
     assert capsys.readouterr().err == (
         "vscale: error: --vdd: 0.3 V is at or below the threshold voltage 0.35 V of technology 'generic-28nm'; "
         "allowed: 0.35 < --vdd <= 1.35\n"
