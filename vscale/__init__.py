@@ -21,12 +21,17 @@ from importlib.metadata import PackageNotFoundError, version
 from experiments.results import StudyResult
 from experiments.studies import STUDIES, Study, run_study
 from experiments.studies.accuracy import AccuracyConfig, AccuracyResult, accuracy, plot_accuracy
+from experiments.studies.energy import EnergyConfig, EnergyResult, energy, plot_energy
 from experiments.studies.latency import LatencyConfig, LatencyResult, latency
+from experiments.studies.optimize import OptimizeConfig, OptimizeResult, optimize
 from experiments.studies.probs import ProbsConfig, ProbsResult, plot_probs, probs
 from experiments.studies.run import RunConfig, RunResult, plot_run, run
+from experiments.studies.scalesim import ScaleSimConfig, ScaleSimResult
+from experiments.studies.scalesim import scalesim_study as scalesim
 from experiments.studies.simulate import SimulateConfig, SimulateResult, plot_flips, simulate
 from experiments.studies.size import SizeConfig, SizeResult, plot_size, size
 from experiments.studies.slack import SlackConfig, SlackResult, plot_slack, slack
+from experiments.studies.technology import TechConfig, TechResult, plot_tech, tech
 from experiments.studies.trace import ModelLayers, TraceConfig, TraceResult, model_layers, trace
 from experiments.sweep import SweepResult, SweepSpec, load_sweep_spec, run_sweep
 from pe_models.analytic import adder_bit_error_probabilities, carry_statistics, product_bit_error_probabilities
@@ -61,6 +66,8 @@ __all__ = [
     "CellLibrary",
     "ConfigError",
     "ConvLayer",
+    "EnergyConfig",
+    "EnergyResult",
     "GemmLayer",
     "GemmResult",
     "LatencyConfig",
@@ -68,6 +75,8 @@ __all__ = [
     "ModelLayers",
     "OperandStream",
     "OperatingPoint",
+    "OptimizeConfig",
+    "OptimizeResult",
     "PEConfig",
     "ProbsConfig",
     "ProbsResult",
@@ -75,6 +84,8 @@ __all__ = [
     "Protection",
     "RunConfig",
     "RunResult",
+    "ScaleSimConfig",
+    "ScaleSimResult",
     "SimulateConfig",
     "SimulateResult",
     "SizeConfig",
@@ -86,6 +97,8 @@ __all__ = [
     "StudyResult",
     "SweepResult",
     "SweepSpec",
+    "TechConfig",
+    "TechResult",
     "Technology",
     "TraceConfig",
     "TraceResult",
@@ -93,6 +106,7 @@ __all__ = [
     "accuracy",
     "adder_bit_error_probabilities",
     "carry_statistics",
+    "energy",
     "evaluate_chain",
     "evaluate_stream",
     "get_cell_library",
@@ -101,18 +115,22 @@ __all__ = [
     "load_sweep_spec",
     "load_trace",
     "model_layers",
+    "optimize",
     "plot_accuracy",
+    "plot_energy",
     "plot_flips",
     "plot_probs",
     "plot_run",
     "plot_size",
     "plot_slack",
+    "plot_tech",
     "probs",
     "product_bit_error_probabilities",
     "run",
     "run_icarus",
     "run_study",
     "run_sweep",
+    "scalesim",
     "simulate",
     "simulate_conv",
     "simulate_gate",
@@ -125,5 +143,6 @@ __all__ = [
     "slack_analysis",
     "stage_timing",
     "synthetic_stream",
+    "tech",
     "trace",
 ]
