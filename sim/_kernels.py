@@ -199,7 +199,9 @@ def stationary_fold(
     ``registered_mac`` calls); otherwise every MAC calls ``registered_mac``. The shadow value is computed for the
     MACs that can differ from their main sample: with compound cells those latched wrong
     (a carry vector that has settled at ``t_sample`` stays settled), with 2-input cells
-    every MAC (a correct bit can still glitch later).
+    every MAC (a correct bit can still glitch later). Without protected bits and without
+    an event record a wrong MAC is only counted (erroneous, unprotected, its bits latched
+    and passed on), in a tight loop.
 
     Parameters
     ----------
@@ -291,7 +293,15 @@ def stationary_fold(
                     any_flip |= latched ^ settled_value
                 check_all = True
             row_detected = False
-            if any_flip != 0 or (check_all and protected_mask != 0):
+            if any_flip != 0 and protected_mask == 0 and not record:
+                for t in range(steps):
+                    flips = (psum_out[t] ^ settled[t]) & mask
+                    if flips != 0:
+                        counts[ERRONEOUS] += 1
+                        counts[UNPROTECTED] += 1
+                        _tally(planes, 0, flips)
+                        _tally(planes, 1, flips)
+            elif any_flip != 0 or (check_all and protected_mask != 0):
                 base = offset + r + c
                 every = check_all and protected_mask != 0
                 for t in range(steps):
