@@ -17,7 +17,9 @@ Keys are case-insensitive and ``:`` or ``=`` separates key and value, as in Pyth
 ``configparser``. ``InterfaceBandwidth: USER`` uses the first value of ``Bandwidth`` (words
 per cycle, as SCALE-Sim does with ``bws[0]``); ``CALC`` (SCALE-Sim computes the bandwidth
 that avoids stalls; also the default when the key is absent) means unlimited bandwidth.
-Offsets, ``MemoryBanks`` and ``[general]`` are ignored.
+Offsets, ``MemoryBanks`` and ``[general]`` are ignored. :func:`read_scalesim_run` (the
+``vscale scalesim`` drop-in) reads the same file as strictly as SCALE-Sim: ``[general]
+run_name`` and ``[run_presets] InterfaceBandwidth`` are required too.
 
 vscale TOML: a ``[array]`` table whose keys are the fields of :class:`sim.config.ArrayConfig`
 (``rows``, ``cols``, ``dataflow``, ``f_clk_mhz``, ``accumulator_bits``, ``ifmap_sram_kib``,
