@@ -44,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run_characterize.add_argument(
         "--vdd",
+        dest="spice_vdd",
         default="0.9:0.4:0.05",
         metavar="RANGE",
         help="supplies, the first being nominal: START:STOP:STEP or V1,V2,... (default: 0.9:0.4:0.05)",
@@ -100,8 +101,24 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
+_CHARACTERIZE_OPTIONS = {
+    "vdd_v": "--vdd",
+    "model_card": "--model-card",
+    "length_nm": "--length-nm",
+    "temperature_c": "--temperature-c",
+}
+
+
 def run_characterize_command(args: argparse.Namespace) -> int:
-    voltages = parse_vdd_range(args.vdd)
+    try:
+        return _characterize(args)
+    except ConfigError as error:
+        field, sep, rest = str(error).partition(":")
+        raise ConfigError(_CHARACTERIZE_OPTIONS.get(field, field) + sep + rest) from None
+
+
+def _characterize(args: argparse.Namespace) -> int:
+    voltages = parse_vdd_range(args.spice_vdd)
     name = args.name or args.model_card.stem
     config = CharacterizeConfig(
         model_card=args.model_card,

@@ -211,10 +211,18 @@ def test_characterize_without_ngspice_is_one_line_exit_2(tmp_path, capsys):
     assert stdout == "" and not out.exists()
 
 
+def test_characterize_needs_four_voltages_and_may_go_below_the_default_range(tmp_path, capsys):
+    argv = ["tech", "characterize", "--model-card", CARD, "--vdd", "0.9,0.35,0.3", "--out", tmp_path / "o"]
+    status, _, err = run(argv, capsys)
+    assert status == 2
+    assert err == "vscale: error: --vdd: 3 voltages given; allowed: at least 4 (the fits have 3 parameters)\n"
+    assert not (tmp_path / "o").exists()
+
+
 def test_characterize_missing_card(tmp_path, capsys):
     status, _, err = run(["tech", "characterize", "--model-card", tmp_path / "none.pm", "--out", tmp_path], capsys)
     assert status == 2
-    assert err == f"vscale: error: model_card: {tmp_path / 'none.pm'}: no such file\n"
+    assert err == f"vscale: error: --model-card: {tmp_path / 'none.pm'}: no such file\n"
 
 
 @needs_ngspice
@@ -224,7 +232,7 @@ def test_characterize_a_card_ngspice_rejects(tmp_path, capsys):
     out = tmp_path / "out"
     status, stdout, err = run(["tech", "characterize", "--model-card", card, "--out", out], capsys)
     assert status == 2
-    assert err.startswith(f"vscale: error: model_card: {card.resolve()}: ngspice rejected it (")
+    assert err.startswith(f"vscale: error: --model-card: {card.resolve()}: ngspice rejected it (")
     assert err.count("\n") == 1
     assert stdout == "" and not out.exists()
 
