@@ -12,7 +12,8 @@ compiles the numba kernels, is not timed):
    31..22 protected: compute cycles, recovery cycles and their ratio, detections,
    mis-corrections, silent protected errors and unprotected errors, per policy and window.
 
-Run: ``NUMBA_NUM_THREADS=1 python benchmarks/bench_razor.py [--repeats N]``.
+Both at ``--technology`` (default ``generic-28nm``, the technology of the issue's
+figures). Run: ``NUMBA_NUM_THREADS=1 python benchmarks/bench_razor.py [--repeats N]``.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from workloads.topologies import load_topology
 PROTECT = "31:22"
 
 
-def _tile_rates(repeats: int, stream: int) -> list[tuple[str, float, float]]:
-    pe = PEConfig()
+def _tile_rates(repeats: int, stream: int, technology: str) -> list[tuple[str, float, float]]:
+    pe = PEConfig(technology=technology)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.5, f_clk_mhz=700.0))
     array = ArrayConfig(rows=256, cols=256, dataflow="ws")
     rng = np.random.default_rng(1)
@@ -63,8 +64,8 @@ def _tile_rates(repeats: int, stream: int) -> list[tuple[str, float, float]]:
     return rows
 
 
-def _mobilenet(windows: list[float | None]) -> list[tuple]:
-    pe = PEConfig()
+def _mobilenet(windows: list[float | None], technology: str) -> list[tuple]:
+    pe = PEConfig(technology=technology)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.5, f_clk_mhz=700.0))
     array = ArrayConfig(rows=256, cols=256, dataflow="ws")
     topology = load_topology("mobilenetv2")
@@ -102,14 +103,19 @@ def main() -> int:
     parser.add_argument(
         "--windows", default="default,150,50", help="Razor windows in ps for table 2, 'default' = half the clock"
     )
+    parser.add_argument("--technology", default="generic-28nm", help="technology preset (default: generic-28nm)")
     args = parser.parse_args()
-    print(f"1. fast engine, one 256x256 ws tile, 0.5 V, 700 MHz, bits {PROTECT} protected (median of {args.repeats})")
-    print(f"{'protection':32s} {'MAC/s':>12s} {'detected MACs':>14s}")
-    for label, rate, detected in _tile_rates(args.repeats, args.stream):
-        print(f"{label:32s} {rate:12.3e} {detected:14.2e}")
+    print(
+        f"1. fast engine, one 256x256 ws tile, 0.5 V, 700 MHz, {args.technology}, bits {PROTECT} protected "
+        f"(median of {args.repeats})"
+    )
+    print(f"{'protection':32s} {'MAC/s':>12s} {'vs none':>8s} {'detected MACs':>14s}")
+    rates = _tile_rates(args.repeats, args.stream, args.technology)
+    for label, rate, detected in rates:
+        print(f"{label:32s} {rate:12.3e} {rate / rates[0][1]:8.2f} {detected:14.2e}")
     windows: list[float | None] = [None if w == "default" else float(w) for w in args.windows.split(",")]
     print()
-    print(f"2. MobileNetV2 layers 0..3, 256x256 ws, 0.5 V, 700 MHz, bits {PROTECT} protected")
+    print(f"2. MobileNetV2 layers 0..3, 256x256 ws, 0.5 V, 700 MHz, {args.technology}, bits {PROTECT} protected")
     header = (
         "window_ps",
         "recovery",
@@ -123,7 +129,7 @@ def main() -> int:
         "mac_per_s",
     )
     print(" ".join(f"{name:>15s}" for name in header))
-    for row in _mobilenet(windows):
+    for row in _mobilenet(windows, args.technology):
         cells = [f"{value:15.3f}" if isinstance(value, float) else f"{value!s:>15s}" for value in row[:-1]]
         print(" ".join([*cells, f"{row[-1]:15.3e}"]))
     return 0
