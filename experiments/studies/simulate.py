@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,7 +101,9 @@ def load_gemm_operands(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in ("activations", "weights") if name in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+    except MemoryError:
+        raise
+    except Exception:
         raise ConfigError(f"{path}: not a readable .npz file with arrays activations, weights") from None
     for name in ("activations", "weights"):
         if name not in arrays:
