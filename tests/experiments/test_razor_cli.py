@@ -1,5 +1,6 @@
 """`vscale pe eval --razor-window-ps`: the shadow and mask columns against a hand calculation."""
 
+import csv
 import json
 
 import pytest
@@ -141,3 +142,58 @@ def test_pe_verilog_testbench_samples_the_shadow_instant(tmp_path, capsys):
     bench = (out / "tb_acc_rca32_compound.v").read_text()
     assert "localparam real T_WINDOW = 40.000;" in bench
     assert '$strobe("H %0d %h", v, sum);' in bench
+
+
+SIMULATE = ["simulate", "--topology", "mobilenetv2", "--layers", "0:2", "--vdd", "0.5", "--array", "8x8"]
+
+
+def _simulate_rows(out):
+    with (out / "simulate.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_simulate_plan_with_one_default_equals_protect(tmp_path, capsys):
+    """A plan whose default is 31:22 for every layer runs exactly as --protect 31:22."""
+    plan = tmp_path / "plan.toml"
+    plan.write_text('recovery = "local"\npenalty_cycles = 2\nrazor_window_ps = 150.0\ndefault = "31:22"\n')
+    common = [*SIMULATE, "--technology", "generic-28nm", "--format", "csv"]
+    assert main([*common, "--plan", str(plan), "--out", str(tmp_path / "plan")]) == 0
+    flags = ["--protect", "31:22", "--recovery", "local", "--penalty", "2", "--razor-window-ps", "150"]
+    assert main([*common, *flags, "--out", str(tmp_path / "flags")]) == 0
+    by_plan, by_flags = _simulate_rows(tmp_path / "plan"), _simulate_rows(tmp_path / "flags")
+    assert by_plan == by_flags
+    assert sum(int(row["detections"]) for row in by_plan) > 0
+    for name in ("miscorrections", "silent_protected_errors", "unprotected_errors", "recovery_cycles"):
+        assert name in by_plan[0]
+    assert all(row["recovery_cycles"] == row["correction_cycles"] for row in by_plan)
+
+
+def test_simulate_plan_protecting_only_one_layer(tmp_path, capsys):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('[layers]\n"features.0" = "31:0"\n')
+    out = tmp_path / "out"
+    assert main([*SIMULATE, "--technology", "generic-28nm", "--plan", str(plan), "--out", str(out)]) == 0
+    first, second = _simulate_rows(out)
+    assert int(first["detections"]) > 0
+    assert int(second["detections"]) == 0 and int(second["erroneous_macs"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[layers]\n"conv9" = "31:22"\n',
+            "vscale: error: --plan: layer 'conv9' is not a layer of the model; allowed: ",
+        ),
+        ("penalty_cycles = -2\n", "vscale: error: {plan}: penalty_cycles: expected a non-negative integer number of "),
+        ('[layers]\n"features.0" = "33"\n', "vscale: error: {plan}: layers.features.0: bit 33 is out of range; "),
+    ],
+)
+def test_simulate_bad_plans_are_one_line_errors_and_write_nothing(tmp_path, capsys, text, message):
+    plan = tmp_path / "plan.toml"
+    plan.write_text(text)
+    out = tmp_path / "out"
+    assert main([*SIMULATE, "--plan", str(plan), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(message.format(plan=plan)) and error.count("\n") == 1
+    assert not out.exists()
