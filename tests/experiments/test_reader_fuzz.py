@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from experiments.commands.pe import read_vectors
-from experiments.configs import read_array_toml, read_scalesim_cfg
+from experiments.configs import read_array_toml, read_scalesim_cfg, read_scalesim_run
 from experiments.plans import load_plan
 from experiments.studies.simulate import load_gemm_operands
 from experiments.sweep import load_sweep_spec
+from experiments.technology_files import read_technology_csv, read_technology_toml
 from pe_models.errors import ConfigError
 from pe_models.operands import load_trace
 from workloads.data import load_image_folder
@@ -57,7 +58,13 @@ SEEDS: dict[str, bytes] = {
     b"conv1,224,224,3,3,3,32,2,\nfc,1,1,1,1,1280,1000,1,\n",
     "array.cfg": b"[architecture_presets]\nArrayHeight: 32\nArrayWidth: 32\nIfmapSramSzkB: 64\n"
     b"FilterSramSzkB: 64\nOfmapSramSzkB: 64\nDataflow: ws\nBandwidth: 10\n[run_presets]\nInterfaceBandwidth: USER\n",
+    "run.cfg": b"[general]\nrun_name = net\n[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\n"
+    b"IfmapSramSzkB: 64\nFilterSramSzkB: 64\nOfmapSramSzkB: 64\nDataflow: os\nBandwidth: 10\n"
+    b"[run_presets]\nInterfaceBandwidth: CALC\n",
     "array.toml": b"[array]\nrows = 32\ncols = 16\ndataflow = 'os'\nf_clk_mhz = 700\n",
+    "technology.toml": b"[technology]\nname = 'mine'\nvdd_v = [0.5, 0.7, 0.9]\ndelay_scale = [3.0, 1.6, 1.0]\n",
+    "technology.csv": b"vdd_v,delay_scale\n0.5,3.0\n0.7,1.6\n0.9,1.0\n",
+    "labels.txt": b"photo.png 3\n# comment\n",
     "plan.toml": b"recovery = 'global'\npenalty_cycles = 1\ndefault = '31:24'\n[layers]\n'fc' = '31:20'\n",
     "sweep.toml": b"study = 'latency'\n[fixed]\ntopology = 'mobilenetv2'\n[grid]\narray = ['32x32', '64x64']\n",
     "trace.npz": _npz(True, **TRACE),
@@ -70,7 +77,13 @@ READERS = {
     "vectors.csv": lambda path: read_vectors(path, width=32),
     "topology.csv": read_topology_file,
     "array.cfg": read_scalesim_cfg,
+    "run.cfg": read_scalesim_run,
     "array.toml": read_array_toml,
+    "technology.toml": read_technology_toml,
+    "technology.csv": read_technology_csv,
+    "labels.txt": lambda path: load_image_folder(
+        path.parent, path, preprocess=lambda image: image.astype(np.float32), num_classes=10
+    ),
     "plan.toml": load_plan,
     "sweep.toml": load_sweep_spec,
     "trace.npz": lambda path: load_trace(path, width=32),
@@ -78,7 +91,7 @@ READERS = {
     "weights.npz": load_npz,
     "operands.npz": load_gemm_operands,
     "image.png": lambda path: load_image_folder(
-        path.parent, path.parent / "labels.txt", preprocess=lambda image: image.astype(np.float32), num_classes=10
+        path.parent, path.parent / "image_labels.txt", preprocess=lambda image: image.astype(np.float32), num_classes=10
     ),
 }
 
@@ -108,13 +121,15 @@ def _inputs(name: str):
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("fuzz")
-    (path / "labels.txt").write_text("image.png 3\n")
+    (path / "image_labels.txt").write_text("image.png 3\n")
+    (path / "photo.png").write_bytes(SEEDS["image.png"])
     return path
 
 
 def test_every_seed_file_is_valid(folder):
-    for name, reader in READERS.items():
+    for name in READERS:
         (folder / name).write_bytes(SEEDS[name])
+    for name, reader in READERS.items():
         reader(folder / name)
 
 
