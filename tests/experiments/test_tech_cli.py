@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 import tomllib
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from experiments.cli import main
+from experiments.technology_files import load_technology
 from pe_models.technology import DEFAULT_TECHNOLOGY, TECHNOLOGIES, get_technology
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -102,6 +104,10 @@ def test_the_shipped_toml_is_the_python_preset():
             k: v for k, v in document["technology"].items() if k != "description"
         }
         assert document["fit"]["delay_max_error_pct"] == preset["fit_error_pct"]
+        loaded = load_technology(Path(str(DATA / f"{name}.toml")))
+        assert dataclasses.replace(loaded, description="-") == dataclasses.replace(
+            get_technology(name), description="-"
+        )
 
 
 TOML_FIELDS = (
