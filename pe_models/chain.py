@@ -388,7 +388,9 @@ def mac_parameters(
     )
     t_shadow = timing.t_sample_fs + int(window_fs)
     params[:, _kernels.PARAM_T_SHADOW] = t_shadow
-    params[:, _kernels.PARAM_SHADOW_STEPS] = np.where(t_shadow < d_sum, -1, (t_shadow - d_sum) // np.maximum(d_carry, 1))
+    params[:, _kernels.PARAM_SHADOW_STEPS] = np.where(
+        t_shadow < d_sum, -1, (t_shadow - d_sum) // np.maximum(d_carry, 1)
+    )
     return params
 
 
