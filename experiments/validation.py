@@ -425,9 +425,10 @@ def check_arguments(args: object, options: dict[str, str] | None = None) -> None
 
     Seeds, counts (``--samples``, ``--rows``, ``--lanes``, ``--steps``, ``--bins``,
     ``--penalty``, ``--jobs``, ``--images N``), finite floats, ``--f-clk-mhz`` > 0 and
-    supply voltages (``--vdd``, text or number; inside the technology's operating range,
-    whatever the command does with them). Worker counts are then capped by the cores and
-    the voltage points.
+    supply voltages (``--vdd``: a number, ``START:STOP:STEP``, a list or ``HIGH:LOW``
+    bounds; inside the operating range of the technology preset, whatever the command does
+    with them; a technology file checks its own). Worker counts are then capped by the cores
+    and the voltage points.
 
     Parameters
     ----------
@@ -454,21 +455,28 @@ def check_arguments(args: object, options: dict[str, str] | None = None) -> None
             raise ConfigError(f"{option(dest)}: expected a finite number, got {value!r}")
         if dest == "f_clk_mhz" and isinstance(value, float) and value <= 0:
             raise ConfigError(f"{option(dest)}: expected a number of MHz in (0, inf), got {value!r}")
-    technology = values.get("technology") or _default_technology()
+    technology = _preset(values.get("technology"))
+    if values.get("command") == "tech" and values.get("tech_command") == "characterize":
+        technology = None
     vdd = values.get("vdd")
     points = None
     if isinstance(vdd, str):
-        points = len(vdd_range(vdd, field=option("vdd"), technology=technology))
+        bounds = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*:\s*([0-9]*\.?[0-9]+)\s*", vdd)
+        text = ",".join(bounds.groups()) if bounds else vdd
+        points = len(vdd_range(text, field=option("vdd"), technology=technology))
     elif isinstance(vdd, float):
         vdd_range(f"{vdd!r}", field=option("vdd"), technology=technology)
     if isinstance(values.get("jobs"), int):
         setattr(args, "jobs", workers(values["jobs"], work=points or values["jobs"], field=option("jobs")))  # noqa: B010
 
 
-def _default_technology() -> str:
-    from pe_models.technology import DEFAULT_TECHNOLOGY
+def _preset(technology: object) -> str | None:
+    """The technology preset whose range the voltages are checked against (None: a user's file)."""
+    from pe_models.technology import DEFAULT_TECHNOLOGY, TECHNOLOGIES
 
-    return DEFAULT_TECHNOLOGY
+    if technology is None:
+        return DEFAULT_TECHNOLOGY
+    return technology if isinstance(technology, str) and technology in TECHNOLOGIES else None
 
 
 def estimate_memory(args: object) -> list[tuple[str, str, int]]:
