@@ -111,6 +111,9 @@ class OptimizeConfig:
         Latency-overhead budget in percent of the error-free cycles, >= 0.
     max_razor_flops : int or None
         Razor flip-flops the array may contain (protected bits x PEs), or None for no limit.
+    razor_window_ps : float or None
+        Razor detection window (None: :data:`pe_models.razor.DEFAULT_WINDOW_FRACTION` of the
+        clock period). A protected bit still wrong at the shadow sample is a silent error.
     solver : str
         ``"milp"`` (``scipy.optimize.milp``) or ``"exhaustive"`` (every combination; small
         instances only).
@@ -135,6 +138,7 @@ class OptimizeConfig:
     max_accuracy_loss_pct: float = 1.0
     max_latency_overhead_pct: float = 5.0
     max_razor_flops: int | None = None
+    razor_window_ps: float | None = None
     solver: str = "milp"
     confirm: bool = True
     neighbours: int = 1
@@ -301,13 +305,15 @@ _ORDER_MACS = 200_000
 
 def _array_order_probabilities(
     profiles: Sequence[LayerProfile], config: OptimizeConfig, vdd_v: float
-) -> np.ndarray | None:
-    """Per layer and accumulator bit, the fraction of MACs latched wrong when a slice of the
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per layer and accumulator bit, the fraction of MACs latched wrong, and the fraction
+    still wrong at the Razor shadow sample with every bit protected, when a slice of the
     layer's first GEMM runs in array order on the chain-level engine (None when static
     timing says no MAC can be wrong at `vdd_v`)."""
     from pe_models.chain import static_output_arrival_fs
     from sim.config import ArrayConfig
     from sim.engine import simulate_gemm
+    from sim.protection import Protection
 
     timing = stage_timing(config.pe, operating_point=OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz))
     outputs = {"adder": "sum", "multiplier": "product", "mac": "sum"}
@@ -320,16 +326,26 @@ def _array_order_probabilities(
     array = ArrayConfig(
         rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz, accumulator_bits=config.pe.width
     )
-    result = np.zeros((len(profiles), config.pe.width))
+    everything = Protection(
+        protected_mask=(1 << config.pe.width) - 1, penalty_cycles=0, razor_window_ps=config.razor_window_ps
+    )
+    latched = np.zeros((len(profiles), config.pe.width))
+    residual = np.zeros((len(profiles), config.pe.width))
     for index, profile in enumerate(profiles):
         if profile.sample_gemm is None:
             continue
         activations, weights = profile.sample_gemm
         gemm = simulate_gemm(
-            np.ascontiguousarray(activations), np.ascontiguousarray(weights), array=array, pe=config.pe, timing=timing
+            np.ascontiguousarray(activations),
+            np.ascontiguousarray(weights),
+            array=array,
+            pe=config.pe,
+            timing=timing,
+            protection=everything,
         )
-        result[index] = gemm.flip_counts / max(1, gemm.macs)
-    return result
+        latched[index] = gemm.flip_counts / max(1, gemm.macs)
+        residual[index] = gemm.residual_flip_counts / max(1, gemm.macs)
+    return latched, residual
 
 
 def _units_per_mac(config: OptimizeConfig, activations: np.ndarray, weights: np.ndarray, array: Any, seed) -> float:
@@ -443,15 +459,21 @@ def sensitivity_table(
     vdds = config.vdds
     choices = (_NO_PROTECTION, *range(width - 1, -1, -1))
     n_v, n_l, n_c = len(vdds), len(profiles), len(choices)
+    from pe_models.razor import window_fs
+
     probabilities = np.zeros((n_v, n_l, width))
+    silent = np.zeros((n_v, n_l, width))
     tech = config.pe.tech
     for v, vdd in enumerate(vdds):
         timing = stage_timing(config.pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=config.f_clk_mhz))
+        shadow = dataclasses.replace(timing, t_sample_fs=timing.t_sample_fs + window_fs(timing, config.razor_window_ps))
         for index, profile in enumerate(profiles):
             probabilities[v, index] = adder_bit_error_probabilities(config.pe, timing, profile.statistics)
+            silent[v, index] = adder_bit_error_probabilities(config.pe, shadow, profile.statistics)
         measured = _array_order_probabilities(profiles, config, vdd)
         if measured is not None:
-            probabilities[v] = np.maximum(probabilities[v], measured)
+            probabilities[v] = np.maximum(probabilities[v], measured[0])
+            silent[v] = np.maximum(silent[v], measured[1])
     bits = np.arange(width)
     first = np.array([width if c == _NO_PROTECTION else c for c in choices])
     protected = (bits[None, :] >= first[:, None]).astype(np.float64)
@@ -461,6 +483,7 @@ def sensitivity_table(
     lsb = np.array([p.lsb_per_unit for p in profiles])
     harm = np.minimum(1.0, (2.0 ** bits[None, :]) * lsb[:, None])
     visible = np.einsum("vlb,lb,cb->vlc", probabilities, harm, 1.0 - protected) * macs[None, :, None]
+    visible += np.einsum("vlb,lb,cb->vlc", silent, harm, protected) * macs[None, :, None]
     visible_drop = detect * np.array([p.drop_visible for p in profiles])[None, :, None] * macs[None, :, None]
     base = np.array([p.base_cycles for p in profiles], np.float64)
     recovery = {r: np.zeros((n_v, n_l, n_c)) for r in RECOVERIES}
