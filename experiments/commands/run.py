@@ -46,9 +46,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_step1_options(parser)
     parser.add_argument("--model", default="tinymnv2", metavar="NAME", help="tinymnv2 or mobilenetv2")
     parser.add_argument(
-        "--images", default=500, metavar="N|DIR", help="evaluation images (default: 500; --paper: 8 photo views)"
+        "--images", default=300, metavar="N|DIR", help="evaluation images (default: 300; --paper: 8 photo views)"
     )
     parser.add_argument("--labels", default=None, metavar="FILE", help="labels of an --images folder")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        metavar="N",
+        help="worker processes measuring the plans of steps 2 and 3; results do not depend on it (default: 2)",
+    )
     parser.add_argument("--array", default="256x256", metavar="ROWSxCOLS", help="array (default: 256x256)")
     parser.add_argument(
         "--protect",

@@ -1328,6 +1328,18 @@ def plan_energy(
     return total_energy(breakdowns)
 
 
+_FORKED: tuple[Any, OptimizeConfig, tuple[str, ...], _Measured] | None = None
+
+
+def _forked_measure(plan: PlanChoice | None) -> _Measured:
+    """One plan in a forked worker, with the parent's prepared model."""
+    assert _FORKED is not None
+    prepared, config, layers, reference = _FORKED
+    if plan is None:
+        return reference
+    return plan_predictions(prepared, config, plan, layers=layers, reference=reference)
+
+
 def measure_plans(
     prepared: Any,
     config: OptimizeConfig,
@@ -1336,21 +1348,41 @@ def measure_plans(
     *,
     table: SensitivityTable | None = None,
     progress: Any = None,
+    jobs: int = 1,
 ) -> tuple[PlanRow, ...]:
     """Run each plan (None: unprotected at the top of the grid) with bit-level injection and
-    measure accuracy (paired against the int8 model at nominal VDD), latency and energy."""
+    measure accuracy (paired against the int8 model at nominal VDD), latency and energy.
+
+    `jobs` > 1 measures the plans in forked worker processes; every plan's injection is
+    seeded from ``config.seed`` alone, so the rows do not depend on `jobs`."""
     from experiments.stats import bootstrap_difference_ci, mcnemar
 
+    global _FORKED
     layers = tuple(p.name for p in profiles)
     images = len(prepared.images)
     reference = plan_predictions(prepared, config, None)
     nominal = plan_energy(config, profiles, float(config.pe.tech.vdd_nominal_v), reference, images)
     nominal_uj = nominal.total_pj.nominal / 1e6
-    rows = []
-    for label, plan in plans if progress is None else progress(plans):
-        measured = (
+    wrap = progress or (lambda items: items)
+    if jobs > 1 and len(plans) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _FORKED = (prepared, config, layers, reference)
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                futures = [pool.submit(_forked_measure, plan) for _, plan in plans]
+                results = [future.result() for future in wrap(futures)]
+        finally:
+            _FORKED = None
+    else:
+        results = [
             reference if plan is None else plan_predictions(prepared, config, plan, layers=layers, reference=reference)
-        )
+            for _, plan in wrap(plans)
+        ]
+    rows = []
+    for (label, plan), measured in zip(plans, results, strict=True):
         vdd = float(config.pe.tech.vdd_nominal_v if plan is None else plan.vdd_v)
         energy = plan_energy(config, profiles, vdd, measured, images)
         low, high = bootstrap_difference_ci(reference.hits, measured.hits, seed=config.seed)

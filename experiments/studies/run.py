@@ -68,12 +68,14 @@ class RunConfig(ProbsConfig):
     penalty_cycles : int
     solver : str
         ``milp`` or ``exhaustive``.
+    jobs : int
+        Worker processes measuring the plans of steps 2 and 3 (results do not depend on it).
     paper : bool
         The seed paper's configuration (:data:`PAPER`) for the fields left at their defaults.
     """
 
     model: str = "tinymnv2"
-    images: Any = 500
+    images: Any = 300
     labels: str | None = None
     array: str = "256x256"
     protect: str = "auto"
@@ -85,6 +87,7 @@ class RunConfig(ProbsConfig):
     recovery: str = ",".join(RECOVERIES)
     penalty_cycles: int = 1
     solver: str = "milp"
+    jobs: int = 2
     paper: bool = False
 
     def __post_init__(self) -> None:
@@ -95,6 +98,8 @@ class RunConfig(ProbsConfig):
                     object.__setattr__(self, name, value)
         super().__post_init__()
         check_choice("model", self.model, ("tinymnv2", "mobilenetv2"))
+        if not isinstance(self.jobs, int) or isinstance(self.jobs, bool) or self.jobs < 1:
+            raise ConfigError(f"jobs: expected a positive number of processes, got {self.jobs!r}")
         images = self.images
         if isinstance(images, str) and images.isdigit():
             images = int(images)
@@ -263,6 +268,7 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
         plans,
         table=result.sensitivity,
         progress=lambda items: progress(items, label="steps 2-3"),
+        jobs=config.jobs,
     )
     headline, plan, confidence = _headline(rows, plans, optimizer_config)
     candidate = Candidate(

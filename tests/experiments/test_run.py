@@ -118,3 +118,25 @@ def test_paper_configuration_replaces_only_the_defaults():
     assert (paper.model, paper.array, paper.f_clk_mhz, paper.images) == ("mobilenetv2", "256x256", 700.0, 8)
     assert paper.vdd_values() == (0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6, 0.55, 0.5)
     assert RunConfig(paper=True, images=3).images == 3
+
+
+@pytest.mark.slow
+def test_measured_rows_do_not_depend_on_the_number_of_worker_processes():
+    from experiments.studies.accuracy import prepare_model
+    from experiments.studies.optimize import (
+        OptimizeConfig,
+        layer_profiles,
+        measure_plans,
+        uniform_plan,
+        unprotected_plan,
+    )
+    from workloads.engine import CalibrationConfig
+
+    config = OptimizeConfig(images=20, vdd_max_v=0.9, vdd_min_v=0.55, confirm=False)
+    prepared = prepare_model("tinymnv2", images=20, labels=None, seed=0, calibration=CalibrationConfig())
+    profiles = layer_profiles(prepared, config)
+    layers = tuple(p.name for p in profiles)
+    plans = [("a", unprotected_plan(0.55, layers)), ("b", uniform_plan(0.6, layers, 0xFFFF0000, "column", 32))]
+    serial = measure_plans(prepared, config, profiles, plans, jobs=1)
+    forked = measure_plans(prepared, config, profiles, plans, jobs=2)
+    assert serial == forked
