@@ -38,6 +38,14 @@ def add_optimizer_options(parser: argparse.ArgumentParser, *, confirm: bool = Tr
         help="Razor flip-flops the array may contain, protected bits x PEs (default: no limit)",
     )
     group.add_argument(
+        "--razor-window-ps",
+        type=float,
+        default=None,
+        metavar="PS",
+        help="Razor detection window in ps: a protected bit still wrong this long after the sample is a "
+        "silent error (default: half the clock period)",
+    )
+    group.add_argument(
         "--recovery",
         default="global,column,local,drop",
         metavar="LIST",
@@ -134,6 +142,7 @@ def optimizer_config(args: argparse.Namespace, *, vdd_text: str | None = None, *
         max_accuracy_loss_pct=args.max_accuracy_loss_pct,
         max_latency_overhead_pct=args.max_latency_overhead_pct,
         max_razor_flops=args.max_razor_flops,
+        razor_window_ps=args.razor_window_ps,
         solver=args.solver,
         confirm=not args.no_confirm,
         neighbours=args.neighbours,

@@ -740,6 +740,7 @@ class Candidate:
     first_bits: tuple[int, ...]
     model: str
     width: int
+    razor_window_ps: float | None = None
 
     def layer_masks(self) -> dict[str, int]:
         """Protected-bit mask of every layer."""
@@ -759,6 +760,7 @@ class Candidate:
             penalty_cycles=self.penalty_cycles,
             model=self.model,
             vdd_v=round(self.vdd_v, 3),
+            razor_window_ps=self.razor_window_ps,
         )
 
     def to_toml(self) -> str:
@@ -931,6 +933,7 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
         first_bits=accepted.first_bits,
         model=config.model,
         width=config.pe.width,
+        razor_window_ps=config.razor_window_ps,
     )
     totals = {
         "vdd_v": accepted.vdd_v,
@@ -1207,9 +1210,8 @@ def plan_predictions(
     }
     if reference is not None and all(item.error_free for item in backends.values()):
         return dataclasses.replace(reference, masks=masks)
-    if plan is not None:
-        for item in backends.values():
-            _set_recovery(item, plan.recovery)
+    for item in backends.values():
+        _set_recovery(item, "global" if plan is None else plan.recovery, config.razor_window_ps)
     backend = _PlanBackend(backends, masks)
     codes = prepared.model.run(prepared.images, backend)
     hits = top_k_hits(codes, prepared.targets, 1)
@@ -1447,17 +1449,14 @@ def _predicted_overhead(table: SensitivityTable, plan: PlanChoice | None) -> flo
     return 100.0 * float(total) / float(table.base_cycles.sum())
 
 
-def _set_recovery(backend: Any, recovery: str) -> None:
-    """Make a bit-level backend recover with `recovery` (the array engines count its cycles)."""
+def _set_recovery(backend: Any, recovery: str, razor_window_ps: float | None = None) -> None:
+    """Make a bit-level backend recover with `recovery` and detect with the Razor window
+    `razor_window_ps` (the array engines count the cycles)."""
     names = {f.name for f in dataclasses.fields(backend.protection)}
     key = "recovery" if "recovery" in names else "stall_scope"
     if key == "stall_scope" and recovery not in ("global", "column"):
         return
-    backend.protection = dataclasses.replace(backend.protection, **{key: recovery})
-
-
-def plan_from_file(plan: Any, vdd_v: float, layers: Sequence[str], width: int) -> PlanChoice:
-    """A :class:`sim.protection.ProtectionPlan` (``--plan``) at `vdd_v` as a PlanChoice with its own masks."""
-    masks = tuple(plan.mask_for(name) for name in layers)
-    first = tuple(-1 if mask == 0 else (mask & -mask).bit_length() - 1 for mask in masks)
-    return dataclasses.replace(unprotected_plan(vdd_v, layers), recovery=plan.recovery, first_bits=first, masks=masks)
+    changes: dict[str, Any] = {key: recovery}
+    if "razor_window_ps" in names:
+        changes["razor_window_ps"] = razor_window_ps
+    backend.protection = dataclasses.replace(backend.protection, **changes)

@@ -63,6 +63,8 @@ class RunConfig(ProbsConfig):
     skip_step2 : bool
         Step 1 only.
     max_accuracy_loss_pct, max_latency_overhead_pct, max_razor_flops : budgets of step 3.
+    razor_window_ps : float or None
+        Razor detection window (None: half the clock period).
     recovery : str
         Comma list of the recovery policies step 3 considers.
     penalty_cycles : int
@@ -84,6 +86,7 @@ class RunConfig(ProbsConfig):
     max_accuracy_loss_pct: float = 1.0
     max_latency_overhead_pct: float = 5.0
     max_razor_flops: int | None = None
+    razor_window_ps: float | None = None
     recovery: str = ",".join(RECOVERIES)
     penalty_cycles: int = 1
     solver: str = "milp"
@@ -155,6 +158,7 @@ class RunConfig(ProbsConfig):
                 max_accuracy_loss_pct=self.max_accuracy_loss_pct,
                 max_latency_overhead_pct=self.max_latency_overhead_pct,
                 max_razor_flops=self.max_razor_flops,
+                razor_window_ps=self.razor_window_ps,
                 solver=self.solver,
                 confirm=False,
                 neighbours=0,
@@ -279,6 +283,7 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
         first_bits=plan.first_bits,
         model=config.model,
         width=width,
+        razor_window_ps=config.razor_window_ps,
     )
     totals = {
         "model": config.model,
