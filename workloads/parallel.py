@@ -34,7 +34,7 @@ import copyreg
 import multiprocessing
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
@@ -152,6 +152,10 @@ def merge_counts(backend: Any, counts: dict[str, Any]) -> None:
 _STATE: dict[str, Any] = {}
 
 
+def _no_progress(items: Iterable[Any], *, total: int | None = None) -> Iterable[Any]:
+    return items
+
+
 def _start_worker(model: Any, images: np.ndarray, backends: Sequence[Any], batch_size: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ[WORKERS_VARIABLE] = "1"
@@ -191,6 +195,7 @@ def run_batches(
     *,
     batch_size: int,
     workers: int | None = None,
+    progress: Callable[..., Iterable[Any]] | None = None,
 ) -> list[np.ndarray]:
     """Run every batch of `images` through `model` with each backend (one per sweep point).
 
@@ -212,6 +217,9 @@ def run_batches(
         Worker processes (None: :func:`default_workers`), capped by the number of
         batches times backends and by the usable cores. Backends without ``start_batch``
         always run in this process, batch after batch, on the template itself.
+    progress : callable, optional
+        ``progress(items, total=n)`` wraps the stream of finished batches (a progress
+        bar, e.g. :func:`experiments.output.progress`).
 
     Returns
     -------
@@ -224,21 +232,23 @@ def run_batches(
     parallel = all(isinstance(backend, BatchBackend) for backend in backends)
     tasks = [(point, batch) for point in range(len(backends)) for batch in range(batches)]
     pool_size = min(requested, len(tasks), usable_cores()) if parallel else 1
+    track = progress if progress is not None else _no_progress
     if pool_size <= 1:
-        outputs = []
-        for backend in backends:
-            codes = []
-            for batch in range(batches):
-                if parallel:
-                    backend.start_batch(batch)
-                codes.append(model.run_batch(images[batch * batch_size : (batch + 1) * batch_size], backend))
-            outputs.append(np.concatenate(codes) if codes else np.zeros((0,), np.int8))
-        return outputs
+        codes: dict[tuple[int, int], np.ndarray] = {}
+        for point, batch in track(tasks, total=len(tasks)):
+            backend = backends[point]
+            if parallel:
+                backend.start_batch(batch)
+            codes[point, batch] = model.run_batch(images[batch * batch_size : (batch + 1) * batch_size], backend)
+        return [
+            np.concatenate([codes[point, batch] for batch in range(batches)]) if batches else np.zeros((0,), np.int8)
+            for point in range(len(backends))
+        ]
     results: dict[tuple[int, int], tuple[np.ndarray, dict[str, Any]]] = {}
     pool = _context().Pool(pool_size, initializer=_start_worker, initargs=(model, images, list(backends), batch_size))
     try:
-        for point, batch, codes, counts in pool.imap_unordered(_run_task, tasks):
-            results[point, batch] = (codes, counts)
+        for point, batch, codes_, counts in track(pool.imap_unordered(_run_task, tasks), total=len(tasks)):
+            results[point, batch] = (codes_, counts)
         pool.close()
     except BaseException:
         pool.terminate()

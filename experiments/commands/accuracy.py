@@ -108,9 +108,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=1,
+        default=None,
         metavar="N",
-        help="worker processes, >= 1, one voltage point each at a time; results do not depend on it (default: 1)",
+        help="worker processes, >= 1, sharing the (voltage point, image batch) tasks; results do not depend "
+        "on it (default: all cores, or the VSCALE_WORKERS environment variable)",
     )
     parser.add_argument(
         "--array",

@@ -3,12 +3,14 @@
 For every supply voltage the quantised model runs through a GEMM backend built by
 :func:`workloads.backends.make_injection_backend` (injection, VDD, protected bits, seed);
 the backend's ``stats`` give per-layer error counts per accumulator bit. Each voltage
-point has its own child of ``SeedSequence(seed)``, so results do not depend on ``jobs``.
+point has its own child of ``SeedSequence(seed)`` and every batch of images its own
+index (:mod:`workloads.parallel`), so results do not depend on ``jobs``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from workloads.backends import INJECTIONS, make_injection_backend
 from workloads.engine import CalibrationConfig, quantize_model
 from workloads.graph import run_float
 from workloads.models.zoo import ModelBundle, load_bundle
+from workloads.parallel import run_batches
 from workloads.quant import CALIBRATION_METHODS
 
 from . import Study
@@ -96,8 +99,10 @@ class AccuracyConfig(SweepFields):
         Protected accumulator bits: ``"31:20"``, ``"31,5"``, ``"none"`` or a mask.
     seed : int
         Root seed (voltage points, calibration crops), >= 0.
-    jobs : int
-        Worker processes, one voltage point each at a time; results do not depend on it.
+    jobs : int or None
+        Worker processes of the one pool that runs every (voltage point, image batch)
+        task (None: all cores, or the ``VSCALE_WORKERS`` environment variable); capped
+        by the tasks and the cores. Results do not depend on it.
     array : "RxC" or (rows, cols)
         Weight-stationary array of ``bitlevel`` (and the column depth of ``statistical``).
     penalty_cycles : int
@@ -122,7 +127,7 @@ class AccuracyConfig(SweepFields):
     labels: str | Path | None = None
     protect: Any = "none"
     seed: int = 0
-    jobs: int = 1
+    jobs: int | None = None
     array: Any = "256x256"
     penalty_cycles: int = 1
     recovery: str = "global"
@@ -141,7 +146,8 @@ class AccuracyConfig(SweepFields):
         _images(self.images)
         self.protect_mask()
         check_int("seed", self.seed, minimum=0)
-        check_int("jobs", self.jobs, minimum=1)
+        if self.jobs is not None:
+            check_int("jobs", self.jobs, minimum=1)
         if not isinstance(self.penalty_cycles, int) or isinstance(self.penalty_cycles, bool) or self.penalty_cycles < 0:
             raise ConfigError(
                 f"penalty_cycles: expected a non-negative integer number of cycles, got {self.penalty_cycles!r}"
@@ -339,34 +345,22 @@ def prepare_model(
     )
 
 
-_FORKED_STATE: tuple[PreparedModel, dict[str, Any]] | None = None
-
-
-def _forked_point(
-    injection: str, vdd: float, protect_mask: int, point_seed: np.random.SeedSequence
-) -> tuple[AccuracyRow, list[ErrorRow]]:
-    """One voltage point in a forked worker, with the parent's prepared model and options."""
-    assert _FORKED_STATE is not None
-    prepared, options = _FORKED_STATE
-    return _accuracy_point(prepared, injection, vdd, protect_mask, point_seed, options)
-
-
 def _accuracy_point(
     prepared: PreparedModel,
     injection: str,
     vdd: float,
     protect_mask: int,
-    point_seed: np.random.SeedSequence,
-    options: dict[str, Any],
+    backend: Any,
+    codes: np.ndarray,
 ) -> tuple[AccuracyRow, list[ErrorRow]]:
-    backend = make_injection_backend(injection, vdd_v=vdd, protect_mask=protect_mask, seed=point_seed, **options)
-    codes = prepared.model.run(prepared.images, backend)
     errors = 0
     error_rows = []
+    plan = getattr(backend, "plan", None)
     for layer, counts in backend.stats.items():
+        layer_mask = protect_mask if plan is None else plan.mask_for(layer)
         for bit, count in enumerate(np.asarray(counts)):
             if count:
-                protected = bool(protect_mask >> bit & 1)
+                protected = bool(layer_mask >> bit & 1)
                 error_rows.append(ErrorRow(vdd_v=vdd, layer=layer, bit=bit, errors=int(count), protected=protected))
                 errors += 0 if protected else int(count)
     compute: int | None = getattr(backend, "compute_cycles", None)
@@ -397,39 +391,32 @@ def accuracy_points(
     seed: int,
     options: dict[str, Any],
     label: str = "accuracy",
-    jobs: int = 1,
+    jobs: int | None = None,
     progress: Progress = no_progress,
 ) -> tuple[list[AccuracyRow], list[ErrorRow]]:
     """Run the prepared model at every VDD: one row per voltage and the per-layer error rows.
 
-    Each voltage point has its own child of ``SeedSequence(seed)``, so the results do not
-    depend on `jobs` (worker processes, forked with the prepared model).
+    Each voltage point has its own child of ``SeedSequence(seed)``; every (point, image
+    batch) pair is one task of one worker pool (:func:`workloads.parallel.run_batches`,
+    `jobs` workers, None: all cores), so the results do not depend on `jobs`.
     """
-    global _FORKED_STATE
     seeds = np.random.SeedSequence(seed).spawn(len(vdds))
-    points = list(zip(vdds, seeds, strict=True))
-    if jobs <= 1 or len(points) == 1:
-        results = [
-            _accuracy_point(prepared, injection, vdd, protect_mask, point_seed, options)
-            for vdd, point_seed in progress(points, label=label)
-        ]
-    else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        from experiments.validation import workers
-
-        _FORKED_STATE = (prepared, options)
-        try:
-            context = multiprocessing.get_context("fork")
-            count = workers(jobs, work=len(points), field="jobs")
-            with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-                futures = [
-                    pool.submit(_forked_point, injection, vdd, protect_mask, point_seed) for vdd, point_seed in points
-                ]
-                results = [future.result() for future in progress(futures, label=label)]
-        finally:
-            _FORKED_STATE = None
+    backends = [
+        make_injection_backend(injection, vdd_v=vdd, protect_mask=protect_mask, seed=point_seed, **options)
+        for vdd, point_seed in zip(vdds, seeds, strict=True)
+    ]
+    outputs = run_batches(
+        prepared.model,
+        prepared.images,
+        backends,
+        batch_size=prepared.model.default_batch_size(),
+        workers=jobs,
+        progress=functools.partial(progress, label=label),
+    )
+    results = [
+        _accuracy_point(prepared, injection, vdd, protect_mask, backend, codes)
+        for vdd, backend, codes in zip(vdds, backends, outputs, strict=True)
+    ]
     return [row for row, _ in results], [error for _, errors in results for error in errors]
 
 
