@@ -10,7 +10,9 @@ Run: ``python benchmarks/bench_inference.py [--imagenet] [--runs 5]``. Rows:
   224x224 on 12 photo views with the exact backend and 2 views with bitlevel.
 
 Each figure is the median of ``--runs`` runs after one warm-up run (numba compiled).
-Single-threaded BLAS is forced (``OMP_NUM_THREADS=1`` etc.) so figures are per core.
+Single-threaded BLAS is forced (``OMP_NUM_THREADS=1`` etc.) and every int8 pass runs
+with ``workers=1``, so figures are per core (``benchmarks/bench_bitlevel.py`` measures
+the worker pool).
 """
 
 from __future__ import annotations
@@ -59,11 +61,11 @@ def main() -> None:
 
     def injected(name, images, quantized):
         backend = make_injection_backend(name, vdd_v=0.55, protect_mask=0, seed=np.random.SeedSequence(0))
-        return quantized.run(images, backend)
+        return quantized.run(images, backend, workers=1)
 
     for label, function in (
         ("float forward", lambda: run_float(graph, test.images)),
-        ("int8 exact", lambda: model.run(test.images, ExactBackend())),
+        ("int8 exact", lambda: model.run(test.images, ExactBackend(), workers=1)),
         ("int8 statistical", lambda: injected("statistical", test.images, model)),
         ("int8 bitlevel", lambda: injected("bitlevel", test.images, model)),
     ):
@@ -83,7 +85,7 @@ def main() -> None:
         big_macs = big_model.macs_per_image
         for label, function in (
             ("float forward", lambda: run_float(big, images)),
-            ("int8 exact", lambda: big_model.run(images, ExactBackend())),
+            ("int8 exact", lambda: big_model.run(images, ExactBackend(), workers=1)),
         ):
             seconds = median_seconds(function, max(1, args.runs // 2))
             rows.append(

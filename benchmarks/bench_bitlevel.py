@@ -1,0 +1,301 @@
+"""Bit-level injection speed (issue 14): each goal's figure beside its reference, measured in one run.
+
+Run: ``python benchmarks/bench_bitlevel.py [--runs 3] [--imagenet]``. Prints one row per
+goal: the figure, the reference it is compared with (measured in the same process, runs
+interleaved), their ratio, the goal and whether it is met.
+
+* per-MAC chain kernel of the array engines: the ``fast`` engine on one 256x256
+  weight-stationary tile (compound ripple-carry PE, 700 MHz, ReLU-like activations and
+  Gaussian weights as ``bench_engines.py``, no protection), MACs per CPU-second, against
+  a plain numba ``c + a*b`` loop over as many MACs; also the stream kernel
+  (``compound_stationary_stream``) alone on the tile's first column;
+* ``tinymnv2``, 1000 bundled MNIST images, bit-level at 0.55 V on one core
+  (``workers=1``), against the exact int8 pass; and with every core
+  (``workers=None``) against one, with a check that codes and counters are identical;
+* with ``--imagenet`` (needs the weights package): MobileNetV2 224x224, bit-level at
+  0.55 V and 0.5 V per image, against the exact int8 pass (both one core, default
+  batch); and the peak resident memory of a process running bit-level at batch 16,
+  against the same process running the exact pass.
+
+Times are CPU seconds of this process (``time.process_time``) for the one-core rows --
+on a shared machine they are far less noisy than wall time -- and wall seconds for the
+all-cores row. Every figure is the median of ``--runs`` runs after a warm-up run.
+Single-threaded BLAS is forced (``OMP_NUM_THREADS=1`` etc.).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+_RSS_PROBE = """
+import os, resource, sys
+import numpy as np
+from workloads.backends import ExactBackend, make_injection_backend
+from workloads.data import photo_views
+from workloads.engine import quantize_model
+from workloads.models.imagenet import load_imagenet_mobilenetv2
+injection, batch = sys.argv[1], int(sys.argv[2])
+views, _ = photo_views("calibration")
+model = quantize_model(load_imagenet_mobilenetv2(), views[:16])
+images, _ = photo_views("evaluation", count=batch)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if injection == "exact":
+    backend = ExactBackend()
+else:
+    backend = make_injection_backend(injection, vdd_v=0.55, protect_mask=0, seed=np.random.SeedSequence(0))
+model.run(images, backend, batch_size=batch, workers=1)
+print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _interleaved(functions: dict, runs: int, clock=time.process_time) -> dict[str, float]:
+    """Median seconds of each function, runs interleaved round-robin after one warm-up call each."""
+    for function in functions.values():
+        function()
+    times: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(runs):
+        for name, function in functions.items():
+            start = clock()
+            function()
+            times[name].append(clock() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _tile_operands(rng: np.random.Generator, m: int, k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    activations = np.abs(rng.normal(0.0, 40.0, (m, k)))
+    activations[rng.random((m, k)) < 0.5] = 0.0
+    a = np.clip(np.rint(activations), 0, 127).astype(np.int8)
+    b = np.clip(np.rint(rng.normal(0.0, 25.0, (k, n))), -128, 127).astype(np.int8)
+    return a, b
+
+
+def kernel_rows(runs: int) -> list[tuple]:
+    from pe_models import _kernels
+    from pe_models.chain import mac_parameters
+    from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+    from sim.config import ArrayConfig
+    from sim.engine import simulate_gemm
+
+    m = 2048
+    a, b = _tile_operands(np.random.default_rng(1), m, 256, 256)
+    macs = m * 256 * 256
+    plain_a = np.resize(a.ravel(), macs // 16)
+    plain_b = np.resize(b.ravel(), macs // 16)
+    plain_c = np.zeros(macs // 16, dtype=np.int32)
+    plain_out = np.empty(macs // 16, dtype=np.int32)
+
+    def plain() -> None:
+        for _ in range(16):
+            _kernels.plain_mac_loop(plain_a, plain_b, plain_c, plain_out)
+
+    rows = []
+    pe = PEConfig()
+    array = ArrayConfig(rows=256, cols=256, dataflow="ws")
+    stream = np.ascontiguousarray(a.T)
+    for vdd in (0.55, 0.5):
+        timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
+        params = mac_parameters(pe, timing)[0]
+        partial = np.zeros(m, dtype=np.int64)
+        latched = np.empty(m, dtype=np.int64)
+        settled = np.empty(m, dtype=np.int64)
+        scratch = np.empty(m, dtype=np.uint8)
+        mask = int(params[_kernels.PARAM_MASK])
+
+        def column(params=params, partial=partial, latched=latched, settled=settled, scratch=scratch, mask=mask):
+            for _ in range(256):
+                partial[:] = 0
+                for r in range(256):
+                    _kernels.compound_stationary_stream(
+                        stream[r],
+                        int(b[r, 0]),
+                        partial,
+                        int(params[_kernels.PARAM_LATE_PRODUCT]),
+                        int(params[_kernels.PARAM_CARRY_STEPS]),
+                        mask,
+                        latched,
+                        settled,
+                        scratch,
+                    )
+                    partial[:] = latched
+
+        seconds = _interleaved(
+            {
+                "engine": lambda timing=timing: simulate_gemm(a, b, array=array, pe=pe, timing=timing),
+                "plain": plain,
+            },
+            runs,
+        )
+        engine_rate, plain_rate = macs / seconds["engine"], macs / seconds["plain"]
+        rows.append(
+            (
+                f"fast engine, 256x256 ws tile M={m}, {vdd} V (MAC/s)",
+                engine_rate,
+                plain_rate,
+                "plain c+a*b loop",
+                ">= 5e8 and within 6x",
+                engine_rate >= 5e8 and plain_rate / engine_rate <= 6,
+            )
+        )
+        column_seconds = _interleaved({"column": column, "plain": plain}, max(1, runs // 2))
+        rows.append(
+            (
+                f"stream kernel alone, same tile, {vdd} V (MAC/s)",
+                macs / column_seconds["column"],
+                macs / column_seconds["plain"],
+                "plain c+a*b loop",
+                "(information)",
+                None,
+            )
+        )
+    return rows
+
+
+def tinymnv2_rows(runs: int) -> list[tuple]:
+    from workloads.backends import ExactBackend, make_injection_backend
+    from workloads.data import mnist_calibration_images, mnist_test_set
+    from workloads.engine import quantize_model
+    from workloads.models.tinymnv2 import load_tinymnv2
+    from workloads.parallel import default_workers
+
+    model = quantize_model(load_tinymnv2(), mnist_calibration_images())
+    images = mnist_test_set().images
+
+    def bitlevel(workers: int | None) -> tuple[np.ndarray, object]:
+        backend = make_injection_backend("bitlevel", vdd_v=0.55, protect_mask=0, seed=np.random.SeedSequence(0))
+        return model.run(images, backend, workers=workers), backend
+
+    seconds = _interleaved(
+        {
+            "bitlevel": lambda: bitlevel(1),
+            "exact": lambda: model.run(images, ExactBackend(), workers=1),
+        },
+        runs,
+    )
+    rows = [
+        (
+            f"tinymnv2, {len(images)} images, bit-level 0.55 V, one core (s)",
+            seconds["bitlevel"],
+            seconds["exact"],
+            "exact int8 pass",
+            "<= 1.5 s",
+            seconds["bitlevel"] <= 1.5,
+        )
+    ]
+    workers = default_workers()
+    wall = _interleaved({"all": lambda: bitlevel(None), "one": lambda: bitlevel(1)}, runs, clock=time.perf_counter)
+    (codes_all, backend_all), (codes_one, backend_one) = bitlevel(None), bitlevel(1)
+    same = np.array_equal(codes_all, codes_one) and all(
+        np.array_equal(backend_all.stats[layer], backend_one.stats[layer]) for layer in backend_one.stats
+    )
+    rows.append(
+        (
+            f"tinymnv2 bit-level, {workers} workers (default) vs 1, wall s; identical: {same}",
+            wall["all"],
+            wall["one"],
+            "one worker",
+            f"~1/{workers} of one worker, identical",
+            same and wall["all"] <= wall["one"] / max(1.0, 0.6 * workers),
+        )
+    )
+    return rows
+
+
+def imagenet_rows(runs: int) -> list[tuple]:
+    from workloads.backends import ExactBackend, make_injection_backend
+    from workloads.data import photo_views
+    from workloads.engine import quantize_model
+    from workloads.models.imagenet import load_imagenet_mobilenetv2
+
+    views, _ = photo_views("calibration")
+    model = quantize_model(load_imagenet_mobilenetv2(), views[:16])
+    batch = model.default_batch_size()
+    images, _ = photo_views("evaluation", count=batch)
+    rows = []
+    for vdd in (0.55, 0.5):
+
+        def bitlevel(vdd=vdd) -> None:
+            backend = make_injection_backend("bitlevel", vdd_v=vdd, protect_mask=0, seed=np.random.SeedSequence(0))
+            model.run(images, backend, workers=1)
+
+        seconds = _interleaved(
+            {"bitlevel": bitlevel, "exact": lambda: model.run(images, ExactBackend(), workers=1)}, runs
+        )
+        rows.append(
+            (
+                f"MobileNetV2 224x224, bit-level {vdd} V, batch {batch} (s/image)",
+                seconds["bitlevel"] / batch,
+                seconds["exact"] / batch,
+                "exact int8 pass",
+                "within 4x",
+                seconds["bitlevel"] <= 4 * seconds["exact"],
+            )
+        )
+    peaks = {}
+    for injection in ("bitlevel", "exact"):
+        result = subprocess.run(
+            [sys.executable, "-c", _RSS_PROBE, injection, "16"],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=REPOSITORY,
+        )
+        peaks[injection] = int(result.stdout.split()[1]) / 2**20
+    rows.append(
+        (
+            "MobileNetV2 bit-level 0.55 V, batch 16, peak RSS (GiB)",
+            peaks["bitlevel"],
+            peaks["exact"],
+            "exact pass, batch 16",
+            "< 1.5 GB",
+            peaks["bitlevel"] * 2**30 < 1.5e9,
+        )
+    )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per figure (default: 3)")
+    parser.add_argument("--imagenet", action="store_true", help="also MobileNetV2 (needs its weights package)")
+    parser.add_argument("--skip-kernel", action="store_true", help="skip the kernel rows")
+    args = parser.parse_args()
+    rows = [] if args.skip_kernel else kernel_rows(args.runs)
+    rows += tinymnv2_rows(args.runs)
+    if args.imagenet:
+        rows += imagenet_rows(args.runs)
+    header = ("goal / figure", "figure", "reference", "ratio", "reference is", "goal", "met")
+    lines = [
+        (
+            name,
+            f"{figure:.3g}",
+            f"{reference:.3g}",
+            f"{figure / reference:.2f}",
+            what,
+            goal,
+            "" if met is None else ("yes" if met else "NO"),
+        )
+        for name, figure, reference, what, goal, met in rows
+    ]
+    widths = [max(len(str(row[i])) for row in [header, *lines]) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *lines]:
+        print("  ".join(f"{cell!s:<{width}}" for cell, width in zip(row, widths, strict=True)))
+    print(f"machine: {os.cpu_count()} logical CPUs; one-core rows in CPU seconds, the workers row in wall seconds")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
