@@ -108,7 +108,12 @@ class _Staging:
         try:
             self.path = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".vscale-staging", dir=anchor))
         except OSError as error:
-            raise ConfigError(f"--out: {out}: cannot write in {anchor}: {error.strerror}") from None
+            if not self.out.is_dir():
+                raise ConfigError(f"--out: {out}: cannot write in {anchor}: {error.strerror}") from None
+            try:
+                self.path = Path(tempfile.mkdtemp(prefix=".vscale-", suffix=".vscale-staging", dir=self.out))
+            except OSError as inner:
+                raise ConfigError(f"--out: {out}: cannot write in it: {inner.strerror}") from None
 
     def publish(self) -> None:
         """Move every file into `out` (signals held back until done)."""
@@ -324,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(subparsers)
     for sub in _all_subparsers(subparsers):
         _add_max_memory(sub, argparse.SUPPRESS)
+        for action in sub._actions:
+            if action.dest == "out":
+                action.type = _out_argument
     return parser
 
 
@@ -376,9 +384,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             limit = None
             if getattr(args, "max_memory", None) is not None:
                 limit = validation.parse_size(args.max_memory)
-            validation.check_arguments(args, _option_names(parser, args))
+            names = _option_names(parser, args)
+            validation.check_arguments(args, names)
             if hasattr(args, "out"):
-                validation.output_folder(args.out)
+                validation.output_folder(args.out, field=names.get("out", "--out"))
             with validation.use_memory_limit(limit):
                 validation.guard(args)
                 if hasattr(args, "out"):

@@ -103,10 +103,12 @@ def read_technology_toml(path: str | Path) -> TechnologyModel:
     """A parametric or tabulated technology from the ``[technology]`` table of a TOML file."""
     file = Path(path)
     try:
-        document = tomllib.loads(file.read_text())
+        document = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{file}: not valid TOML: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: not a UTF-8 text file") from None
+    except OSError as error:
         raise ConfigError(f"{file}: cannot be read: {error}") from None
     table = document.get("technology")
     if not isinstance(table, dict):
@@ -188,8 +190,10 @@ def read_technology_csv(path: str | Path) -> TabulatedTechnology:
     """
     file = Path(path)
     try:
-        text = file.read_text()
-    except (OSError, UnicodeDecodeError) as error:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: not a UTF-8 text file") from None
+    except OSError as error:
         raise ConfigError(f"{file}: cannot be read: {error}") from None
     reader = csv.reader(text.splitlines())
     header = next(reader, None)

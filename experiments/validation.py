@@ -449,8 +449,8 @@ def check_arguments(args: object, options: dict[str, str] | None = None) -> None
             seed(value, field=option(dest))
         elif dest in _COUNT_MINIMUM and isinstance(value, int):
             count(value, field=option(dest), minimum=_COUNT_MINIMUM[dest])
-        elif dest == "images" and isinstance(value, int):
-            count(value, field=option(dest))
+        elif dest == "images" and isinstance(value, int | str) and str(value).strip().isdigit():
+            count(int(value), field=option(dest))
         elif isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{option(dest)}: expected a finite number, got {value!r}")
         if dest == "f_clk_mhz" and isinstance(value, float) and value <= 0:
@@ -505,7 +505,8 @@ def estimate_memory(args: object) -> list[tuple[str, str, int]]:
     if command == "trace" and isinstance(values.get("lanes"), int):
         steps = values.get("steps") if isinstance(values.get("steps"), int) else 4096
         request = f"{values['lanes']} lanes x {steps} steps"
-        found.append(("--lanes", request, BYTES_PER_TRACE_VALUE * values["lanes"] * steps))
+        field = "--lanes" if values["lanes"] >= steps else "--steps"
+        found.append((field, request, BYTES_PER_TRACE_VALUE * values["lanes"] * steps))
     images = values.get("images")
     if command in ("accuracy", "run") and isinstance(images, str) and not images.isdigit():
         folder = Path(images)
