@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "energy",
         help="energy per layer and per inference vs VDD: breakdown by component with low/high band",
-        description="Energy of a topology or one GEMM on the array at each supply voltage: MAC datapath "
+        description="Energy of a topology, one GEMM or a network on the array at each supply voltage: MAC datapath "
         "switching (toggle model fitted to gate-level transitions), registers and clock, leakage, Razor "
         "detection overhead, correction, SRAM and DRAM, each with the band of its cited constants "
         "(docs/energy.md); saving_pct against the technology's nominal VDD at the same clock.",
