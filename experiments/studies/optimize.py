@@ -196,8 +196,10 @@ class LayerProfile:
     name : str
     macs : int
         MAC steps per image.
-    base_cycles : int
-        Error-free cycles per image on the array (SCALE-Sim compute cycles + 1 per GEMM).
+    base_cycles : float
+        Error-free cycles per image on the array (SCALE-Sim compute cycles + 1 per GEMM), with
+        the images of a batch streamed through each fold together as the bit-level measurement
+        runs them (the engine's default batch), divided by the batch.
     rows_used, cols_used : int
         PEs of a fold (the K and N extents mapped on the array).
     lsb_per_unit : float
@@ -210,7 +212,7 @@ class LayerProfile:
 
     name: str
     macs: int
-    base_cycles: int
+    base_cycles: float
     rows_used: int
     cols_used: int
     lsb_per_unit: float
@@ -264,6 +266,7 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
         timing = stage_timing(config.pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=config.f_clk_mhz))
         steps |= {k for k in run_lengths_needed(config.pe, timing) if 0 < k < config.pe.width}
     gemm_layers = {layer.name: layer for layer in model.layers if hasattr(layer, "multiplier")}
+    batch = max(1, min(len(prepared.images), model.default_batch_size()))
     seeds = np.random.SeedSequence(config.seed).spawn(len(model.gemm_layers))
     profiles = []
     for shape, seed in zip(model.gemm_layers, seeds, strict=True):
@@ -274,7 +277,8 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
         reals = np.asarray(quant.multiplier, np.float64) * 2.0 ** (np.asarray(quant.shift, np.float64) - 31)
         lsb = float(reals.max())
         products = np.abs(sample.products.ravel()).astype(np.float64)
-        cycles = compute_cycles(GemmProblem(m=shape.m_per_image, n=shape.n, k=shape.k), array) + 1
+        batched = GemmProblem(m=shape.m_per_image * batch, n=shape.n, k=shape.k)
+        cycles = (compute_cycles(batched, array) + 1) / batch
         profiles.append(
             LayerProfile(
                 name=shape.name,
@@ -1303,7 +1307,7 @@ def plan_energy(
     for profile in profiles:
         counts = measured.layer_counts.get(profile.name, [0, 0, 0])
         correction = round(counts[1] / images)
-        cycles = profile.base_cycles + correction
+        cycles = round(profile.base_cycles) + correction
         problem = GemmProblem(m=profile.m, n=profile.n, k=profile.k)
         traffic = memory_traffic(problem, array)
         if profile.groups > 1:
