@@ -37,7 +37,8 @@ import numpy as np
 
 from pe_models.energy import Band, PEEnergyModel, pe_energy_model
 from pe_models.errors import ConfigError
-from pe_models.pe import PEConfig
+from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+from pe_models.razor import hold_buffers
 
 from .config import ArrayConfig
 from .cycles import LayerReport
@@ -57,6 +58,7 @@ __all__ = [
     "activity_from_result",
     "breakdown_columns",
     "consecutive_operands",
+    "design_hold_buffers",
     "gemm_energy",
     "layer_energy",
     "mean_units_per_mac",
@@ -457,6 +459,21 @@ def total_energy(breakdowns: Iterable[EnergyBreakdown], *, name: str = "total") 
     )
 
 
+def design_hold_buffers(pe: PEConfig, f_clk_mhz: float, protected_mask: int) -> float:
+    """Hold-fix buffers per protected bit, as fixed at design time.
+
+    The mean over the protected bits of :func:`pe_models.razor.hold_buffers` at the
+    technology's nominal VDD, the clock `f_clk_mhz` and the default detection window; 0
+    without protected bits.
+    """
+    bits = [bit for bit in range(int(protected_mask).bit_length()) if (protected_mask >> bit) & 1]
+    if not bits:
+        return 0.0
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=pe.tech.vdd_nominal_v, f_clk_mhz=f_clk_mhz))
+    counts = hold_buffers(pe, timing, None)
+    return float(np.mean([counts[bit] for bit in bits]))
+
+
 def breakdown_columns(breakdown: EnergyBreakdown) -> dict[str, float]:
     """The columns a result table shows for a breakdown: every component at the nominal
     constants, ``total_pj`` and the band ``total_low_pj``, ``total_high_pj``."""
@@ -493,7 +510,7 @@ def gemm_energy(
     vdd_v : float
         Supply of the run; the clock is ``array.f_clk_mhz``.
     protection : Protection, optional
-        As given to the simulator.
+        As given to the simulator; its bits get :func:`design_hold_buffers` hold-fix buffers.
     name, samples, seed, power_gating
         Layer name, MACs sampled for the switching activity, its seed, power gating.
 
@@ -507,7 +524,8 @@ def gemm_energy(
     if a.ndim == 2:
         a, w = a[None], w[None]
     problem = GemmProblem(m=a.shape[1], n=w.shape[2], k=a.shape[2], groups=a.shape[0])
-    model = pe_energy_model(pe)
+    mask = 0 if protection is None else protection.protected_mask
+    model = pe_energy_model(pe, hold_buffers_per_bit=design_hold_buffers(pe, array.f_clk_mhz, mask))
     units = mean_units_per_mac(model, a, w, array, samples=samples, seed=seed)
     activity = activity_from_result(name, result, problem, array, units_per_mac=units, protection=protection)
     return layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, power_gating=power_gating)
@@ -530,7 +548,8 @@ def outcome_energy(
     The switching activity is taken from the operands the simulation used: `operands`
     when they were supplied, else the seeded operands ``simulate_layers`` drew for this
     layer (``layer_operands`` with ``SeedSequence(seed, spawn_key=(0, outcome.index))``).
-    Protected bits are the outcome's ``protected_mask``.
+    Protected bits are the outcome's ``protected_mask``, with :func:`design_hold_buffers`
+    hold-fix buffers each.
 
     Parameters
     ----------
@@ -560,7 +579,8 @@ def outcome_energy(
     problem = GemmProblem(
         m=activations.shape[1], n=weights.shape[2], k=activations.shape[2], groups=activations.shape[0]
     )
-    model = pe_energy_model(pe)
+    buffers = design_hold_buffers(pe, array.f_clk_mhz, outcome.protected_mask)
+    model = pe_energy_model(pe, hold_buffers_per_bit=buffers)
     activity = LayerActivity(
         name=outcome.layer.name,
         macs=outcome.macs,

@@ -27,7 +27,6 @@ from pe_models.energy import PEEnergyModel, pe_energy_model, peak_macs_per_s
 from pe_models.errors import ConfigError
 from pe_models.integers import exact_gemm
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
-from pe_models.razor import hold_buffers
 from sim.config import ArrayConfig
 from sim.cycles import gemm_report
 from sim.energy import (
@@ -36,6 +35,7 @@ from sim.energy import (
     LayerActivity,
     activity_from_report,
     activity_from_result,
+    design_hold_buffers,
     layer_energy,
     mean_units_per_mac,
     total_energy,
@@ -184,12 +184,8 @@ class EnergyConfig(SweepFields):
         if self.hold_buffers_per_bit is not None:
             return float(self.hold_buffers_per_bit)
         protection = self.protection()
-        if protection is None:
-            return 0.0
-        pe = self.pe_config()
-        timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=pe.tech.vdd_nominal_v, f_clk_mhz=self.f_clk_mhz))
-        counts = hold_buffers(pe, timing, None)
-        return float(np.mean([counts[bit] for bit in protection.protected_bits]))
+        mask = 0 if protection is None else protection.protected_mask
+        return design_hold_buffers(self.pe_config(), self.f_clk_mhz, mask)
 
     def protection(self) -> Protection | None:
         """The protection these fields describe (None without protected bits)."""

@@ -235,3 +235,10 @@ def test_outcome_energy_uses_the_operands_the_network_simulation_drew():
     supplied = outcome_energy(outcome, array=array, pe=PE, vdd_v=0.9, seed=7, operands=(activations[0], weights[0]))
     assert from_outcome.total_pj == supplied.total_pj
     assert from_outcome.cycles == outcome.cycles
+
+
+def test_no_protected_bits_need_no_hold_buffers():
+    from sim.energy import design_hold_buffers
+
+    assert design_hold_buffers(PE, 700.0, 0) == 0.0
+    assert design_hold_buffers(PE, 700.0, 1 << 31) >= 0.0
