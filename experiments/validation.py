@@ -427,8 +427,8 @@ def check_arguments(args: object, options: dict[str, str] | None = None) -> None
     ``--penalty``, ``--jobs``, ``--images N``), finite floats, ``--f-clk-mhz`` > 0 and
     supply voltages (``--vdd``: a number, ``START:STOP:STEP``, a list or ``HIGH:LOW``
     bounds; inside the operating range of the technology preset, whatever the command does
-    with them; a technology file checks its own). Worker counts are then capped by the cores
-    and the voltage points.
+    with them; a technology file checks its own). ``--jobs`` is then capped by the cores (the
+    library caps it by the work items).
 
     Parameters
     ----------
@@ -459,15 +459,14 @@ def check_arguments(args: object, options: dict[str, str] | None = None) -> None
     if values.get("command") == "tech" and values.get("tech_command") == "characterize":
         technology = None
     vdd = values.get("vdd")
-    points = None
     if isinstance(vdd, str):
         bounds = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*:\s*([0-9]*\.?[0-9]+)\s*", vdd)
         text = ",".join(bounds.groups()) if bounds else vdd
-        points = len(vdd_range(text, field=option("vdd"), technology=technology))
+        vdd_range(text, field=option("vdd"), technology=technology)
     elif isinstance(vdd, float):
         vdd_range(f"{vdd!r}", field=option("vdd"), technology=technology)
     if isinstance(values.get("jobs"), int):
-        setattr(args, "jobs", workers(values["jobs"], work=points or values["jobs"], field=option("jobs")))  # noqa: B010
+        setattr(args, "jobs", workers(values["jobs"], work=values["jobs"], field=option("jobs")))  # noqa: B010
 
 
 def _preset(technology: object) -> str | None:

@@ -76,11 +76,11 @@ def test_workers_are_capped_by_the_work_and_the_cores(monkeypatch, requested, wo
     assert validation.workers(requested, work=work) == started
 
 
-def test_the_jobs_option_is_capped_by_the_voltage_points(monkeypatch):
-    monkeypatch.setattr(validation, "usable_cores", lambda: 64)
+def test_the_jobs_option_is_capped_by_the_cores(monkeypatch):
+    monkeypatch.setattr(validation, "usable_cores", lambda: 3)
     args = argparse.Namespace(command="accuracy", jobs=1000, vdd="0.9,0.7", seed=0)
     validation.check_arguments(args)
-    assert args.jobs == 2
+    assert args.jobs == 3
 
 
 @pytest.mark.parametrize(
