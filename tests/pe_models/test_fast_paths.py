@@ -113,7 +113,7 @@ def _recurrence(pe, timing, stream, weight, partial, lane_factor=None):
 
 @pytest.mark.parametrize("vdd", [0.9, 0.6, 0.55, 0.5, 0.48])
 def test_stream_kernel_equals_the_iterative_carry_recurrence(rng, vdd):
-    pe = PEConfig(cells="compound")
+    pe = PEConfig(cells="compound", technology="generic-28nm")
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
     params = mac_parameters(pe, timing)[0]
     assert params[_kernels.PARAM_LATE_PRODUCT] == 0
