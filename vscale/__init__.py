@@ -49,7 +49,7 @@ from sim.config import ArrayConfig
 from sim.engine import ENGINES, GemmResult, simulate_conv, simulate_gemm, simulate_grouped_gemm
 from sim.layers import ConvLayer, GemmLayer
 from sim.network import simulate_layers
-from sim.protection import Protection
+from sim.protection import Protection, ProtectionPlan
 
 try:
     __version__ = version("vscale")
@@ -82,6 +82,7 @@ __all__ = [
     "ProbsResult",
     "ProcessVariation",
     "Protection",
+    "ProtectionPlan",
     "RunConfig",
     "RunResult",
     "ScaleSimConfig",
