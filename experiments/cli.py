@@ -412,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout = open(os.devnull, "w")
             return 0
         except MemoryError:
-            _error("out of memory; ask for less (fewer samples, lanes, images) or lower --max-memory")
+            _error("out of memory; ask for less (fewer samples, lanes, images, a smaller layer)")
             return 1
         except OSError as error:
             name = f"{error.filename}: " if error.filename else ""

@@ -496,11 +496,12 @@ def estimate_memory(args: object) -> list[tuple[str, str, int]]:
     if command == "slack" and isinstance(values.get("bins"), int):
         width = values.get("width") if isinstance(values.get("width"), int) else 32
         found.append(("--bins", str(values["bins"]), BYTES_PER_BIT_BIN * width * values["bins"]))
-    if command == "simulate" and isinstance(values.get("layer"), str):
-        match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", values["layer"])
-        if match:
+    for name in ("layer", "gemm"):
+        text = values.get(name)
+        match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", text) if isinstance(text, str) else None
+        if command in ("simulate", "energy") and match:
             m, n, k = (int(v) for v in match.groups())
-            found.append(("--layer", values["layer"], BYTES_PER_OUTPUT * m * n + m * k + k * n))
+            found.append((f"--{name}", text, BYTES_PER_OUTPUT * m * n + m * k + k * n))
     if command == "trace" and isinstance(values.get("lanes"), int):
         steps = values.get("steps") if isinstance(values.get("steps"), int) else 4096
         request = f"{values['lanes']} lanes x {steps} steps"

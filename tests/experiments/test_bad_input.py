@@ -962,6 +962,11 @@ CASES = [
         id="energy-gemm-zero",
     ),
     pytest.param(
+        ["--max-memory", "1G", "energy", "--gemm", "100000,100000,100000"],
+        "--gemm: 100000,100000,100000 needs about 466 GiB of memory; the limit is 1 GiB (--max-memory)",
+        id="energy-gemm-terabytes",
+    ),
+    pytest.param(
         ["energy", "--gemm", "4,4,4", "--vdd", "0.2"],
         ("--vdd: 0.2 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
         id="energy-vdd-threshold",
