@@ -140,3 +140,17 @@ def test_measured_rows_do_not_depend_on_the_number_of_worker_processes():
     serial = measure_plans(prepared, config, profiles, plans, jobs=1)
     forked = measure_plans(prepared, config, profiles, plans, jobs=2)
     assert serial == forked
+
+
+@pytest.mark.slow
+def test_run_with_a_plan_file_measures_it_in_step_2(tmp_path, capsys):
+    plan = tmp_path / "mine.toml"
+    plan.write_text('model = "tinymnv2"\nrecovery = "column"\ndefault = "31:24"\n[layers]\n"features.0.0" = "31:20"\n')
+    out = tmp_path / "out"
+    assert main(["run", "--plan", str(plan), "--images", "20", "--vdd", "0.9,0.6", "--out", str(out)]) == 0
+    capsys.readouterr()
+    with (out / "accuracy.csv").open() as handle:
+        rows = [row for row in csv.DictReader(handle) if row["label"] == "step 2: plan mine.toml"]
+    assert [float(row["vdd_v"]) for row in rows] == [0.9, 0.6]
+    assert {row["recovery"] for row in rows} == {"column"}
+    assert rows[0]["protected_bits"] == "31:20 to 31:24 (17/17 layers)"
