@@ -380,8 +380,8 @@ def check_memory(estimate_bytes: float, *, field: str, request: object) -> None:
     Raises
     ------
     ConfigError
-        ``--samples: 1000000000000 needs about 140 TiB of memory; the limit is 11.2 GiB
-        (--max-memory, default 50 % of available memory)``.
+        ``--samples: 1000000000000 needs about 146 TiB of memory; the limit is 11.2 GiB
+        (--max-memory; default 50% of the available memory)``.
     """
     limit = memory_limit()
     if estimate_bytes > limit:
@@ -449,7 +449,9 @@ def check_arguments(args: object, options: dict[str, str] | None = None) -> None
             seed(value, field=option(dest))
         elif dest in _COUNT_MINIMUM and isinstance(value, int):
             count(value, field=option(dest), minimum=_COUNT_MINIMUM[dest])
-        elif dest == "images" and isinstance(value, int | str) and str(value).strip().isdigit():
+        elif dest == "images" and isinstance(value, int):
+            count(value, field=option(dest))
+        elif dest == "images" and isinstance(value, str) and value.strip().isdigit():
             count(int(value), field=option(dest))
         elif isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{option(dest)}: expected a finite number, got {value!r}")
