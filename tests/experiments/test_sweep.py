@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -297,7 +298,12 @@ def test_ctrl_c_stops_the_workers_and_keeps_finished_points(tmp_path):
     workers = _descendants(process.pid)
     assert workers
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        for pid in [process.pid, *workers]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
     assert process.returncode == 130
     assert stderr.strip().splitlines()[-1] == "vscale: interrupted", stderr
     deadline = time.monotonic() + 10
