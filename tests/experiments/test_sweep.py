@@ -300,16 +300,17 @@ def test_ctrl_c_stops_the_workers_and_keeps_finished_points(tmp_path):
     process.send_signal(signal.SIGINT)
     try:
         _, stderr = process.communicate(timeout=60)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+            time.sleep(0.1)
+        left_running = {pid for pid in workers if Path(f"/proc/{pid}").exists()}
     finally:
         for pid in [process.pid, *workers]:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
     assert process.returncode == 130
     assert stderr.strip().splitlines()[-1] == "vscale: interrupted", stderr
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
-        time.sleep(0.1)
-    assert not {pid for pid in workers if Path(f"/proc/{pid}").exists()}
+    assert not left_running
     finished = list((store / "points").glob("*.json"))
     assert 2 <= len(finished) < 12
     assert all(json.loads(path.read_text())["status"] == "ok" for path in finished)
