@@ -1464,3 +1464,10 @@ def _set_recovery(backend: Any, recovery: str, razor_window_ps: float | None = N
     if "razor_window_ps" in names:
         changes["razor_window_ps"] = razor_window_ps
     backend.protection = dataclasses.replace(backend.protection, **changes)
+
+
+def plan_from_file(plan: Any, vdd_v: float, layers: Sequence[str], width: int) -> PlanChoice:
+    """A :class:`sim.protection.ProtectionPlan` (``--plan``) at `vdd_v` as a PlanChoice with its own masks."""
+    masks = tuple(plan.mask_for(name) for name in layers)
+    first = tuple(-1 if mask == 0 else (mask & -mask).bit_length() - 1 for mask in masks)
+    return dataclasses.replace(unprotected_plan(vdd_v, layers), recovery=plan.recovery, first_bits=first, masks=masks)
