@@ -51,9 +51,9 @@ def test_default_technology_is_a_preset_at_0v9_nominal():  # PTM 32 nm HP card: 
     assert TECHNOLOGIES[DEFAULT_TECHNOLOGY].vdd_nominal_v == 0.9
 
 
-def test_there_are_at_least_two_presets_named_by_their_key():
-    assert len(TECHNOLOGIES) >= 2
-    assert all(technology.name == key for key, technology in TECHNOLOGIES.items())
+def test_the_presets_are_the_four_documented_in_docs_technology():
+    assert sorted(TECHNOLOGIES) == ["finfet-7nm", "generic-28nm", "ptm-32nm-hp", "ptm-32nm-hp-carry"]
+    assert [get_technology(name).name for name in sorted(TECHNOLOGIES)] == sorted(TECHNOLOGIES)
 
 
 def test_thermal_voltage_at_300k_is_kt_over_q():
@@ -157,14 +157,19 @@ def test_generic_28nm_meets_its_design_timing_target(delay_model):
     assert 2.8 <= technology.delay_scale(0.5) <= 3.1
 
 
-def test_delay_scales_equals_delay_scale_elementwise_and_keeps_shape():
-    technology = generic_28nm("ekv")
+def test_delay_scales_follow_the_alpha_power_closed_form_elementwise_and_keep_shape():
+    """Alpha-power law, written out here: delay ~ V / (V - Vth)^alpha, divided by its value at nominal."""
+    technology = generic_28nm("alpha-power")
     voltages = np.array([[0.4, 0.5, 0.9], [1.0, 0.6, 1.35]])
     scales = technology.delay_scales(voltages)
     assert scales.shape == (2, 3)
     assert scales.dtype == np.float64
-    expected = [[technology.delay_scale(float(v)) for v in row] for row in voltages]
-    np.testing.assert_array_equal(scales, expected)
+
+    def closed_form(v: float) -> float:
+        return (v / (v - VTH_28) ** ALPHA_28) / (VDD_NOM_28 / (VDD_NOM_28 - VTH_28) ** ALPHA_28)
+
+    np.testing.assert_allclose(scales, [[closed_form(v) for v in row] for row in voltages], rtol=1e-12)
+    assert [technology.delay_scale(float(v)) for v in voltages.ravel()] == pytest.approx(scales.ravel(), rel=1e-12)
 
 
 @st.composite
