@@ -14,7 +14,7 @@ COUNTS = ("erroneous_macs", "unprotected_errors", "silent_protected_errors", "de
 @pytest.mark.parametrize("dataflow", ["ws", "is"])
 @pytest.mark.parametrize(("vdd", "sigma"), [(0.5, 0.0), (0.55, 0.0), (0.52, 0.06)])
 def test_counting_path_equals_the_detailed_engine(rng, dataflow, vdd, sigma):
-    pe = PEConfig(cells="compound")
+    pe = PEConfig(cells="compound", technology="generic-28nm")
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
     array = ArrayConfig(rows=8, cols=6, dataflow=dataflow)
     a = np.clip(np.rint(np.abs(rng.normal(0, 50, (40, 19)))), 0, 127).astype(np.int8)
