@@ -234,7 +234,7 @@ class BitlevelBackend:
     down its column as in hardware. Protected bits are Razor flip-flops (detection window
     `razor_window_ps`); a detection is recovered by `recovery` at `penalty_cycles` (see
     :mod:`sim.protection`), or by the layer's entry of `plan`; the backend accumulates the
-    cycles and the counts.
+    cycles and the counts (recovery cycles also per layer, ``layer_correction_cycles``).
 
     Parameters
     ----------
@@ -274,6 +274,7 @@ class BitlevelBackend:
     cycles: int = 0
     compute_cycles: int = 0
     correction_cycles: int = 0
+    layer_correction_cycles: dict[str, int] = field(default_factory=dict)
     miscorrections: int = 0
     silent_protected_errors: int = 0
     unprotected_errors: int = 0
@@ -283,6 +284,7 @@ class BitlevelBackend:
         "cycles",
         "compute_cycles",
         "correction_cycles",
+        "layer_correction_cycles",
         "miscorrections",
         "silent_protected_errors",
         "unprotected_errors",
@@ -360,4 +362,5 @@ class BitlevelBackend:
         self.cycles += int(result.cycles) - (groups - 1)
         self.compute_cycles += int(result.compute_cycles) - (groups - 1)
         self.correction_cycles += int(result.correction_cycles)
+        self.layer_correction_cycles[layer] = self.layer_correction_cycles.get(layer, 0) + int(result.correction_cycles)
         return result.outputs

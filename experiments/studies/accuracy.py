@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import numpy as np
 
 from experiments.results import StudyResult
 from pe_models.errors import ConfigError
+from sim.energy import EnergyBreakdown
 from sim.protection import RECOVERY_POLICIES, parse_bit_mask
 from workloads.backends import INJECTIONS, make_injection_backend
 from workloads.engine import CalibrationConfig, quantize_model
@@ -29,6 +32,7 @@ from workloads.quant import CALIBRATION_METHODS
 
 from . import Study
 from .common import Progress, SweepFields, as_config, check_choice, check_int, no_progress, resolve_array
+from .inference_energy import energy_columns, inference_energy, inference_layers
 
 __all__ = [
     "AccuracyConfig",
@@ -243,6 +247,20 @@ class AccuracyRow:
         Array cycles without and for corrections (bitlevel only).
     latency_overhead_pct : float or None
         ``100 x correction_cycles / compute_cycles`` (bitlevel only).
+    mac_dynamic_pj, register_clock_pj, leakage_pj, razor_overhead_pj, correction_pj, sram_pj, dram_pj : float
+        Energy per inference by component at this VDD and the sweep's clock, nominal constants
+        (:func:`~experiments.studies.inference_energy.inference_energy`: every GEMM layer's
+        MACs and error-free cycles on the `array`, the switching activity of the first
+        image's operands, the protected bits; with ``bitlevel`` also the recovery cycles and
+        detections it counted per layer; ``exact`` and ``statistical`` count no recovery).
+    energy_per_inference_pj : float
+        Their sum.
+    energy_per_inference_low_pj, energy_per_inference_high_pj : float
+        The sum with every constant at the low (high) end of its band.
+    saving_pct : float
+        ``100 (1 - energy_per_inference_pj / the same at nominal VDD)``, same clock and
+        protection: the nominal row of the sweep, or the error-free energy at nominal VDD
+        when the sweep has none.
     """
 
     vdd_v: float
@@ -257,6 +275,17 @@ class AccuracyRow:
     compute_cycles: int | None
     correction_cycles: int | None
     latency_overhead_pct: float | None
+    mac_dynamic_pj: float = math.nan
+    register_clock_pj: float = math.nan
+    leakage_pj: float = math.nan
+    razor_overhead_pj: float = math.nan
+    correction_pj: float = math.nan
+    sram_pj: float = math.nan
+    dram_pj: float = math.nan
+    energy_per_inference_pj: float = math.nan
+    energy_per_inference_low_pj: float = math.nan
+    energy_per_inference_high_pj: float = math.nan
+    saving_pct: float = math.nan
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -290,7 +319,7 @@ class ErrorsPerBit(StudyResult[ErrorRow, AccuracyConfig]):
 @dataclass(frozen=True, kw_only=True)
 class AccuracyResult(StudyResult[AccuracyRow, AccuracyConfig]):
     """One row per voltage; ``totals``: model, weights, metric, images, float_top1_pct,
-    macs_per_image, calibration_images, protect_mask.
+    macs_per_image, calibration_images, protect_mask, nominal_vdd_v (the reference of ``saving_pct``).
 
     Attributes
     ----------
@@ -393,12 +422,19 @@ def accuracy_points(
     label: str = "accuracy",
     jobs: int | None = None,
     progress: Progress = no_progress,
+    energy: Callable[[float, Any], EnergyBreakdown] | None = None,
+    nominal_vdd_v: float | None = None,
 ) -> tuple[list[AccuracyRow], list[ErrorRow]]:
     """Run the prepared model at every VDD: one row per voltage and the per-layer error rows.
 
     Each voltage point has its own child of ``SeedSequence(seed)``; every (point, image
     batch) pair is one task of one worker pool (:func:`workloads.parallel.run_batches`,
     `jobs` workers, None: all cores), so the results do not depend on `jobs`.
+
+    With `energy` (``energy(vdd_v, backend)`` -> breakdown per inference, ``backend`` None
+    for an error-free run) and `nominal_vdd_v`, the rows get the energy columns, computed
+    once per voltage point after the run, with ``saving_pct`` against the point at
+    `nominal_vdd_v` (or ``energy(nominal_vdd_v, None)`` when the sweep has none).
     """
     seeds = np.random.SeedSequence(seed).spawn(len(vdds))
     backends = [
@@ -417,7 +453,16 @@ def accuracy_points(
         _accuracy_point(prepared, injection, vdd, protect_mask, backend, codes)
         for vdd, backend, codes in zip(vdds, backends, outputs, strict=True)
     ]
-    return [row for row, _ in results], [error for _, errors in results for error in errors]
+    rows = [row for row, _ in results]
+    if energy is not None and nominal_vdd_v is not None:
+        breakdowns = [energy(vdd, backend) for vdd, backend in zip(vdds, backends, strict=True)]
+        nominal = [b for vdd, b in zip(vdds, breakdowns, strict=True) if vdd == nominal_vdd_v]
+        reference = nominal[0] if nominal else energy(nominal_vdd_v, None)
+        rows = [
+            dataclasses.replace(row, **energy_columns(breakdown, reference))
+            for row, breakdown in zip(rows, breakdowns, strict=True)
+        ]
+    return rows, [error for _, errors in results for error in errors]
 
 
 def accuracy(
@@ -447,6 +492,25 @@ def accuracy(
     plan = options.get("plan")
     if plan is not None:
         plan.check_layers([layer.name for layer in prepared.model.gemm_layers], model=config.model)
+    pe = config.pe_config()
+    array = dataclasses.replace(
+        resolve_array(array=config.array, dataflow="ws"), f_clk_mhz=config.f_clk_mhz, accumulator_bits=pe.width
+    )
+    layers = inference_layers(prepared.model, prepared.images, pe=pe, array=array, seed=config.seed)
+    energy_plan = config.protection_plan()
+    masks = {layer.name: protect_mask if energy_plan is None else energy_plan.mask_for(layer.name) for layer in layers}
+
+    def energy(vdd_v: float, backend: Any) -> EnergyBreakdown:
+        recovery = getattr(backend, "layer_correction_cycles", None)
+        counts = None
+        if recovery is not None:
+            detections = backend.detections
+            counts = {name: (recovery.get(name, 0), detections.get(name, 0)) for name in masks}
+        return inference_energy(
+            layers, pe=pe, array=array, vdd_v=vdd_v, images=len(prepared.images), counts=counts, masks=masks
+        )
+
+    nominal_v = float(pe.tech.vdd_nominal_v)
     rows, error_rows = accuracy_points(
         prepared,
         injection=config.injection,
@@ -456,6 +520,8 @@ def accuracy(
         options=options,
         jobs=config.jobs,
         progress=progress,
+        energy=energy,
+        nominal_vdd_v=nominal_v,
     )
     bundle = prepared.bundle
     totals = {
@@ -467,6 +533,7 @@ def accuracy(
         "macs_per_image": prepared.model.macs_per_image,
         "calibration_images": len(bundle.calibration_images),
         "protect_mask": f"0x{protect_mask:08x}",
+        "nominal_vdd_v": nominal_v,
     }
     return AccuracyResult(config=config, rows=tuple(rows), totals=totals, error_rows=tuple(error_rows))
 

@@ -22,6 +22,7 @@ from pe_models.operands import DNN_OPERAND_MODEL
 from pe_models.razor import window_fs
 from pe_models.variation import MAX_SIGMA, ProcessVariation
 from sim.config import ArrayConfig
+from sim.energy import COMPONENTS, breakdown_columns, outcome_energy
 from sim.engine import DETAILED_MAX_PES, ENGINES
 from sim.layers import GemmLayer, Layer
 from sim.memory import ifmap_words, layer_memory
@@ -317,6 +318,14 @@ class SimulateRow:
         feature-map words), the counts behind ``memory_stall_cycles``.
     avg_dram_bw_words_per_cycle, peak_dram_bw_words_per_cycle : float
         DRAM words per busy cycle; the bandwidth with no stall inside the layer.
+    mac_dynamic_pj, register_clock_pj, leakage_pj, razor_overhead_pj, correction_pj, sram_pj, dram_pj : float
+        Energy of the layer by component (:func:`sim.energy.outcome_energy`: the run's cycles,
+        recovery cycles and detections, the switching activity of its operands), nominal constants.
+    total_pj : float
+        Their sum.
+    total_low_pj, total_high_pj : float
+        The total with every constant at the low (high) end of its band. All energy columns
+        are NaN when the run is timed by ``t_clk_ps`` with a ``delay_scale`` (no supply voltage).
     """
 
     layer_id: int
@@ -353,6 +362,16 @@ class SimulateRow:
     ofmap_dram_writes: int
     avg_dram_bw_words_per_cycle: float
     peak_dram_bw_words_per_cycle: float
+    mac_dynamic_pj: float
+    register_clock_pj: float
+    leakage_pj: float
+    razor_overhead_pj: float
+    correction_pj: float
+    sram_pj: float
+    dram_pj: float
+    total_pj: float
+    total_low_pj: float
+    total_high_pj: float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -392,7 +411,8 @@ class Flips(StudyResult[FlipRow, SimulateConfig]):
 @dataclass(frozen=True, kw_only=True)
 class SimulateResult(StudyResult[SimulateRow, SimulateConfig]):
     """Per-layer rows; ``totals``: sums, overall ``relative_error``, ``latency_us``,
-    ``correction_overhead_pct`` and per-bit ``flipped_bits``/``unprotected_flipped_bits``.
+    ``correction_overhead_pct``, per-bit ``flipped_bits``/``unprotected_flipped_bits``, the
+    energy columns summed over the layers and ``energy_vdd_v``, the supply they are at.
 
     Attributes
     ----------
@@ -466,6 +486,17 @@ _SUMMED = (
     "wrong_outputs",
 )
 
+_ENERGY_COLUMNS = (*COMPONENTS, "total_pj", "total_low_pj", "total_high_pj")
+
+
+def _energy_vdd(config: SimulateConfig) -> float | None:
+    """Supply voltage of the energy columns: `vdd_v`, or nominal for ``t_clk_ps`` at nominal delays."""
+    if config.vdd_v is not None:
+        return float(config.vdd_v)
+    if config.delay_scale is None or config.delay_scale == 1:
+        return float(config.pe_config().tech.vdd_nominal_v)
+    return None
+
 
 def simulate(
     config: SimulateConfig | None = None, /, *, progress: Progress = no_progress, **fields: Any
@@ -523,8 +554,14 @@ def simulate(
         progress=progress,
     )
     rows = []
+    energy_vdd = _energy_vdd(config)
     for layer in outcome.layers:
         problem = layer.layer.gemm()
+        if energy_vdd is None:
+            energy = dict.fromkeys(_ENERGY_COLUMNS, float("nan"))
+        else:
+            breakdown = outcome_energy(layer, array=array, pe=pe, vdd_v=energy_vdd, seed=config.seed, operands=supplied)
+            energy = breakdown_columns(breakdown)
         memory = layer_memory(
             problem, array, ifmap_words=None if config.operand_file is not None else ifmap_words(layer.layer)
         )
@@ -564,6 +601,7 @@ def simulate(
                 ofmap_dram_writes=memory.ofmap_dram_writes,
                 avg_dram_bw_words_per_cycle=memory.avg_dram_bw_words_per_cycle,
                 peak_dram_bw_words_per_cycle=memory.peak_dram_bw_words_per_cycle,
+                **energy,
             )
         )
     sums = {name: outcome.total(name) for name in _SUMMED}
@@ -575,6 +613,8 @@ def simulate(
         "correction_overhead_pct": 100.0 * sums["correction_cycles"] / max(sums["compute_cycles"], 1),
         "flipped_bits": [int(x) for x in outcome.flip_counts],
         "unprotected_flipped_bits": [int(x) for x in outcome.residual_flip_counts],
+        "energy_vdd_v": float("nan") if energy_vdd is None else energy_vdd,
+        **{name: float(sum(getattr(row, name) for row in rows)) for name in _ENERGY_COLUMNS},
     }
     return SimulateResult(
         config=config,
