@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
+from pe_models.pe import PEConfig
 from workloads.backends import ExactBackend, make_injection_backend
 from workloads.injection import layer_operand_sample
+
+GENERIC_28NM = PEConfig(technology="generic-28nm")
+"""The tests below quote generic-28nm delay scales (x2.94 at 0.5 V, x1.855 at 0.6 V)."""
 
 
 @pytest.fixture
@@ -34,7 +38,9 @@ def test_low_vdd_corrupts_outputs_and_counts_errors(gemm, injection):
 def test_protecting_every_bit_restores_the_exact_gemm_at_0_5_v(gemm, injection):
     """At 0.5 V / 700 MHz the compound multiplier (389 ps x 2.94 = 1144 ps) meets the clock, so
     only accumulator bits fail, and all of them are protected."""
-    backend = make_injection_backend(injection, vdd_v=0.5, protect_mask=(1 << 32) - 1, seed=np.random.SeedSequence(1))
+    backend = make_injection_backend(
+        injection, vdd_v=0.5, protect_mask=(1 << 32) - 1, seed=np.random.SeedSequence(1), pe=GENERIC_28NM
+    )
     result = backend.matmul(*gemm, layer="l")
     assert np.array_equal(result, ExactBackend().matmul(*gemm, layer="l"))
     assert sum(backend.detections.values()) > 0
@@ -72,7 +78,9 @@ def test_bitlevel_shortcut_when_static_timing_is_met_equals_the_simulated_array(
     the 1428.6 - 46 ps sampling instant: the shortcut must give what the engine computes."""
     from sim.engine import simulate_gemm
 
-    backend = make_injection_backend("bitlevel", vdd_v=0.6, protect_mask=0, seed=np.random.SeedSequence(1))
+    backend = make_injection_backend(
+        "bitlevel", vdd_v=0.6, protect_mask=0, seed=np.random.SeedSequence(1), pe=GENERIC_28NM
+    )
     assert backend.error_free
     result = backend.matmul(*gemm, layer="l")
     simulated = simulate_gemm(*gemm, array=backend.array, pe=backend.pe, timing=backend.timing)
