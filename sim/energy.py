@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import numpy as np
@@ -525,7 +525,7 @@ def gemm_energy(
         a, w = a[None], w[None]
     problem = GemmProblem(m=a.shape[1], n=w.shape[2], k=a.shape[2], groups=a.shape[0])
     mask = 0 if protection is None else protection.protected_mask
-    model = pe_energy_model(pe, hold_buffers_per_bit=design_hold_buffers(pe, array.f_clk_mhz, mask))
+    model = replace(pe_energy_model(pe), hold_buffers_per_bit=design_hold_buffers(pe, array.f_clk_mhz, mask))
     units = mean_units_per_mac(model, a, w, array, samples=samples, seed=seed)
     activity = activity_from_result(name, result, problem, array, units_per_mac=units, protection=protection)
     return layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, power_gating=power_gating)
@@ -580,7 +580,7 @@ def outcome_energy(
         m=activations.shape[1], n=weights.shape[2], k=activations.shape[2], groups=activations.shape[0]
     )
     buffers = design_hold_buffers(pe, array.f_clk_mhz, outcome.protected_mask)
-    model = pe_energy_model(pe, hold_buffers_per_bit=buffers)
+    model = replace(pe_energy_model(pe), hold_buffers_per_bit=buffers)
     activity = LayerActivity(
         name=outcome.layer.name,
         macs=outcome.macs,

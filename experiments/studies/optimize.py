@@ -253,9 +253,9 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
     """
     from pe_models.analytic import carry_statistics, run_lengths_needed
     from sim.config import ArrayConfig
-    from sim.cycles import compute_cycles
-    from sim.layers import GemmProblem
     from workloads.injection import layer_operand_sample
+
+    from .inference_energy import batch_cycles_per_image
 
     model = prepared.model
     recorder = _RecordingBackend()
@@ -277,13 +277,11 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
         reals = np.asarray(quant.multiplier, np.float64) * 2.0 ** (np.asarray(quant.shift, np.float64) - 31)
         lsb = float(reals.max())
         products = np.abs(sample.products.ravel()).astype(np.float64)
-        batched = GemmProblem(m=shape.m_per_image * batch, n=shape.n, k=shape.k)
-        cycles = (compute_cycles(batched, array) + 1) / batch
         profiles.append(
             LayerProfile(
                 name=shape.name,
                 macs=shape.macs_per_image,
-                base_cycles=cycles * shape.groups,
+                base_cycles=batch_cycles_per_image(shape.m_per_image, shape.n, shape.k, shape.groups, array, batch),
                 rows_used=min(shape.k, config.rows),
                 cols_used=min(shape.n, config.cols),
                 lsb_per_unit=lsb,
@@ -1291,47 +1289,20 @@ class PlanRow:
 def plan_energy(
     config: OptimizeConfig, profiles: Sequence[LayerProfile], vdd_v: float, measured: _Measured, images: int
 ) -> Any:
-    """Energy breakdown per image (``sim.energy``) of a measured run: per layer its MACs, its
-    cycles with the recovery cycles counted by the simulator, detections and protected bits."""
-    from pe_models.energy import pe_energy_model
+    """Energy breakdown per image of a measured run (:func:`~experiments.studies.inference_energy.inference_energy`):
+    per layer its MACs, its cycles with the recovery cycles counted by the simulator,
+    detections and protected bits."""
     from sim.config import ArrayConfig
-    from sim.energy import LayerActivity, layer_energy, memory_traffic, total_energy
-    from sim.layers import GemmProblem
-    from sim.mapping import map_gemm
 
-    model = pe_energy_model(config.pe)
+    from .inference_energy import inference_energy
+
     array = ArrayConfig(
         rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz, accumulator_bits=config.pe.width
     )
-    breakdowns = []
-    for profile in profiles:
-        counts = measured.layer_counts.get(profile.name, [0, 0, 0])
-        correction = round(counts[1] / images)
-        cycles = round(profile.base_cycles) + correction
-        problem = GemmProblem(m=profile.m, n=profile.n, k=profile.k)
-        traffic = memory_traffic(problem, array)
-        if profile.groups > 1:
-            traffic = dataclasses.replace(
-                traffic,
-                sram_read_bytes=traffic.sram_read_bytes * profile.groups,
-                sram_write_bytes=traffic.sram_write_bytes * profile.groups,
-                dram_read_bytes=traffic.dram_read_bytes * profile.groups,
-                dram_write_bytes=traffic.dram_write_bytes * profile.groups,
-            )
-        activity = LayerActivity(
-            name=profile.name,
-            macs=profile.macs,
-            cycles=cycles,
-            correction_cycles=correction,
-            detections=round(counts[2] / images),
-            pes=config.pes,
-            mapped_pe_fraction=map_gemm(problem, array).mapping_efficiency,
-            protected_bits=bin(measured.masks.get(profile.name, 0)).count("1"),
-            units_per_mac=profile.units_per_mac,
-            traffic=traffic,
-        )
-        breakdowns.append(layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz))
-    return total_energy(breakdowns)
+    counts = {name: (c[1], c[2]) for name, c in measured.layer_counts.items()}
+    return inference_energy(
+        profiles, pe=config.pe, array=array, vdd_v=vdd_v, images=images, counts=counts, masks=measured.masks
+    )
 
 
 _FORKED: tuple[Any, OptimizeConfig, tuple[str, ...], _Measured] | None = None
