@@ -41,6 +41,7 @@ TABLE_COLUMNS = (
     "detections",
     "wrong_outputs",
     "relative_error",
+    "total_pj",
 )
 """Columns of the aligned table on stdout (CSV and JSON have every column)."""
 
@@ -50,7 +51,8 @@ DEFINITIONS = (
     "one; detections = erroneous MACs with a protected bit wrong (recovered); detection_cycles = cycles with "
     "at least one detection, summed over folds; wrong_outputs = outputs that differ from the exact GEMM; "
     "relative_error = ||outputs - exact||_2 / ||exact||_2 (the TOTAL line: over all layers' outputs); "
-    "max_abs_error = the largest |output - exact|."
+    "max_abs_error = the largest |output - exact|; total_pj = energy of the layer (its components, ending "
+    "in _pj, and band in the CSV and JSON)."
 )
 
 
