@@ -43,7 +43,8 @@ class TechConfig:
             set_field(self, "vdd_v", tuple(round(model.vdd_nominal_v - 0.05 * i, 6) for i in range(count)))
         else:
             set_field(self, "vdd_v", vdd_values(self.vdd_v))
-        model.delay_scales(np.array(self.vdd_v))
+        for vdd in self.vdd_v:
+            model.delay_scale(vdd)
 
 
 @dataclass(frozen=True, kw_only=True)
