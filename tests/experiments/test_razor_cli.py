@@ -135,7 +135,6 @@ def test_pe_eval_reports_hold_buffers_of_the_protected_bits(tmp_path, capsys):
     assert config["hold_buffers_per_protected_bit"] == {"0": 12, "30": 16, "31": 16}
 
 
-@pytest.mark.icarus
 def test_pe_verilog_testbench_samples_the_shadow_instant(tmp_path, capsys):
     out = tmp_path / "bundle"
     assert main(["pe", "verilog", "--t-clk-ps", "325", "--razor-window-ps", "40", "--out", str(out)]) == 0

@@ -138,7 +138,6 @@ def test_local_is_never_slower_than_a_global_stall_of_the_same_detections():
     assert 0 < costs["local"] <= costs["global"]
 
 
-@pytest.mark.slow
 def test_global_recovery_matches_the_iid_detection_probability():
     """Global stalls = cycles with >= 1 detection; with per-MAC probability q and n_k MACs in
     cycle k that is sum_k 1 - (1 - q)^n_k, within sampling error (i.i.d. uniform operands)."""
