@@ -150,6 +150,8 @@ def images_to_resolve(accuracy_pct: float, difference_pct: float) -> int:
 def resolution_statement(accuracy_pct: float, images: int, difference_pct: float) -> str:
     """One sentence saying whether `images` images can resolve a difference of `difference_pct` points."""
     half = resolution_pct(accuracy_pct, images)
+    if difference_pct == 0:
+        return f"{images} images resolve about +-{half:.2g} points at {accuracy_pct:.3g} % accuracy."
     if abs(difference_pct) >= half:
         return (
             f"{images} images resolve about +-{half:.2g} points at {accuracy_pct:.3g} % accuracy, "
