@@ -142,7 +142,8 @@ def test_run_step1_prints_one_row_per_voltage(tmp_path, capsys):
 
 def test_run_step2_protects_the_failing_bits_and_keeps_nominal_accuracy(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["run", "--vdd", "0.9,0.5", "--images", "30", "--format", "json", "--out", str(out)]) == 0
+    argv = ["run", "--vdd", "0.9,0.5", "--images", "30", "--technology", "generic-28nm", "--format", "json"]
+    assert main([*argv, "--out", str(out)]) == 0
     rows = list(csv.DictReader((out / "accuracy.csv").open()))
     assert [(r["vdd_v"], r["protected_bits"]) for r in rows] == [
         ("0.9", "none"),
