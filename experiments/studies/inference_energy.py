@@ -48,14 +48,22 @@ __all__ = [
 class LayerWork(Protocol):
     """What :func:`inference_energy` reads of a layer (:class:`InferenceLayer`, the optimizer's profiles)."""
 
-    name: str
-    macs: int
-    m: int
-    n: int
-    k: int
-    groups: int
-    base_cycles: float
-    units_per_mac: float
+    @property
+    def name(self) -> str: ...
+    @property
+    def macs(self) -> int: ...
+    @property
+    def m(self) -> int: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def k(self) -> int: ...
+    @property
+    def groups(self) -> int: ...
+    @property
+    def base_cycles(self) -> float: ...
+    @property
+    def units_per_mac(self) -> float: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,12 +173,13 @@ def inference_layers(
 
 def _per_image(breakdown: EnergyBreakdown, images: int) -> EnergyBreakdown:
     share = 1.0 / images
+    changes: dict[str, Any] = {name: band * share for name, band in breakdown.components().items()}
     return dataclasses.replace(
         breakdown,
         cycles=round(breakdown.cycles * share),
         latency_us=breakdown.latency_us * share,
         macs=round(breakdown.macs * share),
-        **{name: band * share for name, band in breakdown.components().items()},
+        **changes,
     )
 
 
@@ -251,7 +260,7 @@ def inference_energy(
     return _per_image(total_energy(breakdowns), images)
 
 
-def energy_columns(breakdown: EnergyBreakdown, reference: EnergyBreakdown) -> dict[str, float]:
+def energy_columns(breakdown: EnergyBreakdown, reference: EnergyBreakdown) -> dict[str, Any]:
     """Per-inference result columns: the components ending in ``_pj``,
     ``energy_per_inference_pj`` with its band ``energy_per_inference_low_pj`` and
     ``energy_per_inference_high_pj``, and ``saving_pct`` against `reference`
