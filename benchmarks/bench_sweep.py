@@ -25,8 +25,11 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-import tests.experiments.sweep_probe  # noqa: E402,F401  (registers the probe study)
+from experiments.studies import STUDIES  # noqa: E402
 from experiments.sweep import SweepSpec, run_sweep  # noqa: E402
+from tests.experiments import sweep_probe  # noqa: E402
+
+STUDIES[sweep_probe.STUDY.name] = sweep_probe.STUDY
 
 
 def _sweep_cost(points: int) -> float:

@@ -299,12 +299,14 @@ def compute_point(study_name: str, parameters: Mapping[str, Any], module: str | 
 
     A module-level function so that process-pool and Dask workers can run it; it uses one
     core for the point (``VSCALE_WORKERS=1``) because the sweep runs points in parallel.
-    `module` is imported first: the module that defines (and registers) a study that is
-    not one of vscale's own, so that a worker process knows it too.
+    `module` is the module that defines the study (its ``STUDY``): a worker process that
+    does not know the study yet (a user's own study, registered in the parent) imports it.
     """
     os.environ[WORKERS_ENV] = "1"
     if module is not None and study_name not in STUDIES:
-        importlib.import_module(module)
+        defined = getattr(importlib.import_module(module), "STUDY", None)
+        if isinstance(defined, Study) and defined.name == study_name:
+            STUDIES.setdefault(study_name, defined)
     study = STUDIES[study_name]
     start = time.perf_counter()
     try:

@@ -1,4 +1,7 @@
-"""A small study for the sweep tests, registered on import (as a user's own study would be).
+"""A small study for the sweep tests, defined as a user's own study would be (``STUDY``).
+
+The tests register it in :data:`experiments.studies.STUDIES` for their duration only; a
+sweep worker process finds it through the module that defines it.
 
 ``value`` is drawn from ``SeedSequence(seed, spawn_key=(x,))``, so it is a pure function of
 the config; ``sleep_s`` makes a point take time (for interrupt tests); ``spin_s`` keeps one
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from experiments.results import StudyResult
-from experiments.studies import STUDIES, Study
+from experiments.studies import Study
 from pe_models.errors import ConfigError
 
 
@@ -56,4 +59,3 @@ def probe(config: ProbeConfig) -> ProbeResult:
 
 
 STUDY = Study(name="sweep_probe", config_type=ProbeConfig, function=probe, summary="test study for sweeps")
-STUDIES.setdefault(STUDY.name, STUDY)

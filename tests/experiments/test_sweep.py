@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
+from experiments.studies import STUDIES
 from experiments.sweep import SweepSpec, load_sweep_spec, run_sweep
 from pe_models.errors import ConfigError
 
@@ -25,6 +26,18 @@ from . import sweep_probe
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 PROBE = "sweep_probe"
+REGISTER_PROBE = (
+    "import sys; from tests.experiments import sweep_probe; from experiments.studies import STUDIES; "
+    "STUDIES[sweep_probe.STUDY.name] = sweep_probe.STUDY; from experiments.cli import main; "
+)
+
+
+@pytest.fixture(autouse=True)
+def probe_study():
+    """The probe study is registered for each test of this module only."""
+    STUDIES[PROBE] = sweep_probe.STUDY
+    yield
+    STUDIES.pop(PROBE, None)
 
 
 def _expected_value(x: int, seed: int) -> float:
@@ -160,8 +173,8 @@ def test_kill_9_then_rerun_loses_no_point_and_recomputes_none(tmp_path):
         """,
     )
     script = (
-        "import sys; import tests.experiments.sweep_probe; from experiments.cli import main; "
-        f"sys.exit(main(['sweep', {str(spec_file)!r}, '--out', {str(store)!r}, '--executor', 'serial']))"
+        REGISTER_PROBE
+        + f"sys.exit(main(['sweep', {str(spec_file)!r}, '--out', {str(store)!r}, '--executor', 'serial']))"
     )
     process = subprocess.Popen([sys.executable, "-c", script], cwd=REPOSITORY, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -283,8 +296,8 @@ def test_ctrl_c_stops_the_workers_and_keeps_finished_points(tmp_path):
         """,
     )
     script = (
-        "import sys; import tests.experiments.sweep_probe; from experiments.cli import main; "
-        f"sys.exit(main(['sweep', {str(spec_file)!r}, '--out', {str(store)!r}, '--executor', 'processes:2']))"
+        REGISTER_PROBE
+        + f"sys.exit(main(['sweep', {str(spec_file)!r}, '--out', {str(store)!r}, '--executor', 'processes:2']))"
     )
     env = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
     process = subprocess.Popen(
