@@ -72,7 +72,7 @@ def _folds(config: Path) -> list[int]:
     return [layer_report(layer, array, scalesim_compat=True).folds for layer in topology.layers]
 
 
-@pytest.mark.parametrize("name", ["u256_ws_bw10", "u256_os_bw10"])
+@pytest.mark.parametrize("name", ["u256_ws_bw10", "u256_os_bw10", "u256_is_bw10"])
 def test_user_mode_compute_cycles_and_sram_counts_equal_scalesim(tmp_path, name):
     # SCALE-Sim's USER mode: Total Cycles = compute + its own stall count. Our compute cycles
     # must equal its Total - Stall, and the array's SRAM accesses (its demand matrices) must
