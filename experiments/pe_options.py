@@ -17,6 +17,7 @@ __all__ = [
     "add_operand_options",
     "add_pe_options",
     "add_razor_window_option",
+    "add_setup_option",
     "add_sweep_options",
     "add_timing_options",
     "operand_stream",
@@ -112,12 +113,18 @@ def add_timing_options(parser: argparse.ArgumentParser) -> None:
         metavar="MHZ",
         help="clock frequency in MHz, > 0 and <= 20000, with --vdd (default: 700)",
     )
-    group.add_argument(
+    add_setup_option(group)
+
+
+def add_setup_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup, *, sweep: bool = False) -> None:
+    """--t-setup-ps: the output flip-flops' setup time (with `sweep`: the same at every VDD of the sweep)."""
+    where = "at every VDD of the sweep" if sweep else "at this operating point"
+    parser.add_argument(
         "--t-setup-ps",
         type=float,
         default=None,
         metavar="PS",
-        help="setup time of the output flip-flops at this operating point in ps "
+        help=f"setup time of the output flip-flops {where} in ps, >= 0 and shorter than the clock period "
         "(default: the cell library's 25 ps at nominal VDD, scaled with the cell delays)",
     )
 

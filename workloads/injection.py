@@ -115,6 +115,9 @@ class StatisticalBackend:
         Clock frequency in MHz (default 700).
     rows : int
         Array rows (column depth) used to sample partial sums (default 256).
+    t_setup_ps : float or None
+        Setup time of the output flip-flops at this operating point in ps (None: the cell
+        library's, scaled with the delays; see :func:`pe_models.pe.stage_timing`).
     """
 
     vdd_v: float
@@ -123,6 +126,7 @@ class StatisticalBackend:
     pe: PEConfig = field(default_factory=PEConfig)
     f_clk_mhz: float = 700.0
     rows: int = 256
+    t_setup_ps: float | None = None
     name: str = "statistical"
     stats: dict[str, np.ndarray] = field(default_factory=dict)
     detections: dict[str, int] = field(default_factory=dict)
@@ -130,7 +134,9 @@ class StatisticalBackend:
 
     def __post_init__(self) -> None:
         self.timing: StageTiming = stage_timing(
-            self.pe, operating_point=OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz)
+            self.pe,
+            operating_point=OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz),
+            t_setup_ps=self.t_setup_ps,
         )
         self._calls = 0
         self._batch: int | None = None
@@ -255,6 +261,9 @@ class BitlevelBackend:
     plan : ProtectionPlan or None
         Per-layer protected bits (replaces `protect_mask`; its recovery, penalty and window
         replace the backend's).
+    t_setup_ps : float or None
+        Setup time of the output flip-flops at this operating point in ps (None: the cell
+        library's, scaled with the delays); the main sample is at ``T_clk - t_setup``.
     """
 
     vdd_v: float
@@ -268,6 +277,7 @@ class BitlevelBackend:
     recovery: str = "global"
     razor_window_ps: float | None = None
     plan: object = None
+    t_setup_ps: float | None = None
     name: str = "bitlevel"
     stats: dict[str, np.ndarray] = field(default_factory=dict)
     detections: dict[str, int] = field(default_factory=dict)
@@ -294,7 +304,11 @@ class BitlevelBackend:
         from sim.config import ArrayConfig
         from sim.protection import Protection
 
-        self.timing = stage_timing(self.pe, operating_point=OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz))
+        self.timing = stage_timing(
+            self.pe,
+            operating_point=OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz),
+            t_setup_ps=self.t_setup_ps,
+        )
         if self.array is None:
             self.array = ArrayConfig(
                 rows=256, cols=256, dataflow="ws", f_clk_mhz=self.f_clk_mhz, accumulator_bits=self.pe.width

@@ -12,7 +12,7 @@ from pathlib import Path
 from experiments.cli import add_output_options, output_dir
 from experiments.options import config_from_args
 from experiments.output import progress, save_figure, write_csv
-from experiments.pe_options import add_pe_options, add_razor_window_option, add_sweep_options
+from experiments.pe_options import add_pe_options, add_razor_window_option, add_setup_option, add_sweep_options
 from experiments.studies.accuracy import (
     AccuracyConfig,
     accuracy,
@@ -150,6 +150,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "percentile (99.99th percentile of |x|) (default: mse)",
     )
     add_sweep_options(parser)
+    add_setup_option(parser, sweep=True)
     add_pe_options(parser)
     add_output_options(parser, "accuracy")
     parser.set_defaults(handler=study_handler(run, AccuracyConfig), config_type=AccuracyConfig)

@@ -7,7 +7,7 @@ import argparse
 from experiments.cli import add_output_options, output_dir
 from experiments.options import config_from_args
 from experiments.output import save_figure, write_csv
-from experiments.pe_options import add_operand_options, add_pe_options, add_sweep_options
+from experiments.pe_options import add_operand_options, add_pe_options, add_setup_option, add_sweep_options
 from experiments.studies.probs import LEVELS, ProbsConfig, ProbsResult, plot_probs, probs
 
 from ._results import emit_result, study_handler, write_config
@@ -35,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def add_step1_options(parser: argparse.ArgumentParser) -> None:
     """The options of step 1: the voltage sweep, the level, the operands and the PE."""
     add_sweep_options(parser)
+    add_setup_option(parser, sweep=True)
     parser.add_argument(
         "--level",
         choices=LEVELS,

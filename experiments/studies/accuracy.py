@@ -31,7 +31,16 @@ from workloads.parallel import run_batches
 from workloads.quant import CALIBRATION_METHODS
 
 from . import Study
-from .common import Progress, SweepFields, as_config, check_choice, check_int, no_progress, resolve_array
+from .common import (
+    Progress,
+    SweepFields,
+    as_config,
+    check_choice,
+    check_int,
+    no_progress,
+    resolve_array,
+    timing_totals,
+)
 from .inference_energy import energy_columns, inference_energy, inference_layers
 
 __all__ = [
@@ -122,7 +131,8 @@ class AccuracyConfig(SweepFields):
         `recovery`, `penalty_cycles` and `razor_window_ps` (``bitlevel``).
     calibration : str
         Activation calibration: ``mse`` or ``percentile``.
-    (PE fields, ``vdd_v`` and ``f_clk_mhz``: :class:`~experiments.studies.common.SweepFields`.)
+    (PE fields, ``vdd_v``, ``f_clk_mhz`` and ``t_setup_ps``, the flip-flops' setup time of
+    ``statistical`` and ``bitlevel``: :class:`~experiments.studies.common.SweepFields`.)
     """
 
     model: str = "tinymnv2"
@@ -209,7 +219,7 @@ class AccuracyConfig(SweepFields):
         pe = self.pe_config()
         array = resolve_array(array=self.array, dataflow="ws")
         if self.injection == "statistical":
-            return {"pe": pe, "f_clk_mhz": self.f_clk_mhz, "rows": array.rows}
+            return {"pe": pe, "f_clk_mhz": self.f_clk_mhz, "rows": array.rows, "t_setup_ps": self.t_setup_ps}
         array = dataclasses.replace(array, f_clk_mhz=self.f_clk_mhz, accumulator_bits=pe.width)
         return {
             "pe": pe,
@@ -219,6 +229,7 @@ class AccuracyConfig(SweepFields):
             "recovery": self.recovery,
             "razor_window_ps": self.razor_window_ps,
             "plan": self.protection_plan(),
+            "t_setup_ps": self.t_setup_ps,
         }
 
 
@@ -534,6 +545,7 @@ def accuracy(
         "calibration_images": len(bundle.calibration_images),
         "protect_mask": f"0x{protect_mask:08x}",
         "nominal_vdd_v": nominal_v,
+        **timing_totals(config.pe_config(), config.f_clk_mhz, config.vdd_v),
     }
     return AccuracyResult(config=config, rows=tuple(rows), totals=totals, error_rows=tuple(error_rows))
 

@@ -28,7 +28,15 @@ from experiments.technology_files import resolve_user_technology
 from pe_models.cells import parse_cell_delays
 from pe_models.errors import ConfigError
 from pe_models.operands import OPERAND_SOURCES, OperandStream, load_trace, synthetic_stream
-from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
+from pe_models.pe import (
+    OperatingPoint,
+    PEConfig,
+    StageTiming,
+    critical_path_ps,
+    max_error_free_f_clk_mhz,
+    slack_ratio,
+    stage_timing,
+)
 from pe_models.technology import DEFAULT_TECHNOLOGY
 from sim.config import DATAFLOWS, ArrayConfig
 
@@ -48,6 +56,7 @@ __all__ = [
     "no_progress",
     "resolve_array",
     "set_field",
+    "timing_totals",
     "vdd_values",
 ]
 
@@ -310,10 +319,15 @@ class SweepFields(PEFields):
         Supply voltages in V, stored as a tuple (default 0.9 V to 0.5 V in 50 mV steps).
     f_clk_mhz : float
         Clock frequency in MHz (default 700).
+    t_setup_ps : float, optional
+        Setup time of the output flip-flops in ps, the same at every voltage of the sweep,
+        >= 0 and shorter than the clock period (default: the cell library's, scaled with the
+        delays at each voltage).
     """
 
     vdd_v: Any = DEFAULT_VDD_SWEEP
     f_clk_mhz: float = 700.0
+    t_setup_ps: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -323,7 +337,12 @@ class SweepFields(PEFields):
     def timings(self) -> list[StageTiming]:
         """The PE timing at every voltage of the sweep, in order."""
         pe = self.pe_config()
-        return [stage_timing(pe, operating_point=OperatingPoint(vdd_v=v, f_clk_mhz=self.f_clk_mhz)) for v in self.vdd_v]
+        return [
+            stage_timing(
+                pe, operating_point=OperatingPoint(vdd_v=v, f_clk_mhz=self.f_clk_mhz), t_setup_ps=self.t_setup_ps
+            )
+            for v in self.vdd_v
+        ]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -411,3 +430,20 @@ def resolve_array(
 def config_dict(config: object) -> dict[str, Any]:
     """The init fields of a config dataclass as a dict (for ``config.json``)."""
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.init}  # type: ignore[arg-type]
+
+
+def timing_totals(pe: PEConfig, f_clk_mhz: float | None, vdds: Iterable[float] = ()) -> dict[str, Any]:
+    """The PE's timing regime, for a study's totals.
+
+    ``critical_path_ps`` (longest path plus setup at nominal VDD), ``slack_ratio`` (clock
+    period / critical path at nominal VDD, when there is a clock) and
+    ``max_error_free_f_clk_mhz`` (the highest clock meeting every path at each VDD of
+    `vdds`, keyed by the voltage written as in the rows, e.g. ``"0.55"``).
+    """
+    totals: dict[str, Any] = {"critical_path_ps": critical_path_ps(pe)}
+    if f_clk_mhz is not None:
+        totals["slack_ratio"] = slack_ratio(pe, f_clk_mhz)
+    clocks = {f"{float(v):g}": max_error_free_f_clk_mhz(pe, float(v)) for v in vdds}
+    if clocks:
+        totals["max_error_free_f_clk_mhz"] = clocks
+    return totals

@@ -48,7 +48,17 @@ from workloads.models.zoo import MODEL_NAMES
 from workloads.topologies import load_topology
 
 from . import Study
-from .common import Progress, SweepFields, as_config, check_choice, check_int, check_number, no_progress, resolve_array
+from .common import (
+    Progress,
+    SweepFields,
+    as_config,
+    check_choice,
+    check_int,
+    check_number,
+    no_progress,
+    resolve_array,
+    timing_totals,
+)
 
 __all__ = [
     "EnergyConfig",
@@ -376,7 +386,8 @@ def _activities(
             )
             for (name, problem, _), u in zip(workload, units, strict=True)
         ]
-    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz))
+    point = OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz)
+    timing = stage_timing(pe, operating_point=point, t_setup_ps=config.t_setup_ps)
     activities = []
     for index, ((name, problem, _), u, (activations, weights)) in enumerate(
         zip(workload, units, operands, strict=True)
@@ -469,6 +480,7 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
         "node_nm": model.node_nm,
         "hold_buffers_per_bit": model.hold_buffers_per_bit,
         **{f"{name}_toggle_error_pct": stage.validation_error_pct for name, stage in model.stages.items()},
+        **timing_totals(config.pe_config(), config.f_clk_mhz, config.vdd_v),
     }
     return EnergyResult(config=config, rows=tuple(rows), totals=totals, model=model)
 

@@ -40,7 +40,8 @@ import numpy as np
 
 from experiments.results import NOT_A_COLUMN, StudyResult
 from pe_models.errors import ConfigError
-from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
+from pe_models.razor import window_fs
 
 __all__ = [
     "RECOVERIES",
@@ -114,6 +115,9 @@ class OptimizeConfig:
     razor_window_ps : float or None
         Razor detection window (None: :data:`pe_models.razor.DEFAULT_WINDOW_FRACTION` of the
         clock period). A protected bit still wrong at the shadow sample is a silent error.
+    t_setup_ps : float or None
+        Setup time of the output flip-flops in ps, the same at every VDD (None: the cell
+        library's, scaled with the cell delays); >= 0 and shorter than the clock period.
     solver : str
         ``"milp"`` (``scipy.optimize.milp``) or ``"exhaustive"`` (every combination; small
         instances only).
@@ -139,6 +143,7 @@ class OptimizeConfig:
     max_latency_overhead_pct: float = 5.0
     max_razor_flops: int | None = None
     razor_window_ps: float | None = None
+    t_setup_ps: float | None = None
     solver: str = "milp"
     confirm: bool = True
     neighbours: int = 1
@@ -174,8 +179,13 @@ class OptimizeConfig:
                 raise ConfigError(problem)
         if self.vdd_min_v > top:
             raise ConfigError(f"vdd_min_v: {self.vdd_min_v:g} V is above vdd_max_v {top:g} V; allowed: <= {top:g} V")
-        OperatingPoint(vdd_v=top, f_clk_mhz=self.f_clk_mhz)
+        window_fs(self.timing(top), self.razor_window_ps)
         object.__setattr__(self, "vdd_max_v", float(top))
+
+    def timing(self, vdd_v: float) -> StageTiming:
+        """The PE timing at `vdd_v` and this clock (with `t_setup_ps`)."""
+        point = OperatingPoint(vdd_v=vdd_v, f_clk_mhz=self.f_clk_mhz)
+        return stage_timing(self.pe, operating_point=point, t_setup_ps=self.t_setup_ps)
 
     @property
     def vdds(self) -> tuple[float, ...]:
@@ -263,7 +273,7 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
     array = ArrayConfig(rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz)
     steps: set[int] = set()
     for vdd in config.vdds:
-        timing = stage_timing(config.pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=config.f_clk_mhz))
+        timing = config.timing(vdd)
         steps |= {k for k in run_lengths_needed(config.pe, timing) if 0 < k < config.pe.width}
     gemm_layers = {layer.name: layer for layer in model.layers if hasattr(layer, "multiplier")}
     batch = max(1, min(len(prepared.images), model.default_batch_size()))
@@ -317,7 +327,7 @@ def _array_order_probabilities(
     from sim.engine import simulate_gemm
     from sim.protection import Protection
 
-    timing = stage_timing(config.pe, operating_point=OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz))
+    timing = config.timing(vdd_v)
     outputs = {"adder": "sum", "multiplier": "product", "mac": "sum"}
     latest = max(
         float(np.max(static_output_arrival_fs(netlist, timing.delays_fs, outputs[name])))
@@ -461,13 +471,12 @@ def sensitivity_table(
     vdds = config.vdds
     choices = (_NO_PROTECTION, *range(width - 1, -1, -1))
     n_v, n_l, n_c = len(vdds), len(profiles), len(choices)
-    from pe_models.razor import window_fs
 
     probabilities = np.zeros((n_v, n_l, width))
     silent = np.zeros((n_v, n_l, width))
     tech = config.pe.tech
     for v, vdd in enumerate(vdds):
-        timing = stage_timing(config.pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=config.f_clk_mhz))
+        timing = config.timing(vdd)
         shadow = dataclasses.replace(timing, t_sample_fs=timing.t_sample_fs + window_fs(timing, config.razor_window_ps))
         for index, profile in enumerate(profiles):
             probabilities[v, index] = adder_bit_error_probabilities(config.pe, timing, profile.statistics)
@@ -1207,6 +1216,7 @@ def plan_predictions(
             array=array,
             f_clk_mhz=config.f_clk_mhz,
             penalty_cycles=config.penalty_cycles,
+            t_setup_ps=config.t_setup_ps,
         )
         for mask in {0, *masks.values()}
     }

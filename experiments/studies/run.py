@@ -64,7 +64,8 @@ class RunConfig(ProbsConfig):
         Step 1 only.
     max_accuracy_loss_pct, max_latency_overhead_pct, max_razor_flops : budgets of step 3.
     razor_window_ps : float or None
-        Razor detection window (None: half the clock period).
+        Razor detection window of steps 2 and 3 in ps, 0 up to the clock period (None: half
+        the clock period).
     recovery : str
         Comma list of the recovery policies step 3 considers.
     penalty_cycles : int
@@ -74,6 +75,9 @@ class RunConfig(ProbsConfig):
         Worker processes measuring the plans of steps 2 and 3 (results do not depend on it).
     paper : bool
         The seed paper's configuration (:data:`PAPER`) for the fields left at their defaults.
+
+    ``t_setup_ps`` (:class:`~experiments.studies.common.SweepFields`) sets the flip-flops'
+    setup time of all three steps.
     """
 
     model: str = "tinymnv2"
@@ -159,6 +163,7 @@ class RunConfig(ProbsConfig):
                 max_latency_overhead_pct=self.max_latency_overhead_pct,
                 max_razor_flops=self.max_razor_flops,
                 razor_window_ps=self.razor_window_ps,
+                t_setup_ps=self.t_setup_ps,
                 solver=self.solver,
                 confirm=False,
                 neighbours=0,
