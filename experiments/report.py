@@ -284,6 +284,14 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         f"- timing slack ratio (clock period / critical path at nominal VDD): {slack:.3g}",
         f"- array: {config.rows}x{config.cols} weight-stationary, clock {config.f_clk_mhz:g} MHz",
         f"- recovery policies considered: {', '.join(config.recoveries)}; penalty {config.penalty_cycles} cycle(s)",
+        "- Razor detection window "
+        + ("half the clock period" if config.razor_window_ps is None else f"{config.razor_window_ps:g} ps")
+        + "; flip-flop setup time "
+        + (
+            "the cell library's, scaled with the delays"
+            if config.t_setup_ps is None
+            else f"{config.t_setup_ps:g} ps at every VDD"
+        ),
         f"- budgets: accuracy loss <= {config.max_accuracy_loss_pct:g} points against the int8 model at "
         f"{tech.vdd_nominal_v:g} V, latency overhead <= {config.max_latency_overhead_pct:g} %, Razor flops "
         f"{'unlimited' if config.max_razor_flops is None else config.max_razor_flops}",
