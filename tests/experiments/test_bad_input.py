@@ -68,6 +68,7 @@ def make_files(tmp: Path) -> None:
         "array.ini": "[array]\nrows = 4\n",
         "bad.toml": "[array\nrows = 4\n",
         "unknown_key.toml": "[array]\nrows = 4\ncols = 4\ncolour = 'red'\n",
+        "sweep_key.toml": "study = 'latency'\ncolour = 'red'\n",
         "unknown_study.toml": "study = 'magic'\n",
         "labels.txt": "x.png 1\n",
     }
@@ -1065,12 +1066,9 @@ CASES = [
         id="sweep-spec-missing",
     ),
     pytest.param(
-        ["sweep", "{tmp}/unknown_study.toml"],
-        (
-            "{tmp}/unknown_study.toml: study: expected one of accuracy, energy, latency, optimize, "
-            "probs, run, scalesim, simulate, size, slack, tech, trace, got 'magic'"
-        ),
-        id="sweep-spec-unknown-study",
+        ["sweep", "{tmp}/sweep_key.toml"],
+        "{tmp}/sweep_key.toml: unknown key 'colour'; allowed: study, fixed, grid, points",
+        id="sweep-spec-unknown-key",
     ),
     pytest.param(
         ["sweep", "{tmp}/unknown_study.toml", "--out", ""],
