@@ -40,7 +40,15 @@ from pe_models.chain import evaluate_chain, evaluate_stream
 from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate, simulate_gate_fast
 from pe_models.operands import OperandStream, load_trace, synthetic_stream
-from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
+from pe_models.pe import (
+    OperatingPoint,
+    PEConfig,
+    StageTiming,
+    critical_path_ps,
+    max_error_free_f_clk_mhz,
+    slack_ratio,
+    stage_timing,
+)
 from pe_models.slack import slack_analysis
 from pe_models.technology import TECHNOLOGIES, Technology, get_technology
 from pe_models.variation import ProcessVariation
@@ -107,6 +115,7 @@ __all__ = [
     "accuracy",
     "adder_bit_error_probabilities",
     "carry_statistics",
+    "critical_path_ps",
     "energy",
     "evaluate_chain",
     "evaluate_stream",
@@ -115,6 +124,7 @@ __all__ = [
     "latency",
     "load_sweep_spec",
     "load_trace",
+    "max_error_free_f_clk_mhz",
     "model_layers",
     "optimize",
     "plot_accuracy",
@@ -142,6 +152,7 @@ __all__ = [
     "size",
     "slack",
     "slack_analysis",
+    "slack_ratio",
     "stage_timing",
     "synthetic_stream",
     "tech",

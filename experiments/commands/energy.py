@@ -12,7 +12,7 @@ import argparse
 
 from experiments.cli import add_output_options, output_dir
 from experiments.options import cli_message, config_from_args
-from experiments.output import emit, save_figure, write_json
+from experiments.output import save_figure, write_json
 from experiments.pe_options import add_pe_options
 from experiments.studies.common import config_dict
 from experiments.studies.energy import EnergyConfig, energy, plot_energy, plot_energy_layers
@@ -21,6 +21,8 @@ from sim.config import DATAFLOWS
 from sim.protection import STALL_SCOPES
 from workloads.models.zoo import MODEL_NAMES
 from workloads.topologies import BUILTIN_TOPOLOGIES
+
+from ._results import emit_result
 
 __all__ = ["register", "run"]
 
@@ -132,5 +134,5 @@ def run(args: argparse.Namespace) -> int:
         save_figure(directory / f"energy_layers_{vdd:g}V.png", plot_energy_layers(result, vdd))
     record = {key: value for key, value in config_dict(config).items()}
     write_json(directory / "config.json", {"command": "energy", **record, "pe": config.pe_config().as_dict()})
-    emit(result.table(), args.format)
+    emit_result(result, args.format)
     return 0

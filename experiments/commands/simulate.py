@@ -23,7 +23,7 @@ from sim.engine import DETAILED_MAX_PES, ENGINES
 from sim.protection import STALL_SCOPES
 from workloads.topologies import BUILTIN_TOPOLOGIES
 
-from ._results import emit_result, study_handler, write_config
+from ._results import emit_result, study_handler, timing_line, write_config
 
 __all__ = ["TABLE_COLUMNS", "register", "run"]
 
@@ -173,7 +173,7 @@ def _text(result: SimulateResult) -> str:
         f"{totals['correction_overhead_pct']:.3g} %) = {totals['latency_us']:.6g} us; "
         f"{totals['detections']} detections, {totals['miscorrections']} mis-corrections, "
         f"{totals['silent_protected_errors']} silent protected, {totals['unprotected_errors']} unprotected errors; "
-        f"relative output error {totals['relative_error']:.3g}\n"
+        f"relative output error {totals['relative_error']:.3g}\n" + timing_line(totals)
     )
 
 

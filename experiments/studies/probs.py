@@ -21,7 +21,16 @@ from pe_models.errors import ConfigError
 from pe_models.integers import bit_frequencies
 
 from . import Study
-from .common import OperandFields, Progress, SweepFields, as_config, check_choice, check_int, no_progress
+from .common import (
+    OperandFields,
+    Progress,
+    SweepFields,
+    as_config,
+    check_choice,
+    check_int,
+    no_progress,
+    timing_totals,
+)
 
 __all__ = [
     "LEVELS",
@@ -251,7 +260,12 @@ def probs(config: ProbsConfig | None = None, /, *, progress: Progress = no_progr
     return ProbsResult(
         config=config,
         rows=_long(vdd_v, adder),
-        totals={"voltages": count, "level": config.level, "operands": stream.source},
+        totals={
+            "voltages": count,
+            "level": config.level,
+            "operands": stream.source,
+            **timing_totals(pe, config.f_clk_mhz, config.vdd_v),
+        },
         vdd_v=vdd_v,
         delay_scale=np.array([t.delay_scale for t in timings]),
         adder=adder,

@@ -31,7 +31,17 @@ from sim.protection import STALL_SCOPES, Protection, format_bit_mask, parse_bit_
 from workloads.topologies import load_topology
 
 from . import Study
-from .common import Progress, TimingFields, as_config, check_choice, check_int, no_progress, resolve_array, set_field
+from .common import (
+    Progress,
+    TimingFields,
+    as_config,
+    check_choice,
+    check_int,
+    no_progress,
+    resolve_array,
+    set_field,
+    timing_totals,
+)
 
 __all__ = [
     "FlipRow",
@@ -615,6 +625,11 @@ def simulate(
         "unprotected_flipped_bits": [int(x) for x in outcome.residual_flip_counts],
         "energy_vdd_v": float("nan") if energy_vdd is None else energy_vdd,
         **{name: float(sum(getattr(row, name) for row in rows)) for name in _ENERGY_COLUMNS},
+        **timing_totals(
+            config.pe_config(),
+            None if config.vdd_v is None else config.f_clk_mhz,
+            () if config.vdd_v is None else (config.vdd_v,),
+        ),
     }
     return SimulateResult(
         config=config,

@@ -78,7 +78,8 @@ def test_topology_rows_per_layer_and_total(tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     rows = _rows(out / "energy.csv")
     assert [r["layer_name"] for r in rows] == ["conv", "fc", "total"]
-    assert list(printed[0]) == list(rows[0])
+    assert list(printed["rows"][0]) == list(rows[0])
+    assert printed["totals"]["critical_path_ps"] > 0
     for column in (*COMPONENTS, "total_pj", "macs", "cycles"):
         assert float(rows[2][column]) == pytest.approx(float(rows[0][column]) + float(rows[1][column]))
 

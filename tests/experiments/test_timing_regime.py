@@ -1,0 +1,64 @@
+"""Every timing study reports the PE's slack ratio and highest error-free clock per VDD.
+
+The error-free clock comes from static timing (longest path); it is checked against an
+independent level: the chain-level Monte Carlo of ``probs`` finds no wrong bit at any VDD
+whose error-free clock is at or above the clock, and finds wrong bits where it is far below.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import vscale
+from experiments.commands._results import timing_line
+
+VDDS = [0.9, 0.75, 0.6, 0.5]
+
+
+@pytest.fixture(scope="module")
+def chain_probabilities():
+    return vscale.probs(vdd_v=VDDS, level="chain", samples=20_000, seed=3)
+
+
+def test_no_wrong_bit_where_static_timing_meets_the_clock(chain_probabilities):
+    clocks = chain_probabilities.totals["max_error_free_f_clk_mhz"]
+    for i, vdd in enumerate(VDDS):
+        if clocks[f"{vdd:g}"] >= chain_probabilities.config.f_clk_mhz:
+            assert chain_probabilities.adder[i].sum() == 0, vdd
+
+
+def test_wrong_bits_where_the_error_free_clock_is_far_below_the_clock(chain_probabilities):
+    clocks = chain_probabilities.totals["max_error_free_f_clk_mhz"]
+    assert clocks["0.5"] < 0.5 * chain_probabilities.config.f_clk_mhz
+    assert chain_probabilities.adder[VDDS.index(0.5)].sum() > 0
+
+
+def test_slack_ratio_is_the_clock_period_over_the_critical_path(chain_probabilities):
+    totals = chain_probabilities.totals
+    assert totals["slack_ratio"] == pytest.approx((1e6 / 700.0) / totals["critical_path_ps"])
+    assert totals["max_error_free_f_clk_mhz"]["0.9"] == pytest.approx(1e6 / totals["critical_path_ps"])
+
+
+def test_timing_line_names_every_voltage():
+    line = timing_line(
+        {"critical_path_ps": 675.0, "slack_ratio": 2.1164, "max_error_free_f_clk_mhz": {"0.9": 1481.5, "0.6": 554.2}}
+    )
+    assert line == (
+        "PE timing: critical path 675 ps at nominal VDD, slack ratio 2.12 (clock period / critical path); "
+        "highest error-free clock 1482 MHz at 0.9 V, 554.2 MHz at 0.6 V\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "study",
+    [
+        lambda: vscale.simulate(layer="8,8,8", array="4x4", vdd_v=0.7),
+        lambda: vscale.slack(vdd_v=0.7, bins=8),
+        lambda: vscale.energy(gemm="8,8,8", array="4x4", vdd_v=[0.9, 0.7]),
+    ],
+    ids=["simulate", "slack", "energy"],
+)
+def test_timing_studies_report_the_regime(study):
+    totals = study().totals
+    assert totals["slack_ratio"] > 0
+    assert "0.7" in totals["max_error_free_f_clk_mhz"]
