@@ -64,7 +64,6 @@ with :func:`iter_fold_traffic` and gets the same count.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -132,7 +131,7 @@ class FoldTraffic(NamedTuple):
     finished (the outputs of an output-stationary fold).
     """
 
-    ifmap_dram_reads: Fraction
+    ifmap_dram_reads: int | Fraction
     filter_dram_reads: int
     ofmap_dram_reads: int
     ofmap_dram_writes: int
@@ -140,17 +139,17 @@ class FoldTraffic(NamedTuple):
     filter_array_reads: int
     ofmap_array_reads: int
     ofmap_array_writes: int
-    before: Fraction
-    during: Fraction
+    before: int | Fraction
+    during: int | Fraction
     after: int
 
     @property
-    def dram_reads(self) -> Fraction:
+    def dram_reads(self) -> int | Fraction:
         """All DRAM reads of the fold."""
         return self.ifmap_dram_reads + self.filter_dram_reads + self.ofmap_dram_reads
 
 
-_ZERO = FoldTraffic(Fraction(0), 0, 0, 0, 0, 0, 0, 0, Fraction(0), Fraction(0), 0)
+_ZERO = FoldTraffic(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def _add(x: FoldTraffic, y: FoldTraffic, times: int = 1) -> FoldTraffic:
@@ -171,7 +170,8 @@ def _add(x: FoldTraffic, y: FoldTraffic, times: int = 1) -> FoldTraffic:
 
 def transfer_cycles(words: int | Fraction, bandwidth: Fraction) -> int:
     """``ceil(words / bandwidth)`` computed exactly."""
-    return math.ceil(Fraction(words) / bandwidth)
+    exact = Fraction(words)
+    return -(-(exact.numerator * bandwidth.denominator) // (exact.denominator * bandwidth.numerator))
 
 
 def ifmap_words(layer: Layer, *, scalesim_compat: bool = False) -> int:
@@ -197,7 +197,9 @@ class _Layout:
         self.mapping = mapping
         problem = mapping.problem
         distinct = problem.m * problem.k if ifmap_words is None else ifmap_words
-        self.ifmap_share = Fraction(distinct, problem.m * problem.k)
+        share = Fraction(distinct, problem.m * problem.k)
+        self.scale = share.denominator
+        self.ifmap_numerator = share.numerator
         rows, cols, temporal = mapping.rows, mapping.cols, mapping.temporal
         self.row_folds, self.row_full, self.row_last = fold_extents(mapping.spatial_rows, rows)
         self.col_folds, self.col_full, self.col_last = fold_extents(mapping.spatial_cols, cols)
@@ -224,29 +226,46 @@ class _Layout:
     def cols_used(self, c: int) -> int:
         return self.col_last if c == self.col_folds - 1 else self.col_full
 
-    def fold(self, c: int, r: int) -> FoldTraffic:
+    def scaled_fold(self, c: int, r: int) -> FoldTraffic:
+        """The traffic of fold (c, r) with the DRAM words (and `before`, `during`, `after`)
+        in units of ``1 / scale`` words: all integers, the ifmap share included."""
         a, b, t = self.rows_used(r), self.cols_used(c), self.temporal
+        d = self.scale
         cyclic_reads = a * t if c == 0 or r >= self.pinned else 0
         held = self.held[b]
-        share = self.ifmap_share
         if self.mapping.dataflow == "os":
             filter_reads = b * t if (r == 0 or not held) else 0
-            ifmap = cyclic_reads * share
-            streamed = ifmap + filter_reads
-            return FoldTraffic(ifmap, filter_reads, 0, a * b, a * t, b * t, 0, a * b, Fraction(0), streamed, a * b)
+            ifmap = cyclic_reads * self.ifmap_numerator
+            streamed = ifmap + filter_reads * d
+            return FoldTraffic(ifmap, filter_reads * d, 0, a * b * d, a * t, b * t, 0, a * b, 0, streamed, a * b * d)
         psum = b * t if r > 0 else 0
         last = r == self.row_folds - 1
         writes = b * t if (last or not held) else 0
         psum_dram = 0 if held else psum
         if self.mapping.dataflow == "ws":
-            ifmap = cyclic_reads * share
-            stationary = Fraction(a * b)
-            streamed = ifmap + psum_dram + writes
-            return FoldTraffic(ifmap, a * b, psum_dram, writes, a * t, a * b, psum, b * t, stationary, streamed, 0)
-        stationary = a * b * share
-        streamed = Fraction(cyclic_reads + psum_dram + writes)
+            ifmap = cyclic_reads * self.ifmap_numerator
+            streamed = ifmap + (psum_dram + writes) * d
+            return FoldTraffic(
+                ifmap, a * b * d, psum_dram * d, writes * d, a * t, a * b, psum, b * t, a * b * d, streamed, 0
+            )
+        stationary = a * b * self.ifmap_numerator
+        streamed = (cyclic_reads + psum_dram + writes) * d
         return FoldTraffic(
-            stationary, cyclic_reads, psum_dram, writes, a * b, a * t, psum, b * t, stationary, streamed, 0
+            stationary, cyclic_reads * d, psum_dram * d, writes * d, a * b, a * t, psum, b * t, stationary, streamed, 0
+        )
+
+    def fold(self, c: int, r: int) -> FoldTraffic:
+        """The traffic of fold (c, r) in words (ifmap words and windows as exact rationals)."""
+        x = self.scaled_fold(c, r)
+        d = self.scale
+        return x._replace(
+            ifmap_dram_reads=Fraction(x.ifmap_dram_reads, d),
+            filter_dram_reads=int(x.filter_dram_reads) // d,
+            ofmap_dram_reads=int(x.ofmap_dram_reads) // d,
+            ofmap_dram_writes=int(x.ofmap_dram_writes) // d,
+            before=Fraction(x.before, d),
+            during=Fraction(x.during, d),
+            after=int(x.after) // d,
         )
 
     def row_segments(self, c: int) -> list[tuple[int, int]]:
@@ -275,7 +294,7 @@ class _Sequence:
     folds: int
     totals: FoldTraffic
     stall: int
-    peak_words: Fraction
+    peak_words: int | Fraction
 
 
 class _Timing:
@@ -291,18 +310,18 @@ class _Timing:
         self.bandwidth = bandwidth
         self.outputs_after = outputs_after
 
-    def window(self, words: Fraction) -> tuple[int, Fraction]:
+    def window(self, words: int | Fraction) -> tuple[int, int | Fraction]:
         if self.bandwidth is None:
             return 0, words
         return max(0, transfer_cycles(words, self.bandwidth) - self.fold_cycles), words
 
-    def pair(self, previous: FoldTraffic, current: FoldTraffic) -> tuple[int, Fraction]:
+    def pair(self, previous: FoldTraffic, current: FoldTraffic) -> tuple[int, int | Fraction]:
         if self.outputs_after:
             return self.window(previous.after + current.during)
         return self.window(previous.during + current.before)
 
     def run(self, fold: FoldTraffic, count: int) -> _Sequence:
-        stall, words = self.pair(fold, fold) if count > 1 else (0, Fraction(0))
+        stall, words = self.pair(fold, fold) if count > 1 else (0, 0)
         return _Sequence(fold, fold, count, _add(_ZERO, fold, count), (count - 1) * stall, words)
 
     def concat(self, x: _Sequence, y: _Sequence) -> _Sequence:
@@ -466,12 +485,13 @@ def layer_memory(
     )
     fold_cycles = _fold_cycles(layout.mapping)
     outputs_after = layout.mapping.dataflow == "os"
-    timing = _Timing(fold_cycles, bandwidth, outputs_after=outputs_after)
+    scale = layout.scale
+    timing = _Timing(fold_cycles, None if bandwidth is None else bandwidth * scale, outputs_after=outputs_after)
     group: _Sequence | None = None
     for c, columns in layout.column_classes():
         column: _Sequence | None = None
         for start, count in layout.row_segments(c):
-            run = timing.run(layout.fold(c, start), count)
+            run = timing.run(layout.scaled_fold(c, start), count)
             column = run if column is None else timing.concat(column, run)
         assert column is not None
         block = timing.repeat(column, columns)
@@ -481,30 +501,33 @@ def layer_memory(
     totals = whole.totals
     edge_stall, edge_words = timing.window(whole.first.during if outputs_after else whole.last.during)
     first_load = last_drain = 0
-    if bandwidth is not None:
-        first_load = transfer_cycles(whole.first.before, bandwidth)
-        last_drain = transfer_cycles(whole.last.after, bandwidth)
+    if timing.bandwidth is not None:
+        first_load = transfer_cycles(whole.first.before, timing.bandwidth)
+        last_drain = transfer_cycles(whole.last.after, timing.bandwidth)
     busy = whole.folds * fold_cycles
-    ifmap_dram = round(totals.ifmap_dram_reads)
-    dram_words = totals.dram_reads + totals.ofmap_dram_writes
+    ifmap_dram = round(Fraction(totals.ifmap_dram_reads, scale))
+    filter_dram = int(totals.filter_dram_reads) // scale
+    ofmap_dram_reads = int(totals.ofmap_dram_reads) // scale
+    ofmap_dram_writes = int(totals.ofmap_dram_writes) // scale
+    dram_words = Fraction(totals.dram_reads + totals.ofmap_dram_writes, scale)
     distinct = problem.m * problem.k if ifmap_words is None else ifmap_words
     g = problem.groups
     return MemoryReport(
         ifmap_sram_reads=totals.ifmap_array_reads,
         ifmap_sram_writes=ifmap_dram,
         filter_sram_reads=totals.filter_array_reads,
-        filter_sram_writes=totals.filter_dram_reads,
-        ofmap_sram_reads=totals.ofmap_array_reads + totals.ofmap_dram_writes,
-        ofmap_sram_writes=totals.ofmap_array_writes + totals.ofmap_dram_reads,
+        filter_sram_writes=filter_dram,
+        ofmap_sram_reads=totals.ofmap_array_reads + ofmap_dram_writes,
+        ofmap_sram_writes=totals.ofmap_array_writes + ofmap_dram_reads,
         ifmap_dram_reads=ifmap_dram,
-        filter_dram_reads=totals.filter_dram_reads,
-        ofmap_dram_reads=totals.ofmap_dram_reads,
-        ofmap_dram_writes=totals.ofmap_dram_writes,
+        filter_dram_reads=filter_dram,
+        ofmap_dram_reads=ofmap_dram_reads,
+        ofmap_dram_writes=ofmap_dram_writes,
         compulsory_dram_words=g * (distinct + problem.k * problem.n + problem.m * problem.n),
         stall_cycles=first_load + whole.stall + edge_stall + last_drain,
         first_load_cycles=first_load,
         last_drain_cycles=last_drain,
         busy_cycles=busy,
         avg_dram_bw_words_per_cycle=float(dram_words / busy),
-        peak_dram_bw_words_per_cycle=float(max(whole.peak_words, edge_words) / fold_cycles),
+        peak_dram_bw_words_per_cycle=float(Fraction(max(whole.peak_words, edge_words), scale * fold_cycles)),
     )
