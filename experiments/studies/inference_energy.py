@@ -193,12 +193,13 @@ def inference_energy(
     counts: Mapping[str, tuple[int, int]] | None = None,
     masks: Mapping[str, int] | None = None,
     model: PEEnergyModel | None = None,
+    hold_buffers_per_bit: float | None = None,
 ) -> EnergyBreakdown:
     """Energy breakdown per inference of a model run on the array at `vdd_v`.
 
     Per layer, over the `images` images: MACs and error-free cycles ``images`` times the
     layer's, plus the recovery cycles and detections the run counted; protected bits of
-    the layer's mask, each with :func:`sim.energy.design_hold_buffers` hold-fix buffers;
+    the layer's mask, each with `hold_buffers_per_bit` hold-fix buffers;
     the SRAM/DRAM traffic of one image's GEMM (per group) times the groups and the images.
     The breakdown of the summed layers is divided by `images`.
 
@@ -218,6 +219,9 @@ def inference_energy(
         Layer name -> protected accumulator bits (default: none protected).
     model : PEEnergyModel, optional
         Default :func:`pe_models.energy.pe_energy_model` of `pe`.
+    hold_buffers_per_bit : float, optional
+        Hold-fix buffers per protected bit (default: :func:`sim.energy.design_hold_buffers`
+        of the layer's mask at the array's clock).
 
     Returns
     -------
@@ -232,7 +236,10 @@ def inference_energy(
     for layer in layers:
         mask = int(masks.get(layer.name, 0))
         if mask not in models:
-            buffers = design_hold_buffers(pe, array.f_clk_mhz, mask)
+            if hold_buffers_per_bit is None:
+                buffers = design_hold_buffers(pe, array.f_clk_mhz, mask)
+            else:
+                buffers = float(hold_buffers_per_bit)
             models[mask] = dataclasses.replace(base, hold_buffers_per_bit=buffers) if mask else base
         correction, detections = counts.get(layer.name, (0, 0))
         problem = GemmProblem(m=layer.m, n=layer.n, k=layer.k)

@@ -1301,7 +1301,9 @@ def plan_energy(
 ) -> Any:
     """Energy breakdown per image of a measured run (:func:`~experiments.studies.inference_energy.inference_energy`):
     per layer its MACs, its cycles with the recovery cycles counted by the simulator,
-    detections and protected bits."""
+    detections and protected bits (with the PE energy model's hold-fix buffers per bit, as
+    the screen's :class:`EnergyCoefficients`)."""
+    from pe_models.energy import pe_energy_model
     from sim.config import ArrayConfig
 
     from .inference_energy import inference_energy
@@ -1311,7 +1313,14 @@ def plan_energy(
     )
     counts = {name: (c[1], c[2]) for name, c in measured.layer_counts.items()}
     return inference_energy(
-        profiles, pe=config.pe, array=array, vdd_v=vdd_v, images=images, counts=counts, masks=measured.masks
+        profiles,
+        pe=config.pe,
+        array=array,
+        vdd_v=vdd_v,
+        images=images,
+        counts=counts,
+        masks=measured.masks,
+        hold_buffers_per_bit=pe_energy_model(config.pe).hold_buffers_per_bit,
     )
 
 
