@@ -4,7 +4,9 @@ For every supply voltage the quantised model runs through a GEMM backend built b
 :func:`workloads.backends.make_injection_backend` (injection, VDD, protected bits, seed);
 the backend's ``stats`` give per-layer error counts per accumulator bit. Each voltage
 point has its own child of ``SeedSequence(seed)`` and every batch of images its own
-index (:mod:`workloads.parallel`), so results do not depend on ``jobs``.
+index (:mod:`workloads.parallel`), so results do not depend on ``jobs``. Each row also
+carries the energy per inference at its voltage, computed once per voltage after the run
+(:mod:`experiments.studies.inference_energy`).
 """
 
 from __future__ import annotations
