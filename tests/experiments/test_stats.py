@@ -56,6 +56,8 @@ def test_resolution_of_1000_images_at_72_percent_is_about_2_8_points():
     assert images_to_resolve(72.0, 0.29) == pytest.approx(92090, rel=1e-3)
     assert "cannot be resolved" in resolution_statement(72.0, 1000, 0.29)
     assert "enough" in resolution_statement(72.0, 1000, 5.0)
+    # Wilson at p = 1, N = 4: 1.96 sqrt(1.96^2 / 64) / (1 + 1.96^2 / 4) = 0.245
+    assert resolution_pct(100.0, 4) == pytest.approx(24.5, abs=0.1)
 
 
 def test_unequal_outcome_arrays_are_refused():
