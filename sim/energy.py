@@ -45,7 +45,7 @@ from .cycles import LayerReport
 from .engine import GemmResult
 from .layers import GemmProblem
 from .mapping import map_gemm
-from .memory import layer_memory
+from .memory import MemoryReport, layer_memory
 from .network import LayerOutcome, layer_operands
 from .protection import Protection
 
@@ -103,14 +103,23 @@ class MemoryTraffic:
         object.__setattr__(self, "by_operand", MappingProxyType(dict(self.by_operand)))
 
 
-def memory_traffic(problem: GemmProblem, array: ArrayConfig, *, ifmap_words: int | None = None) -> MemoryTraffic:
+def memory_traffic(
+    problem: GemmProblem,
+    array: ArrayConfig,
+    *,
+    ifmap_words: int | None = None,
+    report: MemoryReport | None = None,
+) -> MemoryTraffic:
     """SRAM and DRAM bytes of a GEMM problem, from the buffer model of :func:`sim.memory.layer_memory`.
 
     Every count is in words of ``array.word_bytes`` bytes (partial sums too, as
     :mod:`sim.memory` counts them). SRAM: array reads and writes plus DRAM fills and
-    drains; DRAM: reads and write-backs (spilled partial sums included).
+    drains; DRAM: reads and write-backs (spilled partial sums included). `report`: the
+    layer's memory report when it is already computed (a convolution's report counts its
+    input as feature-map words, as ``vscale latency`` and the SCALE-Sim reports do).
     """
-    report = layer_memory(problem, array, ifmap_words=ifmap_words)
+    if report is None:
+        report = layer_memory(problem, array, ifmap_words=ifmap_words)
     names = (
         "ifmap_sram_reads",
         "ifmap_sram_writes",
@@ -203,7 +212,7 @@ def activity_from_report(
         mapped_pe_fraction=report.mapping_efficiency,
         protected_bits=0 if protection is None else len(protection.protected_bits),
         units_per_mac=units_per_mac,
-        traffic=memory_traffic(problem, array),
+        traffic=memory_traffic(problem, array, report=report.memory),
     )
 
 

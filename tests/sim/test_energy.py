@@ -242,3 +242,18 @@ def test_no_protected_bits_need_no_hold_buffers():
 
     assert design_hold_buffers(PE, 700.0, 0) == 0.0
     assert design_hold_buffers(PE, 700.0, 1 << 31) >= 0.0
+
+
+def test_layer_activity_counts_a_convolution_input_as_feature_map_words_like_the_memory_report():
+    """A 3x3 convolution reads each input pixel once from DRAM when the buffers hold it (im2col would read it 9x)."""
+    from sim.cycles import layer_report
+    from sim.energy import activity_from_report
+    from sim.layers import ConvLayer
+
+    layer = ConvLayer(
+        name="conv", ifmap_h=10, ifmap_w=10, filter_h=3, filter_w=3, channels=4, num_filters=8, stride=1, padding=1
+    )
+    array = ArrayConfig(rows=8, cols=8, dataflow="ws", dram_bandwidth_words_per_cycle=4)
+    report = layer_report(layer, array)
+    activity = activity_from_report(report, layer.gemm(), array, units_per_mac=1.0)
+    assert activity.traffic.by_operand["ifmap_dram_reads"] == report.memory.ifmap_dram_reads == 10 * 10 * 4
