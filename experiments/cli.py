@@ -389,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if hasattr(args, "out"):
                 validation.output_folder(args.out, field=names.get("out", "--out"))
             with validation.use_memory_limit(limit):
-                validation.guard(args)
+                validation.guard(args, notes=lambda line: print(f"vscale: note: {line}", file=sys.stderr))
                 if hasattr(args, "out"):
                     staging = _Staging(Path(args.out))
                     setattr(args, _STAGING, staging)

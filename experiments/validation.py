@@ -35,6 +35,7 @@ __all__ = [
     "count",
     "default_memory_limit",
     "estimate_memory",
+    "estimate_seconds",
     "format_bytes",
     "guard",
     "integer",
@@ -520,7 +521,52 @@ def estimate_memory(args: object) -> list[tuple[str, str, int]]:
     return found
 
 
-def guard(args: object) -> None:
-    """Refuse the request when one of its :func:`estimate_memory` parts exceeds the limit."""
+MACS_PER_SECOND = 1e8
+"""Chain-level MACs per second of the array engines (README "Measured figures": 1.0-1.5e8 on one core)."""
+NOTE_SECONDS = 600.0
+"""Requests estimated to run longer than this get a note on stderr (they are not refused)."""
+
+
+def estimate_seconds(args: object) -> list[tuple[str, str, float]]:
+    """Estimated run time of the parts of a request whose MAC count is known from the options alone.
+
+    ``simulate --layer M,N,K`` and ``energy --gemm M,N,K --simulate`` (M x N x K MACs through the
+    chain-level array engine) and ``probs``/``run --level chain`` (samples x voltages), at
+    :data:`MACS_PER_SECOND`; a lower bound, as the engines do more than the MACs.
+    """
+    values = vars(args)
+    command = values.get("command")
+    found: list[tuple[str, str, float]] = []
+    for name in ("layer", "gemm"):
+        text = values.get(name)
+        match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", text) if isinstance(text, str) else None
+        simulated = command == "simulate" or (command == "energy" and values.get("simulate"))
+        if simulated and match:
+            m, n, k = (int(v) for v in match.groups())
+            found.append((f"--{name}", f"{text} ({m * n * k:.3g} MACs)", m * n * k / MACS_PER_SECOND))
+    samples, vdd = values.get("samples"), values.get("vdd")
+    if command in ("probs", "run") and values.get("level") == "chain" and isinstance(samples, int):
+        points = len(vdd_range(vdd)) if isinstance(vdd, str) else 1
+        found.append(("--samples", f"{samples} x {points} voltages", samples * points / MACS_PER_SECOND))
+    return found
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def guard(args: object, notes=None) -> None:
+    """Refuse the request when one of its :func:`estimate_memory` parts exceeds the limit.
+
+    Parts estimated by :func:`estimate_seconds` to run longer than :data:`NOTE_SECONDS`
+    are passed to `notes` (a callable taking one line), not refused.
+    """
     for field, request, size in estimate_memory(args):
         check_memory(size, field=field, request=request)
+    if notes is not None:
+        for field, request, seconds in estimate_seconds(args):
+            if seconds > NOTE_SECONDS:
+                notes(f"{field}: {request} will take at least {_duration(seconds)}; Ctrl-C stops it")

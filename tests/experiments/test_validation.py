@@ -217,3 +217,19 @@ def test_output_files_honour_the_umask(tmp_path, capsys, umask, file_mode, folde
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == folder_mode
     assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "out").iterdir()} == {file_mode}
+
+
+def test_long_requests_get_a_note_and_are_not_refused():
+    args = argparse.Namespace(command="simulate", layer="5000,5000,100000", vdd=0.9)
+    notes: list[str] = []
+    with validation.use_memory_limit(2**40):
+        validation.guard(args, notes=notes.append)
+    # 2.5e12 MACs at 1e8 MAC/s = 25000 s = 6.94 h.
+    assert notes == ["--layer: 5000,5000,100000 (2.5e+12 MACs) will take at least 6.94 h; Ctrl-C stops it"]
+
+
+def test_short_requests_get_no_note():
+    args = argparse.Namespace(command="probs", level="chain", samples=200_000, vdd="0.9:0.5:0.05")
+    notes: list[str] = []
+    validation.guard(args, notes=notes.append)
+    assert notes == []
