@@ -27,8 +27,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import cached_property
 from numbers import Integral
 from typing import Any
 
@@ -228,7 +229,10 @@ class GemmResult:
     outputs : ndarray, int64, shape (M, N) or (groups, M, N)
         What the array produced: signed, wrapped to the accumulator width.
     exact : ndarray, int64, same shape
-        The exact integer GEMM, wrapped the same way.
+        The exact integer GEMM, wrapped the same way (computed from :attr:`operands` on
+        first access, so a caller that only needs the outputs does not pay for it).
+    operands : (ndarray, ndarray)
+        The activations and weights the GEMM ran on (the array's inputs, not copied).
     cycles : int
         Layer latency in cycles, SCALE-Sim's convention:
         ``compute_cycles + correction_cycles + memory_stall_cycles``.
@@ -274,7 +278,7 @@ class GemmResult:
     """
 
     outputs: np.ndarray
-    exact: np.ndarray
+    operands: tuple[np.ndarray, np.ndarray] = field(repr=False, compare=False)
     cycles: int
     compute_cycles: int
     correction_cycles: int
@@ -294,6 +298,11 @@ class GemmResult:
     silent_protected_errors: int = 0
     unprotected_errors: int = 0
     recovery: str = "none"
+
+    @cached_property
+    def exact(self) -> np.ndarray:
+        """The exact integer GEMM of :attr:`operands`, wrapped to the accumulator width."""
+        return exact_gemm(*self.operands, self.width)
 
     @property
     def recovery_cycles(self) -> int:
@@ -590,7 +599,7 @@ def simulate_grouped_gemm(
         recorded = np.vstack(events) if events else np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
     return GemmResult(
         outputs=to_signed(patterns, width),
-        exact=exact_gemm(activations, weights, width),
+        operands=(activations, weights),
         cycles=schedule.cycles,
         compute_cycles=schedule.compute_cycles,
         correction_cycles=schedule.correction_cycles,
@@ -677,7 +686,8 @@ def simulate_gemm(
 
 
 def _ungrouped(result: GemmResult) -> GemmResult:
-    return replace(result, outputs=result.outputs[0], exact=result.exact[0])
+    activations, weights = result.operands
+    return replace(result, outputs=result.outputs[0], operands=(activations[0], weights[0]))
 
 
 def simulate_conv(
