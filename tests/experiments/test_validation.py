@@ -233,3 +233,24 @@ def test_short_requests_get_no_note():
     notes: list[str] = []
     validation.guard(args, notes=notes.append)
     assert notes == []
+
+
+def test_staging_goes_inside_an_existing_out_when_its_parent_is_not_writable(tmp_path, capsys, monkeypatch):
+    import tempfile
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "earlier.csv").write_text("kept\n")
+    real = tempfile.mkdtemp
+    parents = []
+
+    def mkdtemp(prefix=None, suffix=None, dir=None):
+        parents.append(Path(dir))
+        if Path(dir) == tmp_path:
+            raise PermissionError(13, "Permission denied")
+        return real(prefix=prefix, suffix=suffix, dir=dir)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    assert _latency(out) == 0
+    assert parents == [tmp_path, out]
+    assert sorted(p.name for p in out.iterdir()) == ["compute_report.csv", "config.json", "earlier.csv", "summary.json"]
