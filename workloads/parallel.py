@@ -216,7 +216,8 @@ def run_batches(
     workers : int or None
         Worker processes (None: :func:`default_workers`), capped by the number of
         batches times backends and by the usable cores. Backends without ``start_batch``
-        always run in this process, batch after batch, on the template itself.
+        always run in this process, batch after batch, on the template itself; so does
+        everything in a daemonic process (a pool worker cannot start its own pool).
     progress : callable, optional
         ``progress(items, total=n)`` wraps the stream of finished batches (a progress
         bar, e.g. :func:`experiments.output.progress`).
@@ -232,6 +233,8 @@ def run_batches(
     parallel = all(isinstance(backend, BatchBackend) for backend in backends)
     tasks = [(point, batch) for point in range(len(backends)) for batch in range(batches)]
     pool_size = min(requested, len(tasks), usable_cores()) if parallel else 1
+    if multiprocessing.current_process().daemon:
+        pool_size = 1
     track = progress if progress is not None else _no_progress
     if pool_size <= 1:
         codes: dict[tuple[int, int], np.ndarray] = {}
