@@ -130,3 +130,17 @@ def test_a_failing_batch_stops_every_worker(model, images):
     with pytest.raises(RuntimeError, match="batch 3 failed"):
         model.run(images, _Failing(), batch_size=2, workers=2)
     assert multiprocessing.active_children() == []
+
+
+def _run_in_worker(model_and_images):
+    model, images = model_and_images
+    return model.run(images, ExactBackend(), batch_size=2)
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_inside_a_pool_worker_batches_run_in_that_worker(model, images):
+    """A daemonic pool worker cannot start a pool of its own: its batches run in-process."""
+    expected = model.run(images, ExactBackend(), batch_size=2, workers=1)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        (codes,) = pool.map(_run_in_worker, [(model, images)])
+    assert np.array_equal(codes, expected)
