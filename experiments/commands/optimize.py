@@ -7,7 +7,7 @@ import re
 
 from experiments.cli import add_output_options, output_dir, published_path
 from experiments.output import Table, emit, write_json
-from experiments.pe_options import add_pe_options, pe_config
+from experiments.pe_options import add_pe_options, add_setup_option, pe_config
 from pe_models.errors import ConfigError
 
 __all__ = ["add_optimizer_options", "optimizer_config", "register", "run", "write_optimizer_outputs"]
@@ -98,6 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--array", default="256x256", metavar="ROWSxCOLS", help="weight-stationary array (default: 256x256)"
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_setup_option(parser, sweep=True)
     add_pe_options(parser)
     add_optimizer_options(parser)
     add_output_options(parser, "optimize")
@@ -143,6 +144,7 @@ def optimizer_config(args: argparse.Namespace, *, vdd_text: str | None = None, *
         max_latency_overhead_pct=args.max_latency_overhead_pct,
         max_razor_flops=args.max_razor_flops,
         razor_window_ps=args.razor_window_ps,
+        t_setup_ps=getattr(args, "t_setup_ps", None),
         solver=args.solver,
         confirm=not args.no_confirm,
         neighbours=args.neighbours,
@@ -165,6 +167,8 @@ _OPTIONS = {
     "vdd_min_v": "--vdd",
     "images": "--images",
     "neighbours": "--neighbours",
+    "razor_window_ps": "--razor-window-ps",
+    "t_setup_ps": "--t-setup-ps",
 }
 
 

@@ -153,3 +153,20 @@ def test_accuracy_backends_sample_at_the_period_less_the_setup_time(injection):
         injection, vdd_v=0.6, protect_mask=0, seed=np.random.SeedSequence(0), **config.backend_options()
     )
     assert backend.timing.t_sample_fs == PERIOD_FS - 300_000
+
+
+@pytest.mark.parametrize(("extra", "message"), [*BAD_SETUP, *BAD_WINDOW])
+def test_optimize_bad_setup_time_or_window_is_one_line_error_and_writes_nothing(tmp_path, capsys, extra, message):
+    out = tmp_path / "out"
+    assert main(["optimize", "--vdd", "0.9:0.6", *extra, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == message
+    assert not out.exists()
+
+
+def test_optimize_takes_the_setup_time():
+    from experiments.commands.optimize import optimizer_config
+
+    args = build_parser().parse_args(["optimize", "--vdd", "0.9:0.6", "--t-setup-ps", "300"])
+    config = optimizer_config(args, vdd_text=args.vdd)
+    assert config.t_setup_ps == 300.0
+    assert config.timing(0.6).t_sample_fs == PERIOD_FS - 300_000
