@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from experiments.technology_files import resolve_user_technology
+from experiments.validation import integer
 from pe_models.cells import parse_cell_delays
 from pe_models.errors import ConfigError
 from pe_models.operands import OPERAND_SOURCES, OperandStream, load_trace, synthetic_stream
@@ -91,25 +92,11 @@ def set_field(config: object, name: str, value: object) -> None:
 
 
 def check_int(name: str, value: object, *, minimum: int | None = None, maximum: int | None = None) -> int:
-    """`value` as an int within [minimum, maximum]; ConfigError naming `name` otherwise."""
-    if minimum is not None and maximum is not None:
-        allowed = f"an integer in {minimum}..{maximum}"
-    elif minimum == 0:
-        allowed = "a non-negative integer"
-    elif minimum == 1:
-        allowed = "a positive integer"
-    elif minimum is not None:
-        allowed = f"an integer >= {minimum}"
-    elif maximum is not None:
-        allowed = f"an integer <= {maximum}"
-    else:
-        allowed = "an integer"
-    if not isinstance(value, int | np.integer) or isinstance(value, bool):
-        raise ConfigError(f"{name}: expected {allowed}, got {value!r}")
-    number = int(value)
-    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise ConfigError(f"{name}: expected {allowed}, got {number}")
-    return number
+    """`value` as an int within [minimum, maximum]; ConfigError naming `name` otherwise.
+
+    The one integer check of every command and study: :func:`experiments.validation.integer`.
+    """
+    return integer(name, value, minimum=minimum, maximum=maximum)
 
 
 def check_number(
