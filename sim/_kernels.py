@@ -200,8 +200,9 @@ def stationary_fold(
     MACs that can differ from their main sample: with compound cells those latched wrong
     (a carry vector that has settled at ``t_sample`` stays settled), with 2-input cells
     every MAC (a correct bit can still glitch later). Without protected bits and without
-    an event record a wrong MAC is only counted (erroneous, unprotected, its bits latched
-    and passed on), in a tight loop.
+    an event record the wrong MACs of a stream are only counted (erroneous, unprotected,
+    their bits latched and passed on): their flip masks are compacted, then counted bit
+    by bit.
 
     Parameters
     ----------
@@ -252,6 +253,7 @@ def stationary_fold(
     scratch = np.empty(steps, dtype=np.uint8)
     settled = np.empty(steps, dtype=np.int64)
     detected = np.zeros(steps, dtype=np.int32)
+    wrong = np.empty(steps, dtype=np.int64)
     for c in range(cols_used):
         psum_in[:] = 0
         column_detections = 0
@@ -294,13 +296,19 @@ def stationary_fold(
                 check_all = True
             row_detected = False
             if any_flip != 0 and protected_mask == 0 and not record:
+                n_wrong = 0
                 for t in range(steps):
                     flips = (psum_out[t] ^ settled[t]) & mask
-                    if flips != 0:
-                        counts[ERRONEOUS] += 1
-                        counts[UNPROTECTED] += 1
-                        _tally(planes, 0, flips)
-                        _tally(planes, 1, flips)
+                    wrong[n_wrong] = flips
+                    n_wrong += 1 if flips != 0 else 0
+                counts[ERRONEOUS] += n_wrong
+                counts[UNPROTECTED] += n_wrong
+                for bit in range(width):
+                    total = 0
+                    for i in range(n_wrong):
+                        total += (wrong[i] >> bit) & 1
+                    flip_counts[bit] += total
+                    residual_counts[bit] += total
             elif any_flip != 0 or (check_all and protected_mask != 0):
                 base = offset + r + c
                 every = check_all and protected_mask != 0
