@@ -125,6 +125,7 @@ def test_accuracy_energy_falls_with_vdd_as_the_technology_scales_without_recover
     totals = [float(rows[v]["energy_per_inference_pj"]) for v in (0.9, 0.7, 0.55)]
     assert totals[0] > totals[1] > totals[2] > 0
     assert float(nominal["saving_pct"]) == 0.0
+    assert (float(nominal["razor_overhead_pj"]), float(nominal["correction_pj"])) == (0.0, 0.0)
     for vdd in (0.7, 0.55):
         row = rows[vdd]
         dynamic = tech.dynamic_energy_scale(vdd) / tech.dynamic_energy_scale(0.9)
