@@ -174,3 +174,41 @@ def test_plan_rerun_independently_with_accuracy_meets_both_budgets(tmp_path, cap
     loss = float(rows[0.9]["top1_pct"]) - float(rows[vdd]["top1_pct"])
     assert loss <= 1.0
     assert float(rows[vdd]["latency_overhead_pct"] or 0.0) <= 5.0
+
+
+@pytest.mark.slow
+def test_plan_rerun_independently_with_simulate_meets_the_latency_budget(tmp_path, capsys):
+    """Each layer's GEMM (one image, first group) through ``vscale simulate --operands --plan``
+    with the optimizer's protection of that layer: the recovery cycles over all layers stay
+    within the latency budget."""
+    import csv
+
+    from experiments.studies.accuracy import prepare_model
+    from experiments.studies.optimize import _RecordingBackend, optimize
+    from workloads.engine import CalibrationConfig
+
+    config = OptimizeConfig(images=60, neighbours=0)
+    prepared = prepare_model("tinymnv2", images=60, labels=None, seed=0, calibration=CalibrationConfig())
+    result = optimize(config, prepared=prepared)
+    candidate = result.chosen
+    recorder = _RecordingBackend()
+    prepared.model.run(prepared.images[:1], recorder)
+    compute = correction = 0
+    for name, mask in candidate.layer_masks().items():
+        activations, weights = recorder.first[name]
+        operands = tmp_path / f"{name}.npz"
+        np.savez(operands, activations=activations, weights=weights)
+        plan = tmp_path / f"{name}.toml"
+        bits = parse_bit_mask("none") if mask == 0 else mask
+        spec = "none" if bits == 0 else f"31:{(bits & -bits).bit_length() - 1}"
+        plan.write_text(f'recovery = "{candidate.recovery}"\npenalty_cycles = 1\ndefault = "{spec}"\n')
+        out = tmp_path / f"sim-{name}"
+        argv = ["simulate", "--operands", str(operands), "--plan", str(plan), "--vdd", str(candidate.vdd_v)]
+        assert main([*argv, "--format", "csv", "--out", str(out)]) == 0
+        capsys.readouterr()
+        with (out / "simulate.csv").open() as handle:
+            (row,) = [r for r in csv.DictReader(handle) if r["layer_name"] != "TOTAL"]
+        compute += int(row["compute_cycles"])
+        correction += int(row["correction_cycles"])
+    assert correction > 0
+    assert 100.0 * correction / compute <= config.max_latency_overhead_pct
