@@ -45,7 +45,7 @@ from .cycles import LayerReport
 from .engine import GemmResult
 from .layers import GemmProblem
 from .mapping import map_gemm
-from .memory import MemoryReport, layer_memory
+from .memory import MemoryReport, ifmap_words, layer_memory
 from .network import LayerOutcome, layer_operands
 from .protection import Protection
 
@@ -600,7 +600,7 @@ def outcome_energy(
         mapped_pe_fraction=map_gemm(problem, array).mapping_efficiency,
         protected_bits=int(outcome.protected_mask).bit_count(),
         units_per_mac=mean_units_per_mac(model, activations, weights, array, samples=samples, seed=seed),
-        traffic=memory_traffic(problem, array),
+        traffic=memory_traffic(problem, array, ifmap_words=ifmap_words(outcome.layer)),
     )
     return layer_energy(
         activity,
