@@ -224,8 +224,12 @@ def activity_from_result(
     *,
     units_per_mac: float,
     protection: Protection | None = None,
+    ifmap_words: int | None = None,
 ) -> LayerActivity:
-    """Activity of a layer the array simulator ran (:mod:`sim.engine`)."""
+    """Activity of a layer the array simulator ran (:mod:`sim.engine`).
+
+    `ifmap_words`: distinct input words per group (:func:`sim.memory.ifmap_words`), default ``M K``.
+    """
     return LayerActivity(
         name=name,
         macs=result.macs,
@@ -236,7 +240,7 @@ def activity_from_result(
         mapped_pe_fraction=map_gemm(problem, array).mapping_efficiency,
         protected_bits=0 if protection is None else len(protection.protected_bits),
         units_per_mac=units_per_mac,
-        traffic=memory_traffic(problem, array),
+        traffic=memory_traffic(problem, array, ifmap_words=ifmap_words),
     )
 
 

@@ -42,6 +42,7 @@ from sim.energy import (
 )
 from sim.engine import simulate_grouped_gemm
 from sim.layers import GemmLayer, GemmProblem, Layer
+from sim.memory import ifmap_words
 from sim.network import layer_operands
 from sim.protection import STALL_SCOPES, Protection, parse_bit_mask
 from workloads.models.zoo import MODEL_NAMES
@@ -290,8 +291,16 @@ def _operands(layer: Layer, problem: GemmProblem, index: int, seed: int, scalesi
     return activations, weights.astype(np.int8)
 
 
-def _workload(config: EnergyConfig) -> list[tuple[str, GemmProblem, tuple[np.ndarray, np.ndarray]]]:
-    """(name, GEMM problem, operands) of every layer of the config's workload."""
+_Workload = list[tuple[str, GemmProblem, tuple[np.ndarray, np.ndarray], int | None]]
+
+
+def _workload(config: EnergyConfig) -> _Workload:
+    """(name, GEMM problem, operands, distinct input words) of every layer of the config's workload.
+
+    The input words are what DRAM must deliver once (:func:`sim.memory.ifmap_words`: a
+    convolution's feature map, not its im2col matrix); None for a network's recorded GEMMs,
+    whose memory traffic is then counted as im2col words.
+    """
     if config.model is not None:
         return _model_workload(config.model, config.seed)
     if config.gemm is not None:
@@ -303,7 +312,8 @@ def _workload(config: EnergyConfig) -> list[tuple[str, GemmProblem, tuple[np.nda
     workload = []
     for index, layer in enumerate(layers):
         problem = layer.gemm(scalesim_compat=config.scalesim_compat)
-        workload.append((layer.name, problem, _operands(layer, problem, index, config.seed, config.scalesim_compat)))
+        operands = _operands(layer, problem, index, config.seed, config.scalesim_compat)
+        workload.append((layer.name, problem, operands, ifmap_words(layer, scalesim_compat=config.scalesim_compat)))
     return workload
 
 
@@ -321,7 +331,7 @@ class _RecordingBackend:
         return exact_gemm(activations, weights, 32)
 
 
-def _model_workload(name: str, seed: int) -> list[tuple[str, GemmProblem, tuple[np.ndarray, np.ndarray]]]:
+def _model_workload(name: str, seed: int) -> _Workload:
     from workloads.engine import CalibrationConfig
 
     from .accuracy import prepare_model
@@ -335,7 +345,7 @@ def _model_workload(name: str, seed: int) -> list[tuple[str, GemmProblem, tuple[
         activations = np.stack([a for a, _ in calls])
         weights = np.stack([w for _, w in calls])
         problem = GemmProblem(m=activations.shape[1], n=weights.shape[2], k=activations.shape[2], groups=len(calls))
-        workload.append((shape.name, problem, (activations, weights)))
+        workload.append((shape.name, problem, (activations, weights), None))
     return workload
 
 
@@ -382,14 +392,18 @@ def _activities(
     if not config.simulate:
         return [
             activity_from_report(
-                gemm_report(name, problem, array), problem, array, units_per_mac=u, protection=protection
+                gemm_report(name, problem, array, ifmap_words=words),
+                problem,
+                array,
+                units_per_mac=u,
+                protection=protection,
             )
-            for (name, problem, _), u in zip(workload, units, strict=True)
+            for (name, problem, _, words), u in zip(workload, units, strict=True)
         ]
     point = OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz)
     timing = stage_timing(pe, operating_point=point, t_setup_ps=config.t_setup_ps)
     activities = []
-    for index, ((name, problem, _), u, (activations, weights)) in enumerate(
+    for index, ((name, problem, _, words), u, (activations, weights)) in enumerate(
         zip(workload, units, operands, strict=True)
     ):
         result = simulate_grouped_gemm(
@@ -401,7 +415,11 @@ def _activities(
             protection=protection,
             seed=np.random.SeedSequence(config.seed, spawn_key=(1, index)),
         )
-        activities.append(activity_from_result(name, result, problem, array, units_per_mac=u, protection=protection))
+        activities.append(
+            activity_from_result(
+                name, result, problem, array, units_per_mac=u, protection=protection, ifmap_words=words
+            )
+        )
     return activities
 
 
