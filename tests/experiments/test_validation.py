@@ -254,3 +254,24 @@ def test_staging_goes_inside_an_existing_out_when_its_parent_is_not_writable(tmp
     assert _latency(out) == 0
     assert parents == [tmp_path, out]
     assert sorted(p.name for p in out.iterdir()) == ["compute_report.csv", "config.json", "earlier.csv", "summary.json"]
+
+
+def test_sigterm_while_the_files_are_written_leaves_out_as_it_was(tmp_path, capsys, monkeypatch):
+    """The signal arrives after the first file of the set is written: exit 143, no file reaches --out."""
+    import signal
+
+    from experiments.output import write_json as real
+
+    def write_json_then_signal(path, data):
+        written = real(path, data)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return written
+
+    monkeypatch.setattr("experiments.commands.latency.write_json", write_json_then_signal)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "earlier.csv").write_text("kept\n")
+    assert _latency(out) == 143
+    assert capsys.readouterr().err == "vscale: interrupted\n"
+    assert sorted(p.name for p in out.iterdir()) == ["earlier.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
