@@ -376,8 +376,12 @@ def _error(message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("vscale: interrupted", file=sys.stderr)
+        return 130
     staging: _Staging | None = None
     with _signal_handlers():
         try:
