@@ -39,6 +39,10 @@ def imported_modules(tree: ast.AST, package: str, module_parts: tuple[str, ...])
                 yield node.lineno, f"{name}.{alias.name}"
 
 
+def _private(part: str) -> bool:
+    return part.startswith("_") and not part.endswith("__")
+
+
 def violations(repository: Path) -> list[str]:
     problems = []
     for package in ORDER:
@@ -54,7 +58,7 @@ def violations(repository: Path) -> list[str]:
                 where = f"{path.relative_to(repository)}:{line}"
                 if target[0] not in allowed:
                     problems.append(f"{where}: {package} must not import {target[0]} ({name})")
-                elif target[0] != package and any(part.startswith("_") and not part.endswith("__") for part in target[1:]):
+                elif target[0] != package and any(_private(part) for part in target[1:]):
                     problems.append(f"{where}: private module of another package imported ({name})")
     return problems
 
