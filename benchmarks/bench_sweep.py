@@ -9,7 +9,7 @@
 2. Speed-up: 8 CPU-bound points (each keeps one core busy for --spin seconds), serial
    against processes:2, in the same run; goal >= 1.8x on 2 cores.
 
-Usage: python benchmarks/bench_sweep.py [--points 100] [--spin 1.0] [--runs 3]
+Usage: python benchmarks/bench_sweep.py [--points 100] [--spin 3.0] [--runs 3]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def sweep_seconds(executor: str, spin_s: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=100)
-    parser.add_argument("--spin", type=float, default=1.0)
+    parser.add_argument("--spin", type=float, default=3.0)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     overheads = [overhead_ms(args.points) for _ in range(args.runs)]

@@ -164,8 +164,10 @@ class OptimizeConfig:
                 raise ConfigError(f"{name}: {value!r} is out of range; allowed: integers >= 1")
         if not isinstance(self.penalty_cycles, int) or self.penalty_cycles < 0:
             raise ConfigError(f"penalty_cycles: {self.penalty_cycles!r} is out of range; allowed: integers >= 0")
-        if not self.recoveries or any(r not in RECOVERIES for r in self.recoveries):
-            raise ConfigError(f"recoveries: {self.recoveries!r} is not allowed; allowed: {', '.join(RECOVERIES)}")
+        unknown = [r for r in self.recoveries if r not in RECOVERIES]
+        if not self.recoveries or unknown:
+            got = ", ".join(repr(r) for r in unknown) or "nothing"
+            raise ConfigError(f"recoveries: {got} is not a recovery policy; allowed: {', '.join(RECOVERIES)}")
         object.__setattr__(self, "recoveries", tuple(dict.fromkeys(self.recoveries)))
         if self.solver not in SOLVERS:
             raise ConfigError(f"solver: {self.solver!r} is unknown; allowed: {', '.join(SOLVERS)}")

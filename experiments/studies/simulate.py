@@ -217,7 +217,7 @@ class SimulateConfig(TimingFields):
             problem = parse_layer(self.layer)
             set_field(self, "layer", f"{problem.m},{problem.n},{problem.k}")
         if self.layer_range is not None and self.topology is None:
-            raise ConfigError("layer_range: only with topology")
+            raise ConfigError("layer_range: selects layers of a topology file, and none is given")
         mac_parameters(self.pe_config(), self.timing())
         check_int("seed", self.seed, minimum=0)
         if not isinstance(self.penalty_cycles, int) or isinstance(self.penalty_cycles, bool) or self.penalty_cycles < 0:

@@ -423,7 +423,7 @@ CASES = [
     ),
     pytest.param(
         ["simulate", "--vdd", "0.9", "--layer", "4,4,4", "--layers", "0:1"],
-        "--layers: only with topology",
+        "--layers: selects layers of a topology file, and none is given",
         id="simulate-layers-with-layer",
     ),
     pytest.param(
@@ -1019,7 +1019,7 @@ CASES = [
     ),
     pytest.param(
         ["optimize", "--recovery", "magic"],
-        "--recovery: ('magic',) is not allowed; allowed: global, column, local, drop",
+        "--recovery: 'magic' is not a recovery policy; allowed: global, column, local, drop",
         id="optimize-recovery",
     ),
     pytest.param(

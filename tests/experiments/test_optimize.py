@@ -116,7 +116,7 @@ def test_plan_file_protects_bits_k_to_msb_per_layer(tmp_path):
         ({"max_latency_overhead_pct": -0.5}, r"^max_latency_overhead_pct: -0\.5 is out of range; allowed: >= 0 %$"),
         (
             {"recoveries": ("stall",)},
-            r"^recoveries: \('stall',\) is not allowed; allowed: global, column, local, drop$",
+            r"^recoveries: 'stall' is not a recovery policy; allowed: global, column, local, drop$",
         ),
     ],
 )

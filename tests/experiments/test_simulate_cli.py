@@ -280,7 +280,10 @@ def test_layer_ranges(text, count, expected):
             ["--layer", "4,4,4", "--vdd", "0.9", "--sigma-pe", "0.5"],
             "--sigma-pe: expected a relative standard deviation in 0..0.3, got 0.5",
         ),
-        (["--layer", "4,4,4", "--vdd", "0.9", "--layers", "0:1"], "--layers: only with topology"),
+        (
+            ["--layer", "4,4,4", "--vdd", "0.9", "--layers", "0:1"],
+            "--layers: selects layers of a topology file, and none is given",
+        ),
         (
             ["--topology", "mobilenetv2", "--vdd", "0.9", "--layers", "90:99"],
             "--layers: '90:99' selects no layer; the topology has layers 0..52",
