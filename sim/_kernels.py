@@ -22,6 +22,15 @@ import numpy as np
 from numba import njit
 
 import pe_models.mac_kernels as _pe_kernels
+from pe_models.mac_kernels import (
+    PARAM_CARRY_STEPS,
+    PARAM_CELLS,
+    PARAM_LATE_PRODUCT,
+    compound_stationary_stream,
+    product_stage,
+    registered_mac,
+    registered_mac_shadow,
+)
 
 __all__: list[str] = []
 
@@ -44,15 +53,6 @@ def _drop_stale_cache() -> None:
 
 
 _drop_stale_cache()
-
-registered_mac = _pe_kernels.registered_mac
-compound_stationary_stream = _pe_kernels.compound_stationary_stream
-product_stage = _pe_kernels.product_stage
-PARAM_CELLS = _pe_kernels.PARAM_CELLS
-PARAM_LATE_PRODUCT = _pe_kernels.PARAM_LATE_PRODUCT
-PARAM_CARRY_STEPS = _pe_kernels.PARAM_CARRY_STEPS
-PARAM_SHADOW_STEPS = _pe_kernels.PARAM_SHADOW_STEPS
-registered_mac_shadow = _pe_kernels.registered_mac_shadow
 
 RECOVERY_CODES = {"global": 0, "column": 1, "local": 2, "drop": 3}
 """Recovery policy -> the code the kernels take."""
