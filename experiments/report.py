@@ -473,18 +473,10 @@ _SCREEN = (
 
 
 def _slack_ratio(config: Any) -> float:
-    """Clock period over the PE's longest static path at nominal VDD."""
-    from pe_models.chain import static_output_arrival_fs
-    from pe_models.pe import OperatingPoint, stage_timing
+    """Clock period over the PE's critical path (longest path plus setup) at nominal VDD."""
+    from pe_models.pe import slack_ratio
 
-    pe = config.pe
-    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=pe.tech.vdd_nominal_v, f_clk_mhz=config.f_clk_mhz))
-    outputs = {"adder": "sum", "multiplier": "product", "mac": "sum"}
-    longest = max(
-        float(np.max(static_output_arrival_fs(netlist, timing.delays_fs, outputs[name])))
-        for name, netlist in pe.stages.items()
-    )
-    return timing.t_clk_fs / longest
+    return slack_ratio(config.pe, config.f_clk_mhz)
 
 
 def _select(table: Table, columns: Sequence[str]) -> Table:
