@@ -812,6 +812,79 @@ def _cell_value(kind, x, y, z):
     return (x & y) | z
 
 
+@njit(cache=True, inline="always")
+def _lane_events(
+    lane,
+    cell_kind,
+    cell_inputs,
+    cell_output,
+    delays,
+    input_nets,
+    input_bus,
+    input_bit,
+    old_buses,
+    new_buses,
+    times,
+    values,
+    counts,
+    initial,
+    pointer,
+    state,
+):
+    """One lane's transport-delay events: every net's settled-before value (``initial``) and its
+    transitions (``times``, ``values``, ``counts``) after the inputs switch at t = 0, cells in
+    topological order with integer delays ``delays[c]`` fs. False if a net exceeded
+    ``GATE_MAX_EVENTS`` transitions."""
+    counts[:] = 0
+    initial[:] = 0
+    initial[1] = 1
+    for i in range(input_nets.shape[0]):
+        net = input_nets[i]
+        before = (old_buses[input_bus[i], lane] >> input_bit[i]) & 1
+        after = (new_buses[input_bus[i], lane] >> input_bit[i]) & 1
+        initial[net] = before
+        if after != before:
+            times[net, 0] = 0
+            values[net, 0] = after
+            counts[net] = 1
+    for c in range(cell_kind.shape[0]):
+        kind = cell_kind[c]
+        arity = 2 if kind < 4 else 3
+        for k in range(3):
+            pointer[k] = 0
+            state[k] = 0
+        for k in range(arity):
+            state[k] = initial[cell_inputs[c, k]]
+        current = _cell_value(kind, state[0], state[1], state[2])
+        out = cell_output[c]
+        initial[out] = current
+        delay = delays[c]
+        while True:
+            t = np.int64(-1)
+            for k in range(arity):
+                net = cell_inputs[c, k]
+                if pointer[k] < counts[net]:
+                    candidate = times[net, pointer[k]]
+                    if t < 0 or candidate < t:
+                        t = candidate
+            if t < 0:
+                break
+            for k in range(arity):
+                net = cell_inputs[c, k]
+                while pointer[k] < counts[net] and times[net, pointer[k]] == t:
+                    state[k] = values[net, pointer[k]]
+                    pointer[k] += 1
+            value = _cell_value(kind, state[0], state[1], state[2])
+            if value != current:
+                if counts[out] >= GATE_MAX_EVENTS:
+                    return False
+                times[out, counts[out]] = t + delay
+                values[out, counts[out]] = value
+                counts[out] += 1
+                current = value
+    return True
+
+
 @njit(cache=True)
 def gate_lanes(
     cell_kind,
@@ -843,65 +916,37 @@ def gate_lanes(
     transitions (the caller then falls back to the Python level). ``shadow`` receives
     the outputs sampled at ``t_shadow`` (a Razor shadow latch) the same way.
     """
-    n_cells = cell_kind.shape[0]
     times = np.empty((n_nets, GATE_MAX_EVENTS), dtype=np.int64)
     values = np.empty((n_nets, GATE_MAX_EVENTS), dtype=np.int8)
     counts = np.zeros(n_nets, dtype=np.int64)
     initial = np.zeros(n_nets, dtype=np.int8)
     pointer = np.zeros(3, dtype=np.int64)
     state = np.zeros(3, dtype=np.int8)
+    n_cells = cell_kind.shape[0]
     delays = np.empty(n_cells, dtype=np.int64)
     for lane in range(old_buses.shape[1]):
         factor = lane_factors[lane] if lane_factors.shape[0] > 1 else lane_factors[0]
         for c in range(n_cells):
             delays[c] = max(1, np.int64(np.rint(cell_delay[c] * factor)))
-        counts[:] = 0
-        initial[:] = 0
-        initial[1] = 1
-        for i in range(input_nets.shape[0]):
-            net = input_nets[i]
-            before = (old_buses[input_bus[i], lane] >> input_bit[i]) & 1
-            after = (new_buses[input_bus[i], lane] >> input_bit[i]) & 1
-            initial[net] = before
-            if after != before:
-                times[net, 0] = 0
-                values[net, 0] = after
-                counts[net] = 1
-        for c in range(n_cells):
-            kind = cell_kind[c]
-            arity = 2 if kind < 4 else 3
-            for k in range(3):
-                pointer[k] = 0
-                state[k] = 0
-            for k in range(arity):
-                state[k] = initial[cell_inputs[c, k]]
-            current = _cell_value(kind, state[0], state[1], state[2])
-            out = cell_output[c]
-            initial[out] = current
-            delay = delays[c]
-            while True:
-                t = np.int64(-1)
-                for k in range(arity):
-                    net = cell_inputs[c, k]
-                    if pointer[k] < counts[net]:
-                        candidate = times[net, pointer[k]]
-                        if t < 0 or candidate < t:
-                            t = candidate
-                if t < 0:
-                    break
-                for k in range(arity):
-                    net = cell_inputs[c, k]
-                    while pointer[k] < counts[net] and times[net, pointer[k]] == t:
-                        state[k] = values[net, pointer[k]]
-                        pointer[k] += 1
-                value = _cell_value(kind, state[0], state[1], state[2])
-                if value != current:
-                    if counts[out] >= GATE_MAX_EVENTS:
-                        return False
-                    times[out, counts[out]] = t + delay
-                    values[out, counts[out]] = value
-                    counts[out] += 1
-                    current = value
+        if not _lane_events(
+            lane,
+            cell_kind,
+            cell_inputs,
+            cell_output,
+            delays,
+            input_nets,
+            input_bus,
+            input_bit,
+            old_buses,
+            new_buses,
+            times,
+            values,
+            counts,
+            initial,
+            pointer,
+            state,
+        ):
+            return False
         latched_word = 0
         shadow_word = 0
         correct_word = 0
@@ -978,7 +1023,6 @@ def net_toggle_lanes(
     delays ``cell_delay[c]`` fs; writes ``toggles[lane, net]``. Returns False if a net
     exceeded ``GATE_MAX_EVENTS`` transitions (the caller then uses the Python level).
     """
-    n_cells = cell_kind.shape[0]
     times = np.empty((n_nets, GATE_MAX_EVENTS), dtype=np.int64)
     values = np.empty((n_nets, GATE_MAX_EVENTS), dtype=np.int8)
     counts = np.zeros(n_nets, dtype=np.int64)
@@ -986,53 +1030,25 @@ def net_toggle_lanes(
     pointer = np.zeros(3, dtype=np.int64)
     state = np.zeros(3, dtype=np.int8)
     for lane in range(old_buses.shape[1]):
-        counts[:] = 0
-        initial[:] = 0
-        initial[1] = 1
-        for i in range(input_nets.shape[0]):
-            net = input_nets[i]
-            before = (old_buses[input_bus[i], lane] >> input_bit[i]) & 1
-            after = (new_buses[input_bus[i], lane] >> input_bit[i]) & 1
-            initial[net] = before
-            if after != before:
-                times[net, 0] = 0
-                values[net, 0] = after
-                counts[net] = 1
-        for c in range(n_cells):
-            kind = cell_kind[c]
-            arity = 2 if kind < 4 else 3
-            for k in range(3):
-                pointer[k] = 0
-                state[k] = 0
-            for k in range(arity):
-                state[k] = initial[cell_inputs[c, k]]
-            current = _cell_value(kind, state[0], state[1], state[2])
-            out = cell_output[c]
-            initial[out] = current
-            delay = cell_delay[c]
-            while True:
-                t = np.int64(-1)
-                for k in range(arity):
-                    net = cell_inputs[c, k]
-                    if pointer[k] < counts[net]:
-                        candidate = times[net, pointer[k]]
-                        if t < 0 or candidate < t:
-                            t = candidate
-                if t < 0:
-                    break
-                for k in range(arity):
-                    net = cell_inputs[c, k]
-                    while pointer[k] < counts[net] and times[net, pointer[k]] == t:
-                        state[k] = values[net, pointer[k]]
-                        pointer[k] += 1
-                value = _cell_value(kind, state[0], state[1], state[2])
-                if value != current:
-                    if counts[out] >= GATE_MAX_EVENTS:
-                        return False
-                    times[out, counts[out]] = t + delay
-                    values[out, counts[out]] = value
-                    counts[out] += 1
-                    current = value
+        if not _lane_events(
+            lane,
+            cell_kind,
+            cell_inputs,
+            cell_output,
+            cell_delay,
+            input_nets,
+            input_bus,
+            input_bit,
+            old_buses,
+            new_buses,
+            times,
+            values,
+            counts,
+            initial,
+            pointer,
+            state,
+        ):
+            return False
         for net in range(n_nets):
             toggles[lane, net] = counts[net]
     return True
