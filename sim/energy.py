@@ -45,7 +45,7 @@ from .cycles import LayerReport
 from .engine import GemmResult
 from .layers import GemmProblem
 from .mapping import map_gemm
-from .memory import MemoryReport, ifmap_words, layer_memory
+from .memory import ACCESS_COUNTS, MemoryReport, ifmap_words, layer_memory
 from .network import LayerOutcome, layer_operands
 from .protection import Protection
 
@@ -120,19 +120,7 @@ def memory_traffic(
     """
     if report is None:
         report = layer_memory(problem, array, ifmap_words=ifmap_words)
-    names = (
-        "ifmap_sram_reads",
-        "ifmap_sram_writes",
-        "filter_sram_reads",
-        "filter_sram_writes",
-        "ofmap_sram_reads",
-        "ofmap_sram_writes",
-        "ifmap_dram_reads",
-        "filter_dram_reads",
-        "ofmap_dram_reads",
-        "ofmap_dram_writes",
-    )
-    words = {name: int(getattr(report, name)) for name in names}
+    words = {name: int(getattr(report, name)) for name in ACCESS_COUNTS}
     word = array.word_bytes
     return MemoryTraffic(
         sram_read_bytes=(words["ifmap_sram_reads"] + words["filter_sram_reads"] + words["ofmap_sram_reads"]) * word,

@@ -76,6 +76,8 @@ from .layers import ConvLayer, GemmProblem, Layer
 from .mapping import Mapping, fold_extents, map_gemm
 
 __all__ = [
+    "ACCESS_COLUMNS",
+    "ACCESS_COUNTS",
     "OPERANDS",
     "BufferWords",
     "FoldTraffic",
@@ -89,6 +91,23 @@ __all__ = [
 
 OPERANDS: tuple[str, ...] = ("ifmap", "filter", "ofmap")
 """The three operand buffers, in SCALE-Sim's order."""
+
+ACCESS_COUNTS: tuple[str, ...] = (
+    "ifmap_sram_reads",
+    "ifmap_sram_writes",
+    "filter_sram_reads",
+    "filter_sram_writes",
+    "ofmap_sram_reads",
+    "ofmap_sram_writes",
+    "ifmap_dram_reads",
+    "filter_dram_reads",
+    "ofmap_dram_reads",
+    "ofmap_dram_writes",
+)
+"""SRAM and DRAM accesses per operand, in words (fields of :class:`MemoryReport`)."""
+
+ACCESS_COLUMNS: tuple[str, ...] = (*ACCESS_COUNTS, "avg_dram_bw_words_per_cycle", "peak_dram_bw_words_per_cycle")
+"""The access counts and the average and peak DRAM bandwidth: the memory columns of per-layer tables."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -429,6 +448,10 @@ class MemoryReport:
     def sram_writes(self) -> int:
         """All SRAM writes."""
         return self.ifmap_sram_writes + self.filter_sram_writes + self.ofmap_sram_writes
+
+    def access_columns(self) -> dict[str, int | float]:
+        """The per-operand access counts and bandwidths every per-layer table reports (:data:`ACCESS_COLUMNS`)."""
+        return {name: getattr(self, name) for name in ACCESS_COLUMNS}
 
 
 def iter_fold_traffic(

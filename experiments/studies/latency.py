@@ -201,18 +201,7 @@ def latency(config: LatencyConfig | None = None, /, **fields: Any) -> LatencyRes
             mapping_eff_pct=100.0 * report.mapping_efficiency,
             compute_util_pct=100.0 * report.compute_utilisation,
             latency_us=array.cycles_to_us(report.total_cycles),
-            ifmap_sram_reads=report.memory.ifmap_sram_reads,
-            ifmap_sram_writes=report.memory.ifmap_sram_writes,
-            filter_sram_reads=report.memory.filter_sram_reads,
-            filter_sram_writes=report.memory.filter_sram_writes,
-            ofmap_sram_reads=report.memory.ofmap_sram_reads,
-            ofmap_sram_writes=report.memory.ofmap_sram_writes,
-            ifmap_dram_reads=report.memory.ifmap_dram_reads,
-            filter_dram_reads=report.memory.filter_dram_reads,
-            ofmap_dram_reads=report.memory.ofmap_dram_reads,
-            ofmap_dram_writes=report.memory.ofmap_dram_writes,
-            avg_dram_bw_words_per_cycle=report.memory.avg_dram_bw_words_per_cycle,
-            peak_dram_bw_words_per_cycle=report.memory.peak_dram_bw_words_per_cycle,
+            **report.memory.access_columns(),
         )
         for index, report in enumerate(reports)
     )
