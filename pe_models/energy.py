@@ -35,7 +35,8 @@ from types import MappingProxyType
 import numpy as np
 
 from pe_models.errors import ConfigError
-from pe_models.netlist import OPERAND_BITS, PRODUCT_BITS, Netlist, cell_output
+from pe_models.gate import _bits_of, vector_waveforms
+from pe_models.netlist import OPERAND_BITS, PRODUCT_BITS, Netlist
 from pe_models.pe import PEConfig
 
 __all__ = [
@@ -342,12 +343,6 @@ def net_capacitance_units(netlist: Netlist) -> np.ndarray:
     return units
 
 
-def _bits(values: np.ndarray, width: int) -> np.ndarray:
-    unsigned = np.asarray(values, dtype=np.int64).astype(np.uint64)
-    shifts = np.arange(width, dtype=np.uint64)[:, None]
-    return ((unsigned[None, :] >> shifts) & np.uint64(1)).astype(np.int64)
-
-
 def net_toggles(
     netlist: Netlist,
     old_inputs: Mapping[str, np.ndarray],
@@ -375,41 +370,12 @@ def net_toggles(
         Transitions per vector and net (primary inputs: their Hamming distance).
     """
     cells = [(cell.kind, cell.inputs, cell.output, int(delays_fs[cell.kind])) for cell in netlist.cells]
-    old_bits = {name: _bits(old_inputs[name], len(nets)) for name, nets in netlist.inputs.items()}
-    new_bits = {name: _bits(new_inputs[name], len(nets)) for name, nets in netlist.inputs.items()}
+    old_bits = {name: _bits_of(old_inputs[name], len(nets)) for name, nets in netlist.inputs.items()}
+    new_bits = {name: _bits_of(new_inputs[name], len(nets)) for name, nets in netlist.inputs.items()}
     n = next(iter(old_bits.values())).shape[1]
     toggles = np.zeros((n, netlist.n_nets), dtype=np.int64)
     for v in range(n):
-        initial = [0] * netlist.n_nets
-        initial[1] = 1
-        times: list[list[int]] = [[] for _ in range(netlist.n_nets)]
-        values: list[list[int]] = [[] for _ in range(netlist.n_nets)]
-        for name, nets in netlist.inputs.items():
-            for i, net in enumerate(nets):
-                before, after = int(old_bits[name][i, v]), int(new_bits[name][i, v])
-                initial[net] = before
-                if after != before:
-                    times[net].append(0)
-                    values[net].append(after)
-        for kind, inputs, out, delay in cells:
-            state = [initial[i] for i in inputs]
-            current = cell_output(kind, state)
-            initial[out] = current
-            events = sorted((t, k) for k, i in enumerate(inputs) for t in times[i])
-            pointers = [0] * len(inputs)
-            index = 0
-            while index < len(events):
-                t = events[index][0]
-                while index < len(events) and events[index][0] == t:
-                    k = events[index][1]
-                    state[k] = values[inputs[k]][pointers[k]]
-                    pointers[k] += 1
-                    index += 1
-                value = cell_output(kind, state)
-                if value != current:
-                    times[out].append(t + delay)
-                    values[out].append(value)
-                    current = value
+        _, times, _ = vector_waveforms(netlist, cells, old_bits, new_bits, v)
         toggles[v] = [len(t) for t in times]
     return toggles
 

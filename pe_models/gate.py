@@ -26,7 +26,7 @@ import numpy as np
 
 from pe_models.netlist import Netlist, cell_output
 
-__all__ = ["GateResult", "evaluate_logic", "simulate_gate", "simulate_gate_fast"]
+__all__ = ["GateResult", "evaluate_logic", "simulate_gate", "simulate_gate_fast", "vector_waveforms"]
 
 
 def _bits_of(values: np.ndarray, width: int) -> np.ndarray:
@@ -148,40 +148,7 @@ def simulate_gate(
     settle = np.zeros((n, len(bus)), dtype=np.int64)
     cells = [(cell.kind, cell.inputs, cell.output, d) for cell, d in zip(netlist.cells, cell_delays, strict=True)]
     for v in range(n):
-        initial = [0] * netlist.n_nets
-        initial[1] = 1
-        times: list[list[int]] = [[] for _ in range(netlist.n_nets)]
-        values: list[list[int]] = [[] for _ in range(netlist.n_nets)]
-        for name, nets in netlist.inputs.items():
-            for i, net in enumerate(nets):
-                before, after = int(old_bits[name][i, v]), int(new_bits[name][i, v])
-                initial[net] = before
-                if after != before:
-                    times[net].append(0)
-                    values[net].append(after)
-        for kind, inputs, out, delay in cells:
-            state = [initial[i] for i in inputs]
-            current = cell_output(kind, state)
-            initial[out] = current
-            events = sorted((t, k) for k, i in enumerate(inputs) for t in times[i])
-            if not events:
-                continue
-            pointers = [0] * len(inputs)
-            out_times, out_values = times[out], values[out]
-            index = 0
-            while index < len(events):
-                t = events[index][0]
-                while index < len(events) and events[index][0] == t:
-                    k = events[index][1]
-                    source = inputs[k]
-                    state[k] = values[source][pointers[k]]
-                    pointers[k] += 1
-                    index += 1
-                value = cell_output(kind, state)
-                if value != current:
-                    out_times.append(t + delay)
-                    out_values.append(value)
-                    current = value
+        initial, times, values = vector_waveforms(netlist, cells, old_bits, new_bits, v)
         for i, net in enumerate(bus):
             value = initial[net]
             late_value = value
@@ -204,6 +171,68 @@ def simulate_gate(
         bit_settle_fs=settle,
         shadow=None if t_shadow_fs is None else _value_of(shadow.T),
     )
+
+
+def vector_waveforms(
+    netlist: Netlist,
+    cells: Sequence[tuple[str, Sequence[int], int, int]],
+    old_bits: Mapping[str, np.ndarray],
+    new_bits: Mapping[str, np.ndarray],
+    vector: int,
+) -> tuple[list[int], list[list[int]], list[list[int]]]:
+    """Every net's waveform for one vector: value before the edge, transition times and values.
+
+    Transport delays, primary inputs switching at t = 0, simultaneous input events
+    evaluated together; nets in topological order (the algorithm of :func:`simulate_gate`).
+
+    Parameters
+    ----------
+    netlist : Netlist
+    cells : sequence of (kind, input nets, output net, delay in fs)
+        One entry per cell of ``netlist.cells``.
+    old_bits, new_bits : mapping of str to ndarray, shape (bus width, n)
+        Input bits before and after the edge (:func:`_bits_of`).
+    vector : int
+        Column of `old_bits` / `new_bits` to simulate.
+
+    Returns
+    -------
+    initial : list of int
+        Settled value of every net before the edge.
+    times, values : list of list of int
+        Per net, the times (fs) and new values of its transitions, in time order.
+    """
+    initial = [0] * netlist.n_nets
+    initial[1] = 1
+    times: list[list[int]] = [[] for _ in range(netlist.n_nets)]
+    values: list[list[int]] = [[] for _ in range(netlist.n_nets)]
+    for name, nets in netlist.inputs.items():
+        for i, net in enumerate(nets):
+            before, after = int(old_bits[name][i, vector]), int(new_bits[name][i, vector])
+            initial[net] = before
+            if after != before:
+                times[net].append(0)
+                values[net].append(after)
+    for kind, inputs, out, delay in cells:
+        state = [initial[i] for i in inputs]
+        current = cell_output(kind, state)
+        initial[out] = current
+        events = sorted((t, k) for k, i in enumerate(inputs) for t in times[i])
+        pointers = [0] * len(inputs)
+        index = 0
+        while index < len(events):
+            t = events[index][0]
+            while index < len(events) and events[index][0] == t:
+                k = events[index][1]
+                state[k] = values[inputs[k]][pointers[k]]
+                pointers[k] += 1
+                index += 1
+            value = cell_output(kind, state)
+            if value != current:
+                times[out].append(t + delay)
+                values[out].append(value)
+                current = value
+    return initial, times, values
 
 
 _ENCODINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
