@@ -34,7 +34,10 @@ def test_wrong_bits_where_the_error_free_clock_is_far_below_the_clock(chain_prob
 
 
 def test_slack_ratio_is_the_clock_period_over_the_critical_path(chain_probabilities):
+    """Default PE: the 32-bit compound ripple-carry adder stage is the longest path: carries ripple
+    through 31 MAJ3 cells (20 ps) into bit 31's XOR3 (30 ps), plus 25 ps setup = 675 ps."""
     totals = chain_probabilities.totals
+    assert totals["critical_path_ps"] == 31 * 20 + 30 + 25
     assert totals["slack_ratio"] == pytest.approx((1e6 / 700.0) / totals["critical_path_ps"])
     assert totals["max_error_free_f_clk_mhz"]["0.9"] == pytest.approx(1e6 / totals["critical_path_ps"])
 
