@@ -790,6 +790,292 @@ def compound_stationary_stream(stream, weight, partial, late_product, steps, mas
     return any_flip
 
 
+SCREEN_CHUNK = 128
+"""MACs per screening chunk of :func:`compound_stationary_screened`."""
+
+
+@njit(cache=True, inline="always")
+def _run_shift(length, steps):
+    """Shift that extends a run of `length` bits towards `steps` bits (0 once there)."""
+    return np.uint32(min(length, steps - length) if steps > length else 0)
+
+
+@njit(cache=True, inline="always")
+def stale_run_shifts(steps):
+    """Shift amounts of :func:`_stale_run_u32` for `steps` carry delays, 0 <= steps <= 32: five shifts,
+    then a word of all ones when ``steps == 0`` (every carry is stale) or 0."""
+    s0 = _run_shift(1, steps)
+    s1 = _run_shift(1 + s0, steps)
+    s2 = _run_shift(1 + s0 + s1, steps)
+    s3 = _run_shift(1 + s0 + s1 + s2, steps)
+    s4 = _run_shift(1 + s0 + s1 + s2 + s3, steps)
+    return s0, s1, s2, s3, s4, np.uint32(0xFFFFFFFF) if steps == 0 else np.uint32(0)
+
+
+@njit(cache=True, inline="always")
+def _stale_run_u32(propagate, s0, s1, s2, s3, s4, all_stale):
+    """Carry-in bits i whose bits i-k..i-1 all propagate (k carry delays, shifts of :func:`stale_run_shifts`).
+
+    Bit i of ``propagate << 1`` is propagate bit i-1; ANDing it with itself shifted by
+    s <= (run length so far) extends the run to length + s, so five uniform shifts reach
+    any k <= 32 with no branch (a shift of 0 leaves it unchanged).
+    """
+    run = np.uint32(np.uint32(propagate << np.uint32(1)) | all_stale)
+    run = np.uint32(run & np.uint32(run << s0))
+    run = np.uint32(run & np.uint32(run << s1))
+    run = np.uint32(run & np.uint32(run << s2))
+    run = np.uint32(run & np.uint32(run << s3))
+    return np.uint32(run & np.uint32(run << s4))
+
+
+@njit(cache=True, inline="always")
+def _late_product_u32(p0, p1, keep, late, mask):
+    """Product register of a MAC whose `late` bits still hold the previous product, sign-extended, uint32."""
+    return np.uint32(np.uint32(_extend_product((p0 & keep) | (p1 & late))) & mask)
+
+
+@njit(cache=True, inline="always")
+def _compound_sum_u32(new_a, old_a, new_b, old_b, steps, s0, s1, s2, s3, s4, all_stale, mask):
+    """One compound-cell MAC in closed form, uint32 words: (latched, flip).
+
+    ``new_a, old_a``: incoming partial sums of this MAC and the one before it; ``new_b,
+    old_b``: their product registers (the closed form of :func:`compound_stationary_stream`).
+    """
+    total = np.uint32(new_a + new_b)
+    carries = np.uint32(total ^ new_a ^ new_b)
+    old_carries = np.uint32(np.uint32(old_a + old_b) ^ old_a ^ old_b)
+    stale = _stale_run_u32(new_a ^ new_b, s0, s1, s2, s3, s4, all_stale)
+    flip = np.uint32(np.uint32(carries ^ np.uint32(old_carries << steps)) & stale & mask)
+    return np.uint32(total ^ flip) & mask, flip
+
+
+@njit(cache=True, inline="always")
+def _closed_form_run_u32(
+    stream, psum_in, psum_out, flips, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, start, stop
+):
+    """Vector loop of :func:`_compound_sum_u32` over MACs ``2 <= start <= t < stop``, the flip of MAC t
+    into ``flips[t - start]``; returns the OR of the flips.
+
+    Unsigned indices (no wraparound test); without late product bits the products stay
+    32-bit (the sign extension of a 16-bit pattern would widen the vector loop to 64 bits).
+    """
+    any_flip = np.uint32(0)
+    one = np.uint64(1)
+    two = np.uint64(2)
+    first = np.uint64(start)
+    if late == 0:
+        for t in range(first, np.uint64(stop)):
+            latched, flip = _compound_sum_u32(
+                psum_in[t],
+                psum_in[t - one],
+                np.uint32(np.uint32(np.int32(stream[t]) * w) & mask),
+                np.uint32(np.uint32(np.int32(stream[t - one]) * w) & mask),
+                steps,
+                s0,
+                s1,
+                s2,
+                s3,
+                s4,
+                all_stale,
+                mask,
+            )
+            psum_out[t] = latched
+            flips[t - first] = flip
+            any_flip = np.uint32(any_flip | flip)
+        return any_flip
+    for t in range(first, np.uint64(stop)):
+        p1 = np.int32(stream[t - one]) * w
+        latched, flip = _compound_sum_u32(
+            psum_in[t],
+            psum_in[t - one],
+            _late_product_u32(np.int32(stream[t]) * w, p1, keep, late, mask),
+            _late_product_u32(p1, np.int32(stream[t - two]) * w, keep, late, mask),
+            steps,
+            s0,
+            s1,
+            s2,
+            s3,
+            s4,
+            all_stale,
+            mask,
+        )
+        psum_out[t] = latched
+        flips[t - first] = flip
+        any_flip = np.uint32(any_flip | flip)
+    return any_flip
+
+
+@njit(cache=True, inline="always")
+def _settle_run_u32(stream, psum_in, psum_out, w, keep, late, core, mask, start, stop):
+    """Settled sums of MACs ``1 <= start <= t < stop`` into `psum_out`; returns a non-zero word when one
+    of them propagates on every `core` bit (core < 2**31), the necessary condition for a stale carry."""
+    suspect = np.uint32(0)
+    one = np.uint64(1)
+    if late == 0:
+        for t in range(np.uint64(start), np.uint64(stop)):
+            new_b = np.uint32(np.uint32(np.int32(stream[t]) * w) & mask)
+            new_a = psum_in[t]
+            psum_out[t] = np.uint32(new_a + new_b) & mask
+            missing = np.uint32(np.uint32(~(new_a ^ new_b)) & core)
+            suspect = np.uint32(suspect | (np.uint32(missing - np.uint32(1)) & np.uint32(0x80000000)))
+        return suspect
+    for t in range(np.uint64(start), np.uint64(stop)):
+        new_b = _late_product_u32(np.int32(stream[t]) * w, np.int32(stream[t - one]) * w, keep, late, mask)
+        new_a = psum_in[t]
+        psum_out[t] = np.uint32(new_a + new_b) & mask
+        missing = np.uint32(np.uint32(~(new_a ^ new_b)) & core)
+        suspect = np.uint32(suspect | (np.uint32(missing - np.uint32(1)) & np.uint32(0x80000000)))
+    return suspect
+
+
+@njit(cache=True, inline="always")
+def tally_bits(planes, bits):
+    """Add 1 to the count of every set bit of `bits` in bit-sliced counters: ``planes[level]`` holds bit
+    `level` of every bit position's count (amortised O(1) word operations; see :func:`add_tallies`)."""
+    carry = np.int64(bits)
+    level = 0
+    while carry != 0:
+        overflow = planes[level] & carry
+        planes[level] ^= carry
+        carry = overflow
+        level += 1
+
+
+@njit(cache=True)
+def add_tallies(planes, width, counts):
+    """Add the bit-sliced counters `planes` (:func:`tally_bits`) to ``counts[bit]``, bit < width."""
+    for level in range(planes.shape[0]):
+        word = planes[level]
+        if word != 0:
+            for bit in range(width):
+                counts[bit] += ((word >> bit) & 1) << level
+
+
+@njit(cache=True, inline="always")
+def _tally_flips(flips, length, planes):
+    """Number of non-zero words in ``flips[:length]``, their bits tallied into `planes`."""
+    count = 0
+    for i in range(length):
+        flip = flips[i]
+        if flip != 0:
+            count += 1
+            tally_bits(planes, flip)
+    return count
+
+
+@njit(cache=True)
+def _screened_stream_u32(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core):
+    """MACs 2.. of :func:`compound_stationary_screened`, chunks screened on the core: wrong MACs."""
+    s0, s1, s2, s3, s4, all_stale = shifts
+    n = stream.shape[0]
+    count = 0
+    for start in range(2, n, SCREEN_CHUNK):
+        stop = min(n, start + SCREEN_CHUNK)
+        if _settle_run_u32(stream, psum_in, psum_out, w, keep, late, core, mask, start, stop) and _closed_form_run_u32(
+            stream, psum_in, psum_out, flips, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, start, stop
+        ):
+            count += _tally_flips(flips, stop - start, planes)
+    return count
+
+
+@njit(cache=True)
+def _dense_stream_u32(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask):
+    """MACs 2.. of :func:`compound_stationary_screened`, every one in closed form: wrong MACs."""
+    s0, s1, s2, s3, s4, all_stale = shifts
+    n = stream.shape[0]
+    count = 0
+    for start in range(2, n, SCREEN_CHUNK):
+        stop = min(n, start + SCREEN_CHUNK)
+        if _closed_form_run_u32(
+            stream, psum_in, psum_out, flips, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, start, stop
+        ):
+            count += _tally_flips(flips, stop - start, planes)
+    return count
+
+
+@njit(cache=True)
+def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product, steps, width, flips, planes):
+    """:func:`compound_stationary_stream` in uint32 words, screened chunk by chunk: latched sums, wrong bits.
+
+    The same MACs bit for bit (MAC 0 after a settled all-zero state), for accumulators of
+    at most 32 bits and ``steps >= 0``. A stale carry needs a run of `steps` propagating
+    bits; when ``2 * steps >= width`` every such run covers the *core* bits
+    ``width-1-steps .. steps-1``, so each chunk of :data:`SCREEN_CHUNK` MACs is settled in
+    one vectorised pass that also tests the core, and only chunks with a MAC propagating
+    on the whole core are evaluated in closed form (another vectorised pass). With
+    ``2 * steps < width`` every chunk is.
+
+    Parameters
+    ----------
+    stream : int8 array, shape (n,)
+        Operand entering the PE at each step.
+    weight : int
+        The PE's stationary int8 operand.
+    psum_in : uint32 array, shape (n,)
+        Incoming partial sums (unsigned patterns below ``2**width``).
+    psum_out : uint32 array, shape (n,)
+        Receives the latched sums.
+    late_product : int
+        Product bits arriving after the sampling instant (they keep their old value).
+    steps : int
+        Carry delays that fit before the sampling instant, >= 0.
+    width : int
+        Accumulator width in bits, <= 32.
+    flips : uint32 array, shape (>= SCREEN_CHUNK,)
+        Scratch.
+    planes : int64 array, shape (64,)
+        Bit-sliced counters (:func:`tally_bits`) that receive the wrong bits, per bit
+        position, of the MACs that latched a wrong value.
+
+    Returns
+    -------
+    int
+        MACs that latched a wrong value.
+    """
+    n = stream.shape[0]
+    mask = np.uint32((np.int64(1) << width) - 1)
+    w = np.int32(weight)
+    late = np.int32(late_product & 0xFFFF)
+    keep = np.int32(0xFFFF) & ~late
+    if n == 0:
+        return 0
+    if steps >= width:
+        psum_out[0] = np.uint32(psum_in[0] + np.uint32(_extend_product(np.int32(stream[0]) * w & keep))) & mask
+        _settle_run_u32(stream, psum_in, psum_out, w, keep, late, np.uint32(0), mask, 1, n)
+        return 0
+    shifts = stale_run_shifts(steps)
+    s0, s1, s2, s3, s4, all_stale = shifts
+    k = np.uint32(steps)
+    count = 0
+    for t in range(min(n, 2)):
+        p1 = np.int32(stream[t - 1]) * w if t == 1 else np.int32(0)
+        old_a = psum_in[t - 1] if t == 1 else np.uint32(0)
+        latched, flip = _compound_sum_u32(
+            psum_in[t],
+            old_a,
+            _late_product_u32(np.int32(stream[t]) * w, p1, keep, late, mask),
+            _late_product_u32(p1, np.int32(0), keep, late, mask),
+            k,
+            s0,
+            s1,
+            s2,
+            s3,
+            s4,
+            all_stale,
+            mask,
+        )
+        psum_out[t] = latched
+        if flip != 0:
+            count += 1
+            tally_bits(planes, flip)
+    if 2 * steps >= width:
+        core = np.uint32(((np.int64(1) << steps) - 1) & ~((np.int64(1) << (width - 1 - steps)) - 1))
+        return count + _screened_stream_u32(
+            stream, psum_in, psum_out, flips, planes, w, keep, late, k, shifts, mask, core
+        )
+    return count + _dense_stream_u32(stream, psum_in, psum_out, flips, planes, w, keep, late, k, shifts, mask)
+
+
 GATE_MAX_EVENTS = 512
 
 CELL_CODES = {"xor2": 0, "and2": 1, "or2": 2, "nand2": 3, "xor3": 4, "maj3": 5, "ao21": 6}

@@ -19,11 +19,15 @@ __all__ = [
     "PARAM_CELLS",
     "PARAM_LATE_PRODUCT",
     "PARAM_SHADOW_STEPS",
+    "SCREEN_CHUNK",
+    "add_tallies",
     "compound_mac_stream",
+    "compound_stationary_screened",
     "compound_stationary_stream",
     "product_stage",
     "registered_mac",
     "registered_mac_shadow",
+    "tally_bits",
 ]
 
 KERNEL_SOURCE = Path(_kernels.__file__)
@@ -31,8 +35,12 @@ registered_mac = _kernels.registered_mac
 registered_mac_shadow = _kernels.registered_mac_shadow
 compound_mac_stream = _kernels.compound_mac_stream
 compound_stationary_stream = _kernels.compound_stationary_stream
+compound_stationary_screened = _kernels.compound_stationary_screened
 product_stage = _kernels.product_stage
 PARAM_CELLS = _kernels.PARAM_CELLS
 PARAM_LATE_PRODUCT = _kernels.PARAM_LATE_PRODUCT
 PARAM_CARRY_STEPS = _kernels.PARAM_CARRY_STEPS
 PARAM_SHADOW_STEPS = _kernels.PARAM_SHADOW_STEPS
+SCREEN_CHUNK = _kernels.SCREEN_CHUNK
+tally_bits = _kernels.tally_bits
+add_tallies = _kernels.add_tallies

@@ -26,10 +26,14 @@ from pe_models.mac_kernels import (
     PARAM_CARRY_STEPS,
     PARAM_CELLS,
     PARAM_LATE_PRODUCT,
+    SCREEN_CHUNK,
+    add_tallies,
+    compound_stationary_screened,
     compound_stationary_stream,
     product_stage,
     registered_mac,
     registered_mac_shadow,
+    tally_bits,
 )
 
 __all__: list[str] = []
@@ -71,29 +75,6 @@ COUNTER_COUNT = 7
 
 
 @njit(cache=True, inline="always")
-def _tally(planes, which, bits):
-    """Add 1 to the counter of every set bit of `bits`: bit-sliced counters, ``planes[which, level]``
-    holding bit `level` of every bit position's count (amortised O(1) word operations)."""
-    carry = bits
-    level = 0
-    while carry != 0:
-        overflow = planes[which, level] & carry
-        planes[which, level] ^= carry
-        carry = overflow
-        level += 1
-
-
-@njit(cache=True)
-def _flush(planes, which, width, counts):
-    """Add the bit-sliced counters ``planes[which]`` to ``counts`` (one entry per bit position)."""
-    for level in range(planes.shape[1]):
-        word = planes[which, level]
-        if word != 0:
-            for bit in range(width):
-                counts[bit] += ((word >> bit) & 1) << level
-
-
-@njit(cache=True, inline="always")
 def _razor(latched, settled, shadow, partial, protected_mask, mask, drop, counts, planes):
     """Razor detection and correction of one MAC; returns (value passed on, detected).
 
@@ -103,7 +84,7 @@ def _razor(latched, settled, shadow, partial, protected_mask, mask, drop, counts
     wrong bit at ``t_sample``), detections, mis-corrections (a corrected bit whose shadow
     is not the settled value), silent protected errors (a wrong protected bit not
     detected), unprotected errors (a wrong unprotected bit); per bit (``planes`` 0 and 1,
-    see :func:`_tally`), wrong bits latched and wrong bits in the value passed on
+    see :func:`pe_models.mac_kernels.tally_bits`), wrong bits latched and wrong bits in the value passed on
     (dropped MACs excluded).
     """
     flips = (latched ^ settled) & mask
@@ -125,9 +106,9 @@ def _razor(latched, settled, shadow, partial, protected_mask, mask, drop, counts
             counts[SILENT] += 1
         if flips & ~protected_mask:
             counts[UNPROTECTED] += 1
-        _tally(planes, 0, flips)
+        tally_bits(planes[0], flips)
     if not dropped:
-        _tally(planes, 1, (value ^ settled) & mask)
+        tally_bits(planes[1], (value ^ settled) & mask)
     return value, detected_bits != 0
 
 
@@ -364,8 +345,43 @@ def stationary_fold(
             out[c, t] = psum_in[t]
     if local and depth_active:
         counts[LOCAL_DEPTH] = depth[rows_used - 1, steps - 1]
-    _flush(planes, 0, width, flip_counts)
-    _flush(planes, 1, width, residual_counts)
+    add_tallies(planes[0], width, flip_counts)
+    add_tallies(planes[1], width, residual_counts)
+
+
+@njit(cache=True)
+def screened_stationary_fold(
+    row_stream, stationary, late_product, steps, width, out, flip_counts, residual_counts, counts
+):
+    """One fold of a weight- or input-stationary array of compound-cell PEs sharing one parameter
+    row, without protection or event record, accumulators of at most 32 bits, ``steps >= 0``.
+
+    The values and counters of :func:`stationary_fold` for that case, bit for bit, from
+    :func:`pe_models.mac_kernels.compound_stationary_screened` (uint32 partial sums,
+    chunks without a possible stale carry settled in one vectorised pass). Arguments as
+    :func:`stationary_fold`; ``counts`` receives ``ERRONEOUS`` and ``UNPROTECTED``.
+    """
+    rows_used = row_stream.shape[0]
+    steps_t = row_stream.shape[1]
+    cols_used = stationary.shape[1]
+    psum_in = np.empty(steps_t, dtype=np.uint32)
+    psum_out = np.empty(steps_t, dtype=np.uint32)
+    flips = np.empty(SCREEN_CHUNK, dtype=np.uint32)
+    planes = np.zeros(64, dtype=np.int64)
+    wrong = 0
+    for c in range(cols_used):
+        psum_in[:] = 0
+        for r in range(rows_used):
+            wrong += compound_stationary_screened(
+                row_stream[r], stationary[r, c], psum_in, psum_out, late_product, steps, width, flips, planes
+            )
+            psum_in, psum_out = psum_out, psum_in
+        for t in range(steps_t):
+            out[c, t] = psum_in[t]
+    counts[ERRONEOUS] += wrong
+    counts[UNPROTECTED] += wrong
+    add_tallies(planes, width, flip_counts)
+    add_tallies(planes, width, residual_counts)
 
 
 @njit(cache=True)
@@ -467,5 +483,5 @@ def output_stationary_fold(
             column_flags[:] = 0
     if local and depth_active:
         counts[LOCAL_DEPTH] = depth[rows_used - 1, steps - 1]
-    _flush(planes, 0, width, flip_counts)
-    _flush(planes, 1, width, residual_counts)
+    add_tallies(planes[0], width, flip_counts)
+    add_tallies(planes[1], width, residual_counts)

@@ -32,6 +32,15 @@ class FastGrid:
 
     def __init__(self, setup: GridSetup) -> None:
         self.setup = setup
+        params = setup.params
+        self._screened = (
+            params.shape[0] == 1
+            and params[0, _kernels.PARAM_CELLS] == 0
+            and params[0, _kernels.PARAM_CARRY_STEPS] >= 0
+            and setup.width <= 32
+            and setup.protected_mask == 0
+            and not setup.record_events
+        )
 
     def run_fold(self, fold: Fold, operands: FoldOperands) -> FoldResult:
         """Run one fold from an all-zero PE state (see :class:`sim.grid.GridEngine`)."""
@@ -64,27 +73,40 @@ class FastGrid:
             cols_used = operands.stationary.shape[1]
             tile = np.empty((cols_used, steps), dtype=np.int64)
             column_counts = np.zeros(cols_used, dtype=np.int64)
-            _kernels.stationary_fold(
-                operands.row_stream,
-                operands.stationary,
-                setup.params,
-                setup.cols,
-                stream_offset(setup.dataflow, setup.rows),
-                setup.protected_mask,
-                setup.mask,
-                width,
-                recovery,
-                setup.record_events,
-                tile,
-                flip_counts,
-                residual,
-                cycle_flags,
-                column_counts,
-                column_flags,
-                depth,
-                events,
-                counts,
-            )
+            if self._screened:
+                _kernels.screened_stationary_fold(
+                    operands.row_stream,
+                    operands.stationary,
+                    int(setup.params[0, _kernels.PARAM_LATE_PRODUCT]),
+                    int(setup.params[0, _kernels.PARAM_CARRY_STEPS]),
+                    width,
+                    tile,
+                    flip_counts,
+                    residual,
+                    counts,
+                )
+            else:
+                _kernels.stationary_fold(
+                    operands.row_stream,
+                    operands.stationary,
+                    setup.params,
+                    setup.cols,
+                    stream_offset(setup.dataflow, setup.rows),
+                    setup.protected_mask,
+                    setup.mask,
+                    width,
+                    recovery,
+                    setup.record_events,
+                    tile,
+                    flip_counts,
+                    residual,
+                    cycle_flags,
+                    column_counts,
+                    column_flags,
+                    depth,
+                    events,
+                    counts,
+                )
         else:
             assert operands.col_stream is not None
             cols_used = operands.col_stream.shape[0]
