@@ -359,7 +359,8 @@ def screened_stationary_fold(
     The values and counters of :func:`stationary_fold` for that case, bit for bit, from
     :func:`pe_models.mac_kernels.compound_stationary_screened` (uint32 partial sums,
     chunks without a possible stale carry settled in one vectorised pass). Arguments as
-    :func:`stationary_fold`; ``counts`` receives ``ERRONEOUS`` and ``UNPROTECTED``.
+    :func:`stationary_fold`, except ``out`` (uint32); ``counts`` receives ``ERRONEOUS`` and
+    ``UNPROTECTED``.
     """
     rows_used = row_stream.shape[0]
     steps_t = row_stream.shape[1]
@@ -485,3 +486,36 @@ def output_stationary_fold(
         counts[LOCAL_DEPTH] = depth[rows_used - 1, steps - 1]
     add_tallies(planes[0], width, flip_counts)
     add_tallies(planes[1], width, residual_counts)
+
+
+@njit(cache=True)
+def add_tile(outputs, tile, transposed, width):
+    """``outputs += tile`` (or ``tile.T``), wrapped to a `width`-bit two's-complement accumulator.
+
+    Parameters
+    ----------
+    outputs : int64 array, shape (rows, cols)
+        Signed values (a view of the output buffer, any strides).
+    tile : int64 or uint32 array, shape (rows, cols), or (cols, rows) when `transposed`
+        Unsigned patterns.
+    transposed : bool
+    width : int
+        Accumulator width, <= 62.
+    """
+    rows, cols = outputs.shape
+    half = np.int64(1) << (width - 1)
+    mask = (np.int64(1) << width) - 1
+    if not transposed:
+        for row in range(rows):
+            target = outputs[row]
+            source = tile[row]
+            for col in range(np.uint64(cols)):
+                target[col] = ((target[col] + np.int64(source[col]) + half) & mask) - half
+        return
+    block = 64
+    for start in range(0, rows, block):
+        stop = np.uint64(min(rows, start + block))
+        for col in range(cols):
+            source = tile[col]
+            for row in range(np.uint64(start), stop):
+                outputs[row, col] = ((outputs[row, col] + np.int64(source[row]) + half) & mask) - half

@@ -43,6 +43,7 @@ from pe_models.pe import PEConfig, StageTiming
 from pe_models.razor import window_fs
 from pe_models.variation import ProcessVariation
 
+from . import _kernels
 from .config import ArrayConfig
 from .grid import FoldOperands, FoldResult, GridEngine, GridSetup, fold_busy_cycles
 from .grid_detailed import DetailedGrid
@@ -477,19 +478,17 @@ def fold_operands(dataflow: str, fold: Fold, activations: np.ndarray, weights: n
     )
 
 
-def scatter_fold(dataflow: str, fold: Fold, tile: np.ndarray, outputs: np.ndarray, mask: int) -> None:
-    """Add a fold's output tile into the output buffer ``outputs (M, N)`` (unsigned patterns).
+def scatter_fold(dataflow: str, fold: Fold, tile: np.ndarray, outputs: np.ndarray, width: int) -> None:
+    """Add a fold's output tile into the output buffer ``outputs (M, N)`` (int64, `width`-bit signed).
 
     The output buffer adds the partial results of successive row folds with an exact
-    adder wrapped to the accumulator width (``& mask``): it is not a PE of the array.
+    adder wrapped to the accumulator width: it is not a PE of the array.
     ws: ``tile (cols_used, M)`` -> ``C[:, n]``; is: ``tile (cols_used, N)`` -> ``C[m, :]``;
-    os: ``tile (rows_used, cols_used)`` -> ``C[m, n]``.
+    os: ``tile (rows_used, cols_used)`` -> ``C[m, n]``. The tile holds unsigned patterns
+    (int64 or uint32).
     """
     m, n = slice(fold.m_start, fold.m_stop), slice(fold.n_start, fold.n_stop)
-    if dataflow == "ws":
-        outputs[m, n] = (outputs[m, n] + tile.T) & mask
-    else:
-        outputs[m, n] = (outputs[m, n] + tile) & mask
+    _kernels.add_tile(outputs[m, n], tile, dataflow == "ws", width)
 
 
 def fold_correction_cycles(result: FoldResult, protection: Protection | None) -> int:
@@ -566,7 +565,7 @@ def simulate_grouped_gemm(
     groups, m, k = activations.shape
     n = weights.shape[2]
     mapping = map_gemm(GemmProblem(m=m, n=n, k=k, groups=groups), array)
-    patterns = np.zeros((groups, m, n), dtype=np.int64)
+    outputs = np.zeros((groups, m, n), dtype=np.int64)
     width = setup.width
     flip_counts = np.zeros(width, dtype=np.int64)
     residual = np.zeros(width, dtype=np.int64)
@@ -578,7 +577,7 @@ def simulate_grouped_gemm(
     def fold_work(fold: Fold) -> tuple[int, int]:
         operands = fold_operands(array.dataflow, fold, activations[fold.group], weights[fold.group])
         result = grid.run_fold(fold, operands)
-        scatter_fold(array.dataflow, fold, result.tile, patterns[fold.group], setup.mask)
+        scatter_fold(array.dataflow, fold, result.tile, outputs[fold.group], width)
         flip_counts[:] += result.flip_counts
         residual[:] += result.residual_flip_counts
         counters["macs"] += result.macs
@@ -598,7 +597,7 @@ def simulate_grouped_gemm(
     if record_events:
         recorded = np.vstack(events) if events else np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
     return GemmResult(
-        outputs=to_signed(patterns, width),
+        outputs=outputs,
         operands=(activations, weights),
         cycles=schedule.cycles,
         compute_cycles=schedule.compute_cycles,

@@ -160,7 +160,7 @@ class FoldResult:
 
     Attributes
     ----------
-    tile : ndarray, int64
+    tile : ndarray, int64 or uint32
         Unsigned accumulator patterns: ``(cols_used, T)`` leaving the columns (ws, is) or
         ``(rows_used, cols_used)`` accumulators (os).
     busy_cycles : int

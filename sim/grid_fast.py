@@ -71,7 +71,7 @@ class FastGrid:
         depth = np.zeros(depth_shape, dtype=np.int32)
         if operands.stationary is not None:
             cols_used = operands.stationary.shape[1]
-            tile = np.empty((cols_used, steps), dtype=np.int64)
+            tile = np.empty((cols_used, steps), dtype=np.uint32 if self._screened else np.int64)
             column_counts = np.zeros(cols_used, dtype=np.int64)
             if self._screened:
                 _kernels.screened_stationary_fold(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["requantize", "requantize_add"]
+__all__ = ["im2col_k_major", "requantize", "requantize_add"]
 
 _INT32_MIN = -(2**31)
 _INT32_MAX = 2**31 - 1
@@ -57,3 +57,33 @@ def requantize_add(a, b, multipliers, shifts, left_shift, qmin, qmax):  # pragma
         value = _multiply(scaled_a + scaled_b, multipliers[2], shifts[2])
         out[index] = min(max(value, qmin), qmax)
     return out
+
+
+@numba.njit(cache=True)
+def im2col_k_major(channel_major, kernel_h, kernel_w, stride_h, stride_w, out):  # pragma: no cover - jitted
+    """Grouped im2col, K-major: ``out[g, (ky, kx, c), (n, y, x)]`` for group g's channels c.
+
+    ``channel_major`` (C, N, Hp, Wp): the padded input, channel-major and C-contiguous;
+    ``out`` (G, kh * kw * C / G, N * Ho * Wo), same dtype. (Unsigned inner indices: numba
+    skips the negative-index test and the copy loops vectorise.)
+    """
+    channels, n, height, width = channel_major.shape
+    groups = out.shape[0]
+    per_group = channels // groups
+    out_h = (height - kernel_h) // stride_h + 1
+    out_w = np.uint64((width - kernel_w) // stride_w + 1)
+    step = np.uint64(stride_w)
+    for g in range(groups):
+        for ky in range(kernel_h):
+            for kx in range(kernel_w):
+                first = np.uint64(kx)
+                for c in range(per_group):
+                    target = out[g, (ky * kernel_w + kx) * per_group + c]
+                    planes = channel_major[g * per_group + c]
+                    base = np.uint64(0)
+                    for image in range(n):
+                        for y in range(out_h):
+                            source = planes[image, y * stride_h + ky]
+                            for x in range(out_w):
+                                target[base + x] = source[first + x * step]
+                            base += out_w

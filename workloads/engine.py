@@ -151,9 +151,7 @@ class _QuantGemm:
             columns, out_shape = ops.im2col_groups(x, self.kernel, self.stride, self.padding, len(self.weights))
         grouped = getattr(backend, "matmul_groups", None)
         if grouped is not None and len(columns) > 1:
-            stacked = np.stack(columns)
-            del columns
-            parts = grouped(stacked, self.weight_stack, layer=self.name)
+            parts = grouped(columns, self.weight_stack, layer=self.name)
             accumulator = parts.transpose(1, 0, 2).reshape(parts.shape[1], -1)
         else:
             parts = [backend.matmul(c, w, layer=self.name) for c, w in zip(columns, self.weights, strict=True)]

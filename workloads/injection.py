@@ -358,7 +358,7 @@ class BitlevelBackend:
             return exact_gemm(activations, weights, self.pe.width)
 
         result = simulate_grouped_gemm(
-            np.ascontiguousarray(activations, dtype=np.int8),
+            np.asarray(activations, dtype=np.int8),
             np.ascontiguousarray(weights, dtype=np.int8),
             array=self.array,
             pe=self.pe,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import _kernels
+
 __all__ = [
     "avg_pool",
     "conv_output_size",
@@ -90,7 +92,7 @@ def im2col_groups(
     stride: tuple[int, int],
     padding: tuple[int, int, int, int],
     groups: int,
-) -> tuple[list[np.ndarray], tuple[int, int, int]]:
+) -> tuple[np.ndarray, tuple[int, int, int]]:
     """Activation matrices of a grouped convolution, one per group, padding once.
 
     Parameters
@@ -102,24 +104,23 @@ def im2col_groups(
 
     Returns
     -------
-    columns : list of ndarray, each (N * Ho * Wo, kh * kw * C / groups)
-        In group order, contiguous, same dtype as `x`.
+    columns : ndarray, shape (groups, N * Ho * Wo, kh * kw * C / groups)
+        ``columns[g]`` is group g's activation matrix, same dtype as `x`. With more than
+        one group it is a transposed view of a ``(groups, K, M)`` array (each group's
+        K x M operand contiguous, the layout a stationary array streams).
     out_shape : (N, Ho, Wo)
     """
     if groups == 1:
         columns, out_shape = im2col(x, kernel, stride, padding)
-        return [columns], out_shape
-    c_group = x.shape[3] // groups
+        return columns[None], out_shape
     channel_major = np.ascontiguousarray(pad_nhwc(x, padding).transpose(3, 0, 1, 2))
-    windows = sliding_window_view(channel_major, kernel, axis=(2, 3))
-    windows = windows[:, :, :: stride[0], :: stride[1]]
-    out_shape = windows.shape[1:4]
-    depth = kernel[0] * kernel[1] * c_group
-    columns = [
-        np.ascontiguousarray(windows[g * c_group : (g + 1) * c_group].transpose(1, 2, 3, 4, 5, 0)).reshape(-1, depth)
-        for g in range(groups)
-    ]
-    return columns, out_shape
+    channels, n, height, width = channel_major.shape
+    per_group = channels // groups
+    out_h = (height - kernel[0]) // stride[0] + 1
+    out_w = (width - kernel[1]) // stride[1] + 1
+    k_major = np.empty((groups, kernel[0] * kernel[1] * per_group, n * out_h * out_w), dtype=x.dtype)
+    _kernels.im2col_k_major(channel_major, kernel[0], kernel[1], stride[0], stride[1], k_major)
+    return k_major.transpose(0, 2, 1), (n, out_h, out_w)
 
 
 def conv_weight_matrix(weight: np.ndarray) -> np.ndarray:
