@@ -953,34 +953,45 @@ def add_tallies(planes, width, counts):
 
 @njit(cache=True, inline="always")
 def _tally_flips(flips, length, planes):
-    """Number of non-zero words in ``flips[:length]``, their bits tallied into `planes`."""
+    """Number of non-zero words in ``flips[:length]``, their bits tallied into `planes` (scanned two
+    words at a time; `flips` has an even length)."""
     count = 0
-    for i in range(length):
-        flip = flips[i]
-        if flip != 0:
-            count += 1
-            tally_bits(planes, flip)
+    pairs = flips.view(np.uint64)
+    low_half = np.uint64(0xFFFFFFFF)
+    for i in range(np.uint64((length + 1) // 2)):
+        pair = pairs[i]
+        if pair != 0:
+            low = pair & low_half
+            high = pair >> np.uint64(32)
+            if low != 0:
+                count += 1
+                tally_bits(planes, low)
+            if high != 0 and 2 * i + 1 < length:
+                count += 1
+                tally_bits(planes, high)
     return count
 
 
-@njit(cache=True)
-def _screened_stream_u32(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core):
-    """MACs 2.. of :func:`compound_stationary_screened`, chunks screened on the core: wrong MACs."""
+@njit(cache=True, inline="always")
+def _screened_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core):
     s0, s1, s2, s3, s4, all_stale = shifts
     n = stream.shape[0]
     count = 0
+    flagged = 0
     for start in range(2, n, SCREEN_CHUNK):
         stop = min(n, start + SCREEN_CHUNK)
-        if _settle_run_u32(stream, psum_in, psum_out, w, keep, late, core, mask, start, stop) and _closed_form_run_u32(
+        if not _settle_run_u32(stream, psum_in, psum_out, w, keep, late, core, mask, start, stop):
+            continue
+        flagged += 1
+        if _closed_form_run_u32(
             stream, psum_in, psum_out, flips, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, start, stop
         ):
             count += _tally_flips(flips, stop - start, planes)
-    return count
+    return count, flagged
 
 
-@njit(cache=True)
-def _dense_stream_u32(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask):
-    """MACs 2.. of :func:`compound_stationary_screened`, every one in closed form: wrong MACs."""
+@njit(cache=True, inline="always")
+def _dense_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask):
     s0, s1, s2, s3, s4, all_stale = shifts
     n = stream.shape[0]
     count = 0
@@ -994,16 +1005,40 @@ def _dense_stream_u32(stream, psum_in, psum_out, flips, planes, w, keep, late, s
 
 
 @njit(cache=True)
-def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product, steps, width, flips, planes):
+def _screened_stream_u32(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core):
+    """MACs 2.. of :func:`compound_stationary_screened`, chunks screened on the core: (wrong MACs,
+    chunks evaluated in closed form). A 32-bit accumulator gets its own copy of the loops, with
+    the mask a constant that the compiler folds away."""
+    if mask == np.uint32(0xFFFFFFFF):
+        return _screened_chunks(
+            stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, np.uint32(0xFFFFFFFF), core
+        )
+    return _screened_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core)
+
+
+@njit(cache=True)
+def _dense_stream_u32(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask):
+    """MACs 2.. of :func:`compound_stationary_screened`, every one in closed form: wrong MACs (a
+    32-bit accumulator with a constant mask, as :func:`_screened_stream_u32`)."""
+    if mask == np.uint32(0xFFFFFFFF):
+        return _dense_chunks(
+            stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, np.uint32(0xFFFFFFFF)
+        )
+    return _dense_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask)
+
+
+@njit(cache=True)
+def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product, steps, width, screen, flips, planes):
     """:func:`compound_stationary_stream` in uint32 words, screened chunk by chunk: latched sums, wrong bits.
 
     The same MACs bit for bit (MAC 0 after a settled all-zero state), for accumulators of
     at most 32 bits and ``steps >= 0``. A stale carry needs a run of `steps` propagating
     bits; when ``2 * steps >= width`` every such run covers the *core* bits
-    ``width-1-steps .. steps-1``, so each chunk of :data:`SCREEN_CHUNK` MACs is settled in
-    one vectorised pass that also tests the core, and only chunks with a MAC propagating
-    on the whole core are evaluated in closed form (another vectorised pass). With
-    ``2 * steps < width`` every chunk is.
+    ``width-1-steps .. steps-1``: with `screen`, each chunk of :data:`SCREEN_CHUNK` MACs is
+    settled in one vectorised pass that also tests the core, and only chunks with a MAC
+    propagating on the whole core are evaluated in closed form (another vectorised pass).
+    Without `screen`, or with ``2 * steps < width``, every chunk is (cheaper when nearly
+    every chunk has a suspect; the result is the same).
 
     Parameters
     ----------
@@ -1021,7 +1056,9 @@ def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product
         Carry delays that fit before the sampling instant, >= 0.
     width : int
         Accumulator width in bits, <= 32.
-    flips : uint32 array, shape (>= SCREEN_CHUNK,)
+    screen : bool
+        Screen the chunks.
+    flips : uint32 array, shape (SCREEN_CHUNK,)
         Scratch.
     planes : int64 array, shape (64,)
         Bit-sliced counters (:func:`tally_bits`) that receive the wrong bits, per bit
@@ -1029,8 +1066,10 @@ def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product
 
     Returns
     -------
-    int
+    count : int
         MACs that latched a wrong value.
+    flagged : int
+        Screened chunks evaluated in closed form (-1: the chunks were not screened).
     """
     n = stream.shape[0]
     mask = np.uint32((np.int64(1) << width) - 1)
@@ -1038,11 +1077,11 @@ def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product
     late = np.int32(late_product & 0xFFFF)
     keep = np.int32(0xFFFF) & ~late
     if n == 0:
-        return 0
+        return 0, 0
     if steps >= width:
         psum_out[0] = np.uint32(psum_in[0] + np.uint32(_extend_product(np.int32(stream[0]) * w & keep))) & mask
         _settle_run_u32(stream, psum_in, psum_out, w, keep, late, np.uint32(0), mask, 1, n)
-        return 0
+        return 0, 0
     shifts = stale_run_shifts(steps)
     s0, s1, s2, s3, s4, all_stale = shifts
     k = np.uint32(steps)
@@ -1068,12 +1107,13 @@ def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product
         if flip != 0:
             count += 1
             tally_bits(planes, flip)
-    if 2 * steps >= width:
+    if screen and 2 * steps >= width:
         core = np.uint32(((np.int64(1) << steps) - 1) & ~((np.int64(1) << (width - 1 - steps)) - 1))
-        return count + _screened_stream_u32(
+        wrong, flagged = _screened_stream_u32(
             stream, psum_in, psum_out, flips, planes, w, keep, late, k, shifts, mask, core
         )
-    return count + _dense_stream_u32(stream, psum_in, psum_out, flips, planes, w, keep, late, k, shifts, mask)
+        return count + wrong, flagged
+    return count + _dense_stream_u32(stream, psum_in, psum_out, flips, planes, w, keep, late, k, shifts, mask), -1
 
 
 GATE_MAX_EVENTS = 512

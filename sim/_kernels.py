@@ -349,6 +349,10 @@ def stationary_fold(
     add_tallies(planes[1], width, residual_counts)
 
 
+_UNSCREENED_STREAMS = 15
+"""Streams run without screening after one in which most chunks had a suspect (then one is screened again)."""
+
+
 @njit(cache=True)
 def screened_stationary_fold(
     row_stream, stationary, late_product, steps, width, out, flip_counts, residual_counts, counts
@@ -370,12 +374,28 @@ def screened_stationary_fold(
     flips = np.empty(SCREEN_CHUNK, dtype=np.uint32)
     planes = np.zeros(64, dtype=np.int64)
     wrong = 0
+    chunks = max(1, (steps_t - 2 + SCREEN_CHUNK - 1) // SCREEN_CHUNK)
+    unscreened = 0
     for c in range(cols_used):
         psum_in[:] = 0
         for r in range(rows_used):
-            wrong += compound_stationary_screened(
-                row_stream[r], stationary[r, c], psum_in, psum_out, late_product, steps, width, flips, planes
+            count, flagged = compound_stationary_screened(
+                row_stream[r],
+                stationary[r, c],
+                psum_in,
+                psum_out,
+                late_product,
+                steps,
+                width,
+                unscreened == 0,
+                flips,
+                planes,
             )
+            wrong += count
+            if unscreened > 0:
+                unscreened -= 1
+            elif 4 * flagged >= 3 * chunks:
+                unscreened = _UNSCREENED_STREAMS
             psum_in, psum_out = psum_out, psum_in
         for t in range(steps_t):
             out[c, t] = psum_in[t]

@@ -183,3 +183,80 @@ def test_screened_and_full_paths_both_run():
     latched, _, any_flip = _new_kernel(stream, 2, many, 0, steps, mask)
     assert np.array_equal(latched, expected)
     assert any_flip != 0
+
+
+def _screened_kernel(stream, weight, partial, late, steps, width, screen):
+    """The uint32 screened kernel: latched sums, wrong MACs and wrong bits per position."""
+    n = stream.shape[0]
+    latched = np.empty(n, dtype=np.uint32)
+    planes = np.zeros(64, dtype=np.int64)
+    scratch = np.empty(_kernels.SCREEN_CHUNK, dtype=np.uint32)
+    wrong, _ = _kernels.compound_stationary_screened(
+        stream, weight, partial.astype(np.uint32), latched, late, steps, width, screen, scratch, planes
+    )
+    bit_counts = np.zeros(width, dtype=np.int64)
+    _kernels.add_tallies(planes, width, bit_counts)
+    return latched.astype(np.int64), wrong, bit_counts
+
+
+def _bits_per_position(flips, width):
+    return np.array([int(np.count_nonzero((flips >> bit) & 1)) for bit in range(width)], dtype=np.int64)
+
+
+def _long_streams(rng, width):
+    """Streams of several screening chunks: DNN-like (few suspect chunks) and mixed."""
+    yield _dnn_like_stream(rng, 5 * _kernels.SCREEN_CHUNK + 37, width)
+    stream, partial = _dnn_like_stream(rng, 4 * _kernels.SCREEN_CHUNK, width)
+    crossing, crossing_partial = _long_carry_stream(rng, 40, width)
+    stream[300:340], partial[300:340] = crossing, crossing_partial
+    yield stream, partial
+
+
+@pytest.mark.parametrize("width", [32, 24, 16])
+@pytest.mark.parametrize("steps", [0, 1, 3, 8, 11, 12, 15, 16, 21, 23, 28, 31, 32, 40])
+@pytest.mark.parametrize("screen", [True, False], ids=["screened", "unscreened"])
+def test_uint32_screened_kernel_equals_the_stream_kernel(rng, width, steps, screen):
+    """Latched sums, the number of wrong MACs and the wrong bits per position, against
+    ``compound_stationary_stream``, for every path: settled only (steps >= width), chunks
+    screened on the core (2 steps >= width), every chunk in closed form, late product bits."""
+    mask = (1 << width) - 1
+    wrong_total = 0
+    for stream, partial in [*_streams(rng, width), *_long_streams(rng, width)]:
+        for weight in (-128, -77, -1, 1, 45, 127):
+            for late in (0, 0x8000, 0x0F0F):
+                latched, wrong, bit_counts = _screened_kernel(stream, weight, partial, late, steps, width, screen)
+                expected_latched, expected_settled, _ = _new_kernel(stream, weight, partial, late, steps, mask)
+                flips = expected_latched ^ expected_settled
+                assert np.array_equal(latched, expected_latched), (weight, late)
+                assert wrong == np.count_nonzero(flips)
+                assert np.array_equal(bit_counts, _bits_per_position(flips, width))
+                wrong_total += wrong
+    if steps < width - 8:
+        assert wrong_total > 0
+
+
+@pytest.mark.parametrize("vdd", [0.9, 0.6, 0.55, 0.5, 0.48, 0.45, 0.4])
+def test_uint32_screened_kernel_at_the_pe_operating_points(rng, vdd):
+    """The PE's own carry steps and late product bits at each VDD: against the iterative carry
+    recurrence while the multiplier meets timing (down to 0.48 V), against the per-MAC closed
+    form of ``compound_mac_stream`` below (late product bits; at 0.4 V fewer than width / 2
+    carry delays fit, no core to screen on)."""
+    pe = PEConfig(cells="compound", technology=TECHNOLOGY)
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
+    params = mac_parameters(pe, timing)[0]
+    steps, late, mask = (
+        params[_kernels.PARAM_CARRY_STEPS],
+        params[_kernels.PARAM_LATE_PRODUCT],
+        params[_kernels.PARAM_MASK],
+    )
+    assert (late == 0) == (vdd >= 0.48)
+    for stream, partial in [*_streams(rng, pe.width), *_long_streams(rng, pe.width)]:
+        for weight in (-128, -3, 77):
+            if late == 0:
+                expected_latched, expected_settled = _recurrence(pe, timing, stream, weight, partial)
+            else:
+                expected_latched, expected_settled = _stream_kernel(stream, weight, partial, late, steps, mask)
+            for screen in (True, False):
+                latched, wrong, _ = _screened_kernel(stream, weight, partial, late, steps, pe.width, screen)
+                assert np.array_equal(latched, expected_latched)
+                assert wrong == np.count_nonzero(expected_latched != expected_settled)

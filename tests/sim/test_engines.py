@@ -569,3 +569,45 @@ def test_fast_engine_cycles_equal_scalesim_on_the_small_mobilenet_layers(array, 
     # The first convolution and every depthwise layer (SCALE-Sim's N = 1 rows), simulated MAC by MAC.
     names = {f"Conv{i}" for i in (1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26)}
     _simulate_reference_layers(scalesim_reference, array, dataflow, names)
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "is"])
+@pytest.mark.parametrize(("rows", "cols", "m", "n", "k"), ODD_SHAPES)
+@pytest.mark.parametrize(("vdd", "width"), [(0.55, 32), (0.5, 32), (0.48, 24), (0.45, 32), (0.4, 32), (0.5, 20)])
+def test_screened_fast_path_agrees_with_the_detailed_engine(monkeypatch, dataflow, rows, cols, m, n, k, vdd, width):
+    """Compound cells, no protection, no event record: the fast engine's uint32 screened kernel
+    (core screening from 0.48 V up, every MAC in closed form at 0.4 V, late product bits below
+    0.48 V) gives the detailed engine's outputs, wrong bits and counters."""
+    from sim import _kernels
+
+    calls = []
+    screened = _kernels.screened_stationary_fold
+
+    def counting(*args):
+        calls.append(1)
+        return screened(*args)
+
+    monkeypatch.setattr(_kernels, "screened_stationary_fold", counting)
+    pe = PEConfig(technology=TECHNOLOGY, width=width)
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
+    a, b = _signed_operands(23, 40 * m, n, k)
+    options = {"timing": timing, "pe": pe, "array_options": {"accumulator_bits": width}}
+    fast = _run("fast", a, b, dataflow, rows, cols, **options)
+    assert calls
+    detailed = _run("detailed", a, b, dataflow, rows, cols, **options)
+    assert np.array_equal(fast.outputs, detailed.outputs)
+    assert np.array_equal(fast.flip_counts, detailed.flip_counts)
+    assert np.array_equal(fast.residual_flip_counts, detailed.residual_flip_counts)
+    assert (fast.erroneous_macs, fast.unprotected_errors, fast.cycles) == (
+        detailed.erroneous_macs,
+        detailed.unprotected_errors,
+        detailed.cycles,
+    )
+
+
+@pytest.mark.parametrize("vdd", [0.55, 0.5, 0.45, 0.4])
+def test_screened_agreement_cases_do_produce_errors(vdd):
+    pe = PEConfig(technology=TECHNOLOGY)
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
+    a, b = _signed_operands(23, 280, 6, 11)
+    assert _run("fast", a, b, "ws", 3, 5, timing=timing, pe=pe).erroneous_macs > 0
