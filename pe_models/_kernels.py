@@ -1004,30 +1004,33 @@ def _dense_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps
     return count
 
 
+@njit(cache=True, inline="always")
+def _chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core, screened):
+    if screened:
+        return _screened_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core)
+    return _dense_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask), -1
+
+
 @njit(cache=True)
-def _screened_stream_u32(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core):
-    """MACs 2.. of :func:`compound_stationary_screened`, chunks screened on the core: (wrong MACs,
-    chunks evaluated in closed form). A 32-bit accumulator gets its own copy of the loops, with
-    the mask a constant that the compiler folds away."""
-    if mask == np.uint32(0xFFFFFFFF):
-        return _screened_chunks(
-            stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, np.uint32(0xFFFFFFFF), core
+def _stream_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core, screened):
+    """MACs 2.. of :func:`compound_stationary_screened`: (wrong MACs, chunks evaluated in closed form
+    or -1 unscreened). The common cases (no late product bit; and a 32-bit accumulator) get
+    their own copies of the loops with those values constant, which the compiler folds (about
+    a third faster)."""
+    one_word = np.uint32(0xFFFFFFFF)
+    every_bit = np.int32(0xFFFF)
+    if late == 0 and mask == one_word:
+        return _chunks(
+            stream, psum_in, psum_out, flips, planes, w, every_bit, np.int32(0), steps, shifts, one_word, core, screened
         )
-    return _screened_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core)
-
-
-@njit(cache=True)
-def _dense_stream_u32(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask):
-    """MACs 2.. of :func:`compound_stationary_screened`, every one in closed form: wrong MACs (a
-    32-bit accumulator with a constant mask, as :func:`_screened_stream_u32`)."""
-    if mask == np.uint32(0xFFFFFFFF):
-        return _dense_chunks(
-            stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, np.uint32(0xFFFFFFFF)
+    if late == 0:
+        return _chunks(
+            stream, psum_in, psum_out, flips, planes, w, every_bit, np.int32(0), steps, shifts, mask, core, screened
         )
-    return _dense_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask)
+    return _chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core, screened)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product, steps, width, screen, flips, planes):
     """:func:`compound_stationary_stream` in uint32 words, screened chunk by chunk: latched sums, wrong bits.
 
@@ -1075,7 +1078,7 @@ def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product
     mask = np.uint32((np.int64(1) << width) - 1)
     w = np.int32(weight)
     late = np.int32(late_product & 0xFFFF)
-    keep = np.int32(0xFFFF) & ~late
+    keep = np.int32(np.int32(0xFFFF) & ~late)
     if n == 0:
         return 0, 0
     if steps >= width:
@@ -1107,13 +1110,14 @@ def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product
         if flip != 0:
             count += 1
             tally_bits(planes, flip)
-    if screen and 2 * steps >= width:
+    screened = screen and 2 * steps >= width
+    core = np.uint32(0)
+    if screened:
         core = np.uint32(((np.int64(1) << steps) - 1) & ~((np.int64(1) << (width - 1 - steps)) - 1))
-        wrong, flagged = _screened_stream_u32(
-            stream, psum_in, psum_out, flips, planes, w, keep, late, k, shifts, mask, core
-        )
-        return count + wrong, flagged
-    return count + _dense_stream_u32(stream, psum_in, psum_out, flips, planes, w, keep, late, k, shifts, mask), -1
+    wrong, flagged = _stream_chunks(
+        stream, psum_in, psum_out, flips, planes, w, keep, late, k, shifts, mask, core, screened
+    )
+    return count + wrong, flagged
 
 
 GATE_MAX_EVENTS = 512
