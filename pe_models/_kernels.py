@@ -1120,6 +1120,198 @@ def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product
     return count + wrong, flagged
 
 
+@njit(cache=True, inline="always")
+def _settle_lanes_u32(a0, a1, weights, psum_now, psum_out, keep, late, core, mask):
+    """Settled sums of one step of n PEs sharing the stream operand `a0` (after `a1`), one lane per PE;
+    returns a non-zero word when a lane propagates on every `core` bit."""
+    suspect = np.uint32(0)
+    for lane in range(np.uint64(weights.shape[0])):
+        w = np.int32(weights[lane])
+        new_b = _late_product_u32(a0 * w, a1 * w, keep, late, mask)
+        new_a = psum_now[lane]
+        psum_out[lane] = np.uint32(new_a + new_b) & mask
+        missing = np.uint32(np.uint32(~(new_a ^ new_b)) & core)
+        suspect = np.uint32(suspect | (np.uint32(missing - np.uint32(1)) & np.uint32(0x80000000)))
+    return suspect
+
+
+@njit(cache=True, inline="always")
+def _closed_form_lanes_u32(
+    a0, a1, a2, weights, psum_now, psum_before, psum_out, flips, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
+):
+    """One step of n PEs in closed form, one lane per PE: latched sums and flips; the OR of the flips."""
+    any_flip = np.uint32(0)
+    for lane in range(np.uint64(weights.shape[0])):
+        w = np.int32(weights[lane])
+        p1 = a1 * w
+        latched, flip = _compound_sum_u32(
+            psum_now[lane],
+            psum_before[lane],
+            _late_product_u32(a0 * w, p1, keep, late, mask),
+            _late_product_u32(p1, a2 * w, keep, late, mask),
+            steps,
+            s0,
+            s1,
+            s2,
+            s3,
+            s4,
+            all_stale,
+            mask,
+        )
+        psum_out[lane] = latched
+        flips[lane] = flip
+        any_flip = np.uint32(any_flip | flip)
+    return any_flip
+
+
+@njit(cache=True, inline="always")
+def _lanes_steps(stream, weights, psum_in, psum_out, flips, planes, keep, late, steps, shifts, mask, core, screen):
+    s0, s1, s2, s3, s4, all_stale = shifts
+    lanes = weights.shape[0]
+    count = 0
+    flagged = 0
+    for t in range(stream.shape[0]):
+        a0 = np.int32(stream[t])
+        a1 = np.int32(stream[t - 1]) if t >= 1 else np.int32(0)
+        a2 = np.int32(stream[t - 2]) if t >= 2 else np.int32(0)
+        if t == 0:
+            before = flips[lanes : 2 * lanes]
+            before[:] = 0
+        else:
+            before = psum_in[t - 1]
+            if screen:
+                if not _settle_lanes_u32(a0, a1, weights, psum_in[t], psum_out[t], keep, late, core, mask):
+                    continue
+                flagged += 1
+        if _closed_form_lanes_u32(
+            a0,
+            a1,
+            a2,
+            weights,
+            psum_in[t],
+            before,
+            psum_out[t],
+            flips,
+            keep,
+            late,
+            steps,
+            s0,
+            s1,
+            s2,
+            s3,
+            s4,
+            all_stale,
+            mask,
+        ):
+            count += _tally_flips(flips, lanes, planes)
+    return count, flagged
+
+
+@njit(cache=True)
+def _lanes_stream(stream, weights, psum_in, psum_out, flips, planes, keep, late, steps, shifts, mask, core, screen):
+    """:func:`compound_stationary_lanes` after its set-up, with the common constants folded (as
+    :func:`_stream_chunks`)."""
+    one_word = np.uint32(0xFFFFFFFF)
+    every_bit = np.int32(0xFFFF)
+    if late == 0 and mask == one_word:
+        return _lanes_steps(
+            stream,
+            weights,
+            psum_in,
+            psum_out,
+            flips,
+            planes,
+            every_bit,
+            np.int32(0),
+            steps,
+            shifts,
+            one_word,
+            core,
+            screen,
+        )
+    if late == 0:
+        return _lanes_steps(
+            stream, weights, psum_in, psum_out, flips, planes, every_bit, np.int32(0), steps, shifts, mask, core, screen
+        )
+    return _lanes_steps(
+        stream, weights, psum_in, psum_out, flips, planes, keep, late, steps, shifts, mask, core, screen
+    )
+
+
+@njit(cache=True)
+def compound_stationary_lanes(stream, weights, psum_in, psum_out, late_product, steps, width, screen, flips, planes):
+    """A row of compound-cell PEs sharing one stream operand, one lane per PE: the MACs of
+    :func:`compound_stationary_screened` for every PE, vectorised across the PEs.
+
+    For short streams (where the per-stream set-up of :func:`compound_stationary_screened`
+    would dominate): each step settles every lane in one vectorised pass that also tests
+    the core (with `screen` and ``2 * steps >= width``), and evaluates the step in closed
+    form only when a lane propagates on the whole core. Bit for bit the same MACs.
+
+    Parameters
+    ----------
+    stream : int8 array, shape (T,)
+        Operand entering the row at each step.
+    weights : int8 array, shape (n,)
+        The PEs' stationary operands.
+    psum_in : uint32 array, shape (T, n)
+        Incoming partial sums, ``psum_in[t, lane]`` (unsigned patterns below ``2**width``).
+    psum_out : uint32 array, shape (T, n)
+        Receives the latched sums.
+    late_product, steps, width
+        As :func:`compound_stationary_screened` (one parameter row for every PE).
+    screen : bool
+        Screen the steps.
+    flips : uint32 array, shape (>= 2 n,), even length
+        Scratch.
+    planes : int64 array, shape (64,)
+        Bit-sliced counters (:func:`tally_bits`) that receive the wrong bits.
+
+    Returns
+    -------
+    count : int
+        MACs that latched a wrong value.
+    flagged : int
+        Screened steps evaluated in closed form (0 without screening).
+    """
+    mask = np.uint32((np.int64(1) << width) - 1)
+    late = np.int32(late_product & 0xFFFF)
+    keep = np.int32(np.int32(0xFFFF) & ~late)
+    if steps >= width:
+        for t in range(stream.shape[0]):
+            _settle_lanes_u32(
+                np.int32(stream[t]),
+                np.int32(stream[t - 1]) if t >= 1 else np.int32(0),
+                weights,
+                psum_in[t],
+                psum_out[t],
+                keep,
+                late,
+                np.uint32(0),
+                mask,
+            )
+        return 0, 0
+    screened = screen and 2 * steps >= width
+    core = np.uint32(0)
+    if screened:
+        core = np.uint32(((np.int64(1) << steps) - 1) & ~((np.int64(1) << (width - 1 - steps)) - 1))
+    return _lanes_stream(
+        stream,
+        weights,
+        psum_in,
+        psum_out,
+        flips,
+        planes,
+        keep,
+        late,
+        np.uint32(steps),
+        stale_run_shifts(steps),
+        mask,
+        core,
+        screened,
+    )
+
+
 GATE_MAX_EVENTS = 512
 
 CELL_CODES = {"xor2": 0, "and2": 1, "or2": 2, "nand2": 3, "xor3": 4, "maj3": 5, "ao21": 6}

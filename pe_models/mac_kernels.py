@@ -22,6 +22,7 @@ __all__ = [
     "SCREEN_CHUNK",
     "add_tallies",
     "compound_mac_stream",
+    "compound_stationary_lanes",
     "compound_stationary_screened",
     "compound_stationary_stream",
     "product_stage",
@@ -36,6 +37,7 @@ registered_mac_shadow = _kernels.registered_mac_shadow
 compound_mac_stream = _kernels.compound_mac_stream
 compound_stationary_stream = _kernels.compound_stationary_stream
 compound_stationary_screened = _kernels.compound_stationary_screened
+compound_stationary_lanes = _kernels.compound_stationary_lanes
 product_stage = _kernels.product_stage
 PARAM_CELLS = _kernels.PARAM_CELLS
 PARAM_LATE_PRODUCT = _kernels.PARAM_LATE_PRODUCT

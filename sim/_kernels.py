@@ -28,6 +28,7 @@ from pe_models.mac_kernels import (
     PARAM_LATE_PRODUCT,
     SCREEN_CHUNK,
     add_tallies,
+    compound_stationary_lanes,
     compound_stationary_screened,
     compound_stationary_stream,
     product_stage,
@@ -351,6 +352,10 @@ def stationary_fold(
 
 _UNSCREENED_STREAMS = 15
 """Streams run without screening after one in which most chunks had a suspect (then one is screened again)."""
+_ROW_STEPS = 1024
+_ROW_COLUMNS = 16
+"""Folds of at most ``_ROW_STEPS`` stream steps and at least ``_ROW_COLUMNS`` columns run row by row,
+the columns in the vector lanes (:func:`pe_models.mac_kernels.compound_stationary_lanes`)."""
 
 
 @njit(cache=True)
@@ -366,13 +371,52 @@ def screened_stationary_fold(
     :func:`stationary_fold`, except ``out`` (uint32); ``counts`` receives ``ERRONEOUS`` and
     ``UNPROTECTED``.
     """
+    steps_t = row_stream.shape[1]
+    cols_used = stationary.shape[1]
+    planes = np.zeros(64, dtype=np.int64)
+    if steps_t <= _ROW_STEPS and cols_used >= _ROW_COLUMNS:
+        wrong = _screened_rows(row_stream, stationary, late_product, steps, width, out, planes)
+    else:
+        wrong = _screened_columns(row_stream, stationary, late_product, steps, width, out, planes)
+    counts[ERRONEOUS] += wrong
+    counts[UNPROTECTED] += wrong
+    add_tallies(planes, width, flip_counts)
+    add_tallies(planes, width, residual_counts)
+
+
+@njit(cache=True)
+def _screened_rows(row_stream, stationary, late_product, steps, width, out, planes):
+    """:func:`screened_stationary_fold` row by row, the columns in the vector lanes (short streams)."""
+    rows_used = row_stream.shape[0]
+    steps_t = row_stream.shape[1]
+    cols_used = stationary.shape[1]
+    psum_in = np.zeros((steps_t, cols_used), dtype=np.uint32)
+    psum_out = np.empty((steps_t, cols_used), dtype=np.uint32)
+    flips = np.empty(2 * cols_used, dtype=np.uint32)
+    wrong = 0
+    screen = True
+    for r in range(rows_used):
+        count, flagged = compound_stationary_lanes(
+            row_stream[r], stationary[r], psum_in, psum_out, late_product, steps, width, screen, flips, planes
+        )
+        wrong += count
+        screen = not screen or 4 * flagged < 3 * steps_t
+        psum_in, psum_out = psum_out, psum_in
+    for c in range(cols_used):
+        for t in range(steps_t):
+            out[c, t] = psum_in[t, c]
+    return wrong
+
+
+@njit(cache=True)
+def _screened_columns(row_stream, stationary, late_product, steps, width, out, planes):
+    """:func:`screened_stationary_fold` column by column, the stream steps in the vector lanes."""
     rows_used = row_stream.shape[0]
     steps_t = row_stream.shape[1]
     cols_used = stationary.shape[1]
     psum_in = np.empty(steps_t, dtype=np.uint32)
     psum_out = np.empty(steps_t, dtype=np.uint32)
     flips = np.empty(SCREEN_CHUNK, dtype=np.uint32)
-    planes = np.zeros(64, dtype=np.int64)
     wrong = 0
     chunks = max(1, (steps_t - 2 + SCREEN_CHUNK - 1) // SCREEN_CHUNK)
     unscreened = 0
@@ -399,10 +443,7 @@ def screened_stationary_fold(
             psum_in, psum_out = psum_out, psum_in
         for t in range(steps_t):
             out[c, t] = psum_in[t]
-    counts[ERRONEOUS] += wrong
-    counts[UNPROTECTED] += wrong
-    add_tallies(planes, width, flip_counts)
-    add_tallies(planes, width, residual_counts)
+    return wrong
 
 
 @njit(cache=True)

@@ -260,3 +260,49 @@ def test_uint32_screened_kernel_at_the_pe_operating_points(rng, vdd):
                 latched, wrong, _ = _screened_kernel(stream, weight, partial, late, steps, pe.width, screen)
                 assert np.array_equal(latched, expected_latched)
                 assert wrong == np.count_nonzero(expected_latched != expected_settled)
+
+
+@pytest.mark.parametrize("width", [32, 24])
+@pytest.mark.parametrize("steps", [0, 3, 12, 16, 21, 28, 31, 40])
+@pytest.mark.parametrize("screen", [True, False], ids=["screened", "unscreened"])
+def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, screen):
+    """``compound_stationary_lanes`` (a row of PEs, one lane each, sharing the stream operand)
+    gives each lane what ``compound_stationary_stream`` gives that PE alone."""
+    mask = (1 << width) - 1
+    weights = np.array([-128, -77, -3, -1, 0, 1, 2, 45, 99, 127, -64, 17, 5], dtype=np.int8)
+    wrong_total = 0
+    for stream, _ in _streams(rng, width):
+        partials = np.stack([_long_carry_stream(rng, stream.shape[0], width)[1] for _ in weights], axis=1)
+        partials[:, ::3] = np.stack([_dnn_like_stream(rng, stream.shape[0], width)[1] for _ in weights[::3]], axis=1)
+        for late in (0, 0x8000):
+            latched = np.empty(partials.shape, dtype=np.uint32)
+            planes = np.zeros(64, dtype=np.int64)
+            wrong, _ = _kernels.compound_stationary_lanes(
+                stream,
+                weights,
+                np.ascontiguousarray(partials, dtype=np.uint32),
+                latched,
+                late,
+                steps,
+                width,
+                screen,
+                np.empty(2 * weights.shape[0] + 2, dtype=np.uint32),
+                planes,
+            )
+            bit_counts = np.zeros(width, dtype=np.int64)
+            _kernels.add_tallies(planes, width, bit_counts)
+            expected_wrong = 0
+            expected_bits = np.zeros(width, dtype=np.int64)
+            for lane, weight in enumerate(weights):
+                expected_latched, expected_settled, _ = _new_kernel(
+                    stream, int(weight), partials[:, lane], late, steps, mask
+                )
+                assert np.array_equal(latched[:, lane].astype(np.int64), expected_latched), (lane, late)
+                flips = expected_latched ^ expected_settled
+                expected_wrong += int(np.count_nonzero(flips))
+                expected_bits += _bits_per_position(flips, width)
+            assert wrong == expected_wrong
+            assert np.array_equal(bit_counts, expected_bits)
+            wrong_total += wrong
+    if steps < width - 8:
+        assert wrong_total > 0

@@ -571,13 +571,21 @@ def test_fast_engine_cycles_equal_scalesim_on_the_small_mobilenet_layers(array, 
     _simulate_reference_layers(scalesim_reference, array, dataflow, names)
 
 
+SCREENED_SHAPES = [
+    *ODD_SHAPES,
+    pytest.param(5, 20, 7, 37, 12, id="5x20-row-by-row"),
+    pytest.param(4, 17, 27, 17, 6, id="4x17-column-by-column"),
+]
+
+
 @pytest.mark.parametrize("dataflow", ["ws", "is"])
-@pytest.mark.parametrize(("rows", "cols", "m", "n", "k"), ODD_SHAPES)
+@pytest.mark.parametrize(("rows", "cols", "m", "n", "k"), SCREENED_SHAPES)
 @pytest.mark.parametrize(("vdd", "width"), [(0.55, 32), (0.5, 32), (0.48, 24), (0.45, 32), (0.4, 32), (0.5, 20)])
 def test_screened_fast_path_agrees_with_the_detailed_engine(monkeypatch, dataflow, rows, cols, m, n, k, vdd, width):
-    """Compound cells, no protection, no event record: the fast engine's uint32 screened kernel
+    """Compound cells, no protection, no event record: the fast engine's uint32 screened kernels
     (core screening from 0.48 V up, every MAC in closed form at 0.4 V, late product bits below
-    0.48 V) gives the detailed engine's outputs, wrong bits and counters."""
+    0.48 V; short folds of 16 or more columns row by row with the columns in the vector lanes,
+    the others column by column) give the detailed engine's outputs, wrong bits and counters."""
     from sim import _kernels
 
     calls = []
