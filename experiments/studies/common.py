@@ -153,7 +153,7 @@ def vdd_values(value: object, name: str = "vdd_v") -> tuple[float, ...]:
             direction = 1 if stop >= start else -1
             values: list[object] = [round(start + direction * i * step, 6) for i in range(count)]
         elif re.fullmatch(f"{_NUMBER}(,{_NUMBER})*", value):
-            values = [float(v) for v in value.split(",")]
+            values = [float(v.strip()) for v in value.split(",")]
         else:
             raise ConfigError(
                 f"{name}: {value!r} is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)"
