@@ -1019,6 +1019,23 @@ def _stream_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, step
     a third faster)."""
     one_word = np.uint32(0xFFFFFFFF)
     every_bit = np.int32(0xFFFF)
+    if late == 0 and mask == one_word and steps >= 16:
+        doubling = (np.uint32(1), np.uint32(2), np.uint32(4), np.uint32(8), shifts[4], np.uint32(0))
+        return _chunks(
+            stream,
+            psum_in,
+            psum_out,
+            flips,
+            planes,
+            w,
+            every_bit,
+            np.int32(0),
+            steps,
+            doubling,
+            one_word,
+            core,
+            screened,
+        )
     if late == 0 and mask == one_word:
         return _chunks(
             stream, psum_in, psum_out, flips, planes, w, every_bit, np.int32(0), steps, shifts, one_word, core, screened
@@ -1213,6 +1230,23 @@ def _lanes_stream(stream, weights, psum_in, psum_out, flips, planes, keep, late,
     :func:`_stream_chunks`)."""
     one_word = np.uint32(0xFFFFFFFF)
     every_bit = np.int32(0xFFFF)
+    if late == 0 and mask == one_word and steps >= 16:
+        doubling = (np.uint32(1), np.uint32(2), np.uint32(4), np.uint32(8), shifts[4], np.uint32(0))
+        return _lanes_steps(
+            stream,
+            weights,
+            psum_in,
+            psum_out,
+            flips,
+            planes,
+            every_bit,
+            np.int32(0),
+            steps,
+            doubling,
+            one_word,
+            core,
+            screen,
+        )
     if late == 0 and mask == one_word:
         return _lanes_steps(
             stream,
