@@ -1014,9 +1014,10 @@ def _chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shif
 @njit(cache=True)
 def _stream_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core, screened):
     """MACs 2.. of :func:`compound_stationary_screened`: (wrong MACs, chunks evaluated in closed form
-    or -1 unscreened). The common cases (no late product bit; and a 32-bit accumulator) get
-    their own copies of the loops with those values constant, which the compiler folds (about
-    a third faster)."""
+    or -1 unscreened). The common cases (no late product bit; a 32-bit accumulator; at least
+    16 carry delays, where the first four doubling shifts are 1, 2, 4 and 8) get their own
+    copies of the loops with those values constant, which the compiler folds into immediate
+    operands (together about 1.5x faster at 0.5 V)."""
     one_word = np.uint32(0xFFFFFFFF)
     every_bit = np.int32(0xFFFF)
     if late == 0 and mask == one_word and steps >= 16:
