@@ -857,29 +857,28 @@ def _closed_form_run_u32(
     into ``flips[t - start]``; returns the OR of the flips.
 
     Unsigned indices (no wraparound test); without late product bits the products stay
-    32-bit (the sign extension of a 16-bit pattern would widen the vector loop to 64 bits).
+    32-bit (the sign extension of a 16-bit pattern would widen the vector loop to 64 bits)
+    and the previous MAC's carries are carried over from the iteration before (a
+    first-order recurrence the vectoriser handles with one shuffle).
     """
     any_flip = np.uint32(0)
     one = np.uint64(1)
     two = np.uint64(2)
     first = np.uint64(start)
     if late == 0:
+        old_a = psum_in[first - one]
+        old_b = np.uint32(np.uint32(np.int32(stream[first - one]) * w) & mask)
+        previous = np.uint32(np.uint32(old_a + old_b) ^ old_a ^ old_b)
         for t in range(first, np.uint64(stop)):
-            latched, flip = _compound_sum_u32(
-                psum_in[t],
-                psum_in[t - one],
-                np.uint32(np.uint32(np.int32(stream[t]) * w) & mask),
-                np.uint32(np.uint32(np.int32(stream[t - one]) * w) & mask),
-                steps,
-                s0,
-                s1,
-                s2,
-                s3,
-                s4,
-                all_stale,
-                mask,
-            )
-            psum_out[t] = latched
+            new_a = psum_in[t]
+            new_b = np.uint32(np.uint32(np.int32(stream[t]) * w) & mask)
+            total = np.uint32(new_a + new_b)
+            propagate = np.uint32(new_a ^ new_b)
+            carries = np.uint32(total ^ propagate)
+            stale = _stale_run_u32(propagate, s0, s1, s2, s3, s4, all_stale)
+            flip = np.uint32(np.uint32(carries ^ np.uint32(previous << steps)) & stale & mask)
+            previous = carries
+            psum_out[t] = np.uint32(total ^ flip) & mask
             flips[t - first] = flip
             any_flip = np.uint32(any_flip | flip)
         return any_flip
