@@ -1013,10 +1013,10 @@ def _chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shif
 @njit(cache=True)
 def _stream_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core, screened):
     """MACs 2.. of :func:`compound_stationary_screened`: (wrong MACs, chunks evaluated in closed form
-    or -1 unscreened). The common cases (no late product bit; a 32-bit accumulator; at least
-    16 carry delays, where the first four doubling shifts are 1, 2, 4 and 8) get their own
-    copies of the loops with those values constant, which the compiler folds into immediate
-    operands (together about 1.5x faster at 0.5 V)."""
+    or -1 unscreened). The common case (no late product bit, a 32-bit accumulator, at least 16
+    carry delays, where the first four doubling shifts are 1, 2, 4 and 8) gets its own copy of
+    the loops with those values constant, which the compiler folds into immediate operands
+    (about 1.5x faster at 0.5 V); one copy per case would cost more compile time than it saves."""
     one_word = np.uint32(0xFFFFFFFF)
     every_bit = np.int32(0xFFFF)
     if late == 0 and mask == one_word and steps >= 16:
@@ -1035,14 +1035,6 @@ def _stream_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, step
             one_word,
             core,
             screened,
-        )
-    if late == 0 and mask == one_word:
-        return _chunks(
-            stream, psum_in, psum_out, flips, planes, w, every_bit, np.int32(0), steps, shifts, one_word, core, screened
-        )
-    if late == 0:
-        return _chunks(
-            stream, psum_in, psum_out, flips, planes, w, every_bit, np.int32(0), steps, shifts, mask, core, screened
         )
     return _chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core, screened)
 
@@ -1246,26 +1238,6 @@ def _lanes_stream(stream, weights, psum_in, psum_out, flips, planes, keep, late,
             one_word,
             core,
             screen,
-        )
-    if late == 0 and mask == one_word:
-        return _lanes_steps(
-            stream,
-            weights,
-            psum_in,
-            psum_out,
-            flips,
-            planes,
-            every_bit,
-            np.int32(0),
-            steps,
-            shifts,
-            one_word,
-            core,
-            screen,
-        )
-    if late == 0:
-        return _lanes_steps(
-            stream, weights, psum_in, psum_out, flips, planes, every_bit, np.int32(0), steps, shifts, mask, core, screen
         )
     return _lanes_steps(
         stream, weights, psum_in, psum_out, flips, planes, keep, late, steps, shifts, mask, core, screen
