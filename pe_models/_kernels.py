@@ -830,7 +830,14 @@ def _stale_run_u32(propagate, s0, s1, s2, s3, s4, all_stale):
 
 @njit(cache=True, inline="always")
 def _late_product_u32(p0, p1, keep, late, mask):
-    """Product register of a MAC whose `late` bits still hold the previous product, sign-extended, uint32."""
+    """Product register of a MAC whose `late` bits still hold the previous product, sign-extended, uint32.
+
+    Without late bits it is the product itself (an int8 x int8 product fits 16 signed bits);
+    taking that branch keeps vector loops 32-bit, where the 16-bit sign extension would
+    widen them to 64 bits. In the loop copies with ``late`` a constant 0 the test folds away.
+    """
+    if late == 0:
+        return np.uint32(np.uint32(p0) & mask)
     return np.uint32(np.uint32(_extend_product((p0 & keep) | (p1 & late))) & mask)
 
 
@@ -856,49 +863,27 @@ def _closed_form_run_u32(
     """Vector loop of :func:`_compound_sum_u32` over MACs ``2 <= start <= t < stop``, the flip of MAC t
     into ``flips[t - start]``; returns the OR of the flips.
 
-    Unsigned indices (no wraparound test); without late product bits the products stay
-    32-bit (the sign extension of a 16-bit pattern would widen the vector loop to 64 bits)
-    and the previous MAC's carries are carried over from the iteration before (a
-    first-order recurrence the vectoriser handles with one shuffle).
+    Unsigned indices (no wraparound test). The previous MAC's carries (its incoming sum and
+    product register are this MAC's old operands) are carried over from the iteration
+    before, a first-order recurrence the vectoriser handles with one shuffle.
     """
     any_flip = np.uint32(0)
     one = np.uint64(1)
     two = np.uint64(2)
     first = np.uint64(start)
-    if late == 0:
-        old_a = psum_in[first - one]
-        old_b = np.uint32(np.uint32(np.int32(stream[first - one]) * w) & mask)
-        previous = np.uint32(np.uint32(old_a + old_b) ^ old_a ^ old_b)
-        for t in range(first, np.uint64(stop)):
-            new_a = psum_in[t]
-            new_b = np.uint32(np.uint32(np.int32(stream[t]) * w) & mask)
-            total = np.uint32(new_a + new_b)
-            propagate = np.uint32(new_a ^ new_b)
-            carries = np.uint32(total ^ propagate)
-            stale = _stale_run_u32(propagate, s0, s1, s2, s3, s4, all_stale)
-            flip = np.uint32(np.uint32(carries ^ np.uint32(previous << steps)) & stale & mask)
-            previous = carries
-            psum_out[t] = np.uint32(total ^ flip) & mask
-            flips[t - first] = flip
-            any_flip = np.uint32(any_flip | flip)
-        return any_flip
+    old_a = psum_in[first - one]
+    old_b = _late_product_u32(np.int32(stream[first - one]) * w, np.int32(stream[first - two]) * w, keep, late, mask)
+    previous = np.uint32(np.uint32(old_a + old_b) ^ old_a ^ old_b)
     for t in range(first, np.uint64(stop)):
-        p1 = np.int32(stream[t - one]) * w
-        latched, flip = _compound_sum_u32(
-            psum_in[t],
-            psum_in[t - one],
-            _late_product_u32(np.int32(stream[t]) * w, p1, keep, late, mask),
-            _late_product_u32(p1, np.int32(stream[t - two]) * w, keep, late, mask),
-            steps,
-            s0,
-            s1,
-            s2,
-            s3,
-            s4,
-            all_stale,
-            mask,
-        )
-        psum_out[t] = latched
+        new_a = psum_in[t]
+        new_b = _late_product_u32(np.int32(stream[t]) * w, np.int32(stream[t - one]) * w, keep, late, mask)
+        total = np.uint32(new_a + new_b)
+        propagate = np.uint32(new_a ^ new_b)
+        carries = np.uint32(total ^ propagate)
+        stale = _stale_run_u32(propagate, s0, s1, s2, s3, s4, all_stale)
+        flip = np.uint32(np.uint32(carries ^ np.uint32(previous << steps)) & stale & mask)
+        previous = carries
+        psum_out[t] = np.uint32(total ^ flip) & mask
         flips[t - first] = flip
         any_flip = np.uint32(any_flip | flip)
     return any_flip
@@ -910,14 +895,6 @@ def _settle_run_u32(stream, psum_in, psum_out, w, keep, late, core, mask, start,
     of them propagates on every `core` bit (core < 2**31), the necessary condition for a stale carry."""
     suspect = np.uint32(0)
     one = np.uint64(1)
-    if late == 0:
-        for t in range(np.uint64(start), np.uint64(stop)):
-            new_b = np.uint32(np.uint32(np.int32(stream[t]) * w) & mask)
-            new_a = psum_in[t]
-            psum_out[t] = np.uint32(new_a + new_b) & mask
-            missing = np.uint32(np.uint32(~(new_a ^ new_b)) & core)
-            suspect = np.uint32(suspect | (np.uint32(missing - np.uint32(1)) & np.uint32(0x80000000)))
-        return suspect
     for t in range(np.uint64(start), np.uint64(stop)):
         new_b = _late_product_u32(np.int32(stream[t]) * w, np.int32(stream[t - one]) * w, keep, late, mask)
         new_a = psum_in[t]
@@ -1091,7 +1068,9 @@ def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product
     if n == 0:
         return 0, 0
     if steps >= width:
-        psum_out[0] = np.uint32(psum_in[0] + np.uint32(_extend_product(np.int32(stream[0]) * w & keep))) & mask
+        psum_out[0] = (
+            np.uint32(psum_in[0] + _late_product_u32(np.int32(stream[0]) * w, np.int32(0), keep, late, mask)) & mask
+        )
         _settle_run_u32(stream, psum_in, psum_out, w, keep, late, np.uint32(0), mask, 1, n)
         return 0, 0
     shifts = stale_run_shifts(steps)
