@@ -123,10 +123,10 @@ def memory_traffic(
     words = {name: int(getattr(report, name)) for name in ACCESS_COUNTS}
     word = array.word_bytes
     return MemoryTraffic(
-        sram_read_bytes=(words["ifmap_sram_reads"] + words["filter_sram_reads"] + words["ofmap_sram_reads"]) * word,
-        sram_write_bytes=(words["ifmap_sram_writes"] + words["filter_sram_writes"] + words["ofmap_sram_writes"]) * word,
-        dram_read_bytes=(words["ifmap_dram_reads"] + words["filter_dram_reads"] + words["ofmap_dram_reads"]) * word,
-        dram_write_bytes=words["ofmap_dram_writes"] * word,
+        sram_read_bytes=report.sram_reads * word,
+        sram_write_bytes=report.sram_writes * word,
+        dram_read_bytes=report.dram_reads * word,
+        dram_write_bytes=report.ofmap_dram_writes * word,
         by_operand=words,
     )
 

@@ -38,7 +38,7 @@ import simpy
 
 from pe_models.chain import mac_parameters
 from pe_models.errors import ConfigError
-from pe_models.integers import exact_gemm, to_signed
+from pe_models.integers import exact_gemm
 from pe_models.pe import PEConfig, StageTiming
 from pe_models.razor import window_fs
 from pe_models.variation import ProcessVariation
@@ -69,7 +69,6 @@ __all__ = [
     "simulate_conv",
     "simulate_gemm",
     "simulate_grouped_gemm",
-    "to_signed",
 ]
 
 ENGINES: dict[str, Callable[[GridSetup], GridEngine]] = {"fast": FastGrid, "detailed": DetailedGrid}

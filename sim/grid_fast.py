@@ -47,6 +47,8 @@ class FastGrid:
         setup = self.setup
         steps = operands.row_stream.shape[1]
         busy = fold_busy_cycles(setup.dataflow, setup.rows, setup.cols, steps)
+        if self._screened and operands.stationary is not None:
+            return self._run_screened(operands, busy)
         capacity = _INITIAL_EVENT_CAPACITY if setup.record_events else 1
         while True:
             result, n_events, events = self._run(operands, busy, capacity)
@@ -55,6 +57,40 @@ class FastGrid:
             capacity = n_events
         recorded = sort_events(events[:n_events]) if setup.record_events else None
         return FoldResult(events=recorded, busy_cycles=busy, **result)
+
+    def _run_screened(self, operands: FoldOperands, busy: int) -> FoldResult:
+        """A ws/is fold through :func:`sim._kernels.screened_stationary_fold` (no protection, no events)."""
+        setup = self.setup
+        assert operands.stationary is not None
+        rows_used, steps = operands.row_stream.shape
+        cols_used = operands.stationary.shape[1]
+        tile = np.empty((cols_used, steps), dtype=np.uint32)
+        flip_counts = np.zeros(setup.width, dtype=np.int64)
+        residual = np.zeros(setup.width, dtype=np.int64)
+        counts = np.zeros(_kernels.COUNTER_COUNT, dtype=np.int64)
+        _kernels.screened_stationary_fold(
+            operands.row_stream,
+            operands.stationary,
+            int(setup.params[0, _kernels.PARAM_LATE_PRODUCT]),
+            int(setup.params[0, _kernels.PARAM_CARRY_STEPS]),
+            setup.width,
+            tile,
+            flip_counts,
+            residual,
+            counts,
+        )
+        return FoldResult(
+            tile=tile,
+            busy_cycles=busy,
+            macs=rows_used * cols_used * steps,
+            erroneous_macs=int(counts[_kernels.ERRONEOUS]),
+            unprotected_errors=int(counts[_kernels.UNPROTECTED]),
+            detections=0,
+            detection_cycles=0,
+            column_detection_cycles=np.zeros(cols_used, dtype=np.int64),
+            flip_counts=flip_counts,
+            residual_flip_counts=residual,
+        )
 
     def _run(self, operands: FoldOperands, busy: int, capacity: int) -> tuple[dict, int, np.ndarray]:
         setup = self.setup
@@ -71,42 +107,29 @@ class FastGrid:
         depth = np.zeros(depth_shape, dtype=np.int32)
         if operands.stationary is not None:
             cols_used = operands.stationary.shape[1]
-            tile = np.empty((cols_used, steps), dtype=np.uint32 if self._screened else np.int64)
+            tile = np.empty((cols_used, steps), dtype=np.int64)
             column_counts = np.zeros(cols_used, dtype=np.int64)
-            if self._screened:
-                _kernels.screened_stationary_fold(
-                    operands.row_stream,
-                    operands.stationary,
-                    int(setup.params[0, _kernels.PARAM_LATE_PRODUCT]),
-                    int(setup.params[0, _kernels.PARAM_CARRY_STEPS]),
-                    width,
-                    tile,
-                    flip_counts,
-                    residual,
-                    counts,
-                )
-            else:
-                _kernels.stationary_fold(
-                    operands.row_stream,
-                    operands.stationary,
-                    setup.params,
-                    setup.cols,
-                    stream_offset(setup.dataflow, setup.rows),
-                    setup.protected_mask,
-                    setup.mask,
-                    width,
-                    recovery,
-                    setup.record_events,
-                    tile,
-                    flip_counts,
-                    residual,
-                    cycle_flags,
-                    column_counts,
-                    column_flags,
-                    depth,
-                    events,
-                    counts,
-                )
+            _kernels.stationary_fold(
+                operands.row_stream,
+                operands.stationary,
+                setup.params,
+                setup.cols,
+                stream_offset(setup.dataflow, setup.rows),
+                setup.protected_mask,
+                setup.mask,
+                width,
+                recovery,
+                setup.record_events,
+                tile,
+                flip_counts,
+                residual,
+                cycle_flags,
+                column_counts,
+                column_flags,
+                depth,
+                events,
+                counts,
+            )
         else:
             assert operands.col_stream is not None
             cols_used = operands.col_stream.shape[0]

@@ -114,10 +114,10 @@ def im2col_groups(
         columns, out_shape = im2col(x, kernel, stride, padding)
         return columns[None], out_shape
     channel_major = np.ascontiguousarray(pad_nhwc(x, padding).transpose(3, 0, 1, 2))
-    channels, n, height, width = channel_major.shape
+    n, height, width, channels = x.shape
     per_group = channels // groups
-    out_h = (height - kernel[0]) // stride[0] + 1
-    out_w = (width - kernel[1]) // stride[1] + 1
+    out_h = conv_output_size(height, kernel[0], stride[0], padding[0], padding[2])
+    out_w = conv_output_size(width, kernel[1], stride[1], padding[1], padding[3])
     k_major = np.empty((groups, kernel[0] * kernel[1] * per_group, n * out_h * out_w), dtype=x.dtype)
     _kernels.im2col_k_major(channel_major, kernel[0], kernel[1], stride[0], stride[1], k_major)
     return k_major.transpose(0, 2, 1), (n, out_h, out_w)
