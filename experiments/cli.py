@@ -42,6 +42,7 @@ __all__ = [
     "add_output_options",
     "build_parser",
     "main",
+    "out_argument",
     "output_dir",
     "published_path",
 ]
@@ -70,7 +71,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _out_argument(text: str) -> Path | str:
+def out_argument(text: str) -> Path | str:
+    """The ``type`` of every output-folder option: a Path, or the blank text itself (refused later)."""
     return Path(text) if text.strip() else text
 
 
@@ -89,7 +91,7 @@ def add_out_option(parser: argparse.ArgumentParser, command: str) -> None:
     """Add `--out DIR` (default ./vscale-out/<command>/)."""
     parser.add_argument(
         "--out",
-        type=_out_argument,
+        type=out_argument,
         default=Path("vscale-out") / command,
         metavar="DIR",
         help=f"directory for CSV, PNG and the config used (default: ./vscale-out/{command}/); "
@@ -329,9 +331,6 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(subparsers)
     for sub in _all_subparsers(subparsers):
         _add_max_memory(sub, argparse.SUPPRESS)
-        for action in sub._actions:
-            if action.dest == "out":
-                action.type = _out_argument
     return parser
 
 

@@ -258,17 +258,21 @@ def slack_ratio(pe: PEConfig, f_clk_mhz: float) -> float:
     return (1e6 / f_clk_mhz) / critical_path_ps(pe)
 
 
-def max_error_free_f_clk_mhz(pe: PEConfig, vdd_v: float) -> float:
+def max_error_free_f_clk_mhz(pe: PEConfig, vdd_v: float, t_setup_ps: float | None = None) -> float:
     """Highest clock in MHz at which every path of `pe` meets setup at supply `vdd_v`.
 
-    ``1e6 / (critical_path_ps(pe) * delay_scale(vdd_v))``. Above it some operand
-    transitions may be latched late; below it none can be (no process variation).
+    ``1e6 / (critical_path_ps(pe) * delay_scale(vdd_v))``; with `t_setup_ps` the setup
+    time is that value, not scaled (as in :func:`stage_timing`): ``1e6 / (longest path *
+    delay_scale + t_setup_ps)``. Above it some operand transitions may be latched late;
+    below it none can be (no process variation).
 
     Parameters
     ----------
     pe : PEConfig
     vdd_v : float
         Supply voltage in V, inside the PE technology's range.
+    t_setup_ps : float, optional
+        The flip-flops' setup time in ps (default: the library's, scaled with the delays).
 
     Returns
     -------
@@ -280,4 +284,7 @@ def max_error_free_f_clk_mhz(pe: PEConfig, vdd_v: float) -> float:
     ConfigError
         If `vdd_v` is outside the technology's range.
     """
-    return 1e6 / (critical_path_ps(pe) * pe.tech.delay_scale(vdd_v))
+    scale = pe.tech.delay_scale(vdd_v)
+    if t_setup_ps is None:
+        return 1e6 / (critical_path_ps(pe) * scale)
+    return 1e6 / ((critical_path_ps(pe) - pe.library.t_setup_ps) * scale + t_setup_ps)

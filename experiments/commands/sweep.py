@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from experiments.cli import out_argument
 from experiments.output import FORMATS, Table, emit
 from experiments.sweep import SweepResult, load_sweep_spec, parse_executor, run_sweep
 
@@ -48,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=out_argument,
         default=Path("vscale-out") / "sweep",
         metavar="DIR",
         help="the result store (created, or resumed when it holds a sweep) (default: ./vscale-out/sweep/)",

@@ -41,7 +41,6 @@ from .common import (
     check_int,
     no_progress,
     resolve_array,
-    timing_totals,
 )
 from .inference_energy import energy_columns, inference_energy, inference_layers
 
@@ -547,7 +546,7 @@ def accuracy(
         "calibration_images": len(bundle.calibration_images),
         "protect_mask": f"0x{protect_mask:08x}",
         "nominal_vdd_v": nominal_v,
-        **timing_totals(config.pe_config(), config.f_clk_mhz, config.vdd_v),
+        **config.timing_totals(pe),
     }
     return AccuracyResult(config=config, rows=tuple(rows), totals=totals, error_rows=tuple(error_rows))
 

@@ -295,6 +295,12 @@ class TimingFields(PEFields):
             return stage_timing(pe, t_clk_ps=self.t_clk_ps, delay_scale=self.delay_scale, **extra)
         return stage_timing(pe, operating_point=point, **extra)
 
+    def timing_totals(self, pe: PEConfig) -> dict[str, Any]:
+        """:func:`timing_totals` of `pe` at this operating point (critical path only with ``t_clk_ps``)."""
+        if self.vdd_v is None:
+            return timing_totals(pe, None)
+        return timing_totals(pe, self.f_clk_mhz, (self.vdd_v,), self.t_setup_ps)
+
 
 @dataclass(frozen=True, kw_only=True)
 class SweepFields(PEFields):
@@ -330,6 +336,10 @@ class SweepFields(PEFields):
             )
             for v in self.vdd_v
         ]
+
+    def timing_totals(self, pe: PEConfig) -> dict[str, Any]:
+        """:func:`timing_totals` of `pe` over the sweep."""
+        return timing_totals(pe, self.f_clk_mhz, self.vdd_v, self.t_setup_ps)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -419,18 +429,21 @@ def config_dict(config: object) -> dict[str, Any]:
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config) if f.init}  # type: ignore[arg-type]
 
 
-def timing_totals(pe: PEConfig, f_clk_mhz: float | None, vdds: Iterable[float] = ()) -> dict[str, Any]:
+def timing_totals(
+    pe: PEConfig, f_clk_mhz: float | None, vdds: Iterable[float] = (), t_setup_ps: float | None = None
+) -> dict[str, Any]:
     """The PE's timing regime, for a study's totals.
 
     ``critical_path_ps`` (longest path plus setup at nominal VDD), ``slack_ratio`` (clock
     period / critical path at nominal VDD, when there is a clock) and
     ``max_error_free_f_clk_mhz`` (the highest clock meeting every path at each VDD of
-    `vdds`, keyed by the voltage written as in the rows, e.g. ``"0.55"``).
+    `vdds` with the setup time `t_setup_ps` if given, keyed by the voltage written as in the
+    rows, e.g. ``"0.55"``).
     """
     totals: dict[str, Any] = {"critical_path_ps": critical_path_ps(pe)}
     if f_clk_mhz is not None:
         totals["slack_ratio"] = slack_ratio(pe, f_clk_mhz)
-    clocks = {f"{float(v):g}": max_error_free_f_clk_mhz(pe, float(v)) for v in vdds}
+    clocks = {f"{float(v):g}": max_error_free_f_clk_mhz(pe, float(v), t_setup_ps) for v in vdds}
     if clocks:
         totals["max_error_free_f_clk_mhz"] = clocks
     return totals

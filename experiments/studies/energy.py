@@ -58,7 +58,6 @@ from .common import (
     check_number,
     no_progress,
     resolve_array,
-    timing_totals,
 )
 
 __all__ = [
@@ -498,7 +497,7 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
         "node_nm": model.node_nm,
         "hold_buffers_per_bit": model.hold_buffers_per_bit,
         **{f"{name}_toggle_error_pct": stage.validation_error_pct for name, stage in model.stages.items()},
-        **timing_totals(config.pe_config(), config.f_clk_mhz, config.vdd_v),
+        **config.timing_totals(config.pe_config()),
     }
     return EnergyResult(config=config, rows=tuple(rows), totals=totals, model=model)
 

@@ -29,7 +29,6 @@ from .common import (
     check_choice,
     check_int,
     no_progress,
-    timing_totals,
 )
 
 __all__ = [
@@ -264,7 +263,7 @@ def probs(config: ProbsConfig | None = None, /, *, progress: Progress = no_progr
             "voltages": count,
             "level": config.level,
             "operands": stream.source,
-            **timing_totals(pe, config.f_clk_mhz, config.vdd_v),
+            **config.timing_totals(pe),
         },
         vdd_v=vdd_v,
         delay_scale=np.array([t.delay_scale for t in timings]),

@@ -40,7 +40,6 @@ from .common import (
     no_progress,
     resolve_array,
     set_field,
-    timing_totals,
 )
 
 __all__ = [
@@ -614,11 +613,7 @@ def simulate(
         "unprotected_flipped_bits": [int(x) for x in outcome.residual_flip_counts],
         "energy_vdd_v": float("nan") if energy_vdd is None else energy_vdd,
         **{name: float(sum(getattr(row, name) for row in rows)) for name in _ENERGY_COLUMNS},
-        **timing_totals(
-            config.pe_config(),
-            None if config.vdd_v is None else config.f_clk_mhz,
-            () if config.vdd_v is None else (config.vdd_v,),
-        ),
+        **config.timing_totals(config.pe_config()),
     }
     return SimulateResult(
         config=config,

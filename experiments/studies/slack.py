@@ -12,7 +12,7 @@ from pe_models.errors import ConfigError
 from pe_models.slack import SlackAnalysis, slack_analysis
 
 from . import Study
-from .common import OperandFields, TimingFields, as_config, check_int, timing_totals
+from .common import OperandFields, TimingFields, as_config, check_int
 
 __all__ = [
     "SlackBinRow",
@@ -194,11 +194,7 @@ def slack(config: SlackConfig | None = None, /, **fields: Any) -> SlackResult:
         "t_sample_ps": analysis.t_sample_ps,
         "delay_scale": timing.delay_scale,
         "operands": stream.source,
-        **timing_totals(
-            config.pe_config(),
-            None if config.vdd_v is None else config.f_clk_mhz,
-            () if config.vdd_v is None else (config.vdd_v,),
-        ),
+        **config.timing_totals(config.pe_config()),
     }
     return SlackResult(config=config, rows=rows, totals=totals, analysis=analysis)
 

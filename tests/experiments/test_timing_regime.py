@@ -65,3 +65,30 @@ def test_timing_studies_report_the_regime(study):
     totals = study().totals
     assert totals["slack_ratio"] > 0
     assert "0.7" in totals["max_error_free_f_clk_mhz"]
+
+
+def _longest_arrival_fs(pe, timing) -> int:
+    """Latest static arrival of any stage output under `timing`'s scaled cell delays."""
+    latest = 0
+    for netlist in pe.stages.values():
+        arrival = netlist.static_arrival_fs(timing.delays_fs)
+        latest = max(latest, *(arrival[net] for nets in netlist.outputs.values() for net in nets))
+    return latest
+
+
+@pytest.mark.parametrize("t_setup_ps", [0.0, 400.0])
+def test_error_free_clock_follows_a_given_setup_time(t_setup_ps):
+    """With ``t_setup_ps`` the reported clock is where the sampling instant of ``stage_timing``
+    (clock period minus that setup) meets the longest scaled path: just below it every path
+    meets the sample, just above it one does not."""
+    from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+
+    result = vscale.slack(vdd_v=0.7, t_setup_ps=t_setup_ps, bins=8)
+    clock = result.totals["max_error_free_f_clk_mhz"]["0.7"]
+    assert clock != pytest.approx(vscale.slack(vdd_v=0.7, bins=8).totals["max_error_free_f_clk_mhz"]["0.7"])
+    pe = PEConfig()
+    for factor, meets in ((0.999, True), (1.001, False)):
+        timing = stage_timing(
+            pe, operating_point=OperatingPoint(vdd_v=0.7, f_clk_mhz=clock * factor), t_setup_ps=t_setup_ps
+        )
+        assert (_longest_arrival_fs(pe, timing) <= timing.t_sample_fs) == meets
