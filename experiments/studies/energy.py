@@ -25,7 +25,6 @@ import numpy as np
 from experiments.results import NOT_A_COLUMN, StudyResult
 from pe_models.energy import PEEnergyModel, pe_energy_model, peak_macs_per_s
 from pe_models.errors import ConfigError
-from pe_models.integers import exact_gemm
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 from sim.config import ArrayConfig
 from sim.cycles import gemm_report
@@ -316,35 +315,17 @@ def _workload(config: EnergyConfig) -> _Workload:
     return workload
 
 
-class _RecordingBackend:
-    """Exact GEMMs that keep every call's int8 operands, by layer."""
-
-    name = "energy-recording"
-
-    def __init__(self) -> None:
-        self.stats: dict[str, np.ndarray] = {}
-        self.calls: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-
-    def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
-        self.calls.setdefault(layer, []).append((np.array(activations, np.int8), np.array(weights, np.int8)))
-        return exact_gemm(activations, weights, 32)
-
-
 def _model_workload(name: str, seed: int) -> _Workload:
     from workloads.engine import CalibrationConfig
 
     from .accuracy import prepare_model
+    from .inference_energy import record_layer_operands
 
     prepared = prepare_model(name, images=1, labels=None, seed=seed, calibration=CalibrationConfig())
-    recorder = _RecordingBackend()
-    prepared.model.run(prepared.images[:1], recorder)
     workload = []
-    for shape in prepared.model.gemm_layers:
-        calls = recorder.calls[shape.name][: shape.groups]
-        activations = np.stack([a for a, _ in calls])
-        weights = np.stack([w for _, w in calls])
-        problem = GemmProblem(m=activations.shape[1], n=weights.shape[2], k=activations.shape[2], groups=len(calls))
-        workload.append((shape.name, problem, (activations, weights), None))
+    for name, (activations, weights) in record_layer_operands(prepared.model, prepared.images[:1]).items():
+        groups, m, k = activations.shape
+        workload.append((name, GemmProblem(m=m, n=weights.shape[2], k=k, groups=groups), (activations, weights), None))
     return workload
 
 

@@ -117,6 +117,18 @@ class _Recorder:
         return exact_gemm(activations, weights, 32)
 
 
+def record_layer_operands(model: Any, images: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The int8 operands of every GEMM layer of a quantised model on `images`, by layer name:
+    activations (groups, M, K) and weights (groups, K, N), the first ``groups`` calls stacked."""
+    recorder = _Recorder()
+    model.run(images, recorder)
+    operands = {}
+    for shape in model.gemm_layers:
+        calls = recorder.calls[shape.name][: shape.groups]
+        operands[shape.name] = (np.stack([a for a, _ in calls]), np.stack([w for _, w in calls]))
+    return operands
+
+
 def inference_layers(
     model: Any,
     images: np.ndarray,
@@ -144,16 +156,13 @@ def inference_layers(
     seed : int or SeedSequence
     samples : int
     """
-    recorder = _Recorder()
-    model.run(images[:1], recorder)
+    operands = record_layer_operands(model, images[:1])
     energy_model = pe_energy_model(pe)
     batch = max(1, min(len(images), model.default_batch_size()))
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     layers = []
     for shape, child in zip(model.gemm_layers, root.spawn(len(model.gemm_layers)), strict=True):
-        calls = recorder.calls[shape.name][: shape.groups]
-        activations = np.stack([a for a, _ in calls])
-        weights = np.stack([w for _, w in calls])
+        activations, weights = operands[shape.name]
         layers.append(
             InferenceLayer(
                 name=shape.name,

@@ -1369,7 +1369,7 @@ def measure_plans(
         _FORKED = (prepared, config, layers, reference)
         try:
             context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(plans)), mp_context=context) as pool:
                 futures = [pool.submit(_forked_measure, plan) for _, plan in plans]
                 results = [future.result() for future in wrap(futures)]
         finally:
