@@ -275,7 +275,10 @@ class _Layout:
 
     def fold(self, c: int, r: int) -> FoldTraffic:
         """The traffic of fold (c, r) in words (ifmap words and windows as exact rationals)."""
-        x = self.scaled_fold(c, r)
+        return self.unscale(self.scaled_fold(c, r))
+
+    def unscale(self, x: FoldTraffic) -> FoldTraffic:
+        """Traffic of :meth:`scaled_fold` units (or a sum of them) in words."""
         d = self.scale
         return x._replace(
             ifmap_dram_reads=Fraction(x.ifmap_dram_reads, d),
@@ -522,17 +525,20 @@ def layer_memory(
     assert group is not None
     whole = timing.repeat(group, problem.groups)
     totals = whole.totals
+    words = layout.unscale(totals)
     edge_stall, edge_words = timing.window(whole.first.during if outputs_after else whole.last.during)
     first_load = last_drain = 0
     if timing.bandwidth is not None:
         first_load = transfer_cycles(whole.first.before, timing.bandwidth)
         last_drain = transfer_cycles(whole.last.after, timing.bandwidth)
     busy = whole.folds * fold_cycles
-    ifmap_dram = round(Fraction(totals.ifmap_dram_reads, scale))
-    filter_dram = int(totals.filter_dram_reads) // scale
-    ofmap_dram_reads = int(totals.ofmap_dram_reads) // scale
-    ofmap_dram_writes = int(totals.ofmap_dram_writes) // scale
-    dram_words = Fraction(totals.dram_reads + totals.ofmap_dram_writes, scale)
+    ifmap_dram = round(words.ifmap_dram_reads)
+    filter_dram, ofmap_dram_reads, ofmap_dram_writes = (
+        words.filter_dram_reads,
+        words.ofmap_dram_reads,
+        words.ofmap_dram_writes,
+    )
+    dram_words = words.dram_reads + words.ofmap_dram_writes
     distinct = problem.m * problem.k if ifmap_words is None else ifmap_words
     g = problem.groups
     return MemoryReport(

@@ -241,7 +241,16 @@ def test_no_protected_bits_need_no_hold_buffers():
     from sim.energy import design_hold_buffers
 
     assert design_hold_buffers(PE, 700.0, 0) == 0.0
-    assert design_hold_buffers(PE, 700.0, 1 << 31) >= 0.0
+
+
+def test_hold_buffers_of_several_protected_bits_lie_between_their_own():
+    """The design's buffers per bit average over the protected bits: a mask of bits 0 and 31
+    needs fewer than the worse of the two alone and more than the better."""
+    from sim.energy import design_hold_buffers
+
+    low, high = design_hold_buffers(PE, 700.0, 1), design_hold_buffers(PE, 700.0, 1 << 31)
+    assert 0 < low < high
+    assert low < design_hold_buffers(PE, 700.0, 1 | 1 << 31) < high
 
 
 def test_layer_activity_counts_a_convolution_input_as_feature_map_words_like_the_memory_report():

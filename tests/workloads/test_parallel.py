@@ -134,10 +134,11 @@ def test_a_failing_batch_stops_every_worker(model, images):
 
 def _run_in_worker(model_and_images):
     model, images = model_and_images
-    return model.run(images, ExactBackend(), batch_size=2)
+    return model.run(images, ExactBackend(), batch_size=2, workers=2)
 
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+@pytest.mark.skipif(parallel.usable_cores() < 2, reason="with one core no pool is asked for")
 def test_inside_a_pool_worker_batches_run_in_that_worker(model, images):
     """A daemonic pool worker cannot start a pool of its own: its batches run in-process."""
     expected = model.run(images, ExactBackend(), batch_size=2, workers=1)
