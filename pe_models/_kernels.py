@@ -8,9 +8,36 @@ simulator can call them from its own kernels.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 __all__: list[str] = []
+
+
+@intrinsic
+def _shl_u32(typingctx, word, shift):
+    """``word << shift`` as a 32-bit shift, uint32 (numba widens integer shifts to 64 bits, which keeps
+    the vectoriser from using 32-bit lanes); ``0 <= shift < 32``."""
+
+    def codegen(context, builder, signature, args):
+        value = context.cast(builder, args[0], signature.args[0], types.uint32)
+        amount = context.cast(builder, args[1], signature.args[1], types.uint32)
+        return builder.shl(value, amount)
+
+    return types.uint32(word, shift), codegen
+
+
+@intrinsic
+def _mul_u32(typingctx, left, right):
+    """The low 32 bits of ``int32(left) * int32(right)``, uint32 (a 32-bit multiply: numba widens
+    integer products to 64 bits)."""
+
+    def codegen(context, builder, signature, args):
+        a = context.cast(builder, args[0], signature.args[0], types.int32)
+        b = context.cast(builder, args[1], signature.args[1], types.int32)
+        return builder.mul(a, b)
+
+    return types.uint32(left, right), codegen
 
 _STEP_LIMIT = 256
 
@@ -820,12 +847,12 @@ def _stale_run_u32(propagate, s0, s1, s2, s3, s4, all_stale):
     s <= (run length so far) extends the run to length + s, so five uniform shifts reach
     any k <= 32 with no branch (a shift of 0 leaves it unchanged).
     """
-    run = np.uint32(np.uint32(propagate << np.uint32(1)) | all_stale)
-    run = np.uint32(run & np.uint32(run << s0))
-    run = np.uint32(run & np.uint32(run << s1))
-    run = np.uint32(run & np.uint32(run << s2))
-    run = np.uint32(run & np.uint32(run << s3))
-    return np.uint32(run & np.uint32(run << s4))
+    run = np.uint32(_shl_u32(propagate, 1) | all_stale)
+    run = np.uint32(run & _shl_u32(run, s0))
+    run = np.uint32(run & _shl_u32(run, s1))
+    run = np.uint32(run & _shl_u32(run, s2))
+    run = np.uint32(run & _shl_u32(run, s3))
+    return np.uint32(run & _shl_u32(run, s4))
 
 
 @njit(cache=True, inline="always")
@@ -852,7 +879,7 @@ def _compound_sum_u32(new_a, old_a, new_b, old_b, steps, s0, s1, s2, s3, s4, all
     carries = np.uint32(total ^ new_a ^ new_b)
     old_carries = np.uint32(np.uint32(old_a + old_b) ^ old_a ^ old_b)
     stale = _stale_run_u32(new_a ^ new_b, s0, s1, s2, s3, s4, all_stale)
-    flip = np.uint32(np.uint32(carries ^ np.uint32(old_carries << steps)) & stale & mask)
+    flip = np.uint32(np.uint32(carries ^ _shl_u32(old_carries, steps)) & stale & mask)
     return np.uint32(total ^ flip) & mask, flip
 
 
@@ -861,7 +888,7 @@ def _closed_form_run_u32(
     stream, psum_in, psum_out, flips, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, start, stop
 ):
     """Vector loop of :func:`_compound_sum_u32` over MACs ``2 <= start <= t < stop``, the flip of MAC t
-    into ``flips[t - start]``; returns the OR of the flips.
+    into ``flips[t]``; returns the OR of the flips.
 
     Unsigned indices (no wraparound test). The previous MAC's carries (its incoming sum and
     product register are this MAC's old operands) are carried over from the iteration
@@ -872,19 +899,19 @@ def _closed_form_run_u32(
     two = np.uint64(2)
     first = np.uint64(start)
     old_a = psum_in[first - one]
-    old_b = _late_product_u32(np.int32(stream[first - one]) * w, np.int32(stream[first - two]) * w, keep, late, mask)
+    old_b = _late_product_u32(_mul_u32(stream[first - one], w), _mul_u32(stream[first - two], w), keep, late, mask)
     previous = np.uint32(np.uint32(old_a + old_b) ^ old_a ^ old_b)
     for t in range(first, np.uint64(stop)):
         new_a = psum_in[t]
-        new_b = _late_product_u32(np.int32(stream[t]) * w, np.int32(stream[t - one]) * w, keep, late, mask)
+        new_b = _late_product_u32(_mul_u32(stream[t], w), _mul_u32(stream[t - one], w), keep, late, mask)
         total = np.uint32(new_a + new_b)
         propagate = np.uint32(new_a ^ new_b)
         carries = np.uint32(total ^ propagate)
         stale = _stale_run_u32(propagate, s0, s1, s2, s3, s4, all_stale)
-        flip = np.uint32(np.uint32(carries ^ np.uint32(previous << steps)) & stale & mask)
+        flip = np.uint32(np.uint32(carries ^ _shl_u32(previous, steps)) & stale & mask)
         previous = carries
         psum_out[t] = np.uint32(total ^ flip) & mask
-        flips[t - first] = flip
+        flips[t] = flip
         any_flip = np.uint32(any_flip | flip)
     return any_flip
 
@@ -896,7 +923,7 @@ def _settle_run_u32(stream, psum_in, psum_out, w, keep, late, core, mask, start,
     suspect = np.uint32(0)
     one = np.uint64(1)
     for t in range(np.uint64(start), np.uint64(stop)):
-        new_b = _late_product_u32(np.int32(stream[t]) * w, np.int32(stream[t - one]) * w, keep, late, mask)
+        new_b = _late_product_u32(_mul_u32(stream[t], w), _mul_u32(stream[t - one], w), keep, late, mask)
         new_a = psum_in[t]
         psum_out[t] = np.uint32(new_a + new_b) & mask
         missing = np.uint32(np.uint32(~(new_a ^ new_b)) & core)
@@ -927,29 +954,66 @@ def add_tallies(planes, width, counts):
                 counts[bit] += ((word >> bit) & 1) << level
 
 
-@njit(cache=True, inline="always")
-def _tally_flips(flips, length, planes):
-    """Number of non-zero words in ``flips[:length]``, their bits tallied into `planes` (scanned two
-    words at a time; `flips` has an even length)."""
-    count = 0
-    pairs = flips.view(np.uint64)
-    low_half = np.uint64(0xFFFFFFFF)
-    for i in range(np.uint64((length + 1) // 2)):
-        pair = pairs[i]
-        if pair != 0:
-            low = pair & low_half
-            high = pair >> np.uint64(32)
-            if low != 0:
-                count += 1
-                tally_bits(planes, low)
-            if high != 0 and 2 * i + 1 < length:
-                count += 1
-                tally_bits(planes, high)
-    return count
+WRONG_WORDS = 1024
+"""Capacity of the buffer in which the uint32 kernels gather wrong MACs' flip words to count their
+bits in bulk (:func:`count_word_bits`)."""
+
+_SCAN_GROUP = 16
+
+
+@njit(cache=True)
+def count_word_bits(words, fill, bit_counts):
+    """Add the set bits of ``words[:fill]`` (uint32) to ``bit_counts[bit]``, bit < ``len(bit_counts)``.
+
+    Byte-wide counters: pass j adds ``(word >> j) & 0x01010101`` over up to 255 words, so
+    byte i of its sum counts bit ``8 i + j`` (a vectorised sum; no per-word branch).
+    """
+    byte_ones = np.uint64(0x01010101)
+    start = 0
+    while start < fill:
+        stop = min(fill, start + 255)
+        for j in range(8):
+            shift = np.uint64(j)
+            sums = np.uint64(0)
+            for i in range(start, stop):
+                sums += (np.uint64(words[i]) >> shift) & byte_ones
+            for byte in range(4):
+                if 8 * byte + j < bit_counts.shape[0]:
+                    bit_counts[8 * byte + j] += np.int64((sums >> np.uint64(8 * byte)) & np.uint64(0xFF))
+        start = stop
 
 
 @njit(cache=True, inline="always")
-def _screened_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core):
+def _gather_wrong(flips, start, stop, words, fill, bit_counts):
+    """Append the non-zero words of ``flips[start:stop]`` to ``words[fill:]``: (new fill, words appended).
+
+    Groups of :data:`_SCAN_GROUP` words are tested with one OR (wrong MACs are rare: a
+    branch per group, not per word); a group with a wrong MAC is copied without a branch
+    per word. A full buffer is counted into `bit_counts` and emptied first.
+    """
+    appended = 0
+    group = np.uint64(_SCAN_GROUP)
+    end = np.uint64(stop)
+    for g in range(np.uint64(start), end, group):
+        last = min(end, g + group)
+        seen = np.uint32(0)
+        for j in range(g, last):
+            seen = np.uint32(seen | flips[j])
+        if seen != 0:
+            if fill > WRONG_WORDS - _SCAN_GROUP:
+                count_word_bits(words, fill, bit_counts)
+                fill = 0
+            before = fill
+            for j in range(g, last):
+                word = flips[j]
+                words[fill] = word
+                fill += np.int64(word != 0)
+            appended += fill - before
+    return fill, appended
+
+
+@njit(cache=True, inline="always")
+def _screened_chunks(stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core):
     s0, s1, s2, s3, s4, all_stale = shifts
     n = stream.shape[0]
     count = 0
@@ -962,38 +1026,40 @@ def _screened_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, st
         if _closed_form_run_u32(
             stream, psum_in, psum_out, flips, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, start, stop
         ):
-            count += _tally_flips(flips, stop - start, planes)
-    return count, flagged
+            fill, appended = _gather_wrong(flips, start, stop, words, fill, bit_counts)
+            count += appended
+    return count, flagged, fill
 
 
 @njit(cache=True, inline="always")
-def _dense_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask):
+def _dense_stream(stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask):
     s0, s1, s2, s3, s4, all_stale = shifts
     n = stream.shape[0]
     count = 0
-    for start in range(2, n, SCREEN_CHUNK):
-        stop = min(n, start + SCREEN_CHUNK)
-        if _closed_form_run_u32(
-            stream, psum_in, psum_out, flips, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, start, stop
-        ):
-            count += _tally_flips(flips, stop - start, planes)
-    return count
+    if n > 2 and _closed_form_run_u32(
+        stream, psum_in, psum_out, flips, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, 2, n
+    ):
+        fill, count = _gather_wrong(flips, 2, n, words, fill, bit_counts)
+    return count, -1, fill
 
 
 @njit(cache=True, inline="always")
-def _chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core, screened):
+def _chunks(stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core, screened):
     if screened:
-        return _screened_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core)
-    return _dense_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask), -1
+        return _screened_chunks(
+            stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core
+        )
+    return _dense_stream(stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask)
 
 
 @njit(cache=True)
-def _stream_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core, screened):
+def _stream_chunks(stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core, screened):
     """MACs 2.. of :func:`compound_stationary_screened`: (wrong MACs, chunks evaluated in closed form
-    or -1 unscreened). The common case (no late product bit, a 32-bit accumulator, at least 16
-    carry delays, where the first four doubling shifts are 1, 2, 4 and 8) gets its own copy of
-    the loops with those values constant, which the compiler folds into immediate operands
-    (about 1.5x faster at 0.5 V); one copy per case would cost more compile time than it saves."""
+    or -1 unscreened, words now in the buffer). The common case (no late product bit, a 32-bit
+    accumulator, at least 16 carry delays, where the first four doubling shifts are 1, 2, 4
+    and 8) gets its own copy of the loops with those values constant, which the compiler
+    folds into immediate operands; one copy per case would cost more compile time than it
+    saves."""
     one_word = np.uint32(0xFFFFFFFF)
     every_bit = np.int32(0xFFFF)
     if late == 0 and mask == one_word and steps >= 16:
@@ -1003,7 +1069,9 @@ def _stream_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, step
             psum_in,
             psum_out,
             flips,
-            planes,
+            words,
+            fill,
+            bit_counts,
             w,
             every_bit,
             np.int32(0),
@@ -1013,11 +1081,15 @@ def _stream_chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, step
             core,
             screened,
         )
-    return _chunks(stream, psum_in, psum_out, flips, planes, w, keep, late, steps, shifts, mask, core, screened)
+    return _chunks(
+        stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core, screened
+    )
 
 
 @njit(cache=True, inline="always")
-def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product, steps, width, screen, flips, planes):
+def compound_stationary_screened(
+    stream, weight, psum_in, psum_out, late_product, steps, width, screen, flips, words, bit_counts
+):
     """:func:`compound_stationary_stream` in uint32 words, screened chunk by chunk: latched sums, wrong bits.
 
     The same MACs bit for bit (MAC 0 after a settled all-zero state), for accumulators of
@@ -1026,8 +1098,10 @@ def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product
     ``width-1-steps .. steps-1``: with `screen`, each chunk of :data:`SCREEN_CHUNK` MACs is
     settled in one vectorised pass that also tests the core, and only chunks with a MAC
     propagating on the whole core are evaluated in closed form (another vectorised pass).
-    Without `screen`, or with ``2 * steps < width``, every chunk is (cheaper when nearly
-    every chunk has a suspect; the result is the same).
+    Without `screen`, or with ``2 * steps < width``, the whole stream is evaluated in closed
+    form in one pass (cheaper when nearly every chunk has a suspect; the result is the
+    same). The wrong MACs' flip words are gathered (a branch per group of words) and their
+    bits counted in bulk.
 
     Parameters
     ----------
@@ -1047,11 +1121,13 @@ def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product
         Accumulator width in bits, <= 32.
     screen : bool
         Screen the chunks.
-    flips : uint32 array, shape (SCREEN_CHUNK,)
+    flips : uint32 array, shape (>= n,)
         Scratch.
-    planes : int64 array, shape (64,)
-        Bit-sliced counters (:func:`tally_bits`) that receive the wrong bits, per bit
-        position, of the MACs that latched a wrong value.
+    words : uint32 array, shape (>= WRONG_WORDS,)
+        Scratch.
+    bit_counts : int64 array, shape (>= width,)
+        Receives (adds) the wrong bits, per bit position, of the MACs that latched a wrong
+        value.
 
     Returns
     -------
@@ -1069,22 +1145,22 @@ def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product
         return 0, 0
     if steps >= width:
         psum_out[0] = (
-            np.uint32(psum_in[0] + _late_product_u32(np.int32(stream[0]) * w, np.int32(0), keep, late, mask)) & mask
+            np.uint32(psum_in[0] + _late_product_u32(_mul_u32(stream[0], w), np.uint32(0), keep, late, mask)) & mask
         )
         _settle_run_u32(stream, psum_in, psum_out, w, keep, late, np.uint32(0), mask, 1, n)
         return 0, 0
     shifts = stale_run_shifts(steps)
     s0, s1, s2, s3, s4, all_stale = shifts
     k = np.uint32(steps)
-    count = 0
+    fill = 0
     for t in range(min(n, 2)):
-        p1 = np.int32(stream[t - 1]) * w if t == 1 else np.int32(0)
+        p1 = _mul_u32(stream[t - 1], w) if t == 1 else np.uint32(0)
         old_a = psum_in[t - 1] if t == 1 else np.uint32(0)
         latched, flip = _compound_sum_u32(
             psum_in[t],
             old_a,
-            _late_product_u32(np.int32(stream[t]) * w, p1, keep, late, mask),
-            _late_product_u32(p1, np.int32(0), keep, late, mask),
+            _late_product_u32(_mul_u32(stream[t], w), p1, keep, late, mask),
+            _late_product_u32(p1, np.uint32(0), keep, late, mask),
             k,
             s0,
             s1,
@@ -1095,16 +1171,17 @@ def compound_stationary_screened(stream, weight, psum_in, psum_out, late_product
             mask,
         )
         psum_out[t] = latched
-        if flip != 0:
-            count += 1
-            tally_bits(planes, flip)
+        words[fill] = flip
+        fill += np.int64(flip != 0)
+    count = fill
     screened = screen and 2 * steps >= width
     core = np.uint32(0)
     if screened:
         core = np.uint32(((np.int64(1) << steps) - 1) & ~((np.int64(1) << (width - 1 - steps)) - 1))
-    wrong, flagged = _stream_chunks(
-        stream, psum_in, psum_out, flips, planes, w, keep, late, k, shifts, mask, core, screened
+    wrong, flagged, fill = _stream_chunks(
+        stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, k, shifts, mask, core, screened
     )
+    count_word_bits(words, fill, bit_counts)
     return count + wrong, flagged
 
 
@@ -1115,7 +1192,7 @@ def _settle_lanes_u32(a0, a1, weights, psum_now, psum_out, keep, late, core, mas
     suspect = np.uint32(0)
     for lane in range(np.uint64(weights.shape[0])):
         w = np.int32(weights[lane])
-        new_b = _late_product_u32(a0 * w, a1 * w, keep, late, mask)
+        new_b = _late_product_u32(_mul_u32(a0, w), _mul_u32(a1, w), keep, late, mask)
         new_a = psum_now[lane]
         psum_out[lane] = np.uint32(new_a + new_b) & mask
         missing = np.uint32(np.uint32(~(new_a ^ new_b)) & core)
@@ -1131,12 +1208,12 @@ def _closed_form_lanes_u32(
     any_flip = np.uint32(0)
     for lane in range(np.uint64(weights.shape[0])):
         w = np.int32(weights[lane])
-        p1 = a1 * w
+        p1 = _mul_u32(a1, w)
         latched, flip = _compound_sum_u32(
             psum_now[lane],
             psum_before[lane],
-            _late_product_u32(a0 * w, p1, keep, late, mask),
-            _late_product_u32(p1, a2 * w, keep, late, mask),
+            _late_product_u32(_mul_u32(a0, w), p1, keep, late, mask),
+            _late_product_u32(p1, _mul_u32(a2, w), keep, late, mask),
             steps,
             s0,
             s1,
@@ -1153,11 +1230,12 @@ def _closed_form_lanes_u32(
 
 
 @njit(cache=True, inline="always")
-def _lanes_steps(stream, weights, psum_in, psum_out, flips, planes, keep, late, steps, shifts, mask, core, screen):
+def _lanes_steps(stream, weights, psum_in, psum_out, flips, words, bit_counts, keep, late, steps, shifts, mask, core, screen):
     s0, s1, s2, s3, s4, all_stale = shifts
     lanes = weights.shape[0]
     count = 0
     flagged = 0
+    fill = 0
     for t in range(stream.shape[0]):
         a0 = np.int32(stream[t])
         a1 = np.int32(stream[t - 1]) if t >= 1 else np.int32(0)
@@ -1191,12 +1269,14 @@ def _lanes_steps(stream, weights, psum_in, psum_out, flips, planes, keep, late, 
             all_stale,
             mask,
         ):
-            count += _tally_flips(flips, lanes, planes)
+            fill, appended = _gather_wrong(flips, 0, lanes, words, fill, bit_counts)
+            count += appended
+    count_word_bits(words, fill, bit_counts)
     return count, flagged
 
 
 @njit(cache=True)
-def _lanes_stream(stream, weights, psum_in, psum_out, flips, planes, keep, late, steps, shifts, mask, core, screen):
+def _lanes_stream(stream, weights, psum_in, psum_out, flips, words, bit_counts, keep, late, steps, shifts, mask, core, screen):
     """:func:`compound_stationary_lanes` after its set-up, with the common constants folded (as
     :func:`_stream_chunks`)."""
     one_word = np.uint32(0xFFFFFFFF)
@@ -1209,7 +1289,8 @@ def _lanes_stream(stream, weights, psum_in, psum_out, flips, planes, keep, late,
             psum_in,
             psum_out,
             flips,
-            planes,
+            words,
+            bit_counts,
             every_bit,
             np.int32(0),
             steps,
@@ -1219,12 +1300,14 @@ def _lanes_stream(stream, weights, psum_in, psum_out, flips, planes, keep, late,
             screen,
         )
     return _lanes_steps(
-        stream, weights, psum_in, psum_out, flips, planes, keep, late, steps, shifts, mask, core, screen
+        stream, weights, psum_in, psum_out, flips, words, bit_counts, keep, late, steps, shifts, mask, core, screen
     )
 
 
 @njit(cache=True)
-def compound_stationary_lanes(stream, weights, psum_in, psum_out, late_product, steps, width, screen, flips, planes):
+def compound_stationary_lanes(
+    stream, weights, psum_in, psum_out, late_product, steps, width, screen, flips, words, bit_counts
+):
     """A row of compound-cell PEs sharing one stream operand, one lane per PE: the MACs of
     :func:`compound_stationary_screened` for every PE, vectorised across the PEs.
 
@@ -1247,10 +1330,12 @@ def compound_stationary_lanes(stream, weights, psum_in, psum_out, late_product, 
         As :func:`compound_stationary_screened` (one parameter row for every PE).
     screen : bool
         Screen the steps.
-    flips : uint32 array, shape (>= 2 n,), even length
+    flips : uint32 array, shape (>= 2 n,)
         Scratch.
-    planes : int64 array, shape (64,)
-        Bit-sliced counters (:func:`tally_bits`) that receive the wrong bits.
+    words : uint32 array, shape (>= WRONG_WORDS,)
+        Scratch.
+    bit_counts : int64 array, shape (>= width,)
+        Receives (adds) the wrong bits per bit position.
 
     Returns
     -------
@@ -1286,7 +1371,8 @@ def compound_stationary_lanes(stream, weights, psum_in, psum_out, late_product, 
         psum_in,
         psum_out,
         flips,
-        planes,
+        words,
+        bit_counts,
         keep,
         late,
         np.uint32(steps),

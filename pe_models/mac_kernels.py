@@ -20,11 +20,13 @@ __all__ = [
     "PARAM_LATE_PRODUCT",
     "PARAM_SHADOW_STEPS",
     "SCREEN_CHUNK",
+    "WRONG_WORDS",
     "add_tallies",
     "compound_mac_stream",
     "compound_stationary_lanes",
     "compound_stationary_screened",
     "compound_stationary_stream",
+    "count_word_bits",
     "product_stage",
     "registered_mac",
     "registered_mac_shadow",
@@ -44,5 +46,7 @@ PARAM_LATE_PRODUCT = _kernels.PARAM_LATE_PRODUCT
 PARAM_CARRY_STEPS = _kernels.PARAM_CARRY_STEPS
 PARAM_SHADOW_STEPS = _kernels.PARAM_SHADOW_STEPS
 SCREEN_CHUNK = _kernels.SCREEN_CHUNK
+WRONG_WORDS = _kernels.WRONG_WORDS
+count_word_bits = _kernels.count_word_bits
 tally_bits = _kernels.tally_bits
 add_tallies = _kernels.add_tallies

@@ -27,6 +27,7 @@ from pe_models.mac_kernels import (
     PARAM_CELLS,
     PARAM_LATE_PRODUCT,
     SCREEN_CHUNK,
+    WRONG_WORDS,
     add_tallies,
     compound_stationary_lanes,
     compound_stationary_screened,
@@ -373,19 +374,70 @@ def screened_stationary_fold(
     """
     steps_t = row_stream.shape[1]
     cols_used = stationary.shape[1]
-    planes = np.zeros(64, dtype=np.int64)
+    bit_counts = np.zeros(width, dtype=np.int64)
+    words = np.empty(WRONG_WORDS, dtype=np.uint32)
     if steps_t <= _ROW_STEPS and cols_used >= _ROW_COLUMNS:
-        wrong = _screened_rows(row_stream, stationary, late_product, steps, width, out, planes)
+        wrong = _screened_rows(row_stream, stationary, late_product, steps, width, out, words, bit_counts)
     else:
-        wrong = _screened_columns(row_stream, stationary, late_product, steps, width, out, planes)
+        wrong = _screened_columns(row_stream, stationary, late_product, steps, width, out, words, bit_counts)
     counts[ERRONEOUS] += wrong
     counts[UNPROTECTED] += wrong
-    add_tallies(planes, width, flip_counts)
-    add_tallies(planes, width, residual_counts)
+    flip_counts[:width] += bit_counts
+    residual_counts[:width] += bit_counts
 
 
 @njit(cache=True)
-def _screened_rows(row_stream, stationary, late_product, steps, width, out, planes):
+def screened_stationary_groups(
+    streams, stationaries, weight_stationary, rows, cols, late_product, steps, width, outputs, flip_counts, residual_counts, counts
+):
+    """Every fold of a grouped ws or is GEMM through :func:`screened_stationary_fold`, in mapping order
+    (group, column fold, row fold), each fold's tile added into `outputs`.
+
+    Parameters
+    ----------
+    streams : int8 array, shape (G, K, T)
+        The streamed operand per group and row: ``A[g].T`` (T = M) in ws, ``B[g]`` (T = N) in is.
+    stationaries : int8 array, shape (G, K, S)
+        The stationary operand: ``B[g]`` (S = N) in ws, ``A[g].T`` (S = M) in is.
+    weight_stationary : bool
+        ws (tiles ``(cols_used, M)`` add transposed into ``outputs[g, :, n]``) or is (tiles
+        ``(cols_used, N)`` add into ``outputs[g, m, :]``).
+    rows, cols : int
+        Array shape.
+    late_product, steps, width
+        As :func:`screened_stationary_fold`.
+    outputs : int64 array, shape (G, M, N)
+        Output buffer (signed `width`-bit values); the tiles are added into it.
+    flip_counts, residual_counts, counts
+        As :func:`screened_stationary_fold` (summed over the folds).
+    """
+    groups, depth, steps_t = streams.shape
+    spatial = stationaries.shape[2]
+    for g in range(groups):
+        for col_start in range(0, spatial, cols):
+            col_stop = min(spatial, col_start + cols)
+            for row_start in range(0, depth, rows):
+                row_stop = min(depth, row_start + rows)
+                tile = np.empty((col_stop - col_start, steps_t), dtype=np.uint32)
+                screened_stationary_fold(
+                    streams[g, row_start:row_stop],
+                    stationaries[g, row_start:row_stop, col_start:col_stop],
+                    late_product,
+                    steps,
+                    width,
+                    tile,
+                    flip_counts,
+                    residual_counts,
+                    counts,
+                )
+                if weight_stationary:
+                    add_tile(outputs[g, :, col_start:col_stop], tile, True, width)
+                else:
+                    add_tile(outputs[g, col_start:col_stop, :], tile, False, width)
+
+
+@njit(cache=True)
+def _screened_rows(row_stream, stationary, late_product, steps, width, out, words, bit_counts):
     """:func:`screened_stationary_fold` row by row, the columns in the vector lanes (short streams)."""
     rows_used = row_stream.shape[0]
     steps_t = row_stream.shape[1]
@@ -397,7 +449,17 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, out, plan
     screen = True
     for r in range(rows_used):
         count, flagged = compound_stationary_lanes(
-            row_stream[r], stationary[r], psum_in, psum_out, late_product, steps, width, screen, flips, planes
+            row_stream[r],
+            stationary[r],
+            psum_in,
+            psum_out,
+            late_product,
+            steps,
+            width,
+            screen,
+            flips,
+            words,
+            bit_counts,
         )
         wrong += count
         screen = not screen or 4 * flagged < 3 * steps_t
@@ -409,14 +471,14 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, out, plan
 
 
 @njit(cache=True)
-def _screened_columns(row_stream, stationary, late_product, steps, width, out, planes):
+def _screened_columns(row_stream, stationary, late_product, steps, width, out, words, bit_counts):
     """:func:`screened_stationary_fold` column by column, the stream steps in the vector lanes."""
     rows_used = row_stream.shape[0]
     steps_t = row_stream.shape[1]
     cols_used = stationary.shape[1]
     psum_in = np.empty(steps_t, dtype=np.uint32)
     psum_out = np.empty(steps_t, dtype=np.uint32)
-    flips = np.empty(SCREEN_CHUNK, dtype=np.uint32)
+    flips = np.empty(steps_t, dtype=np.uint32)
     wrong = 0
     chunks = max(1, (steps_t - 2 + SCREEN_CHUNK - 1) // SCREEN_CHUNK)
     unscreened = 0
@@ -433,7 +495,8 @@ def _screened_columns(row_stream, stationary, late_product, steps, width, out, p
                 width,
                 unscreened == 0,
                 flips,
-                planes,
+                words,
+                bit_counts,
             )
             wrong += count
             if unscreened > 0:

@@ -137,7 +137,8 @@ def run_schedule(
     Schedule
 
     Without a bandwidth limit no transfer takes time, so the folds are walked in order
-    without SimPy (compute, then correction stall, back to back: the same counts).
+    without SimPy (compute, then correction stall, back to back: the same counts); without
+    `fold_work` either, every fold is busy for the same cycles and the totals are products.
     """
     env = simpy.Environment()
     dram = simpy.Resource(env, capacity=1)
@@ -152,6 +153,15 @@ def run_schedule(
             return fold_work(fold)
         return fold_busy_cycles(dataflow, array.rows, array.cols, fold.temporal), 0
 
+    if bandwidth is None and fold_work is None:
+        busy = mapping.folds * fold_busy_cycles(dataflow, array.rows, array.cols, mapping.temporal)
+        return Schedule(
+            cycles=busy - 1,
+            compute_cycles=busy - 1,
+            correction_cycles=0,
+            memory_stall_cycles=0,
+            fold_correction_cycles=np.zeros(mapping.folds, dtype=np.int64),
+        )
     if bandwidth is None:
         for fold in mapping.iter_folds():
             busy, correction = work(fold)
@@ -572,6 +582,32 @@ def simulate_grouped_gemm(
         ("macs", "erroneous", "detections", "detection_cycles", "miscorrections", "silent", "unprotected"), 0
     )
     events: list[np.ndarray] = []
+    grouped = grid.run_groups(activations, weights, outputs) if isinstance(grid, FastGrid) else None
+    if grouped is not None:
+        schedule = run_schedule(mapping, array, ifmap_words=ifmap_words)
+        return GemmResult(
+            outputs=outputs,
+            operands=(activations, weights),
+            cycles=schedule.cycles,
+            compute_cycles=schedule.compute_cycles,
+            correction_cycles=schedule.correction_cycles,
+            memory_stall_cycles=schedule.memory_stall_cycles,
+            folds=mapping.folds,
+            macs=groups * m * n * k,
+            erroneous_macs=grouped.erroneous_macs,
+            detections=0,
+            detection_cycles=0,
+            miscorrections=0,
+            silent_protected_errors=0,
+            unprotected_errors=grouped.erroneous_macs,
+            recovery="none" if protection is None else protection.recovery,
+            flip_counts=grouped.flip_counts,
+            residual_flip_counts=grouped.flip_counts.copy(),
+            fold_correction_cycles=schedule.fold_correction_cycles,
+            events=None,
+            engine=engine,
+            width=width,
+        )
 
     def fold_work(fold: Fold) -> tuple[int, int]:
         operands = fold_operands(array.dataflow, fold, activations[fold.group], weights[fold.group])

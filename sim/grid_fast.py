@@ -1,4 +1,5 @@
-"""The ``fast`` grid engine: one numba kernel call per fold, one accumulator per lane.
+"""The ``fast`` grid engine: one numba kernel call per fold (per grouped GEMM on the screened
+path), one accumulator per lane.
 
 It evaluates the same MACs, in the same per-PE order and with the same state, as the
 ``detailed`` engine (:mod:`sim.grid_detailed`), without stepping the array cycle by
@@ -9,15 +10,33 @@ os walks each PE's accumulator over the stream. Cycle numbers come from the time
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import _kernels
 from .grid import FoldOperands, FoldResult, GridSetup, fold_busy_cycles, sort_events, stream_offset
 from .mapping import Fold
 
-__all__ = ["FastGrid"]
+__all__ = ["FastGrid", "GroupCounts"]
 
 _INITIAL_EVENT_CAPACITY = 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupCounts:
+    """Counters of every fold of a grouped GEMM run by :meth:`FastGrid.run_groups`.
+
+    Attributes
+    ----------
+    erroneous_macs : int
+        MACs that latched a wrong value (all unprotected).
+    flip_counts : ndarray, int64, shape (width,)
+        Wrong bits latched, per bit position (also the wrong bits passed on: no correction).
+    """
+
+    erroneous_macs: int
+    flip_counts: np.ndarray
 
 
 class FastGrid:
@@ -47,8 +66,6 @@ class FastGrid:
         setup = self.setup
         steps = operands.row_stream.shape[1]
         busy = fold_busy_cycles(setup.dataflow, setup.rows, setup.cols, steps)
-        if self._screened and operands.stationary is not None:
-            return self._run_screened(operands, busy)
         capacity = _INITIAL_EVENT_CAPACITY if setup.record_events else 1
         while True:
             result, n_events, events = self._run(operands, busy, capacity)
@@ -58,39 +75,40 @@ class FastGrid:
         recorded = sort_events(events[:n_events]) if setup.record_events else None
         return FoldResult(events=recorded, busy_cycles=busy, **result)
 
-    def _run_screened(self, operands: FoldOperands, busy: int) -> FoldResult:
-        """A ws/is fold through :func:`sim._kernels.screened_stationary_fold` (no protection, no events)."""
+    def run_groups(self, activations: np.ndarray, weights: np.ndarray, outputs: np.ndarray) -> GroupCounts | None:
+        """Every fold of the grouped GEMM ``activations (G, M, K) @ weights (G, K, N)`` in one kernel call,
+        each fold's tile added into ``outputs (G, M, N)`` (int64), when the screened path applies
+        (ws or is, compound cells, one parameter row, no protection or event record, at most
+        32 accumulator bits); None otherwise (run the folds one by one).
+
+        The same MACs, in the same per-PE order and from the same all-zero state per fold, as
+        :meth:`run_fold` over the mapping's folds: without per-fold Python overhead (a
+        depthwise layer has one fold per channel).
+        """
         setup = self.setup
-        assert operands.stationary is not None
-        rows_used, steps = operands.row_stream.shape
-        cols_used = operands.stationary.shape[1]
-        tile = np.empty((cols_used, steps), dtype=np.uint32)
+        if not self._screened or setup.dataflow == "os":
+            return None
+        transposed = np.ascontiguousarray(activations.transpose(0, 2, 1))
+        weights = np.ascontiguousarray(weights)
+        ws = setup.dataflow == "ws"
         flip_counts = np.zeros(setup.width, dtype=np.int64)
         residual = np.zeros(setup.width, dtype=np.int64)
         counts = np.zeros(_kernels.COUNTER_COUNT, dtype=np.int64)
-        _kernels.screened_stationary_fold(
-            operands.row_stream,
-            operands.stationary,
+        _kernels.screened_stationary_groups(
+            transposed if ws else weights,
+            weights if ws else transposed,
+            ws,
+            setup.rows,
+            setup.cols,
             int(setup.params[0, _kernels.PARAM_LATE_PRODUCT]),
             int(setup.params[0, _kernels.PARAM_CARRY_STEPS]),
             setup.width,
-            tile,
+            outputs,
             flip_counts,
             residual,
             counts,
         )
-        return FoldResult(
-            tile=tile,
-            busy_cycles=busy,
-            macs=rows_used * cols_used * steps,
-            erroneous_macs=int(counts[_kernels.ERRONEOUS]),
-            unprotected_errors=int(counts[_kernels.UNPROTECTED]),
-            detections=0,
-            detection_cycles=0,
-            column_detection_cycles=np.zeros(cols_used, dtype=np.int64),
-            flip_counts=flip_counts,
-            residual_flip_counts=residual,
-        )
+        return GroupCounts(erroneous_macs=int(counts[_kernels.ERRONEOUS]), flip_counts=flip_counts)
 
     def _run(self, operands: FoldOperands, busy: int, capacity: int) -> tuple[dict, int, np.ndarray]:
         setup = self.setup

@@ -189,13 +189,20 @@ def _screened_kernel(stream, weight, partial, late, steps, width, screen):
     """The uint32 screened kernel: latched sums, wrong MACs and wrong bits per position."""
     n = stream.shape[0]
     latched = np.empty(n, dtype=np.uint32)
-    planes = np.zeros(64, dtype=np.int64)
-    scratch = np.empty(_kernels.SCREEN_CHUNK, dtype=np.uint32)
-    wrong, _ = _kernels.compound_stationary_screened(
-        stream, weight, partial.astype(np.uint32), latched, late, steps, width, screen, scratch, planes
-    )
     bit_counts = np.zeros(width, dtype=np.int64)
-    _kernels.add_tallies(planes, width, bit_counts)
+    wrong, _ = _kernels.compound_stationary_screened(
+        stream,
+        weight,
+        partial.astype(np.uint32),
+        latched,
+        late,
+        steps,
+        width,
+        screen,
+        np.empty(n, dtype=np.uint32),
+        np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
+        bit_counts,
+    )
     return latched.astype(np.int64), wrong, bit_counts
 
 
@@ -276,7 +283,7 @@ def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, s
         partials[:, ::3] = np.stack([_dnn_like_stream(rng, stream.shape[0], width)[1] for _ in weights[::3]], axis=1)
         for late in (0, 0x8000):
             latched = np.empty(partials.shape, dtype=np.uint32)
-            planes = np.zeros(64, dtype=np.int64)
+            bit_counts = np.zeros(width, dtype=np.int64)
             wrong, _ = _kernels.compound_stationary_lanes(
                 stream,
                 weights,
@@ -287,10 +294,9 @@ def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, s
                 width,
                 screen,
                 np.empty(2 * weights.shape[0] + 2, dtype=np.uint32),
-                planes,
+                np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
+                bit_counts,
             )
-            bit_counts = np.zeros(width, dtype=np.int64)
-            _kernels.add_tallies(planes, width, bit_counts)
             expected_wrong = 0
             expected_bits = np.zeros(width, dtype=np.int64)
             for lane, weight in enumerate(weights):
@@ -306,3 +312,75 @@ def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, s
             wrong_total += wrong
     if steps < width - 8:
         assert wrong_total > 0
+
+
+def _crossing_stream(n):
+    """Product 6 after partial sums alternating -1 and -7 (the "many" stream of
+    ``test_screened_and_full_paths_both_run``): with 21 carry delays every MAC latches a
+    wrong value (derived by hand in ``test_hand_derived_wrong_bits_of_the_crossing_stream``)."""
+    stream = np.full(n, 3, dtype=np.int8)
+    partial = np.where(np.arange(n) % 2 == 0, 0xFFFFFFFF, 0xFFFFFFFF - 6).astype(np.int64)
+    return stream, partial
+
+
+@pytest.mark.parametrize("screen", [True, False], ids=["screened", "unscreened"])
+def test_more_wrong_macs_than_the_word_buffer_holds(screen):
+    """More wrong MACs in one stream than ``WRONG_WORDS``: the buffer is counted and emptied
+    on the way, and no wrong MAC or bit is lost."""
+    n = 3 * _kernels.WRONG_WORDS + 50
+    stream, partial = _crossing_stream(n)
+    latched, wrong, bit_counts = _screened_kernel(stream, 2, partial, 0, 21, 32, screen)
+    expected_latched, expected_settled, _ = _new_kernel(stream, 2, partial, 0, 21, 0xFFFFFFFF)
+    assert np.array_equal(latched, expected_latched)
+    flips = expected_latched ^ expected_settled
+    assert wrong == np.count_nonzero(flips) > _kernels.WRONG_WORDS
+    assert np.array_equal(bit_counts, _bits_per_position(flips, 32))
+
+
+def test_lanes_kernel_with_more_wrong_macs_than_the_word_buffer_holds():
+    """The lanes kernel's word buffer overflows within one call and is counted on the way."""
+    steps_t, lanes = 200, 40
+    stream, partial = _crossing_stream(steps_t)
+    weights = np.full(lanes, 2, dtype=np.int8)
+    partials = np.ascontiguousarray(np.repeat(partial[:, None], lanes, axis=1), dtype=np.uint32)
+    latched = np.empty(partials.shape, dtype=np.uint32)
+    bit_counts = np.zeros(32, dtype=np.int64)
+    wrong, _ = _kernels.compound_stationary_lanes(
+        stream,
+        weights,
+        partials,
+        latched,
+        0,
+        21,
+        32,
+        False,
+        np.empty(2 * lanes, dtype=np.uint32),
+        np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
+        bit_counts,
+    )
+    expected_latched, expected_settled, _ = _new_kernel(stream, 2, partial, 0, 21, 0xFFFFFFFF)
+    flips = expected_latched ^ expected_settled
+    assert np.array_equal(latched[:, 7].astype(np.int64), expected_latched)
+    assert wrong == lanes * np.count_nonzero(flips) > _kernels.WRONG_WORDS
+    assert np.array_equal(bit_counts, lanes * _bits_per_position(flips, 32))
+
+
+def test_hand_derived_wrong_bits_of_the_crossing_stream():
+    """What the two buffer tests rely on, by hand. Even MACs: -1 + 6 = 5, carries into bits
+    2..31, propagate everywhere but bits 1 and 2, after a MAC with no carry: bits i >= 24
+    (whose 21 bits below propagate) latch the old carry 0, so bits 24..31 are wrong. Odd
+    MACs: -7 + 6 = -1, no carry, every bit propagates, after carries into bits 2..31: bits
+    23..31 latch the old carry from 21 bits below, 1. MAC 0 follows the all-zero state."""
+    stream, partial = _crossing_stream(40)
+    latched, settled, _ = _new_kernel(stream, 2, partial, 0, 21, 0xFFFFFFFF)
+    assert np.array_equal(latched ^ settled, np.tile([0xFF000000, 0xFF800000], 20))
+
+
+@pytest.mark.parametrize("length", [0, 1, 254, 255, 256, 1000])
+def test_count_word_bits_counts_every_bit_position(rng, length):
+    """The bulk bit counter against numpy, across its 255-word passes, for a shorter count array."""
+    words = rng.integers(0, 1 << 32, length, dtype=np.uint64).astype(np.uint32)
+    counts = np.full(20, 5, dtype=np.int64)
+    _kernels.count_word_bits(words, length, counts)
+    expected = 5 + np.array([np.count_nonzero((words >> bit) & 1) for bit in range(20)])
+    assert np.array_equal(counts, expected)

@@ -589,13 +589,13 @@ def test_screened_fast_path_agrees_with_the_detailed_engine(monkeypatch, dataflo
     from sim import _kernels
 
     calls = []
-    screened = _kernels.screened_stationary_fold
+    screened = _kernels.screened_stationary_groups
 
     def counting(*args):
         calls.append(1)
         return screened(*args)
 
-    monkeypatch.setattr(_kernels, "screened_stationary_fold", counting)
+    monkeypatch.setattr(_kernels, "screened_stationary_groups", counting)
     pe = PEConfig(technology=TECHNOLOGY, width=width)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
     a, b = _signed_operands(23, 40 * m, n, k)
