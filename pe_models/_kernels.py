@@ -993,23 +993,32 @@ def _gather_wrong(flips, start, stop, words, fill, bit_counts):
     """
     appended = 0
     group = np.uint64(_SCAN_GROUP)
+    g = np.uint64(start)
     end = np.uint64(stop)
-    for g in range(np.uint64(start), end, group):
-        last = min(end, g + group)
+    while g + group <= end:
         seen = np.uint32(0)
-        for j in range(g, last):
-            seen = np.uint32(seen | flips[j])
+        for j in range(_SCAN_GROUP):
+            seen = np.uint32(seen | flips[g + np.uint64(j)])
         if seen != 0:
             if fill > WRONG_WORDS - _SCAN_GROUP:
                 count_word_bits(words, fill, bit_counts)
                 fill = 0
             before = fill
-            for j in range(g, last):
-                word = flips[j]
+            for j in range(_SCAN_GROUP):
+                word = flips[g + np.uint64(j)]
                 words[fill] = word
                 fill += np.int64(word != 0)
             appended += fill - before
-    return fill, appended
+        g += group
+    if fill > WRONG_WORDS - _SCAN_GROUP:
+        count_word_bits(words, fill, bit_counts)
+        fill = 0
+    before = fill
+    for j in range(g, end):
+        word = flips[j]
+        words[fill] = word
+        fill += np.int64(word != 0)
+    return fill, appended + fill - before
 
 
 @njit(cache=True, inline="always")

@@ -446,7 +446,7 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, out, word
     psum_out = np.empty((steps_t, cols_used), dtype=np.uint32)
     flips = np.empty(2 * cols_used, dtype=np.uint32)
     wrong = 0
-    screen = True
+    unscreened = 0
     for r in range(rows_used):
         count, flagged = compound_stationary_lanes(
             row_stream[r],
@@ -456,13 +456,16 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, out, word
             late_product,
             steps,
             width,
-            screen,
+            unscreened == 0,
             flips,
             words,
             bit_counts,
         )
         wrong += count
-        screen = not screen or 4 * flagged < 3 * steps_t
+        if unscreened > 0:
+            unscreened -= 1
+        elif 4 * flagged >= 3 * steps_t:
+            unscreened = _UNSCREENED_STREAMS
         psum_in, psum_out = psum_out, psum_in
     for c in range(cols_used):
         for t in range(steps_t):
