@@ -1195,15 +1195,16 @@ def compound_stationary_screened(
 
 
 @njit(cache=True, inline="always")
-def _settle_lanes_u32(a0, a1, weights, psum_now, psum_out, keep, late, core, mask):
-    """Settled sums of one step of n PEs sharing the stream operand `a0` (after `a1`), one lane per PE;
-    returns a non-zero word when a lane propagates on every `core` bit."""
+def _settle_lanes_u32(a0, a1, weights, psum_in, psum_out, t, keep, late, core, mask):
+    """Settled sums of step t of n PEs sharing the stream operand `a0` (after `a1`), one lane per PE;
+    returns a non-zero word when a lane propagates on every `core` bit. Rows of the 2-D arrays
+    are indexed, not sliced (a slice is a reference-counted view)."""
     suspect = np.uint32(0)
     for lane in range(np.uint64(weights.shape[0])):
         w = np.int32(weights[lane])
         new_b = _late_product_u32(_mul_u32(a0, w), _mul_u32(a1, w), keep, late, mask)
-        new_a = psum_now[lane]
-        psum_out[lane] = np.uint32(new_a + new_b) & mask
+        new_a = psum_in[t, lane]
+        psum_out[t, lane] = np.uint32(new_a + new_b) & mask
         missing = np.uint32(np.uint32(~(new_a ^ new_b)) & core)
         suspect = np.uint32(suspect | (np.uint32(missing - np.uint32(1)) & np.uint32(0x80000000)))
     return suspect
@@ -1211,16 +1212,21 @@ def _settle_lanes_u32(a0, a1, weights, psum_now, psum_out, keep, late, core, mas
 
 @njit(cache=True, inline="always")
 def _closed_form_lanes_u32(
-    a0, a1, a2, weights, psum_now, psum_before, psum_out, flips, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
+    a0, a1, a2, weights, psum_in, psum_out, t, before, flips, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
 ):
-    """One step of n PEs in closed form, one lane per PE: latched sums and flips; the OR of the flips."""
+    """Step t of n PEs in closed form, one lane per PE: latched sums and flips; the OR of the flips.
+
+    The previous step's incoming sums are ``psum_in[t - 1]`` ANDed with `before` (0 at step
+    0, after the all-zero state; all ones otherwise).
+    """
     any_flip = np.uint32(0)
+    previous = max(t, 1) - 1
     for lane in range(np.uint64(weights.shape[0])):
         w = np.int32(weights[lane])
         p1 = _mul_u32(a1, w)
         latched, flip = _compound_sum_u32(
-            psum_now[lane],
-            psum_before[lane],
+            psum_in[t, lane],
+            np.uint32(psum_in[previous, lane] & before),
             _late_product_u32(_mul_u32(a0, w), p1, keep, late, mask),
             _late_product_u32(p1, _mul_u32(a2, w), keep, late, mask),
             steps,
@@ -1232,7 +1238,7 @@ def _closed_form_lanes_u32(
             all_stale,
             mask,
         )
-        psum_out[lane] = latched
+        psum_out[t, lane] = latched
         flips[lane] = flip
         any_flip = np.uint32(any_flip | flip)
     return any_flip
@@ -1249,23 +1255,20 @@ def _lanes_steps(stream, weights, psum_in, psum_out, flips, words, bit_counts, k
         a0 = np.int32(stream[t])
         a1 = np.int32(stream[t - 1]) if t >= 1 else np.int32(0)
         a2 = np.int32(stream[t - 2]) if t >= 2 else np.int32(0)
-        if t == 0:
-            before = flips[lanes : 2 * lanes]
-            before[:] = 0
-        else:
-            before = psum_in[t - 1]
-            if screen:
-                if not _settle_lanes_u32(a0, a1, weights, psum_in[t], psum_out[t], keep, late, core, mask):
-                    continue
-                flagged += 1
+        if t > 0 and screen:
+            if not _settle_lanes_u32(a0, a1, weights, psum_in, psum_out, t, keep, late, core, mask):
+                continue
+            flagged += 1
+        before = np.uint32(0) if t == 0 else np.uint32(0xFFFFFFFF)
         if _closed_form_lanes_u32(
             a0,
             a1,
             a2,
             weights,
-            psum_in[t],
+            psum_in,
+            psum_out,
+            t,
             before,
-            psum_out[t],
             flips,
             keep,
             late,
@@ -1339,7 +1342,7 @@ def compound_stationary_lanes(
         As :func:`compound_stationary_screened` (one parameter row for every PE).
     screen : bool
         Screen the steps.
-    flips : uint32 array, shape (>= 2 n,)
+    flips : uint32 array, shape (>= n,)
         Scratch.
     words : uint32 array, shape (>= WRONG_WORDS,)
         Scratch.
@@ -1362,8 +1365,9 @@ def compound_stationary_lanes(
                 np.int32(stream[t]),
                 np.int32(stream[t - 1]) if t >= 1 else np.int32(0),
                 weights,
-                psum_in[t],
-                psum_out[t],
+                psum_in,
+                psum_out,
+                t,
                 keep,
                 late,
                 np.uint32(0),

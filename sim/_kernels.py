@@ -444,7 +444,7 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, out, word
     cols_used = stationary.shape[1]
     psum_in = np.zeros((steps_t, cols_used), dtype=np.uint32)
     psum_out = np.empty((steps_t, cols_used), dtype=np.uint32)
-    flips = np.empty(2 * cols_used, dtype=np.uint32)
+    flips = np.empty(cols_used, dtype=np.uint32)
     wrong = 0
     unscreened = 0
     for r in range(rows_used):
