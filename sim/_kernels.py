@@ -361,7 +361,7 @@ the columns in the vector lanes (:func:`pe_models.mac_kernels.compound_stationar
 
 @njit(cache=True)
 def screened_stationary_fold(
-    row_stream, stationary, late_product, steps, width, out, flip_counts, residual_counts, counts
+    row_stream, stationary, late_product, steps, width, outputs, time_major, flip_counts, residual_counts, counts
 ):
     """One fold of a weight- or input-stationary array of compound-cell PEs sharing one parameter
     row, without protection or event record, accumulators of at most 32 bits, ``steps >= 0``.
@@ -369,17 +369,22 @@ def screened_stationary_fold(
     The values and counters of :func:`stationary_fold` for that case, bit for bit, from
     :func:`pe_models.mac_kernels.compound_stationary_screened` (uint32 partial sums,
     chunks without a possible stale carry settled in one vectorised pass). Arguments as
-    :func:`stationary_fold`, except ``out`` (uint32); ``counts`` receives ``ERRONEOUS`` and
-    ``UNPROTECTED``.
+    :func:`stationary_fold`, except that the fold's outputs are added (wrapped to `width`
+    bits) into ``outputs`` (int64, ``[t, c]`` when `time_major`, else ``[c, t]``) instead of
+    written to a tile; ``counts`` receives ``ERRONEOUS`` and ``UNPROTECTED``.
     """
     steps_t = row_stream.shape[1]
     cols_used = stationary.shape[1]
     bit_counts = np.zeros(width, dtype=np.int64)
     words = np.empty(WRONG_WORDS, dtype=np.uint32)
     if steps_t <= _ROW_STEPS and cols_used >= _ROW_COLUMNS:
-        wrong = _screened_rows(row_stream, stationary, late_product, steps, width, out, words, bit_counts)
+        wrong = _screened_rows(
+            row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts
+        )
     else:
-        wrong = _screened_columns(row_stream, stationary, late_product, steps, width, out, words, bit_counts)
+        wrong = _screened_columns(
+            row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts
+        )
     counts[ERRONEOUS] += wrong
     counts[UNPROTECTED] += wrong
     flip_counts[:width] += bit_counts
@@ -391,7 +396,7 @@ def screened_stationary_groups(
     streams, stationaries, weight_stationary, rows, cols, late_product, steps, width, outputs, flip_counts, residual_counts, counts
 ):
     """Every fold of a grouped ws or is GEMM through :func:`screened_stationary_fold`, in mapping order
-    (group, column fold, row fold), each fold's tile added into `outputs`.
+    (group, column fold, row fold), each fold's outputs added into `outputs`.
 
     Parameters
     ----------
@@ -400,8 +405,8 @@ def screened_stationary_groups(
     stationaries : int8 array, shape (G, K, S)
         The stationary operand: ``B[g]`` (S = N) in ws, ``A[g].T`` (S = M) in is.
     weight_stationary : bool
-        ws (tiles ``(cols_used, M)`` add transposed into ``outputs[g, :, n]``) or is (tiles
-        ``(cols_used, N)`` add into ``outputs[g, m, :]``).
+        ws (a fold's outputs go to ``outputs[g, t, n]``, t = m) or is (to ``outputs[g, m, t]``,
+        t = n).
     rows, cols : int
         Array shape.
     late_product, steps, width
@@ -410,6 +415,9 @@ def screened_stationary_groups(
         Output buffer (signed `width`-bit values); the tiles are added into it.
     flip_counts, residual_counts, counts
         As :func:`screened_stationary_fold` (summed over the folds).
+
+    Each fold's stationary block is copied contiguous (a strided block would keep the lanes
+    kernel from loading the PEs' operands as one vector).
     """
     groups, depth, steps_t = streams.shape
     spatial = stationaries.shape[2]
@@ -418,26 +426,22 @@ def screened_stationary_groups(
             col_stop = min(spatial, col_start + cols)
             for row_start in range(0, depth, rows):
                 row_stop = min(depth, row_start + rows)
-                tile = np.empty((col_stop - col_start, steps_t), dtype=np.uint32)
                 screened_stationary_fold(
                     streams[g, row_start:row_stop],
-                    stationaries[g, row_start:row_stop, col_start:col_stop],
+                    np.ascontiguousarray(stationaries[g, row_start:row_stop, col_start:col_stop]),
                     late_product,
                     steps,
                     width,
-                    tile,
+                    outputs[g, :, col_start:col_stop] if weight_stationary else outputs[g, col_start:col_stop, :],
+                    weight_stationary,
                     flip_counts,
                     residual_counts,
                     counts,
                 )
-                if weight_stationary:
-                    add_tile(outputs[g, :, col_start:col_stop], tile, True, width)
-                else:
-                    add_tile(outputs[g, col_start:col_stop, :], tile, False, width)
 
 
 @njit(cache=True)
-def _screened_rows(row_stream, stationary, late_product, steps, width, out, words, bit_counts):
+def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts):
     """:func:`screened_stationary_fold` row by row, the columns in the vector lanes (short streams)."""
     rows_used = row_stream.shape[0]
     steps_t = row_stream.shape[1]
@@ -467,14 +471,12 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, out, word
         elif 4 * flagged >= 3 * steps_t:
             unscreened = _UNSCREENED_STREAMS
         psum_in, psum_out = psum_out, psum_in
-    for c in range(cols_used):
-        for t in range(steps_t):
-            out[c, t] = psum_in[t, c]
+    add_tile(outputs, psum_in, not time_major, width)
     return wrong
 
 
 @njit(cache=True)
-def _screened_columns(row_stream, stationary, late_product, steps, width, out, words, bit_counts):
+def _screened_columns(row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts):
     """:func:`screened_stationary_fold` column by column, the stream steps in the vector lanes."""
     rows_used = row_stream.shape[0]
     steps_t = row_stream.shape[1]
@@ -482,6 +484,7 @@ def _screened_columns(row_stream, stationary, late_product, steps, width, out, w
     psum_in = np.empty(steps_t, dtype=np.uint32)
     psum_out = np.empty(steps_t, dtype=np.uint32)
     flips = np.empty(steps_t, dtype=np.uint32)
+    out = np.empty((cols_used, steps_t), dtype=np.uint32)
     wrong = 0
     chunks = max(1, (steps_t - 2 + SCREEN_CHUNK - 1) // SCREEN_CHUNK)
     unscreened = 0
@@ -507,8 +510,8 @@ def _screened_columns(row_stream, stationary, late_product, steps, width, out, w
             elif 4 * flagged >= 3 * chunks:
                 unscreened = _UNSCREENED_STREAMS
             psum_in, psum_out = psum_out, psum_in
-        for t in range(steps_t):
-            out[c, t] = psum_in[t]
+        out[c] = psum_in
+    add_tile(outputs, out, time_major, width)
     return wrong
 
 
