@@ -8,6 +8,7 @@ simulator can call them from its own kernels.
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
@@ -38,6 +39,19 @@ def _mul_u32(typingctx, left, right):
         return builder.mul(a, b)
 
     return types.uint32(left, right), codegen
+
+
+@intrinsic
+def _trailing_zeros_u32(typingctx, word):
+    """Trailing zero bits of a uint32 word (``llvm.cttz``; 32 for 0)."""
+
+    def codegen(context, builder, signature, args):
+        value = context.cast(builder, args[0], signature.args[0], types.uint32)
+        function_type = ir.FunctionType(ir.IntType(32), [ir.IntType(32), ir.IntType(1)])
+        function = builder.module.declare_intrinsic("llvm.cttz", [ir.IntType(32)], function_type)
+        return builder.call(function, [value, ir.Constant(ir.IntType(1), 0)])
+
+    return types.uint32(word), codegen
 
 _STEP_LIMIT = 256
 
@@ -883,37 +897,99 @@ def _compound_sum_u32(new_a, old_a, new_b, old_b, steps, s0, s1, s2, s3, s4, all
     return np.uint32(total ^ flip) & mask, flip
 
 
+WRONG_GROUP = 32
+"""MACs per group of the closed-form loops: each group's loop builds a 32-bit mask of its wrong MACs,
+whose flip words are then appended by a trailing-zero scan (no per-MAC branch or copy)."""
+
+
+@njit(cache=True, inline="always")
+def _stream_mac_u32(stream, psum_in, psum_out, t, previous, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask):
+    """MAC t of :func:`_closed_form_run_u32` (after the MAC whose carries are `previous`): latches its
+    sum into ``psum_out[t]``; returns (flip, carries)."""
+    one = np.uint64(1)
+    new_a = psum_in[t]
+    new_b = _late_product_u32(_mul_u32(stream[t], w), _mul_u32(stream[t - one], w), keep, late, mask)
+    total = np.uint32(new_a + new_b)
+    propagate = np.uint32(new_a ^ new_b)
+    carries = np.uint32(total ^ propagate)
+    stale = _stale_run_u32(propagate, s0, s1, s2, s3, s4, all_stale)
+    flip = np.uint32(np.uint32(carries ^ _shl_u32(previous, steps)) & stale & mask)
+    psum_out[t] = np.uint32(total ^ flip) & mask
+    return flip, carries
+
+
 @njit(cache=True, inline="always")
 def _closed_form_run_u32(
-    stream, psum_in, psum_out, flips, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, start, stop
+    stream, psum_in, psum_out, masks, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, start, stop
 ):
-    """Vector loop of :func:`_compound_sum_u32` over MACs ``2 <= start <= t < stop``, the flip of MAC t
-    into ``flips[t]``; returns the OR of the flips.
+    """Vector loop of :func:`_compound_sum_u32` over MACs ``2 <= start <= t < stop``; bit j of ``masks[g]``
+    marks MAC ``start + WRONG_GROUP g + j`` wrong. Returns the OR of the masks.
 
     Unsigned indices (no wraparound test). The previous MAC's carries (its incoming sum and
     product register are this MAC's old operands) are carried over from the iteration
-    before, a first-order recurrence the vectoriser handles with one shuffle.
+    before, a first-order recurrence the vectoriser handles with one shuffle. MACs go in
+    groups of :data:`WRONG_GROUP` (a constant trip count: the compiler turns the mask into
+    vector compares), so only a group with a wrong MAC needs scalar work later
+    (:func:`_gather_stream`).
     """
-    any_flip = np.uint32(0)
     one = np.uint64(1)
     two = np.uint64(2)
     first = np.uint64(start)
+    end = np.uint64(stop)
+    group = np.uint64(WRONG_GROUP)
     old_a = psum_in[first - one]
     old_b = _late_product_u32(_mul_u32(stream[first - one], w), _mul_u32(stream[first - two], w), keep, late, mask)
     previous = np.uint32(np.uint32(old_a + old_b) ^ old_a ^ old_b)
-    for t in range(first, np.uint64(stop)):
-        new_a = psum_in[t]
-        new_b = _late_product_u32(_mul_u32(stream[t], w), _mul_u32(stream[t - one], w), keep, late, mask)
-        total = np.uint32(new_a + new_b)
-        propagate = np.uint32(new_a ^ new_b)
-        carries = np.uint32(total ^ propagate)
-        stale = _stale_run_u32(propagate, s0, s1, s2, s3, s4, all_stale)
-        flip = np.uint32(np.uint32(carries ^ _shl_u32(previous, steps)) & stale & mask)
-        previous = carries
-        psum_out[t] = np.uint32(total ^ flip) & mask
-        flips[t] = flip
-        any_flip = np.uint32(any_flip | flip)
-    return any_flip
+    any_wrong = np.uint32(0)
+    base = first
+    index = 0
+    while base + group <= end:
+        wrong = np.uint32(0)
+        for j in range(group):
+            flip, previous = _stream_mac_u32(
+                stream, psum_in, psum_out, base + j, previous, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
+            )
+            wrong = np.uint32(wrong | _shl_u32(np.uint32(flip != 0), j))
+        masks[index] = wrong
+        any_wrong = np.uint32(any_wrong | wrong)
+        index += 1
+        base += group
+    if base < end:
+        wrong = np.uint32(0)
+        for j in range(end - base):
+            flip, previous = _stream_mac_u32(
+                stream, psum_in, psum_out, base + j, previous, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
+            )
+            wrong = np.uint32(wrong | _shl_u32(np.uint32(flip != 0), j))
+        masks[index] = wrong
+        any_wrong = np.uint32(any_wrong | wrong)
+    return any_wrong
+
+
+@njit(cache=True, inline="always")
+def _gather_stream(stream, psum_in, psum_out, masks, w, keep, late, mask, start, stop, words, fill, bit_counts):
+    """Append the flip words of the MACs marked in `masks` (:func:`_closed_form_run_u32` over ``start ..
+    stop``) to ``words[fill:]``, each the latched sum XOR the settled one; a full buffer is counted
+    into `bit_counts` and emptied first. Returns (new fill, wrong MACs)."""
+    one = np.uint64(1)
+    count = 0
+    groups = (stop - start + WRONG_GROUP - 1) // WRONG_GROUP
+    for index in range(groups):
+        wrong = masks[index]
+        if wrong == 0:
+            continue
+        if fill > WRONG_WORDS - WRONG_GROUP:
+            count_word_bits(words, fill, bit_counts)
+            fill = 0
+        base = np.uint64(start + WRONG_GROUP * index)
+        while wrong != 0:
+            t = base + np.uint64(_trailing_zeros_u32(wrong))
+            product = _late_product_u32(_mul_u32(stream[t], w), _mul_u32(stream[t - one], w), keep, late, mask)
+            words[fill] = np.uint32(psum_out[t] ^ np.uint32(np.uint32(psum_in[t] + product) & mask))
+            fill += 1
+            count += 1
+            wrong = np.uint32(wrong & np.uint32(wrong - np.uint32(1)))
+    return fill, count
 
 
 @njit(cache=True, inline="always")
@@ -958,7 +1034,6 @@ WRONG_WORDS = 1024
 """Capacity of the buffer in which the uint32 kernels gather wrong MACs' flip words to count their
 bits in bulk (:func:`count_word_bits`)."""
 
-_SCAN_GROUP = 16
 
 
 @njit(cache=True)
@@ -984,45 +1059,7 @@ def count_word_bits(words, fill, bit_counts):
 
 
 @njit(cache=True, inline="always")
-def _gather_wrong(flips, start, stop, words, fill, bit_counts):
-    """Append the non-zero words of ``flips[start:stop]`` to ``words[fill:]``: (new fill, words appended).
-
-    Groups of :data:`_SCAN_GROUP` words are tested with one OR (wrong MACs are rare: a
-    branch per group, not per word); a group with a wrong MAC is copied without a branch
-    per word. A full buffer is counted into `bit_counts` and emptied first.
-    """
-    appended = 0
-    group = np.uint64(_SCAN_GROUP)
-    g = np.uint64(start)
-    end = np.uint64(stop)
-    while g + group <= end:
-        seen = np.uint32(0)
-        for j in range(_SCAN_GROUP):
-            seen = np.uint32(seen | flips[g + np.uint64(j)])
-        if seen != 0:
-            if fill > WRONG_WORDS - _SCAN_GROUP:
-                count_word_bits(words, fill, bit_counts)
-                fill = 0
-            before = fill
-            for j in range(_SCAN_GROUP):
-                word = flips[g + np.uint64(j)]
-                words[fill] = word
-                fill += np.int64(word != 0)
-            appended += fill - before
-        g += group
-    if fill > WRONG_WORDS - _SCAN_GROUP:
-        count_word_bits(words, fill, bit_counts)
-        fill = 0
-    before = fill
-    for j in range(g, end):
-        word = flips[j]
-        words[fill] = word
-        fill += np.int64(word != 0)
-    return fill, appended + fill - before
-
-
-@njit(cache=True, inline="always")
-def _screened_chunks(stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core):
+def _screened_chunks(stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core):
     s0, s1, s2, s3, s4, all_stale = shifts
     n = stream.shape[0]
     count = 0
@@ -1033,36 +1070,38 @@ def _screened_chunks(stream, psum_in, psum_out, flips, words, fill, bit_counts, 
             continue
         flagged += 1
         if _closed_form_run_u32(
-            stream, psum_in, psum_out, flips, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, start, stop
+            stream, psum_in, psum_out, masks, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, start, stop
         ):
-            fill, appended = _gather_wrong(flips, start, stop, words, fill, bit_counts)
-            count += appended
+            fill, wrong = _gather_stream(
+                stream, psum_in, psum_out, masks, w, keep, late, mask, start, stop, words, fill, bit_counts
+            )
+            count += wrong
     return count, flagged, fill
 
 
 @njit(cache=True, inline="always")
-def _dense_stream(stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask):
+def _dense_stream(stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask):
     s0, s1, s2, s3, s4, all_stale = shifts
     n = stream.shape[0]
     count = 0
     if n > 2 and _closed_form_run_u32(
-        stream, psum_in, psum_out, flips, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, 2, n
+        stream, psum_in, psum_out, masks, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, 2, n
     ):
-        fill, count = _gather_wrong(flips, 2, n, words, fill, bit_counts)
+        fill, count = _gather_stream(stream, psum_in, psum_out, masks, w, keep, late, mask, 2, n, words, fill, bit_counts)
     return count, -1, fill
 
 
 @njit(cache=True, inline="always")
-def _chunks(stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core, screened):
+def _chunks(stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core, screened):
     if screened:
         return _screened_chunks(
-            stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core
+            stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core
         )
-    return _dense_stream(stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask)
+    return _dense_stream(stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask)
 
 
 @njit(cache=True)
-def _stream_chunks(stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core, screened):
+def _stream_chunks(stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core, screened):
     """MACs 2.. of :func:`compound_stationary_screened`: (wrong MACs, chunks evaluated in closed form
     or -1 unscreened, words now in the buffer). The common case (no late product bit, a 32-bit
     accumulator, at least 16 carry delays, where the first four doubling shifts are 1, 2, 4
@@ -1077,7 +1116,7 @@ def _stream_chunks(stream, psum_in, psum_out, flips, words, fill, bit_counts, w,
             stream,
             psum_in,
             psum_out,
-            flips,
+            masks,
             words,
             fill,
             bit_counts,
@@ -1091,13 +1130,13 @@ def _stream_chunks(stream, psum_in, psum_out, flips, words, fill, bit_counts, w,
             screened,
         )
     return _chunks(
-        stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core, screened
+        stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core, screened
     )
 
 
 @njit(cache=True, inline="always")
 def compound_stationary_screened(
-    stream, weight, psum_in, psum_out, late_product, steps, width, screen, flips, words, bit_counts
+    stream, weight, psum_in, psum_out, late_product, steps, width, screen, masks, words, bit_counts
 ):
     """:func:`compound_stationary_stream` in uint32 words, screened chunk by chunk: latched sums, wrong bits.
 
@@ -1109,8 +1148,8 @@ def compound_stationary_screened(
     propagating on the whole core are evaluated in closed form (another vectorised pass).
     Without `screen`, or with ``2 * steps < width``, the whole stream is evaluated in closed
     form in one pass (cheaper when nearly every chunk has a suspect; the result is the
-    same). The wrong MACs' flip words are gathered (a branch per group of words) and their
-    bits counted in bulk.
+    same). The wrong MACs' flip words are gathered (a mask of wrong MACs per group of
+    :data:`WRONG_GROUP`, scanned by trailing zeros) and their bits counted in bulk.
 
     Parameters
     ----------
@@ -1130,7 +1169,7 @@ def compound_stationary_screened(
         Accumulator width in bits, <= 32.
     screen : bool
         Screen the chunks.
-    flips : uint32 array, shape (>= n,)
+    masks : uint32 array, shape (>= n // WRONG_GROUP + 1,)
         Scratch.
     words : uint32 array, shape (>= WRONG_WORDS,)
         Scratch.
@@ -1188,7 +1227,7 @@ def compound_stationary_screened(
     if screened:
         core = np.uint32(((np.int64(1) << steps) - 1) & ~((np.int64(1) << (width - 1 - steps)) - 1))
     wrong, flagged, fill = _stream_chunks(
-        stream, psum_in, psum_out, flips, words, fill, bit_counts, w, keep, late, k, shifts, mask, core, screened
+        stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, k, shifts, mask, core, screened
     )
     count_word_bits(words, fill, bit_counts)
     return count + wrong, flagged
@@ -1211,43 +1250,93 @@ def _settle_lanes_u32(a0, a1, weights, psum_in, psum_out, t, keep, late, core, m
 
 
 @njit(cache=True, inline="always")
+def _lane_mac_u32(a0, a1, a2, weights, psum_in, psum_out, t, lane, previous, before, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask):
+    """The MAC of PE `lane` at step t of :func:`_closed_form_lanes_u32`: latches ``psum_out[t, lane]``,
+    returns its flip."""
+    w = np.int32(weights[lane])
+    p1 = _mul_u32(a1, w)
+    latched, flip = _compound_sum_u32(
+        psum_in[t, lane],
+        np.uint32(psum_in[previous, lane] & before),
+        _late_product_u32(_mul_u32(a0, w), p1, keep, late, mask),
+        _late_product_u32(p1, _mul_u32(a2, w), keep, late, mask),
+        steps,
+        s0,
+        s1,
+        s2,
+        s3,
+        s4,
+        all_stale,
+        mask,
+    )
+    psum_out[t, lane] = latched
+    return flip
+
+
+@njit(cache=True, inline="always")
 def _closed_form_lanes_u32(
-    a0, a1, a2, weights, psum_in, psum_out, t, before, flips, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
+    a0, a1, a2, weights, psum_in, psum_out, t, before, masks, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
 ):
-    """Step t of n PEs in closed form, one lane per PE: latched sums and flips; the OR of the flips.
+    """Step t of n PEs in closed form, one lane per PE, in groups of :data:`WRONG_GROUP` lanes (bit j of
+    ``masks[g]`` marks lane ``WRONG_GROUP g + j`` wrong, as :func:`_closed_form_run_u32`); returns the
+    OR of the masks.
 
     The previous step's incoming sums are ``psum_in[t - 1]`` ANDed with `before` (0 at step
     0, after the all-zero state; all ones otherwise).
     """
-    any_flip = np.uint32(0)
     previous = max(t, 1) - 1
-    for lane in range(np.uint64(weights.shape[0])):
-        w = np.int32(weights[lane])
-        p1 = _mul_u32(a1, w)
-        latched, flip = _compound_sum_u32(
-            psum_in[t, lane],
-            np.uint32(psum_in[previous, lane] & before),
-            _late_product_u32(_mul_u32(a0, w), p1, keep, late, mask),
-            _late_product_u32(p1, _mul_u32(a2, w), keep, late, mask),
-            steps,
-            s0,
-            s1,
-            s2,
-            s3,
-            s4,
-            all_stale,
-            mask,
-        )
-        psum_out[t, lane] = latched
-        flips[lane] = flip
-        any_flip = np.uint32(any_flip | flip)
-    return any_flip
+    lanes = np.uint64(weights.shape[0])
+    group = np.uint64(WRONG_GROUP)
+    any_wrong = np.uint32(0)
+    base = np.uint64(0)
+    index = 0
+    while base < lanes:
+        wrong = np.uint32(0)
+        if base + group <= lanes:
+            for j in range(group):
+                flip = _lane_mac_u32(
+                    a0, a1, a2, weights, psum_in, psum_out, t, base + j, previous, before, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
+                )
+                wrong = np.uint32(wrong | _shl_u32(np.uint32(flip != 0), j))
+        else:
+            for j in range(lanes - base):
+                flip = _lane_mac_u32(
+                    a0, a1, a2, weights, psum_in, psum_out, t, base + j, previous, before, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
+                )
+                wrong = np.uint32(wrong | _shl_u32(np.uint32(flip != 0), j))
+        masks[index] = wrong
+        any_wrong = np.uint32(any_wrong | wrong)
+        index += 1
+        base += group
+    return any_wrong
 
 
 @njit(cache=True, inline="always")
-def _lanes_steps(stream, weights, psum_in, psum_out, flips, words, bit_counts, keep, late, steps, shifts, mask, core, screen):
+def _gather_lanes(a0, a1, weights, psum_in, psum_out, t, masks, keep, late, mask, words, fill, bit_counts):
+    """:func:`_gather_stream` for step t of :func:`_closed_form_lanes_u32`: (new fill, wrong MACs)."""
+    count = 0
+    groups = (weights.shape[0] + WRONG_GROUP - 1) // WRONG_GROUP
+    for index in range(groups):
+        wrong = masks[index]
+        if wrong == 0:
+            continue
+        if fill > WRONG_WORDS - WRONG_GROUP:
+            count_word_bits(words, fill, bit_counts)
+            fill = 0
+        while wrong != 0:
+            lane = WRONG_GROUP * index + _trailing_zeros_u32(wrong)
+            w = np.int32(weights[lane])
+            product = _late_product_u32(_mul_u32(a0, w), _mul_u32(a1, w), keep, late, mask)
+            words[fill] = np.uint32(psum_out[t, lane] ^ np.uint32(np.uint32(psum_in[t, lane] + product) & mask))
+            fill += 1
+            count += 1
+            wrong = np.uint32(wrong & np.uint32(wrong - np.uint32(1)))
+    return fill, count
+
+
+@njit(cache=True, inline="always")
+def _lanes_steps(stream, weights, psum_in, psum_out, masks, words, bit_counts, keep, late, steps, shifts, mask, core, screen):
     s0, s1, s2, s3, s4, all_stale = shifts
-    lanes = weights.shape[0]
     count = 0
     flagged = 0
     fill = 0
@@ -1261,34 +1350,18 @@ def _lanes_steps(stream, weights, psum_in, psum_out, flips, words, bit_counts, k
             flagged += 1
         before = np.uint32(0) if t == 0 else np.uint32(0xFFFFFFFF)
         if _closed_form_lanes_u32(
-            a0,
-            a1,
-            a2,
-            weights,
-            psum_in,
-            psum_out,
-            t,
-            before,
-            flips,
-            keep,
-            late,
-            steps,
-            s0,
-            s1,
-            s2,
-            s3,
-            s4,
-            all_stale,
-            mask,
+            a0, a1, a2, weights, psum_in, psum_out, t, before, masks, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
         ):
-            fill, appended = _gather_wrong(flips, 0, lanes, words, fill, bit_counts)
-            count += appended
+            fill, wrong = _gather_lanes(
+                a0, a1, weights, psum_in, psum_out, t, masks, keep, late, mask, words, fill, bit_counts
+            )
+            count += wrong
     count_word_bits(words, fill, bit_counts)
     return count, flagged
 
 
 @njit(cache=True)
-def _lanes_stream(stream, weights, psum_in, psum_out, flips, words, bit_counts, keep, late, steps, shifts, mask, core, screen):
+def _lanes_stream(stream, weights, psum_in, psum_out, masks, words, bit_counts, keep, late, steps, shifts, mask, core, screen):
     """:func:`compound_stationary_lanes` after its set-up, with the common constants folded (as
     :func:`_stream_chunks`)."""
     one_word = np.uint32(0xFFFFFFFF)
@@ -1300,7 +1373,7 @@ def _lanes_stream(stream, weights, psum_in, psum_out, flips, words, bit_counts, 
             weights,
             psum_in,
             psum_out,
-            flips,
+            masks,
             words,
             bit_counts,
             every_bit,
@@ -1312,13 +1385,13 @@ def _lanes_stream(stream, weights, psum_in, psum_out, flips, words, bit_counts, 
             screen,
         )
     return _lanes_steps(
-        stream, weights, psum_in, psum_out, flips, words, bit_counts, keep, late, steps, shifts, mask, core, screen
+        stream, weights, psum_in, psum_out, masks, words, bit_counts, keep, late, steps, shifts, mask, core, screen
     )
 
 
 @njit(cache=True)
 def compound_stationary_lanes(
-    stream, weights, psum_in, psum_out, late_product, steps, width, screen, flips, words, bit_counts
+    stream, weights, psum_in, psum_out, late_product, steps, width, screen, masks, words, bit_counts
 ):
     """A row of compound-cell PEs sharing one stream operand, one lane per PE: the MACs of
     :func:`compound_stationary_screened` for every PE, vectorised across the PEs.
@@ -1342,7 +1415,7 @@ def compound_stationary_lanes(
         As :func:`compound_stationary_screened` (one parameter row for every PE).
     screen : bool
         Screen the steps.
-    flips : uint32 array, shape (>= n,)
+    masks : uint32 array, shape (>= n // WRONG_GROUP + 1,)
         Scratch.
     words : uint32 array, shape (>= WRONG_WORDS,)
         Scratch.
@@ -1383,7 +1456,7 @@ def compound_stationary_lanes(
         weights,
         psum_in,
         psum_out,
-        flips,
+        masks,
         words,
         bit_counts,
         keep,

@@ -20,6 +20,7 @@ __all__ = [
     "PARAM_LATE_PRODUCT",
     "PARAM_SHADOW_STEPS",
     "SCREEN_CHUNK",
+    "WRONG_GROUP",
     "WRONG_WORDS",
     "add_tallies",
     "compound_mac_stream",
@@ -46,6 +47,7 @@ PARAM_LATE_PRODUCT = _kernels.PARAM_LATE_PRODUCT
 PARAM_CARRY_STEPS = _kernels.PARAM_CARRY_STEPS
 PARAM_SHADOW_STEPS = _kernels.PARAM_SHADOW_STEPS
 SCREEN_CHUNK = _kernels.SCREEN_CHUNK
+WRONG_GROUP = _kernels.WRONG_GROUP
 WRONG_WORDS = _kernels.WRONG_WORDS
 count_word_bits = _kernels.count_word_bits
 tally_bits = _kernels.tally_bits

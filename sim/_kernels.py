@@ -27,6 +27,7 @@ from pe_models.mac_kernels import (
     PARAM_CELLS,
     PARAM_LATE_PRODUCT,
     SCREEN_CHUNK,
+    WRONG_GROUP,
     WRONG_WORDS,
     add_tallies,
     compound_stationary_lanes,
@@ -448,7 +449,7 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
     cols_used = stationary.shape[1]
     psum_in = np.zeros((steps_t, cols_used), dtype=np.uint32)
     psum_out = np.empty((steps_t, cols_used), dtype=np.uint32)
-    flips = np.empty(cols_used, dtype=np.uint32)
+    masks = np.empty(cols_used // WRONG_GROUP + 1, dtype=np.uint32)
     wrong = 0
     unscreened = 0
     for r in range(rows_used):
@@ -461,7 +462,7 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
             steps,
             width,
             unscreened == 0,
-            flips,
+            masks,
             words,
             bit_counts,
         )
@@ -483,7 +484,7 @@ def _screened_columns(row_stream, stationary, late_product, steps, width, output
     cols_used = stationary.shape[1]
     psum_in = np.empty(steps_t, dtype=np.uint32)
     psum_out = np.empty(steps_t, dtype=np.uint32)
-    flips = np.empty(steps_t, dtype=np.uint32)
+    masks = np.empty(steps_t // WRONG_GROUP + 1, dtype=np.uint32)
     out = np.empty((cols_used, steps_t), dtype=np.uint32)
     wrong = 0
     chunks = max(1, (steps_t - 2 + SCREEN_CHUNK - 1) // SCREEN_CHUNK)
@@ -500,7 +501,7 @@ def _screened_columns(row_stream, stationary, late_product, steps, width, output
                 steps,
                 width,
                 unscreened == 0,
-                flips,
+                masks,
                 words,
                 bit_counts,
             )

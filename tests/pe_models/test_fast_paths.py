@@ -199,7 +199,7 @@ def _screened_kernel(stream, weight, partial, late, steps, width, screen):
         steps,
         width,
         screen,
-        np.empty(n, dtype=np.uint32),
+        np.empty(n // _kernels.WRONG_GROUP + 1, dtype=np.uint32),
         np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
         bit_counts,
     )
@@ -274,9 +274,10 @@ def test_uint32_screened_kernel_at_the_pe_operating_points(rng, vdd):
 @pytest.mark.parametrize("screen", [True, False], ids=["screened", "unscreened"])
 def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, screen):
     """``compound_stationary_lanes`` (a row of PEs, one lane each, sharing the stream operand)
-    gives each lane what ``compound_stationary_stream`` gives that PE alone."""
+    gives each lane what ``compound_stationary_stream`` gives that PE alone (45 lanes: a full
+    group of ``WRONG_GROUP`` lanes and a partial one)."""
     mask = (1 << width) - 1
-    weights = np.array([-128, -77, -3, -1, 0, 1, 2, 45, 99, 127, -64, 17, 5], dtype=np.int8)
+    weights = np.resize(np.array([-128, -77, -3, -1, 0, 1, 2, 45, 99, 127, -64, 17, 5], dtype=np.int8), 45)
     wrong_total = 0
     for stream, _ in _streams(rng, width):
         partials = np.stack([_long_carry_stream(rng, stream.shape[0], width)[1] for _ in weights], axis=1)
@@ -293,7 +294,7 @@ def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, s
                 steps,
                 width,
                 screen,
-                np.empty(2 * weights.shape[0] + 2, dtype=np.uint32),
+                np.empty(weights.shape[0] // _kernels.WRONG_GROUP + 1, dtype=np.uint32),
                 np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
                 bit_counts,
             )
@@ -354,7 +355,7 @@ def test_lanes_kernel_with_more_wrong_macs_than_the_word_buffer_holds():
         21,
         32,
         False,
-        np.empty(2 * lanes, dtype=np.uint32),
+        np.empty(lanes // _kernels.WRONG_GROUP + 1, dtype=np.uint32),
         np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
         bit_counts,
     )
