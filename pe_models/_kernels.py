@@ -53,6 +53,7 @@ def _trailing_zeros_u32(typingctx, word):
 
     return types.uint32(word), codegen
 
+
 _STEP_LIMIT = 256
 
 
@@ -1035,7 +1036,6 @@ WRONG_WORDS = 1024
 bits in bulk (:func:`count_word_bits`)."""
 
 
-
 @njit(cache=True)
 def count_word_bits(words, fill, bit_counts):
     """Add the set bits of ``words[:fill]`` (uint32) to ``bit_counts[bit]``, bit < ``len(bit_counts)``.
@@ -1059,7 +1059,9 @@ def count_word_bits(words, fill, bit_counts):
 
 
 @njit(cache=True, inline="always")
-def _screened_chunks(stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core):
+def _screened_chunks(
+    stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core
+):
     s0, s1, s2, s3, s4, all_stale = shifts
     n = stream.shape[0]
     count = 0
@@ -1087,12 +1089,16 @@ def _dense_stream(stream, psum_in, psum_out, masks, words, fill, bit_counts, w, 
     if n > 2 and _closed_form_run_u32(
         stream, psum_in, psum_out, masks, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask, 2, n
     ):
-        fill, count = _gather_stream(stream, psum_in, psum_out, masks, w, keep, late, mask, 2, n, words, fill, bit_counts)
+        fill, count = _gather_stream(
+            stream, psum_in, psum_out, masks, w, keep, late, mask, 2, n, words, fill, bit_counts
+        )
     return count, -1, fill
 
 
 @njit(cache=True, inline="always")
-def _chunks(stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core, screened):
+def _chunks(
+    stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core, screened
+):
     if screened:
         return _screened_chunks(
             stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core
@@ -1101,7 +1107,9 @@ def _chunks(stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, 
 
 
 @njit(cache=True)
-def _stream_chunks(stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core, screened):
+def _stream_chunks(
+    stream, psum_in, psum_out, masks, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core, screened
+):
     """MACs 2.. of :func:`compound_stationary_screened`: (wrong MACs, chunks evaluated in closed form
     or -1 unscreened, words now in the buffer). The common case (no late product bit, a 32-bit
     accumulator, at least 16 carry delays, where the first four doubling shifts are 1, 2, 4
@@ -1250,7 +1258,28 @@ def _settle_lanes_u32(a0, a1, weights, psum_in, psum_out, t, keep, late, core, m
 
 
 @njit(cache=True, inline="always")
-def _lane_mac_u32(a0, a1, a2, weights, psum_in, psum_out, t, lane, previous, before, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask):
+def _lane_mac_u32(
+    a0,
+    a1,
+    a2,
+    weights,
+    psum_in,
+    psum_out,
+    t,
+    lane,
+    previous,
+    before,
+    keep,
+    late,
+    steps,
+    s0,
+    s1,
+    s2,
+    s3,
+    s4,
+    all_stale,
+    mask,
+):
     """The MAC of PE `lane` at step t of :func:`_closed_form_lanes_u32`: latches ``psum_out[t, lane]``,
     returns its flip."""
     w = np.int32(weights[lane])
@@ -1295,13 +1324,51 @@ def _closed_form_lanes_u32(
         if base + group <= lanes:
             for j in range(group):
                 flip = _lane_mac_u32(
-                    a0, a1, a2, weights, psum_in, psum_out, t, base + j, previous, before, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
+                    a0,
+                    a1,
+                    a2,
+                    weights,
+                    psum_in,
+                    psum_out,
+                    t,
+                    base + j,
+                    previous,
+                    before,
+                    keep,
+                    late,
+                    steps,
+                    s0,
+                    s1,
+                    s2,
+                    s3,
+                    s4,
+                    all_stale,
+                    mask,
                 )
                 wrong = np.uint32(wrong | _shl_u32(np.uint32(flip != 0), j))
         else:
             for j in range(lanes - base):
                 flip = _lane_mac_u32(
-                    a0, a1, a2, weights, psum_in, psum_out, t, base + j, previous, before, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
+                    a0,
+                    a1,
+                    a2,
+                    weights,
+                    psum_in,
+                    psum_out,
+                    t,
+                    base + j,
+                    previous,
+                    before,
+                    keep,
+                    late,
+                    steps,
+                    s0,
+                    s1,
+                    s2,
+                    s3,
+                    s4,
+                    all_stale,
+                    mask,
                 )
                 wrong = np.uint32(wrong | _shl_u32(np.uint32(flip != 0), j))
         masks[index] = wrong
@@ -1335,7 +1402,9 @@ def _gather_lanes(a0, a1, weights, psum_in, psum_out, t, masks, keep, late, mask
 
 
 @njit(cache=True, inline="always")
-def _lanes_steps(stream, weights, psum_in, psum_out, masks, words, bit_counts, keep, late, steps, shifts, mask, core, screen):
+def _lanes_steps(
+    stream, weights, psum_in, psum_out, masks, words, bit_counts, keep, late, steps, shifts, mask, core, screen
+):
     s0, s1, s2, s3, s4, all_stale = shifts
     count = 0
     flagged = 0
@@ -1350,7 +1419,25 @@ def _lanes_steps(stream, weights, psum_in, psum_out, masks, words, bit_counts, k
             flagged += 1
         before = np.uint32(0) if t == 0 else np.uint32(0xFFFFFFFF)
         if _closed_form_lanes_u32(
-            a0, a1, a2, weights, psum_in, psum_out, t, before, masks, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
+            a0,
+            a1,
+            a2,
+            weights,
+            psum_in,
+            psum_out,
+            t,
+            before,
+            masks,
+            keep,
+            late,
+            steps,
+            s0,
+            s1,
+            s2,
+            s3,
+            s4,
+            all_stale,
+            mask,
         ):
             fill, wrong = _gather_lanes(
                 a0, a1, weights, psum_in, psum_out, t, masks, keep, late, mask, words, fill, bit_counts
@@ -1361,7 +1448,9 @@ def _lanes_steps(stream, weights, psum_in, psum_out, masks, words, bit_counts, k
 
 
 @njit(cache=True)
-def _lanes_stream(stream, weights, psum_in, psum_out, masks, words, bit_counts, keep, late, steps, shifts, mask, core, screen):
+def _lanes_stream(
+    stream, weights, psum_in, psum_out, masks, words, bit_counts, keep, late, steps, shifts, mask, core, screen
+):
     """:func:`compound_stationary_lanes` after its set-up, with the common constants folded (as
     :func:`_stream_chunks`)."""
     one_word = np.uint32(0xFFFFFFFF)

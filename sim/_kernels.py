@@ -394,7 +394,18 @@ def screened_stationary_fold(
 
 @njit(cache=True)
 def screened_stationary_groups(
-    streams, stationaries, weight_stationary, rows, cols, late_product, steps, width, outputs, flip_counts, residual_counts, counts
+    streams,
+    stationaries,
+    weight_stationary,
+    rows,
+    cols,
+    late_product,
+    steps,
+    width,
+    outputs,
+    flip_counts,
+    residual_counts,
+    counts,
 ):
     """Every fold of a grouped ws or is GEMM through :func:`screened_stationary_fold`, in mapping order
     (group, column fold, row fold), each fold's outputs added into `outputs`.
@@ -420,7 +431,7 @@ def screened_stationary_groups(
     Each fold's stationary block is copied contiguous (a strided block would keep the lanes
     kernel from loading the PEs' operands as one vector).
     """
-    groups, depth, steps_t = streams.shape
+    groups, depth = streams.shape[0], streams.shape[1]
     spatial = stationaries.shape[2]
     for g in range(groups):
         for col_start in range(0, spatial, cols):
