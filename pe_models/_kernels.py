@@ -1304,11 +1304,30 @@ def _lane_mac_u32(
 
 @njit(cache=True, inline="always")
 def _closed_form_lanes_u32(
-    a0, a1, a2, weights, psum_in, psum_out, t, before, masks, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
+    a0,
+    a1,
+    a2,
+    weights,
+    psum_in,
+    psum_out,
+    t,
+    before,
+    masks,
+    offset,
+    keep,
+    late,
+    steps,
+    s0,
+    s1,
+    s2,
+    s3,
+    s4,
+    all_stale,
+    mask,
 ):
     """Step t of n PEs in closed form, one lane per PE, in groups of :data:`WRONG_GROUP` lanes (bit j of
-    ``masks[g]`` marks lane ``WRONG_GROUP g + j`` wrong, as :func:`_closed_form_run_u32`); returns the
-    OR of the masks.
+    ``masks[offset + g]`` marks lane ``WRONG_GROUP g + j`` wrong, as :func:`_closed_form_run_u32`);
+    returns the OR of the masks.
 
     The previous step's incoming sums are ``psum_in[t - 1]`` ANDed with `before` (0 at step
     0, after the all-zero state; all ones otherwise).
@@ -1318,7 +1337,7 @@ def _closed_form_lanes_u32(
     group = np.uint64(WRONG_GROUP)
     any_wrong = np.uint32(0)
     base = np.uint64(0)
-    index = 0
+    index = offset
     while base < lanes:
         wrong = np.uint32(0)
         if base + group <= lanes:
@@ -1379,25 +1398,30 @@ def _closed_form_lanes_u32(
 
 
 @njit(cache=True, inline="always")
-def _gather_lanes(a0, a1, weights, psum_in, psum_out, t, masks, keep, late, mask, words, fill, bit_counts):
-    """:func:`_gather_stream` for step t of :func:`_closed_form_lanes_u32`: (new fill, wrong MACs)."""
+def _gather_lanes(stream, weights, psum_in, psum_out, masks, keep, late, mask, words, fill, bit_counts):
+    """:func:`_gather_stream` for a row of :func:`_closed_form_lanes_u32` steps (step t's masks at
+    ``masks[t * groups:]``), after the row (the vector loops run without the scalar scan between
+    them): (new fill, wrong MACs)."""
     count = 0
     groups = (weights.shape[0] + WRONG_GROUP - 1) // WRONG_GROUP
-    for index in range(groups):
-        wrong = masks[index]
-        if wrong == 0:
-            continue
-        if fill > WRONG_WORDS - WRONG_GROUP:
-            count_word_bits(words, fill, bit_counts)
-            fill = 0
-        while wrong != 0:
-            lane = WRONG_GROUP * index + _trailing_zeros_u32(wrong)
-            w = np.int32(weights[lane])
-            product = _late_product_u32(_mul_u32(a0, w), _mul_u32(a1, w), keep, late, mask)
-            words[fill] = np.uint32(psum_out[t, lane] ^ np.uint32(np.uint32(psum_in[t, lane] + product) & mask))
-            fill += 1
-            count += 1
-            wrong = np.uint32(wrong & np.uint32(wrong - np.uint32(1)))
+    for t in range(stream.shape[0]):
+        a0 = np.int32(stream[t])
+        a1 = np.int32(stream[t - 1]) if t >= 1 else np.int32(0)
+        for index in range(groups):
+            wrong = masks[t * groups + index]
+            if wrong == 0:
+                continue
+            if fill > WRONG_WORDS - WRONG_GROUP:
+                count_word_bits(words, fill, bit_counts)
+                fill = 0
+            while wrong != 0:
+                lane = WRONG_GROUP * index + _trailing_zeros_u32(wrong)
+                w = np.int32(weights[lane])
+                product = _late_product_u32(_mul_u32(a0, w), _mul_u32(a1, w), keep, late, mask)
+                words[fill] = np.uint32(psum_out[t, lane] ^ np.uint32(np.uint32(psum_in[t, lane] + product) & mask))
+                fill += 1
+                count += 1
+                wrong = np.uint32(wrong & np.uint32(wrong - np.uint32(1)))
     return fill, count
 
 
@@ -1406,43 +1430,51 @@ def _lanes_steps(
     stream, weights, psum_in, psum_out, masks, words, bit_counts, keep, late, steps, shifts, mask, core, screen
 ):
     s0, s1, s2, s3, s4, all_stale = shifts
-    count = 0
     flagged = 0
-    fill = 0
+    groups = (weights.shape[0] + WRONG_GROUP - 1) // WRONG_GROUP
+    any_wrong = np.uint32(0)
     for t in range(stream.shape[0]):
         a0 = np.int32(stream[t])
         a1 = np.int32(stream[t - 1]) if t >= 1 else np.int32(0)
         a2 = np.int32(stream[t - 2]) if t >= 2 else np.int32(0)
         if t > 0 and screen:
             if not _settle_lanes_u32(a0, a1, weights, psum_in, psum_out, t, keep, late, core, mask):
+                for index in range(t * groups, (t + 1) * groups):
+                    masks[index] = 0
                 continue
             flagged += 1
         before = np.uint32(0) if t == 0 else np.uint32(0xFFFFFFFF)
-        if _closed_form_lanes_u32(
-            a0,
-            a1,
-            a2,
-            weights,
-            psum_in,
-            psum_out,
-            t,
-            before,
-            masks,
-            keep,
-            late,
-            steps,
-            s0,
-            s1,
-            s2,
-            s3,
-            s4,
-            all_stale,
-            mask,
-        ):
-            fill, wrong = _gather_lanes(
-                a0, a1, weights, psum_in, psum_out, t, masks, keep, late, mask, words, fill, bit_counts
+        any_wrong = np.uint32(
+            any_wrong
+            | _closed_form_lanes_u32(
+                a0,
+                a1,
+                a2,
+                weights,
+                psum_in,
+                psum_out,
+                t,
+                before,
+                masks,
+                t * groups,
+                keep,
+                late,
+                steps,
+                s0,
+                s1,
+                s2,
+                s3,
+                s4,
+                all_stale,
+                mask,
             )
-            count += wrong
+        )
+    count = 0
+    fill = 0
+    if any_wrong:
+        fill, count = _gather_lanes(
+            stream, weights, psum_in, psum_out, masks, keep, late, mask, words, fill, bit_counts
+        )
     count_word_bits(words, fill, bit_counts)
     return count, flagged
 
@@ -1504,7 +1536,7 @@ def compound_stationary_lanes(
         As :func:`compound_stationary_screened` (one parameter row for every PE).
     screen : bool
         Screen the steps.
-    masks : uint32 array, shape (>= n // WRONG_GROUP + 1,)
+    masks : uint32 array, shape (>= T * (n // WRONG_GROUP + 1),)
         Scratch.
     words : uint32 array, shape (>= WRONG_WORDS,)
         Scratch.

@@ -460,7 +460,7 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
     cols_used = stationary.shape[1]
     psum_in = np.zeros((steps_t, cols_used), dtype=np.uint32)
     psum_out = np.empty((steps_t, cols_used), dtype=np.uint32)
-    masks = np.empty(cols_used // WRONG_GROUP + 1, dtype=np.uint32)
+    masks = np.empty(steps_t * ((cols_used + WRONG_GROUP - 1) // WRONG_GROUP), dtype=np.uint32)
     wrong = 0
     unscreened = 0
     for r in range(rows_used):

@@ -294,7 +294,7 @@ def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, s
                 steps,
                 width,
                 screen,
-                np.empty(weights.shape[0] // _kernels.WRONG_GROUP + 1, dtype=np.uint32),
+                np.empty(stream.shape[0] * (weights.shape[0] // _kernels.WRONG_GROUP + 1), dtype=np.uint32),
                 np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
                 bit_counts,
             )
@@ -355,7 +355,7 @@ def test_lanes_kernel_with_more_wrong_macs_than_the_word_buffer_holds():
         21,
         32,
         False,
-        np.empty(lanes // _kernels.WRONG_GROUP + 1, dtype=np.uint32),
+        np.empty(steps_t * (lanes // _kernels.WRONG_GROUP + 1), dtype=np.uint32),
         np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
         bit_counts,
     )
