@@ -619,3 +619,33 @@ def test_screened_agreement_cases_do_produce_errors(vdd):
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
     a, b = _signed_operands(23, 280, 6, 11)
     assert _run("fast", a, b, "ws", 3, 5, timing=timing, pe=pe).erroneous_macs > 0
+
+
+@pytest.mark.parametrize("dataflow", ["ws", "is"])
+def test_grouped_screened_path_equals_the_detailed_engine_group_by_group(monkeypatch, dataflow):
+    """A grouped GEMM (4 groups, each folded over rows and columns) in one screened kernel call
+    gives, group by group, the detailed engine's outputs, and in total its wrong bits, wrong
+    MACs and cycles (the groups back to back: one cycle more per group boundary)."""
+    from sim import _kernels
+
+    calls = []
+    screened = _kernels.screened_stationary_groups
+
+    def counting(*args):
+        calls.append(args[0].shape[0])
+        return screened(*args)
+
+    monkeypatch.setattr(_kernels, "screened_stationary_groups", counting)
+    pe = PEConfig(technology=TECHNOLOGY)
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.5, f_clk_mhz=700.0))
+    rng = np.random.default_rng(np.random.SeedSequence(41))
+    a = np.stack([_signed_operands(int(s), 90, 7, 9)[0] for s in rng.integers(0, 1000, 4)])
+    b = np.stack([_signed_operands(int(s), 90, 7, 9)[1] for s in rng.integers(0, 1000, 4)])
+    array = ArrayConfig(rows=4, cols=3, dataflow=dataflow)
+    grouped = simulate_grouped_gemm(a, b, array=array, pe=pe, timing=timing, engine="fast")
+    assert calls == [4]
+    singles = [simulate_gemm(a[g], b[g], array=array, pe=pe, timing=timing, engine="detailed") for g in range(4)]
+    assert np.array_equal(grouped.outputs, np.stack([single.outputs for single in singles]))
+    assert np.array_equal(grouped.flip_counts, sum(single.flip_counts for single in singles))
+    assert grouped.erroneous_macs == sum(single.erroneous_macs for single in singles) > 0
+    assert grouped.cycles == sum(single.cycles for single in singles) + 3
