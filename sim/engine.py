@@ -584,30 +584,9 @@ def simulate_grouped_gemm(
     events: list[np.ndarray] = []
     grouped = grid.run_groups(activations, weights, outputs) if isinstance(grid, FastGrid) else None
     if grouped is not None:
-        schedule = run_schedule(mapping, array, ifmap_words=ifmap_words)
-        return GemmResult(
-            outputs=outputs,
-            operands=(activations, weights),
-            cycles=schedule.cycles,
-            compute_cycles=schedule.compute_cycles,
-            correction_cycles=schedule.correction_cycles,
-            memory_stall_cycles=schedule.memory_stall_cycles,
-            folds=mapping.folds,
-            macs=groups * m * n * k,
-            erroneous_macs=grouped.erroneous_macs,
-            detections=0,
-            detection_cycles=0,
-            miscorrections=0,
-            silent_protected_errors=0,
-            unprotected_errors=grouped.erroneous_macs,
-            recovery="none" if protection is None else protection.recovery,
-            flip_counts=grouped.flip_counts,
-            residual_flip_counts=grouped.flip_counts.copy(),
-            fold_correction_cycles=schedule.fold_correction_cycles,
-            events=None,
-            engine=engine,
-            width=width,
-        )
+        counters.update(macs=groups * m * n * k, erroneous=grouped.erroneous_macs, unprotected=grouped.erroneous_macs)
+        flip_counts[:] = grouped.flip_counts
+        residual[:] = grouped.flip_counts
 
     def fold_work(fold: Fold) -> tuple[int, int]:
         operands = fold_operands(array.dataflow, fold, activations[fold.group], weights[fold.group])
@@ -627,7 +606,7 @@ def simulate_grouped_gemm(
             events.append(np.hstack([index, result.events]))
         return result.busy_cycles, fold_correction_cycles(result, protection)
 
-    schedule = run_schedule(mapping, array, fold_work, ifmap_words=ifmap_words)
+    schedule = run_schedule(mapping, array, None if grouped is not None else fold_work, ifmap_words=ifmap_words)
     recorded = None
     if record_events:
         recorded = np.vstack(events) if events else np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)
