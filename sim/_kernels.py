@@ -372,7 +372,9 @@ def screened_stationary_fold(
     chunks without a possible stale carry settled in one vectorised pass). Arguments as
     :func:`stationary_fold`, except that the fold's outputs are added (wrapped to `width`
     bits) into ``outputs`` (int64, ``[t, c]`` when `time_major`, else ``[c, t]``) instead of
-    written to a tile; ``counts`` receives ``ERRONEOUS`` and ``UNPROTECTED``.
+    written to a tile; ``counts`` receives ``ERRONEOUS`` and ``UNPROTECTED``. Row 0 adds its
+    products to zero partial sums after zero partial sums: no carry, new or old, hence no
+    stale one, so its MACs are only settled.
     """
     steps_t = row_stream.shape[1]
     cols_used = stationary.shape[1]
@@ -470,7 +472,7 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
             psum_in,
             psum_out,
             late_product,
-            steps,
+            steps if r > 0 else width,
             width,
             unscreened == 0,
             masks,
@@ -509,7 +511,7 @@ def _screened_columns(row_stream, stationary, late_product, steps, width, output
                 psum_in,
                 psum_out,
                 late_product,
-                steps,
+                steps if r > 0 else width,
                 width,
                 unscreened == 0,
                 masks,
