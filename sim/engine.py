@@ -21,6 +21,10 @@ Cycle counts keep SCALE-Sim's convention (:mod:`sim.cycles`): ``cycles`` is the 
 the last busy cycle, one less than the simulated time. Without errors and without a
 bandwidth limit it equals :func:`sim.cycles.compute_cycles`; with a bandwidth it equals
 ``compute_cycles + memory_stall_cycles`` of the closed forms.
+
+On the fast engine's screened path (:meth:`sim.grid_fast.FastGrid.run_groups`) every MAC of
+a grouped GEMM runs in one kernel call before the schedule, which then only counts the
+cycles (no fold work: every fold is busy for the same cycles, no correction).
 """
 
 from __future__ import annotations

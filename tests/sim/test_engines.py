@@ -622,10 +622,16 @@ def test_screened_agreement_cases_do_produce_errors(vdd):
 
 
 @pytest.mark.parametrize("dataflow", ["ws", "is"])
-def test_grouped_screened_path_equals_the_detailed_engine_group_by_group(monkeypatch, dataflow):
+@pytest.mark.parametrize(
+    ("cols", "n", "bandwidth"),
+    [(3, 7, None), (20, 25, None), (3, 7, 2.0)],
+    ids=["column-streams", "row-by-row", "bandwidth"],
+)
+def test_grouped_screened_path_equals_the_detailed_engine_group_by_group(monkeypatch, dataflow, cols, n, bandwidth):
     """A grouped GEMM (4 groups, each folded over rows and columns) in one screened kernel call
     gives, group by group, the detailed engine's outputs, and in total its wrong bits, wrong
-    MACs and cycles (the groups back to back: one cycle more per group boundary)."""
+    MACs and cycles: the detailed engine's grouped run's (with a DRAM bandwidth limit too),
+    without a limit the groups back to back (one cycle more per group boundary)."""
     from sim import _kernels
 
     calls = []
@@ -639,13 +645,16 @@ def test_grouped_screened_path_equals_the_detailed_engine_group_by_group(monkeyp
     pe = PEConfig(technology=TECHNOLOGY)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.5, f_clk_mhz=700.0))
     rng = np.random.default_rng(np.random.SeedSequence(41))
-    a = np.stack([_signed_operands(int(s), 90, 7, 9)[0] for s in rng.integers(0, 1000, 4)])
-    b = np.stack([_signed_operands(int(s), 90, 7, 9)[1] for s in rng.integers(0, 1000, 4)])
-    array = ArrayConfig(rows=4, cols=3, dataflow=dataflow)
+    a = np.stack([_signed_operands(int(s), 90, n, 9)[0] for s in rng.integers(0, 1000, 4)])
+    b = np.stack([_signed_operands(int(s), 90, n, 9)[1] for s in rng.integers(0, 1000, 4)])
+    array = ArrayConfig(rows=4, cols=cols, dataflow=dataflow, dram_bandwidth_words_per_cycle=bandwidth)
     grouped = simulate_grouped_gemm(a, b, array=array, pe=pe, timing=timing, engine="fast")
     assert calls == [4]
     singles = [simulate_gemm(a[g], b[g], array=array, pe=pe, timing=timing, engine="detailed") for g in range(4)]
     assert np.array_equal(grouped.outputs, np.stack([single.outputs for single in singles]))
     assert np.array_equal(grouped.flip_counts, sum(single.flip_counts for single in singles))
     assert grouped.erroneous_macs == sum(single.erroneous_macs for single in singles) > 0
-    assert grouped.cycles == sum(single.cycles for single in singles) + 3
+    detailed = simulate_grouped_gemm(a, b, array=array, pe=pe, timing=timing, engine="detailed")
+    assert (grouped.cycles, grouped.memory_stall_cycles) == (detailed.cycles, detailed.memory_stall_cycles)
+    if bandwidth is None:
+        assert grouped.cycles == sum(single.cycles for single in singles) + 3
