@@ -362,7 +362,7 @@ the columns in the vector lanes (:func:`pe_models.mac_kernels.compound_stationar
 
 @njit(cache=True)
 def screened_stationary_fold(
-    row_stream, stationary, late_product, steps, width, outputs, time_major, flip_counts, residual_counts, counts
+    row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts
 ):
     """One fold of a weight- or input-stationary array of compound-cell PEs sharing one parameter
     row, without protection or event record, accumulators of at most 32 bits, ``steps >= 0``.
@@ -372,26 +372,17 @@ def screened_stationary_fold(
     chunks without a possible stale carry settled in one vectorised pass). Arguments as
     :func:`stationary_fold`, except that the fold's outputs are added (wrapped to `width`
     bits) into ``outputs`` (int64, ``[t, c]`` when `time_major`, else ``[c, t]``) instead of
-    written to a tile; ``counts`` receives ``ERRONEOUS`` and ``UNPROTECTED``. Row 0 adds its
+    written to a tile, the wrong bits per position are added to ``bit_counts`` (int64, shape
+    (>= width,)), ``words`` (uint32, shape (WRONG_WORDS,)) is scratch, and the number of
+    MACs that latched a wrong value is returned. Row 0 adds its
     products to zero partial sums after zero partial sums: no carry, new or old, hence no
     stale one, so its MACs are only settled.
     """
-    steps_t = row_stream.shape[1]
-    cols_used = stationary.shape[1]
-    bit_counts = np.zeros(width, dtype=np.int64)
-    words = np.empty(WRONG_WORDS, dtype=np.uint32)
-    if steps_t <= _ROW_STEPS and cols_used >= _ROW_COLUMNS:
-        wrong = _screened_rows(
+    if row_stream.shape[1] <= _ROW_STEPS and stationary.shape[1] >= _ROW_COLUMNS:
+        return _screened_rows(
             row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts
         )
-    else:
-        wrong = _screened_columns(
-            row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts
-        )
-    counts[ERRONEOUS] += wrong
-    counts[UNPROTECTED] += wrong
-    flip_counts[:width] += bit_counts
-    residual_counts[:width] += bit_counts
+    return _screened_columns(row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts)
 
 
 @njit(cache=True)
@@ -428,19 +419,23 @@ def screened_stationary_groups(
     outputs : int64 array, shape (G, M, N)
         Output buffer (signed `width`-bit values); the tiles are added into it.
     flip_counts, residual_counts, counts
-        As :func:`screened_stationary_fold` (summed over the folds).
+        As :func:`stationary_fold` (summed over the folds; ``counts`` receives ``ERRONEOUS``
+        and ``UNPROTECTED``).
 
     Each fold's stationary block is copied contiguous (a strided block would keep the lanes
     kernel from loading the PEs' operands as one vector).
     """
     groups, depth = streams.shape[0], streams.shape[1]
     spatial = stationaries.shape[2]
+    words = np.empty(WRONG_WORDS, dtype=np.uint32)
+    bit_counts = np.zeros(width, dtype=np.int64)
+    wrong = 0
     for g in range(groups):
         for col_start in range(0, spatial, cols):
             col_stop = min(spatial, col_start + cols)
             for row_start in range(0, depth, rows):
                 row_stop = min(depth, row_start + rows)
-                screened_stationary_fold(
+                wrong += screened_stationary_fold(
                     streams[g, row_start:row_stop],
                     np.ascontiguousarray(stationaries[g, row_start:row_stop, col_start:col_stop]),
                     late_product,
@@ -448,10 +443,23 @@ def screened_stationary_groups(
                     width,
                     outputs[g, :, col_start:col_stop] if weight_stationary else outputs[g, col_start:col_stop, :],
                     weight_stationary,
-                    flip_counts,
-                    residual_counts,
-                    counts,
+                    words,
+                    bit_counts,
                 )
+    counts[ERRONEOUS] += wrong
+    counts[UNPROTECTED] += wrong
+    flip_counts[:width] += bit_counts
+    residual_counts[:width] += bit_counts
+
+
+@njit(cache=True, inline="always")
+def _unscreened_after(unscreened, flagged, screened_units):
+    """Streams (or rows) still to run unscreened after one that had `unscreened` left and, when it was
+    screened, `flagged` of its `screened_units` chunks (or steps) with a suspect: counts down, or
+    starts :data:`_UNSCREENED_STREAMS` after a stream with at least 3/4 flagged."""
+    if unscreened > 0:
+        return unscreened - 1
+    return _UNSCREENED_STREAMS if 4 * flagged >= 3 * screened_units else 0
 
 
 @njit(cache=True)
@@ -480,10 +488,7 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
             bit_counts,
         )
         wrong += count
-        if unscreened > 0:
-            unscreened -= 1
-        elif 4 * flagged >= 3 * steps_t:
-            unscreened = _UNSCREENED_STREAMS
+        unscreened = _unscreened_after(unscreened, flagged, steps_t)
         psum_in, psum_out = psum_out, psum_in
     add_tile(outputs, psum_in, not time_major, width)
     return wrong
@@ -519,10 +524,7 @@ def _screened_columns(row_stream, stationary, late_product, steps, width, output
                 bit_counts,
             )
             wrong += count
-            if unscreened > 0:
-                unscreened -= 1
-            elif 4 * flagged >= 3 * chunks:
-                unscreened = _UNSCREENED_STREAMS
+            unscreened = _unscreened_after(unscreened, flagged, chunks)
             psum_in, psum_out = psum_out, psum_in
         out[c] = psum_in
     add_tile(outputs, out, time_major, width)
