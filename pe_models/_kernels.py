@@ -902,6 +902,10 @@ WRONG_GROUP = 32
 """MACs per group of the closed-form loops: each group's loop builds a 32-bit mask of its wrong MACs,
 whose flip words are then appended by a trailing-zero scan (no per-MAC branch or copy)."""
 
+LANE_GROUP = 8
+"""Lanes per closed-form group of a screened :func:`compound_stationary_lanes` step (one 256-bit vector of
+uint32 lanes; a divisor of :data:`WRONG_GROUP`)."""
+
 
 @njit(cache=True, inline="always")
 def _stream_mac_u32(stream, psum_in, psum_out, t, previous, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask):
@@ -1429,48 +1433,119 @@ def _gather_lanes(stream, weights, psum_in, psum_out, masks, keep, late, mask, w
 
 @njit(cache=True, inline="always")
 def _lanes_steps(
-    stream, weights, psum_in, psum_out, masks, words, bit_counts, keep, late, steps, shifts, mask, core, screen
+    stream,
+    weights,
+    psum_in,
+    psum_out,
+    first,
+    masks,
+    words,
+    bit_counts,
+    keep,
+    late,
+    steps,
+    shifts,
+    mask,
+    core,
+    screen,
+    flags,
 ):
+    """Steps ``first..`` of :func:`compound_stationary_lanes` after its set-up: (wrong MACs, flagged groups).
+
+    Screened steps (``t > 0`` with `screen`) settle every lane in one vectorised pass that
+    also writes each lane's suspect flag (it propagates on every `core` bit) as a byte;
+    each group of :data:`LANE_GROUP` lanes whose eight flag bytes (one uint64) are not all
+    zero is listed, and only the listed groups are evaluated in closed form (one vector
+    each), rewriting their latched sums. Unscreened steps are evaluated in closed form on
+    every lane. The loops are written out here rather than in helpers taking the arrays:
+    a helper called per step made numba reference-count its array arguments per step.
+    """
     s0, s1, s2, s3, s4, all_stale = shifts
-    flagged = 0
+    lanes = np.uint64(weights.shape[0])
     groups = (weights.shape[0] + WRONG_GROUP - 1) // WRONG_GROUP
+    eights = (lanes + np.uint64(LANE_GROUP - 1)) // np.uint64(LANE_GROUP)
+    flag_words = flags.view(np.uint64)
+    listing = np.empty(eights, dtype=np.int64)
+    for lane in range(lanes, eights * np.uint64(LANE_GROUP)):
+        flags[lane] = 0
+    for index in range(first * groups):
+        masks[index] = 0
+    flagged = 0
     any_wrong = np.uint32(0)
-    for t in range(stream.shape[0]):
+    for t in range(first, stream.shape[0]):
         a0 = np.int32(stream[t])
         a1 = np.int32(stream[t - 1]) if t >= 1 else np.int32(0)
         a2 = np.int32(stream[t - 2]) if t >= 2 else np.int32(0)
-        if t > 0 and screen:
-            if not _settle_lanes_u32(a0, a1, weights, psum_in, psum_out, t, keep, late, core, mask):
-                for index in range(t * groups, (t + 1) * groups):
-                    masks[index] = 0
-                continue
-            flagged += 1
         before = np.uint32(0) if t == 0 else np.uint32(0xFFFFFFFF)
-        any_wrong = np.uint32(
-            any_wrong
-            | _closed_form_lanes_u32(
-                a0,
-                a1,
-                a2,
-                weights,
-                psum_in,
-                psum_out,
-                t,
-                before,
-                masks,
-                t * groups,
-                keep,
-                late,
-                steps,
-                s0,
-                s1,
-                s2,
-                s3,
-                s4,
-                all_stale,
-                mask,
+        previous = max(t, 1) - 1
+        if t == 0 or not screen:
+            any_wrong = np.uint32(
+                any_wrong
+                | _closed_form_lanes_u32(
+                    a0,
+                    a1,
+                    a2,
+                    weights,
+                    psum_in,
+                    psum_out,
+                    t,
+                    before,
+                    masks,
+                    t * groups,
+                    keep,
+                    late,
+                    steps,
+                    s0,
+                    s1,
+                    s2,
+                    s3,
+                    s4,
+                    all_stale,
+                    mask,
+                )
             )
-        )
+            continue
+        for lane in range(lanes):
+            w = np.int32(weights[lane])
+            new_b = _late_product_u32(_mul_u32(a0, w), _mul_u32(a1, w), keep, late, mask)
+            new_a = psum_in[t, lane]
+            psum_out[t, lane] = np.uint32(new_a + new_b) & mask
+            flags[lane] = np.uint8(np.uint32(np.uint32(~(new_a ^ new_b)) & core) == 0)
+        listed = 0
+        for group in range(eights):
+            listing[listed] = group
+            listed += np.int64(flag_words[group] != 0)
+        for index in range(t * groups, (t + 1) * groups):
+            masks[index] = 0
+        flagged += listed
+        for i in range(listed):
+            group = np.uint64(listing[i])
+            base = group * np.uint64(LANE_GROUP)
+            wrong = np.uint32(0)
+            for j in range(min(np.uint64(LANE_GROUP), lanes - base)):
+                lane = base + j
+                w = np.int32(weights[lane])
+                p1 = _mul_u32(a1, w)
+                latched, flip = _compound_sum_u32(
+                    psum_in[t, lane],
+                    psum_in[previous, lane],
+                    _late_product_u32(_mul_u32(a0, w), p1, keep, late, mask),
+                    _late_product_u32(p1, _mul_u32(a2, w), keep, late, mask),
+                    steps,
+                    s0,
+                    s1,
+                    s2,
+                    s3,
+                    s4,
+                    all_stale,
+                    mask,
+                )
+                psum_out[t, lane] = latched
+                wrong = np.uint32(wrong | _shl_u32(np.uint32(flip != 0), j))
+            index = t * groups + group // np.uint64(WRONG_GROUP // LANE_GROUP)
+            shift = np.uint32(LANE_GROUP) * np.uint32(group % np.uint64(WRONG_GROUP // LANE_GROUP))
+            masks[index] = np.uint32(masks[index] | _shl_u32(wrong, shift))
+            any_wrong = np.uint32(any_wrong | wrong)
     count = 0
     fill = 0
     if any_wrong:
@@ -1483,7 +1558,22 @@ def _lanes_steps(
 
 @njit(cache=True)
 def _lanes_stream(
-    stream, weights, psum_in, psum_out, masks, words, bit_counts, keep, late, steps, shifts, mask, core, screen
+    stream,
+    weights,
+    psum_in,
+    psum_out,
+    first,
+    masks,
+    words,
+    bit_counts,
+    keep,
+    late,
+    steps,
+    shifts,
+    mask,
+    core,
+    screen,
+    flags,
 ):
     """:func:`compound_stationary_lanes` after its set-up, with the common constants folded (as
     :func:`_stream_chunks`)."""
@@ -1496,6 +1586,7 @@ def _lanes_stream(
             weights,
             psum_in,
             psum_out,
+            first,
             masks,
             words,
             bit_counts,
@@ -1506,23 +1597,41 @@ def _lanes_stream(
             one_word,
             core,
             screen,
+            flags,
         )
     return _lanes_steps(
-        stream, weights, psum_in, psum_out, masks, words, bit_counts, keep, late, steps, shifts, mask, core, screen
+        stream,
+        weights,
+        psum_in,
+        psum_out,
+        first,
+        masks,
+        words,
+        bit_counts,
+        keep,
+        late,
+        steps,
+        shifts,
+        mask,
+        core,
+        screen,
+        flags,
     )
 
 
 @njit(cache=True)
 def compound_stationary_lanes(
-    stream, weights, psum_in, psum_out, late_product, steps, width, screen, masks, words, bit_counts
+    stream, weights, psum_in, psum_out, late_product, steps, width, screen, first, masks, words, bit_counts, flags
 ):
     """A row of compound-cell PEs sharing one stream operand, one lane per PE: the MACs of
     :func:`compound_stationary_screened` for every PE, vectorised across the PEs.
 
-    For short streams (where the per-stream set-up of :func:`compound_stationary_screened`
-    would dominate): each step settles every lane in one vectorised pass that also tests
-    the core (with `screen` and ``2 * steps >= width``), and evaluates the step in closed
-    form only when a lane propagates on the whole core. Bit for bit the same MACs.
+    For short streams, or blocks of a long one (where the per-stream set-up of
+    :func:`compound_stationary_screened` would dominate): with `screen` and ``2 * steps >=
+    width``, each step settles every lane in one vectorised pass that also marks the lanes
+    propagating on every core bit, and evaluates in closed form only the groups of
+    :data:`LANE_GROUP` lanes holding a marked lane; otherwise every step is evaluated in
+    closed form. Bit for bit the same MACs.
 
     Parameters
     ----------
@@ -1533,30 +1642,38 @@ def compound_stationary_lanes(
     psum_in : uint32 array, shape (T, n)
         Incoming partial sums, ``psum_in[t, lane]`` (unsigned patterns below ``2**width``).
     psum_out : uint32 array, shape (T, n)
-        Receives the latched sums.
+        Receives the latched sums of steps ``first..``.
     late_product, steps, width
         As :func:`compound_stationary_screened` (one parameter row for every PE).
     screen : bool
         Screen the steps.
+    first : int
+        First step to evaluate, ``0 <= first <= T``: steps before it were latched by an
+        earlier call (a block of a longer stream starting ``first`` steps early, so that
+        step ``first`` sees its previous MAC's operands, ``stream[first - 1]``,
+        ``stream[first - 2]`` and ``psum_in[first - 1]``); step 0 follows the all-zero state.
     masks : uint32 array, shape (>= T * (n // WRONG_GROUP + 1),)
         Scratch.
     words : uint32 array, shape (>= WRONG_WORDS,)
         Scratch.
     bit_counts : int64 array, shape (>= width,)
         Receives (adds) the wrong bits per bit position.
+    flags : uint8 array, shape (>= 8 * (n // 8 + 1),), 8-byte aligned
+        Scratch.
 
     Returns
     -------
     count : int
         MACs that latched a wrong value.
     flagged : int
-        Screened steps evaluated in closed form (0 without screening).
+        Groups of :data:`LANE_GROUP` lanes evaluated in closed form on screened steps (0
+        without screening).
     """
     mask = np.uint32((np.int64(1) << width) - 1)
     late = np.int32(late_product & 0xFFFF)
     keep = np.int32(np.int32(0xFFFF) & ~late)
     if steps >= width:
-        for t in range(stream.shape[0]):
+        for t in range(first, stream.shape[0]):
             _settle_lanes_u32(
                 np.int32(stream[t]),
                 np.int32(stream[t - 1]) if t >= 1 else np.int32(0),
@@ -1579,6 +1696,7 @@ def compound_stationary_lanes(
         weights,
         psum_in,
         psum_out,
+        first,
         masks,
         words,
         bit_counts,
@@ -1589,6 +1707,7 @@ def compound_stationary_lanes(
         mask,
         core,
         screened,
+        flags,
     )
 
 

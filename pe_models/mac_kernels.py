@@ -15,6 +15,7 @@ from . import _kernels
 
 __all__ = [
     "KERNEL_SOURCE",
+    "LANE_GROUP",
     "PARAM_CARRY_STEPS",
     "PARAM_CELLS",
     "PARAM_LATE_PRODUCT",
@@ -48,6 +49,7 @@ PARAM_CARRY_STEPS = _kernels.PARAM_CARRY_STEPS
 PARAM_SHADOW_STEPS = _kernels.PARAM_SHADOW_STEPS
 SCREEN_CHUNK = _kernels.SCREEN_CHUNK
 WRONG_GROUP = _kernels.WRONG_GROUP
+LANE_GROUP = _kernels.LANE_GROUP
 WRONG_WORDS = _kernels.WRONG_WORDS
 count_word_bits = _kernels.count_word_bits
 tally_bits = _kernels.tally_bits

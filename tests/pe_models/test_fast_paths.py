@@ -269,6 +269,26 @@ def test_uint32_screened_kernel_at_the_pe_operating_points(rng, vdd):
                 assert wrong == np.count_nonzero(expected_latched != expected_settled)
 
 
+def _lanes_kernel(stream, weights, partials, latched, late, steps, width, screen, bit_counts, first=0):
+    """``compound_stationary_lanes`` with fresh scratch arrays: the number of wrong MACs."""
+    wrong, _ = _kernels.compound_stationary_lanes(
+        stream,
+        weights,
+        np.ascontiguousarray(partials, dtype=np.uint32),
+        latched,
+        late,
+        steps,
+        width,
+        screen,
+        first,
+        np.empty(stream.shape[0] * (weights.shape[0] // _kernels.WRONG_GROUP + 1), dtype=np.uint32),
+        np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
+        bit_counts,
+        np.empty(weights.shape[0] // _kernels.LANE_GROUP + 1, dtype=np.uint64).view(np.uint8),
+    )
+    return wrong
+
+
 @pytest.mark.parametrize("width", [32, 24])
 @pytest.mark.parametrize("steps", [0, 3, 12, 16, 21, 28, 31, 40])
 @pytest.mark.parametrize("screen", [True, False], ids=["screened", "unscreened"])
@@ -285,19 +305,7 @@ def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, s
         for late in (0, 0x8000):
             latched = np.empty(partials.shape, dtype=np.uint32)
             bit_counts = np.zeros(width, dtype=np.int64)
-            wrong, _ = _kernels.compound_stationary_lanes(
-                stream,
-                weights,
-                np.ascontiguousarray(partials, dtype=np.uint32),
-                latched,
-                late,
-                steps,
-                width,
-                screen,
-                np.empty(stream.shape[0] * (weights.shape[0] // _kernels.WRONG_GROUP + 1), dtype=np.uint32),
-                np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
-                bit_counts,
-            )
+            wrong = _lanes_kernel(stream, weights, partials, latched, late, steps, width, screen, bit_counts)
             expected_wrong = 0
             expected_bits = np.zeros(width, dtype=np.int64)
             for lane, weight in enumerate(weights):
@@ -313,6 +321,40 @@ def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, s
             wrong_total += wrong
     if steps < width - 8:
         assert wrong_total > 0
+
+
+@pytest.mark.parametrize("split", [1, 2, 3, 64, 149])
+@pytest.mark.parametrize("steps", [12, 21])
+@pytest.mark.parametrize("screen", [True, False], ids=["screened", "unscreened"])
+def test_lanes_kernel_from_a_later_first_step_continues_the_stream(rng, split, steps, screen):
+    """A block of a stream that starts ``first`` steps early (the engine's blocks of steps) latches,
+    from step ``first`` on, what the whole stream latches there: the int64 stream kernel's
+    values lane by lane, and the wrong MACs and bits of those steps only."""
+    width, steps_t = 32, 150
+    weights = np.resize(np.array([-128, -77, -3, -1, 0, 1, 2, 45, 99, 127, -64, 17, 5], dtype=np.int8), 45)
+    stream = _dnn_like_stream(rng, steps_t, width)[0]
+    partials = np.stack([_long_carry_stream(rng, steps_t, width)[1] for _ in weights], axis=1)
+    partials[:, ::3] = np.stack([_dnn_like_stream(rng, steps_t, width)[1] for _ in weights[::3]], axis=1)
+    for late in (0, 0x8000):
+        lead = min(split, 2)
+        block = slice(split - lead, steps_t)
+        latched = np.zeros((steps_t - split + lead, weights.shape[0]), dtype=np.uint32)
+        bit_counts = np.zeros(width, dtype=np.int64)
+        wrong = _lanes_kernel(
+            stream[block], weights, partials[block], latched, late, steps, width, screen, bit_counts, first=lead
+        )
+        expected_wrong = 0
+        expected_bits = np.zeros(width, dtype=np.int64)
+        for lane, weight in enumerate(weights):
+            expected_latched, expected_settled, _ = _new_kernel(
+                stream, int(weight), partials[:, lane], late, steps, (1 << width) - 1
+            )
+            assert np.array_equal(latched[lead:, lane].astype(np.int64), expected_latched[split:]), (lane, late)
+            flips = (expected_latched ^ expected_settled)[split:]
+            expected_wrong += int(np.count_nonzero(flips))
+            expected_bits += _bits_per_position(flips, width)
+        assert wrong == expected_wrong > 0
+        assert np.array_equal(bit_counts, expected_bits)
 
 
 def _crossing_stream(n):
@@ -338,7 +380,8 @@ def test_more_wrong_macs_than_the_word_buffer_holds(screen):
     assert np.array_equal(bit_counts, _bits_per_position(flips, 32))
 
 
-def test_lanes_kernel_with_more_wrong_macs_than_the_word_buffer_holds():
+@pytest.mark.parametrize("screen", [True, False], ids=["screened", "unscreened"])
+def test_lanes_kernel_with_more_wrong_macs_than_the_word_buffer_holds(screen):
     """The lanes kernel's word buffer overflows within one call and is counted on the way."""
     steps_t, lanes = 200, 40
     stream, partial = _crossing_stream(steps_t)
@@ -346,19 +389,7 @@ def test_lanes_kernel_with_more_wrong_macs_than_the_word_buffer_holds():
     partials = np.ascontiguousarray(np.repeat(partial[:, None], lanes, axis=1), dtype=np.uint32)
     latched = np.empty(partials.shape, dtype=np.uint32)
     bit_counts = np.zeros(32, dtype=np.int64)
-    wrong, _ = _kernels.compound_stationary_lanes(
-        stream,
-        weights,
-        partials,
-        latched,
-        0,
-        21,
-        32,
-        False,
-        np.empty(steps_t * (lanes // _kernels.WRONG_GROUP + 1), dtype=np.uint32),
-        np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
-        bit_counts,
-    )
+    wrong = _lanes_kernel(stream, weights, partials, latched, 0, 21, 32, screen, bit_counts)
     expected_latched, expected_settled, _ = _new_kernel(stream, 2, partial, 0, 21, 0xFFFFFFFF)
     flips = expected_latched ^ expected_settled
     assert np.array_equal(latched.astype(np.int64), np.repeat(expected_latched[:, None], lanes, axis=1))

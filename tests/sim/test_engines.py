@@ -575,6 +575,7 @@ SCREENED_SHAPES = [
     *ODD_SHAPES,
     pytest.param(5, 20, 7, 37, 12, id="5x20-row-by-row"),
     pytest.param(4, 17, 27, 17, 6, id="4x17-column-by-column"),
+    pytest.param(3, 256, 15, 300, 3, id="3x256-row-by-row-in-blocks-of-steps"),
 ]
 
 
@@ -584,8 +585,9 @@ SCREENED_SHAPES = [
 def test_screened_fast_path_agrees_with_the_detailed_engine(monkeypatch, dataflow, rows, cols, m, n, k, vdd, width):
     """Compound cells, no protection, no event record: the fast engine's uint32 screened kernels
     (core screening from 0.48 V up, every MAC in closed form at 0.4 V, late product bits below
-    0.48 V; short folds of 16 or more columns row by row with the columns in the vector lanes,
-    the others column by column) give the detailed engine's outputs, wrong bits and counters."""
+    0.48 V; folds of 16 or more columns row by row with the columns in the vector lanes -- long
+    ones in blocks of steps when they are wide -- the others column by column) give the
+    detailed engine's outputs, wrong bits and counters."""
     from sim import _kernels
 
     calls = []
