@@ -902,6 +902,11 @@ WRONG_GROUP = 32
 """MACs per group of the closed-form loops: each group's loop builds a 32-bit mask of its wrong MACs,
 whose flip words are then appended by a trailing-zero scan (no per-MAC branch or copy)."""
 
+SCREEN_OFF = 0
+SCREEN_LAZY = 1
+SCREEN_EAGER = 2
+"""Screening modes of :func:`compound_stationary_lanes`."""
+
 LANE_GROUP = 8
 """Lanes per closed-form group of a screened :func:`compound_stationary_lanes` step (one 256-bit vector of
 uint32 lanes; a divisor of :data:`WRONG_GROUP`)."""
@@ -1452,8 +1457,10 @@ def _lanes_steps(
 ):
     """Steps ``first..`` of :func:`compound_stationary_lanes` after its set-up: (wrong MACs, flagged groups).
 
-    Screened steps (``t > 0`` with `screen`) settle every lane in one vectorised pass that
-    also writes each lane's suspect flag (it propagates on every `core` bit) as a byte;
+    Screened steps (``t > 0``, `screen` not :data:`SCREEN_OFF`) settle every lane in one
+    vectorised pass that also tests whether a lane propagates on every `core` bit (a
+    suspect). On a step with a suspect each lane's suspect flag is a byte (written by the
+    settle pass with :data:`SCREEN_EAGER`, else by a second pass from the settled sums);
     each group of :data:`LANE_GROUP` lanes whose eight flag bytes (one uint64) are not all
     zero is listed, and only the listed groups are evaluated in closed form (one vector
     each), rewriting their latched sums. Unscreened steps are evaluated in closed form on
@@ -1461,6 +1468,7 @@ def _lanes_steps(
     a helper called per step made numba reference-count its array arguments per step.
     """
     s0, s1, s2, s3, s4, all_stale = shifts
+    eager = screen == SCREEN_EAGER
     lanes = np.uint64(weights.shape[0])
     groups = (weights.shape[0] + WRONG_GROUP - 1) // WRONG_GROUP
     eights = (lanes + np.uint64(LANE_GROUP - 1)) // np.uint64(LANE_GROUP)
@@ -1478,7 +1486,7 @@ def _lanes_steps(
         a2 = np.int32(stream[t - 2]) if t >= 2 else np.int32(0)
         before = np.uint32(0) if t == 0 else np.uint32(0xFFFFFFFF)
         previous = max(t, 1) - 1
-        if t == 0 or not screen:
+        if t == 0 or screen == SCREEN_OFF:
             any_wrong = np.uint32(
                 any_wrong
                 | _closed_form_lanes_u32(
@@ -1505,18 +1513,37 @@ def _lanes_steps(
                 )
             )
             continue
-        for lane in range(lanes):
-            w = np.int32(weights[lane])
-            new_b = _late_product_u32(_mul_u32(a0, w), _mul_u32(a1, w), keep, late, mask)
-            new_a = psum_in[t, lane]
-            psum_out[t, lane] = np.uint32(new_a + new_b) & mask
-            flags[lane] = np.uint8(np.uint32(np.uint32(~(new_a ^ new_b)) & core) == 0)
+        suspect = np.uint32(0)
+        if eager:
+            for lane in range(lanes):
+                w = np.int32(weights[lane])
+                new_b = _late_product_u32(_mul_u32(a0, w), _mul_u32(a1, w), keep, late, mask)
+                new_a = psum_in[t, lane]
+                psum_out[t, lane] = np.uint32(new_a + new_b) & mask
+                missing = np.uint32(np.uint32(~(new_a ^ new_b)) & core)
+                flags[lane] = np.uint8(missing == 0)
+                suspect = np.uint32(suspect | (np.uint32(missing - np.uint32(1)) & np.uint32(0x80000000)))
+        else:
+            for lane in range(lanes):
+                w = np.int32(weights[lane])
+                new_b = _late_product_u32(_mul_u32(a0, w), _mul_u32(a1, w), keep, late, mask)
+                new_a = psum_in[t, lane]
+                psum_out[t, lane] = np.uint32(new_a + new_b) & mask
+                missing = np.uint32(np.uint32(~(new_a ^ new_b)) & core)
+                suspect = np.uint32(suspect | (np.uint32(missing - np.uint32(1)) & np.uint32(0x80000000)))
+        for index in range(t * groups, (t + 1) * groups):
+            masks[index] = 0
+        if suspect == 0:
+            continue
+        if not eager:
+            for lane in range(lanes):
+                new_a = psum_in[t, lane]
+                propagate = np.uint32(new_a ^ np.uint32(np.uint32(psum_out[t, lane] - new_a) & mask))
+                flags[lane] = np.uint8(np.uint32(~propagate & core) == 0)
         listed = 0
         for group in range(eights):
             listing[listed] = group
             listed += np.int64(flag_words[group] != 0)
-        for index in range(t * groups, (t + 1) * groups):
-            masks[index] = 0
         flagged += listed
         for i in range(listed):
             group = np.uint64(listing[i])
@@ -1627,10 +1654,10 @@ def compound_stationary_lanes(
     :func:`compound_stationary_screened` for every PE, vectorised across the PEs.
 
     For short streams, or blocks of a long one (where the per-stream set-up of
-    :func:`compound_stationary_screened` would dominate): with `screen` and ``2 * steps >=
-    width``, each step settles every lane in one vectorised pass that also marks the lanes
+    :func:`compound_stationary_screened` would dominate): screened, with ``2 * steps >=
+    width``, each step settles every lane in one vectorised pass that also finds the lanes
     propagating on every core bit, and evaluates in closed form only the groups of
-    :data:`LANE_GROUP` lanes holding a marked lane; otherwise every step is evaluated in
+    :data:`LANE_GROUP` lanes holding such a lane; otherwise every step is evaluated in
     closed form. Bit for bit the same MACs.
 
     Parameters
@@ -1645,8 +1672,10 @@ def compound_stationary_lanes(
         Receives the latched sums of steps ``first..``.
     late_product, steps, width
         As :func:`compound_stationary_screened` (one parameter row for every PE).
-    screen : bool
-        Screen the steps.
+    screen : int
+        :data:`SCREEN_OFF` (every step in closed form), :data:`SCREEN_LAZY` (a step with a
+        suspect flags its lanes in a second pass: cheaper when few steps have one) or
+        :data:`SCREEN_EAGER` (the settle pass flags every lane: cheaper when most do).
     first : int
         First step to evaluate, ``0 <= first <= T``: steps before it were latched by an
         earlier call (a block of a longer stream starting ``first`` steps early, so that
@@ -1687,9 +1716,9 @@ def compound_stationary_lanes(
                 mask,
             )
         return 0, 0
-    screened = screen and 2 * steps >= width
+    screened = screen if 2 * steps >= width else SCREEN_OFF
     core = np.uint32(0)
-    if screened:
+    if screened != SCREEN_OFF:
         core = np.uint32(((np.int64(1) << steps) - 1) & ~((np.int64(1) << (width - 1 - steps)) - 1))
     return _lanes_stream(
         stream,

@@ -28,6 +28,9 @@ from pe_models.mac_kernels import (
     PARAM_CELLS,
     PARAM_LATE_PRODUCT,
     SCREEN_CHUNK,
+    SCREEN_EAGER,
+    SCREEN_LAZY,
+    SCREEN_OFF,
     WRONG_GROUP,
     WRONG_WORDS,
     add_tallies,
@@ -354,18 +357,28 @@ def stationary_fold(
 
 
 _UNSCREENED_STREAMS = 15
-"""Streams run without screening after one in which most chunks had a suspect (then one is screened again)."""
+"""Streams (rows) run without screening after one in which many chunks (lane groups) had a suspect (then one
+is screened again)."""
+_EAGER_FLAGS = 0.02
+"""Fraction of flagged lane groups in a row above which the next row flags its lanes in the settle pass
+(:data:`pe_models.mac_kernels.SCREEN_EAGER`)."""
+_ROW_BREAK_EVEN = 0.6
+_COLUMN_BREAK_EVEN = 0.75
+"""Fractions of flagged lane groups (of a row) or chunks (of a column stream) above which screening costs
+more than evaluating every MAC in closed form (measured on MobileNetV2's folds at 0.5 V)."""
 _ROW_COLUMNS = 16
 _ROW_STEPS = 1024
 _WIDE_ROW_COLUMNS = 64
+_WIDE_ROW_STEPS = 4096
 """Folds of at least ``_ROW_COLUMNS`` columns and at most ``_ROW_STEPS`` stream steps, and folds of at
-least ``_WIDE_ROW_COLUMNS`` columns, run row by row, the columns in the vector lanes
-(:func:`pe_models.mac_kernels.compound_stationary_lanes`); narrower long folds run column by column,
+least ``_WIDE_ROW_COLUMNS`` columns and at most ``_WIDE_ROW_STEPS`` steps, run row by row, the columns
+in the vector lanes (:func:`pe_models.mac_kernels.compound_stationary_lanes`); other folds run column by column,
 the steps in the vector lanes (measured on MobileNetV2's layers at 0.5 V)."""
-_ROW_BLOCK_ELEMENTS = 65536
+_ROW_BLOCK_ELEMENTS = 262144
 _ROW_MIN_BLOCK = 64
 """Row-by-row folds run in blocks of ``max(_ROW_MIN_BLOCK, _ROW_BLOCK_ELEMENTS // columns)`` steps (two
-uint32 partial-sum blocks of at most 256 KiB each for up to 1024 columns)."""
+uint32 partial-sum blocks of at most 1 MiB each for up to 4096 columns; an array of at most 256 columns
+splits only streams longer than 1024 steps)."""
 
 
 @njit(cache=True)
@@ -387,7 +400,10 @@ def screened_stationary_fold(
     stale one, so its MACs are only settled.
     """
     columns = stationary.shape[1]
-    if columns >= _ROW_COLUMNS and (row_stream.shape[1] <= _ROW_STEPS or columns >= _WIDE_ROW_COLUMNS):
+    length = row_stream.shape[1]
+    if columns >= _ROW_COLUMNS and (
+        length <= _ROW_STEPS or (columns >= _WIDE_ROW_COLUMNS and length <= _WIDE_ROW_STEPS)
+    ):
         return _screened_rows(
             row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts
         )
@@ -462,13 +478,14 @@ def screened_stationary_groups(
 
 
 @njit(cache=True, inline="always")
-def _unscreened_after(unscreened, flagged, screened_units):
+def _unscreened_after(unscreened, flagged, screened_groups, break_even):
     """Streams (or rows) still to run unscreened after one that had `unscreened` left and, when it was
-    screened, `flagged` of its `screened_units` chunks (or steps) with a suspect: counts down, or
-    starts :data:`_UNSCREENED_STREAMS` after a stream with at least 3/4 flagged."""
+    screened, `flagged` of its `screened_groups` groups with a suspect: counts down, or starts
+    :data:`_UNSCREENED_STREAMS` after a stream with at least the fraction `break_even` flagged
+    (where evaluating every MAC in closed form costs as much as screening)."""
     if unscreened > 0:
         return unscreened - 1
-    return _UNSCREENED_STREAMS if 4 * flagged >= 3 * screened_units else 0
+    return _UNSCREENED_STREAMS if flagged >= break_even * screened_groups else 0
 
 
 @njit(cache=True)
@@ -494,6 +511,7 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
     eights = (cols_used + LANE_GROUP - 1) // LANE_GROUP
     wrong = 0
     unscreened = 0
+    eager = False
     for start in range(0, steps_t, block):
         stop = min(steps_t, start + block)
         lead = min(start, 2)
@@ -504,6 +522,7 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
         for r in range(rows_used):
             if lead:
                 psum_out[lead - 1] = saved[r]
+            mode = SCREEN_OFF if unscreened else (SCREEN_EAGER if eager else SCREEN_LAZY)
             count, flagged = compound_stationary_lanes(
                 row_stream[r, start - lead : stop],
                 stationary[r],
@@ -512,7 +531,7 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
                 late_product,
                 steps if r > 0 else width,
                 width,
-                unscreened == 0,
+                mode,
                 lead,
                 masks,
                 words,
@@ -521,7 +540,10 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
             )
             saved[r] = psum_out[length - 1]
             wrong += count
-            unscreened = _unscreened_after(unscreened, flagged, (length - max(lead, 1)) * eights)
+            groups = (length - max(lead, 1)) * eights
+            if r > 0 and mode != SCREEN_OFF:
+                eager = flagged >= _EAGER_FLAGS * groups
+            unscreened = _unscreened_after(unscreened, flagged, groups, _ROW_BREAK_EVEN)
             psum_in, psum_out = psum_out, psum_in
         if time_major:
             add_tile(outputs[start:stop], psum_in[lead:], False, width)
@@ -560,7 +582,7 @@ def _screened_columns(row_stream, stationary, late_product, steps, width, output
                 bit_counts,
             )
             wrong += count
-            unscreened = _unscreened_after(unscreened, flagged, chunks)
+            unscreened = _unscreened_after(unscreened, flagged, chunks, _COLUMN_BREAK_EVEN)
             psum_in, psum_out = psum_out, psum_in
         out[c] = psum_in
     add_tile(outputs, out, time_major, width)

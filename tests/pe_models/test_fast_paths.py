@@ -291,7 +291,11 @@ def _lanes_kernel(stream, weights, partials, latched, late, steps, width, screen
 
 @pytest.mark.parametrize("width", [32, 24])
 @pytest.mark.parametrize("steps", [0, 3, 12, 16, 21, 28, 31, 40])
-@pytest.mark.parametrize("screen", [True, False], ids=["screened", "unscreened"])
+@pytest.mark.parametrize(
+    "screen",
+    [_kernels.SCREEN_LAZY, _kernels.SCREEN_EAGER, _kernels.SCREEN_OFF],
+    ids=["screened-lazy", "screened-eager", "unscreened"],
+)
 def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, screen):
     """``compound_stationary_lanes`` (a row of PEs, one lane each, sharing the stream operand)
     gives each lane what ``compound_stationary_stream`` gives that PE alone (45 lanes: a full
@@ -325,7 +329,11 @@ def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, s
 
 @pytest.mark.parametrize("split", [1, 2, 3, 64, 149])
 @pytest.mark.parametrize("steps", [12, 21])
-@pytest.mark.parametrize("screen", [True, False], ids=["screened", "unscreened"])
+@pytest.mark.parametrize(
+    "screen",
+    [_kernels.SCREEN_LAZY, _kernels.SCREEN_EAGER, _kernels.SCREEN_OFF],
+    ids=["screened-lazy", "screened-eager", "unscreened"],
+)
 def test_lanes_kernel_from_a_later_first_step_continues_the_stream(rng, split, steps, screen):
     """A block of a stream that starts ``first`` steps early (the engine's blocks of steps) latches,
     from step ``first`` on, what the whole stream latches there: the int64 stream kernel's
@@ -380,7 +388,11 @@ def test_more_wrong_macs_than_the_word_buffer_holds(screen):
     assert np.array_equal(bit_counts, _bits_per_position(flips, 32))
 
 
-@pytest.mark.parametrize("screen", [True, False], ids=["screened", "unscreened"])
+@pytest.mark.parametrize(
+    "screen",
+    [_kernels.SCREEN_LAZY, _kernels.SCREEN_EAGER, _kernels.SCREEN_OFF],
+    ids=["screened-lazy", "screened-eager", "unscreened"],
+)
 def test_lanes_kernel_with_more_wrong_macs_than_the_word_buffer_holds(screen):
     """The lanes kernel's word buffer overflows within one call and is counted on the way."""
     steps_t, lanes = 200, 40
