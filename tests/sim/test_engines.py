@@ -571,6 +571,22 @@ def test_fast_engine_cycles_equal_scalesim_on_the_small_mobilenet_layers(array, 
     _simulate_reference_layers(scalesim_reference, array, dataflow, names)
 
 
+@pytest.fixture
+def screened_calls(monkeypatch):
+    """The number of groups of each call of the screened grouped-GEMM kernel, recorded as the engine runs."""
+    from sim import _kernels
+
+    calls = []
+    screened = _kernels.screened_stationary_groups
+
+    def counting(*args):
+        calls.append(args[0].shape[0])
+        return screened(*args)
+
+    monkeypatch.setattr(_kernels, "screened_stationary_groups", counting)
+    return calls
+
+
 SCREENED_SHAPES = [
     *ODD_SHAPES,
     pytest.param(5, 20, 7, 37, 12, id="5x20-row-by-row"),
@@ -581,27 +597,17 @@ SCREENED_SHAPES = [
 @pytest.mark.parametrize("dataflow", ["ws", "is"])
 @pytest.mark.parametrize(("rows", "cols", "m", "n", "k"), SCREENED_SHAPES)
 @pytest.mark.parametrize(("vdd", "width"), [(0.55, 32), (0.5, 32), (0.48, 24), (0.45, 32), (0.4, 32), (0.5, 20)])
-def test_screened_fast_path_agrees_with_the_detailed_engine(monkeypatch, dataflow, rows, cols, m, n, k, vdd, width):
+def test_screened_fast_path_agrees_with_the_detailed_engine(screened_calls, dataflow, rows, cols, m, n, k, vdd, width):
     """Compound cells, no protection, no event record: the fast engine's uint32 screened kernels
     (core screening from 0.48 V up, every MAC in closed form at 0.4 V, late product bits below
     0.48 V; short folds of 16 or more columns row by row with the columns in the vector lanes,
     the others column by column) give the detailed engine's outputs, wrong bits and counters."""
-    from sim import _kernels
-
-    calls = []
-    screened = _kernels.screened_stationary_groups
-
-    def counting(*args):
-        calls.append(1)
-        return screened(*args)
-
-    monkeypatch.setattr(_kernels, "screened_stationary_groups", counting)
     pe = PEConfig(technology=TECHNOLOGY, width=width)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
     a, b = _signed_operands(23, 40 * m, n, k)
     options = {"timing": timing, "pe": pe, "array_options": {"accumulator_bits": width}}
     fast = _run("fast", a, b, dataflow, rows, cols, **options)
-    assert calls
+    assert screened_calls
     detailed = _run("detailed", a, b, dataflow, rows, cols, **options)
     assert np.array_equal(fast.outputs, detailed.outputs)
     assert np.array_equal(fast.flip_counts, detailed.flip_counts)
@@ -615,28 +621,18 @@ def test_screened_fast_path_agrees_with_the_detailed_engine(monkeypatch, dataflo
 
 @pytest.mark.parametrize("dataflow", ["ws", "is"])
 @pytest.mark.parametrize("vdd", [0.55, 0.5, 0.45])
-def test_long_wide_folds_in_blocks_of_steps_equal_the_event_recording_kernel(monkeypatch, dataflow, vdd):
+def test_long_wide_folds_in_blocks_of_steps_equal_the_event_recording_kernel(screened_calls, dataflow, vdd):
     """Folds of 256 and 76 columns over 1100 stream steps run row by row in blocks of steps (each row's
     block starting two steps early from saved sums): outputs, wrong bits and wrong MACs equal the
     fast engine's event-recording int64 kernel's (checked against the detailed engine above)."""
-    from sim import _kernels
-
-    calls = []
-    screened = _kernels.screened_stationary_groups
-
-    def counting(*args):
-        calls.append(1)
-        return screened(*args)
-
-    monkeypatch.setattr(_kernels, "screened_stationary_groups", counting)
     pe = PEConfig(technology=TECHNOLOGY)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
     m, n = (1100, 1100) if dataflow == "ws" else (332, 1100)
     a, b = _signed_operands(29, m, n, 5)
     blocked = _run("fast", a, b, dataflow, 3, 256, timing=timing, pe=pe)
-    assert calls
+    assert screened_calls
     recorded = _run("fast", a, b, dataflow, 3, 256, timing=timing, pe=pe, record_events=True)
-    assert len(calls) == 1
+    assert len(screened_calls) == 1
     assert np.array_equal(blocked.outputs, recorded.outputs)
     assert np.array_equal(blocked.flip_counts, recorded.flip_counts)
     assert blocked.erroneous_macs == recorded.erroneous_macs > 0
@@ -656,21 +652,11 @@ def test_screened_agreement_cases_do_produce_errors(vdd):
     [(3, 7, None), (20, 25, None), (3, 7, 2.0)],
     ids=["column-streams", "row-by-row", "bandwidth"],
 )
-def test_grouped_screened_path_equals_the_detailed_engine_group_by_group(monkeypatch, dataflow, cols, n, bandwidth):
+def test_grouped_screened_path_equals_the_detailed_engine_group_by_group(screened_calls, dataflow, cols, n, bandwidth):
     """A grouped GEMM (4 groups, each folded over rows and columns) in one screened kernel call
     gives, group by group, the detailed engine's outputs, and in total its wrong bits, wrong
     MACs and cycles: the detailed engine's grouped run's (with a DRAM bandwidth limit too),
     without a limit the groups back to back (one cycle more per group boundary)."""
-    from sim import _kernels
-
-    calls = []
-    screened = _kernels.screened_stationary_groups
-
-    def counting(*args):
-        calls.append(args[0].shape[0])
-        return screened(*args)
-
-    monkeypatch.setattr(_kernels, "screened_stationary_groups", counting)
     pe = PEConfig(technology=TECHNOLOGY)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.5, f_clk_mhz=700.0))
     rng = np.random.default_rng(np.random.SeedSequence(41))
@@ -678,7 +664,7 @@ def test_grouped_screened_path_equals_the_detailed_engine_group_by_group(monkeyp
     b = np.stack([_signed_operands(int(s), 90, n, 9)[1] for s in rng.integers(0, 1000, 4)])
     array = ArrayConfig(rows=4, cols=cols, dataflow=dataflow, dram_bandwidth_words_per_cycle=bandwidth)
     grouped = simulate_grouped_gemm(a, b, array=array, pe=pe, timing=timing, engine="fast")
-    assert calls == [4]
+    assert screened_calls == [4]
     singles = [simulate_gemm(a[g], b[g], array=array, pe=pe, timing=timing, engine="detailed") for g in range(4)]
     assert np.array_equal(grouped.outputs, np.stack([single.outputs for single in singles]))
     assert np.array_equal(grouped.flip_counts, sum(single.flip_counts for single in singles))
