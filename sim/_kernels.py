@@ -368,12 +368,9 @@ _COLUMN_BREAK_EVEN = 0.75
 more than evaluating every MAC in closed form (measured on MobileNetV2's folds at 0.5 V)."""
 _ROW_COLUMNS = 16
 _ROW_STEPS = 1024
-_WIDE_ROW_COLUMNS = 64
-_WIDE_ROW_STEPS = 4096
-"""Folds of at least ``_ROW_COLUMNS`` columns and at most ``_ROW_STEPS`` stream steps, and folds of at
-least ``_WIDE_ROW_COLUMNS`` columns and at most ``_WIDE_ROW_STEPS`` steps, run row by row, the columns
-in the vector lanes (:func:`pe_models.mac_kernels.compound_stationary_lanes`); other folds run column by column,
-the steps in the vector lanes (measured on MobileNetV2's layers at 0.5 V)."""
+"""Folds of at least ``_ROW_COLUMNS`` columns and at most ``_ROW_STEPS`` stream steps run row by row, the
+columns in the vector lanes (:func:`pe_models.mac_kernels.compound_stationary_lanes`); other folds run
+column by column, the steps in the vector lanes (measured on MobileNetV2's layers at 0.5 V)."""
 _ROW_BLOCK_ELEMENTS = 262144
 _ROW_MIN_BLOCK = 64
 """Row-by-row folds run in blocks of ``max(_ROW_MIN_BLOCK, _ROW_BLOCK_ELEMENTS // columns)`` steps (two
@@ -400,10 +397,7 @@ def screened_stationary_fold(
     stale one, so its MACs are only settled.
     """
     columns = stationary.shape[1]
-    length = row_stream.shape[1]
-    if columns >= _ROW_COLUMNS and (
-        length <= _ROW_STEPS or (columns >= _WIDE_ROW_COLUMNS and length <= _WIDE_ROW_STEPS)
-    ):
+    if columns >= _ROW_COLUMNS and row_stream.shape[1] <= _ROW_STEPS:
         return _screened_rows(
             row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts
         )

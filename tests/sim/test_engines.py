@@ -622,16 +622,17 @@ def test_screened_fast_path_agrees_with_the_detailed_engine(screened_calls, data
 @pytest.mark.parametrize("dataflow", ["ws", "is"])
 @pytest.mark.parametrize("vdd", [0.55, 0.5, 0.45])
 def test_long_wide_folds_in_blocks_of_steps_equal_the_event_recording_kernel(screened_calls, dataflow, vdd):
-    """Folds of 256 and 76 columns over 1100 stream steps run row by row in blocks of steps (each row's
-    block starting two steps early from saved sums): outputs, wrong bits and wrong MACs equal the
-    fast engine's event-recording int64 kernel's (checked against the detailed engine above)."""
+    """Folds of 512 and 88 columns over 1000 stream steps run row by row, the 512-column ones in blocks
+    of 512 steps (each row's block starting two steps early from saved sums): outputs, wrong bits
+    and wrong MACs equal the fast engine's event-recording int64 kernel's (checked against the
+    detailed engine above)."""
     pe = PEConfig(technology=TECHNOLOGY)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
-    m, n = (1100, 1100) if dataflow == "ws" else (332, 1100)
+    m, n = (1000, 600) if dataflow == "ws" else (600, 1000)
     a, b = _signed_operands(29, m, n, 5)
-    blocked = _run("fast", a, b, dataflow, 3, 256, timing=timing, pe=pe)
+    blocked = _run("fast", a, b, dataflow, 3, 512, timing=timing, pe=pe)
     assert screened_calls
-    recorded = _run("fast", a, b, dataflow, 3, 256, timing=timing, pe=pe, record_events=True)
+    recorded = _run("fast", a, b, dataflow, 3, 512, timing=timing, pe=pe, record_events=True)
     assert len(screened_calls) == 1
     assert np.array_equal(blocked.outputs, recorded.outputs)
     assert np.array_equal(blocked.flip_counts, recorded.flip_counts)
