@@ -911,6 +911,11 @@ LANE_GROUP = 8
 """Lanes per closed-form group of a screened :func:`compound_stationary_lanes` step (one 256-bit vector of
 uint32 lanes; a divisor of :data:`WRONG_GROUP`)."""
 
+LANE_FLAG_CHUNK = LANE_GROUP * WRONG_GROUP
+"""Lanes whose suspect flags a screened :func:`compound_stationary_lanes` step tests at once (one bit per
+group of :data:`LANE_GROUP` lanes in a 32-bit word, scanned by trailing zeros); its `flags` scratch holds
+a whole number of these chunks."""
+
 
 @njit(cache=True, inline="always")
 def _stream_mac_u32(stream, psum_in, psum_out, t, previous, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask):
@@ -1461,9 +1466,10 @@ def _lanes_steps(
     vectorised pass that also tests whether a lane propagates on every `core` bit (a
     suspect). On a step with a suspect each lane's suspect flag is a byte (written by the
     settle pass with :data:`SCREEN_EAGER`, else by a second pass from the settled sums);
-    each group of :data:`LANE_GROUP` lanes whose eight flag bytes (one uint64) are not all
-    zero is listed, and only the listed groups are evaluated in closed form (one vector
-    each), rewriting their latched sums. Unscreened steps are evaluated in closed form on
+    a 32-bit word per :data:`LANE_FLAG_CHUNK` lanes marks the groups of :data:`LANE_GROUP`
+    lanes whose eight flag bytes (one uint64) are not all zero, and a trailing-zero scan of
+    it evaluates only those groups in closed form (one vector each), rewriting their
+    latched sums. Unscreened steps are evaluated in closed form on
     every lane. The loops are written out here rather than in helpers taking the arrays:
     a helper called per step made numba reference-count its array arguments per step.
     """
@@ -1471,10 +1477,10 @@ def _lanes_steps(
     eager = screen == SCREEN_EAGER
     lanes = np.uint64(weights.shape[0])
     groups = (weights.shape[0] + WRONG_GROUP - 1) // WRONG_GROUP
-    eights = (lanes + np.uint64(LANE_GROUP - 1)) // np.uint64(LANE_GROUP)
+    chunk = np.uint64(WRONG_GROUP)
+    chunks = (lanes + np.uint64(LANE_FLAG_CHUNK - 1)) // np.uint64(LANE_FLAG_CHUNK)
     flag_words = flags.view(np.uint64)
-    listing = np.empty(eights, dtype=np.int64)
-    for lane in range(lanes, eights * np.uint64(LANE_GROUP)):
+    for lane in range(lanes, chunks * np.uint64(LANE_FLAG_CHUNK)):
         flags[lane] = 0
     for index in range(first * groups):
         masks[index] = 0
@@ -1540,39 +1546,40 @@ def _lanes_steps(
                 new_a = psum_in[t, lane]
                 propagate = np.uint32(new_a ^ np.uint32(np.uint32(psum_out[t, lane] - new_a) & mask))
                 flags[lane] = np.uint8(np.uint32(~propagate & core) == 0)
-        listed = 0
-        for group in range(eights):
-            listing[listed] = group
-            listed += np.int64(flag_words[group] != 0)
-        flagged += listed
-        for i in range(listed):
-            group = np.uint64(listing[i])
-            base = group * np.uint64(LANE_GROUP)
-            wrong = np.uint32(0)
-            for j in range(min(np.uint64(LANE_GROUP), lanes - base)):
-                lane = base + j
-                w = np.int32(weights[lane])
-                p1 = _mul_u32(a1, w)
-                latched, flip = _compound_sum_u32(
-                    psum_in[t, lane],
-                    psum_in[previous, lane],
-                    _late_product_u32(_mul_u32(a0, w), p1, keep, late, mask),
-                    _late_product_u32(p1, _mul_u32(a2, w), keep, late, mask),
-                    steps,
-                    s0,
-                    s1,
-                    s2,
-                    s3,
-                    s4,
-                    all_stale,
-                    mask,
-                )
-                psum_out[t, lane] = latched
-                wrong = np.uint32(wrong | _shl_u32(np.uint32(flip != 0), j))
-            index = t * groups + group // np.uint64(WRONG_GROUP // LANE_GROUP)
-            shift = np.uint32(LANE_GROUP) * np.uint32(group % np.uint64(WRONG_GROUP // LANE_GROUP))
-            masks[index] = np.uint32(masks[index] | _shl_u32(wrong, shift))
-            any_wrong = np.uint32(any_wrong | wrong)
+        for first_group in range(np.uint64(0), chunks * chunk, chunk):
+            listed = np.uint32(0)
+            for j in range(chunk):
+                listed = np.uint32(listed | _shl_u32(np.uint32(flag_words[first_group + j] != 0), j))
+            while listed != 0:
+                group = first_group + np.uint64(_trailing_zeros_u32(listed))
+                listed = np.uint32(listed & np.uint32(listed - np.uint32(1)))
+                flagged += 1
+                base = group * np.uint64(LANE_GROUP)
+                wrong = np.uint32(0)
+                for j in range(min(np.uint64(LANE_GROUP), lanes - base)):
+                    lane = base + j
+                    w = np.int32(weights[lane])
+                    p1 = _mul_u32(a1, w)
+                    latched, flip = _compound_sum_u32(
+                        psum_in[t, lane],
+                        psum_in[previous, lane],
+                        _late_product_u32(_mul_u32(a0, w), p1, keep, late, mask),
+                        _late_product_u32(p1, _mul_u32(a2, w), keep, late, mask),
+                        steps,
+                        s0,
+                        s1,
+                        s2,
+                        s3,
+                        s4,
+                        all_stale,
+                        mask,
+                    )
+                    psum_out[t, lane] = latched
+                    wrong = np.uint32(wrong | _shl_u32(np.uint32(flip != 0), j))
+                index = t * groups + group // np.uint64(WRONG_GROUP // LANE_GROUP)
+                shift = np.uint32(LANE_GROUP) * np.uint32(group % np.uint64(WRONG_GROUP // LANE_GROUP))
+                masks[index] = np.uint32(masks[index] | _shl_u32(wrong, shift))
+                any_wrong = np.uint32(any_wrong | wrong)
     count = 0
     fill = 0
     if any_wrong:
@@ -1687,7 +1694,7 @@ def compound_stationary_lanes(
         Scratch.
     bit_counts : int64 array, shape (>= width,)
         Receives (adds) the wrong bits per bit position.
-    flags : uint8 array, shape (>= 8 * (n // 8 + 1),), 8-byte aligned
+    flags : uint8 array, shape (>= LANE_FLAG_CHUNK * (n // LANE_FLAG_CHUNK + 1),), 8-byte aligned
         Scratch.
 
     Returns

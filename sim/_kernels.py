@@ -23,6 +23,7 @@ from numba import njit
 
 import pe_models.mac_kernels as _pe_kernels
 from pe_models.mac_kernels import (
+    LANE_FLAG_CHUNK,
     LANE_GROUP,
     PARAM_CARRY_STEPS,
     PARAM_CELLS,
@@ -501,7 +502,7 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
     psum_b = np.empty((span, cols_used), dtype=np.uint32)
     saved = np.empty((rows_used, cols_used), dtype=np.uint32)
     masks = np.empty(span * ((cols_used + WRONG_GROUP - 1) // WRONG_GROUP), dtype=np.uint32)
-    flags = np.empty(cols_used + LANE_GROUP, dtype=np.uint64).view(np.uint8)
+    flags = np.empty((cols_used // LANE_FLAG_CHUNK + 1) * LANE_FLAG_CHUNK // 8, dtype=np.uint64).view(np.uint8)
     eights = (cols_used + LANE_GROUP - 1) // LANE_GROUP
     wrong = 0
     unscreened = 0

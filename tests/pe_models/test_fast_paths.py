@@ -284,7 +284,9 @@ def _lanes_kernel(stream, weights, partials, latched, late, steps, width, screen
         np.empty(stream.shape[0] * (weights.shape[0] // _kernels.WRONG_GROUP + 1), dtype=np.uint32),
         np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
         bit_counts,
-        np.empty(weights.shape[0] // _kernels.LANE_GROUP + 1, dtype=np.uint64).view(np.uint8),
+        np.empty(
+            (weights.shape[0] // _kernels.LANE_FLAG_CHUNK + 1) * _kernels.LANE_FLAG_CHUNK // 8, dtype=np.uint64
+        ).view(np.uint8),
     )
     return wrong
 
