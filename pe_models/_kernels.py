@@ -1684,10 +1684,12 @@ def compound_stationary_lanes(
         suspect flags its lanes in a second pass: cheaper when few steps have one) or
         :data:`SCREEN_EAGER` (the settle pass flags every lane: cheaper when most do).
     first : int
-        First step to evaluate, ``0 <= first <= T``: steps before it were latched by an
-        earlier call (a block of a longer stream starting ``first`` steps early, so that
-        step ``first`` sees its previous MAC's operands, ``stream[first - 1]``,
-        ``stream[first - 2]`` and ``psum_in[first - 1]``); step 0 follows the all-zero state.
+        ``min(s, 2)`` for a block of a longer stream that starts at step ``s`` of it and is
+        passed from step ``s - first`` on (``first <= T``): the steps before ``first`` were
+        latched by an earlier call, and step ``first`` sees its previous MAC's operands,
+        ``stream[first - 1]``, ``stream[first - 2]`` (a late product bit's old value; read
+        only when ``first == 2``) and ``psum_in[first - 1]``; step 0 follows the all-zero
+        state. 0 for a whole stream.
     masks : uint32 array, shape (>= T * (n // WRONG_GROUP + 1),)
         Scratch.
     words : uint32 array, shape (>= WRONG_WORDS,)

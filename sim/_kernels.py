@@ -487,7 +487,7 @@ def _unscreened_after(unscreened, flagged, screened_groups, break_even):
 def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts):
     """:func:`screened_stationary_fold` row by row, the columns in the vector lanes, in blocks of steps.
 
-    A block of at most ``_ROW_BLOCK_ELEMENTS // cols`` steps runs through every row before the
+    A block of ``max(_ROW_MIN_BLOCK, _ROW_BLOCK_ELEMENTS // cols)`` steps runs through every row before the
     next block (its partial sums stay in cache). Each row's block starts two steps early
     (``first`` of :func:`pe_models.mac_kernels.compound_stationary_lanes`): the step before
     the block holds the row's incoming and latched sums saved from the previous block, the

@@ -270,7 +270,10 @@ def test_uint32_screened_kernel_at_the_pe_operating_points(rng, vdd):
 
 
 def _lanes_kernel(stream, weights, partials, latched, late, steps, width, screen, bit_counts, first=0):
-    """``compound_stationary_lanes`` with fresh scratch arrays: the number of wrong MACs."""
+    """``compound_stationary_lanes`` with scratch arrays (and the latched sums) full of ones, so that
+    nothing the kernel reads is zero unless it wrote it: the number of wrong MACs."""
+    latched.fill(0xFFFFFFFF)
+    flag_bytes = (weights.shape[0] // _kernels.LANE_FLAG_CHUNK + 1) * _kernels.LANE_FLAG_CHUNK
     wrong, _ = _kernels.compound_stationary_lanes(
         stream,
         weights,
@@ -281,12 +284,10 @@ def _lanes_kernel(stream, weights, partials, latched, late, steps, width, screen
         width,
         screen,
         first,
-        np.empty(stream.shape[0] * (weights.shape[0] // _kernels.WRONG_GROUP + 1), dtype=np.uint32),
-        np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
+        np.full(stream.shape[0] * (weights.shape[0] // _kernels.WRONG_GROUP + 1), 0xFFFFFFFF, dtype=np.uint32),
+        np.full(_kernels.WRONG_WORDS, 0xFFFFFFFF, dtype=np.uint32),
         bit_counts,
-        np.empty(
-            (weights.shape[0] // _kernels.LANE_FLAG_CHUNK + 1) * _kernels.LANE_FLAG_CHUNK // 8, dtype=np.uint64
-        ).view(np.uint8),
+        np.full(flag_bytes // 8, 0xFFFFFFFFFFFFFFFF, dtype=np.uint64).view(np.uint8),
     )
     return wrong
 
