@@ -33,6 +33,7 @@ __all__ = [
     "compound_stationary_screened",
     "compound_stationary_stream",
     "count_word_bits",
+    "lane_flags",
     "product_stage",
     "registered_mac",
     "registered_mac_shadow",
@@ -60,5 +61,6 @@ LANE_GROUP = _kernels.LANE_GROUP
 LANE_FLAG_CHUNK = _kernels.LANE_FLAG_CHUNK
 WRONG_WORDS = _kernels.WRONG_WORDS
 count_word_bits = _kernels.count_word_bits
+lane_flags = _kernels.lane_flags
 tally_bits = _kernels.tally_bits
 add_tallies = _kernels.add_tallies

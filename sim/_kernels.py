@@ -23,7 +23,6 @@ from numba import njit
 
 import pe_models.mac_kernels as _pe_kernels
 from pe_models.mac_kernels import (
-    LANE_FLAG_CHUNK,
     LANE_GROUP,
     PARAM_CARRY_STEPS,
     PARAM_CELLS,
@@ -38,6 +37,7 @@ from pe_models.mac_kernels import (
     compound_stationary_lanes,
     compound_stationary_screened,
     compound_stationary_stream,
+    lane_flags,
     product_stage,
     registered_mac,
     registered_mac_shadow,
@@ -502,7 +502,7 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
     psum_b = np.empty((span, cols_used), dtype=np.uint32)
     saved = np.empty((rows_used, cols_used), dtype=np.uint32)
     masks = np.empty(span * ((cols_used + WRONG_GROUP - 1) // WRONG_GROUP), dtype=np.uint32)
-    flags = np.empty((cols_used // LANE_FLAG_CHUNK + 1) * LANE_FLAG_CHUNK // 8, dtype=np.uint64).view(np.uint8)
+    flags = lane_flags(cols_used)
     eights = (cols_used + LANE_GROUP - 1) // LANE_GROUP
     wrong = 0
     unscreened = 0
@@ -511,6 +511,7 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
         stop = min(steps_t, start + block)
         lead = min(start, 2)
         length = stop - start + lead
+        groups = (length - max(lead, 1)) * eights
         psum_in = psum_a[:length]
         psum_out = psum_b[:length]
         psum_in[:] = 0
@@ -535,7 +536,6 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
             )
             saved[r] = psum_out[length - 1]
             wrong += count
-            groups = (length - max(lead, 1)) * eights
             if r > 0 and mode != SCREEN_OFF:
                 eager = flagged >= _EAGER_FLAGS * groups
             unscreened = _unscreened_after(unscreened, flagged, groups, _ROW_BREAK_EVEN)

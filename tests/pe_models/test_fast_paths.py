@@ -273,7 +273,8 @@ def _lanes_kernel(stream, weights, partials, latched, late, steps, width, screen
     """``compound_stationary_lanes`` with scratch arrays (and the latched sums) full of ones, so that
     nothing the kernel reads is zero unless it wrote it: the number of wrong MACs."""
     latched.fill(0xFFFFFFFF)
-    flag_bytes = (weights.shape[0] // _kernels.LANE_FLAG_CHUNK + 1) * _kernels.LANE_FLAG_CHUNK
+    flags = _kernels.lane_flags(weights.shape[0])
+    flags.fill(0xFF)
     wrong, _ = _kernels.compound_stationary_lanes(
         stream,
         weights,
@@ -287,7 +288,7 @@ def _lanes_kernel(stream, weights, partials, latched, late, steps, width, screen
         np.full(stream.shape[0] * (weights.shape[0] // _kernels.WRONG_GROUP + 1), 0xFFFFFFFF, dtype=np.uint32),
         np.full(_kernels.WRONG_WORDS, 0xFFFFFFFF, dtype=np.uint32),
         bit_counts,
-        np.full(flag_bytes // 8, 0xFFFFFFFFFFFFFFFF, dtype=np.uint64).view(np.uint8),
+        flags,
     )
     return wrong
 
