@@ -1317,6 +1317,60 @@ def _lane_mac_u32(
 
 
 @njit(cache=True, inline="always")
+def _lane_macs_u32(
+    a0,
+    a1,
+    a2,
+    weights,
+    psum_in,
+    psum_out,
+    t,
+    first_lane,
+    count,
+    previous,
+    before,
+    keep,
+    late,
+    steps,
+    s0,
+    s1,
+    s2,
+    s3,
+    s4,
+    all_stale,
+    mask,
+):
+    """:func:`_lane_mac_u32` for lanes ``first_lane .. first_lane + count - 1`` (count <= 32): bit j of the
+    returned mask marks lane ``first_lane + j`` wrong."""
+    wrong = np.uint32(0)
+    for j in range(count):
+        flip = _lane_mac_u32(
+            a0,
+            a1,
+            a2,
+            weights,
+            psum_in,
+            psum_out,
+            t,
+            first_lane + j,
+            previous,
+            before,
+            keep,
+            late,
+            steps,
+            s0,
+            s1,
+            s2,
+            s3,
+            s4,
+            all_stale,
+            mask,
+        )
+        wrong = np.uint32(wrong | _shl_u32(np.uint32(flip != 0), j))
+    return wrong
+
+
+@njit(cache=True, inline="always")
 def _closed_form_lanes_u32(
     a0,
     a1,
@@ -1382,30 +1436,29 @@ def _closed_form_lanes_u32(
                 )
                 wrong = np.uint32(wrong | _shl_u32(np.uint32(flip != 0), j))
         else:
-            for j in range(lanes - base):
-                flip = _lane_mac_u32(
-                    a0,
-                    a1,
-                    a2,
-                    weights,
-                    psum_in,
-                    psum_out,
-                    t,
-                    base + j,
-                    previous,
-                    before,
-                    keep,
-                    late,
-                    steps,
-                    s0,
-                    s1,
-                    s2,
-                    s3,
-                    s4,
-                    all_stale,
-                    mask,
-                )
-                wrong = np.uint32(wrong | _shl_u32(np.uint32(flip != 0), j))
+            wrong = _lane_macs_u32(
+                a0,
+                a1,
+                a2,
+                weights,
+                psum_in,
+                psum_out,
+                t,
+                base,
+                lanes - base,
+                previous,
+                before,
+                keep,
+                late,
+                steps,
+                s0,
+                s1,
+                s2,
+                s3,
+                s4,
+                all_stale,
+                mask,
+            )
         masks[index] = wrong
         any_wrong = np.uint32(any_wrong | wrong)
         index += 1
@@ -1565,31 +1618,29 @@ def _lanes_steps(
                 listed = np.uint32(listed & np.uint32(listed - np.uint32(1)))
                 flagged += 1
                 base = group * np.uint64(LANE_GROUP)
-                wrong = np.uint32(0)
-                for j in range(min(np.uint64(LANE_GROUP), lanes - base)):
-                    flip = _lane_mac_u32(
-                        a0,
-                        a1,
-                        a2,
-                        weights,
-                        psum_in,
-                        psum_out,
-                        t,
-                        base + j,
-                        previous,
-                        before,
-                        keep,
-                        late,
-                        steps,
-                        s0,
-                        s1,
-                        s2,
-                        s3,
-                        s4,
-                        all_stale,
-                        mask,
-                    )
-                    wrong = np.uint32(wrong | _shl_u32(np.uint32(flip != 0), j))
+                wrong = _lane_macs_u32(
+                    a0,
+                    a1,
+                    a2,
+                    weights,
+                    psum_in,
+                    psum_out,
+                    t,
+                    base,
+                    min(np.uint64(LANE_GROUP), lanes - base),
+                    previous,
+                    before,
+                    keep,
+                    late,
+                    steps,
+                    s0,
+                    s1,
+                    s2,
+                    s3,
+                    s4,
+                    all_stale,
+                    mask,
+                )
                 index = t * groups + group // np.uint64(WRONG_GROUP // LANE_GROUP)
                 shift = np.uint32(LANE_GROUP) * np.uint32(group % np.uint64(WRONG_GROUP // LANE_GROUP))
                 masks[index] = np.uint32(masks[index] | _shl_u32(wrong, shift))
