@@ -1398,9 +1398,10 @@ def _closed_form_lanes_u32(
     returns the OR of the masks.
 
     The previous step's incoming sums are ``psum_in[t - 1]`` ANDed with `before` (0 at step
-    0, after the all-zero state; all ones otherwise). The full-group loop and the tail loop
-    are written out twice on purpose: one inlined helper for both (with the group size as
-    its trip count) ran 3-4x slower, measured on MobileNetV2's row-by-row folds.
+    0, after the all-zero state; all ones otherwise). The full-group loop is written out with
+    its constant trip count and the tail goes through :func:`_lane_macs_u32`: the helper for
+    both (the group size as its trip count) ran 3-4x slower, measured on MobileNetV2's
+    row-by-row folds.
     """
     previous = max(t, 1) - 1
     lanes = np.uint64(weights.shape[0])
