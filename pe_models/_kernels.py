@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 __all__: list[str] = []
@@ -52,6 +53,159 @@ def _trailing_zeros_u32(typingctx, word):
         return builder.call(function, [value, ir.Constant(ir.IntType(1), 0)])
 
     return types.uint32(word), codegen
+
+
+LANE_GROUP = 8
+"""Lanes per closed-form group of a screened :func:`compound_stationary_lanes` step (one 256-bit vector of
+uint32 lanes; a divisor of :data:`WRONG_GROUP`)."""
+
+
+@intrinsic
+def _lane_group_u32(
+    typingctx,
+    a0,
+    a1,
+    a2,
+    weights,
+    psum_in,
+    psum_out,
+    t,
+    previous,
+    base,
+    keep,
+    late,
+    steps,
+    s0,
+    s1,
+    s2,
+    s3,
+    s4,
+    all_stale,
+    mask,
+):
+    """:func:`_lane_macs_u32` for the :data:`LANE_GROUP` lanes ``base ..`` (all < ``len(weights)``; step t > 0)
+    as one vector of uint32 lanes: latches ``psum_out[t, base:base + LANE_GROUP]``, returns the mask of
+    wrong lanes (bit j: lane ``base + j``).
+
+    The vectoriser left this group to a loop of its own (run-time alias checks and a trip
+    count test per group); written as explicit vector operations it is straight-line code
+    (C-contiguous arrays load and store one vector; others lane by lane).
+    """
+    lanes = LANE_GROUP
+
+    def codegen(context, builder, signature, args):
+        types_ = signature.args
+        word = ir.IntType(32)
+        vector = ir.VectorType(word, lanes)
+
+        def scalar(index, to=word):
+            return context.cast(builder, args[index], types_[index], types.uint32 if to is word else to)
+
+        def splat(value):
+            undefined = ir.Constant(vector, ir.Undefined)
+            first = builder.insert_element(undefined, value, ir.Constant(word, 0))
+            return builder.shuffle_vector(first, undefined, ir.Constant(ir.VectorType(word, lanes), None))
+
+        def pointer(array_type, array_value, indices):
+            array = context.make_array(array_type)(context, builder, array_value)
+            return cgutils.get_item_pointer2(
+                context,
+                builder,
+                data=array.data,
+                shape=cgutils.unpack_tuple(builder, array.shape),
+                strides=cgutils.unpack_tuple(builder, array.strides),
+                layout=array_type.layout,
+                inds=indices,
+                wraparound=False,
+                boundscheck=False,
+            )
+
+        def lane_indices(indices, lane):
+            return [*indices[:-1], builder.add(indices[-1], ir.Constant(indices[-1].type, lane))]
+
+        def load(array_type, array_value, indices, element):
+            if array_type.layout == "C":
+                address = pointer(array_type, array_value, indices)
+                return builder.load(builder.bitcast(address, ir.PointerType(ir.VectorType(element, lanes))), align=1)
+            value = ir.Constant(ir.VectorType(element, lanes), ir.Undefined)
+            for lane in range(lanes):
+                item = builder.load(pointer(array_type, array_value, lane_indices(indices, lane)))
+                value = builder.insert_element(value, item, ir.Constant(word, lane))
+            return value
+
+        def store(array_type, array_value, indices, value):
+            if array_type.layout == "C":
+                address = pointer(array_type, array_value, indices)
+                builder.store(value, builder.bitcast(address, ir.PointerType(value.type)), align=1)
+                return
+            for lane in range(lanes):
+                item = builder.extract_element(value, ir.Constant(word, lane))
+                builder.store(item, pointer(array_type, array_value, lane_indices(indices, lane)))
+
+        index_type = types.intp
+        t_index = context.cast(builder, args[6], types_[6], index_type)
+        previous_index = context.cast(builder, args[7], types_[7], index_type)
+        base_index = context.cast(builder, args[8], types_[8], index_type)
+        w = builder.sext(load(types_[3], args[3], [base_index], ir.IntType(8)), vector)
+        p0 = builder.mul(splat(scalar(0)), w)
+        p1 = builder.mul(splat(scalar(1)), w)
+        p2 = builder.mul(splat(scalar(2)), w)
+        keep_v = splat(scalar(9))
+        late_v = splat(scalar(10))
+        mask_v = splat(scalar(18))
+        sixteen = splat(ir.Constant(word, 16))
+        no_late = builder.icmp_unsigned("==", scalar(10), ir.Constant(word, 0))
+
+        def late_product(now, before):
+            merged = builder.or_(builder.and_(now, keep_v), builder.and_(before, late_v))
+            extended = builder.ashr(builder.shl(merged, sixteen), sixteen)
+            return builder.and_(builder.select(no_late, now, extended), mask_v)
+
+        new_b = late_product(p0, p1)
+        old_b = late_product(p1, p2)
+        new_a = load(types_[4], args[4], [t_index, base_index], word)
+        old_a = load(types_[4], args[4], [previous_index, base_index], word)
+        total = builder.add(new_a, new_b)
+        propagate = builder.xor(new_a, new_b)
+        carries = builder.xor(total, propagate)
+        old_total = builder.add(old_a, old_b)
+        old_carries = builder.xor(builder.xor(old_total, old_a), old_b)
+        run = builder.or_(builder.shl(propagate, splat(ir.Constant(word, 1))), splat(scalar(17)))
+        for position in range(12, 17):
+            run = builder.and_(run, builder.shl(run, splat(scalar(position))))
+        flip = builder.and_(
+            builder.and_(builder.xor(carries, builder.shl(old_carries, splat(scalar(11)))), run), mask_v
+        )
+        latched = builder.and_(builder.xor(total, flip), mask_v)
+        store(types_[5], args[5], [t_index, base_index], latched)
+        wrong = builder.icmp_unsigned("!=", flip, ir.Constant(vector, None))
+        bits = builder.bitcast(wrong, ir.IntType(lanes))
+        return builder.zext(bits, word)
+
+    return (
+        types.uint32(
+            a0,
+            a1,
+            a2,
+            weights,
+            psum_in,
+            psum_out,
+            t,
+            previous,
+            base,
+            keep,
+            late,
+            steps,
+            s0,
+            s1,
+            s2,
+            s3,
+            s4,
+            all_stale,
+            mask,
+        ),
+        codegen,
+    )
 
 
 _STEP_LIMIT = 256
@@ -907,15 +1061,6 @@ SCREEN_LAZY = 1
 SCREEN_EAGER = 2
 """Screening modes of :func:`compound_stationary_lanes`."""
 
-LANE_GROUP = 8
-"""Lanes per closed-form group of a screened :func:`compound_stationary_lanes` step (one 256-bit vector of
-uint32 lanes; a divisor of :data:`WRONG_GROUP`)."""
-
-LANE_FLAG_CHUNK = LANE_GROUP * WRONG_GROUP
-"""Lanes whose suspect flags a screened :func:`compound_stationary_lanes` step tests at once (one bit per
-group of :data:`LANE_GROUP` lanes in a 32-bit word, scanned by trailing zeros); its `flags` scratch holds
-a whole number of these chunks."""
-
 
 @njit(cache=True, inline="always")
 def _stream_mac_u32(stream, psum_in, psum_out, t, previous, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask):
@@ -1497,9 +1642,9 @@ def _gather_lanes(stream, weights, psum_in, psum_out, masks, keep, late, mask, w
 
 @njit(cache=True)
 def lane_flags(lanes):
-    """The `flags` scratch of :func:`compound_stationary_lanes` for `lanes` PEs: uint8, 8-byte aligned, a
-    whole number of :data:`LANE_FLAG_CHUNK` bytes (uninitialised)."""
-    return np.empty((lanes // LANE_FLAG_CHUNK + 1) * (LANE_FLAG_CHUNK // 8), dtype=np.uint64).view(np.uint8)
+    """The `flags` scratch of :func:`compound_stationary_lanes` for `lanes` PEs: uint32, one word per
+    :data:`WRONG_GROUP` lanes (uninitialised)."""
+    return np.empty((lanes + WRONG_GROUP - 1) // WRONG_GROUP, dtype=np.uint32)
 
 
 @njit(cache=True, inline="always")
@@ -1523,29 +1668,30 @@ def _lanes_steps(
 ):
     """Steps ``first..`` of :func:`compound_stationary_lanes` after its set-up: (wrong MACs, flagged groups).
 
-    Screened steps (``t > 0``, `screen` not :data:`SCREEN_OFF`) settle every lane in one
-    vectorised pass that also tests whether a lane propagates on every `core` bit (a
-    suspect). On a step with a suspect each lane's suspect flag is a byte (written by the
-    settle pass with :data:`SCREEN_EAGER`, else by a second pass from the settled sums);
-    a 32-bit word per :data:`LANE_FLAG_CHUNK` lanes marks the groups of :data:`LANE_GROUP`
-    lanes whose eight flag bytes (one uint64) are not all zero, and a trailing-zero scan of
-    it evaluates only those groups in closed form (one vector each), rewriting their
-    latched sums (through :func:`_lane_mac_u32`). Unscreened steps are evaluated in closed
-    form on every lane. The settle and flag loops are written out here:
-    :func:`_settle_lanes_u32` called per step made numba reference-count its array
-    arguments per step (0.6x). The settle pass is written twice, with and without the flag
-    store: one loop with the store under ``if eager`` ran 5-15 % slower in the lazy mode
-    (measured on MobileNetV2's row-by-row folds).
+    A step whose stream operand and the one before it are 0 (and the one before those, with
+    late product bits) adds 0 to every lane after adding 0, so no carry changes: its latched
+    sums are copied from the incoming ones (MobileNetV2's ReLU activations make this 27 %
+    of the row-by-row steps). Other screened steps (``t > 0``, `screen` not
+    :data:`SCREEN_OFF`) settle every lane in one vectorised pass that also tests whether a
+    lane propagates on every `core` bit (a suspect). On a step with a suspect, a 32-bit
+    word per :data:`WRONG_GROUP` lanes in `flags` marks the suspects (built by the settle
+    pass with :data:`SCREEN_EAGER`, else by a second pass from the settled sums), and a
+    trailing-zero scan of it evaluates only the groups of :data:`LANE_GROUP` lanes holding
+    one in closed form, rewriting their latched sums: one vector each
+    (:func:`_lane_group_u32`), or :func:`_lane_macs_u32` for a last, partial group.
+    Unscreened steps are evaluated in closed form on every lane. The settle and flag loops
+    are written out here: :func:`_settle_lanes_u32` called per step made numba
+    reference-count its array arguments per step (0.6x). The settle pass is written twice,
+    with and without the suspect words: one loop with them under ``if eager`` ran 5-15 %
+    slower in the lazy mode (measured on MobileNetV2's row-by-row folds).
     """
     s0, s1, s2, s3, s4, all_stale = shifts
     eager = screen == SCREEN_EAGER
     lanes = np.uint64(weights.shape[0])
     groups = (weights.shape[0] + WRONG_GROUP - 1) // WRONG_GROUP
     chunk = np.uint64(WRONG_GROUP)
-    chunks = (lanes + np.uint64(LANE_FLAG_CHUNK - 1)) // np.uint64(LANE_FLAG_CHUNK)
-    flag_words = flags.view(np.uint64)
-    for lane in range(lanes, chunks * np.uint64(LANE_FLAG_CHUNK)):
-        flags[lane] = 0
+    full_blocks = lanes // chunk
+    tail_lanes = lanes - full_blocks * chunk
     for index in range(first * groups):
         masks[index] = 0
     flagged = 0
@@ -1556,6 +1702,12 @@ def _lanes_steps(
         a2 = np.int32(stream[t - 2]) if t >= 2 else np.int32(0)
         before = np.uint32(0) if t == 0 else np.uint32(0xFFFFFFFF)
         previous = max(t, 1) - 1
+        if a0 == 0 and a1 == 0 and (late == 0 or a2 == 0):
+            for lane in range(lanes):
+                psum_out[t, lane] = psum_in[t, lane]
+            for index in range(t * groups, (t + 1) * groups):
+                masks[index] = 0
+            continue
         if t == 0 or screen == SCREEN_OFF:
             any_wrong = np.uint32(
                 any_wrong
@@ -1585,14 +1737,32 @@ def _lanes_steps(
             continue
         suspect = np.uint32(0)
         if eager:
-            for lane in range(lanes):
-                w = np.int32(weights[lane])
-                new_b = _late_product_u32(_mul_u32(a0, w), _mul_u32(a1, w), keep, late, mask)
-                new_a = psum_in[t, lane]
-                psum_out[t, lane] = np.uint32(new_a + new_b) & mask
-                missing = np.uint32(np.uint32(~(new_a ^ new_b)) & core)
-                flags[lane] = np.uint8(missing == 0)
-                suspect = np.uint32(suspect | (np.uint32(missing - np.uint32(1)) & np.uint32(0x80000000)))
+            for block in range(full_blocks):
+                base = block * chunk
+                found = np.uint32(0)
+                for j in range(chunk):
+                    lane = base + j
+                    w = np.int32(weights[lane])
+                    new_b = _late_product_u32(_mul_u32(a0, w), _mul_u32(a1, w), keep, late, mask)
+                    new_a = psum_in[t, lane]
+                    psum_out[t, lane] = np.uint32(new_a + new_b) & mask
+                    missing = np.uint32(np.uint32(~(new_a ^ new_b)) & core)
+                    found = np.uint32(found | _shl_u32(np.uint32(missing == 0), j))
+                flags[block] = found
+                suspect = np.uint32(suspect | found)
+            if tail_lanes:
+                base = full_blocks * chunk
+                found = np.uint32(0)
+                for j in range(tail_lanes):
+                    lane = base + j
+                    w = np.int32(weights[lane])
+                    new_b = _late_product_u32(_mul_u32(a0, w), _mul_u32(a1, w), keep, late, mask)
+                    new_a = psum_in[t, lane]
+                    psum_out[t, lane] = np.uint32(new_a + new_b) & mask
+                    missing = np.uint32(np.uint32(~(new_a ^ new_b)) & core)
+                    found = np.uint32(found | _shl_u32(np.uint32(missing == 0), j))
+                flags[full_blocks] = found
+                suspect = np.uint32(suspect | found)
         else:
             for lane in range(lanes):
                 w = np.int32(weights[lane])
@@ -1606,45 +1776,80 @@ def _lanes_steps(
         if suspect == 0:
             continue
         if not eager:
-            for lane in range(lanes):
-                new_a = psum_in[t, lane]
-                propagate = np.uint32(new_a ^ np.uint32(np.uint32(psum_out[t, lane] - new_a) & mask))
-                flags[lane] = np.uint8(np.uint32(~propagate & core) == 0)
-        for first_group in range(np.uint64(0), chunks * chunk, chunk):
-            listed = np.uint32(0)
-            for j in range(chunk):
-                listed = np.uint32(listed | _shl_u32(np.uint32(flag_words[first_group + j] != 0), j))
-            while listed != 0:
-                group = first_group + np.uint64(_trailing_zeros_u32(listed))
-                listed = np.uint32(listed & np.uint32(listed - np.uint32(1)))
+            for block in range(full_blocks):
+                base = block * chunk
+                found = np.uint32(0)
+                for j in range(chunk):
+                    lane = base + j
+                    new_a = psum_in[t, lane]
+                    propagate = np.uint32(new_a ^ np.uint32(np.uint32(psum_out[t, lane] - new_a) & mask))
+                    found = np.uint32(found | _shl_u32(np.uint32(np.uint32(~propagate & core) == 0), j))
+                flags[block] = found
+                suspect = np.uint32(suspect | found)
+            if tail_lanes:
+                base = full_blocks * chunk
+                found = np.uint32(0)
+                for j in range(tail_lanes):
+                    lane = base + j
+                    new_a = psum_in[t, lane]
+                    propagate = np.uint32(new_a ^ np.uint32(np.uint32(psum_out[t, lane] - new_a) & mask))
+                    found = np.uint32(found | _shl_u32(np.uint32(np.uint32(~propagate & core) == 0), j))
+                flags[full_blocks] = found
+                suspect = np.uint32(suspect | found)
+        for block in range(groups):
+            found = flags[block]
+            while found != 0:
+                within = np.uint32(_trailing_zeros_u32(found) & np.uint32(WRONG_GROUP - LANE_GROUP))
+                found = np.uint32(found & ~_shl_u32(np.uint32(0xFF), within))
                 flagged += 1
-                base = group * np.uint64(LANE_GROUP)
-                wrong = _lane_macs_u32(
-                    a0,
-                    a1,
-                    a2,
-                    weights,
-                    psum_in,
-                    psum_out,
-                    t,
-                    base,
-                    min(np.uint64(LANE_GROUP), lanes - base),
-                    previous,
-                    before,
-                    keep,
-                    late,
-                    steps,
-                    s0,
-                    s1,
-                    s2,
-                    s3,
-                    s4,
-                    all_stale,
-                    mask,
-                )
-                index = t * groups + group // np.uint64(WRONG_GROUP // LANE_GROUP)
-                shift = np.uint32(LANE_GROUP) * np.uint32(group % np.uint64(WRONG_GROUP // LANE_GROUP))
-                masks[index] = np.uint32(masks[index] | _shl_u32(wrong, shift))
+                base = np.uint64(block) * chunk + np.uint64(within)
+                if base + np.uint64(LANE_GROUP) <= lanes:
+                    wrong = _lane_group_u32(
+                        a0,
+                        a1,
+                        a2,
+                        weights,
+                        psum_in,
+                        psum_out,
+                        t,
+                        previous,
+                        base,
+                        keep,
+                        late,
+                        steps,
+                        s0,
+                        s1,
+                        s2,
+                        s3,
+                        s4,
+                        all_stale,
+                        mask,
+                    )
+                else:
+                    wrong = _lane_macs_u32(
+                        a0,
+                        a1,
+                        a2,
+                        weights,
+                        psum_in,
+                        psum_out,
+                        t,
+                        base,
+                        lanes - base,
+                        previous,
+                        before,
+                        keep,
+                        late,
+                        steps,
+                        s0,
+                        s1,
+                        s2,
+                        s3,
+                        s4,
+                        all_stale,
+                        mask,
+                    )
+                masks[t * groups + block] = np.uint32(masks[t * groups + block] | _shl_u32(wrong, within))
                 any_wrong = np.uint32(any_wrong | wrong)
     count = 0
     fill = 0
@@ -1762,7 +1967,7 @@ def compound_stationary_lanes(
         Scratch.
     bit_counts : int64 array, shape (>= width,)
         Receives (adds) the wrong bits per bit position.
-    flags : uint8 array, shape (>= LANE_FLAG_CHUNK * (n // LANE_FLAG_CHUNK + 1),), 8-byte aligned
+    flags : uint32 array, shape (>= (n + WRONG_GROUP - 1) // WRONG_GROUP,)
         Scratch (:func:`lane_flags`).
 
     Returns

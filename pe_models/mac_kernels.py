@@ -15,7 +15,6 @@ from . import _kernels
 
 __all__ = [
     "KERNEL_SOURCE",
-    "LANE_FLAG_CHUNK",
     "LANE_GROUP",
     "PARAM_CARRY_STEPS",
     "PARAM_CELLS",
@@ -58,7 +57,6 @@ SCREEN_LAZY = _kernels.SCREEN_LAZY
 SCREEN_EAGER = _kernels.SCREEN_EAGER
 WRONG_GROUP = _kernels.WRONG_GROUP
 LANE_GROUP = _kernels.LANE_GROUP
-LANE_FLAG_CHUNK = _kernels.LANE_FLAG_CHUNK
 WRONG_WORDS = _kernels.WRONG_WORDS
 count_word_bits = _kernels.count_word_bits
 lane_flags = _kernels.lane_flags

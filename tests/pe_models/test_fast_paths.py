@@ -331,6 +331,46 @@ def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, s
         assert wrong_total > 0
 
 
+@pytest.mark.parametrize(
+    "screen",
+    [_kernels.SCREEN_LAZY, _kernels.SCREEN_EAGER, _kernels.SCREEN_OFF],
+    ids=["screened-lazy", "screened-eager", "unscreened"],
+)
+def test_lanes_kernel_on_arrays_that_are_not_c_contiguous(rng, screen):
+    """Column-major partial sums and latched sums and a strided weight row (each lane's elements not
+    adjacent) latch, lane by lane, what the int64 stream kernel latches."""
+    width, steps = 32, 21
+    weights = np.resize(np.array([-128, -77, -3, -1, 0, 1, 2, 45, 99, 127, -64, 17, 5], dtype=np.int8), 90)[::2]
+    stream = _dnn_like_stream(rng, 300, width)[0]
+    partials = np.stack([_long_carry_stream(rng, 300, width)[1] for _ in weights], axis=1)
+    for late in (0, 0x8000):
+        latched = np.asfortranarray(np.full(partials.shape, 0xFFFFFFFF, dtype=np.uint32))
+        bit_counts = np.zeros(width, dtype=np.int64)
+        wrong, _ = _kernels.compound_stationary_lanes(
+            stream,
+            weights,
+            np.asfortranarray(partials, dtype=np.uint32),
+            latched,
+            late,
+            steps,
+            width,
+            screen,
+            0,
+            np.empty(stream.shape[0] * (weights.shape[0] // _kernels.WRONG_GROUP + 1), dtype=np.uint32),
+            np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
+            bit_counts,
+            _kernels.lane_flags(weights.shape[0]),
+        )
+        expected_wrong = 0
+        for lane, weight in enumerate(weights):
+            expected_latched, expected_settled, _ = _new_kernel(
+                stream, int(weight), partials[:, lane], late, steps, (1 << width) - 1
+            )
+            assert np.array_equal(latched[:, lane].astype(np.int64), expected_latched), (lane, late)
+            expected_wrong += int(np.count_nonzero(expected_latched ^ expected_settled))
+        assert wrong == expected_wrong > 0
+
+
 @pytest.mark.parametrize("split", [1, 2, 3, 64, 149])
 @pytest.mark.parametrize("steps", [12, 21])
 @pytest.mark.parametrize(
