@@ -98,8 +98,8 @@ def _lane_group_u32(
         word = ir.IntType(32)
         vector = ir.VectorType(word, lanes)
 
-        def scalar(index, to=word):
-            return context.cast(builder, args[index], types_[index], types.uint32 if to is word else to)
+        def scalar(index):
+            return context.cast(builder, args[index], types_[index], types.uint32)
 
         def splat(value):
             undefined = ir.Constant(vector, ir.Undefined)

@@ -269,16 +269,17 @@ def test_uint32_screened_kernel_at_the_pe_operating_points(rng, vdd):
                 assert wrong == np.count_nonzero(expected_latched != expected_settled)
 
 
-def _lanes_kernel(stream, weights, partials, latched, late, steps, width, screen, bit_counts, first=0):
+def _lanes_kernel(stream, weights, partials, latched, late, steps, width, screen, bit_counts, first=0, order="C"):
     """``compound_stationary_lanes`` with scratch arrays (and the latched sums) full of ones, so that
-    nothing the kernel reads is zero unless it wrote it: the number of wrong MACs."""
+    nothing the kernel reads is zero unless it wrote it, and the partial sums in memory `order`:
+    the number of wrong MACs."""
     latched.fill(0xFFFFFFFF)
     flags = _kernels.lane_flags(weights.shape[0])
     flags.fill(0xFF)
     wrong, _ = _kernels.compound_stationary_lanes(
         stream,
         weights,
-        np.ascontiguousarray(partials, dtype=np.uint32),
+        np.asarray(partials, dtype=np.uint32, order=order),
         latched,
         late,
         steps,
@@ -344,23 +345,9 @@ def test_lanes_kernel_on_arrays_that_are_not_c_contiguous(rng, screen):
     stream = _dnn_like_stream(rng, 300, width)[0]
     partials = np.stack([_long_carry_stream(rng, 300, width)[1] for _ in weights], axis=1)
     for late in (0, 0x8000):
-        latched = np.asfortranarray(np.full(partials.shape, 0xFFFFFFFF, dtype=np.uint32))
+        latched = np.empty(partials.shape, dtype=np.uint32, order="F")
         bit_counts = np.zeros(width, dtype=np.int64)
-        wrong, _ = _kernels.compound_stationary_lanes(
-            stream,
-            weights,
-            np.asfortranarray(partials, dtype=np.uint32),
-            latched,
-            late,
-            steps,
-            width,
-            screen,
-            0,
-            np.empty(stream.shape[0] * (weights.shape[0] // _kernels.WRONG_GROUP + 1), dtype=np.uint32),
-            np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
-            bit_counts,
-            _kernels.lane_flags(weights.shape[0]),
-        )
+        wrong = _lanes_kernel(stream, weights, partials, latched, late, steps, width, screen, bit_counts, order="F")
         expected_wrong = 0
         for lane, weight in enumerate(weights):
             expected_latched, expected_settled, _ = _new_kernel(
