@@ -555,7 +555,6 @@ def _screened_columns(row_stream, stationary, late_product, steps, width, output
     cols_used = stationary.shape[1]
     psum_in = np.empty(steps_t, dtype=np.uint32)
     psum_out = np.empty(steps_t, dtype=np.uint32)
-    masks = np.empty(steps_t // WRONG_GROUP + 1, dtype=np.uint32)
     out = np.empty((cols_used, steps_t), dtype=np.uint32)
     wrong = 0
     chunks = max(1, (steps_t - 2 + SCREEN_CHUNK - 1) // SCREEN_CHUNK)
@@ -572,7 +571,6 @@ def _screened_columns(row_stream, stationary, late_product, steps, width, output
                 steps if r > 0 else width,
                 width,
                 unscreened == 0,
-                masks,
                 words,
                 bit_counts,
             )

@@ -199,11 +199,56 @@ def _screened_kernel(stream, weight, partial, late, steps, width, screen):
         steps,
         width,
         screen,
-        np.empty(n // _kernels.WRONG_GROUP + 1, dtype=np.uint32),
         np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
         bit_counts,
     )
     return latched.astype(np.int64), wrong, bit_counts
+
+
+@pytest.mark.parametrize("screen", [True, False], ids=["screened", "unscreened"])
+def test_screened_kernel_on_arrays_that_are_not_c_contiguous(rng, screen):
+    """A strided stream, strided partial and latched sums and a strided word buffer (each MAC's elements
+    not adjacent, so the vector groups load, store and append lane by lane) latch what the int64
+    stream kernel latches, with its wrong MACs and bits."""
+    width, steps, n = 32, 21, 301
+    stream = np.repeat(_dnn_like_stream(rng, n, width)[0], 2)[::2]
+    partial = _long_carry_stream(rng, n, width)[1]
+    for late in (0, 0x8000):
+        latched = np.empty(2 * n, dtype=np.uint32)[::2]
+        bit_counts = np.zeros(width, dtype=np.int64)
+        wrong, _ = _kernels.compound_stationary_screened(
+            stream,
+            45,
+            np.repeat(partial.astype(np.uint32), 3)[::3],
+            latched,
+            late,
+            steps,
+            width,
+            screen,
+            np.empty(2 * _kernels.WRONG_WORDS, dtype=np.uint32)[::2],
+            bit_counts,
+        )
+        expected_latched, expected_settled, _ = _new_kernel(stream, 45, partial, late, steps, (1 << width) - 1)
+        flips = expected_latched ^ expected_settled
+        assert np.array_equal(latched.astype(np.int64), expected_latched), late
+        assert wrong == np.count_nonzero(flips) > 0
+        assert np.array_equal(bit_counts, _bits_per_position(flips, width))
+
+
+@pytest.mark.parametrize("n", [33, 34, 35, 65, 66, 67, 130, 131])
+def test_screened_kernel_at_every_group_boundary(rng, n):
+    """Streams ending just before, at and after a full group of explicit-vector MACs (MACs 2.. in groups
+    of ``WRONG_GROUP``, the rest one by one): the int64 stream kernel's latched sums, wrong MACs and
+    bits."""
+    width, steps = 32, 21
+    stream, partial = _long_carry_stream(rng, n, width)
+    for late in (0, 0x0F0F):
+        latched, wrong, bit_counts = _screened_kernel(stream, -77, partial, late, steps, width, False)
+        expected_latched, expected_settled, _ = _new_kernel(stream, -77, partial, late, steps, (1 << width) - 1)
+        flips = expected_latched ^ expected_settled
+        assert np.array_equal(latched, expected_latched), late
+        assert wrong == np.count_nonzero(flips)
+        assert np.array_equal(bit_counts, _bits_per_position(flips, width))
 
 
 def _bits_per_position(flips, width):
