@@ -1208,25 +1208,7 @@ def _stream_mac_u32(stream, psum_in, psum_out, t, previous, w, keep, late, steps
 
 @njit(cache=True, inline="always")
 def _closed_form_run_u32(
-    stream,
-    psum_in,
-    psum_out,
-    words,
-    fill,
-    bit_counts,
-    w,
-    keep,
-    late,
-    steps,
-    s0,
-    s1,
-    s2,
-    s3,
-    s4,
-    all_stale,
-    mask,
-    start,
-    stop,
+    stream, psum_in, psum_out, words, fill, bit_counts, w, keep, late, steps, shifts, mask, start, stop
 ):
     """:func:`_compound_sum_u32` over MACs ``2 <= start <= t < stop``: latches their sums into `psum_out` and
     appends the wrong ones' flip words to ``words[fill:]`` (a full buffer is counted into `bit_counts`
@@ -1235,6 +1217,7 @@ def _closed_form_run_u32(
     Groups of :data:`WRONG_GROUP` MACs go through :func:`_stream_group_u32`; the last,
     partial group through :func:`_stream_mac_u32`, carrying each MAC's carries to the next.
     """
+    s0, s1, s2, s3, s4, all_stale = shifts
     one = np.uint64(1)
     two = np.uint64(2)
     end = np.uint64(stop)
@@ -1336,7 +1319,6 @@ def count_word_bits(words, fill, bit_counts):
 
 @njit(cache=True, inline="always")
 def _screened_chunks(stream, psum_in, psum_out, words, fill, bit_counts, w, keep, late, steps, shifts, mask, core):
-    s0, s1, s2, s3, s4, all_stale = shifts
     n = stream.shape[0]
     count = 0
     flagged = 0
@@ -1346,25 +1328,7 @@ def _screened_chunks(stream, psum_in, psum_out, words, fill, bit_counts, w, keep
             continue
         flagged += 1
         fill, wrong = _closed_form_run_u32(
-            stream,
-            psum_in,
-            psum_out,
-            words,
-            fill,
-            bit_counts,
-            w,
-            keep,
-            late,
-            steps,
-            s0,
-            s1,
-            s2,
-            s3,
-            s4,
-            all_stale,
-            mask,
-            start,
-            stop,
+            stream, psum_in, psum_out, words, fill, bit_counts, w, keep, late, steps, shifts, mask, start, stop
         )
         count += wrong
     return count, flagged, fill
@@ -1372,30 +1336,11 @@ def _screened_chunks(stream, psum_in, psum_out, words, fill, bit_counts, w, keep
 
 @njit(cache=True, inline="always")
 def _dense_stream(stream, psum_in, psum_out, words, fill, bit_counts, w, keep, late, steps, shifts, mask):
-    s0, s1, s2, s3, s4, all_stale = shifts
     n = stream.shape[0]
     count = 0
     if n > 2:
         fill, count = _closed_form_run_u32(
-            stream,
-            psum_in,
-            psum_out,
-            words,
-            fill,
-            bit_counts,
-            w,
-            keep,
-            late,
-            steps,
-            s0,
-            s1,
-            s2,
-            s3,
-            s4,
-            all_stale,
-            mask,
-            2,
-            n,
+            stream, psum_in, psum_out, words, fill, bit_counts, w, keep, late, steps, shifts, mask, 2, n
         )
     return count, -1, fill
 
