@@ -76,6 +76,19 @@ class _VectorCode:
     def scalar(self, index, to=types.uint32):
         return self.context.cast(self.builder, self.args[index], self.types[index], to)
 
+    def shift_splats(self, index):
+        """The shifts of :func:`stale_run_shifts` passed as argument `index` (a 6-tuple), as splats:
+        (the five run shifts, all_stale)."""
+        splats = [
+            self.splat(
+                self.context.cast(
+                    self.builder, self.builder.extract_value(self.args[index], k), self.types[index][k], types.uint32
+                )
+            )
+            for k in range(6)
+        ]
+        return splats[:5], splats[5]
+
     def splat(self, value):
         undefined = ir.Constant(self.vector, ir.Undefined)
         first = self.builder.insert_element(undefined, value, ir.Constant(self.word, 0))
@@ -134,17 +147,24 @@ class _VectorCode:
         extended = builder.ashr(builder.shl(merged, sixteen), sixteen)
         return builder.and_(builder.select(no_late, now, extended), mask)
 
-    def closed_form(self, new_a, new_b, old_carries, steps, shifts, all_stale, mask):
-        """:func:`_compound_sum_u32` of vectors, given the previous MAC's carries: (latched, flip, carries)."""
+    def carries(self, a, b):
+        """The settled sum of `a` and `b` (vectors or scalars), their propagate bits and their carry-ins:
+        (total, propagate, carries)."""
         builder = self.builder
-        total = builder.add(new_a, new_b)
-        propagate = builder.xor(new_a, new_b)
-        carries = builder.xor(total, propagate)
+        total = builder.add(a, b)
+        propagate = builder.xor(a, b)
+        return total, propagate, builder.xor(total, propagate)
+
+    def latch(self, settled, old_carries, steps, shifts, all_stale, mask):
+        """:func:`_compound_sum_u32` of vectors from :meth:`carries` of the MAC (`settled`) and the carries of
+        the MAC before it: (latched, flip)."""
+        builder = self.builder
+        total, propagate, carries = settled
         run = builder.or_(builder.shl(propagate, self.splat(ir.Constant(self.word, 1))), all_stale)
         for shift in shifts:
             run = builder.and_(run, builder.shl(run, shift))
         flip = builder.and_(builder.and_(builder.xor(carries, builder.shl(old_carries, steps)), run), mask)
-        return builder.and_(builder.xor(total, flip), mask), flip, carries
+        return builder.and_(builder.xor(total, flip), mask), flip
 
     def append_nonzero(self, index, fill, value):
         """Store the non-zero lanes of `value` in order to array `index` (1-D) from element `fill` (intp) on;
@@ -193,12 +213,7 @@ def _lane_group_u32(
     keep,
     late,
     steps,
-    s0,
-    s1,
-    s2,
-    s3,
-    s4,
-    all_stale,
+    shifts,
     mask,
 ):
     """:func:`_lane_macs_u32` for the :data:`LANE_GROUP` lanes ``base ..`` (all < ``len(weights)``; step t > 0)
@@ -222,21 +237,19 @@ def _lane_group_u32(
         p0 = builder.mul(code.splat(code.scalar(0)), w)
         p1 = builder.mul(code.splat(code.scalar(1)), w)
         p2 = builder.mul(code.splat(code.scalar(2)), w)
-        keep_v, late_v, mask_v = code.splat(code.scalar(11)), code.splat(code.scalar(12)), code.splat(code.scalar(20))
+        keep_v, late_v, mask_v = code.splat(code.scalar(11)), code.splat(code.scalar(12)), code.splat(code.scalar(15))
         no_late = builder.icmp_unsigned("==", code.scalar(12), ir.Constant(code.word, 0))
         new_b = code.late_product(p0, p1, keep_v, late_v, mask_v, no_late)
         old_b = code.late_product(p1, p2, keep_v, late_v, mask_v, no_late)
         new_a = code.load(4, [t_index, base_index], code.word)
         old_a = code.load(4, [previous_index, base_index], code.word)
-        old_total = builder.add(old_a, old_b)
-        old_carries = builder.xor(builder.xor(old_total, old_a), old_b)
-        latched, flip, _ = code.closed_form(
-            new_a,
-            new_b,
-            old_carries,
+        run_shifts, all_stale = code.shift_splats(14)
+        latched, flip = code.latch(
+            code.carries(new_a, new_b),
+            code.carries(old_a, old_b)[2],
             code.splat(code.scalar(13)),
-            [code.splat(code.scalar(position)) for position in range(14, 19)],
-            code.splat(code.scalar(19)),
+            run_shifts,
+            all_stale,
             mask_v,
         )
         code.store(5, [t_index, base_index], latched)
@@ -258,12 +271,7 @@ def _lane_group_u32(
             keep,
             late,
             steps,
-            s0,
-            s1,
-            s2,
-            s3,
-            s4,
-            all_stale,
+            shifts,
             mask,
         ),
         codegen,
@@ -271,9 +279,7 @@ def _lane_group_u32(
 
 
 @intrinsic
-def _stream_group_u32(
-    typingctx, stream, psum_in, psum_out, words, fill, base, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
-):
+def _stream_group_u32(typingctx, stream, psum_in, psum_out, words, fill, base, w, keep, late, steps, shifts, mask):
     """MACs ``base .. base + WRONG_GROUP - 1`` (``2 <= base``, ``base + WRONG_GROUP <= len(stream)``) of
     :func:`_closed_form_run_u32` as explicit vectors of :data:`LANE_GROUP` MACs: latches their sums into
     `psum_out`, appends their non-zero flip words to ``words[fill:]`` (room for :data:`WRONG_GROUP`
@@ -291,7 +297,7 @@ def _stream_group_u32(
         word = code.word
         start = code.scalar(5, types.intp)
         weight = code.scalar(6, types.int32)
-        keep_s, late_s, mask_s = code.scalar(7), code.scalar(8), code.scalar(16)
+        keep_s, late_s, mask_s = code.scalar(7), code.scalar(8), code.scalar(11)
         no_late = builder.icmp_unsigned("==", late_s, ir.Constant(word, 0))
         intp = start.type
 
@@ -302,15 +308,14 @@ def _stream_group_u32(
         last_product = scalar_product(1)
         old_a = builder.load(code.pointer(1, [builder.sub(start, ir.Constant(intp, 1))]))
         old_b = code.late_product(last_product, scalar_product(2), keep_s, late_s, mask_s, no_late)
-        old_carries = builder.xor(builder.xor(builder.add(old_a, old_b), old_a), old_b)
+        old_carries = code.carries(old_a, old_b)[2]
         last_lane = ir.Constant(word, LANE_GROUP - 1)
         products = builder.insert_element(ir.Constant(code.vector, ir.Undefined), last_product, last_lane)
         carries = builder.insert_element(ir.Constant(code.vector, ir.Undefined), old_carries, last_lane)
         previous_lanes = ir.Constant(code.vector, [LANE_GROUP - 1 + lane for lane in range(LANE_GROUP)])
         w_v, keep_v, late_v, mask_v = code.splat(weight), code.splat(keep_s), code.splat(late_s), code.splat(mask_s)
         steps_v = code.splat(code.scalar(9))
-        shifts = [code.splat(code.scalar(position)) for position in range(10, 15)]
-        all_stale_v = code.splat(code.scalar(15))
+        run_shifts, all_stale = code.shift_splats(10)
         fill = code.scalar(4, types.intp)
         appended = ir.Constant(intp, 0)
         for vector in range(WRONG_GROUP // LANE_GROUP):
@@ -319,19 +324,17 @@ def _stream_group_u32(
             earlier = builder.shuffle_vector(products, now, previous_lanes)
             new_b = code.late_product(now, earlier, keep_v, late_v, mask_v, no_late)
             new_a = code.load(1, [offset], word)
-            sums = builder.add(new_a, new_b)
-            now_carries = builder.xor(builder.xor(sums, new_a), new_b)
-            old_carries = builder.shuffle_vector(carries, now_carries, previous_lanes)
-            latched, flip, carries = code.closed_form(new_a, new_b, old_carries, steps_v, shifts, all_stale_v, mask_v)
+            settled = code.carries(new_a, new_b)
+            old_carries = builder.shuffle_vector(carries, settled[2], previous_lanes)
+            latched, flip = code.latch(settled, old_carries, steps_v, run_shifts, all_stale, mask_v)
+            carries = settled[2]
             code.store(2, [offset], latched)
             appended = builder.add(appended, code.append_nonzero(3, builder.add(fill, appended), flip))
             products = now
         return appended
 
     return (
-        types.intp(
-            stream, psum_in, psum_out, words, fill, base, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
-        ),
+        types.intp(stream, psum_in, psum_out, words, fill, base, w, keep, late, steps, shifts, mask),
         codegen,
     )
 
@@ -1228,9 +1231,7 @@ def _closed_form_run_u32(
         if fill > WRONG_WORDS - WRONG_GROUP:
             count_word_bits(words, fill, bit_counts)
             fill = 0
-        appended = _stream_group_u32(
-            stream, psum_in, psum_out, words, fill, base, w, keep, late, steps, s0, s1, s2, s3, s4, all_stale, mask
-        )
+        appended = _stream_group_u32(stream, psum_in, psum_out, words, fill, base, w, keep, late, steps, shifts, mask)
         fill += appended
         count += appended
         base += group
@@ -1914,12 +1915,7 @@ def _lanes_steps(
                         keep,
                         late,
                         steps,
-                        s0,
-                        s1,
-                        s2,
-                        s3,
-                        s4,
-                        all_stale,
+                        shifts,
                         mask,
                     )
                     fill += appended
