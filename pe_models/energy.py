@@ -41,19 +41,25 @@ from pe_models.pe import PEConfig
 
 __all__ = [
     "CONSTANTS",
+    "CORE_SOURCES",
     "STAGE_FEATURES",
+    "STATIONARY_FLOPS",
     "Band",
     "Constant",
+    "PEArea",
     "PEEnergyModel",
     "SourcePoint",
     "StageToggleModel",
     "flops_per_pe",
+    "leakage_temperature_factor",
     "net_capacitance_units",
     "net_toggles",
     "net_toggles_fast",
     "node_energy_scale",
+    "pe_area",
     "pe_energy_model",
     "peak_macs_per_s",
+    "register_toggles",
     "stage_features",
     "technology_node_nm",
 ]
@@ -270,26 +276,6 @@ CONSTANTS: Mapping[str, Constant] = MappingProxyType(
                     ),
                     SourcePoint(0.5, 45.0, 0.9, "shadow latch clocked only (Das et al. JSSC 2006 design)", False),
                     SourcePoint(2.0, 45.0, 0.9, "shadow latch + comparator + detector each a flop", False),
-                ),
-            ),
-            Constant(
-                name="sram_pj_per_byte",
-                unit="pJ per byte",
-                meaning="on-chip SRAM access (read or write), 32 KiB bank nominal",
-                points=(
-                    SourcePoint(20.0 / 8, 45.0, 0.9, _HOROWITZ + ": 32 KB, 64-bit access 20 pJ"),
-                    SourcePoint(10.0 / 8, 45.0, 0.9, _HOROWITZ + ": 8 KB, 64-bit access 10 pJ"),
-                    SourcePoint(100.0 / 8, 45.0, 0.9, _HOROWITZ + ": 1 MB, 64-bit access 100 pJ"),
-                ),
-            ),
-            Constant(
-                name="dram_pj_per_byte",
-                unit="pJ per byte",
-                meaning="DRAM access, not node scaled (own process and supply)",
-                points=(
-                    SourcePoint(1950.0 / 8, 45.0, 0.9, _HOROWITZ + ": DRAM 1.3-2.6 nJ per 64 bits, midpoint", False),
-                    SourcePoint(1300.0 / 8, 45.0, 0.9, _HOROWITZ + ": DRAM 1.3 nJ per 64 bits", False),
-                    SourcePoint(2600.0 / 8, 45.0, 0.9, _HOROWITZ + ": DRAM 2.6 nJ per 64 bits", False),
                 ),
             ),
         )
@@ -622,6 +608,65 @@ def flops_per_pe(pe: PEConfig) -> int:
     return 2 * OPERAND_BITS + product + pe.width
 
 
+STATIONARY_FLOPS = OPERAND_BITS
+"""Flops of the stationary operand register (the weight in ``ws``, the input in ``is``): loaded
+once per fold, clock-gated the rest of it."""
+
+
+def register_toggles(pe: PEConfig, old: Mapping[str, np.ndarray], new: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Output transitions of the PE's registers from one MAC to the next.
+
+    The streamed operand register (``hd_a``), the stationary one (``hd_b``, 0 while it holds),
+    the product register (``hd_product``, registered pipeline only) and the partial-sum
+    register the PE passes on (``hd_sum``).
+
+    Returns
+    -------
+    ndarray, float64, shape (n,)
+    """
+    a0, b0, c0 = (np.asarray(old[k], dtype=np.int64) for k in "abc")
+    a1, b1, c1 = (np.asarray(new[k], dtype=np.int64) for k in "abc")
+    p0, p1 = a0 * b0, a1 * b1
+    toggles = _hd(a0, a1, OPERAND_BITS) + _hd(b0, b1, OPERAND_BITS)
+    toggles = toggles + _hd(_wrap(c0 + p0, pe.width), _wrap(c1 + p1, pe.width), pe.width)
+    if pe.pipeline == "registered":
+        toggles = toggles + _hd(p0, p1, PRODUCT_BITS)
+    return toggles
+
+
+@lru_cache(maxsize=1)
+def _leakage_table() -> tuple[np.ndarray, np.ndarray]:
+    from importlib import resources
+
+    text = resources.files("pe_models.technology_data").joinpath("ptm-32nm-hp-leakage-temperature.csv").read_text()
+    rows = [line.split(",") for line in text.splitlines() if line and not line.startswith(("#", "temperature"))]
+    return np.array([float(r[0]) for r in rows]), np.array([float(r[1]) for r in rows])
+
+
+LEAKAGE_TEMPERATURE_RANGE_C = (0.0, 110.0)
+
+
+def leakage_temperature_factor(temperature_c: float) -> float:
+    """Leakage power at `temperature_c` over its value at 27 degC.
+
+    From ngspice on the shipped PTM 32 nm HP card (``ptm-32nm-hp-leakage-temperature.csv``:
+    two inverters at 0.9 V, 0..110 degC), interpolated linearly in ``log(leakage)``; the
+    cited leakage constants are taken as 27 degC values. 2.96 at 85 degC.
+
+    Raises
+    ------
+    ConfigError
+        A temperature outside 0..110 degC.
+    """
+    low, high = LEAKAGE_TEMPERATURE_RANGE_C
+    if not isinstance(temperature_c, int | float) or not low <= float(temperature_c) <= high:
+        raise ConfigError(f"temperature_c: {temperature_c!r} is outside the leakage table; allowed: 0..110 degC")
+    temperatures, currents = _leakage_table()
+    logs = np.log(currents)
+    at = float(np.interp(float(temperature_c), temperatures, logs))
+    return float(np.exp(at - np.interp(27.0, temperatures, logs)))
+
+
 def peak_macs_per_s(pes: int, f_clk_mhz: float) -> float:
     """Peak throughput: one MAC per PE per cycle, MAC/s (2 operations per MAC)."""
     return float(pes) * float(f_clk_mhz) * 1e6
@@ -647,6 +692,104 @@ def technology_node_nm(technology: object) -> float:
     return float(match.group(1))
 
 
+CORE_SOURCES = (
+    "switching of the datapath and of the flip-flops (clock and data): logical-effort capacitance units x C_unit "
+    "calibrated on Horowitz's 8-bit multiply + 32-bit add (one source, docs/energy.md); leakage: Aladdin tables "
+    "(cited, a second source: the leakage share mixes the two); areas: Nangate 45 nm X1 cells scaled to the node"
+)
+"""Where the core's energies and areas come from (every energy output states it)."""
+
+_FLOP_CLOCK_UNITS = 8.0
+"""Clock capacitance of one static master-slave flip-flop in unit-inverter capacitances: the
+CK pin (1), the local clock inverters' parasitics and inputs (clkb: 1 + 1, clk: 1) and the
+four transmission gates they drive (about 1 per clock phase each side, 4), rounded to 8
+(Weste and Harris, *CMOS VLSI Design*, 4th ed., 2011, Fig. 10.20: transmission-gate flop
+with local clock inversion). Every clock net switches up and down once per cycle."""
+
+_CLOCK_TREE_UNITS = 2.0
+"""Clock distribution per flop (wire and the last buffer stage's share), unit capacitances;
+our assumption, about two flop clock pins."""
+
+_FLOP_DATA_UNITS = 8.0
+"""Internal nodes of the flop switching when its output changes: master and slave storage
+nodes with their feedback inverters (four nets of about 2 units each); the D and Q pins
+are already loads of the netlist's nets (:func:`net_capacitance_units`)."""
+
+_NANGATE_UM2 = MappingProxyType(
+    {
+        "inv": 0.532,
+        "buf": 0.798,
+        "nand2": 0.798,
+        "and2": 1.064,
+        "or2": 1.064,
+        "xor2": 1.596,
+        "xor3": 4.256 * 16 / 28,
+        "maj3": 4.256 * 12 / 28,
+        "ao21": 1.064 + 0.532,
+        "dff": 4.522,
+        "latch": 2.660,
+        "mux2": 1.862,
+    }
+)
+"""Cell areas in um^2 at 45 nm: Nangate 45 nm Open Cell Library, X1 drive (INV 0.532, BUF
+0.798, NAND2 0.798, AND2 1.064, OR2 1.064, XOR2 1.596, DFF 4.522, DLH latch 2.660, MUX2
+1.862; AO21 = AOI21 1.064 + INV); XOR3 and MAJ3, which the library lacks, are the sum and
+carry halves of its mirror full adder FA_X1 (4.256) split by transistor count (16 : 12)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PEArea:
+    """Area of one PE and of what a protected bit adds, um^2 at the model's node.
+
+    Attributes
+    ----------
+    cells_um2 : float
+        The datapath's logic cells (multiplier, adder).
+    flops_um2 : float
+        Its flip-flops.
+    razor_extra_um2 : float
+        A Razor flop minus a plain flop: shadow latch, XOR comparator, restore multiplexer.
+    hold_buffer_um2 : float
+        One hold-fix buffer.
+    source : str
+    """
+
+    cells_um2: float
+    flops_um2: float
+    razor_extra_um2: float
+    hold_buffer_um2: float
+    source: str
+
+    @property
+    def pe_um2(self) -> float:
+        """The unprotected PE, ``cells + flops``."""
+        return self.cells_um2 + self.flops_um2
+
+    def protected_um2(self, protected_bits: float, hold_buffers_per_bit: float) -> float:
+        """What `protected_bits` Razor flops with their hold-fix buffers add to a PE."""
+        return protected_bits * (self.razor_extra_um2 + hold_buffers_per_bit * self.hold_buffer_um2)
+
+    def overhead_pct(self, protected_bits: float, hold_buffers_per_bit: float) -> float:
+        """Area overhead of the protection in percent of the unprotected PE."""
+        return 100.0 * self.protected_um2(protected_bits, hold_buffers_per_bit) / self.pe_um2
+
+
+def pe_area(pe: PEConfig, node_nm: float) -> PEArea:
+    """Area of `pe` from the cell counts of its netlists and :data:`_NANGATE_UM2` scaled by
+    ``(node_nm / 45)**2``."""
+    scale = (float(node_nm) / 45.0) ** 2
+    cells = sum(_NANGATE_UM2[cell.kind] for netlist in pe.stages.values() for cell in netlist.cells)
+    flops = flops_per_pe(pe) * _NANGATE_UM2["dff"]
+    razor = _NANGATE_UM2["latch"] + _NANGATE_UM2["xor2"] + _NANGATE_UM2["mux2"]
+    return PEArea(
+        cells_um2=cells * scale,
+        flops_um2=flops * scale,
+        razor_extra_um2=razor * scale,
+        hold_buffer_um2=_NANGATE_UM2["buf"] * scale,
+        source=f"Nangate 45 nm Open Cell Library X1 areas scaled by ({float(node_nm):g}/45)^2",
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class PEEnergyModel:
     """Every per-PE energy figure at the technology's node and nominal supply.
@@ -661,19 +804,25 @@ class PEEnergyModel:
     stages : mapping of str to StageToggleModel
     flops : int
         Flip-flops per PE.
-    flop_pj : Band
-        Energy per flop per cycle (clock and data).
+    stationary_flops : int
+        Of which the stationary operand register (:data:`STATIONARY_FLOPS`).
+    flop_clock_pj : Band
+        One flop clocked for one cycle (its clock nets and its share of the clock tree).
+    flop_data_pj : Band
+        One output transition of a flop (its internal nodes).
     leakage_uw : Band
-        Leakage power of one PE at nominal VDD, uW.
+        Leakage power of one PE at nominal VDD and 27 degC, uW.
     razor_extra_pj : Band
-        Razor flop minus plain flop, per protected bit per cycle.
+        Razor flop minus plain flop, per protected bit per clocked cycle.
     hold_buffer_pj : Band
-        One hold-fix buffer per cycle (its switched capacitance at the protected bit's activity).
+        One hold-fix buffer per clocked cycle (its switched capacitance at the protected bit's activity).
     hold_buffers_per_bit : float
         Hold-fix buffers per protected bit.
     error_network_pj : Band
         One OR2 of the error-signal tree switching up and down: per tree level per detection.
-    sram_pj_per_byte, dram_pj_per_byte : Band
+    area : PEArea
+    sources : str
+        :data:`CORE_SOURCES`.
     """
 
     pe: PEConfig
@@ -682,25 +831,36 @@ class PEEnergyModel:
     unit_capacitance_ff: Band
     stages: Mapping[str, StageToggleModel]
     flops: int
-    flop_pj: Band
+    stationary_flops: int = STATIONARY_FLOPS
+    flop_clock_pj: Band
+    flop_data_pj: Band
     leakage_uw: Band
     razor_extra_pj: Band
     hold_buffer_pj: Band
     hold_buffers_per_bit: float
     error_network_pj: Band
-    sram_pj_per_byte: Band
-    dram_pj_per_byte: Band
+    area: PEArea
+    sources: str = CORE_SOURCES
 
     def switching_pj(self, units: float) -> Band:
         """Energy at nominal VDD of `units` unit-capacitance transitions, pJ."""
         return self.unit_capacitance_ff * (0.5 * units * self.vdd_nominal_v**2 * 1e-3)
 
     def mac_units(self, old: Mapping[str, np.ndarray], new: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Predicted switched capacitance units of every MAC (all stages), shape (n,)."""
+        """Predicted switched capacitance units of every MAC's datapath (all stages), shape (n,)."""
         total = np.zeros(len(np.asarray(new["a"])), dtype=np.float64)
         for name, model in self.stages.items():
             total += model.predict_units(stage_features(name, old, new, width=self.pe.width))
         return total
+
+    def register_toggles(self, old: Mapping[str, np.ndarray], new: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Register output transitions of every MAC (:func:`register_toggles`), shape (n,)."""
+        return register_toggles(self.pe, old, new)
+
+    @property
+    def pe_clock_pj(self) -> Band:
+        """Every flop of one PE clocked for one cycle."""
+        return self.flop_clock_pj * self.flops
 
     @property
     def random_mac_pj(self) -> Band:
@@ -750,16 +910,19 @@ def pe_energy_model(
     mac = CONSTANTS["mac8_acc32_pj"].at(node, vdd)
     unit_ff = mac * (1.0 / (0.5 * calibration * vdd**2 * 1e-3))
     stages = {name: _fit_stage(name, netlist, delays_fs, pe.width, samples) for name, netlist in pe.stages.items()}
-    flop = CONSTANTS["flop_pj"].at(node, vdd)
     flops = flops_per_pe(pe)
     leak = (
         CONSTANTS["leak_mult8_uw"].at(node, vdd)
         + CONSTANTS["leak_adder_bit_uw"].at(node, vdd) * pe.width
         + CONSTANTS["leak_flop_uw"].at(node, vdd) * flops
     )
-    hold = unit_ff * (0.5 * _HOLD_BUFFER_UNITS * _HOLD_BUFFER_ACTIVITY * vdd**2 * 1e-3)
-    network_units = 2 * (_GATE_EFFORT["or2"][0] + _GATE_EFFORT["or2"][1])
-    network = unit_ff * (0.5 * network_units * vdd**2 * 1e-3)
+
+    def transitions_pj(units: float) -> Band:
+        return unit_ff * (0.5 * units * vdd**2 * 1e-3)
+
+    flop_clock = transitions_pj(2 * (_FLOP_CLOCK_UNITS + _CLOCK_TREE_UNITS))
+    hold = transitions_pj(_HOLD_BUFFER_UNITS * _HOLD_BUFFER_ACTIVITY)
+    network = transitions_pj(2 * (_GATE_EFFORT["or2"][0] + _GATE_EFFORT["or2"][1]))
     return PEEnergyModel(
         pe=pe,
         node_nm=node,
@@ -767,14 +930,14 @@ def pe_energy_model(
         unit_capacitance_ff=unit_ff,
         stages=MappingProxyType(stages),
         flops=flops,
-        flop_pj=flop,
+        flop_clock_pj=flop_clock,
+        flop_data_pj=transitions_pj(_FLOP_DATA_UNITS),
         leakage_uw=leak,
-        razor_extra_pj=flop.times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd)),
+        razor_extra_pj=flop_clock.times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd)),
         hold_buffer_pj=hold,
         hold_buffers_per_bit=float(hold_buffers_per_bit),
         error_network_pj=network,
-        sram_pj_per_byte=CONSTANTS["sram_pj_per_byte"].at(node, vdd),
-        dram_pj_per_byte=CONSTANTS["dram_pj_per_byte"].at(node, vdd),
+        area=pe_area(pe, node),
     )
 
 

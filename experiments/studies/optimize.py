@@ -411,7 +411,7 @@ class EnergyCoefficients:
 
         return cls(
             mac_pj=value(model.random_mac_pj),
-            pe_cycle_pj=value(model.flop_pj) * model.flops,
+            pe_cycle_pj=value(model.pe_clock_pj),
             pe_leakage_uw=value(model.leakage_uw),
             razor_bit_cycle_pj=value(model.razor_extra_pj) + value(model.hold_buffer_pj) * model.hold_buffers_per_bit,
             detection_pj=value(model.random_mac_pj) + value(model.error_network_pj),

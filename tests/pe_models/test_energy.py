@@ -152,8 +152,8 @@ def test_mac_energy_at_nominal_inside_the_cited_band(pe):
 
 
 def test_constant_band_from_published_points():
-    band = CONSTANTS["dram_pj_per_byte"].at(28, 0.9)
-    assert band == Band(1300 / 8, 1950 / 8, 2600 / 8)
+    band = CONSTANTS["razor_extra_flop_ratio"].at(28, 0.9)
+    assert band == Band(0.5, 1.0, 2.0)
 
 
 def test_peak_throughput_of_a_256x256_array_at_700_mhz():
