@@ -45,6 +45,7 @@ __all__ = [
     "STAGE_FEATURES",
     "STATIONARY_FLOPS",
     "Band",
+    "CellEnergies",
     "Constant",
     "PEArea",
     "PEEnergyModel",
@@ -52,6 +53,7 @@ __all__ = [
     "StageToggleModel",
     "flops_per_pe",
     "leakage_temperature_factor",
+    "logical_effort_cells",
     "net_capacitance_units",
     "net_toggles",
     "net_toggles_fast",
@@ -61,6 +63,7 @@ __all__ = [
     "peak_macs_per_s",
     "register_toggles",
     "stage_features",
+    "stage_vector_energy_fj",
     "technology_node_nm",
 ]
 
@@ -303,17 +306,90 @@ _FLOP_D_UNITS = 1.0
 _FLOP_Q_UNITS = 1.0
 
 
-def net_capacitance_units(netlist: Netlist) -> np.ndarray:
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CellEnergies:
+    """Per-cell energies, capacitances, leakage and areas of one characterised library at one
+    supply and temperature: what the core's energy model takes from a cell library.
+
+    A characterised library (ngspice on the technology's card, e.g. the ``cells`` work's
+    Liberty reader) builds one of these at the technology's nominal VDD and a temperature;
+    :func:`pe_energy_model` then takes every switching energy, flop energy, leakage and area
+    from it (one source), counted with the same toggle model. Units: fJ, fF, nW, um^2.
+
+    Attributes
+    ----------
+    name : str
+        Where the figures come from (stated in every output).
+    vdd_v, temperature_c : float
+        The corner they were characterised at.
+    output_transition_fj : mapping of str to float
+        Energy drawn per output transition of each cell kind with no external load
+        (internal and parasitic), fJ.
+    pin_capacitance_ff : mapping of str to float
+        Input capacitance of each cell kind's pins (mean over its pins), fF.
+    flop_d_ff, flop_q_transition_fj : float
+        The flip-flop's D-pin capacitance and the energy per Q transition without load.
+    flop_clock_fj : float
+        Energy of one flop clocked for one cycle (its clock pin and internal clock nets, both edges).
+    flop_data_fj : float
+        Internal energy per output transition of a flop beyond ``flop_q_transition_fj``.
+    leakage_nw : mapping of str to float
+        Leakage per cell kind and of the flip-flop (key ``"dff"``), nW.
+    area_um2 : mapping of str to float
+        Area per cell kind, the flip-flop (``"dff"``), a latch (``"latch"``), a 2:1
+        multiplexer (``"mux2"``), and a buffer (``"buf"``).
+    """
+
+    name: str
+    vdd_v: float
+    temperature_c: float
+    output_transition_fj: Mapping[str, float]
+    pin_capacitance_ff: Mapping[str, float]
+    flop_d_ff: float
+    flop_q_transition_fj: float
+    flop_clock_fj: float
+    flop_data_fj: float
+    leakage_nw: Mapping[str, float]
+    area_um2: Mapping[str, float]
+
+    def net_energy_fj(self, netlist: Netlist) -> np.ndarray:
+        """Energy per transition of every net: its driver's output energy plus ``0.5 C V**2``
+        of every pin it drives (a flop's D pin for each output bit), fJ; 0 for the constant nets."""
+        energy = np.zeros(netlist.n_nets, dtype=np.float64)
+        half_v2 = 0.5 * self.vdd_v**2
+        for nets in netlist.inputs.values():
+            energy[nets] += self.flop_q_transition_fj
+        for cell in netlist.cells:
+            energy[cell.output] += self.output_transition_fj[cell.kind]
+            for net in cell.inputs:
+                energy[net] += half_v2 * self.pin_capacitance_ff[cell.kind]
+        for nets in netlist.outputs.values():
+            for net in nets:
+                energy[net] += half_v2 * self.flop_d_ff
+        energy[:2] = 0.0
+        return energy
+
+
+_CELL_ENERGIES_REFERENCE_FF = 1.0
+"""With a :class:`CellEnergies` library, one "unit" of the toggle model is 1 fF switched at
+the library's supply: units = energy / (0.5 x 1 fF x VDD**2)."""
+
+
+def net_capacitance_units(netlist: Netlist, cells: CellEnergies | None = None) -> np.ndarray:
     """Switched capacitance of each net per transition, in unit-inverter input capacitances.
 
     Driver parasitic (a flop's Q for input buses) plus the input capacitance of every
-    cell pin the net drives, plus a flop D pin per output-bus bit.
+    cell pin the net drives, plus a flop D pin per output-bus bit. With `cells`, the
+    library's energy per transition expressed in fF switched at its supply
+    (:meth:`CellEnergies.net_energy_fj` / ``0.5 VDD**2``).
 
     Returns
     -------
     ndarray, float64, shape (netlist.n_nets,)
         0 for the constant nets 0 and 1.
     """
+    if cells is not None:
+        return cells.net_energy_fj(netlist) / (0.5 * cells.vdd_v**2 * _CELL_ENERGIES_REFERENCE_FF)
     units = np.zeros(netlist.n_nets, dtype=np.float64)
     for nets in netlist.inputs.values():
         units[nets] += _FLOP_Q_UNITS
@@ -564,9 +640,14 @@ def _validation_stream(seed: int, width: int, steps: int = 400, depth: int = 8, 
 
 
 def _fit_stage(
-    stage: str, netlist: Netlist, delays_fs: Mapping[str, int], width: int, samples: int
+    stage: str,
+    netlist: Netlist,
+    delays_fs: Mapping[str, int],
+    width: int,
+    samples: int,
+    cells: CellEnergies | None = None,
 ) -> StageToggleModel:
-    units = net_capacitance_units(netlist)
+    units = net_capacitance_units(netlist, cells)
     old, new = _random_training_operands(1, samples // 4, width)
     sold, snew = _validation_stream(11, width, steps=samples - samples // 4, depth=32, columns=32)
     old = {k: np.concatenate([old[k], sold[k]]) for k in "abc"}
@@ -880,6 +961,7 @@ def pe_energy_model(
     node_nm: float | None = None,
     hold_buffers_per_bit: float = 2.0,
     samples: int = 4000,
+    cells: CellEnergies | None = None,
 ) -> PEEnergyModel:
     """The energy model of `pe` on its technology (cached).
 
@@ -892,6 +974,11 @@ def pe_energy_model(
         Hold-fix buffers per protected bit (>= 0).
     samples : int
         Gate-level vectors per stage for the toggle-model fit.
+    cells : CellEnergies, optional
+        A characterised library at the technology's nominal VDD: every net's energy per
+        transition, the flops' clock and data energy, the leakage and the areas come from
+        it (one source, no band); default: logical-effort units x the calibrated ``C_unit``
+        with Aladdin's leakage (:data:`CORE_SOURCES`).
 
     Raises
     ------
@@ -906,6 +993,8 @@ def pe_energy_model(
         raise ConfigError(f"hold_buffers_per_bit: expected a number >= 0, got {hold_buffers_per_bit!r}")
     vdd = float(tech.vdd_nominal_v)
     delays_fs = {kind: round(ps * 1000) for kind, ps in pe.library.delays_ps.items()}
+    if cells is not None:
+        return _library_model(pe, node, vdd, delays_fs, float(hold_buffers_per_bit), samples, cells)
     calibration = _calibration_units()
     mac = CONSTANTS["mac8_acc32_pj"].at(node, vdd)
     unit_ff = mac * (1.0 / (0.5 * calibration * vdd**2 * 1e-3))
@@ -941,6 +1030,89 @@ def pe_energy_model(
     )
 
 
+def _library_model(
+    pe: PEConfig,
+    node: float,
+    vdd: float,
+    delays_fs: Mapping[str, int],
+    hold_buffers_per_bit: float,
+    samples: int,
+    cells: CellEnergies,
+) -> PEEnergyModel:
+    """:func:`pe_energy_model` with every figure from a characterised library."""
+    if not math.isclose(cells.vdd_v, vdd, rel_tol=1e-9):
+        raise ConfigError(f"cells: characterised at {cells.vdd_v:g} V; allowed: the technology's nominal {vdd:g} V")
+    unit_ff = Band.exact(_CELL_ENERGIES_REFERENCE_FF)
+    stages = {
+        name: _fit_stage(name, netlist, delays_fs, pe.width, samples, cells) for name, netlist in pe.stages.items()
+    }
+    flops = flops_per_pe(pe)
+    cell_kinds = [cell.kind for netlist in pe.stages.values() for cell in netlist.cells]
+    leak_uw = (sum(cells.leakage_nw[kind] for kind in cell_kinds) + flops * cells.leakage_nw["dff"]) * 1e-3
+    area_um2 = cells.area_um2
+    area = PEArea(
+        cells_um2=sum(area_um2[kind] for kind in cell_kinds),
+        flops_um2=flops * area_um2["dff"],
+        razor_extra_um2=area_um2["latch"] + area_um2["xor2"] + area_um2["mux2"],
+        hold_buffer_um2=area_um2["buf"],
+        source=cells.name,
+    )
+    flop_clock = Band.exact(cells.flop_clock_fj * 1e-3)
+    half_v2 = 0.5 * vdd**2
+    hold = Band.exact(
+        (cells.output_transition_fj["buf"] + half_v2 * cells.pin_capacitance_ff["buf"]) * _HOLD_BUFFER_ACTIVITY * 1e-3
+    )
+    network = Band.exact(2 * (cells.output_transition_fj["or2"] + half_v2 * cells.pin_capacitance_ff["or2"]) * 1e-3)
+    return PEEnergyModel(
+        pe=pe,
+        node_nm=node,
+        vdd_nominal_v=vdd,
+        unit_capacitance_ff=unit_ff,
+        stages=MappingProxyType(stages),
+        flops=flops,
+        flop_clock_pj=flop_clock,
+        flop_data_pj=Band.exact(cells.flop_data_fj * 1e-3),
+        leakage_uw=Band.exact(leak_uw),
+        razor_extra_pj=flop_clock.times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd)),
+        hold_buffer_pj=hold,
+        hold_buffers_per_bit=hold_buffers_per_bit,
+        error_network_pj=network,
+        area=area,
+        sources=f"every switching energy, flop energy, leakage and area: {cells.name} "
+        f"({cells.vdd_v:g} V, {cells.temperature_c:g} degC)",
+    )
+
+
+def logical_effort_cells(pe: PEConfig, *, node_nm: float | None = None) -> CellEnergies:
+    """The default model's figures as a :class:`CellEnergies` (logical-effort units x the
+    calibrated ``C_unit``, Aladdin leakage spread over the cells, Nangate areas): what a
+    characterised library replaces, and a check that the library path counts the same."""
+    default = pe_energy_model(pe, node_nm=node_nm)
+    vdd = default.vdd_nominal_v
+    unit_ff = default.unit_capacitance_ff.nominal
+    half_v2 = 0.5 * vdd**2
+    scale = (default.node_nm / 45.0) ** 2
+    kinds = {cell.kind for netlist in pe.stages.values() for cell in netlist.cells} | {"buf", "or2"}
+    effort = {**_GATE_EFFORT, "buf": (1.0, 2.0)}
+    cell_kinds = [cell.kind for netlist in pe.stages.values() for cell in netlist.cells]
+    flops = default.flops
+    flop_leak_nw = CONSTANTS["leak_flop_uw"].at(default.node_nm, vdd).nominal * 1e3
+    logic_leak_nw = default.leakage_uw.nominal * 1e3 - flops * flop_leak_nw
+    return CellEnergies(
+        name="logical-effort units x calibrated C_unit (the default model)",
+        vdd_v=vdd,
+        temperature_c=27.0,
+        output_transition_fj={kind: half_v2 * effort[kind][1] * unit_ff for kind in kinds},
+        pin_capacitance_ff={kind: effort[kind][0] * unit_ff for kind in kinds},
+        flop_d_ff=_FLOP_D_UNITS * unit_ff,
+        flop_q_transition_fj=half_v2 * _FLOP_Q_UNITS * unit_ff,
+        flop_clock_fj=default.flop_clock_pj.nominal * 1e3,
+        flop_data_fj=default.flop_data_pj.nominal * 1e3,
+        leakage_nw={**dict.fromkeys(kinds, logic_leak_nw / len(cell_kinds)), "dff": flop_leak_nw},
+        area_um2={kind: area * scale for kind, area in _NANGATE_UM2.items()},
+    )
+
+
 @lru_cache(maxsize=1)
 def _calibration_units() -> float:
     """Mean switched capacitance units of the reference MAC on uniform random operands.
@@ -961,3 +1133,72 @@ def _calibration_units() -> float:
         toggles = net_toggles_fast(netlist, old, new, delays_fs=delays_fs)
         total += float((toggles * net_capacitance_units(netlist)).sum(axis=1).mean())
     return total
+
+
+def stage_vector_energy_fj(
+    pe: PEConfig,
+    stage: str,
+    old: Mapping[str, np.ndarray],
+    new: Mapping[str, np.ndarray],
+    *,
+    vdd_v: float,
+    t_clk_ps: float,
+    level: str = "gate",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Switching and leakage energy of one timed stage for each input transition, fJ.
+
+    Switching: the stage's nets' transitions (``level="gate"``: counted by the event-driven
+    gate level, :func:`net_toggles_fast`, glitches included; ``"chain"``: predicted by the
+    stage's :class:`StageToggleModel`, as the array-level accounting does) times their
+    switched capacitance units, ``0.5 C_unit VDD**2`` each (:func:`pe_energy_model`'s
+    nominal ``C_unit``, scaled by the technology's switching-energy ratio). Leakage: the
+    stage's cells (multiplier: ``leak_mult8_uw``; adder: ``leak_adder_bit_uw`` per bit;
+    fused: both) over one clock period at `vdd_v` and 27 degC.
+
+    Parameters
+    ----------
+    pe : PEConfig
+    stage : str
+        ``multiplier``, ``adder`` or ``mac``.
+    old, new : mapping of str to ndarray
+        The stage's input buses before and after the edge (:func:`pe_models.chain.stage_inputs`).
+    vdd_v, t_clk_ps : float
+    level : str
+        ``gate`` or ``chain``.
+
+    Returns
+    -------
+    (switching_fj, leakage_fj) : ndarrays, float64, shape (n,)
+    """
+    if level not in ("gate", "chain"):
+        raise ConfigError(f"level: {level!r} is unknown; allowed: gate, chain")
+    model = pe_energy_model(pe)
+    tech = pe.tech
+    netlist = pe.stages[stage]
+    if level == "gate":
+        delays_fs = {kind: round(ps * 1000) for kind, ps in pe.library.delays_ps.items()}
+        toggles = net_toggles_fast(netlist, old, new, delays_fs=delays_fs)
+        units = (toggles * net_capacitance_units(netlist)).sum(axis=1).astype(np.float64)
+    else:
+        operands_old = {"a": old.get("a", 0), "b": old.get("b", 0), "c": old.get("c", 0)}
+        operands_new = {"a": new.get("a", 0), "b": new.get("b", 0), "c": new.get("c", 0)}
+        if stage == "adder":
+            operands_old = {"a": old["product"], "b": np.ones_like(old["product"]), "c": old["c"]}
+            operands_new = {"a": new["product"], "b": np.ones_like(new["product"]), "c": new["c"]}
+        count = len(np.asarray(next(iter(new.values()))))
+        features = stage_features(
+            stage,
+            {k: np.broadcast_to(np.asarray(v, dtype=np.int64), (count,)) for k, v in operands_old.items()},
+            {k: np.broadcast_to(np.asarray(v, dtype=np.int64), (count,)) for k, v in operands_new.items()},
+            width=pe.width,
+        )
+        units = model.stages[stage].predict_units(features)
+    switching = model.switching_pj(1.0).nominal * 1e3 * units * tech.dynamic_energy_scale(vdd_v)
+    node, nominal_vdd = model.node_nm, float(tech.vdd_nominal_v)
+    leak_uw = 0.0
+    if stage in ("multiplier", "mac"):
+        leak_uw += CONSTANTS["leak_mult8_uw"].at(node, nominal_vdd).nominal
+    if stage in ("adder", "mac"):
+        leak_uw += CONSTANTS["leak_adder_bit_uw"].at(node, nominal_vdd).nominal * pe.width
+    leakage_fj = leak_uw * tech.leakage_power_scale(vdd_v) * float(t_clk_ps) * 1e-3
+    return switching, np.full(switching.shape, leakage_fj)

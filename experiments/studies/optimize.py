@@ -1443,7 +1443,10 @@ def measure_plans(
     measure accuracy (paired against the int8 model at nominal VDD), latency and energy.
 
     `jobs` > 1 measures the plans in forked worker processes; every plan's injection is
-    seeded from ``config.seed`` alone, so the rows do not depend on `jobs`."""
+    seeded from ``config.seed`` alone, so the rows do not depend on `jobs`. The latency
+    overhead is the recovery cycles the engine counted over the error-free cycles of the
+    simulated hardware (`batch` images per weight fold, :attr:`LayerProfile.base_cycles`),
+    the basis of the screen's prediction."""
     from experiments.stats import bootstrap_difference_ci, mcnemar
 
     global _FORKED
@@ -1479,7 +1482,7 @@ def measure_plans(
         low, high = bootstrap_difference_ci(reference.hits, measured.hits, seed=config.seed)
         parts = {name: band.nominal / 1e6 for name, band in energy.components().items()}
         total = energy.total_pj
-        compute = sum(c[0] for c in measured.layer_counts.values())
+        compute = images * sum(profile.base_cycles for profile in profiles)
         correction = sum(c[1] for c in measured.layer_counts.values())
         rows.append(
             PlanRow(

@@ -104,7 +104,10 @@ def test_protected_bits_cost_detection_overhead(tmp_path):
         ),
         (["--gemm", "4,4,4", "--protect", "40:35"], "--protect: bit 40 is out of range; allowed: 0..31"),
         (["--gemm", "4,4,4", "--activity-samples", "3"], "--activity-samples: expected an integer >= 64, got 3"),
-        (["--gemm", "4,4,4", "--batch", "0"], "--batch: expected an integer >= 1 (images sharing a weight fold), got 0"),
+        (
+            ["--gemm", "4,4,4", "--batch", "0"],
+            "--batch: expected an integer >= 1 (images sharing a weight fold), got 0",
+        ),
         (
             ["--gemm", "4,4,4", "--memory-vdd", "2.0"],
             "--memory-vdd: 2.0 V is above the maximum supply 1.35 V of technology 'ptm-32nm-hp'; "
