@@ -8,6 +8,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from pe_models.errors import ConfigError
@@ -132,3 +134,32 @@ class TestOnnxExternalData:
             match=rf"^{re.escape(str(path))}: initializer '\w+': external data 'link.bin' is not a file inside",
         ):
             load_onnx(path)
+
+    @staticmethod
+    def _fuzz(folder, examples: int) -> None:
+        from tests.workloads.test_onnx_import import _small_model
+        from workloads.models.onnx_import import load_onnx
+
+        seed = _small_model(np.random.default_rng(np.random.SeedSequence(30))).SerializeToString()
+        path = folder / "damaged.onnx"
+
+        @settings(max_examples=examples, deadline=None)
+        @given(edits=st.lists(st.tuples(st.integers(0, len(seed) - 1), st.integers(0, 255)), min_size=1, max_size=6))
+        def run(edits: list[tuple[int, int]]) -> None:
+            data = bytearray(seed)
+            for position, value in edits:
+                data[position] = value
+            path.write_bytes(bytes(data))
+            try:
+                load_onnx(path)
+            except ConfigError as error:
+                assert str(error).startswith(f"{path}: ") and "\n" not in str(error)
+
+        run()
+
+    def test_any_damaged_model_gives_a_graph_or_one_config_error_line(self, tmp_path):
+        self._fuzz(tmp_path, 30)
+
+    @pytest.mark.slow
+    def test_any_damaged_model_gives_a_graph_or_one_config_error_line_thoroughly(self, tmp_path):
+        self._fuzz(tmp_path, 600)

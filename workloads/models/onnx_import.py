@@ -59,7 +59,8 @@ def load_onnx(path: str | PathLike[str]) -> Graph:
     Raises
     ------
     ConfigError
-        onnx not installed, unreadable file, unsupported operator or attribute.
+        onnx not installed, unreadable or damaged file (one line, whatever the bytes),
+        external data outside the model's folder, unsupported operator or attribute.
     """
     try:
         import onnx
@@ -73,7 +74,15 @@ def load_onnx(path: str | PathLike[str]) -> Graph:
     except Exception as error:  # protobuf raises its own DecodeError types
         raise ConfigError(f"{path}: not a readable ONNX model ({type(error).__name__})") from None
     _load_external_data(model, path)
-    return graph_from_onnx(model, source=str(path))
+    try:
+        return graph_from_onnx(model, source=str(path))
+    except ConfigError as error:
+        if str(error).startswith(f"{path}: "):
+            raise
+        raise ConfigError(f"{path}: {error}") from None  # a layer's own check, e.g. "conv groups: ..."
+    except Exception as error:  # a damaged file: tensors whose data do not fit their shape, missing attributes
+        reason = " ".join(str(error).split())[:100] or type(error).__name__
+        raise ConfigError(f"{path}: not a valid ONNX model ({type(error).__name__}: {reason})") from None
 
 
 def _load_external_data(model, path: Path) -> None:
