@@ -64,6 +64,7 @@ from pe_models.errors import ConfigError
 
 __all__ = [
     "INTERVAL_METHODS",
+    "BudgetVerdict",
     "LossInterval",
     "McNemarResult",
     "NonInferiority",
@@ -72,6 +73,7 @@ __all__ = [
     "SavingBand",
     "bootstrap_difference_ci",
     "bootstrap_overhead_pct",
+    "check_budgets",
     "clopper_pearson_interval",
     "images_for_noninferiority",
     "images_to_detect_loss",
@@ -83,6 +85,7 @@ __all__ = [
     "resolution_pct",
     "resolution_statement",
     "saving_band_pct",
+    "split_images",
     "tango_statistic",
     "wilson_interval",
 ]
@@ -724,6 +727,95 @@ def saving_band_pct(plan: Mapping[str, Any], reference: Mapping[str, Any]) -> Sa
         low_pct=float(savings.min()),
         nominal_pct=float(100.0 * (1.0 - nominal[0] / nominal[1])),
         high_pct=float(savings.max()),
+    )
+
+
+def split_images(total: int, *, selection: int, test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two disjoint sets of image indices: one to select a plan on, one to report it on.
+
+    Parameters
+    ----------
+    total : int
+        Images available (indices ``0 .. total - 1``).
+    selection, test : int
+        Sizes of the two sets (>= 1 each, ``selection + test <= total``).
+    seed : int
+        Seed of the random permutation (``numpy.random.SeedSequence``), so neither set
+        follows the order of the files (often by class).
+
+    Returns
+    -------
+    (selection_indices, test_indices) : tuple of ndarray of int64
+        Sorted, disjoint.
+    """
+    for name, value in (("selection_images", selection), ("test_images", test)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{name}: {value!r} is out of range; allowed: integers >= 1")
+    if selection + test > total:
+        raise ConfigError(
+            f"selection_images, test_images: {selection} + {test} images asked for, {total} available; "
+            f"allowed: at most {total} together"
+        )
+    order = np.random.default_rng(np.random.SeedSequence(seed)).permutation(total)
+    return np.sort(order[:selection]).astype(np.int64), np.sort(order[selection : selection + test]).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class BudgetVerdict:
+    """Which budgets a measured plan met.
+
+    Attributes
+    ----------
+    accuracy : bool
+        The non-inferiority test showed the loss below the accuracy budget (or the plan is
+        error-free by static timing: its loss is 0 by construction).
+    latency : bool
+        The upper end of the latency overhead's interval is within the latency budget.
+    razor_flops : bool
+        The plan's Razor flip-flops are within their budget (always, without one).
+    """
+
+    accuracy: bool
+    latency: bool
+    razor_flops: bool
+
+    @property
+    def failed(self) -> tuple[str, ...]:
+        """Names of the budgets not met, in the order accuracy, latency, razor_flops."""
+        return tuple(name for name in ("accuracy", "latency", "razor_flops") if not getattr(self, name))
+
+    @property
+    def meets(self) -> bool:
+        """Every budget met."""
+        return not self.failed
+
+
+def check_budgets(
+    *,
+    accuracy: NonInferiority | None,
+    overhead: OverheadInterval,
+    max_latency_overhead_pct: float,
+    razor_flops: int = 0,
+    max_razor_flops: int | None = None,
+) -> BudgetVerdict:
+    """Compare a measurement with the budgets, percentage points with percentage points.
+
+    Parameters
+    ----------
+    accuracy : NonInferiority or None
+        The test against the accuracy budget; None when the plan is error-free by static
+        timing (no MAC can be wrong: the loss is exactly 0, within any budget >= 0).
+    overhead : OverheadInterval
+        Measured latency overhead with its interval (percent).
+    max_latency_overhead_pct : float
+        Latency budget in percent.
+    razor_flops, max_razor_flops : int, int or None
+        Razor flip-flops of the plan and their budget (None: no budget).
+    """
+    return BudgetVerdict(
+        accuracy=True if accuracy is None else accuracy.meets_budget,
+        latency=bool(overhead.high_pct <= max_latency_overhead_pct),
+        razor_flops=max_razor_flops is None or razor_flops <= max_razor_flops,
     )
 
 

@@ -16,9 +16,11 @@ from scipy.special import gammaln
 from scipy.stats import binomtest, norm
 
 from experiments.stats import (
+    OverheadInterval,
     PairedCounts,
     bootstrap_difference_ci,
     bootstrap_overhead_pct,
+    check_budgets,
     images_for_noninferiority,
     images_to_detect_loss,
     images_to_resolve,
@@ -29,6 +31,7 @@ from experiments.stats import (
     resolution_pct,
     resolution_statement,
     saving_band_pct,
+    split_images,
     tango_statistic,
 )
 from pe_models.errors import ConfigError
@@ -408,3 +411,34 @@ def test_unequal_outcome_arrays_are_refused():
         ConfigError, match=r"^paired outcomes: expected two equally long non-empty arrays, got 3 and 2$"
     ):
         mcnemar(np.ones(3, bool), np.ones(2, bool))
+
+
+def test_split_gives_disjoint_sets_of_the_asked_sizes_not_in_file_order():
+    selection, test = split_images(500, selection=100, test=400, seed=3)
+    assert (len(selection), len(test)) == (100, 400)
+    assert not set(selection.tolist()) & set(test.tolist())
+    assert set(selection.tolist()) | set(test.tolist()) == set(range(500))
+    assert selection.tolist() != list(range(100))
+
+
+def test_split_asking_for_more_images_than_available_is_refused():
+    with pytest.raises(
+        ConfigError,
+        match=r"^selection_images, test_images: 100 \+ 401 images asked for, 500 available; allowed: at most 500 "
+        r"together$",
+    ):
+        split_images(500, selection=100, test=401, seed=0)
+
+
+def test_budget_verdict_names_every_budget_missed():
+    overhead = OverheadInterval(overhead_pct=4.0, low_pct=3.0, high_pct=5.5, confidence=0.95, units=20)
+    shown = noninferiority_test(PairedCounts(400, 0, 0, 0), margin_pct=1.0)
+    not_shown = noninferiority_test(PairedCounts(97, 3, 0, 0), margin_pct=1.0)
+    assert check_budgets(accuracy=shown, overhead=overhead, max_latency_overhead_pct=6.0).meets
+    verdict = check_budgets(
+        accuracy=not_shown, overhead=overhead, max_latency_overhead_pct=5.0, razor_flops=10, max_razor_flops=8
+    )
+    assert verdict.failed == ("accuracy", "latency", "razor_flops")
+    # An error-free plan (static timing) has a loss of exactly 0: within a budget of 0.
+    error_free = OverheadInterval(overhead_pct=0.0, low_pct=0.0, high_pct=0.0, confidence=0.95, units=20)
+    assert check_budgets(accuracy=None, overhead=error_free, max_latency_overhead_pct=0.0).meets
