@@ -9,17 +9,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import progress, save_figure, write_csv
 from experiments.pe_options import add_pe_options, add_razor_window_option, add_setup_option, add_sweep_options
-from experiments.studies.accuracy import (
-    AccuracyConfig,
-    accuracy,
-    plot_accuracy,
-    prepare_model,
-    top_k_hits,
-)
+from experiments.studies.accuracy import AccuracyConfig, accuracy, plot_accuracy
 from pe_models.errors import ConfigError
 from sim.protection import RECOVERY_POLICIES, parse_bit_mask
 from workloads.backends import INJECTIONS
@@ -28,7 +21,7 @@ from workloads.quant import CALIBRATION_METHODS
 
 from ._results import emit_result, study_handler, write_config
 
-__all__ = ["parse_images", "parse_protect", "prepare_model", "register", "run", "top_k_hits"]
+__all__ = ["parse_images", "parse_protect", "register", "run"]
 
 ACCUMULATOR_BITS = 32
 

@@ -47,9 +47,9 @@ from sim.protection import STALL_SCOPES, Protection, parse_bit_mask
 from workloads.models.zoo import MODEL_NAMES
 from workloads.topologies import load_topology
 
-from . import Study
 from .common import (
     Progress,
+    Study,
     SweepFields,
     as_config,
     check_choice,
@@ -318,8 +318,8 @@ def _workload(config: EnergyConfig) -> _Workload:
 def _model_workload(name: str, seed: int) -> _Workload:
     from workloads.engine import CalibrationConfig
 
-    from .accuracy import prepare_model
     from .inference_energy import record_layer_operands
+    from .prepared import prepare_model
 
     prepared = prepare_model(name, images=1, labels=None, seed=seed, calibration=CalibrationConfig())
     workload = []

@@ -122,7 +122,7 @@ def test_paper_configuration_replaces_only_the_defaults():
 
 @pytest.mark.slow
 def test_measured_rows_do_not_depend_on_the_number_of_worker_processes():
-    from experiments.studies.accuracy import prepare_model
+    from experiments.studies.prepared import prepare_model
     from experiments.studies.optimize import (
         OptimizeConfig,
         layer_profiles,
