@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import cli_message, config_from_args
+from experiments.options import add_output_options, cli_message, config_from_args, output_dir
 from experiments.output import save_figure, write_json
 from experiments.pe_options import add_pe_options
 from experiments.studies.common import config_dict

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import Table, write_csv, write_json
 from experiments.results import display_value
 from experiments.studies.latency import LatencyConfig, LatencyResult, latency, topology_record

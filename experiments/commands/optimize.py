@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
-from experiments.cli import add_output_options, output_dir, published_path
+from experiments.options import add_output_options, output_dir, published_path
 from experiments.output import Table, emit, write_json
 from experiments.pe_options import add_pe_options, add_setup_option, pe_config
 from pe_models.errors import ConfigError

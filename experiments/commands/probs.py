@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import save_figure, write_csv
 from experiments.pe_options import add_operand_options, add_pe_options, add_setup_option, add_sweep_options
 from experiments.studies.probs import LEVELS, ProbsConfig, ProbsResult, plot_probs, probs

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from experiments.cli import add_output_options, output_dir, published_path
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir, published_path
 from experiments.output import atomic_path, emit, progress, save_figure, write_csv
 from experiments.studies.run import RunConfig, plot_run, run
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from experiments.cli import out_argument, output_dir, published_path
+from experiments.options import out_argument, output_dir, published_path
 from experiments.output import FORMATS, emit, write_json
 from experiments.scalesim_reports import write_reports
 from experiments.studies.energy import EnergyConfig, energy

@@ -12,8 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import Table, progress, save_figure, write_csv, write_json
 from experiments.pe_options import add_pe_options, add_razor_window_option, add_timing_options
 from experiments.results import display_value

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.cli import add_output_options, output_dir
 from experiments.commands.latency import add_array_options
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import save_figure, write_csv
 from experiments.studies.latency import topology_record
 from experiments.studies.size import DEFAULT_ARRAYS, SizeConfig, plot_size, plot_size_sram, size

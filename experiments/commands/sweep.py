@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from experiments.cli import out_argument
+from experiments.options import out_argument
 from experiments.output import FORMATS, Table, emit
 from experiments.sweep import SweepResult, load_sweep_spec, parse_executor, run_sweep
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.characterize import Characterization, CharacterizeConfig, characterize, preset_toml
-from experiments.cli import add_output_options, output_dir
+from experiments.options import add_output_options, output_dir
 from experiments.output import Table, atomic_path, save_figure, subplots, write_csv, write_json
 from experiments.pe_options import parse_vdd_range
 from experiments.studies.technology import TechConfig, plot_tech, tech, tech_list

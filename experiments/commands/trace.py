@@ -23,8 +23,7 @@ import argparse
 
 import numpy as np
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import atomic_path, write_csv
 from experiments.studies.trace import ModelLayersConfig, TraceConfig, model_layers, trace
 
