@@ -22,17 +22,20 @@ import argparse
 import contextlib
 import importlib
 import os
-import pkgutil
 import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pe_models.errors import ConfigError
 
-from . import commands, validation
-from .options import SIGNALS, STAGING, StagingFolder
+from . import validation
+from .commands import COMMANDS
+
+if TYPE_CHECKING:
+    from .options import StagingFolder
 
 __all__ = [
     "EXIT_CODES",
@@ -171,7 +174,7 @@ def _signal_handlers() -> Iterator[None]:
     previous = {}
     subreaper = _set_child_subreaper(True)
     try:
-        for signum in SIGNALS:
+        for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, handler)
     except ValueError:
         pass
@@ -193,21 +196,52 @@ def _version() -> str:
         return "0+unknown"
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Version(argparse.Action):
+    """``--version``: print ``vscale VERSION`` and exit (the version is looked up only then)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(
+            option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help="show the version and exit"
+        )
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        parser.exit(message=f"{parser.prog} {_version()}\n")
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The sub-command `argv` names: its first word that is neither an option nor an option's value."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--":
+            return next(tokens, None)
+        if not token.startswith("-"):
+            return token
+        if "=" not in token and len(token) > 2 and "--max-memory".startswith(token):
+            next(tokens, None)
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``vscale`` parser.
+
+    Every command of :data:`experiments.commands.COMMANDS` is listed; with `argv`, only the
+    one it names is configured (its module imported), so ``vscale --help`` and ``vscale
+    latency ...`` load nothing of the other commands.
+    """
     parser = _Parser(
         prog="vscale",
         description="Cycle-level simulator of systolic-array DNN accelerators under supply-voltage scaling.",
         epilog="exit status: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()),
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_Version)
     _add_max_memory(parser, argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        module.register(subparsers)
+    chosen = None if argv is None else command_of(argv)
+    for name, summary in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=summary)
+        if argv is None or name == chosen:
+            importlib.import_module(f"experiments.commands.{name}").configure(sub)
     for sub in _all_subparsers(subparsers):
         _add_max_memory(sub, argparse.SUPPRESS)
     return parser
@@ -255,11 +289,14 @@ def _error(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        arguments = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(arguments)
+        args = parser.parse_args(arguments)
     except KeyboardInterrupt:
         print("vscale: interrupted", file=sys.stderr)
         return 130
+    from .options import STAGING, StagingFolder
+
     staging: StagingFolder | None = None
     with _signal_handlers():
         try:

@@ -21,7 +21,7 @@ from workloads.quant import CALIBRATION_METHODS
 
 from ._results import emit_result, study_handler, write_config
 
-__all__ = ["parse_images", "parse_protect", "register", "run"]
+__all__ = ["configure", "parse_images", "parse_protect", "run"]
 
 ACCUMULATOR_BITS = 32
 
@@ -54,16 +54,15 @@ def parse_images(text: str | None) -> int | Path | None:
     return path
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "accuracy",
-        help="int8 accuracy (or agreement with the float model) against supply voltage",
-        description="Quantise a model to int8 (calibrated on training images), run it at "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale accuracy``."""
+    parser.description = (
+        "Quantise a model to int8 (calibrated on training images), run it at "
         "every supply voltage through an error-injecting GEMM backend, and report top-1/"
         "top-5 accuracy (labelled images) or agreement with the float model (unlabelled "
-        "photos), with per-layer error counts per accumulator bit.",
-        epilog=DEFINITIONS,
+        "photos), with per-layer error counts per accumulator bit."
     )
+    parser.epilog = DEFINITIONS
     parser.add_argument(
         "--model",
         default="tinymnv2",

@@ -23,17 +23,16 @@ from workloads.topologies import BUILTIN_TOPOLOGIES
 
 from ._results import emit_result
 
-__all__ = ["register", "run"]
+__all__ = ["configure", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "energy",
-        help="energy per layer and per inference vs VDD: breakdown by component with low/high band",
-        description="Energy of a topology, one GEMM or a network on the array at each supply voltage: MAC datapath "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale energy``."""
+    parser.description = (
+        "Energy of a topology, one GEMM or a network on the array at each supply voltage: MAC datapath "
         "switching (toggle model fitted to gate-level transitions), registers and clock, leakage, Razor "
         "detection overhead, correction, SRAM and DRAM, each with the band of its cited constants "
-        "(docs/energy.md); saving_pct against the technology's nominal VDD at the same clock.",
+        "(docs/energy.md); saving_pct against the technology's nominal VDD at the same clock."
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(

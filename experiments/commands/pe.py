@@ -32,13 +32,13 @@ from workloads.topologies import read_text_file
 
 from ._results import study_handler
 
-__all__ = ["read_vectors", "register"]
+__all__ = ["configure", "read_vectors"]
 
 VECTOR_COLUMNS = ("prev_a", "prev_b", "prev_c", "a", "b", "c")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("pe", help="characterize one PE: evaluate vectors, emit Verilog")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale pe``."""
     commands = parser.add_subparsers(dest="pe_command", metavar="PE_COMMAND")
     commands.required = True
 

@@ -11,20 +11,21 @@ from experiments.studies.probs import LEVELS, ProbsConfig, ProbsResult, plot_pro
 
 from ._results import emit_result, study_handler, write_config
 
-__all__ = ["add_step1_options", "register", "run_step1"]
+__all__ = ["add_step1_options", "configure", "run_step1"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "probs",
-        help="per-bit timing-error probability vs VDD (CSV vdd_v,bit,p_err and a heatmap)",
-        description="Per-bit probability that the accumulator latches a wrong value, for each supply voltage. "
-        "stdout: a summary per VDD (table) or the long form vdd_v,bit,p_err (csv/json).",
-        epilog="Printed numbers: p_err = probability that the bit is latched wrong in one MAC (wrong MACs / "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale probs``."""
+    parser.description = (
+        "Per-bit probability that the accumulator latches a wrong value, for each supply voltage. "
+        "stdout: a summary per VDD (table) or the long form vdd_v,bit,p_err (csv/json)."
+    )
+    parser.epilog = (
+        "Printed numbers: p_err = probability that the bit is latched wrong in one MAC (wrong MACs / "
         "MACs); wrong_bits_per_mac = sum of p_err over the accumulator bits (expected wrong bits per MAC); "
         "max_p_err and worst_bit = the largest p_err and its bit; lowest_failing_bit = the lowest bit with "
         "p_err > 1e-9; product_wrong_bits = the same sum over the 16 product-register bits; delay_scale = "
-        "cell delays relative to nominal VDD.",
+        "cell delays relative to nominal VDD."
     )
     add_step1_options(parser)
     add_output_options(parser, "probs")

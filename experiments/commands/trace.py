@@ -29,16 +29,13 @@ from experiments.studies.trace import ModelLayersConfig, TraceConfig, model_laye
 
 from ._results import emit_result, study_handler, write_config
 
-__all__ = ["register", "run"]
+__all__ = ["configure", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "trace",
-        help="save the operand trace of one layer (products, partial sums) for vscale probs",
-        description=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale trace``."""
+    parser.description = __doc__.split("\n\n", 1)[1]
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument(
         "--model",
         default="tinymnv2",
