@@ -10,7 +10,9 @@ from experiments.output import Table, emit, write_json
 from experiments.pe_options import add_pe_options, add_setup_option, pe_config
 from pe_models.errors import ConfigError
 
-__all__ = ["add_optimizer_options", "configure", "optimizer_config", "run", "write_optimizer_outputs"]
+from ._energy_options import add_energy_options, energy_values
+
+__all__ = ["configure", "optimizer_config", "run", "write_optimizer_outputs"]
 
 
 def add_optimizer_options(parser: argparse.ArgumentParser, *, confirm: bool = True) -> None:
@@ -100,6 +102,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_setup_option(parser, sweep=True)
     add_pe_options(parser)
     add_optimizer_options(parser)
+    add_energy_options(parser)
     add_output_options(parser, "optimize")
     parser.set_defaults(handler=run)
 
@@ -149,6 +152,8 @@ def optimizer_config(args: argparse.Namespace, *, vdd_text: str | None = None, *
         neighbours=args.neighbours,
         seed=args.seed,
     )
+    if hasattr(args, "no_clock_gating"):
+        fields.update(energy_values(args))
     fields.update(overrides)
     try:
         return OptimizeConfig(**fields)
@@ -168,6 +173,10 @@ _OPTIONS = {
     "neighbours": "--neighbours",
     "razor_window_ps": "--razor-window-ps",
     "t_setup_ps": "--t-setup-ps",
+    "batch": "--batch",
+    "power_gating": "--power-gating",
+    "memory_vdd_v": "--memory-vdd",
+    "temperature_c": "--temperature-c",
 }
 
 

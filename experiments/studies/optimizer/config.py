@@ -9,18 +9,12 @@ from pe_models.errors import ConfigError
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
 from pe_models.razor import window_fs
 
-__all__ = [
-    "RECOVERIES",
-    "SOLVERS",
-    "OptimizeConfig",
-    "vdd_grid",
-]
-
+from ..energy_options import EnergyFields
 
 RECOVERIES: tuple[str, ...] = ("global", "column", "local", "drop")
-"""Recovery policies of a detection (:data:`sim.protection.RECOVERY_POLICIES`)."""
+
+
 SOLVERS: tuple[str, ...] = ("milp", "exhaustive")
-"""How the plan is found: ``scipy.optimize.milp``, or every combination (small instances)."""
 
 
 def vdd_grid(vdd_max_v: float, vdd_min_v: float, step_v: float = 0.01) -> tuple[float, ...]:
@@ -37,7 +31,7 @@ def _budget(name: str, value: object, upper: float | None) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class OptimizeConfig:
+class OptimizeConfig(EnergyFields):
     """What the optimizer searches and the budgets it respects.
 
     Parameters
@@ -80,6 +74,8 @@ class OptimizeConfig:
     neighbours : int
         Adjacent VDD grid points (each side) whose best plans are confirmed too.
     seed : int
+    batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
+        The energy model's hardware (:class:`~experiments.studies.energy_options.EnergyFields`).
     """
 
     model: str = "tinymnv2"
@@ -137,6 +133,7 @@ class OptimizeConfig:
             raise ConfigError(f"vdd_min_v: {self.vdd_min_v:g} V is above vdd_max_v {top:g} V; allowed: <= {top:g} V")
         window_fs(self.timing(top), self.razor_window_ps)
         object.__setattr__(self, "vdd_max_v", float(top))
+        self.check_energy_fields(tech)
 
     def timing(self, vdd_v: float) -> StageTiming:
         """The PE timing at `vdd_v` and this clock (with `t_setup_ps`)."""
