@@ -182,7 +182,9 @@ _OPTIONS = {
 
 def _option_names(message: str) -> str:
     field, _, rest = message.partition(":")
-    return f"{_OPTIONS[field]}:{rest}" if field in _OPTIONS else message
+    if field not in _OPTIONS:
+        return message
+    return f"{_OPTIONS[field]}:{rest.replace(f' {field} ', f' {_OPTIONS[field]} ')}"
 
 
 def write_optimizer_outputs(result, directory) -> dict[str, str]:
