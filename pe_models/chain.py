@@ -37,6 +37,7 @@ __all__ = [
     "evaluate_adder_stage",
     "evaluate_chain",
     "evaluate_stream",
+    "hold_buffer_groups",
     "lane_delays_fs",
     "mac_parameters",
     "nominal_delays_fs",
@@ -115,6 +116,29 @@ def lane_delays_fs(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray |
     }
 
 
+def hold_buffer_groups(pe: PEConfig, lanes: Mapping[str, np.ndarray]) -> list[tuple[int, np.ndarray]]:
+    """The accumulator bits behind hold buffers, grouped by buffer count, with each group's delay.
+
+    Parameters
+    ----------
+    pe : PEConfig
+    lanes : mapping of str to ndarray
+        Per-lane integer cell delays (:func:`lane_delays_fs`).
+
+    Returns
+    -------
+    list of (int, ndarray)
+        ``(bit mask, chain delay in fs per lane (int64, length 1 or n))``: a buffered bit
+        latches the adder's sum at ``t_sample - delay`` (a chain of transport delays is a
+        pure delay), so the closed forms evaluate the sum at that instant too.
+    """
+    groups: dict[int, int] = {}
+    for bit, count in enumerate(pe.hold_buffers):
+        if count:
+            groups[count] = groups.get(count, 0) | (1 << bit)
+    return [(bits, count * lanes["buf"]) for count, bits in sorted(groups.items())]
+
+
 def static_output_arrival_fs(netlist: Netlist, delays_fs: Mapping[str, int], output: str) -> np.ndarray:
     """Longest-path arrival time (fs) of each bit of an output bus; -1 for constant bits."""
     arrival = netlist.static_arrival_fs(dict(delays_fs))
@@ -167,27 +191,43 @@ def evaluate_adder_stage(
     settle = np.zeros(n, dtype=np.int64)
     bits = None
     lanes = lane_delays_fs(pe, timing, lane_factors)
+    groups = hold_buffer_groups(pe, lanes)
     if pe.adder == "rca":
+        t_sample = np.array([timing.t_sample_fs], dtype=np.int64)
         if pe.cells == "compound":
             delays = (lanes["maj3"], lanes["xor3"], lanes["maj3"])
-            if need_settle:
+            if need_settle and not groups:
                 kernels.rca_compound_lanes(
-                    old_a, old_b, new_a, new_b, mask, timing.t_sample_fs, delays[0], delays[1], latched, correct, settle
+                    old_a, old_b, new_a, new_b, mask, t_sample, delays[0], delays[1], latched, correct, settle
                 )
             else:
                 kernels.rca_compound_latched_lanes(
-                    old_a, old_b, new_a, new_b, mask, timing.t_sample_fs, delays[0], delays[1], latched, correct
+                    old_a, old_b, new_a, new_b, mask, t_sample, delays[0], delays[1], latched, correct
                 )
         else:
             delays = (lanes["xor2"], lanes["and2"], lanes["or2"])
             kernels.rca_2in_lanes(
-                old_a, old_b, new_a, new_b, mask, timing.t_sample_fs, delays[0], delays[1], delays[2], latched, correct
+                old_a, old_b, new_a, new_b, mask, t_sample, delays[0], delays[1], delays[2], latched, correct
             )
-        if bit_settle or (need_settle and pe.cells != "compound"):
+        early = np.empty(n, dtype=np.int64)
+        for group, delay in groups:
+            if pe.cells == "compound":
+                kernels.rca_compound_latched_lanes(
+                    old_a, old_b, new_a, new_b, mask, t_sample - delay, delays[0], delays[1], early, correct
+                )
+            else:
+                kernels.rca_2in_lanes(
+                    old_a, old_b, new_a, new_b, mask, t_sample - delay, delays[0], delays[1], delays[2], early, correct
+                )
+            latched = (latched & ~group) | (early & group)
+        if bit_settle or (need_settle and (pe.cells != "compound" or groups)):
             bits = np.zeros((n, width), dtype=np.int64)
             kernels.rca_bit_settle_lanes(
                 old_a, old_b, new_a, new_b, mask, width, pe.cells == "compound", delays[0], delays[1], delays[2], bits
             )
+            for group, delay in groups:
+                columns = [bit for bit in range(width) if (group >> bit) & 1]
+                bits[:, columns] = np.where(bits[:, columns] > 0, bits[:, columns] + delay[:, None], 0)
             settle = bits.max(axis=1)
     else:
         gate = _gate(pe, timing, "adder", {"product": old_b, "c": old_a}, {"product": new_b, "c": new_a}, lane_factors)
@@ -360,7 +400,9 @@ def mac_parameters(
         arrival times through the multiplier (fs), the mask of product bits that arrive
         after the sampling instant, and (compound) the number of carry delays that fit
         before it; then the shadow instant ``t_sample + window_fs`` and the carry delays
-        that fit before it.
+        that fit before it; then the hold-buffered bits (``pe.hold_buffers``, one count on
+        every buffered bit) and their two instants ``t_sample - D``, ``t_shadow - D`` with
+        their carry delays (D: the buffer chain's delay).
     """
     from pe_models.errors import ConfigError
 
@@ -389,6 +431,20 @@ def mac_parameters(
     t_shadow = timing.t_sample_fs + int(window_fs)
     params[:, kernels.PARAM_T_SHADOW] = t_shadow
     params[:, kernels.PARAM_SHADOW_STEPS] = np.where(t_shadow < d_sum, -1, (t_shadow - d_sum) // np.maximum(d_carry, 1))
+    groups = hold_buffer_groups(pe, lane_delays)
+    if len(groups) > 1:
+        raise ConfigError(
+            "pe.hold_buffers: the array engines need one buffer count on every buffered bit; "
+            f"got {sorted({n for n in pe.hold_buffers if n})}"
+        )
+    for bits, delay in groups:
+        params[:, kernels.PARAM_BUFFER_MASK] = bits
+        for instant, steps, t in (
+            (kernels.PARAM_T_BUFFERED, kernels.PARAM_BUFFER_STEPS, timing.t_sample_fs - delay),
+            (kernels.PARAM_T_SHADOW_BUFFERED, kernels.PARAM_SHADOW_BUFFER_STEPS, t_shadow - delay),
+        ):
+            params[:, instant] = t
+            params[:, steps] = np.where(t < d_sum, -1, (t - d_sum) // np.maximum(d_carry, 1))
     return params
 
 
@@ -416,7 +472,7 @@ def evaluate_stream(pe: PEConfig, timing: StageTiming, a: np.ndarray, b: np.ndar
     b = np.ascontiguousarray(b, dtype=np.int8)
     c = np.ascontiguousarray(c, dtype=np.int64)
     out = np.empty(a.shape[0], dtype=np.int64)
-    if pe.cells == "compound":
+    if pe.cells == "compound" and not pe.hold_buffers:
         kernels.compound_mac_stream(
             a,
             b,

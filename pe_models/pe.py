@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 
+import numpy as np
+
 from pe_models.cells import CellLibrary, get_cell_library
 from pe_models.errors import ConfigError
 from pe_models.netlist import Netlist, check_pe_build, pe_stages
@@ -45,6 +47,11 @@ class PEConfig:
     technology : str, Technology or TabulatedTechnology
         Technology preset name, or a technology object (a user's fit or table), for the
         voltage scaling of delays.
+    hold_buffers : tuple of int
+        Hold-fix BUF cells between each accumulator output bit (index 0 = LSB) and its
+        flip-flop, one count per bit, or empty for none (:func:`pe_models.razor.razor_pe`
+        fills it for the Razor-protected bits; the buffers are cells of the timed output
+        stage).
     """
 
     cells: str = "compound"
@@ -53,6 +60,7 @@ class PEConfig:
     pipeline: str = "registered"
     width: int = 32
     technology: str | TechnologyModel = DEFAULT_TECHNOLOGY
+    hold_buffers: tuple[int, ...] = ()
     library: CellLibrary = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -63,29 +71,45 @@ class PEConfig:
         object.__setattr__(self, "library", library)
         check_pe_build(adder=self.adder, width=self.width, pipeline=self.pipeline)
         resolve_technology(self.technology)
+        counts = tuple(self.hold_buffers)
+        valid = all(isinstance(n, int | np.integer) and not isinstance(n, bool) and 0 <= n <= 10_000 for n in counts)
+        if not valid or len(counts) not in (0, self.width):
+            raise ConfigError(
+                f"hold_buffers: expected {self.width} buffer counts in 0..10000 (one per accumulator bit) "
+                f"or none, got {self.hold_buffers!r}"
+            )
+        object.__setattr__(self, "hold_buffers", tuple(int(n) for n in counts) if any(counts) else ())
 
     def __hash__(self) -> int:
-        return hash((self.cells, self.library, self.adder, self.pipeline, self.width, self.technology))
+        return hash(
+            (self.cells, self.library, self.adder, self.pipeline, self.width, self.technology, self.hold_buffers)
+        )
 
     @cached_property
     def stages(self) -> dict[str, Netlist]:
         """The timed netlists: ``multiplier`` and ``adder`` (registered) or ``mac`` (fused)."""
-        return pe_stages(self.library, pipeline=self.pipeline, adder=self.adder, width=self.width)
+        return pe_stages(
+            self.library, pipeline=self.pipeline, adder=self.adder, width=self.width, hold_buffers=self.hold_buffers
+        )
 
     @property
     def tech(self) -> TechnologyModel:
         return resolve_technology(self.technology)
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        fields: dict[str, object] = {
             "cells": self.cells,
             "cell_delays_ps": dict(self.library.delays_ps),
             "t_setup_ps": self.library.t_setup_ps,
+            "t_hold_ps": self.library.t_hold_ps,
             "adder": self.adder,
             "pipeline": self.pipeline,
             "width": self.width,
             "technology": self.tech.name,
         }
+        if self.hold_buffers:
+            fields["hold_buffers"] = list(self.hold_buffers)
+        return fields
 
 
 @dataclass(frozen=True, kw_only=True)

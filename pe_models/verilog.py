@@ -62,6 +62,7 @@ CELL_EXPRESSIONS: Mapping[str, str] = {
     "xor3": "a ^ b ^ c",
     "maj3": "(a & b) | (a & c) | (b & c)",
     "ao21": "(a & b) | c",
+    "buf": "a",
 }
 """Verilog expression of every cell type over its ports ``a``, ``b`` (, ``c``)."""
 
@@ -74,6 +75,11 @@ _KEYWORDS = frozenset(
     "inout input integer logic module nand nor not or output parameter real reg string time tri wire xor "
     "xnor".split()
 )
+
+
+def _module_name(kind: str) -> str:
+    """The Verilog module of a cell type: its name, with ``_cell`` after a Verilog keyword (``buf``)."""
+    return f"{kind}_cell" if kind in _KEYWORDS else kind
 
 
 class IcarusError(RuntimeError):
@@ -170,7 +176,7 @@ def cell_library_verilog() -> str:
     Returns
     -------
     str
-        Source text of ``cells.v``: modules ``xor2, and2, or2, nand2, xor3, maj3, ao21``
+        Source text of ``cells.v``: modules ``xor2, and2, or2, nand2, xor3, maj3, ao21, buf_cell``
         with output ``y`` and inputs ``a, b`` (``, c``). Each output is
         ``always @(*) y <= #(D) f(a, b, c);`` (transport delay).
     """
@@ -183,7 +189,7 @@ def cell_library_verilog() -> str:
         ports = ", ".join(f"input wire {port}" for port in _PORTS[: CELL_FUNCTIONS[kind]])
         lines += [
             "",
-            f"module {kind} #(parameter real D = 1.000) (output reg y, {ports});",
+            f"module {_module_name(kind)} #(parameter real D = 1.000) (output reg y, {ports});",
             f"  always @(*) y <= #(D) {expression};",
             "endmodule",
         ]
@@ -246,7 +252,7 @@ def netlist_verilog(netlist: Netlist, *, delays_fs: Mapping[str, int] | Sequence
     lines += [f"  wire n{cell.output};" for cell in netlist.cells]
     for index, (cell, delay) in enumerate(zip(netlist.cells, delays, strict=True)):
         connections = ", ".join(f".{port}({refs[net]})" for port, net in zip(_PORTS, cell.inputs, strict=False))
-        lines.append(f"  {cell.kind} #(.D({_ps(delay)})) g{index} (.y(n{cell.output}), {connections});")
+        lines.append(f"  {_module_name(cell.kind)} #(.D({_ps(delay)})) g{index} (.y(n{cell.output}), {connections});")
     for name, nets in netlist.outputs.items():
         lines += [f"  assign {name}[{i}] = {refs[net]};" for i, net in enumerate(nets)]
     lines += ["endmodule", "", "`default_nettype wire", ""]

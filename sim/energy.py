@@ -47,7 +47,7 @@ import numpy as np
 from pe_models.energy import Band, PEEnergyModel, leakage_temperature_factor, pe_energy_model
 from pe_models.errors import ConfigError
 from pe_models.memory_energy import DRAM_TYPES, SRAM_NODE_NM, SRAM_VDD_V, dram_pj_per_byte, sram_pj_per_byte
-from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+from pe_models.pe import PEConfig
 from pe_models.razor import hold_buffers
 
 from .config import ArrayConfig
@@ -862,18 +862,17 @@ def total_energy(breakdowns: Iterable[EnergyBreakdown], *, name: str = "total") 
     )
 
 
-def design_hold_buffers(pe: PEConfig, f_clk_mhz: float, protected_mask: int) -> float:
+def design_hold_buffers(pe: PEConfig, f_clk_mhz: float, protected_mask: int, window_ps: float | None = None) -> float:
     """Hold-fix buffers per protected bit, as fixed at design time.
 
     The mean over the protected bits of :func:`pe_models.razor.hold_buffers` at the
-    technology's nominal VDD, the clock `f_clk_mhz` and the default detection window; 0
-    without protected bits.
+    technology's nominal VDD and the clock `f_clk_mhz`, for `window_ps` (default: the
+    largest feasible window of these bits); 0 without protected bits.
     """
     bits = [bit for bit in range(int(protected_mask).bit_length()) if (protected_mask >> bit) & 1]
     if not bits:
         return 0.0
-    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=pe.tech.vdd_nominal_v, f_clk_mhz=f_clk_mhz))
-    counts = hold_buffers(pe, timing, None)
+    counts = hold_buffers(pe, f_clk_mhz=f_clk_mhz, protected_mask=protected_mask, window_ps=window_ps)
     return float(np.mean([counts[bit] for bit in bits]))
 
 
