@@ -321,6 +321,9 @@ class LayerActivity:
         ``mapped_pe_fraction x pes x busy_cycles``.
     stationary_pe_cycles : int, optional
         PE-cycles the stationary register is clocked (its loads); default `active_pe_cycles`.
+    recovery_flops_per_pe : float
+        Flip-flops each PE adds for its recovery policy's buffering
+        (:func:`sim.recovery.recovery_buffer_flops`), clocked with the Razor flops.
     """
 
     name: str
@@ -338,6 +341,7 @@ class LayerActivity:
     busy_cycles: int | None = None
     active_pe_cycles: int | None = None
     stationary_pe_cycles: int | None = None
+    recovery_flops_per_pe: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("macs", "cycles", "correction_cycles", "detections", "pes", "protected_bits"):
@@ -352,7 +356,7 @@ class LayerActivity:
             )
         if not 0.0 < float(self.mapped_pe_fraction) <= 1.0:
             raise ConfigError(f"LayerActivity.mapped_pe_fraction: expected (0, 1], got {self.mapped_pe_fraction!r}")
-        for name in ("units_per_mac", "register_toggles_per_mac"):
+        for name in ("units_per_mac", "register_toggles_per_mac", "recovery_flops_per_pe"):
             value = getattr(self, name)
             if not math.isfinite(float(value)) or value < 0:
                 raise ConfigError(f"LayerActivity.{name}: expected a finite number >= 0, got {value!r}")
@@ -508,6 +512,7 @@ def activity_from_result(
         busy_cycles=busy,
         active_pe_cycles=active,
         stationary_pe_cycles=stationary,
+        recovery_flops_per_pe=result.recovery_flops_per_pe if protection is not None else 0.0,
     )
 
 
@@ -519,6 +524,7 @@ def error_free(activity: LayerActivity) -> LayerActivity:
         correction_cycles=0,
         detections=0,
         protected_bits=0,
+        recovery_flops_per_pe=0.0,
     )
 
 
@@ -796,8 +802,10 @@ def layer_energy(
     if activity.protected_bits:
         per_bit_cycle = model.razor_extra_pj + model.hold_buffer_pj * model.hold_buffers_per_bit
         levels = math.ceil(math.log2(max(2, activity.protected_bits * activity.pes)))
-        razor = per_bit_cycle * (activity.protected_bits * razor_pe_cycles * dynamic) + model.error_network_pj * (
-            activity.detections * levels * dynamic
+        razor = (
+            per_bit_cycle * (activity.protected_bits * razor_pe_cycles * dynamic)
+            + model.error_network_pj * (activity.detections * levels * dynamic)
+            + model.flop_clock_pj * (activity.recovery_flops_per_pe * razor_pe_cycles * dynamic)
         )
     traffic = activity.traffic
     if traffic.by_operand:
@@ -923,7 +931,8 @@ def gemm_energy(
     vdd_v : float
         Supply of the run; the clock is ``array.f_clk_mhz``.
     protection : Protection, optional
-        As given to the simulator; its bits get :func:`design_hold_buffers` hold-fix buffers.
+        As given to the simulator; its bits get the hold-fix buffers and its policy the buffering
+        the simulator built (``result.hold_buffers_per_bit``, ``result.recovery_flops_per_pe``).
     name, samples, seed
         Layer name, MACs sampled for the switching activity, its seed.
     gating, memory
@@ -939,8 +948,7 @@ def gemm_energy(
     if a.ndim == 2:
         a, w = a[None], w[None]
     problem = GemmProblem(m=a.shape[1], n=w.shape[2], k=a.shape[2], groups=a.shape[0])
-    mask = 0 if protection is None else protection.protected_mask
-    model = replace(pe_energy_model(pe), hold_buffers_per_bit=design_hold_buffers(pe, array.f_clk_mhz, mask))
+    model = replace(pe_energy_model(pe), hold_buffers_per_bit=result.hold_buffers_per_bit)
     switching = mac_switching(model, a, w, array, samples=samples, seed=seed)
     activity = activity_from_result(
         name,
@@ -972,8 +980,9 @@ def outcome_energy(
     The switching activity is taken from the operands the simulation used: `operands`
     when they were supplied, else the seeded operands ``simulate_layers`` drew for this
     layer (``layer_operands`` with ``SeedSequence(seed, spawn_key=(0, outcome.index))``).
-    Protected bits are the outcome's ``protected_mask``, with :func:`design_hold_buffers`
-    hold-fix buffers each.
+    Protected bits are the outcome's ``protected_mask``, with the hold-fix buffers and the
+    recovery buffering the simulator built (``outcome.hold_buffers_per_bit``,
+    ``outcome.recovery_flops_per_pe``).
 
     Parameters
     ----------
@@ -1003,8 +1012,7 @@ def outcome_energy(
     problem = GemmProblem(
         m=activations.shape[1], n=weights.shape[2], k=activations.shape[2], groups=activations.shape[0]
     )
-    buffers = design_hold_buffers(pe, array.f_clk_mhz, outcome.protected_mask)
-    model = replace(pe_energy_model(pe), hold_buffers_per_bit=buffers)
+    model = replace(pe_energy_model(pe), hold_buffers_per_bit=outcome.hold_buffers_per_bit)
     switching = mac_switching(model, activations, weights, array, samples=samples, seed=seed)
     mapping = map_gemm(problem, array)
     busy, active, stationary = fold_pe_cycles(mapping)
@@ -1023,6 +1031,7 @@ def outcome_energy(
         busy_cycles=min(busy, outcome.cycles + 1 - outcome.correction_cycles),
         active_pe_cycles=active,
         stationary_pe_cycles=stationary,
+        recovery_flops_per_pe=outcome.recovery_flops_per_pe if outcome.protected_mask else 0.0,
     )
     memory = memory or memory_energy(array, node_nm=model.node_nm)
     return layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)

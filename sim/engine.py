@@ -284,6 +284,11 @@ class GemmResult:
         Cycles one recovery cost (the stall model's or the protection's; 0 without protection).
     razor_window_ps : float or None
         The Razor window used (None without protection).
+    hold_buffers_per_bit : float
+        Hold-fix buffers per Razor bit of the PE as built (0 without protection).
+    recovery_flops_per_pe : float
+        Flip-flops each PE adds for the recovery policy's buffering
+        (:func:`sim.recovery.recovery_buffer_flops`).
     fold_correction_cycles : ndarray, int64, shape (folds,)
         Correction cycles per fold.
     events : ndarray, int64, shape (n, 6), or None
@@ -318,6 +323,8 @@ class GemmResult:
     recovery: str = "none"
     stall_cycles: int = 0
     razor_window_ps: float | None = None
+    hold_buffers_per_bit: float = 0.0
+    recovery_flops_per_pe: float = 0.0
 
     @cached_property
     def exact(self) -> np.ndarray:
@@ -659,6 +666,8 @@ def simulate_grouped_gemm(
         recovery="none" if protection is None else protection.recovery,
         stall_cycles=0 if design is None else design.stall.stall_cycles,
         razor_window_ps=None if design is None else design.window_fs / 1000,
+        hold_buffers_per_bit=0.0 if design is None else design.hold_buffers_per_bit,
+        recovery_flops_per_pe=0.0 if design is None else design.stall.buffer_flops_per_pe,
         flip_counts=flip_counts,
         residual_flip_counts=residual,
         fold_correction_cycles=schedule.fold_correction_cycles,

@@ -67,6 +67,7 @@ __all__ = [
     "RazorDesign",
     "StallModel",
     "razor_design",
+    "recovery_buffer_flops",
     "stall_model",
     "wire_delay_ps_per_mm",
 ]
@@ -127,6 +128,24 @@ def wire_delay_ps_per_mm(buffer_delay_ps: float, node_nm: float) -> float:
     r_ohm_per_mm = _wire_resistance_ohm_per_mm(node_nm)
     rc_ps_per_mm2 = r_ohm_per_mm * WIRE_CAPACITANCE_FF_PER_MM * 1e-3
     return _BAKOGLU_FACTOR * math.sqrt(buffer_delay_ps / _FO4_OVER_TAU * rc_ps_per_mm2)
+
+
+def recovery_buffer_flops(recovery: str, stall_cycles: int, pe: PEConfig, dataflow: str) -> float:
+    """Flip-flops a PE adds for the buffering of `recovery` with `stall_cycles` per recovery.
+
+    ``global``: ``(k - 1)`` copies of the PE's registers; ``column``: a k-entry FIFO of the
+    horizontal operand (8 bits + valid) plus the copies; ``local``: one-entry skid buffers on
+    both inputs (8 bits + the vertical input: the partial sum in ws and is, 8 bits in os;
+    two valid bits) plus the copies; ``drop``: none (see the module docstring).
+    """
+    history = max(0, int(stall_cycles) - 1) * flops_per_pe(pe)
+    vertical = _OPERAND_BITS if dataflow == "os" else pe.width
+    return {
+        "global": float(history),
+        "column": float(int(stall_cycles) * (_OPERAND_BITS + 1) + history),
+        "local": float(_OPERAND_BITS + vertical + 2 + history),
+        "drop": 0.0,
+    }[recovery]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -235,14 +254,7 @@ def stall_model(
         cycles = 0
     else:
         cycles = max(1, math.ceil(signal_ps / t_clk_ps - 1e-12))
-    history = max(0, cycles - 1) * flops_per_pe(pe)
-    vertical = _OPERAND_BITS if dataflow == "os" else pe.width
-    buffering = {
-        "global": float(history),
-        "column": float(cycles * (_OPERAND_BITS + 1) + history),
-        "local": float(_OPERAND_BITS + vertical + 2 + history),
-        "drop": 0.0,
-    }[recovery]
+    buffering = recovery_buffer_flops(recovery, cycles, pe, dataflow)
     return StallModel(
         recovery=recovery,
         pitch_um=pitch_um,
@@ -275,6 +287,14 @@ class RazorDesign:
     window_fs: int
     protection: Protection
     stall: StallModel
+
+    @property
+    def hold_buffers_per_bit(self) -> float:
+        """Mean hold buffers over the Razor bits of the built PE."""
+        bits = [bit for bit in range(self.pe.width) if (self.protection.razor_mask >> bit) & 1]
+        if not bits or not self.pe.hold_buffers:
+            return 0.0
+        return sum(self.pe.hold_buffers[bit] for bit in bits) / len(bits)
 
 
 def razor_design(
