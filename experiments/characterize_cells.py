@@ -29,17 +29,19 @@ library object and the Liberty files are :mod:`pe_models.liberty`.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +71,7 @@ __all__ = [
 DEFAULT_LOADS_FF: tuple[float, ...] = (0.25, 1.0, 3.0, 8.0, 20.0, 50.0)
 """Output loads in fF: one unit-inverter input up to the 34-pin product sign net of the fused PE."""
 
-DEFAULT_SLEWS_TAU: tuple[float, ...] = (0.5, 2.0, 8.0, 32.0)
+DEFAULT_SLEWS_TAU: tuple[float, ...] = (0.5, 2.0, 8.0)
 """Input slews (10-90 %) in FO4 delays of each supply."""
 
 REFERENCE_SLEW_INDEX = 1
@@ -147,7 +149,7 @@ class CellCharacterizeConfig:
         if unknown or not self.cells:
             raise ConfigError(f"cells: unknown cell {unknown[:1]!r}; allowed: {', '.join(CELL_SPECS)}")
         for label, axis in (("load_ff", self.load_ff), ("slew_tau", self.slew_tau)):
-            if len(axis) < 2 or any(b <= a for a, b in zip(axis, axis[1:], strict=False)) or axis[0] <= 0:
+            if len(axis) < 2 or any(b <= a for a, b in itertools.pairwise(axis)) or axis[0] <= 0:
                 raise ConfigError(f"{label}: {list(axis)}; allowed: at least 2 increasing positive values")
         if not 1 <= self.workers <= 64:
             raise ConfigError(f"--workers: {self.workers}; allowed: 1 to 64")
@@ -218,9 +220,12 @@ class _Runner:
                 timeout=_TIMEOUT_S,
                 check=False,
                 preexec_fn=_lower_priority,
+                env=_NGSPICE_ENVIRONMENT,
             )
         except subprocess.TimeoutExpired:
-            raise ConfigError(f"--model-card: {self.card}: ngspice did not finish {what} within {_TIMEOUT_S:g} s") from None
+            raise ConfigError(
+                f"--model-card: {self.card}: ngspice did not finish {what} within {_TIMEOUT_S:g} s"
+            ) from None
         except OSError as error:
             raise ConfigError(f"--ngspice: {self.ngspice}: cannot be run ({error.strerror})") from None
         output = completed.stdout + "\n" + completed.stderr
@@ -236,6 +241,12 @@ class _Runner:
             reason = errors[0] if errors else f"exit status {completed.returncode}"
             raise ConfigError(f"--model-card: {self.card}: ngspice failed on {what} ({reason})")
         return output
+
+
+_NGSPICE_ENVIRONMENT = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
+"""ngspice's BSIM4 is built with OpenMP: its idle threads spin at every barrier, which on a busy
+machine made a 0.1 s run take 16 s. One thread per process (parallelism comes from the workers),
+waiting passively."""
 
 
 def _lower_priority() -> None:
@@ -292,7 +303,11 @@ def _measure_fo4(runner: _Runner, card: Path, vdd_v: float, estimate_s: float, t
     tau = estimate_s
     for attempt in range(_ATTEMPTS):
         values = _measurements(
-            runner.run(_fo4_netlist(card, vdd_v, tau, temperature_c), f"fo4_{vdd_v:g}_{attempt}", f"the FO4 probe at {vdd_v:g} V")
+            runner.run(
+                _fo4_netlist(card, vdd_v, tau, temperature_c),
+                f"fo4_{vdd_v:g}_{attempt}",
+                f"the FO4 probe at {vdd_v:g} V",
+            )
         )
         if all(k in values for k in ("ra", "fa", "va", "vb")):
             settled = min(values["va"], values["vb"]) < 0.05 * vdd_v and max(values["va"], values["vb"]) > 0.95 * vdd_v
@@ -455,9 +470,7 @@ def _other(edge: str) -> str:
     return "fall" if edge == "rise" else "rise"
 
 
-def _combine(
-    cell: str, vdd_v: float, per_load: Sequence[dict], n_slews: int
-) -> dict[tuple[str, str], ArcMeasurement]:
+def _combine(cell: str, vdd_v: float, per_load: Sequence[dict], n_slews: int) -> dict[tuple[str, str], ArcMeasurement]:
     spec = CELL_SPECS[cell]
     n_loads = len(per_load)
     arcs = {}
@@ -520,7 +533,13 @@ def _leakage(runner: _Runner, card: Path, cells: Sequence[str], vdd_v: float, te
 
 
 def _flop_clock_netlist(
-    card: Path, vdd_v: float, slews_s: Sequence[float], load_f: float, window: float, d_slew: float, temperature_c: float
+    card: Path,
+    vdd_v: float,
+    slews_s: Sequence[float],
+    load_f: float,
+    window: float,
+    d_slew: float,
+    temperature_c: float,
 ) -> tuple[str, dict[str, float]]:
     """Clock edges k = 0..3 (rising at t0 + 2kW): capture 0, capture 1 (Q rises), capture 0 (Q falls), hold 0."""
     t0 = 2.0 * window
@@ -635,7 +654,7 @@ def _constraint_netlist(
     load_f: float,
     window: float,
     tau_s: float,
-    offsets: dict[str, Sequence[float]],
+    offsets: Mapping[str, Sequence[float] | np.ndarray],
     temperature_c: float,
 ) -> tuple[str, list[tuple[str, float, int]]]:
     """Setup and hold probes: per check and data offset one flip-flop (clock edges at t0 and t1 = t0 + 2W).
@@ -649,7 +668,17 @@ def _constraint_netlist(
     t1 = t0 + 2.0 * window
     t_end = t1 + 1.5 * window
     lines = _header(card, [FLIP_FLOP], temperature_c, f"flip-flop setup and hold at {vdd_v:g} V")
-    clock = _pwl([(0, 0), (t0, 0), (t0 + ramp, vdd_v), (t0 + window, vdd_v), (t0 + window + ramp, 0), (t1, 0), (t1 + ramp, vdd_v)])
+    clock = _pwl(
+        [
+            (0, 0),
+            (t0, 0),
+            (t0 + ramp, vdd_v),
+            (t0 + window, vdd_v),
+            (t0 + window + ramp, 0),
+            (t1, 0),
+            (t1 + ramp, vdd_v),
+        ]
+    )
     lines.append(f"vck ck 0 {clock}")
     measures: list[str] = []
     saved = ["v(ck)"]
@@ -725,9 +754,7 @@ def _flop_constraints(
     found: dict[str, float] = {}
     netlists = []
     for stage in ("coarse", "fine"):
-        netlist, probes = _constraint_netlist(
-            card, vdd_v, slew_s, load_ff * 1e-15, window, tau_s, grids, temperature_c
-        )
+        netlist, probes = _constraint_netlist(card, vdd_v, slew_s, load_ff * 1e-15, window, tau_s, grids, temperature_c)
         netlists.append(netlist)
         values = _measurements(runner.run(netlist, f"dffsh_{vdd_v:g}_{stage}", what))
         for check in checks:
@@ -742,7 +769,9 @@ def _flop_constraints(
             delays = np.array(edge_ok)
             reference = delays[-1]
             if not np.isfinite(reference):
-                raise ConfigError(f"--model-card: {card}: {what}: the flip-flop does not capture with the largest offset")
+                raise ConfigError(
+                    f"--model-card: {card}: {what}: the flip-flop does not capture with the largest offset"
+                )
             crossing = _constraint_crossing(offsets, delays, reference)
             if not math.isfinite(crossing):
                 raise ConfigError(f"--model-card: {card}: {what}: {check} is outside the probed offsets")
@@ -798,14 +827,20 @@ def characterize_cells(
                 jobs.append(("dff-constraints", vdd, 0))
             jobs.append(("leakage", vdd, 0))
 
-        def work(job: tuple[str, float, int]) -> object:
+        def work(job: tuple[str, float, int]) -> Any:
             kind, vdd, j = job
             tau = fo4[vdd]
             if kind == "leakage":
                 return _leakage(runner, card, combinational, vdd, config.temperature_c) if combinational else ({}, "")
             if kind == "dff-constraints":
                 return _flop_constraints(
-                    runner, card, vdd, tau, slews[vdd][REFERENCE_SLEW_INDEX], 4 * config.load_ff[0], config.temperature_c
+                    runner,
+                    card,
+                    vdd,
+                    tau,
+                    slews[vdd][REFERENCE_SLEW_INDEX],
+                    4 * config.load_ff[0],
+                    config.temperature_c,
                 )
             if kind == FLIP_FLOP:
                 return _flop_clock(runner, card, vdd, tau, slews[vdd], j, config.load_ff[j], config.temperature_c)
@@ -813,7 +848,7 @@ def characterize_cells(
                 runner, card, kind, vdd, tau, slews[vdd], j, config.load_ff[j], config.temperature_c
             )
 
-        results: dict[tuple[str, float, int], object] = {}
+        results: dict[tuple[str, float, int], Any] = {}
         with ThreadPoolExecutor(max_workers=config.workers) as pool:
             futures = {job: pool.submit(work, job) for job in jobs}
             for done, job in enumerate(jobs, start=1):
@@ -822,13 +857,13 @@ def characterize_cells(
                     progress(f"{done}/{len(jobs)} ngspice runs")
     per_cell: dict[str, list[CellMeasurements]] = {cell: [] for cell in config.cells}
     for vdd in config.vdd_v:
-        leakage, leakage_netlist = results[("leakage", vdd, 0)]  # type: ignore[misc]
+        leakage, leakage_netlist = results[("leakage", vdd, 0)]
         netlists[f"leakage_{vdd:g}"] = leakage_netlist
         for cell in combinational:
             per_load = []
             charges: dict[str, list[float]] = {}
             for j in range(len(config.load_ff)):
-                measured, pin_charges, netlist = results[(cell, vdd, j)]  # type: ignore[misc]
+                measured, pin_charges, netlist = results[(cell, vdd, j)]
                 per_load.append(measured)
                 if j == 1:
                     netlists[f"{cell}_{vdd:g}"] = netlist
@@ -848,12 +883,12 @@ def characterize_cells(
             per_load = []
             extras: dict = {}
             for j in range(len(config.load_ff)):
-                arcs, load_extras, netlist = results[(FLIP_FLOP, vdd, j)]  # type: ignore[misc]
+                arcs, load_extras, netlist = results[(FLIP_FLOP, vdd, j)]
                 per_load.append({(pin, edge, "-", k): value for (pin, edge, k), value in arcs.items()})
                 if j == 1:
                     extras = load_extras
                     netlists[f"dff_{vdd:g}"] = netlist
-            setup, hold, constraint_netlist = results[("dff-constraints", vdd, 0)]  # type: ignore[misc]
+            setup, hold, constraint_netlist = results[("dff-constraints", vdd, 0)]
             netlists[f"dff_constraints_{vdd:g}"] = constraint_netlist
             flop_arcs = _combine_flop(per_load, len(config.slew_tau))
             per_cell[FLIP_FLOP].append(
@@ -866,7 +901,9 @@ def characterize_cells(
                     leakage_states_nw={},
                     setup_ps=setup,
                     hold_ps=hold,
-                    pin_energy_fj={key: extras[key] for key in (("CK", "rise"), ("CK", "fall"), ("D", "rise"), ("D", "fall"))},
+                    pin_energy_fj={
+                        key: extras[key] for key in (("CK", "rise"), ("CK", "fall"), ("D", "rise"), ("D", "fall"))
+                    },
                 )
             )
     return CharacterizationResult(

@@ -38,21 +38,24 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator
 
 from pe_models.cell_catalogue import CELL_SPECS, FLIP_FLOP, CellSpec
 from pe_models.errors import ConfigError
 
 __all__ = [
     "EDGES",
+    "REASONED_DELAYS_PS",
+    "REASONED_SETUP_PS",
     "SHIPPED_LIBRARIES",
     "CellData",
     "CellLibraryData",
     "NldmTable",
+    "ScaledCellLibrary",
     "arc_sense",
     "library_from_json",
     "library_to_json",
     "load_cell_library",
+    "reasoned_cell_library",
     "shipped_cell_library",
 ]
 
@@ -101,6 +104,45 @@ class NldmTable:
         low = v[index_s, index_l] * (1 - weights_l) + v[index_s, l1] * weights_l
         high = v[s1, index_l] * (1 - weights_l) + v[s1, l1] * weights_l
         return low * (1 - weights_s) + high * weights_s
+
+
+def _pchip_at(x: np.ndarray, y: np.ndarray, at: float) -> np.ndarray:
+    """Monotone cubic Hermite (PCHIP) interpolation of every column ``y[:, ...]`` at one point.
+
+    The slopes are those of :func:`pe_models.technology.pchip_interpolate` (Fritsch-Carlson
+    interior, shape-preserving three-point ends), applied to all columns at once.
+    """
+    h = np.diff(x)
+    flat = y.reshape(y.shape[0], -1)
+    secant = np.diff(flat, axis=0) / h[:, None]
+    slopes = np.zeros_like(flat)
+    if x.size == 2:
+        slopes[:] = secant[0]
+    else:
+        left, right = secant[:-1], secant[1:]
+        w1 = (2.0 * h[1:] + h[:-1])[:, None]
+        w2 = (h[1:] + 2.0 * h[:-1])[:, None]
+        same = left * right > 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            harmonic = (w1 + w2) / (w1 / left + w2 / right)
+        slopes[1:-1] = np.where(same, harmonic, 0.0)
+        for end, (h0, h1, d0, d1) in (
+            (0, (h[0], h[1], secant[0], secant[1])),
+            (-1, (h[-1], h[-2], secant[-1], secant[-2])),
+        ):
+            slope = ((2.0 * h0 + h1) * d0 - h0 * d1) / (h0 + h1)
+            slope = np.where(np.sign(slope) != np.sign(d0), 0.0, slope)
+            slope = np.where((np.sign(d0) != np.sign(d1)) & (np.abs(slope) > np.abs(3.0 * d0)), 3.0 * d0, slope)
+            slopes[end] = slope
+    index = int(np.clip(np.searchsorted(x, at, side="right") - 1, 0, x.size - 2))
+    width = x[index + 1] - x[index]
+    t = (at - x[index]) / width
+    h00 = (1.0 + 2.0 * t) * (1.0 - t) ** 2
+    h10 = t * (1.0 - t) ** 2
+    h01 = t**2 * (3.0 - 2.0 * t)
+    h11 = t**2 * (t - 1.0)
+    value = h00 * flat[index] + h10 * width * slopes[index] + h01 * flat[index + 1] + h11 * width * slopes[index + 1]
+    return value.reshape(y.shape[1:])
 
 
 def _linear_weights(axis: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -186,6 +228,9 @@ class CellLibraryData:
     fo4_ps : sequence of float or None
         FO4 delay measured directly on an inverter chain at each corner (characterised
         libraries only).
+    vdd_nominal_v : float, optional
+        The technology's nominal supply (default: the highest corner); ratios in reports
+        are relative to it.
     """
 
     def __init__(
@@ -201,6 +246,7 @@ class CellLibraryData:
         reasoned: bool = False,
         command: str = "",
         fo4_ps: Sequence[float] | None = None,
+        vdd_nominal_v: float | None = None,
     ) -> None:
         corners = np.asarray(vdd_v, dtype=np.float64)
         if corners.ndim != 1 or corners.size < 1 or np.any(np.diff(corners) <= 0):
@@ -216,6 +262,12 @@ class CellLibraryData:
         self.reasoned = reasoned
         self.command = command
         self.fo4_ps = None if fo4_ps is None else tuple(float(v) for v in fo4_ps)
+        nominal = float(corners[-1]) if vdd_nominal_v is None else float(vdd_nominal_v)
+        if not corners[0] - 1e-9 <= nominal <= corners[-1] + 1e-9:
+            raise ConfigError(
+                f"vdd_nominal_v: {nominal:g} V is outside the corners {corners[0]:g} to {corners[-1]:g} V"
+            )
+        self.vdd_nominal_v = nominal
         for cell, data in self.cells_data.items():
             for (pin, edge), tables in data.arcs.items():
                 for quantity, per_corner in tables.items():
@@ -274,6 +326,11 @@ class CellLibraryData:
         """Input pins of `cell` in netlist order (``Cell.inputs[k]`` is ``pins[k]``)."""
         return self.cell(cell).pins
 
+    def arc_pins(self, cell: str) -> tuple[str, ...]:
+        """Input pins with a timing arc to the output (the flip-flop: ``("CK",)``)."""
+        data = self.cell(cell)
+        return tuple(pin for pin in data.pins if (pin, "rise") in data.arcs)
+
     def output_pin(self, cell: str) -> str:
         return self.cell(cell).output
 
@@ -320,8 +377,8 @@ class CellLibraryData:
         if exact.size:
             return values[exact[0]]
         if np.all(values > 0):
-            return np.exp(PchipInterpolator(self.vdd_v, np.log(values), axis=0)(vdd))
-        return PchipInterpolator(self.vdd_v, values, axis=0)(vdd)
+            return np.exp(_pchip_at(self.vdd_v, np.log(values), vdd))
+        return _pchip_at(self.vdd_v, values, vdd)
 
     def _table_quantity(
         self, cell: str, pin: str, edge: str, quantity: str, vdd_v: float, load_ff: Any, slew_ps: Any
@@ -494,9 +551,7 @@ class CellLibraryData:
         cell = self._reference_cell
         pin = self.pins(cell)[0]
         slew = self.reference_slew_ps(vdd_v)
-        return 0.5 * sum(
-            float(self.delay_ps(cell, pin, edge, vdd_v, self.reference_load_ff, slew)) for edge in EDGES
-        )
+        return 0.5 * sum(float(self.delay_ps(cell, pin, edge, vdd_v, self.reference_load_ff, slew)) for edge in EDGES)
 
     def describe(self) -> str:
         """One line for every output: name, source, temperature, corners (and 'reasoned values' where so)."""
@@ -571,8 +626,9 @@ def library_to_json(library: CellLibraryData) -> str:
         "reasoned": library.reasoned,
         "command": library.command,
         "vdd_v": _rounded(library.vdd_v),
+        "vdd_nominal_v": library.vdd_nominal_v,
         "fo4_ps": None if library.fo4_ps is None else [_round(v) for v in library.fo4_ps],
-        "templates": {name: {"slew_ps": list(s), "load_ff": list(l)} for (s, l), name in templates.items()},
+        "templates": {name: {"slew_ps": list(slew), "load_ff": list(load)} for (slew, load), name in templates.items()},
         "cells": cells,
     }
     return json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n"
@@ -631,6 +687,7 @@ def library_from_json(text: str, *, origin: str = "cell library") -> CellLibrary
             reasoned=bool(document.get("reasoned", False)),
             command=document.get("command", ""),
             fo4_ps=document.get("fo4_ps"),
+            vdd_nominal_v=document.get("vdd_nominal_v"),
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, ConfigError):
@@ -669,3 +726,199 @@ def shipped_cell_library(name: str = "ptm-32nm-hp") -> CellLibraryData:
 def catalogue_spec(cell: str) -> CellSpec:
     """The catalogue entry of `cell` (pins, output, function)."""
     return CELL_SPECS[cell]
+
+
+REASONED_DELAYS_PS: Mapping[str, Mapping[str, float]] = MappingProxyType(
+    {
+        "generic-28nm": MappingProxyType(
+            {
+                "inv": 7.0,
+                "buf": 14.0,
+                "nand2": 9.0,
+                "nor2": 11.0,
+                "and2": 15.0,
+                "or2": 16.0,
+                "xor2": 22.0,
+                "xor3": 30.0,
+                "maj3": 20.0,
+                "ao21": 18.0,
+            }
+        ),
+        "finfet-7nm": MappingProxyType(
+            {
+                "inv": 14.4,
+                "buf": 23.9,
+                "nand2": 15.6,
+                "nor2": 16.0,
+                "and2": 25.0,
+                "or2": 26.1,
+                "xor2": 27.3,
+                "xor3": 37.1,
+                "maj3": 30.3,
+                "ao21": 25.2,
+            }
+        ),
+    }
+)
+"""Nominal cell delays in ps of the presets without a characterised library (docs/technology.md).
+
+``generic-28nm``: the reasoned 28 nm values of :mod:`pe_models.cells` (inv, buf and nor2
+added by the same logical-effort ratios). ``finfet-7nm``: the ASAP7 RVT TT NLDM Liberty
+(asap7sc7p5t_28, 0.7 V, 25 C; Clark et al. 2016) of INVx1, BUFx2, NAND2x1, NOR2x1,
+AND2x2, OR2x2, XOR2x1, MAJx2 and AO21x1 at a fan-out-of-2 load (2 INVx1 inputs, 1.24 fF)
+and the steady-state FO4 slew (24.3 ps), mean over pins and edges; ASAP7 has no XOR3
+cell, so xor3 = xor2 x 1.36 (the 28 nm xor3/xor2 ratio).
+"""
+
+REASONED_SETUP_PS: Mapping[str, float] = MappingProxyType({"generic-28nm": 25.0, "finfet-7nm": 11.2})
+"""Flip-flop setup at nominal VDD (finfet-7nm: ASAP7 DFFHQx4 setup_rising, rising D, TT 0.7 V)."""
+
+
+class ScaledCellLibrary:
+    """A library of one delay per cell type, scaled over VDD by one voltage curve.
+
+    Every pin and edge of a cell has the same delay, ``nominal_ps[cell] *
+    technology.delay_scale(vdd_v)``, independent of load and slew: the model vscale used
+    before characterised libraries, kept for the reasoned presets and to reproduce
+    earlier results exactly. It has the timing methods of :class:`CellLibraryData`;
+    ``transition_ps`` returns the delay (there is no slew data), ``pin_capacitance_ff``
+    0.0 (no load dependence), ``hold_ps`` and ``clk_to_q_ps`` 0.0 (the sample instant is
+    ``T_clk - t_setup``), and the energy and leakage methods raise ConfigError.
+
+    Parameters
+    ----------
+    name : str
+    technology : pe_models.technology.Technology or TabulatedTechnology
+        The voltage curve (its range is the library's range).
+    nominal_ps : mapping of str to float
+        Delay per cell function at the technology's nominal supply.
+    setup_ps : float
+        Flip-flop setup at nominal supply.
+    source : str
+    """
+
+    reasoned = True
+
+    def __init__(
+        self, *, name: str, technology: Any, nominal_ps: Mapping[str, float], setup_ps: float, source: str
+    ) -> None:
+        self.name = name
+        self.technology = technology
+        self.nominal_ps: Mapping[str, float] = MappingProxyType(dict(nominal_ps))
+        self.nominal_setup_ps = float(setup_ps)
+        self.source = source
+        self.temperature_c = float(getattr(technology, "temperature_k", 300.15)) - 273.15
+        self.vdd_nominal_v = float(technology.vdd_nominal_v)
+        self.reference_load_ff = 0.0
+
+    def __repr__(self) -> str:
+        return f"ScaledCellLibrary(name={self.name!r}, technology={self.technology.name!r})"
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        return (*self.nominal_ps, FLIP_FLOP)
+
+    @property
+    def vdd_min_v(self) -> float:
+        low = getattr(self.technology, "vdd_min_v", None)
+        return float(low) if low is not None else float(self.technology.vth_v)
+
+    @property
+    def vdd_max_v(self) -> float:
+        return float(getattr(self.technology, "vdd_max_v", self.technology.vdd_nominal_v))
+
+    def _spec(self, cell: str) -> CellSpec:
+        if cell not in self.cells:
+            raise ConfigError(f"cell: {cell!r} is not in cell library {self.name!r}; allowed: {', '.join(self.cells)}")
+        return CELL_SPECS[cell]
+
+    def pins(self, cell: str) -> tuple[str, ...]:
+        return self._spec(cell).pins
+
+    def arc_pins(self, cell: str) -> tuple[str, ...]:
+        """Pins with a timing arc: every input of a logic cell; none of the flip-flop (no clock-to-Q data)."""
+        return () if cell == FLIP_FLOP else self.pins(cell)
+
+    def output_pin(self, cell: str) -> str:
+        return self._spec(cell).output
+
+    def check_vdd(self, vdd_v: float) -> float:
+        self.technology.delay_scale(vdd_v)
+        return float(vdd_v)
+
+    def delay_ps(self, cell: str, pin: str, edge: str, vdd_v: float, load_ff: Any, slew_ps: Any) -> float | np.ndarray:
+        """``nominal_ps[cell] * delay_scale(vdd_v)`` for every pin, edge, load and slew."""
+        if pin not in self.arc_pins(cell):
+            raise ConfigError(
+                f"pin: {pin!r} of cell {cell} has no timing arc; allowed: {', '.join(self.arc_pins(cell))}"
+            )
+        if edge not in EDGES:
+            raise ConfigError(f"edge: {edge!r}; allowed: rise, fall")
+        value = self.nominal_ps[cell] * self.technology.delay_scale(vdd_v)
+        shape = np.broadcast_shapes(np.shape(load_ff), np.shape(slew_ps))
+        return float(value) if not shape else np.full(shape, value)
+
+    def transition_ps(
+        self, cell: str, pin: str, edge: str, vdd_v: float, load_ff: Any, slew_ps: Any
+    ) -> float | np.ndarray:
+        return self.delay_ps(cell, pin, edge, vdd_v, load_ff, slew_ps)
+
+    def pin_capacitance_ff(self, cell: str, pin: str, vdd_v: float) -> float:
+        self._spec(cell)
+        self.check_vdd(vdd_v)
+        return 0.0
+
+    def reference_slew_ps(self, vdd_v: float) -> float:
+        self.check_vdd(vdd_v)
+        return 0.0
+
+    def setup_ps(self, vdd_v: float, edge: str = "rise") -> float:
+        return self.nominal_setup_ps * float(self.technology.delay_scale(vdd_v))
+
+    def hold_ps(self, vdd_v: float, edge: str = "rise") -> float:
+        self.check_vdd(vdd_v)
+        return 0.0
+
+    def clk_to_q_ps(self, edge: str, vdd_v: float, load_ff: Any = None, slew_ps: Any = None) -> float | np.ndarray:
+        self.check_vdd(vdd_v)
+        return 0.0
+
+    def _no_data(self, what: str) -> ConfigError:
+        return ConfigError(
+            f"technology: {self.name!r} is a reasoned preset without a characterised cell library: no {what}"
+        )
+
+    def switching_energy_fj(self, *args: Any) -> float:
+        raise self._no_data("per-cell switching energy")
+
+    def leakage_nw(self, *args: Any, **kwargs: Any) -> float:
+        raise self._no_data("per-cell leakage")
+
+    def describe(self) -> str:
+        return (
+            f"{self.name}: reasoned values, not characterised; one delay per cell ({self.source}) scaled by "
+            f"the {self.technology.name} voltage curve"
+        )
+
+
+def reasoned_cell_library(technology_name: str) -> ScaledCellLibrary:
+    """The scaled library of a preset without a characterised one (``generic-28nm``, ``finfet-7nm``, ...)."""
+    from pe_models.technology import TECHNOLOGIES
+
+    if technology_name not in TECHNOLOGIES:
+        raise ConfigError(
+            f"technology: {technology_name!r} is not a known technology; allowed: {', '.join(sorted(TECHNOLOGIES))}"
+        )
+    key = technology_name if technology_name in REASONED_DELAYS_PS else "generic-28nm"
+    source = (
+        "ASAP7 RVT TT Liberty delays at 0.7 V"
+        if key == "finfet-7nm"
+        else "28 nm-class delays reasoned from FO4 and logical effort"
+    )
+    return ScaledCellLibrary(
+        name=technology_name,
+        technology=TECHNOLOGIES[technology_name],
+        nominal_ps=REASONED_DELAYS_PS[key],
+        setup_ps=REASONED_SETUP_PS[key],
+        source=source,
+    )

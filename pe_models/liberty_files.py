@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
@@ -32,13 +33,25 @@ import numpy as np
 
 from pe_models.cell_catalogue import CELL_SPECS, FLIP_FLOP
 from pe_models.errors import ConfigError
-from pe_models.liberty import EDGES, CellData, CellLibraryData, NldmTable, arc_sense
+from pe_models.liberty import (
+    EDGES,
+    SHIPPED_LIBRARIES,
+    CellData,
+    CellLibraryData,
+    NldmTable,
+    ScaledCellLibrary,
+    arc_sense,
+    load_cell_library,
+    reasoned_cell_library,
+    shipped_cell_library,
+)
 
 __all__ = [
     "LibertyGroup",
     "corner_file_name",
     "parse_liberty",
     "read_liberty_corners",
+    "resolve_cell_library",
     "write_liberty",
 ]
 
@@ -55,7 +68,7 @@ def _identifier(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
-def _numbers(values: Sequence[float]) -> str:
+def _numbers(values: Sequence[float] | np.ndarray | range) -> str:
     return ", ".join(f"{float(v):.6g}" for v in values)
 
 
@@ -80,7 +93,7 @@ def write_liberty(library: CellLibraryData, corner: int) -> str:
     """Liberty text of corner `corner` (index into ``library.vdd_v``)."""
     vdd = float(library.vdd_v[corner])
     lib_name = _identifier(f"{library.name}_{vdd:.2f}v")
-    shapes = {}
+    shapes: dict[tuple[int, int], None] = {}
     for data in library.cells_data.values():
         for tables in data.arcs.values():
             for per_corner in tables.values():
@@ -157,11 +170,17 @@ def _cell_lines(library: CellLibraryData, name: str, data: CellData, corner: int
     lines.append(f"    cell_leakage_power : {float(data.leakage_nw[corner]):.6g} ;")
     for state, values in data.leakage_states_nw.items():
         lines.append(
-            f'    leakage_power () {{ when : "{_liberty_when(data.pins, state)}" ; value : {float(values[corner]):.6g} ; }}'
+            f'    leakage_power () {{ when : "{_liberty_when(data.pins, state)}" ; '
+            f"value : {float(values[corner]):.6g} ; }}"
         )
     flop = name == FLIP_FLOP
     if flop:
-        lines += ["    ff (IQ, IQN) {", f'      next_state : "{data.pins[0]}" ;', f'      clocked_on : "{data.pins[1]}" ;', "    }"]
+        lines += [
+            "    ff (IQ, IQN) {",
+            f'      next_state : "{data.pins[0]}" ;',
+            f'      clocked_on : "{data.pins[1]}" ;',
+            "    }",
+        ]
     max_load = max(float(t["delay_ps"][corner].load_ff[-1]) for t in data.arcs.values())
     for pin in data.pins:
         cap = float(data.capacitance_ff[pin][corner])
@@ -173,10 +192,14 @@ def _cell_lines(library: CellLibraryData, name: str, data: CellData, corner: int
                 _scalar(lines, "        ", f"{edge}_power", float(data.pin_energy_fj[(pin, edge)][corner]))
             lines.append("      }")
         if flop and pin == data.pins[0]:
-            for kind, values in (("setup_rising", data.setup_ps), ("hold_rising", data.hold_ps)):
-                lines += ["      timing () {", f'        related_pin : "{data.pins[1]}" ;', f"        timing_type : {kind} ;"]
+            for kind, constraint in (("setup_rising", data.setup_ps), ("hold_rising", data.hold_ps)):
+                lines += [
+                    "      timing () {",
+                    f'        related_pin : "{data.pins[1]}" ;',
+                    f"        timing_type : {kind} ;",
+                ]
                 for edge in EDGES:
-                    _scalar(lines, "        ", f"{edge}_constraint", float(values[edge][corner]))
+                    _scalar(lines, "        ", f"{edge}_constraint", float(constraint[edge][corner]))
                 lines.append("      }")
             lines.append("      internal_power () {")
             for edge in EDGES:
@@ -199,9 +222,19 @@ def _cell_lines(library: CellLibraryData, name: str, data: CellData, corner: int
             lines += ["        timing_type : rising_edge ;", "        timing_sense : non_unate ;"]
         else:
             lines += ["        timing_type : combinational ;", f"        timing_sense : {arc_sense(name, pin)} ;"]
-        for edge, delay_kind, transition_kind in (("rise", "cell_rise", "rise_transition"), ("fall", "cell_fall", "fall_transition")):
+        for edge, delay_kind, transition_kind in (
+            ("rise", "cell_rise", "rise_transition"),
+            ("fall", "cell_fall", "fall_transition"),
+        ):
             tables = data.arcs[(pin, edge)]
-            _table(lines, "        ", delay_kind, f"delay_{shape}", tables["delay_ps"][corner], tables["delay_ps"][corner].values)
+            _table(
+                lines,
+                "        ",
+                delay_kind,
+                f"delay_{shape}",
+                tables["delay_ps"][corner],
+                tables["delay_ps"][corner].values,
+            )
             _table(
                 lines,
                 "        ",
@@ -215,7 +248,9 @@ def _cell_lines(library: CellLibraryData, name: str, data: CellData, corner: int
         for edge in EDGES:
             table = data.arcs[(pin, edge)]["energy_fj"][corner]
             values = table.values - (table.load_ff[None, :] * vdd**2 if edge == "rise" else 0.0)
-            _table(lines, "        ", f"{edge}_power", f"energy_{table.slew_ps.size}x{table.load_ff.size}", table, values)
+            _table(
+                lines, "        ", f"{edge}_power", f"energy_{table.slew_ps.size}x{table.load_ff.size}", table, values
+            )
         lines.append("      }")
     lines += ["    }", "  }"]
     return lines
@@ -249,6 +284,11 @@ class LibertyGroup:
             if attribute.name == name:
                 return attribute
         return None
+
+    def text(self, name: str) -> str | None:
+        """The first value of attribute `name`, or None."""
+        attribute = self.attribute(name)
+        return attribute.values[0] if attribute is not None and attribute.values else None
 
     def subgroups(self, name: str) -> list[LibertyGroup]:
         return [group for group in self.groups if group.name == name]
@@ -296,7 +336,11 @@ def _tokens(text: str, path: str) -> Iterator[tuple[str, int]]:
             position = length if end < 0 else end
             continue
         match = _TOKEN.match(text, position)
-        if match is None or (char == '"' and not match.group(0).endswith('"')) or (char == '"' and len(match.group(0)) < 2):
+        if (
+            match is None
+            or (char == '"' and not match.group(0).endswith('"'))
+            or (char == '"' and len(match.group(0)) < 2)
+        ):
             raise ConfigError(f"{path}: line {line}: syntax: unterminated string")
         token = match.group(0)
         yield token, line
@@ -412,6 +456,25 @@ def _unquote(token: str) -> str:
 # -- Boolean functions ------------------------------------------------------------------
 
 
+_Expression = tuple  # ("var", name) | ("const", bit) | ("not", e) | ("and" | "or" | "xor", e, e)
+
+
+def _evaluate(node: _Expression, environment: dict[str, int]) -> int:
+    kind = node[0]
+    if kind == "var":
+        return environment[node[1]]
+    if kind == "const":
+        return int(node[1])
+    if kind == "not":
+        return 1 - _evaluate(node[1], environment)
+    left, right = _evaluate(node[1], environment), _evaluate(node[2], environment)
+    if kind == "and":
+        return left & right
+    if kind == "or":
+        return left | right
+    return left ^ right
+
+
 def _function(text: str, pins: Sequence[str], where: str) -> Callable[[dict[str, int]], int]:
     """Evaluate a Liberty Boolean expression; precedence ' and ! > ^ > & (and juxtaposition) > | +."""
     tokens = re.findall(r"[A-Za-z_][A-Za-z0-9_\[\].]*|[01]|[!'^&*|+()]", text)
@@ -427,66 +490,67 @@ def _function(text: str, pins: Sequence[str], where: str) -> Callable[[dict[str,
         position += 1
         return tokens[position - 1]
 
-    def primary() -> Callable[[dict[str, int]], int]:
+    def primary() -> _Expression:
         token = peek()
         if token is None:
             raise ConfigError(f"{where}: function: {text!r} ends early")
         take()
+        node: _Expression
         if token == "!":
-            inner = primary()
-            node: Callable[[dict[str, int]], int] = lambda env: 1 - inner(env)  # noqa: E731
+            node = ("not", primary())
         elif token == "(":
             node = disjunction()
             if peek() != ")":
                 raise ConfigError(f"{where}: function: missing ')' in {text!r}")
             take()
         elif token in ("0", "1"):
-            constant = int(token)
-            node = lambda env: constant  # noqa: E731
+            node = ("const", int(token))
         elif re.match(r"^[A-Za-z_]", token):
             if token not in pins:
                 raise ConfigError(f"{where}: function: {token!r} is not an input pin ({', '.join(pins)})")
-            node = lambda env, name=token: env[name]  # noqa: E731
+            node = ("var", token)
         else:
             raise ConfigError(f"{where}: function: unexpected {token!r} in {text!r}")
         while peek() == "'":
             take()
-            base = node
-            node = lambda env, base=base: 1 - base(env)  # noqa: E731
+            node = ("not", node)
         return node
 
-    def exclusive() -> Callable[[dict[str, int]], int]:
+    def exclusive() -> _Expression:
         node = primary()
         while peek() == "^":
             take()
-            left, right = node, primary()
-            node = lambda env, left=left, right=right: left(env) ^ right(env)  # noqa: E731
+            node = ("xor", node, primary())
         return node
 
-    def conjunction() -> Callable[[dict[str, int]], int]:
+    def conjunction() -> _Expression:
         node = exclusive()
         while peek() in ("&", "*") or (peek() is not None and peek() not in (")", "|", "+", "'", "^")):
             if peek() in ("&", "*"):
                 take()
-            left, right = node, exclusive()
-            node = lambda env, left=left, right=right: left(env) & right(env)  # noqa: E731
+            node = ("and", node, exclusive())
         return node
 
-    def disjunction() -> Callable[[dict[str, int]], int]:
+    def disjunction() -> _Expression:
         node = conjunction()
         while peek() in ("|", "+"):
             take()
-            left, right = node, conjunction()
-            node = lambda env, left=left, right=right: left(env) | right(env)  # noqa: E731
+            node = ("or", node, conjunction())
         return node
 
     tree = disjunction()
     if peek() is not None:
         raise ConfigError(f"{where}: function: unexpected {peek()!r} in {text!r}")
-    return tree
+
+    def evaluate(environment: dict[str, int]) -> int:
+        return _evaluate(tree, environment)
+
+    return evaluate
 
 
-def _match_function(inputs: Sequence[str], evaluate: Callable[[dict[str, int]], int]) -> tuple[str, tuple[str, ...]] | None:
+def _match_function(
+    inputs: Sequence[str], evaluate: Callable[[dict[str, int]], int]
+) -> tuple[str, tuple[str, ...]] | None:
     """(catalogue cell, library pins in catalogue pin order) whose truth table `evaluate` has."""
     for spec in CELL_SPECS.values():
         if spec.name == FLIP_FLOP or len(spec.pins) != len(inputs):
@@ -532,7 +596,9 @@ def _number(path: str, attribute: LibertyAttribute | None, what: str, group: Lib
     try:
         value = float(attribute.values[0])
     except (ValueError, IndexError):
-        raise ConfigError(f"{path}: line {attribute.line}: {what}: expected a number, got {attribute.values!r}") from None
+        raise ConfigError(
+            f"{path}: line {attribute.line}: {what}: expected a number, got {attribute.values!r}"
+        ) from None
     if not math.isfinite(value):
         raise ConfigError(f"{path}: line {attribute.line}: {what}: expected a finite number, got {value}")
     return value
@@ -563,16 +629,26 @@ def _units(path: str, library: LibertyGroup) -> _Units:
     try:
         scale = float(cap_attribute.values[0])
     except ValueError:
-        raise ConfigError(f"{path}: line {cap_attribute.line}: capacitive_load_unit: {cap_attribute.values[0]!r} is not a number") from None
+        raise ConfigError(
+            f"{path}: line {cap_attribute.line}: capacitive_load_unit: {cap_attribute.values[0]!r} is not a number"
+        ) from None
     unit = cap_attribute.values[1].lower()
     if unit not in _CAP_UNITS:
         raise ConfigError(
-            f"{path}: line {cap_attribute.line}: capacitive_load_unit: unknown unit {cap_attribute.values[1]!r}; allowed: ff, pf"
+            f"{path}: line {cap_attribute.line}: capacitive_load_unit: unknown unit "
+            f"{cap_attribute.values[1]!r}; allowed: ff, pf"
         )
-    for name in ("input_threshold_pct_rise", "input_threshold_pct_fall", "output_threshold_pct_rise", "output_threshold_pct_fall"):
+    for name in (
+        "input_threshold_pct_rise",
+        "input_threshold_pct_fall",
+        "output_threshold_pct_rise",
+        "output_threshold_pct_fall",
+    ):
         attribute = library.attribute(name)
         if attribute is not None and _number(path, attribute, name, library) != 50.0:
-            raise ConfigError(f"{path}: line {attribute.line}: {name}: {attribute.values[0]}; allowed: 50 (delays are 50 %-50 %)")
+            raise ConfigError(
+                f"{path}: line {attribute.line}: {name}: {attribute.values[0]}; allowed: 50 (delays are 50 %-50 %)"
+            )
     derate = library.attribute("slew_derate_from_library")
     if derate is not None and _number(path, derate, "slew_derate_from_library", library) != 1.0:
         raise ConfigError(f"{path}: line {derate.line}: slew_derate_from_library: {derate.values[0]}; allowed: 1")
@@ -583,10 +659,15 @@ def _units(path: str, library: LibertyGroup) -> _Units:
         low = _number(path, lower, lower.name, library) if lower else 20.0
         high = _number(path, upper, upper.name, library) if upper else 80.0
         if not 0.0 <= low < high <= 100.0:
-            raise ConfigError(f"{path}: line {library.line}: slew thresholds {low:g}/{high:g} % are not 0 <= lower < upper <= 100")
+            raise ConfigError(
+                f"{path}: line {library.line}: slew thresholds {low:g}/{high:g} % are not 0 <= lower < upper <= 100"
+            )
         spans.append(high - low)
     if spans[0] != spans[1]:
-        raise ConfigError(f"{path}: line {library.line}: slew thresholds: rising and falling spans differ ({spans[0]:g} and {spans[1]:g} %)")
+        raise ConfigError(
+            f"{path}: line {library.line}: slew thresholds: rising and falling spans differ "
+            f"({spans[0]:g} and {spans[1]:g} %)"
+        )
     return _Units(
         time_ps=time_ps,
         cap_ff=scale * _CAP_UNITS[unit],
@@ -635,7 +716,12 @@ def _templates(path: str, library: LibertyGroup) -> dict[str, _Template]:
 
 
 def _nldm(
-    path: str, group: LibertyGroup, templates: dict[str, _Template], units: _Units, value_scale: float, what: str,
+    path: str,
+    group: LibertyGroup,
+    templates: dict[str, _Template],
+    units: _Units,
+    value_scale: float,
+    what: str,
     slew_scale: float,
 ) -> NldmTable:
     """A table group (``cell_rise (template) { index_1 ...; values (...); }``) as (slew ps, load fF) -> values."""
@@ -661,7 +747,8 @@ def _nldm(
     matrix = np.array([v for row in rows for v in row], dtype=np.float64)
     if matrix.size != int(np.prod(shape)) or any(s == 0 for s in shape):
         raise ConfigError(
-            f"{path}: line {values_attribute.line}: {what}: values: {matrix.size} numbers for a {'x'.join(map(str, shape)) or '1'} table"
+            f"{path}: line {values_attribute.line}: {what}: values: {matrix.size} numbers for a "
+            f"{'x'.join(map(str, shape)) or '1'} table"
         )
     if np.any(~np.isfinite(matrix)):
         raise ConfigError(f"{path}: line {values_attribute.line}: {what}: values: not finite")
@@ -673,7 +760,10 @@ def _nldm(
         elif variable in _LOAD_VARIABLES:
             order.append("load")
         else:
-            raise ConfigError(f"{path}: line {group.line}: {what}: template variable {variable!r} is not supported; allowed: {', '.join(_SLEW_VARIABLES + _LOAD_VARIABLES)}")
+            raise ConfigError(
+                f"{path}: line {group.line}: {what}: template variable {variable!r} is not supported; "
+                f"allowed: {', '.join(_SLEW_VARIABLES + _LOAD_VARIABLES)}"
+            )
     if "slew" in order:
         slews = indices[order.index("slew")] * units.time_ps * slew_scale
     if "load" in order:
@@ -694,6 +784,14 @@ def _check_monotone(path: str, line: int, what: str, table: NldmTable) -> None:
 
 
 def _read_corner(path: str) -> _Corner:
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"technology: {path}: no such file")
+    return _read_corner_cached(path, file.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=32)
+def _read_corner_cached(path: str, _mtime_ns: int) -> _Corner:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -721,7 +819,18 @@ def _read_corner(path: str) -> _Corner:
         area_attribute = cell_group.attribute("area")
         area = _number(path, area_attribute, f"cell {cell_name} area", cell_group) if area_attribute else 0.0
         data = _cell_data(
-            path, cell_group, cell_name, function, pin_map, output, templates, units, time_to_ps, energy_to_fj, vdd, area
+            path,
+            cell_group,
+            cell_name,
+            function,
+            pin_map,
+            output,
+            templates,
+            units,
+            time_to_ps,
+            energy_to_fj,
+            vdd,
+            area,
         )
         del where
         previous = candidates.get(function)
@@ -800,7 +909,9 @@ def _cell_data(
             rise = group.attribute("rise_capacitance")
             fall = group.attribute("fall_capacitance")
             if rise is not None and fall is not None:
-                value = 0.5 * (_number(path, rise, "rise_capacitance", group) + _number(path, fall, "fall_capacitance", group))
+                value = 0.5 * (
+                    _number(path, rise, "rise_capacitance", group) + _number(path, fall, "fall_capacitance", group)
+                )
                 capacitance[pin] = np.array([value * units.cap_ff])
                 continue
         if group is None or attribute is None:
@@ -813,8 +924,8 @@ def _cell_data(
     flop = function == FLIP_FLOP
     for group in cell.subgroups("leakage_power") if not flop else []:
         when = group.attribute("when")
-        value = group.attribute("value")
-        if when is None or value is None:
+        value_attribute = group.attribute("value")
+        if when is None or value_attribute is None:
             continue
         names = [*pin_map, output_name]
         where = f"{path}: line {when.line}: cell {cell_name} leakage_power when"
@@ -824,7 +935,7 @@ def _cell_data(
             environment[output_name] = spec.evaluate(*bits)
             if condition(environment):
                 states["".join(map(str, bits))] = np.array(
-                    [_number(path, value, "leakage_power value", group) * units.leakage_nw]
+                    [_number(path, value_attribute, "leakage_power value", group) * units.leakage_nw]
                 )
     group_values = [
         _number(path, group.attribute("value"), "leakage_power value", group) * units.leakage_nw
@@ -845,12 +956,15 @@ def _cell_data(
     power_groups = output.subgroups("internal_power")
     for pin in arcs_pins:
         name = library_pin[pin]
-        timings = [g for g in timing_groups if g.attribute("related_pin") and name in g.attribute("related_pin").values[0].split()]  # type: ignore[union-attr]
-        powers = [g for g in power_groups if g.attribute("related_pin") and name in g.attribute("related_pin").values[0].split()]  # type: ignore[union-attr]
+        timings = [g for g in timing_groups if name in (g.text("related_pin") or "").split()]
+        powers = [g for g in power_groups if name in (g.text("related_pin") or "").split()]
         where = f"cell {cell_name} pin {output_name} related_pin {name}"
         if not timings:
             raise ConfigError(f"{path}: line {output.line}: {where}: timing: missing")
-        for edge, delay_kind, transition_kind in (("rise", "cell_rise", "rise_transition"), ("fall", "cell_fall", "fall_transition")):
+        for edge, delay_kind, transition_kind in (
+            ("rise", "cell_rise", "rise_transition"),
+            ("fall", "cell_fall", "fall_transition"),
+        ):
             quantities: dict[str, list[NldmTable]] = {"delay_ps": [], "transition_ps": [], "energy_fj": []}
             for timing in timings:
                 for kind, quantity, scale, slew_scale in (
@@ -867,11 +981,17 @@ def _cell_data(
             for power in powers:
                 groups = power.subgroups(f"{edge}_power")
                 if groups:
-                    table = _nldm(path, groups[0], templates, units, energy_to_fj, f"{where} {edge}_power", units.transition_scale)
+                    table = _nldm(
+                        path, groups[0], templates, units, energy_to_fj, f"{where} {edge}_power", units.transition_scale
+                    )
                     if edge == "rise":
                         table = NldmTable(table.slew_ps, table.load_ff, table.values + table.load_ff[None, :] * vdd**2)
                     quantities["energy_fj"].append(table)
-            for quantity, kind in (("delay_ps", delay_kind), ("transition_ps", transition_kind), ("energy_fj", f"{edge}_power")):
+            for quantity, kind in (
+                ("delay_ps", delay_kind),
+                ("transition_ps", transition_kind),
+                ("energy_fj", f"{edge}_power"),
+            ):
                 if not quantities[quantity]:
                     line = (powers[0] if quantity == "energy_fj" and powers else timings[0]).line
                     raise ConfigError(f"{path}: line {line}: {where}: {kind}: missing")
@@ -882,21 +1002,32 @@ def _cell_data(
     if flop:
         d_group = pins[library_pin["D"]]
         for kind, target in (("setup_rising", setup), ("hold_rising", hold)):
-            checks = [g for g in d_group.subgroups("timing") if g.attribute("timing_type") and g.attribute("timing_type").values[0] == kind]  # type: ignore[union-attr]
+            checks = [g for g in d_group.subgroups("timing") if g.text("timing_type") == kind]
             if not checks:
-                raise ConfigError(f"{path}: line {d_group.line}: cell {cell_name} pin {library_pin['D']}: timing {kind}: missing")
+                raise ConfigError(
+                    f"{path}: line {d_group.line}: cell {cell_name} pin {library_pin['D']}: timing {kind}: missing"
+                )
             for edge in EDGES:
                 groups = checks[0].subgroups(f"{edge}_constraint")
                 if not groups:
-                    raise ConfigError(f"{path}: line {checks[0].line}: cell {cell_name} {kind}: {edge}_constraint: missing")
-                table = _constraint(path, groups[0], templates, units)
-                target[edge] = np.array([table])
+                    raise ConfigError(
+                        f"{path}: line {checks[0].line}: cell {cell_name} {kind}: {edge}_constraint: missing"
+                    )
+                target[edge] = np.array([_constraint(path, groups[0], templates, units)])
         for pin in ("CK", "D"):
             group = pins[library_pin[pin]]
             for power in group.subgroups("internal_power"):
                 for edge in EDGES:
                     for table_group in power.subgroups(f"{edge}_power"):
-                        table = _nldm(path, table_group, templates, units, energy_to_fj, f"cell {cell_name} pin {pin} {edge}_power", units.transition_scale)
+                        table = _nldm(
+                            path,
+                            table_group,
+                            templates,
+                            units,
+                            energy_to_fj,
+                            f"cell {cell_name} pin {pin} {edge}_power",
+                            units.transition_scale,
+                        )
                         pin_energy[(pin, edge)] = np.array([float(np.mean(table.values))])
     return CellData(
         name=function,
@@ -952,7 +1083,13 @@ def _merge(first: _Corner, second: _Corner) -> _Corner:
         if function not in cells or data.area_um2 < cells[function].area_um2:
             cells[function] = data
             sources[function] = second.sources[function]
-    return _Corner(path=f"{first.path}+{second.path}", vdd_v=first.vdd_v, temperature_c=first.temperature_c, cells=cells, sources=sources)
+    return _Corner(
+        path=f"{first.path}+{second.path}",
+        vdd_v=first.vdd_v,
+        temperature_c=first.temperature_c,
+        cells=cells,
+        sources=sources,
+    )
 
 
 def read_liberty_corners(paths: Sequence[str | Path], *, name: str | None = None) -> CellLibraryData:
@@ -994,8 +1131,8 @@ def read_liberty_corners(paths: Sequence[str | Path], *, name: str | None = None
         for corner in corners:
             if function not in corner.cells:
                 raise ConfigError(
-                    f"technology: {corner.path}: has no {function} cell (function {CELL_SPECS[function].liberty_function}), "
-                    "which another corner has"
+                    f"technology: {corner.path}: has no {function} cell "
+                    f"(function {CELL_SPECS[function].liberty_function}), which another corner has"
                 )
         per_corner = [corner.cells[function] for corner in corners]
         first = per_corner[0]
@@ -1012,7 +1149,9 @@ def read_liberty_corners(paths: Sequence[str | Path], *, name: str | None = None
             function=first.function,
             area_um2=first.area_um2,
             arcs=MappingProxyType(arcs),
-            capacitance_ff=MappingProxyType({p: np.concatenate([d.capacitance_ff[p] for d in per_corner]) for p in first.pins}),
+            capacitance_ff=MappingProxyType(
+                {p: np.concatenate([d.capacitance_ff[p] for d in per_corner]) for p in first.pins}
+            ),
             leakage_nw=np.concatenate([d.leakage_nw for d in per_corner]),
             leakage_states_nw=MappingProxyType(
                 {
@@ -1038,4 +1177,41 @@ def read_liberty_corners(paths: Sequence[str | Path], *, name: str | None = None
         cells=cells,
         temperature_c=corners[0].temperature_c,
         source=f"Liberty files {names}",
+    )
+
+
+def resolve_cell_library(technology: object) -> CellLibraryData | ScaledCellLibrary:
+    """The cell library of a ``--technology`` value.
+
+    Parameters
+    ----------
+    technology : str, path, CellLibraryData or ScaledCellLibrary
+        A preset name (its characterised library where one is shipped, else the scaled
+        library of its reasoned delays), a ``FILE.cells.json`` compact table, or Liberty
+        files (``a.lib,b.lib,...`` or a sequence of paths), one or more per corner.
+
+    Raises
+    ------
+    ConfigError
+        Unknown name, a file that does not load (file, line, field).
+    """
+    from pe_models.technology import TECHNOLOGIES
+
+    if isinstance(technology, CellLibraryData | ScaledCellLibrary):
+        return technology
+    if isinstance(technology, list | tuple):
+        return read_liberty_corners([str(p) for p in technology])
+    text = str(technology)
+    if text in SHIPPED_LIBRARIES:
+        return shipped_cell_library(text)
+    if text in TECHNOLOGIES:
+        return reasoned_cell_library(text)
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if parts and all(part.lower().endswith(".lib") for part in parts):
+        return read_liberty_corners(parts)
+    if len(parts) == 1 and parts[0].lower().endswith(".json"):
+        return load_cell_library(parts[0])
+    allowed = ", ".join(sorted(TECHNOLOGIES))
+    raise ConfigError(
+        f"technology: {text!r} is not a cell library; allowed: {allowed}, FILE.cells.json, A.lib,B.lib,..."
     )
