@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from experiments.characterize_cells import CellCharacterizeConfig, characterize_cells, to_library
-from experiments.cli import output_dir
+from experiments.options import output_dir
 from experiments.output import Table, atomic_path, write_csv, write_json
 from experiments.pe_options import parse_vdd_range
 from experiments.studies.cells import CellsConfig, tech_cells
