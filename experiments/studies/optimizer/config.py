@@ -131,7 +131,7 @@ class OptimizeConfig(EnergyFields):
                 raise ConfigError(problem)
         if self.vdd_min_v > top:
             raise ConfigError(f"vdd_min_v: {self.vdd_min_v:g} V is above vdd_max_v {top:g} V; allowed: <= {top:g} V")
-        window_fs(self.timing(top), self.razor_window_ps)
+        window_fs(self.timing(top), self.razor_window_ps, pe=self.pe)
         object.__setattr__(self, "vdd_max_v", float(top))
         self.check_energy_fields(tech)
 
