@@ -233,7 +233,13 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
     test = None
     if config.confirm:
         confirmation, accepted = confirm_plans(
-            sets.selection, config, table, chosen, per_vdd, progress_label=progress_label
+            sets.selection,
+            config,
+            table,
+            chosen,
+            per_vdd,
+            progress_label=progress_label,
+            test_images=len(sets.test_indices),
         )
         (test,) = measure_plans(sets.test, config, profiles, [("accepted", accepted)], table=table)
     candidate = Candidate(

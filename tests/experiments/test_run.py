@@ -64,7 +64,7 @@ def test_run_writes_report_whose_numbers_equal_its_csvs(tmp_path, capsys):
     with (out / "accuracy.csv").open() as handle:
         measured = list(csv.DictReader(handle))
     headline = _markdown_rows(report, "## Headline")[0]
-    match = [r for r in measured if r["label"] == "step 3: best plan" and _same(headline["vdd_v"], r["vdd_v"])]
+    match = [r for r in measured if r["label"] == "accepted plan" and _same(headline["vdd_v"], r["vdd_v"])]
     assert len(match) == 1
     for column, value in headline.items():
         assert _same(value, match[0][column]), column

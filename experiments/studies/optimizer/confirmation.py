@@ -48,8 +48,9 @@ class ConfirmationRow:
     """A plan re-run with bit-level injection on the selection images beside the screen's prediction.
 
     ``within_budgets``: the selection rule, the measured point estimates of the loss and the
-    latency overhead within their budgets (the test images decide whether the accepted
-    plan is confirmed). ``loss_ci_*``: Tango's 95 % score interval; ``noninferiority_p``:
+    latency overhead within their budgets, and the plan error-free when the test images are
+    too few to confirm any other (the test images decide whether the accepted plan is
+    confirmed). ``loss_ci_*``: Tango's 95 % score interval; ``noninferiority_p``:
     Tango's test of ``loss >= budget``; ``overhead_ci_*``: bootstrap over batches.
     """
 
@@ -271,6 +272,7 @@ def confirm_plans(
     per_vdd: dict[float, PlanChoice],
     *,
     progress_label: str = "confirm",
+    test_images: int | None = None,
 ) -> tuple[tuple[ConfirmationRow, ...], PlanChoice]:
     """Bit-level injection of the chosen plan and its neighbours against the int8 model at
     nominal VDD on the selection images; when the chosen plan misses a budget on the
@@ -280,7 +282,11 @@ def confirm_plans(
     The selection rule takes the measured point estimates (loss and latency overhead within
     their budgets): the selection images choose, the test images judge
     (:func:`paired_figures` on them; a plan chosen by its interval on a few hundred images
-    would almost always be the unprotected top of the grid).
+    would almost always be the unprotected top of the grid). When `test_images` are too few
+    for the non-inferiority test to show any loss below the budget (fewer than
+    :func:`experiments.stats.images_for_noninferiority` asks for a plan that changes no
+    image, or a budget of 0), only error-free plans (every path meets the clock) are
+    selected: no other plan could be confirmed.
 
     Returns
     -------
@@ -296,7 +302,8 @@ def confirm_plans(
             if 0 <= position < len(table.vdds) and table.vdds[position] in per_vdd:
                 plans.append((f"{role} {offset}", per_vdd[table.vdds[position]]))
     reference = plan_predictions(prepared, config, None)
-    rows = [_confirm_one(prepared, config, table, role, plan, reference) for role, plan in plans]
+    only_error_free = test_images is not None and not _confirmable(config, test_images)
+    rows = [_confirm_one(prepared, config, table, role, plan, reference, only_error_free) for role, plan in plans]
     passing = [(row, plan) for row, (_, plan) in zip(rows, plans, strict=True) if _measured_ok(row, config)]
     position = index - 1
     while not any(plan is chosen or plan.vdd_v > chosen.vdd_v for _, plan in passing) and position >= 0:
@@ -304,7 +311,7 @@ def confirm_plans(
         position -= 1
         if plan is None or any(plan is other for _, other in plans):
             continue
-        row = _confirm_one(prepared, config, table, "fallback", plan, reference)
+        row = _confirm_one(prepared, config, table, "fallback", plan, reference, only_error_free)
         rows.append(row)
         plans.append(("fallback", plan))
         if _measured_ok(row, config):
@@ -320,6 +327,18 @@ def _measured_ok(row: ConfirmationRow, config: OptimizeConfig) -> bool:
     return row.within_budgets
 
 
+def _confirmable(config: OptimizeConfig, test_images: int) -> bool:
+    """Whether `test_images` images can show a loss below the budget for a plan that changes no image."""
+    from experiments.stats import images_for_noninferiority
+
+    margin = config.max_accuracy_loss_pct
+    if margin <= 0.0:
+        return False
+    if margin >= 100.0:
+        return True
+    return test_images >= images_for_noninferiority(margin, 0.0, 0.0, alpha=config.noninferiority_alpha)
+
+
 def _confirm_one(
     prepared: Any,
     config: OptimizeConfig,
@@ -327,6 +346,7 @@ def _confirm_one(
     role: str,
     plan: PlanChoice,
     reference: Measured,
+    only_error_free: bool = False,
 ) -> ConfirmationRow:
     measured = plan_predictions(prepared, config, plan, layers=table.layers, reference=reference)
     figures = paired_figures(reference, measured, config, plan.razor_flops)
@@ -360,7 +380,7 @@ def _confirm_one(
         overhead_ci_low_pct=figures["overhead_ci_low_pct"],
         overhead_ci_high_pct=figures["overhead_ci_high_pct"],
         predicted_overhead_pct=plan.latency_overhead_pct,
-        within_budgets=measured_ok,
+        within_budgets=measured_ok and (measured.error_free or not only_error_free),
         agreement=agreement,
     )
 
