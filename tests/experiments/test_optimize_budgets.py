@@ -7,6 +7,8 @@ import pytest
 
 from experiments.studies.optimizer.config import OptimizeConfig
 from experiments.studies.optimizer.confirmation import Measured, paired_figures
+from experiments.studies.prepared import PreparedModel as Prepared
+from pe_models.errors import ConfigError
 
 
 def _run(hits, *, extra=(0, 0), base=(1000, 1000), error_free=False) -> Measured:
@@ -61,3 +63,35 @@ def test_latency_budget_judged_on_the_overhead_intervals_upper_limit():
     assert figures["overhead_ci_high_pct"] == pytest.approx(6.0)
     assert figures["binding"] == "latency"
     assert _figures(plan, max_latency_overhead_pct=6.0)["meets_budgets"]
+
+
+def test_default_split_is_a_fifth_for_selection_and_the_rest_for_test():
+    assert OptimizeConfig().image_split(500) == (100, 400)
+    assert OptimizeConfig(test_images=300).image_split(500) == (200, 300)
+    assert OptimizeConfig(selection_images=50, test_images=100).image_split(500) == (50, 100)
+
+
+def test_split_asking_for_more_images_than_loaded_is_refused():
+    with pytest.raises(
+        ConfigError,
+        match=r"^selection_images, test_images: 20 \+ 1000 of 100 images; allowed: at least 1 each, at most 100 "
+        r"together$",
+    ):
+        OptimizeConfig(selection_images=20, test_images=1000).image_split(100)
+
+
+def test_image_sets_are_disjoint_views_named_in_their_rows():
+    from types import SimpleNamespace
+
+    from experiments.studies.optimizer.image_sets import image_sets
+
+    model = SimpleNamespace(default_batch_size=lambda: 300)
+    bundle = SimpleNamespace(evaluation=SimpleNamespace(names=tuple(f"img{i}" for i in range(50))))
+    prepared = Prepared(bundle=bundle, model=model, images=np.arange(50.0), targets=np.arange(50), float_accuracy=1.0)
+    sets = image_sets(prepared, OptimizeConfig(selection_images=10, test_images=40))
+    assert sorted(np.r_[sets.selection.images, sets.test.images].tolist()) == list(range(50))
+    assert sets.selection.targets.tolist() == sets.selection_indices.tolist()
+    assert (sets.selection.batch_size, sets.test.batch_size) == (16, 16)
+    assert {row["set"] for row in sets.rows() if row["name"] == "img3"} <= {"selection", "test"}
+    assert sum(row["set"] == "test" for row in sets.rows()) == 40
+    assert sets.describe() == "selection: 10 images, test: 40 other images (random split of the 50 loaded, seed 0)"
