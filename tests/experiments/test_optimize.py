@@ -187,7 +187,8 @@ def test_plan_rerun_independently_with_simulate_meets_the_latency_budget(tmp_pat
     from experiments.studies.prepared import prepare_model
     from workloads.engine import CalibrationConfig
 
-    config = OptimizeConfig(images=60, neighbours=0)
+    # A 10-point budget: 48 test images can confirm a plan that is not error-free (35 needed).
+    config = OptimizeConfig(images=60, neighbours=0, max_accuracy_loss_pct=10.0)
     prepared = prepare_model("tinymnv2", images=60, labels=None, seed=0, calibration=CalibrationConfig())
     result = optimize(config, prepared=prepared)
     candidate = result.chosen
