@@ -11,6 +11,25 @@ import numpy as np
 
 from .config import OptimizeConfig
 
+MEASUREMENT_BATCH = 16
+"""Most images per batch of a bit-level measurement (and of the screen's base cycles): the
+batches are the independent units of the latency overhead's bootstrap interval (images of a
+batch share the array's folds and stall cycles), and a fixed size keeps the figures
+independent of how many images are measured."""
+
+
+def measurement_batch(model: Any) -> int:
+    """Images per batch of the bit-level measurements: the engine's default batch, at most
+    :data:`MEASUREMENT_BATCH`."""
+    return max(1, min(int(model.default_batch_size()), MEASUREMENT_BATCH))
+
+
+def prepared_batch(prepared: Any) -> int:
+    """Images per batch of the measurements on `prepared`: its ``batch_size`` when set, else
+    :func:`measurement_batch`."""
+    size = getattr(prepared, "batch_size", None)
+    return int(size) if size else measurement_batch(prepared.model)
+
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class LayerProfile:
@@ -24,7 +43,7 @@ class LayerProfile:
     base_cycles : float
         Error-free cycles per image on the array (SCALE-Sim compute cycles + 1 per GEMM), with
         the images of a batch streamed through each fold together as the bit-level measurement
-        runs them (the engine's default batch), divided by the batch.
+        runs them (:func:`prepared_batch`), divided by the batch.
     rows_used, cols_used : int
         PEs of a fold (the K and N extents mapped on the array).
     lsb_per_unit : float
