@@ -74,10 +74,12 @@ def test_default_split_is_a_fifth_for_selection_and_the_rest_for_test():
 def test_split_asking_for_more_images_than_loaded_is_refused():
     with pytest.raises(
         ConfigError,
-        match=r"^selection_images, test_images: 20 \+ 1000 of 100 images; allowed: at least 1 each, at most 100 "
-        r"together$",
+        match=r"^selection_images, test_images: 20 \+ 1000 of 100 loaded images; allowed: at least 1 each, at most "
+        r"100 together$",
     ):
         OptimizeConfig(selection_images=20, test_images=1000).image_split(100)
+    with pytest.raises(ConfigError, match=r"^selection_images, test_images: the rest \+ 60 of 50 loaded images; "):
+        OptimizeConfig(test_images=60).image_split(50)
 
 
 def test_image_sets_are_disjoint_views_named_in_their_rows():

@@ -170,9 +170,17 @@ class OptimizeConfig(EnergyFields):
         if test is None:
             test = total - selection
         if total < 2 or selection < 1 or test < 1 or selection + test > total:
+            asked = [
+                "a fifth"
+                if self.selection_images is None and self.test_images is None
+                else "the rest"
+                if self.selection_images is None
+                else str(selection),
+                "the rest" if self.test_images is None else str(test),
+            ]
             raise ConfigError(
-                f"selection_images, test_images: {selection} + {test} of {total} images; allowed: at least 1 each, "
-                f"at most {total} together"
+                f"selection_images, test_images: {asked[0]} + {asked[1]} of {total} loaded images; allowed: at least "
+                f"1 each, at most {total} together"
             )
         return selection, test
 
