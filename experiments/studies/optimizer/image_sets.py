@@ -65,7 +65,7 @@ class ImageSets:
         ]
 
 
-def _view(prepared: Any, indices: np.ndarray, batch: int) -> Any:
+def _view(prepared: Any, indices: np.ndarray, batch: int | None) -> Any:
     return dataclasses.replace(
         prepared, images=prepared.images[indices], targets=prepared.targets[indices], batch_size=batch
     )
@@ -74,8 +74,9 @@ def _view(prepared: Any, indices: np.ndarray, batch: int) -> Any:
 def image_sets(prepared: Any, config: OptimizeConfig) -> ImageSets:
     """Split `prepared`'s images by ``config.selection_images`` and ``config.test_images``.
 
-    Both sets are measured in batches of the same size (:func:`~.profiling.measurement_batch`),
-    so the screen predicts, and the selection measures, the latency overhead the test reports.
+    The test images are measured in batches of :func:`~.profiling.measurement_batch` images,
+    the units of the latency overhead's interval; the selection images in the engine's
+    default batch, as ``vscale accuracy`` runs a plan.
 
     Parameters
     ----------
@@ -98,7 +99,7 @@ def image_sets(prepared: Any, config: OptimizeConfig) -> ImageSets:
     names = tuple(getattr(prepared.bundle.evaluation, "names", ()) or ())
     batch = measurement_batch(prepared.model)
     return ImageSets(
-        selection=_view(prepared, chosen, batch),
+        selection=_view(prepared, chosen, None),
         test=_view(prepared, held_out, batch),
         selection_indices=chosen,
         test_indices=held_out,

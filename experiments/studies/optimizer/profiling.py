@@ -25,10 +25,10 @@ def measurement_batch(model: Any) -> int:
 
 
 def prepared_batch(prepared: Any) -> int:
-    """Images per batch of the measurements on `prepared`: its ``batch_size`` when set, else
-    :func:`measurement_batch`."""
+    """Images per batch of the bit-level measurements on `prepared`: its ``batch_size`` when
+    set (the test images, :func:`measurement_batch`), else the engine's default batch."""
     size = getattr(prepared, "batch_size", None)
-    return int(size) if size else measurement_batch(prepared.model)
+    return int(size) if size else max(1, int(prepared.model.default_batch_size()))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
