@@ -43,7 +43,7 @@ class LayerProfile:
     base_cycles : float
         Error-free cycles per image on the array (SCALE-Sim compute cycles + 1 per GEMM), with
         the images of a batch streamed through each fold together as the bit-level measurement
-        runs them (:func:`prepared_batch`), divided by the batch.
+        runs them (the engine's default batch), divided by the batch.
     rows_used, cols_used : int
         PEs of a fold (the K and N extents mapped on the array).
     lsb_per_unit : float
