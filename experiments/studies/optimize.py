@@ -213,7 +213,7 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
     if prepared is None:
         prepared = _prepare(config)
     sets = image_sets(prepared, config)
-    profiles = layer_profiles(sets.selection, config)
+    profiles = layer_profiles(sets.selection, config, energy_images=prepared.images)
     table = sensitivity_table(profiles, config)
     chosen, per_vdd = best_plan(table, config)
     if chosen is None:
