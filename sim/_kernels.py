@@ -31,6 +31,8 @@ from pe_models.kernels import (
     PARAM_CARRY_STEPS,
     PARAM_CELLS,
     PARAM_LATE_PRODUCT,
+    PARAM_SHADOW_BUFFER_STEPS,
+    PARAM_SHADOW_STEPS,
     SCREEN_CHUNK,
     SCREEN_EAGER,
     SCREEN_LAZY,
@@ -225,10 +227,12 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
     every MAC (a correct bit can still glitch later). Hold-buffered bits
     (``PARAM_BUFFER_MASK``) latch the stream's sums after ``PARAM_BUFFER_STEPS`` carry delays
     (a second pass, merged by the mask); a MAC then needs its shadow unless that earlier
-    sample is settled on every bit. Without protected bits and without
-    an event record the wrong MACs of a stream are only counted (erroneous, unprotected,
-    their bits latched and passed on): their flip masks are compacted, then counted bit
-    by bit.
+    sample is settled on every bit. With compound cells and protected bits, when more than
+    1/8 of a stream's MACs need their shadow, the stream's shadows come from the same
+    vectorised kernel at the shadow instants (one or two passes). Without protected bits
+    and without an event record the wrong MACs of a stream are only counted (erroneous,
+    unprotected, their bits latched and passed on): their flip masks are compacted, then
+    counted bit by bit.
 
     Parameters
     ----------
@@ -258,6 +262,9 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
     settled = np.empty(steps, dtype=np.int64)
     early = np.empty(steps, dtype=np.int64)
     unsettled = np.zeros(steps, dtype=np.uint8)
+    shadows = np.empty(steps, dtype=np.int64)
+    shadows_early = np.empty(steps, dtype=np.int64)
+    resettled = np.empty(steps, dtype=np.int64)
     detected = np.zeros(steps, dtype=np.int32)
     wrong = np.empty(steps, dtype=np.int64)
     for c in range(cols_used):
@@ -336,12 +343,49 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
             elif any_flip != 0 or (check_all and protected_mask != 0):
                 base = offset + r + c
                 every = check_all and protected_mask != 0
+                vector_shadows = False
+                if compound and protected_mask != 0:
+                    needed = steps
+                    if not every:
+                        needed = 0
+                        for t in range(steps):
+                            if (psum_out[t] ^ settled[t]) & mask or (buffered != 0 and unsettled[t]):
+                                needed += 1
+                    vector_shadows = 8 * needed > steps
+                if vector_shadows:
+                    compound_stationary_stream(
+                        stream,
+                        b,
+                        psum_in,
+                        row[PARAM_LATE_PRODUCT],
+                        row[PARAM_SHADOW_STEPS],
+                        mask,
+                        shadows,
+                        resettled,
+                        scratch,
+                    )
+                    if buffered != 0:
+                        compound_stationary_stream(
+                            stream,
+                            b,
+                            psum_in,
+                            row[PARAM_LATE_PRODUCT],
+                            row[PARAM_SHADOW_BUFFER_STEPS],
+                            mask,
+                            shadows_early,
+                            resettled,
+                            scratch,
+                        )
+                        for t in range(steps):
+                            shadows[t] = (shadows[t] & ~buffered) | (shadows_early[t] & buffered)
                 for t in range(steps):
                     flips = (psum_out[t] ^ settled[t]) & mask
                     if flips == 0 and not every and not (buffered != 0 and unsettled[t]):
                         continue
                     shadow = psum_out[t]
-                    if protected_mask != 0:
+                    if vector_shadows:
+                        shadow = shadows[t]
+                    elif protected_mask != 0:
                         prev_a = np.int64(0)
                         prev_b = np.int64(0)
                         prev_product = np.int64(0)
