@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 
-from pe_models.cells import CellLibrary, get_cell_library
+import numpy as np
+
+from pe_models.arcs import InstanceArcs, StageArcs, instance_arcs, latest_arrival_fs
+from pe_models.cells import MAX_PINS, CellLibrary, DelaySource, ReasonedDelays, get_cell_library
 from pe_models.errors import ConfigError
 from pe_models.netlist import Netlist, check_pe_build, pe_stages
 from pe_models.technology import DEFAULT_TECHNOLOGY, TechnologyModel, resolve_technology
@@ -19,8 +22,10 @@ __all__ = [
     "PEConfig",
     "StageTiming",
     "critical_path_ps",
+    "delay_source",
     "max_error_free_f_clk_mhz",
     "slack_ratio",
+    "stage_arcs",
     "stage_timing",
 ]
 
@@ -126,27 +131,83 @@ class StageTiming:
 
     Attributes
     ----------
-    delays_fs : mapping of str to int
-        Delay of each cell type in fs (nominal delay x delay scale, rounded).
     t_sample_fs : int
         ``T_clk - t_setup`` in fs: the instant output bits are latched.
     delay_scale : float
         Delay relative to nominal VDD.
     t_clk_fs : int
         Clock period in fs.
-    t_setup_fs : int
-        Setup time of the output flip-flops in fs (``t_clk_fs - t_sample_fs``).
+    arcs : StageArcs
+        Per stage, the delay of every cell instance, input pin and output edge in fs
+        (``arcs.fs(stage)[c, k, e]``, see :mod:`pe_models.arcs`), and the exact values
+        before rounding that process-variation factors scale.
+    cell_delays_fs : mapping of str to int, or None
+        One delay per cell type when the delay source has one (the reasoned libraries:
+        nominal delay x delay scale, rounded); None for a characterised library.
     """
 
-    delays_fs: Mapping[str, int]
     t_sample_fs: int
     delay_scale: float
     t_clk_fs: int
+    arcs: StageArcs
+    cell_delays_fs: Mapping[str, int] | None = None
 
     @property
     def t_setup_fs(self) -> int:
         """Setup time of the output flip-flops in fs."""
         return self.t_clk_fs - self.t_sample_fs
+
+    @property
+    def delays_fs(self) -> Mapping[str, int]:
+        """Delay of each cell type in fs (only for a library with one delay per cell type).
+
+        Raises
+        ------
+        ConfigError
+            The delays differ by pin, edge or instance (use :attr:`arcs`).
+        """
+        if self.cell_delays_fs is None:
+            raise ConfigError("delays_fs: this library has per-pin, per-edge delays; use StageTiming.arcs")
+        return self.cell_delays_fs
+
+    def arcs_fs(self, stage: str) -> np.ndarray:
+        """Integer arcs of one timed stage, int64 of shape (n_cells, MAX_PINS, 2)."""
+        return self.arcs.fs(stage)
+
+
+def delay_source(pe: PEConfig, *, vdd_v: float | None = None, delay_scale: float | None = None) -> DelaySource:
+    """The cell timing of `pe` at a supply voltage, or at nominal VDD times a delay scale.
+
+    Parameters
+    ----------
+    pe : PEConfig
+    vdd_v : float, optional
+        Supply voltage in V (the technology's delay scale at it); excludes `delay_scale`.
+    delay_scale : float, optional
+        Delay relative to nominal VDD (default 1).
+
+    Returns
+    -------
+    DelaySource
+    """
+    scale = pe.tech.delay_scale(vdd_v) if vdd_v is not None else (1.0 if delay_scale is None else delay_scale)
+    return ReasonedDelays(pe.library, scale)
+
+
+@functools.lru_cache(maxsize=256)
+def stage_arcs(pe: PEConfig, source: DelaySource) -> StageArcs:
+    """Per-instance arcs of every timed stage of `pe` from `source` (cached per PE and source)."""
+    stages = {}
+    for name, netlist in pe.stages.items():
+        if isinstance(source, ReasonedDelays):
+            per_cell = np.array([source.library.delays_ps[cell.kind] * source.scale for cell in netlist.cells])
+            exact = np.broadcast_to((per_cell * 1000)[:, None, None], (len(netlist.cells), MAX_PINS, 2)).copy()
+            stages[name] = InstanceArcs(
+                exact_fs=exact, load_ff=np.zeros(len(netlist.cells)), slew_ps=np.zeros((netlist.n_nets, 2))
+            )
+        else:
+            stages[name] = instance_arcs(netlist, source)
+    return StageArcs(stages)
 
 
 def stage_timing(
@@ -174,6 +235,7 @@ def stage_timing(
         setup time < 0 or not shorter than the clock period.
     """
     if operating_point is not None:
+        source = delay_source(pe, vdd_v=operating_point.vdd_v)
         scale = pe.tech.delay_scale(operating_point.vdd_v)
         period_ps = operating_point.t_clk_ps
     else:
@@ -182,9 +244,10 @@ def stage_timing(
         _positive("t_clk_ps", t_clk_ps, "ps", upper=1e9)
         scale = 1.0 if delay_scale is None else delay_scale
         _positive("delay_scale", scale, "x nominal", upper=1000.0)
+        source = delay_source(pe, delay_scale=scale)
         period_ps = float(t_clk_ps)
-    delays = {cell: max(1, round(d * scale * 1000)) for cell, d in pe.library.delays_ps.items()}
     t_clk_fs = round(period_ps * 1000)
+    library_setup_ps = source.setup_ps
     if t_setup_ps is not None:
         ok = isinstance(t_setup_ps, int | float) and not isinstance(t_setup_ps, bool) and math.isfinite(t_setup_ps)
         if not ok or not 0 <= t_setup_ps < period_ps:
@@ -194,14 +257,22 @@ def stage_timing(
             )
         t_sample_fs = t_clk_fs - round(t_setup_ps * 1000)
     else:
-        t_sample_fs = t_clk_fs - round(pe.library.t_setup_ps * scale * 1000)
+        t_sample_fs = t_clk_fs - round(library_setup_ps * 1000)
     if t_sample_fs <= 0:
         raise ConfigError(
-            f"t_clk_ps: clock period {period_ps:g} ps is not longer than the setup time "
-            f"{pe.library.t_setup_ps * scale:g} ps"
+            f"t_clk_ps: clock period {period_ps:g} ps is not longer than the setup time {library_setup_ps:g} ps"
+        )
+    cell_delays = None
+    if isinstance(source, ReasonedDelays):
+        cell_delays = MappingProxyType(
+            {cell: max(1, round(d * source.scale * 1000)) for cell, d in pe.library.delays_ps.items()}
         )
     return StageTiming(
-        delays_fs=MappingProxyType(delays), t_sample_fs=t_sample_fs, delay_scale=float(scale), t_clk_fs=t_clk_fs
+        t_sample_fs=t_sample_fs,
+        delay_scale=float(scale),
+        t_clk_fs=t_clk_fs,
+        arcs=stage_arcs(pe, source),
+        cell_delays_fs=cell_delays,
     )
 
 
@@ -223,13 +294,14 @@ def critical_path_ps(pe: PEConfig) -> float:
     float
         Critical path in ps.
     """
-    delays_fs = {cell: max(1, round(d * 1000)) for cell, d in pe.library.delays_ps.items()}
+    source = delay_source(pe)
+    arcs = stage_arcs(pe, source)
     longest_fs = 0
-    for netlist in pe.stages.values():
-        arrival = netlist.static_arrival_fs(delays_fs)
+    for name, netlist in pe.stages.items():
+        arrival = latest_arrival_fs(netlist, arcs.fs(name))
         for nets in netlist.outputs.values():
-            longest_fs = max(longest_fs, *(arrival[net] for net in nets))
-    return longest_fs / 1000 + pe.library.t_setup_ps
+            longest_fs = max(longest_fs, int(arrival[nets].max()))
+    return longest_fs / 1000 + source.setup_ps
 
 
 def slack_ratio(pe: PEConfig, f_clk_mhz: float) -> float:
