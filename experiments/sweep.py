@@ -417,7 +417,12 @@ class _Store:
             )
 
     def done(self, key: str) -> bool:
-        return (self.root / "points" / f"{key}.json").is_file()
+        """The point's file holds its result; a file cut short or edited into anything else is recomputed."""
+        try:
+            document = self.load(key)
+        except (OSError, ValueError):
+            return False
+        return isinstance(document, dict) and document.get("key") == key and isinstance(document.get("result"), dict)
 
     def journal(self, event: str, key: str) -> None:
         with (self.root / "journal.log").open("a") as handle:

@@ -1108,7 +1108,7 @@ def _confirm_one(
     loss = 100.0 * float(np.mean(reference_hits) - np.mean(hits))
     low, high = bootstrap_difference_ci(reference_hits, hits, seed=config.seed)
     test = mcnemar(reference_hits, hits)
-    meets = high <= config.max_accuracy_loss_pct and measured.overhead_pct <= config.max_latency_overhead_pct
+    meets = 100.0 * high <= config.max_accuracy_loss_pct and measured.overhead_pct <= config.max_latency_overhead_pct
     predicted_ok = _meets(plan, config)
     measured_ok = loss <= config.max_accuracy_loss_pct and measured.overhead_pct <= config.max_latency_overhead_pct
     if predicted_ok == measured_ok:
