@@ -392,18 +392,15 @@ def net_toggles_fast(
     Falls back to the Python reference when a net switches more than
     ``GATE_MAX_EVENTS`` times in a cycle.
     """
-    from pe_models import _kernels
     from pe_models.gate import _encoded
+    from pe_models.kernels import net_toggle_lanes
 
-    kinds, inputs, outputs, input_nets, input_bus, input_bit = _encoded(netlist)
     bus_names = list(netlist.inputs)
     old = np.stack([np.asarray(old_inputs[name], dtype=np.int64) for name in bus_names])
     new = np.stack([np.asarray(new_inputs[name], dtype=np.int64) for name in bus_names])
     delays = np.array([int(delays_fs[cell.kind]) for cell in netlist.cells], dtype=np.int64)
     toggles = np.zeros((old.shape[1], netlist.n_nets), dtype=np.int64)
-    done = _kernels.net_toggle_lanes(
-        kinds, inputs, outputs, delays, netlist.n_nets, input_nets, input_bus, input_bit, old, new, toggles
-    )
+    done = net_toggle_lanes(_encoded(netlist), delays, old, new, toggles)
     if not done:
         return net_toggles(netlist, old_inputs, new_inputs, delays_fs=delays_fs)
     return toggles
