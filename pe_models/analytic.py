@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pe_models.chain import static_output_arrival_fs
+from pe_models.chain import closed_form_delays, static_output_arrival_fs
 from pe_models.errors import ConfigError
 from pe_models.integers import bit_frequencies
 from pe_models.kernels import compound_carry_steps
@@ -213,6 +213,11 @@ def adder_bit_error_probabilities(pe: PEConfig, timing: StageTiming, statistics:
             "level: the analytic level models the registered pipeline with the rca adder; "
             "use --level chain (Monte Carlo) for other configurations"
         )
+    if closed_form_delays(pe, timing) is None:
+        raise ConfigError(
+            "level: the analytic level needs one delay per cell type in the adder, and this library's "
+            "arcs differ by pin, edge or instance; use --level chain (Monte Carlo)"
+        )
     if statistics.width != pe.width:
         raise ValueError("statistics were tabulated for another adder width")
     width = pe.width
@@ -255,7 +260,7 @@ def product_bit_error_probabilities(pe: PEConfig, timing: StageTiming, stream: O
     -------
     ndarray, float64, shape (16,)
     """
-    arrival = static_output_arrival_fs(pe.stages["multiplier"], timing.delays_fs, "product")
+    arrival = static_output_arrival_fs(pe.stages["multiplier"], timing.arcs_fs("multiplier"), "product")
     products = stream.products.ravel() & 0xFFFF
     ones = bit_frequencies(products, 16)
     return np.where(arrival > timing.t_sample_fs, 2 * ones * (1 - ones), 0.0)

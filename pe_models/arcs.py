@@ -342,11 +342,20 @@ def latest_arrival_lanes_fs(netlist: Netlist, exact_fs: np.ndarray, factors: np.
     lanes = factors.shape[0]
     never = np.full(lanes, -1, dtype=np.int64)
     arrival: list[list[np.ndarray]] = [[never, never] for _ in range(netlist.n_nets)]
+    zero = np.zeros(lanes, dtype=np.int64)
     for nets in netlist.inputs.values():
         for net in nets:
-            zero = np.zeros(lanes, dtype=np.int64)
             arrival[net] = [zero, zero]
     for c, cell in enumerate(netlist.cells):
+        arcs = exact_fs[c, : len(cell.inputs)]
+        same_edges = all(arrival[net][0] is arrival[net][1] for net in cell.inputs)
+        if same_edges and (arcs == arcs.flat[0]).all():
+            sources = [arrival[net][0] for net in cell.inputs if arrival[net][0] is not never]
+            if sources:
+                delay = np.maximum(1, np.rint(arcs.flat[0] * factors)).astype(np.int64)
+                latest = np.maximum.reduce(sources) + delay
+                arrival[cell.output] = [latest, latest]
+            continue
         causes = arc_causes(cell.kind)
         edges = []
         for e in (0, 1):

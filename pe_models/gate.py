@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pe_models.arcs import as_arcs_fs
+from pe_models.cells import MAX_PINS
 from pe_models.netlist import Netlist, cell_output
 
 if TYPE_CHECKING:
@@ -303,10 +304,10 @@ def simulate_gate_fast(
     old_inputs: Mapping[str, np.ndarray],
     new_inputs: Mapping[str, np.ndarray],
     *,
-    delays_fs: Mapping[str, int] | Sequence[int],
+    delays_fs: Mapping[str, int] | Sequence[int] | np.ndarray,
     t_sample_fs: int,
     output: str | None = None,
-    nominal_delays_fs: Mapping[str, float] | None = None,
+    nominal_delays_fs: Mapping[str, float] | np.ndarray | None = None,
     lane_factors: np.ndarray | None = None,
     t_shadow_fs: int | None = None,
 ) -> GateResult:
@@ -319,8 +320,10 @@ def simulate_gate_fast(
     Parameters
     ----------
     nominal_delays_fs, lane_factors : optional
-        Per-lane process variation: lane i uses ``rint(nominal_delays_fs[kind] *
-        lane_factors[i])`` fs per cell (``delays_fs`` is then ignored).
+        Per-lane process variation: lane i uses ``max(1, rint(nominal * lane_factors[i]))``
+        fs per arc, with ``nominal`` the exact delay per cell type (a mapping) or per
+        instance, pin and edge (float array of shape (n_cells, MAX_PINS, 2),
+        :attr:`pe_models.arcs.InstanceArcs.exact_fs`); ``delays_fs`` is then ignored.
     t_shadow_fs : int, optional
         Second sampling instant (Razor shadow latch), as for :func:`simulate_gate`.
     """
@@ -329,16 +332,17 @@ def simulate_gate_fast(
     if lane_factors is not None:
         if nominal_delays_fs is None:
             raise ValueError("lane_factors need nominal_delays_fs")
-        cell_delays = np.array([float(nominal_delays_fs[cell.kind]) for cell in netlist.cells])
+        if isinstance(nominal_delays_fs, Mapping):
+            per_cell = np.array([float(nominal_delays_fs[cell.kind]) for cell in netlist.cells])
+            cell_delays = np.broadcast_to(per_cell[:, None, None], (len(netlist.cells), MAX_PINS, 2)).copy()
+        else:
+            cell_delays = np.asarray(nominal_delays_fs, dtype=np.float64)
+            if cell_delays.shape != (len(netlist.cells), MAX_PINS, 2):
+                raise ValueError(f"nominal_delays_fs: expected shape ({len(netlist.cells)}, {MAX_PINS}, 2)")
         factors = np.asarray(lane_factors, dtype=np.float64)
-    elif isinstance(delays_fs, Mapping):
-        cell_delays = np.array([float(delays_fs[cell.kind]) for cell in netlist.cells])
-        factors = np.ones(1)
     else:
-        cell_delays = np.asarray(delays_fs, dtype=np.float64)
+        cell_delays = as_arcs_fs(netlist, delays_fs).astype(np.float64)
         factors = np.ones(1)
-        if cell_delays.shape != (len(netlist.cells),):
-            raise ValueError("one delay per cell is required")
     bus_names = list(netlist.inputs)
     old = np.stack([np.asarray(old_inputs[name], dtype=np.int64) for name in bus_names])
     new = np.stack([np.asarray(new_inputs[name], dtype=np.int64) for name in bus_names])

@@ -143,14 +143,15 @@ class StageTiming:
         before rounding that process-variation factors scale.
     cell_delays_fs : mapping of str to int, or None
         One delay per cell type when the delay source has one (the reasoned libraries:
-        nominal delay x delay scale, rounded); None for a characterised library.
+        nominal delay x delay scale, rounded); None for a characterised library. Not
+        compared: timings compare (and hash) by their scalars and :attr:`arcs`.
     """
 
     t_sample_fs: int
     delay_scale: float
     t_clk_fs: int
     arcs: StageArcs
-    cell_delays_fs: Mapping[str, int] | None = None
+    cell_delays_fs: Mapping[str, int] | None = field(default=None, compare=False)
 
     @property
     def t_setup_fs(self) -> int:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._gate_events import encoded_stage_samples
+
 __all__: list[str] = []
 
 
@@ -362,6 +364,15 @@ PARAM_CARRY_STEPS = PARAM_LATE_PRODUCT + 1
 PARAM_T_SHADOW = PARAM_CARRY_STEPS + 1
 PARAM_SHADOW_STEPS = PARAM_T_SHADOW + 1
 PARAM_COUNT = PARAM_SHADOW_STEPS + 1
+PARAM_STAGE = PARAM_COUNT
+"""Rows with ``PARAM_CELLS == CELLS_EXACT`` continue with the adder stage encoded for
+:func:`encoded_stage_samples` from here."""
+
+CELLS_COMPOUND = 0
+CELLS_2IN = 1
+CELLS_EXACT = 2
+"""``PARAM_CELLS``: the compound or 2-input closed form of the ripple-carry adder, or the exact
+event kernel on the encoded adder stage (arcs that differ by pin, edge or instance)."""
 
 
 @njit(cache=True, inline="always")
@@ -409,8 +420,10 @@ def registered_mac(prev_a, prev_b, prev_product, prev_partial, a, b, partial, pa
     extended_new = ((product ^ 0x8000) - 0x8000) & mask
     old_c = prev_partial & mask
     new_c = partial & mask
-    if params[PARAM_CELLS] == 0:
+    if params[PARAM_CELLS] == CELLS_COMPOUND:
         latched = rca_compound_latched_steps(old_c, extended_old, new_c, extended_new, mask, params[PARAM_CARRY_STEPS])
+    elif params[PARAM_CELLS] == CELLS_EXACT:
+        latched, _ = _exact_adder(prev_product, product, old_c, new_c, params, t_sample, t_sample)
     else:
         latched, _ = rca_2in_one(
             old_c,
@@ -424,6 +437,18 @@ def registered_mac(prev_a, prev_b, prev_product, prev_partial, a, b, partial, pa
             params[PARAM_D2],
         )
     return latched, (new_c + extended_new) & mask, product
+
+
+@njit(cache=True)
+def _exact_adder(old_product, new_product, old_c, new_c, params, t_sample, t_shadow):
+    """The registered adder stage of one MAC through the exact event kernel (``CELLS_EXACT`` rows)."""
+    old_buses = np.empty((2, 1), dtype=np.int64)
+    new_buses = np.empty((2, 1), dtype=np.int64)
+    old_buses[0, 0] = old_product & 0xFFFF
+    old_buses[1, 0] = old_c
+    new_buses[0, 0] = new_product & 0xFFFF
+    new_buses[1, 0] = new_c
+    return encoded_stage_samples(old_buses, new_buses, params, PARAM_STAGE, t_sample, t_shadow)
 
 
 @njit(cache=True)
@@ -492,8 +517,13 @@ def registered_mac_shadow(prev_a, prev_b, prev_product, prev_partial, a, b, part
     extended_new = ((product ^ 0x8000) - 0x8000) & mask
     old_c = prev_partial & mask
     new_c = partial & mask
-    if params[PARAM_CELLS] == 0:
+    if params[PARAM_CELLS] == CELLS_COMPOUND:
         return rca_compound_latched_steps(old_c, extended_old, new_c, extended_new, mask, params[PARAM_SHADOW_STEPS])
+    if params[PARAM_CELLS] == CELLS_EXACT:
+        _, shadow = _exact_adder(
+            prev_product, product, old_c, new_c, params, params[PARAM_T_SAMPLE], params[PARAM_T_SHADOW]
+        )
+        return shadow
     shadow, _ = rca_2in_one(
         old_c,
         extended_old,

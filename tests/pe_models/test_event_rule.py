@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from pe_models.cells import CELL_PINS, EDGES
-from pe_models.gate import simulate_gate
+from pe_models.gate import simulate_gate, simulate_gate_fast
 from pe_models.netlist import Netlist
 from pe_models.verilog import run_icarus_detailed, write_verilog_bundle
 
@@ -152,6 +152,10 @@ CASES = {
 }
 
 
+def numba_level(case: Case, t_sample: int):
+    return simulate_gate_fast(case.netlist, case.old, case.new, delays_fs=case.arcs, t_sample_fs=t_sample)
+
+
 def expected_samples(case: Case, instants: list[int]) -> list[int]:
     values = []
     for t in instants:
@@ -172,7 +176,7 @@ def python_level(case: Case, t_sample: int):
     return simulate_gate(case.netlist, case.old, case.new, delays_fs=case.arcs, t_sample_fs=t_sample)
 
 
-@pytest.mark.parametrize("level", [python_level], ids=["python"])
+@pytest.mark.parametrize("level", [python_level, numba_level], ids=["python", "numba"])
 @pytest.mark.parametrize("name", list(CASES))
 def test_gate_levels_follow_the_hand_worked_waveform(name, level):
     case = CASES[name]()
