@@ -11,6 +11,8 @@ pin ``k`` and output edge ``e`` (0 = fall, 1 = rise: the output value after the 
   at its load, the largest over the driver's pins (each pin's arc read at the slew of
   the input edges that can cause that output edge); a stage input's slew is the
   flip-flop's Q transition at the net's load; constant nets have slew 0;
+* **clock-to-Q** of the stage: the latest of the input flip-flops' clock-to-Q delays,
+  each at its net's load and for either edge;
 * **delay** ``d[c, k, e] = source.delay_ps(kind, pin k, edge e, load, slew)`` where the
   slew is the largest slew of the input edges of pin k that can cause output edge e
   (from the cell's truth table: rise for a positive-unate pin, both for an XOR).
@@ -82,11 +84,15 @@ class InstanceArcs:
         Capacitance each instance drives, fF.
     slew_ps : ndarray, float64, shape (n_nets, 2)
         Transition time of every net per edge (0 = fall, 1 = rise), ps.
+    clk_to_q_ps : float
+        Latest clock-to-Q delay of the flip-flops driving the stage inputs (each at its
+        net's load, either edge), ps; 0 for a source without one.
     """
 
     exact_fs: np.ndarray
     load_ff: np.ndarray
     slew_ps: np.ndarray
+    clk_to_q_ps: float = 0.0
 
     def rounded_fs(self, factor: float = 1.0) -> np.ndarray:
         """Integer delays ``max(1, rint(exact_fs * factor))``, int64 of shape (n_cells, MAX_PINS, 2)."""
@@ -111,6 +117,7 @@ class StageArcs:
         for name in sorted(self._exact):
             digest.update(name.encode())
             digest.update(np.ascontiguousarray(self._exact[name]).tobytes())
+            digest.update(np.float64(self._arcs[name].clk_to_q_ps).tobytes())
         self._key = digest.digest()
 
     @property
@@ -138,6 +145,11 @@ class StageArcs:
 
     def __repr__(self) -> str:
         return f"StageArcs({', '.join(self._arcs)})"
+
+    @property
+    def clk_to_q_ps(self) -> float:
+        """The latest clock-to-Q delay over every stage's input flip-flops, ps."""
+        return max((arcs.clk_to_q_ps for arcs in self._arcs.values()), default=0.0)
 
 
 def rounded_fs(exact_fs: np.ndarray, factor: float = 1.0) -> np.ndarray:
@@ -173,10 +185,12 @@ def instance_arcs(netlist: Netlist, source: DelaySource) -> InstanceArcs:
     """
     net_load = _net_loads_ff(netlist, source)
     slew = np.zeros((netlist.n_nets, 2))
+    clk_to_q = 0.0
     for nets in netlist.inputs.values():
         for net in nets:
             for e, edge in enumerate(EDGES):
                 slew[net, e] = float(source.q_transition_ps(edge, float(net_load[net])))
+                clk_to_q = max(clk_to_q, float(source.clk_to_q_ps(edge, float(net_load[net]))))
     n = len(netlist.cells)
     exact = np.zeros((n, MAX_PINS, 2))
     loads = np.zeros(n)
@@ -191,7 +205,7 @@ def instance_arcs(netlist: Netlist, source: DelaySource) -> InstanceArcs:
                 slew[cell.output, e] = max(
                     slew[cell.output, e], float(source.transition_ps(cell.kind, pin, edge, load, slew_in))
                 )
-    return InstanceArcs(exact_fs=exact, load_ff=loads, slew_ps=slew)
+    return InstanceArcs(exact_fs=exact, load_ff=loads, slew_ps=slew, clk_to_q_ps=clk_to_q)
 
 
 def as_arcs_fs(netlist: Netlist, delays_fs: Mapping[str, int] | Sequence[int] | np.ndarray) -> np.ndarray:

@@ -22,7 +22,9 @@ the cell function's arguments) and every timing arc is one input pin to the outp
 one output edge (:data:`EDGES`). A :class:`DelaySource` gives the delay of every arc at
 one supply voltage, for a given output load and input slew; :class:`ReasonedDelays` is
 the one-delay-per-cell-type source of the two libraries above (every pin and edge of a
-cell type the same, no load or slew dependence), scaled by a technology's delay scale.
+cell type the same, no load or slew dependence), scaled by a technology's delay scale;
+:class:`LibraryDelays` reads a characterised library (NLDM tables over VDD, load and
+slew, :mod:`pe_models.liberty`) at one VDD.
 """
 
 from __future__ import annotations
@@ -45,8 +47,11 @@ __all__ = [
     "EDGE_RISE",
     "MAX_PINS",
     "CellLibrary",
+    "CharacterisedLibrary",
     "DelaySource",
+    "LibraryDelays",
     "ReasonedDelays",
+    "ScaledDelays",
     "get_cell_library",
     "parse_cell_delays",
 ]
@@ -307,3 +312,135 @@ class ReasonedDelays:
 
     def q_transition_ps(self, edge: str, load_ff: float) -> float:
         return 0.0
+
+
+FLIP_FLOP = "dff"
+"""The flip-flop of a characterised library (pins ``D``, ``CK``; its clock-to-Q arc is ``CK``)."""
+
+
+@runtime_checkable
+class CharacterisedLibrary(Protocol):
+    """What :class:`LibraryDelays` reads from a characterised cell library (``pe_models.liberty.CellLibraryData``).
+
+    Cells are named by function, pins by the library (``pins(cell)`` in the order of the
+    function's arguments, the order of :data:`CELL_PINS`), edges ``"rise"``/``"fall"`` of the
+    output; ps, fF, V.
+    """
+
+    name: str
+
+    def __hash__(self) -> int: ...
+
+    def pins(self, cell: str) -> tuple[str, ...]: ...
+
+    def delay_ps(self, cell: str, pin: str, edge: str, vdd_v: float, load_ff: float, slew_ps: float) -> float: ...
+
+    def transition_ps(self, cell: str, pin: str, edge: str, vdd_v: float, load_ff: float, slew_ps: float) -> float: ...
+
+    def pin_capacitance_ff(self, cell: str, pin: str, vdd_v: float) -> float: ...
+
+    def setup_ps(self, vdd_v: float, edge: str = "rise") -> float: ...
+
+    def clk_to_q_ps(
+        self, edge: str, vdd_v: float, load_ff: float | None = None, slew_ps: float | None = None
+    ) -> float: ...
+
+    def reference_slew_ps(self, vdd_v: float) -> float: ...
+
+
+@dataclass(frozen=True)
+class LibraryDelays:
+    """A characterised library at one supply voltage, as a :class:`DelaySource`.
+
+    Netlist pin k of a cell is the library's ``pins(cell)[k]``. The flip-flop: setup the
+    larger of a rising and a falling D; clock-to-Q and the Q transition are the ``CK``
+    arc at the Q net's load with the clock at the library's reference slew. No wire
+    capacitance.
+
+    Parameters
+    ----------
+    library : CharacterisedLibrary
+    vdd_v : float
+        Supply in V, within the library's corners.
+    """
+
+    library: CharacterisedLibrary
+    vdd_v: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.library.name} at {self.vdd_v:g} V"
+
+    def _pin(self, cell: str, pin: str) -> str:
+        return self.library.pins(cell)[CELL_PINS[cell].index(pin)]
+
+    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+        return float(self.library.delay_ps(cell, self._pin(cell, pin), edge, self.vdd_v, load_ff, slew_ps))
+
+    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+        return float(self.library.transition_ps(cell, self._pin(cell, pin), edge, self.vdd_v, load_ff, slew_ps))
+
+    def pin_capacitance_ff(self, cell: str, pin: str) -> float:
+        return float(self.library.pin_capacitance_ff(cell, self._pin(cell, pin), self.vdd_v))
+
+    @property
+    def wire_capacitance_ff(self) -> float:
+        return 0.0
+
+    @property
+    def flop_d_capacitance_ff(self) -> float:
+        return float(self.library.pin_capacitance_ff(FLIP_FLOP, "D", self.vdd_v))
+
+    @property
+    def setup_ps(self) -> float:
+        return max(float(self.library.setup_ps(self.vdd_v, edge)) for edge in EDGES)
+
+    def clk_to_q_ps(self, edge: str, load_ff: float) -> float:
+        return float(self.library.clk_to_q_ps(edge, self.vdd_v, load_ff))
+
+    def q_transition_ps(self, edge: str, load_ff: float) -> float:
+        clock_slew = float(self.library.reference_slew_ps(self.vdd_v))
+        return float(self.library.transition_ps(FLIP_FLOP, "CK", edge, self.vdd_v, load_ff, clock_slew))
+
+
+@dataclass(frozen=True)
+class ScaledDelays:
+    """Another source with every delay, setup and clock-to-Q times a factor (loads and slews as they are).
+
+    What a delay scale means for a characterised library: its timing at nominal VDD,
+    stretched (``stage_timing(..., delay_scale=)`` without a supply voltage).
+    """
+
+    source: DelaySource
+    factor: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.source.name} x{self.factor:g}"
+
+    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+        return self.source.delay_ps(cell, pin, edge, load_ff, slew_ps) * self.factor
+
+    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+        return self.source.transition_ps(cell, pin, edge, load_ff, slew_ps)
+
+    def pin_capacitance_ff(self, cell: str, pin: str) -> float:
+        return self.source.pin_capacitance_ff(cell, pin)
+
+    @property
+    def wire_capacitance_ff(self) -> float:
+        return self.source.wire_capacitance_ff
+
+    @property
+    def flop_d_capacitance_ff(self) -> float:
+        return self.source.flop_d_capacitance_ff
+
+    @property
+    def setup_ps(self) -> float:
+        return self.source.setup_ps * self.factor
+
+    def clk_to_q_ps(self, edge: str, load_ff: float) -> float:
+        return self.source.clk_to_q_ps(edge, load_ff) * self.factor
+
+    def q_transition_ps(self, edge: str, load_ff: float) -> float:
+        return self.source.q_transition_ps(edge, load_ff)

@@ -15,7 +15,7 @@ from pe_models.arcs import InstanceArcs, StageArcs, latest_arrival_fs
 from pe_models.cells import CELL_PINS
 from pe_models.chain import closed_form_delays, evaluate_chain, evaluate_stream, mac_parameters
 from pe_models.gate import simulate_gate
-from pe_models.pe import PEConfig, StageTiming, stage_arcs, stage_timing
+from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_arcs, stage_timing
 from tests.pe_models.synthetic_delays import LinearDelays, asymmetric_intrinsics
 
 CONFIGS = [
@@ -231,3 +231,30 @@ def test_analytic_level_refuses_arcs_that_differ_by_pin_or_edge():
     statistics = carry_statistics(synthetic_stream("uniform", lanes=4, steps=64, seed=1), width=32)
     with pytest.raises(ConfigError, match=r"^level: the analytic level needs one delay per cell type in the adder"):
         adder_bit_error_probabilities(pe, asymmetric_timing(pe, t_clk_ps=500.0), statistics)
+
+
+def tied_pin_changed(pe: PEConfig, timing: StageTiming) -> StageTiming:
+    """The timing with the arcs of an adder pin tied to a constant changed: the check fails, the results cannot."""
+    adder = pe.stages["adder"]
+    cell = next(c for c, cell in enumerate(adder.cells) if 0 in cell.inputs)
+    pin = adder.cells[cell].inputs.index(0)
+    changed = with_arc(timing, "adder", cell, pin, 0, 1.0)
+    return with_arc(changed, "adder", cell, pin, 1, 3.0e6)
+
+
+@pytest.mark.parametrize("cells", ["compound", "2in"])
+@pytest.mark.parametrize("vdd", [0.5, 0.45])
+def test_exact_route_equals_the_closed_form_where_both_apply(cells, vdd, rng):
+    """Only the arcs of bit 0's carry-in pin (tied to 0) differ: the exact kernel must give the closed form's bits."""
+    pe = PEConfig(cells=cells, technology="generic-28nm")
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
+    exact = tied_pin_changed(pe, timing)
+    assert closed_form_delays(pe, timing) is not None and closed_form_delays(pe, exact) is None
+    a, b = rng.integers(-128, 128, (2, 3000)).astype(np.int8)
+    c = rng.integers(-(2**12), 2**12, 3000)
+    assert np.array_equal(evaluate_stream(pe, exact, a, b, c), evaluate_stream(pe, timing, a, b, c))
+    macs = random_macs(rng, 500)
+    closed, routed = (evaluate_chain(pe, t, **macs, bit_settle=True, window_fs=30_000) for t in (timing, exact))
+    assert (closed.latched != closed.correct).any()
+    for field in ("latched", "correct", "settle_fs", "bit_settle_fs", "shadow"):
+        assert np.array_equal(getattr(closed, field), getattr(routed, field)), field
