@@ -142,6 +142,14 @@ def carry_statistics(
     return CarryStatistics(width=width, run_carry=run_carry, run=run, carry=carry, sum_bit=sum_bit)
 
 
+def _require_closed_form(pe: PEConfig, timing: StageTiming) -> None:
+    if closed_form_delays(pe, timing) is None:
+        raise ConfigError(
+            "level: the analytic level needs one delay per cell type in the adder, and this library's "
+            "arcs differ by pin, edge or instance; use --level chain (Monte Carlo)"
+        )
+
+
 def carry_steps(pe: PEConfig, timing: StageTiming) -> int:
     """Carry steps with settled inputs before the sampling instant (-1: the old sum is latched).
 
@@ -149,6 +157,7 @@ def carry_steps(pe: PEConfig, timing: StageTiming) -> int:
     the lattice ``t_sample - t_xor2 - m (t_and2 + t_or2)`` whose propagate inputs are new
     (see :func:`two_input_schedule`).
     """
+    _require_closed_form(pe, timing)
     if pe.cells == "compound":
         delays = timing.delays_fs
         return int(compound_carry_steps(timing.t_sample_fs, delays["maj3"], delays["xor3"]))
@@ -213,11 +222,7 @@ def adder_bit_error_probabilities(pe: PEConfig, timing: StageTiming, statistics:
             "level: the analytic level models the registered pipeline with the rca adder; "
             "use --level chain (Monte Carlo) for other configurations"
         )
-    if closed_form_delays(pe, timing) is None:
-        raise ConfigError(
-            "level: the analytic level needs one delay per cell type in the adder, and this library's "
-            "arcs differ by pin, edge or instance; use --level chain (Monte Carlo)"
-        )
+    _require_closed_form(pe, timing)
     if statistics.width != pe.width:
         raise ValueError("statistics were tabulated for another adder width")
     width = pe.width
