@@ -26,6 +26,7 @@ def timing_between_the_stages():
 
 
 TIMING = timing_between_the_stages()
+F_CLK_MHZ = 1e9 / TIMING.t_clk_fs
 
 
 def column_reference(stream: np.ndarray, stationary: np.ndarray) -> np.ndarray:
@@ -53,7 +54,9 @@ def test_engines_follow_the_exact_chain_level_down_each_column(engine):
     rng = np.random.default_rng(np.random.SeedSequence(0xE1AC7))
     a = rng.integers(-128, 128, (60, 5)).astype(np.int8)
     b = rng.integers(-128, 128, (5, 3)).astype(np.int8)
-    result = simulate_gemm(a, b, array=ArrayConfig(rows=5, cols=3, dataflow="ws"), pe=PE, timing=TIMING, engine=engine)
+    result = simulate_gemm(
+        a, b, array=ArrayConfig(rows=5, cols=3, dataflow="ws", f_clk_mhz=F_CLK_MHZ), pe=PE, timing=TIMING, engine=engine
+    )
     expected = np.stack([column_reference(a, b[:, c]) for c in range(3)], axis=1)
     assert result.erroneous_macs > 0
     assert np.array_equal(result.outputs, expected)
@@ -64,7 +67,7 @@ def test_fast_and_detailed_engines_agree_with_razor_on_the_exact_route(dataflow)
     rng = np.random.default_rng(np.random.SeedSequence(0xE1AC8))
     a = rng.integers(-128, 128, (24, 7)).astype(np.int8)
     b = rng.integers(-128, 128, (7, 5)).astype(np.int8)
-    array = ArrayConfig(rows=3, cols=4, dataflow=dataflow)
+    array = ArrayConfig(rows=3, cols=4, dataflow=dataflow, f_clk_mhz=F_CLK_MHZ)
     protection = Protection.from_spec("31:20", width=32)
     fast, detailed = (
         simulate_gemm(a, b, array=array, pe=PE, timing=TIMING, engine=engine, protection=protection)
