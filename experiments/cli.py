@@ -33,7 +33,7 @@ from pathlib import Path
 
 from pe_models.errors import ConfigError
 
-from . import commands, validation
+from . import commands, compile_notice, validation
 from .output import FORMATS, current_umask
 
 __all__ = [
@@ -396,7 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if hasattr(args, "out"):
                     staging = _Staging(Path(args.out))
                     setattr(args, _STAGING, staging)
-                status = int(args.handler(args) or 0)
+                with compile_notice.announce():
+                    status = int(args.handler(args) or 0)
             if status == 0 and staging is not None:
                 staging.publish()
             return status
