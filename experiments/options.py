@@ -25,6 +25,7 @@ FIELD_OPTIONS: dict[str, str] = {
     "layer_range": "--layers",
     "operand_file": "--operands",
     "config_file": "--config",
+    "memory_vdd_v": "--memory-vdd",
 }
 """Fields whose option is not ``--`` + the field name with ``-`` for ``_``."""
 

@@ -26,6 +26,7 @@ from workloads.backends import INJECTIONS
 from workloads.models.zoo import MODEL_NAMES
 from workloads.quant import CALIBRATION_METHODS
 
+from ._energy_options import add_energy_options, energy_values
 from ._results import emit_result, study_handler, write_config
 
 __all__ = ["parse_images", "parse_protect", "prepare_model", "register", "run", "top_k_hits"]
@@ -151,13 +152,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_sweep_options(parser)
     add_setup_option(parser, sweep=True)
+    add_energy_options(parser)
     add_pe_options(parser)
     add_output_options(parser, "accuracy")
     parser.set_defaults(handler=study_handler(run, AccuracyConfig), config_type=AccuracyConfig)
 
 
 def run(args: argparse.Namespace) -> int:
-    config = config_from_args(AccuracyConfig, args, images=parse_images(args.images))
+    config = config_from_args(AccuracyConfig, args, images=parse_images(args.images), **energy_values(args))
     result = accuracy(config, progress=progress)
     out = output_dir(args)
     write_csv(out / "accuracy.csv", result.table())

@@ -10,6 +10,8 @@ from experiments.output import Table, emit, write_json
 from experiments.pe_options import add_pe_options, add_setup_option, pe_config
 from pe_models.errors import ConfigError
 
+from ._energy_options import add_energy_options, energy_values
+
 __all__ = ["add_optimizer_options", "optimizer_config", "register", "run", "write_optimizer_outputs"]
 
 
@@ -101,6 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_setup_option(parser, sweep=True)
     add_pe_options(parser)
     add_optimizer_options(parser)
+    add_energy_options(parser)
     add_output_options(parser, "optimize")
     parser.set_defaults(handler=run)
 
@@ -150,6 +153,8 @@ def optimizer_config(args: argparse.Namespace, *, vdd_text: str | None = None, *
         neighbours=args.neighbours,
         seed=args.seed,
     )
+    if hasattr(args, "no_clock_gating"):
+        fields.update(energy_values(args))
     fields.update(overrides)
     try:
         return OptimizeConfig(**fields)
@@ -169,12 +174,18 @@ _OPTIONS = {
     "neighbours": "--neighbours",
     "razor_window_ps": "--razor-window-ps",
     "t_setup_ps": "--t-setup-ps",
+    "batch": "--batch",
+    "power_gating": "--power-gating",
+    "memory_vdd_v": "--memory-vdd",
+    "temperature_c": "--temperature-c",
 }
 
 
 def _option_names(message: str) -> str:
     field, _, rest = message.partition(":")
-    return f"{_OPTIONS[field]}:{rest}" if field in _OPTIONS else message
+    if field not in _OPTIONS:
+        return message
+    return f"{_OPTIONS[field]}:{rest.replace(f' {field} ', f' {_OPTIONS[field]} ')}"
 
 
 def write_optimizer_outputs(result, directory) -> dict[str, str]:

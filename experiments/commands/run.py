@@ -10,6 +10,7 @@ from experiments.options import config_from_args
 from experiments.output import atomic_path, emit, progress, save_figure, write_csv
 from experiments.studies.run import RunConfig, plot_run, run
 
+from ._energy_options import add_energy_options, energy_values
 from ._results import emit_result, study_handler, write_config
 from .optimize import add_optimizer_options, write_optimizer_outputs
 from .probs import add_step1_options
@@ -78,6 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the seed paper's configuration: mobilenetv2 (ImageNet weights), 256x256, 700 MHz, 0.9 -> 0.5 V",
     )
     add_optimizer_options(parser, confirm=False)
+    add_energy_options(parser)
     add_output_options(parser, "run")
     parser.set_defaults(handler=study_handler(_run, RunConfig), config_type=RunConfig)
 
@@ -87,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     from experiments.studies.probs import plot_probs
 
     started = time.monotonic()
-    config = config_from_args(RunConfig, args)
+    config = config_from_args(RunConfig, args, **energy_values(args))
     result = run(config, progress=progress)
     directory = output_dir(args)
     step1 = result.step1

@@ -14,7 +14,9 @@ flip-flops. Method (details and the argument for each step in ``docs/optimizer.m
    *visible* unprotected errors per image ``lambda`` (an error of ``2^i`` moves the
    requantised output with probability ``min(1, 2^i s_l)``, ``s_l`` the layer's largest
    requantisation multiplier), the recovery cycles of each policy in closed form and the
-   energy of the layer.
+   energy per image of the layer: the same model the measurements use
+   (:func:`~experiments.studies.inference_energy.layer_coefficients`: gating, `batch`
+   images per weight fold, SRAM and DRAM included), linear in the choices.
 3. **Solve.** The per-layer choices are a multiple-choice knapsack with two linear
    constraints, solved exactly per (VDD, policy) by ``scipy.optimize.milp``:
    ``sum lambda <= -ln(1 - budget)`` (an upper bound on the accuracy loss: an image is
@@ -42,6 +44,8 @@ from experiments.results import NOT_A_COLUMN, StudyResult
 from pe_models.errors import ConfigError
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
 from pe_models.razor import window_fs
+
+from .energy_options import EnergyFields
 
 __all__ = [
     "RECOVERIES",
@@ -83,7 +87,7 @@ def _budget(name: str, value: object, upper: float | None) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class OptimizeConfig:
+class OptimizeConfig(EnergyFields):
     """What the optimizer searches and the budgets it respects.
 
     Parameters
@@ -126,6 +130,8 @@ class OptimizeConfig:
     neighbours : int
         Adjacent VDD grid points (each side) whose best plans are confirmed too.
     seed : int
+    batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
+        The energy model's hardware (:class:`~experiments.studies.energy_options.EnergyFields`).
     """
 
     model: str = "tinymnv2"
@@ -183,6 +189,7 @@ class OptimizeConfig:
             raise ConfigError(f"vdd_min_v: {self.vdd_min_v:g} V is above vdd_max_v {top:g} V; allowed: <= {top:g} V")
         window_fs(self.timing(top), self.razor_window_ps)
         object.__setattr__(self, "vdd_max_v", float(top))
+        self.check_energy_fields(tech)
 
     def timing(self, vdd_v: float) -> StageTiming:
         """The PE timing at `vdd_v` and this clock (with `t_setup_ps`)."""
@@ -236,6 +243,7 @@ class LayerProfile:
     groups: int = 1
     units_per_mac: float = 0.0
     sample_gemm: tuple[np.ndarray, np.ndarray] | None = None
+    work: Any = None
 
 
 class _RecordingBackend:
@@ -267,7 +275,7 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
     from sim.config import ArrayConfig
     from workloads.injection import layer_operand_sample
 
-    from .inference_energy import batch_cycles_per_image
+    from .inference_energy import batch_cycles_per_image, inference_layers
 
     model = prepared.model
     recorder = _RecordingBackend()
@@ -278,10 +286,11 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
         timing = config.timing(vdd)
         steps |= {k for k in run_lengths_needed(config.pe, timing) if 0 < k < config.pe.width}
     gemm_layers = {layer.name: layer for layer in model.layers if hasattr(layer, "multiplier")}
-    batch = max(1, min(len(prepared.images), model.default_batch_size()))
+    batch = config.batch
+    work = inference_layers(model, prepared.images, pe=config.pe, array=array, seed=config.seed)
     seeds = np.random.SeedSequence(config.seed).spawn(len(model.gemm_layers))
     profiles = []
-    for shape, seed in zip(model.gemm_layers, seeds, strict=True):
+    for shape, seed, layer_work in zip(model.gemm_layers, seeds, work, strict=True):
         activations, weights = recorder.first[shape.name]
         sample = layer_operand_sample(activations, weights, rows=config.rows, size=4096, seed=seed)
         statistics = carry_statistics(sample, width=config.pe.width, steps=steps or None)
@@ -303,7 +312,8 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
                 k=shape.k,
                 n=shape.n,
                 groups=shape.groups,
-                units_per_mac=_units_per_mac(config, activations, weights, array, seed),
+                units_per_mac=layer_work.units_per_mac,
+                work=layer_work,
                 sample_gemm=(
                     activations[: max(1, min(len(activations), _ORDER_MACS // max(1, weights.size)))],
                     weights,
@@ -362,60 +372,40 @@ def _array_order_probabilities(
     return latched, residual
 
 
-def _units_per_mac(config: OptimizeConfig, activations: np.ndarray, weights: np.ndarray, array: Any, seed) -> float:
-    """Mean switched capacitance per MAC of a layer's GEMM (toggle model of the PE energy model)."""
+def screen_array(config: OptimizeConfig) -> Any:
+    """The weight-stationary array the optimizer plans for."""
+    from sim.config import ArrayConfig
+
+    return ArrayConfig(
+        rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz, accumulator_bits=config.pe.width
+    )
+
+
+def screen_coefficients(profiles: Sequence[LayerProfile], config: OptimizeConfig) -> list[list[Any]]:
+    """Per VDD of the grid, per layer: :class:`~experiments.studies.inference_energy.LayerCoefficients`."""
     from pe_models.energy import pe_energy_model
-    from sim.energy import mean_units_per_mac
 
-    return mean_units_per_mac(pe_energy_model(config.pe), activations, weights, array, samples=1024, seed=seed)
+    from .inference_energy import layer_coefficients
 
-
-@dataclass(frozen=True, kw_only=True)
-class EnergyCoefficients:
-    """Closed-form energy of the screen at nominal VDD, per event, in pJ (one corner of the bands).
-
-    Taken from the PE energy model (:func:`pe_models.energy.pe_energy_model`, constants
-    and sources in ``docs/energy.md``) and reduced to one number per event so that a
-    plan's energy is linear in its choices. Memory (SRAM, DRAM) is on its own supply and
-    the same for every plan: it is left out of the screen (the report's energy study has it).
-
-    Attributes
-    ----------
-    mac_pj : float
-        Datapath switching of one MAC.
-    pe_cycle_pj : float
-        Every flip-flop of one PE, one cycle (stall cycles included).
-    pe_leakage_uw : float
-        Leakage power of one PE.
-    razor_bit_cycle_pj : float
-        Extra of a Razor flop over a plain flop plus its hold-fix buffers, per protected bit per cycle.
-    detection_pj : float
-        One recovery: the replayed MAC plus the error-signal network of the protected bits.
-    """
-
-    mac_pj: float
-    pe_cycle_pj: float
-    pe_leakage_uw: float
-    razor_bit_cycle_pj: float
-    detection_pj: float
-
-    @classmethod
-    def of(cls, pe: PEConfig, corner: str = "nominal") -> EnergyCoefficients:
-        """The coefficients of `pe` at one corner (``low``, ``nominal``, ``high``) of the bands."""
-        from pe_models.energy import pe_energy_model
-
-        model = pe_energy_model(pe)
-
-        def value(band: Any) -> float:
-            return float(getattr(band, corner))
-
-        return cls(
-            mac_pj=value(model.random_mac_pj),
-            pe_cycle_pj=value(model.flop_pj) * model.flops,
-            pe_leakage_uw=value(model.leakage_uw),
-            razor_bit_cycle_pj=value(model.razor_extra_pj) + value(model.hold_buffer_pj) * model.hold_buffers_per_bit,
-            detection_pj=value(model.random_mac_pj) + value(model.error_network_pj),
+    array = screen_array(config)
+    memory = config.memory(array, node_nm=pe_energy_model(config.pe).node_nm, tech=config.pe.tech)
+    work = [profile.work for profile in profiles]
+    return [
+        layer_coefficients(
+            work, pe=config.pe, array=array, vdd_v=vdd, batch=config.batch, gating=config.gating(), memory=memory
         )
+        for vdd in config.vdds
+    ]
+
+
+def _choice_hold_buffers(config: OptimizeConfig, first_bit: int) -> float:
+    """Hold-fix buffers per protected bit of bits ``first_bit .. MSB`` (as the measurement counts them)."""
+    from sim.energy import design_hold_buffers
+
+    if first_bit < 0:
+        return 0.0
+    mask = ((1 << config.pe.width) - 1) & ~((1 << first_bit) - 1)
+    return design_hold_buffers(config.pe, config.f_clk_mhz, mask)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -439,6 +429,7 @@ class SensitivityTable:
     base_cycles: np.ndarray
     valid: np.ndarray
     protected_bits: np.ndarray
+    coefficients: Any = None
 
 
 def _recovery_cycles(profile: LayerProfile, q: np.ndarray, penalty: int) -> dict[str, np.ndarray]:
@@ -458,7 +449,6 @@ def _recovery_cycles(profile: LayerProfile, q: np.ndarray, penalty: int) -> dict
 def sensitivity_table(
     profiles: Sequence[LayerProfile],
     config: OptimizeConfig,
-    coefficients: EnergyCoefficients | None = None,
 ) -> SensitivityTable:
     """Build the per-(VDD, layer, first protected bit) table of the screen.
 
@@ -468,7 +458,6 @@ def sensitivity_table(
     """
     from pe_models.analytic import adder_bit_error_probabilities
 
-    coefficients = coefficients or EnergyCoefficients.of(config.pe)
     width = config.pe.width
     vdds = config.vdds
     choices = (_NO_PROTECTION, *range(width - 1, -1, -1))
@@ -476,7 +465,6 @@ def sensitivity_table(
 
     probabilities = np.zeros((n_v, n_l, width))
     silent = np.zeros((n_v, n_l, width))
-    tech = config.pe.tech
     for v, vdd in enumerate(vdds):
         timing = config.timing(vdd)
         shadow = dataclasses.replace(timing, t_sample_fs=timing.t_sample_fs + window_fs(timing, config.razor_window_ps))
@@ -505,22 +493,24 @@ def sensitivity_table(
         for r in RECOVERIES:
             recovery[r][:, index, :] = cycles[r]
     protected_bits = protected.sum(axis=1)
-    t_clk_us = 1.0 / config.f_clk_mhz
     detections = detect * macs[None, :, None]
+    coefficients = screen_coefficients(profiles, config)
+    buffers = np.array([_choice_hold_buffers(config, c) for c in choices])
     energy = {}
     for r in RECOVERIES:
         table = np.zeros((n_v, n_l, n_c))
-        for v, vdd in enumerate(vdds):
-            dynamic = tech.dynamic_energy_scale(vdd)
-            leakage = tech.leakage_power_scale(vdd)
-            cycles = base[:, None] + recovery[r][v]
-            per_pe_cycle = (
-                coefficients.pe_cycle_pj * dynamic
-                + coefficients.pe_leakage_uw * t_clk_us * leakage
-                + protected_bits[None, :] * coefficients.razor_bit_cycle_pj * dynamic
-            )
-            replayed = 0.0 if r == "drop" else detections[v] * coefficients.detection_pj * dynamic
-            table[v] = macs[:, None] * coefficients.mac_pj * dynamic + cycles * config.pes * per_pe_cycle + replayed
+        for v in range(n_v):
+            for index, layer in enumerate(coefficients[v]):
+                cycles = recovery[r][v, index]
+                bit = layer.bit_pj + buffers * layer.hold_buffer_pj
+                bit_cycle = layer.bit_recovery_cycle_pj + buffers * layer.hold_buffer_recovery_cycle_pj
+                replayed = 0.0 if r == "drop" else detections[v, index] * layer.detection_pj
+                table[v, index] = (
+                    layer.base_pj
+                    + cycles * layer.recovery_cycle_pj
+                    + protected_bits * (bit + cycles * bit_cycle)
+                    + replayed
+                )
         energy[r] = table
     lowest = np.full((n_v, n_l), width)
     failing = probabilities > 0
@@ -544,6 +534,7 @@ def sensitivity_table(
         base_cycles=base,
         valid=valid,
         protected_bits=np.broadcast_to(protected_bits, (n_v, n_l, n_c)).copy(),
+        coefficients=coefficients,
     )
 
 
@@ -690,7 +681,15 @@ def best_plan(table: SensitivityTable, config: OptimizeConfig) -> tuple[PlanChoi
 
 @dataclass(frozen=True, kw_only=True)
 class VddRow:
-    """The best plan at one VDD (``feasible`` False: no plan meets the budgets there)."""
+    """The best plan at one VDD (``feasible`` False: no plan meets the budgets there), per image.
+
+    ``energy_pj`` (= ``energy_per_inference_pj``) is the screen's energy of the plan with its
+    SRAM and DRAM; ``core_pj`` without them; ``saving_pct`` (= ``system_saving_pct``) and
+    ``core_saving_pct`` against the unprotected plan at the top of the grid. ``dvfs_*``: the
+    DVFS baseline at this VDD (no Razor, highest error-free clock). ``pe_area_um2``: the
+    unprotected PE; ``area_overhead_pct``: the Razor flops and hold-fix buffers of the most
+    protected layer's bits (the hardware every layer runs on).
+    """
 
     vdd_v: float
     feasible: bool
@@ -702,6 +701,22 @@ class VddRow:
     predicted_loss_pct: float
     latency_overhead_pct: float
     binding: str
+    energy_per_inference_pj: float = math.nan
+    core_pj: float = math.nan
+    register_clock_pj: float = math.nan
+    system_saving_pct: float = math.nan
+    core_saving_pct: float = math.nan
+    utilisation_pct: float = math.nan
+    batch: int = 1
+    latency_us: float = math.nan
+    dvfs_f_clk_mhz: float = math.nan
+    dvfs_energy_per_inference_pj: float = math.nan
+    dvfs_core_pj: float = math.nan
+    dvfs_latency_us: float = math.nan
+    dvfs_system_saving_pct: float = math.nan
+    dvfs_core_saving_pct: float = math.nan
+    pe_area_um2: float = math.nan
+    area_overhead_pct: float = math.nan
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -931,6 +946,7 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
                 predicted_loss_pct=plan.predicted_loss_pct,
                 latency_overhead_pct=plan.latency_overhead_pct,
                 binding="",
+                **_plan_energy_columns(table, config, profiles, v, plan, nominal_energy),
             )
         )
     pareto = _pareto(table, config, chosen, nominal_energy)
@@ -976,6 +992,63 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
         profiles=tuple(profiles),
         chosen_plan=chosen,
     )
+
+
+def _plan_energy_columns(
+    table: SensitivityTable,
+    config: OptimizeConfig,
+    profiles: Sequence[LayerProfile],
+    v: int,
+    plan: PlanChoice,
+    nominal_energy: float,
+) -> dict[str, Any]:
+    """The energy, DVFS and area columns of the screen's best plan at VDD index `v`."""
+    from pe_models.energy import pe_energy_model
+
+    from .inference_energy import dvfs_energy
+
+    coefficients = table.coefficients
+    memory_pj = sum(layer.memory_pj for layer in coefficients[v])
+    nominal_core = nominal_energy - sum(layer.memory_pj for layer in coefficients[0])
+    core = plan.energy_pj - memory_pj
+    rows = range(len(table.layers))
+    picks = [table.choices.index(bit) for bit in plan.first_bits]
+    recovery = float(sum(table.recovery_cycles[plan.recovery][v, i, c] for i, c in zip(rows, picks, strict=True)))
+    cycles_per_image = float(table.base_cycles.sum()) + recovery
+    macs = sum(profile.macs for profile in profiles)
+    array = screen_array(config)
+    model = pe_energy_model(config.pe)
+    f_mhz, dvfs = dvfs_energy(
+        [profile.work for profile in profiles],
+        pe=config.pe,
+        array=array,
+        vdd_v=table.vdds[v],
+        batch=config.batch,
+        t_setup_ps=config.t_setup_ps,
+        gating=config.gating(),
+        memory=config.memory(array, node_nm=model.node_nm, tech=config.pe.tech),
+    )
+    protected = [bit for bit in plan.first_bits if bit >= 0]
+    bits = config.pe.width - min(protected) if protected else 0
+    buffers = _choice_hold_buffers(config, min(protected)) if protected else 0.0
+    return {
+        "energy_per_inference_pj": plan.energy_pj,
+        "core_pj": core,
+        "register_clock_pj": sum(layer.register_clock_pj for layer in coefficients[v]),
+        "system_saving_pct": 100.0 * (1.0 - plan.energy_pj / nominal_energy),
+        "core_saving_pct": 100.0 * (1.0 - core / nominal_core),
+        "utilisation_pct": 100.0 * macs / (config.pes * cycles_per_image),
+        "batch": config.batch,
+        "latency_us": cycles_per_image * config.batch / config.f_clk_mhz,
+        "dvfs_f_clk_mhz": f_mhz,
+        "dvfs_energy_per_inference_pj": dvfs.total_pj.nominal,
+        "dvfs_core_pj": dvfs.core_pj.nominal,
+        "dvfs_latency_us": dvfs.latency_us,
+        "dvfs_system_saving_pct": 100.0 * (1.0 - dvfs.total_pj.nominal / nominal_energy),
+        "dvfs_core_saving_pct": 100.0 * (1.0 - dvfs.core_pj.nominal / nominal_core),
+        "pe_area_um2": model.area.pe_um2,
+        "area_overhead_pct": model.area.overhead_pct(bits, buffers),
+    }
 
 
 def _nominal_energy(table: SensitivityTable, config: OptimizeConfig) -> float:
@@ -1268,7 +1341,13 @@ STUDY = _study()
 @dataclass(frozen=True, kw_only=True)
 class PlanRow:
     """A plan measured with bit-level injection: accuracy against the int8 model at nominal
-    VDD (paired), latency, and energy per image with its breakdown and band (uJ)."""
+    VDD (paired), latency, and energy per image with its breakdown and band (uJ).
+
+    ``saving_pct`` (= ``system_saving_pct``) and ``core_saving_pct`` against the
+    unprotected run at nominal VDD; ``dvfs_*``: the DVFS baseline at the plan's VDD (no
+    Razor, highest error-free clock); ``area_overhead_pct``: the plan's Razor flops and
+    hold-fix buffers over the unprotected PE (``pe_area_um2``).
+    """
 
     label: str
     vdd_v: float
@@ -1296,33 +1375,45 @@ class PlanRow:
     correction_uj: float
     sram_uj: float
     dram_uj: float
+    core_uj: float = math.nan
+    system_saving_pct: float = math.nan
+    core_saving_pct: float = math.nan
+    utilisation_pct: float = math.nan
+    batch: int = 1
+    dvfs_f_clk_mhz: float = math.nan
+    dvfs_energy_uj: float = math.nan
+    dvfs_latency_us: float = math.nan
+    dvfs_system_saving_pct: float = math.nan
+    dvfs_core_saving_pct: float = math.nan
+    pe_area_um2: float = math.nan
+    area_overhead_pct: float = math.nan
 
 
 def plan_energy(
     config: OptimizeConfig, profiles: Sequence[LayerProfile], vdd_v: float, measured: _Measured, images: int
 ) -> Any:
-    """Energy breakdown per image of a measured run (:func:`~experiments.studies.inference_energy.inference_energy`):
-    per layer its MACs, its cycles with the recovery cycles counted by the simulator,
-    detections and protected bits (with the PE energy model's hold-fix buffers per bit, as
-    the screen's :class:`EnergyCoefficients`)."""
+    """Energy per image of a measured run and the DVFS baseline beside it
+    (:func:`~experiments.studies.inference_energy.point_energy`, as ``accuracy`` computes it):
+    per layer the closed-form batch activity plus the recovery cycles and detections the
+    simulator counted over `images`, the plan's protected bits with their design hold-fix buffers."""
     from pe_models.energy import pe_energy_model
-    from sim.config import ArrayConfig
 
-    from .inference_energy import inference_energy
+    from .inference_energy import point_energy
 
-    array = ArrayConfig(
-        rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz, accumulator_bits=config.pe.width
-    )
+    array = screen_array(config)
     counts = {name: (c[1], c[2]) for name, c in measured.layer_counts.items()}
-    return inference_energy(
-        profiles,
+    return point_energy(
+        [profile.work for profile in profiles],
         pe=config.pe,
         array=array,
         vdd_v=vdd_v,
+        t_setup_ps=config.t_setup_ps,
+        batch=config.batch,
         images=images,
         counts=counts,
         masks=measured.masks,
-        hold_buffers_per_bit=pe_energy_model(config.pe).hold_buffers_per_bit,
+        gating=config.gating(),
+        memory=config.memory(array, node_nm=pe_energy_model(config.pe).node_nm, tech=config.pe.tech),
     )
 
 
@@ -1352,15 +1443,19 @@ def measure_plans(
     measure accuracy (paired against the int8 model at nominal VDD), latency and energy.
 
     `jobs` > 1 measures the plans in forked worker processes; every plan's injection is
-    seeded from ``config.seed`` alone, so the rows do not depend on `jobs`."""
+    seeded from ``config.seed`` alone, so the rows do not depend on `jobs`. The latency
+    overhead is the recovery cycles the engine counted over the error-free cycles of the
+    simulated hardware (`batch` images per weight fold, :attr:`LayerProfile.base_cycles`),
+    the basis of the screen's prediction."""
     from experiments.stats import bootstrap_difference_ci, mcnemar
 
     global _FORKED
     layers = tuple(p.name for p in profiles)
     images = len(prepared.images)
     reference = plan_predictions(prepared, config, None)
-    nominal = plan_energy(config, profiles, float(config.pe.tech.vdd_nominal_v), reference, images)
+    nominal = plan_energy(config, profiles, float(config.pe.tech.vdd_nominal_v), reference, images).breakdown
     nominal_uj = nominal.total_pj.nominal / 1e6
+    nominal_core_uj = nominal.core_pj.nominal / 1e6
     wrap = progress or (lambda items: items)
     if jobs > 1 and len(plans) > 1:
         import multiprocessing
@@ -1382,11 +1477,12 @@ def measure_plans(
     rows = []
     for (label, plan), measured in zip(plans, results, strict=True):
         vdd = float(config.pe.tech.vdd_nominal_v if plan is None else plan.vdd_v)
-        energy = plan_energy(config, profiles, vdd, measured, images)
+        point = plan_energy(config, profiles, vdd, measured, images)
+        energy = point.breakdown
         low, high = bootstrap_difference_ci(reference.hits, measured.hits, seed=config.seed)
         parts = {name: band.nominal / 1e6 for name, band in energy.components().items()}
         total = energy.total_pj
-        compute = sum(c[0] for c in measured.layer_counts.values())
+        compute = images * sum(profile.base_cycles for profile in profiles)
         correction = sum(c[1] for c in measured.layer_counts.values())
         rows.append(
             PlanRow(
@@ -1410,9 +1506,39 @@ def measure_plans(
                 energy_high_uj=total.high / 1e6,
                 saving_pct=100.0 * (1.0 - total.nominal / 1e6 / nominal_uj),
                 **{f"{name.removesuffix('_pj')}_uj": value for name, value in parts.items()},
+                **_measured_columns(config, point, measured, nominal_uj, nominal_core_uj),
             )
         )
     return tuple(rows)
+
+
+def _measured_columns(
+    config: OptimizeConfig, point: Any, measured: _Measured, nominal_uj: float, nominal_core_uj: float
+) -> dict[str, Any]:
+    """Core, DVFS and area columns of a measured plan."""
+    from pe_models.energy import pe_energy_model
+    from sim.energy import design_hold_buffers
+
+    energy, dvfs = point.breakdown, point.dvfs
+    total_uj, core_uj = energy.total_pj.nominal / 1e6, energy.core_pj.nominal / 1e6
+    area = pe_energy_model(config.pe).area
+    widest = max(measured.masks.values(), default=0, key=lambda mask: int(mask).bit_count())
+    return {
+        "core_uj": core_uj,
+        "system_saving_pct": 100.0 * (1.0 - total_uj / nominal_uj),
+        "core_saving_pct": 100.0 * (1.0 - core_uj / nominal_core_uj),
+        "utilisation_pct": 100.0 * energy.utilisation,
+        "batch": energy.batch,
+        "dvfs_f_clk_mhz": point.dvfs_f_clk_mhz,
+        "dvfs_energy_uj": dvfs.total_pj.nominal / 1e6,
+        "dvfs_latency_us": dvfs.latency_us,
+        "dvfs_system_saving_pct": 100.0 * (1.0 - dvfs.total_pj.nominal / 1e6 / nominal_uj),
+        "dvfs_core_saving_pct": 100.0 * (1.0 - dvfs.core_pj.nominal / 1e6 / nominal_core_uj),
+        "pe_area_um2": area.pe_um2,
+        "area_overhead_pct": area.overhead_pct(
+            int(widest).bit_count(), design_hold_buffers(config.pe, config.f_clk_mhz, int(widest))
+        ),
+    }
 
 
 def unprotected_plan(vdd_v: float, layers: Sequence[str]) -> PlanChoice:

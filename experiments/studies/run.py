@@ -26,6 +26,7 @@ from sim.protection import parse_bit_mask
 
 from . import Study
 from .common import Progress, as_config, check_choice, no_progress
+from .energy_options import EnergyFields
 from .optimize import RECOVERIES, Candidate, OptimizeConfig, OptimizeResult, PlanChoice, PlanRow
 from .probs import ProbsConfig, ProbsResult, probs
 
@@ -43,7 +44,7 @@ ImageNet weights, 0.9 V -> 0.5 V (here on 8 photo views unless images are given)
 
 
 @dataclass(frozen=True, kw_only=True)
-class RunConfig(ProbsConfig):
+class RunConfig(ProbsConfig, EnergyFields):
     """Step 1 (the :class:`~experiments.studies.probs.ProbsConfig` fields), steps 2 and 3.
 
     Attributes
@@ -75,6 +76,9 @@ class RunConfig(ProbsConfig):
         Worker processes measuring the plans of steps 2 and 3 (results do not depend on it).
     paper : bool
         The seed paper's configuration (:data:`PAPER`) for the fields left at their defaults.
+    batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
+        The energy model's hardware of steps 2 and 3
+        (:class:`~experiments.studies.energy_options.EnergyFields`).
 
     ``t_setup_ps`` (:class:`~experiments.studies.common.SweepFields`) sets the flip-flops'
     setup time of all three steps.
@@ -168,6 +172,12 @@ class RunConfig(ProbsConfig):
                 confirm=False,
                 neighbours=0,
                 seed=self.seed,
+                batch=self.batch,
+                clock_gating=self.clock_gating,
+                power_gating=self.power_gating,
+                memory_vdd_v=self.memory_vdd_v,
+                dram=self.dram,
+                temperature_c=self.temperature_c,
             )
         except ConfigError as error:
             message = str(error)
