@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .output import Table, subplots
-from .results import display_value, row_columns
+from .results import column_value, display_value, row_columns
 
 __all__ = [
     "PAPER_HEADLINE",
@@ -43,7 +43,7 @@ def rows_table(rows: Sequence[Any], *, float_format: str = "{:.4g}") -> Table:
     columns = row_columns(type(rows[0]))
     return Table(
         columns=columns,
-        rows=[[display_value(getattr(row, c)) for c in columns] for row in rows],
+        rows=[[display_value(column_value(row, c)) for c in columns] for row in rows],
         float_format=float_format,
     )
 
@@ -165,59 +165,6 @@ def as_dict(row: Any) -> dict[str, Any]:
     return {f.name: display_value(getattr(row, f.name)) for f in dataclasses.fields(row)}
 
 
-def _curves(rows: Sequence[Any]) -> dict[str, list[Any]]:
-    curves: dict[str, list[Any]] = {}
-    for row in rows:
-        curves.setdefault(row.label, []).append(row)
-    for values in curves.values():
-        values.sort(key=lambda r: -r.vdd_v)
-    return curves
-
-
-def accuracy_figure(run_result: Any):
-    """Accuracy against VDD per curve with its 95 % band (top), the protection's latency and
-    energy cost (bottom)."""
-    rows = run_result.rows
-    config = run_result.optimizer.config
-    totals = run_result.totals
-    figure, (top, bottom) = subplots(2, 1, figsize=(7, 7), sharex=True)
-    twin = bottom.twinx()
-    for index, (label, values) in enumerate(_curves(rows).items()):
-        vdd = np.array([r.vdd_v for r in values])
-        top1 = np.array([r.top1_pct for r in values])
-        reference = top1 + np.array([r.accuracy_loss_pct for r in values])
-        colour = f"C{index}"
-        last = values[-1]
-        protection = f"{last.protected_bits}, {last.recovery}" if last.protected_bits != "none" else "none"
-        top.plot(vdd, top1, "o-", color=colour, label=f"{label} ({protection} at {last.vdd_v:.2f} V)")
-        top.fill_between(
-            vdd,
-            reference - np.array([r.loss_ci_high_pct for r in values]),
-            reference - np.array([r.loss_ci_low_pct for r in values]),
-            color=colour,
-            alpha=0.15,
-        )
-        bottom.plot(vdd, [r.latency_overhead_pct for r in values], "s--", color=colour, label=label)
-        twin.plot(vdd, [r.saving_pct for r in values], "o:", color=colour, alpha=0.7)
-    if totals["metric"] == "accuracy":
-        top.axhline(totals["float_top1_pct"], color="grey", ls=":", label="float model")
-    top.set_ylabel(f"top-1 {totals['metric']} (%)")
-    top.set_ylim(0, 101)
-    top.set_title(
-        f"{totals['model']} on {totals['images']} images, {config.f_clk_mhz:g} MHz, "
-        f"{config.rows}x{config.cols} ws, bitlevel\n(band: 95 % interval of the paired loss against nominal VDD)",
-        fontsize=9,
-    )
-    top.legend(fontsize=7)
-    top.grid(True, alpha=0.3)
-    bottom.set_ylabel("latency overhead (%) [dashed]")
-    twin.set_ylabel("energy saving vs nominal (%) [dotted]")
-    bottom.set_xlabel("VDD (V)")
-    bottom.invert_xaxis()
-    bottom.grid(True, alpha=0.3)
-    return figure
-
-
 def energy_figure(rows: Sequence[Any], config: Any):
     """Energy per image as stacked components per VDD, for the best plan of step 3."""
     from sim.energy import COMPONENTS
@@ -248,7 +195,6 @@ def energy_figure(rows: Sequence[Any], config: Any):
 def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elapsed_s: float) -> None:
     """``report.md``: configuration, headline table, figures, the paper's headline beside ours."""
     from experiments.output import atomic_path
-    from experiments.step1 import summary_table
 
     from .stats import resolution_statement
 
@@ -368,7 +314,7 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         "",
         "## Step 1: per-bit error probability",
         "",
-        markdown_table(summary_table(step1)),
+        markdown_table(step1.summary_result().table()),
         "",
         "![per-bit error probability](probs_heatmap.png)",
         "",

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import cli_message, config_from_args
+from experiments.options import add_output_options, cli_message, config_from_args, output_dir
 from experiments.output import save_figure, write_json
 from experiments.pe_options import add_pe_options
 from experiments.studies.common import config_dict
@@ -25,19 +24,18 @@ from workloads.topologies import BUILTIN_TOPOLOGIES
 from ._energy_options import add_energy_options, energy_values
 from ._results import emit_result
 
-__all__ = ["register", "run"]
+__all__ = ["configure", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "energy",
-        help="energy per layer and per inference vs VDD: breakdown by component with low/high band",
-        description="Energy of a topology, one GEMM or a network on the array at each supply voltage: MAC datapath "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale energy``."""
+    parser.description = (
+        "Energy of a topology, one GEMM or a network on the array at each supply voltage: MAC datapath "
         "switching (toggle model fitted to gate-level transitions), registers and clock, leakage, Razor "
         "detection overhead, correction, SRAM and DRAM, each with the band of its cited constants "
         "(docs/energy.md), per image for --batch images sharing each weight fold; savings for the core and the "
         "system against the technology's nominal VDD at the same clock, and the DVFS baseline (no Razor, "
-        "highest error-free clock) beside every VDD.",
+        "highest error-free clock) beside every VDD."
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(

@@ -11,17 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.cli import add_out_option, add_output_options, output_dir, published_path
+from experiments.options import add_out_option, add_output_options, output_dir, published_path
 from experiments.output import Table, emit, write_csv, write_json
 from experiments.pe_options import (
     add_pe_options,
     add_razor_window_option,
     add_timing_options,
-    parse_razor_window,
     pe_config,
     timing_from_args,
 )
-from experiments.studies.common import TimingFields
+from experiments.studies.common import TimingFields, parse_razor_window
 from pe_models.chain import evaluate_chain, stage_inputs
 from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate_fast
@@ -33,13 +32,13 @@ from workloads.topologies import read_text_file
 
 from ._results import study_handler
 
-__all__ = ["read_vectors", "register"]
+__all__ = ["configure", "read_vectors"]
 
 VECTOR_COLUMNS = ("prev_a", "prev_b", "prev_c", "a", "b", "c")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("pe", help="characterize one PE: evaluate vectors, emit Verilog")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale pe``."""
     commands = parser.add_subparsers(dest="pe_command", metavar="PE_COMMAND")
     commands.required = True
 
@@ -172,7 +171,7 @@ def evaluate(
 def run_eval(args: argparse.Namespace) -> int:
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
-    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000)
+    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000, "--razor-window-ps")
     window = None if window_ps is None else window_fs(timing, window_ps, field="--razor-window-ps")
     if args.protect is not None and window is None:
         raise ConfigError("--protect: the mask columns need a Razor window; add --razor-window-ps")
@@ -245,7 +244,7 @@ def run_verilog(args: argparse.Namespace) -> int:
 
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
-    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000)
+    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000, "--razor-window-ps")
     window = None if window_ps is None else window_fs(timing, window_ps, field="--razor-window-ps")
     if args.vectors is not None:
         vectors = read_vectors(args.vectors, width=pe.width)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.characterize import Characterization, CharacterizeConfig, characterize, preset_toml
-from experiments.cli import add_output_options, output_dir
+from experiments.options import add_output_options, output_dir
 from experiments.output import Table, atomic_path, save_figure, subplots, write_csv, write_json
 from experiments.pe_options import parse_vdd_range
 from experiments.studies.technology import TechConfig, plot_tech, tech, tech_list
@@ -18,16 +18,13 @@ from pe_models.technology import DEFAULT_TECHNOLOGY
 
 from ._results import emit_result, study_handler, write_config
 
-__all__ = ["register"]
+__all__ = ["configure"]
 
 SPICE_COLUMNS = ("vdd_v", "fo4_delay_ps", "adder_carry_delay_ps", "switching_energy_fj", "leakage_current_na")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "tech",
-        help="technologies: fit one to a SPICE model card, list the presets, show delay and energy vs VDD",
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale tech``."""
     commands = parser.add_subparsers(dest="tech_command", metavar="TECH_COMMAND")
     commands.required = True
 

@@ -26,54 +26,35 @@ from pe_models.energy import pe_energy_model
 from pe_models.errors import ConfigError
 from sim.protection import RECOVERY_POLICIES, parse_bit_mask
 from workloads.backends import INJECTIONS, make_injection_backend
-from workloads.engine import CalibrationConfig, quantize_model
-from workloads.graph import run_float
-from workloads.models.zoo import ModelBundle, load_bundle
+from workloads.engine import CalibrationConfig
 from workloads.parallel import run_batches
 from workloads.quant import CALIBRATION_METHODS
 
-from . import Study
 from .common import (
     Progress,
+    Study,
     SweepFields,
     as_config,
     check_choice,
     check_int,
     no_progress,
+    parse_razor_window,
     resolve_array,
+    set_field,
 )
 from .energy_options import EnergyFields
 from .inference_energy import PointEnergy, energy_columns, inference_layers, point_energy
+from .prepared import PreparedModel, prepare_model, top_k_hits
 
 __all__ = [
     "AccuracyConfig",
     "AccuracyResult",
     "AccuracyRow",
     "ErrorRow",
-    "PreparedModel",
     "accuracy",
     "accuracy_points",
     "plot_accuracy",
-    "prepare_model",
-    "top_k_hits",
 ]
-
-
-def top_k_hits(scores: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
-    """Whether each target is among the `k` highest scores (ties: lower index first).
-
-    Parameters
-    ----------
-    scores : ndarray, shape (N, classes)
-    targets : ndarray of int, shape (N,)
-    k : int
-
-    Returns
-    -------
-    ndarray of bool, shape (N,)
-    """
-    order = np.argsort(-np.asarray(scores, dtype=np.float64), axis=1, kind="stable")[:, :k]
-    return (order == np.asarray(targets)[:, None]).any(axis=1)
 
 
 def _images(value: object) -> int | Path | None:
@@ -173,27 +154,7 @@ class AccuracyConfig(SweepFields, EnergyFields):
                 f"penalty_cycles: expected a non-negative integer number of cycles, got {self.penalty_cycles!r}"
             )
         check_choice("recovery", self.recovery, RECOVERY_POLICIES)
-        if isinstance(self.razor_window_ps, str):
-            from experiments.pe_options import parse_razor_window
-
-            window = parse_razor_window(self.razor_window_ps, 1e6 / self.f_clk_mhz)
-            object.__setattr__(self, "razor_window_ps", window)
-        if self.razor_window_ps is not None:
-            ok = isinstance(self.razor_window_ps, int | float) and not isinstance(self.razor_window_ps, bool)
-            period_ps = 1e6 / self.f_clk_mhz
-            if not ok:
-                raise ConfigError(
-                    f"razor_window_ps: expected a number of ps in 0..{period_ps:g}, got {self.razor_window_ps!r}"
-                )
-            if self.razor_window_ps < 0:
-                raise ConfigError(
-                    f"razor_window_ps: {self.razor_window_ps:g} ps is negative; allowed: 0..{period_ps:g} ps"
-                )
-            if self.razor_window_ps > period_ps:
-                raise ConfigError(
-                    f"razor_window_ps: {self.razor_window_ps:g} ps is longer than the clock period {period_ps:g} ps; "
-                    f"allowed: 0..{period_ps:g} ps"
-                )
+        set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, 1e6 / self.f_clk_mhz))
         if self.plan is not None:
             plan = self.protection_plan()
             if plan.model is not None and plan.model != self.model:
@@ -373,44 +334,6 @@ class AccuracyResult(StudyResult[AccuracyRow, AccuracyConfig]):
     def errors_per_bit(self) -> ErrorsPerBit:
         """The error counts as a result of their own (table, CSV, JSON)."""
         return ErrorsPerBit(config=self.config, rows=self.error_rows, totals=self.totals)
-
-
-@dataclass(frozen=True)
-class PreparedModel:
-    """A quantised model with its evaluation images and the targets it is scored against."""
-
-    bundle: ModelBundle
-    model: Any
-    images: np.ndarray
-    targets: np.ndarray
-    float_accuracy: float
-
-
-def prepare_model(
-    model_name: str,
-    *,
-    images: int | str | Path | None,
-    labels: str | Path | None,
-    seed: int,
-    calibration: CalibrationConfig,
-) -> PreparedModel:
-    """Load, calibrate and quantise `model_name`; score the float model on its images."""
-    bundle = load_bundle(model_name, images=images, labels=labels, seed=seed)
-    model = quantize_model(bundle.graph, bundle.calibration_images, calibration=calibration)
-    evaluation = bundle.evaluation.images
-    step = model.default_batch_size()
-    float_top1 = np.concatenate(
-        [run_float(bundle.graph, evaluation[i : i + step]).argmax(axis=1) for i in range(0, len(evaluation), step)]
-    )
-    known = bundle.evaluation.labels
-    targets = known if bundle.metric == "accuracy" and known is not None else float_top1
-    return PreparedModel(
-        bundle=bundle,
-        model=model,
-        images=evaluation,
-        targets=targets,
-        float_accuracy=100.0 * float(np.mean(float_top1 == targets)),
-    )
 
 
 def _accuracy_point(

@@ -62,9 +62,9 @@ from sim.protection import STALL_SCOPES, Protection, parse_bit_mask
 from workloads.models.zoo import MODEL_NAMES
 from workloads.topologies import load_topology
 
-from . import Study
 from .common import (
     Progress,
+    Study,
     SweepFields,
     as_config,
     check_choice,
@@ -428,8 +428,8 @@ def _workload(config: EnergyConfig, model: PEEnergyModel, array: ArrayConfig) ->
 def _model_workload(config: EnergyConfig, array: ArrayConfig) -> list[_Layer]:
     from workloads.engine import CalibrationConfig
 
-    from .accuracy import prepare_model
     from .inference_energy import inference_layers
+    from .prepared import prepare_model
 
     assert config.model is not None
     prepared = prepare_model(config.model, images=1, labels=None, seed=config.seed, calibration=CalibrationConfig())

@@ -11,8 +11,7 @@ from experiments.results import StudyResult
 from experiments.technology_files import resolve_user_technology
 from pe_models.technology import DEFAULT_TECHNOLOGY, TECHNOLOGIES, resolve_technology
 
-from . import Study
-from .common import as_config, set_field, vdd_values
+from .common import Study, as_config, set_field, vdd_values
 
 __all__ = ["TechConfig", "TechListResult", "TechListRow", "TechResult", "TechRow", "plot_tech", "tech", "tech_list"]
 

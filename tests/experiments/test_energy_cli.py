@@ -174,7 +174,7 @@ def test_required_leakage_share_closed_form():
 
 @pytest.mark.slow
 def test_model_rows_are_its_gemm_layers_for_one_image(tmp_path):
-    from experiments.studies.accuracy import prepare_model
+    from experiments.studies.prepared import prepare_model
     from workloads.engine import CalibrationConfig
 
     out = tmp_path / "out"

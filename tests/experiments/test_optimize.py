@@ -213,15 +213,15 @@ def test_plan_rerun_independently_with_simulate_meets_the_latency_budget(tmp_pat
     within the latency budget."""
     import csv
 
-    from experiments.studies.accuracy import prepare_model
-    from experiments.studies.optimize import _RecordingBackend, optimize
+    from experiments.studies.optimize import RecordingBackend, optimize
+    from experiments.studies.prepared import prepare_model
     from workloads.engine import CalibrationConfig
 
     config = OptimizeConfig(images=60, neighbours=0)
     prepared = prepare_model("tinymnv2", images=60, labels=None, seed=0, calibration=CalibrationConfig())
     result = optimize(config, prepared=prepared)
     candidate = result.chosen
-    recorder = _RecordingBackend()
+    recorder = RecordingBackend()
     prepared.model.run(prepared.images[:1], recorder)
     compute = correction = 0
     for name, mask in candidate.layer_masks().items():

@@ -6,12 +6,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from experiments.studies import optimize as study
+from experiments.studies.optimizer import confirmation as study
 
 
 def _confirm_with(monkeypatch, reference_hits, plan_hits, *, max_accuracy_loss_pct):
-    reference = study._Measured(hits=np.asarray(reference_hits), overhead_pct=0.0, detections=0, unprotected_errors=0)
-    measured = study._Measured(hits=np.asarray(plan_hits), overhead_pct=0.0, detections=0, unprotected_errors=0)
+    reference = study.Measured(hits=np.asarray(reference_hits), overhead_pct=0.0, detections=0, unprotected_errors=0)
+    measured = study.Measured(hits=np.asarray(plan_hits), overhead_pct=0.0, detections=0, unprotected_errors=0)
     monkeypatch.setattr(study, "plan_predictions", lambda *args, **kwargs: measured)
     config = study.OptimizeConfig(max_accuracy_loss_pct=max_accuracy_loss_pct)
     plan = study.PlanChoice(
