@@ -10,9 +10,11 @@ compilation took::
     vscale: kernels compiled in 62 s; later runs load them from numba's cache
 
 Both lines appear only when stderr is a terminal (scripts, pipes and tests see nothing),
-and only from the process that ran ``vscale`` (worker processes stay quiet). numba is not
-imported here: a hook registers the listener when something else imports it, so commands
-that never compile pay nothing.
+and only from the process that ran ``vscale`` or a process it forked to compile on its
+behalf (:func:`adopt`, ``experiments.kernel_warmup``); worker processes stay quiet. The
+seconds are those spent compiling, summed over those processes. numba is not imported
+here: a hook registers the listener when something else imports it, so commands that
+never compile pay nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import importlib.abc
 import importlib.util
+import multiprocessing
 import os
 import sys
 import time
@@ -27,7 +30,7 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import TextIO
 
-__all__ = ["COMPILE_ESTIMATE", "announce"]
+__all__ = ["COMPILE_ESTIMATE", "adopt", "announce"]
 
 COMPILE_ESTIMATE = "about a minute on 2 cores"
 """What the first line says the compilation takes (``benchmarks/bench_first_run.py``)."""
@@ -36,26 +39,31 @@ _EVENT_MODULE = "numba.core.event"
 
 
 class _Notice:
-    """Counts the compilation time of the process that started it and prints the two lines."""
+    """Counts the compilation time of the process that started it (and of the processes that
+    adopt it) and prints the two lines; the first-line flag and the adopted processes'
+    seconds live in shared memory, so a forked warm-up and its parent print one first line."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.pid = os.getpid()
+        self.owner = os.getpid()
+        self.pid = self.owner
         self.depth = 0
-        self.started: float | None = None
         self.seconds = 0.0
+        self.lock = multiprocessing.Lock()
+        self.shared = multiprocessing.RawArray("d", 2)  # [first line printed, adopted processes' seconds]
 
     def on_start(self) -> None:
         if os.getpid() != self.pid:
             return
-        if self.started is None:
-            print(
-                "vscale: compiling the simulation kernels (first run after installing or updating vscale; "
-                f"{COMPILE_ESTIMATE}, once)",
-                file=self.stream,
-                flush=True,
-            )
-            self.started = time.perf_counter()
+        with self.lock:
+            if not self.shared[0]:
+                self.shared[0] = 1.0
+                print(
+                    "vscale: compiling the simulation kernels (first run after installing or updating vscale; "
+                    f"{COMPILE_ESTIMATE}, once)",
+                    file=self.stream,
+                    flush=True,
+                )
         if self.depth == 0:
             self.seconds -= time.perf_counter()
         self.depth += 1
@@ -64,16 +72,34 @@ class _Notice:
         if os.getpid() != self.pid or self.depth == 0:
             return
         self.depth -= 1
-        if self.depth == 0:
-            self.seconds += time.perf_counter()
+        if self.depth > 0:
+            return
+        self.seconds += time.perf_counter()
+        if self.pid != self.owner:
+            with self.lock:
+                self.shared[1] += self.seconds
+            self.seconds = 0.0
 
     def finish(self) -> None:
-        if self.started is not None:
+        if os.getpid() == self.owner and self.shared[0]:
             print(
-                f"vscale: kernels compiled in {self.seconds:.0f} s; later runs load them from numba's cache",
+                f"vscale: kernels compiled in {self.seconds + self.shared[1]:.0f} s; "
+                "later runs load them from numba's cache",
                 file=self.stream,
                 flush=True,
             )
+
+
+_active: _Notice | None = None
+
+
+def adopt() -> None:
+    """Report this process's compilations as its parent's (call it first thing in a process
+    forked by one running :func:`announce`; a no-op anywhere else)."""
+    if _active is not None:
+        _active.pid = os.getpid()
+        _active.depth = 0
+        _active.seconds = 0.0
 
 
 def _register(event: ModuleType, notice: _Notice) -> object:
@@ -124,7 +150,9 @@ def announce(stream: TextIO | None = None) -> Iterator[None]:
     if not stream.isatty():
         yield
         return
+    global _active
     notice = _Notice(stream)
+    _active = notice
     listeners: list[tuple[ModuleType, object]] = []
 
     def attach(event: ModuleType) -> None:
@@ -144,4 +172,5 @@ def announce(stream: TextIO | None = None) -> Iterator[None]:
                 sys.meta_path.remove(hook)
         for event, listener in listeners:
             event.unregister("numba:compile", listener)
+        _active = None
         notice.finish()

@@ -41,6 +41,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -52,13 +53,15 @@ from pe_models.razor import hold_buffers
 
 from .config import ArrayConfig
 from .cycles import LayerReport, fold_cycles, gemm_report
-from .engine import GemmResult
 from .layers import GemmProblem
 from .mapping import Mapping as FoldMapping
 from .mapping import map_gemm
 from .memory import ACCESS_COUNTS, MemoryReport, ifmap_words, layer_memory
-from .network import LayerOutcome, layer_operands
 from .protection import Protection
+
+if TYPE_CHECKING:
+    from .engine import GemmResult
+    from .network import LayerOutcome
 
 __all__ = [
     "COMPONENTS",
@@ -1087,6 +1090,8 @@ def outcome_energy(
     if operands is not None:
         activations, weights = np.asarray(operands[0])[None], np.asarray(operands[1])[None]
     else:
+        from .network import layer_operands
+
         activations, weights = layer_operands(
             outcome.layer, np.random.SeedSequence(np.random.SeedSequence(seed).entropy, spawn_key=(0, outcome.index))
         )

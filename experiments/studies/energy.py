@@ -54,12 +54,10 @@ from sim.energy import (
     mac_switching,
     total_energy,
 )
-from sim.engine import simulate_grouped_gemm
 from sim.layers import GemmLayer, GemmProblem, Layer
 from sim.memory import ifmap_words
 from sim.network import layer_operands
 from sim.protection import STALL_SCOPES, Protection, parse_bit_mask
-from workloads.models.zoo import MODEL_NAMES
 from workloads.topologies import load_topology
 
 from .common import (
@@ -171,6 +169,8 @@ class EnergyConfig(SweepFields, EnergyFields):
         if sum(value is not None for value in (self.topology, self.gemm, self.model)) != 1:
             raise ConfigError("topology: give exactly one of topology, gemm and model")
         if self.model is not None:
+            from workloads.models.zoo import MODEL_NAMES  # the int8 engine (numba) only for a model
+
             check_choice("model", self.model, MODEL_NAMES)
         self.array_config()
         pe = self.pe_config()
@@ -526,6 +526,8 @@ def _activities(
             )
             for layer in workload
         ]
+    from sim.engine import simulate_grouped_gemm  # numba: only the simulated path needs it
+
     point = OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz)
     timing = stage_timing(pe, operating_point=point, t_setup_ps=config.t_setup_ps)
     activities = []
