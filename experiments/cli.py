@@ -315,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     setattr(args, STAGING, staging)
                 with compile_notice.announce():
                     status = int(args.handler(args) or 0)
-            if status == 0 and staging is not None:
+            if staging is not None and (status == 0 or staging.complete):
                 staging.publish()
             return status
         except ConfigError as error:

@@ -34,6 +34,7 @@ __all__ = [
     "cli_message",
     "config_from_args",
     "dest_of",
+    "files_complete",
     "option_of",
     "out_argument",
     "output_dir",
@@ -117,6 +118,9 @@ class StagingFolder:
     """A folder beside `out` that receives a command's files until they are all written."""
 
     def __init__(self, out: Path) -> None:
+        self.complete = False
+        """Set by a command whose files are all written though it exits non-zero (a verdict,
+        not a failure: :func:`files_complete`); :func:`experiments.cli.main` publishes them."""
         self.out = Path(os.path.abspath(out))
         anchor = self.out.parent
         while not anchor.exists() and anchor.parent != anchor:
@@ -175,6 +179,14 @@ def output_dir(args: argparse.Namespace) -> Path:
     path = output_folder(args.out)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def files_complete(args: argparse.Namespace) -> None:
+    """Publish the output folder even though the command exits non-zero: its files are all
+    written and the status is a verdict (``vscale optimize``: no plan confirmed)."""
+    staging = getattr(args, STAGING, None)
+    if staging is not None:
+        staging.complete = True
 
 
 def published_path(args: argparse.Namespace, path: str | os.PathLike[str]) -> Path:

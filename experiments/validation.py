@@ -403,6 +403,8 @@ _COUNT_MINIMUM = {
     "penalty": 0,
     "activity_samples": 1,
     "jobs": 1,
+    "selection_images": 1,
+    "test_images": 1,
 }
 """Integer options shared by several commands and their smallest allowed value."""
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 
-from experiments.options import add_output_options, output_dir, published_path
+from experiments.options import add_output_options, files_complete, output_dir, published_path
 from experiments.output import Table, emit, write_json
 from experiments.pe_options import add_pe_options, add_setup_option, pe_config
 from pe_models.errors import ConfigError
@@ -57,6 +58,21 @@ def add_optimizer_options(parser: argparse.ArgumentParser, *, confirm: bool = Tr
         "--penalty", type=int, default=1, metavar="CYCLES", help="cycles one recovery costs (default: 1)"
     )
     group.add_argument(
+        "--selection-images",
+        type=int,
+        default=None,
+        metavar="N",
+        help="images the plan is selected on (screen and bit-level confirmation) (default: a fifth of --images)",
+    )
+    group.add_argument(
+        "--test-images",
+        type=int,
+        default=None,
+        metavar="N",
+        help="other images on which the accepted plan is measured and judged against every budget "
+        "(default: the rest of --images); no image is in both sets",
+    )
+    group.add_argument(
         "--solver",
         choices=("milp", "exhaustive"),
         default="milp",
@@ -82,11 +98,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "least energy per inference within the accuracy-loss, latency-overhead and Razor-flop budgets "
         "(scipy.optimize.milp), and confirm the chosen plan and its neighbours with bit-level injection. "
         "Writes plan.toml (accepted by --plan), best_per_vdd.csv, pareto.csv, pareto.png, "
-        "confirmation.csv, sensitivity.csv and config.json. Method: docs/optimizer.md."
+        "confirmation.csv, test.csv, images.csv, sensitivity.csv and config.json. The plan is selected on the "
+        "selection images and judged on the test images (disjoint): exit status 1 when the test measurement "
+        "misses a budget (the binding budget is named). Method: docs/optimizer.md."
     )
     parser.add_argument("--model", default="tinymnv2", metavar="NAME", help="model name (default: tinymnv2)")
     parser.add_argument(
-        "--images", type=int, default=200, metavar="N", help="images for the bit-level confirmation (default: 200)"
+        "--images",
+        type=int,
+        default=200,
+        metavar="N",
+        help="images loaded, split into selection and test images (default: 200)",
     )
     parser.add_argument(
         "--vdd",
@@ -134,6 +156,8 @@ def optimizer_config(args: argparse.Namespace, *, vdd_text: str | None = None, *
     fields = dict(
         model=args.model,
         images=args.images,
+        selection_images=args.selection_images,
+        test_images=args.test_images,
         vdd_max_v=high,
         vdd_min_v=low,
         f_clk_mhz=args.f_clk_mhz,
@@ -170,6 +194,8 @@ _OPTIONS = {
     "vdd_max_v": "--vdd",
     "vdd_min_v": "--vdd",
     "images": "--images",
+    "selection_images": "--selection-images",
+    "test_images": "--test-images",
     "neighbours": "--neighbours",
     "razor_window_ps": "--razor-window-ps",
     "t_setup_ps": "--t-setup-ps",
@@ -206,6 +232,18 @@ def write_optimizer_outputs(result, directory) -> dict[str, str]:
     if result.confirmation:
         write_csv(directory / "confirmation.csv", rows_table(result.confirmation))
         files["confirmation"] = "confirmation.csv"
+    if result.test is not None:
+        write_csv(directory / "test.csv", rows_table([result.test]))
+        files["test"] = "test.csv"
+    if result.images is not None:
+        write_csv(
+            directory / "images.csv",
+            Table(
+                columns=["index", "name", "set"],
+                rows=[[row["index"], row["name"], row["set"]] for row in result.images.rows()],
+            ),
+        )
+        files["images"] = "images.csv"
     write_csv(directory / "sensitivity.csv", sensitivity_rows(result))
     files["sensitivity"] = "sensitivity.csv"
     return files
@@ -223,15 +261,22 @@ def run(args: argparse.Namespace) -> int:
         directory / "config.json", {"command": "optimize", "config": plain(config), "chosen": plain(result.totals)}
     )
     emit(result.table(), args.format)
-    if args.format == "table":
-        from experiments.report import chosen_summary
+    from experiments.report import chosen_summary, test_verdict
 
+    if args.format == "table":
         print()
         print(chosen_summary(result))
         if result.confirmation:
             print()
             emit(_confirmation_table(result), "table")
+        if result.test is not None:
+            print()
+            print(test_verdict(result.test, config, result.images.describe()))
         print(f"plan: {published_path(args, directory / 'plan.toml')}")
+    if result.test is not None and not result.test.meets_budgets:
+        files_complete(args)
+        print(f"vscale: {test_verdict(result.test, config, result.images.describe())}", file=sys.stderr)
+        return 1
     return 0
 
 

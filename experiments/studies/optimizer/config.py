@@ -39,9 +39,16 @@ class OptimizeConfig(EnergyFields):
     model : str
         A model name of :mod:`workloads.models.zoo` (default ``"tinymnv2"``).
     images : int
-        Evaluation images for the confirmation (bit-level injection), >= 1.
+        Images loaded, >= 2; a seeded random split (:func:`experiments.stats.split_images`)
+        makes two disjoint sets of them.
+    selection_images : int or None
+        Images the plan is selected on: the screen's operands and the bit-level
+        confirmation (default: a fifth of the images, at least 1).
+    test_images : int or None
+        Images, disjoint from the selection images, on which the accepted plan is measured
+        and judged against every budget (default: the rest).
     screen_images : int
-        Images whose layer operands feed the analytic screen, >= 1.
+        Selection images whose layer operands feed the analytic screen, >= 1.
     vdd_max_v, vdd_min_v : float
         The VDD grid, 10 mV steps from `vdd_max_v` (default: the technology's nominal
         supply) down to `vdd_min_v`; both inside the technology's range.
@@ -73,13 +80,19 @@ class OptimizeConfig(EnergyFields):
         Run the chosen plan and its neighbours with bit-level injection.
     neighbours : int
         Adjacent VDD grid points (each side) whose best plans are confirmed too.
+    noninferiority_alpha : float
+        One-sided level of the non-inferiority test of the accuracy loss against its budget
+        (default 0.025: the two-sided 95 % interval lies below the budget).
     seed : int
+        Seeds the injection and the split into selection and test images.
     batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
         The energy model's hardware (:class:`~experiments.studies.energy_options.EnergyFields`).
     """
 
     model: str = "tinymnv2"
     images: int = 200
+    selection_images: int | None = None
+    test_images: int | None = None
     screen_images: int = 8
     vdd_max_v: float | None = None
     vdd_min_v: float = 0.5
@@ -97,6 +110,7 @@ class OptimizeConfig(EnergyFields):
     solver: str = "milp"
     confirm: bool = True
     neighbours: int = 1
+    noninferiority_alpha: float = 0.025
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -112,6 +126,13 @@ class OptimizeConfig(EnergyFields):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name}: {value!r} is out of range; allowed: integers >= 1")
+        for name in ("selection_images", "test_images"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ConfigError(f"{name}: {value!r} is out of range; allowed: integers >= 1")
+        alpha = self.noninferiority_alpha
+        if not isinstance(alpha, int | float) or isinstance(alpha, bool) or not 0.0 < alpha < 0.5:
+            raise ConfigError(f"noninferiority_alpha: {alpha!r} is out of range; allowed: (0, 0.5)")
         if not isinstance(self.penalty_cycles, int) or self.penalty_cycles < 0:
             raise ConfigError(f"penalty_cycles: {self.penalty_cycles!r} is out of range; allowed: integers >= 0")
         unknown = [r for r in self.recoveries if r not in RECOVERIES]
@@ -134,6 +155,34 @@ class OptimizeConfig(EnergyFields):
         window_fs(self.timing(top), self.razor_window_ps)
         object.__setattr__(self, "vdd_max_v", float(top))
         self.check_energy_fields(tech)
+
+    def image_split(self, total: int) -> tuple[int, int]:
+        """Selection and test image counts out of `total` loaded images (defaults resolved).
+
+        Raises
+        ------
+        ConfigError
+            Fewer than two images, or more asked for than loaded.
+        """
+        selection, test = self.selection_images, self.test_images
+        if selection is None:
+            selection = max(1, total // 5) if test is None else total - test
+        if test is None:
+            test = total - selection
+        if total < 2 or selection < 1 or test < 1 or selection + test > total:
+            asked = [
+                "a fifth"
+                if self.selection_images is None and self.test_images is None
+                else "the rest"
+                if self.selection_images is None
+                else str(selection),
+                "the rest" if self.test_images is None else str(test),
+            ]
+            raise ConfigError(
+                f"selection_images, test_images: {asked[0]} + {asked[1]} of {total} loaded images; allowed: at least "
+                f"1 each, at most {total} together"
+            )
+        return selection, test
 
     def timing(self, vdd_v: float) -> StageTiming:
         """The PE timing at `vdd_v` and this clock (with `t_setup_ps`)."""
