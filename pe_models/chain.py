@@ -6,46 +6,64 @@ the same semantics and integer-femtosecond delays as :mod:`pe_models.gate`.
 
 How each stage is evaluated (see ``docs/pe_timing.md``):
 
-* ripple-carry adder stage of the ``registered`` pipeline, both cell libraries: the
-  carry-chain recurrences (closed form, bit-parallel), bit-exact with the gate level,
-  glitch values and settle times included;
-* every other stage (the multiplier stage, the Kogge-Stone adder, the ``fused`` MAC):
-  the numba event-driven kernel of :func:`pe_models.gate.simulate_gate_fast`, exact by
+* ripple-carry adder stage of the ``registered`` pipeline, both cell libraries, when
+  :func:`closed_form_delays` holds (one delay for every pin, edge and instance of each
+  cell type the adder uses, as with the reasoned libraries): the carry-chain
+  recurrences (closed form, bit-parallel), bit-exact with the gate level, glitch values
+  and settle times included;
+* hold-fix buffers of Razor bits (:mod:`pe_models.razor`) on that adder: with symmetric
+  arcs a chain is a pure delay D, so a buffered bit is the closed form sampled at
+  ``t_sample - D`` (:func:`hold_buffer_groups`), merged in by bit mask;
+* every other stage (the multiplier stage, the Kogge-Stone adder, the ``fused`` MAC, and
+  the ripple-carry adder whose arcs differ by pin, edge or instance, or whose hold
+  buffers rise and fall at different speeds): the numba
+  event-driven kernel of :func:`pe_models.gate.simulate_gate_fast`, exact by
   construction and slower (2e4-1e5 MACs/s).
 
-Only the array engines' per-MAC kernel (:func:`mac_parameters`,
-:func:`pe_models.kernels.registered_mac`) keeps a static-arrival model of the multiplier stage.
+The array engines' per-MAC kernel (:func:`mac_parameters`,
+:func:`pe_models.kernels.registered_mac`) follows the same routing (the adder stage
+encoded in its parameter row when the closed form does not hold) and keeps a
+static-arrival model of the multiplier stage.
 
-Per-lane delay factors (process variation) scale every cell delay of a lane; each
-delay is rounded to whole femtoseconds after scaling.
+Per-lane delay factors (process variation) scale every arc of a lane; each delay is
+rounded to whole femtoseconds after scaling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 import numpy as np
 
 from pe_models import kernels
+from pe_models.arcs import latest_arrival_fs, latest_arrival_lanes_fs, uniform_delays_fs
 from pe_models.integers import to_signed
 from pe_models.netlist import Netlist
 from pe_models.pe import PEConfig, StageTiming
 
 __all__ = [
+    "CLOSED_FORM_CELLS",
     "ChainResult",
+    "closed_form_delays",
+    "encoded_stage",
     "evaluate_adder_stage",
     "evaluate_chain",
     "evaluate_stream",
     "hold_buffer_groups",
-    "lane_delays_fs",
     "mac_parameters",
-    "nominal_delays_fs",
     "stage_inputs",
     "static_output_arrival_fs",
 ]
 
 PRODUCT_MASK = 0xFFFF
+HOLD_BUFFER_KIND = "buf"
+
+CLOSED_FORM_CELLS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"compound": ("maj3", "xor3"), "2in": ("xor2", "and2", "or2")}
+)
+"""Cell types whose delays the ripple-carry closed forms read, per cell library."""
 
 
 @dataclass(frozen=True)
@@ -99,48 +117,112 @@ def stage_inputs(stage: str, prev_a, prev_b, prev_c, a, b, c) -> tuple[dict, dic
     return {"a": prev_a, "b": prev_b, "c": prev_c}, {"a": a, "b": b, "c": c}
 
 
-def nominal_delays_fs(pe: PEConfig, timing: StageTiming) -> dict[str, float]:
-    """Cell delays in fs at the timing's voltage before rounding (what variation factors scale)."""
-    return {cell: d * timing.delay_scale * 1000 for cell, d in pe.library.delays_ps.items()}
+def closed_form_delays(
+    pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None
+) -> dict[str, np.ndarray] | None:
+    """Per-lane delays of the ripple-carry closed forms, or None where they do not hold.
 
-
-def lane_delays_fs(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None) -> dict[str, np.ndarray]:
-    """Per-lane integer cell delays: ``max(1, rint(nominal * factor))`` fs, or the timing's own
-    delays (one entry, broadcast) without factors. Every level rounds the same way."""
-    if lane_factors is None:
-        return {cell: np.array([delay], dtype=np.int64) for cell, delay in timing.delays_fs.items()}
-    factors = np.asarray(lane_factors, dtype=np.float64).ravel()
-    return {
-        cell: np.maximum(1, np.rint(value * factors)).astype(np.int64)
-        for cell, value in nominal_delays_fs(pe, timing).items()
-    }
-
-
-def hold_buffer_groups(pe: PEConfig, lanes: Mapping[str, np.ndarray]) -> list[tuple[int, np.ndarray]]:
-    """The accumulator bits behind hold buffers, grouped by buffer count, with each group's delay.
+    The one check of every closed form of the registered ripple-carry adder (the chain
+    level's ``rca_*`` kernels, :func:`pe_models.kernels.registered_mac`, the stream and lane
+    kernels of the array engines): they assume one delay per cell type, so every pin, edge
+    and instance of each type of :data:`CLOSED_FORM_CELLS` in the adder stage must have the
+    same arc (the same exact value when variation factors scale them, the same integer
+    otherwise). This holds for the reasoned libraries and not for a characterised one,
+    whose configurations go to the exact event kernel.
 
     Parameters
     ----------
     pe : PEConfig
-    lanes : mapping of str to ndarray
-        Per-lane integer cell delays (:func:`lane_delays_fs`).
+    timing : StageTiming
+    lane_factors : ndarray, shape (n,), optional
+        Per-lane delay factors (process variation).
 
     Returns
     -------
-    list of (int, ndarray)
-        ``(bit mask, chain delay in fs per lane (int64, length 1 or n))``: a buffered bit
-        latches the adder's sum at ``t_sample - delay`` (a chain of transport delays is a
-        pure delay), so the closed forms evaluate the sum at that instant too.
+    dict of str to ndarray, or None
+        Per cell type of :data:`CLOSED_FORM_CELLS`, int64 delays in fs of shape (n,) (or
+        (1,) without factors), ``max(1, rint(exact * factor))``; None for another adder
+        or pipeline, or when an arc differs.
     """
-    groups: dict[int, int] = {}
-    for bit, count in enumerate(pe.hold_buffers):
-        if count:
-            groups[count] = groups.get(count, 0) | (1 << bit)
-    return [(bits, count * lanes["buf"]) for count, bits in sorted(groups.items())]
+    if pe.pipeline != "registered" or pe.adder != "rca":
+        return None
+    netlist = pe.stages["adder"]
+    kinds = CLOSED_FORM_CELLS[pe.cells]
+    if lane_factors is None:
+        common = uniform_delays_fs(netlist, timing.arcs_fs("adder"), kinds)
+        if common is None:
+            return None
+        return {cell: np.array([int(common[cell])], dtype=np.int64) for cell in kinds}
+    exact = uniform_delays_fs(netlist, timing.arcs.exact_fs("adder"), kinds)
+    if exact is None:
+        return None
+    factors = np.asarray(lane_factors, dtype=np.float64).ravel()
+    return {cell: np.maximum(1, np.rint(float(exact[cell]) * factors)).astype(np.int64) for cell in kinds}
 
 
-def static_output_arrival_fs(netlist: Netlist, delays_fs: Mapping[str, int], output: str) -> np.ndarray:
-    """Longest-path arrival time (fs) of each bit of an output bus; -1 for constant bits."""
+def hold_buffer_groups(
+    pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None
+) -> list[tuple[int, np.ndarray]] | None:
+    """The output bits behind hold buffers, grouped by chain, with each chain's delay per lane.
+
+    A chain of buffers whose every arc rises and falls equally fast is a pure delay (the sum
+    of its arcs; transport semantics), so a buffered bit latches the stage's sum at
+    ``t_sample - delay``. Bits whose chains have the same arcs form one group.
+
+    Parameters
+    ----------
+    pe : PEConfig
+    timing : StageTiming
+    lane_factors : ndarray, shape (n,), optional
+        Per-lane delay factors: each buffer's arc is ``max(1, rint(exact x factor))``.
+
+    Returns
+    -------
+    list of (int, ndarray), or None
+        ``(bit mask, chain delay in fs, int64 of shape (1,) or (n,))`` per group (empty
+        without buffers); None when a buffer's rise and fall arcs differ (the chain is not a
+        pure delay: the stage goes to the exact event kernel).
+    """
+    if not pe.hold_buffers:
+        return []
+    stage = "adder" if pe.pipeline == "registered" else "mac"
+    netlist = pe.stages[stage]
+    exact = timing.arcs.exact_fs(stage)
+    rounded = timing.arcs_fs(stage)
+    driver = {cell.output: c for c, cell in enumerate(netlist.cells)}
+    chains: dict[tuple[float, ...], tuple[list[int], int]] = {}
+    for bit, net in enumerate(netlist.outputs["sum"]):
+        chain = []
+        while (c := driver.get(net)) is not None and netlist.cells[c].kind == HOLD_BUFFER_KIND:
+            chain.append(c)
+            net = netlist.cells[c].inputs[0]
+        if not chain:
+            continue
+        if (exact[chain, 0, 0] != exact[chain, 0, 1]).any() or (rounded[chain, 0, 0] != rounded[chain, 0, 1]).any():
+            return None
+        key = tuple(float(x) for x in exact[chain, 0, 0])
+        cells, bits = chains.get(key, (chain, 0))
+        chains[key] = (cells, bits | (1 << bit))
+    groups = []
+    for chain, bits in chains.values():
+        if lane_factors is None:
+            delay = np.array([int(rounded[chain, 0, 0].sum())], dtype=np.int64)
+        else:
+            factors = np.asarray(lane_factors, dtype=np.float64).ravel()
+            delay = np.maximum(1, np.rint(exact[chain, 0, 0][None, :] * factors[:, None])).astype(np.int64).sum(axis=1)
+        groups.append((bits, delay))
+    return groups
+
+
+def static_output_arrival_fs(netlist: Netlist, delays_fs: Mapping[str, int] | np.ndarray, output: str) -> np.ndarray:
+    """Longest-path arrival time (fs) of each bit of an output bus; -1 for constant bits.
+
+    `delays_fs` is one delay per cell type, or per-instance arcs (int64 of shape
+    (n_cells, MAX_PINS, 2), e.g. ``timing.arcs_fs(stage)``: the later of the bit's two
+    edges, :func:`pe_models.arcs.latest_arrival_fs`).
+    """
+    if isinstance(delays_fs, np.ndarray):
+        return latest_arrival_fs(netlist, delays_fs)[netlist.outputs[output]].max(axis=1)
     arrival = netlist.static_arrival_fs(dict(delays_fs))
     return np.array([arrival[net] for net in netlist.outputs[output]], dtype=np.int64)
 
@@ -190,9 +272,9 @@ def evaluate_adder_stage(
     correct = np.empty(n, dtype=np.int64)
     settle = np.zeros(n, dtype=np.int64)
     bits = None
-    lanes = lane_delays_fs(pe, timing, lane_factors)
-    groups = hold_buffer_groups(pe, lanes)
-    if pe.adder == "rca":
+    lanes = closed_form_delays(pe, timing, lane_factors)
+    groups = hold_buffer_groups(pe, timing, lane_factors)
+    if lanes is not None and groups is not None:
         t_sample = np.array([timing.t_sample_fs], dtype=np.int64)
         if pe.cells == "compound":
             delays = (lanes["maj3"], lanes["xor3"], lanes["maj3"])
@@ -310,7 +392,7 @@ def evaluate_chain(
             )
             shadow = to_signed(shadow, width)
         multiplier = pe.stages["multiplier"]
-        longest_fs = static_output_arrival_fs(multiplier, timing.delays_fs, "product").max()
+        longest_fs = static_output_arrival_fs(multiplier, timing.arcs_fs("multiplier"), "product").max()
         if lane_factors is None:
             bound_fs = float(longest_fs)
         else:
@@ -359,19 +441,56 @@ def _gate(
     from pe_models.gate import simulate_gate_fast
 
     netlist = pe.stages[stage]
-    if lane_factors is None:
-        return simulate_gate_fast(
-            netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs, t_shadow_fs=t_shadow_fs
-        )
     return simulate_gate_fast(
         netlist,
         old,
         new,
-        delays_fs=timing.delays_fs,
+        delays_fs=timing.arcs_fs(stage),
         t_sample_fs=timing.t_sample_fs,
-        nominal_delays_fs=nominal_delays_fs(pe, timing),
+        nominal_delays_fs=None if lane_factors is None else timing.arcs.exact_fs(stage),
         lane_factors=lane_factors,
         t_shadow_fs=t_shadow_fs,
+    )
+
+
+def encoded_stage(netlist: Netlist, arcs_fs: np.ndarray, output: str, capacity: int) -> np.ndarray:
+    """A netlist and its integer arcs as the int64 words of :func:`pe_models.kernels.encoded_stage_samples`.
+
+    Parameters
+    ----------
+    netlist : Netlist
+    arcs_fs : ndarray, int64, shape (n_cells, MAX_PINS, 2)
+    output : str
+        The sampled output bus.
+    capacity : int
+        Transitions each net can hold; must bound the stage's (2 width + 4 for a
+        ripple-carry adder: a carry net switches at most once per switch of its carry-in and
+        once at t = 0).
+
+    Returns
+    -------
+    ndarray, int64, shape (m,)
+    """
+    from pe_models.kernels import CELL_CODES
+
+    cells = netlist.cells
+    inputs = np.zeros((len(cells), 3), dtype=np.int64)
+    for c, cell in enumerate(cells):
+        inputs[c, : len(cell.inputs)] = cell.inputs
+    buses = list(netlist.inputs)
+    input_nets = [net for name in buses for net in netlist.inputs[name]]
+    input_bus = [b for b, name in enumerate(buses) for _ in netlist.inputs[name]]
+    input_bit = [i for name in buses for i in range(len(netlist.inputs[name]))]
+    outputs = netlist.outputs[output]
+    return np.concatenate(
+        [
+            np.array([len(cells), netlist.n_nets, len(input_nets), len(outputs), capacity], dtype=np.int64),
+            np.array([CELL_CODES[cell.kind] for cell in cells], dtype=np.int64),
+            inputs.ravel(),
+            np.array([cell.output for cell in cells], dtype=np.int64),
+            np.asarray(arcs_fs, dtype=np.int64).ravel(),
+            np.array(input_nets + input_bus + input_bit + list(outputs), dtype=np.int64),
+        ]
     )
 
 
@@ -394,15 +513,20 @@ def mac_parameters(
 
     Returns
     -------
-    ndarray, int64, shape (n or 1, PARAM_COUNT)
-        Cell-library flag, adder mask, sampling instant (fs), the adder's cell delays
-        (compound: MAJ3, XOR3; 2in: XOR2, AND2, OR2) and the 16 product bits' static
-        arrival times through the multiplier (fs), the mask of product bits that arrive
-        after the sampling instant, and (compound) the number of carry delays that fit
-        before it; then the shadow instant ``t_sample + window_fs`` and the carry delays
-        that fit before it; then the hold-buffered bits (``pe.hold_buffers``, one count on
-        every buffered bit) and their two instants ``t_sample - D``, ``t_shadow - D`` with
-        their carry delays (D: the buffer chain's delay).
+    ndarray, int64, shape (n or 1, PARAM_COUNT) or (n or 1, PARAM_COUNT + stage words)
+        Cell-library flag (``CELLS_COMPOUND``, ``CELLS_2IN``, or ``CELLS_EXACT`` when
+        :func:`closed_form_delays` does not hold), adder mask, sampling instant (fs), the
+        adder's cell delays (compound: MAJ3, XOR3; 2in: XOR2, AND2, OR2) and the 16 product
+        bits' static arrival times through the multiplier (fs, the later edge), the mask of
+        product bits that arrive after the sampling instant, and (compound) the number of
+        carry delays that fit before it; then the shadow instant ``t_sample + window_fs``
+        and the carry delays that fit before it; then the hold-buffered bits and their two
+        instants ``t_sample - D``, ``t_shadow - D`` with their carry delays (D: the chain's
+        delay, :func:`hold_buffer_groups`; one chain for every buffered bit, else the row is
+        exact). ``CELLS_EXACT`` rows continue with the
+        adder stage and its arcs (per row, rounded after the row's factor) encoded for the
+        exact event kernel (:func:`encoded_stage`); their delay and carry-step words are 0
+        and -1.
     """
     from pe_models.errors import ConfigError
 
@@ -410,34 +534,53 @@ def mac_parameters(
         raise ConfigError(
             f"pe: the array engines run the registered pipeline with the rca adder; got {pe.pipeline} {pe.adder}"
         )
-    lane_delays = lane_delays_fs(pe, timing, lane_factors)
+    lanes = closed_form_delays(pe, timing, lane_factors)
+    groups = hold_buffer_groups(pe, timing, lane_factors)
+    if groups is None or len(groups) > 1:
+        lanes = None
     rows = 1 if lane_factors is None else np.asarray(lane_factors).size
-    cells = ("maj3", "xor3", "maj3") if pe.cells == "compound" else ("xor2", "and2", "or2")
-    params = np.zeros((rows, kernels.PARAM_COUNT), dtype=np.int64)
-    params[:, kernels.PARAM_CELLS] = 0 if pe.cells == "compound" else 1
+    multiplier = pe.stages["multiplier"]
+    if lane_factors is None:
+        arrival = static_output_arrival_fs(multiplier, timing.arcs_fs("multiplier"), "product")[None, :]
+    else:
+        arrival = latest_arrival_lanes_fs(multiplier, timing.arcs.exact_fs("multiplier"), lane_factors, "product")
+    stage = None
+    if lanes is None:
+        adder = pe.stages["adder"]
+        stage = encoded_stage(adder, timing.arcs_fs("adder"), "sum", 2 * pe.width + 4)
+    params = np.zeros((rows, kernels.PARAM_COUNT + (0 if stage is None else stage.size)), dtype=np.int64)
     params[:, kernels.PARAM_MASK] = (1 << pe.width) - 1
     params[:, kernels.PARAM_T_SAMPLE] = timing.t_sample_fs
-    for offset, cell in enumerate(cells):
-        params[:, kernels.PARAM_D0 + offset] = lane_delays[cell]
-    arrival = pe.stages["multiplier"].static_arrival_lanes_fs(lane_delays, "product")
     params[:, kernels.PARAM_ARRIVAL : kernels.PARAM_LATE_PRODUCT] = arrival
     late = arrival > timing.t_sample_fs
     params[:, kernels.PARAM_LATE_PRODUCT] = (late * np.left_shift(np.int64(1), np.arange(16))).sum(axis=1)
+    t_shadow = timing.t_sample_fs + int(window_fs)
+    params[:, kernels.PARAM_T_SHADOW] = t_shadow
+    if stage is not None:
+        params[:, kernels.PARAM_CELLS] = kernels.CELLS_EXACT
+        params[:, kernels.PARAM_CARRY_STEPS] = -1
+        params[:, kernels.PARAM_SHADOW_STEPS] = -1
+        params[:, kernels.PARAM_STAGE :] = stage
+        if lane_factors is not None:
+            n_cells = len(pe.stages["adder"].cells)
+            first = kernels.PARAM_STAGE + kernels.STAGE_HEADER + 5 * n_cells
+            exact = timing.arcs.exact_fs("adder").ravel()
+            factors = np.asarray(lane_factors, dtype=np.float64).ravel()
+            params[:, first : first + 6 * n_cells] = np.maximum(1, np.rint(exact[None, :] * factors[:, None]))
+        return params
+    assert lanes is not None
+    compound = pe.cells == "compound"
+    cells = ("maj3", "xor3", "maj3") if compound else ("xor2", "and2", "or2")
+    params[:, kernels.PARAM_CELLS] = kernels.CELLS_COMPOUND if compound else kernels.CELLS_2IN
+    for offset, cell in enumerate(cells):
+        params[:, kernels.PARAM_D0 + offset] = lanes[cell]
     d_carry = params[:, kernels.PARAM_D0]
     d_sum = params[:, kernels.PARAM_D1]
     params[:, kernels.PARAM_CARRY_STEPS] = np.where(
         timing.t_sample_fs < d_sum, -1, (timing.t_sample_fs - d_sum) // np.maximum(d_carry, 1)
     )
-    t_shadow = timing.t_sample_fs + int(window_fs)
-    params[:, kernels.PARAM_T_SHADOW] = t_shadow
     params[:, kernels.PARAM_SHADOW_STEPS] = np.where(t_shadow < d_sum, -1, (t_shadow - d_sum) // np.maximum(d_carry, 1))
-    groups = hold_buffer_groups(pe, lane_delays)
-    if len(groups) > 1:
-        raise ConfigError(
-            "pe.hold_buffers: the array engines need one buffer count on every buffered bit; "
-            f"got {sorted({n for n in pe.hold_buffers if n})}"
-        )
-    for bits, delay in groups:
+    for bits, delay in groups or ():
         params[:, kernels.PARAM_BUFFER_MASK] = bits
         for instant, steps, t in (
             (kernels.PARAM_T_BUFFERED, kernels.PARAM_BUFFER_STEPS, timing.t_sample_fs - delay),
@@ -472,7 +615,7 @@ def evaluate_stream(pe: PEConfig, timing: StageTiming, a: np.ndarray, b: np.ndar
     b = np.ascontiguousarray(b, dtype=np.int8)
     c = np.ascontiguousarray(c, dtype=np.int64)
     out = np.empty(a.shape[0], dtype=np.int64)
-    if pe.cells == "compound" and not pe.hold_buffers:
+    if params[kernels.PARAM_CELLS] == kernels.CELLS_COMPOUND and params[kernels.PARAM_BUFFER_MASK] == 0:
         kernels.compound_mac_stream(
             a,
             b,

@@ -41,13 +41,15 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from pe_models.arcs import as_arcs_fs, earliest_arrival_fs, latest_arrival_fs
 from pe_models.errors import ConfigError
-from pe_models.netlist import CONST1, Netlist
-from pe_models.pe import PEConfig, StageTiming, stage_timing
+from pe_models.netlist import Netlist
+from pe_models.pe import OperatingPoint, PEConfig, StageTiming, cell_library, stage_timing
 
 __all__ = [
     "HOLD_BUFFER_CELL",
@@ -58,6 +60,7 @@ __all__ = [
     "razor_feasibility",
     "razor_masks",
     "razor_pe",
+    "retimed",
     "window_fs",
     "window_range_fs",
 ]
@@ -117,25 +120,15 @@ def _output_stage(pe: PEConfig) -> tuple[Netlist, str]:
     return pe.stages["adder" if pe.pipeline == "registered" else "mac"], "sum"
 
 
-def _earliest_arrival(netlist: Netlist, delays_fs: dict[str, int]) -> list[int]:
-    earliest = [-1] * netlist.n_nets
-    for nets in netlist.inputs.values():
-        for net in nets:
-            earliest[net] = 0
-    for cell in netlist.cells:
-        arrivals = [earliest[i] for i in cell.inputs if i > CONST1 and earliest[i] >= 0]
-        earliest[cell.output] = min(arrivals) + int(delays_fs[cell.kind]) if arrivals else -1
-    return earliest
-
-
-def min_path_fs(netlist: Netlist, delays_fs: dict[str, int], output: str) -> np.ndarray:
+def min_path_fs(netlist: Netlist, delays_fs: Mapping[str, int] | np.ndarray, output: str) -> np.ndarray:
     """Shortest input-to-output path delay of each bit of an output bus, in fs (-1: constant bit).
 
     Parameters
     ----------
     netlist : Netlist
-    delays_fs : mapping of str to int
-        Cell delay per cell type, fs.
+    delays_fs : mapping of str to int, or ndarray
+        Cell delay per cell type, fs, or per-instance arcs (int64 of shape (n_cells,
+        MAX_PINS, 2); each cell's smallest arc counts, :func:`pe_models.arcs.earliest_arrival_fs`).
     output : str
         Output bus name.
 
@@ -143,16 +136,30 @@ def min_path_fs(netlist: Netlist, delays_fs: dict[str, int], output: str) -> np.
     -------
     ndarray, int64, shape (bits,)
     """
-    earliest = _earliest_arrival(netlist, delays_fs)
-    return np.array([earliest[net] for net in netlist.outputs[output]], dtype=np.int64)
+    earliest = earliest_arrival_fs(netlist, as_arcs_fs(netlist, delays_fs))
+    return earliest[netlist.outputs[output]]
 
 
-def _static_paths_fs(pe: PEConfig, delays_fs: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """(shortest, longest) static path of each output bit of the Razor-sampled stage, fs (-1: constant)."""
+def _static_paths_fs(pe: PEConfig, timing: StageTiming) -> tuple[np.ndarray, np.ndarray]:
+    """(shortest, longest) static path of each output bit of the Razor-sampled stage, fs (-1: constant).
+
+    From the stage's per-instance arcs: the earliest possible transition (smallest arc of the
+    pins that changed) and the latest (the later of the bit's two edges)."""
     netlist, output = _output_stage(pe)
-    latest = netlist.static_arrival_fs(delays_fs)
-    longest = np.array([latest[net] for net in netlist.outputs[output]], dtype=np.int64)
-    return min_path_fs(netlist, delays_fs, output), longest
+    arcs = timing.arcs_fs("adder" if pe.pipeline == "registered" else "mac")
+    nets = netlist.outputs[output]
+    return earliest_arrival_fs(netlist, arcs)[nets], latest_arrival_fs(netlist, arcs)[nets].max(axis=1)
+
+
+def _hold_fs(pe: PEConfig) -> int:
+    """Hold time of the shadow latch at nominal VDD, fs: a characterised library's flip-flop
+    (the larger of a rising and a falling D), else the reasoned library's."""
+    library = cell_library(pe)
+    hold = getattr(library, "hold_ps", None)
+    if hold is None:
+        return round(pe.library.t_hold_ps * 1000)
+    nominal = float(pe.tech.vdd_nominal_v)
+    return round(max(float(hold(nominal, "rise")), float(hold(nominal, "fall"))) * 1000)
 
 
 def _nominal_timing(pe: PEConfig, f_clk_mhz: float) -> StageTiming:
@@ -171,6 +178,8 @@ class _BufferModel:
     t_sample_fs: int
     t_clk_fs: int
     t_hold_fs: int
+    """Hold requirement beyond the shortest path: the latch's hold time minus the clock-to-Q
+    delay of the stage inputs' flip-flops (paths are counted from the inputs' switch)."""
     min_fs: np.ndarray
     max_fs: np.ndarray
     first_min: np.ndarray
@@ -212,13 +221,15 @@ def _buffer_model(pe: PEConfig, f_clk_mhz: float) -> _BufferModel:
         technology=pe.technology,
     )
     timing = _nominal_timing(base, f_clk_mhz)
-    delays = dict(timing.delays_fs)
-    paths = [_static_paths_fs(_with_buffers(base, (n,) * pe.width), delays) for n in (0, 1, 2)]
+    paths = []
+    for n in (0, 1, 2):
+        buffered = _with_buffers(base, (n,) * pe.width)
+        paths.append(_static_paths_fs(buffered, _nominal_timing(buffered, f_clk_mhz)))
     (min0, max0), (min1, max1), (min2, max2) = paths
     return _BufferModel(
         t_sample_fs=timing.t_sample_fs,
         t_clk_fs=timing.t_clk_fs,
-        t_hold_fs=round(pe.library.t_hold_ps * 1000),
+        t_hold_fs=_hold_fs(base) - timing.t_clk_to_q_fs,
         min_fs=min0,
         max_fs=max0,
         first_min=min1 - min0,
@@ -398,7 +409,9 @@ class RazorFeasibility:
     t_sample_ps : float
         ``T_clk - t_setup`` at nominal VDD: what a longest path must meet.
     t_hold_ps : float
-        Hold time of the shadow latch (the library's), nominal VDD.
+        Hold requirement beyond the shortest path, nominal VDD: the shadow latch's hold time
+        (the library's) minus the clock-to-Q delay of the stage's input flip-flops (0 in the
+        reasoned libraries).
     buffer_delay_ps : float
         Delay one BUF adds to a chain (nominal VDD).
     protected_mask : int
@@ -485,7 +498,7 @@ def razor_feasibility(
         window = window_fs(timing, window_ps)
     counts = hold_buffer_counts(pe, f_clk_mhz=f_clk_mhz, protected_mask=mask, window_fs=window)
     buffered = _with_buffers(pe, tuple(int(n) for n in counts))
-    min_with, max_with = _static_paths_fs(buffered, dict(_nominal_timing(buffered, f_clk_mhz).delays_fs))
+    min_with, max_with = _static_paths_fs(buffered, _nominal_timing(buffered, f_clk_mhz))
     constant = model.min_fs < 0
     protected = np.array([(mask >> bit) & 1 for bit in range(pe.width)], dtype=bool)
     hold_met = ~protected | constant | (min_with >= window + model.t_hold_fs)
@@ -588,3 +601,25 @@ def razor_pe(pe: PEConfig, *, f_clk_mhz: float, protected_mask: int, window_ps: 
         return pe
     counts = hold_buffers(pe, f_clk_mhz=f_clk_mhz, protected_mask=protected_mask, window_ps=window_ps)
     return _with_buffers(pe, tuple(int(n) for n in counts))
+
+
+def retimed(pe: PEConfig, timing: StageTiming) -> StageTiming:
+    """`timing`'s operating point (supply or delay scale, clock, setup) for `pe`, e.g. with its hold buffers.
+
+    The per-instance arcs belong to one netlist: a PE built with hold buffers needs its own.
+
+    Parameters
+    ----------
+    pe : PEConfig
+    timing : StageTiming
+        Of the same PE without (or with other) hold buffers.
+
+    Returns
+    -------
+    StageTiming
+    """
+    setup_ps = timing.t_setup_fs / 1000
+    if timing.vdd_v is not None:
+        point = OperatingPoint(vdd_v=timing.vdd_v, f_clk_mhz=1e9 / timing.t_clk_fs)
+        return stage_timing(pe, operating_point=point, t_setup_ps=setup_ps)
+    return stage_timing(pe, t_clk_ps=timing.t_clk_fs / 1000, delay_scale=timing.delay_scale, t_setup_ps=setup_ps)

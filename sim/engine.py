@@ -419,14 +419,7 @@ def _parameters(
     With variation, :func:`pe_models.chain.mac_parameters` walks the multiplier netlist
     once per PE (10-20 s for 256 x 256 PEs), so the layers of one die reuse the rows.
     """
-    key: tuple = (
-        pe,
-        timing.t_clk_fs,
-        timing.t_sample_fs,
-        timing.delay_scale,
-        tuple(sorted(timing.delays_fs.items())),
-        window_fs,
-    )
+    key: tuple = (pe, timing, window_fs)
     if variation is not None:
         key += (variation, rows, cols, root.entropy, tuple(root.spawn_key), root.pool_size)
     params = _PARAMETER_CACHE.get(key)
@@ -484,7 +477,7 @@ def _grid_setup(
             pe=pe,
             timing=timing,
         )
-        pe = design.pe
+        pe, timing = design.pe, design.timing
     window = 0 if design is None else design.window_fs
     params = _parameters(pe, timing, variation, root, array.rows, array.cols, window)
     setup = GridSetup(

@@ -55,7 +55,7 @@ from dataclasses import dataclass, replace
 from pe_models.energy import flops_per_pe, pe_area, technology_node_nm
 from pe_models.errors import ConfigError
 from pe_models.pe import PEConfig, StageTiming
-from pe_models.razor import razor_pe, window_fs
+from pe_models.razor import razor_pe, retimed, window_fs
 
 from .protection import Protection
 
@@ -128,6 +128,15 @@ def wire_delay_ps_per_mm(buffer_delay_ps: float, node_nm: float) -> float:
     r_ohm_per_mm = _wire_resistance_ohm_per_mm(node_nm)
     rc_ps_per_mm2 = r_ohm_per_mm * WIRE_CAPACITANCE_FF_PER_MM * 1e-3
     return _BAKOGLU_FACTOR * math.sqrt(buffer_delay_ps / _FO4_OVER_TAU * rc_ps_per_mm2)
+
+
+def _gate_delay_ps(pe: PEConfig, timing: StageTiming, kind: str) -> float:
+    """One gate of the error tree or the stall network at the timing's operating point, ps: the
+    timing's delay of the cell type, or with a characterised library (per-instance arcs, no
+    delay per type) the reasoned library's delay times the delay scale."""
+    if timing.cell_delays_fs is not None:
+        return timing.cell_delays_fs[kind] / 1000
+    return pe.library.delays_ps[kind] * timing.delay_scale
 
 
 def recovery_buffer_flops(recovery: str, stall_cycles: int, pe: PEConfig, dataflow: str) -> float:
@@ -243,10 +252,9 @@ def stall_model(
     pes, pitches = scopes[recovery]
     wire_mm = pitches * pitch_um * 1e-3
     levels = math.ceil(math.log2(max(2, protected_bits * pes)))
-    delays = timing.delays_fs
-    buffer_ps = delays["buf"] / 1000
+    buffer_ps, xor2_ps, or2_ps = (_gate_delay_ps(pe, timing, kind) for kind in ("buf", "xor2", "or2"))
     wire_ps_per_mm = wire_delay_ps_per_mm(buffer_ps, node)
-    signal_ps = window_fs / 1000 + delays["xor2"] / 1000 + levels * delays["or2"] / 1000 + wire_mm * wire_ps_per_mm
+    signal_ps = window_fs / 1000 + xor2_ps + levels * or2_ps + wire_mm * wire_ps_per_mm
     t_clk_ps = timing.t_clk_fs / 1000
     if stall_cycles is not None:
         cycles = int(stall_cycles)
@@ -276,6 +284,8 @@ class RazorDesign:
     ----------
     pe : PEConfig
         The PE with the hold-fix buffers of its Razor bits (:func:`pe_models.razor.razor_pe`).
+    timing : StageTiming
+        The operating point's timing of that PE (its arcs include the buffers).
     window_fs : int
         The Razor window (the largest feasible one unless the protection names one).
     protection : Protection
@@ -284,6 +294,7 @@ class RazorDesign:
     """
 
     pe: PEConfig
+    timing: StageTiming
     window_fs: int
     protection: Protection
     stall: StallModel
@@ -323,16 +334,17 @@ def razor_design(
         protect_field="Protection.protected_mask",
     )
     built = pe if pe.hold_buffers else razor_pe(pe, f_clk_mhz=f_clk_mhz, protected_mask=bits, window_ps=window / 1000)
+    built_timing = timing if built == pe else retimed(built, timing)
     stall = stall_model(
         recovery=protection.recovery,
         rows=rows,
         cols=cols,
         dataflow=dataflow,
         pe=built,
-        timing=timing,
+        timing=built_timing,
         window_fs=window,
         protected_bits=int(bits).bit_count(),
         stall_cycles=protection.penalty_cycles,
     )
     resolved = replace(protection, penalty_cycles=stall.stall_cycles, razor_window_ps=window / 1000)
-    return RazorDesign(pe=built, window_fs=window, protection=resolved, stall=stall)
+    return RazorDesign(pe=built, timing=built_timing, window_fs=window, protection=resolved, stall=stall)

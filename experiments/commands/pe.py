@@ -27,7 +27,7 @@ from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate_fast
 from pe_models.integers import to_signed
 from pe_models.pe import PEConfig, StageTiming
-from pe_models.razor import razor_masks, razor_pe, window_fs
+from pe_models.razor import razor_masks, razor_pe, retimed, window_fs
 from sim.protection import parse_bit_mask
 from workloads.topologies import read_text_file
 
@@ -182,7 +182,12 @@ def evaluate(
     old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
     t_shadow = None if window_fs is None else timing.t_sample_fs + window_fs
     gate = simulate_gate_fast(
-        pe.stages[stage], old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs, t_shadow_fs=t_shadow
+        pe.stages[stage],
+        old,
+        new,
+        delays_fs=timing.arcs_fs(stage),
+        t_sample_fs=timing.t_sample_fs,
+        t_shadow_fs=t_shadow,
     )
     shadow = None if gate.shadow is None else to_signed(gate.shadow, pe.width)
     return (
@@ -196,15 +201,17 @@ def evaluate(
 
 def _razor_window(
     args: argparse.Namespace, pe: PEConfig, timing: StageTiming, protected: int
-) -> tuple[PEConfig, int | None]:
-    """The PE with the hold buffers of its Razor bits and the window in fs (the PE and None without one)."""
+) -> tuple[PEConfig, StageTiming, int | None]:
+    """The PE with the hold buffers of its Razor bits, its timing, and the window in fs (the PE,
+    its timing and None without a window)."""
     window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000, "--razor-window-ps")
     if window_ps is None:
-        return pe, None
+        return pe, timing, None
     window = window_fs(
         timing, window_ps, field="--razor-window-ps", pe=pe, protected_mask=protected, protect_field="--protect"
     )
-    return razor_pe(pe, f_clk_mhz=1e9 / timing.t_clk_fs, protected_mask=protected, window_ps=window / 1000), window
+    built = razor_pe(pe, f_clk_mhz=1e9 / timing.t_clk_fs, protected_mask=protected, window_ps=window / 1000)
+    return built, retimed(built, timing), window
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -213,7 +220,7 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.protect is not None and args.razor_window_ps is None:
         raise ConfigError("--protect: the mask columns need a Razor window; add --razor-window-ps")
     protected = (1 << pe.width) - 1 if args.protect is None else parse_bit_mask(args.protect, width=pe.width)
-    pe, window = _razor_window(args, pe, timing, protected)
+    pe, timing, window = _razor_window(args, pe, timing, protected)
     if args.energy and args.vdd is None:
         raise ConfigError("--energy: the energy scales with the supply; allowed: with --vdd (not --t-clk-ps)")
     vectors = read_vectors(args.vectors, width=pe.width)
@@ -271,7 +278,7 @@ def _config(args: argparse.Namespace, pe: PEConfig, timing: StageTiming) -> dict
         "razor_window_ps": getattr(args, "razor_window_ps", None),
         "protect": getattr(args, "protect", None),
         "delay_scale": timing.delay_scale,
-        "cell_delays_fs": dict(timing.delays_fs),
+        "cell_delays_fs": None if timing.cell_delays_fs is None else dict(timing.cell_delays_fs),
         "vdd_v": args.vdd,
         "f_clk_mhz": args.f_clk_mhz,
     }
@@ -282,7 +289,7 @@ def run_verilog(args: argparse.Namespace) -> int:
 
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
-    pe, window = _razor_window(args, pe, timing, (1 << pe.width) - 1)
+    pe, timing, window = _razor_window(args, pe, timing, (1 << pe.width) - 1)
     if args.vectors is not None:
         vectors = read_vectors(args.vectors, width=pe.width)
     else:
@@ -296,7 +303,7 @@ def run_verilog(args: argparse.Namespace) -> int:
         files = write_verilog_bundle(
             directory,
             netlist,
-            delays_fs=timing.delays_fs,
+            delays_fs=timing.arcs_fs(stage),
             t_sample_fs=timing.t_sample_fs,
             old_inputs=old,
             new_inputs=new,

@@ -173,14 +173,13 @@ def test_chain_level_equals_the_gate_level_with_hold_buffers_and_variation(rng, 
     vectors = _mac_vectors(600, rng)
     factors = rng.normal(1.0, 0.1, 600)
     old, new = stage_inputs("adder", *(vectors[column] for column in COLUMNS))
-    nominal = {cell: d * timing.delay_scale * 1000 for cell, d in pe.library.delays_ps.items()}
     gate = simulate_gate_fast(
         pe.stages["adder"],
         old,
         new,
-        delays_fs=timing.delays_fs,
+        delays_fs=timing.arcs_fs("adder"),
         t_sample_fs=timing.t_sample_fs,
-        nominal_delays_fs=nominal,
+        nominal_delays_fs=timing.arcs.exact_fs("adder"),
         lane_factors=factors,
     )
     chain = evaluate_chain(pe, timing, **vectors, lane_factors=factors)
