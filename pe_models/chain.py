@@ -39,6 +39,7 @@ import numpy as np
 
 from pe_models import kernels
 from pe_models.arcs import latest_arrival_fs, latest_arrival_lanes_fs, uniform_delays_fs
+from pe_models.errors import ConfigError
 from pe_models.integers import to_signed
 from pe_models.netlist import Netlist
 from pe_models.pe import PEConfig, StageTiming
@@ -183,12 +184,17 @@ def hold_buffer_groups(
         without buffers); None when a buffer's rise and fall arcs differ (the chain is not a
         pure delay: the stage goes to the exact event kernel).
     """
-    if not pe.hold_buffers:
-        return []
     stage = "adder" if pe.pipeline == "registered" else "mac"
     netlist = pe.stages[stage]
-    exact = timing.arcs.exact_fs(stage)
     rounded = timing.arcs_fs(stage)
+    if rounded.shape[0] != len(netlist.cells):
+        raise ConfigError(
+            f"timing: its arcs are for {rounded.shape[0]} cells, the {stage} stage of this PE has "
+            f"{len(netlist.cells)} (its hold buffers); time the PE as built (pe_models.razor.retimed)"
+        )
+    if not pe.hold_buffers:
+        return []
+    exact = timing.arcs.exact_fs(stage)
     driver = {cell.output: c for c, cell in enumerate(netlist.cells)}
     chains: dict[tuple[float, ...], tuple[list[int], int]] = {}
     for bit, net in enumerate(netlist.outputs["sum"]):

@@ -17,7 +17,7 @@ import pytest
 from pe_models.chain import evaluate_chain
 from pe_models.energy import flops_per_pe, pe_energy_model
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
-from pe_models.razor import razor_pe
+from pe_models.razor import razor_pe, retimed
 from sim.config import ArrayConfig
 from sim.energy import GatingOptions, LayerActivity, MemoryTraffic, layer_energy
 from sim.engine import simulate_gemm
@@ -222,6 +222,7 @@ def test_engine_column_equals_the_chain_level_with_hold_buffers_and_correction(c
     protected = 0xFFFFF000
     protection = Protection.from_spec("31:12", razor_window_ps=150.0, penalty_cycles=1)
     built = razor_pe(pe, f_clk_mhz=700.0, protected_mask=protected, window_ps=150.0)
+    built_timing = retimed(built, timing)
     partial = np.zeros(steps, dtype=np.int64)
     mask = (1 << 32) - 1
     detections = 0
@@ -234,7 +235,7 @@ def test_engine_column_equals_the_chain_level_with_hold_buffers_and_correction(c
 
         result = evaluate_chain(
             built,
-            timing,
+            built_timing,
             prev_a=shifted(x),
             prev_b=shifted(y),
             prev_c=shifted(partial),
