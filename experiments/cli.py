@@ -277,8 +277,7 @@ def _option_names(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
             if isinstance(action, argparse._SubParsersAction):
                 chosen = action.choices.get(getattr(args, action.dest, None) or "")
             elif action.option_strings:
-                long = [text for text in action.option_strings if text.startswith("--")]
-                names[action.dest] = (long or action.option_strings)[0]
+                names[action.dest] = action.option_strings[0]
         current = chosen
     return names
 
@@ -295,20 +294,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vscale: interrupted", file=sys.stderr)
         return 130
-    from .options import STAGING, StagingFolder
+    from .options import STAGING, StagingFolder, cli_message
 
     staging: StagingFolder | None = None
+    names = _option_names(parser, args)
     with _signal_handlers():
         try:
             limit = None
             if getattr(args, "max_memory", None) is not None:
                 limit = validation.parse_size(args.max_memory)
-            names = _option_names(parser, args)
             validation.check_arguments(args, names)
             if hasattr(args, "out"):
                 validation.output_folder(args.out, field=names.get("out", "--out"))
             with validation.use_memory_limit(limit):
-                validation.guard(args, notes=lambda line: print(f"vscale: note: {line}", file=sys.stderr))
+                validation.guard(
+                    args, notes=lambda line: print(f"vscale: note: {cli_message(line, names)}", file=sys.stderr)
+                )
                 if hasattr(args, "out"):
                     staging = StagingFolder(Path(args.out))
                     setattr(args, STAGING, staging)
@@ -317,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 staging.publish()
             return status
         except ConfigError as error:
-            _error(str(error))
+            _error(cli_message(str(error), names))
             return 2
         except Interrupted as interrupt:
             print("vscale: interrupted", file=sys.stderr)

@@ -275,7 +275,7 @@ def load_array_config(path: str | Path) -> ArrayConfig:
     raise ConfigError(f"config: expected a .cfg (SCALE-Sim) or .toml (vscale) file, got {str(path)!r}")
 
 
-def parse_array_shape(text: str, *, option: str = "--array") -> tuple[int, int]:
+def parse_array_shape(text: str, *, option: str = "array") -> tuple[int, int]:
     """An array shape ``"RxC"`` (``x`` or ``X``) as ``(R, C)``.
 
     Raises
@@ -293,7 +293,7 @@ def parse_array_shape(text: str, *, option: str = "--array") -> tuple[int, int]:
     return rows, cols
 
 
-def parse_bandwidth(text: str, *, option: str = "--bandwidth") -> float | None:
+def parse_bandwidth(text: str, *, option: str = "bandwidth") -> float | None:
     """A bandwidth option in words per cycle: a positive number, or ``unlimited``."""
     if text.strip().lower() == "unlimited":
         return None
@@ -306,7 +306,7 @@ def parse_bandwidth(text: str, *, option: str = "--bandwidth") -> float | None:
     return int(value) if value.is_integer() else value
 
 
-def parse_sram_kib(value: object, *, option: str = "--sram-kib") -> tuple[int, int, int]:
+def parse_sram_kib(value: object, *, option: str = "sram_kib") -> tuple[int, int, int]:
     """SRAM buffer sizes in KiB: one size for all three buffers or ``IFMAP,FILTER,OFMAP``.
 
     Accepts ``"64"``, ``"64,64,32"``, an int, or a sequence of three ints.
@@ -374,7 +374,7 @@ def resolve_array_config(
         changes["rows"], changes["cols"] = parse_array_shape(array)
     if dataflow is not None:
         if dataflow not in DATAFLOWS:
-            raise ConfigError(f"--dataflow: expected one of {', '.join(DATAFLOWS)}, got {dataflow!r}")
+            raise ConfigError(f"dataflow: expected one of {', '.join(DATAFLOWS)}, got {dataflow!r}")
         changes["dataflow"] = dataflow
     if bandwidth is not None:
         changes["dram_bandwidth_words_per_cycle"] = parse_bandwidth(bandwidth)

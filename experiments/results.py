@@ -53,6 +53,7 @@ __all__ = [
     "display_value",
     "plain",
     "row_columns",
+    "saving_pct",
 ]
 
 NOT_A_COLUMN: Mapping[str, bool] = MappingProxyType({"column": False})
@@ -81,6 +82,17 @@ def display_value(value: Any) -> Any:
     if isinstance(value, float) and math.isfinite(value):
         return float(f"{value:.{_DISPLAY_DIGITS}g}")
     return value
+
+
+def saving_pct(value: float, reference: float) -> float:
+    """``100 (1 - value / reference)``: the saving of `value` against `reference` in percent.
+
+    Rounded to 1e-9 points (a value equal to its reference up to rounding saves 0, not
+    ``-2.22e-14``); 0 when the reference is 0.
+    """
+    if not reference:
+        return 0.0
+    return round(100.0 * (1.0 - value / reference), 9) + 0.0
 
 
 def plain(value: Any) -> Any:

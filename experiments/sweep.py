@@ -47,6 +47,7 @@ from typing import Any
 from pe_models.errors import ConfigError
 
 from .studies import STUDIES, Study
+from .vocabulary import accepted_names, resolve_names
 
 __all__ = [
     "EXECUTORS",
@@ -89,22 +90,11 @@ def _study(name: object) -> Study:
 def parameter_names(study: Study) -> dict[str, str]:
     """Every key a sweep may give for `study`, mapped to its config field.
 
-    The canonical keys are the command-line options with underscores (``vdd`` for the field
-    ``vdd_v``, ``penalty`` for ``penalty_cycles``, ``f_clk_mhz``); the field names themselves
-    are accepted too.
+    The keys are the config's field names (``vdd_v``, ``penalty_cycles``, ``f_clk_mhz``),
+    and the short and earlier names of :mod:`experiments.vocabulary` that the command line
+    takes too (``vdd``, ``penalty``).
     """
-    from .vocabulary import dest_of
-
-    fields = [f.name for f in dataclasses.fields(study.config_type) if f.init]
-    names = {dest_of(name): name for name in fields}
-    names.update({name: name for name in fields})
-    return names
-
-
-def _canonical_names(study: Study) -> list[str]:
-    from .vocabulary import dest_of
-
-    return sorted(dest_of(f.name) for f in dataclasses.fields(study.config_type) if f.init)
+    return accepted_names(study.config_type)
 
 
 @functools.cache
@@ -164,18 +154,12 @@ class SweepSpec:
         allowed = parameter_names(study)
 
         def check_keys(table: str, keys: object) -> None:
-            fields: dict[str, str] = {}
-            for key in keys:  # type: ignore[attr-defined]
-                if key not in allowed:
-                    raise ConfigError(
-                        f"{self.label}: {table}.{key}: not a parameter of study {self.study}; "
-                        f"allowed: {', '.join(_canonical_names(study))}"
-                    )
-                if allowed[key] in fields:
-                    raise ConfigError(
-                        f"{self.label}: {table}.{key}: the same parameter as {fields[allowed[key]]}; give it once"
-                    )
-                fields[allowed[key]] = key
+            resolve_names(
+                study.config_type,
+                dict.fromkeys(keys),
+                short=True,
+                where=f"{self.label}: {table}.",  # type: ignore[arg-type]
+            )
 
         if not isinstance(self.fixed, Mapping):
             raise ConfigError(f"{self.label}: fixed: expected a table of parameters")

@@ -172,7 +172,7 @@ def two_input_schedule(timing: StageTiming) -> tuple[int, bool]:
     delays = timing.delays_fs
     step = delays["and2"] + delays["or2"]
     if delays["xor2"] >= step:
-        raise ConfigError("level: the analytic 2in model needs t_xor2 < t_and2 + t_or2; use --level chain")
+        raise ConfigError("level: the analytic 2in model needs t_xor2 < t_and2 + t_or2; use the chain level")
     x0 = timing.t_sample_fs - delays["xor2"]
     if x0 < delays["xor2"]:
         return -1, False

@@ -26,8 +26,7 @@ from experiments.studies.latency import LatencyConfig, LatencyResult, latency
 from experiments.studies.optimize import OptimizeConfig, OptimizeResult, optimize
 from experiments.studies.probs import ProbsConfig, ProbsResult, plot_probs, probs
 from experiments.studies.run import RunConfig, RunResult, plot_run, run
-from experiments.studies.scalesim import ScaleSimConfig, ScaleSimResult
-from experiments.studies.scalesim import scalesim_study as scalesim
+from experiments.studies.scalesim import ScaleSimConfig, ScaleSimResult, scalesim
 from experiments.studies.simulate import SimulateConfig, SimulateResult, plot_flips, simulate
 from experiments.studies.size import SizeConfig, SizeResult, plot_size, size
 from experiments.studies.slack import SlackConfig, SlackResult, plot_slack, slack

@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from experiments.characterize import Characterization, CharacterizeConfig, characterize, preset_toml
-from experiments.options import add_output_options, output_dir
+from experiments.options import add_config_options, add_output_options, config_from_args, output_dir
 from experiments.output import Table, atomic_path, save_figure, subplots, write_csv, write_json
 from experiments.pe_options import parse_vdd_range
 from experiments.studies.technology import TechConfig, plot_tech, tech, tech_list
 from pe_models.errors import ConfigError
-from pe_models.technology import DEFAULT_TECHNOLOGY
 
-from ._results import emit_result, study_handler, write_config
+from ._results import emit_result, write_config
 
 __all__ = ["configure"]
 
@@ -41,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     run_characterize.add_argument(
         "--vdd",
-        dest="spice_vdd",
+        dest="vdd_v",
         default="0.9:0.4:0.05",
         metavar="RANGE",
         help="supplies, the first being nominal: START:STOP:STEP or V1,V2,... (default: 0.9:0.4:0.05)",
@@ -67,20 +66,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         description="One row per VDD: vdd_v, delay_scale, switching_energy_scale, leakage_power_scale, all "
         "relative to the technology's nominal supply.",
     )
+    add_config_options(show, TechConfig, metavar={"vdd_v": "START:STOP:STEP|V1,V2,..."})
     show.add_argument(
-        "--technology",
-        default=DEFAULT_TECHNOLOGY,
+        "technology",
+        nargs="?",
+        default=argparse.SUPPRESS,
         metavar="NAME|FILE",
-        help=f"preset name, FILE.toml (a fit) or FILE.csv (vdd_v,delay_scale points) (default: {DEFAULT_TECHNOLOGY})",
-    )
-    show.add_argument(
-        "--vdd",
-        default=None,
-        metavar="LIST",
-        help="supplies: START:STOP:STEP or V1,V2,... (default: nominal down in 50 mV steps)",
+        help="the technology, as --technology (vscale tech show finfet-7nm)",
     )
     add_output_options(show, "tech-show")
-    show.set_defaults(handler=study_handler(run_show, TechConfig), config_type=TechConfig)
+    show.set_defaults(handler=run_show)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -89,7 +84,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    result = tech(TechConfig(technology=args.technology, vdd_v=args.vdd))
+    result = tech(config_from_args(TechConfig, args))
     directory = output_dir(args)
     write_csv(directory / "tech_show.csv", result.table())
     save_figure(directory / "tech_show.png", plot_tech(result))
@@ -98,24 +93,8 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-_CHARACTERIZE_OPTIONS = {
-    "vdd_v": "--vdd",
-    "model_card": "--model-card",
-    "length_nm": "--length-nm",
-    "temperature_c": "--temperature-c",
-}
-
-
 def run_characterize_command(args: argparse.Namespace) -> int:
-    try:
-        return _characterize(args)
-    except ConfigError as error:
-        field, sep, rest = str(error).partition(":")
-        raise ConfigError(_CHARACTERIZE_OPTIONS.get(field, field) + sep + rest) from None
-
-
-def _characterize(args: argparse.Namespace) -> int:
-    voltages = parse_vdd_range(args.spice_vdd)
+    voltages = parse_vdd_range(args.vdd_v)
     name = args.name or args.model_card.stem
     config = CharacterizeConfig(
         model_card=args.model_card,
@@ -126,7 +105,7 @@ def _characterize(args: argparse.Namespace) -> int:
         ngspice=args.ngspice,
     )
     if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise ConfigError(f"--out: {args.out} exists and is not a directory")
+        raise ConfigError(f"out: {args.out} exists and is not a directory")
 
     def report(row) -> None:
         print(f"vscale tech: {row.vdd_v:g} V: FO4 {row.fo4_delay_ps:.3f} ps", file=sys.stderr)

@@ -16,17 +16,18 @@ with the same layer at the technology's nominal supply and the same clock.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from experiments.results import NOT_A_COLUMN, StudyResult
+from experiments.results import NOT_A_COLUMN, StudyResult, saving_pct
 from pe_models.energy import PEEnergyModel, pe_energy_model, peak_macs_per_s
 from pe_models.errors import ConfigError
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
-from sim.config import ArrayConfig
+from sim.config import DATAFLOWS, ArrayConfig
 from sim.cycles import gemm_report
 from sim.energy import (
     COMPONENTS,
@@ -43,7 +44,7 @@ from sim.engine import simulate_grouped_gemm
 from sim.layers import GemmLayer, GemmProblem, Layer
 from sim.memory import ifmap_words
 from sim.network import layer_operands
-from sim.protection import STALL_SCOPES, Protection, parse_bit_mask
+from sim.protection import RECOVERY_POLICIES, Protection, parse_bit_mask
 from workloads.models.zoo import MODEL_NAMES
 from workloads.topologies import load_topology
 
@@ -55,12 +56,16 @@ from .common import (
     check_choice,
     check_int,
     check_number,
+    gemm_shape,
     no_progress,
     resolve_array,
 )
 
 __all__ = [
     "EnergyConfig",
+    "EnergyFigures",
+    "EnergyPerVdd",
+    "EnergyPerVddRow",
     "EnergyResult",
     "EnergyRow",
     "energy",
@@ -70,22 +75,6 @@ __all__ = [
 ]
 
 TOTAL = "total"
-
-
-def _gemm_shape(value: object) -> tuple[int, int, int] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        parts = value.split(",")
-        try:
-            numbers = [int(p) for p in parts]
-        except ValueError:
-            numbers = []
-    else:
-        numbers = list(value) if isinstance(value, tuple | list) else []
-    if len(numbers) != 3 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in numbers):
-        raise ConfigError(f"gemm: expected M,N,K as three positive integers, e.g. 512,256,256, got {value!r}")
-    return (numbers[0], numbers[1], numbers[2])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,16 +91,24 @@ class EnergyConfig(SweepFields):
         A quantised network of :mod:`workloads` (``tinymnv2``, ``mobilenetv2``): its GEMM
         layers for one image, with the int8 operands its first evaluation image produces
         (real activity instead of the synthetic operand model).
-    config_file, array, dataflow, bandwidth :
-        The array, as :class:`~experiments.studies.latency.LatencyConfig`; its clock is `f_clk_mhz`.
+    config_file : str or path, optional
+        Array configuration: a SCALE-Sim ``.cfg`` or a vscale TOML file; the fields below
+        override it; its clock is `f_clk_mhz`.
+    array : "RxC" or (rows, cols), optional
+        Array shape in PEs (default: from `config_file`, else 256x256).
+    dataflow : str, optional
+        ``ws``, ``os`` or ``is`` (default: from `config_file`, else ws).
+    bandwidth : float or "unlimited", optional
+        DRAM bandwidth in words per cycle; adds memory stall cycles (default: from
+        `config_file`, else unlimited).
     scalesim_compat : bool
         Lower layers as SCALE-Sim v2 does.
     protect : str
-        Protected accumulator bits, e.g. ``"31:20"`` (default ``"none"``).
+        Protected accumulator bits, e.g. ``31:20``, or ``none``.
     penalty_cycles : int
-        Cycles one correction costs (simulate only), >= 0.
-    stall_scope : str
-        ``global`` or ``column``.
+        Cycles one correction costs (with `simulate`), >= 0.
+    recovery : str
+        Recovery of a detection (with `simulate`): ``global``, ``column``, ``local`` or ``drop``.
     simulate : bool
         Run every MAC through the array simulator at each voltage (timing errors,
         detections and recovery cycles); default False: closed-form cycles, no errors.
@@ -134,6 +131,12 @@ class EnergyConfig(SweepFields):
     (PE fields, ``vdd_v`` sweep and ``f_clk_mhz``: :class:`~experiments.studies.common.SweepFields`.)
     """
 
+    CHOICES: ClassVar[Mapping[str, Sequence[str]]] = {
+        "model": MODEL_NAMES,
+        "dataflow": DATAFLOWS,
+        "recovery": RECOVERY_POLICIES,
+    }
+
     topology: str | Path | None = None
     gemm: Any = None
     model: str | None = None
@@ -144,7 +147,7 @@ class EnergyConfig(SweepFields):
     scalesim_compat: bool = False
     protect: str = "none"
     penalty_cycles: int = 1
-    stall_scope: str = "global"
+    recovery: str = "global"
     simulate: bool = False
     power_gating: bool = False
     clock_gating: bool = False
@@ -156,7 +159,8 @@ class EnergyConfig(SweepFields):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        object.__setattr__(self, "gemm", _gemm_shape(self.gemm))
+        if self.gemm is not None:
+            object.__setattr__(self, "gemm", gemm_shape(self.gemm))
         if sum(value is not None for value in (self.topology, self.gemm, self.model)) != 1:
             raise ConfigError("topology: give exactly one of topology, gemm and model")
         if self.model is not None:
@@ -165,7 +169,7 @@ class EnergyConfig(SweepFields):
         pe = self.pe_config()
         parse_bit_mask(self.protect, width=pe.width, option="protect")
         check_int("penalty_cycles", self.penalty_cycles, minimum=0)
-        check_choice("stall_scope", self.stall_scope, STALL_SCOPES)
+        check_choice("recovery", self.recovery, RECOVERY_POLICIES)
         check_int("activity_samples", self.activity_samples, minimum=64)
         check_int("seed", self.seed, minimum=0)
         if self.hold_buffers_per_bit is not None:
@@ -201,19 +205,27 @@ class EnergyConfig(SweepFields):
         mask = parse_bit_mask(self.protect, width=self.width, option="protect")
         if mask == 0:
             return None
-        return Protection(protected_mask=mask, penalty_cycles=self.penalty_cycles, stall_scope=self.stall_scope)
+        return Protection(protected_mask=mask, penalty_cycles=self.penalty_cycles, recovery=self.recovery)
 
 
 @dataclass(frozen=True, kw_only=True)
-class EnergyRow:
-    """One layer (or the whole inference, ``layer_name = "total"``) at one supply voltage.
+class _Supply:
+    vdd_v: float
+    f_clk_mhz: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Layer:
+    layer_id: int
+    layer_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyFigures:
+    """The counts and energy of a layer or of the whole inference at one supply voltage.
 
     Attributes
     ----------
-    vdd_v, f_clk_mhz : float
-    layer_id : int
-        Position in the topology; -1 for the total.
-    layer_name : str
     macs, cycles, correction_cycles, detections : int
     latency_us : float
         ``cycles / f_clk_mhz``.
@@ -226,15 +238,11 @@ class EnergyRow:
     pj_per_mac : float
         ``total_pj / macs``.
     saving_pct : float
-        ``100 (1 - total_pj / total_pj at nominal VDD)``, same layer and clock.
+        ``100 (1 - total_pj / total_pj at nominal VDD)``, same layer (or inference) and clock.
     breakdown : EnergyBreakdown
         Every component's band (not a column).
     """
 
-    vdd_v: float
-    f_clk_mhz: float
-    layer_id: int
-    layer_name: str
     macs: int
     cycles: int
     correction_cycles: int
@@ -256,20 +264,56 @@ class EnergyRow:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EnergyRow(EnergyFigures, _Layer, _Supply):
+    """One layer at one supply voltage: ``vdd_v``, ``f_clk_mhz``, ``layer_id`` (position in the
+    topology), ``layer_name``, then the :class:`EnergyFigures`."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyPerVddRow(EnergyFigures, _Supply):
+    """The whole inference (every layer) at one supply voltage: ``vdd_v``, ``f_clk_mhz``, then the
+    :class:`EnergyFigures` summed over the layers."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyPerVdd(StudyResult[EnergyPerVddRow, EnergyConfig]):
+    """The energy per inference at each supply voltage, as a result of its own (table, CSV, JSON)."""
+
+    row_type = EnergyPerVddRow
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnergyResult(StudyResult[EnergyRow, EnergyConfig]):
-    """Rows per (VDD, layer) and a ``total`` row per VDD.
+    """One row per (VDD, layer); the energy per inference at each VDD in ``per_vdd``.
 
     ``totals``: nominal VDD, energy per MAC at nominal (datapath and total), peak
     throughput, the toggle model's validation errors, the saving at the lowest VDD.
 
     Attributes
     ----------
+    per_vdd : tuple of EnergyPerVddRow
+        The whole inference at each VDD of the sweep (its rows sum the layers' rows).
     model : PEEnergyModel
     """
 
     row_type = EnergyRow
 
+    per_vdd: tuple[EnergyPerVddRow, ...] = field(default=(), compare=False)
     model: PEEnergyModel = field(repr=False)
+
+    def per_vdd_result(self) -> EnergyPerVdd:
+        """The energy per inference at each VDD as a result (``energy_per_vdd.csv``)."""
+        return EnergyPerVdd(config=self.config, rows=self.per_vdd, totals=self.totals)
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"config", "totals", "per_vdd", "rows"}``: the per-VDD energy before the per-layer rows."""
+        whole = super().as_dict()
+        return {
+            "config": whole["config"],
+            "totals": whole["totals"],
+            "per_vdd": self.per_vdd_result().records(),
+            "rows": whole["rows"],
+        }
 
 
 def _operands(layer: Layer, problem: GemmProblem, index: int, seed: int, scalesim_compat: bool) -> tuple:
@@ -329,34 +373,27 @@ def _model_workload(name: str, seed: int) -> _Workload:
     return workload
 
 
-def _row(
-    breakdown: EnergyBreakdown,
-    layer_id: int,
-    reference: EnergyBreakdown,
-    correction_cycles: int,
-    detections: int,
-) -> EnergyRow:
+def _figures(
+    breakdown: EnergyBreakdown, reference: EnergyBreakdown, correction_cycles: int, detections: int
+) -> dict[str, Any]:
+    """The :class:`EnergyFigures` fields of a breakdown, saving against `reference` (nominal VDD)."""
     components = {name: band.nominal for name, band in breakdown.components().items()}
     total = breakdown.total_pj
     nominal_total = reference.total_pj.nominal
-    return EnergyRow(
-        vdd_v=breakdown.vdd_v,
-        f_clk_mhz=breakdown.f_clk_mhz,
-        layer_id=layer_id,
-        layer_name=breakdown.name,
-        macs=breakdown.macs,
-        cycles=breakdown.cycles,
-        correction_cycles=correction_cycles,
-        detections=detections,
-        latency_us=breakdown.latency_us,
+    return {
+        "macs": breakdown.macs,
+        "cycles": breakdown.cycles,
+        "correction_cycles": correction_cycles,
+        "detections": detections,
+        "latency_us": breakdown.latency_us,
         **components,
-        total_pj=total.nominal,
-        total_low_pj=total.low,
-        total_high_pj=total.high,
-        pj_per_mac=total.nominal / breakdown.macs if breakdown.macs else 0.0,
-        saving_pct=100.0 * (1.0 - total.nominal / nominal_total) if nominal_total else 0.0,
-        breakdown=breakdown,
-    )
+        "total_pj": total.nominal,
+        "total_low_pj": total.low,
+        "total_high_pj": total.high,
+        "pj_per_mac": total.nominal / breakdown.macs if breakdown.macs else 0.0,
+        "saving_pct": saving_pct(total.nominal, nominal_total),
+        "breakdown": breakdown,
+    }
 
 
 def _activities(
@@ -447,19 +484,24 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
     reference = evaluated[nominal_v][0]
     reference_total = total_energy(reference, name=TOTAL)
     rows: list[EnergyRow] = []
+    per_vdd: list[EnergyPerVddRow] = []
     for vdd in voltages:
         breakdowns, activities = evaluated[vdd]
         for index, (breakdown, activity, ref) in enumerate(zip(breakdowns, activities, reference, strict=True)):
-            rows.append(_row(breakdown, index, ref, activity.correction_cycles, activity.detections))
-        rows.append(
-            _row(
-                total_energy(breakdowns, name=TOTAL),
-                -1,
-                reference_total,
-                sum(a.correction_cycles for a in activities),
-                sum(a.detections for a in activities),
+            figures = _figures(breakdown, ref, activity.correction_cycles, activity.detections)
+            rows.append(
+                EnergyRow(
+                    vdd_v=breakdown.vdd_v,
+                    f_clk_mhz=breakdown.f_clk_mhz,
+                    layer_id=index,
+                    layer_name=breakdown.name,
+                    **figures,
+                )
             )
-        )
+        whole = total_energy(breakdowns, name=TOTAL)
+        correction = sum(a.correction_cycles for a in activities)
+        figures = _figures(whole, reference_total, correction, sum(a.detections for a in activities))
+        per_vdd.append(EnergyPerVddRow(vdd_v=whole.vdd_v, f_clk_mhz=whole.f_clk_mhz, **figures))
     macs = reference_total.macs
     lowest = min(voltages)
     lowest_total = total_energy(evaluated[lowest][0], name=TOTAL).total_pj.nominal
@@ -471,7 +513,7 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
         "energy_per_mac_nominal_pj": reference_total.total_pj.nominal / macs,
         "mac_dynamic_per_mac_nominal_pj": reference_total.mac_dynamic_pj.nominal / macs,
         "lowest_vdd_v": lowest,
-        "saving_at_lowest_vdd_pct": 100.0 * (1.0 - lowest_total / reference_total.total_pj.nominal),
+        "saving_at_lowest_vdd_pct": saving_pct(lowest_total, reference_total.total_pj.nominal),
         "peak_tmac_per_s": peak / 1e12,
         "peak_tops": 2 * peak / 1e12,
         "unit_capacitance_ff": model.unit_capacitance_ff.nominal,
@@ -480,7 +522,7 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
         **{f"{name}_toggle_error_pct": stage.validation_error_pct for name, stage in model.stages.items()},
         **config.timing_totals(config.pe_config()),
     }
-    return EnergyResult(config=config, rows=tuple(rows), totals=totals, model=model)
+    return EnergyResult(config=config, rows=tuple(rows), totals=totals, per_vdd=tuple(per_vdd), model=model)
 
 
 def required_leakage_share(saving_pct: float, dynamic_energy_ratio: float, leakage_power_ratio: float) -> float:
@@ -510,7 +552,7 @@ def plot_energy(result: EnergyResult):
     """Stacked bars of the inference energy per supply voltage, one segment per component."""
     from experiments.output import subplots
 
-    totals = [row for row in result.rows if row.layer_id == -1]
+    totals = result.per_vdd
     figure, axis = subplots(figsize=(1.2 + 0.7 * len(totals), 4.0))
     labels = [f"{row.vdd_v:g}" for row in totals]
     bottom = np.zeros(len(totals))
@@ -531,7 +573,7 @@ def plot_energy_layers(result: EnergyResult, vdd_v: float):
     """Stacked bars per layer at one supply voltage."""
     from experiments.output import subplots
 
-    rows = [row for row in result.rows if row.layer_id >= 0 and row.vdd_v == vdd_v]
+    rows = [row for row in result.rows if row.vdd_v == vdd_v]
     figure, axis = subplots(figsize=(max(4.0, 0.25 * len(rows) + 2), 4.0))
     positions = np.arange(len(rows))
     bottom = np.zeros(len(rows))

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from experiments.results import saving_pct
 from pe_models.energy import PEEnergyModel, pe_energy_model
 from pe_models.integers import exact_gemm
 from pe_models.pe import PEConfig
@@ -291,5 +292,5 @@ def energy_columns(breakdown: EnergyBreakdown, reference: EnergyBreakdown) -> di
         "energy_per_inference_pj": total,
         "energy_per_inference_low_pj": low,
         "energy_per_inference_high_pj": high,
-        "saving_pct": 100.0 * (1.0 - total / nominal) if nominal else 0.0,
+        "saving_pct": saving_pct(total, nominal),
     }

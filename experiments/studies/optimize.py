@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from experiments.results import NOT_A_COLUMN, StudyResult
+from experiments.results import NOT_A_COLUMN, StudyResult, saving_pct
 
-from .common import Study
+from .common import Study, as_config
 from .optimizer.config import RECOVERIES, SOLVERS, OptimizeConfig, vdd_grid
 from .optimizer.confirmation import ConfirmationRow, PlanRow, confirm_plans, measure_plans, plan_predictions
 from .optimizer.profiling import LayerProfile, RecordingBackend, layer_profiles
@@ -147,12 +147,20 @@ class OptimizeResult(StudyResult[VddRow, OptimizeConfig]):
     chosen_plan: Any = field(default=None, metadata=NOT_A_COLUMN)
 
 
-def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: str = "optimize") -> OptimizeResult:
+def optimize(
+    config: OptimizeConfig | None = None,
+    /,
+    *,
+    prepared: Any = None,
+    progress_label: str = "optimize",
+    **fields: Any,
+) -> OptimizeResult:
     """Run the optimizer (screen, sensitivity table, solve, confirm). See the module docstring.
 
     Parameters
     ----------
-    config : OptimizeConfig
+    config : OptimizeConfig, optional
+        Or its fields as keyword arguments (``max_accuracy_loss_pct=1.0``, ``vdd_v="0.9:0.6"`` ...).
     prepared : PreparedModel, optional
         A model already quantised with its evaluation images (default: prepared from
         ``config.model`` with ``config.images`` images).
@@ -167,6 +175,7 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
         No plan on the grid meets the budgets (:class:`Infeasible`, the message says
         which budget binds and the best achievable figures).
     """
+    config = as_config(OptimizeConfig, config, fields)
     if prepared is None:
         prepared = _prepare(config)
     profiles = layer_profiles(prepared, config)
@@ -179,7 +188,7 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
     for v, vdd in enumerate(table.vdds):
         plan = per_vdd.get(vdd)
         if plan is None:
-            binding = sorted({binding_budget(table, config, v, r) for r in config.recoveries})
+            binding = sorted({binding_budget(table, config, v, r) for r in config.recovery})
             rows.append(
                 VddRow(
                     vdd_v=vdd,
@@ -203,7 +212,7 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
                 protected_bits=plan_bits(plan, table.layers, config.pe.width),
                 razor_flops=plan.razor_flops,
                 energy_pj=plan.energy_pj,
-                saving_pct=100.0 * (1.0 - plan.energy_pj / reference_energy),
+                saving_pct=saving_pct(plan.energy_pj, reference_energy),
                 predicted_loss_pct=plan.predicted_loss_pct,
                 latency_overhead_pct=plan.latency_overhead_pct,
                 binding="",
@@ -230,7 +239,7 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
         "protected_bits": plan_bits(accepted, table.layers, config.pe.width),
         "energy_pj": accepted.energy_pj,
         "nominal_energy_pj": reference_energy,
-        "saving_pct": 100.0 * (1.0 - accepted.energy_pj / reference_energy),
+        "saving_pct": saving_pct(accepted.energy_pj, reference_energy),
         "predicted_loss_pct": accepted.predicted_loss_pct,
         "latency_overhead_pct": accepted.latency_overhead_pct,
         "razor_flops": accepted.razor_flops,
@@ -262,7 +271,7 @@ def _pareto(
     plans: list[tuple[PlanChoice, bool]] = []
     seen = set()
     for v in range(len(table.vdds)):
-        for recovery in config.recoveries:
+        for recovery in config.recovery:
             for budgets in ({}, {"overhead_budget_pct": math.inf}, {"visible_budget": math.inf}):
                 plan = solve_milp(table, config, v, recovery, **budgets)
                 if plan is None:
@@ -281,7 +290,7 @@ def _pareto(
             recovery=plan.recovery,
             protected_bits=plan_bits(plan, table.layers, config.pe.width),
             energy_pj=plan.energy_pj,
-            saving_pct=100.0 * (1.0 - plan.energy_pj / reference_energy),
+            saving_pct=saving_pct(plan.energy_pj, reference_energy),
             predicted_loss_pct=plan.predicted_loss_pct,
             latency_overhead_pct=plan.latency_overhead_pct,
             meets_budgets=meets,

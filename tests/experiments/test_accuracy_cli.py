@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
-from experiments.commands.accuracy import parse_protect
 from experiments.pe_options import parse_vdd_range as parse_vdd
+from experiments.studies.accuracy import AccuracyConfig
 from experiments.studies.prepared import top_k_hits
 
 
@@ -22,9 +22,9 @@ def test_vdd_range_is_inclusive_and_descending():
 
 
 def test_protect_range_sets_bits_20_to_31():
-    assert parse_protect("31:20") == 0xFFF00000
-    assert parse_protect("31,0") == 0x80000001
-    assert parse_protect("none") == 0
+    assert AccuracyConfig(protect="31:20").protect_mask() == 0xFFF00000
+    assert AccuracyConfig(protect="31,0").protect_mask() == 0x80000001
+    assert AccuracyConfig(protect="none").protect_mask() == 0
 
 
 def test_top_k_counts_a_target_among_the_k_best():

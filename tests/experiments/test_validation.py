@@ -78,7 +78,7 @@ def test_workers_are_capped_by_the_work_and_the_cores(monkeypatch, requested, wo
 
 def test_the_jobs_option_is_capped_by_the_cores(monkeypatch):
     monkeypatch.setattr(validation, "usable_cores", lambda: 3)
-    args = argparse.Namespace(command="accuracy", jobs=1000, vdd="0.9,0.7", seed=0)
+    args = argparse.Namespace(command="accuracy", jobs=1000, vdd_v="0.9,0.7", seed=0)
     validation.check_arguments(args)
     assert args.jobs == 3
 
@@ -99,15 +99,15 @@ def test_a_vdd_range_reaching_the_threshold_names_the_technology():
     with pytest.raises(ConfigError) as caught:
         validation.vdd_range("0.9:0.3:0.1", technology="generic-28nm")
     assert str(caught.value) == (
-        "--vdd: 0.3 V is at or below the threshold voltage 0.35 V of technology 'generic-28nm'; "
-        "allowed: 0.35 < --vdd <= 1.35"
+        "vdd_v: 0.3 V is at or below the threshold voltage 0.35 V of technology 'generic-28nm'; "
+        "allowed: 0.35 < vdd_v <= 1.35"
     )
 
 
 def test_a_huge_vdd_range_is_refused_before_it_is_built():
     with pytest.raises(ConfigError) as caught:
         validation.vdd_range("0.9:0.5:0.000000001")
-    assert str(caught.value) == "--vdd: '0.9:0.5:0.000000001' gives 400000001 voltages; allowed: at most 10000"
+    assert str(caught.value) == "vdd_v: '0.9:0.5:0.000000001' gives 400000001 voltages; allowed: at most 10000"
 
 
 def test_check_memory_names_the_option_the_estimate_and_the_limit():
@@ -220,16 +220,16 @@ def test_output_files_honour_the_umask(tmp_path, capsys, umask, file_mode, folde
 
 
 def test_long_requests_get_a_note_and_are_not_refused():
-    args = argparse.Namespace(command="simulate", layer="5000,5000,100000", vdd=0.9)
+    args = argparse.Namespace(command="simulate", gemm="5000,5000,100000", vdd_v=0.9)
     notes: list[str] = []
     with validation.use_memory_limit(2**40):
         validation.guard(args, notes=notes.append)
     # 2.5e12 MACs at 1e8 MAC/s = 25000 s = 6.94 h.
-    assert notes == ["--layer: 5000,5000,100000 (2.5e+12 MACs) will take at least 6.94 h; Ctrl-C stops it"]
+    assert notes == ["gemm: 5000,5000,100000 (2.5e+12 MACs) will take at least 6.94 h; Ctrl-C stops it"]
 
 
 def test_short_requests_get_no_note():
-    args = argparse.Namespace(command="probs", level="chain", samples=200_000, vdd="0.9:0.5:0.05")
+    args = argparse.Namespace(command="probs", level="chain", samples=200_000, vdd_v="0.9:0.5:0.05")
     notes: list[str] = []
     validation.guard(args, notes=notes.append)
     assert notes == []

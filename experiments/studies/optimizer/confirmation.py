@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from experiments.results import saving_pct
+
 from ..prepared import top_k_hits
 from .config import OptimizeConfig
 from .profiling import LayerProfile
@@ -407,7 +409,7 @@ def measure_plans(
                 energy_uj=total.nominal / 1e6,
                 energy_low_uj=total.low / 1e6,
                 energy_high_uj=total.high / 1e6,
-                saving_pct=100.0 * (1.0 - total.nominal / 1e6 / nominal_uj),
+                saving_pct=saving_pct(total.nominal / 1e6, nominal_uj),
                 **{f"{name.removesuffix('_pj')}_uj": value for name, value in parts.items()},
             )
         )
