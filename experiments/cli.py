@@ -205,7 +205,8 @@ class _Version(argparse.Action):
         )
 
     def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
-        parser.exit(message=f"{parser.prog} {_version()}\n")
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
 
 
 def command_of(argv: Sequence[str]) -> str | None:

@@ -10,6 +10,7 @@ import pytest
 
 import vscale
 from experiments.cli import main
+from experiments.results import row_columns
 from experiments.studies.accuracy import AccuracyRow
 from experiments.studies.inference_energy import InferenceLayer, batch_cycles_per_image, inference_energy
 from experiments.studies.simulate import SimulateRow
@@ -33,7 +34,7 @@ def _csv_rows(text: str) -> list[dict[str, str]]:
 
 
 def _field_names(row_type: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(row_type)]
+    return list(row_columns(row_type))
 
 
 def test_simulate_energy_equals_vscale_energy_simulate_and_sums_to_its_total(tmp_path, capsys):
