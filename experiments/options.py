@@ -245,9 +245,7 @@ def add_config_options(
         keywords: dict[str, Any] = {"dest": name}
         if kind is bool:
             if default is True:
-                strings = ["--no-" + s.removeprefix("--") for s in strings]
-                keywords["action"] = "store_false"
-                text = f"{text} (default: on; {strings[0]} turns it off)"
+                keywords["action"] = argparse.BooleanOptionalAction
             else:
                 keywords["action"] = "store_true"
             keywords["default"] = bool(default) if defaults else argparse.SUPPRESS

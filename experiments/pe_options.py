@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 
 from experiments.studies.common import OperandFields, PEFields, SweepFields, TimingFields, vdd_values
+from experiments.studies.energy_options import EnergyFields
 from pe_models.pe import PEConfig, StageTiming
 
 from .options import add_config_options, config_from_args
@@ -84,6 +85,7 @@ def add_study_options(
         (TimingFields, _own(TimingFields, PEFields), (_TIMING_TITLE, _TIMING_DESCRIPTION), _METAVARS),
         (OperandFields, _own(OperandFields), ("operands", None), {}),
         (PEFields, _own(PEFields), ("PE", None), _METAVARS),
+        (EnergyFields, _own(EnergyFields), ("energy model", None), {"temperature_c": "C"}),
     )
     present = [(title, fields, names) for group, fields, title, names in groups if issubclass(config_type, group)]
     grouped = {name for _, fields, _ in present for name in fields}

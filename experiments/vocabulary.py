@@ -46,6 +46,7 @@ SHORT_NAMES: dict[str, str] = {
     "config_file": "config",
     "operand_file": "operands",
     "layer_range": "layers",
+    "memory_vdd_v": "memory_vdd",
 }
 """Field -> the short name sweep files and the command line also accept, and show first
 (``--vdd`` for ``vdd_v``). A short name is not used for a config that has a field of that

@@ -4,8 +4,11 @@ The packages form one chain, each allowed to import only those after it::
 
     vscale -> experiments -> workloads -> sim -> pe_models
 
-and no module imports another package's private modules (a dotted path with a part
-starting with ``_``, such as ``pe_models._kernels`` from ``sim``).
+no module imports another package's private modules (a dotted path with a part
+starting with ``_``, such as ``sim._kernels`` from ``workloads``), and a subpackage's
+private modules are imported only from inside it (``pe_models.kernels._lanes`` only from
+``pe_models/kernels/``; ``pe_models.chain`` and ``sim`` use its public face
+``pe_models.kernels``).
 
 Inside ``experiments`` the modules form layers (:data:`EXPERIMENT_LAYERS`), each allowed to
 import the layers it lists::
@@ -65,6 +68,17 @@ def imported_modules(tree: ast.AST, package: str, module_parts: tuple[str, ...])
 
 def _private(part: str) -> bool:
     return part.startswith("_") and not part.endswith("__")
+
+
+def _private_submodule(repository: Path, target: list[str]) -> int:
+    """Index of the first private part of `target` when the parts before it name a subpackage (a
+    package inside a package) and that part is one of its modules; 0 otherwise."""
+    for index, part in enumerate(target):
+        if _private(part):
+            folder = repository.joinpath(*target[:index])
+            is_module = (folder / f"{part}.py").is_file() or (folder / part / "__init__.py").is_file()
+            return index if index >= 2 and is_module else 0
+    return 0
 
 
 def _module_name(repository: Path, path: Path) -> tuple[str, tuple[str, ...]]:
@@ -192,6 +206,10 @@ def violations(repository: Path) -> list[str]:
                 problems.append(f"{where}: {package} must not import {target[0]} ({imported})")
             elif target[0] != package and any(_private(part) for part in target[1:]):
                 problems.append(f"{where}: private module of another package imported ({imported})")
+            elif (index := _private_submodule(repository, target)) and tuple(parts[:index]) != tuple(target[:index]):
+                problems.append(
+                    f"{where}: private module of {'.'.join(target[:index])} imported from outside it ({imported})"
+                )
             if package != "experiments" or target[0] != "experiments":
                 continue
             resolved = _resolve(imported, modules)

@@ -195,7 +195,8 @@ def photo_views(
     if split not in PHOTO_NAMES:
         raise ConfigError(f"split: {split!r} is unknown; allowed: {', '.join(PHOTO_NAMES)}")
     rng = np.random.default_rng(np.random.SeedSequence(seed))
-    images, names = [], []
+    images: list[np.ndarray] = []
+    names: list[str] = []
     for name in PHOTO_NAMES[split]:
         if count is not None and len(images) >= count:
             break

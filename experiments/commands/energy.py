@@ -27,7 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "Energy of a topology, one GEMM or a network on the array at each supply voltage: MAC datapath "
         "switching (toggle model fitted to gate-level transitions), registers and clock, leakage, Razor "
         "detection overhead, correction, SRAM and DRAM, each with the band of its cited constants "
-        "(docs/energy.md); saving_pct against the technology's nominal VDD at the same clock."
+        "(docs/energy.md), per image for --batch images sharing each weight fold; savings for the core and the "
+        "system against the technology's nominal VDD at the same clock, and the DVFS baseline (no Razor, "
+        "highest error-free clock) beside every VDD.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     add_config_options(source, EnergyConfig, fields=("topology", "gemm", "model"))

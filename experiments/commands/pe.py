@@ -58,6 +58,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="BITS",
         help="bits with a Razor flip-flop for the mask columns, e.g. 31:20 or 31,5 (default: all bits)",
     )
+    evaluate.add_argument(
+        "--energy",
+        action="store_true",
+        help="add switching_fj, leakage_fj and energy_fj per vector: the evaluated stage's net transitions "
+        "(gate level: counted; chain level: the toggle model the array uses) x their capacitance at --vdd, "
+        "plus the stage's leakage over one clock period (docs/energy.md); needs --vdd",
+    )
     add_output_options(evaluate, "pe-eval", default_format="csv")
     evaluate.set_defaults(handler=run_eval)
 
@@ -175,6 +182,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.protect is not None and window is None:
         raise ConfigError("protect: the mask columns need a Razor window; add razor_window_ps")
     protected = (1 << pe.width) - 1 if args.protect is None else parse_bit_mask(args.protect, width=pe.width)
+    if args.energy and args.vdd is None:
+        raise ConfigError("--energy: the energy scales with the supply; allowed: with --vdd (not --t-clk-ps)")
     vectors = read_vectors(args.vectors, width=pe.width)
     latched, correct, flips, settle, shadow = evaluate(pe, timing, vectors, args.level, window)
     columns = [*VECTOR_COLUMNS, "latched", "correct", "flip_mask", "settle_ps"]
@@ -193,6 +202,17 @@ def run_eval(args: argparse.Namespace) -> int:
         masks = razor_masks(latched, shadow, correct, protected, pe.width)
         for i, row in enumerate(rows):
             row += [int(shadow[i]), *(f"0x{int(m[i]):08x}" for m in masks)]
+    if args.energy:
+        from pe_models.energy import stage_vector_energy_fj
+
+        stage = "adder" if pe.pipeline == "registered" else "mac"
+        old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
+        switching, leakage = stage_vector_energy_fj(
+            pe, stage, old, new, vdd_v=args.vdd, t_clk_ps=timing.t_clk_fs / 1000, level=args.level
+        )
+        columns += ["switching_fj", "leakage_fj", "energy_fj"]
+        for i, row in enumerate(rows):
+            row += [float(switching[i]), float(leakage[i]), float(switching[i] + leakage[i])]
     table = Table(columns=columns, rows=rows)
     directory = output_dir(args)
     write_csv(directory / "pe_eval.csv", table)

@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from experiments.results import StudyResult
+from pe_models.energy import pe_energy_model
 from pe_models.errors import ConfigError
-from sim.energy import EnergyBreakdown
 from sim.protection import RECOVERY_POLICIES, parse_bit_mask
 from workloads.backends import INJECTIONS, make_injection_backend
 from workloads.engine import CalibrationConfig
@@ -46,7 +46,8 @@ from .common import (
     resolve_array,
     set_field,
 )
-from .inference_energy import energy_columns, inference_energy, inference_layers
+from .energy_options import EnergyFields
+from .inference_energy import PointEnergy, energy_columns, inference_layers, point_energy
 from .prepared import PreparedModel, prepare_model, top_k_hits
 
 __all__ = [
@@ -61,7 +62,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, kw_only=True)
-class AccuracyConfig(SweepFields):
+class AccuracyConfig(SweepFields, EnergyFields):
     """The accuracy sweep.
 
     Attributes
@@ -102,6 +103,9 @@ class AccuracyConfig(SweepFields):
     calibration : str
         Activation calibration: ``mse`` (threshold minimising the quantisation MSE) or
         ``percentile`` (99.99th percentile of ``|x|``).
+    batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
+        The energy columns' hardware (:class:`~experiments.studies.energy_options.EnergyFields`):
+        `batch` images share each weight fold on the simulated array, whatever `images` is.
     (PE fields, ``vdd_v``, ``f_clk_mhz`` and ``t_setup_ps``, the flip-flops' setup time of
     ``statistical`` and ``bitlevel``: :class:`~experiments.studies.common.SweepFields`.)
     """
@@ -129,6 +133,7 @@ class AccuracyConfig(SweepFields):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_model(self.model)
+        self.check_energy_fields(self.pe_config().tech)
         check_choice("injection", self.injection, INJECTIONS)
         if self.injection != "exact" and (self.pipeline != "registered" or self.adder != "rca"):
             raise ConfigError(
@@ -225,10 +230,19 @@ class AccuracyRow:
         Their sum.
     energy_per_inference_low_pj, energy_per_inference_high_pj : float
         The sum with every constant at the low (high) end of its band.
-    saving_pct : float
+    saving_pct, system_saving_pct : float
         ``100 (1 - energy_per_inference_pj / the same at nominal VDD)``, same clock and
         protection: the nominal row of the sweep, or the error-free energy at nominal VDD
         when the sweep has none.
+    core_pj, core_saving_pct : float
+        The array's own energy (the first five components) and its saving.
+    utilisation_pct, batch, cycles_per_image, latency_us : float
+        The simulated array: utilisation over the batch's cycles, images per weight fold,
+        error-free-plus-recovery cycles per image, the batch's latency.
+    dvfs_f_clk_mhz, dvfs_energy_per_inference_pj, dvfs_core_pj, dvfs_latency_us : float
+        DVFS baseline: the same work without Razor at the highest error-free clock of the VDD.
+    dvfs_system_saving_pct, dvfs_core_saving_pct : float
+        Its savings against the same nominal reference.
     """
 
     vdd_v: float
@@ -254,6 +268,19 @@ class AccuracyRow:
     energy_per_inference_low_pj: float = math.nan
     energy_per_inference_high_pj: float = math.nan
     saving_pct: float = math.nan
+    core_pj: float = math.nan
+    system_saving_pct: float = math.nan
+    core_saving_pct: float = math.nan
+    utilisation_pct: float = math.nan
+    batch: int = 1
+    cycles_per_image: float = math.nan
+    latency_us: float = math.nan
+    dvfs_f_clk_mhz: float = math.nan
+    dvfs_energy_per_inference_pj: float = math.nan
+    dvfs_core_pj: float = math.nan
+    dvfs_latency_us: float = math.nan
+    dvfs_system_saving_pct: float = math.nan
+    dvfs_core_saving_pct: float = math.nan
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -352,7 +379,7 @@ def accuracy_points(
     label: str = "accuracy",
     jobs: int | None = None,
     progress: Progress = no_progress,
-    energy: Callable[[float, Any], EnergyBreakdown] | None = None,
+    energy: Callable[[float, Any], PointEnergy] | None = None,
     nominal_vdd_v: float | None = None,
 ) -> tuple[list[AccuracyRow], list[ErrorRow]]:
     """Run the prepared model at every VDD: one row per voltage and the per-layer error rows.
@@ -430,14 +457,27 @@ def accuracy(
     energy_plan = config.protection_plan()
     masks = {layer.name: protect_mask if energy_plan is None else energy_plan.mask_for(layer.name) for layer in layers}
 
-    def energy(vdd_v: float, backend: Any) -> EnergyBreakdown:
+    gating = config.gating()
+    memory = config.memory(array, node_nm=pe_energy_model(pe).node_nm, tech=pe.tech)
+
+    def energy(vdd_v: float, backend: Any) -> PointEnergy:
         recovery = getattr(backend, "layer_correction_cycles", None)
         counts = None
         if recovery is not None:
             detections = backend.detections
             counts = {name: (recovery.get(name, 0), detections.get(name, 0)) for name in masks}
-        return inference_energy(
-            layers, pe=pe, array=array, vdd_v=vdd_v, images=len(prepared.images), counts=counts, masks=masks
+        return point_energy(
+            layers,
+            pe=pe,
+            array=array,
+            vdd_v=vdd_v,
+            t_setup_ps=config.t_setup_ps,
+            batch=config.batch,
+            images=len(prepared.images),
+            counts=counts,
+            masks=masks,
+            gating=gating,
+            memory=memory,
         )
 
     nominal_v = float(pe.tech.vdd_nominal_v)
@@ -464,6 +504,7 @@ def accuracy(
         "calibration_images": len(bundle.calibration_images),
         "protect_mask": f"0x{protect_mask:08x}",
         "nominal_vdd_v": nominal_v,
+        **config.energy_totals(),
         **config.timing_totals(pe),
     }
     return AccuracyResult(config=config, rows=tuple(rows), totals=totals, error_rows=tuple(error_rows))

@@ -14,7 +14,9 @@ flip-flops. Method (details and the argument for each step in ``docs/optimizer.m
    *visible* unprotected errors per image ``lambda`` (an error of ``2^i`` moves the
    requantised output with probability ``min(1, 2^i s_l)``, ``s_l`` the layer's largest
    requantisation multiplier), the recovery cycles of each policy in closed form and the
-   energy of the layer.
+   energy per image of the layer: the same model the measurements use
+   (:func:`~experiments.studies.inference_energy.layer_coefficients`: gating, `batch`
+   images per weight fold, SRAM and DRAM included), linear in the choices.
 3. **Solve.** The per-layer choices are a multiple-choice knapsack with two linear
    constraints, solved exactly per (VDD, policy) by ``scipy.optimize.milp``:
    ``sum lambda <= -ln(1 - budget)`` (an upper bound on the accuracy loss: an image is
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,15 +44,15 @@ from experiments.results import NOT_A_COLUMN, StudyResult, saving_pct
 from .common import Study, as_config
 from .optimizer.config import RECOVERIES, SOLVERS, OptimizeConfig, vdd_grid
 from .optimizer.confirmation import ConfirmationRow, PlanRow, confirm_plans, measure_plans, plan_predictions
-from .optimizer.profiling import LayerProfile, RecordingBackend, layer_profiles
+from .optimizer.profiling import LayerProfile, RecordingBackend, layer_profiles, screen_array
 from .optimizer.solving import (
     Candidate,
-    EnergyCoefficients,
     Infeasible,
     PlanChoice,
     SensitivityTable,
     best_plan,
     binding_budget,
+    choice_hold_buffers,
     infeasible_message,
     meets_budgets,
     nominal_energy,
@@ -69,7 +72,6 @@ __all__ = [
     "STUDY",
     "Candidate",
     "ConfirmationRow",
-    "EnergyCoefficients",
     "Infeasible",
     "LayerProfile",
     "OptimizeConfig",
@@ -98,7 +100,15 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True)
 class VddRow:
-    """The best plan at one VDD (``feasible`` False: no plan meets the budgets there)."""
+    """The best plan at one VDD (``feasible`` False: no plan meets the budgets there), per image.
+
+    ``energy_pj`` (= ``energy_per_inference_pj``) is the screen's energy of the plan with its
+    SRAM and DRAM; ``core_pj`` without them; ``saving_pct`` (= ``system_saving_pct``) and
+    ``core_saving_pct`` against the unprotected plan at the top of the grid. ``dvfs_*``: the
+    DVFS baseline at this VDD (no Razor, highest error-free clock). ``pe_area_um2``: the
+    unprotected PE; ``area_overhead_pct``: the Razor flops and hold-fix buffers of the most
+    protected layer's bits (the hardware every layer runs on).
+    """
 
     vdd_v: float
     feasible: bool
@@ -110,6 +120,22 @@ class VddRow:
     predicted_loss_pct: float
     latency_overhead_pct: float
     binding: str
+    energy_per_inference_pj: float = math.nan
+    core_pj: float = math.nan
+    register_clock_pj: float = math.nan
+    system_saving_pct: float = math.nan
+    core_saving_pct: float = math.nan
+    utilisation_pct: float = math.nan
+    batch: int = 1
+    latency_us: float = math.nan
+    dvfs_f_clk_mhz: float = math.nan
+    dvfs_energy_per_inference_pj: float = math.nan
+    dvfs_core_pj: float = math.nan
+    dvfs_latency_us: float = math.nan
+    dvfs_system_saving_pct: float = math.nan
+    dvfs_core_saving_pct: float = math.nan
+    pe_area_um2: float = math.nan
+    area_overhead_pct: float = math.nan
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,6 +242,7 @@ def optimize(
                 predicted_loss_pct=plan.predicted_loss_pct,
                 latency_overhead_pct=plan.latency_overhead_pct,
                 binding="",
+                **_plan_energy_columns(table, config, profiles, v, plan, reference_energy),
             )
         )
     pareto = _pareto(table, config, chosen, reference_energy)
@@ -261,6 +288,63 @@ def optimize(
         profiles=tuple(profiles),
         chosen_plan=chosen,
     )
+
+
+def _plan_energy_columns(
+    table: SensitivityTable,
+    config: OptimizeConfig,
+    profiles: Sequence[LayerProfile],
+    v: int,
+    plan: PlanChoice,
+    reference_energy: float,
+) -> dict[str, Any]:
+    """The energy, DVFS and area columns of the screen's best plan at VDD index `v`."""
+    from pe_models.energy import pe_energy_model
+
+    from .inference_energy import dvfs_energy
+
+    coefficients = table.coefficients
+    memory_pj = sum(layer.memory_pj for layer in coefficients[v])
+    nominal_core = reference_energy - sum(layer.memory_pj for layer in coefficients[0])
+    core = plan.energy_pj - memory_pj
+    rows = range(len(table.layers))
+    picks = [table.choices.index(bit) for bit in plan.first_bits]
+    recovery = float(sum(table.recovery_cycles[plan.recovery][v, i, c] for i, c in zip(rows, picks, strict=True)))
+    cycles_per_image = float(table.base_cycles.sum()) + recovery
+    macs = sum(profile.macs for profile in profiles)
+    array = screen_array(config)
+    model = pe_energy_model(config.pe)
+    f_mhz, dvfs = dvfs_energy(
+        [profile.work for profile in profiles],
+        pe=config.pe,
+        array=array,
+        vdd_v=table.vdds[v],
+        batch=config.batch,
+        t_setup_ps=config.t_setup_ps,
+        gating=config.gating(),
+        memory=config.memory(array, node_nm=model.node_nm, tech=config.pe.tech),
+    )
+    protected = [bit for bit in plan.first_bits if bit >= 0]
+    bits = config.pe.width - min(protected) if protected else 0
+    buffers = choice_hold_buffers(config, min(protected)) if protected else 0.0
+    return {
+        "energy_per_inference_pj": plan.energy_pj,
+        "core_pj": core,
+        "register_clock_pj": sum(layer.register_clock_pj for layer in coefficients[v]),
+        "system_saving_pct": saving_pct(plan.energy_pj, reference_energy),
+        "core_saving_pct": saving_pct(core, nominal_core),
+        "utilisation_pct": 100.0 * macs / (config.pes * cycles_per_image),
+        "batch": config.batch,
+        "latency_us": cycles_per_image * config.batch / config.f_clk_mhz,
+        "dvfs_f_clk_mhz": f_mhz,
+        "dvfs_energy_per_inference_pj": dvfs.total_pj.nominal,
+        "dvfs_core_pj": dvfs.core_pj.nominal,
+        "dvfs_latency_us": dvfs.latency_us,
+        "dvfs_system_saving_pct": saving_pct(dvfs.total_pj.nominal, reference_energy),
+        "dvfs_core_saving_pct": saving_pct(dvfs.core_pj.nominal, nominal_core),
+        "pe_area_um2": model.area.pe_um2,
+        "area_overhead_pct": model.area.overhead_pct(bits, buffers),
+    }
 
 
 def _pareto(

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from experiments.results import StudyResult
+from experiments.vocabulary import field_names
 from pe_models.errors import ConfigError
 from sim.protection import parse_bit_mask
 
@@ -37,6 +38,7 @@ from .common import (
     no_progress,
     set_field,
 )
+from .energy_options import EnergyFields
 from .optimize import RECOVERIES, SOLVERS, Candidate, OptimizeConfig, OptimizeResult, PlanChoice, PlanRow
 from .probs import ProbsConfig, ProbsResult, probs
 
@@ -54,7 +56,7 @@ ImageNet weights, 0.9 V -> 0.5 V (here on 8 photo views unless images are given)
 
 
 @dataclass(frozen=True, kw_only=True)
-class RunConfig(ProbsConfig):
+class RunConfig(ProbsConfig, EnergyFields):
     """Step 1 (the :class:`~experiments.studies.probs.ProbsConfig` fields), steps 2 and 3.
 
     Attributes
@@ -101,6 +103,9 @@ class RunConfig(ProbsConfig):
     paper : bool
         The seed paper's configuration for the fields left at their defaults: mobilenetv2
         (ImageNet weights), 256x256, 700 MHz, 0.9 -> 0.5 V (:data:`PAPER`).
+    batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
+        The energy model's hardware of steps 2 and 3
+        (:class:`~experiments.studies.energy_options.EnergyFields`).
 
     ``t_setup_ps`` (:class:`~experiments.studies.common.SweepFields`) sets the flip-flops'
     setup time of all three steps.
@@ -188,6 +193,7 @@ class RunConfig(ProbsConfig):
             confirm=False,
             neighbours=0,
             seed=self.seed,
+            **{name: getattr(self, name) for name in field_names(EnergyFields)},
         )
 
     def vdd_values(self) -> tuple[float, ...]:

@@ -548,7 +548,7 @@ def simulate(
             energy = dict.fromkeys(_ENERGY_COLUMNS, float("nan"))
         else:
             breakdown = outcome_energy(layer, array=array, pe=pe, vdd_v=energy_vdd, seed=config.seed, operands=supplied)
-            energy = breakdown_columns(breakdown)
+            energy = {name: value for name, value in breakdown_columns(breakdown).items() if name in _ENERGY_COLUMNS}
         memory = layer_memory(
             problem, array, ifmap_words=None if config.operand_file is not None else ifmap_words(layer.layer)
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import shutil
 import subprocess
 import tomllib
 from importlib import resources
@@ -20,7 +19,7 @@ from pe_models.technology import DEFAULT_TECHNOLOGY, TECHNOLOGIES, get_technolog
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DATA = resources.files("pe_models") / "technology_data"
 CARD = Path(str(DATA / "ptm-32nm-hp.pm"))
-needs_ngspice = pytest.mark.skipif(shutil.which("ngspice") is None, reason="ngspice is not installed")
+needs_ngspice = pytest.mark.needs_tools("ngspice")
 
 
 def run(argv, capsys):

@@ -139,6 +139,13 @@ def _pads(attrs: dict, source: str, label: str) -> tuple[int, int, int, int]:
     return top, left, bottom, right
 
 
+def _pair(values, source: str, label: str, what: str) -> tuple[int, int]:
+    pair = tuple(int(v) for v in values)
+    if len(pair) != 2:
+        raise ConfigError(f"{source}: {label}: {what} {list(pair)} are not 2-D")
+    return pair[0], pair[1]
+
+
 def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
     """Convert a loaded ``onnx.ModelProto`` (float, NCHW image input) to a Graph."""
     from onnx import numpy_helper
@@ -191,7 +198,7 @@ def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
             bias = constant(onnx_node.input[2], label) if len(onnx_node.input) > 2 and onnx_node.input[2] else None
             if any(d != 1 for d in attrs.get("dilations", [1, 1])):
                 raise ConfigError(f"{source}: {label}: dilation is not supported")
-            stride = tuple(int(s) for s in attrs.get("strides", [1, 1]))
+            stride = _pair(attrs.get("strides", [1, 1]), source, label, "strides")
             add(
                 name,
                 Conv2d(
@@ -263,8 +270,8 @@ def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
         elif op_type in ("MaxPool", "AveragePool"):
             if attrs.get("ceil_mode", 0) or any(d != 1 for d in attrs.get("dilations", [1, 1])):
                 raise ConfigError(f"{source}: {label}: ceil_mode and dilation are not supported")
-            kernel = tuple(int(k) for k in attrs["kernel_shape"])
-            stride = tuple(int(s) for s in attrs.get("strides", [1, 1]))
+            kernel = _pair(attrs["kernel_shape"], source, label, "kernel_shape")
+            stride = _pair(attrs.get("strides", [1, 1]), source, label, "strides")
             pads = _pads(attrs, source, label)
             op = (
                 MaxPool(kernel=kernel, stride=stride, padding=pads)
@@ -290,4 +297,5 @@ def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
     output_name = graph.output[0].name
     if output_name not in tensors or tensors[output_name] == INPUT:
         raise ConfigError(f"{source}: output {output_name!r} is not computed by the graph")
-    return Graph(nodes=tuple(nodes), input_shape=tuple(int(d) for d in dims[1:]), output=tensors[output_name])
+    channels, height, width = (int(d) for d in dims[1:])
+    return Graph(nodes=tuple(nodes), input_shape=(channels, height, width), output=tensors[output_name])

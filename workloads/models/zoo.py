@@ -120,6 +120,7 @@ def load_bundle(
 
         graph = load_tinymnv2()
         if folder is not None:
+            assert labels is not None  # _folder_or_count refuses a folder without labels
             evaluation = load_image_folder(folder, labels, preprocess=mnist_image_preprocess, num_classes=10)
         else:
             evaluation = mnist_test_set(count)

@@ -26,19 +26,12 @@ from ..common import (
     set_field,
     vdd_values,
 )
-
-__all__ = [
-    "RECOVERIES",
-    "SOLVERS",
-    "OptimizeConfig",
-    "vdd_grid",
-]
-
+from ..energy_options import EnergyFields
 
 RECOVERIES: tuple[str, ...] = ("global", "column", "local", "drop")
-"""Recovery policies of a detection (:data:`sim.protection.RECOVERY_POLICIES`)."""
+
+
 SOLVERS: tuple[str, ...] = ("milp", "exhaustive")
-"""How the plan is found: ``scipy.optimize.milp``, or every combination (small instances)."""
 
 
 def vdd_grid(vdd_max_v: float, vdd_min_v: float, step_v: float = 0.01) -> tuple[float, ...]:
@@ -70,7 +63,7 @@ def _grid(value: object, technology: object) -> tuple[float, ...]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class OptimizeConfig(SweepFields):
+class OptimizeConfig(SweepFields, EnergyFields):
     """What the optimizer searches and the budgets it respects.
 
     Attributes
@@ -110,6 +103,8 @@ class OptimizeConfig(SweepFields):
     :class:`~experiments.studies.common.SweepFields`, default the technology's nominal down
     to 0.5 V in 10 mV steps, kept highest first; ``f_clk_mhz``, ``t_setup_ps`` and the PE
     fields: :class:`~experiments.studies.common.SweepFields`.)
+    (``batch``, ``clock_gating``, ``power_gating``, ``memory_vdd_v``, ``dram``, ``temperature_c``:
+    the energy model's hardware, :class:`~experiments.studies.energy_options.EnergyFields`.)
     """
 
     CHOICES: ClassVar[Mapping[str, Sequence[str]]] = {"model": MODEL_NAMES, "recovery": RECOVERIES, "solver": SOLVERS}
@@ -154,6 +149,7 @@ class OptimizeConfig(SweepFields):
         check_int("neighbours", self.neighbours, minimum=0)
         check_int("seed", self.seed, minimum=0)
         window_fs(self.timing(self.vdds[0]), self.razor_window_ps)
+        self.check_energy_fields(self.pe_config().tech)
 
     @functools.cached_property
     def pe(self) -> PEConfig:

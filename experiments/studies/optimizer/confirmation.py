@@ -15,7 +15,7 @@ from experiments.results import saving_pct
 
 from ..prepared import top_k_hits
 from .config import OptimizeConfig
-from .profiling import LayerProfile
+from .profiling import LayerProfile, screen_array
 from .solving import (
     Candidate,
     PlanChoice,
@@ -25,16 +25,6 @@ from .solving import (
     predicted_overhead,
     unprotected_plan,
 )
-
-__all__ = [
-    "ConfirmationRow",
-    "Measured",
-    "PlanRow",
-    "confirm_plans",
-    "measure_plans",
-    "plan_energy",
-    "plan_predictions",
-]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -269,7 +259,13 @@ def _confirm_one(
 @dataclass(frozen=True, kw_only=True)
 class PlanRow:
     """A plan measured with bit-level injection: accuracy against the int8 model at nominal
-    VDD (paired), latency, and energy per image with its breakdown and band (uJ)."""
+    VDD (paired), latency, and energy per image with its breakdown and band (uJ).
+
+    ``saving_pct`` (= ``system_saving_pct``) and ``core_saving_pct`` against the
+    unprotected run at nominal VDD; ``dvfs_*``: the DVFS baseline at the plan's VDD (no
+    Razor, highest error-free clock); ``area_overhead_pct``: the plan's Razor flops and
+    hold-fix buffers over the unprotected PE (``pe_area_um2``).
+    """
 
     label: str
     vdd_v: float
@@ -297,33 +293,45 @@ class PlanRow:
     correction_uj: float
     sram_uj: float
     dram_uj: float
+    core_uj: float = math.nan
+    system_saving_pct: float = math.nan
+    core_saving_pct: float = math.nan
+    utilisation_pct: float = math.nan
+    batch: int = 1
+    dvfs_f_clk_mhz: float = math.nan
+    dvfs_energy_uj: float = math.nan
+    dvfs_latency_us: float = math.nan
+    dvfs_system_saving_pct: float = math.nan
+    dvfs_core_saving_pct: float = math.nan
+    pe_area_um2: float = math.nan
+    area_overhead_pct: float = math.nan
 
 
 def plan_energy(
     config: OptimizeConfig, profiles: Sequence[LayerProfile], vdd_v: float, measured: Measured, images: int
 ) -> Any:
-    """Energy breakdown per image of a measured run (:func:`~experiments.studies.inference_energy.inference_energy`):
-    per layer its MACs, its cycles with the recovery cycles counted by the simulator,
-    detections and protected bits (with the PE energy model's hold-fix buffers per bit, as
-    the screen's :class:`EnergyCoefficients`)."""
+    """Energy per image of a measured run and the DVFS baseline beside it
+    (:func:`~experiments.studies.inference_energy.point_energy`, as ``accuracy`` computes it):
+    per layer the closed-form batch activity plus the recovery cycles and detections the
+    simulator counted over `images`, the plan's protected bits with their design hold-fix buffers."""
     from pe_models.energy import pe_energy_model
-    from sim.config import ArrayConfig
 
-    from .inference_energy import inference_energy
+    from ..inference_energy import point_energy
 
-    array = ArrayConfig(
-        rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz, accumulator_bits=config.pe.width
-    )
+    array = screen_array(config)
     counts = {name: (c[1], c[2]) for name, c in measured.layer_counts.items()}
-    return inference_energy(
-        profiles,
+    return point_energy(
+        [profile.work for profile in profiles],
         pe=config.pe,
         array=array,
         vdd_v=vdd_v,
+        t_setup_ps=config.t_setup_ps,
+        batch=config.batch,
         images=images,
         counts=counts,
         masks=measured.masks,
-        hold_buffers_per_bit=pe_energy_model(config.pe).hold_buffers_per_bit,
+        gating=config.gating(),
+        memory=config.memory(array, node_nm=pe_energy_model(config.pe).node_nm, tech=config.pe.tech),
     )
 
 
@@ -353,15 +361,19 @@ def measure_plans(
     measure accuracy (paired against the int8 model at nominal VDD), latency and energy.
 
     `jobs` > 1 measures the plans in forked worker processes; every plan's injection is
-    seeded from ``config.seed`` alone, so the rows do not depend on `jobs`."""
+    seeded from ``config.seed`` alone, so the rows do not depend on `jobs`. The latency
+    overhead is the recovery cycles the engine counted over the error-free cycles of the
+    simulated hardware (`batch` images per weight fold, :attr:`LayerProfile.base_cycles`),
+    the basis of the screen's prediction."""
     from experiments.stats import bootstrap_difference_ci, mcnemar
 
     global _FORKED
     layers = tuple(p.name for p in profiles)
     images = len(prepared.images)
     reference = plan_predictions(prepared, config, None)
-    nominal = plan_energy(config, profiles, float(config.pe.tech.vdd_nominal_v), reference, images)
+    nominal = plan_energy(config, profiles, float(config.pe.tech.vdd_nominal_v), reference, images).breakdown
     nominal_uj = nominal.total_pj.nominal / 1e6
+    nominal_core_uj = nominal.core_pj.nominal / 1e6
     wrap = progress or (lambda items: items)
     if jobs > 1 and len(plans) > 1:
         import multiprocessing
@@ -383,11 +395,12 @@ def measure_plans(
     rows = []
     for (label, plan), measured in zip(plans, results, strict=True):
         vdd = float(config.pe.tech.vdd_nominal_v if plan is None else plan.vdd_v)
-        energy = plan_energy(config, profiles, vdd, measured, images)
+        point = plan_energy(config, profiles, vdd, measured, images)
+        energy = point.breakdown
         low, high = bootstrap_difference_ci(reference.hits, measured.hits, seed=config.seed)
         parts = {name: band.nominal / 1e6 for name, band in energy.components().items()}
         total = energy.total_pj
-        compute = sum(c[0] for c in measured.layer_counts.values())
+        compute = images * sum(profile.base_cycles for profile in profiles)
         correction = sum(c[1] for c in measured.layer_counts.values())
         rows.append(
             PlanRow(
@@ -411,9 +424,39 @@ def measure_plans(
                 energy_high_uj=total.high / 1e6,
                 saving_pct=saving_pct(total.nominal / 1e6, nominal_uj),
                 **{f"{name.removesuffix('_pj')}_uj": value for name, value in parts.items()},
+                **_measured_columns(config, point, measured, nominal_uj, nominal_core_uj),
             )
         )
     return tuple(rows)
+
+
+def _measured_columns(
+    config: OptimizeConfig, point: Any, measured: Measured, nominal_uj: float, nominal_core_uj: float
+) -> dict[str, Any]:
+    """Core, DVFS and area columns of a measured plan."""
+    from pe_models.energy import pe_energy_model
+    from sim.energy import design_hold_buffers
+
+    energy, dvfs = point.breakdown, point.dvfs
+    total_uj, core_uj = energy.total_pj.nominal / 1e6, energy.core_pj.nominal / 1e6
+    area = pe_energy_model(config.pe).area
+    widest = max(measured.masks.values(), default=0, key=lambda mask: int(mask).bit_count())
+    return {
+        "core_uj": core_uj,
+        "system_saving_pct": saving_pct(total_uj, nominal_uj),
+        "core_saving_pct": saving_pct(core_uj, nominal_core_uj),
+        "utilisation_pct": 100.0 * energy.utilisation,
+        "batch": energy.batch,
+        "dvfs_f_clk_mhz": point.dvfs_f_clk_mhz,
+        "dvfs_energy_uj": dvfs.total_pj.nominal / 1e6,
+        "dvfs_latency_us": dvfs.latency_us,
+        "dvfs_system_saving_pct": saving_pct(dvfs.total_pj.nominal / 1e6, nominal_uj),
+        "dvfs_core_saving_pct": saving_pct(dvfs.core_pj.nominal / 1e6, nominal_core_uj),
+        "pe_area_um2": area.pe_um2,
+        "area_overhead_pct": area.overhead_pct(
+            int(widest).bit_count(), design_hold_buffers(config.pe, config.f_clk_mhz, int(widest))
+        ),
+    }
 
 
 def _set_recovery(backend: Any, recovery: str, razor_window_ps: float | None = None) -> None:

@@ -11,13 +11,6 @@ import numpy as np
 
 from .config import OptimizeConfig
 
-__all__ = [
-    "LayerProfile",
-    "RecordingBackend",
-    "array_order_probabilities",
-    "layer_profiles",
-]
-
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class LayerProfile:
@@ -56,6 +49,7 @@ class LayerProfile:
     groups: int = 1
     units_per_mac: float = 0.0
     sample_gemm: tuple[np.ndarray, np.ndarray] | None = None
+    work: Any = None
 
 
 class RecordingBackend:
@@ -87,7 +81,7 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
     from sim.config import ArrayConfig
     from workloads.injection import layer_operand_sample
 
-    from .inference_energy import batch_cycles_per_image
+    from ..inference_energy import batch_cycles_per_image, inference_layers
 
     model = prepared.model
     recorder = RecordingBackend()
@@ -98,10 +92,11 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
         timing = config.timing(vdd)
         steps |= {k for k in run_lengths_needed(config.pe, timing) if 0 < k < config.pe.width}
     gemm_layers = {layer.name: layer for layer in model.layers if hasattr(layer, "multiplier")}
-    batch = max(1, min(len(prepared.images), model.default_batch_size()))
+    batch = config.batch
+    work = inference_layers(model, prepared.images, pe=config.pe, array=array, seed=config.seed)
     seeds = np.random.SeedSequence(config.seed).spawn(len(model.gemm_layers))
     profiles = []
-    for shape, seed in zip(model.gemm_layers, seeds, strict=True):
+    for shape, seed, layer_work in zip(model.gemm_layers, seeds, work, strict=True):
         activations, weights = recorder.first[shape.name]
         sample = layer_operand_sample(activations, weights, rows=config.rows, size=4096, seed=seed)
         statistics = carry_statistics(sample, width=config.pe.width, steps=steps or None)
@@ -123,7 +118,8 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
                 k=shape.k,
                 n=shape.n,
                 groups=shape.groups,
-                units_per_mac=_units_per_mac(config, activations, weights, array, seed),
+                units_per_mac=layer_work.units_per_mac,
+                work=layer_work,
                 sample_gemm=(
                     activations[: max(1, min(len(activations), _ORDER_MACS // max(1, weights.size)))],
                     weights,
@@ -184,9 +180,10 @@ def array_order_probabilities(
     return latched, residual
 
 
-def _units_per_mac(config: OptimizeConfig, activations: np.ndarray, weights: np.ndarray, array: Any, seed) -> float:
-    """Mean switched capacitance per MAC of a layer's GEMM (toggle model of the PE energy model)."""
-    from pe_models.energy import pe_energy_model
-    from sim.energy import mean_units_per_mac
+def screen_array(config: OptimizeConfig) -> Any:
+    """The weight-stationary array the optimizer plans for."""
+    from sim.config import ArrayConfig
 
-    return mean_units_per_mac(pe_energy_model(config.pe), activations, weights, array, samples=1024, seed=seed)
+    return ArrayConfig(
+        rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz, accumulator_bits=config.pe.width
+    )

@@ -13,84 +13,39 @@ from typing import Any
 import numpy as np
 
 from pe_models.errors import ConfigError
-from pe_models.pe import PEConfig
 from pe_models.razor import window_fs
 
 from .config import RECOVERIES, OptimizeConfig
-from .profiling import LayerProfile, array_order_probabilities
-
-__all__ = [
-    "Candidate",
-    "EnergyCoefficients",
-    "Infeasible",
-    "PlanChoice",
-    "SensitivityTable",
-    "best_plan",
-    "binding_budget",
-    "infeasible_message",
-    "meets_budgets",
-    "nominal_energy",
-    "pareto_flags",
-    "plan_bits",
-    "plan_from_file",
-    "predicted_overhead",
-    "sensitivity_table",
-    "solve_exhaustive",
-    "solve_milp",
-    "uniform_plan",
-    "unprotected_plan",
-]
-
+from .profiling import LayerProfile, array_order_probabilities, screen_array
 
 _NO_PROTECTION = -1
 
 
-@dataclass(frozen=True, kw_only=True)
-class EnergyCoefficients:
-    """Closed-form energy of the screen at nominal VDD, per event, in pJ (one corner of the bands).
+def screen_coefficients(profiles: Sequence[LayerProfile], config: OptimizeConfig) -> list[list[Any]]:
+    """Per VDD of the grid, per layer: :class:`~experiments.studies.inference_energy.LayerCoefficients`."""
+    from pe_models.energy import pe_energy_model
 
-    Taken from the PE energy model (:func:`pe_models.energy.pe_energy_model`, constants
-    and sources in ``docs/energy.md``) and reduced to one number per event so that a
-    plan's energy is linear in its choices. Memory (SRAM, DRAM) is on its own supply and
-    the same for every plan: it is left out of the screen (the report's energy study has it).
+    from ..inference_energy import layer_coefficients
 
-    Attributes
-    ----------
-    mac_pj : float
-        Datapath switching of one MAC.
-    pe_cycle_pj : float
-        Every flip-flop of one PE, one cycle (stall cycles included).
-    pe_leakage_uw : float
-        Leakage power of one PE.
-    razor_bit_cycle_pj : float
-        Extra of a Razor flop over a plain flop plus its hold-fix buffers, per protected bit per cycle.
-    detection_pj : float
-        One recovery: the replayed MAC plus the error-signal network of the protected bits.
-    """
-
-    mac_pj: float
-    pe_cycle_pj: float
-    pe_leakage_uw: float
-    razor_bit_cycle_pj: float
-    detection_pj: float
-
-    @classmethod
-    def of(cls, pe: PEConfig, corner: str = "nominal") -> EnergyCoefficients:
-        """The coefficients of `pe` at one corner (``low``, ``nominal``, ``high``) of the bands."""
-        from pe_models.energy import pe_energy_model
-
-        model = pe_energy_model(pe)
-
-        def value(band: Any) -> float:
-            return float(getattr(band, corner))
-
-        return cls(
-            mac_pj=value(model.random_mac_pj),
-            pe_cycle_pj=value(model.flop_pj) * model.flops,
-            pe_leakage_uw=value(model.leakage_uw),
-            razor_bit_cycle_pj=value(model.razor_extra_pj) + value(model.hold_buffer_pj) * model.hold_buffers_per_bit,
-            detection_pj=value(model.random_mac_pj) + value(model.error_network_pj),
+    array = screen_array(config)
+    memory = config.memory(array, node_nm=pe_energy_model(config.pe).node_nm, tech=config.pe.tech)
+    work = [profile.work for profile in profiles]
+    return [
+        layer_coefficients(
+            work, pe=config.pe, array=array, vdd_v=vdd, batch=config.batch, gating=config.gating(), memory=memory
         )
+        for vdd in config.vdds
+    ]
+
+
+def choice_hold_buffers(config: OptimizeConfig, first_bit: int) -> float:
+    """Hold-fix buffers per protected bit of bits ``first_bit .. MSB`` (as the measurement counts them)."""
+    from sim.energy import design_hold_buffers
+
+    if first_bit < 0:
+        return 0.0
+    mask = ((1 << config.pe.width) - 1) & ~((1 << first_bit) - 1)
+    return design_hold_buffers(config.pe, config.f_clk_mhz, mask)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -114,6 +69,7 @@ class SensitivityTable:
     base_cycles: np.ndarray
     valid: np.ndarray
     protected_bits: np.ndarray
+    coefficients: Any = None
 
 
 def _recovery_cycles(profile: LayerProfile, q: np.ndarray, penalty: int) -> dict[str, np.ndarray]:
@@ -133,7 +89,6 @@ def _recovery_cycles(profile: LayerProfile, q: np.ndarray, penalty: int) -> dict
 def sensitivity_table(
     profiles: Sequence[LayerProfile],
     config: OptimizeConfig,
-    coefficients: EnergyCoefficients | None = None,
 ) -> SensitivityTable:
     """Build the per-(VDD, layer, first protected bit) table of the screen.
 
@@ -143,7 +98,6 @@ def sensitivity_table(
     """
     from pe_models.analytic import adder_bit_error_probabilities
 
-    coefficients = coefficients or EnergyCoefficients.of(config.pe)
     width = config.pe.width
     vdds = config.vdds
     choices = (_NO_PROTECTION, *range(width - 1, -1, -1))
@@ -151,7 +105,6 @@ def sensitivity_table(
 
     probabilities = np.zeros((n_v, n_l, width))
     silent = np.zeros((n_v, n_l, width))
-    tech = config.pe.tech
     for v, vdd in enumerate(vdds):
         timing = config.timing(vdd)
         shadow = dataclasses.replace(timing, t_sample_fs=timing.t_sample_fs + window_fs(timing, config.razor_window_ps))
@@ -180,22 +133,24 @@ def sensitivity_table(
         for r in RECOVERIES:
             recovery[r][:, index, :] = cycles[r]
     protected_bits = protected.sum(axis=1)
-    t_clk_us = 1.0 / config.f_clk_mhz
     detections = detect * macs[None, :, None]
+    coefficients = screen_coefficients(profiles, config)
+    buffers = np.array([choice_hold_buffers(config, c) for c in choices])
     energy = {}
     for r in RECOVERIES:
         table = np.zeros((n_v, n_l, n_c))
-        for v, vdd in enumerate(vdds):
-            dynamic = tech.dynamic_energy_scale(vdd)
-            leakage = tech.leakage_power_scale(vdd)
-            cycles = base[:, None] + recovery[r][v]
-            per_pe_cycle = (
-                coefficients.pe_cycle_pj * dynamic
-                + coefficients.pe_leakage_uw * t_clk_us * leakage
-                + protected_bits[None, :] * coefficients.razor_bit_cycle_pj * dynamic
-            )
-            replayed = 0.0 if r == "drop" else detections[v] * coefficients.detection_pj * dynamic
-            table[v] = macs[:, None] * coefficients.mac_pj * dynamic + cycles * config.pes * per_pe_cycle + replayed
+        for v in range(n_v):
+            for index, layer in enumerate(coefficients[v]):
+                cycles = recovery[r][v, index]
+                bit = layer.bit_pj + buffers * layer.hold_buffer_pj
+                bit_cycle = layer.bit_recovery_cycle_pj + buffers * layer.hold_buffer_recovery_cycle_pj
+                replayed = 0.0 if r == "drop" else detections[v, index] * layer.detection_pj
+                table[v, index] = (
+                    layer.base_pj
+                    + cycles * layer.recovery_cycle_pj
+                    + protected_bits * (bit + cycles * bit_cycle)
+                    + replayed
+                )
         energy[r] = table
     lowest = np.full((n_v, n_l), width)
     failing = probabilities > 0
@@ -219,6 +174,7 @@ def sensitivity_table(
         base_cycles=base,
         valid=valid,
         protected_bits=np.broadcast_to(protected_bits, (n_v, n_l, n_c)).copy(),
+        coefficients=coefficients,
     )
 
 
