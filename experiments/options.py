@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import inspect
 import os
 import re
 import shutil
@@ -114,35 +115,45 @@ def field_help(config_type: type) -> dict[str, str]:
     """Field -> the description its config's docstring gives (numpy style, over the class hierarchy).
 
     ``name : type`` lines open an entry (``a, b : type`` documents both); the indented lines
-    below are its text (or, without any, the text after the colon).
+    below are its text (or, without any, the text after the colon). A field's text is the
+    one of the class that declares it, else the most derived class that documents it.
     """
+    documented = {cls: _docstring_entries(cls.__dict__.get("__doc__") or "") for cls in config_type.__mro__}
     found: dict[str, str] = {}
-    for cls in reversed(config_type.__mro__):
-        doc = cls.__dict__.get("__doc__")
-        if not doc:
+    for name in (item.name for item in dataclasses.fields(config_type)):  # type: ignore[arg-type]
+        owners = [cls for cls in config_type.__mro__ if name in inspect.get_annotations(cls)]
+        for cls in [*owners, *config_type.__mro__]:
+            if name in documented[cls]:
+                found[name] = documented[cls][name]
+                break
+    return found
+
+
+def _docstring_entries(doc: str) -> dict[str, str]:
+    """The ``Attributes``/``Parameters`` entries of one numpy-style docstring."""
+    entries: list[tuple[list[str], str, list[str]]] = []
+    inside = False
+    lines = [line.rstrip() for line in _dedent(doc).splitlines()]
+    for index, line in enumerate(lines):
+        if line in ("Attributes", "Parameters") and index + 1 < len(lines) and set(lines[index + 1]) == {"-"}:
+            inside = True
+        elif not inside or not line or set(line) == {"-"}:
             continue
-        entries: list[tuple[list[str], str, list[str]]] = []
-        inside = False
-        lines = [line.rstrip() for line in _dedent(doc).splitlines()]
-        for index, line in enumerate(lines):
-            if line in ("Attributes", "Parameters") and index + 1 < len(lines) and set(lines[index + 1]) == {"-"}:
-                inside = True
-            elif not inside or not line or set(line) == {"-"}:
-                continue
-            elif line.startswith("("):
-                inside = False
-            elif not line.startswith(" ") and _ENTRY.match(line):
-                match = _ENTRY.match(line)
-                assert match is not None
-                entries.append((match.group(1).split(", "), match.group(2), []))
-            elif line.startswith(" ") and entries:
-                entries[-1][2].append(line.strip())
-            else:
-                inside = False
-        for names, inline, text in entries:
-            description = " ".join(text) if text else inline
-            if description:
-                found.update(dict.fromkeys(names, description))
+        elif line.startswith("("):
+            inside = False
+        elif not line.startswith(" ") and _ENTRY.match(line):
+            match = _ENTRY.match(line)
+            assert match is not None
+            entries.append((match.group(1).split(", "), match.group(2), []))
+        elif line.startswith(" ") and entries:
+            entries[-1][2].append(line.strip())
+        else:
+            inside = False
+    found: dict[str, str] = {}
+    for names, inline, text in entries:
+        description = " ".join(text) if text else inline
+        if description:
+            found.update(dict.fromkeys(names, description))
     return found
 
 
@@ -246,6 +257,7 @@ def add_config_options(
         if kind is bool:
             if default is True:
                 keywords["action"] = argparse.BooleanOptionalAction
+                text = f"{text} (default: on)"
             else:
                 keywords["action"] = "store_true"
             keywords["default"] = bool(default) if defaults else argparse.SUPPRESS

@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "detection overhead, correction, SRAM and DRAM, each with the band of its cited constants "
         "(docs/energy.md), per image for --batch images sharing each weight fold; savings for the core and the "
         "system against the technology's nominal VDD at the same clock, and the DVFS baseline (no Razor, "
-        "highest error-free clock) beside every VDD.",
+        "highest error-free clock) beside every VDD."
     )
     source = parser.add_mutually_exclusive_group(required=True)
     add_config_options(source, EnergyConfig, fields=("topology", "gemm", "model"))
