@@ -69,7 +69,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _children(pid: int) -> list[int]:
     """Process ids whose parent is `pid` (from /proc; empty where /proc is absent)."""
-    found = []
+    found: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -240,9 +240,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     subparsers.required = True
     chosen = None if argv is None else command_of(argv)
     for name, summary in COMMANDS.items():
-        sub = subparsers.add_parser(name, help=summary)
+        command = subparsers.add_parser(name, help=summary)
         if argv is None or name == chosen:
-            importlib.import_module(f"experiments.commands.{name}").configure(sub)
+            importlib.import_module(f"experiments.commands.{name}").configure(command)
     for sub in _all_subparsers(subparsers):
         _add_max_memory(sub, argparse.SUPPRESS)
     return parser

@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from pe_models.errors import ConfigError
 from sim.config import DATAFLOWS, ArrayConfig, ArrayConfigError
@@ -123,7 +124,7 @@ def parse_scalesim_cfg(text: str, *, label: str) -> ArrayConfig:
             raise ConfigError(f"{label}:{number}: {key}: expected a positive integer, got {text_value!r}")
         return value
 
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         field: positive(key)
         for field, key in _CFG_KEYS.items()
         if field not in ("dataflow", "dram_bandwidth_words_per_cycle")
@@ -135,7 +136,8 @@ def parse_scalesim_cfg(text: str, *, label: str) -> ArrayConfig:
     mode_entry = entry(_RUN, "InterfaceBandwidth")
     mode = "CALC" if mode_entry is None else mode_entry[1]
     if mode not in ("USER", "CALC"):
-        raise ConfigError(f"{label}:{mode_entry[0]}: InterfaceBandwidth: expected USER or CALC, got {mode!r}")
+        line = "" if mode_entry is None else f":{mode_entry[0]}"
+        raise ConfigError(f"{label}{line}: InterfaceBandwidth: expected USER or CALC, got {mode!r}")
     values["dram_bandwidth_words_per_cycle"] = None
     if mode == "USER":
         number, text_value = required("Bandwidth")
@@ -369,7 +371,7 @@ def resolve_array_config(
         config = load_array_config(config_file)
     else:
         config = ArrayConfig(rows=256, cols=256)
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if array is not None:
         changes["rows"], changes["cols"] = parse_array_shape(array)
     if dataflow is not None:

@@ -80,7 +80,7 @@ def add_study_options(
 ) -> None:
     """Every field of a study config as an option: its own fields, then the timing, operand
     and PE groups it has (:func:`experiments.options.add_config_options` for each)."""
-    groups = (
+    groups: tuple[tuple[type, list[str], tuple[str, str | None], dict[str, str]], ...] = (
         (SweepFields, _own(SweepFields, PEFields), (_SWEEP_TITLE, None), _SWEEP_METAVARS),
         (TimingFields, _own(TimingFields, PEFields), (_TIMING_TITLE, _TIMING_DESCRIPTION), _METAVARS),
         (OperandFields, _own(OperandFields), ("operands", None), {}),

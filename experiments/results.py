@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import json
 import math
 import os
@@ -127,9 +126,18 @@ def _display(value: Any) -> Any:
     return display_value(value)
 
 
-@functools.cache
 def _column_sources(row_type: type) -> dict[str, tuple[str, str | None]]:
     """Column -> (row field, attribute of the field's value or None), in column order."""
+    found = _SOURCES.get(row_type)
+    if found is None:
+        found = _SOURCES[row_type] = _sources(row_type)
+    return found
+
+
+_SOURCES: dict[type, dict[str, tuple[str, str | None]]] = {}
+
+
+def _sources(row_type: type) -> dict[str, tuple[str, str | None]]:
     sources: dict[str, tuple[str, str | None]] = {}
     for item in dataclasses.fields(row_type):
         if not item.metadata.get("column", True):

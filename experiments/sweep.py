@@ -38,7 +38,7 @@ import time
 import tomllib
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,13 +153,8 @@ class SweepSpec:
         study = _study(self.study)
         allowed = parameter_names(study)
 
-        def check_keys(table: str, keys: object) -> None:
-            resolve_names(
-                study.config_type,
-                dict.fromkeys(keys),
-                short=True,
-                where=f"{self.label}: {table}.",  # type: ignore[arg-type]
-            )
+        def check_keys(table: str, keys: Iterable[str]) -> None:
+            resolve_names(study.config_type, dict.fromkeys(keys), short=True, where=f"{self.label}: {table}.")
 
         if not isinstance(self.fixed, Mapping):
             raise ConfigError(f"{self.label}: fixed: expected a table of parameters")

@@ -188,8 +188,11 @@ def vdd_values(value: object, name: str = "vdd_v") -> tuple[float, ...]:
             raise ConfigError(
                 f"{name}: {value!r} is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)"
             )
-    elif isinstance(value, list | tuple) or hasattr(value, "tolist"):
-        values = list(value.tolist() if hasattr(value, "tolist") else value)  # type: ignore[union-attr]
+    elif isinstance(value, list | tuple):
+        values = list(value)
+    elif hasattr(value, "tolist"):
+        listed = value.tolist()
+        values = list(listed) if isinstance(listed, list) else [listed]
     else:
         values = [value]
     if not values:
@@ -523,19 +526,20 @@ def estimate_memory(args: object) -> list[tuple[str, str, int]]:
     if command in ("probs", "run", "slack") and values.get("operands") == "dnn" and isinstance(rows, int):
         steps = 4096 if command == "slack" else 2048
         found.append(("array_rows", str(rows), BYTES_PER_DNN_ROW_STEP * rows * steps))
-    if command == "slack" and isinstance(values.get("bins"), int):
-        width = values.get("width") if isinstance(values.get("width"), int) else 32
-        found.append(("bins", str(values["bins"]), BYTES_PER_BIT_BIN * width * values["bins"]))
+    bins, width = values.get("bins"), values.get("width")
+    if command == "slack" and isinstance(bins, int):
+        bits = width if isinstance(width, int) else 32
+        found.append(("bins", str(bins), BYTES_PER_BIT_BIN * bits * bins))
     text = values.get("gemm")
     match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", text) if isinstance(text, str) else None
     if command in ("simulate", "energy") and match:
         m, n, k = (int(v) for v in match.groups())
-        found.append(("gemm", text, BYTES_PER_OUTPUT * m * n + m * k + k * n))
-    if command == "trace" and isinstance(values.get("lanes"), int):
-        steps = values.get("steps") if isinstance(values.get("steps"), int) else 4096
-        request = f"{values['lanes']} lanes x {steps} steps"
-        field = "lanes" if values["lanes"] >= steps else "steps"
-        found.append((field, request, BYTES_PER_TRACE_VALUE * values["lanes"] * steps))
+        found.append(("gemm", str(text), BYTES_PER_OUTPUT * m * n + m * k + k * n))
+    lanes, requested = values.get("lanes"), values.get("steps")
+    if command == "trace" and isinstance(lanes, int):
+        steps = requested if isinstance(requested, int) else 4096
+        field = "lanes" if lanes >= steps else "steps"
+        found.append((field, f"{lanes} lanes x {steps} steps", BYTES_PER_TRACE_VALUE * lanes * steps))
     images = values.get("images")
     if command in ("accuracy", "run") and isinstance(images, str) and not images.isdigit():
         folder = Path(images)

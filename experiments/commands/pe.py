@@ -156,7 +156,17 @@ def evaluate(
     """(latched, correct, flip_mask, settle_fs, shadow) of every vector at `level` (shadow: None without a window)."""
     mask = (1 << pe.width) - 1
     if level == "chain":
-        result = evaluate_chain(pe, timing, **vectors, window_fs=window_fs)
+        result = evaluate_chain(
+            pe,
+            timing,
+            prev_a=vectors["prev_a"],
+            prev_b=vectors["prev_b"],
+            prev_c=vectors["prev_c"],
+            a=vectors["a"],
+            b=vectors["b"],
+            c=vectors["c"],
+            window_fs=window_fs,
+        )
         return result.latched, result.correct, result.flip_mask, result.settle_fs, result.shadow
     stage = "adder" if pe.pipeline == "registered" else "mac"
     old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))

@@ -461,7 +461,8 @@ def _image_limit(model: str) -> int | None:
     from workloads.models.zoo import PHOTO_NAMES
 
     if model == "tinymnv2":
-        return len(mnist_test_set().labels)
+        labels = mnist_test_set().labels
+        return None if labels is None else len(labels)
     if model == "mobilenetv2":
         return 10 * len(PHOTO_NAMES["evaluation"])
     return None

@@ -226,7 +226,7 @@ class _Supply:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _Layer:
+class _LayerKey:
     layer_id: int
     layer_name: str
 
@@ -307,7 +307,7 @@ class EnergyFigures:
 
 
 @dataclass(frozen=True, kw_only=True)
-class EnergyRow(EnergyFigures, _Layer, _Supply):
+class EnergyRow(EnergyFigures, _LayerKey, _Supply):
     """One layer at one supply voltage: ``vdd_v``, ``f_clk_mhz``, ``layer_id`` (position in the
     topology), ``layer_name``, then the :class:`EnergyFigures`."""
 

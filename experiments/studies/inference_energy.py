@@ -457,7 +457,7 @@ def layer_coefficients(
     for layer in layers:
         activity = _batch_activity(layer, array, batch)
 
-        def total(model: PEEnergyModel, changes: dict[str, int], activity: LayerActivity = activity) -> float:
+        def total(model: PEEnergyModel, changes: dict[str, Any], activity: LayerActivity = activity) -> float:
             extra = changes.get("correction_cycles", 0)
             changed = dataclasses.replace(activity, cycles=activity.cycles + extra, **changes)
             breakdown = layer_energy(

@@ -356,15 +356,16 @@ def _pareto(
     seen = set()
     for v in range(len(table.vdds)):
         for recovery in config.recovery:
-            for budgets in ({}, {"overhead_budget_pct": math.inf}, {"visible_budget": math.inf}):
-                plan = solve_milp(table, config, v, recovery, **budgets)
+            for visible, overhead in ((None, None), (None, math.inf), (math.inf, None)):
+                plan = solve_milp(table, config, v, recovery, visible_budget=visible, overhead_budget_pct=overhead)
                 if plan is None:
                     continue
                 key = (plan.vdd_v, plan.recovery, plan.first_bits)
                 if key in seen:
                     continue
                 seen.add(key)
-                plans.append((plan, not budgets or meets_budgets(plan, config)))
+                within = visible is None and overhead is None
+                plans.append((plan, within or meets_budgets(plan, config)))
     points = np.array([[p.energy_pj, p.predicted_loss_pct, p.latency_overhead_pct] for p, _ in plans])
     flags = pareto_flags(points)
     chosen_key = (chosen.vdd_v, chosen.recovery, chosen.first_bits)
