@@ -189,3 +189,32 @@ def test_model_rows_are_its_gemm_layers_for_one_image(tmp_path):
     assert [r["layer_name"] for r in rows] == [s.name for s in shapes] + ["total"]
     assert [int(r["macs"]) for r in rows[:-1]] == [s.macs_per_image for s in shapes]
     assert all(float(r["mac_dynamic_pj"]) > 0.0 for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("command", "arguments", "message"),
+    [
+        (
+            ["accuracy", "--images", "2"],
+            ["--batch", "0"],
+            "--batch: expected an integer >= 1 (images sharing a weight fold), got 0",
+        ),
+        (
+            ["optimize", "--images", "2"],
+            ["--memory-vdd", "3"],
+            "--memory-vdd: 3.0 V is above the maximum supply 1.35 V of technology 'ptm-32nm-hp'; "
+            "allowed: 0.4 <= --memory-vdd <= 1.35",
+        ),
+        (
+            ["run", "--images", "2"],
+            ["--power-gating", "--no-clock-gating"],
+            "--power-gating: a power-gated PE is also clock-gated; allowed: power gating with clock gating, or neither",
+        ),
+    ],
+)
+def test_every_energy_command_refuses_bad_energy_options_in_one_line(tmp_path, capsys, command, arguments, message):
+    out = tmp_path / "out"
+    assert main([*command, *arguments, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"vscale: error: {message}\n"
+    assert not out.exists()
