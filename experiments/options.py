@@ -12,7 +12,9 @@ that names fields (``vdd_v: ...``) with the options the user typed (``--vdd: ...
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import errno
 import functools
 import inspect
 import os
@@ -292,18 +294,19 @@ def cli_message(message: str, options: Mapping[str, str]) -> str:
     """A library message naming fields, with the options of this command instead.
 
     `options` maps each destination (a config field, for the options built from a config)
-    to the option the user types. The leading ``field:`` is replaced when it names one, and
-    mentions of multi-word fields (``t_clk_ps``, not after a ``.``: ``array.f_clk_mhz`` is a
-    key of a file) anywhere in the message.
+    to the option the user types. When the message starts with ``field:`` naming one, that
+    field and every mention of a multi-word field (``t_clk_ps``, not after a ``.``:
+    ``array.f_clk_mhz`` is a key of a file) are replaced; a message about a file
+    (``net.csv:3: ...``) is left as it is.
     """
     head, sep, rest = message.partition(":")
-    if sep and head in options:
-        head = options[head]
+    if not sep or head not in options:
+        return message
     words = sorted((name for name in options if "_" in name and not name.startswith("_")), key=len, reverse=True)
     if words:
         pattern = re.compile(r"(?<![\w.'-])(" + "|".join(map(re.escape, words)) + r")(?![\w'-])")
         rest = pattern.sub(lambda match: options[match.group(1)], rest)
-    return head + sep + rest
+    return options[head] + sep + rest
 
 
 def out_argument(text: str) -> Path | str:
@@ -335,7 +338,12 @@ def add_out_option(parser: argparse.ArgumentParser, command: str) -> None:
 
 
 class StagingFolder:
-    """A folder beside `out` that receives a command's files until they are all written."""
+    """A folder beside `out` that receives a command's files until they are all written.
+
+    :meth:`publish` moves them into `out` all or nothing: a file it cannot move (a full disk,
+    a folder made read-only meanwhile) puts back every file it had replaced and removes every
+    file and folder it had added, so `out` is either complete or as it was.
+    """
 
     def __init__(self, out: Path) -> None:
         self.out = Path(os.path.abspath(out))
@@ -346,14 +354,20 @@ class StagingFolder:
             self.path = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".vscale-staging", dir=anchor))
         except OSError as error:
             if not self.out.is_dir():
-                raise ConfigError(f"--out: {out}: cannot write in {anchor}: {error.strerror}") from None
+                raise ConfigError(f"out: {out}: cannot write in {anchor}: {error.strerror}") from None
             try:
                 self.path = Path(tempfile.mkdtemp(prefix=".vscale-", suffix=".vscale-staging", dir=self.out))
             except OSError as inner:
-                raise ConfigError(f"--out: {out}: cannot write in it: {inner.strerror}") from None
+                raise ConfigError(f"out: {out}: cannot write in it: {inner.strerror}") from None
 
     def publish(self) -> None:
-        """Move every file into `out` (signals held back until done)."""
+        """Move every file into `out`, all or nothing (signals held back until done).
+
+        Raises
+        ------
+        OSError
+            A file could not be moved; `out` is as it was before.
+        """
         mask = current_umask()
         blocked = block_signals()
         try:
@@ -364,23 +378,65 @@ class StagingFolder:
                     os.rename(self.path, self.out)
                     return
                 except OSError:
-                    self.out.mkdir(exist_ok=True)
-            for source in sorted(self.path.rglob("*")):
-                target = self.out / source.relative_to(self.path)
-                if source.is_dir():
-                    target.mkdir(exist_ok=True)
-                else:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    try:
-                        os.replace(source, target)
-                    except OSError:
-                        shutil.move(source, target)
+                    pass
+            self._merge()
             shutil.rmtree(self.path, ignore_errors=True)
         finally:
             unblock_signals(blocked)
 
+    def _merge(self) -> None:
+        """Move the staged files into `out` one by one, undoing every move when one fails."""
+        created: list[Path] = []
+        replaced: list[tuple[Path, Path | None]] = []
+        if not self.out.exists():
+            self.out.mkdir()
+            created.append(self.out)
+        backups = Path(tempfile.mkdtemp(prefix=".vscale-replaced-", dir=self.out))
+        try:
+            for source in sorted(self.path.rglob("*")):
+                target = self.out / source.relative_to(self.path)
+                if source.is_dir():
+                    if not target.exists():
+                        target.mkdir()
+                        created.append(target)
+                    continue
+                backup = None
+                if target.exists():
+                    backup = backups / f"{len(replaced)}"
+                    os.replace(target, backup)
+                replaced.append((target, backup))
+                _move_file(source, target)
+        except OSError:
+            for target, backup in reversed(replaced):
+                with contextlib.suppress(OSError):
+                    if backup is None:
+                        target.unlink(missing_ok=True)
+                    else:
+                        os.replace(backup, target)
+            shutil.rmtree(backups, ignore_errors=True)
+            for folder in reversed(created):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise
+        shutil.rmtree(backups, ignore_errors=True)
+
     def discard(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _move_file(source: Path, target: Path) -> None:
+    """Move one file into place atomically: rename, or copy beside `target` and rename there."""
+    try:
+        os.replace(source, target)
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
+        partial = target.with_name(f".{target.name}.vscale-partial")
+        try:
+            shutil.copy2(source, partial)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
 
 
 def output_dir(args: argparse.Namespace) -> Path:

@@ -31,6 +31,7 @@ import importlib
 import io
 import itertools
 import json
+import logging
 import math
 import os
 import sys
@@ -513,13 +514,23 @@ def _processes(
 
 
 def _dask_client(address: str | None, workers: int) -> tuple[Any, Any]:
-    """(client, local cluster or None): a LocalCluster of process workers, or the scheduler at `address`."""
+    """(client, local cluster or None): a LocalCluster of process workers, or the scheduler at `address`.
+
+    The local cluster logs errors only: its warnings (a task cancelled when Ctrl-C stops
+    the sweep, say) are not the user's business; a point's own failure is recorded in the store.
+    """
     try:
         from distributed import Client, LocalCluster
     except ImportError:
         raise ConfigError("executor: dask needs the optional extra: pip install 'vscale[dask]'") from None
     if address is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
         return Client(cluster), cluster
     try:
         return Client(address, timeout="5s"), None

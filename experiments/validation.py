@@ -205,7 +205,7 @@ def vdd_values(value: object, name: str = "vdd_v") -> tuple[float, ...]:
         number = float(item) if ok else math.nan  # type: ignore[arg-type]
         if not 0 < number <= 2:
             shown = f"{number:g} V" if ok else repr(item)
-            hint = f"; in volts, {number / 1000:g} V ({number:g} mV)?" if ok and 2 < number <= 2000 else ""
+            hint = f"; in volts, {number / 1000:g} V ({number:g} mV)?" if ok and 100 <= number <= 2000 else ""
             raise ConfigError(f"{name}: {shown} is out of range; allowed: (0, 2] V{hint}")
         result.append(number)
     return tuple(result)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ __all__ = [
     "check_labels",
     "check_model",
     "check_number",
+    "check_topology",
     "config_dict",
     "gemm_shape",
     "no_progress",
@@ -510,6 +512,26 @@ def check_labels(images: object, labels: object) -> None:
         raise ConfigError("labels: only with images given as a folder of images")
     if isinstance(images, str) and labels is None:
         raise ConfigError(f"images: {images} is a folder; labels (a FILE LABEL list) is required with it")
+
+
+def check_topology(value: object, name: str = "topology") -> str:
+    """A topology: an existing CSV file or a built-in name (:data:`workloads.topologies.BUILTIN_TOPOLOGIES`).
+
+    Raises
+    ------
+    ConfigError
+        ``topology: 'nope' is neither a file nor a built-in topology; allowed: a CSV file
+        or one of mobilenetv2, resnet18, resnet50``.
+    """
+    from workloads.topologies import BUILTIN_TOPOLOGIES
+
+    text = os.fspath(value) if isinstance(value, str | os.PathLike) else None
+    if text is None or not (text in BUILTIN_TOPOLOGIES or Path(text).is_file()):
+        raise ConfigError(
+            f"{name}: {value!r} is neither a file nor a built-in topology; "
+            f"allowed: a CSV file or one of {', '.join(BUILTIN_TOPOLOGIES)}"
+        )
+    return str(text)
 
 
 def gemm_shape(value: object, name: str = "gemm") -> tuple[int, int, int]:

@@ -68,6 +68,7 @@ from .common import (
     check_choice,
     check_int,
     check_number,
+    check_topology,
     gemm_shape,
     no_progress,
     resolve_array,
@@ -173,6 +174,8 @@ class EnergyConfig(SweepFields, EnergyFields):
             raise ConfigError("topology: give exactly one of topology, gemm and model")
         if self.model is not None:
             check_choice("model", self.model, MODEL_NAMES)
+        if self.topology is not None:
+            check_topology(self.topology)
         self.array_config()
         pe = self.pe_config()
         parse_bit_mask(self.protect, width=pe.width, option="protect")

@@ -19,7 +19,7 @@ from sim.cycles import summarize, topology_report
 from sim.memory import ACCESS_COLUMNS, MemoryReport
 from workloads.topologies import Topology, load_topology
 
-from .common import Study, as_config, resolve_array, set_field
+from .common import Study, as_config, check_topology, resolve_array, set_field
 
 __all__ = ["LatencyConfig", "LatencyResult", "LatencyRow", "latency", "topology_record"]
 
@@ -70,6 +70,7 @@ class LatencyConfig(ConfigFields):
     sram_kib: Any = None
 
     def __post_init__(self) -> None:
+        check_topology(self.topology)
         if self.sram_kib is not None:
             set_field(self, "sram_kib", parse_sram_kib(self.sram_kib, option="sram_kib"))
         self.array_config()

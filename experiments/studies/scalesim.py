@@ -134,8 +134,8 @@ def scalesim(config: ScaleSimConfig | None = None, /, **fields: Any) -> ScaleSim
                 f"{topology.format} format"
             )
         raise ConfigError(
-            f"{config.topology.name}:1: header: a SCALE-Sim {actual} topology, and input_type is "
-            f"{config.input_type!r}; give input_type {actual}"
+            f"input_type: {config.topology.name} is a SCALE-Sim {actual} topology, not {config.input_type}; "
+            f"give input_type {actual}"
         )
     reports = [layer_report(layer, run.array, scalesim_compat=True) for layer in topology.layers]
     rows = tuple(_row(index, report) for index, report in enumerate(reports))

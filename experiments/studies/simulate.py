@@ -38,6 +38,7 @@ from .common import (
     as_config,
     check_choice,
     check_int,
+    check_topology,
     gemm_shape,
     no_progress,
     parse_razor_window,
@@ -210,6 +211,8 @@ class SimulateConfig(TimingFields):
         if self.gemm is not None:
             problem = parse_layer(self.gemm, "gemm")
             set_field(self, "gemm", f"{problem.m},{problem.n},{problem.k}")
+        if self.topology is not None:
+            check_topology(self.topology)
         if self.layer_range is not None and self.topology is None:
             raise ConfigError("layer_range: selects layers of a topology file, and none is given")
         mac_parameters(self.pe_config(), self.timing())

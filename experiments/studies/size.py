@@ -19,7 +19,7 @@ from sim.config import DATAFLOWS, ArrayConfig
 from sim.cycles import summarize, topology_report
 from workloads.topologies import Topology, load_topology
 
-from .common import Study, array_shape, as_config, resolve_array, set_field
+from .common import Study, array_shape, as_config, check_topology, resolve_array, set_field
 
 __all__ = ["DEFAULT_ARRAYS", "SizeConfig", "SizeResult", "SizeRow", "plot_size", "plot_size_sram", "size"]
 
@@ -81,6 +81,7 @@ class SizeConfig(ConfigFields):
     bandwidths: Any = None
 
     def __post_init__(self) -> None:
+        check_topology(self.topology)
         set_field(self, "arrays", tuple(array_shape(item, "arrays") for item in _items(self.arrays, "arrays")))
         if self.sram_kib is not None:
             sizes = tuple(parse_sram_kib(item, option="sram_kib") for item in _items(self.sram_kib, "sram_kib"))
