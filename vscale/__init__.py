@@ -10,8 +10,12 @@ from one import::
 
 Every study takes keyword arguments (or one frozen config), prints nothing, writes no
 files and returns a frozen result with ``rows`` (typed dataclasses), ``totals``,
-``config``, ``table()``, ``to_csv(path=None)`` and ``to_json(path=None)``. Plots are
-separate: ``plot_<name>(result) -> matplotlib Figure``. :data:`STUDIES` lists them all.
+``config``, ``table()``, ``to_csv(path=None)`` and ``to_json(path=None)``. The keywords are
+the config's fields, the same name for the same thing in every study (``vdd_v``,
+``f_clk_mhz``, ``array``, ``recovery``, ``images``, ...; :mod:`experiments.vocabulary`); a
+keyword that is not a field names the nearest one, and a config refuses bad values when it
+is built, naming the field. Plots are separate: ``plot_<name>(result) -> matplotlib
+Figure``. :data:`STUDIES` lists them all.
 """
 
 from __future__ import annotations
