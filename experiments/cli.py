@@ -306,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 limit = validation.parse_size(args.max_memory)
             validation.check_arguments(args, names)
             if hasattr(args, "out"):
-                validation.output_folder(args.out, field=names.get("out", "--out"))
+                validation.output_folder(args.out, field=names.get("out", "out"))
             with validation.use_memory_limit(limit):
                 validation.guard(
                     args, notes=lambda line: print(f"vscale: note: {cli_message(line, names)}", file=sys.stderr)

@@ -371,8 +371,7 @@ class StagingFolder:
         mask = current_umask()
         blocked = block_signals()
         try:
-            if not self.out.exists():
-                self.out.parent.mkdir(parents=True, exist_ok=True)
+            if not self.out.exists() and self.out.parent.is_dir():
                 os.chmod(self.path, 0o777 & ~mask)
                 try:
                     os.rename(self.path, self.out)
@@ -388,10 +387,11 @@ class StagingFolder:
         """Move the staged files into `out` one by one, undoing every move when one fails."""
         created: list[Path] = []
         replaced: list[tuple[Path, Path | None]] = []
-        if not self.out.exists():
-            self.out.mkdir()
-            created.append(self.out)
-        backups = Path(tempfile.mkdtemp(prefix=".vscale-replaced-", dir=self.out))
+        backups: Path | None = None
+        for folder in reversed((self.out, *self.out.parents)):
+            if not folder.exists():
+                folder.mkdir()
+                created.append(folder)
         try:
             for source in sorted(self.path.rglob("*")):
                 target = self.out / source.relative_to(self.path)
@@ -402,6 +402,8 @@ class StagingFolder:
                     continue
                 backup = None
                 if target.exists():
+                    if backups is None:
+                        backups = Path(tempfile.mkdtemp(prefix=".vscale-replaced-", dir=self.out))
                     backup = backups / f"{len(replaced)}"
                     os.replace(target, backup)
                 replaced.append((target, backup))
@@ -413,12 +415,13 @@ class StagingFolder:
                         target.unlink(missing_ok=True)
                     else:
                         os.replace(backup, target)
-            shutil.rmtree(backups, ignore_errors=True)
             for folder in reversed(created):
                 with contextlib.suppress(OSError):
                     folder.rmdir()
             raise
-        shutil.rmtree(backups, ignore_errors=True)
+        finally:
+            if backups is not None:
+                shutil.rmtree(backups, ignore_errors=True)
 
     def discard(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

@@ -104,7 +104,7 @@ def integer(field: str, value: object, *, minimum: int | None = None, maximum: i
     return number
 
 
-def seed(value: object, *, field: str = "--seed") -> int:
+def seed(value: object, *, field: str = "seed") -> int:
     """A random seed: an integer in 0 .. 2**63 - 1.
 
     Raises
@@ -135,7 +135,7 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def workers(value: object, *, work: int, field: str = "--jobs") -> int:
+def workers(value: object, *, work: int, field: str = "jobs") -> int:
     """Worker processes actually started: ``value`` capped by the work items and the cores.
 
     Parameters
@@ -274,7 +274,7 @@ def _existing_ancestor(path: Path) -> Path:
     return current
 
 
-def output_folder(value: object, *, field: str = "--out") -> Path:
+def output_folder(value: object, *, field: str = "out") -> Path:
     """A folder results may be written to: checked before any work is done.
 
     The folder need not exist (it is created with its parents), but it must not be an
@@ -321,7 +321,7 @@ def output_folder(value: object, *, field: str = "--out") -> Path:
     return path
 
 
-def parse_size(text: str, *, field: str = "--max-memory") -> int:
+def parse_size(text: str, *, field: str = "max_memory") -> int:
     """A memory size such as ``512M``, ``2G``, ``1.5GiB``, ``800MB`` or ``1000000`` (bytes).
 
     ``K``/``M``/``G``/``T`` and ``KiB`` .. ``TiB`` are powers of 1024, ``KB`` .. ``TB``

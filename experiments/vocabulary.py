@@ -174,7 +174,7 @@ def resolve_names(
         if name is None:
             raise UnknownFieldError(where + unknown_field_message(config_type, key, short=short))
         if name in given:
-            raise UnknownFieldError(f"{where}{key}: the same field as {given[name]} ({name}); give it once")
+            raise UnknownFieldError(f"{where}{key}: the same field as {given[name]}; give it once")
         given[name] = key
         resolved[name] = value
     return resolved

@@ -393,17 +393,17 @@ CASES = [
     ),
     pytest.param(
         ["simulate", "--vdd", "0.9", "--layer", "0,1,1"],
-        "--layer: expected M,N,K with positive integers, e.g. 64,32,27, got '0,1,1'",
+        "--gemm: expected M,N,K with positive integers, e.g. 64,32,27, got '0,1,1'",
         id="simulate-layer-zero",
     ),
     pytest.param(
         ["simulate", "--vdd", "0.9", "--layer", "a,b,c"],
-        "--layer: expected M,N,K with positive integers, e.g. 64,32,27, got 'a,b,c'",
+        "--gemm: expected M,N,K with positive integers, e.g. 64,32,27, got 'a,b,c'",
         id="simulate-layer-text",
     ),
     pytest.param(
         ["--max-memory", "1G", "simulate", "--vdd", "0.9", "--layer", "100000,100000,100000"],
-        ("--layer: 100000,100000,100000 needs about 466 GiB of memory; the limit is 1 GiB (--max-memory)"),
+        ("--gemm: 100000,100000,100000 needs about 466 GiB of memory; the limit is 1 GiB (--max-memory)"),
         id="simulate-layer-terabytes",
     ),
     pytest.param(

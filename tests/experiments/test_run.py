@@ -132,7 +132,7 @@ def test_measured_rows_do_not_depend_on_the_number_of_worker_processes():
     from experiments.studies.prepared import prepare_model
     from workloads.engine import CalibrationConfig
 
-    config = OptimizeConfig(images=20, vdd_max_v=0.9, vdd_min_v=0.55, confirm=False)
+    config = OptimizeConfig(images=20, vdd_v="0.9:0.55", confirm=False)
     prepared = prepare_model("tinymnv2", images=20, labels=None, seed=0, calibration=CalibrationConfig())
     profiles = layer_profiles(prepared, config)
     layers = tuple(p.name for p in profiles)

@@ -247,11 +247,11 @@ def test_layer_ranges(text, count, expected):
     [
         (
             ["--layer", "0,3,4", "--vdd", "0.9"],
-            "--layer: expected M,N,K with positive integers, e.g. 64,32,27, got '0,3,4'",
+            "--gemm: expected M,N,K with positive integers, e.g. 64,32,27, got '0,3,4'",
         ),
         (
             ["--layer", "1,2", "--vdd", "0.9"],
-            "--layer: expected M,N,K with positive integers, e.g. 64,32,27, got '1,2'",
+            "--gemm: expected M,N,K with positive integers, e.g. 64,32,27, got '1,2'",
         ),
         (
             ["--layer", "4,4,4", "--vdd", "0.9", "--protect", "40:3"],

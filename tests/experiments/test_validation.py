@@ -32,7 +32,7 @@ def test_sizes_use_binary_units_unless_written_kb_mb_gb(text, size):
 
 @pytest.mark.parametrize("text", ["", "lots", "5X", "-1G", "G", "1e400"])
 def test_bad_sizes_are_refused(text):
-    with pytest.raises(ConfigError, match=r"^--max-memory: "):
+    with pytest.raises(ConfigError, match=r"^max_memory: "):
         validation.parse_size(text)
 
 
@@ -52,10 +52,10 @@ def test_the_default_limit_is_half_of_memavailable():
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (-1, "--seed: expected an integer in 0..2**63-1, got -1"),
-        (2**63, "--seed: expected an integer in 0..2**63-1, got 9223372036854775808"),
-        (1.5, "--seed: expected an integer in 0..2**63-1, got 1.5"),
-        (True, "--seed: expected an integer in 0..2**63-1, got True"),
+        (-1, "seed: expected an integer in 0..2**63-1, got -1"),
+        (2**63, "seed: expected an integer in 0..2**63-1, got 9223372036854775808"),
+        (1.5, "seed: expected an integer in 0..2**63-1, got 1.5"),
+        (True, "seed: expected an integer in 0..2**63-1, got True"),
     ],
 )
 def test_seeds_outside_0_to_2_63_are_refused(value, message):
@@ -121,10 +121,10 @@ def test_check_memory_names_the_option_the_estimate_and_the_limit():
 @pytest.mark.parametrize(
     ("folder", "message"),
     [
-        ("", "--out: '' is not a folder; allowed: a folder path such as vscale-out/probs"),
-        ("  ", "--out: '  ' is not a folder; allowed: a folder path such as vscale-out/probs"),
-        ("/sys/vscale", "--out: /sys/vscale is on a virtual filesystem (sysfs); choose a folder on a disk"),
-        ("/proc/vscale/out", "--out: /proc/vscale/out is on a virtual filesystem (proc); choose a folder on a disk"),
+        ("", "out: '' is not a folder; allowed: a folder path such as vscale-out/probs"),
+        ("  ", "out: '  ' is not a folder; allowed: a folder path such as vscale-out/probs"),
+        ("/sys/vscale", "out: /sys/vscale is on a virtual filesystem (sysfs); choose a folder on a disk"),
+        ("/proc/vscale/out", "out: /proc/vscale/out is on a virtual filesystem (proc); choose a folder on a disk"),
     ],
 )
 def test_folders_that_cannot_hold_results_are_refused(folder, message):
@@ -137,7 +137,7 @@ def test_an_existing_file_is_not_an_output_folder(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError) as caught:
         validation.output_folder(tmp_path / "file")
-    assert str(caught.value) == f"--out: {tmp_path / 'file'} exists and is not a directory"
+    assert str(caught.value) == f"out: {tmp_path / 'file'} exists and is not a directory"
 
 
 def test_a_folder_the_user_cannot_enter_or_write_is_refused(tmp_path, monkeypatch):
@@ -146,11 +146,11 @@ def test_a_folder_the_user_cannot_enter_or_write_is_refused(tmp_path, monkeypatc
     monkeypatch.setattr(os, "access", lambda path, mode: not mode & os.X_OK)
     with pytest.raises(ConfigError) as caught:
         validation.output_folder(target)
-    assert str(caught.value) == f"--out: {target}: cannot enter {tmp_path / 'locked'} (permission denied)"
+    assert str(caught.value) == f"out: {target}: cannot enter {tmp_path / 'locked'} (permission denied)"
     monkeypatch.setattr(os, "access", lambda path, mode: not mode & os.W_OK)
     with pytest.raises(ConfigError) as caught:
         validation.output_folder(target)
-    assert str(caught.value) == f"--out: {target}: cannot write in {tmp_path / 'locked'} (permission denied)"
+    assert str(caught.value) == f"out: {target}: cannot write in {tmp_path / 'locked'} (permission denied)"
 
 
 def test_a_read_only_filesystem_is_refused(tmp_path, monkeypatch):
@@ -162,7 +162,7 @@ def test_a_read_only_filesystem_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "statvfs", lambda path: ReadOnly())
     with pytest.raises(ConfigError) as caught:
         validation.output_folder(tmp_path / "out")
-    assert str(caught.value) == f"--out: {tmp_path / 'out'}: {tmp_path} is on a read-only filesystem"
+    assert str(caught.value) == f"out: {tmp_path / 'out'}: {tmp_path} is on a read-only filesystem"
 
 
 def _latency(out: Path, *extra: str) -> int:
