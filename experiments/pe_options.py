@@ -1,9 +1,10 @@
 """Command-line option groups of the PE, timing and operand fields, built from their configs.
 
-Every command that takes a PE, an operating point, a voltage sweep or operands adds those
-options with :func:`add_study_options` (the study's own fields first, then one group per
-field group of :mod:`experiments.studies.common`), or one group with the ``add_*_options``
-functions; the options are the fields of :class:`~experiments.studies.common.PEFields`,
+Every command that takes a PE, an operating point, a voltage sweep, operands or the energy
+model adds those options with :func:`add_study_options` (the study's own fields first, then
+one group per field group of :mod:`experiments.studies.common` and
+:mod:`experiments.studies.energy_options`), or one group with :func:`add_pe_options` and
+:func:`add_timing_options`; the options are the fields of :class:`~experiments.studies.common.PEFields`,
 :class:`~experiments.studies.common.TimingFields`,
 :class:`~experiments.studies.common.SweepFields` and
 :class:`~experiments.studies.common.OperandFields` (:func:`experiments.options.add_config_options`).
@@ -22,10 +23,8 @@ from pe_models.pe import PEConfig, StageTiming
 from .options import add_config_options, config_from_args
 
 __all__ = [
-    "add_operand_options",
     "add_pe_options",
     "add_study_options",
-    "add_sweep_options",
     "add_timing_options",
     "parse_vdd_range",
     "pe_config",
@@ -56,17 +55,6 @@ def add_timing_options(parser: argparse.ArgumentParser, **options: object) -> No
     """One operating point: --vdd with --f-clk-mhz, or --t-clk-ps [--delay-scale]; --t-setup-ps."""
     group = parser.add_argument_group(_TIMING_TITLE, _TIMING_DESCRIPTION)
     add_config_options(group, TimingFields, fields=_own(TimingFields, PEFields), metavar=_METAVARS, **options)  # type: ignore[arg-type]
-
-
-def add_sweep_options(parser: argparse.ArgumentParser, **options: object) -> None:
-    """A voltage sweep: --vdd START:STOP:STEP|V1,V2,..., --f-clk-mhz, --t-setup-ps."""
-    group = parser.add_argument_group(_SWEEP_TITLE)
-    add_config_options(group, SweepFields, fields=_own(SweepFields, PEFields), metavar=_SWEEP_METAVARS, **options)  # type: ignore[arg-type]
-
-
-def add_operand_options(parser: argparse.ArgumentParser, **options: object) -> None:
-    """Where the operands come from: --operands, --rows, --seed."""
-    add_config_options(parser.add_argument_group("operands"), OperandFields, **options)  # type: ignore[arg-type]
 
 
 def add_study_options(

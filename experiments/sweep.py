@@ -381,7 +381,7 @@ class _Store:
             if fmt != STORE_FORMAT:
                 raise ConfigError(
                     f"out: {self.root} is a sweep store of format {fmt!r} (vscale {manifest.get('vscale_version')}); "
-                    f"this vscale reads format {STORE_FORMAT}: use another --out"
+                    f"this vscale reads format {STORE_FORMAT}: use another out folder"
                 )
         elif self.root.is_dir() and any(self.root.iterdir()):
             raise ConfigError(f"out: {self.root} is neither empty nor a sweep store (no sweep.json)")

@@ -211,7 +211,7 @@ def adder_bit_error_probabilities(pe: PEConfig, timing: StageTiming, statistics:
     if pe.pipeline != "registered" or pe.adder != "rca":
         raise ConfigError(
             "level: the analytic level models the registered pipeline with the rca adder; "
-            "use --level chain (Monte Carlo) for other configurations"
+            "use the chain level (Monte Carlo) for other configurations"
         )
     if statistics.width != pe.width:
         raise ValueError("statistics were tabulated for another adder width")

@@ -171,7 +171,7 @@ def _photo(name: str) -> np.ndarray:
     except ImportError:
         raise ConfigError(
             "photos: scikit-image is not installed; install the 'imagenet' extra "
-            "(pip install scikit-image) or pass --images DIR --labels FILE"
+            "(pip install scikit-image) or give images as a folder with its labels"
         ) from None
     image = getattr(skimage.data, name)()
     return image[0] if isinstance(image, tuple) else image

@@ -192,8 +192,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.protect is not None and window is None:
         raise ConfigError("protect: the mask columns need a Razor window; add razor_window_ps")
     protected = (1 << pe.width) - 1 if args.protect is None else parse_bit_mask(args.protect, width=pe.width)
-    if args.energy and args.vdd is None:
-        raise ConfigError("--energy: the energy scales with the supply; allowed: with --vdd (not --t-clk-ps)")
+    if args.energy and args.vdd_v is None:
+        raise ConfigError("energy: the energy scales with the supply; allowed: with vdd_v (not t_clk_ps)")
     vectors = read_vectors(args.vectors, width=pe.width)
     latched, correct, flips, settle, shadow = evaluate(pe, timing, vectors, args.level, window)
     columns = [*VECTOR_COLUMNS, "latched", "correct", "flip_mask", "settle_ps"]
@@ -218,7 +218,7 @@ def run_eval(args: argparse.Namespace) -> int:
         stage = "adder" if pe.pipeline == "registered" else "mac"
         old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
         switching, leakage = stage_vector_energy_fj(
-            pe, stage, old, new, vdd_v=args.vdd, t_clk_ps=timing.t_clk_fs / 1000, level=args.level
+            pe, stage, old, new, vdd_v=args.vdd_v, t_clk_ps=timing.t_clk_fs / 1000, level=args.level
         )
         columns += ["switching_fj", "leakage_fj", "energy_fj"]
         for i, row in enumerate(rows):

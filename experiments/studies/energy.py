@@ -591,7 +591,7 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
     gating = config.gating()
     memory = config.memory(array, node_nm=model.node_nm, tech=pe.tech)
     if config.model is not None and config.simulate:
-        raise ConfigError("simulate: a --model workload is evaluated in closed form; allowed: topology or gemm")
+        raise ConfigError("simulate: a model workload is evaluated in closed form; allowed: topology or gemm")
     workload = _workload(config, model, array)
     nominal_v = float(pe.tech.vdd_nominal_v)
     voltages = list(config.vdd_v)

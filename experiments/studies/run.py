@@ -14,6 +14,7 @@ budgets.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,7 +137,7 @@ class RunConfig(ProbsConfig, EnergyFields):
 
     def __post_init__(self) -> None:
         if self.paper:
-            defaults = {f.name: f.default for f in self.__dataclass_fields__.values()}
+            defaults = {f.name: f.default for f in dataclasses.fields(self)}
             for name, value in PAPER.items():
                 if getattr(self, name) == defaults[name] or (name == "vdd_v" and self.vdd_v is None):
                     set_field(self, name, value)
@@ -167,8 +168,7 @@ class RunConfig(ProbsConfig, EnergyFields):
 
     def step1(self) -> ProbsConfig:
         """The step-1 part of this config."""
-        names = [f for f in ProbsConfig.__dataclass_fields__.values() if f.init]
-        return ProbsConfig(**{f.name: getattr(self, f.name) for f in names})
+        return ProbsConfig(**{name: getattr(self, name) for name in field_names(ProbsConfig)})
 
     def optimizer(self) -> OptimizeConfig:
         """Step 3's optimizer config: the 10 mV grid spanning the sweep, the same PE, clock and array."""
