@@ -55,7 +55,7 @@ def test_one_gemm_at_nominal_vdd_writes_every_file(tmp_path, capsys):
     assert all(flip["flipped_bits"] == "0" for flip in flips)
     assert (out / "flips.png").read_bytes()[:8] == PNG_MAGIC
     config = json.loads((out / "config.json").read_text())
-    assert (config["command"], config["layer"], config["engine"], config["seed"]) == ("simulate", "10,5,6", "fast", 0)
+    assert (config["command"], config["gemm"], config["engine"], config["seed"]) == ("simulate", "10,5,6", "fast", 0)
     assert (config["array"]["rows"], config["array"]["cols"], config["timing"]["vdd_v"]) == (4, 3, 0.9)
     assert config["protection"]["protected_bits"] == "none"
     summary = json.loads((out / "summary.json").read_text())
