@@ -123,3 +123,20 @@ def test_a_registry_entry_without_its_module_is_named(tmp_path):
 def test_a_package_importing_one_before_it_in_the_chain_is_named(tmp_path):
     repository = _repository(tmp_path, {"sim/engine.py": "import workloads\n"})
     assert check_imports.violations(repository) == ["sim/engine.py:1: sim must not import workloads (workloads)"]
+
+
+def test_a_subpackage_private_module_imported_from_outside_it_is_named(tmp_path):
+    """pe_models.kernels' private modules import each other; pe_models.chain must use the public face."""
+    files = {
+        "pe_models/kernels/__init__.py": "from ._lanes import lane_flags\n",
+        "pe_models/kernels/_lanes.py": "",
+        "pe_models/kernels/_vector.py": "from pe_models.kernels._lanes import lane_flags\n",
+        "pe_models/chain.py": (
+            "from pe_models.kernels import lane_flags\nfrom pe_models.kernels._lanes import lane_flags\n"
+        ),
+    }
+    assert check_imports.violations(_repository(tmp_path, files)) == [
+        "pe_models/chain.py:2: private module of pe_models.kernels imported from outside it (pe_models.kernels._lanes)",
+        "pe_models/chain.py:2: private module of pe_models.kernels imported from outside it "
+        "(pe_models.kernels._lanes.lane_flags)",
+    ]

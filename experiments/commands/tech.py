@@ -14,8 +14,10 @@ from experiments.output import Table, atomic_path, save_figure, subplots, write_
 from experiments.pe_options import parse_vdd_range
 from experiments.studies.technology import TechConfig, plot_tech, tech, tech_list
 from pe_models.errors import ConfigError
+from pe_models.technology import DEFAULT_TECHNOLOGY
 
 from ._results import emit_result, write_config
+from ._tech_cells import run_characterize_cells, run_show_cells
 
 __all__ = ["configure"]
 
@@ -39,11 +41,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--model-card", type=Path, required=True, metavar="FILE", help="SPICE model card with nmos and pmos models"
     )
     run_characterize.add_argument(
+        "--cells",
+        action="store_true",
+        help="characterise every standard cell (NLDM timing, energy, capacitance, leakage, flip-flop setup/hold) "
+        "and write one Liberty file per VDD corner plus the compact table vscale reads (docs/technology.md)",
+    )
+    run_characterize.add_argument(
         "--vdd",
-        dest="vdd_v",
-        default="0.9:0.4:0.05",
+        dest="spice_vdd",
+        default=None,
         metavar="RANGE",
-        help="supplies, the first being nominal: START:STOP:STEP or V1,V2,... (default: 0.9:0.4:0.05)",
+        help="supplies: START:STOP:STEP or V1,V2,... (default: 0.9:0.4:0.05, the first being nominal; "
+        "with --cells the corners, default 0.4:1.0:0.05)",
+    )
+    run_characterize.add_argument(
+        "--workers", type=int, default=2, help="with --cells: ngspice runs at once, niced (default: 2)"
     )
     run_characterize.add_argument("--name", default=None, help="preset name (default: the card's file name stem)")
     run_characterize.add_argument(
@@ -66,13 +78,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
         description="One row per VDD: vdd_v, delay_scale, switching_energy_scale, leakage_power_scale, all "
         "relative to the technology's nominal supply.",
     )
-    add_config_options(show, TechConfig, metavar={"vdd_v": "START:STOP:STEP|V1,V2,..."})
+    add_config_options(
+        show,
+        TechConfig,
+        metavar={"vdd_v": "START:STOP:STEP|V1,V2,..."},
+        help={
+            "technology": "preset name, FILE.toml (a fit) or FILE.csv (vdd_v,delay_scale points); with --cells "
+            f"also FILE.cells.json or A.lib,B.lib,... (Liberty corners) (default: {DEFAULT_TECHNOLOGY})"
+        },
+    )
     show.add_argument(
         "technology",
         nargs="?",
         default=argparse.SUPPRESS,
         metavar="NAME|FILE",
         help="the technology, as --technology (vscale tech show finfet-7nm)",
+    )
+    show.add_argument(
+        "--cells",
+        action="store_true",
+        help="one row per cell, input pin, output edge and VDD: delay and transition at the library's "
+        "reference load and slew (default VDDs: nominal, 0.6, 0.5)",
     )
     add_output_options(show, "tech-show")
     show.set_defaults(handler=run_show)
@@ -84,17 +110,45 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    if args.cells:
+        return run_show_cells(args, args.technology)
     result = tech(config_from_args(TechConfig, args))
     directory = output_dir(args)
     write_csv(directory / "tech_show.csv", result.table())
     save_figure(directory / "tech_show.png", plot_tech(result))
     write_config(directory, "tech show", result, **result.totals)
     emit_result(result, args.format)
+    if result.totals.get("basis") == "reasoned":
+        print(REASONED_NOTE.format(name=result.totals["technology"]), file=sys.stderr)
     return 0
 
 
+REASONED_NOTE = (
+    "vscale tech: {name} is a preset of reasoned values, not characterised (docs/technology.md); "
+    "use ptm-32nm-hp or Liberty files for quantitative claims"
+)
+
+_CHARACTERIZE_OPTIONS = {
+    "vdd_v": "--vdd",
+    "workers": "--workers",
+    "model_card": "--model-card",
+    "length_nm": "--length-nm",
+    "temperature_c": "--temperature-c",
+}
+
+
 def run_characterize_command(args: argparse.Namespace) -> int:
-    voltages = parse_vdd_range(args.vdd_v)
+    try:
+        return _characterize(args)
+    except ConfigError as error:
+        field, sep, rest = str(error).partition(":")
+        raise ConfigError(_CHARACTERIZE_OPTIONS.get(field, field) + sep + rest) from None
+
+
+def _characterize(args: argparse.Namespace) -> int:
+    if args.cells:
+        return run_characterize_cells(args)
+    voltages = parse_vdd_range(args.spice_vdd or "0.9:0.4:0.05")
     name = args.name or args.model_card.stem
     config = CharacterizeConfig(
         model_card=args.model_card,
@@ -105,7 +159,7 @@ def run_characterize_command(args: argparse.Namespace) -> int:
         ngspice=args.ngspice,
     )
     if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise ConfigError(f"out: {args.out} exists and is not a directory")
+        raise ConfigError(f"--out: {args.out} exists and is not a directory")
 
     def report(row) -> None:
         print(f"vscale tech: {row.vdd_v:g} V: FO4 {row.fo4_delay_ps:.3f} ps", file=sys.stderr)

@@ -400,19 +400,26 @@ def registered_mac(prev_a, prev_b, prev_product, prev_partial, a, b, partial, pa
     product_latched : int
         16-bit product register pattern latched by the multiplier stage.
     """
+    product = product_stage((prev_a * prev_b) & 0xFFFF, (a * b) & 0xFFFF, params)
+    latched, settled = _accumulator_sample(
+        prev_product, prev_partial, product, partial, params, params[PARAM_T_SAMPLE], params[PARAM_CARRY_STEPS]
+    )
+    return latched, settled, product
+
+
+@njit(cache=True, inline="always")
+def _accumulator_sample(prev_product, prev_partial, product, partial, params, t_sample, steps):
+    """The accumulator stage of :func:`registered_mac` sampled at `t_sample` (compound cells: after `steps`
+    carry delays, the carry delays that fit before it): (sampled, settled) unsigned patterns."""
     mask = params[PARAM_MASK]
-    t_sample = params[PARAM_T_SAMPLE]
-    old_product = (prev_a * prev_b) & 0xFFFF
-    new_product = (a * b) & 0xFFFF
-    product = product_stage(old_product, new_product, params)
     extended_old = ((prev_product ^ 0x8000) - 0x8000) & mask
     extended_new = ((product ^ 0x8000) - 0x8000) & mask
     old_c = prev_partial & mask
     new_c = partial & mask
     if params[PARAM_CELLS] == 0:
-        latched = rca_compound_latched_steps(old_c, extended_old, new_c, extended_new, mask, params[PARAM_CARRY_STEPS])
+        sampled = rca_compound_latched_steps(old_c, extended_old, new_c, extended_new, mask, steps)
     else:
-        latched, _ = rca_2in_one(
+        sampled, _ = rca_2in_one(
             old_c,
             extended_old,
             new_c,
@@ -423,7 +430,7 @@ def registered_mac(prev_a, prev_b, prev_product, prev_partial, a, b, partial, pa
             params[PARAM_D1],
             params[PARAM_D2],
         )
-    return latched, (new_c + extended_new) & mask, product
+    return sampled, (new_c + extended_new) & mask
 
 
 @njit(cache=True)
@@ -486,24 +493,9 @@ def registered_mac_shadow(prev_a, prev_b, prev_product, prev_partial, a, b, part
     ``params[PARAM_T_SHADOW]`` with the same exact machinery (the carry vector after
     ``params[PARAM_SHADOW_STEPS]`` carry delays, or the 2-input-cell lattice walk).
     """
-    mask = params[PARAM_MASK]
     product = product_stage((prev_a * prev_b) & 0xFFFF, (a * b) & 0xFFFF, params)
-    extended_old = ((prev_product ^ 0x8000) - 0x8000) & mask
-    extended_new = ((product ^ 0x8000) - 0x8000) & mask
-    old_c = prev_partial & mask
-    new_c = partial & mask
-    if params[PARAM_CELLS] == 0:
-        return rca_compound_latched_steps(old_c, extended_old, new_c, extended_new, mask, params[PARAM_SHADOW_STEPS])
-    shadow, _ = rca_2in_one(
-        old_c,
-        extended_old,
-        new_c,
-        extended_new,
-        mask,
-        params[PARAM_T_SHADOW],
-        params[PARAM_D0],
-        params[PARAM_D1],
-        params[PARAM_D2],
+    shadow, _ = _accumulator_sample(
+        prev_product, prev_partial, product, partial, params, params[PARAM_T_SHADOW], params[PARAM_SHADOW_STEPS]
     )
     return shadow
 

@@ -17,95 +17,104 @@ __all__: list[str] = []
 
 
 @njit(cache=True, inline="always")
-def _stale_carries_32(propagate, steps, mask):
-    """Carry-in bits i whose `steps` bits i-steps..i-1 all propagate, uint32 words, 0 <= steps < 32.
+def _stale_carries(propagate, steps, mask, word):
+    """Carry-in bits i whose `steps` bits i-steps..i-1 all propagate, in words of type `word`: ``np.uint32``
+    (0 <= steps < 32) or ``np.int64`` (0 <= steps < 63).
 
-    The doubling of :func:`_run_mask` without its early exit, so that a loop over MACs
-    with one `steps` has no branch.
+    The doubling of :func:`pe_models.kernels._chain._run_mask` without its early exit, so
+    that a loop over MACs with one `steps` has no branch.
     """
-    run = np.uint32(0xFFFFFFFF)
-    offset = np.uint32(0)
-    block = np.uint32(propagate << np.uint32(1)) & mask
-    span = np.uint32(1)
-    for level in range(5):
-        take = np.uint32(0) - np.uint32((steps >> np.uint32(level)) & np.uint32(1))
-        run &= np.uint32(block << offset) | ~take
+    levels = 5 if np.iinfo(word).bits == 32 else 6
+    run = word(-1)
+    offset = word(0)
+    block = word(propagate << word(1)) & mask
+    span = word(1)
+    for level in range(levels):
+        take = word(0) - word((steps >> word(level)) & word(1))
+        run &= word(block << offset) | ~take
         offset += span & take
-        block &= np.uint32(block << span)
-        span += span
-    return run & mask
-
-
-@njit(cache=True, inline="always")
-def _stale_carries_64(propagate, steps, mask):
-    """:func:`_stale_carries_32` for int64 words, 0 <= steps < 63."""
-    run = np.int64(-1)
-    offset = np.int64(0)
-    block = (propagate << 1) & mask
-    span = np.int64(1)
-    for level in range(6):
-        take = -((steps >> level) & 1)
-        run &= (block << offset) | ~take
-        offset += span & take
-        block &= block << span
+        block &= word(block << span)
         span += span
     return run & mask
 
 
 @njit(cache=True)
-def _stationary_stream_32(
-    now, before, earlier, weight, partial, old_partial, keep, late, steps, mask, latched, settled
+def _stationary_stream(
+    now, before, earlier, weight, partial, old_partial, keep, late, steps, mask, latched, settled, word
 ):
-    """Vector loop of :func:`compound_stationary_stream`: every MAC, accumulators of at most 32 bits,
-    0 <= steps < 32.
+    """Vector loop of :func:`compound_stationary_stream`: every MAC, in words of type `word` (``np.uint32``:
+    accumulators of at most 32 bits, ``np.int64``: up to 62), 0 <= steps < width.
 
     Element t is the MAC with operand ``now[t]`` after ``before[t]`` and ``earlier[t]``
-    (the two before it) and partial sum ``partial[t]`` after ``old_partial[t]``.
+    (the two before it) and partial sum ``partial[t]`` after ``old_partial[t]``. Returns the
+    OR of the flip masks (int64). numba widens integer operations to 64 bits; the casts to
+    `word` let the vectoriser keep 32-bit lanes with uint32 words (and cost nothing with
+    int64 words). An int8 x int8 product fits int32.
     """
     w = np.int32(weight)
-    m = np.uint32(mask)
-    k = np.uint32(steps)
-    any_flip = np.uint32(0)
+    m = word(mask)
+    k = word(steps)
+    any_flip = word(0)
     for t in range(now.shape[0]):
         p0 = np.int32(now[t]) * w
         p1 = np.int32(before[t]) * w
         p2 = np.int32(earlier[t]) * w
-        new_b = np.uint32(_extend_product((p0 & keep) | (p1 & late))) & m
-        old_b = np.uint32(_extend_product((p1 & keep) | (p2 & late))) & m
-        new_a = np.uint32(partial[t]) & m
-        old_a = np.uint32(old_partial[t]) & m
-        total = np.uint32(new_a + new_b)
+        new_b = word(_extend_product((p0 & keep) | (p1 & late))) & m
+        old_b = word(_extend_product((p1 & keep) | (p2 & late))) & m
+        new_a = word(partial[t]) & m
+        old_a = word(old_partial[t]) & m
+        total = word(new_a + new_b)
         carries = total ^ new_a ^ new_b
-        old_carries = np.uint32(old_a + old_b) ^ old_a ^ old_b
-        flip = np.uint32(carries ^ np.uint32(old_carries << k)) & _stale_carries_32(new_a ^ new_b, k, m)
+        old_carries = word(old_a + old_b) ^ old_a ^ old_b
+        flip = word(carries ^ word(old_carries << k)) & _stale_carries(new_a ^ new_b, k, m, word)
         settled[t] = total & m
         latched[t] = (total ^ flip) & m
         any_flip |= flip
     return np.int64(any_flip)
 
 
-@njit(cache=True)
-def _stationary_stream_64(
-    now, before, earlier, weight, partial, old_partial, keep, late, steps, mask, latched, settled
-):
-    """:func:`_stationary_stream_32` for any width up to 62 bits, 0 <= steps < width."""
-    w = np.int64(weight)
-    any_flip = np.int64(0)
-    for t in range(now.shape[0]):
-        p0 = np.int64(now[t]) * w
-        p1 = np.int64(before[t]) * w
-        p2 = np.int64(earlier[t]) * w
-        new_b = _extend_product((p0 & keep) | (p1 & late)) & mask
-        old_b = _extend_product((p1 & keep) | (p2 & late)) & mask
-        new_a = np.int64(partial[t]) & mask
-        old_a = np.int64(old_partial[t]) & mask
-        total = new_a + new_b
-        carries = total ^ new_a ^ new_b
-        old_carries = (old_a + old_b) ^ old_a ^ old_b
-        flip = (carries ^ (old_carries << steps)) & _stale_carries_64(new_a ^ new_b, steps, mask)
-        settled[t] = total & mask
-        latched[t] = (total ^ flip) & mask
-        any_flip |= flip
+@njit(cache=True, inline="always")
+def _stationary_passes(stream, weight, partial, keep, late, steps, mask, latched_out, settled_out, word):
+    """:func:`_stationary_stream` over a whole stream: MACs 0 and 1 after the all-zero state, then the rest
+    (each MAC's two previous operands and partial sum are the stream shifted by one and two)."""
+    n = stream.shape[0]
+    before = np.zeros(2, dtype=stream.dtype)
+    before[1] = stream[0]
+    earlier = np.zeros(2, dtype=stream.dtype)
+    old_partial = np.zeros(2, dtype=partial.dtype)
+    old_partial[1] = partial[0]
+    head = min(n, 2)
+    any_flip = _stationary_stream(
+        stream[:head],
+        before[:head],
+        earlier[:head],
+        weight,
+        partial[:head],
+        old_partial[:head],
+        keep,
+        late,
+        steps,
+        mask,
+        latched_out[:head],
+        settled_out[:head],
+        word,
+    )
+    if n > 2:
+        any_flip |= _stationary_stream(
+            stream[2:],
+            stream[1:-1],
+            stream[:-2],
+            weight,
+            partial[2:],
+            partial[1:-1],
+            keep,
+            late,
+            steps,
+            mask,
+            latched_out[2:],
+            settled_out[2:],
+            word,
+        )
     return any_flip
 
 
@@ -159,7 +168,7 @@ def _stale_carry_mac(stream, weight, partial, keep, late, steps, mask, t):
     old_a = np.int64(partial[t - 1]) & mask if t >= 1 else np.int64(0)
     carries = (new_a + new_b) ^ new_a ^ new_b
     old_carries = (old_a + old_b) ^ old_a ^ old_b
-    return (carries ^ (old_carries << steps)) & _stale_carries_64(new_a ^ new_b, steps, mask)
+    return (carries ^ (old_carries << steps)) & _stale_carries(new_a ^ new_b, steps, mask, np.int64)
 
 
 @njit(cache=True)
@@ -255,70 +264,6 @@ def compound_stationary_stream(stream, weight, partial, late_product, steps, mas
                     latched_out[t] = settled_out[t] ^ flip
                     any_flip |= flip
             return any_flip
-    before = np.zeros(2, dtype=stream.dtype)
-    before[1] = stream[0]
-    earlier = np.zeros(2, dtype=stream.dtype)
-    old_partial = np.zeros(2, dtype=partial.dtype)
-    old_partial[1] = partial[0]
-    head = min(n, 2)
     if width <= 32:
-        any_flip = _stationary_stream_32(
-            stream[:head],
-            before[:head],
-            earlier[:head],
-            weight,
-            partial[:head],
-            old_partial[:head],
-            keep,
-            late,
-            steps,
-            mask,
-            latched_out[:head],
-            settled_out[:head],
-        )
-        if n > 2:
-            any_flip |= _stationary_stream_32(
-                stream[2:],
-                stream[1:-1],
-                stream[:-2],
-                weight,
-                partial[2:],
-                partial[1:-1],
-                keep,
-                late,
-                steps,
-                mask,
-                latched_out[2:],
-                settled_out[2:],
-            )
-        return any_flip
-    any_flip = _stationary_stream_64(
-        stream[:head],
-        before[:head],
-        earlier[:head],
-        weight,
-        partial[:head],
-        old_partial[:head],
-        keep,
-        late,
-        steps,
-        mask,
-        latched_out[:head],
-        settled_out[:head],
-    )
-    if n > 2:
-        any_flip |= _stationary_stream_64(
-            stream[2:],
-            stream[1:-1],
-            stream[:-2],
-            weight,
-            partial[2:],
-            partial[1:-1],
-            keep,
-            late,
-            steps,
-            mask,
-            latched_out[2:],
-            settled_out[2:],
-        )
-    return any_flip
+        return _stationary_passes(stream, weight, partial, keep, late, steps, mask, latched_out, settled_out, np.uint32)
+    return _stationary_passes(stream, weight, partial, keep, late, steps, mask, latched_out, settled_out, np.int64)
