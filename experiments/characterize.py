@@ -21,6 +21,7 @@ output and writes files.
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -328,6 +329,7 @@ def _run(ngspice: str, netlist: str, directory: Path, name: str, card: Path) -> 
             text=True,
             timeout=_TIMEOUT_S,
             check=False,
+            env={**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"},
         )
     except subprocess.TimeoutExpired:
         raise ConfigError(f"model_card: {card}: ngspice did not finish {name} within {_TIMEOUT_S:g} s") from None

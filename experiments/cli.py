@@ -315,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     staging = StagingFolder(Path(args.out))
                     setattr(args, STAGING, staging)
                 status = int(args.handler(args) or 0)
-            if status == 0 and staging is not None:
+            if staging is not None and (status == 0 or staging.complete):
                 staging.publish()
             return status
         except ConfigError as error:

@@ -43,6 +43,7 @@ __all__ = [
     "cli_message",
     "config_from_args",
     "field_help",
+    "files_complete",
     "out_argument",
     "output_dir",
     "published_path",
@@ -69,6 +70,7 @@ METAVARS: dict[str, str] = {
     "gemm": "M,N,K",
     "images": "N|DIR",
     "labels": "FILE",
+    "noninferiority_alpha": "ALPHA",
     "layer_range": "START:STOP",
     "operand_file": "FILE.npz",
     "operands": "uniform|dnn|TRACE.npz",
@@ -346,6 +348,9 @@ class StagingFolder:
     """
 
     def __init__(self, out: Path) -> None:
+        self.complete = False
+        """Set by a command whose files are all written though it exits non-zero (a verdict,
+        not a failure: :func:`files_complete`); :func:`experiments.cli.main` publishes them."""
         self.out = Path(os.path.abspath(out))
         anchor = self.out.parent
         while not anchor.exists() and anchor.parent != anchor:
@@ -455,6 +460,14 @@ def output_dir(args: argparse.Namespace) -> Path:
     path = output_folder(args.out)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def files_complete(args: argparse.Namespace) -> None:
+    """Publish the output folder even though the command exits non-zero: its files are all
+    written and the status is a verdict (``vscale optimize``: no plan confirmed)."""
+    staging = getattr(args, STAGING, None)
+    if staging is not None:
+        staging.complete = True
 
 
 def published_path(args: argparse.Namespace, path: str | os.PathLike[str]) -> Path:

@@ -431,6 +431,8 @@ _COUNT_MINIMUM = {
     "penalty_cycles": 0,
     "activity_samples": 1,
     "jobs": 1,
+    "selection_images": 1,
+    "test_images": 1,
 }
 """Integer fields shared by several commands and their smallest allowed value."""
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from experiments.options import add_output_options, config_from_args, output_dir, published_path
+from experiments.options import add_output_options, config_from_args, files_complete, output_dir, published_path
 from experiments.output import Table, emit, write_json
 from experiments.pe_options import add_study_options
 from experiments.studies.optimize import OptimizeConfig, optimize
@@ -20,7 +21,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "least energy per inference within the accuracy-loss, latency-overhead and Razor-flop budgets "
         "(scipy.optimize.milp), and confirm the chosen plan and its neighbours with bit-level injection. "
         "Writes plan.toml (accepted by --plan), best_per_vdd.csv, pareto.csv, pareto.png, "
-        "confirmation.csv, sensitivity.csv and config.json. Method: docs/optimizer.md."
+        "confirmation.csv, test.csv, images.csv, sensitivity.csv and config.json. The plan is selected on the "
+        "selection images and judged on the test images (disjoint): exit status 1 when the test measurement "
+        "misses a budget (the binding budget is named). Method: docs/optimizer.md."
     )
     add_study_options(
         parser,
@@ -54,6 +57,18 @@ def write_optimizer_outputs(result, directory) -> dict[str, str]:
     if result.confirmation:
         write_csv(directory / "confirmation.csv", rows_table(result.confirmation))
         files["confirmation"] = "confirmation.csv"
+    if result.test is not None:
+        write_csv(directory / "test.csv", rows_table([result.test]))
+        files["test"] = "test.csv"
+    if result.images is not None:
+        write_csv(
+            directory / "images.csv",
+            Table(
+                columns=["index", "name", "set"],
+                rows=[[row["index"], row["name"], row["set"]] for row in result.images.rows()],
+            ),
+        )
+        files["images"] = "images.csv"
     write_csv(directory / "sensitivity.csv", sensitivity_rows(result))
     files["sensitivity"] = "sensitivity.csv"
     return files
@@ -70,15 +85,22 @@ def run(args: argparse.Namespace) -> int:
         directory / "config.json", {"command": "optimize", "config": plain(config), "chosen": plain(result.totals)}
     )
     emit(result.table(), args.format)
-    if args.format == "table":
-        from experiments.report import chosen_summary
+    from experiments.report import chosen_summary, test_verdict
 
+    if args.format == "table":
         print()
         print(chosen_summary(result))
         if result.confirmation:
             print()
             emit(_confirmation_table(result), "table")
+        if result.test is not None:
+            print()
+            print(test_verdict(result.test, config, result.images.describe()))
         print(f"plan: {published_path(args, directory / 'plan.toml')}")
+    if result.test is not None and not result.test.meets_budgets:
+        files_complete(args)
+        print(f"vscale: {test_verdict(result.test, config, result.images.describe())}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
-from experiments.options import add_output_options, config_from_args, output_dir, published_path
+from experiments.options import add_output_options, config_from_args, files_complete, output_dir, published_path
 from experiments.output import atomic_path, emit, progress, save_figure, write_csv
 from experiments.pe_options import add_study_options
 from experiments.studies.run import RunConfig, plot_run, run
@@ -23,9 +24,11 @@ _SHOWN = (
     "top1_pct",
     "accuracy_loss_pct",
     "loss_ci_high_pct",
+    "noninferiority_p",
     "latency_overhead_pct",
     "energy_uj",
     "saving_pct",
+    "meets_budgets",
 )
 
 
@@ -35,9 +38,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "Step 1: per-bit error probabilities of the accumulator against VDD. Step 2: the model "
         "with every MAC through the chain-level PE in array order (bitlevel injection), unprotected and with "
         "the bits step 1 finds failing protected (or --protect, or --plan). Step 3: the optimizer (vscale "
-        "optimize) picks VDD, protected bits per layer and recovery policy; the best plan at every VDD is "
-        "measured (accuracy with a 95 % interval against the int8 model at nominal VDD, latency overhead, "
-        "energy with its breakdown and band). Writes every CSV and figure and report.md to --out. --paper: "
+        "optimize) picks VDD, protected bits per layer and recovery policy on the selection images; the best "
+        "plan at every VDD and the accepted one are measured on the test images, disjoint from them (accuracy "
+        "against the int8 model at nominal VDD with Tango's 95 % score interval and the non-inferiority test "
+        "against the budget, latency overhead with a bootstrap interval, energy with its breakdown and band). "
+        "Exit status 1 when the accepted plan misses a budget on the test images. Writes every CSV and figure "
+        "and report.md to --out. --paper: "
         "the seed paper's configuration (MobileNetV2 ImageNet weights, 256x256, 700 MHz, 0.9 -> 0.5 V)."
     )
     add_study_options(parser, RunConfig, metavar={"protect": "auto|none|HIGH:LOW", "recovery": "LIST"})
@@ -46,7 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from experiments.report import energy_figure, rows_table, write_run_report
+    from experiments.report import energy_figure, rows_table, test_verdict, write_run_report
     from experiments.studies.probs import plot_probs
 
     started = time.monotonic()
@@ -86,16 +92,23 @@ def _run(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     write_config(directory, "run", result, elapsed_s=round(elapsed, 1), **result.totals)
     write_run_report(directory / "report.md", result, files=files, elapsed_s=elapsed)
+    verdict = test_verdict(result.headline, result.optimizer.config, result.optimizer.images.describe())
     if args.format == "table":
         print()
         print(
-            f"steps 2-3: {config.model} on {result.totals['images']} images, bitlevel injection, "
+            f"steps 2-3: {config.model} on the {result.totals['test_images']} test images, bitlevel injection, "
             f"{result.totals['metric']} against the int8 model at nominal VDD (paired)"
         )
         emit(_shown(result), "table")
+        print()
+        print(verdict)
         print(f"report: {published_path(args, directory / 'report.md')}")
     else:
         emit_result(result, args.format)
+    if not result.confirmed:
+        files_complete(args)
+        print(f"vscale: {verdict}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -23,10 +23,15 @@ flip-flops. Method (details and the argument for each step in ``docs/optimizer.m
    lost at worst when at least one visible error hits it, Poisson), recovery cycles
    ``<= budget x base cycles``, protected bits ``<= Razor budget / PEs``.
 4. **Confirm.** The chosen plan and its neighbours (best plans at the adjacent VDDs)
-   run with bit-level injection (every MAC through the chain-level PE in array order);
-   measured accuracy (with a paired test and a bootstrap interval against the int8 model
-   at nominal VDD) and latency overhead are reported beside the screen's predictions,
-   with any disagreement.
+   run with bit-level injection (every MAC through the chain-level PE in array order) on
+   the *selection* images; the least-energy one whose measured loss and latency overhead
+   are within the budgets is accepted, with the screen's predictions beside.
+5. **Test.** The accepted plan runs on the *test* images (disjoint from the selection
+   images, :mod:`~experiments.studies.optimizer.image_sets`): its loss with Tango's score
+   interval and the non-inferiority test against the accuracy budget, its latency overhead
+   with a bootstrap interval, its energy with the model's band. It is *confirmed* when the
+   test shows the loss below the budget and the overhead's upper limit within its budget
+   (``totals["confirmed"]``, ``totals["binding"]`` names the budgets missed).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from experiments.results import NOT_A_COLUMN, StudyResult, saving_pct
 from .common import Study, as_config
 from .optimizer.config import RECOVERIES, SOLVERS, OptimizeConfig, vdd_grid
 from .optimizer.confirmation import ConfirmationRow, PlanRow, confirm_plans, measure_plans, plan_predictions
+from .optimizer.image_sets import ImageSets, image_sets
 from .optimizer.profiling import LayerProfile, RecordingBackend, layer_profiles, screen_array
 from .optimizer.solving import (
     Candidate,
@@ -72,6 +78,7 @@ __all__ = [
     "STUDY",
     "Candidate",
     "ConfirmationRow",
+    "ImageSets",
     "Infeasible",
     "LayerProfile",
     "OptimizeConfig",
@@ -84,6 +91,7 @@ __all__ = [
     "VddRow",
     "best_plan",
     "confirm_plans",
+    "image_sets",
     "layer_profiles",
     "measure_plans",
     "optimize",
@@ -156,10 +164,14 @@ class ParetoRow:
 
 @dataclass(frozen=True, kw_only=True)
 class OptimizeResult(StudyResult[VddRow, OptimizeConfig]):
-    """Best plan per VDD (rows), the Pareto candidates, the chosen plan and its confirmation.
+    """Best plan per VDD (rows), the Pareto candidates, the chosen plan, its confirmation on the
+    selection images and its measurement on the test images.
 
-    ``totals`` holds the chosen plan's figures (``vdd_v``, ``recovery``, ``energy_pj``,
-    ``saving_pct``, ``predicted_loss_pct``, ``latency_overhead_pct``, ...).
+    ``totals`` holds the accepted plan's screen figures (``vdd_v``, ``recovery``,
+    ``energy_pj``, ``saving_pct``, ``predicted_loss_pct``, ``latency_overhead_pct``, ...),
+    the image sets (``selection_images``, ``test_images``), and the verdict on the test
+    images: ``confirmed`` (every budget met; False without a measurement) and ``binding``
+    (the budgets missed, ``+``-joined; ``"not measured"`` with ``confirm`` off).
     """
 
     row_type = VddRow
@@ -167,10 +179,13 @@ class OptimizeResult(StudyResult[VddRow, OptimizeConfig]):
     chosen: Candidate | None = None
     pareto: tuple[ParetoRow, ...] = ()
     confirmation: tuple[ConfirmationRow, ...] = ()
+    test: PlanRow | None = None
+    images: Any = field(default=None, metadata=NOT_A_COLUMN)
     sensitivity: Any = field(default=None, metadata=NOT_A_COLUMN)
     plans: Any = field(default=None, metadata=NOT_A_COLUMN)
     profiles: Any = field(default=None, metadata=NOT_A_COLUMN)
     chosen_plan: Any = field(default=None, metadata=NOT_A_COLUMN)
+    accepted_plan: Any = field(default=None, metadata=NOT_A_COLUMN)
 
 
 def optimize(
@@ -189,7 +204,8 @@ def optimize(
         Or its fields as keyword arguments (``max_accuracy_loss_pct=1.0``, ``vdd_v="0.9:0.6"`` ...).
     prepared : PreparedModel, optional
         A model already quantised with its evaluation images (default: prepared from
-        ``config.model`` with ``config.images`` images).
+        ``config.model`` with ``config.images`` images), split into selection and test
+        images by :func:`image_sets`.
 
     Returns
     -------
@@ -199,12 +215,14 @@ def optimize(
     ------
     ConfigError
         No plan on the grid meets the budgets (:class:`Infeasible`, the message says
-        which budget binds and the best achievable figures).
+        which budget binds and the best achievable figures); fewer images than the two
+        sets need.
     """
     config = as_config(OptimizeConfig, config, fields)
     if prepared is None:
         prepared = _prepare(config)
-    profiles = layer_profiles(prepared, config)
+    sets = image_sets(prepared, config)
+    profiles = layer_profiles(sets.selection, config, energy_images=prepared.images)
     table = sensitivity_table(profiles, config)
     chosen, per_vdd = best_plan(table, config)
     if chosen is None:
@@ -248,8 +266,18 @@ def optimize(
     pareto = _pareto(table, config, chosen, reference_energy)
     confirmation: tuple[ConfirmationRow, ...] = ()
     accepted = chosen
+    test = None
     if config.confirm:
-        confirmation, accepted = confirm_plans(prepared, config, table, chosen, per_vdd, progress_label=progress_label)
+        confirmation, accepted = confirm_plans(
+            sets.selection,
+            config,
+            table,
+            chosen,
+            per_vdd,
+            progress_label=progress_label,
+            test_images=len(sets.test_indices),
+        )
+        (test,) = measure_plans(sets.test, config, profiles, [("accepted", accepted)], table=table)
     candidate = Candidate(
         vdd_v=accepted.vdd_v,
         recovery=accepted.recovery,
@@ -270,7 +298,10 @@ def optimize(
         "predicted_loss_pct": accepted.predicted_loss_pct,
         "latency_overhead_pct": accepted.latency_overhead_pct,
         "razor_flops": accepted.razor_flops,
-        "confirmed": bool(config.confirm),
+        "selection_images": len(sets.selection_indices),
+        "test_images": len(sets.test_indices),
+        "confirmed": bool(test is not None and test.meets_budgets),
+        "binding": "not measured" if test is None else test.binding,
         "screen_choice_vdd_v": chosen.vdd_v,
         "screen_choice_recovery": chosen.recovery,
         "layers": len(table.layers),
@@ -283,10 +314,13 @@ def optimize(
         chosen=candidate,
         pareto=pareto,
         confirmation=confirmation,
+        test=test,
+        images=sets,
         sensitivity=table,
         plans=per_vdd,
         profiles=tuple(profiles),
         chosen_plan=chosen,
+        accepted_plan=accepted,
     )
 
 

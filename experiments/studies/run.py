@@ -5,11 +5,15 @@ Step 1: per-bit error probability of the accumulator against VDD
 chain-level PE in array order (bit-level injection), unprotected and with step 1's failing
 bits protected (or a plan file). Step 3: the optimizer
 (:mod:`experiments.studies.optimize`) on the 10 mV grid spanning the sweep, then the best
-plan at every VDD of the sweep (and the screen's choice) measured: accuracy against the
-int8 model at nominal VDD (paired: bootstrap interval, McNemar), latency overhead counted
-by the array engine, energy per inference with its breakdown and band
-(:mod:`sim.energy`). The headline plan is the measured one of least energy within both
-budgets.
+plan at every VDD of the sweep (and the accepted plan) measured: accuracy against the
+int8 model at nominal VDD (paired: Tango's score interval, the non-inferiority test against
+the accuracy budget), latency overhead counted by the array engine with its bootstrap
+interval, energy per inference with its breakdown and band (:mod:`sim.energy`).
+
+The plan is selected (screen and bit-level confirmation) on the *selection* images; every
+measured row and the headline come from the *test* images, disjoint from them
+(:mod:`experiments.studies.optimizer.image_sets`). The headline plan is the one the
+optimizer accepted; it is *confirmed* when its test measurement meets every budget.
 """
 
 from __future__ import annotations
@@ -65,8 +69,13 @@ class RunConfig(ProbsConfig, EnergyFields):
     model : str
         The model of steps 2 and 3, ``tinymnv2`` or ``mobilenetv2``.
     images : int or str
-        Evaluation images: a count, 1 .. what the model's bundled data holds (``paper``: 8
-        photo views), or a folder (with `labels`).
+        Images loaded: a count, 1 .. what the model's bundled data holds (``paper``: 8 photo
+        views), or a folder (with `labels`); split into selection and test images.
+    selection_images : int, optional
+        Loaded images the plan is selected on (default: a fifth of the images).
+    test_images : int, optional
+        Loaded images, disjoint from the selection images, on which the plans are measured
+        and reported (default: the rest).
     labels : str, optional
         Labels of an `images` folder: one ``FILE LABEL`` line per image.
     array : "RxC" or (rows, cols)
@@ -120,6 +129,8 @@ class RunConfig(ProbsConfig, EnergyFields):
 
     model: str = "tinymnv2"
     images: Any = 300
+    selection_images: int | None = None
+    test_images: int | None = None
     labels: str | None = None
     array: Any = "256x256"
     protect: str = "auto"
@@ -181,7 +192,9 @@ class RunConfig(ProbsConfig, EnergyFields):
             f_clk_mhz=self.f_clk_mhz,
             t_setup_ps=self.t_setup_ps,
             model=self.model,
-            images=self.images if isinstance(self.images, int) else 1,
+            images=self.images if isinstance(self.images, int) else 2,
+            selection_images=self.selection_images,
+            test_images=self.test_images,
             array=self.array,
             recovery=self.recovery,
             penalty_cycles=self.penalty_cycles,
@@ -190,7 +203,7 @@ class RunConfig(ProbsConfig, EnergyFields):
             max_razor_flops=self.max_razor_flops,
             razor_window_ps=self.razor_window_ps,
             solver=self.solver,
-            confirm=False,
+            confirm=True,
             neighbours=0,
             seed=self.seed,
             **{name: getattr(self, name) for name in field_names(EnergyFields)},
@@ -204,7 +217,7 @@ class RunConfig(ProbsConfig, EnergyFields):
 
 @dataclass(frozen=True, kw_only=True)
 class RunResult(StudyResult[PlanRow, RunConfig]):
-    """Every measured plan (rows), step 1, the optimizer and the headline plan.
+    """Every plan measured on the test images (rows), step 1, the optimizer and the headline plan.
 
     Attributes
     ----------
@@ -214,12 +227,13 @@ class RunResult(StudyResult[PlanRow, RunConfig]):
     plans : tuple of (str, PlanChoice)
         The plan behind each row, in row order.
     headline : PlanRow or None
-        The measured plan of least energy within both budgets.
+        The plan the optimizer accepted on the selection images, measured on the test images.
     headline_plan : Candidate or None
         Its per-layer protection (``plan.toml``).
-    confidence : str
-        ``confident`` (the 95 % upper bound of the loss inside the budget), ``point
-        estimate`` (only the point estimate is) or ``none (nominal)``.
+    confirmed : bool
+        The headline's test measurement met every budget.
+    binding : str
+        The budgets it missed (``+``-joined; empty when confirmed).
     """
 
     row_type = PlanRow
@@ -229,24 +243,8 @@ class RunResult(StudyResult[PlanRow, RunConfig]):
     plans: tuple[tuple[str, PlanChoice], ...] = field(default=(), compare=False)
     headline: PlanRow | None = None
     headline_plan: Candidate | None = None
-    confidence: str = ""
-
-
-def _headline(rows: tuple[PlanRow, ...], plans, config: OptimizeConfig) -> tuple[PlanRow, PlanChoice, str]:
-    """The measured step-3 plan of least energy within both budgets (upper 95 % bound of the
-    loss inside the budget when one is, else the point estimate; else the highest VDD)."""
-    step3 = [(row, plan) for row, (label, plan) in zip(rows, plans, strict=True) if label.startswith("step 3")]
-    latency_ok = [pair for pair in step3 if pair[0].latency_overhead_pct <= config.max_latency_overhead_pct]
-    confident = [pair for pair in latency_ok if pair[0].loss_ci_high_pct <= config.max_accuracy_loss_pct]
-    if confident:
-        row, plan = min(confident, key=lambda pair: pair[0].energy_uj)
-        return row, plan, "confident"
-    point = [pair for pair in latency_ok if pair[0].accuracy_loss_pct <= config.max_accuracy_loss_pct]
-    if point:
-        row, plan = min(point, key=lambda pair: pair[0].energy_uj)
-        return row, plan, "point estimate"
-    row, plan = max(step3, key=lambda pair: pair[0].vdd_v)
-    return row, plan, "none (nominal)"
+    confirmed: bool = False
+    binding: str = ""
 
 
 def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress, **fields: Any) -> RunResult:
@@ -291,8 +289,9 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
     chosen = result.chosen_plan
     if chosen.vdd_v not in vdds:
         plans.append(("step 3: best plan", chosen))
+    sets = result.images
     rows = measure_plans(
-        prepared,
+        sets.test,
         optimizer_config,
         result.profiles,
         plans,
@@ -300,30 +299,28 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
         progress=lambda items: progress(items, label="steps 2-3"),
         jobs=config.jobs,
     )
-    headline, plan, confidence = _headline(rows, plans, optimizer_config)
-    candidate = Candidate(
-        vdd_v=plan.vdd_v,
-        recovery=plan.recovery,
-        penalty_cycles=config.penalty_cycles,
-        layers=layers,
-        first_bits=plan.first_bits,
-        model=config.model,
-        width=width,
-        razor_window_ps=config.razor_window_ps,
-    )
+    assert result.test is not None and result.chosen is not None
+    headline = dataclasses.replace(result.test, label="accepted plan")
+    rows = (*rows, headline)
+    plans.append(("accepted plan", result.accepted_plan))
+    candidate = result.chosen
     totals = {
         "model": config.model,
         "weights": prepared.bundle.source,
         "metric": prepared.bundle.metric,
         "images": len(prepared.images),
+        "selection_images": len(sets.selection_indices),
+        "test_images": len(sets.test_indices),
         "float_top1_pct": prepared.float_accuracy,
         "headline_vdd_v": headline.vdd_v,
         "headline_recovery": headline.recovery,
         "headline_energy_uj": headline.energy_uj,
         "headline_saving_pct": headline.saving_pct,
         "headline_accuracy_loss_pct": headline.accuracy_loss_pct,
+        "headline_noninferiority_p": headline.noninferiority_p,
         "headline_latency_overhead_pct": headline.latency_overhead_pct,
-        "confidence": confidence,
+        "confirmed": headline.meets_budgets,
+        "binding": headline.binding,
     }
     return RunResult(
         config=config,
@@ -334,7 +331,8 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
         plans=tuple(plans),
         headline=headline,
         headline_plan=candidate,
-        confidence=confidence,
+        confirmed=headline.meets_budgets,
+        binding=headline.binding,
     )
 
 

@@ -26,7 +26,7 @@ def test_run_help_prints_a_single_percent_sign(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "95 % interval" in text
+    assert "95 % score interval" in text
     assert "%%" not in text
 
 

@@ -71,9 +71,16 @@ class OptimizeConfig(SweepFields, EnergyFields):
     model : str
         The model, ``tinymnv2`` or ``mobilenetv2``.
     images : int
-        Evaluation images of the bit-level confirmation, >= 1.
+        Images loaded, >= 2; a seeded random split (:func:`experiments.stats.split_images`)
+        makes two disjoint sets of them.
+    selection_images : int, optional
+        Images the plan is selected on: the screen's operands and the bit-level confirmation
+        (default: a fifth of the images, at least 1).
+    test_images : int, optional
+        Images, disjoint from the selection images, on which the accepted plan is measured
+        and judged against every budget (default: the rest).
     screen_images : int
-        Images whose layer operands feed the analytic screen, >= 1.
+        Selection images whose layer operands feed the analytic screen, >= 1.
     array : "RxC" or (rows, cols)
         Weight-stationary array, rows x columns of PEs, each >= 1.
     recovery : str or sequence of str
@@ -97,8 +104,12 @@ class OptimizeConfig(SweepFields, EnergyFields):
         Run the chosen plan and its neighbours with bit-level injection.
     neighbours : int
         Adjacent VDD grid points each side whose best plans are confirmed too, >= 0.
+    noninferiority_alpha : float
+        One-sided level of the non-inferiority test of the accuracy loss against its budget,
+        in (0, 0.5) (0.025: the two-sided 95 % interval lies below the budget).
     seed : int
-        Seed of the screen's operand samples and of the confirmation, >= 0.
+        Seeds the screen's operand samples, the injection and the split into selection and
+        test images, >= 0.
     (``vdd_v``, the grid: ``HIGH:LOW`` in 10 mV steps, or supply voltages as in
     :class:`~experiments.studies.common.SweepFields`, default the technology's nominal down
     to 0.5 V in 10 mV steps, kept highest first; ``f_clk_mhz``, ``t_setup_ps`` and the PE
@@ -112,6 +123,8 @@ class OptimizeConfig(SweepFields, EnergyFields):
     vdd_v: Any = None
     model: str = "tinymnv2"
     images: int = 200
+    selection_images: int | None = None
+    test_images: int | None = None
     screen_images: int = 8
     array: Any = "256x256"
     recovery: Any = RECOVERIES
@@ -123,6 +136,7 @@ class OptimizeConfig(SweepFields, EnergyFields):
     solver: str = "milp"
     confirm: bool = True
     neighbours: int = 1
+    noninferiority_alpha: float = 0.025
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -145,6 +159,12 @@ class OptimizeConfig(SweepFields, EnergyFields):
         _budget("max_latency_overhead_pct", self.max_latency_overhead_pct, None)
         if self.max_razor_flops is not None:
             check_int("max_razor_flops", self.max_razor_flops, minimum=0)
+        for name in ("selection_images", "test_images"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name), minimum=1)
+        alpha = self.noninferiority_alpha
+        if not isinstance(alpha, int | float) or isinstance(alpha, bool) or not 0.0 < alpha < 0.5:
+            raise ConfigError(f"noninferiority_alpha: {alpha!r} is out of range; allowed: (0, 0.5)")
         check_choice("solver", self.solver, SOLVERS)
         check_int("neighbours", self.neighbours, minimum=0)
         check_int("seed", self.seed, minimum=0)
@@ -155,6 +175,34 @@ class OptimizeConfig(SweepFields, EnergyFields):
     def pe(self) -> PEConfig:
         """The PE of these fields."""
         return self.pe_config()
+
+    def image_split(self, total: int) -> tuple[int, int]:
+        """Selection and test image counts out of `total` loaded images (defaults resolved).
+
+        Raises
+        ------
+        ConfigError
+            Fewer than two images, or more asked for than loaded.
+        """
+        selection, test = self.selection_images, self.test_images
+        if selection is None:
+            selection = max(1, total // 5) if test is None else total - test
+        if test is None:
+            test = total - selection
+        if total < 2 or selection < 1 or test < 1 or selection + test > total:
+            asked = [
+                "a fifth"
+                if self.selection_images is None and self.test_images is None
+                else "the rest"
+                if self.selection_images is None
+                else str(selection),
+                "the rest" if self.test_images is None else str(test),
+            ]
+            raise ConfigError(
+                f"selection_images, test_images: {asked[0]} + {asked[1]} of {total} loaded images; allowed: at least "
+                f"1 each, at most {total} together"
+            )
+        return selection, test
 
     def timing(self, vdd_v: float) -> StageTiming:
         """The PE timing at `vdd_v` and this clock (with `t_setup_ps`)."""
