@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from pe_models.errors import ConfigError
 
-from . import validation
+from . import compile_notice, validation
 from .commands import COMMANDS
 
 if TYPE_CHECKING:
@@ -314,7 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if hasattr(args, "out"):
                     staging = StagingFolder(Path(args.out))
                     setattr(args, STAGING, staging)
-                status = int(args.handler(args) or 0)
+                with compile_notice.announce():
+                    status = int(args.handler(args) or 0)
             if staging is not None and (status == 0 or staging.complete):
                 staging.publish()
             return status

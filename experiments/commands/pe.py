@@ -172,7 +172,12 @@ def evaluate(
     old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
     t_shadow = None if window_fs is None else timing.t_sample_fs + window_fs
     gate = simulate_gate_fast(
-        pe.stages[stage], old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs, t_shadow_fs=t_shadow
+        pe.stages[stage],
+        old,
+        new,
+        delays_fs=timing.arcs_fs(stage),
+        t_sample_fs=timing.t_sample_fs,
+        t_shadow_fs=t_shadow,
     )
     shadow = None if gate.shadow is None else to_signed(gate.shadow, pe.width)
     return (
@@ -249,7 +254,7 @@ def _config(args: argparse.Namespace, pe: PEConfig, timing: StageTiming) -> dict
         "razor_window_ps": getattr(args, "razor_window_ps", None),
         "protect": getattr(args, "protect", None),
         "delay_scale": timing.delay_scale,
-        "cell_delays_fs": dict(timing.delays_fs),
+        "cell_delays_fs": None if timing.cell_delays_fs is None else dict(timing.cell_delays_fs),
         "vdd_v": args.vdd_v,
         "f_clk_mhz": args.f_clk_mhz,
     }
@@ -275,7 +280,7 @@ def run_verilog(args: argparse.Namespace) -> int:
         files = write_verilog_bundle(
             directory,
             netlist,
-            delays_fs=timing.delays_fs,
+            delays_fs=timing.arcs_fs(stage),
             t_sample_fs=timing.t_sample_fs,
             old_inputs=old,
             new_inputs=new,

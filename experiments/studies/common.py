@@ -435,7 +435,7 @@ class OperandFields(ConfigFields):
 
 
 def check_model(value: object, name: str = "model", *, files: bool = True) -> str:
-    """A model name of :data:`workloads.models.zoo.MODEL_NAMES` or (with `files`) an existing ``.onnx`` file.
+    """A model name of :data:`workloads.models.MODEL_NAMES` or (with `files`) an existing ``.onnx`` file.
 
     Raises
     ------
@@ -443,7 +443,7 @@ def check_model(value: object, name: str = "model", *, files: bool = True) -> st
         ``model: expected tinymnv2, mobilenetv2 or a float ONNX file, got 'nope'``, or an
         ONNX file that does not exist.
     """
-    from workloads.models.zoo import MODEL_NAMES
+    from workloads.models import MODEL_NAMES
 
     text = str(value) if isinstance(value, str | Path) else None
     if text in MODEL_NAMES:

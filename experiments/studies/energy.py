@@ -21,7 +21,7 @@ through :mod:`experiments.studies.inference_energy`, as ``accuracy`` and ``optim
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -43,21 +43,22 @@ from sim.energy import (
     EnergyBreakdown,
     GatingOptions,
     LayerActivity,
+    MacSwitching,
     MemoryEnergy,
     activity_from_result,
     batched_activity,
     design_hold_buffers,
     error_free,
+    iid_mac_switching,
     layer_energy,
     mac_switching,
     total_energy,
 )
-from sim.engine import simulate_grouped_gemm
 from sim.layers import GemmLayer, GemmProblem, Layer
 from sim.memory import ifmap_words
 from sim.network import layer_operands
 from sim.protection import RECOVERY_POLICIES, Protection, parse_bit_mask
-from workloads.models.zoo import MODEL_NAMES
+from workloads.models import MODEL_NAMES
 from workloads.topologies import load_topology
 
 from .common import (
@@ -360,7 +361,9 @@ class EnergyResult(StudyResult[EnergyRow, EnergyConfig]):
         return {"config": whole["config"], "totals": whole["totals"], "per_vdd": per_vdd, "rows": whole["rows"]}
 
 
-def _operands(layer: Layer, problem: GemmProblem, index: int, seed: int, scalesim_compat: bool) -> tuple:
+def _operands(
+    layer: Layer, problem: GemmProblem, index: int, seed: int, scalesim_compat: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """The layer's operands as ``vscale simulate`` draws them (``sim.network.layer_operands``).
 
     With SCALE-Sim's lowering the GEMM shape can differ from the layer's own: then random
@@ -370,11 +373,44 @@ def _operands(layer: Layer, problem: GemmProblem, index: int, seed: int, scalesi
     if not scalesim_compat:
         return layer_operands(layer, child)
     rng = np.random.default_rng(child)
-    shape_a = (problem.groups, problem.m, problem.k)
-    magnitude = np.clip(np.rint(np.abs(rng.normal(0.0, 40.0, shape_a))), 0, 127)
-    activations = np.where(rng.random(shape_a) < 0.5, 0, magnitude).astype(np.int8)
-    weights = np.clip(np.rint(rng.normal(0.0, 25.0, (problem.groups, problem.k, problem.n))), -128, 127)
-    return activations, weights.astype(np.int8)
+    activations = _independent_activations(rng, (problem.groups, problem.m, problem.k))
+    return activations, _independent_weights(rng, (problem.groups, problem.k, problem.n))
+
+
+def _independent_activations(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Post-ReLU int8 activations, each drawn on its own: zero with probability 1/2, else |N(0, 40)| rounded."""
+    magnitude = np.clip(np.rint(np.abs(rng.normal(0.0, 40.0, shape))), 0, 127)
+    return np.where(rng.random(shape) < 0.5, 0, magnitude).astype(np.int8)
+
+
+def _independent_weights(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """int8 weights, each drawn on its own: N(0, 25) rounded."""
+    return np.clip(np.rint(rng.normal(0.0, 25.0, shape)), -128, 127).astype(np.int8)
+
+
+def _independent_switching(
+    config: EnergyConfig, model: PEEnergyModel, array: ArrayConfig
+) -> Callable[[GemmProblem], MacSwitching]:
+    """Switching of a layer whose operands are independent draws, per (K, M > 1, N > 1):
+    every layer with those has the same operand pairs in distribution, so one estimate
+    serves them all, sampled without building the matrices (:func:`sim.energy.iid_mac_switching`)."""
+    estimates: dict[tuple[int, bool, bool], MacSwitching] = {}
+
+    def switching(problem: GemmProblem) -> MacSwitching:
+        key = (problem.k, problem.m > 1, problem.n > 1)
+        if key not in estimates:
+            estimates[key] = iid_mac_switching(
+                model,
+                problem,
+                array,
+                draw_activations=_independent_activations,
+                draw_weights=_independent_weights,
+                samples=config.activity_samples,
+                seed=np.random.SeedSequence(config.seed, spawn_key=(2, *(int(part) for part in key))),
+            )
+        return estimates[key]
+
+    return switching
 
 
 @dataclass(frozen=True)
@@ -406,22 +442,24 @@ def _workload(config: EnergyConfig, model: PEEnergyModel, array: ArrayConfig) ->
         assert config.topology is not None
         layers = list(load_topology(config.topology, scalesim_compat=config.scalesim_compat).layers)
     workload = []
+    independent = _independent_switching(config, model, array)
     for index, layer in enumerate(layers):
         problem = layer.gemm(scalesim_compat=config.scalesim_compat)
-        activations, weights = _operands(layer, problem, index, config.seed, config.scalesim_compat)
-        switching = mac_switching(
-            model,
-            activations,
-            weights,
-            array,
-            samples=config.activity_samples,
-            seed=np.random.SeedSequence(config.seed),
-        )
+        operands = None
+        if config.simulate or not config.scalesim_compat:
+            operands = _operands(layer, problem, index, config.seed, config.scalesim_compat)
+        if config.scalesim_compat:
+            switching = independent(problem)
+        else:
+            assert operands is not None
+            switching = mac_switching(
+                model, *operands, array, samples=config.activity_samples, seed=np.random.SeedSequence(config.seed)
+            )
         workload.append(
             _Layer(
                 name=layer.name,
                 problem=problem,
-                operands=(activations, weights),
+                operands=operands,
                 ifmap_words=ifmap_words(layer, scalesim_compat=config.scalesim_compat),
                 units_per_mac=switching.units_per_mac,
                 register_toggles_per_mac=switching.register_toggles_per_mac,
@@ -528,6 +566,8 @@ def _activities(
             )
             for layer in workload
         ]
+    from sim.engine import simulate_grouped_gemm  # numba: only the simulated path needs it
+
     point = OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz)
     timing = stage_timing(pe, operating_point=point, t_setup_ps=config.t_setup_ps)
     activities = []

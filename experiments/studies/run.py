@@ -251,14 +251,26 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
     """Steps 1, 2 and 3 (see the module docstring)."""
     from workloads.engine import CalibrationConfig
 
+    from ..kernel_warmup import start_kernel_warmup
     from .optimize import measure_plans, optimize, plan_from_file, uniform_plan, unprotected_plan
     from .prepared import prepare_model
 
     config = as_config(RunConfig, config, fields)
+    optimizer_config = config.optimizer()
+    warmup = None
+    if not config.skip_step2 and config.jobs > 1:
+        warmup = start_kernel_warmup(
+            pe=optimizer_config.pe,
+            vdd_v=min(optimizer_config.vdds),
+            f_clk_mhz=optimizer_config.f_clk_mhz,
+            rows=optimizer_config.rows,
+            cols=optimizer_config.cols,
+            t_setup_ps=optimizer_config.t_setup_ps,
+            razor_window_ps=optimizer_config.razor_window_ps,
+        )
     step1 = probs(config.step1(), progress=progress)
     if config.skip_step2:
         return RunResult(config=config, rows=(), step1=step1)
-    optimizer_config = config.optimizer()
     prepared = prepare_model(
         config.model,
         images=config.images,
@@ -290,6 +302,8 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
     if chosen.vdd_v not in vdds:
         plans.append(("step 3: best plan", chosen))
     sets = result.images
+    if warmup is not None:
+        warmup.wait()
     rows = measure_plans(
         sets.test,
         optimizer_config,

@@ -33,10 +33,10 @@ from ..data import (
     photo_views,
 )
 from ..graph import Graph
+from . import MODEL_NAMES
 
 __all__ = ["METRICS", "MODEL_NAMES", "ModelBundle", "load_bundle", "mnist_image_preprocess"]
 
-MODEL_NAMES = ("tinymnv2", "mobilenetv2")
 METRICS = ("accuracy", "agreement")
 DEFAULT_PHOTO_COUNT = 50
 

@@ -14,7 +14,7 @@ from pe_models.errors import ConfigError
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
 from pe_models.razor import window_fs
 from pe_models.technology import resolve_technology
-from workloads.models.zoo import MODEL_NAMES
+from workloads.models import MODEL_NAMES
 
 from ..common import (
     SweepFields,
