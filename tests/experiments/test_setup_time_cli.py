@@ -164,9 +164,9 @@ def test_optimize_bad_setup_time_or_window_is_one_line_error_and_writes_nothing(
 
 
 def test_optimize_takes_the_setup_time():
-    from experiments.commands.optimize import optimizer_config
+    from experiments.studies.optimize import OptimizeConfig
 
     args = build_parser().parse_args(["optimize", "--vdd", "0.9:0.6", "--t-setup-ps", "300"])
-    config = optimizer_config(args, vdd_text=args.vdd)
+    config = config_from_args(OptimizeConfig, args)
     assert config.t_setup_ps == 300.0
     assert config.timing(0.6).t_sample_fs == PERIOD_FS - 300_000
