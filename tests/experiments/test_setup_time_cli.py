@@ -126,7 +126,9 @@ def test_run_records_setup_time_and_window_and_a_longer_setup_fails_more_bits(tm
     errors = {}
     for name, extra in (("default", []), ("later", ["--t-setup-ps", str(DEFAULT_SETUP_PS + 400)])):
         out = tmp_path / name
-        assert main([*common, *extra, "--razor-window-ps", "300", "--out", str(out)]) == 0
+        # Exit 1 is the verdict "no plan confirmed" (two images split into one for selection and one
+        # for the test cannot confirm anything); the files are written either way.
+        assert main([*common, *extra, "--razor-window-ps", "300", "--out", str(out)]) in (0, 1)
         capsys.readouterr()
         with (out / "accuracy.csv").open(newline="") as handle:
             (row,) = [row for row in csv.DictReader(handle) if row["label"] == "step 2: unprotected"]
