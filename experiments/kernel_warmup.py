@@ -116,6 +116,7 @@ def start_kernel_warmup(
         t_setup_ps=t_setup_ps,
         razor_window_ps=razor_window_ps,
     )
-    process = multiprocessing.get_context(method).Process(target=_compile, args=(target,), daemon=True)
+    context: Any = multiprocessing.get_context(method)  # typeshed's BaseContext lacks Process
+    process = context.Process(target=_compile, args=(target,), daemon=True)
     process.start()
     return KernelWarmup(process)

@@ -104,7 +104,7 @@ def chosen_summary(result: Any) -> str:
     return (
         f"plan: {totals['vdd_v']:.2f} V, recovery {totals['recovery']}, protected {totals['protected_bits']}; "
         f"energy {totals['energy_pj'] / 1e6:.4g} uJ per image ({totals['saving_pct']:.1f} % saving against "
-        f"{config.vdd_max_v:g} V unprotected), predicted accuracy loss <= {totals['predicted_loss_pct']:.3g} points "
+        f"{config.vdds[0]:g} V unprotected), predicted accuracy loss <= {totals['predicted_loss_pct']:.3g} points "
         f"(budget {config.max_accuracy_loss_pct:g}), latency overhead {totals['latency_overhead_pct']:.3g} % "
         f"(budget {config.max_latency_overhead_pct:g} %) [screen figures{status}"
     )
@@ -149,7 +149,7 @@ def test_verdict(row: Any, config: Any, sets: str) -> str:
     )
     energy = (
         f"energy saving {row.saving_pct:.3g} % (energy model's band [{row.saving_low_pct:.3g}, "
-        f"{row.saving_high_pct:.3g}]) against {config.vdd_max_v:g} V unprotected"
+        f"{row.saving_high_pct:.3g}]) against {config.vdds[0]:g} V unprotected"
     )
     return f"{head}: {plan}. {accuracy}. {latency}; {energy}."
 
@@ -275,7 +275,7 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         f"source: {tech.description}",
         f"- timing slack ratio (clock period / critical path at nominal VDD): {slack:.3g}",
         f"- array: {config.rows}x{config.cols} weight-stationary, clock {config.f_clk_mhz:g} MHz",
-        f"- recovery policies considered: {', '.join(config.recoveries)}; penalty {config.penalty_cycles} cycle(s)",
+        f"- recovery policies considered: {', '.join(config.recovery)}; penalty {config.penalty_cycles} cycle(s)",
         "- Razor detection window "
         + ("half the clock period" if config.razor_window_ps is None else f"{config.razor_window_ps:g} ps")
         + "; flip-flop setup time "
@@ -295,7 +295,7 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
             else ""
         ),
         f"- VDD list {', '.join(f'{v:g}' for v in run_config['vdd_v'])} V; optimizer grid "
-        f"{config.vdd_max_v:g}..{config.vdd_min_v:g} V in 10 mV steps; seed {run_config['seed']}",
+        f"{config.vdds[0]:g}..{config.vdds[-1]:g} V in 10 mV steps; seed {run_config['seed']}",
         f"- run time {run_config['elapsed_s']} s",
         "",
         "## Headline",

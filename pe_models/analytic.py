@@ -181,7 +181,7 @@ def two_input_schedule(timing: StageTiming) -> tuple[int, bool]:
     delays = timing.delays_fs
     step = delays["and2"] + delays["or2"]
     if delays["xor2"] >= step:
-        raise ConfigError("level: the analytic 2in model needs t_xor2 < t_and2 + t_or2; use --level chain")
+        raise ConfigError("level: the analytic 2in model needs t_xor2 < t_and2 + t_or2; use the chain level")
     x0 = timing.t_sample_fs - delays["xor2"]
     if x0 < delays["xor2"]:
         return -1, False
@@ -220,7 +220,7 @@ def adder_bit_error_probabilities(pe: PEConfig, timing: StageTiming, statistics:
     if pe.pipeline != "registered" or pe.adder != "rca":
         raise ConfigError(
             "level: the analytic level models the registered pipeline with the rca adder; "
-            "use --level chain (Monte Carlo) for other configurations"
+            "use the chain level (Monte Carlo) for other configurations"
         )
     _require_closed_form(pe, timing)
     if statistics.width != pe.width:

@@ -16,12 +16,13 @@ from experiments.options import add_out_option, add_output_options, config_from_
 from experiments.output import Table, emit, write_csv, write_json
 from experiments.pe_options import (
     add_pe_options,
-    add_razor_window_option,
+    add_study_options,
     add_timing_options,
     pe_config,
     timing_from_args,
 )
-from experiments.studies.common import TimingFields, parse_razor_window
+from experiments.studies.common import parse_razor_window
+from experiments.studies.razor import RazorConfig, razor
 from pe_models.chain import evaluate_chain, stage_inputs
 from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate_fast
@@ -31,7 +32,7 @@ from pe_models.razor import razor_masks, razor_pe, retimed, window_fs
 from sim.protection import parse_bit_mask
 from workloads.topologies import read_text_file
 
-from ._results import emit_result, study_handler, write_config
+from ._results import emit_result, write_config
 
 __all__ = ["configure", "read_vectors"]
 
@@ -55,9 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     evaluate.add_argument("--level", choices=("gate", "chain"), default="chain", help="fidelity level (default: chain)")
     add_pe_options(evaluate)
     add_timing_options(evaluate)
-    add_razor_window_option(
-        evaluate, default_help="adds the columns shadow, detected_mask, silent_mask, miscorrected_mask (default: off)"
-    )
+    _add_razor_window(evaluate, "adds the columns shadow, detected_mask, silent_mask, miscorrected_mask (default: off)")
     evaluate.add_argument(
         "--protect",
         default=None,
@@ -72,7 +71,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "plus the stage's leakage over one clock period (docs/energy.md); needs --vdd",
     )
     add_output_options(evaluate, "pe-eval", default_format="csv")
-    evaluate.set_defaults(handler=study_handler(run_eval, TimingFields))
+    evaluate.set_defaults(handler=run_eval)
 
     verilog = commands.add_parser(
         "verilog",
@@ -90,11 +89,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     verilog.add_argument("--seed", type=int, default=0, help="seed of the random vectors (default: 0)")
     add_pe_options(verilog)
     add_timing_options(verilog)
-    add_razor_window_option(verilog, default_help="the testbenches also sample there and print H lines (default: off)")
+    _add_razor_window(verilog, "the testbenches also sample there and print H lines (default: off)")
     add_out_option(verilog, "pe-verilog")
-    verilog.set_defaults(handler=study_handler(run_verilog, TimingFields))
-
-    from experiments.studies.razor import RazorConfig
+    verilog.set_defaults(handler=run_verilog)
 
     razor = commands.add_parser(
         "razor",
@@ -105,19 +102,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "longest path with the buffers within T_clk - t_setup). Totals: the feasible window range of the "
         "protected bits and the hold fix. An infeasible design or a window outside the range is an error.",
     )
-    add_razor_window_option(razor, default_help="default: the largest feasible window")
-    razor.add_argument(
-        "--protect",
-        default=None,
-        metavar="BITS",
-        help="bits with a Razor flip-flop, e.g. 31:8 or 31,5 (default: all bits)",
-    )
-    razor.add_argument(
-        "--f-clk-mhz", type=float, default=700.0, metavar="MHZ", help="design clock in MHz (default: 700)"
-    )
-    add_pe_options(razor)
+    add_study_options(razor, RazorConfig)
     add_output_options(razor, "pe-razor")
-    razor.set_defaults(handler=study_handler(run_razor, RazorConfig), config_type=RazorConfig)
+    razor.set_defaults(handler=run_razor)
+
+
+def _add_razor_window(parser: argparse.ArgumentParser, effect: str) -> None:
+    parser.add_argument(
+        "--razor-window-ps",
+        dest="razor_window_ps",
+        default=None,
+        metavar="PS|PCT%",
+        help="Razor detection window: the shadow latch samples PS after the main sample (or PCT%% of the clock "
+        f"period, e.g. 25%%); {effect}",
+    )
 
 
 def _csv_rows(handle: io.StringIO, path: Path) -> Iterator[list[str]]:
@@ -176,7 +174,17 @@ def evaluate(
     """(latched, correct, flip_mask, settle_fs, shadow) of every vector at `level` (shadow: None without a window)."""
     mask = (1 << pe.width) - 1
     if level == "chain":
-        result = evaluate_chain(pe, timing, **vectors, window_fs=window_fs)
+        result = evaluate_chain(
+            pe,
+            timing,
+            prev_a=vectors["prev_a"],
+            prev_b=vectors["prev_b"],
+            prev_c=vectors["prev_c"],
+            a=vectors["a"],
+            b=vectors["b"],
+            c=vectors["c"],
+            window_fs=window_fs,
+        )
         return result.latched, result.correct, result.flip_mask, result.settle_fs, result.shadow
     stage = "adder" if pe.pipeline == "registered" else "mac"
     old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
@@ -204,12 +212,10 @@ def _razor_window(
 ) -> tuple[PEConfig, StageTiming, int | None]:
     """The PE with the hold buffers of its Razor bits, its timing, and the window in fs (the PE,
     its timing and None without a window)."""
-    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000, "--razor-window-ps")
+    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000)
     if window_ps is None:
         return pe, timing, None
-    window = window_fs(
-        timing, window_ps, field="--razor-window-ps", pe=pe, protected_mask=protected, protect_field="--protect"
-    )
+    window = window_fs(timing, window_ps, pe=pe, protected_mask=protected)
     built = razor_pe(pe, f_clk_mhz=1e9 / timing.t_clk_fs, protected_mask=protected, window_ps=window / 1000)
     return built, retimed(built, timing), window
 
@@ -218,11 +224,11 @@ def run_eval(args: argparse.Namespace) -> int:
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
     if args.protect is not None and args.razor_window_ps is None:
-        raise ConfigError("--protect: the mask columns need a Razor window; add --razor-window-ps")
+        raise ConfigError("protect: the mask columns need a Razor window; add razor_window_ps")
     protected = (1 << pe.width) - 1 if args.protect is None else parse_bit_mask(args.protect, width=pe.width)
     pe, timing, window = _razor_window(args, pe, timing, protected)
-    if args.energy and args.vdd is None:
-        raise ConfigError("--energy: the energy scales with the supply; allowed: with --vdd (not --t-clk-ps)")
+    if args.energy and args.vdd_v is None:
+        raise ConfigError("energy: the energy scales with the supply; allowed: with vdd_v (not t_clk_ps)")
     vectors = read_vectors(args.vectors, width=pe.width)
     latched, correct, flips, settle, shadow = evaluate(pe, timing, vectors, args.level, window)
     columns = [*VECTOR_COLUMNS, "latched", "correct", "flip_mask", "settle_ps"]
@@ -247,7 +253,7 @@ def run_eval(args: argparse.Namespace) -> int:
         stage = "adder" if pe.pipeline == "registered" else "mac"
         old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
         switching, leakage = stage_vector_energy_fj(
-            pe, stage, old, new, vdd_v=args.vdd, t_clk_ps=timing.t_clk_fs / 1000, level=args.level
+            pe, stage, old, new, vdd_v=args.vdd_v, t_clk_ps=timing.t_clk_fs / 1000, level=args.level
         )
         columns += ["switching_fj", "leakage_fj", "energy_fj"]
         for i, row in enumerate(rows):
@@ -279,7 +285,7 @@ def _config(args: argparse.Namespace, pe: PEConfig, timing: StageTiming) -> dict
         "protect": getattr(args, "protect", None),
         "delay_scale": timing.delay_scale,
         "cell_delays_fs": None if timing.cell_delays_fs is None else dict(timing.cell_delays_fs),
-        "vdd_v": args.vdd,
+        "vdd_v": args.vdd_v,
         "f_clk_mhz": args.f_clk_mhz,
     }
 
@@ -317,9 +323,7 @@ def run_verilog(args: argparse.Namespace) -> int:
 
 
 def run_razor(args: argparse.Namespace) -> int:
-    from experiments.studies.razor import RazorConfig, razor
-
-    result = razor(config_from_args(RazorConfig, args, cell_delays_ps=args.cell_delays))
+    result = razor(config_from_args(RazorConfig, args))
     directory = output_dir(args)
     write_csv(directory / "pe_razor.csv", result.table())
     write_config(directory, "pe razor", result, pe=result.config.pe_config().as_dict(), **result.totals)

@@ -8,12 +8,11 @@ import time
 
 from experiments.options import add_output_options, config_from_args, files_complete, output_dir, published_path
 from experiments.output import atomic_path, emit, progress, save_figure, write_csv
+from experiments.pe_options import add_study_options
 from experiments.studies.run import RunConfig, plot_run, run
 
-from ._energy_options import add_energy_options, energy_values
-from ._results import emit_result, study_handler, write_config
-from .optimize import add_optimizer_options, write_optimizer_outputs
-from .probs import add_step1_options
+from ._results import emit_result, write_config
+from .optimize import write_optimizer_outputs
 
 __all__ = ["configure"]
 
@@ -41,53 +40,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "the bits step 1 finds failing protected (or --protect, or --plan). Step 3: the optimizer (vscale "
         "optimize) picks VDD, protected bits per layer and recovery policy on the selection images; the best "
         "plan at every VDD and the accepted one are measured on the test images, disjoint from them (accuracy "
-        "against the int8 model at nominal VDD with Tango's 95 %% score interval and the non-inferiority test "
+        "against the int8 model at nominal VDD with Tango's 95 % score interval and the non-inferiority test "
         "against the budget, latency overhead with a bootstrap interval, energy with its breakdown and band). "
         "Exit status 1 when the accepted plan misses a budget on the test images. Writes every CSV and figure "
         "and report.md to --out. --paper: "
         "the seed paper's configuration (MobileNetV2 ImageNet weights, 256x256, 700 MHz, 0.9 -> 0.5 V)."
     )
-    add_step1_options(parser)
-    parser.add_argument("--model", default="tinymnv2", metavar="NAME", help="tinymnv2 or mobilenetv2")
-    parser.add_argument(
-        "--images",
-        default=300,
-        metavar="N|DIR",
-        help="images loaded, split into selection and test images (default: 300; --paper: 8 photo views)",
-    )
-    parser.add_argument("--labels", default=None, metavar="FILE", help="labels of an --images folder")
-    parser.add_argument(
-        "--jobs",
-        type=int,
-        default=2,
-        metavar="N",
-        help="worker processes measuring the plans of steps 2 and 3; results do not depend on it (default: 2)",
-    )
-    parser.add_argument("--array", default="256x256", metavar="ROWSxCOLS", help="array (default: 256x256)")
-    parser.add_argument(
-        "--protect",
-        default="auto",
-        metavar="auto|none|HIGH:LOW",
-        help="protected accumulator bits in step 2: auto (every bit with a non-zero error "
-        "probability at the lowest VDD of step 1), none, or ranges such as 31:20 (default: auto)",
-    )
-    parser.add_argument(
-        "--plan",
-        default=None,
-        metavar="FILE.toml",
-        help="protection plan for step 2 instead of --protect (per-layer bits and recovery, e.g. the plan.toml "
-        "of vscale optimize)",
-    )
-    parser.add_argument("--skip-step2", action="store_true", help="run step 1 only")
-    parser.add_argument(
-        "--paper",
-        action="store_true",
-        help="the seed paper's configuration: mobilenetv2 (ImageNet weights), 256x256, 700 MHz, 0.9 -> 0.5 V",
-    )
-    add_optimizer_options(parser, confirm=False)
-    add_energy_options(parser)
+    add_study_options(parser, RunConfig, metavar={"protect": "auto|none|HIGH:LOW", "recovery": "LIST"})
     add_output_options(parser, "run")
-    parser.set_defaults(handler=study_handler(_run, RunConfig), config_type=RunConfig)
+    parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -95,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
     from experiments.studies.probs import plot_probs
 
     started = time.monotonic()
-    config = config_from_args(RunConfig, args, **energy_values(args))
+    config = config_from_args(RunConfig, args)
     result = run(config, progress=progress)
     directory = output_dir(args)
     step1 = result.step1

@@ -44,9 +44,9 @@ from typing import Any
 
 import numpy as np
 
-from experiments.results import NOT_A_COLUMN, StudyResult
+from experiments.results import NOT_A_COLUMN, StudyResult, saving_pct
 
-from .common import Study
+from .common import Study, as_config
 from .optimizer.config import RECOVERIES, SOLVERS, OptimizeConfig, vdd_grid
 from .optimizer.confirmation import ConfirmationRow, PlanRow, confirm_plans, measure_plans, plan_predictions
 from .optimizer.image_sets import ImageSets, image_sets
@@ -188,12 +188,20 @@ class OptimizeResult(StudyResult[VddRow, OptimizeConfig]):
     accepted_plan: Any = field(default=None, metadata=NOT_A_COLUMN)
 
 
-def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: str = "optimize") -> OptimizeResult:
+def optimize(
+    config: OptimizeConfig | None = None,
+    /,
+    *,
+    prepared: Any = None,
+    progress_label: str = "optimize",
+    **fields: Any,
+) -> OptimizeResult:
     """Run the optimizer (screen, sensitivity table, solve, confirm). See the module docstring.
 
     Parameters
     ----------
-    config : OptimizeConfig
+    config : OptimizeConfig, optional
+        Or its fields as keyword arguments (``max_accuracy_loss_pct=1.0``, ``vdd_v="0.9:0.6"`` ...).
     prepared : PreparedModel, optional
         A model already quantised with its evaluation images (default: prepared from
         ``config.model`` with ``config.images`` images), split into selection and test
@@ -210,6 +218,7 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
         which budget binds and the best achievable figures); fewer images than the two
         sets need.
     """
+    config = as_config(OptimizeConfig, config, fields)
     if prepared is None:
         prepared = _prepare(config)
     sets = image_sets(prepared, config)
@@ -223,7 +232,7 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
     for v, vdd in enumerate(table.vdds):
         plan = per_vdd.get(vdd)
         if plan is None:
-            binding = sorted({binding_budget(table, config, v, r) for r in config.recoveries})
+            binding = sorted({binding_budget(table, config, v, r) for r in config.recovery})
             rows.append(
                 VddRow(
                     vdd_v=vdd,
@@ -247,7 +256,7 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
                 protected_bits=plan_bits(plan, table.layers, config.pe.width),
                 razor_flops=plan.razor_flops,
                 energy_pj=plan.energy_pj,
-                saving_pct=100.0 * (1.0 - plan.energy_pj / reference_energy),
+                saving_pct=saving_pct(plan.energy_pj, reference_energy),
                 predicted_loss_pct=plan.predicted_loss_pct,
                 latency_overhead_pct=plan.latency_overhead_pct,
                 binding="",
@@ -285,7 +294,7 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
         "protected_bits": plan_bits(accepted, table.layers, config.pe.width),
         "energy_pj": accepted.energy_pj,
         "nominal_energy_pj": reference_energy,
-        "saving_pct": 100.0 * (1.0 - accepted.energy_pj / reference_energy),
+        "saving_pct": saving_pct(accepted.energy_pj, reference_energy),
         "predicted_loss_pct": accepted.predicted_loss_pct,
         "latency_overhead_pct": accepted.latency_overhead_pct,
         "razor_flops": accepted.razor_flops,
@@ -356,8 +365,8 @@ def _plan_energy_columns(
         "energy_per_inference_pj": plan.energy_pj,
         "core_pj": core,
         "register_clock_pj": sum(layer.register_clock_pj for layer in coefficients[v]),
-        "system_saving_pct": 100.0 * (1.0 - plan.energy_pj / reference_energy),
-        "core_saving_pct": 100.0 * (1.0 - core / nominal_core),
+        "system_saving_pct": saving_pct(plan.energy_pj, reference_energy),
+        "core_saving_pct": saving_pct(core, nominal_core),
         "utilisation_pct": 100.0 * macs / (config.pes * cycles_per_image),
         "batch": config.batch,
         "latency_us": cycles_per_image * config.batch / config.f_clk_mhz,
@@ -365,8 +374,8 @@ def _plan_energy_columns(
         "dvfs_energy_per_inference_pj": dvfs.total_pj.nominal,
         "dvfs_core_pj": dvfs.core_pj.nominal,
         "dvfs_latency_us": dvfs.latency_us,
-        "dvfs_system_saving_pct": 100.0 * (1.0 - dvfs.total_pj.nominal / reference_energy),
-        "dvfs_core_saving_pct": 100.0 * (1.0 - dvfs.core_pj.nominal / nominal_core),
+        "dvfs_system_saving_pct": saving_pct(dvfs.total_pj.nominal, reference_energy),
+        "dvfs_core_saving_pct": saving_pct(dvfs.core_pj.nominal, nominal_core),
         "pe_area_um2": model.area.pe_um2,
         "area_overhead_pct": model.area.overhead_pct(bits, buffers),
     }
@@ -380,16 +389,17 @@ def _pareto(
     plans: list[tuple[PlanChoice, bool]] = []
     seen = set()
     for v in range(len(table.vdds)):
-        for recovery in config.recoveries:
-            for budgets in ({}, {"overhead_budget_pct": math.inf}, {"visible_budget": math.inf}):
-                plan = solve_milp(table, config, v, recovery, **budgets)
+        for recovery in config.recovery:
+            for visible, overhead in ((None, None), (None, math.inf), (math.inf, None)):
+                plan = solve_milp(table, config, v, recovery, visible_budget=visible, overhead_budget_pct=overhead)
                 if plan is None:
                     continue
                 key = (plan.vdd_v, plan.recovery, plan.first_bits)
                 if key in seen:
                     continue
                 seen.add(key)
-                plans.append((plan, not budgets or meets_budgets(plan, config)))
+                within = visible is None and overhead is None
+                plans.append((plan, within or meets_budgets(plan, config)))
     points = np.array([[p.energy_pj, p.predicted_loss_pct, p.latency_overhead_pct] for p, _ in plans])
     flags = pareto_flags(points)
     chosen_key = (chosen.vdd_v, chosen.recovery, chosen.first_bits)
@@ -399,7 +409,7 @@ def _pareto(
             recovery=plan.recovery,
             protected_bits=plan_bits(plan, table.layers, config.pe.width),
             energy_pj=plan.energy_pj,
-            saving_pct=100.0 * (1.0 - plan.energy_pj / reference_energy),
+            saving_pct=saving_pct(plan.energy_pj, reference_energy),
             predicted_loss_pct=plan.predicted_loss_pct,
             latency_overhead_pct=plan.latency_overhead_pct,
             meets_budgets=meets,

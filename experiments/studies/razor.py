@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from experiments.results import StudyResult
 from pe_models.errors import ConfigError
@@ -32,7 +33,7 @@ class RazorConfig(PEFields):
 
     f_clk_mhz: float = 700.0
     protect: str | None = None
-    razor_window_ps: float | str | None = None
+    razor_window_ps: Any = None
 
     def __post_init__(self) -> None:
         super().__post_init__()

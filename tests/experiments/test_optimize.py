@@ -54,8 +54,7 @@ def test_milp_equals_exhaustive_search_on_small_instances(trial, rng):
     config = OptimizeConfig(
         max_accuracy_loss_pct=float(generator.choice([0.5, 1.0, 2.0, 5.0])),
         max_latency_overhead_pct=float(generator.choice([1.0, 3.0, 8.0])),
-        vdd_max_v=0.6,
-        vdd_min_v=0.6,
+        vdd_v="0.6:0.6",
     )
     exhaustive = solve_exhaustive(table, config, 0, "global")
     milp = solve_milp(table, config, 0, "global")
@@ -97,13 +96,12 @@ def test_razor_flop_budget_limits_the_protected_bits(solver):
     # is 3 bits on layer 0 and none on layer 1 (0 + 0.2 visible, 203 pJ); with at most 2 bits per
     # PE, layer 0's 2 bits leave 0.15, so layer 1 needs 2 bits too (0.15 + 0 visible, 222 pJ).
     table = _two_layer_table()
-    free = OptimizeConfig(max_accuracy_loss_pct=19.0, max_latency_overhead_pct=100.0, vdd_max_v=0.6, vdd_min_v=0.6)
+    free = OptimizeConfig(max_accuracy_loss_pct=19.0, max_latency_overhead_pct=100.0, vdd_v="0.6:0.6")
     capped = OptimizeConfig(
         max_accuracy_loss_pct=19.0,
         max_latency_overhead_pct=100.0,
         max_razor_flops=2 * free.pes,
-        vdd_max_v=0.6,
-        vdd_min_v=0.6,
+        vdd_v="0.6:0.6",
     )
     unlimited = solver(table, free, 0, "global")
     assert (unlimited.first_bits, unlimited.energy_pj, unlimited.razor_flops) == ((29, -1), 203.0, 3 * free.pes)
@@ -145,8 +143,15 @@ def test_plan_file_protects_bits_k_to_msb_per_layer(tmp_path):
         ({"max_accuracy_loss_pct": 101.0}, r"^max_accuracy_loss_pct: 101\.0 is out of range; allowed: \[0, 100\] %$"),
         ({"max_latency_overhead_pct": -0.5}, r"^max_latency_overhead_pct: -0\.5 is out of range; allowed: >= 0 %$"),
         (
-            {"recoveries": ("stall",)},
-            r"^recoveries: 'stall' is not a recovery policy; allowed: global, column, local, drop$",
+            {"recovery": ("stall",)},
+            r"^recovery: expected one of global, column, local, drop, got 'stall'$",
+        ),
+        ({"recoveries": ("global",)}, r"^recoveries: not a field of OptimizeConfig; use recovery$"),
+        ({"vdd_min_v": 2.0}, r"^vdd_min_v: not a field of OptimizeConfig; use vdd_v$"),
+        (
+            {"vdd_v": "2.0:0.5"},
+            r"^vdd_v: 2\.0 V is above the maximum supply 1\.35 V of technology 'ptm-32nm-hp'; "
+            r"allowed: 0\.4 <= vdd_v <= 1\.35$",
         ),
     ],
 )

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from experiments.results import saving_pct
+
 from ..prepared import top_k_hits
 from .config import OptimizeConfig
 from .profiling import LayerProfile, prepared_batch, screen_array
@@ -598,15 +600,15 @@ def _measured_columns(
     widest = max(measured.masks.values(), default=0, key=lambda mask: int(mask).bit_count())
     return {
         "core_uj": core_uj,
-        "system_saving_pct": 100.0 * (1.0 - total_uj / nominal_uj),
-        "core_saving_pct": 100.0 * (1.0 - core_uj / nominal_core_uj),
+        "system_saving_pct": saving_pct(total_uj, nominal_uj),
+        "core_saving_pct": saving_pct(core_uj, nominal_core_uj),
         "utilisation_pct": 100.0 * energy.utilisation,
         "batch": energy.batch,
         "dvfs_f_clk_mhz": point.dvfs_f_clk_mhz,
         "dvfs_energy_uj": dvfs.total_pj.nominal / 1e6,
         "dvfs_latency_us": dvfs.latency_us,
-        "dvfs_system_saving_pct": 100.0 * (1.0 - dvfs.total_pj.nominal / 1e6 / nominal_uj),
-        "dvfs_core_saving_pct": 100.0 * (1.0 - dvfs.core_pj.nominal / 1e6 / nominal_core_uj),
+        "dvfs_system_saving_pct": saving_pct(dvfs.total_pj.nominal / 1e6, nominal_uj),
+        "dvfs_core_saving_pct": saving_pct(dvfs.core_pj.nominal / 1e6, nominal_core_uj),
         "pe_area_um2": area.pe_um2,
         "area_overhead_pct": area.overhead_pct(
             int(widest).bit_count(), design_hold_buffers(config.pe, config.f_clk_mhz, int(widest))
