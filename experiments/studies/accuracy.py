@@ -96,7 +96,7 @@ class AccuracyConfig(SweepFields, EnergyFields):
         column (``column``), the PE replays (``local``) or the MAC is dropped (``drop``).
     razor_window_ps : float, "PCT%" or None
         Razor detection window in ps, or a percentage of the clock period, e.g. ``25%``
-        (``bitlevel``; default: half the clock period).
+        (``bitlevel``; default: the largest feasible window of hold fixing, ``vscale pe razor``).
     plan : path, optional
         Per-layer protection plan (TOML, ``docs/array_simulation.md``) replacing `protect`,
         `recovery`, `penalty_cycles` and `razor_window_ps` (``bitlevel``).

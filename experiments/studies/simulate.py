@@ -163,7 +163,7 @@ class SimulateConfig(TimingFields):
         (``column``), the PE replays (``local``) or the MAC is dropped (``drop``).
     razor_window_ps : float or "PCT%", optional
         Razor detection window in ps, or a percentage of the clock period, e.g. ``25%``
-        (default: half the clock period).
+        (default: the largest feasible window of hold fixing, ``vscale pe razor``).
     plan : path, optional
         Per-layer protection plan (TOML, ``docs/array_simulation.md``) replacing `protect`,
         `recovery`, `penalty_cycles` and `razor_window_ps`; its layers must be layers of

@@ -96,7 +96,8 @@ class OptimizeConfig(SweepFields, EnergyFields):
         Razor flip-flops the array may contain, protected bits x PEs, >= 0 (default: no limit).
     razor_window_ps : float, optional
         Razor detection window in ps: a protected bit still wrong this long after the sample
-        is a silent error (default: half the clock period).
+        is a silent error; it must lie in the feasible range of hold fixing at nominal VDD
+        (``vscale pe razor``; default: the largest feasible window).
     solver : str
         ``milp`` (``scipy.optimize.milp``) or ``exhaustive`` (every combination; small
         instances only).
