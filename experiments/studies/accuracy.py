@@ -149,6 +149,13 @@ class AccuracyConfig(SweepFields, EnergyFields):
         check_int("penalty_cycles", self.penalty_cycles, minimum=0)
         check_choice("recovery", self.recovery, RECOVERY_POLICIES)
         set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, 1e6 / self.f_clk_mhz))
+        mask = self.protect_mask()
+        if self.injection == "bitlevel" and mask:
+            from pe_models.pe import stage_timing
+            from pe_models.razor import window_fs
+
+            design = stage_timing(self.pe_config(), t_clk_ps=1e6 / self.f_clk_mhz)
+            window_fs(design, self.razor_window_ps, pe=self.pe_config(), protected_mask=mask)
         if self.plan is not None:
             plan = self.protection_plan()
             if plan.model is not None and plan.model != self.model:

@@ -37,6 +37,7 @@ from pe_models.energy import (
 )
 from pe_models.errors import ConfigError
 from pe_models.pe import OperatingPoint, PEConfig, max_error_free_f_clk_mhz, stage_timing
+from pe_models.razor import window_fs
 from sim.config import DATAFLOWS, ArrayConfig
 from sim.energy import (
     COMPONENTS,
@@ -72,7 +73,9 @@ from .common import (
     check_topology,
     gemm_shape,
     no_progress,
+    parse_razor_window,
     resolve_array,
+    set_field,
 )
 from .energy_options import EnergyFields
 
@@ -125,6 +128,10 @@ class EnergyConfig(SweepFields, EnergyFields):
         Cycles one correction costs (with `simulate`), >= 0.
     recovery : str
         Recovery of a detection (with `simulate`): ``global``, ``column``, ``local`` or ``drop``.
+    razor_window_ps : float, "PCT%" or None
+        Razor detection window in ps, or a percentage of the clock period: the hold-fix
+        buffers are designed for it (default: the largest feasible window of hold fixing,
+        ``vscale pe razor``; outside the feasible range: an error naming the range).
     simulate : bool
         Run every MAC through the array simulator at each voltage (timing errors,
         detections and recovery cycles charged; off: closed-form cycles, no errors).
@@ -161,6 +168,7 @@ class EnergyConfig(SweepFields, EnergyFields):
     protect: str = "none"
     penalty_cycles: int = 1
     recovery: str = "global"
+    razor_window_ps: Any = None
     simulate: bool = False
     node_nm: float | None = None
     hold_buffers_per_bit: float | None = None
@@ -182,6 +190,10 @@ class EnergyConfig(SweepFields, EnergyFields):
         parse_bit_mask(self.protect, width=pe.width, option="protect")
         check_int("penalty_cycles", self.penalty_cycles, minimum=0)
         check_choice("recovery", self.recovery, RECOVERY_POLICIES)
+        set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, 1e6 / self.f_clk_mhz))
+        mask = parse_bit_mask(self.protect, width=pe.width, option="protect")
+        if mask:
+            window_fs(stage_timing(pe, t_clk_ps=1e6 / self.f_clk_mhz), self.razor_window_ps, pe=pe, protected_mask=mask)
         check_int("activity_samples", self.activity_samples, minimum=64)
         check_int("seed", self.seed, minimum=0)
         if self.hold_buffers_per_bit is not None:
@@ -213,14 +225,19 @@ class EnergyConfig(SweepFields, EnergyFields):
             return float(self.hold_buffers_per_bit)
         protection = self.protection()
         mask = 0 if protection is None else protection.protected_mask
-        return design_hold_buffers(self.pe_config(), self.f_clk_mhz, mask)
+        return design_hold_buffers(self.pe_config(), self.f_clk_mhz, mask, self.razor_window_ps)
 
     def protection(self) -> Protection | None:
         """The protection these fields describe (None without protected bits)."""
         mask = parse_bit_mask(self.protect, width=self.width, option="protect")
         if mask == 0:
             return None
-        return Protection(protected_mask=mask, penalty_cycles=self.penalty_cycles, recovery=self.recovery)
+        return Protection(
+            protected_mask=mask,
+            penalty_cycles=self.penalty_cycles,
+            recovery=self.recovery,
+            razor_window_ps=self.razor_window_ps,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -224,7 +224,9 @@ class SimulateConfig(TimingFields):
         check_choice("recovery", self.recovery, RECOVERY_POLICIES)
         set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, self.timing().t_clk_fs / 1000))
         check_choice("engine", self.engine, ENGINES)
-        self.protection()
+        mask = self.protection().protected_mask
+        if mask:
+            window_fs(self.timing(), self.razor_window_ps, pe=self.pe_config(), protected_mask=mask)
         if self.plan is not None:
             plan = self.protection_plan()
             if plan.razor_window_ps is not None:

@@ -12,6 +12,8 @@ import io
 import json
 import math
 
+import pytest
+
 from experiments.cli import main
 
 COLUMNS = "bit,min_path_ps,max_path_ps,hold_buffers,min_path_with_buffers_ps,max_path_with_buffers_ps,feasible"
@@ -79,5 +81,24 @@ def test_a_clock_no_window_can_meet_is_a_one_line_error_and_writes_nothing(tmp_p
         "vscale: error: --protect: no feasible Razor window for protected bits 31:0 at 2000 MHz: bit 31's longest "
         "path, 650 ps without hold buffers, misses T_clk - t_setup = 475 ps at nominal VDD; allowed: a slower "
         "clock or fewer protected bits\n"
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["simulate", "--gemm", "8,8,8", "--array", "4x4", "--vdd", "0.5"],
+        ["accuracy", "--model", "tinymnv2", "--injection", "bitlevel", "--vdd", "0.5", "--images", "4"],
+        ["energy", "--gemm", "8,8,8", "--array", "4x4", "--vdd", "0.5"],
+    ],
+)
+def test_every_command_refuses_a_window_outside_the_feasible_range(tmp_path, capsys, command):
+    """Bits 31:8 at 700 MHz: the same range 0..762 ps as bits 31:0 (bit 31 sets it)."""
+    out = tmp_path / "out"
+    assert main([*command, "--protect", "31:8", "--razor-window-ps", "900", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --razor-window-ps: 900 ps is outside the feasible range 0..762 ps of protected bits 31:8 "
+        "at 700 MHz (hold after buffering, longest path with the buffers at nominal VDD); allowed: 0..762 ps\n"
     )
     assert not out.exists()
