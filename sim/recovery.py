@@ -225,7 +225,8 @@ def stall_model(
     protected_bits : int
         Razor flip-flops per PE.
     stall_cycles : int, optional
-        Override of the modelled stall cycles (``--stall-cycles``); the buffering follows it.
+        Override of the modelled stall cycles (the configs' ``penalty_cycles``, ``--stall-cycles``);
+        the buffering follows it.
     node_nm : float, optional
         Technology node (default: from the technology's name).
 
@@ -241,7 +242,7 @@ def stall_model(
         except ConfigError:
             raise ConfigError(
                 f"penalty_cycles: the stall model needs the node of technology {pe.tech.name!r}, which its name "
-                "does not give; allowed: an explicit number of stall cycles (--stall-cycles)"
+                "does not give; allowed: an explicit number of stall cycles (penalty_cycles)"
             ) from None
     else:
         node = float(node_nm)
