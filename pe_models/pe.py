@@ -13,6 +13,8 @@ import numpy as np
 
 from pe_models.arcs import InstanceArcs, StageArcs, instance_arcs, latest_arrival_fs
 from pe_models.cells import (
+    CELL_TYPES,
+    FLIP_FLOP,
     MAX_PINS,
     CellLibrary,
     CharacterisedLibrary,
@@ -83,6 +85,10 @@ class PEConfig:
                 f"cell_delays_ps: technology {technology.name!r} is a characterised cell library; "
                 "its delays cannot be overridden per cell type"
             )
+        characterised = getattr(technology, "cell_library", None)
+        if isinstance(characterised, CharacterisedLibrary) and hasattr(characterised, "require"):
+            kinds = {cell.kind for netlist in self.stages.values() for cell in netlist.cells}
+            characterised.require([kind for kind in CELL_TYPES if kind in kinds] + [FLIP_FLOP])
 
     def __hash__(self) -> int:
         return hash((self.cells, self.library, self.adder, self.pipeline, self.width, self.technology))
