@@ -26,7 +26,9 @@ The sources of every preset value are in ``docs/technology.md``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from numbers import Real
 
@@ -39,6 +41,7 @@ __all__ = [
     "DELAY_MODELS",
     "TECHNOLOGIES",
     "FitReport",
+    "LibraryTechnology",
     "TabulatedTechnology",
     "Technology",
     "TechnologyModel",
@@ -941,7 +944,7 @@ def fit_technology(
     return dataclasses.replace(draft, fit_error_pct=report.delay_max_error_pct), report
 
 
-TECHNOLOGIES: dict[str, Technology] = {
+_FORMULA_PRESETS: dict[str, Technology] = {
     technology.name: technology
     for technology in (
         Technology(
@@ -1016,6 +1019,87 @@ TECHNOLOGIES: dict[str, Technology] = {
         ),
     )
 }
+
+
+@dataclass(frozen=True, kw_only=True)
+class LibraryTechnology(Technology):
+    """A technology whose cells come from a characterised cell library.
+
+    The PE's delays are the library's per-pin, per-edge NLDM arcs at each supply, with
+    its flip-flop setup and clock-to-Q (:func:`pe_models.pe.delay_source`); the voltage
+    curve (``delay_scale``, the energy and leakage scales) is that of the formula preset
+    fitted on the same model card, and the supply range the part of the curve's that the
+    library's corners cover.
+
+    Parameters
+    ----------
+    cell_library : pe_models.liberty.CellLibraryData
+        The characterised library (any :class:`pe_models.cells.CharacterisedLibrary`).
+    """
+
+    cell_library: object = field(default=None, compare=False, repr=False)
+
+    def as_dict(self) -> dict[str, object]:
+        """Every field by name; the cell library by its name."""
+        fields = super().as_dict()
+        fields["cell_library"] = getattr(self.cell_library, "name", None)
+        return fields
+
+
+_LIBRARY_PRESETS: dict[str, tuple[str, str, str]] = {
+    "ptm-32nm-hp-cells": (
+        "ptm-32nm-hp",
+        "ptm-32nm-hp",
+        "PTM 32 nm HP (BSIM4) cells characterised by ngspice at 0.40-1.00 V (per-pin, per-edge NLDM delays, "
+        "flip-flop setup and clock-to-Q); voltage curve of ptm-32nm-hp; see docs/technology.md",
+    ),
+}
+"""Presets that are a characterised library: name -> (formula preset of the voltage curve,
+shipped library, description). Built on first use (the library is read then)."""
+
+
+@functools.cache
+def _library_preset(name: str) -> LibraryTechnology:
+    from pe_models.liberty import shipped_cell_library
+
+    curve_name, library_name, description = _LIBRARY_PRESETS[name]
+    curve = _FORMULA_PRESETS[curve_name]
+    library = shipped_cell_library(library_name)
+    fields = {f.name: getattr(curve, f.name) for f in dataclasses.fields(Technology)}
+    low = curve.vdd_min_v if curve.vdd_min_v is not None else curve.vth_v
+    fields.update(
+        name=name,
+        description=description,
+        source=f"{curve.source}; cells: {library.source}",
+        vdd_min_v=max(low, float(library.vdd_min_v)),
+        vdd_max_v=min(curve.vdd_max_v, float(library.vdd_max_v)),
+    )
+    return LibraryTechnology(**fields, cell_library=library)
+
+
+class _Presets(Mapping[str, Technology]):
+    """Every preset by name; the library presets are built when first read."""
+
+    def __getitem__(self, name: str) -> Technology:
+        if name in _FORMULA_PRESETS:
+            return _FORMULA_PRESETS[name]
+        if name in _LIBRARY_PRESETS:
+            return _library_preset(name)
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*_FORMULA_PRESETS, *_LIBRARY_PRESETS])
+
+    def __len__(self) -> int:
+        return len(_FORMULA_PRESETS) + len(_LIBRARY_PRESETS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _FORMULA_PRESETS or name in _LIBRARY_PRESETS
+
+
+TECHNOLOGIES: Mapping[str, Technology] = _Presets()
+"""Technology presets by name: formula presets (a voltage curve; the PE's reasoned cell
+delays scaled by it) and characterised-library presets (:class:`LibraryTechnology`)."""
 
 DEFAULT_TECHNOLOGY: str = "ptm-32nm-hp"
 
