@@ -143,12 +143,16 @@ def min_path_fs(netlist: Netlist, delays_fs: Mapping[str, int] | np.ndarray, out
 def _static_paths_fs(pe: PEConfig, timing: StageTiming) -> tuple[np.ndarray, np.ndarray]:
     """(shortest, longest) static path of each output bit of the Razor-sampled stage, fs (-1: constant).
 
-    From the stage's per-instance arcs: the earliest possible transition (smallest arc of the
-    pins that changed) and the latest (the later of the bit's two edges)."""
+    From the stage's per-instance arcs and its inputs' launch times (each input switches its
+    flip-flop's clock-to-Q after the clock edge; 0 in the reasoned libraries): the earliest
+    possible transition (smallest arc of the pins that changed) and the latest (the later of
+    the bit's two edges), both counted from the clock edge."""
     netlist, output = _output_stage(pe)
-    arcs = timing.arcs_fs("adder" if pe.pipeline == "registered" else "mac")
+    stage = "adder" if pe.pipeline == "registered" else "mac"
+    arcs, launch = timing.arcs_fs(stage), timing.launch_fs(stage)
     nets = netlist.outputs[output]
-    return earliest_arrival_fs(netlist, arcs)[nets], latest_arrival_fs(netlist, arcs)[nets].max(axis=1)
+    earliest = earliest_arrival_fs(netlist, arcs, launch)[nets]
+    return earliest, latest_arrival_fs(netlist, arcs, launch)[nets].max(axis=1)
 
 
 def _hold_fs(pe: PEConfig) -> int:
@@ -178,8 +182,8 @@ class _BufferModel:
     t_sample_fs: int
     t_clk_fs: int
     t_hold_fs: int
-    """Hold requirement beyond the shortest path: the latch's hold time minus the clock-to-Q
-    delay of the stage inputs' flip-flops (paths are counted from the inputs' switch)."""
+    """Hold requirement beyond the shortest path: the latch's hold time (paths count from the
+    clock edge, the inputs' clock-to-Q included)."""
     min_fs: np.ndarray
     max_fs: np.ndarray
     first_min: np.ndarray
@@ -229,7 +233,7 @@ def _buffer_model(pe: PEConfig, f_clk_mhz: float) -> _BufferModel:
     return _BufferModel(
         t_sample_fs=timing.t_sample_fs,
         t_clk_fs=timing.t_clk_fs,
-        t_hold_fs=_hold_fs(base) - timing.t_clk_to_q_fs,
+        t_hold_fs=_hold_fs(base),
         min_fs=min0,
         max_fs=max0,
         first_min=min1 - min0,
@@ -289,7 +293,31 @@ def window_range_fs(pe: PEConfig, *, f_clk_mhz: float, protected_mask: int | Non
         return 0, model.t_clk_fs
     windows = model.largest_windows_fs()
     top = int(min(windows[bit] for bit in range(pe.width) if (mask >> bit) & 1))
+    bits = [bit for bit in range(pe.width) if (mask >> bit) & 1 and model.min_fs[bit] >= 0]
+    for _ in range(_VERIFY_ROUNDS):
+        if top < 0 or not bits:
+            break
+        counts = hold_buffer_counts(pe, f_clk_mhz=f_clk_mhz, protected_mask=mask, window_fs=top)
+        _, longest = _built_paths_fs(_unbuffered(pe), tuple(int(n) for n in counts), float(f_clk_mhz))
+        excess = int(max(longest[bit] for bit in bits)) - model.t_sample_fs
+        if excess <= 0:
+            shortest, _ = _built_paths_fs(_unbuffered(pe), tuple(int(n) for n in counts), float(f_clk_mhz))
+            top = max(top, min(int(min(shortest[bit] for bit in bits)) - model.t_hold_fs, model.t_clk_fs))
+            break
+        top -= excess
     return None if top < 0 else (0, top)
+
+
+_VERIFY_ROUNDS = 8
+"""Rounds that check the linear buffer model against the built netlist (a characterised
+library's buffer delay depends on its input slew, so a long chain is not exactly linear)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _built_paths_fs(pe: PEConfig, counts: tuple[int, ...], f_clk_mhz: float) -> tuple[np.ndarray, np.ndarray]:
+    """(shortest, longest) static paths of `pe` built with `counts` hold buffers, nominal VDD, fs."""
+    built = _with_buffers(pe, counts)
+    return _static_paths_fs(built, _nominal_timing(built, f_clk_mhz))
 
 
 def _unbuffered(pe: PEConfig) -> PEConfig:
@@ -410,8 +438,8 @@ class RazorFeasibility:
         ``T_clk - t_setup`` at nominal VDD: what a longest path must meet.
     t_hold_ps : float
         Hold requirement beyond the shortest path, nominal VDD: the shadow latch's hold time
-        (the library's) minus the clock-to-Q delay of the stage's input flip-flops (0 in the
-        reasoned libraries).
+        (the library's; paths count from the clock edge, the input flip-flops' clock-to-Q
+        included).
     buffer_delay_ps : float
         Delay one BUF adds to a chain (nominal VDD).
     protected_mask : int
@@ -529,17 +557,30 @@ def hold_buffer_counts(pe: PEConfig, *, f_clk_mhz: float, protected_mask: int | 
     """Hold-fix buffers of each output bit for a window in fs (0 on unprotected and constant bits).
 
     The fewest BUF cells in the bit's chain that make its shortest path at nominal VDD at
-    least ``window + t_hold``.
+    least ``window + t_hold``: from the linear model of a chain's delay, checked on the
+    built netlist (and buffers added where a characterised library's chain is shorter).
 
     Returns
     -------
     ndarray, int64, shape (pe.width,)
     """
     pe = _unbuffered(pe)
-    model = _buffer_model(pe, _check_clock(f_clk_mhz))
+    f_clk_mhz = _check_clock(f_clk_mhz)
+    model = _buffer_model(pe, f_clk_mhz)
     mask = _protected_bits(pe, protected_mask)
-    protected = np.array([(mask >> bit) & 1 for bit in range(pe.width)], dtype=bool)
-    return np.where(protected, model.counts_for(int(window_fs)), 0).astype(np.int64)
+    protected = np.array([(mask >> bit) & 1 for bit in range(pe.width)], dtype=bool) & (model.min_fs >= 0)
+    counts = np.where(protected, model.counts_for(int(window_fs)), 0).astype(np.int64)
+    step = max(1, int(np.min(model.each_min)))
+    required = int(window_fs) + model.t_hold_fs
+    for _ in range(_VERIFY_ROUNDS):
+        if not counts.any():
+            break
+        shortest, _ = _built_paths_fs(pe, tuple(int(n) for n in counts), f_clk_mhz)
+        deficit = np.where(protected, required - shortest, 0)
+        if (deficit <= 0).all():
+            break
+        counts = counts + np.where(deficit > 0, -(-deficit // step), 0)
+    return counts
 
 
 def hold_buffers(
