@@ -131,7 +131,11 @@ class AccuracyConfig(SweepFields):
         Per-layer protection plan (TOML, :mod:`experiments.plans`) replacing `protect`,
         `recovery`, `penalty_cycles` and `razor_window_ps` (``bitlevel``).
     calibration : str
-        Activation calibration: ``mse`` or ``percentile``.
+        Activation calibration: ``mse``, ``percentile`` or ``entropy``.
+    calibration_images : path or None
+        Folder of calibration images, disjoint from the evaluation images (default:
+        :func:`workloads.models.zoo.load_bundle`'s, e.g. a held-out part of the
+        `images` folder).
     (PE fields, ``vdd_v``, ``f_clk_mhz`` and ``t_setup_ps``, the flip-flops' setup time of
     ``statistical`` and ``bitlevel``: :class:`~experiments.studies.common.SweepFields`.)
     """
@@ -149,6 +153,7 @@ class AccuracyConfig(SweepFields):
     razor_window_ps: Any = None
     plan: str | Path | None = None
     calibration: str = "mse"
+    calibration_images: str | Path | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -194,6 +199,8 @@ class AccuracyConfig(SweepFields):
             if plan.model is not None and plan.model != self.model:
                 raise ConfigError(f"plan.model: the plan is for model {plan.model!r}, not {self.model!r}")
         check_choice("calibration", self.calibration, CALIBRATION_METHODS)
+        if self.calibration_images is not None and not Path(self.calibration_images).is_dir():
+            raise ConfigError(f"calibration_images: {self.calibration_images} is not a directory")
         resolve_array(array=self.array, dataflow="ws")
 
     def protection_plan(self) -> Any:
@@ -331,7 +338,8 @@ class ErrorsPerBit(StudyResult[ErrorRow, AccuracyConfig]):
 @dataclass(frozen=True, kw_only=True)
 class AccuracyResult(StudyResult[AccuracyRow, AccuracyConfig]):
     """One row per voltage; ``totals``: model, weights, metric, images, float_top1_pct,
-    macs_per_image, calibration_images, protect_mask, nominal_vdd_v (the reference of ``saving_pct``).
+    macs_per_image, calibration_count, calibration_source, protect_mask, nominal_vdd_v (the
+    reference of ``saving_pct``).
 
     Attributes
     ----------
@@ -366,9 +374,10 @@ def prepare_model(
     labels: str | Path | None,
     seed: int,
     calibration: CalibrationConfig,
+    calibration_images: str | Path | None = None,
 ) -> PreparedModel:
     """Load, calibrate and quantise `model_name`; score the float model on its images."""
-    bundle = load_bundle(model_name, images=images, labels=labels, seed=seed)
+    bundle = load_bundle(model_name, images=images, labels=labels, seed=seed, calibration_images=calibration_images)
     model = quantize_model(bundle.graph, bundle.calibration_images, calibration=calibration)
     evaluation = bundle.evaluation.images
     step = model.default_batch_size()
@@ -499,7 +508,12 @@ def accuracy(
     protect_mask = config.protect_mask()
     calibration = CalibrationConfig(method=config.calibration)
     prepared = prepare_model(
-        config.model, images=_images(config.images), labels=config.labels, seed=config.seed, calibration=calibration
+        config.model,
+        images=_images(config.images),
+        labels=config.labels,
+        seed=config.seed,
+        calibration=calibration,
+        calibration_images=config.calibration_images,
     )
     plan = options.get("plan")
     if plan is not None:
@@ -543,7 +557,8 @@ def accuracy(
         "images": len(prepared.images),
         "float_top1_pct": prepared.float_accuracy,
         "macs_per_image": prepared.model.macs_per_image,
-        "calibration_images": len(bundle.calibration_images),
+        "calibration_count": len(bundle.calibration_images),
+        "calibration_source": bundle.calibration_source,
         "protect_mask": f"0x{protect_mask:08x}",
         "nominal_vdd_v": nominal_v,
         **config.timing_totals(pe),

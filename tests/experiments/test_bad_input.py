@@ -631,7 +631,7 @@ CASES = [
     ),
     pytest.param(
         ["accuracy", "--calibration", "max"],
-        "--calibration: expected one of mse, percentile, got 'max'",
+        "--calibration: expected one of mse, percentile, entropy, got 'max'",
         id="accuracy-calibration",
     ),
     pytest.param(
