@@ -36,7 +36,10 @@ def _multiply(value: np.int64, multiplier: np.int64, shift: np.int64) -> np.int6
 
 @numba.njit(cache=True)
 def requantize(accumulator, bias, multiplier, shift, qmin, qmax):  # pragma: no cover - jitted
-    """int64 (M, N) accumulators + int32 bias, wrapped at 32 bits, requantised, clamped -> int8."""
+    """int64 (M, N) accumulators + int32 bias, wrapped at 32 bits, requantised, clamped -> int8.
+
+    ``bias``, ``multiplier``, ``shift``, ``qmin`` and ``qmax`` hold one value per column.
+    """
     out = np.empty(accumulator.shape, dtype=np.int8)
     requantize_into(accumulator, bias, multiplier, shift, qmin, qmax, out)
     return out
@@ -50,7 +53,7 @@ def requantize_into(accumulator, bias, multiplier, shift, qmin, qmax, out):  # p
         for col in range(cols):
             value = _wrap32(accumulator[row, col] + bias[col])
             value = _multiply(value, multiplier[col], shift[col])
-            out[row, col] = min(max(value, qmin), qmax)
+            out[row, col] = min(max(value, qmin[col]), qmax[col])
 
 
 @numba.njit(cache=True)

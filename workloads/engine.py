@@ -30,6 +30,7 @@ from pe_models.errors import ConfigError
 
 from . import _kernels, ops
 from .backends import GemmBackend
+from .equalize import depthwise_inputs, equalize_depthwise_inputs
 from .graph import (
     INPUT,
     Activation,
@@ -66,6 +67,7 @@ __all__ = [
     "GemmShape",
     "QuantizedModel",
     "calibrate",
+    "calibration_statistics",
     "collect_statistics",
     "quantize_model",
 ]
@@ -97,6 +99,10 @@ class CalibrationConfig:
         Width of the network output codes (the logits), 8..32, when the output is a
         convolution or linear layer: the output never enters the array, and its scale
         comes from its largest magnitude over the calibration images (never clipped).
+    equalize : bool
+        Rescale the channels of every tensor that only a depthwise convolution reads so
+        that they share one range (:mod:`workloads.equalize`; exact, costs one more
+        float pass over the calibration images).
     """
 
     method: str = "mse"
@@ -105,6 +111,7 @@ class CalibrationConfig:
     batch_size: int = 16
     bias_correction: bool = True
     output_bits: int = 16
+    equalize: bool = True
 
     def __post_init__(self) -> None:
         if self.method not in CALIBRATION_METHODS:
@@ -115,8 +122,9 @@ class CalibrationConfig:
             raise ConfigError(f"bins: {self.bins} must be a power of two >= 2")
         if self.batch_size < 1:
             raise ConfigError(f"batch_size: {self.batch_size} must be >= 1")
-        if not isinstance(self.bias_correction, bool):
-            raise ConfigError(f"bias_correction: expected true or false, got {self.bias_correction!r}")
+        for name in ("bias_correction", "equalize"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name}: expected true or false, got {getattr(self, name)!r}")
         bits = self.output_bits
         if isinstance(bits, bool) or not isinstance(bits, int) or not 8 <= bits <= 32:
             raise ConfigError(f"output_bits: {self.output_bits!r} is out of range; allowed: 8..32")
@@ -149,8 +157,8 @@ class _QuantGemm:
     bias: np.ndarray
     multiplier: np.ndarray
     shift: np.ndarray
-    qmin: int
-    qmax: int
+    qmin: np.ndarray
+    qmax: np.ndarray
     kernel: tuple[int, int] | None = None
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)
@@ -239,8 +247,19 @@ def _activation_range(activation: str | None, scale: float) -> tuple[int, int]:
     if activation == "relu":
         return 0, ACTIVATION_QMAX
     if activation == "relu6":
-        return 0, int(min(ACTIVATION_QMAX, round_half_away(6.0 / scale)))
+        return 0, int(min(ACTIVATION_QMAX, round_half_away(np.float64(6.0 / scale))))
     return ACTIVATION_QMIN, ACTIVATION_QMAX
+
+
+def _channel_ranges(op: Conv2d | Linear, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Output clamps in codes per output channel (ReLU6 ceilings may differ per channel)."""
+    channels = op.weight.shape[0]
+    low, high = _activation_range(op.activation, scale)
+    lows, highs = np.full(channels, low, np.int64), np.full(channels, high, np.int64)
+    ceiling = getattr(op, "ceiling", None)
+    if ceiling is not None:
+        highs = np.minimum(ACTIVATION_QMAX, round_half_away(ceiling / scale)).astype(np.int64)
+    return lows, highs
 
 
 class QuantizedModel:
@@ -381,6 +400,8 @@ class ActivationStatistics:
 
     Attributes
     ----------
+    graph : Graph
+        The prepared (folded, fused, possibly equalised) graph that was observed.
     histograms : dict of str to HistogramObserver
         |x| of the input and of every node output.
     shapes : dict of str to tuple
@@ -393,6 +414,7 @@ class ActivationStatistics:
         Calibration images observed.
     """
 
+    graph: Graph
     histograms: dict[str, HistogramObserver]
     shapes: dict[str, tuple[int, ...]]
     column_means: dict[str, np.ndarray]
@@ -467,7 +489,57 @@ def collect_statistics(
     for batch in _batches(images, config.batch_size):
         run_float(graph, batch, observer=observe)
     means = {name: total / rows[name] for name, total in sums.items()}
-    return ActivationStatistics(histograms=histograms, shapes=shapes, column_means=means, images=len(images))
+    return ActivationStatistics(
+        graph=graph, histograms=histograms, shapes=shapes, column_means=means, images=len(images)
+    )
+
+
+def _channel_peaks(graph: Graph, images: np.ndarray, names: set[str], batch_size: int) -> dict[str, np.ndarray]:
+    """Largest |value| of every channel of the tensors `names` over `images`."""
+    peaks: dict[str, np.ndarray] = {}
+
+    def observe(name: str, value: np.ndarray) -> None:
+        if name in names:
+            peak = np.abs(value).reshape(-1, value.shape[-1]).max(axis=0).astype(np.float64)
+            peaks[name] = np.maximum(peaks[name], peak) if name in peaks else peak
+
+    for batch in _batches(images, batch_size):
+        run_float(graph, batch, observer=observe)
+    return peaks
+
+
+def calibration_statistics(
+    graph: Graph, images: np.ndarray, config: CalibrationConfig = CalibrationConfig()
+) -> ActivationStatistics:
+    """Prepare a float graph for quantisation and observe it on calibration images.
+
+    Batch norms are folded and activations fused (:func:`prepare_for_quantization`);
+    with ``config.equalize`` the tensors read only by depthwise convolutions are
+    equalised (:func:`workloads.equalize.equalize_depthwise_inputs`, channel ranges
+    from a first pass over `images`); then :func:`collect_statistics`.
+
+    Parameters
+    ----------
+    graph : Graph
+        The float network.
+    images : ndarray of float, shape (N, C, H, W)
+        Calibration images (never evaluation images).
+    config : CalibrationConfig
+
+    Returns
+    -------
+    ActivationStatistics
+        Its ``graph`` is the prepared graph the statistics describe.
+    """
+    prepared = prepare_for_quantization(graph)
+    check_images(prepared, images)
+    if len(images) == 0:
+        raise ConfigError("calibration: at least one calibration image is required")
+    pairs = depthwise_inputs(prepared) if config.equalize else {}
+    if pairs:
+        peaks = _channel_peaks(prepared, images, set(pairs), config.batch_size)
+        prepared = equalize_depthwise_inputs(prepared, peaks)
+    return collect_statistics(prepared, images, config)
 
 
 def calibrate(
@@ -512,18 +584,18 @@ def quantize_model(
         Images the activations are calibrated on (never evaluation images).
     calibration : CalibrationConfig
     statistics : ActivationStatistics, optional
-        Already collected on the prepared graph (:func:`collect_statistics`); then
-        `calibration_images` is not used.
+        Already collected (:func:`calibration_statistics` of `graph` with the same
+        ``equalize``); then `calibration_images` is not used.
 
     Returns
     -------
     QuantizedModel
     """
-    prepared = prepare_for_quantization(graph)
     if statistics is None:
         if calibration_images is None:
             raise ConfigError("calibration: at least one calibration image is required")
-        statistics = collect_statistics(prepared, calibration_images, calibration)
+        statistics = calibration_statistics(graph, calibration_images, calibration)
+    prepared = statistics.graph
     shapes = statistics.shapes
     scales: dict[str, float] = {INPUT: statistics.scale(INPUT, calibration)}
     layers: list[_QuantLayer] = []
@@ -607,10 +679,11 @@ def _quantize_gemm(
     bias_codes = np.clip(round_half_away(bias / (in_scale * weight_scales)), INT32_MIN, INT32_MAX)
     multiplier, shift_bits = quantize_multiplier(in_scale * weight_scales / out_scale)
     if output_bits == 8:
-        qmin, qmax = _activation_range(op.activation, out_scale)
+        qmin, qmax = _channel_ranges(op, out_scale)
         out_dtype: type[np.integer] = np.int8
     else:
-        qmin, qmax, out_dtype = _output_range(output_bits)
+        low, high, out_dtype = _output_range(output_bits)
+        qmin, qmax = np.full(len(bias), low, np.int64), np.full(len(bias), high, np.int64)
     common = dict(
         name=name,
         inputs=inputs,

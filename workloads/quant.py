@@ -246,8 +246,8 @@ class HistogramObserver:
         index = np.minimum((nonzero / self.upper * self.bins).astype(np.int64), self.bins - 1)
         self.counts += np.bincount(index, minlength=self.bins)
 
-    def threshold(self, method: str = "mse", *, percentile: float = 99.99) -> float:
-        """The clipping threshold ``t`` (scale = t / 127) by `method`.
+    def threshold(self, method: str = "mse", *, percentile: float = 99.99, levels: int = ACTIVATION_QMAX) -> float:
+        """The clipping threshold ``t`` (scale = t / levels) by `method`.
 
         Parameters
         ----------
@@ -257,10 +257,13 @@ class HistogramObserver:
             expected squared quantisation error of the observed distribution (values
             taken at bin centres), searched over all edges. ``entropy``: the bin edge
             minimising the Kullback-Leibler divergence between the clipped
-            distribution and its 128-level quantisation (TensorRT's calibration,
-            :func:`entropy_threshold`).
+            distribution and its ``levels + 1``-level quantisation (TensorRT's
+            calibration, :func:`entropy_threshold`).
         percentile : float
             In (0, 100], used by ``percentile``.
+        levels : int
+            Positive codes above zero: 127 for signed int8 codes, 255 for unsigned
+            (zero point -128) codes of a non-negative tensor.
 
         Returns
         -------
@@ -282,15 +285,15 @@ class HistogramObserver:
             index = int(np.searchsorted(cumulative, target - 1e-9 * target))
             return float(min(edges[min(index, self.bins - 1)], self.peak))
         if method == "entropy":
-            return entropy_threshold(self.counts, self.upper, levels=ACTIVATION_QMAX + 1)
+            return entropy_threshold(self.counts, self.upper, levels=levels + 1)
         centres = width * (np.arange(self.bins) + 0.5)
         used = np.flatnonzero(self.counts)
         centres, counts = centres[used], self.counts[used].astype(np.float64)
         candidates = edges[edges <= self.peak + width]
         best, best_error = float(candidates[-1]), np.inf
         for chunk in np.array_split(candidates, max(1, len(candidates) // 256)):
-            scale = chunk[:, None] / ACTIVATION_QMAX
-            codes = np.minimum(np.floor(centres[None, :] / scale + 0.5), ACTIVATION_QMAX)
+            scale = chunk[:, None] / levels
+            codes = np.minimum(np.floor(centres[None, :] / scale + 0.5), levels)
             error = ((centres[None, :] - codes * scale) ** 2 * counts[None, :]).sum(axis=1)
             index = int(np.argmin(error))
             if error[index] < best_error:

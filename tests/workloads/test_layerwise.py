@@ -26,6 +26,8 @@ from workloads.backends import ExactBackend
 from workloads.engine import CalibrationConfig, QuantizedModel, quantize_model
 from workloads.models.npz import load_npz
 
+UNCORRECTED = CalibrationConfig(bias_correction=False, equalize=False)
+"""Bias correction and channel equalisation change each layer on purpose (tested apart)."""
 BN_EPS = 1e-5  # torchvision's BatchNorm2d default, which both models were trained with
 PROJECT = re.compile(r"^features\.\d+\.conv\.\d+$")  # torchvision: a block's last (linear) conv
 
@@ -124,9 +126,7 @@ def test_every_tinymnv2_layer_matches_its_float_layer():
     from workloads.models.tinymnv2 import default_weights_path, load_tinymnv2
 
     parameters = {key: value.astype(np.float64) for key, value in load_npz(default_weights_path()).items()}
-    model = quantize_model(
-        load_tinymnv2(), mnist_calibration_images(), calibration=CalibrationConfig(bias_correction=False)
-    )
+    model = quantize_model(load_tinymnv2(), mnist_calibration_images(), calibration=UNCORRECTED)
     ratios = _check_layers(model, mnist_test_set(20).images, parameters)
     # 17 GEMM layers, 2 residual adds, the global average pool
     assert len(ratios) == 20
@@ -146,9 +146,7 @@ def test_every_imagenet_mobilenetv2_layer_matches_its_float_layer():
         pytest.skip("the MobileNetV2 weights package is not installed")
     parameters = {key: np.asarray(value, np.float64) for key, value in load_torch_state_dict(path).items()}
     calibration, _ = photo_views("calibration", count=8)
-    model = quantize_model(
-        load_imagenet_mobilenetv2(path), calibration, calibration=CalibrationConfig(bias_correction=False)
-    )
+    model = quantize_model(load_imagenet_mobilenetv2(path), calibration, calibration=UNCORRECTED)
     images, _ = photo_views("evaluation", count=1)
     ratios = _check_layers(model, images, parameters)
     # 52 convolutions and the classifier, 10 residual adds, the global average pool
