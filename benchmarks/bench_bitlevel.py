@@ -102,7 +102,7 @@ def _tile_operands(rng: np.random.Generator, m: int, k: int, n: int) -> tuple[np
 
 
 def kernel_rows(runs: int, technology: str) -> list[tuple]:
-    from pe_models import _kernels
+    from pe_models import kernels
     from pe_models.pe import OperatingPoint, PEConfig, stage_timing
     from sim.config import ArrayConfig
     from sim.engine import simulate_gemm
@@ -117,7 +117,7 @@ def kernel_rows(runs: int, technology: str) -> list[tuple]:
 
     def plain() -> None:
         for _ in range(16):
-            _kernels.plain_mac_loop(plain_a, plain_b, plain_c, plain_out)
+            kernels.plain_mac_loop(plain_a, plain_b, plain_c, plain_out)
 
     rows = []
     pe = PEConfig(technology=technology)

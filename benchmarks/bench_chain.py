@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from pe_models import _kernels
+from pe_models import kernels
 from pe_models.chain import evaluate_adder_stage, evaluate_stream, mac_parameters
 from pe_models.gate import simulate_gate, simulate_gate_fast
 from pe_models.operands import synthetic_stream
@@ -48,7 +48,7 @@ def main() -> None:
     operating_point = OperatingPoint(vdd_v=0.5, f_clk_mhz=700.0)
     rows = []
     plain_out = np.empty(N, dtype=np.int32)
-    plain = rate(lambda: _kernels.plain_mac_loop(a, b, c32, plain_out), N)
+    plain = rate(lambda: kernels.plain_mac_loop(a, b, c32, plain_out), N)
     for cells in ("compound", "2in"):
         pe = PEConfig(cells=cells)
         timing = stage_timing(pe, operating_point=operating_point)
@@ -56,7 +56,7 @@ def main() -> None:
         out = np.empty(N, dtype=np.int64)
 
         def generic(params=params, out=out):
-            _kernels.registered_mac_stream(a, b, partial, params, out)
+            kernels.registered_mac_stream(a, b, partial, params, out)
 
         generic_rate = rate(generic, N)
         wrong = float(np.mean((out & MASK) != exact))
@@ -64,13 +64,13 @@ def main() -> None:
             fast_out = np.empty(N, dtype=np.int64)
 
             def vectorised(params=params, fast_out=fast_out):
-                _kernels.compound_mac_stream(
+                kernels.compound_mac_stream(
                     a,
                     b,
                     partial,
-                    params[_kernels.PARAM_LATE_PRODUCT],
-                    params[_kernels.PARAM_CARRY_STEPS],
-                    params[_kernels.PARAM_MASK],
+                    params[kernels.PARAM_LATE_PRODUCT],
+                    params[kernels.PARAM_CARRY_STEPS],
+                    params[kernels.PARAM_MASK],
                     fast_out,
                 )
 
@@ -84,13 +84,13 @@ def main() -> None:
             scratch = np.empty(N, dtype=np.uint8)
 
             def stationary(params=params, latched=latched, settled=settled, scratch=scratch, weight=weight):
-                _kernels.compound_stationary_stream(
+                kernels.compound_stationary_stream(
                     a,
                     weight,
                     partial,
-                    params[_kernels.PARAM_LATE_PRODUCT],
-                    params[_kernels.PARAM_CARRY_STEPS],
-                    params[_kernels.PARAM_MASK],
+                    params[kernels.PARAM_LATE_PRODUCT],
+                    params[kernels.PARAM_CARRY_STEPS],
+                    params[kernels.PARAM_MASK],
                     latched,
                     settled,
                     scratch,

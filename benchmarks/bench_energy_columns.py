@@ -25,8 +25,9 @@ import argparse
 import statistics
 import time
 
-from experiments.studies.accuracy import accuracy_points, prepare_model
+from experiments.studies.accuracy import accuracy_points
 from experiments.studies.inference_energy import inference_energy, inference_layers
+from experiments.studies.prepared import prepare_model
 from pe_models.energy import pe_energy_model
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 from sim.config import ArrayConfig

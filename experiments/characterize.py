@@ -21,6 +21,7 @@ output and writes files.
 from __future__ import annotations
 
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -39,6 +40,7 @@ __all__ = [
     "CharacterizeConfig",
     "SpiceRow",
     "characterize",
+    "check_model_card",
     "find_ngspice",
     "fo4_and_adder_netlist",
     "preset_toml",
@@ -51,6 +53,50 @@ _HALF_PERIOD_OVER_DELAY = 40.0
 _STEPS_PER_DELAY = 3.0
 _SWING_VDS_V = 0.05
 _TIMEOUT_S = 300.0
+MODEL_CARD_DIRECTIVES = (
+    ".model",
+    ".param",
+    ".option",
+    ".options",
+    ".opt",
+    ".temp",
+    ".subckt",
+    ".ends",
+    ".end",
+    ".endl",
+)
+"""The dot-lines a model card may hold (and ``.lib SECTION``). Anything else, above all a
+``.control`` block (ngspice runs its ``shell`` commands) and ``.include``/``.lib FILE`` (it
+would bring in a file not checked), is refused before ngspice sees the card."""
+
+
+def check_model_card(path: Path) -> None:
+    """Refuse a SPICE model card that holds more than models and parameters.
+
+    Comments, continuation lines, element lines and the directives of
+    :data:`MODEL_CARD_DIRECTIVES` pass; any other dot-line is refused, so nothing in the card
+    makes ngspice run a command or read another file.
+
+    Raises
+    ------
+    ConfigError
+        ``model_card: CARD:LINE: '.control' is not allowed in a model card; allowed: ...``,
+        or the card is not a readable text file.
+    """
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        raise ConfigError(f"model_card: {path}: cannot read it ({error.strerror or error})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = line.strip().lower().split()
+        if not words or not words[0].startswith("."):
+            continue
+        if words[0] in MODEL_CARD_DIRECTIVES or (words[0] == ".lib" and len(words) == 2):
+            continue
+        raise ConfigError(
+            f"model_card: {path}:{number}: {' '.join(line.split()[:1])!r} is not allowed in a model card; "
+            f"allowed: {', '.join(MODEL_CARD_DIRECTIVES)}, .lib SECTION"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +129,7 @@ class CharacterizeConfig:
     def __post_init__(self) -> None:
         if not Path(self.model_card).is_file():
             raise ConfigError(f"model_card: {self.model_card}: no such file")
+        check_model_card(Path(self.model_card))
         if len(self.vdd_v) < 4:
             raise ConfigError(
                 f"vdd_v: {len(self.vdd_v)} voltages given; allowed: at least 4 (the fits have 3 parameters)"
@@ -281,6 +328,7 @@ def _run(ngspice: str, netlist: str, directory: Path, name: str, card: Path) -> 
             text=True,
             timeout=_TIMEOUT_S,
             check=False,
+            env={**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"},
         )
     except subprocess.TimeoutExpired:
         raise ConfigError(f"model_card: {card}: ngspice did not finish {name} within {_TIMEOUT_S:g} s") from None

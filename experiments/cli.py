@@ -22,29 +22,27 @@ import argparse
 import contextlib
 import importlib
 import os
-import pkgutil
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pe_models.errors import ConfigError
 
-from . import commands, validation
-from .output import FORMATS, current_umask
+from . import validation
+from .commands import COMMANDS
+
+if TYPE_CHECKING:
+    from .options import StagingFolder
 
 __all__ = [
     "EXIT_CODES",
     "Interrupted",
-    "add_output_options",
     "build_parser",
     "main",
-    "out_argument",
-    "output_dir",
-    "published_path",
+    "stop_workers",
 ]
 
 EXIT_CODES = {
@@ -54,8 +52,6 @@ EXIT_CODES = {
     130: "interrupted by Ctrl-C (SIGINT); nothing written",
     143: "stopped by SIGTERM; nothing written",
 }
-_STAGING = "_vscale_staging"
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Interrupted(BaseException):
@@ -69,120 +65,6 @@ class Interrupted(BaseException):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit status 2, like every other bad input
         self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def out_argument(text: str) -> Path | str:
-    """The ``type`` of every output-folder option: a Path, or the blank text itself (refused later)."""
-    return Path(text) if text.strip() else text
-
-
-def add_output_options(parser: argparse.ArgumentParser, command: str, *, default_format: str = "table") -> None:
-    """Add the `--format` and `--out` options every result-producing command takes."""
-    parser.add_argument(
-        "--format",
-        choices=FORMATS,
-        default=default_format,
-        help=f"what goes to stdout: aligned table, CSV or JSON (default: {default_format})",
-    )
-    add_out_option(parser, command)
-
-
-def add_out_option(parser: argparse.ArgumentParser, command: str) -> None:
-    """Add `--out DIR` (default ./vscale-out/<command>/)."""
-    parser.add_argument(
-        "--out",
-        type=out_argument,
-        default=Path("vscale-out") / command,
-        metavar="DIR",
-        help=f"directory for CSV, PNG and the config used (default: ./vscale-out/{command}/); "
-        "written only when the command succeeds",
-    )
-
-
-class _Staging:
-    """A folder beside `out` that receives a command's files until they are all written."""
-
-    def __init__(self, out: Path) -> None:
-        self.out = Path(os.path.abspath(out))
-        anchor = self.out.parent
-        while not anchor.exists() and anchor.parent != anchor:
-            anchor = anchor.parent
-        try:
-            self.path = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", suffix=".vscale-staging", dir=anchor))
-        except OSError as error:
-            if not self.out.is_dir():
-                raise ConfigError(f"--out: {out}: cannot write in {anchor}: {error.strerror}") from None
-            try:
-                self.path = Path(tempfile.mkdtemp(prefix=".vscale-", suffix=".vscale-staging", dir=self.out))
-            except OSError as inner:
-                raise ConfigError(f"--out: {out}: cannot write in it: {inner.strerror}") from None
-
-    def publish(self) -> None:
-        """Move every file into `out` (signals held back until done)."""
-        mask = current_umask()
-        blocked = _block_signals()
-        try:
-            if not self.out.exists():
-                self.out.parent.mkdir(parents=True, exist_ok=True)
-                os.chmod(self.path, 0o777 & ~mask)
-                try:
-                    os.rename(self.path, self.out)
-                    return
-                except OSError:
-                    self.out.mkdir(exist_ok=True)
-            for source in sorted(self.path.rglob("*")):
-                target = self.out / source.relative_to(self.path)
-                if source.is_dir():
-                    target.mkdir(exist_ok=True)
-                else:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    try:
-                        os.replace(source, target)
-                    except OSError:
-                        shutil.move(source, target)
-            shutil.rmtree(self.path, ignore_errors=True)
-        finally:
-            _unblock_signals(blocked)
-
-    def discard(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
-
-
-def output_dir(args: argparse.Namespace) -> Path:
-    """The folder a command writes its files to: a staging folder published by :func:`main`.
-
-    Outside :func:`main` (a handler called directly) this is ``--out`` itself, created.
-    """
-    staging = getattr(args, _STAGING, None)
-    if staging is not None:
-        return staging.path
-    path = validation.output_folder(args.out)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def published_path(args: argparse.Namespace, path: str | os.PathLike[str]) -> Path:
-    """Where a file written to :func:`output_dir` ends up once published (for messages, configs)."""
-    staging = getattr(args, _STAGING, None)
-    if staging is None:
-        return Path(path)
-    try:
-        return Path(args.out) / Path(path).relative_to(staging.path)
-    except ValueError:
-        return Path(path)
-
-
-def _block_signals() -> bool:
-    try:
-        signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-        return True
-    except (AttributeError, ValueError, OSError):
-        return False
-
-
-def _unblock_signals(blocked: bool) -> None:
-    if blocked:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
 
 
 def _children(pid: int) -> list[int]:
@@ -292,7 +174,7 @@ def _signal_handlers() -> Iterator[None]:
     previous = {}
     subreaper = _set_child_subreaper(True)
     try:
-        for signum in _SIGNALS:
+        for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, handler)
     except ValueError:
         pass
@@ -314,21 +196,53 @@ def _version() -> str:
         return "0+unknown"
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Version(argparse.Action):
+    """``--version``: print ``vscale VERSION`` and exit (the version is looked up only then)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(
+            option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help="show the version and exit"
+        )
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The sub-command `argv` names: its first word that is neither an option nor an option's value."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--":
+            return next(tokens, None)
+        if not token.startswith("-"):
+            return token
+        if "=" not in token and len(token) > 2 and "--max-memory".startswith(token):
+            next(tokens, None)
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``vscale`` parser.
+
+    Every command of :data:`experiments.commands.COMMANDS` is listed; with `argv`, only the
+    one it names is configured (its module imported), so ``vscale --help`` and ``vscale
+    latency ...`` load nothing of the other commands.
+    """
     parser = _Parser(
         prog="vscale",
         description="Cycle-level simulator of systolic-array DNN accelerators under supply-voltage scaling.",
         epilog="exit status: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()),
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_Version)
     _add_max_memory(parser, argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        module.register(subparsers)
+    chosen = None if argv is None else command_of(argv)
+    for name, summary in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=summary)
+        if argv is None or name == chosen:
+            importlib.import_module(f"experiments.commands.{name}").configure(sub)
     for sub in _all_subparsers(subparsers):
         _add_max_memory(sub, argparse.SUPPRESS)
     return parser
@@ -376,12 +290,15 @@ def _error(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
+        arguments = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(arguments)
+        args = parser.parse_args(arguments)
     except KeyboardInterrupt:
         print("vscale: interrupted", file=sys.stderr)
         return 130
-    staging: _Staging | None = None
+    from .options import STAGING, StagingFolder
+
+    staging: StagingFolder | None = None
     with _signal_handlers():
         try:
             limit = None
@@ -394,8 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             with validation.use_memory_limit(limit):
                 validation.guard(args, notes=lambda line: print(f"vscale: note: {line}", file=sys.stderr))
                 if hasattr(args, "out"):
-                    staging = _Staging(Path(args.out))
-                    setattr(args, _STAGING, staging)
+                    staging = StagingFolder(Path(args.out))
+                    setattr(args, STAGING, staging)
                 status = int(args.handler(args) or 0)
             if status == 0 and staging is not None:
                 staging.publish()

@@ -21,7 +21,6 @@ __all__ = [
     "add_sweep_options",
     "add_timing_options",
     "operand_stream",
-    "parse_razor_window",
     "parse_vdd_range",
     "pe_config",
     "timing_from_args",
@@ -157,27 +156,6 @@ def add_razor_window_option(parser: argparse.ArgumentParser, *, default_help: st
         help="Razor detection window: the shadow latch samples PS after the main sample "
         f"(or PCT%% of the clock period, e.g. 25%%); {default_help}",
     )
-
-
-def parse_razor_window(text: str | None, t_clk_ps: float) -> float | None:
-    """``"150"`` -> 150.0 ps, ``"25%"`` -> a quarter of `t_clk_ps`; None stays None.
-
-    Raises
-    ------
-    ConfigError
-        Not a number of ps or a percentage.
-    """
-    if text is None:
-        return None
-    value = text.strip()
-    try:
-        if value.endswith("%"):
-            return float(value[:-1]) / 100.0 * t_clk_ps
-        return float(value)
-    except ValueError:
-        raise ConfigError(
-            f"--razor-window-ps: expected ps or a percentage of the clock period (e.g. 150 or 25%), got {text!r}"
-        ) from None
 
 
 def parse_vdd_range(text: str) -> list[float]:

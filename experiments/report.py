@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .output import Table, subplots
-from .results import display_value, row_columns
+from .results import column_value, display_value, row_columns
 
 __all__ = [
     "PAPER_HEADLINE",
@@ -43,7 +43,7 @@ def rows_table(rows: Sequence[Any], *, float_format: str = "{:.4g}") -> Table:
     columns = row_columns(type(rows[0]))
     return Table(
         columns=columns,
-        rows=[[display_value(getattr(row, c)) for c in columns] for row in rows],
+        rows=[[display_value(column_value(row, c)) for c in columns] for row in rows],
         float_format=float_format,
     )
 
@@ -165,59 +165,6 @@ def as_dict(row: Any) -> dict[str, Any]:
     return {f.name: display_value(getattr(row, f.name)) for f in dataclasses.fields(row)}
 
 
-def _curves(rows: Sequence[Any]) -> dict[str, list[Any]]:
-    curves: dict[str, list[Any]] = {}
-    for row in rows:
-        curves.setdefault(row.label, []).append(row)
-    for values in curves.values():
-        values.sort(key=lambda r: -r.vdd_v)
-    return curves
-
-
-def accuracy_figure(run_result: Any):
-    """Accuracy against VDD per curve with its 95 % band (top), the protection's latency and
-    energy cost (bottom)."""
-    rows = run_result.rows
-    config = run_result.optimizer.config
-    totals = run_result.totals
-    figure, (top, bottom) = subplots(2, 1, figsize=(7, 7), sharex=True)
-    twin = bottom.twinx()
-    for index, (label, values) in enumerate(_curves(rows).items()):
-        vdd = np.array([r.vdd_v for r in values])
-        top1 = np.array([r.top1_pct for r in values])
-        reference = top1 + np.array([r.accuracy_loss_pct for r in values])
-        colour = f"C{index}"
-        last = values[-1]
-        protection = f"{last.protected_bits}, {last.recovery}" if last.protected_bits != "none" else "none"
-        top.plot(vdd, top1, "o-", color=colour, label=f"{label} ({protection} at {last.vdd_v:.2f} V)")
-        top.fill_between(
-            vdd,
-            reference - np.array([r.loss_ci_high_pct for r in values]),
-            reference - np.array([r.loss_ci_low_pct for r in values]),
-            color=colour,
-            alpha=0.15,
-        )
-        bottom.plot(vdd, [r.latency_overhead_pct for r in values], "s--", color=colour, label=label)
-        twin.plot(vdd, [r.saving_pct for r in values], "o:", color=colour, alpha=0.7)
-    if totals["metric"] == "accuracy":
-        top.axhline(totals["float_top1_pct"], color="grey", ls=":", label="float model")
-    top.set_ylabel(f"top-1 {totals['metric']} (%)")
-    top.set_ylim(0, 101)
-    top.set_title(
-        f"{totals['model']} on {totals['images']} images, {config.f_clk_mhz:g} MHz, "
-        f"{config.rows}x{config.cols} ws, bitlevel\n(band: 95 % interval of the paired loss against nominal VDD)",
-        fontsize=9,
-    )
-    top.legend(fontsize=7)
-    top.grid(True, alpha=0.3)
-    bottom.set_ylabel("latency overhead (%) [dashed]")
-    twin.set_ylabel("energy saving vs nominal (%) [dotted]")
-    bottom.set_xlabel("VDD (V)")
-    bottom.invert_xaxis()
-    bottom.grid(True, alpha=0.3)
-    return figure
-
-
 def energy_figure(rows: Sequence[Any], config: Any):
     """Energy per image as stacked components per VDD, for the best plan of step 3."""
     from sim.energy import COMPONENTS
@@ -234,9 +181,11 @@ def energy_figure(rows: Sequence[Any], config: Any):
         bottom += values
     errors = np.array([[r.energy_uj - r.energy_low_uj for r in best], [r.energy_high_uj - r.energy_uj for r in best]])
     axes.errorbar(x, bottom, yerr=errors, fmt="none", ecolor="black", capsize=3, label="low-high band")
+    dvfs = np.array([getattr(r, "dvfs_energy_uj", np.nan) for r in best])
+    axes.plot(x, dvfs, "kD", markersize=5, label="DVFS baseline (no Razor, error-free clock)")
     axes.set_xticks(x, [f"{r.vdd_v:.2f}\n{r.recovery}" for r in best], fontsize=7)
     axes.set_xlabel("VDD (V) and recovery of the best plan")
-    axes.set_ylabel("energy per image (uJ)")
+    axes.set_ylabel("energy per image, core + SRAM + DRAM (uJ)")
     axes.set_title(f"energy per inference, {config.rows}x{config.cols} at {config.f_clk_mhz:g} MHz")
     axes.legend(fontsize=7, ncol=2)
     axes.grid(True, axis="y", alpha=0.3)
@@ -246,7 +195,6 @@ def energy_figure(rows: Sequence[Any], config: Any):
 def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elapsed_s: float) -> None:
     """``report.md``: configuration, headline table, figures, the paper's headline beside ours."""
     from experiments.output import atomic_path
-    from experiments.step1 import summary_table
 
     from .stats import resolution_statement
 
@@ -325,15 +273,20 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
     lines += [
         "### Beside the seed paper",
         "",
-        "| | VDD (V) | latency overhead (%) | energy saving (%) | accuracy loss (points) |",
-        "|---|---|---|---|---|",
+        "| | VDD (V) | latency overhead (%) | energy saving, system (%) | energy saving, core (%) | "
+        "DVFS baseline at that VDD: clock (MHz), system / core saving (%) | accuracy loss (points) |",
+        "|---|---|---|---|---|---|---|",
         f"| paper (MobileNetV2, ImageNet) | {PAPER_HEADLINE['vdd_v']} | {PAPER_HEADLINE['latency_overhead_pct']} | "
-        f"{PAPER_HEADLINE['saving_pct']} | {PAPER_HEADLINE['accuracy_loss_pct']} |",
+        f"{PAPER_HEADLINE['saving_pct']} (what it counts is not published) | | | "
+        f"{PAPER_HEADLINE['accuracy_loss_pct']} |",
     ]
     if headline is not None:
         lines.append(
             f"| vscale ({run_config['model']}) | {headline.vdd_v:.2f} | {headline.latency_overhead_pct:.4g} | "
-            f"{headline.saving_pct:.4g} | {headline.accuracy_loss_pct:.4g} "
+            f"{headline.system_saving_pct:.4g} | {headline.core_saving_pct:.4g} | "
+            f"{headline.dvfs_f_clk_mhz:.4g}: {headline.dvfs_system_saving_pct:.4g} / "
+            f"{headline.dvfs_core_saving_pct:.4g} (latency {headline.dvfs_latency_us:.4g} us against "
+            f"{headline.latency_us:.4g} us) | {headline.accuracy_loss_pct:.4g} "
             f"[{headline.loss_ci_low_pct:.3g}, {headline.loss_ci_high_pct:.3g}] |"
         )
     lines += [
@@ -347,8 +300,13 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         "- error model: every MAC through the chain-level PE in array order (partial sums cross zero, long "
         "carry chains); an i.i.d.-operand analytic estimate predicts other latency overheads (column "
         "`predicted_overhead_pct`).",
-        "- energy: this project's PE energy model (cited constants with bands, docs/energy.md), memory on its "
-        "own nominal supply; the paper's leakage share and memory assumptions are not published.",
+        f"- energy: this project's model (docs/energy.md), per image with {config.batch} image(s) per weight fold, "
+        f"clock gating {'on' if config.clock_gating else 'off'}, power gating "
+        f"{'on' if config.power_gating else 'off'}, SRAM (CACTI) on "
+        f"{'its nominal supply' if config.memory_vdd_v is None else f'{config.memory_vdd_v:g} V'}, {config.dram} "
+        "DRAM; the core (the array) and the system (with SRAM and DRAM) are saved apart; the DVFS baseline runs "
+        "the same work without Razor at the highest error-free clock of the VDD. The paper's leakage share and "
+        "memory assumptions are not published.",
         "- accuracy loss: paired against the int8 model at nominal VDD on the same images; "
         + resolution_statement(
             headline.top1_pct if headline else 90.0, run_config["images"], PAPER_HEADLINE["accuracy_loss_pct"]
@@ -356,7 +314,7 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         "",
         "## Step 1: per-bit error probability",
         "",
-        markdown_table(summary_table(step1)),
+        markdown_table(step1.summary_result().table()),
         "",
         "![per-bit error probability](probs_heatmap.png)",
         "",
@@ -411,7 +369,15 @@ _HEADLINE = (
     "energy_uj",
     "energy_low_uj",
     "energy_high_uj",
-    "saving_pct",
+    "system_saving_pct",
+    "core_uj",
+    "core_saving_pct",
+    "dvfs_f_clk_mhz",
+    "dvfs_energy_uj",
+    "dvfs_latency_us",
+    "dvfs_system_saving_pct",
+    "dvfs_core_saving_pct",
+    "area_overhead_pct",
     "mac_dynamic_uj",
     "register_clock_uj",
     "leakage_uj",
@@ -433,7 +399,10 @@ _STEPS = (
     "latency_overhead_pct",
     "predicted_overhead_pct",
     "energy_uj",
-    "saving_pct",
+    "system_saving_pct",
+    "core_saving_pct",
+    "dvfs_system_saving_pct",
+    "dvfs_core_saving_pct",
 )
 _LATENCY = (
     "label",
@@ -447,10 +416,21 @@ _LATENCY = (
 _ENERGY = (
     "vdd_v",
     "recovery",
+    "latency_us",
     "energy_uj",
     "energy_low_uj",
     "energy_high_uj",
-    "saving_pct",
+    "system_saving_pct",
+    "core_uj",
+    "core_saving_pct",
+    "dvfs_f_clk_mhz",
+    "dvfs_latency_us",
+    "dvfs_energy_uj",
+    "dvfs_system_saving_pct",
+    "dvfs_core_saving_pct",
+    "utilisation_pct",
+    "batch",
+    "area_overhead_pct",
     "mac_dynamic_uj",
     "register_clock_uj",
     "leakage_uj",
@@ -465,7 +445,12 @@ _SCREEN = (
     "recovery",
     "protected_bits",
     "energy_pj",
-    "saving_pct",
+    "system_saving_pct",
+    "core_saving_pct",
+    "dvfs_f_clk_mhz",
+    "dvfs_system_saving_pct",
+    "dvfs_core_saving_pct",
+    "area_overhead_pct",
     "predicted_loss_pct",
     "latency_overhead_pct",
     "binding",

@@ -8,7 +8,10 @@ and in JSON (:meth:`StudyResult.to_json`). Numbers are rounded for display only
 (:func:`display_value`, 12 significant digits): the result object keeps full precision.
 
 A row field declared with ``field(metadata=NOT_A_COLUMN)`` (an array kept for a plot, say)
-stays on the row object but is not rendered.
+stays on the row object but is not rendered; one declared with
+``field(metadata=columns_of(names))`` holds an object whose attributes `names` are rendered
+as columns in its place (the memory accesses of a layer, :data:`sim.memory.ACCESS_COLUMNS`,
+are one :class:`sim.memory.MemoryReport` field of every per-layer row).
 
 Example
 -------
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 import math
 import os
@@ -44,6 +48,8 @@ from .output import Table, atomic_path
 __all__ = [
     "NOT_A_COLUMN",
     "StudyResult",
+    "column_value",
+    "columns_of",
     "display_value",
     "plain",
     "row_columns",
@@ -51,6 +57,13 @@ __all__ = [
 
 NOT_A_COLUMN: Mapping[str, bool] = MappingProxyType({"column": False})
 """``field(metadata=NOT_A_COLUMN)``: a row attribute that is not rendered as a column."""
+
+
+def columns_of(names: Sequence[str]) -> Mapping[str, Any]:
+    """``field(metadata=columns_of(names))``: a row attribute whose attributes `names` are
+    rendered as columns in its place (e.g. a ``MemoryReport`` and ``ACCESS_COLUMNS``)."""
+    return MappingProxyType({"columns": tuple(names)})
+
 
 RowT = TypeVar("RowT")
 ConfigT = TypeVar("ConfigT")
@@ -102,9 +115,31 @@ def _display(value: Any) -> Any:
     return display_value(value)
 
 
+@functools.cache
+def _column_sources(row_type: type) -> dict[str, tuple[str, str | None]]:
+    """Column -> (row field, attribute of the field's value or None), in column order."""
+    sources: dict[str, tuple[str, str | None]] = {}
+    for item in dataclasses.fields(row_type):
+        if not item.metadata.get("column", True):
+            continue
+        for name in item.metadata.get("columns", ()):
+            sources[name] = (item.name, name)
+        if "columns" not in item.metadata:
+            sources[item.name] = (item.name, None)
+    return sources
+
+
 def row_columns(row_type: type) -> tuple[str, ...]:
-    """The rendered columns of a row dataclass: its fields in order, minus :data:`NOT_A_COLUMN`."""
-    return tuple(f.name for f in dataclasses.fields(row_type) if f.metadata.get("column", True))
+    """The rendered columns of a row dataclass: its fields in order, minus :data:`NOT_A_COLUMN`,
+    with every :func:`columns_of` field replaced by its columns."""
+    return tuple(_column_sources(row_type))
+
+
+def column_value(row: Any, column: str) -> Any:
+    """The value of `column` (:func:`row_columns`) in `row`."""
+    name, attribute = _column_sources(type(row))[column]
+    value = getattr(row, name)
+    return value if attribute is None else getattr(value, attribute)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,7 +179,7 @@ class StudyResult(Generic[RowT, ConfigT]):
     def records(self) -> list[dict[str, Any]]:
         """The rows as dictionaries of display values (column -> value)."""
         columns = self.columns
-        return [{c: display_value(getattr(row, c)) for c in columns} for row in self.rows]
+        return [{c: display_value(column_value(row, c)) for c in columns} for row in self.rows]
 
     def table(self, *, columns: Sequence[str] | None = None, float_format: str = "{:.4g}") -> Table:
         """The rows as an :class:`experiments.output.Table`: all columns, or the named subset."""
@@ -156,7 +191,7 @@ class StudyResult(Generic[RowT, ConfigT]):
                 raise ValueError(f"columns: {', '.join(unknown)} not among {', '.join(self.columns)}")
         return Table(
             columns=columns,
-            rows=([display_value(getattr(row, c)) for c in columns] for row in self.rows),
+            rows=([display_value(column_value(row, c)) for c in columns] for row in self.rows),
             float_format=float_format,
         )
 

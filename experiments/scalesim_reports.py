@@ -78,7 +78,7 @@ def _rate(words: int, window: tuple[int, int]) -> float:
 
 
 def _ofmap_array_writes(row: ScaleSimLayerRow) -> int:
-    return row.ofmap_sram_writes - row.ofmap_dram_reads
+    return row.memory.ofmap_sram_writes - row.memory.ofmap_dram_reads
 
 
 def compute_report(result: ScaleSimResult) -> str:
@@ -104,12 +104,12 @@ def bandwidth_report(result: ScaleSimResult) -> str:
             _line(
                 row.layer_id,
                 [
-                    row.ifmap_sram_reads / cycles,
-                    row.filter_sram_reads / cycles,
+                    row.memory.ifmap_sram_reads / cycles,
+                    row.memory.filter_sram_reads / cycles,
                     _ofmap_array_writes(row) / cycles,
-                    _rate(row.ifmap_dram_reads, windows["dram_read"]),
-                    _rate(row.filter_dram_reads, windows["dram_read"]),
-                    _rate(row.ofmap_dram_writes, windows["dram_write"]),
+                    _rate(row.memory.ifmap_dram_reads, windows["dram_read"]),
+                    _rate(row.memory.filter_dram_reads, windows["dram_read"]),
+                    _rate(row.memory.ofmap_dram_writes, windows["dram_write"]),
                 ],
             )
         )
@@ -127,17 +127,17 @@ def detailed_access_report(result: ScaleSimResult) -> str:
                 row.layer_id,
                 [
                     *sram,
-                    row.ifmap_sram_reads,
+                    row.memory.ifmap_sram_reads,
                     *sram,
-                    row.filter_sram_reads,
+                    row.memory.filter_sram_reads,
                     *sram,
                     _ofmap_array_writes(row),
                     *read,
-                    row.ifmap_dram_reads,
+                    row.memory.ifmap_dram_reads,
                     *read,
-                    row.filter_dram_reads,
+                    row.memory.filter_dram_reads,
                     *write,
-                    row.ofmap_dram_writes,
+                    row.memory.ofmap_dram_writes,
                 ],
             )
         )

@@ -93,7 +93,7 @@ def parameter_names(study: Study) -> dict[str, str]:
     ``vdd_v``, ``penalty`` for ``penalty_cycles``, ``f_clk_mhz``); the field names themselves
     are accepted too.
     """
-    from .options import dest_of
+    from .vocabulary import dest_of
 
     fields = [f.name for f in dataclasses.fields(study.config_type) if f.init]
     names = {dest_of(name): name for name in fields}
@@ -102,7 +102,7 @@ def parameter_names(study: Study) -> dict[str, str]:
 
 
 def _canonical_names(study: Study) -> list[str]:
-    from .options import dest_of
+    from .vocabulary import dest_of
 
     return sorted(dest_of(f.name) for f in dataclasses.fields(study.config_type) if f.init)
 
@@ -417,7 +417,12 @@ class _Store:
             )
 
     def done(self, key: str) -> bool:
-        return (self.root / "points" / f"{key}.json").is_file()
+        """The point's file holds its result; a file cut short or edited into anything else is recomputed."""
+        try:
+            document = self.load(key)
+        except (OSError, ValueError):
+            return False
+        return isinstance(document, dict) and document.get("key") == key and isinstance(document.get("result"), dict)
 
     def journal(self, event: str, key: str) -> None:
         with (self.root / "journal.log").open("a") as handle:

@@ -15,13 +15,12 @@ memory exceeds the limit: ``--max-memory`` on the command line, by default
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import numpy as np
 
 from pe_models.errors import ConfigError
 
@@ -96,7 +95,7 @@ def integer(field: str, value: object, *, minimum: int | None = None, maximum: i
         allowed = f"an integer <= {maximum}"
     else:
         allowed = "an integer"
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ConfigError(f"{field}: expected {allowed}, got {value!r}")
     number = int(value)
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):

@@ -36,10 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pe_models._kernels import compound_carry_steps
 from pe_models.chain import static_output_arrival_fs
 from pe_models.errors import ConfigError
 from pe_models.integers import bit_frequencies
+from pe_models.kernels import compound_carry_steps
 from pe_models.operands import OperandStream
 from pe_models.pe import PEConfig, StageTiming
 

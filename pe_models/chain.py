@@ -14,7 +14,7 @@ How each stage is evaluated (see ``docs/pe_timing.md``):
   construction and slower (2e4-1e5 MACs/s).
 
 Only the array engines' per-MAC kernel (:func:`mac_parameters`,
-``_kernels.registered_mac``) keeps a static-arrival model of the multiplier stage.
+:func:`pe_models.kernels.registered_mac`) keeps a static-arrival model of the multiplier stage.
 
 Per-lane delay factors (process variation) scale every cell delay of a lane; each
 delay is rounded to whole femtoseconds after scaling.
@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pe_models import _kernels
+from pe_models import kernels
 from pe_models.integers import to_signed
 from pe_models.netlist import Netlist
 from pe_models.pe import PEConfig, StageTiming
@@ -171,21 +171,21 @@ def evaluate_adder_stage(
         if pe.cells == "compound":
             delays = (lanes["maj3"], lanes["xor3"], lanes["maj3"])
             if need_settle:
-                _kernels.rca_compound_lanes(
+                kernels.rca_compound_lanes(
                     old_a, old_b, new_a, new_b, mask, timing.t_sample_fs, delays[0], delays[1], latched, correct, settle
                 )
             else:
-                _kernels.rca_compound_latched_lanes(
+                kernels.rca_compound_latched_lanes(
                     old_a, old_b, new_a, new_b, mask, timing.t_sample_fs, delays[0], delays[1], latched, correct
                 )
         else:
             delays = (lanes["xor2"], lanes["and2"], lanes["or2"])
-            _kernels.rca_2in_lanes(
+            kernels.rca_2in_lanes(
                 old_a, old_b, new_a, new_b, mask, timing.t_sample_fs, delays[0], delays[1], delays[2], latched, correct
             )
         if bit_settle or (need_settle and pe.cells != "compound"):
             bits = np.zeros((n, width), dtype=np.int64)
-            _kernels.rca_bit_settle_lanes(
+            kernels.rca_bit_settle_lanes(
                 old_a, old_b, new_a, new_b, mask, width, pe.cells == "compound", delays[0], delays[1], delays[2], bits
             )
             settle = bits.max(axis=1)
@@ -338,7 +338,7 @@ def _gate(
 def mac_parameters(
     pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None, window_fs: int = 0
 ) -> np.ndarray:
-    """Parameter rows for the numba per-MAC kernel ``pe_models._kernels.registered_mac``.
+    """Parameter rows for the numba per-MAC kernel ``pe_models.kernels.registered_mac``.
 
     Parameters
     ----------
@@ -371,26 +371,24 @@ def mac_parameters(
     lane_delays = lane_delays_fs(pe, timing, lane_factors)
     rows = 1 if lane_factors is None else np.asarray(lane_factors).size
     cells = ("maj3", "xor3", "maj3") if pe.cells == "compound" else ("xor2", "and2", "or2")
-    params = np.zeros((rows, _kernels.PARAM_COUNT), dtype=np.int64)
-    params[:, _kernels.PARAM_CELLS] = 0 if pe.cells == "compound" else 1
-    params[:, _kernels.PARAM_MASK] = (1 << pe.width) - 1
-    params[:, _kernels.PARAM_T_SAMPLE] = timing.t_sample_fs
+    params = np.zeros((rows, kernels.PARAM_COUNT), dtype=np.int64)
+    params[:, kernels.PARAM_CELLS] = 0 if pe.cells == "compound" else 1
+    params[:, kernels.PARAM_MASK] = (1 << pe.width) - 1
+    params[:, kernels.PARAM_T_SAMPLE] = timing.t_sample_fs
     for offset, cell in enumerate(cells):
-        params[:, _kernels.PARAM_D0 + offset] = lane_delays[cell]
+        params[:, kernels.PARAM_D0 + offset] = lane_delays[cell]
     arrival = pe.stages["multiplier"].static_arrival_lanes_fs(lane_delays, "product")
-    params[:, _kernels.PARAM_ARRIVAL : _kernels.PARAM_LATE_PRODUCT] = arrival
+    params[:, kernels.PARAM_ARRIVAL : kernels.PARAM_LATE_PRODUCT] = arrival
     late = arrival > timing.t_sample_fs
-    params[:, _kernels.PARAM_LATE_PRODUCT] = (late * np.left_shift(np.int64(1), np.arange(16))).sum(axis=1)
-    d_carry = params[:, _kernels.PARAM_D0]
-    d_sum = params[:, _kernels.PARAM_D1]
-    params[:, _kernels.PARAM_CARRY_STEPS] = np.where(
+    params[:, kernels.PARAM_LATE_PRODUCT] = (late * np.left_shift(np.int64(1), np.arange(16))).sum(axis=1)
+    d_carry = params[:, kernels.PARAM_D0]
+    d_sum = params[:, kernels.PARAM_D1]
+    params[:, kernels.PARAM_CARRY_STEPS] = np.where(
         timing.t_sample_fs < d_sum, -1, (timing.t_sample_fs - d_sum) // np.maximum(d_carry, 1)
     )
     t_shadow = timing.t_sample_fs + int(window_fs)
-    params[:, _kernels.PARAM_T_SHADOW] = t_shadow
-    params[:, _kernels.PARAM_SHADOW_STEPS] = np.where(
-        t_shadow < d_sum, -1, (t_shadow - d_sum) // np.maximum(d_carry, 1)
-    )
+    params[:, kernels.PARAM_T_SHADOW] = t_shadow
+    params[:, kernels.PARAM_SHADOW_STEPS] = np.where(t_shadow < d_sum, -1, (t_shadow - d_sum) // np.maximum(d_carry, 1))
     return params
 
 
@@ -419,15 +417,15 @@ def evaluate_stream(pe: PEConfig, timing: StageTiming, a: np.ndarray, b: np.ndar
     c = np.ascontiguousarray(c, dtype=np.int64)
     out = np.empty(a.shape[0], dtype=np.int64)
     if pe.cells == "compound":
-        _kernels.compound_mac_stream(
+        kernels.compound_mac_stream(
             a,
             b,
             c,
-            params[_kernels.PARAM_LATE_PRODUCT],
-            params[_kernels.PARAM_CARRY_STEPS],
-            params[_kernels.PARAM_MASK],
+            params[kernels.PARAM_LATE_PRODUCT],
+            params[kernels.PARAM_CARRY_STEPS],
+            params[kernels.PARAM_MASK],
             out,
         )
     else:
-        _kernels.registered_mac_stream(a, b, c, params, out)
+        kernels.registered_mac_stream(a, b, c, params, out)
     return to_signed(out, pe.width)

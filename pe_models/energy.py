@@ -41,20 +41,29 @@ from pe_models.pe import PEConfig
 
 __all__ = [
     "CONSTANTS",
+    "CORE_SOURCES",
     "STAGE_FEATURES",
+    "STATIONARY_FLOPS",
     "Band",
+    "CellEnergies",
     "Constant",
+    "PEArea",
     "PEEnergyModel",
     "SourcePoint",
     "StageToggleModel",
     "flops_per_pe",
+    "leakage_temperature_factor",
+    "logical_effort_cells",
     "net_capacitance_units",
     "net_toggles",
     "net_toggles_fast",
     "node_energy_scale",
+    "pe_area",
     "pe_energy_model",
     "peak_macs_per_s",
+    "register_toggles",
     "stage_features",
+    "stage_vector_energy_fj",
     "technology_node_nm",
 ]
 
@@ -272,26 +281,6 @@ CONSTANTS: Mapping[str, Constant] = MappingProxyType(
                     SourcePoint(2.0, 45.0, 0.9, "shadow latch + comparator + detector each a flop", False),
                 ),
             ),
-            Constant(
-                name="sram_pj_per_byte",
-                unit="pJ per byte",
-                meaning="on-chip SRAM access (read or write), 32 KiB bank nominal",
-                points=(
-                    SourcePoint(20.0 / 8, 45.0, 0.9, _HOROWITZ + ": 32 KB, 64-bit access 20 pJ"),
-                    SourcePoint(10.0 / 8, 45.0, 0.9, _HOROWITZ + ": 8 KB, 64-bit access 10 pJ"),
-                    SourcePoint(100.0 / 8, 45.0, 0.9, _HOROWITZ + ": 1 MB, 64-bit access 100 pJ"),
-                ),
-            ),
-            Constant(
-                name="dram_pj_per_byte",
-                unit="pJ per byte",
-                meaning="DRAM access, not node scaled (own process and supply)",
-                points=(
-                    SourcePoint(1950.0 / 8, 45.0, 0.9, _HOROWITZ + ": DRAM 1.3-2.6 nJ per 64 bits, midpoint", False),
-                    SourcePoint(1300.0 / 8, 45.0, 0.9, _HOROWITZ + ": DRAM 1.3 nJ per 64 bits", False),
-                    SourcePoint(2600.0 / 8, 45.0, 0.9, _HOROWITZ + ": DRAM 2.6 nJ per 64 bits", False),
-                ),
-            ),
         )
     }
 )
@@ -317,17 +306,90 @@ _FLOP_D_UNITS = 1.0
 _FLOP_Q_UNITS = 1.0
 
 
-def net_capacitance_units(netlist: Netlist) -> np.ndarray:
+@dataclass(frozen=True, kw_only=True, eq=False)
+class CellEnergies:
+    """Per-cell energies, capacitances, leakage and areas of one characterised library at one
+    supply and temperature: what the core's energy model takes from a cell library.
+
+    A characterised library (ngspice on the technology's card, e.g. the ``cells`` work's
+    Liberty reader) builds one of these at the technology's nominal VDD and a temperature;
+    :func:`pe_energy_model` then takes every switching energy, flop energy, leakage and area
+    from it (one source), counted with the same toggle model. Units: fJ, fF, nW, um^2.
+
+    Attributes
+    ----------
+    name : str
+        Where the figures come from (stated in every output).
+    vdd_v, temperature_c : float
+        The corner they were characterised at.
+    output_transition_fj : mapping of str to float
+        Energy drawn per output transition of each cell kind with no external load
+        (internal and parasitic), fJ.
+    pin_capacitance_ff : mapping of str to float
+        Input capacitance of each cell kind's pins (mean over its pins), fF.
+    flop_d_ff, flop_q_transition_fj : float
+        The flip-flop's D-pin capacitance and the energy per Q transition without load.
+    flop_clock_fj : float
+        Energy of one flop clocked for one cycle (its clock pin and internal clock nets, both edges).
+    flop_data_fj : float
+        Internal energy per output transition of a flop beyond ``flop_q_transition_fj``.
+    leakage_nw : mapping of str to float
+        Leakage per cell kind and of the flip-flop (key ``"dff"``), nW.
+    area_um2 : mapping of str to float
+        Area per cell kind, the flip-flop (``"dff"``), a latch (``"latch"``), a 2:1
+        multiplexer (``"mux2"``), and a buffer (``"buf"``).
+    """
+
+    name: str
+    vdd_v: float
+    temperature_c: float
+    output_transition_fj: Mapping[str, float]
+    pin_capacitance_ff: Mapping[str, float]
+    flop_d_ff: float
+    flop_q_transition_fj: float
+    flop_clock_fj: float
+    flop_data_fj: float
+    leakage_nw: Mapping[str, float]
+    area_um2: Mapping[str, float]
+
+    def net_energy_fj(self, netlist: Netlist) -> np.ndarray:
+        """Energy per transition of every net: its driver's output energy plus ``0.5 C V**2``
+        of every pin it drives (a flop's D pin for each output bit), fJ; 0 for the constant nets."""
+        energy = np.zeros(netlist.n_nets, dtype=np.float64)
+        half_v2 = 0.5 * self.vdd_v**2
+        for nets in netlist.inputs.values():
+            energy[nets] += self.flop_q_transition_fj
+        for cell in netlist.cells:
+            energy[cell.output] += self.output_transition_fj[cell.kind]
+            for net in cell.inputs:
+                energy[net] += half_v2 * self.pin_capacitance_ff[cell.kind]
+        for nets in netlist.outputs.values():
+            for net in nets:
+                energy[net] += half_v2 * self.flop_d_ff
+        energy[:2] = 0.0
+        return energy
+
+
+_CELL_ENERGIES_REFERENCE_FF = 1.0
+"""With a :class:`CellEnergies` library, one "unit" of the toggle model is 1 fF switched at
+the library's supply: units = energy / (0.5 x 1 fF x VDD**2)."""
+
+
+def net_capacitance_units(netlist: Netlist, cells: CellEnergies | None = None) -> np.ndarray:
     """Switched capacitance of each net per transition, in unit-inverter input capacitances.
 
     Driver parasitic (a flop's Q for input buses) plus the input capacitance of every
-    cell pin the net drives, plus a flop D pin per output-bus bit.
+    cell pin the net drives, plus a flop D pin per output-bus bit. With `cells`, the
+    library's energy per transition expressed in fF switched at its supply
+    (:meth:`CellEnergies.net_energy_fj` / ``0.5 VDD**2``).
 
     Returns
     -------
     ndarray, float64, shape (netlist.n_nets,)
         0 for the constant nets 0 and 1.
     """
+    if cells is not None:
+        return cells.net_energy_fj(netlist) / (0.5 * cells.vdd_v**2 * _CELL_ENERGIES_REFERENCE_FF)
     units = np.zeros(netlist.n_nets, dtype=np.float64)
     for nets in netlist.inputs.values():
         units[nets] += _FLOP_Q_UNITS
@@ -392,18 +454,15 @@ def net_toggles_fast(
     Falls back to the Python reference when a net switches more than
     ``GATE_MAX_EVENTS`` times in a cycle.
     """
-    from pe_models import _kernels
     from pe_models.gate import _encoded
+    from pe_models.kernels import net_toggle_lanes
 
-    kinds, inputs, outputs, input_nets, input_bus, input_bit = _encoded(netlist)
     bus_names = list(netlist.inputs)
     old = np.stack([np.asarray(old_inputs[name], dtype=np.int64) for name in bus_names])
     new = np.stack([np.asarray(new_inputs[name], dtype=np.int64) for name in bus_names])
     delays = np.array([int(delays_fs[cell.kind]) for cell in netlist.cells], dtype=np.int64)
     toggles = np.zeros((old.shape[1], netlist.n_nets), dtype=np.int64)
-    done = _kernels.net_toggle_lanes(
-        kinds, inputs, outputs, delays, netlist.n_nets, input_nets, input_bus, input_bit, old, new, toggles
-    )
+    done = net_toggle_lanes(_encoded(netlist), delays, old, new, toggles)
     if not done:
         return net_toggles(netlist, old_inputs, new_inputs, delays_fs=delays_fs)
     return toggles
@@ -578,9 +637,14 @@ def _validation_stream(seed: int, width: int, steps: int = 400, depth: int = 8, 
 
 
 def _fit_stage(
-    stage: str, netlist: Netlist, delays_fs: Mapping[str, int], width: int, samples: int
+    stage: str,
+    netlist: Netlist,
+    delays_fs: Mapping[str, int],
+    width: int,
+    samples: int,
+    cells: CellEnergies | None = None,
 ) -> StageToggleModel:
-    units = net_capacitance_units(netlist)
+    units = net_capacitance_units(netlist, cells)
     old, new = _random_training_operands(1, samples // 4, width)
     sold, snew = _validation_stream(11, width, steps=samples - samples // 4, depth=32, columns=32)
     old = {k: np.concatenate([old[k], sold[k]]) for k in "abc"}
@@ -622,6 +686,65 @@ def flops_per_pe(pe: PEConfig) -> int:
     return 2 * OPERAND_BITS + product + pe.width
 
 
+STATIONARY_FLOPS = OPERAND_BITS
+"""Flops of the stationary operand register (the weight in ``ws``, the input in ``is``): loaded
+once per fold, clock-gated the rest of it."""
+
+
+def register_toggles(pe: PEConfig, old: Mapping[str, np.ndarray], new: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Output transitions of the PE's registers from one MAC to the next.
+
+    The streamed operand register (``hd_a``), the stationary one (``hd_b``, 0 while it holds),
+    the product register (``hd_product``, registered pipeline only) and the partial-sum
+    register the PE passes on (``hd_sum``).
+
+    Returns
+    -------
+    ndarray, float64, shape (n,)
+    """
+    a0, b0, c0 = (np.asarray(old[k], dtype=np.int64) for k in "abc")
+    a1, b1, c1 = (np.asarray(new[k], dtype=np.int64) for k in "abc")
+    p0, p1 = a0 * b0, a1 * b1
+    toggles = _hd(a0, a1, OPERAND_BITS) + _hd(b0, b1, OPERAND_BITS)
+    toggles = toggles + _hd(_wrap(c0 + p0, pe.width), _wrap(c1 + p1, pe.width), pe.width)
+    if pe.pipeline == "registered":
+        toggles = toggles + _hd(p0, p1, PRODUCT_BITS)
+    return toggles
+
+
+@lru_cache(maxsize=1)
+def _leakage_table() -> tuple[np.ndarray, np.ndarray]:
+    from importlib import resources
+
+    text = resources.files("pe_models.technology_data").joinpath("ptm-32nm-hp-leakage-temperature.csv").read_text()
+    rows = [line.split(",") for line in text.splitlines() if line and not line.startswith(("#", "temperature"))]
+    return np.array([float(r[0]) for r in rows]), np.array([float(r[1]) for r in rows])
+
+
+LEAKAGE_TEMPERATURE_RANGE_C = (0.0, 110.0)
+
+
+def leakage_temperature_factor(temperature_c: float) -> float:
+    """Leakage power at `temperature_c` over its value at 27 degC.
+
+    From ngspice on the shipped PTM 32 nm HP card (``ptm-32nm-hp-leakage-temperature.csv``:
+    two inverters at 0.9 V, 0..110 degC), interpolated linearly in ``log(leakage)``; the
+    cited leakage constants are taken as 27 degC values. 2.96 at 85 degC.
+
+    Raises
+    ------
+    ConfigError
+        A temperature outside 0..110 degC.
+    """
+    low, high = LEAKAGE_TEMPERATURE_RANGE_C
+    if not isinstance(temperature_c, int | float) or not low <= float(temperature_c) <= high:
+        raise ConfigError(f"temperature_c: {temperature_c!r} is outside the leakage table; allowed: 0..110 degC")
+    temperatures, currents = _leakage_table()
+    logs = np.log(currents)
+    at = float(np.interp(float(temperature_c), temperatures, logs))
+    return float(np.exp(at - np.interp(27.0, temperatures, logs)))
+
+
 def peak_macs_per_s(pes: int, f_clk_mhz: float) -> float:
     """Peak throughput: one MAC per PE per cycle, MAC/s (2 operations per MAC)."""
     return float(pes) * float(f_clk_mhz) * 1e6
@@ -647,6 +770,104 @@ def technology_node_nm(technology: object) -> float:
     return float(match.group(1))
 
 
+CORE_SOURCES = (
+    "switching of the datapath and of the flip-flops (clock and data): logical-effort capacitance units x C_unit "
+    "calibrated on Horowitz's 8-bit multiply + 32-bit add (one source, docs/energy.md); leakage: Aladdin tables "
+    "(cited, a second source: the leakage share mixes the two); areas: Nangate 45 nm X1 cells scaled to the node"
+)
+"""Where the core's energies and areas come from (every energy output states it)."""
+
+_FLOP_CLOCK_UNITS = 8.0
+"""Clock capacitance of one static master-slave flip-flop in unit-inverter capacitances: the
+CK pin (1), the local clock inverters' parasitics and inputs (clkb: 1 + 1, clk: 1) and the
+four transmission gates they drive (about 1 per clock phase each side, 4), rounded to 8
+(Weste and Harris, *CMOS VLSI Design*, 4th ed., 2011, Fig. 10.20: transmission-gate flop
+with local clock inversion). Every clock net switches up and down once per cycle."""
+
+_CLOCK_TREE_UNITS = 2.0
+"""Clock distribution per flop (wire and the last buffer stage's share), unit capacitances;
+our assumption, about two flop clock pins."""
+
+_FLOP_DATA_UNITS = 8.0
+"""Internal nodes of the flop switching when its output changes: master and slave storage
+nodes with their feedback inverters (four nets of about 2 units each); the D and Q pins
+are already loads of the netlist's nets (:func:`net_capacitance_units`)."""
+
+_NANGATE_UM2 = MappingProxyType(
+    {
+        "inv": 0.532,
+        "buf": 0.798,
+        "nand2": 0.798,
+        "and2": 1.064,
+        "or2": 1.064,
+        "xor2": 1.596,
+        "xor3": 4.256 * 16 / 28,
+        "maj3": 4.256 * 12 / 28,
+        "ao21": 1.064 + 0.532,
+        "dff": 4.522,
+        "latch": 2.660,
+        "mux2": 1.862,
+    }
+)
+"""Cell areas in um^2 at 45 nm: Nangate 45 nm Open Cell Library, X1 drive (INV 0.532, BUF
+0.798, NAND2 0.798, AND2 1.064, OR2 1.064, XOR2 1.596, DFF 4.522, DLH latch 2.660, MUX2
+1.862; AO21 = AOI21 1.064 + INV); XOR3 and MAJ3, which the library lacks, are the sum and
+carry halves of its mirror full adder FA_X1 (4.256) split by transistor count (16 : 12)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PEArea:
+    """Area of one PE and of what a protected bit adds, um^2 at the model's node.
+
+    Attributes
+    ----------
+    cells_um2 : float
+        The datapath's logic cells (multiplier, adder).
+    flops_um2 : float
+        Its flip-flops.
+    razor_extra_um2 : float
+        A Razor flop minus a plain flop: shadow latch, XOR comparator, restore multiplexer.
+    hold_buffer_um2 : float
+        One hold-fix buffer.
+    source : str
+    """
+
+    cells_um2: float
+    flops_um2: float
+    razor_extra_um2: float
+    hold_buffer_um2: float
+    source: str
+
+    @property
+    def pe_um2(self) -> float:
+        """The unprotected PE, ``cells + flops``."""
+        return self.cells_um2 + self.flops_um2
+
+    def protected_um2(self, protected_bits: float, hold_buffers_per_bit: float) -> float:
+        """What `protected_bits` Razor flops with their hold-fix buffers add to a PE."""
+        return protected_bits * (self.razor_extra_um2 + hold_buffers_per_bit * self.hold_buffer_um2)
+
+    def overhead_pct(self, protected_bits: float, hold_buffers_per_bit: float) -> float:
+        """Area overhead of the protection in percent of the unprotected PE."""
+        return 100.0 * self.protected_um2(protected_bits, hold_buffers_per_bit) / self.pe_um2
+
+
+def pe_area(pe: PEConfig, node_nm: float) -> PEArea:
+    """Area of `pe` from the cell counts of its netlists and :data:`_NANGATE_UM2` scaled by
+    ``(node_nm / 45)**2``."""
+    scale = (float(node_nm) / 45.0) ** 2
+    cells = sum(_NANGATE_UM2[cell.kind] for netlist in pe.stages.values() for cell in netlist.cells)
+    flops = flops_per_pe(pe) * _NANGATE_UM2["dff"]
+    razor = _NANGATE_UM2["latch"] + _NANGATE_UM2["xor2"] + _NANGATE_UM2["mux2"]
+    return PEArea(
+        cells_um2=cells * scale,
+        flops_um2=flops * scale,
+        razor_extra_um2=razor * scale,
+        hold_buffer_um2=_NANGATE_UM2["buf"] * scale,
+        source=f"Nangate 45 nm Open Cell Library X1 areas scaled by ({float(node_nm):g}/45)^2",
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class PEEnergyModel:
     """Every per-PE energy figure at the technology's node and nominal supply.
@@ -661,19 +882,25 @@ class PEEnergyModel:
     stages : mapping of str to StageToggleModel
     flops : int
         Flip-flops per PE.
-    flop_pj : Band
-        Energy per flop per cycle (clock and data).
+    stationary_flops : int
+        Of which the stationary operand register (:data:`STATIONARY_FLOPS`).
+    flop_clock_pj : Band
+        One flop clocked for one cycle (its clock nets and its share of the clock tree).
+    flop_data_pj : Band
+        One output transition of a flop (its internal nodes).
     leakage_uw : Band
-        Leakage power of one PE at nominal VDD, uW.
+        Leakage power of one PE at nominal VDD and 27 degC, uW.
     razor_extra_pj : Band
-        Razor flop minus plain flop, per protected bit per cycle.
+        Razor flop minus plain flop, per protected bit per clocked cycle.
     hold_buffer_pj : Band
-        One hold-fix buffer per cycle (its switched capacitance at the protected bit's activity).
+        One hold-fix buffer per clocked cycle (its switched capacitance at the protected bit's activity).
     hold_buffers_per_bit : float
         Hold-fix buffers per protected bit.
     error_network_pj : Band
         One OR2 of the error-signal tree switching up and down: per tree level per detection.
-    sram_pj_per_byte, dram_pj_per_byte : Band
+    area : PEArea
+    sources : str
+        :data:`CORE_SOURCES`.
     """
 
     pe: PEConfig
@@ -682,25 +909,36 @@ class PEEnergyModel:
     unit_capacitance_ff: Band
     stages: Mapping[str, StageToggleModel]
     flops: int
-    flop_pj: Band
+    stationary_flops: int = STATIONARY_FLOPS
+    flop_clock_pj: Band
+    flop_data_pj: Band
     leakage_uw: Band
     razor_extra_pj: Band
     hold_buffer_pj: Band
     hold_buffers_per_bit: float
     error_network_pj: Band
-    sram_pj_per_byte: Band
-    dram_pj_per_byte: Band
+    area: PEArea
+    sources: str = CORE_SOURCES
 
     def switching_pj(self, units: float) -> Band:
         """Energy at nominal VDD of `units` unit-capacitance transitions, pJ."""
         return self.unit_capacitance_ff * (0.5 * units * self.vdd_nominal_v**2 * 1e-3)
 
     def mac_units(self, old: Mapping[str, np.ndarray], new: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Predicted switched capacitance units of every MAC (all stages), shape (n,)."""
+        """Predicted switched capacitance units of every MAC's datapath (all stages), shape (n,)."""
         total = np.zeros(len(np.asarray(new["a"])), dtype=np.float64)
         for name, model in self.stages.items():
             total += model.predict_units(stage_features(name, old, new, width=self.pe.width))
         return total
+
+    def register_toggles(self, old: Mapping[str, np.ndarray], new: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Register output transitions of every MAC (:func:`register_toggles`), shape (n,)."""
+        return register_toggles(self.pe, old, new)
+
+    @property
+    def pe_clock_pj(self) -> Band:
+        """Every flop of one PE clocked for one cycle."""
+        return self.flop_clock_pj * self.flops
 
     @property
     def random_mac_pj(self) -> Band:
@@ -720,6 +958,7 @@ def pe_energy_model(
     node_nm: float | None = None,
     hold_buffers_per_bit: float = 2.0,
     samples: int = 4000,
+    cells: CellEnergies | None = None,
 ) -> PEEnergyModel:
     """The energy model of `pe` on its technology (cached).
 
@@ -732,6 +971,11 @@ def pe_energy_model(
         Hold-fix buffers per protected bit (>= 0).
     samples : int
         Gate-level vectors per stage for the toggle-model fit.
+    cells : CellEnergies, optional
+        A characterised library at the technology's nominal VDD: every net's energy per
+        transition, the flops' clock and data energy, the leakage and the areas come from
+        it (one source, no band); default: logical-effort units x the calibrated ``C_unit``
+        with Aladdin's leakage (:data:`CORE_SOURCES`).
 
     Raises
     ------
@@ -746,20 +990,25 @@ def pe_energy_model(
         raise ConfigError(f"hold_buffers_per_bit: expected a number >= 0, got {hold_buffers_per_bit!r}")
     vdd = float(tech.vdd_nominal_v)
     delays_fs = {kind: round(ps * 1000) for kind, ps in pe.library.delays_ps.items()}
+    if cells is not None:
+        return _library_model(pe, node, vdd, delays_fs, float(hold_buffers_per_bit), samples, cells)
     calibration = _calibration_units()
     mac = CONSTANTS["mac8_acc32_pj"].at(node, vdd)
     unit_ff = mac * (1.0 / (0.5 * calibration * vdd**2 * 1e-3))
     stages = {name: _fit_stage(name, netlist, delays_fs, pe.width, samples) for name, netlist in pe.stages.items()}
-    flop = CONSTANTS["flop_pj"].at(node, vdd)
     flops = flops_per_pe(pe)
     leak = (
         CONSTANTS["leak_mult8_uw"].at(node, vdd)
         + CONSTANTS["leak_adder_bit_uw"].at(node, vdd) * pe.width
         + CONSTANTS["leak_flop_uw"].at(node, vdd) * flops
     )
-    hold = unit_ff * (0.5 * _HOLD_BUFFER_UNITS * _HOLD_BUFFER_ACTIVITY * vdd**2 * 1e-3)
-    network_units = 2 * (_GATE_EFFORT["or2"][0] + _GATE_EFFORT["or2"][1])
-    network = unit_ff * (0.5 * network_units * vdd**2 * 1e-3)
+
+    def transitions_pj(units: float) -> Band:
+        return unit_ff * (0.5 * units * vdd**2 * 1e-3)
+
+    flop_clock = transitions_pj(2 * (_FLOP_CLOCK_UNITS + _CLOCK_TREE_UNITS))
+    hold = transitions_pj(_HOLD_BUFFER_UNITS * _HOLD_BUFFER_ACTIVITY)
+    network = transitions_pj(2 * (_GATE_EFFORT["or2"][0] + _GATE_EFFORT["or2"][1]))
     return PEEnergyModel(
         pe=pe,
         node_nm=node,
@@ -767,14 +1016,97 @@ def pe_energy_model(
         unit_capacitance_ff=unit_ff,
         stages=MappingProxyType(stages),
         flops=flops,
-        flop_pj=flop,
+        flop_clock_pj=flop_clock,
+        flop_data_pj=transitions_pj(_FLOP_DATA_UNITS),
         leakage_uw=leak,
-        razor_extra_pj=flop.times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd)),
+        razor_extra_pj=flop_clock.times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd)),
         hold_buffer_pj=hold,
         hold_buffers_per_bit=float(hold_buffers_per_bit),
         error_network_pj=network,
-        sram_pj_per_byte=CONSTANTS["sram_pj_per_byte"].at(node, vdd),
-        dram_pj_per_byte=CONSTANTS["dram_pj_per_byte"].at(node, vdd),
+        area=pe_area(pe, node),
+    )
+
+
+def _library_model(
+    pe: PEConfig,
+    node: float,
+    vdd: float,
+    delays_fs: Mapping[str, int],
+    hold_buffers_per_bit: float,
+    samples: int,
+    cells: CellEnergies,
+) -> PEEnergyModel:
+    """:func:`pe_energy_model` with every figure from a characterised library."""
+    if not math.isclose(cells.vdd_v, vdd, rel_tol=1e-9):
+        raise ConfigError(f"cells: characterised at {cells.vdd_v:g} V; allowed: the technology's nominal {vdd:g} V")
+    unit_ff = Band.exact(_CELL_ENERGIES_REFERENCE_FF)
+    stages = {
+        name: _fit_stage(name, netlist, delays_fs, pe.width, samples, cells) for name, netlist in pe.stages.items()
+    }
+    flops = flops_per_pe(pe)
+    cell_kinds = [cell.kind for netlist in pe.stages.values() for cell in netlist.cells]
+    leak_uw = (sum(cells.leakage_nw[kind] for kind in cell_kinds) + flops * cells.leakage_nw["dff"]) * 1e-3
+    area_um2 = cells.area_um2
+    area = PEArea(
+        cells_um2=sum(area_um2[kind] for kind in cell_kinds),
+        flops_um2=flops * area_um2["dff"],
+        razor_extra_um2=area_um2["latch"] + area_um2["xor2"] + area_um2["mux2"],
+        hold_buffer_um2=area_um2["buf"],
+        source=cells.name,
+    )
+    flop_clock = Band.exact(cells.flop_clock_fj * 1e-3)
+    half_v2 = 0.5 * vdd**2
+    hold = Band.exact(
+        (cells.output_transition_fj["buf"] + half_v2 * cells.pin_capacitance_ff["buf"]) * _HOLD_BUFFER_ACTIVITY * 1e-3
+    )
+    network = Band.exact(2 * (cells.output_transition_fj["or2"] + half_v2 * cells.pin_capacitance_ff["or2"]) * 1e-3)
+    return PEEnergyModel(
+        pe=pe,
+        node_nm=node,
+        vdd_nominal_v=vdd,
+        unit_capacitance_ff=unit_ff,
+        stages=MappingProxyType(stages),
+        flops=flops,
+        flop_clock_pj=flop_clock,
+        flop_data_pj=Band.exact(cells.flop_data_fj * 1e-3),
+        leakage_uw=Band.exact(leak_uw),
+        razor_extra_pj=flop_clock.times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd)),
+        hold_buffer_pj=hold,
+        hold_buffers_per_bit=hold_buffers_per_bit,
+        error_network_pj=network,
+        area=area,
+        sources=f"every switching energy, flop energy, leakage and area: {cells.name} "
+        f"({cells.vdd_v:g} V, {cells.temperature_c:g} degC)",
+    )
+
+
+def logical_effort_cells(pe: PEConfig, *, node_nm: float | None = None) -> CellEnergies:
+    """The default model's figures as a :class:`CellEnergies` (logical-effort units x the
+    calibrated ``C_unit``, Aladdin leakage spread over the cells, Nangate areas): what a
+    characterised library replaces, and a check that the library path counts the same."""
+    default = pe_energy_model(pe, node_nm=node_nm)
+    vdd = default.vdd_nominal_v
+    unit_ff = default.unit_capacitance_ff.nominal
+    half_v2 = 0.5 * vdd**2
+    scale = (default.node_nm / 45.0) ** 2
+    kinds = {cell.kind for netlist in pe.stages.values() for cell in netlist.cells} | {"buf", "or2"}
+    effort = {**_GATE_EFFORT, "buf": (1.0, 2.0)}
+    cell_kinds = [cell.kind for netlist in pe.stages.values() for cell in netlist.cells]
+    flops = default.flops
+    flop_leak_nw = CONSTANTS["leak_flop_uw"].at(default.node_nm, vdd).nominal * 1e3
+    logic_leak_nw = default.leakage_uw.nominal * 1e3 - flops * flop_leak_nw
+    return CellEnergies(
+        name="logical-effort units x calibrated C_unit (the default model)",
+        vdd_v=vdd,
+        temperature_c=27.0,
+        output_transition_fj={kind: half_v2 * effort[kind][1] * unit_ff for kind in kinds},
+        pin_capacitance_ff={kind: effort[kind][0] * unit_ff for kind in kinds},
+        flop_d_ff=_FLOP_D_UNITS * unit_ff,
+        flop_q_transition_fj=half_v2 * _FLOP_Q_UNITS * unit_ff,
+        flop_clock_fj=default.flop_clock_pj.nominal * 1e3,
+        flop_data_fj=default.flop_data_pj.nominal * 1e3,
+        leakage_nw={**dict.fromkeys(kinds, logic_leak_nw / len(cell_kinds)), "dff": flop_leak_nw},
+        area_um2={kind: area * scale for kind, area in _NANGATE_UM2.items()},
     )
 
 
@@ -798,3 +1130,72 @@ def _calibration_units() -> float:
         toggles = net_toggles_fast(netlist, old, new, delays_fs=delays_fs)
         total += float((toggles * net_capacitance_units(netlist)).sum(axis=1).mean())
     return total
+
+
+def stage_vector_energy_fj(
+    pe: PEConfig,
+    stage: str,
+    old: Mapping[str, np.ndarray],
+    new: Mapping[str, np.ndarray],
+    *,
+    vdd_v: float,
+    t_clk_ps: float,
+    level: str = "gate",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Switching and leakage energy of one timed stage for each input transition, fJ.
+
+    Switching: the stage's nets' transitions (``level="gate"``: counted by the event-driven
+    gate level, :func:`net_toggles_fast`, glitches included; ``"chain"``: predicted by the
+    stage's :class:`StageToggleModel`, as the array-level accounting does) times their
+    switched capacitance units, ``0.5 C_unit VDD**2`` each (:func:`pe_energy_model`'s
+    nominal ``C_unit``, scaled by the technology's switching-energy ratio). Leakage: the
+    stage's cells (multiplier: ``leak_mult8_uw``; adder: ``leak_adder_bit_uw`` per bit;
+    fused: both) over one clock period at `vdd_v` and 27 degC.
+
+    Parameters
+    ----------
+    pe : PEConfig
+    stage : str
+        ``multiplier``, ``adder`` or ``mac``.
+    old, new : mapping of str to ndarray
+        The stage's input buses before and after the edge (:func:`pe_models.chain.stage_inputs`).
+    vdd_v, t_clk_ps : float
+    level : str
+        ``gate`` or ``chain``.
+
+    Returns
+    -------
+    (switching_fj, leakage_fj) : ndarrays, float64, shape (n,)
+    """
+    if level not in ("gate", "chain"):
+        raise ConfigError(f"level: {level!r} is unknown; allowed: gate, chain")
+    model = pe_energy_model(pe)
+    tech = pe.tech
+    netlist = pe.stages[stage]
+    if level == "gate":
+        delays_fs = {kind: round(ps * 1000) for kind, ps in pe.library.delays_ps.items()}
+        toggles = net_toggles_fast(netlist, old, new, delays_fs=delays_fs)
+        units = (toggles * net_capacitance_units(netlist)).sum(axis=1).astype(np.float64)
+    else:
+        operands_old = {"a": old.get("a", 0), "b": old.get("b", 0), "c": old.get("c", 0)}
+        operands_new = {"a": new.get("a", 0), "b": new.get("b", 0), "c": new.get("c", 0)}
+        if stage == "adder":
+            operands_old = {"a": old["product"], "b": np.ones_like(old["product"]), "c": old["c"]}
+            operands_new = {"a": new["product"], "b": np.ones_like(new["product"]), "c": new["c"]}
+        count = len(np.asarray(next(iter(new.values()))))
+        features = stage_features(
+            stage,
+            {k: np.broadcast_to(np.asarray(v, dtype=np.int64), (count,)) for k, v in operands_old.items()},
+            {k: np.broadcast_to(np.asarray(v, dtype=np.int64), (count,)) for k, v in operands_new.items()},
+            width=pe.width,
+        )
+        units = model.stages[stage].predict_units(features)
+    switching = model.switching_pj(1.0).nominal * 1e3 * units * tech.dynamic_energy_scale(vdd_v)
+    node, nominal_vdd = model.node_nm, float(tech.vdd_nominal_v)
+    leak_uw = 0.0
+    if stage in ("multiplier", "mac"):
+        leak_uw += CONSTANTS["leak_mult8_uw"].at(node, nominal_vdd).nominal
+    if stage in ("adder", "mac"):
+        leak_uw += CONSTANTS["leak_adder_bit_uw"].at(node, nominal_vdd).nominal * pe.width
+    leakage_fj = leak_uw * tech.leakage_power_scale(vdd_v) * float(t_clk_ps) * 1e-3
+    return switching, np.full(switching.shape, leakage_fj)

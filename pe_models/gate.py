@@ -21,10 +21,14 @@ from __future__ import annotations
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pe_models.netlist import Netlist, cell_output
+
+if TYPE_CHECKING:
+    from pe_models.kernels import GateNetlist
 
 __all__ = ["GateResult", "evaluate_logic", "simulate_gate", "simulate_gate_fast", "vector_waveforms"]
 
@@ -238,14 +242,14 @@ def vector_waveforms(
 _ENCODINGS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _encoded(netlist: Netlist) -> tuple[np.ndarray, ...]:
-    """The netlist as arrays for the numba kernel, built once per (finished) netlist."""
+def _encoded(netlist: Netlist) -> GateNetlist:
+    """The netlist as arrays for the numba kernels, built once per (finished) netlist."""
     cached = _ENCODINGS.get(netlist)
     if cached is not None and cached[0] == len(netlist.cells):
         return cached[1]
-    from pe_models import _kernels
+    from pe_models.kernels import CELL_CODES, GateNetlist
 
-    kinds = np.array([_kernels.CELL_CODES[cell.kind] for cell in netlist.cells], dtype=np.int8)
+    kinds = np.array([CELL_CODES[cell.kind] for cell in netlist.cells], dtype=np.int8)
     inputs = np.zeros((len(netlist.cells), 3), dtype=np.int64)
     for c, cell in enumerate(netlist.cells):
         inputs[c, : len(cell.inputs)] = cell.inputs
@@ -254,7 +258,15 @@ def _encoded(netlist: Netlist) -> tuple[np.ndarray, ...]:
     input_nets = np.array([net for name in bus_names for net in netlist.inputs[name]], dtype=np.int64)
     input_bus = np.array([b for b, name in enumerate(bus_names) for _ in netlist.inputs[name]], dtype=np.int64)
     input_bit = np.array([i for name in bus_names for i in range(len(netlist.inputs[name]))], dtype=np.int64)
-    encoding = (kinds, inputs, outputs, input_nets, input_bus, input_bit)
+    encoding = GateNetlist(
+        cell_kind=kinds,
+        cell_inputs=inputs,
+        cell_output=outputs,
+        input_nets=input_nets,
+        input_bus=input_bus,
+        input_bit=input_bit,
+        n_nets=int(netlist.n_nets),
+    )
     _ENCODINGS[netlist] = (len(netlist.cells), encoding)
     return encoding
 
@@ -285,7 +297,7 @@ def simulate_gate_fast(
     t_shadow_fs : int, optional
         Second sampling instant (Razor shadow latch), as for :func:`simulate_gate`.
     """
-    from pe_models import _kernels
+    from pe_models.kernels import GATE_MAX_EVENTS, GateSamples, gate_lanes
 
     if lane_factors is not None:
         if nominal_delays_fs is None:
@@ -300,35 +312,27 @@ def simulate_gate_fast(
         factors = np.ones(1)
         if cell_delays.shape != (len(netlist.cells),):
             raise ValueError("one delay per cell is required")
-    kinds, inputs, outputs, input_nets, input_bus, input_bit = _encoded(netlist)
     bus_names = list(netlist.inputs)
     old = np.stack([np.asarray(old_inputs[name], dtype=np.int64) for name in bus_names])
     new = np.stack([np.asarray(new_inputs[name], dtype=np.int64) for name in bus_names])
     bus = np.array(netlist.outputs[output or list(netlist.outputs)[-1]], dtype=np.int64)
     n = old.shape[1]
-    latched = np.zeros(n, dtype=np.int64)
-    shadow = np.zeros(n, dtype=np.int64)
-    correct = np.zeros(n, dtype=np.int64)
-    settle = np.zeros((n, bus.size), dtype=np.int64)
-    done = _kernels.gate_lanes(
-        kinds,
-        inputs,
-        outputs,
+    samples = GateSamples(
+        latched=np.zeros(n, dtype=np.int64),
+        shadow=np.zeros(n, dtype=np.int64),
+        correct=np.zeros(n, dtype=np.int64),
+        bit_settle=np.zeros((n, bus.size), dtype=np.int64),
+    )
+    done = gate_lanes(
+        _encoded(netlist),
         cell_delays,
         factors,
-        netlist.n_nets,
-        input_nets,
-        input_bus,
-        input_bit,
         old,
         new,
         bus,
         int(t_sample_fs),
         int(t_sample_fs if t_shadow_fs is None else t_shadow_fs),
-        latched,
-        shadow,
-        correct,
-        settle,
+        samples,
     )
     if not done and lane_factors is None:
         return simulate_gate(
@@ -341,7 +345,10 @@ def simulate_gate_fast(
             t_shadow_fs=t_shadow_fs,
         )
     if not done:
-        raise ValueError(f"a net switched more than {_kernels.GATE_MAX_EVENTS} times; use simulate_gate")
+        raise ValueError(f"a net switched more than {GATE_MAX_EVENTS} times; use simulate_gate")
     return GateResult(
-        latched=latched, correct=correct, bit_settle_fs=settle, shadow=None if t_shadow_fs is None else shadow
+        latched=samples.latched,
+        correct=samples.correct,
+        bit_settle_fs=samples.bit_settle,
+        shadow=None if t_shadow_fs is None else samples.shadow,
     )

@@ -1,28 +1,30 @@
 """numba kernels of the fast grid engine: one call runs one fold of the array.
 
-Every MAC goes through :func:`pe_models._kernels.registered_mac` with the PE's previous
+Every MAC goes through :func:`pe_models.kernels.registered_mac` with the PE's previous
 state, exactly as the detailed engine's PE objects do (see :mod:`sim.grid` for the
 timeline and the fold-boundary convention). Accumulator values are unsigned bit patterns
 masked to the accumulator width. Protected bits are Razor flip-flops: a MAC whose value at
 ``t_sample`` differs on a protected bit from its shadow value at ``t_sample + window``
-(:func:`pe_models._kernels.registered_mac_shadow`) is detected (:func:`_razor`).
+(:func:`pe_models.kernels.registered_mac_shadow`) is detected (:func:`_razor`).
+
+A fold kernel takes its parameters as two records, :class:`FoldSetup` (what the fold is)
+and :class:`FoldTallies` (what it counts into).
 
 numba's on-disk cache does not notice changes to functions it inlined from other
 modules, so a stale cached kernel could keep an old ``registered_mac``. On import this
-module compares a hash of ``pe_models/_kernels.py`` with the one recorded beside its own
-cache files and deletes them when it differs.
+module compares :data:`pe_models.kernels.SOURCE_DIGEST` with the one recorded beside its
+own cache files and deletes them when it differs.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-import pe_models.mac_kernels as _pe_kernels
-from pe_models.mac_kernels import (
+from pe_models.kernels import (
     LANE_GROUP,
     PARAM_CARRY_STEPS,
     PARAM_CELLS,
@@ -31,12 +33,16 @@ from pe_models.mac_kernels import (
     SCREEN_EAGER,
     SCREEN_LAZY,
     SCREEN_OFF,
+    SOURCE_DIGEST,
     WRONG_GROUP,
     WRONG_WORDS,
+    CompoundTiming,
+    LaneScratch,
     add_tallies,
     compound_stationary_lanes,
     compound_stationary_screened,
     compound_stationary_stream,
+    drop_stale_cache,
     lane_flags,
     product_stage,
     registered_mac,
@@ -46,25 +52,71 @@ from pe_models.mac_kernels import (
 
 __all__: list[str] = []
 
-
-def _drop_stale_cache() -> None:
-    """Delete this module's numba cache files when ``pe_models/_kernels.py`` has changed."""
-    cache_dir = Path(__file__).with_name("__pycache__")
-    try:
-        digest = hashlib.sha256(_pe_kernels.KERNEL_SOURCE.read_bytes()).hexdigest()
-        stamp = cache_dir / "_kernels.pe_models.sha256"
-        if stamp.is_file() and stamp.read_text().strip() == digest:
-            return
-        if cache_dir.is_dir():
-            for path in cache_dir.glob("_kernels.*.nb[ic]"):
-                path.unlink(missing_ok=True)
-        cache_dir.mkdir(exist_ok=True)
-        stamp.write_text(digest + "\n")
-    except OSError:
-        return
+drop_stale_cache(
+    Path(__file__).with_name("__pycache__"), "_kernels.pe_models.sha256", "_kernels.*.nb[ic]", SOURCE_DIGEST
+)
 
 
-_drop_stale_cache()
+class FoldSetup(NamedTuple):
+    """What one fold of :func:`stationary_fold` or :func:`output_stationary_fold` runs.
+
+    Attributes
+    ----------
+    params : int64 array, shape (1 or R * C, PARAM_COUNT)
+        Parameter rows of :func:`pe_models.chain.mac_parameters` (one for every PE, or per PE).
+    array_cols : int
+        C, for the per-PE parameter row ``r * C + c``.
+    offset : int
+        Fold-local cycle of PE (0, 0)'s first MAC (ws and is: R; unused by os).
+    protected_mask, mask, width : int
+        Protected bits, accumulator mask and width.
+    recovery : int
+        :data:`RECOVERY_CODES` of the policy.
+    record : bool
+        Write events (cycle, row, col, flip mask, detected) into ``FoldTallies.events``.
+    """
+
+    params: np.ndarray
+    array_cols: int
+    offset: int
+    protected_mask: int
+    mask: int
+    width: int
+    recovery: int
+    record: bool
+
+
+class FoldTallies(NamedTuple):
+    """What one fold counts into (arrays the caller allocates).
+
+    Attributes
+    ----------
+    flip_counts, residual_counts : int64 array, shape (width,)
+        Incremented per wrong bit latched, and per wrong bit passed on.
+    cycle_flags : uint8 array, shape (busy_cycles,)
+        Set to 1 for every fold-local cycle with a detection (zero on entry).
+    column_counts : int64 array, shape (cols_used,)
+        Receives the number of distinct cycles with a detection, per column.
+    column_flags : uint8 array, shape (busy_cycles,)
+        Scratch, zero on entry and on return.
+    depth : int32 array, shape (rows_used, T) with ``local``, else any
+        Scratch of the local policy, zero on entry.
+    events : int64 array, shape (capacity, 5)
+    counts : int64 array, shape (COUNTER_COUNT,)
+        Zero on entry; receives the counters (``EVENTS`` may exceed the capacity, then
+        only the first rows were written; ``LOCAL_DEPTH``: the most replays on one
+        monotone path of MACs).
+    """
+
+    flip_counts: np.ndarray
+    residual_counts: np.ndarray
+    cycle_flags: np.ndarray
+    column_counts: np.ndarray
+    column_flags: np.ndarray
+    depth: np.ndarray
+    events: np.ndarray
+    counts: np.ndarray
+
 
 RECOVERY_CODES = {"global": 0, "column": 1, "local": 2, "drop": 3}
 """Recovery policy -> the code the kernels take."""
@@ -92,7 +144,7 @@ def _razor(latched, settled, shadow, partial, protected_mask, mask, drop, counts
     wrong bit at ``t_sample``), detections, mis-corrections (a corrected bit whose shadow
     is not the settled value), silent protected errors (a wrong protected bit not
     detected), unprotected errors (a wrong unprotected bit); per bit (``planes`` 0 and 1,
-    see :func:`pe_models.mac_kernels.tally_bits`), wrong bits latched and wrong bits in the value passed on
+    see :func:`pe_models.kernels.tally_bits`), wrong bits latched and wrong bits in the value passed on
     (dropped MACs excluded).
     """
     flips = (latched ^ settled) & mask
@@ -158,33 +210,13 @@ def _replay_depth(depth, r, detected, steps):
 
 
 @njit(cache=True)
-def stationary_fold(
-    row_stream,
-    stationary,
-    params,
-    array_cols,
-    offset,
-    protected_mask,
-    mask,
-    width,
-    recovery,
-    record,
-    out,
-    flip_counts,
-    residual_counts,
-    cycle_flags,
-    column_counts,
-    column_flags,
-    depth,
-    events,
-    counts,
-):
+def stationary_fold(row_stream, stationary, setup, out, tallies):
     """One fold of a weight- or input-stationary array.
 
     Column by column, row by row: PE (r, c) sees the partial sums its upper neighbour
     passed down for every stream step, so its T MACs form one stream. With compound
     cells the latched and settled values of a stream come from the vectorised
-    :func:`pe_models.mac_kernels.compound_stationary_stream` (tested equal to consecutive
+    :func:`pe_models.kernels.compound_stationary_stream` (tested equal to consecutive
     ``registered_mac`` calls); otherwise every MAC calls ``registered_mac``. The shadow value is computed for the
     MACs that can differ from their main sample: with compound cells those latched wrong
     (a carry vector that has settled at ``t_sample`` stays settled), with 2-input cells
@@ -199,35 +231,13 @@ def stationary_fold(
         Operand entering row r at stream step t.
     stationary : int8 array, shape (rows_used, cols_used)
         Operand held by PE (r, c).
-    params : int64 array, shape (1 or R * C, PARAM_COUNT)
-    array_cols : int
-        C, for the per-PE parameter row ``r * C + c``.
-    offset : int
-        Fold-local cycle of PE (0, 0)'s first MAC (R).
-    protected_mask, mask, width : int
-        Protected bits, accumulator mask and width.
-    recovery : int
-        :data:`RECOVERY_CODES` of the policy.
-    record : bool
-        Write events (cycle, row, col, flip mask, detected) into `events`.
+    setup : FoldSetup
     out : int64 array, shape (cols_used, T)
         Receives the partial sums leaving each column (unsigned patterns).
-    flip_counts, residual_counts : int64 array, shape (width,)
-        Incremented per wrong bit latched, and per wrong bit passed on.
-    cycle_flags : uint8 array, shape (busy_cycles,)
-        Set to 1 for every fold-local cycle with a detection (zero on entry).
-    column_counts : int64 array, shape (cols_used,)
-        Receives the number of distinct cycles with a detection, per column.
-    column_flags : uint8 array, shape (busy_cycles,)
-        Scratch, zero on entry and on return.
-    depth : int32 array, shape (rows_used, T) with ``local``, else any
-        Scratch of the local policy, zero on entry.
-    events : int64 array, shape (capacity, 5)
-    counts : int64 array, shape (COUNTER_COUNT,)
-        Zero on entry; receives the counters (``EVENTS`` may exceed the capacity, then
-        only the first rows were written; ``LOCAL_DEPTH``: the most replays on one
-        monotone path of MACs).
+    tallies : FoldTallies
     """
+    params, array_cols, offset, protected_mask, mask, width, recovery, record = setup
+    flip_counts, residual_counts, cycle_flags, column_counts, column_flags, depth, events, counts = tallies
     rows_used = row_stream.shape[0]
     steps = row_stream.shape[1]
     cols_used = stationary.shape[1]
@@ -362,7 +372,7 @@ _UNSCREENED_STREAMS = 15
 is screened again)."""
 _EAGER_FLAGS = 0.02
 """Fraction of flagged lane groups in a row above which the next row flags its lanes in the settle pass
-(:data:`pe_models.mac_kernels.SCREEN_EAGER`)."""
+(:data:`pe_models.kernels.SCREEN_EAGER`)."""
 _ROW_BREAK_EVEN = 0.6
 _COLUMN_BREAK_EVEN = 0.75
 """Fractions of flagged lane groups (of a row) or chunks (of a column stream) above which screening costs
@@ -370,7 +380,7 @@ more than evaluating every MAC in closed form (measured on MobileNetV2's folds a
 _ROW_COLUMNS = 16
 _ROW_STEPS = 1024
 """Folds of at least ``_ROW_COLUMNS`` columns and at most ``_ROW_STEPS`` stream steps run row by row, the
-columns in the vector lanes (:func:`pe_models.mac_kernels.compound_stationary_lanes`); other folds run
+columns in the vector lanes (:func:`pe_models.kernels.compound_stationary_lanes`); other folds run
 column by column, the steps in the vector lanes (measured on MobileNetV2's layers at 0.5 V)."""
 _ROW_BLOCK_ELEMENTS = 262144
 _ROW_MIN_BLOCK = 64
@@ -380,46 +390,30 @@ splits only streams longer than 1024 steps)."""
 
 
 @njit(cache=True)
-def screened_stationary_fold(
-    row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts
-):
+def screened_stationary_fold(row_stream, stationary, timing, outputs, time_major, words, bit_counts):
     """One fold of a weight- or input-stationary array of compound-cell PEs sharing one parameter
     row, without protection or event record, accumulators of at most 32 bits, ``steps >= 0``.
 
     The values and counters of :func:`stationary_fold` for that case, bit for bit, from
-    :func:`pe_models.mac_kernels.compound_stationary_screened` (uint32 partial sums,
+    :func:`pe_models.kernels.compound_stationary_screened` (uint32 partial sums,
     chunks without a possible stale carry settled in one vectorised pass). Arguments as
-    :func:`stationary_fold`, except that the fold's outputs are added (wrapped to `width`
-    bits) into ``outputs`` (int64, ``[t, c]`` when `time_major`, else ``[c, t]``) instead of
-    written to a tile, the wrong bits per position are added to ``bit_counts`` (int64, shape
-    (>= width,)), ``words`` (uint32, shape (WRONG_WORDS,)) is scratch, and the number of
-    MACs that latched a wrong value is returned. Row 0 adds its
-    products to zero partial sums after zero partial sums: no carry, new or old, hence no
-    stale one, so its MACs are only settled.
+    :func:`stationary_fold`, except that the parameter row is `timing` (a
+    :class:`pe_models.kernels.CompoundTiming`), the fold's outputs are added (wrapped to
+    ``timing.width`` bits) into ``outputs`` (int64, ``[t, c]`` when `time_major`, else ``[c, t]``)
+    instead of written to a tile, the wrong bits per position are added to ``bit_counts``
+    (int64, shape (>= width,)), ``words`` (uint32, shape (WRONG_WORDS,)) is scratch, and the
+    number of MACs that latched a wrong value is returned. Row 0 adds its products to zero
+    partial sums after zero partial sums: no carry, new or old, hence no stale one, so its
+    MACs are only settled.
     """
     columns = stationary.shape[1]
     if columns >= _ROW_COLUMNS and row_stream.shape[1] <= _ROW_STEPS:
-        return _screened_rows(
-            row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts
-        )
-    return _screened_columns(row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts)
+        return _screened_rows(row_stream, stationary, timing, outputs, time_major, words, bit_counts)
+    return _screened_columns(row_stream, stationary, timing, outputs, time_major, words, bit_counts)
 
 
 @njit(cache=True)
-def screened_stationary_groups(
-    streams,
-    stationaries,
-    weight_stationary,
-    rows,
-    cols,
-    late_product,
-    steps,
-    width,
-    outputs,
-    flip_counts,
-    residual_counts,
-    counts,
-):
+def screened_stationary_groups(streams, stationaries, weight_stationary, rows, cols, timing, outputs, bit_counts):
     """Every fold of a grouped ws or is GEMM through :func:`screened_stationary_fold`, in mapping order
     (group, column fold, row fold), each fold's outputs added into `outputs`.
 
@@ -434,13 +428,18 @@ def screened_stationary_groups(
         t = n).
     rows, cols : int
         Array shape.
-    late_product, steps, width
+    timing : CompoundTiming
         As :func:`screened_stationary_fold`.
     outputs : int64 array, shape (G, M, N)
         Output buffer (signed `width`-bit values); the tiles are added into it.
-    flip_counts, residual_counts, counts
-        As :func:`stationary_fold` (summed over the folds; ``counts`` receives ``ERRONEOUS``
-        and ``UNPROTECTED``).
+    bit_counts : int64 array, shape (>= width,)
+        Receives (adds) the wrong bits latched per bit position, summed over the folds (they are
+        also the wrong bits passed on: nothing is corrected).
+
+    Returns
+    -------
+    int
+        MACs that latched a wrong value (all unprotected).
 
     Each fold's stationary block is copied contiguous (a strided block would keep the lanes
     kernel from loading the PEs' operands as one vector).
@@ -448,7 +447,6 @@ def screened_stationary_groups(
     groups, depth = streams.shape[0], streams.shape[1]
     spatial = stationaries.shape[2]
     words = np.empty(WRONG_WORDS, dtype=np.uint32)
-    bit_counts = np.zeros(width, dtype=np.int64)
     wrong = 0
     for g in range(groups):
         for col_start in range(0, spatial, cols):
@@ -458,18 +456,13 @@ def screened_stationary_groups(
                 wrong += screened_stationary_fold(
                     streams[g, row_start:row_stop],
                     np.ascontiguousarray(stationaries[g, row_start:row_stop, col_start:col_stop]),
-                    late_product,
-                    steps,
-                    width,
+                    timing,
                     outputs[g, :, col_start:col_stop] if weight_stationary else outputs[g, col_start:col_stop, :],
                     weight_stationary,
                     words,
                     bit_counts,
                 )
-    counts[ERRONEOUS] += wrong
-    counts[UNPROTECTED] += wrong
-    flip_counts[:width] += bit_counts
-    residual_counts[:width] += bit_counts
+    return wrong
 
 
 @njit(cache=True, inline="always")
@@ -483,26 +476,37 @@ def _unscreened_after(unscreened, flagged, screened_groups, break_even):
     return _UNSCREENED_STREAMS if flagged >= break_even * screened_groups else 0
 
 
+@njit(cache=True, inline="always")
+def _row_zero(timing):
+    """`timing` for row 0 of a fold, whose MACs all settle (see :func:`screened_stationary_fold`)."""
+    return CompoundTiming(timing.late_product, timing.width, timing.width)
+
+
 @njit(cache=True)
-def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts):
+def _screened_rows(row_stream, stationary, timing, outputs, time_major, words, bit_counts):
     """:func:`screened_stationary_fold` row by row, the columns in the vector lanes, in blocks of steps.
 
     A block of ``max(_ROW_MIN_BLOCK, _ROW_BLOCK_ELEMENTS // cols)`` steps runs through every row before the
     next block (its partial sums stay in cache). Each row's block starts two steps early
-    (``first`` of :func:`pe_models.mac_kernels.compound_stationary_lanes`): the step before
+    (``first`` of :func:`pe_models.kernels.compound_stationary_lanes`): the step before
     the block holds the row's incoming and latched sums saved from the previous block, the
     one before it only supplies a stream operand (a late product bit's old value).
     """
     rows_used = row_stream.shape[0]
     steps_t = row_stream.shape[1]
     cols_used = stationary.shape[1]
+    width = timing.width
+    first_row = _row_zero(timing)
     block = max(_ROW_MIN_BLOCK, _ROW_BLOCK_ELEMENTS // cols_used)
     span = min(steps_t, block) + 2
     psum_a = np.empty((span, cols_used), dtype=np.uint32)
     psum_b = np.empty((span, cols_used), dtype=np.uint32)
     saved = np.empty((rows_used, cols_used), dtype=np.uint32)
-    masks = np.empty(span * ((cols_used + WRONG_GROUP - 1) // WRONG_GROUP), dtype=np.uint32)
-    flags = lane_flags(cols_used)
+    scratch = LaneScratch(
+        np.empty(span * ((cols_used + WRONG_GROUP - 1) // WRONG_GROUP), dtype=np.uint32),
+        words,
+        lane_flags(cols_used),
+    )
     eights = (cols_used + LANE_GROUP - 1) // LANE_GROUP
     wrong = 0
     unscreened = 0
@@ -524,15 +528,11 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
                 stationary[r],
                 psum_in,
                 psum_out,
-                late_product,
-                steps if r > 0 else width,
-                width,
+                timing if r > 0 else first_row,
                 mode,
                 lead,
-                masks,
-                words,
+                scratch,
                 bit_counts,
-                flags,
             )
             saved[r] = psum_out[length - 1]
             wrong += count
@@ -548,11 +548,12 @@ def _screened_rows(row_stream, stationary, late_product, steps, width, outputs, 
 
 
 @njit(cache=True)
-def _screened_columns(row_stream, stationary, late_product, steps, width, outputs, time_major, words, bit_counts):
+def _screened_columns(row_stream, stationary, timing, outputs, time_major, words, bit_counts):
     """:func:`screened_stationary_fold` column by column, the stream steps in the vector lanes."""
     rows_used = row_stream.shape[0]
     steps_t = row_stream.shape[1]
     cols_used = stationary.shape[1]
+    first_row = _row_zero(timing)
     psum_in = np.empty(steps_t, dtype=np.uint32)
     psum_out = np.empty(steps_t, dtype=np.uint32)
     out = np.empty((cols_used, steps_t), dtype=np.uint32)
@@ -567,9 +568,7 @@ def _screened_columns(row_stream, stationary, late_product, steps, width, output
                 stationary[r, c],
                 psum_in,
                 psum_out,
-                late_product,
-                steps if r > 0 else width,
-                width,
+                timing if r > 0 else first_row,
                 unscreened == 0,
                 words,
                 bit_counts,
@@ -578,38 +577,21 @@ def _screened_columns(row_stream, stationary, late_product, steps, width, output
             unscreened = _unscreened_after(unscreened, flagged, chunks, _COLUMN_BREAK_EVEN)
             psum_in, psum_out = psum_out, psum_in
         out[c] = psum_in
-    add_tile(outputs, out, time_major, width)
+    add_tile(outputs, out, time_major, timing.width)
     return wrong
 
 
 @njit(cache=True)
-def output_stationary_fold(
-    row_stream,
-    col_stream,
-    params,
-    array_cols,
-    protected_mask,
-    mask,
-    width,
-    recovery,
-    record,
-    out,
-    flip_counts,
-    residual_counts,
-    cycle_flags,
-    column_counts,
-    column_flags,
-    depth,
-    events,
-    counts,
-):
+def output_stationary_fold(row_stream, col_stream, setup, out, tallies):
     """One fold of an output-stationary array.
 
     PE (r, c) accumulates ``row_stream[r, t] * col_stream[c, t]`` over t in cycle
     ``t + r + c``; its accumulator register (from 0) is the adder's partial-sum input.
     Arguments as :func:`stationary_fold`, with ``col_stream`` (cols_used, T) and ``out``
-    (rows_used, cols_used).
+    (rows_used, cols_used); ``setup.offset`` is not used.
     """
+    params, array_cols, _, protected_mask, mask, width, recovery, record = setup
+    flip_counts, residual_counts, cycle_flags, column_counts, column_flags, depth, events, counts = tallies
     rows_used = row_stream.shape[0]
     steps = row_stream.shape[1]
     cols_used = col_stream.shape[0]

@@ -1,27 +1,36 @@
 """Energy of a layer on the array: the counts a simulation produces times per-PE energies.
 
 :func:`layer_energy` turns a :class:`LayerActivity` (MACs, cycles with stalls and
-corrections, PEs, protected bits, detections, memory traffic, switching activity per
-MAC) into an :class:`EnergyBreakdown` whose components sum to the total, each with the
-low/nominal/high band of the constants in :mod:`pe_models.energy`:
+corrections, PE-cycles of the PEs holding work, protected bits, detections, memory
+traffic, switching activity per MAC, all for one batch of images sharing the weight
+folds) into an :class:`EnergyBreakdown` per image whose components sum to the total,
+each with the low/nominal/high band of the constants in :mod:`pe_models.energy`:
 
 ``mac_dynamic_pj``
     MACs x switched capacitance per MAC (toggle model on the layer's operands) x
     ``0.5 C_unit VDD**2``.
 ``register_clock_pj``
-    Every flop of every PE, every cycle that is not a correction cycle (memory stalls
-    included): ``pes x flops x (cycles - correction_cycles) x E_flop``.
+    Flip-flop clocks and register data transitions. **Clock gating** (the default): a PE
+    is clocked in a fold only if its array row and its array column both hold work (the
+    used ``rows_used x cols_used`` rectangle of the fold, so the partial folds at the
+    array's edges clock only their used rows and columns), for the whole fold (fill and
+    drain included); its stationary-operand register only during the fold's ``R`` load
+    cycles; nothing during DRAM stalls. Without clock gating every flop of every PE is
+    clocked every cycle. Plus every register output transition (:func:`pe_models.energy.register_toggles`).
 ``leakage_pj``
-    Every powered PE for the whole latency: ``P_leak x powered_pes x cycles / f_clk``;
-    with power gating only the PEs the mapping uses are powered.
+    Every powered PE for the whole latency: ``P_leak x powered_pes x cycles / f_clk``,
+    times the leakage temperature factor; with power gating only the PEs holding work
+    (mean over the folds) are powered.
 ``razor_overhead_pj``
-    Per protected bit of every PE, every cycle: Razor flop minus plain flop plus the
+    Per protected bit of every clocked PE-cycle: Razor flop minus plain flop plus the
     hold-fix buffers; plus the error-signal OR tree at every detection.
 ``correction_pj``
-    The recovery: every flop during the correction cycles and the replayed MACs.
+    The recovery: the clocked flops during the correction cycles and the replayed MACs.
 ``sram_pj``, ``dram_pj``
-    Bytes moved times energy per byte, on the memories' own supply (nominal by default).
+    Bytes moved times energy per byte (:class:`MemoryEnergy`: CACTI per buffer capacity, DRAM
+    by type), the SRAM on its own supply (nominal by default).
 
+The core is the first five, the memories the last two (:attr:`EnergyBreakdown.core_pj`).
 Dynamic terms scale with :meth:`Technology.dynamic_energy_scale`, leakage with
 :meth:`Technology.leakage_power_scale`.
 """
@@ -35,15 +44,17 @@ from types import MappingProxyType
 
 import numpy as np
 
-from pe_models.energy import Band, PEEnergyModel, pe_energy_model
+from pe_models.energy import Band, PEEnergyModel, leakage_temperature_factor, pe_energy_model
 from pe_models.errors import ConfigError
+from pe_models.memory_energy import DRAM_TYPES, SRAM_NODE_NM, SRAM_VDD_V, dram_pj_per_byte, sram_pj_per_byte
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 from pe_models.razor import hold_buffers
 
 from .config import ArrayConfig
-from .cycles import LayerReport
+from .cycles import LayerReport, fold_cycles, gemm_report
 from .engine import GemmResult
 from .layers import GemmProblem
+from .mapping import Mapping as FoldMapping
 from .mapping import map_gemm
 from .memory import ACCESS_COUNTS, MemoryReport, ifmap_words, layer_memory
 from .network import LayerOutcome, layer_operands
@@ -51,17 +62,26 @@ from .protection import Protection
 
 __all__ = [
     "COMPONENTS",
+    "CORE_COMPONENTS",
     "EnergyBreakdown",
+    "GatingOptions",
     "LayerActivity",
+    "MacSwitching",
+    "MemoryEnergy",
     "MemoryTraffic",
     "activity_from_report",
     "activity_from_result",
+    "batched_activity",
     "breakdown_columns",
     "consecutive_operands",
     "design_hold_buffers",
+    "error_free",
+    "fold_pe_cycles",
     "gemm_energy",
     "layer_energy",
+    "mac_switching",
     "mean_units_per_mac",
+    "memory_energy",
     "memory_traffic",
     "outcome_energy",
     "total_energy",
@@ -77,6 +97,120 @@ COMPONENTS: tuple[str, ...] = (
     "dram_pj",
 )
 
+CORE_COMPONENTS: tuple[str, ...] = COMPONENTS[:5]
+"""The array's own energy (its voltage domain); the rest is the memories'."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GatingOptions:
+    """Which idle parts of the array are switched off.
+
+    Attributes
+    ----------
+    clock_gating : bool
+        Clock only the PEs whose row and column hold work in a fold (and their stationary
+        register only while it loads, nothing during DRAM stalls). Default True.
+    power_gating : bool
+        Power only the PEs holding work. Needs clock gating (a powered-down PE's clock is off).
+    temperature_c : float
+        Junction temperature for the leakage, 0..110 degC (default 27).
+    """
+
+    clock_gating: bool = True
+    power_gating: bool = False
+    temperature_c: float = 27.0
+
+    def __post_init__(self) -> None:
+        for name in ("clock_gating", "power_gating"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name}: expected true or false, got {getattr(self, name)!r}")
+        if self.power_gating and not self.clock_gating:
+            raise ConfigError(
+                "power_gating: a power-gated PE is also clock-gated; allowed: power gating with clock gating, "
+                "or neither"
+            )
+        leakage_temperature_factor(self.temperature_c)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryEnergy:
+    """Energy per byte of the three SRAM buffers and of DRAM, and the memories' supply.
+
+    Attributes
+    ----------
+    ifmap_pj_per_byte, filter_pj_per_byte, ofmap_pj_per_byte : Band
+        SRAM dynamic energy per byte of each buffer at its capacity (read, mean, write), at
+        the node and nominal supply.
+    dram_pj_per_byte : Band
+    dram : str
+        DRAM type (:data:`pe_models.memory_energy.DRAM_TYPES`).
+    memory_vdd_v : float or None
+        SRAM supply (None: nominal).
+    sources : str
+    """
+
+    ifmap_pj_per_byte: Band
+    filter_pj_per_byte: Band
+    ofmap_pj_per_byte: Band
+    dram_pj_per_byte: Band
+    dram: str = "lpddr4"
+    memory_vdd_v: float | None = None
+    sources: str = ""
+
+
+def memory_energy(
+    array: ArrayConfig,
+    *,
+    dram: str = "lpddr4",
+    memory_vdd_v: float | None = None,
+    node_nm: float = SRAM_NODE_NM,
+    tech: object | None = None,
+) -> MemoryEnergy:
+    """The memory energies of `array`'s buffers (CACTI at their capacities) and a DRAM type.
+
+    Parameters
+    ----------
+    array : ArrayConfig
+        Its ``*_sram_kib`` pick the CACTI rows.
+    dram : str
+        ``lpddr4`` (default), ``ddr3`` or ``hbm2``.
+    memory_vdd_v : float, optional
+        SRAM supply in V, inside the technology's range (default nominal).
+    node_nm : float
+        Node the CACTI figures (32 nm) are moved to (:func:`pe_models.energy.node_energy_scale`).
+    tech : Technology, optional
+        Checks `memory_vdd_v` against its range.
+
+    Raises
+    ------
+    ConfigError
+        Unknown DRAM type, a buffer outside the CACTI table, a memory VDD outside the technology.
+    """
+    from pe_models.energy import node_energy_scale
+
+    low, nominal, high = dram_pj_per_byte(dram)
+    if memory_vdd_v is not None:
+        if tech is None:
+            raise ConfigError("memory_vdd_v: needs the technology to check its range")
+        problem = tech._vdd_problem("memory_vdd_v", memory_vdd_v)  # type: ignore[attr-defined]
+        if problem is not None:
+            raise ConfigError(problem)
+    scale = node_energy_scale(SRAM_NODE_NM, SRAM_VDD_V, node_nm, SRAM_VDD_V)
+
+    def buffer(kib: int) -> Band:
+        read, mean, write = sram_pj_per_byte(kib)
+        return Band(read * scale.low, mean * scale.nominal, write * scale.high)
+
+    return MemoryEnergy(
+        ifmap_pj_per_byte=buffer(array.ifmap_sram_kib),
+        filter_pj_per_byte=buffer(array.filter_sram_kib),
+        ofmap_pj_per_byte=buffer(array.ofmap_sram_kib),
+        dram_pj_per_byte=Band(low, nominal, high),
+        dram=dram,
+        memory_vdd_v=None if memory_vdd_v is None else float(memory_vdd_v),
+        sources=f"SRAM: CACTI 7.0, 32 nm, 64-byte accesses, per buffer capacity; DRAM: {DRAM_TYPES[dram].source}",
+    )
+
 
 @dataclass(frozen=True, kw_only=True)
 class MemoryTraffic:
@@ -87,6 +221,8 @@ class MemoryTraffic:
     sram_read_bytes, sram_write_bytes, dram_read_bytes, dram_write_bytes : int
     by_operand : mapping of str to int
         Words per operand and direction, e.g. ``ifmap_sram_reads``.
+    word_bytes : int
+        Bytes per word of `by_operand`.
     """
 
     sram_read_bytes: int
@@ -94,6 +230,7 @@ class MemoryTraffic:
     dram_read_bytes: int
     dram_write_bytes: int
     by_operand: Mapping[str, int] = field(default_factory=dict)
+    word_bytes: int = 1
 
     def __post_init__(self) -> None:
         for name in ("sram_read_bytes", "sram_write_bytes", "dram_read_bytes", "dram_write_bytes"):
@@ -101,6 +238,23 @@ class MemoryTraffic:
             if not isinstance(value, int | np.integer) or value < 0:
                 raise ConfigError(f"MemoryTraffic.{name}: expected a non-negative integer, got {value!r}")
         object.__setattr__(self, "by_operand", MappingProxyType(dict(self.by_operand)))
+
+    def sram_bytes(self, buffer: str) -> int:
+        """Bytes read from and written to one buffer (``ifmap``, ``filter``, ``ofmap``)."""
+        return self.word_bytes * (
+            int(self.by_operand.get(f"{buffer}_sram_reads", 0)) + int(self.by_operand.get(f"{buffer}_sram_writes", 0))
+        )
+
+    def times(self, factor: int) -> MemoryTraffic:
+        """The traffic repeated `factor` times."""
+        return replace(
+            self,
+            sram_read_bytes=self.sram_read_bytes * factor,
+            sram_write_bytes=self.sram_write_bytes * factor,
+            dram_read_bytes=self.dram_read_bytes * factor,
+            dram_write_bytes=self.dram_write_bytes * factor,
+            by_operand={name: words * factor for name, words in self.by_operand.items()},
+        )
 
 
 def memory_traffic(
@@ -128,20 +282,21 @@ def memory_traffic(
         dram_read_bytes=report.dram_reads * word,
         dram_write_bytes=report.ofmap_dram_writes * word,
         by_operand=words,
+        word_bytes=word,
     )
 
 
 @dataclass(frozen=True, kw_only=True)
 class LayerActivity:
-    """What one layer did on the array, as the energy model needs it.
+    """What one layer did on the array for one batch of images, as the energy model needs it.
 
     Attributes
     ----------
     name : str
     macs : int
-        Multiply-accumulates evaluated.
+        Multiply-accumulates evaluated (the whole batch).
     cycles : int
-        Latency in cycles (stalls and corrections included), the simulator's count.
+        Cycles the array is occupied (busy, stalls and corrections).
     correction_cycles : int
         Cycles spent recovering from detected errors.
     detections : int
@@ -149,12 +304,23 @@ class LayerActivity:
     pes : int
         PEs in the array.
     mapped_pe_fraction : float
-        Mean fraction of PEs the mapping uses, (0, 1] (for power gating).
+        Mean fraction of PEs holding work over the folds, (0, 1] (power gating).
     protected_bits : int
         Protected accumulator bits per PE.
     units_per_mac : float
         Mean switched capacitance per MAC in unit-inverter capacitances (toggle model).
+    register_toggles_per_mac : float
+        Mean register output transitions per MAC.
     traffic : MemoryTraffic
+    batch : int
+        Images sharing each weight fold (the counts are theirs together), >= 1.
+    busy_cycles : int, optional
+        Cycles the array computes (its folds); default ``cycles - correction_cycles``.
+    active_pe_cycles : int, optional
+        PE-cycles of the PEs holding work, over their folds' cycles (clock gating); default
+        ``mapped_pe_fraction x pes x busy_cycles``.
+    stationary_pe_cycles : int, optional
+        PE-cycles the stationary register is clocked (its loads); default `active_pe_cycles`.
     """
 
     name: str
@@ -166,21 +332,119 @@ class LayerActivity:
     mapped_pe_fraction: float = 1.0
     protected_bits: int = 0
     units_per_mac: float
+    register_toggles_per_mac: float = 0.0
     traffic: MemoryTraffic
+    batch: int = 1
+    busy_cycles: int | None = None
+    active_pe_cycles: int | None = None
+    stationary_pe_cycles: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("macs", "cycles", "correction_cycles", "detections", "pes", "protected_bits"):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"LayerActivity.{name}: expected a non-negative integer, got {value!r}")
+        if isinstance(self.batch, bool) or not isinstance(self.batch, int | np.integer) or self.batch < 1:
+            raise ConfigError(f"batch: expected an integer >= 1, got {self.batch!r}")
         if self.correction_cycles > self.cycles:
             raise ConfigError(
                 f"LayerActivity.correction_cycles: {self.correction_cycles} exceeds the layer's {self.cycles} cycles"
             )
         if not 0.0 < float(self.mapped_pe_fraction) <= 1.0:
             raise ConfigError(f"LayerActivity.mapped_pe_fraction: expected (0, 1], got {self.mapped_pe_fraction!r}")
-        if not math.isfinite(float(self.units_per_mac)) or self.units_per_mac < 0:
-            raise ConfigError(f"LayerActivity.units_per_mac: expected a finite number >= 0, got {self.units_per_mac!r}")
+        for name in ("units_per_mac", "register_toggles_per_mac"):
+            value = getattr(self, name)
+            if not math.isfinite(float(value)) or value < 0:
+                raise ConfigError(f"LayerActivity.{name}: expected a finite number >= 0, got {value!r}")
+        if self.busy_cycles is None:
+            object.__setattr__(self, "busy_cycles", int(self.cycles) - int(self.correction_cycles))
+        if self.active_pe_cycles is None:
+            active = round(float(self.mapped_pe_fraction) * int(self.pes) * int(self.busy_cycles or 0))
+            object.__setattr__(self, "active_pe_cycles", active)
+        if self.stationary_pe_cycles is None:
+            object.__setattr__(self, "stationary_pe_cycles", self.active_pe_cycles)
+        if int(self.busy_cycles or 0) + int(self.correction_cycles) > int(self.cycles):
+            raise ConfigError(
+                f"LayerActivity.busy_cycles: {self.busy_cycles} + corrections exceed the layer's {self.cycles} cycles"
+            )
+
+    @property
+    def utilisation(self) -> float:
+        """``macs / (pes x cycles)``: the array's utilisation over the layer's cycles."""
+        return self.macs / (self.pes * max(1, self.cycles))
+
+
+def fold_pe_cycles(mapping: FoldMapping) -> tuple[int, int, int]:
+    """Busy cycles, active PE-cycles and stationary-register PE-cycles of a mapping.
+
+    Every fold occupies the array for :func:`sim.cycles.fold_cycles`; its ``rows_used x
+    cols_used`` PEs hold work during all of them (over the layer: ``groups x S_r x S_c``
+    PE-folds); the stationary register of such a PE loads during ``R`` of them (ws and is;
+    in os both operands stream, so it is clocked like the rest).
+
+    Returns
+    -------
+    (busy_cycles, active_pe_cycles, stationary_pe_cycles) : tuple of int
+    """
+    per_fold = fold_cycles(rows=mapping.rows, cols=mapping.cols, temporal=mapping.temporal, dataflow=mapping.dataflow)
+    pe_folds = mapping.problem.groups * mapping.spatial_rows * mapping.spatial_cols
+    stationary = pe_folds * (per_fold if mapping.dataflow == "os" else mapping.rows)
+    return mapping.folds * per_fold, pe_folds * per_fold, stationary
+
+
+def batched_activity(
+    name: str,
+    problem: GemmProblem,
+    array: ArrayConfig,
+    *,
+    units_per_mac: float,
+    register_toggles_per_mac: float = 0.0,
+    batch: int = 1,
+    ifmap_words: int | None = None,
+    protection: Protection | None = None,
+) -> LayerActivity:
+    """Closed-form activity of one layer for a batch of images sharing its weight folds.
+
+    The batch's rows are streamed through every fold together: the GEMM of one image (per
+    group) with ``M`` times `batch` (``ifmap_words`` times `batch`), its SCALE-Sim fold cycles
+    plus the memory stalls of :func:`sim.memory.layer_memory`, no timing errors.
+
+    Parameters
+    ----------
+    name : str
+    problem : GemmProblem
+        One image's GEMM (``groups`` GEMMs of ``m x k`` by ``k x n``).
+    array : ArrayConfig
+    units_per_mac, register_toggles_per_mac : float
+        Switching activity per MAC (:func:`mac_switching`).
+    batch : int
+        Images sharing each weight fold, >= 1.
+    ifmap_words : int, optional
+        Distinct input words per group of one image (:func:`sim.memory.ifmap_words`).
+    protection : Protection, optional
+    """
+    if isinstance(batch, bool) or not isinstance(batch, int | np.integer) or batch < 1:
+        raise ConfigError(f"batch: expected an integer >= 1, got {batch!r}")
+    batched = GemmProblem(m=problem.m * batch, n=problem.n, k=problem.k, groups=problem.groups)
+    words = None if ifmap_words is None else ifmap_words * batch
+    report = gemm_report(name, batched, array, ifmap_words=words)
+    mapping = map_gemm(batched, array)
+    busy, active, stationary = fold_pe_cycles(mapping)
+    return LayerActivity(
+        name=name,
+        macs=batched.macs,
+        cycles=busy + report.stall_cycles,
+        pes=array.mac_units,
+        mapped_pe_fraction=mapping.mapping_efficiency,
+        protected_bits=0 if protection is None else len(protection.protected_bits),
+        units_per_mac=units_per_mac,
+        register_toggles_per_mac=register_toggles_per_mac,
+        traffic=memory_traffic(batched, array, report=report.memory),
+        batch=int(batch),
+        busy_cycles=busy,
+        active_pe_cycles=active,
+        stationary_pe_cycles=stationary,
+    )
 
 
 def activity_from_report(
@@ -189,18 +453,24 @@ def activity_from_report(
     array: ArrayConfig,
     *,
     units_per_mac: float,
+    register_toggles_per_mac: float = 0.0,
     protection: Protection | None = None,
 ) -> LayerActivity:
-    """Activity of a layer from the closed-form cycle counts (no timing errors)."""
+    """Activity of a layer from the closed-form cycle counts (no timing errors, batch 1)."""
+    busy, active, stationary = fold_pe_cycles(map_gemm(problem, array))
     return LayerActivity(
         name=report.name,
         macs=report.macs,
-        cycles=report.total_cycles,
+        cycles=busy + report.stall_cycles,
         pes=array.mac_units,
         mapped_pe_fraction=report.mapping_efficiency,
         protected_bits=0 if protection is None else len(protection.protected_bits),
         units_per_mac=units_per_mac,
+        register_toggles_per_mac=register_toggles_per_mac,
         traffic=memory_traffic(problem, array, report=report.memory),
+        busy_cycles=busy,
+        active_pe_cycles=active,
+        stationary_pe_cycles=stationary,
     )
 
 
@@ -211,24 +481,44 @@ def activity_from_result(
     array: ArrayConfig,
     *,
     units_per_mac: float,
+    register_toggles_per_mac: float = 0.0,
     protection: Protection | None = None,
     ifmap_words: int | None = None,
 ) -> LayerActivity:
     """Activity of a layer the array simulator ran (:mod:`sim.engine`).
 
-    `ifmap_words`: distinct input words per group (:func:`sim.memory.ifmap_words`), default ``M K``.
+    Its cycles are the engine's count plus one (the engine keeps SCALE-Sim's convention of
+    the last cycle's index). `ifmap_words`: distinct input words per group
+    (:func:`sim.memory.ifmap_words`), default ``M K``.
     """
+    mapping = map_gemm(problem, array)
+    busy, active, stationary = fold_pe_cycles(mapping)
     return LayerActivity(
         name=name,
         macs=result.macs,
-        cycles=result.cycles,
+        cycles=result.cycles + 1,
         correction_cycles=result.correction_cycles,
         detections=result.detections,
         pes=array.mac_units,
-        mapped_pe_fraction=map_gemm(problem, array).mapping_efficiency,
+        mapped_pe_fraction=mapping.mapping_efficiency,
         protected_bits=0 if protection is None else len(protection.protected_bits),
         units_per_mac=units_per_mac,
+        register_toggles_per_mac=register_toggles_per_mac,
         traffic=memory_traffic(problem, array, ifmap_words=ifmap_words),
+        busy_cycles=busy,
+        active_pe_cycles=active,
+        stationary_pe_cycles=stationary,
+    )
+
+
+def error_free(activity: LayerActivity) -> LayerActivity:
+    """The same layer without protection, detections or recovery (the DVFS baseline's work)."""
+    return replace(
+        activity,
+        cycles=int(activity.cycles) - int(activity.correction_cycles),
+        correction_cycles=0,
+        detections=0,
+        protected_bits=0,
     )
 
 
@@ -313,6 +603,32 @@ def consecutive_operands(
     return old, new
 
 
+@dataclass(frozen=True)
+class MacSwitching:
+    """Mean switching activity per MAC of a layer: datapath capacitance units and register transitions."""
+
+    units_per_mac: float
+    register_toggles_per_mac: float
+
+
+def mac_switching(
+    model: PEEnergyModel,
+    activations: np.ndarray,
+    weights: np.ndarray,
+    array: ArrayConfig,
+    *,
+    samples: int = 2048,
+    seed: int | np.random.SeedSequence = 0,
+) -> MacSwitching:
+    """Mean datapath switched capacitance and register transitions per MAC of a GEMM on the
+    array (toggle model and Hamming distances of sampled consecutive MACs)."""
+    old, new = consecutive_operands(activations, weights, array, samples=samples, seed=seed)
+    return MacSwitching(
+        units_per_mac=float(model.mac_units(old, new).mean()),
+        register_toggles_per_mac=float(model.register_toggles(old, new).mean()),
+    )
+
+
 def mean_units_per_mac(
     model: PEEnergyModel,
     activations: np.ndarray,
@@ -323,23 +639,31 @@ def mean_units_per_mac(
     seed: int | np.random.SeedSequence = 0,
 ) -> float:
     """Mean switched capacitance per MAC of a GEMM on the array (toggle model, sampled)."""
-    old, new = consecutive_operands(activations, weights, array, samples=samples, seed=seed)
-    return float(model.mac_units(old, new).mean())
+    return mac_switching(model, activations, weights, array, samples=samples, seed=seed).units_per_mac
 
 
 @dataclass(frozen=True, kw_only=True)
 class EnergyBreakdown:
-    """Energy of a layer (or of several layers summed), by component, in pJ.
+    """Energy per image of a layer (or of several layers summed), by component, in pJ.
 
     Attributes
     ----------
     name : str
     vdd_v, f_clk_mhz : float
     cycles : int
+        Cycles the array is occupied by the batch.
     latency_us : float
-        ``cycles / f_clk_mhz``.
+        ``cycles / f_clk_mhz``: the batch's latency.
     macs : int
+        MACs per image.
+    batch : int
+        Images sharing each weight fold.
+    pes : int
+        PEs in the array.
+    active_pe_cycles : int
+        PE-cycles of the PEs holding work (the batch's).
     mac_dynamic_pj, register_clock_pj, leakage_pj, razor_overhead_pj, correction_pj, sram_pj, dram_pj : Band
+        Per image.
     """
 
     name: str
@@ -348,6 +672,9 @@ class EnergyBreakdown:
     cycles: int
     latency_us: float
     macs: int
+    batch: int = 1
+    pes: int = 1
+    active_pe_cycles: int = 0
     mac_dynamic_pj: Band
     register_clock_pj: Band
     leakage_pj: Band
@@ -364,6 +691,29 @@ class EnergyBreakdown:
             total = total + band
         return total
 
+    @property
+    def core_pj(self) -> Band:
+        """The array's energy: :data:`CORE_COMPONENTS` summed."""
+        total = Band.exact(0.0)
+        for name in CORE_COMPONENTS:
+            total = total + getattr(self, name)
+        return total
+
+    @property
+    def cycles_per_image(self) -> float:
+        """``cycles / batch``."""
+        return self.cycles / self.batch
+
+    @property
+    def utilisation(self) -> float:
+        """``macs x batch / (pes x cycles)``: fraction of PE-cycles doing a MAC."""
+        return self.macs * self.batch / (self.pes * max(1, self.cycles))
+
+    @property
+    def mapped_fraction(self) -> float:
+        """Active PE-cycles over all PE-cycles of the batch."""
+        return self.active_pe_cycles / (self.pes * max(1, self.cycles))
+
     def components(self) -> dict[str, Band]:
         """Component name -> band, in :data:`COMPONENTS` order."""
         return {name: getattr(self, name) for name in COMPONENTS}
@@ -375,75 +725,124 @@ def layer_energy(
     *,
     vdd_v: float,
     f_clk_mhz: float,
+    memory: MemoryEnergy | None = None,
+    gating: GatingOptions | None = None,
     memory_vdd_v: float | None = None,
-    power_gating: bool = False,
-    clock_gating: bool = False,
+    power_gating: bool | None = None,
+    clock_gating: bool | None = None,
 ) -> EnergyBreakdown:
-    """Energy breakdown of one layer at a supply voltage and clock.
+    """Energy breakdown per image of one layer at a supply voltage and clock.
 
     Parameters
     ----------
     activity : LayerActivity
+        The batch's counts (divided by ``activity.batch`` here).
     model : PEEnergyModel
         Per-PE energies at the technology's nominal supply.
     vdd_v : float
-        Array supply in V.
+        Array (core) supply in V.
     f_clk_mhz : float
         Clock in MHz (converts cycles to time for leakage).
-    memory_vdd_v : float, optional
-        SRAM supply; default nominal (SRAM energy unscaled). DRAM is never scaled.
-    power_gating : bool
-        Power only the PEs the mapping uses (default: every PE leaks).
-    clock_gating : bool
-        Clock only the PEs the mapping uses (default: every flop of every PE, every cycle).
+    memory : MemoryEnergy, optional
+        SRAM and DRAM energies (default :func:`memory_energy` of a 256x256 array's default
+        buffers: 6144, 6144, 2048 KiB, LPDDR4). Its ``memory_vdd_v`` scales the SRAM.
+    gating : GatingOptions, optional
+        Default: clock gating on, power gating off, 27 degC.
+    memory_vdd_v, power_gating, clock_gating
+        Shorthands overriding `memory` and `gating`.
 
     Raises
     ------
     ConfigError
-        VDD outside the technology's range, or a clock that is not positive.
+        VDD outside the technology's range, a clock that is not positive, contradictory gating.
     """
     tech = model.pe.tech
+    gating = gating or GatingOptions()
+    if power_gating is not None or clock_gating is not None:
+        gating = replace(
+            gating,
+            clock_gating=gating.clock_gating if clock_gating is None else clock_gating,
+            power_gating=gating.power_gating if power_gating is None else power_gating,
+        )
+    if memory is None:
+        memory = _default_memory(model.node_nm)
+    if memory_vdd_v is not None:
+        memory = replace(memory, memory_vdd_v=float(memory_vdd_v))
     dynamic = tech.dynamic_energy_scale(vdd_v)
-    leakage = tech.leakage_power_scale(vdd_v)
-    memory = 1.0 if memory_vdd_v is None else tech.dynamic_energy_scale(memory_vdd_v)
+    leakage = tech.leakage_power_scale(vdd_v) * leakage_temperature_factor(gating.temperature_c)
+    memory_scale = 1.0 if memory.memory_vdd_v is None else tech.dynamic_energy_scale(memory.memory_vdd_v)
     if not isinstance(f_clk_mhz, int | float) or not math.isfinite(f_clk_mhz) or f_clk_mhz <= 0:
         raise ConfigError(f"f_clk_mhz: expected a positive number of MHz, got {f_clk_mhz!r}")
+    share = 1.0 / activity.batch
     cycles = int(activity.cycles)
+    correction = int(activity.correction_cycles)
     latency_us = cycles / float(f_clk_mhz)
-    clocked = activity.pes * (activity.mapped_pe_fraction if clock_gating else 1.0)
-    flop_cycle = model.flop_pj * (clocked * model.flops * dynamic)
+    active = float(activity.active_pe_cycles or 0)
+    stationary = float(activity.stationary_pe_cycles or 0)
+    busy = max(1, int(activity.busy_cycles or 0))
+    active_share = min(1.0, active / (activity.pes * busy))
+    if gating.clock_gating:
+        flop_cycles = active * (model.flops - model.stationary_flops) + stationary * model.stationary_flops
+        correction_pe_cycles = active_share * activity.pes * correction
+        razor_pe_cycles = active + correction_pe_cycles
+    else:
+        flop_cycles = float(activity.pes) * (cycles - correction) * model.flops
+        correction_pe_cycles = float(activity.pes) * correction
+        razor_pe_cycles = float(activity.pes) * cycles
     mac = model.switching_pj(activity.units_per_mac) * dynamic
-    powered = activity.pes * (activity.mapped_pe_fraction if power_gating else 1.0)
+    register_data = model.flop_data_pj * (activity.register_toggles_per_mac * dynamic)
+    powered = activity.pes * (active_share if gating.power_gating else 1.0)
     razor = Band.exact(0.0)
     if activity.protected_bits:
         per_bit_cycle = model.razor_extra_pj + model.hold_buffer_pj * model.hold_buffers_per_bit
         levels = math.ceil(math.log2(max(2, activity.protected_bits * activity.pes)))
-        razor = per_bit_cycle * (activity.protected_bits * activity.pes * cycles * dynamic) + model.error_network_pj * (
+        razor = per_bit_cycle * (activity.protected_bits * razor_pe_cycles * dynamic) + model.error_network_pj * (
             activity.detections * levels * dynamic
         )
+    traffic = activity.traffic
+    if traffic.by_operand:
+        sram = (
+            memory.ifmap_pj_per_byte * traffic.sram_bytes("ifmap")
+            + memory.filter_pj_per_byte * traffic.sram_bytes("filter")
+            + memory.ofmap_pj_per_byte * traffic.sram_bytes("ofmap")
+        )
+    else:
+        sram = memory.ifmap_pj_per_byte * (traffic.sram_read_bytes + traffic.sram_write_bytes)
     return EnergyBreakdown(
         name=activity.name,
         vdd_v=float(vdd_v),
         f_clk_mhz=float(f_clk_mhz),
         cycles=cycles,
         latency_us=latency_us,
-        macs=int(activity.macs),
-        mac_dynamic_pj=mac * activity.macs,
-        register_clock_pj=flop_cycle * (cycles - activity.correction_cycles),
-        leakage_pj=model.leakage_uw * (powered * latency_us * leakage),
-        razor_overhead_pj=razor,
-        correction_pj=flop_cycle * activity.correction_cycles + mac * activity.detections,
-        sram_pj=model.sram_pj_per_byte
-        * ((activity.traffic.sram_read_bytes + activity.traffic.sram_write_bytes) * memory),
-        dram_pj=model.dram_pj_per_byte * (activity.traffic.dram_read_bytes + activity.traffic.dram_write_bytes),
+        macs=round(activity.macs * share),
+        batch=int(activity.batch),
+        pes=int(activity.pes),
+        active_pe_cycles=round(active),
+        mac_dynamic_pj=mac * (activity.macs * share),
+        register_clock_pj=(model.flop_clock_pj * (flop_cycles * dynamic) + register_data * activity.macs) * share,
+        leakage_pj=model.leakage_uw * (powered * latency_us * leakage * share),
+        razor_overhead_pj=razor * share,
+        correction_pj=(
+            model.flop_clock_pj * (correction_pe_cycles * model.flops * dynamic)
+            + (mac + register_data) * activity.detections
+        )
+        * share,
+        sram_pj=sram * (memory_scale * share),
+        dram_pj=memory.dram_pj_per_byte * ((traffic.dram_read_bytes + traffic.dram_write_bytes) * share),
     )
 
 
+def _default_memory(node_nm: float) -> MemoryEnergy:
+    return memory_energy(ArrayConfig(rows=256, cols=256), node_nm=node_nm)
+
+
 def total_energy(breakdowns: Iterable[EnergyBreakdown], *, name: str = "total") -> EnergyBreakdown:
-    """Sum of layer breakdowns run back to back (one inference)."""
+    """Sum of layer breakdowns run back to back (one inference; all of one batch)."""
     items = list(breakdowns)
     if not items:
         raise ConfigError("layers: expected at least one layer breakdown")
+    if len({item.batch for item in items}) != 1:
+        raise ConfigError("batch: the layers of one inference must share one batch")
     sums = {component: Band.exact(0.0) for component in COMPONENTS}
     for item in items:
         for component, band in item.components().items():
@@ -456,6 +855,9 @@ def total_energy(breakdowns: Iterable[EnergyBreakdown], *, name: str = "total") 
         cycles=cycles,
         latency_us=sum(item.latency_us for item in items),
         macs=sum(item.macs for item in items),
+        batch=items[0].batch,
+        pes=items[0].pes,
+        active_pe_cycles=sum(item.active_pe_cycles for item in items),
         **sums,
     )
 
@@ -477,10 +879,20 @@ def design_hold_buffers(pe: PEConfig, f_clk_mhz: float, protected_mask: int) -> 
 
 def breakdown_columns(breakdown: EnergyBreakdown) -> dict[str, float]:
     """The columns a result table shows for a breakdown: every component at the nominal
-    constants, ``total_pj`` and the band ``total_low_pj``, ``total_high_pj``."""
-    columns = {name: band.nominal for name, band in breakdown.components().items()}
+    constants, ``total_pj`` with its band ``total_low_pj``, ``total_high_pj``, ``core_pj``,
+    ``utilisation_pct`` and ``batch``."""
+    columns: dict[str, float] = {name: band.nominal for name, band in breakdown.components().items()}
     total = breakdown.total_pj
-    columns.update({"total_pj": total.nominal, "total_low_pj": total.low, "total_high_pj": total.high})
+    columns.update(
+        {
+            "total_pj": total.nominal,
+            "total_low_pj": total.low,
+            "total_high_pj": total.high,
+            "core_pj": breakdown.core_pj.nominal,
+            "utilisation_pct": 100.0 * breakdown.utilisation,
+            "batch": breakdown.batch,
+        }
+    )
     return columns
 
 
@@ -496,7 +908,8 @@ def gemm_energy(
     name: str = "gemm",
     samples: int = 2048,
     seed: int | np.random.SeedSequence = 0,
-    power_gating: bool = False,
+    gating: GatingOptions | None = None,
+    memory: MemoryEnergy | None = None,
 ) -> EnergyBreakdown:
     """Energy breakdown of a GEMM the array simulator ran (for ``simulate`` and ``accuracy`` results).
 
@@ -512,8 +925,10 @@ def gemm_energy(
         Supply of the run; the clock is ``array.f_clk_mhz``.
     protection : Protection, optional
         As given to the simulator; its bits get :func:`design_hold_buffers` hold-fix buffers.
-    name, samples, seed, power_gating
-        Layer name, MACs sampled for the switching activity, its seed, power gating.
+    name, samples, seed
+        Layer name, MACs sampled for the switching activity, its seed.
+    gating, memory
+        As :func:`layer_energy` (default: clock gating; the array's buffers, LPDDR4).
 
     Returns
     -------
@@ -527,9 +942,18 @@ def gemm_energy(
     problem = GemmProblem(m=a.shape[1], n=w.shape[2], k=a.shape[2], groups=a.shape[0])
     mask = 0 if protection is None else protection.protected_mask
     model = replace(pe_energy_model(pe), hold_buffers_per_bit=design_hold_buffers(pe, array.f_clk_mhz, mask))
-    units = mean_units_per_mac(model, a, w, array, samples=samples, seed=seed)
-    activity = activity_from_result(name, result, problem, array, units_per_mac=units, protection=protection)
-    return layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, power_gating=power_gating)
+    switching = mac_switching(model, a, w, array, samples=samples, seed=seed)
+    activity = activity_from_result(
+        name,
+        result,
+        problem,
+        array,
+        units_per_mac=switching.units_per_mac,
+        register_toggles_per_mac=switching.register_toggles_per_mac,
+        protection=protection,
+    )
+    memory = memory or memory_energy(array, node_nm=model.node_nm)
+    return layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)
 
 
 def outcome_energy(
@@ -541,8 +965,8 @@ def outcome_energy(
     seed: int = 0,
     operands: tuple[np.ndarray, np.ndarray] | None = None,
     samples: int = 2048,
-    power_gating: bool = False,
-    clock_gating: bool = False,
+    gating: GatingOptions | None = None,
+    memory: MemoryEnergy | None = None,
 ) -> EnergyBreakdown:
     """Energy breakdown of one layer :func:`sim.network.simulate_layers` ran.
 
@@ -563,8 +987,8 @@ def outcome_energy(
         The root seed given to ``simulate_layers``.
     operands : (activations, weights), optional
         Supplied operands, shapes (M, K) and (K, N).
-    samples, power_gating, clock_gating
-        As :func:`mean_units_per_mac` and :func:`layer_energy`.
+    samples, gating, memory
+        As :func:`mac_switching` and :func:`layer_energy`.
 
     Returns
     -------
@@ -582,23 +1006,24 @@ def outcome_energy(
     )
     buffers = design_hold_buffers(pe, array.f_clk_mhz, outcome.protected_mask)
     model = replace(pe_energy_model(pe), hold_buffers_per_bit=buffers)
+    switching = mac_switching(model, activations, weights, array, samples=samples, seed=seed)
+    mapping = map_gemm(problem, array)
+    busy, active, stationary = fold_pe_cycles(mapping)
     activity = LayerActivity(
         name=outcome.layer.name,
         macs=outcome.macs,
-        cycles=outcome.cycles,
+        cycles=outcome.cycles + 1,
         correction_cycles=outcome.correction_cycles,
         detections=outcome.detections,
         pes=array.mac_units,
-        mapped_pe_fraction=map_gemm(problem, array).mapping_efficiency,
+        mapped_pe_fraction=mapping.mapping_efficiency,
         protected_bits=int(outcome.protected_mask).bit_count(),
-        units_per_mac=mean_units_per_mac(model, activations, weights, array, samples=samples, seed=seed),
+        units_per_mac=switching.units_per_mac,
+        register_toggles_per_mac=switching.register_toggles_per_mac,
         traffic=memory_traffic(problem, array, ifmap_words=ifmap_words(outcome.layer)),
+        busy_cycles=min(busy, outcome.cycles + 1 - outcome.correction_cycles),
+        active_pe_cycles=active,
+        stationary_pe_cycles=stationary,
     )
-    return layer_energy(
-        activity,
-        model,
-        vdd_v=vdd_v,
-        f_clk_mhz=array.f_clk_mhz,
-        power_gating=power_gating,
-        clock_gating=clock_gating,
-    )
+    memory = memory or memory_energy(array, node_nm=model.node_nm)
+    return layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)

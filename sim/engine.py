@@ -452,6 +452,12 @@ def _grid_setup(
         raise ConfigError(
             f"array.accumulator_bits: expected the PE accumulator width {pe.width}, got {array.accumulator_bits}"
         )
+    if abs(timing.t_clk_fs - 1e9 / array.f_clk_mhz) > 1:
+        raise ConfigError(
+            f"timing: the PE is timed at {1e9 / timing.t_clk_fs:.6g} MHz but array.f_clk_mhz is "
+            f"{array.f_clk_mhz:g} MHz; time it at the array's clock, e.g. stage_timing(pe, "
+            f"operating_point=OperatingPoint(vdd_v=..., f_clk_mhz={array.f_clk_mhz:g}))"
+        )
     root = _seed_sequence(seed)
     window = 0
     if protection is not None:

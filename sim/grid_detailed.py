@@ -2,7 +2,7 @@
 
 Every clock cycle has two phases. In *compute* each :class:`ProcessingElement` reads the
 registers its neighbours (or the edge feeders) committed in the previous cycle and
-evaluates its MAC through :func:`pe_models._kernels.registered_mac`; in *commit* all PEs
+evaluates its MAC through :func:`pe_models.kernels.registered_mac`; in *commit* all PEs
 update their registers at once, as flip-flops do at the clock edge. Operands move one PE
 per cycle to the right (and, in os, down); partial sums move one PE per cycle down (ws,
 is). Tokens are ``None`` for a bubble; a partial fold is padded with zero tokens so that,
@@ -13,7 +13,7 @@ must agree with it bit for bit. The cycle count of a fold is counted here by ste
 until the last token has left the array, not taken from a formula.
 
 Razor detection is evaluated for every MAC of every PE (the shadow value at
-``t_sample + window`` of :func:`pe_models.mac_kernels.registered_mac_shadow`), without
+``t_sample + window`` of :func:`pe_models.kernels.registered_mac_shadow`), without
 the fast engine's shortcuts. For the ``local`` recovery policy every token carries the
 replay delay of the PE that produced it: a PE starts a MAC when its operand, its partial
 sum (or, in os, its vertical operand) and its own previous MAC are ready, so its delay is
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pe_models.mac_kernels import registered_mac, registered_mac_shadow
+from pe_models.kernels import registered_mac, registered_mac_shadow
 
 from .grid import FoldOperands, FoldResult, GridSetup, sort_events
 from .mapping import Fold

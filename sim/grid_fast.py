@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pe_models.kernels import PARAM_CARRY_STEPS, PARAM_CELLS, PARAM_LATE_PRODUCT, CompoundTiming
+
 from . import _kernels
 from .grid import FoldOperands, FoldResult, GridSetup, fold_busy_cycles, sort_events, stream_offset
 from .mapping import Fold
@@ -54,8 +56,8 @@ class FastGrid:
         params = setup.params
         self._screened = (
             params.shape[0] == 1
-            and params[0, _kernels.PARAM_CELLS] == 0
-            and params[0, _kernels.PARAM_CARRY_STEPS] >= 0
+            and params[0, PARAM_CELLS] == 0
+            and params[0, PARAM_CARRY_STEPS] >= 0
             and setup.width <= 32
             and setup.protected_mask == 0
             and not setup.record_events
@@ -92,87 +94,61 @@ class FastGrid:
         weights = np.ascontiguousarray(weights)
         ws = setup.dataflow == "ws"
         flip_counts = np.zeros(setup.width, dtype=np.int64)
-        residual = np.zeros(setup.width, dtype=np.int64)
-        counts = np.zeros(_kernels.COUNTER_COUNT, dtype=np.int64)
-        _kernels.screened_stationary_groups(
+        timing = CompoundTiming(
+            late_product=int(setup.params[0, PARAM_LATE_PRODUCT]),
+            steps=int(setup.params[0, PARAM_CARRY_STEPS]),
+            width=setup.width,
+        )
+        wrong = _kernels.screened_stationary_groups(
             transposed if ws else weights,
             weights if ws else transposed,
             ws,
             setup.rows,
             setup.cols,
-            int(setup.params[0, _kernels.PARAM_LATE_PRODUCT]),
-            int(setup.params[0, _kernels.PARAM_CARRY_STEPS]),
-            setup.width,
+            timing,
             outputs,
             flip_counts,
-            residual,
-            counts,
         )
-        return GroupCounts(erroneous_macs=int(counts[_kernels.ERRONEOUS]), flip_counts=flip_counts)
+        return GroupCounts(erroneous_macs=int(wrong), flip_counts=flip_counts)
 
     def _run(self, operands: FoldOperands, busy: int, capacity: int) -> tuple[dict, int, np.ndarray]:
         setup = self.setup
         width = setup.width
-        flip_counts = np.zeros(width, dtype=np.int64)
-        residual = np.zeros(width, dtype=np.int64)
-        cycle_flags = np.zeros(busy, dtype=np.uint8)
-        column_flags = np.zeros(busy, dtype=np.uint8)
-        events = np.zeros((capacity, 5), dtype=np.int64)
-        counts = np.zeros(_kernels.COUNTER_COUNT, dtype=np.int64)
         recovery = _kernels.RECOVERY_CODES[setup.recovery]
         rows_used, steps = operands.row_stream.shape
-        depth_shape = (rows_used, steps) if recovery == _kernels.LOCAL else (1, 1)
-        depth = np.zeros(depth_shape, dtype=np.int32)
+        fold = _kernels.FoldSetup(
+            params=setup.params,
+            array_cols=setup.cols,
+            offset=stream_offset(setup.dataflow, setup.rows) if operands.stationary is not None else 0,
+            protected_mask=int(setup.protected_mask),
+            mask=int(setup.mask),
+            width=width,
+            recovery=recovery,
+            record=bool(setup.record_events),
+        )
         if operands.stationary is not None:
             cols_used = operands.stationary.shape[1]
             tile = np.empty((cols_used, steps), dtype=np.int64)
-            column_counts = np.zeros(cols_used, dtype=np.int64)
-            _kernels.stationary_fold(
-                operands.row_stream,
-                operands.stationary,
-                setup.params,
-                setup.cols,
-                stream_offset(setup.dataflow, setup.rows),
-                setup.protected_mask,
-                setup.mask,
-                width,
-                recovery,
-                setup.record_events,
-                tile,
-                flip_counts,
-                residual,
-                cycle_flags,
-                column_counts,
-                column_flags,
-                depth,
-                events,
-                counts,
-            )
         else:
             assert operands.col_stream is not None
             cols_used = operands.col_stream.shape[0]
             tile = np.empty((rows_used, cols_used), dtype=np.int64)
-            column_counts = np.zeros(cols_used, dtype=np.int64)
-            _kernels.output_stationary_fold(
-                operands.row_stream,
-                operands.col_stream,
-                setup.params,
-                setup.cols,
-                setup.protected_mask,
-                setup.mask,
-                width,
-                recovery,
-                setup.record_events,
-                tile,
-                flip_counts,
-                residual,
-                cycle_flags,
-                column_counts,
-                column_flags,
-                depth,
-                events,
-                counts,
-            )
+        tallies = _kernels.FoldTallies(
+            flip_counts=np.zeros(width, dtype=np.int64),
+            residual_counts=np.zeros(width, dtype=np.int64),
+            cycle_flags=np.zeros(busy, dtype=np.uint8),
+            column_counts=np.zeros(cols_used, dtype=np.int64),
+            column_flags=np.zeros(busy, dtype=np.uint8),
+            depth=np.zeros((rows_used, steps) if recovery == _kernels.LOCAL else (1, 1), dtype=np.int32),
+            events=np.zeros((capacity, 5), dtype=np.int64),
+            counts=np.zeros(_kernels.COUNTER_COUNT, dtype=np.int64),
+        )
+        if operands.stationary is not None:
+            _kernels.stationary_fold(operands.row_stream, operands.stationary, fold, tile, tallies)
+        else:
+            assert operands.col_stream is not None
+            _kernels.output_stationary_fold(operands.row_stream, operands.col_stream, fold, tile, tallies)
+        counts, cycle_flags = tallies.counts, tallies.cycle_flags
         result = {
             "tile": tile,
             "macs": rows_used * cols_used * steps,
@@ -183,8 +159,8 @@ class FastGrid:
             "unprotected_errors": int(counts[_kernels.UNPROTECTED]),
             "replay_depth": int(counts[_kernels.LOCAL_DEPTH]),
             "detection_cycles": int(np.count_nonzero(cycle_flags)),
-            "column_detection_cycles": column_counts,
-            "flip_counts": flip_counts,
-            "residual_flip_counts": residual,
+            "column_detection_cycles": tallies.column_counts,
+            "flip_counts": tallies.flip_counts,
+            "residual_flip_counts": tallies.residual_counts,
         }
-        return result, int(counts[_kernels.EVENTS]), events
+        return result, int(counts[_kernels.EVENTS]), tallies.events

@@ -1,10 +1,47 @@
-"""Shared fixtures: a seeded generator and small PE configurations."""
+"""Shared fixtures (a seeded generator, SCALE-Sim reference data) and the external-tool gate.
+
+A test that runs an external tool is marked ``@pytest.mark.needs_tools("ngspice")`` (or
+``@pytest.mark.icarus``, which needs ``iverilog`` and ``vvp``). When a tool is not on PATH
+the test is skipped with the command and the Debian package to install, except under
+``CI=true`` (what ``.ci/run`` sets), where it fails instead: CI cannot pass by skipping the
+comparisons against the reference simulators.
+"""
 
 import csv
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+TOOL_PACKAGES = {"iverilog": "iverilog", "vvp": "iverilog", "ngspice": "ngspice", "sta": "opensta", "yosys": "yosys"}
+"""Debian/Ubuntu package of each external command the tests use."""
+
+
+def running_in_ci() -> bool:
+    """True when the ``CI`` environment variable is set to true (GitHub Actions, GitLab, ``.ci/run``)."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_tools(*commands): runs external commands; skipped without them, failed under CI=true"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    commands = [command for marker in item.iter_markers("needs_tools") for command in marker.args]
+    if item.get_closest_marker("icarus") is not None:
+        commands += ["iverilog", "vvp"]
+    missing = sorted({command for command in commands if shutil.which(command) is None})
+    if not missing:
+        return
+    packages = " ".join(sorted({TOOL_PACKAGES.get(command, command) for command in missing}))
+    reason = f"needs {', '.join(missing)} on PATH (apt-get install -y {packages})"
+    if running_in_ci():
+        pytest.fail(f"CI=true: {reason}; a CI run may not skip it", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import numpy as np
 
 __all__ = ["im2col_k_major", "requantize", "requantize_add", "requantize_into"]
 
-_INT32_MIN = -(2**31)
-_INT32_MAX = 2**31 - 1
+_INT32_MIN = np.int64(-(2**31))
+_INT32_MAX = np.int64(2**31 - 1)
 
 
 @numba.njit(cache=True, inline="always")

@@ -22,6 +22,7 @@ from .models.npz import load_npz
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "IMAGE_FORMATS",
     "IMAGE_SUFFIXES",
     "PHOTO_NAMES",
     "LabelledImages",
@@ -37,6 +38,9 @@ __all__ = [
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+IMAGE_FORMATS = ("JPEG", "PNG", "BMP", "PPM", "TIFF", "WEBP")
+"""The Pillow decoders an image file may be read with (whatever its name): not EPS/PS,
+whose Pillow plugin hands the file to Ghostscript, nor any other format."""
 PHOTO_NAMES = {
     "calibration": ("astronaut", "coffee", "camera", "moon", "gravel", "page"),
     "evaluation": (
@@ -192,7 +196,8 @@ def photo_views(
     if split not in PHOTO_NAMES:
         raise ConfigError(f"split: {split!r} is unknown; allowed: {', '.join(PHOTO_NAMES)}")
     rng = np.random.default_rng(np.random.SeedSequence(seed))
-    images, names = [], []
+    images: list[np.ndarray] = []
+    names: list[str] = []
     for name in PHOTO_NAMES[split]:
         if count is not None and len(images) >= count:
             break
@@ -270,7 +275,7 @@ def read_image(path: str | PathLike[str]) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as picture:
+            with Image.open(path, formats=IMAGE_FORMATS) as picture:
                 return np.asarray(picture.convert("RGB"))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         size = "".join(ch for ch in str(error).split("pixels")[0] if ch.isdigit()) or "too many"
@@ -318,6 +323,8 @@ def load_image_folder(
     images, labels, names = [], [], []
     for number, name, label in entries:
         path = folder / name
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise ConfigError(f"{labels_file}:{number}: image {name!r} is outside {folder}; give a path inside it")
         if not path.is_file():
             raise ConfigError(f"{labels_file}:{number}: image {name!r} not found in {folder}")
         images.append(preprocess(read_image(path)))

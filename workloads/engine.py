@@ -36,6 +36,7 @@ from .graph import (
     Activation,
     Add,
     AvgPool,
+    BatchNorm,
     Conv2d,
     Flatten,
     GlobalAvgPool,
@@ -171,6 +172,8 @@ class _QuantGemm:
 
     def run(self, args: list[np.ndarray], backend: GemmBackend) -> np.ndarray:
         x = args[0]
+        columns: np.ndarray | list[np.ndarray]
+        out_shape: tuple[int, ...]
         if self.kernel is None:
             if x.ndim != 2:
                 raise ConfigError(f"layer {self.name!r}: linear input must be flat; add a flatten")
@@ -247,7 +250,7 @@ def _activation_range(activation: str | None, scale: float) -> tuple[int, int]:
     if activation == "relu":
         return 0, ACTIVATION_QMAX
     if activation == "relu6":
-        return 0, int(min(ACTIVATION_QMAX, round_half_away(np.float64(6.0 / scale))))
+        return 0, int(min(ACTIVATION_QMAX, float(round_half_away(np.asarray(6.0 / scale)))))
     return ACTIVATION_QMIN, ACTIVATION_QMAX
 
 
@@ -627,6 +630,7 @@ def quantize_model(
             out_scale = statistics.scale(node.name, calibration)
             layers.append(_quantize_add(node.name, node.inputs, (in_scale, scales[node.inputs[1]]), out_scale))
         else:
+            assert not isinstance(op, BatchNorm)  # folded into the convolutions by prepare_for_quantization
             out_scale = in_scale
             low, high = ACTIVATION_QMIN, ACTIVATION_QMAX
             if isinstance(op, Activation):

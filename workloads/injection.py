@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -50,6 +50,11 @@ from pe_models.operands import OperandStream
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
 
 from .parallel import batch_seed
+
+if TYPE_CHECKING:
+    from pe_models.variation import ProcessVariation
+    from sim.config import ArrayConfig
+    from sim.protection import ProtectionPlan
 
 __all__ = ["BitlevelBackend", "StatisticalBackend", "layer_operand_sample"]
 
@@ -154,7 +159,7 @@ class StatisticalBackend:
         if layer in self._layer_errors:
             return self._layer_errors[layer]
         digest = hashlib.blake2b(activations[: min(64, activations.shape[0])].tobytes(), digest_size=8)
-        digest.update(zlib.crc32(np.ascontiguousarray(activations)).to_bytes(4, "little"))
+        digest.update(zlib.crc32(np.ascontiguousarray(activations).data).to_bytes(4, "little"))
         digest.update(weights.tobytes())
         key = (activations.shape, weights.shape, self.rows, self.pe.width, self._run_lengths, digest.hexdigest())
         if key not in _STATISTICS_CACHE:
@@ -172,7 +177,7 @@ class StatisticalBackend:
         statistics, product_ones = _STATISTICS_CACHE[key]
         adder = adder_bit_error_probabilities(self.pe, self.timing, statistics)
         product = np.where(self._late_product, 2 * product_ones * (1 - product_ones), 0.0)
-        kinds = [
+        kinds: list[tuple[float, float, int, int | None]] = [
             (float(adder[bit]), float(statistics.sum_bit[bit]), 1 << bit, bit)
             for bit in range(self.pe.width)
             if adder[bit] > 0
@@ -270,13 +275,13 @@ class BitlevelBackend:
     protect_mask: int
     seed: np.random.SeedSequence
     pe: PEConfig = field(default_factory=PEConfig)
-    array: object = None
+    array: ArrayConfig | None = None
     f_clk_mhz: float = 700.0
-    variation: object = None
+    variation: ProcessVariation | None = None
     penalty_cycles: int = 1
     recovery: str = "global"
     razor_window_ps: float | None = None
-    plan: object = None
+    plan: ProtectionPlan | None = None
     t_setup_ps: float | None = None
     name: str = "bitlevel"
     stats: dict[str, np.ndarray] = field(default_factory=dict)
@@ -351,6 +356,7 @@ class BitlevelBackend:
 
         groups, m, depth = activations.shape
         counts = self.stats.setdefault(layer, np.zeros(self.pe.width, dtype=np.int64))
+        assert self.array is not None  # set by __post_init__
         if self.error_free:
             cycles = groups * compute_cycles(GemmProblem(m=m, n=weights.shape[2], k=depth), self.array)
             self.cycles += cycles
@@ -363,7 +369,7 @@ class BitlevelBackend:
             array=self.array,
             pe=self.pe,
             timing=self.timing,
-            protection=self.protection if self.plan is None else self.plan.protection_for(layer),  # type: ignore[attr-defined]
+            protection=self.protection if self.plan is None else self.plan.protection_for(layer),
             variation=self.variation,
             seed=self.seed,
             engine="fast",

@@ -226,6 +226,8 @@ def _scalesim_gemm_layer(row: _Row) -> Layer:
 def _vscale_layer(row: _Row) -> Layer:
     name = row.name("name")
     kind = row.values["kind"]
+    required: tuple[str, ...]
+    empty: tuple[str, ...]
     if kind == "conv":
         required, empty = _CONV_FIELDS, _GEMM_FIELDS
     elif kind == "gemm":

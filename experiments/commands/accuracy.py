@@ -9,26 +9,20 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import progress, save_figure, write_csv
 from experiments.pe_options import add_pe_options, add_razor_window_option, add_setup_option, add_sweep_options
-from experiments.studies.accuracy import (
-    AccuracyConfig,
-    accuracy,
-    plot_accuracy,
-    prepare_model,
-    top_k_hits,
-)
+from experiments.studies.accuracy import AccuracyConfig, accuracy, plot_accuracy
 from pe_models.errors import ConfigError
 from sim.protection import RECOVERY_POLICIES, parse_bit_mask
 from workloads.backends import INJECTIONS
 from workloads.models.zoo import MODEL_NAMES
 from workloads.quant import CALIBRATION_METHODS
 
+from ._energy_options import add_energy_options, energy_values
 from ._results import emit_result, study_handler, write_config
 
-__all__ = ["parse_images", "parse_protect", "prepare_model", "register", "run", "top_k_hits"]
+__all__ = ["configure", "parse_images", "parse_protect", "run"]
 
 ACCUMULATOR_BITS = 32
 
@@ -61,16 +55,15 @@ def parse_images(text: str | None) -> int | Path | None:
     return path
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "accuracy",
-        help="int8 accuracy (or agreement with the float model) against supply voltage",
-        description="Quantise a model to int8 (calibrated on training images), run it at "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale accuracy``."""
+    parser.description = (
+        "Quantise a model to int8 (calibrated on training images), run it at "
         "every supply voltage through an error-injecting GEMM backend, and report top-1/"
         "top-5 accuracy (labelled images) or agreement with the float model (unlabelled "
-        "photos), with per-layer error counts per accumulator bit.",
-        epilog=DEFINITIONS,
+        "photos), with per-layer error counts per accumulator bit."
     )
+    parser.epilog = DEFINITIONS
     parser.add_argument(
         "--model",
         default="tinymnv2",
@@ -160,13 +153,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_sweep_options(parser)
     add_setup_option(parser, sweep=True)
+    add_energy_options(parser)
     add_pe_options(parser)
     add_output_options(parser, "accuracy")
     parser.set_defaults(handler=study_handler(run, AccuracyConfig), config_type=AccuracyConfig)
 
 
 def run(args: argparse.Namespace) -> int:
-    config = config_from_args(AccuracyConfig, args, images=parse_images(args.images))
+    config = config_from_args(AccuracyConfig, args, images=parse_images(args.images), **energy_values(args))
     result = accuracy(config, progress=progress)
     out = output_dir(args)
     write_csv(out / "accuracy.csv", result.table())

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import cli_message, config_from_args
+from experiments.options import add_output_options, cli_message, config_from_args, output_dir
 from experiments.output import save_figure, write_json
 from experiments.pe_options import add_pe_options
 from experiments.studies.common import config_dict
@@ -22,19 +21,21 @@ from sim.protection import STALL_SCOPES
 from workloads.models.zoo import MODEL_NAMES
 from workloads.topologies import BUILTIN_TOPOLOGIES
 
+from ._energy_options import add_energy_options, energy_values
 from ._results import emit_result
 
-__all__ = ["register", "run"]
+__all__ = ["configure", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "energy",
-        help="energy per layer and per inference vs VDD: breakdown by component with low/high band",
-        description="Energy of a topology, one GEMM or a network on the array at each supply voltage: MAC datapath "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale energy``."""
+    parser.description = (
+        "Energy of a topology, one GEMM or a network on the array at each supply voltage: MAC datapath "
         "switching (toggle model fitted to gate-level transitions), registers and clock, leakage, Razor "
         "detection overhead, correction, SRAM and DRAM, each with the band of its cited constants "
-        "(docs/energy.md); saving_pct against the technology's nominal VDD at the same clock.",
+        "(docs/energy.md), per image for --batch images sharing each weight fold; savings for the core and the "
+        "system against the technology's nominal VDD at the same clock, and the DVFS baseline (no Razor, "
+        "highest error-free clock) beside every VDD."
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
@@ -90,15 +91,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "recovery cycles charged); default: closed-form cycles, no errors",
     )
     parser.add_argument(
-        "--power-gating", action="store_true", help="power only the PEs the mapping uses (default: all leak)"
-    )
-    parser.add_argument(
-        "--clock-gating", action="store_true", help="clock only the PEs the mapping uses (default: all clocked)"
-    )
-    parser.add_argument(
-        "--memory-vdd-v", type=float, metavar="V", help="SRAM supply in V (default: nominal, SRAM energy unscaled)"
-    )
-    parser.add_argument(
         "--node-nm", type=float, metavar="NM", help="technology node for the constants (default: from its name)"
     )
     parser.add_argument(
@@ -115,6 +107,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="MACs sampled per layer for the switching activity (default: 2048, about 1.4 %% sampling error)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the operands, >= 0 (default: 0)")
+    add_energy_options(parser)
     add_pe_options(parser)
     add_output_options(parser, "energy")
     parser.set_defaults(handler=run)
@@ -122,7 +115,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = config_from_args(EnergyConfig, args)
+        config = config_from_args(EnergyConfig, args, **energy_values(args))
         result = energy(config)
     except ConfigError as error:
         raise ConfigError(cli_message(str(error), EnergyConfig)) from None

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import Table, write_csv, write_json
 from experiments.results import display_value
 from experiments.studies.latency import LatencyConfig, LatencyResult, latency, topology_record
@@ -18,7 +17,7 @@ from workloads.topologies import BUILTIN_TOPOLOGIES
 
 from ._results import emit_result, study_handler, write_config
 
-__all__ = ["TABLE_COLUMNS", "add_array_options", "register", "run"]
+__all__ = ["TABLE_COLUMNS", "add_array_options", "configure", "run"]
 
 TABLE_COLUMNS = (
     "layer_name",
@@ -91,15 +90,14 @@ def add_array_options(
     )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "latency",
-        help="per-layer cycles and utilisation of a topology on one array",
-        description="Per-layer compute cycles (equal to SCALE-Sim v2's), memory stall cycles "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale latency``."""
+    parser.description = (
+        "Per-layer compute cycles (equal to SCALE-Sim v2's), memory stall cycles "
         "with a DRAM bandwidth limit, utilisation, mapping efficiency and folds; totals. stdout: the "
-        "per-layer table with a TOTAL line (table), the per-layer rows (csv) or config, totals and rows (json).",
-        epilog=DEFINITIONS,
+        "per-layer table with a TOTAL line (table), the per-layer rows (csv) or config, totals and rows (json)."
     )
+    parser.epilog = DEFINITIONS
     add_array_options(
         parser,
         dataflow_help="ws (weights stationary), os (outputs stationary) or is "

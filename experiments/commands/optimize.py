@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import re
 
-from experiments.cli import add_output_options, output_dir, published_path
+from experiments.options import add_output_options, output_dir, published_path
 from experiments.output import Table, emit, write_json
 from experiments.pe_options import add_pe_options, add_setup_option, pe_config
 from pe_models.errors import ConfigError
 
-__all__ = ["add_optimizer_options", "optimizer_config", "register", "run", "write_optimizer_outputs"]
+from ._energy_options import add_energy_options, energy_values
+
+__all__ = ["configure", "optimizer_config", "run", "write_optimizer_outputs"]
 
 
 def add_optimizer_options(parser: argparse.ArgumentParser, *, confirm: bool = True) -> None:
@@ -72,16 +74,15 @@ def add_optimizer_options(parser: argparse.ArgumentParser, *, confirm: bool = Tr
     )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "optimize",
-        help="choose VDD, protected bits per layer and recovery policy of least energy within budgets",
-        description="Screen every VDD of a 10 mV grid with the analytic per-bit error probabilities of "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale optimize``."""
+    parser.description = (
+        "Screen every VDD of a 10 mV grid with the analytic per-bit error probabilities of "
         "each layer's own operands, build a per-(layer, bit) sensitivity table, solve for the plan of "
         "least energy per inference within the accuracy-loss, latency-overhead and Razor-flop budgets "
         "(scipy.optimize.milp), and confirm the chosen plan and its neighbours with bit-level injection. "
         "Writes plan.toml (accepted by --plan), best_per_vdd.csv, pareto.csv, pareto.png, "
-        "confirmation.csv, sensitivity.csv and config.json. Method: docs/optimizer.md.",
+        "confirmation.csv, sensitivity.csv and config.json. Method: docs/optimizer.md."
     )
     parser.add_argument("--model", default="tinymnv2", metavar="NAME", help="model name (default: tinymnv2)")
     parser.add_argument(
@@ -101,6 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_setup_option(parser, sweep=True)
     add_pe_options(parser)
     add_optimizer_options(parser)
+    add_energy_options(parser)
     add_output_options(parser, "optimize")
     parser.set_defaults(handler=run)
 
@@ -150,6 +152,8 @@ def optimizer_config(args: argparse.Namespace, *, vdd_text: str | None = None, *
         neighbours=args.neighbours,
         seed=args.seed,
     )
+    if hasattr(args, "no_clock_gating"):
+        fields.update(energy_values(args))
     fields.update(overrides)
     try:
         return OptimizeConfig(**fields)
@@ -169,12 +173,18 @@ _OPTIONS = {
     "neighbours": "--neighbours",
     "razor_window_ps": "--razor-window-ps",
     "t_setup_ps": "--t-setup-ps",
+    "batch": "--batch",
+    "power_gating": "--power-gating",
+    "memory_vdd_v": "--memory-vdd",
+    "temperature_c": "--temperature-c",
 }
 
 
 def _option_names(message: str) -> str:
     field, _, rest = message.partition(":")
-    return f"{_OPTIONS[field]}:{rest}" if field in _OPTIONS else message
+    if field not in _OPTIONS:
+        return message
+    return f"{_OPTIONS[field]}:{rest.replace(f' {field} ', f' {_OPTIONS[field]} ')}"
 
 
 def write_optimizer_outputs(result, directory) -> dict[str, str]:

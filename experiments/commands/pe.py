@@ -11,17 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.cli import add_out_option, add_output_options, output_dir, published_path
+from experiments.options import add_out_option, add_output_options, output_dir, published_path
 from experiments.output import Table, emit, write_csv, write_json
 from experiments.pe_options import (
     add_pe_options,
     add_razor_window_option,
     add_timing_options,
-    parse_razor_window,
     pe_config,
     timing_from_args,
 )
-from experiments.studies.common import TimingFields
+from experiments.studies.common import TimingFields, parse_razor_window
 from pe_models.chain import evaluate_chain, stage_inputs
 from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate_fast
@@ -33,13 +32,13 @@ from workloads.topologies import read_text_file
 
 from ._results import study_handler
 
-__all__ = ["read_vectors", "register"]
+__all__ = ["configure", "read_vectors"]
 
 VECTOR_COLUMNS = ("prev_a", "prev_b", "prev_c", "a", "b", "c")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("pe", help="characterize one PE: evaluate vectors, emit Verilog")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale pe``."""
     commands = parser.add_subparsers(dest="pe_command", metavar="PE_COMMAND")
     commands.required = True
 
@@ -63,6 +62,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="BITS",
         help="bits with a Razor flip-flop for the mask columns, e.g. 31:20 or 31,5 (default: all bits)",
+    )
+    evaluate.add_argument(
+        "--energy",
+        action="store_true",
+        help="add switching_fj, leakage_fj and energy_fj per vector: the evaluated stage's net transitions "
+        "(gate level: counted; chain level: the toggle model the array uses) x their capacitance at --vdd, "
+        "plus the stage's leakage over one clock period (docs/energy.md); needs --vdd",
     )
     add_output_options(evaluate, "pe-eval", default_format="csv")
     evaluate.set_defaults(handler=study_handler(run_eval, TimingFields))
@@ -165,11 +171,13 @@ def evaluate(
 def run_eval(args: argparse.Namespace) -> int:
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
-    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000)
+    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000, "--razor-window-ps")
     window = None if window_ps is None else window_fs(timing, window_ps, field="--razor-window-ps")
     if args.protect is not None and window is None:
         raise ConfigError("--protect: the mask columns need a Razor window; add --razor-window-ps")
     protected = (1 << pe.width) - 1 if args.protect is None else parse_bit_mask(args.protect, width=pe.width)
+    if args.energy and args.vdd is None:
+        raise ConfigError("--energy: the energy scales with the supply; allowed: with --vdd (not --t-clk-ps)")
     vectors = read_vectors(args.vectors, width=pe.width)
     latched, correct, flips, settle, shadow = evaluate(pe, timing, vectors, args.level, window)
     columns = [*VECTOR_COLUMNS, "latched", "correct", "flip_mask", "settle_ps"]
@@ -188,6 +196,17 @@ def run_eval(args: argparse.Namespace) -> int:
         masks = razor_masks(latched, shadow, correct, protected, pe.width)
         for i, row in enumerate(rows):
             row += [int(shadow[i]), *(f"0x{int(m[i]):08x}" for m in masks)]
+    if args.energy:
+        from pe_models.energy import stage_vector_energy_fj
+
+        stage = "adder" if pe.pipeline == "registered" else "mac"
+        old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
+        switching, leakage = stage_vector_energy_fj(
+            pe, stage, old, new, vdd_v=args.vdd, t_clk_ps=timing.t_clk_fs / 1000, level=args.level
+        )
+        columns += ["switching_fj", "leakage_fj", "energy_fj"]
+        for i, row in enumerate(rows):
+            row += [float(switching[i]), float(leakage[i]), float(switching[i] + leakage[i])]
     table = Table(columns=columns, rows=rows)
     directory = output_dir(args)
     write_csv(directory / "pe_eval.csv", table)
@@ -225,7 +244,7 @@ def run_verilog(args: argparse.Namespace) -> int:
 
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
-    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000)
+    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000, "--razor-window-ps")
     window = None if window_ps is None else window_fs(timing, window_ps, field="--razor-window-ps")
     if args.vectors is not None:
         vectors = read_vectors(args.vectors, width=pe.width)

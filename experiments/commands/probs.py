@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import save_figure, write_csv
 from experiments.pe_options import add_operand_options, add_pe_options, add_setup_option, add_sweep_options
 from experiments.studies.probs import LEVELS, ProbsConfig, ProbsResult, plot_probs, probs
 
 from ._results import emit_result, study_handler, write_config
 
-__all__ = ["add_step1_options", "register", "run_step1"]
+__all__ = ["add_step1_options", "configure", "run_step1"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "probs",
-        help="per-bit timing-error probability vs VDD (CSV vdd_v,bit,p_err and a heatmap)",
-        description="Per-bit probability that the accumulator latches a wrong value, for each supply voltage. "
-        "stdout: a summary per VDD (table) or the long form vdd_v,bit,p_err (csv/json).",
-        epilog="Printed numbers: p_err = probability that the bit is latched wrong in one MAC (wrong MACs / "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale probs``."""
+    parser.description = (
+        "Per-bit probability that the accumulator latches a wrong value, for each supply voltage. "
+        "stdout: a summary per VDD (table) or the long form vdd_v,bit,p_err (csv/json)."
+    )
+    parser.epilog = (
+        "Printed numbers: p_err = probability that the bit is latched wrong in one MAC (wrong MACs / "
         "MACs); wrong_bits_per_mac = sum of p_err over the accumulator bits (expected wrong bits per MAC); "
         "max_p_err and worst_bit = the largest p_err and its bit; lowest_failing_bit = the lowest bit with "
         "p_err > 1e-9; product_wrong_bits = the same sum over the 16 product-register bits; delay_scale = "
-        "cell delays relative to nominal VDD.",
+        "cell delays relative to nominal VDD."
     )
     add_step1_options(parser)
     add_output_options(parser, "probs")

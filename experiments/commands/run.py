@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import time
 
-from experiments.cli import add_output_options, output_dir, published_path
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir, published_path
 from experiments.output import atomic_path, emit, progress, save_figure, write_csv
 from experiments.studies.run import RunConfig, plot_run, run
 
+from ._energy_options import add_energy_options, energy_values
 from ._results import emit_result, study_handler, write_config
 from .optimize import add_optimizer_options, write_optimizer_outputs
 from .probs import add_step1_options
 
-__all__ = ["register"]
+__all__ = ["configure"]
 
 _SHOWN = (
     "label",
@@ -30,18 +30,16 @@ _SHOWN = (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "run",
-        help="the whole study: per-bit error probability (step 1), accuracy with and without protection "
-        "(step 2), the protection and voltage optimizer with energy and latency (step 3), and report.md",
-        description="Step 1: per-bit error probabilities of the accumulator against VDD. Step 2: the model "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale run``."""
+    parser.description = (
+        "Step 1: per-bit error probabilities of the accumulator against VDD. Step 2: the model "
         "with every MAC through the chain-level PE in array order (bitlevel injection), unprotected and with "
         "the bits step 1 finds failing protected (or --protect, or --plan). Step 3: the optimizer (vscale "
         "optimize) picks VDD, protected bits per layer and recovery policy; the best plan at every VDD is "
         "measured (accuracy with a 95 %% interval against the int8 model at nominal VDD, latency overhead, "
         "energy with its breakdown and band). Writes every CSV and figure and report.md to --out. --paper: "
-        "the seed paper's configuration (MobileNetV2 ImageNet weights, 256x256, 700 MHz, 0.9 -> 0.5 V).",
+        "the seed paper's configuration (MobileNetV2 ImageNet weights, 256x256, 700 MHz, 0.9 -> 0.5 V)."
     )
     add_step1_options(parser)
     parser.add_argument("--model", default="tinymnv2", metavar="NAME", help="tinymnv2 or mobilenetv2")
@@ -78,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the seed paper's configuration: mobilenetv2 (ImageNet weights), 256x256, 700 MHz, 0.9 -> 0.5 V",
     )
     add_optimizer_options(parser, confirm=False)
+    add_energy_options(parser)
     add_output_options(parser, "run")
     parser.set_defaults(handler=study_handler(_run, RunConfig), config_type=RunConfig)
 
@@ -87,7 +86,7 @@ def _run(args: argparse.Namespace) -> int:
     from experiments.studies.probs import plot_probs
 
     started = time.monotonic()
-    config = config_from_args(RunConfig, args)
+    config = config_from_args(RunConfig, args, **energy_values(args))
     result = run(config, progress=progress)
     directory = output_dir(args)
     step1 = result.step1

@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from experiments.cli import out_argument, output_dir, published_path
+from experiments.options import out_argument, output_dir, published_path
 from experiments.output import FORMATS, emit, write_json
 from experiments.scalesim_reports import write_reports
 from experiments.studies.energy import EnergyConfig, energy
 from experiments.studies.scalesim import INPUT_TYPES, ScaleSimConfig, ScaleSimResult, scalesim_study
 
-__all__ = ["TABLE_COLUMNS", "register", "run"]
+__all__ = ["TABLE_COLUMNS", "configure", "run"]
 
 TABLE_COLUMNS = (
     "layer_id",
@@ -38,14 +38,13 @@ TABLE_COLUMNS = (
 """Columns of the aligned table on stdout (CSV and JSON, like MEMORY_REPORT.csv, have every column)."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "scalesim",
-        help="drop-in for SCALE-Sim: its .cfg and topology in, its three reports out",
-        description="Run a SCALE-Sim topology on the array of a SCALE-Sim .cfg and write "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale scalesim``."""
+    parser.description = (
+        "Run a SCALE-Sim topology on the array of a SCALE-Sim .cfg and write "
         "COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv with SCALE-Sim's "
         "headers into OUTDIR/<run_name>/, plus MEMORY_REPORT.csv (vscale's SRAM/DRAM counts per "
-        "operand). Compute cycles equal SCALE-Sim's; stalls come from vscale's memory model.",
+        "operand). Compute cycles equal SCALE-Sim's; stalls come from vscale's memory model."
     )
     parser.add_argument("-c", dest="config", required=True, metavar="CFG", help="SCALE-Sim .cfg file (required)")
     parser.add_argument(

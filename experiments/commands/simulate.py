@@ -12,8 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import Table, progress, save_figure, write_csv, write_json
 from experiments.pe_options import add_pe_options, add_razor_window_option, add_timing_options
 from experiments.results import display_value
@@ -25,7 +24,7 @@ from workloads.topologies import BUILTIN_TOPOLOGIES
 
 from ._results import emit_result, study_handler, timing_line, write_config
 
-__all__ = ["TABLE_COLUMNS", "register", "run"]
+__all__ = ["TABLE_COLUMNS", "configure", "run"]
 
 TABLE_COLUMNS = (
     "layer_name",
@@ -56,16 +55,15 @@ DEFINITIONS = (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "simulate",
-        help="run layers MAC by MAC on the array at one VDD: cycles, corrections, bit flips, output error",
-        description="Run GEMM or convolution layers on the systolic array with every MAC through the "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale simulate``."""
+    parser.description = (
+        "Run GEMM or convolution layers on the systolic array with every MAC through the "
         "chain-level PE model at the given supply voltage (random seeded int8 operands), with optional "
         "protected accumulator bits; report cycles, correction cycles, flipped bits per bit position and "
-        "the relative output error.",
-        epilog=DEFINITIONS,
+        "the relative output error."
     )
+    parser.epilog = DEFINITIONS
     source = parser.add_argument_group("layers (required: one of --layer, --operands or --topology)")
     exclusive = source.add_mutually_exclusive_group(required=True)
     exclusive.add_argument("--layer", metavar="M,N,K", help="one GEMM layer C[M,N] = A[M,K] @ B[K,N], each >= 1")

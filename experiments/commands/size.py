@@ -9,29 +9,29 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.cli import add_output_options, output_dir
 from experiments.commands.latency import add_array_options
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import save_figure, write_csv
 from experiments.studies.latency import topology_record
 from experiments.studies.size import DEFAULT_ARRAYS, SizeConfig, plot_size, plot_size_sram, size
 
 from ._results import emit_result, study_handler, write_config
 
-__all__ = ["register", "run"]
+__all__ = ["configure", "run"]
 
 _DEFAULT_ARRAYS = ",".join(f"{r}x{c}" for r, c in DEFAULT_ARRAYS)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "size",
-        help="what-if array sizing: cycles, utilisation and MAC-cycles vs array shape",
-        description="Total cycles, latency, utilisation and MAC-cycles (PEs x cycles) of a "
-        "topology for several array shapes and dataflows, from the closed-form counts.",
-        epilog="Columns: mac_units = PEs (rows x cols); compute_cycles, stall_cycles, total_cycles summed over "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale size``."""
+    parser.description = (
+        "Total cycles, latency, utilisation and MAC-cycles (PEs x cycles) of a "
+        "topology for several array shapes and dataflows, from the closed-form counts."
+    )
+    parser.epilog = (
+        "Columns: mac_units = PEs (rows x cols); compute_cycles, stall_cycles, total_cycles summed over "
         "layers; latency_us = total_cycles / f_clk_mhz; overall_util_pct = MACs / (PEs x total cycles); "
-        "mac_cycles = PEs x total cycles (the array occupancy, at least macs); macs = the topology's MACs.",
+        "mac_cycles = PEs x total cycles (the array occupancy, at least macs); macs = the topology's MACs."
     )
     add_array_options(
         parser,

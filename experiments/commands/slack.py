@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import save_figure, write_csv
 from experiments.pe_options import add_operand_options, add_pe_options, add_timing_options
 from experiments.studies.slack import SlackConfig, plot_slack, slack
 
 from ._results import emit_result, study_handler, write_config
 
-__all__ = ["register"]
+__all__ = ["configure"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "slack",
-        help="timing-slack histograms per MAC and per bit (PNG and CSV)",
-        description="Slack = (T_clk - t_setup) - settle time of each MAC's output (and of each bit that "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale slack``."""
+    parser.description = (
+        "Slack = (T_clk - t_setup) - settle time of each MAC's output (and of each bit that "
         "switches), at chain level, over the operand stream in its own order (temporal correlation kept). "
-        "Negative slack means a late bit.",
-        epilog="Printed numbers (one row per accumulator bit): transitions = MACs in which the bit switched; "
+        "Negative slack means a late bit."
+    )
+    parser.epilog = (
+        "Printed numbers (one row per accumulator bit): transitions = MACs in which the bit switched; "
         "min_slack_ps and median_slack_ps = smallest and median slack of those transitions in ps (nan without "
         "transitions); p_negative = fraction of the bit's transitions with negative slack (denominator: the "
-        "bit's transitions, not all MACs).",
+        "bit's transitions, not all MACs)."
     )
     add_timing_options(parser)
     parser.add_argument("--bins", type=int, default=60, help="histogram bins, >= 2 (default: 60)")

@@ -12,24 +12,23 @@ import json
 import sys
 from pathlib import Path
 
-from experiments.cli import out_argument
+from experiments.options import out_argument
 from experiments.output import FORMATS, Table, emit
 from experiments.sweep import SweepResult, load_sweep_spec, parse_executor, run_sweep
 
-__all__ = ["register", "run"]
+__all__ = ["configure", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "sweep",
-        help="run a study over a grid of parameters (resumable; process pool or Dask)",
-        description="Run the study named in STUDY.toml at every point of its [grid] (the Cartesian product "
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale sweep``."""
+    parser.description = (
+        "Run the study named in STUDY.toml at every point of its [grid] (the Cartesian product "
         "of its lists) and its [[points]], with the [fixed] parameters. Keys are the study's options with "
         "underscores, e.g. vdd, protect, f_clk_mhz (`vscale sweep --list` shows them). "
         "Each point is keyed by a hash of its full config and the vscale "
         "version and stored atomically under --out; a rerun skips finished points. DIR/results.csv has one "
         "row per point (its parameters, then the result columns); DIR/results.parquet too with pyarrow. "
-        "Failed points are recorded with their message, the sweep goes on, and the exit status is 1.",
+        "Failed points are recorded with their message, the sweep goes on, and the exit status is 1."
     )
     parser.add_argument("spec", nargs="?", metavar="STUDY.toml", help="the sweep description (TOML)")
     parser.add_argument(

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.characterize import Characterization, CharacterizeConfig, characterize, preset_toml
-from experiments.cli import add_output_options, output_dir
+from experiments.options import add_output_options, output_dir
 from experiments.output import Table, atomic_path, save_figure, subplots, write_csv, write_json
 from experiments.pe_options import parse_vdd_range
 from experiments.studies.technology import TechConfig, plot_tech, tech, tech_list
@@ -17,17 +17,15 @@ from pe_models.errors import ConfigError
 from pe_models.technology import DEFAULT_TECHNOLOGY
 
 from ._results import emit_result, study_handler, write_config
+from ._tech_cells import run_characterize_cells, run_show_cells
 
-__all__ = ["register"]
+__all__ = ["configure"]
 
 SPICE_COLUMNS = ("vdd_v", "fo4_delay_ps", "adder_carry_delay_ps", "switching_energy_fj", "leakage_current_na")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "tech",
-        help="technologies: fit one to a SPICE model card, list the presets, show delay and energy vs VDD",
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale tech``."""
     commands = parser.add_subparsers(dest="tech_command", metavar="TECH_COMMAND")
     commands.required = True
 
@@ -43,11 +41,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--model-card", type=Path, required=True, metavar="FILE", help="SPICE model card with nmos and pmos models"
     )
     run_characterize.add_argument(
+        "--cells",
+        action="store_true",
+        help="characterise every standard cell (NLDM timing, energy, capacitance, leakage, flip-flop setup/hold) "
+        "and write one Liberty file per VDD corner plus the compact table vscale reads (docs/technology.md)",
+    )
+    run_characterize.add_argument(
         "--vdd",
         dest="spice_vdd",
-        default="0.9:0.4:0.05",
+        default=None,
         metavar="RANGE",
-        help="supplies, the first being nominal: START:STOP:STEP or V1,V2,... (default: 0.9:0.4:0.05)",
+        help="supplies: START:STOP:STEP or V1,V2,... (default: 0.9:0.4:0.05, the first being nominal; "
+        "with --cells the corners, default 0.4:1.0:0.05)",
+    )
+    run_characterize.add_argument(
+        "--workers", type=int, default=2, help="with --cells: ngspice runs at once, niced (default: 2)"
     )
     run_characterize.add_argument("--name", default=None, help="preset name (default: the card's file name stem)")
     run_characterize.add_argument(
@@ -70,11 +78,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="One row per VDD: vdd_v, delay_scale, switching_energy_scale, leakage_power_scale, all "
         "relative to the technology's nominal supply.",
     )
+    show.add_argument("name", nargs="?", default=None, metavar="NAME", help="technology (same as --technology)")
     show.add_argument(
         "--technology",
-        default=DEFAULT_TECHNOLOGY,
+        default=None,
         metavar="NAME|FILE",
-        help=f"preset name, FILE.toml (a fit) or FILE.csv (vdd_v,delay_scale points) (default: {DEFAULT_TECHNOLOGY})",
+        help=f"preset name, FILE.toml (a fit) or FILE.csv (vdd_v,delay_scale points); with --cells also "
+        f"FILE.cells.json or A.lib,B.lib,... (Liberty corners) (default: {DEFAULT_TECHNOLOGY})",
+    )
+    show.add_argument(
+        "--cells",
+        action="store_true",
+        help="one row per cell, input pin, output edge and VDD: delay and transition at the library's "
+        "reference load and slew (default VDDs: nominal, 0.6, 0.5)",
     )
     show.add_argument(
         "--vdd",
@@ -91,18 +107,35 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_technology(args: argparse.Namespace) -> str:
+    if args.name is not None and args.technology is not None and args.name != args.technology:
+        raise ConfigError(f"--technology: given twice ({args.name!r} and {args.technology!r}); give one")
+    return args.name or args.technology or DEFAULT_TECHNOLOGY
+
+
 def run_show(args: argparse.Namespace) -> int:
-    result = tech(TechConfig(technology=args.technology, vdd_v=args.vdd))
+    technology = _show_technology(args)
+    if args.cells:
+        return run_show_cells(args, technology)
+    result = tech(TechConfig(technology=technology, vdd_v=args.vdd))
     directory = output_dir(args)
     write_csv(directory / "tech_show.csv", result.table())
     save_figure(directory / "tech_show.png", plot_tech(result))
     write_config(directory, "tech show", result, **result.totals)
     emit_result(result, args.format)
+    if result.totals.get("basis") == "reasoned":
+        print(REASONED_NOTE.format(name=result.totals["technology"]), file=sys.stderr)
     return 0
 
 
+REASONED_NOTE = (
+    "vscale tech: {name} is a preset of reasoned values, not characterised (docs/technology.md); "
+    "use ptm-32nm-hp or Liberty files for quantitative claims"
+)
+
 _CHARACTERIZE_OPTIONS = {
     "vdd_v": "--vdd",
+    "workers": "--workers",
     "model_card": "--model-card",
     "length_nm": "--length-nm",
     "temperature_c": "--temperature-c",
@@ -118,7 +151,9 @@ def run_characterize_command(args: argparse.Namespace) -> int:
 
 
 def _characterize(args: argparse.Namespace) -> int:
-    voltages = parse_vdd_range(args.spice_vdd)
+    if args.cells:
+        return run_characterize_cells(args)
+    voltages = parse_vdd_range(args.spice_vdd or "0.9:0.4:0.05")
     name = args.name or args.model_card.stem
     config = CharacterizeConfig(
         model_card=args.model_card,

@@ -23,23 +23,19 @@ import argparse
 
 import numpy as np
 
-from experiments.cli import add_output_options, output_dir
-from experiments.options import config_from_args
+from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import atomic_path, write_csv
 from experiments.studies.trace import ModelLayersConfig, TraceConfig, model_layers, trace
 
 from ._results import emit_result, study_handler, write_config
 
-__all__ = ["register", "run"]
+__all__ = ["configure", "run"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "trace",
-        help="save the operand trace of one layer (products, partial sums) for vscale probs",
-        description=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vscale trace``."""
+    parser.description = __doc__.split("\n\n", 1)[1]
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument(
         "--model",
         default="tinymnv2",

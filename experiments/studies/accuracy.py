@@ -22,57 +22,39 @@ from typing import Any
 import numpy as np
 
 from experiments.results import StudyResult
+from pe_models.energy import pe_energy_model
 from pe_models.errors import ConfigError
-from sim.energy import EnergyBreakdown
 from sim.protection import RECOVERY_POLICIES, parse_bit_mask
 from workloads.backends import INJECTIONS, make_injection_backend
-from workloads.engine import CalibrationConfig, quantize_model
-from workloads.graph import run_float
-from workloads.models.zoo import ModelBundle, load_bundle
+from workloads.engine import CalibrationConfig
 from workloads.parallel import run_batches
 from workloads.quant import CALIBRATION_METHODS
 
-from . import Study
 from .common import (
     Progress,
+    Study,
     SweepFields,
     as_config,
     check_choice,
     check_int,
     no_progress,
+    parse_razor_window,
     resolve_array,
+    set_field,
 )
-from .inference_energy import energy_columns, inference_energy, inference_layers
+from .energy_options import EnergyFields
+from .inference_energy import PointEnergy, energy_columns, inference_layers, point_energy
+from .prepared import PreparedModel, prepare_model, top_k_hits
 
 __all__ = [
     "AccuracyConfig",
     "AccuracyResult",
     "AccuracyRow",
     "ErrorRow",
-    "PreparedModel",
     "accuracy",
     "accuracy_points",
     "plot_accuracy",
-    "prepare_model",
-    "top_k_hits",
 ]
-
-
-def top_k_hits(scores: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
-    """Whether each target is among the `k` highest scores (ties: lower index first).
-
-    Parameters
-    ----------
-    scores : ndarray, shape (N, classes)
-    targets : ndarray of int, shape (N,)
-    k : int
-
-    Returns
-    -------
-    ndarray of bool, shape (N,)
-    """
-    order = np.argsort(-np.asarray(scores, dtype=np.float64), axis=1, kind="stable")[:, :k]
-    return (order == np.asarray(targets)[:, None]).any(axis=1)
 
 
 def _images(value: object) -> int | Path | None:
@@ -93,7 +75,7 @@ def _images(value: object) -> int | Path | None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class AccuracyConfig(SweepFields):
+class AccuracyConfig(SweepFields, EnergyFields):
     """The accuracy sweep.
 
     Attributes
@@ -136,6 +118,9 @@ class AccuracyConfig(SweepFields):
         Folder of calibration images, disjoint from the evaluation images (default:
         :func:`workloads.models.zoo.load_bundle`'s, e.g. a held-out part of the
         `images` folder).
+    batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
+        The energy columns' hardware (:class:`~experiments.studies.energy_options.EnergyFields`):
+        `batch` images share each weight fold on the simulated array, whatever `images` is.
     (PE fields, ``vdd_v``, ``f_clk_mhz`` and ``t_setup_ps``, the flip-flops' setup time of
     ``statistical`` and ``bitlevel``: :class:`~experiments.studies.common.SweepFields`.)
     """
@@ -157,6 +142,7 @@ class AccuracyConfig(SweepFields):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.check_energy_fields(self.pe_config().tech)
         check_choice("injection", self.injection, INJECTIONS)
         if self.injection != "exact" and (self.pipeline != "registered" or self.adder != "rca"):
             raise ConfigError(
@@ -173,27 +159,7 @@ class AccuracyConfig(SweepFields):
                 f"penalty_cycles: expected a non-negative integer number of cycles, got {self.penalty_cycles!r}"
             )
         check_choice("recovery", self.recovery, RECOVERY_POLICIES)
-        if isinstance(self.razor_window_ps, str):
-            from experiments.pe_options import parse_razor_window
-
-            window = parse_razor_window(self.razor_window_ps, 1e6 / self.f_clk_mhz)
-            object.__setattr__(self, "razor_window_ps", window)
-        if self.razor_window_ps is not None:
-            ok = isinstance(self.razor_window_ps, int | float) and not isinstance(self.razor_window_ps, bool)
-            period_ps = 1e6 / self.f_clk_mhz
-            if not ok:
-                raise ConfigError(
-                    f"razor_window_ps: expected a number of ps in 0..{period_ps:g}, got {self.razor_window_ps!r}"
-                )
-            if self.razor_window_ps < 0:
-                raise ConfigError(
-                    f"razor_window_ps: {self.razor_window_ps:g} ps is negative; allowed: 0..{period_ps:g} ps"
-                )
-            if self.razor_window_ps > period_ps:
-                raise ConfigError(
-                    f"razor_window_ps: {self.razor_window_ps:g} ps is longer than the clock period {period_ps:g} ps; "
-                    f"allowed: 0..{period_ps:g} ps"
-                )
+        set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, 1e6 / self.f_clk_mhz))
         if self.plan is not None:
             plan = self.protection_plan()
             if plan.model is not None and plan.model != self.model:
@@ -276,10 +242,19 @@ class AccuracyRow:
         Their sum.
     energy_per_inference_low_pj, energy_per_inference_high_pj : float
         The sum with every constant at the low (high) end of its band.
-    saving_pct : float
+    saving_pct, system_saving_pct : float
         ``100 (1 - energy_per_inference_pj / the same at nominal VDD)``, same clock and
         protection: the nominal row of the sweep, or the error-free energy at nominal VDD
         when the sweep has none.
+    core_pj, core_saving_pct : float
+        The array's own energy (the first five components) and its saving.
+    utilisation_pct, batch, cycles_per_image, latency_us : float
+        The simulated array: utilisation over the batch's cycles, images per weight fold,
+        error-free-plus-recovery cycles per image, the batch's latency.
+    dvfs_f_clk_mhz, dvfs_energy_per_inference_pj, dvfs_core_pj, dvfs_latency_us : float
+        DVFS baseline: the same work without Razor at the highest error-free clock of the VDD.
+    dvfs_system_saving_pct, dvfs_core_saving_pct : float
+        Its savings against the same nominal reference.
     """
 
     vdd_v: float
@@ -305,6 +280,19 @@ class AccuracyRow:
     energy_per_inference_low_pj: float = math.nan
     energy_per_inference_high_pj: float = math.nan
     saving_pct: float = math.nan
+    core_pj: float = math.nan
+    system_saving_pct: float = math.nan
+    core_saving_pct: float = math.nan
+    utilisation_pct: float = math.nan
+    batch: int = 1
+    cycles_per_image: float = math.nan
+    latency_us: float = math.nan
+    dvfs_f_clk_mhz: float = math.nan
+    dvfs_energy_per_inference_pj: float = math.nan
+    dvfs_core_pj: float = math.nan
+    dvfs_latency_us: float = math.nan
+    dvfs_system_saving_pct: float = math.nan
+    dvfs_core_saving_pct: float = math.nan
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -356,45 +344,6 @@ class AccuracyResult(StudyResult[AccuracyRow, AccuracyConfig]):
         return ErrorsPerBit(config=self.config, rows=self.error_rows, totals=self.totals)
 
 
-@dataclass(frozen=True)
-class PreparedModel:
-    """A quantised model with its evaluation images and the targets it is scored against."""
-
-    bundle: ModelBundle
-    model: Any
-    images: np.ndarray
-    targets: np.ndarray
-    float_accuracy: float
-
-
-def prepare_model(
-    model_name: str,
-    *,
-    images: int | str | Path | None,
-    labels: str | Path | None,
-    seed: int,
-    calibration: CalibrationConfig,
-    calibration_images: str | Path | None = None,
-) -> PreparedModel:
-    """Load, calibrate and quantise `model_name`; score the float model on its images."""
-    bundle = load_bundle(model_name, images=images, labels=labels, seed=seed, calibration_images=calibration_images)
-    model = quantize_model(bundle.graph, bundle.calibration_images, calibration=calibration)
-    evaluation = bundle.evaluation.images
-    step = model.default_batch_size()
-    float_top1 = np.concatenate(
-        [run_float(bundle.graph, evaluation[i : i + step]).argmax(axis=1) for i in range(0, len(evaluation), step)]
-    )
-    known = bundle.evaluation.labels
-    targets = known if bundle.metric == "accuracy" and known is not None else float_top1
-    return PreparedModel(
-        bundle=bundle,
-        model=model,
-        images=evaluation,
-        targets=targets,
-        float_accuracy=100.0 * float(np.mean(float_top1 == targets)),
-    )
-
-
 def _accuracy_point(
     prepared: PreparedModel,
     injection: str,
@@ -443,7 +392,7 @@ def accuracy_points(
     label: str = "accuracy",
     jobs: int | None = None,
     progress: Progress = no_progress,
-    energy: Callable[[float, Any], EnergyBreakdown] | None = None,
+    energy: Callable[[float, Any], PointEnergy] | None = None,
     nominal_vdd_v: float | None = None,
 ) -> tuple[list[AccuracyRow], list[ErrorRow]]:
     """Run the prepared model at every VDD: one row per voltage and the per-layer error rows.
@@ -526,14 +475,27 @@ def accuracy(
     energy_plan = config.protection_plan()
     masks = {layer.name: protect_mask if energy_plan is None else energy_plan.mask_for(layer.name) for layer in layers}
 
-    def energy(vdd_v: float, backend: Any) -> EnergyBreakdown:
+    gating = config.gating()
+    memory = config.memory(array, node_nm=pe_energy_model(pe).node_nm, tech=pe.tech)
+
+    def energy(vdd_v: float, backend: Any) -> PointEnergy:
         recovery = getattr(backend, "layer_correction_cycles", None)
         counts = None
         if recovery is not None:
             detections = backend.detections
             counts = {name: (recovery.get(name, 0), detections.get(name, 0)) for name in masks}
-        return inference_energy(
-            layers, pe=pe, array=array, vdd_v=vdd_v, images=len(prepared.images), counts=counts, masks=masks
+        return point_energy(
+            layers,
+            pe=pe,
+            array=array,
+            vdd_v=vdd_v,
+            t_setup_ps=config.t_setup_ps,
+            batch=config.batch,
+            images=len(prepared.images),
+            counts=counts,
+            masks=masks,
+            gating=gating,
+            memory=memory,
         )
 
     nominal_v = float(pe.tech.vdd_nominal_v)
@@ -561,6 +523,7 @@ def accuracy(
         "calibration_source": bundle.calibration_source,
         "protect_mask": f"0x{protect_mask:08x}",
         "nominal_vdd_v": nominal_v,
+        **config.energy_totals(),
         **config.timing_totals(pe),
     }
     return AccuracyResult(config=config, rows=tuple(rows), totals=totals, error_rows=tuple(error_rows))

@@ -46,6 +46,7 @@ __all__ = [
     "OperandFields",
     "PEFields",
     "Progress",
+    "Study",
     "SweepFields",
     "TimingFields",
     "array_shape",
@@ -55,6 +56,7 @@ __all__ = [
     "check_number",
     "config_dict",
     "no_progress",
+    "parse_razor_window",
     "resolve_array",
     "set_field",
     "timing_totals",
@@ -68,6 +70,32 @@ T = TypeVar("T")
 C = TypeVar("C")
 Progress = Callable[..., Iterable[Any]]
 """``progress(items, *, total=None, label="") -> iterable`` (e.g. :func:`experiments.output.progress`)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Study:
+    """One registered study (see :data:`experiments.studies.STUDIES`).
+
+    Attributes
+    ----------
+    name : str
+        Registry key (also the ``vscale`` command that runs it, where there is one).
+    config_type : type
+        Frozen keyword-only config dataclass; ``config_type(**fields)`` validates.
+    function : callable
+        ``function(config) -> StudyResult``.
+    summary : str
+        One line shown in listings.
+    """
+
+    name: str
+    config_type: type
+    function: Callable[..., Any]
+    summary: str = ""
+
+    def __call__(self, config: Any = None, /, **fields: Any) -> Any:
+        """Run on `config`, or on ``config_type(**fields)``."""
+        return self.function(as_config(self.config_type, config, fields))
 
 
 def no_progress(items: Iterable[T], *, total: int | None = None, label: str = "") -> Iterator[T]:
@@ -172,6 +200,41 @@ def vdd_values(value: object, name: str = "vdd_v") -> tuple[float, ...]:
             raise ConfigError(f"{name}: {shown} is out of range; allowed: (0, 2] V")
         result.append(float(item))  # type: ignore[arg-type]
     return tuple(result)
+
+
+def parse_razor_window(value: object, t_clk_ps: float, name: str = "razor_window_ps") -> float | None:
+    """A Razor detection window in ps: a number, ``"150"`` (ps) or ``"25%"`` (of `t_clk_ps`); None stays None.
+
+    The one reader of a window for every study and command; the value must lie in
+    ``[0, t_clk_ps]``.
+
+    Raises
+    ------
+    ConfigError
+        ``razor_window_ps: expected ps or a percentage of the clock period (e.g. 150 or 25%), got 'x'``,
+        or a window that is negative or longer than the clock period (:func:`pe_models.razor.window_fs`).
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = float(text[:-1]) / 100.0 * t_clk_ps if text.endswith("%") else float(text)
+        except ValueError:
+            raise ConfigError(
+                f"{name}: expected ps or a percentage of the clock period (e.g. 150 or 25%), got {value!r}"
+            ) from None
+    ok = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    number = float(value) if ok else math.nan  # type: ignore[arg-type]
+    if not math.isfinite(number):
+        raise ConfigError(f"{name}: expected a number of ps in 0..{t_clk_ps:g}, got {value!r}")
+    if number < 0:
+        raise ConfigError(f"{name}: {number:g} ps is negative; allowed: 0..{t_clk_ps:g} ps")
+    if number > t_clk_ps:
+        raise ConfigError(
+            f"{name}: {number:g} ps is longer than the clock period {t_clk_ps:g} ps; allowed: 0..{t_clk_ps:g} ps"
+        )
+    return number
 
 
 def _cell_delays(value: object) -> tuple[tuple[str, float], ...] | None:

@@ -9,8 +9,13 @@ seed: ReLU-like activations, Gaussian weights, convolutions lowered by im2col) i
 array's dataflow order. Without ``simulate`` the cycles are the closed forms of
 :mod:`sim.cycles` (no timing errors, hence no corrections); with ``simulate`` every MAC
 runs through the array simulator at each voltage (:func:`sim.engine.simulate_grouped_gemm`)
-and its detections and recovery cycles are charged. ``saving_pct`` compares each row
-with the same layer at the technology's nominal supply and the same clock.
+and its detections and recovery cycles are charged. ``system_saving_pct`` and
+``core_saving_pct`` compare each row with the same layer at the technology's nominal
+supply and the same clock (all of it, or the array alone); the ``dvfs_*`` columns give the
+DVFS baseline beside it: the same work without Razor at the highest error-free clock of
+the supply. Energies are per image, for `batch` images sharing each weight fold
+(:class:`~experiments.studies.energy_options.EnergyFields`); a ``--model`` workload goes
+through :mod:`experiments.studies.inference_energy`, as ``accuracy`` and ``optimize`` do.
 """
 
 from __future__ import annotations
@@ -23,20 +28,27 @@ from typing import Any
 import numpy as np
 
 from experiments.results import NOT_A_COLUMN, StudyResult
-from pe_models.energy import PEEnergyModel, pe_energy_model, peak_macs_per_s
+from pe_models.energy import (
+    PEEnergyModel,
+    leakage_temperature_factor,
+    pe_energy_model,
+    peak_macs_per_s,
+)
 from pe_models.errors import ConfigError
-from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+from pe_models.pe import OperatingPoint, PEConfig, max_error_free_f_clk_mhz, stage_timing
 from sim.config import ArrayConfig
-from sim.cycles import gemm_report
 from sim.energy import (
     COMPONENTS,
     EnergyBreakdown,
+    GatingOptions,
     LayerActivity,
-    activity_from_report,
+    MemoryEnergy,
     activity_from_result,
+    batched_activity,
     design_hold_buffers,
+    error_free,
     layer_energy,
-    mean_units_per_mac,
+    mac_switching,
     total_energy,
 )
 from sim.engine import simulate_grouped_gemm
@@ -47,9 +59,9 @@ from sim.protection import STALL_SCOPES, Protection, parse_bit_mask
 from workloads.models.zoo import MODEL_NAMES
 from workloads.topologies import load_topology
 
-from . import Study
 from .common import (
     Progress,
+    Study,
     SweepFields,
     as_config,
     check_choice,
@@ -58,6 +70,7 @@ from .common import (
     no_progress,
     resolve_array,
 )
+from .energy_options import EnergyFields
 
 __all__ = [
     "EnergyConfig",
@@ -89,7 +102,7 @@ def _gemm_shape(value: object) -> tuple[int, int, int] | None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class EnergyConfig(SweepFields):
+class EnergyConfig(SweepFields, EnergyFields):
     """A workload on one array at several supply voltages, and the energy model's options.
 
     Attributes
@@ -100,8 +113,9 @@ class EnergyConfig(SweepFields):
         One GEMM ``C[M, N] = A[M, K] @ B[K, N]``.
     model : str, optional
         A quantised network of :mod:`workloads` (``tinymnv2``, ``mobilenetv2``): its GEMM
-        layers for one image, with the int8 operands its first evaluation image produces
-        (real activity instead of the synthetic operand model).
+        layers, with the int8 operands its first evaluation image produces (real activity
+        instead of the synthetic operand model), through
+        :func:`~experiments.studies.inference_energy.inference_energy` as ``accuracy`` does.
     config_file, array, dataflow, bandwidth :
         The array, as :class:`~experiments.studies.latency.LatencyConfig`; its clock is `f_clk_mhz`.
     scalesim_compat : bool
@@ -115,12 +129,9 @@ class EnergyConfig(SweepFields):
     simulate : bool
         Run every MAC through the array simulator at each voltage (timing errors,
         detections and recovery cycles); default False: closed-form cycles, no errors.
-    power_gating : bool
-        Power only the PEs the mapping uses (default False: every PE leaks).
-    clock_gating : bool
-        Clock only the PEs the mapping uses (default False: every flop of every PE, every cycle).
-    memory_vdd_v : float, optional
-        SRAM supply in V (default: nominal, SRAM energy unscaled).
+    batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
+        :class:`~experiments.studies.energy_options.EnergyFields` (batch 1, clock gating,
+        no power gating, nominal memory supply, LPDDR4, 27 degC).
     node_nm : float, optional
         Technology node in nm for the constants' node scaling (default: from the technology name).
     hold_buffers_per_bit : float, optional
@@ -146,9 +157,6 @@ class EnergyConfig(SweepFields):
     penalty_cycles: int = 1
     stall_scope: str = "global"
     simulate: bool = False
-    power_gating: bool = False
-    clock_gating: bool = False
-    memory_vdd_v: float | None = None
     node_nm: float | None = None
     hold_buffers_per_bit: float | None = None
     activity_samples: int = 2048
@@ -172,8 +180,11 @@ class EnergyConfig(SweepFields):
             check_number("hold_buffers_per_bit", self.hold_buffers_per_bit, unit="buffers", minimum=0)
         if self.node_nm is not None:
             check_number("node_nm", self.node_nm, unit="nm", minimum=7, maximum=130)
-        if self.memory_vdd_v is not None:
-            pe.tech.dynamic_energy_scale(check_number("memory_vdd_v", self.memory_vdd_v, unit="V", minimum=0))
+        self.check_energy_fields(pe.tech)
+        if self.simulate and self.batch != 1:
+            raise ConfigError(
+                f"batch: the array simulator runs one image; allowed: batch 1 with simulate, got {self.batch}"
+            )
         if self.simulate and (pe.pipeline != "registered" or pe.adder != "rca"):
             raise ConfigError("simulate: the array simulator models the registered pipeline with the rca adder")
 
@@ -206,7 +217,7 @@ class EnergyConfig(SweepFields):
 
 @dataclass(frozen=True, kw_only=True)
 class EnergyRow:
-    """One layer (or the whole inference, ``layer_name = "total"``) at one supply voltage.
+    """One layer (or the whole inference, ``layer_name = "total"``) at one supply voltage, per image.
 
     Attributes
     ----------
@@ -214,19 +225,38 @@ class EnergyRow:
     layer_id : int
         Position in the topology; -1 for the total.
     layer_name : str
-    macs, cycles, correction_cycles, detections : int
+    batch : int
+        Images sharing each weight fold.
+    macs : int
+        Per image.
+    cycles, correction_cycles, detections : int
+        The batch's.
+    cycles_per_image : float
+        ``cycles / batch``.
     latency_us : float
-        ``cycles / f_clk_mhz``.
+        ``cycles / f_clk_mhz``: the batch's latency.
+    utilisation_pct : float
+        ``100 macs x batch / (PEs x cycles)``.
     mac_dynamic_pj, register_clock_pj, leakage_pj, razor_overhead_pj, correction_pj, sram_pj, dram_pj : float
-        Components at the nominal constants.
-    total_pj : float
-        Their sum.
+        Components per image at the nominal constants.
+    total_pj, energy_per_inference_pj : float
+        Their sum (the system: core and memories), per image.
     total_low_pj, total_high_pj : float
         The total with every constant at the low (high) end of its band.
+    core_pj : float
+        The array's own energy (the first five components).
     pj_per_mac : float
         ``total_pj / macs``.
-    saving_pct : float
+    saving_pct, system_saving_pct : float
         ``100 (1 - total_pj / total_pj at nominal VDD)``, same layer and clock.
+    core_saving_pct : float
+        The same for ``core_pj``.
+    dvfs_f_clk_mhz : float
+        Highest error-free clock at this VDD (:func:`pe_models.pe.max_error_free_f_clk_mhz`).
+    dvfs_energy_per_inference_pj, dvfs_core_pj, dvfs_latency_us : float
+        The same work without Razor at that clock.
+    dvfs_system_saving_pct, dvfs_core_saving_pct : float
+        Its savings against the same nominal reference.
     breakdown : EnergyBreakdown
         Every component's band (not a column).
     """
@@ -235,11 +265,14 @@ class EnergyRow:
     f_clk_mhz: float
     layer_id: int
     layer_name: str
+    batch: int
     macs: int
     cycles: int
+    cycles_per_image: float
     correction_cycles: int
     detections: int
     latency_us: float
+    utilisation_pct: float
     mac_dynamic_pj: float
     register_clock_pj: float
     leakage_pj: float
@@ -250,8 +283,18 @@ class EnergyRow:
     total_pj: float
     total_low_pj: float
     total_high_pj: float
+    energy_per_inference_pj: float
+    core_pj: float
     pj_per_mac: float
     saving_pct: float
+    system_saving_pct: float
+    core_saving_pct: float
+    dvfs_f_clk_mhz: float
+    dvfs_energy_per_inference_pj: float
+    dvfs_core_pj: float
+    dvfs_latency_us: float
+    dvfs_system_saving_pct: float
+    dvfs_core_saving_pct: float
     breakdown: EnergyBreakdown = field(metadata=NOT_A_COLUMN, repr=False)
 
 
@@ -260,7 +303,9 @@ class EnergyResult(StudyResult[EnergyRow, EnergyConfig]):
     """Rows per (VDD, layer) and a ``total`` row per VDD.
 
     ``totals``: nominal VDD, energy per MAC at nominal (datapath and total), peak
-    throughput, the toggle model's validation errors, the saving at the lowest VDD.
+    throughput, the toggle model's validation errors, the saving at the lowest VDD, the
+    energy options (batch, gating, DRAM, memory supply, temperature), the sources of the
+    core's and the memories' figures, the PE area.
 
     Attributes
     ----------
@@ -289,18 +334,28 @@ def _operands(layer: Layer, problem: GemmProblem, index: int, seed: int, scalesi
     return activations, weights.astype(np.int8)
 
 
-_Workload = list[tuple[str, GemmProblem, tuple[np.ndarray, np.ndarray], int | None]]
+@dataclass(frozen=True)
+class _Layer:
+    """One layer of the workload: its GEMM per image, operands (None for a model's recorded
+    layers, whose activity is already measured), distinct input words and activity."""
+
+    name: str
+    problem: GemmProblem
+    operands: tuple[np.ndarray, np.ndarray] | None
+    ifmap_words: int | None
+    units_per_mac: float
+    register_toggles_per_mac: float
 
 
-def _workload(config: EnergyConfig) -> _Workload:
-    """(name, GEMM problem, operands, distinct input words) of every layer of the config's workload.
+def _workload(config: EnergyConfig, model: PEEnergyModel, array: ArrayConfig) -> list[_Layer]:
+    """Every layer of the config's workload with its switching activity.
 
     The input words are what DRAM must deliver once (:func:`sim.memory.ifmap_words`: a
     convolution's feature map, not its im2col matrix); None for a network's recorded GEMMs,
-    whose memory traffic is then counted as im2col words.
+    whose memory traffic is then counted as im2col words (as ``accuracy`` counts them).
     """
     if config.model is not None:
-        return _model_workload(config.model, config.seed)
+        return _model_workload(config, array)
     if config.gemm is not None:
         m, n, k = config.gemm
         layers: list[Layer] = [GemmLayer(name="gemm", m=m, n=n, k=k)]
@@ -310,51 +365,103 @@ def _workload(config: EnergyConfig) -> _Workload:
     workload = []
     for index, layer in enumerate(layers):
         problem = layer.gemm(scalesim_compat=config.scalesim_compat)
-        operands = _operands(layer, problem, index, config.seed, config.scalesim_compat)
-        workload.append((layer.name, problem, operands, ifmap_words(layer, scalesim_compat=config.scalesim_compat)))
+        activations, weights = _operands(layer, problem, index, config.seed, config.scalesim_compat)
+        switching = mac_switching(
+            model,
+            activations,
+            weights,
+            array,
+            samples=config.activity_samples,
+            seed=np.random.SeedSequence(config.seed),
+        )
+        workload.append(
+            _Layer(
+                name=layer.name,
+                problem=problem,
+                operands=(activations, weights),
+                ifmap_words=ifmap_words(layer, scalesim_compat=config.scalesim_compat),
+                units_per_mac=switching.units_per_mac,
+                register_toggles_per_mac=switching.register_toggles_per_mac,
+            )
+        )
     return workload
 
 
-def _model_workload(name: str, seed: int) -> _Workload:
+def _model_workload(config: EnergyConfig, array: ArrayConfig) -> list[_Layer]:
     from workloads.engine import CalibrationConfig
 
-    from .accuracy import prepare_model
-    from .inference_energy import record_layer_operands
+    from .inference_energy import inference_layers
+    from .prepared import prepare_model
 
-    prepared = prepare_model(name, images=1, labels=None, seed=seed, calibration=CalibrationConfig())
-    workload = []
-    for name, (activations, weights) in record_layer_operands(prepared.model, prepared.images[:1]).items():
-        groups, m, k = activations.shape
-        workload.append((name, GemmProblem(m=m, n=weights.shape[2], k=k, groups=groups), (activations, weights), None))
-    return workload
+    assert config.model is not None
+    prepared = prepare_model(config.model, images=1, labels=None, seed=config.seed, calibration=CalibrationConfig())
+    layers = inference_layers(
+        prepared.model,
+        prepared.images[:1],
+        pe=config.pe_config(),
+        array=array,
+        seed=config.seed,
+        samples=config.activity_samples,
+    )
+    return [
+        _Layer(
+            name=layer.name,
+            problem=GemmProblem(m=layer.m, n=layer.n, k=layer.k, groups=layer.groups),
+            operands=None,
+            ifmap_words=None,
+            units_per_mac=layer.units_per_mac,
+            register_toggles_per_mac=layer.register_toggles_per_mac,
+        )
+        for layer in layers
+    ]
+
+
+def _saving(value: float, reference: float) -> float:
+    return 100.0 * (1.0 - value / reference) if reference else 0.0
 
 
 def _row(
     breakdown: EnergyBreakdown,
     layer_id: int,
     reference: EnergyBreakdown,
+    dvfs: EnergyBreakdown,
     correction_cycles: int,
     detections: int,
 ) -> EnergyRow:
     components = {name: band.nominal for name, band in breakdown.components().items()}
     total = breakdown.total_pj
     nominal_total = reference.total_pj.nominal
+    nominal_core = reference.core_pj.nominal
+    system = _saving(total.nominal, nominal_total)
     return EnergyRow(
         vdd_v=breakdown.vdd_v,
         f_clk_mhz=breakdown.f_clk_mhz,
         layer_id=layer_id,
         layer_name=breakdown.name,
+        batch=breakdown.batch,
         macs=breakdown.macs,
         cycles=breakdown.cycles,
+        cycles_per_image=breakdown.cycles_per_image,
         correction_cycles=correction_cycles,
         detections=detections,
         latency_us=breakdown.latency_us,
+        utilisation_pct=100.0 * breakdown.utilisation,
         **components,
         total_pj=total.nominal,
         total_low_pj=total.low,
         total_high_pj=total.high,
+        energy_per_inference_pj=total.nominal,
+        core_pj=breakdown.core_pj.nominal,
         pj_per_mac=total.nominal / breakdown.macs if breakdown.macs else 0.0,
-        saving_pct=100.0 * (1.0 - total.nominal / nominal_total) if nominal_total else 0.0,
+        saving_pct=system,
+        system_saving_pct=system,
+        core_saving_pct=_saving(breakdown.core_pj.nominal, nominal_core),
+        dvfs_f_clk_mhz=dvfs.f_clk_mhz,
+        dvfs_energy_per_inference_pj=dvfs.total_pj.nominal,
+        dvfs_core_pj=dvfs.core_pj.nominal,
+        dvfs_latency_us=dvfs.latency_us,
+        dvfs_system_saving_pct=_saving(dvfs.total_pj.nominal, nominal_total),
+        dvfs_core_saving_pct=_saving(dvfs.core_pj.nominal, nominal_core),
         breakdown=breakdown,
     )
 
@@ -363,29 +470,30 @@ def _activities(
     config: EnergyConfig,
     pe: PEConfig,
     array: ArrayConfig,
-    workload: list[tuple[str, GemmProblem, tuple[np.ndarray, np.ndarray]]],
-    units: list[float],
-    operands: list[tuple[np.ndarray, np.ndarray]],
+    workload: list[_Layer],
     vdd_v: float,
     protection: Protection | None,
 ) -> list[LayerActivity]:
     if not config.simulate:
         return [
-            activity_from_report(
-                gemm_report(name, problem, array, ifmap_words=words),
-                problem,
+            batched_activity(
+                layer.name,
+                layer.problem,
                 array,
-                units_per_mac=u,
+                units_per_mac=layer.units_per_mac,
+                register_toggles_per_mac=layer.register_toggles_per_mac,
+                batch=config.batch,
+                ifmap_words=layer.ifmap_words,
                 protection=protection,
             )
-            for (name, problem, _, words), u in zip(workload, units, strict=True)
+            for layer in workload
         ]
     point = OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz)
     timing = stage_timing(pe, operating_point=point, t_setup_ps=config.t_setup_ps)
     activities = []
-    for index, ((name, problem, _, words), u, (activations, weights)) in enumerate(
-        zip(workload, units, operands, strict=True)
-    ):
+    for index, layer in enumerate(workload):
+        assert layer.operands is not None
+        activations, weights = layer.operands
         result = simulate_grouped_gemm(
             activations,
             weights,
@@ -397,10 +505,32 @@ def _activities(
         )
         activities.append(
             activity_from_result(
-                name, result, problem, array, units_per_mac=u, protection=protection, ifmap_words=words
+                layer.name,
+                result,
+                layer.problem,
+                array,
+                units_per_mac=layer.units_per_mac,
+                register_toggles_per_mac=layer.register_toggles_per_mac,
+                protection=protection,
+                ifmap_words=layer.ifmap_words,
             )
         )
     return activities
+
+
+def _energies(
+    activities: list[LayerActivity],
+    model: PEEnergyModel,
+    *,
+    vdd_v: float,
+    f_clk_mhz: float,
+    gating: GatingOptions,
+    memory: MemoryEnergy,
+) -> list[EnergyBreakdown]:
+    return [
+        layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=f_clk_mhz, gating=gating, memory=memory)
+        for activity in activities
+    ]
 
 
 def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_progress, **fields: Any) -> EnergyResult:
@@ -418,65 +548,78 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
     array = config.array_config()
     protection = config.protection()
     model = pe_energy_model(pe, node_nm=config.node_nm, hold_buffers_per_bit=config.hold_buffers())
-    workload = _workload(config)
-    operands = [item[2] for item in workload]
-    units = [
-        mean_units_per_mac(
-            model, a, w, array, samples=config.activity_samples, seed=np.random.SeedSequence(config.seed)
-        )
-        for a, w in operands
-    ]
+    gating = config.gating()
+    memory = config.memory(array, node_nm=model.node_nm, tech=pe.tech)
+    if config.model is not None and config.simulate:
+        raise ConfigError("simulate: a --model workload is evaluated in closed form; allowed: topology or gemm")
+    workload = _workload(config, model, array)
     nominal_v = float(pe.tech.vdd_nominal_v)
     voltages = list(config.vdd_v)
-    evaluated: dict[float, tuple[list[EnergyBreakdown], list[LayerActivity]]] = {}
+    evaluated: dict[float, tuple[list[EnergyBreakdown], list[LayerActivity], list[EnergyBreakdown]]] = {}
     for vdd in progress([nominal_v, *[v for v in voltages if v != nominal_v]], label="energy"):
-        activities = _activities(config, pe, array, workload, units, operands, vdd, protection)
-        breakdowns = [
-            layer_energy(
-                activity,
-                model,
-                vdd_v=vdd,
-                f_clk_mhz=config.f_clk_mhz,
-                memory_vdd_v=config.memory_vdd_v,
-                power_gating=config.power_gating,
-                clock_gating=config.clock_gating,
-            )
-            for activity in activities
-        ]
-        evaluated[vdd] = (breakdowns, activities)
+        activities = _activities(config, pe, array, workload, vdd, protection)
+        breakdowns = _energies(activities, model, vdd_v=vdd, f_clk_mhz=config.f_clk_mhz, gating=gating, memory=memory)
+        f_dvfs = max_error_free_f_clk_mhz(pe, vdd, config.t_setup_ps)
+        dvfs = _energies(
+            [error_free(activity) for activity in activities],
+            model,
+            vdd_v=vdd,
+            f_clk_mhz=f_dvfs,
+            gating=gating,
+            memory=memory,
+        )
+        evaluated[vdd] = (breakdowns, activities, dvfs)
     reference = evaluated[nominal_v][0]
     reference_total = total_energy(reference, name=TOTAL)
     rows: list[EnergyRow] = []
     for vdd in voltages:
-        breakdowns, activities = evaluated[vdd]
-        for index, (breakdown, activity, ref) in enumerate(zip(breakdowns, activities, reference, strict=True)):
-            rows.append(_row(breakdown, index, ref, activity.correction_cycles, activity.detections))
+        breakdowns, activities, dvfs = evaluated[vdd]
+        for index, (breakdown, activity, ref, base) in enumerate(
+            zip(breakdowns, activities, reference, dvfs, strict=True)
+        ):
+            rows.append(_row(breakdown, index, ref, base, activity.correction_cycles, activity.detections))
         rows.append(
             _row(
                 total_energy(breakdowns, name=TOTAL),
                 -1,
                 reference_total,
+                total_energy(dvfs, name=TOTAL),
                 sum(a.correction_cycles for a in activities),
                 sum(a.detections for a in activities),
             )
         )
     macs = reference_total.macs
     lowest = min(voltages)
-    lowest_total = total_energy(evaluated[lowest][0], name=TOTAL).total_pj.nominal
+    lowest_total = total_energy(evaluated[lowest][0], name=TOTAL)
     peak = peak_macs_per_s(array.mac_units, config.f_clk_mhz)
+    core = reference_total.core_pj.nominal
+    protected = 0 if protection is None else len(protection.protected_bits)
     totals = {
         "nominal_vdd_v": nominal_v,
         "f_clk_mhz": float(config.f_clk_mhz),
         "macs": macs,
+        "energy_per_inference_nominal_pj": reference_total.total_pj.nominal,
+        "core_nominal_pj": core,
         "energy_per_mac_nominal_pj": reference_total.total_pj.nominal / macs,
         "mac_dynamic_per_mac_nominal_pj": reference_total.mac_dynamic_pj.nominal / macs,
+        "register_clock_share_of_core_pct": 100.0 * reference_total.register_clock_pj.nominal / core if core else 0.0,
+        "leakage_share_of_core_pct": 100.0 * reference_total.leakage_pj.nominal / core if core else 0.0,
+        "utilisation_pct": 100.0 * reference_total.utilisation,
         "lowest_vdd_v": lowest,
-        "saving_at_lowest_vdd_pct": 100.0 * (1.0 - lowest_total / reference_total.total_pj.nominal),
+        "saving_at_lowest_vdd_pct": _saving(lowest_total.total_pj.nominal, reference_total.total_pj.nominal),
+        "core_saving_at_lowest_vdd_pct": _saving(lowest_total.core_pj.nominal, core),
         "peak_tmac_per_s": peak / 1e12,
         "peak_tops": 2 * peak / 1e12,
         "unit_capacitance_ff": model.unit_capacitance_ff.nominal,
         "node_nm": model.node_nm,
         "hold_buffers_per_bit": model.hold_buffers_per_bit,
+        "leakage_temperature_factor": leakage_temperature_factor(config.temperature_c),
+        "pe_area_um2": model.area.pe_um2,
+        "array_area_mm2": model.area.pe_um2 * array.mac_units / 1e6,
+        "protection_area_overhead_pct": model.area.overhead_pct(protected, model.hold_buffers_per_bit),
+        "core_sources": model.sources,
+        "memory_sources": memory.sources,
+        **config.energy_totals(),
         **{f"{name}_toggle_error_pct": stage.validation_error_pct for name, stage in model.stages.items()},
         **config.timing_totals(config.pe_config()),
     }

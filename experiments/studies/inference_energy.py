@@ -1,17 +1,26 @@
-"""Energy per inference of a quantised model from per-layer counts (``accuracy`` and ``optimize``).
+"""Energy per inference of a quantised model, the same for every command that reports it.
 
-Per GEMM layer of the model the energy model (:mod:`sim.energy`) needs its MACs per
-image, its error-free cycles per image on the weight-stationary array (the closed form of
-:func:`sim.cycles.compute_cycles`, the images of a batch streamed through each fold
-together as the bit-level engine runs them), the switching activity of its operands and
-what a run measured: recovery cycles and detections, summed over the images it ran.
-:func:`inference_energy` turns these into one :class:`sim.energy.LayerActivity` per layer
-over all the images and returns the summed breakdown divided by the number of images.
+``vscale energy --model``, ``vscale accuracy``, ``vscale optimize`` and ``vscale run`` all
+take a model's energy from here, so one configuration gives one energy and one cycle
+count per image whatever the command and however many images are evaluated:
+
+- :func:`inference_layers`: per GEMM layer its shape per image and the switching activity
+  of the int8 operands the model's **first** evaluation image produces (toggle model,
+  `samples` MACs sampled in the array's dataflow order, a child of `seed` per layer);
+- :func:`inference_energy`: per layer the closed-form activity of a **batch** of images
+  sharing each weight fold (:func:`sim.energy.batched_activity`: cycles, PE-cycles,
+  SRAM/DRAM traffic of the batch) plus the recovery cycles and detections a run measured
+  (per image, times the batch), through :func:`sim.energy.layer_energy`; per image;
+- :func:`dvfs_energy`: the same work without Razor at the highest error-free clock of the
+  supply (:func:`pe_models.pe.max_error_free_f_clk_mhz`), the baseline beside every plan;
+- :func:`energy_columns`: the result columns, savings for the core and for the system.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,39 +28,45 @@ from typing import Any, Protocol
 import numpy as np
 
 from pe_models.energy import PEEnergyModel, pe_energy_model
+from pe_models.errors import ConfigError
 from pe_models.integers import exact_gemm
-from pe_models.pe import PEConfig
+from pe_models.pe import PEConfig, max_error_free_f_clk_mhz
 from sim.config import ArrayConfig
-from sim.cycles import compute_cycles
 from sim.energy import (
     EnergyBreakdown,
+    GatingOptions,
     LayerActivity,
+    MemoryEnergy,
+    batched_activity,
     breakdown_columns,
     design_hold_buffers,
     layer_energy,
-    mean_units_per_mac,
-    memory_traffic,
+    mac_switching,
+    memory_energy,
     total_energy,
 )
 from sim.layers import GemmProblem
-from sim.mapping import map_gemm
 
 __all__ = [
     "InferenceLayer",
+    "LayerCoefficients",
+    "PointEnergy",
     "batch_cycles_per_image",
+    "dvfs_energy",
     "energy_columns",
     "inference_energy",
     "inference_layers",
+    "layer_coefficients",
+    "point_energy",
+    "record_layer_operands",
 ]
 
 
 class LayerWork(Protocol):
-    """What :func:`inference_energy` reads of a layer (:class:`InferenceLayer`, the optimizer's profiles)."""
+    """What :func:`inference_energy` reads of a layer (:class:`InferenceLayer`)."""
 
     @property
     def name(self) -> str: ...
-    @property
-    def macs(self) -> int: ...
     @property
     def m(self) -> int: ...
     @property
@@ -61,9 +76,9 @@ class LayerWork(Protocol):
     @property
     def groups(self) -> int: ...
     @property
-    def base_cycles(self) -> float: ...
-    @property
     def units_per_mac(self) -> float: ...
+    @property
+    def register_toggles_per_mac(self) -> float: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,10 +92,10 @@ class InferenceLayer:
         MACs per image (all groups).
     m, n, k, groups : int
         The GEMM of one group for one image: ``m`` rows, ``n`` columns, depth ``k``.
-    base_cycles : float
-        Error-free array cycles per image (:func:`batch_cycles_per_image`).
     units_per_mac : float
-        Mean switched capacitance per MAC, unit-inverter capacitances (toggle model).
+        Mean datapath switched capacitance per MAC, unit-inverter capacitances (toggle model).
+    register_toggles_per_mac : float
+        Mean register output transitions per MAC.
     """
 
     name: str
@@ -89,18 +104,20 @@ class InferenceLayer:
     n: int
     k: int
     groups: int = 1
-    base_cycles: float
     units_per_mac: float
+    register_toggles_per_mac: float = 0.0
 
 
 def batch_cycles_per_image(m: int, n: int, k: int, groups: int, array: ArrayConfig, batch: int) -> float:
-    """Error-free cycles per image of a layer whose `batch` images stream through each fold together.
+    """Error-free cycles per image of a layer whose `batch` images share each weight fold.
 
-    ``groups x (compute_cycles(M = m x batch) + 1) / batch``: SCALE-Sim's compute cycles of
-    the batched GEMM plus the one busy cycle they leave out, shared by the images.
+    The batch's cycles (:func:`sim.energy.batched_activity`: the folds' busy cycles of the
+    GEMM with ``M = m x batch``, no memory stall without a bandwidth limit) divided by `batch`.
     """
-    batched = GemmProblem(m=m * batch, n=n, k=k)
-    return groups * (compute_cycles(batched, array) + 1) / batch
+    activity = batched_activity(
+        "layer", GemmProblem(m=m, n=n, k=k, groups=groups), array, units_per_mac=0.0, batch=batch
+    )
+    return activity.cycles / batch
 
 
 class _Recorder:
@@ -136,33 +153,34 @@ def inference_layers(
     pe: PEConfig,
     array: ArrayConfig,
     seed: int | np.random.SeedSequence = 0,
-    samples: int = 1024,
+    samples: int = 2048,
 ) -> list[InferenceLayer]:
     """The GEMM layers of a quantised model as :func:`inference_energy` needs them.
 
-    The switching activity of each layer comes from the toggle model on the int8 operands
-    the model's first image produces (every group), sampled in the array's dataflow order
-    (:func:`sim.energy.mean_units_per_mac`, `samples` MACs, a child of `seed` per layer).
+    The switching activity of each layer comes from the int8 operands of the model's first
+    image only (so it does not depend on how many images are evaluated), sampled in the
+    array's dataflow order (:func:`sim.energy.mac_switching`, `samples` MACs, a child of
+    `seed` per layer).
 
     Parameters
     ----------
     model : QuantizedModel
-        With ``gemm_layers``, ``run(images, backend)`` and ``default_batch_size()``.
+        With ``gemm_layers`` and ``run(images, backend)``.
     images : ndarray, shape (N, C, H, W)
-        The evaluation images (N sets the batch of the cycle count).
+        The evaluation images (only the first is used).
     pe : PEConfig
     array : ArrayConfig
-        Weight-stationary array; its clock is the run's.
+        Weight-stationary array.
     seed : int or SeedSequence
     samples : int
     """
     operands = record_layer_operands(model, images[:1])
     energy_model = pe_energy_model(pe)
-    batch = max(1, min(len(images), model.default_batch_size()))
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     layers = []
     for shape, child in zip(model.gemm_layers, root.spawn(len(model.gemm_layers)), strict=True):
         activations, weights = operands[shape.name]
+        switching = mac_switching(energy_model, activations, weights, array, samples=samples, seed=child)
         layers.append(
             InferenceLayer(
                 name=shape.name,
@@ -171,24 +189,39 @@ def inference_layers(
                 n=shape.n,
                 k=shape.k,
                 groups=shape.groups,
-                base_cycles=batch_cycles_per_image(shape.m_per_image, shape.n, shape.k, shape.groups, array, batch),
-                units_per_mac=mean_units_per_mac(
-                    energy_model, activations, weights, array, samples=samples, seed=child
-                ),
+                units_per_mac=switching.units_per_mac,
+                register_toggles_per_mac=switching.register_toggles_per_mac,
             )
         )
     return layers
 
 
-def _per_image(breakdown: EnergyBreakdown, images: int) -> EnergyBreakdown:
-    share = 1.0 / images
-    changes: dict[str, Any] = {name: band * share for name, band in breakdown.components().items()}
-    return dataclasses.replace(
-        breakdown,
-        cycles=round(breakdown.cycles * share),
-        latency_us=breakdown.latency_us * share,
-        macs=round(breakdown.macs * share),
-        **changes,
+@functools.lru_cache(maxsize=4096)
+def _cached_activity(
+    name: str, m: int, n: int, k: int, groups: int, units: float, toggles: float, array: ArrayConfig, batch: int
+) -> LayerActivity:
+    return batched_activity(
+        name,
+        GemmProblem(m=m, n=n, k=k, groups=groups),
+        array,
+        units_per_mac=units,
+        register_toggles_per_mac=toggles,
+        batch=batch,
+    )
+
+
+def _batch_activity(layer: LayerWork, array: ArrayConfig, batch: int) -> LayerActivity:
+    """:func:`sim.energy.batched_activity` of a layer (cached: it does not depend on VDD or clock)."""
+    return _cached_activity(
+        layer.name,
+        layer.m,
+        layer.n,
+        layer.k,
+        layer.groups,
+        float(layer.units_per_mac),
+        float(layer.register_toggles_per_mac),
+        dataclasses.replace(array, f_clk_mhz=700.0),
+        batch,
     )
 
 
@@ -198,30 +231,35 @@ def inference_energy(
     pe: PEConfig,
     array: ArrayConfig,
     vdd_v: float,
+    batch: int = 1,
     images: int = 1,
     counts: Mapping[str, tuple[int, int]] | None = None,
     masks: Mapping[str, int] | None = None,
     model: PEEnergyModel | None = None,
     hold_buffers_per_bit: float | None = None,
+    gating: GatingOptions | None = None,
+    memory: MemoryEnergy | None = None,
 ) -> EnergyBreakdown:
-    """Energy breakdown per inference of a model run on the array at `vdd_v`.
+    """Energy breakdown per inference of a model on the array at `vdd_v`, `batch` images per weight fold.
 
-    Per layer, over the `images` images: MACs and error-free cycles ``images`` times the
-    layer's, plus the recovery cycles and detections the run counted; protected bits of
-    the layer's mask, each with `hold_buffers_per_bit` hold-fix buffers;
-    the SRAM/DRAM traffic of one image's GEMM (per group) times the groups and the images.
-    The breakdown of the summed layers is divided by `images`.
+    Per layer: :func:`sim.energy.batched_activity` of the batch (its cycles, PE-cycles and
+    SRAM/DRAM traffic), plus the recovery cycles and detections a run counted over `images`
+    images, scaled to the batch (``round(count x batch / images)``); the layer's protected
+    bits (`masks`) with `hold_buffers_per_bit` hold-fix buffers each. The summed breakdown
+    is per image (:func:`sim.energy.layer_energy`); its ``cycles`` are the batch's.
 
     Parameters
     ----------
-    layers : sequence of InferenceLayer (or objects with its attributes)
+    layers : sequence of InferenceLayer
     pe : PEConfig
     array : ArrayConfig
-        Its ``mac_units`` PEs leak and are clocked; its ``f_clk_mhz`` is the clock.
+        Its PEs, buffers and clock ``f_clk_mhz``.
     vdd_v : float
-        Array supply in V.
+        Array (core) supply in V.
+    batch : int
+        Images sharing each weight fold, >= 1.
     images : int
-        Images the counts are summed over, >= 1.
+        Images the `counts` are summed over, >= 1.
     counts : mapping of str to (int, int), optional
         Layer name -> (recovery cycles, detections) over the `images` (default: none).
     masks : mapping of str to int, optional
@@ -229,17 +267,17 @@ def inference_energy(
     model : PEEnergyModel, optional
         Default :func:`pe_models.energy.pe_energy_model` of `pe`.
     hold_buffers_per_bit : float, optional
-        Hold-fix buffers per protected bit (default: :func:`sim.energy.design_hold_buffers`
-        of the layer's mask at the array's clock).
-
-    Returns
-    -------
-    EnergyBreakdown
-        Named ``total``; ``cycles`` and ``macs`` per image (rounded), ``latency_us`` per image.
+        Default: :func:`sim.energy.design_hold_buffers` of the layer's mask at the clock.
+    gating, memory
+        As :func:`sim.energy.layer_energy` (default: clock gating; CACTI at the array's
+        buffer sizes and LPDDR4).
     """
     counts = counts or {}
     masks = masks or {}
+    if isinstance(images, bool) or not isinstance(images, int) or images < 1:
+        raise ConfigError(f"images: expected an integer >= 1, got {images!r}")
     base = pe_energy_model(pe) if model is None else model
+    memory = memory or memory_energy(array, node_nm=base.node_nm)
     models: dict[int, PEEnergyModel] = {}
     breakdowns = []
     for layer in layers:
@@ -251,45 +289,205 @@ def inference_energy(
                 buffers = float(hold_buffers_per_bit)
             models[mask] = dataclasses.replace(base, hold_buffers_per_bit=buffers) if mask else base
         correction, detections = counts.get(layer.name, (0, 0))
-        problem = GemmProblem(m=layer.m, n=layer.n, k=layer.k)
-        traffic = memory_traffic(problem, array)
-        repeat = layer.groups * images
-        activity = LayerActivity(
-            name=layer.name,
-            macs=layer.macs * images,
-            cycles=round(layer.base_cycles * images) + int(correction),
-            correction_cycles=int(correction),
-            detections=int(detections),
-            pes=array.mac_units,
-            mapped_pe_fraction=map_gemm(problem, array).mapping_efficiency,
+        correction_cycles = round(int(correction) * batch / images)
+        activity = _batch_activity(layer, array, batch)
+        activity = dataclasses.replace(
+            activity,
+            cycles=activity.cycles + correction_cycles,
+            correction_cycles=correction_cycles,
+            detections=round(int(detections) * batch / images),
             protected_bits=mask.bit_count(),
-            units_per_mac=layer.units_per_mac,
-            traffic=dataclasses.replace(
-                traffic,
-                sram_read_bytes=traffic.sram_read_bytes * repeat,
-                sram_write_bytes=traffic.sram_write_bytes * repeat,
-                dram_read_bytes=traffic.dram_read_bytes * repeat,
-                dram_write_bytes=traffic.dram_write_bytes * repeat,
-            ),
         )
-        breakdowns.append(layer_energy(activity, models[mask], vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz))
-    return _per_image(total_energy(breakdowns), images)
+        breakdowns.append(
+            layer_energy(activity, models[mask], vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)
+        )
+    return total_energy(breakdowns)
 
 
-def energy_columns(breakdown: EnergyBreakdown, reference: EnergyBreakdown) -> dict[str, Any]:
-    """Per-inference result columns: the components ending in ``_pj``,
-    ``energy_per_inference_pj`` with its band ``energy_per_inference_low_pj`` and
-    ``energy_per_inference_high_pj``, and ``saving_pct`` against `reference`
-    (``100 (1 - total / reference total)``, nominal constants)."""
-    columns = breakdown_columns(breakdown)
+def dvfs_energy(
+    layers: Sequence[LayerWork],
+    *,
+    pe: PEConfig,
+    array: ArrayConfig,
+    vdd_v: float,
+    batch: int = 1,
+    t_setup_ps: float | None = None,
+    model: PEEnergyModel | None = None,
+    gating: GatingOptions | None = None,
+    memory: MemoryEnergy | None = None,
+) -> tuple[float, EnergyBreakdown]:
+    """The DVFS baseline at `vdd_v`: the same work without Razor at the highest error-free clock.
+
+    Returns
+    -------
+    (f_clk_mhz, breakdown) : tuple
+        :func:`pe_models.pe.max_error_free_f_clk_mhz` of `pe` at `vdd_v` and the energy per
+        inference there (no protected bit, no recovery; memory stalls in cycles as at the
+        plan's clock).
+    """
+    f_mhz = max_error_free_f_clk_mhz(pe, vdd_v, t_setup_ps)
+    breakdown = inference_energy(
+        layers,
+        pe=pe,
+        array=dataclasses.replace(array, f_clk_mhz=f_mhz),
+        vdd_v=vdd_v,
+        batch=batch,
+        model=model,
+        gating=gating,
+        memory=memory,
+    )
+    return f_mhz, breakdown
+
+
+@dataclass(frozen=True)
+class PointEnergy:
+    """The energy of one operating point and its DVFS baseline at the same supply."""
+
+    breakdown: EnergyBreakdown
+    dvfs_f_clk_mhz: float
+    dvfs: EnergyBreakdown
+
+
+def point_energy(
+    layers: Sequence[LayerWork],
+    *,
+    pe: PEConfig,
+    array: ArrayConfig,
+    vdd_v: float,
+    t_setup_ps: float | None = None,
+    **options: Any,
+) -> PointEnergy:
+    """:func:`inference_energy` at `vdd_v` and :func:`dvfs_energy` beside it (same `options`
+    except the run's `counts`, `masks`, `images` and `hold_buffers_per_bit`)."""
+    breakdown = inference_energy(layers, pe=pe, array=array, vdd_v=vdd_v, **options)
+    shared = {key: options[key] for key in ("batch", "model", "gating", "memory") if key in options}
+    f_mhz, dvfs = dvfs_energy(layers, pe=pe, array=array, vdd_v=vdd_v, t_setup_ps=t_setup_ps, **shared)
+    return PointEnergy(breakdown=breakdown, dvfs_f_clk_mhz=f_mhz, dvfs=dvfs)
+
+
+def _saving(value: float, reference: float) -> float:
+    return 100.0 * (1.0 - value / reference) if reference else math.nan
+
+
+def energy_columns(point: PointEnergy | EnergyBreakdown, reference: PointEnergy | EnergyBreakdown) -> dict[str, Any]:
+    """Per-inference result columns of `point` against the nominal-VDD `reference`.
+
+    The components ending in ``_pj``; ``energy_per_inference_pj`` (system: core and
+    memories) with its band ``energy_per_inference_low_pj``/``_high_pj``; ``core_pj``;
+    ``system_saving_pct`` and ``core_saving_pct`` (``100 (1 - value / reference value)``,
+    nominal constants; ``saving_pct`` is the system's); ``utilisation_pct``, ``batch``,
+    ``cycles_per_image`` and ``latency_us`` (the batch's); with a :class:`PointEnergy`,
+    the DVFS baseline: ``dvfs_f_clk_mhz``, ``dvfs_energy_per_inference_pj``, ``dvfs_core_pj``,
+    ``dvfs_latency_us`` and its savings ``dvfs_system_saving_pct``, ``dvfs_core_saving_pct``
+    against the same reference.
+    """
+    breakdown = point.breakdown if isinstance(point, PointEnergy) else point
+    ref = reference.breakdown if isinstance(reference, PointEnergy) else reference
+    columns: dict[str, Any] = breakdown_columns(breakdown)
     total = columns.pop("total_pj")
     low = columns.pop("total_low_pj")
     high = columns.pop("total_high_pj")
-    nominal = reference.total_pj.nominal
-    return {
-        **columns,
-        "energy_per_inference_pj": total,
-        "energy_per_inference_low_pj": low,
-        "energy_per_inference_high_pj": high,
-        "saving_pct": 100.0 * (1.0 - total / nominal) if nominal else 0.0,
-    }
+    system_reference, core_reference = ref.total_pj.nominal, ref.core_pj.nominal
+    columns.update(
+        {
+            "energy_per_inference_pj": total,
+            "energy_per_inference_low_pj": low,
+            "energy_per_inference_high_pj": high,
+            "saving_pct": _saving(total, system_reference),
+            "system_saving_pct": _saving(total, system_reference),
+            "core_saving_pct": _saving(breakdown.core_pj.nominal, core_reference),
+            "cycles_per_image": breakdown.cycles_per_image,
+            "latency_us": breakdown.latency_us,
+        }
+    )
+    if isinstance(point, PointEnergy):
+        dvfs = point.dvfs
+        columns.update(
+            {
+                "dvfs_f_clk_mhz": point.dvfs_f_clk_mhz,
+                "dvfs_energy_per_inference_pj": dvfs.total_pj.nominal,
+                "dvfs_core_pj": dvfs.core_pj.nominal,
+                "dvfs_latency_us": dvfs.latency_us,
+                "dvfs_system_saving_pct": _saving(dvfs.total_pj.nominal, system_reference),
+                "dvfs_core_saving_pct": _saving(dvfs.core_pj.nominal, core_reference),
+            }
+        )
+    return columns
+
+
+@dataclass(frozen=True)
+class LayerCoefficients:
+    """Energy per image of one layer at one VDD, linear in a plan's choices (pJ, nominal constants).
+
+    A plan with ``b`` protected bits of ``h`` hold-fix buffers each, ``r`` recovery cycles and
+    ``d`` detections per image costs ``base + r recovery_cycle + b (bit + h hold_buffer)
+    + b r (bit_recovery_cycle + h hold_buffer_recovery_cycle) + d detection``; exact for
+    :func:`sim.energy.layer_energy` (which is linear in each), except the error-signal tree's
+    depth, taken at the accumulator's full width.
+    """
+
+    base_pj: float
+    memory_pj: float
+    register_clock_pj: float
+    recovery_cycle_pj: float
+    bit_pj: float
+    hold_buffer_pj: float
+    bit_recovery_cycle_pj: float
+    hold_buffer_recovery_cycle_pj: float
+    detection_pj: float
+
+
+def layer_coefficients(
+    layers: Sequence[LayerWork],
+    *,
+    pe: PEConfig,
+    array: ArrayConfig,
+    vdd_v: float,
+    batch: int = 1,
+    gating: GatingOptions | None = None,
+    memory: MemoryEnergy | None = None,
+) -> list[LayerCoefficients]:
+    """:class:`LayerCoefficients` of every layer at `vdd_v` (the optimizer's screen)."""
+    base_model = pe_energy_model(pe)
+    memory = memory or memory_energy(array, node_nm=base_model.node_nm)
+    no_buffers = dataclasses.replace(base_model, hold_buffers_per_bit=0.0)
+    one_buffer = dataclasses.replace(base_model, hold_buffers_per_bit=1.0)
+    result = []
+    for layer in layers:
+        activity = _batch_activity(layer, array, batch)
+
+        def total(model: PEEnergyModel, changes: dict[str, int], activity: LayerActivity = activity) -> float:
+            extra = changes.get("correction_cycles", 0)
+            changed = dataclasses.replace(activity, cycles=activity.cycles + extra, **changes)
+            breakdown = layer_energy(
+                changed, model, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory
+            )
+            return breakdown.total_pj.nominal
+
+        plain = layer_energy(activity, no_buffers, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)
+        base = plain.total_pj.nominal
+        recovery = total(no_buffers, {"correction_cycles": batch}) - base
+        bit = total(no_buffers, {"protected_bits": 1}) - base
+        buffer = total(one_buffer, {"protected_bits": 1}) - base - bit
+        both = total(no_buffers, {"protected_bits": 1, "correction_cycles": batch}) - base - recovery - bit
+        buffer_both = (
+            total(one_buffer, {"protected_bits": 1, "correction_cycles": batch}) - base - recovery - bit - buffer - both
+        )
+        width = pe.width
+        detection = total(no_buffers, {"protected_bits": width, "detections": batch}) - total(
+            no_buffers, {"protected_bits": width}
+        )
+        result.append(
+            LayerCoefficients(
+                base_pj=base,
+                memory_pj=plain.sram_pj.nominal + plain.dram_pj.nominal,
+                register_clock_pj=plain.register_clock_pj.nominal,
+                recovery_cycle_pj=recovery,
+                bit_pj=bit,
+                hold_buffer_pj=buffer,
+                bit_recovery_cycle_pj=both,
+                hold_buffer_recovery_cycle_pj=buffer_both,
+                detection_pj=detection,
+            )
+        )
+    return result

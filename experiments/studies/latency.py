@@ -7,18 +7,18 @@ bandwidth limit, its stall cycles (docs/latency.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from experiments.configs import parse_sram_kib, with_sram_kib
-from experiments.results import StudyResult
+from experiments.results import StudyResult, columns_of
 from sim.config import ArrayConfig
 from sim.cycles import summarize, topology_report
+from sim.memory import ACCESS_COLUMNS, MemoryReport
 from workloads.topologies import Topology, load_topology
 
-from . import Study
-from .common import as_config, resolve_array, set_field
+from .common import Study, as_config, resolve_array, set_field
 
 __all__ = ["LatencyConfig", "LatencyResult", "LatencyRow", "latency", "topology_record"]
 
@@ -102,17 +102,10 @@ class LatencyRow:
         ``macs / (PEs x compute cycles)`` in %.
     latency_us : float
         ``total_cycles`` at the clock frequency, in µs.
-    ifmap_sram_reads, filter_sram_reads : int
-        Words the array reads from the ifmap and filter buffers.
-    ofmap_sram_writes : int
-        Outputs and partial sums written into the ofmap buffer (plus spilled partial sums
-        filled back from DRAM).
-    ifmap_sram_writes, filter_sram_writes, ofmap_sram_reads : int
-        Buffer fills from DRAM; partial sums read back plus outputs drained to DRAM.
-    ifmap_dram_reads, filter_dram_reads, ofmap_dram_reads, ofmap_dram_writes : int
-        DRAM words per operand (ofmap reads: spilled partial sums read back).
-    avg_dram_bw_words_per_cycle, peak_dram_bw_words_per_cycle : float
-        DRAM words per busy cycle, and the bandwidth with no stall inside the layer.
+    memory : MemoryReport
+        The layer's SRAM and DRAM accesses per operand and its DRAM bandwidth, rendered as the
+        columns :data:`sim.memory.ACCESS_COLUMNS` (``ifmap_sram_reads`` ...
+        ``peak_dram_bw_words_per_cycle``; meanings in :class:`sim.memory.MemoryReport`).
     """
 
     layer_id: int
@@ -134,18 +127,7 @@ class LatencyRow:
     mapping_eff_pct: float
     compute_util_pct: float
     latency_us: float
-    ifmap_sram_reads: int
-    ifmap_sram_writes: int
-    filter_sram_reads: int
-    filter_sram_writes: int
-    ofmap_sram_reads: int
-    ofmap_sram_writes: int
-    ifmap_dram_reads: int
-    filter_dram_reads: int
-    ofmap_dram_reads: int
-    ofmap_dram_writes: int
-    avg_dram_bw_words_per_cycle: float
-    peak_dram_bw_words_per_cycle: float
+    memory: MemoryReport = field(metadata=columns_of(ACCESS_COLUMNS), repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,7 +183,7 @@ def latency(config: LatencyConfig | None = None, /, **fields: Any) -> LatencyRes
             mapping_eff_pct=100.0 * report.mapping_efficiency,
             compute_util_pct=100.0 * report.compute_utilisation,
             latency_us=array.cycles_to_us(report.total_cycles),
-            **report.memory.access_columns(),
+            memory=report.memory,
         )
         for index, report in enumerate(reports)
     )

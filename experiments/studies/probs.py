@@ -20,10 +20,10 @@ from pe_models.chain import evaluate_chain
 from pe_models.errors import ConfigError
 from pe_models.integers import bit_frequencies
 
-from . import Study
 from .common import (
     OperandFields,
     Progress,
+    Study,
     SweepFields,
     as_config,
     check_choice,

@@ -14,6 +14,7 @@ budgets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,8 @@ from experiments.results import StudyResult
 from pe_models.errors import ConfigError
 from sim.protection import parse_bit_mask
 
-from . import Study
-from .common import Progress, as_config, check_choice, no_progress
+from .common import Progress, Study, as_config, check_choice, no_progress
+from .energy_options import EnergyFields
 from .optimize import RECOVERIES, Candidate, OptimizeConfig, OptimizeResult, PlanChoice, PlanRow
 from .probs import ProbsConfig, ProbsResult, probs
 
@@ -43,7 +44,7 @@ ImageNet weights, 0.9 V -> 0.5 V (here on 8 photo views unless images are given)
 
 
 @dataclass(frozen=True, kw_only=True)
-class RunConfig(ProbsConfig):
+class RunConfig(ProbsConfig, EnergyFields):
     """Step 1 (the :class:`~experiments.studies.probs.ProbsConfig` fields), steps 2 and 3.
 
     Attributes
@@ -75,6 +76,9 @@ class RunConfig(ProbsConfig):
         Worker processes measuring the plans of steps 2 and 3 (results do not depend on it).
     paper : bool
         The seed paper's configuration (:data:`PAPER`) for the fields left at their defaults.
+    batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
+        The energy model's hardware of steps 2 and 3
+        (:class:`~experiments.studies.energy_options.EnergyFields`).
 
     ``t_setup_ps`` (:class:`~experiments.studies.common.SweepFields`) sets the flip-flops'
     setup time of all three steps.
@@ -168,6 +172,12 @@ class RunConfig(ProbsConfig):
                 confirm=False,
                 neighbours=0,
                 seed=self.seed,
+                batch=self.batch,
+                clock_gating=self.clock_gating,
+                power_gating=self.power_gating,
+                memory_vdd_v=self.memory_vdd_v,
+                dram=self.dram,
+                temperature_c=self.temperature_c,
             )
         except ConfigError as error:
             message = str(error)
@@ -232,8 +242,8 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
     """Steps 1, 2 and 3 (see the module docstring)."""
     from workloads.engine import CalibrationConfig
 
-    from .accuracy import prepare_model
     from .optimize import measure_plans, optimize, plan_from_file, uniform_plan, unprotected_plan
+    from .prepared import prepare_model
 
     config = as_config(RunConfig, config, fields)
     step1 = probs(config.step1(), progress=progress)
@@ -317,11 +327,65 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
     )
 
 
+def _curves(rows: Sequence[Any]) -> dict[str, list[Any]]:
+    curves: dict[str, list[Any]] = {}
+    for row in rows:
+        curves.setdefault(row.label, []).append(row)
+    for values in curves.values():
+        values.sort(key=lambda r: -r.vdd_v)
+    return curves
+
+
+def _accuracy_figure(run_result: RunResult) -> Any:
+    """Accuracy against VDD per curve with its 95 % band (top), the protection's latency and
+    energy cost (bottom)."""
+    from experiments.output import subplots
+
+    assert run_result.optimizer is not None
+    rows = run_result.rows
+    config = run_result.optimizer.config
+    totals = run_result.totals
+    figure, (top, bottom) = subplots(2, 1, figsize=(7, 7), sharex=True)
+    twin = bottom.twinx()
+    for index, (label, values) in enumerate(_curves(rows).items()):
+        vdd = np.array([r.vdd_v for r in values])
+        top1 = np.array([r.top1_pct for r in values])
+        reference = top1 + np.array([r.accuracy_loss_pct for r in values])
+        colour = f"C{index}"
+        last = values[-1]
+        protection = f"{last.protected_bits}, {last.recovery}" if last.protected_bits != "none" else "none"
+        top.plot(vdd, top1, "o-", color=colour, label=f"{label} ({protection} at {last.vdd_v:.2f} V)")
+        top.fill_between(
+            vdd,
+            reference - np.array([r.loss_ci_high_pct for r in values]),
+            reference - np.array([r.loss_ci_low_pct for r in values]),
+            color=colour,
+            alpha=0.15,
+        )
+        bottom.plot(vdd, [r.latency_overhead_pct for r in values], "s--", color=colour, label=label)
+        twin.plot(vdd, [r.saving_pct for r in values], "o:", color=colour, alpha=0.7)
+    if totals["metric"] == "accuracy":
+        top.axhline(totals["float_top1_pct"], color="grey", ls=":", label="float model")
+    top.set_ylabel(f"top-1 {totals['metric']} (%)")
+    top.set_ylim(0, 101)
+    top.set_title(
+        f"{totals['model']} on {totals['images']} images, {config.f_clk_mhz:g} MHz, "
+        f"{config.rows}x{config.cols} ws, bitlevel\n(band: 95 % interval of the paired loss against nominal VDD)",
+        fontsize=9,
+    )
+    top.legend(fontsize=7)
+    top.grid(True, alpha=0.3)
+    bottom.set_ylabel("latency overhead (%) [dashed]")
+    twin.set_ylabel("energy saving vs nominal (%) [dotted]")
+    bottom.set_xlabel("VDD (V)")
+    bottom.invert_xaxis()
+    bottom.grid(True, alpha=0.3)
+    return figure
+
+
 def plot_run(result: RunResult) -> Any:
     """Accuracy against VDD per curve with its 95 % band, and the protection's latency and energy cost."""
-    from experiments.report import accuracy_figure
-
-    return accuracy_figure(result)
+    return _accuracy_figure(result)
 
 
 STUDY = Study(

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from experiments.configs import ScaleSimRun, read_scalesim_run
-from experiments.results import NOT_A_COLUMN, StudyResult
-from experiments.studies import Study
+from experiments.results import NOT_A_COLUMN, StudyResult, columns_of
+from experiments.studies.common import Study
 from pe_models.errors import ConfigError
 from sim.cycles import LayerReport, layer_report
+from sim.memory import ACCESS_COLUMNS, MemoryReport
 from workloads.topologies import load_topology
 
 __all__ = ["INPUT_TYPES", "STUDY", "ScaleSimConfig", "ScaleSimLayerRow", "ScaleSimResult", "scalesim_study"]
@@ -57,7 +58,10 @@ class ScaleSimConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class ScaleSimLayerRow:
-    """One layer: SCALE-Sim's report items plus vscale's memory detail (words, cycles)."""
+    """One layer: SCALE-Sim's report items plus vscale's memory detail (words, cycles).
+
+    ``memory`` is rendered as the columns :data:`sim.memory.ACCESS_COLUMNS`.
+    """
 
     layer_id: int
     layer_name: str
@@ -69,18 +73,7 @@ class ScaleSimLayerRow:
     overall_util_pct: float
     mapping_eff_pct: float
     compute_util_pct: float
-    ifmap_sram_reads: int
-    ifmap_sram_writes: int
-    filter_sram_reads: int
-    filter_sram_writes: int
-    ofmap_sram_reads: int
-    ofmap_sram_writes: int
-    ifmap_dram_reads: int
-    filter_dram_reads: int
-    ofmap_dram_reads: int
-    ofmap_dram_writes: int
-    avg_dram_bw_words_per_cycle: float
-    peak_dram_bw_words_per_cycle: float
+    memory: MemoryReport = field(metadata=columns_of(ACCESS_COLUMNS), repr=False)
     report: LayerReport = field(metadata=NOT_A_COLUMN, repr=False)
 
 
@@ -106,7 +99,7 @@ def _row(index: int, report: LayerReport) -> ScaleSimLayerRow:
         overall_util_pct=100.0 * report.overall_utilisation,
         mapping_eff_pct=100.0 * report.mapping_efficiency,
         compute_util_pct=100.0 * report.compute_utilisation,
-        **memory.access_columns(),
+        memory=memory,
         report=report,
     )
 

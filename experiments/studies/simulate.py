@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.results import StudyResult
+from experiments.results import StudyResult, columns_of
 from pe_models.chain import mac_parameters
 from pe_models.errors import ConfigError
 from pe_models.operands import DNN_OPERAND_MODEL
@@ -25,19 +25,20 @@ from sim.config import ArrayConfig
 from sim.energy import COMPONENTS, breakdown_columns, outcome_energy
 from sim.engine import DETAILED_MAX_PES, ENGINES
 from sim.layers import GemmLayer, Layer
-from sim.memory import ifmap_words, layer_memory
+from sim.memory import ACCESS_COLUMNS, MemoryReport, ifmap_words, layer_memory
 from sim.network import NetworkOutcome, simulate_layers
 from sim.protection import STALL_SCOPES, Protection, format_bit_mask, parse_bit_mask
 from workloads.topologies import load_topology
 
-from . import Study
 from .common import (
     Progress,
+    Study,
     TimingFields,
     as_config,
     check_choice,
     check_int,
     no_progress,
+    parse_razor_window,
     resolve_array,
     set_field,
 )
@@ -129,18 +130,6 @@ def load_gemm_operands(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return activations.astype(np.int8), weights.astype(np.int8)
 
 
-def _window_ps(text: str, t_clk_ps: float) -> float:
-    value = text.strip()
-    try:
-        if value.endswith("%"):
-            return float(value[:-1]) / 100.0 * t_clk_ps
-        return float(value)
-    except ValueError:
-        raise ConfigError(
-            f"razor_window_ps: expected ps or a percentage of the clock period (e.g. 150 or 25%), got {text!r}"
-        ) from None
-
-
 @dataclass(frozen=True, kw_only=True)
 class SimulateConfig(TimingFields):
     """Layers on the array at one operating point.
@@ -224,10 +213,7 @@ class SimulateConfig(TimingFields):
                 f"penalty_cycles: expected a non-negative integer number of cycles, got {self.penalty_cycles!r}"
             )
         check_choice("recovery", self.recovery, STALL_SCOPES)
-        if isinstance(self.razor_window_ps, str):
-            set_field(self, "razor_window_ps", _window_ps(self.razor_window_ps, self.timing().t_clk_fs / 1000))
-        if self.razor_window_ps is not None:
-            window_fs(self.timing(), self.razor_window_ps)
+        set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, self.timing().t_clk_fs / 1000))
         check_choice("engine", self.engine, ENGINES)
         self.protection()
         if self.plan is not None:
@@ -320,13 +306,10 @@ class SimulateRow:
         ``||outputs - exact||_2 / ||exact||_2`` of the layer.
     max_abs_error : int
         Largest ``|output - exact|``.
-    ifmap_sram_reads, ifmap_sram_writes, filter_sram_reads, filter_sram_writes,
-    ofmap_sram_reads, ofmap_sram_writes, ifmap_dram_reads, filter_dram_reads,
-    ofmap_dram_reads, ofmap_dram_writes : int
-        SRAM and DRAM words per operand (:mod:`sim.memory`; a convolution's ifmap counted as
-        feature-map words), the counts behind ``memory_stall_cycles``.
-    avg_dram_bw_words_per_cycle, peak_dram_bw_words_per_cycle : float
-        DRAM words per busy cycle; the bandwidth with no stall inside the layer.
+    memory : MemoryReport
+        SRAM and DRAM words per operand (a convolution's ifmap counted as feature-map words)
+        and the DRAM bandwidth, the counts behind ``memory_stall_cycles``; rendered as the
+        columns :data:`sim.memory.ACCESS_COLUMNS` (meanings in :class:`sim.memory.MemoryReport`).
     mac_dynamic_pj, register_clock_pj, leakage_pj, razor_overhead_pj, correction_pj, sram_pj, dram_pj : float
         Energy of the layer by component (:func:`sim.energy.outcome_energy`: the run's cycles,
         recovery cycles and detections, the switching activity of its operands), nominal constants.
@@ -359,18 +342,7 @@ class SimulateRow:
     wrong_outputs: int
     relative_error: float
     max_abs_error: int
-    ifmap_sram_reads: int
-    ifmap_sram_writes: int
-    filter_sram_reads: int
-    filter_sram_writes: int
-    ofmap_sram_reads: int
-    ofmap_sram_writes: int
-    ifmap_dram_reads: int
-    filter_dram_reads: int
-    ofmap_dram_reads: int
-    ofmap_dram_writes: int
-    avg_dram_bw_words_per_cycle: float
-    peak_dram_bw_words_per_cycle: float
+    memory: MemoryReport = field(metadata=columns_of(ACCESS_COLUMNS), repr=False)
     mac_dynamic_pj: float
     register_clock_pj: float
     leakage_pj: float
@@ -570,7 +542,7 @@ def simulate(
             energy = dict.fromkeys(_ENERGY_COLUMNS, float("nan"))
         else:
             breakdown = outcome_energy(layer, array=array, pe=pe, vdd_v=energy_vdd, seed=config.seed, operands=supplied)
-            energy = breakdown_columns(breakdown)
+            energy = {name: value for name, value in breakdown_columns(breakdown).items() if name in _ENERGY_COLUMNS}
         memory = layer_memory(
             problem, array, ifmap_words=None if config.operand_file is not None else ifmap_words(layer.layer)
         )
@@ -598,7 +570,7 @@ def simulate(
                 wrong_outputs=layer.wrong_outputs,
                 relative_error=layer.relative_error,
                 max_abs_error=layer.max_abs_error,
-                **memory.access_columns(),
+                memory=memory,
                 **energy,
             )
         )

@@ -18,8 +18,7 @@ from sim.config import DATAFLOWS, ArrayConfig
 from sim.cycles import summarize, topology_report
 from workloads.topologies import Topology, load_topology
 
-from . import Study
-from .common import array_shape, as_config, resolve_array, set_field
+from .common import Study, array_shape, as_config, resolve_array, set_field
 
 __all__ = ["DEFAULT_ARRAYS", "SizeConfig", "SizeResult", "SizeRow", "plot_size", "plot_size_sram", "size"]
 

@@ -11,8 +11,7 @@ from experiments.results import StudyResult
 from pe_models.errors import ConfigError
 from pe_models.slack import SlackAnalysis, slack_analysis
 
-from . import Study
-from .common import OperandFields, TimingFields, as_config, check_int
+from .common import OperandFields, Study, TimingFields, as_config, check_int
 
 __all__ = [
     "SlackBinRow",

@@ -9,10 +9,10 @@ import numpy as np
 
 from experiments.results import StudyResult
 from experiments.technology_files import resolve_user_technology
+from pe_models.liberty import REASONED_DELAYS_PS
 from pe_models.technology import DEFAULT_TECHNOLOGY, TECHNOLOGIES, resolve_technology
 
-from . import Study
-from .common import as_config, set_field, vdd_values
+from .common import Study, as_config, set_field, vdd_values
 
 __all__ = ["TechConfig", "TechListResult", "TechListRow", "TechResult", "TechRow", "plot_tech", "tech", "tech_list"]
 
@@ -90,6 +90,7 @@ def tech(config: TechConfig | None = None, /, **fields: Any) -> TechResult:
         "vdd_nominal_v": model.vdd_nominal_v,
         "delay_model": model.delay_model,
         "fit_error_pct": model.fit_error_pct,
+        "basis": "reasoned" if model.name in REASONED_DELAYS_PS else "fitted",
     }
     return TechResult(config=config, rows=rows, totals=totals)
 

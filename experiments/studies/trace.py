@@ -19,8 +19,7 @@ from workloads.engine import quantize_model
 from workloads.models.zoo import load_bundle
 from workloads.trace import LayerTrace, record_layer_trace, resolve_layer
 
-from . import Study
-from .common import as_config, check_int, resolve_array
+from .common import Study, as_config, check_int, resolve_array
 
 __all__ = [
     "LayerRow",

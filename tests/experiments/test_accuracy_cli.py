@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
-from experiments.commands.accuracy import parse_protect, top_k_hits
+from experiments.commands.accuracy import parse_protect
 from experiments.pe_options import parse_vdd_range as parse_vdd
+from experiments.studies.prepared import top_k_hits
 
 
 def test_vdd_range_is_inclusive_and_descending():

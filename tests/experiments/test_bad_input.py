@@ -993,8 +993,8 @@ CASES = [
         id="energy-penalty-negative",
     ),
     pytest.param(
-        ["energy", "--gemm", "4,4,4", "--memory-vdd-v", "nan"],
-        "--memory-vdd-v: expected a finite number, got nan",
+        ["energy", "--gemm", "4,4,4", "--memory-vdd", "nan"],
+        "--memory-vdd: expected a finite number, got nan",
         id="energy-memory-vdd-nan",
     ),
     pytest.param(

@@ -35,9 +35,10 @@ def test_one_gemm_writes_every_file_and_the_breakdown_sums(tmp_path, capsys):
         assert float(row["total_pj"]) == pytest.approx(parts, rel=1e-9)
         assert float(row["total_low_pj"]) <= float(row["total_pj"]) <= float(row["total_high_pj"])
         # ws on 32x32: K = 96 on rows (3 folds), N = 64 on columns (2 folds), T = M = 128;
-        # SCALE-Sim: 6 folds x (2 R + C + T - 2 = 222) - 1 = 1331 cycles, at 700 MHz.
-        assert int(row["cycles"]) == 1331
-        assert float(row["latency_us"]) == pytest.approx(1331 / 700.0)
+        # 6 folds x (2 R + C + T - 2 = 222) = 1332 busy cycles (SCALE-Sim reports the last
+        # cycle's index, 1331), at 700 MHz.
+        assert int(row["cycles"]) == 1332
+        assert float(row["latency_us"]) == pytest.approx(1332 / 700.0)
         assert int(row["macs"]) == 128 * 64 * 96
     nominal = [r for r in rows if r["vdd_v"] == "0.9"]
     low = [r for r in rows if r["vdd_v"] == "0.5"]
@@ -103,6 +104,24 @@ def test_protected_bits_cost_detection_overhead(tmp_path):
         ),
         (["--gemm", "4,4,4", "--protect", "40:35"], "--protect: bit 40 is out of range; allowed: 0..31"),
         (["--gemm", "4,4,4", "--activity-samples", "3"], "--activity-samples: expected an integer >= 64, got 3"),
+        (
+            ["--gemm", "4,4,4", "--batch", "0"],
+            "--batch: expected an integer >= 1 (images sharing a weight fold), got 0",
+        ),
+        (
+            ["--gemm", "4,4,4", "--memory-vdd", "2.0"],
+            "--memory-vdd: 2.0 V is above the maximum supply 1.35 V of technology 'ptm-32nm-hp'; "
+            "allowed: 0.4 <= --memory-vdd <= 1.35",
+        ),
+        (
+            ["--gemm", "4,4,4", "--power-gating", "--no-clock-gating"],
+            "--power-gating: a power-gated PE is also clock-gated; allowed: power gating with clock gating, or neither",
+        ),
+        (
+            ["--gemm", "4,4,4", "--clock-gating", "--no-clock-gating"],
+            "--no-clock-gating: contradicts --clock-gating; allowed: one of --clock-gating (the default) and "
+            "--no-clock-gating",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, arguments, message):
@@ -114,20 +133,32 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, argu
     assert not out.exists()
 
 
+def test_unknown_dram_type_is_one_line_naming_the_choices(tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as stop:
+        main(["energy", "--gemm", "4,4,4", "--dram", "gddr5", "--out", str(out)])
+    assert stop.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "vscale energy: error: argument --dram: invalid choice: 'gddr5' (choose from 'lpddr4', 'ddr3', 'hbm2')\n"
+    )
+    assert not out.exists()
+
+
 def test_simulate_charges_the_recovery_cycles_the_simulator_counted(tmp_path):
     out = tmp_path / "out"
     arguments = ["energy", "--gemm", "32,16,24", "--array", "8x8", "--vdd", "0.9,0.5", "--protect", "31:0"]
     assert main([*arguments, "--simulate", "--format", "csv", "--out", str(out)]) == 0
     rows = {row["vdd_v"]: row for row in _rows(out / "energy.csv") if row["layer_name"] == "total"}
     # ws on 8x8: K = 24 on rows (3 folds), N = 16 on columns (2 folds), T = M = 32;
-    # 6 folds x (2 R + C + T - 2 = 54) - 1 = 323 busy cycles, plus the recovery cycles.
-    assert int(rows["0.9"]["cycles"]) == 323
+    # 6 folds x (2 R + C + T - 2 = 54) = 324 busy cycles, plus the recovery cycles.
+    assert int(rows["0.9"]["cycles"]) == 324
     assert int(rows["0.9"]["detections"]) == 0
     assert float(rows["0.9"]["correction_pj"]) == 0.0
     low = rows["0.5"]
     assert int(low["detections"]) > 0
     assert int(low["correction_cycles"]) > 0
-    assert int(low["cycles"]) == 323 + int(low["correction_cycles"])
+    assert int(low["cycles"]) == 324 + int(low["correction_cycles"])
     assert float(low["correction_pj"]) > 0.0
     assert float(low["razor_overhead_pj"]) > 0.0
 
@@ -143,7 +174,7 @@ def test_required_leakage_share_closed_form():
 
 @pytest.mark.slow
 def test_model_rows_are_its_gemm_layers_for_one_image(tmp_path):
-    from experiments.studies.accuracy import prepare_model
+    from experiments.studies.prepared import prepare_model
     from workloads.engine import CalibrationConfig
 
     out = tmp_path / "out"
@@ -158,3 +189,32 @@ def test_model_rows_are_its_gemm_layers_for_one_image(tmp_path):
     assert [r["layer_name"] for r in rows] == [s.name for s in shapes] + ["total"]
     assert [int(r["macs"]) for r in rows[:-1]] == [s.macs_per_image for s in shapes]
     assert all(float(r["mac_dynamic_pj"]) > 0.0 for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("command", "arguments", "message"),
+    [
+        (
+            ["accuracy", "--images", "2"],
+            ["--batch", "0"],
+            "--batch: expected an integer >= 1 (images sharing a weight fold), got 0",
+        ),
+        (
+            ["optimize", "--images", "2"],
+            ["--memory-vdd", "3"],
+            "--memory-vdd: 3.0 V is above the maximum supply 1.35 V of technology 'ptm-32nm-hp'; "
+            "allowed: 0.4 <= --memory-vdd <= 1.35",
+        ),
+        (
+            ["run", "--images", "2"],
+            ["--power-gating", "--no-clock-gating"],
+            "--power-gating: a power-gated PE is also clock-gated; allowed: power gating with clock gating, or neither",
+        ),
+    ],
+)
+def test_every_energy_command_refuses_bad_energy_options_in_one_line(tmp_path, capsys, command, arguments, message):
+    out = tmp_path / "out"
+    assert main([*command, *arguments, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"vscale: error: {message}\n"
+    assert not out.exists()

@@ -105,4 +105,4 @@ def test_simulate_reports_the_memory_model_of_latency(tmp_path):
     for sim_row, latency_row in zip(simulated.rows, closed.rows, strict=True):
         assert sim_row.memory_stall_cycles == latency_row.stall_cycles > 0
         assert sim_row.cycles == latency_row.total_cycles
-        assert sim_row.ifmap_dram_reads == latency_row.ifmap_dram_reads == 400  # 10 x 10 x 4 pixels, once
+        assert sim_row.memory.ifmap_dram_reads == latency_row.memory.ifmap_dram_reads == 400  # 10 x 10 x 4 pixels, once

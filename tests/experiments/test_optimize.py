@@ -66,19 +66,49 @@ def test_milp_equals_exhaustive_search_on_small_instances(trial, rng):
         assert milp.latency_overhead_pct <= config.max_latency_overhead_pct + 1e-9
 
 
-def test_razor_flop_budget_limits_the_protected_bits():
-    table = _random_table(np.random.default_rng(np.random.SeedSequence(7)))
-    config = OptimizeConfig(
-        max_accuracy_loss_pct=100.0,
+def _two_layer_table() -> SensitivityTable:
+    """Choice c protects the top c bits (0..4). Layer 0's bits cost 1 pJ each, layer 1's 10 pJ
+    (a larger layer); visible errors fall with protection: layer 0 1.0, 0.6, 0.15, 0, 0 and
+    layer 1 0.2, 0.1, 0, 0, 0."""
+    shape = (1, 2, 5)
+    bits = np.broadcast_to(np.arange(5, dtype=float), shape).copy()
+    energy = 100.0 + bits * np.array([1.0, 10.0])[None, :, None]
+    visible = np.array([[[1.0, 0.6, 0.15, 0.0, 0.0], [0.2, 0.1, 0.0, 0.0, 0.0]]])
+    zeros = np.zeros(shape)
+    return SensitivityTable(
+        vdds=(0.6,),
+        layers=("layer0", "layer1"),
+        choices=(-1, 31, 30, 29, 28),
+        bit_probabilities=np.zeros((1, 2, 32)),
+        detect=zeros,
+        visible=visible,
+        visible_drop=zeros,
+        recovery_cycles={r: zeros for r in ("global", "column", "local", "drop")},
+        energy_pj={r: energy for r in ("global", "column", "local", "drop")},
+        base_cycles=np.full(2, 1000.0),
+        valid=np.ones(shape, bool),
+        protected_bits=bits,
+    )
+
+
+@pytest.mark.parametrize("solver", [solve_milp, solve_exhaustive])
+def test_razor_flop_budget_limits_the_protected_bits(solver):
+    # 19 % loss -> visible budget -ln(0.81) = 0.211 errors. By hand, the cheapest plan within it
+    # is 3 bits on layer 0 and none on layer 1 (0 + 0.2 visible, 203 pJ); with at most 2 bits per
+    # PE, layer 0's 2 bits leave 0.15, so layer 1 needs 2 bits too (0.15 + 0 visible, 222 pJ).
+    table = _two_layer_table()
+    free = OptimizeConfig(max_accuracy_loss_pct=19.0, max_latency_overhead_pct=100.0, vdd_max_v=0.6, vdd_min_v=0.6)
+    capped = OptimizeConfig(
+        max_accuracy_loss_pct=19.0,
         max_latency_overhead_pct=100.0,
-        max_razor_flops=2 * 65536,
+        max_razor_flops=2 * free.pes,
         vdd_max_v=0.6,
         vdd_min_v=0.6,
     )
-    plan = solve_milp(table, config, 0, "global", visible_budget=0.0)
-    assert plan is None or plan.razor_flops <= 2 * 65536
-    unlimited = OptimizeConfig(max_accuracy_loss_pct=0.0, vdd_max_v=0.6, vdd_min_v=0.6, max_latency_overhead_pct=1e6)
-    assert solve_milp(table, unlimited, 0, "global") is not None
+    unlimited = solver(table, free, 0, "global")
+    assert (unlimited.first_bits, unlimited.energy_pj, unlimited.razor_flops) == ((29, -1), 203.0, 3 * free.pes)
+    limited = solver(table, capped, 0, "global")
+    assert (limited.first_bits, limited.energy_pj, limited.razor_flops) == ((30, 30), 222.0, 2 * free.pes)
 
 
 def test_vdd_grid_has_10_mv_steps_inclusive():
@@ -183,15 +213,15 @@ def test_plan_rerun_independently_with_simulate_meets_the_latency_budget(tmp_pat
     within the latency budget."""
     import csv
 
-    from experiments.studies.accuracy import prepare_model
-    from experiments.studies.optimize import _RecordingBackend, optimize
+    from experiments.studies.optimize import RecordingBackend, optimize
+    from experiments.studies.prepared import prepare_model
     from workloads.engine import CalibrationConfig
 
     config = OptimizeConfig(images=60, neighbours=0)
     prepared = prepare_model("tinymnv2", images=60, labels=None, seed=0, calibration=CalibrationConfig())
     result = optimize(config, prepared=prepared)
     candidate = result.chosen
-    recorder = _RecordingBackend()
+    recorder = RecordingBackend()
     prepared.model.run(prepared.images[:1], recorder)
     compute = correction = 0
     for name, mask in candidate.layer_masks().items():

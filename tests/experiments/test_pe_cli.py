@@ -1,6 +1,7 @@
 """The PE commands: pe eval, probs, slack, run (outputs, formats and bad input)."""
 
 import csv
+import io
 import json
 
 import pytest
@@ -219,3 +220,33 @@ def test_slack_of_a_mac_equals_the_sampling_instant_minus_its_gate_level_settle_
         settles = gate.bit_settle_fs[:, bit]
         gate_min = (timing.t_sample_fs - settles[settles > 0].max()) / 1000
         assert float(rows[bit]["min_slack_ps"]) <= gate_min + 1e-9
+
+
+def test_pe_eval_energy_of_one_product_bit_rising_is_its_two_nets_by_hand(tmp_path, capsys):
+    """Adder stage, product 0 -> 1, partial sum 0: product bit 0 switches (flop Q 1 + XOR3 input 12 +
+    MAJ3 input 2 = 15 units) and sum bit 0 (XOR3 parasitic 12 + flop D 1 = 13); the carry stays 0.
+    28 units x 0.5 C_unit (0.9 V)^2, plus the adder's leakage over the 700 MHz period."""
+    from pe_models.energy import pe_energy_model
+    from pe_models.pe import PEConfig
+
+    vectors = tmp_path / "v.csv"
+    vectors.write_text("prev_a,prev_b,prev_c,a,b,c\n0,0,0,1,1,0\n0,0,0,0,0,0\n")
+    argv = ["pe", "eval", str(vectors), "--vdd", "0.9", "--level", "gate", "--energy", "--out", str(tmp_path / "o")]
+    assert main(argv) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    unit_ff = pe_energy_model(PEConfig()).unit_capacitance_ff.nominal
+    assert float(rows[0]["switching_fj"]) == pytest.approx(28 * 0.5 * unit_ff * 0.81, rel=1e-9)
+    assert float(rows[1]["switching_fj"]) == 0.0
+    assert float(rows[1]["energy_fj"]) == float(rows[1]["leakage_fj"]) > 0
+    assert float(rows[0]["energy_fj"]) == pytest.approx(float(rows[0]["switching_fj"]) + float(rows[0]["leakage_fj"]))
+
+
+def test_pe_eval_energy_needs_a_supply(tmp_path, capsys):
+    vectors = tmp_path / "v.csv"
+    vectors.write_text("prev_a,prev_b,prev_c,a,b,c\n0,0,0,1,1,0\n")
+    argv = ["pe", "eval", str(vectors), "--t-clk-ps", "1400", "--energy", "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --energy: the energy scales with the supply; allowed: with --vdd (not --t-clk-ps)\n"
+    )
+    assert not (tmp_path / "o").exists()

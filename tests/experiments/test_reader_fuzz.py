@@ -9,7 +9,9 @@ any other exception (UnicodeDecodeError, zlib.error, KeyError, ...) is a failure
 from __future__ import annotations
 
 import io
+import pickle
 import struct
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from pe_models.errors import ConfigError
 from pe_models.operands import load_trace
 from workloads.data import load_image_folder
 from workloads.models.npz import load_npz
+from workloads.models.torch_checkpoint import LEGACY_MAGIC, load_torch_state_dict
 from workloads.topologies import read_topology_file
 
 QUICK = 30
@@ -51,6 +54,27 @@ def _png(width: int, height: int, *, pixels: bool = True) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
+def _checkpoint_pickle() -> bytes:
+    """``{"w": tensor of shape (2, 3) over storage "0"}`` as torch pickles it (protocol 2, no torch needed)."""
+    storage = b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x06tQ"
+    tensor = b"ctorch._utils\n_rebuild_tensor_v2\n(" + storage + b"K\x00K\x02K\x03\x86K\x03K\x01\x86\x89}tR"
+    return b"\x80\x02}X\x01\x00\x00\x00w" + tensor + b"s."
+
+
+def _zip_checkpoint() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("archive/data.pkl", _checkpoint_pickle())
+        archive.writestr("archive/data/0", np.arange(6, dtype="<f4").tobytes())
+    return buffer.getvalue()
+
+
+def _legacy_checkpoint() -> bytes:
+    head = b"".join(pickle.dumps(v, protocol=2) for v in (LEGACY_MAGIC, 1001, {"little_endian": True}))
+    storage = struct.pack("<q", 6) + np.arange(6, dtype="<f4").tobytes()
+    return head + _checkpoint_pickle() + pickle.dumps(["0"], protocol=2) + storage
+
+
 TRACE = {"a": np.arange(12).reshape(2, 6) % 7, "b": np.ones((2, 6), np.int64), "c": np.arange(12).reshape(2, 6)}
 SEEDS: dict[str, bytes] = {
     "vectors.csv": b"prev_a,prev_b,prev_c,a,b,c\n1,2,3,4,5,6\n-1,-2,-3,-4,-5,-6\n",
@@ -72,6 +96,8 @@ SEEDS: dict[str, bytes] = {
     "weights.npz": _npz(True, w=np.arange(6, dtype=np.float32), b=np.zeros(2, np.float32)),
     "operands.npz": _npz(False, activations=np.ones((3, 4), np.int8), weights=np.ones((4, 2), np.int8)),
     "image.png": _png(4, 3),
+    "checkpoint.pth": _zip_checkpoint(),
+    "checkpoint_legacy.pth": _legacy_checkpoint(),
 }
 READERS = {
     "vectors.csv": lambda path: read_vectors(path, width=32),
@@ -93,6 +119,8 @@ READERS = {
     "image.png": lambda path: load_image_folder(
         path.parent, path.parent / "image_labels.txt", preprocess=lambda image: image.astype(np.float32), num_classes=10
     ),
+    "checkpoint.pth": load_torch_state_dict,
+    "checkpoint_legacy.pth": load_torch_state_dict,
 }
 
 
@@ -126,11 +154,82 @@ def folder(tmp_path_factory) -> Path:
     return path
 
 
-def test_every_seed_file_is_valid(folder):
-    for name in READERS:
-        (folder / name).write_bytes(SEEDS[name])
-    for name, reader in READERS.items():
-        reader(folder / name)
+def _arrays(arrays) -> dict[str, list]:
+    return {name: np.asarray(values).tolist() for name, values in arrays.items()}
+
+
+def _images(images) -> tuple:
+    return images.names, images.labels.tolist(), images.images.shape, float(np.abs(images.images).max())
+
+
+_ARRAY_FIELDS = ("rows", "cols", "dataflow", "f_clk_mhz", "dram_bandwidth_words_per_cycle")
+_TRACE = {"a": [[0, 1, 2, 3, 4, 5], [6, 0, 1, 2, 3, 4]], "b": [[1] * 6] * 2, "c": [list(range(6)), list(range(6, 12))]}
+SEED_CONTENTS = {
+    "vectors.csv": (
+        _arrays,
+        {"prev_a": [1, -1], "prev_b": [2, -2], "prev_c": [3, -3], "a": [4, -4], "b": [5, -5], "c": [6, -6]},
+    ),
+    "topology.csv": (
+        lambda topology: [
+            (
+                layer.name,
+                layer.ifmap_h,
+                layer.ifmap_w,
+                layer.filter_h,
+                layer.filter_w,
+                layer.channels,
+                layer.num_filters,
+                layer.stride,
+            )
+            for layer in topology.layers
+        ],
+        [("conv1", 224, 224, 3, 3, 3, 32, 2), ("fc", 1, 1, 1, 1, 1280, 1000, 1)],
+    ),
+    "array.cfg": (lambda array: tuple(getattr(array, f) for f in _ARRAY_FIELDS), (32, 32, "ws", 700.0, 10)),
+    "run.cfg": (
+        lambda run: (run.run_name, run.bandwidth_mode, *(getattr(run.array, f) for f in _ARRAY_FIELDS)),
+        ("net", "CALC", 8, 8, "os", 700.0, None),
+    ),
+    "array.toml": (lambda array: tuple(getattr(array, f) for f in _ARRAY_FIELDS), (32, 16, "os", 700, None)),
+    "technology.toml": (
+        lambda tech: (tech.name, tech.table_vdd_v, tech.table_delay_scale),
+        ("mine", (0.5, 0.7, 0.9), (3.0, 1.6, 1.0)),
+    ),
+    "technology.csv": (
+        lambda tech: (tech.table_vdd_v, tech.table_delay_scale),
+        ((0.5, 0.7, 0.9), (3.0, 1.6, 1.0)),
+    ),
+    "labels.txt": (_images, (("photo.png",), [3], (1, 3, 4, 3), 0.0)),
+    "plan.toml": (
+        lambda plan: (dict(plan.layers), plan.default_mask, plan.recovery, plan.penalty_cycles),
+        ({"fc": 0xFFF00000}, 0xFF000000, "global", 1),
+    ),
+    "sweep.toml": (
+        lambda spec: (spec.study, spec.fixed, spec.grid, spec.points),
+        ("latency", {"topology": "mobilenetv2"}, {"array": ["32x32", "64x64"]}, []),
+    ),
+    "trace.npz": (lambda trace: _arrays({"a": trace.a, "b": trace.b, "c": trace.c}), _TRACE),
+    "trace_stored.npz": (lambda trace: _arrays({"a": trace.a, "b": trace.b, "c": trace.c}), _TRACE),
+    "weights.npz": (_arrays, {"w": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "b": [0.0, 0.0]}),
+    "operands.npz": (
+        lambda operands: [np.asarray(a).tolist() for a in operands],
+        [[[1, 1, 1, 1]] * 3, [[1, 1]] * 4],
+    ),
+    "image.png": (_images, (("image.png",), [3], (1, 3, 4, 3), 0.0)),
+    "checkpoint.pth": (_arrays, {"w": [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]}),
+    "checkpoint_legacy.pth": (_arrays, {"w": [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]}),
+}
+
+
+def test_every_reader_has_its_seed_contents():
+    assert sorted(SEED_CONTENTS) == sorted(READERS) == sorted(SEEDS)
+
+
+@pytest.mark.parametrize("name", sorted(READERS))
+def test_every_seed_file_reads_as_written(folder, name):
+    (folder / name).write_bytes(SEEDS[name])
+    summary, expected = SEED_CONTENTS[name]
+    assert summary(READERS[name](folder / name)) == expected
 
 
 def _check(folder: Path, name: str, data: bytes) -> None:

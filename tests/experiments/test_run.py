@@ -122,7 +122,6 @@ def test_paper_configuration_replaces_only_the_defaults():
 
 @pytest.mark.slow
 def test_measured_rows_do_not_depend_on_the_number_of_worker_processes():
-    from experiments.studies.accuracy import prepare_model
     from experiments.studies.optimize import (
         OptimizeConfig,
         layer_profiles,
@@ -130,6 +129,7 @@ def test_measured_rows_do_not_depend_on_the_number_of_worker_processes():
         uniform_plan,
         unprotected_plan,
     )
+    from experiments.studies.prepared import prepare_model
     from workloads.engine import CalibrationConfig
 
     config = OptimizeConfig(images=20, vdd_max_v=0.9, vdd_min_v=0.55, confirm=False)

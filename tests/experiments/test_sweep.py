@@ -100,6 +100,21 @@ def test_rerun_skips_finished_points(tmp_path):
     assert sorted(event for event, _ in _journal(tmp_path)).count("done") == 3
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [lambda text: text[: len(text) // 2], lambda text: "\xff\xfe", lambda text: "[]", lambda text: '{"key": "x"}'],
+    ids=["truncated", "not text", "a list", "no result"],
+)
+def test_a_damaged_point_file_is_recomputed(tmp_path, damage):
+    spec = SweepSpec(study=PROBE, fixed={"seed": 5}, grid={"x": [0, 1, 2]})
+    first = run_sweep(spec, store=tmp_path, executor="serial")
+    victim = sorted((tmp_path / "points").glob("*.json"))[1]
+    victim.write_bytes(damage(victim.read_text()).encode("latin-1"))
+    again = run_sweep(spec, store=tmp_path, executor="serial")
+    assert (again.computed, again.skipped) == (1, 2)
+    assert again.rows == first.rows
+
+
 def test_a_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path):
     spec = SweepSpec(study=PROBE, grid={"x": [0, 1], "fail": [False, True]})
     result = run_sweep(spec, store=tmp_path, executor="serial")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import shutil
+import subprocess
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -19,7 +19,7 @@ from pe_models.technology import DEFAULT_TECHNOLOGY, TECHNOLOGIES, get_technolog
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DATA = resources.files("pe_models") / "technology_data"
 CARD = Path(str(DATA / "ptm-32nm-hp.pm"))
-needs_ngspice = pytest.mark.skipif(shutil.which("ngspice") is None, reason="ngspice is not installed")
+needs_ngspice = pytest.mark.needs_tools("ngspice")
 
 
 def run(argv, capsys):
@@ -229,6 +229,37 @@ def test_characterize_missing_card(tmp_path, capsys):
     status, _, err = run(["tech", "characterize", "--model-card", tmp_path / "none.pm", "--out", tmp_path], capsys)
     assert status == 2
     assert err == f"vscale: error: --model-card: {tmp_path / 'none.pm'}: no such file\n"
+
+
+def _card_running(sentinel: Path, directive: str = ".control") -> str:
+    return (
+        "* a card that runs a command\n.model nmos nmos level=1\n.model pmos pmos level=1\n"
+        f"  {directive}\nshell touch '{sentinel}'\n.endc\n"
+    )
+
+
+@needs_ngspice
+def test_ngspice_runs_the_shell_command_of_an_included_card(tmp_path):
+    card = tmp_path / "card.pm"
+    card.write_text(_card_running(tmp_path / "ran"))
+    deck = tmp_path / "deck.sp"
+    deck.write_text(f'deck\n.include "{card}"\nV1 a 0 1\nR1 a 0 1k\n.control\nop\n.endc\n.end\n')
+    subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, timeout=60, check=False)
+    assert (tmp_path / "ran").exists()
+
+
+@pytest.mark.parametrize("directive", [".control", ".CONTROL", ".include other.pm", ".lib other.lib tt", ".exec"])
+def test_characterize_refuses_a_card_with_commands_before_ngspice_runs(tmp_path, capsys, directive):
+    card = tmp_path / "card.pm"
+    card.write_text(_card_running(tmp_path / "ran", directive))
+    out = tmp_path / "out"
+    status, stdout, err = run(["tech", "characterize", "--model-card", card, "--out", out], capsys)
+    assert status == 2
+    assert err == (
+        f"vscale: error: --model-card: {card}:4: {directive.split()[0]!r} is not allowed in a model card; "
+        "allowed: .model, .param, .option, .options, .opt, .temp, .subckt, .ends, .end, .endl, .lib SECTION\n"
+    )
+    assert stdout == "" and not out.exists() and not (tmp_path / "ran").exists()
 
 
 @needs_ngspice

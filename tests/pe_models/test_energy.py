@@ -152,8 +152,8 @@ def test_mac_energy_at_nominal_inside_the_cited_band(pe):
 
 
 def test_constant_band_from_published_points():
-    band = CONSTANTS["dram_pj_per_byte"].at(28, 0.9)
-    assert band == Band(1300 / 8, 1950 / 8, 2600 / 8)
+    band = CONSTANTS["razor_extra_flop_ratio"].at(28, 0.9)
+    assert band == Band(0.5, 1.0, 2.0)
 
 
 def test_peak_throughput_of_a_256x256_array_at_700_mhz():
@@ -191,3 +191,32 @@ def test_numba_transition_counts_equal_the_python_reference(pe):
         new = {name: rng.integers(-ranges[name], ranges[name], 60) for name in netlist.inputs}
         expected = net_toggles(netlist, old, new, delays_fs=delays)
         assert np.array_equal(net_toggles_fast(netlist, old, new, delays_fs=delays), expected)
+
+
+def test_a_cell_library_with_the_default_figures_gives_the_default_model():
+    """The library path (every net energy, flop energy, leakage and area from a CellEnergies)
+    counts the same as the default when the library holds the default's own figures."""
+    from pe_models.energy import logical_effort_cells
+
+    pe = PEConfig()
+    default = pe_energy_model(pe)
+    library = pe_energy_model(pe, cells=logical_effort_cells(pe))
+    assert library.random_mac_pj.nominal == pytest.approx(default.random_mac_pj.nominal, rel=1e-9)
+    assert library.flop_clock_pj.nominal == pytest.approx(default.flop_clock_pj.nominal, rel=1e-12)
+    assert library.flop_data_pj.nominal == pytest.approx(default.flop_data_pj.nominal, rel=1e-12)
+    assert library.leakage_uw.nominal == pytest.approx(default.leakage_uw.nominal, rel=1e-9)
+    assert library.area.pe_um2 == pytest.approx(default.area.pe_um2, rel=1e-12)
+    assert library.sources.startswith("every switching energy, flop energy, leakage and area: logical-effort")
+
+
+def test_a_cell_library_characterised_at_another_supply_is_refused():
+    import dataclasses
+
+    from pe_models.energy import logical_effort_cells
+
+    pe = PEConfig()
+    other = dataclasses.replace(logical_effort_cells(pe), vdd_v=0.8)
+    with pytest.raises(
+        ConfigError, match=r"^cells: characterised at 0\.8 V; allowed: the technology's nominal 0\.9 V$"
+    ):
+        pe_energy_model(pe, cells=other)

@@ -12,7 +12,7 @@ widths. Both of its internal paths (screened suspects, full vectorised pass) are
 import numpy as np
 import pytest
 
-from pe_models import _kernels
+from pe_models import kernels
 from pe_models.chain import evaluate_adder_stage, mac_parameters
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 from pe_models.variation import ProcessVariation
@@ -25,7 +25,7 @@ def _new_kernel(stream, weight, partial, late, steps, mask):
     n = stream.shape[0]
     latched = np.empty(n, dtype=np.int64)
     settled = np.empty(n, dtype=np.int64)
-    any_flip = _kernels.compound_stationary_stream(
+    any_flip = kernels.compound_stationary_stream(
         stream, weight, partial, late, steps, mask, latched, settled, np.empty(n, dtype=np.uint8)
     )
     return latched, settled, any_flip
@@ -35,7 +35,7 @@ def _stream_kernel(stream, weight, partial, late, steps, mask):
     """(a): the per-MAC closed form of compound_mac_stream; settled sums from the latched product."""
     n = stream.shape[0]
     latched = np.empty(n, dtype=np.int64)
-    _kernels.compound_mac_stream(stream, np.full(n, weight, dtype=np.int8), partial, late, steps, mask, latched)
+    kernels.compound_mac_stream(stream, np.full(n, weight, dtype=np.int8), partial, late, steps, mask, latched)
     products = (stream.astype(np.int64) * weight) & 0xFFFF
     previous = np.concatenate([[0], products[:-1]])
     register = (products & ~late) | (previous & late)
@@ -119,12 +119,12 @@ def test_stream_kernel_equals_the_iterative_carry_recurrence(rng, vdd):
     pe = PEConfig(cells="compound", technology=TECHNOLOGY)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
     params = mac_parameters(pe, timing)[0]
-    assert params[_kernels.PARAM_LATE_PRODUCT] == 0
-    mask = params[_kernels.PARAM_MASK]
+    assert params[kernels.PARAM_LATE_PRODUCT] == 0
+    mask = params[kernels.PARAM_MASK]
     wrong = 0
     for stream, partial in _streams(rng, pe.width):
         for weight in (-128, -3, 77):
-            latched, settled, _ = _new_kernel(stream, weight, partial, 0, params[_kernels.PARAM_CARRY_STEPS], mask)
+            latched, settled, _ = _new_kernel(stream, weight, partial, 0, params[kernels.PARAM_CARRY_STEPS], mask)
             expected_latched, expected_settled = _recurrence(pe, timing, stream, weight, partial)
             assert np.array_equal(latched, expected_latched)
             assert np.array_equal(settled, expected_settled)
@@ -139,19 +139,19 @@ def test_stream_kernel_with_process_variation(rng):
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.52, f_clk_mhz=700.0))
     factors = ProcessVariation(sigma_pe=0.08).pe_delay_factors(shape=(4, 4), seed=np.random.SeedSequence(3)).ravel()
     rows = mac_parameters(pe, timing, lane_factors=factors)
-    assert len(set(rows[:, _kernels.PARAM_CARRY_STEPS].tolist())) > 1
-    mask = rows[0, _kernels.PARAM_MASK]
+    assert len(set(rows[:, kernels.PARAM_CARRY_STEPS].tolist())) > 1
+    mask = rows[0, kernels.PARAM_MASK]
     for factor, row in zip(factors, rows, strict=True):
         stream, partial = _long_carry_stream(rng, 400, pe.width)
         latched, settled, _ = _new_kernel(
-            stream, 93, partial, row[_kernels.PARAM_LATE_PRODUCT], row[_kernels.PARAM_CARRY_STEPS], mask
+            stream, 93, partial, row[kernels.PARAM_LATE_PRODUCT], row[kernels.PARAM_CARRY_STEPS], mask
         )
         expected_latched, expected_settled = _stream_kernel(
-            stream, 93, partial, row[_kernels.PARAM_LATE_PRODUCT], row[_kernels.PARAM_CARRY_STEPS], mask
+            stream, 93, partial, row[kernels.PARAM_LATE_PRODUCT], row[kernels.PARAM_CARRY_STEPS], mask
         )
         assert np.array_equal(latched, expected_latched)
         assert np.array_equal(settled, expected_settled)
-        if row[_kernels.PARAM_LATE_PRODUCT] == 0:
+        if row[kernels.PARAM_LATE_PRODUCT] == 0:
             recurrence_latched, _ = _recurrence(pe, timing, stream, 93, partial, factor)
             assert np.array_equal(latched, recurrence_latched)
 
@@ -190,16 +190,14 @@ def _screened_kernel(stream, weight, partial, late, steps, width, screen):
     n = stream.shape[0]
     latched = np.empty(n, dtype=np.uint32)
     bit_counts = np.zeros(width, dtype=np.int64)
-    wrong, _ = _kernels.compound_stationary_screened(
+    wrong, _ = kernels.compound_stationary_screened(
         stream,
         weight,
         partial.astype(np.uint32),
         latched,
-        late,
-        steps,
-        width,
+        kernels.CompoundTiming(late_product=late, steps=steps, width=width),
         screen,
-        np.empty(_kernels.WRONG_WORDS, dtype=np.uint32),
+        np.empty(kernels.WRONG_WORDS, dtype=np.uint32),
         bit_counts,
     )
     return latched.astype(np.int64), wrong, bit_counts
@@ -216,16 +214,14 @@ def test_screened_kernel_on_arrays_that_are_not_c_contiguous(rng, screen):
     for late in (0, 0x8000):
         latched = np.empty(2 * n, dtype=np.uint32)[::2]
         bit_counts = np.zeros(width, dtype=np.int64)
-        wrong, _ = _kernels.compound_stationary_screened(
+        wrong, _ = kernels.compound_stationary_screened(
             stream,
             45,
             np.repeat(partial.astype(np.uint32), 3)[::3],
             latched,
-            late,
-            steps,
-            width,
+            kernels.CompoundTiming(late_product=late, steps=steps, width=width),
             screen,
-            np.empty(2 * _kernels.WRONG_WORDS, dtype=np.uint32)[::2],
+            np.empty(2 * kernels.WRONG_WORDS, dtype=np.uint32)[::2],
             bit_counts,
         )
         expected_latched, expected_settled, _ = _new_kernel(stream, 45, partial, late, steps, (1 << width) - 1)
@@ -257,8 +253,8 @@ def _bits_per_position(flips, width):
 
 def _long_streams(rng, width):
     """Streams of several screening chunks: DNN-like (few suspect chunks) and mixed."""
-    yield _dnn_like_stream(rng, 5 * _kernels.SCREEN_CHUNK + 37, width)
-    stream, partial = _dnn_like_stream(rng, 4 * _kernels.SCREEN_CHUNK, width)
+    yield _dnn_like_stream(rng, 5 * kernels.SCREEN_CHUNK + 37, width)
+    stream, partial = _dnn_like_stream(rng, 4 * kernels.SCREEN_CHUNK, width)
     crossing, crossing_partial = _long_carry_stream(rng, 40, width)
     stream[300:340], partial[300:340] = crossing, crossing_partial
     yield stream, partial
@@ -297,9 +293,9 @@ def test_uint32_screened_kernel_at_the_pe_operating_points(rng, vdd):
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
     params = mac_parameters(pe, timing)[0]
     steps, late, mask = (
-        params[_kernels.PARAM_CARRY_STEPS],
-        params[_kernels.PARAM_LATE_PRODUCT],
-        params[_kernels.PARAM_MASK],
+        params[kernels.PARAM_CARRY_STEPS],
+        params[kernels.PARAM_LATE_PRODUCT],
+        params[kernels.PARAM_MASK],
     )
     assert (late == 0) == (vdd >= 0.48)
     for stream, partial in [*_streams(rng, pe.width), *_long_streams(rng, pe.width)]:
@@ -319,22 +315,22 @@ def _lanes_kernel(stream, weights, partials, latched, late, steps, width, screen
     nothing the kernel reads is zero unless it wrote it, and the partial sums in memory `order`:
     the number of wrong MACs."""
     latched.fill(0xFFFFFFFF)
-    flags = _kernels.lane_flags(weights.shape[0])
+    flags = kernels.lane_flags(weights.shape[0])
     flags.fill(0xFF)
-    wrong, _ = _kernels.compound_stationary_lanes(
+    wrong, _ = kernels.compound_stationary_lanes(
         stream,
         weights,
         np.asarray(partials, dtype=np.uint32, order=order),
         latched,
-        late,
-        steps,
-        width,
+        kernels.CompoundTiming(late_product=late, steps=steps, width=width),
         screen,
         first,
-        np.full(stream.shape[0] * (weights.shape[0] // _kernels.WRONG_GROUP + 1), 0xFFFFFFFF, dtype=np.uint32),
-        np.full(_kernels.WRONG_WORDS, 0xFFFFFFFF, dtype=np.uint32),
+        kernels.LaneScratch(
+            masks=np.full(stream.shape[0] * (weights.shape[0] // kernels.WRONG_GROUP + 1), 0xFFFFFFFF, dtype=np.uint32),
+            words=np.full(kernels.WRONG_WORDS, 0xFFFFFFFF, dtype=np.uint32),
+            flags=flags,
+        ),
         bit_counts,
-        flags,
     )
     return wrong
 
@@ -343,7 +339,7 @@ def _lanes_kernel(stream, weights, partials, latched, late, steps, width, screen
 @pytest.mark.parametrize("steps", [0, 3, 12, 16, 21, 28, 31, 40])
 @pytest.mark.parametrize(
     "screen",
-    [_kernels.SCREEN_LAZY, _kernels.SCREEN_EAGER, _kernels.SCREEN_OFF],
+    [kernels.SCREEN_LAZY, kernels.SCREEN_EAGER, kernels.SCREEN_OFF],
     ids=["screened-lazy", "screened-eager", "unscreened"],
 )
 def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, screen):
@@ -379,7 +375,7 @@ def test_lanes_kernel_equals_the_stream_kernel_lane_by_lane(rng, width, steps, s
 
 @pytest.mark.parametrize(
     "screen",
-    [_kernels.SCREEN_LAZY, _kernels.SCREEN_EAGER, _kernels.SCREEN_OFF],
+    [kernels.SCREEN_LAZY, kernels.SCREEN_EAGER, kernels.SCREEN_OFF],
     ids=["screened-lazy", "screened-eager", "unscreened"],
 )
 def test_lanes_kernel_on_arrays_that_are_not_c_contiguous(rng, screen):
@@ -407,7 +403,7 @@ def test_lanes_kernel_on_arrays_that_are_not_c_contiguous(rng, screen):
 @pytest.mark.parametrize("steps", [12, 21])
 @pytest.mark.parametrize(
     "screen",
-    [_kernels.SCREEN_LAZY, _kernels.SCREEN_EAGER, _kernels.SCREEN_OFF],
+    [kernels.SCREEN_LAZY, kernels.SCREEN_EAGER, kernels.SCREEN_OFF],
     ids=["screened-lazy", "screened-eager", "unscreened"],
 )
 def test_lanes_kernel_from_a_later_first_step_continues_the_stream(rng, split, steps, screen):
@@ -454,19 +450,19 @@ def _crossing_stream(n):
 def test_more_wrong_macs_than_the_word_buffer_holds(screen):
     """More wrong MACs in one stream than ``WRONG_WORDS``: the buffer is counted and emptied
     on the way, and no wrong MAC or bit is lost."""
-    n = 3 * _kernels.WRONG_WORDS + 50
+    n = 3 * kernels.WRONG_WORDS + 50
     stream, partial = _crossing_stream(n)
     latched, wrong, bit_counts = _screened_kernel(stream, 2, partial, 0, 21, 32, screen)
     expected_latched, expected_settled, _ = _new_kernel(stream, 2, partial, 0, 21, 0xFFFFFFFF)
     assert np.array_equal(latched, expected_latched)
     flips = expected_latched ^ expected_settled
-    assert wrong == np.count_nonzero(flips) > _kernels.WRONG_WORDS
+    assert wrong == np.count_nonzero(flips) > kernels.WRONG_WORDS
     assert np.array_equal(bit_counts, _bits_per_position(flips, 32))
 
 
 @pytest.mark.parametrize(
     "screen",
-    [_kernels.SCREEN_LAZY, _kernels.SCREEN_EAGER, _kernels.SCREEN_OFF],
+    [kernels.SCREEN_LAZY, kernels.SCREEN_EAGER, kernels.SCREEN_OFF],
     ids=["screened-lazy", "screened-eager", "unscreened"],
 )
 def test_lanes_kernel_with_more_wrong_macs_than_the_word_buffer_holds(screen):
@@ -481,7 +477,7 @@ def test_lanes_kernel_with_more_wrong_macs_than_the_word_buffer_holds(screen):
     expected_latched, expected_settled, _ = _new_kernel(stream, 2, partial, 0, 21, 0xFFFFFFFF)
     flips = expected_latched ^ expected_settled
     assert np.array_equal(latched.astype(np.int64), np.repeat(expected_latched[:, None], lanes, axis=1))
-    assert wrong == lanes * np.count_nonzero(flips) > _kernels.WRONG_WORDS
+    assert wrong == lanes * np.count_nonzero(flips) > kernels.WRONG_WORDS
     assert np.array_equal(bit_counts, lanes * _bits_per_position(flips, 32))
 
 
@@ -501,6 +497,6 @@ def test_count_word_bits_counts_every_bit_position(rng, length):
     """The bulk bit counter against numpy, across its 255-word passes, for a shorter count array."""
     words = rng.integers(0, 1 << 32, length, dtype=np.uint64).astype(np.uint32)
     counts = np.full(20, 5, dtype=np.int64)
-    _kernels.count_word_bits(words, length, counts)
+    kernels.count_word_bits(words, length, counts)
     expected = 5 + np.array([np.count_nonzero((words >> bit) & 1) for bit in range(20)])
     assert np.array_equal(counts, expected)

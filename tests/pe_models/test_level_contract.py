@@ -7,7 +7,6 @@ Verilog when it is installed), so every level is held to the same numbers.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,7 +158,6 @@ class TestChainLevel(LevelContract):
 
 
 @pytest.mark.icarus
-@pytest.mark.skipif(shutil.which("iverilog") is None, reason="Icarus Verilog not installed (apt-get install iverilog)")
 class TestIcarusVerilog(LevelContract):
     def evaluate(self, case, tmp_path):
         timing = case.timing

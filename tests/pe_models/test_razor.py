@@ -8,7 +8,6 @@ wrong protected bit detected and corrected).
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -22,8 +21,7 @@ from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 from pe_models.razor import hold_buffers, min_path_fs, razor_masks, window_fs
 from pe_models.verilog import run_icarus_detailed, settle_bound_fs, write_verilog_bundle
 
-HAVE_ICARUS = shutil.which("iverilog") is not None and shutil.which("vvp") is not None
-requires_icarus = pytest.mark.skipif(not HAVE_ICARUS, reason="Icarus Verilog (iverilog, vvp) not on PATH")
+requires_icarus = pytest.mark.icarus
 MASK32 = (1 << 32) - 1
 COLUMNS = ("prev_a", "prev_b", "prev_c", "a", "b", "c")
 

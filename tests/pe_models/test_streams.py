@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pe_models import _kernels
+from pe_models import kernels
 from pe_models.chain import evaluate_stream, mac_parameters
 from pe_models.gate import simulate_gate
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
@@ -21,7 +21,7 @@ def test_vectorised_compound_stream_equals_the_per_mac_kernel(rng, vdd):
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=700.0))
     a, b, c = _stream(rng, 5000)
     generic = np.empty(5000, dtype=np.int64)
-    _kernels.registered_mac_stream(a, b, c, mac_parameters(pe, timing)[0], generic)
+    kernels.registered_mac_stream(a, b, c, mac_parameters(pe, timing)[0], generic)
     fast = evaluate_stream(pe, timing, a, b, c) & 0xFFFFFFFF
     assert np.array_equal(fast, generic)
 
@@ -46,6 +46,6 @@ def test_stream_adder_matches_gate_level_when_products_are_on_time(rng, cells, t
         delays_fs=timing.delays_fs,
         t_sample_fs=timing.t_sample_fs,
     )
-    assert mac_parameters(pe, timing)[0, _kernels.PARAM_LATE_PRODUCT] == 0
+    assert mac_parameters(pe, timing)[0, kernels.PARAM_LATE_PRODUCT] == 0
     assert np.array_equal(latched, gate.latched)
     assert (gate.latched != gate.correct).sum() > 0

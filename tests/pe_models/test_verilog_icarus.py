@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -31,10 +30,7 @@ from pe_models.verilog import (
     testbench_verilog as make_testbench,
 )
 
-HAVE_ICARUS = shutil.which("iverilog") is not None and shutil.which("vvp") is not None
-requires_icarus = pytest.mark.skipif(
-    not HAVE_ICARUS, reason="Icarus Verilog (iverilog, vvp) not on PATH; install it with apt-get install -y iverilog"
-)
+requires_icarus = pytest.mark.icarus
 
 ENTROPY = 0x5C41E_0F_1CA2
 STAGES = (

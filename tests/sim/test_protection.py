@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pe_models.errors import ConfigError
+from sim.engine import fold_correction_cycles
+from sim.grid import FoldResult
 from sim.protection import Protection, ProtectionPlan, format_bit_mask, parse_bit_mask
 
 
@@ -55,8 +58,23 @@ def test_from_spec_builds_a_validated_protection():
     assert protection.protected_bits == (30, 31)
 
 
-def test_defaults_are_no_bits_one_cycle_global_default_window():
-    assert Protection() == Protection(protected_mask=0, penalty_cycles=1, recovery="global", razor_window_ps=None)
+def test_default_protection_stalls_the_whole_array_one_cycle_per_detection_cycle():
+    # a fold with detections in 5 distinct cycles, at most 4 in one column, 3 on one path:
+    # global recovery at 1 cycle each costs 5 cycles (column would cost 4, local 3)
+    fold = FoldResult(
+        tile=np.zeros((2, 4), np.int64),
+        busy_cycles=10,
+        macs=16,
+        erroneous_macs=6,
+        detections=6,
+        detection_cycles=5,
+        column_detection_cycles=np.array([2, 4]),
+        flip_counts=np.zeros(32, np.int64),
+        residual_flip_counts=np.zeros(32, np.int64),
+        replay_depth=3,
+    )
+    assert fold_correction_cycles(fold, Protection(protected_mask=0xFFF00000)) == 5
+    assert Protection().protected_bits == ()
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ from pe_models.errors import ConfigError
 from workloads import backends
 from workloads.backends import (
     ExactBackend,
-    GemmBackend,
     available_backends,
     float_dtype_for_depth,
     make_backend,
@@ -72,12 +71,20 @@ def test_exact_backend_rejects_non_int8_operands():
         ExactBackend().matmul(np.zeros((2, 2), np.int16), np.zeros((2, 2), np.int8), layer="l")
 
 
-def test_exact_backend_has_empty_stats_and_satisfies_the_protocol():
+def test_exact_backend_keeps_the_protocols_contract():
+    # mypy checks the structure (the registry holds Callable[..., GemmBackend]); this checks
+    # the behaviour the engine relies on: int64 (M, N) sums, empty error statistics, and
+    # counters the batch splitter can reset (workloads.parallel.BatchBackend).
     backend = make_backend("exact")
-    backend.matmul(np.ones((2, 3), np.int8), np.ones((3, 2), np.int8), layer="l")
-    assert isinstance(backend, GemmBackend)
-    assert backend.name == "exact"
-    assert backend.stats == {}
+    a = np.array([[1, -2, 3], [4, 5, -6]], np.int8)
+    w = np.array([[1, 0], [0, 1], [2, -1]], np.int8)
+    out = backend.matmul(a, w, layer="l")
+    # by hand: [1 + 6, -2 - 3] and [4 - 12, 5 + 6]
+    assert out.dtype == np.int64 and out.tolist() == [[7, -5], [-8, 11]]
+    assert backend.name == "exact" and backend.stats == {}
+    assert all(isinstance(getattr(backend, counter), dict) for counter in backend.counters)
+    backend.start_batch(3)
+    assert backend.matmul(a, w, layer="l").tolist() == out.tolist()
 
 
 def test_unknown_backend_names_the_allowed_ones():

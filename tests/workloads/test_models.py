@@ -249,7 +249,7 @@ def test_imagenet_float_model_matches_torch(imagenet_graph):
 @pytest.mark.slow
 def test_imagenet_int8_model_agrees_with_the_float_model(imagenet_graph):
     pytest.importorskip("skimage")
-    from experiments.studies.accuracy import top_k_hits
+    from experiments.studies.prepared import top_k_hits
     from workloads.data import photo_views
 
     calibration, _ = photo_views("calibration")

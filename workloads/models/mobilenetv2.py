@@ -40,7 +40,9 @@ BN_EPS = 1e-5
 
 def _conv_specs(config: MobileNetV2Config) -> list[tuple[str, tuple[int, ...], bool]]:
     """(prefix, conv weight shape, followed by ReLU6) for every conv, in order."""
-    specs = [("features.0.0", (config.stem_channels, config.in_channels, 3, 3), True)]
+    specs: list[tuple[str, tuple[int, ...], bool]] = [
+        ("features.0.0", (config.stem_channels, config.in_channels, 3, 3), True)
+    ]
     blocks = config.block_list()
     for index, (c_in, c_out, _, expansion) in enumerate(blocks, start=1):
         hidden = c_in * expansion

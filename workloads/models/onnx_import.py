@@ -59,7 +59,8 @@ def load_onnx(path: str | PathLike[str]) -> Graph:
     Raises
     ------
     ConfigError
-        onnx not installed, unreadable file, unsupported operator or attribute.
+        onnx not installed, unreadable or damaged file (one line, whatever the bytes),
+        external data outside the model's folder, unsupported operator or attribute.
     """
     try:
         import onnx
@@ -69,10 +70,57 @@ def load_onnx(path: str | PathLike[str]) -> Graph:
     if not path.is_file():
         raise ConfigError(f"--model: {path} does not exist")
     try:
-        model = onnx.load(str(path))
+        model = onnx.load(str(path), load_external_data=False)
     except Exception as error:  # protobuf raises its own DecodeError types
         raise ConfigError(f"{path}: not a readable ONNX model ({type(error).__name__})") from None
-    return graph_from_onnx(model, source=str(path))
+    _load_external_data(model, path)
+    try:
+        return graph_from_onnx(model, source=str(path))
+    except ConfigError as error:
+        if str(error).startswith(f"{path}: "):
+            raise
+        raise ConfigError(f"{path}: {error}") from None  # a layer's own check, e.g. "conv groups: ..."
+    except Exception as error:  # a damaged file: tensors whose data do not fit their shape, missing attributes
+        reason = " ".join(str(error).split())[:100] or type(error).__name__
+        raise ConfigError(f"{path}: not a valid ONNX model ({type(error).__name__}: {reason})") from None
+
+
+def _load_external_data(model, path: Path) -> None:
+    """Read the initializers kept in files beside the model, each a plain file inside its folder.
+
+    ``onnx.load`` would follow any ``location`` a model names (older onnx releases even
+    ``../`` and absolute paths); here every location is checked first: relative, no ``..``,
+    resolving (symbolic links included) to a regular file inside the model's folder, and
+    the ``offset``/``length`` it declares within that file.
+    """
+    from onnx import TensorProto
+
+    folder = path.resolve().parent
+    for tensor in model.graph.initializer:
+        if tensor.data_location != TensorProto.EXTERNAL:
+            continue
+        entries = {entry.key: entry.value for entry in tensor.external_data}
+        name = entries.get("location", "")
+        label = f"{path}: initializer {tensor.name!r}: external data {name!r}"
+        location = Path(name)
+        if not name or location.is_absolute() or ".." in location.parts:
+            raise ConfigError(f"{label} is not a file name inside {folder}")
+        target = (folder / location).resolve()
+        if not target.is_relative_to(folder) or not target.is_file():
+            raise ConfigError(f"{label} is not a file inside {folder}")
+        size = target.stat().st_size
+        try:
+            offset = int(entries.get("offset") or 0)
+            length = int(entries.get("length") or size - offset)
+        except ValueError:
+            raise ConfigError(f"{label}: offset/length are not integers") from None
+        if offset < 0 or length < 0 or offset + length > size:
+            raise ConfigError(f"{label}: bytes {offset}..{offset + length} lie outside its {size} bytes")
+        with target.open("rb") as handle:
+            handle.seek(offset)
+            tensor.raw_data = handle.read(length)
+        tensor.data_location = TensorProto.DEFAULT
+        del tensor.external_data[:]
 
 
 def _attributes(node) -> dict:
@@ -89,6 +137,13 @@ def _pads(attrs: dict, source: str, label: str) -> tuple[int, int, int, int]:
         raise ConfigError(f"{source}: {label}: pads {pads} are not 2-D")
     top, left, bottom, right = (int(p) for p in pads)
     return top, left, bottom, right
+
+
+def _pair(values, source: str, label: str, what: str) -> tuple[int, int]:
+    pair = tuple(int(v) for v in values)
+    if len(pair) != 2:
+        raise ConfigError(f"{source}: {label}: {what} {list(pair)} are not 2-D")
+    return pair[0], pair[1]
 
 
 def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
@@ -143,7 +198,7 @@ def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
             bias = constant(onnx_node.input[2], label) if len(onnx_node.input) > 2 and onnx_node.input[2] else None
             if any(d != 1 for d in attrs.get("dilations", [1, 1])):
                 raise ConfigError(f"{source}: {label}: dilation is not supported")
-            stride = tuple(int(s) for s in attrs.get("strides", [1, 1]))
+            stride = _pair(attrs.get("strides", [1, 1]), source, label, "strides")
             add(
                 name,
                 Conv2d(
@@ -215,8 +270,8 @@ def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
         elif op_type in ("MaxPool", "AveragePool"):
             if attrs.get("ceil_mode", 0) or any(d != 1 for d in attrs.get("dilations", [1, 1])):
                 raise ConfigError(f"{source}: {label}: ceil_mode and dilation are not supported")
-            kernel = tuple(int(k) for k in attrs["kernel_shape"])
-            stride = tuple(int(s) for s in attrs.get("strides", [1, 1]))
+            kernel = _pair(attrs["kernel_shape"], source, label, "kernel_shape")
+            stride = _pair(attrs.get("strides", [1, 1]), source, label, "strides")
             pads = _pads(attrs, source, label)
             op = (
                 MaxPool(kernel=kernel, stride=stride, padding=pads)
@@ -242,4 +297,5 @@ def graph_from_onnx(model, *, source: str = "model.onnx") -> Graph:
     output_name = graph.output[0].name
     if output_name not in tensors or tensors[output_name] == INPUT:
         raise ConfigError(f"{source}: output {output_name!r} is not computed by the graph")
-    return Graph(nodes=tuple(nodes), input_shape=tuple(int(d) for d in dims[1:]), output=tensors[output_name])
+    channels, height, width = (int(d) for d in dims[1:])
+    return Graph(nodes=tuple(nodes), input_shape=(channels, height, width), output=tensors[output_name])

@@ -175,6 +175,7 @@ def _user_calibration(
 
 def _mnist_bundle(name, graph: Graph, count, folder, labels, calibration_images, source) -> ModelBundle:
     if folder is not None:
+        assert labels is not None  # _folder_or_count refuses a folder without labels
         evaluation = load_image_folder(folder, labels, preprocess=mnist_image_preprocess, num_classes=10)
     else:
         evaluation = mnist_test_set(count)

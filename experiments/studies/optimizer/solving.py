@@ -1,0 +1,479 @@
+"""Steps 2 and 3 of the optimizer: the per-(VDD, layer, first protected bit) sensitivity table and
+the plan of least energy within the budgets (``scipy.optimize.milp`` or exhaustive search)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pe_models.errors import ConfigError
+from pe_models.razor import window_fs
+
+from .config import RECOVERIES, OptimizeConfig
+from .profiling import LayerProfile, array_order_probabilities, screen_array
+
+_NO_PROTECTION = -1
+
+
+def screen_coefficients(profiles: Sequence[LayerProfile], config: OptimizeConfig) -> list[list[Any]]:
+    """Per VDD of the grid, per layer: :class:`~experiments.studies.inference_energy.LayerCoefficients`."""
+    from pe_models.energy import pe_energy_model
+
+    from ..inference_energy import layer_coefficients
+
+    array = screen_array(config)
+    memory = config.memory(array, node_nm=pe_energy_model(config.pe).node_nm, tech=config.pe.tech)
+    work = [profile.work for profile in profiles]
+    return [
+        layer_coefficients(
+            work, pe=config.pe, array=array, vdd_v=vdd, batch=config.batch, gating=config.gating(), memory=memory
+        )
+        for vdd in config.vdds
+    ]
+
+
+def choice_hold_buffers(config: OptimizeConfig, first_bit: int) -> float:
+    """Hold-fix buffers per protected bit of bits ``first_bit .. MSB`` (as the measurement counts them)."""
+    from sim.energy import design_hold_buffers
+
+    if first_bit < 0:
+        return 0.0
+    mask = ((1 << config.pe.width) - 1) & ~((1 << first_bit) - 1)
+    return design_hold_buffers(config.pe, config.f_clk_mhz, mask)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SensitivityTable:
+    """Per (VDD, layer, choice): the screen's figures (arrays indexed ``[v, l, c]``).
+
+    ``choices[c]`` is the first protected bit (``-1``: none); ``valid[v, l, c]`` is False
+    where the choice is dominated (below the lowest failing bit of the layer at that VDD,
+    except the lowest useful one).
+    """
+
+    vdds: tuple[float, ...]
+    layers: tuple[str, ...]
+    choices: tuple[int, ...]
+    bit_probabilities: np.ndarray
+    detect: np.ndarray
+    visible: np.ndarray
+    visible_drop: np.ndarray
+    recovery_cycles: dict[str, np.ndarray]
+    energy_pj: dict[str, np.ndarray]
+    base_cycles: np.ndarray
+    valid: np.ndarray
+    protected_bits: np.ndarray
+    coefficients: Any = None
+
+
+def _recovery_cycles(profile: LayerProfile, q: np.ndarray, penalty: int) -> dict[str, np.ndarray]:
+    """Closed-form recovery cycles per image of one layer for MAC detection probabilities `q`."""
+    in_flight = profile.rows_used * profile.cols_used
+    busy = profile.macs / in_flight
+    global_cycles = penalty * busy * -np.expm1(in_flight * np.log1p(-np.minimum(q, 1 - 1e-12)))
+    column_cycles = penalty * busy * -np.expm1(profile.rows_used * np.log1p(-np.minimum(q, 1 - 1e-12)))
+    return {
+        "global": global_cycles,
+        "column": column_cycles,
+        "local": column_cycles,
+        "drop": np.zeros_like(q),
+    }
+
+
+def sensitivity_table(
+    profiles: Sequence[LayerProfile],
+    config: OptimizeConfig,
+) -> SensitivityTable:
+    """Build the per-(VDD, layer, first protected bit) table of the screen.
+
+    Returns
+    -------
+    SensitivityTable
+    """
+    from pe_models.analytic import adder_bit_error_probabilities
+
+    width = config.pe.width
+    vdds = config.vdds
+    choices = (_NO_PROTECTION, *range(width - 1, -1, -1))
+    n_v, n_l, n_c = len(vdds), len(profiles), len(choices)
+
+    probabilities = np.zeros((n_v, n_l, width))
+    silent = np.zeros((n_v, n_l, width))
+    for v, vdd in enumerate(vdds):
+        timing = config.timing(vdd)
+        shadow = dataclasses.replace(timing, t_sample_fs=timing.t_sample_fs + window_fs(timing, config.razor_window_ps))
+        for index, profile in enumerate(profiles):
+            probabilities[v, index] = adder_bit_error_probabilities(config.pe, timing, profile.statistics)
+            silent[v, index] = adder_bit_error_probabilities(config.pe, shadow, profile.statistics)
+        measured = array_order_probabilities(profiles, config, vdd)
+        if measured is not None:
+            probabilities[v] = np.maximum(probabilities[v], measured[0])
+            silent[v] = np.maximum(silent[v], measured[1])
+    bits = np.arange(width)
+    first = np.array([width if c == _NO_PROTECTION else c for c in choices])
+    protected = (bits[None, :] >= first[:, None]).astype(np.float64)
+    log_ok = np.log1p(-np.minimum(probabilities, 1 - 1e-12))
+    detect = -np.expm1(np.einsum("vlb,cb->vlc", log_ok, protected))
+    macs = np.array([p.macs for p in profiles], np.float64)
+    lsb = np.array([p.lsb_per_unit for p in profiles])
+    harm = np.minimum(1.0, (2.0 ** bits[None, :]) * lsb[:, None])
+    visible = np.einsum("vlb,lb,cb->vlc", probabilities, harm, 1.0 - protected) * macs[None, :, None]
+    visible += np.einsum("vlb,lb,cb->vlc", silent, harm, protected) * macs[None, :, None]
+    visible_drop = detect * np.array([p.drop_visible for p in profiles])[None, :, None] * macs[None, :, None]
+    base = np.array([p.base_cycles for p in profiles], np.float64)
+    recovery = {r: np.zeros((n_v, n_l, n_c)) for r in RECOVERIES}
+    for index, profile in enumerate(profiles):
+        cycles = _recovery_cycles(profile, detect[:, index, :], config.penalty_cycles)
+        for r in RECOVERIES:
+            recovery[r][:, index, :] = cycles[r]
+    protected_bits = protected.sum(axis=1)
+    detections = detect * macs[None, :, None]
+    coefficients = screen_coefficients(profiles, config)
+    buffers = np.array([choice_hold_buffers(config, c) for c in choices])
+    energy = {}
+    for r in RECOVERIES:
+        table = np.zeros((n_v, n_l, n_c))
+        for v in range(n_v):
+            for index, layer in enumerate(coefficients[v]):
+                cycles = recovery[r][v, index]
+                bit = layer.bit_pj + buffers * layer.hold_buffer_pj
+                bit_cycle = layer.bit_recovery_cycle_pj + buffers * layer.hold_buffer_recovery_cycle_pj
+                replayed = 0.0 if r == "drop" else detections[v, index] * layer.detection_pj
+                table[v, index] = (
+                    layer.base_pj
+                    + cycles * layer.recovery_cycle_pj
+                    + protected_bits * (bit + cycles * bit_cycle)
+                    + replayed
+                )
+        energy[r] = table
+    lowest = np.full((n_v, n_l), width)
+    failing = probabilities > 0
+    for v in range(n_v):
+        for index in range(n_l):
+            bits_failing = np.nonzero(failing[v, index])[0]
+            if bits_failing.size:
+                lowest[v, index] = bits_failing.min()
+    valid = first[None, None, :] >= lowest[:, :, None]
+    valid[:, :, 0] = True
+    return SensitivityTable(
+        vdds=tuple(vdds),
+        layers=tuple(p.name for p in profiles),
+        choices=choices,
+        bit_probabilities=probabilities,
+        detect=detect,
+        visible=visible,
+        visible_drop=visible_drop,
+        recovery_cycles=recovery,
+        energy_pj=energy,
+        base_cycles=base,
+        valid=valid,
+        protected_bits=np.broadcast_to(protected_bits, (n_v, n_l, n_c)).copy(),
+        coefficients=coefficients,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanChoice:
+    """One solution of the screen at one (VDD, recovery)."""
+
+    vdd_v: float
+    recovery: str
+    first_bits: tuple[int, ...]
+    energy_pj: float
+    visible_errors: float
+    predicted_loss_pct: float
+    latency_overhead_pct: float
+    razor_flops: int
+    masks: tuple[int, ...] | None = None
+
+
+def _limits(table: SensitivityTable, config: OptimizeConfig) -> tuple[float, float, int]:
+    loss = config.max_accuracy_loss_pct / 100.0
+    visible_budget = math.inf if loss >= 1.0 else -math.log1p(-loss)
+    max_bits = config.pe.width if config.max_razor_flops is None else config.max_razor_flops // config.pes
+    return visible_budget, config.max_latency_overhead_pct, int(max_bits)
+
+
+def _arrays(table: SensitivityTable, v: int, recovery: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    visible = table.visible[v] + (table.visible_drop[v] if recovery == "drop" else 0.0)
+    return table.energy_pj[recovery][v], visible, table.recovery_cycles[recovery][v]
+
+
+def _choice(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: str, picks: Sequence[int]) -> PlanChoice:
+    energy, visible, recovery_cycles = _arrays(table, v, recovery)
+    rows = range(len(picks))
+    total_visible = float(sum(visible[i, c] for i, c in zip(rows, picks, strict=True)))
+    overhead = (
+        100.0
+        * float(sum(recovery_cycles[i, c] for i, c in zip(rows, picks, strict=True)))
+        / float(table.base_cycles.sum())
+    )
+    bits = max(int(table.protected_bits[v, i, c]) for i, c in zip(rows, picks, strict=True))
+    return PlanChoice(
+        vdd_v=table.vdds[v],
+        recovery=recovery,
+        first_bits=tuple(table.choices[c] for c in picks),
+        energy_pj=float(sum(energy[i, c] for i, c in zip(rows, picks, strict=True))),
+        visible_errors=total_visible,
+        predicted_loss_pct=100.0 * float(-np.expm1(-total_visible)),
+        latency_overhead_pct=overhead,
+        razor_flops=bits * config.pes,
+    )
+
+
+def _allowed(table: SensitivityTable, v: int, max_bits: int) -> np.ndarray:
+    return table.valid[v] & (table.protected_bits[v] <= max_bits)
+
+
+def solve_milp(
+    table: SensitivityTable,
+    config: OptimizeConfig,
+    v: int,
+    recovery: str,
+    *,
+    visible_budget: float | None = None,
+    overhead_budget_pct: float | None = None,
+    objective: str = "energy",
+) -> PlanChoice | None:
+    """The minimum-energy plan at VDD index `v` with `recovery`, by ``scipy.optimize.milp``.
+
+    Binary ``x[l, c]`` picks choice ``c`` for layer ``l``; one choice per layer; the sum
+    of visible errors and of recovery cycles are bounded by the budgets. Returns None
+    when no plan meets them.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
+    default_visible, default_overhead, max_bits = _limits(table, config)
+    visible_budget = default_visible if visible_budget is None else visible_budget
+    overhead_budget_pct = default_overhead if overhead_budget_pct is None else overhead_budget_pct
+    energy, visible, recovery_cycles = _arrays(table, v, recovery)
+    allowed = _allowed(table, v, max_bits)
+    index = np.argwhere(allowed)
+    if not all(allowed[layer].any() for layer in range(allowed.shape[0])):
+        return None
+    count = len(index)
+    layer_of = index[:, 0]
+    choice_of = index[:, 1]
+    minimised = {"energy": energy, "visible": visible, "recovery": recovery_cycles}[objective]
+    scale = float(np.max(np.abs(minimised[allowed]))) or 1.0
+    cost = minimised[layer_of, choice_of] / scale + 1e-9 * energy[layer_of, choice_of] / (np.max(energy) or 1.0)
+    one_per_layer = coo_matrix((np.ones(count), (layer_of, np.arange(count))), shape=(allowed.shape[0], count)).tocsr()
+    rows = [LinearConstraint(one_per_layer, 1, 1)]
+    if math.isfinite(visible_budget):
+        rows.append(LinearConstraint(visible[layer_of, choice_of][None, :], -np.inf, visible_budget))
+    if math.isfinite(overhead_budget_pct):
+        limit = overhead_budget_pct / 100.0 * float(table.base_cycles.sum())
+        rows.append(LinearConstraint(recovery_cycles[layer_of, choice_of][None, :], -np.inf, limit))
+    result = milp(cost, constraints=rows, integrality=np.ones(count), bounds=Bounds(0, 1))
+    if result.status != 0 or result.x is None:
+        return None
+    chosen = np.round(result.x).astype(bool)
+    picks = [0] * allowed.shape[0]
+    for position in np.nonzero(chosen)[0]:
+        picks[layer_of[position]] = int(choice_of[position])
+    return _choice(table, config, v, recovery, picks)
+
+
+def solve_exhaustive(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: str) -> PlanChoice | None:
+    """Every combination of per-layer choices (small instances only): the minimum-energy feasible plan."""
+    visible_budget, overhead_budget, max_bits = _limits(table, config)
+    energy, visible, recovery_cycles = _arrays(table, v, recovery)
+    allowed = _allowed(table, v, max_bits)
+    options = [np.nonzero(allowed[layer])[0].tolist() for layer in range(allowed.shape[0])]
+    limit = overhead_budget / 100.0 * float(table.base_cycles.sum())
+    best: tuple[float, tuple[int, ...]] | None = None
+    layers = range(len(options))
+    for picks in itertools.product(*options):
+        if sum(visible[i, c] for i, c in zip(layers, picks, strict=True)) > visible_budget * (1 + 1e-9):
+            continue
+        if sum(recovery_cycles[i, c] for i, c in zip(layers, picks, strict=True)) > limit * (1 + 1e-9):
+            continue
+        total = float(sum(energy[i, c] for i, c in zip(layers, picks, strict=True)))
+        if best is None or total < best[0]:
+            best = (total, picks)
+    return None if best is None else _choice(table, config, v, recovery, best[1])
+
+
+def _solve(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: str, **budgets) -> PlanChoice | None:
+    if config.solver == "exhaustive" and not budgets:
+        return solve_exhaustive(table, config, v, recovery)
+    return solve_milp(table, config, v, recovery, **budgets)
+
+
+def best_plan(table: SensitivityTable, config: OptimizeConfig) -> tuple[PlanChoice | None, dict[float, PlanChoice]]:
+    """The minimum-energy feasible plan over the VDD grid and policies, and the best plan per VDD."""
+    per_vdd: dict[float, PlanChoice] = {}
+    for v, vdd in enumerate(table.vdds):
+        for recovery in config.recoveries:
+            plan = _solve(table, config, v, recovery)
+            if plan is not None and (vdd not in per_vdd or plan.energy_pj < per_vdd[vdd].energy_pj):
+                per_vdd[vdd] = plan
+    chosen = min(per_vdd.values(), key=lambda plan: plan.energy_pj, default=None)
+    return chosen, per_vdd
+
+
+@dataclass(frozen=True, kw_only=True)
+class Candidate:
+    """The chosen plan: its VDD, recovery policy and first protected bit per layer (-1: none)."""
+
+    vdd_v: float
+    recovery: str
+    penalty_cycles: int
+    layers: tuple[str, ...]
+    first_bits: tuple[int, ...]
+    model: str
+    width: int
+    razor_window_ps: float | None = None
+
+    def layer_masks(self) -> dict[str, int]:
+        """Protected-bit mask of every layer."""
+        top = (1 << self.width) - 1
+        return {
+            name: 0 if bit < 0 else top & ~((1 << bit) - 1)
+            for name, bit in zip(self.layers, self.first_bits, strict=True)
+        }
+
+    def to_plan(self) -> Any:
+        """The plan as a :class:`sim.protection.ProtectionPlan`."""
+        from sim.protection import ProtectionPlan
+
+        return ProtectionPlan(
+            layers=self.layer_masks(),
+            recovery=self.recovery,
+            penalty_cycles=self.penalty_cycles,
+            model=self.model,
+            vdd_v=round(self.vdd_v, 3),
+            razor_window_ps=self.razor_window_ps,
+        )
+
+    def to_toml(self) -> str:
+        """The plan file (``--plan FILE.toml``), written by :func:`experiments.plans.plan_toml`."""
+        from experiments.plans import plan_toml
+
+        return plan_toml(self.to_plan())
+
+
+def binding_budget(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: str) -> str:
+    """Which budget makes VDD index `v` infeasible: solve with each budget lifted in turn."""
+    if solve_milp(table, config, v, recovery, visible_budget=math.inf) is not None:
+        return "accuracy"
+    if solve_milp(table, config, v, recovery, overhead_budget_pct=math.inf) is not None:
+        return "latency"
+    if solve_milp(table, config, v, recovery, visible_budget=math.inf, overhead_budget_pct=math.inf) is not None:
+        return "accuracy+latency"
+    return "razor_flops"
+
+
+def _best_achievable(table: SensitivityTable, config: OptimizeConfig) -> dict[str, float]:
+    """Lowest predicted loss within the latency budget, and lowest latency overhead within the
+    accuracy budget, over the grid and policies (inf: not reachable even so)."""
+    loss = math.inf
+    overhead = math.inf
+    for v in range(len(table.vdds)):
+        for recovery in config.recoveries:
+            plan = solve_milp(table, config, v, recovery, visible_budget=math.inf, objective="visible")
+            if plan is not None:
+                loss = min(loss, plan.predicted_loss_pct)
+            plan = solve_milp(table, config, v, recovery, overhead_budget_pct=math.inf, objective="recovery")
+            if plan is not None:
+                overhead = min(overhead, plan.latency_overhead_pct)
+    return {"accuracy_loss_pct": loss, "latency_overhead_pct": overhead}
+
+
+class Infeasible(ConfigError):
+    """No plan on the grid meets the budgets."""
+
+
+def infeasible_message(table: SensitivityTable, config: OptimizeConfig) -> str:
+    """One line: which budget binds and the best achievable figures."""
+    binding = {binding_budget(table, config, v, r) for v in range(len(table.vdds)) for r in config.recoveries}
+    best = _best_achievable(table, config)
+    order = [b for b in ("accuracy", "latency", "accuracy+latency", "razor_flops") if b in binding]
+    return (
+        f"no plan meets the budgets (binding: {', '.join(order)}); best achievable on "
+        f"{table.vdds[0]:g}..{table.vdds[-1]:g} V: accuracy loss {best['accuracy_loss_pct']:.3g} points within "
+        f"the latency budget (budget {config.max_accuracy_loss_pct:g}), latency overhead "
+        f"{best['latency_overhead_pct']:.3g} % within the accuracy budget "
+        f"(budget {config.max_latency_overhead_pct:g} %)"
+    )
+
+
+def pareto_flags(points: np.ndarray) -> np.ndarray:
+    """Non-dominated rows of `points` (all columns minimised)."""
+    flags = np.ones(len(points), bool)
+    for i, point in enumerate(points):
+        dominated = np.all(points <= point, axis=1) & np.any(points < point, axis=1)
+        flags[i] = not dominated.any()
+    return flags
+
+
+def plan_bits(plan: PlanChoice, layers: Sequence[str], width: int = 32) -> str:
+    """Short description of a plan's protection: ``31:22 (15/17 layers)``, ``31:22 to 31:25 (17/17 layers)``."""
+    first = [b for b in plan.first_bits if b >= 0]
+    if not first:
+        return "none"
+    msb = width - 1
+
+    def span(bit: int) -> str:
+        return str(msb) if bit == msb else f"{msb}:{bit}"
+
+    lowest, highest = min(first), max(first)
+    text = span(lowest) if lowest == highest else f"{span(lowest)} to {span(highest)}"
+    return f"{text} ({len(first)}/{len(layers)} layers)"
+
+
+def nominal_energy(table: SensitivityTable, config: OptimizeConfig) -> float:
+    """Energy per image at the top of the grid with no protection (the reference of `saving_pct`)."""
+    return float(table.energy_pj["global"][0, :, 0].sum())
+
+
+def meets_budgets(plan: PlanChoice, config: OptimizeConfig) -> bool:
+    return (
+        plan.predicted_loss_pct <= config.max_accuracy_loss_pct + 1e-9
+        and plan.latency_overhead_pct <= config.max_latency_overhead_pct + 1e-9
+        and (config.max_razor_flops is None or plan.razor_flops <= config.max_razor_flops)
+    )
+
+
+def unprotected_plan(vdd_v: float, layers: Sequence[str]) -> PlanChoice:
+    """No protected bit in any layer at `vdd_v` (screen figures left at 0)."""
+    return PlanChoice(
+        vdd_v=vdd_v,
+        recovery="global",
+        first_bits=(-1,) * len(layers),
+        energy_pj=0.0,
+        visible_errors=0.0,
+        predicted_loss_pct=0.0,
+        latency_overhead_pct=0.0,
+        razor_flops=0,
+    )
+
+
+def uniform_plan(vdd_v: float, layers: Sequence[str], mask: int, recovery: str, width: int) -> PlanChoice:
+    """The same protected bits (`mask`, from its lowest set bit to the MSB) in every layer."""
+    first = -1 if mask == 0 else (mask & -mask).bit_length() - 1
+    return dataclasses.replace(unprotected_plan(vdd_v, layers), recovery=recovery, first_bits=(first,) * len(layers))
+
+
+def plan_from_file(plan: Any, vdd_v: float, layers: Sequence[str], width: int) -> PlanChoice:
+    """A :class:`sim.protection.ProtectionPlan` (``--plan``) at `vdd_v` as a PlanChoice with its own masks."""
+    masks = tuple(plan.mask_for(name) for name in layers)
+    first = tuple(-1 if mask == 0 else (mask & -mask).bit_length() - 1 for mask in masks)
+    return dataclasses.replace(unprotected_plan(vdd_v, layers), recovery=plan.recovery, first_bits=first, masks=masks)
+
+
+def predicted_overhead(table: SensitivityTable, plan: PlanChoice | None) -> float:
+    """Latency overhead the screen predicts for `plan` (i.i.d. analytic probabilities, closed form)."""
+    if plan is None or plan.vdd_v not in table.vdds:
+        return 0.0 if plan is None else math.nan
+    v = table.vdds.index(plan.vdd_v)
+    cycles = table.recovery_cycles[plan.recovery][v]
+    total = sum(cycles[i, table.choices.index(bit)] for i, bit in enumerate(plan.first_bits))
+    return 100.0 * float(total) / float(table.base_cycles.sum())

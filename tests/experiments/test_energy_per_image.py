@@ -1,0 +1,58 @@
+"""Per image is per image: one configuration, one energy and one cycle count per image, whatever
+the command and however many images are evaluated (the batch sharing a weight fold is a
+stated workload parameter, not the evaluation size)."""
+
+from __future__ import annotations
+
+import pytest
+
+import vscale
+from experiments.studies.optimize import OptimizeConfig, optimize
+
+
+def _energy_total(**fields):
+    result = vscale.energy(model="tinymnv2", vdd_v=[0.9, 0.6], **fields)
+    return {row.vdd_v: row for row in result.rows if row.layer_name == "total"}
+
+
+def _accuracy(images: int, **fields):
+    return {row.vdd_v: row for row in vscale.accuracy(images=images, vdd_v=[0.9, 0.6], **fields).rows}
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_energy_and_accuracy_agree_per_image_whatever_the_number_of_images(batch):
+    energy = _energy_total(batch=batch)
+    for images in (1, 100):
+        accuracy = _accuracy(images, batch=batch)
+        for vdd in (0.9, 0.6):
+            assert accuracy[vdd].batch == energy[vdd].batch == batch
+            assert accuracy[vdd].energy_per_inference_pj == energy[vdd].energy_per_inference_pj
+            assert accuracy[vdd].core_pj == energy[vdd].core_pj
+            assert accuracy[vdd].cycles_per_image == energy[vdd].cycles_per_image
+            assert accuracy[vdd].dvfs_energy_per_inference_pj == energy[vdd].dvfs_energy_per_inference_pj
+
+
+def test_a_larger_batch_shares_the_weights_so_energy_per_image_falls():
+    one, eight = _energy_total(batch=1)[0.9], _energy_total(batch=8)[0.9]
+    assert eight.dram_pj < one.dram_pj
+    assert eight.cycles_per_image < one.cycles_per_image
+
+
+def test_the_optimizer_screen_gives_the_same_energy_per_image_at_nominal_vdd():
+    config = OptimizeConfig(model="tinymnv2", images=20, vdd_max_v=0.9, vdd_min_v=0.89, confirm=False)
+    result = optimize(config)
+    nominal = next(row for row in result.rows if row.vdd_v == 0.9)
+    energy = _energy_total()[0.9]
+    assert nominal.protected_bits == "none"
+    assert nominal.energy_per_inference_pj == pytest.approx(energy.energy_per_inference_pj, rel=1e-12)
+    assert nominal.core_pj == pytest.approx(energy.core_pj, rel=1e-12)
+    assert nominal.dvfs_energy_per_inference_pj == pytest.approx(energy.dvfs_energy_per_inference_pj, rel=1e-12)
+
+
+@pytest.mark.slow
+def test_accuracy_on_1000_images_gives_the_same_energy_per_image():
+    energy = _energy_total()
+    accuracy = _accuracy(1000)
+    for vdd in (0.9, 0.6):
+        assert accuracy[vdd].energy_per_inference_pj == energy[vdd].energy_per_inference_pj
+        assert accuracy[vdd].cycles_per_image == energy[vdd].cycles_per_image
