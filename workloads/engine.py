@@ -83,9 +83,10 @@ class CalibrationConfig:
 
     Attributes
     ----------
-    method : {"mse", "percentile", "entropy"}
-        Clipping threshold of every activation tensor: minimising the quantisation MSE,
-        a percentile of |x|, or minimising the KL divergence (TensorRT).
+    method : {"percentile", "mse", "entropy"}
+        Clipping threshold of every activation tensor: a percentile of |x| (default),
+        the threshold minimising the quantisation MSE, or the one minimising the KL
+        divergence (TensorRT).
     percentile : float
         Percentile of |x| for ``method="percentile"`` (default 99.99).
     bins : int
@@ -106,7 +107,7 @@ class CalibrationConfig:
         float pass over the calibration images).
     """
 
-    method: str = "mse"
+    method: str = "percentile"
     percentile: float = 99.99
     bins: int = 2048
     batch_size: int = 16
@@ -429,22 +430,39 @@ class ActivationStatistics:
         return threshold / ACTIVATION_QMAX
 
 
+def _tap_rows(size: int, offset: int, stride: int, pad_before: int, outputs: int) -> slice | None:
+    """Input indices ``o * stride + offset - pad_before`` inside ``[0, size)`` for outputs ``o``."""
+    first = max(0, -(-(pad_before - offset) // stride))
+    last = min(outputs - 1, (size - 1 + pad_before - offset) // stride)
+    if last < first:
+        return None
+    start = first * stride + offset - pad_before
+    return slice(start, last * stride + offset - pad_before + 1, stride)
+
+
 def _column_sums(x: np.ndarray, op: Conv2d | Linear) -> tuple[np.ndarray, int]:
-    """Sums of the GEMM activation columns of `op` on input `x` (groups, K), and the row count."""
+    """Sums of the GEMM activation columns of `op` on input `x` (groups, K), and the row count.
+
+    A column of a convolution's activation matrix is one kernel tap of one input
+    channel over all output positions; taps that fall on the zero padding add nothing,
+    so each tap sums the strided part of `x` it reaches (float64 accumulation).
+    """
     if isinstance(op, Linear):
-        flat = x.reshape(len(x), -1).astype(np.float64)
-        return flat.sum(axis=0)[None], len(flat)
-    padded = ops.pad_nhwc(x.astype(np.float64), op.padding)
+        flat = x.reshape(len(x), -1)
+        return flat.sum(axis=0, dtype=np.float64)[None], len(flat)
     kernel_h, kernel_w = op.kernel
     stride_h, stride_w = op.stride
-    out_h = ops.conv_output_size(x.shape[1], kernel_h, stride_h, op.padding[0], op.padding[2])
-    out_w = ops.conv_output_size(x.shape[2], kernel_w, stride_w, op.padding[1], op.padding[3])
+    top, left, bottom, right = op.padding
+    out_h = ops.conv_output_size(x.shape[1], kernel_h, stride_h, top, bottom)
+    out_w = ops.conv_output_size(x.shape[2], kernel_w, stride_w, left, right)
     channels = x.shape[3]
-    sums = np.empty((kernel_h, kernel_w, channels))
+    sums = np.zeros((kernel_h, kernel_w, channels))
     for ky in range(kernel_h):
+        rows = _tap_rows(x.shape[1], ky, stride_h, top, out_h)
         for kx in range(kernel_w):
-            rows = padded[:, ky : ky + stride_h * (out_h - 1) + 1 : stride_h]
-            sums[ky, kx] = rows[:, :, kx : kx + stride_w * (out_w - 1) + 1 : stride_w].sum(axis=(0, 1, 2))
+            columns = _tap_rows(x.shape[2], kx, stride_w, left, out_w)
+            if rows is not None and columns is not None:
+                sums[ky, kx] = x[:, rows, columns].sum(axis=(0, 1, 2), dtype=np.float64)
     per_group = channels // op.groups
     grouped = sums.reshape(kernel_h, kernel_w, op.groups, per_group).transpose(2, 0, 1, 3)
     return grouped.reshape(op.groups, -1), len(x) * out_h * out_w

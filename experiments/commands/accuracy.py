@@ -137,11 +137,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--calibration",
-        default="mse",
+        default="percentile",
         metavar="|".join(CALIBRATION_METHODS),
-        help="activation calibration: mse (threshold minimising quantisation MSE), "
-        "percentile (99.99th percentile of |x|) or entropy (threshold minimising the KL divergence, TensorRT) "
-        "(default: mse)",
+        help="activation calibration: percentile (99.99th percentile of |x|), mse (threshold minimising the "
+        "quantisation MSE) or entropy (threshold minimising the KL divergence, TensorRT; clips ReLU6 outputs "
+        "badly) (default: percentile)",
     )
     parser.add_argument(
         "--calibration-images",

@@ -137,7 +137,7 @@ class AccuracyConfig(SweepFields, EnergyFields):
     recovery: str = "global"
     razor_window_ps: Any = None
     plan: str | Path | None = None
-    calibration: str = "mse"
+    calibration: str = "percentile"
     calibration_images: str | Path | None = None
 
     def __post_init__(self) -> None:
