@@ -31,13 +31,13 @@ def main() -> int:
     parser.add_argument("--topology", default="mobilenet.csv", help="file in tests/data/scalesim/topologies/")
     args = parser.parse_args()
     sys.path.insert(0, str(REPOSITORY))
-    from experiments.studies.scalesim import ScaleSimConfig, scalesim_study
+    from experiments.studies.scalesim import ScaleSimConfig, scalesim
 
     folder = DATA / "user" / "results" / args.run
-    result = scalesim_study(
+    result = scalesim(
         ScaleSimConfig(
             config_file=DATA / "user" / "configs" / f"{args.run}.cfg",
-            topology_file=DATA / "topologies" / args.topology,
+            topology=DATA / "topologies" / args.topology,
         )
     )
     compute = _rows(folder / "COMPUTE_REPORT.csv")

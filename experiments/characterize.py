@@ -29,6 +29,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -436,7 +437,7 @@ def characterize(config: CharacterizeConfig, *, progress=None) -> Characterizati
         )
     slope_factor_n = float(np.mean(factors))
     vdd = np.array([row.vdd_v for row in rows])
-    common = {
+    common: dict[str, Any] = {
         "name": config.name,
         "vdd_v": vdd,
         "delay_s": np.array([row.fo4_delay_ps for row in rows]) * 1e-12,
@@ -448,7 +449,7 @@ def characterize(config: CharacterizeConfig, *, progress=None) -> Characterizati
     }
     technology, report = fit_technology(delay_model="ekv", **common)
     alpha_power, alpha_report = fit_technology(delay_model="alpha-power", **common)
-    carry_fields = {
+    carry_fields: dict[str, Any] = {
         **common,
         "name": f"{config.name}-carry",
         "delay_s": np.array([row.adder_carry_delay_ps for row in rows]) * 1e-12,

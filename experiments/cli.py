@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from pe_models.errors import ConfigError
 
-from . import validation
+from . import compile_notice, validation
 from .commands import COMMANDS
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _children(pid: int) -> list[int]:
     """Process ids whose parent is `pid` (from /proc; empty where /proc is absent)."""
-    found = []
+    found: list[int] = []
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -240,9 +240,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     subparsers.required = True
     chosen = None if argv is None else command_of(argv)
     for name, summary in COMMANDS.items():
-        sub = subparsers.add_parser(name, help=summary)
+        command = subparsers.add_parser(name, help=summary)
         if argv is None or name == chosen:
-            importlib.import_module(f"experiments.commands.{name}").configure(sub)
+            importlib.import_module(f"experiments.commands.{name}").configure(command)
     for sub in _all_subparsers(subparsers):
         _add_max_memory(sub, argparse.SUPPRESS)
     return parser
@@ -278,8 +278,7 @@ def _option_names(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
             if isinstance(action, argparse._SubParsersAction):
                 chosen = action.choices.get(getattr(args, action.dest, None) or "")
             elif action.option_strings:
-                long = [text for text in action.option_strings if text.startswith("--")]
-                names[action.dest] = (long or action.option_strings)[0]
+                names[action.dest] = action.option_strings[0]
         current = chosen
     return names
 
@@ -296,29 +295,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vscale: interrupted", file=sys.stderr)
         return 130
-    from .options import STAGING, StagingFolder
+    from .options import STAGING, StagingFolder, cli_message
 
     staging: StagingFolder | None = None
+    names = _option_names(parser, args)
     with _signal_handlers():
         try:
             limit = None
             if getattr(args, "max_memory", None) is not None:
                 limit = validation.parse_size(args.max_memory)
-            names = _option_names(parser, args)
             validation.check_arguments(args, names)
             if hasattr(args, "out"):
-                validation.output_folder(args.out, field=names.get("out", "--out"))
+                validation.output_folder(args.out, field=names.get("out", "out"))
             with validation.use_memory_limit(limit):
-                validation.guard(args, notes=lambda line: print(f"vscale: note: {line}", file=sys.stderr))
+                validation.guard(
+                    args, notes=lambda line: print(f"vscale: note: {cli_message(line, names)}", file=sys.stderr)
+                )
                 if hasattr(args, "out"):
                     staging = StagingFolder(Path(args.out))
                     setattr(args, STAGING, staging)
-                status = int(args.handler(args) or 0)
-            if status == 0 and staging is not None:
+                with compile_notice.announce():
+                    status = int(args.handler(args) or 0)
+            if staging is not None and (status == 0 or staging.complete):
                 staging.publish()
             return status
         except ConfigError as error:
-            _error(str(error))
+            _error(cli_message(str(error), names))
             return 2
         except Interrupted as interrupt:
             print("vscale: interrupted", file=sys.stderr)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from pe_models.errors import ConfigError
 from sim.config import DATAFLOWS, ArrayConfig, ArrayConfigError
@@ -123,7 +124,7 @@ def parse_scalesim_cfg(text: str, *, label: str) -> ArrayConfig:
             raise ConfigError(f"{label}:{number}: {key}: expected a positive integer, got {text_value!r}")
         return value
 
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         field: positive(key)
         for field, key in _CFG_KEYS.items()
         if field not in ("dataflow", "dram_bandwidth_words_per_cycle")
@@ -135,7 +136,8 @@ def parse_scalesim_cfg(text: str, *, label: str) -> ArrayConfig:
     mode_entry = entry(_RUN, "InterfaceBandwidth")
     mode = "CALC" if mode_entry is None else mode_entry[1]
     if mode not in ("USER", "CALC"):
-        raise ConfigError(f"{label}:{mode_entry[0]}: InterfaceBandwidth: expected USER or CALC, got {mode!r}")
+        line = "" if mode_entry is None else f":{mode_entry[0]}"
+        raise ConfigError(f"{label}{line}: InterfaceBandwidth: expected USER or CALC, got {mode!r}")
     values["dram_bandwidth_words_per_cycle"] = None
     if mode == "USER":
         number, text_value = required("Bandwidth")
@@ -275,7 +277,7 @@ def load_array_config(path: str | Path) -> ArrayConfig:
     raise ConfigError(f"config: expected a .cfg (SCALE-Sim) or .toml (vscale) file, got {str(path)!r}")
 
 
-def parse_array_shape(text: str, *, option: str = "--array") -> tuple[int, int]:
+def parse_array_shape(text: str, *, option: str = "array") -> tuple[int, int]:
     """An array shape ``"RxC"`` (``x`` or ``X``) as ``(R, C)``.
 
     Raises
@@ -293,7 +295,7 @@ def parse_array_shape(text: str, *, option: str = "--array") -> tuple[int, int]:
     return rows, cols
 
 
-def parse_bandwidth(text: str, *, option: str = "--bandwidth") -> float | None:
+def parse_bandwidth(text: str, *, option: str = "bandwidth") -> float | None:
     """A bandwidth option in words per cycle: a positive number, or ``unlimited``."""
     if text.strip().lower() == "unlimited":
         return None
@@ -306,7 +308,7 @@ def parse_bandwidth(text: str, *, option: str = "--bandwidth") -> float | None:
     return int(value) if value.is_integer() else value
 
 
-def parse_sram_kib(value: object, *, option: str = "--sram-kib") -> tuple[int, int, int]:
+def parse_sram_kib(value: object, *, option: str = "sram_kib") -> tuple[int, int, int]:
     """SRAM buffer sizes in KiB: one size for all three buffers or ``IFMAP,FILTER,OFMAP``.
 
     Accepts ``"64"``, ``"64,64,32"``, an int, or a sequence of three ints.
@@ -369,12 +371,12 @@ def resolve_array_config(
         config = load_array_config(config_file)
     else:
         config = ArrayConfig(rows=256, cols=256)
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     if array is not None:
         changes["rows"], changes["cols"] = parse_array_shape(array)
     if dataflow is not None:
         if dataflow not in DATAFLOWS:
-            raise ConfigError(f"--dataflow: expected one of {', '.join(DATAFLOWS)}, got {dataflow!r}")
+            raise ConfigError(f"dataflow: expected one of {', '.join(DATAFLOWS)}, got {dataflow!r}")
         changes["dataflow"] = dataflow
     if bandwidth is not None:
         changes["dram_bandwidth_words_per_cycle"] = parse_bandwidth(bandwidth)

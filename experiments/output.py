@@ -59,6 +59,7 @@ class Table:
                 raise ValueError(f"row has {len(row)} values for {len(self.columns)} columns")
 
     def to_csv(self) -> str:
+        """Header and rows as CSV (None is an empty field)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(self.columns)
@@ -70,10 +71,12 @@ class Table:
         return json.dumps(records, indent=1) + "\n"
 
     def to_text(self) -> str:
+        """An aligned table: floats in `float_format`, None as ``-``."""
+
         def cell(value: Any) -> str:
             if isinstance(value, float):
                 return self.float_format.format(value)
-            return str(value)
+            return "-" if value is None else str(value)
 
         cells = [[cell(v) for v in row] for row in self.rows]
         widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(self.columns)]

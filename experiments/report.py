@@ -23,6 +23,7 @@ __all__ = [
     "pareto_figure",
     "rows_table",
     "sensitivity_rows",
+    "test_verdict",
 ]
 
 PAPER_HEADLINE = {
@@ -89,23 +90,68 @@ def sensitivity_rows(result: Any) -> Table:
 
 
 def chosen_summary(result: Any) -> str:
-    """One paragraph on the chosen plan (screen figures)."""
+    """One paragraph on the accepted plan (screen figures)."""
     totals = result.totals
     config = result.config
+    if totals["binding"] == "not measured":
+        status = "; not measured (--no-confirm)]"
+    elif totals["screen_choice_vdd_v"] != totals["vdd_v"]:
+        status = (
+            f"; the screen's own choice {totals['screen_choice_vdd_v']:.2f} V missed a budget on the selection images]"
+        )
+    else:
+        status = "; the screen's choice, within the budgets on the selection images]"
     return (
         f"plan: {totals['vdd_v']:.2f} V, recovery {totals['recovery']}, protected {totals['protected_bits']}; "
         f"energy {totals['energy_pj'] / 1e6:.4g} uJ per image ({totals['saving_pct']:.1f} % saving against "
-        f"{config.vdd_max_v:g} V unprotected), predicted accuracy loss <= {totals['predicted_loss_pct']:.3g} points "
+        f"{config.vdds[0]:g} V unprotected), predicted accuracy loss <= {totals['predicted_loss_pct']:.3g} points "
         f"(budget {config.max_accuracy_loss_pct:g}), latency overhead {totals['latency_overhead_pct']:.3g} % "
-        f"(budget {config.max_latency_overhead_pct:g} %) [screen figures"
-        + (
-            f"; the screen's own choice {totals['screen_choice_vdd_v']:.2f} V missed a budget on the measurement]"
-            if totals["screen_choice_vdd_v"] != totals["vdd_v"]
-            else "; confirmed by bit-level injection]"
-            if totals["confirmed"]
-            else "; not confirmed]"
-        )
+        f"(budget {config.max_latency_overhead_pct:g} %) [screen figures{status}"
     )
+
+
+def test_verdict(row: Any, config: Any, sets: str) -> str:
+    """One paragraph: whether the accepted plan's measurement on the test images met every budget.
+
+    Parameters
+    ----------
+    row : PlanRow
+        The accepted plan measured on the test images.
+    config : OptimizeConfig
+        The budgets.
+    sets : str
+        The image sets (:meth:`ImageSets.describe`).
+    """
+    from experiments.stats import PairedCounts, paired_resolution_statement
+
+    head = (
+        f"confirmed on the test images ({sets})"
+        if row.meets_budgets
+        else f"no plan confirmed on the {row.images} test images (binding: {row.binding}; {sets})"
+    )
+    plan = f"{row.vdd_v:.2f} V, recovery {row.recovery}, protected {row.protected_bits}"
+    if row.error_free:
+        accuracy = (
+            f"every path meets the clock by static timing, so no MAC can be wrong: accuracy loss 0 by "
+            f"construction (budget {config.max_accuracy_loss_pct:g} points)"
+        )
+    else:
+        counts = PairedCounts(
+            both_right=0, lost=row.lost, gained=row.gained, both_wrong=row.images - row.lost - row.gained
+        )
+        accuracy = paired_resolution_statement(
+            counts, margin_pct=config.max_accuracy_loss_pct, alpha=config.noninferiority_alpha
+        ).removesuffix(".")
+    latency = (
+        f"latency overhead {row.latency_overhead_pct:.3g} % (95 % bootstrap interval over batches "
+        f"[{row.overhead_ci_low_pct:.3g}, {row.overhead_ci_high_pct:.3g}]; "
+        f"budget {config.max_latency_overhead_pct:g} %)"
+    )
+    energy = (
+        f"energy saving {row.saving_pct:.3g} % (energy model's band [{row.saving_low_pct:.3g}, "
+        f"{row.saving_high_pct:.3g}]) against {config.vdds[0]:g} V unprotected"
+    )
+    return f"{head}: {plan}. {accuracy}. {latency}; {energy}."
 
 
 def pareto_figure(result: Any):
@@ -196,14 +242,12 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
     """``report.md``: configuration, headline table, figures, the paper's headline beside ours."""
     from experiments.output import atomic_path
 
-    from .stats import resolution_statement
-
     result = run_result.optimizer
     config = result.config
     step1 = run_result.step1
     rows = run_result.rows
-    confidence = run_result.confidence
     totals = run_result.totals
+    sets = result.images.describe()
     run_config = {
         "model": totals["model"],
         "paper": run_result.config.paper,
@@ -231,7 +275,7 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         f"source: {tech.description}",
         f"- timing slack ratio (clock period / critical path at nominal VDD): {slack:.3g}",
         f"- array: {config.rows}x{config.cols} weight-stationary, clock {config.f_clk_mhz:g} MHz",
-        f"- recovery policies considered: {', '.join(config.recoveries)}; penalty {config.penalty_cycles} cycle(s)",
+        f"- recovery policies considered: {', '.join(config.recovery)}; penalty {config.penalty_cycles} cycle(s)",
         "- Razor detection window "
         + ("half the clock period" if config.razor_window_ps is None else f"{config.razor_window_ps:g} ps")
         + "; flip-flop setup time "
@@ -243,15 +287,15 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         f"- budgets: accuracy loss <= {config.max_accuracy_loss_pct:g} points against the int8 model at "
         f"{tech.vdd_nominal_v:g} V, latency overhead <= {config.max_latency_overhead_pct:g} %, Razor flops "
         f"{'unlimited' if config.max_razor_flops is None else config.max_razor_flops}",
-        f"- model: {run_config['model']} ({run_config['weights']}), {run_config['images']} images, metric "
-        f"{run_config['metric']}"
+        f"- model: {run_config['model']} ({run_config['weights']}), {run_config['images']} images ({sets}), "
+        f"metric {run_config['metric']}"
         + (
             " -- agreement with the float model on the shipped photos, NOT ImageNet accuracy"
             if run_config["metric"] == "agreement"
             else ""
         ),
         f"- VDD list {', '.join(f'{v:g}' for v in run_config['vdd_v'])} V; optimizer grid "
-        f"{config.vdd_max_v:g}..{config.vdd_min_v:g} V in 10 mV steps; seed {run_config['seed']}",
+        f"{config.vdds[0]:g}..{config.vdds[-1]:g} V in 10 mV steps; seed {run_config['seed']}",
         f"- run time {run_config['elapsed_s']} s",
         "",
         "## Headline",
@@ -259,15 +303,18 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
     ]
     if headline is not None:
         lines += [
-            f"Chosen plan: **{headline.vdd_v:.2f} V**, recovery **{headline.recovery}**, protected bits "
-            f"**{headline.protected_bits}** (per layer in `plan.toml`): the measured plan of least energy "
-            f"within both budgets ({_CONFIDENCE[confidence]}).",
+            f"Accepted plan: **{headline.vdd_v:.2f} V**, recovery **{headline.recovery}**, protected bits "
+            f"**{headline.protected_bits}** (per layer in `plan.toml`), selected on the selection images (the "
+            "measured plan of least energy whose loss and latency overhead were within the budgets there), "
+            "measured on the test images, which took no part in the choice: "
+            + ("**confirmed**" if run_result.confirmed else f"**not confirmed** (binding: {run_result.binding})")
+            + ".",
+            "",
+            test_verdict(headline, config, sets),
             "",
             _screen_sentence(chosen, screen_rows, headline, config),
             "",
             markdown_table(_select(rows_table([headline]), _HEADLINE)),
-            "",
-            resolution_statement(headline.top1_pct, headline.images, headline.accuracy_loss_pct),
             "",
         ]
     lines += [
@@ -282,8 +329,10 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
     ]
     if headline is not None:
         lines.append(
-            f"| vscale ({run_config['model']}) | {headline.vdd_v:.2f} | {headline.latency_overhead_pct:.4g} | "
-            f"{headline.system_saving_pct:.4g} | {headline.core_saving_pct:.4g} | "
+            f"| vscale ({run_config['model']}) | {headline.vdd_v:.2f} | {headline.latency_overhead_pct:.4g} "
+            f"[{headline.overhead_ci_low_pct:.3g}, {headline.overhead_ci_high_pct:.3g}] | "
+            f"{headline.system_saving_pct:.4g} [{headline.saving_low_pct:.3g}, {headline.saving_high_pct:.3g}] | "
+            f"{headline.core_saving_pct:.4g} | "
             f"{headline.dvfs_f_clk_mhz:.4g}: {headline.dvfs_system_saving_pct:.4g} / "
             f"{headline.dvfs_core_saving_pct:.4g} (latency {headline.dvfs_latency_us:.4g} us against "
             f"{headline.latency_us:.4g} us) | {headline.accuracy_loss_pct:.4g} "
@@ -307,10 +356,9 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         "DRAM; the core (the array) and the system (with SRAM and DRAM) are saved apart; the DVFS baseline runs "
         "the same work without Razor at the highest error-free clock of the VDD. The paper's leakage share and "
         "memory assumptions are not published.",
-        "- accuracy loss: paired against the int8 model at nominal VDD on the same images; "
-        + resolution_statement(
-            headline.top1_pct if headline else 90.0, run_config["images"], PAPER_HEADLINE["accuracy_loss_pct"]
-        ),
+        "- accuracy loss: paired against the int8 model at nominal VDD on the same test images (interval: "
+        "Tango's score interval, 95 %; test against the budget: Tango's non-inferiority score test); "
+        + _paper_resolution(headline),
         "",
         "## Step 1: per-bit error probability",
         "",
@@ -320,8 +368,13 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         "",
         "## Steps 2 and 3: accuracy, latency and energy per VDD",
         "",
-        "All rows measured with bit-level injection (`accuracy.csv`); loss interval: 95 % bootstrap of the "
-        "paired difference (rule of three when no image differs); McNemar exact p.",
+        f"All rows measured with bit-level injection on the test images ({sets}; `accuracy.csv`). "
+        "`lost`/`gained`: test images the int8 model at nominal VDD classifies right and the plan wrong, and the "
+        "reverse; loss interval: Tango's 95 % score interval of the paired difference; `noninferiority_p`: "
+        f"Tango's one-sided score test of loss >= {config.max_accuracy_loss_pct:g} points (shown below the budget "
+        f"when p < {config.noninferiority_alpha:g}; empty for error-free rows, whose loss is 0 by construction); "
+        "overhead interval: 95 % percentile bootstrap over the batches of images; `meets_budgets`: every budget "
+        "met, `binding` names the ones missed.",
         "",
         markdown_table(_select(rows_table(rows), _STEPS)),
         "",
@@ -362,14 +415,21 @@ _HEADLINE = (
     "vdd_v",
     "protected_bits",
     "top1_pct",
+    "lost",
+    "gained",
     "accuracy_loss_pct",
     "loss_ci_low_pct",
     "loss_ci_high_pct",
+    "noninferiority_p",
     "latency_overhead_pct",
+    "overhead_ci_low_pct",
+    "overhead_ci_high_pct",
     "energy_uj",
     "energy_low_uj",
     "energy_high_uj",
     "system_saving_pct",
+    "saving_low_pct",
+    "saving_high_pct",
     "core_uj",
     "core_saving_pct",
     "dvfs_f_clk_mhz",
@@ -392,17 +452,22 @@ _STEPS = (
     "recovery",
     "protected_bits",
     "top1_pct",
+    "lost",
+    "gained",
     "accuracy_loss_pct",
     "loss_ci_low_pct",
     "loss_ci_high_pct",
-    "mcnemar_p",
+    "noninferiority_p",
     "latency_overhead_pct",
+    "overhead_ci_high_pct",
     "predicted_overhead_pct",
     "energy_uj",
     "system_saving_pct",
     "core_saving_pct",
     "dvfs_system_saving_pct",
     "dvfs_core_saving_pct",
+    "meets_budgets",
+    "binding",
 )
 _LATENCY = (
     "label",
@@ -472,23 +537,36 @@ def _select(table: Table, columns: Sequence[str]) -> Table:
     return Table(columns=list(columns), rows=[[row[i] for i in index] for row in table.rows])
 
 
-_CONFIDENCE = {
-    "confident": "the upper end of the 95 % interval of the loss is inside the accuracy budget",
-    "point estimate": "on the point estimate of the loss: the images cannot confirm the budget at 95 %",
-    "none (nominal)": "no measured plan met both budgets: the highest VDD is shown",
-}
+def _paper_resolution(headline: Any) -> str:
+    """How many paired images would resolve the seed paper's 0.29-point loss (Connor 1987)."""
+    from .stats import images_to_detect_loss
+
+    paper = PAPER_HEADLINE["accuracy_loss_pct"]
+    if headline is None:
+        return "no plan measured."
+    changed = (headline.lost + headline.gained) / headline.images
+    discordance = max(changed, paper / 100.0)
+    needed = images_to_detect_loss(paper, discordance)
+    return (
+        f"detecting a loss of {paper:g} points (two-sided 5 %, 80 % power) needs about {needed:,} images when "
+        f"{100 * discordance:.2g} % of them change class (Connor 1987; here {100 * changed:.2g} % of "
+        f"{headline.images} changed)."
+    )
 
 
 def _screen_sentence(chosen: Any, screen_rows: Sequence[Any], headline: Any, config: Any) -> str:
-    """Whether the screen's choice was confirmed by the measurement."""
+    """Whether the accepted plan is the screen's choice, with the screen's figures beside the test images'."""
     if not screen_rows:
         return f"The screen chose {chosen.vdd_v:.2f} V ({chosen.recovery}), not measured here."
     measured = screen_rows[0]
     predicted = (
         f"the screen chose {chosen.vdd_v:.2f} V with {chosen.recovery} recovery, predicting a loss <= "
-        f"{chosen.predicted_loss_pct:.3g} points and {chosen.latency_overhead_pct:.3g} % latency overhead; measured: "
-        f"{measured.accuracy_loss_pct:.3g} points, {measured.latency_overhead_pct:.3g} % overhead"
+        f"{chosen.predicted_loss_pct:.3g} points and {chosen.latency_overhead_pct:.3g} % latency overhead; measured "
+        f"on the test images: {measured.accuracy_loss_pct:.3g} points, {measured.latency_overhead_pct:.3g} % overhead"
     )
     if measured.vdd_v == headline.vdd_v and measured.recovery == headline.recovery:
-        return f"Confirmed: {predicted}."
-    return f"Disagreement: {predicted}, over budget, so the measured choice above replaces it (`plan_screen.toml`)."
+        return f"The accepted plan is the screen's choice: {predicted}."
+    return (
+        f"The selection images replaced the screen's choice (`plan_screen.toml`), which missed a budget there: "
+        f"{predicted}."
+    )

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import json
 import math
 import os
@@ -53,6 +52,7 @@ __all__ = [
     "display_value",
     "plain",
     "row_columns",
+    "saving_pct",
 ]
 
 NOT_A_COLUMN: Mapping[str, bool] = MappingProxyType({"column": False})
@@ -81,6 +81,17 @@ def display_value(value: Any) -> Any:
     if isinstance(value, float) and math.isfinite(value):
         return float(f"{value:.{_DISPLAY_DIGITS}g}")
     return value
+
+
+def saving_pct(value: float, reference: float) -> float:
+    """``100 (1 - value / reference)``: the saving of `value` against `reference` in percent.
+
+    Rounded to 1e-9 points (a value equal to its reference up to rounding saves 0, not
+    ``-2.22e-14``); 0 when the reference is 0.
+    """
+    if not reference:
+        return 0.0
+    return round(100.0 * (1.0 - value / reference), 9) + 0.0
 
 
 def plain(value: Any) -> Any:
@@ -115,9 +126,18 @@ def _display(value: Any) -> Any:
     return display_value(value)
 
 
-@functools.cache
 def _column_sources(row_type: type) -> dict[str, tuple[str, str | None]]:
     """Column -> (row field, attribute of the field's value or None), in column order."""
+    found = _SOURCES.get(row_type)
+    if found is None:
+        found = _SOURCES[row_type] = _sources(row_type)
+    return found
+
+
+_SOURCES: dict[type, dict[str, tuple[str, str | None]]] = {}
+
+
+def _sources(row_type: type) -> dict[str, tuple[str, str | None]]:
     sources: dict[str, tuple[str, str | None]] = {}
     for item in dataclasses.fields(row_type):
         if not item.metadata.get("column", True):

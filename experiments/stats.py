@@ -71,26 +71,21 @@ __all__ = [
     "OverheadInterval",
     "PairedCounts",
     "SavingBand",
-    "bootstrap_difference_ci",
     "bootstrap_overhead_pct",
     "check_budgets",
     "clopper_pearson_interval",
     "images_for_noninferiority",
     "images_to_detect_loss",
-    "images_to_resolve",
     "loss_interval",
     "mcnemar",
     "noninferiority_test",
     "paired_resolution_statement",
-    "resolution_pct",
-    "resolution_statement",
     "saving_band_pct",
     "split_images",
     "tango_statistic",
     "wilson_interval",
 ]
 
-Z_95 = 1.959963984540054
 INTERVAL_METHODS: tuple[str, ...] = ("tango", "newcombe", "exact")
 IntervalMethod = Literal["tango", "newcombe", "exact"]
 _METHOD_NAMES = {
@@ -816,78 +811,4 @@ def check_budgets(
         accuracy=True if accuracy is None else accuracy.meets_budget,
         latency=bool(overhead.high_pct <= max_latency_overhead_pct),
         razor_flops=max_razor_flops is None or razor_flops <= max_razor_flops,
-    )
-
-
-def bootstrap_difference_ci(
-    reference: np.ndarray,
-    other: np.ndarray,
-    *,
-    confidence: float = 0.95,
-    resamples: int = 2000,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``accuracy(reference) - accuracy(other)`` (a fraction).
-
-    Superseded by :func:`loss_interval`: with few discordant images the percentile
-    bootstrap is far too narrow (one gained image of 300 gives ``[-1, 0]`` points where
-    the score intervals give about ``[-1.9, 0.9]``).
-
-    Returns
-    -------
-    (low, high) : tuple of float
-        Fractions (multiply by 100 for points). With no discordant pair: ``(0, 3/N)``
-        (rule of three, one-sided 95 %).
-    """
-    first, second = _paired(reference, other)
-    _check_confidence(confidence)
-    difference = first.astype(np.int8) - second.astype(np.int8)
-    n = difference.size
-    if not difference.any():
-        return 0.0, min(1.0, 3.0 / n)
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
-    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples)
-    means = counts @ difference.astype(np.float64) / n
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(means, [alpha, 1.0 - alpha])
-    return float(low), float(high)
-
-
-def resolution_pct(accuracy_pct: float, images: int) -> float:
-    """Half-width in points of the 95 % Wilson score interval of one accuracy measured on `images` images.
-
-    Superseded for differences by :func:`loss_interval` and :func:`images_to_detect_loss`
-    (paired: the information is in the discordant images).
-    """
-    p = min(max(accuracy_pct / 100.0, 0.0), 1.0)
-    z2 = Z_95**2
-    return 100.0 * Z_95 * math.sqrt(p * (1.0 - p) / images + z2 / (4.0 * images**2)) / (1.0 + z2 / images)
-
-
-def images_to_resolve(accuracy_pct: float, difference_pct: float) -> int:
-    """Images needed for the 95 % half-width of one accuracy to shrink to `difference_pct` points (unpaired)."""
-    p = min(max(accuracy_pct / 100.0, 0.0), 1.0)
-    if difference_pct <= 0:
-        return 0
-    return math.ceil((Z_95 / (difference_pct / 100.0)) ** 2 * p * (1.0 - p))
-
-
-def resolution_statement(accuracy_pct: float, images: int, difference_pct: float) -> str:
-    """One sentence saying whether `images` images can resolve a difference of `difference_pct` points (unpaired).
-
-    Superseded by :func:`paired_resolution_statement`.
-    """
-    half = resolution_pct(accuracy_pct, images)
-    if difference_pct == 0:
-        return f"{images} images resolve about +-{half:.2g} points at {accuracy_pct:.3g} % accuracy."
-    if abs(difference_pct) >= half:
-        return (
-            f"{images} images resolve about +-{half:.2g} points at {accuracy_pct:.3g} % accuracy, "
-            f"enough for a difference of {abs(difference_pct):.3g} points."
-        )
-    needed = images_to_resolve(accuracy_pct, abs(difference_pct)) if difference_pct else None
-    tail = f" (about {needed:,} images would)" if needed else ""
-    return (
-        f"{images} images resolve about +-{half:.2g} points at {accuracy_pct:.3g} % accuracy: "
-        f"a difference of {abs(difference_pct):.3g} points cannot be resolved{tail}."
     )

@@ -31,6 +31,7 @@ import importlib
 import io
 import itertools
 import json
+import logging
 import math
 import os
 import sys
@@ -38,7 +39,7 @@ import time
 import tomllib
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ from typing import Any
 from pe_models.errors import ConfigError
 
 from .studies import STUDIES, Study
+from .vocabulary import accepted_names, resolve_names
 
 __all__ = [
     "EXECUTORS",
@@ -89,22 +91,11 @@ def _study(name: object) -> Study:
 def parameter_names(study: Study) -> dict[str, str]:
     """Every key a sweep may give for `study`, mapped to its config field.
 
-    The canonical keys are the command-line options with underscores (``vdd`` for the field
-    ``vdd_v``, ``penalty`` for ``penalty_cycles``, ``f_clk_mhz``); the field names themselves
-    are accepted too.
+    The keys are the config's field names (``vdd_v``, ``penalty_cycles``, ``f_clk_mhz``),
+    and the short and earlier names of :mod:`experiments.vocabulary` that the command line
+    takes too (``vdd``, ``penalty``).
     """
-    from .vocabulary import dest_of
-
-    fields = [f.name for f in dataclasses.fields(study.config_type) if f.init]
-    names = {dest_of(name): name for name in fields}
-    names.update({name: name for name in fields})
-    return names
-
-
-def _canonical_names(study: Study) -> list[str]:
-    from .vocabulary import dest_of
-
-    return sorted(dest_of(f.name) for f in dataclasses.fields(study.config_type) if f.init)
+    return accepted_names(study.config_type)
 
 
 @functools.cache
@@ -163,19 +154,8 @@ class SweepSpec:
         study = _study(self.study)
         allowed = parameter_names(study)
 
-        def check_keys(table: str, keys: object) -> None:
-            fields: dict[str, str] = {}
-            for key in keys:  # type: ignore[attr-defined]
-                if key not in allowed:
-                    raise ConfigError(
-                        f"{self.label}: {table}.{key}: not a parameter of study {self.study}; "
-                        f"allowed: {', '.join(_canonical_names(study))}"
-                    )
-                if allowed[key] in fields:
-                    raise ConfigError(
-                        f"{self.label}: {table}.{key}: the same parameter as {fields[allowed[key]]}; give it once"
-                    )
-                fields[allowed[key]] = key
+        def check_keys(table: str, keys: Iterable[str]) -> None:
+            resolve_names(study.config_type, dict.fromkeys(keys), short=True, where=f"{self.label}: {table}.")
 
         if not isinstance(self.fixed, Mapping):
             raise ConfigError(f"{self.label}: fixed: expected a table of parameters")
@@ -401,7 +381,7 @@ class _Store:
             if fmt != STORE_FORMAT:
                 raise ConfigError(
                     f"out: {self.root} is a sweep store of format {fmt!r} (vscale {manifest.get('vscale_version')}); "
-                    f"this vscale reads format {STORE_FORMAT}: use another --out"
+                    f"this vscale reads format {STORE_FORMAT}: use another out folder"
                 )
         elif self.root.is_dir() and any(self.root.iterdir()):
             raise ConfigError(f"out: {self.root} is neither empty nor a sweep store (no sweep.json)")
@@ -534,13 +514,23 @@ def _processes(
 
 
 def _dask_client(address: str | None, workers: int) -> tuple[Any, Any]:
-    """(client, local cluster or None): a LocalCluster of process workers, or the scheduler at `address`."""
+    """(client, local cluster or None): a LocalCluster of process workers, or the scheduler at `address`.
+
+    The local cluster logs errors only: its warnings (a task cancelled when Ctrl-C stops
+    the sweep, say) are not the user's business; a point's own failure is recorded in the store.
+    """
     try:
         from distributed import Client, LocalCluster
     except ImportError:
         raise ConfigError("executor: dask needs the optional extra: pip install 'vscale[dask]'") from None
     if address is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
         return Client(cluster), cluster
     try:
         return Client(address, timeout="5s"), None

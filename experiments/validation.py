@@ -45,6 +45,7 @@ __all__ = [
     "usable_cores",
     "use_memory_limit",
     "vdd_range",
+    "vdd_values",
     "workers",
 ]
 
@@ -103,7 +104,7 @@ def integer(field: str, value: object, *, minimum: int | None = None, maximum: i
     return number
 
 
-def seed(value: object, *, field: str = "--seed") -> int:
+def seed(value: object, *, field: str = "seed") -> int:
     """A random seed: an integer in 0 .. 2**63 - 1.
 
     Raises
@@ -134,7 +135,7 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def workers(value: object, *, work: int, field: str = "--jobs") -> int:
+def workers(value: object, *, work: int, field: str = "jobs") -> int:
     """Worker processes actually started: ``value`` capped by the work items and the cores.
 
     Parameters
@@ -153,46 +154,73 @@ def workers(value: object, *, work: int, field: str = "--jobs") -> int:
     return max(1, min(number, work, usable_cores()))
 
 
-def vdd_range(text: str, *, field: str = "--vdd", technology: str | None = None) -> list[float]:
-    """``START:STOP:STEP`` (inclusive, either direction), ``V1,V2,...`` or ``V`` -> volts.
+_NUMBER = r"\s*([0-9]*\.?[0-9]+)\s*"
+MAX_VOLTAGES = 10_000
+"""Most supply voltages one sweep may list."""
 
-    Parameters
-    ----------
-    text : str
-    field : str
-        Name in messages.
-    technology : str or None
-        When given, every voltage must lie in the operating range of this technology
-        (above its threshold voltage, at most its maximum supply).
+
+def vdd_values(value: object, name: str = "vdd_v") -> tuple[float, ...]:
+    """Supply voltages from a number, a sequence of numbers, or text; the one reader of voltages.
+
+    Text is ``START:STOP:STEP`` (inclusive, either direction), ``V1,V2,...`` or ``V``.
 
     Raises
     ------
     ConfigError
-        Malformed text, a step <= 0, more than 10000 points, a voltage outside (0, 2] V,
-        or outside the technology's range.
+        Malformed text, a step <= 0, an empty list, more than :data:`MAX_VOLTAGES`, or a
+        voltage outside (0, 2] V (the technology then checks its own range); a value that
+        reads as millivolts (``900``) is named so.
     """
-    number = r"\s*([0-9]*\.?[0-9]+)\s*"
-    range_match = re.fullmatch(f"{number}:{number}:{number}", text)
-    if range_match:
-        start, stop, step = (float(v) for v in range_match.groups())
-        if step <= 0:
-            raise ConfigError(f"{field}: step {step:g} must be > 0")
-        points = math.floor(abs(stop - start) / step + 1e-9) + 1
-        if points > 10_000:
-            raise ConfigError(f"{field}: {text!r} gives {points} voltages; allowed: at most 10000")
-        direction = 1 if stop >= start else -1
-        values = [round(start + direction * i * step, 6) for i in range(points)]
-    elif re.fullmatch(f"{number}(,{number})*", text):
-        values = [float(v) for v in text.split(",")]
-        if len(values) > 10_000:
-            raise ConfigError(f"{field}: {len(values)} voltages; allowed: at most 10000")
+    if isinstance(value, str):
+        range_match = re.fullmatch(f"{_NUMBER}:{_NUMBER}:{_NUMBER}", value)
+        if range_match:
+            start, stop, step = (float(v) for v in range_match.groups())
+            if step <= 0:
+                raise ConfigError(f"{name}: step {step:g} must be > 0")
+            count = math.floor(abs(stop - start) / step + 1e-9) + 1
+            if count > MAX_VOLTAGES:
+                raise ConfigError(f"{name}: {value!r} gives {count} voltages; allowed: at most {MAX_VOLTAGES}")
+            direction = 1 if stop >= start else -1
+            values: list[object] = [round(start + direction * i * step, 6) for i in range(count)]
+        elif re.fullmatch(f"{_NUMBER}(,{_NUMBER})*", value):
+            values = [float(v.strip()) for v in value.split(",")]
+        else:
+            raise ConfigError(
+                f"{name}: {value!r} is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)"
+            )
+    elif isinstance(value, list | tuple):
+        values = list(value)
+    elif hasattr(value, "tolist"):
+        listed = value.tolist()
+        values = list(listed) if isinstance(listed, list) else [listed]
     else:
-        raise ConfigError(
-            f"{field}: {text!r} is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)"
-        )
-    for value in values:
-        if not 0 < value <= 2:
-            raise ConfigError(f"{field}: {value:g} V is out of range; allowed: (0, 2] V")
+        values = [value]
+    if not values:
+        raise ConfigError(f"{name}: expected at least one supply voltage")
+    if len(values) > MAX_VOLTAGES:
+        raise ConfigError(f"{name}: {len(values)} voltages; allowed: at most {MAX_VOLTAGES}")
+    result = []
+    for item in values:
+        ok = isinstance(item, numbers.Real) and not isinstance(item, bool)
+        number = float(item) if ok else math.nan  # type: ignore[arg-type]
+        if not 0 < number <= 2:
+            shown = f"{number:g} V" if ok else repr(item)
+            hint = f"; in volts, {number / 1000:g} V ({number:g} mV)?" if ok and 100 <= number <= 2000 else ""
+            raise ConfigError(f"{name}: {shown} is out of range; allowed: (0, 2] V{hint}")
+        result.append(number)
+    return tuple(result)
+
+
+def vdd_range(text: str, *, field: str = "vdd_v", technology: str | None = None) -> list[float]:
+    """:func:`vdd_values` of `text`, each inside the operating range of `technology` when given
+    (above its threshold voltage, at most its maximum supply).
+
+    Raises
+    ------
+    ConfigError
+        As :func:`vdd_values`, or a voltage outside the technology's range.
+    """
+    values = list(vdd_values(text, field))
     if technology is not None:
         from experiments.technology_files import resolve_user_technology
         from pe_models.technology import resolve_technology
@@ -206,13 +234,13 @@ def vdd_range(text: str, *, field: str = "--vdd", technology: str | None = None)
     return values
 
 
-def bit_range(text: str | None, *, width: int, field: str = "--protect") -> int:
+def bit_range(text: str | None, *, width: int, field: str = "protect") -> int:
     """Bit positions ``31:20``, ``31,5`` or ``none`` as a mask of bits 0 .. width - 1.
 
     Raises
     ------
     ConfigError
-        ``--protect: bit 40 is out of range; allowed: 0..31`` or a malformed list.
+        ``protect: bit 40 is out of range; allowed: 0..31`` or a malformed list.
     """
     from sim.protection import parse_bit_mask
 
@@ -246,7 +274,7 @@ def _existing_ancestor(path: Path) -> Path:
     return current
 
 
-def output_folder(value: object, *, field: str = "--out") -> Path:
+def output_folder(value: object, *, field: str = "out") -> Path:
     """A folder results may be written to: checked before any work is done.
 
     The folder need not exist (it is created with its parents), but it must not be an
@@ -293,7 +321,7 @@ def output_folder(value: object, *, field: str = "--out") -> Path:
     return path
 
 
-def parse_size(text: str, *, field: str = "--max-memory") -> int:
+def parse_size(text: str, *, field: str = "max_memory") -> int:
     """A memory size such as ``512M``, ``2G``, ``1.5GiB``, ``800MB`` or ``1000000`` (bytes).
 
     ``K``/``M``/``G``/``T`` and ``KiB`` .. ``TiB`` are powers of 1024, ``KB`` .. ``TB``
@@ -396,15 +424,17 @@ def check_memory(estimate_bytes: float, *, field: str, request: object) -> None:
 
 _COUNT_MINIMUM = {
     "samples": 1000,
-    "rows": 1,
+    "array_rows": 1,
     "lanes": 1,
     "steps": 2,
     "bins": 2,
-    "penalty": 0,
+    "penalty_cycles": 0,
     "activity_samples": 1,
     "jobs": 1,
+    "selection_images": 1,
+    "test_images": 1,
 }
-"""Integer options shared by several commands and their smallest allowed value."""
+"""Integer fields shared by several commands and their smallest allowed value."""
 
 BYTES_PER_CHAIN_SAMPLE = 160
 """Peak memory per Monte Carlo MAC of ``probs --level chain`` (measured 127 B, with margin)."""
@@ -421,26 +451,28 @@ BYTES_PER_IMAGE = 1_300_000
 
 
 def check_arguments(args: object, options: dict[str, str] | None = None) -> None:
-    """Check the options several commands share, by name, with the same message everywhere.
+    """Check the values several commands share, by field name, with the same message everywhere.
 
-    Seeds, counts (``--samples``, ``--rows``, ``--lanes``, ``--steps``, ``--bins``,
-    ``--penalty``, ``--jobs``, ``--images N``), finite floats, ``--f-clk-mhz`` > 0 and
-    supply voltages (``--vdd``: a number, ``START:STOP:STEP``, a list or ``HIGH:LOW``
+    Seeds, counts (``samples``, ``array_rows``, ``lanes``, ``steps``, ``bins``,
+    ``penalty_cycles``, ``jobs``, ``images`` N), finite floats, ``f_clk_mhz`` > 0 and
+    supply voltages (``vdd_v``: a number, ``START:STOP:STEP``, a list or ``HIGH:LOW``
     bounds; inside the operating range of the technology preset, whatever the command does
-    with them; a technology file checks its own). ``--jobs`` is then capped by the cores (the
+    with them; a technology file checks its own). ``jobs`` is then capped by the cores (the
     library caps it by the work items).
 
     Parameters
     ----------
     args : argparse.Namespace
+        Parsed arguments, each under its field name.
     options : dict, optional
-        Destination -> option string (default ``--`` + dest with ``-`` for ``_``).
+        Destination -> option string, for the messages (default: the field names; the
+        command line translates them).
     """
     values = vars(args)
     names = options or {}
 
     def option(dest: str) -> str:
-        return names.get(dest, "--" + dest.replace("_", "-"))
+        return names.get(dest, dest)
 
     for dest, value in values.items():
         if dest.startswith("_") or value is None:
@@ -460,13 +492,13 @@ def check_arguments(args: object, options: dict[str, str] | None = None) -> None
     technology = _preset(values.get("technology"))
     if values.get("command") == "tech" and values.get("tech_command") == "characterize":
         technology = None
-    vdd = values.get("vdd")
+    vdd = values.get("vdd_v")
     if isinstance(vdd, str):
         bounds = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*:\s*([0-9]*\.?[0-9]+)\s*", vdd)
         text = ",".join(bounds.groups()) if bounds else vdd
-        vdd_range(text, field=option("vdd"), technology=technology)
+        vdd_range(text, field=option("vdd_v"), technology=technology)
     elif isinstance(vdd, float):
-        vdd_range(f"{vdd!r}", field=option("vdd"), technology=technology)
+        vdd_range(f"{vdd!r}", field=option("vdd_v"), technology=technology)
     if isinstance(values.get("jobs"), int):
         setattr(args, "jobs", workers(values["jobs"], work=values["jobs"], field=option("jobs")))  # noqa: B010
 
@@ -481,7 +513,7 @@ def _preset(technology: object) -> str | None:
 
 
 def estimate_memory(args: object) -> list[tuple[str, str, int]]:
-    """Estimated peak memory of the large parts of a request: ``(option, request, bytes)``.
+    """Estimated peak memory of the large parts of a request: ``(field, request, bytes)``.
 
     Only what grows with the request is counted (not the interpreter and libraries, about
     200 MiB); the constants are measured peaks with a margin (see this module's
@@ -491,24 +523,25 @@ def estimate_memory(args: object) -> list[tuple[str, str, int]]:
     command = values.get("command")
     found: list[tuple[str, str, int]] = []
     if command in ("probs", "run") and values.get("level") == "chain" and isinstance(values.get("samples"), int):
-        found.append(("--samples", str(values["samples"]), BYTES_PER_CHAIN_SAMPLE * values["samples"]))
-    if command in ("probs", "run", "slack") and values.get("operands") == "dnn" and isinstance(values.get("rows"), int):
+        found.append(("samples", str(values["samples"]), BYTES_PER_CHAIN_SAMPLE * values["samples"]))
+    rows = values.get("array_rows")
+    if command in ("probs", "run", "slack") and values.get("operands") == "dnn" and isinstance(rows, int):
         steps = 4096 if command == "slack" else 2048
-        found.append(("--rows", str(values["rows"]), BYTES_PER_DNN_ROW_STEP * values["rows"] * steps))
-    if command == "slack" and isinstance(values.get("bins"), int):
-        width = values.get("width") if isinstance(values.get("width"), int) else 32
-        found.append(("--bins", str(values["bins"]), BYTES_PER_BIT_BIN * width * values["bins"]))
-    for name in ("layer", "gemm"):
-        text = values.get(name)
-        match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", text) if isinstance(text, str) else None
-        if command in ("simulate", "energy") and match:
-            m, n, k = (int(v) for v in match.groups())
-            found.append((f"--{name}", text, BYTES_PER_OUTPUT * m * n + m * k + k * n))
-    if command == "trace" and isinstance(values.get("lanes"), int):
-        steps = values.get("steps") if isinstance(values.get("steps"), int) else 4096
-        request = f"{values['lanes']} lanes x {steps} steps"
-        field = "--lanes" if values["lanes"] >= steps else "--steps"
-        found.append((field, request, BYTES_PER_TRACE_VALUE * values["lanes"] * steps))
+        found.append(("array_rows", str(rows), BYTES_PER_DNN_ROW_STEP * rows * steps))
+    bins, width = values.get("bins"), values.get("width")
+    if command == "slack" and isinstance(bins, int):
+        bits = width if isinstance(width, int) else 32
+        found.append(("bins", str(bins), BYTES_PER_BIT_BIN * bits * bins))
+    text = values.get("gemm")
+    match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", text) if isinstance(text, str) else None
+    if command in ("simulate", "energy") and match:
+        m, n, k = (int(v) for v in match.groups())
+        found.append(("gemm", str(text), BYTES_PER_OUTPUT * m * n + m * k + k * n))
+    lanes, requested = values.get("lanes"), values.get("steps")
+    if command == "trace" and isinstance(lanes, int):
+        steps = requested if isinstance(requested, int) else 4096
+        field = "lanes" if lanes >= steps else "steps"
+        found.append((field, f"{lanes} lanes x {steps} steps", BYTES_PER_TRACE_VALUE * lanes * steps))
     images = values.get("images")
     if command in ("accuracy", "run") and isinstance(images, str) and not images.isdigit():
         folder = Path(images)
@@ -516,7 +549,7 @@ def estimate_memory(args: object) -> list[tuple[str, str, int]]:
             files = sum(1 for entry in os.scandir(folder) if entry.is_file()) if folder.is_dir() else 0
         except OSError:
             files = 0
-        found.append(("--images", f"{images} ({files} files)", BYTES_PER_IMAGE * files))
+        found.append(("images", f"{images} ({files} files)", BYTES_PER_IMAGE * files))
     return found
 
 
@@ -527,26 +560,25 @@ NOTE_SECONDS = 600.0
 
 
 def estimate_seconds(args: object) -> list[tuple[str, str, float]]:
-    """Estimated run time of the parts of a request whose MAC count is known from the options alone.
+    """Estimated run time of the parts of a request whose MAC count is known from the fields alone.
 
-    ``simulate --layer M,N,K`` and ``energy --gemm M,N,K --simulate`` (M x N x K MACs through the
+    ``simulate --gemm M,N,K`` and ``energy --gemm M,N,K --simulate`` (M x N x K MACs through the
     chain-level array engine) and ``probs``/``run --level chain`` (samples x voltages), at
     :data:`MACS_PER_SECOND`; a lower bound, as the engines do more than the MACs.
     """
     values = vars(args)
     command = values.get("command")
     found: list[tuple[str, str, float]] = []
-    for name in ("layer", "gemm"):
-        text = values.get(name)
-        match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", text) if isinstance(text, str) else None
-        simulated = command == "simulate" or (command == "energy" and values.get("simulate"))
-        if simulated and match:
-            m, n, k = (int(v) for v in match.groups())
-            found.append((f"--{name}", f"{text} ({m * n * k:.3g} MACs)", m * n * k / MACS_PER_SECOND))
-    samples, vdd = values.get("samples"), values.get("vdd")
+    text = values.get("gemm")
+    match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", text) if isinstance(text, str) else None
+    simulated = command == "simulate" or (command == "energy" and values.get("simulate"))
+    if simulated and match:
+        m, n, k = (int(v) for v in match.groups())
+        found.append(("gemm", f"{text} ({m * n * k:.3g} MACs)", m * n * k / MACS_PER_SECOND))
+    samples, vdd = values.get("samples"), values.get("vdd_v")
     if command in ("probs", "run") and values.get("level") == "chain" and isinstance(samples, int):
         points = len(vdd_range(vdd)) if isinstance(vdd, str) else 1
-        found.append(("--samples", f"{samples} x {points} voltages", samples * points / MACS_PER_SECOND))
+        found.append(("samples", f"{samples} x {points} voltages", samples * points / MACS_PER_SECOND))
     return found
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pe_models.chain import static_output_arrival_fs
+from pe_models.chain import closed_form_delays, static_output_arrival_fs
 from pe_models.errors import ConfigError
 from pe_models.integers import bit_frequencies
 from pe_models.kernels import compound_carry_steps
@@ -142,6 +142,14 @@ def carry_statistics(
     return CarryStatistics(width=width, run_carry=run_carry, run=run, carry=carry, sum_bit=sum_bit)
 
 
+def _require_closed_form(pe: PEConfig, timing: StageTiming) -> None:
+    if closed_form_delays(pe, timing) is None:
+        raise ConfigError(
+            "level: the analytic level needs one delay per cell type in the adder, and this library's "
+            "arcs differ by pin, edge or instance; use --level chain (Monte Carlo)"
+        )
+
+
 def carry_steps(pe: PEConfig, timing: StageTiming) -> int:
     """Carry steps with settled inputs before the sampling instant (-1: the old sum is latched).
 
@@ -149,6 +157,7 @@ def carry_steps(pe: PEConfig, timing: StageTiming) -> int:
     the lattice ``t_sample - t_xor2 - m (t_and2 + t_or2)`` whose propagate inputs are new
     (see :func:`two_input_schedule`).
     """
+    _require_closed_form(pe, timing)
     if pe.cells == "compound":
         delays = timing.delays_fs
         return int(compound_carry_steps(timing.t_sample_fs, delays["maj3"], delays["xor3"]))
@@ -172,7 +181,7 @@ def two_input_schedule(timing: StageTiming) -> tuple[int, bool]:
     delays = timing.delays_fs
     step = delays["and2"] + delays["or2"]
     if delays["xor2"] >= step:
-        raise ConfigError("level: the analytic 2in model needs t_xor2 < t_and2 + t_or2; use --level chain")
+        raise ConfigError("level: the analytic 2in model needs t_xor2 < t_and2 + t_or2; use the chain level")
     x0 = timing.t_sample_fs - delays["xor2"]
     if x0 < delays["xor2"]:
         return -1, False
@@ -211,8 +220,9 @@ def adder_bit_error_probabilities(pe: PEConfig, timing: StageTiming, statistics:
     if pe.pipeline != "registered" or pe.adder != "rca":
         raise ConfigError(
             "level: the analytic level models the registered pipeline with the rca adder; "
-            "use --level chain (Monte Carlo) for other configurations"
+            "use the chain level (Monte Carlo) for other configurations"
         )
+    _require_closed_form(pe, timing)
     if statistics.width != pe.width:
         raise ValueError("statistics were tabulated for another adder width")
     width = pe.width
@@ -255,7 +265,7 @@ def product_bit_error_probabilities(pe: PEConfig, timing: StageTiming, stream: O
     -------
     ndarray, float64, shape (16,)
     """
-    arrival = static_output_arrival_fs(pe.stages["multiplier"], timing.delays_fs, "product")
+    arrival = static_output_arrival_fs(pe.stages["multiplier"], timing.arcs_fs("multiplier"), "product")
     products = stream.products.ravel() & 0xFFFF
     ones = bit_frequencies(products, 16)
     return np.where(arrival > timing.t_sample_fs, 2 * ones * (1 - ones), 0.0)

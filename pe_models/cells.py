@@ -16,6 +16,15 @@ logical-effort ratios (Sutherland, Sproull and Harris, *Logical Effort*, 1999): 
 ~0.7 FO4, AND2/OR2 (NAND/NOR + inverter) ~1.1 FO4, XOR2 ~1.7 FO4, MAJ3 ~1.6 FO4,
 XOR3 ~2.4 FO4, AO21 ~1.4 FO4, flip-flop setup ~2 FO4. Every value can be overridden
 (``--cell-delays xor2=30,and2=20``).
+
+Pins and edges: every input of a cell is a named pin (:data:`CELL_PINS`, in the order of
+the cell function's arguments) and every timing arc is one input pin to the output for
+one output edge (:data:`EDGES`). A :class:`DelaySource` gives the delay of every arc at
+one supply voltage, for a given output load and input slew; :class:`ReasonedDelays` is
+the one-delay-per-cell-type source of the two libraries above (every pin and edge of a
+cell type the same, no load or slew dependence), scaled by a technology's delay scale;
+:class:`LibraryDelays` reads a characterised library (NLDM tables over VDD, load and
+slew, :mod:`pe_models.liberty`) at one VDD.
 """
 
 from __future__ import annotations
@@ -24,14 +33,25 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Protocol, runtime_checkable
 
 from pe_models.errors import ConfigError
 
 __all__ = [
     "CELL_FUNCTIONS",
     "CELL_LIBRARIES",
+    "CELL_PINS",
     "CELL_TYPES",
+    "EDGES",
+    "EDGE_FALL",
+    "EDGE_RISE",
+    "MAX_PINS",
     "CellLibrary",
+    "CharacterisedLibrary",
+    "DelaySource",
+    "LibraryDelays",
+    "ReasonedDelays",
+    "ScaledDelays",
     "get_cell_library",
     "parse_cell_delays",
 ]
@@ -42,6 +62,22 @@ CELL_FUNCTIONS: Mapping[str, int] = MappingProxyType(
 """Cell type -> number of inputs. ``ao21(a, b, c) = (a & b) | c``."""
 
 CELL_TYPES: tuple[str, ...] = tuple(CELL_FUNCTIONS)
+
+CELL_PINS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {cell: ("a", "b", "c")[:arity] for cell, arity in CELL_FUNCTIONS.items()}
+)
+"""Cell type -> input pin names in the order of the cell function's arguments (``ao21``:
+``a``, ``b`` are the AND inputs, ``c`` the OR input). A netlist cell's k-th input net
+drives pin ``CELL_PINS[kind][k]``; a Liberty library's pins map by the same position
+(``A``, ``B``, ``C`` in the characterised library)."""
+
+MAX_PINS = 3
+"""Most input pins of any cell type (the pin axis of per-instance delay arrays)."""
+
+EDGE_FALL = 0
+EDGE_RISE = 1
+EDGES: tuple[str, str] = ("fall", "rise")
+"""Output edges by index: the index is the output value after the transition."""
 
 _TWO_INPUT = ("xor2", "and2", "or2", "nand2")
 
@@ -172,3 +208,239 @@ def parse_cell_delays(text: str, *, allowed: tuple[str, ...] = CELL_TYPES) -> di
         _check_delay(f"cell_delays_ps: {name}", value.strip())
         delays[name] = float(value)
     return delays
+
+
+@runtime_checkable
+class DelaySource(Protocol):
+    """Timing of every cell arc at one supply voltage: what the per-instance delay model reads.
+
+    Arcs are named by cell type (:data:`CELL_TYPES`), input pin (:data:`CELL_PINS`) and
+    output edge (``"rise"`` or ``"fall"``, :data:`EDGES`). Loads are in fF, slews
+    (transition times) and delays in ps, all at the supply voltage the source is bound to.
+    Sources are hashable (per-instance delays are cached per PE and source).
+    """
+
+    def __hash__(self) -> int: ...
+
+    @property
+    def name(self) -> str:
+        """What the delays come from, for reports (for example ``"compound x1.37"``)."""
+        ...
+
+    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+        """Propagation delay of one arc driving `load_ff` with input slew `slew_ps`, ps (> 0)."""
+        ...
+
+    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+        """Output transition time of one arc, ps (>= 0)."""
+        ...
+
+    def pin_capacitance_ff(self, cell: str, pin: str) -> float:
+        """Input capacitance of one pin, fF (>= 0)."""
+        ...
+
+    @property
+    def wire_capacitance_ff(self) -> float:
+        """Wire capacitance added to a net's load per fan-out pin, fF (>= 0)."""
+        ...
+
+    @property
+    def flop_d_capacitance_ff(self) -> float:
+        """Input capacitance of a flip-flop's D pin (the load of a stage output), fF."""
+        ...
+
+    @property
+    def setup_ps(self) -> float:
+        """Setup time of the flip-flops, ps (>= 0)."""
+        ...
+
+    def clk_to_q_ps(self, edge: str, load_ff: float) -> float:
+        """Clock-to-Q delay of a flip-flop whose Q drives `load_ff`, ps (>= 0)."""
+        ...
+
+    def q_transition_ps(self, edge: str, load_ff: float) -> float:
+        """Transition time of a flip-flop's Q driving `load_ff`, ps (>= 0): the slew of a stage input."""
+        ...
+
+
+@dataclass(frozen=True)
+class ReasonedDelays:
+    """One delay per cell type, the same for every pin and edge, scaled by a delay scale.
+
+    The delay source of the reasoned libraries (:data:`CELL_LIBRARIES`): delays do not
+    depend on the load or the input slew; pin capacitances, transitions and clock-to-Q
+    are 0, and the setup time scales with the cell delays.
+
+    Parameters
+    ----------
+    library : CellLibrary
+        Delays at the technology's nominal VDD.
+    scale : float
+        Delay relative to nominal VDD (``Technology.delay_scale(vdd_v)``), > 0.
+    """
+
+    library: CellLibrary
+    scale: float = 1.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.library.name} x{self.scale:g}"
+
+    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+        return self.library.delays_ps[cell] * self.scale
+
+    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+        return 0.0
+
+    def pin_capacitance_ff(self, cell: str, pin: str) -> float:
+        return 0.0
+
+    @property
+    def wire_capacitance_ff(self) -> float:
+        return 0.0
+
+    @property
+    def flop_d_capacitance_ff(self) -> float:
+        return 0.0
+
+    @property
+    def setup_ps(self) -> float:
+        return self.library.t_setup_ps * self.scale
+
+    def clk_to_q_ps(self, edge: str, load_ff: float) -> float:
+        return 0.0
+
+    def q_transition_ps(self, edge: str, load_ff: float) -> float:
+        return 0.0
+
+
+FLIP_FLOP = "dff"
+"""The flip-flop of a characterised library (pins ``D``, ``CK``; its clock-to-Q arc is ``CK``)."""
+
+
+@runtime_checkable
+class CharacterisedLibrary(Protocol):
+    """What :class:`LibraryDelays` reads from a characterised cell library (``pe_models.liberty.CellLibraryData``).
+
+    Cells are named by function, pins by the library (``pins(cell)`` in the order of the
+    function's arguments, the order of :data:`CELL_PINS`), edges ``"rise"``/``"fall"`` of the
+    output; ps, fF, V.
+    """
+
+    name: str
+
+    def __hash__(self) -> int: ...
+
+    def pins(self, cell: str) -> tuple[str, ...]: ...
+
+    def delay_ps(self, cell: str, pin: str, edge: str, vdd_v: float, load_ff: float, slew_ps: float) -> float: ...
+
+    def transition_ps(self, cell: str, pin: str, edge: str, vdd_v: float, load_ff: float, slew_ps: float) -> float: ...
+
+    def pin_capacitance_ff(self, cell: str, pin: str, vdd_v: float) -> float: ...
+
+    def setup_ps(self, vdd_v: float, edge: str = "rise") -> float: ...
+
+    def clk_to_q_ps(
+        self, edge: str, vdd_v: float, load_ff: float | None = None, slew_ps: float | None = None
+    ) -> float: ...
+
+    def reference_slew_ps(self, vdd_v: float) -> float: ...
+
+
+@dataclass(frozen=True)
+class LibraryDelays:
+    """A characterised library at one supply voltage, as a :class:`DelaySource`.
+
+    Netlist pin k of a cell is the library's ``pins(cell)[k]``. The flip-flop: setup the
+    larger of a rising and a falling D; clock-to-Q and the Q transition are the ``CK``
+    arc at the Q net's load with the clock at the library's reference slew. No wire
+    capacitance.
+
+    Parameters
+    ----------
+    library : CharacterisedLibrary
+    vdd_v : float
+        Supply in V, within the library's corners.
+    """
+
+    library: CharacterisedLibrary
+    vdd_v: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.library.name} at {self.vdd_v:g} V"
+
+    def _pin(self, cell: str, pin: str) -> str:
+        return self.library.pins(cell)[CELL_PINS[cell].index(pin)]
+
+    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+        return float(self.library.delay_ps(cell, self._pin(cell, pin), edge, self.vdd_v, load_ff, slew_ps))
+
+    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+        return float(self.library.transition_ps(cell, self._pin(cell, pin), edge, self.vdd_v, load_ff, slew_ps))
+
+    def pin_capacitance_ff(self, cell: str, pin: str) -> float:
+        return float(self.library.pin_capacitance_ff(cell, self._pin(cell, pin), self.vdd_v))
+
+    @property
+    def wire_capacitance_ff(self) -> float:
+        return 0.0
+
+    @property
+    def flop_d_capacitance_ff(self) -> float:
+        return float(self.library.pin_capacitance_ff(FLIP_FLOP, "D", self.vdd_v))
+
+    @property
+    def setup_ps(self) -> float:
+        return max(float(self.library.setup_ps(self.vdd_v, edge)) for edge in EDGES)
+
+    def clk_to_q_ps(self, edge: str, load_ff: float) -> float:
+        return float(self.library.clk_to_q_ps(edge, self.vdd_v, load_ff))
+
+    def q_transition_ps(self, edge: str, load_ff: float) -> float:
+        clock_slew = float(self.library.reference_slew_ps(self.vdd_v))
+        return float(self.library.transition_ps(FLIP_FLOP, "CK", edge, self.vdd_v, load_ff, clock_slew))
+
+
+@dataclass(frozen=True)
+class ScaledDelays:
+    """Another source with every delay, setup and clock-to-Q times a factor (loads and slews as they are).
+
+    What a delay scale means for a characterised library: its timing at nominal VDD,
+    stretched (``stage_timing(..., delay_scale=)`` without a supply voltage).
+    """
+
+    source: DelaySource
+    factor: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.source.name} x{self.factor:g}"
+
+    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+        return self.source.delay_ps(cell, pin, edge, load_ff, slew_ps) * self.factor
+
+    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+        return self.source.transition_ps(cell, pin, edge, load_ff, slew_ps)
+
+    def pin_capacitance_ff(self, cell: str, pin: str) -> float:
+        return self.source.pin_capacitance_ff(cell, pin)
+
+    @property
+    def wire_capacitance_ff(self) -> float:
+        return self.source.wire_capacitance_ff
+
+    @property
+    def flop_d_capacitance_ff(self) -> float:
+        return self.source.flop_d_capacitance_ff
+
+    @property
+    def setup_ps(self) -> float:
+        return self.source.setup_ps * self.factor
+
+    def clk_to_q_ps(self, edge: str, load_ff: float) -> float:
+        return self.source.clk_to_q_ps(edge, load_ff) * self.factor
+
+    def q_transition_ps(self, edge: str, load_ff: float) -> float:
+        return self.source.q_transition_ps(edge, load_ff)

@@ -6,45 +6,58 @@ the same semantics and integer-femtosecond delays as :mod:`pe_models.gate`.
 
 How each stage is evaluated (see ``docs/pe_timing.md``):
 
-* ripple-carry adder stage of the ``registered`` pipeline, both cell libraries: the
-  carry-chain recurrences (closed form, bit-parallel), bit-exact with the gate level,
-  glitch values and settle times included;
-* every other stage (the multiplier stage, the Kogge-Stone adder, the ``fused`` MAC):
-  the numba event-driven kernel of :func:`pe_models.gate.simulate_gate_fast`, exact by
+* ripple-carry adder stage of the ``registered`` pipeline, both cell libraries, when
+  :func:`closed_form_delays` holds (one delay for every pin, edge and instance of each
+  cell type the adder uses, as with the reasoned libraries): the carry-chain
+  recurrences (closed form, bit-parallel), bit-exact with the gate level, glitch values
+  and settle times included;
+* every other stage (the multiplier stage, the Kogge-Stone adder, the ``fused`` MAC, and
+  the ripple-carry adder whose arcs differ by pin, edge or instance): the numba
+  event-driven kernel of :func:`pe_models.gate.simulate_gate_fast`, exact by
   construction and slower (2e4-1e5 MACs/s).
 
-Only the array engines' per-MAC kernel (:func:`mac_parameters`,
-:func:`pe_models.kernels.registered_mac`) keeps a static-arrival model of the multiplier stage.
+The array engines' per-MAC kernel (:func:`mac_parameters`,
+:func:`pe_models.kernels.registered_mac`) follows the same routing (the adder stage
+encoded in its parameter row when the closed form does not hold) and keeps a
+static-arrival model of the multiplier stage.
 
-Per-lane delay factors (process variation) scale every cell delay of a lane; each
-delay is rounded to whole femtoseconds after scaling.
+Per-lane delay factors (process variation) scale every arc of a lane; each delay is
+rounded to whole femtoseconds after scaling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 import numpy as np
 
 from pe_models import kernels
+from pe_models.arcs import latest_arrival_fs, latest_arrival_lanes_fs, uniform_delays_fs
 from pe_models.integers import to_signed
 from pe_models.netlist import Netlist
 from pe_models.pe import PEConfig, StageTiming
 
 __all__ = [
+    "CLOSED_FORM_CELLS",
     "ChainResult",
+    "closed_form_delays",
+    "encoded_stage",
     "evaluate_adder_stage",
     "evaluate_chain",
     "evaluate_stream",
-    "lane_delays_fs",
     "mac_parameters",
-    "nominal_delays_fs",
     "stage_inputs",
     "static_output_arrival_fs",
 ]
 
 PRODUCT_MASK = 0xFFFF
+
+CLOSED_FORM_CELLS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"compound": ("maj3", "xor3"), "2in": ("xor2", "and2", "or2")}
+)
+"""Cell types whose delays the ripple-carry closed forms read, per cell library."""
 
 
 @dataclass(frozen=True)
@@ -98,25 +111,58 @@ def stage_inputs(stage: str, prev_a, prev_b, prev_c, a, b, c) -> tuple[dict, dic
     return {"a": prev_a, "b": prev_b, "c": prev_c}, {"a": a, "b": b, "c": c}
 
 
-def nominal_delays_fs(pe: PEConfig, timing: StageTiming) -> dict[str, float]:
-    """Cell delays in fs at the timing's voltage before rounding (what variation factors scale)."""
-    return {cell: d * timing.delay_scale * 1000 for cell, d in pe.library.delays_ps.items()}
+def closed_form_delays(
+    pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None
+) -> dict[str, np.ndarray] | None:
+    """Per-lane delays of the ripple-carry closed forms, or None where they do not hold.
 
+    The one check of every closed form of the registered ripple-carry adder (the chain
+    level's ``rca_*`` kernels, :func:`pe_models.kernels.registered_mac`, the stream and lane
+    kernels of the array engines): they assume one delay per cell type, so every pin, edge
+    and instance of each type of :data:`CLOSED_FORM_CELLS` in the adder stage must have the
+    same arc (the same exact value when variation factors scale them, the same integer
+    otherwise). This holds for the reasoned libraries and not for a characterised one,
+    whose configurations go to the exact event kernel.
 
-def lane_delays_fs(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None) -> dict[str, np.ndarray]:
-    """Per-lane integer cell delays: ``max(1, rint(nominal * factor))`` fs, or the timing's own
-    delays (one entry, broadcast) without factors. Every level rounds the same way."""
+    Parameters
+    ----------
+    pe : PEConfig
+    timing : StageTiming
+    lane_factors : ndarray, shape (n,), optional
+        Per-lane delay factors (process variation).
+
+    Returns
+    -------
+    dict of str to ndarray, or None
+        Per cell type of :data:`CLOSED_FORM_CELLS`, int64 delays in fs of shape (n,) (or
+        (1,) without factors), ``max(1, rint(exact * factor))``; None for another adder
+        or pipeline, or when an arc differs.
+    """
+    if pe.pipeline != "registered" or pe.adder != "rca":
+        return None
+    netlist = pe.stages["adder"]
+    kinds = CLOSED_FORM_CELLS[pe.cells]
     if lane_factors is None:
-        return {cell: np.array([delay], dtype=np.int64) for cell, delay in timing.delays_fs.items()}
+        common = uniform_delays_fs(netlist, timing.arcs_fs("adder"), kinds)
+        if common is None:
+            return None
+        return {cell: np.array([int(common[cell])], dtype=np.int64) for cell in kinds}
+    exact = uniform_delays_fs(netlist, timing.arcs.exact_fs("adder"), kinds)
+    if exact is None:
+        return None
     factors = np.asarray(lane_factors, dtype=np.float64).ravel()
-    return {
-        cell: np.maximum(1, np.rint(value * factors)).astype(np.int64)
-        for cell, value in nominal_delays_fs(pe, timing).items()
-    }
+    return {cell: np.maximum(1, np.rint(float(exact[cell]) * factors)).astype(np.int64) for cell in kinds}
 
 
-def static_output_arrival_fs(netlist: Netlist, delays_fs: Mapping[str, int], output: str) -> np.ndarray:
-    """Longest-path arrival time (fs) of each bit of an output bus; -1 for constant bits."""
+def static_output_arrival_fs(netlist: Netlist, delays_fs: Mapping[str, int] | np.ndarray, output: str) -> np.ndarray:
+    """Longest-path arrival time (fs) of each bit of an output bus; -1 for constant bits.
+
+    `delays_fs` is one delay per cell type, or per-instance arcs (int64 of shape
+    (n_cells, MAX_PINS, 2), e.g. ``timing.arcs_fs(stage)``: the later of the bit's two
+    edges, :func:`pe_models.arcs.latest_arrival_fs`).
+    """
+    if isinstance(delays_fs, np.ndarray):
+        return latest_arrival_fs(netlist, delays_fs)[netlist.outputs[output]].max(axis=1)
     arrival = netlist.static_arrival_fs(dict(delays_fs))
     return np.array([arrival[net] for net in netlist.outputs[output]], dtype=np.int64)
 
@@ -166,8 +212,8 @@ def evaluate_adder_stage(
     correct = np.empty(n, dtype=np.int64)
     settle = np.zeros(n, dtype=np.int64)
     bits = None
-    lanes = lane_delays_fs(pe, timing, lane_factors)
-    if pe.adder == "rca":
+    lanes = closed_form_delays(pe, timing, lane_factors)
+    if lanes is not None:
         if pe.cells == "compound":
             delays = (lanes["maj3"], lanes["xor3"], lanes["maj3"])
             if need_settle:
@@ -270,7 +316,7 @@ def evaluate_chain(
             )
             shadow = to_signed(shadow, width)
         multiplier = pe.stages["multiplier"]
-        longest_fs = static_output_arrival_fs(multiplier, timing.delays_fs, "product").max()
+        longest_fs = static_output_arrival_fs(multiplier, timing.arcs_fs("multiplier"), "product").max()
         if lane_factors is None:
             bound_fs = float(longest_fs)
         else:
@@ -319,19 +365,56 @@ def _gate(
     from pe_models.gate import simulate_gate_fast
 
     netlist = pe.stages[stage]
-    if lane_factors is None:
-        return simulate_gate_fast(
-            netlist, old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs, t_shadow_fs=t_shadow_fs
-        )
     return simulate_gate_fast(
         netlist,
         old,
         new,
-        delays_fs=timing.delays_fs,
+        delays_fs=timing.arcs_fs(stage),
         t_sample_fs=timing.t_sample_fs,
-        nominal_delays_fs=nominal_delays_fs(pe, timing),
+        nominal_delays_fs=None if lane_factors is None else timing.arcs.exact_fs(stage),
         lane_factors=lane_factors,
         t_shadow_fs=t_shadow_fs,
+    )
+
+
+def encoded_stage(netlist: Netlist, arcs_fs: np.ndarray, output: str, capacity: int) -> np.ndarray:
+    """A netlist and its integer arcs as the int64 words of :func:`pe_models.kernels.encoded_stage_samples`.
+
+    Parameters
+    ----------
+    netlist : Netlist
+    arcs_fs : ndarray, int64, shape (n_cells, MAX_PINS, 2)
+    output : str
+        The sampled output bus.
+    capacity : int
+        Transitions each net can hold; must bound the stage's (2 width + 4 for a
+        ripple-carry adder: a carry net switches at most once per switch of its carry-in and
+        once at t = 0).
+
+    Returns
+    -------
+    ndarray, int64, shape (m,)
+    """
+    from pe_models.kernels import CELL_CODES
+
+    cells = netlist.cells
+    inputs = np.zeros((len(cells), 3), dtype=np.int64)
+    for c, cell in enumerate(cells):
+        inputs[c, : len(cell.inputs)] = cell.inputs
+    buses = list(netlist.inputs)
+    input_nets = [net for name in buses for net in netlist.inputs[name]]
+    input_bus = [b for b, name in enumerate(buses) for _ in netlist.inputs[name]]
+    input_bit = [i for name in buses for i in range(len(netlist.inputs[name]))]
+    outputs = netlist.outputs[output]
+    return np.concatenate(
+        [
+            np.array([len(cells), netlist.n_nets, len(input_nets), len(outputs), capacity], dtype=np.int64),
+            np.array([CELL_CODES[cell.kind] for cell in cells], dtype=np.int64),
+            inputs.ravel(),
+            np.array([cell.output for cell in cells], dtype=np.int64),
+            np.asarray(arcs_fs, dtype=np.int64).ravel(),
+            np.array(input_nets + input_bus + input_bit + list(outputs), dtype=np.int64),
+        ]
     )
 
 
@@ -354,13 +437,17 @@ def mac_parameters(
 
     Returns
     -------
-    ndarray, int64, shape (n or 1, PARAM_COUNT)
-        Cell-library flag, adder mask, sampling instant (fs), the adder's cell delays
-        (compound: MAJ3, XOR3; 2in: XOR2, AND2, OR2) and the 16 product bits' static
-        arrival times through the multiplier (fs), the mask of product bits that arrive
-        after the sampling instant, and (compound) the number of carry delays that fit
-        before it; then the shadow instant ``t_sample + window_fs`` and the carry delays
-        that fit before it.
+    ndarray, int64, shape (n or 1, PARAM_COUNT) or (n or 1, PARAM_COUNT + stage words)
+        Cell-library flag (``CELLS_COMPOUND``, ``CELLS_2IN``, or ``CELLS_EXACT`` when
+        :func:`closed_form_delays` does not hold), adder mask, sampling instant (fs), the
+        adder's cell delays (compound: MAJ3, XOR3; 2in: XOR2, AND2, OR2) and the 16 product
+        bits' static arrival times through the multiplier (fs, the later edge), the mask of
+        product bits that arrive after the sampling instant, and (compound) the number of
+        carry delays that fit before it; then the shadow instant ``t_sample + window_fs``
+        and the carry delays that fit before it. ``CELLS_EXACT`` rows continue with the
+        adder stage and its arcs (per row, rounded after the row's factor) encoded for the
+        exact event kernel (:func:`encoded_stage`); their delay and carry-step words are 0
+        and -1.
     """
     from pe_models.errors import ConfigError
 
@@ -368,26 +455,48 @@ def mac_parameters(
         raise ConfigError(
             f"pe: the array engines run the registered pipeline with the rca adder; got {pe.pipeline} {pe.adder}"
         )
-    lane_delays = lane_delays_fs(pe, timing, lane_factors)
+    lanes = closed_form_delays(pe, timing, lane_factors)
     rows = 1 if lane_factors is None else np.asarray(lane_factors).size
-    cells = ("maj3", "xor3", "maj3") if pe.cells == "compound" else ("xor2", "and2", "or2")
-    params = np.zeros((rows, kernels.PARAM_COUNT), dtype=np.int64)
-    params[:, kernels.PARAM_CELLS] = 0 if pe.cells == "compound" else 1
+    multiplier = pe.stages["multiplier"]
+    if lane_factors is None:
+        arrival = static_output_arrival_fs(multiplier, timing.arcs_fs("multiplier"), "product")[None, :]
+    else:
+        arrival = latest_arrival_lanes_fs(multiplier, timing.arcs.exact_fs("multiplier"), lane_factors, "product")
+    stage = None
+    if lanes is None:
+        adder = pe.stages["adder"]
+        stage = encoded_stage(adder, timing.arcs_fs("adder"), "sum", 2 * pe.width + 4)
+    params = np.zeros((rows, kernels.PARAM_COUNT + (0 if stage is None else stage.size)), dtype=np.int64)
     params[:, kernels.PARAM_MASK] = (1 << pe.width) - 1
     params[:, kernels.PARAM_T_SAMPLE] = timing.t_sample_fs
-    for offset, cell in enumerate(cells):
-        params[:, kernels.PARAM_D0 + offset] = lane_delays[cell]
-    arrival = pe.stages["multiplier"].static_arrival_lanes_fs(lane_delays, "product")
     params[:, kernels.PARAM_ARRIVAL : kernels.PARAM_LATE_PRODUCT] = arrival
     late = arrival > timing.t_sample_fs
     params[:, kernels.PARAM_LATE_PRODUCT] = (late * np.left_shift(np.int64(1), np.arange(16))).sum(axis=1)
+    t_shadow = timing.t_sample_fs + int(window_fs)
+    params[:, kernels.PARAM_T_SHADOW] = t_shadow
+    if stage is not None:
+        params[:, kernels.PARAM_CELLS] = kernels.CELLS_EXACT
+        params[:, kernels.PARAM_CARRY_STEPS] = -1
+        params[:, kernels.PARAM_SHADOW_STEPS] = -1
+        params[:, kernels.PARAM_STAGE :] = stage
+        if lane_factors is not None:
+            n_cells = len(pe.stages["adder"].cells)
+            first = kernels.PARAM_STAGE + kernels.STAGE_HEADER + 5 * n_cells
+            exact = timing.arcs.exact_fs("adder").ravel()
+            factors = np.asarray(lane_factors, dtype=np.float64).ravel()
+            params[:, first : first + 6 * n_cells] = np.maximum(1, np.rint(exact[None, :] * factors[:, None]))
+        return params
+    assert lanes is not None
+    compound = pe.cells == "compound"
+    cells = ("maj3", "xor3", "maj3") if compound else ("xor2", "and2", "or2")
+    params[:, kernels.PARAM_CELLS] = kernels.CELLS_COMPOUND if compound else kernels.CELLS_2IN
+    for offset, cell in enumerate(cells):
+        params[:, kernels.PARAM_D0 + offset] = lanes[cell]
     d_carry = params[:, kernels.PARAM_D0]
     d_sum = params[:, kernels.PARAM_D1]
     params[:, kernels.PARAM_CARRY_STEPS] = np.where(
         timing.t_sample_fs < d_sum, -1, (timing.t_sample_fs - d_sum) // np.maximum(d_carry, 1)
     )
-    t_shadow = timing.t_sample_fs + int(window_fs)
-    params[:, kernels.PARAM_T_SHADOW] = t_shadow
     params[:, kernels.PARAM_SHADOW_STEPS] = np.where(t_shadow < d_sum, -1, (t_shadow - d_sum) // np.maximum(d_carry, 1))
     return params
 
@@ -416,7 +525,7 @@ def evaluate_stream(pe: PEConfig, timing: StageTiming, a: np.ndarray, b: np.ndar
     b = np.ascontiguousarray(b, dtype=np.int8)
     c = np.ascontiguousarray(c, dtype=np.int64)
     out = np.empty(a.shape[0], dtype=np.int64)
-    if pe.cells == "compound":
+    if params[kernels.PARAM_CELLS] == kernels.CELLS_COMPOUND:
         kernels.compound_mac_stream(
             a,
             b,

@@ -31,9 +31,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
+from pe_models.disk_cache import persistent
 from pe_models.errors import ConfigError
 from pe_models.gate import _bits_of, vector_waveforms
 from pe_models.netlist import OPERAND_BITS, PRODUCT_BITS, Netlist
@@ -636,6 +638,62 @@ def _validation_stream(seed: int, width: int, steps: int = 400, depth: int = 8, 
     return old, new
 
 
+_TOGGLE_SOURCES = ("energy.py", "gate.py")
+"""Files whose code decides a toggle model (the numba toggle kernel is tested equal to gate.py)."""
+
+
+def _netlist_key(netlist: Netlist) -> dict[str, object]:
+    return {
+        "cells": [[cell.kind, list(cell.inputs), cell.output] for cell in netlist.cells],
+        "inputs": netlist.inputs,
+        "outputs": netlist.outputs,
+        "nets": netlist.n_nets,
+    }
+
+
+def _fit_key(
+    stage: str,
+    netlist: Netlist,
+    delays_fs: Mapping[str, int],
+    width: int,
+    samples: int,
+    cells: CellEnergies | None = None,
+) -> dict[str, object]:
+    return {
+        "stage": stage,
+        "netlist": _netlist_key(netlist),
+        "delays_fs": [[str(kind), repr(delay)] for kind, delay in sorted(delays_fs.items())],
+        "width": width,
+        "samples": samples,
+        "cells": None if cells is None else repr(cells),
+    }
+
+
+def _encode_stage(model: StageToggleModel) -> dict[str, object]:
+    return {
+        "stage": model.stage,
+        "features": list(model.features),
+        "toggle_coefficients": [float(v) for v in model.toggle_coefficients],
+        "unit_coefficients": [float(v) for v in model.unit_coefficients],
+        "validation_error_pct": model.validation_error_pct,
+        "validation_rms_pct": model.validation_rms_pct,
+        "random_units_per_mac": model.random_units_per_mac,
+    }
+
+
+def _decode_stage(value: dict[str, Any]) -> StageToggleModel:
+    return StageToggleModel(
+        stage=str(value["stage"]),
+        features=tuple(str(name) for name in value["features"]),
+        toggle_coefficients=np.array(value["toggle_coefficients"], dtype=np.float64),
+        unit_coefficients=np.array(value["unit_coefficients"], dtype=np.float64),
+        validation_error_pct=float(value["validation_error_pct"]),
+        validation_rms_pct=float(value["validation_rms_pct"]),
+        random_units_per_mac=float(value["random_units_per_mac"]),
+    )
+
+
+@persistent("toggle-models", key=_fit_key, encode=_encode_stage, decode=_decode_stage, sources=_TOGGLE_SOURCES)
 def _fit_stage(
     stage: str,
     netlist: Netlist,
@@ -1110,7 +1168,22 @@ def logical_effort_cells(pe: PEConfig, *, node_nm: float | None = None) -> CellE
     )
 
 
+def _calibration_key() -> dict[str, object]:
+    reference = PEConfig()
+    return {
+        "stages": [_netlist_key(netlist) for netlist in reference.stages.values()],
+        "delays_ps": [[str(kind), repr(delay)] for kind, delay in sorted(reference.library.delays_ps.items())],
+    }
+
+
 @lru_cache(maxsize=1)
+@persistent(
+    "toggle-models",
+    key=_calibration_key,
+    encode=lambda units: {"units": units},
+    decode=lambda value: float(value["units"]),
+    sources=_TOGGLE_SOURCES,
+)
 def _calibration_units() -> float:
     """Mean switched capacitance units of the reference MAC on uniform random operands.
 

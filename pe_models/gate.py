@@ -4,8 +4,18 @@ Semantics (shared by every fidelity level):
 
 * before ``t = 0`` every net holds the settled value of the previous inputs;
 * every primary input switches at ``t = 0``;
-* every cell has a transport delay: its output at time ``t`` is its function of its
-  inputs at ``t - d`` (every pulse propagates, however short);
+* every cell instance ``c`` has a transport delay per input pin ``k`` and output edge
+  ``e`` (``d[c, k, e]``, :mod:`pe_models.arcs`). A cell is evaluated whenever one or more
+  of its inputs change; all changes of one cell's inputs at the same instant are applied
+  together and the cell is evaluated once. Evaluation at ``t`` gives ``v = f(inputs)``;
+  let ``p`` be the output's projected value (its value after all its pending
+  transitions). If ``v == p`` nothing is scheduled or cancelled. Otherwise the edge is
+  rise if ``v == 1`` else fall, the delay is ``d_min``, the smallest ``d[c, k, edge]``
+  over the pins ``k`` that changed at ``t``, every pending transition of the output at
+  ``t + d_min`` or later is deleted (VHDL transport preemption), and ``(t + d_min, v)`` is
+  appended unless the projected value after the deletion is already ``v``. With one
+  delay per cell no pending transition is ever later than a new one: every pulse
+  propagates, however short (pure transport delay);
 * an output bit is sampled at ``t_sample = T_clk - t_setup``: it latches the value its
   net holds then, counting a transition at exactly ``t_sample`` as done;
 * optionally a second sample at ``t_shadow = t_sample + window`` (a Razor shadow latch,
@@ -13,7 +23,8 @@ Semantics (shared by every fidelity level):
 
 Times are integer femtoseconds, so every level compares identical sums of delays.
 Each net's waveform is computed in topological order as the exact list of its
-transitions, so glitches are represented.
+transitions (a cell's pending transitions depend only on its own inputs' waveforms), so
+glitches are represented.
 """
 
 from __future__ import annotations
@@ -25,6 +36,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pe_models.arcs import as_arcs_fs
+from pe_models.cells import MAX_PINS
 from pe_models.netlist import Netlist, cell_output
 
 if TYPE_CHECKING:
@@ -108,7 +121,7 @@ def simulate_gate(
     old_inputs: Mapping[str, np.ndarray],
     new_inputs: Mapping[str, np.ndarray],
     *,
-    delays_fs: Mapping[str, int] | Sequence[int],
+    delays_fs: Mapping[str, int] | Sequence[int] | np.ndarray,
     t_sample_fs: int,
     output: str | None = None,
     t_shadow_fs: int | None = None,
@@ -120,9 +133,10 @@ def simulate_gate(
     netlist : Netlist
     old_inputs, new_inputs : mapping of str to ndarray
         Input bus values before and after the edge at t = 0, each of shape (n,).
-    delays_fs : mapping or sequence of int
-        Delay in fs per cell type, or one delay per cell of ``netlist.cells`` (per-cell
-        process variation).
+    delays_fs : mapping, sequence or ndarray of int
+        Delay in fs per cell type, one delay per cell of ``netlist.cells`` (per-cell
+        process variation), or per instance, pin and edge (int64 array of shape
+        (n_cells, MAX_PINS, 2), :mod:`pe_models.arcs`).
     t_sample_fs : int
         Sampling instant ``T_clk - t_setup`` in fs.
     output : str, optional
@@ -135,12 +149,7 @@ def simulate_gate(
     -------
     GateResult
     """
-    if isinstance(delays_fs, Mapping):
-        cell_delays = [int(delays_fs[cell.kind]) for cell in netlist.cells]
-    else:
-        cell_delays = [int(d) for d in delays_fs]
-        if len(cell_delays) != len(netlist.cells):
-            raise ValueError("one delay per cell is required")
+    arcs = as_arcs_fs(netlist, delays_fs)
     bus = netlist.outputs[output or list(netlist.outputs)[-1]]
     old_bits = {name: _bits_of(old_inputs[name], len(nets)) for name, nets in netlist.inputs.items()}
     new_bits = {name: _bits_of(new_inputs[name], len(nets)) for name, nets in netlist.inputs.items()}
@@ -150,7 +159,15 @@ def simulate_gate(
     t_shadow = t_sample_fs if t_shadow_fs is None else t_shadow_fs
     correct = np.zeros((n, len(bus)), dtype=np.int64)
     settle = np.zeros((n, len(bus)), dtype=np.int64)
-    cells = [(cell.kind, cell.inputs, cell.output, d) for cell, d in zip(netlist.cells, cell_delays, strict=True)]
+    cells = [
+        (
+            cell.kind,
+            cell.inputs,
+            cell.output,
+            (arcs[c, : len(cell.inputs), 0].tolist(), arcs[c, : len(cell.inputs), 1].tolist()),
+        )
+        for c, cell in enumerate(netlist.cells)
+    ]
     for v in range(n):
         initial, times, values = vector_waveforms(netlist, cells, old_bits, new_bits, v)
         for i, net in enumerate(bus):
@@ -179,21 +196,23 @@ def simulate_gate(
 
 def vector_waveforms(
     netlist: Netlist,
-    cells: Sequence[tuple[str, Sequence[int], int, int]],
+    cells: Sequence[tuple[str, Sequence[int], int, int | tuple[Sequence[int], Sequence[int]]]],
     old_bits: Mapping[str, np.ndarray],
     new_bits: Mapping[str, np.ndarray],
     vector: int,
 ) -> tuple[list[int], list[list[int]], list[list[int]]]:
     """Every net's waveform for one vector: value before the edge, transition times and values.
 
-    Transport delays, primary inputs switching at t = 0, simultaneous input events
-    evaluated together; nets in topological order (the algorithm of :func:`simulate_gate`).
+    The event semantics of this module (per-pin, per-edge delays, same-instant input
+    changes evaluated together, preemption of later pending transitions), primary inputs
+    switching at t = 0; nets in topological order (the algorithm of :func:`simulate_gate`).
 
     Parameters
     ----------
     netlist : Netlist
-    cells : sequence of (kind, input nets, output net, delay in fs)
-        One entry per cell of ``netlist.cells``.
+    cells : sequence of (kind, input nets, output net, delays)
+        One entry per cell of ``netlist.cells``; delays in fs are one integer for every
+        pin and edge, or a pair (fall delays by input pin, rise delays by input pin).
     old_bits, new_bits : mapping of str to ndarray, shape (bus width, n)
         Input bits before and after the edge (:func:`_bits_of`).
     vector : int
@@ -217,25 +236,34 @@ def vector_waveforms(
             if after != before:
                 times[net].append(0)
                 values[net].append(after)
-    for kind, inputs, out, delay in cells:
+    for kind, inputs, out, delays in cells:
+        by_edge = ((delays,) * len(inputs),) * 2 if isinstance(delays, int) else delays
         state = [initial[i] for i in inputs]
-        current = cell_output(kind, state)
-        initial[out] = current
+        initial[out] = cell_output(kind, state)
+        out_times, out_values = times[out], values[out]
         events = sorted((t, k) for k, i in enumerate(inputs) for t in times[i])
         pointers = [0] * len(inputs)
         index = 0
         while index < len(events):
             t = events[index][0]
+            changed = []
             while index < len(events) and events[index][0] == t:
                 k = events[index][1]
                 state[k] = values[inputs[k]][pointers[k]]
                 pointers[k] += 1
+                changed.append(k)
                 index += 1
             value = cell_output(kind, state)
-            if value != current:
-                times[out].append(t + delay)
-                values[out].append(value)
-                current = value
+            if value == (out_values[-1] if out_values else initial[out]):
+                continue
+            arcs = by_edge[value]
+            at = t + (arcs[changed[0]] if len(changed) == 1 else min(arcs[k] for k in changed))
+            while out_times and out_times[-1] >= at:
+                out_times.pop()
+                out_values.pop()
+            if value != (out_values[-1] if out_values else initial[out]):
+                out_times.append(at)
+                out_values.append(value)
     return initial, times, values
 
 
@@ -276,10 +304,10 @@ def simulate_gate_fast(
     old_inputs: Mapping[str, np.ndarray],
     new_inputs: Mapping[str, np.ndarray],
     *,
-    delays_fs: Mapping[str, int] | Sequence[int],
+    delays_fs: Mapping[str, int] | Sequence[int] | np.ndarray,
     t_sample_fs: int,
     output: str | None = None,
-    nominal_delays_fs: Mapping[str, float] | None = None,
+    nominal_delays_fs: Mapping[str, float] | np.ndarray | None = None,
     lane_factors: np.ndarray | None = None,
     t_shadow_fs: int | None = None,
 ) -> GateResult:
@@ -292,8 +320,10 @@ def simulate_gate_fast(
     Parameters
     ----------
     nominal_delays_fs, lane_factors : optional
-        Per-lane process variation: lane i uses ``rint(nominal_delays_fs[kind] *
-        lane_factors[i])`` fs per cell (``delays_fs`` is then ignored).
+        Per-lane process variation: lane i uses ``max(1, rint(nominal * lane_factors[i]))``
+        fs per arc, with ``nominal`` the exact delay per cell type (a mapping) or per
+        instance, pin and edge (float array of shape (n_cells, MAX_PINS, 2),
+        :attr:`pe_models.arcs.InstanceArcs.exact_fs`); ``delays_fs`` is then ignored.
     t_shadow_fs : int, optional
         Second sampling instant (Razor shadow latch), as for :func:`simulate_gate`.
     """
@@ -302,16 +332,17 @@ def simulate_gate_fast(
     if lane_factors is not None:
         if nominal_delays_fs is None:
             raise ValueError("lane_factors need nominal_delays_fs")
-        cell_delays = np.array([float(nominal_delays_fs[cell.kind]) for cell in netlist.cells])
+        if isinstance(nominal_delays_fs, Mapping):
+            per_cell = np.array([float(nominal_delays_fs[cell.kind]) for cell in netlist.cells])
+            cell_delays = np.broadcast_to(per_cell[:, None, None], (len(netlist.cells), MAX_PINS, 2)).copy()
+        else:
+            cell_delays = np.asarray(nominal_delays_fs, dtype=np.float64)
+            if cell_delays.shape != (len(netlist.cells), MAX_PINS, 2):
+                raise ValueError(f"nominal_delays_fs: expected shape ({len(netlist.cells)}, {MAX_PINS}, 2)")
         factors = np.asarray(lane_factors, dtype=np.float64)
-    elif isinstance(delays_fs, Mapping):
-        cell_delays = np.array([float(delays_fs[cell.kind]) for cell in netlist.cells])
-        factors = np.ones(1)
     else:
-        cell_delays = np.asarray(delays_fs, dtype=np.float64)
+        cell_delays = as_arcs_fs(netlist, delays_fs).astype(np.float64)
         factors = np.ones(1)
-        if cell_delays.shape != (len(netlist.cells),):
-            raise ValueError("one delay per cell is required")
     bus_names = list(netlist.inputs)
     old = np.stack([np.asarray(old_inputs[name], dtype=np.int64) for name in bus_names])
     new = np.stack([np.asarray(new_inputs[name], dtype=np.int64) for name in bus_names])

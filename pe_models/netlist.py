@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pe_models.cells import CELL_FUNCTIONS, CellLibrary
+from pe_models.cells import CELL_FUNCTIONS, CELL_PINS, CellLibrary
 from pe_models.errors import ConfigError
 
 __all__ = [
@@ -68,11 +68,20 @@ def cell_output(kind: str, inputs: Sequence[int]) -> int:
 
 @dataclass(frozen=True)
 class Cell:
-    """One logic cell: its type, input nets and output net."""
+    """One logic cell: its type, input nets and output net.
+
+    ``inputs[k]`` drives the pin ``pins[k]`` (:data:`pe_models.cells.CELL_PINS`), so a
+    library's arc ``(kind, pin, edge)`` maps onto this instance's k-th input.
+    """
 
     kind: str
     inputs: tuple[int, ...]
     output: int
+
+    @property
+    def pins(self) -> tuple[str, ...]:
+        """Input pin names, one per entry of ``inputs``."""
+        return CELL_PINS[self.kind]
 
 
 class Netlist:
@@ -130,6 +139,22 @@ class Netlist:
         output = self._new_net(name)
         self.cells.append(Cell(kind, tuple(inputs), output))
         return output
+
+    def fanout(self) -> list[list[tuple[int, int]]]:
+        """Per net, the (cell index, pin index) of every cell input it drives."""
+        fanout: list[list[tuple[int, int]]] = [[] for _ in range(self.n_nets)]
+        for index, cell in enumerate(self.cells):
+            for pin, net in enumerate(cell.inputs):
+                fanout[net].append((index, pin))
+        return fanout
+
+    def output_pin_counts(self) -> list[int]:
+        """Per net, how many output bus bits it drives (each one a flip-flop D pin)."""
+        counts = [0] * self.n_nets
+        for nets in self.outputs.values():
+            for net in nets:
+                counts[net] += 1
+        return counts
 
     def cell_counts(self) -> dict[str, int]:
         """Number of cells of each type."""

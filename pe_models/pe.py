@@ -9,7 +9,19 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 
-from pe_models.cells import CellLibrary, get_cell_library
+import numpy as np
+
+from pe_models.arcs import InstanceArcs, StageArcs, instance_arcs, latest_arrival_fs
+from pe_models.cells import (
+    MAX_PINS,
+    CellLibrary,
+    CharacterisedLibrary,
+    DelaySource,
+    LibraryDelays,
+    ReasonedDelays,
+    ScaledDelays,
+    get_cell_library,
+)
 from pe_models.errors import ConfigError
 from pe_models.netlist import Netlist, check_pe_build, pe_stages
 from pe_models.technology import DEFAULT_TECHNOLOGY, TechnologyModel, resolve_technology
@@ -18,9 +30,12 @@ __all__ = [
     "OperatingPoint",
     "PEConfig",
     "StageTiming",
+    "cell_library",
     "critical_path_ps",
+    "delay_source",
     "max_error_free_f_clk_mhz",
     "slack_ratio",
+    "stage_arcs",
     "stage_timing",
 ]
 
@@ -62,7 +77,12 @@ class PEConfig:
             object.__setattr__(self, "cell_delays_ps", MappingProxyType(dict(self.cell_delays_ps)))
         object.__setattr__(self, "library", library)
         check_pe_build(adder=self.adder, width=self.width, pipeline=self.pipeline)
-        resolve_technology(self.technology)
+        technology = resolve_technology(self.technology)
+        if self.cell_delays_ps and isinstance(getattr(technology, "cell_library", None), CharacterisedLibrary):
+            raise ConfigError(
+                f"cell_delays_ps: technology {technology.name!r} is a characterised cell library; "
+                "its delays cannot be overridden per cell type"
+            )
 
     def __hash__(self) -> int:
         return hash((self.cells, self.library, self.adder, self.pipeline, self.width, self.technology))
@@ -126,27 +146,108 @@ class StageTiming:
 
     Attributes
     ----------
-    delays_fs : mapping of str to int
-        Delay of each cell type in fs (nominal delay x delay scale, rounded).
     t_sample_fs : int
-        ``T_clk - t_setup`` in fs: the instant output bits are latched.
+        ``T_clk - t_setup - t_cq`` in fs: the instant output bits are latched, counted
+        from the instant the stage inputs switch (``t_cq`` after the clock edge).
     delay_scale : float
         Delay relative to nominal VDD.
     t_clk_fs : int
         Clock period in fs.
-    t_setup_fs : int
-        Setup time of the output flip-flops in fs (``t_clk_fs - t_sample_fs``).
+    arcs : StageArcs
+        Per stage, the delay of every cell instance, input pin and output edge in fs
+        (``arcs.fs(stage)[c, k, e]``, see :mod:`pe_models.arcs`), and the exact values
+        before rounding that process-variation factors scale.
+    cell_delays_fs : mapping of str to int, or None
+        One delay per cell type when the delay source has one (the reasoned libraries:
+        nominal delay x delay scale, rounded); None for a characterised library. Not
+        compared: timings compare (and hash) by their scalars and :attr:`arcs`.
+    t_clk_to_q_fs : int
+        Clock-to-Q delay of the flip-flops that launch the stage inputs, fs (0 for the
+        reasoned libraries): every level lets the inputs switch at t = 0 and samples
+        ``t_clk_to_q_fs`` earlier than ``T_clk - t_setup``.
     """
 
-    delays_fs: Mapping[str, int]
     t_sample_fs: int
     delay_scale: float
     t_clk_fs: int
+    arcs: StageArcs
+    cell_delays_fs: Mapping[str, int] | None = field(default=None, compare=False)
+    t_clk_to_q_fs: int = 0
 
     @property
     def t_setup_fs(self) -> int:
         """Setup time of the output flip-flops in fs."""
-        return self.t_clk_fs - self.t_sample_fs
+        return self.t_clk_fs - self.t_sample_fs - self.t_clk_to_q_fs
+
+    @property
+    def delays_fs(self) -> Mapping[str, int]:
+        """Delay of each cell type in fs (only for a library with one delay per cell type).
+
+        Raises
+        ------
+        ConfigError
+            The delays differ by pin, edge or instance (use :attr:`arcs`).
+        """
+        if self.cell_delays_fs is None:
+            raise ConfigError("delays_fs: this library has per-pin, per-edge delays; use StageTiming.arcs")
+        return self.cell_delays_fs
+
+    def arcs_fs(self, stage: str) -> np.ndarray:
+        """Integer arcs of one timed stage, int64 of shape (n_cells, MAX_PINS, 2)."""
+        return self.arcs.fs(stage)
+
+
+def delay_source(pe: PEConfig, *, vdd_v: float | None = None, delay_scale: float | None = None) -> DelaySource:
+    """The cell timing of `pe` at a supply voltage, or at nominal VDD times a delay scale.
+
+    A technology that carries a characterised cell library (a ``cell_library``
+    attribute, :class:`pe_models.cells.CharacterisedLibrary`) gives its arcs at `vdd_v`
+    (:class:`LibraryDelays`; with a delay scale: at its nominal VDD, every delay times
+    the scale); otherwise the PE's reasoned library times the technology's delay scale.
+
+    Parameters
+    ----------
+    pe : PEConfig
+    vdd_v : float, optional
+        Supply voltage in V; excludes `delay_scale`.
+    delay_scale : float, optional
+        Delay relative to nominal VDD (default 1).
+
+    Returns
+    -------
+    DelaySource
+    """
+    library = cell_library(pe)
+    if library is not None:
+        if vdd_v is not None:
+            pe.tech.delay_scale(vdd_v)
+            return LibraryDelays(library, float(vdd_v))
+        nominal = LibraryDelays(library, float(pe.tech.vdd_nominal_v))
+        return nominal if delay_scale is None or delay_scale == 1.0 else ScaledDelays(nominal, float(delay_scale))
+    scale = pe.tech.delay_scale(vdd_v) if vdd_v is not None else (1.0 if delay_scale is None else delay_scale)
+    return ReasonedDelays(pe.library, scale)
+
+
+def cell_library(pe: PEConfig) -> CharacterisedLibrary | None:
+    """The characterised cell library of the PE's technology, or None (reasoned delays)."""
+    library = getattr(pe.tech, "cell_library", None)
+    return library if isinstance(library, CharacterisedLibrary) else None
+
+
+@functools.lru_cache(maxsize=256)
+def stage_arcs(pe: PEConfig, source: DelaySource) -> StageArcs:
+    """Per-instance arcs of every timed stage of `pe` from `source` (cached per PE and source)."""
+    stages = {}
+    for name, netlist in pe.stages.items():
+        if isinstance(source, ReasonedDelays):
+            per_cell = np.array([source.library.delays_ps[cell.kind] * source.scale for cell in netlist.cells])
+            exact = np.broadcast_to((per_cell * 1000)[:, None, None], (len(netlist.cells), MAX_PINS, 2)).copy()
+            stages[name] = InstanceArcs(
+                exact_fs=exact, load_ff=np.zeros(len(netlist.cells)), slew_ps=np.zeros((netlist.n_nets, 2))
+            )
+        else:
+            stages[name] = instance_arcs(netlist, source)
+    return StageArcs(stages)
 
 
 def stage_timing(
@@ -167,6 +268,12 @@ def stage_timing(
     flip-flop **at this operating point** in ps (not scaled again), >= 0 and shorter than
     the clock period.
 
+    Clock-to-Q: a library that characterises its flip-flops gives the latest clock-to-Q
+    delay of the stage inputs' flip-flops (at their loads, either edge, over every timed
+    stage), ``t_cq``; the stage inputs then switch ``t_cq`` after the clock edge, and
+    since every level counts time from the input switch, the sampling instant is
+    ``T_clk - t_setup - t_cq`` (``t_setup_ps`` does not replace ``t_cq``).
+
     Raises
     ------
     ConfigError
@@ -174,6 +281,7 @@ def stage_timing(
         setup time < 0 or not shorter than the clock period.
     """
     if operating_point is not None:
+        source = delay_source(pe, vdd_v=operating_point.vdd_v)
         scale = pe.tech.delay_scale(operating_point.vdd_v)
         period_ps = operating_point.t_clk_ps
     else:
@@ -182,9 +290,12 @@ def stage_timing(
         _positive("t_clk_ps", t_clk_ps, "ps", upper=1e9)
         scale = 1.0 if delay_scale is None else delay_scale
         _positive("delay_scale", scale, "x nominal", upper=1000.0)
+        source = delay_source(pe, delay_scale=scale)
         period_ps = float(t_clk_ps)
-    delays = {cell: max(1, round(d * scale * 1000)) for cell, d in pe.library.delays_ps.items()}
     t_clk_fs = round(period_ps * 1000)
+    library_setup_ps = source.setup_ps
+    arcs = stage_arcs(pe, source)
+    t_cq_fs = round(arcs.clk_to_q_ps * 1000)
     if t_setup_ps is not None:
         ok = isinstance(t_setup_ps, int | float) and not isinstance(t_setup_ps, bool) and math.isfinite(t_setup_ps)
         if not ok or not 0 <= t_setup_ps < period_ps:
@@ -192,44 +303,64 @@ def stage_timing(
                 f"t_setup_ps: expected a setup time in [0, {period_ps:g}) ps (shorter than the clock period), "
                 f"got {t_setup_ps!r}"
             )
-        t_sample_fs = t_clk_fs - round(t_setup_ps * 1000)
+        t_sample_fs = t_clk_fs - round(t_setup_ps * 1000) - t_cq_fs
     else:
-        t_sample_fs = t_clk_fs - round(pe.library.t_setup_ps * scale * 1000)
+        t_sample_fs = t_clk_fs - round(library_setup_ps * 1000) - t_cq_fs
     if t_sample_fs <= 0:
+        clock_to_q = f" plus the clock-to-Q delay {t_cq_fs / 1000:g} ps" if t_cq_fs else ""
         raise ConfigError(
-            f"t_clk_ps: clock period {period_ps:g} ps is not longer than the setup time "
-            f"{pe.library.t_setup_ps * scale:g} ps"
+            f"t_clk_ps: clock period {period_ps:g} ps is not longer than the setup time {library_setup_ps:g} ps"
+            + clock_to_q
+        )
+    cell_delays = None
+    if isinstance(source, ReasonedDelays):
+        cell_delays = MappingProxyType(
+            {cell: max(1, round(d * source.scale * 1000)) for cell, d in pe.library.delays_ps.items()}
         )
     return StageTiming(
-        delays_fs=MappingProxyType(delays), t_sample_fs=t_sample_fs, delay_scale=float(scale), t_clk_fs=t_clk_fs
+        t_sample_fs=t_sample_fs,
+        delay_scale=float(scale),
+        t_clk_fs=t_clk_fs,
+        arcs=arcs,
+        cell_delays_fs=cell_delays,
+        t_clk_to_q_fs=t_cq_fs,
     )
 
 
 @functools.cache
-def critical_path_ps(pe: PEConfig) -> float:
-    """Longest register-to-register path of `pe` at nominal VDD, in ps.
+def critical_path_ps(pe: PEConfig, vdd_v: float | None = None) -> float:
+    """Longest register-to-register path of `pe` at nominal VDD (or at `vdd_v`), in ps.
 
-    The slowest timed stage's longest static path (every cell at its nominal delay,
-    rounded to fs as :func:`stage_timing` does) plus the flip-flop setup time. Settle
-    times of real operand transitions never exceed it, so a clock period at least this
-    long (times the delay scale) is error-free for a PE without process variation.
+    The slowest timed stage's longest static path (every arc at its delay, rounded to fs
+    as :func:`stage_timing` does, edges followed as in
+    :func:`pe_models.arcs.latest_arrival_fs`) plus the flip-flop setup time and the
+    clock-to-Q delay of the stage inputs (0 for the reasoned libraries). Settle times of
+    real operand transitions never exceed it, so a clock period at least this long is
+    error-free for a PE without process variation.
 
     Parameters
     ----------
     pe : PEConfig
+    vdd_v : float, optional
+        Supply voltage in V (default: the technology's nominal).
 
     Returns
     -------
     float
         Critical path in ps.
     """
-    delays_fs = {cell: max(1, round(d * 1000)) for cell, d in pe.library.delays_ps.items()}
+    source = delay_source(pe) if vdd_v is None else delay_source(pe, vdd_v=vdd_v)
+    arcs = stage_arcs(pe, source)
+    return _longest_path_fs(pe, arcs) / 1000 + source.setup_ps + round(arcs.clk_to_q_ps * 1000) / 1000
+
+
+def _longest_path_fs(pe: PEConfig, arcs: StageArcs) -> int:
     longest_fs = 0
-    for netlist in pe.stages.values():
-        arrival = netlist.static_arrival_fs(delays_fs)
+    for name, netlist in pe.stages.items():
+        arrival = latest_arrival_fs(netlist, arcs.fs(name))
         for nets in netlist.outputs.values():
-            longest_fs = max(longest_fs, *(arrival[net] for net in nets))
-    return longest_fs / 1000 + pe.library.t_setup_ps
+            longest_fs = max(longest_fs, int(arrival[nets].max()))
+    return longest_fs
 
 
 def slack_ratio(pe: PEConfig, f_clk_mhz: float) -> float:
@@ -263,8 +394,10 @@ def max_error_free_f_clk_mhz(pe: PEConfig, vdd_v: float, t_setup_ps: float | Non
 
     ``1e6 / (critical_path_ps(pe) * delay_scale(vdd_v))``; with `t_setup_ps` the setup
     time is that value, not scaled (as in :func:`stage_timing`): ``1e6 / (longest path *
-    delay_scale + t_setup_ps)``. Above it some operand transitions may be latched late;
-    below it none can be (no process variation).
+    delay_scale + t_setup_ps)``. With a characterised library the path is timed at
+    `vdd_v` itself: ``1e6 / critical_path_ps(pe, vdd_v)`` (setup replaced by
+    `t_setup_ps` if given; the clock-to-Q delay stays). Above it some operand transitions
+    may be latched late; below it none can be (no process variation).
 
     Parameters
     ----------
@@ -285,6 +418,11 @@ def max_error_free_f_clk_mhz(pe: PEConfig, vdd_v: float, t_setup_ps: float | Non
         If `vdd_v` is outside the technology's range.
     """
     scale = pe.tech.delay_scale(vdd_v)
+    if cell_library(pe) is not None:
+        path_ps = critical_path_ps(pe, float(vdd_v))
+        if t_setup_ps is not None:
+            path_ps += t_setup_ps - delay_source(pe, vdd_v=vdd_v).setup_ps
+        return 1e6 / path_ps
     if t_setup_ps is None:
         return 1e6 / (critical_path_ps(pe) * scale)
     return 1e6 / ((critical_path_ps(pe) - pe.library.t_setup_ps) * scale + t_setup_ps)

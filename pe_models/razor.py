@@ -25,9 +25,11 @@ See ``docs/pe_timing.md`` (section "Razor detection") for the sources of the def
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
+from pe_models.arcs import as_arcs_fs, earliest_arrival_fs
 from pe_models.errors import ConfigError
 from pe_models.netlist import CONST1, Netlist
 from pe_models.pe import PEConfig, StageTiming
@@ -131,14 +133,15 @@ def _output_stage(pe: PEConfig) -> tuple[Netlist, str]:
     return netlist, list(netlist.outputs)[-1]
 
 
-def min_path_fs(netlist: Netlist, delays_fs: dict[str, int], output: str) -> np.ndarray:
+def min_path_fs(netlist: Netlist, delays_fs: Mapping[str, int] | np.ndarray, output: str) -> np.ndarray:
     """Shortest input-to-output path delay of each bit of an output bus, in fs (-1: constant bit).
 
     Parameters
     ----------
     netlist : Netlist
-    delays_fs : mapping of str to int
-        Cell delay per cell type, fs.
+    delays_fs : mapping of str to int, or ndarray
+        Cell delay per cell type, fs, or per-instance arcs (int64 of shape (n_cells,
+        MAX_PINS, 2); each cell's smallest arc counts, :func:`pe_models.arcs.earliest_arrival_fs`).
     output : str
         Output bus name.
 
@@ -146,19 +149,8 @@ def min_path_fs(netlist: Netlist, delays_fs: dict[str, int], output: str) -> np.
     -------
     ndarray, int64, shape (bits,)
     """
-    earliest = _earliest_arrival(netlist, delays_fs)
-    return np.array([earliest[net] for net in netlist.outputs[output]], dtype=np.int64)
-
-
-def _earliest_arrival(netlist: Netlist, delays_fs: dict[str, int]) -> list[int]:
-    earliest = [-1] * netlist.n_nets
-    for nets in netlist.inputs.values():
-        for net in nets:
-            earliest[net] = 0
-    for cell in netlist.cells:
-        arrivals = [earliest[i] for i in cell.inputs if i > CONST1 and earliest[i] >= 0]
-        earliest[cell.output] = min(arrivals) + int(delays_fs[cell.kind]) if arrivals else -1
-    return earliest
+    earliest = earliest_arrival_fs(netlist, as_arcs_fs(netlist, delays_fs))
+    return earliest[netlist.outputs[output]]
 
 
 def hold_buffers(
@@ -206,23 +198,38 @@ def hold_buffers(
             raise ConfigError(f"t_hold_ps: expected a non-negative number of ps, got {t_hold_ps!r}")
         hold = round(t_hold_ps * 1000)
     required = window + hold
-    d_buffer = int(timing.delays_fs[HOLD_BUFFER_CELL])
     netlist, output = _output_stage(pe)
-    delays = dict(timing.delays_fs)
-    earliest = _earliest_arrival(netlist, delays)
-    driver = {cell.output: cell for cell in netlist.cells}
+    stage = "adder" if pe.pipeline == "registered" else "mac"
+    arcs = timing.arcs_fs(stage)
+    d_buffer = _buffer_delay_fs(pe, timing)
+    earliest = earliest_arrival_fs(netlist, arcs)
+    driver = {cell.output: (c, cell) for c, cell in enumerate(netlist.cells)}
     counts = np.zeros(len(netlist.outputs[output]), dtype=np.int64)
     for bit, net in enumerate(netlist.outputs[output]):
         if net <= CONST1:
             continue
-        cell = driver.get(net)
-        if cell is None:
+        found = driver.get(net)
+        if found is None:
             counts[bit] = -(-required // d_buffer)
             continue
-        for pin in cell.inputs:
+        c, cell = found
+        for k, pin in enumerate(cell.inputs):
             if pin <= CONST1 or earliest[pin] < 0:
                 continue
-            short = required - (earliest[pin] + int(delays[cell.kind]))
+            short = required - (int(earliest[pin]) + int(arcs[c, k].min()))
             if short > 0:
                 counts[bit] += -(-short // d_buffer)
     return counts
+
+
+def _buffer_delay_fs(pe: PEConfig, timing: StageTiming) -> int:
+    """Delay of one hold-fix buffer: the :data:`HOLD_BUFFER_CELL` delay, or with per-instance arcs
+    the smallest arc of any instance of that cell in the PE."""
+    if timing.cell_delays_fs is not None:
+        return int(timing.cell_delays_fs[HOLD_BUFFER_CELL])
+    return min(
+        int(timing.arcs_fs(name)[c].min())
+        for name, netlist in pe.stages.items()
+        for c, cell in enumerate(netlist.cells)
+        if cell.kind == HOLD_BUFFER_CELL
+    )

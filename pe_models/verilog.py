@@ -4,12 +4,18 @@ The netlist that :func:`pe_models.gate.simulate_gate` times is written out cell 
 cell, so an independent event-driven simulator (Icarus Verilog) can check the gate
 level bit for bit under the same semantics (see :mod:`pe_models.gate`):
 
-* every cell is a module with a **transport** delay,
-  ``always @(*) y <= #(D) f(inputs);``: a non-blocking assignment with an
-  intra-assignment delay schedules every change, however short the pulse. A
-  continuous ``assign #D`` would be inertial and swallow pulses shorter than ``D``;
-* ``timescale 1ps/1fs`` with every delay written in ps with three decimals, so integer
-  femtoseconds are represented exactly;
+* every cell type is a behavioural module with one integer-fs delay parameter per input
+  pin and output edge (``A_FALL``, ``A_RISE``, ``B_FALL``, ...) that implements the
+  event rule of :mod:`pe_models.gate` exactly: input changes of one time step are
+  collected and the cell is evaluated once, after every update of that step (its
+  evaluation is woken by a non-blocking assignment, so it runs after the step's active
+  region); the delay is the smallest arc of the pins that changed for the new output
+  edge; pending transitions at or after the new one are deleted from a per-output queue
+  and a runner process applies the queue's head at its time (``disable`` restarts the
+  runner when the head is deleted). A continuous ``assign #D`` would be inertial and
+  swallow pulses shorter than ``D``;
+* ``timescale 1fs/1fs`` in the cells with integer delays, so femtoseconds are exact
+  (the testbench writes its own times in ps with three decimals under ``1ps/1fs``);
 * the testbench applies the old inputs, waits until everything has settled (a bound
   from static timing), switches every input at once, and samples the output with
   ``$strobe`` exactly ``t_sample`` after the switch. ``$strobe`` prints in the
@@ -37,7 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pe_models.cells import CELL_FUNCTIONS
+from pe_models.arcs import as_arcs_fs
+from pe_models.cells import CELL_PINS, EDGES
 from pe_models.errors import ConfigError
 from pe_models.netlist import CONST0, CONST1, Netlist
 
@@ -65,7 +72,8 @@ CELL_EXPRESSIONS: Mapping[str, str] = {
 }
 """Verilog expression of every cell type over its ports ``a``, ``b`` (, ``c``)."""
 
-_PORTS = ("a", "b", "c")
+QUEUE_DEPTH = 512
+"""Pending transitions one cell output can hold (the gate level's ``GATE_MAX_EVENTS``)."""
 _SETTLE_MARGIN_FS = 1000
 _START_FS = 1000
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
@@ -123,70 +131,128 @@ def _check_identifier(label: str, name: str) -> str:
     return name
 
 
-def _cell_delays(netlist: Netlist, delays_fs: Mapping[str, int] | Sequence[int]) -> list[int]:
-    if isinstance(delays_fs, Mapping):
-        missing = sorted({cell.kind for cell in netlist.cells} - set(delays_fs))
-        if missing:
-            raise ConfigError(f"delays_fs: missing delay for cell type {missing[0]!r}")
-        values = [delays_fs[cell.kind] for cell in netlist.cells]
-    else:
-        values = list(delays_fs)
-        if len(values) != len(netlist.cells):
-            raise ConfigError(f"delays_fs: expected one delay per cell ({len(netlist.cells)}), got {len(values)}")
-    return [_check_fs("delays_fs", value, allow_zero=False) for value in values]
-
-
-def settle_bound_fs(netlist: Netlist, delays_fs: Mapping[str, int] | Sequence[int]) -> int:
+def settle_bound_fs(netlist: Netlist, delays_fs: Mapping[str, int] | Sequence[int] | np.ndarray) -> int:
     """Latest possible transition of any net after the inputs switch (static timing), in fs.
 
-    With transport delays every transition of a net happens at the sum of the delays
-    along some path from a primary input, so no net changes after this bound.
+    Every transition of a net happens at a sum of arc delays along some path from a
+    primary input, so no net changes later than the longest path with the largest arc
+    of every cell (this also bounds the settling from unknown values at power-up).
 
     Parameters
     ----------
     netlist : Netlist
-    delays_fs : mapping or sequence of int
-        Delay in fs per cell type, or one delay per cell of ``netlist.cells``.
+    delays_fs : mapping, sequence or ndarray of int
+        Delay in fs per cell type, one per cell of ``netlist.cells``, or per instance,
+        pin and edge (shape (n_cells, MAX_PINS, 2)).
 
     Returns
     -------
     int
         Longest input-to-net path delay in fs (0 for a netlist without cells).
     """
-    delays = _cell_delays(netlist, delays_fs)
+    arcs = as_arcs_fs(netlist, delays_fs)
     arrival = [-1] * netlist.n_nets
     for nets in netlist.inputs.values():
         for net in nets:
             arrival[net] = 0
-    for cell, delay in zip(netlist.cells, delays, strict=True):
+    for c, cell in enumerate(netlist.cells):
         latest = max(arrival[i] for i in cell.inputs)
-        arrival[cell.output] = latest + delay if latest >= 0 else -1
+        slowest = int(arcs[c, : len(cell.inputs)].max())
+        arrival[cell.output] = latest + slowest if latest >= 0 else -1
     return max(0, *arrival)
 
 
+def _parameter(pin: str, edge: str) -> str:
+    return f"{pin.upper()}_{edge.upper()}"
+
+
+def _cell_module(kind: str, expression: str) -> list[str]:
+    pins = CELL_PINS[kind]
+    parameters = ", ".join(f"{_parameter(pin, edge)} = 1" for pin in pins for edge in EDGES)
+    ports = ", ".join(f"input wire {pin}" for pin in pins)
+    tail = "(head + count - 1) % QUEUE"
+    unknown = " ".join(f"last_{pin} = 1'bx;" for pin in pins)
+    lines = [
+        "",
+        f"module {kind} #(parameter integer {parameters}) (output reg y, {ports});",
+        f"  localparam integer QUEUE = {QUEUE_DEPTH};",
+        "  time due [0:QUEUE-1];",
+        "  reg next [0:QUEUE-1];",
+        "  integer head, count, delay, arc;",
+        "  time at;",
+        f"  reg {', '.join(f'last_{pin}' for pin in pins)}, armed, go, v;",
+        "  event kick;",
+        "  initial begin",
+        f"    y = 1'bx; {unknown} armed = 1'b0; go = 1'b0;",
+        "    head = 0; count = 0;",
+        "  end",
+        f"  always @({' or '.join(pins)}) if (!armed) begin armed = 1'b1; go <= ~go; end",
+        "  always @(go) begin",
+        "    armed = 1'b0;",
+        f"    v = {expression};",
+        f"    if (v !== (count > 0 ? next[{tail}] : y)) begin",
+        "      delay = -1;",
+    ]
+    for pin in pins:
+        lines += [
+            f"      if ({pin} !== last_{pin}) begin",
+            f"        arc = (v === 1'b1) ? {_parameter(pin, 'rise')} : {_parameter(pin, 'fall')};",
+            "        if (delay < 0 || arc < delay) delay = arc;",
+            "      end",
+        ]
+    lines += [
+        "      at = $time + delay;",
+        "      if (count > 0 && due[head] >= at) begin",
+        "        count = 0;",
+        "        disable runner;",
+        "      end",
+        f"      while (count > 0 && due[{tail}] >= at) count = count - 1;",
+        f"      if (v !== (count > 0 ? next[{tail}] : y)) begin",
+        "        if (count == QUEUE) begin",
+        '          $display("E %m: more than %0d pending transitions", QUEUE);',
+        "          $finish;",
+        "        end",
+        "        due[(head + count) % QUEUE] = at;",
+        "        next[(head + count) % QUEUE] = v;",
+        "        count = count + 1;",
+        "        if (count == 1) -> kick;",
+        "      end",
+        "    end",
+        f"    {' '.join(f'last_{pin} = {pin};' for pin in pins)}",
+        "  end",
+        "  always begin : runner",
+        "    if (count == 0) @(kick);",
+        "    else begin",
+        "      #(due[head] - $time);",
+        "      y = next[head];",
+        "      head = (head + 1) % QUEUE;",
+        "      count = count - 1;",
+        "    end",
+        "  end",
+        "endmodule",
+    ]
+    return lines
+
+
 def cell_library_verilog() -> str:
-    """One Verilog module per cell type, with a transport delay parameter ``D`` in ps.
+    """One behavioural Verilog module per cell type with per-pin, per-edge delays in fs.
 
     Returns
     -------
     str
         Source text of ``cells.v``: modules ``xor2, and2, or2, nand2, xor3, maj3, ao21``
-        with output ``y`` and inputs ``a, b`` (``, c``). Each output is
-        ``always @(*) y <= #(D) f(a, b, c);`` (transport delay).
+        with output ``y``, inputs ``a, b`` (``, c``) and integer parameters
+        ``<PIN>_FALL``, ``<PIN>_RISE`` (fs, ``timescale 1fs/1fs``). Each implements the
+        event rule of :mod:`pe_models.gate` (see this module's docstring).
     """
     lines = [
-        "// Cell library of vscale netlists: transport delays (every pulse propagates).",
-        "`timescale 1ps/1fs",
+        "// Cell library of vscale netlists: per-pin, per-edge transport delays in fs with preemption",
+        "// of pending transitions at or after a new one (the event rule of pe_models.gate).",
+        "`timescale 1fs/1fs",
         "`default_nettype none",
     ]
     for kind, expression in CELL_EXPRESSIONS.items():
-        ports = ", ".join(f"input wire {port}" for port in _PORTS[: CELL_FUNCTIONS[kind]])
-        lines += [
-            "",
-            f"module {kind} #(parameter real D = 1.000) (output reg y, {ports});",
-            f"  always @(*) y <= #(D) {expression};",
-            "endmodule",
-        ]
+        lines += _cell_module(kind, expression)
     lines += ["", "`default_nettype wire", ""]
     return "\n".join(lines)
 
@@ -207,16 +273,17 @@ def _net_references(netlist: Netlist) -> list[str]:
     return refs
 
 
-def netlist_verilog(netlist: Netlist, *, delays_fs: Mapping[str, int] | Sequence[int]) -> str:
+def netlist_verilog(netlist: Netlist, *, delays_fs: Mapping[str, int] | Sequence[int] | np.ndarray) -> str:
     """The netlist as a structural Verilog module of cell instances.
 
     Parameters
     ----------
     netlist : Netlist
         Ports are its input and output buses (LSB = index 0); module name ``netlist.name``.
-    delays_fs : mapping or sequence of int
-        Delay in fs per cell type, or one delay per cell of ``netlist.cells`` (per-cell
-        variation). Each instance gets ``#(.D(<ps with 3 decimals>))``.
+    delays_fs : mapping, sequence or ndarray of int
+        Delay in fs per cell type, one per cell of ``netlist.cells`` (per-cell variation),
+        or per instance, pin and edge (shape (n_cells, MAX_PINS, 2)). Each instance gets
+        ``#(.A_FALL(<fs>), .A_RISE(<fs>), ...)``.
 
     Returns
     -------
@@ -230,13 +297,13 @@ def netlist_verilog(netlist: Netlist, *, delays_fs: Mapping[str, int] | Sequence
         A missing or non-positive delay, or a name that is not a Verilog identifier.
     """
     _check_identifier("netlist name", netlist.name)
-    delays = _cell_delays(netlist, delays_fs)
+    arcs = as_arcs_fs(netlist, delays_fs)
     refs = _net_references(netlist)
     ports = [f"  input wire [{len(nets) - 1}:0] {name}" for name, nets in netlist.inputs.items()]
     ports += [f"  output wire [{len(nets) - 1}:0] {name}" for name, nets in netlist.outputs.items()]
     lines = [
-        f"// {netlist.name}: {len(netlist.cells)} cells, transport delays in ps.",
-        "`timescale 1ps/1fs",
+        f"// {netlist.name}: {len(netlist.cells)} cells, per-pin, per-edge transport delays in fs.",
+        "`timescale 1fs/1fs",
         "`default_nettype none",
         "",
         f"module {netlist.name} (",
@@ -244,9 +311,14 @@ def netlist_verilog(netlist: Netlist, *, delays_fs: Mapping[str, int] | Sequence
         ");",
     ]
     lines += [f"  wire n{cell.output};" for cell in netlist.cells]
-    for index, (cell, delay) in enumerate(zip(netlist.cells, delays, strict=True)):
-        connections = ", ".join(f".{port}({refs[net]})" for port, net in zip(_PORTS, cell.inputs, strict=False))
-        lines.append(f"  {cell.kind} #(.D({_ps(delay)})) g{index} (.y(n{cell.output}), {connections});")
+    for index, cell in enumerate(netlist.cells):
+        parameters = ", ".join(
+            f".{_parameter(pin, edge)}({int(arcs[index, k, e])})"
+            for k, pin in enumerate(cell.pins)
+            for e, edge in enumerate(EDGES)
+        )
+        connections = ", ".join(f".{pin}({refs[net]})" for pin, net in zip(cell.pins, cell.inputs, strict=True))
+        lines.append(f"  {cell.kind} #({parameters}) g{index} (.y(n{cell.output}), {connections});")
     for name, nets in netlist.outputs.items():
         lines += [f"  assign {name}[{i}] = {refs[net]};" for i, net in enumerate(nets)]
     lines += ["endmodule", "", "`default_nettype wire", ""]
@@ -470,7 +542,7 @@ def write_verilog_bundle(
     out_dir: str | os.PathLike[str],
     netlist: Netlist,
     *,
-    delays_fs: Mapping[str, int] | Sequence[int],
+    delays_fs: Mapping[str, int] | Sequence[int] | np.ndarray,
     t_sample_fs: int,
     old_inputs: Mapping[str, np.ndarray],
     new_inputs: Mapping[str, np.ndarray],
@@ -488,8 +560,8 @@ def write_verilog_bundle(
     out_dir : path
         Created if missing.
     netlist : Netlist
-    delays_fs : mapping or sequence of int
-        Delay in fs per cell type, or one delay per cell.
+    delays_fs : mapping, sequence or ndarray of int
+        Delay in fs per cell type, one delay per cell, or per instance, pin and edge.
     t_sample_fs : int
         Sampling instant after the switch, fs.
     old_inputs, new_inputs : mapping of str to ndarray

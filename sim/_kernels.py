@@ -521,7 +521,8 @@ def _screened_rows(row_stream, stationary, timing, outputs, time_major, words, b
         psum_in[:] = 0
         for r in range(rows_used):
             if lead:
-                psum_out[lead - 1] = saved[r]
+                for c in range(cols_used):  # element by element: a row assignment compiles a shape check
+                    psum_out[lead - 1, c] = saved[r, c]
             mode = SCREEN_OFF if unscreened else (SCREEN_EAGER if eager else SCREEN_LAZY)
             count, flagged = compound_stationary_lanes(
                 row_stream[r, start - lead : stop],
@@ -534,7 +535,8 @@ def _screened_rows(row_stream, stationary, timing, outputs, time_major, words, b
                 scratch,
                 bit_counts,
             )
-            saved[r] = psum_out[length - 1]
+            for c in range(cols_used):
+                saved[r, c] = psum_out[length - 1, c]
             wrong += count
             if r > 0 and mode != SCREEN_OFF:
                 eager = flagged >= _EAGER_FLAGS * groups
@@ -576,7 +578,8 @@ def _screened_columns(row_stream, stationary, timing, outputs, time_major, words
             wrong += count
             unscreened = _unscreened_after(unscreened, flagged, chunks, _COLUMN_BREAK_EVEN)
             psum_in, psum_out = psum_out, psum_in
-        out[c] = psum_in
+        for t in range(steps_t):
+            out[c, t] = psum_in[t]
     add_tile(outputs, out, time_major, timing.width)
     return wrong
 

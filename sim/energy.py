@@ -38,9 +38,10 @@ Dynamic terms scale with :meth:`Technology.dynamic_energy_scale`, leakage with
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -52,13 +53,15 @@ from pe_models.razor import hold_buffers
 
 from .config import ArrayConfig
 from .cycles import LayerReport, fold_cycles, gemm_report
-from .engine import GemmResult
 from .layers import GemmProblem
 from .mapping import Mapping as FoldMapping
 from .mapping import map_gemm
 from .memory import ACCESS_COUNTS, MemoryReport, ifmap_words, layer_memory
-from .network import LayerOutcome, layer_operands
 from .protection import Protection
+
+if TYPE_CHECKING:
+    from .engine import GemmResult
+    from .network import LayerOutcome
 
 __all__ = [
     "COMPONENTS",
@@ -78,6 +81,8 @@ __all__ = [
     "error_free",
     "fold_pe_cycles",
     "gemm_energy",
+    "iid_consecutive_operands",
+    "iid_mac_switching",
     "layer_energy",
     "mac_switching",
     "mean_units_per_mac",
@@ -522,6 +527,66 @@ def error_free(activity: LayerActivity) -> LayerActivity:
     )
 
 
+def _sample_positions(
+    shape: tuple[int, int, int, int], array: ArrayConfig, samples: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """MAC positions ``g, m, k, n`` drawn uniformly, the first K index ``k0`` of each one's fold,
+    the fold depth and the streamed length (see :func:`consecutive_operands`)."""
+    groups, m_size, k_size, n_size = shape
+    dataflow = array.dataflow
+    streamed = {"ws": m_size, "os": k_size, "is": n_size}[dataflow]
+    depth = array.rows if dataflow != "os" else k_size
+    samples = min(samples, max(256, (1 << 22) // depth))
+    g = rng.integers(0, groups, samples)
+    m = rng.integers(0, m_size, samples)
+    k = rng.integers(0, k_size, samples)
+    n = rng.integers(0, n_size, samples)
+    if dataflow == "ws" and streamed > 1:
+        m = np.maximum(m, 1)
+    elif dataflow == "os" and streamed > 1:
+        k = np.maximum(k, 1)
+    elif streamed > 1:
+        n = np.maximum(n, 1)
+    k0 = (k // array.rows) * array.rows if dataflow != "os" else np.zeros_like(k)
+    return g, m, k, n, k0, depth, streamed
+
+
+def _mac_pairs(
+    dataflow: str,
+    streamed: int,
+    k: np.ndarray,
+    k0: np.ndarray,
+    depth: int,
+    a_row: Callable[[int], np.ndarray],
+    b_column: Callable[[int], np.ndarray],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(previous, current) operands from windows of the fold: ``a_row(d)`` is each sample's row
+    of A at m - d (``d`` 0 or 1) over K indices ``k0 .. k0 + depth - 1``, ``b_column(d)`` its
+    column of B at n - d; both int64, shape (samples, depth). Partial sums add the indices
+    below ``k``."""
+    lanes = np.arange(len(k))
+    position = k - k0
+    valid = np.arange(depth)[None, :] < position[:, None]
+
+    def partial_sum(row: np.ndarray, column: np.ndarray) -> np.ndarray:
+        return np.einsum("ij,ij->i", row, np.where(valid, column, 0))
+
+    row, column = a_row(0), b_column(0)
+    new = {"a": row[lanes, position], "b": column[lanes, position], "c": partial_sum(row, column)}
+    if streamed < 2:
+        old = {key: np.zeros_like(values) for key, values in new.items()}
+    elif dataflow == "ws":
+        previous_row = a_row(1)
+        old = {"a": previous_row[lanes, position], "b": new["b"], "c": partial_sum(previous_row, column)}
+    elif dataflow == "is":
+        previous_column = b_column(1)
+        old = {"a": new["a"], "b": previous_column[lanes, position], "c": partial_sum(row, previous_column)}
+    else:
+        a_prev, b_prev = row[lanes, position - 1], column[lanes, position - 1]
+        old = {"a": a_prev, "b": b_prev, "c": new["c"] - a_prev * b_prev}
+    return old, new
+
+
 def consecutive_operands(
     activations: np.ndarray,
     weights: np.ndarray,
@@ -558,49 +623,55 @@ def consecutive_operands(
     groups, m_size, k_size = a_all.shape
     n_size = b_all.shape[2]
     rng = np.random.default_rng(seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed))
-    dataflow = array.dataflow
-    streamed = {"ws": m_size, "os": k_size, "is": n_size}[dataflow]
-    depth = array.rows if dataflow != "os" else k_size
-    samples = min(samples, max(256, (1 << 22) // depth))
-    g = rng.integers(0, groups, samples)
-    m = rng.integers(0, m_size, samples)
-    k = rng.integers(0, k_size, samples)
-    n = rng.integers(0, n_size, samples)
-    if dataflow == "ws" and streamed > 1:
-        m = np.maximum(m, 1)
-    elif dataflow == "os" and streamed > 1:
-        k = np.maximum(k, 1)
-    elif streamed > 1:
-        n = np.maximum(n, 1)
-    k0 = (k // array.rows) * array.rows if dataflow != "os" else np.zeros_like(k)
-    index = k0[:, None] + np.arange(depth)[None, :]
-    valid = index < k[:, None]
-    np.minimum(index, k_size - 1, out=index)
+    g, m, k, n, k0, depth, streamed = _sample_positions((groups, m_size, k_size, n_size), array, samples, rng)
+    index = np.minimum(k0[:, None] + np.arange(depth)[None, :], k_size - 1)
     a_flat = a_all.reshape(-1)
     b_flat = np.ascontiguousarray(b_all.transpose(0, 2, 1)).reshape(-1)
 
-    def row_of_a(mm: np.ndarray) -> np.ndarray:
-        return np.take(a_flat, ((g * m_size + mm) * k_size)[:, None] + index).astype(np.int64)
+    def a_row(back: int) -> np.ndarray:
+        return np.take(a_flat, ((g * m_size + m - back) * k_size)[:, None] + index).astype(np.int64)
 
-    def column_of_b(nn: np.ndarray) -> np.ndarray:
-        gathered = np.take(b_flat, ((g * n_size + nn) * k_size)[:, None] + index)
-        return np.where(valid, gathered, 0).astype(np.int64)
+    def b_column(back: int) -> np.ndarray:
+        return np.take(b_flat, ((g * n_size + n - back) * k_size)[:, None] + index).astype(np.int64)
 
-    def value(matrix: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-        return matrix[g, first, second].astype(np.int64)
+    return _mac_pairs(array.dataflow, streamed, k, k0, depth, a_row, b_column)
 
-    a_row, b_column = row_of_a(m), column_of_b(n)
-    new = {"a": value(a_all, m, k), "b": value(b_all, k, n), "c": np.einsum("ij,ij->i", a_row, b_column)}
-    if streamed < 2:
-        old = {key: np.zeros_like(values) for key, values in new.items()}
-    elif dataflow == "ws":
-        old = {"a": value(a_all, m - 1, k), "b": new["b"], "c": np.einsum("ij,ij->i", row_of_a(m - 1), b_column)}
-    elif dataflow == "is":
-        old = {"a": new["a"], "b": value(b_all, k, n - 1), "c": np.einsum("ij,ij->i", a_row, column_of_b(n - 1))}
-    else:
-        a_prev, b_prev = value(a_all, m, k - 1), value(b_all, k - 1, n)
-        old = {"a": a_prev, "b": b_prev, "c": new["c"] - a_prev * b_prev}
-    return old, new
+
+def iid_consecutive_operands(
+    problem: GemmProblem,
+    array: ArrayConfig,
+    *,
+    draw_activations: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray],
+    draw_weights: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray],
+    samples: int = 2048,
+    seed: int | np.random.SeedSequence = 0,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """:func:`consecutive_operands` of a GEMM whose operands are independent draws, without the matrices.
+
+    When every element of A and of B is drawn independently from one distribution, the
+    operands a sampled MAC sees are the fold windows it reads, drawn afresh: the sample
+    positions are drawn as :func:`consecutive_operands` draws them, then each sample's rows
+    of A and columns of B over its fold (``array.rows`` values, all of K for os) from
+    `draw_activations` / `draw_weights` (``(rng, shape) -> int8 array``), a window shared
+    where the dataflow shares it (ws: the weight column; is: the activation row). The
+    pairs have the distribution they have in any matrix so drawn, at a cost of samples x
+    fold depth values instead of M x K + K x N.
+
+    Returns
+    -------
+    (old, new) : dicts of ``a``, ``b``, ``c`` int64 arrays of shape (samples,)
+    """
+    rng = np.random.default_rng(seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed))
+    shape = (problem.groups, problem.m, problem.k, problem.n)
+    _, _, k, _, k0, depth, streamed = _sample_positions(shape, array, samples, rng)
+    window = (len(k), depth)
+    rows = [draw_activations(rng, window).astype(np.int64)]
+    columns = [draw_weights(rng, window).astype(np.int64)]
+    if streamed > 1 and array.dataflow == "ws":
+        rows.append(draw_activations(rng, window).astype(np.int64))
+    if streamed > 1 and array.dataflow == "is":
+        columns.append(draw_weights(rng, window).astype(np.int64))
+    return _mac_pairs(array.dataflow, streamed, k, k0, depth, rows.__getitem__, columns.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -622,7 +693,28 @@ def mac_switching(
 ) -> MacSwitching:
     """Mean datapath switched capacitance and register transitions per MAC of a GEMM on the
     array (toggle model and Hamming distances of sampled consecutive MACs)."""
-    old, new = consecutive_operands(activations, weights, array, samples=samples, seed=seed)
+    return _switching(model, *consecutive_operands(activations, weights, array, samples=samples, seed=seed))
+
+
+def iid_mac_switching(
+    model: PEEnergyModel,
+    problem: GemmProblem,
+    array: ArrayConfig,
+    *,
+    draw_activations: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray],
+    draw_weights: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray],
+    samples: int = 2048,
+    seed: int | np.random.SeedSequence = 0,
+) -> MacSwitching:
+    """:func:`mac_switching` of a GEMM whose operand elements are independent draws
+    (:func:`iid_consecutive_operands`: no matrix is built)."""
+    pairs = iid_consecutive_operands(
+        problem, array, draw_activations=draw_activations, draw_weights=draw_weights, samples=samples, seed=seed
+    )
+    return _switching(model, *pairs)
+
+
+def _switching(model: PEEnergyModel, old: Mapping[str, np.ndarray], new: Mapping[str, np.ndarray]) -> MacSwitching:
     return MacSwitching(
         units_per_mac=float(model.mac_units(old, new).mean()),
         register_toggles_per_mac=float(model.register_toggles(old, new).mean()),
@@ -998,6 +1090,8 @@ def outcome_energy(
     if operands is not None:
         activations, weights = np.asarray(operands[0])[None], np.asarray(operands[1])[None]
     else:
+        from .network import layer_operands
+
         activations, weights = layer_operands(
             outcome.layer, np.random.SeedSequence(np.random.SeedSequence(seed).entropy, spawn_key=(0, outcome.index))
         )

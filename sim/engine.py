@@ -406,14 +406,7 @@ def _parameters(
     With variation, :func:`pe_models.chain.mac_parameters` walks the multiplier netlist
     once per PE (10-20 s for 256 x 256 PEs), so the layers of one die reuse the rows.
     """
-    key: tuple = (
-        pe,
-        timing.t_clk_fs,
-        timing.t_sample_fs,
-        timing.delay_scale,
-        tuple(sorted(timing.delays_fs.items())),
-        window_fs,
-    )
+    key: tuple = (pe, timing, window_fs)
     if variation is not None:
         key += (variation, rows, cols, root.entropy, tuple(root.spawn_key), root.pool_size)
     params = _PARAMETER_CACHE.get(key)

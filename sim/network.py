@@ -25,7 +25,6 @@ from pe_models.pe import PEConfig, StageTiming
 from pe_models.variation import ProcessVariation
 
 from .config import ArrayConfig
-from .engine import simulate_grouped_gemm
 from .layers import ConvLayer, Layer, im2col, weights_to_gemm
 from .memory import ifmap_words
 from .protection import Protection, ProtectionPlan
@@ -168,6 +167,8 @@ def simulate_layers(
     -------
     NetworkOutcome
     """
+    from .engine import simulate_grouped_gemm  # its numba kernels load only when layers run
+
     root = np.random.SeedSequence(seed)
     die = np.random.SeedSequence(root.entropy, spawn_key=(1,))
     width = pe.width

@@ -61,7 +61,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def parse_bit_mask(text: str, *, width: int = 64, option: str = "--protect") -> int:
+def parse_bit_mask(text: str, *, width: int = 64, option: str = "protect") -> int:
     """A set of bit positions as a mask: ``"31:20"`` (inclusive range), ``"31,5"``, ``"none"``.
 
     Parameters
@@ -82,8 +82,8 @@ def parse_bit_mask(text: str, *, width: int = 64, option: str = "--protect") -> 
     Raises
     ------
     ConfigError
-        ``--protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 'x'`` or
-        ``--protect: bit 40 is out of range; allowed: 0..31``.
+        ``protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 'x'`` or
+        ``protect: bit 40 is out of range; allowed: 0..31``.
     """
     if text.strip().lower() in ("", "none"):
         return 0

@@ -10,6 +10,7 @@ comparisons against the reference simulators.
 import csv
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,8 @@ def running_in_ci() -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if "VSCALE_CACHE_DIR" not in os.environ:  # results kept between processes: this session's own folder
+        os.environ["VSCALE_CACHE_DIR"] = tempfile.mkdtemp(prefix="vscale-test-cache-")
     config.addinivalue_line(
         "markers", "needs_tools(*commands): runs external commands; skipped without them, failed under CI=true"
     )

@@ -10,8 +10,12 @@ from one import::
 
 Every study takes keyword arguments (or one frozen config), prints nothing, writes no
 files and returns a frozen result with ``rows`` (typed dataclasses), ``totals``,
-``config``, ``table()``, ``to_csv(path=None)`` and ``to_json(path=None)``. Plots are
-separate: ``plot_<name>(result) -> matplotlib Figure``. :data:`STUDIES` lists them all.
+``config``, ``table()``, ``to_csv(path=None)`` and ``to_json(path=None)``. The keywords are
+the config's fields, the same name for the same thing in every study (``vdd_v``,
+``f_clk_mhz``, ``array``, ``recovery``, ``images``, ...; :mod:`experiments.vocabulary`); a
+keyword that is not a field names the nearest one, and a config refuses bad values when it
+is built, naming the field. Plots are separate: ``plot_<name>(result) -> matplotlib
+Figure``. :data:`STUDIES` lists them all.
 """
 
 from __future__ import annotations
@@ -26,8 +30,7 @@ from experiments.studies.latency import LatencyConfig, LatencyResult, latency
 from experiments.studies.optimize import OptimizeConfig, OptimizeResult, optimize
 from experiments.studies.probs import ProbsConfig, ProbsResult, plot_probs, probs
 from experiments.studies.run import RunConfig, RunResult, plot_run, run
-from experiments.studies.scalesim import ScaleSimConfig, ScaleSimResult
-from experiments.studies.scalesim import scalesim_study as scalesim
+from experiments.studies.scalesim import ScaleSimConfig, ScaleSimResult, scalesim
 from experiments.studies.simulate import SimulateConfig, SimulateResult, plot_flips, simulate
 from experiments.studies.size import SizeConfig, SizeResult, plot_size, size
 from experiments.studies.slack import SlackConfig, SlackResult, plot_slack, slack

@@ -142,10 +142,10 @@ def make_backend(name: str, **options) -> GemmBackend:
 def check_injection(injection: str) -> None:
     """Raise ConfigError unless `injection` names a registered error-injection backend."""
     if injection not in INJECTIONS:
-        raise ConfigError(f"--injection: {injection!r} is unknown; allowed: {', '.join(INJECTIONS)}")
+        raise ConfigError(f"injection: {injection!r} is unknown; allowed: {', '.join(INJECTIONS)}")
     if injection not in _REGISTRY:
         ready = ", ".join(name for name in INJECTIONS if name in _REGISTRY)
-        raise ConfigError(f"--injection: {injection!r} is not available yet; allowed: {ready}")
+        raise ConfigError(f"injection: {injection!r} is not available yet; allowed: {ready}")
 
 
 def make_injection_backend(

@@ -68,7 +68,7 @@ class CalibrationImages:
     names : tuple of str
         One per image (file names, or ``photo/cropK``).
     source : str
-        One line for the record, e.g. ``held out of the --images folder: 100 of 500
+        One line for the record, e.g. ``held out of the images folder: 100 of 500
         images (seeded split), not evaluated``.
     """
 
@@ -131,7 +131,7 @@ def hold_out(evaluation: LabelledImages, *, folder: str) -> tuple[CalibrationIma
         images=evaluation.images[held],
         names=tuple(evaluation.names[i] for i in held),
         source=(
-            f"held out of the --images folder {folder}: {len(held)} of {len(evaluation.images)} images "
+            f"held out of the images folder {folder}: {len(held)} of {len(evaluation.images)} images "
             f"(seeded split, seed {HELD_OUT_SEED}), not evaluated"
         ),
     )
@@ -239,8 +239,8 @@ def warn_photo_calibration(model: str, count: int) -> None:
     """Issue the :class:`CalibrationWarning` of calibrating an ImageNet model on the sample photos."""
     warnings.warn(
         f"{model} is calibrated on scikit-image's sample photos ({count} crops of 6 photos), not on images "
-        "like the evaluation images; give --calibration-images DIR, or --images DIR --labels FILE "
-        "(a held-out part of that folder then calibrates)",
+        "like the evaluation images; give calibration_images (a folder), or images as a folder with its "
+        "labels (a held-out part of that folder then calibrates)",
         CalibrationWarning,
         stacklevel=3,
     )

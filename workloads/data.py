@@ -115,7 +115,7 @@ def mnist_test_set(count: int | None = None, *, path: str | PathLike[str] | None
     total = len(arrays["test_labels"])
     count = total if count is None else count
     if not 1 <= count <= total:
-        raise ConfigError(f"--images: {count} is out of range; allowed: 1..{total}")
+        raise ConfigError(f"images: {count} is out of range; allowed: 1..{total}")
     order = np.argsort(np.arange(total) % (total // 10), kind="stable")[:count]
     return LabelledImages(
         images=preprocess_mnist(arrays["test_images"][order]),
@@ -172,7 +172,7 @@ def _photo(name: str) -> np.ndarray:
     except ImportError:
         raise ConfigError(
             "photos: scikit-image is not installed; install the 'imagenet' extra "
-            "(pip install scikit-image) or pass --images DIR --labels FILE"
+            "(pip install scikit-image) or give images as a folder with its labels"
         ) from None
     image = getattr(skimage.data, name)()
     return image[0] if isinstance(image, tuple) else image
@@ -233,7 +233,7 @@ def photo_views(
 
 def _parse_labels(labels_file: Path, num_classes: int) -> list[tuple[int, str, int]]:
     if not labels_file.is_file():
-        raise ConfigError(f"--labels: {labels_file} does not exist")
+        raise ConfigError(f"labels: {labels_file} does not exist")
     entries = []
     text = labels_file.read_text(encoding="utf-8", errors="replace")
     for number, line in enumerate(text.splitlines(), start=1):
@@ -315,9 +315,9 @@ def load_image_folder(
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise ConfigError(f"--images: {folder} is not a directory")
+        raise ConfigError(f"images: {folder} is not a directory")
     if not any(p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir()):
-        raise ConfigError(f"--images: {folder} contains no images ({', '.join(IMAGE_SUFFIXES)})")
+        raise ConfigError(f"images: {folder} contains no images ({', '.join(IMAGE_SUFFIXES)})")
     labels_file = Path(labels_file)
     entries = _parse_labels(labels_file, num_classes)
     images, labels, names = [], [], []

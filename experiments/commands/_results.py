@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from experiments.options import cli_message
 from experiments.output import write_json
 from experiments.results import StudyResult, plain
-from pe_models.errors import ConfigError
 
-__all__ = ["emit_result", "study_handler", "timing_line", "write_config"]
-
-
-def study_handler(
-    function: Callable[[argparse.Namespace], int], config_type: type | None
-) -> Callable[[argparse.Namespace], int]:
-    """`function` with library errors naming `config_type`'s fields rewritten with option names."""
-
-    def handler(args: argparse.Namespace) -> int:
-        try:
-            return function(args)
-        except ConfigError as error:
-            raise ConfigError(cli_message(str(error), config_type)) from None
-
-    return handler
+__all__ = ["emit_result", "timing_line", "write_config"]
 
 
 def emit_result(result: StudyResult[Any, Any], fmt: str, *, columns: Sequence[str] | None = None) -> None:

@@ -106,7 +106,7 @@ def arcs_table(result) -> Table:
 
 def run_show_cells(args: argparse.Namespace, technology: str) -> int:
     """`vscale tech show --cells`: per-arc delays at the reference load, CSV + config."""
-    result = tech_cells(CellsConfig(technology=technology, vdd_v=args.vdd))
+    result = tech_cells(CellsConfig(technology=technology, vdd_v=args.vdd_v))
     directory = output_dir(args)
     write_csv(directory / "tech_cells.csv", result.table())
     write_config(directory, "tech show --cells", result, **result.totals)

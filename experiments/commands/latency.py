@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.options import add_output_options, config_from_args, output_dir
+from experiments.options import add_config_options, add_output_options, config_from_args, output_dir
 from experiments.output import Table, write_csv, write_json
 from experiments.results import display_value
 from experiments.studies.latency import LatencyConfig, LatencyResult, latency, topology_record
-from workloads.topologies import BUILTIN_TOPOLOGIES
+from sim.config import ArrayConfig
 
-from ._results import emit_result, study_handler, write_config
+from ._results import emit_result, write_config
 
-__all__ = ["TABLE_COLUMNS", "add_array_options", "configure", "run"]
+__all__ = ["TABLE_COLUMNS", "configure", "run"]
 
 TABLE_COLUMNS = (
     "layer_name",
@@ -46,77 +46,17 @@ DEFINITIONS = (
 )
 
 
-def add_array_options(
-    parser: argparse.ArgumentParser, *, dataflow_help: str, dataflow_metavar: str = "ws|os|is"
-) -> None:
-    """Options shared by ``latency`` and ``size``: topology, config, dataflow, bandwidth, clock."""
-    parser.add_argument(
-        "--topology",
-        required=True,
-        metavar="FILE|NAME",
-        help="topology CSV file (SCALE-Sim convolution or GEMM format, or vscale format) "
-        f"or a built-in name: {', '.join(BUILTIN_TOPOLOGIES)} (required)",
-    )
-    parser.add_argument(
-        "--config",
-        metavar="FILE.cfg|FILE.toml",
-        help="array configuration: SCALE-Sim .cfg or vscale TOML with an [array] table; "
-        "options given on the command line override it (default: none, a 256x256 ws array, "
-        "700 MHz, unlimited bandwidth)",
-    )
-    parser.add_argument("--dataflow", metavar=dataflow_metavar, help=dataflow_help)
-    parser.add_argument(
-        "--bandwidth",
-        metavar="WORDS_PER_CYCLE",
-        help="DRAM bandwidth in words per clock cycle, > 0 (a word is word_bytes bytes, 1 for "
-        "int8), shared by reads and writes; adds the stall cycles of the SRAM/DRAM model in "
-        "docs/latency.md, which is not SCALE-Sim's memory system; 'unlimited' for "
-        "none (default: from --config, else unlimited, no stalls)",
-    )
-    parser.add_argument(
-        "--f-clk-mhz",
-        type=float,
-        default=None,
-        metavar="MHZ",
-        help="clock frequency in MHz for latency_us, > 0 (default: from --config, else 700)",
-    )
-    parser.add_argument(
-        "--scalesim-compat",
-        action="store_true",
-        help="lower layers as SCALE-Sim v2 does: output size ceil((H-F+S)/S), grouped and "
-        "depthwise layers as num_filters/groups filters over all channels, 'DP' rows split "
-        "per channel; reproduces SCALE-Sim's cycle counts (default: off, depthwise mapped as "
-        "one GEMM per group)",
-    )
-
-
 def configure(parser: argparse.ArgumentParser) -> None:
-    """The options of ``vscale latency``."""
+    """The options of ``vscale latency``: the fields of :class:`LatencyConfig`."""
     parser.description = (
         "Per-layer compute cycles (equal to SCALE-Sim v2's), memory stall cycles "
         "with a DRAM bandwidth limit, utilisation, mapping efficiency and folds; totals. stdout: the "
         "per-layer table with a TOTAL line (table), the per-layer rows (csv) or config, totals and rows (json)."
     )
     parser.epilog = DEFINITIONS
-    add_array_options(
-        parser,
-        dataflow_help="ws (weights stationary), os (outputs stationary) or is "
-        "(inputs stationary) (default: from --config, else ws)",
-    )
-    parser.add_argument(
-        "--array",
-        metavar="ROWSxCOLS",
-        help="array shape in PEs, rows x columns, each >= 1, e.g. 256x256 or 128x512 "
-        "(default: from --config, else 256x256)",
-    )
-    parser.add_argument(
-        "--sram-kib",
-        metavar="KIB|IFMAP,FILTER,OFMAP",
-        help="SRAM buffer sizes in KiB, positive integers: one for all three buffers or one each "
-        "(default: from --config, else 6144,6144,2048)",
-    )
+    add_config_options(parser, LatencyConfig)
     add_output_options(parser, "latency")
-    parser.set_defaults(handler=study_handler(run, LatencyConfig), config_type=LatencyConfig)
+    parser.set_defaults(handler=run)
 
 
 def _text(result: LatencyResult) -> str:
@@ -129,8 +69,14 @@ def _text(result: LatencyResult) -> str:
     array = result.array_config
     return table.to_text() + (
         f"{result.topology.name} on {array.shape} {array.dataflow}: {totals['total_cycles']} cycles "
-        f"({totals['stall_cycles']} stall) = {totals['latency_us']:.6g} us at {totals['f_clk_mhz']:g} MHz\n"
+        f"({totals['stall_cycles']} stall, {_bandwidth(array)}) = {totals['latency_us']:.6g} us at "
+        f"{totals['f_clk_mhz']:g} MHz\n"
     )
+
+
+def _bandwidth(array: ArrayConfig) -> str:
+    words = array.dram_bandwidth_words_per_cycle
+    return "unlimited DRAM bandwidth" if words is None else f"DRAM bandwidth {words:g} words per cycle"
 
 
 def run(args: argparse.Namespace) -> int:

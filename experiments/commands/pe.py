@@ -15,12 +15,11 @@ from experiments.options import add_out_option, add_output_options, output_dir, 
 from experiments.output import Table, emit, write_csv, write_json
 from experiments.pe_options import (
     add_pe_options,
-    add_razor_window_option,
     add_timing_options,
     pe_config,
     timing_from_args,
 )
-from experiments.studies.common import TimingFields, parse_razor_window
+from experiments.studies.common import parse_razor_window
 from pe_models.chain import evaluate_chain, stage_inputs
 from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate_fast
@@ -29,8 +28,6 @@ from pe_models.pe import PEConfig, StageTiming
 from pe_models.razor import hold_buffers, razor_masks, window_fs
 from sim.protection import parse_bit_mask
 from workloads.topologies import read_text_file
-
-from ._results import study_handler
 
 __all__ = ["configure", "read_vectors"]
 
@@ -54,9 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     evaluate.add_argument("--level", choices=("gate", "chain"), default="chain", help="fidelity level (default: chain)")
     add_pe_options(evaluate)
     add_timing_options(evaluate)
-    add_razor_window_option(
-        evaluate, default_help="adds the columns shadow, detected_mask, silent_mask, miscorrected_mask (default: off)"
-    )
+    _add_razor_window(evaluate, "adds the columns shadow, detected_mask, silent_mask, miscorrected_mask (default: off)")
     evaluate.add_argument(
         "--protect",
         default=None,
@@ -71,7 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "plus the stage's leakage over one clock period (docs/energy.md); needs --vdd",
     )
     add_output_options(evaluate, "pe-eval", default_format="csv")
-    evaluate.set_defaults(handler=study_handler(run_eval, TimingFields))
+    evaluate.set_defaults(handler=run_eval)
 
     verilog = commands.add_parser(
         "verilog",
@@ -89,9 +84,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     verilog.add_argument("--seed", type=int, default=0, help="seed of the random vectors (default: 0)")
     add_pe_options(verilog)
     add_timing_options(verilog)
-    add_razor_window_option(verilog, default_help="the testbenches also sample there and print H lines (default: off)")
+    _add_razor_window(verilog, "the testbenches also sample there and print H lines (default: off)")
     add_out_option(verilog, "pe-verilog")
-    verilog.set_defaults(handler=study_handler(run_verilog, TimingFields))
+    verilog.set_defaults(handler=run_verilog)
+
+
+def _add_razor_window(parser: argparse.ArgumentParser, effect: str) -> None:
+    parser.add_argument(
+        "--razor-window-ps",
+        dest="razor_window_ps",
+        default=None,
+        metavar="PS|PCT%",
+        help="Razor detection window: the shadow latch samples PS after the main sample (or PCT%% of the clock "
+        f"period, e.g. 25%%); {effect}",
+    )
 
 
 def _csv_rows(handle: io.StringIO, path: Path) -> Iterator[list[str]]:
@@ -150,13 +156,28 @@ def evaluate(
     """(latched, correct, flip_mask, settle_fs, shadow) of every vector at `level` (shadow: None without a window)."""
     mask = (1 << pe.width) - 1
     if level == "chain":
-        result = evaluate_chain(pe, timing, **vectors, window_fs=window_fs)
+        result = evaluate_chain(
+            pe,
+            timing,
+            prev_a=vectors["prev_a"],
+            prev_b=vectors["prev_b"],
+            prev_c=vectors["prev_c"],
+            a=vectors["a"],
+            b=vectors["b"],
+            c=vectors["c"],
+            window_fs=window_fs,
+        )
         return result.latched, result.correct, result.flip_mask, result.settle_fs, result.shadow
     stage = "adder" if pe.pipeline == "registered" else "mac"
     old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
     t_shadow = None if window_fs is None else timing.t_sample_fs + window_fs
     gate = simulate_gate_fast(
-        pe.stages[stage], old, new, delays_fs=timing.delays_fs, t_sample_fs=timing.t_sample_fs, t_shadow_fs=t_shadow
+        pe.stages[stage],
+        old,
+        new,
+        delays_fs=timing.arcs_fs(stage),
+        t_sample_fs=timing.t_sample_fs,
+        t_shadow_fs=t_shadow,
     )
     shadow = None if gate.shadow is None else to_signed(gate.shadow, pe.width)
     return (
@@ -171,13 +192,13 @@ def evaluate(
 def run_eval(args: argparse.Namespace) -> int:
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
-    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000, "--razor-window-ps")
-    window = None if window_ps is None else window_fs(timing, window_ps, field="--razor-window-ps")
+    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000)
+    window = None if window_ps is None else window_fs(timing, window_ps)
     if args.protect is not None and window is None:
-        raise ConfigError("--protect: the mask columns need a Razor window; add --razor-window-ps")
+        raise ConfigError("protect: the mask columns need a Razor window; add razor_window_ps")
     protected = (1 << pe.width) - 1 if args.protect is None else parse_bit_mask(args.protect, width=pe.width)
-    if args.energy and args.vdd is None:
-        raise ConfigError("--energy: the energy scales with the supply; allowed: with --vdd (not --t-clk-ps)")
+    if args.energy and args.vdd_v is None:
+        raise ConfigError("energy: the energy scales with the supply; allowed: with vdd_v (not t_clk_ps)")
     vectors = read_vectors(args.vectors, width=pe.width)
     latched, correct, flips, settle, shadow = evaluate(pe, timing, vectors, args.level, window)
     columns = [*VECTOR_COLUMNS, "latched", "correct", "flip_mask", "settle_ps"]
@@ -202,7 +223,7 @@ def run_eval(args: argparse.Namespace) -> int:
         stage = "adder" if pe.pipeline == "registered" else "mac"
         old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
         switching, leakage = stage_vector_energy_fj(
-            pe, stage, old, new, vdd_v=args.vdd, t_clk_ps=timing.t_clk_fs / 1000, level=args.level
+            pe, stage, old, new, vdd_v=args.vdd_v, t_clk_ps=timing.t_clk_fs / 1000, level=args.level
         )
         columns += ["switching_fj", "leakage_fj", "energy_fj"]
         for i, row in enumerate(rows):
@@ -233,8 +254,8 @@ def _config(args: argparse.Namespace, pe: PEConfig, timing: StageTiming) -> dict
         "razor_window_ps": getattr(args, "razor_window_ps", None),
         "protect": getattr(args, "protect", None),
         "delay_scale": timing.delay_scale,
-        "cell_delays_fs": dict(timing.delays_fs),
-        "vdd_v": args.vdd,
+        "cell_delays_fs": None if timing.cell_delays_fs is None else dict(timing.cell_delays_fs),
+        "vdd_v": args.vdd_v,
         "f_clk_mhz": args.f_clk_mhz,
     }
 
@@ -244,8 +265,8 @@ def run_verilog(args: argparse.Namespace) -> int:
 
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
-    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000, "--razor-window-ps")
-    window = None if window_ps is None else window_fs(timing, window_ps, field="--razor-window-ps")
+    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000)
+    window = None if window_ps is None else window_fs(timing, window_ps)
     if args.vectors is not None:
         vectors = read_vectors(args.vectors, width=pe.width)
     else:
@@ -259,7 +280,7 @@ def run_verilog(args: argparse.Namespace) -> int:
         files = write_verilog_bundle(
             directory,
             netlist,
-            delays_fs=timing.delays_fs,
+            delays_fs=timing.arcs_fs(stage),
             t_sample_fs=timing.t_sample_fs,
             old_inputs=old,
             new_inputs=new,

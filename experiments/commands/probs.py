@@ -6,12 +6,12 @@ import argparse
 
 from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import save_figure, write_csv
-from experiments.pe_options import add_operand_options, add_pe_options, add_setup_option, add_sweep_options
-from experiments.studies.probs import LEVELS, ProbsConfig, ProbsResult, plot_probs, probs
+from experiments.pe_options import add_study_options
+from experiments.studies.probs import ProbsConfig, ProbsResult, plot_probs, probs
 
-from ._results import emit_result, study_handler, write_config
+from ._results import emit_result, write_config
 
-__all__ = ["add_step1_options", "configure", "run_step1"]
+__all__ = ["configure", "run_step1"]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,32 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "p_err > 1e-9; product_wrong_bits = the same sum over the 16 product-register bits; delay_scale = "
         "cell delays relative to nominal VDD."
     )
-    add_step1_options(parser)
+    add_study_options(parser, ProbsConfig)
     add_output_options(parser, "probs")
-    parser.set_defaults(handler=study_handler(run, ProbsConfig), config_type=ProbsConfig)
-
-
-def add_step1_options(parser: argparse.ArgumentParser) -> None:
-    """The options of step 1: the voltage sweep, the level, the operands and the PE."""
-    add_sweep_options(parser)
-    add_setup_option(parser, sweep=True)
-    parser.add_argument(
-        "--level",
-        choices=LEVELS,
-        default="analytic",
-        help="analytic (carry-run statistics, i.i.d. operands; registered pipeline with the rca adder), "
-        "chain (chain-level Monte Carlo on i.i.d. pairs drawn from the operands) or trace (chain level on the "
-        "operand stream's own consecutive MACs, temporal correlation kept) (default: analytic)",
-    )
-    parser.add_argument(
-        "--samples",
-        type=int,
-        default=200_000,
-        metavar="N",
-        help="Monte Carlo MACs per VDD for --level chain, >= 1000 (default: 200000)",
-    )
-    add_operand_options(parser)
-    add_pe_options(parser)
+    parser.set_defaults(handler=run)
 
 
 def run_step1(args: argparse.Namespace, command: str) -> ProbsResult:

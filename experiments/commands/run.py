@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
-from experiments.options import add_output_options, config_from_args, output_dir, published_path
+from experiments.options import add_output_options, config_from_args, files_complete, output_dir, published_path
 from experiments.output import atomic_path, emit, progress, save_figure, write_csv
+from experiments.pe_options import add_study_options
 from experiments.studies.run import RunConfig, plot_run, run
 
-from ._energy_options import add_energy_options, energy_values
-from ._results import emit_result, study_handler, write_config
-from .optimize import add_optimizer_options, write_optimizer_outputs
-from .probs import add_step1_options
+from ._results import emit_result, write_config
+from .optimize import write_optimizer_outputs
 
 __all__ = ["configure"]
 
@@ -24,9 +24,11 @@ _SHOWN = (
     "top1_pct",
     "accuracy_loss_pct",
     "loss_ci_high_pct",
+    "noninferiority_p",
     "latency_overhead_pct",
     "energy_uj",
     "saving_pct",
+    "meets_budgets",
 )
 
 
@@ -36,57 +38,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "Step 1: per-bit error probabilities of the accumulator against VDD. Step 2: the model "
         "with every MAC through the chain-level PE in array order (bitlevel injection), unprotected and with "
         "the bits step 1 finds failing protected (or --protect, or --plan). Step 3: the optimizer (vscale "
-        "optimize) picks VDD, protected bits per layer and recovery policy; the best plan at every VDD is "
-        "measured (accuracy with a 95 %% interval against the int8 model at nominal VDD, latency overhead, "
-        "energy with its breakdown and band). Writes every CSV and figure and report.md to --out. --paper: "
+        "optimize) picks VDD, protected bits per layer and recovery policy on the selection images; the best "
+        "plan at every VDD and the accepted one are measured on the test images, disjoint from them (accuracy "
+        "against the int8 model at nominal VDD with Tango's 95 % score interval and the non-inferiority test "
+        "against the budget, latency overhead with a bootstrap interval, energy with its breakdown and band). "
+        "Exit status 1 when the accepted plan misses a budget on the test images. Writes every CSV and figure "
+        "and report.md to --out. --paper: "
         "the seed paper's configuration (MobileNetV2 ImageNet weights, 256x256, 700 MHz, 0.9 -> 0.5 V)."
     )
-    add_step1_options(parser)
-    parser.add_argument("--model", default="tinymnv2", metavar="NAME", help="tinymnv2 or mobilenetv2")
-    parser.add_argument(
-        "--images", default=300, metavar="N|DIR", help="evaluation images (default: 300; --paper: 8 photo views)"
-    )
-    parser.add_argument("--labels", default=None, metavar="FILE", help="labels of an --images folder")
-    parser.add_argument(
-        "--jobs",
-        type=int,
-        default=2,
-        metavar="N",
-        help="worker processes measuring the plans of steps 2 and 3; results do not depend on it (default: 2)",
-    )
-    parser.add_argument("--array", default="256x256", metavar="ROWSxCOLS", help="array (default: 256x256)")
-    parser.add_argument(
-        "--protect",
-        default="auto",
-        metavar="auto|none|HIGH:LOW",
-        help="protected accumulator bits in step 2: auto (every bit with a non-zero error "
-        "probability at the lowest VDD of step 1), none, or ranges such as 31:20 (default: auto)",
-    )
-    parser.add_argument(
-        "--plan",
-        default=None,
-        metavar="FILE.toml",
-        help="protection plan for step 2 instead of --protect (per-layer bits and recovery, e.g. the plan.toml "
-        "of vscale optimize)",
-    )
-    parser.add_argument("--skip-step2", action="store_true", help="run step 1 only")
-    parser.add_argument(
-        "--paper",
-        action="store_true",
-        help="the seed paper's configuration: mobilenetv2 (ImageNet weights), 256x256, 700 MHz, 0.9 -> 0.5 V",
-    )
-    add_optimizer_options(parser, confirm=False)
-    add_energy_options(parser)
+    add_study_options(parser, RunConfig, metavar={"protect": "auto|none|HIGH:LOW", "recovery": "LIST"})
     add_output_options(parser, "run")
-    parser.set_defaults(handler=study_handler(_run, RunConfig), config_type=RunConfig)
+    parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from experiments.report import energy_figure, rows_table, write_run_report
+    from experiments.report import energy_figure, rows_table, test_verdict, write_run_report
     from experiments.studies.probs import plot_probs
 
     started = time.monotonic()
-    config = config_from_args(RunConfig, args, **energy_values(args))
+    config = config_from_args(RunConfig, args)
     result = run(config, progress=progress)
     directory = output_dir(args)
     step1 = result.step1
@@ -122,16 +92,23 @@ def _run(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     write_config(directory, "run", result, elapsed_s=round(elapsed, 1), **result.totals)
     write_run_report(directory / "report.md", result, files=files, elapsed_s=elapsed)
+    verdict = test_verdict(result.headline, result.optimizer.config, result.optimizer.images.describe())
     if args.format == "table":
         print()
         print(
-            f"steps 2-3: {config.model} on {result.totals['images']} images, bitlevel injection, "
+            f"steps 2-3: {config.model} on the {result.totals['test_images']} test images, bitlevel injection, "
             f"{result.totals['metric']} against the int8 model at nominal VDD (paired)"
         )
         emit(_shown(result), "table")
+        print()
+        print(verdict)
         print(f"report: {published_path(args, directory / 'report.md')}")
     else:
         emit_result(result, args.format)
+    if not result.confirmed:
+        files_complete(args)
+        print(f"vscale: {verdict}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from experiments.options import out_argument, output_dir, published_path
+from experiments.options import add_config_options, config_from_args, out_argument, output_dir, published_path
 from experiments.output import FORMATS, emit, write_json
 from experiments.scalesim_reports import write_reports
 from experiments.studies.energy import EnergyConfig, energy
-from experiments.studies.scalesim import INPUT_TYPES, ScaleSimConfig, ScaleSimResult, scalesim_study
+from experiments.studies.scalesim import ScaleSimConfig, ScaleSimResult, scalesim
 
 __all__ = ["TABLE_COLUMNS", "configure", "run"]
 
@@ -46,9 +46,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "headers into OUTDIR/<run_name>/, plus MEMORY_REPORT.csv (vscale's SRAM/DRAM counts per "
         "operand). Compute cycles equal SCALE-Sim's; stalls come from vscale's memory model."
     )
-    parser.add_argument("-c", dest="config", required=True, metavar="CFG", help="SCALE-Sim .cfg file (required)")
-    parser.add_argument(
-        "-t", dest="topology", required=True, metavar="TOPOLOGY", help="SCALE-Sim topology CSV (required)"
+    add_config_options(
+        parser,
+        ScaleSimConfig,
+        aliases={"config_file": ["-c"], "topology": ["-t"], "input_type": ["-i"]},
+        help={
+            "config_file": "SCALE-Sim .cfg file",
+            "topology": "SCALE-Sim topology CSV",
+            "input_type": "topology format: conv (SCALE-Sim convolution CSV) or gemm (M, N, K CSV)",
+        },
+        metavar={"config_file": "CFG", "topology": "TOPOLOGY", "input_type": "conv|gemm"},
     )
     parser.add_argument(
         "-p",
@@ -57,13 +64,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=out_argument,
         metavar="OUTDIR",
         help="log directory; reports go to OUTDIR/<run_name>/ (default: current directory)",
-    )
-    parser.add_argument(
-        "-i",
-        dest="input_type",
-        default="conv",
-        choices=INPUT_TYPES,
-        help="topology format: conv (SCALE-Sim convolution CSV) or gemm (M, N, K CSV) (default: conv)",
     )
     parser.add_argument(
         "--no-energy",
@@ -83,7 +83,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _energy_report(config: ScaleSimConfig, result: ScaleSimResult, path: Path) -> None:
     nominal_v = float(EnergyConfig(gemm=(1, 1, 1)).pe_config().tech.vdd_nominal_v)
     breakdown = energy(
-        topology=config.topology_file,
+        topology=config.topology,
         config_file=config.config_file,
         scalesim_compat=True,
         vdd_v=(nominal_v,),
@@ -93,8 +93,8 @@ def _energy_report(config: ScaleSimConfig, result: ScaleSimResult, path: Path) -
 
 
 def run(args: argparse.Namespace) -> int:
-    config = ScaleSimConfig(config_file=args.config, topology_file=args.topology, input_type=args.input_type)
-    result = scalesim_study(config)
+    config = config_from_args(ScaleSimConfig, args)
+    result = scalesim(config)
     folder = output_dir(args) / result.run.run_name
     write_reports(result, folder)
     result.to_csv(folder / "MEMORY_REPORT.csv")
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         {
             "command": "scalesim",
             "config_file": str(config.config_file),
-            "topology_file": str(config.topology_file),
+            "topology": str(config.topology),
             "input_type": config.input_type,
             "run_name": result.run.run_name,
             "bandwidth_mode": result.run.bandwidth_mode,

@@ -12,17 +12,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from experiments.options import add_output_options, config_from_args, output_dir
+from experiments.options import add_config_options, add_output_options, config_from_args, output_dir
 from experiments.output import Table, progress, save_figure, write_csv, write_json
-from experiments.pe_options import add_pe_options, add_razor_window_option, add_timing_options
+from experiments.pe_options import add_study_options
 from experiments.results import display_value
 from experiments.studies.simulate import SimulateConfig, SimulateResult, operand_description, plot_flips, simulate
-from sim.config import DATAFLOWS
-from sim.engine import DETAILED_MAX_PES, ENGINES
-from sim.protection import STALL_SCOPES
-from workloads.topologies import BUILTIN_TOPOLOGIES
 
-from ._results import emit_result, study_handler, timing_line, write_config
+from ._results import emit_result, timing_line, write_config
 
 __all__ = ["TABLE_COLUMNS", "configure", "run"]
 
@@ -64,100 +60,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "the relative output error."
     )
     parser.epilog = DEFINITIONS
-    source = parser.add_argument_group("layers (required: one of --layer, --operands or --topology)")
+    source = parser.add_argument_group("layers (required: one of --gemm, --operands or --topology)")
     exclusive = source.add_mutually_exclusive_group(required=True)
-    exclusive.add_argument("--layer", metavar="M,N,K", help="one GEMM layer C[M,N] = A[M,K] @ B[K,N], each >= 1")
-    exclusive.add_argument(
-        "--operands",
-        metavar="FILE.npz",
-        help="one GEMM with supplied operands: int8-valued arrays activations (M, K) and weights (K, N)",
-    )
-    exclusive.add_argument(
-        "--topology",
-        metavar="FILE|NAME",
-        help=f"topology CSV file (SCALE-Sim or vscale format) or a built-in name: {', '.join(BUILTIN_TOPOLOGIES)}",
-    )
-    source.add_argument(
-        "--layers",
-        metavar="START:STOP",
-        help="with --topology: run only these layers (0-based, STOP exclusive) (default: all)",
-    )
+    add_config_options(exclusive, SimulateConfig, fields=("gemm", "operand_file", "topology"))
+    add_config_options(source, SimulateConfig, fields=("layer_range",))
     array = parser.add_argument_group("array")
-    array.add_argument(
-        "--array", metavar="ROWSxCOLS", default="256x256", help="array shape in PEs, each >= 1 (default: 256x256)"
-    )
-    array.add_argument(
-        "--dataflow",
-        metavar="|".join(DATAFLOWS),
-        default="ws",
-        help="ws (weights stationary), os (outputs stationary) or is (inputs stationary) (default: ws)",
-    )
-    array.add_argument(
-        "--bandwidth",
-        metavar="WORDS_PER_CYCLE",
-        help="DRAM bandwidth in words per cycle, > 0; adds the double-buffered memory stalls of "
-        "docs/latency.md (default: unlimited, no stalls)",
-    )
-    array.add_argument(
-        "--engine",
-        choices=tuple(ENGINES),
-        default="fast",
-        help="PE grid engine: numba kernel per fold, or PE objects stepped cycle by cycle "
-        f"(bit-identical; arrays of up to {DETAILED_MAX_PES} PEs unless --allow-large-detailed) (default: fast)",
-    )
-    array.add_argument(
-        "--allow-large-detailed",
-        action="store_true",
-        help=f"let --engine detailed run arrays above {DETAILED_MAX_PES} PEs (slow: ~1e5 PE-cycles per second)",
+    add_config_options(
+        array, SimulateConfig, fields=("array", "dataflow", "bandwidth", "engine", "allow_large_detailed")
     )
     protection = parser.add_argument_group("protection")
-    protection.add_argument(
-        "--protect",
-        metavar="HIGH:LOW,...",
-        default="none",
-        help="protected accumulator bits, e.g. 31:20 or 31,30 (default: none)",
-    )
-    protection.add_argument(
-        "--penalty", type=int, default=1, metavar="CYCLES", help="cycles one recovery costs, >= 0 (default: 1)"
-    )
-    protection.add_argument(
-        "--recovery",
-        choices=STALL_SCOPES,
-        default="global",
-        help="recovery of a detection: the whole array stalls (global), the PE's column (column), "
-        "the PE replays (local) or the MAC is dropped (drop) (default: global)",
-    )
-    protection.add_argument("--stall", dest="recovery", choices=STALL_SCOPES, help="former name of --recovery")
-    add_razor_window_option(protection, default_help="default: half the clock period")
-    protection.add_argument(
-        "--plan",
-        metavar="FILE.toml",
-        default=None,
-        help="per-layer protection plan replacing --protect, --recovery, --penalty and --razor-window-ps "
-        "(see docs/array_simulation.md)",
+    add_config_options(
+        protection,
+        SimulateConfig,
+        fields=("protect", "penalty_cycles", "recovery", "razor_window_ps", "plan"),
     )
     variation = parser.add_argument_group("process variation and seed")
-    variation.add_argument(
-        "--sigma-die",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="relative delay std between dies, 0..0.3 (default: 0)",
-    )
-    variation.add_argument(
-        "--sigma-pe",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="relative delay std between PEs, 0..0.3 (default: 0)",
-    )
-    variation.add_argument(
-        "--seed", type=int, default=0, help="seed of the operands and of the process-variation die, >= 0 (default: 0)"
-    )
-    add_timing_options(parser)
-    add_pe_options(parser)
+    add_config_options(variation, SimulateConfig, fields=("sigma_die", "sigma_pe", "seed"))
+    add_study_options(parser, SimulateConfig)
     add_output_options(parser, "simulate")
-    parser.set_defaults(handler=study_handler(run, SimulateConfig), config_type=SimulateConfig)
+    parser.set_defaults(handler=run)
 
 
 def _text(result: SimulateResult) -> str:

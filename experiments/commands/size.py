@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import argparse
 
-from experiments.commands.latency import add_array_options
-from experiments.options import add_output_options, config_from_args, output_dir
+from experiments.options import add_config_options, add_output_options, config_from_args, output_dir
 from experiments.output import save_figure, write_csv
 from experiments.studies.latency import topology_record
-from experiments.studies.size import DEFAULT_ARRAYS, SizeConfig, plot_size, plot_size_sram, size
+from experiments.studies.size import SizeConfig, plot_size, plot_size_sram, size
 
-from ._results import emit_result, study_handler, write_config
+from ._results import emit_result, write_config
 
 __all__ = ["configure", "run"]
-
-_DEFAULT_ARRAYS = ",".join(f"{r}x{c}" for r, c in DEFAULT_ARRAYS)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -33,30 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "layers; latency_us = total_cycles / f_clk_mhz; overall_util_pct = MACs / (PEs x total cycles); "
         "mac_cycles = PEs x total cycles (the array occupancy, at least macs); macs = the topology's MACs."
     )
-    add_array_options(
-        parser,
-        dataflow_help="one or more of ws, os, is, comma-separated, e.g. ws,os,is (default: from --config, else ws)",
-        dataflow_metavar="DF[,DF...]",
-    )
-    parser.add_argument(
-        "--arrays",
-        default=_DEFAULT_ARRAYS,
-        metavar="RxC,RxC,...",
-        help=f"array shapes in PEs, rows x columns (each >= 1), comma-separated (default: {_DEFAULT_ARRAYS})",
-    )
-    parser.add_argument(
-        "--sram-kib",
-        metavar="S,S,...",
-        help="SRAM sizes to sweep in KiB, comma-separated, each for all three buffers; adds size_sram.png "
-        "(default: from --config, else 6144,6144,2048)",
-    )
-    parser.add_argument(
-        "--bandwidths",
-        metavar="B,B,...",
-        help="DRAM bandwidths to sweep in words per cycle, comma-separated, 'unlimited' allowed (default: --bandwidth)",
-    )
+    add_config_options(parser, SizeConfig, metavar={"dataflow": "DF[,DF...]", "sram_kib": "S,S,..."})
     add_output_options(parser, "size")
-    parser.set_defaults(handler=study_handler(run, SizeConfig), config_type=SizeConfig)
+    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,10 +6,10 @@ import argparse
 
 from experiments.options import add_output_options, config_from_args, output_dir
 from experiments.output import save_figure, write_csv
-from experiments.pe_options import add_operand_options, add_pe_options, add_timing_options
+from experiments.pe_options import add_study_options
 from experiments.studies.slack import SlackConfig, plot_slack, slack
 
-from ._results import emit_result, study_handler, write_config
+from ._results import emit_result, write_config
 
 __all__ = ["configure"]
 
@@ -27,12 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "transitions); p_negative = fraction of the bit's transitions with negative slack (denominator: the "
         "bit's transitions, not all MACs)."
     )
-    add_timing_options(parser)
-    parser.add_argument("--bins", type=int, default=60, help="histogram bins, >= 2 (default: 60)")
-    add_operand_options(parser)
-    add_pe_options(parser)
+    add_study_options(parser, SlackConfig)
     add_output_options(parser, "slack")
-    parser.set_defaults(handler=study_handler(run, SlackConfig), config_type=SlackConfig)
+    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,8 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """The options of ``vscale sweep``."""
     parser.description = (
         "Run the study named in STUDY.toml at every point of its [grid] (the Cartesian product "
-        "of its lists) and its [[points]], with the [fixed] parameters. Keys are the study's options with "
-        "underscores, e.g. vdd, protect, f_clk_mhz (`vscale sweep --list` shows them). "
+        "of its lists) and its [[points]], with the [fixed] parameters. Keys are the study's config fields, "
+        "e.g. vdd_v, protect, f_clk_mhz, or the short names the options have, e.g. vdd, penalty "
+        "(`vscale sweep --list` shows them). "
         "Each point is keyed by a hash of its full config and the vscale "
         "version and stored atomically under --out; a rerun skips finished points. DIR/results.csv has one "
         "row per point (its parameters, then the result columns); DIR/results.parquet too with pyarrow. "
@@ -57,15 +58,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _study_listing() -> Table:
-    import dataclasses
-
-    from experiments.options import dest_of
     from experiments.studies import STUDIES
+    from experiments.vocabulary import OTHER_NAMES, SHORT_NAMES, field_names
 
     rows = []
     for name, study in sorted(STUDIES.items()):
-        fields = sorted(dest_of(f.name) for f in dataclasses.fields(study.config_type) if f.init)
-        rows.append([name, study.summary, " ".join(fields)])
+        parameters = []
+        for field in field_names(study.config_type):
+            others = [alias for alias in (SHORT_NAMES.get(field), *OTHER_NAMES.get(field, ())) if alias]
+            parameters.append(f"{field} ({', '.join(others)})" if others else field)
+        rows.append([name, study.summary, " ".join(parameters)])
     return Table(columns=["study", "summary", "parameters"], rows=rows)
 
 

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from experiments.characterize import Characterization, CharacterizeConfig, characterize, preset_toml
-from experiments.options import add_output_options, output_dir
+from experiments.options import add_config_options, add_output_options, config_from_args, output_dir
 from experiments.output import Table, atomic_path, save_figure, subplots, write_csv, write_json
 from experiments.pe_options import parse_vdd_range
 from experiments.studies.technology import TechConfig, plot_tech, tech, tech_list
 from pe_models.errors import ConfigError
 from pe_models.technology import DEFAULT_TECHNOLOGY
 
-from ._results import emit_result, study_handler, write_config
+from ._results import emit_result, write_config
 from ._tech_cells import run_characterize_cells, run_show_cells
 
 __all__ = ["configure"]
@@ -78,13 +78,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         description="One row per VDD: vdd_v, delay_scale, switching_energy_scale, leakage_power_scale, all "
         "relative to the technology's nominal supply.",
     )
-    show.add_argument("name", nargs="?", default=None, metavar="NAME", help="technology (same as --technology)")
+    add_config_options(
+        show,
+        TechConfig,
+        metavar={"vdd_v": "START:STOP:STEP|V1,V2,..."},
+        help={
+            "technology": "preset name, FILE.toml (a fit) or FILE.csv (vdd_v,delay_scale points); with --cells "
+            f"also FILE.cells.json or A.lib,B.lib,... (Liberty corners) (default: {DEFAULT_TECHNOLOGY})"
+        },
+    )
     show.add_argument(
-        "--technology",
-        default=None,
+        "technology",
+        nargs="?",
+        default=argparse.SUPPRESS,
         metavar="NAME|FILE",
-        help=f"preset name, FILE.toml (a fit) or FILE.csv (vdd_v,delay_scale points); with --cells also "
-        f"FILE.cells.json or A.lib,B.lib,... (Liberty corners) (default: {DEFAULT_TECHNOLOGY})",
+        help="the technology, as --technology (vscale tech show finfet-7nm)",
     )
     show.add_argument(
         "--cells",
@@ -92,14 +100,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="one row per cell, input pin, output edge and VDD: delay and transition at the library's "
         "reference load and slew (default VDDs: nominal, 0.6, 0.5)",
     )
-    show.add_argument(
-        "--vdd",
-        default=None,
-        metavar="LIST",
-        help="supplies: START:STOP:STEP or V1,V2,... (default: nominal down in 50 mV steps)",
-    )
     add_output_options(show, "tech-show")
-    show.set_defaults(handler=study_handler(run_show, TechConfig), config_type=TechConfig)
+    show.set_defaults(handler=run_show)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -107,17 +109,10 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_technology(args: argparse.Namespace) -> str:
-    if args.name is not None and args.technology is not None and args.name != args.technology:
-        raise ConfigError(f"--technology: given twice ({args.name!r} and {args.technology!r}); give one")
-    return args.name or args.technology or DEFAULT_TECHNOLOGY
-
-
 def run_show(args: argparse.Namespace) -> int:
-    technology = _show_technology(args)
     if args.cells:
-        return run_show_cells(args, technology)
-    result = tech(TechConfig(technology=technology, vdd_v=args.vdd))
+        return run_show_cells(args, args.technology)
+    result = tech(config_from_args(TechConfig, args))
     directory = output_dir(args)
     write_csv(directory / "tech_show.csv", result.table())
     save_figure(directory / "tech_show.png", plot_tech(result))

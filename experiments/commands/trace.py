@@ -23,11 +23,11 @@ import argparse
 
 import numpy as np
 
-from experiments.options import add_output_options, config_from_args, output_dir
+from experiments.options import add_config_options, add_output_options, config_from_args, output_dir
 from experiments.output import atomic_path, write_csv
 from experiments.studies.trace import ModelLayersConfig, TraceConfig, model_layers, trace
 
-from ._results import emit_result, study_handler, write_config
+from ._results import emit_result, write_config
 
 __all__ = ["configure", "run"]
 
@@ -36,40 +36,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """The options of ``vscale trace``."""
     parser.description = __doc__.split("\n\n", 1)[1]
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument(
-        "--model",
-        default="tinymnv2",
-        metavar="NAME|FILE.onnx",
-        help="tinymnv2, mobilenetv2 or a float ONNX file (default: tinymnv2)",
-    )
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument(
-        "--layer",
-        metavar="NAME|INDEX",
-        help="GEMM layer: its name or its index among the model's GEMM layers (0-based)",
-    )
+    add_config_options(which, TraceConfig, fields=("layer",), metavar={"layer": "NAME|INDEX"})
     which.add_argument(
         "--list-layers", action="store_true", help="print the model's GEMM layers (index, name, shape) and exit"
     )
-    parser.add_argument(
-        "--images", type=int, default=100, metavar="N", help="evaluation images to run, >= 1 (default: 100)"
-    )
-    parser.add_argument(
-        "--lanes", type=int, default=64, metavar="PES", help="PEs (lanes) to record, >= 1 (default: 64)"
-    )
-    parser.add_argument(
-        "--steps",
-        type=int,
-        default=None,
-        metavar="MACS",
-        help="consecutive MACs per PE, 2..the layer's M (default: 4096, or M when the layer has fewer)",
-    )
-    parser.add_argument(
-        "--array", default="256x256", metavar="ROWSxCOLS", help="array shape; its rows fold K (default: 256x256)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the lane choice, >= 0 (default: 0)")
+    add_config_options(parser, TraceConfig, metavar={"model": "NAME|FILE.onnx", "images": "N", "lanes": "PES"})
     add_output_options(parser, "trace")
-    parser.set_defaults(handler=study_handler(run, TraceConfig), config_type=TraceConfig)
+    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -37,6 +37,7 @@ STUDY_MODULES: dict[str, str] = {
     "size": "size",
     "slack": "slack",
     "tech": "technology",
+    "tech-cells": "cells",
     "trace": "trace",
 }
 """Study name -> the module of this package that defines its ``STUDY``."""

@@ -14,10 +14,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -34,9 +34,13 @@ from .common import (
     Progress,
     Study,
     SweepFields,
+    array_shape,
     as_config,
     check_choice,
+    check_images,
     check_int,
+    check_labels,
+    check_model,
     no_progress,
     parse_razor_window,
     resolve_array,
@@ -57,23 +61,6 @@ __all__ = [
 ]
 
 
-def _images(value: object) -> int | Path | None:
-    if value is None:
-        return None
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value < 1:
-            raise ConfigError(f"images: {value} must be >= 1")
-        return value
-    if isinstance(value, str | Path):
-        path = Path(value)
-        if not path.is_dir():
-            raise ConfigError(f"images: {str(value)!r} is neither a number of images nor a directory")
-        return path
-    raise ConfigError(f"images: expected a number of images or a directory, got {value!r}")
-
-
 @dataclass(frozen=True, kw_only=True)
 class AccuracyConfig(SweepFields, EnergyFields):
     """The accuracy sweep.
@@ -84,46 +71,57 @@ class AccuracyConfig(SweepFields, EnergyFields):
         ``tinymnv2``, ``mobilenetv2`` or a float ONNX file.
     injection : str
         How timing errors enter the GEMMs: ``exact`` (none), ``statistical`` (analytic
-        per-bit probabilities) or ``bitlevel`` (every MAC through the chain model in
-        array order).
+        per-bit probabilities) or ``bitlevel`` (every MAC through the chain-level PE in array
+        order).
     images : int, path or None
-        Number of evaluation images (default: all shipped test images, or 50 photo views)
-        or a folder of images (needs `labels`).
+        Number of evaluation images, >= 1 (default: all 1000 MNIST test images for
+        tinymnv2, 50 photo views for ImageNet models) or a folder of images (needs `labels`).
     labels : path, optional
-        ``FILE LABEL`` lines for the `images` folder.
+        Labels of the `images` folder: one ``FILE LABEL`` line per image (class index).
     protect : str or int
-        Protected accumulator bits: ``"31:20"``, ``"31,5"``, ``"none"`` or a mask.
+        Accumulator bits protected by error detection and correction, e.g. ``31:20`` (bits
+        20..31) or ``31,5``, ``none`` or a mask.
     seed : int
         Root seed (voltage points, calibration crops), >= 0.
-    jobs : int or None
-        Worker processes of the one pool that runs every (voltage point, image batch)
-        task (None: all cores, or the ``VSCALE_WORKERS`` environment variable); capped
-        by the tasks and the cores. Results do not depend on it.
+    jobs : int, optional
+        Worker processes, >= 1, sharing the (voltage point, image batch) tasks; results do
+        not depend on it (default: all cores, or the ``VSCALE_WORKERS`` environment variable).
     array : "RxC" or (rows, cols)
-        Weight-stationary array of ``bitlevel`` (and the column depth of ``statistical``).
+        Weight-stationary array of ``bitlevel`` (and the column depth of ``statistical``),
+        rows x columns of PEs, each >= 1.
     penalty_cycles : int
         Cycles one recovery costs (``bitlevel``), >= 0.
     recovery : str
-        Recovery policy of a detection (``bitlevel``): ``global``, ``column``, ``local`` or
-        ``drop`` (:data:`sim.protection.RECOVERY_POLICIES`).
+        Recovery of a detection (``bitlevel``): the whole array stalls (``global``), the PE's
+        column (``column``), the PE replays (``local``) or the MAC is dropped (``drop``).
     razor_window_ps : float, "PCT%" or None
-        Razor detection window in ps, or a percentage of the clock period (``bitlevel``;
-        default: half the clock period).
-    plan : path or None
-        Per-layer protection plan (TOML, :mod:`experiments.plans`) replacing `protect`,
+        Razor detection window in ps, or a percentage of the clock period, e.g. ``25%``
+        (``bitlevel``; default: half the clock period).
+    plan : path, optional
+        Per-layer protection plan (TOML, ``docs/array_simulation.md``) replacing `protect`,
         `recovery`, `penalty_cycles` and `razor_window_ps` (``bitlevel``).
     calibration : str
-        Activation calibration: ``mse``, ``percentile`` or ``entropy``.
-    calibration_images : path or None
-        Folder of calibration images, disjoint from the evaluation images (default:
-        :func:`workloads.models.zoo.load_bundle`'s, e.g. a held-out part of the
-        `images` folder).
+        Activation calibration per layer: ``percentile`` (99.99th percentile of ``|x|``),
+        ``mse`` (threshold minimising the quantisation MSE) or ``entropy`` (threshold
+        minimising the KL divergence, TensorRT's; clips ReLU6 outputs hard).
+    calibration_images : path, optional
+        Folder of calibration images (no labels), disjoint from the evaluation images; refused
+        when empty, of a smaller image size or sharing an image with the evaluation images
+        (default: the shipped MNIST calibration images for 28x28 models; for ImageNet models a
+        seeded held-out fifth of the `images` folder, never evaluated, or scikit-image's
+        photos with a warning).
     batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
         The energy columns' hardware (:class:`~experiments.studies.energy_options.EnergyFields`):
         `batch` images share each weight fold on the simulated array, whatever `images` is.
     (PE fields, ``vdd_v``, ``f_clk_mhz`` and ``t_setup_ps``, the flip-flops' setup time of
     ``statistical`` and ``bitlevel``: :class:`~experiments.studies.common.SweepFields`.)
     """
+
+    CHOICES: ClassVar[Mapping[str, Sequence[str]]] = {
+        "injection": INJECTIONS,
+        "recovery": RECOVERY_POLICIES,
+        "calibration": CALIBRATION_METHODS,
+    }
 
     model: str = "tinymnv2"
     injection: str = "exact"
@@ -142,6 +140,7 @@ class AccuracyConfig(SweepFields, EnergyFields):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_model(self.model)
         self.check_energy_fields(self.pe_config().tech)
         check_choice("injection", self.injection, INJECTIONS)
         if self.injection != "exact" and (self.pipeline != "registered" or self.adder != "rca"):
@@ -149,15 +148,13 @@ class AccuracyConfig(SweepFields, EnergyFields):
                 f"injection: {self.injection} models the registered pipeline with the rca adder; "
                 f"got {self.pipeline} {self.adder}"
             )
-        _images(self.images)
+        set_field(self, "images", check_images(self.images, model=self.model))
+        check_labels(self.images, self.labels)
         self.protect_mask()
         check_int("seed", self.seed, minimum=0)
         if self.jobs is not None:
             check_int("jobs", self.jobs, minimum=1)
-        if not isinstance(self.penalty_cycles, int) or isinstance(self.penalty_cycles, bool) or self.penalty_cycles < 0:
-            raise ConfigError(
-                f"penalty_cycles: expected a non-negative integer number of cycles, got {self.penalty_cycles!r}"
-            )
+        check_int("penalty_cycles", self.penalty_cycles, minimum=0)
         check_choice("recovery", self.recovery, RECOVERY_POLICIES)
         set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, 1e6 / self.f_clk_mhz))
         if self.plan is not None:
@@ -167,7 +164,8 @@ class AccuracyConfig(SweepFields, EnergyFields):
         check_choice("calibration", self.calibration, CALIBRATION_METHODS)
         if self.calibration_images is not None and not Path(self.calibration_images).is_dir():
             raise ConfigError(f"calibration_images: {self.calibration_images} is not a directory")
-        resolve_array(array=self.array, dataflow="ws")
+        rows, cols = array_shape(self.array)
+        set_field(self, "array", f"{rows}x{cols}")
 
     def protection_plan(self) -> Any:
         """The plan file, read (None without one)."""
@@ -458,7 +456,7 @@ def accuracy(
     calibration = CalibrationConfig(method=config.calibration)
     prepared = prepare_model(
         config.model,
-        images=_images(config.images),
+        images=config.images,
         labels=config.labels,
         seed=config.seed,
         calibration=calibration,

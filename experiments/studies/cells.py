@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from experiments.results import StudyResult
+from experiments.vocabulary import ConfigFields
 from pe_models.liberty_files import resolve_cell_library
 
-from . import Study
-from .common import as_config, set_field, vdd_values
+from .common import Study, as_config, set_field, vdd_values
 
 __all__ = ["CellsConfig", "CellsResult", "CellsRow", "tech_cells"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class CellsConfig:
+class CellsConfig(ConfigFields):
     """A technology's cell library at several supplies.
 
     Attributes

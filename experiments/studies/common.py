@@ -1,9 +1,11 @@
 """What the study configs share: field checks and the PE, timing and operand field groups.
 
-A study config is a frozen, keyword-only dataclass that validates itself in
-``__post_init__`` and raises :class:`pe_models.errors.ConfigError` with a message that
-starts with the *field* name (``vdd_v: ...``), never a command-line option; the command
-line translates field names to its options in one place (:mod:`experiments.options`).
+A study config is a frozen, keyword-only dataclass derived from
+:class:`experiments.vocabulary.ConfigFields` (an unknown keyword names the nearest field)
+that validates itself in ``__post_init__`` and raises :class:`pe_models.errors.ConfigError`
+with a message that starts with the *field* name (``vdd_v: ...``), never a command-line
+option; the command line translates field names to its options in one place
+(:func:`experiments.options.cli_message`, called by :func:`experiments.cli.main`).
 
 The field groups are mixins: a config that evaluates timing at one operating point
 inherits :class:`TimingFields` (which includes :class:`PEFields`), a voltage sweep
@@ -15,17 +17,20 @@ class only checks the fields it adds, after ``super().__post_init__()``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 from experiments.technology_files import resolve_user_technology
-from experiments.validation import integer
+from experiments.validation import integer, vdd_values
+from experiments.vocabulary import ConfigFields, resolve_names
 from pe_models.cells import parse_cell_delays
 from pe_models.errors import ConfigError
 from pe_models.operands import OPERAND_SOURCES, OperandStream, load_trace, synthetic_stream
@@ -52,9 +57,14 @@ __all__ = [
     "array_shape",
     "as_config",
     "check_choice",
+    "check_images",
     "check_int",
+    "check_labels",
+    "check_model",
     "check_number",
+    "check_topology",
     "config_dict",
+    "gemm_shape",
     "no_progress",
     "parse_razor_window",
     "resolve_array",
@@ -104,9 +114,22 @@ def no_progress(items: Iterable[T], *, total: int | None = None, label: str = ""
 
 
 def as_config(config_type: type[C], config: C | None, fields: Mapping[str, Any]) -> C:
-    """`config` itself, or ``config_type(**fields)``; both at once is an error."""
+    """`config` itself, or ``config_type(**fields)``; both at once is an error.
+
+    ``config=`` given by keyword is the config too (``vscale.latency(config=LatencyConfig(...))``),
+    unless the config takes ``config`` as a keyword alias of a field (the SCALE-Sim drop-in's
+    ``config=`` file).
+
+    Raises
+    ------
+    UnknownFieldError
+        A keyword that is not a field (``vdd: not a field of AccuracyConfig; did you mean
+        vdd_v?``), before anything is built.
+    """
+    if config is None and isinstance(fields.get("config"), config_type):
+        config, fields = fields["config"], {key: value for key, value in fields.items() if key != "config"}
     if config is None:
-        return config_type(**fields)
+        return config_type(**resolve_names(config_type, fields))
     if fields:
         raise TypeError(f"give a {config_type.__name__} or keyword arguments, not both")
     if not isinstance(config, config_type):
@@ -155,51 +178,6 @@ def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
     if value not in allowed:
         raise ConfigError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
     return str(value)
-
-
-_NUMBER = r"\s*([0-9]*\.?[0-9]+)\s*"
-
-
-def vdd_values(value: object, name: str = "vdd_v") -> tuple[float, ...]:
-    """Supply voltages from a number, a sequence of numbers, or text.
-
-    Text is ``START:STOP:STEP`` (inclusive, either direction), ``V1,V2,...`` or ``V``.
-
-    Raises
-    ------
-    ConfigError
-        Malformed text, a step <= 0, an empty list, or a voltage outside (0, 2] V (the
-        technology then checks its own range).
-    """
-    if isinstance(value, str):
-        range_match = re.fullmatch(f"{_NUMBER}:{_NUMBER}:{_NUMBER}", value)
-        if range_match:
-            start, stop, step = (float(v) for v in range_match.groups())
-            if step <= 0:
-                raise ConfigError(f"{name}: step {step:g} must be > 0")
-            count = math.floor(abs(stop - start) / step + 1e-9) + 1
-            direction = 1 if stop >= start else -1
-            values: list[object] = [round(start + direction * i * step, 6) for i in range(count)]
-        elif re.fullmatch(f"{_NUMBER}(,{_NUMBER})*", value):
-            values = [float(v.strip()) for v in value.split(",")]
-        else:
-            raise ConfigError(
-                f"{name}: {value!r} is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)"
-            )
-    elif isinstance(value, Sequence | np.ndarray):
-        values = list(value)
-    else:
-        values = [value]
-    if not values:
-        raise ConfigError(f"{name}: expected at least one supply voltage")
-    result = []
-    for item in values:
-        ok = isinstance(item, int | float | np.integer | np.floating) and not isinstance(item, bool)
-        if not ok or not 0 < float(item) <= 2:  # type: ignore[arg-type]
-            shown = f"{float(item):g} V" if ok else repr(item)  # type: ignore[arg-type]
-            raise ConfigError(f"{name}: {shown} is out of range; allowed: (0, 2] V")
-        result.append(float(item))  # type: ignore[arg-type]
-    return tuple(result)
 
 
 def parse_razor_window(value: object, t_clk_ps: float, name: str = "razor_window_ps") -> float | None:
@@ -260,26 +238,34 @@ def _chain_post_init(config: object, cls: type) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PEFields:
+class PEFields(ConfigFields):
     """What the PE is made of (see :class:`pe_models.pe.PEConfig`).
 
     Attributes
     ----------
     cells : str
-        ``"compound"`` (XOR3/MAJ3 full adders) or ``"2in"`` (2-input cells).
+        Cell library: ``compound`` (XOR3/MAJ3 full adders) or ``2in`` (2-input cells).
     cell_delays_ps : mapping of str to float, or "CELL=PS,...", optional
-        Cell delay overrides in ps at nominal VDD; stored as sorted (cell, ps) pairs.
+        Cell delays in ps at nominal VDD replacing the library's, e.g. ``xor2=30,and2=20``
+        (kept as sorted (cell, ps) pairs; default: the library's).
     adder : str
-        ``"rca"`` or ``"ks"``.
+        Accumulator adder: ``rca`` (ripple-carry) or ``ks`` (Kogge-Stone).
     pipeline : str
-        ``"registered"`` or ``"fused"``.
+        ``registered`` (product registered, the stages timed apart) or ``fused``
+        (multiply-add in one cycle).
     width : int
         Accumulator width in bits, 16..62.
     technology : str, path or technology object
-        Voltage-scaling preset name, a fitted ``FILE.toml`` or a ``FILE.csv`` of
-        ``vdd_v,delay_scale`` points (loaded once, stored as the technology object), or a
+        Voltage-scaling preset (``vscale tech list``), a fitted ``FILE.toml`` or a
+        ``FILE.csv`` of ``vdd_v,delay_scale`` points (loaded once), or a
         :class:`~pe_models.technology.Technology` / ``TabulatedTechnology``.
     """
+
+    CHOICES: ClassVar[Mapping[str, Sequence[str]]] = {
+        "cells": ("compound", "2in"),
+        "adder": ("rca", "ks"),
+        "pipeline": ("registered", "fused"),
+    }
 
     cells: str = "compound"
     cell_delays_ps: Any = None
@@ -313,16 +299,18 @@ class TimingFields(PEFields):
     Attributes
     ----------
     vdd_v : float, optional
-        Supply voltage in V (the technology gives the delay scale).
+        Supply voltage in V, inside the technology's range (the technology gives the delay
+        scale); one of `vdd_v` and `t_clk_ps` is required.
     f_clk_mhz : float
-        Clock frequency in MHz, with `vdd_v` (default 700).
+        Clock frequency in MHz with `vdd_v`, > 0 and <= 20000.
     t_clk_ps : float, optional
-        Clock period in ps, instead of `vdd_v`.
+        Clock period in ps instead of `vdd_v`, > 0 and longer than the setup time.
     delay_scale : float, optional
-        Cell delays relative to nominal, with `t_clk_ps` (default 1).
+        Cell delays relative to nominal with `t_clk_ps`, > 0 and <= 1000 (default: 1).
     t_setup_ps : float, optional
-        Setup time of the output flip-flops at this operating point in ps (default: the
-        cell library's, scaled with the delays).
+        Setup time of the output flip-flops at this operating point in ps, >= 0 and shorter
+        than the clock period (default: the cell library's 25 ps at nominal VDD, scaled with
+        the cell delays).
     """
 
     vdd_v: float | None = None
@@ -372,13 +360,14 @@ class SweepFields(PEFields):
     Attributes
     ----------
     vdd_v : sequence of float, float or "START:STOP:STEP"
-        Supply voltages in V, stored as a tuple (default 0.9 V to 0.5 V in 50 mV steps).
+        Supply voltages in V: ``START:STOP:STEP`` (inclusive, either direction), ``V1,V2,...``
+        or one voltage, each inside the technology's range.
     f_clk_mhz : float
-        Clock frequency in MHz (default 700).
+        Clock frequency in MHz, > 0 and <= 20000.
     t_setup_ps : float, optional
         Setup time of the output flip-flops in ps, the same at every voltage of the sweep,
-        >= 0 and shorter than the clock period (default: the cell library's, scaled with the
-        delays at each voltage).
+        >= 0 and shorter than the clock period (default: the cell library's 25 ps at nominal
+        VDD, scaled with the cell delays at each voltage).
     """
 
     vdd_v: Any = DEFAULT_VDD_SWEEP
@@ -406,16 +395,17 @@ class SweepFields(PEFields):
 
 
 @dataclass(frozen=True, kw_only=True)
-class OperandFields:
+class OperandFields(ConfigFields):
     """Where the PE's operands come from.
 
     Attributes
     ----------
     operands : str or path
-        ``"uniform"``, ``"dnn"`` (a synthetic weight-stationary column, see
-        :func:`pe_models.operands.synthetic_stream`) or a ``.npz`` trace with arrays a, b, c.
+        Operand source: ``uniform`` int8 values and partial sums, ``dnn`` (a synthetic
+        weight-stationary column, :func:`pe_models.operands.synthetic_stream`) or a
+        ``.npz`` trace with arrays a, b, c (``vscale trace``).
     array_rows : int
-        Column depth of the ``dnn`` model, >= 1 (default 256).
+        Array rows (the column depth) of the ``dnn`` operand model, >= 1.
     seed : int
         Seed of the synthetic operands, >= 0.
     """
@@ -442,6 +432,122 @@ class OperandFields:
         from experiments.validation import memory_limit
 
         return load_trace(self.operands, width=getattr(self, "width", None), max_bytes=memory_limit())
+
+
+def check_model(value: object, name: str = "model", *, files: bool = True) -> str:
+    """A model name of :data:`workloads.models.MODEL_NAMES` or (with `files`) an existing ``.onnx`` file.
+
+    Raises
+    ------
+    ConfigError
+        ``model: expected tinymnv2, mobilenetv2 or a float ONNX file, got 'nope'``, or an
+        ONNX file that does not exist.
+    """
+    from workloads.models import MODEL_NAMES
+
+    text = str(value) if isinstance(value, str | Path) else None
+    if text in MODEL_NAMES:
+        return text
+    if files and text is not None and text.lower().endswith(".onnx"):
+        if not Path(text).is_file():
+            raise ConfigError(f"{name}: {text}: no such ONNX file")
+        return text
+    allowed = ", ".join(MODEL_NAMES) + (" or a float ONNX file" if files else "")
+    raise ConfigError(f"{name}: expected {allowed}, got {value!r}")
+
+
+@functools.cache
+def _image_limit(model: str) -> int | None:
+    """Evaluation images a model's bundled data holds (None: not known before loading it)."""
+    from workloads.data import mnist_test_set
+    from workloads.models.zoo import PHOTO_NAMES
+
+    if model == "tinymnv2":
+        labels = mnist_test_set().labels
+        return None if labels is None else len(labels)
+    if model == "mobilenetv2":
+        return 10 * len(PHOTO_NAMES["evaluation"])
+    return None
+
+
+def check_images(value: object, *, model: str, name: str = "images", folder: bool = True) -> int | str | None:
+    """Evaluation images: a count, 1 .. what `model`'s bundled data holds, or (with `folder`) a folder.
+
+    ``"300"`` is the count 300, a folder is returned as text; None (the model's default) stays None.
+
+    Raises
+    ------
+    ConfigError
+        ``images: expected a positive integer, got 0``, ``images: 5000 is out of range;
+        allowed: 1..1000``, or a path that is not a folder.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        count = check_int(name, value, minimum=1)
+        limit = _image_limit(model)
+        if limit is not None and count > limit:
+            raise ConfigError(f"{name}: {count} is out of range; allowed: 1..{limit}")
+        return count
+    if folder and isinstance(value, str | Path):
+        if not Path(value).is_dir():
+            raise ConfigError(f"{name}: {str(value)!r} is neither a number of images nor a directory")
+        return str(value)
+    allowed = "a positive number of images" + (" or a folder of images" if folder else "")
+    raise ConfigError(f"{name}: expected {allowed}, got {value!r}")
+
+
+def check_labels(images: object, labels: object) -> None:
+    """`labels` goes with a folder of `images` (after :func:`check_images`), and only with one.
+
+    Raises
+    ------
+    ConfigError
+        ``labels: only with images given as a folder of images``, or ``images: DIR is a
+        folder; labels (a FILE LABEL list) is required with it``.
+    """
+    if labels is not None and not isinstance(images, str):
+        raise ConfigError("labels: only with images given as a folder of images")
+    if isinstance(images, str) and labels is None:
+        raise ConfigError(f"images: {images} is a folder; labels (a FILE LABEL list) is required with it")
+
+
+def check_topology(value: object, name: str = "topology") -> str:
+    """A topology: an existing CSV file or a built-in name (:data:`workloads.topologies.BUILTIN_TOPOLOGIES`).
+
+    Raises
+    ------
+    ConfigError
+        ``topology: 'nope' is neither a file nor a built-in topology; allowed: a CSV file
+        or one of mobilenetv2, resnet18, resnet50``.
+    """
+    from workloads.topologies import BUILTIN_TOPOLOGIES
+
+    text = os.fspath(value) if isinstance(value, str | os.PathLike) else None
+    if text is None or not (text in BUILTIN_TOPOLOGIES or Path(text).is_file()):
+        raise ConfigError(
+            f"{name}: {value!r} is neither a file nor a built-in topology; "
+            f"allowed: a CSV file or one of {', '.join(BUILTIN_TOPOLOGIES)}"
+        )
+    return str(text)
+
+
+def gemm_shape(value: object, name: str = "gemm") -> tuple[int, int, int]:
+    """A GEMM ``C[M, N] = A[M, K] @ B[K, N]`` from ``"M,N,K"`` or ``(M, N, K)``, each >= 1.
+
+    Raises
+    ------
+    ConfigError
+        ``gemm: expected M,N,K with positive integers, e.g. 64,32,27, got '...'``.
+    """
+    text = ",".join(str(v) for v in value) if isinstance(value, tuple | list) else str(value)
+    match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", text)
+    if match is None or 0 in (int(v) for v in match.groups()):
+        raise ConfigError(f"{name}: expected M,N,K with positive integers, e.g. 64,32,27, got {value!r}")
+    m, n, k = (int(v) for v in match.groups())
+    return m, n, k
 
 
 def array_shape(value: object, name: str = "array") -> tuple[int, int]:

@@ -21,13 +21,14 @@ through :mod:`experiments.studies.inference_energy`, as ``accuracy`` and ``optim
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from experiments.results import NOT_A_COLUMN, StudyResult
+from experiments.results import NOT_A_COLUMN, StudyResult, saving_pct
 from pe_models.energy import (
     PEEnergyModel,
     leakage_temperature_factor,
@@ -36,27 +37,28 @@ from pe_models.energy import (
 )
 from pe_models.errors import ConfigError
 from pe_models.pe import OperatingPoint, PEConfig, max_error_free_f_clk_mhz, stage_timing
-from sim.config import ArrayConfig
+from sim.config import DATAFLOWS, ArrayConfig
 from sim.energy import (
     COMPONENTS,
     EnergyBreakdown,
     GatingOptions,
     LayerActivity,
+    MacSwitching,
     MemoryEnergy,
     activity_from_result,
     batched_activity,
     design_hold_buffers,
     error_free,
+    iid_mac_switching,
     layer_energy,
     mac_switching,
     total_energy,
 )
-from sim.engine import simulate_grouped_gemm
 from sim.layers import GemmLayer, GemmProblem, Layer
 from sim.memory import ifmap_words
 from sim.network import layer_operands
-from sim.protection import STALL_SCOPES, Protection, parse_bit_mask
-from workloads.models.zoo import MODEL_NAMES
+from sim.protection import RECOVERY_POLICIES, Protection, parse_bit_mask
+from workloads.models import MODEL_NAMES
 from workloads.topologies import load_topology
 
 from .common import (
@@ -67,6 +69,8 @@ from .common import (
     check_choice,
     check_int,
     check_number,
+    check_topology,
+    gemm_shape,
     no_progress,
     resolve_array,
 )
@@ -74,6 +78,9 @@ from .energy_options import EnergyFields
 
 __all__ = [
     "EnergyConfig",
+    "EnergyFigures",
+    "EnergyPerVdd",
+    "EnergyPerVddRow",
     "EnergyResult",
     "EnergyRow",
     "energy",
@@ -83,22 +90,6 @@ __all__ = [
 ]
 
 TOTAL = "total"
-
-
-def _gemm_shape(value: object) -> tuple[int, int, int] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        parts = value.split(",")
-        try:
-            numbers = [int(p) for p in parts]
-        except ValueError:
-            numbers = []
-    else:
-        numbers = list(value) if isinstance(value, tuple | list) else []
-    if len(numbers) != 3 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in numbers):
-        raise ConfigError(f"gemm: expected M,N,K as three positive integers, e.g. 512,256,256, got {value!r}")
-    return (numbers[0], numbers[1], numbers[2])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,19 +107,27 @@ class EnergyConfig(SweepFields, EnergyFields):
         layers, with the int8 operands its first evaluation image produces (real activity
         instead of the synthetic operand model), through
         :func:`~experiments.studies.inference_energy.inference_energy` as ``accuracy`` does.
-    config_file, array, dataflow, bandwidth :
-        The array, as :class:`~experiments.studies.latency.LatencyConfig`; its clock is `f_clk_mhz`.
+    config_file : str or path, optional
+        Array configuration: a SCALE-Sim ``.cfg`` or a vscale TOML file; the fields below
+        override it; its clock is `f_clk_mhz`.
+    array : "RxC" or (rows, cols), optional
+        Array shape in PEs (default: from `config_file`, else 256x256).
+    dataflow : str, optional
+        ``ws``, ``os`` or ``is`` (default: from `config_file`, else ws).
+    bandwidth : float or "unlimited", optional
+        DRAM bandwidth in words per cycle; adds memory stall cycles (default: from
+        `config_file`, else unlimited).
     scalesim_compat : bool
         Lower layers as SCALE-Sim v2 does.
     protect : str
-        Protected accumulator bits, e.g. ``"31:20"`` (default ``"none"``).
+        Protected accumulator bits, e.g. ``31:20``, or ``none``.
     penalty_cycles : int
-        Cycles one correction costs (simulate only), >= 0.
-    stall_scope : str
-        ``global`` or ``column``.
+        Cycles one correction costs (with `simulate`), >= 0.
+    recovery : str
+        Recovery of a detection (with `simulate`): ``global``, ``column``, ``local`` or ``drop``.
     simulate : bool
         Run every MAC through the array simulator at each voltage (timing errors,
-        detections and recovery cycles); default False: closed-form cycles, no errors.
+        detections and recovery cycles charged; off: closed-form cycles, no errors).
     batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
         :class:`~experiments.studies.energy_options.EnergyFields` (batch 1, clock gating,
         no power gating, nominal memory supply, LPDDR4, 27 degC).
@@ -145,6 +144,12 @@ class EnergyConfig(SweepFields, EnergyFields):
     (PE fields, ``vdd_v`` sweep and ``f_clk_mhz``: :class:`~experiments.studies.common.SweepFields`.)
     """
 
+    CHOICES: ClassVar[Mapping[str, Sequence[str]]] = {
+        "model": MODEL_NAMES,
+        "dataflow": DATAFLOWS,
+        "recovery": RECOVERY_POLICIES,
+    }
+
     topology: str | Path | None = None
     gemm: Any = None
     model: str | None = None
@@ -155,7 +160,7 @@ class EnergyConfig(SweepFields, EnergyFields):
     scalesim_compat: bool = False
     protect: str = "none"
     penalty_cycles: int = 1
-    stall_scope: str = "global"
+    recovery: str = "global"
     simulate: bool = False
     node_nm: float | None = None
     hold_buffers_per_bit: float | None = None
@@ -164,16 +169,19 @@ class EnergyConfig(SweepFields, EnergyFields):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        object.__setattr__(self, "gemm", _gemm_shape(self.gemm))
+        if self.gemm is not None:
+            object.__setattr__(self, "gemm", gemm_shape(self.gemm))
         if sum(value is not None for value in (self.topology, self.gemm, self.model)) != 1:
             raise ConfigError("topology: give exactly one of topology, gemm and model")
         if self.model is not None:
             check_choice("model", self.model, MODEL_NAMES)
+        if self.topology is not None:
+            check_topology(self.topology)
         self.array_config()
         pe = self.pe_config()
         parse_bit_mask(self.protect, width=pe.width, option="protect")
         check_int("penalty_cycles", self.penalty_cycles, minimum=0)
-        check_choice("stall_scope", self.stall_scope, STALL_SCOPES)
+        check_choice("recovery", self.recovery, RECOVERY_POLICIES)
         check_int("activity_samples", self.activity_samples, minimum=64)
         check_int("seed", self.seed, minimum=0)
         if self.hold_buffers_per_bit is not None:
@@ -212,19 +220,27 @@ class EnergyConfig(SweepFields, EnergyFields):
         mask = parse_bit_mask(self.protect, width=self.width, option="protect")
         if mask == 0:
             return None
-        return Protection(protected_mask=mask, penalty_cycles=self.penalty_cycles, stall_scope=self.stall_scope)
+        return Protection(protected_mask=mask, penalty_cycles=self.penalty_cycles, recovery=self.recovery)
 
 
 @dataclass(frozen=True, kw_only=True)
-class EnergyRow:
-    """One layer (or the whole inference, ``layer_name = "total"``) at one supply voltage, per image.
+class _Supply:
+    vdd_v: float
+    f_clk_mhz: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class _LayerKey:
+    layer_id: int
+    layer_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyFigures:
+    """The counts and energy, per image, of one layer or of the whole inference at one supply voltage.
 
     Attributes
     ----------
-    vdd_v, f_clk_mhz : float
-    layer_id : int
-        Position in the topology; -1 for the total.
-    layer_name : str
     batch : int
         Images sharing each weight fold.
     macs : int
@@ -248,7 +264,7 @@ class EnergyRow:
     pj_per_mac : float
         ``total_pj / macs``.
     saving_pct, system_saving_pct : float
-        ``100 (1 - total_pj / total_pj at nominal VDD)``, same layer and clock.
+        ``100 (1 - total_pj / total_pj at nominal VDD)``, same layer (or inference) and clock.
     core_saving_pct : float
         The same for ``core_pj``.
     dvfs_f_clk_mhz : float
@@ -261,10 +277,6 @@ class EnergyRow:
         Every component's band (not a column).
     """
 
-    vdd_v: float
-    f_clk_mhz: float
-    layer_id: int
-    layer_name: str
     batch: int
     macs: int
     cycles: int
@@ -299,8 +311,27 @@ class EnergyRow:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EnergyRow(EnergyFigures, _LayerKey, _Supply):
+    """One layer at one supply voltage: ``vdd_v``, ``f_clk_mhz``, ``layer_id`` (position in the
+    topology), ``layer_name``, then the :class:`EnergyFigures`."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyPerVddRow(EnergyFigures, _Supply):
+    """The whole inference (every layer) at one supply voltage: ``vdd_v``, ``f_clk_mhz``, then the
+    :class:`EnergyFigures` of the layers together."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyPerVdd(StudyResult[EnergyPerVddRow, EnergyConfig]):
+    """The energy per inference at each supply voltage, as a result of its own (table, CSV, JSON)."""
+
+    row_type = EnergyPerVddRow
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnergyResult(StudyResult[EnergyRow, EnergyConfig]):
-    """Rows per (VDD, layer) and a ``total`` row per VDD.
+    """One row per (VDD, layer); the energy per inference at each VDD in ``per_vdd``.
 
     ``totals``: nominal VDD, energy per MAC at nominal (datapath and total), peak
     throughput, the toggle model's validation errors, the saving at the lowest VDD, the
@@ -309,15 +340,30 @@ class EnergyResult(StudyResult[EnergyRow, EnergyConfig]):
 
     Attributes
     ----------
+    per_vdd : tuple of EnergyPerVddRow
+        The whole inference at each VDD of the sweep (the layers' rows together).
     model : PEEnergyModel
     """
 
     row_type = EnergyRow
 
+    per_vdd: tuple[EnergyPerVddRow, ...] = field(default=(), compare=False)
     model: PEEnergyModel = field(repr=False)
 
+    def per_vdd_result(self) -> EnergyPerVdd:
+        """The energy per inference at each VDD as a result (``energy_per_vdd.csv``)."""
+        return EnergyPerVdd(config=self.config, rows=self.per_vdd, totals=self.totals)
 
-def _operands(layer: Layer, problem: GemmProblem, index: int, seed: int, scalesim_compat: bool) -> tuple:
+    def as_dict(self) -> dict[str, Any]:
+        """``{"config", "totals", "per_vdd", "rows"}``: the per-VDD energy before the per-layer rows."""
+        whole = super().as_dict()
+        per_vdd = self.per_vdd_result().records()
+        return {"config": whole["config"], "totals": whole["totals"], "per_vdd": per_vdd, "rows": whole["rows"]}
+
+
+def _operands(
+    layer: Layer, problem: GemmProblem, index: int, seed: int, scalesim_compat: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """The layer's operands as ``vscale simulate`` draws them (``sim.network.layer_operands``).
 
     With SCALE-Sim's lowering the GEMM shape can differ from the layer's own: then random
@@ -327,11 +373,44 @@ def _operands(layer: Layer, problem: GemmProblem, index: int, seed: int, scalesi
     if not scalesim_compat:
         return layer_operands(layer, child)
     rng = np.random.default_rng(child)
-    shape_a = (problem.groups, problem.m, problem.k)
-    magnitude = np.clip(np.rint(np.abs(rng.normal(0.0, 40.0, shape_a))), 0, 127)
-    activations = np.where(rng.random(shape_a) < 0.5, 0, magnitude).astype(np.int8)
-    weights = np.clip(np.rint(rng.normal(0.0, 25.0, (problem.groups, problem.k, problem.n))), -128, 127)
-    return activations, weights.astype(np.int8)
+    activations = _independent_activations(rng, (problem.groups, problem.m, problem.k))
+    return activations, _independent_weights(rng, (problem.groups, problem.k, problem.n))
+
+
+def _independent_activations(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Post-ReLU int8 activations, each drawn on its own: zero with probability 1/2, else |N(0, 40)| rounded."""
+    magnitude = np.clip(np.rint(np.abs(rng.normal(0.0, 40.0, shape))), 0, 127)
+    return np.where(rng.random(shape) < 0.5, 0, magnitude).astype(np.int8)
+
+
+def _independent_weights(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """int8 weights, each drawn on its own: N(0, 25) rounded."""
+    return np.clip(np.rint(rng.normal(0.0, 25.0, shape)), -128, 127).astype(np.int8)
+
+
+def _independent_switching(
+    config: EnergyConfig, model: PEEnergyModel, array: ArrayConfig
+) -> Callable[[GemmProblem], MacSwitching]:
+    """Switching of a layer whose operands are independent draws, per (K, M > 1, N > 1):
+    every layer with those has the same operand pairs in distribution, so one estimate
+    serves them all, sampled without building the matrices (:func:`sim.energy.iid_mac_switching`)."""
+    estimates: dict[tuple[int, bool, bool], MacSwitching] = {}
+
+    def switching(problem: GemmProblem) -> MacSwitching:
+        key = (problem.k, problem.m > 1, problem.n > 1)
+        if key not in estimates:
+            estimates[key] = iid_mac_switching(
+                model,
+                problem,
+                array,
+                draw_activations=_independent_activations,
+                draw_weights=_independent_weights,
+                samples=config.activity_samples,
+                seed=np.random.SeedSequence(config.seed, spawn_key=(2, *(int(part) for part in key))),
+            )
+        return estimates[key]
+
+    return switching
 
 
 @dataclass(frozen=True)
@@ -363,22 +442,24 @@ def _workload(config: EnergyConfig, model: PEEnergyModel, array: ArrayConfig) ->
         assert config.topology is not None
         layers = list(load_topology(config.topology, scalesim_compat=config.scalesim_compat).layers)
     workload = []
+    independent = _independent_switching(config, model, array)
     for index, layer in enumerate(layers):
         problem = layer.gemm(scalesim_compat=config.scalesim_compat)
-        activations, weights = _operands(layer, problem, index, config.seed, config.scalesim_compat)
-        switching = mac_switching(
-            model,
-            activations,
-            weights,
-            array,
-            samples=config.activity_samples,
-            seed=np.random.SeedSequence(config.seed),
-        )
+        operands = None
+        if config.simulate or not config.scalesim_compat:
+            operands = _operands(layer, problem, index, config.seed, config.scalesim_compat)
+        if config.scalesim_compat:
+            switching = independent(problem)
+        else:
+            assert operands is not None
+            switching = mac_switching(
+                model, *operands, array, samples=config.activity_samples, seed=np.random.SeedSequence(config.seed)
+            )
         workload.append(
             _Layer(
                 name=layer.name,
                 problem=problem,
-                operands=(activations, weights),
+                operands=operands,
                 ifmap_words=ifmap_words(layer, scalesim_compat=config.scalesim_compat),
                 units_per_mac=switching.units_per_mac,
                 register_toggles_per_mac=switching.register_toggles_per_mac,
@@ -417,27 +498,24 @@ def _model_workload(config: EnergyConfig, array: ArrayConfig) -> list[_Layer]:
 
 
 def _saving(value: float, reference: float) -> float:
-    return 100.0 * (1.0 - value / reference) if reference else 0.0
+    return saving_pct(value, reference)
 
 
-def _row(
+def _figures(
     breakdown: EnergyBreakdown,
-    layer_id: int,
     reference: EnergyBreakdown,
     dvfs: EnergyBreakdown,
     correction_cycles: int,
     detections: int,
-) -> EnergyRow:
+) -> dict[str, Any]:
+    """The :class:`EnergyFigures` of a breakdown: savings against `reference` (nominal VDD), the
+    DVFS baseline `dvfs` beside it."""
     components = {name: band.nominal for name, band in breakdown.components().items()}
     total = breakdown.total_pj
     nominal_total = reference.total_pj.nominal
     nominal_core = reference.core_pj.nominal
     system = _saving(total.nominal, nominal_total)
-    return EnergyRow(
-        vdd_v=breakdown.vdd_v,
-        f_clk_mhz=breakdown.f_clk_mhz,
-        layer_id=layer_id,
-        layer_name=breakdown.name,
+    return dict(
         batch=breakdown.batch,
         macs=breakdown.macs,
         cycles=breakdown.cycles,
@@ -488,6 +566,8 @@ def _activities(
             )
             for layer in workload
         ]
+    from sim.engine import simulate_grouped_gemm  # numba: only the simulated path needs it
+
     point = OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz)
     timing = stage_timing(pe, operating_point=point, t_setup_ps=config.t_setup_ps)
     activities = []
@@ -551,7 +631,7 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
     gating = config.gating()
     memory = config.memory(array, node_nm=model.node_nm, tech=pe.tech)
     if config.model is not None and config.simulate:
-        raise ConfigError("simulate: a --model workload is evaluated in closed form; allowed: topology or gemm")
+        raise ConfigError("simulate: a model workload is evaluated in closed form; allowed: topology or gemm")
     workload = _workload(config, model, array)
     nominal_v = float(pe.tech.vdd_nominal_v)
     voltages = list(config.vdd_v)
@@ -572,22 +652,31 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
     reference = evaluated[nominal_v][0]
     reference_total = total_energy(reference, name=TOTAL)
     rows: list[EnergyRow] = []
+    per_vdd: list[EnergyPerVddRow] = []
     for vdd in voltages:
         breakdowns, activities, dvfs = evaluated[vdd]
         for index, (breakdown, activity, ref, base) in enumerate(
             zip(breakdowns, activities, reference, dvfs, strict=True)
         ):
-            rows.append(_row(breakdown, index, ref, base, activity.correction_cycles, activity.detections))
-        rows.append(
-            _row(
-                total_energy(breakdowns, name=TOTAL),
-                -1,
-                reference_total,
-                total_energy(dvfs, name=TOTAL),
-                sum(a.correction_cycles for a in activities),
-                sum(a.detections for a in activities),
+            figures = _figures(breakdown, ref, base, activity.correction_cycles, activity.detections)
+            rows.append(
+                EnergyRow(
+                    vdd_v=breakdown.vdd_v,
+                    f_clk_mhz=breakdown.f_clk_mhz,
+                    layer_id=index,
+                    layer_name=breakdown.name,
+                    **figures,
+                )
             )
+        whole = total_energy(breakdowns, name=TOTAL)
+        figures = _figures(
+            whole,
+            reference_total,
+            total_energy(dvfs, name=TOTAL),
+            sum(a.correction_cycles for a in activities),
+            sum(a.detections for a in activities),
         )
+        per_vdd.append(EnergyPerVddRow(vdd_v=whole.vdd_v, f_clk_mhz=whole.f_clk_mhz, **figures))
     macs = reference_total.macs
     lowest = min(voltages)
     lowest_total = total_energy(evaluated[lowest][0], name=TOTAL)
@@ -623,7 +712,7 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
         **{f"{name}_toggle_error_pct": stage.validation_error_pct for name, stage in model.stages.items()},
         **config.timing_totals(config.pe_config()),
     }
-    return EnergyResult(config=config, rows=tuple(rows), totals=totals, model=model)
+    return EnergyResult(config=config, rows=tuple(rows), totals=totals, per_vdd=tuple(per_vdd), model=model)
 
 
 def required_leakage_share(saving_pct: float, dynamic_energy_ratio: float, leakage_power_ratio: float) -> float:
@@ -653,7 +742,7 @@ def plot_energy(result: EnergyResult):
     """Stacked bars of the inference energy per supply voltage, one segment per component."""
     from experiments.output import subplots
 
-    totals = [row for row in result.rows if row.layer_id == -1]
+    totals = result.per_vdd
     figure, axis = subplots(figsize=(1.2 + 0.7 * len(totals), 4.0))
     labels = [f"{row.vdd_v:g}" for row in totals]
     bottom = np.zeros(len(totals))
@@ -674,7 +763,7 @@ def plot_energy_layers(result: EnergyResult, vdd_v: float):
     """Stacked bars per layer at one supply voltage."""
     from experiments.output import subplots
 
-    rows = [row for row in result.rows if row.layer_id >= 0 and row.vdd_v == vdd_v]
+    rows = [row for row in result.rows if row.vdd_v == vdd_v]
     figure, axis = subplots(figsize=(max(4.0, 0.25 * len(rows) + 2), 4.0))
     positions = np.arange(len(rows))
     bottom = np.zeros(len(rows))

@@ -9,9 +9,11 @@ with :meth:`EnergyFields.check_energy_fields`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+from experiments.vocabulary import ConfigFields
 from pe_models.energy import leakage_temperature_factor
 from pe_models.errors import ConfigError
 from pe_models.memory_energy import DRAM_TYPES
@@ -22,27 +24,29 @@ __all__ = ["EnergyFields"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class EnergyFields:
+class EnergyFields(ConfigFields):
     """Energy options of a study config.
 
     Attributes
     ----------
     batch : int
-        Images sharing each weight fold on the simulated array (default 1, an inference
+        Images sharing each weight fold on the simulated array, >= 1 (1 is an inference
         accelerator's usual case): cycles, SRAM/DRAM traffic and energy per image follow it,
         not the number of images evaluated.
     clock_gating : bool
-        Clock only the PEs whose row and column hold work in a fold (default True; False is
-        every flop of every PE every cycle).
+        Clock only the PEs whose row and column hold work in a fold (off: every flop of every
+        PE every cycle).
     power_gating : bool
-        Power only the PEs holding work (default False); needs clock gating.
+        Power only the PEs holding work; needs clock gating.
     memory_vdd_v : float, optional
         Supply of the SRAM buffers in V, inside the technology's range (default: nominal).
     dram : str
-        DRAM type: ``lpddr4`` (default), ``ddr3`` or ``hbm2``.
+        DRAM type, pJ/bit in ``docs/energy.md``: ``lpddr4``, ``ddr3`` or ``hbm2``.
     temperature_c : float
-        Junction temperature for the leakage, 0..110 degC (default 27).
+        Junction temperature for the leakage, 0..110 degC.
     """
+
+    CHOICES: ClassVar[Mapping[str, Sequence[str]]] = {"dram": tuple(DRAM_TYPES)}
 
     batch: int = 1
     clock_gating: bool = True

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from experiments.results import saving_pct
 from pe_models.energy import PEEnergyModel, pe_energy_model
 from pe_models.errors import ConfigError
 from pe_models.integers import exact_gemm
@@ -366,7 +367,7 @@ def point_energy(
 
 
 def _saving(value: float, reference: float) -> float:
-    return 100.0 * (1.0 - value / reference) if reference else math.nan
+    return saving_pct(value, reference) if reference else math.nan
 
 
 def energy_columns(point: PointEnergy | EnergyBreakdown, reference: PointEnergy | EnergyBreakdown) -> dict[str, Any]:
@@ -456,7 +457,7 @@ def layer_coefficients(
     for layer in layers:
         activity = _batch_activity(layer, array, batch)
 
-        def total(model: PEEnergyModel, changes: dict[str, int], activity: LayerActivity = activity) -> float:
+        def total(model: PEEnergyModel, changes: dict[str, Any], activity: LayerActivity = activity) -> float:
             extra = changes.get("correction_cycles", 0)
             changed = dataclasses.replace(activity, cycles=activity.cycles + extra, **changes)
             breakdown = layer_energy(

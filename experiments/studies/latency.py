@@ -13,40 +13,51 @@ from typing import Any
 
 from experiments.configs import parse_sram_kib, with_sram_kib
 from experiments.results import StudyResult, columns_of
+from experiments.vocabulary import ConfigFields
 from sim.config import ArrayConfig
 from sim.cycles import summarize, topology_report
 from sim.memory import ACCESS_COLUMNS, MemoryReport
 from workloads.topologies import Topology, load_topology
 
-from .common import Study, as_config, resolve_array, set_field
+from .common import Study, as_config, check_topology, resolve_array, set_field
 
 __all__ = ["LatencyConfig", "LatencyResult", "LatencyRow", "latency", "topology_record"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class LatencyConfig:
+class LatencyConfig(ConfigFields):
     """A topology on one array.
 
     Attributes
     ----------
     topology : str or path
-        Topology CSV (SCALE-Sim convolution or GEMM format, or vscale format) or a
-        built-in name (``mobilenetv2``, ``resnet18``, ...).
+        Topology CSV file (SCALE-Sim convolution or GEMM format, or vscale format) or a
+        built-in name (``mobilenetv2``, ``resnet18``, ``resnet50``, ...).
     config_file : str or path, optional
-        Array configuration: SCALE-Sim ``.cfg`` or vscale TOML; the fields below override it.
+        Array configuration: a SCALE-Sim ``.cfg`` or a vscale TOML file with an ``[array]``
+        table; the fields below override it (default: none, a 256x256 ws array, 700 MHz,
+        unlimited bandwidth).
     array : "RxC" or (rows, cols), optional
-        Array shape in PEs (default: from `config_file`, else 256x256).
+        Array shape in PEs, rows x columns, each >= 1, e.g. 256x256 or 128x512 (default:
+        from `config_file`, else 256x256).
     dataflow : str, optional
-        ``ws``, ``os`` or ``is`` (default: from `config_file`, else ws).
+        ``ws`` (weights stationary), ``os`` (outputs stationary) or ``is`` (inputs
+        stationary) (default: from `config_file`, else ws).
     bandwidth : float or "unlimited", optional
-        DRAM bandwidth in words per cycle (default: from `config_file`, else unlimited).
+        DRAM bandwidth in words per cycle, > 0 (a word is ``word_bytes`` bytes, 1 for int8),
+        shared by reads and writes; adds the stall cycles of the SRAM/DRAM model of
+        ``docs/latency.md`` (not SCALE-Sim's memory system); ``unlimited`` for none
+        (default: from `config_file`, else unlimited, no stalls).
     f_clk_mhz : float, optional
-        Clock frequency in MHz for ``latency_us`` (default: from `config_file`, else 700).
+        Clock frequency in MHz for ``latency_us``, > 0 (default: from `config_file`, else 700).
     scalesim_compat : bool
-        Lower layers as SCALE-Sim v2 does (reproduces its cycle counts).
+        Lower layers as SCALE-Sim v2 does: output size ``ceil((H-F+S)/S)``, grouped and
+        depthwise layers as num_filters/groups filters over all channels, ``DP`` rows split
+        per channel; reproduces SCALE-Sim's cycle counts (default: depthwise mapped as one
+        GEMM per group).
     sram_kib : int, "I,F,O" or (ifmap, filter, ofmap), optional
-        SRAM buffer sizes in KiB, one for all three buffers or one each (default: from
-        `config_file`, else 6144, 6144, 2048); stored as a tuple of three.
+        SRAM buffer sizes in KiB, positive integers: one for all three buffers or one each
+        (default: from `config_file`, else 6144,6144,2048).
     """
 
     topology: str | Path
@@ -59,6 +70,7 @@ class LatencyConfig:
     sram_kib: Any = None
 
     def __post_init__(self) -> None:
+        check_topology(self.topology)
         if self.sram_kib is not None:
             set_field(self, "sram_kib", parse_sram_kib(self.sram_kib, option="sram_kib"))
         self.array_config()

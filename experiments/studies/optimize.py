@@ -23,10 +23,15 @@ flip-flops. Method (details and the argument for each step in ``docs/optimizer.m
    lost at worst when at least one visible error hits it, Poisson), recovery cycles
    ``<= budget x base cycles``, protected bits ``<= Razor budget / PEs``.
 4. **Confirm.** The chosen plan and its neighbours (best plans at the adjacent VDDs)
-   run with bit-level injection (every MAC through the chain-level PE in array order);
-   measured accuracy (with a paired test and a bootstrap interval against the int8 model
-   at nominal VDD) and latency overhead are reported beside the screen's predictions,
-   with any disagreement.
+   run with bit-level injection (every MAC through the chain-level PE in array order) on
+   the *selection* images; the least-energy one whose measured loss and latency overhead
+   are within the budgets is accepted, with the screen's predictions beside.
+5. **Test.** The accepted plan runs on the *test* images (disjoint from the selection
+   images, :mod:`~experiments.studies.optimizer.image_sets`): its loss with Tango's score
+   interval and the non-inferiority test against the accuracy budget, its latency overhead
+   with a bootstrap interval, its energy with the model's band. It is *confirmed* when the
+   test shows the loss below the budget and the overhead's upper limit within its budget
+   (``totals["confirmed"]``, ``totals["binding"]`` names the budgets missed).
 """
 
 from __future__ import annotations
@@ -39,11 +44,12 @@ from typing import Any
 
 import numpy as np
 
-from experiments.results import NOT_A_COLUMN, StudyResult
+from experiments.results import NOT_A_COLUMN, StudyResult, saving_pct
 
-from .common import Study
+from .common import Study, as_config
 from .optimizer.config import RECOVERIES, SOLVERS, OptimizeConfig, vdd_grid
 from .optimizer.confirmation import ConfirmationRow, PlanRow, confirm_plans, measure_plans, plan_predictions
+from .optimizer.image_sets import ImageSets, image_sets
 from .optimizer.profiling import LayerProfile, RecordingBackend, layer_profiles, screen_array
 from .optimizer.solving import (
     Candidate,
@@ -72,6 +78,7 @@ __all__ = [
     "STUDY",
     "Candidate",
     "ConfirmationRow",
+    "ImageSets",
     "Infeasible",
     "LayerProfile",
     "OptimizeConfig",
@@ -84,6 +91,7 @@ __all__ = [
     "VddRow",
     "best_plan",
     "confirm_plans",
+    "image_sets",
     "layer_profiles",
     "measure_plans",
     "optimize",
@@ -156,10 +164,14 @@ class ParetoRow:
 
 @dataclass(frozen=True, kw_only=True)
 class OptimizeResult(StudyResult[VddRow, OptimizeConfig]):
-    """Best plan per VDD (rows), the Pareto candidates, the chosen plan and its confirmation.
+    """Best plan per VDD (rows), the Pareto candidates, the chosen plan, its confirmation on the
+    selection images and its measurement on the test images.
 
-    ``totals`` holds the chosen plan's figures (``vdd_v``, ``recovery``, ``energy_pj``,
-    ``saving_pct``, ``predicted_loss_pct``, ``latency_overhead_pct``, ...).
+    ``totals`` holds the accepted plan's screen figures (``vdd_v``, ``recovery``,
+    ``energy_pj``, ``saving_pct``, ``predicted_loss_pct``, ``latency_overhead_pct``, ...),
+    the image sets (``selection_images``, ``test_images``), and the verdict on the test
+    images: ``confirmed`` (every budget met; False without a measurement) and ``binding``
+    (the budgets missed, ``+``-joined; ``"not measured"`` with ``confirm`` off).
     """
 
     row_type = VddRow
@@ -167,21 +179,33 @@ class OptimizeResult(StudyResult[VddRow, OptimizeConfig]):
     chosen: Candidate | None = None
     pareto: tuple[ParetoRow, ...] = ()
     confirmation: tuple[ConfirmationRow, ...] = ()
+    test: PlanRow | None = None
+    images: Any = field(default=None, metadata=NOT_A_COLUMN)
     sensitivity: Any = field(default=None, metadata=NOT_A_COLUMN)
     plans: Any = field(default=None, metadata=NOT_A_COLUMN)
     profiles: Any = field(default=None, metadata=NOT_A_COLUMN)
     chosen_plan: Any = field(default=None, metadata=NOT_A_COLUMN)
+    accepted_plan: Any = field(default=None, metadata=NOT_A_COLUMN)
 
 
-def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: str = "optimize") -> OptimizeResult:
+def optimize(
+    config: OptimizeConfig | None = None,
+    /,
+    *,
+    prepared: Any = None,
+    progress_label: str = "optimize",
+    **fields: Any,
+) -> OptimizeResult:
     """Run the optimizer (screen, sensitivity table, solve, confirm). See the module docstring.
 
     Parameters
     ----------
-    config : OptimizeConfig
+    config : OptimizeConfig, optional
+        Or its fields as keyword arguments (``max_accuracy_loss_pct=1.0``, ``vdd_v="0.9:0.6"`` ...).
     prepared : PreparedModel, optional
         A model already quantised with its evaluation images (default: prepared from
-        ``config.model`` with ``config.images`` images).
+        ``config.model`` with ``config.images`` images), split into selection and test
+        images by :func:`image_sets`.
 
     Returns
     -------
@@ -191,11 +215,14 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
     ------
     ConfigError
         No plan on the grid meets the budgets (:class:`Infeasible`, the message says
-        which budget binds and the best achievable figures).
+        which budget binds and the best achievable figures); fewer images than the two
+        sets need.
     """
+    config = as_config(OptimizeConfig, config, fields)
     if prepared is None:
         prepared = _prepare(config)
-    profiles = layer_profiles(prepared, config)
+    sets = image_sets(prepared, config)
+    profiles = layer_profiles(sets.selection, config, energy_images=prepared.images)
     table = sensitivity_table(profiles, config)
     chosen, per_vdd = best_plan(table, config)
     if chosen is None:
@@ -205,7 +232,7 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
     for v, vdd in enumerate(table.vdds):
         plan = per_vdd.get(vdd)
         if plan is None:
-            binding = sorted({binding_budget(table, config, v, r) for r in config.recoveries})
+            binding = sorted({binding_budget(table, config, v, r) for r in config.recovery})
             rows.append(
                 VddRow(
                     vdd_v=vdd,
@@ -229,7 +256,7 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
                 protected_bits=plan_bits(plan, table.layers, config.pe.width),
                 razor_flops=plan.razor_flops,
                 energy_pj=plan.energy_pj,
-                saving_pct=100.0 * (1.0 - plan.energy_pj / reference_energy),
+                saving_pct=saving_pct(plan.energy_pj, reference_energy),
                 predicted_loss_pct=plan.predicted_loss_pct,
                 latency_overhead_pct=plan.latency_overhead_pct,
                 binding="",
@@ -239,8 +266,18 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
     pareto = _pareto(table, config, chosen, reference_energy)
     confirmation: tuple[ConfirmationRow, ...] = ()
     accepted = chosen
+    test = None
     if config.confirm:
-        confirmation, accepted = confirm_plans(prepared, config, table, chosen, per_vdd, progress_label=progress_label)
+        confirmation, accepted = confirm_plans(
+            sets.selection,
+            config,
+            table,
+            chosen,
+            per_vdd,
+            progress_label=progress_label,
+            test_images=len(sets.test_indices),
+        )
+        (test,) = measure_plans(sets.test, config, profiles, [("accepted", accepted)], table=table)
     candidate = Candidate(
         vdd_v=accepted.vdd_v,
         recovery=accepted.recovery,
@@ -257,11 +294,14 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
         "protected_bits": plan_bits(accepted, table.layers, config.pe.width),
         "energy_pj": accepted.energy_pj,
         "nominal_energy_pj": reference_energy,
-        "saving_pct": 100.0 * (1.0 - accepted.energy_pj / reference_energy),
+        "saving_pct": saving_pct(accepted.energy_pj, reference_energy),
         "predicted_loss_pct": accepted.predicted_loss_pct,
         "latency_overhead_pct": accepted.latency_overhead_pct,
         "razor_flops": accepted.razor_flops,
-        "confirmed": bool(config.confirm),
+        "selection_images": len(sets.selection_indices),
+        "test_images": len(sets.test_indices),
+        "confirmed": bool(test is not None and test.meets_budgets),
+        "binding": "not measured" if test is None else test.binding,
         "screen_choice_vdd_v": chosen.vdd_v,
         "screen_choice_recovery": chosen.recovery,
         "layers": len(table.layers),
@@ -274,10 +314,13 @@ def optimize(config: OptimizeConfig, *, prepared: Any = None, progress_label: st
         chosen=candidate,
         pareto=pareto,
         confirmation=confirmation,
+        test=test,
+        images=sets,
         sensitivity=table,
         plans=per_vdd,
         profiles=tuple(profiles),
         chosen_plan=chosen,
+        accepted_plan=accepted,
     )
 
 
@@ -322,8 +365,8 @@ def _plan_energy_columns(
         "energy_per_inference_pj": plan.energy_pj,
         "core_pj": core,
         "register_clock_pj": sum(layer.register_clock_pj for layer in coefficients[v]),
-        "system_saving_pct": 100.0 * (1.0 - plan.energy_pj / reference_energy),
-        "core_saving_pct": 100.0 * (1.0 - core / nominal_core),
+        "system_saving_pct": saving_pct(plan.energy_pj, reference_energy),
+        "core_saving_pct": saving_pct(core, nominal_core),
         "utilisation_pct": 100.0 * macs / (config.pes * cycles_per_image),
         "batch": config.batch,
         "latency_us": cycles_per_image * config.batch / config.f_clk_mhz,
@@ -331,8 +374,8 @@ def _plan_energy_columns(
         "dvfs_energy_per_inference_pj": dvfs.total_pj.nominal,
         "dvfs_core_pj": dvfs.core_pj.nominal,
         "dvfs_latency_us": dvfs.latency_us,
-        "dvfs_system_saving_pct": 100.0 * (1.0 - dvfs.total_pj.nominal / reference_energy),
-        "dvfs_core_saving_pct": 100.0 * (1.0 - dvfs.core_pj.nominal / nominal_core),
+        "dvfs_system_saving_pct": saving_pct(dvfs.total_pj.nominal, reference_energy),
+        "dvfs_core_saving_pct": saving_pct(dvfs.core_pj.nominal, nominal_core),
         "pe_area_um2": model.area.pe_um2,
         "area_overhead_pct": model.area.overhead_pct(bits, buffers),
     }
@@ -346,16 +389,17 @@ def _pareto(
     plans: list[tuple[PlanChoice, bool]] = []
     seen = set()
     for v in range(len(table.vdds)):
-        for recovery in config.recoveries:
-            for budgets in ({}, {"overhead_budget_pct": math.inf}, {"visible_budget": math.inf}):
-                plan = solve_milp(table, config, v, recovery, **budgets)
+        for recovery in config.recovery:
+            for visible, overhead in ((None, None), (None, math.inf), (math.inf, None)):
+                plan = solve_milp(table, config, v, recovery, visible_budget=visible, overhead_budget_pct=overhead)
                 if plan is None:
                     continue
                 key = (plan.vdd_v, plan.recovery, plan.first_bits)
                 if key in seen:
                     continue
                 seen.add(key)
-                plans.append((plan, not budgets or meets_budgets(plan, config)))
+                within = visible is None and overhead is None
+                plans.append((plan, within or meets_budgets(plan, config)))
     points = np.array([[p.energy_pj, p.predicted_loss_pct, p.latency_overhead_pct] for p, _ in plans])
     flags = pareto_flags(points)
     chosen_key = (chosen.vdd_v, chosen.recovery, chosen.first_bits)
@@ -365,7 +409,7 @@ def _pareto(
             recovery=plan.recovery,
             protected_bits=plan_bits(plan, table.layers, config.pe.width),
             energy_pj=plan.energy_pj,
-            saving_pct=100.0 * (1.0 - plan.energy_pj / reference_energy),
+            saving_pct=saving_pct(plan.energy_pj, reference_energy),
             predicted_loss_pct=plan.predicted_loss_pct,
             latency_overhead_pct=plan.latency_overhead_pct,
             meets_budgets=meets,

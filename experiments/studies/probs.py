@@ -8,9 +8,9 @@ temporal correlation kept).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -54,12 +54,17 @@ class ProbsConfig(SweepFields, OperandFields):
     Attributes
     ----------
     level : str
-        ``analytic`` (registered pipeline with the rca adder only), ``chain`` or ``trace``.
+        ``analytic`` (carry-run statistics, i.i.d. operands; registered pipeline with the rca
+        adder only), ``chain`` (chain-level Monte Carlo on i.i.d. pairs drawn from the
+        operands) or ``trace`` (chain level on the operand stream's own consecutive MACs,
+        temporal correlation kept).
     samples : int
-        Monte Carlo MACs per voltage for ``chain``, >= 1000 (default 200000).
+        Monte Carlo MACs per voltage for ``chain``, >= 1000.
     (PE fields, ``vdd_v``, ``f_clk_mhz``: :class:`~experiments.studies.common.SweepFields`;
     ``operands``, ``array_rows``, ``seed``: :class:`~experiments.studies.common.OperandFields`.)
     """
+
+    CHOICES: ClassVar[Mapping[str, Sequence[str]]] = {"level": LEVELS}
 
     level: str = "analytic"
     samples: int = 200_000

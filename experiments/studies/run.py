@@ -5,29 +5,46 @@ Step 1: per-bit error probability of the accumulator against VDD
 chain-level PE in array order (bit-level injection), unprotected and with step 1's failing
 bits protected (or a plan file). Step 3: the optimizer
 (:mod:`experiments.studies.optimize`) on the 10 mV grid spanning the sweep, then the best
-plan at every VDD of the sweep (and the screen's choice) measured: accuracy against the
-int8 model at nominal VDD (paired: bootstrap interval, McNemar), latency overhead counted
-by the array engine, energy per inference with its breakdown and band
-(:mod:`sim.energy`). The headline plan is the measured one of least energy within both
-budgets.
+plan at every VDD of the sweep (and the accepted plan) measured: accuracy against the
+int8 model at nominal VDD (paired: Tango's score interval, the non-inferiority test against
+the accuracy budget), latency overhead counted by the array engine with its bootstrap
+interval, energy per inference with its breakdown and band (:mod:`sim.energy`).
+
+The plan is selected (screen and bit-level confirmation) on the *selection* images; every
+measured row and the headline come from the *test* images, disjoint from them
+(:mod:`experiments.studies.optimizer.image_sets`). The headline plan is the one the
+optimizer accepted; it is *confirmed* when its test measurement meets every budget.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from experiments.results import StudyResult
+from experiments.vocabulary import field_names
 from pe_models.errors import ConfigError
 from sim.protection import parse_bit_mask
 
-from .common import Progress, Study, as_config, check_choice, no_progress
+from .common import (
+    Progress,
+    Study,
+    array_shape,
+    as_config,
+    check_images,
+    check_int,
+    check_labels,
+    check_model,
+    no_progress,
+    set_field,
+)
 from .energy_options import EnergyFields
-from .optimize import RECOVERIES, Candidate, OptimizeConfig, OptimizeResult, PlanChoice, PlanRow
+from .optimize import RECOVERIES, SOLVERS, Candidate, OptimizeConfig, OptimizeResult, PlanChoice, PlanRow
 from .probs import ProbsConfig, ProbsResult, probs
 
 __all__ = ["PAPER", "RunConfig", "RunResult", "plot_run", "run"]
@@ -50,32 +67,52 @@ class RunConfig(ProbsConfig, EnergyFields):
     Attributes
     ----------
     model : str
-        Model name (``tinymnv2``, ``mobilenetv2``).
+        The model of steps 2 and 3, ``tinymnv2`` or ``mobilenetv2``.
     images : int or str
-        Evaluation images: a count (tinymnv2: 1..1000) or a folder (with `labels`).
-    labels : str or None
-        Labels of an image folder.
-    array : str
-        Weight-stationary array ``ROWSxCOLS`` of steps 2 and 3.
+        Images loaded: a count, 1 .. what the model's bundled data holds (``paper``: 8 photo
+        views), or a folder (with `labels`); split into selection and test images.
+    selection_images : int, optional
+        Loaded images the plan is selected on (default: a fifth of the images).
+    test_images : int, optional
+        Loaded images, disjoint from the selection images, on which the plans are measured
+        and reported (default: the rest).
+    labels : str, optional
+        Labels of an `images` folder: one ``FILE LABEL`` line per image.
+    array : "RxC" or (rows, cols)
+        Weight-stationary array of steps 2 and 3, rows x columns of PEs.
     protect : str
-        Step 2's protected bits: ``auto`` (failing at the lowest VDD of step 1), ``none`` or ranges.
-    plan : str or None
-        A plan file (TOML) replacing `protect` in step 2.
+        Protected accumulator bits of step 2: ``auto`` (every bit with a non-zero error
+        probability at the lowest VDD of step 1), ``none`` or ranges such as ``31:20``.
+    plan : str, optional
+        A protection plan (TOML, e.g. the ``plan.toml`` of ``vscale optimize``) replacing
+        `protect` in step 2.
     skip_step2 : bool
-        Step 1 only.
-    max_accuracy_loss_pct, max_latency_overhead_pct, max_razor_flops : budgets of step 3.
-    razor_window_ps : float or None
-        Razor detection window of steps 2 and 3 in ps, 0 up to the clock period (None: half
-        the clock period).
-    recovery : str
-        Comma list of the recovery policies step 3 considers.
+        Run step 1 only.
+    max_accuracy_loss_pct : float
+        Accuracy-loss budget of step 3 in percentage points against the int8 model at
+        nominal VDD, 0..100.
+    max_latency_overhead_pct : float
+        Latency-overhead budget of step 3 in percent of the error-free cycles, >= 0.
+    max_razor_flops : int, optional
+        Razor flip-flops the array may contain in step 3, protected bits x PEs (default: no
+        limit).
+    razor_window_ps : float, optional
+        Razor detection window of steps 2 and 3 in ps, 0 up to the clock period (default:
+        half the clock period).
+    recovery : str or sequence of str
+        Recovery policies step 3 considers, comma-separated: ``global``, ``column``,
+        ``local``, ``drop``.
     penalty_cycles : int
+        Cycles one recovery costs, >= 0.
     solver : str
-        ``milp`` or ``exhaustive``.
+        ``milp`` (``scipy.optimize.milp``) or ``exhaustive`` (every combination; small
+        models only).
     jobs : int
-        Worker processes measuring the plans of steps 2 and 3 (results do not depend on it).
+        Worker processes measuring the plans of steps 2 and 3, >= 1; results do not depend
+        on it.
     paper : bool
-        The seed paper's configuration (:data:`PAPER`) for the fields left at their defaults.
+        The seed paper's configuration for the fields left at their defaults: mobilenetv2
+        (ImageNet weights), 256x256, 700 MHz, 0.9 -> 0.5 V (:data:`PAPER`).
     batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
         The energy model's hardware of steps 2 and 3
         (:class:`~experiments.studies.energy_options.EnergyFields`).
@@ -84,10 +121,18 @@ class RunConfig(ProbsConfig, EnergyFields):
     setup time of all three steps.
     """
 
+    CHOICES: ClassVar[Mapping[str, Sequence[str]]] = {
+        "model": ("tinymnv2", "mobilenetv2"),
+        "recovery": RECOVERIES,
+        "solver": SOLVERS,
+    }
+
     model: str = "tinymnv2"
     images: Any = 300
+    selection_images: int | None = None
+    test_images: int | None = None
     labels: str | None = None
-    array: str = "256x256"
+    array: Any = "256x256"
     protect: str = "auto"
     plan: str | None = None
     skip_step2: bool = False
@@ -95,7 +140,7 @@ class RunConfig(ProbsConfig, EnergyFields):
     max_latency_overhead_pct: float = 5.0
     max_razor_flops: int | None = None
     razor_window_ps: float | None = None
-    recovery: str = ",".join(RECOVERIES)
+    recovery: Any = RECOVERIES
     penalty_cycles: int = 1
     solver: str = "milp"
     jobs: int = 2
@@ -103,24 +148,17 @@ class RunConfig(ProbsConfig, EnergyFields):
 
     def __post_init__(self) -> None:
         if self.paper:
-            defaults = {f.name: f.default for f in self.__dataclass_fields__.values()}
+            defaults = {f.name: f.default for f in dataclasses.fields(self)}
             for name, value in PAPER.items():
                 if getattr(self, name) == defaults[name] or (name == "vdd_v" and self.vdd_v is None):
-                    object.__setattr__(self, name, value)
+                    set_field(self, name, value)
         super().__post_init__()
-        check_choice("model", self.model, ("tinymnv2", "mobilenetv2"))
-        if not isinstance(self.jobs, int) or isinstance(self.jobs, bool) or self.jobs < 1:
-            raise ConfigError(f"jobs: expected a positive number of processes, got {self.jobs!r}")
-        images = self.images
-        if isinstance(images, str) and images.isdigit():
-            images = int(images)
-            object.__setattr__(self, "images", images)
-        if isinstance(images, int) and not isinstance(images, bool):
-            if images < 1 or (self.model == "tinymnv2" and images > 1000):
-                allowed = "1..1000 MNIST test images" if self.model == "tinymnv2" else "a positive count"
-                raise ConfigError(f"images: expected {allowed}, got {images}")
-        elif not (isinstance(images, str | Path) and Path(images).is_dir()):
-            raise ConfigError(f"images: {images!r} is neither a number of images nor a directory")
+        check_model(self.model, files=False)
+        check_int("jobs", self.jobs, minimum=1)
+        set_field(self, "images", check_images(self.images, model=self.model))
+        check_labels(self.images, self.labels)
+        rows, cols = array_shape(self.array)
+        set_field(self, "array", f"{rows}x{cols}")
         if self.protect != "auto":
             parse_bit_mask(self.protect, width=self.width, option="protect")
         if self.plan is not None:
@@ -129,7 +167,7 @@ class RunConfig(ProbsConfig, EnergyFields):
                 raise ConfigError(
                     f"plan.model: the plan is for model {plan.model!r}, not {self.model!r}; allowed: {self.model!r}"
                 )
-        self.optimizer()
+        set_field(self, "recovery", self.optimizer().recovery)
 
     def protection_plan(self) -> Any:
         """The plan file, read (None without one)."""
@@ -141,49 +179,35 @@ class RunConfig(ProbsConfig, EnergyFields):
 
     def step1(self) -> ProbsConfig:
         """The step-1 part of this config."""
-        names = [f for f in ProbsConfig.__dataclass_fields__.values() if f.init]
-        return ProbsConfig(**{f.name: getattr(self, f.name) for f in names})
+        return ProbsConfig(**{name: getattr(self, name) for name in field_names(ProbsConfig)})
 
     def optimizer(self) -> OptimizeConfig:
         """Step 3's optimizer config: the 10 mV grid spanning the sweep, the same PE, clock and array."""
-        text = self.array.lower().split("x")
-        if len(text) != 2 or not all(part.strip().isdigit() for part in text):
-            raise ConfigError(f"array: expected ROWSxCOLS, e.g. 256x256, got {self.array!r}")
         vdds = [float(v) for v in self.vdd_values()]
-        recoveries = tuple(part.strip() for part in self.recovery.split(",") if part.strip())
-        try:
-            return OptimizeConfig(
-                model=self.model,
-                images=self.images if isinstance(self.images, int) else 1,
-                vdd_max_v=max(vdds),
-                vdd_min_v=min(vdds),
-                f_clk_mhz=self.f_clk_mhz,
-                rows=int(text[0]),
-                cols=int(text[1]),
-                pe=self.pe_config(),
-                recoveries=recoveries,
-                penalty_cycles=self.penalty_cycles,
-                max_accuracy_loss_pct=self.max_accuracy_loss_pct,
-                max_latency_overhead_pct=self.max_latency_overhead_pct,
-                max_razor_flops=self.max_razor_flops,
-                razor_window_ps=self.razor_window_ps,
-                t_setup_ps=self.t_setup_ps,
-                solver=self.solver,
-                confirm=False,
-                neighbours=0,
-                seed=self.seed,
-                batch=self.batch,
-                clock_gating=self.clock_gating,
-                power_gating=self.power_gating,
-                memory_vdd_v=self.memory_vdd_v,
-                dram=self.dram,
-                temperature_c=self.temperature_c,
-            )
-        except ConfigError as error:
-            message = str(error)
-            if message.startswith("recoveries:"):
-                message = "recovery:" + message.removeprefix("recoveries:")
-            raise ConfigError(message) from None
+        pe = {name: getattr(self, name) for name in ("cells", "cell_delays_ps", "adder", "pipeline", "width")}
+        return OptimizeConfig(
+            **pe,
+            technology=self.technology,
+            vdd_v=f"{max(vdds)}:{min(vdds)}",
+            f_clk_mhz=self.f_clk_mhz,
+            t_setup_ps=self.t_setup_ps,
+            model=self.model,
+            images=self.images if isinstance(self.images, int) else 2,
+            selection_images=self.selection_images,
+            test_images=self.test_images,
+            array=self.array,
+            recovery=self.recovery,
+            penalty_cycles=self.penalty_cycles,
+            max_accuracy_loss_pct=self.max_accuracy_loss_pct,
+            max_latency_overhead_pct=self.max_latency_overhead_pct,
+            max_razor_flops=self.max_razor_flops,
+            razor_window_ps=self.razor_window_ps,
+            solver=self.solver,
+            confirm=True,
+            neighbours=0,
+            seed=self.seed,
+            **{name: getattr(self, name) for name in field_names(EnergyFields)},
+        )
 
     def vdd_values(self) -> tuple[float, ...]:
         from .common import vdd_values
@@ -193,7 +217,7 @@ class RunConfig(ProbsConfig, EnergyFields):
 
 @dataclass(frozen=True, kw_only=True)
 class RunResult(StudyResult[PlanRow, RunConfig]):
-    """Every measured plan (rows), step 1, the optimizer and the headline plan.
+    """Every plan measured on the test images (rows), step 1, the optimizer and the headline plan.
 
     Attributes
     ----------
@@ -203,12 +227,13 @@ class RunResult(StudyResult[PlanRow, RunConfig]):
     plans : tuple of (str, PlanChoice)
         The plan behind each row, in row order.
     headline : PlanRow or None
-        The measured plan of least energy within both budgets.
+        The plan the optimizer accepted on the selection images, measured on the test images.
     headline_plan : Candidate or None
         Its per-layer protection (``plan.toml``).
-    confidence : str
-        ``confident`` (the 95 % upper bound of the loss inside the budget), ``point
-        estimate`` (only the point estimate is) or ``none (nominal)``.
+    confirmed : bool
+        The headline's test measurement met every budget.
+    binding : str
+        The budgets it missed (``+``-joined; empty when confirmed).
     """
 
     row_type = PlanRow
@@ -218,38 +243,34 @@ class RunResult(StudyResult[PlanRow, RunConfig]):
     plans: tuple[tuple[str, PlanChoice], ...] = field(default=(), compare=False)
     headline: PlanRow | None = None
     headline_plan: Candidate | None = None
-    confidence: str = ""
-
-
-def _headline(rows: tuple[PlanRow, ...], plans, config: OptimizeConfig) -> tuple[PlanRow, PlanChoice, str]:
-    """The measured step-3 plan of least energy within both budgets (upper 95 % bound of the
-    loss inside the budget when one is, else the point estimate; else the highest VDD)."""
-    step3 = [(row, plan) for row, (label, plan) in zip(rows, plans, strict=True) if label.startswith("step 3")]
-    latency_ok = [pair for pair in step3 if pair[0].latency_overhead_pct <= config.max_latency_overhead_pct]
-    confident = [pair for pair in latency_ok if pair[0].loss_ci_high_pct <= config.max_accuracy_loss_pct]
-    if confident:
-        row, plan = min(confident, key=lambda pair: pair[0].energy_uj)
-        return row, plan, "confident"
-    point = [pair for pair in latency_ok if pair[0].accuracy_loss_pct <= config.max_accuracy_loss_pct]
-    if point:
-        row, plan = min(point, key=lambda pair: pair[0].energy_uj)
-        return row, plan, "point estimate"
-    row, plan = max(step3, key=lambda pair: pair[0].vdd_v)
-    return row, plan, "none (nominal)"
+    confirmed: bool = False
+    binding: str = ""
 
 
 def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress, **fields: Any) -> RunResult:
     """Steps 1, 2 and 3 (see the module docstring)."""
     from workloads.engine import CalibrationConfig
 
+    from ..kernel_warmup import start_kernel_warmup
     from .optimize import measure_plans, optimize, plan_from_file, uniform_plan, unprotected_plan
     from .prepared import prepare_model
 
     config = as_config(RunConfig, config, fields)
+    optimizer_config = config.optimizer()
+    warmup = None
+    if not config.skip_step2 and config.jobs > 1:
+        warmup = start_kernel_warmup(
+            pe=optimizer_config.pe,
+            vdd_v=min(optimizer_config.vdds),
+            f_clk_mhz=optimizer_config.f_clk_mhz,
+            rows=optimizer_config.rows,
+            cols=optimizer_config.cols,
+            t_setup_ps=optimizer_config.t_setup_ps,
+            razor_window_ps=optimizer_config.razor_window_ps,
+        )
     step1 = probs(config.step1(), progress=progress)
     if config.skip_step2:
         return RunResult(config=config, rows=(), step1=step1)
-    optimizer_config = config.optimizer()
     prepared = prepare_model(
         config.model,
         images=config.images,
@@ -280,8 +301,11 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
     chosen = result.chosen_plan
     if chosen.vdd_v not in vdds:
         plans.append(("step 3: best plan", chosen))
+    sets = result.images
+    if warmup is not None:
+        warmup.wait()
     rows = measure_plans(
-        prepared,
+        sets.test,
         optimizer_config,
         result.profiles,
         plans,
@@ -289,30 +313,28 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
         progress=lambda items: progress(items, label="steps 2-3"),
         jobs=config.jobs,
     )
-    headline, plan, confidence = _headline(rows, plans, optimizer_config)
-    candidate = Candidate(
-        vdd_v=plan.vdd_v,
-        recovery=plan.recovery,
-        penalty_cycles=config.penalty_cycles,
-        layers=layers,
-        first_bits=plan.first_bits,
-        model=config.model,
-        width=width,
-        razor_window_ps=config.razor_window_ps,
-    )
+    assert result.test is not None and result.chosen is not None
+    headline = dataclasses.replace(result.test, label="accepted plan")
+    rows = (*rows, headline)
+    plans.append(("accepted plan", result.accepted_plan))
+    candidate = result.chosen
     totals = {
         "model": config.model,
         "weights": prepared.bundle.source,
         "metric": prepared.bundle.metric,
         "images": len(prepared.images),
+        "selection_images": len(sets.selection_indices),
+        "test_images": len(sets.test_indices),
         "float_top1_pct": prepared.float_accuracy,
         "headline_vdd_v": headline.vdd_v,
         "headline_recovery": headline.recovery,
         "headline_energy_uj": headline.energy_uj,
         "headline_saving_pct": headline.saving_pct,
         "headline_accuracy_loss_pct": headline.accuracy_loss_pct,
+        "headline_noninferiority_p": headline.noninferiority_p,
         "headline_latency_overhead_pct": headline.latency_overhead_pct,
-        "confidence": confidence,
+        "confirmed": headline.meets_budgets,
+        "binding": headline.binding,
     }
     return RunResult(
         config=config,
@@ -323,7 +345,8 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
         plans=tuple(plans),
         headline=headline,
         headline_plan=candidate,
-        confidence=confidence,
+        confirmed=headline.meets_budgets,
+        binding=headline.binding,
     )
 
 

@@ -1,6 +1,6 @@
 """The SCALE-Sim drop-in study: SCALE-Sim's inputs, vscale's cycle counts and memory model.
 
-:func:`scalesim_study` reads a SCALE-Sim ``.cfg`` (strictly, as SCALE-Sim does:
+:func:`scalesim` reads a SCALE-Sim ``.cfg`` (strictly, as SCALE-Sim does:
 :func:`experiments.configs.read_scalesim_run`) and a topology file in SCALE-Sim's
 convolution or GEMM format, lowers every layer with SCALE-Sim's conventions (output size,
 depthwise rows, ``DP`` splitting: compute cycles equal SCALE-Sim's) and reports, per layer,
@@ -11,43 +11,49 @@ report files.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 from experiments.configs import ScaleSimRun, read_scalesim_run
 from experiments.results import NOT_A_COLUMN, StudyResult, columns_of
-from experiments.studies.common import Study
+from experiments.studies.common import Study, as_config
+from experiments.vocabulary import ConfigFields
 from pe_models.errors import ConfigError
 from sim.cycles import LayerReport, layer_report
 from sim.memory import ACCESS_COLUMNS, MemoryReport
 from workloads.topologies import load_topology
 
-__all__ = ["INPUT_TYPES", "STUDY", "ScaleSimConfig", "ScaleSimLayerRow", "ScaleSimResult", "scalesim_study"]
+__all__ = ["INPUT_TYPES", "STUDY", "ScaleSimConfig", "ScaleSimLayerRow", "ScaleSimResult", "scalesim"]
 
 INPUT_TYPES: tuple[str, ...] = ("conv", "gemm")
 _FORMATS = {"conv": "scalesim-conv", "gemm": "scalesim-gemm"}
 
 
 @dataclass(frozen=True, kw_only=True)
-class ScaleSimConfig:
-    """Inputs of a SCALE-Sim run.
+class ScaleSimConfig(ConfigFields):
+    """Inputs of a SCALE-Sim run (SCALE-Sim's keywords: ``vscale.scalesim(config=..., topology=...)``).
 
     Parameters
     ----------
     config_file : path
-        SCALE-Sim ``.cfg`` (``-c``).
-    topology_file : path
+        SCALE-Sim ``.cfg`` file (``-c``; ``config=`` in Python, as SCALE-Sim's own
+        ``scalesim(config=..., topology=...)``).
+    topology : path
         Topology CSV (``-t``), SCALE-Sim's convolution or GEMM format.
     input_type : str
-        ``"conv"`` (default) or ``"gemm"`` (``-i``); must match the file's header.
+        Topology format, ``conv`` or ``gemm`` (``-i``); must match the file's header.
     """
 
+    KEYWORD_ALIASES: ClassVar[Mapping[str, str]] = {"config": "config_file"}
+
     config_file: Path
-    topology_file: Path
+    topology: Path
     input_type: str = "conv"
 
     def __post_init__(self) -> None:
-        for name in ("config_file", "topology_file"):
+        for name in ("config_file", "topology"):
             value = getattr(self, name)
             if not isinstance(value, str | Path) or not str(value).strip():
                 raise ConfigError(f"{name}: expected a file path, got {value!r}")
@@ -104,8 +110,11 @@ def _row(index: int, report: LayerReport) -> ScaleSimLayerRow:
     )
 
 
-def scalesim_study(config: ScaleSimConfig) -> ScaleSimResult:
+def scalesim(config: ScaleSimConfig | None = None, /, **fields: Any) -> ScaleSimResult:
     """Run a topology on the array of a SCALE-Sim configuration (see the module docstring).
+
+    ``scalesim(config="google.cfg", topology="resnet18.csv")`` takes SCALE-Sim's keywords;
+    ``config_file=`` and a :class:`ScaleSimConfig` work too.
 
     Raises
     ------
@@ -113,13 +122,20 @@ def scalesim_study(config: ScaleSimConfig) -> ScaleSimResult:
         A bad ``.cfg`` or topology (one line naming the file, line and field), or an
         ``input_type`` that does not match the topology's header.
     """
+    config = as_config(ScaleSimConfig, config, fields)
     run = read_scalesim_run(config.config_file)
-    topology = load_topology(config.topology_file, scalesim_compat=True)
+    topology = load_topology(config.topology, scalesim_compat=True)
     expected = _FORMATS[config.input_type]
     if topology.format != expected:
+        actual = {name: kind for kind, name in _FORMATS.items()}.get(topology.format)
+        if actual is None:
+            raise ConfigError(
+                f"{config.topology.name}:1: header: expected SCALE-Sim's {config.input_type} format, got the "
+                f"{topology.format} format"
+            )
         raise ConfigError(
-            f"{config.topology_file.name}:1: header: expected the {expected} format for input type "
-            f"{config.input_type!r}, got the {topology.format} format"
+            f"input_type: {config.topology.name} is a SCALE-Sim {actual} topology, not {config.input_type}; "
+            f"give input_type {actual}"
         )
     reports = [layer_report(layer, run.array, scalesim_compat=True) for layer in topology.layers]
     rows = tuple(_row(index, report) for index, report in enumerate(reports))
@@ -139,6 +155,6 @@ def scalesim_study(config: ScaleSimConfig) -> ScaleSimResult:
 STUDY = Study(
     name="scalesim",
     config_type=ScaleSimConfig,
-    function=scalesim_study,
+    function=scalesim,
     summary="SCALE-Sim drop-in: its .cfg and topology in, per-layer cycles, stalls and memory accesses out",
 )

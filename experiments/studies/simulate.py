@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -21,13 +22,13 @@ from pe_models.errors import ConfigError
 from pe_models.operands import DNN_OPERAND_MODEL
 from pe_models.razor import window_fs
 from pe_models.variation import MAX_SIGMA, ProcessVariation
-from sim.config import ArrayConfig
+from sim.config import DATAFLOWS, ArrayConfig
 from sim.energy import COMPONENTS, breakdown_columns, outcome_energy
 from sim.engine import DETAILED_MAX_PES, ENGINES
 from sim.layers import GemmLayer, Layer
 from sim.memory import ACCESS_COLUMNS, MemoryReport, ifmap_words, layer_memory
 from sim.network import NetworkOutcome, simulate_layers
-from sim.protection import STALL_SCOPES, Protection, format_bit_mask, parse_bit_mask
+from sim.protection import RECOVERY_POLICIES, Protection, format_bit_mask, parse_bit_mask
 from workloads.topologies import load_topology
 
 from .common import (
@@ -37,6 +38,8 @@ from .common import (
     as_config,
     check_choice,
     check_int,
+    check_topology,
+    gemm_shape,
     no_progress,
     parse_razor_window,
     resolve_array,
@@ -56,19 +59,9 @@ __all__ = [
 ]
 
 
-def parse_layer(value: object, name: str = "layer") -> GemmLayer:
-    """``"M,N,K"`` or ``(M, N, K)`` -> a GEMM layer named ``gemm``.
-
-    Raises
-    ------
-    ConfigError
-        ``layer: expected M,N,K with positive integers, e.g. 64,32,27, got '...'``.
-    """
-    text = ",".join(str(v) for v in value) if isinstance(value, tuple | list) else str(value)
-    match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", text)
-    if match is None or 0 in (int(v) for v in match.groups()):
-        raise ConfigError(f"{name}: expected M,N,K with positive integers, e.g. 64,32,27, got {value!r}")
-    m, n, k = (int(v) for v in match.groups())
+def parse_layer(value: object, name: str = "gemm") -> GemmLayer:
+    """``"M,N,K"`` or ``(M, N, K)`` -> a GEMM layer named ``gemm`` (:func:`~experiments.studies.common.gemm_shape`)."""
+    m, n, k = gemm_shape(value, name)
     return GemmLayer(name="gemm", m=m, n=n, k=k)
 
 
@@ -134,49 +127,63 @@ def load_gemm_operands(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 class SimulateConfig(TimingFields):
     """Layers on the array at one operating point.
 
-    Exactly one source: `layer`, `operand_file` or `topology`.
+    Exactly one source: `gemm`, `operand_file` or `topology`.
 
     Attributes
     ----------
-    layer : "M,N,K" or (M, N, K), optional
-        One GEMM layer ``C[M, N] = A[M, K] @ B[K, N]`` (stored as ``"M,N,K"``).
+    gemm : "M,N,K" or (M, N, K), optional
+        One GEMM layer ``C[M, N] = A[M, K] @ B[K, N]``, each >= 1 (kept as ``"M,N,K"``).
     operand_file : str or path, optional
-        One GEMM with supplied operands (``.npz``: activations (M, K), weights (K, N)).
+        One GEMM with supplied operands: a ``.npz`` with int8-valued arrays ``activations``
+        (M, K) and ``weights`` (K, N).
     topology : str or path, optional
-        Topology CSV or built-in name.
+        Topology CSV file (SCALE-Sim or vscale format) or a built-in name.
     layer_range : str, optional
-        With `topology`: ``START:STOP`` (0-based, STOP exclusive) or an index (default: all).
+        With `topology`: run only these layers, ``START:STOP`` (0-based, STOP exclusive) or
+        an index (default: all).
     array : "RxC" or (rows, cols)
-        Array shape (default 256x256).
+        Array shape in PEs, each >= 1.
     dataflow : str
-        ``ws``, ``os`` or ``is``.
+        ``ws`` (weights stationary), ``os`` (outputs stationary) or ``is`` (inputs stationary).
     bandwidth : float or "unlimited", optional
-        DRAM bandwidth in words per cycle (default unlimited: no memory stalls).
+        DRAM bandwidth in words per cycle, > 0; adds the double-buffered memory stalls of
+        ``docs/latency.md`` (default: unlimited, no stalls).
     engine : str
-        Grid engine, a key of :data:`sim.engine.ENGINES`.
+        PE grid engine: ``fast`` (a numba kernel per fold) or ``detailed`` (PE objects stepped
+        cycle by cycle; bit-identical; arrays of up to 1024 PEs unless
+        `allow_large_detailed`).
     allow_large_detailed : bool
-        Let the ``detailed`` engine run arrays above :data:`sim.engine.DETAILED_MAX_PES` PEs.
+        Let the ``detailed`` engine run larger arrays (slow: about 1e5 PE-cycles per second).
     protect : str or int
-        Protected accumulator bits: ``"31:20"``, ``"31,30"``, ``"none"`` or a bit mask.
+        Protected accumulator bits, e.g. ``31:20`` or ``31,30``, ``none`` or a bit mask.
     penalty_cycles : int
         Cycles one recovery costs, >= 0.
     recovery : str
-        Recovery policy of a detection (:data:`sim.protection.RECOVERY_POLICIES`).
+        Recovery of a detection: the whole array stalls (``global``), the PE's column
+        (``column``), the PE replays (``local``) or the MAC is dropped (``drop``).
     razor_window_ps : float or "PCT%", optional
-        Razor detection window in ps, or a percentage of the clock period (default: the
-        library's fraction of the clock period).
+        Razor detection window in ps, or a percentage of the clock period, e.g. ``25%``
+        (default: half the clock period).
     plan : path, optional
-        Per-layer protection plan (TOML, :mod:`experiments.plans`), replacing `protect`,
+        Per-layer protection plan (TOML, ``docs/array_simulation.md``) replacing `protect`,
         `recovery`, `penalty_cycles` and `razor_window_ps`; its layers must be layers of
         the topology.
-    sigma_die, sigma_pe : float
-        Process variation: relative delay std between dies and between PEs, 0..0.3.
+    sigma_die : float
+        Relative delay standard deviation between dies, 0..0.3.
+    sigma_pe : float
+        Relative delay standard deviation between PEs, 0..0.3.
     seed : int
         Seed of the operands and of the process-variation die, >= 0.
     (PE and timing fields: :class:`~experiments.studies.common.TimingFields`.)
     """
 
-    layer: Any = None
+    CHOICES: ClassVar[Mapping[str, Sequence[str]]] = {
+        "dataflow": DATAFLOWS,
+        "engine": tuple(ENGINES),
+        "recovery": RECOVERY_POLICIES,
+    }
+
+    gemm: Any = None
     operand_file: str | Path | None = None
     topology: str | Path | None = None
     layer_range: str | None = None
@@ -196,14 +203,16 @@ class SimulateConfig(TimingFields):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        sources = [name for name in ("layer", "operand_file", "topology") if getattr(self, name) is not None]
+        sources = [name for name in ("gemm", "operand_file", "topology") if getattr(self, name) is not None]
         if len(sources) != 1:
             raise ConfigError(
-                f"layer: give exactly one of layer, operand_file or topology, got {', '.join(sources) or 'none'}"
+                f"gemm: give exactly one of gemm, operand_file or topology, got {', '.join(sources) or 'none'}"
             )
-        if self.layer is not None:
-            problem = parse_layer(self.layer)
-            set_field(self, "layer", f"{problem.m},{problem.n},{problem.k}")
+        if self.gemm is not None:
+            problem = parse_layer(self.gemm, "gemm")
+            set_field(self, "gemm", f"{problem.m},{problem.n},{problem.k}")
+        if self.topology is not None:
+            check_topology(self.topology)
         if self.layer_range is not None and self.topology is None:
             raise ConfigError("layer_range: selects layers of a topology file, and none is given")
         mac_parameters(self.pe_config(), self.timing())
@@ -212,7 +221,7 @@ class SimulateConfig(TimingFields):
             raise ConfigError(
                 f"penalty_cycles: expected a non-negative integer number of cycles, got {self.penalty_cycles!r}"
             )
-        check_choice("recovery", self.recovery, STALL_SCOPES)
+        check_choice("recovery", self.recovery, RECOVERY_POLICIES)
         set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, self.timing().t_clk_fs / 1000))
         check_choice("engine", self.engine, ENGINES)
         self.protection()
@@ -487,7 +496,7 @@ def simulate(
     Parameters
     ----------
     config : SimulateConfig, optional
-        Or its fields as keyword arguments (``layer="64,32,27"``, ``vdd_v=0.55`` ...).
+        Or its fields as keyword arguments (``gemm="64,32,27"``, ``vdd_v=0.55`` ...).
     progress : callable
         Wraps the layer loop; default: silent.
     """
@@ -504,9 +513,9 @@ def simulate(
         m, k = supplied[0].shape
         layers = [(0, GemmLayer(name="operands", m=m, n=supplied[1].shape[1], k=k))]
         source: dict[str, Any] = {"operands": str(config.operand_file)}
-    elif config.layer is not None:
-        layers = [(0, parse_layer(config.layer))]
-        source = {"layer": config.layer}
+    elif config.gemm is not None:
+        layers = [(0, parse_layer(config.gemm, "gemm"))]
+        source = {"gemm": config.gemm}
     else:
         assert config.topology is not None
         topology = load_topology(config.topology)

@@ -13,12 +13,13 @@ from typing import Any
 
 from experiments.configs import parse_bandwidth, parse_sram_kib, with_sram_kib
 from experiments.results import StudyResult
+from experiments.vocabulary import ConfigFields
 from pe_models.errors import ConfigError
 from sim.config import DATAFLOWS, ArrayConfig
 from sim.cycles import summarize, topology_report
 from workloads.topologies import Topology, load_topology
 
-from .common import Study, array_shape, as_config, resolve_array, set_field
+from .common import Study, array_shape, as_config, check_topology, resolve_array, set_field
 
 __all__ = ["DEFAULT_ARRAYS", "SizeConfig", "SizeResult", "SizeRow", "plot_size", "plot_size_sram", "size"]
 
@@ -37,32 +38,36 @@ def _items(value: object, name: str) -> list[Any]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SizeConfig:
+class SizeConfig(ConfigFields):
     """A topology on several array shapes and dataflows.
 
     Attributes
     ----------
     topology : str or path
-        Topology CSV or built-in name.
+        Topology CSV file (SCALE-Sim convolution or GEMM format, or vscale format) or a
+        built-in name (``mobilenetv2``, ``resnet18``, ``resnet50``, ...).
     arrays : "RxC,RxC,..." or sequence of "RxC" / (rows, cols)
-        Array shapes; stored as a tuple of (rows, cols).
+        Array shapes in PEs, rows x columns, each >= 1, comma-separated.
     dataflow : str or sequence of str, optional
-        One or more of ws, os, is (``"ws,os"`` or a list); default: from `config_file`, else ws.
+        One or more of ``ws``, ``os``, ``is``, comma-separated, e.g. ``ws,os,is`` (default:
+        from `config_file`, else ws).
     config_file : str or path, optional
-        Base array configuration (.cfg or TOML).
+        Base array configuration: a SCALE-Sim ``.cfg`` or a vscale TOML file (default: none,
+        256x256 ws, 700 MHz, unlimited bandwidth).
     bandwidth : float or "unlimited", optional
-        DRAM bandwidth in words per cycle (default: from `config_file`, else unlimited).
+        DRAM bandwidth in words per cycle, > 0, or ``unlimited`` (default: from
+        `config_file`, else unlimited).
     f_clk_mhz : float, optional
-        Clock frequency in MHz for ``latency_us`` (default: from `config_file`, else 700).
+        Clock frequency in MHz for ``latency_us``, > 0 (default: from `config_file`, else 700).
     scalesim_compat : bool
-        Lower layers as SCALE-Sim v2 does.
+        Lower layers as SCALE-Sim v2 does (reproduces its cycle counts).
     sram_kib : "S,S,..." or sequence, optional
-        SRAM sizes to sweep, in KiB: each one size for all three buffers (or, from Python,
-        an ``(ifmap, filter, ofmap)`` triple); stored as a tuple of triples. Default: the
-        base array's sizes only.
+        SRAM sizes to sweep in KiB, comma-separated, each for all three buffers (from
+        Python also ``(ifmap, filter, ofmap)`` triples); adds ``size_sram.png`` (default:
+        the base array's sizes only).
     bandwidths : "B,B,..." or sequence, optional
-        DRAM bandwidths to sweep in words per cycle (``unlimited`` allowed); default: only
-        `bandwidth`.
+        DRAM bandwidths to sweep in words per cycle, comma-separated, ``unlimited`` allowed
+        (default: `bandwidth` only).
     """
 
     topology: str | Path
@@ -76,6 +81,7 @@ class SizeConfig:
     bandwidths: Any = None
 
     def __post_init__(self) -> None:
+        check_topology(self.topology)
         set_field(self, "arrays", tuple(array_shape(item, "arrays") for item in _items(self.arrays, "arrays")))
         if self.sram_kib is not None:
             sizes = tuple(parse_sram_kib(item, option="sram_kib") for item in _items(self.sram_kib, "sram_kib"))

@@ -9,6 +9,7 @@ import numpy as np
 
 from experiments.results import StudyResult
 from experiments.technology_files import resolve_user_technology
+from experiments.vocabulary import ConfigFields
 from pe_models.liberty import REASONED_DELAYS_PS
 from pe_models.technology import DEFAULT_TECHNOLOGY, TECHNOLOGIES, resolve_technology
 
@@ -18,7 +19,7 @@ __all__ = ["TechConfig", "TechListResult", "TechListRow", "TechResult", "TechRow
 
 
 @dataclass(frozen=True, kw_only=True)
-class TechConfig:
+class TechConfig(ConfigFields):
     """One technology at several supplies.
 
     Attributes

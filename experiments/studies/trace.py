@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 
 from experiments.results import StudyResult
+from experiments.vocabulary import ConfigFields
 from pe_models.errors import ConfigError
 from workloads.engine import quantize_model
 from workloads.models.zoo import load_bundle
 from workloads.trace import LayerTrace, record_layer_trace, resolve_layer
 
-from .common import Study, as_config, check_int, resolve_array
+from .common import Study, array_shape, as_config, check_images, check_int, check_model, resolve_array, set_field
 
 __all__ = [
     "LayerRow",
@@ -33,7 +34,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, kw_only=True)
-class TraceConfig:
+class TraceConfig(ConfigFields):
     """Which layer to trace, and how much.
 
     Attributes
@@ -43,13 +44,14 @@ class TraceConfig:
     layer : str or int
         GEMM layer: its name or its index among the model's GEMM layers (0-based).
     images : int
-        Evaluation images to run, >= 1.
+        Evaluation images to run, >= 1 (up to what the model's bundled data holds).
     lanes : int
         PEs (lanes) to record, >= 1.
     steps : int or None
-        Consecutive MACs per PE, 2 .. the layer's M (None: 4096, or M when smaller).
+        Consecutive MACs per PE, 2 .. the layer's M (default: 4096, or M when the layer has
+        fewer).
     array : "RxC" or (rows, cols)
-        Array whose rows fold K.
+        Array shape; its rows fold K.
     seed : int
         Seed of the lane choice (and of the calibration crops), >= 0.
     """
@@ -63,12 +65,14 @@ class TraceConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        check_int("images", self.images, minimum=1)
+        check_model(self.model)
+        set_field(self, "images", check_images(self.images, model=self.model, folder=False))
         check_int("lanes", self.lanes, minimum=1)
         if self.steps is not None and check_int("steps", self.steps, minimum=1) < 2:
             raise ConfigError(f"steps: expected at least 2 consecutive MACs, got {self.steps}")
         check_int("seed", self.seed, minimum=0)
-        resolve_array(array=self.array, dataflow="ws")
+        rows, cols = array_shape(self.array)
+        set_field(self, "array", f"{rows}x{cols}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,13 +183,22 @@ class LayerRow:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ModelLayersConfig:
-    """Attributes: ``model`` (``tinymnv2``, ``mobilenetv2`` or an ONNX file), ``seed``."""
+class ModelLayersConfig(ConfigFields):
+    """A model whose GEMM layers to list.
+
+    Attributes
+    ----------
+    model : str
+        ``tinymnv2``, ``mobilenetv2`` or a float ONNX file.
+    seed : int
+        Seed of the calibration crops, >= 0.
+    """
 
     model: str = "tinymnv2"
     seed: int = 0
 
     def __post_init__(self) -> None:
+        check_model(self.model)
         check_int("seed", self.seed, minimum=0)
 
 

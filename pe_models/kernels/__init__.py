@@ -15,7 +15,8 @@ modules split by concern:
 ``_screened``       one PE's stream in uint32 words, screened chunk by chunk
 ``_lanes``          a row of PEs sharing a stream operand, one uint32 lane per PE
 ``_tallies``        wrong bits per bit position (bit-sliced counters, bulk counts)
-``_gate_events``    event-driven transport-delay simulation of a gate netlist
+``_gate_events``    event-driven simulation of a gate netlist (per-pin, per-edge delays), also of
+                    a stage encoded in the MAC parameter row
 ==================  ==========================================================================
 
 Kernels that take many parameters take them as records (NamedTuples, which numba passes
@@ -78,6 +79,9 @@ def drop_stale_cache(cache_dir: Path, stamp: str, pattern: str, digest: str) -> 
 drop_stale_cache(Path(__file__).with_name("__pycache__"), "kernels.sha256", "_*.nb[ic]", SOURCE_DIGEST)
 
 from ._chain import (  # noqa: E402
+    CELLS_2IN,
+    CELLS_COMPOUND,
+    CELLS_EXACT,
     PARAM_ARRIVAL,
     PARAM_CARRY_STEPS,
     PARAM_CELLS,
@@ -88,6 +92,7 @@ from ._chain import (  # noqa: E402
     PARAM_LATE_PRODUCT,
     PARAM_MASK,
     PARAM_SHADOW_STEPS,
+    PARAM_STAGE,
     PARAM_T_SAMPLE,
     PARAM_T_SHADOW,
     compound_carry_steps,
@@ -106,6 +111,7 @@ from ._closed_form import LANE_GROUP, WRONG_GROUP, CompoundTiming  # noqa: E402
 from ._gate_events import (  # noqa: E402
     CELL_CODES,
     GATE_MAX_EVENTS,
+    STAGE_HEADER,
     GateNetlist,
     GateSamples,
     gate_lanes,
@@ -125,6 +131,9 @@ from ._streams import compound_stationary_stream  # noqa: E402
 from ._tallies import WRONG_WORDS, add_tallies, count_word_bits, tally_bits  # noqa: E402
 
 __all__ = [
+    "CELLS_2IN",
+    "CELLS_COMPOUND",
+    "CELLS_EXACT",
     "CELL_CODES",
     "GATE_MAX_EVENTS",
     "LANE_GROUP",
@@ -138,6 +147,7 @@ __all__ = [
     "PARAM_LATE_PRODUCT",
     "PARAM_MASK",
     "PARAM_SHADOW_STEPS",
+    "PARAM_STAGE",
     "PARAM_T_SAMPLE",
     "PARAM_T_SHADOW",
     "SCREEN_CHUNK",
@@ -145,6 +155,7 @@ __all__ = [
     "SCREEN_LAZY",
     "SCREEN_OFF",
     "SOURCE_DIGEST",
+    "STAGE_HEADER",
     "WRONG_GROUP",
     "WRONG_WORDS",
     "CompoundTiming",

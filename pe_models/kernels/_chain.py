@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._gate_events import encoded_stage_samples
+
 __all__: list[str] = []
 
 
@@ -362,6 +364,15 @@ PARAM_CARRY_STEPS = PARAM_LATE_PRODUCT + 1
 PARAM_T_SHADOW = PARAM_CARRY_STEPS + 1
 PARAM_SHADOW_STEPS = PARAM_T_SHADOW + 1
 PARAM_COUNT = PARAM_SHADOW_STEPS + 1
+PARAM_STAGE = PARAM_COUNT
+"""Rows with ``PARAM_CELLS == CELLS_EXACT`` continue with the adder stage encoded for
+:func:`encoded_stage_samples` from here."""
+
+CELLS_COMPOUND = 0
+CELLS_2IN = 1
+CELLS_EXACT = 2
+"""``PARAM_CELLS``: the compound or 2-input closed form of the ripple-carry adder, or the exact
+event kernel on the encoded adder stage (arcs that differ by pin, edge or instance)."""
 
 
 @njit(cache=True, inline="always")
@@ -416,8 +427,10 @@ def _accumulator_sample(prev_product, prev_partial, product, partial, params, t_
     extended_new = ((product ^ 0x8000) - 0x8000) & mask
     old_c = prev_partial & mask
     new_c = partial & mask
-    if params[PARAM_CELLS] == 0:
+    if params[PARAM_CELLS] == CELLS_COMPOUND:
         sampled = rca_compound_latched_steps(old_c, extended_old, new_c, extended_new, mask, steps)
+    elif params[PARAM_CELLS] == CELLS_EXACT:
+        sampled, _ = _exact_adder(prev_product, product, old_c, new_c, params, t_sample, t_sample)
     else:
         sampled, _ = rca_2in_one(
             old_c,
@@ -431,6 +444,18 @@ def _accumulator_sample(prev_product, prev_partial, product, partial, params, t_
             params[PARAM_D2],
         )
     return sampled, (new_c + extended_new) & mask
+
+
+@njit(cache=True)
+def _exact_adder(old_product, new_product, old_c, new_c, params, t_sample, t_shadow):
+    """The registered adder stage of one MAC through the exact event kernel (``CELLS_EXACT`` rows)."""
+    old_buses = np.empty((2, 1), dtype=np.int64)
+    new_buses = np.empty((2, 1), dtype=np.int64)
+    old_buses[0, 0] = old_product & 0xFFFF
+    old_buses[1, 0] = old_c
+    new_buses[0, 0] = new_product & 0xFFFF
+    new_buses[1, 0] = new_c
+    return encoded_stage_samples(old_buses, new_buses, params, PARAM_STAGE, t_sample, t_shadow)
 
 
 @njit(cache=True)
@@ -491,7 +516,8 @@ def registered_mac_shadow(prev_a, prev_b, prev_product, prev_partial, a, b, part
 
     Same arguments as :func:`registered_mac`; the adder stage is sampled a second time at
     ``params[PARAM_T_SHADOW]`` with the same exact machinery (the carry vector after
-    ``params[PARAM_SHADOW_STEPS]`` carry delays, or the 2-input-cell lattice walk).
+    ``params[PARAM_SHADOW_STEPS]`` carry delays, the 2-input-cell lattice walk, or the exact event
+    kernel for ``CELLS_EXACT`` rows).
     """
     product = product_stage((prev_a * prev_b) & 0xFFFF, (a * b) & 0xFFFF, params)
     shadow, _ = _accumulator_sample(

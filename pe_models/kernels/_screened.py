@@ -196,7 +196,7 @@ def compound_stationary_screened(stream, weight, psum_in, psum_out, timing, scre
         return 0, 0
     screened = screen and 2 * steps >= width
     form = closed_form(timing, screened)
-    fill = 0
+    fill = np.int64(0)
     for t in range(min(n, 2)):
         p1 = _mul_u32(stream[t - 1], w) if t == 1 else np.uint32(0)
         old_a = psum_in[t - 1] if t == 1 else np.uint32(0)

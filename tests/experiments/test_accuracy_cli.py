@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
-from experiments.commands.accuracy import parse_protect
 from experiments.pe_options import parse_vdd_range as parse_vdd
+from experiments.studies.accuracy import AccuracyConfig
 from experiments.studies.prepared import top_k_hits
 
 
@@ -22,9 +22,9 @@ def test_vdd_range_is_inclusive_and_descending():
 
 
 def test_protect_range_sets_bits_20_to_31():
-    assert parse_protect("31:20") == 0xFFF00000
-    assert parse_protect("31,0") == 0x80000001
-    assert parse_protect("none") == 0
+    assert AccuracyConfig(protect="31:20").protect_mask() == 0xFFF00000
+    assert AccuracyConfig(protect="31,0").protect_mask() == 0x80000001
+    assert AccuracyConfig(protect="none").protect_mask() == 0
 
 
 def test_top_k_counts_a_target_among_the_k_best():
@@ -66,10 +66,10 @@ def test_accuracy_writes_table_csv_plot_and_config(tmp_path, capsys):
         (["--vdd", "3"], "--vdd: 3 V is out of range; allowed: (0, 2] V"),
         (["--protect", "40:20"], "--protect: bit 40 is out of range; allowed: 0..31"),
         (["--protect", "high"], "--protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 'high'"),
-        (["--model", "resnet"], "--model: 'resnet' is unknown; allowed: tinymnv2, mobilenetv2, FILE.onnx"),
+        (["--model", "resnet"], "--model: expected tinymnv2, mobilenetv2 or a float ONNX file, got 'resnet'"),
         (["--images", "5000"], "--images: 5000 is out of range; allowed: 1..1000"),
         (["--images", "nowhere"], "--images: 'nowhere' is neither a number of images nor a directory"),
-        (["--labels", "x.txt"], "--labels: needs --images DIR (a folder of images)"),
+        (["--labels", "x.txt"], "--labels: only with images given as a folder of images"),
         (["--calibration", "max"], "--calibration: expected one of mse, percentile, entropy, got 'max'"),
     ],
 )

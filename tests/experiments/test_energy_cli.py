@@ -78,11 +78,13 @@ def test_topology_rows_per_layer_and_total(tmp_path, capsys):
     )
     printed = json.loads(capsys.readouterr().out)
     rows = _rows(out / "energy.csv")
-    assert [r["layer_name"] for r in rows] == ["conv", "fc", "total"]
+    (whole,) = _rows(out / "energy_per_vdd.csv")
+    assert [r["layer_name"] for r in rows] == ["conv", "fc"]
     assert list(printed["rows"][0]) == list(rows[0])
+    assert [row["vdd_v"] for row in printed["per_vdd"]] == [0.7]
     assert printed["totals"]["critical_path_ps"] > 0
     for column in (*COMPONENTS, "total_pj", "macs", "cycles"):
-        assert float(rows[2][column]) == pytest.approx(float(rows[0][column]) + float(rows[1][column]))
+        assert float(whole[column]) == pytest.approx(float(rows[0][column]) + float(rows[1][column]))
 
 
 def test_protected_bits_cost_detection_overhead(tmp_path):
@@ -96,7 +98,7 @@ def test_protected_bits_cost_detection_overhead(tmp_path):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--gemm", "1,2"], "--gemm: expected M,N,K as three positive integers, e.g. 512,256,256, got '1,2'"),
+        (["--gemm", "1,2"], "--gemm: expected M,N,K with positive integers, e.g. 64,32,27, got '1,2'"),
         (
             ["--gemm", "4,4,4", "--vdd", "0.2", "--technology", "generic-28nm"],
             "--vdd: 0.2 V is at or below the threshold voltage 0.35 V of technology 'generic-28nm'; "
@@ -117,11 +119,6 @@ def test_protected_bits_cost_detection_overhead(tmp_path):
             ["--gemm", "4,4,4", "--power-gating", "--no-clock-gating"],
             "--power-gating: a power-gated PE is also clock-gated; allowed: power gating with clock gating, or neither",
         ),
-        (
-            ["--gemm", "4,4,4", "--clock-gating", "--no-clock-gating"],
-            "--no-clock-gating: contradicts --clock-gating; allowed: one of --clock-gating (the default) and "
-            "--no-clock-gating",
-        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, arguments, message):
@@ -135,13 +132,9 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, argu
 
 def test_unknown_dram_type_is_one_line_naming_the_choices(tmp_path, capsys):
     out = tmp_path / "out"
-    with pytest.raises(SystemExit) as stop:
-        main(["energy", "--gemm", "4,4,4", "--dram", "gddr5", "--out", str(out)])
-    assert stop.value.code == 2
+    assert main(["energy", "--gemm", "4,4,4", "--dram", "gddr5", "--out", str(out)]) == 2
     captured = capsys.readouterr()
-    assert captured.err == (
-        "vscale energy: error: argument --dram: invalid choice: 'gddr5' (choose from 'lpddr4', 'ddr3', 'hbm2')\n"
-    )
+    assert captured.err == ("vscale: error: --dram: unknown DRAM type 'gddr5'; allowed: lpddr4, ddr3, hbm2\n")
     assert not out.exists()
 
 
@@ -149,7 +142,7 @@ def test_simulate_charges_the_recovery_cycles_the_simulator_counted(tmp_path):
     out = tmp_path / "out"
     arguments = ["energy", "--gemm", "32,16,24", "--array", "8x8", "--vdd", "0.9,0.5", "--protect", "31:0"]
     assert main([*arguments, "--simulate", "--format", "csv", "--out", str(out)]) == 0
-    rows = {row["vdd_v"]: row for row in _rows(out / "energy.csv") if row["layer_name"] == "total"}
+    rows = {row["vdd_v"]: row for row in _rows(out / "energy_per_vdd.csv")}
     # ws on 8x8: K = 24 on rows (3 folds), N = 16 on columns (2 folds), T = M = 32;
     # 6 folds x (2 R + C + T - 2 = 54) = 324 busy cycles, plus the recovery cycles.
     assert int(rows["0.9"]["cycles"]) == 324
@@ -186,8 +179,8 @@ def test_model_rows_are_its_gemm_layers_for_one_image(tmp_path):
     )
     rows = _rows(out / "energy.csv")
     shapes = prepare_model("tinymnv2", images=1, labels=None, seed=0, calibration=CalibrationConfig()).model.gemm_layers
-    assert [r["layer_name"] for r in rows] == [s.name for s in shapes] + ["total"]
-    assert [int(r["macs"]) for r in rows[:-1]] == [s.macs_per_image for s in shapes]
+    assert [r["layer_name"] for r in rows] == [s.name for s in shapes]
+    assert [int(r["macs"]) for r in rows] == [s.macs_per_image for s in shapes]
     assert all(float(r["mac_dynamic_pj"]) > 0.0 for r in rows)
 
 

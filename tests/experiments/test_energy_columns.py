@@ -61,7 +61,7 @@ def test_simulate_energy_equals_vscale_energy_simulate_and_sums_to_its_total(tmp
 
 
 def test_simulate_at_nominal_vdd_without_protection_has_no_razor_or_correction_energy():
-    result = vscale.simulate(layer="40,24,30", vdd_v=0.9, array="8x8")
+    result = vscale.simulate(gemm="40,24,30", vdd_v=0.9, array="8x8")
     (row,) = result.rows
     assert (row.razor_overhead_pj, row.correction_pj) == (0.0, 0.0)
     assert row.total_pj > 0
@@ -74,7 +74,7 @@ def test_simulate_energy_scales_with_the_technology_when_no_error_occurs():
     switching-energy ratio, leakage by the leakage-power ratio, memories not at all."""
     rows = {}
     for vdd in (0.9, 0.6):
-        result = vscale.simulate(layer="48,20,36", vdd_v=vdd, f_clk_mhz=100.0, array="8x8")
+        result = vscale.simulate(gemm="48,20,36", vdd_v=vdd, f_clk_mhz=100.0, array="8x8")
         (rows[vdd],) = result.rows
         assert rows[vdd].erroneous_macs == 0 and rows[vdd].correction_cycles == 0
     tech = PEConfig().tech

@@ -12,7 +12,7 @@ from experiments.studies.optimize import OptimizeConfig, optimize
 
 def _energy_total(**fields):
     result = vscale.energy(model="tinymnv2", vdd_v=[0.9, 0.6], **fields)
-    return {row.vdd_v: row for row in result.rows if row.layer_name == "total"}
+    return {row.vdd_v: row for row in result.per_vdd}
 
 
 def _accuracy(images: int, **fields):
@@ -39,7 +39,7 @@ def test_a_larger_batch_shares_the_weights_so_energy_per_image_falls():
 
 
 def test_the_optimizer_screen_gives_the_same_energy_per_image_at_nominal_vdd():
-    config = OptimizeConfig(model="tinymnv2", images=20, vdd_max_v=0.9, vdd_min_v=0.89, confirm=False)
+    config = OptimizeConfig(model="tinymnv2", images=20, vdd_v="0.9:0.89", confirm=False)
     result = optimize(config)
     nominal = next(row for row in result.rows if row.vdd_v == 0.9)
     energy = _energy_total()[0.9]

@@ -137,3 +137,22 @@ def test_a_signal_during_run_leaves_no_file_of_any_step(tmp_path):
     assert _finish(process) == (143, "vscale: interrupted\n")
     assert _snapshot(out) == before
     assert not _staging_exists(out)
+
+
+def test_ctrl_c_to_a_dask_sweep_prints_one_line(tmp_path):
+    """The terminal's Ctrl-C reaches the Dask workers too: their cancelled tasks log nothing."""
+    pytest.importorskip("distributed")
+    spec = tmp_path / "spec.toml"
+    spec.write_text('study = "probs"\n[fixed]\nlevel = "chain"\nsamples = 2000000\n[grid]\nseed = [1, 2, 3, 4]\n')
+    store = tmp_path / "store"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "experiments", "sweep", str(spec), "--executor", "dask", "--out", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NUMBA_NUM_THREADS": "1"},
+        start_new_session=True,
+    )
+    _wait_until(lambda: (store / "journal.log").exists(), process)
+    time.sleep(5.0)
+    os.killpg(process.pid, signal.SIGINT)
+    assert _finish(process) == (130, "vscale: interrupted\n")

@@ -127,7 +127,7 @@ def test_config_suffix_must_be_cfg_or_toml(tmp_path):
 @pytest.mark.parametrize("text", ["0x4", "256", "16x", "axb", "4x4x4", "-2x3"])
 def test_array_shape_must_be_rows_x_cols(text):
     with pytest.raises(
-        ConfigError, match=rf"^--array: expected ROWSxCOLS with positive integers, e\.g\. 256x256, got '{text}'$"
+        ConfigError, match=rf"^array: expected ROWSxCOLS with positive integers, e\.g\. 256x256, got '{text}'$"
     ):
         parse_array_shape(text)
 

@@ -54,8 +54,7 @@ def test_milp_equals_exhaustive_search_on_small_instances(trial, rng):
     config = OptimizeConfig(
         max_accuracy_loss_pct=float(generator.choice([0.5, 1.0, 2.0, 5.0])),
         max_latency_overhead_pct=float(generator.choice([1.0, 3.0, 8.0])),
-        vdd_max_v=0.6,
-        vdd_min_v=0.6,
+        vdd_v="0.6:0.6",
     )
     exhaustive = solve_exhaustive(table, config, 0, "global")
     milp = solve_milp(table, config, 0, "global")
@@ -97,13 +96,12 @@ def test_razor_flop_budget_limits_the_protected_bits(solver):
     # is 3 bits on layer 0 and none on layer 1 (0 + 0.2 visible, 203 pJ); with at most 2 bits per
     # PE, layer 0's 2 bits leave 0.15, so layer 1 needs 2 bits too (0.15 + 0 visible, 222 pJ).
     table = _two_layer_table()
-    free = OptimizeConfig(max_accuracy_loss_pct=19.0, max_latency_overhead_pct=100.0, vdd_max_v=0.6, vdd_min_v=0.6)
+    free = OptimizeConfig(max_accuracy_loss_pct=19.0, max_latency_overhead_pct=100.0, vdd_v="0.6:0.6")
     capped = OptimizeConfig(
         max_accuracy_loss_pct=19.0,
         max_latency_overhead_pct=100.0,
         max_razor_flops=2 * free.pes,
-        vdd_max_v=0.6,
-        vdd_min_v=0.6,
+        vdd_v="0.6:0.6",
     )
     unlimited = solver(table, free, 0, "global")
     assert (unlimited.first_bits, unlimited.energy_pj, unlimited.razor_flops) == ((29, -1), 203.0, 3 * free.pes)
@@ -145,8 +143,15 @@ def test_plan_file_protects_bits_k_to_msb_per_layer(tmp_path):
         ({"max_accuracy_loss_pct": 101.0}, r"^max_accuracy_loss_pct: 101\.0 is out of range; allowed: \[0, 100\] %$"),
         ({"max_latency_overhead_pct": -0.5}, r"^max_latency_overhead_pct: -0\.5 is out of range; allowed: >= 0 %$"),
         (
-            {"recoveries": ("stall",)},
-            r"^recoveries: 'stall' is not a recovery policy; allowed: global, column, local, drop$",
+            {"recovery": ("stall",)},
+            r"^recovery: expected one of global, column, local, drop, got 'stall'$",
+        ),
+        ({"recoveries": ("global",)}, r"^recoveries: not a field of OptimizeConfig; use recovery$"),
+        ({"vdd_min_v": 2.0}, r"^vdd_min_v: not a field of OptimizeConfig; use vdd_v$"),
+        (
+            {"vdd_v": "2.0:0.5"},
+            r"^vdd_v: 2\.0 V is above the maximum supply 1\.35 V of technology 'ptm-32nm-hp'; "
+            r"allowed: 0\.4 <= vdd_v <= 1\.35$",
         ),
     ],
 )
@@ -190,8 +195,9 @@ def test_plan_rerun_independently_with_accuracy_meets_both_budgets(tmp_path, cap
     import tomllib
 
     optimized = tmp_path / "optimize"
-    argv = ["optimize", "--images", "100", "--neighbours", "0", "--out", str(optimized), "--format", "csv"]
-    assert main(argv) == 0
+    # 100 selection images as before the split; 400 test images can confirm a 1-point budget.
+    argv = ["optimize", "--images", "500", "--selection-images", "100", "--test-images", "400", "--neighbours", "0"]
+    assert main([*argv, "--out", str(optimized), "--format", "csv"]) in (0, 1)
     plan_path = optimized / "plan.toml"
     vdd = tomllib.loads(plan_path.read_text())["vdd_v"]
     measured = tmp_path / "accuracy"
@@ -217,8 +223,9 @@ def test_plan_rerun_independently_with_simulate_meets_the_latency_budget(tmp_pat
     from experiments.studies.prepared import prepare_model
     from workloads.engine import CalibrationConfig
 
-    config = OptimizeConfig(images=60, neighbours=0)
-    prepared = prepare_model("tinymnv2", images=60, labels=None, seed=0, calibration=CalibrationConfig())
+    # 60 selection images as before the split; 400 test images can confirm a 1-point budget.
+    config = OptimizeConfig(images=460, selection_images=60, test_images=400, neighbours=0)
+    prepared = prepare_model("tinymnv2", images=460, labels=None, seed=0, calibration=CalibrationConfig())
     result = optimize(config, prepared=prepared)
     candidate = result.chosen
     recorder = RecordingBackend()
@@ -242,3 +249,49 @@ def test_plan_rerun_independently_with_simulate_meets_the_latency_budget(tmp_pat
         correction += int(row["correction_cycles"])
     assert correction > 0
     assert 100.0 * correction / compute <= config.max_latency_overhead_pct
+
+
+@pytest.mark.slow
+def test_exit_status_is_the_verdict_on_the_test_images_and_the_files_are_written(tmp_path, capsys):
+    import csv
+    import json
+
+    out = tmp_path / "out"
+    argv = ["optimize", "--images", "100", "--neighbours", "0", "--max-accuracy-loss-pct", "5", "--out", str(out)]
+    status = main(argv)
+    error = capsys.readouterr().err
+    with (out / "test.csv").open() as handle:
+        (test,) = list(csv.DictReader(handle))
+    with (out / "images.csv").open() as handle:
+        images = list(csv.DictReader(handle))
+    chosen = json.loads((out / "config.json").read_text())["chosen"]
+    assert (chosen["selection_images"], chosen["test_images"]) == (20, 80)
+    assert sorted(row["set"] for row in images).count("test") == 80 == int(test["images"])
+    assert len({row["index"] for row in images}) == 100
+    assert status == (0 if test["meets_budgets"] == "True" else 1)
+    assert chosen["confirmed"] == (status == 0)
+    if status:
+        assert error.startswith(f"vscale: no plan confirmed on the 80 test images (binding: {test['binding']}; ")
+
+
+@pytest.mark.slow
+def test_zero_accuracy_budget_accepts_the_lowest_error_free_vdd_and_confirms_it(tmp_path, capsys):
+    # Only a plan whose every path meets the clock can lose 0 points for certain; the
+    # optimizer selects the lowest such VDD (unprotected, the DVFS point) and confirms it.
+    import csv
+    import tomllib
+
+    out = tmp_path / "out"
+    argv = ["optimize", "--images", "40", "--neighbours", "0", "--max-accuracy-loss-pct", "0", "--out", str(out)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    with (out / "test.csv").open() as handle:
+        (test,) = list(csv.DictReader(handle))
+    with (out / "confirmation.csv").open() as handle:
+        confirmation = list(csv.DictReader(handle))
+    plan = tomllib.loads((out / "plan.toml").read_text())
+    assert (test["error_free"], test["meets_budgets"], test["protected_bits"]) == ("True", "True", "none")
+    assert float(test["vdd_v"]) == plan["vdd_v"]
+    # Every measured plan below it was not error-free (it changed no image, or did, but
+    # could not be confirmed by any number of test images at a budget of 0).
+    assert all(float(row["vdd_v"]) >= plan["vdd_v"] for row in confirmation if row["within_budgets"] == "True")

@@ -1,44 +1,99 @@
-"""The optimizer's budget checks compare like units (percentage points with percentage points)."""
+"""The optimizer's verdict on a measurement: like units, every budget, the binding one named."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
+import pytest
 
-from experiments.studies.optimizer import confirmation as study
+from experiments.studies.optimizer.config import OptimizeConfig
+from experiments.studies.optimizer.confirmation import Measured, paired_figures
+from experiments.studies.prepared import PreparedModel as Prepared
+from pe_models.errors import ConfigError
 
 
-def _confirm_with(monkeypatch, reference_hits, plan_hits, *, max_accuracy_loss_pct):
-    reference = study.Measured(hits=np.asarray(reference_hits), overhead_pct=0.0, detections=0, unprotected_errors=0)
-    measured = study.Measured(hits=np.asarray(plan_hits), overhead_pct=0.0, detections=0, unprotected_errors=0)
-    monkeypatch.setattr(study, "plan_predictions", lambda *args, **kwargs: measured)
-    config = study.OptimizeConfig(max_accuracy_loss_pct=max_accuracy_loss_pct)
-    plan = study.PlanChoice(
-        vdd_v=0.6,
-        recovery="global",
-        first_bits=(-1,),
-        energy_pj=1.0,
-        visible_errors=0.0,
-        predicted_loss_pct=0.0,
-        latency_overhead_pct=0.0,
-        razor_flops=0,
+def _run(hits, *, extra=(0, 0), base=(1000, 1000), error_free=False) -> Measured:
+    cycles = np.array([base, extra]).T
+    return Measured(
+        hits=np.asarray(hits, bool),
+        overhead_pct=100.0 * sum(extra) / sum(base),
+        detections=0,
+        unprotected_errors=0,
+        batch_cycles=cycles,
+        error_free=error_free,
     )
-    return study._confirm_one(None, config, SimpleNamespace(layers=("l",)), "chosen", plan, reference)
 
 
-def test_a_three_point_upper_bound_does_not_meet_a_one_point_budget(monkeypatch):
-    # 1 image lost of 100: the percentile bootstrap's upper limit is 3 points (0.03 as a
-    # fraction, which the old check compared with the budget of 1 point).
-    row = _confirm_with(
-        monkeypatch, np.ones(100, bool), np.r_[np.zeros(1, bool), np.ones(99, bool)], max_accuracy_loss_pct=1.0
-    )
-    assert row.loss_ci_high_pct == 3.0
-    assert not row.meets_budgets
+def _figures(plan: Measured, **budgets) -> dict:
+    reference = _run(np.ones(len(plan.hits), bool), error_free=True)
+    return paired_figures(reference, plan, OptimizeConfig(**budgets))
 
 
-def test_an_upper_bound_below_the_budget_meets_it(monkeypatch):
-    row = _confirm_with(
-        monkeypatch, np.ones(100, bool), np.r_[np.zeros(1, bool), np.ones(99, bool)], max_accuracy_loss_pct=5.0
-    )
-    assert row.meets_budgets
+def test_three_lost_of_100_images_do_not_meet_a_one_point_budget():
+    # The old check compared a bootstrap upper limit of 0.03 (a fraction) with 1 (points).
+    figures = _figures(_run(np.r_[np.zeros(3, bool), np.ones(97, bool)]), max_accuracy_loss_pct=1.0)
+    assert figures["loss_ci_high_pct"] > 3.0
+    assert not figures["meets_budgets"]
+    assert figures["binding"] == "accuracy"
+
+
+def test_a_loss_shown_below_the_budget_meets_it():
+    # 400 images, none changed: Tango's upper 95 % limit 0.95 points < 1 (p = 0.022 < 0.025).
+    figures = _figures(_run(np.ones(400, bool)), max_accuracy_loss_pct=1.0)
+    assert figures["loss_ci_high_pct"] == pytest.approx(0.951, abs=1e-3)
+    assert figures["meets_budgets"]
+    assert figures["binding"] == ""
+
+
+def test_a_zero_budget_is_met_only_by_an_error_free_plan():
+    # Budget 0: no measurement of an error-prone plan can show a loss below 0 without gains;
+    # a plan whose every path meets the clock loses nothing by construction.
+    unchanged = _figures(_run(np.ones(400, bool)), max_accuracy_loss_pct=0.0)
+    assert not unchanged["meets_budgets"]
+    assert unchanged["binding"] == "accuracy"
+    error_free = _figures(_run(np.ones(400, bool), error_free=True), max_accuracy_loss_pct=0.0)
+    assert error_free["meets_budgets"]
+    assert np.isnan(error_free["noninferiority_p"])
+
+
+def test_latency_budget_judged_on_the_overhead_intervals_upper_limit():
+    # Two batches with 4 % and 6 % overhead: 5 % overall, the interval reaches 6 %.
+    plan = _run(np.ones(400, bool), extra=(40, 60), error_free=True)
+    figures = _figures(plan, max_latency_overhead_pct=5.0)
+    assert figures["latency_overhead_pct"] == pytest.approx(5.0)
+    assert figures["overhead_ci_high_pct"] == pytest.approx(6.0)
+    assert figures["binding"] == "latency"
+    assert _figures(plan, max_latency_overhead_pct=6.0)["meets_budgets"]
+
+
+def test_default_split_is_a_fifth_for_selection_and_the_rest_for_test():
+    assert OptimizeConfig().image_split(500) == (100, 400)
+    assert OptimizeConfig(test_images=300).image_split(500) == (200, 300)
+    assert OptimizeConfig(selection_images=50, test_images=100).image_split(500) == (50, 100)
+
+
+def test_split_asking_for_more_images_than_loaded_is_refused():
+    with pytest.raises(
+        ConfigError,
+        match=r"^selection_images, test_images: 20 \+ 1000 of 100 loaded images; allowed: at least 1 each, at most "
+        r"100 together$",
+    ):
+        OptimizeConfig(selection_images=20, test_images=1000).image_split(100)
+    with pytest.raises(ConfigError, match=r"^selection_images, test_images: the rest \+ 60 of 50 loaded images; "):
+        OptimizeConfig(test_images=60).image_split(50)
+
+
+def test_image_sets_are_disjoint_views_named_in_their_rows():
+    from types import SimpleNamespace
+
+    from experiments.studies.optimizer.image_sets import image_sets
+
+    model = SimpleNamespace(default_batch_size=lambda: 300)
+    bundle = SimpleNamespace(evaluation=SimpleNamespace(names=tuple(f"img{i}" for i in range(50))))
+    prepared = Prepared(bundle=bundle, model=model, images=np.arange(50.0), targets=np.arange(50), float_accuracy=1.0)
+    sets = image_sets(prepared, OptimizeConfig(selection_images=10, test_images=40))
+    assert sorted(np.r_[sets.selection.images, sets.test.images].tolist()) == list(range(50))
+    assert sets.selection.targets.tolist() == sets.selection_indices.tolist()
+    assert (sets.selection.batch_size, sets.test.batch_size) == (None, 16)
+    assert {row["set"] for row in sets.rows() if row["name"] == "img3"} <= {"selection", "test"}
+    assert sum(row["set"] == "test" for row in sets.rows()) == 40
+    assert sets.describe() == "selection: 10 images, test: 40 other images (random split of the 50 loaded, seed 0)"

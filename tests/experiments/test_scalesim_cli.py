@@ -152,7 +152,7 @@ TOPOLOGY = (
         (CFG.replace("IfmapSramSzkB:    64", "IfmapSramSzkB:    -8"), TOPOLOGY, (), r"a\.cfg:7: IfmapSramSzkB: "),
         (CFG.replace("Dataflow : ws", "Dataflow : rs"), TOPOLOGY, (), r"a\.cfg:10: Dataflow: expected one of ws, "),
         (CFG, TOPOLOGY.replace("9, 9, 3, 3", "9, 9, 11, 3"), (), r"t\.csv:2: Filter Height: expected at most "),
-        (CFG, TOPOLOGY, ("-i", "gemm"), r"t\.csv:1: header: expected the scalesim-gemm format for input type 'gemm'"),
+        (CFG, TOPOLOGY, ("-i", "gemm"), r"-i: t\.csv is a SCALE-Sim conv topology, not gemm; give -i conv$"),
     ],
 )
 def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, cfg, topology, args, message):

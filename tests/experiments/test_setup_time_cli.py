@@ -126,7 +126,9 @@ def test_run_records_setup_time_and_window_and_a_longer_setup_fails_more_bits(tm
     errors = {}
     for name, extra in (("default", []), ("later", ["--t-setup-ps", str(DEFAULT_SETUP_PS + 400)])):
         out = tmp_path / name
-        assert main([*common, *extra, "--razor-window-ps", "300", "--out", str(out)]) == 0
+        # Exit 1 is the verdict "no plan confirmed" (two images split into one for selection and one
+        # for the test cannot confirm anything); the files are written either way.
+        assert main([*common, *extra, "--razor-window-ps", "300", "--out", str(out)]) in (0, 1)
         capsys.readouterr()
         with (out / "accuracy.csv").open(newline="") as handle:
             (row,) = [row for row in csv.DictReader(handle) if row["label"] == "step 2: unprotected"]
@@ -164,9 +166,9 @@ def test_optimize_bad_setup_time_or_window_is_one_line_error_and_writes_nothing(
 
 
 def test_optimize_takes_the_setup_time():
-    from experiments.commands.optimize import optimizer_config
+    from experiments.studies.optimize import OptimizeConfig
 
     args = build_parser().parse_args(["optimize", "--vdd", "0.9:0.6", "--t-setup-ps", "300"])
-    config = optimizer_config(args, vdd_text=args.vdd)
+    config = config_from_args(OptimizeConfig, args)
     assert config.t_setup_ps == 300.0
     assert config.timing(0.6).t_sample_fs == PERIOD_FS - 300_000

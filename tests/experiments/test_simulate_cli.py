@@ -55,7 +55,7 @@ def test_one_gemm_at_nominal_vdd_writes_every_file(tmp_path, capsys):
     assert all(flip["flipped_bits"] == "0" for flip in flips)
     assert (out / "flips.png").read_bytes()[:8] == PNG_MAGIC
     config = json.loads((out / "config.json").read_text())
-    assert (config["command"], config["layer"], config["engine"], config["seed"]) == ("simulate", "10,5,6", "fast", 0)
+    assert (config["command"], config["gemm"], config["engine"], config["seed"]) == ("simulate", "10,5,6", "fast", 0)
     assert (config["array"]["rows"], config["array"]["cols"], config["timing"]["vdd_v"]) == (4, 3, 0.9)
     assert config["protection"]["protected_bits"] == "none"
     summary = json.loads((out / "summary.json").read_text())
@@ -247,11 +247,11 @@ def test_layer_ranges(text, count, expected):
     [
         (
             ["--layer", "0,3,4", "--vdd", "0.9"],
-            "--layer: expected M,N,K with positive integers, e.g. 64,32,27, got '0,3,4'",
+            "--gemm: expected M,N,K with positive integers, e.g. 64,32,27, got '0,3,4'",
         ),
         (
             ["--layer", "1,2", "--vdd", "0.9"],
-            "--layer: expected M,N,K with positive integers, e.g. 64,32,27, got '1,2'",
+            "--gemm: expected M,N,K with positive integers, e.g. 64,32,27, got '1,2'",
         ),
         (
             ["--layer", "4,4,4", "--vdd", "0.9", "--protect", "40:3"],

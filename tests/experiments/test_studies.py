@@ -13,10 +13,11 @@ import re
 import pytest
 
 import vscale
-from experiments.options import cli_message, config_from_args, option_of
+from experiments.options import cli_message, config_from_args
 from experiments.results import StudyResult, display_value
 from experiments.studies import STUDIES, Study
 from experiments.studies.common import check_int, vdd_values
+from experiments.vocabulary import option_strings
 from pe_models.errors import ConfigError
 
 
@@ -86,7 +87,7 @@ def test_table_shows_a_subset_of_the_same_columns():
 def test_simulate_counts_the_cycles_of_the_hand_worked_tiles():
     """ws on 4x3: K = 6 in 2 row folds, N = 5 in 2 column folds, 4 folds of 2*4 + 3 + 10 - 2 = 19 cycles;
     SCALE-Sim's count is 4 * 19 - 1 = 75, i.e. 75 / 700 us at 700 MHz."""
-    result = vscale.simulate(layer="10,5,6", vdd_v=0.9, array="4x3")
+    result = vscale.simulate(gemm="10,5,6", vdd_v=0.9, array="4x3")
     (row,) = result.rows
     assert (row.m, row.n, row.k, row.folds, row.cycles, row.macs) == (10, 5, 6, 4, 75, 300)
     assert result.totals["latency_us"] == pytest.approx(75 / 700)
@@ -111,17 +112,17 @@ def test_keyword_arguments_and_a_config_give_the_same_result(tmp_path):
     ("call", "message"),
     [
         (
-            lambda: vscale.simulate(layer="4,4,4", vdd_v=0.9, array="0x4"),
+            lambda: vscale.simulate(gemm="4,4,4", vdd_v=0.9, array="0x4"),
             "array: expected ROWSxCOLS with positive integers, e.g. 256x256, got '0x4'",
         ),
-        (lambda: vscale.simulate(layer="4,4,4"), "vdd_v: give vdd_v (with f_clk_mhz) or t_clk_ps"),
+        (lambda: vscale.simulate(gemm="4,4,4"), "vdd_v: give vdd_v (with f_clk_mhz) or t_clk_ps"),
         (
-            lambda: vscale.simulate(layer="4,4,4", vdd_v=0.9, t_clk_ps=900),
+            lambda: vscale.simulate(gemm="4,4,4", vdd_v=0.9, t_clk_ps=900),
             "vdd_v: give either t_clk_ps (with delay_scale) or vdd_v with f_clk_mhz, not both",
         ),
         (
-            lambda: vscale.simulate(layer="4,0,4", vdd_v=0.9),
-            "layer: expected M,N,K with positive integers, e.g. 64,32,27, got '4,0,4'",
+            lambda: vscale.simulate(gemm="4,0,4", vdd_v=0.9),
+            "gemm: expected M,N,K with positive integers, e.g. 64,32,27, got '4,0,4'",
         ),
         (lambda: vscale.slack(vdd_v=0.6, bins=1), "bins: expected at least 2 histogram bins, got 1"),
         (
@@ -151,9 +152,9 @@ def test_the_detailed_engine_refuses_large_arrays_unless_asked():
         "4096; use fast (bit-identical) or set allow_large_detailed"
     )
     with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
-        vscale.SimulateConfig(layer="4,4,4", vdd_v=0.9, array="64x64", engine="detailed")
-    assert vscale.SimulateConfig(layer="4,4,4", vdd_v=0.9, array="64x64", engine="detailed", allow_large_detailed=True)
-    assert vscale.SimulateConfig(layer="4,4,4", vdd_v=0.9, array="32x32", engine="detailed")
+        vscale.SimulateConfig(gemm="4,4,4", vdd_v=0.9, array="64x64", engine="detailed")
+    assert vscale.SimulateConfig(gemm="4,4,4", vdd_v=0.9, array="64x64", engine="detailed", allow_large_detailed=True)
+    assert vscale.SimulateConfig(gemm="4,4,4", vdd_v=0.9, array="32x32", engine="detailed")
 
 
 def test_vdd_values_accept_text_numbers_and_sequences():
@@ -176,25 +177,29 @@ def test_check_int_names_the_field_and_the_bound():
 
 
 def test_the_cli_shows_fields_as_the_options_the_user_typed():
-    assert option_of("vdd_v") == "--vdd"
-    assert option_of("f_clk_mhz") == "--f-clk-mhz"
-    assert option_of("array_rows") == "--rows"
-    config = vscale.SimulateConfig
-    assert cli_message("vdd_v: give vdd_v (with f_clk_mhz) or t_clk_ps", config) == (
+    assert option_strings("vdd_v") == ["--vdd", "--vdd-v"]
+    assert option_strings("f_clk_mhz") == ["--f-clk-mhz"]
+    assert option_strings("array_rows") == ["--rows", "--array-rows"]
+    options = {"vdd_v": "--vdd", "f_clk_mhz": "--f-clk-mhz", "t_clk_ps": "--t-clk-ps", "penalty_cycles": "--penalty"}
+    assert cli_message("vdd_v: give vdd_v (with f_clk_mhz) or t_clk_ps", options) == (
         "--vdd: give --vdd (with --f-clk-mhz) or --t-clk-ps"
     )
-    penalty = cli_message("penalty_cycles: expected a non-negative integer", config)
+    penalty = cli_message("penalty_cycles: expected a non-negative integer", options)
     assert penalty == "--penalty: expected a non-negative integer"
-    assert cli_message("net.csv:3: Strides: expected a positive integer", config) == (
+    assert cli_message("net.csv:3: Strides: expected a positive integer", options) == (
         "net.csv:3: Strides: expected a positive integer"
     )
-    assert cli_message("pe: the array engines run the registered pipeline", config) == (
+    assert cli_message("pe: the array engines run the registered pipeline", options) == (
         "pe: the array engines run the registered pipeline"
+    )
+    assert (
+        cli_message("x.toml: array.f_clk_mhz: expected a number", options)
+        == "x.toml: array.f_clk_mhz: expected a number"
     )
 
 
 def test_config_from_args_takes_each_field_from_its_option():
-    args = argparse.Namespace(vdd=0.6, f_clk_mhz=500.0, bins=8, rows=16, operands="uniform", unrelated=1)
+    args = argparse.Namespace(vdd_v=0.6, f_clk_mhz=500.0, bins=8, array_rows=16, operands="uniform", unrelated=1)
     config = config_from_args(vscale.SlackConfig, args)
     assert (config.vdd_v, config.f_clk_mhz, config.bins, config.array_rows, config.operands) == (
         0.6,

@@ -88,7 +88,7 @@ def test_scalar_grid_value_of_a_list_field_becomes_a_one_element_list(tmp_path):
 
 def test_option_names_and_field_names_are_both_accepted_but_not_together():
     assert SweepSpec(study=PROBE, grid={"x": [1], "vdd_v": [0.9]}).parameter_sets() == [{"x": 1, "vdd_v": 0.9}]
-    with pytest.raises(ConfigError, match=r"^sweep: grid\.vdd_v: the same parameter as vdd; give it once$"):
+    with pytest.raises(ConfigError, match=r"^sweep: grid\.vdd_v: the same field as vdd; give it once$"):
         SweepSpec(study=PROBE, grid={"vdd": [0.9], "vdd_v": [0.8]})
 
 
@@ -219,7 +219,7 @@ def test_kill_9_then_rerun_loses_no_point_and_recomputes_none(tmp_path):
         ('study = "sweep_probe"\ngird = 1\n', r"^{file}: unknown key 'gird'; allowed: study, fixed, grid, points$"),
         (
             'study = "sweep_probe"\n[grid]\nxx = [1]\n',
-            r"^{file}: grid\.xx: not a parameter of study sweep_probe; allowed: fail, seed, sleep_s, spin_s, vdd, x$",
+            r"^{file}: grid\.xx: not a field of ProbeConfig; did you mean x\?$",
         ),
         ('study = "sweep_probe"\n[grid]\nx = []\n', r"^{file}: grid\.x: empty list; give at least one value$"),
         ('study = "sweep_probe"\n[grid]\nx = 3\n', r"^{file}: grid\.x: expected a list of values, got 3$"),

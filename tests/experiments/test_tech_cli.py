@@ -211,7 +211,7 @@ def test_characterize_without_ngspice_is_one_line_exit_2(tmp_path, capsys):
     )
     assert status == 2
     assert err == (
-        "vscale: error: ngspice: 'no-such-ngspice' not found on PATH; install it (Debian/Ubuntu: apt-get install "
+        "vscale: error: --ngspice: 'no-such-ngspice' not found on PATH; install it (Debian/Ubuntu: apt-get install "
         "ngspice)\n"
     )
     assert stdout == "" and not out.exists()

@@ -55,7 +55,7 @@ def test_timing_line_names_every_voltage():
 @pytest.mark.parametrize(
     "study",
     [
-        lambda: vscale.simulate(layer="8,8,8", array="4x4", vdd_v=0.7),
+        lambda: vscale.simulate(gemm="8,8,8", array="4x4", vdd_v=0.7),
         lambda: vscale.slack(vdd_v=0.7, bins=8),
         lambda: vscale.energy(gemm="8,8,8", array="4x4", vdd_v=[0.9, 0.7]),
     ],

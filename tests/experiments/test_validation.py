@@ -32,7 +32,7 @@ def test_sizes_use_binary_units_unless_written_kb_mb_gb(text, size):
 
 @pytest.mark.parametrize("text", ["", "lots", "5X", "-1G", "G", "1e400"])
 def test_bad_sizes_are_refused(text):
-    with pytest.raises(ConfigError, match=r"^--max-memory: "):
+    with pytest.raises(ConfigError, match=r"^max_memory: "):
         validation.parse_size(text)
 
 
@@ -52,10 +52,10 @@ def test_the_default_limit_is_half_of_memavailable():
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (-1, "--seed: expected an integer in 0..2**63-1, got -1"),
-        (2**63, "--seed: expected an integer in 0..2**63-1, got 9223372036854775808"),
-        (1.5, "--seed: expected an integer in 0..2**63-1, got 1.5"),
-        (True, "--seed: expected an integer in 0..2**63-1, got True"),
+        (-1, "seed: expected an integer in 0..2**63-1, got -1"),
+        (2**63, "seed: expected an integer in 0..2**63-1, got 9223372036854775808"),
+        (1.5, "seed: expected an integer in 0..2**63-1, got 1.5"),
+        (True, "seed: expected an integer in 0..2**63-1, got True"),
     ],
 )
 def test_seeds_outside_0_to_2_63_are_refused(value, message):
@@ -78,7 +78,7 @@ def test_workers_are_capped_by_the_work_and_the_cores(monkeypatch, requested, wo
 
 def test_the_jobs_option_is_capped_by_the_cores(monkeypatch):
     monkeypatch.setattr(validation, "usable_cores", lambda: 3)
-    args = argparse.Namespace(command="accuracy", jobs=1000, vdd="0.9,0.7", seed=0)
+    args = argparse.Namespace(command="accuracy", jobs=1000, vdd_v="0.9,0.7", seed=0)
     validation.check_arguments(args)
     assert args.jobs == 3
 
@@ -99,15 +99,15 @@ def test_a_vdd_range_reaching_the_threshold_names_the_technology():
     with pytest.raises(ConfigError) as caught:
         validation.vdd_range("0.9:0.3:0.1", technology="generic-28nm")
     assert str(caught.value) == (
-        "--vdd: 0.3 V is at or below the threshold voltage 0.35 V of technology 'generic-28nm'; "
-        "allowed: 0.35 < --vdd <= 1.35"
+        "vdd_v: 0.3 V is at or below the threshold voltage 0.35 V of technology 'generic-28nm'; "
+        "allowed: 0.35 < vdd_v <= 1.35"
     )
 
 
 def test_a_huge_vdd_range_is_refused_before_it_is_built():
     with pytest.raises(ConfigError) as caught:
         validation.vdd_range("0.9:0.5:0.000000001")
-    assert str(caught.value) == "--vdd: '0.9:0.5:0.000000001' gives 400000001 voltages; allowed: at most 10000"
+    assert str(caught.value) == "vdd_v: '0.9:0.5:0.000000001' gives 400000001 voltages; allowed: at most 10000"
 
 
 def test_check_memory_names_the_option_the_estimate_and_the_limit():
@@ -121,10 +121,10 @@ def test_check_memory_names_the_option_the_estimate_and_the_limit():
 @pytest.mark.parametrize(
     ("folder", "message"),
     [
-        ("", "--out: '' is not a folder; allowed: a folder path such as vscale-out/probs"),
-        ("  ", "--out: '  ' is not a folder; allowed: a folder path such as vscale-out/probs"),
-        ("/sys/vscale", "--out: /sys/vscale is on a virtual filesystem (sysfs); choose a folder on a disk"),
-        ("/proc/vscale/out", "--out: /proc/vscale/out is on a virtual filesystem (proc); choose a folder on a disk"),
+        ("", "out: '' is not a folder; allowed: a folder path such as vscale-out/probs"),
+        ("  ", "out: '  ' is not a folder; allowed: a folder path such as vscale-out/probs"),
+        ("/sys/vscale", "out: /sys/vscale is on a virtual filesystem (sysfs); choose a folder on a disk"),
+        ("/proc/vscale/out", "out: /proc/vscale/out is on a virtual filesystem (proc); choose a folder on a disk"),
     ],
 )
 def test_folders_that_cannot_hold_results_are_refused(folder, message):
@@ -137,7 +137,7 @@ def test_an_existing_file_is_not_an_output_folder(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError) as caught:
         validation.output_folder(tmp_path / "file")
-    assert str(caught.value) == f"--out: {tmp_path / 'file'} exists and is not a directory"
+    assert str(caught.value) == f"out: {tmp_path / 'file'} exists and is not a directory"
 
 
 def test_a_folder_the_user_cannot_enter_or_write_is_refused(tmp_path, monkeypatch):
@@ -146,11 +146,11 @@ def test_a_folder_the_user_cannot_enter_or_write_is_refused(tmp_path, monkeypatc
     monkeypatch.setattr(os, "access", lambda path, mode: not mode & os.X_OK)
     with pytest.raises(ConfigError) as caught:
         validation.output_folder(target)
-    assert str(caught.value) == f"--out: {target}: cannot enter {tmp_path / 'locked'} (permission denied)"
+    assert str(caught.value) == f"out: {target}: cannot enter {tmp_path / 'locked'} (permission denied)"
     monkeypatch.setattr(os, "access", lambda path, mode: not mode & os.W_OK)
     with pytest.raises(ConfigError) as caught:
         validation.output_folder(target)
-    assert str(caught.value) == f"--out: {target}: cannot write in {tmp_path / 'locked'} (permission denied)"
+    assert str(caught.value) == f"out: {target}: cannot write in {tmp_path / 'locked'} (permission denied)"
 
 
 def test_a_read_only_filesystem_is_refused(tmp_path, monkeypatch):
@@ -162,7 +162,7 @@ def test_a_read_only_filesystem_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "statvfs", lambda path: ReadOnly())
     with pytest.raises(ConfigError) as caught:
         validation.output_folder(tmp_path / "out")
-    assert str(caught.value) == f"--out: {tmp_path / 'out'}: {tmp_path} is on a read-only filesystem"
+    assert str(caught.value) == f"out: {tmp_path / 'out'}: {tmp_path} is on a read-only filesystem"
 
 
 def _latency(out: Path, *extra: str) -> int:
@@ -220,16 +220,16 @@ def test_output_files_honour_the_umask(tmp_path, capsys, umask, file_mode, folde
 
 
 def test_long_requests_get_a_note_and_are_not_refused():
-    args = argparse.Namespace(command="simulate", layer="5000,5000,100000", vdd=0.9)
+    args = argparse.Namespace(command="simulate", gemm="5000,5000,100000", vdd_v=0.9)
     notes: list[str] = []
     with validation.use_memory_limit(2**40):
         validation.guard(args, notes=notes.append)
     # 2.5e12 MACs at 1e8 MAC/s = 25000 s = 6.94 h.
-    assert notes == ["--layer: 5000,5000,100000 (2.5e+12 MACs) will take at least 6.94 h; Ctrl-C stops it"]
+    assert notes == ["gemm: 5000,5000,100000 (2.5e+12 MACs) will take at least 6.94 h; Ctrl-C stops it"]
 
 
 def test_short_requests_get_no_note():
-    args = argparse.Namespace(command="probs", level="chain", samples=200_000, vdd="0.9:0.5:0.05")
+    args = argparse.Namespace(command="probs", level="chain", samples=200_000, vdd_v="0.9:0.5:0.05")
     notes: list[str] = []
     validation.guard(args, notes=notes.append)
     assert notes == []

@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 
+from pe_models.arcs import instance_arcs, latest_arrival_fs
+from pe_models.cells import CELL_PINS
 from pe_models.chain import evaluate_chain
 from pe_models.gate import simulate_gate, simulate_gate_fast
 from pe_models.pe import PEConfig, stage_timing
+from tests.pe_models.synthetic_delays import LinearDelays, asymmetric_intrinsics
 
 CONFIGS = [
     dict(cells=c, adder=a, pipeline=p)
@@ -121,3 +124,57 @@ def test_chain_level_of_every_other_configuration_is_exact(config, rng):
         )
     assert np.array_equal(chain.latched & 0xFFFFFFFF, gate.latched)
     assert np.array_equal(chain.settle_fs, gate.settle_fs)
+
+
+def _asymmetric(netlist, cells: str, scale: float, seed: int):
+    source = LinearDelays(
+        intrinsic_ps=asymmetric_intrinsics(cells, seed),
+        pin_ff={(cell, pin): 0.5 + 0.4 * k for cell, pins in CELL_PINS.items() for k, pin in enumerate(pins)},
+        ps_per_ff=2.0,
+        slew_factor=0.2,
+        d_pin_ff=1.0,
+        q_slew_ps=(5.0, 7.0),
+        scale=scale,
+    )
+    return instance_arcs(netlist, source)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(c.values()))
+@pytest.mark.parametrize("scale", [1.0, 2.5])
+def test_numba_gate_level_equals_the_python_reference_on_per_pin_per_edge_arcs(config, scale, rng):
+    """Asymmetric arcs (rise 1.3x fall, pin-dependent, random), sampled at 0.7 of the longest path, with a shadow."""
+    pe = PEConfig(**config)
+    for stage, netlist in pe.stages.items():
+        arcs = _asymmetric(netlist, pe.cells, scale, seed=len(stage)).rounded_fs()
+        longest = int(latest_arrival_fs(netlist, arcs)[netlist.outputs[list(netlist.outputs)[-1]]].max())
+        t_sample = int(0.7 * longest)
+        old, new = _operands(rng, netlist, 150)
+        kwargs = dict(delays_fs=arcs, t_sample_fs=t_sample, t_shadow_fs=t_sample + longest // 10)
+        reference = simulate_gate(netlist, old, new, **kwargs)
+        fast = simulate_gate_fast(netlist, old, new, **kwargs)
+        assert np.array_equal(fast.latched, reference.latched)
+        assert np.array_equal(fast.shadow, reference.shadow)
+        assert np.array_equal(fast.correct, reference.correct)
+        assert np.array_equal(fast.bit_settle_fs, reference.bit_settle_fs)
+        assert (reference.latched != reference.correct).any()
+
+
+def test_per_lane_factors_scale_exact_arcs_before_rounding(rng):
+    pe = PEConfig(cells="2in", adder="ks")
+    netlist = pe.stages["adder"]
+    exact = _asymmetric(netlist, "2in", 1.3, seed=7).exact_fs
+    old, new = _operands(rng, netlist, 30)
+    factors = rng.uniform(0.8, 1.3, 30)
+    fast = simulate_gate_fast(
+        netlist, old, new, delays_fs={}, t_sample_fs=250_000, nominal_delays_fs=exact, lane_factors=factors
+    )
+    for lane in range(30):
+        one = simulate_gate(
+            netlist,
+            {k: v[lane : lane + 1] for k, v in old.items()},
+            {k: v[lane : lane + 1] for k, v in new.items()},
+            delays_fs=np.maximum(1, np.rint(exact * factors[lane])).astype(np.int64),
+            t_sample_fs=250_000,
+        )
+        assert fast.latched[lane] == one.latched[0]
+        assert np.array_equal(fast.bit_settle_fs[lane], one.bit_settle_fs[0])

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pe_models.cells import CELL_LIBRARIES
+from pe_models.arcs import instance_arcs
+from pe_models.cells import CELL_LIBRARIES, CELL_PINS
 from pe_models.errors import ConfigError
 from pe_models.gate import GateResult, evaluate_logic, simulate_gate
 from pe_models.netlist import Netlist, pe_stages
@@ -29,6 +30,7 @@ from pe_models.verilog import (
 from pe_models.verilog import (
     testbench_verilog as make_testbench,
 )
+from tests.pe_models.synthetic_delays import LinearDelays, asymmetric_intrinsics
 
 requires_icarus = pytest.mark.icarus
 
@@ -45,6 +47,7 @@ STAGES = (
     ("compound", "fused", "ks", "mac"),
 )
 DELAYS = ("x1", "x2.2", "x3.1", "per-cell")
+ASYMMETRIC = ("asym-x1", "asym-x2.2", "asym-x3.1")
 LATE_FRACTION = 0.4
 PROBE_VECTORS = 64
 
@@ -203,23 +206,57 @@ def compare(gate: GateResult, verilog: IcarusResult, netlist: Netlist, old: dict
     return stats
 
 
-def run_agreement(tmp_path: Path, stage: tuple[str, str, str, str], variant: str, n_random: int, n_targeted: int):
+def asymmetric_arcs(netlist: Netlist, library: str, variant: str) -> np.ndarray:
+    """Per-instance arcs of `netlist` from a synthetic source with per-pin, per-edge intrinsic delays
+    (rise 1.3x fall, pin-dependent or random per cell type), load and slew dependence, scaled by the
+    variant's factor (``asym-x2.2``)."""
+    scale = float(variant.removeprefix("asym-x"))
+    source = LinearDelays(
+        intrinsic_ps=asymmetric_intrinsics(library, ASYMMETRIC.index(variant)),
+        pin_ff={(cell, pin): 0.6 + 0.3 * k for cell, pins in CELL_PINS.items() for k, pin in enumerate(pins)},
+        ps_per_ff=1.7,
+        slew_factor=0.15,
+        wire_ff=0.2,
+        d_pin_ff=1.1,
+        q_slew_ps=(6.0, 8.5),
+        scale=scale,
+    )
+    return instance_arcs(netlist, source).rounded_fs()
+
+
+def run_agreement(
+    tmp_path: Path,
+    stage: tuple[str, str, str, str],
+    variant: str,
+    n_random: int,
+    n_targeted: int,
+    shadow: bool = False,
+):
     library = stage[0]
     netlist = stage_netlist(*stage)
-    seed = np.random.SeedSequence(ENTROPY, spawn_key=(STAGES.index(stage), DELAYS.index(variant)))
+    seed = np.random.SeedSequence(ENTROPY, spawn_key=(STAGES.index(stage), (DELAYS + ASYMMETRIC).index(variant)))
     delay_rng, random_rng, targeted_rng = (np.random.default_rng(s) for s in seed.spawn(3))
-    delays = cell_delays(netlist, library, variant, delay_rng)
+    if variant in ASYMMETRIC:
+        delays: dict[str, int] | list[int] | np.ndarray = asymmetric_arcs(netlist, library, variant)
+    else:
+        delays = cell_delays(netlist, library, variant, delay_rng)
     random_old, random_new = random_stream(netlist, n_random, random_rng)
     targeted_old, targeted_new = targeted_vectors(netlist, n_targeted, targeted_rng)
     old, new = concat(random_old, targeted_old), concat(random_new, targeted_new)
     t_sample = pick_sample_fs(netlist, delays, old, new)
+    window = t_sample // 5 if shadow else None
     paths = write_verilog_bundle(
-        tmp_path, netlist, delays_fs=delays, t_sample_fs=t_sample, old_inputs=old, new_inputs=new
+        tmp_path, netlist, delays_fs=delays, t_sample_fs=t_sample, old_inputs=old, new_inputs=new, window_fs=window
     )
+    t_shadow = None if window is None else t_sample + window
     with ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(run_icarus_detailed, paths)
-        gate = simulate_gate(netlist, old, new, delays_fs=delays, t_sample_fs=t_sample)
+        gate = simulate_gate(netlist, old, new, delays_fs=delays, t_sample_fs=t_sample, t_shadow_fs=t_shadow)
         verilog = future.result()
+    if shadow:
+        assert gate.shadow is not None and verilog.shadow is not None
+        np.testing.assert_array_equal(verilog.shadow, gate.shadow)
+        assert (gate.shadow != gate.latched).any(), f"{netlist.name}: the shadow sample never differs"
     stats = compare(gate, verilog, netlist, old, new, t_sample)
     targeted = slice(n_random, None)
     assert (gate.latched[targeted] != gate.correct[targeted]).any(), f"{netlist.name}: no targeted vector is late"
@@ -249,6 +286,30 @@ def test_icarus_agrees_with_gate(tmp_path, stage, variant):
 def test_icarus_agrees_with_gate_full(tmp_path, stage, variant):
     """Every netlist at every delay variant, 2000 random + 200 targeted vectors."""
     run_agreement(tmp_path, stage, variant, n_random=2000, n_targeted=200)
+
+
+ASYMMETRIC_ROTATION = [(stage, ASYMMETRIC[i % len(ASYMMETRIC)]) for i, stage in enumerate(STAGES)]
+
+
+@pytest.mark.icarus
+@requires_icarus
+@pytest.mark.parametrize(
+    ("stage", "variant"), ASYMMETRIC_ROTATION, ids=[f"{stage_id(s)}-{v}" for s, v in ASYMMETRIC_ROTATION]
+)
+def test_icarus_agrees_with_gate_on_per_pin_per_edge_delays(tmp_path, stage, variant):
+    """Every netlist once with asymmetric per-instance arcs (the scales in rotation) and a Razor shadow
+    sample, 270 random + 30 targeted vectors."""
+    run_agreement(tmp_path, stage, variant, n_random=270, n_targeted=30, shadow=True)
+
+
+@pytest.mark.slow
+@pytest.mark.icarus
+@requires_icarus
+@pytest.mark.parametrize("variant", ASYMMETRIC)
+@pytest.mark.parametrize("stage", STAGES, ids=stage_id)
+def test_icarus_agrees_with_gate_on_per_pin_per_edge_delays_full(tmp_path, stage, variant):
+    """Every netlist at every asymmetric scale, 2000 random + 200 targeted vectors, with a shadow sample."""
+    run_agreement(tmp_path, stage, variant, n_random=2000, n_targeted=200, shadow=True)
 
 
 def pulse_netlist() -> Netlist:
@@ -300,23 +361,26 @@ def test_run_icarus_on_directory_and_script(tmp_path):
     assert sum(line.startswith("S ") for line in lines) == 20
 
 
-def test_cell_library_uses_transport_delays():
+def test_cell_library_has_one_delay_parameter_per_pin_and_edge_in_fs():
     text = cell_library_verilog()
-    assert "`timescale 1ps/1fs" in text
-    for kind in ("xor2", "and2", "or2", "nand2", "xor3", "maj3", "ao21"):
-        assert f"module {kind} #(parameter real D" in text
-    assert text.count("always @(*) y <= #(D)") == 7
+    assert "`timescale 1fs/1fs" in text
+    for kind, pins in CELL_PINS.items():
+        parameters = ", ".join(f"{pin.upper()}_{edge} = 1" for pin in pins for edge in ("FALL", "RISE"))
+        assert f"module {kind} #(parameter integer {parameters}) (output reg y, " in text
+    assert text.count("disable runner;") == len(CELL_PINS)
     assert "assign" not in text
 
 
-def test_netlist_verilog_writes_one_instance_per_cell_with_exact_ps():
+def test_netlist_verilog_writes_one_instance_per_cell_with_exact_fs_per_pin_and_edge():
     netlist = stage_netlist("compound", "registered", "rca", "adder")
-    delays = [1, 999, 1000, 21437] * (len(netlist.cells) // 4) + [5] * (len(netlist.cells) % 4)
-    text = netlist_verilog(netlist, delays_fs=delays)
-    instances = [line for line in text.splitlines() if " #(.D(" in line]
+    arcs = np.arange(1, 1 + len(netlist.cells) * 6, dtype=np.int64).reshape(-1, 3, 2) * 997
+    text = netlist_verilog(netlist, delays_fs=arcs)
+    instances = [line for line in text.splitlines() if line.startswith("  xor3 #(") or line.startswith("  maj3 #(")]
     assert len(instances) == len(netlist.cells)
-    assert instances[0].split()[:3] == [netlist.cells[0].kind, "#(.D(0.001))", "g0"]
-    assert "#(.D(0.999))" in instances[1] and "#(.D(1.000))" in instances[2] and "#(.D(21.437))" in instances[3]
+    first = netlist.cells[0]
+    assert instances[0].split(" g0 ")[0] == (
+        f"  {first.kind} #(.A_FALL(997), .A_RISE(1994), .B_FALL(2991), .B_RISE(3988), .C_FALL(4985), .C_RISE(5982))"
+    )
     assert f"module {netlist.name} (" in text
     assert "input wire [15:0] product" in text and "output wire [31:0] sum" in text
     assert "1'b0" in text

@@ -33,10 +33,10 @@ def test_none_protects_nothing(text):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("31-20", "--protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got '31-20'"),
-        ("a", "--protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 'a'"),
-        ("31:", "--protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got '31:'"),
-        ("32:20", "--protect: bit 32 is out of range; allowed: 0..31"),
+        ("31-20", "protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got '31-20'"),
+        ("a", "protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 'a'"),
+        ("31:", "protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got '31:'"),
+        ("32:20", "protect: bit 32 is out of range; allowed: 0..31"),
     ],
 )
 def test_bad_bit_specifications_are_one_line_errors(text, message):

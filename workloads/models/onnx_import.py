@@ -65,10 +65,10 @@ def load_onnx(path: str | PathLike[str]) -> Graph:
     try:
         import onnx
     except ImportError:
-        raise ConfigError("--model: reading ONNX needs the 'onnx' extra (pip install onnx)") from None
+        raise ConfigError("model: reading ONNX needs the 'onnx' extra (pip install onnx)") from None
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"--model: {path} does not exist")
+        raise ConfigError(f"model: {path} does not exist")
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as error:  # protobuf raises its own DecodeError types

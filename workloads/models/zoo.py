@@ -42,10 +42,10 @@ from ..data import (
     photo_views,
 )
 from ..graph import Graph
+from . import MODEL_NAMES
 
 __all__ = ["METRICS", "MODEL_NAMES", "ModelBundle", "load_bundle", "mnist_image_preprocess"]
 
-MODEL_NAMES = ("tinymnv2", "mobilenetv2")
 METRICS = ("accuracy", "agreement")
 DEFAULT_PHOTO_COUNT = 50
 
@@ -94,10 +94,10 @@ def mnist_image_preprocess(pixels: np.ndarray) -> np.ndarray:
 def _folder_or_count(images: int | str | Path | None, labels: str | Path | None):
     if images is None or isinstance(images, int):
         if labels is not None:
-            raise ConfigError("--labels: needs --images DIR (a folder of images)")
+            raise ConfigError("labels: only with images given as a folder of images")
         return images, None
     if labels is None:
-        raise ConfigError(f"--images: {images} is a folder; --labels FILE is required with it")
+        raise ConfigError(f"images: {images} is a folder; labels (a FILE LABEL list) is required with it")
     return None, Path(images)
 
 
@@ -155,12 +155,12 @@ def load_bundle(
             return _mnist_bundle(Path(model).name, graph, count, folder, labels, calibration_images, model)
         if channels != 3 and folder is None:
             raise ConfigError(
-                f"--model: {model} takes {channels}x{height}x{width} inputs; without "
-                "--images DIR --labels FILE only 1x28x28 (MNIST) or 3-channel (photos) "
+                f"model: {model} takes {channels}x{height}x{width} inputs; without "
+                "images given as a folder with labels, only 1x28x28 (MNIST) or 3-channel (photos) "
                 "inputs can be evaluated"
             )
         return _photo_bundle(Path(model).name, graph, count, folder, labels, seed, str(model), calibration_images)
-    raise ConfigError(f"--model: {model!r} is unknown; allowed: {', '.join(MODEL_NAMES)}, FILE.onnx")
+    raise ConfigError(f"model: {model!r} is unknown; allowed: {', '.join(MODEL_NAMES)}, FILE.onnx")
 
 
 def _user_calibration(
@@ -203,7 +203,7 @@ def _mnist_bundle(name, graph: Graph, count, folder, labels, calibration_images,
 def _photo_bundle(name, graph: Graph, count, folder, labels, seed, source, calibration_images=None) -> ModelBundle:
     channels, height, width = graph.input_shape
     if height != width:
-        raise ConfigError(f"--model: {name} input {height}x{width} is not square")
+        raise ConfigError(f"model: {name} input {height}x{width} is not square")
 
     def preprocess(pixels: np.ndarray) -> np.ndarray:
         if channels == 1:
@@ -218,7 +218,7 @@ def _photo_bundle(name, graph: Graph, count, folder, labels, seed, source, calib
         total = 10 * len(PHOTO_NAMES["evaluation"])
         count = DEFAULT_PHOTO_COUNT if count is None else count
         if not 1 <= count <= total:
-            raise ConfigError(f"--images: {count} is out of range; allowed: 1..{total}")
+            raise ConfigError(f"images: {count} is out of range; allowed: 1..{total}")
         views, names = photo_views("evaluation", size=height, count=count)
         evaluation = LabelledImages(images=views, labels=None, names=names)
         metric = "agreement"

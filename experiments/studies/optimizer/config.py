@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from experiments.technology_files import resolve_user_technology
 from pe_models.errors import ConfigError
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
 from pe_models.razor import window_fs
+from pe_models.technology import resolve_technology
+from workloads.models import MODEL_NAMES
 
+from ..common import (
+    SweepFields,
+    array_shape,
+    check_choice,
+    check_images,
+    check_int,
+    check_model,
+    set_field,
+    vdd_values,
+)
 from ..energy_options import EnergyFields
 
 RECOVERIES: tuple[str, ...] = ("global", "column", "local", "drop")
@@ -30,110 +47,162 @@ def _budget(name: str, value: object, upper: float | None) -> None:
         raise ConfigError(f"{name}: {value!r} is out of range; allowed: {allowed} %")
 
 
+_BOUNDS = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*:\s*([0-9]*\.?[0-9]+)\s*")
+
+
+def _grid(value: object, technology: object) -> tuple[float, ...]:
+    """The optimizer's VDD grid, highest first: None (nominal down to 0.5 V), ``HIGH:LOW`` (10 mV
+    steps) or any supply voltages of :func:`~experiments.studies.common.vdd_values`."""
+    if value is None:
+        nominal = float(resolve_technology(resolve_user_technology(technology)).vdd_nominal_v)
+        return vdd_grid(nominal, min(0.5, nominal))
+    if isinstance(value, str) and (bounds := _BOUNDS.fullmatch(value)):
+        high, low = sorted((float(bounds.group(1)), float(bounds.group(2))), reverse=True)
+        return vdd_grid(high, low)
+    return tuple(sorted(set(vdd_values(value)), reverse=True))
+
+
 @dataclass(frozen=True, kw_only=True)
-class OptimizeConfig(EnergyFields):
+class OptimizeConfig(SweepFields, EnergyFields):
     """What the optimizer searches and the budgets it respects.
 
-    Parameters
+    Attributes
     ----------
     model : str
-        A model name of :mod:`workloads.models.zoo` (default ``"tinymnv2"``).
+        The model, ``tinymnv2`` or ``mobilenetv2``.
     images : int
-        Evaluation images for the confirmation (bit-level injection), >= 1.
+        Images loaded, >= 2; a seeded random split (:func:`experiments.stats.split_images`)
+        makes two disjoint sets of them.
+    selection_images : int, optional
+        Images the plan is selected on: the screen's operands and the bit-level confirmation
+        (default: a fifth of the images, at least 1).
+    test_images : int, optional
+        Images, disjoint from the selection images, on which the accepted plan is measured
+        and judged against every budget (default: the rest).
     screen_images : int
-        Images whose layer operands feed the analytic screen, >= 1.
-    vdd_max_v, vdd_min_v : float
-        The VDD grid, 10 mV steps from `vdd_max_v` (default: the technology's nominal
-        supply) down to `vdd_min_v`; both inside the technology's range.
-    f_clk_mhz : float
-        Clock frequency in MHz.
-    rows, cols : int
-        Weight-stationary array shape.
-    pe : PEConfig
-    recoveries : tuple of str
-        Recovery policies to consider, a subset of :data:`RECOVERIES`.
+        Selection images whose layer operands feed the analytic screen, >= 1.
+    array : "RxC" or (rows, cols)
+        Weight-stationary array, rows x columns of PEs, each >= 1.
+    recovery : str or sequence of str
+        Recovery policies to consider, comma-separated: ``global``, ``column``, ``local``,
+        ``drop``.
     penalty_cycles : int
         Cycles one recovery costs (global, column, local), >= 0.
     max_accuracy_loss_pct : float
         Accuracy-loss budget in percentage points against the int8 model at nominal VDD, 0..100.
     max_latency_overhead_pct : float
         Latency-overhead budget in percent of the error-free cycles, >= 0.
-    max_razor_flops : int or None
-        Razor flip-flops the array may contain (protected bits x PEs), or None for no limit.
-    razor_window_ps : float or None
-        Razor detection window (None: :data:`pe_models.razor.DEFAULT_WINDOW_FRACTION` of the
-        clock period). A protected bit still wrong at the shadow sample is a silent error.
-    t_setup_ps : float or None
-        Setup time of the output flip-flops in ps, the same at every VDD (None: the cell
-        library's, scaled with the cell delays); >= 0 and shorter than the clock period.
+    max_razor_flops : int, optional
+        Razor flip-flops the array may contain, protected bits x PEs, >= 0 (default: no limit).
+    razor_window_ps : float, optional
+        Razor detection window in ps: a protected bit still wrong this long after the sample
+        is a silent error (default: half the clock period).
     solver : str
-        ``"milp"`` (``scipy.optimize.milp``) or ``"exhaustive"`` (every combination; small
+        ``milp`` (``scipy.optimize.milp``) or ``exhaustive`` (every combination; small
         instances only).
     confirm : bool
         Run the chosen plan and its neighbours with bit-level injection.
     neighbours : int
-        Adjacent VDD grid points (each side) whose best plans are confirmed too.
+        Adjacent VDD grid points each side whose best plans are confirmed too, >= 0.
+    noninferiority_alpha : float
+        One-sided level of the non-inferiority test of the accuracy loss against its budget,
+        in (0, 0.5) (0.025: the two-sided 95 % interval lies below the budget).
     seed : int
-    batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
-        The energy model's hardware (:class:`~experiments.studies.energy_options.EnergyFields`).
+        Seeds the screen's operand samples, the injection and the split into selection and
+        test images, >= 0.
+    (``vdd_v``, the grid: ``HIGH:LOW`` in 10 mV steps, or supply voltages as in
+    :class:`~experiments.studies.common.SweepFields`, default the technology's nominal down
+    to 0.5 V in 10 mV steps, kept highest first; ``f_clk_mhz``, ``t_setup_ps`` and the PE
+    fields: :class:`~experiments.studies.common.SweepFields`.)
+    (``batch``, ``clock_gating``, ``power_gating``, ``memory_vdd_v``, ``dram``, ``temperature_c``:
+    the energy model's hardware, :class:`~experiments.studies.energy_options.EnergyFields`.)
     """
 
+    CHOICES: ClassVar[Mapping[str, Sequence[str]]] = {"model": MODEL_NAMES, "recovery": RECOVERIES, "solver": SOLVERS}
+
+    vdd_v: Any = None
     model: str = "tinymnv2"
     images: int = 200
+    selection_images: int | None = None
+    test_images: int | None = None
     screen_images: int = 8
-    vdd_max_v: float | None = None
-    vdd_min_v: float = 0.5
-    f_clk_mhz: float = 700.0
-    rows: int = 256
-    cols: int = 256
-    pe: PEConfig = field(default_factory=PEConfig)
-    recoveries: tuple[str, ...] = RECOVERIES
+    array: Any = "256x256"
+    recovery: Any = RECOVERIES
     penalty_cycles: int = 1
     max_accuracy_loss_pct: float = 1.0
     max_latency_overhead_pct: float = 5.0
     max_razor_flops: int | None = None
     razor_window_ps: float | None = None
-    t_setup_ps: float | None = None
     solver: str = "milp"
     confirm: bool = True
     neighbours: int = 1
+    noninferiority_alpha: float = 0.025
     seed: int = 0
 
     def __post_init__(self) -> None:
+        set_field(self, "vdd_v", _grid(self.vdd_v, self.technology))
+        super().__post_init__()
+        check_model(self.model, files=False)
+        set_field(self, "images", check_images(self.images, model=self.model, folder=False))
+        check_int("screen_images", self.screen_images, minimum=1)
+        rows, cols = array_shape(self.array)
+        set_field(self, "array", f"{rows}x{cols}")
+        recovery = self.recovery.split(",") if isinstance(self.recovery, str) else list(self.recovery)
+        recovery = [str(item).strip() for item in recovery if str(item).strip()]
+        if not recovery:
+            raise ConfigError(f"recovery: expected one or more of {', '.join(RECOVERIES)}, got nothing")
+        for item in recovery:
+            check_choice("recovery", item, RECOVERIES)
+        set_field(self, "recovery", tuple(dict.fromkeys(recovery)))
+        check_int("penalty_cycles", self.penalty_cycles, minimum=0)
         _budget("max_accuracy_loss_pct", self.max_accuracy_loss_pct, 100.0)
         _budget("max_latency_overhead_pct", self.max_latency_overhead_pct, None)
-        if self.max_razor_flops is not None and (
-            not isinstance(self.max_razor_flops, int)
-            or isinstance(self.max_razor_flops, bool)
-            or self.max_razor_flops < 0
-        ):
-            raise ConfigError(f"max_razor_flops: {self.max_razor_flops!r} is out of range; allowed: integers >= 0")
-        for name in ("images", "screen_images", "rows", "cols"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name}: {value!r} is out of range; allowed: integers >= 1")
-        if not isinstance(self.penalty_cycles, int) or self.penalty_cycles < 0:
-            raise ConfigError(f"penalty_cycles: {self.penalty_cycles!r} is out of range; allowed: integers >= 0")
-        unknown = [r for r in self.recoveries if r not in RECOVERIES]
-        if not self.recoveries or unknown:
-            got = ", ".join(repr(r) for r in unknown) or "nothing"
-            raise ConfigError(f"recoveries: {got} is not a recovery policy; allowed: {', '.join(RECOVERIES)}")
-        object.__setattr__(self, "recoveries", tuple(dict.fromkeys(self.recoveries)))
-        if self.solver not in SOLVERS:
-            raise ConfigError(f"solver: {self.solver!r} is unknown; allowed: {', '.join(SOLVERS)}")
-        if self.seed < 0 or self.neighbours < 0:
-            raise ConfigError("seed, neighbours: allowed: integers >= 0")
-        tech = self.pe.tech
-        top = tech.vdd_nominal_v if self.vdd_max_v is None else self.vdd_max_v
-        for name, value in (("vdd_max_v", top), ("vdd_min_v", self.vdd_min_v)):
-            problem = tech._vdd_problem(name, value)
-            if problem:
-                raise ConfigError(problem)
-        if self.vdd_min_v > top:
-            raise ConfigError(f"vdd_min_v: {self.vdd_min_v:g} V is above vdd_max_v {top:g} V; allowed: <= {top:g} V")
-        window_fs(self.timing(top), self.razor_window_ps)
-        object.__setattr__(self, "vdd_max_v", float(top))
-        self.check_energy_fields(tech)
+        if self.max_razor_flops is not None:
+            check_int("max_razor_flops", self.max_razor_flops, minimum=0)
+        for name in ("selection_images", "test_images"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name), minimum=1)
+        alpha = self.noninferiority_alpha
+        if not isinstance(alpha, int | float) or isinstance(alpha, bool) or not 0.0 < alpha < 0.5:
+            raise ConfigError(f"noninferiority_alpha: {alpha!r} is out of range; allowed: (0, 0.5)")
+        check_choice("solver", self.solver, SOLVERS)
+        check_int("neighbours", self.neighbours, minimum=0)
+        check_int("seed", self.seed, minimum=0)
+        window_fs(self.timing(self.vdds[0]), self.razor_window_ps)
+        self.check_energy_fields(self.pe_config().tech)
+
+    @functools.cached_property
+    def pe(self) -> PEConfig:
+        """The PE of these fields."""
+        return self.pe_config()
+
+    def image_split(self, total: int) -> tuple[int, int]:
+        """Selection and test image counts out of `total` loaded images (defaults resolved).
+
+        Raises
+        ------
+        ConfigError
+            Fewer than two images, or more asked for than loaded.
+        """
+        selection, test = self.selection_images, self.test_images
+        if selection is None:
+            selection = max(1, total // 5) if test is None else total - test
+        if test is None:
+            test = total - selection
+        if total < 2 or selection < 1 or test < 1 or selection + test > total:
+            asked = [
+                "a fifth"
+                if self.selection_images is None and self.test_images is None
+                else "the rest"
+                if self.selection_images is None
+                else str(selection),
+                "the rest" if self.test_images is None else str(test),
+            ]
+            raise ConfigError(
+                f"selection_images, test_images: {asked[0]} + {asked[1]} of {total} loaded images; allowed: at least "
+                f"1 each, at most {total} together"
+            )
+        return selection, test
 
     def timing(self, vdd_v: float) -> StageTiming:
         """The PE timing at `vdd_v` and this clock (with `t_setup_ps`)."""
@@ -142,9 +211,20 @@ class OptimizeConfig(EnergyFields):
 
     @property
     def vdds(self) -> tuple[float, ...]:
-        assert self.vdd_max_v is not None
-        return vdd_grid(self.vdd_max_v, self.vdd_min_v)
+        """The VDD grid, highest first (`vdd_v`)."""
+        return tuple(self.vdd_v)
+
+    @property
+    def rows(self) -> int:
+        """Rows of the array."""
+        return array_shape(self.array)[0]
+
+    @property
+    def cols(self) -> int:
+        """Columns of the array."""
+        return array_shape(self.array)[1]
 
     @property
     def pes(self) -> int:
+        """PEs of the array."""
         return self.rows * self.cols

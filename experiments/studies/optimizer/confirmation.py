@@ -1,5 +1,12 @@
 """Step 4 of the optimizer: plans measured with bit-level injection (accuracy paired against the
-int8 model at nominal VDD, latency overhead counted by the array engine, energy per image)."""
+int8 model at nominal VDD, latency overhead counted by the array engine, energy per image).
+
+Every measurement runs its images in batches of :func:`~.profiling.prepared_batch` images and keeps
+each batch's cycles, the independent units of the latency overhead's bootstrap interval
+(images of a batch share the array's folds and its stall cycles, so a single image's
+cycles are not defined). Accuracy is paired against the error-free reference on the same
+images: the loss with Tango's score interval and the non-inferiority test against the
+budget (:mod:`experiments.stats`)."""
 
 from __future__ import annotations
 
@@ -11,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from experiments.results import saving_pct
+
 from ..prepared import top_k_hits
 from .config import OptimizeConfig
-from .profiling import LayerProfile, screen_array
+from .profiling import LayerProfile, prepared_batch, screen_array
 from .solving import (
     Candidate,
     PlanChoice,
@@ -24,10 +33,28 @@ from .solving import (
     unprotected_plan,
 )
 
+__all__ = [
+    "ConfirmationRow",
+    "Measured",
+    "PlanRow",
+    "confirm_plans",
+    "measure_plans",
+    "paired_figures",
+    "plan_energy",
+    "plan_predictions",
+]
+
 
 @dataclass(frozen=True, kw_only=True)
 class ConfirmationRow:
-    """A plan re-run with bit-level injection beside the screen's prediction."""
+    """A plan re-run with bit-level injection on the selection images beside the screen's prediction.
+
+    ``within_budgets``: the selection rule, the measured point estimates of the loss and the
+    latency overhead within their budgets, and the plan error-free when the test images are
+    too few to confirm any other (the test images decide whether the accepted plan is
+    confirmed). ``loss_ci_*``: Tango's 95 % score interval; ``noninferiority_p``:
+    Tango's test of ``loss >= budget``; ``overhead_ci_*``: bootstrap over batches.
+    """
 
     role: str
     vdd_v: float
@@ -36,25 +63,37 @@ class ConfirmationRow:
     images: int
     top1_pct: float
     reference_top1_pct: float
+    lost: int
+    gained: int
     accuracy_loss_pct: float
     loss_ci_low_pct: float
     loss_ci_high_pct: float
-    mcnemar_p: float
+    noninferiority_p: float
     predicted_loss_pct: float
     latency_overhead_pct: float
+    overhead_ci_low_pct: float
+    overhead_ci_high_pct: float
     predicted_overhead_pct: float
-    meets_budgets: bool
+    within_budgets: bool
     agreement: str
 
 
 @dataclass(frozen=True)
 class Measured:
+    """One bit-level run: hits per image, cycles per batch, counts per layer.
+
+    ``batch_cycles``: shape (batches, 3), compute and recovery cycles and images of each batch.
+    ``error_free``: every path meets the clock by static timing, no MAC can be wrong.
+    """
+
     hits: np.ndarray
     overhead_pct: float
     detections: int
     unprotected_errors: int
     layer_counts: dict[str, list[int]] = field(default_factory=dict)
     masks: dict[str, int] = field(default_factory=dict)
+    batch_cycles: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int64))
+    error_free: bool = False
 
 
 class _PlanBackend:
@@ -131,12 +170,21 @@ def plan_predictions(
         )
         for mask in {0, *masks.values()}
     }
-    if reference is not None and all(item.error_free for item in backends.values()):
-        return dataclasses.replace(reference, masks=masks)
+    error_free = all(item.error_free for item in backends.values())
+    if reference is not None and error_free:
+        return dataclasses.replace(reference, masks=masks, error_free=True)
     for item in backends.values():
         _set_recovery(item, "global" if plan is None else plan.recovery, config.razor_window_ps)
     backend = _PlanBackend(backends, masks)
-    codes = prepared.model.run(prepared.images, backend)
+    step = prepared_batch(prepared)
+    parts, batch_cycles = [], []
+    for start in range(0, len(prepared.images), step):
+        before = _cycles(backends)
+        chunk = prepared.images[start : start + step]
+        parts.append(prepared.model.run(chunk, backend, batch_size=step))
+        after = _cycles(backends)
+        batch_cycles.append((after[0] - before[0], after[1] - before[1], len(chunk)))
+    codes = np.concatenate(parts)
     hits = top_k_hits(codes, prepared.targets, 1)
     compute = sum(b.compute_cycles for b in backends.values())
     correction = sum(b.correction_cycles for b in backends.values())
@@ -152,7 +200,79 @@ def plan_predictions(
         unprotected_errors=errors,
         layer_counts=backend.layer_counts,
         masks=masks,
+        batch_cycles=np.array(batch_cycles, dtype=np.int64).reshape(-1, 3),
+        error_free=error_free,
     )
+
+
+def _cycles(backends: dict[int, Any]) -> tuple[int, int]:
+    return (
+        sum(int(b.compute_cycles) for b in backends.values()),
+        sum(int(b.correction_cycles) for b in backends.values()),
+    )
+
+
+def paired_figures(
+    reference: Measured,
+    measured: Measured,
+    config: OptimizeConfig,
+    razor_flops: int = 0,
+    *,
+    base_cycles_per_image: float | None = None,
+) -> dict[str, Any]:
+    """Accuracy against the reference on the same images and latency, as row fields.
+
+    Returns
+    -------
+    dict
+        ``lost``, ``gained``, ``accuracy_loss_pct`` with Tango's 95 % interval
+        (``loss_ci_low_pct``, ``loss_ci_high_pct``), ``noninferiority_p`` (Tango's test of
+        ``loss >= max_accuracy_loss_pct``; NaN for an error-free run, whose loss is 0 by
+        construction), ``latency_overhead_pct`` with its bootstrap interval over batches
+        (``overhead_ci_low_pct``, ``overhead_ci_high_pct``; the recovery cycles of each batch
+        over its error-free cycles: ``base_cycles_per_image`` times its images, the simulated
+        hardware's, when given, else the cycles the engine ran), and the verdict against every
+        budget (``meets_budgets``, ``binding``: the budgets missed, ``+``-joined).
+    """
+    from experiments.stats import (
+        OverheadInterval,
+        PairedCounts,
+        bootstrap_overhead_pct,
+        check_budgets,
+        loss_interval,
+        noninferiority_test,
+    )
+
+    counts = PairedCounts.from_hits(reference.hits, measured.hits)
+    interval = loss_interval(counts, confidence=0.95)
+    test = noninferiority_test(counts, margin_pct=config.max_accuracy_loss_pct, alpha=config.noninferiority_alpha)
+    cycles = measured.batch_cycles
+    base = cycles[:, 0] if base_cycles_per_image is None else cycles[:, 2] * float(base_cycles_per_image)
+    if len(cycles) and base.sum() > 0:
+        overhead = bootstrap_overhead_pct(cycles[:, 1], base, seed=config.seed)
+    else:
+        value = measured.overhead_pct
+        overhead = OverheadInterval(overhead_pct=value, low_pct=value, high_pct=value, confidence=0.95, units=0)
+    verdict = check_budgets(
+        accuracy=None if measured.error_free else test,
+        overhead=overhead,
+        max_latency_overhead_pct=config.max_latency_overhead_pct,
+        razor_flops=razor_flops,
+        max_razor_flops=config.max_razor_flops,
+    )
+    return {
+        "lost": counts.lost,
+        "gained": counts.gained,
+        "accuracy_loss_pct": counts.loss_pct,
+        "loss_ci_low_pct": interval.low_pct,
+        "loss_ci_high_pct": interval.high_pct,
+        "noninferiority_p": math.nan if measured.error_free else test.p_value,
+        "latency_overhead_pct": overhead.overhead_pct,
+        "overhead_ci_low_pct": overhead.low_pct,
+        "overhead_ci_high_pct": overhead.high_pct,
+        "meets_budgets": verdict.meets,
+        "binding": "+".join(verdict.failed),
+    }
 
 
 def confirm_plans(
@@ -163,17 +283,28 @@ def confirm_plans(
     per_vdd: dict[float, PlanChoice],
     *,
     progress_label: str = "confirm",
+    test_images: int | None = None,
 ) -> tuple[tuple[ConfirmationRow, ...], PlanChoice]:
     """Bit-level injection of the chosen plan and its neighbours against the int8 model at
-    nominal VDD; when the chosen plan misses a budget on the measurement, the best plans of
-    the higher VDDs are measured in turn until one meets both (role ``fallback``).
+    nominal VDD on the selection images; when the chosen plan misses a budget on the
+    measurement, the best plans of the higher VDDs are measured in turn until one meets both
+    (role ``fallback``).
+
+    The selection rule takes the measured point estimates (loss and latency overhead within
+    their budgets): the selection images choose, the test images judge
+    (:func:`paired_figures` on them; a plan chosen by its interval on a few hundred images
+    would almost always be the unprotected top of the grid). When `test_images` are too few
+    for the non-inferiority test to show any loss below the budget (fewer than
+    :func:`experiments.stats.images_for_noninferiority` asks for a plan that changes no
+    image, or a budget of 0), only error-free plans (every path meets the clock) are
+    selected: no other plan could be confirmed.
 
     Returns
     -------
     rows : tuple of ConfirmationRow
     accepted : PlanChoice
-        The least-energy measured plan that meets both budgets on the point estimates (the
-        top of the grid, unprotected, when none does).
+        The least-energy measured plan within both budgets on the point estimates (the top
+        of the grid, unprotected, when none is).
     """
     index = table.vdds.index(chosen.vdd_v)
     plans = [("chosen", chosen)]
@@ -182,7 +313,8 @@ def confirm_plans(
             if 0 <= position < len(table.vdds) and table.vdds[position] in per_vdd:
                 plans.append((f"{role} {offset}", per_vdd[table.vdds[position]]))
     reference = plan_predictions(prepared, config, None)
-    rows = [_confirm_one(prepared, config, table, role, plan, reference) for role, plan in plans]
+    only_error_free = test_images is not None and not _confirmable(config, test_images)
+    rows = [_confirm_one(prepared, config, table, role, plan, reference, only_error_free) for role, plan in plans]
     passing = [(row, plan) for row, (_, plan) in zip(rows, plans, strict=True) if _measured_ok(row, config)]
     position = index - 1
     while not any(plan is chosen or plan.vdd_v > chosen.vdd_v for _, plan in passing) and position >= 0:
@@ -190,7 +322,7 @@ def confirm_plans(
         position -= 1
         if plan is None or any(plan is other for _, other in plans):
             continue
-        row = _confirm_one(prepared, config, table, "fallback", plan, reference)
+        row = _confirm_one(prepared, config, table, "fallback", plan, reference, only_error_free)
         rows.append(row)
         plans.append(("fallback", plan))
         if _measured_ok(row, config):
@@ -203,10 +335,19 @@ def confirm_plans(
 
 
 def _measured_ok(row: ConfirmationRow, config: OptimizeConfig) -> bool:
-    return (
-        row.accuracy_loss_pct <= config.max_accuracy_loss_pct
-        and row.latency_overhead_pct <= config.max_latency_overhead_pct
-    )
+    return row.within_budgets
+
+
+def _confirmable(config: OptimizeConfig, test_images: int) -> bool:
+    """Whether `test_images` images can show a loss below the budget for a plan that changes no image."""
+    from experiments.stats import images_for_noninferiority
+
+    margin = config.max_accuracy_loss_pct
+    if margin <= 0.0:
+        return False
+    if margin >= 100.0:
+        return True
+    return test_images >= images_for_noninferiority(margin, 0.0, 0.0, alpha=config.noninferiority_alpha)
 
 
 def _confirm_one(
@@ -216,18 +357,17 @@ def _confirm_one(
     role: str,
     plan: PlanChoice,
     reference: Measured,
+    only_error_free: bool = False,
 ) -> ConfirmationRow:
-    from experiments.stats import bootstrap_difference_ci, mcnemar
-
     measured = plan_predictions(prepared, config, plan, layers=table.layers, reference=reference)
-    hits = measured.hits
-    reference_hits = reference.hits
-    loss = 100.0 * float(np.mean(reference_hits) - np.mean(hits))
-    low, high = bootstrap_difference_ci(reference_hits, hits, seed=config.seed)
-    test = mcnemar(reference_hits, hits)
-    meets = 100.0 * high <= config.max_accuracy_loss_pct and measured.overhead_pct <= config.max_latency_overhead_pct
+    # The selection judges the overhead on the cycles the engine ran (as before the energy
+    # model's hardware batch; the stricter of the two bases on small models).
+    figures = paired_figures(reference, measured, config, plan.razor_flops)
     predicted_ok = meets_budgets(plan, config)
-    measured_ok = loss <= config.max_accuracy_loss_pct and measured.overhead_pct <= config.max_latency_overhead_pct
+    measured_ok = (
+        figures["accuracy_loss_pct"] <= config.max_accuracy_loss_pct
+        and figures["latency_overhead_pct"] <= config.max_latency_overhead_pct
+    )
     if predicted_ok == measured_ok:
         agreement = "agree"
     elif predicted_ok:
@@ -239,17 +379,21 @@ def _confirm_one(
         vdd_v=plan.vdd_v,
         recovery=plan.recovery,
         protected_bits=plan_bits(plan, table.layers, config.pe.width),
-        images=len(hits),
-        top1_pct=100.0 * float(np.mean(hits)),
-        reference_top1_pct=100.0 * float(np.mean(reference_hits)),
-        accuracy_loss_pct=loss,
-        loss_ci_low_pct=100.0 * low,
-        loss_ci_high_pct=100.0 * high,
-        mcnemar_p=test.p_value,
+        images=len(measured.hits),
+        top1_pct=100.0 * float(np.mean(measured.hits)),
+        reference_top1_pct=100.0 * float(np.mean(reference.hits)),
+        lost=figures["lost"],
+        gained=figures["gained"],
+        accuracy_loss_pct=figures["accuracy_loss_pct"],
+        loss_ci_low_pct=figures["loss_ci_low_pct"],
+        loss_ci_high_pct=figures["loss_ci_high_pct"],
+        noninferiority_p=figures["noninferiority_p"],
         predicted_loss_pct=plan.predicted_loss_pct,
-        latency_overhead_pct=measured.overhead_pct,
+        latency_overhead_pct=figures["latency_overhead_pct"],
+        overhead_ci_low_pct=figures["overhead_ci_low_pct"],
+        overhead_ci_high_pct=figures["overhead_ci_high_pct"],
         predicted_overhead_pct=plan.latency_overhead_pct,
-        meets_budgets=meets,
+        within_budgets=measured_ok and (measured.error_free or not only_error_free),
         agreement=agreement,
     )
 
@@ -257,7 +401,11 @@ def _confirm_one(
 @dataclass(frozen=True, kw_only=True)
 class PlanRow:
     """A plan measured with bit-level injection: accuracy against the int8 model at nominal
-    VDD (paired), latency, and energy per image with its breakdown and band (uJ).
+    VDD on the same images (paired: images ``lost`` and ``gained``, the loss with Tango's 95 %
+    score interval, the non-inferiority p-value against the accuracy budget), latency
+    overhead with its bootstrap interval over batches, energy per image with its breakdown
+    and band (uJ) and the saving's band, and the verdict against every budget
+    (``meets_budgets``; ``binding``: the budgets missed).
 
     ``saving_pct`` (= ``system_saving_pct``) and ``core_saving_pct`` against the
     unprotected run at nominal VDD; ``dvfs_*``: the DVFS baseline at the plan's VDD (no
@@ -271,19 +419,28 @@ class PlanRow:
     protected_bits: str
     images: int
     top1_pct: float
+    lost: int
+    gained: int
     accuracy_loss_pct: float
     loss_ci_low_pct: float
     loss_ci_high_pct: float
-    mcnemar_p: float
+    noninferiority_p: float
     detections_per_image: float
     unprotected_errors_per_image: float
     latency_overhead_pct: float
+    overhead_ci_low_pct: float
+    overhead_ci_high_pct: float
     predicted_overhead_pct: float
     latency_us: float
     energy_uj: float
     energy_low_uj: float
     energy_high_uj: float
     saving_pct: float
+    saving_low_pct: float
+    saving_high_pct: float
+    error_free: bool
+    meets_budgets: bool
+    binding: str
     mac_dynamic_uj: float
     register_clock_uj: float
     leakage_uj: float
@@ -362,8 +519,8 @@ def measure_plans(
     seeded from ``config.seed`` alone, so the rows do not depend on `jobs`. The latency
     overhead is the recovery cycles the engine counted over the error-free cycles of the
     simulated hardware (`batch` images per weight fold, :attr:`LayerProfile.base_cycles`),
-    the basis of the screen's prediction."""
-    from experiments.stats import bootstrap_difference_ci, mcnemar
+    the basis of the screen's prediction; its interval resamples the measurement's batches."""
+    from experiments.stats import saving_band_pct
 
     global _FORKED
     layers = tuple(p.name for p in profiles)
@@ -390,16 +547,19 @@ def measure_plans(
             reference if plan is None else plan_predictions(prepared, config, plan, layers=layers, reference=reference)
             for _, plan in wrap(plans)
         ]
+    base = sum(profile.base_cycles for profile in profiles)
     rows = []
     for (label, plan), measured in zip(plans, results, strict=True):
         vdd = float(config.pe.tech.vdd_nominal_v if plan is None else plan.vdd_v)
         point = plan_energy(config, profiles, vdd, measured, images)
         energy = point.breakdown
-        low, high = bootstrap_difference_ci(reference.hits, measured.hits, seed=config.seed)
-        parts = {name: band.nominal / 1e6 for name, band in energy.components().items()}
+        figures = paired_figures(
+            reference, measured, config, 0 if plan is None else plan.razor_flops, base_cycles_per_image=base
+        )
+        components = energy.components()
+        parts = {name: band.nominal / 1e6 for name, band in components.items()}
+        saving = saving_band_pct(components, nominal.components())
         total = energy.total_pj
-        compute = images * sum(profile.base_cycles for profile in profiles)
-        correction = sum(c[1] for c in measured.layer_counts.values())
         rows.append(
             PlanRow(
                 label=label,
@@ -408,19 +568,18 @@ def measure_plans(
                 protected_bits="none" if plan is None else plan_bits(plan, layers, config.pe.width),
                 images=images,
                 top1_pct=100.0 * float(np.mean(measured.hits)),
-                accuracy_loss_pct=100.0 * float(np.mean(reference.hits) - np.mean(measured.hits)),
-                loss_ci_low_pct=100.0 * low,
-                loss_ci_high_pct=100.0 * high,
-                mcnemar_p=mcnemar(reference.hits, measured.hits).p_value,
                 detections_per_image=measured.detections / images,
                 unprotected_errors_per_image=measured.unprotected_errors / images,
-                latency_overhead_pct=100.0 * correction / compute if compute else 0.0,
                 predicted_overhead_pct=predicted_overhead(table, plan) if table is not None else math.nan,
                 latency_us=energy.latency_us,
                 energy_uj=total.nominal / 1e6,
                 energy_low_uj=total.low / 1e6,
                 energy_high_uj=total.high / 1e6,
-                saving_pct=100.0 * (1.0 - total.nominal / 1e6 / nominal_uj),
+                saving_pct=saving.nominal_pct,
+                saving_low_pct=saving.low_pct,
+                saving_high_pct=saving.high_pct,
+                error_free=measured.error_free,
+                **figures,
                 **{f"{name.removesuffix('_pj')}_uj": value for name, value in parts.items()},
                 **_measured_columns(config, point, measured, nominal_uj, nominal_core_uj),
             )
@@ -441,15 +600,15 @@ def _measured_columns(
     widest = max(measured.masks.values(), default=0, key=lambda mask: int(mask).bit_count())
     return {
         "core_uj": core_uj,
-        "system_saving_pct": 100.0 * (1.0 - total_uj / nominal_uj),
-        "core_saving_pct": 100.0 * (1.0 - core_uj / nominal_core_uj),
+        "system_saving_pct": saving_pct(total_uj, nominal_uj),
+        "core_saving_pct": saving_pct(core_uj, nominal_core_uj),
         "utilisation_pct": 100.0 * energy.utilisation,
         "batch": energy.batch,
         "dvfs_f_clk_mhz": point.dvfs_f_clk_mhz,
         "dvfs_energy_uj": dvfs.total_pj.nominal / 1e6,
         "dvfs_latency_us": dvfs.latency_us,
-        "dvfs_system_saving_pct": 100.0 * (1.0 - dvfs.total_pj.nominal / 1e6 / nominal_uj),
-        "dvfs_core_saving_pct": 100.0 * (1.0 - dvfs.core_pj.nominal / 1e6 / nominal_core_uj),
+        "dvfs_system_saving_pct": saving_pct(dvfs.total_pj.nominal / 1e6, nominal_uj),
+        "dvfs_core_saving_pct": saving_pct(dvfs.core_pj.nominal / 1e6, nominal_core_uj),
         "pe_area_um2": area.pe_um2,
         "area_overhead_pct": area.overhead_pct(
             int(widest).bit_count(), design_hold_buffers(config.pe, config.f_clk_mhz, int(widest))

@@ -11,6 +11,25 @@ import numpy as np
 
 from .config import OptimizeConfig
 
+MEASUREMENT_BATCH = 16
+"""Most images per batch of a bit-level measurement (and of the screen's base cycles): the
+batches are the independent units of the latency overhead's bootstrap interval (images of a
+batch share the array's folds and stall cycles), and a fixed size keeps the figures
+independent of how many images are measured."""
+
+
+def measurement_batch(model: Any) -> int:
+    """Images per batch of the bit-level measurements: the engine's default batch, at most
+    :data:`MEASUREMENT_BATCH`."""
+    return max(1, min(int(model.default_batch_size()), MEASUREMENT_BATCH))
+
+
+def prepared_batch(prepared: Any) -> int:
+    """Images per batch of the bit-level measurements on `prepared`: its ``batch_size`` when
+    set (the test images, :func:`measurement_batch`), else the engine's default batch."""
+    size = getattr(prepared, "batch_size", None)
+    return int(size) if size else max(1, int(prepared.model.default_batch_size()))
+
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class LayerProfile:
@@ -68,14 +87,18 @@ class RecordingBackend:
         return exact_gemm(activations, weights, 32)
 
 
-def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
+def layer_profiles(prepared: Any, config: OptimizeConfig, *, energy_images: Any = None) -> list[LayerProfile]:
     """Profile every GEMM layer of a prepared model (see :class:`LayerProfile`).
 
     Parameters
     ----------
     prepared : PreparedModel
-        The quantised model with its evaluation images.
+        The quantised model with the images whose operands feed the screen (the selection
+        images).
     config : OptimizeConfig
+    energy_images : ndarray, optional
+        The images of the energy model's workload (default: `prepared`'s), as every command
+        takes them (every loaded image, so energy per image is the same whatever the command).
     """
     from pe_models.analytic import carry_statistics, run_lengths_needed
     from sim.config import ArrayConfig
@@ -93,7 +116,8 @@ def layer_profiles(prepared: Any, config: OptimizeConfig) -> list[LayerProfile]:
         steps |= {k for k in run_lengths_needed(config.pe, timing) if 0 < k < config.pe.width}
     gemm_layers = {layer.name: layer for layer in model.layers if hasattr(layer, "multiplier")}
     batch = config.batch
-    work = inference_layers(model, prepared.images, pe=config.pe, array=array, seed=config.seed)
+    images = prepared.images if energy_images is None else energy_images
+    work = inference_layers(model, images, pe=config.pe, array=array, seed=config.seed)
     seeds = np.random.SeedSequence(config.seed).spawn(len(model.gemm_layers))
     profiles = []
     for shape, seed, layer_work in zip(model.gemm_layers, seeds, work, strict=True):
@@ -150,7 +174,7 @@ def array_order_probabilities(
     timing = config.timing(vdd_v)
     outputs = {"adder": "sum", "multiplier": "product", "mac": "sum"}
     latest = max(
-        float(np.max(static_output_arrival_fs(netlist, timing.delays_fs, outputs[name])))
+        float(np.max(static_output_arrival_fs(netlist, timing.arcs_fs(name), outputs[name])))
         for name, netlist in config.pe.stages.items()
     )
     if latest <= timing.t_sample_fs:

@@ -311,7 +311,7 @@ def best_plan(table: SensitivityTable, config: OptimizeConfig) -> tuple[PlanChoi
     """The minimum-energy feasible plan over the VDD grid and policies, and the best plan per VDD."""
     per_vdd: dict[float, PlanChoice] = {}
     for v, vdd in enumerate(table.vdds):
-        for recovery in config.recoveries:
+        for recovery in config.recovery:
             plan = _solve(table, config, v, recovery)
             if plan is not None and (vdd not in per_vdd or plan.energy_pj < per_vdd[vdd].energy_pj):
                 per_vdd[vdd] = plan
@@ -377,7 +377,7 @@ def _best_achievable(table: SensitivityTable, config: OptimizeConfig) -> dict[st
     loss = math.inf
     overhead = math.inf
     for v in range(len(table.vdds)):
-        for recovery in config.recoveries:
+        for recovery in config.recovery:
             plan = solve_milp(table, config, v, recovery, visible_budget=math.inf, objective="visible")
             if plan is not None:
                 loss = min(loss, plan.predicted_loss_pct)
@@ -393,7 +393,7 @@ class Infeasible(ConfigError):
 
 def infeasible_message(table: SensitivityTable, config: OptimizeConfig) -> str:
     """One line: which budget binds and the best achievable figures."""
-    binding = {binding_budget(table, config, v, r) for v in range(len(table.vdds)) for r in config.recoveries}
+    binding = {binding_budget(table, config, v, r) for v in range(len(table.vdds)) for r in config.recovery}
     best = _best_achievable(table, config)
     order = [b for b in ("accuracy", "latency", "accuracy+latency", "razor_flops") if b in binding]
     return (

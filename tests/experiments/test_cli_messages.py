@@ -1,0 +1,48 @@
+"""Small things a first try at the command line found: each message as the user sees it."""
+
+from __future__ import annotations
+
+import pytest
+
+from experiments.cli import main
+
+
+def test_tech_show_takes_the_technology_as_its_argument(tmp_path, capsys):
+    assert main(["tech", "show", "finfet-7nm", "--format", "csv", "--out", str(tmp_path / "a")]) == 0
+    by_argument = capsys.readouterr().out
+    assert main(["tech", "show", "--technology", "finfet-7nm", "--format", "csv", "--out", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().out == by_argument
+    assert by_argument.splitlines()[1].startswith("0.7,1.0,")
+
+
+def test_a_vdd_in_millivolts_is_named_as_such(tmp_path, capsys):
+    assert main(["probs", "--vdd", "900", "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --vdd: 900 V is out of range; allowed: (0, 2] V; in volts, 0.9 V (900 mV)?\n"
+    )
+
+
+def test_run_help_prints_a_single_percent_sign(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "95 % score interval" in text
+    assert "%%" not in text
+
+
+def test_tech_list_shows_a_dash_where_there_is_no_fit(capsys):
+    assert main(["tech", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    finfet = next(line for line in lines if line.lstrip().startswith("finfet-7nm"))
+    assert finfet.split()[-1] == "-"
+    assert "None" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [([], "0 stall, unlimited DRAM bandwidth"), (["--bandwidth", "10"], "stall, DRAM bandwidth 10 words per cycle")],
+)
+def test_latency_states_the_dram_bandwidth(tmp_path, capsys, extra, words):
+    argv = ["latency", "--topology", "resnet18", "--array", "32x32", *extra, "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    assert words in capsys.readouterr().out.splitlines()[-1]
