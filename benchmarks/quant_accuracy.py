@@ -1,7 +1,7 @@
 """Float and int8 top-1 of a model on a labelled image folder, paired, with a 95 % interval of the loss.
 
 Run: ``python benchmarks/quant_accuracy.py --images DIR --labels FILE [--model mobilenetv2]
-[--calibration mse|percentile|entropy] [--calibration-images DIR]``.
+[--calibration mse|percentile|entropy] [--calibration-images DIR] [--split-csv FILE]``.
 
 The model is calibrated as ``vscale accuracy`` calibrates it (:func:`workloads.models.zoo.load_bundle`:
 without ``--calibration-images`` a seeded fifth of the folder is held out for calibration
@@ -10,7 +10,9 @@ calibration source, float and int8 top-1 on the same images, the paired table (i
 both get right, lost, gained, both wrong), the loss ``float - int8`` with Tango's score
 interval and Newcombe's hybrid score interval (95 %, paired), Tango's non-inferiority
 p-value against a 1-point budget (:mod:`experiments.stats`), the top-1 agreement of int8
-with float and the logits' signal-to-quantisation-noise ratio.
+with float and the logits' signal-to-quantisation-noise ratio. ``--split-csv FILE`` writes
+``file,role`` lines (``calibration`` or ``evaluation``): exactly which images calibrated
+and which were evaluated.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--calibration", default=CalibrationConfig().method)
     parser.add_argument("--calibration-images", default=None, metavar="DIR")
     parser.add_argument("--budget-pct", type=float, default=1.0)
+    parser.add_argument("--split-csv", default=None, metavar="FILE")
     args = parser.parse_args()
     start = time.perf_counter()
     bundle = load_bundle(args.model, images=args.images, labels=args.labels, calibration_images=args.calibration_images)
@@ -50,6 +53,11 @@ def main() -> None:
     tango = loss_interval(counts, method="tango")
     newcombe = loss_interval(counts, method="newcombe")
     test = noninferiority_test(counts, margin_pct=args.budget_pct)
+    if args.split_csv is not None:
+        with open(args.split_csv, "w", encoding="utf-8") as split:
+            split.write("file,role\n")
+            split.writelines(f"{name},calibration\n" for name in bundle.calibration_names)
+            split.writelines(f"{name},evaluation\n" for name in bundle.evaluation.names)
     noise = np.sum((logits - reference) ** 2)
     print(f"calibration: {bundle.calibration_source}, method {args.calibration}")
     print(f"evaluated images: {len(images)}")

@@ -178,8 +178,9 @@ def test_an_imagenet_model_holds_out_part_of_a_labelled_folder(tmp_path):
     held = {f"img{i}.png" for i in held_out_indices([f"img{i}.png" for i in range(10)])}
     assert len(held) == 2
     assert set(bundle.evaluation.names) == {f"img{i}.png" for i in range(10)} - held
+    assert set(bundle.calibration_names) == held
     assert bundle.calibration_images.shape == (2, 3, 224, 224)
-    assert bundle.calibration_source.startswith(f"held out of the --images folder {tmp_path}: 2 of 10 images")
+    assert bundle.calibration_source.startswith(f"held out of the images folder {tmp_path}: 2 of 10 images")
 
 
 def test_an_imagenet_model_calibrated_on_the_photos_warns():

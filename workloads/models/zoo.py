@@ -70,6 +70,8 @@ class ModelBundle:
         Where the weights came from, for the record.
     calibration_source : str
         Where the calibration images came from (one line), for the record.
+    calibration_names : tuple of str
+        One name per calibration image (file names, or ``photo/cropK``).
     """
 
     name: str
@@ -79,6 +81,7 @@ class ModelBundle:
     metric: str
     source: str
     calibration_source: str = ""
+    calibration_names: tuple[str, ...] = ()
 
 
 def mnist_image_preprocess(pixels: np.ndarray) -> np.ndarray:
@@ -197,6 +200,7 @@ def _mnist_bundle(name, graph: Graph, count, folder, labels, calibration_images,
         metric="accuracy",
         source=str(source),
         calibration_source=calibration.source,
+        calibration_names=calibration.names,
     )
 
 
@@ -242,6 +246,7 @@ def _photo_bundle(name, graph: Graph, count, folder, labels, seed, source, calib
         metric=metric,
         source=source,
         calibration_source=calibration.source,
+        calibration_names=calibration.names,
     )
 
 
