@@ -246,8 +246,9 @@ def test_registered_injection_backend_gets_its_point_and_reports_stats(tmp_path,
     assert [(v, m) for v, m, _ in built] == [(0.8, 0xFFF00000), (0.6, 0xFFF00000)]
     assert [s.spawn_key for _, _, s in built] == [(0,), (1,)]
     assert {s.entropy for _, _, s in built} == {7}
-    # tinymnv2: 17 GEMM layers, depthwise layers one call per channel: 16 + 64 + 96 + 96 + 128
-    calls = 17 - 5 + 16 + 64 + 96 + 96 + 128
+    # tinymnv2: 17 GEMM layers, depthwise layers one call per channel: 16 + 64 + 96 + 96 + 128;
+    # bitlevel runs the 10 images in hardware batches of --batch (1): 10 batches
+    calls = (17 - 5 + 16 + 64 + 96 + 96 + 128) * 10
     assert [r["unprotected_errors"] for r in rows] == [calls, calls]
     errors = list(csv.DictReader(io.StringIO((out / "errors_per_bit.csv").read_text())))
     assert {(r["bit"], r["protected"]) for r in errors} == {("0", "False"), ("31", "True")}
