@@ -55,9 +55,9 @@ __all__ = [
     "SourcePoint",
     "StageToggleModel",
     "VddScales",
+    "energy_cell_library",
     "flops_per_pe",
     "leakage_temperature_factor",
-    "energy_cell_library",
     "library_cell_energies",
     "logical_effort_cells",
     "net_capacitance_units",
@@ -1436,9 +1436,9 @@ def _reference_net_toggles(pe: PEConfig) -> dict[str, np.ndarray]:
     for key in ("a", "b"):
         new[key] = fresh.integers(-128, 128, 1000)
     return {
-        name: net_toggles_fast(
-            netlist, _stage_inputs(name, old), _stage_inputs(name, new), delays_fs=delays_fs
-        ).mean(axis=0)
+        name: net_toggles_fast(netlist, _stage_inputs(name, old), _stage_inputs(name, new), delays_fs=delays_fs).mean(
+            axis=0
+        )
         for name, netlist in pe.stages.items()
     }
 

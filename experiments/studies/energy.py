@@ -77,14 +77,14 @@ from .common import (
 from .energy_options import EnergyFields
 
 __all__ = [
+    "TOTAL",
+    "TOTAL_LAYER_ID",
     "EnergyConfig",
     "EnergyFigures",
     "EnergyPerVdd",
     "EnergyPerVddRow",
     "EnergyResult",
     "EnergyRow",
-    "TOTAL",
-    "TOTAL_LAYER_ID",
     "energy",
     "plot_energy",
     "plot_energy_layers",
@@ -683,7 +683,9 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
         )
         per_vdd.append(EnergyPerVddRow(vdd_v=whole.vdd_v, f_clk_mhz=whole.f_clk_mhz, **figures))
         rows.append(
-            EnergyRow(vdd_v=whole.vdd_v, f_clk_mhz=whole.f_clk_mhz, layer_id=TOTAL_LAYER_ID, layer_name=TOTAL, **figures)
+            EnergyRow(
+                vdd_v=whole.vdd_v, f_clk_mhz=whole.f_clk_mhz, layer_id=TOTAL_LAYER_ID, layer_name=TOTAL, **figures
+            )
         )
     macs = reference_total.macs
     lowest = min(voltages)

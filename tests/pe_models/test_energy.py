@@ -199,7 +199,7 @@ def test_a_cell_library_with_the_default_figures_gives_the_default_model():
     from pe_models.energy import logical_effort_cells
 
     pe = PEConfig()
-    default = pe_energy_model(pe)
+    default = pe_energy_model(pe, core_source="constants")
     library = pe_energy_model(pe, cells=logical_effort_cells(pe))
     assert library.random_mac_pj.nominal == pytest.approx(default.random_mac_pj.nominal, rel=1e-9)
     assert library.flop_clock_pj.nominal == pytest.approx(default.flop_clock_pj.nominal, rel=1e-12)
