@@ -1269,11 +1269,15 @@ def stage_vector_energy_fj(
 
     Switching: the stage's nets' transitions (``level="gate"``: counted by the event-driven
     gate level, :func:`net_toggles_fast`, glitches included; ``"chain"``: predicted by the
-    stage's :class:`StageToggleModel`, as the array-level accounting does) times their
-    switched capacitance units, ``0.5 C_unit VDD**2`` each (:func:`pe_energy_model`'s
-    nominal ``C_unit``, scaled by the technology's switching-energy ratio). Leakage: the
-    stage's cells (multiplier: ``leak_mult8_uw``; adder: ``leak_adder_bit_uw`` per bit;
-    fused: both) over one clock period at `vdd_v` and 27 degC.
+    stage's :class:`StageToggleModel`, as the array-level accounting does) times each net's
+    energy per transition. With the technology's characterised library (the default model,
+    :func:`energy_cell_library`): gate level, every net's :meth:`CellEnergies.net_energy_fj`
+    at `vdd_v`; chain level, the predicted switched capacitance at nominal VDD times the
+    model's datapath ratio (:meth:`PEEnergyModel.vdd_scales`); leakage, the library's leakage
+    of the stage's cells at `vdd_v` over one clock period. Without one: switched capacitance
+    units x ``0.5 C_unit VDD**2`` (the calibrated ``C_unit``, scaled by the technology's
+    switching-energy ratio) and the cited leakage (multiplier: ``leak_mult8_uw``; adder:
+    ``leak_adder_bit_uw`` per bit; fused: both). Both at 27 degC.
 
     Parameters
     ----------
@@ -1300,6 +1304,7 @@ def stage_vector_energy_fj(
         toggles = net_toggles_fast(netlist, old, new, delays_fs=delays_fs)
         units = (toggles * net_capacitance_units(netlist)).sum(axis=1).astype(np.float64)
     else:
+        toggles = np.zeros((0, netlist.n_nets), dtype=np.int64)
         operands_old = {"a": old.get("a", 0), "b": old.get("b", 0), "c": old.get("c", 0)}
         operands_new = {"a": new.get("a", 0), "b": new.get("b", 0), "c": new.get("c", 0)}
         if stage == "adder":
@@ -1313,6 +1318,16 @@ def stage_vector_energy_fj(
             width=pe.width,
         )
         units = model.stages[stage].predict_units(features)
+    if model.library is not None:
+        cells = library_cell_energies(model.library, float(vdd_v))
+        kinds = [cell.kind for cell in netlist.cells]
+        leak_uw = sum(cells.leakage_nw[kind] for kind in kinds) * 1e-3
+        leakage_fj = leak_uw * float(t_clk_ps) * 1e-3
+        if level == "gate":
+            switching = (toggles * cells.net_energy_fj(netlist)).sum(axis=1).astype(np.float64)
+        else:
+            switching = model.switching_pj(1.0).nominal * 1e3 * units * model.vdd_scales(vdd_v).datapath
+        return switching, np.full(switching.shape, leakage_fj)
     switching = model.switching_pj(1.0).nominal * 1e3 * units * tech.dynamic_energy_scale(vdd_v)
     node, nominal_vdd = model.node_nm, float(tech.vdd_nominal_v)
     leak_uw = 0.0
