@@ -1,4 +1,9 @@
-"""Energy of one PE: cited constants with bands, gate-level transitions, a characterised toggle model.
+"""Energy of one PE: the characterised cell library or cited constants, gate-level transitions, a toggle model.
+
+By default (:func:`pe_energy_model`) every switching energy, flip-flop energy, leakage and
+area comes from the technology's characterised cell library (:func:`energy_cell_library`,
+:func:`library_cell_energies`) at the operating supply (:meth:`PEEnergyModel.vdd_scales`);
+a technology without one gets the cited constants below.
 
 Every constant is a set of published points (value, node, supply, source). A point is
 scaled to the PE's technology node and nominal supply with :func:`node_energy_scale`;
@@ -1184,7 +1189,9 @@ def _library_model(
         error_network_pj=network,
         area=area,
         sources=f"every switching energy, flop energy, leakage and area: {cells.name} "
-        f"({cells.vdd_v:g} V, {cells.temperature_c:g} degC)",
+        f"({cells.vdd_v:g} V, {cells.temperature_c:g} degC); Razor flop extra: the library's flop clock energy "
+        "x razor_extra_flop_ratio (a structural estimate); clock tree per flop, hold-buffer activity: assumptions "
+        "(docs/energy.md)",
     )
 
 
