@@ -164,7 +164,7 @@ def array_order_probabilities(
     timing = config.timing(vdd_v)
     outputs = {"adder": "sum", "multiplier": "product", "mac": "sum"}
     latest = max(
-        float(np.max(static_output_arrival_fs(netlist, timing.arcs_fs(name), outputs[name])))
+        float(np.max(static_output_arrival_fs(netlist, timing.arcs_fs(name), outputs[name], timing.launch_fs(name))))
         for name, netlist in config.pe.stages.items()
     )
     if latest <= timing.t_sample_fs:
