@@ -1380,12 +1380,30 @@ def energy_cell_library(pe: PEConfig) -> CellLibraryData | None:
     library shipped for the technology's name (:data:`pe_models.liberty.SHIPPED_LIBRARIES`).
     """
     attached = getattr(pe.tech, "cell_library", None)
+    library: CellLibraryData | None = None
     if isinstance(attached, CellLibraryData) and not attached.reasoned:
-        return attached
-    name = str(getattr(pe.tech, "name", ""))
-    if name in SHIPPED_LIBRARIES:
-        return shipped_cell_library(name)
-    return None
+        library = attached
+    elif str(getattr(pe.tech, "name", "")) in SHIPPED_LIBRARIES:
+        library = shipped_cell_library(str(pe.tech.name))
+    if library is None or not _has_energy_data(library, pe):
+        return None
+    return library
+
+
+_ENERGY_CELLS = ("dff", "buf", "or2", "nand2", "inv")
+"""Cells the energy model reads beyond the PE netlist's: the flop, the hold-fix buffer, the
+error tree's OR2, and the restore multiplexer's NAND2 and inverter (area)."""
+
+
+def _has_energy_data(library: CellLibraryData, pe: PEConfig) -> bool:
+    """Whether `library` holds every figure the energy model reads (a Liberty set without the
+    flip-flop's pin energies or a buffer does not; the model then keeps the cited constants,
+    and ``sources`` says so)."""
+    kinds = {cell.kind for netlist in pe.stages.values() for cell in netlist.cells} | set(_ENERGY_CELLS)
+    if not kinds <= set(library.cells):
+        return False
+    flop = library.cell("dff")
+    return all((pin, edge) in flop.pin_energy_fj for pin in ("CK", "D") for edge in EDGES)
 
 
 _CLOCK_TREE_PINS = 2.0
