@@ -51,8 +51,9 @@ def tied_pin_changed(pe: PEConfig, timing: StageTiming) -> StageTiming:
         exact = timing.arcs.exact_fs(name).copy()
         if name == "adder":
             exact[cell, pin] = (1.0, 3.0e6)
+        old = timing.arcs[name]
         stages[name] = InstanceArcs(
-            exact_fs=exact, load_ff=timing.arcs[name].load_ff, slew_ps=timing.arcs[name].slew_ps
+            exact_fs=exact, load_ff=old.load_ff, slew_ps=old.slew_ps, launch_exact_fs=old.launch_exact_fs
         )
     return StageTiming(
         t_sample_fs=timing.t_sample_fs, delay_scale=timing.delay_scale, t_clk_fs=timing.t_clk_fs, arcs=StageArcs(stages)

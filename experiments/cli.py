@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from pe_models.errors import ConfigError
 
-from . import compile_notice, validation
+from . import validation
 from .commands import COMMANDS
 
 if TYPE_CHECKING:
@@ -187,15 +187,6 @@ def _signal_handlers() -> Iterator[None]:
             _set_child_subreaper(False)
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("vscale")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
 class _Version(argparse.Action):
     """``--version``: print ``vscale VERSION`` and exit (the version is looked up only then)."""
 
@@ -205,7 +196,9 @@ class _Version(argparse.Action):
         )
 
     def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
-        print(f"{parser.prog} {_version()}")
+        from .version import __version__
+
+        print(f"{parser.prog} {__version__}")
         parser.exit()
 
 
@@ -295,6 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vscale: interrupted", file=sys.stderr)
         return 130
+    from . import compile_notice
     from .options import STAGING, StagingFolder, cli_message
 
     staging: StagingFolder | None = None

@@ -397,12 +397,18 @@ class _Store:
             )
 
     def done(self, key: str) -> bool:
-        """The point's file holds its result; a file cut short or edited into anything else is recomputed."""
+        """The point's file holds its result as written: a file cut short, or edited by hand (its
+        result no longer matches the digest written beside it), is recomputed."""
         try:
             document = self.load(key)
         except (OSError, ValueError):
             return False
-        return isinstance(document, dict) and document.get("key") == key and isinstance(document.get("result"), dict)
+        return (
+            isinstance(document, dict)
+            and document.get("key") == key
+            and isinstance(document.get("result"), dict)
+            and document.get("result_sha256") == _result_digest(document["result"])
+        )
 
     def journal(self, event: str, key: str) -> None:
         with (self.root / "journal.log").open("a") as handle:
@@ -417,6 +423,8 @@ class _Store:
             "config": _canonical(config),
             **payload,
         }
+        if "result" in payload:
+            document["result_sha256"] = _result_digest(json.loads(json.dumps(payload["result"], default=str)))
         text = json.dumps(document, indent=1, default=str) + "\n"
         if payload["status"] == "ok":
             _write_atomic(self.root / "points" / f"{point.key}.json", text)
@@ -428,6 +436,11 @@ class _Store:
 
     def load(self, key: str) -> dict[str, Any]:
         return json.loads((self.root / "points" / f"{key}.json").read_text())
+
+
+def _result_digest(result: Any) -> str:
+    """SHA-256 (hex) of a point's result as read back from its file (keys sorted)."""
+    return hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -265,7 +265,9 @@ def product_bit_error_probabilities(pe: PEConfig, timing: StageTiming, stream: O
     -------
     ndarray, float64, shape (16,)
     """
-    arrival = static_output_arrival_fs(pe.stages["multiplier"], timing.arcs_fs("multiplier"), "product")
+    arrival = static_output_arrival_fs(
+        pe.stages["multiplier"], timing.arcs_fs("multiplier"), "product", timing.launch_fs("multiplier")
+    )
     products = stream.products.ravel() & 0xFFFF
     ones = bit_frequencies(products, 16)
     return np.where(arrival > timing.t_sample_fs, 2 * ones * (1 - ones), 0.0)

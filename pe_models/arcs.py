@@ -11,15 +11,19 @@ pin ``k`` and output edge ``e`` (0 = fall, 1 = rise: the output value after the 
   at its load, the largest over the driver's pins (each pin's arc read at the slew of
   the input edges that can cause that output edge); a stage input's slew is the
   flip-flop's Q transition at the net's load; constant nets have slew 0;
-* **clock-to-Q** of the stage: the latest of the input flip-flops' clock-to-Q delays,
-  each at its net's load and for either edge;
+* **launch** of every stage input bit, per edge: the clock-to-Q delay of the flip-flop
+  that drives it, at its net's load (0 for a source without flip-flop data): the input
+  switches that long after the clock edge;
 * **delay** ``d[c, k, e] = source.delay_ps(kind, pin k, edge e, load, slew)`` where the
   slew is the largest slew of the input edges of pin k that can cause output edge e
   (from the cell's truth table: rise for a positive-unate pin, both for an XOR).
 
 Rounding: ``max(1, rint(delay_ps * 1000 * factor))`` once, after every scaling
 (``factor`` is a process-variation factor, 1 without variation), so every level adds the
-same integers. Pins beyond a cell's arity are padded with 0 and never read.
+same integers; launch times ``rint(clk_to_q_ps * 1000 * factor)`` (0 allowed). Pins
+beyond a cell's arity are padded with 0 and never read. The source is called once per
+topological level, cell type, pin and edge, with the loads and slews of every such
+instance as arrays.
 """
 
 from __future__ import annotations
@@ -41,7 +45,10 @@ __all__ = [
     "StageArcs",
     "arc_causes",
     "as_arcs_fs",
+    "as_launch_fs",
+    "cell_levels",
     "earliest_arrival_fs",
+    "input_nets",
     "instance_arcs",
     "latest_arrival_fs",
     "latest_arrival_lanes_fs",
@@ -84,23 +91,28 @@ class InstanceArcs:
         Capacitance each instance drives, fF.
     slew_ps : ndarray, float64, shape (n_nets, 2)
         Transition time of every net per edge (0 = fall, 1 = rise), ps.
-    clk_to_q_ps : float
-        Latest clock-to-Q delay of the flip-flops driving the stage inputs (each at its
-        net's load, either edge), ps; 0 for a source without one.
+    launch_exact_fs : ndarray, float64, shape (n_inputs, 2)
+        Per stage input bit (the buses of ``netlist.inputs`` in order, bit 0 first) and
+        edge of the bit (0 = falls, 1 = rises): the clock-to-Q delay of its flip-flop
+        before rounding, fs (all 0: every input switches at the clock edge).
     """
 
     exact_fs: np.ndarray
     load_ff: np.ndarray
     slew_ps: np.ndarray
-    clk_to_q_ps: float = 0.0
+    launch_exact_fs: np.ndarray
 
     def rounded_fs(self, factor: float = 1.0) -> np.ndarray:
         """Integer delays ``max(1, rint(exact_fs * factor))``, int64 of shape (n_cells, MAX_PINS, 2)."""
         return rounded_fs(self.exact_fs, factor)
 
+    def launch_fs(self, factor: float = 1.0) -> np.ndarray:
+        """Integer launch times ``rint(launch_exact_fs * factor)``, int64 of shape (n_inputs, 2)."""
+        return np.rint(self.launch_exact_fs * factor).astype(np.int64)
+
 
 class StageArcs:
-    """The arcs of every timed stage of one PE, by stage name; compared and hashed by content.
+    """The arcs and launch times of every timed stage of one PE, by stage name; compared and hashed by content.
 
     Parameters
     ----------
@@ -111,13 +123,15 @@ class StageArcs:
         self._exact = {name: arcs.exact_fs for name, arcs in stages.items()}
         self._arcs = dict(stages)
         self._fs = {name: arcs.rounded_fs() for name, arcs in stages.items()}
-        for array in (*self._exact.values(), *self._fs.values()):
+        self._launch_exact = {name: arcs.launch_exact_fs for name, arcs in stages.items()}
+        self._launch = {name: arcs.launch_fs() for name, arcs in stages.items()}
+        for array in (*self._exact.values(), *self._fs.values(), *self._launch_exact.values(), *self._launch.values()):
             array.flags.writeable = False
         digest = hashlib.sha256()
         for name in sorted(self._exact):
             digest.update(name.encode())
             digest.update(np.ascontiguousarray(self._exact[name]).tobytes())
-            digest.update(np.float64(self._arcs[name].clk_to_q_ps).tobytes())
+            digest.update(np.ascontiguousarray(self._launch_exact[name]).tobytes())
         self._key = digest.digest()
 
     @property
@@ -135,6 +149,24 @@ class StageArcs:
         """Exact arcs of one stage before rounding, float64 of shape (n_cells, MAX_PINS, 2) (read-only)."""
         return self._exact[stage]
 
+    def launch_fs(self, stage: str) -> np.ndarray:
+        """Launch time of every input bit of one stage per edge, int64 of shape (n_inputs, 2) (read-only)."""
+        return self._launch[stage]
+
+    def launch_exact_fs(self, stage: str) -> np.ndarray:
+        """:meth:`launch_fs` before rounding, float64 (read-only)."""
+        return self._launch_exact[stage]
+
+    @property
+    def has_launch(self) -> bool:
+        """Some stage input switches after the clock edge (a library with clock-to-Q data)."""
+        return any(bool(exact.any()) for exact in self._launch_exact.values())
+
+    @property
+    def clk_to_q_fs(self) -> int:
+        """The latest launch time of any stage input, fs."""
+        return max((int(launch.max(initial=0)) for launch in self._launch.values()), default=0)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, StageArcs):
             return NotImplemented
@@ -146,11 +178,6 @@ class StageArcs:
     def __repr__(self) -> str:
         return f"StageArcs({', '.join(self._arcs)})"
 
-    @property
-    def clk_to_q_ps(self) -> float:
-        """The latest clock-to-Q delay over every stage's input flip-flops, ps."""
-        return max((arcs.clk_to_q_ps for arcs in self._arcs.values()), default=0.0)
-
 
 def rounded_fs(exact_fs: np.ndarray, factor: float = 1.0) -> np.ndarray:
     """``max(1, rint(exact_fs * factor))`` as int64: the one rounding every level shares."""
@@ -161,17 +188,37 @@ def _net_loads_ff(netlist: Netlist, source: DelaySource) -> np.ndarray:
     loads = np.zeros(netlist.n_nets)
     wire = float(source.wire_capacitance_ff)
     flop = float(source.flop_d_capacitance_ff)
+    capacitance = {
+        (kind, k): float(source.pin_capacitance_ff(kind, pin))
+        for kind in {cell.kind for cell in netlist.cells}
+        for k, pin in enumerate(CELL_PINS[kind])
+    }
     for net, fanout in enumerate(netlist.fanout()):
         for cell, pin in fanout:
-            kind = netlist.cells[cell].kind
-            loads[net] += float(source.pin_capacitance_ff(kind, CELL_PINS[kind][pin])) + wire
+            loads[net] += capacitance[(netlist.cells[cell].kind, pin)] + wire
     for net, count in enumerate(netlist.output_pin_counts()):
         loads[net] += count * (flop + wire)
     return loads
 
 
+def input_nets(netlist: Netlist) -> list[int]:
+    """The stage input nets in launch order: the buses of ``netlist.inputs`` in order, bit 0 first."""
+    return [net for nets in netlist.inputs.values() for net in nets]
+
+
+def cell_levels(netlist: Netlist) -> list[int]:
+    """Topological level of every cell: 1 + the largest level of the cells driving its inputs."""
+    net_level = [0] * netlist.n_nets
+    levels = []
+    for cell in netlist.cells:
+        level = 1 + max(net_level[net] for net in cell.inputs)
+        net_level[cell.output] = level
+        levels.append(level)
+    return levels
+
+
 def instance_arcs(netlist: Netlist, source: DelaySource) -> InstanceArcs:
-    """Every instance's arcs, loads and slews from a delay source (see the module docstring).
+    """Every instance's arcs, loads, slews and input launch times from a delay source (module docstring).
 
     Parameters
     ----------
@@ -185,27 +232,37 @@ def instance_arcs(netlist: Netlist, source: DelaySource) -> InstanceArcs:
     """
     net_load = _net_loads_ff(netlist, source)
     slew = np.zeros((netlist.n_nets, 2))
-    clk_to_q = 0.0
-    for nets in netlist.inputs.values():
-        for net in nets:
-            for e, edge in enumerate(EDGES):
-                slew[net, e] = float(source.q_transition_ps(edge, float(net_load[net])))
-                clk_to_q = max(clk_to_q, float(source.clk_to_q_ps(edge, float(net_load[net]))))
+    inputs = np.array(input_nets(netlist), dtype=np.int64)
+    launch = np.zeros((inputs.size, 2))
+    for e, edge in enumerate(EDGES):
+        slew[inputs, e] = np.asarray(source.q_transition_ps(edge, net_load[inputs]), dtype=np.float64)
+        launch[:, e] = np.asarray(source.clk_to_q_ps(edge, net_load[inputs]), dtype=np.float64) * 1000
     n = len(netlist.cells)
     exact = np.zeros((n, MAX_PINS, 2))
-    loads = np.zeros(n)
-    for c, cell in enumerate(netlist.cells):
-        load = float(net_load[cell.output])
-        loads[c] = load
-        causes = arc_causes(cell.kind)
-        for k, (pin, net) in enumerate(zip(cell.pins, cell.inputs, strict=True)):
+    groups: dict[tuple[int, str], list[int]] = {}
+    for c, level in enumerate(cell_levels(netlist)):
+        groups.setdefault((level, netlist.cells[c].kind), []).append(c)
+    for (_, kind), members in sorted(groups.items()):
+        cells = np.array(members, dtype=np.int64)
+        nets = np.array([netlist.cells[c].inputs for c in members], dtype=np.int64)
+        outputs = np.array([netlist.cells[c].output for c in members], dtype=np.int64)
+        load = net_load[outputs]
+        causes = arc_causes(kind)
+        out_slew = np.zeros((cells.size, 2))
+        for k, pin in enumerate(CELL_PINS[kind]):
             for e, edge in enumerate(EDGES):
-                slew_in = float(max(slew[net, i] for i in (0, 1) if causes[k, e, i]))
-                exact[c, k, e] = float(source.delay_ps(cell.kind, pin, edge, load, slew_in)) * 1000
-                slew[cell.output, e] = max(
-                    slew[cell.output, e], float(source.transition_ps(cell.kind, pin, edge, load, slew_in))
-                )
-    return InstanceArcs(exact_fs=exact, load_ff=loads, slew_ps=slew, clk_to_q_ps=clk_to_q)
+                slew_in = np.max([slew[nets[:, k], i] for i in (0, 1) if causes[k, e, i]], axis=0)
+                delay = np.broadcast_to(np.asarray(source.delay_ps(kind, pin, edge, load, slew_in), float), load.shape)
+                exact[cells, k, e] = delay * 1000
+                transition = np.asarray(source.transition_ps(kind, pin, edge, load, slew_in), dtype=np.float64)
+                out_slew[:, e] = np.maximum(out_slew[:, e], transition)
+        slew[outputs] = out_slew
+    return InstanceArcs(
+        exact_fs=exact,
+        load_ff=net_load[[cell.output for cell in netlist.cells]] if n else np.zeros(0),
+        slew_ps=slew,
+        launch_exact_fs=launch,
+    )
 
 
 def as_arcs_fs(netlist: Netlist, delays_fs: Mapping[str, int] | Sequence[int] | np.ndarray) -> np.ndarray:
@@ -258,6 +315,27 @@ def as_arcs_fs(netlist: Netlist, delays_fs: Mapping[str, int] | Sequence[int] | 
     return np.broadcast_to(values[:, None, None], (n, MAX_PINS, 2)).copy()
 
 
+def as_launch_fs(netlist: Netlist, launch_fs: np.ndarray | None) -> np.ndarray:
+    """Launch times of every stage input bit per edge, validated: int64 of shape (n_inputs, 2), >= 0.
+
+    Raises
+    ------
+    ConfigError
+        A wrong shape, a non-integer array or a negative time.
+    """
+    n = len(input_nets(netlist))
+    if launch_fs is None:
+        return np.zeros((n, 2), dtype=np.int64)
+    launch = np.asarray(launch_fs)
+    if launch.shape != (n, 2):
+        raise ConfigError(f"launch_fs: expected an array of shape ({n}, 2), got {launch.shape}")
+    if launch.dtype.kind not in "iu":
+        raise ConfigError(f"launch_fs: expected integer fs, got dtype {launch.dtype}")
+    if n and int(launch.min()) < 0:
+        raise ConfigError(f"launch_fs: expected integer fs >= 0, got {int(launch.min())}")
+    return launch.astype(np.int64)
+
+
 def uniform_delays_fs(netlist: Netlist, arcs: np.ndarray, kinds: Sequence[str]) -> dict[str, float] | None:
     """One delay per cell type when every pin and edge of every instance of `kinds` agrees.
 
@@ -289,13 +367,14 @@ def uniform_delays_fs(netlist: Netlist, arcs: np.ndarray, kinds: Sequence[str]) 
     return common
 
 
-def latest_arrival_fs(netlist: Netlist, arcs_fs: np.ndarray, *, start_fs: int = 0) -> np.ndarray:
+def latest_arrival_fs(netlist: Netlist, arcs_fs: np.ndarray, launch_fs: np.ndarray | None = None) -> np.ndarray:
     """Latest possible transition of every net per edge (static timing), fs.
 
     A transition of pin k's net with an edge that can cause output edge e (see
     :func:`arc_causes`) reaches the output ``d[c, k, e]`` later; the latest of these bounds
     every transition of the output with edge e under the event semantics of
-    :mod:`pe_models.gate`. Stage inputs switch at `start_fs`; constants never (-1).
+    :mod:`pe_models.gate`. Stage input bit i switches with edge e at ``launch_fs[i, e]``
+    (default 0: at the clock edge); constants never switch (-1).
 
     Returns
     -------
@@ -303,8 +382,7 @@ def latest_arrival_fs(netlist: Netlist, arcs_fs: np.ndarray, *, start_fs: int = 
         -1 where a net never switches with that edge.
     """
     arrival = np.full((netlist.n_nets, 2), -1, dtype=np.int64)
-    for nets in netlist.inputs.values():
-        arrival[nets] = start_fs
+    arrival[input_nets(netlist)] = 0 if launch_fs is None else launch_fs
     for c, cell in enumerate(netlist.cells):
         causes = arc_causes(cell.kind)
         for e in (0, 1):
@@ -317,15 +395,15 @@ def latest_arrival_fs(netlist: Netlist, arcs_fs: np.ndarray, *, start_fs: int = 
     return arrival
 
 
-def earliest_arrival_fs(netlist: Netlist, arcs_fs: np.ndarray, *, start_fs: int = 0) -> np.ndarray:
+def earliest_arrival_fs(netlist: Netlist, arcs_fs: np.ndarray, launch_fs: np.ndarray | None = None) -> np.ndarray:
     """Earliest possible transition of every net (a lower bound over both edges), fs; -1: never.
 
     A cell can switch ``min_k d[c, k, e]`` after any of its non-constant inputs changes
-    (the delay is the smallest over the pins that changed, whatever their edge).
+    (the delay is the smallest over the pins that changed, whatever their edge); stage
+    input bit i switches at ``min(launch_fs[i])`` at the earliest (default 0).
     """
     earliest = np.full(netlist.n_nets, -1, dtype=np.int64)
-    for nets in netlist.inputs.values():
-        earliest[nets] = start_fs
+    earliest[input_nets(netlist)] = 0 if launch_fs is None else np.asarray(launch_fs).min(axis=1)
     for c, cell in enumerate(netlist.cells):
         best = -1
         for k, net in enumerate(cell.inputs):
@@ -336,7 +414,13 @@ def earliest_arrival_fs(netlist: Netlist, arcs_fs: np.ndarray, *, start_fs: int 
     return earliest
 
 
-def latest_arrival_lanes_fs(netlist: Netlist, exact_fs: np.ndarray, factors: np.ndarray, output: str) -> np.ndarray:
+def latest_arrival_lanes_fs(
+    netlist: Netlist,
+    exact_fs: np.ndarray,
+    factors: np.ndarray,
+    output: str,
+    launch_exact_fs: np.ndarray | None = None,
+) -> np.ndarray:
     """:func:`latest_arrival_fs` of each bit of `output` for many variation factors at once.
 
     Parameters
@@ -346,6 +430,8 @@ def latest_arrival_lanes_fs(netlist: Netlist, exact_fs: np.ndarray, factors: np.
         Exact arcs; lane i uses ``max(1, rint(exact_fs * factors[i]))``.
     factors : ndarray, float64, shape (n,)
     output : str
+    launch_exact_fs : ndarray, float64, shape (n_inputs, 2), optional
+        Exact launch times; lane i uses ``rint(launch_exact_fs * factors[i])`` (default 0).
 
     Returns
     -------
@@ -357,9 +443,11 @@ def latest_arrival_lanes_fs(netlist: Netlist, exact_fs: np.ndarray, factors: np.
     never = np.full(lanes, -1, dtype=np.int64)
     arrival: list[list[np.ndarray]] = [[never, never] for _ in range(netlist.n_nets)]
     zero = np.zeros(lanes, dtype=np.int64)
-    for nets in netlist.inputs.values():
-        for net in nets:
+    for i, net in enumerate(input_nets(netlist)):
+        if launch_exact_fs is None or not launch_exact_fs[i].any():
             arrival[net] = [zero, zero]
+        else:
+            arrival[net] = [np.rint(launch_exact_fs[i, e] * factors).astype(np.int64) for e in (0, 1)]
     for c, cell in enumerate(netlist.cells):
         arcs = exact_fs[c, : len(cell.inputs)]
         same_edges = all(arrival[net][0] is arrival[net][1] for net in cell.inputs)

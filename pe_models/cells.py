@@ -32,8 +32,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from types import MappingProxyType
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pe_models.errors import ConfigError
 
@@ -217,7 +218,10 @@ class DelaySource(Protocol):
     Arcs are named by cell type (:data:`CELL_TYPES`), input pin (:data:`CELL_PINS`) and
     output edge (``"rise"`` or ``"fall"``, :data:`EDGES`). Loads are in fF, slews
     (transition times) and delays in ps, all at the supply voltage the source is bound to.
-    Sources are hashable (per-instance delays are cached per PE and source).
+    ``load_ff`` and ``slew_ps`` may be float64 arrays (broadcast together; the per-instance
+    model asks for every instance of one cell type, pin and edge at a topological level
+    at once): the result then has their shape, or is a scalar where it does not depend on
+    them. Sources are hashable (per-instance delays are cached per PE and source).
     """
 
     def __hash__(self) -> int: ...
@@ -227,11 +231,11 @@ class DelaySource(Protocol):
         """What the delays come from, for reports (for example ``"compound x1.37"``)."""
         ...
 
-    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: Any, slew_ps: Any) -> Any:
         """Propagation delay of one arc driving `load_ff` with input slew `slew_ps`, ps (> 0)."""
         ...
 
-    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: Any, slew_ps: Any) -> Any:
         """Output transition time of one arc, ps (>= 0)."""
         ...
 
@@ -254,11 +258,11 @@ class DelaySource(Protocol):
         """Setup time of the flip-flops, ps (>= 0)."""
         ...
 
-    def clk_to_q_ps(self, edge: str, load_ff: float) -> float:
-        """Clock-to-Q delay of a flip-flop whose Q drives `load_ff`, ps (>= 0)."""
+    def clk_to_q_ps(self, edge: str, load_ff: Any) -> Any:
+        """Clock-to-Q delay of a flip-flop whose Q drives `load_ff`, ps (>= 0): when a stage input switches."""
         ...
 
-    def q_transition_ps(self, edge: str, load_ff: float) -> float:
+    def q_transition_ps(self, edge: str, load_ff: Any) -> Any:
         """Transition time of a flip-flop's Q driving `load_ff`, ps (>= 0): the slew of a stage input."""
         ...
 
@@ -286,10 +290,10 @@ class ReasonedDelays:
     def name(self) -> str:
         return f"{self.library.name} x{self.scale:g}"
 
-    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: Any, slew_ps: Any) -> float:
         return self.library.delays_ps[cell] * self.scale
 
-    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: Any, slew_ps: Any) -> float:
         return 0.0
 
     def pin_capacitance_ff(self, cell: str, pin: str) -> float:
@@ -307,10 +311,10 @@ class ReasonedDelays:
     def setup_ps(self) -> float:
         return self.library.t_setup_ps * self.scale
 
-    def clk_to_q_ps(self, edge: str, load_ff: float) -> float:
+    def clk_to_q_ps(self, edge: str, load_ff: Any) -> float:
         return 0.0
 
-    def q_transition_ps(self, edge: str, load_ff: float) -> float:
+    def q_transition_ps(self, edge: str, load_ff: Any) -> float:
         return 0.0
 
 
@@ -333,9 +337,9 @@ class CharacterisedLibrary(Protocol):
 
     def pins(self, cell: str) -> tuple[str, ...]: ...
 
-    def delay_ps(self, cell: str, pin: str, edge: str, vdd_v: float, load_ff: float, slew_ps: float) -> float: ...
+    def delay_ps(self, cell: str, pin: str, edge: str, vdd_v: float, load_ff: Any, slew_ps: Any) -> Any: ...
 
-    def transition_ps(self, cell: str, pin: str, edge: str, vdd_v: float, load_ff: float, slew_ps: float) -> float: ...
+    def transition_ps(self, cell: str, pin: str, edge: str, vdd_v: float, load_ff: Any, slew_ps: Any) -> Any: ...
 
     def pin_capacitance_ff(self, cell: str, pin: str, vdd_v: float) -> float: ...
 
@@ -374,11 +378,11 @@ class LibraryDelays:
     def _pin(self, cell: str, pin: str) -> str:
         return self.library.pins(cell)[CELL_PINS[cell].index(pin)]
 
-    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
-        return float(self.library.delay_ps(cell, self._pin(cell, pin), edge, self.vdd_v, load_ff, slew_ps))
+    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: Any, slew_ps: Any) -> Any:
+        return self.library.delay_ps(cell, self._pin(cell, pin), edge, self.vdd_v, load_ff, slew_ps)
 
-    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
-        return float(self.library.transition_ps(cell, self._pin(cell, pin), edge, self.vdd_v, load_ff, slew_ps))
+    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: Any, slew_ps: Any) -> Any:
+        return self.library.transition_ps(cell, self._pin(cell, pin), edge, self.vdd_v, load_ff, slew_ps)
 
     def pin_capacitance_ff(self, cell: str, pin: str) -> float:
         return float(self.library.pin_capacitance_ff(cell, self._pin(cell, pin), self.vdd_v))
@@ -395,12 +399,16 @@ class LibraryDelays:
     def setup_ps(self) -> float:
         return max(float(self.library.setup_ps(self.vdd_v, edge)) for edge in EDGES)
 
-    def clk_to_q_ps(self, edge: str, load_ff: float) -> float:
-        return float(self.library.clk_to_q_ps(edge, self.vdd_v, load_ff))
+    @cached_property
+    def clock_slew_ps(self) -> float:
+        """Slew of the flip-flops' clock: the library's reference slew at this VDD."""
+        return float(self.library.reference_slew_ps(self.vdd_v))
 
-    def q_transition_ps(self, edge: str, load_ff: float) -> float:
-        clock_slew = float(self.library.reference_slew_ps(self.vdd_v))
-        return float(self.library.transition_ps(FLIP_FLOP, "CK", edge, self.vdd_v, load_ff, clock_slew))
+    def clk_to_q_ps(self, edge: str, load_ff: Any) -> Any:
+        return self.library.clk_to_q_ps(edge, self.vdd_v, load_ff, self.clock_slew_ps)
+
+    def q_transition_ps(self, edge: str, load_ff: Any) -> Any:
+        return self.library.transition_ps(FLIP_FLOP, "CK", edge, self.vdd_v, load_ff, self.clock_slew_ps)
 
 
 @dataclass(frozen=True)
@@ -418,10 +426,10 @@ class ScaledDelays:
     def name(self) -> str:
         return f"{self.source.name} x{self.factor:g}"
 
-    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+    def delay_ps(self, cell: str, pin: str, edge: str, load_ff: Any, slew_ps: Any) -> Any:
         return self.source.delay_ps(cell, pin, edge, load_ff, slew_ps) * self.factor
 
-    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: float, slew_ps: float) -> float:
+    def transition_ps(self, cell: str, pin: str, edge: str, load_ff: Any, slew_ps: Any) -> Any:
         return self.source.transition_ps(cell, pin, edge, load_ff, slew_ps)
 
     def pin_capacitance_ff(self, cell: str, pin: str) -> float:
@@ -439,8 +447,8 @@ class ScaledDelays:
     def setup_ps(self) -> float:
         return self.source.setup_ps * self.factor
 
-    def clk_to_q_ps(self, edge: str, load_ff: float) -> float:
+    def clk_to_q_ps(self, edge: str, load_ff: Any) -> Any:
         return self.source.clk_to_q_ps(edge, load_ff) * self.factor
 
-    def q_transition_ps(self, edge: str, load_ff: float) -> float:
+    def q_transition_ps(self, edge: str, load_ff: Any) -> Any:
         return self.source.q_transition_ps(edge, load_ff)

@@ -121,8 +121,9 @@ def closed_form_delays(
     kernels of the array engines): they assume one delay per cell type, so every pin, edge
     and instance of each type of :data:`CLOSED_FORM_CELLS` in the adder stage must have the
     same arc (the same exact value when variation factors scale them, the same integer
-    otherwise). This holds for the reasoned libraries and not for a characterised one,
-    whose configurations go to the exact event kernel.
+    otherwise), and every adder input must switch at the clock edge (no clock-to-Q launch
+    times). This holds for the reasoned libraries and not for a characterised one, whose
+    configurations go to the exact event kernel.
 
     Parameters
     ----------
@@ -142,6 +143,8 @@ def closed_form_delays(
         return None
     netlist = pe.stages["adder"]
     kinds = CLOSED_FORM_CELLS[pe.cells]
+    if timing.arcs.launch_exact_fs("adder").any():
+        return None
     if lane_factors is None:
         common = uniform_delays_fs(netlist, timing.arcs_fs("adder"), kinds)
         if common is None:
@@ -154,15 +157,21 @@ def closed_form_delays(
     return {cell: np.maximum(1, np.rint(float(exact[cell]) * factors)).astype(np.int64) for cell in kinds}
 
 
-def static_output_arrival_fs(netlist: Netlist, delays_fs: Mapping[str, int] | np.ndarray, output: str) -> np.ndarray:
+def static_output_arrival_fs(
+    netlist: Netlist,
+    delays_fs: Mapping[str, int] | np.ndarray,
+    output: str,
+    launch_fs: np.ndarray | None = None,
+) -> np.ndarray:
     """Longest-path arrival time (fs) of each bit of an output bus; -1 for constant bits.
 
     `delays_fs` is one delay per cell type, or per-instance arcs (int64 of shape
     (n_cells, MAX_PINS, 2), e.g. ``timing.arcs_fs(stage)``: the later of the bit's two
-    edges, :func:`pe_models.arcs.latest_arrival_fs`).
+    edges, :func:`pe_models.arcs.latest_arrival_fs`), with the inputs' launch times
+    `launch_fs` (``timing.launch_fs(stage)``; default 0).
     """
     if isinstance(delays_fs, np.ndarray):
-        return latest_arrival_fs(netlist, delays_fs)[netlist.outputs[output]].max(axis=1)
+        return latest_arrival_fs(netlist, delays_fs, launch_fs)[netlist.outputs[output]].max(axis=1)
     arrival = netlist.static_arrival_fs(dict(delays_fs))
     return np.array([arrival[net] for net in netlist.outputs[output]], dtype=np.int64)
 
@@ -316,11 +325,13 @@ def evaluate_chain(
             )
             shadow = to_signed(shadow, width)
         multiplier = pe.stages["multiplier"]
-        longest_fs = static_output_arrival_fs(multiplier, timing.arcs_fs("multiplier"), "product").max()
+        longest_fs = static_output_arrival_fs(
+            multiplier, timing.arcs_fs("multiplier"), "product", timing.launch_fs("multiplier")
+        ).max()
         if lane_factors is None:
             bound_fs = float(longest_fs)
         else:
-            slack_fs = 0.5 * len(multiplier.cells)
+            slack_fs = 0.5 * (len(multiplier.cells) + 1)
             bound_fs = (longest_fs + slack_fs) * float(np.max(lane_factors)) + slack_fs
         if bound_fs <= timing.t_sample_fs:
             product_latched, product_settle = new_product & PRODUCT_MASK, None
@@ -374,16 +385,22 @@ def _gate(
         nominal_delays_fs=None if lane_factors is None else timing.arcs.exact_fs(stage),
         lane_factors=lane_factors,
         t_shadow_fs=t_shadow_fs,
+        launch_fs=timing.launch_fs(stage),
+        nominal_launch_fs=None if lane_factors is None else timing.arcs.launch_exact_fs(stage),
     )
 
 
-def encoded_stage(netlist: Netlist, arcs_fs: np.ndarray, output: str, capacity: int) -> np.ndarray:
+def encoded_stage(
+    netlist: Netlist, arcs_fs: np.ndarray, launch_fs: np.ndarray, output: str, capacity: int
+) -> np.ndarray:
     """A netlist and its integer arcs as the int64 words of :func:`pe_models.kernels.encoded_stage_samples`.
 
     Parameters
     ----------
     netlist : Netlist
     arcs_fs : ndarray, int64, shape (n_cells, MAX_PINS, 2)
+    launch_fs : ndarray, int64, shape (n_inputs, 2)
+        The inputs' launch times.
     output : str
         The sampled output bus.
     capacity : int
@@ -413,7 +430,9 @@ def encoded_stage(netlist: Netlist, arcs_fs: np.ndarray, output: str, capacity: 
             inputs.ravel(),
             np.array([cell.output for cell in cells], dtype=np.int64),
             np.asarray(arcs_fs, dtype=np.int64).ravel(),
-            np.array(input_nets + input_bus + input_bit + list(outputs), dtype=np.int64),
+            np.array(input_nets + input_bus + input_bit, dtype=np.int64),
+            np.asarray(launch_fs, dtype=np.int64).ravel(),
+            np.array(list(outputs), dtype=np.int64),
         ]
     )
 
@@ -459,13 +478,21 @@ def mac_parameters(
     rows = 1 if lane_factors is None else np.asarray(lane_factors).size
     multiplier = pe.stages["multiplier"]
     if lane_factors is None:
-        arrival = static_output_arrival_fs(multiplier, timing.arcs_fs("multiplier"), "product")[None, :]
+        arrival = static_output_arrival_fs(
+            multiplier, timing.arcs_fs("multiplier"), "product", timing.launch_fs("multiplier")
+        )[None, :]
     else:
-        arrival = latest_arrival_lanes_fs(multiplier, timing.arcs.exact_fs("multiplier"), lane_factors, "product")
+        arrival = latest_arrival_lanes_fs(
+            multiplier,
+            timing.arcs.exact_fs("multiplier"),
+            lane_factors,
+            "product",
+            timing.arcs.launch_exact_fs("multiplier"),
+        )
     stage = None
     if lanes is None:
         adder = pe.stages["adder"]
-        stage = encoded_stage(adder, timing.arcs_fs("adder"), "sum", 2 * pe.width + 4)
+        stage = encoded_stage(adder, timing.arcs_fs("adder"), timing.launch_fs("adder"), "sum", 2 * pe.width + 4)
     params = np.zeros((rows, kernels.PARAM_COUNT + (0 if stage is None else stage.size)), dtype=np.int64)
     params[:, kernels.PARAM_MASK] = (1 << pe.width) - 1
     params[:, kernels.PARAM_T_SAMPLE] = timing.t_sample_fs
@@ -485,6 +512,10 @@ def mac_parameters(
             exact = timing.arcs.exact_fs("adder").ravel()
             factors = np.asarray(lane_factors, dtype=np.float64).ravel()
             params[:, first : first + 6 * n_cells] = np.maximum(1, np.rint(exact[None, :] * factors[:, None]))
+            n_inputs = timing.launch_fs("adder").shape[0]
+            launch = timing.arcs.launch_exact_fs("adder").ravel()
+            first += 6 * n_cells + 3 * n_inputs
+            params[:, first : first + 2 * n_inputs] = np.rint(launch[None, :] * factors[:, None])
         return params
     assert lanes is not None
     compound = pe.cells == "compound"

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pe_models.arcs import as_arcs_fs
+from pe_models.arcs import as_arcs_fs, as_launch_fs
 from pe_models.cells import MAX_PINS
 from pe_models.netlist import Netlist, cell_output
 
@@ -125,6 +125,7 @@ def simulate_gate(
     t_sample_fs: int,
     output: str | None = None,
     t_shadow_fs: int | None = None,
+    launch_fs: np.ndarray | None = None,
 ) -> GateResult:
     """Event-driven transport-delay simulation of one clock cycle per vector.
 
@@ -144,12 +145,17 @@ def simulate_gate(
     t_shadow_fs : int, optional
         Second sampling instant in fs (Razor shadow latch, ``t_sample + window``); the
         result's ``shadow`` holds the outputs sampled then.
+    launch_fs : ndarray of int, shape (n_inputs, 2), optional
+        When each input bit (the buses of ``netlist.inputs`` in order, bit 0 first)
+        switches after the clock edge, fs, to 0 (column 0) or to 1: its flip-flop's
+        clock-to-Q (``timing.launch_fs(stage)``); default 0, every input at t = 0.
 
     Returns
     -------
     GateResult
     """
     arcs = as_arcs_fs(netlist, delays_fs)
+    launch = as_launch_fs(netlist, launch_fs).tolist()
     bus = netlist.outputs[output or list(netlist.outputs)[-1]]
     old_bits = {name: _bits_of(old_inputs[name], len(nets)) for name, nets in netlist.inputs.items()}
     new_bits = {name: _bits_of(new_inputs[name], len(nets)) for name, nets in netlist.inputs.items()}
@@ -169,7 +175,7 @@ def simulate_gate(
         for c, cell in enumerate(netlist.cells)
     ]
     for v in range(n):
-        initial, times, values = vector_waveforms(netlist, cells, old_bits, new_bits, v)
+        initial, times, values = vector_waveforms(netlist, cells, old_bits, new_bits, v, launch)
         for i, net in enumerate(bus):
             value = initial[net]
             late_value = value
@@ -200,12 +206,14 @@ def vector_waveforms(
     old_bits: Mapping[str, np.ndarray],
     new_bits: Mapping[str, np.ndarray],
     vector: int,
+    launch: Sequence[Sequence[int]] | None = None,
 ) -> tuple[list[int], list[list[int]], list[list[int]]]:
     """Every net's waveform for one vector: value before the edge, transition times and values.
 
     The event semantics of this module (per-pin, per-edge delays, same-instant input
     changes evaluated together, preemption of later pending transitions), primary inputs
-    switching at t = 0; nets in topological order (the algorithm of :func:`simulate_gate`).
+    switching at their launch times (default t = 0); nets in topological order (the
+    algorithm of :func:`simulate_gate`).
 
     Parameters
     ----------
@@ -217,6 +225,8 @@ def vector_waveforms(
         Input bits before and after the edge (:func:`_bits_of`).
     vector : int
         Column of `old_bits` / `new_bits` to simulate.
+    launch : sequence of (fall, rise) fs, optional
+        Per input bit (the buses in order), when it switches to 0 or to 1.
 
     Returns
     -------
@@ -229,13 +239,15 @@ def vector_waveforms(
     initial[1] = 1
     times: list[list[int]] = [[] for _ in range(netlist.n_nets)]
     values: list[list[int]] = [[] for _ in range(netlist.n_nets)]
+    bit = 0
     for name, nets in netlist.inputs.items():
         for i, net in enumerate(nets):
             before, after = int(old_bits[name][i, vector]), int(new_bits[name][i, vector])
             initial[net] = before
             if after != before:
-                times[net].append(0)
+                times[net].append(0 if launch is None else int(launch[bit][after]))
                 values[net].append(after)
+            bit += 1
     for kind, inputs, out, delays in cells:
         by_edge = ((delays,) * len(inputs),) * 2 if isinstance(delays, int) else delays
         state = [initial[i] for i in inputs]
@@ -310,6 +322,8 @@ def simulate_gate_fast(
     nominal_delays_fs: Mapping[str, float] | np.ndarray | None = None,
     lane_factors: np.ndarray | None = None,
     t_shadow_fs: int | None = None,
+    launch_fs: np.ndarray | None = None,
+    nominal_launch_fs: np.ndarray | None = None,
 ) -> GateResult:
     """:func:`simulate_gate` compiled with numba (same arguments, same results).
 
@@ -324,8 +338,12 @@ def simulate_gate_fast(
         fs per arc, with ``nominal`` the exact delay per cell type (a mapping) or per
         instance, pin and edge (float array of shape (n_cells, MAX_PINS, 2),
         :attr:`pe_models.arcs.InstanceArcs.exact_fs`); ``delays_fs`` is then ignored.
-    t_shadow_fs : int, optional
-        Second sampling instant (Razor shadow latch), as for :func:`simulate_gate`.
+        The inputs' launch times scale the same way: ``rint(nominal_launch_fs *
+        lane_factors[i])`` (exact, float of shape (n_inputs, 2); default 0), and
+        ``launch_fs`` is ignored.
+    t_shadow_fs, launch_fs : optional
+        Second sampling instant (Razor shadow latch) and the inputs' launch times, as for
+        :func:`simulate_gate`.
     """
     from pe_models.kernels import GATE_MAX_EVENTS, GateSamples, gate_lanes
 
@@ -340,8 +358,13 @@ def simulate_gate_fast(
             if cell_delays.shape != (len(netlist.cells), MAX_PINS, 2):
                 raise ValueError(f"nominal_delays_fs: expected shape ({len(netlist.cells)}, {MAX_PINS}, 2)")
         factors = np.asarray(lane_factors, dtype=np.float64)
+        n_inputs = sum(len(nets) for nets in netlist.inputs.values())
+        launch = np.zeros((n_inputs, 2)) if nominal_launch_fs is None else np.asarray(nominal_launch_fs, float)
+        if launch.shape != (n_inputs, 2):
+            raise ValueError(f"nominal_launch_fs: expected shape ({n_inputs}, 2)")
     else:
         cell_delays = as_arcs_fs(netlist, delays_fs).astype(np.float64)
+        launch = as_launch_fs(netlist, launch_fs).astype(np.float64)
         factors = np.ones(1)
     bus_names = list(netlist.inputs)
     old = np.stack([np.asarray(old_inputs[name], dtype=np.int64) for name in bus_names])
@@ -357,6 +380,7 @@ def simulate_gate_fast(
     done = gate_lanes(
         _encoded(netlist),
         cell_delays,
+        launch,
         factors,
         old,
         new,
@@ -374,6 +398,7 @@ def simulate_gate_fast(
             t_sample_fs=t_sample_fs,
             output=output,
             t_shadow_fs=t_shadow_fs,
+            launch_fs=launch_fs,
         )
     if not done:
         raise ValueError(f"a net switched more than {GATE_MAX_EVENTS} times; use simulate_gate")

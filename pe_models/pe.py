@@ -13,6 +13,8 @@ import numpy as np
 
 from pe_models.arcs import InstanceArcs, StageArcs, instance_arcs, latest_arrival_fs
 from pe_models.cells import (
+    CELL_TYPES,
+    FLIP_FLOP,
     MAX_PINS,
     CellLibrary,
     CharacterisedLibrary,
@@ -83,6 +85,10 @@ class PEConfig:
                 f"cell_delays_ps: technology {technology.name!r} is a characterised cell library; "
                 "its delays cannot be overridden per cell type"
             )
+        characterised = getattr(technology, "cell_library", None)
+        if isinstance(characterised, CharacterisedLibrary) and hasattr(characterised, "require"):
+            kinds = {cell.kind for netlist in self.stages.values() for cell in netlist.cells}
+            characterised.require([kind for kind in CELL_TYPES if kind in kinds] + [FLIP_FLOP])
 
     def __hash__(self) -> int:
         return hash((self.cells, self.library, self.adder, self.pipeline, self.width, self.technology))
@@ -147,24 +153,25 @@ class StageTiming:
     Attributes
     ----------
     t_sample_fs : int
-        ``T_clk - t_setup - t_cq`` in fs: the instant output bits are latched, counted
-        from the instant the stage inputs switch (``t_cq`` after the clock edge).
+        ``T_clk - t_setup`` in fs: the instant output bits are latched, counted from the
+        clock edge.
     delay_scale : float
         Delay relative to nominal VDD.
     t_clk_fs : int
         Clock period in fs.
     arcs : StageArcs
         Per stage, the delay of every cell instance, input pin and output edge in fs
-        (``arcs.fs(stage)[c, k, e]``, see :mod:`pe_models.arcs`), and the exact values
-        before rounding that process-variation factors scale.
+        (``arcs.fs(stage)[c, k, e]``, see :mod:`pe_models.arcs`), the launch time of
+        every stage input bit (``arcs.launch_fs(stage)``: its flip-flop's clock-to-Q, 0 for
+        the reasoned libraries), and the exact values before rounding that
+        process-variation factors scale.
     cell_delays_fs : mapping of str to int, or None
         One delay per cell type when the delay source has one (the reasoned libraries:
         nominal delay x delay scale, rounded); None for a characterised library. Not
         compared: timings compare (and hash) by their scalars and :attr:`arcs`.
     t_clk_to_q_fs : int
-        Clock-to-Q delay of the flip-flops that launch the stage inputs, fs (0 for the
-        reasoned libraries): every level lets the inputs switch at t = 0 and samples
-        ``t_clk_to_q_fs`` earlier than ``T_clk - t_setup``.
+        The latest launch time of any stage input, fs (for reports; each input switches at
+        its own launch time).
     """
 
     t_sample_fs: int
@@ -177,7 +184,7 @@ class StageTiming:
     @property
     def t_setup_fs(self) -> int:
         """Setup time of the output flip-flops in fs."""
-        return self.t_clk_fs - self.t_sample_fs - self.t_clk_to_q_fs
+        return self.t_clk_fs - self.t_sample_fs
 
     @property
     def delays_fs(self) -> Mapping[str, int]:
@@ -195,6 +202,10 @@ class StageTiming:
     def arcs_fs(self, stage: str) -> np.ndarray:
         """Integer arcs of one timed stage, int64 of shape (n_cells, MAX_PINS, 2)."""
         return self.arcs.fs(stage)
+
+    def launch_fs(self, stage: str) -> np.ndarray:
+        """When each input bit of one timed stage switches after the clock edge, per edge: int64 (n_inputs, 2)."""
+        return self.arcs.launch_fs(stage)
 
 
 def delay_source(pe: PEConfig, *, vdd_v: float | None = None, delay_scale: float | None = None) -> DelaySource:
@@ -243,7 +254,10 @@ def stage_arcs(pe: PEConfig, source: DelaySource) -> StageArcs:
             per_cell = np.array([source.library.delays_ps[cell.kind] * source.scale for cell in netlist.cells])
             exact = np.broadcast_to((per_cell * 1000)[:, None, None], (len(netlist.cells), MAX_PINS, 2)).copy()
             stages[name] = InstanceArcs(
-                exact_fs=exact, load_ff=np.zeros(len(netlist.cells)), slew_ps=np.zeros((netlist.n_nets, 2))
+                exact_fs=exact,
+                load_ff=np.zeros(len(netlist.cells)),
+                slew_ps=np.zeros((netlist.n_nets, 2)),
+                launch_exact_fs=np.zeros((sum(len(nets) for nets in netlist.inputs.values()), 2)),
             )
         else:
             stages[name] = instance_arcs(netlist, source)
@@ -268,11 +282,10 @@ def stage_timing(
     flip-flop **at this operating point** in ps (not scaled again), >= 0 and shorter than
     the clock period.
 
-    Clock-to-Q: a library that characterises its flip-flops gives the latest clock-to-Q
-    delay of the stage inputs' flip-flops (at their loads, either edge, over every timed
-    stage), ``t_cq``; the stage inputs then switch ``t_cq`` after the clock edge, and
-    since every level counts time from the input switch, the sampling instant is
-    ``T_clk - t_setup - t_cq`` (``t_setup_ps`` does not replace ``t_cq``).
+    Clock-to-Q: with a library that characterises its flip-flops, each stage input bit
+    switches its own clock-to-Q delay after the clock edge (at its net's load, for its
+    edge: ``timing.launch_fs(stage)``); every level counts time from the clock edge and
+    samples at ``T_clk - t_setup``.
 
     Raises
     ------
@@ -295,7 +308,6 @@ def stage_timing(
     t_clk_fs = round(period_ps * 1000)
     library_setup_ps = source.setup_ps
     arcs = stage_arcs(pe, source)
-    t_cq_fs = round(arcs.clk_to_q_ps * 1000)
     if t_setup_ps is not None:
         ok = isinstance(t_setup_ps, int | float) and not isinstance(t_setup_ps, bool) and math.isfinite(t_setup_ps)
         if not ok or not 0 <= t_setup_ps < period_ps:
@@ -303,14 +315,12 @@ def stage_timing(
                 f"t_setup_ps: expected a setup time in [0, {period_ps:g}) ps (shorter than the clock period), "
                 f"got {t_setup_ps!r}"
             )
-        t_sample_fs = t_clk_fs - round(t_setup_ps * 1000) - t_cq_fs
+        t_sample_fs = t_clk_fs - round(t_setup_ps * 1000)
     else:
-        t_sample_fs = t_clk_fs - round(library_setup_ps * 1000) - t_cq_fs
+        t_sample_fs = t_clk_fs - round(library_setup_ps * 1000)
     if t_sample_fs <= 0:
-        clock_to_q = f" plus the clock-to-Q delay {t_cq_fs / 1000:g} ps" if t_cq_fs else ""
         raise ConfigError(
             f"t_clk_ps: clock period {period_ps:g} ps is not longer than the setup time {library_setup_ps:g} ps"
-            + clock_to_q
         )
     cell_delays = None
     if isinstance(source, ReasonedDelays):
@@ -323,7 +333,7 @@ def stage_timing(
         t_clk_fs=t_clk_fs,
         arcs=arcs,
         cell_delays_fs=cell_delays,
-        t_clk_to_q_fs=t_cq_fs,
+        t_clk_to_q_fs=arcs.clk_to_q_fs,
     )
 
 
@@ -331,12 +341,12 @@ def stage_timing(
 def critical_path_ps(pe: PEConfig, vdd_v: float | None = None) -> float:
     """Longest register-to-register path of `pe` at nominal VDD (or at `vdd_v`), in ps.
 
-    The slowest timed stage's longest static path (every arc at its delay, rounded to fs
-    as :func:`stage_timing` does, edges followed as in
-    :func:`pe_models.arcs.latest_arrival_fs`) plus the flip-flop setup time and the
-    clock-to-Q delay of the stage inputs (0 for the reasoned libraries). Settle times of
-    real operand transitions never exceed it, so a clock period at least this long is
-    error-free for a PE without process variation.
+    The slowest timed stage's longest static path from the clock edge (each input's
+    clock-to-Q launch time, 0 for the reasoned libraries, then every arc at its delay,
+    rounded to fs as :func:`stage_timing` does, edges followed as in
+    :func:`pe_models.arcs.latest_arrival_fs`) plus the flip-flop setup time. Settle
+    times of real operand transitions never exceed it, so a clock period at least this
+    long is error-free for a PE without process variation.
 
     Parameters
     ----------
@@ -351,13 +361,13 @@ def critical_path_ps(pe: PEConfig, vdd_v: float | None = None) -> float:
     """
     source = delay_source(pe) if vdd_v is None else delay_source(pe, vdd_v=vdd_v)
     arcs = stage_arcs(pe, source)
-    return _longest_path_fs(pe, arcs) / 1000 + source.setup_ps + round(arcs.clk_to_q_ps * 1000) / 1000
+    return _longest_path_fs(pe, arcs) / 1000 + source.setup_ps
 
 
 def _longest_path_fs(pe: PEConfig, arcs: StageArcs) -> int:
     longest_fs = 0
     for name, netlist in pe.stages.items():
-        arrival = latest_arrival_fs(netlist, arcs.fs(name))
+        arrival = latest_arrival_fs(netlist, arcs.fs(name), arcs.launch_fs(name))
         for nets in netlist.outputs.values():
             longest_fs = max(longest_fs, int(arrival[nets].max()))
     return longest_fs
@@ -396,7 +406,7 @@ def max_error_free_f_clk_mhz(pe: PEConfig, vdd_v: float, t_setup_ps: float | Non
     time is that value, not scaled (as in :func:`stage_timing`): ``1e6 / (longest path *
     delay_scale + t_setup_ps)``. With a characterised library the path is timed at
     `vdd_v` itself: ``1e6 / critical_path_ps(pe, vdd_v)`` (setup replaced by
-    `t_setup_ps` if given; the clock-to-Q delay stays). Above it some operand transitions
+    `t_setup_ps` if given). Above it some operand transitions
     may be latched late; below it none can be (no process variation).
 
     Parameters

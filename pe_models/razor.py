@@ -202,7 +202,7 @@ def hold_buffers(
     stage = "adder" if pe.pipeline == "registered" else "mac"
     arcs = timing.arcs_fs(stage)
     d_buffer = _buffer_delay_fs(pe, timing)
-    earliest = earliest_arrival_fs(netlist, arcs)
+    earliest = earliest_arrival_fs(netlist, arcs, timing.launch_fs(stage))
     driver = {cell.output: (c, cell) for c, cell in enumerate(netlist.cells)}
     counts = np.zeros(len(netlist.outputs[output]), dtype=np.int64)
     for bit, net in enumerate(netlist.outputs[output]):

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pe_models.arcs import as_arcs_fs
+from pe_models.arcs import as_arcs_fs, as_launch_fs
 from pe_models.cells import CELL_PINS, EDGES
 from pe_models.errors import ConfigError
 from pe_models.netlist import CONST0, CONST1, Netlist
@@ -131,7 +131,11 @@ def _check_identifier(label: str, name: str) -> str:
     return name
 
 
-def settle_bound_fs(netlist: Netlist, delays_fs: Mapping[str, int] | Sequence[int] | np.ndarray) -> int:
+def settle_bound_fs(
+    netlist: Netlist,
+    delays_fs: Mapping[str, int] | Sequence[int] | np.ndarray,
+    launch_fs: np.ndarray | None = None,
+) -> int:
     """Latest possible transition of any net after the inputs switch (static timing), in fs.
 
     Every transition of a net happens at a sum of arc delays along some path from a
@@ -144,17 +148,20 @@ def settle_bound_fs(netlist: Netlist, delays_fs: Mapping[str, int] | Sequence[in
     delays_fs : mapping, sequence or ndarray of int
         Delay in fs per cell type, one per cell of ``netlist.cells``, or per instance,
         pin and edge (shape (n_cells, MAX_PINS, 2)).
+    launch_fs : ndarray of int, shape (n_inputs, 2), optional
+        The inputs' launch times (every input then starts at the latest of them).
 
     Returns
     -------
     int
-        Longest input-to-net path delay in fs (0 for a netlist without cells).
+        Longest clock-edge-to-net path delay in fs (0 for a netlist without cells).
     """
     arcs = as_arcs_fs(netlist, delays_fs)
+    latest_launch = int(as_launch_fs(netlist, launch_fs).max(initial=0))
     arrival = [-1] * netlist.n_nets
     for nets in netlist.inputs.values():
         for net in nets:
-            arrival[net] = 0
+            arrival[net] = latest_launch
     for c, cell in enumerate(netlist.cells):
         latest = max(arrival[i] for i in cell.inputs)
         slowest = int(arcs[c, : len(cell.inputs)].max())
@@ -162,12 +169,25 @@ def settle_bound_fs(netlist: Netlist, delays_fs: Mapping[str, int] | Sequence[in
     return max(0, *arrival)
 
 
+def _launch(netlist: Netlist, launch_fs: np.ndarray | None) -> np.ndarray | None:
+    """The launch times to emit (None when every input switches at the clock edge)."""
+    launch = as_launch_fs(netlist, launch_fs)
+    if not launch.any():
+        return None
+    if int(launch.min()) < 1:
+        raise ConfigError(f"launch_fs: expected every launch time >= 1 fs when any is > 0, got {int(launch.min())}")
+    return launch
+
+
 def _parameter(pin: str, edge: str) -> str:
     return f"{pin.upper()}_{edge.upper()}"
 
 
-def _cell_module(kind: str, expression: str) -> list[str]:
-    pins = CELL_PINS[kind]
+LAUNCH_MODULE = "launch"
+"""A stage input's flip-flop as a one-pin cell: its clock-to-Q delay per edge (``A_FALL``, ``A_RISE``)."""
+
+
+def _cell_module(kind: str, expression: str, pins: tuple[str, ...]) -> list[str]:
     parameters = ", ".join(f"{_parameter(pin, edge)} = 1" for pin in pins for edge in EDGES)
     ports = ", ".join(f"input wire {pin}" for pin in pins)
     tail = "(head + count - 1) % QUEUE"
@@ -242,8 +262,9 @@ def cell_library_verilog() -> str:
     str
         Source text of ``cells.v``: modules ``xor2, and2, or2, nand2, xor3, maj3, ao21``
         with output ``y``, inputs ``a, b`` (``, c``) and integer parameters
-        ``<PIN>_FALL``, ``<PIN>_RISE`` (fs, ``timescale 1fs/1fs``). Each implements the
-        event rule of :mod:`pe_models.gate` (see this module's docstring).
+        ``<PIN>_FALL``, ``<PIN>_RISE`` (fs, ``timescale 1fs/1fs``), and ``launch`` (one
+        input ``a``: a stage input's flip-flop, its clock-to-Q per edge). Each implements
+        the event rule of :mod:`pe_models.gate` (see this module's docstring).
     """
     lines = [
         "// Cell library of vscale netlists: per-pin, per-edge transport delays in fs with preemption",
@@ -252,7 +273,8 @@ def cell_library_verilog() -> str:
         "`default_nettype none",
     ]
     for kind, expression in CELL_EXPRESSIONS.items():
-        lines += _cell_module(kind, expression)
+        lines += _cell_module(kind, expression, CELL_PINS[kind])
+    lines += _cell_module(LAUNCH_MODULE, "a", ("a",))
     lines += ["", "`default_nettype wire", ""]
     return "\n".join(lines)
 
@@ -273,7 +295,12 @@ def _net_references(netlist: Netlist) -> list[str]:
     return refs
 
 
-def netlist_verilog(netlist: Netlist, *, delays_fs: Mapping[str, int] | Sequence[int] | np.ndarray) -> str:
+def netlist_verilog(
+    netlist: Netlist,
+    *,
+    delays_fs: Mapping[str, int] | Sequence[int] | np.ndarray,
+    launch_fs: np.ndarray | None = None,
+) -> str:
     """The netlist as a structural Verilog module of cell instances.
 
     Parameters
@@ -284,6 +311,10 @@ def netlist_verilog(netlist: Netlist, *, delays_fs: Mapping[str, int] | Sequence
         Delay in fs per cell type, one per cell of ``netlist.cells`` (per-cell variation),
         or per instance, pin and edge (shape (n_cells, MAX_PINS, 2)). Each instance gets
         ``#(.A_FALL(<fs>), .A_RISE(<fs>), ...)``.
+    launch_fs : ndarray of int, shape (n_inputs, 2), optional
+        When each input bit switches after the clock edge (:func:`pe_models.gate.simulate_gate`).
+        Unless all 0, every input bit goes through a ``launch`` instance ``q<i>`` with
+        these delays (each >= 1 fs) before it reaches the cells.
 
     Returns
     -------
@@ -298,6 +329,7 @@ def netlist_verilog(netlist: Netlist, *, delays_fs: Mapping[str, int] | Sequence
     """
     _check_identifier("netlist name", netlist.name)
     arcs = as_arcs_fs(netlist, delays_fs)
+    launch = _launch(netlist, launch_fs)
     refs = _net_references(netlist)
     ports = [f"  input wire [{len(nets) - 1}:0] {name}" for name, nets in netlist.inputs.items()]
     ports += [f"  output wire [{len(nets) - 1}:0] {name}" for name, nets in netlist.outputs.items()]
@@ -311,6 +343,17 @@ def netlist_verilog(netlist: Netlist, *, delays_fs: Mapping[str, int] | Sequence
         ");",
     ]
     lines += [f"  wire n{cell.output};" for cell in netlist.cells]
+    if launch is not None:
+        bit = 0
+        for name, nets in netlist.inputs.items():
+            for i, net in enumerate(nets):
+                fall, rise = (int(x) for x in launch[bit])
+                lines.append(f"  wire n{net};")
+                lines.append(
+                    f"  {LAUNCH_MODULE} #(.A_FALL({fall}), .A_RISE({rise})) q{bit} (.y(n{net}), .a({name}[{i}]));"
+                )
+                refs[net] = f"n{net}"
+                bit += 1
     for index, cell in enumerate(netlist.cells):
         parameters = ", ".join(
             f".{_parameter(pin, edge)}({int(arcs[index, k, e])})"
@@ -548,6 +591,7 @@ def write_verilog_bundle(
     new_inputs: Mapping[str, np.ndarray],
     output: str | None = None,
     window_fs: int | None = None,
+    launch_fs: np.ndarray | None = None,
 ) -> dict[str, Path]:
     """Write a runnable Icarus Verilog bundle for `netlist` and the given vectors.
 
@@ -572,6 +616,9 @@ def write_verilog_bundle(
     window_fs : int, optional
         Razor detection window, fs: the testbench also samples at ``t_sample_fs +
         window_fs`` (see :func:`testbench_verilog`).
+    launch_fs : ndarray of int, shape (n_inputs, 2), optional
+        The inputs' launch times after the clock edge (see :func:`netlist_verilog`); the
+        testbench switches the buses at the clock edge.
 
     Returns
     -------
@@ -582,7 +629,7 @@ def write_verilog_bundle(
     if directory.exists() and not directory.is_dir():
         raise ConfigError(f"out: {directory} exists and is not a directory")
     directory.mkdir(parents=True, exist_ok=True)
-    settle = settle_bound_fs(netlist, delays_fs) + _SETTLE_MARGIN_FS
+    settle = settle_bound_fs(netlist, delays_fs, launch_fs) + _SETTLE_MARGIN_FS
     vectors = _vector_lines(netlist, old_inputs, new_inputs)
     layout = " ".join(f"old_{name}[{len(nets)}]" for name, nets in netlist.inputs.items())
     layout += " " + " ".join(f"new_{name}[{len(nets)}]" for name, nets in netlist.inputs.items())
@@ -595,7 +642,7 @@ def write_verilog_bundle(
     }
     texts = {
         "cells": cell_library_verilog(),
-        "netlist": netlist_verilog(netlist, delays_fs=delays_fs),
+        "netlist": netlist_verilog(netlist, delays_fs=delays_fs, launch_fs=launch_fs),
         "testbench": testbench_verilog(
             netlist,
             vectors_path=paths["vectors"].name,

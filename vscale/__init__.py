@@ -20,8 +20,6 @@ Figure``. :data:`STUDIES` lists them all.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from experiments.results import StudyResult
 from experiments.studies import STUDIES, Study, run_study
 from experiments.studies.accuracy import AccuracyConfig, AccuracyResult, accuracy, plot_accuracy
@@ -37,6 +35,7 @@ from experiments.studies.slack import SlackConfig, SlackResult, plot_slack, slac
 from experiments.studies.technology import TechConfig, TechResult, plot_tech, tech
 from experiments.studies.trace import ModelLayers, TraceConfig, TraceResult, model_layers, trace
 from experiments.sweep import SweepResult, SweepSpec, load_sweep_spec, run_sweep
+from experiments.version import __version__
 from pe_models.analytic import adder_bit_error_probabilities, carry_statistics, product_bit_error_probabilities
 from pe_models.cells import CellLibrary, get_cell_library
 from pe_models.chain import evaluate_chain, evaluate_stream
@@ -61,11 +60,6 @@ from sim.engine import ENGINES, GemmResult, simulate_conv, simulate_gemm, simula
 from sim.layers import ConvLayer, GemmLayer
 from sim.network import simulate_layers
 from sim.protection import Protection, ProtectionPlan
-
-try:
-    __version__ = version("vscale")
-except PackageNotFoundError:
-    __version__ = "0+unknown"
 
 __all__ = [
     "ENGINES",

@@ -146,7 +146,12 @@ class StatisticalBackend:
         self._calls = 0
         self._batch: int | None = None
         self._run_lengths = frozenset(k for k in run_lengths_needed(self.pe, self.timing) if 0 < k < self.pe.width)
-        arrival = static_output_arrival_fs(self.pe.stages["multiplier"], self.timing.arcs_fs("multiplier"), "product")
+        arrival = static_output_arrival_fs(
+            self.pe.stages["multiplier"],
+            self.timing.arcs_fs("multiplier"),
+            "product",
+            self.timing.launch_fs("multiplier"),
+        )
         self._late_product = arrival > self.timing.t_sample_fs
         self._layer_errors: dict[str, list[tuple[float, float, int, int | None]]] = {}
 
@@ -325,8 +330,15 @@ class BitlevelBackend:
             razor_window_ps=self.razor_window_ps,
         )
         latest_fs = max(
-            static_output_arrival_fs(self.pe.stages["adder"], self.timing.arcs_fs("adder"), "sum").max(),
-            static_output_arrival_fs(self.pe.stages["multiplier"], self.timing.arcs_fs("multiplier"), "product").max(),
+            static_output_arrival_fs(
+                self.pe.stages["adder"], self.timing.arcs_fs("adder"), "sum", self.timing.launch_fs("adder")
+            ).max(),
+            static_output_arrival_fs(
+                self.pe.stages["multiplier"],
+                self.timing.arcs_fs("multiplier"),
+                "product",
+                self.timing.launch_fs("multiplier"),
+            ).max(),
         )
         self.error_free = self.variation is None and latest_fs <= self.timing.t_sample_fs
 

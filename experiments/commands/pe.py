@@ -186,6 +186,7 @@ def evaluate(
         delays_fs=timing.arcs_fs(stage),
         t_sample_fs=timing.t_sample_fs,
         t_shadow_fs=t_shadow,
+        launch_fs=timing.launch_fs(stage),
     )
     shadow = None if gate.shadow is None else to_signed(gate.shadow, pe.width)
     return (
@@ -326,6 +327,7 @@ def run_verilog(args: argparse.Namespace) -> int:
             directory,
             netlist,
             delays_fs=timing.arcs_fs(stage),
+            launch_fs=timing.launch_fs(stage),
             t_sample_fs=timing.t_sample_fs,
             old_inputs=old,
             new_inputs=new,

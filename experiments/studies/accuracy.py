@@ -219,7 +219,8 @@ class AccuracyRow:
     compute_cycles, correction_cycles : int or None
         Array cycles without and for corrections (bitlevel only).
     latency_overhead_pct : float or None
-        ``100 x correction_cycles / compute_cycles`` (bitlevel only).
+        ``100 x correction_cycles / compute_cycles`` (bitlevel only), both counted by the
+        engine in batches of ``batch`` images, the simulated hardware's.
     mac_dynamic_pj, register_clock_pj, leakage_pj, razor_overhead_pj, correction_pj, sram_pj, dram_pj : float
         Energy per inference by component at this VDD and the sweep's clock, nominal constants
         (:func:`~experiments.studies.inference_energy.inference_energy`: every GEMM layer's
@@ -381,6 +382,7 @@ def accuracy_points(
     progress: Progress = no_progress,
     energy: Callable[[float, Any], PointEnergy] | None = None,
     nominal_vdd_v: float | None = None,
+    hardware_batch: int | None = None,
 ) -> tuple[list[AccuracyRow], list[ErrorRow]]:
     """Run the prepared model at every VDD: one row per voltage and the per-layer error rows.
 
@@ -392,6 +394,11 @@ def accuracy_points(
     for an error-free run) and `nominal_vdd_v`, the rows get the energy columns, computed
     once per voltage point after the run, with ``saving_pct`` against the point at
     `nominal_vdd_v` (or ``energy(nominal_vdd_v, None)`` when the sweep has none).
+
+    `hardware_batch`: images sharing each weight fold on the simulated array. The bit-level
+    engine runs its images in batches of that size, so the cycles and recovery stalls it counts
+    (and ``latency_overhead_pct``) are the simulated hardware's, the basis every command uses
+    (default: the engine's memory-bounded batch, for the injection levels that count no cycles).
     """
     seeds = np.random.SeedSequence(seed).spawn(len(vdds))
     backends = [
@@ -402,7 +409,7 @@ def accuracy_points(
         prepared.model,
         prepared.images,
         backends,
-        batch_size=prepared.model.default_batch_size(),
+        batch_size=hardware_batch or prepared.model.default_batch_size(),
         workers=jobs,
         progress=functools.partial(progress, label=label),
     )
@@ -492,6 +499,7 @@ def accuracy(
         progress=progress,
         energy=energy,
         nominal_vdd_v=nominal_v,
+        hardware_batch=config.batch if config.injection == "bitlevel" else None,
     )
     bundle = prepared.bundle
     totals = {

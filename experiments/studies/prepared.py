@@ -38,18 +38,13 @@ def top_k_hits(scores: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PreparedModel:
-    """A quantised model with its evaluation images and the targets it is scored against.
-
-    ``batch_size``: images per batch of its bit-level measurements (None: the optimizer's
-    default, :func:`experiments.studies.optimizer.profiling.measurement_batch`).
-    """
+    """A quantised model with its evaluation images and the targets it is scored against."""
 
     bundle: ModelBundle
     model: Any
     images: np.ndarray
     targets: np.ndarray
     float_accuracy: float
-    batch_size: int | None = None
 
 
 def prepare_model(

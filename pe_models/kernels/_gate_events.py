@@ -102,10 +102,11 @@ def _cell_value(kind, x, y, z):
 
 
 @njit(cache=True, inline="always")
-def _lane_events(lane, netlist, delays, old_buses, new_buses, buffers):
+def _lane_events(lane, netlist, delays, launch, old_buses, new_buses, buffers):
     """One lane's events: every net's settled-before value (``buffers.initial``) and its transitions
-    (``buffers.times``, ``values``, ``counts``) after the inputs switch at t = 0, cells in topological
-    order with integer arcs ``delays[c, k, e]`` fs (pin k, output edge e = the new value).
+    (``buffers.times``, ``values``, ``counts``) after the clock edge at t = 0 (input bit i switches to
+    v at ``launch[i, v]``), cells in topological order with integer arcs ``delays[c, k, e]`` fs (pin k,
+    output edge e = the new value).
 
     The event rule of :mod:`pe_models.gate`: same-instant input changes are evaluated once; a new
     value different from the projected one is scheduled after the smallest arc of the pins that
@@ -123,7 +124,7 @@ def _lane_events(lane, netlist, delays, old_buses, new_buses, buffers):
         after = (new_buses[input_bus[i], lane] >> input_bit[i]) & 1
         initial[net] = before
         if after != before:
-            times[net, 0] = 0
+            times[net, 0] = launch[i, after]
             values[net, 0] = after
             counts[net] = 1
     for c in range(cell_kind.shape[0]):
@@ -180,7 +181,9 @@ def _lane_events(lane, netlist, delays, old_buses, new_buses, buffers):
 
 
 @njit(cache=True)
-def gate_lanes(netlist, cell_delay, lane_factors, old_buses, new_buses, output_nets, t_sample, t_shadow, samples):
+def gate_lanes(
+    netlist, cell_delay, input_launch, lane_factors, old_buses, new_buses, output_nets, t_sample, t_shadow, samples
+):
     """Exact event-driven transport-delay simulation of one clock cycle per lane (numba).
 
     The same algorithm as :func:`pe_models.gate.simulate_gate`: in topological order,
@@ -194,6 +197,9 @@ def gate_lanes(netlist, cell_delay, lane_factors, old_buses, new_buses, output_n
     netlist : GateNetlist
     cell_delay : float64 array, shape (cells, 3, 2)
         Exact delay of each arc (cell, input pin, output edge: 0 fall, 1 rise), fs.
+    input_launch : float64 array, shape (input bits, 2)
+        Exact time after the clock edge at which each input bit falls (column 0) or rises,
+        fs; lane i uses ``rint(input_launch * lane_factors[i])``.
     lane_factors : float64 array, shape (lanes,) or (1,)
         Delay factor of each lane.
     old_buses, new_buses : int64 array, shape (buses, lanes)
@@ -214,7 +220,9 @@ def gate_lanes(netlist, cell_delay, lane_factors, old_buses, new_buses, output_n
     buffers = _event_buffers(netlist.n_nets)
     times, values, counts, initial, _, _ = buffers
     n_cells = netlist.cell_kind.shape[0]
+    n_inputs = input_launch.shape[0]
     delays = np.empty((n_cells, 3, 2), dtype=np.int64)
+    launch = np.empty((n_inputs, 2), dtype=np.int64)
     for lane in range(old_buses.shape[1]):
         if lane == 0 or lane_factors.shape[0] > 1:
             factor = lane_factors[lane] if lane_factors.shape[0] > 1 else lane_factors[0]
@@ -222,7 +230,10 @@ def gate_lanes(netlist, cell_delay, lane_factors, old_buses, new_buses, output_n
                 for k in range(3):
                     for e in range(2):
                         delays[c, k, e] = max(1, np.int64(np.rint(cell_delay[c, k, e] * factor)))
-        if not _lane_events(lane, netlist, delays, old_buses, new_buses, buffers):
+            for i in range(n_inputs):
+                for e in range(2):
+                    launch[i, e] = np.int64(np.rint(input_launch[i, e] * factor))
+        if not _lane_events(lane, netlist, delays, launch, old_buses, new_buses, buffers):
             return False
         latched_word = 0
         shadow_word = 0
@@ -265,8 +276,9 @@ def net_toggle_lanes(netlist, cell_delay, old_buses, new_buses, toggles):
     arcs = np.empty((n_cells, 3, 2), dtype=np.int64)
     for c in range(n_cells):
         arcs[c, :, :] = cell_delay[c]
+    launch = np.zeros((netlist.input_nets.shape[0], 2), dtype=np.int64)
     for lane in range(old_buses.shape[1]):
-        if not _lane_events(lane, netlist, arcs, old_buses, new_buses, buffers):
+        if not _lane_events(lane, netlist, arcs, launch, old_buses, new_buses, buffers):
             return False
         for net in range(netlist.n_nets):
             toggles[lane, net] = counts[net]
@@ -293,7 +305,8 @@ def encoded_stage_samples(old_buses, new_buses, words, start, t_sample, t_shadow
         From `start`: ``n_cells, n_nets, n_inputs, n_outputs, capacity`` (:data:`STAGE_HEADER`
         words), then the cell kinds (n_cells), input nets (3 n_cells, unused slots 0), output
         nets (n_cells), arcs in fs (6 n_cells, ``[c, k, e]`` row-major), the input nets, their
-        buses and bits (n_inputs each) and the sampled output nets (n_outputs, bit 0 first).
+        buses and bits (n_inputs each), the inputs' launch times in fs (2 n_inputs, ``[i, e]``
+        row-major) and the sampled output nets (n_outputs, bit 0 first).
         ``capacity`` transitions per net must be enough for the stage (2 width + 4 bounds
         a ripple-carry adder's nets).
     start : int
@@ -323,6 +336,8 @@ def encoded_stage_samples(old_buses, new_buses, words, start, t_sample, t_shadow
     input_bus = words[at + n_inputs : at + 2 * n_inputs]
     input_bit = words[at + 2 * n_inputs : at + 3 * n_inputs]
     at += 3 * n_inputs
+    launch = words[at : at + 2 * n_inputs].reshape((n_inputs, 2))
+    at += 2 * n_inputs
     output_nets = words[at : at + n_outputs]
     netlist = GateNetlist(kinds, cell_inputs, cell_output, input_nets, input_bus, input_bit, n_nets)
     buffers = _EventBuffers(
@@ -333,7 +348,7 @@ def encoded_stage_samples(old_buses, new_buses, words, start, t_sample, t_shadow
         np.zeros(3, dtype=np.int64),
         np.zeros(3, dtype=np.int8),
     )
-    if not _lane_events(0, netlist, arcs, old_buses, new_buses, buffers):
+    if not _lane_events(0, netlist, arcs, launch, old_buses, new_buses, buffers):
         raise ValueError("encoded stage: a net switched more often than its capacity")
     times, values, counts, initial, _, _ = buffers
     latched = 0

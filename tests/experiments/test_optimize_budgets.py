@@ -93,7 +93,6 @@ def test_image_sets_are_disjoint_views_named_in_their_rows():
     sets = image_sets(prepared, OptimizeConfig(selection_images=10, test_images=40))
     assert sorted(np.r_[sets.selection.images, sets.test.images].tolist()) == list(range(50))
     assert sets.selection.targets.tolist() == sets.selection_indices.tolist()
-    assert (sets.selection.batch_size, sets.test.batch_size) == (None, 16)
     assert {row["set"] for row in sets.rows() if row["name"] == "img3"} <= {"selection", "test"}
     assert sum(row["set"] == "test" for row in sets.rows()) == 40
     assert sets.describe() == "selection: 10 images, test: 40 other images (random split of the 50 loaded, seed 0)"

@@ -249,6 +249,12 @@ def test_vscale_version_option(capsys):
     assert capsys.readouterr().out == f"vscale {vscale.__version__}\n"
 
 
+def test_the_version_is_the_installed_package_version():
+    from importlib.metadata import version
+
+    assert vscale.__version__ == version("vscale")
+
+
 def test_trace_lists_the_layers_of_a_model(tmp_path, capsys):
     from experiments.cli import main
 

@@ -100,10 +100,29 @@ def test_rerun_skips_finished_points(tmp_path):
     assert sorted(event for event, _ in _journal(tmp_path)).count("done") == 3
 
 
+def _edited(change):
+    """A point file's text with `change` applied to its parsed document (an edit by hand)."""
+
+    def edit(text: str) -> str:
+        document = json.loads(text)
+        change(document["result"])
+        return json.dumps(document, indent=1)
+
+    return edit
+
+
 @pytest.mark.parametrize(
     "damage",
-    [lambda text: text[: len(text) // 2], lambda text: "\xff\xfe", lambda text: "[]", lambda text: '{"key": "x"}'],
-    ids=["truncated", "not text", "a list", "no result"],
+    [
+        lambda text: text[: len(text) // 2],
+        lambda text: "\xff\xfe",
+        lambda text: "[]",
+        lambda text: '{"key": "x"}',
+        _edited(lambda result: result.update(rows="x")),
+        _edited(lambda result: result.update(totals=[1])),
+        _edited(lambda result: result["rows"][0].update(value=0.5)),
+    ],
+    ids=["truncated", "not text", "a list", "no result", "rows a string", "totals a list", "a value changed"],
 )
 def test_a_damaged_point_file_is_recomputed(tmp_path, damage):
     spec = SweepSpec(study=PROBE, fixed={"seed": 5}, grid={"x": [0, 1, 2]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -15,8 +16,8 @@ class LinearDelays:
     """``delay = scale * (intrinsic[cell, pin, edge] + ps_per_ff * load + slew_factor * slew)``.
 
     Transitions are ``scale * (3 + load + 0.1 * slew)``, the flip-flop's Q transition ``q_slew_ps[edge] +
-    load`` and its clock-to-Q ``clk_to_q[edge]``. Every field is a plain number so tests can work out
-    expected values by hand.
+    load`` and its clock-to-Q ``scale * (clk_to_q[edge] + 0.2 * load)`` (0 when ``clk_to_q`` is 0).
+    Every field is a plain number so tests can work out expected values by hand.
     """
 
     intrinsic_ps: Mapping[tuple[str, str, str], float]
@@ -59,8 +60,9 @@ class LinearDelays:
     def setup_ps(self) -> float:
         return self.setup * self.scale
 
-    def clk_to_q_ps(self, edge: str, load_ff: float) -> float:
-        return self.clk_to_q[EDGES.index(edge)] * self.scale
+    def clk_to_q_ps(self, edge: str, load_ff: Any) -> Any:
+        base = self.clk_to_q[EDGES.index(edge)]
+        return self.scale * (base + 0.2 * load_ff) if base else 0.0
 
     def q_transition_ps(self, edge: str, load_ff: float) -> float:
         return self.q_slew_ps[EDGES.index(edge)] + load_ff

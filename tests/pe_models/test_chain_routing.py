@@ -35,6 +35,7 @@ def asymmetric_timing(pe: PEConfig, *, t_clk_ps: float, scale: float = 1.0, seed
         slew_factor=0.2,
         d_pin_ff=1.0,
         q_slew_ps=(5.0, 7.0),
+        clk_to_q=(6.0, 8.0),
         setup=25.0,
         scale=scale,
     )
@@ -55,7 +56,9 @@ def with_arc(timing: StageTiming, stage: str, cell: int, pin: int, edge: int, ex
         if name == stage:
             exact[cell, pin, edge] = exact_fs
         old = timing.arcs[name]
-        stages[name] = InstanceArcs(exact_fs=exact, load_ff=old.load_ff, slew_ps=old.slew_ps)
+        stages[name] = InstanceArcs(
+            exact_fs=exact, load_ff=old.load_ff, slew_ps=old.slew_ps, launch_exact_fs=old.launch_exact_fs
+        )
     return StageTiming(
         t_sample_fs=timing.t_sample_fs, delay_scale=timing.delay_scale, t_clk_fs=timing.t_clk_fs, arcs=StageArcs(stages)
     )
@@ -117,7 +120,9 @@ def test_chain_level_equals_gate_level_on_per_pin_per_edge_arcs(config, rng):
     stage = "adder" if pe.pipeline == "registered" else "mac"
     probe = asymmetric_timing(pe, t_clk_ps=1000.0, scale=1.4, seed=3)
     netlist = pe.stages[stage]
-    longest_ps = latest_arrival_fs(netlist, probe.arcs_fs(stage))[netlist.outputs["sum"]].max() / 1000
+    longest_ps = (
+        latest_arrival_fs(netlist, probe.arcs_fs(stage), probe.launch_fs(stage))[netlist.outputs["sum"]].max() / 1000
+    )
     timing = asymmetric_timing(pe, t_clk_ps=0.7 * longest_ps + 25.0 * 1.4, scale=1.4, seed=3)
     macs = random_macs(rng, 200)
     window = round(100 * longest_ps)
@@ -135,6 +140,7 @@ def test_chain_level_equals_gate_level_on_per_pin_per_edge_arcs(config, rng):
         delays_fs=timing.arcs_fs(stage),
         t_sample_fs=timing.t_sample_fs,
         t_shadow_fs=timing.t_sample_fs + window,
+        launch_fs=timing.launch_fs(stage),
     )
     mask = (1 << pe.width) - 1
     assert np.array_equal(chain.latched & mask, gate.latched)
@@ -152,12 +158,14 @@ def test_chain_level_with_variation_on_per_pin_per_edge_arcs(rng):
     chain = evaluate_chain(pe, timing, **macs, lane_factors=factors)
     for lane in range(40):
         arcs = np.maximum(1, np.rint(timing.arcs.exact_fs("adder") * factors[lane])).astype(np.int64)
+        launch = np.rint(timing.arcs.launch_exact_fs("adder") * factors[lane]).astype(np.int64)
         gate = simulate_gate(
             pe.stages["adder"],
             {"product": macs["prev_a"][lane : lane + 1] * macs["prev_b"][lane], "c": macs["prev_c"][lane : lane + 1]},
             {"product": macs["a"][lane : lane + 1] * macs["b"][lane], "c": macs["c"][lane : lane + 1]},
             delays_fs=arcs,
             t_sample_fs=timing.t_sample_fs,
+            launch_fs=launch,
         )
         assert chain.latched[lane] & 0xFFFFFFFF == gate.latched[0]
 
@@ -169,9 +177,11 @@ def test_per_mac_kernel_routes_the_adder_to_the_exact_kernel(cells, rng):
     shadow samples."""
     pe = PEConfig(cells=cells)
     probe = asymmetric_timing(pe, t_clk_ps=1000.0, seed=1)
-    product_ps = latest_arrival_fs(pe.stages["multiplier"], probe.arcs_fs("multiplier")).max() / 1000
+    multiplier = pe.stages["multiplier"]
+    product_ps = latest_arrival_fs(multiplier, probe.arcs_fs("multiplier"), probe.launch_fs("multiplier")).max() / 1000
     adder = pe.stages["adder"]
-    adder_ps = latest_arrival_fs(adder, probe.arcs_fs("adder"))[adder.outputs["sum"]].max() / 1000
+    adder_ps = latest_arrival_fs(adder, probe.arcs_fs("adder"), probe.launch_fs("adder"))[adder.outputs["sum"]].max()
+    adder_ps /= 1000
     assert product_ps < 0.7 * adder_ps
     timing = asymmetric_timing(pe, t_clk_ps=0.7 * adder_ps + 25.0, seed=1)
     window = 40_000
@@ -191,6 +201,7 @@ def test_per_mac_kernel_routes_the_adder_to_the_exact_kernel(cells, rng):
         delays_fs=timing.arcs_fs("adder"),
         t_sample_fs=timing.t_sample_fs,
         t_shadow_fs=timing.t_sample_fs + window,
+        launch_fs=timing.launch_fs("adder"),
     )
     assert np.array_equal(latched, gate.latched)
     assert (gate.latched != gate.correct).sum() >= 10

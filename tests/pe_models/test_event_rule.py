@@ -32,6 +32,7 @@ class Case:
     new: dict[str, np.ndarray]
     transitions: list[tuple[int, int]]
     before: int
+    launch: np.ndarray | None = None
 
 
 def build(cells: list[tuple[str, tuple[str, ...], dict[tuple[str, str], int]]], inputs: dict[str, tuple[int, int]]):
@@ -140,6 +141,19 @@ def deletion_keeps_earlier_pending() -> Case:
     return Case(netlist, arcs, old, new, [(30_000, 1)], before=0)
 
 
+def inputs_launched_at_their_clock_to_q() -> Case:
+    """y = and2(a, b), both rising; a is launched 5 ps after the clock edge, b 9 ps (rising; falling 1 ps).
+
+    At 5 ps only a changes and y stays 0; at 9 ps b changes: v = 1 with pin b's rise arc, 2 ps -> 11 ps
+    (pin a's 3 ps arc does not count).
+    """
+    netlist, arcs, old, new = build(
+        [("and2", ("a", "b"), {("a", "rise"): 3_000, ("b", "rise"): 2_000})], {"a": (0, 1), "b": (0, 1)}
+    )
+    launch = np.array([[1_000, 5_000], [1_000, 9_000]], dtype=np.int64)
+    return Case(netlist, arcs, old, new, [(11_000, 1)], before=0, launch=launch)
+
+
 CASES = {
     "pulse-narrower-than-rise-minus-fall": lambda: narrow_pulse(17_999),
     "pulse-equal-to-rise-minus-fall": lambda: narrow_pulse(18_000),
@@ -149,11 +163,14 @@ CASES = {
     "smallest-arc-of-changed-pins": smallest_arc_of_the_pins_that_changed,
     "same-instant-changes": same_instant_changes_take_the_smallest_arc,
     "deletion-keeps-earlier-pending": deletion_keeps_earlier_pending,
+    "inputs-launched-at-their-clock-to-q": inputs_launched_at_their_clock_to_q,
 }
 
 
 def numba_level(case: Case, t_sample: int):
-    return simulate_gate_fast(case.netlist, case.old, case.new, delays_fs=case.arcs, t_sample_fs=t_sample)
+    return simulate_gate_fast(
+        case.netlist, case.old, case.new, delays_fs=case.arcs, t_sample_fs=t_sample, launch_fs=case.launch
+    )
 
 
 def expected_samples(case: Case, instants: list[int]) -> list[int]:
@@ -173,7 +190,9 @@ def sample_instants(case: Case) -> list[int]:
 
 
 def python_level(case: Case, t_sample: int):
-    return simulate_gate(case.netlist, case.old, case.new, delays_fs=case.arcs, t_sample_fs=t_sample)
+    return simulate_gate(
+        case.netlist, case.old, case.new, delays_fs=case.arcs, t_sample_fs=t_sample, launch_fs=case.launch
+    )
 
 
 @pytest.mark.parametrize("level", [python_level, numba_level], ids=["python", "numba"])
@@ -201,6 +220,7 @@ def test_icarus_follows_the_hand_worked_waveform(tmp_path, name):
             t_sample_fs=t_sample,
             old_inputs=case.old,
             new_inputs=case.new,
+            launch_fs=case.launch,
         )
         result = run_icarus_detailed(paths)
         assert result.latched.tolist() == [expected], f"t_sample {t_sample}"

@@ -134,6 +134,7 @@ def _asymmetric(netlist, cells: str, scale: float, seed: int):
         slew_factor=0.2,
         d_pin_ff=1.0,
         q_slew_ps=(5.0, 7.0),
+        clk_to_q=(6.0, 8.0),
         scale=scale,
     )
     return instance_arcs(netlist, source)
@@ -145,11 +146,12 @@ def test_numba_gate_level_equals_the_python_reference_on_per_pin_per_edge_arcs(c
     """Asymmetric arcs (rise 1.3x fall, pin-dependent, random), sampled at 0.7 of the longest path, with a shadow."""
     pe = PEConfig(**config)
     for stage, netlist in pe.stages.items():
-        arcs = _asymmetric(netlist, pe.cells, scale, seed=len(stage)).rounded_fs()
-        longest = int(latest_arrival_fs(netlist, arcs)[netlist.outputs[list(netlist.outputs)[-1]]].max())
+        instance = _asymmetric(netlist, pe.cells, scale, seed=len(stage))
+        arcs, launch = instance.rounded_fs(), instance.launch_fs()
+        longest = int(latest_arrival_fs(netlist, arcs, launch)[netlist.outputs[list(netlist.outputs)[-1]]].max())
         t_sample = int(0.7 * longest)
         old, new = _operands(rng, netlist, 150)
-        kwargs = dict(delays_fs=arcs, t_sample_fs=t_sample, t_shadow_fs=t_sample + longest // 10)
+        kwargs = dict(delays_fs=arcs, t_sample_fs=t_sample, t_shadow_fs=t_sample + longest // 10, launch_fs=launch)
         reference = simulate_gate(netlist, old, new, **kwargs)
         fast = simulate_gate_fast(netlist, old, new, **kwargs)
         assert np.array_equal(fast.latched, reference.latched)
@@ -162,11 +164,19 @@ def test_numba_gate_level_equals_the_python_reference_on_per_pin_per_edge_arcs(c
 def test_per_lane_factors_scale_exact_arcs_before_rounding(rng):
     pe = PEConfig(cells="2in", adder="ks")
     netlist = pe.stages["adder"]
-    exact = _asymmetric(netlist, "2in", 1.3, seed=7).exact_fs
+    instance = _asymmetric(netlist, "2in", 1.3, seed=7)
+    exact, launch = instance.exact_fs, instance.launch_exact_fs
     old, new = _operands(rng, netlist, 30)
     factors = rng.uniform(0.8, 1.3, 30)
     fast = simulate_gate_fast(
-        netlist, old, new, delays_fs={}, t_sample_fs=250_000, nominal_delays_fs=exact, lane_factors=factors
+        netlist,
+        old,
+        new,
+        delays_fs={},
+        t_sample_fs=250_000,
+        nominal_delays_fs=exact,
+        lane_factors=factors,
+        nominal_launch_fs=launch,
     )
     for lane in range(30):
         one = simulate_gate(
@@ -175,6 +185,7 @@ def test_per_lane_factors_scale_exact_arcs_before_rounding(rng):
             {k: v[lane : lane + 1] for k, v in new.items()},
             delays_fs=np.maximum(1, np.rint(exact * factors[lane])).astype(np.int64),
             t_sample_fs=250_000,
+            launch_fs=np.rint(launch * factors[lane]).astype(np.int64),
         )
         assert fast.latched[lane] == one.latched[0]
         assert np.array_equal(fast.bit_settle_fs[lane], one.bit_settle_fs[0])

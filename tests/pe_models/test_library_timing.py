@@ -54,7 +54,7 @@ class HandLibrary:
         return (20.0 if edge == "rise" else 22.0) * self._scale(vdd_v)
 
     def clk_to_q_ps(self, edge: str, vdd_v: float, load_ff: Any = None, slew_ps: Any = None) -> float:
-        return (12.0 if edge == "rise" else 15.0) * self._scale(vdd_v) + 1.0 * (load_ff or 0.0)
+        return (12.0 if edge == "rise" else 15.0) * self._scale(vdd_v) + 1.0 * (0.0 if load_ff is None else load_ff)
 
     def reference_slew_ps(self, vdd_v: float) -> float:
         return 0.0
@@ -83,28 +83,40 @@ def test_netlist_pins_map_onto_library_pins_by_position():
     assert source.setup_ps == 22.0
 
 
-def test_sampling_instant_is_the_period_minus_setup_and_the_latest_clock_to_q():
-    """The adder's product[15] drives pin b of the XOR3 and MAJ3 of bits 15..31: 34 pins of 1 fF, the
-    largest input load of either stage, so t_cq = 15 ps (falling Q) + 34 fF x 1 ps/fF = 49 ps; setup
-    22 ps (falling D). At 0.9 V and 1000 ps: t_sample = 1000 - 22 - 49 = 929 ps."""
+def test_each_input_switches_its_own_clock_to_q_after_the_edge():
+    """Adder inputs: product[15] drives pin b of the XOR3 and MAJ3 of bits 15..31, 34 pins of 1 fF:
+    it falls 15 + 34 = 49 ps and rises 12 + 34 = 46 ps after the clock edge; product[0] drives 2 pins
+    (17 and 14 ps). The sample is at T_clk - setup (22 ps, falling D): 1000 - 22 = 978 ps."""
     timing = stage_timing(PE, operating_point=OperatingPoint(vdd_v=0.9, f_clk_mhz=1000.0))
+    launch = timing.launch_fs("adder")
+    assert launch[15].tolist() == [49_000, 46_000]
+    assert launch[0].tolist() == [17_000, 14_000]
     assert timing.t_clk_to_q_fs == 49_000
-    assert timing.t_sample_fs == 929_000
+    assert timing.t_sample_fs == 978_000
     assert timing.t_setup_fs == 22_000
 
 
-def test_setup_override_keeps_the_clock_to_q():
+def test_setup_override_replaces_the_setup_only():
     timing = stage_timing(PE, operating_point=OperatingPoint(vdd_v=0.9, f_clk_mhz=1000.0), t_setup_ps=5.0)
-    assert timing.t_sample_fs == 1_000_000 - 5_000 - 49_000
+    assert timing.t_sample_fs == 1_000_000 - 5_000
+    assert timing.launch_fs("adder")[15].tolist() == [49_000, 46_000]
 
 
-def test_critical_path_adds_setup_and_clock_to_q_to_the_longest_arc_path():
+def test_critical_path_starts_at_each_inputs_launch_and_adds_setup():
     timing = stage_timing(PE, operating_point=OperatingPoint(vdd_v=0.9, f_clk_mhz=1000.0))
-    longest = max(
-        int(latest_arrival_fs(netlist, timing.arcs_fs(name))[netlist.outputs[list(netlist.outputs)[-1]]].max())
+    outputs = {name: netlist.outputs[list(netlist.outputs)[-1]] for name, netlist in PE.stages.items()}
+    launched = max(
+        int(latest_arrival_fs(netlist, timing.arcs_fs(name), timing.launch_fs(name))[outputs[name]].max())
         for name, netlist in PE.stages.items()
     )
-    assert critical_path_ps(PE) == pytest.approx(longest / 1000 + 22.0 + 49.0, abs=1e-9)
+    unlaunched = max(
+        int(latest_arrival_fs(netlist, timing.arcs_fs(name))[outputs[name]].max())
+        for name, netlist in PE.stages.items()
+    )
+    earliest = min(int(timing.launch_fs(name).min()) for name in PE.stages)
+    assert unlaunched + earliest <= launched <= unlaunched + timing.t_clk_to_q_fs
+    assert launched > unlaunched
+    assert critical_path_ps(PE) == pytest.approx(launched / 1000 + 22.0, abs=1e-9)
 
 
 def test_arcs_follow_the_library_at_the_supply_voltage():
@@ -123,7 +135,7 @@ def test_delay_scale_stretches_the_nominal_library():
     nominal = stage_timing(PE, t_clk_ps=2000.0)
     doubled = stage_timing(PE, t_clk_ps=2000.0, delay_scale=2.0)
     assert np.allclose(doubled.arcs.exact_fs("multiplier"), 2 * nominal.arcs.exact_fs("multiplier"))
-    assert doubled.t_clk_to_q_fs == 2 * nominal.t_clk_to_q_fs
+    assert np.array_equal(doubled.launch_fs("adder"), 2 * nominal.launch_fs("adder"))
     assert doubled.t_setup_fs == 44_000
 
 

@@ -166,7 +166,7 @@ def concat(*parts: dict) -> dict:
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
-def pick_sample_fs(netlist: Netlist, delays, old: dict, new: dict) -> int:
+def pick_sample_fs(netlist: Netlist, delays, old: dict, new: dict, launch: np.ndarray | None = None) -> int:
     """An actual transition time of the probe vectors after which ~40 % of them still switch."""
     probe = simulate_gate(
         netlist,
@@ -174,6 +174,7 @@ def pick_sample_fs(netlist: Netlist, delays, old: dict, new: dict) -> int:
         {k: v[:PROBE_VECTORS] for k, v in new.items()},
         delays_fs=delays,
         t_sample_fs=0,
+        launch_fs=launch,
     )
     candidates = np.unique(probe.settle_fs)[:-1]
     late = (probe.settle_fs[None, :] > candidates[:, None]).mean(axis=1)
@@ -206,10 +207,11 @@ def compare(gate: GateResult, verilog: IcarusResult, netlist: Netlist, old: dict
     return stats
 
 
-def asymmetric_arcs(netlist: Netlist, library: str, variant: str) -> np.ndarray:
-    """Per-instance arcs of `netlist` from a synthetic source with per-pin, per-edge intrinsic delays
-    (rise 1.3x fall, pin-dependent or random per cell type), load and slew dependence, scaled by the
-    variant's factor (``asym-x2.2``)."""
+def asymmetric_arcs(netlist: Netlist, library: str, variant: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-instance arcs and input launch times of `netlist` from a synthetic source with per-pin,
+    per-edge intrinsic delays (rise 1.3x fall, pin-dependent or random per cell type), load and slew
+    dependence and a clock-to-Q that depends on the edge and the load, scaled by the variant's factor
+    (``asym-x2.2``)."""
     scale = float(variant.removeprefix("asym-x"))
     source = LinearDelays(
         intrinsic_ps=asymmetric_intrinsics(library, ASYMMETRIC.index(variant)),
@@ -219,9 +221,11 @@ def asymmetric_arcs(netlist: Netlist, library: str, variant: str) -> np.ndarray:
         wire_ff=0.2,
         d_pin_ff=1.1,
         q_slew_ps=(6.0, 8.5),
+        clk_to_q=(9.0, 7.5),
         scale=scale,
     )
-    return instance_arcs(netlist, source).rounded_fs()
+    arcs = instance_arcs(netlist, source)
+    return arcs.rounded_fs(), arcs.launch_fs()
 
 
 def run_agreement(
@@ -236,22 +240,33 @@ def run_agreement(
     netlist = stage_netlist(*stage)
     seed = np.random.SeedSequence(ENTROPY, spawn_key=(STAGES.index(stage), (DELAYS + ASYMMETRIC).index(variant)))
     delay_rng, random_rng, targeted_rng = (np.random.default_rng(s) for s in seed.spawn(3))
+    launch = None
     if variant in ASYMMETRIC:
-        delays: dict[str, int] | list[int] | np.ndarray = asymmetric_arcs(netlist, library, variant)
+        delays: dict[str, int] | list[int] | np.ndarray
+        delays, launch = asymmetric_arcs(netlist, library, variant)
     else:
         delays = cell_delays(netlist, library, variant, delay_rng)
     random_old, random_new = random_stream(netlist, n_random, random_rng)
     targeted_old, targeted_new = targeted_vectors(netlist, n_targeted, targeted_rng)
     old, new = concat(random_old, targeted_old), concat(random_new, targeted_new)
-    t_sample = pick_sample_fs(netlist, delays, old, new)
+    t_sample = pick_sample_fs(netlist, delays, old, new, launch)
     window = t_sample // 5 if shadow else None
     paths = write_verilog_bundle(
-        tmp_path, netlist, delays_fs=delays, t_sample_fs=t_sample, old_inputs=old, new_inputs=new, window_fs=window
+        tmp_path,
+        netlist,
+        delays_fs=delays,
+        t_sample_fs=t_sample,
+        old_inputs=old,
+        new_inputs=new,
+        window_fs=window,
+        launch_fs=launch,
     )
     t_shadow = None if window is None else t_sample + window
     with ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(run_icarus_detailed, paths)
-        gate = simulate_gate(netlist, old, new, delays_fs=delays, t_sample_fs=t_sample, t_shadow_fs=t_shadow)
+        gate = simulate_gate(
+            netlist, old, new, delays_fs=delays, t_sample_fs=t_sample, t_shadow_fs=t_shadow, launch_fs=launch
+        )
         verilog = future.result()
     if shadow:
         assert gate.shadow is not None and verilog.shadow is not None
@@ -367,7 +382,8 @@ def test_cell_library_has_one_delay_parameter_per_pin_and_edge_in_fs():
     for kind, pins in CELL_PINS.items():
         parameters = ", ".join(f"{pin.upper()}_{edge} = 1" for pin in pins for edge in ("FALL", "RISE"))
         assert f"module {kind} #(parameter integer {parameters}) (output reg y, " in text
-    assert text.count("disable runner;") == len(CELL_PINS)
+    assert "module launch #(parameter integer A_FALL = 1, A_RISE = 1) (output reg y, input wire a);" in text
+    assert text.count("disable runner;") == len(CELL_PINS) + 1
     assert "assign" not in text
 
 

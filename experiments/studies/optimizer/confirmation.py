@@ -1,7 +1,8 @@
 """Step 4 of the optimizer: plans measured with bit-level injection (accuracy paired against the
 int8 model at nominal VDD, latency overhead counted by the array engine, energy per image).
 
-Every measurement runs its images in batches of :func:`~.profiling.prepared_batch` images and keeps
+Every measurement runs its images in batches of :func:`~.profiling.measurement_batch` images (the
+hardware's batch: the engine counts the simulated hardware's cycles and stalls) and keeps
 each batch's cycles, the independent units of the latency overhead's bootstrap interval
 (images of a batch share the array's folds and its stall cycles, so a single image's
 cycles are not defined). Accuracy is paired against the error-free reference on the same
@@ -22,7 +23,7 @@ from experiments.results import saving_pct
 
 from ..prepared import top_k_hits
 from .config import OptimizeConfig
-from .profiling import LayerProfile, prepared_batch, screen_array
+from .profiling import LayerProfile, measurement_batch, screen_array
 from .solving import (
     Candidate,
     PlanChoice,
@@ -176,7 +177,7 @@ def plan_predictions(
     for item in backends.values():
         _set_recovery(item, "global" if plan is None else plan.recovery, config.razor_window_ps)
     backend = _PlanBackend(backends, masks)
-    step = prepared_batch(prepared)
+    step = measurement_batch(config)
     parts, batch_cycles = [], []
     for start in range(0, len(prepared.images), step):
         before = _cycles(backends)
@@ -217,8 +218,6 @@ def paired_figures(
     measured: Measured,
     config: OptimizeConfig,
     razor_flops: int = 0,
-    *,
-    base_cycles_per_image: float | None = None,
 ) -> dict[str, Any]:
     """Accuracy against the reference on the same images and latency, as row fields.
 
@@ -230,8 +229,8 @@ def paired_figures(
         ``loss >= max_accuracy_loss_pct``; NaN for an error-free run, whose loss is 0 by
         construction), ``latency_overhead_pct`` with its bootstrap interval over batches
         (``overhead_ci_low_pct``, ``overhead_ci_high_pct``; the recovery cycles of each batch
-        over its error-free cycles: ``base_cycles_per_image`` times its images, the simulated
-        hardware's, when given, else the cycles the engine ran), and the verdict against every
+        over the error-free cycles the engine ran it in, one hardware batch of
+        :func:`~.profiling.measurement_batch` images, as ``vscale accuracy`` counts them), and the verdict against every
         budget (``meets_budgets``, ``binding``: the budgets missed, ``+``-joined).
     """
     from experiments.stats import (
@@ -247,7 +246,7 @@ def paired_figures(
     interval = loss_interval(counts, confidence=0.95)
     test = noninferiority_test(counts, margin_pct=config.max_accuracy_loss_pct, alpha=config.noninferiority_alpha)
     cycles = measured.batch_cycles
-    base = cycles[:, 0] if base_cycles_per_image is None else cycles[:, 2] * float(base_cycles_per_image)
+    base = cycles[:, 0]
     if len(cycles) and base.sum() > 0:
         overhead = bootstrap_overhead_pct(cycles[:, 1], base, seed=config.seed)
     else:
@@ -517,9 +516,9 @@ def measure_plans(
 
     `jobs` > 1 measures the plans in forked worker processes; every plan's injection is
     seeded from ``config.seed`` alone, so the rows do not depend on `jobs`. The latency
-    overhead is the recovery cycles the engine counted over the error-free cycles of the
-    simulated hardware (`batch` images per weight fold, :attr:`LayerProfile.base_cycles`),
-    the basis of the screen's prediction; its interval resamples the measurement's batches."""
+    overhead is the recovery cycles the engine counted over the error-free cycles it ran, in
+    batches of the simulated hardware's `batch` images per weight fold (the basis of the
+    screen's prediction and of ``vscale accuracy``); its interval resamples the batches."""
     from experiments.stats import saving_band_pct
 
     global _FORKED
@@ -547,15 +546,12 @@ def measure_plans(
             reference if plan is None else plan_predictions(prepared, config, plan, layers=layers, reference=reference)
             for _, plan in wrap(plans)
         ]
-    base = sum(profile.base_cycles for profile in profiles)
     rows = []
     for (label, plan), measured in zip(plans, results, strict=True):
         vdd = float(config.pe.tech.vdd_nominal_v if plan is None else plan.vdd_v)
         point = plan_energy(config, profiles, vdd, measured, images)
         energy = point.breakdown
-        figures = paired_figures(
-            reference, measured, config, 0 if plan is None else plan.razor_flops, base_cycles_per_image=base
-        )
+        figures = paired_figures(reference, measured, config, 0 if plan is None else plan.razor_flops)
         components = energy.components()
         parts = {name: band.nominal / 1e6 for name, band in components.items()}
         saving = saving_band_pct(components, nominal.components())

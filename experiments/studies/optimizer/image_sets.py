@@ -18,7 +18,6 @@ import numpy as np
 from experiments.stats import split_images
 
 from .config import OptimizeConfig
-from .profiling import measurement_batch
 
 __all__ = ["ImageSets", "image_sets"]
 
@@ -65,18 +64,16 @@ class ImageSets:
         ]
 
 
-def _view(prepared: Any, indices: np.ndarray, batch: int | None) -> Any:
-    return dataclasses.replace(
-        prepared, images=prepared.images[indices], targets=prepared.targets[indices], batch_size=batch
-    )
+def _view(prepared: Any, indices: np.ndarray) -> Any:
+    return dataclasses.replace(prepared, images=prepared.images[indices], targets=prepared.targets[indices])
 
 
 def image_sets(prepared: Any, config: OptimizeConfig) -> ImageSets:
     """Split `prepared`'s images by ``config.selection_images`` and ``config.test_images``.
 
-    The test images are measured in batches of :func:`~.profiling.measurement_batch` images,
-    the units of the latency overhead's interval; the selection images in the engine's
-    default batch, as ``vscale accuracy`` runs a plan.
+    Both sets are measured in batches of :func:`~.profiling.measurement_batch` images (the
+    hardware's batch), the units of the latency overhead's interval, as ``vscale accuracy``
+    runs a plan.
 
     Parameters
     ----------
@@ -97,10 +94,9 @@ def image_sets(prepared: Any, config: OptimizeConfig) -> ImageSets:
     selection, test = config.image_split(total)
     chosen, held_out = split_images(total, selection=selection, test=test, seed=config.seed)
     names = tuple(getattr(prepared.bundle.evaluation, "names", ()) or ())
-    batch = measurement_batch(prepared.model)
     return ImageSets(
-        selection=_view(prepared, chosen, None),
-        test=_view(prepared, held_out, batch),
+        selection=_view(prepared, chosen),
+        test=_view(prepared, held_out),
         selection_indices=chosen,
         test_indices=held_out,
         names=names if len(names) == total else (),

@@ -11,24 +11,14 @@ import numpy as np
 
 from .config import OptimizeConfig
 
-MEASUREMENT_BATCH = 16
-"""Most images per batch of a bit-level measurement (and of the screen's base cycles): the
-batches are the independent units of the latency overhead's bootstrap interval (images of a
-batch share the array's folds and stall cycles), and a fixed size keeps the figures
-independent of how many images are measured."""
 
-
-def measurement_batch(model: Any) -> int:
-    """Images per batch of the bit-level measurements: the engine's default batch, at most
-    :data:`MEASUREMENT_BATCH`."""
-    return max(1, min(int(model.default_batch_size()), MEASUREMENT_BATCH))
-
-
-def prepared_batch(prepared: Any) -> int:
-    """Images per batch of the bit-level measurements on `prepared`: its ``batch_size`` when
-    set (the test images, :func:`measurement_batch`), else the engine's default batch."""
-    size = getattr(prepared, "batch_size", None)
-    return int(size) if size else max(1, int(prepared.model.default_batch_size()))
+def measurement_batch(config: OptimizeConfig) -> int:
+    """Images per batch of the bit-level measurements: the simulated hardware's batch
+    (``config.batch`` images share each weight fold), so the engine counts the cycles and the
+    recovery stalls of the hardware the energy model and the screen describe; the batches are
+    the independent units of the latency overhead's bootstrap interval (images of a batch share
+    the array's folds and stall cycles)."""
+    return int(config.batch)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -42,8 +32,8 @@ class LayerProfile:
         MAC steps per image.
     base_cycles : float
         Error-free cycles per image on the array (SCALE-Sim compute cycles + 1 per GEMM), with
-        the images of a batch streamed through each fold together as the bit-level measurement
-        runs them (the engine's default batch), divided by the batch.
+        the ``config.batch`` images of a hardware batch streamed through each fold together (as
+        the bit-level measurement runs them), divided by the batch.
     rows_used, cols_used : int
         PEs of a fold (the K and N extents mapped on the array).
     lsb_per_unit : float
@@ -174,7 +164,7 @@ def array_order_probabilities(
     timing = config.timing(vdd_v)
     outputs = {"adder": "sum", "multiplier": "product", "mac": "sum"}
     latest = max(
-        float(np.max(static_output_arrival_fs(netlist, timing.arcs_fs(name), outputs[name])))
+        float(np.max(static_output_arrival_fs(netlist, timing.arcs_fs(name), outputs[name], timing.launch_fs(name))))
         for name, netlist in config.pe.stages.items()
     )
     if latest <= timing.t_sample_fs:
