@@ -34,18 +34,17 @@ from pathlib import Path
 
 import numpy as np
 
-from pe_models.arcs import arc_causes
+from pe_models.arcs import latest_arrival_fs
 from pe_models.cell_catalogue import CELL_SPECS, FLIP_FLOP
-from pe_models.cells import CELL_PINS, EDGES, CharacterisedLibrary, DelaySource
+from pe_models.cells import CharacterisedLibrary
 from pe_models.errors import ConfigError
 from pe_models.netlist import CONST0, CONST1, Netlist
 from pe_models.pe import PEConfig, cell_library, delay_source, stage_arcs
-from pe_models.technology import Technology, resolve_technology
+from pe_models.technology import TECHNOLOGIES, resolve_technology
 
 __all__ = [
     "CLOCK_PORT",
     "EndpointTiming",
-    "LibraryTechnology",
     "corner_liberty",
     "liberty_file_name",
     "library_pe",
@@ -340,47 +339,29 @@ def parse_opensta_endpoints(text: str) -> list[EndpointTiming]:
     return endpoints
 
 
-@dataclass(frozen=True, kw_only=True)
-class LibraryTechnology(Technology):
-    """A technology preset's voltage curve with a characterised cell library for the PE's timing.
-
-    Attributes
-    ----------
-    cell_library : CharacterisedLibrary
-        The library whose per-pin, per-edge arcs time the PE (:func:`pe_models.pe.delay_source`).
-    """
-
-    cell_library: object = dataclasses.field(default=None, compare=False, repr=False)
-
-
 def library_pe(pe: PEConfig) -> PEConfig:
-    """`pe` timed by the characterised cell library of its technology.
+    """`pe` timed by a characterised cell library.
 
-    A PE whose technology already carries a library is returned as it is; otherwise the
-    technology's shipped library (:func:`pe_models.liberty_files.resolve_cell_library`)
-    joins its voltage curve.
+    A PE whose technology carries a library (``ptm-32nm-hp-cells``, Liberty files) is
+    returned as it is; a formula preset with a characterised twin (``ptm-32nm-hp`` ->
+    ``ptm-32nm-hp-cells``) is replaced by the twin.
 
     Raises
     ------
     ConfigError
-        The technology has no characterised library (a reasoned preset).
+        The technology has no characterised library (a reasoned preset, a table).
     """
     if cell_library(pe) is not None:
         return pe
-    from pe_models.liberty_files import resolve_cell_library
-
-    technology = resolve_technology(pe.technology)
-    library = resolve_cell_library(technology.name)
-    if not isinstance(library, CharacterisedLibrary) or getattr(library, "reasoned", False):
+    name = resolve_technology(pe.technology).name
+    twin = f"{name}-cells"
+    if twin not in TECHNOLOGIES:
+        with_library = ", ".join(n for n in TECHNOLOGIES if n.endswith("-cells"))
         raise ConfigError(
-            f"technology: {technology.name!r} has reasoned cell delays, no characterised library to time "
-            "with a static timing tool; allowed: ptm-32nm-hp or Liberty files"
+            f"technology: {name!r} has no characterised cell library to time with a static timing tool; "
+            f"allowed: {with_library}, A.lib,B.lib,..."
         )
-    if not isinstance(technology, Technology):
-        raise ConfigError(f"technology: {technology.name!r} is a table, not a preset with a cell library")
-    fields = {item.name: getattr(technology, item.name) for item in dataclasses.fields(Technology)}
-    fields["name"] = f"{technology.name}-cells"
-    return dataclasses.replace(pe, technology=LibraryTechnology(**fields, cell_library=library))
+    return dataclasses.replace(pe, technology=twin)
 
 
 def corner_liberty(library: CharacterisedLibrary, vdd_v: float) -> str:
@@ -401,36 +382,14 @@ def corner_liberty(library: CharacterisedLibrary, vdd_v: float) -> str:
     return write_liberty(library, int(match[0]))  # type: ignore[arg-type]
 
 
-def _net_loads_ff(netlist: Netlist, source: DelaySource) -> np.ndarray:
-    """Capacitance on every net: the input pins it drives and a flip-flop D pin per output bit, fF."""
-    loads = np.zeros(netlist.n_nets)
-    for net, fanout in enumerate(netlist.fanout()):
-        for cell, pin in fanout:
-            kind = netlist.cells[cell].kind
-            loads[net] += float(source.pin_capacitance_ff(kind, CELL_PINS[kind][pin]))
-    loads += np.asarray(netlist.output_pin_counts(), dtype=np.float64) * float(source.flop_d_capacitance_ff)
-    return loads
-
-
-def _launch_fs(netlist: Netlist, source: DelaySource) -> np.ndarray:
-    """Each stage input's clock-to-Q per edge (0 = fall, 1 = rise) at its net's load, fs; (n_inputs, 2)."""
-    loads = _net_loads_ff(netlist, source)
-    nets = [net for bus in netlist.inputs.values() for net in bus]
-    launch = np.zeros((len(nets), 2), dtype=np.int64)
-    for row, net in enumerate(nets):
-        for e, edge in enumerate(EDGES):
-            launch[row, e] = round(float(source.clk_to_q_ps(edge, float(loads[net]))) * 1000)
-    return launch
-
-
 def vscale_endpoints(pe: PEConfig, *, vdd_v: float, f_clk_mhz: float) -> list[EndpointTiming]:
     """vscale's static timing of every output bit of every timed stage, in OpenSTA's terms.
 
-    The latest arrival of each output bit (either edge) after the launching clock edge:
-    every stage input switches its own flip-flop's clock-to-Q delay after the edge (at
-    its net's load and for its edge), then the PE's per-instance, per-pin, per-edge arcs
-    (:func:`pe_models.pe.stage_arcs`, propagated as :func:`pe_models.arcs.latest_arrival_fs`
-    does). Slack = period - setup - arrival.
+    The latest arrival of each output bit (either edge) after the launching clock edge,
+    :func:`pe_models.arcs.latest_arrival_fs` of the PE's arcs at `vdd_v`: every stage
+    input switches its own flip-flop's clock-to-Q delay after the edge (at its net's load
+    and for its edge), then the per-instance, per-pin, per-edge arcs. Slack = period -
+    setup - arrival (the setup of :func:`pe_models.pe.stage_timing`).
 
     Parameters
     ----------
@@ -452,8 +411,7 @@ def vscale_endpoints(pe: PEConfig, *, vdd_v: float, f_clk_mhz: float) -> list[En
     setup_ps = float(source.setup_ps)
     endpoints = []
     for stage, netlist in pe.stages.items():
-        launch = _launch_fs(netlist, source)
-        arrival = _arrival_with_launch(netlist, arcs.fs(stage), launch)
+        arrival = latest_arrival_fs(netlist, arcs.fs(stage), arcs.launch_fs(stage))
         for bus, nets in netlist.outputs.items():
             for bit, net in enumerate(nets):
                 latest = int(arrival[net].max())
@@ -471,22 +429,6 @@ def vscale_endpoints(pe: PEConfig, *, vdd_v: float, f_clk_mhz: float) -> list[En
                     )
                 )
     return endpoints
-
-
-def _arrival_with_launch(netlist: Netlist, arcs_fs: np.ndarray, launch_fs: np.ndarray) -> np.ndarray:
-    """:func:`pe_models.arcs.latest_arrival_fs` with stage input i switching at ``launch_fs[i, edge]``, fs."""
-    arrival = np.full((netlist.n_nets, 2), -1, dtype=np.int64)
-    arrival[[net for bus in netlist.inputs.values() for net in bus]] = launch_fs
-    for c, cell in enumerate(netlist.cells):
-        causes = arc_causes(cell.kind)
-        for e in (0, 1):
-            best = -1
-            for k, net in enumerate(cell.inputs):
-                for i in (0, 1):
-                    if causes[k, e, i] and arrival[net, i] >= 0:
-                        best = max(best, int(arrival[net, i] + arcs_fs[c, k, e]))
-            arrival[cell.output, e] = best
-    return arrival
 
 
 def worst_per_bit(endpoints: list[EndpointTiming]) -> dict[tuple[str, int], EndpointTiming]:
