@@ -147,6 +147,7 @@ def sensitivity_table(
                 replayed = 0.0 if r == "drop" else detections[v, index] * layer.detection_pj
                 table[v, index] = (
                     layer.base_pj
+                    - (layer.memory_pj if config.objective == "core" else 0.0)
                     + cycles * layer.recovery_cycle_pj
                     + protected_bits * (bit + cycles * bit_cycle)
                     + replayed
