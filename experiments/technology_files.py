@@ -1,7 +1,8 @@
 """Users' technology files: a preset TOML (a fit of their own) or a table of measured points.
 
 ``--technology`` (and every study's ``technology`` field) takes a preset name, a
-``FILE.toml`` or a ``FILE.csv``:
+``FILE.toml``, a ``FILE.csv`` or Liberty files at several voltage corners (``a.lib,b.lib,...``,
+:func:`pe_models.technology.liberty_technology`):
 
 - TOML, parametric: a ``[technology]`` table with the fields of
   :class:`pe_models.technology.Technology` (what ``vscale tech characterize`` writes);
@@ -32,6 +33,8 @@ from pe_models.technology import (
     TabulatedTechnology,
     Technology,
     TechnologyModel,
+    liberty_paths,
+    resolve_technology,
 )
 
 __all__ = ["TABLE_COLUMNS", "load_technology", "read_technology_csv", "read_technology_toml", "resolve_user_technology"]
@@ -69,11 +72,14 @@ def resolve_user_technology(technology: object) -> TechnologyModel | str:
         return technology
     if isinstance(technology, str) and technology in TECHNOLOGIES:
         return technology
+    if liberty_paths(technology) is not None:
+        return resolve_technology(str(technology))
     if isinstance(technology, str | Path) and Path(technology).suffix.lower() in (".toml", ".csv"):
         return load_technology(technology)
     allowed = ", ".join(sorted(TECHNOLOGIES))
     raise ConfigError(
-        f"technology: {str(technology)!r} is not a known technology; allowed: {allowed}, FILE.toml, FILE.csv"
+        f"technology: {str(technology)!r} is not a known technology; "
+        f"allowed: {allowed}, FILE.toml, FILE.csv, A.lib,B.lib,..."
     )
 
 

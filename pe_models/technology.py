@@ -31,6 +31,7 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from numbers import Real
+from pathlib import Path
 
 import numpy as np
 
@@ -41,12 +42,15 @@ __all__ = [
     "DELAY_MODELS",
     "TECHNOLOGIES",
     "FitReport",
+    "LibertyTechnology",
     "LibraryTechnology",
     "TabulatedTechnology",
     "Technology",
     "TechnologyModel",
     "fit_technology",
     "get_technology",
+    "liberty_paths",
+    "liberty_technology",
     "pchip_interpolate",
     "resolve_technology",
     "technology_name",
@@ -1046,6 +1050,72 @@ class LibraryTechnology(Technology):
         return fields
 
 
+@dataclass(frozen=True, kw_only=True)
+class LibertyTechnology(TabulatedTechnology):
+    """A technology read from Liberty files at several voltage corners.
+
+    The PE's delays are the library's per-pin, per-edge NLDM arcs, interpolated over VDD
+    between the corners and refused outside them (:func:`pe_models.pe.delay_source`).
+    The nominal supply is the highest corner; the voltage curve (``delay_scale``, used
+    where one number per supply is needed: the analytic level, reports) is the library's
+    FO4 delay (inverter at four of its own inputs, :meth:`pe_models.liberty.CellLibraryData.fo4_delay_ps`)
+    at each corner over its value at the nominal corner; the energy ratios are the
+    :class:`TabulatedTechnology` defaults.
+
+    Parameters
+    ----------
+    cell_library : pe_models.liberty.CellLibraryData
+        The library the files hold (not compared: the name and the table identify it).
+    """
+
+    cell_library: object = field(default=None, compare=False, repr=False)
+
+    def as_dict(self) -> dict[str, object]:
+        """Every field by name; the cell library by its name."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields["cell_library"] = getattr(self.cell_library, "name", None)
+        return fields
+
+
+def liberty_technology(paths: tuple[str, ...]) -> LibertyTechnology:
+    """The technology of Liberty files at several voltage corners (``--technology a.lib,b.lib``).
+
+    Parameters
+    ----------
+    paths : tuple of str
+        Liberty files, one or more per corner (at least two corners); cells are mapped onto
+        the PE's netlists by their Liberty ``function``.
+
+    Raises
+    ------
+    ConfigError
+        A file that does not read (file, line, field), fewer than two corners, or an FO4
+        delay that does not fall as the supply rises.
+    """
+    from pe_models.liberty_files import read_liberty_corners
+
+    library = read_liberty_corners(list(paths), name=",".join(Path(path).name for path in paths))
+    corners = tuple(float(v) for v in library.vdd_v)
+    if len(corners) < 2:
+        raise ConfigError(
+            f"technology: {paths[0]}: one voltage corner ({corners[0]:g} V); allowed: Liberty files at two or more "
+            "corners (nom_voltage), interpolated between them"
+        )
+    fo4 = [float(library.fo4_delay_ps(v)) for v in corners]
+    nominal = fo4[-1]
+    return LibertyTechnology(
+        name=library.name,
+        description=(
+            f"Liberty corners {', '.join(f'{v:g}' for v in corners)} V (per-pin, per-edge NLDM delays, "
+            f"flip-flop setup and clock-to-Q; nominal {corners[-1]:g} V, the highest corner)"
+        ),
+        table_vdd_v=corners,
+        table_delay_scale=tuple(1.0 if i == len(fo4) - 1 else d / nominal for i, d in enumerate(fo4)),
+        source=library.source,
+        cell_library=library,
+    )
+
+
 _LIBRARY_PRESETS: dict[str, tuple[str, str, str]] = {
     "ptm-32nm-hp-cells": (
         "ptm-32nm-hp",
@@ -1110,7 +1180,9 @@ def resolve_technology(technology: object) -> TechnologyModel:
     Parameters
     ----------
     technology : str, Technology or TabulatedTechnology
-        A key of :data:`TECHNOLOGIES` or an already built technology.
+        A key of :data:`TECHNOLOGIES`, Liberty files ``a.lib,b.lib,...`` at several
+        voltage corners (:func:`liberty_technology`, read once per file version), or an
+        already built technology.
 
     Returns
     -------
@@ -1123,7 +1195,32 @@ def resolve_technology(technology: object) -> TechnologyModel:
     """
     if isinstance(technology, Technology | TabulatedTechnology):
         return technology
+    files = liberty_paths(technology)
+    if files is not None:
+        return _cached_liberty_technology(files, tuple(_modified_ns(path) for path in files))
     return get_technology(technology)  # type: ignore[arg-type]
+
+
+def liberty_paths(technology: object) -> tuple[str, ...] | None:
+    """The files of a ``a.lib,b.lib,...`` technology value, or None if it is not one."""
+    if not isinstance(technology, str | Path):
+        return None
+    parts = tuple(part.strip() for part in str(technology).split(",") if part.strip())
+    if parts and all(part.lower().endswith(".lib") for part in parts):
+        return parts
+    return None
+
+
+def _modified_ns(path: str) -> int:
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        raise ConfigError(f"technology: {path}: no such file") from None
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_liberty_technology(paths: tuple[str, ...], _mtimes_ns: tuple[int, ...]) -> LibertyTechnology:
+    return liberty_technology(paths)
 
 
 def technology_name(technology: object) -> str:

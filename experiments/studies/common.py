@@ -64,6 +64,7 @@ __all__ = [
     "check_number",
     "check_topology",
     "config_dict",
+    "default_vdd_sweep",
     "gemm_shape",
     "no_progress",
     "parse_razor_window",
@@ -74,6 +75,19 @@ __all__ = [
 ]
 
 DEFAULT_VDD_SWEEP: tuple[float, ...] = tuple(round(0.9 - 0.05 * i, 6) for i in range(9))
+
+
+def default_vdd_sweep(technology: Any) -> tuple[float, ...]:
+    """The default sweep of a technology: :data:`DEFAULT_VDD_SWEEP` (0.9 -> 0.5 V) for a nominal
+    0.9 V; otherwise from the nominal supply down in 50 mV steps, nine supplies at most, none
+    below the technology's lowest (finfet-7nm: 0.7 -> 0.3 V)."""
+    nominal = float(technology.vdd_nominal_v)
+    if nominal == 0.9:
+        return DEFAULT_VDD_SWEEP
+    low = getattr(technology, "vdd_min_v", None) or float(technology.vth_v) + 1e-9
+    return tuple(round(nominal - 0.05 * i, 6) for i in range(9) if nominal - 0.05 * i >= low - 1e-9)
+
+
 """0.9 V down to 0.5 V in 50 mV steps."""
 
 T = TypeVar("T")
@@ -376,6 +390,8 @@ class SweepFields(PEFields):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.vdd_v is DEFAULT_VDD_SWEEP:
+            set_field(self, "vdd_v", default_vdd_sweep(self.pe_config().tech))
         set_field(self, "vdd_v", vdd_values(self.vdd_v))
         self.timings()
 

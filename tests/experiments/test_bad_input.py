@@ -269,7 +269,7 @@ CASES = [
         ["probs", "--technology", "nope"],
         (
             "--technology: 'nope' is not a known technology; allowed: finfet-7nm, generic-28nm, "
-            "ptm-32nm-hp, ptm-32nm-hp-carry, FILE.toml, FILE.csv"
+            "ptm-32nm-hp, ptm-32nm-hp-carry, ptm-32nm-hp-cells, FILE.toml, FILE.csv, A.lib,B.lib,..."
         ),
         id="probs-technology-unknown",
     ),
@@ -631,7 +631,7 @@ CASES = [
     ),
     pytest.param(
         ["accuracy", "--calibration", "max"],
-        "--calibration: expected one of mse, percentile, got 'max'",
+        "--calibration: expected one of mse, percentile, entropy, got 'max'",
         id="accuracy-calibration",
     ),
     pytest.param(
@@ -1046,7 +1046,7 @@ CASES = [
         ["tech", "show", "--technology", "nope", "--vdd", "0.9"],
         (
             "--technology: 'nope' is not a known technology; allowed: finfet-7nm, generic-28nm, "
-            "ptm-32nm-hp, ptm-32nm-hp-carry, FILE.toml, FILE.csv"
+            "ptm-32nm-hp, ptm-32nm-hp-carry, ptm-32nm-hp-cells, FILE.toml, FILE.csv, A.lib,B.lib,..."
         ),
         id="tech-show-technology-unknown",
     ),
