@@ -82,7 +82,15 @@ METAVARS: dict[str, str] = {
 }
 """Metavars of fields whose value has a form; others follow the unit of the field name."""
 
-_UNIT_METAVARS = (("_mhz", "MHZ"), ("_ps", "PS"), ("_pct", "PCT"), ("_nm", "NM"), ("_kib", "KIB"), ("_v", "V"))
+_UNIT_METAVARS = (
+    ("_mhz", "MHZ"),
+    ("_ps", "PS"),
+    ("_pct", "PCT"),
+    ("_nm", "NM"),
+    ("_kib", "KIB"),
+    ("_mv", "MV"),
+    ("_v", "V"),
+)
 
 
 def _metavar(name: str, hint: Any, choices: Sequence[str] = ()) -> str:

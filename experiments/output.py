@@ -165,12 +165,15 @@ def save_figure(path: str | os.PathLike[str], figure) -> Path:
 
 
 def subplots(*args, **kwargs):
-    """``matplotlib.pyplot.subplots`` on the non-interactive Agg backend (no display needed)."""
+    """``matplotlib.pyplot.subplots`` on the non-interactive Agg backend (no display needed), with
+    matplotlib's constrained layout by default (axes labels, titles, legends and colour bars are
+    kept inside the figure's canvas)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    kwargs.setdefault("layout", "constrained")
     return plt.subplots(*args, **kwargs)
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "markdown_table",
     "pareto_figure",
     "rows_table",
+    "screen_heatmap",
     "sensitivity_rows",
     "test_verdict",
 ]
@@ -193,6 +194,50 @@ def pareto_figure(result: Any):
     return figure
 
 
+def screen_heatmap(result: Any):
+    """Per-bit error probability the optimizer's screen used (MAC-weighted over the layers, the
+    array-order probabilities where they exceed the analytic level's) on the optimizer's VDD
+    grid, the accepted plan's VDD marked."""
+    from matplotlib.colors import LogNorm
+
+    table = result.sensitivity
+    vdds = np.array(table.vdds, dtype=np.float64)
+    macs = np.array([p.macs for p in result.profiles], dtype=np.float64)
+    probabilities = np.einsum("vlb,l->vb", table.bit_probabilities, macs / macs.sum())
+    figure, axis = subplots(figsize=(8, 4.5))
+    failing = np.nonzero((probabilities > 0).any(axis=0))[0]
+    step = abs(float(vdds[0] - vdds[1])) if len(vdds) > 1 else 0.01
+    title = (
+        f"{result.config.model}: P(accumulator bit latched wrong) of the optimizer's screen, "
+        f"{len(vdds)}-point grid, {step * 1000:.3g} mV steps"
+    )
+    axis.set_title(title, fontsize=9, wrap=True)
+    axis.set_xlabel("VDD (V)")
+    if failing.size == 0:
+        axis.text(0.5, 0.5, "no accumulator bit fails on the grid", ha="center", va="center", transform=axis.transAxes)
+        axis.set_xlim(vdds.max() + step / 2, vdds.min() - step / 2)
+        return figure
+    low_bit, high_bit = int(failing.min()), int(failing.max())
+    shown = probabilities[:, low_bit : high_bit + 1]
+    positive = shown[shown > 0]
+    image = axis.imshow(
+        np.where(shown > 0, shown, np.nan).T,
+        aspect="auto",
+        origin="lower",
+        cmap="magma",
+        norm=LogNorm(vmin=float(positive.min()), vmax=float(max(positive.max(), positive.min() * 1.0001))),
+        interpolation="nearest",
+        extent=(vdds[0] + step / 2, vdds[-1] - step / 2, low_bit - 0.5, high_bit + 0.5),
+    )
+    accepted = getattr(result, "accepted_plan", None) or getattr(result, "chosen_plan", None)
+    if accepted is not None:
+        axis.axvline(accepted.vdd_v, color="cyan", lw=1.2, ls="--", label=f"accepted plan, {accepted.vdd_v:.2f} V")
+        axis.legend(fontsize=7, loc="upper left")
+    axis.set_ylabel(f"accumulator bit (bits {low_bit}..{high_bit} fail somewhere)")
+    figure.colorbar(image, ax=axis, label="P(bit wrong), MAC-weighted over layers (blank: 0)")
+    return figure
+
+
 def markdown_table(table: Table, *, float_format: str = "{:.4g}") -> str:
     """A :class:`Table` as a Markdown table (floats formatted with `float_format`)."""
 
@@ -209,6 +254,27 @@ def markdown_table(table: Table, *, float_format: str = "{:.4g}") -> str:
 def as_dict(row: Any) -> dict[str, Any]:
     """A row dataclass as a dict of display values."""
     return {f.name: display_value(getattr(row, f.name)) for f in dataclasses.fields(row)}
+
+
+def _dvfs_sentence(result: Any) -> str:
+    """The DVFS candidate (error-free, no Razor, slower clock) beside the accepted plan."""
+    totals = result.totals
+    config = result.config
+    if not math.isfinite(totals.get("dvfs_vdd_v", math.nan)):
+        return (
+            "DVFS candidate: no VDD of the grid has an error-free clock within the "
+            f"{config.max_latency_overhead_pct:g} % latency budget (the `dvfs_*` columns of `best_per_vdd.csv`)."
+        )
+    verdict = (
+        "**less** energy than the accepted Razor plan: on this PE, voltage scaling without Razor wins"
+        if totals["dvfs_beats_accepted"]
+        else "more energy than the accepted Razor plan"
+    )
+    return (
+        f"DVFS candidate (no Razor, the highest error-free clock at the guarded supply, latency within the budget): "
+        f"{totals['dvfs_vdd_v']:.2f} V at {totals['dvfs_f_clk_mhz']:.4g} MHz, {totals['dvfs_energy_pj'] / 1e6:.4g} uJ "
+        f"per image ({config.objective}), {verdict} ({totals['energy_pj'] / 1e6:.4g} uJ, screen figures)."
+    )
 
 
 def energy_figure(rows: Sequence[Any], config: Any):
@@ -288,6 +354,13 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
             if config.t_setup_ps is None
             else f"{config.t_setup_ps:g} ps at every VDD"
         ),
+        f"- objective: energy per inference of the {config.objective} "
+        + (
+            "(the array alone, as the seed paper reports it)"
+            if config.objective == "core"
+            else "(array, SRAM and DRAM)"
+        )
+        + f"; supply guard band {config.guard_band_mv:g} mV (plans timed at VDD minus it)",
         f"- budgets: accuracy loss <= {config.max_accuracy_loss_pct:g} points against the int8 model at "
         f"{tech.vdd_nominal_v:g} V, latency overhead <= {config.max_latency_overhead_pct:g} %, Razor flops "
         f"{'unlimited' if config.max_razor_flops is None else config.max_razor_flops}",
@@ -321,6 +394,7 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
             markdown_table(_select(rows_table([headline]), _HEADLINE)),
             "",
         ]
+    lines += [_dvfs_sentence(result), ""]
     lines += [
         "### Beside the seed paper",
         "",
@@ -343,6 +417,8 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
             f"[{headline.loss_ci_low_pct:.3g}, {headline.loss_ci_high_pct:.3g}] |"
         )
     lines += [
+        "",
+        _paper_regime_sentence(config),
         "",
         "Assumptions that differ from the paper's:",
         "",
@@ -368,7 +444,12 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         "",
         markdown_table(step1.summary_result().table()),
         "",
-        "![per-bit error probability](probs_heatmap.png)",
+        f"Step 1's table is at the {step1.config.level} level on the VDD list. The heatmap below is what the "
+        "optimizer's screen used (the array-order probabilities of each layer where they exceed the analytic "
+        f"level's, MAC-weighted over the layers) on its own grid, {config.vdds[0]:g}..{config.vdds[-1]:g} V in "
+        f"10 mV steps, the accepted plan's VDD marked; step 1's heatmap is `probs_heatmap.png`.",
+        "",
+        "![per-bit error probability of the screen](screen_heatmap.png)",
         "",
         "## Steps 2 and 3: accuracy, latency and energy per VDD",
         "",
@@ -524,6 +605,28 @@ _SCREEN = (
     "latency_overhead_pct",
     "binding",
 )
+
+
+def _paper_regime_sentence(config: Any) -> str:
+    """Which PE timing slack reproduces the paper's regime: 0.5 V at its clock with (almost) no
+    recovery, i.e. every path meeting the clock at 0.5 V."""
+    from pe_models.errors import ConfigError
+    from pe_models.pe import max_error_free_f_clk_mhz
+
+    paper_vdd = float(PAPER_HEADLINE["vdd_v"])
+    try:
+        error_free = max_error_free_f_clk_mhz(config.pe, paper_vdd, config.t_setup_ps)
+    except ConfigError:
+        return f"The paper's regime ({paper_vdd:g} V) is outside this technology's range."
+    ratio = _slack_ratio(config)
+    needed = ratio * config.f_clk_mhz / error_free
+    return (
+        f"The paper's regime ({paper_vdd:g} V at {config.f_clk_mhz:g} MHz with "
+        f"{PAPER_HEADLINE['latency_overhead_pct']:g} % latency overhead) needs almost no path failing at "
+        f"{paper_vdd:g} V: an error-free clock of at least {config.f_clk_mhz:g} MHz there. This PE's is "
+        f"{error_free:.4g} MHz at {paper_vdd:g} V, so the paper's regime needs a PE with a timing slack ratio (clock "
+        f"period over the critical path at nominal VDD) of at least {needed:.3g}; this PE's is {ratio:.3g}."
+    )
 
 
 def _slack_ratio(config: Any) -> float:

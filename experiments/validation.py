@@ -41,6 +41,7 @@ __all__ = [
     "memory_limit",
     "output_folder",
     "parse_size",
+    "reasoned_preset",
     "seed",
     "usable_cores",
     "use_memory_limit",
@@ -589,6 +590,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.3g} s"
 
 
+def reasoned_preset(technology: object) -> bool:
+    """Whether `technology` names a preset of reasoned cell delays (``generic-28nm``, ``finfet-7nm``)."""
+    from pe_models.liberty import REASONED_DELAYS_PS
+
+    return isinstance(technology, str) and technology in REASONED_DELAYS_PS
+
+
 def guard(args: object, notes=None) -> None:
     """Refuse the request when one of its :func:`estimate_memory` parts exceeds the limit.
 
@@ -598,6 +606,12 @@ def guard(args: object, notes=None) -> None:
     for field, request, size in estimate_memory(args):
         check_memory(size, field=field, request=request)
     if notes is not None:
+        technology = getattr(args, "technology", None)
+        if getattr(args, "command", None) != "tech" and reasoned_preset(technology):
+            notes(
+                f"technology: {technology} is a preset of reasoned values, not characterised (docs/technology.md); "
+                "use ptm-32nm-hp-cells or Liberty files for quantitative claims"
+            )
         for field, request, seconds in estimate_seconds(args):
             if seconds > NOTE_SECONDS:
                 notes(f"{field}: {request} will take at least {_duration(seconds)}; Ctrl-C stops it")

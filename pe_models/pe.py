@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Mapping
@@ -25,10 +26,12 @@ from pe_models.cells import (
     get_cell_library,
 )
 from pe_models.errors import ConfigError
+from pe_models.liberty import REASONED_DELAYS_PS, REASONED_SETUP_PS
 from pe_models.netlist import Netlist, check_pe_build, pe_stages
 from pe_models.technology import DEFAULT_TECHNOLOGY, TechnologyModel, resolve_technology
 
 __all__ = [
+    "OWN_NOMINAL_DELAYS",
     "OperatingPoint",
     "PEConfig",
     "StageTiming",
@@ -40,6 +43,12 @@ __all__ = [
     "stage_arcs",
     "stage_timing",
 ]
+
+
+OWN_NOMINAL_DELAYS: frozenset[str] = frozenset({"finfet-7nm"})
+"""Formula presets whose PE uses their own nominal cell delays and setup
+(:data:`pe_models.liberty.REASONED_DELAYS_PS`, ``REASONED_SETUP_PS``) instead of the cell
+library's 28 nm-class ones; the others scale the cell library's delays."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +89,13 @@ class PEConfig:
 
     def __post_init__(self) -> None:
         library = get_cell_library(self.cells)
+        technology_name = getattr(resolve_technology(self.technology), "name", None)
+        if technology_name in OWN_NOMINAL_DELAYS:
+            delays = REASONED_DELAYS_PS[technology_name]
+            library = dataclasses.replace(
+                library.with_delays({kind: delays[kind] for kind in library.delays_ps}),
+                t_setup_ps=REASONED_SETUP_PS[technology_name],
+            )
         if self.cell_delays_ps:
             library = library.with_delays(dict(self.cell_delays_ps))
             object.__setattr__(self, "cell_delays_ps", MappingProxyType(dict(self.cell_delays_ps)))

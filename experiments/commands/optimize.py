@@ -39,9 +39,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def write_optimizer_outputs(result, directory) -> dict[str, str]:
-    """Write plan.toml, best_per_vdd.csv, pareto.csv/png, confirmation.csv, sensitivity.csv."""
+    """Write plan.toml, best_per_vdd.csv, pareto.csv/png, screen_heatmap.png, confirmation.csv,
+    sensitivity.csv."""
     from experiments.output import atomic_path, save_figure, write_csv
-    from experiments.report import pareto_figure, rows_table, sensitivity_rows
+    from experiments.report import pareto_figure, rows_table, screen_heatmap, sensitivity_rows
 
     files = {}
     assert result.chosen is not None
@@ -54,6 +55,8 @@ def write_optimizer_outputs(result, directory) -> dict[str, str]:
     save_figure(directory / "pareto.png", pareto_figure(result))
     files["pareto"] = "pareto.csv"
     files["pareto_png"] = "pareto.png"
+    save_figure(directory / "screen_heatmap.png", screen_heatmap(result))
+    files["screen_heatmap"] = "screen_heatmap.png"
     if result.confirmation:
         write_csv(directory / "confirmation.csv", rows_table(result.confirmation))
         files["confirmation"] = "confirmation.csv"

@@ -87,6 +87,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="vectors for the testbench (default: 100 random vectors)",
     )
     verilog.add_argument("--seed", type=int, default=0, help="seed of the random vectors (default: 0)")
+    verilog.add_argument(
+        "--structural",
+        action="store_true",
+        help="instead: each timed stage between flip-flops as instances of the characterised library's cells "
+        "(<stage>_reg.v), the Liberty file of the --vdd corner, an OpenSTA script per stage (<stage>_sta.tcl, "
+        "run_sta.sh) and vscale's own worst arrival and slack per output bit (vscale_timing.csv); needs --vdd "
+        "at a corner of the library",
+    )
     add_pe_options(verilog)
     add_timing_options(verilog)
     _add_razor_window(verilog, "the testbenches also sample there and print H lines (default: off)")
@@ -291,9 +299,46 @@ def _config(args: argparse.Namespace, pe: PEConfig, timing: StageTiming) -> dict
     }
 
 
+def run_structural(args: argparse.Namespace) -> int:
+    from pe_models.structural import library_pe, vscale_endpoints, write_opensta_files
+
+    if args.vdd_v is None:
+        raise ConfigError("structural: the Liberty corner is chosen by the supply; allowed: with vdd_v (not t_clk_ps)")
+    pe = library_pe(pe_config(args))
+    endpoints = vscale_endpoints(pe, vdd_v=args.vdd_v, f_clk_mhz=args.f_clk_mhz)
+    directory = output_dir(args)
+    written = write_opensta_files(pe, vdd_v=args.vdd_v, f_clk_mhz=args.f_clk_mhz, directory=directory)
+    stage_of = {bus: stage for stage, netlist in pe.stages.items() for bus in netlist.outputs}
+    table = Table(
+        columns=["stage", "bus", "bit", "arrival_ps", "slack_ps"],
+        rows=[[stage_of[e.bus], e.bus, e.bit, e.arrival_ps, e.slack_ps] for e in endpoints],
+    )
+    written.append(write_csv(directory / "vscale_timing.csv", table))
+    script = directory / "run_sta.sh"
+    lines = ["#!/bin/sh", "# OpenSTA on every timed stage (vscale pe verilog --structural)", 'cd "$(dirname "$0")"']
+    lines += [f"sta -no_init -no_splash -exit {stage}_sta.tcl > {stage}_sta.log" for stage in pe.stages]
+    script.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    script.chmod(0o755)
+    written.append(script)
+    config = {
+        "command": " ".join(sys.argv[1:]) or "pe verilog --structural",
+        "pe": pe.as_dict(),
+        "vdd_v": args.vdd_v,
+        "f_clk_mhz": args.f_clk_mhz,
+        "t_clk_ps": 1e6 / args.f_clk_mhz,
+        "wire_load": "none: loads are the fan-out pins' capacitances, as in vscale",
+    }
+    written.append(write_json(directory / "config.json", config))
+    for path in sorted({str(published_path(args, p)) for p in written}):
+        print(path)
+    return 0
+
+
 def run_verilog(args: argparse.Namespace) -> int:
     from pe_models.verilog import write_verilog_bundle
 
+    if args.structural:
+        return run_structural(args)
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
     pe, timing, window = _razor_window(args, pe, timing, (1 << pe.width) - 1)

@@ -64,6 +64,7 @@ __all__ = [
     "check_number",
     "check_topology",
     "config_dict",
+    "default_vdd_sweep",
     "gemm_shape",
     "no_progress",
     "parse_razor_window",
@@ -74,6 +75,19 @@ __all__ = [
 ]
 
 DEFAULT_VDD_SWEEP: tuple[float, ...] = tuple(round(0.9 - 0.05 * i, 6) for i in range(9))
+
+
+def default_vdd_sweep(technology: Any) -> tuple[float, ...]:
+    """The default sweep of a technology: :data:`DEFAULT_VDD_SWEEP` (0.9 -> 0.5 V) for a nominal
+    0.9 V; otherwise from the nominal supply down in 50 mV steps, nine supplies at most, none
+    below the technology's lowest (finfet-7nm: 0.7 -> 0.3 V)."""
+    nominal = float(technology.vdd_nominal_v)
+    if nominal == 0.9:
+        return DEFAULT_VDD_SWEEP
+    low = getattr(technology, "vdd_min_v", None) or float(technology.vth_v) + 1e-9
+    return tuple(round(nominal - 0.05 * i, 6) for i in range(9) if nominal - 0.05 * i >= low - 1e-9)
+
+
 """0.9 V down to 0.5 V in 50 mV steps."""
 
 T = TypeVar("T")
@@ -376,6 +390,8 @@ class SweepFields(PEFields):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.vdd_v is DEFAULT_VDD_SWEEP:
+            set_field(self, "vdd_v", default_vdd_sweep(self.pe_config().tech))
         set_field(self, "vdd_v", vdd_values(self.vdd_v))
         self.timings()
 
@@ -440,7 +456,7 @@ def check_model(value: object, name: str = "model", *, files: bool = True) -> st
     Raises
     ------
     ConfigError
-        ``model: expected tinymnv2, mobilenetv2 or a float ONNX file, got 'nope'``, or an
+        ``model: expected one of tinymnv2, mobilenetv2 or a float ONNX file, got 'nope'``, or an
         ONNX file that does not exist.
     """
     from workloads.models import MODEL_NAMES
@@ -453,7 +469,7 @@ def check_model(value: object, name: str = "model", *, files: bool = True) -> st
             raise ConfigError(f"{name}: {text}: no such ONNX file")
         return text
     allowed = ", ".join(MODEL_NAMES) + (" or a float ONNX file" if files else "")
-    raise ConfigError(f"{name}: expected {allowed}, got {value!r}")
+    raise ConfigError(f"{name}: expected one of {allowed}, got {value!r}")
 
 
 @functools.cache
@@ -496,7 +512,7 @@ def check_images(value: object, *, model: str, name: str = "images", folder: boo
             raise ConfigError(f"{name}: {str(value)!r} is neither a number of images nor a directory")
         return str(value)
     allowed = "a positive number of images" + (" or a folder of images" if folder else "")
-    raise ConfigError(f"{name}: expected {allowed}, got {value!r}")
+    raise ConfigError(f"{name}: expected one of {allowed}, got {value!r}")
 
 
 def check_labels(images: object, labels: object) -> None:

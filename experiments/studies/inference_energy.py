@@ -316,17 +316,18 @@ def dvfs_energy(
     model: PEEnergyModel | None = None,
     gating: GatingOptions | None = None,
     memory: MemoryEnergy | None = None,
+    guard_band_v: float = 0.0,
 ) -> tuple[float, EnergyBreakdown]:
     """The DVFS baseline at `vdd_v`: the same work without Razor at the highest error-free clock.
 
     Returns
     -------
     (f_clk_mhz, breakdown) : tuple
-        :func:`pe_models.pe.max_error_free_f_clk_mhz` of `pe` at `vdd_v` and the energy per
-        inference there (no protected bit, no recovery; memory stalls in cycles as at the
-        plan's clock).
+        :func:`pe_models.pe.max_error_free_f_clk_mhz` of `pe` at `vdd_v` minus `guard_band_v`
+        (the supply the clock must hold at) and the energy per inference at `vdd_v` there (no
+        protected bit, no recovery; memory stalls in cycles as at the plan's clock).
     """
-    f_mhz = max_error_free_f_clk_mhz(pe, vdd_v, t_setup_ps)
+    f_mhz = max_error_free_f_clk_mhz(pe, round(vdd_v - guard_band_v, 6), t_setup_ps)
     breakdown = inference_energy(
         layers,
         pe=pe,
@@ -356,13 +357,17 @@ def point_energy(
     array: ArrayConfig,
     vdd_v: float,
     t_setup_ps: float | None = None,
+    guard_band_v: float = 0.0,
     **options: Any,
 ) -> PointEnergy:
     """:func:`inference_energy` at `vdd_v` and :func:`dvfs_energy` beside it (same `options`
-    except the run's `counts`, `masks`, `images` and `hold_buffers_per_bit`)."""
+    except the run's `counts`, `masks`, `images` and `hold_buffers_per_bit`; the DVFS clock
+    holds at `vdd_v` minus `guard_band_v`)."""
     breakdown = inference_energy(layers, pe=pe, array=array, vdd_v=vdd_v, **options)
     shared = {key: options[key] for key in ("batch", "model", "gating", "memory") if key in options}
-    f_mhz, dvfs = dvfs_energy(layers, pe=pe, array=array, vdd_v=vdd_v, t_setup_ps=t_setup_ps, **shared)
+    f_mhz, dvfs = dvfs_energy(
+        layers, pe=pe, array=array, vdd_v=vdd_v, t_setup_ps=t_setup_ps, guard_band_v=guard_band_v, **shared
+    )
     return PointEnergy(breakdown=breakdown, dvfs_f_clk_mhz=f_mhz, dvfs=dvfs)
 
 

@@ -47,7 +47,7 @@ import numpy as np
 from experiments.results import NOT_A_COLUMN, StudyResult, saving_pct
 
 from .common import Study, as_config
-from .optimizer.config import RECOVERIES, SOLVERS, OptimizeConfig, vdd_grid
+from .optimizer.config import OBJECTIVES, RECOVERIES, SOLVERS, OptimizeConfig, vdd_grid
 from .optimizer.confirmation import ConfirmationRow, PlanRow, confirm_plans, measure_plans, plan_predictions
 from .optimizer.image_sets import ImageSets, image_sets
 from .optimizer.profiling import LayerProfile, RecordingBackend, layer_profiles, screen_array
@@ -73,6 +73,7 @@ from .optimizer.solving import (
 )
 
 __all__ = [
+    "OBJECTIVES",
     "RECOVERIES",
     "SOLVERS",
     "STUDY",
@@ -91,6 +92,7 @@ __all__ = [
     "VddRow",
     "best_plan",
     "confirm_plans",
+    "dvfs_columns",
     "image_sets",
     "layer_profiles",
     "measure_plans",
@@ -110,10 +112,12 @@ __all__ = [
 class VddRow:
     """The best plan at one VDD (``feasible`` False: no plan meets the budgets there), per image.
 
-    ``energy_pj`` (= ``energy_per_inference_pj``) is the screen's energy of the plan with its
-    SRAM and DRAM; ``core_pj`` without them; ``saving_pct`` (= ``system_saving_pct``) and
-    ``core_saving_pct`` against the unprotected plan at the top of the grid. ``dvfs_*``: the
-    DVFS baseline at this VDD (no Razor, highest error-free clock). ``pe_area_um2``: the
+    ``energy_pj`` is the screen's energy of the plan in the objective's terms (``system``:
+    with its SRAM and DRAM, ``core``: the array alone) and ``saving_pct`` its saving;
+    ``energy_per_inference_pj`` and ``core_pj`` the system's and the core's, with
+    ``system_saving_pct`` and ``core_saving_pct``, against the unprotected plan at the top of
+    the grid. ``dvfs_*``: the DVFS point at this VDD (no Razor, highest error-free clock at the
+    guarded supply; :func:`dvfs_columns`), on every row, feasible or not. ``pe_area_um2``: the
     unprotected PE; ``area_overhead_pct``: the Razor flops and hold-fix buffers of the most
     protected layer's bits (the hardware every layer runs on).
     """
@@ -142,6 +146,8 @@ class VddRow:
     dvfs_latency_us: float = math.nan
     dvfs_system_saving_pct: float = math.nan
     dvfs_core_saving_pct: float = math.nan
+    dvfs_latency_overhead_pct: float = math.nan
+    dvfs_within_budget: bool = False
     pe_area_um2: float = math.nan
     area_overhead_pct: float = math.nan
 
@@ -245,6 +251,7 @@ def optimize(
                     predicted_loss_pct=math.nan,
                     latency_overhead_pct=math.nan,
                     binding="+".join(binding),
+                    **dvfs_columns(table, config, profiles, v, reference_energy),
                 )
             )
             continue
@@ -306,6 +313,9 @@ def optimize(
         "screen_choice_recovery": chosen.recovery,
         "layers": len(table.layers),
         "vdd_points": len(table.vdds),
+        "objective": config.objective,
+        "guard_band_mv": config.guard_band_mv,
+        **_best_dvfs(rows, config, accepted, reference_energy),
     }
     return OptimizeResult(
         config=config,
@@ -335,19 +345,88 @@ def _plan_energy_columns(
     """The energy, DVFS and area columns of the screen's best plan at VDD index `v`."""
     from pe_models.energy import pe_energy_model
 
-    from .inference_energy import dvfs_energy
-
     coefficients = table.coefficients
     memory_pj = sum(layer.memory_pj for layer in coefficients[v])
-    nominal_core = reference_energy - sum(layer.memory_pj for layer in coefficients[0])
-    core = plan.energy_pj - memory_pj
+    system_reference, core_reference = _references(table, config, reference_energy)
+    system = plan.energy_pj + (memory_pj if config.objective == "core" else 0.0)
+    core = system - memory_pj
     rows = range(len(table.layers))
     picks = [table.choices.index(bit) for bit in plan.first_bits]
     recovery = float(sum(table.recovery_cycles[plan.recovery][v, i, c] for i, c in zip(rows, picks, strict=True)))
     cycles_per_image = float(table.base_cycles.sum()) + recovery
     macs = sum(profile.macs for profile in profiles)
+    model = pe_energy_model(config.pe)
+    protected = [bit for bit in plan.first_bits if bit >= 0]
+    bits = config.pe.width - min(protected) if protected else 0
+    buffers = choice_hold_buffers(config, min(protected)) if protected else 0.0
+    return {
+        "energy_per_inference_pj": system,
+        "core_pj": core,
+        "register_clock_pj": sum(layer.register_clock_pj for layer in coefficients[v]),
+        "system_saving_pct": saving_pct(system, system_reference),
+        "core_saving_pct": saving_pct(core, core_reference),
+        "utilisation_pct": 100.0 * macs / (config.pes * cycles_per_image),
+        "batch": config.batch,
+        "latency_us": cycles_per_image * config.batch / config.f_clk_mhz,
+        **dvfs_columns(table, config, profiles, v, reference_energy),
+        "pe_area_um2": model.area.pe_um2,
+        "area_overhead_pct": model.area.overhead_pct(bits, buffers),
+    }
+
+
+def _best_dvfs(
+    rows: Sequence[VddRow], config: OptimizeConfig, accepted: PlanChoice, reference_energy: float
+) -> dict[str, Any]:
+    """The DVFS candidate: the grid's error-free point of least objective energy whose clock
+    keeps the latency overhead within its budget, beside the accepted plan."""
+    within = [row for row in rows if row.dvfs_within_budget]
+    if not within:
+        return {
+            "dvfs_vdd_v": math.nan,
+            "dvfs_f_clk_mhz": math.nan,
+            "dvfs_energy_pj": math.nan,
+            "dvfs_beats_accepted": False,
+        }
+
+    def energy(row: VddRow) -> float:
+        return row.dvfs_core_pj if config.objective == "core" else row.dvfs_energy_per_inference_pj
+
+    best = min(within, key=energy)
+    return {
+        "dvfs_vdd_v": best.vdd_v,
+        "dvfs_f_clk_mhz": best.dvfs_f_clk_mhz,
+        "dvfs_energy_pj": energy(best),
+        "dvfs_saving_pct": saving_pct(energy(best), reference_energy),
+        "dvfs_beats_accepted": bool(energy(best) < accepted.energy_pj),
+    }
+
+
+def _references(table: SensitivityTable, config: OptimizeConfig, reference_energy: float) -> tuple[float, float]:
+    """System and core energy per image of the unprotected plan at the top of the grid, from
+    `reference_energy` in the objective's terms."""
+    memory_top = sum(layer.memory_pj for layer in table.coefficients[0])
+    system = reference_energy + (memory_top if config.objective == "core" else 0.0)
+    return system, system - memory_top
+
+
+def dvfs_columns(
+    table: SensitivityTable,
+    config: OptimizeConfig,
+    profiles: Sequence[LayerProfile],
+    v: int,
+    reference_energy: float,
+) -> dict[str, Any]:
+    """The DVFS point at VDD index `v`: no Razor, the highest error-free clock at the guarded
+    supply (at most the plan's clock), with its energy, savings and latency overhead in time
+    against the plan's clock (``100 (f_clk / f_dvfs - 1)``), and whether that overhead is within
+    the latency budget (``dvfs_within_budget``; its accuracy loss is 0 by construction)."""
+    from pe_models.energy import pe_energy_model
+
+    from .inference_energy import dvfs_energy
+
     array = screen_array(config)
     model = pe_energy_model(config.pe)
+    system_reference, core_reference = _references(table, config, reference_energy)
     f_mhz, dvfs = dvfs_energy(
         [profile.work for profile in profiles],
         pe=config.pe,
@@ -357,27 +436,18 @@ def _plan_energy_columns(
         t_setup_ps=config.t_setup_ps,
         gating=config.gating(),
         memory=config.memory(array, node_nm=model.node_nm, tech=config.pe.tech),
+        guard_band_v=config.guard_band_mv / 1000.0,
     )
-    protected = [bit for bit in plan.first_bits if bit >= 0]
-    bits = config.pe.width - min(protected) if protected else 0
-    buffers = choice_hold_buffers(config, min(protected)) if protected else 0.0
+    overhead = 100.0 * max(0.0, config.f_clk_mhz / f_mhz - 1.0) if f_mhz > 0 else math.inf
     return {
-        "energy_per_inference_pj": plan.energy_pj,
-        "core_pj": core,
-        "register_clock_pj": sum(layer.register_clock_pj for layer in coefficients[v]),
-        "system_saving_pct": saving_pct(plan.energy_pj, reference_energy),
-        "core_saving_pct": saving_pct(core, nominal_core),
-        "utilisation_pct": 100.0 * macs / (config.pes * cycles_per_image),
-        "batch": config.batch,
-        "latency_us": cycles_per_image * config.batch / config.f_clk_mhz,
         "dvfs_f_clk_mhz": f_mhz,
         "dvfs_energy_per_inference_pj": dvfs.total_pj.nominal,
         "dvfs_core_pj": dvfs.core_pj.nominal,
         "dvfs_latency_us": dvfs.latency_us,
-        "dvfs_system_saving_pct": saving_pct(dvfs.total_pj.nominal, reference_energy),
-        "dvfs_core_saving_pct": saving_pct(dvfs.core_pj.nominal, nominal_core),
-        "pe_area_um2": model.area.pe_um2,
-        "area_overhead_pct": model.area.overhead_pct(bits, buffers),
+        "dvfs_system_saving_pct": saving_pct(dvfs.total_pj.nominal, system_reference),
+        "dvfs_core_saving_pct": saving_pct(dvfs.core_pj.nominal, core_reference),
+        "dvfs_latency_overhead_pct": overhead,
+        "dvfs_within_budget": bool(overhead <= config.max_latency_overhead_pct),
     }
 
 

@@ -96,3 +96,25 @@ def test_image_sets_are_disjoint_views_named_in_their_rows():
     assert {row["set"] for row in sets.rows() if row["name"] == "img3"} <= {"selection", "test"}
     assert sum(row["set"] == "test" for row in sets.rows()) == 40
     assert sets.describe() == "selection: 10 images, test: 40 other images (random split of the 50 loaded, seed 0)"
+
+
+@pytest.mark.parametrize(("command", "grid"), [("optimize", "0.9:0.6"), ("run", "0.9:0.6:0.1")])
+def test_a_guard_band_beyond_the_vdd_range_is_refused_in_one_line(command, grid, tmp_path, capsys):
+    from experiments.cli import main
+
+    out = tmp_path / "out"
+    argv = [command, "--vdd", grid, "--guard-band-mv", "301", "--out", str(out)]
+    assert main(argv) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (
+        "vscale: error: --guard-band-mv: 301.0 mV is outside the VDD range of the grid 0.9..0.6 V; allowed: 0 .. 300 mV"
+    )
+    assert not out.exists()
+
+
+def test_a_guard_band_times_the_plan_at_the_lower_supply_and_trims_the_grid():
+    config = OptimizeConfig(vdd_v="0.9:0.6", guard_band_mv=50)
+    assert config.vdds == tuple(round(0.9 - 0.01 * i, 3) for i in range(26))
+    guarded = config.timing(0.8)
+    plain = OptimizeConfig(vdd_v="0.9:0.6").timing(0.75)
+    assert guarded.delay_scale == plain.delay_scale

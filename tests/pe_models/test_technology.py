@@ -52,7 +52,13 @@ def test_default_technology_is_a_preset_at_0v9_nominal():  # PTM 32 nm HP card: 
 
 
 def test_the_presets_are_the_four_documented_in_docs_technology():
-    assert sorted(TECHNOLOGIES) == ["finfet-7nm", "generic-28nm", "ptm-32nm-hp", "ptm-32nm-hp-carry"]
+    assert sorted(TECHNOLOGIES) == [
+        "finfet-7nm",
+        "generic-28nm",
+        "ptm-32nm-hp",
+        "ptm-32nm-hp-carry",
+        "ptm-32nm-hp-cells",
+    ]
     assert [get_technology(name).name for name in sorted(TECHNOLOGIES)] == sorted(TECHNOLOGIES)
 
 
@@ -284,7 +290,7 @@ def test_get_technology_lists_allowed_names():
     with pytest.raises(
         ConfigError,
         match=r"^technology: 'generic-7nm' is not a known technology; "
-        r"allowed: finfet-7nm, generic-28nm, ptm-32nm-hp, ptm-32nm-hp-carry$",
+        r"allowed: finfet-7nm, generic-28nm, ptm-32nm-hp, ptm-32nm-hp-carry, ptm-32nm-hp-cells$",
     ):
         get_technology("generic-7nm")
 

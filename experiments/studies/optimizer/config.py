@@ -34,6 +34,9 @@ RECOVERIES: tuple[str, ...] = ("global", "column", "local", "drop")
 SOLVERS: tuple[str, ...] = ("milp", "exhaustive")
 
 
+OBJECTIVES: tuple[str, ...] = ("system", "core")
+
+
 def vdd_grid(vdd_max_v: float, vdd_min_v: float, step_v: float = 0.01) -> tuple[float, ...]:
     """Supply voltages from `vdd_max_v` down to `vdd_min_v` in steps of `step_v`, rounded to 1 mV."""
     count = math.floor((vdd_max_v - vdd_min_v) / step_v + 1e-9) + 1
@@ -60,6 +63,19 @@ def _grid(value: object, technology: object) -> tuple[float, ...]:
         high, low = sorted((float(bounds.group(1)), float(bounds.group(2))), reverse=True)
         return vdd_grid(high, low)
     return tuple(sorted(set(vdd_values(value)), reverse=True))
+
+
+def check_guard_band(guard_band_mv: object, grid: Sequence[float]) -> float:
+    """The guard band in mV, 0 up to the VDD range of `grid`; ConfigError naming ``guard_band_mv``."""
+    span_mv = round(1000.0 * (max(grid) - min(grid)), 3)
+    ok = isinstance(guard_band_mv, int | float) and not isinstance(guard_band_mv, bool)
+    value = float(guard_band_mv) if ok else math.nan  # type: ignore[arg-type]
+    if not math.isfinite(value) or not 0.0 <= value <= span_mv + 1e-9:
+        raise ConfigError(
+            f"guard_band_mv: {guard_band_mv!r} mV is outside the VDD range of the grid {max(grid):g}..{min(grid):g} V; "
+            f"allowed: 0 .. {span_mv:g} mV"
+        )
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +127,15 @@ class OptimizeConfig(SweepFields, EnergyFields):
     seed : int
         Seeds the screen's operand samples, the injection and the split into selection and
         test images, >= 0.
+    guard_band_mv : float
+        Supply guard band in mV for process and temperature, 0 up to the VDD range of the grid:
+        a plan at VDD ``v`` must work with its PE timed at ``v - guard_band`` (the screen, the
+        bit-level measurement and the DVFS baseline's error-free clock), while its energy is
+        counted at ``v``; grid points whose guarded supply falls below the grid's lowest VDD
+        are left out.
+    objective : str
+        Energy per inference the optimizer minimises: ``system`` (the array with its SRAM and
+        DRAM) or ``core`` (the array alone, as the seed paper reports its saving).
     (``vdd_v``, the grid: ``HIGH:LOW`` in 10 mV steps, or supply voltages as in
     :class:`~experiments.studies.common.SweepFields`, default the technology's nominal down
     to 0.5 V in 10 mV steps, kept highest first; ``f_clk_mhz``, ``t_setup_ps`` and the PE
@@ -119,7 +144,12 @@ class OptimizeConfig(SweepFields, EnergyFields):
     the energy model's hardware, :class:`~experiments.studies.energy_options.EnergyFields`.)
     """
 
-    CHOICES: ClassVar[Mapping[str, Sequence[str]]] = {"model": MODEL_NAMES, "recovery": RECOVERIES, "solver": SOLVERS}
+    CHOICES: ClassVar[Mapping[str, Sequence[str]]] = {
+        "model": MODEL_NAMES,
+        "recovery": RECOVERIES,
+        "solver": SOLVERS,
+        "objective": OBJECTIVES,
+    }
 
     vdd_v: Any = None
     model: str = "tinymnv2"
@@ -139,9 +169,13 @@ class OptimizeConfig(SweepFields, EnergyFields):
     neighbours: int = 1
     noninferiority_alpha: float = 0.025
     seed: int = 0
+    guard_band_mv: float = 0.0
+    objective: str = "system"
 
     def __post_init__(self) -> None:
         set_field(self, "vdd_v", _grid(self.vdd_v, self.technology))
+        check_guard_band(self.guard_band_mv, self.vdd_v)
+        check_choice("objective", self.objective, OBJECTIVES)
         super().__post_init__()
         check_model(self.model, files=False)
         set_field(self, "images", check_images(self.images, model=self.model, folder=False))
@@ -206,14 +240,21 @@ class OptimizeConfig(SweepFields, EnergyFields):
         return selection, test
 
     def timing(self, vdd_v: float) -> StageTiming:
-        """The PE timing at `vdd_v` and this clock (with `t_setup_ps`)."""
-        point = OperatingPoint(vdd_v=vdd_v, f_clk_mhz=self.f_clk_mhz)
+        """The PE timing of a plan at `vdd_v` and this clock (with `t_setup_ps`): at the guarded
+        supply, `vdd_v` minus the guard band."""
+        point = OperatingPoint(vdd_v=self.guarded_vdd_v(vdd_v), f_clk_mhz=self.f_clk_mhz)
         return stage_timing(self.pe, operating_point=point, t_setup_ps=self.t_setup_ps)
+
+    def guarded_vdd_v(self, vdd_v: float) -> float:
+        """The supply a plan at `vdd_v` is timed at: `vdd_v` minus the guard band, in V."""
+        return round(float(vdd_v) - self.guard_band_mv / 1000.0, 6)
 
     @property
     def vdds(self) -> tuple[float, ...]:
-        """The VDD grid, highest first (`vdd_v`)."""
-        return tuple(self.vdd_v)
+        """The VDD grid, highest first (`vdd_v`), without the points whose guarded supply falls
+        below the grid's lowest VDD."""
+        lowest = min(self.vdd_v)
+        return tuple(v for v in self.vdd_v if self.guarded_vdd_v(v) >= lowest - 1e-9)
 
     @property
     def rows(self) -> int:

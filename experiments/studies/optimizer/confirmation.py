@@ -160,7 +160,7 @@ def plan_predictions(
     seed = np.random.SeedSequence(config.seed)
     backends = {
         mask: BitlevelBackend(
-            vdd_v=vdd,
+            vdd_v=vdd if plan is None else config.guarded_vdd_v(vdd),
             protect_mask=mask,
             seed=seed,
             pe=config.pe,
@@ -359,8 +359,6 @@ def _confirm_one(
     only_error_free: bool = False,
 ) -> ConfirmationRow:
     measured = plan_predictions(prepared, config, plan, layers=table.layers, reference=reference)
-    # The selection judges the overhead on the cycles the engine ran (as before the energy
-    # model's hardware batch; the stricter of the two bases on small models).
     figures = paired_figures(reference, measured, config, plan.razor_flops)
     predicted_ok = meets_budgets(plan, config)
     measured_ok = (
@@ -486,6 +484,7 @@ def plan_energy(
         masks=measured.masks,
         gating=config.gating(),
         memory=config.memory(array, node_nm=pe_energy_model(config.pe).node_nm, tech=config.pe.tech),
+        guard_band_v=config.guard_band_mv / 1000.0,
     )
 
 
