@@ -140,6 +140,11 @@ def test_protected_bits_cost_detection_overhead(tmp_path):
             "allowed: 0.35 < --vdd <= 1.35",
         ),
         (["--gemm", "4,4,4", "--protect", "40:35"], "--protect: bit 40 is out of range; allowed: 0..31"),
+        (
+            ["--gemm", "4,4,4", "--vdd", "1.2"],
+            "--vdd: 1.2 V is outside the characterised corners of cell library 'ptm-32nm-hp'; "
+            "allowed: 0.4 <= --vdd <= 1",
+        ),
         (["--gemm", "4,4,4", "--activity-samples", "3"], "--activity-samples: expected an integer >= 64, got 3"),
         (
             ["--gemm", "4,4,4", "--batch", "0"],
