@@ -1478,7 +1478,22 @@ def library_cell_energies(library: CellLibraryData, vdd_v: float) -> CellEnergie
     )
 
 
+def _reference_toggles_key(pe: PEConfig) -> dict[str, object]:
+    return {
+        "stages": {name: _netlist_key(netlist) for name, netlist in pe.stages.items()},
+        "delays_ps": [[str(kind), repr(delay)] for kind, delay in sorted(pe.library.delays_ps.items())],
+        "width": pe.width,
+    }
+
+
 @lru_cache(maxsize=8)
+@persistent(
+    "toggle-models",
+    key=_reference_toggles_key,
+    encode=lambda toggles: {name: values.tolist() for name, values in toggles.items()},
+    decode=lambda stored: {name: np.asarray(values, dtype=float) for name, values in stored.items()},
+    sources=_TOGGLE_SOURCES,
+)
 def _reference_net_toggles(pe: PEConfig) -> dict[str, np.ndarray]:
     """Mean transitions of every net of every stage on random operands (the weights of the
     datapath's supply ratio): the previous MAC's operands with random bit flips, the current

@@ -762,6 +762,12 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
         "hold_buffers_per_bit": model.hold_buffers_per_bit,
         "leakage_temperature_factor": leakage_temperature_factor(config.temperature_c),
         "pe_area_um2": model.area.pe_um2,
+        "pe_cells_area_um2": model.area.cells_um2,
+        "pe_flops_area_um2": model.area.flops_um2,
+        "razor_flop_extra_area_um2": model.area.razor_extra_um2,
+        "hold_buffer_area_um2": model.area.hold_buffer_um2,
+        "protection_area_um2": model.area.protected_um2(protected, model.hold_buffers_per_bit),
+        "area_source": model.area.source,
         "array_area_mm2": model.area.pe_um2 * array.mac_units / 1e6,
         "protection_area_overhead_pct": model.area.overhead_pct(
             protected, model.hold_buffers_per_bit, 0.0 if deepest is None else deepest.stall.buffer_flops_per_pe
