@@ -766,7 +766,9 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
         "pe_flops_area_um2": model.area.flops_um2,
         "razor_flop_extra_area_um2": model.area.razor_extra_um2,
         "hold_buffer_area_um2": model.area.hold_buffer_um2,
-        "protection_area_um2": model.area.protected_um2(protected, model.hold_buffers_per_bit),
+        "protection_area_um2": model.area.protected_um2(
+            protected, model.hold_buffers_per_bit, 0.0 if deepest is None else deepest.stall.buffer_flops_per_pe
+        ),
         "area_source": model.area.source,
         "array_area_mm2": model.area.pe_um2 * array.mac_units / 1e6,
         "protection_area_overhead_pct": model.area.overhead_pct(
