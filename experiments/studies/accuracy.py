@@ -89,20 +89,30 @@ class AccuracyConfig(SweepFields, EnergyFields):
     array : "RxC" or (rows, cols)
         Weight-stationary array of ``bitlevel`` (and the column depth of ``statistical``),
         rows x columns of PEs, each >= 1.
-    penalty_cycles : int
-        Cycles one recovery costs (``bitlevel``), >= 0.
+    penalty_cycles : int, optional
+        Cycles one recovery stalls its scope (``bitlevel``), >= 0 (``stall_cycles`` also names it); default:
+        the stall model of :mod:`sim.recovery` (the error flag's OR tree and the stall's
+        repeated wire across the scope at the operating point, so a ``global`` stall grows
+        with the array and as the supply drops).
     recovery : str
         Recovery of a detection (``bitlevel``): the whole array stalls (``global``), the PE's
         column (``column``), the PE replays (``local``) or the MAC is dropped (``drop``).
     razor_window_ps : float, "PCT%" or None
         Razor detection window in ps, or a percentage of the clock period, e.g. ``25%``
-        (``bitlevel``; default: half the clock period).
+        (``bitlevel``; default: the largest feasible window of hold fixing, ``vscale pe razor``).
     plan : path, optional
         Per-layer protection plan (TOML, ``docs/array_simulation.md``) replacing `protect`,
         `recovery`, `penalty_cycles` and `razor_window_ps` (``bitlevel``).
     calibration : str
-        Activation calibration: ``mse`` (threshold minimising the quantisation MSE) or
-        ``percentile`` (99.99th percentile of ``|x|``).
+        Activation calibration per layer: ``percentile`` (99.99th percentile of ``|x|``),
+        ``mse`` (threshold minimising the quantisation MSE) or ``entropy`` (threshold
+        minimising the KL divergence, TensorRT's; clips ReLU6 outputs hard).
+    calibration_images : path, optional
+        Folder of calibration images (no labels), disjoint from the evaluation images; refused
+        when empty, of a smaller image size or sharing an image with the evaluation images
+        (default: the shipped MNIST calibration images for 28x28 models; for ImageNet models a
+        seeded held-out fifth of the `images` folder, never evaluated, or scikit-image's
+        photos with a warning).
     batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
         The energy columns' hardware (:class:`~experiments.studies.energy_options.EnergyFields`):
         `batch` images share each weight fold on the simulated array, whatever `images` is.
@@ -124,11 +134,12 @@ class AccuracyConfig(SweepFields, EnergyFields):
     seed: int = 0
     jobs: int | None = None
     array: Any = "256x256"
-    penalty_cycles: int = 1
+    penalty_cycles: int | None = None
     recovery: str = "global"
     razor_window_ps: Any = None
     plan: str | Path | None = None
-    calibration: str = "mse"
+    calibration: str = "percentile"
+    calibration_images: str | Path | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -146,14 +157,24 @@ class AccuracyConfig(SweepFields, EnergyFields):
         check_int("seed", self.seed, minimum=0)
         if self.jobs is not None:
             check_int("jobs", self.jobs, minimum=1)
-        check_int("penalty_cycles", self.penalty_cycles, minimum=0)
+        if self.penalty_cycles is not None:
+            check_int("penalty_cycles", self.penalty_cycles, minimum=0)
         check_choice("recovery", self.recovery, RECOVERY_POLICIES)
         set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, 1e6 / self.f_clk_mhz))
+        mask = self.protect_mask()
+        if self.injection == "bitlevel" and mask:
+            from pe_models.pe import stage_timing
+            from pe_models.razor import window_fs
+
+            design = stage_timing(self.pe_config(), t_clk_ps=1e6 / self.f_clk_mhz)
+            window_fs(design, self.razor_window_ps, pe=self.pe_config(), protected_mask=mask)
         if self.plan is not None:
             plan = self.protection_plan()
             if plan.model is not None and plan.model != self.model:
                 raise ConfigError(f"plan.model: the plan is for model {plan.model!r}, not {self.model!r}")
         check_choice("calibration", self.calibration, CALIBRATION_METHODS)
+        if self.calibration_images is not None and not Path(self.calibration_images).is_dir():
+            raise ConfigError(f"calibration_images: {self.calibration_images} is not a directory")
         rows, cols = array_shape(self.array)
         set_field(self, "array", f"{rows}x{cols}")
 
@@ -315,7 +336,8 @@ class ErrorsPerBit(StudyResult[ErrorRow, AccuracyConfig]):
 @dataclass(frozen=True, kw_only=True)
 class AccuracyResult(StudyResult[AccuracyRow, AccuracyConfig]):
     """One row per voltage; ``totals``: model, weights, metric, images, float_top1_pct,
-    macs_per_image, calibration_images, protect_mask, nominal_vdd_v (the reference of ``saving_pct``).
+    macs_per_image, calibration_count, calibration_source, protect_mask, nominal_vdd_v (the
+    reference of ``saving_pct``).
 
     Attributes
     ----------
@@ -451,7 +473,12 @@ def accuracy(
     protect_mask = config.protect_mask()
     calibration = CalibrationConfig(method=config.calibration)
     prepared = prepare_model(
-        config.model, images=config.images, labels=config.labels, seed=config.seed, calibration=calibration
+        config.model,
+        images=config.images,
+        labels=config.labels,
+        seed=config.seed,
+        calibration=calibration,
+        calibration_images=config.calibration_images,
     )
     plan = options.get("plan")
     if plan is not None:
@@ -509,7 +536,8 @@ def accuracy(
         "images": len(prepared.images),
         "float_top1_pct": prepared.float_accuracy,
         "macs_per_image": prepared.model.macs_per_image,
-        "calibration_images": len(bundle.calibration_images),
+        "calibration_count": len(bundle.calibration_images),
+        "calibration_source": bundle.calibration_source,
         "protect_mask": f"0x{protect_mask:08x}",
         "nominal_vdd_v": nominal_v,
         **config.energy_totals(),
