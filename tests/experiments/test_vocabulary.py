@@ -74,6 +74,10 @@ def test_every_config_field_is_an_option_of_its_command_with_the_configs_default
         (lambda: vscale.energy(stall_scope="column"), "stall_scope: not a field of EnergyConfig; use recovery"),
         (lambda: vscale.AccuracyConfig(vdd=0.9), "vdd: not a field of AccuracyConfig; did you mean vdd_v?"),
         (
+            lambda: vscale.ScaleSimConfig(config="a.cfg", topology="t.csv"),
+            "config: not a field of ScaleSimConfig; did you mean config_file?",
+        ),
+        (
             lambda: vscale.TechConfig(xyz=1),
             "xyz: not a field of TechConfig; fields: technology, vdd_v",
         ),
