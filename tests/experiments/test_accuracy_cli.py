@@ -66,7 +66,7 @@ def test_accuracy_writes_table_csv_plot_and_config(tmp_path, capsys):
         (["--vdd", "3"], "--vdd: 3 V is out of range; allowed: (0, 2] V"),
         (["--protect", "40:20"], "--protect: bit 40 is out of range; allowed: 0..31"),
         (["--protect", "high"], "--protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 'high'"),
-        (["--model", "resnet"], "--model: expected tinymnv2, mobilenetv2 or a float ONNX file, got 'resnet'"),
+        (["--model", "resnet"], "--model: expected one of tinymnv2, mobilenetv2 or a float ONNX file, got 'resnet'"),
         (["--images", "5000"], "--images: 5000 is out of range; allowed: 1..1000"),
         (["--images", "nowhere"], "--images: 'nowhere' is neither a number of images nor a directory"),
         (["--labels", "x.txt"], "--labels: only with images given as a folder of images"),
