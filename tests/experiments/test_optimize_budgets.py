@@ -140,7 +140,7 @@ def test_razor_windows_are_read_as_distinct_numbers():
 def test_the_optimizer_takes_the_window_of_least_energy():
     from experiments.studies.optimize import optimize
 
-    fields = {"images": 10, "vdd_v": "0.62:0.58", "confirm": False}
+    fields = {"images": 10, "vdd_v": "0.66:0.6", "confirm": False}
     separate = {w: optimize(razor_window_ps=w, **fields).totals["energy_pj"] for w in (100.0, 700.0)}
     both = optimize(razor_windows_ps="100,700", **fields)
     best = min(separate, key=separate.get)
