@@ -27,13 +27,16 @@ numba's on-disk cache does not notice changes to functions inlined from another 
 and the private modules inline each other's: on import this package compares
 :data:`SOURCE_DIGEST` (of every module here) with the one stored beside the cache files
 and deletes them when it differs. A consumer that inlines these kernels into its own
-cached kernels does the same with :func:`drop_stale_cache`.
+cached kernels does the same with :func:`drop_stale_cache`. A cache file numba cannot read
+(cut short by a full disk) is compiled afresh and rewritten (:mod:`pe_models.numba_cache`).
 """
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+
+from pe_models.numba_cache import tolerate_damaged_cache
 
 
 def _source_digest() -> str:
@@ -77,6 +80,7 @@ def drop_stale_cache(cache_dir: Path, stamp: str, pattern: str, digest: str) -> 
 
 
 drop_stale_cache(Path(__file__).with_name("__pycache__"), "kernels.sha256", "_*.nb[ic]", SOURCE_DIGEST)
+tolerate_damaged_cache()
 
 from ._chain import (  # noqa: E402
     CELLS_2IN,
