@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import importlib
 import os
 import signal
@@ -43,6 +44,7 @@ __all__ = [
     "build_parser",
     "main",
     "stop_workers",
+    "unrecognized_message",
 ]
 
 EXIT_CODES = {
@@ -276,6 +278,36 @@ def _option_names(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     return names
 
 
+def _chosen_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost (sub-)command parser `args` were parsed with."""
+    current = parser
+    while True:
+        subparsers = [action for action in current._actions if isinstance(action, argparse._SubParsersAction)]
+        chosen = subparsers[0].choices.get(getattr(args, subparsers[0].dest, None) or "") if subparsers else None
+        if chosen is None:
+            return current
+        current = chosen
+
+
+def unrecognized_message(parser: argparse.ArgumentParser, args: argparse.Namespace, extras: Sequence[str]) -> str:
+    """The error for arguments no option takes: the first unknown option and the nearest known one.
+
+    ``--vddd: not an option of vscale accuracy; did you mean --vdd?`` (as Python names the
+    nearest field of a misspelt keyword); words that are not options keep argparse's message.
+    """
+    word = next((item for item in extras if item.startswith("-")), None)
+    if word is None:
+        return f"unrecognized arguments: {' '.join(extras)}"
+    command = _chosen_parser(parser, args)
+    name = word.split("=", 1)[0]
+    options = {
+        option[2:]: option for action in command._actions for option in action.option_strings if option[:2] == "--"
+    }
+    close = difflib.get_close_matches(name.lstrip("-"), list(options), n=1, cutoff=0.6)
+    hint = f"did you mean {options[close[0]]}?" if close else f"see {command.prog} --help"
+    return f"{name}: not an option of {command.prog}; {hint}"
+
+
 def _error(message: str) -> None:
     print(f"vscale: error: {' '.join(str(message).split())}", file=sys.stderr)
 
@@ -284,7 +316,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         arguments = sys.argv[1:] if argv is None else list(argv)
         parser = build_parser(arguments)
-        args = parser.parse_args(arguments)
+        args, extras = parser.parse_known_args(arguments)
+        if extras:
+            parser.error(unrecognized_message(parser, args, extras))
     except KeyboardInterrupt:
         print("vscale: interrupted", file=sys.stderr)
         return 130

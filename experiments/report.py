@@ -414,6 +414,8 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         )
     lines += [
         "",
+        _paper_regime_sentence(config),
+        "",
         "Assumptions that differ from the paper's:",
         "",
         f"- model and data: {run_config['model']} on {run_config['images']} images ({run_config['metric']}); "
@@ -599,6 +601,28 @@ _SCREEN = (
     "latency_overhead_pct",
     "binding",
 )
+
+
+def _paper_regime_sentence(config: Any) -> str:
+    """Which PE timing slack reproduces the paper's regime: 0.5 V at its clock with (almost) no
+    recovery, i.e. every path meeting the clock at 0.5 V."""
+    from pe_models.errors import ConfigError
+    from pe_models.pe import max_error_free_f_clk_mhz
+
+    paper_vdd = float(PAPER_HEADLINE["vdd_v"])
+    try:
+        error_free = max_error_free_f_clk_mhz(config.pe, paper_vdd, config.t_setup_ps)
+    except ConfigError:
+        return f"The paper's regime ({paper_vdd:g} V) is outside this technology's range."
+    ratio = _slack_ratio(config)
+    needed = ratio * config.f_clk_mhz / error_free
+    return (
+        f"The paper's regime ({paper_vdd:g} V at {config.f_clk_mhz:g} MHz with "
+        f"{PAPER_HEADLINE['latency_overhead_pct']:g} % latency overhead) needs almost no path failing at "
+        f"{paper_vdd:g} V: an error-free clock of at least {config.f_clk_mhz:g} MHz there. This PE's is "
+        f"{error_free:.4g} MHz at {paper_vdd:g} V, so the paper's regime needs a PE with a timing slack ratio (clock "
+        f"period over the critical path at nominal VDD) of at least {needed:.3g}; this PE's is {ratio:.3g}."
+    )
 
 
 def _slack_ratio(config: Any) -> float:

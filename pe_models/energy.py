@@ -1,4 +1,9 @@
-"""Energy of one PE: cited constants with bands, gate-level transitions, a characterised toggle model.
+"""Energy of one PE: the characterised cell library or cited constants, gate-level transitions, a toggle model.
+
+By default (:func:`pe_energy_model`) every switching energy, flip-flop energy, leakage and
+area comes from the technology's characterised cell library (:func:`energy_cell_library`,
+:func:`library_cell_energies`) at the operating supply (:meth:`PEEnergyModel.vdd_scales`);
+a technology without one gets the cited constants below.
 
 Every constant is a set of published points (value, node, supply, source). A point is
 scaled to the PE's technology node and nominal supply with :func:`node_energy_scale`;
@@ -28,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
@@ -38,6 +43,7 @@ import numpy as np
 from pe_models.disk_cache import persistent
 from pe_models.errors import ConfigError
 from pe_models.gate import _bits_of, vector_waveforms
+from pe_models.liberty import EDGES, SHIPPED_LIBRARIES, CellLibraryData, shipped_cell_library
 from pe_models.netlist import OPERAND_BITS, PRODUCT_BITS, Netlist
 from pe_models.pe import PEConfig
 
@@ -53,8 +59,11 @@ __all__ = [
     "PEEnergyModel",
     "SourcePoint",
     "StageToggleModel",
+    "VddScales",
+    "energy_cell_library",
     "flops_per_pe",
     "leakage_temperature_factor",
+    "library_cell_energies",
     "logical_effort_cells",
     "net_capacitance_units",
     "net_toggles",
@@ -977,6 +986,36 @@ class PEEnergyModel:
     error_network_pj: Band
     area: PEArea
     sources: str = CORE_SOURCES
+    library: CellLibraryData | None = field(default=None, repr=False)
+
+    def vdd_scales(self, vdd_v: float) -> VddScales:
+        """Each figure's ratio at `vdd_v` to its value at the nominal supply.
+
+        With a characterised library (:attr:`library`): every ratio from the library itself at
+        `vdd_v` (interpolated between its corners) over its nominal-supply value; the datapath's
+        weighted by the mean transitions of each net on random operands
+        (:func:`_reference_net_toggles`). Without one: the technology's
+        :meth:`~pe_models.technology.Technology.dynamic_energy_scale` for every switching figure
+        and :meth:`~pe_models.technology.Technology.leakage_power_scale` for the leakage.
+
+        Raises
+        ------
+        ConfigError
+            `vdd_v` outside the technology's range or the library's corners.
+        """
+        tech = self.pe.tech
+        dynamic = float(tech.dynamic_energy_scale(vdd_v))
+        leakage = float(tech.leakage_power_scale(vdd_v))
+        if self.library is None:
+            return VddScales(
+                datapath=dynamic,
+                flop_clock=dynamic,
+                flop_data=dynamic,
+                leakage=leakage,
+                hold_buffer=dynamic,
+                error_network=dynamic,
+            )
+        return _library_scales(self.pe, self.library, float(self.vdd_nominal_v), float(vdd_v))
 
     def switching_pj(self, units: float) -> Band:
         """Energy at nominal VDD of `units` unit-capacitance transitions, pJ."""
@@ -1017,8 +1056,14 @@ def pe_energy_model(
     hold_buffers_per_bit: float = 2.0,
     samples: int = 4000,
     cells: CellEnergies | None = None,
+    core_source: str = "library",
 ) -> PEEnergyModel:
     """The energy model of `pe` on its technology (cached).
+
+    By default every switching energy, flop energy, leakage and area comes from the
+    technology's characterised cell library (:func:`energy_cell_library`, at its nominal
+    supply; :meth:`PEEnergyModel.vdd_scales` gives them at any other supply); a technology
+    without one (reasoned presets, measured tables) gets the cited constants.
 
     Parameters
     ----------
@@ -1034,12 +1079,17 @@ def pe_energy_model(
         transition, the flops' clock and data energy, the leakage and the areas come from
         it (one source, no band); default: logical-effort units x the calibrated ``C_unit``
         with Aladdin's leakage (:data:`CORE_SOURCES`).
+    core_source : str
+        ``library`` (default: the characterised library where the technology has one) or
+        ``constants`` (the cited constants and the calibrated ``C_unit`` whatever the technology).
 
     Raises
     ------
     ConfigError
-        Bad node or buffer count.
+        Bad node, buffer count or core source.
     """
+    if core_source not in ("library", "constants"):
+        raise ConfigError(f"core_source: {core_source!r} is unknown; allowed: library, constants")
     tech = pe.tech
     node = technology_node_nm(tech) if node_nm is None else float(node_nm)
     if not math.isfinite(node) or not 7.0 <= node <= 130.0:
@@ -1050,6 +1100,11 @@ def pe_energy_model(
     delays_fs = {kind: round(ps * 1000) for kind, ps in pe.library.delays_ps.items()}
     if cells is not None:
         return _library_model(pe, node, vdd, delays_fs, float(hold_buffers_per_bit), samples, cells)
+    library = energy_cell_library(pe) if core_source == "library" else None
+    if library is not None:
+        cells = library_cell_energies(library, vdd)
+        model = _library_model(pe, node, vdd, delays_fs, float(hold_buffers_per_bit), samples, cells)
+        return replace(model, library=library)
     calibration = _calibration_units()
     mac = CONSTANTS["mac8_acc32_pj"].at(node, vdd)
     unit_ff = mac * (1.0 / (0.5 * calibration * vdd**2 * 1e-3))
@@ -1134,7 +1189,9 @@ def _library_model(
         error_network_pj=network,
         area=area,
         sources=f"every switching energy, flop energy, leakage and area: {cells.name} "
-        f"({cells.vdd_v:g} V, {cells.temperature_c:g} degC)",
+        f"({cells.vdd_v:g} V, {cells.temperature_c:g} degC); Razor flop extra: the library's flop clock energy "
+        "x razor_extra_flop_ratio (a structural estimate); clock tree per flop, hold-buffer activity: assumptions "
+        "(docs/energy.md)",
     )
 
 
@@ -1142,7 +1199,7 @@ def logical_effort_cells(pe: PEConfig, *, node_nm: float | None = None) -> CellE
     """The default model's figures as a :class:`CellEnergies` (logical-effort units x the
     calibrated ``C_unit``, Aladdin leakage spread over the cells, Nangate areas): what a
     characterised library replaces, and a check that the library path counts the same."""
-    default = pe_energy_model(pe, node_nm=node_nm)
+    default = pe_energy_model(pe, node_nm=node_nm, core_source="constants")
     vdd = default.vdd_nominal_v
     unit_ff = default.unit_capacitance_ff.nominal
     half_v2 = 0.5 * vdd**2
@@ -1219,11 +1276,15 @@ def stage_vector_energy_fj(
 
     Switching: the stage's nets' transitions (``level="gate"``: counted by the event-driven
     gate level, :func:`net_toggles_fast`, glitches included; ``"chain"``: predicted by the
-    stage's :class:`StageToggleModel`, as the array-level accounting does) times their
-    switched capacitance units, ``0.5 C_unit VDD**2`` each (:func:`pe_energy_model`'s
-    nominal ``C_unit``, scaled by the technology's switching-energy ratio). Leakage: the
-    stage's cells (multiplier: ``leak_mult8_uw``; adder: ``leak_adder_bit_uw`` per bit;
-    fused: both) over one clock period at `vdd_v` and 27 degC.
+    stage's :class:`StageToggleModel`, as the array-level accounting does) times each net's
+    energy per transition. With the technology's characterised library (the default model,
+    :func:`energy_cell_library`): gate level, every net's :meth:`CellEnergies.net_energy_fj`
+    at `vdd_v`; chain level, the predicted switched capacitance at nominal VDD times the
+    model's datapath ratio (:meth:`PEEnergyModel.vdd_scales`); leakage, the library's leakage
+    of the stage's cells at `vdd_v` over one clock period. Without one: switched capacitance
+    units x ``0.5 C_unit VDD**2`` (the calibrated ``C_unit``, scaled by the technology's
+    switching-energy ratio) and the cited leakage (multiplier: ``leak_mult8_uw``; adder:
+    ``leak_adder_bit_uw`` per bit; fused: both). Both at 27 degC.
 
     Parameters
     ----------
@@ -1250,6 +1311,7 @@ def stage_vector_energy_fj(
         toggles = net_toggles_fast(netlist, old, new, delays_fs=delays_fs)
         units = (toggles * net_capacitance_units(netlist)).sum(axis=1).astype(np.float64)
     else:
+        toggles = np.zeros((0, netlist.n_nets), dtype=np.int64)
         operands_old = {"a": old.get("a", 0), "b": old.get("b", 0), "c": old.get("c", 0)}
         operands_new = {"a": new.get("a", 0), "b": new.get("b", 0), "c": new.get("c", 0)}
         if stage == "adder":
@@ -1263,6 +1325,16 @@ def stage_vector_energy_fj(
             width=pe.width,
         )
         units = model.stages[stage].predict_units(features)
+    if model.library is not None:
+        cells = library_cell_energies(model.library, float(vdd_v))
+        kinds = [cell.kind for cell in netlist.cells]
+        leak_uw = sum(cells.leakage_nw[kind] for kind in kinds) * 1e-3
+        leakage_fj = leak_uw * float(t_clk_ps) * 1e-3
+        if level == "gate":
+            switching = (toggles * cells.net_energy_fj(netlist)).sum(axis=1).astype(np.float64)
+        else:
+            switching = model.switching_pj(1.0).nominal * 1e3 * units * model.vdd_scales(vdd_v).datapath
+        return switching, np.full(switching.shape, leakage_fj)
     switching = model.switching_pj(1.0).nominal * 1e3 * units * tech.dynamic_energy_scale(vdd_v)
     node, nominal_vdd = model.node_nm, float(tech.vdd_nominal_v)
     leak_uw = 0.0
@@ -1272,3 +1344,180 @@ def stage_vector_energy_fj(
         leak_uw += CONSTANTS["leak_adder_bit_uw"].at(node, nominal_vdd).nominal * pe.width
     leakage_fj = leak_uw * tech.leakage_power_scale(vdd_v) * float(t_clk_ps) * 1e-3
     return switching, np.full(switching.shape, leakage_fj)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VddScales:
+    """Ratios of the core's energy figures at one supply to their values at the nominal supply.
+
+    Attributes
+    ----------
+    datapath : float
+        Switching energy of the MAC datapath (per switched-capacitance unit).
+    flop_clock : float
+        A flop clocked for one cycle (also the Razor flop's extra clocking).
+    flop_data : float
+        A flop's internal energy per data transition.
+    leakage : float
+        Leakage power of the PE.
+    hold_buffer, error_network : float
+        A hold-fix buffer's and an OR2 of the error tree's switching energy.
+    """
+
+    datapath: float
+    flop_clock: float
+    flop_data: float
+    leakage: float
+    hold_buffer: float
+    error_network: float
+
+
+def energy_cell_library(pe: PEConfig) -> CellLibraryData | None:
+    """The characterised library the core's energy comes from, or None (the cited constants).
+
+    The technology's own characterised library when it carries one (a ``cell_library``
+    attribute that is a :class:`~pe_models.liberty.CellLibraryData`, not reasoned), else the
+    library shipped for the technology's name (:data:`pe_models.liberty.SHIPPED_LIBRARIES`).
+    """
+    attached = getattr(pe.tech, "cell_library", None)
+    library: CellLibraryData | None = None
+    if isinstance(attached, CellLibraryData) and not attached.reasoned:
+        library = attached
+    elif str(getattr(pe.tech, "name", "")) in SHIPPED_LIBRARIES:
+        library = shipped_cell_library(str(pe.tech.name))
+    if library is None or not _has_energy_data(library, pe):
+        return None
+    return library
+
+
+_ENERGY_CELLS = ("dff", "buf", "or2", "nand2", "inv")
+"""Cells the energy model reads beyond the PE netlist's: the flop, the hold-fix buffer, the
+error tree's OR2, and the restore multiplexer's NAND2 and inverter (area)."""
+
+
+def _has_energy_data(library: CellLibraryData, pe: PEConfig) -> bool:
+    """Whether `library` holds every figure the energy model reads (a Liberty set without the
+    flip-flop's pin energies or a buffer does not; the model then keeps the cited constants,
+    and ``sources`` says so)."""
+    kinds = {cell.kind for netlist in pe.stages.values() for cell in netlist.cells} | set(_ENERGY_CELLS)
+    if not kinds <= set(library.cells):
+        return False
+    flop = library.cell("dff")
+    return all((pin, edge) in flop.pin_energy_fj for pin in ("CK", "D") for edge in EDGES)
+
+
+_CLOCK_TREE_PINS = 2.0
+"""Clock distribution per flop (wire and the leaf buffers' share) in flop clock-pin capacitances;
+our assumption (the constants model's ``_CLOCK_TREE_UNITS``, about two clock pins)."""
+
+
+def _mean_arc_energy_fj(library: CellLibraryData, cell: str, vdd_v: float, load_ff: float, slew_ps: float) -> float:
+    """Mean over the cell's arcs and both output edges of the switching energy at `load_ff`,
+    less the load's share ``0.5 load V**2``: the cell's own energy per output transition."""
+    energies = [
+        float(library.switching_energy_fj(cell, pin, edge, vdd_v, load_ff, slew_ps))
+        for pin in library.arc_pins(cell)
+        for edge in EDGES
+    ]
+    return float(np.mean(energies)) - 0.5 * load_ff * vdd_v**2
+
+
+@lru_cache(maxsize=64)
+def library_cell_energies(library: CellLibraryData, vdd_v: float) -> CellEnergies:
+    """The :class:`CellEnergies` of a characterised library at one supply (corners interpolated).
+
+    Per combinational cell: the mean over its arcs and edges of the switching energy at the
+    library's reference (FO4) load and slew less ``0.5 C_load V**2`` (the load is charged by
+    the net's pins, :meth:`CellEnergies.net_energy_fj`), the mean input-pin capacitance and
+    the mean leakage over the input states. The flip-flop: clock energy per cycle = its
+    supply's energy for a rising and a falling clock edge that leave Q + the clock pin's
+    ``C_CK V**2`` + :data:`_CLOCK_TREE_PINS` clock pins of distribution; per Q transition the
+    clock-to-Q arc's energy less the load's share and less the quiet rising edge; per data
+    transition the mean D-edge energy. Areas: the library's; the Razor flop's shadow latch is
+    half a flip-flop (master-slave) and its restore multiplexer three NAND2 and an inverter.
+    """
+    vdd = library.check_vdd(vdd_v)
+    load = library.reference_load_ff
+    slew = library.reference_slew_ps(vdd)
+    combinational = [cell for cell in library.cells if cell != "dff"]
+    ck = library.pin_capacitance_ff("dff", "CK", vdd)
+    quiet_rise = library.clock_pin_energy_fj("rise", vdd)
+    quiet_cycle = quiet_rise + library.clock_pin_energy_fj("fall", vdd)
+    q_transition = _mean_arc_energy_fj(library, "dff", vdd, load, slew) - quiet_rise
+    area = {cell: library.area_um2(cell) for cell in library.cells}
+    area["latch"] = 0.5 * area["dff"]
+    area["mux2"] = 3 * area["nand2"] + area["inv"]
+    return CellEnergies(
+        name=library.describe(),
+        vdd_v=vdd,
+        temperature_c=library.temperature_c,
+        output_transition_fj={cell: _mean_arc_energy_fj(library, cell, vdd, load, slew) for cell in combinational},
+        pin_capacitance_ff={
+            cell: float(np.mean([library.pin_capacitance_ff(cell, pin, vdd) for pin in library.pins(cell)]))
+            for cell in combinational
+        },
+        flop_d_ff=library.pin_capacitance_ff("dff", "D", vdd),
+        flop_q_transition_fj=q_transition,
+        flop_clock_fj=quiet_cycle + (1.0 + _CLOCK_TREE_PINS) * ck * vdd**2,
+        flop_data_fj=0.5 * sum(library.data_pin_energy_fj(edge, vdd) for edge in EDGES),
+        leakage_nw={cell: library.leakage_nw(cell, vdd) for cell in library.cells},
+        area_um2=MappingProxyType(area),
+    )
+
+
+def _reference_toggles_key(pe: PEConfig) -> dict[str, object]:
+    return {
+        "stages": {name: _netlist_key(netlist) for name, netlist in pe.stages.items()},
+        "delays_ps": [[str(kind), repr(delay)] for kind, delay in sorted(pe.library.delays_ps.items())],
+        "width": pe.width,
+    }
+
+
+@lru_cache(maxsize=8)
+@persistent(
+    "toggle-models",
+    key=_reference_toggles_key,
+    encode=lambda toggles: {name: values.tolist() for name, values in toggles.items()},
+    decode=lambda stored: {name: np.asarray(values, dtype=float) for name, values in stored.items()},
+    sources=_TOGGLE_SOURCES,
+)
+def _reference_net_toggles(pe: PEConfig) -> dict[str, np.ndarray]:
+    """Mean transitions of every net of every stage on random operands (the weights of the
+    datapath's supply ratio): the previous MAC's operands with random bit flips, the current
+    one's int8 operands uniform random, partial sums of random magnitude."""
+    delays_fs = {kind: round(ps * 1000) for kind, ps in pe.library.delays_ps.items()}
+    old, new = _random_training_operands(2, 1000, pe.width)
+    fresh = np.random.default_rng(np.random.SeedSequence(3))
+    for key in ("a", "b"):
+        new[key] = fresh.integers(-128, 128, 1000)
+    return {
+        name: net_toggles_fast(netlist, _stage_inputs(name, old), _stage_inputs(name, new), delays_fs=delays_fs).mean(
+            axis=0
+        )
+        for name, netlist in pe.stages.items()
+    }
+
+
+@lru_cache(maxsize=256)
+def _library_scales(pe: PEConfig, library: CellLibraryData, nominal_v: float, vdd_v: float) -> VddScales:
+    at, nominal = library_cell_energies(library, vdd_v), library_cell_energies(library, nominal_v)
+    toggles = _reference_net_toggles(pe)
+
+    def datapath(cells: CellEnergies) -> float:
+        return sum(float(toggles[name] @ cells.net_energy_fj(netlist)) for name, netlist in pe.stages.items())
+
+    def leakage(cells: CellEnergies) -> float:
+        kinds = [cell.kind for netlist in pe.stages.values() for cell in netlist.cells]
+        return sum(cells.leakage_nw[kind] for kind in kinds) + flops_per_pe(pe) * cells.leakage_nw["dff"]
+
+    def buffer(cells: CellEnergies, kind: str) -> float:
+        return cells.output_transition_fj[kind] + 0.5 * cells.vdd_v**2 * cells.pin_capacitance_ff[kind]
+
+    return VddScales(
+        datapath=datapath(at) / datapath(nominal),
+        flop_clock=at.flop_clock_fj / nominal.flop_clock_fj,
+        flop_data=at.flop_data_fj / nominal.flop_data_fj,
+        leakage=leakage(at) / leakage(nominal),
+        hold_buffer=buffer(at, "buf") / buffer(nominal, "buf"),
+        error_network=buffer(at, "or2") / buffer(nominal, "or2"),
+    )

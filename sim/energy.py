@@ -31,8 +31,10 @@ each with the low/nominal/high band of the constants in :mod:`pe_models.energy`:
     by type), the SRAM on its own supply (nominal by default).
 
 The core is the first five, the memories the last two (:attr:`EnergyBreakdown.core_pj`).
-Dynamic terms scale with :meth:`Technology.dynamic_energy_scale`, leakage with
-:meth:`Technology.leakage_power_scale`.
+The core's figures at the operating supply come from :meth:`PEEnergyModel.vdd_scales` (the
+characterised library at that supply where the technology has one, else
+:meth:`Technology.dynamic_energy_scale` and :meth:`Technology.leakage_power_scale`); the
+SRAM scales with :meth:`Technology.dynamic_energy_scale` of its own supply.
 """
 
 from __future__ import annotations
@@ -860,8 +862,8 @@ def layer_energy(
         memory = _default_memory(model.node_nm)
     if memory_vdd_v is not None:
         memory = replace(memory, memory_vdd_v=float(memory_vdd_v))
-    dynamic = tech.dynamic_energy_scale(vdd_v)
-    leakage = tech.leakage_power_scale(vdd_v) * leakage_temperature_factor(gating.temperature_c)
+    scales = model.vdd_scales(vdd_v)
+    leakage = scales.leakage * leakage_temperature_factor(gating.temperature_c)
     memory_scale = 1.0 if memory.memory_vdd_v is None else tech.dynamic_energy_scale(memory.memory_vdd_v)
     if not isinstance(f_clk_mhz, int | float) or not math.isfinite(f_clk_mhz) or f_clk_mhz <= 0:
         raise ConfigError(f"f_clk_mhz: expected a positive number of MHz, got {f_clk_mhz!r}")
@@ -881,15 +883,17 @@ def layer_energy(
         flop_cycles = float(activity.pes) * (cycles - correction) * model.flops
         correction_pe_cycles = float(activity.pes) * correction
         razor_pe_cycles = float(activity.pes) * cycles
-    mac = model.switching_pj(activity.units_per_mac) * dynamic
-    register_data = model.flop_data_pj * (activity.register_toggles_per_mac * dynamic)
+    mac = model.switching_pj(activity.units_per_mac) * scales.datapath
+    register_data = model.flop_data_pj * (activity.register_toggles_per_mac * scales.flop_data)
     powered = activity.pes * (active_share if gating.power_gating else 1.0)
     razor = Band.exact(0.0)
     if activity.protected_bits:
-        per_bit_cycle = model.razor_extra_pj + model.hold_buffer_pj * model.hold_buffers_per_bit
+        per_bit_cycle = model.razor_extra_pj * scales.flop_clock + model.hold_buffer_pj * (
+            model.hold_buffers_per_bit * scales.hold_buffer
+        )
         levels = math.ceil(math.log2(max(2, activity.protected_bits * activity.pes)))
-        razor = per_bit_cycle * (activity.protected_bits * razor_pe_cycles * dynamic) + model.error_network_pj * (
-            activity.detections * levels * dynamic
+        razor = per_bit_cycle * (activity.protected_bits * razor_pe_cycles) + model.error_network_pj * (
+            activity.detections * levels * scales.error_network
         )
     traffic = activity.traffic
     if traffic.by_operand:
@@ -911,11 +915,12 @@ def layer_energy(
         pes=int(activity.pes),
         active_pe_cycles=round(active),
         mac_dynamic_pj=mac * (activity.macs * share),
-        register_clock_pj=(model.flop_clock_pj * (flop_cycles * dynamic) + register_data * activity.macs) * share,
+        register_clock_pj=(model.flop_clock_pj * (flop_cycles * scales.flop_clock) + register_data * activity.macs)
+        * share,
         leakage_pj=model.leakage_uw * (powered * latency_us * leakage * share),
         razor_overhead_pj=razor * share,
         correction_pj=(
-            model.flop_clock_pj * (correction_pe_cycles * model.flops * dynamic)
+            model.flop_clock_pj * (correction_pe_cycles * model.flops * scales.flop_clock)
             + (mac + register_data) * activity.detections
         )
         * share,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["im2col_k_major", "requantize", "requantize_add"]
+__all__ = ["im2col_k_major", "requantize", "requantize_add", "requantize_into"]
 
 _INT32_MIN = np.int64(-(2**31))
 _INT32_MAX = np.int64(2**31 - 1)
@@ -36,15 +36,24 @@ def _multiply(value: np.int64, multiplier: np.int64, shift: np.int64) -> np.int6
 
 @numba.njit(cache=True)
 def requantize(accumulator, bias, multiplier, shift, qmin, qmax):  # pragma: no cover - jitted
-    """int64 (M, N) accumulators + int32 bias, wrapped at 32 bits, requantised, clamped -> int8."""
+    """int64 (M, N) accumulators + int32 bias, wrapped at 32 bits, requantised, clamped -> int8.
+
+    ``bias``, ``multiplier``, ``shift``, ``qmin`` and ``qmax`` hold one value per column.
+    """
+    out = np.empty(accumulator.shape, dtype=np.int8)
+    requantize_into(accumulator, bias, multiplier, shift, qmin, qmax, out)
+    return out
+
+
+@numba.njit(cache=True)
+def requantize_into(accumulator, bias, multiplier, shift, qmin, qmax, out):  # pragma: no cover - jitted
+    """:func:`requantize` writing into `out` (M, N) of any integer type wide enough for [qmin, qmax]."""
     rows, cols = accumulator.shape
-    out = np.empty((rows, cols), dtype=np.int8)
     for row in range(rows):
         for col in range(cols):
             value = _wrap32(accumulator[row, col] + bias[col])
             value = _multiply(value, multiplier[col], shift[col])
-            out[row, col] = min(max(value, qmin), qmax)
-    return out
+            out[row, col] = min(max(value, qmin[col]), qmax[col])
 
 
 @numba.njit(cache=True)

@@ -32,6 +32,7 @@ __all__ = [
     "mnist_subset_path",
     "mnist_test_set",
     "photo_views",
+    "read_image",
 ]
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
@@ -251,6 +252,41 @@ def _parse_labels(labels_file: Path, num_classes: int) -> list[tuple[int, str, i
     return entries
 
 
+def read_image(path: str | PathLike[str]) -> np.ndarray:
+    """The pixels of one image file as RGB.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 3)
+
+    Raises
+    ------
+    ConfigError
+        Not a readable image, or more pixels than Pillow's decompression-bomb limit.
+    """
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=IMAGE_FORMATS) as picture:
+                return np.asarray(picture.convert("RGB"))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        size = "".join(ch for ch in str(error).split("pixels")[0] if ch.isdigit()) or "too many"
+        raise ConfigError(
+            f"{path}: {size} pixels is out of range; allowed: at most {Image.MAX_IMAGE_PIXELS} "
+            "pixels per image (decompression-bomb guard)"
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as error:
+        raise ConfigError(f"{path}: not a readable image ({type(error).__name__})") from None
+
+
 def load_image_folder(
     folder: str | PathLike[str],
     labels_file: str | PathLike[str],
@@ -277,10 +313,6 @@ def load_image_folder(
         Missing or empty folder, bad label line (named by file and line), missing or
         unreadable image.
     """
-    import warnings
-
-    from PIL import Image, UnidentifiedImageError
-
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"images: {folder} is not a directory")
@@ -295,20 +327,7 @@ def load_image_folder(
             raise ConfigError(f"{labels_file}:{number}: image {name!r} is outside {folder}; give a path inside it")
         if not path.is_file():
             raise ConfigError(f"{labels_file}:{number}: image {name!r} not found in {folder}")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(path, formats=IMAGE_FORMATS) as picture:
-                    pixels = np.asarray(picture.convert("RGB"))
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            size = "".join(ch for ch in str(error).split("pixels")[0] if ch.isdigit()) or "too many"
-            raise ConfigError(
-                f"{path}: {size} pixels is out of range; allowed: at most {Image.MAX_IMAGE_PIXELS} "
-                "pixels per image (decompression-bomb guard)"
-            ) from None
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as error:
-            raise ConfigError(f"{path}: not a readable image ({type(error).__name__})") from None
-        images.append(preprocess(pixels))
+        images.append(preprocess(read_image(path)))
         labels.append(label)
         names.append(name)
     return LabelledImages(

@@ -59,6 +59,9 @@ class Conv2d:
     groups : int
     activation : {None, "relu", "relu6"}
         Activation fused after the convolution.
+    ceiling : ndarray of float, shape (C_out,), or None
+        Per-output-channel upper clamp of a ``relu6`` activation, replacing 6 (set by
+        :func:`workloads.equalize.equalize_depthwise_inputs`, which rescales channels).
     """
 
     weight: np.ndarray
@@ -67,6 +70,7 @@ class Conv2d:
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)
     groups: int = 1
     activation: str | None = None
+    ceiling: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.weight.ndim != 4:
@@ -78,6 +82,11 @@ class Conv2d:
         if min(self.stride) < 1 or min(self.padding) < 0:
             raise ConfigError(f"conv: stride {self.stride} / padding {self.padding} invalid")
         _check_activation(self.activation)
+        if self.ceiling is not None:
+            if self.activation != "relu6":
+                raise ConfigError(f"conv ceiling: needs a relu6 activation, got {self.activation!r}")
+            if self.ceiling.shape != (self.weight.shape[0],) or not np.all(self.ceiling > 0):
+                raise ConfigError(f"conv ceiling: expected {self.weight.shape[0]} values > 0")
 
     @property
     def kernel(self) -> tuple[int, int]:
@@ -305,11 +314,11 @@ def prepare_for_quantization(graph: Graph) -> Graph:
     return fuse_activations(fold_batchnorm(graph))
 
 
-def _activate(x: np.ndarray, kind: str | None) -> np.ndarray:
+def _activate(x: np.ndarray, kind: str | None, ceiling: np.ndarray | None = None) -> np.ndarray:
     if kind == "relu":
         return np.maximum(x, 0)
     if kind == "relu6":
-        return np.clip(x, 0, 6)
+        return np.clip(x, 0, 6 if ceiling is None else ceiling.astype(x.dtype))
     return x
 
 
@@ -317,7 +326,7 @@ def _float_node(op: Operator, args: list[np.ndarray], dtype) -> np.ndarray:
     x = args[0]
     if isinstance(op, Conv2d):
         out = ops.float_conv2d(x, op.weight.astype(dtype), op.bias, op.stride, op.padding, op.groups)
-        return _activate(out, op.activation)
+        return _activate(out, op.activation, op.ceiling)
     if isinstance(op, Linear):
         out = x @ op.weight.astype(dtype).T
         if op.bias is not None:

@@ -45,6 +45,7 @@ from pe_models.analytic import (
     run_lengths_needed,
 )
 from pe_models.chain import static_output_arrival_fs
+from pe_models.errors import ConfigError
 from pe_models.integers import bit_frequencies, exact_gemm, to_signed
 from pe_models.operands import OperandStream
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_timing
@@ -322,6 +323,11 @@ class BitlevelBackend:
         if self.array is None:
             self.array = ArrayConfig(
                 rows=256, cols=256, dataflow="ws", f_clk_mhz=self.f_clk_mhz, accumulator_bits=self.pe.width
+            )
+        elif abs(self.array.f_clk_mhz - self.f_clk_mhz) > 1e-9 * self.f_clk_mhz:
+            raise ConfigError(
+                f"array.f_clk_mhz: {self.array.f_clk_mhz:g} MHz, but the PE is timed at f_clk_mhz "
+                f"{self.f_clk_mhz:g} MHz; one clock drives both: give the array f_clk_mhz={self.f_clk_mhz:g}"
             )
         self.protection = Protection(
             protected_mask=self.protect_mask,

@@ -39,6 +39,7 @@ __all__ = [
     "WEIGHT_QMAX",
     "HistogramObserver",
     "dequantize",
+    "entropy_threshold",
     "multiply_by_quantized_multiplier",
     "quantize_activations",
     "quantize_multiplier",
@@ -54,7 +55,7 @@ ACTIVATION_QMIN = -128
 ACTIVATION_QMAX = 127
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
-CALIBRATION_METHODS = ("mse", "percentile")
+CALIBRATION_METHODS = ("mse", "percentile", "entropy")
 
 
 def round_half_away(values: np.ndarray) -> np.ndarray:
@@ -245,18 +246,24 @@ class HistogramObserver:
         index = np.minimum((nonzero / self.upper * self.bins).astype(np.int64), self.bins - 1)
         self.counts += np.bincount(index, minlength=self.bins)
 
-    def threshold(self, method: str = "mse", *, percentile: float = 99.99) -> float:
-        """The clipping threshold ``t`` (scale = t / 127) by `method`.
+    def threshold(self, method: str = "mse", *, percentile: float = 99.99, levels: int = ACTIVATION_QMAX) -> float:
+        """The clipping threshold ``t`` (scale = t / levels) by `method`.
 
         Parameters
         ----------
-        method : {"mse", "percentile"}
+        method : {"mse", "percentile", "entropy"}
             ``percentile``: the upper edge of the bin holding the `percentile`-th
             percentile of |x| (zeros included). ``mse``: the bin edge minimising the
             expected squared quantisation error of the observed distribution (values
-            taken at bin centres), searched over all edges.
+            taken at bin centres), searched over all edges. ``entropy``: the bin edge
+            minimising the Kullback-Leibler divergence between the clipped
+            distribution and its ``levels + 1``-level quantisation (TensorRT's
+            calibration, :func:`entropy_threshold`).
         percentile : float
             In (0, 100], used by ``percentile``.
+        levels : int
+            Positive codes above zero: 127 for signed int8 codes, 255 for unsigned
+            (zero point -128) codes of a non-negative tensor.
 
         Returns
         -------
@@ -277,16 +284,74 @@ class HistogramObserver:
             target = percentile / 100 * (total + self.zeros)
             index = int(np.searchsorted(cumulative, target - 1e-9 * target))
             return float(min(edges[min(index, self.bins - 1)], self.peak))
+        if method == "entropy":
+            return entropy_threshold(self.counts, self.upper, levels=levels + 1)
         centres = width * (np.arange(self.bins) + 0.5)
         used = np.flatnonzero(self.counts)
         centres, counts = centres[used], self.counts[used].astype(np.float64)
         candidates = edges[edges <= self.peak + width]
         best, best_error = float(candidates[-1]), np.inf
         for chunk in np.array_split(candidates, max(1, len(candidates) // 256)):
-            scale = chunk[:, None] / ACTIVATION_QMAX
-            codes = np.minimum(np.floor(centres[None, :] / scale + 0.5), ACTIVATION_QMAX)
+            scale = chunk[:, None] / levels
+            codes = np.minimum(np.floor(centres[None, :] / scale + 0.5), levels)
             error = ((centres[None, :] - codes * scale) ** 2 * counts[None, :]).sum(axis=1)
             index = int(np.argmin(error))
             if error[index] < best_error:
                 best, best_error = float(chunk[index]), float(error[index])
         return best
+
+
+def entropy_threshold(counts: np.ndarray, upper: float, *, levels: int = 128) -> float:
+    """Clipping threshold minimising the KL divergence of the quantised distribution.
+
+    TensorRT's entropy calibration (Migacz, "8-bit Inference with TensorRT", GTC 2017;
+    Wu et al. 2020, section 4.2; the algorithm of NVIDIA's ``pytorch-quantization``
+    ``_compute_amax_entropy``): for every candidate number of bins ``i`` (from
+    `levels` to all), the reference distribution ``P`` is the first ``i`` bins with
+    every count above them added to bin ``i - 1`` (clipping); ``Q`` merges the first
+    ``i`` bins (without the clipped counts) into `levels` groups, bin ``b`` into group
+    ``floor(b * levels / i)``, and spreads each group's count evenly over its non-empty
+    bins. The threshold is the upper edge of bin ``i - 1`` for the ``i`` minimising
+    ``KL(P || Q)`` (the largest such ``i`` on a tie); a ``Q`` that is empty where ``P``
+    is not (infinite divergence) is never chosen.
+
+    Parameters
+    ----------
+    counts : ndarray of int, shape (bins,)
+        Histogram of |x| over ``[0, upper)`` in equal bins (exact zeros left out: they
+        quantise without error whatever the threshold).
+    upper : float
+        Upper edge of the last bin, > 0.
+    levels : int
+        Quantisation levels of |x| (128 for int8 codes 0..127).
+
+    Returns
+    -------
+    float
+        The threshold (``upper`` when the histogram is empty).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    bins = counts.size
+    total = counts.sum()
+    if total == 0 or bins <= levels:
+        return float(upper)
+    width = upper / bins
+    beyond = total - np.cumsum(counts)
+    nonempty = counts > 0
+    best_bins, best_divergence = bins, np.inf
+    for used in range(levels, bins + 1):
+        reference = counts[:used].copy()
+        reference[-1] += beyond[used - 1]
+        group = np.arange(used) * levels // used
+        group_sums = np.bincount(group, weights=counts[:used], minlength=levels)
+        group_filled = np.bincount(group, weights=nonempty[:used], minlength=levels)
+        spread = np.where(nonempty[:used], group_sums[group] / np.maximum(group_filled[group], 1), 0.0)
+        present = reference > 0
+        if np.any(spread[present] == 0):
+            continue
+        p = reference[present] / reference.sum()
+        q = spread[present] / spread.sum()
+        divergence = float(np.sum(p * np.log(p / q)))
+        if divergence <= best_divergence:
+            best_bins, best_divergence = used, divergence
+    return float(best_bins * width)

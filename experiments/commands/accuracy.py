@@ -36,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "photos), with per-layer error counts per accumulator bit."
     )
     parser.epilog = DEFINITIONS
-    add_study_options(parser, AccuracyConfig, metavar={"model": "NAME|FILE.onnx"})
+    add_study_options(parser, AccuracyConfig, metavar={"model": "NAME|FILE.onnx", "calibration_images": "DIR"})
     add_output_options(parser, "accuracy")
     parser.set_defaults(handler=run)
 
@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
         pe=config.pe_config().as_dict(),
         calibration={
             "method": config.calibration,
-            "images": totals["calibration_images"],
+            "images": totals["calibration_count"],
+            "source": totals["calibration_source"],
         },
         accumulator_bits=config.width,
     )

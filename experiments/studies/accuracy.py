@@ -101,8 +101,15 @@ class AccuracyConfig(SweepFields, EnergyFields):
         Per-layer protection plan (TOML, ``docs/array_simulation.md``) replacing `protect`,
         `recovery`, `penalty_cycles` and `razor_window_ps` (``bitlevel``).
     calibration : str
-        Activation calibration: ``mse`` (threshold minimising the quantisation MSE) or
-        ``percentile`` (99.99th percentile of ``|x|``).
+        Activation calibration per layer: ``percentile`` (99.99th percentile of ``|x|``),
+        ``mse`` (threshold minimising the quantisation MSE) or ``entropy`` (threshold
+        minimising the KL divergence, TensorRT's; clips ReLU6 outputs hard).
+    calibration_images : path, optional
+        Folder of calibration images (no labels), disjoint from the evaluation images; refused
+        when empty, of a smaller image size or sharing an image with the evaluation images
+        (default: the shipped MNIST calibration images for 28x28 models; for ImageNet models a
+        seeded held-out fifth of the `images` folder, never evaluated, or scikit-image's
+        photos with a warning).
     batch, clock_gating, power_gating, memory_vdd_v, dram, temperature_c :
         The energy columns' hardware (:class:`~experiments.studies.energy_options.EnergyFields`):
         `batch` images share each weight fold on the simulated array, whatever `images` is.
@@ -128,7 +135,8 @@ class AccuracyConfig(SweepFields, EnergyFields):
     recovery: str = "global"
     razor_window_ps: Any = None
     plan: str | Path | None = None
-    calibration: str = "mse"
+    calibration: str = "percentile"
+    calibration_images: str | Path | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -154,6 +162,8 @@ class AccuracyConfig(SweepFields, EnergyFields):
             if plan.model is not None and plan.model != self.model:
                 raise ConfigError(f"plan.model: the plan is for model {plan.model!r}, not {self.model!r}")
         check_choice("calibration", self.calibration, CALIBRATION_METHODS)
+        if self.calibration_images is not None and not Path(self.calibration_images).is_dir():
+            raise ConfigError(f"calibration_images: {self.calibration_images} is not a directory")
         rows, cols = array_shape(self.array)
         set_field(self, "array", f"{rows}x{cols}")
 
@@ -315,7 +325,8 @@ class ErrorsPerBit(StudyResult[ErrorRow, AccuracyConfig]):
 @dataclass(frozen=True, kw_only=True)
 class AccuracyResult(StudyResult[AccuracyRow, AccuracyConfig]):
     """One row per voltage; ``totals``: model, weights, metric, images, float_top1_pct,
-    macs_per_image, calibration_images, protect_mask, nominal_vdd_v (the reference of ``saving_pct``).
+    macs_per_image, calibration_count, calibration_source, protect_mask, nominal_vdd_v (the
+    reference of ``saving_pct``).
 
     Attributes
     ----------
@@ -451,7 +462,12 @@ def accuracy(
     protect_mask = config.protect_mask()
     calibration = CalibrationConfig(method=config.calibration)
     prepared = prepare_model(
-        config.model, images=config.images, labels=config.labels, seed=config.seed, calibration=calibration
+        config.model,
+        images=config.images,
+        labels=config.labels,
+        seed=config.seed,
+        calibration=calibration,
+        calibration_images=config.calibration_images,
     )
     plan = options.get("plan")
     if plan is not None:
@@ -509,7 +525,8 @@ def accuracy(
         "images": len(prepared.images),
         "float_top1_pct": prepared.float_accuracy,
         "macs_per_image": prepared.model.macs_per_image,
-        "calibration_images": len(bundle.calibration_images),
+        "calibration_count": len(bundle.calibration_images),
+        "calibration_source": bundle.calibration_source,
         "protect_mask": f"0x{protect_mask:08x}",
         "nominal_vdd_v": nominal_v,
         **config.energy_totals(),

@@ -456,7 +456,7 @@ def check_model(value: object, name: str = "model", *, files: bool = True) -> st
     Raises
     ------
     ConfigError
-        ``model: expected tinymnv2, mobilenetv2 or a float ONNX file, got 'nope'``, or an
+        ``model: expected one of tinymnv2, mobilenetv2 or a float ONNX file, got 'nope'``, or an
         ONNX file that does not exist.
     """
     from workloads.models import MODEL_NAMES
@@ -469,7 +469,7 @@ def check_model(value: object, name: str = "model", *, files: bool = True) -> st
             raise ConfigError(f"{name}: {text}: no such ONNX file")
         return text
     allowed = ", ".join(MODEL_NAMES) + (" or a float ONNX file" if files else "")
-    raise ConfigError(f"{name}: expected {allowed}, got {value!r}")
+    raise ConfigError(f"{name}: expected one of {allowed}, got {value!r}")
 
 
 @functools.cache
@@ -512,7 +512,7 @@ def check_images(value: object, *, model: str, name: str = "images", folder: boo
             raise ConfigError(f"{name}: {str(value)!r} is neither a number of images nor a directory")
         return str(value)
     allowed = "a positive number of images" + (" or a folder of images" if folder else "")
-    raise ConfigError(f"{name}: expected {allowed}, got {value!r}")
+    raise ConfigError(f"{name}: expected one of {allowed}, got {value!r}")
 
 
 def check_labels(images: object, labels: object) -> None:

@@ -77,6 +77,8 @@ from .common import (
 from .energy_options import EnergyFields
 
 __all__ = [
+    "TOTAL",
+    "TOTAL_LAYER_ID",
     "EnergyConfig",
     "EnergyFigures",
     "EnergyPerVdd",
@@ -90,6 +92,8 @@ __all__ = [
 ]
 
 TOTAL = "total"
+TOTAL_LAYER_ID = -1
+"""``layer_id`` of the row of the whole inference (``layer_name`` :data:`TOTAL`) after each VDD's layers."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -331,7 +335,8 @@ class EnergyPerVdd(StudyResult[EnergyPerVddRow, EnergyConfig]):
 
 @dataclass(frozen=True, kw_only=True)
 class EnergyResult(StudyResult[EnergyRow, EnergyConfig]):
-    """One row per (VDD, layer); the energy per inference at each VDD in ``per_vdd``.
+    """One row per (VDD, layer), then the whole inference at that VDD (``layer_id`` -1, ``layer_name``
+    ``total``); the same per-VDD totals also apart in ``per_vdd``.
 
     ``totals``: nominal VDD, energy per MAC at nominal (datapath and total), peak
     throughput, the toggle model's validation errors, the saving at the lowest VDD, the
@@ -677,6 +682,11 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
             sum(a.detections for a in activities),
         )
         per_vdd.append(EnergyPerVddRow(vdd_v=whole.vdd_v, f_clk_mhz=whole.f_clk_mhz, **figures))
+        rows.append(
+            EnergyRow(
+                vdd_v=whole.vdd_v, f_clk_mhz=whole.f_clk_mhz, layer_id=TOTAL_LAYER_ID, layer_name=TOTAL, **figures
+            )
+        )
     macs = reference_total.macs
     lowest = min(voltages)
     lowest_total = total_energy(evaluated[lowest][0], name=TOTAL)
@@ -763,7 +773,7 @@ def plot_energy_layers(result: EnergyResult, vdd_v: float):
     """Stacked bars per layer at one supply voltage."""
     from experiments.output import subplots
 
-    rows = [row for row in result.rows if row.vdd_v == vdd_v]
+    rows = [row for row in result.rows if row.vdd_v == vdd_v and row.layer_id != TOTAL_LAYER_ID]
     figure, axis = subplots(figsize=(max(4.0, 0.25 * len(rows) + 2), 4.0))
     positions = np.arange(len(rows))
     bottom = np.zeros(len(rows))

@@ -54,9 +54,10 @@ def prepare_model(
     labels: str | Path | None,
     seed: int,
     calibration: CalibrationConfig,
+    calibration_images: str | Path | None = None,
 ) -> PreparedModel:
     """Load, calibrate and quantise `model_name`; score the float model on its images."""
-    bundle = load_bundle(model_name, images=images, labels=labels, seed=seed)
+    bundle = load_bundle(model_name, images=images, labels=labels, seed=seed, calibration_images=calibration_images)
     model = quantize_model(bundle.graph, bundle.calibration_images, calibration=calibration)
     evaluation = bundle.evaluation.images
     step = model.default_batch_size()

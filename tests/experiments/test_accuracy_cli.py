@@ -66,11 +66,11 @@ def test_accuracy_writes_table_csv_plot_and_config(tmp_path, capsys):
         (["--vdd", "3"], "--vdd: 3 V is out of range; allowed: (0, 2] V"),
         (["--protect", "40:20"], "--protect: bit 40 is out of range; allowed: 0..31"),
         (["--protect", "high"], "--protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 'high'"),
-        (["--model", "resnet"], "--model: expected tinymnv2, mobilenetv2 or a float ONNX file, got 'resnet'"),
+        (["--model", "resnet"], "--model: expected one of tinymnv2, mobilenetv2 or a float ONNX file, got 'resnet'"),
         (["--images", "5000"], "--images: 5000 is out of range; allowed: 1..1000"),
         (["--images", "nowhere"], "--images: 'nowhere' is neither a number of images nor a directory"),
         (["--labels", "x.txt"], "--labels: only with images given as a folder of images"),
-        (["--calibration", "max"], "--calibration: expected one of mse, percentile, got 'max'"),
+        (["--calibration", "max"], "--calibration: expected one of mse, percentile, entropy, got 'max'"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_no_files(tmp_path, capsys, argv, message):
@@ -87,6 +87,64 @@ def test_empty_image_folder_is_rejected(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["accuracy", "--images", str(folder), "--labels", str(tmp_path / "labels.txt"), "--out", str(out)]) == 2
     assert capsys.readouterr().err.startswith(f"vscale: error: --images: {folder} contains no images (")
+    assert not out.exists()
+
+
+def test_an_empty_calibration_folder_is_rejected(tmp_path, capsys):
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    out = tmp_path / "out"
+    assert main(["accuracy", "--images", "10", "--calibration-images", str(folder), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"vscale: error: --calibration-images: {folder} contains no images "
+        "(.jpg, .jpeg, .png, .bmp, .ppm, .pgm, .tif, .tiff, .webp)\n"
+    )
+    assert not out.exists()
+
+
+def test_a_calibration_folder_sharing_an_image_with_the_evaluation_folder_is_rejected(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(np.random.SeedSequence(41))
+    images, calibration = tmp_path / "images", tmp_path / "calibration"
+    images.mkdir()
+    calibration.mkdir()
+    digits = rng.integers(0, 256, size=(3, 28, 28), dtype=np.uint8)
+    for index, digit in enumerate(digits):
+        Image.fromarray(digit).save(images / f"{index}.png")
+    Image.fromarray(digits[2]).save(calibration / "again.png")
+    (tmp_path / "labels.txt").write_text("0.png 0\n1.png 1\n2.png 2\n")
+    out = tmp_path / "out"
+    argv = ["accuracy", "--images", str(images), "--labels", str(tmp_path / "labels.txt")]
+    assert main([*argv, "--calibration-images", str(calibration), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --calibration-images: again.png is also an evaluation image (2.png); "
+        "calibration and evaluation images must be disjoint\n"
+    )
+    assert not out.exists()
+
+
+def test_a_calibration_image_of_another_size_is_rejected(tmp_path, capsys):
+    from PIL import Image
+
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(folder / "big.png")
+    out = tmp_path / "out"
+    assert main(["accuracy", "--images", "10", "--calibration-images", str(folder), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"vscale: error: --calibration-images: {folder / 'big.png'} is 32x32 pixels; allowed: 28x28 "
+        "(the model's input size)\n"
+    )
+    assert not out.exists()
+
+
+def test_a_missing_calibration_folder_is_rejected(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["accuracy", "--calibration-images", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
+    assert (
+        capsys.readouterr().err == f"vscale: error: --calibration-images: {tmp_path / 'nowhere'} is not a directory\n"
+    )
     assert not out.exists()
 
 
@@ -188,8 +246,9 @@ def test_registered_injection_backend_gets_its_point_and_reports_stats(tmp_path,
     assert [(v, m) for v, m, _ in built] == [(0.8, 0xFFF00000), (0.6, 0xFFF00000)]
     assert [s.spawn_key for _, _, s in built] == [(0,), (1,)]
     assert {s.entropy for _, _, s in built} == {7}
-    # tinymnv2: 17 GEMM layers, depthwise layers one call per channel: 16 + 64 + 96 + 96 + 128
-    calls = 17 - 5 + 16 + 64 + 96 + 96 + 128
+    # tinymnv2: 17 GEMM layers, depthwise layers one call per channel: 16 + 64 + 96 + 96 + 128;
+    # bitlevel runs the 10 images in hardware batches of --batch (1): 10 batches
+    calls = (17 - 5 + 16 + 64 + 96 + 96 + 128) * 10
     assert [r["unprotected_errors"] for r in rows] == [calls, calls]
     errors = list(csv.DictReader(io.StringIO((out / "errors_per_bit.csv").read_text())))
     assert {(r["bit"], r["protected"]) for r in errors} == {("0", "False"), ("31", "True")}

@@ -310,7 +310,7 @@ CASES = [
     ),
     pytest.param(
         ["probs", "--colour", "red"],
-        "unrecognized arguments: --colour red",
+        "--colour: not an option of vscale probs; see vscale probs --help",
         id="probs-unknown-option",
     ),
     pytest.param(
@@ -549,7 +549,7 @@ CASES = [
     ),
     pytest.param(
         ["trace", "--layer", "0", "--model", "resnet"],
-        "--model: expected tinymnv2, mobilenetv2 or a float ONNX file, got 'resnet'",
+        "--model: expected one of tinymnv2, mobilenetv2 or a float ONNX file, got 'resnet'",
         id="trace-model-unknown",
     ),
     pytest.param(
@@ -606,7 +606,7 @@ CASES = [
     ),
     pytest.param(
         ["accuracy", "--model", "resnet"],
-        "--model: expected tinymnv2, mobilenetv2 or a float ONNX file, got 'resnet'",
+        "--model: expected one of tinymnv2, mobilenetv2 or a float ONNX file, got 'resnet'",
         id="accuracy-model-unknown",
     ),
     pytest.param(
@@ -631,7 +631,7 @@ CASES = [
     ),
     pytest.param(
         ["accuracy", "--calibration", "max"],
-        "--calibration: expected one of mse, percentile, got 'max'",
+        "--calibration: expected one of mse, percentile, entropy, got 'max'",
         id="accuracy-calibration",
     ),
     pytest.param(

@@ -46,3 +46,30 @@ def test_latency_states_the_dram_bandwidth(tmp_path, capsys, extra, words):
     argv = ["latency", "--topology", "resnet18", "--array", "32x32", *extra, "--out", str(tmp_path / "out")]
     assert main(argv) == 0
     assert words in capsys.readouterr().out.splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["accuracy", "--vddd", "0.9"], "--vddd: not an option of vscale accuracy; did you mean --vdd?"),
+        (
+            ["latency", "--topology", "resnet50", "--bandwith=10"],
+            "--bandwith: not an option of vscale latency; did you mean --bandwidth?",
+        ),
+        (
+            ["tech", "show", "--vdd-volts", "0.5"],
+            "--vdd-volts: not an option of vscale tech show; did you mean --vdd-v?",
+        ),
+        (
+            ["latency", "--topology", "resnet50", "--zzzz"],
+            "--zzzz: not an option of vscale latency; see vscale latency --help",
+        ),
+        (["latency", "--topology", "resnet50", "extra"], "unrecognized arguments: extra"),
+    ],
+)
+def test_an_unknown_option_names_the_nearest_one(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as status:
+        main([*argv, "--out", str(tmp_path / "out")])
+    assert status.value.code == 2
+    assert capsys.readouterr().err == f"vscale: error: {message}\n"
+    assert not (tmp_path / "out").exists()

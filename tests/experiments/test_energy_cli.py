@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 
 import numpy as np
@@ -79,12 +80,46 @@ def test_topology_rows_per_layer_and_total(tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     rows = _rows(out / "energy.csv")
     (whole,) = _rows(out / "energy_per_vdd.csv")
-    assert [r["layer_name"] for r in rows] == ["conv", "fc"]
+    assert [(r["layer_id"], r["layer_name"]) for r in rows] == [("0", "conv"), ("1", "fc"), ("-1", "total")]
     assert list(printed["rows"][0]) == list(rows[0])
     assert [row["vdd_v"] for row in printed["per_vdd"]] == [0.7]
     assert printed["totals"]["critical_path_ps"] > 0
     for column in (*COMPONENTS, "total_pj", "macs", "cycles"):
         assert float(whole[column]) == pytest.approx(float(rows[0][column]) + float(rows[1][column]))
+        assert float(rows[2][column]) == pytest.approx(float(whole[column]))
+
+
+INTERFACE_COLUMNS = (
+    "energy_per_inference_pj",
+    "core_pj",
+    "system_saving_pct",
+    "core_saving_pct",
+    "register_clock_pj",
+    "utilisation_pct",
+    "batch",
+    "dvfs_f_clk_mhz",
+    "dvfs_energy_per_inference_pj",
+    "dvfs_latency_us",
+)
+
+
+def test_csv_on_stdout_ends_every_vdd_with_its_total_row(tmp_path, capsys):
+    """Issue 24's interface: the CSV printed by ``--format csv`` holds a ``total`` row per VDD
+    with the per-inference columns, equal to the sum of that VDD's layer rows."""
+    out = tmp_path / "out"
+    arguments = ["energy", "--gemm", "32,16,24", "--array", "8x8", "--vdd", "0.9,0.5", "--format", "csv"]
+    assert main([*arguments, "--out", str(out)]) == 0
+    printed = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    totals = {row["vdd_v"]: row for row in printed if row["layer_name"] == "total"}
+    assert sorted(totals) == ["0.5", "0.9"]
+    for vdd, total in totals.items():
+        layers = [row for row in printed if row["vdd_v"] == vdd and row["layer_name"] != "total"]
+        assert all(total[column] != "" for column in INTERFACE_COLUMNS)
+        assert float(total["energy_per_inference_pj"]) == pytest.approx(
+            sum(float(row["energy_per_inference_pj"]) for row in layers)
+        )
+    assert float(totals["0.9"]["system_saving_pct"]) == 0.0
+    assert float(totals["0.5"]["core_saving_pct"]) > 0.0
 
 
 def test_protected_bits_cost_detection_overhead(tmp_path):
@@ -105,6 +140,11 @@ def test_protected_bits_cost_detection_overhead(tmp_path):
             "allowed: 0.35 < --vdd <= 1.35",
         ),
         (["--gemm", "4,4,4", "--protect", "40:35"], "--protect: bit 40 is out of range; allowed: 0..31"),
+        (
+            ["--gemm", "4,4,4", "--vdd", "1.2"],
+            "--vdd: 1.2 V is outside the characterised corners of cell library 'ptm-32nm-hp'; "
+            "allowed: 0.4 <= --vdd <= 1",
+        ),
         (["--gemm", "4,4,4", "--activity-samples", "3"], "--activity-samples: expected an integer >= 64, got 3"),
         (
             ["--gemm", "4,4,4", "--batch", "0"],

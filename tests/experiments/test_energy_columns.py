@@ -69,15 +69,21 @@ def test_simulate_at_nominal_vdd_without_protection_has_no_razor_or_correction_e
     assert result.totals["energy_vdd_v"] == 0.9
 
 
-def test_simulate_energy_scales_with_the_technology_when_no_error_occurs():
-    """At a slow clock both voltages are error-free: same cycles, so dynamic terms scale by the
-    switching-energy ratio, leakage by the leakage-power ratio, memories not at all."""
+def _error_free_rows(**fields):
     rows = {}
     for vdd in (0.9, 0.6):
-        result = vscale.simulate(gemm="48,20,36", vdd_v=vdd, f_clk_mhz=100.0, array="8x8")
+        result = vscale.simulate(gemm="48,20,36", vdd_v=vdd, f_clk_mhz=100.0, array="8x8", **fields)
         (rows[vdd],) = result.rows
         assert rows[vdd].erroneous_macs == 0 and rows[vdd].correction_cycles == 0
-    tech = PEConfig().tech
+    return rows
+
+
+def test_simulate_energy_scales_with_the_technology_when_no_error_occurs():
+    """A technology without a characterised library, at a slow clock both voltages error-free:
+    same cycles, so dynamic terms scale by the switching-energy ratio, leakage by the
+    leakage-power ratio, memories not at all."""
+    rows = _error_free_rows(technology="generic-28nm")
+    tech = PEConfig(technology="generic-28nm").tech
     dynamic = tech.dynamic_energy_scale(0.6) / tech.dynamic_energy_scale(0.9)
     leakage = tech.leakage_power_scale(0.6) / tech.leakage_power_scale(0.9)
     low, nominal = rows[0.6], rows[0.9]
@@ -85,6 +91,41 @@ def test_simulate_energy_scales_with_the_technology_when_no_error_occurs():
     for name in DYNAMIC:
         assert getattr(low, name) / getattr(nominal, name) == pytest.approx(dynamic, rel=1e-9)
     assert low.leakage_pj / nominal.leakage_pj == pytest.approx(leakage, rel=1e-9)
+    assert (low.sram_pj, low.dram_pj) == (nominal.sram_pj, nominal.dram_pj)
+
+
+def test_simulate_energy_scales_with_the_characterised_library_when_no_error_occurs():
+    """ptm-32nm-hp's core energy at 0.6 V comes from its cell library at 0.6 V: the leakage
+    ratio is the PE's cells' and flops' library leakage summed at both supplies (read here from
+    the library and the netlists' cell counts); the datapath's switching ratio lies between the
+    smallest and largest per-cell ratio of the library (output transition at the FO4 load, and
+    an input pin charged); the memories do not move."""
+    from pe_models.liberty import shipped_cell_library
+
+    rows = _error_free_rows()
+    library = shipped_cell_library("ptm-32nm-hp")
+    pe = PEConfig()
+    kinds = [cell.kind for netlist in pe.stages.values() for cell in netlist.cells]
+    flops = 2 * 8 + 16 + 32
+
+    def leakage(vdd: float) -> float:
+        return sum(library.leakage_nw(kind, vdd) for kind in kinds) + flops * library.leakage_nw("dff", vdd)
+
+    def cell_energies(vdd: float) -> list[float]:
+        load, slew = library.reference_load_ff, library.reference_slew_ps(vdd)
+        energies = []
+        for kind in set(kinds):
+            pins = library.arc_pins(kind)
+            arcs = [library.switching_energy_fj(kind, p, e, vdd, load, slew) for p in pins for e in ("rise", "fall")]
+            energies.append(sum(arcs) / len(arcs))
+            energies.append(library.pin_capacitance_ff(kind, pins[0], vdd) * vdd**2)
+        return energies
+
+    ratios = [low / high for low, high in zip(cell_energies(0.6), cell_energies(0.9), strict=True)]
+    low, nominal = rows[0.6], rows[0.9]
+    assert low.cycles == nominal.cycles
+    assert low.leakage_pj / nominal.leakage_pj == pytest.approx(leakage(0.6) / leakage(0.9), rel=1e-9)
+    assert min(ratios) <= low.mac_dynamic_pj / nominal.mac_dynamic_pj <= max(ratios)
     assert (low.sram_pj, low.dram_pj) == (nominal.sram_pj, nominal.dram_pj)
 
 

@@ -295,3 +295,25 @@ def test_zero_accuracy_budget_accepts_the_lowest_error_free_vdd_and_confirms_it(
     # Every measured plan below it was not error-free (it changed no image, or did, but
     # could not be confirmed by any number of test images at a budget of 0).
     assert all(float(row["vdd_v"]) >= plan["vdd_v"] for row in confirmation if row["within_budgets"] == "True")
+
+
+def test_independent_detectors_solve_the_stall_fraction_by_hand():
+    from experiments.studies.optimizer.profiling import independent_detectors
+
+    # 1 - 0.9 ** 2 = 0.19: two independent detectors per cycle at q = 0.1.
+    assert independent_detectors(0.19, 0.1, 16) == pytest.approx(2.0)
+    # log(0.5) / log(0.999) = 692.8 PEs, more than the 10 in flight: clipped.
+    assert independent_detectors(0.5, 0.001, 10) == 10.0
+    assert independent_detectors(float("nan"), 0.1, 16) == 16.0
+
+
+def test_recovery_cycles_with_calibrated_detectors_by_hand():
+    from types import SimpleNamespace
+
+    from experiments.studies.optimizer.solving import _recovery_cycles
+
+    profile = SimpleNamespace(rows_used=4, cols_used=4, macs=1600)
+    cycles = _recovery_cycles(profile, np.array([[0.1]]), 1, np.array([2.0]))
+    # 100 busy cycles; global: 100 (1 - 0.9 ** 2) = 19; a column holds 2 x 4 / 16 = 0.5 -> 1 detector: 100 x 0.1.
+    assert cycles["global"][0, 0] == pytest.approx(19.0)
+    assert cycles["column"][0, 0] == pytest.approx(10.0)

@@ -223,10 +223,14 @@ def test_slack_of_a_mac_equals_the_sampling_instant_minus_its_gate_level_settle_
 
 
 def test_pe_eval_energy_of_one_product_bit_rising_is_its_two_nets_by_hand(tmp_path, capsys):
-    """Adder stage, product 0 -> 1, partial sum 0: product bit 0 switches (flop Q 1 + XOR3 input 12 +
-    MAJ3 input 2 = 15 units) and sum bit 0 (XOR3 parasitic 12 + flop D 1 = 13); the carry stays 0.
-    28 units x 0.5 C_unit (0.9 V)^2, plus the adder's leakage over the 700 MHz period."""
-    from pe_models.energy import pe_energy_model
+    """Adder stage, product 0 -> 1, partial sum 0: product bit 0 switches (the flop's Q, an XOR3
+    and a MAJ3 input pin) and sum bit 0 (the XOR3's output, a flop's D pin); the carry stays 0.
+    Each from ptm-32nm-hp's characterised library at 0.9 V, read here directly: a cell's own
+    energy per output transition is its arcs' mean switching energy at the FO4 load less
+    that load's 0.5 C V^2, the flop's Q transition its clock-to-Q arcs' mean less the quiet
+    rising clock edge, a pin 0.5 C V^2 at the pins' mean capacitance; plus the adder cells'
+    library leakage over the 700 MHz period."""
+    from pe_models.liberty import shipped_cell_library
     from pe_models.pe import PEConfig
 
     vectors = tmp_path / "v.csv"
@@ -234,10 +238,29 @@ def test_pe_eval_energy_of_one_product_bit_rising_is_its_two_nets_by_hand(tmp_pa
     argv = ["pe", "eval", str(vectors), "--vdd", "0.9", "--level", "gate", "--energy", "--out", str(tmp_path / "o")]
     assert main(argv) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    unit_ff = pe_energy_model(PEConfig()).unit_capacitance_ff.nominal
-    assert float(rows[0]["switching_fj"]) == pytest.approx(28 * 0.5 * unit_ff * 0.81, rel=1e-9)
+    library, vdd = shipped_cell_library("ptm-32nm-hp"), 0.9
+    load, slew = library.reference_load_ff, library.reference_slew_ps(vdd)
+
+    def own(cell: str) -> float:
+        arcs = [
+            library.switching_energy_fj(cell, pin, edge, vdd, load, slew)
+            for pin in library.arc_pins(cell)
+            for edge in ("rise", "fall")
+        ]
+        return sum(arcs) / len(arcs) - 0.5 * load * vdd**2
+
+    def pin(cell: str) -> float:
+        pins = library.pins(cell)
+        return 0.5 * vdd**2 * sum(library.pin_capacitance_ff(cell, p, vdd) for p in pins) / len(pins)
+
+    q = own("dff") - library.clock_pin_energy_fj("rise", vdd)
+    d = 0.5 * vdd**2 * library.pin_capacitance_ff("dff", "D", vdd)
+    assert float(rows[0]["switching_fj"]) == pytest.approx(q + pin("xor3") + pin("maj3") + own("xor3") + d, rel=1e-9)
     assert float(rows[1]["switching_fj"]) == 0.0
-    assert float(rows[1]["energy_fj"]) == float(rows[1]["leakage_fj"]) > 0
+    kinds = [cell.kind for cell in PEConfig().stages["adder"].cells]
+    leakage_fj = sum(library.leakage_nw(kind, vdd) for kind in kinds) * 1e-9 * (1e6 / 700.0) * 1e3
+    assert float(rows[1]["energy_fj"]) == float(rows[1]["leakage_fj"])
+    assert float(rows[1]["leakage_fj"]) == pytest.approx(leakage_fj, rel=1e-3)
     assert float(rows[0]["energy_fj"]) == pytest.approx(float(rows[0]["switching_fj"]) + float(rows[0]["leakage_fj"]))
 
 

@@ -158,3 +158,21 @@ def test_run_with_a_plan_file_measures_it_in_step_2(tmp_path, capsys):
     assert [float(row["vdd_v"]) for row in rows] == [0.9, 0.6]
     assert {row["recovery"] for row in rows} == {"column"}
     assert rows[0]["protected_bits"] == "31:20 to 31:24 (17/17 layers)"
+
+
+def test_paper_regime_sentence_asks_for_the_delay_scale_at_half_a_volt_as_slack():
+    from experiments.report import _paper_regime_sentence
+    from experiments.studies.optimize import OptimizeConfig
+
+    config = OptimizeConfig()
+    # Every path meets 700 MHz at 0.5 V when period / (critical path x delay_scale(0.5)) >= 1,
+    # so the slack ratio at nominal VDD must be at least delay_scale(0.5).
+    needed = config.pe.tech.delay_scale(0.5)
+    assert f"of at least {needed:.3g}; this PE's is" in _paper_regime_sentence(config)
+
+
+def test_paper_configuration_minimises_the_cores_energy_as_the_paper_reports_it():
+    from experiments.studies.run import RunConfig
+
+    assert RunConfig(paper=True).optimizer().objective == "core"
+    assert RunConfig().optimizer().objective == "system"

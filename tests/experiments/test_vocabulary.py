@@ -91,8 +91,11 @@ def test_an_unknown_keyword_names_the_nearest_field(call, message):
     [
         (
             lambda: vscale.AccuracyConfig(model="nope"),
-            "model: expected tinymnv2, mobilenetv2 or a float ONNX file, got 'nope'",
+            "model: expected one of tinymnv2, mobilenetv2 or a float ONNX file, got 'nope'",
         ),
+        (lambda: vscale.RunConfig(model="nope"), "model: expected one of tinymnv2, mobilenetv2, got 'nope'"),
+        (lambda: OptimizeConfig(model="nope"), "model: expected one of tinymnv2, mobilenetv2, got 'nope'"),
+        (lambda: vscale.EnergyConfig(model="nope"), "model: expected one of tinymnv2, mobilenetv2, got 'nope'"),
         (lambda: vscale.AccuracyConfig(images=5000), "images: 5000 is out of range; allowed: 1..1000"),
         (lambda: vscale.TraceConfig(images=-2), "images: expected a positive integer, got -2"),
         (

@@ -112,11 +112,11 @@ def test_a_stored_energy_model_equals_the_computed_one(folder):
     pe = PEConfig(width=24)
     pe_energy_model.cache_clear()
     _calibration_units.cache_clear()
-    computed = pe_energy_model(pe, samples=400)
+    computed = pe_energy_model(pe, samples=400, core_source="constants")
     assert len(list((folder / "toggle-models").iterdir())) == 1 + len(pe.stages)
     pe_energy_model.cache_clear()
     _calibration_units.cache_clear()
-    stored = pe_energy_model(pe, samples=400)
+    stored = pe_energy_model(pe, samples=400, core_source="constants")
     for name, model in computed.stages.items():
         again = stored.stages[name]
         assert np.array_equal(again.unit_coefficients, model.unit_coefficients)
@@ -127,3 +127,25 @@ def test_a_stored_energy_model_equals_the_computed_one(folder):
             model.features,
         )
     assert stored.unit_capacitance_ff == computed.unit_capacitance_ff
+
+
+def test_the_reference_net_toggles_are_computed_once_and_read_back_exactly(folder, monkeypatch):
+    """The characterised library's supply ratios weigh nets by these mean transitions; a
+    second process reads them from the cache without running (or importing) the toggle kernel."""
+    from pe_models import energy
+    from pe_models.pe import PEConfig
+
+    pe = PEConfig(width=24)
+    energy._reference_net_toggles.cache_clear()
+    computed = energy._reference_net_toggles(pe)
+    energy._reference_net_toggles.cache_clear()
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("the toggles were computed again")
+
+    monkeypatch.setattr(energy, "net_toggles_fast", not_again)
+    stored = energy._reference_net_toggles(pe)
+    energy._reference_net_toggles.cache_clear()
+    assert set(stored) == set(computed) == set(pe.stages)
+    for name, values in computed.items():
+        assert stored[name].dtype == values.dtype and np.array_equal(stored[name], values)

@@ -199,7 +199,7 @@ def test_a_cell_library_with_the_default_figures_gives_the_default_model():
     from pe_models.energy import logical_effort_cells
 
     pe = PEConfig()
-    default = pe_energy_model(pe)
+    default = pe_energy_model(pe, core_source="constants")
     library = pe_energy_model(pe, cells=logical_effort_cells(pe))
     assert library.random_mac_pj.nominal == pytest.approx(default.random_mac_pj.nominal, rel=1e-9)
     assert library.flop_clock_pj.nominal == pytest.approx(default.flop_clock_pj.nominal, rel=1e-12)
@@ -220,3 +220,26 @@ def test_a_cell_library_characterised_at_another_supply_is_refused():
         ConfigError, match=r"^cells: characterised at 0\.8 V; allowed: the technology's nominal 0\.9 V$"
     ):
         pe_energy_model(pe, cells=other)
+
+
+def test_the_default_core_leakage_and_area_are_the_characterised_library_s():
+    """ptm-32nm-hp: the PE's leakage and area are its netlists' cells and 64 flops summed from
+    the committed library at 0.9 V, read here directly."""
+    from pe_models.liberty import shipped_cell_library
+
+    library = shipped_cell_library("ptm-32nm-hp")
+    pe = PEConfig()
+    kinds = [cell.kind for netlist in pe.stages.values() for cell in netlist.cells]
+    model = pe_energy_model(pe)
+    leakage_nw = sum(library.leakage_nw(kind, 0.9) for kind in kinds) + 64 * library.leakage_nw("dff", 0.9)
+    assert model.leakage_uw.nominal == pytest.approx(leakage_nw * 1e-3, rel=1e-12)
+    area = sum(library.area_um2(kind) for kind in kinds) + 64 * library.area_um2("dff")
+    assert model.area.pe_um2 == pytest.approx(area, rel=1e-12)
+
+
+def test_a_technology_without_a_characterised_library_keeps_the_cited_constants():
+    from pe_models.energy import CORE_SOURCES
+
+    model = pe_energy_model(PEConfig(technology="generic-28nm"))
+    assert model.library is None
+    assert model.sources == CORE_SOURCES

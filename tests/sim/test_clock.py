@@ -29,3 +29,20 @@ def test_a_timing_at_the_array_clock_runs():
     operands = np.ones((4, 4), np.int8)
     result = simulate_gemm(operands, operands, array=ArrayConfig(rows=4, cols=4, f_clk_mhz=700.0), pe=pe, timing=timing)
     assert np.array_equal(result.outputs, np.full((4, 4), 4))
+
+
+def test_the_bitlevel_backend_refuses_an_array_at_another_clock_when_built():
+    from workloads.injection import BitlevelBackend
+
+    with pytest.raises(
+        ConfigError,
+        match=r"^array\.f_clk_mhz: 500 MHz, but the PE is timed at f_clk_mhz 700 MHz; one clock drives both: "
+        r"give the array f_clk_mhz=700$",
+    ):
+        BitlevelBackend(
+            vdd_v=0.9,
+            protect_mask=0,
+            seed=np.random.SeedSequence(0),
+            array=ArrayConfig(rows=4, cols=4, f_clk_mhz=500.0),
+            f_clk_mhz=700.0,
+        )

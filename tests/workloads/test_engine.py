@@ -7,7 +7,7 @@ import pytest
 
 from pe_models.errors import ConfigError
 from workloads.backends import ExactBackend
-from workloads.engine import CalibrationConfig, quantize_model
+from workloads.engine import CalibrationConfig, collect_statistics, quantize_model
 from workloads.graph import (
     INPUT,
     Activation,
@@ -23,6 +23,9 @@ from workloads.graph import (
     run_float,
 )
 from workloads.quant import quantize_weights_per_channel
+
+INT8_OUTPUT = CalibrationConfig(bias_correction=False, output_bits=8)
+"""Single-layer graphs whose output is the layer under test: int8 codes, no bias correction."""
 
 
 class RecordingBackend(ExactBackend):
@@ -65,7 +68,7 @@ def test_conv_requantisation_matches_the_real_multiplier_to_one_step():
     rng = np.random.default_rng(np.random.SeedSequence(11))
     graph, conv = _single_conv_graph(rng)
     images = rng.normal(size=(4, 3, 6, 6))
-    model = quantize_model(graph, rng.normal(size=(16, 3, 6, 6)))
+    model = quantize_model(graph, rng.normal(size=(16, 3, 6, 6)), calibration=INT8_OUTPUT)
     got = model.run(images, ExactBackend())
     s_in, s_out = model.scales[INPUT], model.scales["conv"]
     codes_in = model.quantize_input(images)
@@ -131,7 +134,7 @@ def test_grouped_conv_matches_the_float_model():
     rng = np.random.default_rng(np.random.SeedSequence(16))
     graph, _ = _single_conv_graph(rng, groups=2, c_in=4, c_out=6)
     images = rng.normal(size=(4, 4, 6, 6))
-    model = quantize_model(graph, images)
+    model = quantize_model(graph, images, calibration=INT8_OUTPUT)
     reference = run_float(graph, images, dtype=np.float64)
     assert np.abs(model.logits(images, ExactBackend()) - reference).max() < 4 * model.output_scale
 
@@ -225,3 +228,67 @@ def test_calibration_needs_images():
         r"required$",
     ):
         quantize_model(graph, np.zeros((0, 3, 6, 6)))
+
+
+def _linear_graph(weight, bias):
+    nodes = (
+        Node(name="flat", op=Flatten(), inputs=(INPUT,)),
+        Node(name="fc", op=Linear(weight=np.asarray(weight, float), bias=np.asarray(bias, float)), inputs=("flat",)),
+    )
+    return Graph(nodes=nodes, input_shape=(len(weight[0]), 1, 1))
+
+
+def test_bias_correction_removes_the_weight_rounding_shift_at_the_mean_input():
+    # s_w = 0.71 / 127; 0.3 rounds to 54 steps, 0.0018898 too high; E[x] = (1, 2), so the
+    # output is shifted by 0.0018898 * 1 + 0 * 2 and the corrected bias is 0.1 - 0.0018898
+    graph = _linear_graph([[0.3, -0.71]], [0.1])
+    images = np.tile(np.array([1.0, 2.0]).reshape(1, 2, 1, 1), (4, 1, 1, 1))
+    plain = quantize_model(graph, images, calibration=CalibrationConfig(bias_correction=False))
+    corrected = quantize_model(graph, images, calibration=CalibrationConfig(bias_correction=True))
+    shift = 54 * 0.71 / 127 - 0.3
+    step = plain.scales[INPUT] * 0.71 / 127  # one bias code
+    assert plain.scales == corrected.scales
+    assert abs((plain.layers[1].bias[0] - corrected.layers[1].bias[0]) - shift / step) <= 1
+
+
+def test_column_means_count_the_zero_padding():
+    conv = Conv2d(weight=np.ones((1, 1, 3, 3)), padding=(1, 1, 1, 1))
+    graph = Graph(nodes=(Node(name="conv", op=conv, inputs=(INPUT,)),), input_shape=(1, 4, 4))
+    statistics = collect_statistics(graph, np.ones((2, 1, 4, 4)))
+    # on a 4x4 image of ones, a corner tap of the 3x3 window is inside the image for
+    # 3 x 3 of the 16 outputs, an edge tap for 3 x 4, the centre tap always
+    corner, edge = 9 / 16, 12 / 16
+    expected = [corner, edge, corner, edge, 1, edge, corner, edge, corner]
+    assert np.allclose(statistics.column_means["conv"], [expected])
+
+
+def test_sixteen_bit_logits_keep_apart_classes_that_int8_logits_tie():
+    rng = np.random.default_rng(np.random.SeedSequence(21))
+    graph = _linear_graph(rng.normal(size=(1000, 64)) * 0.1, np.zeros(1000))
+    calibration, images = rng.normal(size=(32, 64, 1, 1)), rng.normal(size=(64, 64, 1, 1))
+    wide = quantize_model(graph, calibration, calibration=CalibrationConfig(output_bits=16))
+    narrow = quantize_model(graph, calibration, calibration=CalibrationConfig(output_bits=8))
+    wide_codes, narrow_codes = wide.run(images, ExactBackend()), narrow.run(images, ExactBackend())
+    assert wide_codes.dtype == np.int16 and narrow_codes.dtype == np.int8
+    # the output scale is the largest |logit| of the calibration images over 2**15 - 1
+    peak = np.abs(run_float(graph, calibration, dtype=np.float64)).max()
+    assert wide.output_scale == pytest.approx(peak / 32767, rel=1e-6)
+
+    def ties(codes):
+        return int(((codes == codes.max(axis=1, keepdims=True)).sum(axis=1) > 1).sum())
+
+    assert ties(narrow_codes) > 0
+    assert ties(wide_codes) == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"method": "kl"}, r"^calibration: 'kl' is unknown; allowed: mse, percentile, entropy$"),
+        ({"output_bits": 4}, r"^output_bits: 4 is out of range; allowed: 8\.\.32$"),
+        ({"bias_correction": "yes"}, r"^bias_correction: expected true or false, got 'yes'$"),
+    ],
+)
+def test_bad_calibration_settings_are_refused(fields, message):
+    with pytest.raises(ConfigError, match=message):
+        CalibrationConfig(**fields)

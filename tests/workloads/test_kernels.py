@@ -16,9 +16,10 @@ def test_requantize_kernel_matches_numpy_reference():
     )
     bias = rng.integers(-(2**20), 2**20, size=6)
     multiplier, shift = quantize_multiplier(np.array([1e-4, 3e-3, 0.02, 0.4, 1.7, 5e-6]))
-    got = _kernels.requantize(accumulator, bias, multiplier.astype(np.int64), shift.astype(np.int64), -128, 127)
+    low, high = np.array([-128, -128, 0, 0, -5, -128]), np.array([127, 127, 127, 40, 5, 0])
+    got = _kernels.requantize(accumulator, bias, multiplier.astype(np.int64), shift.astype(np.int64), low, high)
     reference = multiply_by_quantized_multiplier(wrap_to_width(accumulator + bias, 32), multiplier, shift)
-    assert np.array_equal(got, np.clip(reference, -128, 127).astype(np.int8))
+    assert np.array_equal(got, np.clip(reference, low, high).astype(np.int8))
 
 
 def test_add_kernel_matches_numpy_reference():

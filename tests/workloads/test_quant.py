@@ -8,6 +8,7 @@ import pytest
 from pe_models.errors import ConfigError
 from workloads.quant import (
     HistogramObserver,
+    entropy_threshold,
     multiply_by_quantized_multiplier,
     quantize_activations,
     quantize_multiplier,
@@ -178,5 +179,55 @@ def test_histogram_does_not_depend_on_how_values_are_batched():
 
 
 def test_unknown_calibration_method_is_rejected():
-    with pytest.raises(ConfigError, match=r"^calibration: 'max' is unknown; allowed: mse, percentile$"):
+    with pytest.raises(ConfigError, match=r"^calibration: 'max' is unknown; allowed: mse, percentile, entropy$"):
         HistogramObserver().threshold("max")
+
+
+def _entropy_reference(counts: np.ndarray, upper: float, levels: int) -> float:
+    """NVIDIA pytorch-quantization's ``_compute_amax_entropy`` loop, transcribed (stride 1)."""
+    from collections import Counter
+
+    bins = counts.astype(np.float64)
+    edges = np.linspace(0, upper, len(bins) + 1)
+    divergences, arguments = [], []
+    for i in range(levels, len(bins) + 1):
+        space = np.linspace(0, i, num=levels + 1)
+        digitized = np.digitize(range(i), space) - 1
+        digitized[bins[:i] == 0] = -1
+        density = np.zeros(levels)
+        for index, group in enumerate(digitized):
+            if group != -1:
+                density[group] += bins[index]
+        for group, members in Counter(digitized).items():
+            if group != -1:
+                density[group] /= members
+        expanded = np.zeros(i)
+        for index, group in enumerate(digitized):
+            if group != -1:
+                expanded[index] = density[group]
+        reference = bins[:i].copy()
+        reference[-1] += bins[i:].sum()
+        p, q = reference / reference.sum(), expanded / expanded.sum()
+        present = p > 0
+        divergence = np.inf if np.any(q[present] == 0) else float(np.sum(p[present] * np.log(p[present] / q[present])))
+        divergences.append(divergence)
+        arguments.append(i)
+    last = len(divergences) - 1 - int(np.argmin(np.array(divergences)[::-1]))
+    return float(edges[arguments[last]])
+
+
+@pytest.mark.parametrize("shape", ["laplace", "gaps"])
+def test_entropy_threshold_matches_the_tensorrt_algorithm(shape):
+    rng = np.random.default_rng(np.random.SeedSequence(6))
+    samples = np.abs(rng.laplace(size=20000))
+    if shape == "gaps":
+        samples = samples[(samples < 1) | (samples > 2)]
+    counts, _ = np.histogram(samples, bins=400, range=(0, 16))
+    assert entropy_threshold(counts, 16.0, levels=128) == pytest.approx(_entropy_reference(counts, 16.0, 128))
+
+
+def test_entropy_threshold_of_a_flat_histogram_keeps_every_bin():
+    # clipping piles counts into the last kept bin, which 128 levels cannot represent;
+    # keeping all 300 bins of a flat histogram gives Q = P exactly (divergence 0)
+    counts = np.full(300, 7)
+    assert entropy_threshold(counts, 3.0, levels=128) == pytest.approx(3.0)

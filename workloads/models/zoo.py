@@ -11,7 +11,9 @@ by *agreement* with the float model on scikit-image's sample photos.
 inputs the photos (3 channels) or a labelled folder.
 
 Every model also accepts a folder of labelled images (``images=DIR``, ``labels=FILE``)
-for real accuracy.
+for real accuracy, and a folder of calibration images (``calibration_images=DIR``).
+Without one, an ImageNet-style model given a labelled folder calibrates on a held-out
+part of it (:mod:`workloads.calibration`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,13 @@ import numpy as np
 
 from pe_models.errors import ConfigError
 
+from ..calibration import (
+    CalibrationImages,
+    check_disjoint,
+    hold_out,
+    load_calibration_folder,
+    warn_photo_calibration,
+)
 from ..data import (
     PHOTO_NAMES,
     LabelledImages,
@@ -51,13 +60,18 @@ class ModelBundle:
     graph : Graph
         The float network.
     calibration_images : ndarray of float32, shape (N, C, H, W)
+        Disjoint from the evaluation images.
     evaluation : LabelledImages
         ``labels`` is None when ``metric == "agreement"``.
     metric : {"accuracy", "agreement"}
         ``accuracy``: predictions against labels. ``agreement``: int8 predictions
         against the float model's top-1 (no labels exist).
     source : str
-        Where the weights and images came from, for the record.
+        Where the weights came from, for the record.
+    calibration_source : str
+        Where the calibration images came from (one line), for the record.
+    calibration_names : tuple of str
+        One name per calibration image (file names, or ``photo/cropK``).
     """
 
     name: str
@@ -66,6 +80,8 @@ class ModelBundle:
     evaluation: LabelledImages
     metric: str
     source: str
+    calibration_source: str = ""
+    calibration_names: tuple[str, ...] = ()
 
 
 def mnist_image_preprocess(pixels: np.ndarray) -> np.ndarray:
@@ -94,6 +110,7 @@ def load_bundle(
     images: int | str | Path | None = None,
     labels: str | Path | None = None,
     seed: int = 0,
+    calibration_images: str | Path | None = None,
 ) -> ModelBundle:
     """The model `model` with its data.
 
@@ -108,60 +125,86 @@ def load_bundle(
         ``FILE LABEL`` lines for the images of the folder.
     seed : int
         Seed of the random calibration crops (photos).
+    calibration_images : path, optional
+        A folder of calibration images (no labels), disjoint from the evaluation
+        images. Default: the shipped MNIST calibration images for 28x28 grayscale
+        models; for other models a held-out part of the `images` folder when one is
+        given, else scikit-image's photos (with a
+        :class:`~workloads.calibration.CalibrationWarning`).
 
     Raises
     ------
     ConfigError
-        Unknown model, unreadable weights, bad images or labels.
+        Unknown model, unreadable weights, bad images or labels, a calibration folder
+        that is empty, holds an image of another size or shares an image with the
+        evaluation images.
     """
     count, folder = _folder_or_count(images, labels)
     if model == "tinymnv2":
         from .tinymnv2 import default_weights_path, load_tinymnv2
 
-        graph = load_tinymnv2()
-        if folder is not None:
-            assert labels is not None  # _folder_or_count refuses a folder without labels
-            evaluation = load_image_folder(folder, labels, preprocess=mnist_image_preprocess, num_classes=10)
-        else:
-            evaluation = mnist_test_set(count)
-        return ModelBundle(
-            name=model,
-            graph=graph,
-            calibration_images=mnist_calibration_images(),
-            evaluation=evaluation,
-            metric="accuracy",
-            source=str(default_weights_path()),
-        )
+        return _mnist_bundle(model, load_tinymnv2(), count, folder, labels, calibration_images, default_weights_path())
     if model == "mobilenetv2":
         from .imagenet import load_imagenet_mobilenetv2, weights_path
 
         graph = load_imagenet_mobilenetv2()
-        return _photo_bundle(model, graph, count, folder, labels, seed, str(weights_path()))
+        return _photo_bundle(model, graph, count, folder, labels, seed, str(weights_path()), calibration_images)
     if model.endswith(".onnx"):
         from .onnx_import import load_onnx
 
         graph = load_onnx(model)
         channels, height, width = graph.input_shape
-        if (channels, height, width) == (1, 28, 28) and folder is None:
-            return ModelBundle(
-                name=Path(model).name,
-                graph=graph,
-                calibration_images=mnist_calibration_images(),
-                evaluation=mnist_test_set(count),
-                metric="accuracy",
-                source=str(model),
-            )
+        if (channels, height, width) == (1, 28, 28):
+            return _mnist_bundle(Path(model).name, graph, count, folder, labels, calibration_images, model)
         if channels != 3 and folder is None:
             raise ConfigError(
                 f"model: {model} takes {channels}x{height}x{width} inputs; without "
                 "images given as a folder with labels, only 1x28x28 (MNIST) or 3-channel (photos) "
                 "inputs can be evaluated"
             )
-        return _photo_bundle(Path(model).name, graph, count, folder, labels, seed, str(model))
+        return _photo_bundle(Path(model).name, graph, count, folder, labels, seed, str(model), calibration_images)
     raise ConfigError(f"model: {model!r} is unknown; allowed: {', '.join(MODEL_NAMES)}, FILE.onnx")
 
 
-def _photo_bundle(name, graph: Graph, count, folder, labels, seed, source) -> ModelBundle:
+def _user_calibration(
+    calibration_images: str | Path, graph: Graph, preprocess, evaluation: LabelledImages, *, exact_size: bool
+) -> CalibrationImages:
+    calibration = load_calibration_folder(
+        calibration_images, preprocess=preprocess, input_shape=graph.input_shape, exact_size=exact_size
+    )
+    check_disjoint(calibration, evaluation)
+    return calibration
+
+
+def _mnist_bundle(name, graph: Graph, count, folder, labels, calibration_images, source) -> ModelBundle:
+    if folder is not None:
+        assert labels is not None  # _folder_or_count refuses a folder without labels
+        evaluation = load_image_folder(folder, labels, preprocess=mnist_image_preprocess, num_classes=10)
+    else:
+        evaluation = mnist_test_set(count)
+    if calibration_images is not None:
+        calibration = _user_calibration(calibration_images, graph, mnist_image_preprocess, evaluation, exact_size=True)
+    else:
+        shipped = mnist_calibration_images()
+        calibration = CalibrationImages(
+            images=shipped,
+            names=tuple(f"mnist-calibration-{i}" for i in range(len(shipped))),
+            source=f"shipped MNIST calibration images: {len(shipped)} training images",
+        )
+        check_disjoint(calibration, evaluation)
+    return ModelBundle(
+        name=name,
+        graph=graph,
+        calibration_images=calibration.images,
+        evaluation=evaluation,
+        metric="accuracy",
+        source=str(source),
+        calibration_source=calibration.source,
+        calibration_names=calibration.names,
+    )
+
+
+def _photo_bundle(name, graph: Graph, count, folder, labels, seed, source, calibration_images=None) -> ModelBundle:
     channels, height, width = graph.input_shape
     if height != width:
         raise ConfigError(f"model: {name} input {height}x{width} is not square")
@@ -171,30 +214,39 @@ def _photo_bundle(name, graph: Graph, count, folder, labels, seed, source) -> Mo
             return mnist_image_preprocess(pixels) if height == 28 else _gray(pixels, height)
         return imagenet_preprocess(pixels, size=height, resize=round(height * 256 / 224))
 
-    calibration, _ = photo_views("calibration", size=height, seed=seed)
     if folder is not None:
         num_classes = _num_classes(graph)
         evaluation = load_image_folder(folder, labels, preprocess=preprocess, num_classes=num_classes)
-        return ModelBundle(
-            name=name,
-            graph=graph,
-            calibration_images=calibration,
-            evaluation=evaluation,
-            metric="accuracy",
-            source=source,
+        metric = "accuracy"
+    else:
+        total = 10 * len(PHOTO_NAMES["evaluation"])
+        count = DEFAULT_PHOTO_COUNT if count is None else count
+        if not 1 <= count <= total:
+            raise ConfigError(f"images: {count} is out of range; allowed: 1..{total}")
+        views, names = photo_views("evaluation", size=height, count=count)
+        evaluation = LabelledImages(images=views, labels=None, names=names)
+        metric = "agreement"
+    if calibration_images is not None:
+        calibration = _user_calibration(calibration_images, graph, preprocess, evaluation, exact_size=False)
+    elif folder is not None:
+        calibration, evaluation = hold_out(evaluation, folder=str(folder))
+    else:
+        photos, photo_names = photo_views("calibration", size=height, seed=seed)
+        warn_photo_calibration(name, len(photos))
+        calibration = CalibrationImages(
+            images=photos,
+            names=photo_names,
+            source=f"scikit-image sample photos: {len(photos)} crops of 6 photos (not ImageNet images)",
         )
-    total = 10 * len(PHOTO_NAMES["evaluation"])
-    count = DEFAULT_PHOTO_COUNT if count is None else count
-    if not 1 <= count <= total:
-        raise ConfigError(f"images: {count} is out of range; allowed: 1..{total}")
-    views, names = photo_views("evaluation", size=height, count=count)
     return ModelBundle(
         name=name,
         graph=graph,
-        calibration_images=calibration,
-        evaluation=LabelledImages(images=views, labels=None, names=names),
-        metric="agreement",
+        calibration_images=calibration.images,
+        evaluation=evaluation,
+        metric=metric,
         source=source,
+        calibration_source=calibration.source,
+        calibration_names=calibration.names,
     )
 
 

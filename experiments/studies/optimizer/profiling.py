@@ -151,11 +151,13 @@ _ORDER_MACS = 200_000
 
 def array_order_probabilities(
     profiles: Sequence[LayerProfile], config: OptimizeConfig, vdd_v: float
-) -> tuple[np.ndarray, np.ndarray] | None:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Per layer and accumulator bit, the fraction of MACs latched wrong, and the fraction
     still wrong at the Razor shadow sample with every bit protected, when a slice of the
-    layer's first GEMM runs in array order on the chain-level engine (None when static
-    timing says no MAC can be wrong at `vdd_v`)."""
+    layer's first GEMM runs in array order on the chain-level engine; per layer, the fraction
+    of the slice's busy cycles (MACs / PEs in flight) in which some PE detected, every bit
+    protected and the whole array stalling (NaN for a layer without a slice). None when static
+    timing says no MAC can be wrong at `vdd_v`."""
     from pe_models.chain import static_output_arrival_fs
     from sim.config import ArrayConfig
     from sim.engine import simulate_gemm
@@ -164,7 +166,7 @@ def array_order_probabilities(
     timing = config.timing(vdd_v)
     outputs = {"adder": "sum", "multiplier": "product", "mac": "sum"}
     latest = max(
-        float(np.max(static_output_arrival_fs(netlist, timing.arcs_fs(name), outputs[name], timing.launch_fs(name))))
+        float(np.max(static_output_arrival_fs(netlist, timing.arcs_fs(name), outputs[name])))
         for name, netlist in config.pe.stages.items()
     )
     if latest <= timing.t_sample_fs:
@@ -173,10 +175,14 @@ def array_order_probabilities(
         rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz, accumulator_bits=config.pe.width
     )
     everything = Protection(
-        protected_mask=(1 << config.pe.width) - 1, penalty_cycles=0, razor_window_ps=config.razor_window_ps
+        protected_mask=(1 << config.pe.width) - 1,
+        penalty_cycles=1,
+        recovery="global",
+        razor_window_ps=config.razor_window_ps,
     )
     latched = np.zeros((len(profiles), config.pe.width))
     residual = np.zeros((len(profiles), config.pe.width))
+    stalled = np.full(len(profiles), np.nan)
     for index, profile in enumerate(profiles):
         if profile.sample_gemm is None:
             continue
@@ -191,7 +197,27 @@ def array_order_probabilities(
         )
         latched[index] = gemm.flip_counts / max(1, gemm.macs)
         residual[index] = gemm.residual_flip_counts / max(1, gemm.macs)
-    return latched, residual
+        in_flight = min(weights.shape[0], config.rows) * min(weights.shape[1], config.cols)
+        stalled[index] = min(1.0, gemm.detection_cycles / max(1.0, gemm.macs / in_flight))
+    return latched, residual, stalled
+
+
+def independent_detectors(stalled: float, detect_all: float, in_flight: int) -> float:
+    """PEs per cycle that detect independently, calibrated on an array-order slice.
+
+    With `in_flight` PEs each detecting with probability `detect_all` (every bit protected)
+    independently, a fraction ``1 - (1 - detect_all) ** in_flight`` of the busy cycles would
+    stall; detections in array order bunch (a PE's column shares its partial sums, a row its
+    activation), so the measured fraction `stalled` is smaller. The returned ``N`` solves
+    ``1 - (1 - detect_all) ** N = stalled``, clipped to ``[1, in_flight]`` (``in_flight`` when
+    nothing was measured or nothing detects).
+    """
+    if not np.isfinite(stalled) or detect_all <= 0.0 or stalled <= 0.0:
+        return float(in_flight)
+    if stalled >= 1.0 or detect_all >= 1.0:
+        return 1.0 if detect_all >= 1.0 else float(in_flight)
+    value = np.log1p(-stalled) / np.log1p(-detect_all)
+    return float(min(max(value, 1.0), in_flight))
 
 
 def screen_array(config: OptimizeConfig) -> Any:

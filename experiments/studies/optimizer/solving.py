@@ -16,7 +16,7 @@ from pe_models.errors import ConfigError
 from pe_models.razor import window_fs
 
 from .config import RECOVERIES, OptimizeConfig
-from .profiling import LayerProfile, array_order_probabilities, screen_array
+from .profiling import LayerProfile, array_order_probabilities, independent_detectors, screen_array
 
 _NO_PROTECTION = -1
 
@@ -72,12 +72,21 @@ class SensitivityTable:
     coefficients: Any = None
 
 
-def _recovery_cycles(profile: LayerProfile, q: np.ndarray, penalty: int) -> dict[str, np.ndarray]:
-    """Closed-form recovery cycles per image of one layer for MAC detection probabilities `q`."""
+def _recovery_cycles(
+    profile: LayerProfile, q: np.ndarray, penalty: int, detectors: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Closed-form recovery cycles per image of one layer for MAC detection probabilities `q`
+    (shape (VDDs, choices)): ``penalty x busy x (1 - (1 - q) ** N)`` with ``N`` the PEs that
+    detect independently in a cycle, per VDD (`detectors`, calibrated in array order by
+    :func:`~.profiling.independent_detectors`; default every PE in flight), and a column's
+    share of them for ``column`` and ``local``."""
     in_flight = profile.rows_used * profile.cols_used
     busy = profile.macs / in_flight
-    global_cycles = penalty * busy * -np.expm1(in_flight * np.log1p(-np.minimum(q, 1 - 1e-12)))
-    column_cycles = penalty * busy * -np.expm1(profile.rows_used * np.log1p(-np.minimum(q, 1 - 1e-12)))
+    n = np.full(q.shape[0], float(in_flight)) if detectors is None else np.asarray(detectors, np.float64)
+    log_ok = np.log1p(-np.minimum(q, 1 - 1e-12))
+    global_cycles = penalty * busy * -np.expm1(n[:, None] * log_ok)
+    per_column = np.maximum(1.0, n * profile.rows_used / in_flight)
+    column_cycles = penalty * busy * -np.expm1(per_column[:, None] * log_ok)
     return {
         "global": global_cycles,
         "column": column_cycles,
@@ -105,6 +114,7 @@ def sensitivity_table(
 
     probabilities = np.zeros((n_v, n_l, width))
     silent = np.zeros((n_v, n_l, width))
+    stalled = np.full((n_v, n_l), np.nan)
     for v, vdd in enumerate(vdds):
         timing = config.timing(vdd)
         shadow = dataclasses.replace(timing, t_sample_fs=timing.t_sample_fs + window_fs(timing, config.razor_window_ps))
@@ -115,6 +125,7 @@ def sensitivity_table(
         if measured is not None:
             probabilities[v] = np.maximum(probabilities[v], measured[0])
             silent[v] = np.maximum(silent[v], measured[1])
+            stalled[v] = measured[2]
     bits = np.arange(width)
     first = np.array([width if c == _NO_PROTECTION else c for c in choices])
     protected = (bits[None, :] >= first[:, None]).astype(np.float64)
@@ -128,8 +139,13 @@ def sensitivity_table(
     visible_drop = detect * np.array([p.drop_visible for p in profiles])[None, :, None] * macs[None, :, None]
     base = np.array([p.base_cycles for p in profiles], np.float64)
     recovery = {r: np.zeros((n_v, n_l, n_c)) for r in RECOVERIES}
+    every_bit = choices.index(0)
     for index, profile in enumerate(profiles):
-        cycles = _recovery_cycles(profile, detect[:, index, :], config.penalty_cycles)
+        in_flight = profile.rows_used * profile.cols_used
+        detectors = np.array(
+            [independent_detectors(stalled[v, index], detect[v, index, every_bit], in_flight) for v in range(n_v)]
+        )
+        cycles = _recovery_cycles(profile, detect[:, index, :], config.penalty_cycles, detectors)
         for r in RECOVERIES:
             recovery[r][:, index, :] = cycles[r]
     protected_bits = protected.sum(axis=1)
