@@ -17,7 +17,10 @@ from experiments.cli import main
             "--vectors: 'many'; allowed: a number of random vectors (1..100000) or a FILE.csv",
         ),
         (["--vdd", "0.9", "--vectors", "nope.csv"], "--vectors: nope.csv: no such vector file"),
-        (["--vdd", "0.9", "--stages", "adder,alu"], "--stages: 'adder,alu'; allowed: a comma-separated subset of adder, mac"),
+        (
+            ["--vdd", "0.9", "--stages", "adder,alu"],
+            "--stages: 'adder,alu'; allowed: a comma-separated subset of adder, mac",
+        ),
         (
             ["--vdd", "0.9", "--temperature-c", "85"],
             "--temperature-c: 85 C; the cell library was characterised at 27 C",
