@@ -7,7 +7,7 @@ shift makes different bits matter), with one recovery policy, penalty and Razor 
     vdd_v = 0.55                # optional
     recovery = "global"         # global | column | local | drop
     penalty_cycles = 1
-    razor_window_ps = 150.0     # optional; default: half the clock period
+    razor_window_ps = 150.0     # optional; default: the largest feasible one
     default = "none"            # protected bits of layers not listed: "HIGH:LOW", "31,5" or "none"
     [layers]
     "features.1.conv" = "31:22"

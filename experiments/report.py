@@ -343,7 +343,11 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         f"- array: {config.rows}x{config.cols} weight-stationary, clock {config.f_clk_mhz:g} MHz",
         f"- recovery policies considered: {', '.join(config.recovery)}; penalty {config.penalty_cycles} cycle(s)",
         "- Razor detection window "
-        + ("half the clock period" if config.razor_window_ps is None else f"{config.razor_window_ps:g} ps")
+        + (
+            "the largest feasible one (hold fixing, `vscale pe razor`)"
+            if config.razor_window_ps is None
+            else f"{config.razor_window_ps:g} ps"
+        )
         + "; flip-flop setup time "
         + (
             "the cell library's, scaled with the delays"

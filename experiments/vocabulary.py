@@ -55,9 +55,11 @@ name itself (``operands`` of ``probs`` is its own field, not ``simulate``'s ``op
 OTHER_NAMES: dict[str, tuple[str, ...]] = {
     "gemm": ("layer",),
     "recovery": ("stall",),
+    "penalty_cycles": ("stall_cycles",),
 }
-"""Field -> names an earlier vscale used for it, still accepted by sweep files and the
-command line (``vscale simulate --layer M,N,K`` is ``--gemm``)."""
+"""Field -> further names sweep files and the command line accept for it: an earlier vscale's
+(``vscale simulate --layer M,N,K`` is ``--gemm``), or the hardware's (``--stall-cycles`` is
+``--penalty``: the cycles one Razor recovery stalls its scope)."""
 
 FORMER_NAMES: dict[str, str] = {
     "recoveries": "recovery",

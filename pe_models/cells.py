@@ -14,7 +14,8 @@ fan-out-of-4 inverter delay of roughly 12-15 ps (Ho, Mai and Horowitz, "The futu
 wires", Proc. IEEE 2001: FO4 ~ 0.36-0.5 ps per nm of drawn gate length) and the usual
 logical-effort ratios (Sutherland, Sproull and Harris, *Logical Effort*, 1999): NAND2
 ~0.7 FO4, AND2/OR2 (NAND/NOR + inverter) ~1.1 FO4, XOR2 ~1.7 FO4, MAJ3 ~1.6 FO4,
-XOR3 ~2.4 FO4, AO21 ~1.4 FO4, flip-flop setup ~2 FO4. Every value can be overridden
+XOR3 ~2.4 FO4, AO21 ~1.4 FO4, BUF (two inverters of ~0.5 FO4 each) ~1 FO4, flip-flop
+setup ~2 FO4 and hold ~0.7 FO4. Every delay can be overridden
 (``--cell-delays xor2=30,and2=20``).
 
 Pins and edges: every input of a cell is a named pin (:data:`CELL_PINS`, in the order of
@@ -58,9 +59,10 @@ __all__ = [
 ]
 
 CELL_FUNCTIONS: Mapping[str, int] = MappingProxyType(
-    {"xor2": 2, "and2": 2, "or2": 2, "nand2": 2, "xor3": 3, "maj3": 3, "ao21": 3}
+    {"xor2": 2, "and2": 2, "or2": 2, "nand2": 2, "xor3": 3, "maj3": 3, "ao21": 3, "buf": 1}
 )
-"""Cell type -> number of inputs. ``ao21(a, b, c) = (a & b) | c``."""
+"""Cell type -> number of inputs. ``ao21(a, b, c) = (a & b) | c``; ``buf(a) = a`` (two
+inverters: the hold-fix delay cell of :mod:`pe_models.razor`)."""
 
 CELL_TYPES: tuple[str, ...] = tuple(CELL_FUNCTIONS)
 
@@ -81,6 +83,7 @@ EDGES: tuple[str, str] = ("fall", "rise")
 """Output edges by index: the index is the output value after the transition."""
 
 _TWO_INPUT = ("xor2", "and2", "or2", "nand2")
+_LIBRARY_CELLS = {"2in": (*_TWO_INPUT, "buf"), "compound": CELL_TYPES}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,17 +99,21 @@ class CellLibrary:
     t_setup_ps : float
         Setup time of the output flip-flops in ps at nominal VDD; a bit is sampled at
         ``T_clk - t_setup``.
+    t_hold_ps : float
+        Hold time of the output flip-flops and of a Razor shadow latch in ps at nominal VDD
+        (the hold constraint of :mod:`pe_models.razor`).
     """
 
     name: str
     delays_ps: Mapping[str, float]
     t_setup_ps: float = 25.0
+    t_hold_ps: float = 10.0
     cell_types: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         if self.name not in ("2in", "compound"):
             raise ConfigError(f"cells: unknown cell library {self.name!r}; allowed: 2in, compound")
-        required = _TWO_INPUT if self.name == "2in" else CELL_TYPES
+        required = _LIBRARY_CELLS[self.name]
         delays = dict(self.delays_ps)
         for cell in delays:
             if cell not in required:
@@ -118,8 +125,10 @@ class CellLibrary:
                 raise ConfigError(f"cell_delays_ps: missing delay for cell {cell!r}")
             _check_delay(f"cell_delays_ps: {cell}", delays[cell])
         _check_delay("t_setup_ps", self.t_setup_ps, allow_zero=True)
+        _check_delay("t_hold_ps", self.t_hold_ps, allow_zero=True)
         object.__setattr__(self, "delays_ps", MappingProxyType({c: float(delays[c]) for c in required}))
         object.__setattr__(self, "t_setup_ps", float(self.t_setup_ps))
+        object.__setattr__(self, "t_hold_ps", float(self.t_hold_ps))
         object.__setattr__(self, "cell_types", required)
 
     def delay_ps(self, cell: str) -> float:
@@ -131,15 +140,16 @@ class CellLibrary:
         return replace(self, delays_ps={**self.delays_ps, **overrides})
 
     def __hash__(self) -> int:
-        return hash((self.name, tuple(self.delays_ps.items()), self.t_setup_ps))
+        return hash((self.name, tuple(self.delays_ps.items()), self.t_setup_ps, self.t_hold_ps))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CellLibrary):
             return NotImplemented
-        return (self.name, dict(self.delays_ps), self.t_setup_ps) == (
+        return (self.name, dict(self.delays_ps), self.t_setup_ps, self.t_hold_ps) == (
             other.name,
             dict(other.delays_ps),
             other.t_setup_ps,
+            other.t_hold_ps,
         )
 
 
@@ -161,11 +171,12 @@ _DEFAULT_DELAYS_PS = {
     "xor3": 30.0,
     "maj3": 20.0,
     "ao21": 18.0,
+    "buf": 14.0,
 }
 
 CELL_LIBRARIES: Mapping[str, CellLibrary] = MappingProxyType(
     {
-        "2in": CellLibrary(name="2in", delays_ps={c: _DEFAULT_DELAYS_PS[c] for c in _TWO_INPUT}),
+        "2in": CellLibrary(name="2in", delays_ps={c: _DEFAULT_DELAYS_PS[c] for c in _LIBRARY_CELLS["2in"]}),
         "compound": CellLibrary(name="compound", delays_ps=dict(_DEFAULT_DELAYS_PS)),
     }
 )

@@ -11,8 +11,12 @@ How each stage is evaluated (see ``docs/pe_timing.md``):
   cell type the adder uses, as with the reasoned libraries): the carry-chain
   recurrences (closed form, bit-parallel), bit-exact with the gate level, glitch values
   and settle times included;
+* hold-fix buffers of Razor bits (:mod:`pe_models.razor`) on that adder: with symmetric
+  arcs a chain is a pure delay D, so a buffered bit is the closed form sampled at
+  ``t_sample - D`` (:func:`hold_buffer_groups`), merged in by bit mask;
 * every other stage (the multiplier stage, the Kogge-Stone adder, the ``fused`` MAC, and
-  the ripple-carry adder whose arcs differ by pin, edge or instance): the numba
+  the ripple-carry adder whose arcs differ by pin, edge or instance, or whose hold
+  buffers rise and fall at different speeds): the numba
   event-driven kernel of :func:`pe_models.gate.simulate_gate_fast`, exact by
   construction and slower (2e4-1e5 MACs/s).
 
@@ -35,6 +39,7 @@ import numpy as np
 
 from pe_models import kernels
 from pe_models.arcs import latest_arrival_fs, latest_arrival_lanes_fs, uniform_delays_fs
+from pe_models.errors import ConfigError
 from pe_models.integers import to_signed
 from pe_models.netlist import Netlist
 from pe_models.pe import PEConfig, StageTiming
@@ -47,12 +52,14 @@ __all__ = [
     "evaluate_adder_stage",
     "evaluate_chain",
     "evaluate_stream",
+    "hold_buffer_groups",
     "mac_parameters",
     "stage_inputs",
     "static_output_arrival_fs",
 ]
 
 PRODUCT_MASK = 0xFFFF
+HOLD_BUFFER_KIND = "buf"
 
 CLOSED_FORM_CELLS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {"compound": ("maj3", "xor3"), "2in": ("xor2", "and2", "or2")}
@@ -157,6 +164,65 @@ def closed_form_delays(
     return {cell: np.maximum(1, np.rint(float(exact[cell]) * factors)).astype(np.int64) for cell in kinds}
 
 
+def hold_buffer_groups(
+    pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None
+) -> list[tuple[int, np.ndarray]] | None:
+    """The output bits behind hold buffers, grouped by chain, with each chain's delay per lane.
+
+    A chain of buffers whose every arc rises and falls equally fast is a pure delay (the sum
+    of its arcs; transport semantics), so a buffered bit latches the stage's sum at
+    ``t_sample - delay``. Bits whose chains have the same arcs form one group.
+
+    Parameters
+    ----------
+    pe : PEConfig
+    timing : StageTiming
+    lane_factors : ndarray, shape (n,), optional
+        Per-lane delay factors: each buffer's arc is ``max(1, rint(exact x factor))``.
+
+    Returns
+    -------
+    list of (int, ndarray), or None
+        ``(bit mask, chain delay in fs, int64 of shape (1,) or (n,))`` per group (empty
+        without buffers); None when a buffer's rise and fall arcs differ (the chain is not a
+        pure delay: the stage goes to the exact event kernel).
+    """
+    stage = "adder" if pe.pipeline == "registered" else "mac"
+    netlist = pe.stages[stage]
+    rounded = timing.arcs_fs(stage)
+    if rounded.shape[0] != len(netlist.cells):
+        raise ConfigError(
+            f"timing: its arcs are for {rounded.shape[0]} cells, the {stage} stage of this PE has "
+            f"{len(netlist.cells)} (its hold buffers); time the PE as built (pe_models.razor.retimed)"
+        )
+    if not pe.hold_buffers:
+        return []
+    exact = timing.arcs.exact_fs(stage)
+    driver = {cell.output: c for c, cell in enumerate(netlist.cells)}
+    chains: dict[tuple[float, ...], tuple[list[int], int]] = {}
+    for bit, net in enumerate(netlist.outputs["sum"]):
+        chain = []
+        while (c := driver.get(net)) is not None and netlist.cells[c].kind == HOLD_BUFFER_KIND:
+            chain.append(c)
+            net = netlist.cells[c].inputs[0]
+        if not chain:
+            continue
+        if (exact[chain, 0, 0] != exact[chain, 0, 1]).any() or (rounded[chain, 0, 0] != rounded[chain, 0, 1]).any():
+            return None
+        key = tuple(float(x) for x in exact[chain, 0, 0])
+        cells, bits = chains.get(key, (chain, 0))
+        chains[key] = (cells, bits | (1 << bit))
+    groups = []
+    for chain, bits in chains.values():
+        if lane_factors is None:
+            delay = np.array([int(rounded[chain, 0, 0].sum())], dtype=np.int64)
+        else:
+            factors = np.asarray(lane_factors, dtype=np.float64).ravel()
+            delay = np.maximum(1, np.rint(exact[chain, 0, 0][None, :] * factors[:, None])).astype(np.int64).sum(axis=1)
+        groups.append((bits, delay))
+    return groups
+
+
 def static_output_arrival_fs(
     netlist: Netlist,
     delays_fs: Mapping[str, int] | np.ndarray,
@@ -222,27 +288,43 @@ def evaluate_adder_stage(
     settle = np.zeros(n, dtype=np.int64)
     bits = None
     lanes = closed_form_delays(pe, timing, lane_factors)
-    if lanes is not None:
+    groups = hold_buffer_groups(pe, timing, lane_factors)
+    if lanes is not None and groups is not None:
+        t_sample = np.array([timing.t_sample_fs], dtype=np.int64)
         if pe.cells == "compound":
             delays = (lanes["maj3"], lanes["xor3"], lanes["maj3"])
-            if need_settle:
+            if need_settle and not groups:
                 kernels.rca_compound_lanes(
-                    old_a, old_b, new_a, new_b, mask, timing.t_sample_fs, delays[0], delays[1], latched, correct, settle
+                    old_a, old_b, new_a, new_b, mask, t_sample, delays[0], delays[1], latched, correct, settle
                 )
             else:
                 kernels.rca_compound_latched_lanes(
-                    old_a, old_b, new_a, new_b, mask, timing.t_sample_fs, delays[0], delays[1], latched, correct
+                    old_a, old_b, new_a, new_b, mask, t_sample, delays[0], delays[1], latched, correct
                 )
         else:
             delays = (lanes["xor2"], lanes["and2"], lanes["or2"])
             kernels.rca_2in_lanes(
-                old_a, old_b, new_a, new_b, mask, timing.t_sample_fs, delays[0], delays[1], delays[2], latched, correct
+                old_a, old_b, new_a, new_b, mask, t_sample, delays[0], delays[1], delays[2], latched, correct
             )
-        if bit_settle or (need_settle and pe.cells != "compound"):
+        early = np.empty(n, dtype=np.int64)
+        for group, delay in groups:
+            if pe.cells == "compound":
+                kernels.rca_compound_latched_lanes(
+                    old_a, old_b, new_a, new_b, mask, t_sample - delay, delays[0], delays[1], early, correct
+                )
+            else:
+                kernels.rca_2in_lanes(
+                    old_a, old_b, new_a, new_b, mask, t_sample - delay, delays[0], delays[1], delays[2], early, correct
+                )
+            latched = (latched & ~group) | (early & group)
+        if bit_settle or (need_settle and (pe.cells != "compound" or groups)):
             bits = np.zeros((n, width), dtype=np.int64)
             kernels.rca_bit_settle_lanes(
                 old_a, old_b, new_a, new_b, mask, width, pe.cells == "compound", delays[0], delays[1], delays[2], bits
             )
+            for group, delay in groups:
+                columns = [bit for bit in range(width) if (group >> bit) & 1]
+                bits[:, columns] = np.where(bits[:, columns] > 0, bits[:, columns] + delay[:, None], 0)
             settle = bits.max(axis=1)
     else:
         gate = _gate(pe, timing, "adder", {"product": old_b, "c": old_a}, {"product": new_b, "c": new_a}, lane_factors)
@@ -463,7 +545,10 @@ def mac_parameters(
         bits' static arrival times through the multiplier (fs, the later edge), the mask of
         product bits that arrive after the sampling instant, and (compound) the number of
         carry delays that fit before it; then the shadow instant ``t_sample + window_fs``
-        and the carry delays that fit before it. ``CELLS_EXACT`` rows continue with the
+        and the carry delays that fit before it; then the hold-buffered bits and their two
+        instants ``t_sample - D``, ``t_shadow - D`` with their carry delays (D: the chain's
+        delay, :func:`hold_buffer_groups`; one chain for every buffered bit, else the row is
+        exact). ``CELLS_EXACT`` rows continue with the
         adder stage and its arcs (per row, rounded after the row's factor) encoded for the
         exact event kernel (:func:`encoded_stage`); their delay and carry-step words are 0
         and -1.
@@ -475,6 +560,9 @@ def mac_parameters(
             f"pe: the array engines run the registered pipeline with the rca adder; got {pe.pipeline} {pe.adder}"
         )
     lanes = closed_form_delays(pe, timing, lane_factors)
+    groups = hold_buffer_groups(pe, timing, lane_factors)
+    if groups is None or len(groups) > 1:
+        lanes = None
     rows = 1 if lane_factors is None else np.asarray(lane_factors).size
     multiplier = pe.stages["multiplier"]
     if lane_factors is None:
@@ -529,6 +617,14 @@ def mac_parameters(
         timing.t_sample_fs < d_sum, -1, (timing.t_sample_fs - d_sum) // np.maximum(d_carry, 1)
     )
     params[:, kernels.PARAM_SHADOW_STEPS] = np.where(t_shadow < d_sum, -1, (t_shadow - d_sum) // np.maximum(d_carry, 1))
+    for bits, delay in groups or ():
+        params[:, kernels.PARAM_BUFFER_MASK] = bits
+        for instant, steps, t in (
+            (kernels.PARAM_T_BUFFERED, kernels.PARAM_BUFFER_STEPS, timing.t_sample_fs - delay),
+            (kernels.PARAM_T_SHADOW_BUFFERED, kernels.PARAM_SHADOW_BUFFER_STEPS, t_shadow - delay),
+        ):
+            params[:, instant] = t
+            params[:, steps] = np.where(t < d_sum, -1, (t - d_sum) // np.maximum(d_carry, 1))
     return params
 
 
@@ -556,7 +652,7 @@ def evaluate_stream(pe: PEConfig, timing: StageTiming, a: np.ndarray, b: np.ndar
     b = np.ascontiguousarray(b, dtype=np.int8)
     c = np.ascontiguousarray(c, dtype=np.int64)
     out = np.empty(a.shape[0], dtype=np.int64)
-    if params[kernels.PARAM_CELLS] == kernels.CELLS_COMPOUND:
+    if params[kernels.PARAM_CELLS] == kernels.CELLS_COMPOUND and params[kernels.PARAM_BUFFER_MASK] == 0:
         kernels.compound_mac_stream(
             a,
             b,

@@ -897,6 +897,9 @@ class PEArea:
     hold_buffer_um2 : float
         One hold-fix buffer.
     source : str
+    flops : int
+        The PE's flip-flops (``flops_um2 / flops`` is one flip-flop, the unit of the recovery
+        buffering).
     """
 
     cells_um2: float
@@ -904,19 +907,27 @@ class PEArea:
     razor_extra_um2: float
     hold_buffer_um2: float
     source: str
+    flops: int = 0
 
     @property
     def pe_um2(self) -> float:
         """The unprotected PE, ``cells + flops``."""
         return self.cells_um2 + self.flops_um2
 
-    def protected_um2(self, protected_bits: float, hold_buffers_per_bit: float) -> float:
-        """What `protected_bits` Razor flops with their hold-fix buffers add to a PE."""
-        return protected_bits * (self.razor_extra_um2 + hold_buffers_per_bit * self.hold_buffer_um2)
+    def protected_um2(
+        self, protected_bits: float, hold_buffers_per_bit: float, recovery_flops_per_pe: float = 0.0
+    ) -> float:
+        """What `protected_bits` Razor flops with their hold-fix buffers, and the recovery
+        policy's `recovery_flops_per_pe` buffering flops, add to a PE."""
+        flop_um2 = self.flops_um2 / self.flops if self.flops else 0.0
+        razor = protected_bits * (self.razor_extra_um2 + hold_buffers_per_bit * self.hold_buffer_um2)
+        return razor + recovery_flops_per_pe * flop_um2
 
-    def overhead_pct(self, protected_bits: float, hold_buffers_per_bit: float) -> float:
+    def overhead_pct(
+        self, protected_bits: float, hold_buffers_per_bit: float, recovery_flops_per_pe: float = 0.0
+    ) -> float:
         """Area overhead of the protection in percent of the unprotected PE."""
-        return 100.0 * self.protected_um2(protected_bits, hold_buffers_per_bit) / self.pe_um2
+        return 100.0 * self.protected_um2(protected_bits, hold_buffers_per_bit, recovery_flops_per_pe) / self.pe_um2
 
 
 def pe_area(pe: PEConfig, node_nm: float) -> PEArea:
@@ -932,6 +943,7 @@ def pe_area(pe: PEConfig, node_nm: float) -> PEArea:
         razor_extra_um2=razor * scale,
         hold_buffer_um2=_NANGATE_UM2["buf"] * scale,
         source=f"Nangate 45 nm Open Cell Library X1 areas scaled by ({float(node_nm):g}/45)^2",
+        flops=flops_per_pe(pe),
     )
 
 
@@ -1166,6 +1178,7 @@ def _library_model(
         razor_extra_um2=area_um2["latch"] + area_um2["xor2"] + area_um2["mux2"],
         hold_buffer_um2=area_um2["buf"],
         source=cells.name,
+        flops=flops,
     )
     flop_clock = Band.exact(cells.flop_clock_fj * 1e-3)
     half_v2 = 0.5 * vdd**2

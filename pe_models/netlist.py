@@ -27,6 +27,7 @@ __all__ = [
     "PIPELINES",
     "Cell",
     "Netlist",
+    "add_hold_buffers",
     "adder_stage",
     "cell_output",
     "check_pe_build",
@@ -63,6 +64,8 @@ def cell_output(kind: str, inputs: Sequence[int]) -> int:
         return (a & b) | (a & c) | (b & c)
     if kind == "ao21":
         return (inputs[0] & inputs[1]) | inputs[2]
+    if kind == "buf":
+        return inputs[0]
     raise ValueError(f"unknown cell type {kind!r}")
 
 
@@ -350,14 +353,58 @@ def fused_pe(library: CellLibrary, *, adder: str = "rca", width: int = 32) -> Ne
     return netlist
 
 
+def add_hold_buffers(netlist: Netlist, output: str, counts: Sequence[int]) -> None:
+    """Put a chain of ``counts[i]`` BUF cells between bit i of `output` and its flip-flop.
+
+    The chain's last buffer drives the output bit (the flip-flop and, for a Razor bit, its
+    shadow latch); the net that drove the bit before now drives only the first buffer, so
+    no other path of the netlist changes. Constant bits get none.
+
+    Parameters
+    ----------
+    netlist : Netlist
+        Changed in place (the buffers are appended: the cells stay in topological order).
+    output : str
+        Output bus name.
+    counts : sequence of int
+        Buffers per bit of the bus (index 0 = LSB), each >= 0.
+    """
+    nets = netlist.outputs[output]
+    if len(counts) != len(nets):
+        raise ValueError(f"hold buffers: expected {len(nets)} counts, got {len(counts)}")
+    buffered = list(nets)
+    for bit, (net, count) in enumerate(zip(nets, counts, strict=True)):
+        if net <= CONST1:
+            continue
+        for index in range(int(count)):
+            net = netlist.gate("buf", net, name=f"{output}_hold{bit}_{index}")
+        buffered[bit] = net
+    netlist.set_output(output, buffered)
+
+
 def pe_stages(
-    library: CellLibrary, *, pipeline: str = "registered", adder: str = "rca", width: int = 32
+    library: CellLibrary,
+    *,
+    pipeline: str = "registered",
+    adder: str = "rca",
+    width: int = 32,
+    hold_buffers: Sequence[int] = (),
 ) -> dict[str, Netlist]:
-    """The timed stages of a PE: ``{"multiplier", "adder"}`` or ``{"mac"}``."""
+    """The timed stages of a PE: ``{"multiplier", "adder"}`` or ``{"mac"}``.
+
+    ``hold_buffers`` (one count per accumulator bit, or empty): BUF chains between the
+    accumulator stage's ``sum`` bits and their flip-flops (:func:`add_hold_buffers`).
+    """
     check_pe_build(adder=adder, width=width, pipeline=pipeline)
     if pipeline == "registered":
-        return {
+        stages = {
             "multiplier": multiplier_stage(library),
             "adder": adder_stage(library, adder=adder, width=width),
         }
-    return {"mac": fused_pe(library, adder=adder, width=width)}
+    else:
+        stages = {"mac": fused_pe(library, adder=adder, width=width)}
+    if any(hold_buffers):
+        stage = stages["adder" if pipeline == "registered" else "mac"]
+        add_hold_buffers(stage, "sum", hold_buffers)
+        stage.name = f"{stage.name}_hold"
+    return stages

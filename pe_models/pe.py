@@ -71,6 +71,11 @@ class PEConfig:
     technology : str, Technology or TabulatedTechnology
         Technology preset name, or a technology object (a user's fit or table), for the
         voltage scaling of delays.
+    hold_buffers : tuple of int
+        Hold-fix BUF cells between each accumulator output bit (index 0 = LSB) and its
+        flip-flop, one count per bit, or empty for none (:func:`pe_models.razor.razor_pe`
+        fills it for the Razor-protected bits; the buffers are cells of the timed output
+        stage).
     """
 
     cells: str = "compound"
@@ -79,6 +84,7 @@ class PEConfig:
     pipeline: str = "registered"
     width: int = 32
     technology: str | TechnologyModel = DEFAULT_TECHNOLOGY
+    hold_buffers: tuple[int, ...] = ()
     library: CellLibrary = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -101,33 +107,49 @@ class PEConfig:
                 f"cell_delays_ps: technology {technology.name!r} is a characterised cell library; "
                 "its delays cannot be overridden per cell type"
             )
+        counts = tuple(self.hold_buffers)
+        valid = all(isinstance(n, int | np.integer) and not isinstance(n, bool) and 0 <= n <= 10_000 for n in counts)
+        if not valid or len(counts) not in (0, self.width):
+            raise ConfigError(
+                f"hold_buffers: expected {self.width} buffer counts in 0..10000 (one per accumulator bit) "
+                f"or none, got {self.hold_buffers!r}"
+            )
+        object.__setattr__(self, "hold_buffers", tuple(int(n) for n in counts) if any(counts) else ())
         characterised = getattr(technology, "cell_library", None)
         if isinstance(characterised, CharacterisedLibrary) and hasattr(characterised, "require"):
             kinds = {cell.kind for netlist in self.stages.values() for cell in netlist.cells}
             characterised.require([kind for kind in CELL_TYPES if kind in kinds] + [FLIP_FLOP])
 
     def __hash__(self) -> int:
-        return hash((self.cells, self.library, self.adder, self.pipeline, self.width, self.technology))
+        return hash(
+            (self.cells, self.library, self.adder, self.pipeline, self.width, self.technology, self.hold_buffers)
+        )
 
     @cached_property
     def stages(self) -> dict[str, Netlist]:
         """The timed netlists: ``multiplier`` and ``adder`` (registered) or ``mac`` (fused)."""
-        return pe_stages(self.library, pipeline=self.pipeline, adder=self.adder, width=self.width)
+        return pe_stages(
+            self.library, pipeline=self.pipeline, adder=self.adder, width=self.width, hold_buffers=self.hold_buffers
+        )
 
     @property
     def tech(self) -> TechnologyModel:
         return resolve_technology(self.technology)
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        fields: dict[str, object] = {
             "cells": self.cells,
             "cell_delays_ps": dict(self.library.delays_ps),
             "t_setup_ps": self.library.t_setup_ps,
+            "t_hold_ps": self.library.t_hold_ps,
             "adder": self.adder,
             "pipeline": self.pipeline,
             "width": self.width,
             "technology": self.tech.name,
         }
+        if self.hold_buffers:
+            fields["hold_buffers"] = list(self.hold_buffers)
+        return fields
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,6 +210,8 @@ class StageTiming:
     t_clk_to_q_fs : int
         The latest launch time of any stage input, fs (for reports; each input switches at
         its own launch time).
+    vdd_v : float or None
+        The supply of an operating point (None when timed by a delay scale); not compared.
     """
 
     t_sample_fs: int
@@ -196,6 +220,7 @@ class StageTiming:
     arcs: StageArcs
     cell_delays_fs: Mapping[str, int] | None = field(default=None, compare=False)
     t_clk_to_q_fs: int = 0
+    vdd_v: float | None = field(default=None, compare=False)
 
     @property
     def t_setup_fs(self) -> int:
@@ -350,6 +375,7 @@ def stage_timing(
         arcs=arcs,
         cell_delays_fs=cell_delays,
         t_clk_to_q_fs=arcs.clk_to_q_fs,
+        vdd_v=None if operating_point is None else float(operating_point.vdd_v),
     )
 
 

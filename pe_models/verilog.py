@@ -69,6 +69,7 @@ CELL_EXPRESSIONS: Mapping[str, str] = {
     "xor3": "a ^ b ^ c",
     "maj3": "(a & b) | (a & c) | (b & c)",
     "ao21": "(a & b) | c",
+    "buf": "a",
 }
 """Verilog expression of every cell type over its ports ``a``, ``b`` (, ``c``)."""
 
@@ -82,6 +83,11 @@ _KEYWORDS = frozenset(
     "inout input integer logic module nand nor not or output parameter real reg string time tri wire xor "
     "xnor".split()
 )
+
+
+def _module_name(kind: str) -> str:
+    """The Verilog module of a cell type: its name, with ``_cell`` after a Verilog keyword (``buf``)."""
+    return f"{kind}_cell" if kind in _KEYWORDS else kind
 
 
 class IcarusError(RuntimeError):
@@ -194,7 +200,7 @@ def _cell_module(kind: str, expression: str, pins: tuple[str, ...]) -> list[str]
     unknown = " ".join(f"last_{pin} = 1'bx;" for pin in pins)
     lines = [
         "",
-        f"module {kind} #(parameter integer {parameters}) (output reg y, {ports});",
+        f"module {_module_name(kind)} #(parameter integer {parameters}) (output reg y, {ports});",
         f"  localparam integer QUEUE = {QUEUE_DEPTH};",
         "  time due [0:QUEUE-1];",
         "  reg next [0:QUEUE-1];",
@@ -260,10 +266,10 @@ def cell_library_verilog() -> str:
     Returns
     -------
     str
-        Source text of ``cells.v``: modules ``xor2, and2, or2, nand2, xor3, maj3, ao21``
-        with output ``y``, inputs ``a, b`` (``, c``) and integer parameters
-        ``<PIN>_FALL``, ``<PIN>_RISE`` (fs, ``timescale 1fs/1fs``), and ``launch`` (one
-        input ``a``: a stage input's flip-flop, its clock-to-Q per edge). Each implements
+        Source text of ``cells.v``: modules ``xor2, and2, or2, nand2, xor3, maj3, ao21, buf_cell``
+        (``buf`` is a Verilog keyword) with output ``y``, inputs ``a, b`` (``, c``) and integer
+        parameters ``<PIN>_FALL``, ``<PIN>_RISE`` (fs, ``timescale 1fs/1fs``), and ``launch``
+        (one input ``a``: a stage input's flip-flop, its clock-to-Q per edge). Each implements
         the event rule of :mod:`pe_models.gate` (see this module's docstring).
     """
     lines = [
@@ -361,7 +367,7 @@ def netlist_verilog(
             for e, edge in enumerate(EDGES)
         )
         connections = ", ".join(f".{pin}({refs[net]})" for pin, net in zip(cell.pins, cell.inputs, strict=True))
-        lines.append(f"  {cell.kind} #({parameters}) g{index} (.y(n{cell.output}), {connections});")
+        lines.append(f"  {_module_name(cell.kind)} #({parameters}) g{index} (.y(n{cell.output}), {connections});")
     for name, nets in netlist.outputs.items():
         lines += [f"  assign {name}[{i}] = {refs[net]};" for i, net in enumerate(nets)]
     lines += ["endmodule", "", "`default_nettype wire", ""]

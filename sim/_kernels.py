@@ -26,9 +26,13 @@ from numba import njit
 
 from pe_models.kernels import (
     LANE_GROUP,
+    PARAM_BUFFER_MASK,
+    PARAM_BUFFER_STEPS,
     PARAM_CARRY_STEPS,
     PARAM_CELLS,
     PARAM_LATE_PRODUCT,
+    PARAM_SHADOW_BUFFER_STEPS,
+    PARAM_SHADOW_STEPS,
     SCREEN_CHUNK,
     SCREEN_EAGER,
     SCREEN_LAZY,
@@ -220,10 +224,15 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
     ``registered_mac`` calls); otherwise every MAC calls ``registered_mac``. The shadow value is computed for the
     MACs that can differ from their main sample: with compound cells those latched wrong
     (a carry vector that has settled at ``t_sample`` stays settled), with 2-input cells
-    every MAC (a correct bit can still glitch later). Without protected bits and without
-    an event record the wrong MACs of a stream are only counted (erroneous, unprotected,
-    their bits latched and passed on): their flip masks are compacted, then counted bit
-    by bit.
+    every MAC (a correct bit can still glitch later). Hold-buffered bits
+    (``PARAM_BUFFER_MASK``) latch the stream's sums after ``PARAM_BUFFER_STEPS`` carry delays
+    (a second pass, merged by the mask); a MAC then needs its shadow unless that earlier
+    sample is settled on every bit. With compound cells and protected bits, when more than
+    1/8 of a stream's MACs need their shadow, the stream's shadows come from the same
+    vectorised kernel at the shadow instants (one or two passes). Without protected bits
+    and without an event record the wrong MACs of a stream are only counted (erroneous,
+    unprotected, their bits latched and passed on): their flip masks are compacted, then
+    counted bit by bit.
 
     Parameters
     ----------
@@ -251,6 +260,11 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
     psum_out = np.zeros(steps, dtype=np.int64)
     scratch = np.empty(steps, dtype=np.uint8)
     settled = np.empty(steps, dtype=np.int64)
+    early = np.empty(steps, dtype=np.int64)
+    unsettled = np.zeros(steps, dtype=np.uint8)
+    shadows = np.empty(steps, dtype=np.int64)
+    shadows_early = np.empty(steps, dtype=np.int64)
+    resettled = np.empty(steps, dtype=np.int64)
     detected = np.zeros(steps, dtype=np.int32)
     wrong = np.empty(steps, dtype=np.int64)
     for c in range(cols_used):
@@ -261,6 +275,7 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
             b = np.int64(stationary[r, c])
             stream = row_stream[r]
             any_flip = np.int64(0)
+            buffered = row[PARAM_BUFFER_MASK]
             if compound:
                 any_flip = compound_stationary_stream(
                     stream,
@@ -274,6 +289,23 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
                     scratch,
                 )
                 check_all = row[PARAM_CARRY_STEPS] < 0
+                if buffered != 0:
+                    early_flip = compound_stationary_stream(
+                        stream,
+                        b,
+                        psum_in,
+                        row[PARAM_LATE_PRODUCT],
+                        row[PARAM_BUFFER_STEPS],
+                        mask,
+                        early,
+                        settled,
+                        scratch,
+                    )
+                    any_flip |= early_flip
+                    for t in range(steps):
+                        unsettled[t] = early[t] != settled[t]
+                        psum_out[t] = (psum_out[t] & ~buffered) | (early[t] & buffered)
+                    check_all = check_all or row[PARAM_BUFFER_STEPS] < 0
             else:
                 prev_a = np.int64(0)
                 prev_b = np.int64(0)
@@ -311,12 +343,49 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
             elif any_flip != 0 or (check_all and protected_mask != 0):
                 base = offset + r + c
                 every = check_all and protected_mask != 0
+                vector_shadows = False
+                if compound and protected_mask != 0:
+                    needed = steps
+                    if not every:
+                        needed = 0
+                        for t in range(steps):
+                            if (psum_out[t] ^ settled[t]) & mask or (buffered != 0 and unsettled[t]):
+                                needed += 1
+                    vector_shadows = 8 * needed > steps
+                if vector_shadows:
+                    compound_stationary_stream(
+                        stream,
+                        b,
+                        psum_in,
+                        row[PARAM_LATE_PRODUCT],
+                        row[PARAM_SHADOW_STEPS],
+                        mask,
+                        shadows,
+                        resettled,
+                        scratch,
+                    )
+                    if buffered != 0:
+                        compound_stationary_stream(
+                            stream,
+                            b,
+                            psum_in,
+                            row[PARAM_LATE_PRODUCT],
+                            row[PARAM_SHADOW_BUFFER_STEPS],
+                            mask,
+                            shadows_early,
+                            resettled,
+                            scratch,
+                        )
+                        for t in range(steps):
+                            shadows[t] = (shadows[t] & ~buffered) | (shadows_early[t] & buffered)
                 for t in range(steps):
                     flips = (psum_out[t] ^ settled[t]) & mask
-                    if flips == 0 and not every:
+                    if flips == 0 and not every and not (buffered != 0 and unsettled[t]):
                         continue
                     shadow = psum_out[t]
-                    if protected_mask != 0:
+                    if vector_shadows:
+                        shadow = shadows[t]
+                    elif protected_mask != 0:
                         prev_a = np.int64(0)
                         prev_b = np.int64(0)
                         prev_product = np.int64(0)
@@ -609,7 +678,9 @@ def output_stationary_fold(row_stream, col_stream, setup, out, tallies):
         column_detections = 0
         for r in range(rows_used):
             row = params[r * array_cols + c] if per_pe else params[0]
-            check_all = protected_mask != 0 and (not compound or row[PARAM_CARRY_STEPS] < 0)
+            check_all = protected_mask != 0 and (
+                not compound or row[PARAM_CARRY_STEPS] < 0 or row[PARAM_BUFFER_MASK] != 0
+            )
             accumulator = np.int64(0)
             prev_a = np.int64(0)
             prev_b = np.int64(0)

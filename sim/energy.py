@@ -50,7 +50,7 @@ import numpy as np
 from pe_models.energy import Band, PEEnergyModel, leakage_temperature_factor, pe_energy_model
 from pe_models.errors import ConfigError
 from pe_models.memory_energy import DRAM_TYPES, SRAM_NODE_NM, SRAM_VDD_V, dram_pj_per_byte, sram_pj_per_byte
-from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+from pe_models.pe import PEConfig
 from pe_models.razor import hold_buffers
 
 from .config import ArrayConfig
@@ -328,6 +328,9 @@ class LayerActivity:
         ``mapped_pe_fraction x pes x busy_cycles``.
     stationary_pe_cycles : int, optional
         PE-cycles the stationary register is clocked (its loads); default `active_pe_cycles`.
+    recovery_flops_per_pe : float
+        Flip-flops each PE adds for its recovery policy's buffering
+        (:func:`sim.recovery.recovery_buffer_flops`), clocked with the Razor flops.
     """
 
     name: str
@@ -345,6 +348,7 @@ class LayerActivity:
     busy_cycles: int | None = None
     active_pe_cycles: int | None = None
     stationary_pe_cycles: int | None = None
+    recovery_flops_per_pe: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("macs", "cycles", "correction_cycles", "detections", "pes", "protected_bits"):
@@ -359,7 +363,7 @@ class LayerActivity:
             )
         if not 0.0 < float(self.mapped_pe_fraction) <= 1.0:
             raise ConfigError(f"LayerActivity.mapped_pe_fraction: expected (0, 1], got {self.mapped_pe_fraction!r}")
-        for name in ("units_per_mac", "register_toggles_per_mac"):
+        for name in ("units_per_mac", "register_toggles_per_mac", "recovery_flops_per_pe"):
             value = getattr(self, name)
             if not math.isfinite(float(value)) or value < 0:
                 raise ConfigError(f"LayerActivity.{name}: expected a finite number >= 0, got {value!r}")
@@ -515,6 +519,7 @@ def activity_from_result(
         busy_cycles=busy,
         active_pe_cycles=active,
         stationary_pe_cycles=stationary,
+        recovery_flops_per_pe=result.recovery_flops_per_pe if protection is not None else 0.0,
     )
 
 
@@ -526,6 +531,7 @@ def error_free(activity: LayerActivity) -> LayerActivity:
         correction_cycles=0,
         detections=0,
         protected_bits=0,
+        recovery_flops_per_pe=0.0,
     )
 
 
@@ -892,8 +898,10 @@ def layer_energy(
             model.hold_buffers_per_bit * scales.hold_buffer
         )
         levels = math.ceil(math.log2(max(2, activity.protected_bits * activity.pes)))
-        razor = per_bit_cycle * (activity.protected_bits * razor_pe_cycles) + model.error_network_pj * (
-            activity.detections * levels * scales.error_network
+        razor = (
+            per_bit_cycle * (activity.protected_bits * razor_pe_cycles)
+            + model.error_network_pj * (activity.detections * levels * scales.error_network)
+            + model.flop_clock_pj * (activity.recovery_flops_per_pe * razor_pe_cycles * scales.flop_clock)
         )
     traffic = activity.traffic
     if traffic.by_operand:
@@ -959,18 +967,17 @@ def total_energy(breakdowns: Iterable[EnergyBreakdown], *, name: str = "total") 
     )
 
 
-def design_hold_buffers(pe: PEConfig, f_clk_mhz: float, protected_mask: int) -> float:
+def design_hold_buffers(pe: PEConfig, f_clk_mhz: float, protected_mask: int, window_ps: float | None = None) -> float:
     """Hold-fix buffers per protected bit, as fixed at design time.
 
     The mean over the protected bits of :func:`pe_models.razor.hold_buffers` at the
-    technology's nominal VDD, the clock `f_clk_mhz` and the default detection window; 0
-    without protected bits.
+    technology's nominal VDD and the clock `f_clk_mhz`, for `window_ps` (default: the
+    largest feasible window of these bits); 0 without protected bits.
     """
     bits = [bit for bit in range(int(protected_mask).bit_length()) if (protected_mask >> bit) & 1]
     if not bits:
         return 0.0
-    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=pe.tech.vdd_nominal_v, f_clk_mhz=f_clk_mhz))
-    counts = hold_buffers(pe, timing, None)
+    counts = hold_buffers(pe, f_clk_mhz=f_clk_mhz, protected_mask=protected_mask, window_ps=window_ps)
     return float(np.mean([counts[bit] for bit in bits]))
 
 
@@ -1021,7 +1028,8 @@ def gemm_energy(
     vdd_v : float
         Supply of the run; the clock is ``array.f_clk_mhz``.
     protection : Protection, optional
-        As given to the simulator; its bits get :func:`design_hold_buffers` hold-fix buffers.
+        As given to the simulator; its bits get the hold-fix buffers and its policy the buffering
+        the simulator built (``result.hold_buffers_per_bit``, ``result.recovery_flops_per_pe``).
     name, samples, seed
         Layer name, MACs sampled for the switching activity, its seed.
     gating, memory
@@ -1037,8 +1045,7 @@ def gemm_energy(
     if a.ndim == 2:
         a, w = a[None], w[None]
     problem = GemmProblem(m=a.shape[1], n=w.shape[2], k=a.shape[2], groups=a.shape[0])
-    mask = 0 if protection is None else protection.protected_mask
-    model = replace(pe_energy_model(pe), hold_buffers_per_bit=design_hold_buffers(pe, array.f_clk_mhz, mask))
+    model = replace(pe_energy_model(pe), hold_buffers_per_bit=result.hold_buffers_per_bit)
     switching = mac_switching(model, a, w, array, samples=samples, seed=seed)
     activity = activity_from_result(
         name,
@@ -1070,8 +1077,9 @@ def outcome_energy(
     The switching activity is taken from the operands the simulation used: `operands`
     when they were supplied, else the seeded operands ``simulate_layers`` drew for this
     layer (``layer_operands`` with ``SeedSequence(seed, spawn_key=(0, outcome.index))``).
-    Protected bits are the outcome's ``protected_mask``, with :func:`design_hold_buffers`
-    hold-fix buffers each.
+    Protected bits are the outcome's ``protected_mask``, with the hold-fix buffers and the
+    recovery buffering the simulator built (``outcome.hold_buffers_per_bit``,
+    ``outcome.recovery_flops_per_pe``).
 
     Parameters
     ----------
@@ -1103,8 +1111,7 @@ def outcome_energy(
     problem = GemmProblem(
         m=activations.shape[1], n=weights.shape[2], k=activations.shape[2], groups=activations.shape[0]
     )
-    buffers = design_hold_buffers(pe, array.f_clk_mhz, outcome.protected_mask)
-    model = replace(pe_energy_model(pe), hold_buffers_per_bit=buffers)
+    model = replace(pe_energy_model(pe), hold_buffers_per_bit=outcome.hold_buffers_per_bit)
     switching = mac_switching(model, activations, weights, array, samples=samples, seed=seed)
     mapping = map_gemm(problem, array)
     busy, active, stationary = fold_pe_cycles(mapping)
@@ -1123,6 +1130,7 @@ def outcome_energy(
         busy_cycles=min(busy, outcome.cycles + 1 - outcome.correction_cycles),
         active_pe_cycles=active,
         stationary_pe_cycles=stationary,
+        recovery_flops_per_pe=outcome.recovery_flops_per_pe if outcome.protected_mask else 0.0,
     )
     memory = memory or memory_energy(array, node_nm=model.node_nm)
     return layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)

@@ -44,7 +44,6 @@ from pe_models.chain import mac_parameters
 from pe_models.errors import ConfigError
 from pe_models.integers import exact_gemm
 from pe_models.pe import PEConfig, StageTiming
-from pe_models.razor import window_fs
 from pe_models.variation import ProcessVariation
 
 from . import _kernels
@@ -57,6 +56,7 @@ from .mapping import Fold, Mapping, map_gemm
 from .memory import BufferWords, buffer_words, iter_fold_traffic, transfer_cycles
 from .memory import ifmap_words as layer_ifmap_words
 from .protection import Protection
+from .recovery import RazorDesign, razor_design
 
 __all__ = [
     "DETAILED_MAX_PES",
@@ -280,6 +280,15 @@ class GemmResult:
         MACs with an unprotected bit wrong at the sampling instant.
     recovery : str
         Recovery policy (``"none"`` without protection).
+    stall_cycles : int
+        Cycles one recovery cost (the stall model's or the protection's; 0 without protection).
+    razor_window_ps : float or None
+        The Razor window used (None without protection).
+    hold_buffers_per_bit : float
+        Hold-fix buffers per Razor bit of the PE as built (0 without protection).
+    recovery_flops_per_pe : float
+        Flip-flops each PE adds for the recovery policy's buffering
+        (:func:`sim.recovery.recovery_buffer_flops`).
     fold_correction_cycles : ndarray, int64, shape (folds,)
         Correction cycles per fold.
     events : ndarray, int64, shape (n, 6), or None
@@ -312,6 +321,10 @@ class GemmResult:
     silent_protected_errors: int = 0
     unprotected_errors: int = 0
     recovery: str = "none"
+    stall_cycles: int = 0
+    razor_window_ps: float | None = None
+    hold_buffers_per_bit: float = 0.0
+    recovery_flops_per_pe: float = 0.0
 
     @cached_property
     def exact(self) -> np.ndarray:
@@ -430,7 +443,7 @@ def _grid_setup(
     variation: ProcessVariation | None,
     seed: object,
     record_events: bool,
-) -> GridSetup:
+) -> tuple[GridSetup, RazorDesign | None]:
     if not isinstance(array, ArrayConfig):
         raise ConfigError(f"array: expected an ArrayConfig, got {type(array).__name__}")
     if not isinstance(pe, PEConfig):
@@ -452,12 +465,22 @@ def _grid_setup(
             f"operating_point=OperatingPoint(vdd_v=..., f_clk_mhz={array.f_clk_mhz:g}))"
         )
     root = _seed_sequence(seed)
-    window = 0
+    design = None
     if protection is not None:
         protection.check_width(pe.width)
-        window = window_fs(timing, protection.razor_window_ps, field="Protection.razor_window_ps")
+        design = razor_design(
+            protection,
+            rows=array.rows,
+            cols=array.cols,
+            dataflow=array.dataflow,
+            f_clk_mhz=array.f_clk_mhz,
+            pe=pe,
+            timing=timing,
+        )
+        pe, timing = design.pe, design.timing
+    window = 0 if design is None else design.window_fs
     params = _parameters(pe, timing, variation, root, array.rows, array.cols, window)
-    return GridSetup(
+    setup = GridSetup(
         rows=array.rows,
         cols=array.cols,
         dataflow=array.dataflow,
@@ -467,6 +490,7 @@ def _grid_setup(
         recovery="global" if protection is None else protection.recovery,
         record_events=record_events,
     )
+    return setup, design
 
 
 def fold_operands(dataflow: str, fold: Fold, activations: np.ndarray, weights: np.ndarray) -> FoldOperands:
@@ -515,6 +539,8 @@ def fold_correction_cycles(result: FoldResult, protection: Protection | None) ->
     """
     if protection is None or protection.penalty_cycles == 0:
         return 0
+    if protection.penalty_cycles is None:
+        raise ValueError("fold_correction_cycles: resolve the stall cycles first (sim.recovery.razor_design)")
     if protection.recovery == "global":
         return protection.penalty_cycles * result.detection_cycles
     if protection.recovery == "local":
@@ -572,7 +598,9 @@ def simulate_grouped_gemm(
     activations, weights = _check_operands(activations, weights, grouped=True)
     if engine not in ENGINES:
         raise ConfigError(f"engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
-    setup = _grid_setup(array, pe, timing, protection, variation, seed, record_events)
+    setup, design = _grid_setup(array, pe, timing, protection, variation, seed, record_events)
+    if design is not None:
+        protection = design.protection
     grid = make_grid(engine, setup)
     groups, m, k = activations.shape
     n = weights.shape[2]
@@ -629,6 +657,10 @@ def simulate_grouped_gemm(
         silent_protected_errors=counters["silent"],
         unprotected_errors=counters["unprotected"],
         recovery="none" if protection is None else protection.recovery,
+        stall_cycles=0 if design is None else design.stall.stall_cycles,
+        razor_window_ps=None if design is None else design.window_fs / 1000,
+        hold_buffers_per_bit=0.0 if design is None else design.hold_buffers_per_bit,
+        recovery_flops_per_pe=0.0 if design is None else design.stall.buffer_flops_per_pe,
         flip_counts=flip_counts,
         residual_flip_counts=residual,
         fold_correction_cycles=schedule.fold_correction_cycles,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pe_models.kernels import PARAM_CARRY_STEPS, PARAM_CELLS, PARAM_LATE_PRODUCT, CompoundTiming
+from pe_models.kernels import PARAM_BUFFER_MASK, PARAM_CARRY_STEPS, PARAM_CELLS, PARAM_LATE_PRODUCT, CompoundTiming
 
 from . import _kernels
 from .grid import FoldOperands, FoldResult, GridSetup, fold_busy_cycles, sort_events, stream_offset
@@ -58,6 +58,7 @@ class FastGrid:
             params.shape[0] == 1
             and params[0, PARAM_CELLS] == 0
             and params[0, PARAM_CARRY_STEPS] >= 0
+            and params[0, PARAM_BUFFER_MASK] == 0
             and setup.width <= 32
             and setup.protected_mask == 0
             and not setup.record_events
@@ -80,8 +81,8 @@ class FastGrid:
     def run_groups(self, activations: np.ndarray, weights: np.ndarray, outputs: np.ndarray) -> GroupCounts | None:
         """Every fold of the grouped GEMM ``activations (G, M, K) @ weights (G, K, N)`` in one kernel call,
         each fold's tile added into ``outputs (G, M, N)`` (int64), when the screened path applies
-        (ws or is, compound cells, one parameter row, no protection or event record, at most
-        32 accumulator bits); None otherwise (run the folds one by one).
+        (ws or is, compound cells, one parameter row, no protection, hold buffer or event
+        record, at most 32 accumulator bits); None otherwise (run the folds one by one).
 
         The same MACs, in the same per-PE order and from the same all-zero state per fold, as
         :meth:`run_fold` over the mapping's folds: without per-fold Python overhead (a

@@ -69,6 +69,8 @@ class LayerOutcome:
         As :class:`sim.engine.GemmResult`.
     protected_mask : int
         The layer's protected bits (its entry of a protection plan).
+    stall_cycles, razor_window_ps, hold_buffers_per_bit, recovery_flops_per_pe
+        As :class:`sim.engine.GemmResult`.
     wrong_outputs : int
         Outputs that differ from the exact GEMM.
     relative_error : float
@@ -103,6 +105,10 @@ class LayerOutcome:
     silent_protected_errors: int = 0
     unprotected_errors: int = 0
     protected_mask: int = 0
+    stall_cycles: int = 0
+    razor_window_ps: float | None = None
+    hold_buffers_per_bit: float = 0.0
+    recovery_flops_per_pe: float = 0.0
 
     @property
     def recovery_cycles(self) -> int:
@@ -223,6 +229,10 @@ def simulate_layers(
                 silent_protected_errors=result.silent_protected_errors,
                 unprotected_errors=result.unprotected_errors,
                 protected_mask=0 if layer_protection is None else layer_protection.protected_mask,
+                stall_cycles=result.stall_cycles,
+                razor_window_ps=result.razor_window_ps,
+                hold_buffers_per_bit=result.hold_buffers_per_bit,
+                recovery_flops_per_pe=result.recovery_flops_per_pe,
             )
         )
         flips += result.flip_counts

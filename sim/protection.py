@@ -1,8 +1,9 @@
 """Razor-style error detection of the PE accumulators, recovery policies and per-layer plans.
 
 A :class:`Protection` names the accumulator bits that carry a Razor flip-flop (a shadow
-latch sampling ``razor_window_ps`` after the main sample, :mod:`pe_models.razor`), the
-recovery policy and the cost of one recovery in clock cycles. The engines
+latch sampling ``razor_window_ps`` after the main sample, with the hold-fix buffers of
+:mod:`pe_models.razor`), the recovery policy and the cost of one recovery in clock cycles
+(by default the stall model of :mod:`sim.recovery`). The engines
 (:mod:`sim.engine`) apply it MAC by MAC: a MAC whose main and shadow samples differ on a
 protected bit is *detected*; its protected bits take the shadow value (``drop``: the MAC's
 contribution is skipped). Whatever is still wrong stays in the result: silent errors on
@@ -33,7 +34,6 @@ from types import MappingProxyType
 from pe_models.errors import ConfigError
 
 __all__ = [
-    "DEFAULT_PENALTY_CYCLES",
     "RECOVERY_POLICIES",
     "STALL_SCOPES",
     "Protection",
@@ -48,11 +48,6 @@ detecting PE replays; ``drop``: the detected MAC's contribution is skipped, no s
 
 STALL_SCOPES = RECOVERY_POLICIES
 """The former name of :data:`RECOVERY_POLICIES`."""
-
-DEFAULT_PENALTY_CYCLES = 1
-"""Cycles one recovery costs by default: Razor's one-cycle restore of the shadow value
-(Ernst et al., MICRO 2003). A global stall of a 256 x 256 array also has to reach every PE;
-with a pipelined stall network that takes a few more cycles, see ``docs/array_simulation.md``."""
 
 _MAX_BIT = 63
 
@@ -126,7 +121,7 @@ def _check_window(label: str, value: object) -> None:
 
 
 def _check_common(owner: str, penalty_cycles: object, recovery: object, razor_window_ps: object) -> None:
-    if not _is_int(penalty_cycles) or penalty_cycles < 0:  # type: ignore[operator]
+    if penalty_cycles is not None and (not _is_int(penalty_cycles) or penalty_cycles < 0):  # type: ignore[operator]
         raise ConfigError(
             f"{owner}.penalty_cycles: expected a non-negative integer number of cycles, got {penalty_cycles!r}"
         )
@@ -142,15 +137,21 @@ class Protection:
     Parameters
     ----------
     protected_mask : int
-        Bit i set = accumulator output bit i has a Razor flip-flop. 0..2^64-1.
-    penalty_cycles : int
-        Clock cycles one recovery costs, >= 0. Default :data:`DEFAULT_PENALTY_CYCLES`.
+        Bit i set = accumulator output bit i has a Razor flip-flop whose detections are
+        recovered. 0..2^64-1.
+    penalty_cycles : int or None
+        Clock cycles one recovery costs, >= 0; None (default): the stall model of
+        :func:`sim.recovery.stall_model` for the array, the PE and the operating point.
     recovery : str
         One of :data:`RECOVERY_POLICIES` (default ``"global"``).
     razor_window_ps : float or None
         Detection window in ps: the shadow latch samples this long after the main sample.
-        None: :data:`pe_models.razor.DEFAULT_WINDOW_FRACTION` of the clock period. Checked
-        against the clock period when the timing is known.
+        None: the largest feasible window (:func:`pe_models.razor.window_fs`). Checked
+        against the feasible range when the PE and the clock are known.
+    hardware_mask : int or None
+        Bits that carry a Razor flip-flop and its hold buffers in the hardware, a superset
+        of `protected_mask` (a plan's layers share the union of their masks); None: the
+        protected bits. The window and the hold buffers are designed for these bits.
     stall_scope : str, optional
         The former name of `recovery` (accepted when `recovery` is left at its default).
 
@@ -161,9 +162,10 @@ class Protection:
     """
 
     protected_mask: int = 0
-    penalty_cycles: int = DEFAULT_PENALTY_CYCLES
+    penalty_cycles: int | None = None
     recovery: str = "global"
     razor_window_ps: float | None = None
+    hardware_mask: int | None = None
     stall_scope: InitVar[str | None] = None
 
     def __post_init__(self, stall_scope: str | None) -> None:
@@ -175,7 +177,16 @@ class Protection:
             )
         _check_common("Protection", self.penalty_cycles, self.recovery, self.razor_window_ps)
         object.__setattr__(self, "protected_mask", int(self.protected_mask))
-        object.__setattr__(self, "penalty_cycles", int(self.penalty_cycles))
+        if self.penalty_cycles is not None:
+            object.__setattr__(self, "penalty_cycles", int(self.penalty_cycles))
+        if self.hardware_mask is not None:
+            ok = _is_int(self.hardware_mask) and 0 <= self.hardware_mask < 1 << (_MAX_BIT + 1)
+            if not ok or self.protected_mask & ~int(self.hardware_mask):
+                raise ConfigError(
+                    "Protection.hardware_mask: expected an integer bit mask containing the protected bits "
+                    f"{format_bit_mask(self.protected_mask)}, got {self.hardware_mask!r}"
+                )
+            object.__setattr__(self, "hardware_mask", int(self.hardware_mask))
         if self.razor_window_ps is not None:
             object.__setattr__(self, "razor_window_ps", float(self.razor_window_ps))
 
@@ -184,7 +195,7 @@ class Protection:
         cls,
         spec: str,
         *,
-        penalty_cycles: int = DEFAULT_PENALTY_CYCLES,
+        penalty_cycles: int | None = None,
         recovery: str = "global",
         razor_window_ps: float | None = None,
         width: int = 64,
@@ -198,27 +209,35 @@ class Protection:
         )
 
     @property
+    def razor_mask(self) -> int:
+        """Bits with a Razor flip-flop and hold buffers in hardware (:attr:`hardware_mask` or the protected bits)."""
+        return self.protected_mask if self.hardware_mask is None else self.hardware_mask
+
+    @property
     def protected_bits(self) -> tuple[int, ...]:
         """Protected bit positions, ascending."""
         return tuple(bit for bit in range(self.protected_mask.bit_length()) if (self.protected_mask >> bit) & 1)
 
     def check_width(self, width: int) -> None:
         """Raise ConfigError if a protected bit lies outside an accumulator of `width` bits."""
-        if self.protected_mask >> width:
-            top = self.protected_mask.bit_length() - 1
+        if self.razor_mask >> width:
+            top = self.razor_mask.bit_length() - 1
             raise ConfigError(
                 f"Protection.protected_mask: bit {top} is outside the {width}-bit accumulator; allowed: 0..{width - 1}"
             )
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready fields, with the mask also written as bit ranges."""
-        return {
+        fields: dict[str, object] = {
             "protected_bits": format_bit_mask(self.protected_mask),
             "protected_mask": self.protected_mask,
             "penalty_cycles": self.penalty_cycles,
             "recovery": self.recovery,
             "razor_window_ps": self.razor_window_ps,
         }
+        if self.hardware_mask is not None:
+            fields["hardware_bits"] = format_bit_mask(self.hardware_mask)
+        return fields
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -247,7 +266,7 @@ class ProtectionPlan:
     layers: Mapping[str, int] = field(default_factory=dict)
     default_mask: int = 0
     recovery: str = "global"
-    penalty_cycles: int = DEFAULT_PENALTY_CYCLES
+    penalty_cycles: int | None = None
     razor_window_ps: float | None = None
     model: str | None = None
     vdd_v: float | None = None
@@ -269,13 +288,22 @@ class ProtectionPlan:
         """Protected bits of `layer` (the default mask when the plan does not list it)."""
         return self.layers.get(layer, self.default_mask)
 
+    @property
+    def hardware_mask(self) -> int:
+        """Bits with a Razor flip-flop in the hardware: the union of every layer's mask and the default."""
+        union = self.default_mask
+        for mask in self.layers.values():
+            union |= mask
+        return union
+
     def protection_for(self, layer: str) -> Protection:
-        """The :class:`Protection` of one layer."""
+        """The :class:`Protection` of one layer (its Razor hardware: :attr:`hardware_mask`)."""
         return Protection(
             protected_mask=self.mask_for(layer),
             penalty_cycles=self.penalty_cycles,
             recovery=self.recovery,
             razor_window_ps=self.razor_window_ps,
+            hardware_mask=self.hardware_mask,
         )
 
     def check_layers(self, names: Iterable[str], *, model: str | None = None) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from pe_models.numba_cache import tolerate_damaged_cache
+
 __all__ = ["im2col_k_major", "requantize", "requantize_add", "requantize_into"]
+
+tolerate_damaged_cache()
 
 _INT32_MIN = np.int64(-(2**31))
 _INT32_MAX = np.int64(2**31 - 1)

@@ -264,7 +264,8 @@ class BitlevelBackend:
         Default: 256x256 weight-stationary at `f_clk_mhz`.
     f_clk_mhz : float
     variation : ProcessVariation or None
-    penalty_cycles : int
+    penalty_cycles : int or None
+        Cycles one recovery stalls its scope (None: the stall model of :mod:`sim.recovery`).
     recovery : str
         ``global``, ``column``, ``local`` or ``drop``.
     razor_window_ps : float or None
@@ -284,7 +285,7 @@ class BitlevelBackend:
     array: ArrayConfig | None = None
     f_clk_mhz: float = 700.0
     variation: ProcessVariation | None = None
-    penalty_cycles: int = 1
+    penalty_cycles: int | None = 1
     recovery: str = "global"
     razor_window_ps: float | None = None
     plan: ProtectionPlan | None = None

@@ -1,4 +1,5 @@
-"""`vscale pe eval`, `vscale pe verilog` and `vscale pe spice`: one PE at gate or chain level, in Verilog, in SPICE."""
+"""`vscale pe eval`, `pe verilog`, `pe razor` and `pe spice`: one PE at gate or chain level, in
+Verilog, whether a Razor window can be built, and against SPICE."""
 
 from __future__ import annotations
 
@@ -19,14 +20,17 @@ from experiments.pe_options import (
 )
 from experiments.studies.common import parse_razor_window
 from experiments.studies.pe_spice import PeSpiceConfig
+from experiments.studies.razor import RazorConfig, razor
 from experiments.studies.vectors import VECTOR_COLUMNS, read_vectors
 from pe_models.chain import evaluate_chain, stage_inputs
 from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate_fast
 from pe_models.integers import to_signed
 from pe_models.pe import PEConfig, StageTiming
-from pe_models.razor import hold_buffers, razor_masks, window_fs
+from pe_models.razor import razor_masks, razor_pe, retimed, window_fs
 from sim.protection import parse_bit_mask
+
+from ._results import emit_result, write_config
 
 __all__ = ["configure", "read_vectors"]
 
@@ -110,6 +114,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_output_options(spice, "pe-spice", default_format="table")
     spice.set_defaults(handler=run_spice)
 
+    razor = commands.add_parser(
+        "razor",
+        help="hold buffers, paths and feasibility of a Razor window, per output bit",
+        description="Per output bit of the Razor-sampled stage, at the technology's nominal VDD and the design "
+        "clock: the shortest and longest static path, the hold-fix buffers between the bit and its flip-flop "
+        "(shortest path >= window + t_hold), both paths through them, and whether the bit is feasible (hold met, "
+        "longest path with the buffers within T_clk - t_setup). Totals: the feasible window range of the "
+        "protected bits and the hold fix. An infeasible design or a window outside the range is an error.",
+    )
+    add_study_options(razor, RazorConfig)
+    add_output_options(razor, "pe-razor")
+    razor.set_defaults(handler=run_razor)
+
 
 def _add_razor_window(parser: argparse.ArgumentParser, effect: str) -> None:
     parser.add_argument(
@@ -162,14 +179,26 @@ def evaluate(
     )
 
 
+def _razor_window(
+    args: argparse.Namespace, pe: PEConfig, timing: StageTiming, protected: int
+) -> tuple[PEConfig, StageTiming, int | None]:
+    """The PE with the hold buffers of its Razor bits, its timing, and the window in fs (the PE,
+    its timing and None without a window)."""
+    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000)
+    if window_ps is None:
+        return pe, timing, None
+    window = window_fs(timing, window_ps, pe=pe, protected_mask=protected)
+    built = razor_pe(pe, f_clk_mhz=1e9 / timing.t_clk_fs, protected_mask=protected, window_ps=window / 1000)
+    return built, retimed(built, timing), window
+
+
 def run_eval(args: argparse.Namespace) -> int:
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
-    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000)
-    window = None if window_ps is None else window_fs(timing, window_ps)
-    if args.protect is not None and window is None:
+    if args.protect is not None and args.razor_window_ps is None:
         raise ConfigError("protect: the mask columns need a Razor window; add razor_window_ps")
     protected = (1 << pe.width) - 1 if args.protect is None else parse_bit_mask(args.protect, width=pe.width)
+    pe, timing, window = _razor_window(args, pe, timing, protected)
     if args.energy and args.vdd_v is None:
         raise ConfigError("energy: the energy scales with the supply; allowed: with vdd_v (not t_clk_ps)")
     vectors = read_vectors(args.vectors, width=pe.width)
@@ -206,7 +235,7 @@ def run_eval(args: argparse.Namespace) -> int:
     write_csv(directory / "pe_eval.csv", table)
     config = _config(args, pe, timing)
     if window is not None:
-        buffers = hold_buffers(pe, timing, window / 1000)
+        buffers = pe.hold_buffers or (0,) * pe.width
         config["razor_window_ps"] = window / 1000
         config["hold_buffers_per_protected_bit"] = {
             str(bit): int(buffers[bit]) for bit in range(pe.width) if (protected >> bit) & 1
@@ -275,8 +304,7 @@ def run_verilog(args: argparse.Namespace) -> int:
         return run_structural(args)
     pe = pe_config(args)
     timing = timing_from_args(args, pe)
-    window_ps = parse_razor_window(args.razor_window_ps, timing.t_clk_fs / 1000)
-    window = None if window_ps is None else window_fs(timing, window_ps)
+    pe, timing, window = _razor_window(args, pe, timing, (1 << pe.width) - 1)
     if args.vectors is not None:
         vectors = read_vectors(args.vectors, width=pe.width)
     else:
@@ -307,8 +335,6 @@ def run_verilog(args: argparse.Namespace) -> int:
 def run_spice(args: argparse.Namespace) -> int:
     from experiments.studies.pe_spice import pe_spice
 
-    from ._results import emit_result, write_config
-
     result = pe_spice(config_from_args(PeSpiceConfig, args))
     directory = output_dir(args)
     for run in result.runs:
@@ -324,4 +350,21 @@ def run_spice(args: argparse.Namespace) -> int:
         f"at {result.totals['vdd_v']:g} V",
         file=sys.stderr,
     )
+    return 0
+
+
+def run_razor(args: argparse.Namespace) -> int:
+    result = razor(config_from_args(RazorConfig, args))
+    directory = output_dir(args)
+    write_csv(directory / "pe_razor.csv", result.table())
+    write_config(directory, "pe razor", result, pe=result.config.pe_config().as_dict(), **result.totals)
+    emit_result(result, args.format)
+    if args.format == "table":
+        totals = result.totals
+        print(
+            f"window {totals['window_ps']:g} ps; feasible windows {totals['feasible_window_min_ps']:g}.."
+            f"{totals['feasible_window_max_ps']:g} ps for protected bits {totals['protected_bits']} at "
+            f"{result.config.f_clk_mhz:g} MHz, nominal {totals['vdd_v']:g} V (t_hold {totals['t_hold_ps']:g} ps, "
+            f"BUF {totals['buffer_delay_ps']:g} ps); {totals['hold_buffers_total']} hold buffers"
+        )
     return 0

@@ -31,6 +31,7 @@ STUDY_MODULES: dict[str, str] = {
     "latency": "latency",
     "optimize": "optimize",
     "probs": "probs",
+    "razor": "razor",
     "run": "run",
     "scalesim": "scalesim",
     "simulate": "simulate",

@@ -89,14 +89,17 @@ class AccuracyConfig(SweepFields, EnergyFields):
     array : "RxC" or (rows, cols)
         Weight-stationary array of ``bitlevel`` (and the column depth of ``statistical``),
         rows x columns of PEs, each >= 1.
-    penalty_cycles : int
-        Cycles one recovery costs (``bitlevel``), >= 0.
+    penalty_cycles : int, optional
+        Cycles one recovery stalls its scope (``bitlevel``), >= 0 (``stall_cycles`` also names it); default:
+        the stall model of :mod:`sim.recovery` (the error flag's OR tree and the stall's
+        repeated wire across the scope at the operating point, so a ``global`` stall grows
+        with the array and as the supply drops).
     recovery : str
         Recovery of a detection (``bitlevel``): the whole array stalls (``global``), the PE's
         column (``column``), the PE replays (``local``) or the MAC is dropped (``drop``).
     razor_window_ps : float, "PCT%" or None
         Razor detection window in ps, or a percentage of the clock period, e.g. ``25%``
-        (``bitlevel``; default: half the clock period).
+        (``bitlevel``; default: the largest feasible window of hold fixing, ``vscale pe razor``).
     plan : path, optional
         Per-layer protection plan (TOML, ``docs/array_simulation.md``) replacing `protect`,
         `recovery`, `penalty_cycles` and `razor_window_ps` (``bitlevel``).
@@ -131,7 +134,7 @@ class AccuracyConfig(SweepFields, EnergyFields):
     seed: int = 0
     jobs: int | None = None
     array: Any = "256x256"
-    penalty_cycles: int = 1
+    penalty_cycles: int | None = None
     recovery: str = "global"
     razor_window_ps: Any = None
     plan: str | Path | None = None
@@ -154,9 +157,17 @@ class AccuracyConfig(SweepFields, EnergyFields):
         check_int("seed", self.seed, minimum=0)
         if self.jobs is not None:
             check_int("jobs", self.jobs, minimum=1)
-        check_int("penalty_cycles", self.penalty_cycles, minimum=0)
+        if self.penalty_cycles is not None:
+            check_int("penalty_cycles", self.penalty_cycles, minimum=0)
         check_choice("recovery", self.recovery, RECOVERY_POLICIES)
         set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, 1e6 / self.f_clk_mhz))
+        mask = self.protect_mask()
+        if self.injection == "bitlevel" and mask:
+            from pe_models.pe import stage_timing
+            from pe_models.razor import window_fs
+
+            design = stage_timing(self.pe_config(), t_clk_ps=1e6 / self.f_clk_mhz)
+            window_fs(design, self.razor_window_ps, pe=self.pe_config(), protected_mask=mask)
         if self.plan is not None:
             plan = self.protection_plan()
             if plan.model is not None and plan.model != self.model:

@@ -37,6 +37,7 @@ from pe_models.energy import (
 )
 from pe_models.errors import ConfigError
 from pe_models.pe import OperatingPoint, PEConfig, max_error_free_f_clk_mhz, stage_timing
+from pe_models.razor import window_fs
 from sim.config import DATAFLOWS, ArrayConfig
 from sim.energy import (
     COMPONENTS,
@@ -58,6 +59,7 @@ from sim.layers import GemmLayer, GemmProblem, Layer
 from sim.memory import ifmap_words
 from sim.network import layer_operands
 from sim.protection import RECOVERY_POLICIES, Protection, parse_bit_mask
+from sim.recovery import RazorDesign, razor_design
 from workloads.models import MODEL_NAMES
 from workloads.topologies import load_topology
 
@@ -72,7 +74,9 @@ from .common import (
     check_topology,
     gemm_shape,
     no_progress,
+    parse_razor_window,
     resolve_array,
+    set_field,
 )
 from .energy_options import EnergyFields
 
@@ -125,10 +129,17 @@ class EnergyConfig(SweepFields, EnergyFields):
         Lower layers as SCALE-Sim v2 does.
     protect : str
         Protected accumulator bits, e.g. ``31:20``, or ``none``.
-    penalty_cycles : int
-        Cycles one correction costs (with `simulate`), >= 0.
+    penalty_cycles : int, optional
+        Cycles one recovery stalls its scope (with `simulate`), >= 0 (``stall_cycles`` also names it); default:
+        the stall model of :mod:`sim.recovery` (the error flag's OR tree and the stall's
+        repeated wire across the scope at the operating point, so a ``global`` stall grows
+        with the array and as the supply drops).
     recovery : str
         Recovery of a detection (with `simulate`): ``global``, ``column``, ``local`` or ``drop``.
+    razor_window_ps : float, "PCT%" or None
+        Razor detection window in ps, or a percentage of the clock period: the hold-fix
+        buffers are designed for it (default: the largest feasible window of hold fixing,
+        ``vscale pe razor``; outside the feasible range: an error naming the range).
     simulate : bool
         Run every MAC through the array simulator at each voltage (timing errors,
         detections and recovery cycles charged; off: closed-form cycles, no errors).
@@ -163,8 +174,9 @@ class EnergyConfig(SweepFields, EnergyFields):
     bandwidth: Any = None
     scalesim_compat: bool = False
     protect: str = "none"
-    penalty_cycles: int = 1
+    penalty_cycles: int | None = None
     recovery: str = "global"
+    razor_window_ps: Any = None
     simulate: bool = False
     node_nm: float | None = None
     hold_buffers_per_bit: float | None = None
@@ -184,8 +196,13 @@ class EnergyConfig(SweepFields, EnergyFields):
         self.array_config()
         pe = self.pe_config()
         parse_bit_mask(self.protect, width=pe.width, option="protect")
-        check_int("penalty_cycles", self.penalty_cycles, minimum=0)
+        if self.penalty_cycles is not None:
+            check_int("penalty_cycles", self.penalty_cycles, minimum=0)
         check_choice("recovery", self.recovery, RECOVERY_POLICIES)
+        set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, 1e6 / self.f_clk_mhz))
+        mask = parse_bit_mask(self.protect, width=pe.width, option="protect")
+        if mask:
+            window_fs(stage_timing(pe, t_clk_ps=1e6 / self.f_clk_mhz), self.razor_window_ps, pe=pe, protected_mask=mask)
         check_int("activity_samples", self.activity_samples, minimum=64)
         check_int("seed", self.seed, minimum=0)
         if self.hold_buffers_per_bit is not None:
@@ -217,14 +234,19 @@ class EnergyConfig(SweepFields, EnergyFields):
             return float(self.hold_buffers_per_bit)
         protection = self.protection()
         mask = 0 if protection is None else protection.protected_mask
-        return design_hold_buffers(self.pe_config(), self.f_clk_mhz, mask)
+        return design_hold_buffers(self.pe_config(), self.f_clk_mhz, mask, self.razor_window_ps)
 
     def protection(self) -> Protection | None:
         """The protection these fields describe (None without protected bits)."""
         mask = parse_bit_mask(self.protect, width=self.width, option="protect")
         if mask == 0:
             return None
-        return Protection(protected_mask=mask, penalty_cycles=self.penalty_cycles, recovery=self.recovery)
+        return Protection(
+            protected_mask=mask,
+            penalty_cycles=self.penalty_cycles,
+            recovery=self.recovery,
+            razor_window_ps=self.razor_window_ps,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -549,6 +571,26 @@ def _figures(
     )
 
 
+def _razor_design(
+    config: EnergyConfig, pe: PEConfig, array: ArrayConfig, vdd_v: float, protection: Protection | None
+) -> RazorDesign | None:
+    """The protection as built into the array at `vdd_v` (window, hold buffers, the stall of one
+    recovery and the buffering of its policy, :func:`sim.recovery.razor_design`); None without one."""
+    if protection is None:
+        return None
+    point = OperatingPoint(vdd_v=vdd_v, f_clk_mhz=config.f_clk_mhz)
+    timing = stage_timing(pe, operating_point=point, t_setup_ps=config.t_setup_ps)
+    return razor_design(
+        protection,
+        rows=array.rows,
+        cols=array.cols,
+        dataflow=array.dataflow,
+        f_clk_mhz=config.f_clk_mhz,
+        pe=pe,
+        timing=timing,
+    )
+
+
 def _activities(
     config: EnergyConfig,
     pe: PEConfig,
@@ -558,16 +600,21 @@ def _activities(
     protection: Protection | None,
 ) -> list[LayerActivity]:
     if not config.simulate:
+        design = _razor_design(config, pe, array, vdd_v, protection)
+        buffering = 0.0 if design is None else design.stall.buffer_flops_per_pe
         return [
-            batched_activity(
-                layer.name,
-                layer.problem,
-                array,
-                units_per_mac=layer.units_per_mac,
-                register_toggles_per_mac=layer.register_toggles_per_mac,
-                batch=config.batch,
-                ifmap_words=layer.ifmap_words,
-                protection=protection,
+            dataclasses.replace(
+                batched_activity(
+                    layer.name,
+                    layer.problem,
+                    array,
+                    units_per_mac=layer.units_per_mac,
+                    register_toggles_per_mac=layer.register_toggles_per_mac,
+                    batch=config.batch,
+                    ifmap_words=layer.ifmap_words,
+                    protection=protection,
+                ),
+                recovery_flops_per_pe=buffering,
             )
             for layer in workload
         ]
@@ -693,6 +740,7 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
     peak = peak_macs_per_s(array.mac_units, config.f_clk_mhz)
     core = reference_total.core_pj.nominal
     protected = 0 if protection is None else len(protection.protected_bits)
+    deepest = _razor_design(config, pe, array, lowest, protection)
     totals = {
         "nominal_vdd_v": nominal_v,
         "f_clk_mhz": float(config.f_clk_mhz),
@@ -714,8 +762,20 @@ def energy(config: EnergyConfig | None = None, /, *, progress: Progress = no_pro
         "hold_buffers_per_bit": model.hold_buffers_per_bit,
         "leakage_temperature_factor": leakage_temperature_factor(config.temperature_c),
         "pe_area_um2": model.area.pe_um2,
+        "pe_cells_area_um2": model.area.cells_um2,
+        "pe_flops_area_um2": model.area.flops_um2,
+        "razor_flop_extra_area_um2": model.area.razor_extra_um2,
+        "hold_buffer_area_um2": model.area.hold_buffer_um2,
+        "protection_area_um2": model.area.protected_um2(
+            protected, model.hold_buffers_per_bit, 0.0 if deepest is None else deepest.stall.buffer_flops_per_pe
+        ),
+        "area_source": model.area.source,
         "array_area_mm2": model.area.pe_um2 * array.mac_units / 1e6,
-        "protection_area_overhead_pct": model.area.overhead_pct(protected, model.hold_buffers_per_bit),
+        "protection_area_overhead_pct": model.area.overhead_pct(
+            protected, model.hold_buffers_per_bit, 0.0 if deepest is None else deepest.stall.buffer_flops_per_pe
+        ),
+        "stall_cycles_at_lowest_vdd": 0 if deepest is None else deepest.stall.stall_cycles,
+        "recovery_flops_per_pe": 0.0 if deepest is None else deepest.stall.buffer_flops_per_pe,
         "core_sources": model.sources,
         "memory_sources": memory.sources,
         **config.energy_totals(),

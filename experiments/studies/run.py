@@ -99,8 +99,8 @@ class RunConfig(ProbsConfig, EnergyFields):
         Razor flip-flops the array may contain in step 3, protected bits x PEs (default: no
         limit).
     razor_window_ps : float, optional
-        Razor detection window of steps 2 and 3 in ps, 0 up to the clock period (default:
-        half the clock period).
+        Razor detection window of steps 2 and 3 in ps, within the feasible range of hold fixing
+        (default: the largest feasible window, ``vscale pe razor``).
     recovery : str or sequence of str
         Recovery policies step 3 considers, comma-separated: ``global``, ``column``,
         ``local``, ``drop``.

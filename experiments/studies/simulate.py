@@ -156,14 +156,17 @@ class SimulateConfig(TimingFields):
         Let the ``detailed`` engine run larger arrays (slow: about 1e5 PE-cycles per second).
     protect : str or int
         Protected accumulator bits, e.g. ``31:20`` or ``31,30``, ``none`` or a bit mask.
-    penalty_cycles : int
-        Cycles one recovery costs, >= 0.
+    penalty_cycles : int, optional
+        Cycles one recovery stalls its scope, >= 0 (``stall_cycles`` also names it); default:
+        the stall model of :mod:`sim.recovery` (the error flag's OR tree and the stall's
+        repeated wire across the scope at the operating point, so a ``global`` stall grows
+        with the array and as the supply drops).
     recovery : str
         Recovery of a detection: the whole array stalls (``global``), the PE's column
         (``column``), the PE replays (``local``) or the MAC is dropped (``drop``).
     razor_window_ps : float or "PCT%", optional
         Razor detection window in ps, or a percentage of the clock period, e.g. ``25%``
-        (default: half the clock period).
+        (default: the largest feasible window of hold fixing, ``vscale pe razor``).
     plan : path, optional
         Per-layer protection plan (TOML, ``docs/array_simulation.md``) replacing `protect`,
         `recovery`, `penalty_cycles` and `razor_window_ps`; its layers must be layers of
@@ -193,7 +196,7 @@ class SimulateConfig(TimingFields):
     engine: str = "fast"
     allow_large_detailed: bool = False
     protect: Any = "none"
-    penalty_cycles: int = 1
+    penalty_cycles: int | None = None
     recovery: str = "global"
     razor_window_ps: float | None = None
     plan: str | Path | None = None
@@ -217,14 +220,17 @@ class SimulateConfig(TimingFields):
             raise ConfigError("layer_range: selects layers of a topology file, and none is given")
         mac_parameters(self.pe_config(), self.timing())
         check_int("seed", self.seed, minimum=0)
-        if not isinstance(self.penalty_cycles, int) or isinstance(self.penalty_cycles, bool) or self.penalty_cycles < 0:
+        stall = self.penalty_cycles
+        if stall is not None and (not isinstance(stall, int) or isinstance(stall, bool) or stall < 0):
             raise ConfigError(
                 f"penalty_cycles: expected a non-negative integer number of cycles, got {self.penalty_cycles!r}"
             )
         check_choice("recovery", self.recovery, RECOVERY_POLICIES)
         set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, self.timing().t_clk_fs / 1000))
         check_choice("engine", self.engine, ENGINES)
-        self.protection()
+        mask = self.protection().protected_mask
+        if mask:
+            window_fs(self.timing(), self.razor_window_ps, pe=self.pe_config(), protected_mask=mask)
         if self.plan is not None:
             plan = self.protection_plan()
             if plan.razor_window_ps is not None:
@@ -595,6 +601,7 @@ def simulate(
         "energy_vdd_v": float("nan") if energy_vdd is None else energy_vdd,
         **{name: float(sum(getattr(row, name) for row in rows)) for name in _ENERGY_COLUMNS},
         **config.timing_totals(config.pe_config()),
+        **_razor_totals(outcome.layers),
     }
     return SimulateResult(
         config=config,
@@ -605,6 +612,21 @@ def simulate(
         protection=protection,
         source=source,
     )
+
+
+def _razor_totals(layers: Sequence[Any]) -> dict[str, Any]:
+    """The Razor design the protected layers ran with: window, stall cycles of one recovery (the
+    stall model's unless given), hold buffers per protected bit and buffering flops per PE
+    (the largest over the layers); nothing without protected layers."""
+    protected = [layer for layer in layers if layer.protected_mask]
+    if not protected:
+        return {}
+    return {
+        "razor_window_ps": protected[0].razor_window_ps,
+        "stall_cycles": max(layer.stall_cycles for layer in protected),
+        "hold_buffers_per_bit": max(layer.hold_buffers_per_bit for layer in protected),
+        "recovery_flops_per_pe": max(layer.recovery_flops_per_pe for layer in protected),
+    }
 
 
 def operand_description(result: SimulateResult) -> Any:

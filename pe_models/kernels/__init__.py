@@ -27,13 +27,16 @@ numba's on-disk cache does not notice changes to functions inlined from another 
 and the private modules inline each other's: on import this package compares
 :data:`SOURCE_DIGEST` (of every module here) with the one stored beside the cache files
 and deletes them when it differs. A consumer that inlines these kernels into its own
-cached kernels does the same with :func:`drop_stale_cache`.
+cached kernels does the same with :func:`drop_stale_cache`. A cache file numba cannot read
+(cut short by a full disk) is compiled afresh and rewritten (:mod:`pe_models.numba_cache`).
 """
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+
+from pe_models.numba_cache import tolerate_damaged_cache
 
 
 def _source_digest() -> str:
@@ -77,12 +80,15 @@ def drop_stale_cache(cache_dir: Path, stamp: str, pattern: str, digest: str) -> 
 
 
 drop_stale_cache(Path(__file__).with_name("__pycache__"), "kernels.sha256", "_*.nb[ic]", SOURCE_DIGEST)
+tolerate_damaged_cache()
 
 from ._chain import (  # noqa: E402
     CELLS_2IN,
     CELLS_COMPOUND,
     CELLS_EXACT,
     PARAM_ARRIVAL,
+    PARAM_BUFFER_MASK,
+    PARAM_BUFFER_STEPS,
     PARAM_CARRY_STEPS,
     PARAM_CELLS,
     PARAM_COUNT,
@@ -91,10 +97,13 @@ from ._chain import (  # noqa: E402
     PARAM_D2,
     PARAM_LATE_PRODUCT,
     PARAM_MASK,
+    PARAM_SHADOW_BUFFER_STEPS,
     PARAM_SHADOW_STEPS,
     PARAM_STAGE,
+    PARAM_T_BUFFERED,
     PARAM_T_SAMPLE,
     PARAM_T_SHADOW,
+    PARAM_T_SHADOW_BUFFERED,
     compound_carry_steps,
     compound_mac_stream,
     plain_mac_loop,
@@ -138,6 +147,8 @@ __all__ = [
     "GATE_MAX_EVENTS",
     "LANE_GROUP",
     "PARAM_ARRIVAL",
+    "PARAM_BUFFER_MASK",
+    "PARAM_BUFFER_STEPS",
     "PARAM_CARRY_STEPS",
     "PARAM_CELLS",
     "PARAM_COUNT",
@@ -146,10 +157,13 @@ __all__ = [
     "PARAM_D2",
     "PARAM_LATE_PRODUCT",
     "PARAM_MASK",
+    "PARAM_SHADOW_BUFFER_STEPS",
     "PARAM_SHADOW_STEPS",
     "PARAM_STAGE",
+    "PARAM_T_BUFFERED",
     "PARAM_T_SAMPLE",
     "PARAM_T_SHADOW",
+    "PARAM_T_SHADOW_BUFFERED",
     "SCREEN_CHUNK",
     "SCREEN_EAGER",
     "SCREEN_LAZY",

@@ -271,7 +271,8 @@ def _lane(values, i):
 
 @njit(cache=True)
 def rca_compound_lanes(old_a, old_b, new_a, new_b, mask, t_sample, d_carry, d_sum, latched, correct, settle):
-    """Lane-parallel compound ripple-carry adder; delays are per lane or broadcast (length 1)."""
+    """Lane-parallel compound ripple-carry adder; sampling instants and delays are per lane or
+    broadcast (arrays of length 1)."""
     for i in range(old_a.shape[0]):
         latched[i], correct[i], settle[i] = rca_compound_one(
             old_a[i] & mask,
@@ -279,7 +280,7 @@ def rca_compound_lanes(old_a, old_b, new_a, new_b, mask, t_sample, d_carry, d_su
             new_a[i] & mask,
             new_b[i] & mask,
             mask,
-            t_sample,
+            _lane(t_sample, i),
             _lane(d_carry, i),
             _lane(d_sum, i),
         )
@@ -292,14 +293,14 @@ def rca_compound_latched_lanes(old_a, old_b, new_a, new_b, mask, t_sample, d_car
         a = new_a[i] & mask
         b = new_b[i] & mask
         latched[i] = rca_compound_latched(
-            old_a[i] & mask, old_b[i] & mask, a, b, mask, t_sample, _lane(d_carry, i), _lane(d_sum, i)
+            old_a[i] & mask, old_b[i] & mask, a, b, mask, _lane(t_sample, i), _lane(d_carry, i), _lane(d_sum, i)
         )
         correct[i] = (a + b) & mask
 
 
 @njit(cache=True)
 def rca_2in_lanes(old_a, old_b, new_a, new_b, mask, t_sample, d_xor, d_and, d_or, latched, correct):
-    """Lane-parallel 2-input-cell ripple-carry adder."""
+    """Lane-parallel 2-input-cell ripple-carry adder (sampling instants per lane or broadcast)."""
     for i in range(old_a.shape[0]):
         latched[i], correct[i] = rca_2in_one(
             old_a[i] & mask,
@@ -307,7 +308,7 @@ def rca_2in_lanes(old_a, old_b, new_a, new_b, mask, t_sample, d_xor, d_and, d_or
             new_a[i] & mask,
             new_b[i] & mask,
             mask,
-            t_sample,
+            _lane(t_sample, i),
             _lane(d_xor, i),
             _lane(d_and, i),
             _lane(d_or, i),
@@ -363,7 +364,17 @@ PARAM_LATE_PRODUCT = PARAM_ARRIVAL + 16
 PARAM_CARRY_STEPS = PARAM_LATE_PRODUCT + 1
 PARAM_T_SHADOW = PARAM_CARRY_STEPS + 1
 PARAM_SHADOW_STEPS = PARAM_T_SHADOW + 1
-PARAM_COUNT = PARAM_SHADOW_STEPS + 1
+PARAM_BUFFER_MASK = PARAM_SHADOW_STEPS + 1
+PARAM_T_BUFFERED = PARAM_BUFFER_MASK + 1
+PARAM_BUFFER_STEPS = PARAM_T_BUFFERED + 1
+PARAM_T_SHADOW_BUFFERED = PARAM_BUFFER_STEPS + 1
+PARAM_SHADOW_BUFFER_STEPS = PARAM_T_SHADOW_BUFFERED + 1
+PARAM_COUNT = PARAM_SHADOW_BUFFER_STEPS + 1
+"""Hold buffers (:mod:`pe_models.razor`): the accumulator bits of ``PARAM_BUFFER_MASK`` pass
+through a chain of buffers of total delay D before their flip-flop, so they are the adder's
+sum sampled at ``PARAM_T_BUFFERED = t_sample - D`` (``PARAM_BUFFER_STEPS`` carry delays) and,
+for the shadow latch, at ``PARAM_T_SHADOW_BUFFERED = t_shadow - D`` (closed-form rows only:
+an exact row's encoded stage holds the buffers as cells)."""
 PARAM_STAGE = PARAM_COUNT
 """Rows with ``PARAM_CELLS == CELLS_EXACT`` continue with the adder stage encoded for
 :func:`encoded_stage_samples` from here."""
@@ -415,6 +426,12 @@ def registered_mac(prev_a, prev_b, prev_product, prev_partial, a, b, partial, pa
     latched, settled = _accumulator_sample(
         prev_product, prev_partial, product, partial, params, params[PARAM_T_SAMPLE], params[PARAM_CARRY_STEPS]
     )
+    buffered = params[PARAM_BUFFER_MASK]
+    if buffered != 0:
+        early, _ = _accumulator_sample(
+            prev_product, prev_partial, product, partial, params, params[PARAM_T_BUFFERED], params[PARAM_BUFFER_STEPS]
+        )
+        latched = (latched & ~buffered) | (early & buffered)
     return latched, settled, product
 
 
@@ -523,6 +540,18 @@ def registered_mac_shadow(prev_a, prev_b, prev_product, prev_partial, a, b, part
     shadow, _ = _accumulator_sample(
         prev_product, prev_partial, product, partial, params, params[PARAM_T_SHADOW], params[PARAM_SHADOW_STEPS]
     )
+    buffered = params[PARAM_BUFFER_MASK]
+    if buffered != 0:
+        early, _ = _accumulator_sample(
+            prev_product,
+            prev_partial,
+            product,
+            partial,
+            params,
+            params[PARAM_T_SHADOW_BUFFERED],
+            params[PARAM_SHADOW_BUFFER_STEPS],
+        )
+        shadow = (shadow & ~buffered) | (early & buffered)
     return shadow
 
 

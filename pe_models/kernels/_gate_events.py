@@ -16,7 +16,7 @@ __all__: list[str] = []
 
 GATE_MAX_EVENTS = 512
 
-CELL_CODES = {"xor2": 0, "and2": 1, "or2": 2, "nand2": 3, "xor3": 4, "maj3": 5, "ao21": 6}
+CELL_CODES = {"xor2": 0, "and2": 1, "or2": 2, "nand2": 3, "xor3": 4, "maj3": 5, "ao21": 6, "buf": 7}
 
 
 class GateNetlist(NamedTuple):
@@ -98,6 +98,8 @@ def _cell_value(kind, x, y, z):
         return x ^ y ^ z
     if kind == 5:
         return (x & y) | (x & z) | (y & z)
+    if kind == 7:
+        return x
     return (x & y) | z
 
 
@@ -129,7 +131,7 @@ def _lane_events(lane, netlist, delays, launch, old_buses, new_buses, buffers):
             counts[net] = 1
     for c in range(cell_kind.shape[0]):
         kind = cell_kind[c]
-        arity = 2 if kind < 4 else 3
+        arity = 1 if kind == 7 else (2 if kind < 4 else 3)
         for k in range(3):
             pointer[k] = 0
             state[k] = 0

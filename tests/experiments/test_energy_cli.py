@@ -181,6 +181,9 @@ def test_unknown_dram_type_is_one_line_naming_the_choices(tmp_path, capsys):
 def test_simulate_charges_the_recovery_cycles_the_simulator_counted(tmp_path):
     out = tmp_path / "out"
     arguments = ["energy", "--gemm", "32,16,24", "--array", "8x8", "--vdd", "0.9,0.5", "--protect", "31:0"]
+    # A 150 ps window (10 hold buffers a bit): with the default, largest window (762 ps, 53
+    # buffers) every bit late at 0.5 V is still late at the shadow latch, so none is detected.
+    arguments += ["--razor-window-ps", "150"]
     assert main([*arguments, "--simulate", "--format", "csv", "--out", str(out)]) == 0
     rows = {row["vdd_v"]: row for row in _rows(out / "energy_per_vdd.csv")}
     # ws on 8x8: K = 24 on rows (3 folds), N = 16 on columns (2 folds), T = M = 32;
@@ -251,3 +254,23 @@ def test_every_energy_command_refuses_bad_energy_options_in_one_line(tmp_path, c
     captured = capsys.readouterr()
     assert captured.err == f"vscale: error: {message}\n"
     assert not out.exists()
+
+
+def test_summary_gives_the_plan_s_area_from_the_cell_library():
+    """Bits 31:30 protected with 3 hold-fix buffers each: 2 x (Razor extra + 3 buffers), the
+    Razor extra a shadow latch (half the library's DFF), an XOR2 and a restore multiplexer
+    (3 NAND2 + INV), a buffer the library's BUF; the PE its cells and 64 flops."""
+    import vscale
+    from pe_models.liberty import shipped_cell_library
+    from pe_models.pe import PEConfig
+
+    library = shipped_cell_library("ptm-32nm-hp")
+    area = library.area_um2
+    razor = 0.5 * area("dff") + area("xor2") + 3 * area("nand2") + area("inv")
+    protection = 2 * (razor + 3 * area("buf"))
+    pe = sum(area(cell.kind) for netlist in PEConfig().stages.values() for cell in netlist.cells) + 64 * area("dff")
+    result = vscale.energy(gemm="8,8,8", array="4x4", vdd_v=[0.9], protect="31:30", hold_buffers_per_bit=3)
+    totals = result.totals
+    assert totals["pe_area_um2"] == pytest.approx(pe, rel=1e-12)
+    assert totals["protection_area_um2"] == pytest.approx(protection, rel=1e-12)
+    assert totals["protection_area_overhead_pct"] == pytest.approx(100 * protection / pe, rel=1e-12)

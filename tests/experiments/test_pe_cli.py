@@ -63,7 +63,7 @@ def test_pe_eval_rejects_malformed_vectors(tmp_path, capsys, text, message):
         ),
         (
             ["--t-clk-ps", "100", "--cell-delays", "foo=1"],
-            r"vscale: error: --cell-delays: unknown cell 'foo'; allowed: xor2, and2, or2, nand2, xor3, maj3, ao21",
+            r"vscale: error: --cell-delays: unknown cell 'foo'; allowed: xor2, and2, or2, nand2, xor3, maj3, ao21, buf",
         ),
         (
             ["--vdd", "0.2", "--technology", "generic-28nm"],

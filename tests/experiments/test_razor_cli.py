@@ -18,36 +18,39 @@ def _vectors(tmp_path):
 
 @pytest.mark.parametrize("level", ["gate", "chain"])
 @pytest.mark.parametrize(
-    ("extra", "detected", "silent"),
-    [([], "0x003e0000", "0xffc00000"), (["--protect", "31:20"], "0x00300000", "0xffc00000")],
+    ("extra", "latched", "detected"),
+    [([], 0xFF000004, "0xff000000"), (["--protect", "31:28"], 0xF0000004, "0xf0000000")],
 )
-def test_pe_eval_shadow_and_masks_of_the_hand_computed_late_carry(tmp_path, capsys, level, extra, detected, silent):
-    """5 + 7 -> -3 + 7, compound cells, t_s = 325 - 25 = 300 ps, window 100 ps.
+def test_pe_eval_shadow_and_masks_of_the_hand_computed_late_carry(tmp_path, capsys, level, extra, latched, detected):
+    """5 + 7 -> -3 + 7, compound cells, a 1500 ps clock (design clock 666.7 MHz), delays x 2.
 
-    Bit i >= 4 falls from 1 to 0 once, at 30 + (i - 3) * 20 ps: at t_s bits 17..31 are still
-    1 (latched 0xFFFE0004); at 400 ps bits 22..31 are (shadow 0xFFC00004). Detected: bits
-    17..21 (of the protected ones); silent: bits 22..31; none mis-corrected (each bit moves once).
+    Window 300 ps: ceil((300 + 10 - 30) / 14) = 20 buffers (280 ps nominal) on each protected
+    bit. Bit i >= 4 falls from 1 to 0 once, at 30 + (i - 3) * 20 ps nominal. t_s = 1500 - 2 x 25
+    = 1450 ps: a buffered bit shows the sum at 1450 / 2 - 280 = 445 ps nominal (bits 24..31
+    still 1), an unbuffered one at 725 ps (all fallen); the shadow at (1450 + 300) / 2 - 280 =
+    595 ps nominal sees every bit fallen. So the buffered bits 24..31 are detected and
+    corrected, nothing is silent; bit 31 settles at 2 x (590 + 280) = 1740 ps.
     """
     out = tmp_path / "out"
-    args = ["pe", "eval", str(_vectors(tmp_path)), "--level", level, "--t-clk-ps", "325"]
-    code = main([*args, "--razor-window-ps", "100", *extra, "--out", str(out)])
+    args = ["pe", "eval", str(_vectors(tmp_path)), "--level", level, "--t-clk-ps", "1500", "--delay-scale", "2"]
+    code = main([*args, "--razor-window-ps", "300", *extra, "--out", str(out)])
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == (
         "prev_a,prev_b,prev_c,a,b,c,latched,correct,flip_mask,settle_ps,"
         "shadow,detected_mask,silent_mask,miscorrected_mask"
     )
-    shadow = 0xFFC00004 - 2**32
-    assert lines[1] == f"1,5,7,1,-3,7,{0xFFFE0004 - 2**32},4,0xfffe0000,590.0,{shadow},{detected},{silent},0x00000000"
+    flips = f"0x{latched ^ 4:08x}"
+    assert lines[1] == f"1,5,7,1,-3,7,{latched - 2**32},4,{flips},1740.0,4,{detected},0x00000000,0x00000000"
 
 
 def test_window_as_a_percentage_of_the_clock_period(tmp_path, capsys):
-    """40 % of a 250 ps clock is 100 ps: the same shadow as --razor-window-ps 100."""
+    """20 % of a 1500 ps clock is 300 ps: the same shadow as --razor-window-ps 300."""
     vectors = _vectors(tmp_path)
-    base = ["pe", "eval", str(vectors), "--t-clk-ps", "250", "--t-setup-ps", "0", "--delay-scale", "1"]
-    assert main([*base, "--razor-window-ps", "40%", "--out", str(tmp_path / "a")]) == 0
+    base = ["pe", "eval", str(vectors), "--t-clk-ps", "1500", "--delay-scale", "2"]
+    assert main([*base, "--razor-window-ps", "20%", "--out", str(tmp_path / "a")]) == 0
     percent = capsys.readouterr().out
-    assert main([*base, "--razor-window-ps", "100", "--out", str(tmp_path / "b")]) == 0
+    assert main([*base, "--razor-window-ps", "300", "--out", str(tmp_path / "b")]) == 0
     assert capsys.readouterr().out == percent
 
 
@@ -80,6 +83,12 @@ def test_t_setup_moves_the_sampling_instant(tmp_path, capsys):
             ["--t-setup-ps", "400"],
             "vscale: error: --t-setup-ps: expected a setup time in [0, 325) ps "
             "(shorter than the clock period), got 400.0",
+        ),
+        (
+            ["--razor-window-ps", "100"],
+            "vscale: error: --protect: no feasible Razor window for protected bits 31:0 at 3076.92 MHz: bit 31's "
+            "longest path, 650 ps without hold buffers, misses T_clk - t_setup = 300 ps at nominal VDD; allowed: "
+            "a slower clock or fewer protected bits",
         ),
     ],
 )
@@ -126,19 +135,30 @@ def test_accuracy_plan_naming_an_unknown_layer_is_one_line_error(tmp_path, capsy
 
 
 def test_pe_eval_reports_hold_buffers_of_the_protected_bits(tmp_path, capsys):
-    """Nominal compound delays, window 100 ps + default hold 10 ps: 16 buffers per bit >= 1
-    (see tests/pe_models/test_razor.py for the hand count)."""
+    """Window 100 ps + hold 10 ps against one XOR3 (30 ps): ceil(80 / 14) = 6 BUF cells per protected bit."""
     out = tmp_path / "out"
-    args = ["pe", "eval", str(_vectors(tmp_path)), "--t-clk-ps", "325", "--razor-window-ps", "100"]
+    args = ["pe", "eval", str(_vectors(tmp_path)), "--t-clk-ps", "1500", "--razor-window-ps", "100"]
     assert main([*args, "--protect", "31:30,0", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["hold_buffers_per_protected_bit"] == {"0": 12, "30": 16, "31": 16}
+    assert config["hold_buffers_per_protected_bit"] == {"0": 6, "30": 6, "31": 6}
+
+
+def test_pe_eval_window_outside_the_feasible_range_is_a_one_line_error(tmp_path, capsys):
+    """1500 ps clock: bit 31's slack 1475 - 650 = 825 ps takes 58 buffers, window 30 + 812 - 10 = 832 ps."""
+    out = tmp_path / "out"
+    args = ["pe", "eval", str(_vectors(tmp_path)), "--t-clk-ps", "1500", "--razor-window-ps", "900"]
+    assert main([*args, "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "vscale: error: --razor-window-ps: 900 ps is outside the feasible range 0..832 ps of protected bits 31:0 at "
+        "666.667 MHz (hold after buffering, longest path with the buffers at nominal VDD); allowed: 0..832 ps"
+    )
+    assert not out.exists()
 
 
 def test_pe_verilog_testbench_samples_the_shadow_instant(tmp_path, capsys):
     out = tmp_path / "bundle"
-    assert main(["pe", "verilog", "--t-clk-ps", "325", "--razor-window-ps", "40", "--out", str(out)]) == 0
-    bench = (out / "tb_acc_rca32_compound.v").read_text()
+    assert main(["pe", "verilog", "--t-clk-ps", "1500", "--razor-window-ps", "40", "--out", str(out)]) == 0
+    bench = (out / "tb_acc_rca32_compound_hold.v").read_text()
     assert "localparam real T_WINDOW = 40.000;" in bench
     assert '$strobe("H %0d %h", v, sum);' in bench
 
@@ -169,7 +189,7 @@ def test_simulate_plan_with_one_default_equals_protect(tmp_path, capsys):
 
 def test_simulate_plan_protecting_only_one_layer(tmp_path, capsys):
     plan = tmp_path / "plan.toml"
-    plan.write_text('[layers]\n"features.0" = "31:0"\n')
+    plan.write_text('razor_window_ps = 150.0\n[layers]\n"features.0" = "31:0"\n')
     out = tmp_path / "out"
     assert main([*SIMULATE, "--technology", "generic-28nm", "--plan", str(plan), "--out", str(out)]) == 0
     first, second = _simulate_rows(out)

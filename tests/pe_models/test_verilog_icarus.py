@@ -381,7 +381,8 @@ def test_cell_library_has_one_delay_parameter_per_pin_and_edge_in_fs():
     assert "`timescale 1fs/1fs" in text
     for kind, pins in CELL_PINS.items():
         parameters = ", ".join(f"{pin.upper()}_{edge} = 1" for pin in pins for edge in ("FALL", "RISE"))
-        assert f"module {kind} #(parameter integer {parameters}) (output reg y, " in text
+        module = "buf_cell" if kind == "buf" else kind  # buf is a Verilog keyword
+        assert f"module {module} #(parameter integer {parameters}) (output reg y, " in text
     assert "module launch #(parameter integer A_FALL = 1, A_RISE = 1) (output reg y, input wire a);" in text
     assert text.count("disable runner;") == len(CELL_PINS) + 1
     assert "assign" not in text

@@ -58,7 +58,7 @@ def test_from_spec_builds_a_validated_protection():
     assert protection.protected_bits == (30, 31)
 
 
-def test_default_protection_stalls_the_whole_array_one_cycle_per_detection_cycle():
+def test_global_recovery_stalls_the_whole_array_per_detection_cycle():
     # a fold with detections in 5 distinct cycles, at most 4 in one column, 3 on one path:
     # global recovery at 1 cycle each costs 5 cycles (column would cost 4, local 3)
     fold = FoldResult(
@@ -73,8 +73,11 @@ def test_default_protection_stalls_the_whole_array_one_cycle_per_detection_cycle
         residual_flip_counts=np.zeros(32, np.int64),
         replay_depth=3,
     )
-    assert fold_correction_cycles(fold, Protection(protected_mask=0xFFF00000)) == 5
+    assert fold_correction_cycles(fold, Protection(protected_mask=0xFFF00000, penalty_cycles=1)) == 5
+    assert fold_correction_cycles(fold, Protection(protected_mask=0xFFF00000, penalty_cycles=2)) == 10
     assert Protection().protected_bits == ()
+    with pytest.raises(ValueError, match="resolve the stall cycles first"):
+        fold_correction_cycles(fold, Protection(protected_mask=0xFFF00000))
 
 
 @pytest.mark.parametrize(
@@ -124,7 +127,7 @@ def test_to_dict_records_bits_as_ranges():
     assert Protection.from_spec("31:20", width=32).to_dict() == {
         "protected_bits": "31:20",
         "protected_mask": 0xFFF00000,
-        "penalty_cycles": 1,
+        "penalty_cycles": None,
         "recovery": "global",
         "razor_window_ps": None,
     }
@@ -135,7 +138,11 @@ def test_plan_gives_each_layer_its_bits_and_the_default_to_the_others():
         layers={"conv1": 0xFFC00000}, default_mask=0x80000020, recovery="local", penalty_cycles=2, razor_window_ps=90.0
     )
     assert plan.protection_for("conv1") == Protection(
-        protected_mask=0xFFC00000, penalty_cycles=2, recovery="local", razor_window_ps=90.0
+        protected_mask=0xFFC00000,
+        penalty_cycles=2,
+        recovery="local",
+        razor_window_ps=90.0,
+        hardware_mask=0xFFC00020,
     )
     assert plan.protection_for("fc").protected_mask == 0x80000020
     assert plan.to_dict()["layers"] == {"conv1": "31:22"}

@@ -112,7 +112,8 @@ class OptimizeConfig(SweepFields, EnergyFields):
         Razor flip-flops the array may contain, protected bits x PEs, >= 0 (default: no limit).
     razor_window_ps : float, optional
         Razor detection window in ps: a protected bit still wrong this long after the sample
-        is a silent error (default: half the clock period).
+        is a silent error; it must lie in the feasible range of hold fixing at nominal VDD
+        (``vscale pe razor``; default: the largest feasible window).
     solver : str
         ``milp`` (``scipy.optimize.milp``) or ``exhaustive`` (every combination; small
         instances only).
@@ -202,7 +203,7 @@ class OptimizeConfig(SweepFields, EnergyFields):
         check_choice("solver", self.solver, SOLVERS)
         check_int("neighbours", self.neighbours, minimum=0)
         check_int("seed", self.seed, minimum=0)
-        window_fs(self.timing(self.vdds[0]), self.razor_window_ps)
+        window_fs(self.timing(self.vdds[0]), self.razor_window_ps, pe=self.pe)
         self.check_energy_fields(self.pe_config().tech)
 
     @functools.cached_property

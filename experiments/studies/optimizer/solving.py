@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from pe_models.errors import ConfigError
-from pe_models.razor import window_fs
+from pe_models.razor import hold_buffer_counts, window_fs
 
 from .config import RECOVERIES, OptimizeConfig
 from .profiling import LayerProfile, array_order_probabilities, independent_detectors, screen_array
@@ -45,7 +45,7 @@ def choice_hold_buffers(config: OptimizeConfig, first_bit: int) -> float:
     if first_bit < 0:
         return 0.0
     mask = ((1 << config.pe.width) - 1) & ~((1 << first_bit) - 1)
-    return design_hold_buffers(config.pe, config.f_clk_mhz, mask)
+    return design_hold_buffers(config.pe, config.f_clk_mhz, mask, config.razor_window_ps)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -101,6 +101,10 @@ def sensitivity_table(
 ) -> SensitivityTable:
     """Build the per-(VDD, layer, first protected bit) table of the screen.
 
+    Protected bits sit behind the hold buffers of the window (designed for every bit at the
+    clock, :mod:`pe_models.razor`): their errors are evaluated at ``t_s - D`` and their silent
+    errors at ``t_s + window - D`` (D: the chain's delay at the VDD); unprotected bits at ``t_s``.
+
     Returns
     -------
     SensitivityTable
@@ -113,23 +117,29 @@ def sensitivity_table(
     n_v, n_l, n_c = len(vdds), len(profiles), len(choices)
 
     probabilities = np.zeros((n_v, n_l, width))
+    buffered = np.zeros((n_v, n_l, width))
     silent = np.zeros((n_v, n_l, width))
     stalled = np.full((n_v, n_l), np.nan)
     for v, vdd in enumerate(vdds):
         timing = config.timing(vdd)
-        shadow = dataclasses.replace(timing, t_sample_fs=timing.t_sample_fs + window_fs(timing, config.razor_window_ps))
+        window = window_fs(timing, config.razor_window_ps, pe=config.pe)
+        counts = hold_buffer_counts(config.pe, f_clk_mhz=config.f_clk_mhz, protected_mask=None, window_fs=window)
+        delay = int(counts[width - 1]) * int(timing.delays_fs["buf"])
+        early = dataclasses.replace(timing, t_sample_fs=max(1, timing.t_sample_fs - delay))
+        shadow = dataclasses.replace(timing, t_sample_fs=max(1, timing.t_sample_fs + window - delay))
         for index, profile in enumerate(profiles):
             probabilities[v, index] = adder_bit_error_probabilities(config.pe, timing, profile.statistics)
+            buffered[v, index] = adder_bit_error_probabilities(config.pe, early, profile.statistics)
             silent[v, index] = adder_bit_error_probabilities(config.pe, shadow, profile.statistics)
         measured = array_order_probabilities(profiles, config, vdd)
         if measured is not None:
-            probabilities[v] = np.maximum(probabilities[v], measured[0])
+            buffered[v] = np.maximum(buffered[v], measured[0])
             silent[v] = np.maximum(silent[v], measured[1])
             stalled[v] = measured[2]
     bits = np.arange(width)
     first = np.array([width if c == _NO_PROTECTION else c for c in choices])
     protected = (bits[None, :] >= first[:, None]).astype(np.float64)
-    log_ok = np.log1p(-np.minimum(probabilities, 1 - 1e-12))
+    log_ok = np.log1p(-np.minimum(buffered, 1 - 1e-12))
     detect = -np.expm1(np.einsum("vlb,cb->vlc", log_ok, protected))
     macs = np.array([p.macs for p in profiles], np.float64)
     lsb = np.array([p.lsb_per_unit for p in profiles])

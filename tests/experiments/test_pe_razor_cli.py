@@ -1,0 +1,104 @@
+"""`vscale pe razor`: the per-bit table, the feasible window range and its bad input, by hand.
+
+Expected values: hand sums of the reasoned compound library's delays at nominal VDD (XOR3
+30 ps, MAJ3 20 ps, BUF 14 ps; setup 25 ps, hold 10 ps). Sum bit i of the ripple-carry adder:
+shortest path one XOR3 (30 ps), longest i MAJ3 + one XOR3 (30 + 20 i ps). At 700 MHz
+T_clk - t_setup = 1428.571 - 25 = 1403.571 ps; bit 31 (650 ps) has 753.571 ps of slack,
+floor(753.571 / 14) = 53 buffers, so the largest window is 30 + 53 x 14 - 10 = 762 ps.
+"""
+
+import csv
+import io
+import json
+import math
+
+import pytest
+
+from experiments.cli import main
+
+COLUMNS = "bit,min_path_ps,max_path_ps,hold_buffers,min_path_with_buffers_ps,max_path_with_buffers_ps,feasible"
+T_SAMPLE_PS = 1e6 / 700.0 - 25.0
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_default_window_is_the_largest_feasible_one(tmp_path, capsys):
+    buffers = math.floor((T_SAMPLE_PS - 650.0) / 14.0)
+    largest = 30.0 + 14.0 * buffers - 10.0
+    assert (buffers, largest) == (53, 762.0)
+    out = tmp_path / "out"
+    assert main(["pe", "razor", "--format", "csv", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[0] == COLUMNS
+    rows = _rows(text)
+    assert len(rows) == 32
+    for bit, row in enumerate(rows):
+        assert int(row["bit"]) == bit
+        assert float(row["min_path_ps"]) == 30.0
+        assert float(row["max_path_ps"]) == 30.0 + 20.0 * bit
+        assert int(row["hold_buffers"]) == buffers
+        assert float(row["min_path_with_buffers_ps"]) == 30.0 + 14.0 * buffers
+        assert float(row["max_path_with_buffers_ps"]) == 30.0 + 20.0 * bit + 14.0 * buffers
+        assert row["feasible"] == "True"
+    config = json.loads((out / "config.json").read_text())
+    assert config["window_ps"] == largest
+    assert (config["feasible_window_min_ps"], config["feasible_window_max_ps"]) == (0.0, largest)
+    assert (out / "pe_razor.csv").read_text().splitlines()[0] == COLUMNS
+
+
+def test_table_states_the_window_and_the_feasible_range(tmp_path, capsys):
+    """Bits 31:20 with a 150 ps window: 150 + 10 - 30 = 130 ps short, ceil(130 / 14) = 10 buffers each."""
+    assert main(["pe", "razor", "--protect", "31:20", "--razor-window-ps", "150", "--out", str(tmp_path / "o")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == COLUMNS.split(",")
+    assert lines[-1] == (
+        "window 150 ps; feasible windows 0..762 ps for protected bits 31:20 at 700 MHz, nominal 0.9 V "
+        "(t_hold 10 ps, BUF 14 ps); 120 hold buffers"
+    )
+    bit31 = lines[2 + 31].split()
+    assert bit31 == ["31", "30", "650", "10", "170", "790", "True"]
+    bit19 = lines[2 + 19].split()
+    assert bit19 == ["19", "30", "410", "0", "30", "410", "True"]
+
+
+def test_window_outside_the_feasible_range_is_a_one_line_error_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["pe", "razor", "--razor-window-ps", "800", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --razor-window-ps: 800 ps is outside the feasible range 0..762 ps of protected bits 31:0 "
+        "at 700 MHz (hold after buffering, longest path with the buffers at nominal VDD); allowed: 0..762 ps\n"
+    )
+    assert not out.exists()
+
+
+def test_a_clock_no_window_can_meet_is_a_one_line_error_and_writes_nothing(tmp_path, capsys):
+    """2000 MHz: T_clk - t_setup = 500 - 25 = 475 ps < bit 31's 650 ps, even without buffers."""
+    out = tmp_path / "out"
+    assert main(["pe", "razor", "--f-clk-mhz", "2000", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --protect: no feasible Razor window for protected bits 31:0 at 2000 MHz: bit 31's longest "
+        "path, 650 ps without hold buffers, misses T_clk - t_setup = 475 ps at nominal VDD; allowed: a slower "
+        "clock or fewer protected bits\n"
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["simulate", "--gemm", "8,8,8", "--array", "4x4", "--vdd", "0.5"],
+        ["accuracy", "--model", "tinymnv2", "--injection", "bitlevel", "--vdd", "0.5", "--images", "4"],
+        ["energy", "--gemm", "8,8,8", "--array", "4x4", "--vdd", "0.5"],
+    ],
+)
+def test_every_command_refuses_a_window_outside_the_feasible_range(tmp_path, capsys, command):
+    """Bits 31:8 at 700 MHz: the same range 0..762 ps as bits 31:0 (bit 31 sets it)."""
+    out = tmp_path / "out"
+    assert main([*command, "--protect", "31:8", "--razor-window-ps", "900", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --razor-window-ps: 900 ps is outside the feasible range 0..762 ps of protected bits 31:8 "
+        "at 700 MHz (hold after buffering, longest path with the buffers at nominal VDD); allowed: 0..762 ps\n"
+    )
+    assert not out.exists()
