@@ -204,7 +204,9 @@ def tinymnv2_rows(runs: int, technology: str) -> list[tuple]:
     return rows
 
 
-def imagenet_rows(runs: int, technology: str) -> list[tuple]:
+def imagenet_rows(
+    runs: int, technology: str, vdds: tuple[float, ...] = (0.55, 0.5), memory: bool = True
+) -> list[tuple]:
     from pe_models.pe import PEConfig
     from workloads.backends import ExactBackend, make_injection_backend
     from workloads.data import photo_views
@@ -217,7 +219,7 @@ def imagenet_rows(runs: int, technology: str) -> list[tuple]:
     batch = model.default_batch_size()
     images, _ = photo_views("evaluation", count=batch)
     rows = []
-    for vdd in (0.55, 0.5):
+    for vdd in vdds:
 
         def bitlevel(vdd=vdd, images=images) -> None:
             backend = make_injection_backend(
@@ -240,6 +242,8 @@ def imagenet_rows(runs: int, technology: str) -> list[tuple]:
                 seconds["bitlevel"] <= 4 * seconds["exact"],
             )
         )
+    if not memory:
+        return rows
     peaks = {}
     for injection in ("bitlevel", "exact"):
         result = subprocess.run(
@@ -274,11 +278,18 @@ def main() -> int:
         help="PE technology preset (default: generic-28nm, the one the goals were set with: 21 and 28 carry "
         "delays fit the 700 MHz clock at 0.5 V and 0.55 V)",
     )
+    parser.add_argument("--skip-tinymnv2", action="store_true", help="skip the tinymnv2 rows")
+    parser.add_argument(
+        "--imagenet-vdd", default="0.55,0.5", help="supplies of the MobileNetV2 rows, V (default: 0.55,0.5)"
+    )
+    parser.add_argument("--skip-memory", action="store_true", help="skip the peak-memory row of --imagenet")
     args = parser.parse_args()
     rows = [] if args.skip_kernel else kernel_rows(args.runs, args.technology)
-    rows += tinymnv2_rows(args.runs, args.technology)
+    if not args.skip_tinymnv2:
+        rows += tinymnv2_rows(args.runs, args.technology)
     if args.imagenet:
-        rows += imagenet_rows(args.runs, args.technology)
+        vdds = tuple(float(v) for v in args.imagenet_vdd.split(","))
+        rows += imagenet_rows(args.runs, args.technology, vdds, memory=not args.skip_memory)
     header = ("goal / figure", "figure", "reference", "slower by", "reference is", "goal", "met")
     lines = [
         (

@@ -1199,13 +1199,17 @@ def resolve_cell_library(technology: object) -> CellLibraryData | ScaledCellLibr
 
     if isinstance(technology, CellLibraryData | ScaledCellLibrary):
         return technology
+    characterised = getattr(technology, "cell_library", None)
+    if isinstance(characterised, CellLibraryData):
+        return characterised
     if isinstance(technology, list | tuple):
         return read_liberty_corners([str(p) for p in technology])
     text = str(technology)
     if text in SHIPPED_LIBRARIES:
         return shipped_cell_library(text)
     if text in TECHNOLOGIES:
-        return reasoned_cell_library(text)
+        characterised = getattr(TECHNOLOGIES[text], "cell_library", None)
+        return characterised if isinstance(characterised, CellLibraryData) else reasoned_cell_library(text)
     parts = [part.strip() for part in text.split(",") if part.strip()]
     if parts and all(part.lower().endswith(".lib") for part in parts):
         return read_liberty_corners(parts)

@@ -229,8 +229,8 @@ def optimize(
         prepared = _prepare(config)
     sets = image_sets(prepared, config)
     profiles = layer_profiles(sets.selection, config, energy_images=prepared.images)
-    table = sensitivity_table(profiles, config)
-    chosen, per_vdd = best_plan(table, config)
+    considered = config.razor_windows_ps
+    config, table, chosen, per_vdd = _best_window(profiles, config)
     if chosen is None:
         raise Infeasible(infeasible_message(table, config))
     reference_energy = nominal_energy(table, config)
@@ -315,6 +315,8 @@ def optimize(
         "vdd_points": len(table.vdds),
         "objective": config.objective,
         "guard_band_mv": config.guard_band_mv,
+        "razor_window_ps": config.razor_window_ps,
+        "razor_windows_considered_ps": ",".join(f"{w:g}" for w in considered),
         **_best_dvfs(rows, config, accepted, reference_energy),
     }
     return OptimizeResult(
@@ -372,6 +374,26 @@ def _plan_energy_columns(
         "pe_area_um2": model.area.pe_um2,
         "area_overhead_pct": model.area.overhead_pct(bits, buffers),
     }
+
+
+def _best_window(
+    profiles: Sequence[LayerProfile], config: OptimizeConfig
+) -> tuple[OptimizeConfig, SensitivityTable, PlanChoice | None, dict[float, PlanChoice]]:
+    """The screen at every window of ``razor_windows_ps`` (or at ``razor_window_ps`` alone):
+    the config with the window of the least-energy plan, its table and plans."""
+    if not config.razor_windows_ps:
+        table = sensitivity_table(profiles, config)
+        return (config, table, *best_plan(table, config))
+    best = None
+    for window in config.razor_windows_ps:
+        candidate = dataclasses.replace(config, razor_window_ps=window, razor_windows_ps=None)
+        table = sensitivity_table(profiles, candidate)
+        chosen, per_vdd = best_plan(table, candidate)
+        energy = math.inf if chosen is None else chosen.energy_pj
+        if best is None or energy < best[0]:
+            best = (energy, candidate, table, chosen, per_vdd)
+    assert best is not None
+    return best[1], best[2], best[3], best[4]
 
 
 def _best_dvfs(

@@ -101,6 +101,9 @@ class RunConfig(ProbsConfig, EnergyFields):
     razor_window_ps : float, optional
         Razor detection window of steps 2 and 3 in ps, within the feasible range of hold fixing
         (default: the largest feasible window, ``vscale pe razor``).
+    razor_windows_ps : str or sequence of float, optional
+        Razor windows step 3 chooses among, ps, comma-separated, each in the feasible range
+        (:class:`OptimizeConfig`; default: `razor_window_ps` alone).
     recovery : str or sequence of str
         Recovery policies step 3 considers, comma-separated: ``global``, ``column``,
         ``local``, ``drop``.
@@ -149,6 +152,7 @@ class RunConfig(ProbsConfig, EnergyFields):
     max_latency_overhead_pct: float = 5.0
     max_razor_flops: int | None = None
     razor_window_ps: float | None = None
+    razor_windows_ps: Any = None
     recovery: Any = RECOVERIES
     penalty_cycles: int = 1
     solver: str = "milp"
@@ -213,6 +217,7 @@ class RunConfig(ProbsConfig, EnergyFields):
             max_latency_overhead_pct=self.max_latency_overhead_pct,
             max_razor_flops=self.max_razor_flops,
             razor_window_ps=self.razor_window_ps,
+            razor_windows_ps=self.razor_windows_ps,
             solver=self.solver,
             guard_band_mv=self.guard_band_mv,
             objective=self.objective,

@@ -143,6 +143,7 @@ def test_screen_heatmap_uses_the_optimizers_grid_and_marks_the_accepted_vdd(smal
     assert marked == [result.accepted_plan.vdd_v]
 
 
+@pytest.mark.filterwarnings("ignore:constrained_layout not applied:UserWarning")
 def test_a_label_beyond_the_canvas_is_caught():
     from experiments.output import subplots
 

@@ -6,6 +6,8 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
+
 from experiments.cli import main
 
 SHIPPED = Path(__file__).resolve().parents[2] / "pe_models" / "technology_data" / "cells" / "ptm-32nm-hp"
@@ -50,3 +52,13 @@ def test_a_supply_outside_the_corners_is_exit_2_naming_the_range(capsys, tmp_pat
     )
     assert len(err.strip().splitlines()) == 1
     assert not out_dir.exists()
+
+
+def test_tech_show_cells_of_the_characterised_preset_is_its_library(capsys):
+    """inv rising at 0.9 V: 5.68 ps at the reference point (docs/technology.md, from the ngspice characterisation)."""
+    status, out, _ = run(["tech", "show", "ptm-32nm-hp-cells", "--cells", "--vdd", "0.9", "--format", "csv"], capsys)
+    assert status == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {row["basis"] for row in rows} == {"characterised"}
+    inverter = next(row for row in rows if (row["cell"], row["edge"]) == ("inv", "rise"))
+    assert float(inverter["delay_ps"]) == pytest.approx(5.68, rel=0.01)

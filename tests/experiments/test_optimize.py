@@ -313,7 +313,11 @@ def test_recovery_cycles_with_calibrated_detectors_by_hand():
     from experiments.studies.optimizer.solving import _recovery_cycles
 
     profile = SimpleNamespace(rows_used=4, cols_used=4, macs=1600)
-    cycles = _recovery_cycles(profile, np.array([[0.1]]), 1, np.array([2.0]))
-    # 100 busy cycles; global: 100 (1 - 0.9 ** 2) = 19; a column holds 2 x 4 / 16 = 0.5 -> 1 detector: 100 x 0.1.
+    cycles = _recovery_cycles(profile, np.array([[0.1]]), 1, np.array([2.0]), np.array([3.0]))
+    # 100 busy cycles; global: 100 (1 - 0.9 ** 2) = 19; column: 100 (1 - 0.9 ** 3) = 27.1.
     assert cycles["global"][0, 0] == pytest.approx(19.0)
-    assert cycles["column"][0, 0] == pytest.approx(10.0)
+    assert cycles["column"][0, 0] == pytest.approx(27.1)
+    # Uncalibrated: all 16 PEs for global, a column's 4 rows for column.
+    plain = _recovery_cycles(profile, np.array([[0.1]]), 1)
+    assert plain["global"][0, 0] == pytest.approx(100 * (1 - 0.9**16))
+    assert plain["column"][0, 0] == pytest.approx(100 * (1 - 0.9**4))

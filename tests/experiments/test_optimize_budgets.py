@@ -118,3 +118,32 @@ def test_a_guard_band_times_the_plan_at_the_lower_supply_and_trims_the_grid():
     guarded = config.timing(0.8)
     plain = OptimizeConfig(vdd_v="0.9:0.6").timing(0.75)
     assert guarded.delay_scale == plain.delay_scale
+
+
+def test_a_razor_window_outside_the_feasible_range_is_refused_in_one_line(tmp_path, capsys):
+    from experiments.cli import main
+
+    out = tmp_path / "out"
+    assert main(["optimize", "--razor-windows-ps", "150,900", "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("vscale: error: --razor-windows-ps: 900 ps is outside the feasible range 0..")
+    assert "\n" not in error
+    assert not out.exists()
+
+
+def test_razor_windows_are_read_as_distinct_numbers():
+    assert OptimizeConfig(razor_windows_ps="150, 300,150").razor_windows_ps == (150.0, 300.0)
+    assert OptimizeConfig().razor_windows_ps == ()
+
+
+@pytest.mark.slow
+def test_the_optimizer_takes_the_window_of_least_energy():
+    from experiments.studies.optimize import optimize
+
+    fields = {"images": 10, "vdd_v": "0.66:0.6", "confirm": False}
+    separate = {w: optimize(razor_window_ps=w, **fields).totals["energy_pj"] for w in (100.0, 700.0)}
+    both = optimize(razor_windows_ps="100,700", **fields)
+    best = min(separate, key=separate.get)
+    assert both.config.razor_window_ps == best
+    assert both.totals["energy_pj"] == separate[best]
+    assert both.totals["razor_windows_considered_ps"] == "100,700"

@@ -114,6 +114,11 @@ class OptimizeConfig(SweepFields, EnergyFields):
         Razor detection window in ps: a protected bit still wrong this long after the sample
         is a silent error; it must lie in the feasible range of hold fixing at nominal VDD
         (``vscale pe razor``; default: the largest feasible window).
+    razor_windows_ps : str or sequence of float, optional
+        Razor windows the optimizer chooses among, ps, comma-separated, each in the feasible
+        range of hold fixing at nominal VDD (``vscale pe razor``): the screen runs once per
+        window and the least-energy plan over all of them is chosen (its window is then the
+        run's `razor_window_ps`). Default: `razor_window_ps` alone.
     solver : str
         ``milp`` (``scipy.optimize.milp``) or ``exhaustive`` (every combination; small
         instances only).
@@ -164,6 +169,7 @@ class OptimizeConfig(SweepFields, EnergyFields):
     max_latency_overhead_pct: float = 5.0
     max_razor_flops: int | None = None
     razor_window_ps: float | None = None
+    razor_windows_ps: Any = None
     solver: str = "milp"
     confirm: bool = True
     neighbours: int = 1
@@ -204,7 +210,26 @@ class OptimizeConfig(SweepFields, EnergyFields):
         check_int("neighbours", self.neighbours, minimum=0)
         check_int("seed", self.seed, minimum=0)
         window_fs(self.timing(self.vdds[0]), self.razor_window_ps, pe=self.pe)
+        set_field(self, "razor_windows_ps", self._windows())
         self.check_energy_fields(self.pe_config().tech)
+
+    def _windows(self) -> tuple[float, ...]:
+        """`razor_windows_ps` as distinct floats, each checked against the feasible range."""
+        value = self.razor_windows_ps
+        if value is None:
+            return ()
+        items = value.split(",") if isinstance(value, str) else list(value)
+        windows = []
+        for item in items:
+            try:
+                window = float(item)
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"razor_windows_ps: {item!r} is not a number of ps; allowed: comma-separated windows in ps"
+                ) from None
+            window_fs(self.timing(self.vdds[0]), window, field="razor_windows_ps", pe=self.pe)
+            windows.append(window)
+        return tuple(dict.fromkeys(windows))
 
     @functools.cached_property
     def pe(self) -> PEConfig:

@@ -3,6 +3,7 @@ cycles, the array-order error rates that the analytic level cannot see)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -151,13 +152,14 @@ _ORDER_MACS = 200_000
 
 def array_order_probabilities(
     profiles: Sequence[LayerProfile], config: OptimizeConfig, vdd_v: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Per layer and accumulator bit, the fraction of MACs latched wrong, and the fraction
     still wrong at the Razor shadow sample with every bit protected, when a slice of the
-    layer's first GEMM runs in array order on the chain-level engine; per layer, the fraction
-    of the slice's busy cycles (MACs / PEs in flight) in which some PE detected, every bit
-    protected and the whole array stalling (NaN for a layer without a slice). None when static
-    timing says no MAC can be wrong at `vdd_v`."""
+    layer's first GEMM runs in array order on the chain-level engine; per layer, the recovery
+    cycles of the slice over its busy cycles (MACs / PEs in flight) with every bit protected,
+    penalty 1, the whole array stalling (``global``) and each column on its own (``column``)
+    (NaN for a layer without a slice). None when static timing says no MAC can be wrong at
+    `vdd_v`."""
     from pe_models.chain import static_output_arrival_fs
     from sim.config import ArrayConfig
     from sim.engine import simulate_gemm
@@ -180,9 +182,11 @@ def array_order_probabilities(
         recovery="global",
         razor_window_ps=config.razor_window_ps,
     )
+    per_column = dataclasses.replace(everything, recovery="column")
     latched = np.zeros((len(profiles), config.pe.width))
     residual = np.zeros((len(profiles), config.pe.width))
     stalled = np.full(len(profiles), np.nan)
+    stalled_column = np.full(len(profiles), np.nan)
     for index, profile in enumerate(profiles):
         if profile.sample_gemm is None:
             continue
@@ -198,8 +202,21 @@ def array_order_probabilities(
         latched[index] = gemm.flip_counts / max(1, gemm.macs)
         residual[index] = gemm.residual_flip_counts / max(1, gemm.macs)
         in_flight = min(weights.shape[0], config.rows) * min(weights.shape[1], config.cols)
-        stalled[index] = min(1.0, gemm.detection_cycles / max(1.0, gemm.macs / in_flight))
-    return latched, residual, stalled
+        busy = max(1.0, gemm.macs / in_flight)
+        stalled[index] = min(1.0, gemm.correction_cycles / busy)
+        if gemm.correction_cycles:
+            columns = simulate_gemm(
+                np.ascontiguousarray(activations),
+                np.ascontiguousarray(weights),
+                array=array,
+                pe=config.pe,
+                timing=timing,
+                protection=per_column,
+            )
+            stalled_column[index] = min(1.0, columns.correction_cycles / busy)
+        else:
+            stalled_column[index] = 0.0
+    return latched, residual, stalled, stalled_column
 
 
 def independent_detectors(stalled: float, detect_all: float, in_flight: int) -> float:

@@ -73,20 +73,26 @@ class SensitivityTable:
 
 
 def _recovery_cycles(
-    profile: LayerProfile, q: np.ndarray, penalty: int, detectors: np.ndarray | None = None
+    profile: LayerProfile,
+    q: np.ndarray,
+    penalty: int,
+    detectors: np.ndarray | None = None,
+    column_detectors: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Closed-form recovery cycles per image of one layer for MAC detection probabilities `q`
     (shape (VDDs, choices)): ``penalty x busy x (1 - (1 - q) ** N)`` with ``N`` the PEs that
-    detect independently in a cycle, per VDD (`detectors`, calibrated in array order by
-    :func:`~.profiling.independent_detectors`; default every PE in flight), and a column's
-    share of them for ``column`` and ``local``."""
+    detect independently, per VDD, calibrated in array order by
+    :func:`~.profiling.independent_detectors`: `detectors` for ``global`` (default every PE in
+    flight), `column_detectors` for ``column`` and ``local`` (the fold waits for its slowest
+    column; default a column's rows)."""
     in_flight = profile.rows_used * profile.cols_used
     busy = profile.macs / in_flight
     n = np.full(q.shape[0], float(in_flight)) if detectors is None else np.asarray(detectors, np.float64)
+    rows = profile.rows_used
+    n_column = np.full(q.shape[0], float(rows)) if column_detectors is None else np.asarray(column_detectors)
     log_ok = np.log1p(-np.minimum(q, 1 - 1e-12))
     global_cycles = penalty * busy * -np.expm1(n[:, None] * log_ok)
-    per_column = np.maximum(1.0, n * profile.rows_used / in_flight)
-    column_cycles = penalty * busy * -np.expm1(per_column[:, None] * log_ok)
+    column_cycles = penalty * busy * -np.expm1(n_column[:, None] * log_ok)
     return {
         "global": global_cycles,
         "column": column_cycles,
@@ -120,6 +126,7 @@ def sensitivity_table(
     buffered = np.zeros((n_v, n_l, width))
     silent = np.zeros((n_v, n_l, width))
     stalled = np.full((n_v, n_l), np.nan)
+    stalled_column = np.full((n_v, n_l), np.nan)
     for v, vdd in enumerate(vdds):
         timing = config.timing(vdd)
         window = window_fs(timing, config.razor_window_ps, pe=config.pe)
@@ -136,6 +143,7 @@ def sensitivity_table(
             buffered[v] = np.maximum(buffered[v], measured[0])
             silent[v] = np.maximum(silent[v], measured[1])
             stalled[v] = measured[2]
+            stalled_column[v] = measured[3]
     bits = np.arange(width)
     first = np.array([width if c == _NO_PROTECTION else c for c in choices])
     protected = (bits[None, :] >= first[:, None]).astype(np.float64)
@@ -155,7 +163,15 @@ def sensitivity_table(
         detectors = np.array(
             [independent_detectors(stalled[v, index], detect[v, index, every_bit], in_flight) for v in range(n_v)]
         )
-        cycles = _recovery_cycles(profile, detect[:, index, :], config.penalty_cycles, detectors)
+        column_detectors = np.array(
+            [
+                independent_detectors(stalled_column[v, index], detect[v, index, every_bit], in_flight)
+                if np.isfinite(stalled_column[v, index]) and stalled_column[v, index] > 0
+                else float(profile.rows_used)
+                for v in range(n_v)
+            ]
+        )
+        cycles = _recovery_cycles(profile, detect[:, index, :], config.penalty_cycles, detectors, column_detectors)
         for r in RECOVERIES:
             recovery[r][:, index, :] = cycles[r]
     protected_bits = protected.sum(axis=1)
