@@ -136,6 +136,7 @@ def unknown_field_message(config_type: type, key: str, *, short: bool = False) -
         return f"{head}; use {former}"
     alias_of = {alias: name for name, alias in SHORT_NAMES.items() if name in fields}
     alias_of.update({alias: name for name, aliases in OTHER_NAMES.items() if name in fields for alias in aliases})
+    alias_of.update(getattr(config_type, "KEYWORD_ALIASES", {}))
     if key in alias_of:
         return f"{head}; did you mean {alias_of[key]}?"
     close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.6)
@@ -147,12 +148,13 @@ def unknown_field_message(config_type: type, key: str, *, short: bool = False) -
 def check_fields(config_type: type, keys: Iterable[str]) -> None:
     """Raise :class:`UnknownFieldError` for the first key that is not a field of `config_type`.
 
-    Keys of the config's ``KEYWORD_ALIASES`` are accepted (:func:`resolve_names` maps them).
+    A config itself takes field names only; the study function maps the config's
+    ``KEYWORD_ALIASES`` to their fields first (:func:`resolve_names`), and the message for
+    an alias given to the config names its field.
     """
     fields = set(field_names(config_type))
-    aliases = getattr(config_type, "KEYWORD_ALIASES", {})
     for key in keys:
-        if key not in fields and key not in aliases:
+        if key not in fields:
             raise UnknownFieldError(unknown_field_message(config_type, key))
 
 

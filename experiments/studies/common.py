@@ -344,6 +344,22 @@ class TimingFields(PEFields):
             if self.vdd_v is None:
                 raise ConfigError("vdd_v: give vdd_v (with f_clk_mhz) or t_clk_ps")
         self.timing()
+        if self.t_clk_ps is not None:
+            self._one_clock(1e6 / float(self.t_clk_ps))
+
+    def _one_clock(self, clock_mhz: float) -> None:
+        """With ``t_clk_ps`` the clock is its own: `f_clk_mhz` becomes it, and a different one given is refused."""
+        default = type(self).__dataclass_fields__["f_clk_mhz"].default  # type: ignore[attr-defined]
+        given = self.f_clk_mhz
+        number = isinstance(given, int | float) and not isinstance(given, bool)
+        if given != default and not (number and math.isclose(given, clock_mhz, rel_tol=1e-9)):
+            raise ConfigError(
+                f"f_clk_mhz: {given:g} MHz, but t_clk_ps {self.t_clk_ps:g} ps is a {clock_mhz:.6g} MHz clock; "
+                "give one of them"
+                if number
+                else f"f_clk_mhz: expected a number of MHz, got {given!r}"
+            )
+        set_field(self, "f_clk_mhz", clock_mhz)
 
     def operating_point(self) -> OperatingPoint | None:
         """The operating point (None when timed by ``t_clk_ps``)."""

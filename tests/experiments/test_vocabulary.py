@@ -74,6 +74,10 @@ def test_every_config_field_is_an_option_of_its_command_with_the_configs_default
         (lambda: vscale.energy(stall_scope="column"), "stall_scope: not a field of EnergyConfig; use recovery"),
         (lambda: vscale.AccuracyConfig(vdd=0.9), "vdd: not a field of AccuracyConfig; did you mean vdd_v?"),
         (
+            lambda: vscale.ScaleSimConfig(config="a.cfg", topology="t.csv"),
+            "config: not a field of ScaleSimConfig; did you mean config_file?",
+        ),
+        (
             lambda: vscale.TechConfig(xyz=1),
             "xyz: not a field of TechConfig; fields: technology, vdd_v",
         ),
@@ -111,6 +115,10 @@ def test_an_unknown_keyword_names_the_nearest_field(call, message):
         (
             lambda: vscale.ProbsConfig(vdd_v=900),
             "vdd_v: 900 V is out of range; allowed: (0, 2] V; in volts, 0.9 V (900 mV)?",
+        ),
+        (
+            lambda: vscale.SimulateConfig(gemm="4,4,4", t_clk_ps=2000, f_clk_mhz=600),
+            "f_clk_mhz: 600 MHz, but t_clk_ps 2000 ps is a 500 MHz clock; give one of them",
         ),
         (
             lambda: vscale.EnergyConfig(gemm="4,4,4", batch=0),
@@ -181,3 +189,10 @@ def test_a_saving_equal_to_its_reference_up_to_rounding_is_zero():
     assert saving_pct(1.0 + 2.2e-16, 1.0) == 0.0
     assert str(saving_pct(3.0000000000000004, 3.0)) == "0.0"
     assert saving_pct(0.5, 1.0) == 50.0
+
+
+def test_a_clock_period_is_the_one_clock_of_the_config():
+    """t_clk_ps 2000 ps is 1e6 / 2000 = 500 MHz: the config's f_clk_mhz and the array's clock."""
+    config = vscale.SimulateConfig(gemm="4,4,4", t_clk_ps=2000)
+    assert config.f_clk_mhz == 500.0
+    assert config.array_config().f_clk_mhz == 500.0
