@@ -1,13 +1,10 @@
-"""`vscale pe eval`, `vscale pe verilog` and `vscale pe razor`: characterize one PE at gate or
-chain level, and check that a Razor window can be built."""
+"""`vscale pe eval`, `pe verilog`, `pe razor` and `pe spice`: one PE at gate or chain level, in
+Verilog, whether a Razor window can be built, and against SPICE."""
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +19,9 @@ from experiments.pe_options import (
     timing_from_args,
 )
 from experiments.studies.common import parse_razor_window
+from experiments.studies.pe_spice import PeSpiceConfig
 from experiments.studies.razor import RazorConfig, razor
+from experiments.studies.vectors import VECTOR_COLUMNS, read_vectors
 from pe_models.chain import evaluate_chain, stage_inputs
 from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate_fast
@@ -30,13 +29,10 @@ from pe_models.integers import to_signed
 from pe_models.pe import PEConfig, StageTiming
 from pe_models.razor import razor_masks, razor_pe, retimed, window_fs
 from sim.protection import parse_bit_mask
-from workloads.topologies import read_text_file
 
 from ._results import emit_result, write_config
 
 __all__ = ["configure", "read_vectors"]
-
-VECTOR_COLUMNS = ("prev_a", "prev_b", "prev_c", "a", "b", "c")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -101,6 +97,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_out_option(verilog, "pe-verilog")
     verilog.set_defaults(handler=run_verilog)
 
+    spice = commands.add_parser(
+        "spice",
+        help="the accumulator adder and the whole MAC stage in ngspice against the gate level, bit by bit",
+        description="Write a transistor-level ngspice deck of each stage (the registered adder; the fused MAC "
+        "stage) from the same netlist and the shipped cell subcircuits, run it over the operand vectors (each "
+        "input bit launched at its flip-flop's clock-to-Q, outputs read at T_clk - t_setup) and compare every "
+        "latched bit with vscale's gate level on the characterised library. Needs ngspice; slow (minutes per "
+        "few tens of vectors).",
+        epilog="Printed numbers (one row per stage and output bit): bits_equal_pct = vectors where ngspice and "
+        "the gate level latch the same value; spice_error_pct, gate_error_pct = vectors where each latches a "
+        "value other than the settled one; min_margin_mv = smallest distance of the sampled voltage from VDD/2. "
+        "Writes <stage>.sp (the deck), <stage>.out (ngspice's output), pe_spice.csv, totals.csv, config.json.",
+    )
+    add_study_options(spice, PeSpiceConfig)
+    add_output_options(spice, "pe-spice", default_format="table")
+    spice.set_defaults(handler=run_spice)
+
     razor = commands.add_parser(
         "razor",
         help="hold buffers, paths and feasibility of a Razor window, per output bit",
@@ -124,56 +137,6 @@ def _add_razor_window(parser: argparse.ArgumentParser, effect: str) -> None:
         help="Razor detection window: the shadow latch samples PS after the main sample (or PCT%% of the clock "
         f"period, e.g. 25%%); {effect}",
     )
-
-
-def _csv_rows(handle: io.StringIO, path: Path) -> Iterator[list[str]]:
-    """Rows of a CSV text; a malformed line is a one-line ConfigError naming it."""
-    reader = csv.reader(handle)
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise ConfigError(f"{path}:{reader.line_num}: not a CSV line ({error})") from None
-        yield row
-
-
-def read_vectors(path: Path, *, width: int) -> dict[str, np.ndarray]:
-    """Parse a vector CSV into int64 arrays, with one-line errors naming file, line and column."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such vector file")
-    limits = {name: (-128, 127) for name in ("prev_a", "prev_b", "a", "b")}
-    limits["prev_c"] = limits["c"] = (-(1 << (width - 1)), (1 << (width - 1)) - 1)
-    with io.StringIO(read_text_file(path, "vector"), newline="") as handle:
-        reader = _csv_rows(handle, path)
-        header = next(reader, None)
-        if header is None:
-            raise ConfigError(f"{path}: empty file; expected a header {','.join(VECTOR_COLUMNS)}")
-        header = [h.strip() for h in header]
-        for column in VECTOR_COLUMNS:
-            if column not in header:
-                raise ConfigError(f"{path}:1: missing column {column!r}; required: {','.join(VECTOR_COLUMNS)}")
-        index = {column: header.index(column) for column in VECTOR_COLUMNS}
-        values: dict[str, list[int]] = {column: [] for column in VECTOR_COLUMNS}
-        for line, row in enumerate(reader, start=2):
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            for column in VECTOR_COLUMNS:
-                low, high = limits[column]
-                text = row[index[column]].strip() if index[column] < len(row) else ""
-                try:
-                    value = int(text)
-                except ValueError:
-                    raise ConfigError(
-                        f"{path}:{line}: {column}: expected an integer in {low}..{high}, got {text!r}"
-                    ) from None
-                if not low <= value <= high:
-                    raise ConfigError(f"{path}:{line}: {column}: expected an integer in {low}..{high}, got {value}")
-                values[column].append(value)
-    if not values["a"]:
-        raise ConfigError(f"{path}: no vectors after the header")
-    return {column: np.array(v, dtype=np.int64) for column, v in values.items()}
 
 
 def evaluate(
@@ -366,6 +329,27 @@ def run_verilog(args: argparse.Namespace) -> int:
     written.append(write_json(directory / "config.json", _config(args, pe, timing)))
     for path in sorted({str(published_path(args, p)) for p in written}):
         print(path)
+    return 0
+
+
+def run_spice(args: argparse.Namespace) -> int:
+    from experiments.studies.pe_spice import pe_spice
+
+    result = pe_spice(config_from_args(PeSpiceConfig, args))
+    directory = output_dir(args)
+    for run in result.runs:
+        (directory / f"{run.stage}.sp").write_text(run.deck, encoding="utf-8")
+        (directory / f"{run.stage}.out").write_text(run.output, encoding="utf-8")
+    write_csv(directory / "pe_spice.csv", result.table())
+    totals = Table(columns=list(result.totals), rows=[list(result.totals.values())])
+    write_csv(directory / "totals.csv", totals)
+    write_config(directory, "pe spice", result, pe=result.config.library_pe().as_dict(), **result.totals)
+    emit_result(result, args.format)
+    print(
+        f"bits_equal_pct {result.totals['bits_equal_pct']:.4g} over {result.totals['vectors']} vectors "
+        f"at {result.totals['vdd_v']:g} V",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -12,7 +12,6 @@ def test_accuracy_and_the_optimizers_measurement_report_the_same_overhead():
     from workloads.engine import CalibrationConfig
 
     images, batch, vdd, mask = 6, 2, 0.55, 0xFFFFFF00
-    window = 150.0  # the default, largest window's hold buffers leave every error at 0.55 V undetected
     measured = accuracy(
         model="tinymnv2",
         vdd_v=[vdd],
@@ -20,11 +19,13 @@ def test_accuracy_and_the_optimizers_measurement_report_the_same_overhead():
         images=images,
         protect="31:8",
         batch=batch,
-        jobs=1,
         penalty_cycles=1,
-        razor_window_ps=window,
+        razor_window_ps=300.0,
+        jobs=1,
     ).rows[0]
-    config = OptimizeConfig(images=images, vdd_v="0.9:0.55", confirm=False, batch=batch, razor_window_ps=window)
+    config = OptimizeConfig(
+        images=images, vdd_v="0.9:0.55", confirm=False, batch=batch, penalty_cycles=1, razor_window_ps=300.0
+    )
     prepared = prepare_model("tinymnv2", images=images, labels=None, seed=0, calibration=CalibrationConfig())
     profiles = layer_profiles(prepared, config)
     layers = tuple(p.name for p in profiles)
