@@ -336,18 +336,33 @@ class BitlevelBackend:
             recovery=self.recovery,
             razor_window_ps=self.razor_window_ps,
         )
+        built, timing = self.pe, self.timing
+        hardware = self.protect_mask if self.plan is None else self.plan.hardware_mask
+        if hardware & ((1 << self.pe.width) - 1):
+            from pe_models.razor import razor_pe, retimed
+
+            built = razor_pe(
+                self.pe, f_clk_mhz=self.f_clk_mhz, protected_mask=hardware, window_ps=self._window_ps(hardware)
+            )
+            timing = retimed(built, self.timing)
         latest_fs = max(
             static_output_arrival_fs(
-                self.pe.stages["adder"], self.timing.arcs_fs("adder"), "sum", self.timing.launch_fs("adder")
+                built.stages["adder"], timing.arcs_fs("adder"), "sum", timing.launch_fs("adder")
             ).max(),
             static_output_arrival_fs(
-                self.pe.stages["multiplier"],
-                self.timing.arcs_fs("multiplier"),
+                built.stages["multiplier"],
+                timing.arcs_fs("multiplier"),
                 "product",
-                self.timing.launch_fs("multiplier"),
+                timing.launch_fs("multiplier"),
             ).max(),
         )
-        self.error_free = self.variation is None and latest_fs <= self.timing.t_sample_fs
+        self.error_free = self.variation is None and latest_fs <= timing.t_sample_fs
+
+    def _window_ps(self, hardware: int) -> float | None:
+        """The window the hold buffers are designed for (the plan's, else the backend's; None: the largest)."""
+        if self.plan is not None and self.plan.razor_window_ps is not None:
+            return self.plan.razor_window_ps
+        return self.razor_window_ps
 
     def start_batch(self, index: int) -> None:
         """Nothing to reset: the only randomness is the die, drawn from `seed` (see

@@ -202,7 +202,7 @@ def test_bitlevel_accuracy_charges_the_recovery_it_counted():
     flop of every PE clocked through each recovery cycle (its clock-gated share of the array)."""
     from pe_models.energy import pe_energy_model
 
-    result = vscale.accuracy(images=4, vdd_v=[0.9, 0.55], injection="bitlevel", protect="31:14")
+    result = vscale.accuracy(images=4, vdd_v=[0.9, 0.55], injection="bitlevel", protect="31:14", razor_window_ps=150.0)
     nominal, low = result.rows
     assert (nominal.correction_cycles, nominal.correction_pj) == (0, 0.0)
     assert low.correction_cycles > 0 and low.detections > 0

@@ -13,9 +13,19 @@ def test_accuracy_and_the_optimizers_measurement_report_the_same_overhead():
 
     images, batch, vdd, mask = 6, 2, 0.55, 0xFFFFFF00
     measured = accuracy(
-        model="tinymnv2", vdd_v=[vdd], injection="bitlevel", images=images, protect="31:8", batch=batch, jobs=1
+        model="tinymnv2",
+        vdd_v=[vdd],
+        injection="bitlevel",
+        images=images,
+        protect="31:8",
+        batch=batch,
+        penalty_cycles=1,
+        razor_window_ps=300.0,
+        jobs=1,
     ).rows[0]
-    config = OptimizeConfig(images=images, vdd_v="0.9:0.55", confirm=False, batch=batch)
+    config = OptimizeConfig(
+        images=images, vdd_v="0.9:0.55", confirm=False, batch=batch, penalty_cycles=1, razor_window_ps=300.0
+    )
     prepared = prepare_model("tinymnv2", images=images, labels=None, seed=0, calibration=CalibrationConfig())
     profiles = layer_profiles(prepared, config)
     layers = tuple(p.name for p in profiles)

@@ -63,7 +63,7 @@ def test_accuracy_setup_time_moves_the_sample(tmp_path, capsys):
 @pytest.mark.slow
 def test_accuracy_window_of_zero_detects_nothing(tmp_path, capsys):
     protected = ["--protect", "31:0"]
-    assert _accuracy_row(tmp_path, capsys, "half", *protected)["detections"] > 0
+    assert _accuracy_row(tmp_path, capsys, "short", *protected, "--razor-window-ps", "150")["detections"] > 0
     assert _accuracy_row(tmp_path, capsys, "zero", *protected, "--razor-window-ps", "0")["detections"] == 0
 
 
