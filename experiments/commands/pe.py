@@ -110,7 +110,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "value other than the settled one; min_margin_mv = smallest distance of the sampled voltage from VDD/2. "
         "Writes <stage>.sp (the deck), <stage>.out (ngspice's output), pe_spice.csv, totals.csv, config.json.",
     )
-    add_study_options(spice, PeSpiceConfig)
+    add_study_options(spice, PeSpiceConfig, exclude=("pipeline",))
     add_output_options(spice, "pe-spice", default_format="table")
     spice.set_defaults(handler=run_spice)
 

@@ -52,6 +52,9 @@ MODEL_CARDS: dict[str, str] = {"ptm-32nm-hp": "ptm-32nm-hp.pm"}
 class PeSpiceConfig(TimingFields):
     """PE against SPICE: the PE, one supply voltage and clock, the operand vectors, the stages.
 
+    The ``pipeline`` field is not read: `stages` names the pipelines (``adder`` is the
+    registered pipeline's stage, ``mac`` the fused one's).
+
     Attributes
     ----------
     vectors : str
