@@ -294,8 +294,10 @@ def test_sampled_consecutive_operands_are_real_consecutive_macs(dataflow):
 
 @pytest.mark.slow
 def test_array_level_switching_matches_gate_level_counts():
+    """Toggle counting, array level against gate level, in the same capacitance units (the
+    logical-effort units of ``net_capacitance_units`` without a library)."""
     pe = PEConfig()
-    model = pe_energy_model(pe)
+    model = pe_energy_model(pe, core_source="constants")
     rng = np.random.default_rng(4)
     zeros = rng.random((40, 16)) < 0.5
     a = np.where(zeros, 0, np.clip(np.abs(rng.normal(0, 40, (40, 16))), 0, 127)).astype(np.int8)
