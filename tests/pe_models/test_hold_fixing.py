@@ -17,7 +17,7 @@ from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate, simulate_gate_fast
 from pe_models.pe import PEConfig, stage_timing
 from pe_models.razor import razor_feasibility, razor_pe, window_fs, window_range_fs
-from pe_models.verilog import run_icarus_detailed, write_verilog_bundle
+from tests.pe_models.icarus_pair import icarus_and_gate
 
 T_CLK_PS = 1e6 / 700.0
 T_SAMPLE_PS = T_CLK_PS - 25.0
@@ -215,24 +215,7 @@ def test_gate_level_equals_icarus_with_hold_buffers(tmp_path, rng, cells, pipeli
     vectors = _mac_vectors(150, rng)
     old, new = stage_inputs(stage, *(vectors[column] for column in COLUMNS))
     window = 120_000
-    paths = write_verilog_bundle(
-        tmp_path,
-        netlist,
-        delays_fs=timing.delays_fs,
-        t_sample_fs=timing.t_sample_fs,
-        old_inputs=old,
-        new_inputs=new,
-        window_fs=window,
-    )
-    icarus = run_icarus_detailed(paths)
-    gate = simulate_gate_fast(
-        netlist,
-        old,
-        new,
-        delays_fs=timing.delays_fs,
-        t_sample_fs=timing.t_sample_fs,
-        t_shadow_fs=timing.t_sample_fs + window,
-    )
+    icarus, gate = icarus_and_gate(tmp_path, netlist, timing, old, new, window)
     np.testing.assert_array_equal(gate.latched, icarus.latched)
     np.testing.assert_array_equal(gate.shadow, icarus.shadow)
     assert (icarus.latched != icarus.correct).any()

@@ -20,6 +20,7 @@ from pe_models.netlist import Netlist
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 from pe_models.razor import min_path_fs, razor_masks, window_fs
 from pe_models.verilog import run_icarus_detailed, settle_bound_fs, write_verilog_bundle
+from tests.pe_models.icarus_pair import icarus_and_gate
 
 requires_icarus = pytest.mark.icarus
 MASK32 = (1 << 32) - 1
@@ -116,24 +117,7 @@ def test_gate_and_chain_shadow_and_masks_equal_icarus(tmp_path, rng, cells, pipe
     span = max(last - timing.t_sample_fs, 1)
     for window in (0, span // 7 + 1, span // 2, span + settle_bound_fs(netlist, timing.delays_fs)):
         directory = tmp_path / f"w{window}"
-        paths = write_verilog_bundle(
-            directory,
-            netlist,
-            delays_fs=timing.delays_fs,
-            t_sample_fs=timing.t_sample_fs,
-            old_inputs=old,
-            new_inputs=new,
-            window_fs=window,
-        )
-        icarus = run_icarus_detailed(paths)
-        gate = simulate_gate_fast(
-            netlist,
-            old,
-            new,
-            delays_fs=timing.delays_fs,
-            t_sample_fs=timing.t_sample_fs,
-            t_shadow_fs=timing.t_sample_fs + window,
-        )
+        icarus, gate = icarus_and_gate(directory, netlist, timing, old, new, window)
         chain = evaluate_chain(pe, timing, **vectors, window_fs=window)
         assert icarus.shadow is not None
         np.testing.assert_array_equal(gate.shadow, icarus.shadow)
