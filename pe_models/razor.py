@@ -300,10 +300,11 @@ def check_product_mask(pe: PEConfig, product_mask: object, field: str = "product
         ``product_mask: bit 16 is out of range; allowed: 0..15``, a mask that is not a
         non-negative integer, or product bits of the fused pipeline (no product register).
     """
-    ok = isinstance(product_mask, int | np.integer) and not isinstance(product_mask, bool) and product_mask >= 0
-    if not ok:
-        raise ConfigError(f"{field}: expected an integer bit mask of product bits 0..{PRODUCT_BITS - 1}, got {product_mask!r}")
-    mask = int(product_mask)  # type: ignore[arg-type]
+    if not isinstance(product_mask, int | np.integer) or isinstance(product_mask, bool) or product_mask < 0:
+        raise ConfigError(
+            f"{field}: expected an integer bit mask of product bits 0..{PRODUCT_BITS - 1}, got {product_mask!r}"
+        )
+    mask = int(product_mask)
     if mask >> PRODUCT_BITS:
         raise ConfigError(f"{field}: bit {mask.bit_length() - 1} is out of range; allowed: 0..{PRODUCT_BITS - 1}")
     if mask and pe.pipeline != "registered":
