@@ -234,8 +234,6 @@ class SimulateConfig(TimingFields):
         check_choice("engine", self.engine, ENGINES)
         protection = self.protection()
         mask, product = protection.protected_mask, protection.product_mask
-        if product and self.pipeline != "registered":
-            raise ConfigError("protect_product: the fused pipeline has no product register; allowed: none")
         if mask or product:
             window_fs(
                 self.timing(), self.razor_window_ps, pe=self.pe_config(), protected_mask=mask, product_mask=product
