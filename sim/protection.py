@@ -18,6 +18,14 @@ fold, counted by the discrete-event run:
   fold is ``penalty_cycles`` x the most detections on one monotone path of MACs longer;
 * ``drop``: no stall (ThUnderVolt's TE-Drop), an accuracy effect only.
 
+**Product register.** In the registered pipeline the multiplier stage fails too: a product
+bit whose static arrival is later than the sampling instant keeps its old value. A
+protected product bit (``product_mask``) has the same Razor flip-flop, shadow latch and
+hold buffers as an accumulator bit (same window); a MAC whose product register's main and
+shadow samples differ on a protected bit is detected, its product register takes the
+shadow value and the adder stage replays the MAC with it (``drop``: the MAC is skipped);
+it is recovered like an accumulator detection, once when both registers detect.
+
 A :class:`ProtectionPlan` gives each layer its own protected bits. See
 ``docs/array_simulation.md``.
 """
@@ -50,6 +58,8 @@ STALL_SCOPES = RECOVERY_POLICIES
 """The former name of :data:`RECOVERY_POLICIES`."""
 
 _MAX_BIT = 63
+PRODUCT_BITS = 16
+"""Bits of the registered pipeline's product register."""
 
 
 def _is_int(value: object) -> bool:
@@ -120,6 +130,13 @@ def _check_window(label: str, value: object) -> None:
         raise ConfigError(f"{label}: expected a non-negative number of ps (at most the clock period), got {value!r}")
 
 
+def _check_product_mask(label: str, value: object) -> None:
+    if not _is_int(value) or not 0 <= value < 1 << PRODUCT_BITS:  # type: ignore[operator]
+        raise ConfigError(
+            f"{label}: expected an integer bit mask of product register bits 0..{PRODUCT_BITS - 1}, got {value!r}"
+        )
+
+
 def _check_common(owner: str, penalty_cycles: object, recovery: object, razor_window_ps: object) -> None:
     if penalty_cycles is not None and (not _is_int(penalty_cycles) or penalty_cycles < 0):  # type: ignore[operator]
         raise ConfigError(
@@ -152,6 +169,12 @@ class Protection:
         Bits that carry a Razor flip-flop and its hold buffers in the hardware, a superset
         of `protected_mask` (a plan's layers share the union of their masks); None: the
         protected bits. The window and the hold buffers are designed for these bits.
+    product_mask : int
+        Bit i set = bit i of the registered pipeline's product register has a Razor
+        flip-flop whose detections are recovered. 0..0xFFFF (default 0: none).
+    hardware_product_mask : int or None
+        Product bits with a Razor flip-flop and hold buffers in the hardware, a superset of
+        `product_mask`; None: the protected product bits.
     stall_scope : str, optional
         The former name of `recovery` (accepted when `recovery` is left at its default).
 
@@ -166,6 +189,8 @@ class Protection:
     recovery: str = "global"
     razor_window_ps: float | None = None
     hardware_mask: int | None = None
+    product_mask: int = 0
+    hardware_product_mask: int | None = None
     stall_scope: InitVar[str | None] = None
 
     def __post_init__(self, stall_scope: str | None) -> None:
@@ -189,6 +214,16 @@ class Protection:
             object.__setattr__(self, "hardware_mask", int(self.hardware_mask))
         if self.razor_window_ps is not None:
             object.__setattr__(self, "razor_window_ps", float(self.razor_window_ps))
+        _check_product_mask("Protection.product_mask", self.product_mask)
+        object.__setattr__(self, "product_mask", int(self.product_mask))
+        if self.hardware_product_mask is not None:
+            _check_product_mask("Protection.hardware_product_mask", self.hardware_product_mask)
+            if self.product_mask & ~int(self.hardware_product_mask):
+                raise ConfigError(
+                    "Protection.hardware_product_mask: expected an integer bit mask containing the protected "
+                    f"product bits {format_bit_mask(self.product_mask)}, got {self.hardware_product_mask!r}"
+                )
+            object.__setattr__(self, "hardware_product_mask", int(self.hardware_product_mask))
 
     @classmethod
     def from_spec(
@@ -214,9 +249,19 @@ class Protection:
         return self.protected_mask if self.hardware_mask is None else self.hardware_mask
 
     @property
+    def product_razor_mask(self) -> int:
+        """Product bits with a Razor flip-flop and hold buffers in hardware."""
+        return self.product_mask if self.hardware_product_mask is None else self.hardware_product_mask
+
+    @property
     def protected_bits(self) -> tuple[int, ...]:
-        """Protected bit positions, ascending."""
+        """Protected accumulator bit positions, ascending."""
         return tuple(bit for bit in range(self.protected_mask.bit_length()) if (self.protected_mask >> bit) & 1)
+
+    @property
+    def razor_flops(self) -> int:
+        """Razor flip-flops per PE: the protected bits of the accumulator and of the product register."""
+        return self.protected_mask.bit_count() + self.product_mask.bit_count()
 
     def check_width(self, width: int) -> None:
         """Raise ConfigError if a protected bit lies outside an accumulator of `width` bits."""
@@ -237,6 +282,10 @@ class Protection:
         }
         if self.hardware_mask is not None:
             fields["hardware_bits"] = format_bit_mask(self.hardware_mask)
+        if self.product_mask or self.hardware_product_mask:
+            fields["product_bits"] = format_bit_mask(self.product_mask)
+        if self.hardware_product_mask is not None:
+            fields["hardware_product_bits"] = format_bit_mask(self.hardware_product_mask)
         return fields
 
 
@@ -250,6 +299,10 @@ class ProtectionPlan:
         Layer name -> protected bit mask.
     default_mask : int
         Protected bits of the layers not listed (0: none).
+    product_layers : mapping of str to int
+        Layer name -> protected product register bits (0..0xFFFF).
+    default_product_mask : int
+        Protected product bits of the layers `product_layers` does not list (0: none).
     recovery, penalty_cycles, razor_window_ps
         As :class:`Protection`, shared by every layer.
     model : str or None
@@ -265,6 +318,8 @@ class ProtectionPlan:
 
     layers: Mapping[str, int] = field(default_factory=dict)
     default_mask: int = 0
+    product_layers: Mapping[str, int] = field(default_factory=dict)
+    default_product_mask: int = 0
     recovery: str = "global"
     penalty_cycles: int | None = None
     razor_window_ps: float | None = None
@@ -283,10 +338,26 @@ class ProtectionPlan:
                 )
         _check_common("ProtectionPlan", self.penalty_cycles, self.recovery, self.razor_window_ps)
         object.__setattr__(self, "layers", MappingProxyType({str(k): int(v) for k, v in self.layers.items()}))
+        if not isinstance(self.product_layers, Mapping):
+            raise ConfigError(
+                "ProtectionPlan.product_layers: expected a mapping of layer name to product bit mask, "
+                f"got {self.product_layers!r}"
+            )
+        _check_product_mask("ProtectionPlan.default_product_mask", self.default_product_mask)
+        for name, mask in self.product_layers.items():
+            _check_product_mask(f"ProtectionPlan.product_layers[{name!r}]", mask)
+        object.__setattr__(
+            self, "product_layers", MappingProxyType({str(k): int(v) for k, v in self.product_layers.items()})
+        )
+        object.__setattr__(self, "default_product_mask", int(self.default_product_mask))
 
     def mask_for(self, layer: str) -> int:
         """Protected bits of `layer` (the default mask when the plan does not list it)."""
         return self.layers.get(layer, self.default_mask)
+
+    def product_mask_for(self, layer: str) -> int:
+        """Protected product bits of `layer` (the default product mask when the plan does not list it)."""
+        return self.product_layers.get(layer, self.default_product_mask)
 
     @property
     def hardware_mask(self) -> int:
@@ -296,14 +367,25 @@ class ProtectionPlan:
             union |= mask
         return union
 
+    @property
+    def hardware_product_mask(self) -> int:
+        """Product bits with a Razor flip-flop in the hardware: the union of every layer's and the default."""
+        union = self.default_product_mask
+        for mask in self.product_layers.values():
+            union |= mask
+        return union
+
     def protection_for(self, layer: str) -> Protection:
-        """The :class:`Protection` of one layer (its Razor hardware: :attr:`hardware_mask`)."""
+        """The :class:`Protection` of one layer (its Razor hardware: :attr:`hardware_mask`,
+        :attr:`hardware_product_mask`)."""
         return Protection(
             protected_mask=self.mask_for(layer),
             penalty_cycles=self.penalty_cycles,
             recovery=self.recovery,
             razor_window_ps=self.razor_window_ps,
             hardware_mask=self.hardware_mask,
+            product_mask=self.product_mask_for(layer),
+            hardware_product_mask=self.hardware_product_mask if self.hardware_product_mask else None,
         )
 
     def check_layers(self, names: Iterable[str], *, model: str | None = None) -> None:
@@ -315,7 +397,7 @@ class ProtectionPlan:
         label = f"model {model!r}" if model is not None else "the model"
         if self.model is not None and model is not None and self.model != model:
             raise ConfigError(f"plan.model: the plan is for model {self.model!r}, not {model!r}; allowed: {model!r}")
-        for name in self.layers:
+        for name in (*self.layers, *self.product_layers):
             if name not in known:
                 raise ConfigError(f"plan: layer {name!r} is not a layer of {label}; allowed: {', '.join(known)}")
 
@@ -329,8 +411,8 @@ class ProtectionPlan:
                 )
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready fields, masks written as bit ranges."""
-        return {
+        """JSON-ready fields, masks written as bit ranges (product bits only when the plan has some)."""
+        fields: dict[str, object] = {
             "model": self.model,
             "vdd_v": self.vdd_v,
             "recovery": self.recovery,
@@ -339,3 +421,7 @@ class ProtectionPlan:
             "default": format_bit_mask(self.default_mask),
             "layers": {name: format_bit_mask(mask) for name, mask in self.layers.items()},
         }
+        if self.default_product_mask or self.product_layers:
+            fields["product_default"] = format_bit_mask(self.default_product_mask)
+            fields["product_layers"] = {name: format_bit_mask(mask) for name, mask in self.product_layers.items()}
+        return fields
