@@ -42,6 +42,7 @@ from pe_models.analytic import (
     CarryStatistics,
     adder_bit_error_probabilities,
     carry_statistics,
+    needs_product_sign,
     run_lengths_needed,
 )
 from pe_models.chain import static_output_arrival_fs
@@ -147,6 +148,7 @@ class StatisticalBackend:
         self._calls = 0
         self._batch: int | None = None
         self._run_lengths = frozenset(k for k in run_lengths_needed(self.pe, self.timing) if 0 < k < self.pe.width)
+        self._by_sign = needs_product_sign(self.pe, self.timing)
         arrival = static_output_arrival_fs(
             self.pe.stages["multiplier"],
             self.timing.arcs_fs("multiplier"),
@@ -167,7 +169,15 @@ class StatisticalBackend:
         digest = hashlib.blake2b(activations[: min(64, activations.shape[0])].tobytes(), digest_size=8)
         digest.update(zlib.crc32(np.ascontiguousarray(activations).data).to_bytes(4, "little"))
         digest.update(weights.tobytes())
-        key = (activations.shape, weights.shape, self.rows, self.pe.width, self._run_lengths, digest.hexdigest())
+        key = (
+            activations.shape,
+            weights.shape,
+            self.rows,
+            self.pe.width,
+            self._run_lengths,
+            self._by_sign,
+            digest.hexdigest(),
+        )
         if key not in _STATISTICS_CACHE:
             sample = layer_operand_sample(
                 activations,
@@ -178,7 +188,9 @@ class StatisticalBackend:
             )
             products = sample.products.ravel() & 0xFFFF
             product_ones = bit_frequencies(products, 16)
-            statistics = carry_statistics(sample, width=self.pe.width, steps=self._run_lengths)
+            statistics = carry_statistics(
+                sample, width=self.pe.width, steps=self._run_lengths, by_product_sign=self._by_sign
+            )
             _STATISTICS_CACHE[key] = (statistics, product_ones)
         statistics, product_ones = _STATISTICS_CACHE[key]
         adder = adder_bit_error_probabilities(self.pe, self.timing, statistics)
