@@ -25,6 +25,7 @@ from pe_models.errors import ConfigError
 __all__ = [
     "ADDERS",
     "PIPELINES",
+    "PRODUCT_BITS",
     "Cell",
     "Netlist",
     "add_hold_buffers",
@@ -44,6 +45,7 @@ PIPELINES: tuple[str, ...] = ("registered", "fused")
 CONST0 = 0
 CONST1 = 1
 PRODUCT_BITS = 16
+"""Bits of the product register (the registered multiplier stage's ``product`` output)."""
 OPERAND_BITS = 8
 
 
@@ -389,11 +391,14 @@ def pe_stages(
     adder: str = "rca",
     width: int = 32,
     hold_buffers: Sequence[int] = (),
+    product_hold_buffers: Sequence[int] = (),
 ) -> dict[str, Netlist]:
     """The timed stages of a PE: ``{"multiplier", "adder"}`` or ``{"mac"}``.
 
     ``hold_buffers`` (one count per accumulator bit, or empty): BUF chains between the
     accumulator stage's ``sum`` bits and their flip-flops (:func:`add_hold_buffers`).
+    ``product_hold_buffers`` (one count per product bit, or empty; registered pipeline):
+    BUF chains between the multiplier stage's ``product`` bits and the product register.
     """
     check_pe_build(adder=adder, width=width, pipeline=pipeline)
     if pipeline == "registered":
@@ -407,4 +412,9 @@ def pe_stages(
         stage = stages["adder" if pipeline == "registered" else "mac"]
         add_hold_buffers(stage, "sum", hold_buffers)
         stage.name = f"{stage.name}_hold"
+    if any(product_hold_buffers):
+        if pipeline != "registered":
+            raise ConfigError("product_hold_buffers: the fused pipeline has no product register; allowed: none")
+        add_hold_buffers(stages["multiplier"], "product", product_hold_buffers)
+        stages["multiplier"].name = f"{stages['multiplier'].name}_hold"
     return stages

@@ -27,7 +27,7 @@ from pe_models.cells import (
 )
 from pe_models.errors import ConfigError
 from pe_models.liberty import REASONED_DELAYS_PS, REASONED_SETUP_PS
-from pe_models.netlist import Netlist, check_pe_build, pe_stages
+from pe_models.netlist import PRODUCT_BITS, Netlist, check_pe_build, pe_stages
 from pe_models.technology import DEFAULT_TECHNOLOGY, TechnologyModel, resolve_technology
 
 __all__ = [
@@ -76,6 +76,10 @@ class PEConfig:
         flip-flop, one count per bit, or empty for none (:func:`pe_models.razor.razor_pe`
         fills it for the Razor-protected bits; the buffers are cells of the timed output
         stage).
+    product_hold_buffers : tuple of int
+        Hold-fix BUF cells between each product bit (index 0 = LSB) of the registered
+        multiplier stage and the product register, 16 counts, or empty for none
+        (:func:`pe_models.razor.razor_pe` fills it for the Razor-protected product bits).
     """
 
     cells: str = "compound"
@@ -85,6 +89,7 @@ class PEConfig:
     width: int = 32
     technology: str | TechnologyModel = DEFAULT_TECHNOLOGY
     hold_buffers: tuple[int, ...] = ()
+    product_hold_buffers: tuple[int, ...] = ()
     library: CellLibrary = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -115,6 +120,14 @@ class PEConfig:
                 f"or none, got {self.hold_buffers!r}"
             )
         object.__setattr__(self, "hold_buffers", tuple(int(n) for n in counts) if any(counts) else ())
+        counts = tuple(self.product_hold_buffers)
+        valid = all(isinstance(n, int | np.integer) and not isinstance(n, bool) and 0 <= n <= 10_000 for n in counts)
+        if not valid or len(counts) not in (0, PRODUCT_BITS) or (any(counts) and self.pipeline != "registered"):
+            raise ConfigError(
+                f"product_hold_buffers: expected {PRODUCT_BITS} buffer counts in 0..10000 (one per product bit "
+                f"of the registered pipeline) or none, got {self.product_hold_buffers!r}"
+            )
+        object.__setattr__(self, "product_hold_buffers", tuple(int(n) for n in counts) if any(counts) else ())
         characterised = getattr(technology, "cell_library", None)
         if isinstance(characterised, CharacterisedLibrary) and hasattr(characterised, "require"):
             kinds = {cell.kind for netlist in self.stages.values() for cell in netlist.cells}
@@ -122,14 +135,28 @@ class PEConfig:
 
     def __hash__(self) -> int:
         return hash(
-            (self.cells, self.library, self.adder, self.pipeline, self.width, self.technology, self.hold_buffers)
+            (
+                self.cells,
+                self.library,
+                self.adder,
+                self.pipeline,
+                self.width,
+                self.technology,
+                self.hold_buffers,
+                self.product_hold_buffers,
+            )
         )
 
     @cached_property
     def stages(self) -> dict[str, Netlist]:
         """The timed netlists: ``multiplier`` and ``adder`` (registered) or ``mac`` (fused)."""
         return pe_stages(
-            self.library, pipeline=self.pipeline, adder=self.adder, width=self.width, hold_buffers=self.hold_buffers
+            self.library,
+            pipeline=self.pipeline,
+            adder=self.adder,
+            width=self.width,
+            hold_buffers=self.hold_buffers,
+            product_hold_buffers=self.product_hold_buffers,
         )
 
     @property
@@ -149,6 +176,8 @@ class PEConfig:
         }
         if self.hold_buffers:
             fields["hold_buffers"] = list(self.hold_buffers)
+        if self.product_hold_buffers:
+            fields["product_hold_buffers"] = list(self.product_hold_buffers)
         return fields
 
 

@@ -34,6 +34,15 @@ and the design must be error-free there.
 largest window is the one whose buffers use up the slack of the protected bit with the
 least of it. **The default window is that largest feasible window** (:func:`window_fs`).
 
+**The product register** (registered pipeline) can carry Razor flip-flops too
+(`product_mask`): the same window, the same hold fixing on the multiplier stage's
+``product`` bits (a BUF chain between each protected product bit and its flip-flop), and
+one feasible range for the protected bits of both registers (:func:`window_range_fs`).
+The product bits' shortest paths are short (one AND2 to a few cells, 45-75 ps in the
+reasoned library) beside their longest (up to 389 ps), so a window beyond about 50 ps
+needs buffers that make the bit later at low VDD by the buffers' scaled delay, more than
+the window gains.
+
 See ``docs/pe_timing.md`` (section "Razor detection") for the sources of the defaults.
 """
 
@@ -48,12 +57,14 @@ import numpy as np
 
 from pe_models.arcs import as_arcs_fs, earliest_arrival_fs, latest_arrival_fs
 from pe_models.errors import ConfigError
-from pe_models.netlist import Netlist
+from pe_models.netlist import PRODUCT_BITS, Netlist
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, cell_library, stage_timing
 
 __all__ = [
     "HOLD_BUFFER_CELL",
+    "REGISTERS",
     "RazorFeasibility",
+    "check_product_mask",
     "format_bits",
     "hold_buffers",
     "min_path_fs",
@@ -115,9 +126,25 @@ def razor_masks(
     return detected, silent, miscorrected
 
 
-def _output_stage(pe: PEConfig) -> tuple[Netlist, str]:
-    """The stage whose ``sum`` bits the Razor flip-flops sample, and the bus name."""
-    return pe.stages["adder" if pe.pipeline == "registered" else "mac"], "sum"
+REGISTERS: tuple[str, ...] = ("accumulator", "product")
+"""Registers whose bits can carry a Razor flip-flop: the accumulator (the adder stage's ``sum``,
+or the fused MAC's) and the registered pipeline's product register (the multiplier stage's
+``product``)."""
+
+
+def _stage_name(pe: PEConfig, register: str = "accumulator") -> str:
+    if register == "product":
+        return "multiplier"
+    return "adder" if pe.pipeline == "registered" else "mac"
+
+
+def _output_stage(pe: PEConfig, register: str = "accumulator") -> tuple[Netlist, str]:
+    """The stage whose output bits the Razor flip-flops of `register` sample, and the bus name."""
+    return pe.stages[_stage_name(pe, register)], "product" if register == "product" else "sum"
+
+
+def _register_width(pe: PEConfig, register: str) -> int:
+    return PRODUCT_BITS if register == "product" else pe.width
 
 
 def min_path_fs(netlist: Netlist, delays_fs: Mapping[str, int] | np.ndarray, output: str) -> np.ndarray:
@@ -140,15 +167,15 @@ def min_path_fs(netlist: Netlist, delays_fs: Mapping[str, int] | np.ndarray, out
     return earliest[netlist.outputs[output]]
 
 
-def _static_paths_fs(pe: PEConfig, timing: StageTiming) -> tuple[np.ndarray, np.ndarray]:
-    """(shortest, longest) static path of each output bit of the Razor-sampled stage, fs (-1: constant).
+def _static_paths_fs(pe: PEConfig, timing: StageTiming, register: str = "accumulator") -> tuple[np.ndarray, np.ndarray]:
+    """(shortest, longest) static path of each bit of `register`'s stage output, fs (-1: constant).
 
     From the stage's per-instance arcs and its inputs' launch times (each input switches its
     flip-flop's clock-to-Q after the clock edge; 0 in the reasoned libraries): the earliest
     possible transition (smallest arc of the pins that changed) and the latest (the later of
     the bit's two edges), both counted from the clock edge."""
-    netlist, output = _output_stage(pe)
-    stage = "adder" if pe.pipeline == "registered" else "mac"
+    netlist, output = _output_stage(pe, register)
+    stage = _stage_name(pe, register)
     arcs, launch = timing.arcs_fs(stage), timing.launch_fs(stage)
     nets = netlist.outputs[output]
     earliest = earliest_arrival_fs(netlist, arcs, launch)[nets]
@@ -215,7 +242,7 @@ class _BufferModel:
 
 
 @functools.lru_cache(maxsize=64)
-def _buffer_model(pe: PEConfig, f_clk_mhz: float) -> _BufferModel:
+def _buffer_model(pe: PEConfig, f_clk_mhz: float, register: str = "accumulator") -> _BufferModel:
     base = PEConfig(
         cells=pe.cells,
         cell_delays_ps=pe.cell_delays_ps,
@@ -227,8 +254,8 @@ def _buffer_model(pe: PEConfig, f_clk_mhz: float) -> _BufferModel:
     timing = _nominal_timing(base, f_clk_mhz)
     paths = []
     for n in (0, 1, 2):
-        buffered = _with_buffers(base, (n,) * pe.width)
-        paths.append(_static_paths_fs(buffered, _nominal_timing(buffered, f_clk_mhz)))
+        buffered = _built(base, (n,) * _register_width(pe, register), register)
+        paths.append(_static_paths_fs(buffered, _nominal_timing(buffered, f_clk_mhz), register))
     (min0, max0), (min1, max1), (min2, max2) = paths
     return _BufferModel(
         t_sample_fs=timing.t_sample_fs,
@@ -243,7 +270,7 @@ def _buffer_model(pe: PEConfig, f_clk_mhz: float) -> _BufferModel:
     )
 
 
-def _with_buffers(pe: PEConfig, counts: tuple[int, ...]) -> PEConfig:
+def _with_buffers(pe: PEConfig, counts: tuple[int, ...], product_counts: tuple[int, ...] = ()) -> PEConfig:
     return PEConfig(
         cells=pe.cells,
         cell_delays_ps=pe.cell_delays_ps,
@@ -252,7 +279,13 @@ def _with_buffers(pe: PEConfig, counts: tuple[int, ...]) -> PEConfig:
         width=pe.width,
         technology=pe.technology,
         hold_buffers=counts,
+        product_hold_buffers=product_counts,
     )
+
+
+def _built(pe: PEConfig, counts: tuple[int, ...], register: str) -> PEConfig:
+    """`pe` without buffers but `counts` on the bits of `register`."""
+    return _with_buffers(pe, (), counts) if register == "product" else _with_buffers(pe, counts)
 
 
 def _check_clock(f_clk_mhz: object) -> float:
@@ -262,12 +295,35 @@ def _check_clock(f_clk_mhz: object) -> float:
     return float(f_clk_mhz)  # type: ignore[arg-type]
 
 
-def _protected_bits(pe: PEConfig, protected_mask: int | None) -> int:
-    full = (1 << pe.width) - 1
+def _protected_bits(pe: PEConfig, protected_mask: int | None, register: str = "accumulator") -> int:
+    full = (1 << _register_width(pe, register)) - 1
     return full if protected_mask is None else int(protected_mask) & full
 
 
-def window_range_fs(pe: PEConfig, *, f_clk_mhz: float, protected_mask: int | None = None) -> tuple[int, int] | None:
+def check_product_mask(pe: PEConfig, product_mask: object, field: str = "product_mask") -> int:
+    """`product_mask` as an int, checked: bits of the registered pipeline's 16-bit product register.
+
+    Raises
+    ------
+    ConfigError
+        ``product_mask: bit 16 is out of range; allowed: 0..15``, a mask that is not a
+        non-negative integer, or product bits of the fused pipeline (no product register).
+    """
+    if not isinstance(product_mask, int | np.integer) or isinstance(product_mask, bool) or product_mask < 0:
+        raise ConfigError(
+            f"{field}: expected an integer bit mask of product bits 0..{PRODUCT_BITS - 1}, got {product_mask!r}"
+        )
+    mask = int(product_mask)
+    if mask >> PRODUCT_BITS:
+        raise ConfigError(f"{field}: bit {mask.bit_length() - 1} is out of range; allowed: 0..{PRODUCT_BITS - 1}")
+    if mask and pe.pipeline != "registered":
+        raise ConfigError(f"{field}: the fused pipeline has no product register; allowed: none")
+    return mask
+
+
+def window_range_fs(
+    pe: PEConfig, *, f_clk_mhz: float, protected_mask: int | None = None, product_mask: int = 0
+) -> tuple[int, int] | None:
     """The feasible Razor windows of the protected bits at the design clock, fs.
 
     Parameters
@@ -278,30 +334,45 @@ def window_range_fs(pe: PEConfig, *, f_clk_mhz: float, protected_mask: int | Non
         Design clock in MHz.
     protected_mask : int, optional
         Bits with a Razor flip-flop (default: every accumulator bit).
+    product_mask : int
+        Product register bits with a Razor flip-flop (registered pipeline), 0..0xFFFF.
 
     Returns
     -------
     (int, int) or None
-        ``(0, W_max)``: every window in it is feasible (hold met after buffering, longest
-        path with the buffers within ``T_clk - t_setup``, at nominal VDD), none outside;
-        None when no window is (a protected bit misses the clock even without buffers).
-        Without protected bits: ``(0, T_clk)``.
+        ``(0, W_max)``: every window in it is feasible for every protected bit of both
+        registers (hold met after buffering, longest path with the buffers within
+        ``T_clk - t_setup``, at nominal VDD), none outside; None when no window is (a
+        protected bit misses the clock even without buffers). Without protected bits:
+        ``(0, T_clk)``.
     """
-    model = _buffer_model(_unbuffered(pe), _check_clock(f_clk_mhz))
-    mask = _protected_bits(pe, protected_mask)
+    f_clk_mhz = _check_clock(f_clk_mhz)
+    accumulator = _register_range_fs(pe, f_clk_mhz, _protected_bits(pe, protected_mask), "accumulator")
+    if not product_mask:
+        return accumulator
+    product = _register_range_fs(pe, f_clk_mhz, check_product_mask(pe, product_mask), "product")
+    if accumulator is None or product is None:
+        return None
+    return 0, min(accumulator[1], product[1])
+
+
+def _register_range_fs(pe: PEConfig, f_clk_mhz: float, mask: int, register: str) -> tuple[int, int] | None:
+    """:func:`window_range_fs` of the protected bits `mask` of one register."""
+    model = _buffer_model(_unbuffered(pe), f_clk_mhz, register)
+    width = _register_width(pe, register)
     if mask == 0:
         return 0, model.t_clk_fs
     windows = model.largest_windows_fs()
-    top = int(min(windows[bit] for bit in range(pe.width) if (mask >> bit) & 1))
-    bits = [bit for bit in range(pe.width) if (mask >> bit) & 1 and model.min_fs[bit] >= 0]
+    top = int(min(windows[bit] for bit in range(width) if (mask >> bit) & 1))
+    bits = [bit for bit in range(width) if (mask >> bit) & 1 and model.min_fs[bit] >= 0]
     for _ in range(_VERIFY_ROUNDS):
         if top < 0 or not bits:
             break
-        counts = hold_buffer_counts(pe, f_clk_mhz=f_clk_mhz, protected_mask=mask, window_fs=top)
-        _, longest = _built_paths_fs(_unbuffered(pe), tuple(int(n) for n in counts), float(f_clk_mhz))
+        counts = hold_buffer_counts(pe, f_clk_mhz=f_clk_mhz, protected_mask=mask, window_fs=top, register=register)
+        _, longest = _built_paths_fs(_unbuffered(pe), tuple(int(n) for n in counts), float(f_clk_mhz), register)
         excess = int(max(longest[bit] for bit in bits)) - model.t_sample_fs
         if excess <= 0:
-            shortest, _ = _built_paths_fs(_unbuffered(pe), tuple(int(n) for n in counts), float(f_clk_mhz))
+            shortest, _ = _built_paths_fs(_unbuffered(pe), tuple(int(n) for n in counts), float(f_clk_mhz), register)
             top = max(top, min(int(min(shortest[bit] for bit in bits)) - model.t_hold_fs, model.t_clk_fs))
             break
         top -= excess
@@ -314,32 +385,38 @@ library's buffer delay depends on its input slew, so a long chain is not exactly
 
 
 @functools.lru_cache(maxsize=256)
-def _built_paths_fs(pe: PEConfig, counts: tuple[int, ...], f_clk_mhz: float) -> tuple[np.ndarray, np.ndarray]:
-    """(shortest, longest) static paths of `pe` built with `counts` hold buffers, nominal VDD, fs."""
-    built = _with_buffers(pe, counts)
-    return _static_paths_fs(built, _nominal_timing(built, f_clk_mhz))
+def _built_paths_fs(
+    pe: PEConfig, counts: tuple[int, ...], f_clk_mhz: float, register: str = "accumulator"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(shortest, longest) static paths of `register`'s bits, `pe` built with `counts` hold buffers on
+    them, nominal VDD, fs."""
+    built = _built(pe, counts, register)
+    return _static_paths_fs(built, _nominal_timing(built, f_clk_mhz), register)
 
 
 def _unbuffered(pe: PEConfig) -> PEConfig:
-    return _with_buffers(pe, ()) if pe.hold_buffers else pe
+    return _with_buffers(pe, ()) if pe.hold_buffers or pe.product_hold_buffers else pe
 
 
 def _range_text(window_range: tuple[int, int]) -> str:
     return f"{window_range[0] / 1000:g}..{window_range[1] / 1000:g} ps"
 
 
-def _infeasible_message(pe: PEConfig, f_clk_mhz: float, mask: int, field: str) -> str:
-    model = _buffer_model(_unbuffered(pe), f_clk_mhz)
+def _infeasible_message(pe: PEConfig, f_clk_mhz: float, mask: int, field: str, register: str = "accumulator") -> str:
+    model = _buffer_model(_unbuffered(pe), f_clk_mhz, register)
     windows = model.largest_windows_fs()
-    failing = [bit for bit in range(pe.width) if (mask >> bit) & 1 and windows[bit] < 0]
+    failing = [bit for bit in range(_register_width(pe, register)) if (mask >> bit) & 1 and windows[bit] < 0]
+    if not failing:
+        failing = [bit for bit in range(_register_width(pe, register)) if (mask >> bit) & 1]
     bit = max(failing, key=lambda b: int(model.max_fs[b]))
+    bits = f"protected {'product ' if register == 'product' else ''}bits"
     where = f"T_clk - t_setup = {model.t_sample_fs / 1000:g} ps at nominal VDD"
     if model.max_fs[bit] > model.t_sample_fs:
         reason = f"bit {bit}'s longest path, {model.max_fs[bit] / 1000:g} ps without hold buffers, misses {where}"
     else:
         reason = f"the hold buffers bit {bit} needs even for a window of 0 push its longest path past {where}"
     return (
-        f"{field}: no feasible Razor window for protected bits {format_bits(mask)} at {f_clk_mhz:g} MHz: "
+        f"{field}: no feasible Razor window for {bits} {format_bits(mask)} at {f_clk_mhz:g} MHz: "
         f"{reason}; allowed: a slower clock or fewer protected bits"
     )
 
@@ -352,6 +429,8 @@ def window_fs(
     pe: PEConfig | None = None,
     protected_mask: int | None = None,
     protect_field: str = "protect",
+    product_mask: int = 0,
+    product_field: str = "protect_product",
 ) -> int:
     """The Razor detection window in integer fs, checked against what can be built.
 
@@ -370,6 +449,11 @@ def window_fs(
         Bits with a Razor flip-flop (default: every accumulator bit).
     protect_field : str
         Name of the protected bits in the error when no window is feasible.
+    product_mask : int
+        Product register bits with a Razor flip-flop (registered pipeline): the window must
+        be feasible for them too.
+    product_field : str
+        Name of the protected product bits in the error when no window is feasible for them.
 
     Returns
     -------
@@ -405,16 +489,22 @@ def window_fs(
         return round(window_ps * 1000)
     f_clk_mhz = 1e9 / timing.t_clk_fs
     mask = _protected_bits(pe, protected_mask)
-    window_range = window_range_fs(pe, f_clk_mhz=f_clk_mhz, protected_mask=mask)
-    if window_range is None:
+    product = check_product_mask(pe, product_mask, product_field)
+    if _register_range_fs(pe, f_clk_mhz, mask, "accumulator") is None:
         raise ConfigError(_infeasible_message(pe, f_clk_mhz, mask, protect_field))
+    window_range = window_range_fs(pe, f_clk_mhz=f_clk_mhz, protected_mask=mask, product_mask=product)
+    if window_range is None:
+        raise ConfigError(_infeasible_message(pe, f_clk_mhz, product, product_field, "product"))
     if window_ps is None:
         return window_range[1]
     window = round(window_ps * 1000)
     if not window_range[0] <= window <= window_range[1]:
+        bits = f"protected bits {format_bits(mask)}"
+        if product:
+            bits += f" and product bits {format_bits(product)}"
         raise ConfigError(
-            f"{field}: {window_ps:g} ps is outside the feasible range {_range_text(window_range)} of protected bits "
-            f"{format_bits(mask)} at {f_clk_mhz:g} MHz (hold after buffering, longest path with the buffers at "
+            f"{field}: {window_ps:g} ps is outside the feasible range {_range_text(window_range)} of {bits} "
+            f"at {f_clk_mhz:g} MHz (hold after buffering, longest path with the buffers at "
             f"nominal VDD); allowed: {_range_text(window_range)}"
         )
     return window
@@ -553,29 +643,34 @@ def razor_feasibility(
     )
 
 
-def hold_buffer_counts(pe: PEConfig, *, f_clk_mhz: float, protected_mask: int | None, window_fs: int) -> np.ndarray:
-    """Hold-fix buffers of each output bit for a window in fs (0 on unprotected and constant bits).
+def hold_buffer_counts(
+    pe: PEConfig, *, f_clk_mhz: float, protected_mask: int | None, window_fs: int, register: str = "accumulator"
+) -> np.ndarray:
+    """Hold-fix buffers of each bit of `register` for a window in fs (0 on unprotected and constant bits).
 
     The fewest BUF cells in the bit's chain that make its shortest path at nominal VDD at
     least ``window + t_hold``: from the linear model of a chain's delay, checked on the
     built netlist (and buffers added where a characterised library's chain is shorter).
+    `register`: ``accumulator`` (`protected_mask` None: every bit) or ``product`` (the
+    registered multiplier stage's 16 product bits).
 
     Returns
     -------
-    ndarray, int64, shape (pe.width,)
+    ndarray, int64, shape (pe.width,) or (16,) for the product register
     """
     pe = _unbuffered(pe)
     f_clk_mhz = _check_clock(f_clk_mhz)
-    model = _buffer_model(pe, f_clk_mhz)
-    mask = _protected_bits(pe, protected_mask)
-    protected = np.array([(mask >> bit) & 1 for bit in range(pe.width)], dtype=bool) & (model.min_fs >= 0)
+    model = _buffer_model(pe, f_clk_mhz, register)
+    mask = _protected_bits(pe, protected_mask, register)
+    width = _register_width(pe, register)
+    protected = np.array([(mask >> bit) & 1 for bit in range(width)], dtype=bool) & (model.min_fs >= 0)
     counts = np.where(protected, model.counts_for(int(window_fs)), 0).astype(np.int64)
     step = max(1, int(np.min(model.each_min)))
     required = int(window_fs) + model.t_hold_fs
     for _ in range(_VERIFY_ROUNDS):
         if not counts.any():
             break
-        shortest, _ = _built_paths_fs(pe, tuple(int(n) for n in counts), f_clk_mhz)
+        shortest, _ = _built_paths_fs(pe, tuple(int(n) for n in counts), f_clk_mhz, register)
         deficit = np.where(protected, required - shortest, 0)
         if (deficit <= 0).all():
             break
@@ -584,7 +679,12 @@ def hold_buffer_counts(pe: PEConfig, *, f_clk_mhz: float, protected_mask: int | 
 
 
 def hold_buffers(
-    pe: PEConfig, *, f_clk_mhz: float, protected_mask: int | None = None, window_ps: float | None = None
+    pe: PEConfig,
+    *,
+    f_clk_mhz: float,
+    protected_mask: int | None = None,
+    window_ps: float | None = None,
+    product_mask: int = 0,
 ) -> np.ndarray:
     """Hold-fix buffers each output bit of the PE's Razor-sampled stage gets.
 
@@ -598,6 +698,8 @@ def hold_buffers(
         Bits with a Razor flip-flop (default: every bit); the others get none.
     window_ps : float, optional
         Detection window (default: the largest feasible one, :func:`window_fs`).
+    product_mask : int
+        Protected product bits sharing the window (the default window is feasible for them too).
 
     Returns
     -------
@@ -611,12 +713,14 @@ def hold_buffers(
     """
     f_clk_mhz = _check_clock(f_clk_mhz)
     timing = _nominal_timing(_unbuffered(pe), f_clk_mhz)
-    window = window_fs(timing, window_ps, pe=pe, protected_mask=protected_mask)
+    window = window_fs(timing, window_ps, pe=pe, protected_mask=protected_mask, product_mask=product_mask)
     return hold_buffer_counts(pe, f_clk_mhz=f_clk_mhz, protected_mask=protected_mask, window_fs=window)
 
 
-def razor_pe(pe: PEConfig, *, f_clk_mhz: float, protected_mask: int, window_ps: float | None = None) -> PEConfig:
-    """`pe` with the hold-fix buffers of its Razor-protected bits as cells of its output stage.
+def razor_pe(
+    pe: PEConfig, *, f_clk_mhz: float, protected_mask: int, window_ps: float | None = None, product_mask: int = 0
+) -> PEConfig:
+    """`pe` with the hold-fix buffers of its Razor-protected bits as cells of their stages.
 
     Parameters
     ----------
@@ -625,9 +729,13 @@ def razor_pe(pe: PEConfig, *, f_clk_mhz: float, protected_mask: int, window_ps: 
     f_clk_mhz : float
         Design clock in MHz (the buffers are fixed at nominal VDD and this clock).
     protected_mask : int
-        Bits with a Razor flip-flop; 0 returns `pe` unchanged.
+        Accumulator bits with a Razor flip-flop.
     window_ps : float, optional
-        Detection window (default: the largest feasible one).
+        Detection window (default: the largest feasible one for both registers' bits).
+    product_mask : int
+        Product register bits with a Razor flip-flop (registered pipeline): their hold
+        buffers go between the multiplier stage and the product register. Without protected
+        bits in either register `pe` is returned unchanged.
 
     Returns
     -------
@@ -638,10 +746,21 @@ def razor_pe(pe: PEConfig, *, f_clk_mhz: float, protected_mask: int, window_ps: 
     ConfigError
         A window outside the feasible range, or none feasible.
     """
-    if not protected_mask:
+    if not protected_mask and not product_mask:
         return pe
-    counts = hold_buffers(pe, f_clk_mhz=f_clk_mhz, protected_mask=protected_mask, window_ps=window_ps)
-    return _with_buffers(pe, tuple(int(n) for n in counts))
+    f_clk_mhz = _check_clock(f_clk_mhz)
+    timing = _nominal_timing(_unbuffered(pe), f_clk_mhz)
+    window = window_fs(timing, window_ps, pe=pe, protected_mask=protected_mask, product_mask=product_mask)
+    counts = hold_buffer_counts(pe, f_clk_mhz=f_clk_mhz, protected_mask=protected_mask, window_fs=window)
+    product: tuple[int, ...] = ()
+    if product_mask:
+        product = tuple(
+            int(n)
+            for n in hold_buffer_counts(
+                pe, f_clk_mhz=f_clk_mhz, protected_mask=product_mask, window_fs=window, register="product"
+            )
+        )
+    return _with_buffers(_unbuffered(pe), tuple(int(n) for n in counts), product)
 
 
 def retimed(pe: PEConfig, timing: StageTiming) -> StageTiming:

@@ -7,6 +7,14 @@ masked to the accumulator width. Protected bits are Razor flip-flops: a MAC whos
 ``t_sample`` differs on a protected bit from its shadow value at ``t_sample + window``
 (:func:`pe_models.kernels.registered_mac_shadow`) is detected (:func:`_razor`).
 
+Protected product register bits: the parameter rows the engine passes already hold the
+product register as recovered (``PARAM_LATE_PRODUCT`` without the bits a shadow latch
+catches, :func:`sim.engine.product_razor_rows`), so every value kernel computes the MAC as
+replayed with the shadow value; the fold kernels detect a MAC from its operands and the
+row's ``product_masks`` (a caught product bit that changes) and count the silent ones (a
+protected product bit later than the window that changes), and recover it with the
+accumulator's detections (once when both detect).
+
 A fold kernel takes its parameters as two records, :class:`FoldSetup` (what the fold is)
 and :class:`FoldTallies` (what it counts into).
 
@@ -78,6 +86,10 @@ class FoldSetup(NamedTuple):
         :data:`RECOVERY_CODES` of the policy.
     record : bool
         Write events (cycle, row, col, flip mask, detected) into ``FoldTallies.events``.
+    product_masks : int64 array, shape (1 or R * C, 2)
+        Per parameter row, the protected product bits a shadow latch catches (static arrival
+        after the sampling instant, at most the window after it) and the protected product
+        bits it misses (later); zeros without product protection.
     """
 
     params: np.ndarray
@@ -88,6 +100,7 @@ class FoldSetup(NamedTuple):
     width: int
     recovery: int
     record: bool
+    product_masks: np.ndarray
 
 
 class FoldTallies(NamedTuple):
@@ -134,16 +147,35 @@ SILENT = 3
 UNPROTECTED = 4
 EVENTS = 5
 LOCAL_DEPTH = 6
-COUNTER_COUNT = 7
-"""Indices of the ``counts`` array the fold kernels fill."""
+PRODUCT_DETECTIONS = 7
+PRODUCT_SILENT = 8
+COUNTER_COUNT = 9
+"""Indices of the ``counts`` array the fold kernels fill (``DETECTIONS``: MACs recovered, with a
+detection in either register; ``PRODUCT_DETECTIONS``: MACs whose product register detected;
+``PRODUCT_SILENT``: MACs with a protected product bit wrong and not detected)."""
 
 
 @njit(cache=True, inline="always")
-def _razor(latched, settled, shadow, partial, protected_mask, mask, drop, counts, planes):
+def _product_razor(product, previous, caught, missed, counts):
+    """Product register Razor of one MAC from its exact product and the previous MAC's: whether a
+    protected product bit is caught (it changes and arrives inside the window), counted with the
+    MACs whose changing protected product bits arrive after the window (silent)."""
+    change = (product ^ previous) & 0xFFFF
+    if change & missed:
+        counts[PRODUCT_SILENT] += 1
+    if change & caught:
+        counts[PRODUCT_DETECTIONS] += 1
+        return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _razor(latched, settled, shadow, partial, protected_mask, mask, drop, counts, planes, product_hit):
     """Razor detection and correction of one MAC; returns (value passed on, detected).
 
     ``detected`` bits differ between the main sample and the shadow sample on a protected
-    bit. A detected MAC passes on its shadow value on the protected bits (``drop``: the
+    bit; `product_hit`: the product register detected (the values are already the replayed
+    MAC's). A detected MAC passes on its shadow value on the protected bits (``drop``: the
     incoming partial sum, the MAC's contribution skipped). Counts: erroneous MACs (a
     wrong bit at ``t_sample``), detections, mis-corrections (a corrected bit whose shadow
     is not the settled value), silent protected errors (a wrong protected bit not
@@ -155,7 +187,8 @@ def _razor(latched, settled, shadow, partial, protected_mask, mask, drop, counts
     detected_bits = (latched ^ shadow) & protected_mask
     value = latched
     dropped = False
-    if detected_bits != 0:
+    hit = detected_bits != 0 or product_hit
+    if hit:
         counts[DETECTIONS] += 1
         if drop:
             value = partial & mask
@@ -173,7 +206,7 @@ def _razor(latched, settled, shadow, partial, protected_mask, mask, drop, counts
         tally_bits(planes[0], flips)
     if not dropped:
         tally_bits(planes[1], (value ^ settled) & mask)
-    return value, detected_bits != 0
+    return value, hit
 
 
 @njit(cache=True, inline="always")
@@ -245,11 +278,12 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
         Receives the partial sums leaving each column (unsigned patterns).
     tallies : FoldTallies
     """
-    params, array_cols, offset, protected_mask, mask, width, recovery, record = setup
+    params, array_cols, offset, protected_mask, mask, width, recovery, record, product_masks = setup
     flip_counts, residual_counts, cycle_flags, column_counts, column_flags, depth, events, counts = tallies
     rows_used = row_stream.shape[0]
     steps = row_stream.shape[1]
     cols_used = stationary.shape[1]
+    product_hits = np.zeros(steps, dtype=np.uint8)
     per_pe = params.shape[0] > 1
     compound = params[0, PARAM_CELLS] == 0
     drop = recovery == DROP
@@ -275,6 +309,17 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
             b = np.int64(stationary[r, c])
             stream = row_stream[r]
             any_flip = np.int64(0)
+            product_row = product_masks[r * array_cols + c] if per_pe else product_masks[0]
+            caught, missed = product_row[0], product_row[1]
+            any_product = False
+            if caught != 0 or missed != 0:
+                previous = np.int64(0)
+                for t in range(steps):
+                    product = (np.int64(stream[t]) * b) & 0xFFFF
+                    hit = _product_razor(product, previous, caught, missed, counts)
+                    product_hits[t] = 1 if hit else 0
+                    any_product = any_product or hit
+                    previous = product
             buffered = row[PARAM_BUFFER_MASK]
             if compound:
                 any_flip = compound_stationary_stream(
@@ -326,7 +371,7 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
                     any_flip |= latched ^ settled_value
                 check_all = True
             row_detected = False
-            if any_flip != 0 and protected_mask == 0 and not record:
+            if any_flip != 0 and protected_mask == 0 and not record and not any_product:
                 n_wrong = 0
                 for t in range(steps):
                     flips = (psum_out[t] ^ settled[t]) & mask
@@ -340,7 +385,7 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
                         total += (wrong[i] >> bit) & 1
                     flip_counts[bit] += total
                     residual_counts[bit] += total
-            elif any_flip != 0 or (check_all and protected_mask != 0):
+            elif any_flip != 0 or (check_all and protected_mask != 0) or any_product:
                 base = offset + r + c
                 every = check_all and protected_mask != 0
                 vector_shadows = False
@@ -380,7 +425,8 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
                             shadows[t] = (shadows[t] & ~buffered) | (shadows_early[t] & buffered)
                 for t in range(steps):
                     flips = (psum_out[t] ^ settled[t]) & mask
-                    if flips == 0 and not every and not (buffered != 0 and unsettled[t]):
+                    hit_product = any_product and product_hits[t] != 0
+                    if flips == 0 and not every and not (buffered != 0 and unsettled[t]) and not hit_product:
                         continue
                     shadow = psum_out[t]
                     if vector_shadows:
@@ -409,6 +455,7 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
                         drop,
                         counts,
                         planes,
+                        hit_product,
                     )
                     psum_out[t] = value
                     if hit:
@@ -662,7 +709,7 @@ def output_stationary_fold(row_stream, col_stream, setup, out, tallies):
     Arguments as :func:`stationary_fold`, with ``col_stream`` (cols_used, T) and ``out``
     (rows_used, cols_used); ``setup.offset`` is not used.
     """
-    params, array_cols, _, protected_mask, mask, width, recovery, record = setup
+    params, array_cols, _, protected_mask, mask, width, recovery, record, product_masks = setup
     flip_counts, residual_counts, cycle_flags, column_counts, column_flags, depth, events, counts = tallies
     rows_used = row_stream.shape[0]
     steps = row_stream.shape[1]
@@ -681,6 +728,8 @@ def output_stationary_fold(row_stream, col_stream, setup, out, tallies):
             check_all = protected_mask != 0 and (
                 not compound or row[PARAM_CARRY_STEPS] < 0 or row[PARAM_BUFFER_MASK] != 0
             )
+            product_row = product_masks[r * array_cols + c] if per_pe else product_masks[0]
+            caught, missed = product_row[0], product_row[1]
             accumulator = np.int64(0)
             prev_a = np.int64(0)
             prev_b = np.int64(0)
@@ -696,7 +745,10 @@ def output_stationary_fold(row_stream, col_stream, setup, out, tallies):
                     prev_a, prev_b, prev_product, prev_partial, a, b, partial, row
                 )
                 flips = (latched ^ settled) & mask
-                if flips == 0 and not check_all:
+                hit_product = False
+                if caught != 0 or missed != 0:
+                    hit_product = _product_razor((a * b) & 0xFFFF, (prev_a * prev_b) & 0xFFFF, caught, missed, counts)
+                if flips == 0 and not check_all and not hit_product:
                     accumulator = latched & mask
                 else:
                     shadow = latched & mask
@@ -712,6 +764,7 @@ def output_stationary_fold(row_stream, col_stream, setup, out, tallies):
                         drop,
                         counts,
                         planes,
+                        hit_product,
                     )
                     accumulator = value
                     if hit:

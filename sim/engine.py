@@ -43,6 +43,7 @@ import simpy
 from pe_models.chain import mac_parameters
 from pe_models.errors import ConfigError
 from pe_models.integers import exact_gemm
+from pe_models.kernels import PARAM_ARRIVAL, PARAM_LATE_PRODUCT, PARAM_T_SHADOW
 from pe_models.pe import PEConfig, StageTiming
 from pe_models.variation import ProcessVariation
 
@@ -68,6 +69,7 @@ __all__ = [
     "fold_correction_cycles",
     "fold_operands",
     "make_grid",
+    "product_razor_rows",
     "run_schedule",
     "scatter_fold",
     "simulate_conv",
@@ -278,6 +280,11 @@ class GemmResult:
         MACs with a protected bit wrong at the sampling instant and not detected.
     unprotected_errors : int
         MACs with an unprotected bit wrong at the sampling instant.
+    product_detections : int
+        MACs whose product register detected (also in `detections`, which counts a MAC with
+        both detections once).
+    silent_product_errors : int
+        MACs with a protected product register bit wrong and not detected (later than the window).
     recovery : str
         Recovery policy (``"none"`` without protection).
     stall_cycles : int
@@ -320,6 +327,8 @@ class GemmResult:
     miscorrections: int = 0
     silent_protected_errors: int = 0
     unprotected_errors: int = 0
+    product_detections: int = 0
+    silent_product_errors: int = 0
     recovery: str = "none"
     stall_cycles: int = 0
     razor_window_ps: float | None = None
@@ -435,6 +444,44 @@ def _parameters(
     return params
 
 
+def product_razor_rows(params: np.ndarray, product_mask: int) -> tuple[np.ndarray, np.ndarray]:
+    """Parameter rows with the product register as recovered, and its Razor masks per row.
+
+    A product bit whose static arrival (``PARAM_ARRIVAL``) is later than the sampling
+    instant keeps its old value (``PARAM_LATE_PRODUCT``). A protected one whose arrival is
+    at most the shadow instant (``PARAM_T_SHADOW``) is caught: the shadow latch holds the
+    new value, the MAC replays with it, so the recovered product register takes the new
+    value of that bit. A protected one arriving later is missed by the shadow latch too.
+
+    Parameters
+    ----------
+    params : ndarray, int64, shape (n, P)
+        Rows of :func:`pe_models.chain.mac_parameters`.
+    product_mask : int
+        Protected product register bits, 0..0xFFFF.
+
+    Returns
+    -------
+    rows : ndarray, int64, shape (n, P)
+        A copy of `params` whose ``PARAM_LATE_PRODUCT`` leaves out the caught bits (`params`
+        itself when `product_mask` is 0).
+    masks : ndarray, int64, shape (n, 2)
+        Per row, the caught and the missed protected product bits.
+    """
+    weights = np.left_shift(np.int64(1), np.arange(16, dtype=np.int64))
+    arrival = params[:, PARAM_ARRIVAL : PARAM_ARRIVAL + 16]
+    after_shadow = ((arrival > params[:, PARAM_T_SHADOW, None]) * weights).sum(axis=1)
+    late = params[:, PARAM_LATE_PRODUCT]
+    caught = late & ~after_shadow & int(product_mask)
+    missed = late & after_shadow & int(product_mask)
+    masks = np.stack([caught, missed], axis=1).astype(np.int64)
+    if not product_mask:
+        return params, masks
+    rows = params.copy()
+    rows[:, PARAM_LATE_PRODUCT] = late & ~caught
+    return rows, masks
+
+
 def _grid_setup(
     array: ArrayConfig,
     pe: PEConfig,
@@ -480,6 +527,9 @@ def _grid_setup(
         pe, timing = design.pe, design.timing
     window = 0 if design is None else design.window_fs
     params = _parameters(pe, timing, variation, root, array.rows, array.cols, window)
+    product_masks = None
+    if protection is not None and protection.product_mask:
+        params, product_masks = product_razor_rows(params, protection.product_mask)
     setup = GridSetup(
         rows=array.rows,
         cols=array.cols,
@@ -489,6 +539,7 @@ def _grid_setup(
         protected_mask=0 if protection is None else protection.protected_mask,
         recovery="global" if protection is None else protection.recovery,
         record_events=record_events,
+        product_masks=product_masks,
     )
     return setup, design
 
@@ -610,7 +661,18 @@ def simulate_grouped_gemm(
     flip_counts = np.zeros(width, dtype=np.int64)
     residual = np.zeros(width, dtype=np.int64)
     counters = dict.fromkeys(
-        ("macs", "erroneous", "detections", "detection_cycles", "miscorrections", "silent", "unprotected"), 0
+        (
+            "macs",
+            "erroneous",
+            "detections",
+            "detection_cycles",
+            "miscorrections",
+            "silent",
+            "unprotected",
+            "product_detections",
+            "silent_product",
+        ),
+        0,
     )
     events: list[np.ndarray] = []
     grouped = grid.run_groups(activations, weights, outputs) if isinstance(grid, FastGrid) else None
@@ -632,6 +694,8 @@ def simulate_grouped_gemm(
         counters["miscorrections"] += result.miscorrections
         counters["silent"] += result.silent_protected_errors
         counters["unprotected"] += result.unprotected_errors
+        counters["product_detections"] += result.product_detections
+        counters["silent_product"] += result.silent_product_errors
         if result.events is not None:
             index = np.full((result.events.shape[0], 1), fold.index, dtype=np.int64)
             events.append(np.hstack([index, result.events]))
@@ -656,6 +720,8 @@ def simulate_grouped_gemm(
         miscorrections=counters["miscorrections"],
         silent_protected_errors=counters["silent"],
         unprotected_errors=counters["unprotected"],
+        product_detections=counters["product_detections"],
+        silent_product_errors=counters["silent_product"],
         recovery="none" if protection is None else protection.recovery,
         stall_cycles=0 if design is None else design.stall.stall_cycles,
         razor_window_ps=None if design is None else design.window_fs / 1000,
@@ -696,7 +762,8 @@ def simulate_gemm(
     timing : StageTiming
         Clock period and delays at the supply voltage (:func:`pe_models.pe.stage_timing`).
     protection : Protection, optional
-        Protected accumulator bits, correction penalty and stall scope; None: no detection.
+        Protected accumulator and product register bits, recovery policy and stall; None: no
+        detection.
     variation : ProcessVariation, optional
         Per-PE delay factors drawn from `seed` (one die); None: nominal delays everywhere.
     seed : int or numpy.random.SeedSequence

@@ -105,6 +105,10 @@ class GridSetup:
         cycle count.
     record_events : bool
         Return every MAC with a non-zero flip mask or a detection in :attr:`FoldResult.events`.
+    product_masks : ndarray, int64, shape (params rows, 2), or None
+        Product register Razor per parameter row (:func:`sim.engine.product_razor_rows`): the
+        protected product bits a shadow latch catches and those it misses; None: no product
+        protection. ``params`` then holds the product register as recovered.
     """
 
     rows: int
@@ -115,6 +119,7 @@ class GridSetup:
     protected_mask: int = 0
     recovery: str = "global"
     record_events: bool = False
+    product_masks: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         expected = (1, self.rows * self.cols)
@@ -122,6 +127,22 @@ class GridSetup:
             raise ConfigError(
                 f"GridSetup.params: expected 1 or {self.rows * self.cols} parameter rows, got shape {self.params.shape}"
             )
+        if self.product_masks is not None and self.product_masks.shape != (self.params.shape[0], 2):
+            raise ConfigError(
+                f"GridSetup.product_masks: expected shape ({self.params.shape[0]}, 2), got {self.product_masks.shape}"
+            )
+
+    @property
+    def product_protected(self) -> bool:
+        """Some PE's product register catches or misses a protected bit."""
+        return self.product_masks is not None and bool(self.product_masks.any())
+
+    def product_row(self, row: int, col: int) -> tuple[int, int]:
+        """(caught, missed) protected product bits of PE (`row`, `col`); (0, 0) without product protection."""
+        if self.product_masks is None:
+            return 0, 0
+        masks = self.product_masks[0] if self.product_masks.shape[0] == 1 else self.product_masks[row * self.cols + col]
+        return int(masks[0]), int(masks[1])
 
     @property
     def mask(self) -> int:
@@ -170,14 +191,20 @@ class FoldResult:
     erroneous_macs : int
         MACs with a non-zero flip mask (a wrong bit at the sampling instant).
     detections : int
-        MACs whose main and shadow samples differ on a protected bit (corrected with the
-        shadow value, or dropped).
+        MACs whose main and shadow samples differ on a protected bit of either register
+        (corrected with the shadow value, or dropped): the MACs recovered.
     miscorrections : int
         Detected MACs whose shadow value is wrong on a corrected bit (0 with ``drop``).
     silent_protected_errors : int
         MACs with a protected bit wrong at the sampling instant and not detected.
     unprotected_errors : int
         MACs with an unprotected bit wrong at the sampling instant.
+    product_detections : int
+        MACs whose product register detected (a protected product bit that changes and
+        arrives inside the window; also counted in `detections`).
+    silent_product_errors : int
+        MACs with a protected product bit wrong at the sampling instant and not detected (it
+        arrives after the window).
     replay_depth : int
         Most detections on one monotone path of MACs (r, c and t not decreasing): the
         replays the ``local`` policy delays the fold by (0 for the other policies).
@@ -207,6 +234,8 @@ class FoldResult:
     miscorrections: int = 0
     silent_protected_errors: int = 0
     unprotected_errors: int = 0
+    product_detections: int = 0
+    silent_product_errors: int = 0
     replay_depth: int = 0
     events: np.ndarray | None = None
 

@@ -45,6 +45,10 @@ class ProcessingElement:
         Accumulator mask and protected bits (its Razor flip-flops).
     drop : bool
         ``drop`` recovery: a detected MAC passes its incoming partial sum on.
+    product_caught, product_missed : int
+        Protected product register bits whose shadow latch catches a late value (static
+        arrival inside the window) and those it misses (later); `params` holds the product
+        register as recovered (:func:`sim.engine.product_razor_rows`).
 
     Attributes
     ----------
@@ -79,6 +83,8 @@ class ProcessingElement:
         "prev_b",
         "prev_partial",
         "prev_product",
+        "product_caught",
+        "product_missed",
         "protected_mask",
         "row",
         "stationary",
@@ -88,7 +94,15 @@ class ProcessingElement:
     )
 
     def __init__(
-        self, row: int, col: int, params: np.ndarray, mask: int, protected_mask: int, drop: bool = False
+        self,
+        row: int,
+        col: int,
+        params: np.ndarray,
+        mask: int,
+        protected_mask: int,
+        drop: bool = False,
+        product_caught: int = 0,
+        product_missed: int = 0,
     ) -> None:
         self.row = row
         self.col = col
@@ -96,6 +110,8 @@ class ProcessingElement:
         self.mask = mask
         self.protected_mask = protected_mask
         self.drop = drop
+        self.product_caught = product_caught
+        self.product_missed = product_missed
         self.reset(used=False)
 
     def reset(self, *, used: bool) -> None:
@@ -109,20 +125,28 @@ class ProcessingElement:
         self.delay = self.h_delay = self.v_delay = 0
         self._next: dict[str, object] = {}
 
+    def product_razor(self, a: int, b: int) -> tuple[bool, bool]:
+        """(caught, silent) of the product register for the MAC ``a * b`` after the PE's previous one:
+        a protected product bit that changes and arrives inside the window, or after it."""
+        change = ((a * b) ^ (self.prev_a * self.prev_b)) & 0xFFFF
+        return (change & self.product_caught) != 0, (change & self.product_missed) != 0
+
     def mac(self, a: int, b: int, partial: int) -> tuple[int, int, int, int, bool]:
         """Compute phase of one MAC ``a * b + partial``: (value passed on, latched, settled, shadow, detected).
 
         The PE's state for its next MAC is staged and takes effect at :meth:`commit`.
         The Razor flip-flops of the protected bits compare the main sample with the
         shadow sample; on a difference the shadow value is written into them (``drop``:
-        the incoming partial sum is passed on instead).
+        the incoming partial sum is passed on instead). A product register detection
+        (:meth:`product_razor`) counts as a detection of the MAC.
         """
+        product_caught, _ = self.product_razor(a, b)
         state = (self.prev_a, self.prev_b, self.prev_product, self.prev_partial, a, b, partial, self.params)
         latched, settled, product = registered_mac(*state)
         shadow = registered_mac_shadow(*state) if self.protected_mask else latched
         self._next.update(prev_a=a, prev_b=b, prev_product=int(product), prev_partial=partial)
         latched, settled, shadow = int(latched) & self.mask, int(settled) & self.mask, int(shadow) & self.mask
-        detected = ((latched ^ shadow) & self.protected_mask) != 0
+        detected = ((latched ^ shadow) & self.protected_mask) != 0 or product_caught
         value = latched
         if detected:
             value = partial if self.drop else (latched & ~self.protected_mask) | (shadow & self.protected_mask)
@@ -155,7 +179,9 @@ class DetailedGrid:
         self.drop = setup.recovery == "drop"
         self.pes = [
             [
-                ProcessingElement(r, c, setup.params_row(r, c), setup.mask, setup.protected_mask, self.drop)
+                ProcessingElement(
+                    r, c, setup.params_row(r, c), setup.mask, setup.protected_mask, self.drop, *setup.product_row(r, c)
+                )
                 for c in range(setup.cols)
             ]
             for r in range(setup.rows)
@@ -215,6 +241,7 @@ class DetailedGrid:
                     delay_up = 0 if r == 0 else self.pes[r - 1][c].v_delay
                     if pe.used:
                         assert partial is not None
+                        self._stats.product(*pe.product_razor(operand, pe.stationary))
                         value, latched, settled, shadow, detected = pe.mac(operand, pe.stationary, partial)
                         self._stats.mac(cycle, r, c, latched, settled, shadow, value, detected, self.drop)
                         self._replay(pe, delay_left, delay_up, detected)
@@ -260,6 +287,7 @@ class DetailedGrid:
                         pe.stage(h_out=None, v_out=None)
                         continue
                     if pe.used:
+                        self._stats.product(*pe.product_razor(a, b))
                         value, latched, settled, shadow, detected = pe.mac(a, b, pe.accumulator)
                         self._stats.mac(cycle, r, c, latched, settled, shadow, value, detected, self.drop)
                         delay_left = 0 if c == 0 else self.pes[r][c - 1].h_delay
@@ -307,6 +335,8 @@ class _FoldStats:
         self.unprotected = 0
         self.detection_cycles = 0
         self.replay_depth = 0
+        self.product_detections = 0
+        self.silent_product = 0
         self.events: list[tuple[int, int, int, int, int]] = []
         self._columns_this_cycle: set[int] = set()
 
@@ -344,6 +374,11 @@ class _FoldStats:
         if flips or detected:
             self.events.append((cycle, row, col, flips, int(detected)))
 
+    def product(self, caught: bool, silent: bool) -> None:
+        """Count one MAC's product register detection and silent product error."""
+        self.product_detections += int(caught)
+        self.silent_product += int(silent)
+
     def end_cycle(self) -> None:
         if self._columns_this_cycle:
             self.detection_cycles += 1
@@ -365,6 +400,8 @@ class _FoldStats:
             silent_protected_errors=self.silent,
             unprotected_errors=self.unprotected,
             replay_depth=self.replay_depth,
+            product_detections=self.product_detections,
+            silent_product_errors=self.silent_product,
             detection_cycles=self.detection_cycles,
             column_detection_cycles=self.column_counts,
             flip_counts=self.flip_counts,

@@ -61,6 +61,7 @@ class FastGrid:
             and params[0, PARAM_BUFFER_MASK] == 0
             and setup.width <= 32
             and setup.protected_mask == 0
+            and not setup.product_protected
             and not setup.record_events
         )
 
@@ -126,6 +127,9 @@ class FastGrid:
             width=width,
             recovery=recovery,
             record=bool(setup.record_events),
+            product_masks=np.zeros((setup.params.shape[0], 2), dtype=np.int64)
+            if setup.product_masks is None
+            else setup.product_masks,
         )
         if operands.stationary is not None:
             cols_used = operands.stationary.shape[1]
@@ -159,6 +163,8 @@ class FastGrid:
             "silent_protected_errors": int(counts[_kernels.SILENT]),
             "unprotected_errors": int(counts[_kernels.UNPROTECTED]),
             "replay_depth": int(counts[_kernels.LOCAL_DEPTH]),
+            "product_detections": int(counts[_kernels.PRODUCT_DETECTIONS]),
+            "silent_product_errors": int(counts[_kernels.PRODUCT_SILENT]),
             "detection_cycles": int(np.count_nonzero(cycle_flags)),
             "column_detection_cycles": tallies.column_counts,
             "flip_counts": tallies.flip_counts,

@@ -18,6 +18,14 @@ fold, counted by the discrete-event run:
   fold is ``penalty_cycles`` x the most detections on one monotone path of MACs longer;
 * ``drop``: no stall (ThUnderVolt's TE-Drop), an accuracy effect only.
 
+**Product register.** In the registered pipeline the multiplier stage fails too: a product
+bit whose static arrival is later than the sampling instant keeps its old value. A
+protected product bit (``product_mask``) has the same Razor flip-flop, shadow latch and
+hold buffers as an accumulator bit (same window); a MAC whose product register's main and
+shadow samples differ on a protected bit is detected, its product register takes the
+shadow value and the adder stage replays the MAC with it (``drop``: the MAC is skipped);
+it is recovered like an accumulator detection, once when both registers detect.
+
 A :class:`ProtectionPlan` gives each layer its own protected bits. See
 ``docs/array_simulation.md``.
 """
@@ -40,6 +48,7 @@ __all__ = [
     "ProtectionPlan",
     "format_bit_mask",
     "parse_bit_mask",
+    "product_bit_mask",
 ]
 
 RECOVERY_POLICIES: tuple[str, ...] = ("global", "column", "local", "drop")
@@ -50,6 +59,8 @@ STALL_SCOPES = RECOVERY_POLICIES
 """The former name of :data:`RECOVERY_POLICIES`."""
 
 _MAX_BIT = 63
+PRODUCT_BITS = 16
+"""Bits of the registered pipeline's product register."""
 
 
 def _is_int(value: object) -> bool:
@@ -97,6 +108,25 @@ def parse_bit_mask(text: str, *, width: int = 64, option: str = "protect") -> in
     return mask
 
 
+def product_bit_mask(value: object, *, option: str = "protect_product") -> int:
+    """Protected product register bits from ``"15:13"``, ``"15,14"``, ``"none"`` or an integer mask.
+
+    Raises
+    ------
+    ConfigError
+        ``protect_product: bit 16 is out of range; allowed: 0..15``, or a value that is
+        neither bits nor a non-negative integer mask.
+    """
+    if value is None or isinstance(value, str):
+        return parse_bit_mask(value or "none", width=PRODUCT_BITS, option=option)
+    if not _is_int(value) or value < 0:  # type: ignore[operator]
+        raise ConfigError(f"{option}: expected bit numbers or HIGH:LOW ranges of bits 0..15, e.g. 15:13, got {value!r}")
+    mask = int(value)  # type: ignore[call-overload]
+    if mask >> PRODUCT_BITS:
+        raise ConfigError(f"{option}: bit {mask.bit_length() - 1} is out of range; allowed: 0..{PRODUCT_BITS - 1}")
+    return mask
+
+
 def format_bit_mask(mask: int) -> str:
     """The inverse of :func:`parse_bit_mask`: ``0xFFF00000`` -> ``"31:20"``; ``0`` -> ``"none"``."""
     bits = [bit for bit in range(mask.bit_length()) if (mask >> bit) & 1]
@@ -118,6 +148,13 @@ def _check_window(label: str, value: object) -> None:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or value < 0:  # type: ignore[operator]
         raise ConfigError(f"{label}: expected a non-negative number of ps (at most the clock period), got {value!r}")
+
+
+def _check_product_mask(label: str, value: object) -> None:
+    if not _is_int(value) or not 0 <= value < 1 << PRODUCT_BITS:  # type: ignore[operator]
+        raise ConfigError(
+            f"{label}: expected an integer bit mask of product register bits 0..{PRODUCT_BITS - 1}, got {value!r}"
+        )
 
 
 def _check_common(owner: str, penalty_cycles: object, recovery: object, razor_window_ps: object) -> None:
@@ -152,6 +189,12 @@ class Protection:
         Bits that carry a Razor flip-flop and its hold buffers in the hardware, a superset
         of `protected_mask` (a plan's layers share the union of their masks); None: the
         protected bits. The window and the hold buffers are designed for these bits.
+    product_mask : int
+        Bit i set = bit i of the registered pipeline's product register has a Razor
+        flip-flop whose detections are recovered. 0..0xFFFF (default 0: none).
+    hardware_product_mask : int or None
+        Product bits with a Razor flip-flop and hold buffers in the hardware, a superset of
+        `product_mask`; None: the protected product bits.
     stall_scope : str, optional
         The former name of `recovery` (accepted when `recovery` is left at its default).
 
@@ -166,6 +209,8 @@ class Protection:
     recovery: str = "global"
     razor_window_ps: float | None = None
     hardware_mask: int | None = None
+    product_mask: int = 0
+    hardware_product_mask: int | None = None
     stall_scope: InitVar[str | None] = None
 
     def __post_init__(self, stall_scope: str | None) -> None:
@@ -189,6 +234,16 @@ class Protection:
             object.__setattr__(self, "hardware_mask", int(self.hardware_mask))
         if self.razor_window_ps is not None:
             object.__setattr__(self, "razor_window_ps", float(self.razor_window_ps))
+        _check_product_mask("Protection.product_mask", self.product_mask)
+        object.__setattr__(self, "product_mask", int(self.product_mask))
+        if self.hardware_product_mask is not None:
+            _check_product_mask("Protection.hardware_product_mask", self.hardware_product_mask)
+            if self.product_mask & ~int(self.hardware_product_mask):
+                raise ConfigError(
+                    "Protection.hardware_product_mask: expected an integer bit mask containing the protected "
+                    f"product bits {format_bit_mask(self.product_mask)}, got {self.hardware_product_mask!r}"
+                )
+            object.__setattr__(self, "hardware_product_mask", int(self.hardware_product_mask))
 
     @classmethod
     def from_spec(
@@ -214,9 +269,19 @@ class Protection:
         return self.protected_mask if self.hardware_mask is None else self.hardware_mask
 
     @property
+    def product_razor_mask(self) -> int:
+        """Product bits with a Razor flip-flop and hold buffers in hardware."""
+        return self.product_mask if self.hardware_product_mask is None else self.hardware_product_mask
+
+    @property
     def protected_bits(self) -> tuple[int, ...]:
-        """Protected bit positions, ascending."""
+        """Protected accumulator bit positions, ascending."""
         return tuple(bit for bit in range(self.protected_mask.bit_length()) if (self.protected_mask >> bit) & 1)
+
+    @property
+    def razor_flops(self) -> int:
+        """Razor flip-flops per PE: the protected bits of the accumulator and of the product register."""
+        return self.protected_mask.bit_count() + self.product_mask.bit_count()
 
     def check_width(self, width: int) -> None:
         """Raise ConfigError if a protected bit lies outside an accumulator of `width` bits."""
@@ -237,6 +302,10 @@ class Protection:
         }
         if self.hardware_mask is not None:
             fields["hardware_bits"] = format_bit_mask(self.hardware_mask)
+        if self.product_mask or self.hardware_product_mask:
+            fields["product_bits"] = format_bit_mask(self.product_mask)
+        if self.hardware_product_mask is not None:
+            fields["hardware_product_bits"] = format_bit_mask(self.hardware_product_mask)
         return fields
 
 
@@ -250,6 +319,10 @@ class ProtectionPlan:
         Layer name -> protected bit mask.
     default_mask : int
         Protected bits of the layers not listed (0: none).
+    product_layers : mapping of str to int
+        Layer name -> protected product register bits (0..0xFFFF).
+    default_product_mask : int
+        Protected product bits of the layers `product_layers` does not list (0: none).
     recovery, penalty_cycles, razor_window_ps
         As :class:`Protection`, shared by every layer.
     model : str or None
@@ -265,6 +338,8 @@ class ProtectionPlan:
 
     layers: Mapping[str, int] = field(default_factory=dict)
     default_mask: int = 0
+    product_layers: Mapping[str, int] = field(default_factory=dict)
+    default_product_mask: int = 0
     recovery: str = "global"
     penalty_cycles: int | None = None
     razor_window_ps: float | None = None
@@ -283,10 +358,26 @@ class ProtectionPlan:
                 )
         _check_common("ProtectionPlan", self.penalty_cycles, self.recovery, self.razor_window_ps)
         object.__setattr__(self, "layers", MappingProxyType({str(k): int(v) for k, v in self.layers.items()}))
+        if not isinstance(self.product_layers, Mapping):
+            raise ConfigError(
+                "ProtectionPlan.product_layers: expected a mapping of layer name to product bit mask, "
+                f"got {self.product_layers!r}"
+            )
+        _check_product_mask("ProtectionPlan.default_product_mask", self.default_product_mask)
+        for name, mask in self.product_layers.items():
+            _check_product_mask(f"ProtectionPlan.product_layers[{name!r}]", mask)
+        object.__setattr__(
+            self, "product_layers", MappingProxyType({str(k): int(v) for k, v in self.product_layers.items()})
+        )
+        object.__setattr__(self, "default_product_mask", int(self.default_product_mask))
 
     def mask_for(self, layer: str) -> int:
         """Protected bits of `layer` (the default mask when the plan does not list it)."""
         return self.layers.get(layer, self.default_mask)
+
+    def product_mask_for(self, layer: str) -> int:
+        """Protected product bits of `layer` (the default product mask when the plan does not list it)."""
+        return self.product_layers.get(layer, self.default_product_mask)
 
     @property
     def hardware_mask(self) -> int:
@@ -296,14 +387,25 @@ class ProtectionPlan:
             union |= mask
         return union
 
+    @property
+    def hardware_product_mask(self) -> int:
+        """Product bits with a Razor flip-flop in the hardware: the union of every layer's and the default."""
+        union = self.default_product_mask
+        for mask in self.product_layers.values():
+            union |= mask
+        return union
+
     def protection_for(self, layer: str) -> Protection:
-        """The :class:`Protection` of one layer (its Razor hardware: :attr:`hardware_mask`)."""
+        """The :class:`Protection` of one layer (its Razor hardware: :attr:`hardware_mask`,
+        :attr:`hardware_product_mask`)."""
         return Protection(
             protected_mask=self.mask_for(layer),
             penalty_cycles=self.penalty_cycles,
             recovery=self.recovery,
             razor_window_ps=self.razor_window_ps,
             hardware_mask=self.hardware_mask,
+            product_mask=self.product_mask_for(layer),
+            hardware_product_mask=self.hardware_product_mask if self.hardware_product_mask else None,
         )
 
     def check_layers(self, names: Iterable[str], *, model: str | None = None) -> None:
@@ -315,7 +417,7 @@ class ProtectionPlan:
         label = f"model {model!r}" if model is not None else "the model"
         if self.model is not None and model is not None and self.model != model:
             raise ConfigError(f"plan.model: the plan is for model {self.model!r}, not {model!r}; allowed: {model!r}")
-        for name in self.layers:
+        for name in (*self.layers, *self.product_layers):
             if name not in known:
                 raise ConfigError(f"plan: layer {name!r} is not a layer of {label}; allowed: {', '.join(known)}")
 
@@ -329,8 +431,8 @@ class ProtectionPlan:
                 )
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready fields, masks written as bit ranges."""
-        return {
+        """JSON-ready fields, masks written as bit ranges (product bits only when the plan has some)."""
+        fields: dict[str, object] = {
             "model": self.model,
             "vdd_v": self.vdd_v,
             "recovery": self.recovery,
@@ -339,3 +441,7 @@ class ProtectionPlan:
             "default": format_bit_mask(self.default_mask),
             "layers": {name: format_bit_mask(mask) for name, mask in self.layers.items()},
         }
+        if self.default_product_mask or self.product_layers:
+            fields["product_default"] = format_bit_mask(self.default_product_mask)
+            fields["product_layers"] = {name: format_bit_mask(mask) for name, mask in self.product_layers.items()}
+        return fields

@@ -302,11 +302,18 @@ class RazorDesign:
 
     @property
     def hold_buffers_per_bit(self) -> float:
-        """Mean hold buffers over the Razor bits of the built PE."""
-        bits = [bit for bit in range(self.pe.width) if (self.protection.razor_mask >> bit) & 1]
-        if not bits or not self.pe.hold_buffers:
-            return 0.0
-        return sum(self.pe.hold_buffers[bit] for bit in bits) / len(bits)
+        """Mean hold buffers over the Razor bits of the built PE (accumulator and product register)."""
+        counts = [
+            self.pe.hold_buffers[bit] if self.pe.hold_buffers else 0
+            for bit in range(self.pe.width)
+            if (self.protection.razor_mask >> bit) & 1
+        ]
+        counts += [
+            self.pe.product_hold_buffers[bit] if self.pe.product_hold_buffers else 0
+            for bit in range(16)
+            if (self.protection.product_razor_mask >> bit) & 1
+        ]
+        return sum(counts) / len(counts) if counts else 0.0
 
 
 def razor_design(
@@ -315,8 +322,9 @@ def razor_design(
     """Build `protection` into an R x C array of `pe` clocked at `f_clk_mhz`.
 
     The window and the hold buffers are designed for the protection's Razor bits
-    (:attr:`sim.protection.Protection.razor_mask`) at nominal VDD and `f_clk_mhz`; a PE that
-    already has hold buffers is taken as built. The stall is modelled at `timing`'s
+    (:attr:`sim.protection.Protection.razor_mask` and, of the product register,
+    :attr:`~sim.protection.Protection.product_razor_mask`) at nominal VDD and `f_clk_mhz`; a
+    PE that already has hold buffers is taken as built. The stall is modelled at `timing`'s
     operating point unless the protection gives ``penalty_cycles``.
 
     Raises
@@ -325,6 +333,7 @@ def razor_design(
         A window outside the feasible range, or none feasible (one line naming the range).
     """
     bits = protection.razor_mask
+    product_bits = protection.product_razor_mask
     field = "Protection.razor_window_ps"
     window = window_fs(
         timing,
@@ -333,8 +342,14 @@ def razor_design(
         pe=pe,
         protected_mask=bits,
         protect_field="Protection.protected_mask",
+        product_mask=product_bits,
+        product_field="Protection.product_mask",
     )
-    built = pe if pe.hold_buffers else razor_pe(pe, f_clk_mhz=f_clk_mhz, protected_mask=bits, window_ps=window / 1000)
+    built = (
+        pe
+        if pe.hold_buffers or pe.product_hold_buffers
+        else razor_pe(pe, f_clk_mhz=f_clk_mhz, protected_mask=bits, window_ps=window / 1000, product_mask=product_bits)
+    )
     built_timing = timing if built == pe else retimed(built, timing)
     stall = stall_model(
         recovery=protection.recovery,
@@ -344,7 +359,7 @@ def razor_design(
         pe=built,
         timing=built_timing,
         window_fs=window,
-        protected_bits=int(bits).bit_count(),
+        protected_bits=int(bits).bit_count() + int(product_bits).bit_count(),
         stall_cycles=protection.penalty_cycles,
     )
     resolved = replace(protection, penalty_cycles=stall.stall_cycles, razor_window_ps=window / 1000)

@@ -42,6 +42,7 @@ from pe_models.analytic import (
     CarryStatistics,
     adder_bit_error_probabilities,
     carry_statistics,
+    needs_product_sign,
     run_lengths_needed,
 )
 from pe_models.chain import static_output_arrival_fs
@@ -147,6 +148,7 @@ class StatisticalBackend:
         self._calls = 0
         self._batch: int | None = None
         self._run_lengths = frozenset(k for k in run_lengths_needed(self.pe, self.timing) if 0 < k < self.pe.width)
+        self._by_sign = needs_product_sign(self.pe, self.timing)
         arrival = static_output_arrival_fs(
             self.pe.stages["multiplier"],
             self.timing.arcs_fs("multiplier"),
@@ -167,7 +169,15 @@ class StatisticalBackend:
         digest = hashlib.blake2b(activations[: min(64, activations.shape[0])].tobytes(), digest_size=8)
         digest.update(zlib.crc32(np.ascontiguousarray(activations).data).to_bytes(4, "little"))
         digest.update(weights.tobytes())
-        key = (activations.shape, weights.shape, self.rows, self.pe.width, self._run_lengths, digest.hexdigest())
+        key = (
+            activations.shape,
+            weights.shape,
+            self.rows,
+            self.pe.width,
+            self._run_lengths,
+            self._by_sign,
+            digest.hexdigest(),
+        )
         if key not in _STATISTICS_CACHE:
             sample = layer_operand_sample(
                 activations,
@@ -178,7 +188,9 @@ class StatisticalBackend:
             )
             products = sample.products.ravel() & 0xFFFF
             product_ones = bit_frequencies(products, 16)
-            statistics = carry_statistics(sample, width=self.pe.width, steps=self._run_lengths)
+            statistics = carry_statistics(
+                sample, width=self.pe.width, steps=self._run_lengths, by_product_sign=self._by_sign
+            )
             _STATISTICS_CACHE[key] = (statistics, product_ones)
         statistics, product_ones = _STATISTICS_CACHE[key]
         adder = adder_bit_error_probabilities(self.pe, self.timing, statistics)
@@ -276,6 +288,9 @@ class BitlevelBackend:
     t_setup_ps : float or None
         Setup time of the output flip-flops at this operating point in ps (None: the cell
         library's, scaled with the delays); the main sample is at ``T_clk - t_setup``.
+    product_mask : int
+        Protected product register bits (Razor flip-flops sharing the window; replaced by the
+        plan's per-layer product bits when `plan` is given).
     """
 
     vdd_v: float
@@ -290,6 +305,7 @@ class BitlevelBackend:
     razor_window_ps: float | None = None
     plan: ProtectionPlan | None = None
     t_setup_ps: float | None = None
+    product_mask: int = 0
     name: str = "bitlevel"
     stats: dict[str, np.ndarray] = field(default_factory=dict)
     detections: dict[str, int] = field(default_factory=dict)
@@ -300,6 +316,8 @@ class BitlevelBackend:
     miscorrections: int = 0
     silent_protected_errors: int = 0
     unprotected_errors: int = 0
+    product_detections: dict[str, int] = field(default_factory=dict)
+    silent_product_errors: int = 0
     counters: ClassVar[tuple[str, ...]] = (
         "stats",
         "detections",
@@ -310,6 +328,8 @@ class BitlevelBackend:
         "miscorrections",
         "silent_protected_errors",
         "unprotected_errors",
+        "product_detections",
+        "silent_product_errors",
     )
 
     def __post_init__(self) -> None:
@@ -335,14 +355,20 @@ class BitlevelBackend:
             penalty_cycles=self.penalty_cycles,
             recovery=self.recovery,
             razor_window_ps=self.razor_window_ps,
+            product_mask=self.product_mask,
         )
         built, timing = self.pe, self.timing
         hardware = self.protect_mask if self.plan is None else self.plan.hardware_mask
-        if hardware & ((1 << self.pe.width) - 1):
+        product = self.product_mask if self.plan is None else self.plan.hardware_product_mask
+        if hardware & ((1 << self.pe.width) - 1) or product:
             from pe_models.razor import razor_pe, retimed
 
             built = razor_pe(
-                self.pe, f_clk_mhz=self.f_clk_mhz, protected_mask=hardware, window_ps=self._window_ps(hardware)
+                self.pe,
+                f_clk_mhz=self.f_clk_mhz,
+                protected_mask=hardware,
+                window_ps=self._window_ps(hardware),
+                product_mask=product,
             )
             timing = retimed(built, self.timing)
         latest_fs = max(
@@ -412,6 +438,8 @@ class BitlevelBackend:
         self.miscorrections += int(result.miscorrections)
         self.silent_protected_errors += int(result.silent_protected_errors)
         self.unprotected_errors += int(result.unprotected_errors)
+        self.silent_product_errors += int(result.silent_product_errors)
+        self.product_detections[layer] = self.product_detections.get(layer, 0) + int(result.product_detections)
         self.detections[layer] = self.detections.get(layer, 0) + int(result.detections)
         self.cycles += int(result.cycles) - (groups - 1)
         self.compute_cycles += int(result.compute_cycles) - (groups - 1)

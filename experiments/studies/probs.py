@@ -15,7 +15,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from experiments.results import StudyResult
-from pe_models.analytic import adder_bit_error_probabilities, carry_statistics, product_bit_error_probabilities
+from pe_models.analytic import (
+    adder_bit_error_probabilities,
+    carry_statistics,
+    needs_product_sign,
+    product_bit_error_probabilities,
+)
 from pe_models.chain import evaluate_chain
 from pe_models.errors import ConfigError
 from pe_models.integers import bit_frequencies
@@ -235,7 +240,10 @@ def probs(config: ProbsConfig | None = None, /, *, progress: Progress = no_progr
     count = len(timings)
     adder = np.zeros((count, pe.width))
     product = np.zeros((count, PRODUCT_BITS)) if pe.pipeline == "registered" else None
-    statistics = carry_statistics(stream, width=pe.width) if config.level == "analytic" else None
+    statistics = None
+    if config.level == "analytic":
+        by_sign = any(needs_product_sign(pe, timing) for timing in timings)
+        statistics = carry_statistics(stream, width=pe.width, by_product_sign=by_sign)
     pairs: Mapping[str, np.ndarray] = {}
     if config.level == "chain":
         pairs = stream.iid_pairs(config.samples, np.random.SeedSequence(config.seed))

@@ -233,15 +233,17 @@ def test_exact_rows_with_variation_hold_each_rows_rounded_arcs(rng):
         assert np.array_equal(params[row, first : first + 6 * n_cells].reshape(-1, 3, 2), expected)
 
 
-def test_analytic_level_refuses_arcs_that_differ_by_pin_or_edge():
-    from pe_models.analytic import adder_bit_error_probabilities, carry_statistics
-    from pe_models.errors import ConfigError
+def test_analytic_level_takes_arcs_that_differ_by_pin_or_edge_only_with_sign_tables():
+    """Arcs that differ by pin or edge leave the closed form: the per-edge model needs the sign-split tables."""
+    from pe_models.analytic import adder_bit_error_probabilities, carry_statistics, needs_product_sign
     from pe_models.operands import synthetic_stream
 
-    pe = PEConfig(cells="compound")
+    pe = PEConfig(cells="compound", technology="ptm-32nm-hp")
+    timing = asymmetric_timing(pe, t_clk_ps=500.0)
+    assert needs_product_sign(pe, timing)
     statistics = carry_statistics(synthetic_stream("uniform", lanes=4, steps=64, seed=1), width=32)
-    with pytest.raises(ConfigError, match=r"^level: the analytic level needs one delay per cell type in the adder"):
-        adder_bit_error_probabilities(pe, asymmetric_timing(pe, t_clk_ps=500.0), statistics)
+    with pytest.raises(ValueError, match=r"^statistics: a characterised library needs carry_statistics"):
+        adder_bit_error_probabilities(pe, timing, statistics)
 
 
 def tied_pin_changed(pe: PEConfig, timing: StageTiming) -> StageTiming:

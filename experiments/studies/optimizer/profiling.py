@@ -91,7 +91,7 @@ def layer_profiles(prepared: Any, config: OptimizeConfig, *, energy_images: Any 
         The images of the energy model's workload (default: `prepared`'s), as every command
         takes them (every loaded image, so energy per image is the same whatever the command).
     """
-    from pe_models.analytic import carry_statistics, run_lengths_needed
+    from pe_models.analytic import carry_statistics, needs_product_sign, run_lengths_needed
     from sim.config import ArrayConfig
     from workloads.injection import layer_operand_sample
 
@@ -102,9 +102,11 @@ def layer_profiles(prepared: Any, config: OptimizeConfig, *, energy_images: Any 
     model.run(prepared.images[: config.screen_images], recorder)
     array = ArrayConfig(rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz)
     steps: set[int] = set()
+    by_sign = False
     for vdd in config.vdds:
         timing = config.timing(vdd)
         steps |= {k for k in run_lengths_needed(config.pe, timing) if 0 < k < config.pe.width}
+        by_sign |= needs_product_sign(config.pe, timing)
     gemm_layers = {layer.name: layer for layer in model.layers if hasattr(layer, "multiplier")}
     batch = config.batch
     images = prepared.images if energy_images is None else energy_images
@@ -114,7 +116,7 @@ def layer_profiles(prepared: Any, config: OptimizeConfig, *, energy_images: Any 
     for shape, seed, layer_work in zip(model.gemm_layers, seeds, work, strict=True):
         activations, weights = recorder.first[shape.name]
         sample = layer_operand_sample(activations, weights, rows=config.rows, size=4096, seed=seed)
-        statistics = carry_statistics(sample, width=config.pe.width, steps=steps or None)
+        statistics = carry_statistics(sample, width=config.pe.width, steps=steps or None, by_product_sign=by_sign)
         quant = gemm_layers[shape.name]
         reals = np.asarray(quant.multiplier, np.float64) * 2.0 ** (np.asarray(quant.shift, np.float64) - 31)
         lsb = float(reals.max())

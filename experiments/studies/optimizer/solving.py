@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from pe_models.errors import ConfigError
-from pe_models.razor import hold_buffer_counts, window_fs
+from pe_models.razor import hold_buffer_counts, retimed, window_fs
 
 from .config import RECOVERIES, OptimizeConfig
 from .profiling import LayerProfile, array_order_probabilities, independent_detectors, screen_array
@@ -70,6 +70,28 @@ class SensitivityTable:
     valid: np.ndarray
     protected_bits: np.ndarray
     coefficients: Any = None
+
+
+def _top_buffer_chain_fs(config: OptimizeConfig, timing: Any, counts: np.ndarray) -> int:
+    """Delay of the hold-buffer chain of the top accumulator bit, fs (the later of its edges per buffer).
+
+    One delay per cell type (the reasoned libraries): count x the buffer's delay; a characterised
+    library: the arcs of the PE built with the buffers, at the timing's operating point.
+    """
+    count = int(counts[config.pe.width - 1])
+    if count == 0:
+        return 0
+    if timing.cell_delays_fs is not None:
+        return count * int(timing.cell_delays_fs["buf"])
+    built = dataclasses.replace(config.pe, hold_buffers=tuple(int(n) for n in counts))
+    arcs = retimed(built, timing).arcs_fs("adder")
+    netlist = built.stages["adder"]
+    driver = {cell.output: c for c, cell in enumerate(netlist.cells)}
+    net, total = netlist.outputs["sum"][-1], 0
+    while (c := driver.get(net)) is not None and netlist.cells[c].kind == "buf":
+        total += int(arcs[c, 0].max())
+        net = netlist.cells[c].inputs[0]
+    return total
 
 
 def _recovery_cycles(
@@ -131,7 +153,7 @@ def sensitivity_table(
         timing = config.timing(vdd)
         window = window_fs(timing, config.razor_window_ps, pe=config.pe)
         counts = hold_buffer_counts(config.pe, f_clk_mhz=config.f_clk_mhz, protected_mask=None, window_fs=window)
-        delay = int(counts[width - 1]) * int(timing.delays_fs["buf"])
+        delay = _top_buffer_chain_fs(config, timing, counts)
         early = dataclasses.replace(timing, t_sample_fs=max(1, timing.t_sample_fs - delay))
         shadow = dataclasses.replace(timing, t_sample_fs=max(1, timing.t_sample_fs + window - delay))
         for index, profile in enumerate(profiles):
