@@ -76,6 +76,7 @@ METAVARS: dict[str, str] = {
     "operands": "uniform|dnn|TRACE.npz",
     "plan": "FILE.toml",
     "protect": "HIGH:LOW,...",
+    "protect_product": "HIGH:LOW,...",
     "razor_window_ps": "PS|PCT%",
     "technology": "NAME|FILE",
     "topology": "FILE|NAME",

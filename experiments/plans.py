@@ -9,8 +9,11 @@ shift makes different bits matter), with one recovery policy, penalty and Razor 
     penalty_cycles = 1
     razor_window_ps = 150.0     # optional; default: the largest feasible one
     default = "none"            # protected bits of layers not listed: "HIGH:LOW", "31,5" or "none"
+    product_default = "none"    # optional: protected product register bits (0..15) of layers not listed
     [layers]
     "features.1.conv" = "31:22"
+    [product_layers]            # optional: protected product register bits per layer
+    "features.1.conv" = "15:13"
 
 Every error is one line naming the file, the field and the allowed values.
 """
@@ -34,6 +37,8 @@ PLAN_KEYS: tuple[str, ...] = (
     "razor_window_ps",
     "default",
     "layers",
+    "product_default",
+    "product_layers",
 )
 """The keys a plan file may have."""
 
@@ -97,9 +102,28 @@ def parse_plan(data: dict, *, source: str = "plan", width: int = 32) -> Protecti
         if not isinstance(spec, str):
             raise ConfigError(f'{source}: layers.{name}: expected bits as "HIGH:LOW", "31,5" or "none", got {spec!r}')
         masks[name] = parse_bit_mask(spec, width=width, option=f"{source}: layers.{name}")
+    product_default = data.get("product_default", "none")
+    if not isinstance(product_default, str):
+        raise ConfigError(
+            f'{source}: product_default: expected bits as "HIGH:LOW", "15,13" or "none", got {product_default!r}'
+        )
+    product_layers = data.get("product_layers", {})
+    if not isinstance(product_layers, dict):
+        raise ConfigError(
+            f"{source}: product_layers: expected a table of layer name = product bits, got {product_layers!r}"
+        )
+    product_masks = {}
+    for name, spec in product_layers.items():
+        if not isinstance(spec, str):
+            raise ConfigError(
+                f'{source}: product_layers.{name}: expected bits as "HIGH:LOW", "15,13" or "none", got {spec!r}'
+            )
+        product_masks[name] = parse_bit_mask(spec, width=16, option=f"{source}: product_layers.{name}")
     return ProtectionPlan(
         layers=masks,
         default_mask=default_mask,
+        product_layers=product_masks,
+        default_product_mask=parse_bit_mask(product_default, width=16, option=f"{source}: product_default"),
         recovery=recovery,
         penalty_cycles=penalty,
         razor_window_ps=window,
@@ -144,6 +168,12 @@ def plan_toml(plan: ProtectionPlan) -> str:
     if plan.razor_window_ps is not None:
         lines.append(f"razor_window_ps = {plan.razor_window_ps!r}")
     lines.append(f"default = {_toml_string(format_bit_mask(plan.default_mask))}")
+    if plan.default_product_mask or plan.product_layers:
+        lines.append(f"product_default = {_toml_string(format_bit_mask(plan.default_product_mask))}")
     lines.append("[layers]")
     lines += [f"{_toml_string(name)} = {_toml_string(format_bit_mask(mask))}" for name, mask in plan.layers.items()]
+    if plan.product_layers:
+        lines.append("[product_layers]")
+        products = plan.product_layers.items()
+        lines += [f"{_toml_string(name)} = {_toml_string(format_bit_mask(mask))}" for name, mask in products]
     return "\n".join(lines) + "\n"

@@ -34,6 +34,15 @@ and the design must be error-free there.
 largest window is the one whose buffers use up the slack of the protected bit with the
 least of it. **The default window is that largest feasible window** (:func:`window_fs`).
 
+**The product register** (registered pipeline) can carry Razor flip-flops too
+(`product_mask`): the same window, the same hold fixing on the multiplier stage's
+``product`` bits (a BUF chain between each protected product bit and its flip-flop), and
+one feasible range for the protected bits of both registers (:func:`window_range_fs`).
+The product bits' shortest paths are short (one AND2 to a few cells, 45-75 ps in the
+reasoned library) beside their longest (up to 389 ps), so a window beyond about 50 ps
+needs buffers that make the bit later at low VDD by the buffers' scaled delay, more than
+the window gains.
+
 See ``docs/pe_timing.md`` (section "Razor detection") for the sources of the defaults.
 """
 

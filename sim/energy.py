@@ -51,7 +51,7 @@ from pe_models.energy import Band, PEEnergyModel, leakage_temperature_factor, pe
 from pe_models.errors import ConfigError
 from pe_models.memory_energy import DRAM_TYPES, SRAM_NODE_NM, SRAM_VDD_V, dram_pj_per_byte, sram_pj_per_byte
 from pe_models.pe import PEConfig
-from pe_models.razor import hold_buffers
+from pe_models.razor import hold_buffers, razor_pe
 
 from .config import ArrayConfig
 from .cycles import LayerReport, fold_cycles, gemm_report
@@ -447,7 +447,7 @@ def batched_activity(
         cycles=busy + report.stall_cycles,
         pes=array.mac_units,
         mapped_pe_fraction=mapping.mapping_efficiency,
-        protected_bits=0 if protection is None else len(protection.protected_bits),
+        protected_bits=0 if protection is None else protection.razor_flops,
         units_per_mac=units_per_mac,
         register_toggles_per_mac=register_toggles_per_mac,
         traffic=memory_traffic(batched, array, report=report.memory),
@@ -475,7 +475,7 @@ def activity_from_report(
         cycles=busy + report.stall_cycles,
         pes=array.mac_units,
         mapped_pe_fraction=report.mapping_efficiency,
-        protected_bits=0 if protection is None else len(protection.protected_bits),
+        protected_bits=0 if protection is None else protection.razor_flops,
         units_per_mac=units_per_mac,
         register_toggles_per_mac=register_toggles_per_mac,
         traffic=memory_traffic(problem, array, report=report.memory),
@@ -512,7 +512,7 @@ def activity_from_result(
         detections=result.detections,
         pes=array.mac_units,
         mapped_pe_fraction=mapping.mapping_efficiency,
-        protected_bits=0 if protection is None else len(protection.protected_bits),
+        protected_bits=0 if protection is None else protection.razor_flops,
         units_per_mac=units_per_mac,
         register_toggles_per_mac=register_toggles_per_mac,
         traffic=memory_traffic(problem, array, ifmap_words=ifmap_words),
@@ -967,18 +967,29 @@ def total_energy(breakdowns: Iterable[EnergyBreakdown], *, name: str = "total") 
     )
 
 
-def design_hold_buffers(pe: PEConfig, f_clk_mhz: float, protected_mask: int, window_ps: float | None = None) -> float:
+def design_hold_buffers(
+    pe: PEConfig, f_clk_mhz: float, protected_mask: int, window_ps: float | None = None, product_mask: int = 0
+) -> float:
     """Hold-fix buffers per protected bit, as fixed at design time.
 
-    The mean over the protected bits of :func:`pe_models.razor.hold_buffers` at the
+    The mean over the protected bits of the accumulator and of the product register
+    (`product_mask`) of their hold buffers (:func:`pe_models.razor.razor_pe`) at the
     technology's nominal VDD and the clock `f_clk_mhz`, for `window_ps` (default: the
     largest feasible window of these bits); 0 without protected bits.
     """
     bits = [bit for bit in range(int(protected_mask).bit_length()) if (protected_mask >> bit) & 1]
-    if not bits:
+    product_bits = [bit for bit in range(int(product_mask).bit_length()) if (product_mask >> bit) & 1]
+    if not bits and not product_bits:
         return 0.0
-    counts = hold_buffers(pe, f_clk_mhz=f_clk_mhz, protected_mask=protected_mask, window_ps=window_ps)
-    return float(np.mean([counts[bit] for bit in bits]))
+    if not product_bits:
+        counts = hold_buffers(pe, f_clk_mhz=f_clk_mhz, protected_mask=protected_mask, window_ps=window_ps)
+        return float(np.mean([counts[bit] for bit in bits]))
+    built = razor_pe(
+        pe, f_clk_mhz=f_clk_mhz, protected_mask=protected_mask, window_ps=window_ps, product_mask=product_mask
+    )
+    accumulator = built.hold_buffers or (0,) * pe.width
+    product = built.product_hold_buffers or (0,) * 16
+    return float(np.mean([accumulator[bit] for bit in bits] + [product[bit] for bit in product_bits]))
 
 
 def breakdown_columns(breakdown: EnergyBreakdown) -> dict[str, float]:
@@ -1123,14 +1134,16 @@ def outcome_energy(
         detections=outcome.detections,
         pes=array.mac_units,
         mapped_pe_fraction=mapping.mapping_efficiency,
-        protected_bits=int(outcome.protected_mask).bit_count(),
+        protected_bits=int(outcome.protected_mask).bit_count() + int(outcome.product_mask).bit_count(),
         units_per_mac=switching.units_per_mac,
         register_toggles_per_mac=switching.register_toggles_per_mac,
         traffic=memory_traffic(problem, array, ifmap_words=ifmap_words(outcome.layer)),
         busy_cycles=min(busy, outcome.cycles + 1 - outcome.correction_cycles),
         active_pe_cycles=active,
         stationary_pe_cycles=stationary,
-        recovery_flops_per_pe=outcome.recovery_flops_per_pe if outcome.protected_mask else 0.0,
+        recovery_flops_per_pe=(
+            outcome.recovery_flops_per_pe if outcome.protected_mask or outcome.product_mask else 0.0
+        ),
     )
     memory = memory or memory_energy(array, node_nm=model.node_nm)
     return layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)

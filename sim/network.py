@@ -67,8 +67,10 @@ class LayerOutcome:
         As :class:`sim.engine.GemmResult`.
     miscorrections, silent_protected_errors, unprotected_errors : int
         As :class:`sim.engine.GemmResult`.
-    protected_mask : int
-        The layer's protected bits (its entry of a protection plan).
+    protected_mask, product_mask : int
+        The layer's protected accumulator and product register bits (its entry of a protection plan).
+    product_detections, silent_product_errors : int
+        As :class:`sim.engine.GemmResult`.
     stall_cycles, razor_window_ps, hold_buffers_per_bit, recovery_flops_per_pe
         As :class:`sim.engine.GemmResult`.
     wrong_outputs : int
@@ -105,6 +107,9 @@ class LayerOutcome:
     silent_protected_errors: int = 0
     unprotected_errors: int = 0
     protected_mask: int = 0
+    product_mask: int = 0
+    product_detections: int = 0
+    silent_product_errors: int = 0
     stall_cycles: int = 0
     razor_window_ps: float | None = None
     hold_buffers_per_bit: float = 0.0
@@ -229,6 +234,9 @@ def simulate_layers(
                 silent_protected_errors=result.silent_protected_errors,
                 unprotected_errors=result.unprotected_errors,
                 protected_mask=0 if layer_protection is None else layer_protection.protected_mask,
+                product_mask=0 if layer_protection is None else layer_protection.product_mask,
+                product_detections=result.product_detections,
+                silent_product_errors=result.silent_product_errors,
                 stall_cycles=result.stall_cycles,
                 razor_window_ps=result.razor_window_ps,
                 hold_buffers_per_bit=result.hold_buffers_per_bit,

@@ -48,6 +48,7 @@ __all__ = [
     "ProtectionPlan",
     "format_bit_mask",
     "parse_bit_mask",
+    "product_bit_mask",
 ]
 
 RECOVERY_POLICIES: tuple[str, ...] = ("global", "column", "local", "drop")
@@ -104,6 +105,25 @@ def parse_bit_mask(text: str, *, width: int = 64, option: str = "protect") -> in
                 raise ConfigError(f"{option}: bit {bit} is out of range; allowed: 0..{width - 1}")
         for bit in range(min(high, low), max(high, low) + 1):
             mask |= 1 << bit
+    return mask
+
+
+def product_bit_mask(value: object, *, option: str = "protect_product") -> int:
+    """Protected product register bits from ``"15:13"``, ``"15,14"``, ``"none"`` or an integer mask.
+
+    Raises
+    ------
+    ConfigError
+        ``protect_product: bit 16 is out of range; allowed: 0..15``, or a value that is
+        neither bits nor a non-negative integer mask.
+    """
+    if value is None or isinstance(value, str):
+        return parse_bit_mask(value or "none", width=PRODUCT_BITS, option=option)
+    if not _is_int(value) or value < 0:  # type: ignore[operator]
+        raise ConfigError(f"{option}: expected bit numbers or HIGH:LOW ranges of bits 0..15, e.g. 15:13, got {value!r}")
+    mask = int(value)  # type: ignore[call-overload]
+    if mask >> PRODUCT_BITS:
+        raise ConfigError(f"{option}: bit {mask.bit_length() - 1} is out of range; allowed: 0..{PRODUCT_BITS - 1}")
     return mask
 
 

@@ -288,6 +288,9 @@ class BitlevelBackend:
     t_setup_ps : float or None
         Setup time of the output flip-flops at this operating point in ps (None: the cell
         library's, scaled with the delays); the main sample is at ``T_clk - t_setup``.
+    product_mask : int
+        Protected product register bits (Razor flip-flops sharing the window; replaced by the
+        plan's per-layer product bits when `plan` is given).
     """
 
     vdd_v: float
@@ -302,6 +305,7 @@ class BitlevelBackend:
     razor_window_ps: float | None = None
     plan: ProtectionPlan | None = None
     t_setup_ps: float | None = None
+    product_mask: int = 0
     name: str = "bitlevel"
     stats: dict[str, np.ndarray] = field(default_factory=dict)
     detections: dict[str, int] = field(default_factory=dict)
@@ -312,6 +316,8 @@ class BitlevelBackend:
     miscorrections: int = 0
     silent_protected_errors: int = 0
     unprotected_errors: int = 0
+    product_detections: dict[str, int] = field(default_factory=dict)
+    silent_product_errors: int = 0
     counters: ClassVar[tuple[str, ...]] = (
         "stats",
         "detections",
@@ -322,6 +328,8 @@ class BitlevelBackend:
         "miscorrections",
         "silent_protected_errors",
         "unprotected_errors",
+        "product_detections",
+        "silent_product_errors",
     )
 
     def __post_init__(self) -> None:
@@ -347,14 +355,20 @@ class BitlevelBackend:
             penalty_cycles=self.penalty_cycles,
             recovery=self.recovery,
             razor_window_ps=self.razor_window_ps,
+            product_mask=self.product_mask,
         )
         built, timing = self.pe, self.timing
         hardware = self.protect_mask if self.plan is None else self.plan.hardware_mask
-        if hardware & ((1 << self.pe.width) - 1):
+        product = self.product_mask if self.plan is None else self.plan.hardware_product_mask
+        if hardware & ((1 << self.pe.width) - 1) or product:
             from pe_models.razor import razor_pe, retimed
 
             built = razor_pe(
-                self.pe, f_clk_mhz=self.f_clk_mhz, protected_mask=hardware, window_ps=self._window_ps(hardware)
+                self.pe,
+                f_clk_mhz=self.f_clk_mhz,
+                protected_mask=hardware,
+                window_ps=self._window_ps(hardware),
+                product_mask=product,
             )
             timing = retimed(built, self.timing)
         latest_fs = max(
@@ -424,6 +438,8 @@ class BitlevelBackend:
         self.miscorrections += int(result.miscorrections)
         self.silent_protected_errors += int(result.silent_protected_errors)
         self.unprotected_errors += int(result.unprotected_errors)
+        self.silent_product_errors += int(result.silent_product_errors)
+        self.product_detections[layer] = self.product_detections.get(layer, 0) + int(result.product_detections)
         self.detections[layer] = self.detections.get(layer, 0) + int(result.detections)
         self.cycles += int(result.cycles) - (groups - 1)
         self.compute_cycles += int(result.compute_cycles) - (groups - 1)

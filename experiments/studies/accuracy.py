@@ -24,7 +24,7 @@ import numpy as np
 from experiments.results import StudyResult
 from pe_models.energy import pe_energy_model
 from pe_models.errors import ConfigError
-from sim.protection import RECOVERY_POLICIES, parse_bit_mask
+from sim.protection import RECOVERY_POLICIES, parse_bit_mask, product_bit_mask
 from workloads.backends import INJECTIONS, make_injection_backend
 from workloads.engine import CalibrationConfig
 from workloads.parallel import run_batches
@@ -81,6 +81,9 @@ class AccuracyConfig(SweepFields, EnergyFields):
     protect : str or int
         Accumulator bits protected by error detection and correction, e.g. ``31:20`` (bits
         20..31) or ``31,5``, ``none`` or a mask.
+    protect_product : str or int
+        Product register bits protected the same way (``bitlevel``; the registered
+        pipeline's multiplier stage, bits 0..15), e.g. ``15:13``, ``none`` or a mask.
     seed : int
         Root seed (voltage points, calibration crops), >= 0.
     jobs : int, optional
@@ -131,6 +134,7 @@ class AccuracyConfig(SweepFields, EnergyFields):
     images: Any = None
     labels: str | Path | None = None
     protect: Any = "none"
+    protect_product: Any = "none"
     seed: int = 0
     jobs: int | None = None
     array: Any = "256x256"
@@ -154,6 +158,9 @@ class AccuracyConfig(SweepFields, EnergyFields):
         set_field(self, "images", check_images(self.images, model=self.model))
         check_labels(self.images, self.labels)
         self.protect_mask()
+        product = self.protect_product_mask()
+        if product and self.pipeline != "registered":
+            raise ConfigError("protect_product: the fused pipeline has no product register; allowed: none")
         check_int("seed", self.seed, minimum=0)
         if self.jobs is not None:
             check_int("jobs", self.jobs, minimum=1)
@@ -162,12 +169,12 @@ class AccuracyConfig(SweepFields, EnergyFields):
         check_choice("recovery", self.recovery, RECOVERY_POLICIES)
         set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, 1e6 / self.f_clk_mhz))
         mask = self.protect_mask()
-        if self.injection == "bitlevel" and mask:
+        if self.injection == "bitlevel" and (mask or product):
             from pe_models.pe import stage_timing
             from pe_models.razor import window_fs
 
             design = stage_timing(self.pe_config(), t_clk_ps=1e6 / self.f_clk_mhz)
-            window_fs(design, self.razor_window_ps, pe=self.pe_config(), protected_mask=mask)
+            window_fs(design, self.razor_window_ps, pe=self.pe_config(), protected_mask=mask, product_mask=product)
         if self.plan is not None:
             plan = self.protection_plan()
             if plan.model is not None and plan.model != self.model:
@@ -195,6 +202,10 @@ class AccuracyConfig(SweepFields, EnergyFields):
             raise ConfigError(f"protect: bit {mask.bit_length() - 1} is out of range; allowed: 0..{self.width - 1}")
         return mask
 
+    def protect_product_mask(self) -> int:
+        """The protected product register bits as a mask."""
+        return product_bit_mask(self.protect_product)
+
     def backend_options(self) -> dict[str, Any]:
         """Keyword options of :func:`workloads.backends.make_injection_backend` (besides VDD, mask, seed)."""
         if self.injection == "exact":
@@ -213,6 +224,7 @@ class AccuracyConfig(SweepFields, EnergyFields):
             "razor_window_ps": self.razor_window_ps,
             "plan": self.protection_plan(),
             "t_setup_ps": self.t_setup_ps,
+            "product_mask": self.protect_product_mask(),
         }
 
 
@@ -236,7 +248,8 @@ class AccuracyRow:
     unprotected_errors : int
         Wrong accumulator bits latched at unprotected positions, all layers.
     detections : int
-        Corrected MACs (bitlevel) or protected wrong bits (statistical).
+        Corrected MACs (bitlevel: a detection in the accumulator or the product register, one
+        per MAC) or protected wrong bits (statistical).
     compute_cycles, correction_cycles : int or None
         Array cycles without and for corrections (bitlevel only).
     latency_overhead_pct : float or None
@@ -265,6 +278,9 @@ class AccuracyRow:
         DVFS baseline: the same work without Razor at the highest error-free clock of the VDD.
     dvfs_system_saving_pct, dvfs_core_saving_pct : float
         Its savings against the same nominal reference.
+    product_detections, silent_product_errors : int
+        MACs whose product register detected, and MACs with a protected product bit wrong and
+        not detected (bitlevel; 0 otherwise).
     """
 
     vdd_v: float
@@ -303,6 +319,8 @@ class AccuracyRow:
     dvfs_latency_us: float = math.nan
     dvfs_system_saving_pct: float = math.nan
     dvfs_core_saving_pct: float = math.nan
+    product_detections: int = 0
+    silent_product_errors: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -387,6 +405,8 @@ def _accuracy_point(
         compute_cycles=compute,
         correction_cycles=correction,
         latency_overhead_pct=100.0 * correction / compute if compute and correction is not None else None,
+        product_detections=int(sum(getattr(backend, "product_detections", {}).values())),
+        silent_product_errors=int(getattr(backend, "silent_product_errors", 0)),
     )
     return row, error_rows
 
@@ -490,6 +510,11 @@ def accuracy(
     layers = inference_layers(prepared.model, prepared.images, pe=pe, array=array, seed=config.seed)
     energy_plan = config.protection_plan()
     masks = {layer.name: protect_mask if energy_plan is None else energy_plan.mask_for(layer.name) for layer in layers}
+    product_mask = config.protect_product_mask() if config.injection == "bitlevel" else 0
+    product_masks = {
+        layer.name: product_mask if energy_plan is None else energy_plan.product_mask_for(layer.name)
+        for layer in layers
+    }
 
     gating = config.gating()
     memory = config.memory(array, node_nm=pe_energy_model(pe).node_nm, tech=pe.tech)
@@ -510,6 +535,7 @@ def accuracy(
             images=len(prepared.images),
             counts=counts,
             masks=masks,
+            product_masks=product_masks,
             gating=gating,
             memory=memory,
         )
@@ -539,6 +565,7 @@ def accuracy(
         "calibration_count": len(bundle.calibration_images),
         "calibration_source": bundle.calibration_source,
         "protect_mask": f"0x{protect_mask:08x}",
+        "protect_product_mask": f"0x{config.protect_product_mask():04x}",
         "nominal_vdd_v": nominal_v,
         **config.energy_totals(),
         **config.timing_totals(pe),

@@ -240,6 +240,7 @@ def inference_energy(
     hold_buffers_per_bit: float | None = None,
     gating: GatingOptions | None = None,
     memory: MemoryEnergy | None = None,
+    product_masks: Mapping[str, int] | None = None,
 ) -> EnergyBreakdown:
     """Energy breakdown per inference of a model on the array at `vdd_v`, `batch` images per weight fold.
 
@@ -265,30 +266,36 @@ def inference_energy(
         Layer name -> (recovery cycles, detections) over the `images` (default: none).
     masks : mapping of str to int, optional
         Layer name -> protected accumulator bits (default: none protected).
+    product_masks : mapping of str to int, optional
+        Layer name -> protected product register bits (default: none): their Razor flip-flops
+        and hold buffers are charged as the accumulator's.
     model : PEEnergyModel, optional
         Default :func:`pe_models.energy.pe_energy_model` of `pe`.
     hold_buffers_per_bit : float, optional
-        Default: :func:`sim.energy.design_hold_buffers` of the layer's mask at the clock.
+        Default: :func:`sim.energy.design_hold_buffers` of the layer's masks at the clock.
     gating, memory
         As :func:`sim.energy.layer_energy` (default: clock gating; CACTI at the array's
         buffer sizes and LPDDR4).
     """
     counts = counts or {}
     masks = masks or {}
+    product_masks = product_masks or {}
     if isinstance(images, bool) or not isinstance(images, int) or images < 1:
         raise ConfigError(f"images: expected an integer >= 1, got {images!r}")
     base = pe_energy_model(pe) if model is None else model
     memory = memory or memory_energy(array, node_nm=base.node_nm)
-    models: dict[int, PEEnergyModel] = {}
+    models: dict[tuple[int, int], PEEnergyModel] = {}
     breakdowns = []
     for layer in layers:
         mask = int(masks.get(layer.name, 0))
-        if mask not in models:
+        product = int(product_masks.get(layer.name, 0))
+        key = (mask, product)
+        if key not in models:
             if hold_buffers_per_bit is None:
-                buffers = design_hold_buffers(pe, array.f_clk_mhz, mask)
+                buffers = design_hold_buffers(pe, array.f_clk_mhz, mask, product_mask=product)
             else:
                 buffers = float(hold_buffers_per_bit)
-            models[mask] = dataclasses.replace(base, hold_buffers_per_bit=buffers) if mask else base
+            models[key] = dataclasses.replace(base, hold_buffers_per_bit=buffers) if mask or product else base
         correction, detections = counts.get(layer.name, (0, 0))
         correction_cycles = round(int(correction) * batch / images)
         activity = _batch_activity(layer, array, batch)
@@ -297,10 +304,10 @@ def inference_energy(
             cycles=activity.cycles + correction_cycles,
             correction_cycles=correction_cycles,
             detections=round(int(detections) * batch / images),
-            protected_bits=mask.bit_count(),
+            protected_bits=mask.bit_count() + product.bit_count(),
         )
         breakdowns.append(
-            layer_energy(activity, models[mask], vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)
+            layer_energy(activity, models[key], vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)
         )
     return total_energy(breakdowns)
 

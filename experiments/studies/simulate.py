@@ -28,7 +28,7 @@ from sim.engine import DETAILED_MAX_PES, ENGINES
 from sim.layers import GemmLayer, Layer
 from sim.memory import ACCESS_COLUMNS, MemoryReport, ifmap_words, layer_memory
 from sim.network import NetworkOutcome, simulate_layers
-from sim.protection import RECOVERY_POLICIES, Protection, format_bit_mask, parse_bit_mask
+from sim.protection import RECOVERY_POLICIES, Protection, format_bit_mask, parse_bit_mask, product_bit_mask
 from workloads.topologies import load_topology
 
 from .common import (
@@ -156,6 +156,9 @@ class SimulateConfig(TimingFields):
         Let the ``detailed`` engine run larger arrays (slow: about 1e5 PE-cycles per second).
     protect : str or int
         Protected accumulator bits, e.g. ``31:20`` or ``31,30``, ``none`` or a bit mask.
+    protect_product : str or int
+        Protected bits of the product register (the registered pipeline's multiplier stage,
+        bits 0..15), e.g. ``15:13``, ``none`` or a bit mask.
     penalty_cycles : int, optional
         Cycles one recovery stalls its scope, >= 0 (``stall_cycles`` also names it); default:
         the stall model of :mod:`sim.recovery` (the error flag's OR tree and the stall's
@@ -196,6 +199,7 @@ class SimulateConfig(TimingFields):
     engine: str = "fast"
     allow_large_detailed: bool = False
     protect: Any = "none"
+    protect_product: Any = "none"
     penalty_cycles: int | None = None
     recovery: str = "global"
     razor_window_ps: float | None = None
@@ -228,9 +232,12 @@ class SimulateConfig(TimingFields):
         check_choice("recovery", self.recovery, RECOVERY_POLICIES)
         set_field(self, "razor_window_ps", parse_razor_window(self.razor_window_ps, self.timing().t_clk_fs / 1000))
         check_choice("engine", self.engine, ENGINES)
-        mask = self.protection().protected_mask
-        if mask:
-            window_fs(self.timing(), self.razor_window_ps, pe=self.pe_config(), protected_mask=mask)
+        protection = self.protection()
+        mask, product = protection.protected_mask, protection.product_mask
+        if mask or product:
+            window_fs(
+                self.timing(), self.razor_window_ps, pe=self.pe_config(), protected_mask=mask, product_mask=product
+            )
         if self.plan is not None:
             plan = self.protection_plan()
             if plan.razor_window_ps is not None:
@@ -270,6 +277,7 @@ class SimulateConfig(TimingFields):
             penalty_cycles=self.penalty_cycles,
             recovery=self.recovery,
             razor_window_ps=self.razor_window_ps,
+            product_mask=product_bit_mask(self.protect_product),
         )
 
     def variation(self) -> ProcessVariation | None:
@@ -313,6 +321,10 @@ class SimulateRow:
         MACs with a protected bit wrong at the sampling instant and not detected.
     unprotected_errors : int
         MACs with an unprotected bit wrong at the sampling instant.
+    product_detections : int
+        MACs whose product register detected (also in `detections`, once per MAC).
+    silent_product_errors : int
+        MACs with a protected product register bit wrong and not detected.
     recovery_cycles : int
         Cycles spent recovering (``correction_cycles``) under the recovery policy.
     wrong_outputs : int
@@ -353,6 +365,8 @@ class SimulateRow:
     miscorrections: int
     silent_protected_errors: int
     unprotected_errors: int
+    product_detections: int
+    silent_product_errors: int
     recovery_cycles: int
     wrong_outputs: int
     relative_error: float
@@ -478,6 +492,8 @@ _SUMMED = (
     "miscorrections",
     "silent_protected_errors",
     "unprotected_errors",
+    "product_detections",
+    "silent_product_errors",
     "recovery_cycles",
     "wrong_outputs",
 )
@@ -581,6 +597,8 @@ def simulate(
                 miscorrections=layer.miscorrections,
                 silent_protected_errors=layer.silent_protected_errors,
                 unprotected_errors=layer.unprotected_errors,
+                product_detections=layer.product_detections,
+                silent_product_errors=layer.silent_product_errors,
                 recovery_cycles=layer.recovery_cycles,
                 wrong_outputs=layer.wrong_outputs,
                 relative_error=layer.relative_error,
@@ -618,7 +636,7 @@ def _razor_totals(layers: Sequence[Any]) -> dict[str, Any]:
     """The Razor design the protected layers ran with: window, stall cycles of one recovery (the
     stall model's unless given), hold buffers per protected bit and buffering flops per PE
     (the largest over the layers); nothing without protected layers."""
-    protected = [layer for layer in layers if layer.protected_mask]
+    protected = [layer for layer in layers if layer.protected_mask or layer.product_mask]
     if not protected:
         return {}
     return {

@@ -63,7 +63,8 @@ def _write(tmp_path, text):
         ("razor_window_ps = -2.0\n", "razor_window_ps: expected a non-negative number of ps, got -2"),
         (
             "protect = 3\n",
-            "unknown key 'protect'; allowed: model, vdd_v, recovery, penalty_cycles, razor_window_ps, default, layers",
+            "unknown key 'protect'; allowed: model, vdd_v, recovery, penalty_cycles, razor_window_ps, default, layers, "
+            "product_default, product_layers",
         ),
         ('[layers]\n"conv" = 31\n', 'layers.conv: expected bits as "HIGH:LOW", "31,5" or "none", got 31'),
     ],
