@@ -156,9 +156,7 @@ class PEConfig:
         buffers for every GEMM it runs. The netlists are not changed after they are built.
         """
         return dict(
-            _stages(
-                self.library, self.pipeline, self.adder, self.width, self.hold_buffers, self.product_hold_buffers
-            )
+            _stages(self.library, self.pipeline, self.adder, self.width, self.hold_buffers, self.product_hold_buffers)
         )
 
     @property
