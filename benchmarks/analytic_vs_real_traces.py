@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pe_models.analytic import adder_bit_error_probabilities, carry_statistics
+from pe_models.analytic import adder_bit_error_probabilities, carry_statistics, needs_product_sign
 from pe_models.chain import evaluate_chain
 from pe_models.integers import bit_frequencies
 from pe_models.operands import OperandStream
@@ -50,7 +50,8 @@ def main() -> None:
         steps = min(4096, gemms[0][0].shape[0])
         trace = trace_from_gemms(gemms, rows=256, lanes=64, steps=steps, seed=np.random.SeedSequence(index))
         stream = OperandStream(a=trace["a"], b=trace["b"], c=trace["c"], source=shape.name)
-        statistics = carry_statistics(stream)
+        nominal = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.9, f_clk_mhz=700.0))
+        statistics = carry_statistics(stream, by_product_sign=needs_product_sign(pe, nominal))
         iid = stream.iid_pairs(1_000_000, np.random.SeedSequence(1))
         ordered = stream.consecutive_pairs()
         for vdd in (0.55, 0.5):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pe_models.analytic import adder_bit_error_probabilities, carry_statistics
+from pe_models.analytic import adder_bit_error_probabilities, carry_statistics, needs_product_sign
 from pe_models.chain import evaluate_chain
 from pe_models.integers import bit_frequencies
 from pe_models.operands import synthetic_stream
@@ -34,7 +34,8 @@ def worst_relative(predicted: np.ndarray, measured: np.ndarray) -> float:
 def main() -> None:
     pe = PEConfig(cells="compound")
     stream = synthetic_stream("dnn", lanes=256, steps=4096, seed=3)
-    statistics = carry_statistics(stream)
+    nominal = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.9, f_clk_mhz=700.0))
+    statistics = carry_statistics(stream, by_product_sign=needs_product_sign(pe, nominal))
     iid = stream.iid_pairs(1_000_000, np.random.SeedSequence(4))
     ordered = stream.consecutive_pairs()
     print(

@@ -971,7 +971,8 @@ _FORMULA_PRESETS: dict[str, Technology] = {
             name="ptm-32nm-hp",
             description=(
                 "PTM 32 nm HP (BSIM4) at 0.9 V, EKV fitted to an ngspice FO4 inverter chain from 0.4 to 0.9 V: "
-                "delay x2.67 at 0.6 V, x3.94 at 0.55 V, x6.77 at 0.5 V (fit error 0.5 %); see docs/technology.md"
+                "delay x2.67 at 0.6 V, x3.94 at 0.55 V, x6.77 at 0.5 V (fit error 0.5 %); the PE's cell delays are "
+                "reasoned 28 nm-class values scaled by it (ptm-32nm-hp-cells: characterised); see docs/technology.md"
             ),
             vdd_nominal_v=0.9,
             vth_v=0.46871,

@@ -24,17 +24,25 @@ Start method
 
 Interruption
     Workers ignore SIGINT; if the parent is interrupted (Ctrl-C, SIGTERM turned into an
-    exception) or a task fails, the pool is terminated and joined before the exception
-    propagates, so no worker outlives the call.
+    exception) or a task fails, every worker is stopped and reaped before the exception
+    propagates, so no worker outlives the call. Each worker talks to the parent over its
+    own pipe, with one task in flight: no lock is shared between processes, so a worker
+    killed at any instant (the CLI's signal handler stops every child at once) cannot
+    leave the parent waiting on a lock it held (``multiprocessing.Pool`` could: its task
+    and result queues share locks with the workers). A worker that dies without
+    returning its task is an error naming its exit code, not a hang.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import multiprocessing
 import os
+import pickle
 import signal
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from multiprocessing.connection import Connection, wait
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
@@ -178,7 +186,106 @@ def _run_task(task: tuple[int, int]) -> tuple[int, int, np.ndarray, dict[str, An
     return point, batch, codes, counts_of(backend)
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _worker_main(connection: Connection, setup: tuple[Any, np.ndarray, Sequence[Any], int]) -> None:
+    """A worker: set up once, then run the tasks it is sent until it is sent None."""
+    _start_worker(*setup)
+    while True:
+        try:
+            task = connection.recv()
+        except EOFError:
+            return
+        if task is None:
+            return
+        try:
+            message: tuple[str, Any] = ("done", _run_task(task))
+        except Exception as error:  # sent to the parent, which raises it there
+            message = ("failed", _picklable(error))
+        connection.send(message)
+
+
+def _picklable(error: Exception) -> Exception:
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:
+        return RuntimeError(f"{type(error).__name__}: {error}")
+    return error
+
+
+def _start_workers(count: int, setup: tuple[Any, np.ndarray, Sequence[Any], int]) -> list[tuple[Any, Connection]]:
+    """`count` worker processes, each with its own pipe (no lock is shared between processes)."""
+    context = _context()
+    workers = []
+    try:
+        for _ in range(count):
+            parent_end, child_end = context.Pipe()
+            process = context.Process(target=_worker_main, args=(child_end, setup), daemon=True)
+            process.start()
+            child_end.close()
+            workers.append((process, parent_end))
+    except BaseException:
+        _stop(workers)
+        raise
+    return workers
+
+
+def _results(workers: list[tuple[Any, Connection]], tasks: list[tuple[int, int]]) -> Iterator[Any]:
+    """Each task's result as it finishes; a worker gets its next task when it returns one.
+
+    Raises
+    ------
+    RuntimeError
+        A worker process ended without returning its task (killed, out of memory).
+    """
+    queue = iter(tasks)
+    busy: dict[Connection, Any] = {}
+    for process, connection in workers:
+        task = next(queue, None)
+        if task is None:
+            break
+        connection.send(task)
+        busy[connection] = process
+    while busy:
+        ready = wait([*busy, *(process.sentinel for process in busy.values())])
+        for connection in [item for item in ready if isinstance(item, Connection)]:
+            try:
+                status, value = connection.recv()
+            except EOFError:
+                raise _worker_lost(busy[connection]) from None
+            if status == "failed":
+                raise value
+            task = next(queue, None)
+            if task is None:
+                del busy[connection]
+            else:
+                connection.send(task)
+            yield value
+        for connection, process in busy.items():
+            if process.sentinel in ready and not connection.poll():
+                raise _worker_lost(process)
+
+
+def _worker_lost(process: Any) -> RuntimeError:
+    process.join(timeout=1.0)
+    return RuntimeError(
+        f"workers: a worker process ended (exit code {process.exitcode}) before returning its batch; "
+        "out of memory or killed?"
+    )
+
+
+def _stop(workers: list[tuple[Any, Connection]]) -> None:
+    """Tell idle workers to end, kill the ones still running after a moment, reap them all."""
+    for _process, connection in workers:
+        with contextlib.suppress(OSError, ValueError):
+            connection.send(None)
+    for process, connection in workers:
+        process.join(timeout=1.0)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        connection.close()
+
+
+def _context() -> Any:
     method = os.environ.get(START_METHOD_VARIABLE, "").strip()
     available = multiprocessing.get_all_start_methods()
     if method:
@@ -248,16 +355,12 @@ def run_batches(
             for point in range(len(backends))
         ]
     results: dict[tuple[int, int], tuple[np.ndarray, dict[str, Any]]] = {}
-    pool = _context().Pool(pool_size, initializer=_start_worker, initargs=(model, images, list(backends), batch_size))
+    pool = _start_workers(pool_size, (model, images, list(backends), batch_size))
     try:
-        for point, batch, codes_, counts in track(pool.imap_unordered(_run_task, tasks), total=len(tasks)):
+        for point, batch, codes_, counts in track(_results(pool, tasks), total=len(tasks)):
             results[point, batch] = (codes_, counts)
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
     finally:
-        pool.join()
+        _stop(pool)
     outputs = []
     for point, backend in enumerate(backends):
         for batch in range(batches):

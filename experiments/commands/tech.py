@@ -125,7 +125,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 REASONED_NOTE = (
     "vscale tech: {name} is a preset of reasoned values, not characterised (docs/technology.md); "
-    "use ptm-32nm-hp or Liberty files for quantitative claims"
+    "use ptm-32nm-hp-cells or Liberty files for quantitative claims"
 )
 
 _CHARACTERIZE_OPTIONS = {

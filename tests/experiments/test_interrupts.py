@@ -101,21 +101,7 @@ def test_a_signal_without_workers_prints_one_line_and_leaves_out_untouched(tmp_p
     assert not _staging_exists(out)
 
 
-@pytest.mark.parametrize(
-    ("signum", "status"),
-    [
-        (signal.SIGINT, 130),
-        pytest.param(
-            signal.SIGTERM,
-            143,
-            marks=pytest.mark.xfail(
-                reason="known bug (2026-12-07): SIGTERM to a bitlevel accuracy run with two workers leaves the "
-                "process running past 240 s since the per-hardware-batch bit-level loop landed; open",
-                strict=False,
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_with_workers_stops_every_worker(tmp_path, signum, status):
     process, out, before = _start(tmp_path, [*LONG_ACCURACY, "--jobs", "2"])
     _wait_until(lambda: len([pid for pid in _children(process.pid) if _running(pid)]) >= 2, process)

@@ -42,9 +42,13 @@ class Case:
         return stage_timing(self.pe, t_clk_ps=self.t_clk_ps, delay_scale=1.0)
 
 
-COMPOUND_SLOW_CELLS = PEConfig(cells="compound", cell_delays_ps={"xor3": 30.0, "maj3": 20.0})
-TWO_INPUT_CELLS = PEConfig(cells="2in", cell_delays_ps={"xor2": 10.0, "and2": 9.0, "or2": 10.0, "nand2": 5.0})
-FUSED = PEConfig(cells="compound", pipeline="fused")
+REASONED = "ptm-32nm-hp"
+"""These hand-computed cases add one delay per cell type: the reasoned formula preset."""
+COMPOUND_SLOW_CELLS = PEConfig(cells="compound", cell_delays_ps={"xor3": 30.0, "maj3": 20.0}, technology=REASONED)
+TWO_INPUT_CELLS = PEConfig(
+    cells="2in", cell_delays_ps={"xor2": 10.0, "and2": 9.0, "or2": 10.0, "nand2": 5.0}, technology=REASONED
+)
+FUSED = PEConfig(cells="compound", pipeline="fused", technology=REASONED)
 SETUP_PS = 25.0
 
 LONG_CARRY = Case(

@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -147,3 +148,54 @@ def test_inside_a_pool_worker_batches_run_in_that_worker(model, images):
     with multiprocessing.get_context("fork").Pool(1) as pool:
         (codes,) = pool.map(_run_in_worker, [(model, images)])
     assert np.array_equal(codes, expected)
+
+
+class _Dying(ExactBackend):
+    """Batch 3 kills the worker process that runs it (as the kernel's out-of-memory killer would)."""
+
+    def start_batch(self, index):
+        self.index = index
+
+    def matmul(self, activations, weights, *, layer):
+        if self.index == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return super().matmul(activations, weights, layer=layer)
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+@pytest.mark.skipif(parallel.usable_cores() < 2, reason="with one core no pool is asked for")
+def test_a_worker_killed_mid_batch_is_an_error_not_a_hang(model, images):
+    with pytest.raises(
+        RuntimeError,
+        match=r"^workers: a worker process ended \(exit code -9\) before returning its batch; "
+        r"out of memory or killed\?$",
+    ):
+        model.run(images, _Dying(), batch_size=2, workers=2)
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+@pytest.mark.skipif(parallel.usable_cores() < 2, reason="with one core no pool is asked for")
+def test_workers_killed_while_idle_or_busy_never_leave_the_parent_waiting(model, images):
+    """The CLI's signal handler kills every child at once; the parent must still get out."""
+
+    class KillsItsSiblings(ExactBackend):
+        def start_batch(self, index):
+            self.index = index
+
+        def matmul(self, activations, weights, *, layer):
+            if self.index == 4:
+                parent = os.getppid()
+                for pid in [int(p) for p in os.listdir("/proc") if p.isdigit()]:
+                    try:
+                        fields = open(f"/proc/{pid}/stat", "rb").read().rsplit(b")", 1)[1].split()
+                    except OSError:
+                        continue
+                    if int(fields[1]) == parent and pid != os.getpid():
+                        os.kill(pid, signal.SIGKILL)
+                os.kill(os.getpid(), signal.SIGKILL)
+            return super().matmul(activations, weights, layer=layer)
+
+    with pytest.raises(RuntimeError, match=r"^workers: a worker process ended \(exit code -9\)"):
+        model.run(images, KillsItsSiblings(), batch_size=2, workers=2)
+    assert multiprocessing.active_children() == []
