@@ -149,14 +149,14 @@ class PEConfig:
 
     @cached_property
     def stages(self) -> dict[str, Netlist]:
-        """The timed netlists: ``multiplier`` and ``adder`` (registered) or ``mac`` (fused)."""
-        return pe_stages(
-            self.library,
-            pipeline=self.pipeline,
-            adder=self.adder,
-            width=self.width,
-            hold_buffers=self.hold_buffers,
-            product_hold_buffers=self.product_hold_buffers,
+        """The timed netlists: ``multiplier`` and ``adder`` (registered) or ``mac`` (fused).
+
+        Built once per structure (cell set, pipeline, adder, width, hold buffers) and
+        shared by every PEConfig of that structure: a Razor plan builds a PE with hold
+        buffers for every GEMM it runs. The netlists are not changed after they are built.
+        """
+        return dict(
+            _stages(self.library, self.pipeline, self.adder, self.width, self.hold_buffers, self.product_hold_buffers)
         )
 
     @property
@@ -507,3 +507,22 @@ def max_error_free_f_clk_mhz(pe: PEConfig, vdd_v: float, t_setup_ps: float | Non
     if t_setup_ps is None:
         return 1e6 / (critical_path_ps(pe) * scale)
     return 1e6 / ((critical_path_ps(pe) - pe.library.t_setup_ps) * scale + t_setup_ps)
+
+
+@functools.lru_cache(maxsize=64)
+def _stages(
+    library: CellLibrary,
+    pipeline: str,
+    adder: str,
+    width: int,
+    hold_buffers: tuple[int, ...],
+    product_hold_buffers: tuple[int, ...],
+) -> dict[str, Netlist]:
+    return pe_stages(
+        library,
+        pipeline=pipeline,
+        adder=adder,
+        width=width,
+        hold_buffers=hold_buffers,
+        product_hold_buffers=product_hold_buffers,
+    )
