@@ -274,7 +274,7 @@ def load_array_config(path: str | Path) -> ArrayConfig:
         return read_scalesim_cfg(path)
     if suffix == ".toml":
         return read_array_toml(path)
-    raise ConfigError(f"config: expected a .cfg (SCALE-Sim) or .toml (vscale) file, got {str(path)!r}")
+    raise ConfigError(f"config_file: expected a .cfg (SCALE-Sim) or .toml (vscale) file, got {str(path)!r}")
 
 
 def parse_array_shape(text: str, *, option: str = "array") -> tuple[int, int]:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from experiments.results import StudyResult, columns_of
+from experiments.validation import check_layer_memory
 from pe_models.chain import mac_parameters
 from pe_models.errors import ConfigError
 from pe_models.operands import DNN_OPERAND_MODEL
@@ -543,6 +544,8 @@ def simulate(
         topology = load_topology(config.topology)
         selected = parse_layer_range(config.layer_range, len(topology.layers))
         layers = [(index, topology.layers[index]) for index in selected]
+        for _, layer in layers:
+            check_layer_memory(layer, field="topology")
         source = {
             "topology": str(config.topology),
             "source": topology.source,

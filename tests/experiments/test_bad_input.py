@@ -865,7 +865,7 @@ CASES = [
     ),
     pytest.param(
         ["latency", "--topology", "mobilenetv2", "--config", "{tmp}/array.ini"],
-        "config: expected a .cfg (SCALE-Sim) or .toml (vscale) file, got '{tmp}/array.ini'",
+        "--config: expected a .cfg (SCALE-Sim) or .toml (vscale) file, got '{tmp}/array.ini'",
         id="latency-config-suffix",
     ),
     pytest.param(

@@ -298,6 +298,12 @@ def test_layer_ranges(text, count, expected):
             ["--layer", "4,4,4", "--vdd", "0.9", "--bandwidth", "0"],
             "--bandwidth: expected a positive number of words per cycle or 'unlimited', got '0'",
         ),
+        (
+            # 48 B x 12544 x 32 outputs + 12544 x 27 + 27 x 32 operands + 3 x 224 x 224 float64 inputs = 19.8 MiB
+            ["--topology", "mobilenetv2", "--vdd", "0.9", "--max-memory", "1M"],
+            "--topology: layer 'features.0' (M,N,K 12544,32,27) needs about 19.8 MiB of memory; "
+            "the limit is 1 MiB (--max-memory)",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, arguments, message):
