@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -94,7 +95,20 @@ class ConfigFields:
 
     def __new__(cls, *args: Any, **fields: Any) -> Any:
         check_fields(cls, fields)
+        for name in _flag_fields(cls):
+            if name in fields and not isinstance(fields[name], bool):
+                raise ConfigError(f"{name}: expected true or false, got {fields[name]!r}")
         return super().__new__(cls)
+
+
+@functools.cache
+def _flag_fields(config_type: type) -> tuple[str, ...]:
+    """The fields of a config dataclass typed ``bool`` (on or off; any other value is refused)."""
+    return tuple(
+        item.name
+        for item in dataclasses.fields(config_type)  # type: ignore[arg-type]
+        if item.init and item.type in ("bool", bool)
+    )
 
 
 def field_choices(config_type: type) -> dict[str, tuple[str, ...]]:

@@ -40,6 +40,7 @@ from .common import (
     check_int,
     check_labels,
     check_model,
+    check_not_with_plan,
     no_progress,
     set_field,
 )
@@ -174,6 +175,7 @@ class RunConfig(ProbsConfig, EnergyFields):
         check_labels(self.images, self.labels)
         rows, cols = array_shape(self.array)
         set_field(self, "array", f"{rows}x{cols}")
+        check_not_with_plan(self, ("protect",))
         if self.protect != "auto":
             parse_bit_mask(self.protect, width=self.width, option="protect")
         if self.plan is not None:

@@ -39,6 +39,7 @@ from .common import (
     as_config,
     check_choice,
     check_int,
+    check_not_with_plan,
     check_topology,
     gemm_shape,
     no_progress,
@@ -211,6 +212,7 @@ class SimulateConfig(TimingFields):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_not_with_plan(self, ("protect", "protect_product", "recovery", "penalty_cycles", "razor_window_ps"))
         sources = [name for name in ("gemm", "operand_file", "topology") if getattr(self, name) is not None]
         if len(sources) != 1:
             raise ConfigError(

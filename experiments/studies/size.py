@@ -32,7 +32,7 @@ def _items(value: object, name: str) -> list[Any]:
         if not items or any(not item for item in items):
             raise ConfigError(f"{name}: expected a comma-separated list without empty items, got {value!r}")
         return items
-    if isinstance(value, Sequence) and value:
+    if isinstance(value, Sequence) and not isinstance(value, bytes) and value:
         return list(value)
     raise ConfigError(f"{name}: expected a non-empty list, got {value!r}")
 

@@ -737,7 +737,7 @@ CASES = [
     ),
     pytest.param(
         ["run", "--plan", "{tmp}/binary.toml", "--protect", "31:20"],
-        "{tmp}/binary.toml: not a readable protection plan (TOML)",
+        "--protect: given with plan, which sets it for every layer; give one of them",
         id="run-plan-and-protect",
     ),
     pytest.param(

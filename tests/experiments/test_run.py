@@ -102,6 +102,17 @@ def test_plan_for_another_model_is_refused_before_anything_is_written(tmp_path, 
     assert not out.exists()
 
 
+def test_protect_given_with_a_plan_file_is_refused(tmp_path, capsys):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('default = "31:24"\n')
+    out = tmp_path / "out"
+    assert main(["run", "--plan", str(plan), "--protect", "none", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --protect: given with plan, which sets it for every layer; give one of them\n"
+    )
+    assert not out.exists()
+
+
 def test_steps_2_and_3_take_the_pe_technology_clock_and_array_options():
     from experiments.cli import build_parser
     from experiments.options import config_from_args

@@ -335,6 +335,18 @@ def test_layer_and_topology_are_mutually_exclusive(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_protect_given_with_a_plan_file_is_refused(tmp_path, capsys):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('default = "31:24"\n')
+    out = tmp_path / "out"
+    argv = ["simulate", "--gemm", "4,4,4", "--vdd", "0.9", "--plan", str(plan), "--protect", "30:20", "--out", str(out)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --protect: given with plan, which sets it for every layer; give one of them\n"
+    )
+    assert not out.exists()
+
+
 def test_supplied_operands_at_low_vdd_with_every_bit_protected_give_the_exact_product(tmp_path):
     """A 1500 ps clock (a PE that meets it at nominal VDD, so a Razor window can be built: the
     largest, 832 ps, with 58 hold buffers a bit) slowed 1.3x: the buffered bits arrive late
