@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -101,14 +100,18 @@ class ConfigFields:
         return super().__new__(cls)
 
 
-@functools.cache
+_FLAG_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _flag_fields(config_type: type) -> tuple[str, ...]:
     """The fields of a config dataclass typed ``bool`` (on or off; any other value is refused)."""
-    return tuple(
-        item.name
-        for item in dataclasses.fields(config_type)  # type: ignore[arg-type]
-        if item.init and item.type in ("bool", bool)
-    )
+    if config_type not in _FLAG_FIELDS:
+        _FLAG_FIELDS[config_type] = tuple(
+            item.name
+            for item in dataclasses.fields(config_type)  # type: ignore[arg-type]
+            if item.init and item.type in ("bool", bool)
+        )
+    return _FLAG_FIELDS[config_type]
 
 
 def field_choices(config_type: type) -> dict[str, tuple[str, ...]]:

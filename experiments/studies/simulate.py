@@ -546,8 +546,8 @@ def simulate(
         topology = load_topology(config.topology)
         selected = parse_layer_range(config.layer_range, len(topology.layers))
         layers = [(index, topology.layers[index]) for index in selected]
-        for _, layer in layers:
-            check_layer_memory(layer, field="topology")
+        for _, chosen in layers:
+            check_layer_memory(chosen, field="topology")
         source = {
             "topology": str(config.topology),
             "source": topology.source,
