@@ -184,7 +184,10 @@ class RunConfig(ProbsConfig, EnergyFields):
                 raise ConfigError(
                     f"plan.model: the plan is for model {plan.model!r}, not {self.model!r}; allowed: {self.model!r}"
                 )
-        set_field(self, "recovery", self.optimizer().recovery)
+        optimizer = self.optimizer()
+        set_field(self, "recovery", optimizer.recovery)
+        if isinstance(self.images, int):
+            optimizer.image_split(self.images)
 
     def protection_plan(self) -> Any:
         """The plan file, read (None without one)."""

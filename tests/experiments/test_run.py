@@ -41,6 +41,16 @@ def _same(report_cell: str, csv_cell: str) -> bool:
         ),
         (["--max-accuracy-loss-pct", "-3"], "--max-accuracy-loss-pct: -3.0 is out of range; allowed: [0, 100] %"),
         (["--images", "5000"], "--images: 5000 is out of range; allowed: 1..1000"),
+        (
+            ["--images", "10", "--selection-images", "12"],
+            "--selection-images: 12 selection + the rest test images of 10 loaded; allowed: at least 1 each, "
+            "at most 10 together",
+        ),
+        (
+            ["--images", "10", "--test-images", "10"],
+            "--test-images: the rest selection + 10 test images of 10 loaded; allowed: at least 1 each, "
+            "at most 10 together",
+        ),
     ],
 )
 def test_bad_input_is_refused_before_anything_is_written(argv, message, tmp_path, capsys):

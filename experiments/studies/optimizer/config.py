@@ -267,8 +267,9 @@ class OptimizeConfig(SweepFields, EnergyFields):
                 else str(selection),
                 "the rest" if self.test_images is None else str(test),
             ]
+            head = "selection_images" if self.selection_images is not None else "test_images"
             raise ConfigError(
-                f"selection_images, test_images: {asked[0]} + {asked[1]} of {total} loaded images; allowed: at least "
+                f"{head}: {asked[0]} selection + {asked[1]} test images of {total} loaded; allowed: at least "
                 f"1 each, at most {total} together"
             )
         return selection, test
