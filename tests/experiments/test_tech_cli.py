@@ -262,6 +262,15 @@ def test_characterize_refuses_a_card_with_commands_before_ngspice_runs(tmp_path,
     assert stdout == "" and not out.exists() and not (tmp_path / "ran").exists()
 
 
+def test_characterize_refuses_a_card_that_is_not_utf8(tmp_path, capsys):
+    card = tmp_path / "card.pm"
+    card.write_bytes("* caf\xe9\n.model nmos nmos level=54\n".encode("latin-1"))
+    out = tmp_path / "out"
+    status, stdout, err = run(["tech", "characterize", "--model-card", card, "--out", out], capsys)
+    assert (status, stdout, err) == (2, "", f"vscale: error: --model-card: {card}: not a UTF-8 text file\n")
+    assert not out.exists()
+
+
 @needs_ngspice
 def test_characterize_a_card_ngspice_rejects(tmp_path, capsys):
     card = tmp_path / "broken.pm"
