@@ -129,7 +129,7 @@ def test_malformed_toml_names_file_and_key(text, message):
 
 
 def test_config_suffix_must_be_cfg_or_toml(tmp_path):
-    message = r"^config: expected a \.cfg \(SCALE-Sim\) or \.toml \(vscale\) file, got '.*a\.ini'$"
+    message = r"^config_file: expected a \.cfg \(SCALE-Sim\) or \.toml \(vscale\) file, got '.*a\.ini'$"
     with pytest.raises(ConfigError, match=message):
         load_array_config(tmp_path / "a.ini")
 
