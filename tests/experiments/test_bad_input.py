@@ -53,6 +53,7 @@ def make_files(tmp: Path) -> None:
         "binary.cfg": BINARY,
         "binary.toml": BINARY,
         "binary_tech.csv": BINARY,
+        "nul.csv": bytes(100),
         "latin1.csv": "prev_a,prev_b,prev_c,a,b,c\n1,2,3,4,5,6 # caf\xe9\n".encode("latin-1"),
         "good.csv": VECTORS + "1,2,3,4,5,6\n",
         "no_c.csv": "prev_a,prev_b,prev_c,a,b\n1,2,3,4,5\n",
@@ -857,6 +858,11 @@ CASES = [
         ["latency", "--topology", "{tmp}/empty.csv"],
         "empty.csv: empty file; expected a topology CSV header",
         id="latency-topology-empty",
+    ),
+    pytest.param(
+        ["latency", "--topology", "{tmp}/nul.csv"],
+        "nul.csv: not a text file (it holds NUL bytes)",
+        id="latency-topology-nul",
     ),
     pytest.param(
         ["latency", "--topology", "mobilenetv2", "--config", "{tmp}/binary.cfg"],
