@@ -466,6 +466,8 @@ class OperandFields(ConfigFields):
             set_field(self, "operands", str(self.operands))
         if self.operands not in OPERAND_SOURCES and not str(self.operands).endswith(".npz"):
             raise ConfigError(f"operands: expected uniform, dnn or a .npz trace file, got {self.operands!r}")
+        if self.operands not in OPERAND_SOURCES and not Path(self.operands).exists():
+            raise ConfigError(f"{self.operands}: no such trace file")
         check_int("array_rows", self.array_rows, minimum=1)
         check_int("seed", self.seed, minimum=0)
         _chain_post_init(self, OperandFields)

@@ -204,6 +204,12 @@ def test_library_errors_name_the_config_field(call, message):
         (vscale.EnergyConfig, {"gemm": "4,4,4", "simulate": 1}, "simulate: expected true or false, got 1"),
         (vscale.RunConfig, {"skip_step2": "no"}, "skip_step2: expected true or false, got 'no'"),
         (vscale.TraceConfig, {"layer": -1}, "layer: expected a GEMM layer's name or its index >= 0, got -1"),
+        (vscale.ProbsConfig, {"operands": "nowhere.npz"}, "nowhere.npz: no such trace file"),
+        (
+            vscale.SimulateConfig,
+            {"operand_file": "nowhere.npz", "vdd_v": 0.9},
+            "nowhere.npz: not a readable .npz file with arrays activations, weights",
+        ),
         (vscale.TraceConfig, {"layer": ""}, "layer: expected a GEMM layer's name or its index >= 0, got ''"),
         (
             vscale.SizeConfig,
