@@ -355,8 +355,6 @@ def _plan_energy_columns(
     system_reference, core_reference = _references(table, config, reference_energy)
     system = plan.energy_pj + (memory_pj if config.objective == "core" else 0.0)
     core = system - memory_pj
-    rows = range(len(table.layers))
-    picks = [table.choices.index(bit) for bit in plan.first_bits]
     recovery = plan_recovery_cycles(table, plan)
     cycles_per_image = float(table.base_cycles.sum()) + recovery
     macs = sum(profile.macs for profile in profiles)
