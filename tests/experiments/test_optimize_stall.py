@@ -113,7 +113,7 @@ def test_screen_and_measurement_charge_the_stall_models_cycles_for_a_hand_chosen
     from experiments.studies.prepared import prepare_model
     from workloads.engine import CalibrationConfig
 
-    images, vdd, bits = 4, 0.55, 8
+    images, vdd, bits = 4, 0.55, 24
     config = OptimizeConfig(images=images, vdd_v=f"{vdd}:{vdd}", confirm=False, razor_window_ps=300.0)
     prepared = prepare_model("tinymnv2", images=images, labels=None, seed=0, calibration=CalibrationConfig())
     profiles = layer_profiles(prepared, config)
@@ -139,7 +139,7 @@ def test_screen_and_measurement_charge_the_stall_models_cycles_for_a_hand_chosen
     assert stall > 1
 
     table = sensitivity_table(profiles, config)
-    choice = table.choices.index(24)
+    choice = table.choices.index(8)
     unit = sum(table.recovery_cycles["global"][0, index, choice] for index in range(len(layers)))
     assert unit > 0
     expected = 100.0 * stall * unit / table.base_cycles.sum()
