@@ -23,7 +23,10 @@ How each stage is evaluated (see ``docs/pe_timing.md``):
 The array engines' per-MAC kernel (:func:`mac_parameters`,
 :func:`pe_models.kernels.registered_mac`) follows the same routing (the adder stage
 encoded in its parameter row when the closed form does not hold) and keeps a
-static-arrival model of the multiplier stage.
+static-arrival model of the multiplier stage. Where the closed form does not hold but no
+MAC can latch a wrong accumulator bit at the operating point (every sum bit's static
+arrival meets the sampling instant: :func:`adder_always_settled`), its rows latch every
+MAC settled, exactly as the event kernel would, at the closed form's speed.
 
 Per-lane delay factors (process variation) scale every arc of a lane; each delay is
 rounded to whole femtoseconds after scaling.
@@ -47,6 +50,7 @@ from pe_models.pe import PEConfig, StageTiming
 __all__ = [
     "CLOSED_FORM_CELLS",
     "ChainResult",
+    "adder_always_settled",
     "closed_form_delays",
     "encoded_stage",
     "evaluate_adder_stage",
@@ -519,8 +523,50 @@ def encoded_stage(
     )
 
 
-def mac_parameters(
+def adder_always_settled(
     pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None, window_fs: int = 0
+) -> bool:
+    """Whether no MAC can latch a wrong accumulator bit at this operating point (the whole-point screen).
+
+    True when every sum bit's latest static arrival through the adder stage (per edge, from
+    each input's clock-to-Q launch, through hold buffers; :func:`pe_models.arcs.latest_arrival_fs`)
+    is at or before the sampling instant and the shadow instant ``t_sample + window_fs``, in
+    every lane. Under the event semantics of the gate level no output transition is later than
+    its static arrival, so every MAC then samples its settled sum, main and shadow: exact, for
+    any library. The product register is not part of the screen: every route of
+    :func:`mac_parameters` models it the same way (static arrivals).
+
+    Parameters
+    ----------
+    pe : PEConfig
+        Registered pipeline.
+    timing : StageTiming
+    lane_factors : ndarray, shape (n,), optional
+        Per-lane delay factors; arcs and launches rounded per lane as the exact kernel does.
+    window_fs : int
+        Razor detection window in fs (>= 0).
+
+    Returns
+    -------
+    bool
+    """
+    adder = pe.stages["adder"]
+    if lane_factors is None:
+        arrival = static_output_arrival_fs(adder, timing.arcs_fs("adder"), "sum", timing.launch_fs("adder"))
+    else:
+        arrival = latest_arrival_lanes_fs(
+            adder, timing.arcs.exact_fs("adder"), lane_factors, "sum", timing.arcs.launch_exact_fs("adder")
+        )
+    return int(arrival.max()) <= min(timing.t_sample_fs, timing.t_sample_fs + int(window_fs))
+
+
+def mac_parameters(
+    pe: PEConfig,
+    timing: StageTiming,
+    lane_factors: np.ndarray | None = None,
+    window_fs: int = 0,
+    *,
+    exact: bool = False,
 ) -> np.ndarray:
     """Parameter rows for the numba per-MAC kernel ``pe_models.kernels.registered_mac``.
 
@@ -535,6 +581,10 @@ def mac_parameters(
     window_fs : int
         Razor detection window in fs (>= 0): the shadow latch samples the accumulator at
         ``t_sample + window_fs`` (0: the shadow equals the main sample).
+    exact : bool
+        Send the adder stage to the exact event kernel whenever :func:`closed_form_delays`
+        does not hold, even where :func:`adder_always_settled` does (the reference the
+        screen is tested against).
 
     Returns
     -------
@@ -551,7 +601,10 @@ def mac_parameters(
         exact). ``CELLS_EXACT`` rows continue with the
         adder stage and its arcs (per row, rounded after the row's factor) encoded for the
         exact event kernel (:func:`encoded_stage`); their delay and carry-step words are 0
-        and -1.
+        and -1. Where the closed form does not hold but :func:`adder_always_settled` does (in
+        every lane), the rows are compound rows whose carry steps (main, shadow) are the
+        adder width: every MAC latches its settled sum, whatever the cell library, as the
+        exact kernel would (delay words 0, no buffered bits: the buffers are in the screen).
     """
     from pe_models.errors import ConfigError
 
@@ -577,8 +630,9 @@ def mac_parameters(
             "product",
             timing.arcs.launch_exact_fs("multiplier"),
         )
+    settled = lanes is None and not exact and adder_always_settled(pe, timing, lane_factors, window_fs)
     stage = None
-    if lanes is None:
+    if lanes is None and not settled:
         adder = pe.stages["adder"]
         stage = encoded_stage(adder, timing.arcs_fs("adder"), timing.launch_fs("adder"), "sum", 2 * pe.width + 4)
     params = np.zeros((rows, kernels.PARAM_COUNT + (0 if stage is None else stage.size)), dtype=np.int64)
@@ -589,6 +643,11 @@ def mac_parameters(
     params[:, kernels.PARAM_LATE_PRODUCT] = (late * np.left_shift(np.int64(1), np.arange(16))).sum(axis=1)
     t_shadow = timing.t_sample_fs + int(window_fs)
     params[:, kernels.PARAM_T_SHADOW] = t_shadow
+    if settled:
+        params[:, kernels.PARAM_CELLS] = kernels.CELLS_COMPOUND
+        params[:, kernels.PARAM_CARRY_STEPS] = pe.width
+        params[:, kernels.PARAM_SHADOW_STEPS] = pe.width
+        return params
     if stage is not None:
         params[:, kernels.PARAM_CELLS] = kernels.CELLS_EXACT
         params[:, kernels.PARAM_CARRY_STEPS] = -1
@@ -597,9 +656,9 @@ def mac_parameters(
         if lane_factors is not None:
             n_cells = len(pe.stages["adder"].cells)
             first = kernels.PARAM_STAGE + kernels.STAGE_HEADER + 5 * n_cells
-            exact = timing.arcs.exact_fs("adder").ravel()
+            exact_arcs = timing.arcs.exact_fs("adder").ravel()
             factors = np.asarray(lane_factors, dtype=np.float64).ravel()
-            params[:, first : first + 6 * n_cells] = np.maximum(1, np.rint(exact[None, :] * factors[:, None]))
+            params[:, first : first + 6 * n_cells] = np.maximum(1, np.rint(exact_arcs[None, :] * factors[:, None]))
             n_inputs = timing.launch_fs("adder").shape[0]
             launch = timing.arcs.launch_exact_fs("adder").ravel()
             first += 6 * n_cells + 3 * n_inputs

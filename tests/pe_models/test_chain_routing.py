@@ -89,7 +89,8 @@ def test_closed_form_is_only_for_the_registered_ripple_carry_adder(config):
 @pytest.mark.parametrize(("cells", "kind"), [("compound", "maj3"), ("compound", "xor3"), ("2in", "or2")])
 def test_one_differing_arc_of_an_adder_cell_breaks_the_closed_form(cells, kind):
     pe = PEConfig(cells=cells)
-    timing = stage_timing(pe, t_clk_ps=800.0)
+    # a clock the adder misses: at one it meets, the whole-point screen latches every MAC settled
+    timing = stage_timing(pe, t_clk_ps=500.0)
     cell = [c.kind for c in pe.stages["adder"].cells].index(kind)
     changed = with_arc(timing, "adder", cell, 1, 1, timing.arcs.exact_fs("adder")[cell, 1, 1] + 1.0)
     assert closed_form_delays(pe, changed) is None
