@@ -102,8 +102,11 @@ class OptimizeConfig(SweepFields, EnergyFields):
     recovery : str or sequence of str
         Recovery policies to consider, comma-separated: ``global``, ``column``, ``local``,
         ``drop``.
-    penalty_cycles : int
-        Cycles one recovery costs (global, column, local), >= 0.
+    penalty_cycles : int, optional
+        Cycles one recovery costs (global, column, local), >= 0. Default None: the stall model
+        (:func:`sim.recovery.stall_model`, as ``vscale accuracy`` and ``simulate`` use it) for
+        each plan's policy, the array, the guarded VDD and the PE built with the hold buffers
+        of the plan's protected bits, in the screen and in the bit-level measurements.
     max_accuracy_loss_pct : float
         Accuracy-loss budget in percentage points against the int8 model at nominal VDD, 0..100.
     max_latency_overhead_pct : float
@@ -164,7 +167,7 @@ class OptimizeConfig(SweepFields, EnergyFields):
     screen_images: int = 8
     array: Any = "256x256"
     recovery: Any = RECOVERIES
-    penalty_cycles: int = 1
+    penalty_cycles: int | None = None
     max_accuracy_loss_pct: float = 1.0
     max_latency_overhead_pct: float = 5.0
     max_razor_flops: int | None = None
@@ -197,7 +200,8 @@ class OptimizeConfig(SweepFields, EnergyFields):
         for item in recovery:
             check_choice("recovery", item, RECOVERIES)
         set_field(self, "recovery", tuple(dict.fromkeys(recovery)))
-        check_int("penalty_cycles", self.penalty_cycles, minimum=0)
+        if self.penalty_cycles is not None:
+            check_int("penalty_cycles", self.penalty_cycles, minimum=0)
         _budget("max_accuracy_loss_pct", self.max_accuracy_loss_pct, 100.0)
         _budget("max_latency_overhead_pct", self.max_latency_overhead_pct, None)
         if self.max_razor_flops is not None:
