@@ -6,7 +6,7 @@ shift makes different bits matter), with one recovery policy, penalty and Razor 
     model = "tinymnv2"          # optional; checked against the model it is used with
     vdd_v = 0.55                # optional
     recovery = "global"         # global | column | local | drop
-    penalty_cycles = 1
+    penalty_cycles = 1          # optional; default: the stall model (sim.recovery.stall_model)
     razor_window_ps = 150.0     # optional; default: the largest feasible one
     default = "none"            # protected bits of layers not listed: "HIGH:LOW", "31,5" or "none"
     product_default = "none"    # optional: protected product register bits (0..15) of layers not listed
@@ -21,6 +21,7 @@ Every error is one line naming the file, the field and the allowed values.
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from pathlib import Path
 
@@ -80,8 +81,8 @@ def parse_plan(data: dict, *, source: str = "plan", width: int = 32) -> Protecti
     recovery = data.get("recovery", "global")
     if recovery not in RECOVERY_POLICIES:
         raise ConfigError(f"{source}: recovery: expected one of {', '.join(RECOVERY_POLICIES)}, got {recovery!r}")
-    penalty = data.get("penalty_cycles", 1)
-    if not isinstance(penalty, int) or isinstance(penalty, bool) or penalty < 0:
+    penalty = data.get("penalty_cycles")
+    if penalty is not None and (not isinstance(penalty, int) or isinstance(penalty, bool) or penalty < 0):
         raise ConfigError(
             f"{source}: penalty_cycles: expected a non-negative integer number of cycles, got {penalty!r}"
         )
@@ -140,6 +141,8 @@ def load_plan(path: str | Path, *, width: int = 32) -> ProtectionPlan:
     ConfigError
         Missing or unreadable file, invalid TOML, or an invalid field (see :func:`parse_plan`).
     """
+    if not isinstance(path, str | os.PathLike) or not str(path).strip():
+        raise ConfigError(f"plan: expected the path of a TOML plan file, got {path!r}")
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -164,7 +167,8 @@ def plan_toml(plan: ProtectionPlan) -> str:
     if plan.vdd_v is not None:
         lines.append(f"vdd_v = {plan.vdd_v!r}")
     lines.append(f"recovery = {_toml_string(plan.recovery)}")
-    lines.append(f"penalty_cycles = {plan.penalty_cycles}")
+    if plan.penalty_cycles is not None:
+        lines.append(f"penalty_cycles = {plan.penalty_cycles}")
     if plan.razor_window_ps is not None:
         lines.append(f"razor_window_ps = {plan.razor_window_ps!r}")
     lines.append(f"default = {_toml_string(format_bit_mask(plan.default_mask))}")

@@ -51,7 +51,8 @@ def rows_table(rows: Sequence[Any], *, float_format: str = "{:.4g}") -> Table:
 
 
 def sensitivity_rows(result: Any) -> Table:
-    """The screen's table: one row per (VDD, layer, first protected bit) that is not dominated."""
+    """The screen's table: one row per (VDD, layer, first protected bit) that is not dominated;
+    recovery cycles and energy at the stall of an array protecting those bits (``stall_cycles_*``)."""
     table = result.sensitivity
     rows = []
     for v, vdd in enumerate(table.vdds):
@@ -61,6 +62,8 @@ def sensitivity_rows(result: Any) -> Table:
                     continue
                 if bit >= 0 and table.detect[v, index, c] == 0.0:
                     continue
+                bits = int(table.protected_bits[v, index, c])
+                stall = {r: table.stall(r, v, bits) for r in ("global", "column")}
                 rows.append(
                     [
                         vdd,
@@ -69,9 +72,11 @@ def sensitivity_rows(result: Any) -> Table:
                         float(table.detect[v, index, c]),
                         float(table.visible[v, index, c]),
                         float(table.visible_drop[v, index, c]),
-                        float(table.recovery_cycles["global"][v, index, c]),
-                        float(table.recovery_cycles["column"][v, index, c]),
-                        float(table.energy_pj["global"][v, index, c]),
+                        stall["global"],
+                        stall["column"],
+                        float(table.recovery_at("global", v, stall["global"])[index, c]),
+                        float(table.recovery_at("column", v, stall["column"])[index, c]),
+                        float(table.energy_at("global", v, stall["global"])[index, c]),
                     ]
                 )
     return Table(
@@ -82,11 +87,26 @@ def sensitivity_rows(result: Any) -> Table:
             "detect_per_mac",
             "visible_errors_per_image",
             "visible_errors_per_image_drop",
+            "stall_cycles_global",
+            "stall_cycles_column",
             "recovery_cycles_global",
             "recovery_cycles_column",
             "energy_pj_global",
         ],
         rows=rows,
+    )
+
+
+def recovery_cost_sentence(config: Any, result: Any) -> str:
+    """Which recovery cost the optimizer used: the explicit penalty or the stall model (with the
+    accepted plan's stall)."""
+    if config.penalty_cycles is not None:
+        return f"one recovery costs {config.penalty_cycles} cycle(s) (given: --stall-cycles)"
+    stall = getattr(result.accepted_plan, "stall_cycles", None) if result.accepted_plan is not None else None
+    accepted = "" if stall is None else f"; {stall} cycle(s) per recovery for the accepted plan"
+    return (
+        "one recovery costs the stall model's cycles (sim.recovery.stall_model: window, error tree and wire "
+        f"across the scope, per policy, array, VDD and protected bits{accepted})"
     )
 
 
@@ -341,7 +361,7 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         f"source: {tech.description}",
         f"- timing slack ratio (clock period / critical path at nominal VDD): {slack:.3g}",
         f"- array: {config.rows}x{config.cols} weight-stationary, clock {config.f_clk_mhz:g} MHz",
-        f"- recovery policies considered: {', '.join(config.recovery)}; penalty {config.penalty_cycles} cycle(s)",
+        f"- recovery policies considered: {', '.join(config.recovery)}; " + recovery_cost_sentence(config, result),
         "- Razor detection window "
         + (
             "the largest feasible one (hold fixing, `vscale pe razor`)"

@@ -65,6 +65,7 @@ from .optimizer.solving import (
     pareto_flags,
     plan_bits,
     plan_from_file,
+    plan_recovery_cycles,
     sensitivity_table,
     solve_exhaustive,
     solve_milp,
@@ -305,6 +306,8 @@ def optimize(
         "predicted_loss_pct": accepted.predicted_loss_pct,
         "latency_overhead_pct": accepted.latency_overhead_pct,
         "razor_flops": accepted.razor_flops,
+        "recovery_cost": "stall model" if config.penalty_cycles is None else "penalty_cycles",
+        "stall_cycles": accepted.stall_cycles,
         "selection_images": len(sets.selection_indices),
         "test_images": len(sets.test_indices),
         "confirmed": bool(test is not None and test.meets_budgets),
@@ -352,9 +355,7 @@ def _plan_energy_columns(
     system_reference, core_reference = _references(table, config, reference_energy)
     system = plan.energy_pj + (memory_pj if config.objective == "core" else 0.0)
     core = system - memory_pj
-    rows = range(len(table.layers))
-    picks = [table.choices.index(bit) for bit in plan.first_bits]
-    recovery = float(sum(table.recovery_cycles[plan.recovery][v, i, c] for i, c in zip(rows, picks, strict=True)))
+    recovery = plan_recovery_cycles(table, plan)
     cycles_per_image = float(table.base_cycles.sum()) + recovery
     macs = sum(profile.macs for profile in profiles)
     model = pe_energy_model(config.pe)

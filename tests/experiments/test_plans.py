@@ -42,7 +42,7 @@ def test_defaults_and_round_trip(tmp_path):
     path = tmp_path / "plan.toml"
     path.write_text('[layers]\n"a" = "3:0"\n')
     plan = load_plan(path)
-    assert (plan.recovery, plan.penalty_cycles, plan.razor_window_ps, plan.default_mask) == ("global", 1, None, 0)
+    assert (plan.recovery, plan.penalty_cycles, plan.razor_window_ps, plan.default_mask) == ("global", None, None, 0)
     path.write_text(plan_toml(load_plan(_write(tmp_path, EXAMPLE))))
     assert load_plan(path) == load_plan(_write(tmp_path, EXAMPLE))
 

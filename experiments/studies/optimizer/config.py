@@ -102,8 +102,11 @@ class OptimizeConfig(SweepFields, EnergyFields):
     recovery : str or sequence of str
         Recovery policies to consider, comma-separated: ``global``, ``column``, ``local``,
         ``drop``.
-    penalty_cycles : int
-        Cycles one recovery costs (global, column, local), >= 0.
+    penalty_cycles : int, optional
+        Cycles one recovery costs (global, column, local), >= 0. Default None: the stall model
+        (:func:`sim.recovery.stall_model`, as ``vscale accuracy`` and ``simulate`` use it) for
+        each plan's policy, the array, the guarded VDD and the PE built with the hold buffers
+        of the plan's protected bits, in the screen and in the bit-level measurements.
     max_accuracy_loss_pct : float
         Accuracy-loss budget in percentage points against the int8 model at nominal VDD, 0..100.
     max_latency_overhead_pct : float
@@ -164,7 +167,7 @@ class OptimizeConfig(SweepFields, EnergyFields):
     screen_images: int = 8
     array: Any = "256x256"
     recovery: Any = RECOVERIES
-    penalty_cycles: int = 1
+    penalty_cycles: int | None = None
     max_accuracy_loss_pct: float = 1.0
     max_latency_overhead_pct: float = 5.0
     max_razor_flops: int | None = None
@@ -188,6 +191,8 @@ class OptimizeConfig(SweepFields, EnergyFields):
         check_int("screen_images", self.screen_images, minimum=1)
         rows, cols = array_shape(self.array)
         set_field(self, "array", f"{rows}x{cols}")
+        if not isinstance(self.recovery, str | Sequence):
+            raise ConfigError(f"recovery: expected one or more of {', '.join(RECOVERIES)}, got {self.recovery!r}")
         recovery = self.recovery.split(",") if isinstance(self.recovery, str) else list(self.recovery)
         recovery = [str(item).strip() for item in recovery if str(item).strip()]
         if not recovery:
@@ -195,7 +200,8 @@ class OptimizeConfig(SweepFields, EnergyFields):
         for item in recovery:
             check_choice("recovery", item, RECOVERIES)
         set_field(self, "recovery", tuple(dict.fromkeys(recovery)))
-        check_int("penalty_cycles", self.penalty_cycles, minimum=0)
+        if self.penalty_cycles is not None:
+            check_int("penalty_cycles", self.penalty_cycles, minimum=0)
         _budget("max_accuracy_loss_pct", self.max_accuracy_loss_pct, 100.0)
         _budget("max_latency_overhead_pct", self.max_latency_overhead_pct, None)
         if self.max_razor_flops is not None:
@@ -218,7 +224,14 @@ class OptimizeConfig(SweepFields, EnergyFields):
         value = self.razor_windows_ps
         if value is None:
             return ()
-        items = value.split(",") if isinstance(value, str) else list(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            items: list[Any] = [value]
+        elif isinstance(value, str | Sequence):
+            items = value.split(",") if isinstance(value, str) else list(value)
+        else:
+            raise ConfigError(
+                f"razor_windows_ps: {value!r} is not a number of ps; allowed: comma-separated windows in ps"
+            )
         windows = []
         for item in items:
             try:
@@ -258,8 +271,9 @@ class OptimizeConfig(SweepFields, EnergyFields):
                 else str(selection),
                 "the rest" if self.test_images is None else str(test),
             ]
+            head = "selection_images" if self.selection_images is not None else "test_images"
             raise ConfigError(
-                f"selection_images, test_images: {asked[0]} + {asked[1]} of {total} loaded images; allowed: at least "
+                f"{head}: {asked[0]} selection + {asked[1]} test images of {total} loaded; allowed: at least "
                 f"1 each, at most {total} together"
             )
         return selection, test

@@ -98,18 +98,18 @@ class Measured:
 
 
 class _PlanBackend:
-    """Bit-level GEMMs with each layer's own protected bits; counts cycles and detections per layer."""
+    """Bit-level GEMMs of one plan (each layer its own protected bits, the array their union);
+    counts cycles and detections per layer."""
 
     name = "bitlevel"
 
-    def __init__(self, backends: dict[int, Any], masks: dict[str, int]) -> None:
-        self.backends = backends
-        self.masks = masks
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
         self.stats: dict[str, np.ndarray] = {}
         self.layer_counts: dict[str, list[int]] = {}
 
     def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
-        backend = self.backends[self.masks.get(layer, 0)]
+        backend = self.backend
         before = (backend.compute_cycles, backend.correction_cycles, backend.detections.get(layer, 0))
         out = backend.matmul(activations, weights, layer=layer)
         counts = self.layer_counts.setdefault(layer, [0, 0, 0])
@@ -130,10 +130,14 @@ def plan_predictions(
 ) -> Measured:
     """Top-1 hits per image and latency overhead of a plan with bit-level injection (None: nominal VDD).
 
-    When every path of the PE meets the clock at the plan's VDD (static timing, no
-    variation) no MAC can be wrong: the error-free `reference` run is reused, with the
-    plan's masks."""
+    The plan runs as ``vscale accuracy --plan`` runs it: one array whose PEs carry the union of
+    the layers' protected bits (hold buffers, window), each layer recovering its own bits, a
+    recovery costing ``config.penalty_cycles`` or, when None, the stall model of
+    :func:`sim.recovery.razor_design` for that array. When every path of the PE meets the
+    clock at the plan's VDD (static timing, no variation) no MAC can be wrong: the error-free
+    `reference` run is reused, with the plan's masks."""
     from sim.config import ArrayConfig
+    from sim.protection import ProtectionPlan
     from workloads.injection import BitlevelBackend
 
     vdd = float(config.pe.tech.vdd_nominal_v) if plan is None else plan.vdd_v
@@ -158,25 +162,31 @@ def plan_predictions(
     if plan is not None and plan.masks is not None:
         masks = dict(zip(layers, plan.masks, strict=True))
     seed = np.random.SeedSequence(config.seed)
-    backends = {
-        mask: BitlevelBackend(
-            vdd_v=vdd if plan is None else config.guarded_vdd_v(vdd),
-            protect_mask=mask,
-            seed=seed,
-            pe=config.pe,
-            array=array,
-            f_clk_mhz=config.f_clk_mhz,
+    protection_plan = None
+    if plan is not None:
+        protection_plan = ProtectionPlan(
+            layers=masks,
+            recovery=plan.recovery,
             penalty_cycles=config.penalty_cycles,
-            t_setup_ps=config.t_setup_ps,
+            razor_window_ps=config.razor_window_ps,
+            model=config.model,
         )
-        for mask in {0, *masks.values()}
-    }
-    error_free = all(item.error_free for item in backends.values())
+    single = BitlevelBackend(
+        vdd_v=vdd if plan is None else config.guarded_vdd_v(vdd),
+        protect_mask=0,
+        seed=seed,
+        pe=config.pe,
+        array=array,
+        f_clk_mhz=config.f_clk_mhz,
+        penalty_cycles=config.penalty_cycles,
+        t_setup_ps=config.t_setup_ps,
+        plan=protection_plan if protection_plan is not None and protection_plan.hardware_mask else None,
+    )
+    backends = {0: single}
+    error_free = single.error_free
     if reference is not None and error_free:
         return dataclasses.replace(reference, masks=masks, error_free=True)
-    for item in backends.values():
-        _set_recovery(item, "global" if plan is None else plan.recovery, config.razor_window_ps)
-    backend = _PlanBackend(backends, masks)
+    backend = _PlanBackend(single)
     step = measurement_batch(config)
     parts, batch_cycles = [], []
     for start in range(0, len(prepared.images), step):
@@ -609,16 +619,3 @@ def _measured_columns(
             int(widest).bit_count(), design_hold_buffers(config.pe, config.f_clk_mhz, int(widest))
         ),
     }
-
-
-def _set_recovery(backend: Any, recovery: str, razor_window_ps: float | None = None) -> None:
-    """Make a bit-level backend recover with `recovery` and detect with the Razor window
-    `razor_window_ps` (the array engines count the cycles)."""
-    names = {f.name for f in dataclasses.fields(backend.protection)}
-    key = "recovery" if "recovery" in names else "stall_scope"
-    if key == "stall_scope" and recovery not in ("global", "column"):
-        return
-    changes: dict[str, Any] = {key: recovery}
-    if "razor_window_ps" in names:
-        changes["razor_window_ps"] = razor_window_ps
-    backend.protection = dataclasses.replace(backend.protection, **changes)

@@ -70,6 +70,26 @@ class SensitivityTable:
     valid: np.ndarray
     protected_bits: np.ndarray
     coefficients: Any = None
+    stall_cycles: dict[str, np.ndarray] | None = None
+    energy_per_stall_pj: dict[str, np.ndarray] | None = None
+
+    def stall(self, recovery: str, v: int, razor_bits: int) -> int:
+        """Cycles one recovery of `recovery` costs at VDD index `v` in an array whose PEs carry
+        `razor_bits` Razor flip-flops (the union of the plan's layers; 1 when the table has no
+        stall table)."""
+        if self.stall_cycles is None:
+            return 1
+        return int(self.stall_cycles[recovery][v, int(razor_bits)])
+
+    def recovery_at(self, recovery: str, v: int, stall: int) -> np.ndarray:
+        """Recovery cycles per image, (layers, choices), when one recovery costs `stall` cycles."""
+        return stall * self.recovery_cycles[recovery][v]
+
+    def energy_at(self, recovery: str, v: int, stall: int) -> np.ndarray:
+        """Energy per image, pJ, (layers, choices), when one recovery costs `stall` cycles."""
+        if self.energy_per_stall_pj is None:
+            return self.energy_pj[recovery][v]
+        return self.energy_pj[recovery][v] + (stall - 1) * self.energy_per_stall_pj[recovery][v]
 
 
 def _top_buffer_chain_fs(config: OptimizeConfig, timing: Any, counts: np.ndarray) -> int:
@@ -133,6 +153,12 @@ def sensitivity_table(
     clock, :mod:`pe_models.razor`): their errors are evaluated at ``t_s - D`` and their silent
     errors at ``t_s + window - D`` (D: the chain's delay at the VDD); unprotected bits at ``t_s``.
 
+    ``recovery_cycles`` are per recovery cycle (a recovery costing one cycle) and ``energy_pj``
+    the energy at one cycle per recovery; ``stall_cycles[r][v, h]`` is what one recovery costs
+    an array whose PEs carry ``h`` Razor flip-flops (:func:`stall_cycles_table`), so a plan's
+    figures are :meth:`SensitivityTable.recovery_at` and :meth:`SensitivityTable.energy_at` at
+    the stall of its union of protected bits.
+
     Returns
     -------
     SensitivityTable
@@ -193,30 +219,33 @@ def sensitivity_table(
                 for v in range(n_v)
             ]
         )
-        cycles = _recovery_cycles(profile, detect[:, index, :], config.penalty_cycles, detectors, column_detectors)
+        cycles = _recovery_cycles(profile, detect[:, index, :], 1, detectors, column_detectors)
         for r in RECOVERIES:
             recovery[r][:, index, :] = cycles[r]
     protected_bits = protected.sum(axis=1)
     detections = detect * macs[None, :, None]
     coefficients = screen_coefficients(profiles, config)
     buffers = np.array([choice_hold_buffers(config, c) for c in choices])
-    energy = {}
+    energy, per_stall = {}, {}
     for r in RECOVERIES:
         table = np.zeros((n_v, n_l, n_c))
+        scaling = np.zeros((n_v, n_l, n_c))
         for v in range(n_v):
             for index, layer in enumerate(coefficients[v]):
                 cycles = recovery[r][v, index]
                 bit = layer.bit_pj + buffers * layer.hold_buffer_pj
                 bit_cycle = layer.bit_recovery_cycle_pj + buffers * layer.hold_buffer_recovery_cycle_pj
                 replayed = 0.0 if r == "drop" else detections[v, index] * layer.detection_pj
+                scaling[v, index] = cycles * (layer.recovery_cycle_pj + protected_bits * bit_cycle)
                 table[v, index] = (
                     layer.base_pj
                     - (layer.memory_pj if config.objective == "core" else 0.0)
-                    + cycles * layer.recovery_cycle_pj
-                    + protected_bits * (bit + cycles * bit_cycle)
+                    + protected_bits * bit
+                    + scaling[v, index]
                     + replayed
                 )
         energy[r] = table
+        per_stall[r] = scaling
     lowest = np.full((n_v, n_l), width)
     failing = probabilities > 0
     for v in range(n_v):
@@ -240,7 +269,60 @@ def sensitivity_table(
         valid=valid,
         protected_bits=np.broadcast_to(protected_bits, (n_v, n_l, n_c)).copy(),
         coefficients=coefficients,
+        stall_cycles=stall_cycles_table(config, failing_vdds=[bool(np.any(detect[v] > 0)) for v in range(n_v)]),
+        energy_per_stall_pj=per_stall,
     )
+
+
+def stall_cycles_table(config: OptimizeConfig, *, failing_vdds: Sequence[bool] | None = None) -> dict[str, np.ndarray]:
+    """Cycles one recovery costs, per policy, VDD of the grid and Razor flip-flops per PE.
+
+    ``table[r][v, h]``: with ``config.penalty_cycles`` given, that number (0 for ``drop``);
+    with None, the stall model of :func:`sim.recovery.razor_design` (as ``vscale accuracy``
+    and the array engines resolve it) for the policy, the array, the PE built with the hold
+    buffers of the top ``h`` accumulator bits (a plan's union: its masks run from a first bit
+    to the MSB), the window and the guarded supply of VDD ``v``. ``h = 0``: no recovery, 0.
+    VDDs where `failing_vdds` is False detect nothing; their stall is the nominal VDD's.
+    """
+    from sim.protection import Protection
+    from sim.recovery import razor_design
+
+    width = config.pe.width
+    vdds = config.vdds
+    tables = {r: np.zeros((len(vdds), width + 1), np.int64) for r in RECOVERIES}
+    if config.penalty_cycles is not None:
+        for r in ("global", "column", "local"):
+            tables[r][:, 1:] = int(config.penalty_cycles)
+        return tables
+    failing = [True] * len(vdds) if failing_vdds is None else list(failing_vdds)
+    rows: dict[float, dict[str, list[int]]] = {}
+    for v, vdd in enumerate(vdds):
+        point = vdd if failing[v] else vdds[0]
+        if point not in rows:
+            timing = config.timing(point)
+            rows[point] = {
+                r: [0]
+                + [
+                    razor_design(
+                        Protection(
+                            protected_mask=((1 << width) - 1) & ~((1 << (width - bits)) - 1),
+                            recovery=r,
+                            razor_window_ps=config.razor_window_ps,
+                        ),
+                        rows=config.rows,
+                        cols=config.cols,
+                        dataflow="ws",
+                        f_clk_mhz=config.f_clk_mhz,
+                        pe=config.pe,
+                        timing=timing,
+                    ).stall.stall_cycles
+                    for bits in range(1, width + 1)
+                ]
+                for r in ("global", "column", "local")
+            }
+        for r, stalls in rows[point].items():
+            tables[r][v] = stalls
+    return tables
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -256,6 +338,7 @@ class PlanChoice:
     latency_overhead_pct: float
     razor_flops: int
     masks: tuple[int, ...] | None = None
+    stall_cycles: int | None = None
 
 
 def _limits(table: SensitivityTable, config: OptimizeConfig) -> tuple[float, float, int]:
@@ -265,13 +348,21 @@ def _limits(table: SensitivityTable, config: OptimizeConfig) -> tuple[float, flo
     return visible_budget, config.max_latency_overhead_pct, int(max_bits)
 
 
-def _arrays(table: SensitivityTable, v: int, recovery: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _arrays(
+    table: SensitivityTable, v: int, recovery: str, stall: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     visible = table.visible[v] + (table.visible_drop[v] if recovery == "drop" else 0.0)
-    return table.energy_pj[recovery][v], visible, table.recovery_cycles[recovery][v]
+    return table.energy_at(recovery, v, stall), visible, table.recovery_at(recovery, v, stall)
+
+
+def _union_bits(table: SensitivityTable, v: int, picks: Sequence[int]) -> int:
+    """Razor flip-flops per PE of a plan: its layers' union (masks run from a first bit to the MSB)."""
+    return max((int(table.protected_bits[v, i, c]) for i, c in enumerate(picks)), default=0)
 
 
 def _choice(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: str, picks: Sequence[int]) -> PlanChoice:
-    energy, visible, recovery_cycles = _arrays(table, v, recovery)
+    stall = table.stall(recovery, v, _union_bits(table, v, picks))
+    energy, visible, recovery_cycles = _arrays(table, v, recovery, stall)
     rows = range(len(picks))
     total_visible = float(sum(visible[i, c] for i, c in zip(rows, picks, strict=True)))
     overhead = (
@@ -289,6 +380,7 @@ def _choice(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: s
         predicted_loss_pct=100.0 * float(-np.expm1(-total_visible)),
         latency_overhead_pct=overhead,
         razor_flops=bits * config.pes,
+        stall_cycles=stall,
     )
 
 
@@ -311,14 +403,58 @@ def solve_milp(
     Binary ``x[l, c]`` picks choice ``c`` for layer ``l``; one choice per layer; the sum
     of visible errors and of recovery cycles are bounded by the budgets. Returns None
     when no plan meets them.
+
+    One recovery's stall depends on the Razor flip-flops of the whole array (the union of the
+    layers' bits, :meth:`SensitivityTable.stall`), which no linear term expresses: the MILP is
+    solved once per cap ``h`` on the union at which the stall changes, each charging the
+    largest stall of a union up to ``h``, and each solution is then priced at the stall of its
+    own union (no more than it was solved with, so it stays within the budgets); the best of
+    them is exact when the stall does not fall as bits are added.
     """
+    default_visible, default_overhead, max_bits = _limits(table, config)
+    stalls = np.ones(max_bits + 1, np.int64) if table.stall_cycles is None else table.stall_cycles[recovery][v]
+    top = min(max_bits, len(stalls) - 1)
+    caps = [h for h in range(1, top + 1) if h == top or stalls[h + 1] != stalls[h]] or [top]
+    best: PlanChoice | None = None
+    for cap in caps:
+        stall = int(np.max(stalls[: cap + 1]))
+        plan = _solve_milp_at(
+            table,
+            config,
+            v,
+            recovery,
+            stall=stall,
+            max_bits=max_bits if cap == top else cap,
+            visible_budget=default_visible if visible_budget is None else visible_budget,
+            overhead_budget_pct=default_overhead if overhead_budget_pct is None else overhead_budget_pct,
+            objective=objective,
+        )
+        if plan is not None and (best is None or _objective(plan, objective) < _objective(best, objective)):
+            best = plan
+    return best
+
+
+def _objective(plan: PlanChoice, objective: str) -> float:
+    return {"energy": plan.energy_pj, "visible": plan.visible_errors, "recovery": plan.latency_overhead_pct}[objective]
+
+
+def _solve_milp_at(
+    table: SensitivityTable,
+    config: OptimizeConfig,
+    v: int,
+    recovery: str,
+    *,
+    stall: int,
+    max_bits: int,
+    visible_budget: float,
+    overhead_budget_pct: float,
+    objective: str,
+) -> PlanChoice | None:
+    """:func:`solve_milp` with one recovery costing `stall` cycles and at most `max_bits` protected bits."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix
 
-    default_visible, default_overhead, max_bits = _limits(table, config)
-    visible_budget = default_visible if visible_budget is None else visible_budget
-    overhead_budget_pct = default_overhead if overhead_budget_pct is None else overhead_budget_pct
-    energy, visible, recovery_cycles = _arrays(table, v, recovery)
+    energy, visible, recovery_cycles = _arrays(table, v, recovery, stall)
     allowed = _allowed(table, v, max_bits)
     index = np.argwhere(allowed)
     if not all(allowed[layer].any() for layer in range(allowed.shape[0])):
@@ -349,13 +485,15 @@ def solve_milp(
 def solve_exhaustive(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: str) -> PlanChoice | None:
     """Every combination of per-layer choices (small instances only): the minimum-energy feasible plan."""
     visible_budget, overhead_budget, max_bits = _limits(table, config)
-    energy, visible, recovery_cycles = _arrays(table, v, recovery)
     allowed = _allowed(table, v, max_bits)
     options = [np.nonzero(allowed[layer])[0].tolist() for layer in range(allowed.shape[0])]
     limit = overhead_budget / 100.0 * float(table.base_cycles.sum())
     best: tuple[float, tuple[int, ...]] | None = None
     layers = range(len(options))
     for picks in itertools.product(*options):
+        energy, visible, recovery_cycles = _arrays(
+            table, v, recovery, table.stall(recovery, v, _union_bits(table, v, picks))
+        )
         if sum(visible[i, c] for i, c in zip(layers, picks, strict=True)) > visible_budget * (1 + 1e-9):
             continue
         if sum(recovery_cycles[i, c] for i, c in zip(layers, picks, strict=True)) > limit * (1 + 1e-9):
@@ -390,7 +528,7 @@ class Candidate:
 
     vdd_v: float
     recovery: str
-    penalty_cycles: int
+    penalty_cycles: int | None
     layers: tuple[str, ...]
     first_bits: tuple[int, ...]
     model: str
@@ -534,11 +672,23 @@ def plan_from_file(plan: Any, vdd_v: float, layers: Sequence[str], width: int) -
     return dataclasses.replace(unprotected_plan(vdd_v, layers), recovery=plan.recovery, first_bits=first, masks=masks)
 
 
+def plan_stall(table: SensitivityTable, plan: PlanChoice) -> int:
+    """Cycles one recovery of `plan` costs at its VDD (the stall of its union of protected bits)."""
+    if plan.stall_cycles is not None:
+        return plan.stall_cycles
+    v = table.vdds.index(plan.vdd_v)
+    return table.stall(plan.recovery, v, _union_bits(table, v, [table.choices.index(b) for b in plan.first_bits]))
+
+
+def plan_recovery_cycles(table: SensitivityTable, plan: PlanChoice) -> float:
+    """Recovery cycles per image the screen predicts for `plan`, at its stall."""
+    v = table.vdds.index(plan.vdd_v)
+    cycles = table.recovery_at(plan.recovery, v, plan_stall(table, plan))
+    return float(sum(cycles[i, table.choices.index(bit)] for i, bit in enumerate(plan.first_bits)))
+
+
 def predicted_overhead(table: SensitivityTable, plan: PlanChoice | None) -> float:
     """Latency overhead the screen predicts for `plan` (i.i.d. analytic probabilities, closed form)."""
     if plan is None or plan.vdd_v not in table.vdds:
         return 0.0 if plan is None else math.nan
-    v = table.vdds.index(plan.vdd_v)
-    cycles = table.recovery_cycles[plan.recovery][v]
-    total = sum(cycles[i, table.choices.index(bit)] for i, bit in enumerate(plan.first_bits))
-    return 100.0 * float(total) / float(table.base_cycles.sum())
+    return 100.0 * plan_recovery_cycles(table, plan) / float(table.base_cycles.sum())
