@@ -540,7 +540,7 @@ def check_images(value: object, *, model: str, name: str = "images", folder: boo
         if limit is not None and count > limit:
             raise ConfigError(f"{name}: {count} is out of range; allowed: 1..{limit}")
         return count
-    if folder and isinstance(value, str | Path):
+    if folder and isinstance(value, str | Path) and str(value).strip():
         if not Path(value).is_dir():
             raise ConfigError(f"{name}: {str(value)!r} is neither a number of images nor a directory")
         return str(value)
