@@ -85,9 +85,11 @@ def check_model_card(path: Path) -> None:
         or the card is not a readable text file.
     """
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"model_card: {path}: cannot read it ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"model_card: {path}: not a UTF-8 text file") from None
     for number, line in enumerate(text.splitlines(), start=1):
         words = line.strip().lower().split()
         if not words or not words[0].startswith("."):
@@ -327,6 +329,7 @@ def _run(ngspice: str, netlist: str, directory: Path, name: str, card: Path) -> 
             cwd=directory,
             capture_output=True,
             text=True,
+            errors="replace",
             timeout=_TIMEOUT_S,
             check=False,
             env={**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"},

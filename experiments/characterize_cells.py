@@ -217,6 +217,7 @@ class _Runner:
                 cwd=self.directory,
                 capture_output=True,
                 text=True,
+                errors="replace",
                 timeout=_TIMEOUT_S,
                 check=False,
                 preexec_fn=_lower_priority,

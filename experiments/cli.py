@@ -69,6 +69,38 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+_SEEN = "_vscale_options_seen"
+"""Attribute of the namespace being parsed: destination -> the option string that set it."""
+
+
+class _Once(argparse.Action):
+    """Mixed into every option's action: an option given twice (or with two of its names) is refused,
+    as argparse would otherwise keep the last value silently."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        seen = namespace.__dict__.setdefault(_SEEN, {})
+        first = seen.get(self.dest)
+        if first is not None:
+            same = "given twice" if first == option_string else f"the same option as {first}"
+            parser.error(f"{option_string}: {same}; give it once")
+        seen[self.dest] = option_string
+        super().__call__(parser, namespace, values, option_string)
+
+
+_ONCE_CLASSES: dict[type, type] = {}
+
+
+def _refuse_repeated_options(parser: argparse.ArgumentParser) -> None:
+    """Make every option of `parser` refuse being given more than once (see :class:`_Once`)."""
+    for action in parser._actions:
+        kind = type(action)
+        if not action.option_strings or isinstance(action, _Once) or kind in (argparse._HelpAction, _Version):
+            continue
+        if kind not in _ONCE_CLASSES:
+            _ONCE_CLASSES[kind] = type(f"_Once{kind.__name__}", (_Once, kind), {})
+        action.__class__ = _ONCE_CLASSES[kind]
+
+
 def _children(pid: int) -> list[int]:
     """Process ids whose parent is `pid` (from /proc; empty where /proc is absent)."""
     found: list[int] = []
@@ -240,6 +272,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             importlib.import_module(f"experiments.commands.{name}").configure(command)
     for sub in _all_subparsers(subparsers):
         _add_max_memory(sub, argparse.SUPPRESS)
+    for each in (parser, *_all_subparsers(subparsers)):
+        _refuse_repeated_options(each)
     return parser
 
 
@@ -317,6 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments = sys.argv[1:] if argv is None else list(argv)
         parser = build_parser(arguments)
         args, extras = parser.parse_known_args(arguments)
+        vars(args).pop(_SEEN, None)
         if extras:
             parser.error(unrecognized_message(parser, args, extras))
     except KeyboardInterrupt:

@@ -74,6 +74,7 @@ _CFG_KEYS = {
 def _ini_entries(text: str, label: str) -> dict[tuple[str, str], tuple[int, str]]:
     """``{(section, lower-case key): (line number, value)}`` of an INI text."""
     entries: dict[tuple[str, str], tuple[int, str]] = {}
+    sections: dict[str, int] = {}
     section: str | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -83,6 +84,11 @@ def _ini_entries(text: str, label: str) -> dict[tuple[str, str], tuple[int, str]
             if not line.endswith("]") or len(line) < 3:
                 raise ConfigError(f"{label}:{number}: expected a section header '[name]', got {line!r}")
             section = line[1:-1].strip()
+            if section in sections:
+                raise ConfigError(
+                    f"{label}:{number}: [{section}] given twice (first on line {sections[section]}); give it once"
+                )
+            sections[section] = number
             continue
         positions = [position for position in (line.find(":"), line.find("=")) if position > 0]
         if not positions:
@@ -91,6 +97,12 @@ def _ini_entries(text: str, label: str) -> dict[tuple[str, str], tuple[int, str]
             raise ConfigError(f"{label}:{number}: key outside a section; expected a '[section]' first")
         split = min(positions)
         key = line[:split].strip().lower()
+        if (section, key) in entries:
+            first = entries[(section, key)][0]
+            raise ConfigError(
+                f"{label}:{number}: {line[:split].strip()} given twice in [{section}] (first on line {first}); "
+                "give it once"
+            )
         entries[(section, key)] = (number, line[split + 1 :].strip())
     return entries
 
@@ -274,7 +286,7 @@ def load_array_config(path: str | Path) -> ArrayConfig:
         return read_scalesim_cfg(path)
     if suffix == ".toml":
         return read_array_toml(path)
-    raise ConfigError(f"config: expected a .cfg (SCALE-Sim) or .toml (vscale) file, got {str(path)!r}")
+    raise ConfigError(f"config_file: expected a .cfg (SCALE-Sim) or .toml (vscale) file, got {str(path)!r}")
 
 
 def parse_array_shape(text: str, *, option: str = "array") -> tuple[int, int]:

@@ -21,6 +21,7 @@ Every error is one line naming the file, the field and the allowed values.
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from pathlib import Path
 
@@ -140,6 +141,8 @@ def load_plan(path: str | Path, *, width: int = 32) -> ProtectionPlan:
     ConfigError
         Missing or unreadable file, invalid TOML, or an invalid field (see :func:`parse_plan`).
     """
+    if not isinstance(path, str | os.PathLike) or not str(path).strip():
+        raise ConfigError(f"plan: expected the path of a TOML plan file, got {path!r}")
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")

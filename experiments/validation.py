@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from pe_models.errors import ConfigError
 
@@ -30,6 +31,7 @@ __all__ = [
     "available_memory",
     "bit_range",
     "check_arguments",
+    "check_layer_memory",
     "check_memory",
     "count",
     "default_memory_limit",
@@ -421,6 +423,28 @@ def check_memory(estimate_bytes: float, *, field: str, request: object) -> None:
             f"{field}: {request} needs about {format_bytes(estimate_bytes)} of memory; "
             f"the limit is {format_bytes(limit)} ({source})"
         )
+
+
+def check_layer_memory(layer: Any, *, field: str) -> None:
+    """Refuse a layer of a topology whose simulated operands would not fit :func:`memory_limit`.
+
+    The estimate is the one of ``simulate --gemm M,N,K`` (:data:`BYTES_PER_OUTPUT` per output
+    plus the int8 operands) for each of its groups, plus a convolution's input feature map
+    drawn as float64 before it is lowered.
+
+    Raises
+    ------
+    ConfigError
+        ``topology: layer 'conv1' (M,N,K 1000,1000,1000) needs about ... of memory; the limit is ...``.
+    """
+    problem = layer.gemm()
+    groups, m, n, k = problem.groups, problem.m, problem.n, problem.k
+    estimate = groups * (BYTES_PER_OUTPUT * m * n + m * k + k * n)
+    feature_map = ("channels", "ifmap_h", "ifmap_w")
+    if all(hasattr(layer, name) for name in feature_map):
+        estimate += 8 * layer.channels * layer.ifmap_h * layer.ifmap_w
+    shape = f"{m},{n},{k}" if groups == 1 else f"{groups} groups of {m},{n},{k}"
+    check_memory(estimate, field=field, request=f"layer {layer.name!r} (M,N,K {shape})")
 
 
 _COUNT_MINIMUM = {

@@ -94,7 +94,24 @@ class ConfigFields:
 
     def __new__(cls, *args: Any, **fields: Any) -> Any:
         check_fields(cls, fields)
+        for name in _flag_fields(cls):
+            if name in fields and not isinstance(fields[name], bool):
+                raise ConfigError(f"{name}: expected true or false, got {fields[name]!r}")
         return super().__new__(cls)
+
+
+_FLAG_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _flag_fields(config_type: type) -> tuple[str, ...]:
+    """The fields of a config dataclass typed ``bool`` (on or off; any other value is refused)."""
+    if config_type not in _FLAG_FIELDS:
+        _FLAG_FIELDS[config_type] = tuple(
+            item.name
+            for item in dataclasses.fields(config_type)  # type: ignore[arg-type]
+            if item.init and item.type in ("bool", bool)
+        )
+    return _FLAG_FIELDS[config_type]
 
 
 def field_choices(config_type: type) -> dict[str, tuple[str, ...]]:

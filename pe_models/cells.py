@@ -190,7 +190,7 @@ def get_cell_library(name: str, *, cell_delays: str | None = None) -> CellLibrar
     ConfigError
         Unknown library or cell name, or a delay that is not a positive number.
     """
-    if name not in CELL_LIBRARIES:
+    if not isinstance(name, str) or name not in CELL_LIBRARIES:
         raise ConfigError(f"cells: unknown cell library {name!r}; allowed: 2in, compound")
     library = CELL_LIBRARIES[name]
     if cell_delays:
@@ -217,6 +217,8 @@ def parse_cell_delays(text: str, *, allowed: tuple[str, ...] = CELL_TYPES) -> di
             raise ConfigError(f"cell_delays_ps: expected CELL=PS, got {item!r}")
         if name not in allowed:
             raise ConfigError(f"cell_delays_ps: unknown cell {name!r}; allowed: {', '.join(allowed)}")
+        if name in delays:
+            raise ConfigError(f"cell_delays_ps: {name} is given twice; give each cell once")
         _check_delay(f"cell_delays_ps: {name}", value.strip())
         delays[name] = float(value)
     return delays

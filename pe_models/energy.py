@@ -804,7 +804,9 @@ def leakage_temperature_factor(temperature_c: float) -> float:
         A temperature outside 0..110 degC.
     """
     low, high = LEAKAGE_TEMPERATURE_RANGE_C
-    if not isinstance(temperature_c, int | float) or not low <= float(temperature_c) <= high:
+    if isinstance(temperature_c, bool) or not isinstance(temperature_c, int | float):
+        raise ConfigError(f"temperature_c: expected a number of degC in 0..110, got {temperature_c!r}")
+    if not low <= float(temperature_c) <= high:
         raise ConfigError(f"temperature_c: {temperature_c!r} is outside the leakage table; allowed: 0..110 degC")
     temperatures, currents = _leakage_table()
     logs = np.log(currents)

@@ -632,6 +632,7 @@ def consecutive_operands(
     n_size = b_all.shape[2]
     rng = np.random.default_rng(seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed))
     g, m, k, n, k0, depth, streamed = _sample_positions((groups, m_size, k_size, n_size), array, samples, rng)
+    depth = min(depth, k_size)  # a fold deeper than K reads no further K index
     index = np.minimum(k0[:, None] + np.arange(depth)[None, :], k_size - 1)
     a_flat = a_all.reshape(-1)
     b_flat = np.ascontiguousarray(b_all.transpose(0, 2, 1)).reshape(-1)

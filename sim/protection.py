@@ -91,6 +91,8 @@ def parse_bit_mask(text: str, *, width: int = 64, option: str = "protect") -> in
         ``protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 'x'`` or
         ``protect: bit 40 is out of range; allowed: 0..31``.
     """
+    if not isinstance(text, str):
+        raise ConfigError(f"{option}: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got {text!r}")
     if text.strip().lower() in ("", "none"):
         return 0
     mask = 0

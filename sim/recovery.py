@@ -49,6 +49,7 @@ See ``docs/array_simulation.md`` ("Stall model").
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
@@ -316,6 +317,7 @@ class RazorDesign:
         return sum(counts) / len(counts) if counts else 0.0
 
 
+@functools.lru_cache(maxsize=256)
 def razor_design(
     protection: Protection, *, rows: int, cols: int, dataflow: str, f_clk_mhz: float, pe: PEConfig, timing: StageTiming
 ) -> RazorDesign:
@@ -325,7 +327,8 @@ def razor_design(
     (:attr:`sim.protection.Protection.razor_mask` and, of the product register,
     :attr:`~sim.protection.Protection.product_razor_mask`) at nominal VDD and `f_clk_mhz`; a
     PE that already has hold buffers is taken as built. The stall is modelled at `timing`'s
-    operating point unless the protection gives ``penalty_cycles``.
+    operating point unless the protection gives ``penalty_cycles``. Designs are cached
+    (every GEMM of a plan asks for the same one).
 
     Raises
     ------

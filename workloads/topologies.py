@@ -349,7 +349,7 @@ def read_text_file(path: Path, what: str, *, expected: str | None = None) -> str
         Kind of file for "is a directory, expected a <expected> file" (default: `what`).
     """
     try:
-        return path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such {what} file") from None
     except IsADirectoryError:
@@ -358,6 +358,9 @@ def read_text_file(path: Path, what: str, *, expected: str | None = None) -> str
         raise ConfigError(f"{path.name}: not a UTF-8 text file") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path.name}: not a text file (it holds NUL bytes)")
+    return text
 
 
 def load_topology(spec: str | Path, *, scalesim_compat: bool = False) -> Topology:

@@ -37,7 +37,7 @@ def run_characterize_cells(args: argparse.Namespace) -> int:
     name = args.name or Path(args.model_card).stem
     config = CellCharacterizeConfig(
         model_card=Path(args.model_card),
-        vdd_v=tuple(parse_vdd_range(args.spice_vdd or DEFAULT_CORNERS)),
+        vdd_v=tuple(parse_vdd_range(DEFAULT_CORNERS if args.spice_vdd is None else args.spice_vdd)),
         temperature_c=args.temperature_c,
         workers=args.workers,
         ngspice=args.ngspice,

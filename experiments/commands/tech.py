@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -145,10 +146,20 @@ def run_characterize_command(args: argparse.Namespace) -> int:
         raise ConfigError(_CHARACTERIZE_OPTIONS.get(field, field) + sep + rest) from None
 
 
+_PRESET_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
 def _characterize(args: argparse.Namespace) -> int:
+    if args.name is not None and not _PRESET_NAME.fullmatch(args.name):
+        raise ConfigError(
+            f"--name: {args.name!r} is not a file name; allowed: letters, digits, '.', '_' and '-', "
+            "not starting with '.'"
+        )
+    if not 1 <= args.workers <= 64:
+        raise ConfigError(f"--workers: {args.workers}; allowed: 1 to 64")
     if args.cells:
         return run_characterize_cells(args)
-    voltages = parse_vdd_range(args.spice_vdd or "0.9:0.4:0.05")
+    voltages = parse_vdd_range("0.9:0.4:0.05" if args.spice_vdd is None else args.spice_vdd)
     name = args.name or args.model_card.stem
     config = CharacterizeConfig(
         model_card=args.model_card,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from .common import (
     check_int,
     check_labels,
     check_model,
+    check_not_with_plan,
     no_progress,
     parse_razor_window,
     resolve_array,
@@ -147,6 +149,7 @@ class AccuracyConfig(SweepFields, EnergyFields):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_not_with_plan(self, ("protect", "protect_product", "recovery", "penalty_cycles", "razor_window_ps"))
         check_model(self.model)
         self.check_energy_fields(self.pe_config().tech)
         check_choice("injection", self.injection, INJECTIONS)
@@ -180,6 +183,9 @@ class AccuracyConfig(SweepFields, EnergyFields):
             if plan.model is not None and plan.model != self.model:
                 raise ConfigError(f"plan.model: the plan is for model {plan.model!r}, not {self.model!r}")
         check_choice("calibration", self.calibration, CALIBRATION_METHODS)
+        folder = self.calibration_images
+        if folder is not None and (not isinstance(folder, str | os.PathLike) or not str(folder).strip()):
+            raise ConfigError(f"calibration_images: expected a folder of images, got {folder!r}")
         if self.calibration_images is not None and not Path(self.calibration_images).is_dir():
             raise ConfigError(f"calibration_images: {self.calibration_images} is not a directory")
         rows, cols = array_shape(self.array)

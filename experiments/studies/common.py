@@ -61,6 +61,7 @@ __all__ = [
     "check_int",
     "check_labels",
     "check_model",
+    "check_not_with_plan",
     "check_number",
     "check_topology",
     "config_dict",
@@ -186,6 +187,17 @@ def check_number(
     return number
 
 
+def check_not_with_plan(config: object, names: Sequence[str]) -> None:
+    """Refuse the fields a plan file sets for every layer when they are given (not at their
+    default) together with ``plan``: the plan would silently replace them."""
+    if getattr(config, "plan", None) is None:
+        return
+    defaults = {item.name: item.default for item in dataclasses.fields(config)}  # type: ignore[arg-type]
+    for name in names:
+        if getattr(config, name) != defaults[name]:
+            raise ConfigError(f"{name}: given with plan, which sets it for every layer; give one of them")
+
+
 def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
     """`value` if it is one of `choices`; ConfigError listing them otherwise."""
     allowed = tuple(choices)
@@ -240,7 +252,10 @@ def _cell_delays(value: object) -> tuple[tuple[str, float], ...] | None:
         items = value  # type: ignore[assignment]
     else:
         raise ConfigError(f"cell_delays_ps: expected a mapping of cell to ps or 'CELL=PS,...', got {value!r}")
-    text = ",".join(f"{cell}={delay}" for cell, delay in items)
+    try:
+        text = ",".join(f"{cell}={delay}" for cell, delay in items)
+    except (TypeError, ValueError):
+        raise ConfigError(f"cell_delays_ps: expected a mapping of cell to ps or 'CELL=PS,...', got {value!r}") from None
     return tuple(sorted(parse_cell_delays(text).items())) if text else None
 
 

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from experiments.results import NOT_A_COLUMN, StudyResult, saving_pct
+from experiments.validation import check_layer_memory
 from pe_models.energy import (
     PEEnergyModel,
     leakage_temperature_factor,
@@ -468,6 +469,9 @@ def _workload(config: EnergyConfig, model: PEEnergyModel, array: ArrayConfig) ->
     else:
         assert config.topology is not None
         layers = list(load_topology(config.topology, scalesim_compat=config.scalesim_compat).layers)
+        if config.simulate or not config.scalesim_compat:
+            for layer in layers:
+                check_layer_memory(layer, field="topology")
     workload = []
     independent = _independent_switching(config, model, array)
     for index, layer in enumerate(layers):

@@ -61,6 +61,7 @@ class EnergyFields(ConfigFields):
             raise ConfigError(f"batch: expected an integer >= 1 (images sharing a weight fold), got {self.batch!r}")
         if not isinstance(self.dram, str) or self.dram not in DRAM_TYPES:
             raise ConfigError(f"dram: unknown DRAM type {self.dram!r}; allowed: {', '.join(DRAM_TYPES)}")
+        leakage_temperature_factor(self.temperature_c)
         self.gating()
         if self.memory_vdd_v is not None:
             if isinstance(self.memory_vdd_v, bool) or not isinstance(self.memory_vdd_v, int | float):
@@ -68,7 +69,6 @@ class EnergyFields(ConfigFields):
             problem = tech._vdd_problem("memory_vdd_v", self.memory_vdd_v)
             if problem is not None:
                 raise ConfigError(problem.replace(" vdd_v ", " memory_vdd_v "))
-        leakage_temperature_factor(self.temperature_c)
 
     def gating(self) -> GatingOptions:
         """The gating options these fields describe."""

@@ -40,6 +40,7 @@ from .common import (
     check_int,
     check_labels,
     check_model,
+    check_not_with_plan,
     no_progress,
     set_field,
 )
@@ -174,6 +175,7 @@ class RunConfig(ProbsConfig, EnergyFields):
         check_labels(self.images, self.labels)
         rows, cols = array_shape(self.array)
         set_field(self, "array", f"{rows}x{cols}")
+        check_not_with_plan(self, ("protect",))
         if self.protect != "auto":
             parse_bit_mask(self.protect, width=self.width, option="protect")
         if self.plan is not None:
@@ -182,7 +184,10 @@ class RunConfig(ProbsConfig, EnergyFields):
                 raise ConfigError(
                     f"plan.model: the plan is for model {plan.model!r}, not {self.model!r}; allowed: {self.model!r}"
                 )
-        set_field(self, "recovery", self.optimizer().recovery)
+        optimizer = self.optimizer()
+        set_field(self, "recovery", optimizer.recovery)
+        if isinstance(self.images, int):
+            optimizer.image_split(self.images)
 
     def protection_plan(self) -> Any:
         """The plan file, read (None without one)."""

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from experiments.results import StudyResult, columns_of
+from experiments.validation import check_layer_memory
 from pe_models.chain import mac_parameters
 from pe_models.errors import ConfigError
 from pe_models.operands import DNN_OPERAND_MODEL
@@ -38,6 +39,7 @@ from .common import (
     as_config,
     check_choice,
     check_int,
+    check_not_with_plan,
     check_topology,
     gemm_shape,
     no_progress,
@@ -210,6 +212,7 @@ class SimulateConfig(TimingFields):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_not_with_plan(self, ("protect", "protect_product", "recovery", "penalty_cycles", "razor_window_ps"))
         sources = [name for name in ("gemm", "operand_file", "topology") if getattr(self, name) is not None]
         if len(sources) != 1:
             raise ConfigError(
@@ -543,6 +546,8 @@ def simulate(
         topology = load_topology(config.topology)
         selected = parse_layer_range(config.layer_range, len(topology.layers))
         layers = [(index, topology.layers[index]) for index in selected]
+        for _, chosen in layers:
+            check_layer_memory(chosen, field="topology")
         source = {
             "topology": str(config.topology),
             "source": topology.source,

@@ -32,9 +32,20 @@ def _items(value: object, name: str) -> list[Any]:
         if not items or any(not item for item in items):
             raise ConfigError(f"{name}: expected a comma-separated list without empty items, got {value!r}")
         return items
-    if isinstance(value, Sequence) and value:
+    if isinstance(value, Sequence) and not isinstance(value, bytes) and value:
         return list(value)
     raise ConfigError(f"{name}: expected a non-empty list, got {value!r}")
+
+
+def _distinct(name: str, items: Sequence[Any], values: Sequence[Any]) -> tuple[Any, ...]:
+    """`values` (parsed from `items`) as a tuple; ConfigError naming `name` when two are equal."""
+    seen: dict[Any, Any] = {}
+    for item, value in zip(items, values, strict=True):
+        if value in seen:
+            same = "given twice" if item == seen[value] else f"the same as {seen[value]!r}"
+            raise ConfigError(f"{name}: {item!r} is {same}; give each value once")
+        seen[value] = item
+    return tuple(values)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,21 +93,22 @@ class SizeConfig(ConfigFields):
 
     def __post_init__(self) -> None:
         check_topology(self.topology)
-        set_field(self, "arrays", tuple(array_shape(item, "arrays") for item in _items(self.arrays, "arrays")))
+        items = _items(self.arrays, "arrays")
+        set_field(self, "arrays", _distinct("arrays", items, [array_shape(item, "arrays") for item in items]))
         if self.sram_kib is not None:
-            sizes = tuple(parse_sram_kib(item, option="sram_kib") for item in _items(self.sram_kib, "sram_kib"))
-            set_field(self, "sram_kib", sizes)
+            items = _items(self.sram_kib, "sram_kib")
+            sizes = [parse_sram_kib(item, option="sram_kib") for item in items]
+            set_field(self, "sram_kib", _distinct("sram_kib", items, sizes))
         if self.bandwidths is not None:
-            values = tuple(
-                parse_bandwidth(str(item), option="bandwidths") for item in _items(self.bandwidths, "bandwidths")
-            )
-            set_field(self, "bandwidths", values)
+            items = _items(self.bandwidths, "bandwidths")
+            values = [parse_bandwidth(str(item), option="bandwidths") for item in items]
+            set_field(self, "bandwidths", _distinct("bandwidths", items, values))
         if self.dataflow is not None:
-            dataflows = tuple(_items(self.dataflow, "dataflow"))
-            for item in dataflows:
+            items = _items(self.dataflow, "dataflow")
+            for item in items:
                 if item not in DATAFLOWS:
                     raise ConfigError(f"dataflow: expected one or more of {', '.join(DATAFLOWS)}, got {item!r}")
-            set_field(self, "dataflow", dataflows)
+            set_field(self, "dataflow", _distinct("dataflow", items, items))
         self.base_array()
 
     def base_array(self) -> ArrayConfig:

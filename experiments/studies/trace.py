@@ -66,6 +66,10 @@ class TraceConfig(ConfigFields):
 
     def __post_init__(self) -> None:
         check_model(self.model)
+        layer = self.layer
+        index = isinstance(layer, int) and not isinstance(layer, bool) and layer >= 0
+        if not (index or (isinstance(layer, str) and layer.strip())):
+            raise ConfigError(f"layer: expected a GEMM layer's name or its index >= 0, got {layer!r}")
         set_field(self, "images", check_images(self.images, model=self.model, folder=False))
         check_int("lanes", self.lanes, minimum=1)
         if self.steps is not None and check_int("steps", self.steps, minimum=1) < 2:

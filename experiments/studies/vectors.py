@@ -51,6 +51,11 @@ def read_vectors(path: Path, *, width: int) -> dict[str, np.ndarray]:
         for line, row in enumerate(reader, start=2):
             if not row or all(not cell.strip() for cell in row):
                 continue
+            filled = max(number for number, cell in enumerate(row, start=1) if cell.strip())
+            if filled > len(header):
+                raise ConfigError(
+                    f"{path}:{line}: expected at most {len(header)} values per row ({','.join(header)}), got {filled}"
+                )
             for column in VECTOR_COLUMNS:
                 low, high = limits[column]
                 text = row[index[column]].strip() if index[column] < len(row) else ""

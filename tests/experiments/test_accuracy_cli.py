@@ -148,6 +148,28 @@ def test_a_missing_calibration_folder_is_rejected(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--protect", "31:24"),
+        ("--protect-product", "15:12"),
+        ("--recovery", "column"),
+        ("--penalty", "3"),
+        ("--razor-window-ps", "50"),
+    ],
+)
+def test_a_field_the_plan_sets_is_refused_beside_the_plan(tmp_path, capsys, option, value):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('default = "31:24"\n')
+    out = tmp_path / "out"
+    argv = ["accuracy", "--injection", "bitlevel", "--plan", str(plan), option, value, "--out", str(out)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"vscale: error: {option}: given with plan, which sets it for every layer; give one of them\n"
+    )
+    assert not out.exists()
+
+
 def _mnist_onnx(path, op_type="Relu"):
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper

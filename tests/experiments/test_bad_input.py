@@ -53,6 +53,7 @@ def make_files(tmp: Path) -> None:
         "binary.cfg": BINARY,
         "binary.toml": BINARY,
         "binary_tech.csv": BINARY,
+        "nul.csv": bytes(100),
         "latin1.csv": "prev_a,prev_b,prev_c,a,b,c\n1,2,3,4,5,6 # caf\xe9\n".encode("latin-1"),
         "good.csv": VECTORS + "1,2,3,4,5,6\n",
         "no_c.csv": "prev_a,prev_b,prev_c,a,b\n1,2,3,4,5\n",
@@ -737,7 +738,7 @@ CASES = [
     ),
     pytest.param(
         ["run", "--plan", "{tmp}/binary.toml", "--protect", "31:20"],
-        "{tmp}/binary.toml: not a readable protection plan (TOML)",
+        "--protect: given with plan, which sets it for every layer; give one of them",
         id="run-plan-and-protect",
     ),
     pytest.param(
@@ -859,13 +860,18 @@ CASES = [
         id="latency-topology-empty",
     ),
     pytest.param(
+        ["latency", "--topology", "{tmp}/nul.csv"],
+        "nul.csv: not a text file (it holds NUL bytes)",
+        id="latency-topology-nul",
+    ),
+    pytest.param(
         ["latency", "--topology", "mobilenetv2", "--config", "{tmp}/binary.cfg"],
         "binary.cfg: not a UTF-8 text file",
         id="latency-config-binary",
     ),
     pytest.param(
         ["latency", "--topology", "mobilenetv2", "--config", "{tmp}/array.ini"],
-        "config: expected a .cfg (SCALE-Sim) or .toml (vscale) file, got '{tmp}/array.ini'",
+        "--config: expected a .cfg (SCALE-Sim) or .toml (vscale) file, got '{tmp}/array.ini'",
         id="latency-config-suffix",
     ),
     pytest.param(

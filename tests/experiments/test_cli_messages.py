@@ -73,3 +73,36 @@ def test_an_unknown_option_names_the_nearest_one(argv, message, tmp_path, capsys
     assert status.value.code == 2
     assert capsys.readouterr().err == f"vscale: error: {message}\n"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["latency", "--topology", "resnet50", "--array", "8x8", "--array", "16x16"],
+            "vscale latency: error: --array: given twice; give it once",
+        ),
+        (
+            ["latency", "--topology", "resnet50", "--dataflow", "os", "--dataflow=ws"],
+            "vscale latency: error: --dataflow: given twice; give it once",
+        ),
+        (
+            ["latency", "--topology", "resnet50", "--config-file", "a.cfg", "--config", "b.cfg"],
+            "vscale latency: error: --config: the same option as --config-file; give it once",
+        ),
+        (
+            ["energy", "--gemm", "4,4,4", "--clock-gating", "--no-clock-gating"],
+            "vscale energy: error: --no-clock-gating: the same option as --clock-gating; give it once",
+        ),
+        (
+            ["--max-memory", "1G", "--max-memory", "2G", "latency", "--topology", "resnet50"],
+            "vscale: error: --max-memory: given twice; give it once",
+        ),
+    ],
+)
+def test_an_option_given_twice_is_refused(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as status:
+        main([*argv, "--out", str(tmp_path / "out")])
+    assert status.value.code == 2
+    assert capsys.readouterr().err == f"{message}\n"
+    assert not (tmp_path / "out").exists()

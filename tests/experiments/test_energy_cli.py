@@ -159,6 +159,12 @@ def test_protected_bits_cost_detection_overhead(tmp_path):
             ["--gemm", "4,4,4", "--power-gating", "--no-clock-gating"],
             "--power-gating: a power-gated PE is also clock-gated; allowed: power gating with clock gating, or neither",
         ),
+        (
+            # 48 B x 12544 x 32 outputs + 12544 x 27 + 27 x 32 operands + 3 x 224 x 224 float64 inputs = 19.8 MiB
+            ["--topology", "mobilenetv2", "--max-memory", "1M"],
+            "--topology: layer 'features.0' (M,N,K 12544,32,27) needs about 19.8 MiB of memory; "
+            "the limit is 1 MiB (--max-memory)",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, arguments, message):

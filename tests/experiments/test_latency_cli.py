@@ -70,6 +70,16 @@ def test_reference_cfg_files_are_read(scalesim_reference):
         ),
         ("[general]", "[general", r"^a\.cfg:1: expected a section header '\[name\]', got '\[general'$"),
         ("IfmapOffset:    0", "IfmapOffset", r"^a\.cfg:10: expected 'Key: value' or 'Key = value', got 'IfmapOffset'$"),
+        (
+            "ArrayWidth:     16",
+            "ArrayWidth:     16\narraywidth = 8",
+            r"^a\.cfg:7: arraywidth given twice in \[architecture_presets\] \(first on line 6\); give it once$",
+        ),
+        (
+            "[run_presets]",
+            "[general]\n[run_presets]",
+            r"^a\.cfg:15: \[general\] given twice \(first on line 1\); give it once$",
+        ),
     ],
 )
 def test_malformed_cfg_names_file_line_and_key(old, new, message):
@@ -119,7 +129,7 @@ def test_malformed_toml_names_file_and_key(text, message):
 
 
 def test_config_suffix_must_be_cfg_or_toml(tmp_path):
-    message = r"^config: expected a \.cfg \(SCALE-Sim\) or \.toml \(vscale\) file, got '.*a\.ini'$"
+    message = r"^config_file: expected a \.cfg \(SCALE-Sim\) or \.toml \(vscale\) file, got '.*a\.ini'$"
     with pytest.raises(ConfigError, match=message):
         load_array_config(tmp_path / "a.ini")
 

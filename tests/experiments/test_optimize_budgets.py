@@ -74,11 +74,11 @@ def test_default_split_is_a_fifth_for_selection_and_the_rest_for_test():
 def test_split_asking_for_more_images_than_loaded_is_refused():
     with pytest.raises(
         ConfigError,
-        match=r"^selection_images, test_images: 20 \+ 1000 of 100 loaded images; allowed: at least 1 each, at most "
+        match=r"^selection_images: 20 selection \+ 1000 test images of 100 loaded; allowed: at least 1 each, at most "
         r"100 together$",
     ):
         OptimizeConfig(selection_images=20, test_images=1000).image_split(100)
-    with pytest.raises(ConfigError, match=r"^selection_images, test_images: the rest \+ 60 of 50 loaded images; "):
+    with pytest.raises(ConfigError, match=r"^test_images: the rest selection \+ 60 test images of 50 loaded; "):
         OptimizeConfig(test_images=60).image_split(50)
 
 

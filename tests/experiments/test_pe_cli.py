@@ -39,6 +39,10 @@ def test_pe_eval_reports_the_hand_computed_late_carry(tmp_path, capsys, level):
         ("prev_a,prev_b,prev_c,a,b,c\n1,2,3,x,5,6\n", r"vectors.csv:2: a: expected an integer in -128..127, got 'x'"),
         ("prev_a,prev_b,prev_c,a,b,c\n1,2,3,4,128,6\n", r"vectors.csv:2: b: expected an integer in -128..127, got 128"),
         ("prev_a,prev_b,prev_c,a,b,c\n", r"vectors.csv: no vectors after the header"),
+        (
+            "prev_a,prev_b,prev_c,a,b,c\n1,2,3,4,5,6,7\n",
+            r"vectors.csv:2: expected at most 6 values per row (prev_a,prev_b,prev_c,a,b,c), got 7",
+        ),
     ],
 )
 def test_pe_eval_rejects_malformed_vectors(tmp_path, capsys, text, message):

@@ -41,6 +41,16 @@ def _same(report_cell: str, csv_cell: str) -> bool:
         ),
         (["--max-accuracy-loss-pct", "-3"], "--max-accuracy-loss-pct: -3.0 is out of range; allowed: [0, 100] %"),
         (["--images", "5000"], "--images: 5000 is out of range; allowed: 1..1000"),
+        (
+            ["--images", "10", "--selection-images", "12"],
+            "--selection-images: 12 selection + the rest test images of 10 loaded; allowed: at least 1 each, "
+            "at most 10 together",
+        ),
+        (
+            ["--images", "10", "--test-images", "10"],
+            "--test-images: the rest selection + 10 test images of 10 loaded; allowed: at least 1 each, "
+            "at most 10 together",
+        ),
     ],
 )
 def test_bad_input_is_refused_before_anything_is_written(argv, message, tmp_path, capsys):
@@ -98,6 +108,17 @@ def test_plan_for_another_model_is_refused_before_anything_is_written(tmp_path, 
     assert main(["run", "--plan", str(plan), "--out", str(out)]) == 2
     assert capsys.readouterr().err.strip() == (
         "vscale: error: plan.model: the plan is for model 'mobilenetv2', not 'tinymnv2'; allowed: 'tinymnv2'"
+    )
+    assert not out.exists()
+
+
+def test_protect_given_with_a_plan_file_is_refused(tmp_path, capsys):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('default = "31:24"\n')
+    out = tmp_path / "out"
+    assert main(["run", "--plan", str(plan), "--protect", "none", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --protect: given with plan, which sets it for every layer; give one of them\n"
     )
     assert not out.exists()
 

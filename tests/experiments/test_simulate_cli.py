@@ -298,6 +298,12 @@ def test_layer_ranges(text, count, expected):
             ["--layer", "4,4,4", "--vdd", "0.9", "--bandwidth", "0"],
             "--bandwidth: expected a positive number of words per cycle or 'unlimited', got '0'",
         ),
+        (
+            # 48 B x 12544 x 32 outputs + 12544 x 27 + 27 x 32 operands + 3 x 224 x 224 float64 inputs = 19.8 MiB
+            ["--topology", "mobilenetv2", "--vdd", "0.9", "--max-memory", "1M"],
+            "--topology: layer 'features.0' (M,N,K 12544,32,27) needs about 19.8 MiB of memory; "
+            "the limit is 1 MiB (--max-memory)",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, arguments, message):
@@ -327,6 +333,18 @@ def test_layer_and_topology_are_mutually_exclusive(tmp_path, capsys):
     assert exit_status.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_protect_given_with_a_plan_file_is_refused(tmp_path, capsys):
+    plan = tmp_path / "plan.toml"
+    plan.write_text('default = "31:24"\n')
+    out = tmp_path / "out"
+    argv = ["simulate", "--gemm", "4,4,4", "--vdd", "0.9", "--plan", str(plan), "--protect", "30:20", "--out", str(out)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --protect: given with plan, which sets it for every layer; give one of them\n"
+    )
+    assert not out.exists()
 
 
 def test_supplied_operands_at_low_vdd_with_every_bit_protected_give_the_exact_product(tmp_path):

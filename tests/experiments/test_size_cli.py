@@ -93,6 +93,10 @@ def test_size_defaults_to_the_dataflow_of_the_config_file(tmp_path, capsys, gemm
         ),
         (["--arrays", "32x0"], "--arrays: expected ROWSxCOLS with positive integers, e.g. 256x256, got '32x0'"),
         (["--dataflow", "ws,rs"], "--dataflow: expected one or more of ws, os, is, got 'rs'"),
+        (["--dataflow", "ws,os,ws"], "--dataflow: 'ws' is given twice; give each value once"),
+        (["--arrays", "8x8,8X8"], "--arrays: '8X8' is the same as '8x8'; give each value once"),
+        (["--sram-kib", "64,32,64"], "--sram-kib: '64' is given twice; give each value once"),
+        (["--bandwidths", "1,1.0"], "--bandwidths: '1.0' is the same as '1'; give each value once"),
     ],
 )
 def test_size_bad_option_exits_2_and_writes_nothing(tmp_path, capsys, gemm_topology, arguments, message):

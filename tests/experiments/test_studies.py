@@ -146,6 +146,86 @@ def test_library_errors_name_the_config_field(call, message):
         call()
 
 
+@pytest.mark.parametrize(
+    ("config_type", "fields", "message"),
+    [
+        (
+            vscale.AccuracyConfig,
+            {"temperature_c": "hot"},
+            "temperature_c: expected a number of degC in 0..110, got 'hot'",
+        ),
+        (
+            vscale.EnergyConfig,
+            {"gemm": "4,4,4", "temperature_c": True},
+            "temperature_c: expected a number of degC in 0..110, got True",
+        ),
+        (
+            vscale.ProbsConfig,
+            {"cells": ["compound"]},
+            "cells: unknown cell library ['compound']; allowed: 2in, compound",
+        ),
+        (
+            vscale.ProbsConfig,
+            {"cell_delays_ps": ["xor2"]},
+            "cell_delays_ps: expected a mapping of cell to ps or 'CELL=PS,...', got ['xor2']",
+        ),
+        (
+            vscale.ProbsConfig,
+            {"cell_delays_ps": "xor2=30,XOR2=31"},
+            "cell_delays_ps: xor2 is given twice; give each cell once",
+        ),
+        (vscale.AccuracyConfig, {"plan": 3}, "plan: expected the path of a TOML plan file, got 3"),
+        (
+            vscale.SimulateConfig,
+            {"gemm": "4,4,4", "vdd_v": 0.9, "plan": ""},
+            "plan: expected the path of a TOML plan file, got ''",
+        ),
+        (vscale.AccuracyConfig, {"calibration_images": 0}, "calibration_images: expected a folder of images, got 0"),
+        (
+            vscale.EnergyConfig,
+            {"gemm": "4,4,4", "protect": 31},
+            "protect: expected bit numbers or HIGH:LOW ranges, e.g. 31:20, got 31",
+        ),
+        (
+            vscale.OptimizeConfig,
+            {"recovery": 1},
+            "recovery: expected one or more of global, column, local, drop, got 1",
+        ),
+        (
+            vscale.OptimizeConfig,
+            {"razor_windows_ps": {20}},
+            "razor_windows_ps: {20} is not a number of ps; allowed: comma-separated windows in ps",
+        ),
+        (
+            vscale.LatencyConfig,
+            {"topology": "mobilenetv2", "scalesim_compat": "yes"},
+            "scalesim_compat: expected true or false, got 'yes'",
+        ),
+        (vscale.EnergyConfig, {"gemm": "4,4,4", "simulate": 1}, "simulate: expected true or false, got 1"),
+        (vscale.RunConfig, {"skip_step2": "no"}, "skip_step2: expected true or false, got 'no'"),
+        (vscale.TraceConfig, {"layer": -1}, "layer: expected a GEMM layer's name or its index >= 0, got -1"),
+        (vscale.TraceConfig, {"layer": ""}, "layer: expected a GEMM layer's name or its index >= 0, got ''"),
+        (
+            vscale.SizeConfig,
+            {"topology": "mobilenetv2", "bandwidths": b"12"},
+            "bandwidths: expected a non-empty list, got b'12'",
+        ),
+        (
+            vscale.SizeConfig,
+            {"topology": "mobilenetv2", "arrays": [(8, 8), "8x8"]},
+            "arrays: '8x8' is the same as (8, 8); give each value once",
+        ),
+    ],
+)
+def test_configs_refuse_a_value_of_the_wrong_type_naming_the_field(config_type, fields, message):
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        config_type(**fields)
+
+
+def test_a_single_number_is_one_razor_window():
+    assert vscale.OptimizeConfig(razor_windows_ps=20).razor_windows_ps == (20.0,)
+
+
 def test_the_detailed_engine_refuses_large_arrays_unless_asked():
     message = (
         "engine: detailed steps one Python object per PE and is meant for arrays of up to 1024 PEs; 64x64 has "

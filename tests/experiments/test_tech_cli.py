@@ -262,6 +262,41 @@ def test_characterize_refuses_a_card_with_commands_before_ngspice_runs(tmp_path,
     assert stdout == "" and not out.exists() and not (tmp_path / "ran").exists()
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--name", "../x"],
+            "--name: '../x' is not a file name; allowed: letters, digits, '.', '_' and '-', not starting with '.'",
+        ),
+        (
+            ["--cells", "--name", "a/b"],
+            "--name: 'a/b' is not a file name; allowed: letters, digits, '.', '_' and '-', not starting with '.'",
+        ),
+        (["--workers", "0"], "--workers: 0; allowed: 1 to 64"),
+        (["--vdd", ""], "--vdd: '' is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)"),
+        (
+            ["--cells", "--vdd", ""],
+            "--vdd: '' is not START:STOP:STEP or a comma-separated list of volts (e.g. 0.9:0.5:0.05)",
+        ),
+    ],
+)
+def test_characterize_refuses_bad_options_before_ngspice_runs(tmp_path, capsys, argv, message):
+    out = tmp_path / "out"
+    status, stdout, err = run(["tech", "characterize", "--model-card", CARD, *argv, "--out", out], capsys)
+    assert (status, stdout, err) == (2, "", f"vscale: error: {message}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_characterize_refuses_a_card_that_is_not_utf8(tmp_path, capsys):
+    card = tmp_path / "card.pm"
+    card.write_bytes("* caf\xe9\n.model nmos nmos level=54\n".encode("latin-1"))
+    out = tmp_path / "out"
+    status, stdout, err = run(["tech", "characterize", "--model-card", card, "--out", out], capsys)
+    assert (status, stdout, err) == (2, "", f"vscale: error: --model-card: {card}: not a UTF-8 text file\n")
+    assert not out.exists()
+
+
 @needs_ngspice
 def test_characterize_a_card_ngspice_rejects(tmp_path, capsys):
     card = tmp_path / "broken.pm"

@@ -292,6 +292,18 @@ def test_sampled_consecutive_operands_are_real_consecutive_macs(dataflow):
     assert len(got) > len(expected) // 2
 
 
+@pytest.mark.parametrize("dataflow", ["ws", "is"])
+def test_a_fold_far_deeper_than_k_reads_only_k_values(dataflow):
+    rng = np.random.default_rng(3)
+    a = rng.integers(-128, 128, (5, 6)).astype(np.int8)
+    w = rng.integers(-128, 128, (6, 4)).astype(np.int8)
+    array = ArrayConfig(rows=10**12, cols=4, dataflow=dataflow)
+    old, new = consecutive_operands(a, w, array, samples=300, seed=2)
+    expected = set(_all_pairs(a, w, dataflow, rows=6))
+    got = {tuple(int(x) for x in item) for item in zip(*old.values(), *new.values(), strict=True)}
+    assert got <= expected
+
+
 @pytest.mark.slow
 def test_array_level_switching_matches_gate_level_counts():
     """Toggle counting, array level against gate level, in the same capacitance units (the

@@ -191,6 +191,8 @@ class OptimizeConfig(SweepFields, EnergyFields):
         check_int("screen_images", self.screen_images, minimum=1)
         rows, cols = array_shape(self.array)
         set_field(self, "array", f"{rows}x{cols}")
+        if not isinstance(self.recovery, str | Sequence):
+            raise ConfigError(f"recovery: expected one or more of {', '.join(RECOVERIES)}, got {self.recovery!r}")
         recovery = self.recovery.split(",") if isinstance(self.recovery, str) else list(self.recovery)
         recovery = [str(item).strip() for item in recovery if str(item).strip()]
         if not recovery:
@@ -222,7 +224,14 @@ class OptimizeConfig(SweepFields, EnergyFields):
         value = self.razor_windows_ps
         if value is None:
             return ()
-        items = value.split(",") if isinstance(value, str) else list(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            items: list[Any] = [value]
+        elif isinstance(value, str | Sequence):
+            items = value.split(",") if isinstance(value, str) else list(value)
+        else:
+            raise ConfigError(
+                f"razor_windows_ps: {value!r} is not a number of ps; allowed: comma-separated windows in ps"
+            )
         windows = []
         for item in items:
             try:
@@ -262,8 +271,9 @@ class OptimizeConfig(SweepFields, EnergyFields):
                 else str(selection),
                 "the rest" if self.test_images is None else str(test),
             ]
+            head = "selection_images" if self.selection_images is not None else "test_images"
             raise ConfigError(
-                f"selection_images, test_images: {asked[0]} + {asked[1]} of {total} loaded images; allowed: at least "
+                f"{head}: {asked[0]} selection + {asked[1]} test images of {total} loaded; allowed: at least "
                 f"1 each, at most {total} together"
             )
         return selection, test
