@@ -7,10 +7,10 @@ per CPU second (``time.process_time``, median of ``--runs`` runs after a warm-up
 
 * ``ptm-32nm-hp``: the reasoned library, closed form (M = 256);
 * ``ptm-32nm-hp-cells``, default route: the whole-operating-point screen where no MAC can be
-  wrong (:func:`pe_models.chain.adder_always_settled`), else the exact event kernel (M = 256
-  when screened, else M = 8: the event kernel's rate does not depend on M);
+  wrong (:func:`pe_models.chain.adder_always_settled`), else the per-edge model
+  (:func:`pe_models.chain.edge_table`) (M = 256);
 * ``ptm-32nm-hp-cells`` with ``mac_parameters(..., exact=True)``: the exact event kernel at
-  every supply (M = 8).
+  every supply (M = 8: its rate does not depend on M).
 
 Single-threaded BLAS and numba are forced.
 """
@@ -51,9 +51,12 @@ def _rate(technology: str, vdd_v: float, exact: bool, runs: int) -> tuple[float,
     pe = PEConfig(technology=technology)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd_v, f_clk_mhz=F_CLK_MHZ))
     row = mac_parameters(pe, timing, exact=exact)[0]
-    route = {kernels.CELLS_COMPOUND: "closed form", kernels.CELLS_EXACT: "exact kernel"}.get(
-        int(row[kernels.PARAM_CELLS]), "2in closed form"
-    )
+    route = {
+        kernels.CELLS_COMPOUND: "closed form",
+        kernels.CELLS_2IN: "2in closed form",
+        kernels.CELLS_EXACT: "exact kernel",
+        kernels.CELLS_EDGE: "per-edge model",
+    }[int(row[kernels.PARAM_CELLS])]
     if route == "closed form" and row[kernels.PARAM_CARRY_STEPS] >= pe.width and technology.endswith("-cells"):
         route = "screened (settled)"
     m = 8 if route == "exact kernel" else 256

@@ -212,6 +212,8 @@ def load_sweep_spec(path: str | os.PathLike[str]) -> SweepSpec:
         unknown keys (with the allowed ones), empty lists.
     """
     label = str(path)
+    if not label.strip():
+        raise ConfigError(f"STUDY.toml: {label!r} is not a file; give the sweep description file (or --list)")
     try:
         data = Path(path).read_bytes()
     except OSError as error:

@@ -50,6 +50,7 @@ __all__ = [
     "adder_bit_error_probabilities",
     "carry_statistics",
     "carry_steps",
+    "characterised_traces",
     "needs_product_sign",
     "product_bit_error_probabilities",
     "run_lengths_needed",
@@ -269,7 +270,7 @@ def needs_product_sign(pe: PEConfig, timing: StageTiming) -> bool:
 def run_lengths_needed(pe: PEConfig, timing: StageTiming) -> set[int]:
     """Run lengths :func:`adder_bit_error_probabilities` reads at this operating point."""
     if needs_product_sign(pe, timing):
-        return _characterised_traces(pe, timing).run_lengths
+        return characterised_traces(pe, timing).run_lengths
     if pe.cells == "compound":
         return {carry_steps(pe, timing)}
     steps, mixed = two_input_schedule(timing)
@@ -357,7 +358,7 @@ class _Traces:
 _TRACE_CACHE: dict[tuple, _Traces] = {}
 
 
-def _characterised_traces(pe: PEConfig, timing: StageTiming) -> _Traces:
+def characterised_traces(pe: PEConfig, timing: StageTiming) -> _Traces:
     """Trace every sum bit's carry back through the library's arcs (see :func:`_characterised_probabilities`)."""
     key = (pe, timing)
     cached = _TRACE_CACHE.get(key)
@@ -518,7 +519,7 @@ def _characterised_probabilities(pe: PEConfig, timing: StageTiming, statistics: 
     negative = statistics.product_negative
     if split is None or negative is None:
         raise ValueError("statistics: a characterised library needs carry_statistics(..., by_product_sign=True)")
-    traces = _characterised_traces(pe, timing)
+    traces = characterised_traces(pe, timing)
     width = pe.width
     probabilities = np.zeros(width)
     fallback = np.zeros(width, dtype=bool)

@@ -26,7 +26,10 @@ encoded in its parameter row when the closed form does not hold) and keeps a
 static-arrival model of the multiplier stage. Where the closed form does not hold but no
 MAC can latch a wrong accumulator bit at the operating point (every sum bit's static
 arrival meets the sampling instant: :func:`adder_always_settled`), its rows latch every
-MAC settled, exactly as the event kernel would, at the closed form's speed.
+MAC settled, exactly as the event kernel would, at the closed form's speed. Below that,
+compound-cell rows on a characterised library take the per-edge model of
+:func:`edge_table` (a model, its error against the exact kernel in docs/technology.md);
+``mac_parameters(..., exact=True)`` keeps the exact event kernel.
 
 Per-lane delay factors (process variation) scale every arc of a lane; each delay is
 rounded to whole femtoseconds after scaling.
@@ -45,13 +48,14 @@ from pe_models.arcs import latest_arrival_fs, latest_arrival_lanes_fs, uniform_d
 from pe_models.errors import ConfigError
 from pe_models.integers import to_signed
 from pe_models.netlist import Netlist
-from pe_models.pe import PEConfig, StageTiming
+from pe_models.pe import PEConfig, StageTiming, cell_library
 
 __all__ = [
     "CLOSED_FORM_CELLS",
     "ChainResult",
     "adder_always_settled",
     "closed_form_delays",
+    "edge_table",
     "encoded_stage",
     "evaluate_adder_stage",
     "evaluate_chain",
@@ -560,6 +564,51 @@ def adder_always_settled(
     return int(arrival.max()) <= min(timing.t_sample_fs, timing.t_sample_fs + int(window_fs))
 
 
+def edge_table(pe: PEConfig, timing: StageTiming, t_sample_fs: int) -> np.ndarray | None:
+    """The per-edge model's table of the registered ripple-carry adder sampled at `t_sample_fs`.
+
+    Built from the analytic level's trace-back of every sum bit through the library's arcs
+    (:func:`pe_models.analytic.characterised_traces`, docs/technology.md): per product-sign
+    scenario (unchanged, rising, falling), per sum bit i, new carry into i ``v`` and bit i's
+    propagate ``p``, the carry steps ``k`` before the trace meets the bit's own operand
+    arrivals (-1: it reaches the tied carry-in); the stale, late-chain and fallback masks of
+    :data:`pe_models.kernels.EDGE_SCENARIO_WORDS`.
+
+    Returns
+    -------
+    ndarray, int64, shape (EDGE_TABLE_WORDS,), or None
+        None when a scenario needs more than :data:`pe_models.kernels.EDGE_SLOTS` distinct step
+        counts.
+    """
+    from pe_models.analytic import characterised_traces
+
+    traces = characterised_traces(pe, replace(timing, t_sample_fs=int(t_sample_fs)))
+    width = pe.width
+    weights = np.left_shift(np.int64(1), np.arange(width, dtype=np.int64))
+    table = np.zeros(kernels.EDGE_TABLE_WORDS, dtype=np.int64)
+    for scenario in range(3):
+        steps = traces.steps[scenario]
+        counts = sorted({int(k) for k in steps.ravel() if k >= 0})
+        if len(counts) > kernels.EDGE_SLOTS:
+            return None
+        base = scenario * kernels.EDGE_SCENARIO_WORDS
+        for slot, k in enumerate(counts):
+            word = base + 5 * slot
+            table[word] = k
+            for v in (0, 1):
+                for p in (0, 1):
+                    table[word + 1 + 2 * v + p] = int(weights[steps[:, v, p] == k].sum())
+        stale_bits = traces.stale[scenario].any(axis=(1, 2))
+        sign_stale = stale_bits & traces.sign_bits if scenario else np.zeros(width, dtype=bool)
+        late = np.zeros(width, dtype=bool)
+        late[1:] = traces.late_chain[scenario] & sign_stale[1:]
+        tail = base + 5 * kernels.EDGE_SLOTS
+        table[tail] = int(weights[sign_stale].sum())
+        table[tail + 1] = int(weights[late].sum())
+        table[tail + 2] = int(weights[stale_bits & ~sign_stale].sum())
+    return table
+
+
 def mac_parameters(
     pe: PEConfig,
     timing: StageTiming,
@@ -631,18 +680,31 @@ def mac_parameters(
             timing.arcs.launch_exact_fs("multiplier"),
         )
     settled = lanes is None and not exact and adder_always_settled(pe, timing, lane_factors, window_fs)
+    t_shadow = timing.t_sample_fs + int(window_fs)
+    tables = None
+    edge_model = pe.cells == "compound" and lane_factors is None and cell_library(pe) is not None
+    if lanes is None and not settled and not exact and edge_model:
+        main, shadow = edge_table(pe, timing, timing.t_sample_fs), edge_table(pe, timing, t_shadow)
+        if main is not None and shadow is not None:
+            tables = np.concatenate([main, shadow])
     stage = None
-    if lanes is None and not settled:
+    if lanes is None and not settled and tables is None:
         adder = pe.stages["adder"]
         stage = encoded_stage(adder, timing.arcs_fs("adder"), timing.launch_fs("adder"), "sum", 2 * pe.width + 4)
-    params = np.zeros((rows, kernels.PARAM_COUNT + (0 if stage is None else stage.size)), dtype=np.int64)
+    extra = stage.size if stage is not None else (0 if tables is None else tables.size)
+    params = np.zeros((rows, kernels.PARAM_COUNT + extra), dtype=np.int64)
     params[:, kernels.PARAM_MASK] = (1 << pe.width) - 1
     params[:, kernels.PARAM_T_SAMPLE] = timing.t_sample_fs
     params[:, kernels.PARAM_ARRIVAL : kernels.PARAM_LATE_PRODUCT] = arrival
     late = arrival > timing.t_sample_fs
     params[:, kernels.PARAM_LATE_PRODUCT] = (late * np.left_shift(np.int64(1), np.arange(16))).sum(axis=1)
-    t_shadow = timing.t_sample_fs + int(window_fs)
     params[:, kernels.PARAM_T_SHADOW] = t_shadow
+    if tables is not None:
+        params[:, kernels.PARAM_CELLS] = kernels.CELLS_EDGE
+        params[:, kernels.PARAM_CARRY_STEPS] = kernels.PARAM_STAGE
+        params[:, kernels.PARAM_SHADOW_STEPS] = kernels.PARAM_STAGE + kernels.EDGE_TABLE_WORDS
+        params[:, kernels.PARAM_STAGE :] = tables
+        return params
     if settled:
         params[:, kernels.PARAM_CELLS] = kernels.CELLS_COMPOUND
         params[:, kernels.PARAM_CARRY_STEPS] = pe.width

@@ -235,7 +235,11 @@ def _parse_labels(labels_file: Path, num_classes: int) -> list[tuple[int, str, i
     if not labels_file.is_file():
         raise ConfigError(f"labels: {labels_file} does not exist")
     entries = []
-    text = labels_file.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = labels_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{labels_file}: not a UTF-8 text file") from None
+    first: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.split("#", 1)[0].strip()
         if not stripped:
@@ -246,6 +250,11 @@ def _parse_labels(labels_file: Path, num_classes: int) -> list[tuple[int, str, i
         name, label = fields
         if not (label.isascii() and label.isdigit()) or not 0 <= int(label) < num_classes:
             raise ConfigError(f"{labels_file}:{number}: label {label!r} is not an integer in 0..{num_classes - 1}")
+        if name in first:
+            raise ConfigError(
+                f"{labels_file}:{number}: {name} is listed twice (first on line {first[name]}); give each image once"
+            )
+        first[name] = number
         entries.append((number, name, int(label)))
     if not entries:
         raise ConfigError(f"{labels_file}: no labelled images")

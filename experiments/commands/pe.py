@@ -35,6 +35,13 @@ from ._results import emit_result, write_config
 __all__ = ["configure", "read_vectors"]
 
 
+def _vector_file(text: str) -> Path:
+    """The ``type`` of a vector-file argument: an empty text is refused (``Path('')`` would be ``.``)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a CSV file of vectors, got {text!r}")
+    return Path(text)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     """The options of ``vscale pe``."""
     commands = parser.add_subparsers(dest="pe_command", metavar="PE_COMMAND")
@@ -48,7 +55,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "In the registered pipeline the adder stage is reported: its product register switches from "
         "prev_a*prev_b to a*b and its partial-sum input from prev_c to c.",
     )
-    evaluate.add_argument("vectors", type=Path, metavar="VECTORS.csv", help="input vectors")
+    evaluate.add_argument("vectors", type=_vector_file, metavar="VECTORS.csv", help="input vectors")
     evaluate.add_argument("--level", choices=("gate", "chain"), default="chain", help="fidelity level (default: chain)")
     add_pe_options(evaluate)
     add_timing_options(evaluate)
@@ -77,7 +84,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     verilog.add_argument(
         "--vectors",
-        type=Path,
+        type=_vector_file,
         default=None,
         metavar="VECTORS.csv",
         help="vectors for the testbench (default: 100 random vectors)",

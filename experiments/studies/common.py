@@ -466,6 +466,8 @@ class OperandFields(ConfigFields):
             set_field(self, "operands", str(self.operands))
         if self.operands not in OPERAND_SOURCES and not str(self.operands).endswith(".npz"):
             raise ConfigError(f"operands: expected uniform, dnn or a .npz trace file, got {self.operands!r}")
+        if self.operands not in OPERAND_SOURCES and not Path(self.operands).exists():
+            raise ConfigError(f"{self.operands}: no such trace file")
         check_int("array_rows", self.array_rows, minimum=1)
         check_int("seed", self.seed, minimum=0)
         _chain_post_init(self, OperandFields)
@@ -538,7 +540,7 @@ def check_images(value: object, *, model: str, name: str = "images", folder: boo
         if limit is not None and count > limit:
             raise ConfigError(f"{name}: {count} is out of range; allowed: 1..{limit}")
         return count
-    if folder and isinstance(value, str | Path):
+    if folder and isinstance(value, str | Path) and str(value).strip():
         if not Path(value).is_dir():
             raise ConfigError(f"{name}: {str(value)!r} is neither a number of images nor a directory")
         return str(value)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from experiments.configs import ScaleSimRun, read_scalesim_run
 from experiments.results import NOT_A_COLUMN, StudyResult, columns_of
-from experiments.studies.common import Study, as_config
+from experiments.studies.common import Study, as_config, check_topology
 from experiments.vocabulary import ConfigFields
 from pe_models.errors import ConfigError
 from sim.cycles import LayerReport, layer_report
@@ -60,6 +60,8 @@ class ScaleSimConfig(ConfigFields):
             object.__setattr__(self, name, Path(value))
         if self.input_type not in INPUT_TYPES:
             raise ConfigError(f"input_type: expected one of {', '.join(INPUT_TYPES)}, got {self.input_type!r}")
+        read_scalesim_run(self.config_file)
+        check_topology(str(self.topology))
 
 
 @dataclass(frozen=True, kw_only=True)

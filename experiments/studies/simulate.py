@@ -218,6 +218,12 @@ class SimulateConfig(TimingFields):
             raise ConfigError(
                 f"gemm: give exactly one of gemm, operand_file or topology, got {', '.join(sources) or 'none'}"
             )
+        if self.operand_file is not None and not str(self.operand_file).strip():
+            raise ConfigError(
+                f"operand_file: expected a .npz file with arrays activations, weights, got {self.operand_file!r}"
+            )
+        if self.operand_file is not None and not Path(self.operand_file).exists():
+            raise ConfigError(f"{self.operand_file}: not a readable .npz file with arrays activations, weights")
         if self.gemm is not None:
             problem = parse_layer(self.gemm, "gemm")
             set_field(self, "gemm", f"{problem.m},{problem.n},{problem.k}")

@@ -382,8 +382,23 @@ PARAM_STAGE = PARAM_COUNT
 CELLS_COMPOUND = 0
 CELLS_2IN = 1
 CELLS_EXACT = 2
-"""``PARAM_CELLS``: the compound or 2-input closed form of the ripple-carry adder, or the exact
-event kernel on the encoded adder stage (arcs that differ by pin, edge or instance)."""
+CELLS_EDGE = 3
+"""``PARAM_CELLS``: the compound or 2-input closed form of the ripple-carry adder, the exact
+event kernel on the encoded adder stage (arcs that differ by pin, edge or instance), or the
+per-edge model of a characterised library (:func:`edge_sample`)."""
+
+EDGE_SLOTS = 8
+"""Distinct carry-step counts a per-edge table holds per product-sign scenario."""
+EDGE_SCENARIO_WORDS = 5 * EDGE_SLOTS + 3
+"""Words of one scenario of a per-edge table: ``EDGE_SLOTS`` slots ``(k, m00, m01, m10, m11)`` (the sum
+bits i whose carry is traced back k steps when the new carry into i is v and bit i propagates
+iff p, in mask ``m{v}{p}``), then the stale mask (sign-extended bits whose sum cell reads the old
+sign), the late-chain mask (of those, the bits whose carry chain also sees the old sign) and the
+fallback mask (bits whose sum cell's operands all arrive late: they latch the old sum)."""
+EDGE_TABLE_WORDS = 3 * EDGE_SCENARIO_WORDS
+"""Words of one per-edge table: the scenarios product sign unchanged, rising, falling. A
+``CELLS_EDGE`` row holds two from ``PARAM_STAGE`` (main sample, shadow sample); its
+``PARAM_CARRY_STEPS`` and ``PARAM_SHADOW_STEPS`` are their offsets in the row."""
 
 
 @njit(cache=True, inline="always")
@@ -446,6 +461,10 @@ def _accumulator_sample(prev_product, prev_partial, product, partial, params, t_
     new_c = partial & mask
     if params[PARAM_CELLS] == CELLS_COMPOUND:
         sampled = rca_compound_latched_steps(old_c, extended_old, new_c, extended_new, mask, steps)
+    elif params[PARAM_CELLS] == CELLS_EDGE:
+        sampled = edge_sample(
+            old_c, extended_old, new_c, extended_new, (prev_product >> 15) & 1, (product >> 15) & 1, mask, params, steps
+        )
     elif params[PARAM_CELLS] == CELLS_EXACT:
         sampled, _ = _exact_adder(prev_product, product, old_c, new_c, params, t_sample, t_sample)
     else:
@@ -559,3 +578,65 @@ def registered_mac_shadow(prev_a, prev_b, prev_product, prev_partial, a, b, part
 def _extend_product(product):
     """16-bit product pattern -> signed value (the accumulator's sign extension)."""
     return ((product & 0xFFFF) ^ 0x8000) - 0x8000
+
+
+@njit(cache=True, inline="always")
+def _edge_carries(old_carry_out, a, b, mask, params, base):
+    """Carry-in vector (bit i: the carry into sum bit i) latched under one scenario of a per-edge table.
+
+    The carry into bit i is traced back ``k`` steps, k from the table for the new carry into i
+    (``v``) and bit i's propagate (``p``): it still shows the old carry out of bit ``i-1-k`` when
+    bits ``i-k .. i-1`` all propagate (:func:`carries_after`), else the new carry. Bits in no
+    slot (the trace reaches the tied carry-in) latch the new carry.
+    """
+    carry_in = ((a + b) ^ a ^ b) & mask
+    propagate = (a ^ b) & mask
+    new_carry_out = carry_outs(a, b, mask)
+    latched = np.int64(0)
+    selected = np.int64(0)
+    for slot in range(EDGE_SLOTS):
+        word = base + 5 * slot
+        chosen = (
+            (params[word + 1] & ~carry_in & ~propagate)
+            | (params[word + 2] & ~carry_in & propagate)
+            | (params[word + 3] & carry_in & ~propagate)
+            | (params[word + 4] & carry_in & propagate)
+        )
+        if chosen == 0:
+            continue
+        after = (carries_after(old_carry_out, new_carry_out, propagate, params[word], mask) << 1) & mask
+        latched |= after & chosen
+        selected |= chosen
+    return latched | (carry_in & ~selected)
+
+
+@njit(cache=True, inline="always")
+def edge_sample(old_a, old_b, new_a, new_b, old_sign, new_sign, mask, params, base):
+    """The ripple-carry adder's sum sampled under the per-edge model of a characterised library.
+
+    ``old_b, new_b``: sign-extended product registers; ``old_sign, new_sign``: their sign bits
+    (the product register's bit 15, which launches late and feeds the sign-extended bits);
+    `base`: the offset of the table in `params` (:data:`EDGE_TABLE_WORDS`). The table's scenario
+    is the sign's change (none, rising, falling). Sum bit i latches ``a_i ^ b_i ^ carry_i``
+    with the carry of :func:`_edge_carries`; a stale sign-extended bit's sum cell reads the old
+    sign, and where the chain sees it late too, the carry targets the sum with the old sign
+    extension, traced with the unchanged-sign table; fallback bits latch the old sum.
+    """
+    scenario = 0 if old_sign == new_sign else (1 if new_sign else 2)
+    table = base + scenario * EDGE_SCENARIO_WORDS
+    stale = params[table + 5 * EDGE_SLOTS]
+    late = params[table + 5 * EDGE_SLOTS + 1]
+    fallback = params[table + 5 * EDGE_SLOTS + 2]
+    old_carry_out = carry_outs(old_a, old_b, mask)
+    carries = _edge_carries(old_carry_out, new_a, new_b, mask, params, table)
+    seen = new_b
+    if stale != 0:
+        old_extension = new_b ^ (mask & ~np.int64(0x7FFF))
+        if late != 0:
+            alternative = _edge_carries(old_carry_out, new_a, old_extension, mask, params, base)
+            carries = (carries & ~late) | (alternative & late)
+        seen = (new_b & ~stale) | (old_extension & stale)
+    latched = (new_a ^ seen ^ carries) & mask
+    if fallback != 0:
+        latched = (latched & ~fallback) | ((old_a + old_b) & mask & fallback)
+    return latched

@@ -69,6 +69,7 @@ def test_accuracy_writes_table_csv_plot_and_config(tmp_path, capsys):
         (["--model", "resnet"], "--model: expected one of tinymnv2, mobilenetv2 or a float ONNX file, got 'resnet'"),
         (["--images", "5000"], "--images: 5000 is out of range; allowed: 1..1000"),
         (["--images", "nowhere"], "--images: 'nowhere' is neither a number of images nor a directory"),
+        (["--images", ""], "--images: expected one of a positive number of images or a folder of images, got ''"),
         (["--labels", "x.txt"], "--labels: only with images given as a folder of images"),
         (["--calibration", "max"], "--calibration: expected one of mse, percentile, entropy, got 'max'"),
     ],

@@ -860,6 +860,26 @@ CASES = [
         id="latency-topology-empty",
     ),
     pytest.param(
+        ["pe", "eval", "", "--vdd", "0.9"],
+        "!vscale pe eval: error: argument VECTORS.csv: expected a CSV file of vectors, got ''",
+        id="pe-eval-vectors-empty",
+    ),
+    pytest.param(
+        ["pe", "verilog", "--vectors", "", "--vdd", "0.9"],
+        "!vscale pe verilog: error: argument --vectors: expected a CSV file of vectors, got ''",
+        id="pe-verilog-vectors-empty",
+    ),
+    pytest.param(
+        ["sweep", ""],
+        "STUDY.toml: '' is not a file; give the sweep description file (or --list)",
+        id="sweep-spec-empty",
+    ),
+    pytest.param(
+        ["simulate", "--operands", "", "--vdd", "0.9"],
+        "--operands: expected a .npz file with arrays activations, weights, got ''",
+        id="simulate-operands-empty",
+    ),
+    pytest.param(
         ["latency", "--topology", "{tmp}/nul.csv"],
         "nul.csv: not a text file (it holds NUL bytes)",
         id="latency-topology-nul",

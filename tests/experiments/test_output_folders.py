@@ -13,8 +13,8 @@ import pytest
 from experiments.cli import main
 
 
-def _latency(out: Path, *extra: str) -> int:
-    return main(["latency", "--topology", "mobilenetv2", "--array", "32x32", *extra, "--out", str(out)])
+def _latency(out: Path, *extra: str, array: str = "32x32") -> int:
+    return main(["latency", "--topology", "mobilenetv2", "--array", array, *extra, "--out", str(out)])
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -38,7 +38,7 @@ def test_a_disk_full_while_publishing_puts_back_every_file_it_replaced(tmp_path,
 
     monkeypatch.setattr(os, "replace", filling)
     capsys.readouterr()
-    assert _latency(out, "--array", "64x64") == 1
+    assert _latency(out, array="64x64") == 1
     assert capsys.readouterr().err.endswith(": No space left on device\n")
     assert len(moved) == 2
     assert _snapshot(out) == before

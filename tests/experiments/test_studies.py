@@ -204,6 +204,12 @@ def test_library_errors_name_the_config_field(call, message):
         (vscale.EnergyConfig, {"gemm": "4,4,4", "simulate": 1}, "simulate: expected true or false, got 1"),
         (vscale.RunConfig, {"skip_step2": "no"}, "skip_step2: expected true or false, got 'no'"),
         (vscale.TraceConfig, {"layer": -1}, "layer: expected a GEMM layer's name or its index >= 0, got -1"),
+        (vscale.ProbsConfig, {"operands": "nowhere.npz"}, "nowhere.npz: no such trace file"),
+        (
+            vscale.SimulateConfig,
+            {"operand_file": "nowhere.npz", "vdd_v": 0.9},
+            "nowhere.npz: not a readable .npz file with arrays activations, weights",
+        ),
         (vscale.TraceConfig, {"layer": ""}, "layer: expected a GEMM layer's name or its index >= 0, got ''"),
         (
             vscale.SizeConfig,
@@ -220,6 +226,19 @@ def test_library_errors_name_the_config_field(call, message):
 def test_configs_refuse_a_value_of_the_wrong_type_naming_the_field(config_type, fields, message):
     with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
         config_type(**fields)
+
+
+def test_the_scalesim_config_reads_its_files_when_it_is_built(tmp_path):
+    with pytest.raises(ConfigError, match=f"^{re.escape(str(tmp_path / 'a.cfg'))}: no such SCALE-Sim config file$"):
+        vscale.ScaleSimConfig(config_file=tmp_path / "a.cfg", topology="mobilenetv2")
+    config = tmp_path / "b.cfg"
+    config.write_text(
+        "[general]\nrun_name = b\n[architecture_presets]\nArrayHeight: 8\nArrayWidth: 8\nIfmapSramSzkB: 64\n"
+        "FilterSramSzkB: 64\nOfmapSramSzkB: 64\nDataflow: os\n[run_presets]\nInterfaceBandwidth: CALC\n"
+    )
+    message = "topology: 'net.csv' is neither a file nor a built-in topology; allowed: a CSV file or one of "
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}"):
+        vscale.ScaleSimConfig(config_file=config, topology="net.csv")
 
 
 def test_a_single_number_is_one_razor_window():

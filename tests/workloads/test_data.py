@@ -49,12 +49,23 @@ def test_labelled_folder_loads_listed_images_in_order(tmp_path):
         ("a.png one\n", r"{labels}:1: label 'one' is not an integer in 0\.\.9"),
         ("c.png 1\n", r"{labels}:1: image 'c\.png' not found in {folder}"),
         ("# nothing\n", r"{labels}: no labelled images"),
+        (
+            "a.png 1\nb.png 2\na.png 3\n",
+            r"{labels}:3: a\.png is listed twice \(first on line 1\); give each image once",
+        ),
     ],
 )
 def test_bad_label_files_are_named_by_line(tmp_path, text, message):
     folder, labels = _folder(tmp_path, text)
     expected = "^" + message.format(labels=labels, folder=folder) + "$"
     with pytest.raises(ConfigError, match=expected):
+        load_image_folder(folder, labels, preprocess=mnist_image_preprocess, num_classes=10)
+
+
+def test_a_label_file_that_is_not_utf8_is_named(tmp_path):
+    folder, labels = _folder(tmp_path, "")
+    labels.write_bytes("a.png 1 # caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=f"^{labels}: not a UTF-8 text file$"):
         load_image_folder(folder, labels, preprocess=mnist_image_preprocess, num_classes=10)
 
 
