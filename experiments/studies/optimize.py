@@ -369,6 +369,15 @@ def _plan_energy_columns(
     protected = [bit for bit in plan.first_bits if bit >= 0]
     bits = config.pe.width - min(protected) if protected else 0
     buffers = choice_hold_buffers(config, min(protected)) if protected else 0.0
+    product = 0
+    for mask in plan.product_masks or ():
+        product |= mask
+    if product:
+        from sim.energy import design_hold_buffers
+
+        mask = 0 if not protected else ((1 << config.pe.width) - 1) & ~((1 << min(protected)) - 1)
+        buffers = design_hold_buffers(config.pe, config.f_clk_mhz, mask, config.razor_window_ps, product_mask=product)
+        bits += product.bit_count()
     return {
         "energy_per_inference_pj": system,
         "core_pj": core,

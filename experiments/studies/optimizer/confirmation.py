@@ -616,6 +616,9 @@ def _measured_columns(
     total_uj, core_uj = energy.total_pj.nominal / 1e6, energy.core_pj.nominal / 1e6
     area = pe_energy_model(config.pe).area
     widest = max(measured.masks.values(), default=0, key=lambda mask: int(mask).bit_count())
+    product = 0
+    for mask in measured.product_masks.values():
+        product |= int(mask)
     return {
         "core_uj": core_uj,
         "system_saving_pct": saving_pct(total_uj, nominal_uj),
@@ -629,6 +632,7 @@ def _measured_columns(
         "dvfs_core_saving_pct": saving_pct(dvfs.core_pj.nominal / 1e6, nominal_core_uj),
         "pe_area_um2": area.pe_um2,
         "area_overhead_pct": area.overhead_pct(
-            int(widest).bit_count(), design_hold_buffers(config.pe, config.f_clk_mhz, int(widest))
+            int(widest).bit_count() + product.bit_count(),
+            design_hold_buffers(config.pe, config.f_clk_mhz, int(widest), product_mask=product),
         ),
     }
