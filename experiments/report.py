@@ -51,8 +51,10 @@ def rows_table(rows: Sequence[Any], *, float_format: str = "{:.4g}") -> Table:
 
 
 def sensitivity_rows(result: Any) -> Table:
-    """The screen's table: one row per (VDD, layer, first protected bit) that is not dominated;
+    """The screen's table: one row per (VDD, layer, first protected bit, product bits) that is not dominated;
     recovery cycles and energy at the stall of an array protecting those bits (``stall_cycles_*``)."""
+    from sim.protection import format_bit_mask
+
     table = result.sensitivity
     rows = []
     for v, vdd in enumerate(table.vdds):
@@ -63,12 +65,14 @@ def sensitivity_rows(result: Any) -> Table:
                 if bit >= 0 and table.detect[v, index, c] == 0.0:
                     continue
                 bits = int(table.protected_bits[v, index, c])
-                stall = {r: table.stall(r, v, bits) for r in ("global", "column")}
+                product = table.product_mask(v, index, c)
+                stall = {r: table.stall(r, v, bits, product=product != 0) for r in ("global", "column")}
                 rows.append(
                     [
                         vdd,
                         layer,
                         "none" if bit < 0 else bit,
+                        format_bit_mask(product),
                         float(table.detect[v, index, c]),
                         float(table.visible[v, index, c]),
                         float(table.visible_drop[v, index, c]),
@@ -84,6 +88,7 @@ def sensitivity_rows(result: Any) -> Table:
             "vdd_v",
             "layer",
             "first_protected_bit",
+            "product_bits",
             "detect_per_mac",
             "visible_errors_per_image",
             "visible_errors_per_image_drop",
@@ -123,7 +128,8 @@ def chosen_summary(result: Any) -> str:
     else:
         status = "; the screen's choice, within the budgets on the selection images]"
     return (
-        f"plan: {totals['vdd_v']:.2f} V, recovery {totals['recovery']}, protected {totals['protected_bits']}; "
+        f"plan: {totals['vdd_v']:.2f} V, recovery {totals['recovery']}, protected {totals['protected_bits']}, "
+        f"product register bits {totals.get('product_bits', 'none')}; "
         f"energy {totals['energy_pj'] / 1e6:.4g} uJ per image ({totals['saving_pct']:.1f} % saving against "
         f"{config.vdds[0]:g} V unprotected), predicted accuracy loss <= {totals['predicted_loss_pct']:.3g} points "
         f"(budget {config.max_accuracy_loss_pct:g}), latency overhead {totals['latency_overhead_pct']:.3g} % "
@@ -401,7 +407,8 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
     if headline is not None:
         lines += [
             f"Accepted plan: **{headline.vdd_v:.2f} V**, recovery **{headline.recovery}**, protected bits "
-            f"**{headline.protected_bits}** (per layer in `plan.toml`), selected on the selection images (the "
+            f"**{headline.protected_bits}**, product register bits **{headline.product_bits}** (per layer in "
+            "`plan.toml`), selected on the selection images (the "
             "measured plan of least energy whose loss and latency overhead were within the budgets there), "
             "measured on the test images, which took no part in the choice: "
             + ("**confirmed**" if run_result.confirmed else f"**not confirmed** (binding: {run_result.binding})")

@@ -65,6 +65,7 @@ from .optimizer.solving import (
     pareto_flags,
     plan_bits,
     plan_from_file,
+    plan_product_bits,
     plan_recovery_cycles,
     sensitivity_table,
     solve_exhaustive,
@@ -127,6 +128,7 @@ class VddRow:
     feasible: bool
     recovery: str
     protected_bits: str
+    product_bits: str
     razor_flops: int
     energy_pj: float
     saving_pct: float
@@ -160,6 +162,7 @@ class ParetoRow:
     vdd_v: float
     recovery: str
     protected_bits: str
+    product_bits: str
     energy_pj: float
     saving_pct: float
     predicted_loss_pct: float
@@ -246,6 +249,7 @@ def optimize(
                     feasible=False,
                     recovery="",
                     protected_bits="",
+                    product_bits="",
                     razor_flops=0,
                     energy_pj=math.nan,
                     saving_pct=math.nan,
@@ -262,6 +266,7 @@ def optimize(
                 feasible=True,
                 recovery=plan.recovery,
                 protected_bits=plan_bits(plan, table.layers, config.pe.width),
+                product_bits=plan_product_bits(plan, table.layers),
                 razor_flops=plan.razor_flops,
                 energy_pj=plan.energy_pj,
                 saving_pct=saving_pct(plan.energy_pj, reference_energy),
@@ -295,11 +300,13 @@ def optimize(
         model=config.model,
         width=config.pe.width,
         razor_window_ps=config.razor_window_ps,
+        product_masks=accepted.product_masks,
     )
     totals = {
         "vdd_v": accepted.vdd_v,
         "recovery": accepted.recovery,
         "protected_bits": plan_bits(accepted, table.layers, config.pe.width),
+        "product_bits": plan_product_bits(accepted, table.layers),
         "energy_pj": accepted.energy_pj,
         "nominal_energy_pj": reference_energy,
         "saving_pct": saving_pct(accepted.energy_pj, reference_energy),
@@ -362,6 +369,15 @@ def _plan_energy_columns(
     protected = [bit for bit in plan.first_bits if bit >= 0]
     bits = config.pe.width - min(protected) if protected else 0
     buffers = choice_hold_buffers(config, min(protected)) if protected else 0.0
+    product = 0
+    for mask in plan.product_masks or ():
+        product |= mask
+    if product:
+        from sim.energy import design_hold_buffers
+
+        mask = 0 if not protected else ((1 << config.pe.width) - 1) & ~((1 << min(protected)) - 1)
+        buffers = design_hold_buffers(config.pe, config.f_clk_mhz, mask, config.razor_window_ps, product_mask=product)
+        bits += product.bit_count()
     return {
         "energy_per_inference_pj": system,
         "core_pj": core,
@@ -487,7 +503,7 @@ def _pareto(
                 plan = solve_milp(table, config, v, recovery, visible_budget=visible, overhead_budget_pct=overhead)
                 if plan is None:
                     continue
-                key = (plan.vdd_v, plan.recovery, plan.first_bits)
+                key = (plan.vdd_v, plan.recovery, plan.first_bits, plan.product_masks)
                 if key in seen:
                     continue
                 seen.add(key)
@@ -495,19 +511,20 @@ def _pareto(
                 plans.append((plan, within or meets_budgets(plan, config)))
     points = np.array([[p.energy_pj, p.predicted_loss_pct, p.latency_overhead_pct] for p, _ in plans])
     flags = pareto_flags(points)
-    chosen_key = (chosen.vdd_v, chosen.recovery, chosen.first_bits)
+    chosen_key = (chosen.vdd_v, chosen.recovery, chosen.first_bits, chosen.product_masks)
     return tuple(
         ParetoRow(
             vdd_v=plan.vdd_v,
             recovery=plan.recovery,
             protected_bits=plan_bits(plan, table.layers, config.pe.width),
+            product_bits=plan_product_bits(plan, table.layers),
             energy_pj=plan.energy_pj,
             saving_pct=saving_pct(plan.energy_pj, reference_energy),
             predicted_loss_pct=plan.predicted_loss_pct,
             latency_overhead_pct=plan.latency_overhead_pct,
             meets_budgets=meets,
             pareto=bool(flag),
-            chosen=(plan.vdd_v, plan.recovery, plan.first_bits) == chosen_key,
+            chosen=(plan.vdd_v, plan.recovery, plan.first_bits, plan.product_masks) == chosen_key,
         )
         for (plan, meets), flag in zip(plans, flags, strict=True)
     )

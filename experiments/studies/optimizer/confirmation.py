@@ -30,6 +30,7 @@ from .solving import (
     SensitivityTable,
     meets_budgets,
     plan_bits,
+    plan_product_bits,
     predicted_overhead,
     unprotected_plan,
 )
@@ -61,6 +62,7 @@ class ConfirmationRow:
     vdd_v: float
     recovery: str
     protected_bits: str
+    product_bits: str
     images: int
     top1_pct: float
     reference_top1_pct: float
@@ -93,6 +95,7 @@ class Measured:
     unprotected_errors: int
     layer_counts: dict[str, list[int]] = field(default_factory=dict)
     masks: dict[str, int] = field(default_factory=dict)
+    product_masks: dict[str, int] = field(default_factory=dict)
     batch_cycles: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int64))
     error_free: bool = False
 
@@ -156,11 +159,13 @@ def plan_predictions(
             first_bits=plan.first_bits,
             model=config.model,
             width=config.pe.width,
+            product_masks=plan.product_masks,
         )
     )
     masks = {} if candidate is None else candidate.layer_masks()
     if plan is not None and plan.masks is not None:
         masks = dict(zip(layers, plan.masks, strict=True))
+    product_masks = {} if candidate is None else candidate.layer_product_masks()
     seed = np.random.SeedSequence(config.seed)
     protection_plan = None
     if plan is not None:
@@ -170,6 +175,7 @@ def plan_predictions(
             penalty_cycles=config.penalty_cycles,
             razor_window_ps=config.razor_window_ps,
             model=config.model,
+            product_layers=product_masks,
         )
     single = BitlevelBackend(
         vdd_v=vdd if plan is None else config.guarded_vdd_v(vdd),
@@ -180,12 +186,14 @@ def plan_predictions(
         f_clk_mhz=config.f_clk_mhz,
         penalty_cycles=config.penalty_cycles,
         t_setup_ps=config.t_setup_ps,
-        plan=protection_plan if protection_plan is not None and protection_plan.hardware_mask else None,
+        plan=protection_plan
+        if protection_plan is not None and (protection_plan.hardware_mask or protection_plan.hardware_product_mask)
+        else None,
     )
     backends = {0: single}
     error_free = single.error_free
     if reference is not None and error_free:
-        return dataclasses.replace(reference, masks=masks, error_free=True)
+        return dataclasses.replace(reference, masks=masks, product_masks=product_masks, error_free=True)
     backend = _PlanBackend(single)
     step = measurement_batch(config)
     parts, batch_cycles = [], []
@@ -211,6 +219,7 @@ def plan_predictions(
         unprotected_errors=errors,
         layer_counts=backend.layer_counts,
         masks=masks,
+        product_masks=product_masks,
         batch_cycles=np.array(batch_cycles, dtype=np.int64).reshape(-1, 3),
         error_free=error_free,
     )
@@ -386,6 +395,7 @@ def _confirm_one(
         vdd_v=plan.vdd_v,
         recovery=plan.recovery,
         protected_bits=plan_bits(plan, table.layers, config.pe.width),
+        product_bits=plan_product_bits(plan, table.layers),
         images=len(measured.hits),
         top1_pct=100.0 * float(np.mean(measured.hits)),
         reference_top1_pct=100.0 * float(np.mean(reference.hits)),
@@ -467,6 +477,7 @@ class PlanRow:
     dvfs_core_saving_pct: float = math.nan
     pe_area_um2: float = math.nan
     area_overhead_pct: float = math.nan
+    product_bits: str = "none"
 
 
 def plan_energy(
@@ -492,6 +503,7 @@ def plan_energy(
         images=images,
         counts=counts,
         masks=measured.masks,
+        product_masks=measured.product_masks,
         gating=config.gating(),
         memory=config.memory(array, node_nm=pe_energy_model(config.pe).node_nm, tech=config.pe.tech),
         guard_band_v=config.guard_band_mv / 1000.0,
@@ -571,6 +583,7 @@ def measure_plans(
                 vdd_v=vdd,
                 recovery="none" if plan is None else plan.recovery,
                 protected_bits="none" if plan is None else plan_bits(plan, layers, config.pe.width),
+                product_bits="none" if plan is None else plan_product_bits(plan, layers),
                 images=images,
                 top1_pct=100.0 * float(np.mean(measured.hits)),
                 detections_per_image=measured.detections / images,
@@ -603,6 +616,9 @@ def _measured_columns(
     total_uj, core_uj = energy.total_pj.nominal / 1e6, energy.core_pj.nominal / 1e6
     area = pe_energy_model(config.pe).area
     widest = max(measured.masks.values(), default=0, key=lambda mask: int(mask).bit_count())
+    product = 0
+    for mask in measured.product_masks.values():
+        product |= int(mask)
     return {
         "core_uj": core_uj,
         "system_saving_pct": saving_pct(total_uj, nominal_uj),
@@ -616,6 +632,7 @@ def _measured_columns(
         "dvfs_core_saving_pct": saving_pct(dvfs.core_pj.nominal / 1e6, nominal_core_uj),
         "pe_area_um2": area.pe_um2,
         "area_overhead_pct": area.overhead_pct(
-            int(widest).bit_count(), design_hold_buffers(config.pe, config.f_clk_mhz, int(widest))
+            int(widest).bit_count() + product.bit_count(),
+            design_hold_buffers(config.pe, config.f_clk_mhz, int(widest), product_mask=product),
         ),
     }

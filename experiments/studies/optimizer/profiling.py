@@ -43,6 +43,11 @@ class LayerProfile:
         Probability that dropping one product (TE-Drop) moves the requantised output.
     statistics : CarryStatistics
         Carry-run statistics of the layer's sampled partial sums and products.
+    product_toggles : ndarray, float64, shape (16,), optional
+        Per product register bit, the probability that it changes between consecutive MACs of
+        the sample under i.i.d. operands, ``2 f (1 - f)`` with ``f`` its frequency of ones (the
+        error probability of a bit that misses the clock,
+        :func:`pe_models.analytic.product_bit_error_probabilities`).
     """
 
     name: str
@@ -60,6 +65,7 @@ class LayerProfile:
     units_per_mac: float = 0.0
     sample_gemm: tuple[np.ndarray, np.ndarray] | None = None
     work: Any = None
+    product_toggles: np.ndarray | None = None
 
 
 class RecordingBackend:
@@ -92,6 +98,7 @@ def layer_profiles(prepared: Any, config: OptimizeConfig, *, energy_images: Any 
         takes them (every loaded image, so energy per image is the same whatever the command).
     """
     from pe_models.analytic import carry_statistics, needs_product_sign, run_lengths_needed
+    from pe_models.integers import bit_frequencies
     from sim.config import ArrayConfig
     from workloads.injection import layer_operand_sample
 
@@ -121,6 +128,7 @@ def layer_profiles(prepared: Any, config: OptimizeConfig, *, energy_images: Any 
         reals = np.asarray(quant.multiplier, np.float64) * 2.0 ** (np.asarray(quant.shift, np.float64) - 31)
         lsb = float(reals.max())
         products = np.abs(sample.products.ravel()).astype(np.float64)
+        ones = bit_frequencies(sample.products.ravel() & 0xFFFF, 16)
         profiles.append(
             LayerProfile(
                 name=shape.name,
@@ -137,6 +145,7 @@ def layer_profiles(prepared: Any, config: OptimizeConfig, *, energy_images: Any 
                 groups=shape.groups,
                 units_per_mac=layer_work.units_per_mac,
                 work=layer_work,
+                product_toggles=2.0 * ones * (1.0 - ones),
                 sample_gemm=(
                     activations[: max(1, min(len(activations), _ORDER_MACS // max(1, weights.size)))],
                     weights,

@@ -72,14 +72,30 @@ class SensitivityTable:
     coefficients: Any = None
     stall_cycles: dict[str, np.ndarray] | None = None
     energy_per_stall_pj: dict[str, np.ndarray] | None = None
+    product_choice: tuple[bool, ...] | None = None
+    product_masks: np.ndarray | None = None
+    product_stall_cycles: dict[str, np.ndarray] | None = None
 
-    def stall(self, recovery: str, v: int, razor_bits: int) -> int:
+    def stall(self, recovery: str, v: int, razor_bits: int, product: bool = False) -> int:
         """Cycles one recovery of `recovery` costs at VDD index `v` in an array whose PEs carry
-        `razor_bits` Razor flip-flops (the union of the plan's layers; 1 when the table has no
-        stall table)."""
-        if self.stall_cycles is None:
+        `razor_bits` accumulator Razor flip-flops (the union of the plan's layers) and, with
+        `product`, the product register's failing bits (1 when the table has no stall table)."""
+        tables = self.product_stall_cycles if product and self.product_stall_cycles is not None else self.stall_cycles
+        if tables is None:
             return 1
-        return int(self.stall_cycles[recovery][v, int(razor_bits)])
+        return int(tables[recovery][v, int(razor_bits)])
+
+    def choice_index(self, first_bit: int, product_mask: int = 0) -> int:
+        """Index of the choice protecting accumulator bits `first_bit` .. MSB (-1: none) and,
+        when `product_mask` is not 0, the layer's failing product bits."""
+        index = self.choices.index(first_bit)
+        if product_mask and self.product_choice is not None:
+            index += len(self.choices) // 2
+        return index
+
+    def product_mask(self, v: int, layer: int, choice: int) -> int:
+        """Protected product bits of `choice` for `layer` at VDD index `v` (0: none)."""
+        return 0 if self.product_masks is None else int(self.product_masks[v, layer, choice])
 
     def recovery_at(self, recovery: str, v: int, stall: int) -> np.ndarray:
         """Recovery cycles per image, (layers, choices), when one recovery costs `stall` cycles."""
@@ -112,6 +128,112 @@ def _top_buffer_chain_fs(config: OptimizeConfig, timing: Any, counts: np.ndarray
         total += int(arcs[c, 0].max())
         net = netlist.cells[c].inputs[0]
     return total
+
+
+PRODUCT_BITS = 16
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductScreen:
+    """The product register at one VDD: which bits fail per layer and what protecting them does.
+
+    Attributes
+    ----------
+    masks : ndarray, int64, shape (layers,)
+        Per layer the product bits that can be latched wrong: static arrival of the bit later
+        than the sample and the bit changes between the layer's MACs (0: none can fail).
+    unprotected : ndarray, shape (layers,)
+        Visible errors per MAC with those bits unprotected: ``sum_j t_j min(1, 2^j s_l)``.
+    silent : ndarray, shape (layers,)
+        Visible errors per MAC with them protected: the bits whose arrival behind their hold
+        buffers is later than the shadow sample.
+    detect : ndarray, shape (layers,)
+        Detection probability per MAC with them protected: ``1 - prod (1 - t_j)`` over the
+        bits that arrive after the sample and by the shadow sample.
+    feasible : bool
+        The window is feasible for the failing bits of every layer (their union) together with
+        the accumulator's (:func:`pe_models.razor.window_fs`).
+    hold_buffers_per_bit : float
+        Mean hold-fix buffers of the union's product bits (:func:`pe_models.razor.razor_pe`).
+    """
+
+    masks: np.ndarray
+    unprotected: np.ndarray
+    silent: np.ndarray
+    detect: np.ndarray
+    feasible: bool
+    hold_buffers_per_bit: float
+
+
+def product_screen(
+    profiles: Sequence[LayerProfile], config: OptimizeConfig, vdd_v: float, window: int
+) -> ProductScreen | None:
+    """The screen of the registered pipeline's product register at `vdd_v` (None: the PE has none).
+
+    A product bit whose static arrival at the (guarded) VDD is later than the sampling instant
+    keeps the previous product's value, wrong with the probability ``t_j`` that it changes
+    (:func:`pe_models.analytic.product_bit_error_probabilities`, i.i.d. operands; the layer's
+    ``product_toggles``). Protected, it sits behind the hold buffers of `window` (fs), built for
+    the union of the layers' failing bits; it is caught when it arrives by ``t_s + window``
+    and silent after.
+    """
+    from pe_models.chain import static_output_arrival_fs
+    from pe_models.razor import razor_pe
+
+    if "multiplier" not in config.pe.stages or any(p.product_toggles is None for p in profiles):
+        return None
+    timing = config.timing(vdd_v)
+
+    def arrivals(pe: Any, stage_timing: Any) -> np.ndarray:
+        netlist = pe.stages["multiplier"]
+        return np.asarray(
+            static_output_arrival_fs(
+                netlist, stage_timing.arcs_fs("multiplier"), "product", stage_timing.launch_fs("multiplier")
+            ),
+            np.float64,
+        )[:PRODUCT_BITS]
+
+    late = arrivals(config.pe, timing) > timing.t_sample_fs
+    toggles = np.array([p.product_toggles for p in profiles], np.float64)
+    failing = late[None, :] & (toggles > 0)
+    weights = 2 ** np.arange(PRODUCT_BITS)
+    masks = (failing * weights[None, :]).sum(axis=1).astype(np.int64)
+    lsb = np.array([p.lsb_per_unit for p in profiles])
+    harm = np.minimum(1.0, weights[None, :] * lsb[:, None])
+    unprotected = (toggles * harm * failing).sum(axis=1)
+    union = int(np.bitwise_or.reduce(masks)) if len(masks) else 0
+    zeros = np.zeros(len(profiles))
+    if union == 0:
+        return ProductScreen(
+            masks=masks, unprotected=unprotected, silent=zeros, detect=zeros, feasible=True, hold_buffers_per_bit=0.0
+        )
+    try:
+        window_fs(timing, window / 1000, pe=config.pe, product_mask=union)
+    except ConfigError:
+        return ProductScreen(
+            masks=masks,
+            unprotected=unprotected,
+            silent=unprotected,
+            detect=zeros,
+            feasible=False,
+            hold_buffers_per_bit=0.0,
+        )
+    built = razor_pe(
+        config.pe, f_clk_mhz=config.f_clk_mhz, protected_mask=0, window_ps=window / 1000, product_mask=union
+    )
+    buffered = arrivals(built, retimed(built, timing))
+    caught = failing & (buffered > timing.t_sample_fs)[None, :] & (buffered <= timing.t_sample_fs + window)[None, :]
+    missed = failing & (buffered > timing.t_sample_fs + window)[None, :]
+    counts = built.product_hold_buffers or (0,) * PRODUCT_BITS
+    union_bits = [bit for bit in range(PRODUCT_BITS) if (union >> bit) & 1]
+    return ProductScreen(
+        masks=masks,
+        unprotected=unprotected,
+        silent=(toggles * harm * missed).sum(axis=1),
+        detect=-np.expm1(np.log1p(-np.minimum(toggles * caught, 1 - 1e-12)).sum(axis=1)),
+        feasible=True,
+        hold_buffers_per_bit=float(np.mean([counts[bit] for bit in union_bits])),
+    )
 
 
 def _recovery_cycles(
@@ -175,9 +297,11 @@ def sensitivity_table(
     silent = np.zeros((n_v, n_l, width))
     stalled = np.full((n_v, n_l), np.nan)
     stalled_column = np.full((n_v, n_l), np.nan)
+    windows = []
     for v, vdd in enumerate(vdds):
         timing = config.timing(vdd)
         window = window_fs(timing, config.razor_window_ps, pe=config.pe)
+        windows.append(window)
         counts = hold_buffer_counts(config.pe, f_clk_mhz=config.f_clk_mhz, protected_mask=None, window_fs=window)
         delay = _top_buffer_chain_fs(config, timing, counts)
         early = dataclasses.replace(timing, t_sample_fs=max(1, timing.t_sample_fs - delay))
@@ -202,6 +326,39 @@ def sensitivity_table(
     harm = np.minimum(1.0, (2.0 ** bits[None, :]) * lsb[:, None])
     visible = np.einsum("vlb,lb,cb->vlc", probabilities, harm, 1.0 - protected) * macs[None, :, None]
     visible += np.einsum("vlb,lb,cb->vlc", silent, harm, protected) * macs[None, :, None]
+    products = [product_screen(profiles, config, vdd, windows[v]) for v, vdd in enumerate(vdds)]
+    product_masks = np.zeros((n_v, n_l, n_c), np.int64)
+    product_buffers = np.zeros(n_v)
+    product_feasible = np.zeros(n_v, bool)
+    product_choice: tuple[bool, ...] | None = None
+    if any(screen is not None and screen.masks.any() for screen in products):
+        unprotected, missed, caught = np.zeros((n_v, n_l)), np.zeros((n_v, n_l)), np.zeros((n_v, n_l))
+        layer_masks = np.zeros((n_v, n_l), np.int64)
+        for v, screen in enumerate(products):
+            if screen is None:
+                continue
+            unprotected[v], missed[v], caught[v], layer_masks[v] = (
+                screen.unprotected,
+                screen.silent,
+                screen.detect,
+                screen.masks,
+            )
+            product_buffers[v] = screen.hold_buffers_per_bit
+            product_feasible[v] = screen.feasible
+        per_image = macs[None, :, None]
+        visible = np.concatenate(
+            [visible + unprotected[:, :, None] * per_image, visible + missed[:, :, None] * per_image], axis=2
+        )
+        detect = np.concatenate(
+            [detect, -np.expm1(np.log1p(-np.minimum(detect, 1 - 1e-12)) + np.log1p(-caught)[:, :, None])], axis=2
+        )
+        product_masks = np.concatenate([product_masks, np.repeat(layer_masks[:, :, None], n_c, axis=2)], axis=2)
+        product_choice = (False,) * n_c + (True,) * n_c
+        choices = choices + choices
+        first = np.concatenate([first, first])
+        protected = np.concatenate([protected, protected])
+        n_c = len(choices)
+    product_bits = np.vectorize(lambda mask: int(mask).bit_count(), otypes=[np.float64])(product_masks)
     visible_drop = detect * np.array([p.drop_visible for p in profiles])[None, :, None] * macs[None, :, None]
     base = np.array([p.base_cycles for p in profiles], np.float64)
     recovery = {r: np.zeros((n_v, n_l, n_c)) for r in RECOVERIES}
@@ -226,6 +383,7 @@ def sensitivity_table(
     detections = detect * macs[None, :, None]
     coefficients = screen_coefficients(profiles, config)
     buffers = np.array([choice_hold_buffers(config, c) for c in choices])
+    masks_by_vdd = [int(np.bitwise_or.reduce(product_masks[v].ravel())) for v in range(n_v)]
     energy, per_stall = {}, {}
     for r in RECOVERIES:
         table = np.zeros((n_v, n_l, n_c))
@@ -235,12 +393,20 @@ def sensitivity_table(
                 cycles = recovery[r][v, index]
                 bit = layer.bit_pj + buffers * layer.hold_buffer_pj
                 bit_cycle = layer.bit_recovery_cycle_pj + buffers * layer.hold_buffer_recovery_cycle_pj
+                product_bit = layer.bit_pj + product_buffers[v] * layer.hold_buffer_pj
+                product_bit_cycle = (
+                    layer.bit_recovery_cycle_pj + product_buffers[v] * layer.hold_buffer_recovery_cycle_pj
+                )
+                razor = product_bits[v, index]
                 replayed = 0.0 if r == "drop" else detections[v, index] * layer.detection_pj
-                scaling[v, index] = cycles * (layer.recovery_cycle_pj + protected_bits * bit_cycle)
+                scaling[v, index] = cycles * (
+                    layer.recovery_cycle_pj + protected_bits * bit_cycle + razor * product_bit_cycle
+                )
                 table[v, index] = (
                     layer.base_pj
                     - (layer.memory_pj if config.objective == "core" else 0.0)
                     + protected_bits * bit
+                    + razor * product_bit
                     + scaling[v, index]
                     + replayed
                 )
@@ -255,6 +421,9 @@ def sensitivity_table(
                 lowest[v, index] = bits_failing.min()
     valid = first[None, None, :] >= lowest[:, :, None]
     valid[:, :, 0] = True
+    if product_choice is not None:
+        with_product = np.array(product_choice)[None, None, :]
+        valid &= ~with_product | ((product_masks != 0) & product_feasible[:, None, None])
     return SensitivityTable(
         vdds=tuple(vdds),
         layers=tuple(p.name for p in profiles),
@@ -271,10 +440,19 @@ def sensitivity_table(
         coefficients=coefficients,
         stall_cycles=stall_cycles_table(config, failing_vdds=[bool(np.any(detect[v] > 0)) for v in range(n_v)]),
         energy_per_stall_pj=per_stall,
+        product_choice=product_choice,
+        product_masks=product_masks,
+        product_stall_cycles=None
+        if product_choice is None
+        else stall_cycles_table(
+            config, failing_vdds=[bool(np.any(detect[v] > 0)) for v in range(n_v)], product_masks=masks_by_vdd
+        ),
     )
 
 
-def stall_cycles_table(config: OptimizeConfig, *, failing_vdds: Sequence[bool] | None = None) -> dict[str, np.ndarray]:
+def stall_cycles_table(
+    config: OptimizeConfig, *, failing_vdds: Sequence[bool] | None = None, product_masks: Sequence[int] | None = None
+) -> dict[str, np.ndarray]:
     """Cycles one recovery costs, per policy, VDD of the grid and Razor flip-flops per PE.
 
     ``table[r][v, h]``: with ``config.penalty_cycles`` given, that number (0 for ``drop``);
@@ -283,6 +461,8 @@ def stall_cycles_table(config: OptimizeConfig, *, failing_vdds: Sequence[bool] |
     buffers of the top ``h`` accumulator bits (a plan's union: its masks run from a first bit
     to the MSB), the window and the guarded supply of VDD ``v``. ``h = 0``: no recovery, 0.
     VDDs where `failing_vdds` is False detect nothing; their stall is the nominal VDD's.
+    `product_masks` (per VDD): the product register bits the array protects too (the union
+    of the plan's layers), which deepen the error tree and widen the PE.
     """
     from sim.protection import Protection
     from sim.recovery import razor_design
@@ -295,11 +475,12 @@ def stall_cycles_table(config: OptimizeConfig, *, failing_vdds: Sequence[bool] |
             tables[r][:, 1:] = int(config.penalty_cycles)
         return tables
     failing = [True] * len(vdds) if failing_vdds is None else list(failing_vdds)
-    rows: dict[float, dict[str, list[int]]] = {}
+    rows: dict[tuple[float, int], dict[str, list[int]]] = {}
     for v, vdd in enumerate(vdds):
-        point = vdd if failing[v] else vdds[0]
+        product = 0 if product_masks is None else int(product_masks[v])
+        point = (vdd if failing[v] else vdds[0], product)
         if point not in rows:
-            timing = config.timing(point)
+            timing = config.timing(point[0])
             rows[point] = {
                 r: [0]
                 + [
@@ -308,6 +489,7 @@ def stall_cycles_table(config: OptimizeConfig, *, failing_vdds: Sequence[bool] |
                             protected_mask=((1 << width) - 1) & ~((1 << (width - bits)) - 1),
                             recovery=r,
                             razor_window_ps=config.razor_window_ps,
+                            product_mask=product,
                         ),
                         rows=config.rows,
                         cols=config.cols,
@@ -339,6 +521,7 @@ class PlanChoice:
     razor_flops: int
     masks: tuple[int, ...] | None = None
     stall_cycles: int | None = None
+    product_masks: tuple[int, ...] | None = None
 
 
 def _limits(table: SensitivityTable, config: OptimizeConfig) -> tuple[float, float, int]:
@@ -360,8 +543,21 @@ def _union_bits(table: SensitivityTable, v: int, picks: Sequence[int]) -> int:
     return max((int(table.protected_bits[v, i, c]) for i, c in enumerate(picks)), default=0)
 
 
+def _product_union(table: SensitivityTable, v: int, picks: Sequence[int]) -> int:
+    """Product register bits with a Razor flip-flop in a plan's array: its layers' union."""
+    union = 0
+    for i, c in enumerate(picks):
+        union |= table.product_mask(v, i, c)
+    return union
+
+
+def _plan_stall(table: SensitivityTable, v: int, recovery: str, picks: Sequence[int]) -> int:
+    return table.stall(recovery, v, _union_bits(table, v, picks), product=_product_union(table, v, picks) != 0)
+
+
 def _choice(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: str, picks: Sequence[int]) -> PlanChoice:
-    stall = table.stall(recovery, v, _union_bits(table, v, picks))
+    stall = _plan_stall(table, v, recovery, picks)
+    product_union = _product_union(table, v, picks)
     energy, visible, recovery_cycles = _arrays(table, v, recovery, stall)
     rows = range(len(picks))
     total_visible = float(sum(visible[i, c] for i, c in zip(rows, picks, strict=True)))
@@ -379,13 +575,19 @@ def _choice(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: s
         visible_errors=total_visible,
         predicted_loss_pct=100.0 * float(-np.expm1(-total_visible)),
         latency_overhead_pct=overhead,
-        razor_flops=bits * config.pes,
+        razor_flops=(bits + product_union.bit_count()) * config.pes,
         stall_cycles=stall,
+        product_masks=None
+        if table.product_choice is None
+        else tuple(table.product_mask(v, i, c) for i, c in enumerate(picks)),
     )
 
 
 def _allowed(table: SensitivityTable, v: int, max_bits: int) -> np.ndarray:
-    return table.valid[v] & (table.protected_bits[v] <= max_bits)
+    razor = table.protected_bits[v]
+    if table.product_masks is not None:
+        razor = razor + np.vectorize(lambda mask: int(mask).bit_count())(table.product_masks[v])
+    return table.valid[v] & (razor <= max_bits)
 
 
 def solve_milp(
@@ -413,6 +615,8 @@ def solve_milp(
     """
     default_visible, default_overhead, max_bits = _limits(table, config)
     stalls = np.ones(max_bits + 1, np.int64) if table.stall_cycles is None else table.stall_cycles[recovery][v]
+    if table.product_stall_cycles is not None:
+        stalls = np.maximum(stalls, table.product_stall_cycles[recovery][v])
     top = min(max_bits, len(stalls) - 1)
     caps = [h for h in range(1, top + 1) if h == top or stalls[h + 1] != stalls[h]] or [top]
     best: PlanChoice | None = None
@@ -491,9 +695,7 @@ def solve_exhaustive(table: SensitivityTable, config: OptimizeConfig, v: int, re
     best: tuple[float, tuple[int, ...]] | None = None
     layers = range(len(options))
     for picks in itertools.product(*options):
-        energy, visible, recovery_cycles = _arrays(
-            table, v, recovery, table.stall(recovery, v, _union_bits(table, v, picks))
-        )
+        energy, visible, recovery_cycles = _arrays(table, v, recovery, _plan_stall(table, v, recovery, picks))
         if sum(visible[i, c] for i, c in zip(layers, picks, strict=True)) > visible_budget * (1 + 1e-9):
             continue
         if sum(recovery_cycles[i, c] for i, c in zip(layers, picks, strict=True)) > limit * (1 + 1e-9):
@@ -534,6 +736,13 @@ class Candidate:
     model: str
     width: int
     razor_window_ps: float | None = None
+    product_masks: tuple[int, ...] | None = None
+
+    def layer_product_masks(self) -> dict[str, int]:
+        """Protected product register bits of the layers that protect any."""
+        if self.product_masks is None:
+            return {}
+        return {name: mask for name, mask in zip(self.layers, self.product_masks, strict=True) if mask}
 
     def layer_masks(self) -> dict[str, int]:
         """Protected-bit mask of every layer."""
@@ -554,6 +763,7 @@ class Candidate:
             model=self.model,
             vdd_v=round(self.vdd_v, 3),
             razor_window_ps=self.razor_window_ps,
+            product_layers=self.layer_product_masks(),
         )
 
     def to_toml(self) -> str:
@@ -632,6 +842,19 @@ def plan_bits(plan: PlanChoice, layers: Sequence[str], width: int = 32) -> str:
     return f"{text} ({len(first)}/{len(layers)} layers)"
 
 
+def plan_product_bits(plan: PlanChoice, layers: Sequence[str]) -> str:
+    """The product register bits a plan protects: ``15:13 (4/17 layers)``, ``none``."""
+    from sim.protection import format_bit_mask
+
+    masks = [mask for mask in (plan.product_masks or ()) if mask]
+    if not masks:
+        return "none"
+    union = 0
+    for mask in masks:
+        union |= mask
+    return f"{format_bit_mask(union)} ({len(masks)}/{len(layers)} layers)"
+
+
 def nominal_energy(table: SensitivityTable, config: OptimizeConfig) -> float:
     """Energy per image at the top of the grid with no protection (the reference of `saving_pct`)."""
     return float(table.energy_pj["global"][0, :, 0].sum())
@@ -669,7 +892,20 @@ def plan_from_file(plan: Any, vdd_v: float, layers: Sequence[str], width: int) -
     """A :class:`sim.protection.ProtectionPlan` (``--plan``) at `vdd_v` as a PlanChoice with its own masks."""
     masks = tuple(plan.mask_for(name) for name in layers)
     first = tuple(-1 if mask == 0 else (mask & -mask).bit_length() - 1 for mask in masks)
-    return dataclasses.replace(unprotected_plan(vdd_v, layers), recovery=plan.recovery, first_bits=first, masks=masks)
+    products = tuple(plan.product_mask_for(name) for name in layers)
+    return dataclasses.replace(
+        unprotected_plan(vdd_v, layers),
+        recovery=plan.recovery,
+        first_bits=first,
+        masks=masks,
+        product_masks=products if any(products) else None,
+    )
+
+
+def plan_picks(table: SensitivityTable, plan: PlanChoice) -> list[int]:
+    """The table's choice index of every layer of `plan` (its first bits and product protection)."""
+    products = plan.product_masks or (0,) * len(plan.first_bits)
+    return [table.choice_index(bit, product) for bit, product in zip(plan.first_bits, products, strict=True)]
 
 
 def plan_stall(table: SensitivityTable, plan: PlanChoice) -> int:
@@ -677,14 +913,14 @@ def plan_stall(table: SensitivityTable, plan: PlanChoice) -> int:
     if plan.stall_cycles is not None:
         return plan.stall_cycles
     v = table.vdds.index(plan.vdd_v)
-    return table.stall(plan.recovery, v, _union_bits(table, v, [table.choices.index(b) for b in plan.first_bits]))
+    return _plan_stall(table, v, plan.recovery, plan_picks(table, plan))
 
 
 def plan_recovery_cycles(table: SensitivityTable, plan: PlanChoice) -> float:
     """Recovery cycles per image the screen predicts for `plan`, at its stall."""
     v = table.vdds.index(plan.vdd_v)
     cycles = table.recovery_at(plan.recovery, v, plan_stall(table, plan))
-    return float(sum(cycles[i, table.choices.index(bit)] for i, bit in enumerate(plan.first_bits)))
+    return float(sum(cycles[i, c] for i, c in enumerate(plan_picks(table, plan))))
 
 
 def predicted_overhead(table: SensitivityTable, plan: PlanChoice | None) -> float:
