@@ -56,3 +56,17 @@ def test_accuracy_on_1000_images_gives_the_same_energy_per_image():
     for vdd in (0.9, 0.6):
         assert accuracy[vdd].energy_per_inference_pj == energy[vdd].energy_per_inference_pj
         assert accuracy[vdd].cycles_per_image == energy[vdd].cycles_per_image
+
+
+@pytest.mark.slow
+def test_run_reports_the_same_energy_per_image_as_the_energy_study():
+    """`vscale run`'s step-2 rows (bit-level, 16 test images, batch 1) against `vscale energy`."""
+    energy = _energy_total()
+    result = vscale.run(images=20, vdd_v=[0.9, 0.6], jobs=1)
+    rows = {row.vdd_v: row for row in result.rows if row.label == "step 2: unprotected"}
+    assert sorted(rows) == [0.6, 0.9]
+    for vdd in (0.9, 0.6):
+        assert rows[vdd].batch == energy[vdd].batch == 1
+        assert rows[vdd].energy_uj * 1e6 == pytest.approx(energy[vdd].energy_per_inference_pj, rel=1e-12)
+        assert rows[vdd].core_uj * 1e6 == pytest.approx(energy[vdd].core_pj, rel=1e-12)
+        assert rows[vdd].dvfs_energy_uj * 1e6 == pytest.approx(energy[vdd].dvfs_energy_per_inference_pj, rel=1e-12)
