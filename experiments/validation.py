@@ -170,8 +170,8 @@ def vdd_values(value: object, name: str = "vdd_v") -> tuple[float, ...]:
     Raises
     ------
     ConfigError
-        Malformed text, a step <= 0, an empty list, more than :data:`MAX_VOLTAGES`, or a
-        voltage outside (0, 2] V (the technology then checks its own range); a value that
+        Malformed text, a step <= 0, an empty list, more than :data:`MAX_VOLTAGES`, a voltage
+        listed twice, or a voltage outside (0, 2] V (the technology then checks its own range); a value that
         reads as millivolts (``900``) is named so.
     """
     if isinstance(value, str):
@@ -210,6 +210,8 @@ def vdd_values(value: object, name: str = "vdd_v") -> tuple[float, ...]:
             shown = f"{number:g} V" if ok else repr(item)
             hint = f"; in volts, {number / 1000:g} V ({number:g} mV)?" if ok and 100 <= number <= 2000 else ""
             raise ConfigError(f"{name}: {shown} is out of range; allowed: (0, 2] V{hint}")
+        if number in result:
+            raise ConfigError(f"{name}: {number:g} V is listed twice; allowed: each supply voltage once")
         result.append(number)
     return tuple(result)
 
