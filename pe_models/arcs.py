@@ -9,14 +9,28 @@ pin ``k`` and output edge ``e`` (0 = fall, 1 = rise: the output value after the 
   source's wire capacitance per fan-out pin;
 * **slew** of a net, per edge: the transition time of its driver for that output edge
   at its load, the largest over the driver's pins (each pin's arc read at the slew of
-  the input edges that can cause that output edge); a stage input's slew is the
-  flip-flop's Q transition at the net's load; constant nets have slew 0;
+  the input edges that can cause that output edge in some state of the cell's other
+  pins, tied ones included, as OpenSTA does); a stage input's slew is the flip-flop's
+  Q transition at the net's load; constant nets have slew 0;
 * **launch** of every stage input bit, per edge: the clock-to-Q delay of the flip-flop
   that drives it, at its net's load (0 for a source without flip-flop data): the input
   switches that long after the clock edge;
-* **delay** ``d[c, k, e] = source.delay_ps(kind, pin k, edge e, load, slew)`` where the
-  slew is the largest slew of the input edges of pin k that can cause output edge e
-  (from the cell's truth table: rise for a positive-unate pin, both for an XOR).
+* **causes** of an instance (:func:`instance_causes`): which input edges of pin k can
+  switch the output with edge e, from the cell's truth table with the pins tied to
+  ``CONST0``/``CONST1`` held at their values (rise for a positive-unate pin, both for
+  an XOR, only the falling one for the inverting ``xor3(0, x, 1)``);
+* **delay** ``d[c, k, e]``: for an arc one input edge causes,
+  ``source.delay_ps(kind, pin k, edge e, load, slew)`` at that input edge's slew. A
+  non-unate arc (both input edges cause e) has one delay for both in the gate level, the
+  one that gives the static arrival of per-input-edge timing through this pin:
+  ``max_i(A_i + D_i) - max_i A_i`` with ``A_i`` the latest static arrival of the
+  input's edge i and ``D_i`` the delay at that edge's own slew (between ``D_rise`` and
+  ``D_fall``; exact at factor 1 and under any variation factor, which scales both). The
+  input edge that arrives last gets at least its own delay, the other at most its own
+  (at most ``|D_rise - D_fall|`` less): the static arrival is still the latest any
+  gate-level event through this pin can reach, but an early edge's event can be that
+  much earlier than its own arc would place it (a gate-level approximation of the same
+  kind as one delay per pin for every state of the other pins).
 
 Rounding: ``max(1, rint(delay_ps * 1000 * factor))`` once, after every scaling
 (``factor`` is a process-variation factor, 1 without variation), so every level adds the
