@@ -1052,7 +1052,8 @@ def to_library(result: CharacterizationResult, *, name: str, command: str) -> Ce
 
 
 def merge_library(base: CellLibraryData, measured: CellLibraryData, *, origin: str) -> CellLibraryData:
-    """`base` with the cells (and the Razor flip-flop) of `measured` replaced or added.
+    """`base` with the cells (and the Razor flip-flop) of `measured` replaced or added (the
+    nominal supply is `base`'s: the technology's, not the measurement's).
 
     Raises
     ------
@@ -1080,6 +1081,6 @@ def merge_library(base: CellLibraryData, measured: CellLibraryData, *, origin: s
         model_card_sha256=measured.model_card_sha256,
         command=measured.command,
         fo4_ps=measured.fo4_ps,
-        vdd_nominal_v=measured.vdd_nominal_v,
+        vdd_nominal_v=base.vdd_nominal_v,
         razor_flop=measured.razor_flop if measured.razor_flop is not None else base.razor_flop,
     )
