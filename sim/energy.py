@@ -895,7 +895,7 @@ def layer_energy(
     powered = activity.pes * (active_share if gating.power_gating else 1.0)
     razor = Band.exact(0.0)
     if activity.protected_bits:
-        per_bit_cycle = model.razor_extra_pj * scales.flop_clock + model.hold_buffer_pj * (
+        per_bit_cycle = model.razor_extra_pj * scales.razor_extra + model.hold_buffer_pj * (
             model.hold_buffers_per_bit * scales.hold_buffer
         )
         levels = math.ceil(math.log2(max(2, activity.protected_bits * activity.pes)))
@@ -903,6 +903,14 @@ def layer_energy(
             per_bit_cycle * (activity.protected_bits * razor_pe_cycles)
             + model.error_network_pj * (activity.detections * levels * scales.error_network)
             + model.flop_clock_pj * (activity.recovery_flops_per_pe * razor_pe_cycles * scales.flop_clock)
+            + model.razor_extra_leakage_uw
+            * (
+                activity.protected_bits
+                * powered
+                * latency_us
+                * scales.razor_leakage
+                * leakage_temperature_factor(gating.temperature_c)
+            )
         )
     traffic = activity.traffic
     if traffic.by_operand:
