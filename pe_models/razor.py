@@ -67,6 +67,7 @@ __all__ = [
     "check_product_mask",
     "format_bits",
     "hold_buffers",
+    "mean_hold_buffers",
     "min_path_fs",
     "razor_feasibility",
     "razor_masks",
@@ -761,6 +762,18 @@ def razor_pe(
             )
         )
     return _with_buffers(_unbuffered(pe), tuple(int(n) for n in counts), product)
+
+
+def mean_hold_buffers(built: PEConfig, protected_mask: int, product_mask: int = 0) -> float:
+    """Mean hold-fix buffers of a built PE over its protected accumulator bits and product bits (0: none).
+
+    `built`: a PE with its hold buffers (:func:`razor_pe`); a bit without buffers counts 0.
+    """
+    accumulator = built.hold_buffers or (0,) * built.width
+    product = built.product_hold_buffers or (0,) * PRODUCT_BITS
+    counts = [accumulator[bit] for bit in range(built.width) if (protected_mask >> bit) & 1]
+    counts += [product[bit] for bit in range(PRODUCT_BITS) if (product_mask >> bit) & 1]
+    return sum(counts) / len(counts) if counts else 0.0
 
 
 def retimed(pe: PEConfig, timing: StageTiming) -> StageTiming:
