@@ -203,10 +203,11 @@ def _select(carry, propagate, m00, m01, m10, m11):
 
 
 @njit(cache=True, inline="always")
-def _flip_pass(words, out, lanes, form, index, carries_row, propagate_row, blend, first):
-    """OR (or store, on the `first` pass) into `out` the flip of carry-step count ``form.steps[index]``:
-    ``S_k & R_k & (CI ^ (CI_old << k))`` per lane, CI and the propagate bits from rows `carries_row`
-    and `propagate_row` of `words` (`blend`: each lane's scenario's masks, else scenario 0's)."""
+def _flip_pass(words, out, lanes, form, index, carries_row, propagate_row, blend):
+    """OR into `out` the flip of carry-step count ``form.steps[index]``: ``S_k & R_k & (CI ^ (CI_old << k))``
+    per lane, CI and the propagate bits from rows `carries_row` and `propagate_row` of `words`
+    (`blend`: each lane's scenario's masks, else scenario 0's). The two cases are separate loops:
+    one loop testing `blend` inside did not vectorise."""
     k = np.uint32(form.steps[index])
     sh = form.shifts[index]
     shifts = (
@@ -233,28 +234,31 @@ def _flip_pass(words, out, lanes, form, index, carries_row, propagate_row, blend
     new_ci = words[carries_row]
     old_ci = words[_OLD_CI]
     propagate = words[propagate_row]
+    if not blend:
+        for lane in range(lanes):
+            p = propagate[lane]
+            carry = new_ci[lane]
+            stale = np.uint32(_stale_run_u32(p, shifts) & np.uint32(carry ^ _shl_u32(old_ci[lane], k)))
+            out[lane] = np.uint32(out[lane] | np.uint32(stale & _select(carry, p, u00, u01, u10, u11)))
+        return
     rising = words[_RISING]
     falling = words[_FALLING]
     for lane in range(lanes):
         p = propagate[lane]
         carry = new_ci[lane]
         stale = np.uint32(_stale_run_u32(p, shifts) & np.uint32(carry ^ _shl_u32(old_ci[lane], k)))
-        if blend:
-            r = rising[lane]
-            f = falling[lane]
-            u = np.uint32(~(r | f))
-            chosen = _select(
-                carry,
-                p,
-                np.uint32((u00 & u) | (r00 & r) | (f00 & f)),
-                np.uint32((u01 & u) | (r01 & r) | (f01 & f)),
-                np.uint32((u10 & u) | (r10 & r) | (f10 & f)),
-                np.uint32((u11 & u) | (r11 & r) | (f11 & f)),
-            )
-        else:
-            chosen = _select(carry, p, u00, u01, u10, u11)
-        flip = np.uint32(stale & chosen)
-        out[lane] = flip if first else np.uint32(out[lane] | flip)
+        r = rising[lane]
+        f = falling[lane]
+        u = np.uint32(~(r | f))
+        chosen = _select(
+            carry,
+            p,
+            np.uint32((u00 & u) | (r00 & r) | (f00 & f)),
+            np.uint32((u01 & u) | (r01 & r) | (f01 & f)),
+            np.uint32((u10 & u) | (r10 & r) | (f10 & f)),
+            np.uint32((u11 & u) | (r11 & r) | (f11 & f)),
+        )
+        out[lane] = np.uint32(out[lane] | np.uint32(stale & chosen))
 
 
 @njit(cache=True)
@@ -275,6 +279,7 @@ def _edge_lanes(new_a, old_a, lanes, form, scratch, latched):
     propagate = words[_PROPAGATE]
     rising = words[_RISING]
     falling = words[_FALLING]
+    flip = words[_FLIP]
     any_late = np.uint32(0)
     for lane in range(lanes):
         na = new_a[lane]
@@ -290,32 +295,25 @@ def _edge_lanes(new_a, old_a, lanes, form, scratch, latched):
         f = np.uint32(old_sign & ~new_sign)
         rising[lane] = r
         falling[lane] = f
+        flip[lane] = 0
         any_late = np.uint32(any_late | (r & late_rising) | (f & late_falling))
     count = form.steps.shape[0]
     for index in range(count):
-        _flip_pass(words, words[_FLIP], lanes, form, index, _NEW_CI, _PROPAGATE, form.uniform[index] == 0, index == 0)
-    if count == 0:
-        flip = words[_FLIP]
-        for lane in range(lanes):
-            flip[lane] = 0
+        _flip_pass(words, flip, lanes, form, index, _NEW_CI, _PROPAGATE, form.uniform[index] == 0)
     if any_late != 0:
         late_ci = words[_LATE_CI]
         late_p = words[_LATE_P]
+        late_flip = scratch.flips[0]
         for lane in range(lanes):
             na = new_a[lane]
             nb = np.uint32(_extend_u32(new_p[lane], mask) ^ extension)
             late_ci[lane] = np.uint32(np.uint32(na + nb) ^ na ^ nb)
             late_p[lane] = np.uint32(na ^ nb)
-        written = False
+            late_flip[lane] = 0
         for index in range(count):
             m = form.masks[index, 0]
             if m[0] | m[1] | m[2] | m[3]:
-                _flip_pass(words, scratch.flips[0], lanes, form, index, _LATE_CI, _LATE_P, False, not written)
-                written = True
-        if not written:
-            late_flip = scratch.flips[0]
-            for lane in range(lanes):
-                late_flip[lane] = 0
+                _flip_pass(words, late_flip, lanes, form, index, _LATE_CI, _LATE_P, False)
     _finish(new_a, old_a, lanes, form, scratch, latched, any_late != 0)
 
 
