@@ -54,7 +54,8 @@ class EdgeForm(NamedTuple):
     uniform : uint8 array, shape (K,)
         1 where the three scenarios' masks of k are the same.
     tails : uint32 array, shape (3, 3)
-        Per scenario: the stale, late-chain and fallback masks.
+        Per scenario: the stale, late-chain and fallback masks (the late chain only where the
+        scenario has stale bits, as :func:`edge_sample` takes it).
     keep, late : int
         Product bits taken from this MAC's product and (late) from the previous one's (16-bit).
     mask : int
@@ -80,9 +81,10 @@ class EdgeScratch(NamedTuple):
     Attributes
     ----------
     words : uint32 array, shape (13, n)
-        Per lane: new and old product registers, new carries, old carries, propagate, rising and
-        falling lane masks, flip of the main chain, the late chain's carries and propagate, and
-        (one PE's stream) the incoming sums, the previous MAC's and the latched sums.
+        Per lane: new and old product registers, new carries, old carries, propagate, two lane
+        masks that select the lane's scenario (:func:`_edge_lanes`), flip of the main chain, the
+        late chain's carries and propagate, and (one PE's stream) the incoming sums, the
+        previous MAC's and the latched sums.
     flips : uint32 array, shape (2, n)
         The late chain's flip, and each lane's latched sum XOR its settled sum.
     counters : uint32 array, shape (8, n)
@@ -121,9 +123,7 @@ def _shr_u32(typingctx, word, shift):
     return types.uint32(word, shift), codegen
 
 
-_NEW_P, _OLD_P, _NEW_CI, _OLD_CI, _PROPAGATE, _RISING, _FALLING, _FLIP, _LATE_CI, _LATE_P, _IN, _BEFORE, _OUT = range(
-    13
-)
+_NEW_P, _OLD_P, _NEW_CI, _OLD_CI, _PROPAGATE, _FIRST, _SECOND, _FLIP, _LATE_CI, _LATE_P, _IN, _BEFORE, _OUT = range(13)
 
 
 def edge_form(params: np.ndarray, base: int, width: int) -> EdgeForm:
@@ -162,6 +162,7 @@ def edge_form(params: np.ndarray, base: int, width: int) -> EdgeForm:
         [row[base + s * EDGE_SCENARIO_WORDS + 5 * EDGE_SLOTS : base + (s + 1) * EDGE_SCENARIO_WORDS] for s in range(3)],
         dtype=np.int64,
     ).astype(np.uint32)
+    tails[tails[:, 0] == 0, 1] = 0
     late = int(row[PARAM_LATE_PRODUCT]) & 0xFFFF
     mask = int(row[PARAM_MASK]) & ((1 << width) - 1)
     return EdgeForm(
@@ -203,11 +204,43 @@ def _select(carry, propagate, m00, m01, m10, m11):
 
 
 @njit(cache=True, inline="always")
-def _flip_pass(words, out, lanes, form, index, carries_row, propagate_row, blend):
+def _masks(form, index, scenario):
+    """The four masks ``m{v}{p}`` of carry-step count ``form.steps[index]`` in `scenario`, uint32."""
+    m = form.masks
+    return (
+        np.uint32(m[index, scenario, 0]),
+        np.uint32(m[index, scenario, 1]),
+        np.uint32(m[index, scenario, 2]),
+        np.uint32(m[index, scenario, 3]),
+    )
+
+
+@njit(cache=True, inline="always")
+def _xor4(left, right):
+    return (
+        np.uint32(left[0] ^ right[0]),
+        np.uint32(left[1] ^ right[1]),
+        np.uint32(left[2] ^ right[2]),
+        np.uint32(left[3] ^ right[3]),
+    )
+
+
+@njit(cache=True, inline="always")
+def _any4(words):
+    return (words[0] | words[1] | words[2] | words[3]) != 0
+
+
+@njit(cache=True, inline="always")
+def _flip_pass(words, out, lanes, form, index, carries_row, propagate_row, scenarios):
     """OR into `out` the flip of carry-step count ``form.steps[index]``: ``S_k & R_k & (CI ^ (CI_old << k))``
-    per lane, CI and the propagate bits from rows `carries_row` and `propagate_row` of `words`
-    (`blend`: each lane's scenario's masks, else scenario 0's). The two cases are separate loops:
-    one loop testing `blend` inside did not vectorise."""
+    per lane, CI and the propagate bits from rows `carries_row` and `propagate_row` of `words`.
+
+    `scenarios` ``(c0, c1, c2)``: a lane marked in row ``_FIRST`` takes scenario c1's masks, one
+    marked in ``_SECOND`` c2's, any other c0's, as ``base ^ (d1 & first) ^ (d2 & second)``. A
+    pass whose masks are the same in every lane runs without the blend (and is skipped when they
+    are empty), one with a single differing class blends one row: separate loops (a loop testing
+    the case inside did not vectorise).
+    """
     k = np.uint32(form.steps[index])
     sh = form.shifts[index]
     shifts = (
@@ -218,69 +251,81 @@ def _flip_pass(words, out, lanes, form, index, carries_row, propagate_row, blend
         np.uint32(sh[4]),
         np.uint32(sh[5]),
     )
-    masks = form.masks
-    u00 = np.uint32(masks[index, 0, 0])
-    u01 = np.uint32(masks[index, 0, 1])
-    u10 = np.uint32(masks[index, 0, 2])
-    u11 = np.uint32(masks[index, 0, 3])
-    r00 = np.uint32(masks[index, 1, 0])
-    r01 = np.uint32(masks[index, 1, 1])
-    r10 = np.uint32(masks[index, 1, 2])
-    r11 = np.uint32(masks[index, 1, 3])
-    f00 = np.uint32(masks[index, 2, 0])
-    f01 = np.uint32(masks[index, 2, 1])
-    f10 = np.uint32(masks[index, 2, 2])
-    f11 = np.uint32(masks[index, 2, 3])
+    base = _masks(form, index, scenarios[0])
+    d1 = _xor4(base, _masks(form, index, scenarios[1]))
+    d2 = _xor4(base, _masks(form, index, scenarios[2]))
+    b00, b01, b10, b11 = base
     new_ci = words[carries_row]
     old_ci = words[_OLD_CI]
     propagate = words[propagate_row]
-    if not blend:
+    if not _any4(d1) and not _any4(d2):
+        if not _any4(base):
+            return
         for lane in range(lanes):
             p = propagate[lane]
             carry = new_ci[lane]
             stale = np.uint32(_stale_run_u32(p, shifts) & np.uint32(carry ^ _shl_u32(old_ci[lane], k)))
-            out[lane] = np.uint32(out[lane] | np.uint32(stale & _select(carry, p, u00, u01, u10, u11)))
+            out[lane] = np.uint32(out[lane] | np.uint32(stale & _select(carry, p, b00, b01, b10, b11)))
         return
-    rising = words[_RISING]
-    falling = words[_FALLING]
+    if not _any4(d1) or not _any4(d2):
+        marks = words[_SECOND] if _any4(d2) else words[_FIRST]
+        e00, e01, e10, e11 = d2 if _any4(d2) else d1
+        for lane in range(lanes):
+            p = propagate[lane]
+            carry = new_ci[lane]
+            stale = np.uint32(_stale_run_u32(p, shifts) & np.uint32(carry ^ _shl_u32(old_ci[lane], k)))
+            s = marks[lane]
+            chosen = _select(
+                carry,
+                p,
+                np.uint32(b00 ^ (e00 & s)),
+                np.uint32(b01 ^ (e01 & s)),
+                np.uint32(b10 ^ (e10 & s)),
+                np.uint32(b11 ^ (e11 & s)),
+            )
+            out[lane] = np.uint32(out[lane] | np.uint32(stale & chosen))
+        return
+    f00, f01, f10, f11 = d1
+    g00, g01, g10, g11 = d2
+    first = words[_FIRST]
+    second = words[_SECOND]
     for lane in range(lanes):
         p = propagate[lane]
         carry = new_ci[lane]
         stale = np.uint32(_stale_run_u32(p, shifts) & np.uint32(carry ^ _shl_u32(old_ci[lane], k)))
-        r = rising[lane]
-        f = falling[lane]
-        u = np.uint32(~(r | f))
+        r = first[lane]
+        f = second[lane]
         chosen = _select(
             carry,
             p,
-            np.uint32((u00 & u) | (r00 & r) | (f00 & f)),
-            np.uint32((u01 & u) | (r01 & r) | (f01 & f)),
-            np.uint32((u10 & u) | (r10 & r) | (f10 & f)),
-            np.uint32((u11 & u) | (r11 & r) | (f11 & f)),
+            np.uint32(b00 ^ (f00 & r) ^ (g00 & f)),
+            np.uint32(b01 ^ (f01 & r) ^ (g01 & f)),
+            np.uint32(b10 ^ (f10 & r) ^ (g10 & f)),
+            np.uint32(b11 ^ (f11 & r) ^ (g11 & f)),
         )
         out[lane] = np.uint32(out[lane] | np.uint32(stale & chosen))
 
 
 @njit(cache=True)
-def _edge_lanes(new_a, old_a, lanes, form, scratch, latched):
+def _edge_lanes(new_a, old_a, lanes, form, scratch, latched, passes, scenarios):
     """The per-edge model's latched sums of `lanes` MACs from their incoming sums (`new_a`, the
     previous MAC's `old_a`) and product registers (``scratch.words[_NEW_P]``, ``[_OLD_P]``, 16-bit
-    patterns): ``latched[lane]``, and each flip (latched XOR settled) in ``scratch.flips[1]``."""
+    patterns): ``latched[lane]``, and each flip (latched XOR settled) in ``scratch.flips[1]``.
+
+    Each lane's scenario: c1 of ``scenarios = (c0, c1, c2)`` where row ``_FIRST`` of the words
+    marks it (all ones), c2 where ``_SECOND`` does, else c0; the carry-step passes take their
+    masks from `passes` in the same way (a triple that differs from `scenarios` only where a
+    lane's flip cannot depend on its masks).
+    """
     words = scratch.words
     mask = np.uint32(form.mask)
     extension = np.uint32(form.extension)
-    tails = form.tails
-    late_rising = np.uint32(tails[1, 1])
-    late_falling = np.uint32(tails[2, 1])
     new_p = words[_NEW_P]
     old_p = words[_OLD_P]
     new_ci = words[_NEW_CI]
     old_ci = words[_OLD_CI]
     propagate = words[_PROPAGATE]
-    rising = words[_RISING]
-    falling = words[_FALLING]
     flip = words[_FLIP]
-    any_late = np.uint32(0)
     for lane in range(lanes):
         na = new_a[lane]
         oa = old_a[lane]
@@ -289,18 +334,13 @@ def _edge_lanes(new_a, old_a, lanes, form, scratch, latched):
         new_ci[lane] = np.uint32(np.uint32(na + nb) ^ na ^ nb)
         old_ci[lane] = np.uint32(np.uint32(oa + ob) ^ oa ^ ob)
         propagate[lane] = np.uint32(na ^ nb)
-        new_sign = _sign_word_u32(new_p[lane])
-        old_sign = _sign_word_u32(old_p[lane])
-        r = np.uint32(new_sign & ~old_sign)
-        f = np.uint32(old_sign & ~new_sign)
-        rising[lane] = r
-        falling[lane] = f
         flip[lane] = 0
-        any_late = np.uint32(any_late | (r & late_rising) | (f & late_falling))
     count = form.steps.shape[0]
     for index in range(count):
-        _flip_pass(words, flip, lanes, form, index, _NEW_CI, _PROPAGATE, form.uniform[index] == 0)
-    if any_late != 0:
+        _flip_pass(words, flip, lanes, form, index, _NEW_CI, _PROPAGATE, passes)
+    tails = form.tails
+    with_late = (tails[scenarios[0], 1] | tails[scenarios[1], 1] | tails[scenarios[2], 1]) != 0
+    if with_late:
         late_ci = words[_LATE_CI]
         late_p = words[_LATE_P]
         late_flip = scratch.flips[0]
@@ -311,27 +351,35 @@ def _edge_lanes(new_a, old_a, lanes, form, scratch, latched):
             late_p[lane] = np.uint32(na ^ nb)
             late_flip[lane] = 0
         for index in range(count):
-            m = form.masks[index, 0]
-            if m[0] | m[1] | m[2] | m[3]:
-                _flip_pass(words, late_flip, lanes, form, index, _LATE_CI, _LATE_P, False)
-    _finish(new_a, old_a, lanes, form, scratch, latched, any_late != 0)
+            _flip_pass(words, late_flip, lanes, form, index, _LATE_CI, _LATE_P, (0, 0, 0))
+    _finish(new_a, old_a, lanes, form, scratch, latched, scenarios, with_late)
 
 
 @njit(cache=True, inline="always")
-def _finish(new_a, old_a, lanes, form, scratch, latched, with_late):
+def _tail(tails, scenarios, which):
+    """Tail word `which` (stale, late, fallback) of the three scenarios, as (c0's, c0's ^ c1's, c0's ^ c2's)."""
+    base = np.uint32(tails[scenarios[0], which])
+    return (
+        base,
+        np.uint32(base ^ np.uint32(tails[scenarios[1], which])),
+        np.uint32(base ^ np.uint32(tails[scenarios[2], which])),
+    )
+
+
+@njit(cache=True, inline="always")
+def _finish(new_a, old_a, lanes, form, scratch, latched, scenarios, with_late):
     """Latched sums and flips of :func:`_edge_lanes` from its passes' words."""
     words = scratch.words
     mask = np.uint32(form.mask)
     extension = np.uint32(form.extension)
-    tails = form.tails
-    stale0, stale1, stale2 = np.uint32(tails[0, 0]), np.uint32(tails[1, 0]), np.uint32(tails[2, 0])
-    late0, late1, late2 = np.uint32(tails[0, 1]), np.uint32(tails[1, 1]), np.uint32(tails[2, 1])
-    fall0, fall1, fall2 = np.uint32(tails[0, 2]), np.uint32(tails[1, 2]), np.uint32(tails[2, 2])
+    stale0, stale1, stale2 = _tail(form.tails, scenarios, 0)
+    late0, late1, late2 = _tail(form.tails, scenarios, 1)
+    fall0, fall1, fall2 = _tail(form.tails, scenarios, 2)
     new_p = words[_NEW_P]
     old_p = words[_OLD_P]
     new_ci = words[_NEW_CI]
-    rising = words[_RISING]
-    falling = words[_FALLING]
+    first = words[_FIRST]
+    second = words[_SECOND]
     flip = words[_FLIP]
     late_ci = words[_LATE_CI]
     late_flip = scratch.flips[0]
@@ -339,14 +387,13 @@ def _finish(new_a, old_a, lanes, form, scratch, latched, with_late):
     for lane in range(lanes):
         na = new_a[lane]
         nb = _extend_u32(new_p[lane], mask)
-        r = rising[lane]
-        f = falling[lane]
-        u = np.uint32(~(r | f))
-        stale = np.uint32((stale0 & u) | (stale1 & r) | (stale2 & f))
-        fallback = np.uint32((fall0 & u) | (fall1 & r) | (fall2 & f))
+        r = first[lane]
+        f = second[lane]
+        stale = np.uint32(stale0 ^ (stale1 & r) ^ (stale2 & f))
+        fallback = np.uint32(fall0 ^ (fall1 & r) ^ (fall2 & f))
         carries = np.uint32(new_ci[lane] ^ flip[lane])
         if with_late:
-            late = np.uint32((late0 & u) | (late1 & r) | (late2 & f))
+            late = np.uint32(late0 ^ (late1 & r) ^ (late2 & f))
             alternative = np.uint32(late_ci[lane] ^ late_flip[lane])
             carries = np.uint32((carries & ~late) | (alternative & late))
         value = np.uint32(np.uint32(na ^ nb ^ (extension & stale) ^ carries) & mask)
@@ -355,6 +402,14 @@ def _finish(new_a, old_a, lanes, form, scratch, latched, with_late):
         value = np.uint32((value & ~fallback) | (old_sum & fallback & mask))
         latched[lane] = value
         flips[lane] = np.uint32(value ^ np.uint32(np.uint32(na + nb) & mask))
+
+
+@njit(cache=True, inline="always")
+def _scenario(new_sign, old_sign):
+    """The per-edge table's scenario of a product sign change: 0 unchanged, 1 rising, 2 falling."""
+    if new_sign == old_sign:
+        return 0
+    return 1 if new_sign else 2
 
 
 @njit(cache=True, inline="always")
@@ -398,8 +453,12 @@ def edge_stationary_lanes(stream, weights, psum_in, psum_out, form, first, scrat
     Bit for bit the MACs of consecutive ``registered_mac`` calls of every PE on a ``CELLS_EDGE``
     row without hold buffers, vectorised across the PEs. A step whose stream operand and the
     one before it are 0 (and the one before those, with late product bits) adds 0 after
-    adding 0: without fallback bits in the unchanged-sign scenario its latched sums are the
-    incoming ones.
+    adding 0: without stale or fallback bits in the unchanged-sign scenario (as in every table
+    :func:`pe_models.chain.edge_table` builds) its latched sums are the incoming ones. A step's
+    product signs, hence its lanes' scenarios, depend only on the stream operands and the sign
+    of each PE's weight: the lanes of positive and of negative weights each share one scenario
+    (zero weights: unchanged), which selects the masks of the carry-step passes
+    (:func:`_flip_pass`: no blend on a step where both classes share the scenario).
 
     Parameters
     ----------
@@ -433,7 +492,14 @@ def edge_stationary_lanes(stream, weights, psum_in, psum_out, form, first, scrat
     old_p = words[_OLD_P]
     keep = np.uint32(form.keep)
     late = np.uint32(form.late)
-    copy_zero = np.uint32(form.tails[0, 2]) == 0
+    copy_zero = form.tails[0, 0] == 0 and form.tails[0, 2] == 0
+    sign_late = (form.late >> 15) & 1
+    positive = words[_FIRST]
+    negative = words[_SECOND]
+    for lane in range(lanes):
+        w = weights[lane]
+        positive[lane] = np.uint32(0xFFFFFFFF) if w > 0 else np.uint32(0)
+        negative[lane] = np.uint32(0xFFFFFFFF) if w < 0 else np.uint32(0)
     wrong = 0
     pending = 0
     for t in range(first, stream.shape[0]):
@@ -444,6 +510,10 @@ def edge_stationary_lanes(stream, weights, psum_in, psum_out, form, first, scrat
             for lane in range(lanes):
                 psum_out[t, lane] = psum_in[t, lane]
             continue
+        sign_new = a1 if sign_late else a0
+        sign_old = a2 if sign_late else a1
+        up = _scenario(sign_new < 0, sign_old < 0)
+        down = _scenario(sign_new > 0, sign_old > 0)
         for lane in range(lanes):
             w = np.int32(weights[lane])
             p0 = _mul_u32(a0, w)
@@ -451,7 +521,16 @@ def edge_stationary_lanes(stream, weights, psum_in, psum_out, form, first, scrat
             p2 = _mul_u32(a2, w)
             new_p[lane] = np.uint32(np.uint32(p0 & keep) | np.uint32(p1 & late))
             old_p[lane] = np.uint32(np.uint32(p1 & keep) | np.uint32(p2 & late))
-        _edge_lanes(psum_in[t], psum_in[t - 1] if t >= 1 else scratch.zeros, lanes, form, scratch, psum_out[t])
+        _edge_lanes(
+            psum_in[t],
+            psum_in[t - 1] if t >= 1 else scratch.zeros,
+            lanes,
+            form,
+            scratch,
+            psum_out[t],
+            (up, up, down),
+            (0, up, down),
+        )
         wrong += _count_flips(scratch, lanes)
         pending += 1
         if pending == _FLUSH_STEPS:
@@ -499,6 +578,8 @@ def edge_stationary_stream(stream, weight, psum_in, form, scratch, latched, sett
     incoming = words[_IN]
     before = words[_BEFORE]
     out = words[_OUT]
+    rising = words[_FIRST]
+    falling = words[_SECOND]
     previous = np.uint32(0)
     earlier = np.uint32(0)
     for t in range(steps):
@@ -506,11 +587,15 @@ def edge_stationary_stream(stream, weight, psum_in, form, scratch, latched, sett
         register = np.uint32(np.uint32(product & keep) | np.uint32(previous & late))
         new_p[t] = register
         old_p[t] = earlier
+        new_sign = _sign_word_u32(register)
+        old_sign = _sign_word_u32(earlier)
+        rising[t] = np.uint32(new_sign & ~old_sign)
+        falling[t] = np.uint32(old_sign & ~new_sign)
         earlier = register
         previous = product
         incoming[t] = np.uint32(psum_in[t])
         before[t] = np.uint32(psum_in[t - 1]) if t >= 1 else np.uint32(0)
-    _edge_lanes(incoming, before, steps, form, scratch, out)
+    _edge_lanes(incoming, before, steps, form, scratch, out, (0, 1, 2), (0, 1, 2))
     flips = scratch.flips[1]
     any_flip = np.uint32(0)
     for t in range(steps):
