@@ -12,9 +12,10 @@ previous MAC's and ``S_k(lane)`` the bits whose (s, v, p) select k in that lane,
 
 one pass over the lanes per distinct k of the table (k outermost, so every pass is a
 vectorisable loop over the lanes). ``S_k`` takes each lane's scenario by blending the three
-scenarios' masks with lane masks (no branch); a k whose masks are the same in every scenario
-skips the blend. The stale sign bits, the late chain (the same trace with the old sign
-extension, scenario-unchanged table) and the fallback bits are blended per lane the same way.
+scenarios' masks with lane masks (no branch); a pass whose lanes all take the same masks skips
+the blend, and one whose masks are empty is skipped. The stale sign bits, the late chain (the
+same trace with the old sign extension, scenario-unchanged table) and the fallback bits are
+blended per lane the same way.
 Bit for bit :func:`edge_sample` (tested against the scalar route).
 """
 
@@ -51,8 +52,6 @@ class EdgeForm(NamedTuple):
     masks : uint32 array, shape (K, 3, 4)
         Per k, scenario (unchanged, rising, falling) and ``2 v + p``: the sum bits traced back k
         steps (0 where the scenario has no slot for k).
-    uniform : uint8 array, shape (K,)
-        1 where the three scenarios' masks of k are the same.
     tails : uint32 array, shape (3, 3)
         Per scenario: the stale, late-chain and fallback masks (the late chain only where the
         scenario has stale bits, as :func:`edge_sample` takes it).
@@ -67,7 +66,6 @@ class EdgeForm(NamedTuple):
     steps: np.ndarray
     shifts: np.ndarray
     masks: np.ndarray
-    uniform: np.ndarray
     tails: np.ndarray
     keep: int
     late: int
@@ -150,14 +148,13 @@ def edge_form(params: np.ndarray, base: int, width: int) -> EdgeForm:
         for slot in range(EDGE_SLOTS):
             word = table + 5 * slot
             k = int(row[word])
-            masks = row[word + 1 : word + 5]
-            if k >= width or not masks.any():
+            slot_masks = row[word + 1 : word + 5]
+            if k >= width or not slot_masks.any():
                 continue
-            by_steps.setdefault(k, np.zeros((3, 4), dtype=np.uint32))[scenario] = masks.astype(np.uint32)
+            by_steps.setdefault(k, np.zeros((3, 4), dtype=np.uint32))[scenario] = slot_masks.astype(np.uint32)
     steps = np.array(sorted(by_steps), dtype=np.int64)
     masks = np.array([by_steps[int(k)] for k in steps], dtype=np.uint32).reshape(steps.size, 3, 4)
     shifts = np.array([[int(s) for s in stale_run_shifts(np.int64(k))] for k in steps], dtype=np.uint32)
-    uniform = np.array([(m[0] == m[1]).all() and (m[0] == m[2]).all() for m in masks], dtype=np.uint8)
     tails = np.array(
         [row[base + s * EDGE_SCENARIO_WORDS + 5 * EDGE_SLOTS : base + (s + 1) * EDGE_SCENARIO_WORDS] for s in range(3)],
         dtype=np.int64,
@@ -169,7 +166,6 @@ def edge_form(params: np.ndarray, base: int, width: int) -> EdgeForm:
         steps=steps,
         shifts=shifts.reshape(steps.size, 6),
         masks=masks,
-        uniform=uniform,
         tails=tails,
         keep=0xFFFF & ~late,
         late=late,

@@ -97,7 +97,7 @@ class EdgeRouteContract:
 
     @pytest.mark.parametrize("dataflow", ["ws", "is"])
     def test_grouped_gemm_equals_the_scalar_route(self, monkeypatch, dataflow):
-        a, w = _operands("dnn", 8, 30, 9, 1, groups=5)
+        a, w = _operands("random", 8, 30, 9, 6, groups=5)
         timing = _timing(0.55)
 
         def run():
