@@ -45,7 +45,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -448,7 +448,14 @@ def uniform_delays_fs(netlist: Netlist, arcs: np.ndarray, kinds: Sequence[str]) 
     return common
 
 
-def latest_arrival_fs(netlist: Netlist, arcs_fs: np.ndarray, launch_fs: np.ndarray | None = None) -> np.ndarray:
+def latest_arrival_fs(
+    netlist: Netlist,
+    arcs_fs: np.ndarray,
+    launch_fs: np.ndarray | None = None,
+    *,
+    start_fs: np.ndarray | None = None,
+    cut: Collection[int] = (),
+) -> np.ndarray:
     """Latest possible transition of every net per edge (static timing), fs.
 
     A transition of pin k's net with an edge that can cause output edge e (see
@@ -457,18 +464,31 @@ def latest_arrival_fs(netlist: Netlist, arcs_fs: np.ndarray, launch_fs: np.ndarr
     :mod:`pe_models.gate`. Stage input bit i switches with edge e at ``launch_fs[i, e]``
     (default 0: at the clock edge); constants never switch (-1).
 
+    Parameters
+    ----------
+    start_fs : ndarray, int64, shape (n_nets, 2), optional
+        The arrivals of the stage inputs per net and edge (-1: that edge never switches),
+        instead of `launch_fs` on every input (e.g. only some inputs switching).
+    cut : collection of int
+        Nets whose transitions are not propagated into the cells they drive.
+
     Returns
     -------
     ndarray, int64, shape (n_nets, 2)
         -1 where a net never switches with that edge.
     """
-    arrival = np.full((netlist.n_nets, 2), -1, dtype=np.int64)
-    arrival[input_nets(netlist)] = 0 if launch_fs is None else launch_fs
+    if start_fs is None:
+        arrival = np.full((netlist.n_nets, 2), -1, dtype=np.int64)
+        arrival[input_nets(netlist)] = 0 if launch_fs is None else launch_fs
+    else:
+        arrival = np.array(start_fs, dtype=np.int64)
     for c, cell in enumerate(netlist.cells):
         causes = instance_causes(cell.kind, cell.inputs)
         for e in (0, 1):
             best = -1
             for k, net in enumerate(cell.inputs):
+                if net in cut:
+                    continue
                 for i in (0, 1):
                     if causes[k, e, i] and arrival[net, i] >= 0:
                         best = max(best, int(arrival[net, i] + arcs_fs[c, k, e]))
