@@ -487,6 +487,130 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
     add_tallies(planes[1], width, residual_counts)
 
 
+@njit(cache=True)
+def edge_stationary_fold(row_stream, stationary, setup, main, shadow, out, tallies):
+    """One fold of a weight- or input-stationary array of PEs on the per-edge model sharing one
+    ``CELLS_EDGE`` parameter row without hold buffers, accumulators of at most 32 bits: the values
+    and counters of :func:`stationary_fold` for that case, bit for bit, with any protection, recovery
+    and event record.
+
+    Column by column, row by row as :func:`stationary_fold`: each PE's stream of T MACs takes its
+    latched and settled sums from :func:`pe_models.kernels.edge_stationary_stream` with the main
+    sample's table and, with protected bits, its shadow samples from the same kernel with the shadow
+    sample's table (a lane per step). Only the MACs that latched a wrong value, differ from their
+    shadow on a protected bit or have a product register detection go through the per-MAC Razor
+    booking (:func:`_razor`, :func:`_book`); for any other MAC both are no-ops.
+
+    Parameters
+    ----------
+    row_stream, stationary, setup, out, tallies
+        As :func:`stationary_fold` (``setup.params`` and ``setup.product_masks`` of one row).
+    main, shadow : EdgeForm
+        :func:`pe_models.kernels.edge_form` of the row's main-sample and shadow-sample tables
+        (``shadow`` is not read without protected bits).
+    """
+    _, _, offset, protected_mask, mask, width, recovery, record, product_masks = setup
+    flip_counts, residual_counts, cycle_flags, column_counts, column_flags, depth, events, counts = tallies
+    rows_used = row_stream.shape[0]
+    steps = row_stream.shape[1]
+    cols_used = stationary.shape[1]
+    caught, missed = product_masks[0, 0], product_masks[0, 1]
+    with_product = caught != 0 or missed != 0
+    drop = recovery == DROP
+    local = recovery == LOCAL
+    depth_active = False
+    planes = np.zeros((2, 64), dtype=np.int64)
+    scratch = edge_scratch(steps)
+    psum_in = np.zeros(steps, dtype=np.int64)
+    psum_out = np.zeros(steps, dtype=np.int64)
+    settled = np.empty(steps, dtype=np.int64)
+    shadows = np.empty(steps, dtype=np.int64)
+    resettled = np.empty(steps, dtype=np.int64)
+    product_hits = np.zeros(steps, dtype=np.uint8)
+    detected = np.zeros(steps, dtype=np.int32)
+    wrong = np.empty(steps, dtype=np.int64)
+    for c in range(cols_used):
+        psum_in[:] = 0
+        column_detections = 0
+        for r in range(rows_used):
+            stream = row_stream[r]
+            weight = stationary[r, c]
+            any_product = False
+            if with_product:
+                b = np.int64(weight)
+                previous = np.int64(0)
+                for t in range(steps):
+                    product = (np.int64(stream[t]) * b) & 0xFFFF
+                    hit = _product_razor(product, previous, caught, missed, counts)
+                    product_hits[t] = 1 if hit else 0
+                    any_product = any_product or hit
+                    previous = product
+            any_flip = edge_stationary_stream(stream, weight, psum_in, main, scratch, psum_out, settled)
+            if protected_mask != 0:
+                edge_stationary_stream(stream, weight, psum_in, shadow, scratch, shadows, resettled)
+            row_detected = False
+            if protected_mask == 0 and not record and not any_product:
+                if any_flip != 0:
+                    n_wrong = 0
+                    for t in range(steps):
+                        flips = (psum_out[t] ^ settled[t]) & mask
+                        wrong[n_wrong] = flips
+                        n_wrong += 1 if flips != 0 else 0
+                    counts[ERRONEOUS] += n_wrong
+                    counts[UNPROTECTED] += n_wrong
+                    for bit in range(width):
+                        total = 0
+                        for i in range(n_wrong):
+                            total += (wrong[i] >> bit) & 1
+                        flip_counts[bit] += total
+                        residual_counts[bit] += total
+            elif any_flip != 0 or protected_mask != 0 or any_product:
+                base = offset + r + c
+                for t in range(steps):
+                    latched = psum_out[t]
+                    flips = (latched ^ settled[t]) & mask
+                    shadow_value = shadows[t] if protected_mask != 0 else latched
+                    hit_product = any_product and product_hits[t] != 0
+                    if flips == 0 and (latched ^ shadow_value) & protected_mask == 0 and not hit_product:
+                        continue
+                    value, hit = _razor(
+                        latched,
+                        settled[t],
+                        shadow_value,
+                        psum_in[t],
+                        protected_mask,
+                        mask,
+                        drop,
+                        counts,
+                        planes,
+                        hit_product,
+                    )
+                    psum_out[t] = value
+                    if hit:
+                        detected[t] = 1
+                        row_detected = True
+                    column_detections += _book(
+                        flips, hit, base + t, r, c, record, cycle_flags, column_flags, events, counts
+                    )
+            if local:
+                if row_detected:
+                    depth_active = True
+                if depth_active:
+                    _replay_depth(depth, r, detected, steps)
+            if row_detected:
+                detected[:] = 0
+            psum_in, psum_out = psum_out, psum_in
+        column_counts[c] = column_detections
+        if column_detections:
+            column_flags[:] = 0
+        for t in range(steps):
+            out[c, t] = psum_in[t]
+    if local and depth_active:
+        counts[LOCAL_DEPTH] = depth[rows_used - 1, steps - 1]
+    add_tallies(planes[0], width, flip_counts)
+    add_tallies(planes[1], width, residual_counts)
+
+
 _UNSCREENED_STREAMS = 15
 """Streams (rows) run without screening after one in which many chunks (lane groups) had a suspect (then one
 is screened again)."""

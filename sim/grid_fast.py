@@ -21,7 +21,9 @@ from pe_models.kernels import (
     PARAM_CARRY_STEPS,
     PARAM_CELLS,
     PARAM_LATE_PRODUCT,
+    PARAM_SHADOW_STEPS,
     CompoundTiming,
+    EdgeForm,
     edge_form,
 )
 
@@ -73,6 +75,27 @@ class FastGrid:
         )
         self._screened = unprotected and params[0, PARAM_CELLS] == CELLS_COMPOUND and params[0, PARAM_CARRY_STEPS] >= 0
         self._edge = unprotected and params[0, PARAM_CELLS] == CELLS_EDGE
+        self._edge_forms = self._edge_fold_forms()
+
+    def _edge_fold_forms(self) -> tuple[EdgeForm, EdgeForm] | None:
+        """The main- and shadow-sample tables (:func:`pe_models.kernels.edge_form`) when ws and is folds run
+        through :func:`sim._kernels.edge_stationary_fold` (one ``CELLS_EDGE`` row without hold buffers, at
+        most 32 accumulator bits); None otherwise (:func:`sim._kernels.stationary_fold`, MAC by MAC)."""
+        setup = self.setup
+        params = setup.params
+        if (
+            setup.dataflow == "os"
+            or params.shape[0] != 1
+            or params[0, PARAM_CELLS] != CELLS_EDGE
+            or params[0, PARAM_BUFFER_MASK] != 0
+            or setup.width > 32
+        ):
+            return None
+        row = params[0]
+        return (
+            edge_form(row, int(row[PARAM_CARRY_STEPS]), setup.width),
+            edge_form(row, int(row[PARAM_SHADOW_STEPS]), setup.width),
+        )
 
     def run_fold(self, fold: Fold, operands: FoldOperands) -> FoldResult:
         """Run one fold from an all-zero PE state (see :class:`sim.grid.GridEngine`)."""
@@ -173,7 +196,10 @@ class FastGrid:
             events=np.zeros((capacity, 5), dtype=np.int64),
             counts=np.zeros(_kernels.COUNTER_COUNT, dtype=np.int64),
         )
-        if operands.stationary is not None:
+        if operands.stationary is not None and self._edge_forms is not None:
+            main, shadow = self._edge_forms
+            _kernels.edge_stationary_fold(operands.row_stream, operands.stationary, fold, main, shadow, tile, tallies)
+        elif operands.stationary is not None:
             _kernels.stationary_fold(operands.row_stream, operands.stationary, fold, tile, tallies)
         else:
             assert operands.col_stream is not None
