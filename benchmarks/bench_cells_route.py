@@ -1,17 +1,19 @@
 """Array-engine speed on the characterised library beside the reasoned closed form, one process.
 
-Run: ``python benchmarks/bench_cells_route.py [--vdd 0.9,0.7,0.6,0.5] [--runs 3]``. The fast
-engine (``simulate_gemm``) on one 256x256 weight-stationary tile (default compound-cell
-ripple-carry PE, 700 MHz, ReLU-like activations and Gaussian weights, no protection), MACs
-per CPU second (``time.process_time``, median of ``--runs`` runs after a warm-up run), for:
+Run: ``python benchmarks/bench_cells_route.py [--vdd 0.9,0.7,0.6,0.5] [--runs 3] [--protect 31:8]``.
+The fast engine (``simulate_gemm``) on one 256x256 weight-stationary tile (default compound-cell
+ripple-carry PE, 700 MHz, ReLU-like activations and Gaussian weights, no protection, or with
+``--protect`` Razor on those accumulator bits, default window, global recovery), MACs per CPU second
+(``time.process_time``, median of ``--runs`` runs after a warm-up run), for:
 
 * ``ptm-32nm-hp``: the reasoned library, closed form (M = 256);
 * ``ptm-32nm-hp-cells``, default route: the whole-operating-point screen where no MAC can be
   wrong (:func:`pe_models.chain.adder_always_settled`), else the per-edge model
-  (:func:`pe_models.chain.edge_table`) on uint32 lanes (:func:`sim._kernels.edge_stationary_groups`)
-  (M = 256);
+  (:func:`pe_models.chain.edge_table`) on uint32 lanes (:func:`sim._kernels.edge_stationary_groups`;
+  protected: :func:`sim._kernels.edge_stationary_fold`, a lane per stream step) (M = 256);
 * ``ptm-32nm-hp-cells``, scalar per-edge route: the same model MAC by MAC through
-  ``registered_mac`` (the fast engine's grouped path disabled; M = 32);
+  ``registered_mac`` (and ``registered_mac_shadow``; the fast engine's grouped path and per-edge fold
+  route disabled; M = 32);
 * ``ptm-32nm-hp-cells`` with ``mac_parameters(..., exact=True)``: the exact event kernel at
   every supply (M = 8: its rate does not depend on M).
 
@@ -28,6 +30,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", 
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
+import sys  # noqa: E402
 import time  # noqa: E402
 from collections import OrderedDict  # noqa: E402
 from functools import partial  # noqa: E402
@@ -37,9 +40,11 @@ import numpy as np  # noqa: E402
 import sim.engine  # noqa: E402
 from pe_models import kernels  # noqa: E402
 from pe_models.chain import mac_parameters  # noqa: E402
+from pe_models.errors import ConfigError  # noqa: E402
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing  # noqa: E402
 from sim.config import ArrayConfig  # noqa: E402
 from sim.grid_fast import FastGrid  # noqa: E402
+from sim.protection import Protection, parse_bit_mask  # noqa: E402
 
 F_CLK_MHZ = 700.0
 ARRAY = ArrayConfig(rows=256, cols=256, dataflow="ws", f_clk_mhz=F_CLK_MHZ)
@@ -52,7 +57,9 @@ def _operands(m: int) -> tuple[np.ndarray, np.ndarray]:
     return activations, weights
 
 
-def _rate(technology: str, vdd_v: float, exact: bool, scalar: bool, runs: int) -> tuple[float, str]:
+def _rate(
+    technology: str, vdd_v: float, exact: bool, scalar: bool, runs: int, protection: Protection | None
+) -> tuple[float, str]:
     pe = PEConfig(technology=technology)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd_v, f_clk_mhz=F_CLK_MHZ))
     row = mac_parameters(pe, timing, exact=exact)[0]
@@ -60,27 +67,32 @@ def _rate(technology: str, vdd_v: float, exact: bool, scalar: bool, runs: int) -
         kernels.CELLS_COMPOUND: "closed form",
         kernels.CELLS_2IN: "2in closed form",
         kernels.CELLS_EXACT: "exact kernel",
-        kernels.CELLS_EDGE: "per-edge scalar" if scalar else "per-edge lanes",
+        kernels.CELLS_EDGE: "per-edge scalar"
+        if scalar
+        else ("per-edge stream lanes" if protection else "per-edge lanes"),
     }[int(row[kernels.PARAM_CELLS])]
     if route == "closed form" and row[kernels.PARAM_CARRY_STEPS] >= pe.width and technology.endswith("-cells"):
-        route = "screened (settled), fold by fold" if scalar else "screened (settled)"
+        route = "screened (settled), fold by fold" if scalar or protection else "screened (settled)"
     m = 8 if route == "exact kernel" else (32 if route == "per-edge scalar" else 256)
     activations, weights = _operands(m)
     sim.engine._PARAMETER_CACHE.clear()
     original = sim.engine.mac_parameters
     original_groups = FastGrid.run_groups
+    original_forms = FastGrid._edge_fold_forms
     sim.engine.mac_parameters = partial(mac_parameters, exact=exact)
     if scalar:
         FastGrid.run_groups = lambda self, activations, weights, outputs: None  # type: ignore[method-assign]
+        FastGrid._edge_fold_forms = lambda self: None  # type: ignore[method-assign]
     try:
         times = []
         for _ in range(runs + 1):
             start = time.process_time()
-            sim.engine.simulate_gemm(activations, weights, array=ARRAY, pe=pe, timing=timing)
+            sim.engine.simulate_gemm(activations, weights, array=ARRAY, pe=pe, timing=timing, protection=protection)
             times.append(time.process_time() - start)
     finally:
         sim.engine.mac_parameters = original
         FastGrid.run_groups = original_groups  # type: ignore[method-assign]
+        FastGrid._edge_fold_forms = original_forms  # type: ignore[method-assign]
         sim.engine._PARAMETER_CACHE = OrderedDict()
     return m * 256 * 256 / statistics.median(times[1:]), route
 
@@ -89,7 +101,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vdd", default="0.9,0.7,0.6,0.5", help="supplies in V, comma-separated")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per figure (default: 3)")
+    parser.add_argument("--protect", default="none", help="Razor-protected accumulator bits, e.g. 31:8 (default: none)")
     args = parser.parse_args()
+    try:
+        mask = parse_bit_mask(args.protect, width=32, option="--protect")
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+    protection = Protection(protected_mask=mask) if mask else None
     supplies = [float(v) for v in args.vdd.split(",")]
     print("| technology, route | " + " | ".join(f"{v} V" for v in supplies) + " |")
     print("|---|" + "---|" * len(supplies))
@@ -103,7 +122,7 @@ def main() -> None:
         cells = []
         rates[label] = []
         for vdd in supplies:
-            rate, route = _rate(technology, vdd, exact, scalar, args.runs)
+            rate, route = _rate(technology, vdd, exact, scalar, args.runs, protection)
             rates[label].append(rate)
             cells.append(f"{rate:.2g} MAC/s ({route})")
         print(f"| {label} | " + " | ".join(cells) + " |")
