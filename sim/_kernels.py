@@ -487,6 +487,98 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
     add_tallies(planes[1], width, residual_counts)
 
 
+_BYTE_COUNT_STREAMS = 255
+"""Streams whose wrong bits the byte-wide counters of :func:`edge_stationary_fold` take before a flush."""
+
+
+@njit(cache=True)
+def _razor_lanes(latched, settled, shadows, partial, hits, protected_mask, mask, drop, words, detected, counts):
+    """:func:`_razor` of one PE's stream of MACs, a lane per step (branch-free loops).
+
+    ``latched[t]`` receives the value MAC t passes on, ``words[0, t]`` and ``words[1, t]`` (uint32)
+    its wrong bits latched and passed on (0 for a dropped MAC), ``detected[t]`` 1 when it is
+    recovered (a protected bit differs from its shadow, or ``hits[t]``: its product register
+    detected); the counters are added to `counts`. Returns the number of recovered MACs.
+    """
+    steps = latched.shape[0]
+    unprotected_mask = mask & ~protected_mask
+    erroneous = 0
+    detections = 0
+    miscorrections = 0
+    silent = 0
+    unprotected = 0
+    if drop:
+        for t in range(steps):
+            value = latched[t]
+            correct = settled[t]
+            flips = (value ^ correct) & mask
+            caught = (value ^ shadows[t]) & protected_mask
+            hit = caught != 0 or hits[t] != 0
+            select = -np.int64(1 if hit else 0)
+            latched[t] = (value & ~select) | (partial[t] & mask & select)
+            words[0, t] = np.uint32(flips)
+            words[1, t] = np.uint32(flips & ~select)
+            detected[t] = 1 if hit else 0
+            detections += 1 if hit else 0
+            erroneous += 1 if flips != 0 else 0
+            silent += 1 if flips & protected_mask & ~caught else 0
+            unprotected += 1 if flips & unprotected_mask else 0
+    else:
+        for t in range(steps):
+            value = latched[t]
+            correct = settled[t]
+            flips = (value ^ correct) & mask
+            caught = (value ^ shadows[t]) & protected_mask
+            hit = caught != 0 or hits[t] != 0
+            passed = value ^ caught
+            latched[t] = passed
+            words[0, t] = np.uint32(flips)
+            words[1, t] = np.uint32((passed ^ correct) & mask)
+            detected[t] = 1 if hit else 0
+            detections += 1 if hit else 0
+            miscorrections += 1 if (shadows[t] ^ correct) & caught else 0
+            erroneous += 1 if flips != 0 else 0
+            silent += 1 if flips & protected_mask & ~caught else 0
+            unprotected += 1 if flips & unprotected_mask else 0
+    counts[ERRONEOUS] += erroneous
+    counts[DETECTIONS] += detections
+    counts[MISCORRECTIONS] += miscorrections
+    counts[SILENT] += silent
+    counts[UNPROTECTED] += unprotected
+    return detections
+
+
+@njit(cache=True)
+def _count_bytes(counters, words, steps):
+    """Add bit ``8 b + j`` of ``words[k, t]`` to byte b of ``counters[k, j, t]`` (k = 0, 1)."""
+    ones = np.uint32(0x01010101)
+    for k in range(2):
+        source = words[k]
+        for j in range(8):
+            row = counters[k, j]
+            shift = np.uint32(j)
+            for t in range(steps):
+                row[t] = np.uint32(row[t] + np.uint32((source[t] >> shift) & ones))
+
+
+@njit(cache=True)
+def _flush_bytes(counters, flip_counts, residual_counts):
+    """Add the byte-wide counters of :func:`_count_bytes` to the per-bit counts and zero them."""
+    width = flip_counts.shape[0]
+    for k in range(2):
+        target = flip_counts if k == 0 else residual_counts
+        for j in range(8):
+            row = counters[k, j]
+            for byte in range(4):
+                bit = 8 * byte + j
+                total = 0
+                for t in range(row.shape[0]):
+                    total += (np.int64(row[t]) >> (8 * byte)) & 0xFF
+                if bit < width:
+                    target[bit] += total
+            row[:] = 0
+
+
 @njit(cache=True)
 def edge_stationary_fold(row_stream, stationary, setup, main, shadow, out, tallies):
     """One fold of a weight- or input-stationary array of PEs on the per-edge model sharing one
@@ -497,9 +589,11 @@ def edge_stationary_fold(row_stream, stationary, setup, main, shadow, out, talli
     Column by column, row by row as :func:`stationary_fold`: each PE's stream of T MACs takes its
     latched and settled sums from :func:`pe_models.kernels.edge_stationary_stream` with the main
     sample's table and, with protected bits, its shadow samples from the same kernel with the shadow
-    sample's table (a lane per step). Only the MACs that latched a wrong value, differ from their
-    shadow on a protected bit or have a product register detection go through the per-MAC Razor
-    booking (:func:`_razor`, :func:`_book`); for any other MAC both are no-ops.
+    sample's table (a lane per step). Razor detection and correction then run over the stream's
+    lanes too (:func:`_razor_lanes`; wrong bits in byte-wide counters per lane, detection cycles
+    as flags); with an event record only the MACs that latched a wrong value, differ from their
+    shadow on a protected bit or have a product register detection go through the per-MAC
+    :func:`_razor` and :func:`_book` (for any other MAC both are no-ops).
 
     Parameters
     ----------
@@ -529,6 +623,9 @@ def edge_stationary_fold(row_stream, stationary, setup, main, shadow, out, talli
     product_hits = np.zeros(steps, dtype=np.uint8)
     detected = np.zeros(steps, dtype=np.int32)
     wrong = np.empty(steps, dtype=np.int64)
+    words = np.empty((2, steps), dtype=np.uint32)
+    counters = np.zeros((2, 8, steps), dtype=np.uint32)
+    pending = 0
     for c in range(cols_used):
         psum_in[:] = 0
         column_detections = 0
@@ -548,7 +645,11 @@ def edge_stationary_fold(row_stream, stationary, setup, main, shadow, out, talli
             any_flip = edge_stationary_stream(stream, weight, psum_in, main, scratch, psum_out, settled)
             if protected_mask != 0:
                 edge_stationary_stream(stream, weight, psum_in, shadow, scratch, shadows, resettled)
+            else:
+                for t in range(steps):
+                    shadows[t] = psum_out[t]
             row_detected = False
+            base = offset + r + c
             if protected_mask == 0 and not record and not any_product:
                 if any_flip != 0:
                     n_wrong = 0
@@ -564,19 +665,42 @@ def edge_stationary_fold(row_stream, stationary, setup, main, shadow, out, talli
                             total += (wrong[i] >> bit) & 1
                         flip_counts[bit] += total
                         residual_counts[bit] += total
+            elif not record:
+                hits = _razor_lanes(
+                    psum_out,
+                    settled,
+                    shadows,
+                    psum_in,
+                    product_hits,
+                    protected_mask,
+                    mask,
+                    drop,
+                    words,
+                    detected,
+                    counts,
+                )
+                _count_bytes(counters, words, steps)
+                pending += 1
+                if pending == _BYTE_COUNT_STREAMS:
+                    _flush_bytes(counters, flip_counts, residual_counts)
+                    pending = 0
+                if hits:
+                    row_detected = True
+                    for t in range(steps):
+                        flag = np.uint8(detected[t])
+                        cycle_flags[base + t] |= flag
+                        column_flags[base + t] |= flag
             elif any_flip != 0 or protected_mask != 0 or any_product:
-                base = offset + r + c
                 for t in range(steps):
                     latched = psum_out[t]
                     flips = (latched ^ settled[t]) & mask
-                    shadow_value = shadows[t] if protected_mask != 0 else latched
                     hit_product = any_product and product_hits[t] != 0
-                    if flips == 0 and (latched ^ shadow_value) & protected_mask == 0 and not hit_product:
+                    if flips == 0 and (latched ^ shadows[t]) & protected_mask == 0 and not hit_product:
                         continue
                     value, hit = _razor(
                         latched,
                         settled[t],
-                        shadow_value,
+                        shadows[t],
                         psum_in[t],
                         protected_mask,
                         mask,
@@ -600,6 +724,11 @@ def edge_stationary_fold(row_stream, stationary, setup, main, shadow, out, talli
             if row_detected:
                 detected[:] = 0
             psum_in, psum_out = psum_out, psum_in
+        if not record:
+            first = offset + c
+            for cycle in range(first, min(column_flags.shape[0], first + rows_used - 1 + steps)):
+                column_detections += column_flags[cycle]
+                column_flags[cycle] = 0
         column_counts[c] = column_detections
         if column_detections:
             column_flags[:] = 0
@@ -607,6 +736,7 @@ def edge_stationary_fold(row_stream, stationary, setup, main, shadow, out, talli
             out[c, t] = psum_in[t]
     if local and depth_active:
         counts[LOCAL_DEPTH] = depth[rows_used - 1, steps - 1]
+    _flush_bytes(counters, flip_counts, residual_counts)
     add_tallies(planes[0], width, flip_counts)
     add_tallies(planes[1], width, residual_counts)
 
