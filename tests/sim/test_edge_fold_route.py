@@ -109,9 +109,17 @@ class ProtectedEdgeContract:
         _assert_same(result, expected)
         assert expected.erroneous_macs > 0
 
-    @pytest.mark.parametrize("protection", [None, Protection(protected_mask=0xFFFFFF00, razor_window_ps=150.0)])
-    def test_recorded_events_equal_the_scalar_route(self, monkeypatch, protection):
-        result, expected = self._both(monkeypatch, protection, 0.5, record_events=True)
+    @pytest.mark.parametrize(
+        ("vdd", "protection"),
+        [
+            (0.5, None),
+            (0.5, Protection(protected_mask=0xFFFFFF00, razor_window_ps=150.0)),
+            (0.6, Protection(protected_mask=0xFFFFFFFF, recovery="local", product_mask=PRODUCT_MASK)),
+            (0.6, Protection(protected_mask=0xFFFFFF00, recovery="drop", razor_window_ps=150.0)),
+        ],
+    )
+    def test_recorded_events_equal_the_scalar_route(self, monkeypatch, vdd, protection):
+        result, expected = self._both(monkeypatch, protection, vdd, record_events=True)
         _assert_same(result, expected)
         assert expected.events is not None and expected.events.shape[0] > 0
 
