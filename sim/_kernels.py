@@ -825,3 +825,77 @@ def add_tile(outputs, tile, transposed, width):
             source = tile[col]
             for row in range(np.uint64(start), stop):
                 outputs[row, col] = ((outputs[row, col] + np.int64(source[row]) + half) & mask) - half
+
+
+@njit(cache=True)
+def stationary_groups(streams, stationaries, weight_stationary, rows, setup, outputs, tallies, totals, per_fold):
+    """Every fold of a grouped ws or is GEMM through :func:`stationary_fold`, in mapping order (group,
+    column fold, row fold), each fold's tile added into `outputs`: the folds of
+    :func:`sim.engine.simulate_grouped_gemm` without a Python call per fold.
+
+    Parameters
+    ----------
+    streams, stationaries, weight_stationary, rows, outputs
+        As :func:`screened_stationary_groups` (``setup.array_cols`` is the array's column count).
+    setup : FoldSetup
+        As :func:`stationary_fold`, without an event record.
+    tallies : FoldTallies
+        Scratch of one fold, except ``flip_counts`` and ``residual_counts`` (int64, shape
+        (width,)), which receive (add) every fold's wrong bits. ``cycle_flags`` and
+        ``column_flags`` of the busy cycles of one fold, ``column_counts`` of shape (C,),
+        ``depth`` of shape (R, T) with the local policy, all zero on entry.
+    totals : int64 array, shape (COUNTER_COUNT,)
+        Receives (adds) the counters of every fold (``LOCAL_DEPTH`` and ``EVENTS`` excepted).
+    per_fold : int64 array, shape (folds, 3)
+        Receives, per fold: the distinct cycles with a detection, the most such cycles of one
+        column, and the replay depth (``LOCAL_DEPTH``).
+    """
+    groups, depth_k = streams.shape[0], streams.shape[1]
+    spatial = stationaries.shape[2]
+    steps = streams.shape[2]
+    cols = setup.array_cols
+    width = setup.width
+    local = setup.recovery == LOCAL
+    cycle_flags, column_counts, depth, counts = (
+        tallies.cycle_flags,
+        tallies.column_counts,
+        tallies.depth,
+        tallies.counts,
+    )
+    index = 0
+    for g in range(groups):
+        for col_start in range(0, spatial, cols):
+            col_stop = min(spatial, col_start + cols)
+            cols_used = col_stop - col_start
+            for row_start in range(0, depth_k, rows):
+                row_stop = min(depth_k, row_start + rows)
+                counts[:] = 0
+                tile = np.empty((cols_used, steps), dtype=np.int64)
+                stationary_fold(
+                    np.ascontiguousarray(streams[g, row_start:row_stop]),
+                    np.ascontiguousarray(stationaries[g, row_start:row_stop, col_start:col_stop]),
+                    setup,
+                    tile,
+                    tallies,
+                )
+                if weight_stationary:
+                    add_tile(outputs[g, :, col_start:col_stop], tile, True, width)
+                else:
+                    add_tile(outputs[g, col_start:col_stop, :], tile, False, width)
+                for i in range(COUNTER_COUNT):
+                    if i != LOCAL_DEPTH and i != EVENTS:
+                        totals[i] += counts[i]
+                detection_cycles = 0
+                most = 0
+                if counts[DETECTIONS] != 0:
+                    for cycle in range(cycle_flags.shape[0]):
+                        detection_cycles += cycle_flags[cycle]
+                        cycle_flags[cycle] = 0
+                    for c in range(cols_used):
+                        most = max(most, column_counts[c])
+                    if local:
+                        depth[:] = 0
+                per_fold[index, 0] = detection_cycles
+                per_fold[index, 1] = most
+                per_fold[index, 2] = counts[LOCAL_DEPTH]
+                index += 1
