@@ -51,7 +51,7 @@ CASES = [
     pytest.param(
         "compound",
         0.5,
-        Protection.from_spec("31:8", recovery="global", razor_window_ps=100.0, product_mask=0xFF00),
+        Protection(protected_mask=0xFFFFFF00, product_mask=0xFF00, razor_window_ps=100.0, penalty_cycles=1),
         None,
         id="compound-0.5V-product",
     ),
