@@ -31,8 +31,7 @@ from functools import partial  # noqa: E402
 import numpy as np  # noqa: E402
 
 import sim.engine  # noqa: E402
-from pe_models import kernels  # noqa: E402
-from pe_models.chain import mac_parameters  # noqa: E402
+from pe_models.chain import evaluate_stream, mac_parameters  # noqa: E402
 from pe_models.operands import synthetic_stream  # noqa: E402
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing  # noqa: E402
 
@@ -46,14 +45,11 @@ def bit_probabilities(vdd_v: float, macs: int) -> dict[str, np.ndarray]:
     pe = PEConfig(technology=TECHNOLOGY)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd_v, f_clk_mhz=F_CLK_MHZ))
     stream = synthetic_stream("dnn", lanes=1, steps=macs, seed=5)
-    a = np.ascontiguousarray(np.asarray(stream.a).ravel()[:macs], dtype=np.int8)
-    b = np.ascontiguousarray(np.asarray(stream.b).ravel()[:macs], dtype=np.int8)
-    c = np.ascontiguousarray(np.asarray(stream.c).ravel()[:macs], dtype=np.int64)
-    correct = (c + a.astype(np.int64) * b.astype(np.int64)) & 0xFFFFFFFF
+    a, b, c = (np.asarray(values).ravel()[:macs].astype(np.int64) for values in (stream.a, stream.b, stream.c))
+    correct = (c + a * b) & 0xFFFFFFFF
     result = {}
     for route, exact in ROUTES.items():
-        latched = np.empty(macs, dtype=np.int64)
-        kernels.registered_mac_stream(a, b, c, mac_parameters(pe, timing, exact=exact)[0], latched)
+        latched = evaluate_stream(pe, timing, a, b, c, exact=exact) & 0xFFFFFFFF
         wrong = (latched ^ correct)[:, None] >> np.arange(32) & 1
         result[route] = wrong.mean(axis=0)
         result[route + " latched"] = latched

@@ -17,7 +17,11 @@ For every cell of :data:`pe_models.cell_catalogue.CELL_SPECS` (the subcircuits i
 - **leakage**: one ``.op`` per supply with every combinational cell in every input state;
 - **flip-flop**: clock-to-Q arcs (clock slew x load) and clock/data pin energies; setup
   and hold by the 10 % clock-to-Q push-out criterion, found on a coarse grid of data
-  offsets and refined on a fine one.
+  offsets and refined on a fine one;
+- **Razor flip-flop** (``razor_dff``): the flip-flop's clock-arc harness on the Razor
+  subcircuit (restore input held at 0, error output loaded by the first load): clock-to-Q
+  arcs, the energy of clock edges that leave Q unchanged (D stable), of D edges while the
+  clock is low, the CK and D pin capacitances and the leakage.
 
 Several states of one arc (an XOR's other input 0 or 1, a MAJ3's 01 or 10) are reduced
 to the worst (largest) delay, transition and energy of each output edge, as a Liberty
@@ -49,6 +53,7 @@ from pe_models.cell_catalogue import (
     CELL_SPECS,
     COMBINATIONAL_CELLS,
     FLIP_FLOP,
+    RAZOR_FLOP,
     sensitising_states,
     subcircuit_path,
 )
@@ -65,6 +70,7 @@ __all__ = [
     "cell_area_um2",
     "characterize_cells",
     "find_ngspice",
+    "merge_library",
     "to_library",
 ]
 
@@ -111,7 +117,8 @@ class CellCharacterizeConfig:
     temperature_c : float
         Simulation temperature in degrees C (-60 to 150).
     cells : tuple of str
-        Cell functions to characterise (default: all of ``CELL_SPECS``).
+        Cell functions to characterise (default: all of ``CELL_SPECS`` and the Razor
+        flip-flop ``razor_dff``).
     load_ff : tuple of float
         Output loads in fF, increasing, at least 2.
     slew_tau : tuple of float
@@ -127,7 +134,7 @@ class CellCharacterizeConfig:
     model_card: Path
     vdd_v: tuple[float, ...]
     temperature_c: float = 27.0
-    cells: tuple[str, ...] = tuple(CELL_SPECS)
+    cells: tuple[str, ...] = (*CELL_SPECS, RAZOR_FLOP)
     load_ff: tuple[float, ...] = DEFAULT_LOADS_FF
     slew_tau: tuple[float, ...] = DEFAULT_SLEWS_TAU
     workers: int = 2
@@ -145,9 +152,9 @@ class CellCharacterizeConfig:
         object.__setattr__(self, "vdd_v", voltages)
         if not -60.0 <= self.temperature_c <= 150.0:
             raise ConfigError(f"--temperature-c: {self.temperature_c:g}; allowed: -60 to 150")
-        unknown = [c for c in self.cells if c not in CELL_SPECS]
+        unknown = [c for c in self.cells if c not in CELL_SPECS and c != RAZOR_FLOP]
         if unknown or not self.cells:
-            raise ConfigError(f"cells: unknown cell {unknown[:1]!r}; allowed: {', '.join(CELL_SPECS)}")
+            raise ConfigError(f"cells: unknown cell {unknown[:1]!r}; allowed: {', '.join([*CELL_SPECS, RAZOR_FLOP])}")
         for label, axis in (("load_ff", self.load_ff), ("slew_tau", self.slew_tau)):
             if len(axis) < 2 or any(b <= a for a, b in itertools.pairwise(axis)) or axis[0] <= 0:
                 raise ConfigError(f"{label}: {list(axis)}; allowed: at least 2 increasing positive values")
@@ -541,12 +548,18 @@ def _flop_clock_netlist(
     window: float,
     d_slew: float,
     temperature_c: float,
+    cell: str = FLIP_FLOP,
+    error_load_f: float = 0.0,
 ) -> tuple[str, dict[str, float]]:
-    """Clock edges k = 0..3 (rising at t0 + 2kW): capture 0, capture 1 (Q rises), capture 0 (Q falls), hold 0."""
+    """Clock edges k = 0..3 (rising at t0 + 2kW): capture 0, capture 1 (Q rises), capture 0 (Q falls), hold 0.
+
+    `cell` is the flip-flop (``D CK Q``) or the Razor flip-flop (``D CK R Q E``: R held at
+    0, E loaded by `error_load_f`).
+    """
     t0 = 2.0 * window
     rising = [t0 + 2 * k * window for k in range(4)]
     t_end = rising[-1] + 2 * window
-    lines = _header(card, [FLIP_FLOP], temperature_c, f"flip-flop clock arcs at {vdd_v:g} V, {load_f * 1e15:g} fF")
+    lines = _header(card, [cell], temperature_c, f"{cell} clock arcs at {vdd_v:g} V, {load_f * 1e15:g} fF")
     measures: list[str] = []
     saved: list[str] = []
     mid = vdd_v / 2
@@ -564,9 +577,12 @@ def _flop_clock_netlist(
             f"vck{n} ck{n} 0 {_pwl(points)}",
             f"vd{n} d{n} 0 {data}",
             f"vs{n} s{n} 0 {vdd_v:.6g}",
-            f"x{n} d{n} ck{n} q{n} s{n} 0 {FLIP_FLOP}",
             f"c{n} q{n} 0 {load_f:.6e}",
         ]
+        if cell == RAZOR_FLOP:
+            lines += [f"x{n} d{n} ck{n} 0 q{n} e{n} s{n} 0 {cell}", f"ce{n} e{n} 0 {error_load_f:.6e}"]
+        else:
+            lines.append(f"x{n} d{n} ck{n} q{n} s{n} 0 {cell}")
         saved += [f"v(ck{n})", f"v(q{n})", f"v(d{n})", f"i(vs{n})", f"i(vck{n})", f"i(vd{n})"]
         for tag, k, edge in (("r", 1, "rise"), ("f", 2, "fall")):
             low, high = (0.1 * vdd_v, 0.9 * vdd_v) if edge == "rise" else (0.9 * vdd_v, 0.1 * vdd_v)
@@ -608,14 +624,24 @@ def _flop_clock(
     load_index: int,
     load_ff: float,
     temperature_c: float,
+    cell: str = FLIP_FLOP,
+    error_load_ff: float = 0.0,
 ) -> tuple[dict, dict, str]:
     window = max(slews_s) * _RAMP_OVER_SLEW + _SETTLE_OVER_DELAY * _load_delay_estimate(tau_s, load_ff) + 20 * tau_s
-    what = f"the flip-flop clock arcs at {vdd_v:g} V, load {load_ff:g} fF"
+    what = f"the {'flip-flop' if cell == FLIP_FLOP else cell} clock arcs at {vdd_v:g} V, load {load_ff:g} fF"
     for attempt in range(_ATTEMPTS):
         netlist, times = _flop_clock_netlist(
-            card, vdd_v, slews_s, load_ff * 1e-15, window, slews_s[REFERENCE_SLEW_INDEX], temperature_c
+            card,
+            vdd_v,
+            slews_s,
+            load_ff * 1e-15,
+            window,
+            slews_s[REFERENCE_SLEW_INDEX],
+            temperature_c,
+            cell,
+            error_load_ff * 1e-15,
         )
-        values = _measurements(runner.run(netlist, f"dffck_{vdd_v:g}_{load_index}_{attempt}", what))
+        values = _measurements(runner.run(netlist, f"{cell}ck_{vdd_v:g}_{load_index}_{attempt}", what))
         arcs: dict = {}
         extras: dict = {}
         ok = True
@@ -809,6 +835,7 @@ def characterize_cells(
     card = Path(config.model_card).resolve()
     combinational = [c for c in config.cells if c in COMBINATIONAL_CELLS]
     with_flop = FLIP_FLOP in config.cells
+    with_razor = RAZOR_FLOP in config.cells
     netlists: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="vscale-cells-") as scratch:
         runner = _Runner(ngspice, card, Path(scratch))
@@ -826,6 +853,8 @@ def characterize_cells(
             if with_flop:
                 jobs += [(FLIP_FLOP, vdd, j) for j in range(len(config.load_ff))]
                 jobs.append(("dff-constraints", vdd, 0))
+            if with_razor:
+                jobs += [(RAZOR_FLOP, vdd, j) for j in range(len(config.load_ff))]
             jobs.append(("leakage", vdd, 0))
 
         def work(job: tuple[str, float, int]) -> Any:
@@ -843,8 +872,19 @@ def characterize_cells(
                     4 * config.load_ff[0],
                     config.temperature_c,
                 )
-            if kind == FLIP_FLOP:
-                return _flop_clock(runner, card, vdd, tau, slews[vdd], j, config.load_ff[j], config.temperature_c)
+            if kind in (FLIP_FLOP, RAZOR_FLOP):
+                return _flop_clock(
+                    runner,
+                    card,
+                    vdd,
+                    tau,
+                    slews[vdd],
+                    j,
+                    config.load_ff[j],
+                    config.temperature_c,
+                    kind,
+                    config.load_ff[0],
+                )
             return _characterize_load(
                 runner, card, kind, vdd, tau, slews[vdd], j, config.load_ff[j], config.temperature_c
             )
@@ -880,23 +920,25 @@ def characterize_cells(
                     leakage_states_nw=dict(states),
                 )
             )
-        if with_flop:
+        for flop in [cell for cell in (FLIP_FLOP, RAZOR_FLOP) if cell in config.cells]:
             per_load = []
             extras: dict = {}
             for j in range(len(config.load_ff)):
-                arcs, load_extras, netlist = results[(FLIP_FLOP, vdd, j)]
+                arcs, load_extras, netlist = results[(flop, vdd, j)]
                 per_load.append({(pin, edge, "-", k): value for (pin, edge, k), value in arcs.items()})
                 if j == 1:
                     extras = load_extras
-                    netlists[f"dff_{vdd:g}"] = netlist
-            setup, hold, constraint_netlist = results[("dff-constraints", vdd, 0)]
-            netlists[f"dff_constraints_{vdd:g}"] = constraint_netlist
-            flop_arcs = _combine_flop(per_load, len(config.slew_tau))
-            per_cell[FLIP_FLOP].append(
+                    netlists[f"{flop}_{vdd:g}"] = netlist
+            setup: dict[str, float] = {}
+            hold: dict[str, float] = {}
+            if flop == FLIP_FLOP:
+                setup, hold, constraint_netlist = results[("dff-constraints", vdd, 0)]
+                netlists[f"dff_constraints_{vdd:g}"] = constraint_netlist
+            per_cell[flop].append(
                 CellMeasurements(
-                    cell=FLIP_FLOP,
+                    cell=flop,
                     vdd_v=vdd,
-                    arcs=flop_arcs,
+                    arcs=_combine_flop(per_load, len(config.slew_tau)),
                     capacitance_ff={"D": extras["D"], "CK": extras["CK"]},
                     leakage_nw=extras["leakage_nw"],
                     leakage_states_nw={},
@@ -952,12 +994,16 @@ def cell_area_um2(cell: str) -> float:
 
 
 def to_library(result: CharacterizationResult, *, name: str, command: str) -> CellLibraryData:
-    """The run-time library of a characterisation run (one NLDM table per corner and arc)."""
+    """The run-time library of a characterisation run (one NLDM table per corner and arc).
+
+    The Razor flip-flop, when characterised, is the library's ``razor_flop`` (the measured
+    pins D and CK, output Q; R held at 0), not one of its cell functions.
+    """
     corners = range(len(result.vdd_v))
     loads = np.array(result.load_ff)
     cells = {}
     for cell, per_vdd in result.cells.items():
-        spec = CELL_SPECS[cell]
+        spec = CELL_SPECS[FLIP_FLOP] if cell == RAZOR_FLOP else CELL_SPECS[cell]
         first = per_vdd[0]
         arcs = {}
         for key in first.arcs:
@@ -990,14 +1036,51 @@ def to_library(result: CharacterizationResult, *, name: str, command: str) -> Ce
             ),
         )
     card = Path(result.config.model_card).name
+    razor_flop = cells.pop(RAZOR_FLOP, None)
     return CellLibraryData(
         name=name,
         vdd_v=result.vdd_v,
         cells=cells,
+        razor_flop=razor_flop,
         temperature_c=result.config.temperature_c,
         source=f"{card}, {result.ngspice_version} transient characterisation of the shipped cell subcircuits",
         model_card=card,
         model_card_sha256=result.model_card_sha256,
         command=command,
         fo4_ps=result.fo4_ps,
+    )
+
+
+def merge_library(base: CellLibraryData, measured: CellLibraryData, *, origin: str) -> CellLibraryData:
+    """`base` with the cells (and the Razor flip-flop) of `measured` replaced or added (the
+    nominal supply is `base`'s: the technology's, not the measurement's).
+
+    Raises
+    ------
+    ConfigError
+        The two differ in model card, corners or temperature (the message names `origin`).
+    """
+    if base.model_card_sha256 != measured.model_card_sha256:
+        raise ConfigError(f"{origin}: characterised on another model card (SHA-256 {base.model_card_sha256})")
+    if base.vdd_v.shape != measured.vdd_v.shape or not np.allclose(base.vdd_v, measured.vdd_v, atol=1e-9):
+        raise ConfigError(
+            f"{origin}: corners {', '.join(f'{v:g}' for v in base.vdd_v)} V; allowed: the --vdd corners "
+            f"{', '.join(f'{v:g}' for v in measured.vdd_v)} V"
+        )
+    if base.temperature_c != measured.temperature_c:
+        raise ConfigError(
+            f"{origin}: characterised at {base.temperature_c:g} C; allowed: --temperature-c {measured.temperature_c:g}"
+        )
+    return CellLibraryData(
+        name=measured.name,
+        vdd_v=tuple(float(v) for v in measured.vdd_v),
+        cells={**base.cells_data, **measured.cells_data},
+        temperature_c=measured.temperature_c,
+        source=measured.source,
+        model_card=measured.model_card,
+        model_card_sha256=measured.model_card_sha256,
+        command=measured.command,
+        fo4_ps=measured.fo4_ps,
+        vdd_nominal_v=base.vdd_nominal_v,
+        razor_flop=measured.razor_flop if measured.razor_flop is not None else base.razor_flop,
     )

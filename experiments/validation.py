@@ -170,8 +170,8 @@ def vdd_values(value: object, name: str = "vdd_v") -> tuple[float, ...]:
     Raises
     ------
     ConfigError
-        Malformed text, a step <= 0, an empty list, more than :data:`MAX_VOLTAGES`, or a
-        voltage outside (0, 2] V (the technology then checks its own range); a value that
+        Malformed text, a step <= 0, an empty list, more than :data:`MAX_VOLTAGES`, a voltage
+        listed twice, or a voltage outside (0, 2] V (the technology then checks its own range); a value that
         reads as millivolts (``900``) is named so.
     """
     if isinstance(value, str):
@@ -210,6 +210,8 @@ def vdd_values(value: object, name: str = "vdd_v") -> tuple[float, ...]:
             shown = f"{number:g} V" if ok else repr(item)
             hint = f"; in volts, {number / 1000:g} V ({number:g} mV)?" if ok and 100 <= number <= 2000 else ""
             raise ConfigError(f"{name}: {shown} is out of range; allowed: (0, 2] V{hint}")
+        if number in result:
+            raise ConfigError(f"{name}: {number:g} V is listed twice; allowed: each supply voltage once")
         result.append(number)
     return tuple(result)
 
@@ -439,7 +441,7 @@ def check_layer_memory(layer: Any, *, field: str) -> None:
     """
     problem = layer.gemm()
     groups, m, n, k = problem.groups, problem.m, problem.n, problem.k
-    estimate = groups * (BYTES_PER_OUTPUT * m * n + m * k + k * n)
+    estimate = groups * _gemm_bytes(m, n, k)
     feature_map = ("channels", "ifmap_h", "ifmap_w")
     if all(hasattr(layer, name) for name in feature_map):
         estimate += 8 * layer.channels * layer.ifmap_h * layer.ifmap_w
@@ -473,6 +475,11 @@ BYTES_PER_TRACE_VALUE = 64
 """Memory per (lane x step) of ``trace`` (measured 49 B)."""
 BYTES_PER_IMAGE = 1_300_000
 """Memory per ImageNet-preprocessed image of a folder (3 x 224 x 224 float32, stacked twice)."""
+
+
+def _gemm_bytes(m: int, n: int, k: int) -> int:
+    """Peak memory of simulating one M x N x K GEMM: its outputs and its int8 operands."""
+    return BYTES_PER_OUTPUT * m * n + m * k + k * n
 
 
 def check_arguments(args: object, options: dict[str, str] | None = None) -> None:
@@ -561,7 +568,7 @@ def estimate_memory(args: object) -> list[tuple[str, str, int]]:
     match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", text) if isinstance(text, str) else None
     if command in ("simulate", "energy") and match:
         m, n, k = (int(v) for v in match.groups())
-        found.append(("gemm", str(text), BYTES_PER_OUTPUT * m * n + m * k + k * n))
+        found.append(("gemm", str(text), _gemm_bytes(m, n, k)))
     lanes, requested = values.get("lanes"), values.get("steps")
     if command == "trace" and isinstance(lanes, int):
         steps = requested if isinstance(requested, int) else 4096

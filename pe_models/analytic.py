@@ -31,17 +31,18 @@ changes and its longest path exceeds the sampling instant.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pe_models.arcs import arc_causes, input_nets
+from pe_models.arcs import input_nets, latest_arrival_fs
 from pe_models.chain import closed_form_delays, static_output_arrival_fs
 from pe_models.errors import ConfigError
 from pe_models.integers import bit_frequencies
 from pe_models.kernels import compound_carry_steps
-from pe_models.netlist import CONST1, PRODUCT_BITS
+from pe_models.netlist import PRODUCT_BITS
 from pe_models.operands import OperandStream
 from pe_models.pe import PEConfig, StageTiming
 
@@ -355,15 +356,9 @@ class _Traces:
     run_lengths: set[int]
 
 
-_TRACE_CACHE: dict[tuple, _Traces] = {}
-
-
+@functools.lru_cache(maxsize=256)
 def characterised_traces(pe: PEConfig, timing: StageTiming) -> _Traces:
     """Trace every sum bit's carry back through the library's arcs (see :func:`_characterised_probabilities`)."""
-    key = (pe, timing)
-    cached = _TRACE_CACHE.get(key)
-    if cached is not None:
-        return cached
     netlist = pe.stages["adder"]
     arcs = timing.arcs_fs("adder")
     launch = timing.launch_fs("adder")
@@ -395,36 +390,16 @@ def characterised_traces(pe: PEConfig, timing: StageTiming) -> _Traces:
     inputs = input_nets(netlist)
     steps_by_scenario, stale_by_scenario, late_chain, lengths = [], [], [], {1}
     for scenario in range(3):
-        arrival = np.full((netlist.n_nets, 2), -1, dtype=np.int64)
-        arrival[inputs] = launch
-        arrival[sign_net] = -1
+        start = np.full((netlist.n_nets, 2), -1, dtype=np.int64)
+        start[inputs] = launch
+        start[sign_net] = -1
+        sign_only = np.full((netlist.n_nets, 2), -1, dtype=np.int64)
         if scenario:
             edge = 1 if scenario == 1 else 0
-            arrival[sign_net, edge] = launch[inputs.index(sign_net), edge]
-        for c, cell in enumerate(netlist.cells):
-            causes = arc_causes(cell.kind)
-            for e in (0, 1):
-                best = -1
-                for k, net in enumerate(cell.inputs):
-                    if net <= CONST1 or net in cut:
-                        continue
-                    for i in (0, 1):
-                        if causes[k, e, i] and arrival[net, i] >= 0:
-                            best = max(best, int(arrival[net, i] + arcs[c, k, e]))
-                arrival[cell.output, e] = best
+            start[sign_net, edge] = sign_only[sign_net, edge] = launch[inputs.index(sign_net), edge]
+        arrival = latest_arrival_fs(netlist, arcs, start_fs=start, cut=cut)
         if scenario:
-            edge = 1 if scenario == 1 else 0
-            only = np.full((netlist.n_nets, 2), -1, dtype=np.int64)
-            only[sign_net, edge] = launch[inputs.index(sign_net), edge]
-            for c, cell in enumerate(netlist.cells):
-                causes = arc_causes(cell.kind)
-                for e in (0, 1):
-                    best = -1
-                    for k, net in enumerate(cell.inputs):
-                        for i in (0, 1):
-                            if net > CONST1 and net not in cut and causes[k, e, i] and only[net, i] >= 0:
-                                best = max(best, int(only[net, i] + arcs[c, k, e]))
-                    only[cell.output, e] = best
+            only = latest_arrival_fs(netlist, arcs, start_fs=sign_only, cut=cut)
             late_chain.append(
                 np.array(
                     [sign_bits[j + 1] and only[carry_nets[j]].max() > timing.t_sample_fs for j in range(width - 1)]
@@ -453,17 +428,13 @@ def characterised_traces(pe: PEConfig, timing: StageTiming) -> _Traces:
                         lengths.update((k, k + 1))
         steps_by_scenario.append(steps)
         stale_by_scenario.append(stale)
-    traces = _Traces(
+    return _Traces(
         steps=tuple(steps_by_scenario),
         stale=tuple(stale_by_scenario),
         late_chain=tuple(late_chain),
         sign_bits=sign_bits,
         run_lengths={k for k in lengths if k > 0},
     )
-    if len(_TRACE_CACHE) > 256:
-        _TRACE_CACHE.clear()
-    _TRACE_CACHE[key] = traces
-    return traces
 
 
 def _joint(statistics: CarryStatistics, bit: int, k: int, v: int, p: int) -> float:

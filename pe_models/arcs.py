@@ -9,14 +9,28 @@ pin ``k`` and output edge ``e`` (0 = fall, 1 = rise: the output value after the 
   source's wire capacitance per fan-out pin;
 * **slew** of a net, per edge: the transition time of its driver for that output edge
   at its load, the largest over the driver's pins (each pin's arc read at the slew of
-  the input edges that can cause that output edge); a stage input's slew is the
-  flip-flop's Q transition at the net's load; constant nets have slew 0;
+  the input edges that can cause that output edge in some state of the cell's other
+  pins, tied ones included, as OpenSTA does); a stage input's slew is the flip-flop's
+  Q transition at the net's load; constant nets have slew 0;
 * **launch** of every stage input bit, per edge: the clock-to-Q delay of the flip-flop
   that drives it, at its net's load (0 for a source without flip-flop data): the input
   switches that long after the clock edge;
-* **delay** ``d[c, k, e] = source.delay_ps(kind, pin k, edge e, load, slew)`` where the
-  slew is the largest slew of the input edges of pin k that can cause output edge e
-  (from the cell's truth table: rise for a positive-unate pin, both for an XOR).
+* **causes** of an instance (:func:`instance_causes`): which input edges of pin k can
+  switch the output with edge e, from the cell's truth table with the pins tied to
+  ``CONST0``/``CONST1`` held at their values (rise for a positive-unate pin, both for
+  an XOR, only the falling one for the inverting ``xor3(0, x, 1)``);
+* **delay** ``d[c, k, e]``: for an arc one input edge causes,
+  ``source.delay_ps(kind, pin k, edge e, load, slew)`` at that input edge's slew. A
+  non-unate arc (both input edges cause e) has one delay for both in the gate level, the
+  one that gives the static arrival of per-input-edge timing through this pin:
+  ``max_i(A_i + D_i) - max_i A_i`` with ``A_i`` the latest static arrival of the
+  input's edge i and ``D_i`` the delay at that edge's own slew (between ``D_rise`` and
+  ``D_fall``; exact at factor 1 and under any variation factor, which scales both). The
+  input edge that arrives last gets at least its own delay, the other at most its own
+  (at most ``|D_rise - D_fall|`` less): the static arrival is still the latest any
+  gate-level event through this pin can reach, but an early edge's event can be that
+  much earlier than its own arc would place it (a gate-level approximation of the same
+  kind as one delay per pin for every state of the other pins).
 
 Rounding: ``max(1, rint(delay_ps * 1000 * factor))`` once, after every scaling
 (``factor`` is a process-variation factor, 1 without variation), so every level adds the
@@ -31,7 +45,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +64,7 @@ __all__ = [
     "earliest_arrival_fs",
     "input_nets",
     "instance_arcs",
+    "instance_causes",
     "latest_arrival_fs",
     "latest_arrival_lanes_fs",
     "rounded_fs",
@@ -58,6 +73,28 @@ __all__ = [
 
 
 @functools.cache
+def _tied_causes(kind: str, tied: tuple[int, ...]) -> np.ndarray:
+    """:func:`instance_causes` of a cell type whose pin k is tied to ``tied[k]`` (0, 1; -1: switches)."""
+    arity = CELL_FUNCTIONS[kind]
+    causes = np.zeros((arity, 2, 2), dtype=bool)
+    free = [k for k in range(arity) if tied[k] < 0]
+    for k in free:
+        others = [j for j in free if j != k]
+        for values in itertools.product((0, 1), repeat=len(others)):
+            pins = list(tied)
+            for j, value in zip(others, values, strict=True):
+                pins[j] = value
+            pins[k] = 0
+            low = cell_output(kind, pins)
+            pins[k] = 1
+            high = cell_output(kind, pins)
+            if low != high:
+                causes[k, high, 1] = True
+                causes[k, low, 0] = True
+    causes.flags.writeable = False
+    return causes
+
+
 def arc_causes(kind: str) -> np.ndarray:
     """Which input edges of each pin can cause each output edge of a cell type.
 
@@ -65,18 +102,25 @@ def arc_causes(kind: str) -> np.ndarray:
     -------
     ndarray, bool, shape (arity, 2, 2)
         ``[k, e, i]``: some assignment of the other pins makes input edge ``i`` of pin ``k``
-        (0 = fall, 1 = rise) switch the output with edge ``e``.
+        (0 = fall, 1 = rise) switch the output with edge ``e`` (read-only).
     """
-    arity = CELL_FUNCTIONS[kind]
-    causes = np.zeros((arity, 2, 2), dtype=bool)
-    for k in range(arity):
-        for others in itertools.product((0, 1), repeat=arity - 1):
-            low = cell_output(kind, [*others[:k], 0, *others[k:]])
-            high = cell_output(kind, [*others[:k], 1, *others[k:]])
-            if low != high:
-                causes[k, high, 1] = True
-                causes[k, low, 0] = True
-    return causes
+    return _tied_causes(kind, (-1,) * CELL_FUNCTIONS[kind])
+
+
+def instance_causes(kind: str, inputs: Sequence[int]) -> np.ndarray:
+    """:func:`arc_causes` of one instance whose input nets are `inputs`: tied inputs held at their constant.
+
+    A pin tied to ``CONST0``/``CONST1`` never switches and causes nothing; the other pins
+    are enumerated with the tied ones at their values, so ``xor3(0, x, 1)`` (an inverter)
+    lets a rising ``x`` cause only a falling output. Sound for the gate level, whose
+    constants never switch.
+
+    Returns
+    -------
+    ndarray, bool, shape (arity, 2, 2)
+        ``[k, e, i]`` as in :func:`arc_causes` (read-only).
+    """
+    return _tied_causes(kind, tuple(net if net <= CONST1 else -1 for net in inputs))
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,6 +245,25 @@ def _net_loads_ff(netlist: Netlist, source: DelaySource) -> np.ndarray:
     return loads
 
 
+def _delay_fs(source: DelaySource, kind: str, pin: str, edge: str, load: np.ndarray, slew_ps: np.ndarray) -> np.ndarray:
+    delay = np.asarray(source.delay_ps(kind, pin, edge, load, slew_ps), dtype=np.float64)
+    return np.broadcast_to(delay, load.shape) * 1000
+
+
+def _effective_delay_fs(arrival_fs: np.ndarray, by_edge_fs: list[np.ndarray], slowest_fs: np.ndarray) -> np.ndarray:
+    """The one delay of a non-unate arc that adds to its pin's latest input edge what each edge's own arc gives.
+
+    ``max_i(arrival[:, i] + by_edge[i]) - max_i arrival[:, i]`` over the input edges that
+    switch (both cause the output edge): per-input-edge static timing through this pin in
+    one number, between the two edges' own delays; `slowest_fs` (the delay at the larger
+    slew) where neither edge switches.
+    """
+    latest = arrival_fs.max(axis=1)
+    through = np.maximum(arrival_fs[:, 0] + by_edge_fs[0], arrival_fs[:, 1] + by_edge_fs[1])
+    switching = np.isfinite(latest)
+    return np.where(switching, through - np.where(switching, latest, 0.0), slowest_fs)
+
+
 def input_nets(netlist: Netlist) -> list[int]:
     """The stage input nets in launch order: the buses of ``netlist.inputs`` in order, bit 0 first."""
     return [net for nets in netlist.inputs.values() for net in nets]
@@ -237,26 +300,44 @@ def instance_arcs(netlist: Netlist, source: DelaySource) -> InstanceArcs:
     for e, edge in enumerate(EDGES):
         slew[inputs, e] = np.asarray(source.q_transition_ps(edge, net_load[inputs]), dtype=np.float64)
         launch[:, e] = np.asarray(source.clk_to_q_ps(edge, net_load[inputs]), dtype=np.float64) * 1000
+    arrival = np.full((netlist.n_nets, 2), -np.inf)
+    arrival[inputs] = launch
     n = len(netlist.cells)
     exact = np.zeros((n, MAX_PINS, 2))
-    groups: dict[tuple[int, str], list[int]] = {}
+    groups: dict[tuple[int, str, tuple[int, ...]], list[int]] = {}
     for c, level in enumerate(cell_levels(netlist)):
-        groups.setdefault((level, netlist.cells[c].kind), []).append(c)
-    for (_, kind), members in sorted(groups.items()):
+        cell = netlist.cells[c]
+        tied = tuple(net if net <= CONST1 else -1 for net in cell.inputs)
+        groups.setdefault((level, cell.kind, tied), []).append(c)
+    for (_, kind, tied), members in sorted(groups.items()):
         cells = np.array(members, dtype=np.int64)
         nets = np.array([netlist.cells[c].inputs for c in members], dtype=np.int64)
         outputs = np.array([netlist.cells[c].output for c in members], dtype=np.int64)
         load = net_load[outputs]
-        causes = arc_causes(kind)
+        any_state = arc_causes(kind)
+        switching = _tied_causes(kind, tied)
         out_slew = np.zeros((cells.size, 2))
+        out_arrival = np.full((cells.size, 2), -np.inf)
         for k, pin in enumerate(CELL_PINS[kind]):
             for e, edge in enumerate(EDGES):
-                slew_in = np.max([slew[nets[:, k], i] for i in (0, 1) if causes[k, e, i]], axis=0)
-                delay = np.broadcast_to(np.asarray(source.delay_ps(kind, pin, edge, load, slew_in), float), load.shape)
-                exact[cells, k, e] = delay * 1000
-                transition = np.asarray(source.transition_ps(kind, pin, edge, load, slew_in), dtype=np.float64)
+                slew_any = np.max([slew[nets[:, k], i] for i in (0, 1) if any_state[k, e, i]], axis=0)
+                transition = np.asarray(source.transition_ps(kind, pin, edge, load, slew_any), dtype=np.float64)
                 out_slew[:, e] = np.maximum(out_slew[:, e], transition)
+                edges = [i for i in (0, 1) if switching[k, e, i]] or [i for i in (0, 1) if any_state[k, e, i]]
+                slew_in = np.max([slew[nets[:, k], i] for i in edges], axis=0)
+                delay = _delay_fs(source, kind, pin, edge, load, slew_in)
+                if len(edges) == 2:
+                    delay = _effective_delay_fs(
+                        arrival[nets[:, k]],
+                        [_delay_fs(source, kind, pin, edge, load, slew[nets[:, k], i]) for i in (0, 1)],
+                        delay,
+                    )
+                exact[cells, k, e] = delay
+                if switching[k, e].any():
+                    latest = np.max([arrival[nets[:, k], i] for i in edges], axis=0) + delay
+                    out_arrival[:, e] = np.maximum(out_arrival[:, e], latest)
         slew[outputs] = out_slew
+        arrival[outputs] = out_arrival
     return InstanceArcs(
         exact_fs=exact,
         load_ff=net_load[[cell.output for cell in netlist.cells]] if n else np.zeros(0),
@@ -367,7 +448,14 @@ def uniform_delays_fs(netlist: Netlist, arcs: np.ndarray, kinds: Sequence[str]) 
     return common
 
 
-def latest_arrival_fs(netlist: Netlist, arcs_fs: np.ndarray, launch_fs: np.ndarray | None = None) -> np.ndarray:
+def latest_arrival_fs(
+    netlist: Netlist,
+    arcs_fs: np.ndarray,
+    launch_fs: np.ndarray | None = None,
+    *,
+    start_fs: np.ndarray | None = None,
+    cut: Collection[int] = (),
+) -> np.ndarray:
     """Latest possible transition of every net per edge (static timing), fs.
 
     A transition of pin k's net with an edge that can cause output edge e (see
@@ -376,18 +464,31 @@ def latest_arrival_fs(netlist: Netlist, arcs_fs: np.ndarray, launch_fs: np.ndarr
     :mod:`pe_models.gate`. Stage input bit i switches with edge e at ``launch_fs[i, e]``
     (default 0: at the clock edge); constants never switch (-1).
 
+    Parameters
+    ----------
+    start_fs : ndarray, int64, shape (n_nets, 2), optional
+        The arrivals of the stage inputs per net and edge (-1: that edge never switches),
+        instead of `launch_fs` on every input (e.g. only some inputs switching).
+    cut : collection of int
+        Nets whose transitions are not propagated into the cells they drive.
+
     Returns
     -------
     ndarray, int64, shape (n_nets, 2)
         -1 where a net never switches with that edge.
     """
-    arrival = np.full((netlist.n_nets, 2), -1, dtype=np.int64)
-    arrival[input_nets(netlist)] = 0 if launch_fs is None else launch_fs
+    if start_fs is None:
+        arrival = np.full((netlist.n_nets, 2), -1, dtype=np.int64)
+        arrival[input_nets(netlist)] = 0 if launch_fs is None else launch_fs
+    else:
+        arrival = np.array(start_fs, dtype=np.int64)
     for c, cell in enumerate(netlist.cells):
-        causes = arc_causes(cell.kind)
+        causes = instance_causes(cell.kind, cell.inputs)
         for e in (0, 1):
             best = -1
             for k, net in enumerate(cell.inputs):
+                if net in cut:
+                    continue
                 for i in (0, 1):
                     if causes[k, e, i] and arrival[net, i] >= 0:
                         best = max(best, int(arrival[net, i] + arcs_fs[c, k, e]))
@@ -458,7 +559,7 @@ def latest_arrival_lanes_fs(
                 latest = np.maximum.reduce(sources) + delay
                 arrival[cell.output] = [latest, latest]
             continue
-        causes = arc_causes(cell.kind)
+        causes = instance_causes(cell.kind, cell.inputs)
         edges = []
         for e in (0, 1):
             best = never

@@ -6,6 +6,10 @@ the order :mod:`pe_models.netlist` gives a cell's inputs (``Cell.inputs[k]`` is 
 The transistor-level subcircuit of every cell is
 ``pe_models/technology_data/cells/<function>.sp`` (ports: the input pins in this order,
 the output, ``vdd``, ``vss``).
+
+The Razor flip-flop (:data:`RAZOR_FLOP`, ports :data:`RAZOR_FLOP_PORTS`) is characterised
+and shipped with the cells but is not a netlist cell function: it has two outputs (Q and
+the error flag E) and only the energy model reads it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ __all__ = [
     "CELL_SPECS",
     "COMBINATIONAL_CELLS",
     "FLIP_FLOP",
+    "RAZOR_FLOP",
+    "RAZOR_FLOP_PORTS",
     "SUBCIRCUIT_DIR",
     "CellSpec",
     "sensitising_states",
@@ -30,6 +36,13 @@ SUBCIRCUIT_DIR: Path = Path(__file__).resolve().parent / "technology_data" / "ce
 """Directory of the shipped cell subcircuits (one ``<function>.sp`` each)."""
 
 FLIP_FLOP = "dff"
+
+RAZOR_FLOP = "razor_dff"
+"""The Razor flip-flop: main flop (the ``dff``), shadow latch, XOR comparator, restore multiplexer."""
+
+RAZOR_FLOP_PORTS: tuple[str, ...] = ("D", "CK", "R", "Q", "E")
+"""Signal ports of the Razor flip-flop's subcircuit in order (then ``vdd``, ``vss``): data,
+clock, restore (1: the main flop takes the shadow latch's value), output, error (Q ^ shadow)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -527,17 +527,15 @@ def encoded_stage(
     )
 
 
-def adder_always_settled(
-    pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None, window_fs: int = 0
-) -> bool:
+def adder_always_settled(pe: PEConfig, timing: StageTiming, lane_factors: np.ndarray | None = None) -> bool:
     """Whether no MAC can latch a wrong accumulator bit at this operating point (the whole-point screen).
 
     True when every sum bit's latest static arrival through the adder stage (per edge, from
     each input's clock-to-Q launch, through hold buffers; :func:`pe_models.arcs.latest_arrival_fs`)
-    is at or before the sampling instant and the shadow instant ``t_sample + window_fs``, in
-    every lane. Under the event semantics of the gate level no output transition is later than
-    its static arrival, so every MAC then samples its settled sum, main and shadow: exact, for
-    any library. The product register is not part of the screen: every route of
+    is at or before the sampling instant, in every lane. Under the event semantics of the gate
+    level no output transition is later than its static arrival, so every MAC then samples its
+    settled sum, and so does the Razor shadow latch, which samples later: exact, for any
+    library. The product register is not part of the screen: every route of
     :func:`mac_parameters` models it the same way (static arrivals).
 
     Parameters
@@ -547,8 +545,6 @@ def adder_always_settled(
     timing : StageTiming
     lane_factors : ndarray, shape (n,), optional
         Per-lane delay factors; arcs and launches rounded per lane as the exact kernel does.
-    window_fs : int
-        Razor detection window in fs (>= 0).
 
     Returns
     -------
@@ -561,7 +557,7 @@ def adder_always_settled(
         arrival = latest_arrival_lanes_fs(
             adder, timing.arcs.exact_fs("adder"), lane_factors, "sum", timing.arcs.launch_exact_fs("adder")
         )
-    return int(arrival.max()) <= min(timing.t_sample_fs, timing.t_sample_fs + int(window_fs))
+    return int(arrival.max()) <= timing.t_sample_fs
 
 
 def edge_table(pe: PEConfig, timing: StageTiming, t_sample_fs: int) -> np.ndarray | None:
@@ -679,7 +675,7 @@ def mac_parameters(
             "product",
             timing.arcs.launch_exact_fs("multiplier"),
         )
-    settled = lanes is None and not exact and adder_always_settled(pe, timing, lane_factors, window_fs)
+    settled = lanes is None and not exact and adder_always_settled(pe, timing, lane_factors)
     t_shadow = timing.t_sample_fs + int(window_fs)
     tables = None
     edge_model = pe.cells == "compound" and lane_factors is None and cell_library(pe) is not None
@@ -749,7 +745,9 @@ def mac_parameters(
     return params
 
 
-def evaluate_stream(pe: PEConfig, timing: StageTiming, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+def evaluate_stream(
+    pe: PEConfig, timing: StageTiming, a: np.ndarray, b: np.ndarray, c: np.ndarray, *, exact: bool = False
+) -> np.ndarray:
     """Latched accumulator values of consecutive MACs of one registered PE.
 
     Parameters
@@ -761,6 +759,9 @@ def evaluate_stream(pe: PEConfig, timing: StageTiming, a: np.ndarray, b: np.ndar
         Operands of consecutive MACs.
     c : ndarray, shape (n,)
         Incoming partial sums.
+    exact : bool
+        The array engines' rows with ``exact=True`` (:func:`mac_parameters`): the exact event
+        kernel wherever the closed form does not hold.
 
     Returns
     -------
@@ -768,7 +769,7 @@ def evaluate_stream(pe: PEConfig, timing: StageTiming, a: np.ndarray, b: np.ndar
         Signed latched values; MAC 0 follows a settled all-zero state. The product
         register of MAC t is what the multiplier stage latched (static-arrival model).
     """
-    params = mac_parameters(pe, timing)[0]
+    params = mac_parameters(pe, timing, exact=exact)[0]
     a = np.ascontiguousarray(a, dtype=np.int8)
     b = np.ascontiguousarray(b, dtype=np.int8)
     c = np.ascontiguousarray(c, dtype=np.int64)

@@ -116,6 +116,9 @@ class Band:
         return cls(value, value, value)
 
 
+_NO_BAND = Band(0.0, 0.0, 0.0)
+
+
 _STILLMAKER_NODES_NM = (130.0, 90.0, 65.0, 45.0, 32.0, 20.0, 16.0, 14.0, 10.0, 7.0)
 _STILLMAKER_ENERGY = (
     (7.171, -6.709, 2.904),
@@ -348,7 +351,11 @@ class CellEnergies:
         Leakage per cell kind and of the flip-flop (key ``"dff"``), nW.
     area_um2 : mapping of str to float
         Area per cell kind, the flip-flop (``"dff"``), a latch (``"latch"``), a 2:1
-        multiplexer (``"mux2"``), and a buffer (``"buf"``).
+        multiplexer (``"mux2"``), and a buffer (``"buf"``); the Razor flip-flop
+        (``"razor_dff"``) when characterised.
+    razor_clock_fj, razor_data_fj, razor_leakage_nw : float or None
+        The characterised Razor flip-flop's clock energy per cycle (as ``flop_clock_fj``),
+        energy per D transition and leakage; None when the library has none.
     """
 
     name: str
@@ -362,6 +369,9 @@ class CellEnergies:
     flop_data_fj: float
     leakage_nw: Mapping[str, float]
     area_um2: Mapping[str, float]
+    razor_clock_fj: float | None = None
+    razor_data_fj: float | None = None
+    razor_leakage_nw: float | None = None
 
     def net_energy_fj(self, netlist: Netlist) -> np.ndarray:
         """Energy per transition of every net: its driver's output energy plus ``0.5 C V**2``
@@ -972,7 +982,12 @@ class PEEnergyModel:
     leakage_uw : Band
         Leakage power of one PE at nominal VDD and 27 degC, uW.
     razor_extra_pj : Band
-        Razor flop minus plain flop, per protected bit per clocked cycle.
+        Razor flop minus plain flop, per protected bit per clocked cycle (clock energy, D
+        stable). With a characterised library: its Razor flop's clock energy minus its
+        flop's; without: the flop's clock energy x ``razor_extra_flop_ratio``.
+    razor_extra_leakage_uw : Band
+        Razor flop minus plain flop leakage per protected bit at nominal VDD and 27 degC, uW
+        (0 without a characterised Razor flop).
     hold_buffer_pj : Band
         One hold-fix buffer per clocked cycle (its switched capacitance at the protected bit's activity).
     hold_buffers_per_bit : float
@@ -995,6 +1010,7 @@ class PEEnergyModel:
     flop_data_pj: Band
     leakage_uw: Band
     razor_extra_pj: Band
+    razor_extra_leakage_uw: Band = _NO_BAND
     hold_buffer_pj: Band
     hold_buffers_per_bit: float
     error_network_pj: Band
@@ -1028,6 +1044,8 @@ class PEEnergyModel:
                 leakage=leakage,
                 hold_buffer=dynamic,
                 error_network=dynamic,
+                razor_extra=dynamic,
+                razor_leakage=leakage,
             )
         return _library_scales(self.pe, self.library, float(self.vdd_nominal_v), float(vdd_v))
 
@@ -1177,7 +1195,9 @@ def _library_model(
     area = PEArea(
         cells_um2=sum(area_um2[kind] for kind in cell_kinds),
         flops_um2=flops * area_um2["dff"],
-        razor_extra_um2=area_um2["latch"] + area_um2["xor2"] + area_um2["mux2"],
+        razor_extra_um2=area_um2["razor_dff"] - area_um2["dff"]
+        if "razor_dff" in area_um2
+        else area_um2["latch"] + area_um2["xor2"] + area_um2["mux2"],
         hold_buffer_um2=area_um2["buf"],
         source=cells.name,
         flops=flops,
@@ -1188,6 +1208,14 @@ def _library_model(
         (cells.output_transition_fj["buf"] + half_v2 * cells.pin_capacitance_ff["buf"]) * _HOLD_BUFFER_ACTIVITY * 1e-3
     )
     network = Band.exact(2 * (cells.output_transition_fj["or2"] + half_v2 * cells.pin_capacitance_ff["or2"]) * 1e-3)
+    if cells.razor_clock_fj is not None and cells.razor_leakage_nw is not None:
+        razor_extra = Band.exact((cells.razor_clock_fj - cells.flop_clock_fj) * 1e-3)
+        razor_leakage = Band.exact((cells.razor_leakage_nw - cells.leakage_nw["dff"]) * 1e-3)
+        razor_source = "its Razor flop (razor_dff.sp) minus its flop"
+    else:
+        razor_extra = flop_clock.times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd))
+        razor_leakage = Band.exact(0.0)
+        razor_source = "the library's flop clock energy x razor_extra_flop_ratio (a structural estimate)"
     return PEEnergyModel(
         pe=pe,
         node_nm=node,
@@ -1198,15 +1226,15 @@ def _library_model(
         flop_clock_pj=flop_clock,
         flop_data_pj=Band.exact(cells.flop_data_fj * 1e-3),
         leakage_uw=Band.exact(leak_uw),
-        razor_extra_pj=flop_clock.times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd)),
+        razor_extra_pj=razor_extra,
+        razor_extra_leakage_uw=razor_leakage,
         hold_buffer_pj=hold,
         hold_buffers_per_bit=hold_buffers_per_bit,
         error_network_pj=network,
         area=area,
         sources=f"every switching energy, flop energy, leakage and area: {cells.name} "
-        f"({cells.vdd_v:g} V, {cells.temperature_c:g} degC); Razor flop extra: the library's flop clock energy "
-        "x razor_extra_flop_ratio (a structural estimate); clock tree per flop, hold-buffer activity: assumptions "
-        "(docs/energy.md)",
+        f"({cells.vdd_v:g} V, {cells.temperature_c:g} degC); Razor flop extra: {razor_source}; clock tree per "
+        "flop, hold-buffer activity: assumptions (docs/energy.md)",
     )
 
 
@@ -1377,6 +1405,10 @@ class VddScales:
         Leakage power of the PE.
     hold_buffer, error_network : float
         A hold-fix buffer's and an OR2 of the error tree's switching energy.
+    razor_extra, razor_leakage : float
+        The Razor flop's extra clock energy and extra leakage over the plain flop's (with a
+        characterised Razor flop: the library's difference at `vdd_v` over the one at the
+        nominal supply; else the flop clock's and the PE leakage's ratio).
     """
 
     datapath: float
@@ -1385,6 +1417,8 @@ class VddScales:
     leakage: float
     hold_buffer: float
     error_network: float
+    razor_extra: float
+    razor_leakage: float
 
 
 def energy_cell_library(pe: PEConfig) -> CellLibraryData | None:
@@ -1448,8 +1482,11 @@ def library_cell_energies(library: CellLibraryData, vdd_v: float) -> CellEnergie
     supply's energy for a rising and a falling clock edge that leave Q + the clock pin's
     ``C_CK V**2`` + :data:`_CLOCK_TREE_PINS` clock pins of distribution; per Q transition the
     clock-to-Q arc's energy less the load's share and less the quiet rising edge; per data
-    transition the mean D-edge energy. Areas: the library's; the Razor flop's shadow latch is
-    half a flip-flop (master-slave) and its restore multiplexer three NAND2 and an inverter.
+    transition the mean D-edge energy. The Razor flip-flop, when the library has one: the
+    same three figures from its own characterisation (its clock pin, D stable), and its leakage.
+    Areas: the library's (the Razor flop's from its subcircuit, the same transistor rule);
+    without a Razor flop its shadow latch is half a flip-flop (master-slave) and its restore
+    multiplexer three NAND2 and an inverter.
     """
     vdd = library.check_vdd(vdd_v)
     load = library.reference_load_ff
@@ -1462,6 +1499,16 @@ def library_cell_energies(library: CellLibraryData, vdd_v: float) -> CellEnergie
     area = {cell: library.area_um2(cell) for cell in library.cells}
     area["latch"] = 0.5 * area["dff"]
     area["mux2"] = 3 * area["nand2"] + area["inv"]
+    razor: dict[str, float | None] = dict.fromkeys(("razor_clock_fj", "razor_data_fj", "razor_leakage_nw"))
+    if library.razor_flop is not None:
+        area["razor_dff"] = library.razor_flop.area_um2
+        razor_cycle = sum(library.razor_pin_energy_fj("CK", edge, vdd) for edge in EDGES)
+        razor_ck = library.razor_pin_capacitance_ff("CK", vdd)
+        razor = {
+            "razor_clock_fj": razor_cycle + (1.0 + _CLOCK_TREE_PINS) * razor_ck * vdd**2,
+            "razor_data_fj": 0.5 * sum(library.razor_pin_energy_fj("D", edge, vdd) for edge in EDGES),
+            "razor_leakage_nw": library.razor_leakage_nw(vdd),
+        }
     return CellEnergies(
         name=library.describe(),
         vdd_v=vdd,
@@ -1477,6 +1524,7 @@ def library_cell_energies(library: CellLibraryData, vdd_v: float) -> CellEnergie
         flop_data_fj=0.5 * sum(library.data_pin_energy_fj(edge, vdd) for edge in EDGES),
         leakage_nw={cell: library.leakage_nw(cell, vdd) for cell in library.cells},
         area_um2=MappingProxyType(area),
+        **razor,  # type: ignore[arg-type]
     )
 
 
@@ -1528,11 +1576,23 @@ def _library_scales(pe: PEConfig, library: CellLibraryData, nominal_v: float, vd
     def buffer(cells: CellEnergies, kind: str) -> float:
         return cells.output_transition_fj[kind] + 0.5 * cells.vdd_v**2 * cells.pin_capacitance_ff[kind]
 
+    def razor_extra(cells: CellEnergies) -> float:
+        return float(cells.razor_clock_fj) - cells.flop_clock_fj  # type: ignore[arg-type]
+
+    def razor_leakage(cells: CellEnergies) -> float:
+        return float(cells.razor_leakage_nw) - cells.leakage_nw["dff"]  # type: ignore[arg-type]
+
+    flop_clock = at.flop_clock_fj / nominal.flop_clock_fj
+
     return VddScales(
         datapath=datapath(at) / datapath(nominal),
-        flop_clock=at.flop_clock_fj / nominal.flop_clock_fj,
+        flop_clock=flop_clock,
         flop_data=at.flop_data_fj / nominal.flop_data_fj,
         leakage=leakage(at) / leakage(nominal),
         hold_buffer=buffer(at, "buf") / buffer(nominal, "buf"),
         error_network=buffer(at, "or2") / buffer(nominal, "or2"),
+        razor_extra=razor_extra(at) / razor_extra(nominal) if nominal.razor_clock_fj is not None else flop_clock,
+        razor_leakage=razor_leakage(at) / razor_leakage(nominal)
+        if nominal.razor_leakage_nw is not None
+        else leakage(at) / leakage(nominal),
     )

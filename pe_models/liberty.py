@@ -231,6 +231,11 @@ class CellLibraryData:
     vdd_nominal_v : float, optional
         The technology's nominal supply (default: the highest corner); ratios in reports
         are relative to it.
+    razor_flop : CellData, optional
+        The Razor flip-flop (``pe_models/technology_data/cells/razor_dff.sp``) characterised
+        like the flip-flop: clock-to-Q arcs, CK and D pin capacitances, leakage, the energy
+        of clock edges that leave Q unchanged and of D edges (``pin_energy_fj``). Not one of
+        :attr:`cells` (it is no netlist cell function); None when not characterised.
     """
 
     def __init__(
@@ -247,6 +252,7 @@ class CellLibraryData:
         command: str = "",
         fo4_ps: Sequence[float] | None = None,
         vdd_nominal_v: float | None = None,
+        razor_flop: CellData | None = None,
     ) -> None:
         corners = np.asarray(vdd_v, dtype=np.float64)
         if corners.ndim != 1 or corners.size < 1 or np.any(np.diff(corners) <= 0):
@@ -268,7 +274,11 @@ class CellLibraryData:
                 f"vdd_nominal_v: {nominal:g} V is outside the corners {corners[0]:g} to {corners[-1]:g} V"
             )
         self.vdd_nominal_v = nominal
-        for cell, data in self.cells_data.items():
+        self.razor_flop = razor_flop
+        every = dict(self.cells_data)
+        if razor_flop is not None:
+            every["razor_dff"] = razor_flop
+        for cell, data in every.items():
             for (pin, edge), tables in data.arcs.items():
                 for quantity, per_corner in tables.items():
                     if len(per_corner) != corners.size:
@@ -516,6 +526,30 @@ class CellLibraryData:
             raise ConfigError(f"cell library {self.name!r}: the flip-flop has no {pin} {edge} pin energy")
         return float(self._over_vdd(data.pin_energy_fj[(pin, edge)], vdd_v))
 
+    def _razor(self) -> CellData:
+        if self.razor_flop is None:
+            raise ConfigError(f"cell library {self.name!r}: no Razor flip-flop (razor_dff) characterised")
+        return self.razor_flop
+
+    def razor_pin_energy_fj(self, pin: str, edge: str, vdd_v: float) -> float:
+        """Razor flip-flop energy in fJ of a CK `edge` that does not change Q (D stable), or of a D
+        `edge` while the clock is low."""
+        data = self._razor()
+        if (pin, edge) not in data.pin_energy_fj:
+            raise ConfigError(f"cell library {self.name!r}: the Razor flip-flop has no {pin} {edge} pin energy")
+        return float(self._over_vdd(data.pin_energy_fj[(pin, edge)], self.check_vdd(vdd_v)))
+
+    def razor_pin_capacitance_ff(self, pin: str, vdd_v: float) -> float:
+        """Razor flip-flop input capacitance of `pin` (``D`` or ``CK``) in fF."""
+        data = self._razor()
+        if pin not in data.capacitance_ff:
+            raise ConfigError(f"pin: {pin!r}; allowed: {', '.join(data.capacitance_ff)}")
+        return float(self._over_vdd(data.capacitance_ff[pin], self.check_vdd(vdd_v)))
+
+    def razor_leakage_nw(self, vdd_v: float) -> float:
+        """Razor flip-flop leakage in nW at the library's temperature (R = 0, D = Q = 0, mean of CK high and low)."""
+        return float(self._over_vdd(self._razor().leakage_nw, self.check_vdd(vdd_v)))
+
     # -- reference operating point ------------------------------------------------------
 
     @cached_property
@@ -585,8 +619,7 @@ def library_to_json(library: CellLibraryData) -> str:
             templates[key] = f"t{len(templates)}"
         return templates[key]
 
-    cells: dict[str, Any] = {}
-    for name, data in library.cells_data.items():
+    def encode(data: CellData) -> dict[str, Any]:
         arcs = []
         for (pin, edge), tables in data.arcs.items():
             arcs.append(
@@ -615,8 +648,11 @@ def library_to_json(library: CellLibraryData) -> str:
             entry["hold_ps"] = {edge: _rounded(v) for edge, v in data.hold_ps.items()}
         if data.pin_energy_fj:
             entry["pin_energy_fj"] = {f"{pin} {edge}": _rounded(v) for (pin, edge), v in data.pin_energy_fj.items()}
-        cells[name] = entry
-    document = {
+        return entry
+
+    cells = {name: encode(data) for name, data in library.cells_data.items()}
+    razor = None if library.razor_flop is None else encode(library.razor_flop)
+    document: dict[str, Any] = {
         "format": FORMAT,
         "name": library.name,
         "source": library.source,
@@ -631,6 +667,8 @@ def library_to_json(library: CellLibraryData) -> str:
         "templates": {name: {"slew_ps": list(slew), "load_ff": list(load)} for (slew, load), name in templates.items()},
         "cells": cells,
     }
+    if razor is not None:
+        document["razor_flop"] = razor
     return json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n"
 
 
@@ -647,8 +685,8 @@ def library_from_json(text: str, *, origin: str = "cell library") -> CellLibrary
             name: (np.array(t["slew_ps"], dtype=np.float64), np.array(t["load_ff"], dtype=np.float64))
             for name, t in document["templates"].items()
         }
-        cells = {}
-        for name, entry in document["cells"].items():
+
+        def decode(name: str, entry: dict[str, Any]) -> CellData:
             arcs: dict[tuple[str, str], dict[str, tuple[NldmTable, ...]]] = {}
             for arc in entry["arcs"]:
                 arcs[(arc["pin"], arc["edge"])] = {
@@ -658,7 +696,7 @@ def library_from_json(text: str, *, origin: str = "cell library") -> CellLibrary
                     )
                     for quantity in _QUANTITIES
                 }
-            cells[name] = CellData(
+            return CellData(
                 name=name,
                 pins=tuple(entry["pins"]),
                 output=entry["output"],
@@ -676,6 +714,9 @@ def library_from_json(text: str, *, origin: str = "cell library") -> CellLibrary
                     {tuple(k.split(" ")): _frozen(v) for k, v in entry.get("pin_energy_fj", {}).items()}  # type: ignore[misc]
                 ),
             )
+
+        cells = {name: decode(name, entry) for name, entry in document["cells"].items()}
+        razor_entry = document.get("razor_flop")
         return CellLibraryData(
             name=document["name"],
             vdd_v=document["vdd_v"],
@@ -688,6 +729,7 @@ def library_from_json(text: str, *, origin: str = "cell library") -> CellLibrary
             command=document.get("command", ""),
             fo4_ps=document.get("fo4_ps"),
             vdd_nominal_v=document.get("vdd_nominal_v"),
+            razor_flop=None if razor_entry is None else decode("razor_dff", razor_entry),
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, ConfigError):

@@ -31,7 +31,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from pe_models.cell_catalogue import CELL_SPECS, FLIP_FLOP
+from pe_models.cell_catalogue import CELL_SPECS, FLIP_FLOP, RAZOR_FLOP
 from pe_models.errors import ConfigError
 from pe_models.liberty import (
     EDGES,
@@ -94,7 +94,7 @@ def write_liberty(library: CellLibraryData, corner: int) -> str:
     vdd = float(library.vdd_v[corner])
     lib_name = _identifier(f"{library.name}_{vdd:.2f}v")
     shapes: dict[tuple[int, int], None] = {}
-    for data in library.cells_data.values():
+    for data in _written_cells(library).values():
         for tables in data.arcs.values():
             for per_corner in tables.values():
                 table = per_corner[corner]
@@ -151,15 +151,23 @@ def write_liberty(library: CellLibraryData, corner: int) -> str:
             f'    index_2 ("{_numbers(range(1, n_load + 1))}") ;',
             "  }",
         ]
-    for name, data in library.cells_data.items():
+    for name, data in _written_cells(library).items():
         lines += _cell_lines(library, name, data, corner, vdd)
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
+def _written_cells(library: CellLibraryData) -> dict[str, CellData]:
+    """The library's cells, then the Razor flip-flop (cell ``razor_dff``) when it has one."""
+    cells = dict(library.cells_data)
+    if library.razor_flop is not None:
+        cells[RAZOR_FLOP] = library.razor_flop
+    return cells
+
+
 def _max_transition(library: CellLibraryData, corner: int) -> float:
     largest = 0.0
-    for data in library.cells_data.values():
+    for data in _written_cells(library).values():
         for tables in data.arcs.values():
             largest = max(largest, float(np.max(tables["transition_ps"][corner].values)))
     return largest
@@ -173,7 +181,7 @@ def _cell_lines(library: CellLibraryData, name: str, data: CellData, corner: int
             f'    leakage_power () {{ when : "{_liberty_when(data.pins, state)}" ; '
             f"value : {float(values[corner]):.6g} ; }}"
         )
-    flop = name == FLIP_FLOP
+    flop = name in (FLIP_FLOP, RAZOR_FLOP)
     if flop:
         lines += [
             "    ff (IQ, IQN) {",
@@ -193,6 +201,8 @@ def _cell_lines(library: CellLibraryData, name: str, data: CellData, corner: int
             lines.append("      }")
         if flop and pin == data.pins[0]:
             for kind, constraint in (("setup_rising", data.setup_ps), ("hold_rising", data.hold_ps)):
+                if not constraint:
+                    continue
                 lines += [
                     "      timing () {",
                     f'        related_pin : "{data.pins[1]}" ;',
@@ -206,6 +216,8 @@ def _cell_lines(library: CellLibraryData, name: str, data: CellData, corner: int
                 _scalar(lines, "        ", f"{edge}_power", float(data.pin_energy_fj[(pin, edge)][corner]))
             lines.append("      }")
         lines.append("    }")
+    if name == RAZOR_FLOP:
+        lines += _razor_extra_pins(library, corner)
     function = "IQ" if flop else data.function
     lines += [
         f"    pin ({data.output}) {{",
@@ -254,6 +266,27 @@ def _cell_lines(library: CellLibraryData, name: str, data: CellData, corner: int
         lines.append("      }")
     lines += ["    }", "  }"]
     return lines
+
+
+def _razor_extra_pins(library: CellLibraryData, corner: int) -> list[str]:
+    """The Razor flip-flop's restore input R and error output E (not characterised: R held at 0).
+
+    R drives one NAND2 input and one inverter of the restore multiplexer: its capacitance is
+    the library's NAND2 (mean of its pins) plus inverter input capacitance at the corner.
+    E (Q xor the shadow latch) has no Boolean function of the pins and no timing arc.
+    """
+    nand2 = library.cells_data["nand2"].capacitance_ff
+    restore = float(np.mean([values[corner] for values in nand2.values()]))
+    restore += float(library.cells_data["inv"].capacitance_ff["A"][corner])
+    return [
+        "    pin (R) {",
+        "      direction : input ;",
+        f"      capacitance : {restore:.6g} ;",
+        "    }",
+        "    pin (E) {",
+        "      direction : output ;",
+        "    }",
+    ]
 
 
 # -- strict reader ----------------------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -112,22 +113,16 @@ class PEConfig:
                 f"cell_delays_ps: technology {technology.name!r} is a characterised cell library; "
                 "its delays cannot be overridden per cell type"
             )
-        counts = tuple(self.hold_buffers)
-        valid = all(isinstance(n, int | np.integer) and not isinstance(n, bool) and 0 <= n <= 10_000 for n in counts)
-        if not valid or len(counts) not in (0, self.width):
-            raise ConfigError(
-                f"hold_buffers: expected {self.width} buffer counts in 0..10000 (one per accumulator bit) "
-                f"or none, got {self.hold_buffers!r}"
-            )
-        object.__setattr__(self, "hold_buffers", tuple(int(n) for n in counts) if any(counts) else ())
-        counts = tuple(self.product_hold_buffers)
-        valid = all(isinstance(n, int | np.integer) and not isinstance(n, bool) and 0 <= n <= 10_000 for n in counts)
-        if not valid or len(counts) not in (0, PRODUCT_BITS) or (any(counts) and self.pipeline != "registered"):
-            raise ConfigError(
-                f"product_hold_buffers: expected {PRODUCT_BITS} buffer counts in 0..10000 (one per product bit "
-                f"of the registered pipeline) or none, got {self.product_hold_buffers!r}"
-            )
-        object.__setattr__(self, "product_hold_buffers", tuple(int(n) for n in counts) if any(counts) else ())
+        for name, bits, where, allowed in (
+            ("hold_buffers", self.width, "accumulator bit", True),
+            (
+                "product_hold_buffers",
+                PRODUCT_BITS,
+                "product bit of the registered pipeline",
+                self.pipeline == "registered",
+            ),
+        ):
+            object.__setattr__(self, name, _buffer_counts(name, getattr(self, name), bits, where, allowed))
         characterised = getattr(technology, "cell_library", None)
         if isinstance(characterised, CharacterisedLibrary) and hasattr(characterised, "require"):
             kinds = {cell.kind for netlist in self.stages.values() for cell in netlist.cells}
@@ -507,6 +502,15 @@ def max_error_free_f_clk_mhz(pe: PEConfig, vdd_v: float, t_setup_ps: float | Non
     if t_setup_ps is None:
         return 1e6 / (critical_path_ps(pe) * scale)
     return 1e6 / ((critical_path_ps(pe) - pe.library.t_setup_ps) * scale + t_setup_ps)
+
+
+def _buffer_counts(name: str, value: Iterable[Any], bits: int, where: str, allowed: bool) -> tuple[int, ...]:
+    """Hold-buffer counts, one per bit of a register (or empty); `allowed`: the register exists."""
+    counts = tuple(value)
+    valid = all(isinstance(n, int | np.integer) and not isinstance(n, bool) and 0 <= n <= 10_000 for n in counts)
+    if not valid or len(counts) not in (0, bits) or (any(counts) and not allowed):
+        raise ConfigError(f"{name}: expected {bits} buffer counts in 0..10000 (one per {where}) or none, got {value!r}")
+    return tuple(int(n) for n in counts) if any(counts) else ()
 
 
 @functools.lru_cache(maxsize=64)

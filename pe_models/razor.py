@@ -67,6 +67,7 @@ __all__ = [
     "check_product_mask",
     "format_bits",
     "hold_buffers",
+    "mean_hold_buffers",
     "min_path_fs",
     "razor_feasibility",
     "razor_masks",
@@ -516,7 +517,7 @@ class RazorFeasibility:
 
     Paths are static, at the technology's nominal VDD, from the stage's cell delays: the
     shortest and longest input-to-output path of each bit of the Razor-sampled stage (the
-    registered adder, or the fused MAC).
+    registered adder, or the fused MAC; the multiplier stage for the product register).
 
     Attributes
     ----------
@@ -533,8 +534,10 @@ class RazorFeasibility:
     buffer_delay_ps : float
         Delay one BUF adds to a chain (nominal VDD).
     protected_mask : int
+        The protected bits of the register described.
     min_path_ps, max_path_ps : ndarray, float64, shape (width,)
-        Shortest and longest path of each bit without buffers (0 for a constant bit).
+        Shortest and longest path of each bit without buffers (0 for a constant bit);
+        `width` is the register's (16 for the product register).
     hold_buffers : ndarray, int64, shape (width,)
         Buffers the bit gets (0 for an unprotected bit: no shadow latch, no hold fix).
     min_path_with_buffers_ps, max_path_with_buffers_ps : ndarray, float64, shape (width,)
@@ -543,7 +546,7 @@ class RazorFeasibility:
         Hold met (``min_path_with_buffers >= window + t_hold``, protected bits only) and
         ``max_path_with_buffers <= t_sample``.
     window_range_ps : (float, float) or None
-        Feasible windows of the protected bits; None when there is none.
+        Feasible windows of the protected bits of both registers; None when there is none.
     """
 
     window_ps: float
@@ -578,9 +581,15 @@ class RazorFeasibility:
 
 
 def razor_feasibility(
-    pe: PEConfig, *, f_clk_mhz: float, protected_mask: int | None = None, window_ps: float | None = None
+    pe: PEConfig,
+    *,
+    f_clk_mhz: float,
+    protected_mask: int | None = None,
+    window_ps: float | None = None,
+    product_mask: int = 0,
+    register: str = "accumulator",
 ) -> RazorFeasibility:
-    """Hold buffers, paths and feasibility of each output bit for a Razor window.
+    """Hold buffers, paths and feasibility of each output bit of one register for a Razor window.
 
     Parameters
     ----------
@@ -589,14 +598,21 @@ def razor_feasibility(
     f_clk_mhz : float
         Design clock in MHz.
     protected_mask : int, optional
-        Bits with a Razor flip-flop (default: every bit).
+        Accumulator bits with a Razor flip-flop (default: every bit).
     window_ps : float, optional
-        The window, in ``0..T_clk``; default: the largest feasible one (0 when there is none,
-        then the table shows why).
+        The window, in ``0..T_clk``; default: the largest feasible one for the protected bits
+        of both registers (0 when there is none, then the table shows why).
+    product_mask : int
+        Product register bits with a Razor flip-flop (registered pipeline), sharing the window.
+    register : str
+        The register whose bits the result describes: ``accumulator`` (the Razor-sampled
+        adder or fused MAC stage, `protected_mask`) or ``product`` (the registered
+        multiplier stage's 16 bits, `product_mask`).
 
     Returns
     -------
     RazorFeasibility
+        One entry per bit of `register`.
 
     Raises
     ------
@@ -605,20 +621,24 @@ def razor_feasibility(
         range is reported, not raised: ``feasible`` is False on the bits that fail).
     """
     f_clk_mhz = _check_clock(f_clk_mhz)
+    if register not in ("accumulator", "product"):
+        raise ConfigError(f"register: {register!r} is unknown; allowed: accumulator, product")
     pe = _unbuffered(pe)
-    mask = _protected_bits(pe, protected_mask)
-    model = _buffer_model(pe, f_clk_mhz)
-    window_range = window_range_fs(pe, f_clk_mhz=f_clk_mhz, protected_mask=mask)
+    accumulator_mask = _protected_bits(pe, protected_mask)
+    product_mask = check_product_mask(pe, product_mask)
+    mask = product_mask if register == "product" else accumulator_mask
+    model = _buffer_model(pe, f_clk_mhz, register)
+    window_range = window_range_fs(pe, f_clk_mhz=f_clk_mhz, protected_mask=accumulator_mask, product_mask=product_mask)
     timing = _nominal_timing(pe, f_clk_mhz)
     if window_ps is None:
         window = 0 if window_range is None else window_range[1]
     else:
         window = window_fs(timing, window_ps)
-    counts = hold_buffer_counts(pe, f_clk_mhz=f_clk_mhz, protected_mask=mask, window_fs=window)
-    buffered = _with_buffers(pe, tuple(int(n) for n in counts))
-    min_with, max_with = _static_paths_fs(buffered, _nominal_timing(buffered, f_clk_mhz))
+    counts = hold_buffer_counts(pe, f_clk_mhz=f_clk_mhz, protected_mask=mask, window_fs=window, register=register)
+    buffered = _built(pe, tuple(int(n) for n in counts), register)
+    min_with, max_with = _static_paths_fs(buffered, _nominal_timing(buffered, f_clk_mhz), register)
     constant = model.min_fs < 0
-    protected = np.array([(mask >> bit) & 1 for bit in range(pe.width)], dtype=bool)
+    protected = np.array([(mask >> bit) & 1 for bit in range(_register_width(pe, register))], dtype=bool)
     hold_met = ~protected | constant | (min_with >= window + model.t_hold_fs)
     setup_met = max_with <= model.t_sample_fs
 
@@ -761,6 +781,18 @@ def razor_pe(
             )
         )
     return _with_buffers(_unbuffered(pe), tuple(int(n) for n in counts), product)
+
+
+def mean_hold_buffers(built: PEConfig, protected_mask: int, product_mask: int = 0) -> float:
+    """Mean hold-fix buffers of a built PE over its protected accumulator bits and product bits (0: none).
+
+    `built`: a PE with its hold buffers (:func:`razor_pe`); a bit without buffers counts 0.
+    """
+    accumulator = built.hold_buffers or (0,) * built.width
+    product = built.product_hold_buffers or (0,) * PRODUCT_BITS
+    counts = [accumulator[bit] for bit in range(built.width) if (protected_mask >> bit) & 1]
+    counts += [product[bit] for bit in range(PRODUCT_BITS) if (product_mask >> bit) & 1]
+    return sum(counts) / len(counts) if counts else 0.0
 
 
 def retimed(pe: PEConfig, timing: StageTiming) -> StageTiming:

@@ -36,7 +36,7 @@ import numpy as np
 
 from pe_models.arcs import latest_arrival_fs
 from pe_models.cell_catalogue import CELL_SPECS, FLIP_FLOP
-from pe_models.cells import CharacterisedLibrary
+from pe_models.cells import EDGES, CharacterisedLibrary
 from pe_models.errors import ConfigError
 from pe_models.netlist import CONST0, CONST1, Netlist
 from pe_models.pe import PEConfig, cell_library, delay_source, stage_arcs
@@ -383,13 +383,13 @@ def corner_liberty(library: CharacterisedLibrary, vdd_v: float) -> str:
 
 
 def vscale_endpoints(pe: PEConfig, *, vdd_v: float, f_clk_mhz: float) -> list[EndpointTiming]:
-    """vscale's static timing of every output bit of every timed stage, in OpenSTA's terms.
+    """vscale's static timing of every output bit and D edge of every timed stage, in OpenSTA's terms.
 
-    The latest arrival of each output bit (either edge) after the launching clock edge,
+    The latest arrival of each output bit per edge after the launching clock edge,
     :func:`pe_models.arcs.latest_arrival_fs` of the PE's arcs at `vdd_v`: every stage
     input switches its own flip-flop's clock-to-Q delay after the edge (at its net's load
     and for its edge), then the per-instance, per-pin, per-edge arcs. Slack = period -
-    setup - arrival (the setup of :func:`pe_models.pe.stage_timing`).
+    the flip-flop's setup time for that D edge - arrival.
 
     Parameters
     ----------
@@ -401,33 +401,42 @@ def vscale_endpoints(pe: PEConfig, *, vdd_v: float, f_clk_mhz: float) -> list[En
     Returns
     -------
     list of EndpointTiming
-        One per output bit (edge ``"worst"``), stages in order; constant bits left out.
+        One per output bit and D edge (``"rise"``, ``"fall"``) that some path can cause,
+        stages in order; constant bits left out.
+
+    Raises
+    ------
+    ConfigError
+        The PE has no characterised cell library, or `f_clk_mhz` out of range.
     """
     if not 0 < f_clk_mhz <= 20000:
         raise ConfigError(f"f_clk_mhz: {f_clk_mhz!r}; allowed: > 0 and <= 20000")
+    library = cell_library(pe)
+    if library is None:
+        raise ConfigError("technology: the PE has no characterised cell library (see library_pe)")
     source = delay_source(pe, vdd_v=vdd_v)
     arcs = stage_arcs(pe, source)
     period_ps = 1e6 / f_clk_mhz
-    setup_ps = float(source.setup_ps)
+    setup_ps = {edge: float(library.setup_ps(vdd_v, edge)) for edge in EDGES}
     endpoints = []
     for stage, netlist in pe.stages.items():
         arrival = latest_arrival_fs(netlist, arcs.fs(stage), arcs.launch_fs(stage))
         for bus, nets in netlist.outputs.items():
             for bit, net in enumerate(nets):
-                latest = int(arrival[net].max())
-                if latest < 0:
-                    continue
-                arrival_ps = latest / 1000
-                endpoints.append(
-                    EndpointTiming(
-                        bus=bus,
-                        bit=bit,
-                        edge="worst",
-                        arrival_ps=arrival_ps,
-                        slack_ps=period_ps - setup_ps - arrival_ps,
-                        startpoint=stage,
+                for e, edge in reversed(list(enumerate(EDGES))):
+                    if arrival[net, e] < 0:
+                        continue
+                    arrival_ps = int(arrival[net, e]) / 1000
+                    endpoints.append(
+                        EndpointTiming(
+                            bus=bus,
+                            bit=bit,
+                            edge=edge,
+                            arrival_ps=arrival_ps,
+                            slack_ps=period_ps - setup_ps[edge] - arrival_ps,
+                            startpoint=stage,
+                        )
                     )
-                )
     return endpoints
 
 

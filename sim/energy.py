@@ -51,7 +51,7 @@ from pe_models.energy import Band, PEEnergyModel, leakage_temperature_factor, pe
 from pe_models.errors import ConfigError
 from pe_models.memory_energy import DRAM_TYPES, SRAM_NODE_NM, SRAM_VDD_V, dram_pj_per_byte, sram_pj_per_byte
 from pe_models.pe import PEConfig
-from pe_models.razor import hold_buffers, razor_pe
+from pe_models.razor import mean_hold_buffers, razor_pe
 
 from .config import ArrayConfig
 from .cycles import LayerReport, fold_cycles, gemm_report
@@ -895,7 +895,7 @@ def layer_energy(
     powered = activity.pes * (active_share if gating.power_gating else 1.0)
     razor = Band.exact(0.0)
     if activity.protected_bits:
-        per_bit_cycle = model.razor_extra_pj * scales.flop_clock + model.hold_buffer_pj * (
+        per_bit_cycle = model.razor_extra_pj * scales.razor_extra + model.hold_buffer_pj * (
             model.hold_buffers_per_bit * scales.hold_buffer
         )
         levels = math.ceil(math.log2(max(2, activity.protected_bits * activity.pes)))
@@ -903,6 +903,14 @@ def layer_energy(
             per_bit_cycle * (activity.protected_bits * razor_pe_cycles)
             + model.error_network_pj * (activity.detections * levels * scales.error_network)
             + model.flop_clock_pj * (activity.recovery_flops_per_pe * razor_pe_cycles * scales.flop_clock)
+            + model.razor_extra_leakage_uw
+            * (
+                activity.protected_bits
+                * powered
+                * latency_us
+                * scales.razor_leakage
+                * leakage_temperature_factor(gating.temperature_c)
+            )
         )
     traffic = activity.traffic
     if traffic.by_operand:
@@ -978,19 +986,12 @@ def design_hold_buffers(
     technology's nominal VDD and the clock `f_clk_mhz`, for `window_ps` (default: the
     largest feasible window of these bits); 0 without protected bits.
     """
-    bits = [bit for bit in range(int(protected_mask).bit_length()) if (protected_mask >> bit) & 1]
-    product_bits = [bit for bit in range(int(product_mask).bit_length()) if (product_mask >> bit) & 1]
-    if not bits and not product_bits:
+    if not protected_mask and not product_mask:
         return 0.0
-    if not product_bits:
-        counts = hold_buffers(pe, f_clk_mhz=f_clk_mhz, protected_mask=protected_mask, window_ps=window_ps)
-        return float(np.mean([counts[bit] for bit in bits]))
     built = razor_pe(
         pe, f_clk_mhz=f_clk_mhz, protected_mask=protected_mask, window_ps=window_ps, product_mask=product_mask
     )
-    accumulator = built.hold_buffers or (0,) * pe.width
-    product = built.product_hold_buffers or (0,) * 16
-    return float(np.mean([accumulator[bit] for bit in bits] + [product[bit] for bit in product_bits]))
+    return mean_hold_buffers(built, protected_mask, product_mask)
 
 
 def breakdown_columns(breakdown: EnergyBreakdown) -> dict[str, float]:

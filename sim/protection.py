@@ -40,6 +40,7 @@ from numbers import Integral
 from types import MappingProxyType
 
 from pe_models.errors import ConfigError
+from pe_models.netlist import PRODUCT_BITS
 
 __all__ = [
     "RECOVERY_POLICIES",
@@ -49,6 +50,7 @@ __all__ = [
     "format_bit_mask",
     "parse_bit_mask",
     "product_bit_mask",
+    "union_mask",
 ]
 
 RECOVERY_POLICIES: tuple[str, ...] = ("global", "column", "local", "drop")
@@ -59,8 +61,6 @@ STALL_SCOPES = RECOVERY_POLICIES
 """The former name of :data:`RECOVERY_POLICIES`."""
 
 _MAX_BIT = 63
-PRODUCT_BITS = 16
-"""Bits of the registered pipeline's product register."""
 
 
 def _is_int(value: object) -> bool:
@@ -127,6 +127,14 @@ def product_bit_mask(value: object, *, option: str = "protect_product") -> int:
     if mask >> PRODUCT_BITS:
         raise ConfigError(f"{option}: bit {mask.bit_length() - 1} is out of range; allowed: 0..{PRODUCT_BITS - 1}")
     return mask
+
+
+def union_mask(masks: Iterable[int], start: int = 0) -> int:
+    """The bits set in any of `masks` (and in `start`)."""
+    union = int(start)
+    for mask in masks:
+        union |= int(mask)
+    return union
 
 
 def format_bit_mask(mask: int) -> str:
@@ -384,18 +392,12 @@ class ProtectionPlan:
     @property
     def hardware_mask(self) -> int:
         """Bits with a Razor flip-flop in the hardware: the union of every layer's mask and the default."""
-        union = self.default_mask
-        for mask in self.layers.values():
-            union |= mask
-        return union
+        return union_mask(self.layers.values(), self.default_mask)
 
     @property
     def hardware_product_mask(self) -> int:
         """Product bits with a Razor flip-flop in the hardware: the union of every layer's and the default."""
-        union = self.default_product_mask
-        for mask in self.product_layers.values():
-            union |= mask
-        return union
+        return union_mask(self.product_layers.values(), self.default_product_mask)
 
     def protection_for(self, layer: str) -> Protection:
         """The :class:`Protection` of one layer (its Razor hardware: :attr:`hardware_mask`,

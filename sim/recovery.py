@@ -56,7 +56,7 @@ from dataclasses import dataclass, replace
 from pe_models.energy import flops_per_pe, pe_area, technology_node_nm
 from pe_models.errors import ConfigError
 from pe_models.pe import PEConfig, StageTiming
-from pe_models.razor import razor_pe, retimed, window_fs
+from pe_models.razor import mean_hold_buffers, razor_pe, retimed, window_fs
 
 from .protection import Protection
 
@@ -304,17 +304,7 @@ class RazorDesign:
     @functools.cached_property
     def hold_buffers_per_bit(self) -> float:
         """Mean hold buffers over the Razor bits of the built PE (accumulator and product register)."""
-        counts = [
-            self.pe.hold_buffers[bit] if self.pe.hold_buffers else 0
-            for bit in range(self.pe.width)
-            if (self.protection.razor_mask >> bit) & 1
-        ]
-        counts += [
-            self.pe.product_hold_buffers[bit] if self.pe.product_hold_buffers else 0
-            for bit in range(16)
-            if (self.protection.product_razor_mask >> bit) & 1
-        ]
-        return sum(counts) / len(counts) if counts else 0.0
+        return mean_hold_buffers(self.pe, self.protection.razor_mask, self.protection.product_razor_mask)
 
 
 @functools.lru_cache(maxsize=256)

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import sys
 from pathlib import Path
 
-from experiments.characterize_cells import CellCharacterizeConfig, characterize_cells, to_library
+from experiments.characterize_cells import (
+    CellCharacterizeConfig,
+    characterize_cells,
+    merge_library,
+    to_library,
+)
 from experiments.options import output_dir
 from experiments.output import Table, atomic_path, write_csv, write_json
 from experiments.pe_options import parse_vdd_range
 from experiments.studies.cells import CellsConfig, tech_cells
+from pe_models.cell_catalogue import CELL_SPECS, RAZOR_FLOP
 from pe_models.errors import ConfigError
-from pe_models.liberty import library_to_json
+from pe_models.liberty import library_to_json, load_cell_library
 from pe_models.liberty_files import corner_file_name, write_liberty
 
 from ._results import emit_result, write_config
@@ -35,6 +42,7 @@ def characterize_command(args: argparse.Namespace) -> str:
 def run_characterize_cells(args: argparse.Namespace) -> int:
     """Characterise every cell with ngspice; write the Liberty corners, the compact table and the raw arcs."""
     name = args.name or Path(args.model_card).stem
+    only = _only_cells(args)
     config = CellCharacterizeConfig(
         model_card=Path(args.model_card),
         vdd_v=tuple(parse_vdd_range(DEFAULT_CORNERS if args.spice_vdd is None else args.spice_vdd)),
@@ -43,11 +51,17 @@ def run_characterize_cells(args: argparse.Namespace) -> int:
         ngspice=args.ngspice,
         name=name,
     )
+    if only is not None:
+        config = dataclasses.replace(config, cells=only)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ConfigError(f"--out: {args.out} exists and is not a directory")
     result = characterize_cells(config, progress=lambda message: print(f"vscale tech: {message}", file=sys.stderr))
     command = characterize_command(args)
     library = to_library(result, name=name, command=command)
+    if only is not None:
+        library = merge_library(
+            load_cell_library(args.from_library), library, origin=f"--from-library: {args.from_library}"
+        )
     directory = output_dir(args)
     for corner, vdd in enumerate(library.vdd_v):
         with atomic_path(directory / corner_file_name(name, float(vdd))) as tmp:
@@ -75,6 +89,22 @@ def run_characterize_cells(args: argparse.Namespace) -> int:
     shown = tech_cells(CellsConfig(technology=library, vdd_v=None))
     emit_result(shown, args.format)
     return 0
+
+
+def _only_cells(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """The cells of ``--only`` (None: all), checked with ``--from-library``."""
+    only = getattr(args, "only", None)
+    source = getattr(args, "from_library", None)
+    if only is None and source is None:
+        return None
+    if only is None or source is None:
+        raise ConfigError("--only: needs --from-library FILE.cells.json (and the reverse); allowed: both or neither")
+    cells = tuple(cell.strip() for cell in only.split(",") if cell.strip())
+    allowed = (*CELL_SPECS, RAZOR_FLOP)
+    unknown = [cell for cell in cells if cell not in allowed]
+    if unknown or not cells:
+        raise ConfigError(f"--only: unknown cell {(unknown or [only])[0]!r}; allowed: {', '.join(allowed)}")
+    return cells
 
 
 def arcs_table(result) -> Table:

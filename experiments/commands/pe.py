@@ -95,7 +95,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="instead: each timed stage between flip-flops as instances of the characterised library's cells "
         "(<stage>_reg.v), the Liberty file of the --vdd corner, an OpenSTA script per stage (<stage>_sta.tcl, "
-        "run_sta.sh) and vscale's own worst arrival and slack per output bit (vscale_timing.csv); needs --vdd "
+        "run_sta.sh) and vscale's own worst arrival and slack per output bit and D edge (vscale_timing.csv); "
+        "needs --vdd "
         "at a corner of the library",
     )
     add_pe_options(verilog)
@@ -280,8 +281,8 @@ def run_structural(args: argparse.Namespace) -> int:
     written = write_opensta_files(pe, vdd_v=args.vdd_v, f_clk_mhz=args.f_clk_mhz, directory=directory)
     stage_of = {bus: stage for stage, netlist in pe.stages.items() for bus in netlist.outputs}
     table = Table(
-        columns=["stage", "bus", "bit", "arrival_ps", "slack_ps"],
-        rows=[[stage_of[e.bus], e.bus, e.bit, e.arrival_ps, e.slack_ps] for e in endpoints],
+        columns=["stage", "bus", "bit", "edge", "arrival_ps", "slack_ps"],
+        rows=[[stage_of[e.bus], e.bus, e.bit, e.edge, e.arrival_ps, e.slack_ps] for e in endpoints],
     )
     written.append(write_csv(directory / "vscale_timing.csv", table))
     script = directory / "run_sta.sh"

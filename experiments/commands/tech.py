@@ -58,6 +58,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     run_characterize.add_argument(
         "--workers", type=int, default=2, help="with --cells: ngspice runs at once, niced (default: 2)"
     )
+    run_characterize.add_argument(
+        "--only",
+        default=None,
+        metavar="CELLS",
+        help="with --cells and --from-library: characterise only these cells (comma-separated, e.g. razor_dff)",
+    )
+    run_characterize.add_argument(
+        "--from-library",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="with --cells --only: take every other cell from this compact table (FILE.cells.json of the same "
+        "card, corners and temperature); the output is the whole library",
+    )
     run_characterize.add_argument("--name", default=None, help="preset name (default: the card's file name stem)")
     run_characterize.add_argument(
         "--length-nm", type=float, default=32.0, help="drawn channel length in nm (default: 32)"

@@ -161,9 +161,9 @@ class AccuracyConfig(SweepFields, EnergyFields):
         set_field(self, "images", check_images(self.images, model=self.model))
         check_labels(self.images, self.labels)
         self.protect_mask()
-        product = self.protect_product_mask()
-        if product and self.pipeline != "registered":
-            raise ConfigError("protect_product: the fused pipeline has no product register; allowed: none")
+        from pe_models.razor import check_product_mask
+
+        product = check_product_mask(self.pe_config(), self.protect_product_mask(), "protect_product")
         check_int("seed", self.seed, minimum=0)
         if self.jobs is not None:
             check_int("jobs", self.jobs, minimum=1)

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from experiments.results import NOT_A_COLUMN, StudyResult, saving_pct
+from sim.protection import union_mask
 
 from .common import Study, as_config
 from .optimizer.config import OBJECTIVES, RECOVERIES, SOLVERS, OptimizeConfig, vdd_grid
@@ -369,9 +370,7 @@ def _plan_energy_columns(
     protected = [bit for bit in plan.first_bits if bit >= 0]
     bits = config.pe.width - min(protected) if protected else 0
     buffers = choice_hold_buffers(config, min(protected)) if protected else 0.0
-    product = 0
-    for mask in plan.product_masks or ():
-        product |= mask
+    product = union_mask(plan.product_masks or ())
     if product:
         from sim.energy import design_hold_buffers
 

@@ -22,6 +22,14 @@ def test_a_vdd_in_millivolts_is_named_as_such(tmp_path, capsys):
     )
 
 
+def test_a_vdd_listed_twice_is_refused_before_anything_runs(tmp_path, capsys):
+    assert main(["probs", "--vdd", "0.9,0.9", "--out", str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "vscale: error: --vdd: 0.9 V is listed twice; allowed: each supply voltage once\n"
+    assert captured.out == ""
+    assert not (tmp_path / "out").exists()
+
+
 def test_run_help_prints_a_single_percent_sign(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--help"])

@@ -102,3 +102,44 @@ def test_every_command_refuses_a_window_outside_the_feasible_range(tmp_path, cap
         "at 700 MHz (hold after buffering, longest path with the buffers at nominal VDD); allowed: 0..762 ps\n"
     )
     assert not out.exists()
+
+
+def test_protected_product_bits_get_their_own_rows_sharing_the_window(tmp_path, capsys):
+    """Product bits 15:8 beside accumulator bits 31:8, default window. The window stays 762 ps: the
+    product bits' slack is larger (bit 15's longest multiplier path is far below bit 31's 650 ps), so
+    bit 31 still sets the range. Each protected product bit gets the fewest buffers that lift its
+    shortest path to window + hold = 772 ps: ceil((772 - min_path) / 14) with BUF 14 ps; unprotected
+    product bits 7..0 get none, and the accumulator rows are those of bits 31:8 alone."""
+    out = tmp_path / "out"
+    assert (
+        main(["pe", "razor", "--protect", "31:8", "--protect-product", "15:8", "--format", "csv", "--out", str(out)])
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert text.splitlines()[0] == COLUMNS + ",register"
+    rows = _rows(text)
+    accumulator = [row for row in rows if row["register"] == "accumulator"]
+    product = [row for row in rows if row["register"] == "product"]
+    assert [int(row["bit"]) for row in accumulator] == list(range(32))
+    assert [int(row["bit"]) for row in product] == list(range(16))
+    assert all(int(row["hold_buffers"]) == 53 for row in accumulator[8:])
+    assert all(int(row["hold_buffers"]) == 0 for row in accumulator[:8] + product[:8])
+    for row in product[8:]:
+        shortest = float(row["min_path_ps"])
+        assert int(row["hold_buffers"]) == math.ceil((762.0 + 10.0 - shortest) / 14.0)
+        assert 772.0 <= float(row["min_path_with_buffers_ps"]) < 772.0 + 14.0
+        assert float(row["max_path_with_buffers_ps"]) <= T_SAMPLE_PS
+        assert row["feasible"] == "True"
+    config = json.loads((out / "config.json").read_text())
+    assert config["protected_product_bits"] == "15:8"
+    assert config["product_hold_buffers_total"] == sum(int(row["hold_buffers"]) for row in product)
+    assert config["hold_buffers_total"] == 24 * 53 + config["product_hold_buffers_total"]
+
+
+def test_product_bits_of_the_fused_pipeline_are_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["pe", "razor", "--pipeline", "fused", "--protect-product", "15", "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --protect-product: the fused pipeline has no product register; allowed: none\n"
+    )
+    assert not out.exists()

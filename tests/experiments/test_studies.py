@@ -265,6 +265,11 @@ def test_vdd_values_accept_text_numbers_and_sequences():
         vdd_values([0.9, 2.5])
 
 
+def test_vdd_values_refuse_a_voltage_listed_twice():
+    with pytest.raises(ConfigError, match=r"^vdd_v: 0\.9 V is listed twice; allowed: each supply voltage once$"):
+        vdd_values("0.9,0.6,0.90")
+
+
 def test_check_int_names_the_field_and_the_bound():
     assert check_int("lanes", 3, minimum=1) == 3
     with pytest.raises(ConfigError, match=r"^lanes: expected a positive integer, got 0$"):

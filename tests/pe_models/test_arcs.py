@@ -11,13 +11,14 @@ from pe_models.arcs import (
     as_arcs_fs,
     earliest_arrival_fs,
     instance_arcs,
+    instance_causes,
     latest_arrival_fs,
     latest_arrival_lanes_fs,
     uniform_delays_fs,
 )
 from pe_models.cells import CELL_LIBRARIES, ReasonedDelays
 from pe_models.errors import ConfigError
-from pe_models.netlist import Netlist
+from pe_models.netlist import CONST0, CONST1, Netlist
 from pe_models.pe import PEConfig, stage_timing
 from tests.pe_models.synthetic_delays import LinearDelays
 
@@ -65,6 +66,58 @@ HAND_SOURCE = LinearDelays(
 def test_arc_causes_follow_the_unateness_of_the_function(kind, expected):
     """[pin, output edge, input edge]: positive unate pins rise with the output, NAND inverts, XOR both."""
     assert arc_causes(kind).tolist() == expected
+
+
+def test_a_tied_input_fixes_the_sense_of_an_xor3():
+    """xor3(0, x, 1) = not x: x rising makes the output fall, x falling makes it rise; tied pins cause nothing."""
+    causes = instance_causes("xor3", [CONST0, 7, CONST1])
+    assert causes.tolist() == [
+        [[False, False], [False, False]],
+        [[False, True], [True, False]],
+        [[False, False], [False, False]],
+    ]
+
+
+def test_latest_arrival_of_a_tied_xor3_takes_only_its_inverting_arc():
+    """x falls at 1 ps, rises at 0: xor3(0, x, 1) falls 5 ps after x rises (not after x falls: 6 ps)."""
+    netlist = Netlist("tied")
+    x = netlist.add_input("x", 1)[0]
+    y = netlist.gate("xor3", CONST0, x, CONST1, name="y")
+    netlist.set_output("y", [y])
+    arcs = np.zeros((1, 3, 2), dtype=np.int64)
+    arcs[0, 1] = [5000, 9000]
+    assert latest_arrival_fs(netlist, arcs, np.array([[1000, 0]])).tolist()[y] == [5000, 10000]
+
+
+XOR_SOURCE = LinearDelays(
+    intrinsic_ps={
+        ("xor2", "a", "rise"): 5.0,
+        ("xor2", "a", "fall"): 4.0,
+        ("xor2", "b", "rise"): 6.0,
+        ("xor2", "b", "fall"): 7.0,
+    },
+    slew_factor=0.5,
+    q_slew_ps=(40.0, 4.0),
+    clk_to_q=(25.0, 30.0),
+)
+
+
+def test_a_non_unate_arc_adds_what_each_input_edge_gives_at_its_own_slew():
+    """g = xor2(a, b), no loads: both inputs fall at 25 ps with slew 40, rise at 30 ps with slew 4.
+
+    Per input edge (delay = intrinsic + 0.5 x slew): pin a to a rising g: falling a 25 + 5 + 20 = 50,
+    rising a 30 + 5 + 2 = 37, so 50 = 30 + 20: the arc is 20 ps (at the larger slew it was 25);
+    a to falling g: max(25 + 4 + 20, 30 + 4 + 2) = 49 -> 19; b rise: max(25 + 6 + 20, 30 + 6 + 2) = 51
+    -> 21; b fall: max(25 + 7 + 20, 30 + 7 + 2) = 52 -> 22. g rises at 51, falls at 52 ps.
+    """
+    netlist = Netlist("xor")
+    a = netlist.add_input("a", 1)[0]
+    b = netlist.add_input("b", 1)[0]
+    g = netlist.gate("xor2", a, b, name="g")
+    netlist.set_output("g", [g])
+    arcs = instance_arcs(netlist, XOR_SOURCE)
+    assert arcs.rounded_fs()[0, :2].tolist() == [[19000, 20000], [22000, 21000]]
+    assert latest_arrival_fs(netlist, arcs.rounded_fs(), arcs.launch_fs())[g].tolist() == [52000, 51000]
 
 
 def test_loads_are_fanout_pins_plus_flop_d_plus_wire_per_fanout():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from pe_models import kernels
-from pe_models.chain import mac_parameters
+from pe_models.chain import evaluate_stream, mac_parameters
 from pe_models.operands import synthetic_stream
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 from sim.config import ArrayConfig
@@ -52,14 +52,11 @@ def test_per_edge_model_bit_error_probabilities_match_the_exact_kernel_within_th
     timing = _timing(pe, vdd_v)
     macs = 100_000
     stream = synthetic_stream("dnn", lanes=1, steps=macs, seed=0x7E57)
-    a = np.ascontiguousarray(np.asarray(stream.a).ravel()[:macs], dtype=np.int8)
-    b = np.ascontiguousarray(np.asarray(stream.b).ravel()[:macs], dtype=np.int8)
-    c = np.ascontiguousarray(np.asarray(stream.c).ravel()[:macs], dtype=np.int64)
-    correct = (c + a.astype(np.int64) * b.astype(np.int64)) & 0xFFFFFFFF
+    a, b, c = (np.asarray(values).ravel()[:macs].astype(np.int64) for values in (stream.a, stream.b, stream.c))
+    correct = (c + a * b) & 0xFFFFFFFF
     wrong = {}
     for exact in (False, True):
-        latched = np.empty(macs, dtype=np.int64)
-        kernels.registered_mac_stream(a, b, c, mac_parameters(pe, timing, exact=exact)[0], latched)
+        latched = evaluate_stream(pe, timing, a, b, c, exact=exact) & 0xFFFFFFFF
         wrong[exact] = ((latched ^ correct)[:, None] >> np.arange(32) & 1).astype(np.float64)
     difference = wrong[False] - wrong[True]
     standard_error = difference.std(axis=0) / np.sqrt(macs)

@@ -3,8 +3,8 @@
 `vscale pe verilog --structural` writes each timed stage between flip-flops as instances of
 the characterised library's cells; OpenSTA (``sta``) times it with the corner's Liberty
 file, no wire load and the netlist's own fan-out loads. The expected values are OpenSTA's
-(an independent timer); docs/technology.md ("Static timing against OpenSTA") explains
-where and why vscale is more pessimistic per bit.
+(an independent timer); docs/technology.md ("Static timing against OpenSTA") gives the
+measured differences per bit.
 """
 
 from pathlib import Path
@@ -13,46 +13,80 @@ import pytest
 
 from experiments.cli import main
 from pe_models.pe import PEConfig, critical_path_ps
-from pe_models.structural import library_pe, run_opensta, vscale_endpoints, worst_per_bit
+from pe_models.structural import library_pe, run_opensta, vscale_endpoints
 
 CORNERS = [(cells, vdd) for cells in ("compound", "2in") for vdd in (0.9, 0.6, 0.5)]
 
 
 def _both(tmp_path: Path, cells: str, vdd: float):
     pe = library_pe(PEConfig(cells=cells))
-    ours = worst_per_bit(vscale_endpoints(pe, vdd_v=vdd, f_clk_mhz=700.0))
-    theirs = worst_per_bit(run_opensta(pe, vdd_v=vdd, f_clk_mhz=700.0, directory=tmp_path))
+    ours = vscale_endpoints(pe, vdd_v=vdd, f_clk_mhz=700.0)
+    theirs = run_opensta(pe, vdd_v=vdd, f_clk_mhz=700.0, directory=tmp_path)
     return ours, theirs
 
 
+@pytest.fixture(scope="module")
+def timed(tmp_path_factory):
+    """vscale's and OpenSTA's endpoints of a corner, each corner timed once per module."""
+    cache = {}
+
+    def both(cells: str, vdd: float):
+        if (cells, vdd) not in cache:
+            cache[cells, vdd] = _both(tmp_path_factory.mktemp(f"sta-{cells}-{vdd}"), cells, vdd)
+        return cache[cells, vdd]
+
+    return both
+
+
+def _by_edge(endpoints):
+    return {(e.bus, e.bit, e.edge): e for e in endpoints}
+
+
 @pytest.mark.slow
 @pytest.mark.needs_tools("sta")
 @pytest.mark.parametrize(("cells", "vdd"), CORNERS)
-def test_critical_path_equals_openstas_within_one_percent(tmp_path, cells, vdd):
+def test_critical_path_equals_openstas_within_one_percent(timed, cells, vdd):
     """vscale's critical path (latest arrival + setup) against OpenSTA's period - worst slack."""
-    ours, theirs = _both(tmp_path, cells, vdd)
-    assert set(ours) == set(theirs)
+    ours, theirs = timed(cells, vdd)
     period_ps = 1e6 / 700.0
-    openstas = period_ps - min(e.slack_ps for e in theirs.values())
+    openstas = period_ps - min(e.slack_ps for e in theirs)
     assert critical_path_ps(library_pe(PEConfig(cells=cells)), vdd) == pytest.approx(openstas, rel=0.01)
-    assert max(e.arrival_ps for e in ours.values()) == pytest.approx(
-        max(e.arrival_ps for e in theirs.values()), rel=0.01
-    )
+    assert max(e.arrival_ps for e in ours) == pytest.approx(max(e.arrival_ps for e in theirs), rel=0.01)
 
 
 @pytest.mark.slow
 @pytest.mark.needs_tools("sta")
 @pytest.mark.parametrize(("cells", "vdd"), CORNERS)
-def test_every_output_bit_arrives_no_earlier_than_openstas_and_at_most_2p5_percent_later(tmp_path, cells, vdd):
-    """vscale reads a non-unate arc at the larger of its input's two slews and ignores that a tied
-    input fixes an XOR3's sense: pessimistic only, by at most 2.2 % (measured; docs/technology.md).
-    Its slack takes the larger of the rising-D and falling-D setup times (OpenSTA: the edge's own),
-    up to 12 ps apart at 0.5 V: within 1 % of the 1429 ps period."""
-    ours, theirs = _both(tmp_path, cells, vdd)
-    for key, endpoint in theirs.items():
-        ratio = ours[key].arrival_ps / endpoint.arrival_ps
-        assert 1 - 1e-4 <= ratio <= 1.025, key
-        assert abs(ours[key].slack_ps - endpoint.slack_ps) <= 0.025 * endpoint.arrival_ps + 0.01 * 1e6 / 700.0, key
+def test_every_output_bit_and_d_edge_is_timed_by_both(timed, cells, vdd):
+    """A D edge that some path can cause in OpenSTA (which propagates the netlist's constants) is one in vscale."""
+    ours, theirs = timed(cells, vdd)
+    assert set(_by_edge(ours)) == set(_by_edge(theirs))
+
+
+@pytest.mark.slow
+@pytest.mark.needs_tools("sta")
+@pytest.mark.parametrize(("cells", "vdd"), CORNERS)
+def test_every_output_bit_arrives_within_one_percent_of_openstas_and_no_earlier(timed, cells, vdd):
+    """Per output bit and D edge. "No earlier" up to 0.01 %: the arcs are rounded to whole fs."""
+    ours, theirs = timed(cells, vdd)
+    ours_by_edge = _by_edge(ours)
+    for key, endpoint in _by_edge(theirs).items():
+        ratio = ours_by_edge[key].arrival_ps / endpoint.arrival_ps
+        assert 1 - 1e-4 <= ratio <= 1.01, (key, ratio)
+
+
+@pytest.mark.slow
+@pytest.mark.needs_tools("sta")
+@pytest.mark.parametrize(("cells", "vdd"), CORNERS)
+def test_every_output_bits_slack_is_within_one_percent_of_its_arrival_of_openstas(timed, cells, vdd):
+    """Per output bit and D edge, with the setup time of that D edge. Slack = period - setup - arrival
+    crosses zero, so a relative error of the slack itself is unbounded; the error is measured against
+    the time the slack is computed from, OpenSTA's arrival (an error of 1 % of the arrival is one of
+    1 % in the bit's critical path)."""
+    ours, theirs = timed(cells, vdd)
+    ours_by_edge = _by_edge(ours)
+    for key, endpoint in _by_edge(theirs).items():
+        assert abs(ours_by_edge[key].slack_ps - endpoint.slack_ps) <= 0.01 * endpoint.arrival_ps, key
 
 
 def test_structural_needs_a_library_corner(tmp_path, capsys):

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from experiments.results import saving_pct
+from sim.protection import union_mask
 
 from ..prepared import top_k_hits
 from .config import OptimizeConfig
@@ -190,7 +191,6 @@ def plan_predictions(
         if protection_plan is not None and (protection_plan.hardware_mask or protection_plan.hardware_product_mask)
         else None,
     )
-    backends = {0: single}
     error_free = single.error_free
     if reference is not None and error_free:
         return dataclasses.replace(reference, masks=masks, product_masks=product_masks, error_free=True)
@@ -198,16 +198,16 @@ def plan_predictions(
     step = measurement_batch(config)
     parts, batch_cycles = [], []
     for start in range(0, len(prepared.images), step):
-        before = _cycles(backends)
+        compute_before, correction_before = int(single.compute_cycles), int(single.correction_cycles)
         chunk = prepared.images[start : start + step]
         parts.append(prepared.model.run(chunk, backend, batch_size=step))
-        after = _cycles(backends)
-        batch_cycles.append((after[0] - before[0], after[1] - before[1], len(chunk)))
+        batch_cycles.append(
+            (single.compute_cycles - compute_before, single.correction_cycles - correction_before, len(chunk))
+        )
     codes = np.concatenate(parts)
     hits = top_k_hits(codes, prepared.targets, 1)
-    compute = sum(b.compute_cycles for b in backends.values())
-    correction = sum(b.correction_cycles for b in backends.values())
-    detections = sum(sum(b.detections.values()) for b in backends.values())
+    compute, correction = single.compute_cycles, single.correction_cycles
+    detections = sum(single.detections.values())
     errors = 0
     for name, counts in backend.stats.items():
         mask = masks.get(name, 0)
@@ -222,13 +222,6 @@ def plan_predictions(
         product_masks=product_masks,
         batch_cycles=np.array(batch_cycles, dtype=np.int64).reshape(-1, 3),
         error_free=error_free,
-    )
-
-
-def _cycles(backends: dict[int, Any]) -> tuple[int, int]:
-    return (
-        sum(int(b.compute_cycles) for b in backends.values()),
-        sum(int(b.correction_cycles) for b in backends.values()),
     )
 
 
@@ -616,9 +609,7 @@ def _measured_columns(
     total_uj, core_uj = energy.total_pj.nominal / 1e6, energy.core_pj.nominal / 1e6
     area = pe_energy_model(config.pe).area
     widest = max(measured.masks.values(), default=0, key=lambda mask: int(mask).bit_count())
-    product = 0
-    for mask in measured.product_masks.values():
-        product |= int(mask)
+    product = union_mask(measured.product_masks.values())
     return {
         "core_uj": core_uj,
         "system_saving_pct": saving_pct(total_uj, nominal_uj),

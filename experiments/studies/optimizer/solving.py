@@ -4,6 +4,7 @@ the plan of least energy within the budgets (``scipy.optimize.milp`` or exhausti
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -13,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from pe_models.errors import ConfigError
+from pe_models.netlist import PRODUCT_BITS
 from pe_models.razor import hold_buffer_counts, retimed, window_fs
+from sim.protection import union_mask
 
 from .config import RECOVERIES, OptimizeConfig
 from .profiling import LayerProfile, array_order_probabilities, independent_detectors, screen_array
@@ -76,6 +79,13 @@ class SensitivityTable:
     product_masks: np.ndarray | None = None
     product_stall_cycles: dict[str, np.ndarray] | None = None
 
+    @functools.cached_property
+    def product_bits(self) -> np.ndarray | None:
+        """Protected product bits of every (VDD, layer, choice) (None without product choices)."""
+        if self.product_masks is None:
+            return None
+        return _bit_counts(self.product_masks)
+
     def stall(self, recovery: str, v: int, razor_bits: int, product: bool = False) -> int:
         """Cycles one recovery of `recovery` costs at VDD index `v` in an array whose PEs carry
         `razor_bits` accumulator Razor flip-flops (the union of the plan's layers) and, with
@@ -108,6 +118,11 @@ class SensitivityTable:
         return self.energy_pj[recovery][v] + (stall - 1) * self.energy_per_stall_pj[recovery][v]
 
 
+def _bit_counts(masks: np.ndarray) -> np.ndarray:
+    """Bits set in each mask, float64, the shape of `masks`."""
+    return np.vectorize(lambda mask: int(mask).bit_count(), otypes=[np.float64])(masks)
+
+
 def _top_buffer_chain_fs(config: OptimizeConfig, timing: Any, counts: np.ndarray) -> int:
     """Delay of the hold-buffer chain of the top accumulator bit, fs (the later of its edges per buffer).
 
@@ -128,9 +143,6 @@ def _top_buffer_chain_fs(config: OptimizeConfig, timing: Any, counts: np.ndarray
         total += int(arcs[c, 0].max())
         net = netlist.cells[c].inputs[0]
     return total
-
-
-PRODUCT_BITS = 16
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,7 +190,7 @@ def product_screen(
     and silent after.
     """
     from pe_models.chain import static_output_arrival_fs
-    from pe_models.razor import razor_pe
+    from pe_models.razor import mean_hold_buffers, razor_pe
 
     if "multiplier" not in config.pe.stages or any(p.product_toggles is None for p in profiles):
         return None
@@ -224,15 +236,13 @@ def product_screen(
     buffered = arrivals(built, retimed(built, timing))
     caught = failing & (buffered > timing.t_sample_fs)[None, :] & (buffered <= timing.t_sample_fs + window)[None, :]
     missed = failing & (buffered > timing.t_sample_fs + window)[None, :]
-    counts = built.product_hold_buffers or (0,) * PRODUCT_BITS
-    union_bits = [bit for bit in range(PRODUCT_BITS) if (union >> bit) & 1]
     return ProductScreen(
         masks=masks,
         unprotected=unprotected,
         silent=(toggles * harm * missed).sum(axis=1),
         detect=-np.expm1(np.log1p(-np.minimum(toggles * caught, 1 - 1e-12)).sum(axis=1)),
         feasible=True,
-        hold_buffers_per_bit=float(np.mean([counts[bit] for bit in union_bits])),
+        hold_buffers_per_bit=mean_hold_buffers(built, 0, union),
     )
 
 
@@ -358,7 +368,7 @@ def sensitivity_table(
         first = np.concatenate([first, first])
         protected = np.concatenate([protected, protected])
         n_c = len(choices)
-    product_bits = np.vectorize(lambda mask: int(mask).bit_count(), otypes=[np.float64])(product_masks)
+    product_bits = _bit_counts(product_masks)
     visible_drop = detect * np.array([p.drop_visible for p in profiles])[None, :, None] * macs[None, :, None]
     base = np.array([p.base_cycles for p in profiles], np.float64)
     recovery = {r: np.zeros((n_v, n_l, n_c)) for r in RECOVERIES}
@@ -383,7 +393,8 @@ def sensitivity_table(
     detections = detect * macs[None, :, None]
     coefficients = screen_coefficients(profiles, config)
     buffers = np.array([choice_hold_buffers(config, c) for c in choices])
-    masks_by_vdd = [int(np.bitwise_or.reduce(product_masks[v].ravel())) for v in range(n_v)]
+    masks_by_vdd = [union_mask(product_masks[v].ravel()) for v in range(n_v)]
+    failing_vdds = [bool(np.any(detect[v] > 0)) for v in range(n_v)]
     energy, per_stall = {}, {}
     for r in RECOVERIES:
         table = np.zeros((n_v, n_l, n_c))
@@ -438,15 +449,13 @@ def sensitivity_table(
         valid=valid,
         protected_bits=np.broadcast_to(protected_bits, (n_v, n_l, n_c)).copy(),
         coefficients=coefficients,
-        stall_cycles=stall_cycles_table(config, failing_vdds=[bool(np.any(detect[v] > 0)) for v in range(n_v)]),
+        stall_cycles=stall_cycles_table(config, failing_vdds=failing_vdds),
         energy_per_stall_pj=per_stall,
         product_choice=product_choice,
         product_masks=product_masks,
         product_stall_cycles=None
         if product_choice is None
-        else stall_cycles_table(
-            config, failing_vdds=[bool(np.any(detect[v] > 0)) for v in range(n_v)], product_masks=masks_by_vdd
-        ),
+        else stall_cycles_table(config, failing_vdds=failing_vdds, product_masks=masks_by_vdd),
     )
 
 
@@ -545,10 +554,7 @@ def _union_bits(table: SensitivityTable, v: int, picks: Sequence[int]) -> int:
 
 def _product_union(table: SensitivityTable, v: int, picks: Sequence[int]) -> int:
     """Product register bits with a Razor flip-flop in a plan's array: its layers' union."""
-    union = 0
-    for i, c in enumerate(picks):
-        union |= table.product_mask(v, i, c)
-    return union
+    return union_mask(table.product_mask(v, i, c) for i, c in enumerate(picks))
 
 
 def _plan_stall(table: SensitivityTable, v: int, recovery: str, picks: Sequence[int]) -> int:
@@ -585,8 +591,8 @@ def _choice(table: SensitivityTable, config: OptimizeConfig, v: int, recovery: s
 
 def _allowed(table: SensitivityTable, v: int, max_bits: int) -> np.ndarray:
     razor = table.protected_bits[v]
-    if table.product_masks is not None:
-        razor = razor + np.vectorize(lambda mask: int(mask).bit_count())(table.product_masks[v])
+    if table.product_bits is not None:
+        razor = razor + table.product_bits[v]
     return table.valid[v] & (razor <= max_bits)
 
 
@@ -849,10 +855,7 @@ def plan_product_bits(plan: PlanChoice, layers: Sequence[str]) -> str:
     masks = [mask for mask in (plan.product_masks or ()) if mask]
     if not masks:
         return "none"
-    union = 0
-    for mask in masks:
-        union |= mask
-    return f"{format_bit_mask(union)} ({len(masks)}/{len(layers)} layers)"
+    return f"{format_bit_mask(union_mask(masks))} ({len(masks)}/{len(layers)} layers)"
 
 
 def nominal_energy(table: SensitivityTable, config: OptimizeConfig) -> float:
