@@ -262,7 +262,8 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
     (a second pass, merged by the mask); a MAC then needs its shadow unless that earlier
     sample is settled on every bit. With compound cells and protected bits, when more than
     1/8 of a stream's MACs need their shadow, the stream's shadows come from the same
-    vectorised kernel at the shadow instants (one or two passes). Without protected bits
+    vectorised kernel at the shadow instants (one or two passes; the buffered bits' pass is the
+    main one's when both fit the same carry delays). Without protected bits
     and without an event record the wrong MACs of a stream are only counted (erroneous,
     unprotected, their bits latched and passed on): their flip masks are compacted, then
     counted bit by bit.
@@ -410,19 +411,22 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
                         scratch,
                     )
                     if buffered != 0:
-                        compound_stationary_stream(
-                            stream,
-                            b,
-                            psum_in,
-                            row[PARAM_LATE_PRODUCT],
-                            row[PARAM_SHADOW_BUFFER_STEPS],
-                            mask,
-                            shadows_early,
-                            resettled,
-                            scratch,
-                        )
+                        buffered_shadows = early
+                        if row[PARAM_SHADOW_BUFFER_STEPS] != row[PARAM_BUFFER_STEPS]:
+                            compound_stationary_stream(
+                                stream,
+                                b,
+                                psum_in,
+                                row[PARAM_LATE_PRODUCT],
+                                row[PARAM_SHADOW_BUFFER_STEPS],
+                                mask,
+                                shadows_early,
+                                resettled,
+                                scratch,
+                            )
+                            buffered_shadows = shadows_early
                         for t in range(steps):
-                            shadows[t] = (shadows[t] & ~buffered) | (shadows_early[t] & buffered)
+                            shadows[t] = (shadows[t] & ~buffered) | (buffered_shadows[t] & buffered)
                 for t in range(steps):
                     flips = (psum_out[t] ^ settled[t]) & mask
                     hit_product = any_product and product_hits[t] != 0
