@@ -8,11 +8,15 @@ per CPU second (``time.process_time``, median of ``--runs`` runs after a warm-up
 * ``ptm-32nm-hp``: the reasoned library, closed form (M = 256);
 * ``ptm-32nm-hp-cells``, default route: the whole-operating-point screen where no MAC can be
   wrong (:func:`pe_models.chain.adder_always_settled`), else the per-edge model
-  (:func:`pe_models.chain.edge_table`) (M = 256);
+  (:func:`pe_models.chain.edge_table`) on uint32 lanes (:func:`sim._kernels.edge_stationary_groups`)
+  (M = 256);
+* ``ptm-32nm-hp-cells``, scalar per-edge route: the same model MAC by MAC through
+  ``registered_mac`` (the fast engine's grouped path disabled; M = 32);
 * ``ptm-32nm-hp-cells`` with ``mac_parameters(..., exact=True)``: the exact event kernel at
   every supply (M = 8: its rate does not depend on M).
 
-Single-threaded BLAS and numba are forced.
+A last table gives the per-edge lanes' rate as a ratio of the reasoned closed form's and of the
+scalar per-edge route's, from the same runs. Single-threaded BLAS and numba are forced.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from pe_models import kernels  # noqa: E402
 from pe_models.chain import mac_parameters  # noqa: E402
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing  # noqa: E402
 from sim.config import ArrayConfig  # noqa: E402
+from sim.grid_fast import FastGrid  # noqa: E402
 
 F_CLK_MHZ = 700.0
 ARRAY = ArrayConfig(rows=256, cols=256, dataflow="ws", f_clk_mhz=F_CLK_MHZ)
@@ -47,7 +52,7 @@ def _operands(m: int) -> tuple[np.ndarray, np.ndarray]:
     return activations, weights
 
 
-def _rate(technology: str, vdd_v: float, exact: bool, runs: int) -> tuple[float, str]:
+def _rate(technology: str, vdd_v: float, exact: bool, scalar: bool, runs: int) -> tuple[float, str]:
     pe = PEConfig(technology=technology)
     timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd_v, f_clk_mhz=F_CLK_MHZ))
     row = mac_parameters(pe, timing, exact=exact)[0]
@@ -55,15 +60,18 @@ def _rate(technology: str, vdd_v: float, exact: bool, runs: int) -> tuple[float,
         kernels.CELLS_COMPOUND: "closed form",
         kernels.CELLS_2IN: "2in closed form",
         kernels.CELLS_EXACT: "exact kernel",
-        kernels.CELLS_EDGE: "per-edge model",
+        kernels.CELLS_EDGE: "per-edge scalar" if scalar else "per-edge lanes",
     }[int(row[kernels.PARAM_CELLS])]
     if route == "closed form" and row[kernels.PARAM_CARRY_STEPS] >= pe.width and technology.endswith("-cells"):
-        route = "screened (settled)"
-    m = 8 if route == "exact kernel" else 256
+        route = "screened (settled), fold by fold" if scalar else "screened (settled)"
+    m = 8 if route == "exact kernel" else (32 if route == "per-edge scalar" else 256)
     activations, weights = _operands(m)
     sim.engine._PARAMETER_CACHE.clear()
     original = sim.engine.mac_parameters
+    original_groups = FastGrid.run_groups
     sim.engine.mac_parameters = partial(mac_parameters, exact=exact)
+    if scalar:
+        FastGrid.run_groups = lambda self, activations, weights, outputs: None  # type: ignore[method-assign]
     try:
         times = []
         for _ in range(runs + 1):
@@ -72,6 +80,7 @@ def _rate(technology: str, vdd_v: float, exact: bool, runs: int) -> tuple[float,
             times.append(time.process_time() - start)
     finally:
         sim.engine.mac_parameters = original
+        FastGrid.run_groups = original_groups  # type: ignore[method-assign]
         sim.engine._PARAMETER_CACHE = OrderedDict()
     return m * 256 * 256 / statistics.median(times[1:]), route
 
@@ -84,16 +93,27 @@ def main() -> None:
     supplies = [float(v) for v in args.vdd.split(",")]
     print("| technology, route | " + " | ".join(f"{v} V" for v in supplies) + " |")
     print("|---|" + "---|" * len(supplies))
-    for label, technology, exact in (
-        ("ptm-32nm-hp", "ptm-32nm-hp", False),
-        ("ptm-32nm-hp-cells, default", "ptm-32nm-hp-cells", False),
-        ("ptm-32nm-hp-cells, exact=True", "ptm-32nm-hp-cells", True),
+    rates: dict[str, list[float]] = {}
+    for label, technology, exact, scalar in (
+        ("ptm-32nm-hp", "ptm-32nm-hp", False, False),
+        ("ptm-32nm-hp-cells, default", "ptm-32nm-hp-cells", False, False),
+        ("ptm-32nm-hp-cells, scalar per-edge route", "ptm-32nm-hp-cells", False, True),
+        ("ptm-32nm-hp-cells, exact=True", "ptm-32nm-hp-cells", True, False),
     ):
         cells = []
+        rates[label] = []
         for vdd in supplies:
-            rate, route = _rate(technology, vdd, exact, args.runs)
+            rate, route = _rate(technology, vdd, exact, scalar, args.runs)
+            rates[label].append(rate)
             cells.append(f"{rate:.2g} MAC/s ({route})")
         print(f"| {label} | " + " | ".join(cells) + " |")
+    default = rates["ptm-32nm-hp-cells, default"]
+    print()
+    print("| ratio | " + " | ".join(f"{v} V" for v in supplies) + " |")
+    print("|---|" + "---|" * len(supplies))
+    for label in ("ptm-32nm-hp", "ptm-32nm-hp-cells, scalar per-edge route"):
+        ratios = " | ".join(f"{d / r:.3g}" for d, r in zip(default, rates[label], strict=True))
+        print(f"| cells default / {label} | {ratios} |")
 
 
 if __name__ == "__main__":

@@ -54,7 +54,11 @@ from pe_models.kernels import (
     compound_stationary_lanes,
     compound_stationary_screened,
     compound_stationary_stream,
+    count_word_bits,
     drop_stale_cache,
+    edge_scratch,
+    edge_stationary_lanes,
+    edge_stationary_stream,
     lane_flags,
     product_stage,
     registered_mac,
@@ -701,6 +705,115 @@ def _screened_columns(row_stream, stationary, timing, outputs, time_major, words
         for t in range(steps_t):
             out[c, t] = psum_in[t]
     add_tile(outputs, out, time_major, timing.width)
+    return wrong
+
+
+@njit(cache=True)
+def edge_stationary_groups(streams, stationaries, weight_stationary, rows, cols, form, width, outputs, bit_counts):
+    """Every fold of a grouped ws or is GEMM of PEs on the per-edge model sharing one ``CELLS_EDGE``
+    parameter row, without protection, hold buffers or event record, accumulators of at most 32
+    bits: the values and counters of :func:`stationary_fold` for that case, bit for bit, from
+    :func:`pe_models.kernels.edge_stationary_lanes` (row by row, the columns in the lanes) or, for
+    folds of fewer than ``_ROW_COLUMNS`` columns, :func:`pe_models.kernels.edge_stationary_stream`
+    (column by column, the steps in the lanes).
+
+    Arguments as :func:`screened_stationary_groups`, with `form` the row's main-sample
+    :class:`pe_models.kernels.EdgeForm` and `width` the accumulator width in place of the
+    compound timing.
+
+    Returns
+    -------
+    int
+        MACs that latched a wrong value (all unprotected).
+    """
+    groups, depth = streams.shape[0], streams.shape[1]
+    spatial = stationaries.shape[2]
+    words = np.empty(WRONG_WORDS, dtype=np.uint32)
+    wrong = 0
+    for g in range(groups):
+        for col_start in range(0, spatial, cols):
+            col_stop = min(spatial, col_start + cols)
+            for row_start in range(0, depth, rows):
+                row_stop = min(depth, row_start + rows)
+                block = np.ascontiguousarray(stationaries[g, row_start:row_stop, col_start:col_stop])
+                target = outputs[g, :, col_start:col_stop] if weight_stationary else outputs[g, col_start:col_stop, :]
+                stream = streams[g, row_start:row_stop]
+                if col_stop - col_start >= _ROW_COLUMNS:
+                    wrong += _edge_rows(stream, block, form, width, target, weight_stationary, bit_counts)
+                else:
+                    wrong += _edge_columns(stream, block, form, width, target, weight_stationary, words, bit_counts)
+    return wrong
+
+
+@njit(cache=True)
+def _edge_rows(row_stream, stationary, form, width, outputs, time_major, bit_counts):
+    """One fold of :func:`edge_stationary_groups` row by row, the columns in the vector lanes, in blocks of
+    steps as :func:`_screened_rows` (each row's block starts two steps early)."""
+    rows_used = row_stream.shape[0]
+    steps_t = row_stream.shape[1]
+    cols_used = stationary.shape[1]
+    block = max(_ROW_MIN_BLOCK, _ROW_BLOCK_ELEMENTS // cols_used)
+    span = min(steps_t, block) + 2
+    psum_a = np.empty((span, cols_used), dtype=np.uint32)
+    psum_b = np.empty((span, cols_used), dtype=np.uint32)
+    saved = np.empty((rows_used, cols_used), dtype=np.uint32)
+    scratch = edge_scratch(cols_used)
+    wrong = 0
+    for start in range(0, steps_t, block):
+        stop = min(steps_t, start + block)
+        lead = min(start, 2)
+        length = stop - start + lead
+        psum_in = psum_a[:length]
+        psum_out = psum_b[:length]
+        psum_in[:] = 0
+        for r in range(rows_used):
+            if lead:
+                for c in range(cols_used):
+                    psum_out[lead - 1, c] = saved[r, c]
+            wrong += edge_stationary_lanes(
+                row_stream[r, start - lead : stop], stationary[r], psum_in, psum_out, form, lead, scratch, bit_counts
+            )
+            for c in range(cols_used):
+                saved[r, c] = psum_out[length - 1, c]
+            psum_in, psum_out = psum_out, psum_in
+        if time_major:
+            add_tile(outputs[start:stop], psum_in[lead:], False, width)
+        else:
+            add_tile(outputs[:, start:stop], psum_in[lead:], True, width)
+    return wrong
+
+
+@njit(cache=True)
+def _edge_columns(row_stream, stationary, form, width, outputs, time_major, words, bit_counts):
+    """One fold of :func:`edge_stationary_groups` column by column, the stream steps in the vector lanes."""
+    rows_used = row_stream.shape[0]
+    steps_t = row_stream.shape[1]
+    cols_used = stationary.shape[1]
+    scratch = edge_scratch(steps_t)
+    psum_in = np.empty(steps_t, dtype=np.int64)
+    psum_out = np.empty(steps_t, dtype=np.int64)
+    settled = np.empty(steps_t, dtype=np.int64)
+    out = np.empty((cols_used, steps_t), dtype=np.int64)
+    wrong = 0
+    fill = 0
+    for c in range(cols_used):
+        psum_in[:] = 0
+        for r in range(rows_used):
+            if edge_stationary_stream(row_stream[r], stationary[r, c], psum_in, form, scratch, psum_out, settled):
+                for t in range(steps_t):
+                    flip = np.uint32(psum_out[t] ^ settled[t])
+                    if flip != 0:
+                        if fill == WRONG_WORDS:
+                            count_word_bits(words, fill, bit_counts)
+                            fill = 0
+                        words[fill] = flip
+                        fill += 1
+                        wrong += 1
+            psum_in, psum_out = psum_out, psum_in
+        for t in range(steps_t):
+            out[c, t] = psum_in[t]
+    count_word_bits(words, fill, bit_counts)
+    add_tile(outputs, out, time_major, width)
     return wrong
 
 

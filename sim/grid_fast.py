@@ -14,7 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pe_models.kernels import PARAM_BUFFER_MASK, PARAM_CARRY_STEPS, PARAM_CELLS, PARAM_LATE_PRODUCT, CompoundTiming
+from pe_models.kernels import (
+    CELLS_COMPOUND,
+    CELLS_EDGE,
+    PARAM_BUFFER_MASK,
+    PARAM_CARRY_STEPS,
+    PARAM_CELLS,
+    PARAM_LATE_PRODUCT,
+    CompoundTiming,
+    edge_form,
+)
 
 from . import _kernels
 from .grid import FoldOperands, FoldResult, GridSetup, fold_busy_cycles, sort_events, stream_offset
@@ -85,16 +94,16 @@ class FastGrid:
     def __init__(self, setup: GridSetup) -> None:
         self.setup = setup
         params = setup.params
-        self._screened = (
+        unprotected = (
             params.shape[0] == 1
-            and params[0, PARAM_CELLS] == 0
-            and params[0, PARAM_CARRY_STEPS] >= 0
             and params[0, PARAM_BUFFER_MASK] == 0
             and setup.width <= 32
             and setup.protected_mask == 0
             and not setup.product_protected
             and not setup.record_events
         )
+        self._screened = unprotected and params[0, PARAM_CELLS] == CELLS_COMPOUND and params[0, PARAM_CARRY_STEPS] >= 0
+        self._edge = unprotected and params[0, PARAM_CELLS] == CELLS_EDGE
 
     def run_fold(self, fold: Fold, operands: FoldOperands) -> FoldResult:
         """Run one fold from an all-zero PE state (see :class:`sim.grid.GridEngine`)."""
@@ -112,21 +121,37 @@ class FastGrid:
 
     def run_groups(self, activations: np.ndarray, weights: np.ndarray, outputs: np.ndarray) -> GroupCounts | None:
         """Every fold of the grouped GEMM ``activations (G, M, K) @ weights (G, K, N)`` in one kernel call,
-        each fold's tile added into ``outputs (G, M, N)`` (int64), when the screened path applies
-        (ws or is, compound cells, one parameter row, no protection, hold buffer or event
-        record, at most 32 accumulator bits); None otherwise (run the folds one by one).
+        each fold's tile added into ``outputs (G, M, N)`` (int64), when a lane path applies
+        (ws or is, one parameter row, no protection, hold buffer or event record, at most 32
+        accumulator bits; compound cells: the screened closed form, a characterised library's
+        per-edge model: :func:`sim._kernels.edge_stationary_groups`); None otherwise (run the
+        folds one by one).
 
         The same MACs, in the same per-PE order and from the same all-zero state per fold, as
         :meth:`run_fold` over the mapping's folds: without per-fold Python overhead (a
         depthwise layer has one fold per channel).
         """
         setup = self.setup
-        if not self._screened or setup.dataflow == "os":
+        if not (self._screened or self._edge) or setup.dataflow == "os":
             return None
         transposed = np.ascontiguousarray(activations.transpose(0, 2, 1))
         weights = np.ascontiguousarray(weights)
         ws = setup.dataflow == "ws"
         flip_counts = np.zeros(setup.width, dtype=np.int64)
+        if self._edge:
+            row = setup.params[0]
+            wrong = _kernels.edge_stationary_groups(
+                transposed if ws else weights,
+                weights if ws else transposed,
+                ws,
+                setup.rows,
+                setup.cols,
+                edge_form(row, int(row[PARAM_CARRY_STEPS]), setup.width),
+                setup.width,
+                outputs,
+                flip_counts,
+            )
+            return GroupCounts(erroneous_macs=int(wrong), flip_counts=flip_counts)
         timing = CompoundTiming(
             late_product=int(setup.params[0, PARAM_LATE_PRODUCT]),
             steps=int(setup.params[0, PARAM_CARRY_STEPS]),

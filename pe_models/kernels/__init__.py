@@ -14,6 +14,8 @@ modules split by concern:
 ``_vector``         explicit 8-lane vector code of the closed form (LLVM IR)
 ``_screened``       one PE's stream in uint32 words, screened chunk by chunk
 ``_lanes``          a row of PEs sharing a stream operand, one uint32 lane per PE
+``_edge_lanes``     the per-edge model (characterised libraries) on uint32 lanes: a row of PEs
+                    sharing a stream operand, or one PE's stream
 ``_tallies``        wrong bits per bit position (bit-sliced counters, bulk counts)
 ``_gate_events``    event-driven simulation of a gate netlist (per-pin, per-edge delays), also of
                     a stage encoded in the MAC parameter row
@@ -21,7 +23,8 @@ modules split by concern:
 
 Kernels that take many parameters take them as records (NamedTuples, which numba passes
 by value: a field costs what a separate argument did): :class:`CompoundTiming`,
-:class:`LaneScratch`, :class:`GateNetlist`, :class:`GateSamples`.
+:class:`LaneScratch`, :class:`EdgeForm`, :class:`EdgeScratch`, :class:`GateNetlist`,
+:class:`GateSamples`.
 
 numba's on-disk cache does not notice changes to functions inlined from another module,
 and the private modules inline each other's: on import this package compares
@@ -121,6 +124,15 @@ from ._chain import (  # noqa: E402
     registered_mac_stream,
 )
 from ._closed_form import LANE_GROUP, WRONG_GROUP, CompoundTiming  # noqa: E402
+from ._edge_lanes import (  # noqa: E402
+    EdgeForm,
+    EdgeScratch,
+    edge_form,
+    edge_scratch,
+    edge_stationary_lanes,
+    edge_stationary_stream,
+    flush_counters,
+)
 from ._gate_events import (  # noqa: E402
     CELL_CODES,
     GATE_MAX_EVENTS,
@@ -181,6 +193,8 @@ __all__ = [
     "WRONG_GROUP",
     "WRONG_WORDS",
     "CompoundTiming",
+    "EdgeForm",
+    "EdgeScratch",
     "GateNetlist",
     "GateSamples",
     "LaneScratch",
@@ -192,6 +206,11 @@ __all__ = [
     "compound_stationary_stream",
     "count_word_bits",
     "drop_stale_cache",
+    "edge_form",
+    "edge_scratch",
+    "edge_stationary_lanes",
+    "edge_stationary_stream",
+    "flush_counters",
     "gate_lanes",
     "lane_flags",
     "lane_scratch",

@@ -147,3 +147,16 @@ def test_the_optimizer_takes_the_window_of_least_energy():
     assert both.config.razor_window_ps == best
     assert both.totals["energy_pj"] == separate[best]
     assert both.totals["razor_windows_considered_ps"] == "100,700"
+
+
+def test_more_screen_images_than_selection_images_are_refused_not_cut():
+    assert OptimizeConfig(screen_images=100).image_split(500) == (100, 400)
+    with pytest.raises(
+        ConfigError, match=r"^screen_images: 101 is more than the 100 selection images; allowed: 1\.\.100$"
+    ):
+        OptimizeConfig(screen_images=101).image_split(500)
+
+
+def test_the_screen_profiles_eight_selection_images_unless_told():
+    assert OptimizeConfig().screen_image_count == 8
+    assert OptimizeConfig(screen_images=3).screen_image_count == 3

@@ -78,6 +78,10 @@ def check_guard_band(guard_band_mv: object, grid: Sequence[float]) -> float:
     return value
 
 
+DEFAULT_SCREEN_IMAGES = 8
+"""Selection images the screen profiles unless `screen_images` says otherwise."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class OptimizeConfig(SweepFields, EnergyFields):
     """What the optimizer searches and the budgets it respects.
@@ -95,8 +99,9 @@ class OptimizeConfig(SweepFields, EnergyFields):
     test_images : int, optional
         Images, disjoint from the selection images, on which the accepted plan is measured
         and judged against every budget (default: the rest).
-    screen_images : int
-        Selection images whose layer operands feed the analytic screen, >= 1.
+    screen_images : int, optional
+        Selection images whose layer operands feed the analytic screen, 1 .. the selection
+        images (default: 8, or every selection image when there are fewer).
     array : "RxC" or (rows, cols)
         Weight-stationary array, rows x columns of PEs, each >= 1.
     recovery : str or sequence of str
@@ -164,7 +169,7 @@ class OptimizeConfig(SweepFields, EnergyFields):
     images: int = 200
     selection_images: int | None = None
     test_images: int | None = None
-    screen_images: int = 8
+    screen_images: int | None = None
     array: Any = "256x256"
     recovery: Any = RECOVERIES
     penalty_cycles: int | None = None
@@ -188,7 +193,8 @@ class OptimizeConfig(SweepFields, EnergyFields):
         super().__post_init__()
         check_model(self.model, files=False)
         set_field(self, "images", check_images(self.images, model=self.model, folder=False))
-        check_int("screen_images", self.screen_images, minimum=1)
+        if self.screen_images is not None:
+            check_int("screen_images", self.screen_images, minimum=1)
         rows, cols = array_shape(self.array)
         set_field(self, "array", f"{rows}x{cols}")
         if not isinstance(self.recovery, str | Sequence):
@@ -244,6 +250,12 @@ class OptimizeConfig(SweepFields, EnergyFields):
             windows.append(window)
         return tuple(dict.fromkeys(windows))
 
+    @property
+    def screen_image_count(self) -> int:
+        """Selection images the screen profiles: `screen_images`, by default 8 (fewer when the
+        selection set is smaller, as the slice of it takes)."""
+        return DEFAULT_SCREEN_IMAGES if self.screen_images is None else self.screen_images
+
     @functools.cached_property
     def pe(self) -> PEConfig:
         """The PE of these fields."""
@@ -255,7 +267,8 @@ class OptimizeConfig(SweepFields, EnergyFields):
         Raises
         ------
         ConfigError
-            Fewer than two images, or more asked for than loaded.
+            Fewer than two images, more asked for than loaded, or more screen images than
+            selection images.
         """
         selection, test = self.selection_images, self.test_images
         if selection is None:
@@ -275,6 +288,11 @@ class OptimizeConfig(SweepFields, EnergyFields):
             raise ConfigError(
                 f"{head}: {asked[0]} selection + {asked[1]} test images of {total} loaded; allowed: at least "
                 f"1 each, at most {total} together"
+            )
+        if self.screen_images is not None and self.screen_images > selection:
+            raise ConfigError(
+                f"screen_images: {self.screen_images} is more than the {selection} selection images; "
+                f"allowed: 1..{selection}"
             )
         return selection, test
 

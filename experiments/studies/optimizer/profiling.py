@@ -106,7 +106,7 @@ def layer_profiles(prepared: Any, config: OptimizeConfig, *, energy_images: Any 
 
     model = prepared.model
     recorder = RecordingBackend()
-    model.run(prepared.images[: config.screen_images], recorder)
+    model.run(prepared.images[: config.screen_image_count], recorder)
     array = ArrayConfig(rows=config.rows, cols=config.cols, dataflow="ws", f_clk_mhz=config.f_clk_mhz)
     steps: set[int] = set()
     by_sign = False
