@@ -1,7 +1,8 @@
 """Compile the bit-level array kernels in a background process while a run does its first steps.
 
 On the first run after installing (or updating) vscale, numba compiles the kernels of the
-bit-level array simulation (``sim._kernels.screened_stationary_groups`` and what it calls:
+bit-level array simulation (``sim._kernels.screened_stationary_groups`` for unprotected
+grouped GEMMs, ``sim._kernels.stationary_groups`` for protected ones, and what they call:
 about a minute of one core) the first time they run. ``vscale run`` needs them only in
 steps 2 and 3, whose worker processes would each compile them at once, side by side. A
 warm-up process started at the beginning of the run compiles them while step 1 and the

@@ -266,7 +266,8 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
     (a second pass, merged by the mask); a MAC then needs its shadow unless that earlier
     sample is settled on every bit. With compound cells and protected bits, when more than
     1/8 of a stream's MACs need their shadow, the stream's shadows come from the same
-    vectorised kernel at the shadow instants (one or two passes). Without protected bits
+    vectorised kernel at the shadow instants (one or two passes; the buffered bits' pass is the
+    main one's when both fit the same carry delays). Without protected bits
     and without an event record the wrong MACs of a stream are only counted (erroneous,
     unprotected, their bits latched and passed on): their flip masks are compacted, then
     counted bit by bit.
@@ -414,19 +415,22 @@ def stationary_fold(row_stream, stationary, setup, out, tallies):
                         scratch,
                     )
                     if buffered != 0:
-                        compound_stationary_stream(
-                            stream,
-                            b,
-                            psum_in,
-                            row[PARAM_LATE_PRODUCT],
-                            row[PARAM_SHADOW_BUFFER_STEPS],
-                            mask,
-                            shadows_early,
-                            resettled,
-                            scratch,
-                        )
+                        buffered_shadows = early
+                        if row[PARAM_SHADOW_BUFFER_STEPS] != row[PARAM_BUFFER_STEPS]:
+                            compound_stationary_stream(
+                                stream,
+                                b,
+                                psum_in,
+                                row[PARAM_LATE_PRODUCT],
+                                row[PARAM_SHADOW_BUFFER_STEPS],
+                                mask,
+                                shadows_early,
+                                resettled,
+                                scratch,
+                            )
+                            buffered_shadows = shadows_early
                         for t in range(steps):
-                            shadows[t] = (shadows[t] & ~buffered) | (shadows_early[t] & buffered)
+                            shadows[t] = (shadows[t] & ~buffered) | (buffered_shadows[t] & buffered)
                 for t in range(steps):
                     flips = (psum_out[t] ^ settled[t]) & mask
                     hit_product = any_product and product_hits[t] != 0
@@ -1192,3 +1196,79 @@ def add_tile(outputs, tile, transposed, width):
             source = tile[col]
             for row in range(np.uint64(start), stop):
                 outputs[row, col] = ((outputs[row, col] + np.int64(source[row]) + half) & mask) - half
+
+
+@njit(cache=True)
+def stationary_groups(streams, stationaries, weight_stationary, rows, setup, outputs, tallies, totals, per_fold, forms):
+    """Every fold of a grouped ws or is GEMM through :func:`stationary_fold`, in mapping order (group,
+    column fold, row fold), each fold's tile added into `outputs`: the folds of
+    :func:`sim.engine.simulate_grouped_gemm` without a Python call per fold.
+
+    Parameters
+    ----------
+    streams, stationaries, weight_stationary, rows, outputs
+        As :func:`screened_stationary_groups` (``setup.array_cols`` is the array's column count).
+    setup : FoldSetup
+        As :func:`stationary_fold`, without an event record.
+    tallies : FoldTallies
+        Scratch of one fold, except ``flip_counts`` and ``residual_counts`` (int64, shape
+        (width,)), which receive (add) every fold's wrong bits. ``cycle_flags`` and
+        ``column_flags`` of the busy cycles of one fold, ``column_counts`` of shape (C,),
+        ``depth`` of shape (R, T) with the local policy, all zero on entry.
+    totals : int64 array, shape (COUNTER_COUNT,)
+        Receives (adds) the counters of every fold (``LOCAL_DEPTH`` and ``EVENTS`` excepted).
+    per_fold : int64 array, shape (folds, 3)
+        Receives, per fold: the distinct cycles with a detection, the most such cycles of one
+        column, and the replay depth (``LOCAL_DEPTH``).
+    forms : (EdgeForm, EdgeForm) or None
+        The main- and shadow-sample tables of a ``CELLS_EDGE`` row: every fold through
+        :func:`edge_stationary_fold` instead (None: :func:`stationary_fold`; compiled apart).
+    """
+    groups, depth_k = streams.shape[0], streams.shape[1]
+    spatial = stationaries.shape[2]
+    steps = streams.shape[2]
+    cols = setup.array_cols
+    width = setup.width
+    local = setup.recovery == LOCAL
+    cycle_flags, column_counts, depth, counts = (
+        tallies.cycle_flags,
+        tallies.column_counts,
+        tallies.depth,
+        tallies.counts,
+    )
+    index = 0
+    for g in range(groups):
+        for col_start in range(0, spatial, cols):
+            col_stop = min(spatial, col_start + cols)
+            cols_used = col_stop - col_start
+            for row_start in range(0, depth_k, rows):
+                row_stop = min(depth_k, row_start + rows)
+                counts[:] = 0
+                tile = np.empty((cols_used, steps), dtype=np.int64)
+                row_stream = np.ascontiguousarray(streams[g, row_start:row_stop])
+                stationary = np.ascontiguousarray(stationaries[g, row_start:row_stop, col_start:col_stop])
+                if forms is None:
+                    stationary_fold(row_stream, stationary, setup, tile, tallies)
+                else:
+                    edge_stationary_fold(row_stream, stationary, setup, forms[0], forms[1], tile, tallies)
+                if weight_stationary:
+                    add_tile(outputs[g, :, col_start:col_stop], tile, True, width)
+                else:
+                    add_tile(outputs[g, col_start:col_stop, :], tile, False, width)
+                for i in range(COUNTER_COUNT):
+                    if i != LOCAL_DEPTH and i != EVENTS:
+                        totals[i] += counts[i]
+                detection_cycles = 0
+                most = 0
+                if counts[DETECTIONS] != 0:
+                    for cycle in range(cycle_flags.shape[0]):
+                        detection_cycles += cycle_flags[cycle]
+                        cycle_flags[cycle] = 0
+                    for c in range(cols_used):
+                        most = max(most, column_counts[c])
+                    if local:
+                        depth[:] = 0
+                per_fold[index, 0] = detection_cycles
+                per_fold[index, 1] = most
+                per_fold[index, 2] = counts[LOCAL_DEPTH]
+                index += 1

@@ -120,6 +120,7 @@ def run_schedule(
     *,
     buffers: BufferWords | None = None,
     ifmap_words: int | None = None,
+    fold_corrections: np.ndarray | None = None,
 ) -> Schedule:
     """Walk the folds of `mapping` with SimPy: compute, correction stalls and DRAM transfers.
 
@@ -137,6 +138,9 @@ def run_schedule(
         SRAM capacities in words overriding ``array``'s (:func:`sim.memory.buffer_words`).
     ifmap_words : int, optional
         Distinct ifmap words per group (:func:`sim.memory.ifmap_words`); default ``M K``.
+    fold_corrections : ndarray, int64, shape (folds,), optional
+        Instead of `fold_work`: the folds already ran, each for the busy cycles of the timeline,
+        with these correction cycles (mapping order).
 
     Returns
     -------
@@ -146,13 +150,28 @@ def run_schedule(
     without SimPy (compute, then correction stall, back to back: the same counts); without
     `fold_work` either, every fold is busy for the same cycles and the totals are products.
     """
-    env = simpy.Environment()
-    dram = simpy.Resource(env, capacity=1)
     value = array.dram_bandwidth_words_per_cycle
     bandwidth = None if value is None else Fraction(value)
     dataflow = array.dataflow
     totals = {"busy": 0, "correction": 0, "memory": 0}
     per_fold: list[int] = []
+
+    if fold_corrections is not None:
+        fold_busy = fold_busy_cycles(dataflow, array.rows, array.cols, mapping.temporal)
+        corrections = fold_corrections
+        if bandwidth is None:
+            busy = mapping.folds * fold_busy
+            correction = int(corrections.sum())
+            return Schedule(
+                cycles=busy + correction - 1,
+                compute_cycles=busy - 1,
+                correction_cycles=correction,
+                memory_stall_cycles=0,
+                fold_correction_cycles=np.array(corrections, dtype=np.int64),
+            )
+
+        def fold_work(fold: Fold) -> tuple[int, int]:
+            return fold_busy, int(corrections[fold.index])
 
     def work(fold: Fold) -> tuple[int, int]:
         if fold_work is not None:
@@ -182,6 +201,8 @@ def run_schedule(
             fold_correction_cycles=np.array(per_fold, dtype=np.int64),
         )
 
+    env = simpy.Environment()
+    dram = simpy.Resource(env, capacity=1)
     fold_traffic = iter_fold_traffic(
         mapping, buffer_words(array) if buffers is None else buffers, ifmap_words=ifmap_words
     )
@@ -482,6 +503,35 @@ def product_razor_rows(params: np.ndarray, product_mask: int) -> tuple[np.ndarra
     return rows, masks
 
 
+_SETUP_CACHE: OrderedDict[tuple, tuple[tuple, GridSetup, RazorDesign | None]] = OrderedDict()
+_SETUP_CACHE_SIZE = 64
+
+
+def _cached_grid_setup(
+    array: ArrayConfig,
+    pe: PEConfig,
+    timing: StageTiming,
+    protection: Protection | None,
+    variation: ProcessVariation | None,
+    seed: object,
+    record_events: bool,
+) -> tuple[GridSetup, RazorDesign | None]:
+    """:func:`_grid_setup`, kept for the last few sets of the same (immutable) objects: a network's layers
+    ask with the same array, PE, timing, protection and die, and building the setup (hashing the PE
+    for the design and parameter caches, validating) costs more than a small depthwise GEMM."""
+    objects = (array, pe, timing, protection, variation, seed)
+    key = (*map(id, objects), bool(record_events))
+    entry = _SETUP_CACHE.get(key)
+    if entry is not None and all(kept is given for kept, given in zip(entry[0], objects, strict=True)):
+        _SETUP_CACHE.move_to_end(key)
+        return entry[1], entry[2]
+    setup, design = _grid_setup(array, pe, timing, protection, variation, seed, record_events)
+    _SETUP_CACHE[key] = (objects, setup, design)
+    while len(_SETUP_CACHE) > _SETUP_CACHE_SIZE:
+        _SETUP_CACHE.popitem(last=False)
+    return setup, design
+
+
 def _grid_setup(
     array: ArrayConfig,
     pe: PEConfig,
@@ -588,18 +638,30 @@ def fold_correction_cycles(result: FoldResult, protection: Protection | None) ->
     the fold is ``penalty * replay_depth`` longer (the most detections on one monotone
     path of MACs). ``drop``: 0.
     """
+    per_column = result.column_detection_cycles
+    return int(
+        _correction_cycles(
+            protection, result.detection_cycles, int(per_column.max()) if per_column.size else 0, result.replay_depth
+        )
+    )
+
+
+def _correction_cycles(
+    protection: Protection | None, detection_cycles: Any, column_cycles: Any, replay_depth: Any
+) -> Any:
+    """:func:`fold_correction_cycles` of one fold (ints) or of many (int64 arrays, shape (folds,)), from the
+    fold's detection cycles, the most detection cycles of one of its columns and its replay depth."""
     if protection is None or protection.penalty_cycles == 0:
-        return 0
+        return 0 * detection_cycles
     if protection.penalty_cycles is None:
         raise ValueError("fold_correction_cycles: resolve the stall cycles first (sim.recovery.razor_design)")
     if protection.recovery == "global":
-        return protection.penalty_cycles * result.detection_cycles
+        return protection.penalty_cycles * detection_cycles
     if protection.recovery == "local":
-        return protection.penalty_cycles * result.replay_depth
+        return protection.penalty_cycles * replay_depth
     if protection.recovery == "drop":
-        return 0
-    per_column = result.column_detection_cycles
-    return protection.penalty_cycles * (int(per_column.max()) if per_column.size else 0)
+        return 0 * detection_cycles
+    return protection.penalty_cycles * column_cycles
 
 
 def make_grid(engine: str, setup: GridSetup) -> GridEngine:
@@ -649,7 +711,7 @@ def simulate_grouped_gemm(
     activations, weights = _check_operands(activations, weights, grouped=True)
     if engine not in ENGINES:
         raise ConfigError(f"engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
-    setup, design = _grid_setup(array, pe, timing, protection, variation, seed, record_events)
+    setup, design = _cached_grid_setup(array, pe, timing, protection, variation, seed, record_events)
     if design is not None:
         protection = design.protection
     grid = make_grid(engine, setup)
@@ -680,6 +742,27 @@ def simulate_grouped_gemm(
         counters.update(macs=groups * m * n * k, erroneous=grouped.erroneous_macs, unprotected=grouped.erroneous_macs)
         flip_counts[:] = grouped.flip_counts
         residual[:] = grouped.flip_counts
+    corrections = None
+    tallied = None
+    if grouped is None and isinstance(grid, FastGrid):
+        tallied = grid.run_stationary_groups(activations, weights, outputs)
+    if tallied is not None:
+        counters.update(
+            macs=groups * m * n * k,
+            erroneous=tallied.erroneous_macs,
+            detections=tallied.detections,
+            detection_cycles=int(tallied.detection_cycles.sum()),
+            miscorrections=tallied.miscorrections,
+            silent=tallied.silent_protected_errors,
+            unprotected=tallied.unprotected_errors,
+            product_detections=tallied.product_detections,
+            silent_product=tallied.silent_product_errors,
+        )
+        flip_counts[:] = tallied.flip_counts
+        residual[:] = tallied.residual_flip_counts
+        corrections = _correction_cycles(
+            protection, tallied.detection_cycles, tallied.column_detection_cycles, tallied.replay_depth
+        )
 
     def fold_work(fold: Fold) -> tuple[int, int]:
         operands = fold_operands(array.dataflow, fold, activations[fold.group], weights[fold.group])
@@ -701,7 +784,13 @@ def simulate_grouped_gemm(
             events.append(np.hstack([index, result.events]))
         return result.busy_cycles, fold_correction_cycles(result, protection)
 
-    schedule = run_schedule(mapping, array, None if grouped is not None else fold_work, ifmap_words=ifmap_words)
+    schedule = run_schedule(
+        mapping,
+        array,
+        None if grouped is not None or corrections is not None else fold_work,
+        ifmap_words=ifmap_words,
+        fold_corrections=corrections,
+    )
     recorded = None
     if record_events:
         recorded = np.vstack(events) if events else np.zeros((0, len(EVENT_COLUMNS)), dtype=np.int64)

@@ -31,7 +31,7 @@ from . import _kernels
 from .grid import FoldOperands, FoldResult, GridSetup, fold_busy_cycles, sort_events, stream_offset
 from .mapping import Fold
 
-__all__ = ["FastGrid", "GroupCounts"]
+__all__ = ["FastGrid", "GroupCounts", "GroupTallies"]
 
 _INITIAL_EVENT_CAPACITY = 1024
 
@@ -50,6 +50,37 @@ class GroupCounts:
 
     erroneous_macs: int
     flip_counts: np.ndarray
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupTallies:
+    """Counters of every fold of a grouped GEMM run by :meth:`FastGrid.run_stationary_groups`.
+
+    Attributes
+    ----------
+    erroneous_macs, detections, miscorrections, silent_protected_errors, unprotected_errors, \
+product_detections, silent_product_errors : int
+        Sums over the folds of the :class:`sim.grid.FoldResult` fields of the same names.
+    flip_counts, residual_flip_counts : ndarray, int64, shape (width,)
+        Sums over the folds.
+    detection_cycles, column_detection_cycles, replay_depth : ndarray, int64, shape (folds,)
+        Per fold in mapping order: :attr:`sim.grid.FoldResult.detection_cycles`, the largest of
+        its :attr:`~sim.grid.FoldResult.column_detection_cycles`, and its
+        :attr:`~sim.grid.FoldResult.replay_depth`.
+    """
+
+    erroneous_macs: int
+    detections: int
+    miscorrections: int
+    silent_protected_errors: int
+    unprotected_errors: int
+    product_detections: int
+    silent_product_errors: int
+    flip_counts: np.ndarray
+    residual_flip_counts: np.ndarray
+    detection_cycles: np.ndarray
+    column_detection_cycles: np.ndarray
+    replay_depth: np.ndarray
 
 
 class FastGrid:
@@ -161,24 +192,83 @@ class FastGrid:
         )
         return GroupCounts(erroneous_macs=int(wrong), flip_counts=flip_counts)
 
-    def _run(self, operands: FoldOperands, busy: int, capacity: int) -> tuple[dict, int, np.ndarray]:
+    def run_stationary_groups(
+        self, activations: np.ndarray, weights: np.ndarray, outputs: np.ndarray
+    ) -> GroupTallies | None:
+        """Every fold of the grouped GEMM ``activations (G, M, K) @ weights (G, K, N)`` in one kernel call
+        (:func:`sim._kernels.stationary_groups`), each fold's tile added into ``outputs (G, M, N)``
+        (int64), in ws and is without an event record; None otherwise (run the folds one by one).
+
+        The same MACs, values and counters as :meth:`run_fold` over the mapping's folds, any
+        protection, recovery policy or parameter rows.
+        """
         setup = self.setup
-        width = setup.width
-        recovery = _kernels.RECOVERY_CODES[setup.recovery]
-        rows_used, steps = operands.row_stream.shape
-        fold = _kernels.FoldSetup(
+        if setup.record_events or setup.dataflow == "os":
+            return None
+        ws = setup.dataflow == "ws"
+        transposed = np.ascontiguousarray(activations.transpose(0, 2, 1))
+        weights = np.ascontiguousarray(weights)
+        streams, stationaries = (transposed, weights) if ws else (weights, transposed)
+        groups, depth, steps = streams.shape
+        spatial = stationaries.shape[2]
+        folds = groups * -(-spatial // setup.cols) * -(-depth // setup.rows)
+        busy = fold_busy_cycles(setup.dataflow, setup.rows, setup.cols, steps)
+        fold = self._fold_setup(stationary=True)
+        tallies = self._tallies(fold.recovery, busy, setup.cols, (setup.rows, steps), 1)
+        totals = np.zeros(_kernels.COUNTER_COUNT, dtype=np.int64)
+        per_fold = np.zeros((folds, 3), dtype=np.int64)
+        _kernels.stationary_groups(
+            streams, stationaries, ws, setup.rows, fold, outputs, tallies, totals, per_fold, self._edge_forms
+        )
+        return GroupTallies(
+            erroneous_macs=int(totals[_kernels.ERRONEOUS]),
+            detections=int(totals[_kernels.DETECTIONS]),
+            miscorrections=int(totals[_kernels.MISCORRECTIONS]),
+            silent_protected_errors=int(totals[_kernels.SILENT]),
+            unprotected_errors=int(totals[_kernels.UNPROTECTED]),
+            product_detections=int(totals[_kernels.PRODUCT_DETECTIONS]),
+            silent_product_errors=int(totals[_kernels.PRODUCT_SILENT]),
+            flip_counts=tallies.flip_counts,
+            residual_flip_counts=tallies.residual_counts,
+            detection_cycles=per_fold[:, 0],
+            column_detection_cycles=per_fold[:, 1],
+            replay_depth=per_fold[:, 2],
+        )
+
+    def _fold_setup(self, *, stationary: bool) -> _kernels.FoldSetup:
+        setup = self.setup
+        return _kernels.FoldSetup(
             params=setup.params,
             array_cols=setup.cols,
-            offset=stream_offset(setup.dataflow, setup.rows) if operands.stationary is not None else 0,
+            offset=stream_offset(setup.dataflow, setup.rows) if stationary else 0,
             protected_mask=int(setup.protected_mask),
             mask=int(setup.mask),
-            width=width,
-            recovery=recovery,
+            width=setup.width,
+            recovery=_kernels.RECOVERY_CODES[setup.recovery],
             record=bool(setup.record_events),
             product_masks=np.zeros((setup.params.shape[0], 2), dtype=np.int64)
             if setup.product_masks is None
             else setup.product_masks,
         )
+
+    def _tallies(
+        self, recovery: int, busy: int, cols_used: int, depth_shape: tuple[int, int], capacity: int
+    ) -> _kernels.FoldTallies:
+        width = self.setup.width
+        return _kernels.FoldTallies(
+            flip_counts=np.zeros(width, dtype=np.int64),
+            residual_counts=np.zeros(width, dtype=np.int64),
+            cycle_flags=np.zeros(busy, dtype=np.uint8),
+            column_counts=np.zeros(cols_used, dtype=np.int64),
+            column_flags=np.zeros(busy, dtype=np.uint8),
+            depth=np.zeros(depth_shape if recovery == _kernels.LOCAL else (1, 1), dtype=np.int32),
+            events=np.zeros((capacity, 5), dtype=np.int64),
+            counts=np.zeros(_kernels.COUNTER_COUNT, dtype=np.int64),
+        )
+
+    def _run(self, operands: FoldOperands, busy: int, capacity: int) -> tuple[dict, int, np.ndarray]:
+        rows_used, steps = operands.row_stream.shape
+        fold = self._fold_setup(stationary=operands.stationary is not None)
         if operands.stationary is not None:
             cols_used = operands.stationary.shape[1]
             tile = np.empty((cols_used, steps), dtype=np.int64)
@@ -186,16 +276,7 @@ class FastGrid:
             assert operands.col_stream is not None
             cols_used = operands.col_stream.shape[0]
             tile = np.empty((rows_used, cols_used), dtype=np.int64)
-        tallies = _kernels.FoldTallies(
-            flip_counts=np.zeros(width, dtype=np.int64),
-            residual_counts=np.zeros(width, dtype=np.int64),
-            cycle_flags=np.zeros(busy, dtype=np.uint8),
-            column_counts=np.zeros(cols_used, dtype=np.int64),
-            column_flags=np.zeros(busy, dtype=np.uint8),
-            depth=np.zeros((rows_used, steps) if recovery == _kernels.LOCAL else (1, 1), dtype=np.int32),
-            events=np.zeros((capacity, 5), dtype=np.int64),
-            counts=np.zeros(_kernels.COUNTER_COUNT, dtype=np.int64),
-        )
+        tallies = self._tallies(fold.recovery, busy, cols_used, (rows_used, steps), capacity)
         if operands.stationary is not None and self._edge_forms is not None:
             main, shadow = self._edge_forms
             _kernels.edge_stationary_fold(operands.row_stream, operands.stationary, fold, main, shadow, tile, tallies)

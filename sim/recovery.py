@@ -301,7 +301,7 @@ class RazorDesign:
     protection: Protection
     stall: StallModel
 
-    @property
+    @functools.cached_property
     def hold_buffers_per_bit(self) -> float:
         """Mean hold buffers over the Razor bits of the built PE (accumulator and product register)."""
         return mean_hold_buffers(self.pe, self.protection.razor_mask, self.protection.product_razor_mask)

@@ -56,7 +56,7 @@ from .parallel import batch_seed
 if TYPE_CHECKING:
     from pe_models.variation import ProcessVariation
     from sim.config import ArrayConfig
-    from sim.protection import ProtectionPlan
+    from sim.protection import Protection, ProtectionPlan
 
 __all__ = ["BitlevelBackend", "StatisticalBackend", "layer_operand_sample"]
 
@@ -350,6 +350,7 @@ class BitlevelBackend:
                 f"array.f_clk_mhz: {self.array.f_clk_mhz:g} MHz, but the PE is timed at f_clk_mhz "
                 f"{self.f_clk_mhz:g} MHz; one clock drives both: give the array f_clk_mhz={self.f_clk_mhz:g}"
             )
+        self._layer_protections: dict[str, Protection] = {}
         self.protection = Protection(
             protected_mask=self.protect_mask,
             penalty_cycles=self.penalty_cycles,
@@ -383,6 +384,16 @@ class BitlevelBackend:
             ).max(),
         )
         self.error_free = self.variation is None and latest_fs <= timing.t_sample_fs
+
+    def _protection_for(self, layer: str) -> Protection:
+        """The protection of `layer` (the plan's, else the backend's), one object per layer: the engine
+        keeps the array set up for the objects it saw last."""
+        if self.plan is None:
+            return self.protection
+        kept = self._layer_protections.get(layer)
+        if kept is None:
+            kept = self._layer_protections[layer] = self.plan.protection_for(layer)
+        return kept
 
     def _window_ps(self, hardware: int) -> float | None:
         """The window the hold buffers are designed for (the plan's, else the backend's; None: the largest)."""
@@ -429,7 +440,7 @@ class BitlevelBackend:
             array=self.array,
             pe=self.pe,
             timing=self.timing,
-            protection=self.protection if self.plan is None else self.plan.protection_for(layer),
+            protection=self._protection_for(layer),
             variation=self.variation,
             seed=self.seed,
             engine="fast",
