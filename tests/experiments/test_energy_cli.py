@@ -264,15 +264,16 @@ def test_every_energy_command_refuses_bad_energy_options_in_one_line(tmp_path, c
 
 def test_summary_gives_the_plan_s_area_from_the_cell_library():
     """Bits 31:30 protected with 3 hold-fix buffers each: 2 x (Razor extra + 3 buffers), the
-    Razor extra a shadow latch (half the library's DFF), an XOR2 and a restore multiplexer
-    (3 NAND2 + INV), a buffer the library's BUF; the PE its cells and 64 flops."""
+    Razor extra the characterised Razor flip-flop's area (its table entry) minus the DFF's, a
+    buffer the library's BUF; the PE its cells and 64 flops."""
     import vscale
     from pe_models.liberty import shipped_cell_library
     from pe_models.pe import PEConfig
 
     library = shipped_cell_library("ptm-32nm-hp")
     area = library.area_um2
-    razor = 0.5 * area("dff") + area("xor2") + 3 * area("nand2") + area("inv")
+    assert library.razor_flop is not None
+    razor = library.razor_flop.area_um2 - area("dff")
     protection = 2 * (razor + 3 * area("buf"))
     pe = sum(area(cell.kind) for netlist in PEConfig().stages.values() for cell in netlist.cells) + 64 * area("dff")
     result = vscale.energy(gemm="8,8,8", array="4x4", vdd_v=[0.9], protect="31:30", hold_buffers_per_bit=3)
