@@ -27,6 +27,16 @@ PROTECTED = {"31:8": 0xFFFFFF00, "31:0": 0xFFFFFFFF}
 WINDOWS_PS = (None, 150.0)
 RECOVERIES = ("global", "column", "local", "drop")
 PRODUCT_MASK = 0xFFFF
+CASES = [
+    (vdd, protect, window_ps, RECOVERIES[(i + j) % len(RECOVERIES)], i % 2 == 1)
+    for i, vdd in enumerate(SUPPLIES)
+    for j, (protect, window_ps) in enumerate(
+        (protect, window_ps) for protect in sorted(PROTECTED) for window_ps in WINDOWS_PS
+    )
+]
+"""Every supply with every protection and window; the recovery policies and the product register's
+Razor rotate through them (each policy 4 times, twice with product protection), a sixteenth of the
+full product of the five."""
 COUNTERS = (
     "macs",
     "erroneous_macs",
@@ -93,11 +103,7 @@ class ProtectedEdgeContract:
 
         return run(), _scalar_route(monkeypatch, run)
 
-    @pytest.mark.parametrize("product", [False, True])
-    @pytest.mark.parametrize("recovery", RECOVERIES)
-    @pytest.mark.parametrize("window_ps", WINDOWS_PS)
-    @pytest.mark.parametrize("protect", sorted(PROTECTED))
-    @pytest.mark.parametrize("vdd", SUPPLIES)
+    @pytest.mark.parametrize(("vdd", "protect", "window_ps", "recovery", "product"), CASES)
     def test_protected_gemm_equals_the_scalar_route(self, monkeypatch, vdd, protect, window_ps, recovery, product):
         protection = Protection(
             protected_mask=PROTECTED[protect],
