@@ -15,14 +15,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 from sim.config import ArrayConfig
 from sim.engine import _grid_setup, simulate_gemm
 from sim.grid_fast import FastGrid
 from sim.protection import Protection
 
-PE = PEConfig(technology="ptm-32nm-hp-cells")
-SUPPLIES = (0.65, 0.6, 0.55, 0.5)
+from ._per_edge import PE, SUPPLIES, assert_same_results, timing_at
+
 PROTECTED = {"31:8": 0xFFFFFF00, "31:0": 0xFFFFFFFF}
 WINDOWS_PS = (None, 150.0)
 RECOVERIES = ("global", "column", "local", "drop")
@@ -37,23 +36,6 @@ CASES = [
 """Every supply with every protection and window; the recovery policies and the product register's
 Razor rotate through them (each policy 4 times, twice with product protection), a sixteenth of the
 full product of the five."""
-COUNTERS = (
-    "macs",
-    "erroneous_macs",
-    "detections",
-    "detection_cycles",
-    "miscorrections",
-    "silent_protected_errors",
-    "unprotected_errors",
-    "product_detections",
-    "silent_product_errors",
-    "cycles",
-    "correction_cycles",
-)
-
-
-def _timing(vdd_v: float):
-    return stage_timing(PE, operating_point=OperatingPoint(vdd_v=vdd_v, f_clk_mhz=700.0))
 
 
 def _operands(seed: int, m: int, k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -72,11 +54,7 @@ def _scalar_route(monkeypatch: pytest.MonkeyPatch, call):
 
 
 def _assert_same(result, expected) -> None:
-    np.testing.assert_array_equal(result.outputs, expected.outputs)
-    for name in COUNTERS:
-        assert getattr(result, name) == getattr(expected, name), name
-    np.testing.assert_array_equal(result.flip_counts, expected.flip_counts)
-    np.testing.assert_array_equal(result.residual_flip_counts, expected.residual_flip_counts)
+    assert_same_results(result, expected)
     np.testing.assert_array_equal(result.fold_correction_cycles, expected.fold_correction_cycles)
     if expected.events is None:
         assert result.events is None
@@ -94,7 +72,7 @@ class ProtectedEdgeContract:
 
     def _both(self, monkeypatch, protection, vdd, record_events=False):
         a, w = _operands(11, 23, 12, 7)
-        timing = _timing(vdd)
+        timing = timing_at(vdd)
 
         def run():
             return simulate_gemm(
@@ -147,7 +125,7 @@ def test_the_cases_exercise_detections_misses_and_product_razor():
     for vdd in SUPPLIES:
         for window_ps in WINDOWS_PS:
             protection = Protection(protected_mask=0xFFFFFF00, razor_window_ps=window_ps, product_mask=PRODUCT_MASK)
-            result = simulate_gemm(a, w, array=array, pe=PE, timing=_timing(vdd), protection=protection)
+            result = simulate_gemm(a, w, array=array, pe=PE, timing=timing_at(vdd), protection=protection)
             for name in seen:
                 seen[name] += getattr(result, name)
     assert all(seen.values()), seen
@@ -157,5 +135,5 @@ def test_protected_per_edge_folds_take_the_fold_route_and_os_does_not():
     protection = Protection(protected_mask=0xFFFFFF00)
     for dataflow, routed in (("ws", True), ("is", True), ("os", False)):
         array = ArrayConfig(rows=4, cols=20, dataflow=dataflow, f_clk_mhz=700.0)
-        setup, _ = _grid_setup(array, PE, _timing(0.6), protection, None, 0, False)
+        setup, _ = _grid_setup(array, PE, timing_at(0.6), protection, None, 0, False)
         assert (FastGrid(setup)._edge_forms is not None) == routed, dataflow

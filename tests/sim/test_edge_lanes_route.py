@@ -16,31 +16,12 @@ import pytest
 
 from pe_models import kernels
 from pe_models.chain import mac_parameters
-from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 from sim.config import ArrayConfig
 from sim.engine import _grid_setup, simulate_gemm, simulate_grouped_gemm
 from sim.grid_fast import FastGrid
 from sim.protection import Protection
 
-PE = PEConfig(technology="ptm-32nm-hp-cells")
-SUPPLIES = (0.65, 0.6, 0.55, 0.5)
-COUNTERS = (
-    "macs",
-    "erroneous_macs",
-    "detections",
-    "detection_cycles",
-    "miscorrections",
-    "silent_protected_errors",
-    "unprotected_errors",
-    "product_detections",
-    "silent_product_errors",
-    "cycles",
-    "correction_cycles",
-)
-
-
-def _timing(vdd_v: float):
-    return stage_timing(PE, operating_point=OperatingPoint(vdd_v=vdd_v, f_clk_mhz=700.0))
+from ._per_edge import PE, SUPPLIES, assert_same_results, timing_at
 
 
 def _operands(kind: str, seed: int, m: int, k: int, n: int, groups: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -63,14 +44,6 @@ def _scalar_route(monkeypatch: pytest.MonkeyPatch, call):
         return call()
 
 
-def _assert_same(result, expected) -> None:
-    np.testing.assert_array_equal(result.outputs, expected.outputs)
-    for name in COUNTERS:
-        assert getattr(result, name) == getattr(expected, name), name
-    np.testing.assert_array_equal(result.flip_counts, expected.flip_counts)
-    np.testing.assert_array_equal(result.residual_flip_counts, expected.residual_flip_counts)
-
-
 class EdgeRouteContract:
     """What every lane route of the per-edge model must show; subclasses set ``ROWS``, ``COLS``."""
 
@@ -85,34 +58,34 @@ class EdgeRouteContract:
     @pytest.mark.parametrize("vdd", SUPPLIES)
     def test_gemm_equals_the_scalar_route(self, monkeypatch, vdd, kind, dataflow):
         a, w = _operands(kind, 7, 45, 2 * self.ROWS + 3, self.COLS + 5)
-        timing = _timing(vdd)
+        timing = timing_at(vdd)
 
         def run():
             return simulate_gemm(a, w, array=self._array(dataflow), pe=PE, timing=timing)
 
         result = run()
         expected = _scalar_route(monkeypatch, run)
-        _assert_same(result, expected)
+        assert_same_results(result, expected)
         assert expected.erroneous_macs > 0
 
     @pytest.mark.parametrize("dataflow", ["ws", "is"])
     def test_grouped_gemm_equals_the_scalar_route(self, monkeypatch, dataflow):
         a, w = _operands("random", 8, 30, 9, 6, groups=5)
-        timing = _timing(0.55)
+        timing = timing_at(0.55)
 
         def run():
             return simulate_grouped_gemm(a, w, array=self._array(dataflow), pe=PE, timing=timing)
 
         result = run()
         expected = _scalar_route(monkeypatch, run)
-        _assert_same(result, expected)
+        assert_same_results(result, expected)
         assert expected.erroneous_macs > 0
 
     def test_same_seed_same_bits(self):
         a, w = _operands("dnn", 9, 20, self.ROWS + 1, self.COLS)
-        first = simulate_gemm(a, w, array=self._array("ws"), pe=PE, timing=_timing(0.5), seed=3)
-        second = simulate_gemm(a, w, array=self._array("ws"), pe=PE, timing=_timing(0.5), seed=3)
-        _assert_same(first, second)
+        first = simulate_gemm(a, w, array=self._array("ws"), pe=PE, timing=timing_at(0.5), seed=3)
+        second = simulate_gemm(a, w, array=self._array("ws"), pe=PE, timing=timing_at(0.5), seed=3)
+        assert_same_results(first, second)
 
 
 class TestRowLanes(EdgeRouteContract):
@@ -133,21 +106,21 @@ def test_row_lanes_in_blocks_equal_the_scalar_route(monkeypatch):
     """A stream longer than a row block (1024 steps at 256 columns) runs in blocks that start two steps early."""
     a, w = _operands("dnn", 10, 1100, 3, 256)
     array = ArrayConfig(rows=2, cols=256, dataflow="ws", f_clk_mhz=700.0)
-    timing = _timing(0.6)
+    timing = timing_at(0.6)
 
     def run():
         return simulate_gemm(a, w, array=array, pe=PE, timing=timing)
 
-    _assert_same(run(), _scalar_route(monkeypatch, run))
+    assert_same_results(run(), _scalar_route(monkeypatch, run))
 
 
 def test_unprotected_per_edge_rows_take_the_lane_route_and_protected_ones_do_not():
     """Razor protection and event records need per-MAC shadows: those runs keep the scalar route."""
-    assert mac_parameters(PE, _timing(0.6))[0][kernels.PARAM_CELLS] == kernels.CELLS_EDGE
+    assert mac_parameters(PE, timing_at(0.6))[0][kernels.PARAM_CELLS] == kernels.CELLS_EDGE
     array = ArrayConfig(rows=4, cols=20, dataflow="ws", f_clk_mhz=700.0)
-    setup, _ = _grid_setup(array, PE, _timing(0.6), None, None, 0, False)
+    setup, _ = _grid_setup(array, PE, timing_at(0.6), None, None, 0, False)
     assert FastGrid(setup)._edge
-    recorded, _ = _grid_setup(array, PE, _timing(0.6), None, None, 0, True)
+    recorded, _ = _grid_setup(array, PE, timing_at(0.6), None, None, 0, True)
     assert not FastGrid(recorded)._edge
-    protected, _ = _grid_setup(array, PE, _timing(0.6), Protection(protected_mask=0xF0000000), None, 0, False)
+    protected, _ = _grid_setup(array, PE, timing_at(0.6), Protection(protected_mask=0xF0000000), None, 0, False)
     assert not FastGrid(protected)._edge
