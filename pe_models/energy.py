@@ -50,6 +50,7 @@ from pe_models.pe import PEConfig
 __all__ = [
     "CONSTANTS",
     "CORE_SOURCES",
+    "HOLD_BUFFER_ASSUMED_ACTIVITY",
     "STAGE_FEATURES",
     "STATIONARY_FLOPS",
     "Band",
@@ -1043,7 +1044,13 @@ class PEEnergyModel:
         Q transition and its larger D pin, :meth:`CellEnergies.razor_transition_extra_fj`);
         without a characterised Razor flop: the flop's data energy x ``razor_extra_flop_ratio``.
     hold_buffer_pj : Band
-        One hold-fix buffer per clocked cycle (its switched capacitance at the protected bit's activity).
+        One hold-fix buffer per clocked cycle at an assumed activity of
+        :data:`HOLD_BUFFER_ASSUMED_ACTIVITY` transitions per cycle (``hold_buffer_transition_pj``
+        times it): charged only where the protected bits' own transitions are not known.
+    hold_buffer_transition_pj : Band
+        One output transition of a hold-fix buffer: its own energy plus the input pin it drives
+        (the next buffer's; the last buffer's flop D pin replaces the one the bit's driver no
+        longer drives). Each buffer of a protected bit switches once per transition of that bit.
     hold_buffers_per_bit : float
         Hold-fix buffers per protected bit.
     error_network_pj : Band
@@ -1068,6 +1075,7 @@ class PEEnergyModel:
     razor_transition_pj: Band = _NO_BAND
     hold_buffer_pj: Band
     hold_buffers_per_bit: float
+    hold_buffer_transition_pj: Band = _NO_BAND
     error_network_pj: Band
     area: PEArea
     sources: str = CORE_SOURCES
@@ -1133,7 +1141,9 @@ class PEEnergyModel:
 
 
 _HOLD_BUFFER_UNITS = 2.0
-_HOLD_BUFFER_ACTIVITY = 0.25
+HOLD_BUFFER_ASSUMED_ACTIVITY = 0.25
+"""Transitions per clocked cycle assumed for a hold-fix buffer where its protected bit's own
+transitions are not known (our assumption, docs/energy.md)."""
 
 
 @lru_cache(maxsize=8)
@@ -1208,7 +1218,7 @@ def pe_energy_model(
         return unit_ff * (0.5 * units * vdd**2 * 1e-3)
 
     flop_clock = transitions_pj(2 * (_FLOP_CLOCK_UNITS + _CLOCK_TREE_UNITS))
-    hold = transitions_pj(_HOLD_BUFFER_UNITS * _HOLD_BUFFER_ACTIVITY)
+    hold_transition = transitions_pj(_HOLD_BUFFER_UNITS)
     network = transitions_pj(2 * (_GATE_EFFORT["or2"][0] + _GATE_EFFORT["or2"][1]))
     return PEEnergyModel(
         pe=pe,
@@ -1222,8 +1232,9 @@ def pe_energy_model(
         leakage_uw=leak,
         razor_extra_pj=flop_clock.times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd)),
         razor_transition_pj=transitions_pj(_FLOP_DATA_UNITS).times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd)),
-        hold_buffer_pj=hold,
+        hold_buffer_pj=hold_transition * HOLD_BUFFER_ASSUMED_ACTIVITY,
         hold_buffers_per_bit=float(hold_buffers_per_bit),
+        hold_buffer_transition_pj=hold_transition,
         error_network_pj=network,
         area=pe_area(pe, node),
     )
@@ -1261,9 +1272,7 @@ def _library_model(
     )
     flop_clock = Band.exact(cells.flop_clock_fj * 1e-3)
     half_v2 = 0.5 * vdd**2
-    hold = Band.exact(
-        (cells.output_transition_fj["buf"] + half_v2 * cells.pin_capacitance_ff["buf"]) * _HOLD_BUFFER_ACTIVITY * 1e-3
-    )
+    hold_transition = Band.exact((cells.output_transition_fj["buf"] + half_v2 * cells.pin_capacitance_ff["buf"]) * 1e-3)
     network = Band.exact(2 * (cells.output_transition_fj["or2"] + half_v2 * cells.pin_capacitance_ff["or2"]) * 1e-3)
     transition_fj = cells.razor_transition_extra_fj()
     if cells.razor_clock_fj is not None and cells.razor_leakage_nw is not None and transition_fj is not None:
@@ -1290,13 +1299,14 @@ def _library_model(
         razor_extra_pj=razor_extra,
         razor_extra_leakage_uw=razor_leakage,
         razor_transition_pj=razor_transition,
-        hold_buffer_pj=hold,
+        hold_buffer_pj=hold_transition * HOLD_BUFFER_ASSUMED_ACTIVITY,
         hold_buffers_per_bit=hold_buffers_per_bit,
+        hold_buffer_transition_pj=hold_transition,
         error_network_pj=network,
         area=area,
         sources=f"every switching energy, flop energy, leakage and area: {cells.name} "
-        f"({cells.vdd_v:g} V, {cells.temperature_c:g} degC); Razor flop extra: {razor_source}; clock tree per "
-        "flop, hold-buffer activity: assumptions (docs/energy.md)",
+        f"({cells.vdd_v:g} V, {cells.temperature_c:g} degC); Razor flop extra: {razor_source}; hold-fix buffers "
+        "switch with their protected bit; clock tree per flop: an assumption (docs/energy.md)",
     )
 
 

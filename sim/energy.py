@@ -22,10 +22,13 @@ each with the low/nominal/high band of the constants in :mod:`pe_models.energy`:
     times the leakage temperature factor; with power gating only the PEs holding work
     (mean over the folds) are powered.
 ``razor_overhead_pj``
-    Per protected bit of every clocked PE-cycle: Razor flop minus plain flop plus the
-    hold-fix buffers; per transition of a protected bit (:class:`RegisterBitToggles`, the
-    bit's own activity): Razor flop minus plain flop; plus the error-signal OR tree at every
-    detection.
+    Per protected bit of every clocked PE-cycle: Razor flop minus plain flop; per transition
+    of a protected bit (:class:`RegisterBitToggles`, the bit's own activity, over every MAC
+    evaluated, replays included): Razor flop minus plain flop, and one output transition of
+    each of the bit's hold-fix buffers (:attr:`LayerActivity.hold_buffer_toggles_per_mac`;
+    without per-bit activity the buffers are charged per clocked PE-cycle at the assumed
+    :data:`pe_models.energy.HOLD_BUFFER_ASSUMED_ACTIVITY`); plus the error-signal OR tree at
+    every detection.
 ``correction_pj``
     The recovery: the clocked flops during the correction cycles and the replayed MACs.
 ``sram_pj``, ``dram_pj``
@@ -42,7 +45,7 @@ SRAM scales with :meth:`Technology.dynamic_energy_scale` of its own supply.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -89,6 +92,7 @@ __all__ = [
     "batched_activity",
     "breakdown_columns",
     "consecutive_operands",
+    "design_hold_buffer_counts",
     "design_hold_buffers",
     "error_free",
     "fold_pe_cycles",
@@ -330,6 +334,29 @@ class RegisterBitToggles:
                 raise ConfigError(f"RegisterBitToggles.{name}: expected transitions per MAC in [0, 1], got {values!r}")
             object.__setattr__(self, name, values)
 
+    def buffer_transitions(self, hold_buffers: Sequence[float], product_hold_buffers: Sequence[float] = ()) -> float:
+        """Mean output transitions per MAC of hold-fix buffers: ``hold_buffers[i]`` buffers on
+        partial-sum bit ``i`` and ``product_hold_buffers[i]`` on product bit ``i`` (empty:
+        none), each switching once per transition of its bit (a buffer chain passes its bit's
+        D-net edges on; glitches are not counted, as for the bits themselves).
+
+        Raises
+        ------
+        ConfigError
+            More counts than the register's bits, or a negative count.
+        """
+        total = 0.0
+        for name, counts, bits in (
+            ("hold_buffers", tuple(hold_buffers), self.sum_bits),
+            ("product_hold_buffers", tuple(product_hold_buffers), self.product_bits),
+        ):
+            if len(counts) > len(bits) or any(not math.isfinite(float(c)) or c < 0 for c in counts):
+                raise ConfigError(
+                    f"{name}: expected at most {len(bits)} buffer counts >= 0, one per register bit, got {counts!r}"
+                )
+            total += sum(float(count) * bits[bit] for bit, count in enumerate(counts))
+        return total
+
     def protected(self, protected_mask: int = 0, product_mask: int = 0) -> float:
         """Mean transitions per MAC of the partial-sum bits of `protected_mask` plus the product
         register bits of `product_mask`.
@@ -351,6 +378,15 @@ class RegisterBitToggles:
                 )
             total += sum(bits[bit] for bit in range(len(bits)) if (mask >> bit) & 1)
         return total
+
+
+def _built_buffer_toggles(
+    bit_toggles: RegisterBitToggles | None, hold_buffers: Sequence[int], product_hold_buffers: Sequence[int]
+) -> float | None:
+    """Hold-fix buffer transitions per MAC of the buffers a simulation built (None without per-bit activity)."""
+    if bit_toggles is None:
+        return None
+    return bit_toggles.buffer_transitions(hold_buffers, product_hold_buffers)
 
 
 def _protected_toggles(bit_toggles: RegisterBitToggles | None, protection: Protection | None) -> float:
@@ -388,6 +424,12 @@ class LayerActivity:
     protected_toggles_per_mac : float
         Of these, the mean transitions per MAC of the protected bits (the Razor flip-flops'
         bits, :meth:`RegisterBitToggles.protected`), at most `protected_bits`.
+    hold_buffer_toggles_per_mac : float, optional
+        Mean output transitions per MAC of the protected bits' hold-fix buffers: each buffer of
+        bit ``b`` switches with bit ``b`` (:meth:`RegisterBitToggles.buffer_transitions` of the
+        buffers as built), charged over every MAC evaluated, replays included. None (no
+        per-bit activity): the model's ``hold_buffers_per_bit`` per protected bit at the
+        assumed activity per clocked PE-cycle (:data:`pe_models.energy.HOLD_BUFFER_ASSUMED_ACTIVITY`).
     traffic : MemoryTraffic
     batch : int
         Images sharing each weight fold (the counts are theirs together), >= 1.
@@ -414,6 +456,7 @@ class LayerActivity:
     units_per_mac: float
     register_toggles_per_mac: float = 0.0
     protected_toggles_per_mac: float = 0.0
+    hold_buffer_toggles_per_mac: float | None = None
     traffic: MemoryTraffic
     batch: int = 1
     busy_cycles: int | None = None
@@ -438,6 +481,13 @@ class LayerActivity:
             value = getattr(self, name)
             if not math.isfinite(float(value)) or value < 0:
                 raise ConfigError(f"LayerActivity.{name}: expected a finite number >= 0, got {value!r}")
+        if self.hold_buffer_toggles_per_mac is not None and (
+            not math.isfinite(float(self.hold_buffer_toggles_per_mac)) or self.hold_buffer_toggles_per_mac < 0
+        ):
+            raise ConfigError(
+                f"LayerActivity.hold_buffer_toggles_per_mac: expected a finite number >= 0 or None, "
+                f"got {self.hold_buffer_toggles_per_mac!r}"
+            )
         if self.protected_toggles_per_mac > self.protected_bits:
             raise ConfigError(
                 f"LayerActivity.protected_toggles_per_mac: {self.protected_toggles_per_mac!r} exceeds the "
@@ -490,6 +540,7 @@ def batched_activity(
     ifmap_words: int | None = None,
     protection: Protection | None = None,
     bit_toggles: RegisterBitToggles | None = None,
+    hold_buffer_toggles_per_mac: float | None = None,
 ) -> LayerActivity:
     """Closed-form activity of one layer for a batch of images sharing its weight folds.
 
@@ -513,6 +564,9 @@ def batched_activity(
     bit_toggles : RegisterBitToggles, optional
         Per-bit activity (:attr:`MacSwitching.bit_toggles`): the protected bits' transitions
         (default: none counted).
+    hold_buffer_toggles_per_mac : float, optional
+        The protected bits' hold-fix buffer transitions per MAC
+        (:attr:`LayerActivity.hold_buffer_toggles_per_mac`; default None: the assumed activity).
     """
     if isinstance(batch, bool) or not isinstance(batch, int | np.integer) or batch < 1:
         raise ConfigError(f"batch: expected an integer >= 1, got {batch!r}")
@@ -531,6 +585,7 @@ def batched_activity(
         units_per_mac=units_per_mac,
         register_toggles_per_mac=register_toggles_per_mac,
         protected_toggles_per_mac=_protected_toggles(bit_toggles, protection),
+        hold_buffer_toggles_per_mac=hold_buffer_toggles_per_mac,
         traffic=memory_traffic(batched, array, report=report.memory),
         batch=int(batch),
         busy_cycles=busy,
@@ -548,9 +603,10 @@ def activity_from_report(
     register_toggles_per_mac: float = 0.0,
     protection: Protection | None = None,
     bit_toggles: RegisterBitToggles | None = None,
+    hold_buffer_toggles_per_mac: float | None = None,
 ) -> LayerActivity:
     """Activity of a layer from the closed-form cycle counts (no timing errors, batch 1); `bit_toggles`
-    as :func:`batched_activity`."""
+    and `hold_buffer_toggles_per_mac` as :func:`batched_activity`."""
     busy, active, stationary = fold_pe_cycles(map_gemm(problem, array))
     return LayerActivity(
         name=report.name,
@@ -562,6 +618,7 @@ def activity_from_report(
         units_per_mac=units_per_mac,
         register_toggles_per_mac=register_toggles_per_mac,
         protected_toggles_per_mac=_protected_toggles(bit_toggles, protection),
+        hold_buffer_toggles_per_mac=hold_buffer_toggles_per_mac,
         traffic=memory_traffic(problem, array, report=report.memory),
         busy_cycles=busy,
         active_pe_cycles=active,
@@ -580,12 +637,15 @@ def activity_from_result(
     protection: Protection | None = None,
     ifmap_words: int | None = None,
     bit_toggles: RegisterBitToggles | None = None,
+    hold_buffer_toggles_per_mac: float | None = None,
 ) -> LayerActivity:
     """Activity of a layer the array simulator ran (:mod:`sim.engine`).
 
     Its cycles are the engine's count plus one (the engine keeps SCALE-Sim's convention of
     the last cycle's index). `ifmap_words`: distinct input words per group
-    (:func:`sim.memory.ifmap_words`), default ``M K``; `bit_toggles` as :func:`batched_activity`.
+    (:func:`sim.memory.ifmap_words`), default ``M K``; `bit_toggles` and
+    `hold_buffer_toggles_per_mac` as :func:`batched_activity` (the buffers the simulator
+    built: ``result.hold_buffers`` and ``result.product_hold_buffers``).
     """
     mapping = map_gemm(problem, array)
     busy, active, stationary = fold_pe_cycles(mapping)
@@ -601,6 +661,7 @@ def activity_from_result(
         units_per_mac=units_per_mac,
         register_toggles_per_mac=register_toggles_per_mac,
         protected_toggles_per_mac=_protected_toggles(bit_toggles, protection),
+        hold_buffer_toggles_per_mac=hold_buffer_toggles_per_mac,
         traffic=memory_traffic(problem, array, ifmap_words=ifmap_words),
         busy_cycles=busy,
         active_pe_cycles=active,
@@ -618,6 +679,7 @@ def error_free(activity: LayerActivity) -> LayerActivity:
         detections=0,
         protected_bits=0,
         protected_toggles_per_mac=0.0,
+        hold_buffer_toggles_per_mac=None,
         recovery_flops_per_pe=0.0,
     )
 
@@ -988,14 +1050,21 @@ def layer_energy(
     powered = activity.pes * (active_share if gating.power_gating else 1.0)
     razor = Band.exact(0.0)
     if activity.protected_bits:
-        per_bit_cycle = model.razor_extra_pj * scales.razor_extra + model.hold_buffer_pj * (
-            model.hold_buffers_per_bit * scales.hold_buffer
-        )
+        evaluated_macs = activity.macs + activity.detections
+        per_bit_cycle = model.razor_extra_pj * scales.razor_extra
+        if activity.hold_buffer_toggles_per_mac is None:
+            per_bit_cycle = per_bit_cycle + model.hold_buffer_pj * (model.hold_buffers_per_bit * scales.hold_buffer)
+            hold_buffers = Band.exact(0.0)
+        else:
+            hold_buffers = model.hold_buffer_transition_pj * (
+                activity.hold_buffer_toggles_per_mac * evaluated_macs * scales.hold_buffer
+            )
         levels = math.ceil(math.log2(max(2, activity.protected_bits * activity.pes)))
         razor = (
             per_bit_cycle * (activity.protected_bits * razor_pe_cycles)
+            + hold_buffers
             + model.razor_transition_pj
-            * (activity.protected_toggles_per_mac * (activity.macs + activity.detections) * scales.razor_transition)
+            * (activity.protected_toggles_per_mac * evaluated_macs * scales.razor_transition)
             + model.error_network_pj * (activity.detections * levels * scales.error_network)
             + model.flop_clock_pj * (activity.recovery_flops_per_pe * razor_pe_cycles * scales.flop_clock)
             + model.razor_extra_leakage_uw
@@ -1089,6 +1158,26 @@ def design_hold_buffers(
     return mean_hold_buffers(built, protected_mask, product_mask)
 
 
+def design_hold_buffer_counts(
+    pe: PEConfig, f_clk_mhz: float, protected_mask: int, window_ps: float | None = None, product_mask: int = 0
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Hold-fix buffers of each bit, as fixed at design time (those :func:`design_hold_buffers` averages).
+
+    Returns
+    -------
+    (accumulator, product) : tuples of int
+        Buffers per partial-sum bit (``pe.width`` entries) and per product register bit (16
+        entries, or none without protected product bits); 0 on a bit without a Razor
+        flip-flop. Both empty without protected bits.
+    """
+    if not protected_mask and not product_mask:
+        return (), ()
+    built = razor_pe(
+        pe, f_clk_mhz=f_clk_mhz, protected_mask=protected_mask, window_ps=window_ps, product_mask=product_mask
+    )
+    return tuple(built.hold_buffers), tuple(built.product_hold_buffers)
+
+
 def breakdown_columns(breakdown: EnergyBreakdown) -> dict[str, float]:
     """The columns a result table shows for a breakdown: every component at the nominal
     constants, ``total_pj`` with its band ``total_low_pj``, ``total_high_pj``, ``core_pj``,
@@ -1137,7 +1226,9 @@ def gemm_energy(
         Supply of the run; the clock is ``array.f_clk_mhz``.
     protection : Protection, optional
         As given to the simulator; its bits get the hold-fix buffers and its policy the buffering
-        the simulator built (``result.hold_buffers_per_bit``, ``result.recovery_flops_per_pe``).
+        the simulator built (``result.hold_buffers_per_bit``, ``result.recovery_flops_per_pe``),
+        each bit's buffers switching with that bit (``result.hold_buffers``,
+        ``result.product_hold_buffers``).
     name, samples, seed
         Layer name, MACs sampled for the switching activity, its seed.
     gating, memory
@@ -1164,6 +1255,9 @@ def gemm_energy(
         register_toggles_per_mac=switching.register_toggles_per_mac,
         protection=protection,
         bit_toggles=switching.bit_toggles,
+        hold_buffer_toggles_per_mac=_built_buffer_toggles(
+            switching.bit_toggles, result.hold_buffers, result.product_hold_buffers
+        ),
     )
     memory = memory or memory_energy(array, node_nm=model.node_nm)
     return layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)
@@ -1188,7 +1282,8 @@ def outcome_energy(
     layer (``layer_operands`` with ``SeedSequence(seed, spawn_key=(0, outcome.index))``).
     Protected bits are the outcome's ``protected_mask``, with the hold-fix buffers and the
     recovery buffering the simulator built (``outcome.hold_buffers_per_bit``,
-    ``outcome.recovery_flops_per_pe``).
+    ``outcome.recovery_flops_per_pe``; each bit's buffers, ``outcome.hold_buffers`` and
+    ``outcome.product_hold_buffers``, switching with that bit).
 
     Parameters
     ----------
@@ -1239,6 +1334,9 @@ def outcome_energy(
             switching.bit_toggles.protected(int(outcome.protected_mask), int(outcome.product_mask))
             if switching.bit_toggles is not None
             else 0.0
+        ),
+        hold_buffer_toggles_per_mac=_built_buffer_toggles(
+            switching.bit_toggles, outcome.hold_buffers, outcome.product_hold_buffers
         ),
         traffic=memory_traffic(problem, array, ifmap_words=ifmap_words(outcome.layer)),
         busy_cycles=min(busy, outcome.cycles + 1 - outcome.correction_cycles),

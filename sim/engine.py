@@ -314,6 +314,9 @@ class GemmResult:
         The Razor window used (None without protection).
     hold_buffers_per_bit : float
         Hold-fix buffers per Razor bit of the PE as built (0 without protection).
+    hold_buffers, product_hold_buffers : tuple of int
+        Hold-fix buffers of each accumulator bit and each product register bit of the PE as
+        built (:attr:`pe_models.pe.PEConfig.hold_buffers`; empty without).
     recovery_flops_per_pe : float
         Flip-flops each PE adds for the recovery policy's buffering
         (:func:`sim.recovery.recovery_buffer_flops`).
@@ -355,6 +358,8 @@ class GemmResult:
     razor_window_ps: float | None = None
     hold_buffers_per_bit: float = 0.0
     recovery_flops_per_pe: float = 0.0
+    hold_buffers: tuple[int, ...] = ()
+    product_hold_buffers: tuple[int, ...] = ()
 
     @cached_property
     def exact(self) -> np.ndarray:
@@ -815,6 +820,8 @@ def simulate_grouped_gemm(
         stall_cycles=0 if design is None else design.stall.stall_cycles,
         razor_window_ps=None if design is None else design.window_fs / 1000,
         hold_buffers_per_bit=0.0 if design is None else design.hold_buffers_per_bit,
+        hold_buffers=() if design is None else tuple(design.pe.hold_buffers),
+        product_hold_buffers=() if design is None else tuple(design.pe.product_hold_buffers),
         recovery_flops_per_pe=0.0 if design is None else design.stall.buffer_flops_per_pe,
         flip_counts=flip_counts,
         residual_flip_counts=residual,

@@ -73,6 +73,8 @@ class LayerOutcome:
         As :class:`sim.engine.GemmResult`.
     stall_cycles, razor_window_ps, hold_buffers_per_bit, recovery_flops_per_pe
         As :class:`sim.engine.GemmResult`.
+    hold_buffers, product_hold_buffers : tuple of int
+        As :class:`sim.engine.GemmResult`.
     wrong_outputs : int
         Outputs that differ from the exact GEMM.
     relative_error : float
@@ -114,6 +116,8 @@ class LayerOutcome:
     razor_window_ps: float | None = None
     hold_buffers_per_bit: float = 0.0
     recovery_flops_per_pe: float = 0.0
+    hold_buffers: tuple[int, ...] = ()
+    product_hold_buffers: tuple[int, ...] = ()
 
     @property
     def recovery_cycles(self) -> int:
@@ -240,6 +244,8 @@ def simulate_layers(
                 stall_cycles=result.stall_cycles,
                 razor_window_ps=result.razor_window_ps,
                 hold_buffers_per_bit=result.hold_buffers_per_bit,
+                hold_buffers=result.hold_buffers,
+                product_hold_buffers=result.product_hold_buffers,
                 recovery_flops_per_pe=result.recovery_flops_per_pe,
             )
         )

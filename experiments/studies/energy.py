@@ -50,6 +50,7 @@ from sim.energy import (
     RegisterBitToggles,
     activity_from_result,
     batched_activity,
+    design_hold_buffer_counts,
     design_hold_buffers,
     error_free,
     iid_mac_switching,
@@ -237,6 +238,21 @@ class EnergyConfig(SweepFields, EnergyFields):
         protection = self.protection()
         mask = 0 if protection is None else protection.protected_mask
         return design_hold_buffers(self.pe_config(), self.f_clk_mhz, mask, self.razor_window_ps)
+
+    def hold_buffer_toggles(self, bit_toggles: RegisterBitToggles | None) -> float | None:
+        """Hold-fix buffer transitions per MAC of a layer with per-bit activity `bit_toggles`
+        (:meth:`sim.energy.RegisterBitToggles.buffer_transitions`): the field's buffers on every
+        protected bit, or each bit's own as designed at nominal VDD; None without per-bit
+        activity or protection."""
+        protection = self.protection()
+        if bit_toggles is None or protection is None:
+            return None
+        if self.hold_buffers_per_bit is not None:
+            return float(self.hold_buffers_per_bit) * bit_toggles.protected(protection.protected_mask)
+        counts = design_hold_buffer_counts(
+            self.pe_config(), self.f_clk_mhz, protection.protected_mask, self.razor_window_ps
+        )
+        return bit_toggles.buffer_transitions(*counts)
 
     def protection(self) -> Protection | None:
         """The protection these fields describe (None without protected bits)."""
@@ -622,6 +638,7 @@ def _activities(
                     ifmap_words=layer.ifmap_words,
                     protection=protection,
                     bit_toggles=layer.bit_toggles,
+                    hold_buffer_toggles_per_mac=config.hold_buffer_toggles(layer.bit_toggles),
                 ),
                 recovery_flops_per_pe=buffering,
             )
@@ -655,6 +672,7 @@ def _activities(
                 protection=protection,
                 ifmap_words=layer.ifmap_words,
                 bit_toggles=layer.bit_toggles,
+                hold_buffer_toggles_per_mac=config.hold_buffer_toggles(layer.bit_toggles),
             )
         )
     return activities

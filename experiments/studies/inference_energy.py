@@ -31,6 +31,7 @@ from experiments.results import saving_pct
 from pe_models.energy import PEEnergyModel, pe_energy_model
 from pe_models.errors import ConfigError
 from pe_models.integers import exact_gemm
+from pe_models.netlist import PRODUCT_BITS
 from pe_models.pe import PEConfig, max_error_free_f_clk_mhz
 from sim.config import ArrayConfig
 from sim.energy import (
@@ -41,7 +42,7 @@ from sim.energy import (
     RegisterBitToggles,
     batched_activity,
     breakdown_columns,
-    design_hold_buffers,
+    design_hold_buffer_counts,
     layer_energy,
     mac_switching,
     memory_energy,
@@ -255,8 +256,8 @@ def inference_energy(
     Per layer: :func:`sim.energy.batched_activity` of the batch (its cycles, PE-cycles and
     SRAM/DRAM traffic), plus the recovery cycles and detections a run counted over `images`
     images, scaled to the batch (``round(count x batch / images)``); the layer's protected
-    bits (`masks`) with `hold_buffers_per_bit` hold-fix buffers each, and their transitions
-    per MAC (the layer's ``bit_toggles``). The summed breakdown
+    bits (`masks`) with their hold-fix buffers, and their transitions per MAC (the layer's
+    ``bit_toggles``), each bit's buffers switching with it. The summed breakdown
     is per image (:func:`sim.energy.layer_energy`); its ``cycles`` are the batch's.
 
     Parameters
@@ -281,7 +282,8 @@ def inference_energy(
     model : PEEnergyModel, optional
         Default :func:`pe_models.energy.pe_energy_model` of `pe`.
     hold_buffers_per_bit : float, optional
-        Default: :func:`sim.energy.design_hold_buffers` of the layer's masks at the clock.
+        Buffers on every protected bit (default: each bit's own,
+        :func:`sim.energy.design_hold_buffer_counts` of the layer's masks at the clock).
     gating, memory
         As :func:`sim.energy.layer_energy` (default: clock gating; CACTI at the array's
         buffer sizes and LPDDR4).
@@ -294,16 +296,16 @@ def inference_energy(
     base = pe_energy_model(pe) if model is None else model
     memory = memory or memory_energy(array, node_nm=base.node_nm)
     models: dict[tuple[int, int], PEEnergyModel] = {}
+    counts_by_key: dict[tuple[int, int], tuple[tuple[float, ...], tuple[float, ...]]] = {}
     breakdowns = []
     for layer in layers:
         mask = int(masks.get(layer.name, 0))
         product = int(product_masks.get(layer.name, 0))
         key = (mask, product)
         if key not in models:
-            if hold_buffers_per_bit is None:
-                buffers = design_hold_buffers(pe, array.f_clk_mhz, mask, product_mask=product)
-            else:
-                buffers = float(hold_buffers_per_bit)
+            counts_by_key[key] = _hold_buffer_counts(pe, array.f_clk_mhz, mask, product, hold_buffers_per_bit)
+            razor_bits = mask.bit_count() + product.bit_count()
+            buffers = sum(map(sum, counts_by_key[key])) / razor_bits if razor_bits else 0.0
             models[key] = dataclasses.replace(base, hold_buffers_per_bit=buffers) if mask or product else base
         correction, detections = counts.get(layer.name, (0, 0))
         correction_cycles = round(int(correction) * batch / images)
@@ -315,11 +317,27 @@ def inference_energy(
             detections=round(int(detections) * batch / images),
             protected_bits=mask.bit_count() + product.bit_count(),
             protected_toggles_per_mac=0.0 if layer.bit_toggles is None else layer.bit_toggles.protected(mask, product),
+            hold_buffer_toggles_per_mac=None
+            if layer.bit_toggles is None
+            else layer.bit_toggles.buffer_transitions(*counts_by_key[key]),
         )
         breakdowns.append(
             layer_energy(activity, models[key], vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)
         )
     return total_energy(breakdowns)
+
+
+def _hold_buffer_counts(
+    pe: PEConfig, f_clk_mhz: float, mask: int, product: int, per_bit: float | None
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Hold-fix buffers of each accumulator and product bit: `per_bit` on every protected bit,
+    or (None) each bit's own as designed (:func:`sim.energy.design_hold_buffer_counts`)."""
+    if per_bit is None:
+        return design_hold_buffer_counts(pe, f_clk_mhz, mask, product_mask=product)
+    return (
+        tuple(float(per_bit) if (mask >> bit) & 1 else 0.0 for bit in range(pe.width)),
+        tuple(float(per_bit) if (product >> bit) & 1 else 0.0 for bit in range(PRODUCT_BITS)),
+    )
 
 
 def dvfs_energy(
@@ -443,12 +461,16 @@ class LayerCoefficients:
     """Energy per image of one layer at one VDD, linear in a plan's choices (pJ, nominal constants).
 
     A plan with ``b`` protected bits of ``h`` hold-fix buffers each, ``t`` transitions per MAC
-    of those bits (:meth:`sim.energy.RegisterBitToggles.protected`), ``r`` recovery cycles and
-    ``d`` detections per image costs ``base + r recovery_cycle + b (bit + h hold_buffer)
-    + b r (bit_recovery_cycle + h hold_buffer_recovery_cycle) + t protected_toggle
-    + d (detection + t protected_toggle_detection)``; exact for :func:`sim.energy.layer_energy`
-    (which is linear in each), except the error-signal tree's depth, taken at the
-    accumulator's full width.
+    of those bits (:meth:`sim.energy.RegisterBitToggles.protected`), ``w`` transitions per MAC
+    of their buffers (:meth:`sim.energy.RegisterBitToggles.buffer_transitions`), ``r``
+    recovery cycles and ``d`` detections per image costs ``base + r recovery_cycle
+    + b (bit + h hold_buffer) + b r (bit_recovery_cycle + h hold_buffer_recovery_cycle)
+    + t protected_toggle + w hold_buffer_toggle + d (detection + t protected_toggle_detection
+    + w hold_buffer_toggle_detection)``; exact for :func:`sim.energy.layer_energy` (which is
+    linear in each), except the error-signal tree's depth, taken at the accumulator's full
+    width. A layer with per-bit activity (``bit_toggles``) has ``hold_buffer`` and
+    ``hold_buffer_recovery_cycle`` 0 (its buffers switch with their bits); one without has
+    ``w`` 0 (its buffers at the assumed activity per clocked cycle).
     """
 
     base_pj: float
@@ -462,6 +484,8 @@ class LayerCoefficients:
     detection_pj: float
     protected_toggle_pj: float = 0.0
     protected_toggle_detection_pj: float = 0.0
+    hold_buffer_toggle_pj: float = 0.0
+    hold_buffer_toggle_detection_pj: float = 0.0
 
 
 def layer_coefficients(
@@ -482,6 +506,8 @@ def layer_coefficients(
     result = []
     for layer in layers:
         activity = _batch_activity(layer, array, batch)
+        if layer.bit_toggles is not None:
+            activity = dataclasses.replace(activity, hold_buffer_toggles_per_mac=0.0)
 
         def total(model: PEEnergyModel, changes: dict[str, Any], activity: LayerActivity = activity) -> float:
             extra = changes.get("correction_cycles", 0)
@@ -512,6 +538,14 @@ def layer_coefficients(
             - total(no_buffers, {"protected_bits": width, "detections": batch})
             - toggle
         )
+        quiet_buffers = {"protected_bits": width, "hold_buffer_toggles_per_mac": 0.0}
+        buffer_per_mac = {"protected_bits": width, "hold_buffer_toggles_per_mac": 1.0}
+        buffer_toggle = total(no_buffers, buffer_per_mac) - total(no_buffers, quiet_buffers)
+        buffer_toggle_detection = (
+            total(no_buffers, {**buffer_per_mac, "detections": batch})
+            - total(no_buffers, {**quiet_buffers, "detections": batch})
+            - buffer_toggle
+        )
         result.append(
             LayerCoefficients(
                 base_pj=base,
@@ -525,6 +559,8 @@ def layer_coefficients(
                 detection_pj=detection,
                 protected_toggle_pj=toggle,
                 protected_toggle_detection_pj=toggle_detection,
+                hold_buffer_toggle_pj=buffer_toggle,
+                hold_buffer_toggle_detection_pj=buffer_toggle_detection,
             )
         )
     return result

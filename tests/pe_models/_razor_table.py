@@ -1,10 +1,13 @@
-"""The Razor flip-flop's extra energy per data transition, read from the committed compact table
-as plain JSON (not through the library reader or the energy model).
+"""The Razor flip-flop's extra energy and a hold-fix buffer's energy per data transition, read
+from the committed compact table as plain JSON (not through the library reader or the energy
+model).
 
 Per transition of the bit it holds, Razor flop minus flop: the D edge's energy (mean of rise
 and fall), the Q transition's (clock-to-Q arc energy at the library's reference load and slew,
 bilinear in the corner's table, less the load's ``0.5 C V**2`` and less the quiet rising clock
 edge) and the driver's ``0.5 C_D V**2`` of the larger D pin (docs/energy.md, "Razor flip-flop").
+Per transition of a hold-fix buffer on a protected bit: the BUF cell's own energy and the input
+pin it drives.
 """
 
 from __future__ import annotations
@@ -50,3 +53,18 @@ def razor_transition_extra_fj(vdd: float, load_ff: float, slew_ps: float) -> flo
     q_plain = _q_transition_fj(plain, templates, corner, vdd, load_ff, slew_ps)
     d_pin = 0.5 * (razor["capacitance_ff"]["D"][corner] - plain["capacitance_ff"]["D"][corner]) * vdd**2
     return d_edge(razor) - d_edge(plain) + q_razor - q_plain + d_pin
+
+
+def buffer_transition_fj(vdd: float, load_ff: float, slew_ps: float) -> float:
+    """A hold-fix buffer's energy per output transition at a corner of the table: its arcs'
+    energy at `load_ff` and `slew_ps` (mean of both edges, bilinear in the corner's table) less
+    the load's ``0.5 C V**2``, plus the ``0.5 C_A V**2`` of the buffer input it drives."""
+    document = _table()
+    corner = document["vdd_v"].index(vdd)
+    buffer = document["cells"]["buf"]
+    templates = document["templates"]
+    arcs = [
+        _bilinear(templates[arc["energy_fj"][corner]["template"]], arc["energy_fj"][corner]["values"], slew_ps, load_ff)
+        for arc in buffer["arcs"]
+    ]
+    return float(np.mean(arcs)) - 0.5 * load_ff * vdd**2 + 0.5 * buffer["capacitance_ff"]["A"][corner] * vdd**2

@@ -17,7 +17,7 @@ from experiments.studies.inference_energy import InferenceLayer, inference_energ
 from pe_models.energy import Band, pe_energy_model
 from pe_models.errors import ConfigError
 from pe_models.liberty import shipped_cell_library
-from pe_models.pe import PEConfig
+from pe_models.razor import hold_buffers
 from sim.config import ArrayConfig
 from sim.energy import (
     LayerActivity,
@@ -30,19 +30,10 @@ from sim.energy import (
 from sim.layers import GemmProblem
 from sim.protection import Protection
 from tests.pe_models._razor_table import razor_transition_extra_fj
+from tests.sim._alternating import ARRAY, MACS, PE
+from tests.sim._alternating import alternating as _alternating
 
-PE = PEConfig(technology="ptm-32nm-hp")
-ARRAY = ArrayConfig(rows=4, cols=4, f_clk_mhz=700.0)
-MACS = 8
 ZERO = Band.exact(0.0)
-
-
-def _alternating(first: int, second: int, weight: int) -> tuple[np.ndarray, np.ndarray]:
-    """A (8 x 1) column alternating `first`, `second` times a 1 x 1 weight: one PE, whose
-    incoming partial sum is 0, so its partial-sum register alternates ``first x weight`` and
-    ``second x weight``, and so does its product register."""
-    activations = np.array([[first], [second]] * (MACS // 2), dtype=np.int8)
-    return activations, np.array([[weight]], dtype=np.int8)
 
 
 def _transition_pj(vdd: float) -> float:
@@ -147,33 +138,38 @@ def test_a_protected_bit_beyond_the_register_is_refused():
         toggles.protected(1 << 40)
 
 
-def test_the_optimizer_screens_coefficients_reproduce_the_measured_energy_of_a_protected_plan():
-    # Every accumulator bit protected (the screen's error tree depth), 5 recovery cycles and 7
-    # detections: base + r recovery + b (bit + h buffer) + b r (bit cycle + h buffer cycle)
-    # + t transition + d (detection + t transition per detection).
+@pytest.mark.parametrize("per_bit_activity", [True, False])
+def test_the_optimizer_screens_coefficients_reproduce_the_measured_energy_of_a_protected_plan(per_bit_activity):
+    # Every accumulator bit protected (the screen's error tree depth) with the buffers designed
+    # for them, 5 recovery cycles and 7 detections: base + r recovery + b (bit + h buffer)
+    # + b r (bit cycle + h buffer cycle) + t transition + w buffer transition
+    # + d (detection + t transition per detection + w buffer transition per detection), with
+    # w = sum over bits of buffers x transitions; without per-bit activity t = w = 0.
     bits = tuple(float(value) for value in np.linspace(0.0, 0.5, 32))
     layer = InferenceLayer(
-        name="l", macs=20 * 12 * 10, m=20, n=12, k=10, units_per_mac=30.0, bit_toggles=RegisterBitToggles(sum_bits=bits)
+        name="l",
+        macs=20 * 12 * 10,
+        m=20,
+        n=12,
+        k=10,
+        units_per_mac=30.0,
+        bit_toggles=RegisterBitToggles(sum_bits=bits) if per_bit_activity else None,
     )
     array = ArrayConfig(rows=8, cols=8, f_clk_mhz=700.0)
-    measured = inference_energy(
-        [layer],
-        pe=PE,
-        array=array,
-        vdd_v=0.7,
-        counts={"l": (5, 7)},
-        masks={"l": 0xFFFFFFFF},
-        hold_buffers_per_bit=3.0,
-    )
+    measured = inference_energy([layer], pe=PE, array=array, vdd_v=0.7, counts={"l": (5, 7)}, masks={"l": 0xFFFFFFFF})
     (c,) = layer_coefficients([layer], pe=PE, array=array, vdd_v=0.7)
-    b, h, r, d, t = 32, 3.0, 5, 7, sum(bits)
+    buffers = hold_buffers(PE, f_clk_mhz=700.0, protected_mask=0xFFFFFFFF)
+    b, h, r, d = 32, float(np.mean(buffers)), 5, 7
+    t = sum(bits) if per_bit_activity else 0.0
+    w = float(np.dot(buffers, bits)) if per_bit_activity else 0.0
     screen = (
         c.base_pj
         + r * c.recovery_cycle_pj
         + b * (c.bit_pj + h * c.hold_buffer_pj)
         + b * r * (c.bit_recovery_cycle_pj + h * c.hold_buffer_recovery_cycle_pj)
         + t * c.protected_toggle_pj
-        + d * (c.detection_pj + t * c.protected_toggle_detection_pj)
+        + w * c.hold_buffer_toggle_pj
+        + d * (c.detection_pj + t * c.protected_toggle_detection_pj + w * c.hold_buffer_toggle_detection_pj)
     )
-    assert c.protected_toggle_pj > 0
+    assert (c.hold_buffer_toggle_pj > 0, c.hold_buffer_pj > 0) == (True, not per_bit_activity)
     assert screen == pytest.approx(measured.total_pj.nominal, rel=1e-9)

@@ -8,7 +8,7 @@ import functools
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,20 @@ def choice_hold_buffers(config: OptimizeConfig, first_bit: int) -> float:
         return 0.0
     mask = ((1 << config.pe.width) - 1) & ~((1 << first_bit) - 1)
     return design_hold_buffers(config.pe, config.f_clk_mhz, mask, config.razor_window_ps)
+
+
+def choice_hold_buffer_counts(config: OptimizeConfig, first_bit: int) -> np.ndarray:
+    """Hold-fix buffers of each accumulator bit when bits ``first_bit .. MSB`` are protected
+    (:func:`sim.energy.design_hold_buffer_counts`), float64, shape (width,); zeros for none."""
+    from sim.energy import design_hold_buffer_counts
+
+    counts = np.zeros(config.pe.width)
+    if first_bit < 0:
+        return counts
+    mask = ((1 << config.pe.width) - 1) & ~((1 << first_bit) - 1)
+    accumulator, _ = design_hold_buffer_counts(config.pe, config.f_clk_mhz, mask, config.razor_window_ps)
+    counts[: len(accumulator)] = accumulator
+    return counts
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -119,20 +133,33 @@ class SensitivityTable:
 
 
 def _protected_toggles(
-    profiles: Sequence[LayerProfile], protected: np.ndarray, product_masks: np.ndarray
-) -> np.ndarray:
-    """Transitions per MAC of each choice's protected bits, ``[v, l, c]``: the accumulator bits of
-    ``protected[c]`` and the product bits of ``product_masks[v, l, c]``, from each layer's
-    per-bit activity (0 where the layer's work has none)."""
+    profiles: Sequence[LayerProfile],
+    protected: np.ndarray,
+    product_masks: np.ndarray,
+    buffers: np.ndarray,
+    product_buffers: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Transitions per MAC of each choice's protected bits and of their hold-fix buffers,
+    ``[v, l, c]`` each: the accumulator bits of ``protected[c]`` with ``buffers[c, b]`` buffers
+    on bit ``b``, the product bits of ``product_masks[v, l, c]`` with ``product_buffers[v, b]``
+    on product bit ``b``; every buffer switches with its bit, from each layer's per-bit
+    activity (0 where the layer's work has none)."""
     toggles = np.zeros(product_masks.shape)
+    buffer_toggles = np.zeros(product_masks.shape)
     for index, profile in enumerate(profiles):
         bit_toggles = getattr(profile.work, "bit_toggles", None)
         if bit_toggles is None:
             continue
-        accumulator = protected @ np.asarray(bit_toggles.sum_bits)
+        sum_bits = np.asarray(bit_toggles.sum_bits)
+        product_bits = np.asarray(bit_toggles.product_bits)
+        accumulator = protected @ sum_bits
+        accumulator_buffers = (buffers * protected) @ sum_bits
         for v in range(product_masks.shape[0]):
-            toggles[v, index] = accumulator + [bit_toggles.protected(0, int(mask)) for mask in product_masks[v, index]]
-    return toggles
+            masks = product_masks[v, index]
+            in_mask = (masks[:, None] >> np.arange(PRODUCT_BITS)[None, :]) & 1
+            toggles[v, index] = accumulator + in_mask @ product_bits
+            buffer_toggles[v, index] = accumulator_buffers + (in_mask * product_buffers[v][None, :]) @ product_bits
+    return toggles, buffer_toggles
 
 
 def _bit_counts(masks: np.ndarray) -> np.ndarray:
@@ -184,6 +211,8 @@ class ProductScreen:
         the accumulator's (:func:`pe_models.razor.window_fs`).
     hold_buffers_per_bit : float
         Mean hold-fix buffers of the union's product bits (:func:`pe_models.razor.razor_pe`).
+    hold_buffers : ndarray, float64, shape (16,)
+        Hold-fix buffers of each product bit as built for the union (0 outside it).
     """
 
     masks: np.ndarray
@@ -192,6 +221,7 @@ class ProductScreen:
     detect: np.ndarray
     feasible: bool
     hold_buffers_per_bit: float
+    hold_buffers: np.ndarray = field(default_factory=lambda: np.zeros(PRODUCT_BITS))
 
 
 def product_screen(
@@ -260,6 +290,7 @@ def product_screen(
         detect=-np.expm1(np.log1p(-np.minimum(toggles * caught, 1 - 1e-12)).sum(axis=1)),
         feasible=True,
         hold_buffers_per_bit=mean_hold_buffers(built, 0, union),
+        hold_buffers=np.asarray(built.product_hold_buffers, np.float64),
     )
 
 
@@ -356,6 +387,7 @@ def sensitivity_table(
     products = [product_screen(profiles, config, vdd, windows[v]) for v, vdd in enumerate(vdds)]
     product_masks = np.zeros((n_v, n_l, n_c), np.int64)
     product_buffers = np.zeros(n_v)
+    product_buffer_counts = np.zeros((n_v, PRODUCT_BITS))
     product_feasible = np.zeros(n_v, bool)
     product_choice: tuple[bool, ...] | None = None
     if any(screen is not None and screen.masks.any() for screen in products):
@@ -371,6 +403,7 @@ def sensitivity_table(
                 screen.masks,
             )
             product_buffers[v] = screen.hold_buffers_per_bit
+            product_buffer_counts[v] = screen.hold_buffers
             product_feasible[v] = screen.feasible
         per_image = macs[None, :, None]
         visible = np.concatenate(
@@ -410,9 +443,12 @@ def sensitivity_table(
     detections = detect * macs[None, :, None]
     coefficients = screen_coefficients(profiles, config)
     buffers = np.array([choice_hold_buffers(config, c) for c in choices])
+    buffer_counts = np.array([choice_hold_buffer_counts(config, c) for c in choices])
     masks_by_vdd = [union_mask(product_masks[v].ravel()) for v in range(n_v)]
     failing_vdds = [bool(np.any(detect[v] > 0)) for v in range(n_v)]
-    toggles = _protected_toggles(profiles, protected, product_masks)
+    toggles, buffer_toggles = _protected_toggles(
+        profiles, protected, product_masks, buffer_counts, product_buffer_counts
+    )
     energy, per_stall = {}, {}
     for r in RECOVERIES:
         table = np.zeros((n_v, n_l, n_c))
@@ -431,7 +467,11 @@ def sensitivity_table(
                     0.0
                     if r == "drop"
                     else detections[v, index]
-                    * (layer.detection_pj + toggles[v, index] * layer.protected_toggle_detection_pj)
+                    * (
+                        layer.detection_pj
+                        + toggles[v, index] * layer.protected_toggle_detection_pj
+                        + buffer_toggles[v, index] * layer.hold_buffer_toggle_detection_pj
+                    )
                 )
                 scaling[v, index] = cycles * (
                     layer.recovery_cycle_pj + protected_bits * bit_cycle + razor * product_bit_cycle
@@ -442,6 +482,7 @@ def sensitivity_table(
                     + protected_bits * bit
                     + razor * product_bit
                     + toggles[v, index] * layer.protected_toggle_pj
+                    + buffer_toggles[v, index] * layer.hold_buffer_toggle_pj
                     + scaling[v, index]
                     + replayed
                 )
