@@ -172,7 +172,8 @@ def test_row_with_more_values_than_columns_is_refused(tmp_path):
     path = _write(tmp_path / "long.csv", "vdd_v,delay_scale\n0.9,1.0\n0.7,1.6,0.5\n")
     with pytest.raises(ConfigError) as error:
         read_technology_csv(path)
-    assert str(error.value) == f"{path}:3: 3 values for the 2 columns; allowed: one value per column (vdd_v,delay_scale)"
+    expected = f"{path}:3: 3 values for the 2 columns; allowed: one value per column (vdd_v,delay_scale)"
+    assert str(error.value) == expected
 
 
 @pytest.mark.parametrize(
