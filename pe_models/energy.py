@@ -72,6 +72,7 @@ __all__ = [
     "pe_area",
     "pe_energy_model",
     "peak_macs_per_s",
+    "register_bit_toggles",
     "register_toggles",
     "stage_features",
     "stage_vector_energy_fj",
@@ -356,6 +357,9 @@ class CellEnergies:
     razor_clock_fj, razor_data_fj, razor_leakage_nw : float or None
         The characterised Razor flip-flop's clock energy per cycle (as ``flop_clock_fj``),
         energy per D transition and leakage; None when the library has none.
+    razor_q_transition_fj, razor_d_ff : float or None
+        The Razor flip-flop's energy per Q transition without load (as
+        ``flop_q_transition_fj``) and its D-pin capacitance; None when the library has none.
     """
 
     name: str
@@ -372,6 +376,23 @@ class CellEnergies:
     razor_clock_fj: float | None = None
     razor_data_fj: float | None = None
     razor_leakage_nw: float | None = None
+    razor_q_transition_fj: float | None = None
+    razor_d_ff: float | None = None
+
+    def razor_transition_extra_fj(self) -> float | None:
+        """Razor flip-flop minus flip-flop per transition of the bit it holds, fJ: its D edge
+        (``razor_data_fj - flop_data_fj``), its Q transition (``razor_q_transition_fj -
+        flop_q_transition_fj``) and the larger D pin its driver charges (``0.5 (razor_d_ff -
+        flop_d_ff) VDD**2``); None without a characterised Razor flip-flop."""
+        if self.razor_data_fj is None or self.razor_q_transition_fj is None or self.razor_d_ff is None:
+            return None
+        return (
+            self.razor_data_fj
+            - self.flop_data_fj
+            + self.razor_q_transition_fj
+            - self.flop_q_transition_fj
+            + 0.5 * (self.razor_d_ff - self.flop_d_ff) * self.vdd_v**2
+        )
 
     def net_energy_fj(self, netlist: Netlist) -> np.ndarray:
         """Energy per transition of every net: its driver's output energy plus ``0.5 C V**2``
@@ -789,6 +810,35 @@ def register_toggles(pe: PEConfig, old: Mapping[str, np.ndarray], new: Mapping[s
     return toggles
 
 
+def register_bit_toggles(
+    pe: PEConfig, old: Mapping[str, np.ndarray], new: Mapping[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Output transitions of each bit of the partial-sum and the product register from one MAC to the next.
+
+    The bits :func:`register_toggles` counts in ``hd_sum`` and ``hd_product``, one by one:
+    bit ``i`` of the partial-sum register the PE passes on (``c + a b`` wrapped to the
+    accumulator width) and of the product register (``a b``, 16-bit two's complement;
+    registered pipeline only, else all zero).
+
+    Returns
+    -------
+    (sum_bits, product_bits) : ndarrays, float64, shapes (n, pe.width) and (n, 16)
+        1.0 where the bit changes, bit 0 in column 0.
+    """
+    a0, b0, c0 = (np.asarray(old[k], dtype=np.int64) for k in "abc")
+    a1, b1, c1 = (np.asarray(new[k], dtype=np.int64) for k in "abc")
+    p0, p1 = a0 * b0, a1 * b1
+    changed_sum = _wrap(c0 + p0, pe.width) ^ _wrap(c1 + p1, pe.width)
+    sum_bits = ((changed_sum[:, None] >> np.arange(pe.width, dtype=np.int64)[None, :]) & 1).astype(np.float64)
+    product_bits = np.zeros((len(a1), PRODUCT_BITS), dtype=np.float64)
+    if pe.pipeline == "registered":
+        changed_product = _wrap(p0 ^ p1, PRODUCT_BITS)
+        product_bits = ((changed_product[:, None] >> np.arange(PRODUCT_BITS, dtype=np.int64)[None, :]) & 1).astype(
+            np.float64
+        )
+    return sum_bits, product_bits
+
+
 @lru_cache(maxsize=1)
 def _leakage_table() -> tuple[np.ndarray, np.ndarray]:
     from importlib import resources
@@ -988,6 +1038,10 @@ class PEEnergyModel:
     razor_extra_leakage_uw : Band
         Razor flop minus plain flop leakage per protected bit at nominal VDD and 27 degC, uW
         (0 without a characterised Razor flop).
+    razor_transition_pj : Band
+        Razor flop minus plain flop per output transition of a protected bit (its D edge, its
+        Q transition and its larger D pin, :meth:`CellEnergies.razor_transition_extra_fj`);
+        without a characterised Razor flop: the flop's data energy x ``razor_extra_flop_ratio``.
     hold_buffer_pj : Band
         One hold-fix buffer per clocked cycle (its switched capacitance at the protected bit's activity).
     hold_buffers_per_bit : float
@@ -1011,6 +1065,7 @@ class PEEnergyModel:
     leakage_uw: Band
     razor_extra_pj: Band
     razor_extra_leakage_uw: Band = _NO_BAND
+    razor_transition_pj: Band = _NO_BAND
     hold_buffer_pj: Band
     hold_buffers_per_bit: float
     error_network_pj: Band
@@ -1045,6 +1100,7 @@ class PEEnergyModel:
                 hold_buffer=dynamic,
                 error_network=dynamic,
                 razor_extra=dynamic,
+                razor_transition=dynamic,
                 razor_leakage=leakage,
             )
         return _library_scales(self.pe, self.library, float(self.vdd_nominal_v), float(vdd_v))
@@ -1165,6 +1221,7 @@ def pe_energy_model(
         flop_data_pj=transitions_pj(_FLOP_DATA_UNITS),
         leakage_uw=leak,
         razor_extra_pj=flop_clock.times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd)),
+        razor_transition_pj=transitions_pj(_FLOP_DATA_UNITS).times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd)),
         hold_buffer_pj=hold,
         hold_buffers_per_bit=float(hold_buffers_per_bit),
         error_network_pj=network,
@@ -1208,14 +1265,18 @@ def _library_model(
         (cells.output_transition_fj["buf"] + half_v2 * cells.pin_capacitance_ff["buf"]) * _HOLD_BUFFER_ACTIVITY * 1e-3
     )
     network = Band.exact(2 * (cells.output_transition_fj["or2"] + half_v2 * cells.pin_capacitance_ff["or2"]) * 1e-3)
-    if cells.razor_clock_fj is not None and cells.razor_leakage_nw is not None:
+    transition_fj = cells.razor_transition_extra_fj()
+    if cells.razor_clock_fj is not None and cells.razor_leakage_nw is not None and transition_fj is not None:
         razor_extra = Band.exact((cells.razor_clock_fj - cells.flop_clock_fj) * 1e-3)
         razor_leakage = Band.exact((cells.razor_leakage_nw - cells.leakage_nw["dff"]) * 1e-3)
+        razor_transition = Band.exact(transition_fj * 1e-3)
         razor_source = "its Razor flop (razor_dff.sp) minus its flop"
     else:
-        razor_extra = flop_clock.times(CONSTANTS["razor_extra_flop_ratio"].at(node, vdd))
+        ratio = CONSTANTS["razor_extra_flop_ratio"].at(node, vdd)
+        razor_extra = flop_clock.times(ratio)
         razor_leakage = Band.exact(0.0)
-        razor_source = "the library's flop clock energy x razor_extra_flop_ratio (a structural estimate)"
+        razor_transition = Band.exact(cells.flop_data_fj * 1e-3).times(ratio)
+        razor_source = "the library's flop clock and data energy x razor_extra_flop_ratio (a structural estimate)"
     return PEEnergyModel(
         pe=pe,
         node_nm=node,
@@ -1228,6 +1289,7 @@ def _library_model(
         leakage_uw=Band.exact(leak_uw),
         razor_extra_pj=razor_extra,
         razor_extra_leakage_uw=razor_leakage,
+        razor_transition_pj=razor_transition,
         hold_buffer_pj=hold,
         hold_buffers_per_bit=hold_buffers_per_bit,
         error_network_pj=network,
@@ -1409,6 +1471,10 @@ class VddScales:
         The Razor flop's extra clock energy and extra leakage over the plain flop's (with a
         characterised Razor flop: the library's difference at `vdd_v` over the one at the
         nominal supply; else the flop clock's and the PE leakage's ratio).
+    razor_transition : float
+        The Razor flop's extra energy per transition of its bit (with a characterised Razor
+        flop: the library's :meth:`CellEnergies.razor_transition_extra_fj` at `vdd_v` over
+        the nominal one; else the flop data energy's ratio).
     """
 
     datapath: float
@@ -1418,6 +1484,7 @@ class VddScales:
     hold_buffer: float
     error_network: float
     razor_extra: float
+    razor_transition: float
     razor_leakage: float
 
 
@@ -1483,7 +1550,8 @@ def library_cell_energies(library: CellLibraryData, vdd_v: float) -> CellEnergie
     ``C_CK V**2`` + :data:`_CLOCK_TREE_PINS` clock pins of distribution; per Q transition the
     clock-to-Q arc's energy less the load's share and less the quiet rising edge; per data
     transition the mean D-edge energy. The Razor flip-flop, when the library has one: the
-    same three figures from its own characterisation (its clock pin, D stable), and its leakage.
+    same figures from its own characterisation (its clock pin, D stable; its clock-to-Q arcs;
+    its D edges), its D-pin capacitance and its leakage.
     Areas: the library's (the Razor flop's from its subcircuit, the same transistor rule);
     without a Razor flop its shadow latch is half a flip-flop (master-slave) and its restore
     multiplexer three NAND2 and an inverter.
@@ -1499,15 +1567,20 @@ def library_cell_energies(library: CellLibraryData, vdd_v: float) -> CellEnergie
     area = {cell: library.area_um2(cell) for cell in library.cells}
     area["latch"] = 0.5 * area["dff"]
     area["mux2"] = 3 * area["nand2"] + area["inv"]
-    razor: dict[str, float | None] = dict.fromkeys(("razor_clock_fj", "razor_data_fj", "razor_leakage_nw"))
+    razor: dict[str, float | None] = dict.fromkeys(
+        ("razor_clock_fj", "razor_data_fj", "razor_leakage_nw", "razor_q_transition_fj", "razor_d_ff")
+    )
     if library.razor_flop is not None:
         area["razor_dff"] = library.razor_flop.area_um2
         razor_cycle = sum(library.razor_pin_energy_fj("CK", edge, vdd) for edge in EDGES)
         razor_ck = library.razor_pin_capacitance_ff("CK", vdd)
+        razor_q = float(np.mean([library.razor_switching_energy_fj(edge, vdd, load, slew) for edge in EDGES]))
         razor = {
             "razor_clock_fj": razor_cycle + (1.0 + _CLOCK_TREE_PINS) * razor_ck * vdd**2,
             "razor_data_fj": 0.5 * sum(library.razor_pin_energy_fj("D", edge, vdd) for edge in EDGES),
             "razor_leakage_nw": library.razor_leakage_nw(vdd),
+            "razor_q_transition_fj": razor_q - 0.5 * load * vdd**2 - library.razor_pin_energy_fj("CK", "rise", vdd),
+            "razor_d_ff": library.razor_pin_capacitance_ff("D", vdd),
         }
     return CellEnergies(
         name=library.describe(),
@@ -1582,6 +1655,9 @@ def _library_scales(pe: PEConfig, library: CellLibraryData, nominal_v: float, vd
     def razor_leakage(cells: CellEnergies) -> float:
         return float(cells.razor_leakage_nw) - cells.leakage_nw["dff"]  # type: ignore[arg-type]
 
+    nominal_transition = nominal.razor_transition_extra_fj()
+    at_transition = at.razor_transition_extra_fj()
+
     flop_clock = at.flop_clock_fj / nominal.flop_clock_fj
 
     return VddScales(
@@ -1592,6 +1668,9 @@ def _library_scales(pe: PEConfig, library: CellLibraryData, nominal_v: float, vd
         hold_buffer=buffer(at, "buf") / buffer(nominal, "buf"),
         error_network=buffer(at, "or2") / buffer(nominal, "or2"),
         razor_extra=razor_extra(at) / razor_extra(nominal) if nominal.razor_clock_fj is not None else flop_clock,
+        razor_transition=at_transition / nominal_transition
+        if at_transition is not None and nominal_transition is not None
+        else at.flop_data_fj / nominal.flop_data_fj,
         razor_leakage=razor_leakage(at) / razor_leakage(nominal)
         if nominal.razor_leakage_nw is not None
         else leakage(at) / leakage(nominal),

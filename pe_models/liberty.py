@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from pe_models.cell_catalogue import CELL_SPECS, FLIP_FLOP, CellSpec
+from pe_models.cell_catalogue import CELL_SPECS, FLIP_FLOP, RAZOR_FLOP, CellSpec
 from pe_models.errors import ConfigError
 
 __all__ = [
@@ -393,7 +393,11 @@ class CellLibraryData:
     def _table_quantity(
         self, cell: str, pin: str, edge: str, quantity: str, vdd_v: float, load_ff: Any, slew_ps: Any
     ) -> float | np.ndarray:
-        data = self.cell(cell)
+        return self._arc_quantity(self.cell(cell), cell, pin, edge, quantity, vdd_v, load_ff, slew_ps)
+
+    def _arc_quantity(
+        self, data: CellData, cell: str, pin: str, edge: str, quantity: str, vdd_v: float, load_ff: Any, slew_ps: Any
+    ) -> float | np.ndarray:
         if edge not in EDGES:
             raise ConfigError(f"edge: {edge!r}; allowed: rise, fall")
         key = (pin, edge)
@@ -538,6 +542,13 @@ class CellLibraryData:
         if (pin, edge) not in data.pin_energy_fj:
             raise ConfigError(f"cell library {self.name!r}: the Razor flip-flop has no {pin} {edge} pin energy")
         return float(self._over_vdd(data.pin_energy_fj[(pin, edge)], self.check_vdd(vdd_v)))
+
+    def razor_switching_energy_fj(self, edge: str, vdd_v: float, load_ff: Any, slew_ps: Any) -> float | np.ndarray:
+        """Razor flip-flop supply energy in fJ of a clock edge that moves Q to `edge` (clock-to-Q
+        arc, load charge included), as :meth:`switching_energy_fj` of the flip-flop."""
+        return self._arc_quantity(
+            self._razor(), RAZOR_FLOP, "CK", edge, "energy_fj", self.check_vdd(vdd_v), load_ff, slew_ps
+        )
 
     def razor_pin_capacitance_ff(self, pin: str, vdd_v: float) -> float:
         """Razor flip-flop input capacitance of `pin` (``D`` or ``CK``) in fF."""

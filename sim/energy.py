@@ -23,7 +23,9 @@ each with the low/nominal/high band of the constants in :mod:`pe_models.energy`:
     (mean over the folds) are powered.
 ``razor_overhead_pj``
     Per protected bit of every clocked PE-cycle: Razor flop minus plain flop plus the
-    hold-fix buffers; plus the error-signal OR tree at every detection.
+    hold-fix buffers; per transition of a protected bit (:class:`RegisterBitToggles`, the
+    bit's own activity): Razor flop minus plain flop; plus the error-signal OR tree at every
+    detection.
 ``correction_pj``
     The recovery: the clocked flops during the correction cycles and the replayed MACs.
 ``sram_pj``, ``dram_pj``
@@ -47,9 +49,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pe_models.energy import Band, PEEnergyModel, leakage_temperature_factor, pe_energy_model
+from pe_models.energy import (
+    Band,
+    PEEnergyModel,
+    leakage_temperature_factor,
+    pe_energy_model,
+    register_bit_toggles,
+)
 from pe_models.errors import ConfigError
 from pe_models.memory_energy import DRAM_TYPES, SRAM_NODE_NM, SRAM_VDD_V, dram_pj_per_byte, sram_pj_per_byte
+from pe_models.netlist import PRODUCT_BITS
 from pe_models.pe import PEConfig
 from pe_models.razor import mean_hold_buffers, razor_pe
 
@@ -74,6 +83,7 @@ __all__ = [
     "MacSwitching",
     "MemoryEnergy",
     "MemoryTraffic",
+    "RegisterBitToggles",
     "activity_from_report",
     "activity_from_result",
     "batched_activity",
@@ -293,6 +303,63 @@ def memory_traffic(
     )
 
 
+@dataclass(frozen=True)
+class RegisterBitToggles:
+    """Mean output transitions per MAC of each bit of the partial-sum and the product register.
+
+    From the same sampled consecutive MACs as the register transitions
+    (:func:`pe_models.energy.register_bit_toggles`); the protected bits' share is charged the
+    Razor flip-flop's extra energy per transition.
+
+    Attributes
+    ----------
+    sum_bits : tuple of float
+        Bit i of the partial-sum register the PE passes on (one entry per accumulator bit),
+        each in [0, 1].
+    product_bits : tuple of float
+        Bit i of the product register (16 entries; all 0 without one).
+    """
+
+    sum_bits: tuple[float, ...]
+    product_bits: tuple[float, ...] = (0.0,) * PRODUCT_BITS
+
+    def __post_init__(self) -> None:
+        for name in ("sum_bits", "product_bits"):
+            values = tuple(float(value) for value in getattr(self, name))
+            if not all(math.isfinite(value) and 0.0 <= value <= 1.0 for value in values):
+                raise ConfigError(f"RegisterBitToggles.{name}: expected transitions per MAC in [0, 1], got {values!r}")
+            object.__setattr__(self, name, values)
+
+    def protected(self, protected_mask: int = 0, product_mask: int = 0) -> float:
+        """Mean transitions per MAC of the partial-sum bits of `protected_mask` plus the product
+        register bits of `product_mask`.
+
+        Raises
+        ------
+        ConfigError
+            A mask bit beyond its register.
+        """
+        total = 0.0
+        for name, mask, bits in (
+            ("protected_mask", int(protected_mask), self.sum_bits),
+            ("product_mask", int(product_mask), self.product_bits),
+        ):
+            if mask < 0 or mask >> len(bits):
+                raise ConfigError(
+                    f"{name}: bit {mask.bit_length() - 1} is outside the {len(bits)}-bit register; "
+                    f"allowed: 0..{len(bits) - 1}"
+                )
+            total += sum(bits[bit] for bit in range(len(bits)) if (mask >> bit) & 1)
+        return total
+
+
+def _protected_toggles(bit_toggles: RegisterBitToggles | None, protection: Protection | None) -> float:
+    """Transitions per MAC of `protection`'s bits (0 without protection or per-bit activity)."""
+    if protection is None or bit_toggles is None:
+        return 0.0
+    return bit_toggles.protected(protection.protected_mask, protection.product_mask)
+
+
 @dataclass(frozen=True, kw_only=True)
 class LayerActivity:
     """What one layer did on the array for one batch of images, as the energy model needs it.
@@ -318,6 +385,9 @@ class LayerActivity:
         Mean switched capacitance per MAC in unit-inverter capacitances (toggle model).
     register_toggles_per_mac : float
         Mean register output transitions per MAC.
+    protected_toggles_per_mac : float
+        Of these, the mean transitions per MAC of the protected bits (the Razor flip-flops'
+        bits, :meth:`RegisterBitToggles.protected`), at most `protected_bits`.
     traffic : MemoryTraffic
     batch : int
         Images sharing each weight fold (the counts are theirs together), >= 1.
@@ -343,6 +413,7 @@ class LayerActivity:
     protected_bits: int = 0
     units_per_mac: float
     register_toggles_per_mac: float = 0.0
+    protected_toggles_per_mac: float = 0.0
     traffic: MemoryTraffic
     batch: int = 1
     busy_cycles: int | None = None
@@ -363,10 +434,15 @@ class LayerActivity:
             )
         if not 0.0 < float(self.mapped_pe_fraction) <= 1.0:
             raise ConfigError(f"LayerActivity.mapped_pe_fraction: expected (0, 1], got {self.mapped_pe_fraction!r}")
-        for name in ("units_per_mac", "register_toggles_per_mac", "recovery_flops_per_pe"):
+        for name in ("units_per_mac", "register_toggles_per_mac", "protected_toggles_per_mac", "recovery_flops_per_pe"):
             value = getattr(self, name)
             if not math.isfinite(float(value)) or value < 0:
                 raise ConfigError(f"LayerActivity.{name}: expected a finite number >= 0, got {value!r}")
+        if self.protected_toggles_per_mac > self.protected_bits:
+            raise ConfigError(
+                f"LayerActivity.protected_toggles_per_mac: {self.protected_toggles_per_mac!r} exceeds the "
+                f"{self.protected_bits} protected bits (a bit changes at most once per MAC)"
+            )
         if self.busy_cycles is None:
             object.__setattr__(self, "busy_cycles", int(self.cycles) - int(self.correction_cycles))
         if self.active_pe_cycles is None:
@@ -413,6 +489,7 @@ def batched_activity(
     batch: int = 1,
     ifmap_words: int | None = None,
     protection: Protection | None = None,
+    bit_toggles: RegisterBitToggles | None = None,
 ) -> LayerActivity:
     """Closed-form activity of one layer for a batch of images sharing its weight folds.
 
@@ -433,6 +510,9 @@ def batched_activity(
     ifmap_words : int, optional
         Distinct input words per group of one image (:func:`sim.memory.ifmap_words`).
     protection : Protection, optional
+    bit_toggles : RegisterBitToggles, optional
+        Per-bit activity (:attr:`MacSwitching.bit_toggles`): the protected bits' transitions
+        (default: none counted).
     """
     if isinstance(batch, bool) or not isinstance(batch, int | np.integer) or batch < 1:
         raise ConfigError(f"batch: expected an integer >= 1, got {batch!r}")
@@ -450,6 +530,7 @@ def batched_activity(
         protected_bits=0 if protection is None else protection.razor_flops,
         units_per_mac=units_per_mac,
         register_toggles_per_mac=register_toggles_per_mac,
+        protected_toggles_per_mac=_protected_toggles(bit_toggles, protection),
         traffic=memory_traffic(batched, array, report=report.memory),
         batch=int(batch),
         busy_cycles=busy,
@@ -466,8 +547,10 @@ def activity_from_report(
     units_per_mac: float,
     register_toggles_per_mac: float = 0.0,
     protection: Protection | None = None,
+    bit_toggles: RegisterBitToggles | None = None,
 ) -> LayerActivity:
-    """Activity of a layer from the closed-form cycle counts (no timing errors, batch 1)."""
+    """Activity of a layer from the closed-form cycle counts (no timing errors, batch 1); `bit_toggles`
+    as :func:`batched_activity`."""
     busy, active, stationary = fold_pe_cycles(map_gemm(problem, array))
     return LayerActivity(
         name=report.name,
@@ -478,6 +561,7 @@ def activity_from_report(
         protected_bits=0 if protection is None else protection.razor_flops,
         units_per_mac=units_per_mac,
         register_toggles_per_mac=register_toggles_per_mac,
+        protected_toggles_per_mac=_protected_toggles(bit_toggles, protection),
         traffic=memory_traffic(problem, array, report=report.memory),
         busy_cycles=busy,
         active_pe_cycles=active,
@@ -495,12 +579,13 @@ def activity_from_result(
     register_toggles_per_mac: float = 0.0,
     protection: Protection | None = None,
     ifmap_words: int | None = None,
+    bit_toggles: RegisterBitToggles | None = None,
 ) -> LayerActivity:
     """Activity of a layer the array simulator ran (:mod:`sim.engine`).
 
     Its cycles are the engine's count plus one (the engine keeps SCALE-Sim's convention of
     the last cycle's index). `ifmap_words`: distinct input words per group
-    (:func:`sim.memory.ifmap_words`), default ``M K``.
+    (:func:`sim.memory.ifmap_words`), default ``M K``; `bit_toggles` as :func:`batched_activity`.
     """
     mapping = map_gemm(problem, array)
     busy, active, stationary = fold_pe_cycles(mapping)
@@ -515,6 +600,7 @@ def activity_from_result(
         protected_bits=0 if protection is None else protection.razor_flops,
         units_per_mac=units_per_mac,
         register_toggles_per_mac=register_toggles_per_mac,
+        protected_toggles_per_mac=_protected_toggles(bit_toggles, protection),
         traffic=memory_traffic(problem, array, ifmap_words=ifmap_words),
         busy_cycles=busy,
         active_pe_cycles=active,
@@ -531,6 +617,7 @@ def error_free(activity: LayerActivity) -> LayerActivity:
         correction_cycles=0,
         detections=0,
         protected_bits=0,
+        protected_toggles_per_mac=0.0,
         recovery_flops_per_pe=0.0,
     )
 
@@ -685,10 +772,12 @@ def iid_consecutive_operands(
 
 @dataclass(frozen=True)
 class MacSwitching:
-    """Mean switching activity per MAC of a layer: datapath capacitance units and register transitions."""
+    """Mean switching activity per MAC of a layer: datapath capacitance units, register
+    transitions, and the transitions of each partial-sum and product register bit."""
 
     units_per_mac: float
     register_toggles_per_mac: float
+    bit_toggles: RegisterBitToggles | None = None
 
 
 def mac_switching(
@@ -724,9 +813,13 @@ def iid_mac_switching(
 
 
 def _switching(model: PEEnergyModel, old: Mapping[str, np.ndarray], new: Mapping[str, np.ndarray]) -> MacSwitching:
+    sum_bits, product_bits = register_bit_toggles(model.pe, old, new)
     return MacSwitching(
         units_per_mac=float(model.mac_units(old, new).mean()),
         register_toggles_per_mac=float(model.register_toggles(old, new).mean()),
+        bit_toggles=RegisterBitToggles(
+            sum_bits=tuple(sum_bits.mean(axis=0).tolist()), product_bits=tuple(product_bits.mean(axis=0).tolist())
+        ),
     )
 
 
@@ -901,6 +994,8 @@ def layer_energy(
         levels = math.ceil(math.log2(max(2, activity.protected_bits * activity.pes)))
         razor = (
             per_bit_cycle * (activity.protected_bits * razor_pe_cycles)
+            + model.razor_transition_pj
+            * (activity.protected_toggles_per_mac * (activity.macs + activity.detections) * scales.razor_transition)
             + model.error_network_pj * (activity.detections * levels * scales.error_network)
             + model.flop_clock_pj * (activity.recovery_flops_per_pe * razor_pe_cycles * scales.flop_clock)
             + model.razor_extra_leakage_uw
@@ -1068,6 +1163,7 @@ def gemm_energy(
         units_per_mac=switching.units_per_mac,
         register_toggles_per_mac=switching.register_toggles_per_mac,
         protection=protection,
+        bit_toggles=switching.bit_toggles,
     )
     memory = memory or memory_energy(array, node_nm=model.node_nm)
     return layer_energy(activity, model, vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)
@@ -1139,6 +1235,11 @@ def outcome_energy(
         protected_bits=int(outcome.protected_mask).bit_count() + int(outcome.product_mask).bit_count(),
         units_per_mac=switching.units_per_mac,
         register_toggles_per_mac=switching.register_toggles_per_mac,
+        protected_toggles_per_mac=(
+            switching.bit_toggles.protected(int(outcome.protected_mask), int(outcome.product_mask))
+            if switching.bit_toggles is not None
+            else 0.0
+        ),
         traffic=memory_traffic(problem, array, ifmap_words=ifmap_words(outcome.layer)),
         busy_cycles=min(busy, outcome.cycles + 1 - outcome.correction_cycles),
         active_pe_cycles=active,

@@ -47,6 +47,7 @@ from sim.energy import (
     LayerActivity,
     MacSwitching,
     MemoryEnergy,
+    RegisterBitToggles,
     activity_from_result,
     batched_activity,
     design_hold_buffers,
@@ -452,6 +453,7 @@ class _Layer:
     ifmap_words: int | None
     units_per_mac: float
     register_toggles_per_mac: float
+    bit_toggles: RegisterBitToggles | None = None
 
 
 def _workload(config: EnergyConfig, model: PEEnergyModel, array: ArrayConfig) -> list[_Layer]:
@@ -494,6 +496,7 @@ def _workload(config: EnergyConfig, model: PEEnergyModel, array: ArrayConfig) ->
                 ifmap_words=ifmap_words(layer, scalesim_compat=config.scalesim_compat),
                 units_per_mac=switching.units_per_mac,
                 register_toggles_per_mac=switching.register_toggles_per_mac,
+                bit_toggles=switching.bit_toggles,
             )
         )
     return workload
@@ -523,6 +526,7 @@ def _model_workload(config: EnergyConfig, array: ArrayConfig) -> list[_Layer]:
             ifmap_words=None,
             units_per_mac=layer.units_per_mac,
             register_toggles_per_mac=layer.register_toggles_per_mac,
+            bit_toggles=layer.bit_toggles,
         )
         for layer in layers
     ]
@@ -617,6 +621,7 @@ def _activities(
                     batch=config.batch,
                     ifmap_words=layer.ifmap_words,
                     protection=protection,
+                    bit_toggles=layer.bit_toggles,
                 ),
                 recovery_flops_per_pe=buffering,
             )
@@ -649,6 +654,7 @@ def _activities(
                 register_toggles_per_mac=layer.register_toggles_per_mac,
                 protection=protection,
                 ifmap_words=layer.ifmap_words,
+                bit_toggles=layer.bit_toggles,
             )
         )
     return activities

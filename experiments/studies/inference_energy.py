@@ -38,6 +38,7 @@ from sim.energy import (
     GatingOptions,
     LayerActivity,
     MemoryEnergy,
+    RegisterBitToggles,
     batched_activity,
     breakdown_columns,
     design_hold_buffers,
@@ -80,6 +81,8 @@ class LayerWork(Protocol):
     def units_per_mac(self) -> float: ...
     @property
     def register_toggles_per_mac(self) -> float: ...
+    @property
+    def bit_toggles(self) -> RegisterBitToggles | None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,6 +100,9 @@ class InferenceLayer:
         Mean datapath switched capacitance per MAC, unit-inverter capacitances (toggle model).
     register_toggles_per_mac : float
         Mean register output transitions per MAC.
+    bit_toggles : RegisterBitToggles, optional
+        Mean transitions per MAC of each partial-sum and product register bit (the protected
+        bits' Razor flip-flops are charged their own).
     """
 
     name: str
@@ -107,6 +113,7 @@ class InferenceLayer:
     groups: int = 1
     units_per_mac: float
     register_toggles_per_mac: float = 0.0
+    bit_toggles: RegisterBitToggles | None = None
 
 
 def batch_cycles_per_image(m: int, n: int, k: int, groups: int, array: ArrayConfig, batch: int) -> float:
@@ -192,6 +199,7 @@ def inference_layers(
                 groups=shape.groups,
                 units_per_mac=switching.units_per_mac,
                 register_toggles_per_mac=switching.register_toggles_per_mac,
+                bit_toggles=switching.bit_toggles,
             )
         )
     return layers
@@ -247,7 +255,8 @@ def inference_energy(
     Per layer: :func:`sim.energy.batched_activity` of the batch (its cycles, PE-cycles and
     SRAM/DRAM traffic), plus the recovery cycles and detections a run counted over `images`
     images, scaled to the batch (``round(count x batch / images)``); the layer's protected
-    bits (`masks`) with `hold_buffers_per_bit` hold-fix buffers each. The summed breakdown
+    bits (`masks`) with `hold_buffers_per_bit` hold-fix buffers each, and their transitions
+    per MAC (the layer's ``bit_toggles``). The summed breakdown
     is per image (:func:`sim.energy.layer_energy`); its ``cycles`` are the batch's.
 
     Parameters
@@ -305,6 +314,7 @@ def inference_energy(
             correction_cycles=correction_cycles,
             detections=round(int(detections) * batch / images),
             protected_bits=mask.bit_count() + product.bit_count(),
+            protected_toggles_per_mac=0.0 if layer.bit_toggles is None else layer.bit_toggles.protected(mask, product),
         )
         breakdowns.append(
             layer_energy(activity, models[key], vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)
@@ -432,11 +442,13 @@ def energy_columns(point: PointEnergy | EnergyBreakdown, reference: PointEnergy 
 class LayerCoefficients:
     """Energy per image of one layer at one VDD, linear in a plan's choices (pJ, nominal constants).
 
-    A plan with ``b`` protected bits of ``h`` hold-fix buffers each, ``r`` recovery cycles and
+    A plan with ``b`` protected bits of ``h`` hold-fix buffers each, ``t`` transitions per MAC
+    of those bits (:meth:`sim.energy.RegisterBitToggles.protected`), ``r`` recovery cycles and
     ``d`` detections per image costs ``base + r recovery_cycle + b (bit + h hold_buffer)
-    + b r (bit_recovery_cycle + h hold_buffer_recovery_cycle) + d detection``; exact for
-    :func:`sim.energy.layer_energy` (which is linear in each), except the error-signal tree's
-    depth, taken at the accumulator's full width.
+    + b r (bit_recovery_cycle + h hold_buffer_recovery_cycle) + t protected_toggle
+    + d (detection + t protected_toggle_detection)``; exact for :func:`sim.energy.layer_energy`
+    (which is linear in each), except the error-signal tree's depth, taken at the
+    accumulator's full width.
     """
 
     base_pj: float
@@ -448,6 +460,8 @@ class LayerCoefficients:
     bit_recovery_cycle_pj: float
     hold_buffer_recovery_cycle_pj: float
     detection_pj: float
+    protected_toggle_pj: float = 0.0
+    protected_toggle_detection_pj: float = 0.0
 
 
 def layer_coefficients(
@@ -490,6 +504,14 @@ def layer_coefficients(
         detection = total(no_buffers, {"protected_bits": width, "detections": batch}) - total(
             no_buffers, {"protected_bits": width}
         )
+        toggle = total(no_buffers, {"protected_bits": width, "protected_toggles_per_mac": 1.0}) - total(
+            no_buffers, {"protected_bits": width}
+        )
+        toggle_detection = (
+            total(no_buffers, {"protected_bits": width, "protected_toggles_per_mac": 1.0, "detections": batch})
+            - total(no_buffers, {"protected_bits": width, "detections": batch})
+            - toggle
+        )
         result.append(
             LayerCoefficients(
                 base_pj=base,
@@ -501,6 +523,8 @@ def layer_coefficients(
                 bit_recovery_cycle_pj=both,
                 hold_buffer_recovery_cycle_pj=buffer_both,
                 detection_pj=detection,
+                protected_toggle_pj=toggle,
+                protected_toggle_detection_pj=toggle_detection,
             )
         )
     return result

@@ -19,6 +19,7 @@ import pytest
 from pe_models.energy import pe_energy_model
 from pe_models.liberty import library_from_json, library_to_json, shipped_cell_library
 from pe_models.pe import PEConfig
+from tests.pe_models._razor_table import razor_transition_extra_fj
 
 DATA = Path(str(resources.files("pe_models") / "technology_data"))
 CARD = DATA / "ptm-32nm-hp.pm"
@@ -74,6 +75,15 @@ def test_the_energy_models_razor_overhead_per_bit_is_the_tables_difference(vdd, 
     model = pe_energy_model(PEConfig(technology="ptm-32nm-hp"))
     per_bit_fj = model.razor_extra_pj.nominal * model.vdd_scales(vdd).razor_extra * 1e3
     assert per_bit_fj == pytest.approx(expected_fj, rel=1e-4)
+
+
+@pytest.mark.parametrize("vdd", [0.9, 0.6])
+def test_the_energy_models_razor_transition_energy_is_the_tables_difference(vdd):
+    library = shipped_cell_library()
+    expected_fj = razor_transition_extra_fj(vdd, library.reference_load_ff, library.reference_slew_ps(vdd))
+    model = pe_energy_model(PEConfig(technology="ptm-32nm-hp"))
+    per_transition_fj = model.razor_transition_pj.nominal * model.vdd_scales(vdd).razor_transition * 1e3
+    assert per_transition_fj == pytest.approx(expected_fj, rel=1e-4)
 
 
 def test_the_energy_models_razor_leakage_and_area_are_the_tables_difference():

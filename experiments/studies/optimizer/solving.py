@@ -118,6 +118,23 @@ class SensitivityTable:
         return self.energy_pj[recovery][v] + (stall - 1) * self.energy_per_stall_pj[recovery][v]
 
 
+def _protected_toggles(
+    profiles: Sequence[LayerProfile], protected: np.ndarray, product_masks: np.ndarray
+) -> np.ndarray:
+    """Transitions per MAC of each choice's protected bits, ``[v, l, c]``: the accumulator bits of
+    ``protected[c]`` and the product bits of ``product_masks[v, l, c]``, from each layer's
+    per-bit activity (0 where the layer's work has none)."""
+    toggles = np.zeros(product_masks.shape)
+    for index, profile in enumerate(profiles):
+        bit_toggles = getattr(profile.work, "bit_toggles", None)
+        if bit_toggles is None:
+            continue
+        accumulator = protected @ np.asarray(bit_toggles.sum_bits)
+        for v in range(product_masks.shape[0]):
+            toggles[v, index] = accumulator + [bit_toggles.protected(0, int(mask)) for mask in product_masks[v, index]]
+    return toggles
+
+
 def _bit_counts(masks: np.ndarray) -> np.ndarray:
     """Bits set in each mask, float64, the shape of `masks`."""
     return np.vectorize(lambda mask: int(mask).bit_count(), otypes=[np.float64])(masks)
@@ -395,6 +412,7 @@ def sensitivity_table(
     buffers = np.array([choice_hold_buffers(config, c) for c in choices])
     masks_by_vdd = [union_mask(product_masks[v].ravel()) for v in range(n_v)]
     failing_vdds = [bool(np.any(detect[v] > 0)) for v in range(n_v)]
+    toggles = _protected_toggles(profiles, protected, product_masks)
     energy, per_stall = {}, {}
     for r in RECOVERIES:
         table = np.zeros((n_v, n_l, n_c))
@@ -409,7 +427,12 @@ def sensitivity_table(
                     layer.bit_recovery_cycle_pj + product_buffers[v] * layer.hold_buffer_recovery_cycle_pj
                 )
                 razor = product_bits[v, index]
-                replayed = 0.0 if r == "drop" else detections[v, index] * layer.detection_pj
+                replayed = (
+                    0.0
+                    if r == "drop"
+                    else detections[v, index]
+                    * (layer.detection_pj + toggles[v, index] * layer.protected_toggle_detection_pj)
+                )
                 scaling[v, index] = cycles * (
                     layer.recovery_cycle_pj + protected_bits * bit_cycle + razor * product_bit_cycle
                 )
@@ -418,6 +441,7 @@ def sensitivity_table(
                     - (layer.memory_pj if config.objective == "core" else 0.0)
                     + protected_bits * bit
                     + razor * product_bit
+                    + toggles[v, index] * layer.protected_toggle_pj
                     + scaling[v, index]
                     + replayed
                 )
