@@ -1167,8 +1167,8 @@ def design_hold_buffer_counts(
     -------
     (accumulator, product) : tuples of int
         Buffers per partial-sum bit (``pe.width`` entries) and per product register bit (16
-        entries, or none without protected product bits); 0 on a bit without a Razor
-        flip-flop. Both empty without protected bits.
+        entries); 0 on a bit without a Razor flip-flop, and empty for a register without
+        protected bits (the PE as built, :attr:`pe_models.pe.PEConfig.hold_buffers`).
     """
     if not protected_mask and not product_mask:
         return (), ()
