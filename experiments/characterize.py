@@ -483,15 +483,12 @@ def preset_toml(
 ) -> str:
     """A preset TOML that :func:`experiments.technology_files.load_technology` reads back.
 
-    ``[technology]`` holds the preset's fields, ``[fit]`` the fit errors (and `extra`),
-    ``[spice]`` the measurements it was fitted to.
+    ``[fit]`` holds the fit errors (and `extra`), ``[spice]`` the measurements it was fitted
+    to, and ``[technology]``, last, the preset's fields, ending with the required ``name``:
+    a copy cut short at any line lacks ``name`` or the whole table, and a cut inside the last
+    line leaves an unterminated string, so the reader refuses it.
     """
-    lines = ["[technology]"]
-    for key, value in technology.as_dict().items():
-        if value is None:
-            continue
-        lines.append(f"{key} = {_toml_value(value)}")
-    lines += ["", "[fit]"]
+    lines = ["[fit]"]
     for key, value in {**report.as_dict(), **(extra or {})}.items():
         lines.append(f"{key} = {_toml_value(value)}")
     if rows:
@@ -499,6 +496,12 @@ def preset_toml(
         for name in ("vdd_v", "fo4_delay_ps", "adder_carry_delay_ps", "switching_energy_fj", "leakage_current_na"):
             values = ", ".join(repr(round(float(getattr(row, name)), 6)) for row in rows)
             lines.append(f"{name} = [{values}]")
+    lines += ["", "[technology]"]
+    fields = technology.as_dict()
+    for key, value in [*((k, v) for k, v in fields.items() if k != "name"), ("name", fields["name"])]:
+        if value is None:
+            continue
+        lines.append(f"{key} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
 
 

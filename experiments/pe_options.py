@@ -28,6 +28,7 @@ __all__ = [
     "add_timing_options",
     "parse_vdd_range",
     "pe_config",
+    "timing_fields",
     "timing_from_args",
 ]
 
@@ -90,9 +91,15 @@ def pe_config(args: argparse.Namespace) -> PEConfig:
     return config_from_args(PEFields, args).pe_config()
 
 
+def timing_fields(args: argparse.Namespace) -> TimingFields:
+    """The timing options as :class:`TimingFields`: ``f_clk_mhz`` is the clock in force (given, 700 MHz
+    with --vdd, or the clock of --t-clk-ps)."""
+    return config_from_args(TimingFields, args)
+
+
 def timing_from_args(args: argparse.Namespace, pe: PEConfig | None = None) -> StageTiming:
     """The PE timing of --vdd with --f-clk-mhz, or of --t-clk-ps [--delay-scale] (and the PE options)."""
-    return config_from_args(TimingFields, args).timing()
+    return timing_fields(args).timing()
 
 
 def parse_vdd_range(text: str) -> list[float]:

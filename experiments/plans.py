@@ -15,6 +15,13 @@ shift makes different bits matter), with one recovery policy, penalty and Razor 
     [product_layers]            # optional: protected product register bits per layer
     "features.1.conv" = "15:13"
 
+A plan vscale writes (:func:`plan_toml`) starts with ``layer_count`` and
+``product_layer_count``, the number of entries of ``[layers]`` and ``[product_layers]``,
+and always has ``recovery``, ``default`` and ``product_default``: a file cut short at any
+line then lacks one of them or an entry, and a cut inside a line leaves invalid TOML (every
+later line is a quoted string), so the reader refuses it. A plan written by hand may leave
+the counts out.
+
 Every error is one line naming the file, the field and the allowed values.
 """
 
@@ -40,8 +47,13 @@ PLAN_KEYS: tuple[str, ...] = (
     "layers",
     "product_default",
     "product_layers",
+    "layer_count",
+    "product_layer_count",
 )
 """The keys a plan file may have."""
+
+_WRITTEN_KEYS: tuple[str, ...] = ("product_layer_count", "recovery", "default", "product_default")
+"""Keys every plan with ``layer_count`` has (:func:`plan_toml` writes them after it)."""
 
 
 def _number(source: str, key: str, value: object, *, allowed: str) -> float:
@@ -51,7 +63,39 @@ def _number(source: str, key: str, value: object, *, allowed: str) -> float:
     return float(value)  # type: ignore[arg-type]
 
 
-def parse_plan(data: dict, *, source: str = "plan", width: int = 32) -> ProtectionPlan:
+def _count(source: str, key: str, value: object, table: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{source}: {key}: expected the number of {table} entries, an integer >= 0, got {value!r}")
+    return value
+
+
+def _check_complete(data: dict, source: str, end_line: int | None) -> None:
+    """A plan with ``layer_count`` has every key :func:`plan_toml` writes and the entries it announces."""
+    where = source if end_line is None else f"{source}:{end_line}"
+    if "layer_count" not in data:
+        if "product_layer_count" in data:
+            raise ConfigError(f"{source}: product_layer_count: given without layer_count; allowed: both or neither")
+        return
+    for key in _WRITTEN_KEYS:
+        if key not in data:
+            raise ConfigError(
+                f"{where}: the file ends before {key}, which every plan with layer_count has: it was cut short"
+            )
+    for table, key in (("layers", "layer_count"), ("product_layers", "product_layer_count")):
+        announced = _count(source, key, data[key], f"[{table}]")
+        entries = len(data.get(table, {}))
+        if entries < announced:
+            raise ConfigError(
+                f"{where}: [{table}] has {entries} of the {announced} entries {key} announces: the file was cut "
+                f"short (or entries were removed by hand: then set {key} = {entries})"
+            )
+        if entries > announced:
+            raise ConfigError(
+                f"{source}: {key}: {announced}, but [{table}] has {entries} entries; allowed: {key} = {entries}"
+            )
+
+
+def parse_plan(data: dict, *, source: str = "plan", width: int = 32, end_line: int | None = None) -> ProtectionPlan:
     """A :class:`~sim.protection.ProtectionPlan` from the parsed TOML table of a plan file.
 
     Parameters
@@ -62,13 +106,19 @@ def parse_plan(data: dict, *, source: str = "plan", width: int = 32) -> Protecti
         Name used in error messages (the file).
     width : int
         Accumulator width: protected bits must lie in ``0 .. width - 1``.
+    end_line : int, optional
+        The file's last line, named when the file was cut short.
 
     Raises
     ------
     ConfigError
-        Unknown key, wrong type, unknown recovery policy, negative penalty or window, or a
-        bit above the accumulator width.
+        Unknown key, wrong type, unknown recovery policy, negative penalty or window, a
+        bit above the accumulator width; an empty document; a plan with ``layer_count``
+        that lacks a key :func:`plan_toml` writes or has another number of entries than it
+        announces (a file cut short).
     """
+    if not data:
+        raise ConfigError(f"{source}: empty plan; expected some of {', '.join(PLAN_KEYS)}")
     for key in data:
         if key not in PLAN_KEYS:
             raise ConfigError(f"{source}: unknown key {key!r}; allowed: {', '.join(PLAN_KEYS)}")
@@ -120,6 +170,7 @@ def parse_plan(data: dict, *, source: str = "plan", width: int = 32) -> Protecti
                 f'{source}: product_layers.{name}: expected bits as "HIGH:LOW", "15,13" or "none", got {spec!r}'
             )
         product_masks[name] = parse_bit_mask(spec, width=16, option=f"{source}: product_layers.{name}")
+    _check_complete(data, source, end_line)
     return ProtectionPlan(
         layers=masks,
         default_mask=default_mask,
@@ -152,7 +203,7 @@ def load_plan(path: str | Path, *, width: int = 32) -> ProtectionPlan:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {str(error).splitlines()[0]}") from None
-    return parse_plan(data, source=str(path), width=width)
+    return parse_plan(data, source=str(path), width=width, end_line=len(text.splitlines()))
 
 
 def _toml_string(text: str) -> str:
@@ -160,8 +211,12 @@ def _toml_string(text: str) -> str:
 
 
 def plan_toml(plan: ProtectionPlan) -> str:
-    """The text of a plan file that :func:`load_plan` reads back as `plan`."""
-    lines = []
+    """The text of a plan file that :func:`load_plan` reads back as `plan`.
+
+    It starts with ``layer_count`` and ``product_layer_count`` and ends with quoted strings,
+    so that a copy cut short anywhere is refused (see the module docstring).
+    """
+    lines = [f"layer_count = {len(plan.layers)}", f"product_layer_count = {len(plan.product_layers)}"]
     if plan.model is not None:
         lines.append(f"model = {_toml_string(plan.model)}")
     if plan.vdd_v is not None:
@@ -172,9 +227,9 @@ def plan_toml(plan: ProtectionPlan) -> str:
     if plan.razor_window_ps is not None:
         lines.append(f"razor_window_ps = {plan.razor_window_ps!r}")
     lines.append(f"default = {_toml_string(format_bit_mask(plan.default_mask))}")
-    if plan.default_product_mask or plan.product_layers:
-        lines.append(f"product_default = {_toml_string(format_bit_mask(plan.default_product_mask))}")
-    lines.append("[layers]")
+    lines.append(f"product_default = {_toml_string(format_bit_mask(plan.default_product_mask))}")
+    if plan.layers:
+        lines.append("[layers]")
     lines += [f"{_toml_string(name)} = {_toml_string(format_bit_mask(mask))}" for name, mask in plan.layers.items()]
     if plan.product_layers:
         lines.append("[product_layers]")

@@ -10,8 +10,11 @@
   ``delay_scale = [...]`` (optionally ``switching_energy_scale`` and
   ``leakage_power_scale``);
 - CSV: columns ``vdd_v,delay_scale`` (optionally ``switching_energy_scale``,
-  ``leakage_power_scale``), one row per measured supply, e.g. the voltage corners of a
-  Liberty library; exactly one row with ``delay_scale`` 1.0 (the nominal supply).
+  ``leakage_power_scale``), one row per measured supply with one value per column, e.g.
+  the voltage corners of a Liberty library; exactly one row with ``delay_scale`` 1.0 (the
+  nominal supply). A row short of values is refused (naming a last row without line
+  break as cut short); CSV has no row count, so rows lost at a line break go unnoticed
+  while two rows and the nominal one remain.
 
 Tables are interpolated monotonically (PCHIP in log space,
 :class:`pe_models.technology.TabulatedTechnology`). Every error is one line naming the
@@ -214,13 +217,27 @@ def read_technology_csv(path: str | Path) -> TabulatedTechnology:
         raise ConfigError(f"{file}:1: unknown column {unknown[0]!r}; allowed: {','.join(TABLE_COLUMNS)}")
     columns = [name for name in TABLE_COLUMNS if name in header]
     rows: list[tuple[int, dict[str, float]]] = []
+    last_line = len(text.splitlines())
     for line, cells in enumerate(reader, start=2):
         if not cells or all(not cell.strip() for cell in cells):
             continue
+        if len(cells) < len(header):
+            missing = ",".join(header[len(cells) :])
+            ended = line == last_line and not text.endswith(("\n", "\r"))
+            raise ConfigError(
+                f"{file}:{line}: {len(cells)} of the {len(header)} values, no {missing}"
+                + ("; the file ends inside this row: it was cut short" if ended else "")
+                + f"; allowed: one value per column ({','.join(header)})"
+            )
+        if len(cells) > len(header):
+            raise ConfigError(
+                f"{file}:{line}: {len(cells)} values for the {len(header)} columns; "
+                f"allowed: one value per column ({','.join(header)})"
+            )
         values = {}
         for name in columns:
             index = header.index(name)
-            cell = cells[index].strip() if index < len(cells) else ""
+            cell = cells[index].strip()
             try:
                 value = float(cell)
             except ValueError:

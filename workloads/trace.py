@@ -111,7 +111,7 @@ def resolve_layer(names: list[str], layer: str | int, *, field: str = "layer") -
     if isinstance(layer, str) and layer in names:
         return layer
     text = str(layer)
-    if text.isdigit() and int(text) < len(names):
+    if text.isdecimal() and int(text) < len(names):
         return names[int(text)]
     raise ConfigError(f"{field}: unknown layer {text!r}; allowed: 0..{len(names) - 1} or a name such as {names[0]!r}")
 
@@ -194,14 +194,14 @@ def record_layer_trace(
     """
     names = [shape.name for shape in model.gemm_layers]
     shape = model.gemm_layers[names.index(layer)]
-    recorder = RecordingBackend(layer)
-    model.run(images, recorder)
-    gemms = by_group(recorder.gemms, shape.groups)
-    m_total = gemms[0][0].shape[0]
+    m_total = shape.m_per_image * len(images)
     if steps is None:
         steps = min(DEFAULT_STEPS, m_total)
     elif not 2 <= steps <= m_total:
         raise ConfigError(f"steps: expected an integer in 2..{m_total} (the M of layer {layer!r}), got {steps}")
+    recorder = RecordingBackend(layer)
+    model.run(images, recorder)
+    gemms = by_group(recorder.gemms, shape.groups)
     trace = trace_from_gemms(gemms, rows=rows, lanes=lanes, steps=steps, seed=seed)
     return LayerTrace(
         layer=layer,

@@ -16,6 +16,7 @@ from experiments.pe_options import (
     add_study_options,
     add_timing_options,
     pe_config,
+    timing_fields,
     timing_from_args,
 )
 from experiments.studies.common import parse_razor_window
@@ -266,7 +267,7 @@ def _config(args: argparse.Namespace, pe: PEConfig, timing: StageTiming) -> dict
         "delay_scale": timing.delay_scale,
         "cell_delays_fs": None if timing.cell_delays_fs is None else dict(timing.cell_delays_fs),
         "vdd_v": args.vdd_v,
-        "f_clk_mhz": args.f_clk_mhz,
+        "f_clk_mhz": timing_fields(args).f_clk_mhz,
     }
 
 
@@ -276,9 +277,11 @@ def run_structural(args: argparse.Namespace) -> int:
     if args.vdd_v is None:
         raise ConfigError("structural: the Liberty corner is chosen by the supply; allowed: with vdd_v (not t_clk_ps)")
     pe = library_pe(pe_config(args))
-    endpoints = vscale_endpoints(pe, vdd_v=args.vdd_v, f_clk_mhz=args.f_clk_mhz)
+    f_clk_mhz = timing_fields(args).f_clk_mhz
+    assert f_clk_mhz is not None  # set with vdd_v
+    endpoints = vscale_endpoints(pe, vdd_v=args.vdd_v, f_clk_mhz=f_clk_mhz)
     directory = output_dir(args)
-    written = write_opensta_files(pe, vdd_v=args.vdd_v, f_clk_mhz=args.f_clk_mhz, directory=directory)
+    written = write_opensta_files(pe, vdd_v=args.vdd_v, f_clk_mhz=f_clk_mhz, directory=directory)
     stage_of = {bus: stage for stage, netlist in pe.stages.items() for bus in netlist.outputs}
     table = Table(
         columns=["stage", "bus", "bit", "edge", "arrival_ps", "slack_ps"],
@@ -295,8 +298,8 @@ def run_structural(args: argparse.Namespace) -> int:
         "command": " ".join(sys.argv[1:]) or "pe verilog --structural",
         "pe": pe.as_dict(),
         "vdd_v": args.vdd_v,
-        "f_clk_mhz": args.f_clk_mhz,
-        "t_clk_ps": 1e6 / args.f_clk_mhz,
+        "f_clk_mhz": f_clk_mhz,
+        "t_clk_ps": 1e6 / f_clk_mhz,
         "wire_load": "none: loads are the fan-out pins' capacitances, as in vscale",
     }
     written.append(write_json(directory / "config.json", config))

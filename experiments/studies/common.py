@@ -47,6 +47,7 @@ from pe_models.technology import DEFAULT_TECHNOLOGY
 from sim.config import DATAFLOWS, ArrayConfig
 
 __all__ = [
+    "DEFAULT_F_CLK_MHZ",
     "DEFAULT_VDD_SWEEP",
     "OperandFields",
     "PEFields",
@@ -76,6 +77,10 @@ __all__ = [
 ]
 
 DEFAULT_VDD_SWEEP: tuple[float, ...] = tuple(round(0.9 - 0.05 * i, 6) for i in range(9))
+"""0.9 V down to 0.5 V in 50 mV steps."""
+
+DEFAULT_F_CLK_MHZ = 700.0
+"""The clock of :class:`TimingFields` with ``vdd_v`` when ``f_clk_mhz`` is not given."""
 
 
 def default_vdd_sweep(technology: Any) -> tuple[float, ...]:
@@ -88,8 +93,6 @@ def default_vdd_sweep(technology: Any) -> tuple[float, ...]:
     low = getattr(technology, "vdd_min_v", None) or float(technology.vth_v) + 1e-9
     return tuple(round(nominal - 0.05 * i, 6) for i in range(9) if nominal - 0.05 * i >= low - 1e-9)
 
-
-"""0.9 V down to 0.5 V in 50 mV steps."""
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -330,8 +333,9 @@ class TimingFields(PEFields):
     vdd_v : float, optional
         Supply voltage in V, inside the technology's range (the technology gives the delay
         scale); one of `vdd_v` and `t_clk_ps` is required.
-    f_clk_mhz : float
-        Clock frequency in MHz with `vdd_v`, > 0 and <= 20000.
+    f_clk_mhz : float, optional
+        Clock frequency in MHz with `vdd_v`, > 0 and <= 20000 (default: 700). With
+        `t_clk_ps` it is the clock of that period; a different one given is refused.
     t_clk_ps : float, optional
         Clock period in ps instead of `vdd_v`, > 0 and longer than the setup time.
     delay_scale : float, optional
@@ -343,7 +347,7 @@ class TimingFields(PEFields):
     """
 
     vdd_v: float | None = None
-    f_clk_mhz: float = 700.0
+    f_clk_mhz: float | None = None
     t_clk_ps: float | None = None
     delay_scale: float | None = None
     t_setup_ps: float | None = None
@@ -358,16 +362,21 @@ class TimingFields(PEFields):
                 raise ConfigError("delay_scale: only with t_clk_ps; with vdd_v the technology gives the scale")
             if self.vdd_v is None:
                 raise ConfigError("vdd_v: give vdd_v (with f_clk_mhz) or t_clk_ps")
+            if self.f_clk_mhz is None:
+                set_field(self, "f_clk_mhz", DEFAULT_F_CLK_MHZ)
         self.timing()
         if self.t_clk_ps is not None:
             self._one_clock(1e6 / float(self.t_clk_ps))
 
     def _one_clock(self, clock_mhz: float) -> None:
-        """With ``t_clk_ps`` the clock is its own: `f_clk_mhz` becomes it, and a different one given is refused."""
-        default = type(self).__dataclass_fields__["f_clk_mhz"].default  # type: ignore[attr-defined]
+        """With ``t_clk_ps`` the clock is its own: `f_clk_mhz` becomes it, and a different one given is refused.
+
+        Given means not None, whatever the value: 700 MHz (the default with `vdd_v`) given
+        beside a 2000 ps period is refused like any other disagreeing clock.
+        """
         given = self.f_clk_mhz
         number = isinstance(given, int | float) and not isinstance(given, bool)
-        if given != default and not (number and math.isclose(given, clock_mhz, rel_tol=1e-9)):
+        if given is not None and not (number and math.isclose(given, clock_mhz, rel_tol=1e-9)):
             raise ConfigError(
                 f"f_clk_mhz: {given:g} MHz, but t_clk_ps {self.t_clk_ps:g} ps is a {clock_mhz:.6g} MHz clock; "
                 "give one of them"
@@ -380,6 +389,7 @@ class TimingFields(PEFields):
         """The operating point (None when timed by ``t_clk_ps``)."""
         if self.vdd_v is None:
             return None
+        assert self.f_clk_mhz is not None  # __post_init__ sets it with vdd_v
         return OperatingPoint(vdd_v=self.vdd_v, f_clk_mhz=self.f_clk_mhz)
 
     def timing(self) -> StageTiming:

@@ -252,8 +252,9 @@ def _stage_run(config: PeSpiceConfig, stage: str, vectors: dict[str, np.ndarray]
     pipeline = "registered" if stage == "adder" else "fused"
     pe = config.library_pe(pipeline)
     vdd = float(config.vdd_v)  # type: ignore[arg-type]
+    f_clk_mhz = float(config.f_clk_mhz)  # type: ignore[arg-type]
     extra: dict[str, Any] = {} if config.t_setup_ps is None else {"t_setup_ps": config.t_setup_ps}
-    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=config.f_clk_mhz), **extra)
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=vdd, f_clk_mhz=f_clk_mhz), **extra)
     netlist = pe.stages[stage]
     old, new = stage_inputs(stage, *(vectors[column] for column in VECTOR_COLUMNS))
     arcs = timing.arcs_fs(stage)
@@ -360,8 +361,8 @@ def pe_spice(config: PeSpiceConfig | None = None, /, **fields: Any) -> PeSpiceRe
         **totals,
         "vectors": int(np.asarray(vectors["a"]).size),
         "vdd_v": float(config.vdd_v),  # type: ignore[arg-type]
-        "f_clk_mhz": float(config.f_clk_mhz),
-        "t_clk_ps": 1e6 / float(config.f_clk_mhz),
+        "f_clk_mhz": float(config.f_clk_mhz),  # type: ignore[arg-type]
+        "t_clk_ps": 1e6 / float(config.f_clk_mhz),  # type: ignore[arg-type]
         "t_sample_ps": runs[0].t_sample_ps,
     }
     return PeSpiceResult(config=config, rows=tuple(rows), totals=totals, runs=tuple(runs))

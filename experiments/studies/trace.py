@@ -17,7 +17,7 @@ from experiments.results import StudyResult
 from experiments.vocabulary import ConfigFields
 from pe_models.errors import ConfigError
 from workloads.engine import quantize_model
-from workloads.models.zoo import load_bundle
+from workloads.models.zoo import gemm_layer_names, load_bundle
 from workloads.trace import LayerTrace, record_layer_trace, resolve_layer
 
 from .common import Study, array_shape, as_config, check_images, check_int, check_model, resolve_array, set_field
@@ -42,7 +42,9 @@ class TraceConfig(ConfigFields):
     model : str
         ``tinymnv2``, ``mobilenetv2`` or a float ONNX file.
     layer : str or int
-        GEMM layer: its name or its index among the model's GEMM layers (0-based).
+        GEMM layer: its name or its index among the model's GEMM layers (0-based), checked
+        against the model's layers when the config is built (from its weights, before any
+        image runs).
     images : int
         Evaluation images to run, >= 1 (up to what the model's bundled data holds).
     lanes : int
@@ -77,6 +79,7 @@ class TraceConfig(ConfigFields):
         check_int("seed", self.seed, minimum=0)
         rows, cols = array_shape(self.array)
         set_field(self, "array", f"{rows}x{cols}")
+        resolve_layer(list(gemm_layer_names(self.model)), self.layer)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -196,3 +196,32 @@ def test_a_clock_period_is_the_one_clock_of_the_config():
     config = vscale.SimulateConfig(gemm="4,4,4", t_clk_ps=2000)
     assert config.f_clk_mhz == 500.0
     assert config.array_config().f_clk_mhz == 500.0
+
+
+def test_a_clock_given_at_its_default_beside_a_period_that_disagrees_is_refused():
+    """700 MHz is the default with vdd_v, but given beside 2000 ps (a 1e6 / 2000 = 500 MHz
+    clock) it is a second clock, refused like any other."""
+    with pytest.raises(
+        ConfigError, match=r"^f_clk_mhz: 700 MHz, but t_clk_ps 2000 ps is a 500 MHz clock; give one of them$"
+    ):
+        vscale.SimulateConfig(gemm="4,4,4", t_clk_ps=2000, f_clk_mhz=700)
+
+
+def test_a_clock_given_equal_to_the_period_is_the_one_clock():
+    assert vscale.SimulateConfig(gemm="4,4,4", t_clk_ps=2000, f_clk_mhz=500).f_clk_mhz == 500.0
+
+
+def test_a_supply_without_a_clock_runs_at_700_mhz():
+    assert vscale.SimulateConfig(gemm="4,4,4", vdd_v=0.9).f_clk_mhz == 700.0
+
+
+def test_cli_refuses_the_default_clock_given_beside_a_period_exit_2_nothing_written(tmp_path, capsys):
+    from experiments.cli import main
+
+    out = tmp_path / "out"
+    argv = ["simulate", "--gemm", "4,4,4", "--t-clk-ps", "2000", "--f-clk-mhz", "700", "--out", str(out)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "vscale: error: --f-clk-mhz: 700 MHz, but --t-clk-ps 2000 ps is a 500 MHz clock; give one of them\n"
+    )
+    assert not out.exists()

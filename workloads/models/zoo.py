@@ -18,6 +18,7 @@ part of it (:mod:`workloads.calibration`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,7 @@ from ..data import (
 from ..graph import Graph
 from . import MODEL_NAMES
 
-__all__ = ["METRICS", "MODEL_NAMES", "ModelBundle", "load_bundle", "mnist_image_preprocess"]
+__all__ = ["METRICS", "MODEL_NAMES", "ModelBundle", "gemm_layer_names", "load_bundle", "mnist_image_preprocess"]
 
 METRICS = ("accuracy", "agreement")
 DEFAULT_PHOTO_COUNT = 50
@@ -164,6 +165,44 @@ def load_bundle(
             )
         return _photo_bundle(Path(model).name, graph, count, folder, labels, seed, str(model), calibration_images)
     raise ConfigError(f"model: {model!r} is unknown; allowed: {', '.join(MODEL_NAMES)}, FILE.onnx")
+
+
+def gemm_layer_names(model: str) -> tuple[str, ...]:
+    """Names of `model`'s GEMM layers in execution order, from its weights alone (no image runs).
+
+    The layers the int8 engine quantises (``QuantizedModel.gemm_layers``): the convolutions
+    and linear layers of the graph once batch norms are folded. A fraction of a second for
+    the named models; cached per model (and per modification time of an ONNX file).
+
+    Raises
+    ------
+    ConfigError
+        Unknown model, or a model file that does not load.
+    """
+    modified = Path(model).stat().st_mtime_ns if model.endswith(".onnx") and Path(model).is_file() else 0
+    return _gemm_layer_names(model, modified)
+
+
+@functools.lru_cache(maxsize=8)
+def _gemm_layer_names(model: str, _modified_ns: int) -> tuple[str, ...]:
+    from ..graph import Conv2d, Linear, prepare_for_quantization
+
+    if model == "tinymnv2":
+        from .tinymnv2 import load_tinymnv2
+
+        graph = load_tinymnv2()
+    elif model == "mobilenetv2":
+        from .imagenet import load_imagenet_mobilenetv2
+
+        graph = load_imagenet_mobilenetv2()
+    elif model.endswith(".onnx"):
+        from .onnx_import import load_onnx
+
+        graph = load_onnx(model)
+    else:
+        raise ConfigError(f"model: {model!r} is unknown; allowed: {', '.join(MODEL_NAMES)}, FILE.onnx")
+    prepared = prepare_for_quantization(graph)
+    return tuple(node.name for node in prepared.nodes if isinstance(node.op, Conv2d | Linear))
 
 
 def _user_calibration(
