@@ -113,9 +113,17 @@ class _PlanBackend:
         self.layer_counts: dict[str, list[int]] = {}
 
     def matmul(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
+        return self._counted(self.backend.matmul, activations, weights, layer)
+
+    def matmul_groups(self, activations: np.ndarray, weights: np.ndarray, *, layer: str) -> np.ndarray:
+        """The G GEMMs of a grouped convolution in one bit-level call (equal to G calls of :meth:`matmul`,
+        counters included: :meth:`workloads.injection.BitlevelBackend.matmul_groups`)."""
+        return self._counted(self.backend.matmul_groups, activations, weights, layer)
+
+    def _counted(self, multiply: Any, activations: np.ndarray, weights: np.ndarray, layer: str) -> np.ndarray:
         backend = self.backend
         before = (backend.compute_cycles, backend.correction_cycles, backend.detections.get(layer, 0))
-        out = backend.matmul(activations, weights, layer=layer)
+        out = multiply(activations, weights, layer=layer)
         counts = self.layer_counts.setdefault(layer, [0, 0, 0])
         counts[0] += backend.compute_cycles - before[0]
         counts[1] += backend.correction_cycles - before[1]
