@@ -86,6 +86,10 @@ class KernelWarmup:
     def __init__(self, process: Any) -> None:
         self.process = process
 
+    def done(self) -> bool:
+        """Whether the warm-up has ended (at once when the kernels were already in the cache)."""
+        return not self.process.is_alive()
+
     def wait(self) -> None:
         """Block until the kernels are in the cache (or the warm-up failed: then the workers compile)."""
         self.process.join()

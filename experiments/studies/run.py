@@ -276,6 +276,8 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
 
     from ..kernel_warmup import start_kernel_warmup
     from .optimize import measure_plans, optimize, plan_from_file, uniform_plan, unprotected_plan
+    from .optimizer.confirmation import PlanMeasurements
+    from .optimizer.image_sets import image_sets
     from .prepared import prepare_model
 
     config = as_config(RunConfig, config, fields)
@@ -304,8 +306,7 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
     plan_file = config.protection_plan()
     if plan_file is not None:
         plan_file.check_layers([shape.name for shape in prepared.model.gemm_layers], model=config.model)
-    result = optimize(optimizer_config, prepared=prepared)
-    layers = tuple(p.name for p in result.profiles)
+    layers = tuple(shape.name for shape in prepared.model.gemm_layers)
     vdds = [float(v) for v in step1.vdd_v]
     width = config.width
     plans: list[tuple[str, PlanChoice]] = [("step 2: unprotected", unprotected_plan(v, layers)) for v in vdds]
@@ -320,22 +321,34 @@ def run(config: RunConfig | None = None, /, *, progress: Progress = no_progress,
             mask = parse_bit_mask(config.protect, width=width, option="protect")
         if mask:
             plans += [("step 2: step-1 bits protected", uniform_plan(v, layers, mask, "global", width)) for v in vdds]
-    plans += [("step 3: best plan", result.plans[v]) for v in vdds if v in result.plans]
-    chosen = result.chosen_plan
-    if chosen.vdd_v not in vdds:
-        plans.append(("step 3: best plan", chosen))
-    sets = result.images
-    if warmup is not None:
-        warmup.wait()
-    rows = measure_plans(
-        sets.test,
-        optimizer_config,
-        result.profiles,
-        plans,
-        table=result.sensitivity,
-        progress=lambda items: progress(items, label="steps 2-3"),
-        jobs=config.jobs,
-    )
+    with PlanMeasurements(
+        image_sets(prepared, optimizer_config).test, optimizer_config, layers, jobs=config.jobs
+    ) as measurements:
+        measurements.submit(plans)
+        if config.jobs > 1 and (warmup is None or warmup.done()):
+            # the kernels are compiled: the workers measure step 2 while the optimizer screens
+            measurements.start_workers()
+        result = optimize(optimizer_config, prepared=prepared)
+        assert tuple(p.name for p in result.profiles) == layers
+        step3 = [("step 3: best plan", result.plans[v]) for v in vdds if v in result.plans]
+        chosen = result.chosen_plan
+        if chosen.vdd_v not in vdds:
+            step3.append(("step 3: best plan", chosen))
+        sets = result.images
+        if warmup is not None:
+            warmup.wait()
+        measurements.submit(step3)
+        measurements.start_workers()
+        plans += step3
+        rows = measure_plans(
+            sets.test,
+            optimizer_config,
+            result.profiles,
+            plans,
+            table=result.sensitivity,
+            progress=lambda items: progress(items, label="steps 2-3"),
+            measurements=measurements,
+        )
     assert result.test is not None and result.chosen is not None
     headline = dataclasses.replace(result.test, label="accepted plan")
     rows = (*rows, headline)

@@ -450,7 +450,7 @@ def registered_mac(prev_a, prev_b, prev_product, prev_partial, a, b, partial, pa
     return latched, settled, product
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _accumulator_sample(prev_product, prev_partial, product, partial, params, t_sample, steps):
     """The accumulator stage of :func:`registered_mac` sampled at `t_sample` (compound cells: after `steps`
     carry delays, the carry delays that fit before it): (sampled, settled) unsigned patterns."""

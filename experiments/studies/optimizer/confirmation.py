@@ -39,6 +39,7 @@ from .solving import (
 __all__ = [
     "ConfirmationRow",
     "Measured",
+    "PlanMeasurements",
     "PlanRow",
     "confirm_plans",
     "measure_plans",
@@ -523,6 +524,78 @@ def _forked_measure(plan: PlanChoice | None) -> Measured:
     return plan_predictions(prepared, config, plan, layers=layers, reference=reference)
 
 
+class PlanMeasurements:
+    """Bit-level runs of plans on one image set, in forked worker processes (``jobs`` > 1) or in
+    this process when collected, submitted before they are needed: ``vscale run`` submits
+    step 2's plans (which do not depend on the optimizer) before the optimizer runs, so the
+    workers measure them while this process screens. Every plan's injection is seeded from
+    ``config.seed`` alone, so what a run measures does not depend on when or where it ran.
+
+    Use as a context manager (the workers end with it); :meth:`submit` plans, then
+    :func:`measure_plans` with ``measurements=`` collects them in order.
+    """
+
+    def __init__(self, prepared: Any, config: OptimizeConfig, layers: Sequence[str], *, jobs: int = 1) -> None:
+        self.prepared = prepared
+        self.config = config
+        self.layers = tuple(layers)
+        self.jobs = jobs
+        self.reference = plan_predictions(prepared, config, None)
+        self.pending: list[tuple[tuple[str, PlanChoice | None], Any]] = []
+        self._pool: Any = None
+
+    def __enter__(self) -> PlanMeasurements:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def start_workers(self) -> None:
+        """Fork the worker processes (with ``jobs`` > 1; once), which take the plans submitted so far
+        and later ones in order."""
+        global _FORKED
+        if self.jobs <= 1 or self._pool is not None:
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        _FORKED = (self.prepared, self.config, self.layers, self.reference)
+        try:
+            context = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+            self._pool.submit(_forked_measure, None).result()  # forks the workers now, with _FORKED set
+        finally:
+            _FORKED = None
+        self.pending = [
+            (item, self._pool.submit(_forked_measure, item[1]) if future is None else future)
+            for item, future in self.pending
+        ]
+
+    def submit(self, plans: Sequence[tuple[str, PlanChoice | None]]) -> None:
+        """Queue `plans` (to the workers when started)."""
+        for item in plans:
+            future = None if self._pool is None else self._pool.submit(_forked_measure, item[1])
+            self.pending.append((item, future))
+
+    def collect(self, plans: Sequence[tuple[str, PlanChoice | None]], wrap: Any) -> list[Measured]:
+        """The measurement of each of `plans` (each submitted, or measured here now), in order."""
+        results: list[Measured] = []
+        for item in wrap(list(plans)):
+            position = next((i for i, (queued, _) in enumerate(self.pending) if queued is item), None)
+            future = None if position is None else self.pending.pop(position)[1]
+            if future is not None:
+                results.append(future.result())
+            elif item[1] is None:
+                results.append(self.reference)
+            else:
+                results.append(
+                    plan_predictions(self.prepared, self.config, item[1], layers=self.layers, reference=self.reference)
+                )
+        return results
+
+
 def measure_plans(
     prepared: Any,
     config: OptimizeConfig,
@@ -532,6 +605,7 @@ def measure_plans(
     table: SensitivityTable | None = None,
     progress: Any = None,
     jobs: int = 1,
+    measurements: PlanMeasurements | None = None,
 ) -> tuple[PlanRow, ...]:
     """Run each plan (None: unprotected at the top of the grid) with bit-level injection and
     measure accuracy (paired against the int8 model at nominal VDD), latency and energy.
@@ -540,34 +614,29 @@ def measure_plans(
     seeded from ``config.seed`` alone, so the rows do not depend on `jobs`. The latency
     overhead is the recovery cycles the engine counted over the error-free cycles it ran, in
     batches of the simulated hardware's `batch` images per weight fold (the basis of the
-    screen's prediction and of ``vscale accuracy``); its interval resamples the batches."""
+    screen's prediction and of ``vscale accuracy``); its interval resamples the batches.
+    `measurements`: plans already submitted on `prepared` with `config` (:class:`PlanMeasurements`;
+    the plans given here are the same objects), the others measured here.
+    """
     from experiments.stats import saving_band_pct
 
-    global _FORKED
     layers = tuple(p.name for p in profiles)
     images = len(prepared.images)
-    reference = plan_predictions(prepared, config, None)
+    wrap = progress or (lambda items: items)
+    if measurements is not None:
+        reference = measurements.reference
+        results = measurements.collect(plans, wrap)
+    else:
+        with PlanMeasurements(prepared, config, layers, jobs=jobs) as pending:
+            reference = pending.reference
+            pending.submit(plans)
+            if jobs > 1 and len(plans) > 1:
+                pending.jobs = min(jobs, len(plans))
+                pending.start_workers()
+            results = pending.collect(plans, wrap)
     nominal = plan_energy(config, profiles, float(config.pe.tech.vdd_nominal_v), reference, images).breakdown
     nominal_uj = nominal.total_pj.nominal / 1e6
     nominal_core_uj = nominal.core_pj.nominal / 1e6
-    wrap = progress or (lambda items: items)
-    if jobs > 1 and len(plans) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        _FORKED = (prepared, config, layers, reference)
-        try:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=min(jobs, len(plans)), mp_context=context) as pool:
-                futures = [pool.submit(_forked_measure, plan) for _, plan in plans]
-                results = [future.result() for future in wrap(futures)]
-        finally:
-            _FORKED = None
-    else:
-        results = [
-            reference if plan is None else plan_predictions(prepared, config, plan, layers=layers, reference=reference)
-            for _, plan in wrap(plans)
-        ]
     rows = []
     for (label, plan), measured in zip(plans, results, strict=True):
         vdd = float(config.pe.tech.vdd_nominal_v if plan is None else plan.vdd_v)
