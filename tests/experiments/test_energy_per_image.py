@@ -15,6 +15,11 @@ def _energy_total(**fields):
     return {row.vdd_v: row for row in result.per_vdd}
 
 
+def _energy_total_at(vdds, **fields):
+    result = vscale.energy(model="tinymnv2", vdd_v=list(vdds), **fields)
+    return {row.vdd_v: row for row in result.per_vdd}
+
+
 def _accuracy(images: int, **fields):
     return {row.vdd_v: row for row in vscale.accuracy(images=images, vdd_v=[0.9, 0.6], **fields).rows}
 
@@ -38,15 +43,43 @@ def test_a_larger_batch_shares_the_weights_so_energy_per_image_falls():
     assert eight.cycles_per_image < one.cycles_per_image
 
 
-def test_the_optimizer_screen_gives_the_same_energy_per_image_at_nominal_vdd():
-    config = OptimizeConfig(model="tinymnv2", images=20, vdd_v="0.9:0.89", confirm=False)
+# The interface's columns that apply to a measured plan (accuracy.csv of `vscale run`,
+# test.csv of `vscale optimize`) as to `vscale energy`'s total rows.
+MEASURED_COLUMNS = (
+    "energy_per_inference_pj",
+    "core_pj",
+    "register_clock_pj",
+    "system_saving_pct",
+    "core_saving_pct",
+    "utilisation_pct",
+    "batch",
+    "dvfs_f_clk_mhz",
+    "dvfs_energy_per_inference_pj",
+    "dvfs_core_pj",
+    "dvfs_latency_us",
+)
+
+
+def test_the_optimizer_screen_and_its_measured_plan_give_the_same_energy_per_image():
+    from experiments.report import rows_table
+
+    config = OptimizeConfig(model="tinymnv2", images=20, vdd_v="0.9:0.89", confirm=True)
     result = optimize(config)
     nominal = next(row for row in result.rows if row.vdd_v == 0.9)
-    energy = _energy_total()[0.9]
+    energies = _energy_total_at((0.9, 0.89))
+    energy = energies[0.9]
     assert nominal.protected_bits == "none"
     assert nominal.energy_per_inference_pj == pytest.approx(energy.energy_per_inference_pj, rel=1e-12)
     assert nominal.core_pj == pytest.approx(energy.core_pj, rel=1e-12)
     assert nominal.dvfs_energy_per_inference_pj == pytest.approx(energy.dvfs_energy_per_inference_pj, rel=1e-12)
+    # The plan measured with bit-level injection on the test images (16 of the 20).
+    measured = result.test
+    assert measured is not None and measured.images == 16 and measured.protected_bits == "none"
+    assert set(MEASURED_COLUMNS) <= set(rows_table([measured]).columns)
+    energy = energies[measured.vdd_v]
+    for column in MEASURED_COLUMNS:
+        assert getattr(measured, column) == pytest.approx(getattr(energy, column), rel=1e-9, abs=1e-8), column
+    assert measured.energy_uj * 1e6 == pytest.approx(measured.energy_per_inference_pj, rel=1e-12)
 
 
 @pytest.mark.slow
@@ -70,3 +103,5 @@ def test_run_reports_the_same_energy_per_image_as_the_energy_study():
         assert rows[vdd].energy_uj * 1e6 == pytest.approx(energy[vdd].energy_per_inference_pj, rel=1e-12)
         assert rows[vdd].core_uj * 1e6 == pytest.approx(energy[vdd].core_pj, rel=1e-12)
         assert rows[vdd].dvfs_energy_uj * 1e6 == pytest.approx(energy[vdd].dvfs_energy_per_inference_pj, rel=1e-12)
+        for column in MEASURED_COLUMNS:
+            assert getattr(rows[vdd], column) == pytest.approx(getattr(energy[vdd], column), rel=1e-9, abs=1e-8), column
