@@ -59,6 +59,7 @@ __all__ = [
     "energy_columns",
     "inference_energy",
     "inference_layers",
+    "layer_breakdowns",
     "layer_coefficients",
     "point_energy",
     "record_layer_operands",
@@ -288,6 +289,43 @@ def inference_energy(
         As :func:`sim.energy.layer_energy` (default: clock gating; CACTI at the array's
         buffer sizes and LPDDR4).
     """
+    return total_energy(
+        layer_breakdowns(
+            layers,
+            pe=pe,
+            array=array,
+            vdd_v=vdd_v,
+            batch=batch,
+            images=images,
+            counts=counts,
+            masks=masks,
+            model=model,
+            hold_buffers_per_bit=hold_buffers_per_bit,
+            gating=gating,
+            memory=memory,
+            product_masks=product_masks,
+        )
+    )
+
+
+def layer_breakdowns(
+    layers: Sequence[LayerWork],
+    *,
+    pe: PEConfig,
+    array: ArrayConfig,
+    vdd_v: float,
+    batch: int = 1,
+    images: int = 1,
+    counts: Mapping[str, tuple[int, int]] | None = None,
+    masks: Mapping[str, int] | None = None,
+    model: PEEnergyModel | None = None,
+    hold_buffers_per_bit: float | None = None,
+    gating: GatingOptions | None = None,
+    memory: MemoryEnergy | None = None,
+    product_masks: Mapping[str, int] | None = None,
+) -> tuple[EnergyBreakdown, ...]:
+    """The per-image breakdown of each layer, in order, that :func:`inference_energy` sums
+    (same arguments); each carries the layer's own ``utilisation`` and ``cycles_per_image``."""
     counts = counts or {}
     masks = masks or {}
     product_masks = product_masks or {}
@@ -324,7 +362,7 @@ def inference_energy(
         breakdowns.append(
             layer_energy(activity, models[key], vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)
         )
-    return total_energy(breakdowns)
+    return tuple(breakdowns)
 
 
 def _hold_buffer_counts(

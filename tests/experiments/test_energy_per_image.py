@@ -53,6 +53,7 @@ MEASURED_COLUMNS = (
     "core_saving_pct",
     "utilisation_pct",
     "batch",
+    "cycles_per_image",
     "dvfs_f_clk_mhz",
     "dvfs_energy_per_inference_pj",
     "dvfs_core_pj",
@@ -61,7 +62,7 @@ MEASURED_COLUMNS = (
 
 
 def test_the_optimizer_screen_and_its_measured_plan_give_the_same_energy_per_image():
-    from experiments.report import rows_table
+    from experiments.report import layer_table, rows_table
 
     config = OptimizeConfig(model="tinymnv2", images=20, vdd_v="0.9:0.89", confirm=True)
     result = optimize(config)
@@ -72,6 +73,7 @@ def test_the_optimizer_screen_and_its_measured_plan_give_the_same_energy_per_ima
     assert nominal.energy_per_inference_pj == pytest.approx(energy.energy_per_inference_pj, rel=1e-12)
     assert nominal.core_pj == pytest.approx(energy.core_pj, rel=1e-12)
     assert nominal.dvfs_energy_per_inference_pj == pytest.approx(energy.dvfs_energy_per_inference_pj, rel=1e-12)
+    assert nominal.cycles_per_image == pytest.approx(energy.cycles_per_image, rel=1e-12)
     # The plan measured with bit-level injection on the test images (16 of the 20).
     measured = result.test
     assert measured is not None and measured.images == 16 and measured.protected_bits == "none"
@@ -80,6 +82,21 @@ def test_the_optimizer_screen_and_its_measured_plan_give_the_same_energy_per_ima
     for column in MEASURED_COLUMNS:
         assert getattr(measured, column) == pytest.approx(getattr(energy, column), rel=1e-9, abs=1e-8), column
     assert measured.energy_uj * 1e6 == pytest.approx(measured.energy_per_inference_pj, rel=1e-12)
+    # report.md's per-layer table: every layer's utilisation, its energy summing to the inference's.
+    layers = {row[0]: dict(zip(layer_table(result).columns, row, strict=True)) for row in layer_table(result).rows}
+    assert sum(row["energy_uj"] for row in layers.values()) * 1e6 == pytest.approx(
+        nominal.energy_per_inference_pj, rel=1e-12
+    )
+    assert sum(row["core_uj"] for row in layers.values()) * 1e6 == pytest.approx(nominal.core_pj, rel=1e-12)
+    # By hand, ws on 256x256, one fold of 2 R + C + T - 2 = 766 + M cycles per group:
+    # features.0.0, M,N,K = 784,16,9: 1550 cycles; 784 x 16 x 9 MACs.
+    first = layers["features.0.0"]
+    assert (first["batch"], first["macs"], first["cycles_per_image"]) == (1, 112896, 1550)
+    assert first["utilisation_pct"] == pytest.approx(100 * 112896 / (65536 * 1550), rel=1e-12)
+    # features.1.conv.0.0, depthwise: 16 groups of M,N,K = 196,1,9, one fold each: 16 x 962 cycles.
+    depthwise = layers["features.1.conv.0.0"]
+    assert (depthwise["macs"], depthwise["cycles_per_image"]) == (16 * 196 * 9, 16 * 962)
+    assert depthwise["utilisation_pct"] == pytest.approx(100 * 28224 / (65536 * 15392), rel=1e-12)
 
 
 @pytest.mark.slow

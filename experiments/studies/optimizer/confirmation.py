@@ -467,6 +467,7 @@ class PlanRow:
     core_saving_pct: float = math.nan
     utilisation_pct: float = math.nan
     batch: int = 1
+    cycles_per_image: float = math.nan
     dvfs_f_clk_mhz: float = math.nan
     dvfs_energy_uj: float = math.nan
     dvfs_latency_us: float = math.nan
@@ -625,6 +626,7 @@ def _measured_columns(
         "core_saving_pct": saving_pct(core_uj, nominal_core_uj),
         "utilisation_pct": 100.0 * energy.utilisation,
         "batch": energy.batch,
+        "cycles_per_image": energy.cycles_per_image,
         "dvfs_f_clk_mhz": point.dvfs_f_clk_mhz,
         "dvfs_energy_uj": dvfs.total_pj.nominal / 1e6,
         "dvfs_latency_us": dvfs.latency_us,
