@@ -122,3 +122,30 @@ def test_run_reports_the_same_energy_per_image_as_the_energy_study():
         assert rows[vdd].dvfs_energy_uj * 1e6 == pytest.approx(energy[vdd].dvfs_energy_per_inference_pj, rel=1e-12)
         for column in MEASURED_COLUMNS:
             assert getattr(rows[vdd], column) == pytest.approx(getattr(energy[vdd], column), rel=1e-9, abs=1e-8), column
+
+
+def test_accuracy_gives_each_layer_s_utilisation_and_energy_summing_to_the_inference(tmp_path):
+    """`energy_layers.csv`: per VDD and GEMM layer; batch 4 shares each weight fold."""
+    import csv
+
+    from experiments.cli import main
+
+    out = tmp_path / "out"
+    argv = ["accuracy", "--model", "tinymnv2", "--images", "2", "--vdd", "0.9,0.6", "--batch", "4"]
+    assert main([*argv, "--out", str(out)]) == 0
+    with (out / "accuracy.csv").open() as handle:
+        totals = {float(row["vdd_v"]): row for row in csv.DictReader(handle)}
+    with (out / "energy_layers.csv").open() as handle:
+        layers = list(csv.DictReader(handle))
+    assert len(layers) == 2 * 17
+    for vdd, total in totals.items():
+        rows = [row for row in layers if float(row["vdd_v"]) == vdd]
+        for column in ("energy_pj", "core_pj", "leakage_pj", "dram_pj"):
+            expected = float(total["energy_per_inference_pj" if column == "energy_pj" else column])
+            assert sum(float(row[column]) for row in rows) == pytest.approx(expected, rel=1e-9), column
+    first = next(row for row in layers if row["layer"] == "features.0.0" and float(row["vdd_v"]) == 0.9)
+    # ws on 256x256, M,N,K = 784,16,9: the batch's 4 x 784 rows stream through one fold of
+    # 2 R + C + T - 2 = 766 + 3136 = 3902 cycles, 975.5 per image.
+    assert (first["batch"], first["macs"]) == ("4", "112896")
+    assert float(first["cycles_per_image"]) == 3902 / 4
+    assert float(first["utilisation_pct"]) == pytest.approx(100 * 112896 * 4 / (65536 * 3902), rel=1e-12)
