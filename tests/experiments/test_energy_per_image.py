@@ -62,7 +62,7 @@ MEASURED_COLUMNS = (
 
 
 def test_the_optimizer_screen_and_its_measured_plan_give_the_same_energy_per_image():
-    from experiments.report import layer_table, rows_table
+    from experiments.report import layer_energy_table, layer_table, rows_table
 
     config = OptimizeConfig(model="tinymnv2", images=20, vdd_v="0.9:0.89", confirm=True)
     result = optimize(config)
@@ -88,6 +88,9 @@ def test_the_optimizer_screen_and_its_measured_plan_give_the_same_energy_per_ima
         nominal.energy_per_inference_pj, rel=1e-12
     )
     assert sum(row["core_uj"] for row in layers.values()) * 1e6 == pytest.approx(nominal.core_pj, rel=1e-12)
+    csv_rows = layer_energy_table(result)  # energy_layers.csv of optimize and run, pJ
+    column = csv_rows.columns.index("energy_pj")
+    assert sum(row[column] for row in csv_rows.rows) == pytest.approx(nominal.energy_per_inference_pj, rel=1e-12)
     # By hand, ws on 256x256, one fold of 2 R + C + T - 2 = 766 + M cycles per group:
     # features.0.0, M,N,K = 784,16,9: 1550 cycles; 784 x 16 x 9 MACs.
     first = layers["features.0.0"]
