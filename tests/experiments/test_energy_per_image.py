@@ -24,17 +24,43 @@ def _accuracy(images: int, **fields):
     return {row.vdd_v: row for row in vscale.accuracy(images=images, vdd_v=[0.9, 0.6], **fields).rows}
 
 
+def _check_layer_rows(result, batch):
+    """`energy_layers.csv` of `vscale accuracy`: per VDD and GEMM layer, summing to the VDD's row."""
+    for row in result.rows:
+        layers = [layer for layer in result.layer_rows if layer.vdd_v == row.vdd_v]
+        assert len(layers) == 17
+        assert sum(layer.energy_pj for layer in layers) == pytest.approx(row.energy_per_inference_pj, rel=1e-9)
+        assert sum(layer.core_pj for layer in layers) == pytest.approx(row.core_pj, rel=1e-9)
+        assert sum(layer.leakage_pj for layer in layers) == pytest.approx(row.leakage_pj, rel=1e-9)
+    first = next(layer for layer in result.layer_rows if layer.layer == "features.0.0" and layer.vdd_v == 0.9)
+    # ws on 256x256, M,N,K = 784,16,9: the batch's rows stream through one fold of
+    # 2 R + C + T - 2 = 766 + 784 x batch cycles.
+    cycles = 766 + 784 * batch
+    assert (first.batch, first.macs, first.cycles_per_image) == (batch, 112896, cycles / batch)
+    assert first.utilisation_pct == pytest.approx(100 * 112896 * batch / (65536 * cycles), rel=1e-12)
+    assert result.layer_table().columns[:6] == [
+        "vdd_v",
+        "layer",
+        "batch",
+        "macs",
+        "cycles_per_image",
+        "utilisation_pct",
+    ]
+
+
 @pytest.mark.parametrize("batch", [1, 4])
 def test_energy_and_accuracy_agree_per_image_whatever_the_number_of_images(batch):
     energy = _energy_total(batch=batch)
     for images in (1, 100):
-        accuracy = _accuracy(images, batch=batch)
+        result = vscale.accuracy(images=images, vdd_v=[0.9, 0.6], batch=batch)
+        accuracy = {row.vdd_v: row for row in result.rows}
         for vdd in (0.9, 0.6):
             assert accuracy[vdd].batch == energy[vdd].batch == batch
             assert accuracy[vdd].energy_per_inference_pj == energy[vdd].energy_per_inference_pj
             assert accuracy[vdd].core_pj == energy[vdd].core_pj
             assert accuracy[vdd].cycles_per_image == energy[vdd].cycles_per_image
             assert accuracy[vdd].dvfs_energy_per_inference_pj == energy[vdd].dvfs_energy_per_inference_pj
+        _check_layer_rows(result, batch)
 
 
 def test_a_larger_batch_shares_the_weights_so_energy_per_image_falls():
@@ -125,30 +151,3 @@ def test_run_reports_the_same_energy_per_image_as_the_energy_study():
         assert rows[vdd].dvfs_energy_uj * 1e6 == pytest.approx(energy[vdd].dvfs_energy_per_inference_pj, rel=1e-12)
         for column in MEASURED_COLUMNS:
             assert getattr(rows[vdd], column) == pytest.approx(getattr(energy[vdd], column), rel=1e-9, abs=1e-8), column
-
-
-def test_accuracy_gives_each_layer_s_utilisation_and_energy_summing_to_the_inference(tmp_path):
-    """`energy_layers.csv`: per VDD and GEMM layer; batch 4 shares each weight fold."""
-    import csv
-
-    from experiments.cli import main
-
-    out = tmp_path / "out"
-    argv = ["accuracy", "--model", "tinymnv2", "--images", "2", "--vdd", "0.9,0.6", "--batch", "4"]
-    assert main([*argv, "--out", str(out)]) == 0
-    with (out / "accuracy.csv").open() as handle:
-        totals = {float(row["vdd_v"]): row for row in csv.DictReader(handle)}
-    with (out / "energy_layers.csv").open() as handle:
-        layers = list(csv.DictReader(handle))
-    assert len(layers) == 2 * 17
-    for vdd, total in totals.items():
-        rows = [row for row in layers if float(row["vdd_v"]) == vdd]
-        for column in ("energy_pj", "core_pj", "leakage_pj", "dram_pj"):
-            expected = float(total["energy_per_inference_pj" if column == "energy_pj" else column])
-            assert sum(float(row[column]) for row in rows) == pytest.approx(expected, rel=1e-9), column
-    first = next(row for row in layers if row["layer"] == "features.0.0" and float(row["vdd_v"]) == 0.9)
-    # ws on 256x256, M,N,K = 784,16,9: the batch's 4 x 784 rows stream through one fold of
-    # 2 R + C + T - 2 = 766 + 3136 = 3902 cycles, 975.5 per image.
-    assert (first["batch"], first["macs"]) == ("4", "112896")
-    assert float(first["cycles_per_image"]) == 3902 / 4
-    assert float(first["utilisation_pct"]) == pytest.approx(100 * 112896 * 4 / (65536 * 3902), rel=1e-12)
