@@ -507,6 +507,7 @@ def write_run_report(path: Any, run_result: Any, *, files: dict[str, str], elaps
         "",
         "![energy per inference](energy.png)",
         "",
+        *_layer_section(result),
         "## The optimizer",
         "",
         "Best plan per VDD of the screen (`best_per_vdd.csv`): predicted figures (analytic, i.i.d. operands, "
@@ -632,6 +633,80 @@ _SCREEN = (
     "latency_overhead_pct",
     "binding",
 )
+
+
+def _nominal_layer_breakdowns(result: Any) -> tuple[Any, ...]:
+    """Each GEMM layer of an optimizer result's model at nominal VDD, unprotected, at its batch."""
+    from experiments.studies.inference_energy import layer_breakdowns
+    from experiments.studies.optimizer.profiling import screen_array
+    from pe_models.energy import pe_energy_model
+
+    config = result.config
+    array = screen_array(config)
+    return layer_breakdowns(
+        [profile.work for profile in result.profiles],
+        pe=config.pe,
+        array=array,
+        vdd_v=float(config.pe.tech.vdd_nominal_v),
+        batch=config.batch,
+        gating=config.gating(),
+        memory=config.memory(array, node_nm=pe_energy_model(config.pe).node_nm, tech=config.pe.tech),
+    )
+
+
+def layer_energy_table(result: Any) -> Table:
+    """``energy_layers.csv`` of ``vscale optimize`` and ``vscale run``: the rows of
+    ``vscale accuracy``'s (:class:`~experiments.studies.inference_energy.LayerEnergyRow`, pJ)
+    for each GEMM layer at nominal VDD without protection, at the configured batch."""
+    from experiments.studies.inference_energy import LayerEnergyRow, layer_energy_rows
+
+    vdd = float(result.config.pe.tech.vdd_nominal_v)
+    rows = layer_energy_rows(vdd, _nominal_layer_breakdowns(result))
+    columns = [item.name for item in dataclasses.fields(LayerEnergyRow)]
+    return Table(columns=columns, rows=[list(dataclasses.astuple(row)) for row in rows])
+
+
+def layer_table(result: Any) -> Table:
+    """Per layer of an optimizer result's model, at nominal VDD without protection: MACs and
+    cycles per image, utilisation of the array and the energy breakdown per image (uJ), for
+    the configured hardware batch (:func:`experiments.studies.inference_energy.layer_breakdowns`,
+    the energy ``vscale energy --model`` gives per layer)."""
+    breakdowns = _nominal_layer_breakdowns(result)
+    parts = ("mac_dynamic", "register_clock", "leakage", "sram", "dram")
+    columns = ["layer", "batch", "macs", "cycles_per_image", "utilisation_pct", *(f"{p}_uj" for p in parts)]
+    rows = []
+    for layer in breakdowns:
+        components = layer.components()
+        rows.append(
+            [
+                layer.name,
+                layer.batch,
+                layer.macs,
+                layer.cycles_per_image,
+                100.0 * layer.utilisation,
+                *(components[f"{p}_pj"].nominal / 1e6 for p in parts),
+                layer.core_pj.nominal / 1e6,
+                layer.total_pj.nominal / 1e6,
+            ]
+        )
+    return Table(columns=[*columns, "core_uj", "energy_uj"], rows=rows, float_format="{:.4g}")
+
+
+def _layer_section(result: Any) -> list[str]:
+    """``report.md``'s per-layer utilisation and energy (empty without the optimizer's profiles)."""
+    if not getattr(result, "profiles", None):
+        return []
+    return [
+        "### Per layer at nominal VDD",
+        "",
+        f"Each GEMM layer at {float(result.config.pe.tech.vdd_nominal_v):g} V without protection, "
+        f"{result.config.batch} image(s) per weight fold: its utilisation of the array "
+        "(`100 MACs x batch / (PEs x cycles)`) and its energy per image (uJ); the rows sum to the "
+        "nominal-VDD unprotected plan above (no recovery there).",
+        "",
+        markdown_table(layer_table(result)),
+        "",
+    ]
 
 
 def _paper_regime_sentence(config: Any) -> str:

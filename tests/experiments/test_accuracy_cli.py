@@ -13,6 +13,7 @@ from experiments.cli import main
 from experiments.pe_options import parse_vdd_range as parse_vdd
 from experiments.studies.accuracy import AccuracyConfig
 from experiments.studies.prepared import top_k_hits
+from tests.packages import require
 
 
 def test_vdd_range_is_inclusive_and_descending():
@@ -46,6 +47,7 @@ def test_accuracy_writes_table_csv_plot_and_config(tmp_path, capsys):
         "accuracy.csv",
         "accuracy.png",
         "config.json",
+        "energy_layers.csv",
         "errors_per_bit.csv",
     ]
     config = json.loads((out / "config.json").read_text())
@@ -172,7 +174,7 @@ def test_a_field_the_plan_sets_is_refused_beside_the_plan(tmp_path, capsys, opti
 
 
 def _mnist_onnx(path, op_type="Relu"):
-    onnx = pytest.importorskip("onnx")
+    onnx = require("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(np.random.SeedSequence(40))

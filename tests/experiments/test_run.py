@@ -93,6 +93,12 @@ def test_run_writes_report_whose_numbers_equal_its_csvs(tmp_path, capsys):
         for column, value in table_row.items():
             if value:
                 assert _same(value, row[column]), column
+    layers = _markdown_rows(report, "### Per layer at nominal VDD")
+    nominal = next(r for r in measured if r["label"] == "step 2: unprotected" and _same("0.9", r["vdd_v"]))
+    assert len(layers) == 17 and all(row["batch"] == "1" for row in layers)
+    assert all(0.0 < float(row["utilisation_pct"]) <= 100.0 for row in layers)
+    # 4 significant digits per shown cell
+    assert sum(float(row["energy_uj"]) for row in layers) == pytest.approx(float(nominal["energy_uj"]), rel=1e-3)
     paper_row = "| paper (MobileNetV2, ImageNet) | 0.5 | 0.001 | 79.4 (what it counts is not published) | | | 0.29 |"
     assert paper_row in report
     assert re.search(r"needs about [0-9,]+ images when [0-9.]+ % of them change class \(Connor 1987", report)

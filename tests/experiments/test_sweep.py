@@ -21,6 +21,7 @@ from experiments.cli import main
 from experiments.studies import STUDIES
 from experiments.sweep import SweepSpec, load_sweep_spec, run_sweep
 from pe_models.errors import ConfigError
+from tests.packages import require
 
 from . import sweep_probe
 
@@ -165,7 +166,7 @@ def test_processes_give_the_same_bits_as_serial(tmp_path):
 
 @pytest.mark.slow
 def test_dask_local_cluster_gives_the_same_bits_as_serial(tmp_path, monkeypatch):
-    pytest.importorskip("distributed")
+    require("distributed")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPOSITORY), os.environ.get("PYTHONPATH", "")]))
     spec = SweepSpec(study=PROBE, fixed={"seed": 2}, grid={"x": list(range(4))})
     serial = run_sweep(spec, store=tmp_path / "serial", executor="serial")
@@ -175,7 +176,7 @@ def test_dask_local_cluster_gives_the_same_bits_as_serial(tmp_path, monkeypatch)
 
 @pytest.mark.slow
 def test_dask_retries_a_point_whose_worker_was_killed(tmp_path, monkeypatch):
-    distributed = pytest.importorskip("distributed")
+    distributed = require("distributed")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPOSITORY), os.environ.get("PYTHONPATH", "")]))
     spec = SweepSpec(study=PROBE, fixed={"seed": 4, "sleep_s": 1.5}, grid={"x": [0, 1, 2, 3]})
     expected = [_expected_value(x, 4) for x in range(4)]
@@ -297,7 +298,7 @@ def test_bad_executor_is_refused(tmp_path, executor, message):
 
 @pytest.mark.slow
 def test_unreachable_scheduler_is_one_line_error_and_writes_nothing(tmp_path):
-    pytest.importorskip("distributed")
+    require("distributed")
     with pytest.raises(ConfigError, match=r"^executor: cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9: "):
         run_sweep(SweepSpec(study=PROBE, grid={"x": [1]}), store=tmp_path / "s", executor="dask:tcp://127.0.0.1:9")
     assert not (tmp_path / "s").exists()
@@ -378,7 +379,7 @@ REAL_GRIDS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("study", sorted(REAL_GRIDS))
 def test_serial_processes_and_dask_give_identical_results_on_a_real_study(tmp_path, study):
-    pytest.importorskip("distributed")
+    require("distributed")
     spec = REAL_GRIDS[study]
     results = {
         executor: run_sweep(spec, store=tmp_path / executor.replace(":", "-"), executor=executor)

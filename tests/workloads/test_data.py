@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pe_models.errors import ConfigError
+from tests.packages import require
 from workloads.data import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -90,7 +91,7 @@ def test_imagenet_preprocess_normalises_a_flat_colour_exactly():
 
 
 def test_photo_views_are_whole_photos_corners_and_mirrors():
-    pytest.importorskip("skimage")
+    require("skimage")
     images, names = photo_views("evaluation", count=4)
     assert images.shape == (4, 3, 224, 224)
     assert names == ("chelsea/full", "chelsea/full/flip", "chelsea/top-left", "chelsea/top-left/flip")

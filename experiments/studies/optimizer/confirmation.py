@@ -429,7 +429,11 @@ class PlanRow:
     ``saving_pct`` (= ``system_saving_pct``) and ``core_saving_pct`` against the
     unprotected run at nominal VDD; ``dvfs_*``: the DVFS baseline at the plan's VDD (no
     Razor, highest error-free clock); ``area_overhead_pct``: the plan's Razor flops and
-    hold-fix buffers over the unprotected PE (``pe_area_um2``).
+    hold-fix buffers over the unprotected PE (``pe_area_um2``). The last columns repeat the
+    system, core, register-and-clock and DVFS energies in pJ under the names ``vscale
+    energy``, ``vscale accuracy`` and ``best_per_vdd.csv`` give them
+    (``energy_per_inference_pj``, ``core_pj``, ``register_clock_pj``,
+    ``dvfs_energy_per_inference_pj``, ``dvfs_core_pj``).
     """
 
     label: str
@@ -472,6 +476,7 @@ class PlanRow:
     core_saving_pct: float = math.nan
     utilisation_pct: float = math.nan
     batch: int = 1
+    cycles_per_image: float = math.nan
     dvfs_f_clk_mhz: float = math.nan
     dvfs_energy_uj: float = math.nan
     dvfs_latency_us: float = math.nan
@@ -480,6 +485,11 @@ class PlanRow:
     pe_area_um2: float = math.nan
     area_overhead_pct: float = math.nan
     product_bits: str = "none"
+    energy_per_inference_pj: float = math.nan
+    core_pj: float = math.nan
+    register_clock_pj: float = math.nan
+    dvfs_energy_per_inference_pj: float = math.nan
+    dvfs_core_pj: float = math.nan
 
 
 def plan_energy(
@@ -693,11 +703,17 @@ def _measured_columns(
         "core_saving_pct": saving_pct(core_uj, nominal_core_uj),
         "utilisation_pct": 100.0 * energy.utilisation,
         "batch": energy.batch,
+        "cycles_per_image": energy.cycles_per_image,
         "dvfs_f_clk_mhz": point.dvfs_f_clk_mhz,
         "dvfs_energy_uj": dvfs.total_pj.nominal / 1e6,
         "dvfs_latency_us": dvfs.latency_us,
         "dvfs_system_saving_pct": saving_pct(dvfs.total_pj.nominal / 1e6, nominal_uj),
         "dvfs_core_saving_pct": saving_pct(dvfs.core_pj.nominal / 1e6, nominal_core_uj),
+        "energy_per_inference_pj": energy.total_pj.nominal,
+        "core_pj": energy.core_pj.nominal,
+        "register_clock_pj": energy.register_clock_pj.nominal,
+        "dvfs_energy_per_inference_pj": dvfs.total_pj.nominal,
+        "dvfs_core_pj": dvfs.core_pj.nominal,
         "pe_area_um2": area.pe_um2,
         "area_overhead_pct": area.overhead_pct(
             int(widest).bit_count() + product.bit_count(),
