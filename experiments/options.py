@@ -106,6 +106,25 @@ def _metavar(name: str, hint: Any, choices: Sequence[str] = ()) -> str:
 
 
 @functools.cache
+def integer_argument(text: str) -> int:
+    """The ``type`` of every integer option: the integer, or a one-line refusal naming what is allowed."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+
+
+def number_argument(text: str) -> float:
+    """The ``type`` of every real-valued option: the number, or a one-line refusal naming what is allowed."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+_ARGUMENT_TYPES: dict[type, Any] = {int: integer_argument, float: number_argument}
+
+
 def _hints(config_type: type) -> dict[str, Any]:
     return typing.get_type_hints(config_type)
 
@@ -276,7 +295,7 @@ def add_config_options(
             keywords["default"] = bool(default) if defaults else argparse.SUPPRESS
         else:
             if kind is not None:
-                keywords["type"] = kind
+                keywords["type"] = _ARGUMENT_TYPES[kind]
             keywords["metavar"] = metavar.get(name) or _metavar(name, hints.get(name), choices.get(name, ()))
             if default is dataclasses.MISSING or name in required:
                 keywords["required"] = True

@@ -635,18 +635,15 @@ _SCREEN = (
 )
 
 
-def layer_table(result: Any) -> Table:
-    """Per layer of an optimizer result's model, at nominal VDD without protection: MACs and
-    cycles per image, utilisation of the array and the energy breakdown per image (uJ), for
-    the configured hardware batch (:func:`experiments.studies.inference_energy.layer_breakdowns`,
-    the energy ``vscale energy --model`` gives per layer)."""
+def _nominal_layer_breakdowns(result: Any) -> tuple[Any, ...]:
+    """Each GEMM layer of an optimizer result's model at nominal VDD, unprotected, at its batch."""
     from experiments.studies.inference_energy import layer_breakdowns
     from experiments.studies.optimizer.profiling import screen_array
     from pe_models.energy import pe_energy_model
 
     config = result.config
     array = screen_array(config)
-    breakdowns = layer_breakdowns(
+    return layer_breakdowns(
         [profile.work for profile in result.profiles],
         pe=config.pe,
         array=array,
@@ -655,6 +652,26 @@ def layer_table(result: Any) -> Table:
         gating=config.gating(),
         memory=config.memory(array, node_nm=pe_energy_model(config.pe).node_nm, tech=config.pe.tech),
     )
+
+
+def layer_energy_table(result: Any) -> Table:
+    """``energy_layers.csv`` of ``vscale optimize`` and ``vscale run``: the rows of
+    ``vscale accuracy``'s (:class:`~experiments.studies.inference_energy.LayerEnergyRow`, pJ)
+    for each GEMM layer at nominal VDD without protection, at the configured batch."""
+    from experiments.studies.inference_energy import LayerEnergyRow, layer_energy_rows
+
+    vdd = float(result.config.pe.tech.vdd_nominal_v)
+    rows = layer_energy_rows(vdd, _nominal_layer_breakdowns(result))
+    columns = [item.name for item in dataclasses.fields(LayerEnergyRow)]
+    return Table(columns=columns, rows=[list(dataclasses.astuple(row)) for row in rows])
+
+
+def layer_table(result: Any) -> Table:
+    """Per layer of an optimizer result's model, at nominal VDD without protection: MACs and
+    cycles per image, utilisation of the array and the energy breakdown per image (uJ), for
+    the configured hardware batch (:func:`experiments.studies.inference_energy.layer_breakdowns`,
+    the energy ``vscale energy --model`` gives per layer)."""
+    breakdowns = _nominal_layer_breakdowns(result)
     parts = ("mac_dynamic", "register_clock", "leakage", "sram", "dram")
     columns = ["layer", "batch", "macs", "cycles_per_image", "utilisation_pct", *(f"{p}_uj" for p in parts)]
     rows = []

@@ -1,7 +1,8 @@
 """``vscale accuracy``: int8 accuracy (or agreement with the float model) against VDD.
 
 Runs :func:`experiments.studies.accuracy.accuracy` and writes ``accuracy.csv``,
-``accuracy.png``, ``errors_per_bit.csv`` and ``config.json`` to ``--out``.
+``accuracy.png``, ``errors_per_bit.csv``, ``energy_layers.csv`` (per VDD and layer: utilisation
+and energy per image) and ``config.json`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     out = output_dir(args)
     write_csv(out / "accuracy.csv", result.table())
     write_csv(out / "errors_per_bit.csv", result.errors_per_bit().table())
+    write_csv(out / "energy_layers.csv", result.layer_table())
     save_figure(out / "accuracy.png", plot_accuracy(result))
     totals = result.totals
     write_config(

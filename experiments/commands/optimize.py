@@ -20,7 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "each layer's own operands, build a per-(layer, bit) sensitivity table, solve for the plan of "
         "least energy per inference within the accuracy-loss, latency-overhead and Razor-flop budgets "
         "(scipy.optimize.milp), and confirm the chosen plan and its neighbours with bit-level injection. "
-        "Writes plan.toml (accepted by --plan), best_per_vdd.csv, pareto.csv, pareto.png, "
+        "Writes plan.toml (accepted by --plan), best_per_vdd.csv, energy_layers.csv, pareto.csv, pareto.png, "
         "confirmation.csv, test.csv, images.csv, sensitivity.csv and config.json. The plan is selected on the "
         "selection images and judged on the test images (disjoint): exit status 1 when the test measurement "
         "misses a budget (the binding budget is named). Method: docs/optimizer.md."
@@ -39,10 +39,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def write_optimizer_outputs(result, directory) -> dict[str, str]:
-    """Write plan.toml, best_per_vdd.csv, pareto.csv/png, screen_heatmap.png, confirmation.csv,
-    sensitivity.csv."""
+    """Write plan.toml, best_per_vdd.csv, energy_layers.csv, pareto.csv/png, screen_heatmap.png,
+    confirmation.csv, sensitivity.csv."""
     from experiments.output import atomic_path, save_figure, write_csv
-    from experiments.report import pareto_figure, rows_table, screen_heatmap, sensitivity_rows
+    from experiments.report import layer_energy_table, pareto_figure, rows_table, screen_heatmap, sensitivity_rows
 
     files = {}
     assert result.chosen is not None
@@ -51,6 +51,9 @@ def write_optimizer_outputs(result, directory) -> dict[str, str]:
     files["plan"] = "plan.toml"
     write_csv(directory / "best_per_vdd.csv", result.table())
     files["best_per_vdd"] = "best_per_vdd.csv"
+    if result.profiles:
+        write_csv(directory / "energy_layers.csv", layer_energy_table(result))
+        files["energy_layers"] = "energy_layers.csv"
     write_csv(directory / "pareto.csv", rows_table(result.pareto))
     save_figure(directory / "pareto.png", pareto_figure(result))
     files["pareto"] = "pareto.csv"

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.options import add_out_option, add_output_options, config_from_args, output_dir, published_path
+from experiments.options import (
+    add_out_option,
+    add_output_options,
+    config_from_args,
+    integer_argument,
+    output_dir,
+    published_path,
+)
 from experiments.output import Table, emit, write_csv, write_json
 from experiments.pe_options import (
     add_pe_options,
@@ -90,7 +97,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="VECTORS.csv",
         help="vectors for the testbench (default: 100 random vectors)",
     )
-    verilog.add_argument("--seed", type=int, default=0, help="seed of the random vectors (default: 0)")
+    verilog.add_argument("--seed", type=integer_argument, default=0, help="seed of the random vectors (default: 0)")
     verilog.add_argument(
         "--structural",
         action="store_true",

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.characterize import Characterization, CharacterizeConfig, characterize, preset_toml
-from experiments.options import add_config_options, add_output_options, config_from_args, output_dir
+from experiments.options import add_config_options, add_output_options, config_from_args, integer_argument, output_dir
 from experiments.output import Table, atomic_path, save_figure, subplots, write_csv, write_json
 from experiments.pe_options import parse_vdd_range
 from experiments.studies.technology import TechConfig, plot_tech, tech, tech_list
@@ -56,7 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "with --cells the corners, default 0.4:1.0:0.05)",
     )
     run_characterize.add_argument(
-        "--workers", type=int, default=2, help="with --cells: ngspice runs at once, niced (default: 2)"
+        "--workers", type=integer_argument, default=2, help="with --cells: ngspice runs at once, niced (default: 2)"
     )
     run_characterize.add_argument(
         "--only",

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from experiments.output import Table
 from experiments.results import StudyResult
 from pe_models.energy import pe_energy_model
 from pe_models.errors import ConfigError
@@ -49,7 +50,15 @@ from .common import (
     set_field,
 )
 from .energy_options import EnergyFields
-from .inference_energy import PointEnergy, energy_columns, inference_layers, point_energy
+from .inference_energy import (
+    LayerEnergyRow,
+    PointEnergy,
+    energy_columns,
+    inference_layers,
+    layer_breakdowns,
+    layer_energy_rows,
+    point_energy,
+)
 from .prepared import PreparedModel, prepare_model, top_k_hits
 
 __all__ = [
@@ -372,10 +381,16 @@ class AccuracyResult(StudyResult[AccuracyRow, AccuracyConfig]):
     row_type = AccuracyRow
 
     error_rows: tuple[ErrorRow, ...] = field(compare=False)
+    layer_rows: tuple[LayerEnergyRow, ...] = field(default=(), compare=False)
 
     def errors_per_bit(self) -> ErrorsPerBit:
         """The error counts as a result of their own (table, CSV, JSON)."""
         return ErrorsPerBit(config=self.config, rows=self.error_rows, totals=self.totals)
+
+    def layer_table(self) -> Table:
+        """Per VDD and GEMM layer: utilisation and energy per image (``energy_layers.csv``)."""
+        columns = [item.name for item in dataclasses.fields(LayerEnergyRow)]
+        return Table(columns=columns, rows=[list(dataclasses.astuple(row)) for row in self.layer_rows])
 
 
 def _accuracy_point(
@@ -525,12 +540,16 @@ def accuracy(
     gating = config.gating()
     memory = config.memory(array, node_nm=pe_energy_model(pe).node_nm, tech=pe.tech)
 
+    recorded: dict[float, dict[str, tuple[int, int]] | None] = {}
+
     def energy(vdd_v: float, backend: Any) -> PointEnergy:
         recovery = getattr(backend, "layer_correction_cycles", None)
         counts = None
         if recovery is not None:
             detections = backend.detections
             counts = {name: (recovery.get(name, 0), detections.get(name, 0)) for name in masks}
+        if backend is not None:
+            recorded[float(vdd_v)] = counts
         return point_energy(
             layers,
             pe=pe,
@@ -576,7 +595,29 @@ def accuracy(
         **config.energy_totals(),
         **config.timing_totals(pe),
     }
-    return AccuracyResult(config=config, rows=tuple(rows), totals=totals, error_rows=tuple(error_rows))
+    layer_rows = tuple(
+        row
+        for vdd in recorded
+        for row in layer_energy_rows(
+            vdd,
+            layer_breakdowns(
+                layers,
+                pe=pe,
+                array=array,
+                vdd_v=vdd,
+                batch=config.batch,
+                images=len(prepared.images),
+                counts=recorded[vdd],
+                masks=masks,
+                product_masks=product_masks,
+                gating=gating,
+                memory=memory,
+            ),
+        )
+    )
+    return AccuracyResult(
+        config=config, rows=tuple(rows), totals=totals, error_rows=tuple(error_rows), layer_rows=layer_rows
+    )
 
 
 def plot_accuracy(result: AccuracyResult) -> Any:

@@ -53,6 +53,7 @@ from sim.layers import GemmProblem
 __all__ = [
     "InferenceLayer",
     "LayerCoefficients",
+    "LayerEnergyRow",
     "PointEnergy",
     "batch_cycles_per_image",
     "dvfs_energy",
@@ -61,6 +62,7 @@ __all__ = [
     "inference_layers",
     "layer_breakdowns",
     "layer_coefficients",
+    "layer_energy_rows",
     "point_energy",
     "record_layer_operands",
 ]
@@ -412,6 +414,51 @@ def dvfs_energy(
         memory=memory,
     )
     return f_mhz, breakdown
+
+
+@dataclass(frozen=True)
+class LayerEnergyRow:
+    """One layer's energy per image at one VDD (``energy_layers.csv`` of ``vscale accuracy``):
+    its utilisation of the array (``100 MACs x batch / (PEs x cycles)``), cycles per image,
+    the components in pJ, the core's and the system's (core, SRAM and DRAM) share of the
+    inference; the layers of one VDD sum to its ``energy_per_inference_pj``."""
+
+    vdd_v: float
+    layer: str
+    batch: int
+    macs: int
+    cycles_per_image: float
+    utilisation_pct: float
+    mac_dynamic_pj: float
+    register_clock_pj: float
+    leakage_pj: float
+    razor_overhead_pj: float
+    correction_pj: float
+    sram_pj: float
+    dram_pj: float
+    core_pj: float
+    energy_pj: float
+
+
+def layer_energy_rows(vdd_v: float, breakdowns: Sequence[EnergyBreakdown]) -> list[LayerEnergyRow]:
+    """:class:`LayerEnergyRow` of each of :func:`layer_breakdowns`' results at `vdd_v`."""
+    rows = []
+    for layer in breakdowns:
+        parts = {name: band.nominal for name, band in layer.components().items()}
+        rows.append(
+            LayerEnergyRow(
+                vdd_v=float(vdd_v),
+                layer=layer.name,
+                batch=layer.batch,
+                macs=layer.macs,
+                cycles_per_image=layer.cycles_per_image,
+                utilisation_pct=100.0 * layer.utilisation,
+                core_pj=layer.core_pj.nominal,
+                energy_pj=layer.total_pj.nominal,
+                **parts,
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ def test_accuracy_writes_table_csv_plot_and_config(tmp_path, capsys):
         "accuracy.csv",
         "accuracy.png",
         "config.json",
+        "energy_layers.csv",
         "errors_per_bit.csv",
     ]
     config = json.loads((out / "config.json").read_text())

@@ -132,7 +132,7 @@ CASES = [
     ),
     pytest.param(
         ["probs", "--seed", "abc"],
-        "!vscale probs: error: argument --seed: invalid int value: 'abc'",
+        "!vscale probs: error: argument --seed: expected an integer, got 'abc'",
         id="probs-seed-text",
     ),
     pytest.param(
@@ -318,8 +318,23 @@ CASES = [
         id="probs-unknown-option",
     ),
     pytest.param(
+        ["energy", "--topology", "mobilenetv2", "--batch", "1.5"],
+        "!vscale energy: error: argument --batch: expected an integer, got '1.5'",
+        id="energy-batch-fraction",
+    ),
+    pytest.param(
+        ["energy", "--topology", "mobilenetv2", "--temperature-c", "warm"],
+        "!vscale energy: error: argument --temperature-c: expected a number, got 'warm'",
+        id="energy-temperature-text",
+    ),
+    pytest.param(
+        ["pe", "verilog", "--seed", "x"],
+        "!vscale pe verilog: error: argument --seed: expected an integer, got 'x'",
+        id="pe-verilog-seed-text",
+    ),
+    pytest.param(
         ["probs", "--samples", "1e6"],
-        "!vscale probs: error: argument --samples: invalid int value: '1e6'",
+        "!vscale probs: error: argument --samples: expected an integer, got '1e6'",
         id="probs-samples-float",
     ),
     pytest.param(

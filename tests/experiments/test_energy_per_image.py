@@ -24,17 +24,43 @@ def _accuracy(images: int, **fields):
     return {row.vdd_v: row for row in vscale.accuracy(images=images, vdd_v=[0.9, 0.6], **fields).rows}
 
 
+def _check_layer_rows(result, batch):
+    """`energy_layers.csv` of `vscale accuracy`: per VDD and GEMM layer, summing to the VDD's row."""
+    for row in result.rows:
+        layers = [layer for layer in result.layer_rows if layer.vdd_v == row.vdd_v]
+        assert len(layers) == 17
+        assert sum(layer.energy_pj for layer in layers) == pytest.approx(row.energy_per_inference_pj, rel=1e-9)
+        assert sum(layer.core_pj for layer in layers) == pytest.approx(row.core_pj, rel=1e-9)
+        assert sum(layer.leakage_pj for layer in layers) == pytest.approx(row.leakage_pj, rel=1e-9)
+    first = next(layer for layer in result.layer_rows if layer.layer == "features.0.0" and layer.vdd_v == 0.9)
+    # ws on 256x256, M,N,K = 784,16,9: the batch's rows stream through one fold of
+    # 2 R + C + T - 2 = 766 + 784 x batch cycles.
+    cycles = 766 + 784 * batch
+    assert (first.batch, first.macs, first.cycles_per_image) == (batch, 112896, cycles / batch)
+    assert first.utilisation_pct == pytest.approx(100 * 112896 * batch / (65536 * cycles), rel=1e-12)
+    assert result.layer_table().columns[:6] == [
+        "vdd_v",
+        "layer",
+        "batch",
+        "macs",
+        "cycles_per_image",
+        "utilisation_pct",
+    ]
+
+
 @pytest.mark.parametrize("batch", [1, 4])
 def test_energy_and_accuracy_agree_per_image_whatever_the_number_of_images(batch):
     energy = _energy_total(batch=batch)
     for images in (1, 100):
-        accuracy = _accuracy(images, batch=batch)
+        result = vscale.accuracy(images=images, vdd_v=[0.9, 0.6], batch=batch)
+        accuracy = {row.vdd_v: row for row in result.rows}
         for vdd in (0.9, 0.6):
             assert accuracy[vdd].batch == energy[vdd].batch == batch
             assert accuracy[vdd].energy_per_inference_pj == energy[vdd].energy_per_inference_pj
             assert accuracy[vdd].core_pj == energy[vdd].core_pj
             assert accuracy[vdd].cycles_per_image == energy[vdd].cycles_per_image
             assert accuracy[vdd].dvfs_energy_per_inference_pj == energy[vdd].dvfs_energy_per_inference_pj
+        _check_layer_rows(result, batch)
 
 
 def test_a_larger_batch_shares_the_weights_so_energy_per_image_falls():
@@ -62,7 +88,7 @@ MEASURED_COLUMNS = (
 
 
 def test_the_optimizer_screen_and_its_measured_plan_give_the_same_energy_per_image():
-    from experiments.report import layer_table, rows_table
+    from experiments.report import layer_energy_table, layer_table, rows_table
 
     config = OptimizeConfig(model="tinymnv2", images=20, vdd_v="0.9:0.89", confirm=True)
     result = optimize(config)
@@ -88,6 +114,9 @@ def test_the_optimizer_screen_and_its_measured_plan_give_the_same_energy_per_ima
         nominal.energy_per_inference_pj, rel=1e-12
     )
     assert sum(row["core_uj"] for row in layers.values()) * 1e6 == pytest.approx(nominal.core_pj, rel=1e-12)
+    csv_rows = layer_energy_table(result)  # energy_layers.csv of optimize and run, pJ
+    column = csv_rows.columns.index("energy_pj")
+    assert sum(row[column] for row in csv_rows.rows) == pytest.approx(nominal.energy_per_inference_pj, rel=1e-12)
     # By hand, ws on 256x256, one fold of 2 R + C + T - 2 = 766 + M cycles per group:
     # features.0.0, M,N,K = 784,16,9: 1550 cycles; 784 x 16 x 9 MACs.
     first = layers["features.0.0"]
