@@ -149,7 +149,7 @@ def _linear_weights(axis: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.nd
     at = np.asarray(at, dtype=np.float64)
     if axis.size == 1:
         return np.zeros_like(at), np.zeros(at.shape, dtype=np.intp)
-    index = np.clip(np.searchsorted(axis, at, side="right") - 1, 0, axis.size - 2)
+    index = np.minimum(np.maximum(np.searchsorted(axis, at, side="right") - 1, 0), axis.size - 2)
     weight = (at - axis[index]) / (axis[index + 1] - axis[index])
     return weight, index
 
@@ -377,15 +377,37 @@ class CellLibraryData:
             )
         return min(max(value, self.vdd_min_v), self.vdd_max_v)
 
+    def _corner_index(self, vdd: float) -> int | None:
+        """Index of the corner within 1e-12 V of `vdd` (a checked supply), or None between corners.
+
+        A one-corner library answers 0 for every supply (its only table).
+        """
+        corners = self._corner_list
+        if len(corners) == 1:
+            return 0
+        for index, corner in enumerate(corners):
+            if abs(corner - vdd) <= 1e-12:
+                return index
+        return None
+
+    @cached_property
+    def _corner_list(self) -> tuple[float, ...]:
+        return tuple(float(v) for v in self.vdd_v)
+
     def _over_vdd(self, per_corner: np.ndarray, vdd_v: float) -> np.ndarray:
-        """PCHIP over the corners (on log where every corner value is > 0) at one VDD."""
+        """PCHIP over the corners (on log where every corner value is > 0) at one VDD.
+
+        At a corner (within 1e-12 V) that corner's values, not interpolated.
+        """
         vdd = self.check_vdd(vdd_v)
         values = np.asarray(per_corner, dtype=np.float64)
-        if values.shape[0] == 1:
-            return values[0]
-        exact = np.flatnonzero(np.isclose(self.vdd_v, vdd, rtol=0.0, atol=1e-12))
-        if exact.size:
-            return values[exact[0]]
+        exact = self._corner_index(vdd)
+        if exact is not None:
+            return values[exact]
+        return self._interpolate(values, vdd)
+
+    def _interpolate(self, values: np.ndarray, vdd: float) -> np.ndarray:
+        """PCHIP of `values` (first axis: the corners) through every corner at `vdd`."""
         if np.all(values > 0):
             return np.exp(_pchip_at(self.vdd_v, np.log(values), vdd))
         return _pchip_at(self.vdd_v, values, vdd)
@@ -406,13 +428,20 @@ class CellLibraryData:
             raise ConfigError(f"pin: {pin!r} of cell {cell} has no timing arc; allowed: {', '.join(arcs)}")
         load = np.asarray(load_ff, dtype=np.float64)
         slew = np.asarray(slew_ps, dtype=np.float64)
-        if np.any(~np.isfinite(load)) or np.any(load < 0):
+        if not (np.isfinite(load) & (load >= 0)).all():
             raise ConfigError(f"load_ff: {load_ff!r}; allowed: finite loads >= 0 fF")
-        if np.any(~np.isfinite(slew)) or np.any(slew < 0):
+        if not (np.isfinite(slew) & (slew >= 0)).all():
             raise ConfigError(f"slew_ps: {slew_ps!r}; allowed: finite slews >= 0 ps")
         load, slew = np.broadcast_arrays(load, slew)
-        per_corner = np.stack([table.at(slew, load) for table in data.arcs[key][quantity]])
-        result = self._over_vdd(per_corner, vdd_v)
+        vdd = self.check_vdd(vdd_v)
+        tables = data.arcs[key][quantity]
+        exact = self._corner_index(vdd)
+        if exact is not None:
+            # At a characterised corner only that corner's table is read: the values the
+            # interpolation over every corner would keep, without evaluating the others.
+            result = tables[exact].at(slew, load)
+        else:
+            result = self._interpolate(np.stack([table.at(slew, load) for table in tables]), vdd)
         return float(result) if result.ndim == 0 else result
 
     # -- the run-time API ---------------------------------------------------------------
