@@ -299,8 +299,8 @@ def test_icarus_agrees_with_gate(tmp_path, stage, variant):
 @pytest.mark.parametrize("variant", DELAYS)
 @pytest.mark.parametrize("stage", STAGES, ids=stage_id)
 def test_icarus_agrees_with_gate_full(tmp_path, stage, variant):
-    """Every netlist at every delay variant, 2000 random + 200 targeted vectors."""
-    run_agreement(tmp_path, stage, variant, n_random=2000, n_targeted=200)
+    """Every netlist at every delay variant, 1000 random + 100 targeted vectors."""
+    run_agreement(tmp_path, stage, variant, n_random=1000, n_targeted=100)
 
 
 ASYMMETRIC_ROTATION = [(stage, ASYMMETRIC[i % len(ASYMMETRIC)]) for i, stage in enumerate(STAGES)]
@@ -323,8 +323,8 @@ def test_icarus_agrees_with_gate_on_per_pin_per_edge_delays(tmp_path, stage, var
 @pytest.mark.parametrize("variant", ASYMMETRIC)
 @pytest.mark.parametrize("stage", STAGES, ids=stage_id)
 def test_icarus_agrees_with_gate_on_per_pin_per_edge_delays_full(tmp_path, stage, variant):
-    """Every netlist at every asymmetric scale, 2000 random + 200 targeted vectors, with a shadow sample."""
-    run_agreement(tmp_path, stage, variant, n_random=2000, n_targeted=200, shadow=True)
+    """Every netlist at every asymmetric scale, 1000 random + 100 targeted vectors, with a shadow sample."""
+    run_agreement(tmp_path, stage, variant, n_random=1000, n_targeted=100, shadow=True)
 
 
 def pulse_netlist() -> Netlist:
