@@ -10,7 +10,11 @@ optimizer's profiling run, by multiplying one small grouped GEMM through the bit
 backend with the run's PE, clock and array at the run's lowest supply voltage (unprotected
 and protected: the two paths steps 2 and 3 take); the run waits for it before starting the
 workers, which then load the kernels from numba's on-disk cache. When the cache is
-already warm the process only loads them (a second of CPU).
+already warm the process only loads them (a second of CPU), and ``vscale run`` starts its
+workers on step 2 before the optimizer runs. The protected kernel is usually compiled
+first by the run itself (the optimizer's screen runs array-order slices with every bit
+protected, about 17 CPU s) while this process compiles the unprotected one (about 39 CPU
+s); it then finds the protected one in the cache.
 
 The warm-up changes no result: it computes nothing the run uses.
 """
