@@ -654,16 +654,21 @@ def _nominal_layer_breakdowns(result: Any) -> tuple[Any, ...]:
     )
 
 
+def _nominal_layer_rows(result: Any) -> list[Any]:
+    """:class:`~experiments.studies.inference_energy.LayerEnergyRow` of each GEMM layer at nominal VDD."""
+    from experiments.studies.inference_energy import layer_energy_rows
+
+    return layer_energy_rows(float(result.config.pe.tech.vdd_nominal_v), _nominal_layer_breakdowns(result))
+
+
 def layer_energy_table(result: Any) -> Table:
     """``energy_layers.csv`` of ``vscale optimize`` and ``vscale run``: the rows of
     ``vscale accuracy``'s (:class:`~experiments.studies.inference_energy.LayerEnergyRow`, pJ)
     for each GEMM layer at nominal VDD without protection, at the configured batch."""
-    from experiments.studies.inference_energy import LayerEnergyRow, layer_energy_rows
+    from experiments.studies.inference_energy import LayerEnergyRow
 
-    vdd = float(result.config.pe.tech.vdd_nominal_v)
-    rows = layer_energy_rows(vdd, _nominal_layer_breakdowns(result))
     columns = [item.name for item in dataclasses.fields(LayerEnergyRow)]
-    return Table(columns=columns, rows=[list(dataclasses.astuple(row)) for row in rows])
+    return Table(columns=columns, rows=[list(dataclasses.astuple(row)) for row in _nominal_layer_rows(result)])
 
 
 def layer_table(result: Any) -> Table:
@@ -671,25 +676,21 @@ def layer_table(result: Any) -> Table:
     cycles per image, utilisation of the array and the energy breakdown per image (uJ), for
     the configured hardware batch (:func:`experiments.studies.inference_energy.layer_breakdowns`,
     the energy ``vscale energy --model`` gives per layer)."""
-    breakdowns = _nominal_layer_breakdowns(result)
-    parts = ("mac_dynamic", "register_clock", "leakage", "sram", "dram")
+    parts = ("mac_dynamic", "register_clock", "leakage", "sram", "dram", "core")
     columns = ["layer", "batch", "macs", "cycles_per_image", "utilisation_pct", *(f"{p}_uj" for p in parts)]
-    rows = []
-    for layer in breakdowns:
-        components = layer.components()
-        rows.append(
-            [
-                layer.name,
-                layer.batch,
-                layer.macs,
-                layer.cycles_per_image,
-                100.0 * layer.utilisation,
-                *(components[f"{p}_pj"].nominal / 1e6 for p in parts),
-                layer.core_pj.nominal / 1e6,
-                layer.total_pj.nominal / 1e6,
-            ]
-        )
-    return Table(columns=[*columns, "core_uj", "energy_uj"], rows=rows, float_format="{:.4g}")
+    rows = [
+        [
+            row.layer,
+            row.batch,
+            row.macs,
+            row.cycles_per_image,
+            row.utilisation_pct,
+            *(getattr(row, f"{p}_pj") / 1e6 for p in parts),
+            row.energy_pj / 1e6,
+        ]
+        for row in _nominal_layer_rows(result)
+    ]
+    return Table(columns=[*columns, "energy_uj"], rows=rows, float_format="{:.4g}")
 
 
 def _layer_section(result: Any) -> list[str]:

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pytest
@@ -36,6 +37,13 @@ TOOL_PACKAGES = {"iverilog": "iverilog", "vvp": "iverilog", "ngspice": "ngspice"
 def running_in_ci() -> bool:
     """True when the ``CI`` environment variable is set to true (GitHub Actions, GitLab, ``.ci/run``)."""
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skip with `reason` outside CI; under CI=true fail instead (a CI run may not skip a reference)."""
+    if running_in_ci():
+        pytest.fail(f"CI=true: {reason}; a CI run may not skip it", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,9 +70,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     absent = [missing_package(module) for marker in item.iter_markers("needs_packages") for module in marker.args]
     reasons = [reason for reason in absent if reason is not None]
     if reasons:
-        if running_in_ci():
-            pytest.fail(f"CI=true: {'; '.join(reasons)}; a CI run may not skip it", pytrace=False)
-        pytest.skip("; ".join(reasons))
+        skip_or_fail("; ".join(reasons))
     commands = [command for marker in item.iter_markers("needs_tools") for command in marker.args]
     if item.get_closest_marker("icarus") is not None:
         commands += ["iverilog", "vvp"]
@@ -72,10 +78,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if not missing:
         return
     packages = " ".join(sorted({TOOL_PACKAGES.get(command, command) for command in missing}))
-    reason = f"needs {', '.join(missing)} on PATH (apt-get install -y {packages})"
-    if running_in_ci():
-        pytest.fail(f"CI=true: {reason}; a CI run may not skip it", pytrace=False)
-    pytest.skip(reason)
+    skip_or_fail(f"needs {', '.join(missing)} on PATH (apt-get install -y {packages})")
 
 
 @pytest.fixture

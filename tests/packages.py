@@ -12,9 +12,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-import pytest
-
-from tests.conftest import missing_package, running_in_ci
+from tests.conftest import missing_package, skip_or_fail
 
 __all__ = ["require"]
 
@@ -26,7 +24,5 @@ def require(module: str) -> ModuleType:
     """
     reason = missing_package(module)
     if reason is not None:
-        if running_in_ci():
-            pytest.fail(f"CI=true: {reason}; a CI run may not skip it", pytrace=False)
-        pytest.skip(reason, allow_module_level=True)
+        skip_or_fail(reason)
     return importlib.import_module(module)

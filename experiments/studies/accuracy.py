@@ -55,7 +55,6 @@ from .inference_energy import (
     PointEnergy,
     energy_columns,
     inference_layers,
-    layer_breakdowns,
     layer_energy_rows,
     point_energy,
 )
@@ -540,7 +539,7 @@ def accuracy(
     gating = config.gating()
     memory = config.memory(array, node_nm=pe_energy_model(pe).node_nm, tech=pe.tech)
 
-    recorded: dict[float, dict[str, tuple[int, int]] | None] = {}
+    recorded: dict[float, PointEnergy] = {}
 
     def energy(vdd_v: float, backend: Any) -> PointEnergy:
         recovery = getattr(backend, "layer_correction_cycles", None)
@@ -548,9 +547,7 @@ def accuracy(
         if recovery is not None:
             detections = backend.detections
             counts = {name: (recovery.get(name, 0), detections.get(name, 0)) for name in masks}
-        if backend is not None:
-            recorded[float(vdd_v)] = counts
-        return point_energy(
+        point = point_energy(
             layers,
             pe=pe,
             array=array,
@@ -564,6 +561,9 @@ def accuracy(
             gating=gating,
             memory=memory,
         )
+        if backend is not None:
+            recorded[float(vdd_v)] = point
+        return point
 
     nominal_v = float(pe.tech.vdd_nominal_v)
     rows, error_rows = accuracy_points(
@@ -595,26 +595,7 @@ def accuracy(
         **config.energy_totals(),
         **config.timing_totals(pe),
     }
-    layer_rows = tuple(
-        row
-        for vdd in recorded
-        for row in layer_energy_rows(
-            vdd,
-            layer_breakdowns(
-                layers,
-                pe=pe,
-                array=array,
-                vdd_v=vdd,
-                batch=config.batch,
-                images=len(prepared.images),
-                counts=recorded[vdd],
-                masks=masks,
-                product_masks=product_masks,
-                gating=gating,
-                memory=memory,
-            ),
-        )
-    )
+    layer_rows = tuple(row for vdd, point in recorded.items() for row in layer_energy_rows(vdd, point.per_layer))
     return AccuracyResult(
         config=config, rows=tuple(rows), totals=totals, error_rows=tuple(error_rows), layer_rows=layer_rows
     )

@@ -463,11 +463,13 @@ def layer_energy_rows(vdd_v: float, breakdowns: Sequence[EnergyBreakdown]) -> li
 
 @dataclass(frozen=True)
 class PointEnergy:
-    """The energy of one operating point and its DVFS baseline at the same supply."""
+    """The energy of one operating point and its DVFS baseline at the same supply;
+    `per_layer`: the layers' breakdowns (:func:`layer_breakdowns`) that `breakdown` sums."""
 
     breakdown: EnergyBreakdown
     dvfs_f_clk_mhz: float
     dvfs: EnergyBreakdown
+    per_layer: tuple[EnergyBreakdown, ...] = ()
 
 
 def point_energy(
@@ -483,12 +485,12 @@ def point_energy(
     """:func:`inference_energy` at `vdd_v` and :func:`dvfs_energy` beside it (same `options`
     except the run's `counts`, `masks`, `images` and `hold_buffers_per_bit`; the DVFS clock
     holds at `vdd_v` minus `guard_band_v`)."""
-    breakdown = inference_energy(layers, pe=pe, array=array, vdd_v=vdd_v, **options)
+    per_layer = layer_breakdowns(layers, pe=pe, array=array, vdd_v=vdd_v, **options)
     shared = {key: options[key] for key in ("batch", "model", "gating", "memory") if key in options}
     f_mhz, dvfs = dvfs_energy(
         layers, pe=pe, array=array, vdd_v=vdd_v, t_setup_ps=t_setup_ps, guard_band_v=guard_band_v, **shared
     )
-    return PointEnergy(breakdown=breakdown, dvfs_f_clk_mhz=f_mhz, dvfs=dvfs)
+    return PointEnergy(breakdown=total_energy(per_layer), dvfs_f_clk_mhz=f_mhz, dvfs=dvfs, per_layer=per_layer)
 
 
 def _saving(value: float, reference: float) -> float:

@@ -648,12 +648,10 @@ def measure_plans(
         reference = measurements.reference
         results = measurements.collect(plans, wrap)
     else:
-        with PlanMeasurements(prepared, config, layers, jobs=jobs) as pending:
+        with PlanMeasurements(prepared, config, layers, jobs=min(jobs, len(plans))) as pending:
             reference = pending.reference
             pending.submit(plans)
-            if jobs > 1 and len(plans) > 1:
-                pending.jobs = min(jobs, len(plans))
-                pending.start_workers()
+            pending.start_workers()
             results = pending.collect(plans, wrap)
     nominal = plan_energy(config, profiles, float(config.pe.tech.vdd_nominal_v), reference, images).breakdown
     nominal_uj = nominal.total_pj.nominal / 1e6
