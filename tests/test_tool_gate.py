@@ -26,8 +26,10 @@ def test_needs_a_tool_on_path():
 """
 
 
-def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ci: str | None):
-    """The three tests above with only ``fake-simulator`` on PATH."""
+def _run(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ci: str | None, tests: str = TESTS
+):
+    """`tests` (default: the three above) with only ``fake-simulator`` on PATH."""
     tool = tmp_path / "bin" / "fake-simulator"
     tool.parent.mkdir()
     tool.write_text("#!/bin/sh\n")
@@ -38,7 +40,7 @@ def _run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: P
     else:
         monkeypatch.setenv("CI", ci)
     pytester.makeconftest(CONFTEST.read_text())
-    pytester.makepyfile(TESTS)
+    pytester.makepyfile(tests)
     return pytester.runpytest_inprocess("-rs", "-p", "no:cacheprovider")
 
 
@@ -79,26 +81,16 @@ def test_needs_a_present_package():
 """
 
 
-def _run_packages(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, ci: str | None):
-    if ci is None:
-        monkeypatch.delenv("CI", raising=False)
-    else:
-        monkeypatch.setenv("CI", ci)
-    pytester.makeconftest(CONFTEST.read_text())
-    pytester.makepyfile(PACKAGE_TESTS)
-    return pytester.runpytest_inprocess("-rs", "-p", "no:cacheprovider")
-
-
-def test_outside_ci_a_missing_package_skips_naming_its_install_command(pytester, monkeypatch):
-    result = _run_packages(pytester, monkeypatch, None)
+def test_outside_ci_a_missing_package_skips_naming_its_install_command(pytester, monkeypatch, tmp_path):
+    result = _run(pytester, monkeypatch, tmp_path, None, PACKAGE_TESTS)
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(
         ["SKIPPED*needs the Python package no_such_package_for_vscale (pip install no_such_package_for_vscale)"]
     )
 
 
-def test_under_ci_a_missing_package_fails_the_run(pytester, monkeypatch):
-    result = _run_packages(pytester, monkeypatch, "true")
+def test_under_ci_a_missing_package_fails_the_run(pytester, monkeypatch, tmp_path):
+    result = _run(pytester, monkeypatch, tmp_path, "true", PACKAGE_TESTS)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*CI=true: needs the Python package no_such_package_for_vscale (pip install *"])
 
