@@ -249,7 +249,7 @@ def _results(workers: list[tuple[Any, Connection]], tasks: list[tuple[int, int]]
         for connection in [item for item in ready if isinstance(item, Connection)]:
             try:
                 status, value = connection.recv()
-            except EOFError:
+            except (EOFError, ConnectionError):  # a killed worker closes or resets its end
                 raise _worker_lost(busy[connection]) from None
             if status == "failed":
                 raise value
@@ -257,7 +257,10 @@ def _results(workers: list[tuple[Any, Connection]], tasks: list[tuple[int, int]]
             if task is None:
                 del busy[connection]
             else:
-                connection.send(task)
+                try:
+                    connection.send(task)
+                except ConnectionError:
+                    raise _worker_lost(busy[connection]) from None
             yield value
         for connection, process in busy.items():
             if process.sentinel in ready and not connection.poll():
