@@ -1172,7 +1172,7 @@ TECHNOLOGIES: Mapping[str, Technology] = _Presets()
 """Technology presets by name: formula presets (a voltage curve; the PE's reasoned cell
 delays scaled by it) and characterised-library presets (:class:`LibraryTechnology`)."""
 
-DEFAULT_TECHNOLOGY: str = "ptm-32nm-hp"
+DEFAULT_TECHNOLOGY: str = "ptm-32nm-hp-cells"
 
 
 def resolve_technology(technology: object) -> TechnologyModel:
