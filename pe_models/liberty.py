@@ -110,38 +110,42 @@ def _pchip_at(x: np.ndarray, y: np.ndarray, at: float) -> np.ndarray:
     """Monotone cubic Hermite (PCHIP) interpolation of every column ``y[:, ...]`` at one point.
 
     The slopes are those of :func:`pe_models.technology.pchip_interpolate` (Fritsch-Carlson
-    interior, shape-preserving three-point ends), applied to all columns at once.
+    interior, shape-preserving three-point ends), applied to all columns at once; only the
+    two knots around `at` get theirs.
     """
-    h = np.diff(x)
     flat = y.reshape(y.shape[0], -1)
-    secant = np.diff(flat, axis=0) / h[:, None]
-    slopes = np.zeros_like(flat)
-    if x.size == 2:
-        slopes[:] = secant[0]
-    else:
-        left, right = secant[:-1], secant[1:]
-        w1 = (2.0 * h[1:] + h[:-1])[:, None]
-        w2 = (h[1:] + 2.0 * h[:-1])[:, None]
-        same = left * right > 0.0
+    n = x.size
+    index = int(np.clip(np.searchsorted(x, at, side="right") - 1, 0, n - 2))
+
+    def h(j: int) -> Any:
+        return x[j + 1] - x[j]
+
+    def secant(j: int) -> np.ndarray:
+        return (flat[j + 1] - flat[j]) / h(j)
+
+    def slope(k: int) -> np.ndarray:
+        if n == 2:
+            return secant(0)
+        if k in (0, n - 1):
+            h0, h1, d0, d1 = (
+                (h(0), h(1), secant(0), secant(1)) if k == 0 else (h(n - 2), h(n - 3), secant(n - 2), secant(n - 3))
+            )
+            value = ((2.0 * h0 + h1) * d0 - h0 * d1) / (h0 + h1)
+            value = np.where(np.sign(value) != np.sign(d0), 0.0, value)
+            return np.where((np.sign(d0) != np.sign(d1)) & (np.abs(value) > np.abs(3.0 * d0)), 3.0 * d0, value)
+        left, right = secant(k - 1), secant(k)
+        w1, w2 = 2.0 * h(k) + h(k - 1), h(k) + 2.0 * h(k - 1)
         with np.errstate(divide="ignore", invalid="ignore"):
             harmonic = (w1 + w2) / (w1 / left + w2 / right)
-        slopes[1:-1] = np.where(same, harmonic, 0.0)
-        for end, (h0, h1, d0, d1) in (
-            (0, (h[0], h[1], secant[0], secant[1])),
-            (-1, (h[-1], h[-2], secant[-1], secant[-2])),
-        ):
-            slope = ((2.0 * h0 + h1) * d0 - h0 * d1) / (h0 + h1)
-            slope = np.where(np.sign(slope) != np.sign(d0), 0.0, slope)
-            slope = np.where((np.sign(d0) != np.sign(d1)) & (np.abs(slope) > np.abs(3.0 * d0)), 3.0 * d0, slope)
-            slopes[end] = slope
-    index = int(np.clip(np.searchsorted(x, at, side="right") - 1, 0, x.size - 2))
+        return np.where(left * right > 0.0, harmonic, 0.0)
+
     width = x[index + 1] - x[index]
     t = (at - x[index]) / width
     h00 = (1.0 + 2.0 * t) * (1.0 - t) ** 2
     h10 = t * (1.0 - t) ** 2
     h01 = t**2 * (3.0 - 2.0 * t)
     h11 = t**2 * (t - 1.0)
-    value = h00 * flat[index] + h10 * width * slopes[index] + h01 * flat[index + 1] + h11 * width * slopes[index + 1]
+    value = h00 * flat[index] + h10 * width * slope(index) + h01 * flat[index + 1] + h11 * width * slope(index + 1)
     return value.reshape(y.shape[1:])
 
 
@@ -152,6 +156,46 @@ def _linear_weights(axis: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.nd
     index = np.minimum(np.maximum(np.searchsorted(axis, at, side="right") - 1, 0), axis.size - 2)
     weight = (at - axis[index]) / (axis[index + 1] - axis[index])
     return weight, index
+
+
+class _CornerStack:
+    """The tables of one arc and quantity at every corner, stacked to be read in one pass.
+
+    Only for tables of one shape with at least two points on each axis; each corner's value
+    is :meth:`NldmTable.at`'s, operation for operation (the same floats), for all corners at once.
+    """
+
+    def __init__(self, tables: Sequence[NldmTable]) -> None:
+        self.slew_ps = np.stack([table.slew_ps for table in tables])
+        self.load_ff = np.stack([table.load_ff for table in tables])
+        self.values = np.stack([table.values for table in tables])
+        self._corners = np.arange(len(tables))[:, None]
+
+    @staticmethod
+    def usable(tables: Sequence[NldmTable]) -> bool:
+        shape = tables[0].values.shape
+        return len(tables) > 1 and min(shape) >= 2 and all(table.values.shape == shape for table in tables)
+
+    @staticmethod
+    def _weights(axis: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        below = (axis[:, :, None] <= at[None, None, :]).sum(axis=1) - 1
+        index = np.minimum(np.maximum(below, 0), axis.shape[1] - 2)
+        rows = np.arange(axis.shape[0])[:, None]
+        low = axis[rows, index]
+        return (at[None, :] - low) / (axis[rows, index + 1] - low), index
+
+    def at(self, slew_ps: np.ndarray, load_ff: np.ndarray) -> np.ndarray:
+        """Every corner's bilinear value, shape ``(corners, *slew_ps.shape)``."""
+        shape = slew_ps.shape
+        slew, load = slew_ps.reshape(-1), load_ff.reshape(-1)
+        weights_s, index_s = self._weights(self.slew_ps, slew)
+        weights_l, index_l = self._weights(self.load_ff, load)
+        v, c = self.values, self._corners
+        s1 = np.minimum(index_s + 1, self.slew_ps.shape[1] - 1)
+        l1 = np.minimum(index_l + 1, self.load_ff.shape[1] - 1)
+        low = v[c, index_s, index_l] * (1 - weights_l) + v[c, index_s, l1] * weights_l
+        high = v[c, s1, index_l] * (1 - weights_l) + v[c, s1, l1] * weights_l
+        return (low * (1 - weights_s) + high * weights_s).reshape(len(v), *shape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -275,6 +319,7 @@ class CellLibraryData:
             )
         self.vdd_nominal_v = nominal
         self.razor_flop = razor_flop
+        self._stacks: dict[int, tuple[tuple[NldmTable, ...], _CornerStack | None]] = {}
         every = dict(self.cells_data)
         if razor_flop is not None:
             every["razor_dff"] = razor_flop
@@ -441,8 +486,18 @@ class CellLibraryData:
             # interpolation over every corner would keep, without evaluating the others.
             result = tables[exact].at(slew, load)
         else:
-            result = self._interpolate(np.stack([table.at(slew, load) for table in tables]), vdd)
+            result = self._interpolate(self._corner_values(tables, slew, load), vdd)
         return float(result) if result.ndim == 0 else result
+
+    def _corner_values(self, tables: tuple[NldmTable, ...], slew: np.ndarray, load: np.ndarray) -> np.ndarray:
+        """Every corner's table at (`slew`, `load`), stacked over the corners."""
+        kept = self._stacks.get(id(tables))
+        if kept is None:
+            kept = self._stacks[id(tables)] = (tables, _CornerStack(tables) if _CornerStack.usable(tables) else None)
+        stack = kept[1]
+        if stack is None:
+            return np.stack([table.at(slew, load) for table in tables])
+        return stack.at(slew, load)
 
     # -- the run-time API ---------------------------------------------------------------
 
