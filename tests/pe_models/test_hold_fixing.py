@@ -156,7 +156,9 @@ def _mac_vectors(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
 def test_chain_level_equals_the_gate_level_with_hold_buffers(rng, cells, scale, technology):
     """Latched, shadow and per-bit settle times, bit for bit, with 150 ps hold fixing on 31:12
     (the gate level on the stage's arcs and its inputs' clock-to-Q launch times)."""
-    pe = razor_pe(PEConfig(cells=cells, technology=technology), f_clk_mhz=700.0, protected_mask=0xFFFFF000, window_ps=150.0)
+    pe = razor_pe(
+        PEConfig(cells=cells, technology=technology), f_clk_mhz=700.0, protected_mask=0xFFFFF000, window_ps=150.0
+    )
     assert pe.hold_buffers[31] > 0 and pe.hold_buffers[11] == 0
     timing = stage_timing(pe, t_clk_ps=T_CLK_PS, delay_scale=scale)
     vectors = _mac_vectors(1500, rng)
@@ -184,7 +186,9 @@ def test_chain_level_equals_the_gate_level_with_hold_buffers(rng, cells, scale, 
 def test_chain_level_equals_the_gate_level_with_hold_buffers_and_variation(rng, cells, technology):
     """Per-lane factors scale every exact arc and the inputs' clock-to-Q launch times before
     rounding (the characterised library launches its inputs at the flip-flops' clock-to-Q)."""
-    pe = razor_pe(PEConfig(cells=cells, technology=technology), f_clk_mhz=700.0, protected_mask=0xFFFF0000, window_ps=200.0)
+    pe = razor_pe(
+        PEConfig(cells=cells, technology=technology), f_clk_mhz=700.0, protected_mask=0xFFFF0000, window_ps=200.0
+    )
     timing = stage_timing(pe, t_clk_ps=T_CLK_PS, delay_scale=1.6)
     vectors = _mac_vectors(600, rng)
     factors = rng.normal(1.0, 0.1, 600)
@@ -227,7 +231,12 @@ def test_a_buffered_bit_is_the_sum_sampled_a_chain_delay_earlier():
 )
 def test_gate_level_equals_icarus_with_hold_buffers(tmp_path, rng, cells, pipeline, technology):
     """The buffered stage through Icarus: latched and shadow values, bit for bit."""
-    pe = razor_pe(PEConfig(cells=cells, pipeline=pipeline, technology=technology), f_clk_mhz=700.0, protected_mask=0xFFFF0000, window_ps=120.0)
+    pe = razor_pe(
+        PEConfig(cells=cells, pipeline=pipeline, technology=technology),
+        f_clk_mhz=700.0,
+        protected_mask=0xFFFF0000,
+        window_ps=120.0,
+    )
     stage = "adder" if pipeline == "registered" else "mac"
     netlist = pe.stages[stage]
     assert netlist.cell_counts()["buf"] > 0

@@ -64,7 +64,9 @@ def test_exact_stream_adder_matches_gate_level_on_the_characterised_library(rng,
     setup_fs = probe.t_clk_fs - probe.t_sample_fs
 
     def latest_fs(stage: str, output: str) -> int:
-        return int(static_output_arrival_fs(pe.stages[stage], probe.arcs_fs(stage), output, probe.launch_fs(stage)).max())
+        return int(
+            static_output_arrival_fs(pe.stages[stage], probe.arcs_fs(stage), output, probe.launch_fs(stage)).max()
+        )
 
     timing = stage_timing(pe, t_clk_ps=(latest_fs("multiplier", "product") + setup_fs) / 1000 + 20.0, delay_scale=1.0)
     assert latest_fs("adder", "sum") > timing.t_sample_fs
