@@ -9,6 +9,10 @@ from pe_models.errors import ConfigError
 from pe_models.operands import synthetic_stream
 from pe_models.pe import PEConfig, stage_timing
 
+FORMULA = "ptm-32nm-hp"
+"""The formula preset (one reasoned delay per cell type): the analytic level's closed forms on
+unconditioned carry statistics; the characterised library has its own tests below."""
+
 
 @pytest.fixture(scope="module")
 def dnn_stream():
@@ -33,7 +37,7 @@ def dnn_statistics(dnn_stream):
 )
 def test_rca_matches_chain_monte_carlo_within_tolerance(dnn_stream, dnn_statistics, cells, scale, frequent_errors):
     """2in at x1.6 and x2.3 has a first carry step with old propagates; x3.2 has none."""
-    pe = PEConfig(cells=cells)
+    pe = PEConfig(cells=cells, technology=FORMULA)
     timing = stage_timing(pe, t_clk_ps=1428.6, delay_scale=scale)
     predicted = adder_bit_error_probabilities(pe, timing, dnn_statistics)
     pairs = dnn_stream.iid_pairs(1_000_000, seed=np.random.SeedSequence(11))
@@ -58,7 +62,7 @@ def test_hand_computed_single_value_distribution():
     b = np.array([[1, -1, 1, -1]])
     c = np.zeros((1, 4), dtype=np.int64)
     stats = carry_statistics(OperandStream(a=a, b=b, c=c, source="hand"))
-    pe = PEConfig(cells="compound")
+    pe = PEConfig(cells="compound", technology=FORMULA)
     timing = stage_timing(pe, t_clk_ps=400.0, delay_scale=1.0)
     assert not adder_bit_error_probabilities(pe, timing, stats).any()
     assert stats.run[31, 31] == pytest.approx(0.5)
@@ -124,7 +128,7 @@ def test_two_input_schedule_by_hand():
     """
     from pe_models.analytic import two_input_schedule
 
-    pe = PEConfig(cells="2in")
+    pe = PEConfig(cells="2in", technology=FORMULA)
     assert two_input_schedule(stage_timing(pe, t_clk_ps=1000.0)) == (30, False)
     assert two_input_schedule(stage_timing(pe, t_clk_ps=999.0)) == (30, False)
     assert two_input_schedule(stage_timing(pe, t_clk_ps=998.0)) == (29, True)

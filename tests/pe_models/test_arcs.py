@@ -22,6 +22,9 @@ from pe_models.netlist import CONST0, CONST1, Netlist
 from pe_models.pe import PEConfig, stage_timing
 from tests.pe_models.synthetic_delays import LinearDelays
 
+FORMULA = "ptm-32nm-hp"
+"""The formula preset: the PE's reasoned delays (one per cell type) times the voltage curve."""
+
 
 def two_cell_netlist() -> Netlist:
     """``g1 = nand2(a, b)``, ``g2 = and2(g1, a)``; outputs ``y = [g2, g1]`` (both into flip-flops)."""
@@ -153,7 +156,7 @@ def test_arc_delays_read_the_slew_of_the_input_edge_that_causes_the_output_edge(
 
 def test_reasoned_delays_give_every_pin_and_edge_of_a_type_the_rounded_scaled_delay():
     """compound x1.37: XOR3 30 ps -> 41.1 ps = 41100 fs, MAJ3 20 ps -> 27400 fs on every pin and edge."""
-    pe = PEConfig(cells="compound")
+    pe = PEConfig(cells="compound", technology=FORMULA)
     timing = stage_timing(pe, t_clk_ps=1000.0, delay_scale=1.37)
     netlist = pe.stages["adder"]
     arcs = timing.arcs_fs("adder")
@@ -168,6 +171,9 @@ def test_per_type_delays_are_refused_for_a_library_with_per_pin_delays():
     other = type(timing)(t_sample_fs=1, delay_scale=1.0, t_clk_fs=2, arcs=timing.arcs)
     with pytest.raises(ConfigError, match=r"^delays_fs: this library has per-pin, per-edge delays; use "):
         _ = other.delays_fs
+    library = stage_timing(PEConfig(cells="compound", technology="ptm-32nm-hp-cells"), t_clk_ps=1000.0)
+    with pytest.raises(ConfigError, match=r"^delays_fs: this library has per-pin, per-edge delays; use "):
+        _ = library.delays_fs
 
 
 def test_stage_timings_compare_by_their_arcs():
@@ -204,7 +210,7 @@ def test_earliest_arrival_takes_the_fastest_pin_and_edge():
 
 @pytest.mark.parametrize("cells", ["2in", "compound"])
 def test_latest_arrival_with_one_delay_per_type_is_the_per_type_static_timing(cells):
-    pe = PEConfig(cells=cells, pipeline="fused", adder="ks")
+    pe = PEConfig(cells=cells, pipeline="fused", adder="ks", technology=FORMULA)
     timing = stage_timing(pe, t_clk_ps=1000.0, delay_scale=1.7)
     netlist = pe.stages["mac"]
     arrival = latest_arrival_fs(netlist, timing.arcs_fs("mac"))

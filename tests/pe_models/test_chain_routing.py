@@ -18,6 +18,11 @@ from pe_models.gate import simulate_gate
 from pe_models.pe import OperatingPoint, PEConfig, StageTiming, stage_arcs, stage_timing
 from tests.pe_models.synthetic_delays import LinearDelays, asymmetric_intrinsics
 
+FORMULA = "ptm-32nm-hp"
+"""The formula preset: one reasoned delay per cell type, so the closed forms hold until an arc
+is changed by hand. On a characterised compound library the per-MAC kernel takes the
+per-edge model instead (chain.edge_table), tested in test_edge_lanes.py."""
+
 CONFIGS = [
     dict(cells=c, adder=a, pipeline=p)
     for c in ("compound", "2in")
@@ -72,7 +77,7 @@ def random_macs(rng, n):
 
 @pytest.mark.parametrize("cells", ["compound", "2in"])
 def test_closed_form_holds_for_a_reasoned_library(cells):
-    pe = PEConfig(cells=cells)
+    pe = PEConfig(cells=cells, technology=FORMULA)
     timing = stage_timing(pe, t_clk_ps=800.0, delay_scale=1.9)
     delays = closed_form_delays(pe, timing)
     assert delays is not None
@@ -88,7 +93,7 @@ def test_closed_form_is_only_for_the_registered_ripple_carry_adder(config):
 
 @pytest.mark.parametrize(("cells", "kind"), [("compound", "maj3"), ("compound", "xor3"), ("2in", "or2")])
 def test_one_differing_arc_of_an_adder_cell_breaks_the_closed_form(cells, kind):
-    pe = PEConfig(cells=cells)
+    pe = PEConfig(cells=cells, technology=FORMULA)
     # a clock the adder misses: at one it meets, the whole-point screen latches every MAC settled
     timing = stage_timing(pe, t_clk_ps=500.0)
     cell = [c.kind for c in pe.stages["adder"].cells].index(kind)
@@ -98,7 +103,7 @@ def test_one_differing_arc_of_an_adder_cell_breaks_the_closed_form(cells, kind):
 
 
 def test_a_differing_multiplier_arc_keeps_the_adder_closed_form():
-    pe = PEConfig(cells="compound")
+    pe = PEConfig(cells="compound", technology=FORMULA)
     timing = stage_timing(pe, t_clk_ps=800.0)
     changed = with_arc(timing, "multiplier", 0, 0, 0, 12345.0)
     assert closed_form_delays(pe, changed) is not None
@@ -106,7 +111,7 @@ def test_a_differing_multiplier_arc_keeps_the_adder_closed_form():
 
 def test_with_variation_factors_the_check_reads_the_exact_arcs():
     """Two arcs that round to the same fs but differ before rounding scale apart: no closed form."""
-    pe = PEConfig(cells="compound")
+    pe = PEConfig(cells="compound", technology=FORMULA)
     timing = stage_timing(pe, t_clk_ps=800.0)
     cell = [c.kind for c in pe.stages["adder"].cells].index("maj3")
     changed = with_arc(timing, "adder", cell, 0, 0, timing.arcs.exact_fs("adder")[cell, 0, 0] + 0.25)
@@ -176,7 +181,7 @@ def test_per_mac_kernel_routes_the_adder_to_the_exact_kernel(cells, rng):
     """A clock the multiplier meets and the adder does not (0.7 of its longest path): every MAC of the
     stream is the gate-level adder stage from the previous MAC's product and partial sum, main and
     shadow samples."""
-    pe = PEConfig(cells=cells)
+    pe = PEConfig(cells=cells, technology=FORMULA)
     probe = asymmetric_timing(pe, t_clk_ps=1000.0, seed=1)
     multiplier = pe.stages["multiplier"]
     product_ps = latest_arrival_fs(multiplier, probe.arcs_fs("multiplier"), probe.launch_fs("multiplier")).max() / 1000
@@ -239,7 +244,7 @@ def test_analytic_level_takes_arcs_that_differ_by_pin_or_edge_only_with_sign_tab
     from pe_models.analytic import adder_bit_error_probabilities, carry_statistics, needs_product_sign
     from pe_models.operands import synthetic_stream
 
-    pe = PEConfig(cells="compound", technology="ptm-32nm-hp")
+    pe = PEConfig(cells="compound", technology=FORMULA)
     timing = asymmetric_timing(pe, t_clk_ps=500.0)
     assert needs_product_sign(pe, timing)
     statistics = carry_statistics(synthetic_stream("uniform", lanes=4, steps=64, seed=1), width=32)

@@ -10,6 +10,11 @@ from pe_models.gate import simulate_gate, simulate_gate_fast
 from pe_models.pe import PEConfig, stage_timing
 from tests.pe_models.synthetic_delays import LinearDelays, asymmetric_intrinsics
 
+FORMULA = "ptm-32nm-hp"
+"""One delay per cell type (the PE's reasoned delays scaled by the voltage curve): the
+tests of ``timing.delays_fs`` and ``pe.library.delays_ps`` run on it."""
+LIBRARY = "ptm-32nm-hp-cells"
+
 CONFIGS = [
     dict(cells=c, adder=a, pipeline=p)
     for c in ("compound", "2in")
@@ -33,7 +38,7 @@ def _operands(rng, netlist, n):
 @pytest.mark.parametrize("scale", [1.0, 2.5])
 def test_numba_gate_level_equals_the_python_reference(config, scale, rng):
     """Each stage is sampled at 0.7 of its longest static path, so late and glitching bits occur."""
-    pe = PEConfig(**config)
+    pe = PEConfig(**config, technology=FORMULA)
     for netlist in pe.stages.values():
         nominal = stage_timing(pe, t_clk_ps=1000.0, delay_scale=scale)
         output = list(netlist.outputs)[-1]
@@ -60,7 +65,7 @@ def test_numba_gate_level_with_per_cell_delays(rng):
 
 
 def test_per_lane_factors_equal_per_lane_rounded_delays(rng):
-    pe = PEConfig(cells="compound", adder="ks")
+    pe = PEConfig(cells="compound", adder="ks", technology=FORMULA)
     timing = stage_timing(pe, t_clk_ps=400.0, delay_scale=2.0)
     netlist = pe.stages["adder"]
     old, new = _operands(rng, netlist, 40)
@@ -87,43 +92,38 @@ def test_per_lane_factors_equal_per_lane_rounded_delays(rng):
         assert fast.latched[lane] == one.latched[0]
 
 
+@pytest.mark.parametrize("technology", [FORMULA, LIBRARY])
 @pytest.mark.parametrize(
     "config",
     [c for c in CONFIGS if not (c["adder"] == "rca" and c["pipeline"] == "registered")],
     ids=lambda c: "-".join(c.values()),
 )
-def test_chain_level_of_every_other_configuration_is_exact(config, rng):
-    pe = PEConfig(**config)
+def test_chain_level_of_every_other_configuration_is_exact(config, technology, rng):
+    """The Python gate level on the stage's arcs and clock-to-Q launch times (zero on the formula preset)."""
+    pe = PEConfig(**config, technology=technology)
     timing = stage_timing(pe, t_clk_ps=450.0, delay_scale=1.8)
     prev_a, prev_b, a, b = rng.integers(-128, 128, (4, 200))
     prev_c, c = rng.integers(-(2**12), 2**12, (2, 200))
     chain = evaluate_chain(pe, timing, prev_a=prev_a, prev_b=prev_b, prev_c=prev_c, a=a, b=b, c=c)
+
+    def gate(stage, old, new):
+        return simulate_gate(
+            pe.stages[stage],
+            old,
+            new,
+            delays_fs=timing.arcs_fs(stage),
+            t_sample_fs=timing.t_sample_fs,
+            launch_fs=timing.launch_fs(stage),
+        )
+
     if pe.pipeline == "registered":
-        gate = simulate_gate(
-            pe.stages["adder"],
-            {"product": prev_a * prev_b, "c": prev_c},
-            {"product": a * b, "c": c},
-            delays_fs=timing.delays_fs,
-            t_sample_fs=timing.t_sample_fs,
-        )
-        product = simulate_gate(
-            pe.stages["multiplier"],
-            {"a": prev_a, "b": prev_b},
-            {"a": a, "b": b},
-            delays_fs=timing.delays_fs,
-            t_sample_fs=timing.t_sample_fs,
-        )
+        stage = gate("adder", {"product": prev_a * prev_b, "c": prev_c}, {"product": a * b, "c": c})
+        product = gate("multiplier", {"a": prev_a, "b": prev_b}, {"a": a, "b": b})
         assert np.array_equal(chain.product_latched & 0xFFFF, product.latched)
     else:
-        gate = simulate_gate(
-            pe.stages["mac"],
-            {"a": prev_a, "b": prev_b, "c": prev_c},
-            {"a": a, "b": b, "c": c},
-            delays_fs=timing.delays_fs,
-            t_sample_fs=timing.t_sample_fs,
-        )
-    assert np.array_equal(chain.latched & 0xFFFFFFFF, gate.latched)
-    assert np.array_equal(chain.settle_fs, gate.settle_fs)
+        stage = gate("mac", {"a": prev_a, "b": prev_b, "c": prev_c}, {"a": a, "b": b, "c": c})
+    assert np.array_equal(chain.latched & 0xFFFFFFFF, stage.latched)
+    assert np.array_equal(chain.settle_fs, stage.settle_fs)
 
 
 def _asymmetric(netlist, cells: str, scale: float, seed: int):

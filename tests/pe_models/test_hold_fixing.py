@@ -1,8 +1,10 @@
 """Hold fixing of Razor bits with BUF cells: feasibility by hand, and every level timing the buffers.
 
-Expected values: hand sums of the library's cell delays along the paths (compound: XOR3 30,
-MAJ3 20 ps; 2-input: XOR2 22, AND2 15, OR2 16 ps; BUF 14 ps; setup 25 ps, hold 10 ps; all at
-nominal VDD), Icarus Verilog on the buffered netlist, and the gate level for the chain level.
+Expected values: hand sums of the reasoned library's cell delays along the paths (compound:
+XOR3 30, MAJ3 20 ps; 2-input: XOR2 22, AND2 15, OR2 16 ps; BUF 14 ps; setup 25 ps, hold 10 ps;
+all at nominal VDD; the formula preset ptm-32nm-hp, pinned), Icarus Verilog on the buffered
+netlist, and the gate level for the chain level (on the formula preset and on the
+characterised library ptm-32nm-hp-cells).
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ T_CLK_PS = 1e6 / 700.0
 T_SAMPLE_PS = T_CLK_PS - 25.0
 COLUMNS = ("prev_a", "prev_b", "prev_c", "a", "b", "c")
 MASK32 = (1 << 32) - 1
+FORMULA = "ptm-32nm-hp"
+LIBRARY = "ptm-32nm-hp-cells"
+BOTH = pytest.mark.parametrize("technology", [FORMULA, LIBRARY])
+
+
+def _pe(**fields) -> PEConfig:
+    """A PE on the formula preset: one reasoned delay per cell type, the hand sums above."""
+    return PEConfig(**fields, technology=FORMULA)
 
 
 def _compound_longest_ps(bit: int) -> float:
@@ -39,7 +49,7 @@ def _two_input_longest_ps(bit: int) -> float:
 def test_feasibility_of_the_compound_ripple_carry_adder_by_hand():
     """Slack of bit 31: 1403.571 - 650 = 753.571 ps: floor(753.571 / 14) = 53 buffers (742 ps);
     the largest window is 30 + 742 - 10 = 762 ps, so every protected bit gets 53 buffers."""
-    feasibility = razor_feasibility(PEConfig(), f_clk_mhz=700.0, protected_mask=0xFFFFFF00)
+    feasibility = razor_feasibility(_pe(), f_clk_mhz=700.0, protected_mask=0xFFFFFF00)
     buffers = math.floor((T_SAMPLE_PS - _compound_longest_ps(31)) / 14.0)
     assert buffers == 53
     assert feasibility.window_range_ps == (0.0, 30.0 + 14.0 * buffers - 10.0) == (0.0, 762.0)
@@ -60,7 +70,7 @@ def test_feasibility_of_the_compound_ripple_carry_adder_by_hand():
 def test_feasibility_of_the_two_input_ripple_carry_adder_by_hand():
     """Shortest path of every bit XOR2 + XOR2 = 44 ps; bit 31's longest 31 x 31 + 22 = 983 ps:
     floor((1403.571 - 983) / 14) = 30 buffers, the largest window 44 + 420 - 10 = 454 ps."""
-    feasibility = razor_feasibility(PEConfig(cells="2in"), f_clk_mhz=700.0)
+    feasibility = razor_feasibility(_pe(cells="2in"), f_clk_mhz=700.0)
     np.testing.assert_array_equal(feasibility.min_path_ps, [44.0] * 32)
     np.testing.assert_array_equal(feasibility.max_path_ps, [_two_input_longest_ps(i) for i in range(32)])
     assert feasibility.window_range_ps == (0.0, 454.0)
@@ -69,7 +79,7 @@ def test_feasibility_of_the_two_input_ripple_carry_adder_by_hand():
 
 def test_a_given_window_gets_the_fewest_buffers_that_meet_hold():
     """150 + 10 - 30 = 130 ps short: ceil(130 / 14) = 10 buffers (140 ps) on the protected bits."""
-    feasibility = razor_feasibility(PEConfig(), f_clk_mhz=700.0, protected_mask=0xFFF00000, window_ps=150.0)
+    feasibility = razor_feasibility(_pe(), f_clk_mhz=700.0, protected_mask=0xFFF00000, window_ps=150.0)
     np.testing.assert_array_equal(feasibility.hold_buffers, [0] * 20 + [10] * 12)
     assert feasibility.min_path_with_buffers_ps[31] == 170.0
     assert feasibility.max_path_with_buffers_ps[31] == 650.0 + 140.0
@@ -78,40 +88,40 @@ def test_a_given_window_gets_the_fewest_buffers_that_meet_hold():
 
 def test_a_window_below_the_shortest_path_needs_no_buffers():
     """Window 20 ps + hold 10 ps = 30 ps = one XOR3: hold already met."""
-    assert not razor_feasibility(PEConfig(), f_clk_mhz=700.0, window_ps=20.0).hold_buffers.any()
-    assert razor_feasibility(PEConfig(), f_clk_mhz=700.0, window_ps=21.0).hold_buffers.tolist() == [1] * 32
+    assert not razor_feasibility(_pe(), f_clk_mhz=700.0, window_ps=20.0).hold_buffers.any()
+    assert razor_feasibility(_pe(), f_clk_mhz=700.0, window_ps=21.0).hold_buffers.tolist() == [1] * 32
 
 
 def test_a_window_past_the_range_is_a_one_line_error_naming_the_range():
-    timing = stage_timing(PEConfig(), t_clk_ps=T_CLK_PS)
+    timing = stage_timing(_pe(), t_clk_ps=T_CLK_PS)
     with pytest.raises(
         ConfigError,
         match=r"^razor_window_ps: 800 ps is outside the feasible range 0\.\.762 ps of protected bits 31:8 at 700 MHz "
         r"\(hold after buffering, longest path with the buffers at nominal VDD\); allowed: 0\.\.762 ps$",
     ):
-        window_fs(timing, 800.0, pe=PEConfig(), protected_mask=0xFFFFFF00)
-    assert window_fs(timing, None, pe=PEConfig(), protected_mask=0xFFFFFF00) == 762_000
-    assert window_fs(timing, 762.0, pe=PEConfig(), protected_mask=0xFFFFFF00) == 762_000
+        window_fs(timing, 800.0, pe=_pe(), protected_mask=0xFFFFFF00)
+    assert window_fs(timing, None, pe=_pe(), protected_mask=0xFFFFFF00) == 762_000
+    assert window_fs(timing, 762.0, pe=_pe(), protected_mask=0xFFFFFF00) == 762_000
 
 
 def test_a_plan_whose_longest_path_misses_the_clock_is_infeasible():
     """At 2000 MHz T_clk - t_setup = 475 ps < bit 31's 650 ps, even without buffers; bits 31:24
     at 1400 MHz fit (slack of bit 31: 714.286 - 25 - 650 = 39.3 ps: 2 buffers, window 48 ps)."""
-    timing = stage_timing(PEConfig(), t_clk_ps=500.0)
+    timing = stage_timing(_pe(), t_clk_ps=500.0)
     with pytest.raises(
         ConfigError,
         match=r"^protect: no feasible Razor window for protected bits 31:0 at 2000 MHz: bit 31's longest path, "
         r"650 ps without hold buffers, misses T_clk - t_setup = 475 ps at nominal VDD; allowed: a slower clock "
         r"or fewer protected bits$",
     ):
-        window_fs(timing, None, pe=PEConfig())
-    assert window_range_fs(PEConfig(), f_clk_mhz=2000.0) is None
-    assert window_range_fs(PEConfig(), f_clk_mhz=1400.0, protected_mask=0xFF000000) == (0, 48_000)
+        window_fs(timing, None, pe=_pe())
+    assert window_range_fs(_pe(), f_clk_mhz=2000.0) is None
+    assert window_range_fs(_pe(), f_clk_mhz=1400.0, protected_mask=0xFF000000) == (0, 48_000)
 
 
 def test_buffers_sit_between_the_sum_and_the_flip_flop_and_lengthen_no_other_path():
-    pe = PEConfig(hold_buffers=(0,) * 30 + (3, 5))
-    plain = PEConfig()
+    pe = _pe(hold_buffers=(0,) * 30 + (3, 5))
+    plain = _pe()
     stage, reference = pe.stages["adder"], plain.stages["adder"]
     assert stage.cell_counts() == {**reference.cell_counts(), "buf": 8}
     delays = dict(stage_timing(pe, t_clk_ps=T_CLK_PS).delays_fs)
@@ -140,11 +150,15 @@ def _mac_vectors(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return {"prev_a": a[:-1], "prev_b": b[:-1], "prev_c": c[:-1], "a": a[1:], "b": b[1:], "c": c[1:]}
 
 
+@BOTH
 @pytest.mark.parametrize("cells", ["compound", "2in"])
 @pytest.mark.parametrize("scale", [1.0, 1.9, 2.4, 3.5])
-def test_chain_level_equals_the_gate_level_with_hold_buffers(rng, cells, scale):
-    """Latched, shadow and per-bit settle times, bit for bit, with 150 ps hold fixing on 31:12."""
-    pe = razor_pe(PEConfig(cells=cells), f_clk_mhz=700.0, protected_mask=0xFFFFF000, window_ps=150.0)
+def test_chain_level_equals_the_gate_level_with_hold_buffers(rng, cells, scale, technology):
+    """Latched, shadow and per-bit settle times, bit for bit, with 150 ps hold fixing on 31:12
+    (the gate level on the stage's arcs and its inputs' clock-to-Q launch times)."""
+    pe = razor_pe(
+        PEConfig(cells=cells, technology=technology), f_clk_mhz=700.0, protected_mask=0xFFFFF000, window_ps=150.0
+    )
     assert pe.hold_buffers[31] > 0 and pe.hold_buffers[11] == 0
     timing = stage_timing(pe, t_clk_ps=T_CLK_PS, delay_scale=scale)
     vectors = _mac_vectors(1500, rng)
@@ -154,9 +168,10 @@ def test_chain_level_equals_the_gate_level_with_hold_buffers(rng, cells, scale):
         pe.stages["adder"],
         old,
         new,
-        delays_fs=timing.delays_fs,
+        delays_fs=timing.arcs_fs("adder"),
         t_sample_fs=timing.t_sample_fs,
         t_shadow_fs=timing.t_sample_fs + window,
+        launch_fs=timing.launch_fs("adder"),
     )
     chain = evaluate_chain(pe, timing, **vectors, window_fs=window, bit_settle=True)
     np.testing.assert_array_equal(chain.latched & MASK32, gate.latched)
@@ -166,9 +181,14 @@ def test_chain_level_equals_the_gate_level_with_hold_buffers(rng, cells, scale):
         assert (gate.latched != gate.correct).any()
 
 
+@BOTH
 @pytest.mark.parametrize("cells", ["compound", "2in"])
-def test_chain_level_equals_the_gate_level_with_hold_buffers_and_variation(rng, cells):
-    pe = razor_pe(PEConfig(cells=cells), f_clk_mhz=700.0, protected_mask=0xFFFF0000, window_ps=200.0)
+def test_chain_level_equals_the_gate_level_with_hold_buffers_and_variation(rng, cells, technology):
+    """Per-lane factors scale every exact arc and the inputs' clock-to-Q launch times before
+    rounding (the characterised library launches its inputs at the flip-flops' clock-to-Q)."""
+    pe = razor_pe(
+        PEConfig(cells=cells, technology=technology), f_clk_mhz=700.0, protected_mask=0xFFFF0000, window_ps=200.0
+    )
     timing = stage_timing(pe, t_clk_ps=T_CLK_PS, delay_scale=1.6)
     vectors = _mac_vectors(600, rng)
     factors = rng.normal(1.0, 0.1, 600)
@@ -181,15 +201,18 @@ def test_chain_level_equals_the_gate_level_with_hold_buffers_and_variation(rng, 
         t_sample_fs=timing.t_sample_fs,
         nominal_delays_fs=timing.arcs.exact_fs("adder"),
         lane_factors=factors,
+        nominal_launch_fs=timing.arcs.launch_exact_fs("adder"),
     )
     chain = evaluate_chain(pe, timing, **vectors, lane_factors=factors)
     np.testing.assert_array_equal(chain.latched & MASK32, gate.latched)
+    assert (gate.latched != gate.correct).any()
 
 
 def test_a_buffered_bit_is_the_sum_sampled_a_chain_delay_earlier():
-    """The gate level on the buffered stage equals the plain stage sampled at t_s - 3 x 14 ps."""
-    plain = PEConfig()
-    buffered = PEConfig(hold_buffers=(3,) * 32)
+    """The gate level on the buffered stage equals the plain stage sampled at t_s - 3 x 14 ps
+    (one BUF delay for both edges: a chain is a pure delay)."""
+    plain = _pe()
+    buffered = _pe(hold_buffers=(3,) * 32)
     rng = np.random.default_rng(5)
     vectors = _mac_vectors(300, rng)
     old, new = stage_inputs("adder", *(vectors[column] for column in COLUMNS))
@@ -202,12 +225,18 @@ def test_a_buffered_bit_is_the_sum_sampled_a_chain_delay_earlier():
 
 
 @pytest.mark.icarus
+@BOTH
 @pytest.mark.parametrize(
     ("cells", "pipeline"), [("compound", "registered"), ("2in", "registered"), ("compound", "fused")]
 )
-def test_gate_level_equals_icarus_with_hold_buffers(tmp_path, rng, cells, pipeline):
+def test_gate_level_equals_icarus_with_hold_buffers(tmp_path, rng, cells, pipeline, technology):
     """The buffered stage through Icarus: latched and shadow values, bit for bit."""
-    pe = razor_pe(PEConfig(cells=cells, pipeline=pipeline), f_clk_mhz=700.0, protected_mask=0xFFFF0000, window_ps=120.0)
+    pe = razor_pe(
+        PEConfig(cells=cells, pipeline=pipeline, technology=technology),
+        f_clk_mhz=700.0,
+        protected_mask=0xFFFF0000,
+        window_ps=120.0,
+    )
     stage = "adder" if pipeline == "registered" else "mac"
     netlist = pe.stages[stage]
     assert netlist.cell_counts()["buf"] > 0
@@ -215,7 +244,7 @@ def test_gate_level_equals_icarus_with_hold_buffers(tmp_path, rng, cells, pipeli
     vectors = _mac_vectors(150, rng)
     old, new = stage_inputs(stage, *(vectors[column] for column in COLUMNS))
     window = 120_000
-    icarus, gate = icarus_and_gate(tmp_path, netlist, timing, old, new, window)
+    icarus, gate = icarus_and_gate(tmp_path, netlist, timing, old, new, window, stage)
     np.testing.assert_array_equal(gate.latched, icarus.latched)
     np.testing.assert_array_equal(gate.shadow, icarus.shadow)
     assert (icarus.latched != icarus.correct).any()
@@ -227,7 +256,7 @@ def test_the_default_window_of_the_characterised_library_is_feasible_on_the_buil
     buffer of a chain, 5.75 ps further on), so a linear chain model misjudges 100-buffer
     chains by a few ps; the hold fix is checked on the built netlist: every bit of the
     default window meets hold and setup, and 1 ps more is outside the range."""
-    pe = PEConfig(technology="ptm-32nm-hp-cells")
+    pe = PEConfig(technology=LIBRARY)
     feasibility = razor_feasibility(pe, f_clk_mhz=700.0)
     assert feasibility.plan_feasible
     assert feasibility.window_range_ps is not None

@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from pe_models.chain import evaluate_chain, stage_inputs
+from pe_models.chain import evaluate_chain, stage_inputs, static_output_arrival_fs
 from pe_models.errors import ConfigError
 from pe_models.gate import simulate_gate, simulate_gate_fast
 from pe_models.netlist import Netlist
@@ -24,6 +24,10 @@ from tests.pe_models.icarus_pair import icarus_and_gate
 
 requires_icarus = pytest.mark.icarus
 MASK32 = (1 << 32) - 1
+FORMULA = "ptm-32nm-hp"
+"""The formula preset: one reasoned delay per cell type (compound XOR3 30 ps at nominal VDD)."""
+LIBRARY = "ptm-32nm-hp-cells"
+BOTH = pytest.mark.parametrize("technology", [FORMULA, LIBRARY])
 COLUMNS = ("prev_a", "prev_b", "prev_c", "a", "b", "c")
 
 
@@ -90,14 +94,21 @@ def mac_vectors(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return {"prev_a": a[:-1], "prev_b": b[:-1], "prev_c": c[:-1], "a": a[1:], "b": b[1:], "c": c[1:]}
 
 
-def _case(cells: str, pipeline: str, scale: float, rng: np.random.Generator, n: int):
+def _case(cells: str, pipeline: str, scale: float, rng: np.random.Generator, n: int, technology: str):
     """PE, timing with t_s where ~40 % of the vectors still switch, vectors, stage and its inputs."""
-    pe = PEConfig(cells=cells, pipeline=pipeline)
+    pe = PEConfig(cells=cells, pipeline=pipeline, technology=technology)
     timing = stage_timing(pe, t_clk_ps=2000.0, delay_scale=scale)
     vectors = mac_vectors(n, rng)
     stage = "adder" if pipeline == "registered" else "mac"
     old, new = stage_inputs(stage, *(vectors[column] for column in COLUMNS))
-    probe = simulate_gate_fast(pe.stages[stage], old, new, delays_fs=timing.delays_fs, t_sample_fs=0)
+    probe = simulate_gate_fast(
+        pe.stages[stage],
+        old,
+        new,
+        delays_fs=timing.arcs_fs(stage),
+        t_sample_fs=0,
+        launch_fs=timing.launch_fs(stage),
+    )
     settle = np.sort(probe.settle_fs)
     t_s = int(settle[int(0.6 * n)])
     return pe, replace(timing, t_sample_fs=t_s), vectors, stage, old, new, int(settle[-1])
@@ -106,18 +117,27 @@ def _case(cells: str, pipeline: str, scale: float, rng: np.random.Generator, n: 
 @pytest.mark.icarus
 @requires_icarus
 @pytest.mark.parametrize(
-    ("cells", "pipeline", "scale"),
-    [("compound", "registered", 1.0), ("2in", "registered", 2.2), ("compound", "fused", 1.0), ("2in", "fused", 3.1)],
+    ("cells", "pipeline", "scale", "technology"),
+    [
+        *[
+            (*case, technology)
+            for technology in (FORMULA, LIBRARY)
+            for case in [("compound", "registered", 1.0), ("2in", "registered", 2.2), ("compound", "fused", 1.0)]
+        ],
+        # 40-100 s through Icarus: once, on the formula preset
+        ("2in", "fused", 3.1, FORMULA),
+    ],
 )
-def test_gate_and_chain_shadow_and_masks_equal_icarus(tmp_path, rng, cells, pipeline, scale):
+def test_gate_and_chain_shadow_and_masks_equal_icarus(tmp_path, rng, cells, pipeline, scale, technology):
     """For windows 0, short, medium and past the last transition: shadow and all three masks, bit for bit."""
-    pe, timing, vectors, stage, old, new, last = _case(cells, pipeline, scale, rng, 240)
+    pe, timing, vectors, stage, old, new, last = _case(cells, pipeline, scale, rng, 240, technology)
     netlist = pe.stages[stage]
     protected = 0xFFF00F0F
     span = max(last - timing.t_sample_fs, 1)
-    for window in (0, span // 7 + 1, span // 2, span + settle_bound_fs(netlist, timing.delays_fs)):
+    bound = settle_bound_fs(netlist, timing.arcs_fs(stage), timing.launch_fs(stage))
+    for window in (0, span // 7 + 1, span // 2, span + bound):
         directory = tmp_path / f"w{window}"
-        icarus, gate = icarus_and_gate(directory, netlist, timing, old, new, window)
+        icarus, gate = icarus_and_gate(directory, netlist, timing, old, new, window, stage)
         chain = evaluate_chain(pe, timing, **vectors, window_fs=window)
         assert icarus.shadow is not None
         np.testing.assert_array_equal(gate.shadow, icarus.shadow)
@@ -134,18 +154,23 @@ def test_gate_and_chain_shadow_and_masks_equal_icarus(tmp_path, rng, cells, pipe
             assert (expected[0] != 0).any(), "no detection: the vectors do not exercise the window"
 
 
+@BOTH
 @pytest.mark.parametrize("cells", ["compound", "2in"])
 @pytest.mark.parametrize(("adder", "pipeline"), [("rca", "registered"), ("ks", "registered"), ("rca", "fused")])
 def test_window_zero_detects_nothing_and_a_window_past_the_longest_path_detects_every_wrong_bit(
-    rng, cells, adder, pipeline
+    rng, cells, adder, pipeline, technology
 ):
-    pe = PEConfig(cells=cells, adder=adder, pipeline=pipeline)
+    pe = PEConfig(cells=cells, adder=adder, pipeline=pipeline, technology=technology)
     nominal = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.5, f_clk_mhz=500.0))
     vectors = mac_vectors(400, rng)
     protected = 0xFFFF0000
-    stage = pe.stages["adder" if pipeline == "registered" else "mac"]
-    longest = settle_bound_fs(stage, nominal.delays_fs)
-    timing = replace(nominal, t_sample_fs=longest // 3)
+    name = "adder" if pipeline == "registered" else "mac"
+    arcs, launch = nominal.arcs_fs(name), nominal.launch_fs(name)
+    longest = settle_bound_fs(pe.stages[name], arcs, launch)
+    # Sampled at a third of the latest static arrival of a sum bit (per edge; the settle bound,
+    # with the largest arc of every cell, is about 5x later on the characterised compound adder).
+    arrival = static_output_arrival_fs(pe.stages[name], arcs, list(pe.stages[name].outputs)[-1], launch).max()
+    timing = replace(nominal, t_sample_fs=int(arrival) // 3)
     none = evaluate_chain(pe, timing, **vectors, window_fs=0)
     np.testing.assert_array_equal(none.shadow, none.latched)
     assert not razor_masks(none.latched, none.shadow, none.correct, protected, 32)[0].any()
@@ -170,7 +195,7 @@ def test_razor_masks_by_hand():
 
 def test_min_path_of_every_ripple_carry_sum_bit_is_one_xor3():
     """Sum bit i = XOR3(c_i, product_i, carry_i): the operand pins switch at 0, so 30 ps."""
-    pe = PEConfig(cells="compound")
+    pe = PEConfig(cells="compound", technology=FORMULA)
     timing = stage_timing(pe, t_clk_ps=1000.0)
     np.testing.assert_array_equal(min_path_fs(pe.stages["adder"], dict(timing.delays_fs), "sum"), [30_000] * 32)
 

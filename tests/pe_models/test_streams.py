@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 
 from pe_models import kernels
-from pe_models.chain import evaluate_stream, mac_parameters
+from pe_models.chain import evaluate_stream, mac_parameters, static_output_arrival_fs
 from pe_models.gate import simulate_gate
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
+
+FORMULA = "ptm-32nm-hp"
+"""The formula preset, whose reasoned path lengths the clocks below are chosen from."""
 
 
 def _stream(rng, n):
@@ -33,7 +36,7 @@ def test_stream_adder_matches_gate_level_when_products_are_on_time(rng, cells, t
     Longest multiplier paths at nominal delays: compound 389 ps, 2in 571 ps (below
     T_clk - 25 ps setup); longest adder paths 650 ps and 983 ps (above it).
     """
-    pe = PEConfig(cells=cells)
+    pe = PEConfig(cells=cells, technology=FORMULA)
     timing = stage_timing(pe, t_clk_ps=t_clk_ps, delay_scale=1.0)
     a, b, c = _stream(rng, 800)
     latched = evaluate_stream(pe, timing, a, b, c) & 0xFFFFFFFF
@@ -47,5 +50,38 @@ def test_stream_adder_matches_gate_level_when_products_are_on_time(rng, cells, t
         t_sample_fs=timing.t_sample_fs,
     )
     assert mac_parameters(pe, timing)[0, kernels.PARAM_LATE_PRODUCT] == 0
+    assert np.array_equal(latched, gate.latched)
+    assert (gate.latched != gate.correct).sum() > 0
+
+
+@pytest.mark.parametrize("cells", ["compound", "2in"])
+def test_exact_stream_adder_matches_gate_level_on_the_characterised_library(rng, cells):
+    """The same on ptm-32nm-hp-cells with ``exact=True``: a clock 20 ps past the multiplier's latest
+    static arrival plus setup (the adder's is later); the gate level on the adder's arcs and the
+    product and partial-sum registers' clock-to-Q launch times."""
+    pe = PEConfig(cells=cells, technology="ptm-32nm-hp-cells")
+    probe = stage_timing(pe, t_clk_ps=1000.0, delay_scale=1.0)
+    setup_fs = probe.t_clk_fs - probe.t_sample_fs
+
+    def latest_fs(stage: str, output: str) -> int:
+        return int(
+            static_output_arrival_fs(pe.stages[stage], probe.arcs_fs(stage), output, probe.launch_fs(stage)).max()
+        )
+
+    timing = stage_timing(pe, t_clk_ps=(latest_fs("multiplier", "product") + setup_fs) / 1000 + 20.0, delay_scale=1.0)
+    assert latest_fs("adder", "sum") > timing.t_sample_fs
+    a, b, c = _stream(rng, 800)
+    latched = evaluate_stream(pe, timing, a, b, c, exact=True) & 0xFFFFFFFF
+    product = a.astype(np.int64) * b
+    old = {"product": np.concatenate([[0], product[:-1]]), "c": np.concatenate([[0], c[:-1]])}
+    gate = simulate_gate(
+        pe.stages["adder"],
+        old,
+        {"product": product, "c": c},
+        delays_fs=timing.arcs_fs("adder"),
+        t_sample_fs=timing.t_sample_fs,
+        launch_fs=timing.launch_fs("adder"),
+    )
+    assert mac_parameters(pe, timing, exact=True)[0, kernels.PARAM_LATE_PRODUCT] == 0
     assert np.array_equal(latched, gate.latched)
     assert (gate.latched != gate.correct).sum() > 0

@@ -133,11 +133,16 @@ NGSPICE_FO4_RATIOS = {
 }
 
 
-def test_default_preset_is_the_spice_fit():
+def test_default_preset_is_the_characterised_library_on_the_spice_fit():
+    """Issue 23: the default is the ngspice-characterised cell library of the PTM 32 nm HP card,
+    whose voltage curve is the formula preset ptm-32nm-hp fitted to ngspice."""
     technology = get_technology(DEFAULT_TECHNOLOGY)
-    assert DEFAULT_TECHNOLOGY == "ptm-32nm-hp"
+    assert DEFAULT_TECHNOLOGY == "ptm-32nm-hp-cells"
+    assert technology.cell_library is not None
     assert technology.fit_error_pct is not None and technology.fit_error_pct < 1.0
     assert "ngspice" in technology.source
+    curve = get_technology("ptm-32nm-hp")
+    assert (technology.vth_v, technology.alpha, technology.delay_model) == (curve.vth_v, curve.alpha, curve.delay_model)
 
 
 @pytest.mark.parametrize("vdd_v", sorted(NGSPICE_FO4_RATIOS))

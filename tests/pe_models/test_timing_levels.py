@@ -2,7 +2,9 @@
 
 The ripple-carry adder stage of the registered pipeline must agree bit-exactly
 (latched values with glitches, per-bit settle times) between the chain and gate
-levels, for both cell libraries, at several delay scales.
+levels, for both cell libraries, at several delay scales, on the formula preset (one
+reasoned delay per cell type: the closed forms) and on the characterised library
+(per-pin, per-edge arcs and clock-to-Q launch times: the exact event kernel).
 """
 
 import numpy as np
@@ -15,6 +17,8 @@ from pe_models.gate import simulate_gate
 from pe_models.pe import OperatingPoint, PEConfig, stage_timing
 
 MASK32 = (1 << 32) - 1
+FORMULA = "ptm-32nm-hp"
+LIBRARY = "ptm-32nm-hp-cells"
 
 
 def test_gate_level_matches_hand_calculation_of_a_long_carry():
@@ -73,25 +77,30 @@ def _operands(rng, n):
 
 
 class ExactAdderStageContract:
-    """Chain == gate on the registered ripple-carry adder stage (inherited per library)."""
+    """Chain == gate on the registered ripple-carry adder stage (inherited per cell library and technology)."""
 
     cells: str
+    technology: str = FORMULA
+
+    def _gate(self, pe, timing, old_p, old_c, new_p, new_c):
+        return simulate_gate(
+            pe.stages["adder"],
+            {"product": old_p, "c": old_c},
+            {"product": new_p, "c": new_c},
+            delays_fs=timing.arcs_fs("adder"),
+            t_sample_fs=timing.t_sample_fs,
+            launch_fs=timing.launch_fs("adder"),
+        )
 
     @pytest.mark.parametrize("scale", [1.0, 2.4, 3.7])
     def test_latched_values_and_settle_times_are_bit_exact(self, rng, scale):
-        pe = PEConfig(cells=self.cells)
+        pe = PEConfig(cells=self.cells, technology=self.technology)
         timing = stage_timing(pe, t_clk_ps=700.0, delay_scale=scale)
         old_p, old_c, new_p, new_c = _operands(rng, 600)
         latched, correct, settle, bits = evaluate_adder_stage(
             pe, timing, old_product=old_p, old_partial=old_c, new_product=new_p, new_partial=new_c, bit_settle=True
         )
-        gate = simulate_gate(
-            pe.stages["adder"],
-            {"product": old_p, "c": old_c},
-            {"product": new_p, "c": new_c},
-            delays_fs=timing.delays_fs,
-            t_sample_fs=timing.t_sample_fs,
-        )
+        gate = self._gate(pe, timing, old_p, old_c, new_p, new_c)
         assert np.array_equal(latched, gate.latched)
         assert np.array_equal(correct, gate.correct)
         assert np.array_equal(bits, gate.bit_settle_fs)
@@ -105,7 +114,7 @@ class ExactAdderStageContract:
 
     @pytest.mark.parametrize("scale", [1.0, 2.4, 3.7])
     def test_fast_latched_only_path_is_bit_exact(self, rng, scale):
-        pe = PEConfig(cells=self.cells)
+        pe = PEConfig(cells=self.cells, technology=self.technology)
         timing = stage_timing(pe, t_clk_ps=700.0, delay_scale=scale)
         old_p, old_c, new_p, new_c = _operands(rng, 600)
         latched, _, _, _ = evaluate_adder_stage(
@@ -117,17 +126,12 @@ class ExactAdderStageContract:
             new_partial=new_c,
             need_settle=False,
         )
-        gate = simulate_gate(
-            pe.stages["adder"],
-            {"product": old_p, "c": old_c},
-            {"product": new_p, "c": new_c},
-            delays_fs=timing.delays_fs,
-            t_sample_fs=timing.t_sample_fs,
-        )
+        gate = self._gate(pe, timing, old_p, old_c, new_p, new_c)
         assert np.array_equal(latched, gate.latched)
 
     def test_process_variation_factors_match_gate_with_scaled_delays(self, rng):
-        pe = PEConfig(cells=self.cells)
+        """Formula preset: each reasoned delay x 2.0 x 1.37, rounded to fs, by hand."""
+        pe = PEConfig(cells=self.cells, technology=self.technology)
         timing = stage_timing(pe, t_clk_ps=700.0, delay_scale=2.0)
         old_p, old_c, new_p, new_c = _operands(rng, 100)
         factors = np.full(old_p.shape, 1.37)
@@ -156,6 +160,44 @@ class TestCompoundRippleCarry(ExactAdderStageContract):
 
 
 class TestTwoInputRippleCarry(ExactAdderStageContract):
+    cells = "2in"
+
+
+class CharacterisedAdderStageContract(ExactAdderStageContract):
+    technology = LIBRARY
+
+    def test_process_variation_factors_match_gate_with_scaled_delays(self, rng):
+        """Library: every exact arc and clock-to-Q launch time x 1.37, rounded to fs after scaling."""
+        pe = PEConfig(cells=self.cells, technology=self.technology)
+        timing = stage_timing(pe, t_clk_ps=700.0, delay_scale=2.0)
+        old_p, old_c, new_p, new_c = _operands(rng, 100)
+        factors = np.full(old_p.shape, 1.37)
+        latched, _, _, _ = evaluate_adder_stage(
+            pe,
+            timing,
+            old_product=old_p,
+            old_partial=old_c,
+            new_product=new_p,
+            new_partial=new_c,
+            lane_factors=factors,
+        )
+        gate = simulate_gate(
+            pe.stages["adder"],
+            {"product": old_p, "c": old_c},
+            {"product": new_p, "c": new_c},
+            delays_fs=np.maximum(1, np.rint(timing.arcs.exact_fs("adder") * 1.37)).astype(np.int64),
+            t_sample_fs=timing.t_sample_fs,
+            launch_fs=np.rint(timing.arcs.launch_exact_fs("adder") * 1.37).astype(np.int64),
+        )
+        assert np.array_equal(latched, gate.latched)
+        assert (gate.latched != gate.correct).any()
+
+
+class TestCompoundRippleCarryLibrary(CharacterisedAdderStageContract):
+    cells = "compound"
+
+
+class TestTwoInputRippleCarryLibrary(CharacterisedAdderStageContract):
     cells = "2in"
 
 
@@ -198,7 +240,9 @@ def test_a_mac_that_settles_before_the_sampling_instant_latches_the_correct_valu
 @settings(max_examples=200, deadline=None)
 @given(int8, int8, int32, int8, int8, int32, st.integers(2, 5), st.sampled_from(["compound", "2in"]))
 def test_settle_times_scale_linearly_with_the_delay_scale(prev_a, prev_b, prev_c, a, b, c, factor, cells):
-    pe = PEConfig(cells=cells)
+    """Exact on the formula preset (whole-fs reasoned delays, no launch times); a characterised
+    library rounds each arc after scaling, so there it holds only within the rounding."""
+    pe = PEConfig(cells=cells, technology=FORMULA)
     ops = dict(prev_a=[prev_a], prev_b=[prev_b], prev_c=[prev_c], a=[a], b=[b], c=[c])
     base = evaluate_chain(pe, stage_timing(pe, t_clk_ps=900.0, delay_scale=1.0), **ops)
     scaled = evaluate_chain(pe, stage_timing(pe, t_clk_ps=900.0, delay_scale=float(factor)), **ops)
