@@ -23,9 +23,7 @@ def test_product_screen_at_055_v_by_hand():
     # 13..15: unprotected 3 x 0.5 visible errors per MAC (a harm of 1 at an LSB of 1),
     # protected bit 13 detected with 0.5 and bits 14, 15 silent (2 x 0.5). Those lateness
     # figures are the formula preset's (the PE's reasoned delays x delay_scale(0.55)).
-    config = OptimizeConfig(
-        vdd_v="0.55:0.55", images=10, confirm=False, razor_window_ps=48.0, technology="ptm-32nm-hp"
-    )
+    config = OptimizeConfig(vdd_v="0.55:0.55", images=10, confirm=False, razor_window_ps=48.0, technology="ptm-32nm-hp")
     quiet = np.full(16, 0.5)
     quiet[13:] = 0.0
     screen = product_screen([_profile(quiet), _profile(np.full(16, 0.5))], config, 0.55, 48_000)

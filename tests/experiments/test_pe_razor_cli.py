@@ -2,8 +2,9 @@
 
 Expected values: hand sums of the reasoned compound library's delays at nominal VDD (XOR3
 30 ps, MAJ3 20 ps, BUF 14 ps; setup 25 ps, hold 10 ps), so every command runs on the formula
-preset ptm-32nm-hp (the default, the characterised library, has per-pin, per-edge arcs). Sum bit i of the ripple-carry adder:
-shortest path one XOR3 (30 ps), longest i MAJ3 + one XOR3 (30 + 20 i ps). At 700 MHz
+preset ptm-32nm-hp (the default, the characterised library, has per-pin, per-edge arcs).
+Sum bit i of the ripple-carry adder: shortest path one XOR3 (30 ps), longest i MAJ3 + one
+XOR3 (30 + 20 i ps). At 700 MHz
 T_clk - t_setup = 1428.571 - 25 = 1403.571 ps; bit 31 (650 ps) has 753.571 ps of slack,
 floor(753.571 / 14) = 53 buffers, so the largest window is 30 + 53 x 14 - 10 = 762 ps.
 """

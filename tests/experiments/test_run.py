@@ -37,7 +37,8 @@ def _same(report_cell: str, csv_cell: str) -> bool:
     [
         (
             ["--vdd", "0.9:0.3:0.1"],
-            "--vdd: 0.3 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp-cells'; allowed: 0.4 <= --vdd <= 1.0",
+            "--vdd: 0.3 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp-cells'; "
+            "allowed: 0.4 <= --vdd <= 1.0",
         ),
         (["--max-accuracy-loss-pct", "-3"], "--max-accuracy-loss-pct: -3.0 is out of range; allowed: [0, 100] %"),
         (["--images", "5000"], "--images: 5000 is out of range; allowed: 1..1000"),
