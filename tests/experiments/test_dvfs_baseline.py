@@ -69,6 +69,21 @@ def test_dvfs_clock_latency_and_energy_by_hand(unprotected, vdd):
     assert row.dvfs_core_saving_pct == pytest.approx(core, abs=1e-8)
 
 
+# Critical path + setup of the PE on the default, the characterised library ptm-32nm-hp-cells:
+# OpenSTA 2.0.17 on the committed Liberty corners (docs/technology.md, "Static timing against
+# OpenSTA"), ps.
+OPENSTA_CRITICAL_PATH_PS = {0.9: 801.6, 0.6: 2174.9, 0.5: 5316.5}
+
+
+def test_dvfs_clock_on_the_default_library_is_openstas_critical_path():
+    result = vscale.energy(gemm="32,16,24", array="8x8", vdd_v=VDDS)
+    assert result.config.technology == "ptm-32nm-hp-cells"
+    for row in result.per_vdd:
+        f_dvfs = 1e6 / OPENSTA_CRITICAL_PATH_PS[row.vdd_v]
+        assert row.dvfs_f_clk_mhz == pytest.approx(f_dvfs, rel=1e-4)
+        assert row.dvfs_latency_us == pytest.approx(CYCLES / f_dvfs, rel=1e-4)
+
+
 def test_dvfs_baseline_carries_no_razor_energy(unprotected):
     protected = _rows(protect="31:20")
     for vdd in VDDS:

@@ -200,6 +200,19 @@ def test_paper_regime_sentence_asks_for_the_delay_scale_at_half_a_volt_as_slack(
     assert f"of at least {needed:.3g}; this PE's is" in _paper_regime_sentence(config)
 
 
+def test_paper_regime_sentence_on_the_default_library_is_openstas_path_ratio():
+    from experiments.report import _paper_regime_sentence
+    from experiments.studies.optimize import OptimizeConfig
+
+    # On the characterised library the needed slack ratio is the critical path + setup at 0.5 V
+    # over that at 0.9 V: OpenSTA 2.0.17 on the committed Liberty corners gives 5316.5 ps and
+    # 801.6 ps (docs/technology.md, "Static timing against OpenSTA"); 1428.57 / 801.6 = 1.78.
+    config = OptimizeConfig(vdd_v="0.9,0.5")  # two supplies: the config times each one
+    assert config.pe.tech.name == "ptm-32nm-hp-cells"
+    sentence = _paper_regime_sentence(config)
+    assert f"of at least {5316.5 / 801.6:.3g}; this PE's is {1e6 / 700 / 801.6:.3g}." in sentence
+
+
 def test_paper_configuration_minimises_the_cores_energy_as_the_paper_reports_it():
     from experiments.studies.run import RunConfig
 
