@@ -22,6 +22,12 @@ import pytest
 
 from experiments.cli import main
 
+# The default technology, the characterised library ptm-32nm-hp-cells: its supply range is
+# the library's voltage corners, the shipped Liberty files ptm-32nm-hp_0p40v.lib ..
+# ptm-32nm-hp_1p00v.lib (nom_voltage 0.4 .. 1), inside the 0.4 .. 1.35 V of its curve.
+_DEFAULT = "'ptm-32nm-hp-cells'"
+_VDD_RANGE = "0.4 <= --vdd <= 1.0"
+
 
 def _png(width: int, height: int, *, pixels: bool = True) -> bytes:
     """An RGB PNG of black pixels; without `pixels` only its header is right (a decompression bomb's)."""
@@ -157,12 +163,12 @@ CASES = [
     ),
     pytest.param(
         ["probs", "--vdd", "0.2"],
-        ("--vdd: 0.2 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
+        f"--vdd: 0.2 V is below the lowest supply 0.4 V of technology {_DEFAULT}; allowed: {_VDD_RANGE}",
         id="probs-vdd-threshold",
     ),
     pytest.param(
         ["probs", "--vdd", "0.9:0.3:0.1"],
-        ("--vdd: 0.3 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
+        f"--vdd: 0.3 V is below the lowest supply 0.4 V of technology {_DEFAULT}; allowed: {_VDD_RANGE}",
         id="probs-vdd-range-threshold",
     ),
     pytest.param(
@@ -359,7 +365,7 @@ CASES = [
     ),
     pytest.param(
         ["slack", "--vdd", "0.2"],
-        ("--vdd: 0.2 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
+        f"--vdd: 0.2 V is below the lowest supply 0.4 V of technology {_DEFAULT}; allowed: {_VDD_RANGE}",
         id="slack-vdd-threshold",
     ),
     pytest.param(
@@ -492,12 +498,12 @@ CASES = [
     ),
     pytest.param(
         ["simulate", "--vdd", "0.2", "--layer", "4,4,4"],
-        ("--vdd: 0.2 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
+        f"--vdd: 0.2 V is below the lowest supply 0.4 V of technology {_DEFAULT}; allowed: {_VDD_RANGE}",
         id="simulate-vdd-threshold",
     ),
     pytest.param(
         ["simulate", "--vdd", "1.9", "--layer", "4,4,4"],
-        ("--vdd: 1.9 V is above the maximum supply 1.35 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
+        f"--vdd: 1.9 V is above the maximum supply 1.0 V of technology {_DEFAULT}; allowed: {_VDD_RANGE}",
         id="simulate-vdd-high",
     ),
     pytest.param(
@@ -600,12 +606,12 @@ CASES = [
     ),
     pytest.param(
         ["accuracy", "--vdd", "0.2"],
-        ("--vdd: 0.2 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
+        f"--vdd: 0.2 V is below the lowest supply 0.4 V of technology {_DEFAULT}; allowed: {_VDD_RANGE}",
         id="accuracy-vdd-threshold-exact",
     ),
     pytest.param(
         ["accuracy", "--injection", "bitlevel", "--vdd", "0.9:0.3:0.1"],
-        ("--vdd: 0.3 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
+        f"--vdd: 0.3 V is below the lowest supply 0.4 V of technology {_DEFAULT}; allowed: {_VDD_RANGE}",
         id="accuracy-vdd-threshold-bitlevel",
     ),
     pytest.param(
@@ -716,7 +722,7 @@ CASES = [
     ),
     pytest.param(
         ["run", "--vdd", "0.9:0.3:0.1"],
-        ("--vdd: 0.3 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
+        f"--vdd: 0.3 V is below the lowest supply 0.4 V of technology {_DEFAULT}; allowed: {_VDD_RANGE}",
         id="run-vdd-threshold",
     ),
     pytest.param(
@@ -806,7 +812,7 @@ CASES = [
     ),
     pytest.param(
         ["pe", "eval", "{tmp}/good.csv", "--vdd", "0.2"],
-        ("--vdd: 0.2 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
+        f"--vdd: 0.2 V is below the lowest supply 0.4 V of technology {_DEFAULT}; allowed: {_VDD_RANGE}",
         id="pe-eval-vdd-threshold",
     ),
     pytest.param(
@@ -846,7 +852,7 @@ CASES = [
     ),
     pytest.param(
         ["pe", "verilog", "--vdd", "0.2"],
-        ("--vdd: 0.2 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
+        f"--vdd: 0.2 V is below the lowest supply 0.4 V of technology {_DEFAULT}; allowed: {_VDD_RANGE}",
         id="pe-verilog-vdd-threshold",
     ),
     pytest.param(
@@ -1013,7 +1019,7 @@ CASES = [
     ),
     pytest.param(
         ["energy", "--gemm", "4,4,4", "--vdd", "0.2"],
-        ("--vdd: 0.2 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
+        f"--vdd: 0.2 V is below the lowest supply 0.4 V of technology {_DEFAULT}; allowed: {_VDD_RANGE}",
         id="energy-vdd-threshold",
     ),
     pytest.param(
@@ -1043,7 +1049,7 @@ CASES = [
     ),
     pytest.param(
         ["optimize", "--vdd", "0.9:0.2"],
-        ("--vdd: 0.2 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
+        f"--vdd: 0.2 V is below the lowest supply 0.4 V of technology {_DEFAULT}; allowed: {_VDD_RANGE}",
         id="optimize-vdd-threshold",
     ),
     pytest.param(
@@ -1073,7 +1079,7 @@ CASES = [
     ),
     pytest.param(
         ["tech", "show", "--vdd", "0.2"],
-        ("--vdd: 0.2 V is below the lowest supply 0.4 V of technology 'ptm-32nm-hp'; allowed: 0.4 <= --vdd <= 1.35"),
+        f"--vdd: 0.2 V is below the lowest supply 0.4 V of technology {_DEFAULT}; allowed: {_VDD_RANGE}",
         id="tech-show-vdd-threshold",
     ),
     pytest.param(

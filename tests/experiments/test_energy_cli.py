@@ -141,9 +141,16 @@ def test_protected_bits_cost_detection_overhead(tmp_path):
         ),
         (["--gemm", "4,4,4", "--protect", "40:35"], "--protect: bit 40 is out of range; allowed: 0..31"),
         (
-            ["--gemm", "4,4,4", "--vdd", "1.2"],
+            # the formula preset reaches 1.35 V; the energy's cell library stops at its top corner
+            ["--gemm", "4,4,4", "--vdd", "1.2", "--technology", "ptm-32nm-hp"],
             "--vdd: 1.2 V is outside the characterised corners of cell library 'ptm-32nm-hp'; "
             "allowed: 0.4 <= --vdd <= 1",
+        ),
+        (
+            # the default, the library itself, stops at its top corner (ptm-32nm-hp_1p00v.lib)
+            ["--gemm", "4,4,4", "--vdd", "1.2"],
+            "--vdd: 1.2 V is above the maximum supply 1.0 V of technology 'ptm-32nm-hp-cells'; "
+            "allowed: 0.4 <= --vdd <= 1.0",
         ),
         (["--gemm", "4,4,4", "--activity-samples", "3"], "--activity-samples: expected an integer >= 64, got 3"),
         (
@@ -152,8 +159,8 @@ def test_protected_bits_cost_detection_overhead(tmp_path):
         ),
         (
             ["--gemm", "4,4,4", "--memory-vdd", "2.0"],
-            "--memory-vdd: 2.0 V is above the maximum supply 1.35 V of technology 'ptm-32nm-hp'; "
-            "allowed: 0.4 <= --memory-vdd <= 1.35",
+            "--memory-vdd: 2.0 V is above the maximum supply 1.0 V of technology 'ptm-32nm-hp-cells'; "
+            "allowed: 0.4 <= --memory-vdd <= 1.0",
         ),
         (
             ["--gemm", "4,4,4", "--power-gating", "--no-clock-gating"],
@@ -244,8 +251,8 @@ def test_model_rows_are_its_gemm_layers_for_one_image(tmp_path):
         (
             ["optimize", "--images", "2"],
             ["--memory-vdd", "3"],
-            "--memory-vdd: 3.0 V is above the maximum supply 1.35 V of technology 'ptm-32nm-hp'; "
-            "allowed: 0.4 <= --memory-vdd <= 1.35",
+            "--memory-vdd: 3.0 V is above the maximum supply 1.0 V of technology 'ptm-32nm-hp-cells'; "
+            "allowed: 0.4 <= --memory-vdd <= 1.0",
         ),
         (
             ["run", "--images", "2"],

@@ -217,8 +217,8 @@ def test_plan_file_protects_bits_k_to_msb_per_layer(tmp_path):
         ({"vdd_min_v": 2.0}, r"^vdd_min_v: not a field of OptimizeConfig; use vdd_v$"),
         (
             {"vdd_v": "2.0:0.5"},
-            r"^vdd_v: 2\.0 V is above the maximum supply 1\.35 V of technology 'ptm-32nm-hp'; "
-            r"allowed: 0\.4 <= vdd_v <= 1\.35$",
+            r"^vdd_v: 2\.0 V is above the maximum supply 1\.0 V of technology 'ptm-32nm-hp-cells'; "
+            r"allowed: 0\.4 <= vdd_v <= 1\.0$",
         ),
     ],
 )

@@ -21,8 +21,9 @@ def test_product_screen_at_055_v_by_hand():
     # late (46, 125 and 203 ps); a 48 ps window catches bit 13 only. A layer whose late bits
     # never change cannot fail there; one whose bits change with probability 1/2 fails on
     # 13..15: unprotected 3 x 0.5 visible errors per MAC (a harm of 1 at an LSB of 1),
-    # protected bit 13 detected with 0.5 and bits 14, 15 silent (2 x 0.5).
-    config = OptimizeConfig(vdd_v="0.55:0.55", images=10, confirm=False, razor_window_ps=48.0)
+    # protected bit 13 detected with 0.5 and bits 14, 15 silent (2 x 0.5). Those lateness
+    # figures are the formula preset's (the PE's reasoned delays x delay_scale(0.55)).
+    config = OptimizeConfig(vdd_v="0.55:0.55", images=10, confirm=False, razor_window_ps=48.0, technology="ptm-32nm-hp")
     quiet = np.full(16, 0.5)
     quiet[13:] = 0.0
     screen = product_screen([_profile(quiet), _profile(np.full(16, 0.5))], config, 0.55, 48_000)

@@ -1,8 +1,10 @@
 """`vscale pe razor`: the per-bit table, the feasible window range and its bad input, by hand.
 
 Expected values: hand sums of the reasoned compound library's delays at nominal VDD (XOR3
-30 ps, MAJ3 20 ps, BUF 14 ps; setup 25 ps, hold 10 ps). Sum bit i of the ripple-carry adder:
-shortest path one XOR3 (30 ps), longest i MAJ3 + one XOR3 (30 + 20 i ps). At 700 MHz
+30 ps, MAJ3 20 ps, BUF 14 ps; setup 25 ps, hold 10 ps), so every command runs on the formula
+preset ptm-32nm-hp (the default, the characterised library, has per-pin, per-edge arcs).
+Sum bit i of the ripple-carry adder: shortest path one XOR3 (30 ps), longest i MAJ3 + one
+XOR3 (30 + 20 i ps). At 700 MHz
 T_clk - t_setup = 1428.571 - 25 = 1403.571 ps; bit 31 (650 ps) has 753.571 ps of slack,
 floor(753.571 / 14) = 53 buffers, so the largest window is 30 + 53 x 14 - 10 = 762 ps.
 """
@@ -20,6 +22,14 @@ COLUMNS = "bit,min_path_ps,max_path_ps,hold_buffers,min_path_with_buffers_ps,max
 T_SAMPLE_PS = 1e6 / 700.0 - 25.0
 
 
+FORMULA = ["--technology", "ptm-32nm-hp"]
+
+
+def _main(argv: list[str]) -> int:
+    """The CLI on the formula preset."""
+    return main([*argv, *FORMULA])
+
+
 def _rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
@@ -29,7 +39,7 @@ def test_default_window_is_the_largest_feasible_one(tmp_path, capsys):
     largest = 30.0 + 14.0 * buffers - 10.0
     assert (buffers, largest) == (53, 762.0)
     out = tmp_path / "out"
-    assert main(["pe", "razor", "--format", "csv", "--out", str(out)]) == 0
+    assert _main(["pe", "razor", "--format", "csv", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert text.splitlines()[0] == COLUMNS
     rows = _rows(text)
@@ -50,7 +60,7 @@ def test_default_window_is_the_largest_feasible_one(tmp_path, capsys):
 
 def test_table_states_the_window_and_the_feasible_range(tmp_path, capsys):
     """Bits 31:20 with a 150 ps window: 150 + 10 - 30 = 130 ps short, ceil(130 / 14) = 10 buffers each."""
-    assert main(["pe", "razor", "--protect", "31:20", "--razor-window-ps", "150", "--out", str(tmp_path / "o")]) == 0
+    assert _main(["pe", "razor", "--protect", "31:20", "--razor-window-ps", "150", "--out", str(tmp_path / "o")]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == COLUMNS.split(",")
     assert lines[-1] == (
@@ -65,7 +75,7 @@ def test_table_states_the_window_and_the_feasible_range(tmp_path, capsys):
 
 def test_window_outside_the_feasible_range_is_a_one_line_error_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["pe", "razor", "--razor-window-ps", "800", "--out", str(out)]) == 2
+    assert _main(["pe", "razor", "--razor-window-ps", "800", "--out", str(out)]) == 2
     assert capsys.readouterr().err == (
         "vscale: error: --razor-window-ps: 800 ps is outside the feasible range 0..762 ps of protected bits 31:0 "
         "at 700 MHz (hold after buffering, longest path with the buffers at nominal VDD); allowed: 0..762 ps\n"
@@ -76,7 +86,7 @@ def test_window_outside_the_feasible_range_is_a_one_line_error_and_writes_nothin
 def test_a_clock_no_window_can_meet_is_a_one_line_error_and_writes_nothing(tmp_path, capsys):
     """2000 MHz: T_clk - t_setup = 500 - 25 = 475 ps < bit 31's 650 ps, even without buffers."""
     out = tmp_path / "out"
-    assert main(["pe", "razor", "--f-clk-mhz", "2000", "--out", str(out)]) == 2
+    assert _main(["pe", "razor", "--f-clk-mhz", "2000", "--out", str(out)]) == 2
     assert capsys.readouterr().err == (
         "vscale: error: --protect: no feasible Razor window for protected bits 31:0 at 2000 MHz: bit 31's longest "
         "path, 650 ps without hold buffers, misses T_clk - t_setup = 475 ps at nominal VDD; allowed: a slower "
@@ -96,7 +106,7 @@ def test_a_clock_no_window_can_meet_is_a_one_line_error_and_writes_nothing(tmp_p
 def test_every_command_refuses_a_window_outside_the_feasible_range(tmp_path, capsys, command):
     """Bits 31:8 at 700 MHz: the same range 0..762 ps as bits 31:0 (bit 31 sets it)."""
     out = tmp_path / "out"
-    assert main([*command, "--protect", "31:8", "--razor-window-ps", "900", "--out", str(out)]) == 2
+    assert _main([*command, "--protect", "31:8", "--razor-window-ps", "900", "--out", str(out)]) == 2
     assert capsys.readouterr().err == (
         "vscale: error: --razor-window-ps: 900 ps is outside the feasible range 0..762 ps of protected bits 31:8 "
         "at 700 MHz (hold after buffering, longest path with the buffers at nominal VDD); allowed: 0..762 ps\n"
@@ -112,7 +122,7 @@ def test_protected_product_bits_get_their_own_rows_sharing_the_window(tmp_path, 
     product bits 7..0 get none, and the accumulator rows are those of bits 31:8 alone."""
     out = tmp_path / "out"
     assert (
-        main(["pe", "razor", "--protect", "31:8", "--protect-product", "15:8", "--format", "csv", "--out", str(out)])
+        _main(["pe", "razor", "--protect", "31:8", "--protect-product", "15:8", "--format", "csv", "--out", str(out)])
         == 0
     )
     text = capsys.readouterr().out
@@ -138,7 +148,7 @@ def test_protected_product_bits_get_their_own_rows_sharing_the_window(tmp_path, 
 
 def test_product_bits_of_the_fused_pipeline_are_refused(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["pe", "razor", "--pipeline", "fused", "--protect-product", "15", "--out", str(out)]) == 2
+    assert _main(["pe", "razor", "--pipeline", "fused", "--protect-product", "15", "--out", str(out)]) == 2
     assert capsys.readouterr().err == (
         "vscale: error: --protect-product: the fused pipeline has no product register; allowed: none\n"
     )

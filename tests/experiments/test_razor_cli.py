@@ -8,6 +8,10 @@ import pytest
 from experiments.cli import main
 
 HAND_VECTORS = "prev_a,prev_b,prev_c,a,b,c\n1,5,7,1,-3,7\n"
+# The hand calculations sum the formula preset's reasoned delays (MAJ3 20 ps, XOR3 30 ps, BUF
+# 14 ps, setup 25 ps, hold 10 ps); the default, the characterised library, has per-pin,
+# per-edge arcs and clock-to-Q.
+FORMULA = ["--technology", "ptm-32nm-hp"]
 
 
 def _vectors(tmp_path):
@@ -33,7 +37,7 @@ def test_pe_eval_shadow_and_masks_of_the_hand_computed_late_carry(tmp_path, caps
     """
     out = tmp_path / "out"
     args = ["pe", "eval", str(_vectors(tmp_path)), "--level", level, "--t-clk-ps", "1500", "--delay-scale", "2"]
-    code = main([*args, "--razor-window-ps", "300", *extra, "--out", str(out)])
+    code = main([*args, *FORMULA, "--razor-window-ps", "300", *extra, "--out", str(out)])
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == (
@@ -57,7 +61,8 @@ def test_window_as_a_percentage_of_the_clock_period(tmp_path, capsys):
 def test_t_setup_moves_the_sampling_instant(tmp_path, capsys):
     """--t-setup-ps 0 with a 300 ps clock samples at 300 ps, as the library's 25 ps with 325 ps."""
     vectors = _vectors(tmp_path)
-    assert main(["pe", "eval", str(vectors), "--t-clk-ps", "300", "--t-setup-ps", "0", "--out", str(tmp_path)]) == 0
+    args = ["pe", "eval", str(vectors), "--t-clk-ps", "300", "--t-setup-ps", "0", *FORMULA]
+    assert main([*args, "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip().splitlines()[1].endswith(f"{0xFFFE0004 - 2**32},4,0xfffe0000,590.0")
 
 
@@ -85,7 +90,7 @@ def test_t_setup_moves_the_sampling_instant(tmp_path, capsys):
             "(shorter than the clock period), got 400.0",
         ),
         (
-            ["--razor-window-ps", "100"],
+            ["--razor-window-ps", "100", *FORMULA],
             "vscale: error: --protect: no feasible Razor window for protected bits 31:0 at 3076.92 MHz: bit 31's "
             "longest path, 650 ps without hold buffers, misses T_clk - t_setup = 300 ps at nominal VDD; allowed: "
             "a slower clock or fewer protected bits",
@@ -137,7 +142,7 @@ def test_accuracy_plan_naming_an_unknown_layer_is_one_line_error(tmp_path, capsy
 def test_pe_eval_reports_hold_buffers_of_the_protected_bits(tmp_path, capsys):
     """Window 100 ps + hold 10 ps against one XOR3 (30 ps): ceil(80 / 14) = 6 BUF cells per protected bit."""
     out = tmp_path / "out"
-    args = ["pe", "eval", str(_vectors(tmp_path)), "--t-clk-ps", "1500", "--razor-window-ps", "100"]
+    args = ["pe", "eval", str(_vectors(tmp_path)), "--t-clk-ps", "1500", "--razor-window-ps", "100", *FORMULA]
     assert main([*args, "--protect", "31:30,0", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["hold_buffers_per_protected_bit"] == {"0": 6, "30": 6, "31": 6}
@@ -146,7 +151,7 @@ def test_pe_eval_reports_hold_buffers_of_the_protected_bits(tmp_path, capsys):
 def test_pe_eval_window_outside_the_feasible_range_is_a_one_line_error(tmp_path, capsys):
     """1500 ps clock: bit 31's slack 1475 - 650 = 825 ps takes 58 buffers, window 30 + 812 - 10 = 832 ps."""
     out = tmp_path / "out"
-    args = ["pe", "eval", str(_vectors(tmp_path)), "--t-clk-ps", "1500", "--razor-window-ps", "900"]
+    args = ["pe", "eval", str(_vectors(tmp_path)), "--t-clk-ps", "1500", "--razor-window-ps", "900", *FORMULA]
     assert main([*args, "--out", str(out)]) == 2
     assert capsys.readouterr().err.strip() == (
         "vscale: error: --razor-window-ps: 900 ps is outside the feasible range 0..832 ps of protected bits 31:0 at "
@@ -155,10 +160,20 @@ def test_pe_eval_window_outside_the_feasible_range_is_a_one_line_error(tmp_path,
     assert not out.exists()
 
 
-def test_pe_verilog_testbench_samples_the_shadow_instant(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("technology", "bench_name"),
+    [
+        # reasoned: 40 + 10 ps hold against one XOR3 (30 ps) takes ceil(20 / 14) = 2 BUFs: a hold-fixed netlist
+        ("ptm-32nm-hp", "tb_acc_rca32_compound_hold.v"),
+        # the library's shortest adder paths (clock-to-Q, then a cell) already cover 40 ps + hold: no buffers
+        ("ptm-32nm-hp-cells", "tb_acc_rca32_compound.v"),
+    ],
+)
+def test_pe_verilog_testbench_samples_the_shadow_instant(tmp_path, capsys, technology, bench_name):
     out = tmp_path / "bundle"
-    assert main(["pe", "verilog", "--t-clk-ps", "1500", "--razor-window-ps", "40", "--out", str(out)]) == 0
-    bench = (out / "tb_acc_rca32_compound_hold.v").read_text()
+    args = ["pe", "verilog", "--t-clk-ps", "1500", "--razor-window-ps", "40", "--technology", technology]
+    assert main([*args, "--out", str(out)]) == 0
+    bench = (out / bench_name).read_text()
     assert "localparam real T_WINDOW = 40.000;" in bench
     assert '$strobe("H %0d %h", v, sum);' in bench
 

@@ -34,7 +34,13 @@ def test_list_names_every_preset_with_source_and_fit_error(capsys):
     rows = json.loads(out)["rows"]
     assert [row["name"] for row in rows] == sorted(TECHNOLOGIES)
     by_name = {row["name"]: row for row in rows}
-    assert by_name["ptm-32nm-hp"]["default"] is True
+    assert by_name["ptm-32nm-hp-cells"]["default"] is True
+    assert [row["name"] for row in rows if row["default"]] == ["ptm-32nm-hp-cells"]
+    # the library preset: the curve's FO4 chain, and the cells the library file characterised
+    assert by_name["ptm-32nm-hp-cells"]["source"] == (
+        "ptm-32nm-hp.pm, ngspice-39 FO4 inverter chain; "
+        "cells: ptm-32nm-hp.pm, ngspice-39 transient characterisation of the shipped cell subcircuits"
+    )
     assert by_name["ptm-32nm-hp"]["source"] == "ptm-32nm-hp.pm, ngspice-39 FO4 inverter chain"
     assert by_name["ptm-32nm-hp"]["fit_error_pct"] == 0.495
     assert by_name["ptm-32nm-hp"]["vdd_nominal_v"] == 0.9
@@ -59,13 +65,16 @@ def test_show_generic_28nm_rows_follow_the_closed_forms(tmp_path, capsys):
     assert json.loads((out / "config.json").read_text())["technology"] == "generic-28nm"
 
 
-def test_show_default_is_the_spice_preset(tmp_path, capsys):
+def test_show_default_is_the_characterised_library(tmp_path, capsys):
     status, text, _ = run(["tech", "show", "--vdd", "0.5", "--format", "json", "--out", tmp_path], capsys)
     assert status == 0
     result = json.loads(text)
-    assert result["totals"]["technology"] == DEFAULT_TECHNOLOGY == "ptm-32nm-hp"
-    # ngspice FO4 chain on the PTM 32 nm HP card: 52.710 ps / 7.778 ps = 6.777 at 0.5 V.
+    assert result["totals"]["technology"] == DEFAULT_TECHNOLOGY == "ptm-32nm-hp-cells"
+    # Its voltage curve is ptm-32nm-hp's, the ngspice FO4 chain on the PTM 32 nm HP card:
+    # 52.710 ps / 7.778 ps = 6.777 at 0.5 V; the library's own FO4 (its fo4_ps column,
+    # 52.5824 ps / 7.72466 ps = 6.807) agrees within 1 %.
     assert result["rows"][0]["delay_scale"] == pytest.approx(52.71019 / 7.778202, rel=0.01)
+    assert result["rows"][0]["delay_scale"] == pytest.approx(52.5824 / 7.72466, rel=0.01)
 
 
 def test_show_a_csv_table_of_measured_points(tmp_path, capsys):

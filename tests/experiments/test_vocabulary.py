@@ -109,8 +109,8 @@ def test_an_unknown_keyword_names_the_nearest_field(call, message):
         ),
         (
             lambda: OptimizeConfig(vdd_v="2.0:0.5"),
-            "vdd_v: 2.0 V is above the maximum supply 1.35 V of technology "
-            "'ptm-32nm-hp'; allowed: 0.4 <= vdd_v <= 1.35",
+            "vdd_v: 2.0 V is above the maximum supply 1.0 V of technology "
+            "'ptm-32nm-hp-cells'; allowed: 0.4 <= vdd_v <= 1.0",
         ),
         (
             lambda: vscale.ProbsConfig(vdd_v=900),

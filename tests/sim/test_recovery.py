@@ -72,7 +72,7 @@ def test_detections_can_rise_while_the_global_stall_cycles_fall():
         for n in range(5):
             carries = _carries(int(BUNCH_A[m, 0]) * int(BUNCH_B[0, n]), int(BUNCH_A[m, 1]) * int(BUNCH_B[1, n]))
             assert (carries >> 8 == 0) != ((m, n) in designed)
-    pe = PEConfig()
+    pe = PEConfig(technology="ptm-32nm-hp")  # the reasoned delays summed above
     array = ArrayConfig(rows=2, cols=5, dataflow="ws", f_clk_mhz=312.5)
     protection = Protection.from_spec("31:8", razor_window_ps=300.0, penalty_cycles=1)
     runs = {}
