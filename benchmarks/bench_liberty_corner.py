@@ -6,15 +6,17 @@ row timed both ways in the same run:
 
 - ``corner``: :class:`pe_models.liberty.CellLibraryData` as shipped: at a VDD that is one of
   the library's corners (within 1e-12 V) it reads that corner's NLDM table only.
-- ``reference``: the library evaluating every corner's table at the load and slew, then
-  keeping the corner's row (what it did before; off a corner it still does this and
-  interpolates with PCHIP over VDD). It shares the current bilinear lookup, whose index
-  clamp is cheaper than before, so it understates the old cost somewhat.
+  Off a corner it reads every corner's table in one stacked pass (``_CornerStack``) and
+  interpolates with PCHIP over VDD, computing the slopes of the two knots around the VDD only.
+- ``reference``: the library evaluating every corner's table one by one at the load and
+  slew (``NldmTable.at``), then keeping the corner's row, or off a corner interpolating
+  them (what it did before both changes; it shares the current two-knot PCHIP).
 
 Rows: every timing arc's delay, transition and energy of the ``ptm-32nm-hp`` library at
 one (load, slew) point; the static timing of the default PE (``instance_arcs`` of every
 stage, the work behind ``vscale pe razor --technology ptm-32nm-hp-cells``) at nominal VDD
-0.9 V; the same at 0.875 V, between corners, where both read all 13 corners (ratio ~1).
+0.9 V; the same at 0.875 V, between corners, where both read all 13 corners (stacked
+against one by one).
 Every row checks that both ways give identical numbers.
 
 Run: ``python benchmarks/bench_liberty_corner.py [--repeats N]``.
