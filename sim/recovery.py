@@ -220,7 +220,9 @@ def stall_model(
     pe : PEConfig
         The PE as built (with its hold buffers).
     timing : StageTiming
-        Operating point (gate and repeater delays scale with its delay scale).
+        Operating point (gate and repeater delays scale with its delay scale; only its clock,
+        delay scale and per-type delays are read, so the timing of the PE before its hold
+        buffers gives the same model).
     window_fs : int
         Razor window.
     protected_bits : int
@@ -286,20 +288,30 @@ class RazorDesign:
     ----------
     pe : PEConfig
         The PE with the hold-fix buffers of its Razor bits (:func:`pe_models.razor.razor_pe`).
-    timing : StageTiming
-        The operating point's timing of that PE (its arcs include the buffers).
+    operating_timing : StageTiming
+        The operating point's timing of the PE as given (before buffers were added).
     window_fs : int
         The Razor window (the largest feasible one unless the protection names one).
     protection : Protection
         The protection with ``penalty_cycles`` resolved (the stall model's, unless given).
     stall : StallModel
+    buffered : bool
+        The buffers were added here (:attr:`timing` retimes the PE with them).
     """
 
     pe: PEConfig
-    timing: StageTiming
+    operating_timing: StageTiming
     window_fs: int
     protection: Protection
     stall: StallModel
+    buffered: bool = False
+
+    @functools.cached_property
+    def timing(self) -> StageTiming:
+        """The operating point's timing of :attr:`pe` (its arcs include the buffers), computed on
+        first use: static timing of a buffered PE off a library corner is the costly part of a
+        design, and the stall needs only the operating point (clock, delay scale)."""
+        return retimed(self.pe, self.operating_timing) if self.buffered else self.operating_timing
 
     @functools.cached_property
     def hold_buffers_per_bit(self) -> float:
@@ -343,17 +355,18 @@ def razor_design(
         if pe.hold_buffers or pe.product_hold_buffers
         else razor_pe(pe, f_clk_mhz=f_clk_mhz, protected_mask=bits, window_ps=window / 1000, product_mask=product_bits)
     )
-    built_timing = timing if built == pe else retimed(built, timing)
     stall = stall_model(
         recovery=protection.recovery,
         rows=rows,
         cols=cols,
         dataflow=dataflow,
         pe=built,
-        timing=built_timing,
+        timing=timing,
         window_fs=window,
         protected_bits=int(bits).bit_count() + int(product_bits).bit_count(),
         stall_cycles=protection.penalty_cycles,
     )
     resolved = replace(protection, penalty_cycles=stall.stall_cycles, razor_window_ps=window / 1000)
-    return RazorDesign(pe=built, timing=built_timing, window_fs=window, protection=resolved, stall=stall)
+    return RazorDesign(
+        pe=built, operating_timing=timing, window_fs=window, protection=resolved, stall=stall, buffered=built != pe
+    )

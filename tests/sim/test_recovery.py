@@ -25,6 +25,7 @@ from sim.protection import Protection
 from sim.recovery import (
     COPPER_RESISTIVITY_UOHM_CM,
     WIRE_CAPACITANCE_FF_PER_MM,
+    razor_design,
     recovery_buffer_flops,
     stall_model,
     wire_delay_ps_per_mm,
@@ -255,3 +256,28 @@ def test_engine_column_equals_the_chain_level_with_hold_buffers_and_correction(c
         run = simulate_gemm(a, w, array=array, pe=pe, timing=timing, protection=protection, engine=engine)
         assert run.detections == detections > 0
         np.testing.assert_array_equal(run.outputs[:, 0], partial)
+
+
+@pytest.mark.parametrize("technology", ["ptm-32nm-hp", "ptm-32nm-hp-cells"])
+@pytest.mark.parametrize("recovery", ["global", "column", "local"])
+def test_the_stall_of_a_design_is_the_model_at_the_buffered_pe_s_own_timing(technology, recovery):
+    # razor_design models the stall at the operating point before it retimes the buffered PE
+    # (only the clock, the delay scale and per-type delays enter); the result must be the
+    # model applied to the buffered PE's own timing, which the design still gives.
+    pe = PEConfig(technology=technology)
+    timing = stage_timing(pe, operating_point=OperatingPoint(vdd_v=0.615, f_clk_mhz=700.0))
+    protection = Protection(protected_mask=0xFFFF0000, recovery=recovery)
+    design = razor_design(protection, rows=64, cols=32, dataflow="ws", f_clk_mhz=700.0, pe=pe, timing=timing)
+    assert design.buffered and design.pe.hold_buffers
+    assert design.timing == retimed(design.pe, timing) != timing
+    own = stall_model(
+        recovery=recovery,
+        rows=64,
+        cols=32,
+        dataflow="ws",
+        pe=design.pe,
+        timing=design.timing,
+        window_fs=design.window_fs,
+        protected_bits=16,
+    )
+    assert design.stall == own
