@@ -290,7 +290,7 @@ def product_screen(
         detect=-np.expm1(np.log1p(-np.minimum(toggles * caught, 1 - 1e-12)).sum(axis=1)),
         feasible=True,
         hold_buffers_per_bit=mean_hold_buffers(built, 0, union),
-        hold_buffers=np.asarray(built.product_hold_buffers, np.float64),
+        hold_buffers=np.asarray(built.product_hold_buffers or (0,) * PRODUCT_BITS, np.float64),
     )
 
 
