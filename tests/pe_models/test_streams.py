@@ -29,6 +29,15 @@ def test_vectorised_compound_stream_equals_the_per_mac_kernel(rng, vdd):
     assert np.array_equal(fast, generic)
 
 
+def _gate_stream(pe, timing, a, b, c, **delays):
+    """The gate-level adder stage of a MAC stream: each MAC from the previous one's product and partial sum."""
+    product = a.astype(np.int64) * b
+    old = {"product": np.concatenate([[0], product[:-1]]), "c": np.concatenate([[0], c[:-1]])}
+    return simulate_gate(
+        pe.stages["adder"], old, {"product": product, "c": c}, t_sample_fs=timing.t_sample_fs, **delays
+    )
+
+
 @pytest.mark.parametrize(("cells", "t_clk_ps"), [("compound", 450.0), ("2in", 620.0)])
 def test_stream_adder_matches_gate_level_when_products_are_on_time(rng, cells, t_clk_ps):
     """With a clock the multiplier meets but the adder does not, each MAC is the gate-level adder stage.
@@ -40,15 +49,7 @@ def test_stream_adder_matches_gate_level_when_products_are_on_time(rng, cells, t
     timing = stage_timing(pe, t_clk_ps=t_clk_ps, delay_scale=1.0)
     a, b, c = _stream(rng, 800)
     latched = evaluate_stream(pe, timing, a, b, c) & 0xFFFFFFFF
-    product = a.astype(np.int64) * b
-    old = {"product": np.concatenate([[0], product[:-1]]), "c": np.concatenate([[0], c[:-1]])}
-    gate = simulate_gate(
-        pe.stages["adder"],
-        old,
-        {"product": product, "c": c},
-        delays_fs=timing.delays_fs,
-        t_sample_fs=timing.t_sample_fs,
-    )
+    gate = _gate_stream(pe, timing, a, b, c, delays_fs=timing.delays_fs)
     assert mac_parameters(pe, timing)[0, kernels.PARAM_LATE_PRODUCT] == 0
     assert np.array_equal(latched, gate.latched)
     assert (gate.latched != gate.correct).sum() > 0
@@ -72,16 +73,7 @@ def test_exact_stream_adder_matches_gate_level_on_the_characterised_library(rng,
     assert latest_fs("adder", "sum") > timing.t_sample_fs
     a, b, c = _stream(rng, 800)
     latched = evaluate_stream(pe, timing, a, b, c, exact=True) & 0xFFFFFFFF
-    product = a.astype(np.int64) * b
-    old = {"product": np.concatenate([[0], product[:-1]]), "c": np.concatenate([[0], c[:-1]])}
-    gate = simulate_gate(
-        pe.stages["adder"],
-        old,
-        {"product": product, "c": c},
-        delays_fs=timing.arcs_fs("adder"),
-        t_sample_fs=timing.t_sample_fs,
-        launch_fs=timing.launch_fs("adder"),
-    )
+    gate = _gate_stream(pe, timing, a, b, c, delays_fs=timing.arcs_fs("adder"), launch_fs=timing.launch_fs("adder"))
     assert mac_parameters(pe, timing, exact=True)[0, kernels.PARAM_LATE_PRODUCT] == 0
     assert np.array_equal(latched, gate.latched)
     assert (gate.latched != gate.correct).sum() > 0

@@ -129,8 +129,12 @@ class ExactAdderStageContract:
         gate = self._gate(pe, timing, old_p, old_c, new_p, new_c)
         assert np.array_equal(latched, gate.latched)
 
+    def _scaled_gate_timing(self, pe, timing, factor):
+        """Formula preset: each reasoned delay x the delay scale x `factor`, rounded to fs, by hand."""
+        scale = timing.delay_scale * factor
+        return {"delays_fs": {cell: max(1, round(d * scale * 1000)) for cell, d in pe.library.delays_ps.items()}}
+
     def test_process_variation_factors_match_gate_with_scaled_delays(self, rng):
-        """Formula preset: each reasoned delay x 2.0 x 1.37, rounded to fs, by hand."""
         pe = PEConfig(cells=self.cells, technology=self.technology)
         timing = stage_timing(pe, t_clk_ps=700.0, delay_scale=2.0)
         old_p, old_c, new_p, new_c = _operands(rng, 100)
@@ -144,15 +148,15 @@ class ExactAdderStageContract:
             new_partial=new_c,
             lane_factors=factors,
         )
-        scaled = {cell: max(1, round(d * 2.0 * 1.37 * 1000)) for cell, d in pe.library.delays_ps.items()}
         gate = simulate_gate(
             pe.stages["adder"],
             {"product": old_p, "c": old_c},
             {"product": new_p, "c": new_c},
-            delays_fs=scaled,
             t_sample_fs=timing.t_sample_fs,
+            **self._scaled_gate_timing(pe, timing, 1.37),
         )
         assert np.array_equal(latched, gate.latched)
+        assert (gate.latched != gate.correct).any()
 
 
 class TestCompoundRippleCarry(ExactAdderStageContract):
@@ -166,31 +170,12 @@ class TestTwoInputRippleCarry(ExactAdderStageContract):
 class CharacterisedAdderStageContract(ExactAdderStageContract):
     technology = LIBRARY
 
-    def test_process_variation_factors_match_gate_with_scaled_delays(self, rng):
-        """Library: every exact arc and clock-to-Q launch time x 1.37, rounded to fs after scaling."""
-        pe = PEConfig(cells=self.cells, technology=self.technology)
-        timing = stage_timing(pe, t_clk_ps=700.0, delay_scale=2.0)
-        old_p, old_c, new_p, new_c = _operands(rng, 100)
-        factors = np.full(old_p.shape, 1.37)
-        latched, _, _, _ = evaluate_adder_stage(
-            pe,
-            timing,
-            old_product=old_p,
-            old_partial=old_c,
-            new_product=new_p,
-            new_partial=new_c,
-            lane_factors=factors,
-        )
-        gate = simulate_gate(
-            pe.stages["adder"],
-            {"product": old_p, "c": old_c},
-            {"product": new_p, "c": new_c},
-            delays_fs=np.maximum(1, np.rint(timing.arcs.exact_fs("adder") * 1.37)).astype(np.int64),
-            t_sample_fs=timing.t_sample_fs,
-            launch_fs=np.rint(timing.arcs.launch_exact_fs("adder") * 1.37).astype(np.int64),
-        )
-        assert np.array_equal(latched, gate.latched)
-        assert (gate.latched != gate.correct).any()
+    def _scaled_gate_timing(self, pe, timing, factor):
+        """Library: every exact arc and clock-to-Q launch time x `factor`, rounded to fs after scaling."""
+        return {
+            "delays_fs": np.maximum(1, np.rint(timing.arcs.exact_fs("adder") * factor)).astype(np.int64),
+            "launch_fs": np.rint(timing.arcs.launch_exact_fs("adder") * factor).astype(np.int64),
+        }
 
 
 class TestCompoundRippleCarryLibrary(CharacterisedAdderStageContract):
